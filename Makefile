@@ -1,0 +1,122 @@
+# BEAT — one GNU Makefile. Sources are discovered: every daemon directory
+# builds build/bin/beat-<dir> from its *.c (minus *_test.c); every *_test.c
+# becomes a standalone unit-test program, in a plain and an ASan/UBSan build.
+# BUILD=dir lets parallel work use separate trees.
+
+SHELL   := /bin/bash
+BUILD   ?= build
+CC      := gcc
+DAEMONS := inference receiver datastream supervisor actuator lighttrainer
+TOOLS   := beat-kafka-dev beat-exsim beatctl
+PKGS    := rdkafka libevent libevent_pthreads sqlite3 openblas libcjson libcurl \
+           libcrypto zlib libxxhash
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread -Icommon \
+           $(PKG_CFLAGS) -MMD -MP
+OPT     := -O2
+SAN     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+LDLIBS  := $(PKG_LIBS) -lnng -lm -ldl -pthread
+
+dir_src   = $(filter-out %_test.c,$(wildcard $(1)/*.c))
+COMMON    := $(call dir_src,common)
+TEST_SRC  := $(wildcard common/*_test.c $(addsuffix /*_test.c,$(DAEMONS) \
+             $(addprefix tools/,$(TOOLS))))
+BINS      := $(addprefix $(BUILD)/bin/beat-,$(DAEMONS)) $(addprefix $(BUILD)/bin/,$(TOOLS))
+TESTS     := $(patsubst %.c,$(BUILD)/test/%,$(TEST_SRC))
+ASAN_TESTS:= $(patsubst %.c,$(BUILD)/asan/test/%,$(TEST_SRC))
+FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
+REPLAYS   := $(patsubst fuzz/%.c,$(BUILD)/asan/fuzz/%,$(FUZZ_SRC))
+
+.PHONY: all deps test unit asan-unit check bench fuzz run demo clean recovery
+.DEFAULT_GOAL := all
+
+all: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(OPT) -c $< -o $@
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+$(BUILD)/lib/libbeat.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/asan/lib/libbeat.a: $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(COMMON))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# $(1) source dir, $(2) binary name
+define bin_tpl
+$(BUILD)/bin/$(2): $(patsubst %.c,$(BUILD)/obj/%.o,$(call dir_src,$(1))) $(BUILD)/lib/libbeat.a
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) $(OPT) -rdynamic -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call bin_tpl,$(d),beat-$(d))))
+$(foreach t,$(TOOLS),$(eval $(call bin_tpl,tools/$(t),$(t))))
+
+# A unit test links its own file, the modules of its directory except main.c
+# (common's come from libbeat), and libbeat. $(1) test source, $(2) variant
+# prefix, $(3) flags.
+test_mods = $(if $(filter common/,$(dir $(1))),,$(filter-out $(dir $(1))main.c,$(call dir_src,$(patsubst %/,%,$(dir $(1))))))
+define test_tpl
+$(BUILD)/$(2)test/$(basename $(1)): $(BUILD)/$(2)obj/$(basename $(1)).o $(patsubst %.c,$(BUILD)/$(2)obj/%.o,$(call test_mods,$(1))) $(BUILD)/$(2)lib/libbeat.a
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) $(3) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach t,$(TEST_SRC),$(eval $(call test_tpl,$(t),,$(OPT))))
+$(foreach t,$(TEST_SRC),$(eval $(call test_tpl,$(t),asan/,$(SAN))))
+
+# Each fuzz target also builds (gcc, ASan/UBSan) as a replayer of its corpus.
+$(BUILD)/asan/fuzz/%: $(BUILD)/asan/obj/fuzz/%.o $(BUILD)/asan/obj/fuzz/replay.o $(BUILD)/asan/lib/libbeat.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+deps:
+	@scripts/deps.sh build
+
+unit: $(TESTS)
+asan-unit: $(ASAN_TESTS) $(REPLAYS)
+
+# Everything `make test` runs: build, unit tests (plain and sanitized),
+# integration tests that start real processes. One summary line at the end.
+check: all unit asan-unit
+	@BUILD=$(BUILD) tests/run_all.sh
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory -j2 all unit asan-unit
+	@BUILD=$(BUILD) tests/run_all.sh
+
+recovery:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory -j2 all
+	@BUILD=$(BUILD) python3 tests/run.py recovery-tests
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory -j2 all
+	@BUILD=$(BUILD) bench/run.sh
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@BUILD=$(BUILD) fuzz/run.sh
+
+run:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory -j2 all
+	$(BUILD)/bin/beatctl up --campaigns docs/examples/campaigns.json
+
+demo:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory -j2 all
+	@BUILD=$(BUILD) scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,86 @@
+/* Campaigns: the JSON a campaign operator loads into the supervisor
+ * (--campaigns FILE or PUT /v1/campaigns), validated field by field, and
+ * the snapshot frame that carries campaigns + state to inference.
+ *
+ * {"v":1,"campaigns":[{
+ *   "id":"c1", "advertiser":"Acme", "adomain":["acme.com"], "cat":["IAB1"],
+ *   "start_ms":…, "end_ms":…,            -- or "flight_s":N: starts now
+ *   "budget_micros":…, "base_bid_cpm_micros":…, "max_bid_cpm_micros":…,
+ *   "paused":false,
+ *   "targeting":{"countries":["USA"],"device_types":[1,2],"os":["ios"],
+ *                "site_cat":["IAB1"],"domains_allow":[],"domains_block":[],
+ *                "bundles_allow":[],"bundles_block":[]},
+ *   "creatives":[{"crid":"cr1","w":300,"h":250,"adm":"<a href=\"${CLICK_URL}\">…",
+ *                 "landing":"https://acme.example/"}],
+ *   "freq_cap":{"max":5,"window_s":3600}}]}
+ * Empty/absent targeting lists mean "any". ${CLICK_URL} in adm is replaced
+ * by inference with the receiver's signed click URL. "flight_s" is resolved
+ * to absolute start_ms/end_ms at decode time (now_ms), and encode always
+ * writes absolute times, so a stored set never moves. */
+#ifndef BEAT_CAMPAIGN_H
+#define BEAT_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "beat_util.h"
+#include "beat_wire.h"
+
+#define BEAT_CAMPAIGNS_MAX 10000
+#define BEAT_CREATIVES_MAX 32
+
+typedef struct beat_strv {
+    char **v;
+    int n;
+} beat_strv;
+
+typedef struct beat_creative {
+    char crid[BEAT_ID_MAX + 1];
+    int w, h;
+    char *adm;     /* owned */
+    char *landing; /* owned */
+} beat_creative;
+
+typedef struct beat_campaign {
+    char id[BEAT_ID_MAX + 1];
+    char *advertiser;
+    beat_strv adomain, cat;
+    int64_t start_ms, end_ms;
+    int64_t budget_micros, base_bid_cpm_micros, max_bid_cpm_micros;
+    bool paused;
+    beat_strv countries, os, site_cat;
+    beat_strv domains_allow, domains_block, bundles_allow, bundles_block;
+    int device_types[16];
+    int n_device_types;
+    beat_creative *creatives;
+    int n_creatives;
+    int freq_cap_max;      /* 0 = no cap */
+    int freq_cap_window_s;
+} beat_campaign;
+
+typedef struct beat_campaign_set {
+    int64_t version; /* assigned by the supervisor; 0 if none yet */
+    int n;
+    beat_campaign *c; /* owned */
+} beat_campaign_set;
+
+/* Validates every field: ids [A-Za-z0-9_.:-]{1,64} and unique, end > start,
+ * budget > 0, 0 < base ≤ max bid, ≥ 1 creative with w,h > 0 and adm,
+ * list sizes bounded. Reason names the field: "campaigns[2].budget_micros:
+ * must be > 0". On success out owns everything (beat_campaigns_fini). */
+int beat_campaigns_decode(const char *json, size_t len, int64_t now_ms,
+                          beat_campaign_set *out, beat_reason *why);
+int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out);
+void beat_campaigns_fini(beat_campaign_set *s);
+const beat_campaign *beat_campaigns_find(const beat_campaign_set *s,
+                                         const char *id);
+
+/* Snapshot frame ('S' + JSON, see beat_wire.h). state may be NULL. */
+int beat_snapshot_encode(const beat_campaign_set *cs, const beat_state *st,
+                         beat_buf *out);
+/* Decodes a whole frame (tag included). out_state->n == 0 and
+ * out_state->version == 0 when the snapshot carries no state. */
+int beat_snapshot_decode(const void *msg, size_t len,
+                         beat_campaign_set *out_campaigns,
+                         beat_state *out_state, beat_reason *why);
+
+#endif

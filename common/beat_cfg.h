@@ -1,0 +1,56 @@
+/* Option tables: every daemon declares one table of options; each option
+ * has a long flag, an environment twin, a type, a default, bounds and help.
+ * Precedence: default < env < flag. --help prints the table; --help-md
+ * prints it as a Markdown table for docs/config.md. A bad value exits with
+ * status 64 and a message naming the option (STYLE.md "Config"). */
+#ifndef BEAT_CFG_H
+#define BEAT_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum {
+    BEAT_OPT_STR,    /* dst: char ** (owned by cfg, lives until exit) */
+    BEAT_OPT_INT,    /* dst: int64_t * ; bounds min..max */
+    BEAT_OPT_DBL,    /* dst: double *  ; bounds min..max */
+    BEAT_OPT_BOOL,   /* dst: bool *    ; "1/0/true/false/yes/no"; flag alone = true */
+    BEAT_OPT_STRLIST /* dst: beat_strlist * ; repeatable flag, env is comma-separated */
+} beat_opt_type;
+
+typedef struct beat_strlist {
+    char **v;
+    int n;
+} beat_strlist;
+
+typedef struct beat_opt {
+    const char *name;  /* "listen" → --listen */
+    const char *env;   /* "BEAT_INFERENCE_LISTEN", or NULL for flag-only */
+    beat_opt_type type;
+    void *dst;
+    const char *def;   /* default as text; NULL = empty / unset */
+    double min, max;   /* numeric bounds, inclusive; ignored if min > max */
+    const char *help;
+    bool secret;       /* true: value never printed (tokens, secrets) */
+} beat_opt;
+
+#define BEAT_OPT_END {0}
+
+/* Parses env and argv against opts (terminated by BEAT_OPT_END). Handles
+ * --help / --help-md (prints, exits 0). On a bad value or unknown flag prints
+ * "prog: --name: reason" to stderr and exits 64. Positional arguments are
+ * left in argv[*first_arg..argc) when first_arg is not NULL; otherwise they
+ * are an error. */
+void beat_cfg_parse(const char *prog, const char *summary,
+                    const beat_opt *opts, int argc, char **argv,
+                    int *first_arg);
+
+/* Checks a single value against an option (used by tests and fuzzing).
+ * Returns 0 or -EINVAL with a reason. */
+int beat_cfg_set(const beat_opt *opt, const char *value, char *err,
+                 unsigned err_len);
+
+/* Logs one "config" info event listing every option's effective value
+ * (secrets shown as "***"). */
+void beat_cfg_log(const beat_opt *opts);
+
+#endif

@@ -1,0 +1,78 @@
+/* librdkafka helpers with the weak-link behaviour of DESIGN §2–3:
+ * producer: acks=1, no blocking retries, bounded local queue; a full queue
+ * drops the message and counts it (the caller's HTTP answer never waits).
+ * consumer: high-level group consumer, at-most-once (offsets committed
+ * before the batch is handed out), auto.offset.reset=latest, and a sane
+ * reset when offsets fall out of range (dev broker restart, DESIGN §9).
+ * librdkafka's own log lines are routed into beat_log (ev "kafka_log").
+ * Implementation: beat_kafka.c (producer, shared conf) and
+ * beat_kconsumer.c (consumer). */
+#ifndef BEAT_KAFKA_H
+#define BEAT_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <librdkafka/rdkafka.h>
+
+/* Applies NULL-terminated key/value pairs ("k1","v1","k2","v2",NULL) to a
+ * conf; returns 0 or -EINVAL with librdkafka's message in err. */
+int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv,
+                        char *err, size_t err_len);
+
+/* Routes librdkafka's log lines into beat_log (ev "kafka_log", rate-limited
+ * per level) and its error callback into a rate-limited warn "kafka_error".
+ * Sets log_cb and error_cb on conf; call before rd_kafka_new(). Used by the
+ * producer, the consumer and beat-kafka-dev. */
+void beat_kafka_route_logs(rd_kafka_conf_t *conf);
+
+typedef struct beat_kproducer beat_kproducer;
+typedef struct beat_kproducer_stats {
+    uint64_t sent;            /* accepted into the local queue */
+    uint64_t delivered;       /* acked by the broker */
+    uint64_t dropped;         /* refused: local queue full */
+    uint64_t delivery_errors; /* failed after leaving the queue */
+    int64_t queued;           /* messages in the local queue now */
+} beat_kproducer_stats;
+
+/* queue_max: messages held locally (queue.buffering.max.messages).
+ * extra_kv: more librdkafka properties, may be NULL. Starts a thread that
+ * serves delivery reports. Returns NULL (reason logged as
+ * "kafka_producer_failed") on bad config. */
+beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
+                                   int64_t queue_max,
+                                   const char *const *extra_kv);
+/* Copies key and value; never blocks. 0, or -ENOBUFS (dropped, counted). */
+int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
+                        const void *val, size_t val_len);
+void beat_kproducer_get_stats(beat_kproducer *p, beat_kproducer_stats *out);
+/* Waits up to flush_ms for in-flight messages, then destroys. NULL no-op. */
+void beat_kproducer_free(beat_kproducer *p, int flush_ms);
+
+typedef struct beat_kconsumer beat_kconsumer;
+/* Called on the polling thread when partitions are assigned (revoked=false)
+ * or revoked (revoked=true), before the change takes effect for revokes. */
+typedef void (*beat_kconsumer_rebalance_fn)(void *arg, bool revoked,
+                                            const int32_t *partitions, int n);
+typedef struct beat_kconsumer_stats {
+    uint64_t consumed;
+    uint64_t errors;
+    uint64_t offset_resets;   /* OFFSET_OUT_OF_RANGE handled */
+    uint64_t rebalances;
+    int32_t assigned;         /* partitions currently assigned */
+} beat_kconsumer_stats;
+
+beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
+                                   const char *topic,
+                                   beat_kconsumer_rebalance_fn fn, void *arg,
+                                   const char *const *extra_kv);
+/* Fills msgs with up to max messages (waiting at most timeout_ms), after
+ * committing their offsets (async). Returns the count (0 on timeout).
+ * Caller frees each with rd_kafka_message_destroy(). Errors from the broker
+ * are counted and logged rate-limited, never returned as messages. */
+int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
+                        int timeout_ms);
+void beat_kconsumer_get_stats(beat_kconsumer *c, beat_kconsumer_stats *out);
+void beat_kconsumer_free(beat_kconsumer *c); /* leaves the group; NULL no-op */
+
+#endif

@@ -1,0 +1,78 @@
+/* Small shared basics: bounded byte buffers, clocks, rate limiting, the stop
+ * flag set by SIGTERM, reasons for rejected input, and BEAT_ASSERT for
+ * programmer errors only (never for input from the network or disk). */
+#ifndef BEAT_UTIL_H
+#define BEAT_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BEAT_ASSERT(c)                                                        \
+    do {                                                                      \
+        if (!(c)) beat_assert_fail(#c, __FILE__, __LINE__);                   \
+    } while (0)
+_Noreturn void beat_assert_fail(const char *expr, const char *file, int line);
+
+/* Growable byte buffer with a hard maximum. data is always NUL-terminated
+ * (the NUL is not counted in len). Appends past max fail with -EMSGSIZE and
+ * leave the buffer unchanged. */
+typedef struct beat_buf {
+    char *data;
+    size_t len, cap, max;
+} beat_buf;
+
+void beat_buf_init(beat_buf *b, size_t max);
+void beat_buf_fini(beat_buf *b);
+void beat_buf_reset(beat_buf *b); /* len = 0, keeps memory */
+int beat_buf_append(beat_buf *b, const void *p, size_t n);
+int beat_buf_puts(beat_buf *b, const char *s);
+int beat_buf_printf(beat_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included, escaped. */
+int beat_buf_json_str(beat_buf *b, const char *s, size_t n);
+
+/* Why input was rejected, for 400 bodies and logs. */
+typedef struct beat_reason {
+    char msg[192];
+} beat_reason;
+/* Formats into why (if why is not NULL); always returns rc so callers can
+ * write `return beat_reasonf(why, -EINVAL, "...")`. */
+int beat_reasonf(beat_reason *why, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+int64_t beat_now_ms(void);   /* wall clock, unix ms */
+int64_t beat_mono_us(void);  /* monotonic, for durations */
+int64_t beat_mono_ms(void);
+
+/* Allows one event per interval; counts the ones it refused. Thread-safe. */
+typedef struct beat_ratelimit {
+    int64_t next_ms;     /* accessed atomically */
+    uint64_t suppressed; /* accessed atomically */
+} beat_ratelimit;
+/* True if the caller may act now; *suppressed gets how many were refused
+ * since the last allowed one. */
+bool beat_ratelimit_ok(beat_ratelimit *rl, int64_t interval_ms,
+                       uint64_t *suppressed);
+
+/* SIGTERM/SIGINT handling shared by daemons. beat_stop_install() sets the
+ * handlers; threads poll beat_stop_requested() or sleep with
+ * beat_stop_sleep_ms(), which returns early (true) when a stop arrives. */
+void beat_stop_install(void);
+void beat_stop_request(void);
+bool beat_stop_requested(void);
+bool beat_stop_sleep_ms(int64_t ms);
+
+/* Parses "host:port" (host may be empty = 0.0.0.0; "[::1]:80" allowed).
+ * host gets at most host_len-1 chars. */
+int beat_parse_hostport(const char *s, char *host, size_t host_len, int *port);
+
+/* strtoll/strtod that accept the whole string only. */
+int beat_parse_i64(const char *s, int64_t *out);
+int beat_parse_double(const char *s, double *out);
+
+/* Random 64-bit value from getrandom(2); used for epochs and ids. */
+uint64_t beat_random_u64(void);
+
+#endif

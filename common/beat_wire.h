@@ -1,0 +1,185 @@
+/* Versioned wire formats between daemons (DESIGN §3, docs/contracts.md):
+ *  - events on Kafka (receiver → datastream) and bid logs over nng
+ *    (inference → receiver): one JSON object, "v":1;
+ *  - aggregates (datastream → actuator): GET /v1/aggregates JSON;
+ *  - training samples (datastream → lighttrainer): GET /v1/samples, JSON lines;
+ *  - pacing state (actuator → supervisor → inference): JSON;
+ *  - supervisor → inference nng frames (snapshot, checkpoint, heartbeat).
+ * Decoders take untrusted bytes: they validate everything, never assert,
+ * and say why in a beat_reason. Money is integer micros; prices on the wire
+ * are CPM micros (micros per thousand impressions). */
+#ifndef BEAT_WIRE_H
+#define BEAT_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "beat_util.h"
+
+#define BEAT_WIRE_V 1
+#define BEAT_ID_MAX 64   /* auction, imp, campaign, creative ids: bytes */
+#define BEAT_FEAT_MAX 64 /* hashed feature indices per bid / sample */
+
+/* ---- events -------------------------------------------------------------- */
+typedef enum {
+    BEAT_EV_BID = 1,
+    BEAT_EV_WIN,
+    BEAT_EV_BILL,
+    BEAT_EV_LOSS,
+    BEAT_EV_IMP,
+    BEAT_EV_CLICK
+} beat_event_type;
+
+/* Event JSON (fields absent when zero/empty, except v, type, auction, imp, ts):
+ * {"v":1,"type":"bid","auction":"A1","imp":"1","campaign":"c1","crid":"cr1",
+ *  "price":1500000,"pctr":0.0123,"model_v":5,"state_v":7,"node":"inf-1",
+ *  "ts":1700000000123,"feat":[12,99,…]}
+ * bid:   price = our bid (CPM micros); pctr, model_v, state_v, node, feat.
+ * win/bill: price = clearing price (CPM micros), bid = the signed bid price.
+ * loss:  loss = exchange loss code. click/imp: no price.
+ * nts = the notice's signed timestamp (ms) for notices.
+ * Dedup key downstream: (auction, imp, type). */
+typedef struct beat_event {
+    beat_event_type type;
+    int64_t ts_ms;
+    char auction[BEAT_ID_MAX + 1];
+    char imp[BEAT_ID_MAX + 1];
+    char campaign[BEAT_ID_MAX + 1];
+    char crid[BEAT_ID_MAX + 1];
+    char node[BEAT_ID_MAX + 1];
+    int64_t price_cpm_micros;
+    int64_t bid_cpm_micros;
+    int64_t notice_ts_ms;
+    int32_t loss_code;
+    double pctr;
+    int64_t model_version;
+    int64_t state_version;
+    uint32_t n_feat;
+    uint32_t feat[BEAT_FEAT_MAX];
+} beat_event;
+
+const char *beat_event_type_name(beat_event_type t); /* "bid", "win", … */
+int beat_event_type_parse(const char *s, beat_event_type *out);
+/* Appends the JSON object to out. */
+int beat_event_encode(const beat_event *ev, beat_buf *out);
+/* Parses one JSON event. -EBADMSG with a reason on anything invalid
+ * (unknown v or type, missing auction/imp/ts, ids too long, bad numbers). */
+int beat_event_decode(const char *json, size_t len, beat_event *out,
+                      beat_reason *why);
+
+/* ---- aggregates ---------------------------------------------------------- */
+/* GET /v1/aggregates?after=SEQ →
+ * {"v":1,"instance":"ds-1","epoch":"9f3a…16 hex","bucket_ms":1000,
+ *  "first_seq":F,"last_seq":L,
+ *  "buckets":[{"seq":S,"start_ms":…,"end_ms":…,
+ *              "campaigns":{"c1":{"bids":…,"wins":…,"spend_micros":…,
+ *                                 "imps":…,"clicks":…}}}]}
+ * Only closed buckets with seq > after, ascending. first_seq is the oldest
+ * bucket still held (a reader whose cursor is older missed some). epoch is
+ * random per datastream start: a new epoch means reset the cursor to 0.
+ * spend_micros is real money (clearing CPM / 1000), exact over time: the
+ * sub-micro remainder is carried per campaign into the next bucket. */
+typedef struct beat_agg_row {
+    char campaign[BEAT_ID_MAX + 1];
+    int64_t bids, wins, spend_micros, imps, clicks;
+} beat_agg_row;
+typedef struct beat_agg_bucket {
+    uint64_t seq;
+    int64_t start_ms, end_ms;
+    int n_rows;
+    beat_agg_row *rows; /* owned */
+} beat_agg_bucket;
+typedef struct beat_aggregates {
+    char instance[BEAT_ID_MAX + 1];
+    uint64_t epoch;
+    int64_t bucket_ms;
+    uint64_t first_seq, last_seq;
+    int n_buckets;
+    beat_agg_bucket *buckets; /* owned */
+} beat_aggregates;
+int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out);
+/* On success out owns its arrays: free with beat_aggregates_fini. */
+int beat_aggregates_decode(const char *json, size_t len, beat_aggregates *out,
+                           beat_reason *why);
+void beat_aggregates_fini(beat_aggregates *a);
+
+/* ---- training samples ----------------------------------------------------- */
+/* GET /v1/samples?after=SEQ&max=N → JSON lines:
+ * line 1: {"v":1,"instance":"ds-1","epoch":"…","first_seq":F,"last_seq":L,"n":K}
+ * then K lines: {"seq":S,"campaign":"c1","label":1,"w":1.0,"ts":…,"feat":[…]}
+ * label 1 = clicked. w = importance weight (1/r for down-sampled negatives).
+ * first_seq = oldest still in the ring (after < first_seq-1 → missed). */
+typedef struct beat_sample {
+    uint64_t seq;
+    char campaign[BEAT_ID_MAX + 1];
+    int label;
+    float weight;
+    int64_t ts_ms;
+    uint32_t n_feat;
+    uint32_t feat[BEAT_FEAT_MAX];
+} beat_sample;
+typedef struct beat_samples_header {
+    char instance[BEAT_ID_MAX + 1];
+    uint64_t epoch;
+    uint64_t first_seq, last_seq;
+    int64_t n;
+} beat_samples_header;
+int beat_samples_header_encode(const beat_samples_header *h, beat_buf *out); /* adds '\n' */
+int beat_sample_encode(const beat_sample *s, beat_buf *out);                 /* adds '\n' */
+/* Decodes a whole response body: header, then calls fn for each sample line.
+ * A bad line fails the whole body (-EBADMSG, reason names the line). */
+int beat_samples_decode(const char *body, size_t len, beat_samples_header *h,
+                        int (*fn)(void *arg, const beat_sample *s), void *arg,
+                        beat_reason *why);
+
+/* ---- pacing state ---------------------------------------------------------- */
+/* {"v":1,"actuator":"beat-actuator","ts":…,"version":N (set by supervisor),
+ *  "campaigns":{"c1":{"multiplier":1.2,"paused":false, …other fields kept}},
+ *  "private":{…opaque…}}
+ * Inference reads only multiplier and paused. */
+typedef struct beat_state_campaign {
+    char id[BEAT_ID_MAX + 1];
+    double multiplier;
+    bool paused;
+} beat_state_campaign;
+typedef struct beat_state {
+    char actuator[BEAT_ID_MAX + 1];
+    int64_t ts_ms;
+    int64_t version; /* 0 until the supervisor assigned one */
+    int n;
+    beat_state_campaign *c; /* owned */
+    char *private_json;     /* owned raw JSON text of "private", or NULL */
+} beat_state;
+/* Structural checks only (v, types, finite multiplier ≥ 0, id lengths,
+ * no duplicate ids). max_campaigns bounds n. */
+int beat_state_decode(const char *json, size_t len, int max_campaigns,
+                      beat_state *out, beat_reason *why);
+/* with_private=false drops "private" (what inference is sent). */
+int beat_state_encode(const beat_state *s, bool with_private, beat_buf *out);
+void beat_state_fini(beat_state *s);
+const beat_state_campaign *beat_state_find(const beat_state *s, const char *id);
+
+/* ---- supervisor → inference nng frames ------------------------------------ */
+/* Every message starts with one tag byte:
+ *  'S' + JSON snapshot {"v":1,"campaigns_version":N,"state_version":M,
+ *        "campaigns":<campaign set JSON>,"state":<state JSON, no private>|null}
+ *  'C' + 8-byte little-endian model version + checkpoint bytes (beat_ckpt.h)
+ *  'H' + JSON heartbeat {"v":1,"ts":…,"campaigns_version":N,"state_version":M,
+ *        "model_version":K,"snapshot_crc":…,"model_crc":…}
+ *  'E' + UTF-8 reason (rep socket only: nothing to give yet)
+ * Requests on the rep socket are the ASCII strings "snapshot" or "checkpoint". */
+#define BEAT_FRAME_SNAPSHOT 'S'
+#define BEAT_FRAME_CHECKPOINT 'C'
+#define BEAT_FRAME_HEARTBEAT 'H'
+#define BEAT_FRAME_ERROR 'E'
+
+typedef struct beat_heartbeat {
+    int64_t ts_ms;
+    int64_t campaigns_version, state_version, model_version;
+    uint32_t snapshot_crc, model_crc;
+} beat_heartbeat;
+int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out); /* with tag */
+int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,
+                          beat_reason *why); /* msg includes the tag */
+
+#endif
