@@ -12,7 +12,12 @@
  *   "samples_seen":…,"auc":…,"logloss":…,"avg_ctr":…,"ts":…}
  * Weight layout for kind "logreg": w[0..dim) hashed linear weights, w[dim]
  * the bias, then rank-dependent factor blocks (rank 0: none), so
- * n_weights = dim + 1 + factor_len. pCTR = sigmoid(w[dim] + Σ w[idx]). */
+ * n_weights = dim + 1 + factor_len. pCTR = sigmoid(w[dim] + Σ w[idx]).
+ * factor_len = 0 for rank 0, rank * dim for rank > 0 (provisional: the
+ * trainer issue may refine it; rank ≤ 256). hash_bits in [10, 26].
+ * Decode refuses anything else, and trailing bytes after the CRC.
+ * hash_seed is a 1–16 hex digit string (64-bit). auc/logloss are null when
+ * unknown (decoded as NaN); avg_ctr is a finite number in [0, 1]. */
 #ifndef BEAT_CKPT_H
 #define BEAT_CKPT_H
 

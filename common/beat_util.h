@@ -17,7 +17,8 @@ _Noreturn void beat_assert_fail(const char *expr, const char *file, int line);
 
 /* Growable byte buffer with a hard maximum. data is always NUL-terminated
  * (the NUL is not counted in len). Appends past max fail with -EMSGSIZE and
- * leave the buffer unchanged. */
+ * leave the buffer unchanged. max 0 means no limit (use only for data that
+ * is already bounded). */
 typedef struct beat_buf {
     char *data;
     size_t len, cap, max;

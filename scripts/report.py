@@ -71,10 +71,11 @@ def report(run):
     for cid, c in sorted(camps.items()):
         s = sim["campaigns"].get(cid, {})
         st = state["campaigns"].get(cid, {})
+        spent = state.get("private", {}).get("spend", {}).get(cid, 0)
         wins, clicks, spend = s.get("wins", 0), s.get("clicks", 0), s.get("spend_micros", 0)
         tot_budget += c["budget_micros"]
         print(f"| {cid} | {money(c['budget_micros'])} | {money(spend)} | "
-              f"{100 * spend / c['budget_micros']:.1f} | {money(st.get('spent_micros', 0))} | "
+              f"{100 * spend / c['budget_micros']:.1f} | {money(spent)} | "
               f"{wins} | {clicks} | {100 * clicks / wins if wins else 0:.2f} | "
               f"{st.get('multiplier', 0):.3f} | {'yes' if st.get('paused') else 'no'} |")
     print(f"\nAll campaigns: billed ${money(sim['spend_micros'])} of ${money(tot_budget)} budget.\n")

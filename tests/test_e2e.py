@@ -57,6 +57,9 @@ def ckpt_header(blob):
 def test_pipeline_end_to_end():
     run = tempfile.mkdtemp(prefix="beat-e2e-")
     with Engine(run, campaigns=EXAMPLES, env=FAST) as e:
+        # Datastream reads from the latest offset once it owns partitions
+        # (at-most-once), so the test starts only after it joined its group.
+        wait_for(lambda: ready(e, "datastream-1"), 40, what="datastream assigned")
         h0 = wait_for(lambda: ready(e, "inference-1"), 40, what="inference ready")
         sv0, mv0 = h0["state_version"], h0["model_version"]
         check(sv0 > 0 and mv0 > 0, f"versions at ready: {h0}")
@@ -99,7 +102,7 @@ def test_pipeline_end_to_end():
         # 4. the actuator saw it and its state reached inference
         def state_spend():
             s = get_json(e.url("supervisor", "/v1/state/latest"))
-            return s["campaigns"].get(campaign, {}).get("spent_micros", 0) >= expect and s
+            return s["private"]["spend"].get(campaign, 0) >= expect and s
         s = wait_for(state_spend, 20, what="actuator state with the spend")
         wait_for(lambda: e.health("inference-1")["state_version"] >= s["version"], 20,
                  what="inference holding the new state")

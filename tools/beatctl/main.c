@@ -285,7 +285,8 @@ int main(int argc, char **argv) {
     if (n <= 0) return 1;
     exe[n] = 0;
     *strrchr(exe, '/') = 0;
-    snprintf(L.bin_dir, sizeof L.bin_dir, "%s", exe);
+    if (strlen(exe) >= sizeof L.bin_dir) return 1;
+    memcpy(L.bin_dir, exe, strlen(exe) + 1);
     L.port_base = (int)o_port_base;
     L.n_inference = (int)o_inference;
     L.n_datastream = (int)o_datastream;

@@ -1,0 +1,333 @@
+/* beat-actuator: paces every campaign's budget over its flight. Each tick
+ * it pulls spend aggregates from the datastream instances, steps one
+ * pacing controller per campaign (pacer.c) and pushes the resulting state
+ * (multipliers, paused flags, private spend and cursors) to the
+ * supervisor. Nobody depends on it: a dead peer is counted and skipped,
+ * never fatal. It pushes nothing until it has restored its spend from the
+ * supervisor (or learned there is none), so a restart never resets spend. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_campaign.h"
+#include "beat_cfg.h"
+#include "beat_http.h"
+#include "beat_log.h"
+#include "beat_metrics.h"
+#include "beat_util.h"
+#include "links.h"
+#include "pacer.h"
+#include "state.h"
+
+#define STATE_MAX (64u << 20)
+
+static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level;
+static beat_strlist o_datastreams;
+static int64_t o_tick_ms, o_timeout_ms, o_campaigns_every, o_max_campaigns;
+static double o_min_mult, o_max_mult, o_gain, o_stop_margin;
+
+static const beat_opt opts[] = {
+    {"listen", "BEAT_ACTUATOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8084",
+     0, -1, "admin HTTP address (/healthz, /metrics)", false},
+    {"datastream", "BEAT_DATASTREAM_URLS", BEAT_OPT_STRLIST, &o_datastreams,
+     "http://127.0.0.1:8082", 0, -1,
+     "datastream base URL (repeatable; env: comma list)", false},
+    {"supervisor", "BEAT_SUPERVISOR_URL", BEAT_OPT_STR, &o_supervisor,
+     "http://127.0.0.1:8083", 0, -1, "supervisor base URL", false},
+    {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, &o_token, "", 0, -1,
+     "bearer token for the supervisor's write endpoints", true},
+    {"tick-ms", "BEAT_ACTUATOR_TICK_MS", BEAT_OPT_INT, &o_tick_ms, "1000", 50,
+     600000, "control period: pull, step, push", false},
+    {"min-multiplier", "BEAT_ACTUATOR_MIN_MULTIPLIER", BEAT_OPT_DBL, &o_min_mult,
+     "0.05", 0.001, 1000, "lowest bid multiplier", false},
+    {"max-multiplier", "BEAT_ACTUATOR_MAX_MULTIPLIER", BEAT_OPT_DBL, &o_max_mult,
+     "10", 0.001, 1000, "highest bid multiplier", false},
+    {"gain", "BEAT_ACTUATOR_GAIN", BEAT_OPT_DBL, &o_gain, "0.15", 0.001, 10,
+     "1/s: speed at which the multiplier follows the spend-rate error", false},
+    {"stop-margin", "BEAT_ACTUATOR_STOP_MARGIN", BEAT_OPT_DBL, &o_stop_margin,
+     "0.005", 0, 0.5, "pause at spent >= budget*(1-margin)", false},
+    {"http-timeout-ms", "BEAT_ACTUATOR_HTTP_TIMEOUT_MS", BEAT_OPT_INT,
+     &o_timeout_ms, "500", 10, 60000, "timeout of every HTTP call", false},
+    {"campaigns-every", "BEAT_ACTUATOR_CAMPAIGNS_EVERY", BEAT_OPT_INT,
+     &o_campaigns_every, "5", 1, 3600, "refresh campaigns every N ticks", false},
+    {"max-campaigns", "BEAT_ACTUATOR_MAX_CAMPAIGNS", BEAT_OPT_INT,
+     &o_max_campaigns, "20000", 1, 1000000,
+     "campaigns tracked at most (sets + aggregates); more are dropped", false},
+    {"name", "BEAT_ACTUATOR_NAME", BEAT_OPT_STR, &o_name, "beat-actuator", 0, -1,
+     "instance name, written into every state", false},
+    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
+     "debug|info|warn|error", false},
+    BEAT_OPT_END};
+
+/* Read by the admin thread: atomics only. */
+enum { RESTORE_PENDING = 0, RESTORE_DONE = 1, RESTORE_FRESH = 2 };
+static _Atomic int g_restore = RESTORE_PENDING;
+static _Atomic int g_campaigns;
+static _Atomic int64_t g_last_push_ms;
+
+static struct {
+    beat_counter *ticks, *pushes, *push_failures, *buckets, *missed, *dropped,
+        *epoch_resets;
+    beat_gauge *restore, *campaigns, *state_age;
+    beat_histogram *tick_s;
+} m;
+
+static double state_age_s(void *arg) {
+    (void)arg;
+    int64_t t = atomic_load(&g_last_push_ms);
+    return t ? (double)(beat_now_ms() - t) / 1000.0 : -1.0;
+}
+
+static void metrics_init(void) {
+    m.ticks = beat_counter_new("beat_actuator_ticks_total", "Control ticks run");
+    m.pushes = beat_counter_new("beat_actuator_state_pushes_total",
+                                "States accepted by the supervisor");
+    m.push_failures = beat_counter_new("beat_actuator_state_push_failures_total",
+                                       "State pushes that failed or were rejected");
+    m.buckets = beat_counter_new("beat_actuator_buckets_total",
+                                 "Aggregate buckets counted");
+    m.missed = beat_counter_new("beat_actuator_buckets_missed_total",
+                                "Buckets gone from a datastream before we pulled them");
+    m.dropped = beat_counter_new("beat_actuator_rows_dropped_total",
+                                 "Aggregate rows dropped: campaign table full");
+    m.epoch_resets = beat_counter_new("beat_actuator_epoch_resets_total",
+                                      "Datastream restarts seen (cursor reset)");
+    m.restore = beat_gauge_new("beat_actuator_restore_state",
+                               "0 restoring, 1 restored from supervisor, 2 fresh start");
+    m.campaigns = beat_gauge_new("beat_actuator_campaigns", "Campaigns in the current set");
+    m.state_age = beat_gauge_fn_new("beat_actuator_state_age_seconds",
+                                    "Time since the last accepted state push",
+                                    state_age_s, NULL);
+    m.tick_s = beat_histogram_new("beat_actuator_tick_seconds", "Duration of one tick",
+                                  beat_latency_bounds, beat_latency_nbounds);
+}
+
+static void cnt(beat_counter *c, uint64_t n) {
+    if (c && n) beat_counter_add(c, n);
+}
+
+static bool health(void *arg, beat_buf *detail) {
+    (void)arg;
+    int r = atomic_load(&g_restore);
+    if (r == RESTORE_PENDING) {
+        beat_buf_puts(detail, "\"detail\":\"restoring\"");
+        return false;
+    }
+    int64_t t = atomic_load(&g_last_push_ms);
+    beat_buf_printf(detail,
+                    "\"restore\":\"%s\",\"campaigns\":%d,\"last_push_age_ms\":%" PRId64,
+                    r == RESTORE_DONE ? "restored" : "fresh", atomic_load(&g_campaigns),
+                    t ? beat_now_ms() - t : -1);
+    return true;
+}
+
+/* Per-campaign gauges, registered once when a campaign enters a set. */
+static void camp_gauges(act_camp *c) {
+    if (c->g_spend) return;
+    char name[200];
+    snprintf(name, sizeof name, "beat_actuator_spend_micros{campaign=\"%s\"}", c->id);
+    c->g_spend = beat_gauge_new(name, "Spend counted for a campaign (micros)");
+    snprintf(name, sizeof name, "beat_actuator_multiplier_ratio{campaign=\"%s\"}",
+             c->id);
+    c->g_mult = beat_gauge_new(name, "Bid multiplier of a campaign");
+}
+
+/* Asks the supervisor for our last state until it answers 200 or 404. */
+static int restore(act_links *l, act_state *st) {
+    int64_t backoff = 100;
+    while (!beat_stop_requested()) {
+        int rc = act_links_restore(l, st);
+        if (rc >= 0) {
+            atomic_store(&g_restore, rc == 1 ? RESTORE_DONE : RESTORE_FRESH);
+            if (m.restore) beat_gauge_set(m.restore, rc == 1 ? 1 : 2);
+            int64_t spend = 0;
+            for (int i = 0; i < st->n; i++) spend += st->c[i]->spent_micros;
+            beat_log(BEAT_INFO, rc == 1 ? "restored" : "fresh_start",
+                     "campaigns=%d cursors=%d spend_micros=%" PRId64, st->n,
+                     st->n_cur, spend);
+            return 0;
+        }
+        beat_stop_sleep_ms(backoff);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+    return -EINTR;
+}
+
+typedef struct loop {
+    act_links *links;
+    act_state st;
+    act_pacer_cfg pcfg;
+    int64_t campaigns_version;
+    bool have_set, refresh_now;
+    beat_buf body;
+    act_pull_stats pulled;
+    uint64_t ticks, pushes, push_failures;
+} loop;
+
+static void refresh_campaigns(loop *lp, int64_t now_ms) {
+    beat_campaign_set cs;
+    int rc = act_links_campaigns(lp->links, lp->campaigns_version, now_ms, &cs);
+    if (rc < 0) return;
+    lp->refresh_now = false;
+    if (rc == 0) return;
+    int dropped = act_state_set_campaigns(&lp->st, &cs);
+    if (dropped)
+        beat_log(BEAT_WARN, "campaigns_full", "dropped=%d max=%" PRId64, dropped,
+                 o_max_campaigns);
+    lp->campaigns_version = cs.version;
+    lp->have_set = true;
+    int n_in = 0;
+    for (int i = 0; i < lp->st.n; i++)
+        if (lp->st.c[i]->in_set) {
+            camp_gauges(lp->st.c[i]);
+            n_in++;
+        }
+    atomic_store(&g_campaigns, n_in);
+    if (m.campaigns) beat_gauge_set(m.campaigns, n_in);
+    beat_log(BEAT_INFO, "campaigns", "version=%" PRId64 " n=%d", cs.version, cs.n);
+    beat_campaigns_fini(&cs);
+}
+
+static void tick(loop *lp) {
+    int64_t t0 = beat_mono_us();
+    int64_t now = beat_now_ms();
+    if (lp->refresh_now || !lp->have_set || lp->ticks % (uint64_t)o_campaigns_every == 0)
+        refresh_campaigns(lp, now);
+
+    act_pull_stats ps = {0};
+    act_links_pull(lp->links, &lp->st, &ps);
+    cnt(m.buckets, (uint64_t)ps.buckets);
+    cnt(m.missed, (uint64_t)ps.missed);
+    cnt(m.dropped, (uint64_t)ps.dropped);
+    cnt(m.epoch_resets, (uint64_t)ps.epoch_resets);
+    lp->pulled.buckets += ps.buckets;
+    lp->pulled.failures += ps.failures;
+
+    now = beat_now_ms();
+    for (int i = 0; i < lp->st.n; i++) {
+        act_camp *c = lp->st.c[i];
+        if (!c->in_set) continue;
+        act_pacer_in in = {c->start_ms, c->end_ms, c->budget_micros,
+                           c->spent_micros, c->op_paused};
+        act_pacer_step(&lp->pcfg, &c->ctl, &in, now);
+        if (c->g_spend) beat_gauge_set(c->g_spend, (double)c->spent_micros);
+        if (c->g_mult) beat_gauge_set(c->g_mult, c->ctl.multiplier);
+    }
+
+    if (lp->have_set) {
+        beat_buf_reset(&lp->body);
+        if (act_state_encode(&lp->st, o_name, now, &lp->body) < 0) {
+            beat_log_rl(5000, BEAT_ERROR, "state_too_big", "max=%u", STATE_MAX);
+            lp->push_failures++;
+            cnt(m.push_failures, 1);
+        } else {
+            int rc = act_links_push_state(lp->links, &lp->body);
+            if (rc == 0) {
+                lp->pushes++;
+                cnt(m.pushes, 1);
+                atomic_store(&g_last_push_ms, now);
+            } else {
+                lp->push_failures++;
+                cnt(m.push_failures, 1);
+                if (rc == -EBADMSG) lp->refresh_now = true; /* set changed? */
+            }
+        }
+    }
+    lp->ticks++;
+    cnt(m.ticks, 1);
+    if (m.tick_s) beat_histogram_observe(m.tick_s, (double)(beat_mono_us() - t0) / 1e6);
+}
+
+static void log_stats(loop *lp) {
+    int64_t spend = 0;
+    int paused = 0, in = 0;
+    for (int i = 0; i < lp->st.n; i++) {
+        spend += lp->st.c[i]->spent_micros;
+        if (lp->st.c[i]->in_set) {
+            in++;
+            paused += lp->st.c[i]->ctl.paused;
+        }
+    }
+    beat_log(BEAT_INFO, "stats",
+             "ticks=%" PRIu64 " pushes=%" PRIu64 " push_failures=%" PRIu64
+             " buckets=%" PRId64 " pull_failures=%" PRId64
+             " campaigns=%d paused=%d spend_micros=%" PRId64,
+             lp->ticks, lp->pushes, lp->push_failures, lp->pulled.buckets,
+             lp->pulled.failures, in, paused, spend);
+}
+
+int main(int argc, char **argv) {
+    beat_cfg_parse("beat-actuator",
+                   "Paces campaign budgets: datastream aggregates in, state to the supervisor.",
+                   opts, argc, argv, NULL);
+    beat_log_level lvl = BEAT_INFO;
+    if (beat_log_level_parse(o_log_level, &lvl) != 0) {
+        fprintf(stderr, "beat-actuator: --log-level: unknown level \"%s\"\n", o_log_level);
+        return 64;
+    }
+    beat_log_init("actuator", lvl);
+    if (o_min_mult > o_max_mult) {
+        fprintf(stderr, "beat-actuator: --min-multiplier: above --max-multiplier\n");
+        return 64;
+    }
+    if (o_datastreams.n == 0) {
+        fprintf(stderr, "beat-actuator: --datastream: at least one URL needed\n");
+        return 64;
+    }
+    beat_cfg_log(opts);
+    beat_stop_install();
+    metrics_init();
+
+    loop lp;
+    memset(&lp, 0, sizeof lp);
+    act_pacer_cfg_default(&lp.pcfg);
+    lp.pcfg.gain = o_gain;
+    lp.pcfg.min_mult = o_min_mult;
+    lp.pcfg.max_mult = o_max_mult;
+    lp.pcfg.stop_margin = o_stop_margin;
+    if (act_state_init(&lp.st, (int)o_max_campaigns) != 0) {
+        beat_log(BEAT_FATAL, "oom", "what=state");
+        return 1;
+    }
+    beat_buf_init(&lp.body, STATE_MAX);
+    lp.links = act_links_new(&o_datastreams, o_supervisor, o_token, (long)o_timeout_ms);
+    if (!lp.links) {
+        beat_log(BEAT_FATAL, "oom", "what=links");
+        return 1;
+    }
+    int err = 0;
+    beat_admin *admin = beat_admin_start(o_listen, health, NULL, &err);
+    if (!admin) {
+        beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, err);
+        return 1;
+    }
+    beat_log(BEAT_INFO, "started", "listen=%s datastreams=%d supervisor=%s name=%s",
+             o_listen, o_datastreams.n, o_supervisor, o_name);
+
+    if (restore(lp.links, &lp.st) == 0) {
+        int64_t next = beat_mono_ms(), next_stats = next + 10000;
+        while (!beat_stop_requested()) {
+            tick(&lp);
+            int64_t now = beat_mono_ms();
+            if (now >= next_stats) {
+                log_stats(&lp);
+                next_stats = now + 10000;
+            }
+            next += o_tick_ms;
+            if (next < now) next = now; /* overran: no burst of catch-up ticks */
+            beat_stop_sleep_ms(next - now);
+        }
+        log_stats(&lp);
+    }
+
+    beat_log(BEAT_INFO, "stopping", "ticks=%" PRIu64, lp.ticks);
+    beat_admin_stop(admin);
+    act_links_free(lp.links);
+    act_state_fini(&lp.st);
+    beat_buf_fini(&lp.body);
+    return 0;
+}

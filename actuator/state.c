@@ -1,0 +1,300 @@
+/* Actuator bookkeeping: the campaign table (spend, controller state), the
+ * datastream cursors that make every bucket count once, and the state JSON
+ * with its "private" part. Called from main.c's tick loop only (one
+ * thread). Never does I/O, never trusts a restored document: every field
+ * of "private" is checked and skipped alone when bad. */
+#include "state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+static uint32_t hash_str(const char *s) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+int act_state_init(act_state *st, int max_campaigns) {
+    memset(st, 0, sizeof *st);
+    if (max_campaigns < 1) return -EINVAL;
+    uint32_t size = 16;
+    while (size < (uint32_t)max_campaigns * 2u) size <<= 1;
+    st->c = calloc((size_t)max_campaigns, sizeof *st->c);
+    st->index = malloc(size * sizeof *st->index);
+    if (!st->c || !st->index) {
+        free(st->c);
+        free(st->index);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < size; i++) st->index[i] = -1;
+    st->index_mask = size - 1;
+    st->max = max_campaigns;
+    return 0;
+}
+
+void act_state_fini(act_state *st) {
+    if (!st->c) return;
+    for (int i = 0; i < st->n; i++) free(st->c[i]);
+    free(st->c);
+    free(st->index);
+    memset(st, 0, sizeof *st);
+}
+
+static int *slot_of(const act_state *st, const char *id) {
+    uint32_t i = hash_str(id) & st->index_mask;
+    for (;;) {
+        int *slot = &st->index[i];
+        if (*slot < 0 || strcmp(st->c[*slot]->id, id) == 0) return slot;
+        i = (i + 1) & st->index_mask;
+    }
+}
+
+act_camp *act_state_find(const act_state *st, const char *id) {
+    if (!id) return NULL;
+    int *slot = slot_of(st, id);
+    return *slot < 0 ? NULL : st->c[*slot];
+}
+
+act_camp *act_state_get(act_state *st, const char *id) {
+    if (!id) return NULL; /* a cJSON array member has no name */
+    size_t len = strlen(id);
+    if (len == 0 || len > BEAT_ID_MAX) return NULL;
+    int *slot = slot_of(st, id);
+    if (*slot >= 0) return st->c[*slot];
+    if (st->n >= st->max) return NULL;
+    act_camp *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    memcpy(c->id, id, len + 1);
+    act_pacer_init(&c->ctl);
+    st->c[st->n] = c;
+    *slot = st->n++;
+    return c;
+}
+
+act_cursor *act_state_cursor(act_state *st, const char *url) {
+    if (!url || strlen(url) >= sizeof st->cur[0].url) return NULL;
+    for (int i = 0; i < st->n_cur; i++)
+        if (strcmp(st->cur[i].url, url) == 0) return &st->cur[i];
+    if (st->n_cur >= ACT_CURSORS_MAX) return NULL;
+    act_cursor *c = &st->cur[st->n_cur++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->url, sizeof c->url, "%s", url);
+    return c;
+}
+
+int act_state_set_campaigns(act_state *st, const beat_campaign_set *cs) {
+    int dropped = 0;
+    for (int i = 0; i < st->n; i++) st->c[i]->in_set = false;
+    for (int i = 0; i < cs->n; i++) {
+        const beat_campaign *bc = &cs->c[i];
+        act_camp *c = act_state_get(st, bc->id);
+        if (!c) {
+            dropped++;
+            continue;
+        }
+        c->in_set = true;
+        c->start_ms = bc->start_ms;
+        c->end_ms = bc->end_ms;
+        c->budget_micros = bc->budget_micros;
+        c->op_paused = bc->paused;
+    }
+    return dropped;
+}
+
+static int64_t sat_add(int64_t a, int64_t b) {
+    if (b <= 0) return a; /* counts only grow; a negative row is garbage */
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+int act_state_apply(act_state *st, act_cursor *cur, const beat_aggregates *a,
+                    act_apply_result *r) {
+    memset(r, 0, sizeof *r);
+    bool known = cur->has_epoch;
+    if (known && cur->epoch != a->epoch && cur->seq != 0) {
+        /* A restarted instance numbers its buckets from 1 again: this answer
+         * (to after=old seq) may skip some of them. Start over from 0. */
+        cur->epoch = a->epoch;
+        cur->seq = 0;
+        r->refetch = true;
+        return 0;
+    }
+    cur->epoch = a->epoch;
+    cur->has_epoch = true;
+    if (known && a->n_buckets > 0 && a->first_seq > cur->seq + 1)
+        r->missed = (int64_t)(a->first_seq - cur->seq - 1);
+    for (int b = 0; b < a->n_buckets; b++) {
+        const beat_agg_bucket *bk = &a->buckets[b];
+        if (bk->seq <= cur->seq) continue; /* already counted (or out of order) */
+        for (int i = 0; i < bk->n_rows; i++) {
+            const beat_agg_row *row = &bk->rows[i];
+            act_camp *c = act_state_get(st, row->campaign);
+            if (!c) {
+                r->dropped++;
+                continue;
+            }
+            c->spent_micros = sat_add(c->spent_micros, row->spend_micros);
+            c->bids = sat_add(c->bids, row->bids);
+            c->wins = sat_add(c->wins, row->wins);
+            c->imps = sat_add(c->imps, row->imps);
+            c->clicks = sat_add(c->clicks, row->clicks);
+        }
+        cur->seq = bk->seq;
+        r->buckets++;
+    }
+    return 0;
+}
+
+/* ---- JSON out --------------------------------------------------------- */
+
+static int put_dbl(beat_buf *b, double v) {
+    return beat_buf_printf(b, "%.17g", isfinite(v) ? v : 0.0);
+}
+
+static int put_key(beat_buf *b, bool *first, const char *k) {
+    int rc = 0;
+    if (!*first) rc |= beat_buf_puts(b, ",");
+    *first = false;
+    rc |= beat_buf_json_str(b, k, strlen(k));
+    rc |= beat_buf_puts(b, ":");
+    return rc;
+}
+
+int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
+                     beat_buf *out) {
+    int rc = beat_buf_puts(out, "{\"v\":1,\"actuator\":");
+    rc |= beat_buf_json_str(out, actuator, strlen(actuator));
+    rc |= beat_buf_printf(out, ",\"ts\":%" PRId64 ",\"campaigns\":{", now_ms);
+    bool first = true;
+    for (int i = 0; i < st->n; i++) {
+        const act_camp *c = st->c[i];
+        if (!c->in_set) continue;
+        rc |= put_key(out, &first, c->id);
+        rc |= beat_buf_puts(out, "{\"multiplier\":");
+        rc |= put_dbl(out, c->ctl.multiplier);
+        rc |= beat_buf_printf(out, ",\"paused\":%s,\"spent_micros\":%" PRId64 "}",
+                              c->ctl.paused ? "true" : "false", c->spent_micros);
+    }
+    rc |= beat_buf_puts(out, "},\"private\":{\"spend\":{");
+    first = true;
+    for (int i = 0; i < st->n; i++) {
+        const act_camp *c = st->c[i];
+        if (c->spent_micros == 0 && !c->in_set) continue;
+        rc |= put_key(out, &first, c->id);
+        rc |= beat_buf_printf(out, "%" PRId64, c->spent_micros);
+    }
+    rc |= beat_buf_puts(out, "},\"mult\":{");
+    first = true;
+    for (int i = 0; i < st->n; i++) {
+        const act_camp *c = st->c[i];
+        if (!c->in_set) continue;
+        rc |= put_key(out, &first, c->id);
+        rc |= put_dbl(out, c->ctl.multiplier);
+    }
+    rc |= beat_buf_puts(out, "},\"rate\":{");
+    first = true;
+    for (int i = 0; i < st->n; i++) {
+        const act_camp *c = st->c[i];
+        if (!c->in_set || c->ctl.rate < 0) continue;
+        rc |= put_key(out, &first, c->id);
+        rc |= put_dbl(out, c->ctl.rate);
+    }
+    rc |= beat_buf_puts(out, "},\"cursors\":{");
+    first = true;
+    for (int i = 0; i < st->n_cur; i++) {
+        const act_cursor *cu = &st->cur[i];
+        if (!cu->has_epoch) continue;
+        rc |= put_key(out, &first, cu->url);
+        rc |= beat_buf_printf(out, "{\"epoch\":\"%016" PRIx64 "\",\"seq\":%" PRIu64 "}",
+                              cu->epoch, cu->seq);
+    }
+    rc |= beat_buf_puts(out, "}}}");
+    return rc ? -EMSGSIZE : 0;
+}
+
+/* ---- JSON in ---------------------------------------------------------- */
+
+static bool num_of(const cJSON *v, double *out) {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+static bool parse_epoch(const char *s, uint64_t *out) {
+    size_t n = strlen(s);
+    if (n == 0 || n > 16) return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        if (d < 0) return false;
+        v = v << 4 | (uint64_t)d;
+    }
+    *out = v;
+    return true;
+}
+
+int act_state_restore(act_state *st, const char *json, size_t len,
+                      beat_reason *why) {
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return beat_reasonf(why, -EBADMSG, "state is not a JSON object");
+    }
+    double d;
+    int64_t ts = num_of(cJSON_GetObjectItemCaseSensitive(root, "ts"), &d) && d > 0
+                     ? (int64_t)d : 0;
+    const cJSON *it;
+    /* Public multipliers first: a state written by another actuator
+     * implementation may have no private part we understand. */
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "campaigns")) {
+        double m;
+        if (!cJSON_IsObject(it) ||
+            !num_of(cJSON_GetObjectItemCaseSensitive(it, "multiplier"), &m) || m <= 0)
+            continue;
+        act_camp *c = act_state_get(st, it->string);
+        if (c) c->ctl.multiplier = m;
+    }
+    const cJSON *priv = cJSON_GetObjectItemCaseSensitive(root, "private");
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "spend")) {
+        if (!num_of(it, &d) || d < 0 || d > 9e18) continue;
+        act_camp *c = act_state_get(st, it->string);
+        if (!c) continue;
+        c->spent_micros = (int64_t)d;
+        c->ctl.last_spent = c->spent_micros;
+        c->ctl.last_ms = ts;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "mult")) {
+        if (!num_of(it, &d) || d <= 0) continue;
+        act_camp *c = act_state_get(st, it->string);
+        if (c) c->ctl.multiplier = d;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "rate")) {
+        if (!num_of(it, &d) || d < 0) continue;
+        act_camp *c = act_state_get(st, it->string);
+        if (c) c->ctl.rate = d;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "cursors")) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(it, "epoch");
+        uint64_t epoch;
+        if (!cJSON_IsString(e) || !parse_epoch(e->valuestring, &epoch) ||
+            !num_of(cJSON_GetObjectItemCaseSensitive(it, "seq"), &d) || d < 0 ||
+            d > 9e18)
+            continue;
+        act_cursor *cu = act_state_cursor(st, it->string);
+        if (!cu) continue;
+        cu->has_epoch = true;
+        cu->epoch = epoch;
+        cu->seq = (uint64_t)d;
+    }
+    cJSON_Delete(root);
+    return 0;
+}

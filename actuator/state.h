@@ -1,0 +1,79 @@
+/* The actuator's bookkeeping: per-campaign spend and controller state, the
+ * per-datastream cursors, and the state JSON pushed to (and restored from)
+ * the supervisor. No I/O and no clocks here: links.c feeds it decoded
+ * aggregates, main.c steps the controllers, pacer_test.c checks it. */
+#ifndef ACT_STATE_H
+#define ACT_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "beat_campaign.h"
+#include "beat_metrics.h"
+#include "beat_util.h"
+#include "beat_wire.h"
+#include "pacer.h"
+
+#define ACT_CURSORS_MAX 64
+
+typedef struct act_camp {
+    char id[BEAT_ID_MAX + 1];
+    bool in_set; /* in the supervisor's current campaign set */
+    int64_t start_ms, end_ms, budget_micros;
+    bool op_paused;
+    int64_t spent_micros; /* counted from aggregates, restored on start */
+    int64_t bids, wins, imps, clicks; /* since this process started */
+    act_pacer ctl;
+    beat_gauge *g_spend, *g_mult; /* set by main.c; NULL until then */
+} act_camp;
+
+/* Position in one datastream instance's bucket sequence. */
+typedef struct act_cursor {
+    char url[512];
+    bool has_epoch;
+    uint64_t epoch;
+    uint64_t seq; /* last bucket counted */
+} act_cursor;
+
+typedef struct act_state {
+    act_camp **c; /* owned, n of them */
+    int n, max;
+    int *index;   /* open addressing into c; -1 = empty */
+    uint32_t index_mask;
+    act_cursor cur[ACT_CURSORS_MAX];
+    int n_cur;
+} act_state;
+
+typedef struct act_apply_result {
+    int64_t buckets;  /* buckets counted */
+    int64_t missed;   /* buckets that fell out of the datastream before we saw them */
+    int64_t dropped;  /* rows dropped: campaign table full */
+    bool refetch;     /* epoch changed: cursor reset, pull again from 0 */
+} act_apply_result;
+
+/* max_campaigns bounds the table (campaigns seen in sets or aggregates). */
+int act_state_init(act_state *st, int max_campaigns);
+void act_state_fini(act_state *st);
+act_camp *act_state_find(const act_state *st, const char *id);
+/* Finds or creates (controller initialised); NULL when the table is full
+ * or the id is too long. */
+act_camp *act_state_get(act_state *st, const char *id);
+/* Finds or creates the cursor of a datastream URL; NULL if full. */
+act_cursor *act_state_cursor(act_state *st, const char *url);
+/* Marks exactly the campaigns of cs as in the set and copies their flight,
+ * budget and pause. Returns how many could not be added (table full). */
+int act_state_set_campaigns(act_state *st, const beat_campaign_set *cs);
+/* Counts the buckets of a (an answer to GET /v1/aggregates?after=cur->seq)
+ * that are new for cur: a bucket (epoch, seq) is never counted twice. */
+int act_state_apply(act_state *st, act_cursor *cur, const beat_aggregates *a,
+                    act_apply_result *r);
+/* Appends the state JSON (public campaigns of the set + private). */
+int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
+                     beat_buf *out);
+/* Restores spend, controller state and cursors from a state JSON's
+ * "private" (GET /v1/state/latest). -EBADMSG if json is not a JSON object;
+ * bad fields inside private are skipped one by one. */
+int act_state_restore(act_state *st, const char *json, size_t len,
+                      beat_reason *why);
+
+#endif

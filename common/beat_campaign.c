@@ -1,0 +1,477 @@
+/* Campaign sets (beat_campaign.h): the operator's JSON, validated field by
+ * field with reasons that name the field, and the 'S' snapshot frame that
+ * carries campaigns + state from the supervisor to inference. Input comes
+ * from operators and the network: never assert on it. Unknown keys inside a
+ * campaign are refused, because a typo such as "pause":true silently
+ * ignored would spend real money. */
+#include "beat_campaign.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_json.h"
+
+#define I53 BEAT_JSON_I53
+#define LIST_MAX 4096       /* items in one targeting/adomain/cat list */
+#define LIST_STR_MAX 255    /* bytes of one list item / advertiser */
+#define ADM_MAX 65536
+#define LANDING_MAX 2048
+#define FLIGHT_S_MAX 315360000 /* ten years */
+
+#define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
+#define DOT(ctx) beat_json_dot(ctx)
+
+/* ---- campaign-specific fields (generic ones are in beat_json.c) ----------- */
+
+/* ids: [A-Za-z0-9_.:-]{1,64} — they end up in URLs, metrics and logs. */
+static bool id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > BEAT_ID_MAX) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' ||
+              c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int j_id(const cJSON *v, const char *ctx, const char *name,
+                char out[BEAT_ID_MAX + 1], beat_reason *why)
+{
+    if (!v) return FAIL("%s%s%s: missing", ctx, DOT(ctx), name);
+    if (!cJSON_IsString(v)) return FAIL("%s%s%s: must be a string", ctx, DOT(ctx), name);
+    if (!id_valid(v->valuestring))
+        return FAIL("%s%s%s: must match [A-Za-z0-9_.:-]{1,%d}", ctx, DOT(ctx), name, BEAT_ID_MAX);
+    strcpy(out, v->valuestring);
+    return 0;
+}
+
+static void strv_fini(beat_strv *v)
+{
+    for (int i = 0; i < v->n; i++) free(v->v[i]);
+    free(v->v);
+    v->v = NULL;
+    v->n = 0;
+}
+
+static int j_strv(const cJSON *v, const char *ctx, const char *name,
+                  beat_strv *out, beat_reason *why)
+{
+    if (!v) return 0; /* absent list = any */
+    if (!cJSON_IsArray(v)) return FAIL("%s%s%s: must be an array", ctx, DOT(ctx), name);
+    int n = cJSON_GetArraySize(v);
+    if (n > LIST_MAX) return FAIL("%s%s%s: too many items (> %d)", ctx, DOT(ctx), name, LIST_MAX);
+    if (n && !(out->v = calloc((size_t)n, sizeof *out->v)))
+        return beat_reasonf(why, -ENOMEM, "out of memory");
+    char item[48];
+    for (const cJSON *c = v->child; c; c = c->next) {
+        snprintf(item, sizeof item, "%s[%d]", name, out->n);
+        int rc = beat_json_strdup(c, ctx, item, LIST_STR_MAX, BEAT_JSON_NONEMPTY,
+                                  &out->v[out->n], why);
+        if (rc) return rc;
+        out->n++;
+    }
+    return 0;
+}
+
+/* ---- decode ---------------------------------------------------------------- */
+
+enum { C_ID, C_ADV, C_ADOMAIN, C_CAT, C_START, C_END, C_FLIGHT, C_BUDGET,
+       C_BASE, C_MAX, C_PAUSED, C_TARGETING, C_CREATIVES, C_FREQ, C_N };
+static const char *const c_names[C_N] = {
+    "id", "advertiser", "adomain", "cat", "start_ms", "end_ms", "flight_s",
+    "budget_micros", "base_bid_cpm_micros", "max_bid_cpm_micros", "paused",
+    "targeting", "creatives", "freq_cap"};
+static const char *const t_names[] = {
+    "countries", "device_types", "os", "site_cat", "domains_allow",
+    "domains_block", "bundles_allow", "bundles_block"};
+static const char *const cr_names[] = {"crid", "w", "h", "adm", "landing"};
+static const char *const fc_names[] = {"max", "window_s"};
+
+static int targeting_from(const cJSON *tj, const char *cctx, beat_campaign *c,
+                          beat_reason *why)
+{
+    char ctx[48];
+    snprintf(ctx, sizeof ctx, "%s.targeting", cctx);
+    const cJSON *f[8];
+    int rc = beat_json_fields(tj, ctx, t_names, 8, f, true, why);
+    beat_strv *lists[8] = {&c->countries, NULL, &c->os, &c->site_cat,
+                           &c->domains_allow, &c->domains_block,
+                           &c->bundles_allow, &c->bundles_block};
+    for (int i = 0; !rc && i < 8; i++)
+        if (lists[i]) rc = j_strv(f[i], ctx, t_names[i], lists[i], why);
+    if (rc || !f[1]) return rc;
+    if (!cJSON_IsArray(f[1])) return FAIL("%s.device_types: must be an array", ctx);
+    int max = (int)(sizeof c->device_types / sizeof c->device_types[0]);
+    for (const cJSON *d = f[1]->child; d; d = d->next) {
+        if (c->n_device_types == max)
+            return FAIL("%s.device_types: too many items (> %d)", ctx, max);
+        char item[24];
+        snprintf(item, sizeof item, "device_types[%d]", c->n_device_types);
+        if ((rc = beat_json_int32(d, ctx, item, 1, 255,
+                                  &c->device_types[c->n_device_types], why)))
+            return rc;
+        c->n_device_types++;
+    }
+    return 0;
+}
+
+static int creatives_from(const cJSON *aj, const char *cctx, beat_campaign *c,
+                          beat_reason *why)
+{
+    if (!aj) return FAIL("%s.creatives: missing", cctx);
+    if (!cJSON_IsArray(aj)) return FAIL("%s.creatives: must be an array", cctx);
+    int n = cJSON_GetArraySize(aj);
+    if (n < 1) return FAIL("%s.creatives: needs at least 1 creative", cctx);
+    if (n > BEAT_CREATIVES_MAX)
+        return FAIL("%s.creatives: too many (> %d)", cctx, BEAT_CREATIVES_MAX);
+    if (!(c->creatives = calloc((size_t)n, sizeof *c->creatives)))
+        return beat_reasonf(why, -ENOMEM, "out of memory");
+    for (const cJSON *j = aj->child; j; j = j->next) {
+        char ctx[64];
+        snprintf(ctx, sizeof ctx, "%s.creatives[%d]", cctx, c->n_creatives);
+        beat_creative *cr = &c->creatives[c->n_creatives++];
+        const cJSON *f[5];
+        int rc;
+        if ((rc = beat_json_fields(j, ctx, cr_names, 5, f, true, why)) ||
+            (rc = j_id(f[0], ctx, "crid", cr->crid, why)) ||
+            (rc = beat_json_int32(f[1], ctx, "w", 1, 65535, &cr->w, why)) ||
+            (rc = beat_json_int32(f[2], ctx, "h", 1, 65535, &cr->h, why)) ||
+            (rc = beat_json_strdup(f[3], ctx, "adm", ADM_MAX, BEAT_JSON_WS | BEAT_JSON_NONEMPTY,
+                                  &cr->adm, why)))
+            return rc;
+        if (f[4]) rc = beat_json_strdup(f[4], ctx, "landing", LANDING_MAX, 0, &cr->landing, why);
+        else if (!(cr->landing = strdup(""))) rc = beat_reasonf(why, -ENOMEM, "out of memory");
+        if (rc) return rc;
+        for (int k = 0; k < c->n_creatives - 1; k++)
+            if (strcmp(c->creatives[k].crid, cr->crid) == 0)
+                return FAIL("%s.crid: duplicate \"%s\"", ctx, cr->crid);
+    }
+    return 0;
+}
+
+static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
+                         beat_campaign *c, beat_reason *why)
+{
+    const cJSON *f[C_N];
+    int rc;
+    if ((rc = beat_json_fields(cj, ctx, c_names, C_N, f, true, why)) ||
+        (rc = j_id(f[C_ID], ctx, "id", c->id, why)))
+        return rc;
+    if (f[C_ADV])
+        rc = beat_json_strdup(f[C_ADV], ctx, "advertiser", LIST_STR_MAX, 0, &c->advertiser, why);
+    else if (!(c->advertiser = strdup(""))) rc = beat_reasonf(why, -ENOMEM, "out of memory");
+    if (rc || (rc = j_strv(f[C_ADOMAIN], ctx, "adomain", &c->adomain, why)) ||
+        (rc = j_strv(f[C_CAT], ctx, "cat", &c->cat, why)))
+        return rc;
+    if (f[C_FLIGHT]) {
+        int64_t fs;
+        if (f[C_START] || f[C_END])
+            return FAIL("%s.flight_s: give either flight_s or start_ms/end_ms", ctx);
+        if ((rc = beat_json_int(f[C_FLIGHT], ctx, "flight_s", 1, FLIGHT_S_MAX, &fs, why)))
+            return rc;
+        if (now_ms < 0 || now_ms > I53 - (int64_t)FLIGHT_S_MAX * 1000)
+            return FAIL("%s.flight_s: clock out of range", ctx);
+        c->start_ms = now_ms;
+        c->end_ms = now_ms + fs * 1000;
+    } else {
+        if ((rc = beat_json_count(f[C_START], ctx, "start_ms", &c->start_ms, why)) ||
+            (rc = beat_json_count(f[C_END], ctx, "end_ms", &c->end_ms, why)))
+            return rc;
+        if (c->end_ms <= c->start_ms) return FAIL("%s.end_ms: must be > start_ms", ctx);
+    }
+    if ((rc = beat_json_int(f[C_BUDGET], ctx, "budget_micros", 1, I53, &c->budget_micros,
+                            why)) ||
+        (rc = beat_json_int(f[C_BASE], ctx, "base_bid_cpm_micros", 1, I53,
+                            &c->base_bid_cpm_micros, why)) ||
+        (rc = beat_json_int(f[C_MAX], ctx, "max_bid_cpm_micros", 1, I53,
+                            &c->max_bid_cpm_micros, why)))
+        return rc;
+    if (c->max_bid_cpm_micros < c->base_bid_cpm_micros)
+        return FAIL("%s.max_bid_cpm_micros: must be >= base_bid_cpm_micros", ctx);
+    if (f[C_PAUSED] && (rc = beat_json_bool(f[C_PAUSED], ctx, "paused", &c->paused, why)))
+        return rc;
+    if (f[C_TARGETING] && (rc = targeting_from(f[C_TARGETING], ctx, c, why))) return rc;
+    if ((rc = creatives_from(f[C_CREATIVES], ctx, c, why))) return rc;
+    if (f[C_FREQ]) {
+        char fctx[48];
+        const cJSON *ff[2];
+        snprintf(fctx, sizeof fctx, "%s.freq_cap", ctx);
+        if ((rc = beat_json_fields(f[C_FREQ], fctx, fc_names, 2, ff, true, why)) ||
+            (rc = beat_json_int32(ff[0], fctx, "max", 1, 1000000, &c->freq_cap_max, why)) ||
+            (rc = beat_json_int32(ff[1], fctx, "window_s", 1, FLIGHT_S_MAX,
+                                  &c->freq_cap_window_s, why)))
+            return rc;
+    }
+    return 0;
+}
+
+static int cmp_idx(const void *a, const void *b, void *arg)
+{
+    const beat_campaign *c = arg;
+    int ia = *(const int *)a, ib = *(const int *)b;
+    int r = strcmp(c[ia].id, c[ib].id);
+    return r ? r : (ia > ib) - (ia < ib);
+}
+
+/* Sorting indices keeps the duplicate check O(n log n) for 10k campaigns
+ * while the reason still names the later of the two entries. */
+static int check_unique(const beat_campaign_set *s, beat_reason *why)
+{
+    if (s->n < 2) return 0;
+    int *idx = malloc((size_t)s->n * sizeof *idx);
+    if (!idx) return beat_reasonf(why, -ENOMEM, "out of memory");
+    for (int i = 0; i < s->n; i++) idx[i] = i;
+    qsort_r(idx, (size_t)s->n, sizeof *idx, cmp_idx, s->c);
+    int rc = 0;
+    for (int i = 1; i < s->n && !rc; i++)
+        if (strcmp(s->c[idx[i]].id, s->c[idx[i - 1]].id) == 0)
+            rc = FAIL("campaigns[%d].id: duplicate \"%s\"", idx[i], s->c[idx[i]].id);
+    free(idx);
+    return rc;
+}
+
+static int set_from(const cJSON *root, int64_t now_ms, beat_campaign_set *s,
+                    beat_reason *why)
+{
+    static const char *const names[] = {"v", "version", "campaigns"};
+    const cJSON *f[3];
+    int64_t v;
+    int rc;
+    if ((rc = beat_json_fields(root, "", names, 3, f, false, why)) ||
+        (rc = beat_json_count(f[0], "", "v", &v, why)))
+        return rc;
+    if (v != BEAT_WIRE_V) return FAIL("v: unsupported version %" PRId64, v);
+    if (f[1] && (rc = beat_json_count(f[1], "", "version", &s->version, why)))
+        return rc;
+    if (!f[2]) return FAIL("campaigns: missing");
+    if (!cJSON_IsArray(f[2])) return FAIL("campaigns: must be an array");
+    int n = cJSON_GetArraySize(f[2]);
+    if (n > BEAT_CAMPAIGNS_MAX)
+        return FAIL("campaigns: too many (%d > %d)", n, BEAT_CAMPAIGNS_MAX);
+    if (n && !(s->c = calloc((size_t)n, sizeof *s->c)))
+        return beat_reasonf(why, -ENOMEM, "out of memory");
+    for (const cJSON *cj = f[2]->child; cj; cj = cj->next) {
+        char ctx[32];
+        snprintf(ctx, sizeof ctx, "campaigns[%d]", s->n);
+        if ((rc = campaign_from(cj, ctx, now_ms, &s->c[s->n++], why))) return rc;
+    }
+    return check_unique(s, why);
+}
+
+int beat_campaigns_decode(const char *json, size_t len, int64_t now_ms,
+                          beat_campaign_set *out, beat_reason *why)
+{
+    cJSON *root;
+    if (beat_json_parse(json, len, &root, why)) return -EBADMSG;
+    beat_campaign_set s = {0};
+    int rc = set_from(root, now_ms, &s, why);
+    cJSON_Delete(root);
+    if (rc) {
+        beat_campaigns_fini(&s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void beat_campaigns_fini(beat_campaign_set *s)
+{
+    if (!s) return;
+    for (int i = 0; i < s->n && s->c; i++) {
+        beat_campaign *c = &s->c[i];
+        free(c->advertiser);
+        beat_strv *lists[] = {&c->adomain, &c->cat, &c->countries, &c->os,
+                              &c->site_cat, &c->domains_allow, &c->domains_block,
+                              &c->bundles_allow, &c->bundles_block};
+        for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) strv_fini(lists[k]);
+        for (int k = 0; k < c->n_creatives && c->creatives; k++) {
+            free(c->creatives[k].adm);
+            free(c->creatives[k].landing);
+        }
+        free(c->creatives);
+    }
+    free(s->c);
+    memset(s, 0, sizeof *s);
+}
+
+const beat_campaign *beat_campaigns_find(const beat_campaign_set *s,
+                                         const char *id)
+{
+    for (int i = 0; s && i < s->n; i++)
+        if (strcmp(s->c[i].id, id) == 0) return &s->c[i];
+    return NULL;
+}
+
+/* ---- encode ---------------------------------------------------------------- */
+
+static void e_key(beat_json_enc *e, const char *key, bool comma)
+{
+    if (comma) beat_json_put_raw(e, ",");
+    beat_json_put_str(e, key);
+    beat_json_put_raw(e, ":");
+}
+static void e_i64(beat_json_enc *e, const char *key, int64_t x)
+{
+    e_key(e, key, true);
+    beat_json_put_printf(e, "%" PRId64, x);
+}
+static void e_strv(beat_json_enc *e, const char *key, bool comma, const beat_strv *v)
+{
+    e_key(e, key, comma);
+    beat_json_put_raw(e, "[");
+    for (int i = 0; i < v->n; i++) {
+        if (i) beat_json_put_raw(e, ",");
+        beat_json_put_str(e, v->v[i]);
+    }
+    beat_json_put_raw(e, "]");
+}
+
+static void campaign_encode(beat_json_enc *e, const beat_campaign *c)
+{
+    beat_json_put_raw(e, "{");
+    e_key(e, "id", false);
+    beat_json_put_str(e, c->id);
+    e_key(e, "advertiser", true);
+    beat_json_put_str(e, c->advertiser);
+    e_strv(e, "adomain", true, &c->adomain);
+    e_strv(e, "cat", true, &c->cat);
+    e_i64(e, "start_ms", c->start_ms);
+    e_i64(e, "end_ms", c->end_ms);
+    e_i64(e, "budget_micros", c->budget_micros);
+    e_i64(e, "base_bid_cpm_micros", c->base_bid_cpm_micros);
+    e_i64(e, "max_bid_cpm_micros", c->max_bid_cpm_micros);
+    beat_json_put_raw(e, c->paused ? ",\"paused\":true" : ",\"paused\":false");
+    beat_json_put_raw(e, ",\"targeting\":{");
+    e_strv(e, "countries", false, &c->countries);
+    beat_json_put_raw(e, ",\"device_types\":[");
+    for (int i = 0; i < c->n_device_types && i < 16; i++)
+        beat_json_put_printf(e, i ? ",%d" : "%d", c->device_types[i]);
+    beat_json_put_raw(e, "]");
+    e_strv(e, "os", true, &c->os);
+    e_strv(e, "site_cat", true, &c->site_cat);
+    e_strv(e, "domains_allow", true, &c->domains_allow);
+    e_strv(e, "domains_block", true, &c->domains_block);
+    e_strv(e, "bundles_allow", true, &c->bundles_allow);
+    e_strv(e, "bundles_block", true, &c->bundles_block);
+    beat_json_put_raw(e, "},\"creatives\":[");
+    for (int i = 0; i < c->n_creatives; i++) {
+        const beat_creative *cr = &c->creatives[i];
+        beat_json_put_raw(e, i ? ",{" : "{");
+        e_key(e, "crid", false);
+        beat_json_put_str(e, cr->crid);
+        e_i64(e, "w", cr->w);
+        e_i64(e, "h", cr->h);
+        e_key(e, "adm", true);
+        beat_json_put_str(e, cr->adm);
+        e_key(e, "landing", true);
+        beat_json_put_str(e, cr->landing);
+        beat_json_put_raw(e, "}");
+    }
+    beat_json_put_raw(e, "]");
+    if (c->freq_cap_max > 0) {
+        beat_json_put_printf(e, ",\"freq_cap\":{\"max\":%d,\"window_s\":%d}",
+                             c->freq_cap_max, c->freq_cap_window_s);
+    }
+    beat_json_put_raw(e, "}");
+}
+
+int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out)
+{
+    beat_json_enc e = beat_json_enc_start(out);
+    beat_json_put_raw(&e, "{\"v\":1");
+    if (s->version > 0) beat_json_put_printf(&e, ",\"version\":%" PRId64, s->version);
+    beat_json_put_raw(&e, ",\"campaigns\":[");
+    for (int i = 0; i < s->n && !e.rc; i++) {
+        if (i) beat_json_put_raw(&e, ",");
+        campaign_encode(&e, &s->c[i]);
+    }
+    beat_json_put_raw(&e, "]}");
+    return beat_json_enc_done(&e);
+}
+
+/* ---- snapshot frame ------------------------------------------------------------ */
+
+int beat_snapshot_encode(const beat_campaign_set *cs, const beat_state *st,
+                         beat_buf *out)
+{
+    beat_json_enc e = beat_json_enc_start(out);
+    beat_json_put_printf(&e, "%c{\"v\":1,\"campaigns_version\":%" PRId64
+                         ",\"state_version\":%" PRId64 ",\"campaigns\":",
+                         BEAT_FRAME_SNAPSHOT, cs->version, st ? st->version : 0);
+    if (!e.rc) e.rc = beat_campaigns_encode(cs, out);
+    beat_json_put_raw(&e, ",\"state\":");
+    if (!st) beat_json_put_raw(&e, "null");
+    else if (!e.rc) e.rc = beat_state_encode(st, false, out);
+    beat_json_put_raw(&e, "}");
+    return beat_json_enc_done(&e);
+}
+
+static int snapshot_from(const cJSON *root, beat_campaign_set *cs,
+                         beat_state *st, beat_reason *why)
+{
+    static const char *const names[] = {"v", "campaigns_version",
+                                        "state_version", "campaigns", "state"};
+    const cJSON *f[5];
+    int64_t v, cv, sv;
+    int rc;
+    if ((rc = beat_json_fields(root, "snapshot", names, 5, f, false, why)) ||
+        (rc = beat_json_count(f[0], "snapshot", "v", &v, why)) ||
+        (rc = beat_json_count(f[1], "snapshot", "campaigns_version", &cv, why)) ||
+        (rc = beat_json_count(f[2], "snapshot", "state_version", &sv, why)))
+        return rc;
+    if (v != BEAT_WIRE_V) return FAIL("snapshot.v: unsupported version %" PRId64, v);
+    if (!f[3]) return FAIL("snapshot.campaigns: missing");
+    if (!f[4]) return FAIL("snapshot.state: missing");
+    if ((rc = set_from(f[3], beat_now_ms(), cs, why))) return rc;
+    if (cs->version && cs->version != cv)
+        return FAIL("snapshot.campaigns_version: %" PRId64 " but set says %" PRId64,
+                    cv, cs->version);
+    cs->version = cv;
+    if (cJSON_IsNull(f[4])) {
+        if (sv != 0) return FAIL("snapshot.state_version: %" PRId64 " but no state", sv);
+        return 0;
+    }
+    /* The state decoder takes text; snapshots are rare, printing is cheap. */
+    char *txt = cJSON_PrintUnformatted(f[4]);
+    if (!txt) return beat_reasonf(why, -ENOMEM, "out of memory");
+    beat_reason sub = {{0}};
+    rc = beat_state_decode(txt, strlen(txt), BEAT_CAMPAIGNS_MAX, st, &sub);
+    free(txt);
+    if (rc) return FAIL("snapshot.state: %s", sub.msg);
+    if (st->version && st->version != sv)
+        return FAIL("snapshot.state_version: %" PRId64 " but state says %" PRId64,
+                    sv, st->version);
+    st->version = sv;
+    return 0;
+}
+
+int beat_snapshot_decode(const void *msg, size_t len,
+                         beat_campaign_set *out_campaigns,
+                         beat_state *out_state, beat_reason *why)
+{
+    const char *p = msg;
+    if (len < 1 || p[0] != BEAT_FRAME_SNAPSHOT) return FAIL("not a snapshot frame");
+    cJSON *root;
+    if (beat_json_parse(p + 1, len - 1, &root, why)) return -EBADMSG;
+    beat_campaign_set cs = {0};
+    beat_state st;
+    memset(&st, 0, sizeof st);
+    int rc = snapshot_from(root, &cs, &st, why);
+    cJSON_Delete(root);
+    if (rc) {
+        beat_campaigns_fini(&cs);
+        beat_state_fini(&st);
+        return rc;
+    }
+    *out_campaigns = cs;
+    *out_state = st;
+    return 0;
+}

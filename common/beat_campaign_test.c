@@ -1,0 +1,459 @@
+/* Unit tests for beat_campaign.c: the example file decodes with flight_s
+ * resolved, sets and snapshots round-trip exactly, and every invalid field
+ * is refused with a reason naming it. Run from the repo root. */
+#include "beat_campaign.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_test.h"
+
+#define NOW 1700000000000LL
+
+#define CHECK_REASON(why, sub)                                               \
+    do {                                                                     \
+        if (!strstr((why).msg, (sub))) {                                     \
+            fprintf(stderr, "  %s:%d: reason \"%s\" lacks \"%s\"\n",         \
+                    __FILE__, __LINE__, (why).msg, (sub));                   \
+            return 1;                                                        \
+        }                                                                    \
+    } while (0)
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(1 << 20);
+    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+static int str_eq(const char *a, const char *b) /* NULL reads as "" */
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+static int strv_eq(const beat_strv *a, const beat_strv *b)
+{
+    if (a->n != b->n) return 0;
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i])) return 0;
+    return 1;
+}
+
+static int campaign_eq(const beat_campaign *a, const beat_campaign *b)
+{
+    if (strcmp(a->id, b->id) || !str_eq(a->advertiser, b->advertiser) ||
+        !strv_eq(&a->adomain, &b->adomain) || !strv_eq(&a->cat, &b->cat) ||
+        a->start_ms != b->start_ms || a->end_ms != b->end_ms ||
+        a->budget_micros != b->budget_micros ||
+        a->base_bid_cpm_micros != b->base_bid_cpm_micros ||
+        a->max_bid_cpm_micros != b->max_bid_cpm_micros || a->paused != b->paused ||
+        !strv_eq(&a->countries, &b->countries) || !strv_eq(&a->os, &b->os) ||
+        !strv_eq(&a->site_cat, &b->site_cat) ||
+        !strv_eq(&a->domains_allow, &b->domains_allow) ||
+        !strv_eq(&a->domains_block, &b->domains_block) ||
+        !strv_eq(&a->bundles_allow, &b->bundles_allow) ||
+        !strv_eq(&a->bundles_block, &b->bundles_block) ||
+        a->n_device_types != b->n_device_types ||
+        memcmp(a->device_types, b->device_types, sizeof(int) * (size_t)a->n_device_types) ||
+        a->n_creatives != b->n_creatives || a->freq_cap_max != b->freq_cap_max ||
+        a->freq_cap_window_s != b->freq_cap_window_s)
+        return 0;
+    for (int i = 0; i < a->n_creatives; i++) {
+        const beat_creative *x = &a->creatives[i], *y = &b->creatives[i];
+        if (strcmp(x->crid, y->crid) || x->w != y->w || x->h != y->h ||
+            !str_eq(x->adm, y->adm) || !str_eq(x->landing, y->landing))
+            return 0;
+    }
+    return 1;
+}
+
+static int set_eq(const beat_campaign_set *a, const beat_campaign_set *b)
+{
+    if (a->version != b->version || a->n != b->n) return 0;
+    for (int i = 0; i < a->n; i++)
+        if (!campaign_eq(&a->c[i], &b->c[i])) return 0;
+    return 1;
+}
+
+static int t_example_file(void)
+{
+    size_t len;
+    char *json = slurp("docs/examples/campaigns.json", &len);
+    CHECK(json != NULL);
+    beat_campaign_set s;
+    beat_reason why = {{0}};
+    int rc = beat_campaigns_decode(json, len, NOW, &s, &why);
+    if (rc) fprintf(stderr, "  reason: %s\n", why.msg);
+    CHECK_EQ_INT(rc, 0);
+    free(json);
+    CHECK_EQ_INT(s.n, 4);
+    CHECK_EQ_INT(s.version, 0);
+    for (int i = 0; i < s.n; i++) {
+        CHECK_EQ_INT(s.c[i].start_ms, NOW);
+        CHECK_EQ_INT(s.c[i].end_ms, NOW + 3600 * 1000);
+        CHECK(s.c[i].n_creatives >= 2);
+        CHECK(strstr(s.c[i].creatives[0].adm, "${CLICK_URL}"));
+        CHECK_EQ_INT(s.c[i].budget_micros, 50000000);
+    }
+    const beat_campaign *c = beat_campaigns_find(&s, "globex-travel");
+    CHECK(c != NULL);
+    CHECK_EQ_INT(c->countries.n, 3);
+    CHECK_EQ_STR(c->countries.v[2], "DEU");
+    CHECK_EQ_STR(c->advertiser, "Globex Travel");
+    CHECK_EQ_STR(c->domains_block.v[0], "blocked.example");
+    c = beat_campaigns_find(&s, "initech-apps");
+    CHECK(c && c->freq_cap_max == 20 && c->freq_cap_window_s == 3600);
+    c = beat_campaigns_find(&s, "umbrella-news");
+    CHECK(c && c->n_creatives == 3 && c->creatives[1].w == 160 && c->creatives[1].h == 600);
+    CHECK(beat_campaigns_find(&s, "nope") == NULL);
+
+    /* encode writes absolute times, so a stored set never moves */
+    beat_buf b, b2;
+    beat_buf_init(&b, 1 << 20);
+    beat_buf_init(&b2, 1 << 20);
+    s.version = 7;
+    CHECK_EQ_INT(beat_campaigns_encode(&s, &b), 0);
+    CHECK(strstr(b.data, "\"version\":7"));
+    CHECK(!strstr(b.data, "flight_s"));
+    beat_campaign_set back;
+    CHECK_EQ_INT(beat_campaigns_decode(b.data, b.len, NOW + 999999, &back, &why), 0);
+    CHECK(set_eq(&s, &back));
+    CHECK_EQ_INT(beat_campaigns_encode(&back, &b2), 0);
+    CHECK_EQ_STR(b.data, b2.data);
+    beat_campaigns_fini(&back);
+    beat_campaigns_fini(&s);
+    CHECK(s.c == NULL && s.n == 0);
+    beat_buf_fini(&b);
+    beat_buf_fini(&b2);
+    return 0;
+}
+
+static const char *full_json =
+    "{\"v\":1,\"version\":3,\"campaigns\":[{\"id\":\"c.1:x_y-z\",\"advertiser\":\"Acmé \\\"Q\\\"\","
+    "\"adomain\":[\"a.com\",\"b.com\"],\"cat\":[\"IAB1\"],\"start_ms\":1000,\"end_ms\":9007199254740992,"
+    "\"budget_micros\":9007199254740992,\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"paused\":true,"
+    "\"targeting\":{\"countries\":[\"USA\"],\"device_types\":[1,2,4],\"os\":[\"ios\",\"android\"],"
+    "\"site_cat\":[\"IAB2\"],\"domains_allow\":[\"x.com\"],\"domains_block\":[\"y.com\"],"
+    "\"bundles_allow\":[\"com.a\"],\"bundles_block\":[\"com.b\"]},"
+    "\"creatives\":[{\"crid\":\"cr1\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\">\\n\\t\\u00e9</a>\"},"
+    "{\"crid\":\"cr2\",\"w\":1,\"h\":65535,\"adm\":\"x\",\"landing\":\"https://l/\"}],"
+    "\"freq_cap\":{\"max\":5,\"window_s\":3600}},"
+    "{\"id\":\"c2\",\"start_ms\":0,\"end_ms\":1,\"budget_micros\":5,\"base_bid_cpm_micros\":2,"
+    "\"max_bid_cpm_micros\":3,\"creatives\":[{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
+
+static int t_roundtrip_full(void)
+{
+    beat_campaign_set s, back;
+    beat_reason why = {{0}};
+    int rc = beat_campaigns_decode(full_json, strlen(full_json), NOW, &s, &why);
+    if (rc) fprintf(stderr, "  reason: %s\n", why.msg);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(s.version, 3);
+    CHECK_EQ_INT(s.n, 2);
+    const beat_campaign *c = &s.c[0];
+    CHECK_EQ_STR(c->advertiser, "Acmé \"Q\"");
+    CHECK_EQ_INT(c->n_device_types, 3);
+    CHECK_EQ_INT(c->device_types[2], 4);
+    CHECK(c->paused);
+    CHECK_EQ_STR(c->creatives[0].adm, "<a href=\"${CLICK_URL}\">\n\t\xc3\xa9</a>");
+    CHECK_EQ_STR(c->creatives[0].landing, "");
+    CHECK_EQ_STR(c->creatives[1].landing, "https://l/");
+    CHECK_EQ_INT(c->end_ms, 9007199254740992);
+    CHECK_EQ_STR(s.c[1].advertiser, "");
+    CHECK_EQ_INT(s.c[1].freq_cap_max, 0);
+    CHECK_EQ_INT(s.c[1].countries.n, 0);
+
+    beat_buf b;
+    beat_buf_init(&b, 1 << 20);
+    CHECK_EQ_INT(beat_campaigns_encode(&s, &b), 0);
+    CHECK_EQ_INT(beat_campaigns_decode(b.data, b.len, 0, &back, &why), 0);
+    CHECK(set_eq(&s, &back));
+    beat_campaigns_fini(&back);
+    /* version 0 is not written, and reads back as 0 */
+    s.version = 0;
+    beat_buf_reset(&b);
+    CHECK_EQ_INT(beat_campaigns_encode(&s, &b), 0);
+    CHECK(!strstr(b.data, "\"version\""));
+    CHECK_EQ_INT(beat_campaigns_decode(b.data, b.len, 0, &back, &why), 0);
+    CHECK(set_eq(&s, &back));
+    beat_campaigns_fini(&back);
+    /* an empty set is valid */
+    const char *empty = "{\"v\":1,\"campaigns\":[]}";
+    CHECK_EQ_INT(beat_campaigns_decode(empty, strlen(empty), NOW, &back, &why), 0);
+    CHECK_EQ_INT(back.n, 0);
+    beat_campaigns_fini(&back);
+    /* encode failure leaves the buffer as it was */
+    beat_buf small;
+    beat_buf_init(&small, 100);
+    beat_buf_puts(&small, "keep");
+    CHECK_EQ_INT(beat_campaigns_encode(&s, &small), -EMSGSIZE);
+    CHECK_EQ_STR(small.data, "keep");
+    beat_buf_fini(&small);
+    beat_campaigns_fini(&s);
+    beat_buf_fini(&b);
+    return 0;
+}
+
+/* One valid campaign; each case below changes one field of it. */
+static const char *base_campaign =
+    "{\"id\":\"c1\",\"advertiser\":\"A\",\"adomain\":[\"a.com\"],\"flight_s\":60,"
+    "\"budget_micros\":1000,\"base_bid_cpm_micros\":10,\"max_bid_cpm_micros\":20,"
+    "\"targeting\":{\"countries\":[\"USA\"]},"
+    "\"creatives\":[{\"crid\":\"cr1\",\"w\":300,\"h\":250,\"adm\":\"<b/>\"}],"
+    "\"freq_cap\":{\"max\":3,\"window_s\":60}}";
+
+static const struct {
+    const char *obj, *key, *value, *reason; /* value NULL = delete key */
+} bad_fields[] = {
+    {"", "id", "\"\"", "campaigns[0].id: must match"},
+    {"", "id", "\"bad id\"", "campaigns[0].id: must match"},
+    {"", "id", "\"0123456789012345678901234567890123456789012345678901234567890123X\"", "campaigns[0].id: must match"},
+    {"", "id", "7", "campaigns[0].id: must be a string"},
+    {"", "id", NULL, "campaigns[0].id: missing"},
+    {"", "advertiser", "\"a\\u0002\"", "campaigns[0].advertiser: control character"},
+    {"", "advertiser", "[]", "campaigns[0].advertiser: must be a string"},
+    {"", "adomain", "[\"\"]", "campaigns[0].adomain[0]: must not be empty"},
+    {"", "adomain", "\"a.com\"", "campaigns[0].adomain: must be an array"},
+    {"", "cat", "[1]", "campaigns[0].cat[0]: must be a string"},
+    {"", "budget_micros", "0", "campaigns[0].budget_micros: must be > 0"},
+    {"", "budget_micros", "-5", "campaigns[0].budget_micros: must be > 0"},
+    {"", "budget_micros", "1.5", "campaigns[0].budget_micros: must be an integer"},
+    {"", "budget_micros", "1e300", "campaigns[0].budget_micros: must be an integer"},
+    {"", "budget_micros", "\"1000\"", "campaigns[0].budget_micros: must be an integer"},
+    {"", "budget_micros", NULL, "campaigns[0].budget_micros: missing"},
+    {"", "base_bid_cpm_micros", "0", "campaigns[0].base_bid_cpm_micros: must be > 0"},
+    {"", "max_bid_cpm_micros", "9", "campaigns[0].max_bid_cpm_micros: must be >= base_bid_cpm_micros"},
+    {"", "max_bid_cpm_micros", "-1", "campaigns[0].max_bid_cpm_micros: must be > 0"},
+    {"", "flight_s", "0", "campaigns[0].flight_s: must be > 0"},
+    {"", "flight_s", "2.5", "campaigns[0].flight_s: must be an integer"},
+    {"", "flight_s", NULL, "campaigns[0].start_ms: missing"},
+    {"", "start_ms", "5", "campaigns[0].flight_s: give either"},
+    {"", "paused", "\"no\"", "campaigns[0].paused: must be true or false"},
+    {"", "pause", "true", "campaigns[0].pause: unknown field"},
+    {"", "targeting", "[]", "campaigns[0].targeting: must be an object"},
+    {"", "creatives", NULL, "campaigns[0].creatives: missing"},
+    {"", "creatives", "[]", "campaigns[0].creatives: needs at least 1"},
+    {"", "creatives", "{}", "campaigns[0].creatives: must be an array"},
+    {"", "freq_cap", "5", "campaigns[0].freq_cap: must be an object"},
+    {"targeting", "countries", "\"USA\"", "campaigns[0].targeting.countries: must be an array"},
+    {"targeting", "countries", "[1]", "campaigns[0].targeting.countries[0]: must be a string"},
+    {"targeting", "os", "[\"\"]", "campaigns[0].targeting.os[0]: must not be empty"},
+    {"targeting", "device_types", "[0]", "campaigns[0].targeting.device_types[0]: must be > 0"},
+    {"targeting", "device_types", "[1,2,3,4,5,6,7,1,2,3,4,5,6,7,1,2,3]", "campaigns[0].targeting.device_types: too many"},
+    {"targeting", "device_types", "[1.5]", "campaigns[0].targeting.device_types[0]: must be an integer"},
+    {"targeting", "domains_blok", "[]", "campaigns[0].targeting.domains_blok: unknown field"},
+    {"creatives[0]", "w", "0", "campaigns[0].creatives[0].w: must be > 0"},
+    {"creatives[0]", "h", "-1", "campaigns[0].creatives[0].h: must be > 0"},
+    {"creatives[0]", "w", "300.5", "campaigns[0].creatives[0].w: must be an integer"},
+    {"creatives[0]", "w", NULL, "campaigns[0].creatives[0].w: missing"},
+    {"creatives[0]", "adm", NULL, "campaigns[0].creatives[0].adm: missing"},
+    {"creatives[0]", "adm", "\"\"", "campaigns[0].creatives[0].adm: must not be empty"},
+    {"creatives[0]", "adm", "\"a\\u0001b\"", "campaigns[0].creatives[0].adm: control character"},
+    {"creatives[0]", "crid", "\"a b\"", "campaigns[0].creatives[0].crid: must match"},
+    {"creatives[0]", "landing", "5", "campaigns[0].creatives[0].landing: must be a string"},
+    {"creatives[0]", "size", "1", "campaigns[0].creatives[0].size: unknown field"},
+    {"freq_cap", "max", "0", "campaigns[0].freq_cap.max: must be > 0"},
+    {"freq_cap", "window_s", NULL, "campaigns[0].freq_cap.window_s: missing"},
+};
+
+/* Builds {"v":1,"campaigns":[base with obj.key = value]}; caller frees. */
+static char *mutate(const char *obj, const char *key, const char *value)
+{
+    cJSON *c = cJSON_Parse(base_campaign), *o = c;
+    if (strcmp(obj, "creatives[0]") == 0)
+        o = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "creatives"), 0);
+    else if (*obj)
+        o = cJSON_GetObjectItem(c, obj);
+    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+    if (value) cJSON_AddItemToObject(o, key, cJSON_Parse(value));
+    char *inner = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    char *out = malloc(strlen(inner) + 64);
+    sprintf(out, "{\"v\":1,\"campaigns\":[%s]}", inner);
+    free(inner);
+    return out;
+}
+
+static int t_bad_fields(void)
+{
+    /* the base itself is valid */
+    char *ok = mutate("", "paused", "false");
+    beat_campaign_set s;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_campaigns_decode(ok, strlen(ok), NOW, &s, &why), 0);
+    CHECK_EQ_INT(s.c[0].end_ms, NOW + 60000);
+    beat_campaigns_fini(&s);
+    free(ok);
+    for (size_t i = 0; i < sizeof bad_fields / sizeof bad_fields[0]; i++) {
+        char *json = mutate(bad_fields[i].obj, bad_fields[i].key, bad_fields[i].value);
+        memset(&s, 0x5a, sizeof s);
+        why.msg[0] = 0;
+        int rc = beat_campaigns_decode(json, strlen(json), NOW, &s, &why);
+        if (rc != -EBADMSG || !strstr(why.msg, bad_fields[i].reason)) {
+            fprintf(stderr, "  case %zu %s.%s: rc=%d reason \"%s\" want \"%s\"\n", i,
+                    bad_fields[i].obj, bad_fields[i].key, rc, why.msg, bad_fields[i].reason);
+            free(json);
+            return 1;
+        }
+        CHECK(s.n == 0x5a5a5a5a); /* out untouched */
+        free(json);
+    }
+    return 0;
+}
+
+static int t_bad_sets(void)
+{
+    char buf[4096];
+    beat_campaign_set s;
+    beat_reason why = {{0}};
+    /* the brief's example: the third campaign's first creative */
+    const char *w0 = "{\"crid\":\"cr1\",\"w\":0,\"h\":250,\"adm\":\"<b/>\"}";
+    char third[1024];
+    snprintf(third, sizeof third,
+             "{\"id\":\"c3\",\"flight_s\":60,\"budget_micros\":1,\"base_bid_cpm_micros\":1,"
+             "\"max_bid_cpm_micros\":1,\"creatives\":[%s]}", w0);
+    const char *second = "{\"id\":\"c2\",\"flight_s\":60,\"budget_micros\":1,"
+                         "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,"
+                         "\"creatives\":[{\"crid\":\"a\",\"w\":1,\"h\":1,\"adm\":\"x\"}]}";
+    snprintf(buf, sizeof buf, "{\"v\":1,\"campaigns\":[%s,%s,%s]}", base_campaign,
+             second, third);
+    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, &s, &why), -EBADMSG);
+    CHECK_EQ_STR(why.msg, "campaigns[2].creatives[0].w: must be > 0");
+    /* duplicate campaign ids, named at the later index */
+    snprintf(buf, sizeof buf, "{\"v\":1,\"campaigns\":[%s,%s]}", base_campaign, base_campaign);
+    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, &s, &why), -EBADMSG);
+    CHECK_REASON(why, "campaigns[1].id: duplicate \"c1\"");
+    /* duplicate crid inside a campaign */
+    const char *dupcr = "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"flight_s\":1,\"budget_micros\":1,"
+                        "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":["
+                        "{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"},{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
+    CHECK_EQ_INT(beat_campaigns_decode(dupcr, strlen(dupcr), NOW, &s, &why), -EBADMSG);
+    CHECK_REASON(why, "campaigns[0].creatives[1].crid: duplicate");
+    static const struct {
+        const char *json, *reason;
+    } bad[] = {
+        {"", "invalid JSON"},
+        {"[]", "must be an object"},
+        {"{\"campaigns\":[]}", "v: missing"},
+        {"{\"v\":2,\"campaigns\":[]}", "v: unsupported version 2"},
+        {"{\"v\":1}", "campaigns: missing"},
+        {"{\"v\":1,\"campaigns\":{}}", "campaigns: must be an array"},
+        {"{\"v\":1,\"campaigns\":[5]}", "campaigns[0]: must be an object"},
+        {"{\"v\":1,\"version\":-2,\"campaigns\":[]}", "version: must be >= 0"},
+        {"{\"v\":1,\"campaigns\":[]} x", "trailing bytes"},
+        {"{\"v\":1,\"v\":1,\"campaigns\":[]}", "v: duplicate key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why.msg[0] = 0;
+        CHECK_EQ_INT(beat_campaigns_decode(bad[i].json, strlen(bad[i].json), NOW, &s, &why), -EBADMSG);
+        CHECK_REASON(why, bad[i].reason);
+    }
+    /* start/end given explicitly must be ordered */
+    const char *order = "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"start_ms\":5,\"end_ms\":5,\"budget_micros\":1,"
+                        "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
+    CHECK_EQ_INT(beat_campaigns_decode(order, strlen(order), NOW, &s, &why), -EBADMSG);
+    CHECK_REASON(why, "campaigns[0].end_ms: must be > start_ms");
+    /* too many creatives */
+    int n = snprintf(buf, sizeof buf, "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"flight_s\":1,\"budget_micros\":1,"
+                     "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[");
+    for (int i = 0; i <= BEAT_CREATIVES_MAX; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s{\"crid\":\"k%d\",\"w\":1,\"h\":1,\"adm\":\"a\"}", i ? "," : "", i);
+    snprintf(buf + n, sizeof buf - (size_t)n, "]}]}");
+    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, &s, &why), -EBADMSG);
+    CHECK_REASON(why, "campaigns[0].creatives: too many");
+    /* invalid UTF-8 in a free-text field */
+    const char *utf = "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"advertiser\":\"\xc3\x28\",\"flight_s\":1,\"budget_micros\":1,"
+                      "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
+    CHECK_EQ_INT(beat_campaigns_decode(utf, strlen(utf), NOW, &s, &why), -EBADMSG);
+    CHECK_REASON(why, "campaigns[0].advertiser: invalid UTF-8");
+    return 0;
+}
+
+static int t_snapshot(void)
+{
+    beat_campaign_set cs, cs2;
+    beat_state st, st2;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_campaigns_decode(full_json, strlen(full_json), NOW, &cs, &why), 0);
+    cs.version = 11;
+    const char *sj = "{\"v\":1,\"actuator\":\"act\",\"ts\":5,\"version\":4,"
+                     "\"campaigns\":{\"c2\":{\"multiplier\":0.5,\"paused\":true}},\"private\":{\"k\":1}}";
+    CHECK_EQ_INT(beat_state_decode(sj, strlen(sj), 100, &st, &why), 0);
+    beat_buf b;
+    beat_buf_init(&b, 1 << 20);
+    CHECK_EQ_INT(beat_snapshot_encode(&cs, &st, &b), 0);
+    CHECK(b.data[0] == BEAT_FRAME_SNAPSHOT);
+    CHECK(!strstr(b.data, "private")); /* inference never sees it */
+    int rc = beat_snapshot_decode(b.data, b.len, &cs2, &st2, &why);
+    if (rc) fprintf(stderr, "  reason: %s\n", why.msg);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(set_eq(&cs, &cs2));
+    CHECK_EQ_INT(st2.version, 4);
+    CHECK_EQ_STR(st2.actuator, "act");
+    CHECK(st2.n == 1 && st2.c[0].multiplier == 0.5 && st2.c[0].paused);
+    CHECK(st2.private_json == NULL);
+    beat_campaigns_fini(&cs2);
+    beat_state_fini(&st2);
+
+    /* no state yet */
+    beat_buf_reset(&b);
+    CHECK_EQ_INT(beat_snapshot_encode(&cs, NULL, &b), 0);
+    CHECK(strstr(b.data, "\"state\":null"));
+    CHECK_EQ_INT(beat_snapshot_decode(b.data, b.len, &cs2, &st2, &why), 0);
+    CHECK(set_eq(&cs, &cs2));
+    CHECK(st2.n == 0 && st2.version == 0 && st2.c == NULL);
+    beat_campaigns_fini(&cs2);
+    beat_state_fini(&st2);
+
+    /* refusals */
+    CHECK_EQ_INT(beat_snapshot_decode("", 0, &cs2, &st2, &why), -EBADMSG);
+    CHECK_REASON(why, "not a snapshot frame");
+    b.data[0] = 'H';
+    CHECK_EQ_INT(beat_snapshot_decode(b.data, b.len, &cs2, &st2, &why), -EBADMSG);
+    static const struct {
+        const char *msg, *reason;
+    } bad[] = {
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":0,\"campaigns\":{\"v\":1,\"version\":3,\"campaigns\":[]},\"state\":null}",
+         "campaigns_version: 2 but set says 3"},
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":5,\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null}",
+         "state_version: 5 but no state"},
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":5,\"campaigns\":{\"v\":1,\"campaigns\":[]},"
+         "\"state\":{\"v\":1,\"ts\":1,\"campaigns\":{\"c\":{\"multiplier\":-1}}}}",
+         "snapshot.state: campaigns.c.multiplier"},
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[]}}",
+         "snapshot.state: missing"},
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[1]},\"state\":null}",
+         "campaigns[0]: must be an object"},
+        {"S{\"v\":1,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null}",
+         "snapshot.campaigns_version: missing"},
+        {"S{\"v\":1,\"campaigns_version\":1,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null}}",
+         "trailing bytes"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why.msg[0] = 0;
+        CHECK_EQ_INT(beat_snapshot_decode(bad[i].msg, strlen(bad[i].msg), &cs2, &st2, &why), -EBADMSG);
+        CHECK_REASON(why, bad[i].reason);
+    }
+    beat_campaigns_fini(&cs);
+    beat_state_fini(&st);
+    beat_buf_fini(&b);
+    return 0;
+}
+
+static const beat_test_case cases[] = {
+    {"example_file", t_example_file},
+    {"roundtrip_full", t_roundtrip_full},
+    {"bad_fields", t_bad_fields},
+    {"bad_sets", t_bad_sets},
+    {"snapshot", t_snapshot},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    return beat_test_main("beat_campaign", cases, argc, argv);
+}

@@ -1,0 +1,95 @@
+/* Feature hashing shared by inference (extracts + scores) and the trainer
+ * (sees indices only). The exact byte layout below is the contract: change
+ * it and every stored model becomes garbage, so it is versioned by the
+ * checkpoint's hashing parameters and must never change silently.
+ *   hash(ns, value)   = XXH3_64(ns ‖ 0x1f ‖ value, seed)
+ *   int features      = hash(ns, decimal text of the integer)
+ *   campaign          = hash("cmp", id)
+ *   cross(base, cmp)  = XXH3_64(le64(base) ‖ le64(cmp), seed)
+ *   index             = h & (2^bits - 1) */
+#include "beat_features.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define FEAT_SEP '\x1f' /* ASCII unit separator: cannot occur in a namespace */
+
+static uint32_t feat_mask(const beat_hash_params *p) {
+    /* Parameters are validated where they are read (checkpoint, config);
+     * here an out-of-range value must still not be undefined behaviour. */
+    if (p->bits == 0) return 0;
+    if (p->bits >= 32) return UINT32_MAX;
+    return (UINT32_C(1) << p->bits) - 1;
+}
+
+static uint64_t feat_hash(const beat_hash_params *p, const char *ns,
+                          const char *val, size_t val_len) {
+    size_t ns_len = strlen(ns);
+    char buf[256];
+    if (ns_len + 1 + val_len <= sizeof buf) {
+        memcpy(buf, ns, ns_len);
+        buf[ns_len] = FEAT_SEP;
+        if (val_len) memcpy(buf + ns_len + 1, val, val_len);
+        return XXH3_64bits_withSeed(buf, ns_len + 1 + val_len, p->seed);
+    }
+    /* Long values (rare: domains are < 256 bytes): the streaming digest
+     * equals the one-shot digest of the concatenation, so both paths hash
+     * identically. The state is heap-allocated because its layout is not
+     * part of libxxhash's stable ABI. */
+    XXH3_state_t *st = XXH3_createState();
+    if (!st) return 0; /* out of memory: a hash collision, not a crash */
+    char sep = FEAT_SEP;
+    XXH3_64bits_reset_withSeed(st, p->seed);
+    XXH3_64bits_update(st, ns, ns_len);
+    XXH3_64bits_update(st, &sep, 1);
+    XXH3_64bits_update(st, val, val_len);
+    uint64_t h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return h;
+}
+
+static uint64_t feat_cross(const beat_hash_params *p, uint64_t base,
+                           uint64_t campaign) {
+    unsigned char b[16];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(base >> (8 * i));
+        b[8 + i] = (unsigned char)(campaign >> (8 * i));
+    }
+    return XXH3_64bits_withSeed(b, sizeof b, p->seed);
+}
+
+void beat_feat_reset(beat_feat_raw *f) { f->n = 0; }
+
+void beat_feat_add(beat_feat_raw *f, const beat_hash_params *p, const char *ns,
+                   const char *val, size_t val_len) {
+    if (f->n < 0 || f->n >= BEAT_FEAT_RAW_MAX) return;
+    f->h[f->n++] = feat_hash(p, ns, val ? val : "", val ? val_len : 0);
+}
+
+void beat_feat_add_int(beat_feat_raw *f, const beat_hash_params *p,
+                       const char *ns, int64_t val) {
+    char txt[24];
+    int n = snprintf(txt, sizeof txt, "%" PRId64, val);
+    beat_feat_add(f, p, ns, txt, (size_t)n);
+}
+
+uint64_t beat_feat_campaign_hash(const beat_hash_params *p, const char *id) {
+    return feat_hash(p, "cmp", id, strlen(id));
+}
+
+int beat_feat_indices(const beat_hash_params *p, const beat_feat_raw *f,
+                      uint64_t campaign_hash, uint32_t *out, int out_max) {
+    uint32_t mask = feat_mask(p);
+    int n = f->n < 0 ? 0 : (f->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : f->n);
+    int k = 0;
+    /* Order: bases, crosses, campaign bias — so a truncated out keeps the
+     * campaign-independent part first (documented in the header). */
+    for (int i = 0; i < n && k < out_max; i++)
+        out[k++] = (uint32_t)(f->h[i] & mask);
+    for (int i = 0; i < n && k < out_max; i++)
+        out[k++] = (uint32_t)(feat_cross(p, f->h[i], campaign_hash) & mask);
+    if (k < out_max) out[k++] = (uint32_t)(campaign_hash & mask);
+    return k;
+}

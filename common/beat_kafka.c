@@ -1,0 +1,241 @@
+/* Kafka producer with the weak-link rules of DESIGN §2–3, plus the conf and
+ * log-routing helpers the consumer (beat_kconsumer.c) and beat-kafka-dev
+ * share. The receiver calls beat_kproducer_send() on its HTTP and bid-log
+ * threads: it must never block (no RD_KAFKA_MSG_F_BLOCK, no blocking
+ * retries) and never wait for the broker; a full local queue drops+counts. */
+#include "beat_kafka.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_log.h"
+
+int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv,
+                        char *err, size_t err_len) {
+    if (!conf) return -EINVAL;
+    if (!kv) return 0;
+    for (; kv[0]; kv += 2) {
+        if (!kv[1]) {
+            if (err && err_len)
+                snprintf(err, err_len, "%s: missing value", kv[0]);
+            return -EINVAL;
+        }
+        char e[512] = "";
+        if (rd_kafka_conf_set(conf, kv[0], kv[1], e, sizeof e) !=
+            RD_KAFKA_CONF_OK) {
+            if (err && err_len) snprintf(err, err_len, "%s: %s", kv[0], e);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* beat_log's logfmt parser treats '"' as a quote: replace quotes and
+ * backslashes and control characters so a librdkafka message always stays
+ * one value. */
+static void sanitize(char *dst, size_t n, const char *src) {
+    size_t i = 0;
+    for (; src && *src && i + 1 < n; src++) {
+        unsigned char c = (unsigned char)*src;
+        dst[i++] = (c == '"' || c == '\\') ? '\'' : (c < 0x20 ? ' ' : (char)c);
+    }
+    dst[i] = '\0';
+}
+
+/* librdkafka calls this from its own threads; beat_log is thread-safe.
+ * Each level bucket has its own rate limiter so a storm of connection
+ * warnings cannot hide the rare info line and vice versa. Broker trouble is
+ * a weak-link condition, so syslog levels up to LOG_WARNING map to warn. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf) {
+    char msg[512], f[64];
+    sanitize(msg, sizeof msg, buf);
+    sanitize(f, sizeof f, fac);
+    const char *name = rk ? rd_kafka_name(rk) : "";
+    if (level <= 4)
+        beat_log_rl(1000, BEAT_WARN, "kafka_log",
+                    "fac=%s client=%s syslog=%d msg=\"%s\"", f, name, level, msg);
+    else if (level <= 6)
+        beat_log_rl(1000, BEAT_INFO, "kafka_log",
+                    "fac=%s client=%s syslog=%d msg=\"%s\"", f, name, level, msg);
+    else
+        beat_log_rl(100, BEAT_DEBUG, "kafka_log",
+                    "fac=%s client=%s syslog=%d msg=\"%s\"", f, name, level, msg);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    (void)opaque;
+    char msg[512];
+    sanitize(msg, sizeof msg, reason);
+    beat_log_rl(5000, BEAT_WARN, "kafka_error", "client=%s err=%s reason=\"%s\"",
+                rk ? rd_kafka_name(rk) : "",
+                rd_kafka_err2name((rd_kafka_resp_err_t)err), msg);
+}
+
+void beat_kafka_route_logs(rd_kafka_conf_t *conf) {
+    if (!conf) return;
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+}
+
+/* ---- producer --------------------------------------------------------------- */
+
+struct beat_kproducer {
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;
+    pthread_t thr;
+    atomic_bool stop;
+    _Atomic uint64_t sent, delivered, dropped, delivery_errors;
+};
+
+/* Runs on the polling thread (or in beat_kproducer_free's flush). */
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                      void *opaque) {
+    (void)rk;
+    beat_kproducer *p = opaque;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        atomic_fetch_add_explicit(&p->delivered, 1, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&p->delivery_errors, 1, memory_order_relaxed);
+        beat_log_rl(5000, BEAT_WARN, "kafka_delivery_failed", "err=%s",
+                    rd_kafka_err2name(m->err));
+    }
+}
+
+static void *poll_main(void *arg) {
+    beat_kproducer *p = arg;
+    while (!atomic_load(&p->stop)) rd_kafka_poll(p->rk, 100);
+    return NULL;
+}
+
+beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
+                                   int64_t queue_max,
+                                   const char *const *extra_kv) {
+    char err[512] = "";
+    if (!brokers || !*brokers || !topic || !*topic || queue_max < 1 ||
+        queue_max > INT32_MAX) {
+        beat_log(BEAT_ERROR, "kafka_producer_failed",
+                 "reason=\"brokers, topic and queue_max>0 are required\"");
+        return NULL;
+    }
+    beat_kproducer *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    char qmax[32], qkb[32];
+    snprintf(qmax, sizeof qmax, "%lld", (long long)queue_max);
+    /* Bound bytes too (librdkafka's default is 1 GiB): ~1 KiB per message
+     * on average is generous for events (a few hundred bytes each). */
+    int64_t kb = queue_max < 1024 ? 1024 : queue_max;
+    if (kb > 2097151) kb = 2097151;
+    snprintf(qkb, sizeof qkb, "%lld", (long long)kb);
+    const char *defaults[] = {
+        "bootstrap.servers", brokers,
+        "acks", "1",
+        "enable.idempotence", "false",
+        /* A couple of internal retries for transient broker errors (leader
+         * moves, a broker restart); they never block the caller and may
+         * duplicate, which downstream dedups (DESIGN §2). */
+        "message.send.max.retries", "2",
+        "retry.backoff.ms", "100",
+        "linger.ms", "5",
+        "queue.buffering.max.messages", qmax,
+        "queue.buffering.max.kbytes", qkb,
+        /* A message waiting for a dead broker gives up after 30 s, so the
+         * queue drains (as delivery errors) instead of filling for ever. */
+        "message.timeout.ms", "30000",
+        /* Reconnect fast once the (dev) broker is back on its port. */
+        "reconnect.backoff.ms", "100",
+        "reconnect.backoff.max.ms", "1000",
+        "socket.keepalive.enable", "true",
+        NULL,
+    };
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (beat_kafka_conf_set(conf, defaults, err, sizeof err) != 0 ||
+        beat_kafka_conf_set(conf, extra_kv, err, sizeof err) != 0) {
+        beat_log(BEAT_ERROR, "kafka_producer_failed", "reason=\"%s\"", err);
+        rd_kafka_conf_destroy(conf);
+        free(p);
+        return NULL;
+    }
+    beat_kafka_route_logs(conf);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_opaque(conf, p);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!p->rk) {
+        beat_log(BEAT_ERROR, "kafka_producer_failed", "reason=\"%s\"", err);
+        rd_kafka_conf_destroy(conf);
+        free(p);
+        return NULL;
+    }
+    p->rkt = rd_kafka_topic_new(p->rk, topic, NULL);
+    if (!p->rkt) {
+        beat_log(BEAT_ERROR, "kafka_producer_failed", "reason=\"topic: %s\"",
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        rd_kafka_destroy(p->rk);
+        free(p);
+        return NULL;
+    }
+    atomic_init(&p->stop, false);
+    if (pthread_create(&p->thr, NULL, poll_main, p) != 0) {
+        beat_log(BEAT_ERROR, "kafka_producer_failed", "reason=\"thread\"");
+        rd_kafka_topic_destroy(p->rkt);
+        rd_kafka_destroy(p->rk);
+        free(p);
+        return NULL;
+    }
+    beat_log(BEAT_INFO, "kafka_producer_started",
+             "brokers=%s topic=%s queue_max=%lld", brokers, topic,
+             (long long)queue_max);
+    return p;
+}
+
+int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
+                        const void *val, size_t val_len) {
+    if (!p) return -EINVAL;
+    if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                         (void *)val, val_len, key, key_len, NULL) == 0) {
+        atomic_fetch_add_explicit(&p->sent, 1, memory_order_relaxed);
+        return 0;
+    }
+    /* Anything refused locally never reaches Kafka: counted as dropped. */
+    atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+    rd_kafka_resp_err_t e = rd_kafka_last_error();
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        beat_log_rl(5000, BEAT_WARN, "kafka_queue_full",
+                    "queued=%d", rd_kafka_outq_len(p->rk));
+        return -ENOBUFS;
+    }
+    beat_log_rl(5000, BEAT_WARN, "kafka_produce_failed", "err=%s",
+                rd_kafka_err2name(e));
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? -EMSGSIZE : -EIO;
+}
+
+void beat_kproducer_get_stats(beat_kproducer *p, beat_kproducer_stats *out) {
+    if (!p || !out) return;
+    out->sent = atomic_load_explicit(&p->sent, memory_order_relaxed);
+    out->delivered = atomic_load_explicit(&p->delivered, memory_order_relaxed);
+    out->dropped = atomic_load_explicit(&p->dropped, memory_order_relaxed);
+    out->delivery_errors =
+        atomic_load_explicit(&p->delivery_errors, memory_order_relaxed);
+    out->queued = rd_kafka_outq_len(p->rk);
+}
+
+void beat_kproducer_free(beat_kproducer *p, int flush_ms) {
+    if (!p) return;
+    atomic_store(&p->stop, true);
+    pthread_join(p->thr, NULL);
+    if (flush_ms > 0) rd_kafka_flush(p->rk, flush_ms);
+    int left = rd_kafka_outq_len(p->rk);
+    if (left > 0) {
+        /* Broker gone: give up on the rest instead of hanging the exit. */
+        beat_log(BEAT_WARN, "kafka_unflushed", "messages=%d", left);
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(p->rk, 0);
+    }
+    rd_kafka_topic_destroy(p->rkt);
+    rd_kafka_destroy(p->rk);
+    free(p);
+}

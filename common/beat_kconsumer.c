@@ -1,0 +1,501 @@
+/* Kafka group consumer with the weak-link rules of DESIGN §2–3: offsets are
+ * committed before a batch is handed out (at-most-once), new groups start at
+ * the end of the log, and a log that restarted under us (dev broker restart,
+ * DESIGN §9) is followed from wherever it now is instead of stalling.
+ * Called by datastream's consumer thread only; must never block longer than
+ * the caller's timeout (plus at most 1 s to commit when partitions are
+ * revoked) and never hand broker errors out as messages. */
+#include "beat_kafka.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_log.h"
+#include "beat_util.h"
+
+/* Per-partition bookkeeping (ownership, commit on revoke, restart notice)
+ * covers partitions below this; higher ones are consumed without it. */
+#define KC_PARTS_MAX 1024
+
+struct beat_kconsumer {
+    rd_kafka_t *rk;
+    char *topic;
+    beat_kconsumer_rebalance_fn fn;
+    void *arg;
+    _Atomic uint64_t consumed, errors, offset_resets, rebalances;
+    _Atomic int32_t assigned;
+    bool reset_earliest; /* auto.offset.reset asks for the log's start */
+    /* Polling thread only (rebalance_cb runs inside poll): */
+    int64_t last_offset[KC_PARTS_MAX]; /* highest offset seen; -1 = none */
+    int64_t next_commit[KC_PARTS_MAX]; /* handed out in this ownership */
+    bool owned[KC_PARTS_MAX];
+};
+
+static bool part_ok(int32_t p) { return p >= 0 && p < KC_PARTS_MAX; }
+
+/* A partition about to move: make the offsets already handed out durable
+ * first, or the next owner would hand the same events out again (counted
+ * twice across instances). Waits at most 1 s for the coordinator. */
+static void commit_revoked(beat_kconsumer *c, const int32_t *p, int n) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n ? n : 1);
+    for (int i = 0; i < n; i++)
+        if (part_ok(p[i]) && c->next_commit[p[i]] >= 0)
+            rd_kafka_topic_partition_list_add(l, c->topic, p[i])->offset =
+                c->next_commit[p[i]];
+    if (l->cnt > 0) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+        rd_kafka_resp_err_t e = rd_kafka_commit_queue(c->rk, l, q, NULL, NULL);
+        if (!e) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 1000);
+            e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+            if (ev) rd_kafka_event_destroy(ev);
+        }
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+            beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed",
+                        "err=%s when=revoke partitions=%d", rd_kafka_err2name(e),
+                        l->cnt);
+        }
+        rd_kafka_queue_destroy(q);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void set_owned(beat_kconsumer *c, const int32_t *p, int n, bool owned) {
+    for (int i = 0; i < n; i++) {
+        if (!part_ok(p[i])) continue;
+        c->owned[p[i]] = owned;
+        c->next_commit[p[i]] = -1;
+    }
+}
+
+/* beat_log's logfmt parser treats '"' as a quote: keep a librdkafka line one
+ * value (same rule as beat_kafka.c). */
+static void sanitize(char *dst, size_t n, const char *src) {
+    size_t i = 0;
+    for (; src && *src && i + 1 < n; src++) {
+        unsigned char ch = (unsigned char)*src;
+        dst[i++] = (ch == '"' || ch == '\\') ? '\'' : (ch < 0x20 ? ' ' : (char)ch);
+    }
+    dst[i] = '\0';
+}
+
+/* Replaces the shared log callback of beat_kafka_route_logs() because the
+ * consumer must see one line: librdkafka resolves OFFSET_OUT_OF_RANGE by
+ * itself (auto.offset.reset=latest) and only says so in a warning with
+ * facility OFFSET. That line is counted and logged as "kafka_offset_reset";
+ * everything else goes out as "kafka_log" like beat_kafka.c does.
+ * Runs on librdkafka's threads. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf) {
+    beat_kconsumer *c = rk ? rd_kafka_opaque(rk) : NULL;
+    char msg[512], f[64];
+    sanitize(msg, sizeof msg, buf);
+    sanitize(f, sizeof f, fac);
+    if (c && level <= 4 && fac && strcmp(fac, "OFFSET") == 0 &&
+        strstr(buf, "offset reset")) {
+        atomic_fetch_add_explicit(&c->offset_resets, 1, memory_order_relaxed);
+        beat_log_rl(1000, BEAT_WARN, "kafka_offset_reset", "msg=\"%s\"", msg);
+        return;
+    }
+    if (level <= 4)
+        beat_log_rl(1000, BEAT_WARN, "kafka_log", "fac=%s syslog=%d msg=\"%s\"",
+                    f, level, msg);
+    else if (level <= 6)
+        beat_log_rl(1000, BEAT_INFO, "kafka_log", "fac=%s syslog=%d msg=\"%s\"",
+                    f, level, msg);
+    else
+        beat_log_rl(100, BEAT_DEBUG, "kafka_log", "fac=%s syslog=%d msg=\"%s\"",
+                    f, level, msg);
+}
+
+/* Broker/transport errors reach us here (librdkafka serves it from
+ * rd_kafka_consumer_poll on the polling thread). */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    (void)rk;
+    beat_kconsumer *c = opaque;
+    atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+    char msg[512];
+    sanitize(msg, sizeof msg, reason);
+    beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"%s\"",
+                rd_kafka_err2name((rd_kafka_resp_err_t)err), msg);
+}
+
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+    (void)rk;
+    (void)offsets;
+    beat_kconsumer *c = opaque;
+    /* _NO_OFFSET: nothing to commit, not an error. */
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return;
+    atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+    beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s",
+                rd_kafka_err2name(err));
+}
+
+/* Copies the partitions of our topic into a plain array for the user fn.
+ * Returns the count; *out is malloc'd (caller frees), NULL when n == 0. */
+static int part_array(beat_kconsumer *c,
+                      const rd_kafka_topic_partition_list_t *parts,
+                      int32_t **out) {
+    *out = NULL;
+    if (!parts || parts->cnt <= 0) return 0;
+    int32_t *a = malloc(sizeof *a * (size_t)parts->cnt);
+    if (!a) return 0;
+    int n = 0;
+    for (int i = 0; i < parts->cnt; i++)
+        if (strcmp(parts->elems[i].topic, c->topic) == 0)
+            a[n++] = parts->elems[i].partition;
+    *out = a;
+    return n;
+}
+
+/* Sets an explicit start offset on every newly assigned partition: the
+ * group's committed offset, or else the current end of the log (its start
+ * when auto.offset.reset asks for earliest). Left to
+ * auto.offset.reset, the start is resolved lazily at the first fetch, up to
+ * a second after the assignment, silently skipping what arrived in between;
+ * pinned here, "assigned" means "reading from here on". If the broker does
+ * not answer in time the offsets stay unset and the reset policy applies. */
+static void pin_start_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                              bool earliest) {
+    if (!parts || parts->cnt <= 0) return;
+    if (rd_kafka_committed(rk, parts, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int64_t lo, hi;
+        if (tp->offset >= 0) continue;
+        tp->err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi,
+                                             1000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            tp->offset = earliest ? lo : hi;
+        else
+            tp->offset = RD_KAFKA_OFFSET_INVALID;
+    }
+}
+
+/* Handles both protocols: EAGER hands over the whole assignment each time
+ * (assign / unassign everything), COOPERATIVE only the delta
+ * (incremental_assign / incremental_unassign). */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    beat_kconsumer *c = opaque;
+    bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    int32_t *p = NULL;
+    int n = part_array(c, parts, &p);
+    atomic_fetch_add_explicit(&c->rebalances, 1, memory_order_relaxed);
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        pin_start_offsets(rk, parts, c->reset_earliest);
+        if (coop) error = rd_kafka_incremental_assign(rk, parts);
+        else rerr = rd_kafka_assign(rk, parts);
+        if (!error && !rerr) {
+            if (coop) atomic_fetch_add(&c->assigned, n);
+            else atomic_store(&c->assigned, n);
+            set_owned(c, p, n, true);
+        }
+        beat_log(BEAT_INFO, "kafka_assigned",
+                 "protocol=%s partitions=%d total=%d", coop ? "cooperative" : "eager",
+                 n, (int)atomic_load(&c->assigned));
+        if (c->fn) c->fn(c->arg, false, p, n);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        /* The user drops its state first: nothing from these partitions
+         * reaches it after this call. */
+        bool lost = rd_kafka_assignment_lost(rk);
+        if (!lost) commit_revoked(c, p, n); /* lost: others own them already */
+        set_owned(c, p, n, false);
+        if (c->fn) c->fn(c->arg, true, p, n);
+        if (coop) error = rd_kafka_incremental_unassign(rk, parts);
+        else rerr = rd_kafka_assign(rk, NULL);
+        if (coop) atomic_fetch_sub(&c->assigned, n);
+        else atomic_store(&c->assigned, 0);
+        if (atomic_load(&c->assigned) < 0) atomic_store(&c->assigned, 0);
+        beat_log(BEAT_INFO, "kafka_revoked",
+                 "protocol=%s partitions=%d lost=%d total=%d",
+                 coop ? "cooperative" : "eager", n, lost ? 1 : 0,
+                 (int)atomic_load(&c->assigned));
+    } else {
+        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
+                    "err=%s reason=\"rebalance failed\"", rd_kafka_err2name(err));
+        if (c->fn) c->fn(c->arg, true, p, n);
+        rerr = rd_kafka_assign(rk, NULL);
+        atomic_store(&c->assigned, 0);
+        for (int i = 0; i < KC_PARTS_MAX; i++) c->owned[i] = false;
+    }
+    if (error) {
+        beat_log(BEAT_WARN, "kafka_consume_error", "err=%s reason=\"%s\"",
+                 rd_kafka_error_name(error), rd_kafka_error_string(error));
+        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+        rd_kafka_error_destroy(error);
+    } else if (rerr) {
+        beat_log(BEAT_WARN, "kafka_consume_error",
+                 "err=%s reason=\"assign failed\"", rd_kafka_err2name(rerr));
+        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+    }
+    free(p);
+}
+
+beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
+                                   const char *topic,
+                                   beat_kconsumer_rebalance_fn fn, void *arg,
+                                   const char *const *extra_kv) {
+    char err[512] = "";
+    if (!brokers || !*brokers || !group || !*group || !topic || !*topic) {
+        beat_log(BEAT_ERROR, "kafka_consumer_failed",
+                 "reason=\"brokers, group and topic are required\"");
+        return NULL;
+    }
+    beat_kconsumer *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->topic = strdup(topic);
+    if (!c->topic) {
+        free(c);
+        return NULL;
+    }
+    c->fn = fn;
+    c->arg = arg;
+    for (int i = 0; i < KC_PARTS_MAX; i++) c->last_offset[i] = c->next_commit[i] = -1;
+    for (const char *const *kv = extra_kv; kv && kv[0] && kv[1]; kv += 2)
+        if (!strcmp(kv[0], "auto.offset.reset"))
+            c->reset_earliest = !strcmp(kv[1], "earliest") || !strcmp(kv[1], "smallest") ||
+                                !strcmp(kv[1], "beginning");
+    const char *defaults[] = {
+        "bootstrap.servers", brokers,
+        "group.id", group,
+        "auto.offset.reset", "latest",
+        "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false",
+        "enable.partition.eof", "false",
+        /* A dead member's partitions move within ~6 s (Kafka's minimum
+         * session) instead of 45 s; it also bounds how long leaving the
+         * group can take when the broker is gone. Frequent heartbeats notice a rebalance fast, which also
+         * shortens the window where a broker that refuses commits during
+         * rebalances (the mock) makes the next owner re-read events. */
+        "session.timeout.ms", "6000",
+        "heartbeat.interval.ms", "500",
+        "reconnect.backoff.ms", "100",
+        "reconnect.backoff.max.ms", "1000",
+        /* Bound what librdkafka prefetches for us (memory limit). */
+        "queued.max.messages.kbytes", "65536",
+        NULL,
+    };
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (beat_kafka_conf_set(conf, defaults, err, sizeof err) != 0 ||
+        beat_kafka_conf_set(conf, extra_kv, err, sizeof err) != 0) {
+        sanitize(err, sizeof err, err);
+        beat_log(BEAT_ERROR, "kafka_consumer_failed", "reason=\"%s\"", err);
+        rd_kafka_conf_destroy(conf);
+        free(c->topic);
+        free(c);
+        return NULL;
+    }
+    beat_kafka_route_logs(conf);
+    /* Our own callbacks replace the shared ones: they also count. */
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
+    rd_kafka_conf_set_opaque(conf, c);
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!c->rk) {
+        sanitize(err, sizeof err, err);
+        beat_log(BEAT_ERROR, "kafka_consumer_failed", "reason=\"%s\"", err);
+        rd_kafka_conf_destroy(conf);
+        free(c->topic);
+        free(c);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(c->rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        beat_log(BEAT_ERROR, "kafka_consumer_failed", "reason=\"subscribe: %s\"",
+                 rd_kafka_err2str(e));
+        rd_kafka_destroy(c->rk);
+        free(c->topic);
+        free(c);
+        return NULL;
+    }
+    beat_log(BEAT_INFO, "kafka_consumer_started", "brokers=%s group=%s topic=%s",
+             brokers, group, topic);
+    return c;
+}
+
+/* Moves one partition to the end of its log (at-most-once: what we could
+ * not read is skipped, never re-read). */
+static void seek_end(beat_kconsumer *c, const rd_kafka_message_t *m) {
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : c->topic;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, m->partition)->offset =
+        RD_KAFKA_OFFSET_END;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 0 /* async */);
+    if (e) {
+        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
+                    "err=%s reason=\"seek to end: %s\"", rd_kafka_error_name(e),
+                    rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void handle_error(beat_kconsumer *c, const rd_kafka_message_t *m) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+        m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+        /* auto.offset.reset=latest normally resolves this inside
+         * librdkafka (a warn "kafka_log" line); if it reaches us anyway,
+         * do the same by hand. */
+        atomic_fetch_add_explicit(&c->offset_resets, 1, memory_order_relaxed);
+        beat_log_rl(5000, BEAT_WARN, "kafka_offset_reset",
+                    "partition=%d offset=%lld err=%s action=seek_end",
+                    (int)m->partition, (long long)m->offset,
+                    rd_kafka_err2name(m->err));
+        seek_end(c, m);
+        return;
+    }
+    atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+    char msg[512];
+    sanitize(msg, sizeof msg, rd_kafka_message_errstr(m));
+    beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
+                "err=%s partition=%d reason=\"%s\"", rd_kafka_err2name(m->err),
+                (int)m->partition, msg);
+}
+
+/* Says so when a partition's offsets went backwards: the broker's log
+ * restarted (DESIGN §9) and we follow it from where it is now. Not counted
+ * as an offset reset (that is librdkafka's OUT_OF_RANGE handling, which
+ * may or may not have happened first). */
+static void track_offset(beat_kconsumer *c, const rd_kafka_message_t *m) {
+    if (!part_ok(m->partition)) return;
+    int64_t *last = &c->last_offset[m->partition];
+    if (*last >= 0 && m->offset <= *last)
+        beat_log_rl(5000, BEAT_WARN, "kafka_log_restarted",
+                    "partition=%d from=%lld to=%lld", (int)m->partition,
+                    (long long)*last, (long long)m->offset);
+    *last = m->offset;
+    c->next_commit[m->partition] = m->offset + 1;
+}
+
+/* Commits next-offset = highest+1 per partition of the batch, async. */
+static void commit_batch(beat_kconsumer *c, rd_kafka_message_t **msgs, int n) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    for (int i = 0; i < n; i++) {
+        const char *topic = msgs[i]->rkt ? rd_kafka_topic_name(msgs[i]->rkt)
+                                         : c->topic;
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(l, topic, msgs[i]->partition);
+        if (!tp) {
+            tp = rd_kafka_topic_partition_list_add(l, topic, msgs[i]->partition);
+            tp->offset = msgs[i]->offset + 1;
+        } else if (msgs[i]->offset + 1 > tp->offset) {
+            tp->offset = msgs[i]->offset + 1;
+        }
+    }
+    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 1 /* async */);
+    if (e) {
+        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+        beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s",
+                    rd_kafka_err2name(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
+                        int timeout_ms) {
+    if (!c || !msgs || max <= 0) return -EINVAL;
+    if (timeout_ms < 0) timeout_ms = 0;
+    int64_t deadline = beat_mono_ms() + timeout_ms;
+    int n = 0;
+    while (n < max) {
+        /* Wait only while the batch is empty; then take what is buffered. */
+        int64_t left = n ? 0 : deadline - beat_mono_ms();
+        if (left < 0) left = 0;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, (int)left);
+        if (!m) {
+            if (n || beat_mono_ms() >= deadline) break;
+            continue;
+        }
+        if (m->err) {
+            handle_error(c, m);
+            rd_kafka_message_destroy(m);
+            if (!n && beat_mono_ms() >= deadline) break;
+            continue;
+        }
+        msgs[n++] = m;
+    }
+    /* A revoke inside this call (rebalance_cb runs in consumer_poll) hands
+     * those partitions to another member, which starts at our last commit:
+     * what we collected from them before must not be handed out here. */
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (part_ok(msgs[i]->partition) && !c->owned[msgs[i]->partition]) {
+            rd_kafka_message_destroy(msgs[i]);
+            continue;
+        }
+        track_offset(c, msgs[i]);
+        msgs[k++] = msgs[i];
+    }
+    if (k < n)
+        beat_log_rl(5000, BEAT_INFO, "kafka_revoked_dropped", "messages=%d", n - k);
+    n = k;
+    if (n > 0) {
+        commit_batch(c, msgs, n);
+        atomic_fetch_add_explicit(&c->consumed, (uint64_t)n,
+                                  memory_order_relaxed);
+    }
+    return n;
+}
+
+void beat_kconsumer_get_stats(beat_kconsumer *c, beat_kconsumer_stats *out) {
+    if (!c || !out) return;
+    out->consumed = atomic_load_explicit(&c->consumed, memory_order_relaxed);
+    out->errors = atomic_load_explicit(&c->errors, memory_order_relaxed);
+    out->offset_resets =
+        atomic_load_explicit(&c->offset_resets, memory_order_relaxed);
+    out->rebalances = atomic_load_explicit(&c->rebalances, memory_order_relaxed);
+    out->assigned = atomic_load(&c->assigned);
+}
+
+void beat_kconsumer_free(beat_kconsumer *c) {
+    if (!c) return;
+    /* Leave the group (revoke callback runs, partitions move at once), but
+     * never hang the exit on a dead broker: bounded wait, then destroy
+     * without another close attempt (librdkafka still finishes the started
+     * close within session.timeout.ms: ~6 s in all). */
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(c->rk, q);
+    int flags = 0;
+    if (e) {
+        rd_kafka_error_destroy(e);
+    } else {
+        int64_t deadline = beat_mono_ms() + 3000;
+        while (!rd_kafka_consumer_closed(c->rk) && beat_mono_ms() < deadline) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+            if (!ev) continue;
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+                rebalance_cb(c->rk, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), c);
+            }
+            rd_kafka_event_destroy(ev);
+        }
+        if (!rd_kafka_consumer_closed(c->rk)) {
+            beat_log(BEAT_WARN, "kafka_close_timeout", "waited_ms=3000");
+            flags = RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE;
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy_flags(c->rk, flags);
+    beat_log(BEAT_INFO, "kafka_consumer_closed", "consumed=%llu",
+             (unsigned long long)atomic_load(&c->consumed));
+    free(c->topic);
+    free(c);
+}

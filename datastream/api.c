@@ -1,0 +1,86 @@
+/* HTTP handlers for the readers of datastream (actuator, lighttrainer):
+ * validate the cursor parameters (400 with a reason on anything odd), then
+ * encode from the buckets / samples modules, which hold their own locks.
+ * Answers are bounded (buckets and samples per call); must never block on
+ * the consumer thread for longer than a copy. */
+#include "api.h"
+
+#include <errno.h>
+#include <event2/http.h>
+#include <stdint.h>
+
+#include "beat_log.h"
+#include "beat_metrics.h"
+
+#define BODY_MAX (32u << 20)
+
+static beat_histogram *h_agg, *h_smp;
+
+static bool get_only(struct evhttp_request *req) {
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) return true;
+    beat_http_reply_error(req, 405, "method not allowed: use GET");
+    return false;
+}
+
+static void on_aggregates(struct evhttp_request *req, void *arg) {
+    dst_api *api = arg;
+    int64_t t0 = beat_mono_us();
+    if (!get_only(req)) return;
+    int64_t after;
+    if (beat_http_query_i64(req, "after", 0, 0, INT64_MAX, &after) != 0) {
+        beat_http_reply_error(req, 400, "after must be an integer >= 0");
+        return;
+    }
+    beat_buf out;
+    beat_buf_init(&out, BODY_MAX);
+    int rc = dst_buckets_encode(api->buckets, beat_now_ms(), (uint64_t)after,
+                                DST_AGG_PER_CALL_MAX, api->instance, api->epoch,
+                                &out);
+    if (rc) {
+        beat_log_rl(5000, BEAT_ERROR, "encode_failed", "what=aggregates rc=%d", rc);
+        beat_http_reply_error(req, 500, "cannot encode aggregates");
+    } else {
+        beat_http_reply_json(req, 200, out.data, out.len);
+    }
+    beat_buf_fini(&out);
+    beat_histogram_observe(h_agg, (double)(beat_mono_us() - t0) / 1e6);
+}
+
+static void on_samples(struct evhttp_request *req, void *arg) {
+    dst_api *api = arg;
+    int64_t t0 = beat_mono_us();
+    if (!get_only(req)) return;
+    int64_t after, max;
+    if (beat_http_query_i64(req, "after", 0, 0, INT64_MAX, &after) != 0) {
+        beat_http_reply_error(req, 400, "after must be an integer >= 0");
+        return;
+    }
+    if (beat_http_query_i64(req, "max", DST_SAMPLES_PER_CALL_DEF, 1,
+                            DST_SAMPLES_PER_CALL_MAX, &max) != 0) {
+        beat_http_reply_error(req, 400, "max must be an integer in [1, 10000]");
+        return;
+    }
+    beat_buf out;
+    beat_buf_init(&out, BODY_MAX);
+    int rc = dst_samples_encode(api->samples, (uint64_t)after, (int)max,
+                                api->instance, api->epoch, &out);
+    if (rc) {
+        beat_log_rl(5000, BEAT_ERROR, "encode_failed", "what=samples rc=%d", rc);
+        beat_http_reply_error(req, 500, "cannot encode samples");
+    } else {
+        beat_http_reply(req, 200, "application/x-ndjson", out.data, out.len);
+    }
+    beat_buf_fini(&out);
+    beat_histogram_observe(h_smp, (double)(beat_mono_us() - t0) / 1e6);
+}
+
+void dst_api_install(beat_http *h, dst_api *api) {
+    h_agg = beat_histogram_new(
+        "beat_datastream_http_request_seconds{path=\"/v1/aggregates\"}",
+        "Time to answer API requests.", beat_latency_bounds, beat_latency_nbounds);
+    h_smp = beat_histogram_new(
+        "beat_datastream_http_request_seconds{path=\"/v1/samples\"}",
+        "Time to answer API requests.", beat_latency_bounds, beat_latency_nbounds);
+    beat_http_route(h, "/v1/aggregates", on_aggregates, api);
+    beat_http_route(h, "/v1/samples", on_samples, api);
+}

@@ -1,0 +1,26 @@
+/* datastream's HTTP API: GET /v1/aggregates and GET /v1/samples
+ * (beat_wire.h formats). Runs on the libevent main thread. */
+#ifndef DST_API_H
+#define DST_API_H
+
+#include <stdint.h>
+
+#include "beat_http.h"
+#include "buckets.h"
+#include "samples.h"
+
+#define DST_AGG_PER_CALL_MAX 600   /* buckets per /v1/aggregates answer */
+#define DST_SAMPLES_PER_CALL_MAX 10000
+#define DST_SAMPLES_PER_CALL_DEF 1000
+
+typedef struct dst_api {
+    dst_buckets *buckets; /* borrowed */
+    dst_samples *samples; /* borrowed */
+    const char *instance;
+    uint64_t epoch;
+} dst_api;
+
+/* Routes the two endpoints on h; api must outlive h. */
+void dst_api_install(beat_http *h, dst_api *api);
+
+#endif

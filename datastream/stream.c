@@ -1,0 +1,302 @@
+/* What each event means (DESIGN §3): dedup by (auction, imp, type), join bid
+ * and notices per (auction, imp), count aggregates (first win-or-bill = win,
+ * first priced one = spend, first imp, first click; every distinct bid),
+ * emit samples (click joined to its bid → positive at once; won entry closing
+ * without click → negative, down-sampled). Late events (entry closed, not a
+ * duplicate) still count in aggregates: a late bill must debit. Runs on the
+ * consumer thread only; never reads the clock itself (now_ms is passed in). */
+#include "stream.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_log.h"
+#include "beat_metrics.h"
+#include "join.h"
+
+/* A clearing price above $1M CPM is not money we believe in; refusing it
+ * also keeps the int64 sums far from overflow. */
+#define PRICE_CPM_MAX 1000000000000LL
+
+struct dst_stream {
+    dst_stream_cfg cfg;
+    dst_join *join;
+    dst_buckets *buckets;
+    dst_samples *samples;
+    uint64_t rng;
+    dst_stream_stats st;
+};
+
+static struct {
+    beat_counter *events[BEAT_EV_CLICK + 1];
+    beat_counter *invalid, *duplicates, *late, *evicted, *revoked;
+    beat_counter *no_campaign, *overflow, *bad_price;
+    beat_counter *pos, *neg, *skipped, *unjoined;
+    beat_gauge *open;
+} M;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void) {
+    static const char *names[] = {"", "bid", "win", "bill", "loss", "imp", "click"};
+    char name[128];
+    for (int t = BEAT_EV_BID; t <= BEAT_EV_CLICK; t++) {
+        snprintf(name, sizeof name, "beat_datastream_events_total{type=\"%s\"}",
+                 names[t]);
+        M.events[t] = beat_counter_new(name, "Valid events consumed, by type.");
+    }
+    M.invalid = beat_counter_new("beat_datastream_invalid_events_total",
+                                 "Messages that are not valid events (dropped).");
+    M.duplicates = beat_counter_new("beat_datastream_duplicates_total",
+                                    "Events seen before for (auction, imp, type): counted once.");
+    M.late = beat_counter_new("beat_datastream_late_total",
+                              "Events after their join entry closed (still aggregated).");
+    M.evicted = beat_counter_new("beat_datastream_evicted_total",
+                                 "Join entries dropped early: --max-open-auctions reached.");
+    M.revoked = beat_counter_new("beat_datastream_join_revoked_total",
+                                 "Join entries dropped because their partition was revoked.");
+    M.no_campaign = beat_counter_new("beat_datastream_no_campaign_total",
+                                     "Events without a campaign (not aggregated).");
+    M.overflow = beat_counter_new("beat_datastream_campaign_overflow_total",
+                                  "Aggregate updates dropped: too many campaigns in a bucket.");
+    M.bad_price = beat_counter_new("beat_datastream_bad_price_total",
+                                   "Win/bill prices outside (0, 1e12] CPM micros (not debited).");
+    M.pos = beat_counter_new("beat_datastream_samples_total{label=\"1\"}",
+                             "Training samples emitted, by label.");
+    M.neg = beat_counter_new("beat_datastream_samples_total{label=\"0\"}",
+                             "Training samples emitted, by label.");
+    M.skipped = beat_counter_new("beat_datastream_samples_skipped_total",
+                                 "Negatives dropped by down-sampling (--neg-rate).");
+    M.unjoined = beat_counter_new("beat_datastream_samples_unjoined_total",
+                                  "Samples not emitted because the bid (features) never joined.");
+    M.open = beat_gauge_new("beat_datastream_open_auctions",
+                            "Join entries open now.");
+}
+
+static void on_close(void *arg, dst_entry *e, dst_close_reason why);
+
+dst_stream *dst_stream_new(const dst_stream_cfg *cfg, int64_t now_ms) {
+    if (!cfg || !(cfg->neg_rate > 0 && cfg->neg_rate <= 1)) return NULL;
+    pthread_once(&metrics_once, metrics_init);
+    dst_stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->cfg = *cfg;
+    s->rng = cfg->seed ? cfg->seed : 0x9e3779b97f4a7c15ULL;
+    s->join = dst_join_new(cfg->max_open, cfg->join_window_ms, on_close, s);
+    s->buckets = dst_buckets_new(cfg->bucket_ms, cfg->buckets_max,
+                                 cfg->campaigns_max, now_ms);
+    s->samples = dst_samples_new(cfg->samples_max);
+    if (!s->join || !s->buckets || !s->samples) {
+        dst_stream_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void dst_stream_free(dst_stream *s) {
+    if (!s) return;
+    dst_join_free(s->join);
+    dst_buckets_free(s->buckets);
+    dst_samples_free(s->samples);
+    free(s);
+}
+
+/* xorshift64*: the down-sampling only needs to be unbiased, not secret. */
+static double rand01(dst_stream *s) {
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return (double)((s->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+static void emit(dst_stream *s, const dst_entry *e, int label, float w) {
+    if (!e->campaign[0]) { /* a sample names its campaign (beat_wire.h) */
+        s->st.no_campaign++;
+        beat_counter_inc(M.no_campaign);
+        return;
+    }
+    if (!dst_samples_push(s->samples, e->campaign, label, w, e->bid_ts_ms,
+                          e->feat, e->n_feat))
+        return; /* OOM: dropped */
+    if (label) {
+        s->st.samples_pos++;
+        beat_counter_inc(M.pos);
+    } else {
+        s->st.samples_neg++;
+        beat_counter_inc(M.neg);
+    }
+}
+
+static void unjoined(dst_stream *s) {
+    s->st.samples_unjoined++;
+    beat_counter_inc(M.unjoined);
+}
+
+static void on_close(void *arg, dst_entry *e, dst_close_reason why) {
+    dst_stream *s = arg;
+    if (why == DST_CLOSE_EVICTED) {
+        s->st.evicted++;
+        beat_counter_inc(M.evicted);
+        return;
+    }
+    if (why == DST_CLOSE_REVOKED) {
+        s->st.revoked++;
+        beat_counter_inc(M.revoked);
+        return;
+    }
+    if (e->flags & DST_F_POS) return;
+    if (e->flags & DST_F_TYPEBIT(BEAT_EV_CLICK)) { /* clicked, bid never came */
+        unjoined(s);
+        return;
+    }
+    /* Only shown ads are training data: won (win/bill) or an imp seen. */
+    if (!(e->flags & (DST_F_WON | DST_F_TYPEBIT(BEAT_EV_IMP)))) return;
+    if (!(e->flags & DST_F_HASBID)) {
+        unjoined(s);
+        return;
+    }
+    if (s->cfg.neg_rate >= 1.0 || rand01(s) < s->cfg.neg_rate) {
+        emit(s, e, 0, (float)(1.0 / s->cfg.neg_rate));
+    } else {
+        s->st.samples_skipped++;
+        beat_counter_inc(M.skipped);
+    }
+}
+
+/* Aggregates for one non-duplicate event; flags carry what was already
+ * counted for its (auction, imp). */
+static void account(dst_stream *s, uint16_t *flags, const beat_event *ev,
+                    const char *campaign, int64_t now_ms) {
+    dst_delta d = {0};
+    switch (ev->type) {
+    case BEAT_EV_BID: d.bids = 1; break;
+    case BEAT_EV_WIN:
+    case BEAT_EV_BILL:
+        if (!(*flags & DST_F_WON)) {
+            d.wins = 1;
+            *flags |= DST_F_WON;
+        }
+        if (!(*flags & DST_F_SPENT) && ev->price_cpm_micros != 0) {
+            if (ev->price_cpm_micros > 0 && ev->price_cpm_micros <= PRICE_CPM_MAX) {
+                d.price_cpm_micros = ev->price_cpm_micros;
+                *flags |= DST_F_SPENT;
+            } else {
+                s->st.bad_price++;
+                beat_counter_inc(M.bad_price);
+            }
+        }
+        break;
+    case BEAT_EV_IMP: d.imps = 1; break;
+    case BEAT_EV_CLICK: d.clicks = 1; break;
+    default: return; /* loss: nothing to aggregate */
+    }
+    if (!campaign || !campaign[0]) {
+        s->st.no_campaign++;
+        beat_counter_inc(M.no_campaign);
+        return;
+    }
+    if (dst_buckets_add(s->buckets, now_ms, campaign, &d) != 0) {
+        s->st.campaign_overflow++;
+        beat_counter_inc(M.overflow);
+        beat_log_rl(5000, BEAT_WARN, "campaign_overflow",
+                    "campaign=%s max=%lld", campaign,
+                    (long long)s->cfg.campaigns_max);
+    }
+}
+
+static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev,
+                       int64_t now_ms) {
+    e->flags |= DST_F_TYPEBIT(ev->type);
+    if (ev->type == BEAT_EV_BID) {
+        /* The bid is what the sample is about: its campaign and features. */
+        if (ev->campaign[0]) memcpy(e->campaign, ev->campaign, sizeof e->campaign);
+        if (dst_join_set_feat(e, ev->feat, ev->n_feat) == 0) e->flags |= DST_F_HASBID;
+        e->pctr = ev->pctr;
+        e->bid_ts_ms = ev->ts_ms;
+    } else if (!e->campaign[0] && ev->campaign[0]) {
+        memcpy(e->campaign, ev->campaign, sizeof e->campaign);
+    }
+    account(s, &e->flags, ev, ev->campaign[0] ? ev->campaign : e->campaign,
+            now_ms);
+    if ((e->flags & DST_F_TYPEBIT(BEAT_EV_CLICK)) && (e->flags & DST_F_HASBID) &&
+        !(e->flags & DST_F_POS)) {
+        emit(s, e, 1, 1.0f);
+        e->flags |= DST_F_POS;
+    }
+}
+
+void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition,
+                      int64_t now_ms) {
+    if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;
+    s->st.events[ev->type]++;
+    beat_counter_inc(M.events[ev->type]);
+    dst_join_expire(s->join, now_ms);
+    uint64_t key = dst_join_key(ev->auction, ev->imp);
+    uint16_t bit = DST_F_TYPEBIT(ev->type), flags;
+    dst_entry *e = dst_join_find(s->join, key);
+    if (e) {
+        if (e->flags & bit) goto duplicate;
+        apply_open(s, e, ev, now_ms);
+    } else if (dst_join_closed_get(s->join, key, &flags)) {
+        if (flags & bit) goto duplicate;
+        s->st.late++;
+        beat_counter_inc(M.late);
+        flags |= bit;
+        account(s, &flags, ev, ev->campaign, now_ms);
+        dst_join_closed_put(s->join, key, flags, now_ms);
+    } else {
+        e = dst_join_insert(s->join, key, partition, now_ms);
+        if (e) {
+            apply_open(s, e, ev, now_ms);
+        } else { /* OOM: count the money anyway, lose the join */
+            flags = bit;
+            account(s, &flags, ev, ev->campaign, now_ms);
+        }
+    }
+    beat_gauge_set(M.open, (double)dst_join_open(s->join));
+    return;
+duplicate:
+    s->st.duplicates++;
+    beat_counter_inc(M.duplicates);
+}
+
+int dst_stream_apply_json(dst_stream *s, const char *json, size_t len,
+                          int32_t partition, int64_t now_ms, beat_reason *why) {
+    beat_event ev;
+    if (!json) { /* an empty Kafka message has no payload at all */
+        json = "";
+        len = 0;
+    }
+    int rc = beat_event_decode(json, len, &ev, why);
+    if (rc != 0) {
+        s->st.invalid++;
+        beat_counter_inc(M.invalid);
+        return -EBADMSG;
+    }
+    dst_stream_apply(s, &ev, partition, now_ms);
+    return 0;
+}
+
+void dst_stream_tick(dst_stream *s, int64_t now_ms) {
+    dst_join_expire(s->join, now_ms);
+    dst_buckets_tick(s->buckets, now_ms);
+    beat_gauge_set(M.open, (double)dst_join_open(s->join));
+}
+
+void dst_stream_revoke(dst_stream *s, const int32_t *parts, int n,
+                       int64_t now_ms) {
+    int64_t d = dst_join_drop_partitions(s->join, parts, n, now_ms);
+    if (d)
+        beat_log(BEAT_INFO, "join_revoked", "partitions=%d entries=%lld", n,
+                 (long long)d);
+    beat_gauge_set(M.open, (double)dst_join_open(s->join));
+}
+
+dst_buckets *dst_stream_buckets(dst_stream *s) { return s->buckets; }
+dst_samples *dst_stream_samples(dst_stream *s) { return s->samples; }
+const dst_stream_stats *dst_stream_stats_get(const dst_stream *s) {
+    return &s->st;
+}
+int64_t dst_stream_open(const dst_stream *s) { return dst_join_open(s->join); }

@@ -1,0 +1,484 @@
+/* Bidding: filter → score → price → pick → respond, per imp (DESIGN §4).
+ * Runs on the HTTP worker threads against an immutable world; must stay in
+ * the low microseconds per campaign and never allocate (the response and
+ * scratch buffers are the caller's, reused per worker). It never logs per
+ * request: the caller counts outcomes in metrics.
+ *
+ * Choice of the winner: the highest price. The price is already
+ * base × pCTR / avgCTR × multiplier, i.e. proportional to the expected value
+ * of the impression to the campaign, so "best expected value" and "highest
+ * price" coincide; ties go to the higher pCTR, then to the earlier campaign.
+ *
+ * Frequency cap (approximate, by design): a direct-mapped table of 2^18
+ * 64-bit atomic slots shared by all workers, keyed by hash(user.id,
+ * campaign). A slot packs a 32-bit key tag, the 16-bit index of a fixed
+ * (tumbling) window of freq_cap.window_s and a 16-bit count. Consequences:
+ * a colliding key evicts the slot (undercount: the cap may be exceeded);
+ * a tag collision (2^-32) overcounts; windows are aligned to multiples of
+ * window_s, so a user may see up to 2×max around a boundary; counts are per
+ * inference node; what is counted is our bids, not impressions, which is
+ * conservative (we stop bidding before the cap in impressions is reached).
+ * A request without user.id is never bid on by a capped campaign. */
+#include "bidder.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <xxhash.h>
+
+#include "beat_notice.h"
+
+#define FREQ_SLOTS_LOG2_DEFAULT 18
+
+struct inf_bidder {
+    inf_bidder_cfg cfg;
+    _Atomic uint64_t *freq;
+    uint64_t freq_mask;
+    _Atomic uint64_t bid_seq;
+    uint64_t bid_prefix; /* random per process: bid ids unique across nodes */
+};
+
+const char *inf_nobid_name(inf_nobid r) {
+    static const char *const names[INF_NB_N] = {
+        "none", "no_model", "no_state", "stale_state", "currency", "blocklist",
+        "no_imp", "no_match", "freq_cap", "below_floor", "response"};
+    return (unsigned)r < INF_NB_N ? names[r] : "?";
+}
+
+inf_bidder *inf_bidder_new(const inf_bidder_cfg *cfg) {
+    inf_bidder *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->cfg = *cfg;
+    int lg = cfg->freq_slots_log2 > 0 ? cfg->freq_slots_log2 : FREQ_SLOTS_LOG2_DEFAULT;
+    if (lg > 26) lg = 26;
+    b->freq = calloc((size_t)1 << lg, sizeof *b->freq);
+    if (!b->freq) {
+        free(b);
+        return NULL;
+    }
+    b->freq_mask = ((uint64_t)1 << lg) - 1;
+    b->bid_prefix = beat_random_u64();
+    atomic_init(&b->bid_seq, 0);
+    return b;
+}
+
+void inf_bidder_free(inf_bidder *b) {
+    if (!b) return;
+    free((void *)b->freq);
+    free(b);
+}
+
+/* ---- frequency table ------------------------------------------------------ */
+
+static uint64_t freq_key(const inf_camp *cp, const char *user) {
+    return XXH3_64bits_withSeed(user, strlen(user), cp->id_hash);
+}
+
+static uint32_t freq_window(const beat_campaign *c, int64_t now_ms) {
+    int64_t win_s = c->freq_cap_window_s > 0 ? c->freq_cap_window_s : 1;
+    return (uint32_t)((now_ms / 1000 / win_s) & 0xffff);
+}
+
+static int freq_get(inf_bidder *b, const inf_camp *cp, const char *user,
+                    int64_t now_ms) {
+    uint64_t k = freq_key(cp, user);
+    uint64_t v = atomic_load_explicit(&b->freq[k & b->freq_mask], memory_order_relaxed);
+    if ((uint32_t)(v >> 32) != (uint32_t)(k >> 32) ||
+        ((v >> 16) & 0xffff) != freq_window(cp->c, now_ms))
+        return 0;
+    return (int)(v & 0xffff);
+}
+
+static void freq_incr(inf_bidder *b, const inf_camp *cp, const char *user,
+                      int64_t now_ms) {
+    uint64_t k = freq_key(cp, user);
+    _Atomic uint64_t *slot = &b->freq[k & b->freq_mask];
+    uint64_t tag = k >> 32, win = freq_window(cp->c, now_ms);
+    uint64_t v = atomic_load_explicit(slot, memory_order_relaxed), nv;
+    do {
+        uint64_t cnt = 0;
+        if ((v >> 32) == tag && ((v >> 16) & 0xffff) == win) cnt = v & 0xffff;
+        if (cnt < 0xffff) cnt++;
+        nv = (tag << 32) | (win << 16) | cnt;
+    } while (!atomic_compare_exchange_weak_explicit(slot, &v, nv, memory_order_relaxed,
+                                                    memory_order_relaxed));
+}
+
+int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user,
+                          int64_t now_ms) {
+    return freq_get(b, cp, user, now_ms);
+}
+
+/* ---- targeting --------------------------------------------------------------- */
+
+/* host equals entry or is a subdomain of it ("www.a.com" matches "a.com"). */
+static bool host_match(const char *host, const char *entry) {
+    size_t hl = strlen(host), el = strlen(entry);
+    if (hl == el) return strcasecmp(host, entry) == 0;
+    return hl > el && host[hl - el - 1] == '.' && strcasecmp(host + hl - el, entry) == 0;
+}
+
+/* IAB categories: "IAB3-1" is inside "IAB3". */
+static bool cat_match(const char *cat, const char *entry) {
+    size_t el = strlen(entry);
+    return strncasecmp(cat, entry, el) == 0 && (cat[el] == '\0' || cat[el] == '-');
+}
+
+static bool list_has(const beat_strv *l, const char *v,
+                     bool (*eq)(const char *v, const char *entry)) {
+    if (!v) return false;
+    for (int i = 0; i < l->n; i++)
+        if (eq(v, l->v[i])) return true;
+    return false;
+}
+
+static bool str_eq(const char *v, const char *e) { return strcasecmp(v, e) == 0; }
+
+/* Campaign targeting against the request. Allow lists constrain their own
+ * channel: a campaign with any allow list bids only where its channel's
+ * list matches (a site whitelist does not open up every app). */
+static bool targeting_ok(const beat_campaign *c, const inf_req *r) {
+    if (c->countries.n && !list_has(&c->countries, r->country, str_eq)) return false;
+    if (c->os.n && !list_has(&c->os, r->os, str_eq)) return false;
+    if (c->n_device_types) {
+        bool ok = false;
+        for (int i = 0; i < c->n_device_types; i++)
+            if (c->device_types[i] == r->devicetype) ok = true;
+        if (!ok) return false;
+    }
+    if (r->domain && list_has(&c->domains_block, r->domain, host_match)) return false;
+    if (r->bundle && list_has(&c->bundles_block, r->bundle, str_eq)) return false;
+    if (c->domains_allow.n || c->bundles_allow.n) {
+        bool ok = (r->chan == INF_CHAN_SITE &&
+                   list_has(&c->domains_allow, r->domain, host_match)) ||
+                  (r->chan == INF_CHAN_APP &&
+                   list_has(&c->bundles_allow, r->bundle, str_eq));
+        if (!ok) return false;
+    }
+    if (c->site_cat.n) {
+        bool ok = false;
+        for (int i = 0; i < r->n_cats && !ok; i++)
+            ok = list_has(&c->site_cat, r->cats[i], cat_match);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* bcat / badv: the exchange's blocks on the advertiser side. */
+static bool blocked(const beat_campaign *c, const inf_req *r) {
+    for (int i = 0; i < r->n_bcat; i++)
+        for (int k = 0; k < c->cat.n; k++)
+            if (cat_match(c->cat.v[k], r->bcat[i])) return true;
+    for (int i = 0; i < r->n_badv; i++)
+        for (int k = 0; k < c->adomain.n; k++)
+            if (host_match(c->adomain.v[k], r->badv[i])) return true;
+    return false;
+}
+
+/* First creative matching the imp's sizes, in the imp's order of sizes. */
+static int match_creative(const inf_camp *cp, const inf_imp *im) {
+    int nc = cp->c->n_creatives < BEAT_CREATIVES_MAX ? cp->c->n_creatives
+                                                     : BEAT_CREATIVES_MAX;
+    for (int s = 0; s < im->n_sizes; s++) {
+        uint32_t key = ((uint32_t)im->sizes[s].w << 16) | ((uint32_t)im->sizes[s].h & 0xffff);
+        for (int k = 0; k < nc; k++)
+            if (cp->sizes[k] == key) return k;
+    }
+    return -1;
+}
+
+/* ---- scoring and pricing ------------------------------------------------------ */
+
+static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im,
+                         int64_t now_ms, beat_feat_raw *f) {
+    const beat_hash_params *p = &m->hp;
+    beat_feat_reset(f);
+    const char *dom = r->domain ? r->domain : r->bundle;
+    if (dom) beat_feat_add(f, p, "dom", dom, strlen(dom));
+    if (r->pub_id) beat_feat_add(f, p, "pub", r->pub_id, strlen(r->pub_id));
+    char sz[32];
+    int n = snprintf(sz, sizeof sz, "%dx%d", im->sizes[0].w, im->sizes[0].h);
+    beat_feat_add(f, p, "sz", sz, (size_t)n);
+    if (im->pos >= 0) beat_feat_add_int(f, p, "pos", im->pos);
+    const char *chan = r->chan == INF_CHAN_SITE ? "site"
+                     : r->chan == INF_CHAN_APP  ? "app" : "dooh";
+    beat_feat_add(f, p, "chan", chan, strlen(chan));
+    if (r->n_cats) beat_feat_add(f, p, "cat", r->cats[0], strlen(r->cats[0]));
+    if (r->devicetype >= 0) beat_feat_add_int(f, p, "dt", r->devicetype);
+    if (r->os) beat_feat_add(f, p, "os", r->os, strlen(r->os));
+    if (r->country) beat_feat_add(f, p, "ctry", r->country, strlen(r->country));
+    beat_feat_add_int(f, p, "hr", (now_ms / 3600000) % 24);
+}
+
+int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr,
+                         double multiplier) {
+    if (!(avg_ctr > 0)) avg_ctr = INF_AVG_CTR_DEFAULT;
+    double p = (double)c->base_bid_cpm_micros * pctr / avg_ctr * multiplier;
+    if (!(p > 0)) return 0; /* also NaN */
+    if (p >= (double)c->max_bid_cpm_micros) return c->max_bid_cpm_micros;
+    return (int64_t)llround(p);
+}
+
+/* ---- the auction --------------------------------------------------------------- */
+
+static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
+                         int i, int64_t now_ms, inf_bid *out) {
+    const inf_imp *im = &r->imp[i];
+    if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
+    const inf_model *m = w->model;
+    beat_feat_raw raw;
+    bool have_raw = false;
+    int capped = 0, low = 0, best = -1;
+    inf_bid cand;
+    for (int ci = 0; ci < w->n; ci++) {
+        const inf_camp *cp = &w->camps[ci];
+        const beat_campaign *c = cp->c;
+        if (!cp->in_state || cp->paused || !(cp->multiplier > 0)) continue;
+        if (now_ms < c->start_ms || now_ms >= c->end_ms) continue;
+        int cr = match_creative(cp, im);
+        if (cr < 0 || !targeting_ok(c, r) || blocked(c, r)) continue;
+        if (c->freq_cap_max > 0 &&
+            (!r->user_id || freq_get(b, cp, r->user_id, now_ms) >= c->freq_cap_max)) {
+            capped++;
+            continue;
+        }
+        if (!have_raw) {
+            imp_features(m, r, im, now_ms, &raw);
+            have_raw = true;
+        }
+        int nf = beat_feat_indices(&m->hp, &raw, cp->hash, cand.feat, BEAT_FEAT_MAX);
+        double pctr = inf_model_score(m, cand.feat, nf);
+        int64_t price = inf_bidder_price(c, pctr, m->avg_ctr, cp->multiplier);
+        if (price <= 0 || price < im->floor_cpm_micros) {
+            low++;
+            continue;
+        }
+        if (best >= 0 && (price < out->price_cpm_micros ||
+                          (price == out->price_cpm_micros && pctr <= out->pctr)))
+            continue;
+        best = ci;
+        cand.imp = i;
+        cand.camp = ci;
+        cand.creative = cr;
+        cand.price_cpm_micros = price;
+        cand.pctr = pctr;
+        cand.n_feat = (uint32_t)nf;
+        *out = cand;
+    }
+    if (best >= 0) {
+        const inf_camp *cp = &w->camps[best];
+        if (cp->c->freq_cap_max > 0) freq_incr(b, cp, r->user_id, now_ms);
+        return INF_NB_NONE;
+    }
+    if (low) return INF_NB_BELOW_FLOOR;
+    if (capped) return INF_NB_FREQ_CAP;
+    return INF_NB_NO_MATCH;
+}
+
+void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
+                    int64_t now_ms, inf_result *out) {
+    out->now_ms = now_ms;
+    out->n = 0;
+    out->reason = INF_NB_NONE;
+    if (!w || !w->model) { out->reason = INF_NB_NO_MODEL; return; }
+    if (!w->snap || !w->snap->has_state) { out->reason = INF_NB_NO_STATE; return; }
+    if (now_ms - w->snap->st.ts_ms > b->cfg.max_state_age_ms) {
+        out->reason = INF_NB_STALE_STATE;
+        return;
+    }
+    if (!r->cur_ok) { out->reason = INF_NB_CURRENCY; return; }
+    /* Honouring a truncated block list could serve a blocked advertiser. */
+    if (r->blocks_truncated) { out->reason = INF_NB_BLOCKLIST; return; }
+    inf_nobid worst = INF_NB_NO_IMP;
+    for (int i = 0; i < r->n_imp; i++) {
+        inf_nobid nb = bid_imp(b, w, r, i, now_ms, &out->bids[out->n]);
+        if (nb == INF_NB_NONE) out->n++;
+        else if (nb > worst) worst = nb;
+    }
+    if (out->n == 0) out->reason = worst;
+}
+
+/* ---- the response ------------------------------------------------------------------ */
+
+/* Bytes that need escaping in a JSON string (and, for a URL placed inside
+ * the adm's href="…", in an HTML attribute too). Control bytes are tested
+ * apart; bytes ≥ 0x80 (UTF-8) pass through. */
+static const bool json_special[128] = {['"'] = true, ['\\'] = true};
+static const bool html_special[128] = {['"'] = true, ['\\'] = true, ['&'] = true,
+                                       ['<'] = true, ['>'] = true, ['\''] = true};
+
+/* Appends s[0..n) as the body of a JSON string (no quotes); html adds
+ * HTML-attribute escaping (& → &amp; …). Verbatim runs are appended whole:
+ * this runs over every adm and URL of every response. */
+static int esc(beat_buf *o, const char *s, size_t n, bool html) {
+    static const char hex[] = "0123456789abcdef";
+    const bool *special = html ? html_special : json_special;
+    size_t run = 0; /* start of the pending verbatim run */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && (c >= 0x80 || !special[c])) continue;
+        const char *rep;
+        char u[7];
+        switch (c) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '\'': rep = "&#39;"; break;
+        case '"': rep = html ? "&quot;" : "\\\""; break;
+        case '\\': rep = "\\\\"; break;
+        case '\n': rep = "\\n"; break;
+        case '\r': rep = "\\r"; break;
+        case '\t': rep = "\\t"; break;
+        default:
+            u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+            u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = 0;
+            rep = u;
+        }
+        int rc;
+        if ((i > run && (rc = beat_buf_append(o, s + run, i - run)) < 0) ||
+            (rc = beat_buf_puts(o, rep)) < 0)
+            return rc;
+        run = i + 1;
+    }
+    return n > run ? beat_buf_append(o, s + run, n - run) : 0;
+}
+
+/* key is the literal prefix, e.g. ",\"impid\":\"" (no printf on this path). */
+static int put_str(beat_buf *o, const char *key, const char *s) {
+    int rc = beat_buf_puts(o, key);
+    if (rc < 0 || (rc = esc(o, s, strlen(s), false)) < 0) return rc;
+    return beat_buf_puts(o, "\"");
+}
+
+static int put_strv(beat_buf *o, const char *key, const beat_strv *v) {
+    int rc = beat_buf_puts(o, key);
+    for (int i = 0; rc >= 0 && i < v->n; i++) {
+        if (i && (rc = beat_buf_puts(o, ",")) < 0) break;
+        if ((rc = beat_buf_puts(o, "\"")) < 0 ||
+            (rc = esc(o, v->v[i], strlen(v->v[i]), false)) < 0 ||
+            (rc = beat_buf_puts(o, "\"")) < 0)
+            break;
+    }
+    return rc < 0 ? rc : beat_buf_puts(o, "]");
+}
+
+/* CPM micros → decimal currency units, shortest exact form ("3.6"). */
+static int put_price(beat_buf *o, int64_t micros) {
+    char frac[8];
+    snprintf(frac, sizeof frac, "%06" PRId64, micros % 1000000);
+    int k = 6;
+    while (k > 0 && frac[k - 1] == '0') frac[--k] = '\0';
+    return k ? beat_buf_printf(o, ",\"price\":%" PRId64 ".%s", micros / 1000000, frac)
+             : beat_buf_printf(o, ",\"price\":%" PRId64, micros / 1000000);
+}
+
+static int put_notice(inf_bidder *b, beat_buf *o, beat_buf *scratch,
+                      const char *key, beat_event_type t, const inf_req *r,
+                      const inf_bid *bid, const beat_campaign *c,
+                      const beat_creative *cr, int64_t ts_ms) {
+    beat_buf_reset(scratch);
+    int rc = beat_notice_url(scratch, b->cfg.receiver_url, t, b->cfg.secret,
+                             b->cfg.secret_len, r->id, r->imp[bid->imp].id, c->id,
+                             cr->crid, bid->price_cpm_micros, ts_ms, cr->landing);
+    if (rc < 0) return rc;
+    if ((rc = beat_buf_puts(o, key)) < 0 ||
+        (rc = esc(o, scratch->data, scratch->len, false)) < 0)
+        return rc;
+    return beat_buf_puts(o, "\"");
+}
+
+/* adm with every ${CLICK_URL} replaced by the signed click URL. Without a
+ * landing page there is nothing to sign: the macro becomes "". */
+static int put_adm(inf_bidder *b, beat_buf *o, beat_buf *scratch, const inf_req *r,
+                   const inf_bid *bid, const beat_campaign *c,
+                   const beat_creative *cr, int64_t ts_ms) {
+    static const char macro[] = "${CLICK_URL}";
+    beat_buf_reset(scratch);
+    int rc;
+    if (cr->landing && cr->landing[0] &&
+        (rc = beat_notice_url(scratch, b->cfg.receiver_url, BEAT_EV_CLICK,
+                              b->cfg.secret, b->cfg.secret_len, r->id,
+                              r->imp[bid->imp].id, c->id, cr->crid,
+                              bid->price_cpm_micros, ts_ms, cr->landing)) < 0)
+        return rc;
+    if ((rc = beat_buf_puts(o, ",\"adm\":\"")) < 0) return rc;
+    const char *s = cr->adm ? cr->adm : "", *hit;
+    while ((hit = strstr(s, macro)) != NULL) {
+        if ((rc = esc(o, s, (size_t)(hit - s), false)) < 0 ||
+            (rc = esc(o, scratch->data, scratch->len, true)) < 0)
+            return rc;
+        s = hit + sizeof macro - 1;
+    }
+    if ((rc = esc(o, s, strlen(s), false)) < 0) return rc;
+    return beat_buf_puts(o, "\"");
+}
+
+static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
+                   const inf_bid *bid, int64_t ts_ms, beat_buf *o, beat_buf *scratch) {
+    const beat_campaign *c = w->camps[bid->camp].c;
+    const beat_creative *cr = &c->creatives[bid->creative];
+    uint64_t seq = atomic_fetch_add_explicit(&b->bid_seq, 1, memory_order_relaxed);
+    int rc;
+    if ((rc = beat_buf_printf(o, "{\"id\":\"%016" PRIx64 "%08" PRIx64 "\"",
+                              b->bid_prefix, seq & 0xffffffffu)) < 0 ||
+        (rc = put_str(o, ",\"impid\":\"", r->imp[bid->imp].id)) < 0 ||
+        (rc = put_price(o, bid->price_cpm_micros)) < 0 ||
+        (rc = put_str(o, ",\"adid\":\"", cr->crid)) < 0 ||
+        (rc = put_str(o, ",\"crid\":\"", cr->crid)) < 0 ||
+        (rc = put_str(o, ",\"cid\":\"", c->id)) < 0 ||
+        (rc = put_strv(o, ",\"adomain\":[", &c->adomain)) < 0 ||
+        (rc = put_strv(o, ",\"cat\":[", &c->cat)) < 0 ||
+        (rc = beat_buf_printf(o, ",\"w\":%d,\"h\":%d,\"mtype\":1", cr->w, cr->h)) < 0 ||
+        (rc = put_adm(b, o, scratch, r, bid, c, cr, ts_ms)) < 0 ||
+        (rc = put_notice(b, o, scratch, ",\"nurl\":\"", BEAT_EV_WIN, r, bid, c, cr,
+                        ts_ms)) < 0 ||
+        (rc = put_notice(b, o, scratch, ",\"burl\":\"", BEAT_EV_BILL, r, bid, c, cr,
+                        ts_ms)) < 0 ||
+        (rc = put_notice(b, o, scratch, ",\"lurl\":\"", BEAT_EV_LOSS, r, bid, c, cr,
+                        ts_ms)) < 0)
+        return rc;
+    return beat_buf_puts(o, "}");
+}
+
+int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
+                        const inf_result *res, beat_buf *out, beat_buf *scratch) {
+    size_t start = out->len;
+    int rc = beat_buf_puts(out, "{\"id\":\"");
+    if (rc >= 0) rc = esc(out, r->id, strlen(r->id), false);
+    if (rc >= 0) rc = beat_buf_puts(out, "\",\"cur\":\"USD\",\"seatbid\":[{\"seat\":\"beat\",\"bid\":[");
+    for (int k = 0; rc >= 0 && k < res->n; k++) {
+        if (k) rc = beat_buf_puts(out, ",");
+        if (rc >= 0) rc = put_bid(b, w, r, &res->bids[k], res->now_ms, out, scratch);
+    }
+    if (rc >= 0) rc = beat_buf_puts(out, "]}]}");
+    if (rc < 0) {
+        out->len = start;
+        if (out->data) out->data[start] = '\0';
+    }
+    return rc;
+}
+
+void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,
+                      const inf_result *res, int k, beat_event *ev) {
+    const inf_bid *bid = &res->bids[k];
+    const beat_campaign *c = w->camps[bid->camp].c;
+    memset(ev, 0, offsetof(beat_event, feat));
+    ev->type = BEAT_EV_BID;
+    ev->ts_ms = res->now_ms;
+    snprintf(ev->auction, sizeof ev->auction, "%s", r->id);
+    snprintf(ev->imp, sizeof ev->imp, "%s", r->imp[bid->imp].id);
+    snprintf(ev->campaign, sizeof ev->campaign, "%s", c->id);
+    snprintf(ev->crid, sizeof ev->crid, "%s", c->creatives[bid->creative].crid);
+    snprintf(ev->node, sizeof ev->node, "%s", b->cfg.node ? b->cfg.node : "");
+    ev->price_cpm_micros = bid->price_cpm_micros;
+    ev->pctr = bid->pctr;
+    ev->model_version = w->model->version;
+    ev->state_version = w->snap->st.version;
+    ev->n_feat = bid->n_feat;
+    memcpy(ev->feat, bid->feat, bid->n_feat * sizeof ev->feat[0]);
+}

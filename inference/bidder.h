@@ -1,0 +1,92 @@
+/* The auction logic of one bid request (DESIGN §4): campaign filtering,
+ * pCTR scoring, pricing, one bid per imp, and the OpenRTB response with
+ * signed notice URLs. Pure computation over a parsed request and a world:
+ * no I/O, no locks; the only shared mutable data is the frequency table
+ * (atomics). Called from the HTTP workers and from bidder_test. */
+#ifndef INF_BIDDER_H
+#define INF_BIDDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "beat_util.h"
+#include "beat_wire.h"
+#include "model.h"
+#include "openrtb.h"
+
+/* Why a request got no bid (one reason per request, metrics label). Order
+ * matters for the per-imp reasons: the furthest stage any imp reached wins. */
+typedef enum {
+    INF_NB_NONE = 0,
+    INF_NB_NO_MODEL,
+    INF_NB_NO_STATE,
+    INF_NB_STALE_STATE,
+    INF_NB_CURRENCY,    /* request cur without USD */
+    INF_NB_BLOCKLIST,   /* bcat/badv too long to honour */
+    INF_NB_NO_IMP,      /* no imp with a usable banner in USD */
+    INF_NB_NO_MATCH,    /* no campaign passed flight/pause/size/targeting/blocks */
+    INF_NB_FREQ_CAP,    /* matches, all frequency-capped */
+    INF_NB_BELOW_FLOOR, /* priced, all under the floor (or priced at 0) */
+    INF_NB_RESPONSE,    /* the response did not fit its buffer */
+    INF_NB_N
+} inf_nobid;
+const char *inf_nobid_name(inf_nobid r);
+
+typedef struct inf_bidder_cfg {
+    const char *receiver_url; /* base of notice URLs */
+    const void *secret;       /* notice HMAC key */
+    size_t secret_len;
+    const char *node;         /* --name, logged in bid events */
+    int64_t max_state_age_ms; /* older state → no bid (budget safety) */
+    int freq_slots_log2;      /* frequency table size; 0 = default (18) */
+} inf_bidder_cfg;
+
+typedef struct inf_bid {
+    int imp;       /* index into inf_req.imp */
+    int camp;      /* index into inf_world.camps */
+    int creative;  /* index into the campaign's creatives */
+    int64_t price_cpm_micros;
+    double pctr;
+    uint32_t n_feat;
+    uint32_t feat[BEAT_FEAT_MAX];
+} inf_bid;
+
+typedef struct inf_result {
+    int64_t now_ms;    /* also the signed notice timestamp */
+    inf_nobid reason;  /* when n == 0 */
+    int n;
+    inf_bid bids[INF_IMP_MAX];
+} inf_result;
+
+typedef struct inf_bidder inf_bidder;
+
+/* Copies cfg strings' pointers (they must outlive the bidder). NULL on OOM. */
+inf_bidder *inf_bidder_new(const inf_bidder_cfg *cfg);
+void inf_bidder_free(inf_bidder *b);
+
+/* Runs the auction for every examined imp of r against w (may be NULL) at
+ * now_ms. Fills out (out->n bids, or out->reason). Counts chosen bids in the
+ * frequency table. Never fails. */
+void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
+                    int64_t now_ms, inf_result *out);
+
+/* Appends the OpenRTB bid response for res (res->n > 0) to out; scratch is
+ * working space. -EMSGSIZE if it does not fit (caller answers no-bid). */
+int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
+                        const inf_result *res, beat_buf *out, beat_buf *scratch);
+
+/* The bid-log event of res->bids[k]. */
+void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,
+                      const inf_result *res, int k, beat_event *ev);
+
+/* Price of one campaign at pctr (exposed for tests):
+ * base × pctr / avg_ctr × multiplier, rounded to micros, clipped to max. */
+int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr,
+                         double multiplier);
+
+/* Frequency table view for tests: bids counted for (user, campaign) in the
+ * current window. */
+int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user,
+                          int64_t now_ms);
+
+#endif

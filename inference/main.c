@@ -1,0 +1,429 @@
+/* beat-inference: answers OpenRTB bid requests (POST /openrtb2/bid) from the
+ * current world (campaigns + pacing state + CTR model) that the sync thread
+ * keeps in step with the supervisor (DESIGN §4–5). Flags, wiring, the HTTP
+ * handler and the worker loops live here; parsing is openrtb.c, the auction
+ * bidder.c, worlds model.c, the supervisor link sync.c, bid logs bidlog.c.
+ * The bid path never blocks on a peer and never logs per request. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_cfg.h"
+#include "beat_http.h"
+#include "beat_log.h"
+#include "beat_metrics.h"
+#include "beat_util.h"
+#include "bidder.h"
+#include "bidlog.h"
+#include "model.h"
+#include "openrtb.h"
+#include "sync.h"
+
+#define DEV_SECRET "beat-dev-secret"
+#define MAX_WORKERS 64
+#define RESP_MAX (1024 * 1024) /* a response that does not fit → no-bid */
+#define SCRATCH_MAX (64 * 1024)
+#define EVENT_MAX (16 * 1024)
+
+static char *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret,
+    *o_name, *o_log_level;
+static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
+    o_max_model_bytes;
+
+static const beat_opt opts[] = {
+    {"listen", "BEAT_INFERENCE_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8080",
+     0, -1, "HTTP address for /openrtb2/bid, /healthz, /metrics", false},
+    {"workers", "BEAT_INFERENCE_WORKERS", BEAT_OPT_INT, &o_workers, "1", 1,
+     MAX_WORKERS, "HTTP event loops, one thread each (SO_REUSEPORT when > 1)", false},
+    {"max-body", "BEAT_INFERENCE_MAX_BODY", BEAT_OPT_INT, &o_max_body, "65536", 1024,
+     16 * 1024 * 1024, "largest bid request body in bytes (larger → 413)", false},
+    {"supervisor-pub", "BEAT_SUPERVISOR_PUB", BEAT_OPT_STR, &o_pub,
+     "tcp://127.0.0.1:7103", 0, -1,
+     "supervisor nng pub address (snapshots, checkpoints, heartbeats)", false},
+    {"supervisor-rep", "BEAT_SUPERVISOR_REP", BEAT_OPT_STR, &o_rep,
+     "tcp://127.0.0.1:7104", 0, -1, "supervisor nng rep address (requests)", false},
+    {"receiver-url", "BEAT_RECEIVER_URL", BEAT_OPT_STR, &o_receiver_url,
+     "http://127.0.0.1:8081", 0, -1, "base URL of notice URLs (win/bill/loss/click)",
+     false},
+    {"receiver-bidlog", "BEAT_RECEIVER_BIDLOG", BEAT_OPT_STR, &o_bidlog,
+     "tcp://127.0.0.1:7101", 0, -1, "receiver nng pull address for bid logs", false},
+    {"bidlog-sendbuf", "BEAT_INFERENCE_BIDLOG_SENDBUF", BEAT_OPT_INT, &o_sendbuf,
+     "1024", 0, 8192,
+     "bid-log messages buffered while the receiver is slow or away; beyond it "
+     "they are dropped and counted", false},
+    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET, 0,
+     -1, "HMAC key of notice URL signatures (same as the receiver)", true},
+    {"max-state-age-ms", "BEAT_INFERENCE_MAX_STATE_AGE_MS", BEAT_OPT_INT,
+     &o_max_state_age_ms, "30000", 1000, 86400000,
+     "no bids while the pacing state is older than this (budget safety)", false},
+    {"max-model-bytes", "BEAT_INFERENCE_MAX_MODEL_BYTES", BEAT_OPT_INT,
+     &o_max_model_bytes, "67108864", 65536, 1073741824,
+     "largest checkpoint accepted; sizes the nng receive limit (bigger messages "
+     "are dropped by nng silently)", false},
+    {"name", "BEAT_INFERENCE_NAME", BEAT_OPT_STR, &o_name, "inference-1", 0, -1,
+     "instance name (node id in bid logs)", false},
+    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
+     "debug|info|warn|error", false},
+    BEAT_OPT_END,
+};
+
+enum { OUT_BID, OUT_NOBID, OUT_BAD, OUT_N };
+
+typedef struct worker {
+    int idx; /* also the hazard slot */
+    struct event_base *base;
+    beat_http *http;
+    struct event *tick;
+    pthread_t thr;
+    beat_buf resp, scratch, evbuf;
+    inf_req req;
+    inf_result res;
+    beat_event ev;
+} worker;
+
+static struct {
+    inf_holder *holder;
+    inf_bidder *bidder;
+    inf_bidlog *bidlog;
+    inf_sync *sync;
+    worker *w;
+    int nw;
+    struct event *stats_ev;
+    beat_counter *outcome[OUT_N], *nobid[INF_NB_N], *bids, *imps_over;
+    beat_histogram *latency;
+} G;
+
+/* ---- the bid handler ------------------------------------------------------ */
+
+static void reply(struct evhttp_request *req, int code, const beat_buf *body,
+                  const char *ortb_version) {
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+    if (ortb_version) evhttp_add_header(oh, "x-openrtb-version", ortb_version);
+    if (code == 200)
+        beat_http_reply_json(req, 200, body->data, body->len);
+    else
+        evhttp_send_reply(req, code, NULL, NULL);
+}
+
+static void on_bid(struct evhttp_request *req, void *arg) {
+    worker *w = arg;
+    int64_t t0 = beat_mono_us();
+    const char *ver = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                         "x-openrtb-version");
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+        beat_counter_inc(G.outcome[OUT_BAD]);
+        beat_http_reply_error(req, 405, "method not allowed: use POST");
+        return;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    /* Contiguous in place: no copy of the body. */
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : NULL;
+    beat_reason why = {{0}};
+    if (inf_req_parse(body, len, &w->req, &why) < 0) {
+        beat_counter_inc(G.outcome[OUT_BAD]);
+        if (ver) evhttp_add_header(evhttp_request_get_output_headers(req),
+                                   "x-openrtb-version", ver);
+        beat_http_reply_error(req, 400, why.msg);
+        beat_histogram_observe(G.latency, (double)(beat_mono_us() - t0) / 1e6);
+        return;
+    }
+    if (w->req.n_imp_total > w->req.n_imp)
+        beat_counter_add(G.imps_over, (uint64_t)(w->req.n_imp_total - w->req.n_imp));
+
+    const inf_world *wd = inf_holder_acquire(G.holder, w->idx);
+    inf_bidder_run(G.bidder, wd, &w->req, beat_now_ms(), &w->res);
+    int code = 204;
+    if (w->res.n > 0) {
+        beat_buf_reset(&w->resp);
+        int rc = inf_bidder_response(G.bidder, wd, &w->req, &w->res, &w->resp,
+                                     &w->scratch);
+        if (rc == 0) {
+            code = 200;
+            for (int k = 0; k < w->res.n; k++) {
+                inf_bidder_event(G.bidder, wd, &w->req, &w->res, k, &w->ev);
+                inf_bidlog_send(G.bidlog, &w->ev, &w->evbuf);
+            }
+        } else {
+            w->res.reason = INF_NB_RESPONSE;
+            beat_log_rl(5000, BEAT_ERROR, "response_too_large", "err=%d max=%d", rc,
+                        RESP_MAX);
+        }
+    }
+    inf_holder_release(G.holder, w->idx);
+    if (code == 200) {
+        beat_counter_inc(G.outcome[OUT_BID]);
+        beat_counter_add(G.bids, (uint64_t)w->res.n);
+    } else {
+        beat_counter_inc(G.outcome[OUT_NOBID]);
+        beat_counter_inc(G.nobid[w->res.reason]);
+    }
+    reply(req, code, &w->resp, ver);
+    inf_req_fini(&w->req); /* after the reply: the response used its strings */
+    beat_histogram_observe(G.latency, (double)(beat_mono_us() - t0) / 1e6);
+}
+
+/* ---- health, metrics, stats --------------------------------------------------- */
+
+static bool health(void *arg, beat_buf *d) {
+    (void)arg;
+    inf_versions v;
+    inf_holder_versions(G.holder, &v);
+    int64_t now = beat_now_ms();
+    int64_t state_age = v.has_state ? now - v.state_ts_ms : -1;
+    beat_buf_puts(d, "\"name\":");
+    beat_buf_json_str(d, o_name, strlen(o_name));
+    beat_buf_printf(d,
+                    ",\"workers\":%d,\"has_model\":%s,\"has_state\":%s,"
+                    "\"model_version\":%lld,\"campaigns_version\":%lld,"
+                    "\"state_version\":%lld,\"campaigns\":%d,\"state_age_ms\":%lld,"
+                    "\"model_age_ms\":%lld,\"state_stale\":%s",
+                    G.nw, v.has_model ? "true" : "false",
+                    v.has_state ? "true" : "false", (long long)v.model_v,
+                    (long long)v.campaigns_v, (long long)v.state_v, v.n_campaigns,
+                    (long long)state_age,
+                    (long long)(v.has_model ? now - v.model_ts_ms : -1),
+                    state_age > o_max_state_age_ms ? "true" : "false");
+    return v.has_model && v.has_state;
+}
+
+enum { GV_MODEL_V, GV_STATE_V, GV_CAMP_V, GV_CAMPS, GV_STATE_AGE, GV_MODEL_AGE };
+static const int gauge_sel[] = {GV_MODEL_V, GV_STATE_V, GV_CAMP_V,
+                                GV_CAMPS, GV_STATE_AGE, GV_MODEL_AGE};
+
+static double gauge_fn(void *arg) {
+    inf_versions v;
+    inf_holder_versions(G.holder, &v);
+    double now = (double)beat_now_ms();
+    switch (*(const int *)arg) {
+    case GV_MODEL_V: return (double)v.model_v;
+    case GV_STATE_V: return (double)v.state_v;
+    case GV_CAMP_V: return (double)v.campaigns_v;
+    case GV_CAMPS: return v.n_campaigns;
+    case GV_STATE_AGE: return v.has_state ? (now - (double)v.state_ts_ms) / 1e3 : -1;
+    case GV_MODEL_AGE: return v.has_model ? (now - (double)v.model_ts_ms) / 1e3 : -1;
+    }
+    return 0;
+}
+
+static void metrics_init(void) {
+    static const char *const outs[OUT_N] = {"bid", "nobid", "bad_request"};
+    char name[128];
+    for (int i = 0; i < OUT_N; i++) {
+        snprintf(name, sizeof name, "beat_inference_requests_total{outcome=\"%s\"}",
+                 outs[i]);
+        G.outcome[i] = beat_counter_new(name, "Bid requests by outcome");
+    }
+    for (int i = 1; i < INF_NB_N; i++) {
+        snprintf(name, sizeof name, "beat_inference_nobid_total{reason=\"%s\"}",
+                 inf_nobid_name((inf_nobid)i));
+        G.nobid[i] = beat_counter_new(name, "No-bid answers by reason");
+    }
+    G.nobid[0] = G.nobid[INF_NB_NO_MATCH]; /* unreachable; keeps the index safe */
+    G.bids = beat_counter_new("beat_inference_bids_total", "Bids answered (one per imp)");
+    G.imps_over = beat_counter_new("beat_inference_imps_over_limit_total",
+                                   "Imps beyond the per-request limit, not bid on");
+    G.latency = beat_histogram_new("beat_inference_bid_latency_seconds",
+                                   "Time to answer a bid request",
+                                   beat_latency_bounds, beat_latency_nbounds);
+    beat_gauge_fn_new("beat_inference_model_version", "Model version held",
+                      gauge_fn, (void *)&gauge_sel[GV_MODEL_V]);
+    beat_gauge_fn_new("beat_inference_state_version", "Pacing state version held",
+                      gauge_fn, (void *)&gauge_sel[GV_STATE_V]);
+    beat_gauge_fn_new("beat_inference_campaigns_version", "Campaign set version held",
+                      gauge_fn, (void *)&gauge_sel[GV_CAMP_V]);
+    beat_gauge_fn_new("beat_inference_campaigns", "Campaigns in the world",
+                      gauge_fn, (void *)&gauge_sel[GV_CAMPS]);
+    beat_gauge_fn_new("beat_inference_state_age_seconds",
+                      "Age of the pacing state (by its ts); -1 if none", gauge_fn,
+                      (void *)&gauge_sel[GV_STATE_AGE]);
+    beat_gauge_fn_new("beat_inference_model_age_seconds",
+                      "Age of the model (checkpoint ts); -1 if none", gauge_fn,
+                      (void *)&gauge_sel[GV_MODEL_AGE]);
+}
+
+static void log_stats(void) {
+    inf_versions v;
+    inf_holder_versions(G.holder, &v);
+    beat_log(BEAT_INFO, "stats",
+             "bid=%llu nobid=%llu bad_request=%llu bids=%llu no_model=%llu "
+             "no_state=%llu stale_state=%llu model_version=%lld "
+             "campaigns_version=%lld state_version=%lld",
+             (unsigned long long)beat_counter_get(G.outcome[OUT_BID]),
+             (unsigned long long)beat_counter_get(G.outcome[OUT_NOBID]),
+             (unsigned long long)beat_counter_get(G.outcome[OUT_BAD]),
+             (unsigned long long)beat_counter_get(G.bids),
+             (unsigned long long)beat_counter_get(G.nobid[INF_NB_NO_MODEL]),
+             (unsigned long long)beat_counter_get(G.nobid[INF_NB_NO_STATE]),
+             (unsigned long long)beat_counter_get(G.nobid[INF_NB_STALE_STATE]),
+             (long long)v.model_v, (long long)v.campaigns_v, (long long)v.state_v);
+}
+
+/* ---- workers ---------------------------------------------------------------- */
+
+static void stop_check(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    if (beat_stop_requested()) event_base_loopbreak(arg);
+}
+
+static void stats_tick(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    log_stats();
+}
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+static int worker_init(worker *w, int idx, bool reuseport) {
+    int err = 0;
+    w->idx = idx;
+    beat_buf_init(&w->resp, RESP_MAX);
+    beat_buf_init(&w->scratch, SCRATCH_MAX);
+    beat_buf_init(&w->evbuf, EVENT_MAX);
+    w->base = event_base_new();
+    if (!w->base) return -ENOMEM;
+    w->http = beat_http_new(w->base, o_listen, (size_t)o_max_body, reuseport, &err);
+    if (!w->http) return err ? err : -EIO;
+    beat_http_route(w->http, "/openrtb2/bid", on_bid, w);
+    beat_http_set_health(w->http, health, NULL);
+    w->tick = event_new(w->base, -1, EV_PERSIST, stop_check, w->base);
+    struct timeval tv = {0, 100 * 1000};
+    if (!w->tick || event_add(w->tick, &tv) != 0) return -ENOMEM;
+    return 0;
+}
+
+static void worker_fini(worker *w) {
+    if (w->tick) event_free(w->tick);
+    beat_http_free(w->http);
+    if (w->base) event_base_free(w->base);
+    beat_buf_fini(&w->resp);
+    beat_buf_fini(&w->scratch);
+    beat_buf_fini(&w->evbuf);
+}
+
+static void cleanup(void) {
+    inf_sync_stop(G.sync); /* before the holder: it is the holder's writer */
+    for (int i = 0; i < G.nw; i++) worker_fini(&G.w[i]);
+    if (G.stats_ev) event_free(G.stats_ev);
+    inf_holder_free(G.holder);
+    inf_bidlog_free(G.bidlog);
+    inf_bidder_free(G.bidder);
+    free(G.w);
+}
+
+int main(int argc, char **argv) {
+    beat_cfg_parse("beat-inference",
+                   "Answers OpenRTB bid requests from the campaigns, pacing state "
+                   "and CTR model kept in sync with the supervisor.",
+                   opts, argc, argv, NULL);
+    beat_log_level lvl;
+    if (beat_log_level_parse(o_log_level, &lvl) != 0) {
+        fprintf(stderr, "beat-inference: --log-level: unknown level '%s'\n",
+                o_log_level);
+        return 64;
+    }
+    if (!o_secret || !*o_secret) {
+        fprintf(stderr, "beat-inference: --notice-secret: must not be empty\n");
+        return 64;
+    }
+    /* Notice URLs are built on it for every bid: refuse a base the exchange
+     * could not call back, rather than bid with dead notice URLs. */
+    if (strncmp(o_receiver_url, "http://", 7) != 0 &&
+        strncmp(o_receiver_url, "https://", 8) != 0) {
+        fprintf(stderr, "beat-inference: --receiver-url: must start with http:// or "
+                        "https://\n");
+        return 64;
+    }
+    if (!*o_name || strlen(o_name) > BEAT_ID_MAX) {
+        fprintf(stderr, "beat-inference: --name: 1..%d bytes (it is the node id in bid "
+                        "logs)\n", BEAT_ID_MAX);
+        return 64;
+    }
+    beat_log_init("inference", lvl);
+    beat_stop_install();
+    beat_cfg_log(opts);
+    if (strcmp(o_secret, DEV_SECRET) == 0)
+        beat_log(BEAT_WARN, "notice_secret_default",
+                 "msg=\"using the dev notice secret; set BEAT_NOTICE_SECRET\"");
+    metrics_init();
+
+    G.nw = (int)o_workers;
+    G.w = calloc((size_t)G.nw, sizeof *G.w);
+    G.holder = inf_holder_new(G.nw);
+    inf_bidder_cfg bcfg = {
+        .receiver_url = o_receiver_url,
+        .secret = o_secret,
+        .secret_len = strlen(o_secret),
+        .node = o_name,
+        .max_state_age_ms = o_max_state_age_ms,
+    };
+    G.bidder = inf_bidder_new(&bcfg);
+    if (!G.w || !G.holder || !G.bidder) {
+        beat_log(BEAT_FATAL, "out_of_memory", "what=startup");
+        return 1;
+    }
+    int rc = 0;
+    G.bidlog = inf_bidlog_new(o_bidlog, (int)o_sendbuf, &rc);
+    if (!G.bidlog) {
+        beat_log(BEAT_FATAL, "bidlog_open_failed", "url=%s err=%d", o_bidlog, rc);
+        cleanup();
+        return 1;
+    }
+    inf_sync_cfg scfg = {
+        .pub_url = o_pub,
+        .rep_url = o_rep,
+        .max_model_bytes = (size_t)o_max_model_bytes,
+        .req_timeout_ms = 500,
+        .silence_ms = 3000,
+    };
+    G.sync = inf_sync_start(&scfg, G.holder, &rc);
+    if (!G.sync) {
+        beat_log(BEAT_FATAL, "supervisor_link_failed", "pub=%s rep=%s err=%d", o_pub,
+                 o_rep, rc);
+        cleanup();
+        return 1;
+    }
+    for (int i = 0; i < G.nw; i++) {
+        if ((rc = worker_init(&G.w[i], i, G.nw > 1)) != 0) {
+            beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, rc);
+            G.nw = i + 1; /* fini what was (partly) set up */
+            cleanup();
+            return 1;
+        }
+    }
+    G.stats_ev = event_new(G.w[0].base, -1, EV_PERSIST, stats_tick, NULL);
+    struct timeval ten_s = {10, 0};
+    event_add(G.stats_ev, &ten_s);
+
+    int started = 1;
+    for (int i = 1; i < G.nw; i++, started++)
+        if (pthread_create(&G.w[i].thr, NULL, worker_main, &G.w[i]) != 0) {
+            /* Its socket would accept connections nobody serves: stop. */
+            beat_log(BEAT_FATAL, "worker_start_failed", "worker=%d", i);
+            beat_stop_request();
+            break;
+        }
+    beat_log(BEAT_INFO, "listening", "listen=%s workers=%d supervisor_pub=%s "
+             "supervisor_rep=%s receiver_bidlog=%s name=%s", o_listen, started,
+             o_pub, o_rep, o_bidlog, o_name);
+    event_base_dispatch(G.w[0].base);
+
+    beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
+    for (int i = 1; i < started; i++) pthread_join(G.w[i].thr, NULL);
+    log_stats();
+    cleanup();
+    beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
+    return 0;
+}

@@ -1,0 +1,313 @@
+/* Worlds: building them from a model and a snapshot (sync thread) and
+ * publishing them to the bidding threads without locks. Readers announce the
+ * world they use in a per-thread hazard slot and re-check the current
+ * pointer (classic hazard pointers, seq_cst); the single writer retires the
+ * old world and frees it only when no slot names it. A reader never blocks,
+ * allocates or frees here. */
+#include "model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "beat_log.h"
+
+#define HASH_BITS_MIN 10
+#define HASH_BITS_MAX 26
+
+int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
+                  beat_reason *why) {
+    const beat_ckpt_header *h = &ck->h;
+    if (strcmp(h->kind, "logreg") != 0)
+        return beat_reasonf(why, -EINVAL, "kind: \"%s\" not supported", h->kind);
+    if (h->hash_bits < HASH_BITS_MIN || h->hash_bits > HASH_BITS_MAX)
+        return beat_reasonf(why, -EINVAL, "hash_bits: %u outside %d..%d",
+                            h->hash_bits, HASH_BITS_MIN, HASH_BITS_MAX);
+    /* beat_ckpt_decode checks these too; a hand-built ckpt (tests) may not
+     * have gone through it, and scoring indexes w[] with them. */
+    if (h->dim != (UINT32_C(1) << h->hash_bits))
+        return beat_reasonf(why, -EINVAL, "dim: %u != 2^hash_bits", h->dim);
+    if (h->n_weights < (uint64_t)h->dim + 1 || !ck->w)
+        return beat_reasonf(why, -EINVAL, "n_weights: %llu < dim + 1",
+                            (unsigned long long)h->n_weights);
+    inf_model *m = calloc(1, sizeof *m);
+    if (!m) return -ENOMEM;
+    m->refs = 1;
+    m->version = version;
+    m->ck = *ck;
+    memset(ck, 0, sizeof *ck);
+    h = &m->ck.h; /* ck (and the old h) is now zeroed */
+    m->hp.bits = h->hash_bits;
+    m->hp.seed = h->hash_seed;
+    m->avg_ctr = (h->avg_ctr > 0 && isfinite(h->avg_ctr)) ? h->avg_ctr
+                                                          : INF_AVG_CTR_DEFAULT;
+    *out = m;
+    return 0;
+}
+
+int inf_model_frame_version(const void *frame, size_t len, int64_t *version) {
+    const uint8_t *p = frame;
+    if (len < 9 || p[0] != BEAT_FRAME_CHECKPOINT) return -EBADMSG;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[1 + i] << (8 * i);
+    *version = (int64_t)v;
+    return 0;
+}
+
+int inf_model_decode(const void *frame, size_t len, size_t max_bytes,
+                     inf_model **out, beat_reason *why) {
+    int64_t version;
+    if (inf_model_frame_version(frame, len, &version) < 0)
+        return beat_reasonf(why, -EBADMSG, "checkpoint frame: too short or bad tag");
+    if (version <= 0)
+        return beat_reasonf(why, -EBADMSG, "checkpoint frame: version %lld",
+                            (long long)version);
+    beat_ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    int rc = beat_ckpt_decode((const uint8_t *)frame + 9, len - 9, max_bytes, &ck, why);
+    if (rc < 0) return rc;
+    rc = inf_model_new(&ck, version, out, why);
+    if (rc < 0) beat_ckpt_fini(&ck);
+    return rc;
+}
+
+void inf_model_unref(inf_model *m) {
+    if (!m || --m->refs > 0) return;
+    beat_ckpt_fini(&m->ck);
+    free(m);
+}
+
+double inf_model_score(const inf_model *m, const uint32_t *idx, int n) {
+    const float *w = m->ck.w;
+    uint32_t dim = m->ck.h.dim;
+    double z = w[dim];
+    for (int i = 0; i < n; i++)
+        if (idx[i] < dim) z += w[idx[i]];
+    if (z > 35) z = 35;
+    if (z < -35) z = -35;
+    return 1.0 / (1.0 + exp(-z));
+}
+
+inf_snap *inf_snap_new(beat_campaign_set *cs, beat_state *st, bool has_state) {
+    inf_snap *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->refs = 1;
+    s->cs = *cs;
+    memset(cs, 0, sizeof *cs);
+    if (st) {
+        s->st = *st;
+        memset(st, 0, sizeof *st);
+    }
+    s->has_state = has_state;
+    return s;
+}
+
+int inf_snap_decode(const void *frame, size_t len, inf_snap **out,
+                    beat_reason *why) {
+    beat_campaign_set cs;
+    beat_state st;
+    memset(&cs, 0, sizeof cs);
+    memset(&st, 0, sizeof st);
+    int rc = beat_snapshot_decode(frame, len, &cs, &st, why);
+    if (rc < 0) return rc;
+    /* The frame carries "state":null until an actuator posted one. */
+    bool has_state = st.version != 0 || st.n > 0 || st.ts_ms != 0;
+    inf_snap *s = inf_snap_new(&cs, &st, has_state);
+    if (!s) {
+        beat_campaigns_fini(&cs);
+        beat_state_fini(&st);
+        return -ENOMEM;
+    }
+    *out = s;
+    return 0;
+}
+
+void inf_snap_unref(inf_snap *s) {
+    if (!s || --s->refs > 0) return;
+    beat_campaigns_fini(&s->cs);
+    beat_state_fini(&s->st);
+    free(s);
+}
+
+static int cmp_state_ptr(const void *a, const void *b) {
+    const beat_state_campaign *x = *(const beat_state_campaign *const *)a;
+    const beat_state_campaign *y = *(const beat_state_campaign *const *)b;
+    return strcmp(x->id, y->id);
+}
+
+inf_world *inf_world_build(inf_model *m, inf_snap *s) {
+    inf_world *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    int n = s ? s->cs.n : 0;
+    const beat_state_campaign **idx = NULL;
+    int n_st = (s && s->has_state) ? s->st.n : 0;
+    if (n > 0) {
+        w->camps = calloc((size_t)n, sizeof *w->camps);
+        idx = n_st > 0 ? malloc((size_t)n_st * sizeof *idx) : NULL;
+        if (!w->camps || (n_st > 0 && !idx)) {
+            free(w->camps);
+            free(idx);
+            free(w);
+            return NULL;
+        }
+    }
+    /* Sorted pointers into the state so the lookup below is n log n, not
+     * n² over 10k campaigns. */
+    for (int i = 0; i < n_st; i++) idx[i] = &s->st.c[i];
+    if (n_st > 1) qsort(idx, (size_t)n_st, sizeof *idx, cmp_state_ptr);
+    for (int i = 0; i < n; i++) {
+        inf_camp *cp = &w->camps[i];
+        const beat_campaign *c = &s->cs.c[i];
+        cp->c = c;
+        cp->id_hash = XXH3_64bits(c->id, strlen(c->id));
+        cp->hash = m ? beat_feat_campaign_hash(&m->hp, c->id) : 0;
+        cp->paused = c->paused;
+        beat_state_campaign key, *kp = &key;
+        memcpy(key.id, c->id, sizeof key.id);
+        const beat_state_campaign **hit =
+            n_st > 0 ? bsearch(&kp, idx, (size_t)n_st, sizeof *idx, cmp_state_ptr)
+                     : NULL;
+        if (hit) {
+            cp->in_state = true;
+            cp->multiplier = (*hit)->multiplier;
+            cp->paused = cp->paused || (*hit)->paused;
+        }
+        for (int k = 0; k < c->n_creatives && k < BEAT_CREATIVES_MAX; k++)
+            cp->sizes[k] = ((uint32_t)c->creatives[k].w << 16) |
+                           ((uint32_t)c->creatives[k].h & 0xffff);
+    }
+    free(idx);
+    w->n = n;
+    w->model = m;
+    w->snap = s;
+    if (m) m->refs++;
+    if (s) s->refs++;
+    return w;
+}
+
+void inf_world_free(inf_world *w) {
+    if (!w) return;
+    inf_model_unref(w->model);
+    inf_snap_unref(w->snap);
+    free(w->camps);
+    free(w);
+}
+
+/* ---- publication ---------------------------------------------------------- */
+
+/* One cache line per slot: slots are written on every request by different
+ * threads. */
+typedef struct hazard_slot {
+    _Atomic(const inf_world *) w;
+    char pad[64 - sizeof(void *)];
+} hazard_slot;
+
+struct inf_holder {
+    _Atomic(inf_world *) cur;
+    int readers;
+    hazard_slot *slots;
+    inf_world *retired; /* writer-only list */
+    _Atomic int64_t model_v, campaigns_v, state_v, model_ts, state_ts;
+    _Atomic int n_campaigns;
+    _Atomic bool has_model, has_state;
+};
+
+inf_holder *inf_holder_new(int readers) {
+    inf_holder *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->readers = readers > 0 ? readers : 1;
+    h->slots = calloc((size_t)h->readers, sizeof *h->slots);
+    if (!h->slots) {
+        free(h);
+        return NULL;
+    }
+    for (int i = 0; i < h->readers; i++) atomic_init(&h->slots[i].w, NULL);
+    atomic_init(&h->cur, NULL);
+    return h;
+}
+
+void inf_holder_free(inf_holder *h) {
+    if (!h) return;
+    inf_world_free(atomic_load(&h->cur));
+    while (h->retired) {
+        inf_world *w = h->retired;
+        h->retired = w->retired_next;
+        inf_world_free(w);
+    }
+    free(h->slots);
+    free(h);
+}
+
+const inf_world *inf_holder_acquire(inf_holder *h, int slot) {
+    BEAT_ASSERT(slot >= 0 && slot < h->readers);
+    for (;;) {
+        inf_world *w = atomic_load(&h->cur);
+        atomic_store(&h->slots[slot].w, w);
+        /* If cur still equals w after the slot is visible, the writer's
+         * reclaim (which scans slots after swapping cur) must see it. */
+        if (atomic_load(&h->cur) == w) return w;
+    }
+}
+
+void inf_holder_release(inf_holder *h, int slot) {
+    atomic_store(&h->slots[slot].w, NULL);
+}
+
+void inf_holder_publish(inf_holder *h, inf_world *w) {
+    inf_world *old = atomic_exchange(&h->cur, w);
+    if (old) {
+        old->retired_next = h->retired;
+        h->retired = old;
+    }
+    bool hm = w && w->model, hs = w && w->snap && w->snap->has_state;
+    atomic_store(&h->model_v, hm ? w->model->version : 0);
+    atomic_store(&h->model_ts, hm ? w->model->ck.h.ts_ms : 0);
+    atomic_store(&h->campaigns_v, w && w->snap ? w->snap->cs.version : 0);
+    atomic_store(&h->n_campaigns, w ? w->n : 0);
+    atomic_store(&h->state_v, hs ? w->snap->st.version : 0);
+    atomic_store(&h->state_ts, hs ? w->snap->st.ts_ms : 0);
+    atomic_store(&h->has_model, hm);
+    atomic_store(&h->has_state, hs);
+    inf_holder_reclaim(h);
+}
+
+static bool held_by_reader(inf_holder *h, const inf_world *w) {
+    for (int i = 0; i < h->readers; i++)
+        if (atomic_load(&h->slots[i].w) == w) return true;
+    return false;
+}
+
+void inf_holder_reclaim(inf_holder *h) {
+    inf_world **pp = &h->retired;
+    while (*pp) {
+        inf_world *w = *pp;
+        if (held_by_reader(h, w)) {
+            pp = &w->retired_next;
+        } else {
+            *pp = w->retired_next;
+            inf_world_free(w);
+        }
+    }
+}
+
+inf_world *inf_holder_current(inf_holder *h) { return atomic_load(&h->cur); }
+
+int inf_holder_retired(inf_holder *h) {
+    int n = 0;
+    for (inf_world *w = h->retired; w; w = w->retired_next) n++;
+    return n;
+}
+
+void inf_holder_versions(inf_holder *h, inf_versions *out) {
+    out->model_v = atomic_load(&h->model_v);
+    out->campaigns_v = atomic_load(&h->campaigns_v);
+    out->state_v = atomic_load(&h->state_v);
+    out->model_ts_ms = atomic_load(&h->model_ts);
+    out->state_ts_ms = atomic_load(&h->state_ts);
+    out->n_campaigns = atomic_load(&h->n_campaigns);
+    out->has_model = atomic_load(&h->has_model);
+    out->has_state = atomic_load(&h->has_state);
+}

@@ -1,0 +1,110 @@
+/* What a bid is computed from: an immutable "world" = campaign set + pacing
+ * state (a snapshot) + the CTR model + per-campaign data precomputed from
+ * them. The sync thread builds worlds and publishes them through a holder;
+ * bidding threads read the current one lock-free (hazard slots), so they
+ * never see half a model and the old world is freed only when unused. */
+#ifndef INF_MODEL_H
+#define INF_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "beat_campaign.h"
+#include "beat_ckpt.h"
+#include "beat_features.h"
+#include "beat_wire.h"
+
+#define INF_AVG_CTR_DEFAULT 0.01 /* used when the checkpoint's avg_ctr ≤ 0 */
+
+/* Model and snapshot are shared by successive worlds. Their refcounts are
+ * plain ints touched only by the thread that builds and frees worlds. */
+typedef struct inf_model {
+    int refs;
+    int64_t version;
+    beat_ckpt ck;          /* owned */
+    beat_hash_params hp;
+    double avg_ctr;        /* > 0 */
+} inf_model;
+
+typedef struct inf_snap {
+    int refs;
+    beat_campaign_set cs;  /* owned */
+    beat_state st;         /* owned; has_state false when the frame had none */
+    bool has_state;
+} inf_snap;
+
+/* Per-campaign data a bid needs, computed once per world. */
+typedef struct inf_camp {
+    const beat_campaign *c;
+    uint64_t hash;         /* beat_feat_campaign_hash under the model's params */
+    uint64_t id_hash;      /* model-independent, keys the frequency table */
+    double multiplier;
+    bool in_state;         /* absent from the state → never bid */
+    bool paused;           /* campaign or state says paused */
+    uint32_t sizes[BEAT_CREATIVES_MAX]; /* (w << 16) | h per creative */
+} inf_camp;
+
+typedef struct inf_world {
+    inf_model *model;      /* may be NULL: no model yet */
+    inf_snap *snap;        /* may be NULL: no campaigns/state yet */
+    int n;
+    inf_camp *camps;       /* owned, n entries, campaign set order */
+    struct inf_world *retired_next; /* holder's retire list */
+} inf_world;
+
+/* Takes ck on success (zeroes it); on error the caller keeps it. Validates
+ * what inference needs beyond beat_ckpt_decode: kind, hash_bits 10..26. */
+int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
+                  beat_reason *why);
+/* Decodes a whole 'C' frame (tag + u64le version + checkpoint). */
+int inf_model_decode(const void *frame, size_t len, size_t max_bytes,
+                     inf_model **out, beat_reason *why);
+/* Version of a 'C' frame without decoding the rest; -EBADMSG if too short. */
+int inf_model_frame_version(const void *frame, size_t len, int64_t *version);
+void inf_model_unref(inf_model *m);
+
+/* Takes cs and st (zeroes them). has_state false when st carries nothing. */
+inf_snap *inf_snap_new(beat_campaign_set *cs, beat_state *st, bool has_state);
+/* Decodes a whole 'S' frame. */
+int inf_snap_decode(const void *frame, size_t len, inf_snap **out,
+                    beat_reason *why);
+void inf_snap_unref(inf_snap *s);
+
+/* Builds a world from m and s (either may be NULL), taking a reference on
+ * each. NULL on out of memory. */
+inf_world *inf_world_build(inf_model *m, inf_snap *s);
+void inf_world_free(inf_world *w); /* drops the references; NULL is a no-op */
+
+/* pCTR = sigmoid(bias + Σ w[idx]) for indices from beat_feat_indices. */
+double inf_model_score(const inf_model *m, const uint32_t *idx, int n);
+
+/* ---- publication ---------------------------------------------------------- */
+typedef struct inf_holder inf_holder;
+
+/* readers: number of hazard slots (one per bidding thread). */
+inf_holder *inf_holder_new(int readers);
+/* Frees the current and retired worlds; no reader may be active. */
+void inf_holder_free(inf_holder *h);
+/* Reader side (slot owned by one thread): the current world or NULL, valid
+ * until inf_holder_release on the same slot. Lock-free, no allocation. */
+const inf_world *inf_holder_acquire(inf_holder *h, int slot);
+void inf_holder_release(inf_holder *h, int slot);
+/* Writer side (one thread): publishes w (takes it) and retires the old
+ * world; retired worlds are freed by inf_holder_reclaim once no slot holds
+ * them. inf_holder_current is the writer's view of the published world. */
+void inf_holder_publish(inf_holder *h, inf_world *w);
+void inf_holder_reclaim(inf_holder *h);
+inf_world *inf_holder_current(inf_holder *h);
+int inf_holder_retired(inf_holder *h); /* retired worlds not yet freed */
+
+/* Versions and timestamps of the published world, readable from any thread
+ * (health, metrics) without touching the world. 0 = none. */
+typedef struct inf_versions {
+    int64_t model_v, campaigns_v, state_v;
+    int64_t model_ts_ms, state_ts_ms;
+    int n_campaigns;
+    bool has_model, has_state;
+} inf_versions;
+void inf_holder_versions(inf_holder *h, inf_versions *out);
+
+#endif

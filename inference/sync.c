@@ -1,0 +1,327 @@
+/* Supervisor → inference sync thread. Frames ('S','C','H','E') are defined
+ * in beat_wire.h. The thread owns the model and snapshot it last applied,
+ * builds a new world whenever either changes and publishes it; a frame that
+ * fails to decode or validate is counted and dropped, keeping the last good
+ * world. Requests on the rep socket back off 250 ms → 2 s on failure.
+ * Versions: a frame older than what we hold is ignored unless the latest
+ * heartbeat names exactly that version (the supervisor was reset), so a
+ * late reply cannot roll us back while a real reset still converges. */
+#include "sync.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+
+#include "beat_log.h"
+#include "beat_metrics.h"
+#include "beat_nng.h"
+
+#define RECV_POLL_MS 100
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 2000
+#define FRAME_SLACK 4096 /* tag + version + snapshot overhead over the model */
+
+enum { W_SNAP = 0, W_CKPT = 1 };
+static const char *const what_name[2] = {"snapshot", "checkpoint"};
+
+struct inf_sync {
+    inf_sync_cfg cfg;
+    inf_holder *h;
+    nng_socket sub, req;
+    pthread_t thr;
+    atomic_bool stop;
+    /* Thread-only state below. */
+    inf_model *model;
+    inf_snap *snap;
+    bool need[2];
+    int64_t next_ms[2], backoff_ms[2];
+    beat_heartbeat hb;      /* latest heartbeat */
+    bool have_hb, silent;
+    int64_t last_hb_ms, last_silence_req_ms;
+    beat_counter *requests[2], *req_failures[2], *swaps[2], *swap_failures[2];
+    beat_counter *link_failures, *heartbeats, *bad_frames, *stale_frames;
+};
+
+static int64_t held_cv(const inf_sync *s) { return s->snap ? s->snap->cs.version : 0; }
+static int64_t held_sv(const inf_sync *s) {
+    return s->snap && s->snap->has_state ? s->snap->st.version : 0;
+}
+static int64_t held_mv(const inf_sync *s) { return s->model ? s->model->version : 0; }
+
+static void publish(inf_sync *s, int kind) {
+    inf_world *w = inf_world_build(s->model, s->snap);
+    if (!w) {
+        beat_counter_inc(s->swap_failures[kind]);
+        beat_log_rl(5000, BEAT_ERROR, "world_build_failed", "err=%d", -ENOMEM);
+        return;
+    }
+    bool was_ready = false;
+    inf_world *old = inf_holder_current(s->h);
+    if (old) was_ready = old->model && old->snap && old->snap->has_state;
+    inf_holder_publish(s->h, w);
+    beat_counter_inc(s->swaps[kind]);
+    bool ready = w->model && w->snap && w->snap->has_state;
+    if (ready && !was_ready)
+        beat_log(BEAT_INFO, "ready", "model_version=%lld campaigns_version=%lld "
+                 "state_version=%lld campaigns=%d", (long long)held_mv(s),
+                 (long long)held_cv(s), (long long)held_sv(s), w->n);
+}
+
+static int apply_snapshot(inf_sync *s, const void *msg, size_t len) {
+    inf_snap *sn = NULL;
+    beat_reason why = {{0}};
+    int rc = inf_snap_decode(msg, len, &sn, &why);
+    if (rc < 0) {
+        beat_counter_inc(s->swap_failures[W_SNAP]);
+        beat_log_rl(5000, BEAT_WARN, "snapshot_rejected", "err=%d reason=\"%s\"", rc,
+                    why.msg);
+        return rc;
+    }
+    int64_t cv = sn->cs.version, sv = sn->has_state ? sn->st.version : 0;
+    if (s->snap && cv == held_cv(s) && sv == held_sv(s) &&
+        sn->has_state == s->snap->has_state) {
+        inf_snap_unref(sn); /* duplicate (pub + reply): nothing changes */
+        return 0;
+    }
+    bool reset_c = s->have_hb && cv == s->hb.campaigns_version;
+    bool reset_s = s->have_hb && sv == s->hb.state_version;
+    if ((cv < held_cv(s) && !reset_c) || (sv < held_sv(s) && !reset_s)) {
+        beat_counter_inc(s->stale_frames);
+        inf_snap_unref(sn);
+        return 0;
+    }
+    inf_snap_unref(s->snap); /* the published world keeps its own reference */
+    s->snap = sn;
+    publish(s, W_SNAP);
+    beat_log(BEAT_DEBUG, "snapshot_applied", "campaigns_version=%lld state_version=%lld "
+             "campaigns=%d", (long long)cv, (long long)sv, sn->cs.n);
+    return 0;
+}
+
+static int apply_checkpoint(inf_sync *s, const void *msg, size_t len) {
+    int64_t v = 0;
+    beat_reason why = {{0}};
+    if (inf_model_frame_version(msg, len, &v) == 0 && s->model) {
+        /* Skip the decode of a model we already hold (every reply and
+         * publication of the same version). */
+        if (v == held_mv(s)) return 0;
+        if (v < held_mv(s) && !(s->have_hb && v == s->hb.model_version)) {
+            beat_counter_inc(s->stale_frames);
+            return 0;
+        }
+    }
+    inf_model *m = NULL;
+    int rc = inf_model_decode(msg, len, s->cfg.max_model_bytes, &m, &why);
+    if (rc < 0) {
+        beat_counter_inc(s->swap_failures[W_CKPT]);
+        beat_log_rl(5000, BEAT_WARN, "checkpoint_rejected",
+                    "version=%lld err=%d reason=\"%s\"", (long long)v, rc, why.msg);
+        return rc;
+    }
+    inf_model_unref(s->model);
+    s->model = m;
+    beat_log(BEAT_INFO, "model_applied", "version=%lld hash_bits=%u dim=%u "
+             "avg_ctr=%g trainer=%s", (long long)m->version, m->hp.bits,
+             m->ck.h.dim, m->avg_ctr, m->ck.h.trainer);
+    publish(s, W_CKPT);
+    return 0;
+}
+
+static void on_heartbeat(inf_sync *s, const void *msg, size_t len) {
+    beat_heartbeat hb;
+    beat_reason why = {{0}};
+    if (beat_heartbeat_decode(msg, len, &hb, &why) < 0) {
+        beat_counter_inc(s->bad_frames);
+        beat_log_rl(5000, BEAT_WARN, "heartbeat_rejected", "reason=\"%s\"", why.msg);
+        return;
+    }
+    beat_counter_inc(s->heartbeats);
+    s->hb = hb;
+    s->have_hb = true;
+    s->last_hb_ms = beat_mono_ms();
+    if (s->silent) {
+        s->silent = false;
+        beat_log(BEAT_INFO, "supervisor_back", "model_version=%lld state_version=%lld",
+                 (long long)hb.model_version, (long long)hb.state_version);
+    }
+    if (hb.campaigns_version != held_cv(s) || hb.state_version != held_sv(s))
+        s->need[W_SNAP] = true;
+    if (hb.model_version != held_mv(s)) s->need[W_CKPT] = true;
+}
+
+/* Returns 0 when the frame was understood (applied, duplicate or stale). */
+static int on_frame(inf_sync *s, const uint8_t *msg, size_t len) {
+    if (len == 0) goto bad;
+    switch (msg[0]) {
+    case BEAT_FRAME_SNAPSHOT: return apply_snapshot(s, msg, len);
+    case BEAT_FRAME_CHECKPOINT: return apply_checkpoint(s, msg, len);
+    case BEAT_FRAME_HEARTBEAT: on_heartbeat(s, msg, len); return 0;
+    default: break;
+    }
+bad:
+    beat_counter_inc(s->bad_frames);
+    beat_log_rl(5000, BEAT_WARN, "bad_frame", "len=%zu tag=%d", len,
+                len ? msg[0] : -1);
+    return -EBADMSG;
+}
+
+static void backoff(inf_sync *s, int what, int64_t now) {
+    s->next_ms[what] = now + s->backoff_ms[what];
+    s->backoff_ms[what] *= 2;
+    if (s->backoff_ms[what] > BACKOFF_MAX_MS) s->backoff_ms[what] = BACKOFF_MAX_MS;
+}
+
+static void request(inf_sync *s, int what) {
+    const char *q = what_name[what];
+    void *rep = NULL;
+    size_t n = 0;
+    beat_counter_inc(s->requests[what]);
+    int rc = beat_nng_call(s->req, q, strlen(q), &rep, &n);
+    int64_t now = beat_mono_ms();
+    if (rc < 0) {
+        beat_counter_inc(s->req_failures[what]);
+        beat_counter_inc(s->link_failures);
+        beat_log_rl(5000, BEAT_WARN, "supervisor_request_failed", "what=%s url=%s err=%d",
+                    q, s->cfg.rep_url, rc);
+        backoff(s, what, now);
+        return;
+    }
+    const uint8_t *m = rep;
+    if (n > 0 && m[0] == BEAT_FRAME_ERROR) {
+        /* Nothing to give yet: the next heartbeat whose version differs
+         * from ours asks again. */
+        beat_log_rl(10000, BEAT_INFO, "supervisor_has_none", "what=%s reason=\"%.*s\"",
+                    q, (int)(n > 120 ? 120 : n - 1), (const char *)m + 1);
+        s->need[what] = false;
+        s->backoff_ms[what] = BACKOFF_MIN_MS;
+    } else if (n > 0 && m[0] != (what == W_SNAP ? BEAT_FRAME_SNAPSHOT : BEAT_FRAME_CHECKPOINT)) {
+        beat_counter_inc(s->req_failures[what]);
+        beat_counter_inc(s->bad_frames);
+        beat_log_rl(5000, BEAT_WARN, "supervisor_bad_reply", "what=%s tag=%d", q, m[0]);
+        backoff(s, what, now);
+    } else if (on_frame(s, m, n) == 0) {
+        s->need[what] = false;
+        s->backoff_ms[what] = BACKOFF_MIN_MS;
+    } else {
+        beat_counter_inc(s->req_failures[what]);
+        backoff(s, what, now);
+    }
+    free(rep);
+}
+
+static void check_silence(inf_sync *s, int64_t now) {
+    if (now - s->last_hb_ms <= s->cfg.silence_ms) return;
+    if (!s->silent) {
+        s->silent = true;
+        beat_counter_inc(s->link_failures);
+        beat_log(BEAT_WARN, "supervisor_silent", "url=%s ms=%lld", s->cfg.pub_url,
+                 (long long)(now - s->last_hb_ms));
+    }
+    /* Re-ask at most once per silence period; the request backoff applies. */
+    if (now - s->last_silence_req_ms >= s->cfg.silence_ms) {
+        s->last_silence_req_ms = now;
+        s->need[W_SNAP] = s->need[W_CKPT] = true;
+    }
+}
+
+static void *sync_main(void *arg) {
+    inf_sync *s = arg;
+    s->last_hb_ms = s->last_silence_req_ms = beat_mono_ms();
+    while (!atomic_load(&s->stop)) {
+        int64_t now = beat_mono_ms();
+        for (int w = 0; w < 2; w++)
+            if (s->need[w] && now >= s->next_ms[w]) request(s, w);
+        void *buf = NULL;
+        size_t len = 0;
+        int rv = nng_recv(s->sub, &buf, &len, NNG_FLAG_ALLOC);
+        if (rv == 0) {
+            on_frame(s, buf, len);
+            nng_free(buf, len);
+        } else if (rv != NNG_ETIMEDOUT) {
+            beat_log_rl(5000, BEAT_WARN, "supervisor_recv_failed", "err=%d",
+                        beat_nng_err(rv));
+            if (rv == NNG_ECLOSED) break;
+        }
+        check_silence(s, beat_mono_ms());
+        inf_holder_reclaim(s->h);
+    }
+    return NULL;
+}
+
+static void metrics_init(inf_sync *s) {
+    char name[128];
+    for (int w = 0; w < 2; w++) {
+        snprintf(name, sizeof name, "beat_inference_sync_requests_total{what=\"%s\"}",
+                 what_name[w]);
+        s->requests[w] = beat_counter_new(name, "Requests sent to the supervisor rep socket");
+        snprintf(name, sizeof name, "beat_inference_sync_failures_total{what=\"%s\"}",
+                 what_name[w]);
+        s->req_failures[w] = beat_counter_new(name, "Supervisor requests that failed");
+        snprintf(name, sizeof name, "beat_inference_swaps_total{kind=\"%s\"}", what_name[w]);
+        s->swaps[w] = beat_counter_new(name, "New worlds published");
+        snprintf(name, sizeof name, "beat_inference_swap_failures_total{kind=\"%s\"}",
+                 what_name[w]);
+        s->swap_failures[w] = beat_counter_new(
+            name, "Frames rejected by validation; the last good world is kept");
+    }
+    s->link_failures = beat_counter_new("beat_inference_link_failures_total{peer=\"supervisor\"}",
+                                        "Failures on links to peers");
+    s->heartbeats = beat_counter_new("beat_inference_heartbeats_total",
+                                     "Supervisor heartbeats received");
+    s->bad_frames = beat_counter_new("beat_inference_sync_bad_frames_total",
+                                     "Unknown or undecodable frames from the supervisor");
+    s->stale_frames = beat_counter_new("beat_inference_sync_stale_frames_total",
+                                       "Frames older than what we hold, ignored");
+}
+
+inf_sync *inf_sync_start(const inf_sync_cfg *cfg, inf_holder *h, int *err) {
+    inf_sync *s = calloc(1, sizeof *s);
+    if (!s) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    s->cfg = *cfg;
+    if (s->cfg.req_timeout_ms <= 0) s->cfg.req_timeout_ms = 500;
+    if (s->cfg.silence_ms <= 0) s->cfg.silence_ms = 3000;
+    s->h = h;
+    s->need[W_SNAP] = s->need[W_CKPT] = true;
+    s->backoff_ms[W_SNAP] = s->backoff_ms[W_CKPT] = BACKOFF_MIN_MS;
+    atomic_init(&s->stop, false);
+    metrics_init(s);
+    size_t recvmax = cfg->max_model_bytes + FRAME_SLACK;
+    int rc = beat_nng_sub_open(&s->sub, cfg->pub_url, recvmax);
+    if (rc < 0) goto fail;
+    rc = beat_nng_req_open(&s->req, cfg->rep_url, s->cfg.req_timeout_ms, recvmax);
+    if (rc < 0) {
+        nng_close(s->sub);
+        goto fail;
+    }
+    nng_socket_set_ms(s->sub, NNG_OPT_RECVTIMEO, RECV_POLL_MS);
+    if ((rc = -pthread_create(&s->thr, NULL, sync_main, s)) < 0) {
+        nng_close(s->sub);
+        nng_close(s->req);
+        goto fail;
+    }
+    return s;
+fail:
+    *err = rc;
+    free(s);
+    return NULL;
+}
+
+void inf_sync_stop(inf_sync *s) {
+    if (!s) return;
+    atomic_store(&s->stop, true);
+    pthread_join(s->thr, NULL);
+    nng_close(s->sub);
+    nng_close(s->req);
+    inf_holder_reclaim(s->h);
+    inf_model_unref(s->model);
+    inf_snap_unref(s->snap);
+    free(s);
+}

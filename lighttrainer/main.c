@@ -1,0 +1,396 @@
+/* beat-lighttrainer: learns the CTR model online. It pulls labelled
+ * samples from every datastream instance, scores each one before learning
+ * from it (progressive validation), trains a hashed logistic regression
+ * with FTRL (model.c) and pushes checkpoints to the supervisor. Nobody
+ * depends on it: dead peers are counted and skipped. It never pushes a
+ * fresh model until the supervisor has said it holds none (404), so a
+ * restart continues from the last checkpoint instead of overwriting it. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_cfg.h"
+#include "beat_ckpt.h"
+#include "beat_features.h"
+#include "beat_http.h"
+#include "beat_log.h"
+#include "beat_metrics.h"
+#include "beat_util.h"
+#include "links.h"
+#include "metrics.h"
+#include "model.h"
+
+static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level, *o_hash_seed;
+static beat_strlist o_datastreams;
+static int64_t o_hash_bits, o_ckpt_every_s, o_ckpt_every_n, o_window, o_pull_max,
+    o_poll_ms, o_timeout_ms, o_pull_timeout_ms;
+static double o_alpha, o_beta, o_l1, o_l2, o_prior_ctr;
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const beat_opt opts[] = {
+    {"listen", "BEAT_LIGHTTRAINER_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8085",
+     0, -1, "admin HTTP address (/healthz, /metrics)", false},
+    {"datastream", "BEAT_DATASTREAM_URLS", BEAT_OPT_STRLIST, &o_datastreams,
+     "http://127.0.0.1:8082", 0, -1,
+     "datastream base URL (repeatable; env: comma list)", false},
+    {"supervisor", "BEAT_SUPERVISOR_URL", BEAT_OPT_STR, &o_supervisor,
+     "http://127.0.0.1:8083", 0, -1, "supervisor base URL", false},
+    {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, &o_token, "", 0, -1,
+     "bearer token for the supervisor's write endpoints", true},
+    {"hash-bits", "BEAT_HASH_BITS", BEAT_OPT_INT, &o_hash_bits,
+     STR(BEAT_HASH_BITS_DEFAULT), LTR_HASH_BITS_MIN, LTR_HASH_BITS_MAX,
+     "model dimension = 2^bits hashed weights (+ bias); as the supervisor's", false},
+    {"hash-seed", "BEAT_HASH_SEED", BEAT_OPT_STR, &o_hash_seed, NULL, 0, -1,
+     "feature-hash seed (hex) written into checkpoints; empty = the built-in default",
+     false},
+    {"alpha", "BEAT_LIGHTTRAINER_ALPHA", BEAT_OPT_DBL, &o_alpha, "0.1", 1e-6, 100,
+     "FTRL alpha (learning rate scale)", false},
+    {"beta", "BEAT_LIGHTTRAINER_BETA", BEAT_OPT_DBL, &o_beta, "1", 0, 1000,
+     "FTRL beta (learning rate smoothing)", false},
+    {"l1", "BEAT_LIGHTTRAINER_L1", BEAT_OPT_DBL, &o_l1, "0.1", 0, 1000,
+     "FTRL L1 regularisation (sparsity)", false},
+    {"l2", "BEAT_LIGHTTRAINER_L2", BEAT_OPT_DBL, &o_l2, "1", 0, 1000,
+     "FTRL L2 regularisation", false},
+    {"checkpoint-every-s", "BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S", BEAT_OPT_INT,
+     &o_ckpt_every_s, "10", 1, 86400, "push a checkpoint at least this often (if trained)",
+     false},
+    {"checkpoint-every-n", "BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_N", BEAT_OPT_INT,
+     &o_ckpt_every_n, "50000", 1, 1000000000, "...or after this many new samples",
+     false},
+    {"window", "BEAT_LIGHTTRAINER_WINDOW", BEAT_OPT_INT, &o_window, "20000", 10,
+     10000000, "samples in the progressive AUC / log loss window", false},
+    {"prior-ctr", "BEAT_LIGHTTRAINER_PRIOR_CTR", BEAT_OPT_DBL, &o_prior_ctr, "0.01",
+     1e-6, 0.5, "click rate of the initial model (bias) and avg_ctr prior", false},
+    {"pull-max", "BEAT_LIGHTTRAINER_PULL_MAX", BEAT_OPT_INT, &o_pull_max, "1000", 1,
+     100000, "samples asked for per pull", false},
+    {"poll-ms", "BEAT_LIGHTTRAINER_POLL_MS", BEAT_OPT_INT, &o_poll_ms, "200", 1, 60000,
+     "pause between pulls when the datastreams had nothing more", false},
+    {"http-timeout-ms", "BEAT_LIGHTTRAINER_HTTP_TIMEOUT_MS", BEAT_OPT_INT,
+     &o_timeout_ms, "2000", 10, 600000, "timeout of checkpoint pushes and restores",
+     false},
+    {"pull-timeout-ms", "BEAT_LIGHTTRAINER_PULL_TIMEOUT_MS", BEAT_OPT_INT,
+     &o_pull_timeout_ms, "1000", 10, 600000, "timeout of sample pulls", false},
+    {"name", "BEAT_LIGHTTRAINER_NAME", BEAT_OPT_STR, &o_name, "beat-lighttrainer", 0,
+     -1, "trainer name, written into every checkpoint", false},
+    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
+     "debug|info|warn|error", false},
+    BEAT_OPT_END};
+
+enum { RESTORE_PENDING = 0, RESTORE_DONE = 1, RESTORE_FRESH = 2 };
+static _Atomic int g_restore = RESTORE_PENDING;
+static _Atomic int64_t g_samples, g_last_push_ms;
+
+static struct {
+    beat_counter *samples, *missed, *bad, *epoch_resets, *ckpts, *ckpt_failures;
+    beat_gauge *auc, *logloss, *avg_ctr, *restore, *ckpt_bytes, *model_age;
+    beat_histogram *ckpt_s;
+} m;
+
+static double model_age_s(void *arg) {
+    (void)arg;
+    int64_t t = atomic_load(&g_last_push_ms);
+    return t ? (double)(beat_now_ms() - t) / 1000.0 : -1.0;
+}
+
+static void metrics_init(void) {
+    m.samples = beat_counter_new("beat_lighttrainer_samples_total", "Samples trained on");
+    m.missed = beat_counter_new("beat_lighttrainer_samples_missed_total",
+                                "Samples gone from a datastream before we pulled them");
+    m.bad = beat_counter_new("beat_lighttrainer_samples_bad_total",
+                             "Samples skipped: weight not finite and > 0");
+    m.epoch_resets = beat_counter_new("beat_lighttrainer_epoch_resets_total",
+                                      "Datastream restarts seen (cursor reset)");
+    m.ckpts = beat_counter_new("beat_lighttrainer_checkpoints_total",
+                               "Checkpoints accepted by the supervisor");
+    m.ckpt_failures = beat_counter_new("beat_lighttrainer_checkpoint_failures_total",
+                                       "Checkpoint pushes that failed or were rejected");
+    m.auc = beat_gauge_new("beat_lighttrainer_progressive_auc",
+                           "Progressive AUC over the last --window samples");
+    m.logloss = beat_gauge_new("beat_lighttrainer_progressive_logloss",
+                               "Progressive log loss over the last --window samples");
+    m.avg_ctr = beat_gauge_new("beat_lighttrainer_avg_ctr_ratio",
+                               "Click rate corrected for down-sampling");
+    m.restore = beat_gauge_new("beat_lighttrainer_restore_state",
+                               "0 restoring, 1 restored from supervisor, 2 fresh start");
+    m.ckpt_bytes = beat_gauge_new("beat_lighttrainer_checkpoint_bytes",
+                                  "Size of the last checkpoint");
+    m.model_age = beat_gauge_fn_new("beat_lighttrainer_model_age_seconds",
+                                    "Time since the last accepted checkpoint",
+                                    model_age_s, NULL);
+    m.ckpt_s = beat_histogram_new("beat_lighttrainer_checkpoint_seconds",
+                                  "Time to build and push one checkpoint",
+                                  beat_latency_bounds, beat_latency_nbounds);
+}
+
+static void cnt(beat_counter *c, uint64_t n) {
+    if (c && n) beat_counter_add(c, n);
+}
+static void gset(beat_gauge *g, double v) {
+    if (g) beat_gauge_set(g, v);
+}
+
+static bool health(void *arg, beat_buf *detail) {
+    (void)arg;
+    int r = atomic_load(&g_restore);
+    if (r == RESTORE_PENDING) {
+        beat_buf_puts(detail, "\"detail\":\"restoring\"");
+        return false;
+    }
+    int64_t t = atomic_load(&g_last_push_ms);
+    beat_buf_printf(detail,
+                    "\"restore\":\"%s\",\"samples\":%" PRId64 ",\"model_age_ms\":%" PRId64,
+                    r == RESTORE_DONE ? "restored" : "fresh", atomic_load(&g_samples),
+                    t ? beat_now_ms() - t : -1);
+    return true;
+}
+
+typedef struct trainer {
+    ltr_model *model;
+    ltr_prog prog;
+    ltr_links *links;
+    beat_buf ckpt, cursors;
+    int64_t since_push;    /* samples trained since the last accepted push */
+    bool need_push;        /* initial model not pushed yet */
+    int64_t next_push_ms;  /* monotonic */
+    int64_t push_backoff_ms;
+    uint64_t pushes, push_failures, bad;
+    ltr_pull_stats pulled;
+} trainer;
+
+static int train_one(void *arg, const beat_sample *s) {
+    trainer *t = arg;
+    if (!(s->weight > 0) || !isfinite(s->weight) || s->weight > 1e6) {
+        t->bad++;
+        cnt(m.bad, 1);
+        return -EINVAL;
+    }
+    double p = ltr_model_learn(t->model, s->feat, (int)s->n_feat, s->label, s->weight);
+    ltr_prog_add(&t->prog, p, s->label, s->weight);
+    t->since_push++;
+    return 0;
+}
+
+/* Restores the model from the supervisor, retrying until it answers. */
+static int restore(trainer *t, size_t max_bytes) {
+    int64_t backoff = 100;
+    while (!beat_stop_requested()) {
+        beat_ckpt c;
+        memset(&c, 0, sizeof c);
+        int rc = ltr_links_fetch_ckpt(t->links, max_bytes, &c);
+        if (rc == -EFBIG)
+            beat_log(BEAT_WARN, "checkpoint_incompatible", "reason=\"over %zu bytes\"",
+                     max_bytes);
+        if (rc == 0 || rc == -EFBIG) {
+            t->need_push = true;
+            atomic_store(&g_restore, RESTORE_FRESH);
+            gset(m.restore, 2);
+            beat_log(BEAT_INFO, "fresh_start", "prior_ctr=%g", o_prior_ctr);
+            return 0;
+        }
+        if (rc == 1) {
+            char *cursors = NULL;
+            beat_reason why = {{0}};
+            int r = ltr_model_restore(t->model, &c, &cursors, &why);
+            if (r < 0) {
+                /* Different hash space or model kind: the operator changed
+                 * the trainer on purpose; start over in the new space. */
+                beat_log(BEAT_WARN, "checkpoint_incompatible", "reason=\"%s\"", why.msg);
+                t->need_push = true;
+                atomic_store(&g_restore, RESTORE_FRESH);
+                gset(m.restore, 2);
+            } else {
+                if (r == 1)
+                    beat_log(BEAT_WARN, "warm_start", "trainer=%s reason=\"%s\"",
+                             c.h.trainer, why.msg);
+                ltr_links_cursors_restore(t->links, cursors);
+                atomic_store(&g_restore, RESTORE_DONE);
+                gset(m.restore, 1);
+                beat_log(BEAT_INFO, "restored",
+                         "trainer=%s samples_seen=%" PRId64 " auc=%g avg_ctr=%g private=%s",
+                         c.h.trainer, c.h.samples_seen, c.h.auc, c.h.avg_ctr,
+                         r == 0 ? "yes" : "no");
+                atomic_store(&g_samples, t->model->samples_seen);
+            }
+            free(cursors);
+            beat_ckpt_fini(&c);
+            return 0;
+        }
+        beat_stop_sleep_ms(backoff);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+    return -EINTR;
+}
+
+static void push_checkpoint(trainer *t) {
+    int64_t t0 = beat_mono_us();
+    ltr_prog_result pr;
+    ltr_prog_compute(&t->prog, &pr);
+    beat_buf_reset(&t->cursors);
+    ltr_links_cursors_json(t->links, &t->cursors);
+    ltr_ckpt_meta meta = {o_name, pr.auc, pr.logloss, beat_now_ms(), t->cursors.data};
+    beat_buf_reset(&t->ckpt);
+    int rc = ltr_model_encode(t->model, &meta, &t->ckpt);
+    if (rc == 0) rc = ltr_links_push_ckpt(t->links, &t->ckpt);
+    else beat_log_rl(5000, BEAT_ERROR, "checkpoint_encode", "err=%d", rc);
+    gset(m.auc, pr.auc);
+    gset(m.logloss, pr.logloss);
+    gset(m.avg_ctr, ltr_model_avg_ctr(t->model));
+    int64_t now = beat_mono_ms();
+    if (rc == 0) {
+        t->pushes++;
+        cnt(m.ckpts, 1);
+        gset(m.ckpt_bytes, (double)t->ckpt.len);
+        atomic_store(&g_last_push_ms, beat_now_ms());
+        t->since_push = 0;
+        t->need_push = false;
+        t->push_backoff_ms = 0;
+        t->next_push_ms = now + o_ckpt_every_s * 1000;
+    } else {
+        t->push_failures++;
+        cnt(m.ckpt_failures, 1);
+        /* Retry sooner than the period, but back off from a sick peer. */
+        t->push_backoff_ms = t->push_backoff_ms ? t->push_backoff_ms * 2 : 500;
+        if (t->push_backoff_ms > o_ckpt_every_s * 1000)
+            t->push_backoff_ms = o_ckpt_every_s * 1000;
+        t->next_push_ms = now + t->push_backoff_ms;
+    }
+    if (m.ckpt_s) beat_histogram_observe(m.ckpt_s, (double)(beat_mono_us() - t0) / 1e6);
+}
+
+static void log_stats(trainer *t) {
+    ltr_prog_result pr;
+    ltr_prog_compute(&t->prog, &pr);
+    beat_log(BEAT_INFO, "stats",
+             "samples_seen=%" PRId64 " pulled=%" PRId64 " missed=%" PRId64
+             " pull_failures=%" PRId64 " bad=%" PRIu64 " checkpoints=%" PRIu64
+             " checkpoint_failures=%" PRIu64 " auc=%.4f logloss=%.4f window=%d avg_ctr=%.5f",
+             t->model->samples_seen, t->pulled.samples, t->pulled.missed,
+             t->pulled.failures, t->bad, t->pushes, t->push_failures, pr.auc,
+             pr.logloss, pr.n, ltr_model_avg_ctr(t->model));
+}
+
+/* One round over every datastream; true if any had a full batch (more is
+ * probably waiting, so do not sleep). */
+static bool pull_round(trainer *t) {
+    bool more = false;
+    for (int i = 0; i < ltr_links_n_datastreams(t->links); i++) {
+        ltr_pull_stats ps = {0};
+        int rc = ltr_links_pull(t->links, i, train_one, t, &ps);
+        if (rc == -EAGAIN) rc = ltr_links_pull(t->links, i, train_one, t, &ps);
+        if (rc >= o_pull_max) more = true;
+        cnt(m.samples, (uint64_t)ps.samples);
+        cnt(m.missed, (uint64_t)ps.missed);
+        cnt(m.epoch_resets, (uint64_t)ps.epoch_resets);
+        t->pulled.samples += ps.samples;
+        t->pulled.missed += ps.missed;
+        t->pulled.failures += ps.failures;
+    }
+    atomic_store(&g_samples, t->model->samples_seen);
+    return more;
+}
+
+int main(int argc, char **argv) {
+    beat_cfg_parse("beat-lighttrainer",
+                   "Trains the CTR model online: datastream samples in, checkpoints to "
+                   "the supervisor.",
+                   opts, argc, argv, NULL);
+    beat_log_level lvl = BEAT_INFO;
+    if (beat_log_level_parse(o_log_level, &lvl) != 0) {
+        fprintf(stderr, "beat-lighttrainer: --log-level: unknown level \"%s\"\n",
+                o_log_level);
+        return 64;
+    }
+    beat_log_init("lighttrainer", lvl);
+    if (o_datastreams.n == 0) {
+        fprintf(stderr, "beat-lighttrainer: --datastream: at least one URL needed\n");
+        return 64;
+    }
+    uint64_t seed = BEAT_HASH_SEED_DEFAULT;
+    if (o_hash_seed && *o_hash_seed) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(o_hash_seed, &end, 16);
+        if (errno || !end || *end || strlen(o_hash_seed) > 16) {
+            fprintf(stderr, "beat-lighttrainer: --hash-seed: not a 64-bit hex value \"%s\"\n",
+                    o_hash_seed);
+            return 64;
+        }
+        seed = v;
+    }
+    beat_cfg_log(opts);
+    beat_stop_install();
+    metrics_init();
+
+    trainer t;
+    memset(&t, 0, sizeof t);
+    ltr_ftrl f = {o_alpha, o_beta, o_l1, o_l2};
+    t.model = ltr_model_new((uint32_t)o_hash_bits, seed, &f, o_prior_ctr);
+    if (!t.model || ltr_prog_init(&t.prog, (int)o_window) != 0) {
+        beat_log(BEAT_FATAL, "oom", "what=model hash_bits=%" PRId64, o_hash_bits);
+        return 1;
+    }
+    /* Bound of a checkpoint of our size: header, f32 weights and a private
+     * section of at most dense f64 z and n (+ slack); never below 256 MiB
+     * so that a restore of somewhat larger models still works. */
+    size_t dim = (size_t)1 << o_hash_bits;
+    size_t max_bytes = ((size_t)64 << 20) + (dim + 1) * (4 + 16 + 1);
+    if (max_bytes < ((size_t)256 << 20)) max_bytes = (size_t)256 << 20;
+    beat_buf_init(&t.ckpt, max_bytes);
+    beat_buf_init(&t.cursors, 1 << 20);
+    t.links = ltr_links_new(&o_datastreams, o_supervisor, o_token, (long)o_pull_timeout_ms,
+                            (long)o_timeout_ms, (int)o_pull_max);
+    if (!t.links) {
+        beat_log(BEAT_FATAL, "oom", "what=links");
+        return 1;
+    }
+    int err = 0;
+    beat_admin *admin = beat_admin_start(o_listen, health, NULL, &err);
+    if (!admin) {
+        beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, err);
+        return 1;
+    }
+    beat_log(BEAT_INFO, "started",
+             "listen=%s datastreams=%d supervisor=%s name=%s hash_bits=%" PRId64, o_listen,
+             o_datastreams.n, o_supervisor, o_name, o_hash_bits);
+
+    if (restore(&t, max_bytes) == 0) {
+        int64_t now = beat_mono_ms();
+        t.next_push_ms = now + o_ckpt_every_s * 1000;
+        /* Nothing stored: the prior model goes out before any training, so
+         * inference can bid and produce the first samples. */
+        if (t.need_push) push_checkpoint(&t);
+        int64_t next_stats = now + 10000;
+        while (!beat_stop_requested()) {
+            bool more = pull_round(&t);
+            now = beat_mono_ms();
+            bool due = now >= t.next_push_ms && (t.need_push || t.since_push > 0);
+            if (due || (t.since_push >= o_ckpt_every_n && t.push_backoff_ms == 0))
+                push_checkpoint(&t);
+            now = beat_mono_ms();
+            if (now >= next_stats) {
+                log_stats(&t);
+                next_stats = now + 10000;
+            }
+            if (!more) beat_stop_sleep_ms(o_poll_ms);
+        }
+        /* A graceful stop keeps what was learnt since the last push (one
+         * bounded attempt; SIGKILL loses at most one period). */
+        if (t.since_push > 0) push_checkpoint(&t);
+        log_stats(&t);
+    }
+
+    beat_log(BEAT_INFO, "stopping", "samples_seen=%" PRId64, t.model->samples_seen);
+    beat_admin_stop(admin);
+    ltr_links_free(t.links);
+    ltr_model_free(t.model);
+    ltr_prog_fini(&t.prog);
+    beat_buf_fini(&t.ckpt);
+    beat_buf_fini(&t.cursors);
+    return 0;
+}

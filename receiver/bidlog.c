@@ -1,0 +1,83 @@
+/* Bid-log link: inference pushes one beat_event JSON (type bid) per bid over
+ * nng; this thread pulls them, validates each with beat_event_decode and
+ * produces the canonical re-encoding to Kafka keyed by auction id. Garbage
+ * is counted and dropped, never fatal; the producer never blocks, so a slow
+ * or dead Kafka only turns into drops. recvmax bounds each message (nng
+ * drops bigger ones silently, DESIGN §9). */
+#include "bidlog.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "beat_log.h"
+#include "beat_nng.h"
+
+void rcv_bidlog_init(rcv_bidlog *b, rcv_events *events) {
+    memset(b, 0, sizeof *b);
+    b->events = events;
+    beat_buf_init(&b->scratch, RCV_EVENT_MAX);
+    b->accepted = beat_counter_new("beat_receiver_bidlogs_total",
+                                   "Valid bid logs received from inference");
+    b->invalid = beat_counter_new("beat_receiver_bidlog_invalid_total",
+                                  "Bid logs rejected as invalid");
+}
+
+int rcv_bidlog_accept(rcv_bidlog *b, const void *data, size_t len) {
+    beat_event ev;
+    beat_reason why = {{0}};
+    if (beat_event_decode(data, len, &ev, &why) != 0) {
+        beat_counter_inc(b->invalid);
+        beat_log_rl(5000, BEAT_WARN, "bidlog_invalid", "reason=\"%s\"", why.msg);
+        return -EBADMSG;
+    }
+    if (ev.type != BEAT_EV_BID) {
+        beat_counter_inc(b->invalid);
+        beat_log_rl(5000, BEAT_WARN, "bidlog_invalid", "reason=\"type %s is not bid\"",
+                    beat_event_type_name(ev.type));
+        return -EBADMSG;
+    }
+    beat_counter_inc(b->accepted);
+    return rcv_events_send(b->events, &ev, &b->scratch);
+}
+
+static void *bidlog_main(void *arg) {
+    rcv_bidlog *b = arg;
+    for (;;) {
+        nng_msg *m = NULL;
+        int rv = nng_recvmsg(b->sock, &m, 0);
+        if (rv == NNG_ECLOSED) break;
+        if (rv != 0) {
+            beat_log_rl(5000, BEAT_WARN, "bidlog_recv_failed", "err=\"%s\"",
+                        nng_strerror(rv));
+            continue;
+        }
+        (void)rcv_bidlog_accept(b, nng_msg_body(m), nng_msg_len(m));
+        nng_msg_free(m);
+    }
+    return NULL;
+}
+
+int rcv_bidlog_start(rcv_bidlog *b, const char *url, size_t recvmax) {
+    int rc = beat_nng_pull_open(&b->sock, url, recvmax);
+    if (rc != 0) {
+        beat_log(BEAT_ERROR, "bidlog_listen_failed", "url=%s err=%d", url, rc);
+        return rc;
+    }
+    if (pthread_create(&b->thr, NULL, bidlog_main, b) != 0) {
+        nng_close(b->sock);
+        beat_log(BEAT_ERROR, "bidlog_listen_failed", "url=%s err=thread", url);
+        return -EAGAIN;
+    }
+    b->running = true;
+    beat_log(BEAT_INFO, "bidlog_listening", "url=%s recvmax=%zu", url, recvmax);
+    return 0;
+}
+
+void rcv_bidlog_fini(rcv_bidlog *b) {
+    if (b->running) {
+        nng_close(b->sock); /* wakes the blocked receive with NNG_ECLOSED */
+        pthread_join(b->thr, NULL);
+        b->running = false;
+    }
+    beat_buf_fini(&b->scratch);
+}

@@ -1,0 +1,242 @@
+/* beat-receiver: the stateless edge that turns exchange notices (/win /bill
+ * /loss /imp /click) and inference bid logs (nng pull) into Kafka events
+ * keyed by auction id (DESIGN §2–3). Flags and wiring live here; the work is
+ * in notices.c, bidlog.c and events.c. Kafka being down must never block or
+ * crash anything: the producer drops and counts. */
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_cfg.h"
+#include "beat_http.h"
+#include "beat_kafka.h"
+#include "beat_log.h"
+#include "beat_util.h"
+#include "bidlog.h"
+#include "events.h"
+#include "notices.h"
+
+#define DEV_SECRET "beat-dev-secret"
+#define MAX_WORKERS 64
+
+static char *o_listen, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
+    *o_log_level;
+static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max;
+
+static const beat_opt opts[] = {
+    {"listen", "BEAT_RECEIVER_LISTEN", BEAT_OPT_STR, &o_listen,
+     "127.0.0.1:8081", 0, -1, "HTTP address for notices, /healthz, /metrics",
+     false},
+    {"bidlog-listen", "BEAT_RECEIVER_BIDLOG", BEAT_OPT_STR, &o_bidlog,
+     "tcp://127.0.0.1:7101", 0, -1, "nng pull address for inference bid logs",
+     false},
+    {"bidlog-max-bytes", "BEAT_RECEIVER_BIDLOG_MAX_BYTES", BEAT_OPT_INT,
+     &o_bidlog_max, "65536", 1024, 16777216,
+     "largest bid-log message accepted (nng drops bigger ones silently)", false},
+    {"kafka-brokers", "BEAT_KAFKA_BROKERS", BEAT_OPT_STR, &o_brokers,
+     "127.0.0.1:9092", 0, -1, "Kafka bootstrap servers (comma list)", false},
+    {"topic", "BEAT_KAFKA_TOPIC", BEAT_OPT_STR, &o_topic, "beat.events", 0, -1,
+     "Kafka topic for events", false},
+    {"queue-max", "BEAT_RECEIVER_QUEUE_MAX", BEAT_OPT_INT, &o_queue_max,
+     "100000", 1, 10000000,
+     "events held locally while Kafka is slow or down; beyond it they are "
+     "dropped and counted", false},
+    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET,
+     0, -1, "HMAC key of notice signatures (same as inference)", true},
+    {"notice-max-age-s", "BEAT_RECEIVER_NOTICE_MAX_AGE_S", BEAT_OPT_INT,
+     &o_max_age_s, "3600", 1, 30 * 86400,
+     "notices signed longer ago than this are refused (410)", false},
+    {"max-body", "BEAT_RECEIVER_MAX_BODY", BEAT_OPT_INT, &o_max_body, "16384",
+     256, 1048576, "largest POST body (bytes)", false},
+    {"workers", "BEAT_RECEIVER_WORKERS", BEAT_OPT_INT, &o_workers, "1", 1,
+     MAX_WORKERS, "HTTP event loops (SO_REUSEPORT when more than one)", false},
+    {"name", "BEAT_RECEIVER_NAME", BEAT_OPT_STR, &o_name, "receiver-1", 0, -1,
+     "instance name", false},
+    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
+     "debug|info|warn|error", false},
+    BEAT_OPT_END,
+};
+
+typedef struct worker {
+    struct event_base *base;
+    beat_http *http;
+    struct event *tick;
+    rcv_worker_bufs bufs;
+    pthread_t thr;
+} worker;
+
+static struct {
+    rcv_events events;
+    rcv_notices notices;
+    rcv_bidlog bidlog;
+    beat_kproducer *prod;
+    worker w[MAX_WORKERS];
+    int nw;
+    struct event *sync_ev;
+    int64_t next_stats_ms;
+} R;
+
+static bool health(void *arg, beat_buf *d) {
+    (void)arg;
+    beat_kproducer_stats st;
+    rcv_events_stats(&R.events, &st);
+    beat_buf_puts(d, "\"name\":");
+    beat_buf_json_str(d, o_name, strlen(o_name));
+    beat_buf_printf(d,
+                    ",\"kafka_sent\":%llu,\"kafka_delivered\":%llu,"
+                    "\"kafka_dropped\":%llu,\"kafka_delivery_errors\":%llu,"
+                    "\"kafka_queued\":%lld,\"notices\":%llu,\"workers\":%d",
+                    (unsigned long long)st.sent,
+                    (unsigned long long)st.delivered,
+                    (unsigned long long)st.dropped,
+                    (unsigned long long)st.delivery_errors, (long long)st.queued,
+                    (unsigned long long)rcv_notices_accepted(&R.notices), R.nw);
+    return R.prod != NULL;
+}
+
+static void log_stats(void) {
+    beat_kproducer_stats st;
+    rcv_events_stats(&R.events, &st);
+    beat_log(BEAT_INFO, "stats",
+             "notices=%llu rejected=%llu bidlogs=%llu bidlog_invalid=%llu "
+             "kafka_sent=%llu kafka_delivered=%llu kafka_dropped=%llu "
+             "kafka_delivery_errors=%llu kafka_queued=%lld",
+             (unsigned long long)rcv_notices_accepted(&R.notices),
+             (unsigned long long)rcv_notices_rejected(&R.notices),
+             (unsigned long long)beat_counter_get(R.bidlog.accepted),
+             (unsigned long long)beat_counter_get(R.bidlog.invalid),
+             (unsigned long long)st.sent, (unsigned long long)st.delivered,
+             (unsigned long long)beat_counter_get(R.events.dropped),
+             (unsigned long long)st.delivery_errors, (long long)st.queued);
+}
+
+/* Every worker: leave the loop once SIGTERM arrived. */
+static void stop_check(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    if (beat_stop_requested()) event_base_loopbreak(arg);
+}
+
+/* Worker 0 only: mirror producer counts into metrics; stats every 10 s. */
+static void sync_tick(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    rcv_events_sync(&R.events);
+    int64_t now = beat_mono_ms();
+    if (now >= R.next_stats_ms) {
+        R.next_stats_ms = now + 10000;
+        log_stats();
+    }
+}
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+static int worker_init(worker *w, bool reuseport) {
+    int err = 0;
+    w->base = event_base_new();
+    if (!w->base) return -ENOMEM;
+    w->http = beat_http_new(w->base, o_listen, (size_t)o_max_body, reuseport, &err);
+    if (!w->http) return err ? err : -EIO;
+    rcv_worker_bufs_init(&w->bufs, &R.notices, (size_t)o_max_body);
+    rcv_notices_route(w->http, &w->bufs);
+    beat_http_set_health(w->http, health, NULL);
+    w->tick = event_new(w->base, -1, EV_PERSIST, stop_check, w->base);
+    struct timeval tv = {0, 100 * 1000};
+    event_add(w->tick, &tv);
+    return 0;
+}
+
+static void worker_fini(worker *w) {
+    if (w->tick) event_free(w->tick);
+    beat_http_free(w->http);
+    if (w->http) rcv_worker_bufs_fini(&w->bufs);
+    if (w->base) event_base_free(w->base);
+}
+
+int main(int argc, char **argv) {
+    beat_cfg_parse("beat-receiver",
+                   "Receives win/bill/loss/imp/click notices and bid logs and "
+                   "produces them to Kafka.",
+                   opts, argc, argv, NULL);
+    beat_log_level lvl;
+    if (beat_log_level_parse(o_log_level, &lvl) != 0) {
+        fprintf(stderr, "beat-receiver: --log-level: unknown level '%s'\n",
+                o_log_level);
+        return 64;
+    }
+    if (!o_secret || !*o_secret) {
+        fprintf(stderr, "beat-receiver: --notice-secret: must not be empty\n");
+        return 64;
+    }
+    beat_log_init("receiver", lvl);
+    beat_stop_install();
+    beat_cfg_log(opts);
+    if (strcmp(o_secret, DEV_SECRET) == 0)
+        beat_log(BEAT_WARN, "notice_secret_default",
+                 "msg=\"using the dev notice secret; set BEAT_NOTICE_SECRET\"");
+
+    /* Creating the producer does not contact the broker: Kafka may be down. */
+    R.prod = beat_kproducer_new(o_brokers, o_topic, o_queue_max, NULL);
+    if (!R.prod) {
+        beat_log(BEAT_FATAL, "kafka_config_invalid", "brokers=%s topic=%s",
+                 o_brokers, o_topic);
+        return 64;
+    }
+    rcv_events_init(&R.events, R.prod);
+    rcv_notice_cfg ncfg = {
+        .secret = o_secret,
+        .secret_len = strlen(o_secret),
+        .max_age_ms = o_max_age_s * 1000,
+        .max_future_ms = 5 * 60 * 1000,
+    };
+    rcv_notices_init(&R.notices, &ncfg, &R.events);
+    rcv_bidlog_init(&R.bidlog, &R.events);
+
+    int rc = 0;
+    R.nw = (int)o_workers;
+    for (int i = 0; i < R.nw && rc == 0; i++) {
+        rc = worker_init(&R.w[i], R.nw > 1);
+        if (rc != 0)
+            beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, rc);
+    }
+    if (rc == 0 && (rc = rcv_bidlog_start(&R.bidlog, o_bidlog,
+                                          (size_t)o_bidlog_max)) != 0)
+        beat_log(BEAT_FATAL, "bidlog_listen_failed", "url=%s err=%d", o_bidlog, rc);
+    if (rc != 0) {
+        rcv_bidlog_fini(&R.bidlog);
+        for (int i = 0; i < R.nw; i++) worker_fini(&R.w[i]);
+        beat_kproducer_free(R.prod, 0);
+        return 1;
+    }
+
+    R.sync_ev = event_new(R.w[0].base, -1, EV_PERSIST, sync_tick, NULL);
+    struct timeval one_s = {1, 0};
+    event_add(R.sync_ev, &one_s);
+    R.next_stats_ms = beat_mono_ms() + 10000;
+
+    int started = 1;
+    for (int i = 1; i < R.nw; i++, started++)
+        if (pthread_create(&R.w[i].thr, NULL, worker_main, &R.w[i]) != 0) break;
+    beat_log(BEAT_INFO, "ready", "listen=%s bidlog=%s brokers=%s topic=%s workers=%d",
+             o_listen, o_bidlog, o_brokers, o_topic, started);
+    event_base_dispatch(R.w[0].base);
+
+    beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
+    for (int i = 1; i < started; i++) pthread_join(R.w[i].thr, NULL);
+    rcv_bidlog_fini(&R.bidlog);
+    event_free(R.sync_ev);
+    for (int i = 0; i < R.nw; i++) worker_fini(&R.w[i]);
+    log_stats();
+    beat_kproducer_free(R.prod, 2000);
+    R.prod = NULL;
+    beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
+    return 0;
+}

@@ -1,0 +1,249 @@
+/* Notice endpoints (/win /bill /loss /imp /click), called by exchanges and
+ * browsers on the worker event loops. Each notice is parsed, its HMAC
+ * checked, its timestamp and price bounded, then turned into one Kafka event
+ * keyed by auction id. The answer never waits on Kafka, bad input gets a
+ * 4xx with a JSON reason (never 5xx), and there is no per-request log line:
+ * counters and the latency histogram say what happened. */
+#include "notices.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "beat_log.h"
+
+/* A 1×1 transparent GIF, the classic 43-byte tracking pixel. */
+static const unsigned char pixel_gif[43] = {
+    'G', 'I', 'F', '8', '9', 'a', 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00,
+    0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+    0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+
+/* Largest bid we could have signed: 1e6 CPM (what beat_price_parse takes);
+ * also keeps every number inside the event schema's 53-bit range. */
+#define RCV_CPM_MAX 1000000000000LL
+
+static const char *const reject_names[RCV_REJECT_N] = {
+    "ok", "malformed", "forged", "expired", "price"};
+
+int rcv_reject_status(rcv_reject r) {
+    switch (r) {
+    case RCV_OK: return 200;
+    case RCV_FORGED: return 403;
+    case RCV_EXPIRED: return 410;
+    default: return 400;
+    }
+}
+
+const char *rcv_reject_name(rcv_reject r) {
+    return (unsigned)r < RCV_REJECT_N ? reject_names[r] : "unknown";
+}
+
+/* True if the query carries an "s" parameter that looks like a signature
+ * (32 lowercase hex). Without one the request is unsigned: 403, whatever
+ * else is wrong with it. */
+static bool has_sig_param(const char *q) {
+    while (q && *q) {
+        const char *amp = strchr(q, '&');
+        size_t n = amp ? (size_t)(amp - q) : strlen(q);
+        if (n >= 2 && q[0] == 's' && q[1] == '=') {
+            if (n - 2 != BEAT_SIG_HEX) return false;
+            for (size_t i = 2; i < n; i++)
+                if (!isdigit((unsigned char)q[i]) && !(q[i] >= 'a' && q[i] <= 'f'))
+                    return false;
+            return true;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return false;
+}
+
+/* Only absolute http(s) URLs without spaces or control characters may be
+ * redirected to (header injection, javascript: and data: URLs). */
+static bool landing_ok(const char *u) {
+    size_t skip;
+    if (strncasecmp(u, "http://", 7) == 0) skip = 7;
+    else if (strncasecmp(u, "https://", 8) == 0) skip = 8;
+    else return false;
+    if (!u[skip] || u[skip] == '/') return false;
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f) return false;
+    return true;
+}
+
+rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
+                            const char *query, int64_t now_ms, beat_notice *n,
+                            beat_reason *why) {
+    if (!query) query = "";
+    if (beat_notice_parse(type, query, n, why) != 0) {
+        if (!has_sig_param(query)) {
+            beat_reasonf(why, -EACCES, "missing or malformed signature");
+            return RCV_FORGED;
+        }
+        return RCV_MALFORMED;
+    }
+    if (!beat_notice_verify(cfg->secret, cfg->secret_len, n)) {
+        beat_reasonf(why, -EACCES, "bad signature");
+        return RCV_FORGED;
+    }
+    if (n->bid_cpm_micros > RCV_CPM_MAX) {
+        beat_reasonf(why, -EINVAL, "bid out of range");
+        return RCV_MALFORMED;
+    }
+    if (n->ts_ms > now_ms + cfg->max_future_ms) {
+        beat_reasonf(why, -EINVAL, "timestamp in the future");
+        return RCV_MALFORMED;
+    }
+    if (n->ts_ms < now_ms - cfg->max_age_ms) {
+        beat_reasonf(why, -ETIMEDOUT, "notice expired");
+        return RCV_EXPIRED;
+    }
+    /* A second-price exchange never charges more than we bid; a larger
+     * price is tampering or an exchange bug, and would overspend. Loss
+     * notices carry the winner's price, which may well be higher. */
+    if ((type == BEAT_EV_WIN || type == BEAT_EV_BILL) &&
+        n->price_cpm_micros > n->bid_cpm_micros) {
+        beat_reasonf(why, -EINVAL, "price above bid");
+        return RCV_PRICE;
+    }
+    if (type == BEAT_EV_CLICK && !landing_ok(n->landing)) {
+        beat_reasonf(why, -EINVAL, "landing must be an http(s) URL");
+        return RCV_MALFORMED;
+    }
+    return RCV_OK;
+}
+
+void rcv_notice_to_event(const beat_notice *n, int64_t now_ms, beat_event *ev) {
+    memset(ev, 0, sizeof *ev);
+    ev->type = n->type;
+    ev->ts_ms = now_ms;
+    memcpy(ev->auction, n->auction, sizeof ev->auction);
+    memcpy(ev->imp, n->imp, sizeof ev->imp);
+    memcpy(ev->campaign, n->campaign, sizeof ev->campaign);
+    memcpy(ev->crid, n->crid, sizeof ev->crid);
+    ev->price_cpm_micros = n->price_cpm_micros > 0 ? n->price_cpm_micros : 0;
+    ev->bid_cpm_micros = n->bid_cpm_micros;
+    ev->notice_ts_ms = n->ts_ms;
+    ev->loss_code = n->loss_code > 0 ? n->loss_code : 0;
+}
+
+void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
+                      rcv_events *events) {
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->events = events;
+    char name[128];
+    for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) {
+        snprintf(name, sizeof name, "beat_receiver_notices_total{type=\"%s\"}",
+                 beat_event_type_name((beat_event_type)t));
+        s->accepted[t] = beat_counter_new(name, "Notices accepted, by type");
+    }
+    for (int r = RCV_MALFORMED; r < RCV_REJECT_N; r++) {
+        snprintf(name, sizeof name, "beat_receiver_rejected_total{reason=\"%s\"}",
+                 reject_names[r]);
+        s->rejected[r] = beat_counter_new(name, "Notices rejected, by reason");
+    }
+    s->latency = beat_histogram_new("beat_receiver_request_duration_seconds",
+                                    "Notice handling time (excludes network)",
+                                    beat_latency_bounds, beat_latency_nbounds);
+}
+
+void rcv_worker_bufs_init(rcv_worker_bufs *w, rcv_notices *s, size_t max_body) {
+    w->shared = s;
+    beat_buf_init(&w->body, max_body);
+    beat_buf_init(&w->event, RCV_EVENT_MAX);
+}
+
+void rcv_worker_bufs_fini(rcv_worker_bufs *w) {
+    beat_buf_fini(&w->body);
+    beat_buf_fini(&w->event);
+}
+
+uint64_t rcv_notices_accepted(const rcv_notices *s) {
+    uint64_t n = 0;
+    for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++)
+        n += beat_counter_get(s->accepted[t]);
+    return n;
+}
+
+uint64_t rcv_notices_rejected(const rcv_notices *s) {
+    uint64_t n = 0;
+    for (int r = RCV_MALFORMED; r < RCV_REJECT_N; r++)
+        n += beat_counter_get(s->rejected[r]);
+    return n;
+}
+
+/* The notice's query: the URL's, or for a POST without one, the
+ * form-encoded body (trailing whitespace trimmed). NULL = body too big. */
+static const char *notice_query(struct evhttp_request *req, rcv_worker_bufs *w) {
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+    if ((q && *q) || evhttp_request_get_command(req) != EVHTTP_REQ_POST)
+        return q ? q : "";
+    beat_buf_reset(&w->body);
+    if (beat_http_body(req, &w->body) < 0) return NULL;
+    while (w->body.len > 0 && isspace((unsigned char)w->body.data[w->body.len - 1]))
+        w->body.data[--w->body.len] = '\0';
+    return w->body.data ? w->body.data : "";
+}
+
+static void handle(struct evhttp_request *req, rcv_worker_bufs *w,
+                   beat_event_type type) {
+    int64_t t0 = beat_mono_us();
+    rcv_notices *s = w->shared;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
+        beat_http_reply_error(req, 405, "use GET or POST");
+        goto done;
+    }
+    const char *query = notice_query(req, w);
+    if (!query) {
+        beat_counter_inc(s->rejected[RCV_MALFORMED]);
+        beat_http_reply_error(req, 413, "body too large");
+        goto done;
+    }
+    beat_notice n;
+    beat_reason why = {{0}};
+    int64_t now = beat_now_ms();
+    rcv_reject r = rcv_notice_check(&s->cfg, type, query, now, &n, &why);
+    if (r != RCV_OK) {
+        beat_counter_inc(s->rejected[r]);
+        beat_http_reply_error(req, rcv_reject_status(r), why.msg);
+        goto done;
+    }
+    beat_event ev;
+    rcv_notice_to_event(&n, now, &ev);
+    (void)rcv_events_send(s->events, &ev, &w->event); /* drops are counted */
+    beat_counter_inc(s->accepted[type]);
+    evhttp_add_header(oh, "Cache-Control", "no-store");
+    if (type == BEAT_EV_IMP) {
+        beat_http_reply(req, 200, "image/gif", pixel_gif, sizeof pixel_gif);
+    } else if (type == BEAT_EV_CLICK) {
+        evhttp_add_header(oh, "Location", n.landing);
+        evhttp_send_reply(req, 302, "Found", NULL);
+    } else {
+        evhttp_send_reply(req, 204, "No Content", NULL);
+    }
+done:
+    beat_histogram_observe(s->latency, (double)(beat_mono_us() - t0) / 1e6);
+}
+
+static void on_win(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_WIN); }
+static void on_bill(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_BILL); }
+static void on_loss(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_LOSS); }
+static void on_imp(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_IMP); }
+static void on_click(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_CLICK); }
+
+void rcv_notices_route(beat_http *h, rcv_worker_bufs *w) {
+    beat_http_route(h, "/win", on_win, w);
+    beat_http_route(h, "/bill", on_bill, w);
+    beat_http_route(h, "/loss", on_loss, w);
+    beat_http_route(h, "/imp", on_imp, w);
+    beat_http_route(h, "/click", on_click, w);
+}

@@ -1,0 +1,63 @@
+/* Notice endpoints of the receiver: /win /bill /loss /imp /click. */
+#ifndef RCV_NOTICES_H
+#define RCV_NOTICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "beat_http.h"
+#include "beat_notice.h"
+#include "events.h"
+
+typedef enum {
+    RCV_OK = 0,
+    RCV_MALFORMED, /* 400: unparsable, bad landing, ts in the future */
+    RCV_FORGED,    /* 403: missing or wrong signature */
+    RCV_EXPIRED,   /* 410: signed ts older than max age */
+    RCV_PRICE,     /* 400: clearing price above the signed bid */
+    RCV_REJECT_N
+} rcv_reject;
+
+typedef struct rcv_notice_cfg {
+    const void *secret;
+    size_t secret_len;
+    int64_t max_age_ms;    /* older signed ts → expired */
+    int64_t max_future_ms; /* ts further ahead than this → malformed */
+} rcv_notice_cfg;
+
+/* Parses, verifies and checks one notice query string (pure; no I/O).
+ * On RCV_OK *n is filled; otherwise why says what was wrong. */
+rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
+                            const char *query, int64_t now_ms, beat_notice *n,
+                            beat_reason *why);
+int rcv_reject_status(rcv_reject r); /* HTTP status for a rejection */
+const char *rcv_reject_name(rcv_reject r); /* metric label */
+/* The Kafka event for an accepted notice, stamped now_ms. */
+void rcv_notice_to_event(const beat_notice *n, int64_t now_ms, beat_event *ev);
+
+/* Shared by every worker: config, events link and metrics. */
+typedef struct rcv_notices {
+    rcv_notice_cfg cfg;
+    rcv_events *events;
+    beat_counter *accepted[BEAT_EV_CLICK + 1]; /* by type */
+    beat_counter *rejected[RCV_REJECT_N];
+    beat_histogram *latency;
+} rcv_notices;
+
+/* Per-worker scratch, so workers never share buffers. */
+typedef struct rcv_worker_bufs {
+    rcv_notices *shared;
+    beat_buf body, event;
+} rcv_worker_bufs;
+
+void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
+                      rcv_events *events);
+void rcv_worker_bufs_init(rcv_worker_bufs *w, rcv_notices *s, size_t max_body);
+void rcv_worker_bufs_fini(rcv_worker_bufs *w);
+/* Routes the five notice paths on h; w must outlive h. */
+void rcv_notices_route(beat_http *h, rcv_worker_bufs *w);
+uint64_t rcv_notices_accepted(const rcv_notices *s);
+uint64_t rcv_notices_rejected(const rcv_notices *s);
+
+#endif

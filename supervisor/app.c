@@ -1,0 +1,557 @@
+/* Current campaigns, state and model of the supervisor, and the one path by
+ * which each is replaced: decode + validate → assign the next version →
+ * store in SQLite (durable before acknowledged) → swap in memory →
+ * publish. A rejected or failed write changes nothing. Main thread only;
+ * it never publishes anything that did not pass validation. */
+#include "app.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "beat_campaign.h"
+#include "beat_ckpt.h"
+#include "beat_log.h"
+#include "beat_metrics.h"
+#include "beat_wire.h"
+
+#define META_FILE_HASH "campaigns_file_sha256"
+
+enum { K_CAMPAIGNS, K_STATE, K_CKPT, K_N };
+static const char *const KIND[K_N] = {"campaigns", "state", "checkpoint"};
+
+struct sup_app {
+    sup_cfg cfg;
+    sup_store *st;
+    sup_pub *pub;
+
+    beat_campaign_set cs; /* cs.version == 0: none */
+    char *cs_json;        /* served JSON incl. "version" */
+    size_t cs_len;
+    int64_t cs_ts;
+
+    beat_state state; /* state.version == 0: none */
+    char *state_json; /* incl. "private" and "version" */
+    size_t state_len;
+    int64_t state_ts;
+
+    sup_frame *model; /* 'C' frame or NULL */
+    int64_t model_version, model_ts;
+    char model_trainer[64];
+    double model_auc;
+
+    beat_counter *accepted[K_N], *rejected[K_N], *db_fail;
+    beat_gauge *version_g[K_N], *db_bytes;
+    beat_histogram *db_write;
+};
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* Returns a malloc'd copy of the JSON object text with a top-level
+ * "version":v (replacing any other value). Textual insertion when the key
+ * is absent, so numbers the encoder wrote are never reformatted. */
+static int json_with_version(const char *json, size_t len, int64_t v, char **out,
+                             size_t *out_len) {
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return -EINVAL;
+    }
+    cJSON *cur = cJSON_GetObjectItemCaseSensitive(root, "version");
+    char *res = NULL;
+    if (cur && cJSON_IsNumber(cur) && cur->valuedouble == (double)v) {
+        res = malloc(len + 1);
+        if (res) {
+            memcpy(res, json, len);
+            res[len] = '\0';
+            *out_len = len;
+        }
+    } else if (cur) {
+        cJSON_ReplaceItemInObjectCaseSensitive(root, "version", cJSON_CreateNumber((double)v));
+        res = cJSON_PrintUnformatted(root);
+        if (res) *out_len = strlen(res);
+    } else {
+        const char *brace = memchr(json, '{', len);
+        BEAT_ASSERT(brace); /* it parsed as an object */
+        size_t head = (size_t)(brace - json) + 1, rest = len - head;
+        const char *p = brace + 1;
+        while (p < json + len && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+        bool empty = p < json + len && *p == '}';
+        char ver[40];
+        int vn = snprintf(ver, sizeof ver, "\"version\":%lld%s", (long long)v, empty ? "" : ",");
+        res = malloc(len + (size_t)vn + 1);
+        if (res) {
+            memcpy(res, json, head);
+            memcpy(res + head, ver, (size_t)vn);
+            memcpy(res + head + vn, json + head, rest);
+            *out_len = len + (size_t)vn;
+            res[*out_len] = '\0';
+        }
+    }
+    cJSON_Delete(root);
+    return res ? (*out = res, 0) : -ENOMEM;
+}
+
+static void sha256_hex(const void *p, size_t n, char hex[65]) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL)) mdlen = 0;
+    for (unsigned i = 0; i < mdlen && i < 32; i++) sprintf(hex + 2 * i, "%02x", md[i]);
+    hex[mdlen ? 64 : 0] = '\0';
+}
+
+static int reject(sup_app *a, int kind, int rc) {
+    beat_counter_inc(a->rejected[kind]);
+    return rc;
+}
+
+/* Stores one row and times it. */
+static int store_put(sup_app *a, sup_table t, int64_t version, int64_t ts,
+                     const char *label, uint32_t crc, const void *data, size_t len,
+                     const char *mk, const char *mv) {
+    int64_t t0 = beat_mono_us();
+    int rc = sup_store_put(a->st, t, version, ts, label, crc, data, len, mk, mv);
+    beat_histogram_observe(a->db_write, (double)(beat_mono_us() - t0) / 1e6);
+    if (rc) beat_counter_inc(a->db_fail);
+    beat_gauge_set(a->db_bytes, sup_store_disk_bytes(a->st));
+    return rc == -EEXIST ? -EIO : rc;
+}
+
+/* Re-encodes the snapshot frame and makes it current on the pub side. */
+static void publish_snapshot(sup_app *a) {
+    if (!a->pub || a->cs.version == 0) return;
+    beat_buf b;
+    beat_buf_init(&b, 2 * a->cfg.max_json_bytes + (1 << 20));
+    int rc = beat_snapshot_encode(&a->cs, a->state.version ? &a->state : NULL, &b);
+    sup_frame *f = rc == 0 ? sup_frame_new(b.len) : NULL;
+    if (f) {
+        memcpy(f->data, b.data, b.len);
+        sup_pub_set_snapshot(a->pub, a->cs.version, a->state.version, f);
+        sup_frame_unref(f);
+    } else {
+        beat_log(BEAT_ERROR, "snapshot_encode_failed", "err=%d", rc ? rc : -ENOMEM);
+    }
+    beat_buf_fini(&b);
+}
+
+/* 'C' + u64 LE version + bytes. */
+static sup_frame *model_frame(int64_t version, const void *bytes, size_t len) {
+    sup_frame *f = sup_frame_new(9 + len);
+    if (!f) return NULL;
+    f->data[0] = BEAT_FRAME_CHECKPOINT;
+    for (int i = 0; i < 8; i++) f->data[1 + i] = (uint8_t)((uint64_t)version >> (8 * i));
+    memcpy(f->data + 9, bytes, len);
+    return f;
+}
+
+/* ---- campaigns ------------------------------------------------------------- */
+
+/* Encodes cs (absolute times) with "version", stores, swaps in. Takes cs
+ * on success; on error the caller keeps it. */
+static int install_campaigns(sup_app *a, beat_campaign_set *cs, const char *source,
+                             const char *mk, const char *mv, beat_reason *why) {
+    int64_t version;
+    int rc = sup_store_next_version(a->st, SUP_T_CAMPAIGNS, &version);
+    if (rc) return beat_reasonf(why, -EIO, "store failed");
+    cs->version = version;
+    beat_buf b;
+    beat_buf_init(&b, 2 * a->cfg.max_json_bytes + (1 << 20));
+    char *json = NULL;
+    size_t len = 0;
+    rc = beat_campaigns_encode(cs, &b);
+    if (rc == 0) rc = json_with_version(b.data, b.len, version, &json, &len);
+    beat_buf_fini(&b);
+    if (rc) {
+        beat_log(BEAT_ERROR, "campaigns_encode_failed", "err=%d", rc);
+        return beat_reasonf(why, -EIO, "cannot encode campaigns");
+    }
+    int64_t now = beat_now_ms();
+    rc = store_put(a, SUP_T_CAMPAIGNS, version, now, source, 0, json, len, mk, mv);
+    if (rc) {
+        free(json);
+        return beat_reasonf(why, -EIO, "store failed");
+    }
+    beat_campaigns_fini(&a->cs);
+    free(a->cs_json);
+    a->cs = *cs;
+    a->cs_json = json;
+    a->cs_len = len;
+    a->cs_ts = now;
+    beat_gauge_set(a->version_g[K_CAMPAIGNS], (double)version);
+    publish_snapshot(a);
+    return 0;
+}
+
+int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *version,
+                          beat_reason *why) {
+    if (len > a->cfg.max_json_bytes)
+        return reject(a, K_CAMPAIGNS, beat_reasonf(why, -EMSGSIZE, "body over %zu bytes",
+                                                   a->cfg.max_json_bytes));
+    beat_campaign_set cs = {0};
+    int rc = beat_campaigns_decode(json, len, beat_now_ms(), &cs, why);
+    if (rc) return reject(a, K_CAMPAIGNS, -EINVAL);
+    char hex[65], source[80];
+    sha256_hex(json, len, hex);
+    snprintf(source, sizeof source, "api:%s", hex);
+    if ((rc = install_campaigns(a, &cs, source, NULL, NULL, why)) != 0) {
+        beat_campaigns_fini(&cs);
+        return rc;
+    }
+    beat_counter_inc(a->accepted[K_CAMPAIGNS]);
+    beat_log(BEAT_INFO, "campaigns_accepted", "version=%lld n=%d source=api",
+             (long long)a->cs.version, a->cs.n);
+    *version = a->cs.version;
+    return 0;
+}
+
+int sup_app_load_campaigns_file(sup_app *a, const char *path, beat_reason *why) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return beat_reasonf(why, -errno, "cannot open %s: %s", path, strerror(errno));
+    beat_buf b;
+    beat_buf_init(&b, a->cfg.max_json_bytes);
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = beat_buf_append(&b, chunk, n);
+    if (rc == 0 && ferror(f)) rc = beat_reasonf(why, -EIO, "cannot read %s", path);
+    else if (rc) beat_reasonf(why, rc, "%s is over %zu bytes", path, a->cfg.max_json_bytes);
+    fclose(f);
+    char hex[65], prev[80] = "";
+    if (rc == 0) {
+        sha256_hex(b.data, b.len, hex);
+        sup_store_meta_get(a->st, META_FILE_HASH, prev, sizeof prev);
+        if (a->cs.version && strcmp(prev, hex) == 0) {
+            beat_log(BEAT_INFO, "campaigns_file_unchanged", "path=%s version=%lld", path,
+                     (long long)a->cs.version);
+            beat_buf_fini(&b);
+            return 0;
+        }
+        beat_campaign_set cs = {0};
+        beat_reason r = {{0}};
+        rc = beat_campaigns_decode(b.data, b.len, beat_now_ms(), &cs, &r);
+        if (rc) {
+            rc = beat_reasonf(why, -EINVAL, "%s: %s", path, r.msg);
+        } else {
+            char source[80];
+            snprintf(source, sizeof source, "file:%s", hex);
+            if ((rc = install_campaigns(a, &cs, source, META_FILE_HASH, hex, why)) != 0)
+                beat_campaigns_fini(&cs);
+            else {
+                beat_counter_inc(a->accepted[K_CAMPAIGNS]);
+                beat_log(BEAT_INFO, "campaigns_loaded", "path=%s version=%lld n=%d", path,
+                         (long long)a->cs.version, a->cs.n);
+            }
+        }
+    }
+    beat_buf_fini(&b);
+    return rc;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+/* Semantic checks beat_state_decode cannot do: campaigns must exist in the
+ * current set, multipliers within [0, max]. */
+static int state_validate(const sup_app *a, const beat_state *s, beat_reason *why) {
+    for (int i = 0; i < s->n; i++) {
+        const beat_state_campaign *c = &s->c[i];
+        if (!beat_campaigns_find(&a->cs, c->id))
+            return beat_reasonf(why, -EINVAL, "unknown campaign %s", c->id);
+        if (!isfinite(c->multiplier) || c->multiplier < 0 ||
+            c->multiplier > a->cfg.max_multiplier)
+            return beat_reasonf(why, -EINVAL,
+                                "campaigns.%s.multiplier: must be finite in [0, %g]", c->id,
+                                a->cfg.max_multiplier);
+    }
+    return 0;
+}
+
+int sup_app_post_state(sup_app *a, const char *json, size_t len, int64_t *version,
+                       beat_reason *why) {
+    if (len > a->cfg.max_json_bytes)
+        return reject(a, K_STATE, beat_reasonf(why, -EMSGSIZE, "body over %zu bytes",
+                                               a->cfg.max_json_bytes));
+    beat_state s = {0};
+    if (beat_state_decode(json, len, BEAT_CAMPAIGNS_MAX, &s, why) != 0)
+        return reject(a, K_STATE, -EINVAL);
+    int rc = state_validate(a, &s, why);
+    if (rc) {
+        beat_state_fini(&s);
+        return reject(a, K_STATE, rc);
+    }
+    int64_t v;
+    if (sup_store_next_version(a->st, SUP_T_STATES, &v) != 0) {
+        beat_state_fini(&s);
+        return beat_reasonf(why, -EIO, "store failed");
+    }
+    s.version = v;
+    beat_buf b;
+    beat_buf_init(&b, 2 * a->cfg.max_json_bytes + 1024);
+    char *out = NULL;
+    size_t out_len = 0;
+    rc = beat_state_encode(&s, true, &b);
+    if (rc == 0) rc = json_with_version(b.data, b.len, v, &out, &out_len);
+    beat_buf_fini(&b);
+    if (rc) {
+        beat_log(BEAT_ERROR, "state_encode_failed", "err=%d", rc);
+        beat_state_fini(&s);
+        return beat_reasonf(why, -EIO, "cannot encode state");
+    }
+    int64_t now = beat_now_ms();
+    if (store_put(a, SUP_T_STATES, v, now, s.actuator, 0, out, out_len, NULL, NULL) != 0) {
+        free(out);
+        beat_state_fini(&s);
+        return beat_reasonf(why, -EIO, "store failed");
+    }
+    beat_state_fini(&a->state);
+    free(a->state_json);
+    a->state = s;
+    a->state_json = out;
+    a->state_len = out_len;
+    a->state_ts = now;
+    beat_gauge_set(a->version_g[K_STATE], (double)v);
+    beat_counter_inc(a->accepted[K_STATE]);
+    publish_snapshot(a);
+    *version = v;
+    return 0;
+}
+
+/* ---- checkpoint ------------------------------------------------------------ */
+
+static int ckpt_validate(const sup_app *a, const void *p, size_t n, beat_ckpt *ck,
+                         beat_reason *why) {
+    if (beat_ckpt_decode(p, n, a->cfg.max_ckpt_bytes, ck, why) != 0) return -EINVAL;
+    int rc = 0;
+    if (ck->h.hash_bits != a->cfg.hash_bits)
+        rc = beat_reasonf(why, -EINVAL, "hash_bits %u != configured %u", ck->h.hash_bits,
+                          a->cfg.hash_bits);
+    else if (ck->h.hash_seed != a->cfg.hash_seed)
+        rc = beat_reasonf(why, -EINVAL, "hash_seed %016llx != configured %016llx",
+                          (unsigned long long)ck->h.hash_seed,
+                          (unsigned long long)a->cfg.hash_seed);
+    if (rc) beat_ckpt_fini(ck);
+    return rc;
+}
+
+static void install_model(sup_app *a, sup_frame *f, int64_t v, int64_t ts,
+                          const beat_ckpt_header *h) {
+    sup_frame_unref(a->model);
+    a->model = f;
+    a->model_version = v;
+    a->model_ts = ts;
+    snprintf(a->model_trainer, sizeof a->model_trainer, "%s", h->trainer);
+    a->model_auc = h->auc;
+    beat_gauge_set(a->version_g[K_CKPT], (double)v);
+    if (a->pub) sup_pub_set_model(a->pub, v, f);
+}
+
+int sup_app_post_checkpoint(sup_app *a, const void *bytes, size_t len, int64_t *version,
+                            beat_reason *why) {
+    if (len > a->cfg.max_ckpt_bytes)
+        return reject(a, K_CKPT, beat_reasonf(why, -EMSGSIZE, "checkpoint over %zu bytes",
+                                              a->cfg.max_ckpt_bytes));
+    beat_ckpt ck = {0};
+    if (ckpt_validate(a, bytes, len, &ck, why) != 0) return reject(a, K_CKPT, -EINVAL);
+    beat_ckpt_header h = ck.h;
+    beat_ckpt_fini(&ck); /* only the header is kept; the bytes are stored as sent */
+    int64_t v;
+    if (sup_store_next_version(a->st, SUP_T_CHECKPOINTS, &v) != 0)
+        return beat_reasonf(why, -EIO, "store failed");
+    sup_frame *f = model_frame(v, bytes, len);
+    if (!f) return beat_reasonf(why, -ENOMEM, "out of memory");
+    int64_t now = beat_now_ms();
+    if (store_put(a, SUP_T_CHECKPOINTS, v, now, h.trainer, beat_crc32(bytes, len), bytes, len,
+                  NULL, NULL) != 0) {
+        sup_frame_unref(f);
+        return beat_reasonf(why, -EIO, "store failed");
+    }
+    install_model(a, f, v, now, &h);
+    beat_counter_inc(a->accepted[K_CKPT]);
+    beat_log(BEAT_INFO, "checkpoint_accepted", "version=%lld bytes=%zu trainer=%s auc=%g",
+             (long long)v, len, h.trainer, h.auc);
+    *version = v;
+    return 0;
+}
+
+/* ---- reload ---------------------------------------------------------------- */
+
+int sup_app_load(sup_app *a) {
+    sup_row r;
+    beat_reason why = {{0}};
+    int rc = sup_store_latest(a->st, SUP_T_CAMPAIGNS, &r);
+    if (rc == -EIO) return rc;
+    if (rc == 0) {
+        beat_campaign_set cs = {0};
+        char *json = NULL;
+        size_t len = 0;
+        if (beat_campaigns_decode(r.data, r.len, beat_now_ms(), &cs, &why) == 0 &&
+            json_with_version(r.data, r.len, r.version, &json, &len) == 0) {
+            cs.version = r.version;
+            a->cs = cs;
+            a->cs_json = json;
+            a->cs_len = len;
+            a->cs_ts = r.ts_ms;
+        } else {
+            beat_campaigns_fini(&cs);
+            beat_log(BEAT_ERROR, "stored_campaigns_invalid", "version=%lld reason=\"%s\"",
+                     (long long)r.version, why.msg);
+        }
+        sup_row_fini(&r);
+    }
+    rc = sup_store_latest(a->st, SUP_T_STATES, &r);
+    if (rc == -EIO) return rc;
+    if (rc == 0) {
+        beat_state s = {0};
+        if (beat_state_decode(r.data, r.len, BEAT_CAMPAIGNS_MAX, &s, &why) == 0) {
+            s.version = r.version;
+            a->state = s;
+            a->state_json = r.data; /* takes the row's text */
+            a->state_len = r.len;
+            a->state_ts = r.ts_ms;
+            r.data = NULL;
+        } else {
+            beat_log(BEAT_ERROR, "stored_state_invalid", "version=%lld reason=\"%s\"",
+                     (long long)r.version, why.msg);
+        }
+        sup_row_fini(&r);
+    }
+    rc = sup_store_latest(a->st, SUP_T_CHECKPOINTS, &r);
+    if (rc == -EIO) return rc;
+    if (rc == 0) {
+        beat_ckpt ck = {0};
+        sup_frame *f = NULL;
+        /* A checkpoint for other hash parameters (config changed) is not
+         * served: inference would reject it anyway. */
+        if (ckpt_validate(a, r.data, r.len, &ck, &why) == 0 &&
+            (f = model_frame(r.version, r.data, r.len)) != NULL) {
+            install_model(a, f, r.version, r.ts_ms, &ck.h);
+        } else {
+            beat_log(BEAT_ERROR, "stored_checkpoint_invalid", "version=%lld reason=\"%s\"",
+                     (long long)r.version, why.msg);
+        }
+        beat_ckpt_fini(&ck);
+        sup_row_fini(&r);
+    }
+    beat_gauge_set(a->version_g[K_CAMPAIGNS], (double)a->cs.version);
+    beat_gauge_set(a->version_g[K_STATE], (double)a->state.version);
+    beat_gauge_set(a->db_bytes, sup_store_disk_bytes(a->st));
+    publish_snapshot(a);
+    beat_log(BEAT_INFO, "store_loaded", "path=%s campaigns_version=%lld state_version=%lld"
+             " model_version=%lld", sup_store_path(a->st), (long long)a->cs.version,
+             (long long)a->state.version, (long long)a->model_version);
+    return 0;
+}
+
+/* ---- read side ------------------------------------------------------------- */
+
+const char *sup_app_campaigns_json(const sup_app *a, size_t *len) {
+    *len = a->cs_len;
+    return a->cs.version ? a->cs_json : NULL;
+}
+
+const char *sup_app_state_json(const sup_app *a, size_t *len) {
+    *len = a->state_len;
+    return a->state.version ? a->state_json : NULL;
+}
+
+sup_frame *sup_app_model(const sup_app *a, int64_t *version) {
+    *version = a->model_version;
+    return sup_frame_ref(a->model);
+}
+
+int64_t sup_app_version(const sup_app *a, int which) {
+    return which == 0 ? a->cs.version : which == 1 ? a->state.version : a->model_version;
+}
+
+int sup_app_versions_json(const sup_app *a, beat_buf *out) {
+    int rc = beat_buf_printf(out,
+                             "{\"campaigns\":%lld,\"state\":%lld,\"model\":%lld,"
+                             "\"campaigns_ts\":%lld,\"state_ts\":%lld,\"model_ts\":%lld,"
+                             "\"state_actuator\":",
+                             (long long)a->cs.version, (long long)a->state.version,
+                             (long long)a->model_version, (long long)a->cs_ts,
+                             (long long)a->state_ts, (long long)a->model_ts);
+    const char *act = a->state.version ? a->state.actuator : "";
+    if (!rc) rc = beat_buf_json_str(out, act, strlen(act));
+    if (!rc) rc = beat_buf_puts(out, ",\"model_trainer\":");
+    if (!rc) rc = beat_buf_json_str(out, a->model_trainer, strlen(a->model_trainer));
+    if (!rc) {
+        if (a->model && isfinite(a->model_auc))
+            rc = beat_buf_printf(out, ",\"model_auc\":%.6g}", a->model_auc);
+        else
+            rc = beat_buf_puts(out, ",\"model_auc\":null}");
+    }
+    return rc;
+}
+
+bool sup_app_health(void *arg, beat_buf *detail) {
+    sup_app *a = arg;
+    beat_buf_printf(detail, "\"campaigns_version\":%lld,\"state_version\":%lld,"
+                            "\"model_version\":%lld,\"campaigns\":%d",
+                    (long long)a->cs.version, (long long)a->state.version,
+                    (long long)a->model_version, a->cs.n);
+    return true; /* serving and writable: the supervisor's whole job */
+}
+
+void sup_app_stats(sup_app *a) {
+    double bytes = sup_store_disk_bytes(a->st);
+    beat_gauge_set(a->db_bytes, bytes);
+    beat_log(BEAT_INFO, "stats",
+             "campaigns_version=%lld state_version=%lld model_version=%lld"
+             " accepted_campaigns=%llu accepted_state=%llu accepted_checkpoint=%llu"
+             " rejected_campaigns=%llu rejected_state=%llu rejected_checkpoint=%llu"
+             " db_write_failures=%llu db_bytes=%.0f",
+             (long long)a->cs.version, (long long)a->state.version,
+             (long long)a->model_version,
+             (unsigned long long)beat_counter_get(a->accepted[K_CAMPAIGNS]),
+             (unsigned long long)beat_counter_get(a->accepted[K_STATE]),
+             (unsigned long long)beat_counter_get(a->accepted[K_CKPT]),
+             (unsigned long long)beat_counter_get(a->rejected[K_CAMPAIGNS]),
+             (unsigned long long)beat_counter_get(a->rejected[K_STATE]),
+             (unsigned long long)beat_counter_get(a->rejected[K_CKPT]),
+             (unsigned long long)beat_counter_get(a->db_fail), bytes);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+sup_app *sup_app_new(const sup_cfg *cfg, sup_store *st, sup_pub *pub) {
+    sup_app *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->cfg = *cfg;
+    a->st = st;
+    a->pub = pub;
+    a->model_auc = NAN;
+    static const char *const vname[K_N] = {"beat_supervisor_campaigns_version",
+                                           "beat_supervisor_state_version",
+                                           "beat_supervisor_model_version"};
+    char name[128];
+    for (int k = 0; k < K_N; k++) {
+        snprintf(name, sizeof name, "beat_supervisor_accepted_total{kind=\"%s\"}", KIND[k]);
+        a->accepted[k] = beat_counter_new(name, "Writes accepted and stored");
+        snprintf(name, sizeof name, "beat_supervisor_rejected_total{kind=\"%s\"}", KIND[k]);
+        a->rejected[k] = beat_counter_new(name, "Writes rejected as invalid or too large");
+        a->version_g[k] = beat_gauge_new(vname[k], "Current version (0 = none)");
+    }
+    a->db_fail = beat_counter_new("beat_supervisor_db_write_failures_total",
+                                  "SQLite writes that failed (answered 503)");
+    a->db_bytes = beat_gauge_new("beat_supervisor_db_size_bytes",
+                                 "SQLite file plus WAL size on disk");
+    a->db_write = beat_histogram_new("beat_supervisor_db_write_seconds",
+                                     "SQLite write transaction latency",
+                                     beat_latency_bounds, beat_latency_nbounds);
+    return a;
+}
+
+void sup_app_free(sup_app *a) {
+    if (!a) return;
+    beat_campaigns_fini(&a->cs);
+    free(a->cs_json);
+    beat_state_fini(&a->state);
+    free(a->state_json);
+    sup_frame_unref(a->model);
+    free(a);
+}

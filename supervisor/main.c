@@ -1,0 +1,199 @@
+/* beat-supervisor: the engine's one durable store (SQLite, WAL) of campaigns,
+ * pacing state and model checkpoints; HTTP for writers and readers, nng
+ * pub/rep for inference (DESIGN §2, §5). main wires flags, store, publisher,
+ * HTTP and the event loop. Startup problems with its own config or database
+ * are fatal (exit 1); nothing a peer sends ever is. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "api.h"
+#include "app.h"
+#include "beat_cfg.h"
+#include "beat_features.h"
+#include "beat_http.h"
+#include "beat_log.h"
+#include "publish.h"
+#include "store.h"
+
+static char *o_listen, *o_db, *o_campaigns, *o_pub, *o_rep, *o_token, *o_seed, *o_name,
+    *o_level;
+static int64_t o_keep, o_max_ckpt, o_max_json, o_hash_bits, o_hb_ms, o_sendbuf;
+static double o_max_mult;
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+static const beat_opt OPTS[] = {
+    {"listen", "BEAT_SUPERVISOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8083", 0, -1,
+     "HTTP listen address host:port", false},
+    {"db", "BEAT_SUPERVISOR_DB", BEAT_OPT_STR, &o_db, "run/supervisor.db", 0, -1,
+     "SQLite database file (parent directory created if missing)", false},
+    {"campaigns", "BEAT_CAMPAIGNS", BEAT_OPT_STR, &o_campaigns, NULL, 0, -1,
+     "campaigns JSON file applied at start when its content changed since last applied",
+     false},
+    {"pub", "BEAT_SUPERVISOR_PUB", BEAT_OPT_STR, &o_pub, "tcp://127.0.0.1:7103", 0, -1,
+     "nng PUB listen URL (snapshots, checkpoints, heartbeats to inference)", false},
+    {"rep", "BEAT_SUPERVISOR_REP", BEAT_OPT_STR, &o_rep, "tcp://127.0.0.1:7104", 0, -1,
+     "nng REP listen URL (answers \"snapshot\" / \"checkpoint\")", false},
+    {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, &o_token, NULL, 0, -1,
+     "Bearer token required on writes (empty = no auth)", true},
+    {"keep", "BEAT_SUPERVISOR_KEEP", BEAT_OPT_INT, &o_keep, "20", 1, 100000,
+     "versions kept per kind (campaigns, states, checkpoints)", false},
+    {"max-checkpoint-bytes", "BEAT_SUPERVISOR_MAX_CHECKPOINT_BYTES", BEAT_OPT_INT, &o_max_ckpt,
+     "67108864", 1024, 2147483647.0,
+     "largest checkpoint accepted; subscribers must set RECVMAXSZ above it + 9; pub memory"
+     " is up to subscribers x pub-sendbuf x this",
+     false},
+    {"max-json-bytes", "BEAT_SUPERVISOR_MAX_JSON_BYTES", BEAT_OPT_INT, &o_max_json,
+     "16777216", 1024, 1073741824.0, "largest campaigns or state body accepted", false},
+    {"max-multiplier", "BEAT_SUPERVISOR_MAX_MULTIPLIER", BEAT_OPT_DBL, &o_max_mult, "10", 0,
+     1e6, "state multipliers must be within [0, this]", false},
+    {"hash-bits", "BEAT_HASH_BITS", BEAT_OPT_INT, &o_hash_bits, STR(BEAT_HASH_BITS_DEFAULT),
+     10, 26, "feature-hash bits a checkpoint must have", false},
+    {"hash-seed", "BEAT_HASH_SEED", BEAT_OPT_STR, &o_seed, NULL, 0, -1,
+     "feature-hash seed (hex) a checkpoint must have; empty = the built-in default",
+     false},
+    {"heartbeat-ms", "BEAT_SUPERVISOR_HEARTBEAT_MS", BEAT_OPT_INT, &o_hb_ms, "1000", 10,
+     60000, "heartbeat period on the pub socket", false},
+    {"pub-sendbuf", "BEAT_SUPERVISOR_PUB_SENDBUF", BEAT_OPT_INT, &o_sendbuf, "16", 1, 8192,
+     "messages buffered per subscriber before the pub socket drops", false},
+    {"name", "BEAT_SUPERVISOR_NAME", BEAT_OPT_STR, &o_name, "supervisor-1", 0, -1,
+     "instance name", false},
+    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_level, "info", 0, -1,
+     "debug|info|warn|error", false},
+    BEAT_OPT_END,
+};
+
+static _Noreturn void die(const char *ev, const char *msg) {
+    fprintf(stderr, "beat-supervisor: %s\n", msg);
+    beat_log(BEAT_FATAL, ev, "reason=\"%s\"", msg);
+    exit(1);
+}
+
+static void on_stop_poll(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    if (beat_stop_requested()) event_base_loopbreak(arg);
+}
+
+static void on_stats(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    sup_app_stats(arg);
+}
+
+static int parse_seed(const char *s, uint64_t *out) {
+    if (!s || !*s) return -EINVAL;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 16);
+    if (errno || !end || *end || end == s || strlen(s) > 16) return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    beat_log_init("supervisor", BEAT_INFO);
+    beat_cfg_parse("beat-supervisor",
+                   "Stores campaigns, pacing state and model checkpoints; serves them over "
+                   "HTTP and publishes them to inference over nng.",
+                   OPTS, argc, argv, NULL);
+    beat_log_level lvl;
+    if (beat_log_level_parse(o_level, &lvl) != 0) {
+        fprintf(stderr, "beat-supervisor: --log-level: unknown level \"%s\"\n", o_level);
+        return 64;
+    }
+    beat_log_init("supervisor", lvl);
+    sup_cfg cfg = {
+        .max_ckpt_bytes = (size_t)o_max_ckpt,
+        .max_json_bytes = (size_t)o_max_json,
+        .max_multiplier = o_max_mult,
+        .hash_bits = (uint32_t)o_hash_bits,
+    };
+    cfg.hash_seed = BEAT_HASH_SEED_DEFAULT;
+    if (o_seed && *o_seed && parse_seed(o_seed, &cfg.hash_seed) != 0) {
+        fprintf(stderr, "beat-supervisor: --hash-seed: not a 64-bit hex value \"%s\"\n", o_seed);
+        return 64;
+    }
+    beat_cfg_log(OPTS);
+    beat_stop_install();
+
+    char msg[512];
+    sup_store *st = NULL;
+    beat_reason why = {{0}};
+    int rc = sup_store_open(o_db, (int)o_keep, &st, &why);
+    if (rc == -EBADMSG) {
+        snprintf(msg, sizeof msg, "database %s is corrupt (%s); move it aside and restore a "
+                 "backup, or start with a new --db", o_db, why.msg);
+        die("db_corrupt", msg);
+    }
+    if (rc) {
+        snprintf(msg, sizeof msg, "cannot open database %s: %s", o_db, why.msg);
+        die("db_open_failed", msg);
+    }
+
+    sup_pub_cfg pc = {.pub_url = o_pub, .rep_url = o_rep, .sendbuf = (int)o_sendbuf,
+                      .heartbeat_ms = (int)o_hb_ms};
+    sup_pub *pub = sup_pub_new(&pc, &rc);
+    if (!pub) {
+        snprintf(msg, sizeof msg, "cannot listen on nng pub %s / rep %s (err %d)", o_pub, o_rep,
+                 rc);
+        die("nng_listen_failed", msg);
+    }
+    sup_app *app = sup_app_new(&cfg, st, pub);
+    if (!app) die("start_failed", "out of memory");
+    if (sup_app_load(app) != 0) {
+        snprintf(msg, sizeof msg, "cannot read database %s", o_db);
+        die("db_read_failed", msg);
+    }
+    if (o_campaigns && *o_campaigns) {
+        if ((rc = sup_app_load_campaigns_file(app, o_campaigns, &why)) != 0)
+            die("campaigns_file_invalid", why.msg);
+    }
+
+    struct event_base *base = event_base_new();
+    if (!base) die("start_failed", "event_base_new failed");
+    size_t max_body = cfg.max_ckpt_bytes > cfg.max_json_bytes ? cfg.max_ckpt_bytes
+                                                               : cfg.max_json_bytes;
+    beat_http *http = beat_http_new(base, o_listen, max_body, false, &rc);
+    if (!http) {
+        snprintf(msg, sizeof msg, "cannot listen on %s: %s", o_listen, strerror(-rc));
+        die("listen_failed", msg);
+    }
+    sup_api *api = sup_api_new(http, app, o_token, &cfg);
+    if (!api) die("start_failed", "out of memory");
+
+    struct event *stop_ev = event_new(base, -1, EV_PERSIST, on_stop_poll, base);
+    struct event *stats_ev = event_new(base, -1, EV_PERSIST, on_stats, app);
+    struct timeval stop_tv = {0, 100000}, stats_tv = {10, 0};
+    if (!stop_ev || !stats_ev) die("start_failed", "event_new failed");
+    event_add(stop_ev, &stop_tv);
+    event_add(stats_ev, &stats_tv);
+    if (!o_token || !*o_token)
+        beat_log(BEAT_WARN, "no_admin_token", "msg=\"writes are not authenticated\"");
+    beat_log(BEAT_INFO, "started",
+             "name=%s listen=%s pub=%s rep=%s db=%s campaigns_version=%lld state_version=%lld"
+             " model_version=%lld", o_name, o_listen, o_pub, o_rep, o_db,
+             (long long)sup_app_version(app, 0), (long long)sup_app_version(app, 1),
+             (long long)sup_app_version(app, 2));
+
+    event_base_dispatch(base);
+
+    beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
+    event_free(stop_ev);
+    event_free(stats_ev);
+    sup_api_free(api);
+    beat_http_free(http);
+    sup_pub_free(pub);
+    sup_app_free(app);
+    sup_store_close(st);
+    event_base_free(base);
+    beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
+    return 0;
+}

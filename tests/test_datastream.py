@@ -1,0 +1,287 @@
+"""Datastream over its real links: beat-kafka-dev (mock Kafka on free ports),
+events produced with kcat (key|json lines), beat-datastream read back over
+HTTP. Checks exact aggregates and samples for a scripted batch (duplicates,
+bill after win, clicks, garbage), the API's 400s, following the broker
+through a restart, and two instances in one group splitting the partitions
+with their aggregates summing to the expected totals."""
+import json, os, signal, subprocess, tempfile
+
+from beatlib import (Procs, check, free_ports, get_json, healthz, http, metric,
+                     wait_for)
+
+TOPIC = "beat.events"
+PARTS = 4
+
+
+def start_kafka(procs, name, port, admin):
+    k = procs.start(name, ["beat-kafka-dev", "--port", str(port), "--partitions",
+                           str(PARTS), "--listen", f"127.0.0.1:{admin}", "--topic", TOPIC])
+    wait_for(lambda: healthz(admin)["ready"], 10, what="kafka-dev ready")
+    return k
+
+
+def start_ds(procs, name, kport, hport, extra=()):
+    p = procs.start(name, ["beat-datastream", "--listen", f"127.0.0.1:{hport}",
+                           "--kafka-brokers", f"127.0.0.1:{kport}", "--topic", TOPIC,
+                           "--group", "ds-test", "--name", name, "--bucket-ms", "200",
+                           "--join-window-ms", "1500", "--neg-rate", "1",
+                           "--kafka-opt", f"client.id={name}", *extra])
+    return p
+
+
+def produce(kport, events):
+    """events: list of (key, json-or-raw-string)."""
+    lines = []
+    for key, ev in events:
+        val = ev if isinstance(ev, str) else json.dumps(ev, separators=(",", ":"))
+        lines.append(f"{key}|{val}")
+    r = subprocess.run(["kcat", "-P", "-b", f"127.0.0.1:{kport}", "-t", TOPIC, "-K", "|"],
+                       input=("\n".join(lines) + "\n").encode(), capture_output=True,
+                       timeout=20)
+    check(r.returncode == 0, f"kcat failed: {r.stderr[:300]!r}")
+
+
+def ev(t, auction, campaign, ts, **kw):
+    d = {"v": 1, "type": t, "auction": auction, "imp": "1", "campaign": campaign, "ts": ts}
+    d.update(kw)
+    return (auction, d)
+
+
+def script(prefix, n):
+    """A batch of n auctions over two campaigns and its exact expectations.
+    Auction i: bid (feat); won if i%3 != 2 (win with price, a duplicate win,
+    and for i%3 == 0 also a bill); imp if won; click if i%5 == 0 and won."""
+    evs, exp = [], {}
+    pos, neg, feats = 0, 0, {}
+    for i in range(n):
+        a = f"{prefix}{i}"
+        c = f"c{i % 2 + 1}"
+        e = exp.setdefault(c, {"bids": 0, "wins": 0, "spend_micros": 0, "imps": 0,
+                               "clicks": 0})
+        rem = exp.setdefault("_rem_" + c, [0])
+        feat = [i, 1000 + i, 4000000000 + i]
+        feats[a] = feat
+        evs.append(ev("bid", a, c, 1000 + i, price=2000000, pctr=0.01, feat=feat))
+        e["bids"] += 1
+        if i % 3 == 2:
+            continue
+        price = 1000000 + 1234 * i  # CPM micros: sub-micro remainders
+        evs.append(ev("win", a, c, 1001 + i, price=price, bid=2000000))
+        evs.append(ev("win", a, c, 1001 + i, price=price, bid=2000000))  # duplicate
+        if i % 3 == 0:
+            evs.append(ev("bill", a, c, 1002 + i, price=price))  # after win: no change
+        e["wins"] += 1
+        rem[0] += price
+        evs.append(ev("imp", a, c, 1003 + i))
+        e["imps"] += 1
+        if i % 5 == 0:
+            evs.append(ev("click", a, c, 1004 + i))
+            evs.append(ev("click", a, c, 1004 + i))  # duplicate
+            e["clicks"] += 1
+            pos += 1
+        else:
+            neg += 1
+    # Spend is exact over time: total milli-micros // 1000 per campaign.
+    for c in [k for k in exp if not k.startswith("_")]:
+        exp[c]["spend_micros"] = exp.pop("_rem_" + c)[0] // 1000
+    return evs, exp, pos, neg, feats
+
+
+def sum_aggregates(hport, after=0):
+    """Sums every bucket with seq > after, following the cursor to the end."""
+    tot, seen, epoch = {}, 0, None
+    while True:
+        d = get_json(f"http://127.0.0.1:{hport}/v1/aggregates?after={after}")
+        epoch = d["epoch"]
+        for b in d["buckets"]:
+            check(b["seq"] == after + 1, f"seq gap: {b['seq']} after {after}")
+            after = b["seq"]
+            for c, row in b["campaigns"].items():
+                t = tot.setdefault(c, {k: 0 for k in row})
+                for k, v in row.items():
+                    t[k] += v
+        seen += len(d["buckets"])
+        if not d["buckets"] or after >= d["last_seq"]:
+            return tot, after, epoch
+
+
+def get_samples(hport, after=0, mx=1000):
+    st, _, body = http("GET", f"http://127.0.0.1:{hport}/v1/samples?after={after}&max={mx}")
+    check(st == 200, f"samples -> {st}")
+    lines = body.decode().splitlines()
+    head = json.loads(lines[0])
+    rows = [json.loads(x) for x in lines[1:]]
+    check(head["n"] == len(rows), "n matches the lines")
+    return head, rows
+
+
+def produce_to(kport, partition, events):
+    lines = "".join(f"{k}|{json.dumps(e, separators=(',', ':'))}\n" for k, e in events)
+    r = subprocess.run(["kcat", "-P", "-b", f"127.0.0.1:{kport}", "-t", TOPIC, "-K", "|",
+                        "-p", str(partition)], input=lines.encode(), capture_output=True,
+                       timeout=20)
+    check(r.returncode == 0, f"kcat failed: {r.stderr[:300]!r}")
+
+
+def warm_up(kport, hports):
+    """A new group starts at the log end, resolved just after assignment:
+    until then a produced event may be skipped. Send a harmless loss event to
+    each partition until one is seen, so every fetch position is fixed (and
+    committed) before the real batch."""
+    def losses():
+        return sum(metric(h, 'beat_datastream_events_total{type="loss"}') or 0
+                   for h in hports)
+    n = [0]
+    for p in range(PARTS):
+        def seen():
+            before = losses()
+            n[0] += 1
+            produce_to(kport, p, [ev("loss", f"warm{p}-{n[0]}", "cw", 1, loss=1)])
+            wait_for(lambda: losses() > before, 1.0, 0.05, "loss consumed")
+            return True
+        wait_for(seen, 15, 0.05, f"partition {p} positioned")
+
+
+def ready_with(hport, nparts=None):
+    h = healthz(hport)
+    if not h["ready"]:
+        return None
+    if nparts is not None and h["assigned_partitions"] != nparts:
+        return None
+    return h
+
+
+def test_aggregates_samples_and_broker_restart():
+    kport, admin, hport = free_ports(3)
+    with Procs(tempfile.mkdtemp(prefix="beat-ds-")) as procs:
+        k = start_kafka(procs, "kafka-dev", kport, admin)
+        ds = start_ds(procs, "ds-1", kport, hport)
+        # The mock cluster's first group join takes ~3 s; the group starts
+        # at the log end, so produce only once partitions are assigned.
+        wait_for(lambda: ready_with(hport, PARTS), 20, 0.1, "datastream assigned")
+        warm_up(kport, [hport])
+
+        # API input checks (no Kafka involved).
+        for q in ["aggregates?after=-1", "aggregates?after=abc", "aggregates?after=1.5",
+                  "samples?after=-1", "samples?max=0", "samples?max=10001",
+                  "samples?max=x"]:
+            st, _, b = http("GET", f"http://127.0.0.1:{hport}/v1/{q}")
+            check(st == 400 and b"error" in b, f"{q} -> {st} {b!r}")
+        st, _, _ = http("POST", f"http://127.0.0.1:{hport}/v1/aggregates", body="{}")
+        check(st == 405, f"POST aggregates -> {st}")
+
+        evs, exp, pos, neg, feats = script("A", 40)
+        garbage = [("g1", "not json"), ("g2", '{"v":1,"type":"win"}'),
+                   ("g3", '{"v":9,"type":"bid","auction":"x","imp":"1","ts":1}')]
+        produce(kport, evs[: len(evs) // 2] + garbage + evs[len(evs) // 2:])
+
+        def aggs_match():
+            tot, _, _ = sum_aggregates(hport)
+            return tot if tot == exp else None
+        try:
+            wait_for(aggs_match, 20, 0.2, "exact aggregates")
+        except AssertionError:
+            print("expected", exp, "\ngot", sum_aggregates(hport)[0])
+            raise
+        dups = sum(1 for _, e in evs) - len({(e["auction"], e["type"]) for _, e in evs})
+        check(metric(hport, "beat_datastream_duplicates_total") == dups,
+              f"duplicates {metric(hport, 'beat_datastream_duplicates_total')} != {dups}")
+        check(metric(hport, "beat_datastream_invalid_events_total") == 3, "3 invalid")
+
+        # Positives at once, negatives when the 1.5 s window closes
+        # (--neg-rate 1: every negative kept, weight 1).
+        def all_samples():
+            head, rows = get_samples(hport)
+            return (head, rows) if len(rows) == pos + neg else None
+        head, rows = wait_for(all_samples, 15, 0.2, "all samples")
+        check([r["seq"] for r in rows] == list(range(1, pos + neg + 1)), "seqs 1..n")
+        labels = {}
+        for r in rows:
+            check(r["w"] == 1, f"weight {r['w']}")
+            a = [x for x, f in feats.items() if f == r["feat"]]
+            check(len(a) == 1, f"sample features match one bid: {r['feat']}")
+            labels[a[0]] = r["label"]
+        check(sum(labels.values()) == pos and len(labels) == pos + neg, "labels")
+        h2, rows2 = get_samples(hport, after=pos + neg - 2, mx=1)
+        check(len(rows2) == 1 and rows2[0]["seq"] == pos + neg - 1, "cursor + max")
+        check(h2["first_seq"] == 1 and h2["last_seq"] == pos + neg, "header seqs")
+
+        # Broker restart: same ports, empty log, offsets from 0 again. The
+        # consumer resets (counted) and follows; new events still arrive.
+        _, last_seq, epoch = sum_aggregates(hport)
+        k.signal(signal.SIGTERM)
+        wait_for(lambda: not k.alive(), 10, what="kafka-dev stopped")
+        k = start_kafka(procs, "kafka-dev-2", kport, admin)
+        batch = [0]
+
+        def restarted_flowing():
+            batch[0] += 1
+            before = metric(hport, "beat_datastream_kafka_messages_total")
+            produce(kport, [ev("bid", f"R{batch[0]}-{i}", "c9", 1, feat=[i])
+                            for i in range(20)])
+            wait_for(lambda: metric(hport, "beat_datastream_kafka_messages_total") > before,
+                     2.5, 0.1, "consumed")
+            return True
+        wait_for(restarted_flowing, 40, 0.1, "events flowing after broker restart")
+        check(metric(hport, "beat_datastream_offset_resets_total") >= 1, "offset reset counted")
+        check(ds.alive(), "datastream survived the broker restart")
+        _, _, epoch2 = sum_aggregates(hport, last_seq)
+        wait_for(lambda: sum_aggregates(hport, last_seq)[0].get("c9", {}).get("bids", 0) > 0,
+                 5, 0.2, "c9 bids aggregated")
+        check(epoch2 == epoch, "same datastream epoch")
+        check(ds.stop() == 0, "datastream exits 0 on SIGTERM")
+        fatal = [e for e in ds.events() if e.get("lvl") in ("error", "fatal")]
+        check(not fatal, f"no error lines: {fatal[:3]}")
+
+
+def test_two_instances_split_partitions():
+    kport, admin, h1, h2 = free_ports(4)
+    with Procs(tempfile.mkdtemp(prefix="beat-ds2-")) as procs:
+        start_kafka(procs, "kafka-dev", kport, admin)
+        start_ds(procs, "ds-a", kport, h1)
+        wait_for(lambda: ready_with(h1, PARTS), 20, 0.1, "ds-a assigned")
+        warm_up(kport, [h1])  # commits a position on every partition
+        start_ds(procs, "ds-b", kport, h2)
+
+        def split():
+            a, b = healthz(h1), healthz(h2)
+            pa, pb = set(a["partitions"]), set(b["partitions"])
+            if pa and pb and not (pa & pb) and pa | pb == set(range(PARTS)):
+                return a, b
+            return None
+        a, b = wait_for(split, 30, 0.2, "partitions split over two instances")
+        check(a["epoch"] != b["epoch"], "each instance has its own epoch")
+
+        evs, exp, pos, neg, _ = script("S", 60)
+        produce(kport, evs)
+
+        def summed():
+            ta, _, _ = sum_aggregates(h1)
+            tb, _, _ = sum_aggregates(h2)
+            tot = {}
+            for t in (ta, tb):
+                for c, row in t.items():
+                    s = tot.setdefault(c, {k: 0 for k in row})
+                    for kk, v in row.items():
+                        s[kk] += v
+            # Each instance carries its own sub-micro spend remainder, so
+            # the sum over two instances may be short by < 1 micro each.
+            if set(tot) != set(exp):
+                return None
+            for c, row in exp.items():
+                for kk, v in row.items():
+                    got = tot[c][kk]
+                    if not (v - 1 <= got <= v if kk == "spend_micros" else got == v):
+                        return None
+            return ta, tb
+        try:
+            ta, tb = wait_for(summed, 20, 0.2, "aggregates of both sum to the expected totals")
+        except AssertionError:
+            print("expected", exp, "\ngot", sum_aggregates(h1)[0], sum_aggregates(h2)[0])
+            raise
+        check(any(r["bids"] for r in ta.values()) and any(r["bids"] for r in tb.values()),
+              "both instances consumed part of the batch")
+        # Samples: together both rings hold every expected sample.
+        n = wait_for(lambda: (lambda x: x if x == pos + neg else None)(
+            len(get_samples(h1)[1]) + len(get_samples(h2)[1])), 15, 0.2, "samples split")
+        check(n == pos + neg, "sample count")

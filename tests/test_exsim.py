@@ -1,0 +1,250 @@
+"""beat-exsim against a fake bidder (Python http.server): request shape,
+second-price wins with substituted notice macros, bills, losses, clicks,
+and a JSON summary consistent with what the fake server received. A slow
+bidder checks the open loop: bounded outstanding requests, skips counted,
+the run still ends on time."""
+import hashlib, json, os, re, subprocess, tempfile, threading, time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from beatlib import BIN, check, free_port, wait_for
+
+EXSIM = os.path.join(BIN, "beat-exsim")
+PRICES = {"cA": 2.5, "cB": 0.9}  # CPM
+
+
+class FakeBidder:
+    def __init__(self, delay_s=0.0):
+        self.port = free_port()
+        self.lock = threading.Lock()
+        self.requests = {}       # id -> request JSON
+        self.bids = {}           # id -> (campaign, price)
+        self.hits = []           # (path, {k: v})
+        self.delay_s = delay_s
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            wbufsize = -1  # one write per response: no Nagle/delayed-ACK 40 ms stall
+            disable_nagle_algorithm = True
+
+            def log_message(self, *a):
+                pass
+
+            def reply(self, code, body=b"", headers=()):
+                self.send_response(code)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                req = json.loads(self.rfile.read(n))
+                if (self.path != "/openrtb2/bid" or
+                        self.headers.get("x-openrtb-version") != "2.5" or
+                        self.headers.get("Content-Type") != "application/json"):
+                    return self.reply(404, b"wrong path or headers")
+                if outer.delay_s:
+                    time.sleep(outer.delay_s)
+                self.reply(*outer.bid(req))
+
+            def do_GET(self):
+                u = urllib.parse.urlsplit(self.path)
+                q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+                with outer.lock:
+                    outer.hits.append((u.path, q, u.query))
+                if u.path == "/click":
+                    self.reply(302, headers=[("Location", "http://landing.example/")])
+                else:
+                    self.reply(200, b"ok")
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        self.srv.daemon_threads = True
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+
+    def bid(self, req):
+        rid = req["id"]
+        with self.lock:
+            self.requests[rid] = req
+        if req["site"]["domain"] == "blocked.example":
+            return (204, b"")
+        cid = "cA" if int(hashlib.md5(rid.encode()).hexdigest(), 16) % 2 else "cB"
+        base = f"http://127.0.0.1:{self.port}"
+        common = f"a=${{AUCTION_ID}}&i=${{AUCTION_IMP_ID}}&c={cid}"
+        bid = {"id": "b1", "impid": "1", "price": PRICES[cid], "cid": cid, "crid": "cr-" + cid,
+               "nurl": f"{base}/win?{common}&p=${{AUCTION_PRICE}}&cur=${{AUCTION_CURRENCY}}",
+               "burl": f"{base}/bill?{common}&p=${{AUCTION_PRICE}}",
+               "lurl": f"{base}/loss?{common}&l=${{AUCTION_LOSS}}&p=${{AUCTION_PRICE}}",
+               "adm": f'<a href="{base}/click?a=${{AUCTION_ID}}&amp;c={cid}"><img src="x.png"></a>'}
+        with self.lock:
+            self.bids[rid] = (cid, PRICES[cid])
+        body = json.dumps({"id": rid, "cur": "USD",
+                           "seatbid": [{"seat": "beat", "bid": [bid]}]}).encode()
+        return (200, body, [("Content-Type", "application/json")])
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def run_exsim(args, timeout=30):
+    t0 = time.monotonic()
+    r = subprocess.run([EXSIM, *args], capture_output=True, text=True, timeout=timeout)
+    return r, time.monotonic() - t0
+
+
+def micros(p):
+    check(re.fullmatch(r"\d+\.\d{6}", p), f"price not 6 decimals: {p!r}")
+    a, b = p.split(".")
+    return int(a) * 1000000 + int(b)
+
+
+def test_exsim_against_fake_bidder():
+    with FakeBidder() as fb, tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "sum.json")
+        r, took = run_exsim(["--inference", f"http://127.0.0.1:{fb.port}", "--rate", "300",
+                             "--duration", "4", "--seed", "7", "--json", out,
+                             "--stats-every-s", "1", "--tmax", "200"])
+        check(r.returncode == 0, f"exit {r.returncode}: {r.stderr[-2000:]}")
+        check(took < 4 + 2.5 + 1.5, f"took {took:.1f}s")
+        s = json.load(open(out))
+        check('"ev":"progress"' in r.stderr, "no progress lines")
+        check("campaign" in r.stdout and "total" in r.stdout, r.stdout)
+
+        # Requests: open-loop count, OpenRTB 2.5 shape.
+        check(1100 <= s["requests"] <= 1300, f"requests {s['requests']}")
+        check(s["skipped"] == 0 and s["errors"] == 0, s)
+        check(len(fb.requests) == s["requests"], (len(fb.requests), s["requests"]))
+        users, domains = set(), set()
+        for rq in fb.requests.values():
+            imp = rq["imp"][0]
+            check((imp["banner"]["w"], imp["banner"]["h"]) in
+                  {(300, 250), (728, 90), (320, 50), (160, 600)}, imp)
+            check(0.1 <= imp["bidfloor"] <= 0.8 and imp["bidfloorcur"] == "USD", imp)
+            check(rq["tmax"] == 200 and rq["at"] == 2 and rq["cur"] == ["USD"], rq)
+            check(rq["device"]["geo"]["country"] and rq["site"]["publisher"]["id"], rq)
+            users.add(rq["user"]["id"]); domains.add(rq["site"]["domain"])
+        check(len(users) > 500 and len(domains) > 30 and "blocked.example" in domains)
+        check(len(set(fb.requests)) == s["requests"], "request ids not unique")
+
+        # Answers: every in-time answer classified.
+        n204 = sum(1 for rq in fb.requests.values() if rq["site"]["domain"] == "blocked.example")
+        ans = s["answered"]
+        check(ans["204"] + s["timeouts"] >= n204 and ans["204"] <= n204, (ans, n204))
+        check(ans["200"] + ans["204"] + s["timeouts"] == s["requests"], s)
+        check(s["timeouts"] <= s["requests"] // 50, f"timeouts {s['timeouts']}")
+        check(s["bids"] == ans["200"] and s["bad_responses"] == 0, s)
+        check(0 < s["latency_ms"]["p50"] < 20, s["latency_ms"])
+        check(s["latency_ms"]["p99"] >= s["latency_ms"]["p50"], s["latency_ms"])
+
+        hits = {}
+        for path, q, raw in fb.hits:
+            check("${" not in raw and "%24%7B" not in raw, f"unsubstituted macro: {raw}")
+            hits.setdefault(path, []).append(q)
+        wins, bills = hits.get("/win", []), hits.get("/bill", [])
+        losses, clicks = hits.get("/loss", []), hits.get("/click", [])
+
+        # Wins: second price within [floor, bid], substituted ids, exact spend.
+        check(s["wins"] > 300 and len(wins) == s["wins"] == len(bills), (s["wins"], len(wins)))
+        check(s["notices"]["win"]["ok"] == s["wins"], s["notices"])
+        per = {"cA": [0, 0, 0, 0], "cB": [0, 0, 0, 0]}  # wins, spend_cpm, clicks, bids
+        for q in wins:
+            rq = fb.requests[q["a"]]
+            cid, bid = fb.bids[q["a"]]
+            check(q["i"] == "1" and q["c"] == cid and q["cur"] == "USD", q)
+            p = micros(q["p"])
+            floor = round(rq["imp"][0]["bidfloor"] * 1e6)
+            check(floor < p <= round(bid * 1e6), (q, floor, bid))
+            per[cid][0] += 1
+            per[cid][1] += p
+        check(sorted(q["a"] for q in bills) == sorted(q["a"] for q in wins))
+        total_cpm = per["cA"][1] + per["cB"][1]
+        check(s["spend_cpm_micros"] == total_cpm, (s["spend_cpm_micros"], total_cpm))
+        check(abs(s["spend_micros"] - total_cpm / 1000) <= 1, (s["spend_micros"], total_cpm))
+
+        # Losses: code 100 (below floor) or 102 (outbid), market price sent.
+        check(len(losses) == s["notices"]["loss"]["ok"] == s["bids"] - s["wins"], len(losses))
+        check(len(losses) > 50, f"only {len(losses)} losses")
+        for q in losses:
+            check(q["l"] in ("100", "102"), q)
+            micros(q["p"])
+        check({q["a"] for q in losses}.isdisjoint({q["a"] for q in wins}))
+
+        # Clicks: only on won auctions, 302 answered, counted per campaign.
+        check(len(clicks) >= 3 and len(clicks) == s["clicks"], (len(clicks), s["clicks"]))
+        check(s["notices"]["click"]["ok"] == s["clicks"], s["notices"])
+        won = {q["a"] for q in wins}
+        for q in clicks:
+            check(q["a"] in won, f"click on a lost auction {q}")
+            per[q["c"]][2] += 1
+        check(s["clicks"] < s["wins"] * 0.15, "click rate far above the hidden CTR")
+        for cid in ("cA", "cB"):
+            per[cid][3] = sum(1 for a, (c, _) in fb.bids.items() if c == cid)
+            c = s["campaigns"][cid]
+            check(c["wins"] == per[cid][0] and c["spend_cpm_micros"] == per[cid][1] and
+                  c["clicks"] == per[cid][2], (cid, c, per[cid]))
+            check(abs(c["bids"] - per[cid][3]) <= s["timeouts"], (cid, c, per[cid]))
+        # cA bids 2.5 against a market median of 1.0: it must win most.
+        check(s["campaigns"]["cA"]["wins"] > 0.8 * s["campaigns"]["cA"]["bids"])
+        check(s["campaigns"]["cB"]["wins"] < 0.6 * s["campaigns"]["cB"]["bids"])
+
+
+def test_exsim_open_loop_with_slow_bidder():
+    # Each answer takes 300 ms and only 4 connections exist: at 100/s most
+    # requests find no free connection and must be skipped, not queued.
+    with FakeBidder(delay_s=0.3) as fb, tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "sum.json")
+        r, took = run_exsim(["--inference", f"http://127.0.0.1:{fb.port}", "--rate", "100",
+                             "--duration", "2", "--connections", "4", "--json", out])
+        check(r.returncode == 0, r.stderr[-2000:])
+        s = json.load(open(out))
+        check(s["requests"] + s["skipped"] >= 190, s)
+        check(s["skipped"] > 100, f"skipped {s['skipped']}")
+        check(s["requests"] <= 4 * (2 / 0.3 + 2), f"requests {s['requests']}")
+        check(s["timeouts"] >= s["requests"] - 4, s)  # 300 ms > tmax 100 ms
+        check(s["wins"] == 0 and not [h for h in fb.hits if h[0] == "/win"], "late bids won")
+        check(took < 2 + 2.5 + 1.0, f"took {took:.1f}s")
+
+
+def test_exsim_flags():
+    r, _ = run_exsim(["--help"])
+    check(r.returncode == 0 and "--inference" in r.stdout + r.stderr and "--rate" in r.stdout + r.stderr)
+    r, _ = run_exsim(["--inference", "ftp://x", "--duration", "0.1"])
+    check(r.returncode == 64, f"exit {r.returncode}")
+    r, _ = run_exsim(["--rate", "-5"])
+    check(r.returncode == 64, f"exit {r.returncode}")
+    # Nobody listening: errors counted, still a clean exit on time.
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "s.json")
+        r, took = run_exsim(["--inference", f"http://127.0.0.1:{port}", "--duration", "0.5",
+                             "--rate", "100", "--json", out],)
+        check(r.returncode == 0, r.stderr[-1000:])
+        s = json.load(open(out))
+        check(s["errors"] + s["skipped"] >= 40 and s["wins"] == 0, s)
+        check(took < 3.5, f"took {took:.1f}s")
+
+
+def test_exsim_spreads_over_nodes_and_stops_on_sigterm():
+    import signal
+    with FakeBidder() as a, FakeBidder() as b, tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "sum.json")
+        env = dict(os.environ)
+        env["BEAT_EXSIM_INFERENCE"] = f"http://127.0.0.1:{a.port},http://127.0.0.1:{b.port}/"
+        p = subprocess.Popen([EXSIM, "--rate", "200", "--duration", "60", "--json", out],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for(lambda: len(a.requests) > 20 and len(b.requests) > 20, timeout=10,
+                 what="requests on both nodes")
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=5)
+        check(p.returncode == 0, f"exit {p.returncode}")
+        s = json.load(open(out))
+        check(s["requests"] == len(a.requests) + len(b.requests), s["requests"])
+        check(abs(len(a.requests) - len(b.requests)) <= 2, (len(a.requests), len(b.requests)))
+        check(s["elapsed_s"] < 10, s["elapsed_s"])

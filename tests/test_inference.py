@@ -1,0 +1,126 @@
+"""beat-inference on its own (no supervisor, no receiver on the other end of
+its links): it serves, says not ready, answers 204 to valid requests, 400
+with a reason to malformed ones, 413 to oversize bodies, 405 to other
+methods, echoes x-openrtb-version, and stops cleanly on SIGTERM.
+The full supervisor → inference flow is in test_inference_sync.py."""
+import json, os, signal, tempfile
+
+from beatlib import (SHARED, Procs, free_ports, healthz, http, metric, wait_for,
+                     check)
+
+FIXTURES = os.path.join(SHARED, "openrtb", "bid-request")
+
+
+def start(procs, port, extra=()):
+    # Supervisor and receiver addresses point at ports nobody listens on: the
+    # links must stay weak (no crash, no block), the node just has no world.
+    pub, rep, bidlog = free_ports(3)
+    p = procs.start("inference", ["beat-inference", "--listen", f"127.0.0.1:{port}",
+                                  "--supervisor-pub", f"tcp://127.0.0.1:{pub}",
+                                  "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
+                                  "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}",
+                                  "--name", "inf-test", *extra])
+    wait_for(lambda: healthz(port), 10, what="inference serving")
+    return p
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        return f.read()
+
+
+def test_no_supervisor_not_ready_and_204():
+    port, = free_ports(1)
+    with Procs(tempfile.mkdtemp(prefix="inf-")) as procs:
+        p = start(procs, port)
+        base = f"http://127.0.0.1:{port}"
+        h = healthz(port)
+        check(h["svc"] == "inference" and h["ready"] is False, f"healthz {h}")
+        check(h["name"] == "inf-test" and h["model_version"] == 0, f"healthz {h}")
+        # Every fixture is valid OpenRTB: 204 (no model yet), never 400/5xx.
+        for v in ("2.5", "2.6"):
+            for f in sorted(os.listdir(os.path.join(FIXTURES, v))):
+                st, hdr, body = http("POST", f"{base}/openrtb2/bid",
+                                     fixture(f"{v}/{f}"),
+                                     {"Content-Type": "application/json",
+                                      "x-openrtb-version": v})
+                check(st == 204, f"{v}/{f} -> {st} {body[:200]!r}")
+                check(hdr.get("x-openrtb-version") == v, f"{v}/{f} headers {hdr}")
+                check(body == b"", f"204 with a body {body!r}")
+        n = metric(port, 'beat_inference_nobid_total{reason="no_model"}')
+        check(n == 11, f"no_model count {n}")
+        check(metric(port, 'beat_inference_requests_total{outcome="nobid"}') == 11)
+        check(p.alive(), "inference died")
+        # The supervisor link failure is counted, not fatal.
+        wait_for(lambda: (metric(port, 'beat_inference_sync_failures_total{what="snapshot"}')
+                          or 0) >= 1, 5, what="sync failure counted")
+        check(p.stop() == 0, "SIGTERM exit code")
+        evs = [e["ev"] for e in p.events()]
+        check("notice_secret_default" in evs, f"no dev-secret warning in {evs}")
+        check("stopped" in evs, f"no stopped event in {evs}")
+        check(not any(e.get("lvl") in ("fatal", "error") for e in p.events()),
+              "error logged")
+
+
+def test_bad_requests():
+    port, = free_ports(1)
+    with Procs(tempfile.mkdtemp(prefix="inf-")) as procs:
+        p = start(procs, port, ["--max-body", "4096"])
+        url = f"http://127.0.0.1:{port}/openrtb2/bid"
+        cases = [
+            (b"not json", "invalid JSON"),
+            (b"{}", "id: missing"),
+            (b'{"id":"a","imp":[]}', "imp: empty"),
+            (b'{"id":"a","imp":[{"id":"1"},{"id":"1"}],"site":{}}', "duplicate"),
+            (b'{"id":"a","imp":[{"id":"1"}],"site":{},"app":{}}', "both present"),
+            (b'{"id":"a","imp":[{"id":"1"}]}', "none present"),
+            (b'{"id":7,"imp":[{"id":"1"}],"site":{}}', "id: not a string"),
+            (b'{"id":"a","imp":"x","site":{}}', "imp: not an array"),
+        ]
+        for body, reason in cases:
+            st, hdr, b = http("POST", url, body, {"x-openrtb-version": "2.6"})
+            check(st == 400, f"{body!r} -> {st}")
+            err = json.loads(b)["error"]
+            check(reason in err and "\n" not in err, f"{body!r} -> {err!r}")
+            check(hdr.get("x-openrtb-version") == "2.6", f"no echo on 400: {hdr}")
+        # Oversize body: evhttp refuses it before the handler.
+        st, _, _ = http("POST", url, b"{" + b" " * 8000 + b"}")
+        check(st == 413, f"oversize -> {st}")
+        # Other methods.
+        for m in ("GET", "PUT", "DELETE"):
+            st, hdr, b = http(m, url, b"{}" if m == "PUT" else None)
+            check(st == 405, f"{m} -> {st}")
+            check("POST" in hdr.get("Allow", ""), f"{m} Allow header {hdr}")
+            check("error" in json.loads(b), f"{m} body {b!r}")
+        check(metric(port, 'beat_inference_requests_total{outcome="bad_request"}')
+              == len(cases) + 3, "bad_request count")
+        st, _, _ = http("GET", f"http://127.0.0.1:{port}/nope")
+        check(st == 404, f"unknown path -> {st}")
+        check(p.alive(), "inference died")
+        check(p.stop() == 0, "SIGTERM exit code")
+
+
+def test_workers_share_the_port():
+    port, = free_ports(1)
+    with Procs(tempfile.mkdtemp(prefix="inf-")) as procs:
+        p = start(procs, port, ["--workers", "3"])
+        url = f"http://127.0.0.1:{port}/openrtb2/bid"
+        body = fixture("2.5/simple-banner.json")
+        # Each request is a new connection: SO_REUSEPORT spreads them.
+        for _ in range(30):
+            st, _, _ = http("POST", url, body)
+            check(st == 204, f"-> {st}")
+        check(healthz(port)["workers"] == 3)
+        check(metric(port, 'beat_inference_requests_total{outcome="nobid"}') == 30)
+        check(p.stop() == 0, "SIGTERM exit code with 3 workers")
+
+
+def test_bad_flags_exit_64():
+    port, = free_ports(1)
+    with Procs(tempfile.mkdtemp(prefix="inf-")) as procs:
+        for i, bad in enumerate((["--workers", "0"], ["--receiver-url", "ftp://x"],
+                                 ["--name", "n" * 65], ["--max-state-age-ms", "abc"])):
+            p = procs.start(f"inference-bad{i}", ["beat-inference", "--listen",
+                                                  f"127.0.0.1:{port}", *bad])
+            wait_for(lambda: not p.alive(), 5, what=f"exit on {bad}")
+            check(p.p.returncode == 64, f"{bad}: exit code {p.p.returncode}")

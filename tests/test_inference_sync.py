@@ -1,0 +1,204 @@
+"""Supervisor → inference → receiver with real processes: campaigns, a state
+and a checkpoint (built here byte for byte per beat_ckpt.h, hash_bits 10)
+go into a real beat-supervisor; beat-inference syncs over nng, becomes
+ready, and bids on the shared simple-banner fixture; the response is checked
+field by field, its win notice is accepted by a real beat-receiver (same
+secret), and the bid log reaches the receiver over nng. Then a new state is
+swapped in, a stale state stops bidding, and a killed supervisor leaves the
+node bidding on its last good world until it comes back."""
+import hashlib, hmac, json, os, signal, struct, tempfile, time, zlib
+import urllib.parse
+
+from beatlib import (ROOT, SHARED, Procs, check, free_ports, get_json, healthz,
+                     http, metric, wait_for)
+
+SECRET = "sync-test-secret"
+CAMPAIGNS = os.path.join(ROOT, "docs", "examples", "campaigns.json")
+SIMPLE = os.path.join(SHARED, "openrtb", "bid-request", "2.5", "simple-banner.json")
+SEED = "6265617466656174"  # BEAT_HASH_SEED_DEFAULT
+
+
+def ckpt(bits=10, bias=0.0, avg_ctr=0.5):
+    """All hashed weights 0, bias 0 → pCTR exactly 0.5 for every campaign;
+    with avg_ctr 0.5 the price is base × multiplier."""
+    dim = 1 << bits
+    nw = dim + 1
+    w = [0.0] * dim + [bias]
+    hdr = json.dumps({"kind": "logreg", "trainer": "py-sync-test", "hash_bits": bits,
+                      "hash_seed": SEED, "dim": dim, "rank": 0, "n_weights": nw,
+                      "samples_seen": 10, "auc": 0.5, "logloss": 0.69,
+                      "avg_ctr": avg_ctr, "ts": int(time.time() * 1000)}).encode()
+    b = b"BEATCKPT" + struct.pack("<II", 1, len(hdr)) + hdr
+    b += struct.pack("<Q", nw) + struct.pack(f"<{nw}f", *w)
+    b += struct.pack("<Q", 0)
+    return b + struct.pack("<I", zlib.crc32(b) & 0xffffffff)
+
+
+def state(mults, paused=(), ts=None):
+    return json.dumps({"v": 1, "actuator": "py-sync-test",
+                       "ts": int(time.time() * 1000) if ts is None else ts,
+                       "campaigns": {c: {"multiplier": m, "paused": c in paused}
+                                     for c, m in mults.items()}})
+
+
+MULTS = {"acme-shoes": 1.0, "globex-travel": 1.0, "initech-apps": 1.0,
+         "umbrella-news": 2.0}
+
+
+def post(base, path, body, ctype="application/json", method="POST"):
+    st, _, b = http(method, base + path, body, {"Content-Type": ctype})
+    check(st == 200, f"{method} {path} -> {st} {b[:300]!r}")
+    return json.loads(b)["version"]
+
+
+def sign(a, i, c, b, t, u=""):
+    msg = f"v1\n{a}\n{i}\n{c}\n{b}\n{t}\n{u}".encode()
+    return hmac.new(SECRET.encode(), msg, hashlib.sha256).digest()[:16].hex()
+
+
+def substitute(url, auction, imp, price="2.5"):
+    for m, v in (("${AUCTION_ID}", auction), ("${AUCTION_IMP_ID}", imp),
+                 ("${AUCTION_PRICE}", price), ("${AUCTION_CURRENCY}", "USD"),
+                 ("${AUCTION_LOSS}", "102")):
+        url = url.replace(m, urllib.parse.quote(v, safe=""))
+    return url
+
+
+def bid(port, body):
+    return http("POST", f"http://127.0.0.1:{port}/openrtb2/bid", body,
+                {"Content-Type": "application/json", "x-openrtb-version": "2.5"})
+
+
+def start_supervisor(procs, tmp, port, name="sup"):
+    p = procs.start(name, ["beat-supervisor", "--listen", f"127.0.0.1:{port}",
+                           "--db", os.path.join(tmp, "sup.db"),
+                           "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc",
+                           "--hash-bits", "10", "--heartbeat-ms", "200"])
+    wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["ready"], 10,
+             what=f"{name} ready")
+    return p
+
+
+def test_supervisor_to_inference_to_receiver():
+    sup_port, inf_port, rcv_port, bidlog_port, kafka_port = free_ports(5)
+    tmp = tempfile.mkdtemp(prefix="inf-sync-")
+    with Procs(tmp) as procs:
+        sup = start_supervisor(procs, tmp, sup_port)
+        sbase = f"http://127.0.0.1:{sup_port}"
+        # Receiver with no Kafka behind it: it still verifies notices and
+        # accepts bid logs (the Kafka side drops and counts).
+        rcv = procs.start("receiver", ["beat-receiver", "--listen", f"127.0.0.1:{rcv_port}",
+                                       "--bidlog-listen", f"tcp://127.0.0.1:{bidlog_port}",
+                                       "--kafka-brokers", f"127.0.0.1:{kafka_port}",
+                                       "--notice-secret", SECRET])
+        wait_for(lambda: healthz(rcv_port), 10, what="receiver serving")
+        inf = procs.start("inference", [
+            "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
+            "--supervisor-pub", f"ipc://{tmp}/pub.ipc",
+            "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
+            "--receiver-url", f"http://127.0.0.1:{rcv_port}",
+            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
+            "--notice-secret", SECRET, "--name", "inf-sync"])
+        wait_for(lambda: healthz(inf_port), 10, what="inference serving")
+        check(healthz(inf_port)["ready"] is False)
+
+        with open(CAMPAIGNS, "rb") as f:
+            st, _, b = http("PUT", sbase + "/v1/campaigns", f.read(),
+                            {"Content-Type": "application/json"})
+        check(st == 200, f"PUT campaigns -> {st} {b!r}")
+        post(sbase, "/v1/state", state(MULTS))
+        # Campaigns + state but no model yet: still 204 (no_model).
+        wait_for(lambda: healthz(inf_port)["has_state"], 10, what="state synced")
+        st, _, _ = bid(inf_port, open(SIMPLE, "rb").read())
+        check(st == 204, f"bid without model -> {st}")
+        post(sbase, "/v1/checkpoint", ckpt(), ctype="application/octet-stream")
+
+        h = wait_for(lambda: (lambda h: h if h["ready"] else None)(healthz(inf_port)),
+                     10, what="inference ready")
+        v = get_json(sbase + "/v1/versions")
+        check(h["model_version"] == v["model"] and h["state_version"] == v["state"]
+              and h["campaigns_version"] == v["campaigns"], f"versions {h} vs {v}")
+        check(h["campaigns"] == 4, f"campaigns {h}")
+
+        # Bid on the shared fixture: site www.foobar.com, 300x250, floor 0.03.
+        req = json.load(open(SIMPLE))
+        st, hdr, body = bid(inf_port, json.dumps(req))
+        check(st == 200, f"bid -> {st} {body[:300]!r}")
+        check(hdr.get("x-openrtb-version") == "2.5", f"headers {hdr}")
+        check(hdr.get("Content-Type") == "application/json", f"headers {hdr}")
+        r = json.loads(body)
+        check(r["id"] == req["id"] and r["cur"] == "USD", f"response {r}")
+        check(len(r["seatbid"]) == 1 and r["seatbid"][0]["seat"] == "beat")
+        bids = r["seatbid"][0]["bid"]
+        check(len(bids) == 1, f"bids {bids}")
+        b0 = bids[0]
+        # pCTR 0.5 / avg 0.5 × base 1.5 × multiplier 2.0 = 3.0 CPM.
+        check(b0["impid"] == "1" and b0["price"] == 3, f"bid {b0}")
+        check(b0["cid"] == "umbrella-news", f"bid {b0}")
+        check(b0["adid"] == b0["crid"] == "umbrella-news-300x250", f"bid {b0}")
+        check(b0["adomain"] == ["umbrella.example"] and b0["cat"] == ["IAB12"])
+        check(b0["w"] == 300 and b0["h"] == 250 and b0["mtype"] == 1, f"bid {b0}")
+        check(isinstance(b0["id"], str) and b0["id"], f"bid id {b0}")
+        check("${CLICK_URL}" not in b0["adm"] and "&amp;" in b0["adm"], b0["adm"])
+        base = f"http://127.0.0.1:{rcv_port}"
+        for key, path in (("nurl", "/win?"), ("burl", "/bill?"), ("lurl", "/loss?")):
+            check(b0[key].startswith(base + path), f"{key} {b0[key]}")
+            check("${AUCTION_PRICE}" in b0[key], f"{key} {b0[key]}")
+        # The signature is what beat_notice.h says it is.
+        url = substitute(b0["nurl"], req["id"], "1")
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        check(q["c"] == "umbrella-news" and q["b"] == "3000000", f"query {q}")
+        check(q["s"] == sign(req["id"], "1", q["c"], q["b"], q["t"]), f"sig {q}")
+        check(abs(int(q["t"]) - time.time() * 1000) < 60000, f"ts {q['t']}")
+        # And the receiver accepts it (same secret), rejects a tampered one.
+        st, _, b = http("GET", url)
+        check(st == 204, f"receiver win -> {st} {b!r}")
+        st, _, _ = http("GET", url.replace("&b=3000000", "&b=3000001"))
+        check(st in (400, 403), f"tampered win -> {st}")
+        # The bid log reached the receiver over nng.
+        wait_for(lambda: (metric(rcv_port, "beat_receiver_bidlogs_total") or 0) >= 1, 10,
+                 what="bid log at the receiver")
+        check(metric(inf_port, "beat_inference_bidlog_sent_total") >= 1)
+
+        # New state: umbrella paused → acme (first of the 1.5 CPM ties).
+        sv = post(sbase, "/v1/state", state(MULTS, paused=("umbrella-news",)))
+        wait_for(lambda: healthz(inf_port)["state_version"] == sv, 10, what="state swap")
+        st, _, body = bid(inf_port, json.dumps(req))
+        b0 = json.loads(body)["seatbid"][0]["bid"][0]
+        check(st == 200 and b0["cid"] == "acme-shoes" and b0["price"] == 1.5, f"bid {b0}")
+
+        # A state older than --max-state-age-ms (30 s): no bids (budget safety).
+        sv = post(sbase, "/v1/state", state(MULTS, ts=int(time.time() * 1000) - 60000))
+        wait_for(lambda: healthz(inf_port)["state_version"] == sv, 10, what="stale swap")
+        st, _, _ = bid(inf_port, json.dumps(req))
+        check(st == 204, f"stale state bid -> {st}")
+        check(metric(inf_port, 'beat_inference_nobid_total{reason="stale_state"}') == 1)
+        check(healthz(inf_port)["state_stale"] is True)
+        sv = post(sbase, "/v1/state", state(MULTS))
+        wait_for(lambda: healthz(inf_port)["state_version"] == sv, 10, what="fresh swap")
+
+        # Supervisor killed: the node keeps bidding on its last good world,
+        # notices the silence, and resumes when the supervisor returns.
+        sup.kill()
+        st, _, _ = bid(inf_port, json.dumps(req))
+        check(st == 200, f"bid with supervisor dead -> {st}")
+        wait_for(lambda: any(e["ev"] == "supervisor_silent" for e in inf.events()), 10,
+                 what="supervisor_silent logged")
+        st, _, _ = bid(inf_port, json.dumps(req))
+        check(st == 200 and healthz(inf_port)["ready"], f"bid after silence -> {st}")
+        sup = start_supervisor(procs, tmp, sup_port, name="sup2")
+        wait_for(lambda: any(e["ev"] == "supervisor_back" for e in inf.events()), 10,
+                 what="supervisor_back logged")
+        post(sbase, "/v1/state", state(MULTS, paused=("umbrella-news", "acme-shoes")))
+        wait_for(lambda: healthz(inf_port)["state_version"] == get_json(
+            sbase + "/v1/versions")["state"], 10, what="state after supervisor restart")
+        st, _, body = bid(inf_port, json.dumps(req))
+        check(st == 200 and json.loads(body)["seatbid"][0]["bid"][0]["cid"] == "initech-apps",
+              f"bid after restart {st} {body[:200]!r}")
+
+        check(metric(inf_port, 'beat_inference_swap_failures_total{kind="snapshot"}') == 0)
+        check(metric(inf_port, 'beat_inference_swap_failures_total{kind="checkpoint"}') == 0)
+        check(inf.alive() and rcv.alive(), "a daemon died")
+        check(inf.stop() == 0, "inference SIGTERM exit code")
+        bad = [e for e in inf.events() if e.get("lvl") in ("error", "fatal")]
+        check(not bad, f"errors logged: {bad}")

@@ -1,0 +1,188 @@
+"""Receiver over its real links: beat-kafka-dev (mock Kafka on a free port),
+beat-receiver on free ports, notices signed here exactly as beat_notice.h
+says, and what reached Kafka read back with kcat (JSON mode). The bid-log
+(nng) path is covered by receiver/bidlog_test.c, since Python has no nng."""
+import hashlib, hmac, json, subprocess, tempfile, time
+import urllib.parse
+
+from beatlib import (Procs, free_ports, healthz, http,
+                     http_noredirect, metric, wait_for, check)
+
+SECRET = "test-secret-receiver"
+TOPIC = "beat.events"
+
+
+def sign(a, i, c, b, t, u=""):
+    msg = f"v1\n{a}\n{i}\n{c}\n{b}\n{t}\n{u}".encode()
+    return hmac.new(SECRET.encode(), msg, hashlib.sha256).digest()[:16].hex()
+
+
+def notice_query(kind, a, i="1", c="camp1", cr="cr1", b=2500000, t=None,
+                 p=None, l=None, u=None, sig=None):
+    t = int(time.time() * 1000) if t is None else t
+    q = [("a", a), ("i", i), ("c", c), ("cr", cr), ("b", str(b)), ("t", str(t))]
+    if p is not None:
+        q += [("p", p), ("cur", "USD")]
+    if l is not None:
+        q.append(("l", str(l)))
+    if u is not None:
+        q.append(("u", u))
+    q.append(("s", sig if sig is not None else sign(a, i, c, b, t, u or "")))
+    return urllib.parse.urlencode(q)
+
+
+def start_kafka(procs, name, port, admin):
+    k = procs.start(name, ["beat-kafka-dev", "--port", str(port), "--partitions", "4",
+                           "--listen", f"127.0.0.1:{admin}", "--topic", TOPIC])
+    wait_for(lambda: healthz(admin)["ready"], 10, what="kafka-dev ready")
+    return k
+
+
+def start_receiver(procs, kport, http_port, bid_port, extra=()):
+    r = procs.start("receiver", ["beat-receiver", "--listen", f"127.0.0.1:{http_port}",
+                                 "--bidlog-listen", f"tcp://127.0.0.1:{bid_port}",
+                                 "--kafka-brokers", f"127.0.0.1:{kport}",
+                                 "--topic", TOPIC, "--notice-secret", SECRET,
+                                 *extra])
+    wait_for(lambda: healthz(http_port)["ready"], 10, what="receiver ready")
+    return r
+
+
+def kafka_events(kport):
+    """Every message in the topic: list of (key, payload dict)."""
+    out = subprocess.run(["kcat", "-C", "-b", f"127.0.0.1:{kport}", "-t", TOPIC,
+                          "-o", "beginning", "-e", "-J", "-q"],
+                         capture_output=True, timeout=15, text=True)
+    evs = []
+    for line in out.stdout.splitlines():
+        m = json.loads(line)
+        evs.append((m["key"], json.loads(m["payload"])))
+    return evs
+
+
+def wait_events(kport, auctions, timeout=15):
+    def got():
+        evs = kafka_events(kport)
+        seen = {k for k, _ in evs}
+        return evs if set(auctions) <= seen else None
+    return wait_for(got, timeout, interval=0.3, what=f"events {sorted(auctions)}")
+
+
+def test_notices_reach_kafka_and_bad_ones_are_refused():
+    kport, kadmin, hp, bp = free_ports(4)
+    with Procs(tempfile.mkdtemp(prefix="rcv-")) as procs:
+        start_kafka(procs, "kafka", kport, kadmin)
+        r = start_receiver(procs, kport, hp, bp)
+        base = f"http://127.0.0.1:{hp}"
+        now = int(time.time() * 1000)
+
+        st, _, _ = http("GET", f"{base}/win?" + notice_query("win", "AW1", p="1.2345", t=now))
+        check(st == 204, f"win -> {st}")
+        body = notice_query("bill", "AB1", p="2.5", t=now)
+        st, _, _ = http("POST", f"{base}/bill", body=body,
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        check(st == 204, f"POST bill -> {st}")
+        st, _, _ = http("POST", f"{base}/loss?" + notice_query("loss", "AL1", p="9.0", l=102, t=now))
+        check(st == 204, f"loss (winner price above our bid is fine) -> {st}")
+        st, h, b = http("GET", f"{base}/imp?" + notice_query("imp", "AI1", t=now))
+        check(st == 200 and h.get("Content-Type") == "image/gif", f"imp -> {st} {h}")
+        check(len(b) == 43 and b.startswith(b"GIF89a"), f"gif {b!r}")
+        landing = "https://advertiser.example/landing?x=1&y=2"
+        st, h, _ = http_noredirect(f"{base}/click?" + notice_query("click", "AC1", u=landing, t=now))
+        check(st == 302 and h.get("Location") == landing, f"click -> {st} {h}")
+
+        # Rejections: each with a JSON reason and the right code.
+        def expect(code, url, method="GET", reason=None):
+            st, _, b = http(method, url)
+            check(st == code, f"{url} -> {st} {b!r}, want {code}")
+            if code >= 400 and code != 405:
+                err = json.loads(b)["error"]
+                check(reason is None or reason in err, f"reason {err!r}")
+        good = notice_query("win", "AF1", p="1.0", t=now)
+        expect(403, f"{base}/win?" + good.replace("a=AF1", "a=AF2"), reason="signature")
+        expect(403, f"{base}/win?" + good.rsplit("&s=", 1)[0], reason="signature")
+        expect(400, f"{base}/win?" + notice_query("win", "AP1", p="2.6", b=2500000, t=now),
+               reason="price above bid")
+        expect(410, f"{base}/win?" + notice_query("win", "AE1", p="1.0", t=now - 2 * 3600 * 1000),
+               reason="expired")
+        expect(400, f"{base}/win?" + notice_query("win", "AT1", p="1.0", t=now + 3600 * 1000),
+               reason="future")
+        expect(400, f"{base}/win?" + notice_query("win", "AX1", p="abc", t=now), reason="price")
+        expect(400, f"{base}/win?" + notice_query("win", "AX2", p="${AUCTION_PRICE}", t=now),
+               reason="macro")
+        expect(400, f"{base}/click?" + notice_query("click", "AJ1", u="javascript:alert(1)", t=now),
+               reason="landing")
+        expect(405, f"{base}/win?" + good, method="PUT")
+
+        evs = wait_events(kport, ["AW1", "AB1", "AL1", "AI1", "AC1"])
+        by = {k: e for k, e in evs}
+        check(not {"AF1", "AF2", "AP1", "AE1", "AT1", "AX1", "AX2", "AJ1"} & set(by),
+              f"rejected notices reached Kafka: {sorted(by)}")
+        w = by["AW1"]
+        check(w["type"] == "win" and w["v"] == 1 and w["imp"] == "1", w)
+        check(w["price"] == 1234500 and w["bid"] == 2500000 and w["nts"] == now, w)
+        check(w["campaign"] == "camp1" and w["crid"] == "cr1", w)
+        check(abs(w["ts"] - now) < 60000, w)
+        check(by["AB1"]["type"] == "bill" and by["AB1"]["price"] == 2500000, by["AB1"])
+        check(by["AL1"]["type"] == "loss" and by["AL1"]["loss"] == 102, by["AL1"])
+        check(by["AI1"]["type"] == "imp" and "price" not in by["AI1"], by["AI1"])
+        check(by["AC1"]["type"] == "click", by["AC1"])
+
+        m = lambda n: metric(hp, n) or 0
+        check(m('beat_receiver_notices_total{type="win"}') == 1, "win count")
+        check(m('beat_receiver_notices_total{type="bill"}') == 1, "bill count")
+        check(m('beat_receiver_rejected_total{reason="forged"}') == 2, "forged count")
+        check(m('beat_receiver_rejected_total{reason="price"}') == 1, "price count")
+        check(m('beat_receiver_rejected_total{reason="expired"}') == 1, "expired count")
+        check(m('beat_receiver_rejected_total{reason="malformed"}') == 4, "malformed count")
+        wait_for(lambda: m("beat_receiver_kafka_delivered_total") >= 5, 5,
+                 what="delivered metric")
+        check(m("beat_receiver_kafka_dropped_total") == 0, "no drops")
+        check(healthz(hp)["kafka_delivered"] >= 5, "health detail")
+        check(r.stop() == 0, "receiver exits 0 on SIGTERM")
+
+
+def test_kafka_dev_restart_keeps_port_and_receiver_resumes():
+    kport, kadmin, hp, bp = free_ports(4)
+    with Procs(tempfile.mkdtemp(prefix="rcv-restart-")) as procs:
+        k = start_kafka(procs, "kafka", kport, kadmin)
+        start_receiver(procs, kport, hp, bp)
+        base = f"http://127.0.0.1:{hp}"
+        st, _, _ = http("GET", f"{base}/win?" + notice_query("win", "R1", p="1.0"))
+        check(st == 204, f"win -> {st}")
+        wait_events(kport, ["R1"])
+
+        k.kill()  # SIGKILL: connections die, server side sits in TIME_WAIT
+        # Kafka down: notices still answered at once.
+        for n in range(20):
+            t0 = time.monotonic()
+            st, _, _ = http("GET", f"{base}/win?" + notice_query("win", f"D{n}", p="1.0"))
+            check(st == 204 and time.monotonic() - t0 < 0.5, f"down: {st}")
+
+        start_kafka(procs, "kafka2", kport, kadmin)  # same port, right away
+        check(healthz(kadmin)["bootstrap"] == f"127.0.0.1:{kport}", "same port")
+        st, _, _ = http("GET", f"{base}/win?" + notice_query("win", "R2", p="1.0"))
+        check(st == 204, f"win after restart -> {st}")
+        evs = wait_events(kport, ["R2"], timeout=25)
+        check("R1" not in {k for k, _ in evs}, "the restarted broker starts empty")
+
+
+def test_receiver_without_kafka_answers_fast_and_counts_drops():
+    dead, hp, bp = free_ports(3)  # nothing listens on `dead`
+    with Procs(tempfile.mkdtemp(prefix="rcv-nokafka-")) as procs:
+        r = start_receiver(procs, dead, hp, bp, extra=["--queue-max", "10", "--workers", "2"])
+        base = f"http://127.0.0.1:{hp}"
+        t0 = time.monotonic()
+        for n in range(40):
+            st, _, _ = http("GET", f"{base}/imp?" + notice_query("imp", f"N{n}"))
+            check(st == 200, f"imp -> {st}")
+        check(time.monotonic() - t0 < 5, "40 notices took too long with Kafka down")
+        wait_for(lambda: (metric(hp, "beat_receiver_kafka_dropped_total") or 0) >= 30, 5,
+                 what="drops counted")
+        check(metric(hp, "beat_receiver_kafka_queue_messages") <= 10, "queue bounded")
+        h = healthz(hp)
+        check(h["ready"] and h["kafka_dropped"] >= 30, h)
+        check(r.alive(), "receiver alive")
+        t0 = time.monotonic()
+        check(r.stop() == 0, "exit 0")
+        check(time.monotonic() - t0 < 8, "stop does not hang on a dead broker")

@@ -1,0 +1,308 @@
+"""beat-supervisor as a real process: campaigns, state and checkpoint APIs,
+validation (400 + reason, version unchanged), auth (401), limits (413),
+restart and kill -9 durability, and refusal of a corrupt database.
+The nng side is covered by supervisor/publish_test.c and the lead's
+end-to-end test."""
+import json, os, shutil, signal, struct, tempfile, threading, time, zlib
+
+from beatlib import (Procs, check, free_port, get_json, http, metric, wait_for,
+                     ROOT)
+
+CAMPAIGNS = os.path.join(ROOT, "docs", "examples", "campaigns.json")
+TOKEN = "sekrit"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+SEED = "6265617466656174"  # BEAT_HASH_SEED_DEFAULT
+
+
+def start(procs, tmp, name="sup", db=None, extra=(), token=TOKEN, wait=True):
+    port = free_port()
+    argv = ["beat-supervisor", "--listen", f"127.0.0.1:{port}",
+            "--db", db or os.path.join(tmp, "db", "sup.db"),
+            "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc",
+            "--hash-bits", "10", "--heartbeat-ms", "200"] + list(extra)
+    if token:
+        argv += ["--admin-token", token]
+    p = procs.start(name, argv)
+    base = f"http://127.0.0.1:{port}"
+    if wait:
+        wait_for(lambda: get_json(base + "/healthz")["ready"], 10, what=f"{name} ready")
+    return p, port, base
+
+
+def ckpt(bits=10, seed=SEED, trainer="py-trainer", auc=0.71, weights=None,
+         private=b"opt-state", nan_at=None):
+    """A checkpoint following common/beat_ckpt.h byte for byte."""
+    dim = 1 << bits
+    nw = dim + 1
+    w = weights if weights is not None else [((i * 37) % 101 - 50) / 100.0 for i in range(nw)]
+    if nan_at is not None:
+        w = list(w); w[nan_at] = float("nan")
+    hdr = json.dumps({"kind": "logreg", "trainer": trainer, "hash_bits": bits,
+                      "hash_seed": seed, "dim": dim, "rank": 0, "n_weights": nw,
+                      "samples_seen": 1234, "auc": auc, "logloss": 0.3,
+                      "avg_ctr": 0.01, "ts": 1700000000000}).encode()
+    b = b"BEATCKPT" + struct.pack("<II", 1, len(hdr)) + hdr
+    b += struct.pack("<Q", nw) + struct.pack(f"<{nw}f", *w)
+    b += struct.pack("<Q", len(private)) + private
+    return b + struct.pack("<I", zlib.crc32(b) & 0xffffffff)
+
+
+def state(mult=1.2, cid="acme-shoes", private=None, actuator="act-1"):
+    s = {"v": 1, "actuator": actuator, "ts": int(time.time() * 1000),
+         "campaigns": {cid: {"multiplier": mult, "paused": False}}}
+    if private is not None:
+        s["private"] = private
+    return json.dumps(s)
+
+
+def post(base, path, body, headers=AUTH, ctype="application/json"):
+    h = dict(headers); h["Content-Type"] = ctype
+    return http("POST", base + path, body, h)
+
+
+def jbody(resp):
+    return json.loads(resp[2])
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="beat-sup-")
+
+
+def test_campaigns_put_get():
+    tmp = tmpdir()
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        _, port, base = start(procs, tmp)
+        check(http("GET", base + "/v1/campaigns")[0] == 404, "404 before any campaigns")
+        body = open(CAMPAIGNS, "rb").read()
+        st, _, b = http("PUT", base + "/v1/campaigns", body)
+        check(st == 401, f"PUT without token -> {st}")
+        st, _, b = http("PUT", base + "/v1/campaigns", body, AUTH)
+        check(st == 200 and json.loads(b) == {"version": 1}, f"PUT -> {st} {b!r}")
+        got = get_json(base + "/v1/campaigns")
+        want = json.load(open(CAMPAIGNS))
+        check(got["version"] == 1, "GET has version")
+        check([c["id"] for c in got["campaigns"]] == [c["id"] for c in want["campaigns"]])
+        c0 = got["campaigns"][0]
+        check(c0["end_ms"] - c0["start_ms"] == want["campaigns"][0]["flight_s"] * 1000,
+              "flight_s resolved to absolute times")
+        # invalid sets are refused with a reason; the stored one stays
+        bad = json.loads(body); bad["campaigns"][0]["budget_micros"] = 0
+        for b2 in (json.dumps(bad), "not json", "", '{"v":1}'):
+            st, _, rb = http("PUT", base + "/v1/campaigns", b2, AUTH)
+            check(st == 400 and json.loads(rb)["error"], f"bad set -> {st} {rb!r}")
+        check(b"budget_micros" in http("PUT", base + "/v1/campaigns", json.dumps(bad), AUTH)[2])
+        check(get_json(base + "/v1/versions")["campaigns"] == 1, "version unchanged")
+        check(metric(port, 'beat_supervisor_rejected_total{kind="campaigns"}') == 5)
+        st, _, b = http("PUT", base + "/v1/campaigns", body, AUTH)
+        check(json.loads(b) == {"version": 2}, "second PUT -> version 2")
+        # method / path errors
+        check(http("DELETE", base + "/v1/campaigns")[0] == 405)
+        check(http("GET", base + "/v1/nope")[0] == 404)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_state_accept_and_reject():
+    tmp = tmpdir()
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        _, port, base = start(procs, tmp, extra=["--campaigns", CAMPAIGNS])
+        st, _, b = http("GET", base + "/v1/state/latest")
+        check(st == 404 and json.loads(b)["error"] == "no state yet", f"{st} {b!r}")
+        priv = {"spend_micros": {"acme-shoes": 1234567}, "pid": [0.1, 0.2, 12345678901]}
+        r = post(base, "/v1/state", state(1.5, private=priv))
+        check(r[0] == 200 and jbody(r) == {"version": 1}, f"valid state -> {r[0]} {r[2]!r}")
+        latest = get_json(base + "/v1/state/latest")
+        check(latest["version"] == 1 and latest["private"] == priv, f"latest {latest}")
+        check(latest["campaigns"]["acme-shoes"]["multiplier"] == 1.5)
+        good = json.loads(state())
+        cases = {
+            "unknown campaign": state(cid="no-such-campaign"),
+            "multiplier NaN string": json.dumps({**good, "campaigns": {"acme-shoes": {"multiplier": "NaN", "paused": False}}}),
+            "multiplier negative": state(-0.5),
+            "multiplier too large": state(10.5),
+            "multiplier inf": state().replace("1.2", "1e999"),
+            "missing campaigns": json.dumps({k: v for k, v in good.items() if k != "campaigns"}),
+            "missing v": json.dumps({k: v for k, v in good.items() if k != "v"}),
+            "wrong v": json.dumps({**good, "v": 2}),
+            "not json": "{\"v\":1,",
+            "empty": "",
+            "array": "[]",
+        }
+        for what, body in cases.items():
+            r = post(base, "/v1/state", body)
+            check(r[0] == 400, f"{what}: {r[0]} {r[2]!r}")
+            check(jbody(r).get("error"), f"{what}: no reason")
+        check("no-such-campaign" in jbody(post(base, "/v1/state", cases["unknown campaign"]))["error"])
+        check(get_json(base + "/v1/versions")["state"] == 1, "version unchanged")
+        check(get_json(base + "/v1/state/latest")["private"] == priv, "state unchanged")
+        check(metric(port, 'beat_supervisor_rejected_total{kind="state"}') == len(cases) + 1)
+        # auth
+        check(post(base, "/v1/state", state(), headers={})[0] == 401, "no token")
+        check(post(base, "/v1/state", state(), headers={"Authorization": "Bearer nope"})[0] == 401)
+        check(http("GET", base + "/v1/state")[0] == 405)
+        r = post(base, "/v1/state", state(0.0))
+        check(r[0] == 200 and jbody(r) == {"version": 2}, "multiplier 0 is valid")
+        v = get_json(base + "/v1/versions")
+        check(v["state"] == 2 and v["state_actuator"] == "act-1" and v["campaigns"] == 1, f"{v}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_no_token_configured_allows_writes():
+    tmp = tmpdir()
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        _, _, base = start(procs, tmp, token="", extra=["--campaigns", CAMPAIGNS])
+        r = post(base, "/v1/state", state(), headers={})
+        check(r[0] == 200, f"{r[0]} {r[2]!r}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_body_limits_413():
+    tmp = tmpdir()
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        _, port, base = start(procs, tmp, extra=["--campaigns", CAMPAIGNS,
+                                                 "--max-json-bytes", "16384",
+                                                 "--max-checkpoint-bytes", "65536"])
+        big = state(private={"pad": "x" * 20000})
+        r = post(base, "/v1/state", big)
+        check(r[0] == 413, f"oversize state -> {r[0]}")
+        small = ckpt()  # ~4 KiB at 10 bits
+        check(len(small) < 65536)
+        r = post(base, "/v1/checkpoint", small + b"\0" * (65536 - len(small) + 1),
+                 ctype="application/octet-stream")
+        check(r[0] == 413, f"oversize checkpoint -> {r[0]}")
+        check(metric(port, 'beat_supervisor_rejected_total{kind="state"}') == 1)
+        check(post(base, "/v1/state", state())[0] == 200, "still serving")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_checkpoint_accept_reject_and_get():
+    tmp = tmpdir()
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        _, port, base = start(procs, tmp)
+        check(http("GET", base + "/v1/checkpoint/latest")[0] == 404, "404 before any model")
+        good = ckpt()
+        r = post(base, "/v1/checkpoint", good, ctype="application/octet-stream")
+        check(r[0] == 200 and jbody(r) == {"version": 1}, f"valid ckpt -> {r[0]} {r[2]!r}")
+        bad_crc = good[:-4] + struct.pack("<I", (zlib.crc32(good[:-4]) + 1) & 0xffffffff)
+        flipped = bytearray(good); flipped[len(good) // 2] ^= 0x40
+        cases = {
+            "crc": (bad_crc, "crc"),
+            "flipped byte": (bytes(flipped), "crc"),
+            "truncated": (good[: len(good) // 2], "truncated"),
+            "magic": (b"NOTACKPT" + good[8:], "magic"),
+            "hash_bits": (ckpt(bits=11), "hash_bits"),
+            "hash_seed": (ckpt(seed="1234"), "hash_seed"),
+            "nan weight": (ckpt(nan_at=7), "finite"),
+            "empty": (b"", ""),
+        }
+        for what, (body, word) in cases.items():
+            r = post(base, "/v1/checkpoint", body, ctype="application/octet-stream")
+            check(r[0] == 400, f"{what}: {r[0]} {r[2]!r}")
+            check(word in jbody(r)["error"], f"{what}: reason {r[2]!r}")
+        check(post(base, "/v1/checkpoint", good, headers={})[0] == 401, "no token")
+        st, hdr, b = http("GET", base + "/v1/checkpoint/latest")
+        check(st == 200 and b == good, "latest is byte-identical")
+        check(hdr.get("X-Beat-Version") == "1", f"X-Beat-Version {hdr}")
+        v = get_json(base + "/v1/versions")
+        check(v["model"] == 1 and v["model_trainer"] == "py-trainer", f"{v}")
+        check(abs(v["model_auc"] - 0.71) < 1e-9, f"{v}")
+        check(metric(port, 'beat_supervisor_rejected_total{kind="checkpoint"}') == len(cases))
+        good2 = ckpt(trainer="t2", auc=None)
+        r = post(base, "/v1/checkpoint", good2, ctype="application/octet-stream")
+        check(jbody(r) == {"version": 2}, f"{r[2]!r}")
+        st, hdr, b = http("GET", base + "/v1/checkpoint/latest")
+        check(b == good2 and hdr.get("X-Beat-Version") == "2")
+        check(get_json(base + "/v1/versions")["model_auc"] is None, "auc null")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_restart_preserves_everything():
+    tmp = tmpdir()
+    camp = os.path.join(tmp, "campaigns.json")
+    shutil.copy(CAMPAIGNS, camp)
+    args = ["--campaigns", camp, "--keep", "3"]
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        p, _, base = start(procs, tmp, "sup1", extra=args)
+        priv = {"spend_micros": 42, "nested": {"a": [1, 2, 3]}}
+        for i in range(5):
+            check(post(base, "/v1/state", state(1.0 + i / 10, private=priv))[0] == 200)
+        good = ckpt()
+        check(post(base, "/v1/checkpoint", good, ctype="application/octet-stream")[0] == 200)
+        before = {k: get_json(base + k) for k in ("/v1/versions", "/v1/campaigns", "/v1/state/latest")}
+        check(before["/v1/versions"]["state"] == 5)
+        check(p.stop() == 0, "SIGTERM -> exit 0")
+
+        p, _, base = start(procs, tmp, "sup2", extra=args)
+        after = {k: get_json(base + k) for k in before}
+        check(after == before, f"after restart {after['/v1/versions']} != {before['/v1/versions']}")
+        check(http("GET", base + "/v1/checkpoint/latest")[2] == good)
+        # versions continue, never reused (retention deleted 1 and 2)
+        check(jbody(post(base, "/v1/state", state()))["version"] == 6)
+        # a PUT is not reverted by a restart with the unchanged file...
+        check(jbody(http("PUT", base + "/v1/campaigns", open(CAMPAIGNS, "rb").read(), AUTH))["version"] == 2)
+        check(p.stop() == 0)
+        p, _, base = start(procs, tmp, "sup3", extra=args)
+        check(get_json(base + "/v1/versions")["campaigns"] == 2, "PUT kept over unchanged file")
+        check(p.stop() == 0)
+        # ...but an edited file is applied as a new version
+        c = json.load(open(camp)); c["campaigns"] = c["campaigns"][:1]
+        json.dump(c, open(camp, "w"))
+        p, _, base = start(procs, tmp, "sup4", extra=args)
+        got = get_json(base + "/v1/campaigns")
+        check(got["version"] == 3 and len(got["campaigns"]) == 1, f"edited file -> {got['version']}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_kill9_while_posting():
+    tmp = tmpdir()
+    args = ["--campaigns", CAMPAIGNS]
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        p, _, base = start(procs, tmp, "sup1", extra=args)
+        acked = 0
+        t0 = time.monotonic()
+        killer = threading.Timer(0.7, lambda: p.signal(signal.SIGKILL))
+        killer.start()
+        while time.monotonic() - t0 < 10:
+            try:
+                r = post(base, "/v1/state", state(1.0, private={"n": acked + 1}))
+            except OSError:
+                break
+            if r[0] != 200:
+                break
+            acked = jbody(r)["version"]
+        killer.join()
+        wait_for(lambda: not p.alive(), 5, what="killed")
+        check(acked > 0, "some states acknowledged before the kill")
+        p, _, base = start(procs, tmp, "sup2", extra=args)
+        latest = get_json(base + "/v1/state/latest")
+        check(latest["version"] >= acked, f"version {latest['version']} < last acked {acked}")
+        check(latest["private"]["n"] == latest["version"], "content matches version")
+        check(not any(e.get("lvl") == "fatal" for e in p.events()), "no fatal on restart")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_corrupt_db_refused():
+    tmp = tmpdir()
+    db = os.path.join(tmp, "bad.db")
+    with open(db, "wb") as f:
+        f.write(b"this is not an sqlite database " * 200)
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        p, _, _ = start(procs, tmp, db=db, wait=False)
+        wait_for(lambda: not p.alive(), 10, what="exit on corrupt db")
+        check(p.p.returncode == 1, f"exit code {p.p.returncode}")
+        ev = [e for e in p.events() if e.get("ev") == "db_corrupt"]
+        check(ev and ev[0]["lvl"] == "fatal" and db in ev[0]["reason"], f"{p.logs()[-500:]}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_bad_campaigns_file_refused():
+    tmp = tmpdir()
+    camp = os.path.join(tmp, "c.json")
+    with open(camp, "w") as f:
+        f.write('{"v":1,"campaigns":[{"id":"x"}]}')
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        p, _, _ = start(procs, tmp, extra=["--campaigns", camp], wait=False)
+        wait_for(lambda: not p.alive(), 10, what="exit on bad campaigns file")
+        check(p.p.returncode == 1, f"exit code {p.p.returncode}")
+        check(any(e.get("ev") == "campaigns_file_invalid" and e.get("lvl") == "fatal"
+                  for e in p.events()), p.logs()[-500:])
+    shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,160 @@
+/* Counters of the simulated exchange and the end-of-run report: a human
+ * table on stdout and, on request, a JSON summary that tests and the demo
+ * read. Spend is kept in CPM micros (exact sums of clearing prices) and
+ * converted to money micros (CPM / 1000) only when reported. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_log.h"
+#include "exsim.h"
+
+#define LAT_BUCKET_US 10
+#define LAT_BUCKETS 100001 /* 10 µs buckets up to 1 s, then one overflow */
+
+static const char *const KIND_NAMES[EXS_N_KINDS] = {"win", "bill", "loss", "click"};
+
+int exs_stats_init(exs_stats *s) {
+    memset(s, 0, sizeof *s);
+    s->lat_hist = calloc(LAT_BUCKETS, sizeof *s->lat_hist);
+    s->campaigns = calloc(EXS_CAMPAIGNS_MAX, sizeof *s->campaigns);
+    if (!s->lat_hist || !s->campaigns) {
+        exs_stats_fini(s);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void exs_stats_fini(exs_stats *s) {
+    free(s->lat_hist);
+    free(s->campaigns);
+    s->lat_hist = NULL;
+    s->campaigns = NULL;
+}
+
+void exs_stats_latency(exs_stats *s, int64_t us) {
+    int64_t b = us < 0 ? 0 : us / LAT_BUCKET_US;
+    if (b >= LAT_BUCKETS) b = LAT_BUCKETS - 1;
+    s->lat_hist[b]++;
+    s->lat_n++;
+}
+
+double exs_stats_latency_ms(const exs_stats *s, double q) {
+    if (s->lat_n == 0) return 0;
+    int64_t want = (int64_t)(q * (double)s->lat_n);
+    if (want >= s->lat_n) want = s->lat_n - 1;
+    int64_t seen = 0;
+    for (int b = 0; b < LAT_BUCKETS; b++) {
+        seen += s->lat_hist[b];
+        if (seen > want) return (double)(b + 1) * LAT_BUCKET_US / 1000.0;
+    }
+    return (double)LAT_BUCKETS * LAT_BUCKET_US / 1000.0;
+}
+
+exs_campaign_stats *exs_stats_campaign(exs_stats *s, const char *id) {
+    for (int i = 0; i < s->n_campaigns; i++)
+        if (strcmp(s->campaigns[i].id, id) == 0) return &s->campaigns[i];
+    if (s->n_campaigns >= EXS_CAMPAIGNS_MAX || strlen(id) >= sizeof s->campaigns[0].id) {
+        s->campaigns_dropped++;
+        return NULL;
+    }
+    exs_campaign_stats *c = &s->campaigns[s->n_campaigns++];
+    snprintf(c->id, sizeof c->id, "%s", id);
+    return c;
+}
+
+static int64_t money_micros(int64_t cpm_micros) { return (cpm_micros + 500) / 1000; }
+
+void exs_stats_print(const exs_stats *s, double elapsed_s) {
+    printf("beat-exsim: %.1f s, %" PRId64 " requests (%.0f/s), %" PRId64 " skipped\n",
+           elapsed_s, s->requests, elapsed_s > 0 ? (double)s->requests / elapsed_s : 0.0,
+           s->skipped);
+    printf("answers: 200=%" PRId64 " 204=%" PRId64 " 400=%" PRId64 " other=%" PRId64
+           " timeouts=%" PRId64 " errors=%" PRId64 " bad=%" PRId64 "\n",
+           s->ans_200, s->ans_204, s->ans_400, s->ans_other, s->timeouts, s->errors,
+           s->bad_responses);
+    printf("latency: p50=%.2f ms p99=%.2f ms (n=%" PRId64 ")\n",
+           exs_stats_latency_ms(s, 0.50), exs_stats_latency_ms(s, 0.99), s->lat_n);
+    printf("%-20s %10s %10s %7s %14s %8s %7s\n", "campaign", "bids", "wins", "win%",
+           "spend_micros", "clicks", "ctr%");
+    for (int i = 0; i < s->n_campaigns; i++) {
+        const exs_campaign_stats *c = &s->campaigns[i];
+        printf("%-20s %10" PRId64 " %10" PRId64 " %6.1f%% %14" PRId64 " %8" PRId64 " %6.2f%%\n",
+               c->id, c->bids, c->wins, c->bids ? 100.0 * (double)c->wins / (double)c->bids : 0.0,
+               money_micros(c->spend_cpm_micros), c->clicks,
+               c->wins ? 100.0 * (double)c->clicks / (double)c->wins : 0.0);
+    }
+    printf("%-20s %10" PRId64 " %10" PRId64 " %6.1f%% %14" PRId64 " %8" PRId64 " %6.2f%%\n",
+           "total", s->bids, s->wins, s->bids ? 100.0 * (double)s->wins / (double)s->bids : 0.0,
+           money_micros(s->spend_cpm_micros), s->clicks,
+           s->wins ? 100.0 * (double)s->clicks / (double)s->wins : 0.0);
+    printf("losses: below_floor=%" PRId64 " outbid=%" PRId64 "\n", s->below_floor, s->outbid);
+    for (int k = 0; k < EXS_N_KINDS; k++)
+        printf("notices %-5s sent=%" PRId64 " ok=%" PRId64 " failed=%" PRId64
+               " dropped=%" PRId64 "\n", KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k],
+               s->notice_failed[k], s->notice_dropped[k]);
+    if (s->click_no_href || s->campaigns_dropped)
+        printf("click_no_href=%" PRId64 " campaigns_dropped=%d\n", s->click_no_href,
+               s->campaigns_dropped);
+    fflush(stdout);
+}
+
+static int encode(const exs_stats *s, double elapsed_s, beat_buf *b) {
+    int rc = beat_buf_printf(
+        b,
+        "{\"elapsed_s\":%.3f,\"requests\":%" PRId64 ",\"skipped\":%" PRId64
+        ",\"answered\":{\"200\":%" PRId64 ",\"204\":%" PRId64 ",\"400\":%" PRId64
+        ",\"other\":%" PRId64 "},\"timeouts\":%" PRId64 ",\"errors\":%" PRId64
+        ",\"bad_responses\":%" PRId64 ",\"bids\":%" PRId64 ",\"wins\":%" PRId64
+        ",\"spend_micros\":%" PRId64 ",\"spend_cpm_micros\":%" PRId64 ",\"clicks\":%" PRId64
+        ",\"below_floor\":%" PRId64 ",\"outbid\":%" PRId64
+        ",\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"n\":%" PRId64 "},\"notices\":{",
+        elapsed_s, s->requests, s->skipped, s->ans_200, s->ans_204, s->ans_400, s->ans_other,
+        s->timeouts, s->errors, s->bad_responses, s->bids, s->wins,
+        money_micros(s->spend_cpm_micros), s->spend_cpm_micros, s->clicks, s->below_floor,
+        s->outbid, exs_stats_latency_ms(s, 0.50), exs_stats_latency_ms(s, 0.99), s->lat_n);
+    for (int k = 0; k < EXS_N_KINDS && rc == 0; k++)
+        rc = beat_buf_printf(b, "%s\"%s\":{\"sent\":%" PRId64 ",\"ok\":%" PRId64
+                             ",\"failed\":%" PRId64 ",\"dropped\":%" PRId64 "}",
+                             k ? "," : "", KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k],
+                             s->notice_failed[k], s->notice_dropped[k]);
+    if (rc == 0)
+        rc = beat_buf_printf(b, "},\"click_no_href\":%" PRId64 ",\"campaigns\":{",
+                             s->click_no_href);
+    for (int i = 0; i < s->n_campaigns && rc == 0; i++) {
+        const exs_campaign_stats *c = &s->campaigns[i];
+        if (i) rc = beat_buf_puts(b, ",");
+        if (rc == 0) rc = beat_buf_json_str(b, c->id, strlen(c->id));
+        if (rc == 0)
+            rc = beat_buf_printf(b, ":{\"bids\":%" PRId64 ",\"wins\":%" PRId64
+                                 ",\"spend_micros\":%" PRId64 ",\"spend_cpm_micros\":%" PRId64
+                                 ",\"clicks\":%" PRId64 "}",
+                                 c->bids, c->wins, money_micros(c->spend_cpm_micros),
+                                 c->spend_cpm_micros, c->clicks);
+    }
+    if (rc == 0) rc = beat_buf_puts(b, "}}\n");
+    return rc;
+}
+
+int exs_stats_write_json(const exs_stats *s, double elapsed_s, const char *path) {
+    beat_buf b;
+    beat_buf_init(&b, 4 << 20);
+    int rc = encode(s, elapsed_s, &b);
+    if (rc == 0) {
+        /* Write then rename, so a reader never sees half a summary. */
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        if (!f) rc = -errno;
+        else {
+            if (fwrite(b.data, 1, b.len, f) != b.len) rc = -EIO;
+            if (fclose(f) != 0 && rc == 0) rc = -EIO;
+            if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
+        }
+    }
+    if (rc < 0) beat_log(BEAT_ERROR, "json_write_failed", "path=%s err=%d", path, rc);
+    beat_buf_fini(&b);
+    return rc;
+}
