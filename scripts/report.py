@@ -49,12 +49,21 @@ def report(run):
     sup = env["BEAT_SUPERVISOR_URL"]
     sim = json.load(open(os.path.join(run, "exsim.json")))
     before = json.load(open(os.path.join(run, "versions-before.json")))
-    after = get(sup + "/v1/versions")
     camps = {c["id"]: c for c in get(sup + "/v1/campaigns")["campaigns"]}
-    try:
-        state = get(sup + "/v1/state/latest")
-    except OSError:
-        state = {"campaigns": {}}
+    # Notices still in flight when traffic stopped reach the actuator within
+    # a bucket and a tick: wait for a state written after that (bounded).
+    settle_ms = int(time.time() * 1000) + 3000
+    deadline = time.monotonic() + 20
+    state = {"campaigns": {}}
+    while time.monotonic() < deadline:
+        try:
+            state = get(sup + "/v1/state/latest")
+            if state.get("ts", 0) >= settle_ms:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    after = get(sup + "/v1/versions")
     blob, _ = get(sup + "/v1/checkpoint/latest", raw=True)
     hlen = struct.unpack_from("<I", blob, 12)[0]
     model = json.loads(blob[16:16 + hlen])
@@ -80,7 +89,7 @@ def report(run):
               f"{st.get('multiplier', 0):.3f} | {'yes' if st.get('paused') else 'no'} |")
     print(f"\nAll campaigns: billed ${money(sim['spend_micros'])} of ${money(tot_budget)} budget.\n")
     print(f"Versions during the run: pacing state {before['state']} → {after['state']} "
-          f"(actuator {after.get('state_actuator', '?')}), model {before['model']} → "
+          f"(written by {state.get('actuator', '?')}), model {before['model']} → "
           f"{after['model']} (trainer {model.get('trainer')}, {model.get('samples_seen')} "
           f"samples seen, progressive AUC {model.get('auc', 0):.3f}, log loss "
           f"{model.get('logloss', 0):.4f}), campaigns {after['campaigns']}.")
