@@ -14,6 +14,7 @@
 #include "beat_httpc.h"
 #include "beat_log.h"
 #include "beat_metrics.h"
+#include "beat_pull.h"
 #include "beat_wire.h"
 
 #define AGG_BODY_MAX (16u << 20)
@@ -21,52 +22,14 @@
 #define CAMPAIGNS_BODY_MAX (64u << 20)
 #define PULLS_PER_TICK 8 /* a capped answer is followed up, this many times */
 
-typedef struct ds_link {
-    char url[512]; /* base, no trailing slash */
-    beat_counter *failures;
-} ds_link;
-
 struct act_links {
     beat_httpc *http;
-    ds_link *ds;
+    beat_pull_peer *ds; /* n_ds of them; their cursors live in act_state */
     int n_ds;
-    char sup[512];
+    beat_pull_peer sup;
     char *token;
-    beat_counter *sup_failures;
     beat_buf resp;
 };
-
-static void base_url(char *dst, size_t n, const char *src) {
-    snprintf(dst, n, "%s", src);
-    size_t len = strlen(dst);
-    while (len > 0 && dst[len - 1] == '/') dst[--len] = '\0';
-}
-
-/* Counter for one peer; the URL becomes the label value (escaped), with
- * "datastreamN" as a fallback if the registry refuses it. */
-static beat_counter *peer_counter(const char *peer, int i) {
-    char esc[600], name[700];
-    size_t k = 0;
-    for (const char *p = peer; *p && k + 3 < sizeof esc; p++) {
-        if (*p == '\n') continue;
-        if (*p == '"' || *p == '\\') esc[k++] = '\\';
-        esc[k++] = *p;
-    }
-    esc[k] = '\0';
-    snprintf(name, sizeof name, "beat_actuator_link_failures_total{peer=\"%s\"}", esc);
-    const char *help = "Failed calls to a peer (transport, status or garbage)";
-    beat_counter *c = beat_counter_new(name, help);
-    if (!c) {
-        snprintf(name, sizeof name,
-                 "beat_actuator_link_failures_total{peer=\"datastream%d\"}", i);
-        c = beat_counter_new(name, help);
-    }
-    return c;
-}
-
-static void count(beat_counter *c) {
-    if (c) beat_counter_inc(c);
-}
 
 act_links *act_links_new(const beat_strlist *datastreams, const char *supervisor,
                          const char *token, long timeout_ms) {
@@ -81,13 +44,11 @@ act_links *act_links_new(const beat_strlist *datastreams, const char *supervisor
         return NULL;
     }
     for (int i = 0; i < l->n_ds; i++) {
-        base_url(l->ds[i].url, sizeof l->ds[i].url, datastreams->v[i]);
-        l->ds[i].failures = peer_counter(l->ds[i].url, i);
+        char fallback[32];
+        snprintf(fallback, sizeof fallback, "datastream%d", i);
+        beat_pull_peer_init(&l->ds[i], "actuator", datastreams->v[i], NULL, fallback);
     }
-    base_url(l->sup, sizeof l->sup, supervisor);
-    l->sup_failures = beat_counter_new(
-        "beat_actuator_link_failures_total{peer=\"supervisor\"}",
-        "Failed calls to a peer (transport, status or garbage)");
+    beat_pull_peer_init(&l->sup.url, "actuator", supervisor, "supervisor", NULL);
     beat_buf_init(&l->resp, STATE_BODY_MAX);
     return l;
 }
@@ -111,21 +72,21 @@ static int get(act_links *l, const char *url, size_t max, long *status) {
 
 int act_links_restore(act_links *l, act_state *st) {
     char url[600];
-    snprintf(url, sizeof url, "%s/v1/state/latest", l->sup);
+    snprintf(url, sizeof url, "%s/v1/state/latest", l->sup.url);
     long status = 0;
     int rc = get(l, url, STATE_BODY_MAX, &status);
     if (rc < 0) {
-        count(l->sup_failures);
+        beat_pull_peer_failed(&l->sup.url);
         beat_log_rl(5000, BEAT_WARN, "supervisor_unreachable",
-                    "peer=%s op=restore err=%d detail=\"%s\"", l->sup, rc,
+                    "peer=%s op=restore err=%d detail=\"%s\"", l->sup.url, rc,
                     beat_httpc_error(l->http));
         return rc;
     }
     if (status == 404) return 0;
     if (status != 200) {
-        count(l->sup_failures);
+        beat_pull_peer_failed(&l->sup.url);
         beat_log_rl(5000, BEAT_WARN, "supervisor_unreachable",
-                    "peer=%s op=restore status=%ld", l->sup, status);
+                    "peer=%s op=restore status=%ld", l->sup.url, status);
         return -EAGAIN;
     }
     /* Whichever actuator wrote it (name and implementation may differ):
@@ -135,9 +96,9 @@ int act_links_restore(act_links *l, act_state *st) {
     if (rc < 0) {
         /* Garbage from the one store of our spend: starting from zero would
          * overwrite it, so keep asking. */
-        count(l->sup_failures);
+        beat_pull_peer_failed(&l->sup.url);
         beat_log_rl(5000, BEAT_WARN, "restore_bad_state", "peer=%s reason=\"%s\"",
-                    l->sup, why.msg);
+                    l->sup.url, why.msg);
         return rc;
     }
     return 1;
@@ -146,36 +107,30 @@ int act_links_restore(act_links *l, act_state *st) {
 /* One GET /v1/aggregates for link i. Returns 1 if another pull is useful
  * (epoch reset, or the answer was capped), 0 if done, <0 on failure. */
 static int pull_one(act_links *l, int i, act_state *st, act_pull_stats *ps) {
-    ds_link *d = &l->ds[i];
-    act_cursor *cur = act_state_cursor(st, d->url);
+    beat_pull_peer *d = &l->ds[i];
+    beat_pull_cursor *cur = act_state_cursor(st, d->url);
     if (!cur) return -ENOSPC;
     char url[700];
     snprintf(url, sizeof url, "%s/v1/aggregates?after=%" PRIu64, d->url, cur->seq);
-    long status = 0;
-    int rc = get(l, url, AGG_BODY_MAX, &status);
-    if (rc < 0 || status != 200) {
-        count(d->failures);
+    l->resp.max = AGG_BODY_MAX;
+    int rc = beat_pull_get(l->http, d, url, &l->resp);
+    if (rc < 0) {
         ps->failures++;
-        beat_log_rl(5000, BEAT_WARN, "peer_down",
-                    "peer=%s err=%d status=%ld detail=\"%s\"", d->url, rc, status,
-                    rc < 0 ? beat_httpc_error(l->http) : "http status");
-        return rc < 0 ? rc : -EIO;
+        return rc;
     }
     beat_aggregates a;
     beat_reason why = {{0}};
     rc = beat_aggregates_decode(l->resp.data, l->resp.len, &a, &why);
     if (rc < 0) {
-        count(d->failures);
+        beat_pull_peer_failed(d);
         ps->failures++;
         beat_log_rl(5000, BEAT_WARN, "peer_garbage", "peer=%s reason=\"%s\"",
                     d->url, why.msg);
         return rc;
     }
     act_apply_result r;
-    uint64_t before_epoch = cur->epoch;
-    bool had_epoch = cur->has_epoch;
     act_state_apply(st, cur, &a, &r);
-    if (had_epoch && before_epoch != cur->epoch) {
+    if (r.epoch_changed) {
         ps->epoch_resets++;
         beat_log_rl(1000, BEAT_INFO, "datastream_epoch", "peer=%s epoch=%016" PRIx64,
                     d->url, cur->epoch);
@@ -203,22 +158,22 @@ void act_links_pull(act_links *l, act_state *st, act_pull_stats *ps) {
 int act_links_campaigns(act_links *l, int64_t have_version, int64_t now_ms,
                         beat_campaign_set *out) {
     char url[600];
-    snprintf(url, sizeof url, "%s/v1/campaigns", l->sup);
+    snprintf(url, sizeof url, "%s/v1/campaigns", l->sup.url);
     long status = 0;
     int rc = get(l, url, CAMPAIGNS_BODY_MAX, &status);
     if (rc < 0 || status != 200) {
-        count(l->sup_failures);
+        beat_pull_peer_failed(&l->sup.url);
         beat_log_rl(5000, BEAT_WARN, "peer_down",
-                    "peer=%s op=campaigns err=%d status=%ld", l->sup, rc, status);
+                    "peer=%s op=campaigns err=%d status=%ld", l->sup.url, rc, status);
         return rc < 0 ? rc : -EIO;
     }
     beat_campaign_set cs;
     beat_reason why = {{0}};
     rc = beat_campaigns_decode(l->resp.data, l->resp.len, now_ms, &cs, &why);
     if (rc < 0) {
-        count(l->sup_failures);
+        beat_pull_peer_failed(&l->sup.url);
         beat_log_rl(5000, BEAT_WARN, "peer_garbage", "peer=%s op=campaigns reason=\"%s\"",
-                    l->sup, why.msg);
+                    l->sup.url, why.msg);
         return rc;
     }
     if (cs.version > 0 && cs.version == have_version) {
@@ -231,19 +186,19 @@ int act_links_campaigns(act_links *l, int64_t have_version, int64_t now_ms,
 
 int act_links_push_state(act_links *l, const beat_buf *body) {
     char url[600];
-    snprintf(url, sizeof url, "%s/v1/state", l->sup);
+    snprintf(url, sizeof url, "%s/v1/state", l->sup.url);
     long status = 0;
     l->resp.max = 64 * 1024;
     int rc = beat_httpc_send(l->http, "POST", url, "application/json", body->data,
                              body->len, l->token, &l->resp, &status);
     if (rc == 0 && status == 200) return 0;
-    count(l->sup_failures);
+    beat_pull_peer_failed(&l->sup.url);
     if (rc == 0 && status == 400) {
         beat_log_rl(5000, BEAT_WARN, "state_rejected", "peer=%s body=\"%.200s\"",
-                    l->sup, l->resp.data ? l->resp.data : "");
+                    l->sup.url, l->resp.data ? l->resp.data : "");
         return -EBADMSG;
     }
     beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s op=state err=%d status=%ld",
-                l->sup, rc, status);
+                l->sup.url, rc, status);
     return rc < 0 ? rc : -EIO;
 }

@@ -187,6 +187,29 @@ beat_counter *beat_counter_new(const char *name, const char *help) {
     return (beat_counter *)reg_add(&c->m, M_COUNTER, name, help);
 }
 
+beat_counter *beat_counter_labeled(const char *base, const char *help,
+                                   const char *label, const char *value) {
+    /* Worst case every byte of value doubles; malformed base or label
+     * names are left to the registry's own check. */
+    size_t n = strlen(base) + strlen(label) + 2 * strlen(value) + 6;
+    char *name = malloc(n), *p = name;
+    if (!name) return NULL;
+    p += sprintf(p, "%s{%s=\"", base, label);
+    for (const char *v = value; *v; v++) {
+        if (*v == '\\' || *v == '"') *p++ = '\\';
+        if (*v == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+            continue;
+        }
+        *p++ = *v;
+    }
+    strcpy(p, "\"}");
+    beat_counter *c = beat_counter_new(name, help);
+    free(name);
+    return c;
+}
+
 void beat_counter_add(beat_counter *c, uint64_t n) {
     if (c) atomic_fetch_add_explicit(&c->v, n, memory_order_relaxed);
 }

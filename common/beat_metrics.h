@@ -17,6 +17,11 @@ typedef struct beat_histogram beat_histogram;
 /* Registering the same full name twice returns the existing metric. Returns
  * NULL only on a malformed name or out of memory (the program's bug). */
 beat_counter *beat_counter_new(const char *name, const char *help);
+/* base{label="value"}: value is escaped per Prometheus rules (\\, \", \n),
+ * so any text (a peer URL) can be a label value. NULL as beat_counter_new,
+ * or when label is not a valid label name. */
+beat_counter *beat_counter_labeled(const char *base, const char *help,
+                                   const char *label, const char *value);
 void beat_counter_add(beat_counter *c, uint64_t n);
 static inline void beat_counter_inc(beat_counter *c) { beat_counter_add(c, 1); }
 uint64_t beat_counter_get(const beat_counter *c);

@@ -52,6 +52,26 @@ static int t_register(void) {
     return 0;
 }
 
+/* Any text can be a label value: escaped, and the same value finds the
+ * same counter again. */
+static int t_labeled(void) {
+    const char *url = "http://h:1/a\"b\\c\nd";
+    beat_counter *c = beat_counter_labeled("beat_t_link_total", "l", "peer", url);
+    CHECK(c);
+    CHECK(beat_counter_new("beat_t_link_total{peer=\"http://h:1/a\\\"b\\\\c\\nd\"}",
+                           "l") == c);
+    CHECK(beat_counter_labeled("beat_t_link_total", "l", "peer", url) == c);
+    CHECK(beat_counter_labeled("beat_t_link_total", "l", "peer", "") != NULL);
+    CHECK(!beat_counter_labeled("beat_t_link_total", "l", "1peer", "x"));
+    CHECK(!beat_counter_labeled("bad-base", "l", "peer", "x"));
+    beat_counter_inc(c);
+    char *s = render();
+    CHECK(s);
+    CHECK(strstr(s, "beat_t_link_total{peer=\"http://h:1/a\\\"b\\\\c\\nd\"} 1\n"));
+    free(s);
+    return 0;
+}
+
 static int t_latency_bounds(void) {
     CHECK(beat_latency_nbounds >= 10 && beat_latency_nbounds <= 32);
     CHECK(fabs(beat_latency_bounds[0] - 0.00005) < 1e-12);
@@ -187,6 +207,7 @@ static int t_render_bounded(void) {
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"register", t_register},
+        {"labeled", t_labeled},
         {"latency_bounds", t_latency_bounds},
         {"threads", t_threads},
         {"render", t_render},

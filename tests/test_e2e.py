@@ -2,7 +2,7 @@
 bid; its win notice flows receiver → Kafka → datastream → actuator →
 supervisor → inference (state version rises); its click becomes a training
 sample → trainer checkpoint → supervisor → inference (model version rises)."""
-import json, os, re, struct, tempfile, time, urllib.parse
+import json, os, re, shutil, struct, subprocess, tempfile, time, urllib.parse
 from beatlib import (ROOT, Engine, check, get_json, http, http_noredirect, wait_for)
 
 EXAMPLES = os.path.join(ROOT, "docs", "examples", "campaigns.json")
@@ -132,4 +132,19 @@ def test_pipeline_end_to_end():
         wait_for(lambda: e.health("inference-1")["model_version"] >= mv, 20,
                  what="inference holding the trained model")
         check(mv > mv0, "model version rose")
+        # Every daemon serves Prometheus text with its own beat_<daemon>_ metrics.
+        prefix = {"kafka-dev": "beat_kafka_dev_", "supervisor": "beat_supervisor_",
+                  "receiver": "beat_receiver_", "datastream-1": "beat_datastream_",
+                  "actuator": "beat_actuator_", "lighttrainer": "beat_lighttrainer_",
+                  "inference-1": "beat_inference_"}
+        for name in e.names():
+            st, hd, b = http("GET", e.url(name, "/metrics"))
+            text = b.decode()
+            check(st == 200 and hd.get("Content-Type", "").startswith("text/plain"),
+                  f"{name} /metrics -> {st} {hd.get('Content-Type')}")
+            check(f"# TYPE {prefix[name]}" in text, f"{name} has no {prefix[name]}* metrics")
+            if shutil.which("promtool"):
+                r = subprocess.run(["promtool", "check", "metrics"], input=b,
+                                   capture_output=True)
+                check(r.returncode == 0, f"{name} promtool: {r.stdout[:300]!r} {r.stderr[:300]!r}")
         check(not e.fatal_events(), f"fatal events: {e.fatal_events()}")
