@@ -37,18 +37,13 @@ act_links *act_links_new(const beat_strlist *datastreams, const char *supervisor
     if (!l) return NULL;
     l->http = beat_httpc_new(timeout_ms);
     l->n_ds = datastreams->n;
-    l->ds = calloc((size_t)(l->n_ds > 0 ? l->n_ds : 1), sizeof *l->ds);
+    l->ds = beat_pull_peers_new("actuator", datastreams);
     l->token = strdup(token ? token : "");
     if (!l->http || !l->ds || !l->token) {
         act_links_free(l);
         return NULL;
     }
-    for (int i = 0; i < l->n_ds; i++) {
-        char fallback[32];
-        snprintf(fallback, sizeof fallback, "datastream%d", i);
-        beat_pull_peer_init(&l->ds[i], "actuator", datastreams->v[i], NULL, fallback);
-    }
-    beat_pull_peer_init(&l->sup.url, "actuator", supervisor, "supervisor", NULL);
+    beat_pull_peer_init(&l->sup, "actuator", supervisor, "supervisor", NULL);
     beat_buf_init(&l->resp, STATE_BODY_MAX);
     return l;
 }
@@ -76,7 +71,7 @@ int act_links_restore(act_links *l, act_state *st) {
     long status = 0;
     int rc = get(l, url, STATE_BODY_MAX, &status);
     if (rc < 0) {
-        beat_pull_peer_failed(&l->sup.url);
+        beat_pull_peer_failed(&l->sup);
         beat_log_rl(5000, BEAT_WARN, "supervisor_unreachable",
                     "peer=%s op=restore err=%d detail=\"%s\"", l->sup.url, rc,
                     beat_httpc_error(l->http));
@@ -84,7 +79,7 @@ int act_links_restore(act_links *l, act_state *st) {
     }
     if (status == 404) return 0;
     if (status != 200) {
-        beat_pull_peer_failed(&l->sup.url);
+        beat_pull_peer_failed(&l->sup);
         beat_log_rl(5000, BEAT_WARN, "supervisor_unreachable",
                     "peer=%s op=restore status=%ld", l->sup.url, status);
         return -EAGAIN;
@@ -96,7 +91,7 @@ int act_links_restore(act_links *l, act_state *st) {
     if (rc < 0) {
         /* Garbage from the one store of our spend: starting from zero would
          * overwrite it, so keep asking. */
-        beat_pull_peer_failed(&l->sup.url);
+        beat_pull_peer_failed(&l->sup);
         beat_log_rl(5000, BEAT_WARN, "restore_bad_state", "peer=%s reason=\"%s\"",
                     l->sup.url, why.msg);
         return rc;
@@ -162,7 +157,7 @@ int act_links_campaigns(act_links *l, int64_t have_version, int64_t now_ms,
     long status = 0;
     int rc = get(l, url, CAMPAIGNS_BODY_MAX, &status);
     if (rc < 0 || status != 200) {
-        beat_pull_peer_failed(&l->sup.url);
+        beat_pull_peer_failed(&l->sup);
         beat_log_rl(5000, BEAT_WARN, "peer_down",
                     "peer=%s op=campaigns err=%d status=%ld", l->sup.url, rc, status);
         return rc < 0 ? rc : -EIO;
@@ -171,7 +166,7 @@ int act_links_campaigns(act_links *l, int64_t have_version, int64_t now_ms,
     beat_reason why = {{0}};
     rc = beat_campaigns_decode(l->resp.data, l->resp.len, now_ms, &cs, &why);
     if (rc < 0) {
-        beat_pull_peer_failed(&l->sup.url);
+        beat_pull_peer_failed(&l->sup);
         beat_log_rl(5000, BEAT_WARN, "peer_garbage", "peer=%s op=campaigns reason=\"%s\"",
                     l->sup.url, why.msg);
         return rc;
@@ -192,7 +187,7 @@ int act_links_push_state(act_links *l, const beat_buf *body) {
     int rc = beat_httpc_send(l->http, "POST", url, "application/json", body->data,
                              body->len, l->token, &l->resp, &status);
     if (rc == 0 && status == 200) return 0;
-    beat_pull_peer_failed(&l->sup.url);
+    beat_pull_peer_failed(&l->sup);
     if (rc == 0 && status == 400) {
         beat_log_rl(5000, BEAT_WARN, "state_rejected", "peer=%s body=\"%.200s\"",
                     l->sup.url, l->resp.data ? l->resp.data : "");

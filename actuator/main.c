@@ -18,6 +18,7 @@
 #include "beat_http.h"
 #include "beat_log.h"
 #include "beat_metrics.h"
+#include "beat_pull.h"
 #include "beat_util.h"
 #include "links.h"
 #include "pacer.h"
@@ -33,13 +34,7 @@ static double o_min_mult, o_max_mult, o_gain, o_stop_margin;
 static const beat_opt opts[] = {
     {"listen", "BEAT_ACTUATOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8084",
      0, -1, "admin HTTP address (/healthz, /metrics)", false},
-    {"datastream", "BEAT_DATASTREAM_URLS", BEAT_OPT_STRLIST, &o_datastreams,
-     "http://127.0.0.1:8082", 0, -1,
-     "datastream base URL (repeatable; env: comma list)", false},
-    {"supervisor", "BEAT_SUPERVISOR_URL", BEAT_OPT_STR, &o_supervisor,
-     "http://127.0.0.1:8083", 0, -1, "supervisor base URL", false},
-    {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, &o_token, "", 0, -1,
-     "bearer token for the supervisor's write endpoints", true},
+    BEAT_PULL_OPTS(&o_datastreams, &o_supervisor, &o_token),
     {"tick-ms", "BEAT_ACTUATOR_TICK_MS", BEAT_OPT_INT, &o_tick_ms, "1000", 50,
      600000, "control period: pull, step, push", false},
     {"min-multiplier", "BEAT_ACTUATOR_MIN_MULTIPLIER", BEAT_OPT_DBL, &o_min_mult,
@@ -64,10 +59,8 @@ static const beat_opt opts[] = {
     BEAT_OPT_END};
 
 /* Read by the admin thread: atomics only. */
-enum { RESTORE_PENDING = 0, RESTORE_DONE = 1, RESTORE_FRESH = 2 };
-static _Atomic int g_restore = RESTORE_PENDING;
+static beat_pull_status g_status;
 static _Atomic int g_campaigns;
-static _Atomic int64_t g_last_push_ms;
 
 static struct {
     beat_counter *ticks, *pushes, *push_failures, *buckets, *missed, *dropped,
@@ -75,12 +68,6 @@ static struct {
     beat_gauge *restore, *campaigns, *state_age;
     beat_histogram *tick_s;
 } m;
-
-static double state_age_s(void *arg) {
-    (void)arg;
-    int64_t t = atomic_load(&g_last_push_ms);
-    return t ? (double)(beat_now_ms() - t) / 1000.0 : -1.0;
-}
 
 static void metrics_init(void) {
     m.ticks = beat_counter_new("beat_actuator_ticks_total", "Control ticks run");
@@ -101,7 +88,7 @@ static void metrics_init(void) {
     m.campaigns = beat_gauge_new("beat_actuator_campaigns", "Campaigns in the current set");
     m.state_age = beat_gauge_fn_new("beat_actuator_state_age_seconds",
                                     "Time since the last accepted state push",
-                                    state_age_s, NULL);
+                                    beat_pull_push_age_s, &g_status);
     m.tick_s = beat_histogram_new("beat_actuator_tick_seconds", "Duration of one tick",
                                   beat_latency_bounds, beat_latency_nbounds);
 }
@@ -112,16 +99,9 @@ static void cnt(beat_counter *c, uint64_t n) {
 
 static bool health(void *arg, beat_buf *detail) {
     (void)arg;
-    int r = atomic_load(&g_restore);
-    if (r == RESTORE_PENDING) {
-        beat_buf_puts(detail, "\"detail\":\"restoring\"");
-        return false;
-    }
-    int64_t t = atomic_load(&g_last_push_ms);
-    beat_buf_printf(detail,
-                    "\"restore\":\"%s\",\"campaigns\":%d,\"last_push_age_ms\":%" PRId64,
-                    r == RESTORE_DONE ? "restored" : "fresh", atomic_load(&g_campaigns),
-                    t ? beat_now_ms() - t : -1);
+    if (!beat_pull_health(&g_status, detail)) return false;
+    beat_buf_printf(detail, ",\"campaigns\":%d,\"last_push_age_ms\":%" PRId64,
+                    atomic_load(&g_campaigns), beat_pull_push_age_ms(&g_status));
     return true;
 }
 
@@ -138,11 +118,12 @@ static void camp_gauges(act_camp *c) {
 
 /* Asks the supervisor for our last state until it answers 200 or 404. */
 static int restore(act_links *l, act_state *st) {
-    int64_t backoff = 100;
-    while (!beat_stop_requested()) {
+    int64_t backoff = 0;
+    while (beat_pull_retry(&backoff)) {
         int rc = act_links_restore(l, st);
         if (rc >= 0) {
-            atomic_store(&g_restore, rc == 1 ? RESTORE_DONE : RESTORE_FRESH);
+            atomic_store(&g_status.restore,
+                         rc == 1 ? BEAT_RESTORE_DONE : BEAT_RESTORE_FRESH);
             if (m.restore) beat_gauge_set(m.restore, rc == 1 ? 1 : 2);
             int64_t spend = 0;
             for (int i = 0; i < st->n; i++) spend += st->c[i]->spent_micros;
@@ -151,8 +132,6 @@ static int restore(act_links *l, act_state *st) {
                      st->n_cur, spend);
             return 0;
         }
-        beat_stop_sleep_ms(backoff);
-        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
     return -EINTR;
 }
@@ -229,7 +208,7 @@ static void tick(loop *lp) {
             if (rc == 0) {
                 lp->pushes++;
                 cnt(m.pushes, 1);
-                atomic_store(&g_last_push_ms, now);
+                atomic_store(&g_status.last_push_ms, now);
             } else {
                 lp->push_failures++;
                 cnt(m.push_failures, 1);
@@ -261,15 +240,11 @@ static void log_stats(loop *lp) {
 }
 
 int main(int argc, char **argv) {
-    beat_cfg_parse("beat-actuator",
-                   "Paces campaign budgets: datastream aggregates in, state to the supervisor.",
-                   opts, argc, argv, NULL);
-    beat_log_level lvl = BEAT_INFO;
-    if (beat_log_level_parse(o_log_level, &lvl) != 0) {
-        fprintf(stderr, "beat-actuator: --log-level: unknown level \"%s\"\n", o_log_level);
+    if (beat_cfg_start("beat-actuator", "actuator",
+                       "Paces campaign budgets: datastream aggregates in, state to the "
+                       "supervisor.",
+                       opts, argc, argv, &o_log_level) != 0)
         return 64;
-    }
-    beat_log_init("actuator", lvl);
     if (o_min_mult > o_max_mult) {
         fprintf(stderr, "beat-actuator: --min-multiplier: above --max-multiplier\n");
         return 64;

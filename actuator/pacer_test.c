@@ -256,7 +256,7 @@ static void aggs(beat_aggregates *a, uint64_t epoch, uint64_t first, uint64_t la
 static int test_state_epochs_and_cursors(void) {
     act_state st;
     CHECK(act_state_init(&st, 100) == 0);
-    act_cursor *cur = act_state_cursor(&st, "http://ds1");
+    beat_pull_cursor *cur = act_state_cursor(&st, "http://ds1");
     CHECK(cur != NULL);
     beat_agg_row rows[2] = {row("c1", 100), row("c2", 7)};
     beat_aggregates a;
@@ -304,7 +304,7 @@ static int test_state_private_round_trip(void) {
     c->budget_micros = BUDGET;
     act_camp *d = act_state_get(&st, "gone");
     d->spent_micros = 5;
-    act_cursor *cur = act_state_cursor(&st, "http://127.0.0.1:1/x\"y");
+    beat_pull_cursor *cur = act_state_cursor(&st, "http://127.0.0.1:1/x\"y");
     cur->epoch = 0x9f3a000000000001ULL;
     cur->has_epoch = true;
     cur->seq = 77;
@@ -324,7 +324,7 @@ static int test_state_private_round_trip(void) {
     CHECK_EQ_INT(rc->ctl.last_ms, T0 + 5000);
     CHECK_EQ_INT(rc->ctl.last_spent, 123456789);
     CHECK_EQ_INT(act_state_find(&r, "gone")->spent_micros, 5);
-    act_cursor *rcur = act_state_cursor(&r, "http://127.0.0.1:1/x\"y");
+    beat_pull_cursor *rcur = act_state_cursor(&r, "http://127.0.0.1:1/x\"y");
     CHECK(rcur->has_epoch);
     CHECK(rcur->epoch == 0x9f3a000000000001ULL);
     CHECK_EQ_INT(rcur->seq, 77);

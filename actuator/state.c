@@ -77,12 +77,12 @@ act_camp *act_state_get(act_state *st, const char *id) {
     return c;
 }
 
-act_cursor *act_state_cursor(act_state *st, const char *url) {
+beat_pull_cursor *act_state_cursor(act_state *st, const char *url) {
     if (!url || strlen(url) >= sizeof st->cur[0].url) return NULL;
     for (int i = 0; i < st->n_cur; i++)
         if (strcmp(st->cur[i].url, url) == 0) return &st->cur[i];
     if (st->n_cur >= ACT_CURSORS_MAX) return NULL;
-    act_cursor *c = &st->cur[st->n_cur++];
+    beat_pull_cursor *c = &st->cur[st->n_cur++];
     memset(c, 0, sizeof *c);
     snprintf(c->url, sizeof c->url, "%s", url);
     return c;
@@ -112,25 +112,18 @@ static int64_t sat_add(int64_t a, int64_t b) {
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-int act_state_apply(act_state *st, act_cursor *cur, const beat_aggregates *a,
+int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates *a,
                     act_apply_result *r) {
     memset(r, 0, sizeof *r);
-    bool known = cur->has_epoch;
-    if (known && cur->epoch != a->epoch && cur->seq != 0) {
-        /* A restarted instance numbers its buckets from 1 again: this answer
-         * (to after=old seq) may skip some of them. Start over from 0. */
-        cur->epoch = a->epoch;
-        cur->seq = 0;
-        r->refetch = true;
-        return 0;
-    }
-    cur->epoch = a->epoch;
-    cur->has_epoch = true;
-    if (known && a->n_buckets > 0 && a->first_seq > cur->seq + 1)
-        r->missed = (int64_t)(a->first_seq - cur->seq - 1);
+    beat_pull_check chk;
+    beat_pull_begin(cur, a->epoch, a->n_buckets, a->first_seq, &chk);
+    r->epoch_changed = chk.epoch_changed;
+    r->refetch = chk.refetch;
+    r->missed = chk.missed;
+    if (chk.refetch) return 0;
     for (int b = 0; b < a->n_buckets; b++) {
         const beat_agg_bucket *bk = &a->buckets[b];
-        if (bk->seq <= cur->seq) continue; /* already counted (or out of order) */
+        if (!beat_pull_take(cur, bk->seq)) continue; /* already counted */
         for (int i = 0; i < bk->n_rows; i++) {
             const beat_agg_row *row = &bk->rows[i];
             act_camp *c = act_state_get(st, row->campaign);
@@ -144,7 +137,6 @@ int act_state_apply(act_state *st, act_cursor *cur, const beat_aggregates *a,
             c->imps = sat_add(c->imps, row->imps);
             c->clicks = sat_add(c->clicks, row->clicks);
         }
-        cur->seq = bk->seq;
         r->buckets++;
     }
     return 0;
@@ -204,16 +196,9 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
         rc |= put_key(out, &first, c->id);
         rc |= put_dbl(out, c->ctl.rate);
     }
-    rc |= beat_buf_puts(out, "},\"cursors\":{");
-    first = true;
-    for (int i = 0; i < st->n_cur; i++) {
-        const act_cursor *cu = &st->cur[i];
-        if (!cu->has_epoch) continue;
-        rc |= put_key(out, &first, cu->url);
-        rc |= beat_buf_printf(out, "{\"epoch\":\"%016" PRIx64 "\",\"seq\":%" PRIu64 "}",
-                              cu->epoch, cu->seq);
-    }
-    rc |= beat_buf_puts(out, "}}}");
+    rc |= beat_buf_puts(out, "},\"cursors\":");
+    rc |= beat_pull_cursors_encode(st->cur, st->n_cur, out);
+    rc |= beat_buf_puts(out, "}}");
     return rc ? -EMSGSIZE : 0;
 }
 
@@ -222,23 +207,6 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
 static bool num_of(const cJSON *v, double *out) {
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return false;
     *out = v->valuedouble;
-    return true;
-}
-
-static bool parse_epoch(const char *s, uint64_t *out) {
-    size_t n = strlen(s);
-    if (n == 0 || n > 16) return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        int d = ch >= '0' && ch <= '9'   ? ch - '0'
-                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                         : -1;
-        if (d < 0) return false;
-        v = v << 4 | (uint64_t)d;
-    }
-    *out = v;
     return true;
 }
 
@@ -283,17 +251,13 @@ int act_state_restore(act_state *st, const char *json, size_t len,
         if (c) c->ctl.rate = d;
     }
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "cursors")) {
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(it, "epoch");
-        uint64_t epoch;
-        if (!cJSON_IsString(e) || !parse_epoch(e->valuestring, &epoch) ||
-            !num_of(cJSON_GetObjectItemCaseSensitive(it, "seq"), &d) || d < 0 ||
-            d > 9e18)
-            continue;
-        act_cursor *cu = act_state_cursor(st, it->string);
+        uint64_t epoch, seq;
+        if (beat_pull_cursor_decode(it, &epoch, &seq) != 0) continue;
+        beat_pull_cursor *cu = act_state_cursor(st, it->string);
         if (!cu) continue;
         cu->has_epoch = true;
         cu->epoch = epoch;
-        cu->seq = (uint64_t)d;
+        cu->seq = seq;
     }
     cJSON_Delete(root);
     return 0;

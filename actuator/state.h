@@ -10,6 +10,7 @@
 
 #include "beat_campaign.h"
 #include "beat_metrics.h"
+#include "beat_pull.h"
 #include "beat_util.h"
 #include "beat_wire.h"
 #include "pacer.h"
@@ -27,20 +28,12 @@ typedef struct act_camp {
     beat_gauge *g_spend, *g_mult; /* set by main.c; NULL until then */
 } act_camp;
 
-/* Position in one datastream instance's bucket sequence. */
-typedef struct act_cursor {
-    char url[512];
-    bool has_epoch;
-    uint64_t epoch;
-    uint64_t seq; /* last bucket counted */
-} act_cursor;
-
 typedef struct act_state {
     act_camp **c; /* owned, n of them */
     int n, max;
     int *index;   /* open addressing into c; -1 = empty */
     uint32_t index_mask;
-    act_cursor cur[ACT_CURSORS_MAX];
+    beat_pull_cursor cur[ACT_CURSORS_MAX]; /* keyed by datastream URL */
     int n_cur;
 } act_state;
 
@@ -48,7 +41,8 @@ typedef struct act_apply_result {
     int64_t buckets;  /* buckets counted */
     int64_t missed;   /* buckets that fell out of the datastream before we saw them */
     int64_t dropped;  /* rows dropped: campaign table full */
-    bool refetch;     /* epoch changed: cursor reset, pull again from 0 */
+    bool epoch_changed; /* the datastream restarted (new epoch) */
+    bool refetch;     /* ...under a cursor past 0: cursor reset, pull again from 0 */
 } act_apply_result;
 
 /* max_campaigns bounds the table (campaigns seen in sets or aggregates). */
@@ -59,13 +53,13 @@ act_camp *act_state_find(const act_state *st, const char *id);
  * or the id is too long. */
 act_camp *act_state_get(act_state *st, const char *id);
 /* Finds or creates the cursor of a datastream URL; NULL if full. */
-act_cursor *act_state_cursor(act_state *st, const char *url);
+beat_pull_cursor *act_state_cursor(act_state *st, const char *url);
 /* Marks exactly the campaigns of cs as in the set and copies their flight,
  * budget and pause. Returns how many could not be added (table full). */
 int act_state_set_campaigns(act_state *st, const beat_campaign_set *cs);
 /* Counts the buckets of a (an answer to GET /v1/aggregates?after=cur->seq)
  * that are new for cur: a bucket (epoch, seq) is never counted twice. */
-int act_state_apply(act_state *st, act_cursor *cur, const beat_aggregates *a,
+int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates *a,
                     act_apply_result *r);
 /* Appends the state JSON (public campaigns of the set + private). */
 int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,

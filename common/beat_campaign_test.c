@@ -21,16 +21,6 @@
         }                                                                    \
     } while (0)
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = malloc(1 << 20);
-    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    fclose(f);
-    return buf;
-}
-
 static int str_eq(const char *a, const char *b) /* NULL reads as "" */
 {
     return strcmp(a ? a : "", b ? b : "") == 0;
@@ -82,7 +72,7 @@ static int set_eq(const beat_campaign_set *a, const beat_campaign_set *b)
 static int t_example_file(void)
 {
     size_t len;
-    char *json = slurp("docs/examples/campaigns.json", &len);
+    char *json = beat_test_read_file("docs/examples/campaigns.json", &len);
     CHECK(json != NULL);
     beat_campaign_set s;
     beat_reason why = {{0}};

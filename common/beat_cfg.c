@@ -177,6 +177,20 @@ static int opt_set(const beat_opt *opt, const char *value, bool append,
     return errf(err, err_len, "unknown option type");
 }
 
+int beat_cfg_start(const char *prog, const char *svc, const char *summary,
+                   const beat_opt *opts, int argc, char **argv,
+                   char *const *level) {
+    beat_cfg_parse(prog, summary, opts, argc, argv, NULL);
+    beat_log_level lvl = BEAT_INFO;
+    if (beat_log_level_parse(*level, &lvl) != 0) {
+        fprintf(stderr, "%s: --log-level: unknown level \"%s\"\n", prog,
+                *level ? *level : "");
+        return EXIT_USAGE;
+    }
+    beat_log_init(svc, lvl);
+    return 0;
+}
+
 int beat_cfg_set(const beat_opt *opt, const char *value, char *err,
                  unsigned err_len) {
     return opt_set(opt, value, false, err, err_len);

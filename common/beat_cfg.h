@@ -44,6 +44,14 @@ void beat_cfg_parse(const char *prog, const char *summary,
                     const beat_opt *opts, int argc, char **argv,
                     int *first_arg);
 
+/* The start of every daemon's main(): beat_cfg_parse() (may exit as it
+ * says), then the --log-level value (*level, which the parse fills) is
+ * parsed and logging starts as svc. Returns 0, or 64 (exit status for a
+ * usage error) after "prog: --log-level: unknown level ..." on stderr. */
+int beat_cfg_start(const char *prog, const char *svc, const char *summary,
+                   const beat_opt *opts, int argc, char **argv,
+                   char *const *level);
+
 /* Checks a single value against an option (used by tests and fuzzing).
  * Returns 0 or -EINVAL with a reason. */
 int beat_cfg_set(const beat_opt *opt, const char *value, char *err,

@@ -1,5 +1,6 @@
-/* Cursor + epoch per datastream instance and per-peer link bookkeeping for
- * the pullers (actuator/links.c, lighttrainer/links.c, actuator/state.c).
+/* Cursor + epoch per datastream instance, per-peer link bookkeeping and
+ * the restore status for the pullers (actuator and lighttrainer: links.c,
+ * main.c; actuator/state.c).
  * Exists so that "consumed exactly once, restart read from 0" is decided
  * in one place. Never retries, never exits: a failure is counted, logged
  * rate-limited and returned to the caller's loop. */
@@ -7,7 +8,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "beat_json.h"
@@ -75,6 +78,16 @@ void beat_pull_peer_init(beat_pull_peer *p, const char *daemon, const char *url,
         p->failures = beat_counter_labeled(base, help, "peer", fallback);
 }
 
+beat_pull_peer *beat_pull_peers_new(const char *daemon, const beat_strlist *urls) {
+    beat_pull_peer *p = calloc((size_t)(urls->n > 0 ? urls->n : 1), sizeof *p);
+    for (int i = 0; p && i < urls->n; i++) {
+        char fallback[32];
+        snprintf(fallback, sizeof fallback, "datastream%d", i);
+        beat_pull_peer_init(&p[i], daemon, urls->v[i], NULL, fallback);
+    }
+    return p;
+}
+
 int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url,
                   beat_buf *resp) {
     long status = 0;
@@ -84,4 +97,34 @@ int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url,
     beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s err=%d status=%ld detail=\"%s\"",
                 p->url, rc, status, rc < 0 ? beat_httpc_error(h) : "http status");
     return rc < 0 ? rc : -EIO;
+}
+
+bool beat_pull_retry(int64_t *backoff_ms) {
+    if (*backoff_ms > 0) {
+        beat_stop_sleep_ms(*backoff_ms);
+        *backoff_ms = *backoff_ms * 2 > 5000 ? 5000 : *backoff_ms * 2;
+    } else {
+        *backoff_ms = 100;
+    }
+    return !beat_stop_requested();
+}
+
+bool beat_pull_health(beat_pull_status *s, beat_buf *detail) {
+    int r = atomic_load(&s->restore);
+    if (r == BEAT_RESTORE_PENDING) {
+        beat_buf_puts(detail, "\"detail\":\"restoring\"");
+        return false;
+    }
+    beat_buf_printf(detail, "\"restore\":\"%s\"", r == BEAT_RESTORE_DONE ? "restored" : "fresh");
+    return true;
+}
+
+int64_t beat_pull_push_age_ms(beat_pull_status *s) {
+    int64_t t = atomic_load(&s->last_push_ms);
+    return t ? beat_now_ms() - t : -1;
+}
+
+double beat_pull_push_age_s(void *status) {
+    int64_t t = atomic_load(&((beat_pull_status *)status)->last_push_ms);
+    return t ? (double)(beat_now_ms() - t) / 1000.0 : -1.0;
 }

@@ -3,8 +3,9 @@
  * replacement) so that an item is consumed once and a restarted instance
  * is read again from its start. Also the per-peer link bookkeeping both
  * keep (base URL, failure counter, the one GET that counts and logs a dead
- * peer). No threads, no clocks, no retries: callers pull from their own
- * loop; nothing here may block beyond the beat_httpc timeout or exit. */
+ * peer) and the restore-before-push lifecycle both follow. No threads and
+ * no retries of a call: callers pull from their own loop; nothing here may
+ * block beyond the beat_httpc timeout (or a retry pause) or exit. */
 #ifndef BEAT_PULL_H
 #define BEAT_PULL_H
 
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "beat_cfg.h"
 #include "beat_httpc.h"
 #include "beat_metrics.h"
 #include "beat_util.h"
@@ -68,6 +70,10 @@ typedef struct beat_pull_peer {
  * itself (escaped), or fallback if the registry refuses that. */
 void beat_pull_peer_init(beat_pull_peer *p, const char *daemon, const char *url,
                          const char *label, const char *fallback);
+/* The datastream peers of a puller, one per URL, each labelled by its URL
+ * (fallback "datastream<i>"). Caller frees the array (free()); NULL on
+ * OOM. At least one slot is allocated, so an empty list is not NULL. */
+beat_pull_peer *beat_pull_peers_new(const char *daemon, const beat_strlist *urls);
 static inline void beat_pull_peer_failed(const beat_pull_peer *p) {
     if (p->failures) beat_counter_inc(p->failures);
 }
@@ -76,5 +82,40 @@ static inline void beat_pull_peer_failed(const beat_pull_peer *p) {
  * and returned (transport error, or -EIO for another status). */
 int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url,
                   beat_buf *resp);
+
+/* beat_opt rows for a puller's links, whose env twins are shared with the
+ * other ends (COMMON.md "Shared names"): --datastream (beat_strlist *ds),
+ * --supervisor and --admin-token (char **sup, **token). */
+#define BEAT_PULL_OPTS(ds, sup, token)                                        \
+    {"datastream", "BEAT_DATASTREAM_URLS", BEAT_OPT_STRLIST, (ds),            \
+     "http://127.0.0.1:8082", 0, -1,                                          \
+     "datastream base URL (repeatable; env: comma list)", false},             \
+    {"supervisor", "BEAT_SUPERVISOR_URL", BEAT_OPT_STR, (sup),                \
+     "http://127.0.0.1:8083", 0, -1, "supervisor base URL", false},           \
+    {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, (token), "", 0, -1,     \
+     "bearer token for the supervisor's write endpoints", true}
+
+/* Restore before push (DESIGN: a restart never resets spend or model):
+ * where a puller stands, for its /healthz and metrics. Written by its
+ * loop, read by the admin thread: atomics only. */
+enum { BEAT_RESTORE_PENDING = 0, BEAT_RESTORE_DONE = 1, BEAT_RESTORE_FRESH = 2 };
+typedef struct beat_pull_status {
+    _Atomic int restore;          /* BEAT_RESTORE_* */
+    _Atomic int64_t last_push_ms; /* wall clock of the last accepted push; 0 = none */
+} beat_pull_status;
+
+/* Pacing of a restore loop: true to try (again), false once a stop was
+ * requested. The first call (*backoff_ms == 0) returns at once; each later
+ * one first sleeps 100 ms, doubling up to 5 s. */
+bool beat_pull_retry(int64_t *backoff_ms);
+/* Opens the /healthz detail: while restoring, appends "detail":"restoring"
+ * and returns false (not ready); else appends "restore":"restored" or
+ * "fresh" and returns true (the caller appends ",..." fields). */
+bool beat_pull_health(beat_pull_status *s, beat_buf *detail);
+/* Milliseconds since the last accepted push, -1 if none yet. */
+int64_t beat_pull_push_age_ms(beat_pull_status *s);
+/* beat_gauge_fn_new callback (arg: the beat_pull_status): seconds since
+ * the last accepted push, -1 if none yet. */
+double beat_pull_push_age_s(void *status);
 
 #endif

@@ -5,8 +5,11 @@
 #ifndef BEAT_TEST_H
 #define BEAT_TEST_H
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct beat_test_case {
     const char *name;
@@ -40,6 +43,44 @@ typedef struct beat_test_case {
             return 1;                                                         \
         }                                                                     \
     } while (0)
+
+/* Reads a fixture file into a NUL-terminated heap copy (the caller frees
+ * it), its length in *len. rel is looked up under the working directory,
+ * then under the test binary's directory and each of its parents (tests
+ * run from the repo root; fixtures live beside it). NULL, with a line on
+ * stderr, if it is nowhere to be found or cannot be read. */
+static inline char *beat_test_read_file(const char *rel, size_t *len) {
+    char path[PATH_MAX + 256], dir[PATH_MAX];
+    int found = access(rel, R_OK) == 0;
+    if (found) snprintf(path, sizeof path, "%s", rel);
+    ssize_t k = found ? 0 : readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (k > 0) dir[k] = '\0';
+    for (int up = 0; k > 0 && !found && up < 8; up++) {
+        char *slash = strrchr(dir, '/');
+        if (!slash) break;
+        *slash = '\0';
+        snprintf(path, sizeof path, "%s/%.255s", dir, rel);
+        found = access(path, R_OK) == 0;
+    }
+    if (!found) {
+        fprintf(stderr, "  %s not found\n", rel);
+        return NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = sz >= 0 ? malloc((size_t)sz + 1) : NULL;
+    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) b[sz] = '\0';
+    *len = b ? (size_t)sz : 0;
+    return b;
+}
 
 static inline int beat_test_main(const char *suite, const beat_test_case *t,
                                  int argc, char **argv) {

@@ -17,6 +17,7 @@
 #include "beat_http.h"
 #include "beat_kafka.h"
 #include "beat_log.h"
+#include "beat_loop.h"
 #include "beat_metrics.h"
 #include "beat_util.h"
 #include "stream.h"
@@ -226,12 +227,6 @@ static void register_metrics(void) {
                       "Seq of the newest closed aggregate bucket.", g_last_seq, NULL);
 }
 
-static void on_stop_poll(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    if (beat_stop_requested()) event_base_loopbreak(arg);
-}
-
 static _Noreturn void die(const char *ev, const char *msg) {
     fprintf(stderr, "beat-datastream: %s\n", msg);
     beat_log(BEAT_FATAL, ev, "reason=\"%s\"", msg);
@@ -239,17 +234,11 @@ static _Noreturn void die(const char *ev, const char *msg) {
 }
 
 int main(int argc, char **argv) {
-    beat_log_init("datastream", BEAT_INFO);
-    beat_cfg_parse("beat-datastream",
-                   "Joins bids with their notices from Kafka; serves per-campaign "
-                   "aggregates and training samples over HTTP.",
-                   OPTS, argc, argv, NULL);
-    beat_log_level lvl;
-    if (beat_log_level_parse(o_level, &lvl) != 0) {
-        fprintf(stderr, "beat-datastream: --log-level: unknown level \"%s\"\n", o_level);
+    if (beat_cfg_start("beat-datastream", "datastream",
+                       "Joins bids with their notices from Kafka; serves per-campaign "
+                       "aggregates and training samples over HTTP.",
+                       OPTS, argc, argv, &o_level) != 0)
         return 64;
-    }
-    beat_log_init("datastream", lvl);
     if (!o_name[0] || strlen(o_name) > BEAT_ID_MAX) {
         fprintf(stderr, "beat-datastream: --name: must be 1..%d bytes\n", BEAT_ID_MAX);
         return 64;
@@ -310,10 +299,8 @@ int main(int argc, char **argv) {
     if (pthread_create(&thr, NULL, consumer_main, NULL) != 0)
         die("start_failed", "cannot start the consumer thread");
 
-    struct event *stop_ev = event_new(base, -1, EV_PERSIST, on_stop_poll, base);
-    struct timeval tv = {0, 100000};
+    beat_loop_timer *stop_ev = beat_loop_stop_watch(base);
     if (!stop_ev) die("start_failed", "event_new failed");
-    event_add(stop_ev, &tv);
     beat_log(BEAT_INFO, "started",
              "name=%s listen=%s brokers=%s topic=%s group=%s epoch=%016llx",
              o_name, o_listen, o_brokers, o_topic, o_group,
@@ -324,7 +311,7 @@ int main(int argc, char **argv) {
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
     beat_stop_request(); /* in case the loop ended for another reason */
     pthread_join(thr, NULL);
-    event_free(stop_ev);
+    beat_loop_timer_free(stop_ev);
     beat_http_free(http);
     event_base_free(base);
     /* Leaves the group (the revoke callback runs here, the consumer thread

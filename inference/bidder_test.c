@@ -6,8 +6,6 @@
  * Worlds, frames and swaps themselves are model_test.c's. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,46 +22,6 @@
 #define SECRET "bidder-test-secret"
 #define RCV "http://rcv.example:8081"
 #define BOOSTED "umbrella-news"
-
-static int find_path(const char *rel, char *out, size_t n) {
-    if (access(rel, R_OK) == 0) {
-        snprintf(out, n, "%s", rel);
-        return 0;
-    }
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k <= 0) return -ENOENT;
-    exe[k] = '\0';
-    char *d = dirname(exe);
-    for (int up = 0; up < 8; up++) {
-        snprintf(out, n, "%s/%s", d, rel);
-        if (access(out, R_OK) == 0) return 0;
-        d = dirname(d);
-    }
-    return -ENOENT;
-}
-
-static char *slurp(const char *rel, size_t *len) {
-    char path[PATH_MAX];
-    if (find_path(rel, path, sizeof path) < 0) {
-        fprintf(stderr, "  %s not found\n", rel);
-        return NULL;
-    }
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)sz + 1);
-    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) b[sz] = '\0';
-    *len = (size_t)sz;
-    return b;
-}
 
 /* ---- fixtures ------------------------------------------------------------- */
 
@@ -109,7 +67,7 @@ typedef struct override {
 static inf_snap *make_snap(int64_t state_ts, const override *ov, int n_ov,
                            bool with_state) {
     size_t len = 0;
-    char *json = slurp("docs/examples/campaigns.json", &len);
+    char *json = beat_test_read_file("docs/examples/campaigns.json", &len);
     if (!json) return NULL;
     beat_campaign_set cs;
     beat_reason why = {{0}};
@@ -606,8 +564,8 @@ static int test_multi_imp(void) {
     static inf_result res;
     CHECK(b && w);
     size_t len = 0;
-    char *body = slurp("../shared/openrtb/bid-request/2.5/mobile.json", &len);
-    if (!body) body = slurp("shared/openrtb/bid-request/2.5/mobile.json", &len);
+    char *body = beat_test_read_file("../shared/openrtb/bid-request/2.5/mobile.json", &len);
+    if (!body) body = beat_test_read_file("shared/openrtb/bid-request/2.5/mobile.json", &len);
     CHECK(body != NULL);
     beat_reason why = {{0}};
     inf_req_fini(&R);

@@ -16,6 +16,7 @@
 #include "beat_cfg.h"
 #include "beat_http.h"
 #include "beat_log.h"
+#include "beat_loop.h"
 #include "beat_metrics.h"
 #include "beat_util.h"
 #include "bidder.h"
@@ -78,7 +79,7 @@ typedef struct worker {
     int idx; /* also the hazard slot */
     struct event_base *base;
     beat_http *http;
-    struct event *tick;
+    beat_loop_timer *tick; /* stop watch */
     pthread_t thr;
     beat_buf resp, scratch, evbuf;
     inf_req req;
@@ -93,7 +94,7 @@ static struct {
     inf_sync *sync;
     worker *w;
     int nw;
-    struct event *stats_ev;
+    beat_loop_timer *stats_ev;
     beat_counter *outcome[OUT_N], *nobid[INF_NB_N], *bids, *imps_over;
     beat_histogram *latency;
 } G;
@@ -267,23 +268,9 @@ static void log_stats(void) {
 
 /* ---- workers ---------------------------------------------------------------- */
 
-static void stop_check(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    if (beat_stop_requested()) event_base_loopbreak(arg);
-}
-
-static void stats_tick(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
+static void stats_tick(void *arg) {
     (void)arg;
     log_stats();
-}
-
-static void *worker_main(void *arg) {
-    worker *w = arg;
-    event_base_dispatch(w->base);
-    return NULL;
 }
 
 static int worker_init(worker *w, int idx, bool reuseport) {
@@ -298,14 +285,13 @@ static int worker_init(worker *w, int idx, bool reuseport) {
     if (!w->http) return err ? err : -EIO;
     beat_http_route(w->http, "/openrtb2/bid", on_bid, w);
     beat_http_set_health(w->http, health, NULL);
-    w->tick = event_new(w->base, -1, EV_PERSIST, stop_check, w->base);
-    struct timeval tv = {0, 100 * 1000};
-    if (!w->tick || event_add(w->tick, &tv) != 0) return -ENOMEM;
+    w->tick = beat_loop_stop_watch(w->base);
+    if (!w->tick) return -ENOMEM;
     return 0;
 }
 
 static void worker_fini(worker *w) {
-    if (w->tick) event_free(w->tick);
+    beat_loop_timer_free(w->tick);
     beat_http_free(w->http);
     if (w->base) event_base_free(w->base);
     beat_buf_fini(&w->resp);
@@ -316,7 +302,7 @@ static void worker_fini(worker *w) {
 static void cleanup(void) {
     inf_sync_stop(G.sync); /* before the holder: it is the holder's writer */
     for (int i = 0; i < G.nw; i++) worker_fini(&G.w[i]);
-    if (G.stats_ev) event_free(G.stats_ev);
+    beat_loop_timer_free(G.stats_ev);
     inf_holder_free(G.holder);
     inf_bidlog_free(G.bidlog);
     inf_bidder_free(G.bidder);
@@ -324,16 +310,11 @@ static void cleanup(void) {
 }
 
 int main(int argc, char **argv) {
-    beat_cfg_parse("beat-inference",
-                   "Answers OpenRTB bid requests from the campaigns, pacing state "
-                   "and CTR model kept in sync with the supervisor.",
-                   opts, argc, argv, NULL);
-    beat_log_level lvl;
-    if (beat_log_level_parse(o_log_level, &lvl) != 0) {
-        fprintf(stderr, "beat-inference: --log-level: unknown level '%s'\n",
-                o_log_level);
+    if (beat_cfg_start("beat-inference", "inference",
+                       "Answers OpenRTB bid requests from the campaigns, pacing state "
+                       "and CTR model kept in sync with the supervisor.",
+                       opts, argc, argv, &o_log_level) != 0)
         return 64;
-    }
     if (!o_secret || !*o_secret) {
         fprintf(stderr, "beat-inference: --notice-secret: must not be empty\n");
         return 64;
@@ -351,7 +332,6 @@ int main(int argc, char **argv) {
                         "logs)\n", BEAT_ID_MAX);
         return 64;
     }
-    beat_log_init("inference", lvl);
     beat_stop_install();
     beat_cfg_log(opts);
     if (strcmp(o_secret, DEV_SECRET) == 0)
@@ -403,13 +383,11 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    G.stats_ev = event_new(G.w[0].base, -1, EV_PERSIST, stats_tick, NULL);
-    struct timeval ten_s = {10, 0};
-    event_add(G.stats_ev, &ten_s);
+    G.stats_ev = beat_loop_every(G.w[0].base, 10000, stats_tick, NULL);
 
     int started = 1;
     for (int i = 1; i < G.nw; i++, started++)
-        if (pthread_create(&G.w[i].thr, NULL, worker_main, &G.w[i]) != 0) {
+        if (pthread_create(&G.w[i].thr, NULL, beat_loop_thread, G.w[i].base) != 0) {
             /* Its socket would accept connections nobody serves: stop. */
             beat_log(BEAT_FATAL, "worker_start_failed", "worker=%d", i);
             beat_stop_request();

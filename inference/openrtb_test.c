@@ -2,64 +2,19 @@
  * request (or a bid-blocking reason per imp that we can justify), and every
  * malformed request is refused with the intended one-line reason. */
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "beat_test.h"
 #include "openrtb.h"
-
-/* Finds rel under the working directory or any parent of the test binary's
- * directory (tests run from the repo root; the fixtures live beside it). */
-static int find_path(const char *rel, char *out, size_t n) {
-    if (access(rel, R_OK) == 0) {
-        snprintf(out, n, "%s", rel);
-        return 0;
-    }
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k <= 0) return -ENOENT;
-    exe[k] = '\0';
-    char *d = dirname(exe);
-    for (int up = 0; up < 8; up++) {
-        snprintf(out, n, "%s/%s", d, rel);
-        if (access(out, R_OK) == 0) return 0;
-        d = dirname(d);
-    }
-    return -ENOENT;
-}
-
-static char *slurp(const char *rel, size_t *len) {
-    char path[PATH_MAX];
-    if (find_path(rel, path, sizeof path) < 0 &&
-        find_path(rel + 3 /* "../x" → "x" */, path, sizeof path) < 0) {
-        fprintf(stderr, "  fixture %s not found\n", rel);
-        return NULL;
-    }
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)sz + 1);
-    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) b[sz] = '\0';
-    *len = (size_t)sz;
-    return b;
-}
 
 static int parse_fixture(const char *name, inf_req *r, beat_reason *why) {
     char rel[256];
     size_t len = 0;
     snprintf(rel, sizeof rel, "../shared/openrtb/bid-request/%s", name);
-    char *b = slurp(rel, &len);
+    char *b = beat_test_read_file(rel, &len);
+    if (!b) b = beat_test_read_file(rel + 3 /* "../x" → "x" */, &len);
     if (!b) return -ENOENT;
     int rc = inf_req_parse(b, len, r, why);
     free(b); /* the request owns its own tree: the body may go */

@@ -19,6 +19,7 @@
 #include "beat_http.h"
 #include "beat_log.h"
 #include "beat_metrics.h"
+#include "beat_pull.h"
 #include "beat_util.h"
 #include "links.h"
 #include "metrics.h"
@@ -36,13 +37,7 @@ static double o_alpha, o_beta, o_l1, o_l2, o_prior_ctr;
 static const beat_opt opts[] = {
     {"listen", "BEAT_LIGHTTRAINER_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8085",
      0, -1, "admin HTTP address (/healthz, /metrics)", false},
-    {"datastream", "BEAT_DATASTREAM_URLS", BEAT_OPT_STRLIST, &o_datastreams,
-     "http://127.0.0.1:8082", 0, -1,
-     "datastream base URL (repeatable; env: comma list)", false},
-    {"supervisor", "BEAT_SUPERVISOR_URL", BEAT_OPT_STR, &o_supervisor,
-     "http://127.0.0.1:8083", 0, -1, "supervisor base URL", false},
-    {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, &o_token, "", 0, -1,
-     "bearer token for the supervisor's write endpoints", true},
+    BEAT_PULL_OPTS(&o_datastreams, &o_supervisor, &o_token),
     {"hash-bits", "BEAT_HASH_BITS", BEAT_OPT_INT, &o_hash_bits,
      STR(BEAT_HASH_BITS_DEFAULT), LTR_HASH_BITS_MIN, LTR_HASH_BITS_MAX,
      "model dimension = 2^bits hashed weights (+ bias); as the supervisor's", false},
@@ -82,21 +77,15 @@ static const beat_opt opts[] = {
      "debug|info|warn|error", false},
     BEAT_OPT_END};
 
-enum { RESTORE_PENDING = 0, RESTORE_DONE = 1, RESTORE_FRESH = 2 };
-static _Atomic int g_restore = RESTORE_PENDING;
-static _Atomic int64_t g_samples, g_last_push_ms;
+/* Read by the admin thread: atomics only. */
+static beat_pull_status g_status;
+static _Atomic int64_t g_samples;
 
 static struct {
     beat_counter *samples, *missed, *bad, *epoch_resets, *ckpts, *ckpt_failures;
     beat_gauge *auc, *logloss, *avg_ctr, *restore, *ckpt_bytes, *model_age;
     beat_histogram *ckpt_s;
 } m;
-
-static double model_age_s(void *arg) {
-    (void)arg;
-    int64_t t = atomic_load(&g_last_push_ms);
-    return t ? (double)(beat_now_ms() - t) / 1000.0 : -1.0;
-}
 
 static void metrics_init(void) {
     m.samples = beat_counter_new("beat_lighttrainer_samples_total", "Samples trained on");
@@ -122,7 +111,7 @@ static void metrics_init(void) {
                                   "Size of the last checkpoint");
     m.model_age = beat_gauge_fn_new("beat_lighttrainer_model_age_seconds",
                                     "Time since the last accepted checkpoint",
-                                    model_age_s, NULL);
+                                    beat_pull_push_age_s, &g_status);
     m.ckpt_s = beat_histogram_new("beat_lighttrainer_checkpoint_seconds",
                                   "Time to build and push one checkpoint",
                                   beat_latency_bounds, beat_latency_nbounds);
@@ -137,16 +126,9 @@ static void gset(beat_gauge *g, double v) {
 
 static bool health(void *arg, beat_buf *detail) {
     (void)arg;
-    int r = atomic_load(&g_restore);
-    if (r == RESTORE_PENDING) {
-        beat_buf_puts(detail, "\"detail\":\"restoring\"");
-        return false;
-    }
-    int64_t t = atomic_load(&g_last_push_ms);
-    beat_buf_printf(detail,
-                    "\"restore\":\"%s\",\"samples\":%" PRId64 ",\"model_age_ms\":%" PRId64,
-                    r == RESTORE_DONE ? "restored" : "fresh", atomic_load(&g_samples),
-                    t ? beat_now_ms() - t : -1);
+    if (!beat_pull_health(&g_status, detail)) return false;
+    beat_buf_printf(detail, ",\"samples\":%" PRId64 ",\"model_age_ms\":%" PRId64,
+                    atomic_load(&g_samples), beat_pull_push_age_ms(&g_status));
     return true;
 }
 
@@ -178,8 +160,8 @@ static int train_one(void *arg, const beat_sample *s) {
 
 /* Restores the model from the supervisor, retrying until it answers. */
 static int restore(trainer *t, size_t max_bytes) {
-    int64_t backoff = 100;
-    while (!beat_stop_requested()) {
+    int64_t backoff = 0;
+    while (beat_pull_retry(&backoff)) {
         beat_ckpt c;
         memset(&c, 0, sizeof c);
         int rc = ltr_links_fetch_ckpt(t->links, max_bytes, &c);
@@ -188,7 +170,7 @@ static int restore(trainer *t, size_t max_bytes) {
                      max_bytes);
         if (rc == 0 || rc == -EFBIG) {
             t->need_push = true;
-            atomic_store(&g_restore, RESTORE_FRESH);
+            atomic_store(&g_status.restore, BEAT_RESTORE_FRESH);
             gset(m.restore, 2);
             beat_log(BEAT_INFO, "fresh_start", "prior_ctr=%g", o_prior_ctr);
             return 0;
@@ -202,14 +184,14 @@ static int restore(trainer *t, size_t max_bytes) {
                  * the trainer on purpose; start over in the new space. */
                 beat_log(BEAT_WARN, "checkpoint_incompatible", "reason=\"%s\"", why.msg);
                 t->need_push = true;
-                atomic_store(&g_restore, RESTORE_FRESH);
+                atomic_store(&g_status.restore, BEAT_RESTORE_FRESH);
                 gset(m.restore, 2);
             } else {
                 if (r == 1)
                     beat_log(BEAT_WARN, "warm_start", "trainer=%s reason=\"%s\"",
                              c.h.trainer, why.msg);
                 ltr_links_cursors_restore(t->links, cursors);
-                atomic_store(&g_restore, RESTORE_DONE);
+                atomic_store(&g_status.restore, BEAT_RESTORE_DONE);
                 gset(m.restore, 1);
                 beat_log(BEAT_INFO, "restored",
                          "trainer=%s samples_seen=%" PRId64 " auc=%g avg_ctr=%g private=%s",
@@ -221,8 +203,6 @@ static int restore(trainer *t, size_t max_bytes) {
             beat_ckpt_fini(&c);
             return 0;
         }
-        beat_stop_sleep_ms(backoff);
-        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
     return -EINTR;
 }
@@ -246,7 +226,7 @@ static void push_checkpoint(trainer *t) {
         t->pushes++;
         cnt(m.ckpts, 1);
         gset(m.ckpt_bytes, (double)t->ckpt.len);
-        atomic_store(&g_last_push_ms, beat_now_ms());
+        atomic_store(&g_status.last_push_ms, beat_now_ms());
         t->since_push = 0;
         t->need_push = false;
         t->push_backoff_ms = 0;
@@ -296,17 +276,11 @@ static bool pull_round(trainer *t) {
 }
 
 int main(int argc, char **argv) {
-    beat_cfg_parse("beat-lighttrainer",
-                   "Trains the CTR model online: datastream samples in, checkpoints to "
-                   "the supervisor.",
-                   opts, argc, argv, NULL);
-    beat_log_level lvl = BEAT_INFO;
-    if (beat_log_level_parse(o_log_level, &lvl) != 0) {
-        fprintf(stderr, "beat-lighttrainer: --log-level: unknown level \"%s\"\n",
-                o_log_level);
+    if (beat_cfg_start("beat-lighttrainer", "lighttrainer",
+                       "Trains the CTR model online: datastream samples in, checkpoints to "
+                       "the supervisor.",
+                       opts, argc, argv, &o_log_level) != 0)
         return 64;
-    }
-    beat_log_init("lighttrainer", lvl);
     if (o_datastreams.n == 0) {
         fprintf(stderr, "beat-lighttrainer: --datastream: at least one URL needed\n");
         return 64;

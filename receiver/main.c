@@ -14,6 +14,7 @@
 #include "beat_http.h"
 #include "beat_kafka.h"
 #include "beat_log.h"
+#include "beat_loop.h"
 #include "beat_util.h"
 #include "bidlog.h"
 #include "events.h"
@@ -63,7 +64,7 @@ static const beat_opt opts[] = {
 typedef struct worker {
     struct event_base *base;
     beat_http *http;
-    struct event *tick;
+    beat_loop_timer *tick; /* stop watch */
     rcv_worker_bufs bufs;
     pthread_t thr;
 } worker;
@@ -75,7 +76,7 @@ static struct {
     beat_kproducer *prod;
     worker w[MAX_WORKERS];
     int nw;
-    struct event *sync_ev;
+    beat_loop_timer *sync_ev;
     int64_t next_stats_ms;
 } R;
 
@@ -113,17 +114,8 @@ static void log_stats(void) {
              (unsigned long long)st.delivery_errors, (long long)st.queued);
 }
 
-/* Every worker: leave the loop once SIGTERM arrived. */
-static void stop_check(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    if (beat_stop_requested()) event_base_loopbreak(arg);
-}
-
 /* Worker 0 only: mirror producer counts into metrics; stats every 10 s. */
-static void sync_tick(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
+static void sync_tick(void *arg) {
     (void)arg;
     rcv_events_sync(&R.events);
     int64_t now = beat_mono_ms();
@@ -131,12 +123,6 @@ static void sync_tick(evutil_socket_t fd, short what, void *arg) {
         R.next_stats_ms = now + 10000;
         log_stats();
     }
-}
-
-static void *worker_main(void *arg) {
-    worker *w = arg;
-    event_base_dispatch(w->base);
-    return NULL;
 }
 
 static int worker_init(worker *w, bool reuseport) {
@@ -148,35 +134,28 @@ static int worker_init(worker *w, bool reuseport) {
     rcv_worker_bufs_init(&w->bufs, &R.notices, (size_t)o_max_body);
     rcv_notices_route(w->http, &w->bufs);
     beat_http_set_health(w->http, health, NULL);
-    w->tick = event_new(w->base, -1, EV_PERSIST, stop_check, w->base);
-    struct timeval tv = {0, 100 * 1000};
-    event_add(w->tick, &tv);
-    return 0;
+    /* Every worker leaves its loop once SIGTERM arrived. */
+    w->tick = beat_loop_stop_watch(w->base);
+    return w->tick ? 0 : -ENOMEM;
 }
 
 static void worker_fini(worker *w) {
-    if (w->tick) event_free(w->tick);
+    beat_loop_timer_free(w->tick);
     beat_http_free(w->http);
     if (w->http) rcv_worker_bufs_fini(&w->bufs);
     if (w->base) event_base_free(w->base);
 }
 
 int main(int argc, char **argv) {
-    beat_cfg_parse("beat-receiver",
-                   "Receives win/bill/loss/imp/click notices and bid logs and "
-                   "produces them to Kafka.",
-                   opts, argc, argv, NULL);
-    beat_log_level lvl;
-    if (beat_log_level_parse(o_log_level, &lvl) != 0) {
-        fprintf(stderr, "beat-receiver: --log-level: unknown level '%s'\n",
-                o_log_level);
+    if (beat_cfg_start("beat-receiver", "receiver",
+                       "Receives win/bill/loss/imp/click notices and bid logs and "
+                       "produces them to Kafka.",
+                       opts, argc, argv, &o_log_level) != 0)
         return 64;
-    }
     if (!o_secret || !*o_secret) {
         fprintf(stderr, "beat-receiver: --notice-secret: must not be empty\n");
         return 64;
     }
-    beat_log_init("receiver", lvl);
     beat_stop_install();
     beat_cfg_log(opts);
     if (strcmp(o_secret, DEV_SECRET) == 0)
@@ -217,14 +196,12 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    R.sync_ev = event_new(R.w[0].base, -1, EV_PERSIST, sync_tick, NULL);
-    struct timeval one_s = {1, 0};
-    event_add(R.sync_ev, &one_s);
+    R.sync_ev = beat_loop_every(R.w[0].base, 1000, sync_tick, NULL);
     R.next_stats_ms = beat_mono_ms() + 10000;
 
     int started = 1;
     for (int i = 1; i < R.nw; i++, started++)
-        if (pthread_create(&R.w[i].thr, NULL, worker_main, &R.w[i]) != 0) break;
+        if (pthread_create(&R.w[i].thr, NULL, beat_loop_thread, R.w[i].base) != 0) break;
     beat_log(BEAT_INFO, "ready", "listen=%s bidlog=%s brokers=%s topic=%s workers=%d",
              o_listen, o_bidlog, o_brokers, o_topic, started);
     event_base_dispatch(R.w[0].base);
@@ -232,7 +209,7 @@ int main(int argc, char **argv) {
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
     for (int i = 1; i < started; i++) pthread_join(R.w[i].thr, NULL);
     rcv_bidlog_fini(&R.bidlog);
-    event_free(R.sync_ev);
+    beat_loop_timer_free(R.sync_ev);
     for (int i = 0; i < R.nw; i++) worker_fini(&R.w[i]);
     log_stats();
     beat_kproducer_free(R.prod, 2000);

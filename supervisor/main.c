@@ -17,6 +17,7 @@
 #include "beat_features.h"
 #include "beat_http.h"
 #include "beat_log.h"
+#include "beat_loop.h"
 #include "publish.h"
 #include "store.h"
 
@@ -75,15 +76,7 @@ static _Noreturn void die(const char *ev, const char *msg) {
     exit(1);
 }
 
-static void on_stop_poll(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    if (beat_stop_requested()) event_base_loopbreak(arg);
-}
-
-static void on_stats(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
+static void on_stats(void *arg) {
     sup_app_stats(arg);
 }
 
@@ -99,17 +92,11 @@ static int parse_seed(const char *s, uint64_t *out) {
 }
 
 int main(int argc, char **argv) {
-    beat_log_init("supervisor", BEAT_INFO);
-    beat_cfg_parse("beat-supervisor",
-                   "Stores campaigns, pacing state and model checkpoints; serves them over "
-                   "HTTP and publishes them to inference over nng.",
-                   OPTS, argc, argv, NULL);
-    beat_log_level lvl;
-    if (beat_log_level_parse(o_level, &lvl) != 0) {
-        fprintf(stderr, "beat-supervisor: --log-level: unknown level \"%s\"\n", o_level);
+    if (beat_cfg_start("beat-supervisor", "supervisor",
+                       "Stores campaigns, pacing state and model checkpoints; serves them over "
+                       "HTTP and publishes them to inference over nng.",
+                       OPTS, argc, argv, &o_level) != 0)
         return 64;
-    }
-    beat_log_init("supervisor", lvl);
     sup_cfg cfg = {
         .max_ckpt_bytes = (size_t)o_max_ckpt,
         .max_json_bytes = (size_t)o_max_json,
@@ -169,12 +156,9 @@ int main(int argc, char **argv) {
     sup_api *api = sup_api_new(http, app, o_token, &cfg);
     if (!api) die("start_failed", "out of memory");
 
-    struct event *stop_ev = event_new(base, -1, EV_PERSIST, on_stop_poll, base);
-    struct event *stats_ev = event_new(base, -1, EV_PERSIST, on_stats, app);
-    struct timeval stop_tv = {0, 100000}, stats_tv = {10, 0};
+    beat_loop_timer *stop_ev = beat_loop_stop_watch(base);
+    beat_loop_timer *stats_ev = beat_loop_every(base, 10000, on_stats, app);
     if (!stop_ev || !stats_ev) die("start_failed", "event_new failed");
-    event_add(stop_ev, &stop_tv);
-    event_add(stats_ev, &stats_tv);
     if (!o_token || !*o_token)
         beat_log(BEAT_WARN, "no_admin_token", "msg=\"writes are not authenticated\"");
     beat_log(BEAT_INFO, "started",
@@ -186,8 +170,8 @@ int main(int argc, char **argv) {
     event_base_dispatch(base);
 
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
-    event_free(stop_ev);
-    event_free(stats_ev);
+    beat_loop_timer_free(stop_ev);
+    beat_loop_timer_free(stats_ev);
     sup_api_free(api);
     beat_http_free(http);
     sup_pub_free(pub);

@@ -132,16 +132,11 @@ static void add_target(run *r, const char *url) {
 }
 
 int main(int argc, char **argv) {
-    beat_cfg_parse("beat-exsim",
-                   "Simulated ad exchange: open-loop OpenRTB load, second-price "
-                   "auctions, notices and clicks, per-campaign report.",
-                   OPTS, argc, argv, NULL);
-    beat_log_level lvl = BEAT_INFO;
-    if (beat_log_level_parse(opt.log_level, &lvl) < 0) {
-        fprintf(stderr, "beat-exsim: --log-level: unknown level %s\n", opt.log_level);
+    if (beat_cfg_start("beat-exsim", "exsim",
+                       "Simulated ad exchange: open-loop OpenRTB load, second-price "
+                       "auctions, notices and clicks, per-campaign report.",
+                       OPTS, argc, argv, &opt.log_level) != 0)
         return 64;
-    }
-    beat_log_init("exsim", lvl);
     if (opt.inference.n < 1) {
         fprintf(stderr, "beat-exsim: --inference: at least one URL needed\n");
         return 64;

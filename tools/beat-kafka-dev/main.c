@@ -13,6 +13,7 @@
 #include "beat_cfg.h"
 #include "beat_http.h"
 #include "beat_log.h"
+#include "beat_loop.h"
 #include "beat_util.h"
 #include "cluster.h"
 
@@ -44,23 +45,12 @@ static const beat_opt opts[] = {
     BEAT_OPT_END,
 };
 
-static void stop_check(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    if (beat_stop_requested()) event_base_loopbreak(arg);
-}
-
 int main(int argc, char **argv) {
-    beat_cfg_parse("beat-kafka-dev",
-                   "Embedded dev Kafka broker (librdkafka mock cluster) on "
-                   "stable loopback ports.",
-                   opts, argc, argv, NULL);
-    beat_log_level lvl;
-    if (beat_log_level_parse(o_log_level, &lvl) != 0) {
-        fprintf(stderr, "beat-kafka-dev: --log-level: unknown level '%s'\n",
-                o_log_level);
+    if (beat_cfg_start("beat-kafka-dev", "kafka-dev",
+                       "Embedded dev Kafka broker (librdkafka mock cluster) on "
+                       "stable loopback ports.",
+                       opts, argc, argv, &o_log_level) != 0)
         return 64;
-    }
     if (!o_topic || !*o_topic) {
         fprintf(stderr, "beat-kafka-dev: --topic: must not be empty\n");
         return 64;
@@ -69,7 +59,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "beat-kafka-dev: --port: port+brokers-1 > 65535\n");
         return 64;
     }
-    beat_log_init("kafka-dev", lvl);
     beat_stop_install();
     beat_cfg_log(opts);
 
@@ -109,13 +98,11 @@ int main(int argc, char **argv) {
              cluster.bootstraps, cluster.brokers, cluster.topic,
              cluster.partitions, o_listen);
 
-    struct event *tick = event_new(base, -1, EV_PERSIST, stop_check, base);
-    struct timeval tv = {0, 100 * 1000};
-    event_add(tick, &tv);
+    beat_loop_timer *tick = beat_loop_stop_watch(base);
     event_base_dispatch(base);
 
     beat_log(BEAT_INFO, "kafka_dev_stopping", "bootstrap=%s", cluster.bootstraps);
-    event_free(tick);
+    beat_loop_timer_free(tick);
     beat_http_free(http);
     event_base_free(base);
     kdev_cluster_fini(&cluster);
