@@ -25,18 +25,21 @@ def get(url, raw=False, timeout=3):
 
 
 def wait_ready(run):
+    """Every daemon ready: inference holds model and state, datastream owns
+    its partitions (it reads from the log's end, so traffic sent before
+    that would never be counted), the actuator restored its state."""
     env = env_of(run)
+    ports = [int(line.split()[2]) for line in open(os.path.join(run, "layout")) if line.strip()]
     deadline = time.monotonic() + 90
-    nodes = env["BEAT_INFERENCE_URLS"].split(",")
     while time.monotonic() < deadline:
         try:
-            if all(get(n + "/healthz").get("ready") for n in nodes):
+            if all(get(f"http://127.0.0.1:{p}/healthz").get("ready") for p in ports):
                 print(json.dumps(get(env["BEAT_SUPERVISOR_URL"] + "/v1/versions")))
                 return 0
         except OSError:
             pass
         time.sleep(0.2)
-    print("inference nodes not ready after 90 s", file=sys.stderr)
+    print("daemons not ready after 90 s", file=sys.stderr)
     return 1
 
 
