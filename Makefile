@@ -95,7 +95,9 @@ test:
 recovery:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory -j2 all
-	@BUILD=$(BUILD) python3 tests/run.py recovery-tests
+	@rm -f run/recovery/report.md
+	@BUILD=$(BUILD) python3 tests/run.py recovery-tests; rc=$$?; \
+	  echo; cat run/recovery/report.md; exit $$rc
 
 bench:
 	@scripts/deps.sh bench

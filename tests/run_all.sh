@@ -32,5 +32,12 @@ log=$(mktemp)
 BUILD=$BUILD python3 tests/run.py tests 2>&1 | tee "$log"
 tally "$log" integration
 rm -f "$log"
+# The quick recovery subset: one SIGKILL per component under load
+# (`make recovery` runs every scenario).
+log=$(mktemp)
+BEAT_RECOVERY_REPORT=${BEAT_RECOVERY_REPORT:-$(mktemp -d)/report.md} \
+  BUILD=$BUILD python3 tests/run.py recovery-tests kill- 2>&1 | tee "$log"
+tally "$log" recovery
+rm -f "$log"
 echo "total: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

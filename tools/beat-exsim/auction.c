@@ -19,10 +19,44 @@
 #define LOSS_OUTBID 102
 #define BODY_MAX (64 * 1024)
 
+#define EJECT_US 1000000 /* how long a failing node stays out of rotation */
+
 typedef struct bid_ctx {
     exs_sim *sim;
+    int target;
+    bool retried;
+    int64_t t0_us; /* first attempt: latency and tmax count from here */
     exs_req req;
 } bid_ctx;
+
+static void on_bid(void *arg, int status, const char *body, size_t len, int64_t lat_us);
+
+/* Sends ctx's request to the first node in rotation other than `skip`
+ * (-1: none skipped); ejected nodes only when pass 1 allows. */
+static int send_to_some_node(exs_sim *sim, bid_ctx *ctx, uint64_t seq, int skip,
+                             bool allow_ejected) {
+    beat_buf body;
+    beat_buf_init(&body, BODY_MAX);
+    if (exs_req_json(&sim->world, &ctx->req, sim->tmax_ms, &body) < 0) {
+        beat_buf_fini(&body);
+        return -EINVAL;
+    }
+    int rc = -EBUSY;
+    int64_t now = beat_mono_us();
+    /* Two passes: nodes in rotation first; ejected ones only when no node
+     * in rotation can take the request (all down beats none tried). */
+    for (int pass = 0; pass < (allow_ejected ? 2 : 1) && rc == -EBUSY; pass++)
+        for (int k = 0; k < sim->n_targets && rc == -EBUSY; k++) {
+            int t = (int)((seq + (uint64_t)k) % (uint64_t)sim->n_targets);
+            bool ejected = sim->down_until_us && sim->down_until_us[t] > now;
+            if (t == skip || ejected != (pass == 1)) continue;
+            ctx->target = t;
+            rc = exs_pool_request(sim->targets[t], true, sim->paths[t], body.data,
+                                  body.len, on_bid, ctx);
+        }
+    beat_buf_fini(&body);
+    return rc;
+}
 
 typedef struct notice_ctx {
     exs_sim *sim;
@@ -242,6 +276,23 @@ static void on_bid(void *arg, int status, const char *body, size_t len, int64_t 
     exs_sim *sim = ctx->sim;
     exs_stats *s = &sim->stats;
     sim->bids_in_flight--;
+    int64_t now = beat_mono_us();
+    lat_us = now - ctx->t0_us;
+    if (status != -ECANCELED &&
+        (status < 0 || lat_us > (int64_t)sim->tmax_ms * 1000) && sim->down_until_us)
+        sim->down_until_us[ctx->target] = now + EJECT_US;
+    /* A connection failure is retried once on another node while the
+     * deadline allows, as an exchange's load balancer does (nginx's
+     * proxy_next_upstream); a slow answer is not. */
+    if (status < 0 && status != -ECANCELED && status != -ETIMEDOUT && !ctx->retried &&
+        lat_us < (int64_t)sim->tmax_ms * 1000 / 2) {
+        ctx->retried = true;
+        if (send_to_some_node(sim, ctx, sim->next_seq, ctx->target, false) == 0) {
+            sim->bids_in_flight++;
+            s->retries++;
+            return;
+        }
+    }
     if (status == -ECANCELED) {
         s->timeouts++; /* still unanswered when the run ended: long past tmax */
     } else if (status < 0) {
@@ -271,22 +322,10 @@ void exs_auction_fire(exs_sim *sim) {
         return;
     }
     ctx->sim = sim;
+    ctx->retried = false;
+    ctx->t0_us = beat_mono_us();
     exs_req_gen(&sim->world, seq, &ctx->req);
-    beat_buf body;
-    beat_buf_init(&body, BODY_MAX);
-    if (exs_req_json(&sim->world, &ctx->req, sim->tmax_ms, &body) < 0) {
-        beat_buf_fini(&body);
-        free(ctx);
-        sim->stats.skipped++;
-        return;
-    }
-    int rc = -EBUSY;
-    for (int k = 0; k < sim->n_targets && rc == -EBUSY; k++) {
-        int t = (int)((seq + (uint64_t)k) % (uint64_t)sim->n_targets);
-        rc = exs_pool_request(sim->targets[t], true, sim->paths[t], body.data, body.len,
-                              on_bid, ctx);
-    }
-    beat_buf_fini(&body);
+    int rc = send_to_some_node(sim, ctx, seq, -1, true);
     if (rc == 0) {
         sim->stats.requests++;
         sim->bids_in_flight++;

@@ -93,7 +93,7 @@ typedef struct exs_campaign_stats {
 enum exs_notice_kind { EXS_N_WIN, EXS_N_BILL, EXS_N_LOSS, EXS_N_CLICK, EXS_N_KINDS };
 
 typedef struct exs_stats {
-    int64_t requests, skipped, errors, timeouts;
+    int64_t requests, skipped, errors, timeouts, retries;
     int64_t ans_200, ans_204, ans_400, ans_other;
     int64_t bad_responses, bids, wins, spend_cpm_micros, clicks;
     int64_t below_floor, outbid;
@@ -123,6 +123,10 @@ typedef struct exs_sim {
     struct event_base *base;
     exs_pool **targets;
     char **paths; /* request path per target, e.g. "/openrtb2/bid" */
+    /* Like an exchange's load balancer, a node whose request failed or came
+     * back later than tmax is left out of the rotation until this time
+     * (monotonic µs); 0 = in rotation. */
+    int64_t *down_until_us;
     int n_targets;
     exs_notifier *notifier;
     int tmax_ms;

@@ -156,7 +156,8 @@ int main(int argc, char **argv) {
     if (ecfg) event_config_free(ecfg);
     sim->targets = calloc((size_t)opt.inference.n, sizeof *sim->targets);
     sim->paths = calloc((size_t)opt.inference.n, sizeof *sim->paths);
-    if (!sim->base || !sim->targets || !sim->paths) return 1;
+    sim->down_until_us = calloc((size_t)opt.inference.n, sizeof *sim->down_until_us);
+    if (!sim->base || !sim->targets || !sim->paths || !sim->down_until_us) return 1;
     for (int i = 0; i < opt.inference.n; i++) add_target(&r, opt.inference.v[i]);
     sim->notifier = exs_notifier_new(sim->base, (int)opt.notice_conns,
                                      (int)opt.notice_timeout_ms, (int)opt.notice_queue);
@@ -188,6 +189,7 @@ int main(int argc, char **argv) {
     event_base_free(sim->base);
     free(sim->targets);
     free(sim->paths);
+    free(sim->down_until_us);
 
     exs_stats_print(&sim->stats, elapsed_s);
     int rc = 0;

@@ -104,14 +104,14 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
 static int encode(const exs_stats *s, double elapsed_s, beat_buf *b) {
     int rc = beat_buf_printf(
         b,
-        "{\"elapsed_s\":%.3f,\"requests\":%" PRId64 ",\"skipped\":%" PRId64
+        "{\"elapsed_s\":%.3f,\"requests\":%" PRId64 ",\"skipped\":%" PRId64 ",\"retries\":%" PRId64
         ",\"answered\":{\"200\":%" PRId64 ",\"204\":%" PRId64 ",\"400\":%" PRId64
         ",\"other\":%" PRId64 "},\"timeouts\":%" PRId64 ",\"errors\":%" PRId64
         ",\"bad_responses\":%" PRId64 ",\"bids\":%" PRId64 ",\"wins\":%" PRId64
         ",\"spend_micros\":%" PRId64 ",\"spend_cpm_micros\":%" PRId64 ",\"clicks\":%" PRId64
         ",\"below_floor\":%" PRId64 ",\"outbid\":%" PRId64
         ",\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"n\":%" PRId64 "},\"notices\":{",
-        elapsed_s, s->requests, s->skipped, s->ans_200, s->ans_204, s->ans_400, s->ans_other,
+        elapsed_s, s->requests, s->skipped, s->retries, s->ans_200, s->ans_204, s->ans_400, s->ans_other,
         s->timeouts, s->errors, s->bad_responses, s->bids, s->wins,
         money_micros(s->spend_cpm_micros), s->spend_cpm_micros, s->clicks, s->below_floor,
         s->outbid, exs_stats_latency_ms(s, 0.50), exs_stats_latency_ms(s, 0.99), s->lat_n);

@@ -1,7 +1,8 @@
 /* beatctl: runs a whole BEAT engine on one machine.
  *   beatctl up [--campaigns FILE] [--inference N] [--datastream N]
  *   beatctl down | status | env
- *   beatctl kill NAME [SIGNAL] | restart NAME | stop NAME | start NAME
+ *   beatctl kill NAME [SIGNAL] | restart NAME | stop NAME [SIGNAL] | start NAME
+ * (stop holds NAME down — the runner won't restart it — until start).
  *   beatctl logs NAME [LINES] [--follow]
  * `up` forks the runner (runner.c), then waits until every /healthz answers.
  * NAME is a daemon name ("inference-2") or a prefix ("inference" = all). */
@@ -232,13 +233,14 @@ static int do_signal(const char *name, int sig) {
     return 0;
 }
 
-static int do_hold(const char *name, int on) {
+/* sig > 0: hold NAME down and send it sig; 0: release it. */
+static int do_hold(const char *name, int sig) {
     char p[600];
     ctl_path(&L, p, sizeof p, "hold/%s", name);
-    if (on) {
+    if (sig > 0) {
         FILE *f = fopen(p, "w");
         if (f) fclose(f);
-        do_signal(name, SIGTERM);
+        do_signal(name, sig);
     } else {
         unlink(p);
         printf("%s: released; the runner starts it\n", name);
@@ -261,7 +263,7 @@ static int cmd_logs(const char *name, const char *lines) {
 static void usage(void) {
     fprintf(stderr,
             "usage: beatctl [options] up|down|status|env|kill NAME [SIGNAL]|restart NAME|\n"
-            "               stop NAME|start NAME|logs NAME [LINES]   (--help for options)\n");
+            "               stop NAME [SIGNAL]|start NAME|logs NAME [LINES]   (--help for options)\n");
 }
 
 int main(int argc, char **argv) {
@@ -318,7 +320,12 @@ int main(int argc, char **argv) {
     } else if (!strcmp(cmd, "restart")) {
         hits = each(a1, do_signal, SIGTERM);
     } else if (!strcmp(cmd, "stop")) {
-        hits = each(a1, do_hold, 1);
+        int sig = a2 ? parse_signal(a2) : SIGTERM;
+        if (sig <= 0) {
+            fprintf(stderr, "beatctl: unknown signal %s\n", a2);
+            return 64;
+        }
+        hits = each(a1, do_hold, sig);
     } else if (!strcmp(cmd, "start")) {
         hits = each(a1, do_hold, 0);
     } else if (!strcmp(cmd, "logs")) {
