@@ -72,6 +72,7 @@ def run(name, victim, how="kill", down_s=4.0):
             duration = int(down_s + 120)  # ended by SIGTERM once checked
             sim = subprocess.Popen([os.path.join(BIN, "beat-exsim"), "--inference", urls,
                                     f"--rate={RATE}", f"--duration={duration}", "--seed=7",
+                                    "--tmax=100", "--http-timeout-ms=150",
                                     f"--json={summary}"], stdout=subprocess.DEVNULL,
                                    stderr=open(os.path.join(tmp, "exsim.log"), "w"))
             sv0, mv0 = versions(e)

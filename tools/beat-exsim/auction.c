@@ -19,7 +19,7 @@
 #define LOSS_OUTBID 102
 #define BODY_MAX (64 * 1024)
 
-#define EJECT_US 1000000 /* how long a failing node stays out of rotation */
+#define EJECT_US 1000000 /* first ejection of a failing node; doubles to 8× */
 
 typedef struct bid_ctx {
     exs_sim *sim;
@@ -278,9 +278,15 @@ static void on_bid(void *arg, int status, const char *body, size_t len, int64_t 
     sim->bids_in_flight--;
     int64_t now = beat_mono_us();
     lat_us = now - ctx->t0_us;
-    if (status != -ECANCELED &&
-        (status < 0 || lat_us > (int64_t)sim->tmax_ms * 1000) && sim->down_until_us)
-        sim->down_until_us[ctx->target] = now + EJECT_US;
+    if (status != -ECANCELED && sim->down_until_us) {
+        int *streak = &sim->fail_streak[ctx->target];
+        if (status < 0) { /* transport error or --http-timeout-ms, not mere slowness */
+            sim->down_until_us[ctx->target] = now + ((int64_t)EJECT_US << *streak);
+            if (*streak < 3) (*streak)++;
+        } else {
+            *streak = 0;
+        }
+    }
     /* A connection failure is retried once on another node while the
      * deadline allows, as an exchange's load balancer does (nginx's
      * proxy_next_upstream); a slow answer is not. */

@@ -123,10 +123,12 @@ typedef struct exs_sim {
     struct event_base *base;
     exs_pool **targets;
     char **paths; /* request path per target, e.g. "/openrtb2/bid" */
-    /* Like an exchange's load balancer, a node whose request failed or came
-     * back later than tmax is left out of the rotation until this time
-     * (monotonic µs); 0 = in rotation. */
+    /* Like an exchange's load balancer, a node whose request failed (a
+     * transport error or --http-timeout-ms) is left out of the rotation until this time
+     * (monotonic µs); 0 = in rotation. Consecutive failures double the
+     * ejection (1 s up to 8 s); a good answer resets it. */
     int64_t *down_until_us;
+    int *fail_streak;
     int n_targets;
     exs_notifier *notifier;
     int tmax_ms;

@@ -157,7 +157,10 @@ int main(int argc, char **argv) {
     sim->targets = calloc((size_t)opt.inference.n, sizeof *sim->targets);
     sim->paths = calloc((size_t)opt.inference.n, sizeof *sim->paths);
     sim->down_until_us = calloc((size_t)opt.inference.n, sizeof *sim->down_until_us);
-    if (!sim->base || !sim->targets || !sim->paths || !sim->down_until_us) return 1;
+    sim->fail_streak = calloc((size_t)opt.inference.n, sizeof *sim->fail_streak);
+    if (!sim->base || !sim->targets || !sim->paths || !sim->down_until_us ||
+        !sim->fail_streak)
+        return 1;
     for (int i = 0; i < opt.inference.n; i++) add_target(&r, opt.inference.v[i]);
     sim->notifier = exs_notifier_new(sim->base, (int)opt.notice_conns,
                                      (int)opt.notice_timeout_ms, (int)opt.notice_queue);
@@ -190,6 +193,7 @@ int main(int argc, char **argv) {
     free(sim->targets);
     free(sim->paths);
     free(sim->down_until_us);
+    free(sim->fail_streak);
 
     exs_stats_print(&sim->stats, elapsed_s);
     int rc = 0;
