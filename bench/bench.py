@@ -5,39 +5,11 @@ machine, so only ratios mean anything):
      reply, same wrk settings; p50/p99 latency of inference at half its peak;
   2. receiver signed /win notices/s vs the same nginx.
 Prints one line per figure; nothing here asserts speed."""
-import json, os, re, shutil, subprocess, sys, tempfile, time
+import json, os, shutil, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from beatlib import ROOT, Engine, free_port, http, wait_for  # noqa: E402
-
-DUR = os.environ.get("BEAT_BENCH_SECONDS", "8")
-CONNS = os.environ.get("BEAT_BENCH_CONNECTIONS", "32")
-
-
-def wrk(url, script=None, rate=None):
-    exe = "wrk"
-    argv = [exe, "-t1", f"-c{CONNS}", f"-d{DUR}s", "--latency"]
-    if script:
-        argv += ["-s", script]
-    r = subprocess.run(argv + [url], capture_output=True, text=True, timeout=int(DUR) + 30)
-    m = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
-    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", r.stdout, re.M))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
-    return float(m.group(1)) if m else 0.0, lat, int(non2xx.group(1)) if non2xx else 0
-
-
-def nginx(tmp):
-    port = free_port()
-    body = "x" * 300
-    conf = os.path.join(tmp, "nginx.conf")
-    open(conf, "w").write(f"""worker_processes 1; daemon off; pid {tmp}/nginx.pid;
-error_log {tmp}/nginx.err; events {{ worker_connections 1024; }}
-http {{ access_log off; server {{ listen 127.0.0.1:{port};
-  location / {{ default_type application/json; return 200 '{body}'; }} }} }}""")
-    p = subprocess.Popen(["nginx", "-c", conf, "-p", tmp], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    wait_for(lambda: http("POST", f"http://127.0.0.1:{port}/", "{}")[0] == 200, 10,
-             what="nginx")
-    return p, f"http://127.0.0.1:{port}/"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from beatlib import ROOT, Engine, http, wait_for  # noqa: E402
+from benchlib import nginx, wrk  # noqa: E402
 
 
 def post_script(tmp, body_path):

@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
 # make bench: side-by-side benchmarks, each a ratio against a baseline
-# measured in the same run on the same 2 cores (see bench/bench.py).
-set -euo pipefail
+# measured in the same run on the same 2 cores. Nothing here asserts speed.
+#   bench.py             inference and receiver vs nginx fixed reply
+#   bench_stream.py      receiver notices, bid logs nng→Kafka, datastream vs kcat
+#   bench_supervisor.py  state → N subscribers latency, 16 MB checkpoint fan-out
+set -uo pipefail
 cd "$(dirname "$0")/.."
-exec python3 bench/bench.py "$@"
+status=0
+for b in bench.py bench_stream.py bench_supervisor.py; do
+  echo "== $b"
+  python3 "bench/$b" || { echo "bench: $b failed"; status=1; }
+done
+exit $status

@@ -26,7 +26,8 @@
 #define POLL_MS 100
 #define PARTS_MAX 1024
 
-static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level;
+static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level,
+    *o_start_from;
 static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open,
     o_samples_max, o_max_campaigns;
 static double o_neg_rate;
@@ -48,6 +49,10 @@ static const beat_opt OPTS[] = {
      "beat-datastream", 0, -1,
      "Kafka consumer group (instances in one group split the partitions)",
      false},
+    {"start-from", "BEAT_DATASTREAM_START", BEAT_OPT_STR, &o_start_from, "end",
+     0, -1,
+     "where a group with no committed offset starts: end (only new events) "
+     "or beginning (replay the retained log, e.g. for benchmarks)", false},
     {"bucket-ms", "BEAT_DATASTREAM_BUCKET_MS", BEAT_OPT_INT, &o_bucket_ms,
      "1000", 10, 3600000, "aggregate bucket length (processing time)", false},
     {"buckets-max", "BEAT_DATASTREAM_BUCKETS_MAX", BEAT_OPT_INT, &o_buckets_max,
@@ -272,9 +277,19 @@ int main(int argc, char **argv) {
     beat_http_set_health(http, on_health, NULL);
     register_metrics();
 
-    /* --kafka-opt KEY=VALUE → NULL-terminated key/value pairs */
-    const char **kv = calloc((size_t)o_kafka_opts.n * 2 + 1, sizeof *kv);
+    bool from_start = strcmp(o_start_from, "beginning") == 0;
+    if (!from_start && strcmp(o_start_from, "end") != 0) {
+        fprintf(stderr, "beat-datastream: --start-from: expected beginning or end, "
+                        "got \"%s\"\n", o_start_from);
+        return 64;
+    }
+    /* --start-from first, then --kafka-opt KEY=VALUE (a later key wins) →
+     * NULL-terminated key/value pairs */
+    const char **kv = calloc((size_t)o_kafka_opts.n * 2 + 3, sizeof *kv);
     if (!kv) die("start_failed", "out of memory");
+    int nkv = 0;
+    kv[nkv++] = "auto.offset.reset";
+    kv[nkv++] = from_start ? "earliest" : "latest";
     for (int i = 0; i < o_kafka_opts.n; i++) {
         char *eq = strchr(o_kafka_opts.v[i], '=');
         if (!eq || eq == o_kafka_opts.v[i]) {
@@ -283,8 +298,8 @@ int main(int argc, char **argv) {
             return 64;
         }
         *eq = '\0';
-        kv[2 * i] = o_kafka_opts.v[i];
-        kv[2 * i + 1] = eq + 1;
+        kv[nkv++] = o_kafka_opts.v[i];
+        kv[nkv++] = eq + 1;
     }
     D.kc = beat_kconsumer_new(o_brokers, o_group, o_topic, on_rebalance, NULL, kv);
     free(kv);

@@ -32,6 +32,7 @@
 #include <xxhash.h>
 
 #include "beat_notice.h"
+#include "notice.h"
 
 #define FREQ_SLOTS_LOG2_DEFAULT 18
 
@@ -41,12 +42,13 @@ struct inf_bidder {
     uint64_t freq_mask;
     _Atomic uint64_t bid_seq;
     uint64_t bid_prefix; /* random per process: bid ids unique across nodes */
+    inf_signer signer;   /* notice signatures, pre-keyed per thread */
 };
 
 const char *inf_nobid_name(inf_nobid r) {
     static const char *const names[INF_NB_N] = {
         "none", "no_model", "no_state", "stale_state", "currency", "blocklist",
-        "no_imp", "no_match", "freq_cap", "below_floor", "response"};
+        "seat", "tmax", "no_imp", "no_match", "freq_cap", "below_floor", "response"};
     return (unsigned)r < INF_NB_N ? names[r] : "?";
 }
 
@@ -54,6 +56,7 @@ inf_bidder *inf_bidder_new(const inf_bidder_cfg *cfg) {
     inf_bidder *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->cfg = *cfg;
+    inf_signer_init(&b->signer, cfg->secret, cfg->secret_len);
     int lg = cfg->freq_slots_log2 > 0 ? cfg->freq_slots_log2 : FREQ_SLOTS_LOG2_DEFAULT;
     if (lg > 26) lg = 26;
     b->freq = calloc((size_t)1 << lg, sizeof *b->freq);
@@ -272,7 +275,8 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
     }
     if (best >= 0) {
         const inf_camp *cp = &w->camps[best];
-        if (cp->c->freq_cap_max > 0) freq_incr(b, cp, r->user_id, now_ms);
+        /* test traffic is not billable: it does not use up the cap */
+        if (cp->c->freq_cap_max > 0 && !r->test) freq_incr(b, cp, r->user_id, now_ms);
         return INF_NB_NONE;
     }
     if (low) return INF_NB_BELOW_FLOOR;
@@ -294,6 +298,7 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
     if (!r->cur_ok) { out->reason = INF_NB_CURRENCY; return; }
     /* Honouring a truncated block list could serve a blocked advertiser. */
     if (r->blocks_truncated) { out->reason = INF_NB_BLOCKLIST; return; }
+    if (!r->seat_ok) { out->reason = INF_NB_SEAT; return; }
     inf_nobid worst = INF_NB_NO_IMP;
     for (int i = 0; i < r->n_imp; i++) {
         inf_nobid nb = bid_imp(b, w, r, i, now_ms, &out->bids[out->n]);
@@ -377,19 +382,31 @@ static int put_price(beat_buf *o, int64_t micros) {
              : beat_buf_printf(o, ",\"price\":%" PRId64, micros / 1000000);
 }
 
-static int put_notice(inf_bidder *b, beat_buf *o, beat_buf *scratch,
-                      const char *key, beat_event_type t, const inf_req *r,
-                      const inf_bid *bid, const beat_campaign *c,
-                      const beat_creative *cr, int64_t ts_ms) {
-    beat_buf_reset(scratch);
-    int rc = beat_notice_url(scratch, b->cfg.receiver_url, t, b->cfg.secret,
-                             b->cfg.secret_len, r->id, r->imp[bid->imp].id, c->id,
-                             cr->crid, bid->price_cpm_micros, ts_ms, cr->landing);
+/* nurl, burl and lurl with one pre-keyed HMAC (notice.c): they sign the
+ * same fields (auction, imp, campaign, bid, ts; no landing). */
+static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch,
+                       const inf_req *r, const inf_bid *bid, const beat_campaign *c,
+                       const beat_creative *cr, int64_t ts_ms) {
+    static const struct {
+        beat_event_type t;
+        const char *key;
+    } urls[] = {{BEAT_EV_WIN, ",\"nurl\":\""},
+                {BEAT_EV_BILL, ",\"burl\":\""},
+                {BEAT_EV_LOSS, ",\"lurl\":\""}};
+    char sig[BEAT_SIG_HEX + 1];
+    int rc = inf_notice_sign(&b->signer, r->id, r->imp[bid->imp].id, c->id,
+                             bid->price_cpm_micros, ts_ms, NULL, sig);
     if (rc < 0) return rc;
-    if ((rc = beat_buf_puts(o, key)) < 0 ||
-        (rc = esc(o, scratch->data, scratch->len, false)) < 0)
-        return rc;
-    return beat_buf_puts(o, "\"");
+    for (int k = 0; k < 3; k++) {
+        beat_buf_reset(scratch);
+        if ((rc = inf_notice_url(scratch, b->cfg.receiver_url, urls[k].t, c->id, cr->crid,
+                                 bid->price_cpm_micros, ts_ms, NULL, sig)) < 0 ||
+            (rc = beat_buf_puts(o, urls[k].key)) < 0 ||
+            (rc = esc(o, scratch->data, scratch->len, false)) < 0 ||
+            (rc = beat_buf_puts(o, "\"")) < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* adm with every ${CLICK_URL} replaced by the signed click URL. Without a
@@ -400,11 +417,13 @@ static int put_adm(inf_bidder *b, beat_buf *o, beat_buf *scratch, const inf_req 
     static const char macro[] = "${CLICK_URL}";
     beat_buf_reset(scratch);
     int rc;
-    if (cr->landing && cr->landing[0] &&
-        (rc = beat_notice_url(scratch, b->cfg.receiver_url, BEAT_EV_CLICK,
-                              b->cfg.secret, b->cfg.secret_len, r->id,
-                              r->imp[bid->imp].id, c->id, cr->crid,
-                              bid->price_cpm_micros, ts_ms, cr->landing)) < 0)
+    char sig[BEAT_SIG_HEX + 1];
+    if (cr->landing && cr->landing[0] && strstr(cr->adm ? cr->adm : "", macro) &&
+        ((rc = inf_notice_sign(&b->signer, r->id, r->imp[bid->imp].id, c->id,
+                               bid->price_cpm_micros, ts_ms, cr->landing, sig)) < 0 ||
+         (rc = inf_notice_url(scratch, b->cfg.receiver_url, BEAT_EV_CLICK, c->id,
+                              cr->crid, bid->price_cpm_micros, ts_ms, cr->landing,
+                              sig)) < 0))
         return rc;
     if ((rc = beat_buf_puts(o, ",\"adm\":\"")) < 0) return rc;
     const char *s = cr->adm ? cr->adm : "", *hit;
@@ -435,12 +454,7 @@ static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
         (rc = put_strv(o, ",\"cat\":[", &c->cat)) < 0 ||
         (rc = beat_buf_printf(o, ",\"w\":%d,\"h\":%d,\"mtype\":1", cr->w, cr->h)) < 0 ||
         (rc = put_adm(b, o, scratch, r, bid, c, cr, ts_ms)) < 0 ||
-        (rc = put_notice(b, o, scratch, ",\"nurl\":\"", BEAT_EV_WIN, r, bid, c, cr,
-                        ts_ms)) < 0 ||
-        (rc = put_notice(b, o, scratch, ",\"burl\":\"", BEAT_EV_BILL, r, bid, c, cr,
-                        ts_ms)) < 0 ||
-        (rc = put_notice(b, o, scratch, ",\"lurl\":\"", BEAT_EV_LOSS, r, bid, c, cr,
-                        ts_ms)) < 0)
+        (rc = put_notices(b, o, scratch, r, bid, c, cr, ts_ms)) < 0)
         return rc;
     return beat_buf_puts(o, "}");
 }
@@ -450,7 +464,7 @@ int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
     size_t start = out->len;
     int rc = beat_buf_puts(out, "{\"id\":\"");
     if (rc >= 0) rc = esc(out, r->id, strlen(r->id), false);
-    if (rc >= 0) rc = beat_buf_puts(out, "\",\"cur\":\"USD\",\"seatbid\":[{\"seat\":\"beat\",\"bid\":[");
+    if (rc >= 0) rc = beat_buf_puts(out, "\",\"cur\":\"USD\",\"seatbid\":[{\"seat\":\"" INF_SEAT "\",\"bid\":[");
     for (int k = 0; rc >= 0 && k < res->n; k++) {
         if (k) rc = beat_buf_puts(out, ",");
         if (rc >= 0) rc = put_bid(b, w, r, &res->bids[k], res->now_ms, out, scratch);

@@ -23,6 +23,8 @@ typedef enum {
     INF_NB_STALE_STATE,
     INF_NB_CURRENCY,    /* request cur without USD */
     INF_NB_BLOCKLIST,   /* bcat/badv too long to honour */
+    INF_NB_SEAT,        /* wseat without our seat, or bseat with it */
+    INF_NB_TMAX,        /* tmax leaves no time to answer (main.c decides) */
     INF_NB_NO_IMP,      /* no imp with a usable banner in USD */
     INF_NB_NO_MATCH,    /* no campaign passed flight/pause/size/targeting/blocks */
     INF_NB_FREQ_CAP,    /* matches, all frequency-capped */

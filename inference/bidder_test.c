@@ -583,6 +583,189 @@ static int test_multi_imp(void) {
     return 0;
 }
 
+/* OpenRTB semantics beyond the basics: wseat/bseat, test=1, consent (2.5 ext
+ * and 2.6 top level), bidfloorcur through the currency table. */
+static int test_seats_test_consent_currency(void) {
+    inf_bidder *b = make_bidder();
+    static inf_result res;
+    inf_world *w = make_world(NULL, 0, T0);
+    CHECK(b && w);
+    /* wseat without our seat / bseat with it: no bid; wseat with it: bid. */
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL, ",\"wseat\":[\"x\"]"), T0, &res), 0);
+    CHECK_EQ_INT(res.reason, INF_NB_SEAT);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL, ",\"bseat\":[\"beat\"]"), T0, &res), 0);
+    CHECK_EQ_INT(res.reason, INF_NB_SEAT);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL,
+                                    ",\"wseat\":[\"x\",\"beat\"],\"bseat\":[\"y\"],\"at\":1"), T0, &res), 0);
+    CHECK_EQ_INT(res.n, 1);
+    CHECK_EQ_INT(R.at, 1);
+
+    /* Only initech-apps (frequency-capped) left: it needs a usable user id. */
+    override ov[] = {{BOOSTED, 1, true, false}, {"acme-shoes", 1, true, false}};
+    inf_world *wc = make_world(ov, 2, T0);
+    CHECK(wc);
+    static const char *const gdpr_no_consent[] = {
+        ",\"regs\":{\"gdpr\":1}",                       /* 2.6 */
+        ",\"regs\":{\"ext\":{\"gdpr\":1}}",             /* 2.5 */
+        ",\"regs\":{\"coppa\":1}",
+    };
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(run(b, wc, req_json(BANNER, "0", "a.com", "u-gdpr", gdpr_no_consent[i]),
+                         T0, &res), 0);
+        CHECK(R.user_id == NULL && !R.personal_ok);
+        CHECK_EQ_INT(res.reason, INF_NB_FREQ_CAP);
+    }
+    /* consent in user.ext (2.5): the user id is kept, the bid goes out */
+    static char j[16384];
+    snprintf(j, sizeof j,
+             "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
+             "\"site\":{\"domain\":\"a.com\"},\"regs\":{\"ext\":{\"gdpr\":1}},"
+             "\"user\":{\"id\":\"u-gdpr\",\"ext\":{\"consent\":\"CO-tcf\"}}}");
+    CHECK_EQ_INT(run(b, wc, j, T0, &res), 0);
+    CHECK(R.gdpr && R.personal_ok);
+    CHECK_EQ_STR(R.consent, "CO-tcf");
+    CHECK_EQ_INT(res.n, 1);
+    CHECK_EQ_INT(inf_bidder_freq_count(b, &wc->camps[2], "u-gdpr", T0), 1);
+    /* 2.6: regs.gdpr + user.consent; test=1 bids but does not count */
+    snprintf(j, sizeof j,
+             "{\"id\":\"a\",\"test\":1,\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
+             "\"site\":{\"domain\":\"a.com\"},\"regs\":{\"gdpr\":1},"
+             "\"user\":{\"id\":\"u-gdpr\",\"consent\":\"CP-tcf\"}}");
+    CHECK_EQ_INT(run(b, wc, j, T0, &res), 0);
+    CHECK(R.test && R.personal_ok);
+    CHECK_EQ_INT(res.n, 1);
+    CHECK_EQ_INT(inf_bidder_freq_count(b, &wc->camps[2], "u-gdpr", T0), 1);
+
+    /* Currency table: a EUR floor converts; an unknown one skips the imp. */
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(inf_openrtb_rates_set("EUR=1.25,gbp=2", &why), 0);
+    CHECK(inf_openrtb_rate("GBP") == 2.0 && inf_openrtb_rate("usd") == 1.0);
+    CHECK(inf_openrtb_rate("JPY") == 0);
+    CHECK_EQ_INT(inf_openrtb_rates_set("EUR=0", &why), -EINVAL);
+    CHECK_EQ_INT(inf_openrtb_rates_set("EU=1", &why), -EINVAL);
+    CHECK_EQ_INT(inf_openrtb_rates_set("EUR=1,", &why), 0); /* trailing comma */
+    CHECK_EQ_INT(inf_openrtb_rates_set("EUR=1.25", &why), 0);
+    snprintf(j, sizeof j,
+             "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"bidfloor\":2,\"bidfloorcur\":\"EUR\","
+             "\"banner\":" BANNER "},{\"id\":\"2\",\"bidfloor\":2,\"bidfloorcur\":\"JPY\","
+             "\"banner\":" BANNER "}],\"site\":{\"domain\":\"a.com\"}}");
+    CHECK_EQ_INT(run(b, w, j, T0, &res), 0);
+    CHECK_EQ_INT(R.imp[0].skip, INF_IMP_OK);
+    CHECK_EQ_INT(R.imp[0].floor_cpm_micros, 2500000);
+    CHECK_EQ_INT(R.imp[1].skip, INF_IMP_CURRENCY);
+    CHECK_EQ_INT(res.n, 1);
+    CHECK_EQ_INT(res.bids[0].imp, 0);
+    CHECK(res.bids[0].price_cpm_micros >= 2500000);
+    CHECK_EQ_INT(inf_openrtb_rates_set(NULL, &why), 0);
+    CHECK(inf_openrtb_rate("EUR") == 0);
+
+    /* device.sua platform stands in for device.os */
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL,
+                                    ",\"device\":{\"sua\":{\"platform\":{\"brand\":\"Android\"}}}"),
+                     T0, &res), 0);
+    CHECK_EQ_STR(R.os, "Android");
+    inf_world_free(w);
+    inf_world_free(wc);
+    inf_bidder_free(b);
+    inf_req_fini(&R);
+    return 0;
+}
+
+/* Every shared fixture against the example campaigns (open, fresh state):
+ * a bid whose fields check out, or a 204 whose reason we can justify. */
+static int test_shared_fixtures(void) {
+    static const struct {
+        const char *file;
+        int bids;          /* expected bids */
+        inf_nobid reason;  /* when 0 bids */
+    } fx[] = {
+        {"2.5/simple-banner.json", 1, 0},
+        {"2.5/expandable-creative.json", 1, 0},
+        {"2.5/mobile.json", 1, 0},              /* imp 2 is 0x0 interstitial */
+        {"2.5/native-ad.json", 0, INF_NB_NO_IMP}, /* native: no native creatives */
+        {"2.5/pmp-with-direct-deal.json", 0, INF_NB_NO_IMP}, /* private, no deals */
+        {"2.5/video.json", 0, INF_NB_NO_IMP},   /* video: no VAST creatives */
+        {"2.6/simple-banner.json", 1, 0},
+        {"2.6/expandable-creative.json", 1, 0},
+        {"2.6/mobile.json", 1, 0},
+        {"2.6/pmp-with-direct-deal.json", 0, INF_NB_NO_IMP},
+        {"2.6/video.json", 0, INF_NB_NO_IMP},
+    };
+    inf_bidder *b = make_bidder();
+    inf_world *w = make_world(NULL, 0, T0);
+    static inf_result res;
+    static beat_buf out, scratch;
+    beat_buf_init(&out, 1 << 20);
+    beat_buf_init(&scratch, 1 << 16);
+    CHECK(b && w);
+    for (size_t i = 0; i < sizeof fx / sizeof fx[0]; i++) {
+        char rel[256];
+        size_t len = 0;
+        snprintf(rel, sizeof rel, "../shared/openrtb/bid-request/%s", fx[i].file);
+        char *body = beat_test_read_file(rel, &len);
+        CHECK(body != NULL);
+        beat_reason why = {{0}};
+        inf_req_fini(&R);
+        CHECK_EQ_INT(inf_req_parse(body, len, &R, &why), 0);
+        inf_bidder_run(b, w, &R, T0 + 1000, &res);
+        if (res.n != fx[i].bids)
+            fprintf(stderr, "  %s: %d bids, reason %s\n", fx[i].file, res.n,
+                    inf_nobid_name(res.reason));
+        CHECK_EQ_INT(res.n, fx[i].bids);
+        if (!res.n) {
+            CHECK_EQ_INT(res.reason, fx[i].reason);
+            free(body);
+            continue;
+        }
+        beat_buf_reset(&out);
+        CHECK_EQ_INT(inf_bidder_response(b, w, &R, &res, &out, &scratch), 0);
+        cJSON *resp = cJSON_ParseWithLength(out.data, out.len);
+        cJSON *req = cJSON_ParseWithLength(body, len);
+        CHECK(resp && req);
+        CHECK_EQ_STR(cJSON_GetObjectItem(resp, "id")->valuestring,
+                     cJSON_GetObjectItem(req, "id")->valuestring);
+        CHECK_EQ_STR(cJSON_GetObjectItem(resp, "cur")->valuestring, "USD");
+        cJSON *sb = cJSON_GetArrayItem(cJSON_GetObjectItem(resp, "seatbid"), 0);
+        CHECK_EQ_STR(cJSON_GetObjectItem(sb, "seat")->valuestring, INF_SEAT);
+        cJSON *bid = cJSON_GetArrayItem(cJSON_GetObjectItem(sb, "bid"), 0);
+        const char *impid = cJSON_GetObjectItem(bid, "impid")->valuestring;
+        cJSON *imp = NULL, *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(req, "imp"))
+            if (strcmp(cJSON_GetObjectItem(it, "id")->valuestring, impid) == 0) imp = it;
+        CHECK(imp != NULL);
+        double price = cJSON_GetObjectItem(bid, "price")->valuedouble;
+        cJSON *fl = cJSON_GetObjectItem(imp, "bidfloor");
+        CHECK(price > 0 && (!fl || price >= fl->valuedouble));
+        /* creative fits: its w×h is the banner's or one of its formats */
+        int bw = cJSON_GetObjectItem(bid, "w")->valueint;
+        int bh = cJSON_GetObjectItem(bid, "h")->valueint;
+        cJSON *ban = cJSON_GetObjectItem(imp, "banner");
+        bool fits = cJSON_GetObjectItem(ban, "w") &&
+                    cJSON_GetObjectItem(ban, "w")->valueint == bw &&
+                    cJSON_GetObjectItem(ban, "h")->valueint == bh;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(ban, "format"))
+            fits |= cJSON_GetObjectItem(it, "w")->valueint == bw &&
+                    cJSON_GetObjectItem(it, "h")->valueint == bh;
+        CHECK(fits);
+        CHECK_EQ_INT(cJSON_GetObjectItem(bid, "mtype")->valueint, 1);
+        static const char *const urls[] = {"nurl", "burl", "lurl"};
+        for (int u = 0; u < 3; u++) {
+            const char *url = cJSON_GetObjectItem(bid, urls[u])->valuestring;
+            CHECK(strncmp(url, RCV "/", strlen(RCV) + 1) == 0);
+            CHECK(strstr(url, "&s=") != NULL && strstr(url, "${AUCTION_PRICE}") != NULL);
+        }
+        cJSON_Delete(resp);
+        cJSON_Delete(req);
+        free(body);
+    }
+    beat_buf_fini(&out);
+    beat_buf_fini(&scratch);
+    inf_world_free(w);
+    inf_bidder_free(b);
+    inf_req_fini(&R);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case cases[] = {
         {"exact_price", test_exact_price},
@@ -591,6 +774,8 @@ int main(int argc, char **argv) {
         {"paused_and_absent", test_paused_and_absent},
         {"no_model_state_stale", test_no_model_state_stale},
         {"freq_cap", test_freq_cap},
+        {"seats_test_consent_currency", test_seats_test_consent_currency},
+        {"shared_fixtures", test_shared_fixtures},
         {"targeting_and_blocks", test_targeting_and_blocks},
         {"response_and_notices", test_response_and_notices},
         {"multi_imp", test_multi_imp},

@@ -21,6 +21,7 @@
 #include "beat_util.h"
 #include "bidder.h"
 #include "bidlog.h"
+#include "gunzip.h"
 #include "model.h"
 #include "openrtb.h"
 #include "sync.h"
@@ -32,9 +33,9 @@
 #define EVENT_MAX (16 * 1024)
 
 static char *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret,
-    *o_name, *o_log_level;
+    *o_name, *o_log_level, *o_rates;
 static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
-    o_max_model_bytes;
+    o_max_model_bytes, o_tmax_reserve_ms;
 
 static const beat_opt opts[] = {
     {"listen", "BEAT_INFERENCE_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8080",
@@ -66,6 +67,14 @@ static const beat_opt opts[] = {
      &o_max_model_bytes, "67108864", 65536, 1073741824,
      "largest checkpoint accepted; sizes the nng receive limit (bigger messages "
      "are dropped by nng silently)", false},
+    {"currency-rates", "BEAT_INFERENCE_CURRENCY_RATES", BEAT_OPT_STR, &o_rates, "",
+     0, -1,
+     "USD per unit of other floor currencies, e.g. \"EUR=1.08,GBP=1.27\"; an imp "
+     "whose bidfloorcur is neither USD nor listed is not bid on", false},
+    {"tmax-reserve-ms", "BEAT_INFERENCE_TMAX_RESERVE_MS", BEAT_OPT_INT,
+     &o_tmax_reserve_ms, "5", 0, 1000,
+     "time kept for the network out of a request's tmax: when less than this is "
+     "left of tmax since the request arrived, answer no-bid (204)", false},
     {"name", "BEAT_INFERENCE_NAME", BEAT_OPT_STR, &o_name, "inference-1", 0, -1,
      "instance name (node id in bid logs)", false},
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
@@ -82,6 +91,7 @@ typedef struct worker {
     beat_loop_timer *tick; /* stop watch */
     pthread_t thr;
     beat_buf resp, scratch, evbuf;
+    inf_gunzip *gz; /* Content-Encoding: gzip bodies, bounded by --max-body */
     inf_req req;
     inf_result res;
     beat_event ev;
@@ -126,6 +136,25 @@ static void on_bid(struct evhttp_request *req, void *arg) {
     size_t len = evbuffer_get_length(in);
     /* Contiguous in place: no copy of the body. */
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : NULL;
+    const char *enc = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                         "Content-Encoding");
+    if (enc && strcasecmp(enc, "identity") != 0) {
+        int rc = -ENOTSUP;
+        if (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0 ||
+            strcasecmp(enc, "deflate") == 0)
+            rc = inf_gunzip_run(w->gz, body ? body : "", len, &body, &len);
+        if (rc < 0) {
+            beat_counter_inc(G.outcome[OUT_BAD]);
+            if (rc == -EMSGSIZE)
+                beat_http_reply_error(req, 413, "body: inflated size over --max-body");
+            else if (rc == -ENOTSUP)
+                beat_http_reply_error(req, 415, "Content-Encoding: only gzip or deflate");
+            else
+                beat_http_reply_error(req, 400, "body: invalid gzip data");
+            beat_histogram_observe(G.latency, (double)(beat_mono_us() - t0) / 1e6);
+            return;
+        }
+    }
     beat_reason why = {{0}};
     if (inf_req_parse(body, len, &w->req, &why) < 0) {
         beat_counter_inc(G.outcome[OUT_BAD]);
@@ -138,8 +167,23 @@ static void on_bid(struct evhttp_request *req, void *arg) {
     if (w->req.n_imp_total > w->req.n_imp)
         beat_counter_add(G.imps_over, (uint64_t)(w->req.n_imp_total - w->req.n_imp));
 
+    /* tmax: the exchange stops waiting tmax ms after it sent the request; the
+     * handler's entry (body read) stands in for the arrival. Less than
+     * --tmax-reserve-ms left → a late bid would be thrown away: no-bid. */
+    int64_t deadline_us = w->req.tmax_ms > 0
+                              ? t0 + (w->req.tmax_ms - o_tmax_reserve_ms) * 1000
+                              : INT64_MAX;
     const inf_world *wd = inf_holder_acquire(G.holder, w->idx);
-    inf_bidder_run(G.bidder, wd, &w->req, beat_now_ms(), &w->res);
+    if (beat_mono_us() >= deadline_us) {
+        w->res.n = 0;
+        w->res.reason = INF_NB_TMAX;
+    } else {
+        inf_bidder_run(G.bidder, wd, &w->req, beat_now_ms(), &w->res);
+        if (w->res.n > 0 && beat_mono_us() >= deadline_us) {
+            w->res.n = 0;
+            w->res.reason = INF_NB_TMAX;
+        }
+    }
     int code = 204;
     if (w->res.n > 0) {
         beat_buf_reset(&w->resp);
@@ -147,7 +191,9 @@ static void on_bid(struct evhttp_request *req, void *arg) {
                                      &w->scratch);
         if (rc == 0) {
             code = 200;
-            for (int k = 0; k < w->res.n; k++) {
+            /* test=1 is not billable traffic: no bid logs (no training,
+             * no pacing spend), the answer is otherwise the same. */
+            for (int k = 0; !w->req.test && k < w->res.n; k++) {
                 inf_bidder_event(G.bidder, wd, &w->req, &w->res, k, &w->ev);
                 inf_bidlog_send(G.bidlog, &w->ev, &w->evbuf);
             }
@@ -279,6 +325,8 @@ static int worker_init(worker *w, int idx, bool reuseport) {
     beat_buf_init(&w->resp, RESP_MAX);
     beat_buf_init(&w->scratch, SCRATCH_MAX);
     beat_buf_init(&w->evbuf, EVENT_MAX);
+    w->gz = inf_gunzip_new((size_t)o_max_body);
+    if (!w->gz) return -ENOMEM;
     w->base = event_base_new();
     if (!w->base) return -ENOMEM;
     w->http = beat_http_new(w->base, o_listen, (size_t)o_max_body, reuseport, &err);
@@ -297,6 +345,7 @@ static void worker_fini(worker *w) {
     beat_buf_fini(&w->resp);
     beat_buf_fini(&w->scratch);
     beat_buf_fini(&w->evbuf);
+    inf_gunzip_free(w->gz);
 }
 
 static void cleanup(void) {
@@ -330,6 +379,11 @@ int main(int argc, char **argv) {
     if (!*o_name || strlen(o_name) > BEAT_ID_MAX) {
         fprintf(stderr, "beat-inference: --name: 1..%d bytes (it is the node id in bid "
                         "logs)\n", BEAT_ID_MAX);
+        return 64;
+    }
+    beat_reason why = {{0}};
+    if (inf_openrtb_rates_set(o_rates, &why) != 0) {
+        fprintf(stderr, "beat-inference: --currency-rates: %s\n", why.msg);
         return 64;
     }
     beat_stop_install();

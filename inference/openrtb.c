@@ -8,14 +8,69 @@
  * swap in an arena parser behind this same interface). */
 #include "openrtb.h"
 
+#include "beat_json.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define FLOOR_MAX_CPM 1e6 /* floors above this are clamped: nobody bids there */
+#define RATES_MAX 32
+
+/* The currency table: set once at start-up, read-only afterwards. */
+static struct {
+    int n;
+    char cur[RATES_MAX][4];
+    double usd_per_unit[RATES_MAX];
+} rates;
+
+int inf_openrtb_rates_set(const char *spec, beat_reason *why) {
+    int n = 0;
+    char cur[RATES_MAX][4];
+    double rate[RATES_MAX];
+    const char *p = spec ? spec : "";
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[64];
+        if (len == 0 || len >= sizeof item)
+            return beat_reasonf(why, -EINVAL, "currency rates: bad entry at \"%.20s\"", p);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        char *eq = strchr(item, '='), *num_end = NULL;
+        double v = eq ? strtod(eq + 1, &num_end) : 0;
+        if (!eq || eq - item != 3 || !num_end || *num_end || !(v > 0 && v <= 1e6))
+            return beat_reasonf(why, -EINVAL,
+                                "currency rates: \"%s\" is not CUR=usd_per_unit", item);
+        if (n == RATES_MAX)
+            return beat_reasonf(why, -EINVAL, "currency rates: more than %d", RATES_MAX);
+        for (int i = 0; i < 3; i++) {
+            char c = item[i];
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+                return beat_reasonf(why, -EINVAL, "currency rates: bad code \"%.3s\"", item);
+            cur[n][i] = (char)(c & ~0x20); /* upper case */
+        }
+        cur[n][3] = '\0';
+        rate[n++] = v;
+        p += len;
+        if (*p == ',') p++;
+    }
+    rates.n = n;
+    memcpy(rates.cur, cur, sizeof cur);
+    memcpy(rates.usd_per_unit, rate, sizeof rate);
+    return 0;
+}
+
+double inf_openrtb_rate(const char *c) {
+    if (strcasecmp(c, "USD") == 0) return 1.0;
+    for (int i = 0; i < rates.n; i++)
+        if (strcasecmp(c, rates.cur[i]) == 0) return rates.usd_per_unit[i];
+    return 0;
+}
 #define SIZE_DIM_MAX 100000
 
 static const cJSON *get(const cJSON *o, const char *k) {
@@ -66,6 +121,14 @@ static int req_id(const cJSON *v, const char *what, const char **out,
     if (n > BEAT_ID_MAX)
         return beat_reasonf(why, -EBADMSG, "%s: longer than %d bytes", what,
                             BEAT_ID_MAX);
+    /* Echoed in the response and logged on Kafka, whose event decoder
+     * refuses control characters and invalid UTF-8 in ids (cJSON passes raw
+     * bytes through): refuse them here. Found by fuzz_openrtb. */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v->valuestring[i] < 0x20 || v->valuestring[i] == 0x7f)
+            return beat_reasonf(why, -EBADMSG, "%s: control character", what);
+    if (!beat_json_utf8_valid(v->valuestring))
+        return beat_reasonf(why, -EBADMSG, "%s: not valid UTF-8", what);
     *out = v->valuestring;
     return 0;
 }
@@ -87,18 +150,22 @@ static int parse_imp(const cJSON *jimp, int i, inf_imp *im, beat_reason *why) {
     int rc = req_id(get(jimp, "id"), what, &im->id, why);
     if (rc < 0) return rc;
 
+    const cJSON *cur = get(jimp, "bidfloorcur");
+    if (cur && !cJSON_IsString(cur))
+        return beat_reasonf(why, -EBADMSG, "imp[%d].bidfloorcur: not a string", i);
+    /* The floor in USD: bidfloorcur through the rate table. An unknown
+     * currency skips the imp (never guess a rate). */
+    double rate = cur ? inf_openrtb_rate(cur->valuestring) : 1.0;
     const cJSON *fl = get(jimp, "bidfloor");
     if (fl) {
         if (!cJSON_IsNumber(fl))
             return beat_reasonf(why, -EBADMSG, "imp[%d].bidfloor: not a number", i);
         if (!(fl->valuedouble >= 0))
             return beat_reasonf(why, -EBADMSG, "imp[%d].bidfloor: negative", i);
-        double cpm = fl->valuedouble > FLOOR_MAX_CPM ? FLOOR_MAX_CPM : fl->valuedouble;
+        double cpm = fl->valuedouble * (rate > 0 ? rate : 1.0);
+        if (!(cpm <= FLOOR_MAX_CPM)) cpm = FLOOR_MAX_CPM;
         im->floor_cpm_micros = llround(cpm * 1e6);
     }
-    const cJSON *cur = get(jimp, "bidfloorcur");
-    if (cur && !cJSON_IsString(cur))
-        return beat_reasonf(why, -EBADMSG, "imp[%d].bidfloorcur: not a string", i);
 
     const cJSON *banner = get(jimp, "banner");
     if (banner && !cJSON_IsObject(banner))
@@ -118,8 +185,8 @@ static int parse_imp(const cJSON *jimp, int i, inf_imp *im, beat_reason *why) {
     }
     im->pos = (int)opt_int(banner, "pos", 0, 255, -1);
     const cJSON *pmp = get(jimp, "pmp");
-    if (cur && strcasecmp(cur->valuestring, "USD") != 0)
-        im->skip = INF_IMP_CURRENCY; /* no FX table yet: never guess a rate */
+    if (!(rate > 0))
+        im->skip = INF_IMP_CURRENCY;
     else if (cJSON_IsObject(pmp) && opt_int(pmp, "private_auction", 0, 1, 0) == 1)
         im->skip = INF_IMP_PRIVATE; /* an open bid there breaks the deal terms */
     else if (im->n_sizes == 0)
@@ -149,11 +216,13 @@ static int parse_imps(const cJSON *root, inf_req *r, beat_reason *why) {
     return 0;
 }
 
-/* site / app / dooh: exactly one of site and app, or dooh alone. */
+/* site / app / dooh: exactly one of them. */
 static int parse_channel(const cJSON *root, inf_req *r, beat_reason *why) {
     const cJSON *site = get(root, "site"), *app = get(root, "app");
     const cJSON *dooh = get(root, "dooh");
     if (site && app) return beat_reasonf(why, -EBADMSG, "site and app: both present");
+    if ((site || app) && dooh)
+        return beat_reasonf(why, -EBADMSG, "%s and dooh: both present", site ? "site" : "app");
     const cJSON *src = site ? site : app;
     if (src) {
         if (!cJSON_IsObject(src))
@@ -197,9 +266,56 @@ static void parse_device_user(const cJSON *root, inf_req *r) {
         r->os = opt_str(dev, "os");
         const cJSON *geo = get(dev, "geo");
         if (cJSON_IsObject(geo)) r->country = opt_str(geo, "country");
+        /* 2.6 structured user agent: its platform stands in for a missing os */
+        const cJSON *sua = get(dev, "sua");
+        if (!r->os && cJSON_IsObject(sua)) {
+            const cJSON *plat = get(sua, "platform");
+            if (cJSON_IsObject(plat)) r->os = opt_str(plat, "brand");
+        }
+    }
+    /* Consent, 2.6 top-level fields first, then the 2.5 ext locations. */
+    const cJSON *regs = get(root, "regs"), *rext = NULL;
+    if (cJSON_IsObject(regs)) {
+        rext = get(regs, "ext");
+        if (!cJSON_IsObject(rext)) rext = NULL;
+        int64_t g = opt_int(regs, "gdpr", 0, 1, -1);
+        if (g < 0) g = opt_int(rext, "gdpr", 0, 1, 0);
+        r->gdpr = g == 1;
+        r->coppa = opt_int(regs, "coppa", 0, 1, 0) == 1;
     }
     const cJSON *user = get(root, "user");
-    if (cJSON_IsObject(user)) r->user_id = opt_str(user, "id");
+    if (cJSON_IsObject(user)) {
+        r->user_id = opt_str(user, "id");
+        r->consent = opt_str(user, "consent");
+        const cJSON *uext = get(user, "ext");
+        if (!r->consent && cJSON_IsObject(uext)) r->consent = opt_str(uext, "consent");
+    }
+    /* No personal data without a legal basis: under COPPA, or GDPR without a
+     * consent string, the user id is dropped, so no frequency capping (capped
+     * campaigns then do not bid) and nothing user-keyed is logged. The TCF
+     * string is not decoded: its presence counts as consent (approximate,
+     * documented in docs). */
+    r->personal_ok = !r->coppa && !(r->gdpr && !r->consent);
+    if (!r->personal_ok) r->user_id = NULL;
+}
+
+/* wseat (allow) / bseat (block) against INF_SEAT. */
+static bool seat_listed(const cJSON *arr) {
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        if (cJSON_IsString(it) && strcmp(it->valuestring, INF_SEAT) == 0) return true;
+    }
+    return false;
+}
+
+static void parse_auction(const cJSON *root, inf_req *r) {
+    r->at = (int)opt_int(root, "at", 1, 1000, 2);
+    r->test = opt_int(root, "test", 0, 1, 0) == 1;
+    const cJSON *wseat = get(root, "wseat"), *bseat = get(root, "bseat");
+    r->seat_ok = true;
+    if (cJSON_IsArray(wseat) && cJSON_GetArraySize(wseat) > 0 && !seat_listed(wseat))
+        r->seat_ok = false;
+    if (cJSON_IsArray(bseat) && seat_listed(bseat)) r->seat_ok = false;
 }
 
 static bool only_space(const char *p, const char *end) {
@@ -241,6 +357,7 @@ int inf_req_parse(const char *body, size_t len, inf_req *r, beat_reason *why) {
     }
     r->tmax_ms = opt_int(root, "tmax", 0, 3600000, 0);
     parse_device_user(root, r);
+    parse_auction(root, r);
     r->n_bcat = str_list(get(root, "bcat"), r->bcat, INF_BLOCK_MAX, &r->blocks_truncated);
     r->n_badv = str_list(get(root, "badv"), r->badv, INF_BLOCK_MAX, &r->blocks_truncated);
     return 0;

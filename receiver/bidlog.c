@@ -12,6 +12,8 @@
 #include "beat_log.h"
 #include "beat_nng.h"
 
+#define RCV_BIDLOG_RECVBUF 256 /* messages (bounded: 256 × recvmax) */
+
 void rcv_bidlog_init(rcv_bidlog *b, rcv_events *events) {
     memset(b, 0, sizeof *b);
     b->events = events;
@@ -63,6 +65,11 @@ int rcv_bidlog_start(rcv_bidlog *b, const char *url, size_t recvmax) {
         beat_log(BEAT_ERROR, "bidlog_listen_failed", "url=%s err=%d", url, rc);
         return rc;
     }
+    /* A receive buffer lets nng keep reading from inference while this
+     * thread encodes and produces; without one every message is a
+     * hand-off between nng's threads and ours (a few µs each). Only a speed
+     * option: if nng refused it, bid logs would still flow. */
+    (void)nng_socket_set_int(b->sock, NNG_OPT_RECVBUF, RCV_BIDLOG_RECVBUF);
     if (pthread_create(&b->thr, NULL, bidlog_main, b) != 0) {
         nng_close(b->sock);
         beat_log(BEAT_ERROR, "bidlog_listen_failed", "url=%s err=thread", url);

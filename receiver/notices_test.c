@@ -144,6 +144,30 @@ static int t_click_landing(void) {
     return 0;
 }
 
+/* Ids travel as JSON text: bytes that are not UTF-8 would be replaced in
+ * the event, merging distinct auctions, so they are refused (400). */
+static int t_ids_utf8(void) {
+    char q[1024], sig[BEAT_SIG_HEX + 1];
+    beat_notice n;
+    beat_notice_sign(SECRET, sizeof SECRET - 1, "\xff\xfe", "1", "c1", 2500000, NOW,
+                     "", sig);
+    snprintf(q, sizeof q, "a=%%FF%%FE&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s",
+             NOW, sig);
+    CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), RCV_MALFORMED);
+    beat_notice_sign(SECRET, sizeof SECRET - 1, "\xc3\xa9t\xc3\xa9", "1", "c1",
+                     2500000, NOW, "", sig);
+    snprintf(q, sizeof q, "a=%%C3%%A9t%%C3%%A9&i=1&c=c1&b=2500000&t=%" PRId64
+             "&p=1&s=%s", NOW, sig);
+    CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), RCV_OK);
+    CHECK_EQ_STR(n.auction, "\xc3\xa9t\xc3\xa9");
+    beat_notice_sign(SECRET, sizeof SECRET - 1, "A\x11", "1", "c1", 2500000, NOW,
+                     "", sig);
+    snprintf(q, sizeof q, "a=A%%11&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s",
+             NOW, sig);
+    CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), RCV_MALFORMED);
+    return 0;
+}
+
 static int t_status_names(void) {
     CHECK_EQ_INT(rcv_reject_status(RCV_FORGED), 403);
     CHECK_EQ_INT(rcv_reject_status(RCV_EXPIRED), 410);
@@ -161,6 +185,7 @@ int main(int argc, char **argv) {
         {"signature", t_signature},
         {"time_and_price", t_time_and_price},
         {"click_landing", t_click_landing},
+        {"ids_utf8", t_ids_utf8},
         {"status_names", t_status_names},
         {NULL, NULL},
     };

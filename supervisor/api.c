@@ -169,17 +169,6 @@ static void on_versions(struct evhttp_request *req, void *arg) {
     beat_buf_fini(&b);
 }
 
-/* The status page is a later issue; for now a pointer to the API. */
-static void on_root(struct evhttp_request *req, void *arg) {
-    (void)arg;
-    if (!method_is(req, EVHTTP_REQ_GET, "GET")) return;
-    static const char j[] =
-        "{\"svc\":\"supervisor\",\"endpoints\":[\"/v1/campaigns\",\"/v1/state\","
-        "\"/v1/state/latest\",\"/v1/checkpoint\",\"/v1/checkpoint/latest\","
-        "\"/v1/versions\",\"/healthz\",\"/metrics\"]}";
-    beat_http_reply_json(req, 200, j, sizeof j - 1);
-}
-
 sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token,
                      const sup_cfg *cfg) {
     sup_api *api = calloc(1, sizeof *api);
@@ -196,7 +185,6 @@ sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token,
         snprintf(name, sizeof name, "beat_supervisor_rejected_total{kind=\"%s\"}", kinds[k]);
         api->too_large[k] = beat_counter_new(name, "Writes rejected as invalid or too large");
     }
-    beat_http_route(h, "/", on_root, api);
     beat_http_route(h, "/v1/campaigns", on_campaigns, api);
     beat_http_route(h, "/v1/state", on_state, api);
     beat_http_route(h, "/v1/state/latest", on_state_latest, api);

@@ -19,6 +19,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_wire.h"
+#include "status.h"
 
 #define META_FILE_HASH "campaigns_file_sha256"
 
@@ -42,8 +43,7 @@ struct sup_app {
 
     sup_frame *model; /* 'C' frame or NULL */
     int64_t model_version, model_ts;
-    char model_trainer[64];
-    double model_auc;
+    beat_ckpt_header mh; /* of the current model */
 
     beat_counter *accepted[K_N], *rejected[K_N], *db_fail;
     beat_gauge *version_g[K_N], *db_bytes;
@@ -343,8 +343,7 @@ static void install_model(sup_app *a, sup_frame *f, int64_t v, int64_t ts,
     a->model = f;
     a->model_version = v;
     a->model_ts = ts;
-    snprintf(a->model_trainer, sizeof a->model_trainer, "%s", h->trainer);
-    a->model_auc = h->auc;
+    a->mh = *h;
     beat_gauge_set(a->version_g[K_CKPT], (double)v);
     if (a->pub) sup_pub_set_model(a->pub, v, f);
 }
@@ -477,14 +476,9 @@ int sup_app_versions_json(const sup_app *a, beat_buf *out) {
                              (long long)a->state_ts, (long long)a->model_ts);
     const char *act = a->state.version ? a->state.actuator : "";
     if (!rc) rc = beat_buf_json_str(out, act, strlen(act));
-    if (!rc) rc = beat_buf_puts(out, ",\"model_trainer\":");
-    if (!rc) rc = beat_buf_json_str(out, a->model_trainer, strlen(a->model_trainer));
-    if (!rc) {
-        if (a->model && isfinite(a->model_auc))
-            rc = beat_buf_printf(out, ",\"model_auc\":%.6g}", a->model_auc);
-        else
-            rc = beat_buf_puts(out, ",\"model_auc\":null}");
-    }
+    if (!rc) rc = sup_status_model_json(out, a->model ? &a->mh : NULL);
+    if (!rc && a->pub) rc = beat_buf_printf(out, ",\"peers\":%d", sup_pub_peers(a->pub));
+    if (!rc) rc = beat_buf_puts(out, "}");
     return rc;
 }
 
@@ -524,7 +518,6 @@ sup_app *sup_app_new(const sup_cfg *cfg, sup_store *st, sup_pub *pub) {
     a->cfg = *cfg;
     a->st = st;
     a->pub = pub;
-    a->model_auc = NAN;
     static const char *const vname[K_N] = {"beat_supervisor_campaigns_version",
                                            "beat_supervisor_state_version",
                                            "beat_supervisor_model_version"};

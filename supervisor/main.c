@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -19,10 +21,14 @@
 #include "beat_log.h"
 #include "beat_loop.h"
 #include "publish.h"
+#include "relay.h"
+#include "status.h"
 #include "store.h"
 
+static char *o_relay, *o_relay_rep;
 static char *o_listen, *o_db, *o_campaigns, *o_pub, *o_rep, *o_token, *o_seed, *o_name,
     *o_level;
+static int64_t o_backup_s;
 static int64_t o_keep, o_max_ckpt, o_max_json, o_hash_bits, o_hb_ms, o_sendbuf;
 static double o_max_mult;
 
@@ -63,6 +69,15 @@ static const beat_opt OPTS[] = {
      60000, "heartbeat period on the pub socket", false},
     {"pub-sendbuf", "BEAT_SUPERVISOR_PUB_SENDBUF", BEAT_OPT_INT, &o_sendbuf, "16", 1, 8192,
      "messages buffered per subscriber before the pub socket drops", false},
+    {"backup-every-s", "BEAT_SUPERVISOR_BACKUP_EVERY_S", BEAT_OPT_INT, &o_backup_s, "3600", 0,
+     604800, "online backup of the database to DB.bak at start and then every this many"
+     " seconds when something changed (0 = never); named when the db is found corrupt",
+     false},
+    {"relay-from", "BEAT_SUPERVISOR_RELAY_FROM", BEAT_OPT_STR, &o_relay, NULL, 0, -1,
+     "primary's nng PUB URL: run as a read-only relay (no database; writes get 403)",
+     false},
+    {"relay-rep", "BEAT_SUPERVISOR_RELAY_REP", BEAT_OPT_STR, &o_relay_rep, NULL, 0, -1,
+     "primary's nng REP URL (required with --relay-from)", false},
     {"name", "BEAT_SUPERVISOR_NAME", BEAT_OPT_STR, &o_name, "supervisor-1", 0, -1,
      "instance name", false},
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_level, "info", 0, -1,
@@ -74,6 +89,48 @@ static _Noreturn void die(const char *ev, const char *msg) {
     fprintf(stderr, "beat-supervisor: %s\n", msg);
     beat_log(BEAT_FATAL, ev, "reason=\"%s\"", msg);
     exit(1);
+}
+
+static char *backup_path; /* o_db + ".bak" */
+static uint64_t backup_writes = UINT64_MAX;
+
+/* Runs on the main loop: blocks it for the copy (bounded by the db size,
+ * i.e. --keep x the largest objects). Failure is logged, never fatal. */
+static void backup_now(void *arg) {
+    sup_store *st = arg;
+    if (sup_store_writes(st) == backup_writes) return;
+    beat_reason why = {{0}};
+    int64_t t0 = beat_mono_us();
+    int rc = sup_store_backup(st, backup_path, &why);
+    if (rc) {
+        beat_log(BEAT_ERROR, "backup_failed", "path=%s err=%d reason=\"%s\"", backup_path, rc,
+                 why.msg);
+        return;
+    }
+    backup_writes = sup_store_writes(st);
+    beat_log(BEAT_INFO, "backup_done", "path=%s ms=%.1f", backup_path,
+             (double)(beat_mono_us() - t0) / 1000.0);
+}
+
+/* The fatal message on a corrupt db: where the last good backup is. */
+static void corrupt_msg(char *msg, size_t n, const char *why) {
+    beat_reason bw = {{0}};
+    struct stat sb;
+    int rc = sup_store_check_file(backup_path, &bw);
+    char when[32] = "?";
+    if (rc == 0 && stat(backup_path, &sb) == 0) {
+        struct tm tm;
+        gmtime_r(&sb.st_mtime, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    if (rc == 0)
+        snprintf(msg, n, "database %s is corrupt (%s); last good backup: %s (taken %s, passes"
+                 " integrity_check): move %s aside and copy the backup in its place",
+                 o_db, why, backup_path, when, o_db);
+    else
+        snprintf(msg, n, "database %s is corrupt (%s); no good backup at %s (%s): move it"
+                 " aside and restore one from elsewhere, or start with a new --db", o_db, why,
+                 backup_path, bw.msg);
 }
 
 static void on_stats(void *arg) {
@@ -88,6 +145,53 @@ static int parse_seed(const char *s, uint64_t *out) {
     unsigned long long v = strtoull(s, &end, 16);
     if (errno || !end || *end || end == s || strlen(s) > 16) return -EINVAL;
     *out = v;
+    return 0;
+}
+
+/* Relay mode: no database, no writes; frames come from the primary. */
+static int run_relay(const sup_cfg *cfg) {
+    char msg[512];
+    int rc = 0;
+    sup_pub_cfg pc = {.pub_url = o_pub, .rep_url = o_rep, .sendbuf = (int)o_sendbuf,
+                      .heartbeat_ms = (int)o_hb_ms};
+    sup_pub *pub = sup_pub_new(&pc, &rc);
+    if (!pub) {
+        snprintf(msg, sizeof msg, "cannot listen on nng pub %s / rep %s (err %d)", o_pub, o_rep,
+                 rc);
+        die("nng_listen_failed", msg);
+    }
+    sup_relay_cfg rcfg = {.pub_url = o_relay, .rep_url = o_relay_rep,
+                          .recvmax = cfg->max_ckpt_bytes + 4096 +
+                                     (cfg->max_json_bytes > cfg->max_ckpt_bytes
+                                          ? cfg->max_json_bytes - cfg->max_ckpt_bytes : 0),
+                          .heartbeat_ms = (int)o_hb_ms};
+    sup_relay *r = sup_relay_new(&rcfg, pub, &rc);
+    if (!r) die("relay_start_failed", "cannot open the relay's nng sockets");
+    struct event_base *base = event_base_new();
+    if (!base) die("start_failed", "event_base_new failed");
+    /* The primary's body limit, so a writer pointed here by mistake gets
+     * the 403 that explains it rather than a 413. */
+    size_t max_body = cfg->max_ckpt_bytes > cfg->max_json_bytes ? cfg->max_ckpt_bytes
+                                                                 : cfg->max_json_bytes;
+    beat_http *http = beat_http_new(base, o_listen, max_body, false, &rc);
+    if (!http) {
+        snprintf(msg, sizeof msg, "cannot listen on %s: %s", o_listen, strerror(-rc));
+        die("listen_failed", msg);
+    }
+    sup_relay_routes(http, r);
+    sup_status_route(http);
+    beat_loop_timer *stop_ev = beat_loop_stop_watch(base);
+    if (!stop_ev) die("start_failed", "event_new failed");
+    beat_log(BEAT_INFO, "started", "name=%s listen=%s pub=%s rep=%s relay_from=%s relay_rep=%s",
+             o_name, o_listen, o_pub, o_rep, o_relay, o_relay_rep);
+    event_base_dispatch(base);
+    beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
+    beat_loop_timer_free(stop_ev);
+    beat_http_free(http);
+    sup_relay_free(r);
+    sup_pub_free(pub);
+    event_base_free(base);
+    beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
     return 0;
 }
 
@@ -108,16 +212,22 @@ int main(int argc, char **argv) {
         fprintf(stderr, "beat-supervisor: --hash-seed: not a 64-bit hex value \"%s\"\n", o_seed);
         return 64;
     }
+    bool relay = o_relay && *o_relay;
+    if (relay && !(o_relay_rep && *o_relay_rep)) {
+        fprintf(stderr, "beat-supervisor: --relay-from needs --relay-rep\n");
+        return 64;
+    }
     beat_cfg_log(OPTS);
     beat_stop_install();
+    if (relay) return run_relay(&cfg);
 
     char msg[512];
     sup_store *st = NULL;
     beat_reason why = {{0}};
     int rc = sup_store_open(o_db, (int)o_keep, &st, &why);
+    if (asprintf(&backup_path, "%s.bak", o_db) < 0) die("start_failed", "out of memory");
     if (rc == -EBADMSG) {
-        snprintf(msg, sizeof msg, "database %s is corrupt (%s); move it aside and restore a "
-                 "backup, or start with a new --db", o_db, why.msg);
+        corrupt_msg(msg, sizeof msg, why.msg);
         die("db_corrupt", msg);
     }
     if (rc) {
@@ -155,10 +265,17 @@ int main(int argc, char **argv) {
     }
     sup_api *api = sup_api_new(http, app, o_token, &cfg);
     if (!api) die("start_failed", "out of memory");
+    sup_status_route(http);
 
     beat_loop_timer *stop_ev = beat_loop_stop_watch(base);
     beat_loop_timer *stats_ev = beat_loop_every(base, 10000, on_stats, app);
-    if (!stop_ev || !stats_ev) die("start_failed", "event_new failed");
+    beat_loop_timer *backup_ev = NULL;
+    if (o_backup_s > 0) {
+        backup_now(st); /* the db just passed integrity_check */
+        backup_ev = beat_loop_every(base, o_backup_s * 1000, backup_now, st);
+    }
+    if (!stop_ev || !stats_ev || (o_backup_s > 0 && !backup_ev))
+        die("start_failed", "event_new failed");
     if (!o_token || !*o_token)
         beat_log(BEAT_WARN, "no_admin_token", "msg=\"writes are not authenticated\"");
     beat_log(BEAT_INFO, "started",
@@ -172,12 +289,14 @@ int main(int argc, char **argv) {
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
     beat_loop_timer_free(stop_ev);
     beat_loop_timer_free(stats_ev);
+    beat_loop_timer_free(backup_ev);
     sup_api_free(api);
     beat_http_free(http);
     sup_pub_free(pub);
     sup_app_free(app);
     sup_store_close(st);
     event_base_free(base);
+    free(backup_path);
     beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
     return 0;
 }

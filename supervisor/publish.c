@@ -53,6 +53,7 @@ struct sup_pub {
     bool stopping;
     sup_frame *snap, *model; /* current frames, guarded by mu */
     int64_t c_ver, sv, mv;
+    int peers; /* atomic: pipes on the pub socket */
     uint32_t snap_crc, model_crc;
 
     pthread_t rep_thr, hb_thr;
@@ -231,6 +232,16 @@ static void make_metrics(sup_pub *p) {
                                    "Rep socket receive/send failures");
 }
 
+static void on_pipe(nng_pipe pipe, nng_pipe_ev ev, void *arg) {
+    (void)pipe;
+    sup_pub *p = arg;
+    __atomic_add_fetch(&p->peers, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1, __ATOMIC_RELAXED);
+}
+
+int sup_pub_peers(sup_pub *p) {
+    return __atomic_load_n(&p->peers, __ATOMIC_RELAXED);
+}
+
 sup_pub *sup_pub_new(const sup_pub_cfg *cfg, int *err) {
     sup_pub *p = calloc(1, sizeof *p);
     if (!p) {
@@ -252,6 +263,8 @@ sup_pub *sup_pub_new(const sup_pub_cfg *cfg, int *err) {
         goto fail;
     }
     p->pub_open = true;
+    nng_pipe_notify(p->pub, NNG_PIPE_EV_ADD_POST, on_pipe, p);
+    nng_pipe_notify(p->pub, NNG_PIPE_EV_REM_POST, on_pipe, p);
     rc = beat_nng_rep_open(&p->rep, cfg->rep_url, REP_RECVMAX);
     if (rc) {
         beat_log(BEAT_ERROR, "rep_listen_failed", "url=%s err=%d", cfg->rep_url, rc);

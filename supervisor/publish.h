@@ -42,6 +42,8 @@ void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version,
 /* Makes f (a 'C' frame: tag, u64 LE version, checkpoint bytes) current
  * and publishes it. Takes a reference of its own. */
 void sup_pub_set_model(sup_pub *p, int64_t model_version, sup_frame *f);
+/* Subscribers currently connected to the pub socket. */
+int sup_pub_peers(sup_pub *p);
 /* Sends a heartbeat now (the thread also sends one every heartbeat_ms). */
 void sup_pub_heartbeat(sup_pub *p);
 

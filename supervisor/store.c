@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -24,6 +26,7 @@ struct sup_store {
     int keep;
     char *path;
     char *wal_path;
+    uint64_t writes; /* successful puts since open */
 };
 
 static const char *const TABLE[SUP_T_N] = {"campaigns", "states", "checkpoints"};
@@ -80,13 +83,13 @@ static bool is_corrupt_rc(int rc) {
 }
 
 /* "ok" or the first complaint. -EBADMSG if corrupt, -EIO if unreadable. */
-static int integrity_check(sup_store *st, beat_reason *why) {
+static int integrity_check(sqlite3 *db, beat_reason *why) {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &s, NULL);
+    int rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         int code = is_corrupt_rc(rc) ? -EBADMSG : -EIO;
-        beat_reasonf(why, code, "integrity_check: %s", sqlite3_errmsg(st->db));
+        beat_reasonf(why, code, "integrity_check: %s", sqlite3_errmsg(db));
         sqlite3_finalize(s);
         return code;
     }
@@ -123,7 +126,7 @@ int sup_store_open(const char *path, int keep, sup_store **out, beat_reason *why
     }
     sqlite3_busy_timeout(st->db, 5000);
     sqlite3_extended_result_codes(st->db, 1);
-    if ((rc = integrity_check(st, why)) != 0) {
+    if ((rc = integrity_check(st->db, why)) != 0) {
         sup_store_close(st);
         return rc;
     }
@@ -238,6 +241,7 @@ int sup_store_put(sup_store *st, sup_table t, int64_t version, int64_t ts_ms,
         s = NULL;
     }
     if ((rc = exec(st, "COMMIT")) != 0) goto fail;
+    st->writes++;
     return 0;
 fail:
     sqlite3_finalize(s);
@@ -338,3 +342,55 @@ double sup_store_disk_bytes(const sup_store *st) {
 }
 
 const char *sup_store_path(const sup_store *st) { return st->path; }
+
+uint64_t sup_store_writes(const sup_store *st) { return st->writes; }
+
+int sup_store_check_file(const char *path, beat_reason *why) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return beat_reasonf(why, -ENOENT, "%s: not found", path);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK) rc = integrity_check(db, why);
+    else rc = beat_reasonf(why, is_corrupt_rc(rc) ? -EBADMSG : -EIO, "open %s: %s", path,
+                           sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return rc;
+}
+
+int sup_store_backup(sup_store *st, const char *dest, beat_reason *why) {
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmp", dest) < 0) return beat_reasonf(why, -ENOMEM, "out of memory");
+    unlink(tmp);
+    sqlite3 *dst = NULL;
+    int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_backup *b = sqlite3_backup_init(dst, "main", st->db, "main");
+        if (b) {
+            rc = sqlite3_backup_step(b, -1);
+            int frc = sqlite3_backup_finish(b);
+            if (rc == SQLITE_DONE) rc = frc;
+        } else {
+            rc = sqlite3_errcode(dst);
+        }
+    }
+    int code = 0;
+    if (rc != SQLITE_OK)
+        code = beat_reasonf(why, -EIO, "backup to %s: %s", tmp,
+                            dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+    /* After close the copy is one self-contained file (its WAL, if any,
+     * is checkpointed and removed by the last connection). */
+    if (!code) code = integrity_check(dst, why);
+    sqlite3_close(dst);
+    if (!code) {
+        int fd = open(tmp, O_RDONLY);
+        if (fd >= 0) {
+            fsync(fd);
+            close(fd);
+        }
+        if (rename(tmp, dest) != 0)
+            code = beat_reasonf(why, -errno, "rename %s: %s", dest, strerror(errno));
+    }
+    if (code) unlink(tmp);
+    free(tmp);
+    return code;
+}

@@ -52,6 +52,18 @@ int64_t sup_store_count(sup_store *st, sup_table t);
 /* meta[key] into val (NUL-terminated): 0, -ENOENT, -EMSGSIZE, -EIO. */
 int sup_store_meta_get(sup_store *st, const char *key, char *val, size_t val_len);
 
+/* Successful puts since open (to skip backups when nothing changed). */
+uint64_t sup_store_writes(const sup_store *st);
+
+/* Online backup (sqlite3_backup) of the whole database into dest, written
+ * to dest.tmp, integrity-checked, fsync'd and renamed, so dest is always
+ * a complete good copy. Blocks the caller for the copy. 0 or negative code
+ * with why. */
+int sup_store_backup(sup_store *st, const char *dest, beat_reason *why);
+/* PRAGMA integrity_check on a database file opened read-only: 0 (ok),
+ * -ENOENT (missing), -EBADMSG (corrupt), -EIO. */
+int sup_store_check_file(const char *path, beat_reason *why);
+
 /* Bytes on disk of the db file plus its WAL (thread-safe: only stat(2)). */
 double sup_store_disk_bytes(const sup_store *st);
 const char *sup_store_path(const sup_store *st);

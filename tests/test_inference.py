@@ -3,7 +3,7 @@ its links): it serves, says not ready, answers 204 to valid requests, 400
 with a reason to malformed ones, 413 to oversize bodies, 405 to other
 methods, echoes x-openrtb-version, and stops cleanly on SIGTERM.
 The full supervisor → inference flow is in test_inference_sync.py."""
-import json, os, signal, tempfile
+import gzip, json, os, signal, tempfile, zlib
 
 from beatlib import (SHARED, Procs, free_ports, healthz, http, metric, wait_for,
                      check)
@@ -119,8 +119,51 @@ def test_bad_flags_exit_64():
     port, = free_ports(1)
     with Procs(tempfile.mkdtemp(prefix="inf-")) as procs:
         for i, bad in enumerate((["--workers", "0"], ["--receiver-url", "ftp://x"],
-                                 ["--name", "n" * 65], ["--max-state-age-ms", "abc"])):
+                                 ["--name", "n" * 65], ["--max-state-age-ms", "abc"],
+                                 ["--currency-rates", "EUR=abc"],
+                                 ["--currency-rates", "EURO=1.1"])):
             p = procs.start(f"inference-bad{i}", ["beat-inference", "--listen",
                                                   f"127.0.0.1:{port}", *bad])
             wait_for(lambda: not p.alive(), 5, what=f"exit on {bad}")
             check(p.p.returncode == 64, f"{bad}: exit code {p.p.returncode}")
+
+
+def test_gzip_encoding_and_tmax():
+    """gzip bodies are inflated (bounded by --max-body: a bomb is a 413),
+    bad gzip is a 400, unknown encodings a 415; a tmax shorter than
+    --tmax-reserve-ms is a 204 counted as reason "tmax"."""
+    port, = free_ports(1)
+    with Procs(tempfile.mkdtemp(prefix="inf-")) as procs:
+        p = start(procs, port, ["--max-body", "4096", "--tmax-reserve-ms", "10",
+                                "--currency-rates", "EUR=1.08,gbp=1.27"])
+        url = f"http://127.0.0.1:{port}/openrtb2/bid"
+        body = fixture("2.6/simple-banner.json")
+        gz = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        st, _, b = http("POST", url, gzip.compress(body), gz)
+        check(st == 204, f"gzip fixture -> {st} {b!r}")  # no model: 204, not 400
+        st, _, b = http("POST", url, zlib.compress(body),
+                        {"Content-Encoding": "deflate"})
+        check(st == 204, f"deflate fixture -> {st} {b!r}")
+        bomb = gzip.compress(b"{" + b" " * (1 << 20) + b"}")
+        check(len(bomb) < 4096, "bomb fits the raw limit")
+        st, _, b = http("POST", url, bomb, gz)
+        check(st == 413, f"gzip bomb -> {st} {b!r}")
+        check("max-body" in json.loads(b)["error"], f"bomb reason {b!r}")
+        st, _, b = http("POST", url, b"\x1f\x8b not really gzip", gz)
+        check(st == 400 and "gzip" in json.loads(b)["error"], f"bad gzip -> {st} {b!r}")
+        st, _, b = http("POST", url, gzip.compress(b"not json"), gz)
+        check(st == 400 and "invalid JSON" in json.loads(b)["error"], f"-> {st} {b!r}")
+        st, _, b = http("POST", url, body, {"Content-Encoding": "br"})
+        check(st == 415 and "error" in json.loads(b), f"br -> {st} {b!r}")
+        st, _, b = http("POST", url, body, {"Content-Encoding": "identity"})
+        check(st == 204, f"identity -> {st} {b!r}")
+        req = json.loads(body)
+        req["tmax"] = 5
+        st, _, _ = http("POST", url, json.dumps(req).encode())
+        check(st == 204, f"tmax 5 -> {st}")
+        check(metric(port, 'beat_inference_nobid_total{reason="tmax"}') == 1,
+              "tmax no-bid counted")
+        check(metric(port, 'beat_inference_requests_total{outcome="bad_request"}') == 4,
+              "bad_request count")
+        check(p.alive(), "inference died")
+        check(p.stop() == 0, "SIGTERM exit code")

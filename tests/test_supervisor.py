@@ -294,6 +294,37 @@ def test_corrupt_db_refused():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_corrupt_db_names_good_backup_and_restores():
+    tmp = tmpdir()
+    db = os.path.join(tmp, "db", "sup.db")
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        p, _, base = start(procs, tmp, db=db, extra=["--backup-every-s", "1"])
+        with open(CAMPAIGNS, "rb") as f:
+            check(http("PUT", base + "/v1/campaigns", f.read(), AUTH)[0] == 200)
+        v = jbody(post(base, "/v1/state", state(mult=1.7)))["version"]
+        # One backup at start, one after the writes (the 1 s timer).
+        wait_for(lambda: len([e for e in p.events() if e.get("ev") == "backup_done"]) >= 2,
+                 10, what="backup after writes")
+        p.stop()
+        with open(db, "r+b") as f:
+            f.seek(0); f.write(b"garbage!" * 512)
+        for ext in ("-wal", "-shm"):
+            if os.path.exists(db + ext): os.remove(db + ext)
+        p2, _, _ = start(procs, tmp, name="sup2", db=db, wait=False)
+        wait_for(lambda: not p2.alive(), 10, what="exit on corrupt db")
+        check(p2.p.returncode == 1, f"exit code {p2.p.returncode}")
+        ev = [e for e in p2.events() if e.get("ev") == "db_corrupt"]
+        check(ev and "last good backup: " + db + ".bak" in ev[0]["reason"],
+              f"{p2.logs()[-800:]}")
+        # Following the message restores the last committed version.
+        shutil.copyfile(db + ".bak", db)
+        _, _, base3 = start(procs, tmp, name="sup3", db=db)
+        got = get_json(base3 + "/v1/state/latest")
+        check(got["version"] == v and got["campaigns"]["acme-shoes"]["multiplier"] == 1.7,
+              f"restored {got}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_bad_campaigns_file_refused():
     tmp = tmpdir()
     camp = os.path.join(tmp, "c.json")

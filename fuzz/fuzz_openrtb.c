@@ -1,0 +1,262 @@
+/* libFuzzer target for inference's bid path: the whole POST /openrtb2/bid
+ * handler minus HTTP — inf_req_parse, then (for parsed requests) the auction
+ * inf_bidder_run, the response inf_bidder_response and every bid-log event
+ * (inf_bidder_event + beat_event_encode) — against a fixed in-memory world
+ * built once: the example campaigns plus a targeted, frequency-capped one,
+ * a state with multipliers, and a tiny (2^10) model with non-zero weights.
+ * Invariants checked: a parse error carries a reason; a response is valid
+ * JSON whose id echoes the request, one bid per distinct existing imp, price
+ * ≥ that imp's floor and > 0, and the bid-log event re-decodes.
+ *
+ * Why the .c files are #included: the Makefile builds a replayer from
+ * fuzz/<name>.c + fuzz/replay.c + libbeat.a only (and fuzz/run.sh compiles
+ * fuzz/<name>.c + the common sources), so the inference modules must come in with
+ * this translation unit. They are written to coexist in one TU (no clashing
+ * static names). Input = the raw request body, so the seeds in
+ * fuzz/corpus/openrtb/ are plain OpenRTB JSON (../shared/openrtb/bid-request);
+ * a body starting with the gzip magic goes through inf_gunzip first, as a
+ * Content-Encoding: gzip request does (bounded at 64 KiB, the --max-body
+ * default). A currency table is set so bidfloorcur conversion is reached. */
+#include "../inference/openrtb.c"
+#include "../inference/bidder.c"
+#include "../inference/gunzip.c"
+#include "../inference/notice.c"
+#include "../inference/model.c"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FUZZ_CHECK(c)                                                          \
+    do {                                                                       \
+        if (!(c)) {                                                            \
+            fprintf(stderr, "fuzz_openrtb: invariant failed: %s\n", #c);       \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+
+#define T0 1700000000000LL
+#define SECRET "fuzz-openrtb-secret"
+
+static const char CAMPAIGNS[] =
+    "{\"v\":1,\"campaigns\":[{\"id\":\"acme-shoes\",\"advertiser\":\"Acme Shoes\",\"adomain\":[\"acme-shoes.ex"
+    "ample\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_micros\":150"
+    "0000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[],\"device_types"
+    "\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_block\":[\"blocked.example\"],\"bundles"
+    "_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-shoes-300x250\",\"w\":300,\"h\":250,\""
+    "adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example/300x250.png\\\" wid"
+    "th=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.acme-shoes.example/landing?src=beat"
+    "\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"h"
+    "ttps://cdn.acme-shoes.example/728x90.png\\\" width=\\\"728\\\" height=\\\"90\\\"></a>\",\"landing\":\"ht"
+    "tps://www.acme-shoes.example/landing?src=beat\"}]},{\"id\":\"globex-travel\",\"advertiser\":\"Glob"
+    "ex Travel\",\"adomain\":[\"globex.example\"],\"cat\":[\"IAB20\"],\"flight_s\":3600,\"budget_micros\":50"
+    "000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targetin"
+    "g\":{\"countries\":[\"USA\",\"GBR\",\"DEU\"],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow"
+    "\":[],\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives"
+    "\":[{\"crid\":\"globex-travel-300x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img sr"
+    "c=\\\"https://cdn.globex.example/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":"
+    "\"https://www.globex.example/landing?src=beat\"},{\"crid\":\"globex-travel-320x50\",\"w\":320,\"h\":"
+    "50,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.globex.example/320x50.png\\\" widt"
+    "h=\\\"320\\\" height=\\\"50\\\"></a>\",\"landing\":\"https://www.globex.example/landing?src=beat\"}]},{"
+    "\"id\":\"initech-apps\",\"advertiser\":\"Initech Apps\",\"adomain\":[\"initech.example\"],\"cat\":[\"IAB1"
+    "9\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_mi"
+    "cros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[],\"device_types\":[],\"os\":[],\"site_c"
+    "at\":[],\"domains_allow\":[],\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_"
+    "block\":[]},\"creatives\":[{\"crid\":\"initech-apps-320x50\",\"w\":320,\"h\":50,\"adm\":\"<a href=\\\"${CL"
+    "ICK_URL}\\\"><img src=\\\"https://cdn.initech.example/320x50.png\\\" width=\\\"320\\\" height=\\\"50\\\""
+    "></a>\",\"landing\":\"https://www.initech.example/landing?src=beat\"},{\"crid\":\"initech-apps-300"
+    "x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.initech.examp"
+    "le/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.initech.example"
+    "/landing?src=beat\"}],\"freq_cap\":{\"max\":20,\"window_s\":3600}},{\"id\":\"umbrella-news\",\"adverti"
+    "ser\":\"Umbrella News\",\"adomain\":[\"umbrella.example\"],\"cat\":[\"IAB12\"],\"flight_s\":3600,\"budge"
+    "t_micros\":50000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":fal"
+    "se,\"targeting\":{\"countries\":[],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],"
+    "\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\""
+    "crid\":\"umbrella-news-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"htt"
+    "ps://cdn.umbrella.example/728x90.png\\\" width=\\\"728\\\" height=\\\"90\\\"></a>\",\"landing\":\"https:"
+    "//www.umbrella.example/landing?src=beat\"},{\"crid\":\"umbrella-news-160x600\",\"w\":160,\"h\":600,"
+    "\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.umbrella.example/160x600.png\\\" widt"
+    "h=\\\"160\\\" height=\\\"600\\\"></a>\",\"landing\":\"https://www.umbrella.example/landing?src=beat\"},"
+    "{\"crid\":\"umbrella-news-300x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\"
+    "\"https://cdn.umbrella.example/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\""
+    "https://www.umbrella.example/landing?src=beat\"}]},{\"id\":\"fuzz-targeted\",\"advertiser\":\"Acme"
+    " Shoes\",\"adomain\":[\"acme-shoes.example\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":5"
+    "0000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeti"
+    "ng\":{\"countries\":[\"USA\",\"GBR\"],\"device_types\":[1,2,4],\"os\":[\"iOS\",\"Android\"],\"site_cat\":[\""
+    "IAB3\",\"IAB12\"],\"domains_allow\":[\"example.com\"],\"domains_block\":[\"blocked.example\"],\"bundle"
+    "s_allow\":[\"com.example.app\"],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-shoes-300x250\""
+    ",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example"
+    "/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.acme-shoes.exampl"
+    "e/landing?src=beat\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_U"
+    "RL}\\\"><img src=\\\"https://cdn.acme-shoes.example/728x90.png\\\" width=\\\"728\\\" height=\\\"90\\\"><"
+    "/a>\",\"landing\":\"https://www.acme-shoes.example/landing?src=beat\"}],\"freq_cap\":{\"max\":2,\"wi"
+    "ndow_s\":60}}]}";
+
+static struct {
+    bool ready, verbose;
+    inf_world *world;
+    inf_bidder *bidder;
+    inf_gunzip *gz;
+    inf_req req;
+    inf_result res;
+    beat_event ev;
+    beat_buf resp, scratch, evbuf;
+} F;
+
+static inf_model *fuzz_model(void) {
+    enum { BITS = 10, DIM = 1 << BITS };
+    static float w[DIM + 1];
+    beat_ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    snprintf(ck.h.kind, sizeof ck.h.kind, "logreg");
+    snprintf(ck.h.trainer, sizeof ck.h.trainer, "fuzz");
+    ck.h.hash_bits = BITS;
+    ck.h.hash_seed = BEAT_HASH_SEED_DEFAULT;
+    ck.h.dim = DIM;
+    ck.h.n_weights = DIM + 1;
+    ck.h.avg_ctr = 0.01;
+    ck.h.ts_ms = T0;
+    for (int i = 0; i <= DIM; i++) /* deterministic, varied, bounded weights */
+        w[i] = (float)((int)((i * 2654435761u) >> 24) - 128) / 64.0f;
+    ck.w = w;
+    beat_buf b;
+    beat_buf_init(&b, 1 << 20);
+    uint8_t pre[9] = {BEAT_FRAME_CHECKPOINT, 1, 0, 0, 0, 0, 0, 0, 0};
+    beat_buf_append(&b, pre, sizeof pre);
+    inf_model *m = NULL;
+    beat_reason why = {{0}};
+    if (beat_ckpt_encode(&ck, &b) != 0 ||
+        inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
+        fprintf(stderr, "fuzz_openrtb: model: %s\n", why.msg);
+    beat_buf_fini(&b);
+    return m;
+}
+
+static inf_snap *fuzz_snap(void) {
+    beat_campaign_set cs;
+    beat_reason why = {{0}};
+    if (beat_campaigns_decode(CAMPAIGNS, sizeof CAMPAIGNS - 1, T0, &cs, &why) != 0) {
+        fprintf(stderr, "fuzz_openrtb: campaigns: %s\n", why.msg);
+        return NULL;
+    }
+    cs.version = 1;
+    beat_state st;
+    memset(&st, 0, sizeof st);
+    snprintf(st.actuator, sizeof st.actuator, "fuzz");
+    st.ts_ms = T0;
+    st.version = 1;
+    st.c = calloc((size_t)cs.n, sizeof *st.c);
+    for (int i = 0; st.c && i < cs.n; i++) {
+        beat_state_campaign *sc = &st.c[st.n++];
+        snprintf(sc->id, sizeof sc->id, "%s", cs.c[i].id);
+        sc->multiplier = 0.5 + i;
+    }
+    return inf_snap_new(&cs, &st, true);
+}
+
+static void fuzz_init(void) {
+    inf_model *m = fuzz_model();
+    inf_snap *s = fuzz_snap();
+    F.world = m && s ? inf_world_build(m, s) : NULL;
+    inf_model_unref(m);
+    inf_snap_unref(s);
+    inf_bidder_cfg cfg = {.receiver_url = "http://127.0.0.1:8081",
+                          .secret = SECRET, .secret_len = sizeof SECRET - 1,
+                          .node = "fuzz", .max_state_age_ms = 3600000,
+                          .freq_slots_log2 = 10};
+    F.bidder = inf_bidder_new(&cfg);
+    F.gz = inf_gunzip_new(65536);
+    beat_reason rwhy = {{0}};
+    FUZZ_CHECK(inf_openrtb_rates_set("EUR=1.08,GBP=1.27,JPY=0.0067", &rwhy) == 0);
+    beat_buf_init(&F.resp, 1024 * 1024);
+    beat_buf_init(&F.scratch, 64 * 1024);
+    beat_buf_init(&F.evbuf, 16 * 1024);
+    FUZZ_CHECK(F.world && F.bidder && F.gz && F.world->n == 5);
+    F.verbose = getenv("FUZZ_OPENRTB_VERBOSE") != NULL;
+    F.ready = true;
+}
+
+static const cJSON *find_imp(const cJSON *req, const char *id) {
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(req, "imp")) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, "id");
+        if (cJSON_IsString(v) && strcmp(v->valuestring, id) == 0) return it;
+    }
+    return NULL;
+}
+
+/* The response against the request it answers. */
+static void check_response(const inf_req *r) {
+    cJSON *resp = cJSON_ParseWithLength(F.resp.data, F.resp.len);
+    FUZZ_CHECK(resp != NULL);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(resp, "id");
+    FUZZ_CHECK(cJSON_IsString(id) && strcmp(id->valuestring, r->id) == 0);
+    const cJSON *bids = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "seatbid"), 0), "bid");
+    FUZZ_CHECK(cJSON_GetArraySize(bids) == F.res.n);
+    const cJSON *b;
+    int k = 0;
+    cJSON_ArrayForEach(b, bids) {
+        const cJSON *impid = cJSON_GetObjectItemCaseSensitive(b, "impid");
+        const cJSON *price = cJSON_GetObjectItemCaseSensitive(b, "price");
+        FUZZ_CHECK(cJSON_IsString(impid) && cJSON_IsNumber(price));
+        FUZZ_CHECK(find_imp((const cJSON *)r->tree, impid->valuestring) != NULL);
+        const inf_bid *ib = &F.res.bids[k++];
+        FUZZ_CHECK(strcmp(r->imp[ib->imp].id, impid->valuestring) == 0);
+        FUZZ_CHECK(ib->price_cpm_micros > 0 &&
+                   ib->price_cpm_micros >= r->imp[ib->imp].floor_cpm_micros);
+        FUZZ_CHECK(llround(price->valuedouble * 1e6) == ib->price_cpm_micros);
+        for (int j = 0; j < k - 1; j++) FUZZ_CHECK(F.res.bids[j].imp != ib->imp);
+    }
+    cJSON_Delete(resp);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (!F.ready) fuzz_init();
+    if (size > 256 * 1024) return 0; /* --max-body caps real requests lower */
+    const char *body = (const char *)data;
+    if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
+        int zr = inf_gunzip_run(F.gz, data, size, &body, &size);
+        FUZZ_CHECK(zr == 0 || zr == -EMSGSIZE || zr == -EBADMSG);
+        if (zr < 0) return 0;
+        FUZZ_CHECK(size <= 65536);
+    }
+    beat_reason why = {{0}};
+    int rc = inf_req_parse(body, size, &F.req, &why);
+    if (rc < 0) {
+        FUZZ_CHECK(rc == -EBADMSG && why.msg[0]);
+        inf_req_fini(&F.req); /* safe after a failure too */
+        return 0;
+    }
+    FUZZ_CHECK(F.req.id && F.req.n_imp > 0 && F.req.n_imp <= INF_IMP_MAX);
+    /* now inside the flight; the low input bits move it across freq windows */
+    int64_t now = T0 + 1000 + (int64_t)(size % 7) * 60000;
+    inf_bidder_run(F.bidder, F.world, &F.req, now, &F.res);
+    FUZZ_CHECK(F.res.n >= 0 && F.res.n <= F.req.n_imp);
+    FUZZ_CHECK(F.res.n > 0 || (F.res.reason > INF_NB_NONE && F.res.reason < INF_NB_N));
+    if (F.res.n > 0) {
+        beat_buf_reset(&F.resp);
+        rc = inf_bidder_response(F.bidder, F.world, &F.req, &F.res, &F.resp, &F.scratch);
+        FUZZ_CHECK(rc == 0 || rc == -EMSGSIZE || rc == -ENOMEM);
+        if (rc == 0) {
+            check_response(&F.req);
+            for (int k = 0; k < F.res.n; k++) {
+                inf_bidder_event(F.bidder, F.world, &F.req, &F.res, k, &F.ev);
+                beat_buf_reset(&F.evbuf);
+                FUZZ_CHECK(beat_event_encode(&F.ev, &F.evbuf) == 0);
+                beat_event back;
+                beat_reason ew = {{0}};
+                if (beat_event_decode(F.evbuf.data, F.evbuf.len, &back, &ew) != 0) {
+                    fprintf(stderr, "fuzz_openrtb: event: %s\n%.*s\n", ew.msg,
+                            (int)F.evbuf.len, F.evbuf.data);
+                    abort();
+                }
+            }
+        }
+    }
+    if (F.verbose) /* FUZZ_OPENRTB_VERBOSE=1: outcome per input, for seeds */
+        fprintf(stderr, "fuzz_openrtb: id=%s bids=%d reason=%s\n", F.req.id, F.res.n,
+                F.res.n ? "-" : inf_nobid_name(F.res.reason));
+    inf_req_fini(&F.req);
+    return 0;
+}

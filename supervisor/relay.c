@@ -1,0 +1,394 @@
+/* Read-only relay (--relay-from). One thread subscribes to the primary's
+ * pub socket, validates each frame (a garbage-sending primary is counted
+ * and ignored, never forwarded) and hands the identical bytes to sup_pub,
+ * which re-publishes them and answers its own rep. On start, on a
+ * heartbeat whose versions differ from what it holds, and after 3 missed
+ * heartbeats it asks the primary's rep for the latest frames. HTTP GETs are
+ * answered from those frames; writes get 403. It never touches SQLite. */
+#include "relay.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <nng/nng.h>
+
+#include "beat_campaign.h"
+#include "beat_ckpt.h"
+#include "beat_log.h"
+#include "beat_metrics.h"
+#include "beat_nng.h"
+#include "beat_wire.h"
+#include "status.h"
+
+struct sup_relay {
+    sup_relay_cfg cfg;
+    char *from, *from_rep; /* owned copies of the primary's URLs */
+    sup_pub *pub;
+    nng_socket sub, req;
+    bool sub_open, req_open;
+    pthread_t thr;
+    bool started;
+    volatile int stopping; /* atomic */
+
+    pthread_mutex_t mu; /* guards everything below */
+    sup_frame *snap, *model;
+    int64_t cv, sv, mv;
+    uint32_t snap_crc, model_crc; /* as the heartbeat carries them */
+    int64_t snap_ts, model_ts, seen_ts; /* ms when received / last heard */
+    beat_ckpt_header mh;
+
+    beat_counter *got[3], *bad, *requests, *req_fail;
+};
+
+static int64_t le64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return (int64_t)v;
+}
+
+/* Takes a 'S' frame (copied into a sup_frame) if it decodes and differs. */
+static void on_snapshot(sup_relay *r, const void *data, size_t len) {
+    beat_campaign_set cs = {0};
+    beat_state st = {0};
+    beat_reason why = {{0}};
+    if (beat_snapshot_decode(data, len, &cs, &st, &why) != 0) {
+        beat_counter_inc(r->bad);
+        beat_log_rl(5000, BEAT_WARN, "relay_bad_frame", "kind=snapshot reason=\"%s\"", why.msg);
+        return;
+    }
+    int64_t cv = cs.version, sv = st.version;
+    beat_campaigns_fini(&cs);
+    beat_state_fini(&st);
+    /* Same versions and bytes: a re-send (e.g. the answer to our own
+     * request racing the pub copy). A primary restarted on another db may
+     * reuse version numbers, hence the CRC. */
+    uint32_t crc = beat_crc32(data, len);
+    pthread_mutex_lock(&r->mu);
+    bool same = r->snap && r->cv == cv && r->sv == sv && r->snap_crc == crc;
+    pthread_mutex_unlock(&r->mu);
+    if (same) return;
+    sup_frame *f = sup_frame_new(len);
+    if (!f) return;
+    memcpy(f->data, data, len);
+    pthread_mutex_lock(&r->mu);
+    sup_frame *old = r->snap;
+    r->snap = f;
+    r->cv = cv;
+    r->sv = sv;
+    r->snap_crc = crc;
+    r->snap_ts = beat_now_ms();
+    pthread_mutex_unlock(&r->mu);
+    sup_frame_unref(old);
+    beat_counter_inc(r->got[0]);
+    sup_pub_set_snapshot(r->pub, cv, sv, f);
+}
+
+static void on_model(sup_relay *r, const void *data, size_t len) {
+    beat_ckpt ck = {0};
+    beat_reason why = {{0}};
+    if (len < 9 || beat_ckpt_decode((const uint8_t *)data + 9, len - 9, r->cfg.recvmax, &ck,
+                                    &why) != 0) {
+        beat_counter_inc(r->bad);
+        beat_log_rl(5000, BEAT_WARN, "relay_bad_frame", "kind=checkpoint reason=\"%s\"",
+                    len < 9 ? "short" : why.msg);
+        return;
+    }
+    beat_ckpt_header h = ck.h;
+    beat_ckpt_fini(&ck);
+    int64_t v = le64((const uint8_t *)data + 1);
+    uint32_t crc = beat_crc32((const uint8_t *)data + 9, len - 9);
+    pthread_mutex_lock(&r->mu);
+    bool same = r->model && r->mv == v && r->model_crc == crc;
+    pthread_mutex_unlock(&r->mu);
+    if (same) return;
+    sup_frame *f = sup_frame_new(len);
+    if (!f) return;
+    memcpy(f->data, data, len);
+    pthread_mutex_lock(&r->mu);
+    sup_frame *old = r->model;
+    r->model = f;
+    r->mv = v;
+    r->model_crc = crc;
+    r->mh = h;
+    r->model_ts = beat_now_ms();
+    pthread_mutex_unlock(&r->mu);
+    sup_frame_unref(old);
+    beat_counter_inc(r->got[1]);
+    sup_pub_set_model(r->pub, v, f);
+}
+
+/* Asks the primary's rep for "snapshot" or "checkpoint". true when the
+ * answer settled the question (a frame, or 'E': the primary has none). */
+static bool fetch(sup_relay *r, const char *what) {
+    void *rep = NULL;
+    size_t n = 0;
+    beat_counter_inc(r->requests);
+    int rc = beat_nng_call(r->req, what, strlen(what), &rep, &n);
+    if (rc) {
+        beat_counter_inc(r->req_fail);
+        beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s req=%s err=%d", r->cfg.rep_url,
+                    what, rc);
+        return false;
+    }
+    const uint8_t *p = rep;
+    bool ok = true;
+    if (n > 0 && p[0] == BEAT_FRAME_SNAPSHOT) on_snapshot(r, rep, n);
+    else if (n > 0 && p[0] == BEAT_FRAME_CHECKPOINT) on_model(r, rep, n);
+    else if (!(n > 0 && p[0] == BEAT_FRAME_ERROR)) ok = false, beat_counter_inc(r->bad);
+    free(rep);
+    return ok;
+}
+
+static void *relay_main(void *arg) {
+    sup_relay *r = arg;
+    bool need_snap = true, need_model = true;
+    int64_t last_msg = beat_mono_us(), last_fetch = 0;
+    int64_t hb_us = (int64_t)r->cfg.heartbeat_ms * 1000;
+    while (!__atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE)) {
+        int64_t now = beat_mono_us();
+        if (now - last_msg > 3 * hb_us && now - last_fetch > hb_us)
+            need_snap = need_model = true; /* primary silent: poll its rep */
+        if ((need_snap || need_model) && now - last_fetch > hb_us / 4) {
+            last_fetch = now;
+            if (need_snap && fetch(r, "snapshot")) need_snap = false;
+            if (need_model && fetch(r, "checkpoint")) need_model = false;
+        }
+        char *buf = NULL;
+        size_t sz = 0;
+        int rv = nng_recv(r->sub, &buf, &sz, NNG_FLAG_ALLOC);
+        if (rv == NNG_ECLOSED) break;
+        if (rv != 0) continue; /* NNG_ETIMEDOUT: loop to the checks above */
+        last_msg = beat_mono_us();
+        pthread_mutex_lock(&r->mu);
+        r->seen_ts = beat_now_ms();
+        pthread_mutex_unlock(&r->mu);
+        uint8_t tag = sz ? (uint8_t)buf[0] : 0;
+        if (tag == BEAT_FRAME_SNAPSHOT) {
+            on_snapshot(r, buf, sz);
+        } else if (tag == BEAT_FRAME_CHECKPOINT) {
+            on_model(r, buf, sz);
+        } else if (tag == BEAT_FRAME_HEARTBEAT) {
+            beat_heartbeat hb;
+            beat_reason why = {{0}};
+            if (beat_heartbeat_decode(buf, sz, &hb, &why) == 0) {
+                beat_counter_inc(r->got[2]);
+                pthread_mutex_lock(&r->mu);
+                if (hb.campaigns_version != r->cv || hb.state_version != r->sv ||
+                    (r->snap && hb.snapshot_crc != r->snap_crc))
+                    need_snap = true;
+                if (hb.model_version != r->mv || (r->model && hb.model_crc != r->model_crc))
+                    need_model = true;
+                pthread_mutex_unlock(&r->mu);
+            } else {
+                beat_counter_inc(r->bad);
+            }
+        } else {
+            beat_counter_inc(r->bad);
+            beat_log_rl(5000, BEAT_WARN, "relay_bad_frame", "kind=unknown tag=%d", tag);
+        }
+        nng_free(buf, sz);
+    }
+    return NULL;
+}
+
+sup_frame *sup_relay_snapshot(sup_relay *r) {
+    pthread_mutex_lock(&r->mu);
+    sup_frame *f = sup_frame_ref(r->snap);
+    pthread_mutex_unlock(&r->mu);
+    return f;
+}
+
+sup_frame *sup_relay_model(sup_relay *r, int64_t *version) {
+    pthread_mutex_lock(&r->mu);
+    sup_frame *f = sup_frame_ref(r->model);
+    *version = r->mv;
+    pthread_mutex_unlock(&r->mu);
+    return f;
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+static void forbid(struct evhttp_request *req) {
+    beat_http_reply_error(req, 403, "read-only relay");
+}
+
+/* Replies with member key ("campaigns" / "state") of the snapshot, with a
+ * top-level "version" as the primary serves it. */
+static void reply_member(sup_relay *r, struct evhttp_request *req, const char *key,
+                         const char *verkey, const char *none) {
+    sup_frame *f = sup_relay_snapshot(r);
+    cJSON *root = f ? cJSON_ParseWithLength((const char *)f->data + 1, f->len - 1) : NULL;
+    sup_frame_unref(f);
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(root, key);
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(root, verkey);
+    char *out = NULL;
+    if (cJSON_IsObject(m) && cJSON_IsNumber(v)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "version");
+        cJSON_AddNumberToObject(m, "version", v->valuedouble);
+        out = cJSON_PrintUnformatted(m);
+    }
+    if (out) beat_http_reply_json(req, 200, out, strlen(out));
+    else beat_http_reply_error(req, 404, none);
+    free(out);
+    cJSON_Delete(root);
+}
+
+static void on_campaigns(struct evhttp_request *req, void *arg) {
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) return forbid(req);
+    reply_member(arg, req, "campaigns", "campaigns_version", "no campaigns yet");
+}
+
+static void on_state_latest(struct evhttp_request *req, void *arg) {
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) return forbid(req);
+    reply_member(arg, req, "state", "state_version", "no state yet");
+}
+
+static void on_write_only(struct evhttp_request *req, void *arg) {
+    (void)arg;
+    forbid(req);
+}
+
+static void unref_frame(const void *data, size_t len, void *arg) {
+    (void)data;
+    (void)len;
+    sup_frame_unref(arg);
+}
+
+static void on_checkpoint_latest(struct evhttp_request *req, void *arg) {
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) return forbid(req);
+    int64_t v = 0;
+    sup_frame *f = sup_relay_model(arg, &v);
+    struct evbuffer *out = f ? evbuffer_new() : NULL;
+    if (!out || evbuffer_add_reference(out, f->data + 9, f->len - 9, unref_frame, f) != 0) {
+        if (out) evbuffer_free(out);
+        sup_frame_unref(f);
+        beat_http_reply_error(req, f ? 503 : 404, f ? "out of memory" : "no model yet");
+        return;
+    }
+    char ver[24];
+    snprintf(ver, sizeof ver, "%lld", (long long)v);
+    struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+    evhttp_add_header(hdr, "Content-Type", "application/octet-stream");
+    evhttp_add_header(hdr, "X-Beat-Version", ver);
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+static int versions_json(sup_relay *r, beat_buf *b) {
+    pthread_mutex_lock(&r->mu);
+    int64_t cv = r->cv, sv = r->sv, mv = r->mv, st = r->snap_ts, mt = r->model_ts;
+    int64_t seen = r->seen_ts;
+    beat_ckpt_header h = r->mh;
+    bool model = r->model != NULL;
+    pthread_mutex_unlock(&r->mu);
+    int rc = beat_buf_printf(b, "{\"campaigns\":%lld,\"state\":%lld,\"model\":%lld,"
+                                "\"campaigns_ts\":%lld,\"state_ts\":%lld,\"model_ts\":%lld,"
+                                "\"relay_from\":",
+                             (long long)cv, (long long)sv, (long long)mv, (long long)st,
+                             (long long)st, (long long)mt);
+    if (!rc) rc = beat_buf_json_str(b, r->from, strlen(r->from));
+    if (!rc) rc = beat_buf_printf(b, ",\"primary_seen_ts\":%lld,\"peers\":%d",
+                                  (long long)seen, sup_pub_peers(r->pub));
+    if (!rc) rc = sup_status_model_json(b, model ? &h : NULL);
+    if (!rc) rc = beat_buf_puts(b, "}");
+    return rc;
+}
+
+static void on_versions(struct evhttp_request *req, void *arg) {
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) return forbid(req);
+    beat_buf b;
+    beat_buf_init(&b, 4096);
+    if (versions_json(arg, &b) == 0) beat_http_reply_json(req, 200, b.data, b.len);
+    else beat_http_reply_error(req, 503, "cannot encode versions");
+    beat_buf_fini(&b);
+}
+
+static bool relay_health(void *arg, beat_buf *detail) {
+    sup_relay *r = arg;
+    pthread_mutex_lock(&r->mu);
+    beat_buf_printf(detail, "\"relay\":true,\"campaigns_version\":%lld,\"state_version\":%lld,"
+                            "\"model_version\":%lld,\"primary_seen_ts\":%lld",
+                    (long long)r->cv, (long long)r->sv, (long long)r->mv,
+                    (long long)r->seen_ts);
+    pthread_mutex_unlock(&r->mu);
+    return true; /* serving what it has; a missing primary is a weak link */
+}
+
+void sup_relay_routes(beat_http *h, sup_relay *r) {
+    beat_http_route(h, "/v1/campaigns", on_campaigns, r);
+    beat_http_route(h, "/v1/state", on_write_only, r);
+    beat_http_route(h, "/v1/state/latest", on_state_latest, r);
+    beat_http_route(h, "/v1/checkpoint", on_write_only, r);
+    beat_http_route(h, "/v1/checkpoint/latest", on_checkpoint_latest, r);
+    beat_http_route(h, "/v1/versions", on_versions, r);
+    beat_http_set_health(h, relay_health, r);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+sup_relay *sup_relay_new(const sup_relay_cfg *cfg, sup_pub *pub, int *err) {
+    sup_relay *r = calloc(1, sizeof *r);
+    if (!r || !(r->from = strdup(cfg->pub_url)) || !(r->from_rep = strdup(cfg->rep_url))) {
+        if (r) free(r->from);
+        free(r);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    r->cfg = *cfg;
+    r->cfg.pub_url = r->from;
+    r->cfg.rep_url = r->from_rep;
+    r->pub = pub;
+    pthread_mutex_init(&r->mu, NULL);
+    static const char *const kinds[3] = {"snapshot", "checkpoint", "heartbeat"};
+    char name[128];
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "beat_supervisor_relay_received_total{frame=\"%s\"}",
+                 kinds[i]);
+        r->got[i] = beat_counter_new(name, "New frames taken from the primary");
+    }
+    r->bad = beat_counter_new("beat_supervisor_relay_bad_frames_total",
+                              "Frames from the primary that failed validation (dropped)");
+    r->requests = beat_counter_new("beat_supervisor_relay_requests_total",
+                                   "Requests sent to the primary's rep socket");
+    r->req_fail = beat_counter_new("beat_supervisor_link_failures_total{peer=\"primary\"}",
+                                   "Failed requests to the primary's rep socket");
+    int rc = beat_nng_sub_open(&r->sub, cfg->pub_url, cfg->recvmax);
+    if (rc == 0) {
+        r->sub_open = true;
+        nng_socket_set_ms(r->sub, NNG_OPT_RECVTIMEO, cfg->heartbeat_ms);
+        rc = beat_nng_req_open(&r->req, cfg->rep_url, 2 * cfg->heartbeat_ms + 1000,
+                               cfg->recvmax);
+    }
+    if (rc == 0) {
+        r->req_open = true;
+        rc = -pthread_create(&r->thr, NULL, relay_main, r);
+    }
+    if (rc) {
+        beat_log(BEAT_ERROR, "relay_start_failed", "from=%s err=%d", cfg->pub_url, rc);
+        *err = rc;
+        sup_relay_free(r);
+        return NULL;
+    }
+    r->started = true;
+    return r;
+}
+
+void sup_relay_free(sup_relay *r) {
+    if (!r) return;
+    __atomic_store_n(&r->stopping, 1, __ATOMIC_RELEASE);
+    if (r->sub_open) nng_close(r->sub); /* wakes the thread with ECLOSED */
+    if (r->req_open) nng_close(r->req);
+    if (r->started) pthread_join(r->thr, NULL);
+    sup_frame_unref(r->snap);
+    sup_frame_unref(r->model);
+    pthread_mutex_destroy(&r->mu);
+    free(r->from);
+    free(r->from_rep);
+    free(r);
+}
