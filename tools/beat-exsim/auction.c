@@ -48,9 +48,11 @@ static int send_to_some_node(exs_sim *sim, bid_ctx *ctx, uint64_t seq, int skip,
     for (int pass = 0; pass < (allow_ejected ? 2 : 1) && rc == -EBUSY; pass++)
         for (int k = 0; k < sim->n_targets && rc == -EBUSY; k++) {
             int t = (int)((seq + (uint64_t)k) % (uint64_t)sim->n_targets);
-            bool ejected = sim->down_until_us && sim->down_until_us[t] > now;
+            bool ejected = sim->down_until_us &&
+                           (sim->down_until_us[t] > now || sim->probing[t]);
             if (t == skip || ejected != (pass == 1)) continue;
             ctx->target = t;
+            if (sim->down_until_us && sim->fail_streak[t] > 0) sim->probing[t] = true;
             rc = exs_pool_request(sim->targets[t], true, sim->paths[t], body.data,
                                   body.len, on_bid, ctx);
         }
@@ -278,6 +280,7 @@ static void on_bid(void *arg, int status, const char *body, size_t len, int64_t 
     sim->bids_in_flight--;
     int64_t now = beat_mono_us();
     lat_us = now - ctx->t0_us;
+    if (sim->down_until_us) sim->probing[ctx->target] = false;
     if (status != -ECANCELED && sim->down_until_us) {
         int *streak = &sim->fail_streak[ctx->target];
         if (status < 0) { /* transport error or --http-timeout-ms, not mere slowness */

@@ -129,6 +129,9 @@ typedef struct exs_sim {
      * ejection (1 s up to 8 s); a good answer resets it. */
     int64_t *down_until_us;
     int *fail_streak;
+    /* Half-open: after an ejection ends, one request probes the node and
+     * it takes no other until that one succeeds. */
+    bool *probing;
     int n_targets;
     exs_notifier *notifier;
     int tmax_ms;

@@ -158,8 +158,9 @@ int main(int argc, char **argv) {
     sim->paths = calloc((size_t)opt.inference.n, sizeof *sim->paths);
     sim->down_until_us = calloc((size_t)opt.inference.n, sizeof *sim->down_until_us);
     sim->fail_streak = calloc((size_t)opt.inference.n, sizeof *sim->fail_streak);
+    sim->probing = calloc((size_t)opt.inference.n, sizeof *sim->probing);
     if (!sim->base || !sim->targets || !sim->paths || !sim->down_until_us ||
-        !sim->fail_streak)
+        !sim->fail_streak || !sim->probing)
         return 1;
     for (int i = 0; i < opt.inference.n; i++) add_target(&r, opt.inference.v[i]);
     sim->notifier = exs_notifier_new(sim->base, (int)opt.notice_conns,
@@ -194,6 +195,7 @@ int main(int argc, char **argv) {
     free(sim->paths);
     free(sim->down_until_us);
     free(sim->fail_streak);
+    free(sim->probing);
 
     exs_stats_print(&sim->stats, elapsed_s);
     int rc = 0;
