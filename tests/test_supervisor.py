@@ -252,26 +252,34 @@ def test_restart_preserves_everything():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def kill9_during_writes(procs, p, base, send):
+    """Posts with send(n) in a loop while a timer SIGKILLs the supervisor;
+    returns the last version acknowledged before the kill."""
+    acked = 0
+    t0 = time.monotonic()
+    killer = threading.Timer(0.7, lambda: p.signal(signal.SIGKILL))
+    killer.start()
+    while time.monotonic() - t0 < 10:
+        try:
+            r = send(acked + 1)
+        except OSError:
+            break
+        if r[0] != 200:
+            break
+        acked = jbody(r)["version"]
+    killer.join()
+    wait_for(lambda: not p.alive(), 5, what="killed")
+    check(acked > 0, "some writes acknowledged before the kill")
+    return acked
+
+
 def test_kill9_while_posting():
     tmp = tmpdir()
     args = ["--campaigns", CAMPAIGNS]
     with Procs(os.path.join(tmp, "logs")) as procs:
         p, _, base = start(procs, tmp, "sup1", extra=args)
-        acked = 0
-        t0 = time.monotonic()
-        killer = threading.Timer(0.7, lambda: p.signal(signal.SIGKILL))
-        killer.start()
-        while time.monotonic() - t0 < 10:
-            try:
-                r = post(base, "/v1/state", state(1.0, private={"n": acked + 1}))
-            except OSError:
-                break
-            if r[0] != 200:
-                break
-            acked = jbody(r)["version"]
-        killer.join()
-        wait_for(lambda: not p.alive(), 5, what="killed")
-        check(acked > 0, "some states acknowledged before the kill")
+        acked = kill9_during_writes(procs, p, base, lambda n: post(
+            base, "/v1/state", state(1.0, private={"n": n})))
         p, _, base = start(procs, tmp, "sup2", extra=args)
         latest = get_json(base + "/v1/state/latest")
         check(latest["version"] >= acked, f"version {latest['version']} < last acked {acked}")
@@ -298,22 +306,9 @@ def test_kill9_while_posting_checkpoints():
     args = ["--campaigns", CAMPAIGNS]
     with Procs(os.path.join(tmp, "logs")) as procs:
         p, _, base = start(procs, tmp, "sup1", extra=args)
-        acked = 0
-        t0 = time.monotonic()
-        killer = threading.Timer(0.7, lambda: p.signal(signal.SIGKILL))
-        killer.start()
-        while time.monotonic() - t0 < 10:
-            try:
-                r = post(base, "/v1/checkpoint", ckpt(private=b"n=%d" % (acked + 1)),
-                         ctype="application/octet-stream")
-            except OSError:
-                break
-            if r[0] != 200:
-                break
-            acked = jbody(r)["version"]
-        killer.join()
-        wait_for(lambda: not p.alive(), 5, what="killed")
-        check(acked > 0, "some checkpoints acknowledged before the kill")
+        acked = kill9_during_writes(procs, p, base, lambda n: post(
+            base, "/v1/checkpoint", ckpt(private=b"n=%d" % n),
+            ctype="application/octet-stream"))
         p, _, base = start(procs, tmp, "sup2", extra=args)
         st, hd, blob = http("GET", base + "/v1/checkpoint/latest")
         check(st == 200, f"latest checkpoint after restart -> {st}")
