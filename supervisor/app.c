@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
+#include "beat_alert.h"
 #include "beat_campaign.h"
 #include "beat_ckpt.h"
 #include "beat_log.h"
@@ -30,6 +31,7 @@ struct sup_app {
     sup_cfg cfg;
     sup_store *st;
     sup_pub *pub;
+    beat_alert *alert; /* borrowed; NULL = no alerts */
 
     beat_campaign_set cs; /* cs.version == 0: none */
     char *cs_json;        /* served JSON incl. "version" */
@@ -105,10 +107,25 @@ static void sha256_hex(const void *p, size_t n, char hex[65]) {
     hex[mdlen ? 64 : 0] = '\0';
 }
 
-static int reject(sup_app *a, int kind, int rc) {
+static const char *const alert_rule[K_N] = {"campaigns_rejected", "state_rejected",
+                                            "checkpoint_rejected"};
+
+/* Counts a refusal and raises its alert; why already holds the reason. */
+static int reject(sup_app *a, int kind, const beat_reason *why, int rc) {
     beat_counter_inc(a->rejected[kind]);
+    if (a->alert)
+        beat_alert_set(a->alert, alert_rule[kind], BEAT_ALERT_WARN, true,
+                       why && why->msg[0] ? why->msg : "rejected");
     return rc;
 }
+
+/* An accepted write of this kind clears its rejection alert. */
+static void accepted(sup_app *a, int kind) {
+    beat_counter_inc(a->accepted[kind]);
+    if (a->alert) beat_alert_set(a->alert, alert_rule[kind], BEAT_ALERT_WARN, false, "");
+}
+
+void sup_app_set_alert(sup_app *a, beat_alert *alert) { a->alert = alert; }
 
 /* Stores one row and times it. */
 static int store_put(sup_app *a, sup_table t, int64_t version, int64_t ts,
@@ -190,11 +207,11 @@ static int install_campaigns(sup_app *a, beat_campaign_set *cs, const char *sour
 int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *version,
                           beat_reason *why) {
     if (len > a->cfg.max_json_bytes)
-        return reject(a, K_CAMPAIGNS, beat_reasonf(why, -EMSGSIZE, "body over %zu bytes",
+        return reject(a, K_CAMPAIGNS, why, beat_reasonf(why, -EMSGSIZE, "body over %zu bytes",
                                                    a->cfg.max_json_bytes));
     beat_campaign_set cs = {0};
     int rc = beat_campaigns_decode(json, len, beat_now_ms(), &cs, why);
-    if (rc) return reject(a, K_CAMPAIGNS, -EINVAL);
+    if (rc) return reject(a, K_CAMPAIGNS, why, -EINVAL);
     char hex[65], source[80];
     sha256_hex(json, len, hex);
     snprintf(source, sizeof source, "api:%s", hex);
@@ -202,7 +219,7 @@ int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *ver
         beat_campaigns_fini(&cs);
         return rc;
     }
-    beat_counter_inc(a->accepted[K_CAMPAIGNS]);
+    accepted(a, K_CAMPAIGNS);
     beat_log(BEAT_INFO, "campaigns_accepted", "version=%lld n=%d source=api",
              (long long)a->cs.version, a->cs.n);
     *version = a->cs.version;
@@ -242,7 +259,7 @@ int sup_app_load_campaigns_file(sup_app *a, const char *path, beat_reason *why) 
             if ((rc = install_campaigns(a, &cs, source, META_FILE_HASH, hex, why)) != 0)
                 beat_campaigns_fini(&cs);
             else {
-                beat_counter_inc(a->accepted[K_CAMPAIGNS]);
+                accepted(a, K_CAMPAIGNS);
                 beat_log(BEAT_INFO, "campaigns_loaded", "path=%s version=%lld n=%d", path,
                          (long long)a->cs.version, a->cs.n);
             }
@@ -273,15 +290,15 @@ static int state_validate(const sup_app *a, const beat_state *s, beat_reason *wh
 int sup_app_post_state(sup_app *a, const char *json, size_t len, int64_t *version,
                        beat_reason *why) {
     if (len > a->cfg.max_json_bytes)
-        return reject(a, K_STATE, beat_reasonf(why, -EMSGSIZE, "body over %zu bytes",
+        return reject(a, K_STATE, why, beat_reasonf(why, -EMSGSIZE, "body over %zu bytes",
                                                a->cfg.max_json_bytes));
     beat_state s = {0};
     if (beat_state_decode(json, len, BEAT_CAMPAIGNS_MAX, &s, why) != 0)
-        return reject(a, K_STATE, -EINVAL);
+        return reject(a, K_STATE, why, -EINVAL);
     int rc = state_validate(a, &s, why);
     if (rc) {
         beat_state_fini(&s);
-        return reject(a, K_STATE, rc);
+        return reject(a, K_STATE, why, rc);
     }
     int64_t v;
     if (sup_store_next_version(a->st, SUP_T_STATES, &v) != 0) {
@@ -314,7 +331,7 @@ int sup_app_post_state(sup_app *a, const char *json, size_t len, int64_t *versio
     a->state_len = out_len;
     a->state_ts = now;
     beat_gauge_set(a->version_g[K_STATE], (double)v);
-    beat_counter_inc(a->accepted[K_STATE]);
+    accepted(a, K_STATE);
     publish_snapshot(a);
     *version = v;
     return 0;
@@ -351,10 +368,10 @@ static void install_model(sup_app *a, sup_frame *f, int64_t v, int64_t ts,
 int sup_app_post_checkpoint(sup_app *a, const void *bytes, size_t len, int64_t *version,
                             beat_reason *why) {
     if (len > a->cfg.max_ckpt_bytes)
-        return reject(a, K_CKPT, beat_reasonf(why, -EMSGSIZE, "checkpoint over %zu bytes",
+        return reject(a, K_CKPT, why, beat_reasonf(why, -EMSGSIZE, "checkpoint over %zu bytes",
                                               a->cfg.max_ckpt_bytes));
     beat_ckpt ck = {0};
-    if (ckpt_validate(a, bytes, len, &ck, why) != 0) return reject(a, K_CKPT, -EINVAL);
+    if (ckpt_validate(a, bytes, len, &ck, why) != 0) return reject(a, K_CKPT, why, -EINVAL);
     beat_ckpt_header h = ck.h;
     beat_ckpt_fini(&ck); /* only the header is kept; the bytes are stored as sent */
     int64_t v;
@@ -369,7 +386,7 @@ int sup_app_post_checkpoint(sup_app *a, const void *bytes, size_t len, int64_t *
         return beat_reasonf(why, -EIO, "store failed");
     }
     install_model(a, f, v, now, &h);
-    beat_counter_inc(a->accepted[K_CKPT]);
+    accepted(a, K_CKPT);
     beat_log(BEAT_INFO, "checkpoint_accepted", "version=%lld bytes=%zu trainer=%s auc=%g",
              (long long)v, len, h.trainer, h.auc);
     *version = v;

@@ -25,6 +25,11 @@ typedef struct sup_app sup_app;
 /* Borrows st and pub (pub may be NULL: nothing is published). */
 sup_app *sup_app_new(const sup_cfg *cfg, sup_store *st, sup_pub *pub);
 void sup_app_free(sup_app *a); /* NULL is a no-op */
+/* Rejected writes raise the alerts campaigns_rejected, state_rejected and
+ * checkpoint_rejected (warn); the next accepted write of that kind clears
+ * it. Borrows alert (NULL = none); set it before serving. */
+struct beat_alert;
+void sup_app_set_alert(sup_app *a, struct beat_alert *alert);
 
 /* Reloads the latest campaigns, state and checkpoint from the store and
  * publishes them. A stored object that no longer validates is logged and

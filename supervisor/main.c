@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "beat_alert.h"
 #include "beat_cfg.h"
 #include "beat_features.h"
 #include "beat_http.h"
@@ -28,7 +29,7 @@
 static char *o_relay, *o_relay_rep;
 static char *o_listen, *o_db, *o_campaigns, *o_pub, *o_rep, *o_token, *o_seed, *o_name,
     *o_level;
-static int64_t o_backup_s;
+static int64_t o_backup_s, o_alert_ms;
 static int64_t o_keep, o_max_ckpt, o_max_json, o_hash_bits, o_hb_ms, o_sendbuf;
 static double o_max_mult;
 
@@ -65,6 +66,8 @@ static const beat_opt OPTS[] = {
     {"hash-seed", "BEAT_HASH_SEED", BEAT_OPT_STR, &o_seed, NULL, 0, -1,
      "feature-hash seed (hex) a checkpoint must have; empty = the built-in default",
      false},
+    {"alert-interval-ms", "BEAT_ALERT_INTERVAL_MS", BEAT_OPT_INT, &o_alert_ms, "60000", 10,
+     86400000, "an alert rule posts to BEAT_ALERT_WEBHOOK at most this often", false},
     {"heartbeat-ms", "BEAT_SUPERVISOR_HEARTBEAT_MS", BEAT_OPT_INT, &o_hb_ms, "1000", 10,
      60000, "heartbeat period on the pub socket", false},
     {"pub-sendbuf", "BEAT_SUPERVISOR_PUB_SENDBUF", BEAT_OPT_INT, &o_sendbuf, "16", 1, 8192,
@@ -245,6 +248,11 @@ int main(int argc, char **argv) {
     }
     sup_app *app = sup_app_new(&cfg, st, pub);
     if (!app) die("start_failed", "out of memory");
+    /* Rejected writes alert (BEAT_ALERT_WEBHOOK; unset = tracked, not posted). */
+    beat_alert_cfg acfg = {.source = o_name, .min_interval_ms = o_alert_ms};
+    beat_alert *alert = beat_alert_new(&acfg);
+    if (!alert) die("start_failed", "cannot start alerts");
+    sup_app_set_alert(app, alert);
     if (sup_app_load(app) != 0) {
         snprintf(msg, sizeof msg, "cannot read database %s", o_db);
         die("db_read_failed", msg);
@@ -294,6 +302,8 @@ int main(int argc, char **argv) {
     beat_http_free(http);
     sup_pub_free(pub);
     sup_app_free(app);
+    beat_alert_flush(alert, 2000);
+    beat_alert_free(alert);
     sup_store_close(st);
     event_base_free(base);
     free(backup_path);

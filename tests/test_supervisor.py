@@ -3,7 +3,7 @@ validation (400 + reason, version unchanged), auth (401), limits (413),
 restart and kill -9 durability, and refusal of a corrupt database.
 The nng side is covered by supervisor/publish_test.c and the lead's
 end-to-end test."""
-import json, os, shutil, signal, struct, tempfile, threading, time, zlib
+import json, os, shutil, signal, struct, sys, tempfile, threading, time, zlib
 
 from beatlib import (Procs, check, free_port, get_json, http, metric, wait_for,
                      ROOT)
@@ -377,4 +377,40 @@ def test_bad_campaigns_file_refused():
         check(p.p.returncode == 1, f"exit code {p.p.returncode}")
         check(any(e.get("ev") == "campaigns_file_invalid" and e.get("lvl") == "fatal"
                   for e in p.events()), p.logs()[-500:])
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_rejected_state_alerts_then_resolves():
+    """A rejected state raises a warning at the webhook (Slack-compatible
+    JSON); the next accepted state posts "resolved"."""
+    tmp = tmpdir()
+    out, port_file = os.path.join(tmp, "hooks.jsonl"), os.path.join(tmp, "sink.port")
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        procs.start("sink", [sys.executable, os.path.join(ROOT, "tests", "webhook_sink.py"),
+                             "--out", out, "--port-file", port_file])
+        port = int(wait_for(lambda: os.path.exists(port_file) and open(port_file).read(), 10,
+                            what="webhook sink"))
+        os.environ["BEAT_ALERT_WEBHOOK"] = f"http://127.0.0.1:{port}/hook"
+        try:
+            _, _, base = start(procs, tmp, extra=["--campaigns", CAMPAIGNS,
+                                                  "--alert-interval-ms", "50"])
+        finally:
+            del os.environ["BEAT_ALERT_WEBHOOK"]
+
+        def posts():
+            if not os.path.exists(out):
+                return []
+            return [json.loads(line)["text"] for line in open(out) if line.strip()]
+        r = post(base, "/v1/state", state(cid="no-such-campaign"))
+        check(r[0] == 400, f"bad state -> {r[0]}")
+        warn = wait_for(lambda: [t for t in posts() if t.startswith("[WARN]")], 10,
+                        what="warning at the webhook")
+        check("state_rejected" in warn[0] and "unknown campaign" in warn[0], warn[0])
+        # The rule may post once per interval: keep sending good states until
+        # the resolution goes out (each accepted state clears the rule).
+        def resolved():
+            check(post(base, "/v1/state", state())[0] == 200, "good state accepted")
+            return [t for t in posts() if t.startswith("[RESOLVED]")]
+        res = wait_for(resolved, 10, interval=0.1, what="resolved at the webhook")
+        check("state_rejected" in res[0], res[0])
     shutil.rmtree(tmp, ignore_errors=True)
