@@ -6,6 +6,7 @@
  *   beatctl logs NAME [LINES] [--follow]
  * `up` forks the runner (runner.c), then waits until every /healthz answers.
  * NAME is a daemon name ("inference-2") or a prefix ("inference" = all). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -52,6 +53,20 @@ static int mkdirs(const char *sub) {
     ctl_path(&L, p, sizeof p, "%s", sub);
     if (mkdir(p, 0755) < 0 && errno != EEXIST) return -errno;
     return 0;
+}
+
+/* Removes the plain files in run/<sub> (no shell: any path is safe). */
+static void clear_dir(const char *sub) {
+    char dir[600], f[900];
+    ctl_path(&L, dir, sizeof dir, "%s", sub);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+        unlink(f);
+    }
+    if (d) closedir(d);
 }
 
 static pid_t runner_pid(void) {
@@ -123,12 +138,8 @@ static int cmd_up(void) {
         return 1;
     }
     char p[600];
-    for (int i = 0; i < 2; i++) { /* stale markers of a previous run */
-        ctl_path(&L, p, sizeof p, i ? "hold" : "pids");
-        char cmd[700];
-        snprintf(cmd, sizeof cmd, "rm -f '%s'/*", p);
-        if (system(cmd) != 0) { /* nothing to clean is fine */ }
-    }
+    clear_dir("pids"); /* stale markers of a previous run */
+    clear_dir("hold");
     if (o_campaigns && *o_campaigns) {
         if (!realpath(o_campaigns, L.campaigns)) {
             fprintf(stderr, "beatctl: --campaigns %s: %s\n", o_campaigns, strerror(errno));
