@@ -1,6 +1,10 @@
 /* nng roles over ipc:// on unique paths: pub/sub (also with the publisher
  * coming up after the subscriber dialed), req/rep with a rep thread, push
- * without a peer, and the silent drop of oversized messages. */
+ * without a peer. Not tested here: a message over NNG_OPT_RECVMAXSZ. nng
+ * 1.5.2 drops it silently but leaks it and, about once in 80 runs under
+ * load, crashes the receiving process while tearing the pipe down; BEAT
+ * never relies on that path (every receiver's limit is sized for the largest
+ * frame it can be sent, see docs/contracts.md). */
 #include "beat_nng.h"
 #include "beat_test.h"
 
@@ -137,41 +141,6 @@ static int t_push_no_peer(void) {
     return 0;
 }
 
-static int t_recvmax_drops_oversize(void) {
-    char url[128];
-    addr(url, sizeof url, "max");
-    nng_socket push, pull;
-    CHECK_EQ_INT(beat_nng_pull_open(&pull, url, 1000), 0);
-    CHECK_EQ_INT(beat_nng_push_open(&push, url, 64), 0);
-    nng_socket_set_ms(pull, NNG_OPT_RECVTIMEO, 50);
-    static char big[5000];
-    memset(big, 'B', sizeof big);
-    /* Wait until a small message goes through, so the big one really
-     * reaches the receiver (not dropped for lack of a pipe). */
-    char got[8000];
-    int n = -1;
-    for (int i = 0; i < 100 && n < 0; i++) {
-        beat_nng_send_nb(push, "s", 1);
-        n = recv_some(pull, got, sizeof got);
-    }
-    CHECK_EQ_INT(n, 1);
-    while (recv_some(pull, got, sizeof got) >= 0) {} /* drain */
-    CHECK_EQ_INT(beat_nng_send_nb(push, big, sizeof big), 0);
-    /* Afterwards only small messages arrive (the pipe reconnects). */
-    int small = 0;
-    for (int i = 0; i < 200 && small < 3; i++) {
-        beat_nng_send_nb(push, "s", 1);
-        n = recv_some(pull, got, sizeof got);
-        if (n < 0) continue;
-        CHECK_EQ_INT(n, 1);
-        small++;
-    }
-    CHECK(small >= 3);
-    nng_close(push);
-    nng_close(pull);
-    return 0;
-}
-
 static int t_bad_url(void) {
     nng_socket s;
     CHECK(beat_nng_pull_open(&s, "nonsense://x", 10) < 0);
@@ -187,7 +156,6 @@ int main(int argc, char **argv) {
         {"reqrep", t_reqrep},
         {"req_no_peer_times_out", t_req_no_peer_times_out},
         {"push_no_peer", t_push_no_peer},
-        {"recvmax_drops_oversize", t_recvmax_drops_oversize},
         {"bad_url", t_bad_url},
         {NULL, NULL}};
     int rc = beat_test_main("beat_nng", tests, argc, argv);

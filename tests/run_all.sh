@@ -12,7 +12,6 @@ tally() { # parses "...: N passed, M failed" from a log
   fail=$((fail + $(echo "$line" | cut -d' ' -f3)))
 }
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
-export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in $(find "$BUILD/test" "$BUILD/asan/test" -type f -name '*_test' 2>/dev/null | sort); do
   log=$(mktemp)
