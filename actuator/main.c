@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat_alert_rules.h"
 #include "beat_campaign.h"
 #include "beat_cfg.h"
 #include "beat_http.h"
@@ -26,10 +27,12 @@
 
 #define STATE_MAX (64u << 20)
 
-static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level;
+static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level, *o_weights;
 static beat_strlist o_datastreams;
+static beat_alert_opts o_alert;
 static int64_t o_tick_ms, o_timeout_ms, o_campaigns_every, o_max_campaigns;
-static double o_min_mult, o_max_mult, o_gain, o_stop_margin;
+static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_inflight_s,
+    o_transit_s, o_horizon;
 
 static const beat_opt opts[] = {
     {"listen", "BEAT_ACTUATOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8084",
@@ -41,10 +44,26 @@ static const beat_opt opts[] = {
      "0.05", 0.001, 1000, "lowest bid multiplier", false},
     {"max-multiplier", "BEAT_ACTUATOR_MAX_MULTIPLIER", BEAT_OPT_DBL, &o_max_mult,
      "10", 0.001, 1000, "highest bid multiplier", false},
-    {"gain", "BEAT_ACTUATOR_GAIN", BEAT_OPT_DBL, &o_gain, "0.15", 0.001, 10,
-     "1/s: speed at which the multiplier follows the spend-rate error", false},
+    {"kp", "BEAT_ACTUATOR_KP", BEAT_OPT_DBL, &o_kp, "0.35", 0, 10,
+     "PID proportional gain on the log spend-rate error", false},
+    {"ki", "BEAT_ACTUATOR_KI", BEAT_OPT_DBL, &o_ki, "0.2", 0, 10,
+     "PID integral gain (1/s) on the log spend-rate error", false},
+    {"kd", "BEAT_ACTUATOR_KD", BEAT_OPT_DBL, &o_kd, "0", 0, 100,
+     "PID derivative gain (s) on the log spend-rate error", false},
+    {"catchup-frac", "BEAT_ACTUATOR_CATCHUP_FRAC", BEAT_OPT_DBL, &o_horizon, "0.05",
+     0.001, 1, "a deviation from plan is worked off over this fraction of the flight",
+     false},
+    {"inflight-s", "BEAT_ACTUATOR_INFLIGHT_S", BEAT_OPT_DBL, &o_inflight_s, "2", 0, 600,
+     "spend in flight (won, not yet counted) = recent spend rate x this, while the "
+     "age of the aggregates is unknown", false},
+    {"transit-s", "BEAT_ACTUATOR_TRANSIT_S", BEAT_OPT_DBL, &o_transit_s, "0.5", 0, 600,
+     "...else rate x (age of the newest closed bucket + this): notice delay and "
+     "Kafka transit", false},
     {"stop-margin", "BEAT_ACTUATOR_STOP_MARGIN", BEAT_OPT_DBL, &o_stop_margin,
-     "0.005", 0, 0.5, "pause at spent >= budget*(1-margin)", false},
+     "0.002", 0, 0.5, "hard stop at spent + in flight >= budget*(1-margin)", false},
+    {"hourly-weights", "BEAT_ACTUATOR_HOURLY_WEIGHTS", BEAT_OPT_STR, &o_weights, "", 0,
+     -1, "24 comma-separated weights of the planned spend per hour (UTC; stretched "
+     "over flights shorter than a day); empty = uniform", false},
     {"http-timeout-ms", "BEAT_ACTUATOR_HTTP_TIMEOUT_MS", BEAT_OPT_INT,
      &o_timeout_ms, "500", 10, 60000, "timeout of every HTTP call", false},
     {"campaigns-every", "BEAT_ACTUATOR_CAMPAIGNS_EVERY", BEAT_OPT_INT,
@@ -52,6 +71,7 @@ static const beat_opt opts[] = {
     {"max-campaigns", "BEAT_ACTUATOR_MAX_CAMPAIGNS", BEAT_OPT_INT,
      &o_max_campaigns, "20000", 1, 1000000,
      "campaigns tracked at most (sets + aggregates); more are dropped", false},
+    BEAT_ALERT_OPTS(&o_alert),
     {"name", "BEAT_ACTUATOR_NAME", BEAT_OPT_STR, &o_name, "beat-actuator", 0, -1,
      "instance name, written into every state", false},
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
@@ -61,6 +81,7 @@ static const beat_opt opts[] = {
 /* Read by the admin thread: atomics only. */
 static beat_pull_status g_status;
 static _Atomic int g_campaigns;
+static _Atomic int g_restore_err; /* last failed restore attempt; 0 = none */
 
 static struct {
     beat_counter *ticks, *pushes, *push_failures, *buckets, *missed, *dropped,
@@ -97,9 +118,23 @@ static void cnt(beat_counter *c, uint64_t n) {
     if (c && n) beat_counter_add(c, n);
 }
 
+/* Why the restore has not succeeded yet, for /healthz. */
+static const char *restore_reason(int err) {
+    switch (err) {
+    case 0: return "first attempt pending";
+    case -EAGAIN: return "supervisor answered with an error status";
+    case -EBADMSG: return "stored state is not a JSON object";
+    default: return "supervisor unreachable";
+    }
+}
+
 static bool health(void *arg, beat_buf *detail) {
     (void)arg;
-    if (!beat_pull_health(&g_status, detail)) return false;
+    if (!beat_pull_health(&g_status, detail)) {
+        beat_buf_printf(detail, ",\"reason\":\"%s\"",
+                        restore_reason(atomic_load(&g_restore_err)));
+        return false;
+    }
     beat_buf_printf(detail, ",\"campaigns\":%d,\"last_push_age_ms\":%" PRId64,
                     atomic_load(&g_campaigns), beat_pull_push_age_ms(&g_status));
     return true;
@@ -121,6 +156,7 @@ static int restore(act_links *l, act_state *st) {
     int64_t backoff = 0;
     while (beat_pull_retry(&backoff)) {
         int rc = act_links_restore(l, st);
+        if (rc < 0) atomic_store(&g_restore_err, rc);
         if (rc >= 0) {
             atomic_store(&g_status.restore,
                          rc == 1 ? BEAT_RESTORE_DONE : BEAT_RESTORE_FRESH);
@@ -187,11 +223,14 @@ static void tick(loop *lp) {
     lp->pulled.failures += ps.failures;
 
     now = beat_now_ms();
+    /* No bucket pulled yet by this process: -1, the controllers hold. */
+    int64_t data_ms = act_state_data_ms(&lp->st, 10000);
+    if (data_ms == 0) data_ms = -1;
     for (int i = 0; i < lp->st.n; i++) {
         act_camp *c = lp->st.c[i];
         if (!c->in_set) continue;
         act_pacer_in in = {c->start_ms, c->end_ms, c->budget_micros,
-                           c->spent_micros, c->op_paused};
+                           c->spent_micros, data_ms, c->op_paused};
         act_pacer_step(&lp->pcfg, &c->ctl, &in, now);
         if (c->g_spend) beat_gauge_set(c->g_spend, (double)c->spent_micros);
         if (c->g_mult) beat_gauge_set(c->g_mult, c->ctl.multiplier);
@@ -253,6 +292,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "beat-actuator: --datastream: at least one URL needed\n");
         return 64;
     }
+    act_pacer_cfg chk;
+    act_pacer_cfg_default(&chk);
+    if (act_pacer_set_weights(&chk, o_weights) != 0) {
+        fprintf(stderr, "beat-actuator: --hourly-weights: want 24 comma-separated "
+                        "numbers >= 0 with a positive sum\n");
+        return 64;
+    }
     beat_cfg_log(opts);
     beat_stop_install();
     metrics_init();
@@ -260,10 +306,16 @@ int main(int argc, char **argv) {
     loop lp;
     memset(&lp, 0, sizeof lp);
     act_pacer_cfg_default(&lp.pcfg);
-    lp.pcfg.gain = o_gain;
+    lp.pcfg.kp = o_kp;
+    lp.pcfg.ki = o_ki;
+    lp.pcfg.kd = o_kd;
+    lp.pcfg.catchup_frac = o_horizon;
+    lp.pcfg.inflight_s = o_inflight_s;
+    lp.pcfg.transit_s = o_transit_s;
     lp.pcfg.min_mult = o_min_mult;
     lp.pcfg.max_mult = o_max_mult;
     lp.pcfg.stop_margin = o_stop_margin;
+    act_pacer_set_weights(&lp.pcfg, o_weights); /* checked above */
     if (act_state_init(&lp.st, (int)o_max_campaigns) != 0) {
         beat_log(BEAT_FATAL, "oom", "what=state");
         return 1;
@@ -280,6 +332,10 @@ int main(int argc, char **argv) {
         beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, err);
         return 1;
     }
+    /* Alert rules (ops): peers failing; windows above the call periods. */
+    int64_t win_ms = 3 * o_tick_ms > 10000 ? 3 * o_tick_ms : 10000;
+    beat_alert_rules *alert_rules = beat_alert_pull_rules_run(
+        &o_alert, o_name, "actuator", o_supervisor, m.pushes, win_ms, &o_datastreams, win_ms);
     beat_log(BEAT_INFO, "started", "listen=%s datastreams=%d supervisor=%s name=%s",
              o_listen, o_datastreams.n, o_supervisor, o_name);
 
@@ -294,12 +350,20 @@ int main(int argc, char **argv) {
             }
             next += o_tick_ms;
             if (next < now) next = now; /* overran: no burst of catch-up ticks */
+            /* Tick just after the wall-clock grid where datastream buckets
+             * close (their bounds are multiples of bucket_ms): the newest
+             * bucket is then fresh and a surge is seen up to a tick sooner. */
+            int64_t wall = beat_now_ms(), phase = o_tick_ms / 8 < 150 ? o_tick_ms / 8 : 150;
+            int64_t aligned = wall + (next - now);
+            aligned = (aligned - phase + o_tick_ms / 2) / o_tick_ms * o_tick_ms + phase;
+            if (aligned > wall) next = now + (aligned - wall);
             beat_stop_sleep_ms(next - now);
         }
         log_stats(&lp);
     }
 
     beat_log(BEAT_INFO, "stopping", "ticks=%" PRIu64, lp.ticks);
+    beat_alert_rules_end(alert_rules);
     beat_admin_stop(admin);
     act_links_free(lp.links);
     act_state_fini(&lp.st);

@@ -3,114 +3,278 @@
  * for every campaign of the current set. Pure: time is passed in, nothing
  * here reads a clock, allocates or does I/O (pacer_test.c relies on it).
  *
- * The law (a proportional plan tracker around a multiplicative integral
- * rate loop; the PID issue replaces the outer term):
- *   plan_rate  = budget / (end − start)                       micros/s
- *   planned(t) = budget × (t − start)/(end − start)
- *   target     = plan_rate + (planned − spent) / H,  H = catchup_frac × flight
- *                clamped to [0, max_catchup × plan_rate]
- *                (the P term: a deviation from plan is worked off over H)
- *   rate       = EWMA of the observed spend rate, time constant rate_tau_s
- *   multiplier ← multiplier × (target / rate)^(min(1, gain × dt))
- *                with the per-step factor bounded to [step_down^dt, step_up^dt]
- *                and the result clamped to [min_mult, max_mult].
- * Spend rate is roughly proportional to the multiplier, so the inner loop
- * drives the observed rate onto the target (integral action in log space:
- * no steady-state error whatever the traffic level), and the outer term
- * makes cumulative spend converge onto the plan. Rises are bounded more
- * tightly than falls: budget safety beats revenue. No measured spend yet
- * (rate unknown or zero) counts as "too slow" and raises at step_up, but
- * not above blind_max (anti-windup while there is no traffic).
- * paused = operator pause, now < start, now ≥ end, or spent ≥ budget ×
- * (1 − stop_margin). While paused the multiplier is frozen (anti-windup). */
+ * The law:
+ *   planned(t)  = budget × F(t), F the cumulative plan curve (uniform, or
+ *                 the hourly weights), plan_rate(t) = budget × F'(t)
+ *   committed   = spent + in flight: recent spend rate × (age of the
+ *                 newest closed bucket + transit_s), i.e. wins not yet
+ *                 billed and buckets not yet closed or pulled
+ *   rate        = EWMA of the measured spend rate over data time (bucket
+ *                 ends; time constant rate_tau_s)
+ *   target      = plan_rate + (planned × (1 − aim_margin) − committed) / H
+ *                 H = catchup_frac × flight, at least min_horizon_s, at
+ *                 most the time left (so the flight lands on its budget)
+ *                 but not under end_horizon_s (no last-second sprint);
+ *                 clamped to [0, max_catchup × budget/flight]
+ *   e           = ln((target + ε) / (rate + ε)), ε = 2% of the mean plan
+ *                 rate, clamped to ±3: spend is roughly a power of the
+ *                 multiplier, so a log error makes the loop gain the same at
+ *                 any traffic level
+ *   PID         u = I + kp·e + kd·de/dt,  I += ki·e·dt (conditional
+ *                 integration: not while the output is saturated in e's
+ *                 direction, nor above blind_max while nothing is spent)
+ *   multiplier  = exp(u) clamped to [min_mult, max_mult]; rises smoothed in
+ *                 log space (smooth_tau_s), falls at once; the per-second
+ *                 factor bounded to [step_down, step_up]: falls are fast,
+ *                 rises slow (budget safety beats revenue).
+ * Hard stop: paused when operator-paused, outside the flight, or
+ * committed ≥ budget × (1 − stop_margin); while paused the integrator and
+ * the multiplier are frozen (anti-windup), and the stop lifts by itself if
+ * the in-flight estimate was too pessimistic (the rate decays while paused).
+ */
 #include "pacer.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
+
+#define DAY_MS 86400000.0
+#define HOUR_MS 3600000.0
 
 void act_pacer_cfg_default(act_pacer_cfg *c) {
-    c->gain = 0.15;
+    c->kp = 0.35;
+    c->ki = 0.2;
+    c->kd = 0.0;
     c->min_mult = 0.05;
     c->max_mult = 10.0;
-    c->stop_margin = 0.005;
-    c->rate_tau_s = 3.0;
+    c->stop_margin = 0.002;
+    c->inflight_s = 2.0;
+    c->transit_s = 0.5;
+    c->max_age_s = 10.0;
+    c->rate_tau_s = 2.0;
+    c->smooth_tau_s = 1.0;
     c->catchup_frac = 0.05;
+    c->min_horizon_s = 15.0;
+    c->end_horizon_s = 5.0;
+    c->aim_margin = 0.0015;
     c->max_catchup = 4.0;
-    c->step_down = 0.5;
-    c->step_up = 1.2;
+    c->step_down = 0.3;
+    c->step_up = 1.5;
     c->blind_max = 2.0;
+    c->n_weights = 0;
+    for (int h = 0; h < ACT_PACER_HOURS; h++) c->weights[h] = 1.0;
+}
+
+int act_pacer_set_weights(act_pacer_cfg *c, const char *spec) {
+    if (!spec || !*spec) {
+        c->n_weights = 0;
+        return 0;
+    }
+    double w[ACT_PACER_HOURS], sum = 0;
+    const char *s = spec;
+    for (int h = 0; h < ACT_PACER_HOURS; h++) {
+        char *end;
+        w[h] = strtod(s, &end);
+        if (end == s || !isfinite(w[h]) || w[h] < 0) return -EINVAL;
+        sum += w[h];
+        s = end;
+        while (*s == ' ') s++;
+        if (h < ACT_PACER_HOURS - 1) {
+            if (*s != ',') return -EINVAL;
+            s++;
+        }
+    }
+    if (*s != '\0' || !(sum > 0)) return -EINVAL;
+    for (int h = 0; h < ACT_PACER_HOURS; h++) c->weights[h] = w[h];
+    c->n_weights = ACT_PACER_HOURS;
+    return 0;
 }
 
 void act_pacer_init(act_pacer *p) {
     p->multiplier = 1.0;
+    p->integ = 0.0;
+    p->err = 0.0;
     p->rate = -1.0;
+    p->flow = -1.0;
+    p->inst = 0.0;
+    p->bid_since_ms = 0;
     p->last_ms = 0;
     p->last_spent = 0;
+    p->last_data_ms = 0;
     p->paused = false;
-}
-
-double act_pacer_planned(const act_pacer_in *in, int64_t now_ms) {
-    if (in->end_ms <= in->start_ms || now_ms <= in->start_ms) return 0.0;
-    if (now_ms >= in->end_ms) return (double)in->budget_micros;
-    return (double)in->budget_micros * (double)(now_ms - in->start_ms) /
-           (double)(in->end_ms - in->start_ms);
-}
-
-bool act_pacer_should_pause(const act_pacer_cfg *cfg, const act_pacer_in *in,
-                            int64_t now_ms) {
-    if (in->op_paused || in->end_ms <= in->start_ms) return true;
-    if (now_ms < in->start_ms || now_ms >= in->end_ms) return true;
-    return (double)in->spent_micros >=
-           (double)in->budget_micros * (1.0 - cfg->stop_margin);
+    p->has_integ = false;
 }
 
 static double clampd(double x, double lo, double hi) {
     return x < lo ? lo : x > hi ? hi : x;
 }
 
+/* Cumulative weight of the hours of a UTC day up to t (ms since epoch). */
+static double cum_daily(const act_pacer_cfg *cfg, double t_ms, double day_sum) {
+    double days = floor(t_ms / DAY_MS);
+    double in_day = (t_ms - days * DAY_MS) / HOUR_MS; /* [0, 24) */
+    int h = (int)in_day;
+    if (h > ACT_PACER_HOURS - 1) h = ACT_PACER_HOURS - 1;
+    double w = 0;
+    for (int i = 0; i < h; i++) w += cfg->weights[i];
+    return days * day_sum + w + (in_day - h) * cfg->weights[h];
+}
+
+/* Cumulative plan fraction F(t) in [0, 1]. */
+static double plan_frac(const act_pacer_cfg *cfg, const act_pacer_in *in, double t_ms) {
+    double s = (double)in->start_ms, e = (double)in->end_ms;
+    if (e <= s || t_ms <= s) return 0.0;
+    if (t_ms >= e) return 1.0;
+    if (cfg->n_weights != ACT_PACER_HOURS) return (t_ms - s) / (e - s);
+    double sum = 0;
+    for (int i = 0; i < ACT_PACER_HOURS; i++) sum += cfg->weights[i];
+    if (e - s >= DAY_MS) {
+        double w0 = cum_daily(cfg, s, sum), w1 = cum_daily(cfg, e, sum);
+        if (!(w1 > w0)) return (t_ms - s) / (e - s);
+        return clampd((cum_daily(cfg, t_ms, sum) - w0) / (w1 - w0), 0, 1);
+    }
+    /* Shorter than a day: the 24 hours stretched over the flight. */
+    double x = ACT_PACER_HOURS * (t_ms - s) / (e - s);
+    int h = (int)x;
+    if (h > ACT_PACER_HOURS - 1) h = ACT_PACER_HOURS - 1;
+    double w = 0;
+    for (int i = 0; i < h; i++) w += cfg->weights[i];
+    return clampd((w + (x - h) * cfg->weights[h]) / sum, 0, 1);
+}
+
+double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in,
+                         int64_t now_ms) {
+    if (now_ms >= in->end_ms && in->end_ms > in->start_ms)
+        return (double)in->budget_micros;
+    return (double)in->budget_micros * plan_frac(cfg, in, (double)now_ms);
+}
+
+double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
+                          const act_pacer_in *in, int64_t now_ms) {
+    /* The larger of the smoothed and the last measured rate: right after a
+     * surge the smoothed rate lags, and in-flight money is what overspends. */
+    double r = fmax(p->flow < 0 ? p->rate : p->flow, p->inst);
+    if (!(r > 0)) return 0.0;
+    double age_s = in->data_ms < 0 ? cfg->max_age_s : cfg->inflight_s;
+    if (in->data_ms > 0)
+        age_s = clampd((double)(now_ms - in->data_ms) / 1000.0, 0, cfg->max_age_s) +
+                cfg->transit_s;
+    return r * age_s;
+}
+
+bool act_pacer_should_pause(const act_pacer_cfg *cfg, const act_pacer *p,
+                            const act_pacer_in *in, int64_t now_ms) {
+    if (in->op_paused || in->end_ms <= in->start_ms) return true;
+    if (now_ms < in->start_ms || now_ms >= in->end_ms) return true;
+    double committed = (double)in->spent_micros + act_pacer_inflight(cfg, p, in, now_ms);
+    return committed >= (double)in->budget_micros * (1.0 - cfg->stop_margin);
+}
+
 void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
                     const act_pacer_in *in, int64_t now_ms) {
     double dt = p->last_ms > 0 ? (double)(now_ms - p->last_ms) / 1000.0 : 0.0;
-    if (dt > 0) {
+    /* No aggregates at all, or only stale ones (every datastream down):
+     * nothing is measured, so nothing is learnt. The controller holds its
+     * multiplier (a rising one would spend blind) and keeps its rate and
+     * references for when data flows again; the hard stop still applies. */
+    bool hold = in->data_ms < 0 ||
+                (in->data_ms > 0 && now_ms - in->data_ms > cfg->max_age_s * 1000.0);
+    /* The rate is measured over data time (bucket ends) when known: a tick
+     * that saw no new bucket, or two, is not a rate of 0 or 2×. */
+    double dt_rate = dt;
+    if (in->data_ms > 0 && p->last_data_ms > 0)
+        dt_rate = (double)(in->data_ms - p->last_data_ms) / 1000.0;
+    if (hold) dt_rate = 0;
+    if (dt > 0 && dt_rate > 0) {
         /* Spend only grows; a smaller figure (restore from an older state)
          * is not a negative rate. */
         double delta = (double)(in->spent_micros - p->last_spent);
-        double inst = delta > 0 ? delta / dt : 0.0;
-        if (p->rate < 0) p->rate = inst;
-        else p->rate += (1.0 - exp(-dt / cfg->rate_tau_s)) * (inst - p->rate);
+        double a = 1.0 - exp(-dt_rate / cfg->rate_tau_s);
+        p->inst = delta > 0 ? delta / dt_rate : 0.0;
+        if (p->flow < 0) p->flow = p->rate >= 0 ? p->rate : p->inst;
+        p->flow += a * (p->inst - p->flow);
+        /* The market's answer to our bids: only what was spent while
+         * bidding, once the data covers bidding time (after a pause the
+         * first buckets are empty because we did not bid, not because the
+         * market dried up; a rate learnt then would bid up into a surge). */
+        if (!p->paused && p->bid_since_ms > 0 && in->data_ms != 0 &&
+            (in->data_ms < 0 || in->data_ms > p->bid_since_ms)) {
+            if (p->rate < 0) p->rate = p->inst;
+            else p->rate += a * (p->inst - p->rate);
+        } else if (!p->paused && in->data_ms == 0) { /* data time unknown */
+            if (p->rate < 0) p->rate = p->inst;
+            else p->rate += a * (p->inst - p->rate);
+        }
+    }
+    if (!(dt > 0 && dt_rate == 0)) { /* else: no new data, keep the reference */
+        p->last_spent = in->spent_micros;
+        p->last_data_ms = in->data_ms;
     }
     /* After a clock step backwards (or a restored state stamped in the
      * future) the reference restarts here: one step without an update. */
     p->last_ms = now_ms;
-    p->last_spent = in->spent_micros;
-    p->paused = act_pacer_should_pause(cfg, in, now_ms);
-    if (!isfinite(p->multiplier)) p->multiplier = 1.0;
-    if (p->paused || dt <= 0) {
+    bool was_paused = p->paused;
+    p->paused = act_pacer_should_pause(cfg, p, in, now_ms);
+    if (p->paused) p->bid_since_ms = 0;
+    else if (was_paused || p->bid_since_ms == 0) p->bid_since_ms = now_ms;
+    if (!isfinite(p->multiplier) || p->multiplier <= 0) p->multiplier = 1.0;
+    double lmin = log(cfg->min_mult), lmax = log(cfg->max_mult);
+    if (!p->has_integ || !isfinite(p->integ)) {
+        /* Bumpless start: from a state that had only a multiplier (another
+         * actuator's, or an older format) the loop continues from it. */
+        p->integ = log(p->multiplier);
+        p->err = 0.0;
+        p->has_integ = true;
+    }
+    if (!isfinite(p->err)) p->err = 0.0;
+    p->integ = clampd(p->integ, lmin, lmax);
+    if (p->paused || dt <= 0 || hold) {
         p->multiplier = clampd(p->multiplier, cfg->min_mult, cfg->max_mult);
         return;
     }
 
     double flight_s = (double)(in->end_ms - in->start_ms) / 1000.0;
-    double plan_rate = (double)in->budget_micros / flight_s;
-    double horizon_s = cfg->catchup_frac * flight_s;
-    if (horizon_s < dt) horizon_s = dt;
-    double err = act_pacer_planned(in, now_ms) - (double)in->spent_micros;
-    double target = clampd(plan_rate + err / horizon_s, 0.0,
-                           cfg->max_catchup * plan_rate);
+    double mean_rate = (double)in->budget_micros / flight_s;
+    double left_s = (double)(in->end_ms - now_ms) / 1000.0;
+    double plan_rate =
+        (act_pacer_planned(cfg, in, now_ms + 1000) - act_pacer_planned(cfg, in, now_ms));
+    if (left_s < 1.0) plan_rate = mean_rate;
+    double horizon_s = fmax(cfg->catchup_frac * flight_s, cfg->min_horizon_s);
+    /* Near the end the gap is closed by the end, but never over less than
+     * end_horizon_s: what a rise spends shows only a lag later, and a
+     * last-second sprint lands past the budget. */
+    horizon_s = fmax(fmin(horizon_s, left_s), fmax(dt, cfg->end_horizon_s));
+    double committed = (double)in->spent_micros + act_pacer_inflight(cfg, p, in, now_ms);
+    /* Aim a little under the plan: landing exactly on the budget means
+     * half of the flights end a noisy last second above it. */
+    double gap = act_pacer_planned(cfg, in, now_ms) * (1.0 - cfg->aim_margin) - committed;
+    double target = clampd(plan_rate + gap / horizon_s, 0.0, cfg->max_catchup * mean_rate);
 
+    double eps = 0.02 * mean_rate;
+    bool blind = p->rate <= 0;
+    double e = clampd(log((target + eps) / (fmax(p->rate, 0.0) + eps)), -3.0, 3.0);
     /* After a long gap (restart, stall) act as if one short step passed:
      * one stale measurement must not swing the multiplier end to end. */
     double dt_ctl = fmin(dt, 5.0);
-    double lo = pow(cfg->step_down, dt_ctl), hi = pow(cfg->step_up, dt_ctl);
-    double factor;
-    if (p->rate <= 0) factor = target > 0 ? hi : 1.0;
-    else if (target <= 0) factor = lo;
-    else factor = pow(target / p->rate, fmin(1.0, cfg->gain * dt_ctl));
-    factor = clampd(factor, lo, hi);
-    double mult = p->multiplier * factor;
-    /* Blind (nothing spent at all: no traffic, no model yet, or bids too
-     * low to win) we raise only up to blind_max: the first traffic must not
-     * meet a multiplier wound up to the maximum. */
-    if (p->rate <= 0 && mult > fmax(p->multiplier, cfg->blind_max))
-        mult = fmax(p->multiplier, cfg->blind_max);
-    p->multiplier = clampd(mult, cfg->min_mult, cfg->max_mult);
+    double de = (e - p->err) / dt_ctl;
+    p->err = e;
+
+    double u_p = cfg->kp * e + cfg->kd * de;
+    double integ = p->integ + cfg->ki * e * dt_ctl;
+    double u = integ + u_p;
+    /* Conditional integration: the integrator does not run further into a
+     * saturated output, nor above blind_max while nothing is spent. */
+    if ((u > lmax && e > 0) || (u < lmin && e < 0)) integ = p->integ;
+    if (blind && e > 0) integ = fmin(integ, fmax(p->integ, log(cfg->blind_max)));
+    p->integ = clampd(integ, lmin, lmax);
+    u = clampd(p->integ + u_p, lmin, lmax);
+    if (blind) u = fmin(u, fmax(log(p->multiplier), log(cfg->blind_max)));
+
+    double lm = log(p->multiplier);
+    /* Rises are smoothed; falls are taken at once (within step_down):
+     * budget safety beats revenue. */
+    double alpha = u < lm ? 1.0 : 1.0 - exp(-dt_ctl / cfg->smooth_tau_s);
+    double step = clampd(alpha * (u - lm), dt_ctl * log(cfg->step_down),
+                         dt_ctl * log(cfg->step_up));
+    p->multiplier = clampd(exp(lm + step), cfg->min_mult, cfg->max_mult);
 }

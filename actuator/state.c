@@ -138,8 +138,22 @@ int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates 
             c->clicks = sat_add(c->clicks, row->clicks);
         }
         r->buckets++;
+        int ci = (int)(cur - st->cur);
+        if (ci >= 0 && ci < st->n_cur && bk->end_ms > st->data_end_ms[ci])
+            st->data_end_ms[ci] = bk->end_ms;
     }
     return 0;
+}
+
+int64_t act_state_data_ms(const act_state *st, int64_t stale_ms) {
+    int64_t newest = 0, t = 0;
+    for (int i = 0; i < st->n_cur; i++)
+        if (st->data_end_ms[i] > newest) newest = st->data_end_ms[i];
+    for (int i = 0; i < st->n_cur; i++)
+        if (st->data_end_ms[i] > 0 && st->data_end_ms[i] >= newest - stale_ms &&
+            (t == 0 || st->data_end_ms[i] < t))
+            t = st->data_end_ms[i];
+    return t;
 }
 
 /* ---- JSON out --------------------------------------------------------- */
@@ -196,6 +210,14 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
         rc |= put_key(out, &first, c->id);
         rc |= put_dbl(out, c->ctl.rate);
     }
+    rc |= beat_buf_puts(out, "},\"integ\":{");
+    first = true;
+    for (int i = 0; i < st->n; i++) {
+        const act_camp *c = st->c[i];
+        if (!c->in_set || !c->ctl.has_integ) continue;
+        rc |= put_key(out, &first, c->id);
+        rc |= put_dbl(out, c->ctl.integ);
+    }
     rc |= beat_buf_puts(out, "},\"cursors\":");
     rc |= beat_pull_cursors_encode(st->cur, st->n_cur, out);
     rc |= beat_buf_puts(out, "}}");
@@ -249,6 +271,14 @@ int act_state_restore(act_state *st, const char *json, size_t len,
         if (!num_of(it, &d) || d < 0) continue;
         act_camp *c = act_state_get(st, it->string);
         if (c) c->ctl.rate = d;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "integ")) {
+        /* ln of the multiplier at zero error: bounded like the multiplier. */
+        if (!num_of(it, &d) || d < -20 || d > 20) continue;
+        act_camp *c = act_state_get(st, it->string);
+        if (!c) continue;
+        c->ctl.integ = d;
+        c->ctl.has_integ = true;
     }
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "cursors")) {
         uint64_t epoch, seq;

@@ -34,6 +34,8 @@ typedef struct act_state {
     int *index;   /* open addressing into c; -1 = empty */
     uint32_t index_mask;
     beat_pull_cursor cur[ACT_CURSORS_MAX]; /* keyed by datastream URL */
+    int64_t data_end_ms[ACT_CURSORS_MAX]; /* newest bucket end applied per
+                                             cursor by this process; 0 = none */
     int n_cur;
 } act_state;
 
@@ -61,6 +63,10 @@ int act_state_set_campaigns(act_state *st, const beat_campaign_set *cs);
  * that are new for cur: a bucket (epoch, seq) is never counted twice. */
 int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates *a,
                     act_apply_result *r);
+/* Data time of the spend counted: the oldest of the newest bucket ends
+ * applied per datastream, leaving out instances more than stale_ms behind
+ * the freshest (down: their spend is not coming anyway); 0 if none yet. */
+int64_t act_state_data_ms(const act_state *st, int64_t stale_ms);
 /* Appends the state JSON (public campaigns of the set + private). */
 int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
                      beat_buf *out);
