@@ -55,7 +55,8 @@ static void wr64(uint8_t *p, uint64_t x)
 
 uint64_t beat_ckpt_expected_weights(const beat_ckpt_header *h)
 {
-    uint64_t factor_len = h->rank ? (uint64_t)h->rank * h->dim : 0;
+    uint64_t factor_len =
+        h->rank && h->factor_bits < 32 ? 2 * ((uint64_t)h->rank << h->factor_bits) : 0;
     return (uint64_t)h->dim + 1 + factor_len;
 }
 
@@ -71,6 +72,10 @@ static int header_check(const beat_ckpt_header *h, beat_reason *why)
                     h->dim, (uint32_t)1 << h->hash_bits);
     if (h->rank > RANK_MAX)
         return FAIL("header.rank: %" PRIu32 " > %d", h->rank, RANK_MAX);
+    if (h->rank == 0 && h->factor_bits != 0)
+        return FAIL("header.factor_bits: %" PRIu32 " but rank is 0", h->factor_bits);
+    if (h->rank > 0 && (h->factor_bits < 4 || h->factor_bits > h->hash_bits))
+        return FAIL("header.factor_bits: %" PRIu32 " not in [4, hash_bits]", h->factor_bits);
     uint64_t want = beat_ckpt_expected_weights(h);
     if (h->n_weights != want)
         return FAIL("header.n_weights: %" PRIu64 " but dim/rank imply %" PRIu64,
@@ -106,9 +111,9 @@ static int header_json(const beat_ckpt_header *h, beat_buf *b)
         (rc = beat_buf_json_str(b, h->trainer, strnlen(h->trainer, sizeof h->trainer))) < 0 ||
         (rc = beat_buf_printf(b, ",\"hash_bits\":%" PRIu32 ",\"hash_seed\":\"%016" PRIx64
                               "\",\"dim\":%" PRIu32 ",\"rank\":%" PRIu32
-                              ",\"n_weights\":%" PRIu64 ",\"samples_seen\":%" PRId64,
+                              ",\"factor_bits\":%" PRIu32 ",\"n_weights\":%" PRIu64 ",\"samples_seen\":%" PRId64,
                               h->hash_bits, h->hash_seed, h->dim, h->rank,
-                              h->n_weights, h->samples_seen)) < 0 ||
+                              h->factor_bits, h->n_weights, h->samples_seen)) < 0 ||
         (rc = put_metric(b, "auc", h->auc)) < 0 ||
         (rc = put_metric(b, "logloss", h->logloss)) < 0 ||
         (rc = put_metric(b, "avg_ctr", h->avg_ctr)) < 0 ||
@@ -222,12 +227,13 @@ static int header_from(const cJSON *o, beat_ckpt_header *h, beat_reason *why)
     if (!cJSON_IsObject(o)) return FAIL("header: must be a JSON object");
     int rc = beat_json_unique_keys(o, "header", why);
     if (rc) return rc;
-    int64_t bits, dim, rank = 0, nw, seen = 0, ts = 0;
+    int64_t bits, dim, rank = 0, fbits = 0, nw, seen = 0, ts = 0;
     if ((rc = j_text(o, "kind", true, h->kind, sizeof h->kind, why)) ||
         (rc = j_text(o, "trainer", false, h->trainer, sizeof h->trainer, why)) ||
         (rc = j_uint(o, "hash_bits", true, 64, &bits, why)) ||
         (rc = j_uint(o, "dim", true, UINT32_MAX, &dim, why)) ||
         (rc = j_uint(o, "rank", false, UINT32_MAX, &rank, why)) ||
+        (rc = j_uint(o, "factor_bits", false, 64, &fbits, why)) ||
         (rc = j_uint(o, "n_weights", true, I53, &nw, why)) ||
         (rc = j_uint(o, "samples_seen", false, I53, &seen, why)) ||
         (rc = j_uint(o, "ts", false, I53, &ts, why)) ||
@@ -241,6 +247,7 @@ static int header_from(const cJSON *o, beat_ckpt_header *h, beat_reason *why)
     h->hash_bits = (uint32_t)bits;
     h->dim = (uint32_t)dim;
     h->rank = (uint32_t)rank;
+    h->factor_bits = (uint32_t)fbits;
     h->n_weights = (uint64_t)nw;
     h->samples_seen = seen;
     h->ts_ms = ts;

@@ -6,8 +6,10 @@
  * allocates or frees here. */
 #include "model.h"
 
+#include <cblas.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,11 @@ int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
     if (h->n_weights < (uint64_t)h->dim + 1 || !ck->w)
         return beat_reasonf(why, -EINVAL, "n_weights: %llu < dim + 1",
                             (unsigned long long)h->n_weights);
+    if (h->rank > 0 &&
+        (h->factor_bits < 1 || h->factor_bits > h->hash_bits || h->rank > 256 ||
+         h->n_weights != beat_ckpt_expected_weights(h)))
+        return beat_reasonf(why, -EINVAL, "factor block: rank %u factor_bits %u n_weights %llu",
+                            h->rank, h->factor_bits, (unsigned long long)h->n_weights);
     inf_model *m = calloc(1, sizeof *m);
     if (!m) return -ENOMEM;
     m->refs = 1;
@@ -44,6 +51,12 @@ int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
     m->hp.seed = h->hash_seed;
     m->avg_ctr = (h->avg_ctr > 0 && isfinite(h->avg_ctr)) ? h->avg_ctr
                                                           : INF_AVG_CTR_DEFAULT;
+    if (h->rank > 0) {
+        m->rank = h->rank;
+        m->factor_mask = (UINT32_C(1) << h->factor_bits) - 1;
+        m->V = m->ck.w + beat_ckpt_v_at(h);
+        m->U = m->ck.w + beat_ckpt_u_at(h);
+    }
     *out = m;
     return 0;
 }
@@ -81,9 +94,13 @@ void inf_model_unref(inf_model *m) {
 }
 
 double inf_model_score(const inf_model *m, const uint32_t *idx, int n) {
+    return inf_model_score_with(m, idx, n, 0.0);
+}
+
+double inf_model_score_with(const inf_model *m, const uint32_t *idx, int n, double factor) {
     const float *w = m->ck.w;
     uint32_t dim = m->ck.h.dim;
-    double z = w[dim];
+    double z = w[dim] + (isfinite(factor) ? factor : 0.0);
     for (int i = 0; i < n; i++)
         if (idx[i] < dim) z += w[idx[i]];
     if (z > 35) z = 35;
@@ -138,6 +155,11 @@ static int cmp_state_ptr(const void *a, const void *b) {
     return strcmp(x->id, y->id);
 }
 
+/* The bidding threads are the parallelism: an sgemv that spawned its own
+ * threads would fight them for the cores. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single_thread(void) { openblas_set_num_threads(1); }
+
 inf_world *inf_world_build(inf_model *m, inf_snap *s) {
     inf_world *w = calloc(1, sizeof *w);
     if (!w) return NULL;
@@ -180,6 +202,21 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
                            ((uint32_t)c->creatives[k].h & 0xffff);
     }
     free(idx);
+    /* U rows of this world's campaigns, contiguous: one sgemv scores them
+     * all per imp. Campaigns beyond the set's order are never scored. */
+    if (m && m->rank > 0 && n > 0) {
+        pthread_once(&blas_once, blas_single_thread);
+        w->fu = malloc((size_t)n * m->rank * sizeof *w->fu);
+        if (!w->fu) {
+            free(w->camps);
+            free(w);
+            return NULL;
+        }
+        for (int i = 0; i < n; i++)
+            memcpy(w->fu + (size_t)i * m->rank,
+                   m->U + (size_t)(w->camps[i].hash & m->factor_mask) * m->rank,
+                   m->rank * sizeof *w->fu);
+    }
     w->n = n;
     w->model = m;
     w->snap = s;
@@ -193,7 +230,33 @@ void inf_world_free(inf_world *w) {
     inf_model_unref(w->model);
     inf_snap_unref(w->snap);
     free(w->camps);
+    free(w->fu);
     free(w);
+}
+
+bool inf_world_factor_scores(const inf_world *w, const beat_feat_raw *raw, float *out,
+                             int out_cap, bool blas) {
+    const inf_model *m = w->model;
+    if (!m || m->rank == 0 || !w->fu || w->n <= 0 || w->n > out_cap) return false;
+    int r = (int)m->rank, nf = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX
+                                                                          : raw->n;
+    float v[256];
+    memset(v, 0, (size_t)r * sizeof *v);
+    for (int i = 0; i < nf; i++) {
+        const float *row = m->V + (size_t)(raw->h[i] & m->factor_mask) * r;
+        for (int j = 0; j < r; j++) v[j] += row[j];
+    }
+    if (blas) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, w->n, r, 1.0f, w->fu, r, v, 1, 0.0f, out, 1);
+        return true;
+    }
+    for (int i = 0; i < w->n; i++) {
+        const float *u = w->fu + (size_t)i * r;
+        float t = 0;
+        for (int j = 0; j < r; j++) t += u[j] * v[j];
+        out[i] = t;
+    }
+    return true;
 }
 
 /* ---- publication ---------------------------------------------------------- */

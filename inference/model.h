@@ -24,6 +24,9 @@ typedef struct inf_model {
     beat_ckpt ck;          /* owned */
     beat_hash_params hp;
     double avg_ctr;        /* > 0 */
+    uint32_t rank;         /* factor term (beat_ckpt.h); 0 = none */
+    uint32_t factor_mask;  /* 2^factor_bits - 1 */
+    const float *V, *U;    /* into ck.w when rank > 0 */
 } inf_model;
 
 typedef struct inf_snap {
@@ -49,6 +52,8 @@ typedef struct inf_world {
     inf_snap *snap;        /* may be NULL: no campaigns/state yet */
     int n;
     inf_camp *camps;       /* owned, n entries, campaign set order */
+    float *fu;             /* owned, n × model rank: the campaigns' U rows
+                              gathered for one sgemv per imp; NULL if rank 0 */
     struct inf_world *retired_next; /* holder's retire list */
 } inf_world;
 
@@ -75,8 +80,18 @@ void inf_snap_unref(inf_snap *s);
 inf_world *inf_world_build(inf_model *m, inf_snap *s);
 void inf_world_free(inf_world *w); /* drops the references; NULL is a no-op */
 
-/* pCTR = sigmoid(bias + Σ w[idx]) for indices from beat_feat_indices. */
+/* pCTR = sigmoid(bias + Σ w[idx]) for indices from beat_feat_indices
+ * (the linear part alone: a rank-0 model, or tests). */
 double inf_model_score(const inf_model *m, const uint32_t *idx, int n);
+/* pCTR with the factor term of that campaign added to the logit. */
+double inf_model_score_with(const inf_model *m, const uint32_t *idx, int n, double factor);
+/* Factor terms of every campaign of w for one impression: v = Σ V[f] over
+ * raw's base features, then out[ci] = U[ci] · v for all n campaigns with
+ * one cblas_sgemv (blas false: plain loops, for the benchmark). Returns
+ * false and writes nothing when the model has no factor term or out_cap <
+ * w->n. No allocation; OpenBLAS runs single-threaded (set once here). */
+bool inf_world_factor_scores(const inf_world *w, const beat_feat_raw *raw, float *out,
+                             int out_cap, bool blas);
 
 /* ---- publication ---------------------------------------------------------- */
 typedef struct inf_holder inf_holder;

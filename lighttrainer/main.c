@@ -1,7 +1,8 @@
 /* beat-lighttrainer: learns the CTR model online. It pulls labelled
  * samples from every datastream instance, scores each one before learning
  * from it (progressive validation), trains a hashed logistic regression
- * with FTRL (model.c) and pushes checkpoints to the supervisor. Nobody
+ * with FTRL plus a campaign × context factor term (model.c, factors.c) and
+ * pushes checkpoints to the supervisor. Nobody
  * depends on it: dead peers are counted and skipped. It never pushes a
  * fresh model until the supervisor has said it holds none (404), so a
  * restart continues from the last checkpoint instead of overwriting it. */
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat_alert_rules.h"
 #include "beat_cfg.h"
 #include "beat_ckpt.h"
 #include "beat_features.h"
@@ -27,6 +29,9 @@
 
 static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level, *o_hash_seed;
 static beat_strlist o_datastreams;
+static beat_alert_opts o_alert;
+static int64_t o_rank, o_factor_bits;
+static double o_factor_lr, o_factor_l2;
 static int64_t o_hash_bits, o_ckpt_every_s, o_ckpt_every_n, o_window, o_pull_max,
     o_poll_ms, o_timeout_ms, o_pull_timeout_ms;
 static double o_alpha, o_beta, o_l1, o_l2, o_prior_ctr;
@@ -52,6 +57,15 @@ static const beat_opt opts[] = {
      "FTRL L1 regularisation (sparsity)", false},
     {"l2", "BEAT_LIGHTTRAINER_L2", BEAT_OPT_DBL, &o_l2, "1", 0, 1000,
      "FTRL L2 regularisation", false},
+    {"rank", "BEAT_LIGHTTRAINER_RANK", BEAT_OPT_INT, &o_rank, "8", 0, LTR_RANK_MAX,
+     "rank of the campaign x context factor term (0 disables it)", false},
+    {"factor-bits", "BEAT_LIGHTTRAINER_FACTOR_BITS", BEAT_OPT_INT, &o_factor_bits, "16",
+     LTR_FACTOR_BITS_MIN, LTR_HASH_BITS_MAX,
+     "factor embedding rows = 2^bits per table (capped at --hash-bits)", false},
+    {"factor-lr", "BEAT_LIGHTTRAINER_FACTOR_LR", BEAT_OPT_DBL, &o_factor_lr, "0.02", 1e-6, 10,
+     "AdaGrad learning rate of the factor embeddings", false},
+    {"factor-l2", "BEAT_LIGHTTRAINER_FACTOR_L2", BEAT_OPT_DBL, &o_factor_l2, "0.0001", 0, 100,
+     "L2 regularisation of the factor embeddings", false},
     {"checkpoint-every-s", "BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S", BEAT_OPT_INT,
      &o_ckpt_every_s, "10", 1, 86400, "push a checkpoint at least this often (if trained)",
      false},
@@ -71,6 +85,7 @@ static const beat_opt opts[] = {
      false},
     {"pull-timeout-ms", "BEAT_LIGHTTRAINER_PULL_TIMEOUT_MS", BEAT_OPT_INT,
      &o_pull_timeout_ms, "1000", 10, 600000, "timeout of sample pulls", false},
+    BEAT_ALERT_OPTS(&o_alert),
     {"name", "BEAT_LIGHTTRAINER_NAME", BEAT_OPT_STR, &o_name, "beat-lighttrainer", 0,
      -1, "trainer name, written into every checkpoint", false},
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
@@ -134,6 +149,7 @@ static bool health(void *arg, beat_buf *detail) {
 
 typedef struct trainer {
     ltr_model *model;
+    beat_hash_params hp;  /* the model's: campaign hashes for the factor term */
     ltr_prog prog;
     ltr_links *links;
     beat_buf ckpt, cursors;
@@ -152,7 +168,8 @@ static int train_one(void *arg, const beat_sample *s) {
         cnt(m.bad, 1);
         return -EINVAL;
     }
-    double p = ltr_model_learn(t->model, s->feat, (int)s->n_feat, s->label, s->weight);
+    uint64_t ch = beat_feat_campaign_hash(&t->hp, s->campaign);
+    double p = ltr_model_learn(t->model, s->feat, (int)s->n_feat, ch, s->label, s->weight);
     ltr_prog_add(&t->prog, p, s->label, s->weight);
     t->since_push++;
     return 0;
@@ -178,7 +195,8 @@ static int restore(trainer *t, size_t max_bytes) {
         if (rc == 1) {
             char *cursors = NULL;
             beat_reason why = {{0}};
-            int r = ltr_model_restore(t->model, &c, &cursors, &why);
+            bool fresh_factors = false;
+            int r = ltr_model_restore(t->model, &c, &cursors, &fresh_factors, &t->prog, &why);
             if (r < 0) {
                 /* Different hash space or model kind: the operator changed
                  * the trainer on purpose; start over in the new space. */
@@ -190,6 +208,12 @@ static int restore(trainer *t, size_t max_bytes) {
                 if (r == 1)
                     beat_log(BEAT_WARN, "warm_start", "trainer=%s reason=\"%s\"",
                              c.h.trainer, why.msg);
+                if (fresh_factors)
+                    beat_log(BEAT_WARN, "factors_fresh",
+                             "trainer=%s rank=%" PRIu32 " factor_bits=%" PRIu32
+                             " ours=%" PRId64 "/%" PRIu32,
+                             c.h.trainer, c.h.rank, c.h.factor_bits, o_rank,
+                             t->model->fac.bits);
                 ltr_links_cursors_restore(t->links, cursors);
                 atomic_store(&g_status.restore, BEAT_RESTORE_DONE);
                 gset(m.restore, 1);
@@ -213,7 +237,8 @@ static void push_checkpoint(trainer *t) {
     ltr_prog_compute(&t->prog, &pr);
     beat_buf_reset(&t->cursors);
     ltr_links_cursors_json(t->links, &t->cursors);
-    ltr_ckpt_meta meta = {o_name, pr.auc, pr.logloss, beat_now_ms(), t->cursors.data};
+    ltr_ckpt_meta meta = {o_name, pr.auc, pr.logloss, beat_now_ms(), t->cursors.data,
+                          &t->prog};
     beat_buf_reset(&t->ckpt);
     int rc = ltr_model_encode(t->model, &meta, &t->ckpt);
     if (rc == 0) rc = ltr_links_push_ckpt(t->links, &t->ckpt);
@@ -304,7 +329,11 @@ int main(int argc, char **argv) {
     trainer t;
     memset(&t, 0, sizeof t);
     ltr_ftrl f = {o_alpha, o_beta, o_l1, o_l2};
-    t.model = ltr_model_new((uint32_t)o_hash_bits, seed, &f, o_prior_ctr);
+    if (o_factor_bits > o_hash_bits) o_factor_bits = o_hash_bits; /* a row is index & mask */
+    ltr_fm fm = {(uint32_t)o_rank, (uint32_t)o_factor_bits, o_factor_lr, o_factor_l2};
+    t.hp.bits = (uint32_t)o_hash_bits;
+    t.hp.seed = seed;
+    t.model = ltr_model_new((uint32_t)o_hash_bits, seed, &f, &fm, o_prior_ctr);
     if (!t.model || ltr_prog_init(&t.prog, (int)o_window) != 0) {
         beat_log(BEAT_FATAL, "oom", "what=model hash_bits=%" PRId64, o_hash_bits);
         return 1;
@@ -313,7 +342,8 @@ int main(int argc, char **argv) {
      * section of at most dense f64 z and n (+ slack); never below 256 MiB
      * so that a restore of somewhat larger models still works. */
     size_t dim = (size_t)1 << o_hash_bits;
-    size_t max_bytes = ((size_t)64 << 20) + (dim + 1) * (4 + 16 + 1);
+    size_t max_bytes = ((size_t)64 << 20) + (dim + 1) * (4 + 16 + 1) +
+                       ((size_t)1 << o_factor_bits) * (size_t)(2 * o_rank + 2) * 4;
     if (max_bytes < ((size_t)256 << 20)) max_bytes = (size_t)256 << 20;
     beat_buf_init(&t.ckpt, max_bytes);
     beat_buf_init(&t.cursors, 1 << 20);
@@ -329,9 +359,18 @@ int main(int argc, char **argv) {
         beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, err);
         return 1;
     }
+    /* Alert rules (ops): the supervisor is only called to push (every
+     * --checkpoint-every-s when trained), so its window spans three pushes. */
+    int64_t sup_win = 3000 * o_ckpt_every_s > 30000 ? 3000 * o_ckpt_every_s : 30000;
+    int64_t ds_win = 10 * o_poll_ms > 10000 ? 10 * o_poll_ms : 10000;
+    beat_alert_rules *alert_rules = beat_alert_pull_rules_run(
+        &o_alert, o_name, "lighttrainer", o_supervisor, m.ckpts, sup_win, &o_datastreams,
+        ds_win);
     beat_log(BEAT_INFO, "started",
-             "listen=%s datastreams=%d supervisor=%s name=%s hash_bits=%" PRId64, o_listen,
-             o_datastreams.n, o_supervisor, o_name, o_hash_bits);
+             "listen=%s datastreams=%d supervisor=%s name=%s hash_bits=%" PRId64
+             " rank=%" PRId64 " factor_bits=%" PRId64,
+             o_listen, o_datastreams.n, o_supervisor, o_name, o_hash_bits, o_rank,
+             o_factor_bits);
 
     if (restore(&t, max_bytes) == 0) {
         int64_t now = beat_mono_ms();
@@ -360,6 +399,7 @@ int main(int argc, char **argv) {
     }
 
     beat_log(BEAT_INFO, "stopping", "samples_seen=%" PRId64, t.model->samples_seen);
+    beat_alert_rules_end(alert_rules);
     beat_admin_stop(admin);
     ltr_links_free(t.links);
     ltr_model_free(t.model);

@@ -1,21 +1,34 @@
 /* Logistic regression on hashed indices, trained with FTRL-Proximal
  * (McMahan et al. 2013, per-coordinate learning rates, L1 for sparsity),
- * and its checkpoint. Called by main.c's training loop and by
+ * plus the campaign × context factor term (factors.c) on the same
+ * gradient, and its checkpoint. Called by main.c's training loop and by
  * model_test.c. Pure computation on the caller's thread: never does I/O,
  * never reads a clock, never trusts a checkpoint it is handed.
  *
  * Private section of our checkpoints (little-endian):
- *   "LTRP", u32 version 1, u32 json_len, JSON {"algo":"ftrl","dim":…,
- *   "alpha":…,"beta":…,"l1":…,"l2":…,"ctr_wy":…,"ctr_w":…,"cursors":{…}},
+ *   "LTRP", u32 version 2, u32 json_len, JSON {"algo":"ftrl","dim":…,
+ *   "alpha":…,"beta":…,"l1":…,"l2":…,"ctr_wy":…,"ctr_w":…,"rank":…,
+ *   "factor_bits":…,"factor_lr":…,"factor_l2":…,"cursors":{…}},
  *   u32 layout, u64 count, then
  *     layout 0 (dense):  z[0..dim] then n[0..dim], f64 each (count = dim+1)
  *     layout 1 (sparse): count × (u32 index, f64 z, f64 n), ascending index,
  *                        only the coordinates ever touched.
- * Whichever is smaller is written; no compression (zlib on dense f64 costs
- * ~1 s per checkpoint at 2^20 for a few percent). */
+ *   then (version 2) u64 n_fac and n_fac 32-bit words: the factor rows
+ *   ever trained, each (u32 row | table << 31, f32 AdaGrad sum, rank ×
+ *   f32 embedding), table 0 = V, 1 = U (n_fac = rows × (rank + 2); 0 for
+ *   rank 0). Untouched rows keep their seeded initial values, which a
+ *   trainer of the same hash seed recreates. The rows repeat the public
+ *   V/U blocks so that a trainer restarting from another trainer's
+ *   checkpoint that carried this section on gets its own factors back.
+ *   Then u64 n_prog and n_prog × (f32 score, f32 weight, u8 label): the
+ *   progressive-validation window, oldest first.
+ * Whichever linear layout is smaller is written; no compression (zlib on
+ * dense f64 costs ~1 s per checkpoint at 2^20 for a few percent). Version 1
+ * (no factor block) is still read. */
 #include "model.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,12 +37,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "beat_wire.h"
+
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the private section stores f64 arrays in host order: little-endian only"
 #endif
 
 #define PRIV_MAGIC "LTRP"
-#define PRIV_VERSION 1
+#define PRIV_VERSION 2
 #define CTR_PRIOR_WEIGHT 100.0 /* pseudo-samples of prior_ctr in avg_ctr */
 #define CTR_MEMORY 1e6         /* weight units after which old samples fade (1/e) */
 #define LOGIT_MAX 35.0
@@ -61,10 +76,10 @@ double ltr_model_weight(const ltr_model *m, uint32_t i) {
 }
 
 ltr_model *ltr_model_new(uint32_t hash_bits, uint64_t hash_seed, const ltr_ftrl *f,
-                         double prior_ctr) {
+                         const ltr_fm *fm, double prior_ctr) {
     if (hash_bits < LTR_HASH_BITS_MIN || hash_bits > LTR_HASH_BITS_MAX ||
         !(f->alpha > 0) || !(f->beta >= 0) || !(f->l1 >= 0) || !(f->l2 >= 0) ||
-        !(prior_ctr > 0 && prior_ctr < 1))
+        !(prior_ctr > 0 && prior_ctr < 1) || (fm && fm->rank && fm->bits > hash_bits))
         return NULL;
     ltr_model *m = calloc(1, sizeof *m);
     if (!m) return NULL;
@@ -79,24 +94,42 @@ ltr_model *ltr_model_new(uint32_t hash_bits, uint64_t hash_seed, const ltr_ftrl 
         return NULL;
     }
     m->n = m->z + m->dim + 1;
+    if (fm && ltr_factors_init(&m->fac, fm->rank, fm->bits, fm->lr, fm->l2, hash_seed) != 0) {
+        free(m->z);
+        free(m);
+        return NULL;
+    }
     m->z[m->dim] = z_for_weight(m, m->dim, log(prior_ctr / (1.0 - prior_ctr)));
     return m;
 }
 
 void ltr_model_free(ltr_model *m) {
     if (!m) return;
+    ltr_factors_fini(&m->fac);
     free(m->z);
     free(m);
 }
 
-double ltr_model_predict(const ltr_model *m, const uint32_t *idx, int n) {
+/* Base features of a beat_feat_indices list (bases, crosses, campaign):
+ * the first (n-1)/2 when the last index is the campaign's; else none, so
+ * a list of another shape never feeds the factor term. */
+static int factor_bases(const ltr_model *m, const uint32_t *idx, int n, uint64_t ch) {
+    if (m->fac.rank == 0 || n < 3 || n > BEAT_FEAT_MAX || n % 2 == 0) return 0;
+    uint32_t mask = m->dim - 1;
+    return (idx[n - 1] & mask) == (uint32_t)(ch & mask) ? (n - 1) / 2 : 0;
+}
+
+double ltr_model_predict(const ltr_model *m, const uint32_t *idx, int n, uint64_t cmp_hash) {
     double s = coord_weight(m, m->dim);
     for (int k = 0; k < n; k++) s += coord_weight(m, idx[k] & (m->dim - 1));
+    float vsum[LTR_RANK_MAX];
+    s += ltr_factors_term(&m->fac, idx, factor_bases(m, idx, n, cmp_hash), (uint32_t)cmp_hash,
+                          vsum);
     return sigmoid(s);
 }
 
-double ltr_model_learn(ltr_model *m, const uint32_t *idx, int n, int label,
-                       double weight) {
+double ltr_model_learn(ltr_model *m, const uint32_t *idx, int n, uint64_t cmp_hash,
+                       int label, double weight) {
     uint32_t at[65];
     double w[65];
     int k, cnt = n > 64 ? 64 : n;
@@ -104,9 +137,13 @@ double ltr_model_learn(ltr_model *m, const uint32_t *idx, int n, int label,
     at[cnt++] = m->dim;
     double s = 0;
     for (k = 0; k < cnt; k++) s += (w[k] = coord_weight(m, at[k]));
+    float vsum[LTR_RANK_MAX];
+    int nb = factor_bases(m, idx, n, cmp_hash);
+    s += ltr_factors_term(&m->fac, idx, nb, (uint32_t)cmp_hash, vsum);
     double p = sigmoid(s);
     double y = label ? 1.0 : 0.0;
     double g = (p - y) * weight; /* d(weighted log loss)/d(logit); x_i = 1 */
+    if (nb) ltr_factors_update(&m->fac, idx, nb, (uint32_t)cmp_hash, vsum, g);
     for (k = 0; k < cnt; k++) {
         uint32_t i = at[k];
         double sigma = (sqrt(m->n[i] + g * g) - sqrt(m->n[i])) / m->f.alpha;
@@ -145,22 +182,28 @@ static uint64_t get_u64(const uint8_t *p) {
 }
 
 /* Builds the private section; *out is malloc'd. */
-static int priv_encode(const ltr_model *m, const char *cursors_json, uint8_t **out,
-                       uint64_t *out_len) {
+static int priv_encode(const ltr_model *m, const char *cursors_json, const ltr_prog *g,
+                       uint8_t **out, uint64_t *out_len) {
     char *json = NULL;
     int jl = asprintf(&json,
                       "{\"algo\":\"ftrl\",\"dim\":%" PRIu32 ",\"alpha\":%.17g,"
                       "\"beta\":%.17g,\"l1\":%.17g,\"l2\":%.17g,\"ctr_wy\":%.17g,"
-                      "\"ctr_w\":%.17g,\"cursors\":%s}",
+                      "\"ctr_w\":%.17g,\"rank\":%" PRIu32 ",\"factor_bits\":%" PRIu32
+                      ",\"factor_lr\":%.17g,\"factor_l2\":%.17g,\"cursors\":%s}",
                       m->dim, m->f.alpha, m->f.beta, m->f.l1, m->f.l2, m->ctr_wy,
-                      m->ctr_w, cursors_json && *cursors_json ? cursors_json : "{}");
+                      m->ctr_w, m->fac.rank, m->fac.rank ? m->fac.bits : 0, m->fac.lr,
+                      m->fac.l2, cursors_json && *cursors_json ? cursors_json : "{}");
     if (jl < 0) return -ENOMEM;
     size_t cnt = (size_t)m->dim + 1, touched = 0;
     for (size_t i = 0; i < cnt; i++) touched += m->z[i] != 0 || m->n[i] != 0;
     bool sparse = touched * 20 < cnt * 16;
     size_t head = 12 + (size_t)jl + 12;
     size_t body = sparse ? touched * 20 : cnt * 16;
-    uint8_t *p = malloc(head + body);
+    size_t n_rows = 0, rank = m->fac.rank;
+    for (size_t i = 0; rank && i < 2 * (size_t)m->fac.rows; i++) n_rows += m->fac.accV[i] > 0;
+    size_t n_fac = n_rows * (rank + 2);
+    size_t n_prog = g ? (size_t)g->n : 0;
+    uint8_t *p = malloc(head + body + 8 + 4 * n_fac + 8 + 9 * n_prog);
     if (!p) {
         free(json);
         return -ENOMEM;
@@ -184,8 +227,27 @@ static int priv_encode(const ltr_model *m, const char *cursors_json, uint8_t **o
             q += 20;
         }
     }
+    q = p + head + body;
+    put_u64(q, n_fac);
+    q += 8;
+    for (size_t i = 0; rank && i < 2 * (size_t)m->fac.rows; i++) {
+        if (!(m->fac.accV[i] > 0)) continue; /* accV and accU are adjacent */
+        uint32_t row = (uint32_t)(i % m->fac.rows), table = i >= m->fac.rows;
+        put_u32(q, row | table << 31);
+        memcpy(q + 4, &m->fac.accV[i], 4);
+        memcpy(q + 8, (table ? m->fac.U : m->fac.V) + (size_t)row * rank, 4 * rank);
+        q += 4 * (rank + 2);
+    }
+    put_u64(q, n_prog);
+    q += 8;
+    for (size_t k = 0; k < n_prog; k++, q += 9) {
+        size_t i = ((size_t)g->head + (size_t)g->cap - n_prog + k) % (size_t)g->cap;
+        memcpy(q, &g->p[i], 4);
+        memcpy(q + 4, &g->w[i], 4);
+        q[8] = g->y[i];
+    }
     *out = p;
-    *out_len = head + body;
+    *out_len = head + body + 8 + 4 * n_fac + 8 + 9 * n_prog;
     return 0;
 }
 
@@ -197,8 +259,9 @@ int ltr_model_encode(const ltr_model *m, const ltr_ckpt_meta *meta, beat_buf *ou
     c.h.hash_bits = m->hash_bits;
     c.h.hash_seed = m->hash_seed;
     c.h.dim = m->dim;
-    c.h.rank = 0;
-    c.h.n_weights = (uint64_t)m->dim + 1;
+    c.h.rank = m->fac.rank;
+    c.h.factor_bits = m->fac.rank ? m->fac.bits : 0;
+    c.h.n_weights = beat_ckpt_expected_weights(&c.h);
     c.h.samples_seen = m->samples_seen;
     c.h.auc = isfinite(meta->auc) ? meta->auc : 0.5;
     c.h.logloss = isfinite(meta->logloss) ? meta->logloss : 0.0;
@@ -210,7 +273,15 @@ int ltr_model_encode(const ltr_model *m, const ltr_ckpt_meta *meta, beat_buf *ou
         double w = coord_weight(m, i);
         c.w[i] = isfinite(w) && fabs(w) < 1e30 ? (float)w : 0.0f;
     }
-    int rc = priv_encode(m, meta->cursors_json, &c.priv, &c.n_priv);
+    if (m->fac.rank) {
+        size_t emb = (size_t)m->fac.rows * m->fac.rank;
+        float *v = c.w + beat_ckpt_v_at(&c.h), *u = c.w + beat_ckpt_u_at(&c.h);
+        for (size_t i = 0; i < emb; i++) {
+            v[i] = isfinite(m->fac.V[i]) ? m->fac.V[i] : 0.0f;
+            u[i] = isfinite(m->fac.U[i]) ? m->fac.U[i] : 0.0f;
+        }
+    }
+    int rc = priv_encode(m, meta->cursors_json, meta->prog, &c.priv, &c.n_priv);
     if (rc == 0) rc = beat_ckpt_encode(&c, out);
     free(c.w);
     free(c.priv);
@@ -227,15 +298,24 @@ static bool jnum(const cJSON *o, const char *k, double *out) {
 }
 
 /* Restores z, n, avg-CTR sums and cursors from our private section into
- * scratch (2*(dim+1) doubles). 0 on success, negative if unusable. */
+ * scratch (2*(dim+1) doubles); *fac and *n_fac point at the factor block
+ * inside c->priv (n_fac 0 when none), fac_shape gets its rank and bits.
+ * 0 on success, negative if unusable. */
 static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
-                       double sums[2], char **cursors_json, beat_reason *why) {
+                       double sums[2], char **cursors_json, const uint8_t **fac,
+                       uint64_t *n_fac, double fac_shape[2], const uint8_t **prog,
+                       uint64_t *n_prog, beat_reason *why) {
     const uint8_t *p = c->priv;
     uint64_t n = c->n_priv;
+    *fac = NULL;
+    *n_fac = 0;
+    *prog = NULL;
+    *n_prog = 0;
     if (!p || n < 12 || memcmp(p, PRIV_MAGIC, 4) != 0)
         return beat_reasonf(why, -EBADMSG, "private: not ours");
-    if (get_u32(p + 4) != PRIV_VERSION)
-        return beat_reasonf(why, -EBADMSG, "private: version %" PRIu32, get_u32(p + 4));
+    uint32_t version = get_u32(p + 4);
+    if (version != 1 && version != PRIV_VERSION)
+        return beat_reasonf(why, -EBADMSG, "private: version %" PRIu32, version);
     uint64_t jl = get_u32(p + 8);
     if (jl > n - 12 || n - 12 - jl < 12)
         return beat_reasonf(why, -EBADMSG, "private: truncated");
@@ -252,14 +332,35 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
     uint32_t layout = get_u32(p + 12 + jl);
     uint64_t count = get_u64(p + 12 + jl + 4), left = n - 12 - jl - 12;
     size_t cnt = (size_t)m->dim + 1;
+    uint64_t used = layout == 0 ? (uint64_t)cnt * 16 : count <= cnt ? count * 20 : UINT64_MAX;
+    uint64_t rest = used <= left ? left - used : UINT64_MAX;
     bool ok = false;
-    if (layout == 0 && count == cnt && left == cnt * 16) {
+    if (rest == UINT64_MAX) {
+        ok = false;
+    } else if (version == 1) {
+        ok = rest == 0;
+    } else if (rest >= 16) {
+        /* u64 n_fac, n_fac f32, u64 n_prog, n_prog × 9 bytes: exactly */
+        const uint8_t *t = q + used;
+        uint64_t nf = get_u64(t);
+        if (nf <= (rest - 16) / 4) {
+            uint64_t np = get_u64(t + 8 + 4 * nf), left2 = rest - 16 - 4 * nf;
+            if (np <= left2 / 9 && left2 == 9 * np) {
+                ok = true;
+                if (jnum(j, "rank", &fac_shape[0]) && jnum(j, "factor_bits", &fac_shape[1])) {
+                    *n_fac = nf;
+                    *fac = t + 8;
+                }
+                *n_prog = np;
+                *prog = t + 16 + 4 * nf;
+            }
+        }
+    }
+    if (ok && layout == 0 && count == cnt) {
         memcpy(scratch, q, cnt * 16);
-        ok = true;
-    } else if (layout == 1 && count <= cnt && left == count * 20) {
+    } else if (ok && layout == 1) {
         memset(scratch, 0, cnt * 16);
         int64_t prev = -1;
-        ok = true;
         for (uint64_t k = 0; k < count && ok; k++, q += 20) {
             uint32_t i = get_u32(q);
             if ((int64_t)i <= prev || i >= cnt) ok = false; /* ascending, in range */
@@ -269,6 +370,8 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
                 prev = i;
             }
         }
+    } else {
+        ok = false;
     }
     if (!ok) {
         cJSON_Delete(j);
@@ -292,12 +395,46 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
     return 0;
 }
 
+/* Factor state: the embeddings from the checkpoint's V/U blocks when they
+ * have our shape, then the trained rows and their accumulators from our
+ * private block (exact); a foreign rank-0 checkpoint carrying our private
+ * block gives those rows over the seeded initial values. false when
+ * neither fits (the caller keeps fresh factors). Non-finite values never
+ * get in; a restored row keeps an accumulator > 0 so that it is written
+ * again. */
+static bool factors_restore(ltr_model *m, const beat_ckpt *c, const uint8_t *fac,
+                            uint64_t n_fac, const double shape[2]) {
+    ltr_factors *f = &m->fac;
+    if (f->rank == 0) return true;
+    size_t r = f->rank, emb = (size_t)f->rows * r, all = 2 * emb + 2 * (size_t)f->rows;
+    bool pub = c->h.rank == f->rank && c->h.factor_bits == f->bits &&
+               c->h.n_weights == beat_ckpt_expected_weights(&c->h);
+    bool priv = fac && shape[0] == f->rank && shape[1] == f->bits && n_fac % (r + 2) == 0;
+    if (!pub && !priv) return false;
+    if (pub) {
+        memcpy(f->V, c->w + beat_ckpt_v_at(&c->h), emb * sizeof(float));
+        memcpy(f->U, c->w + beat_ckpt_u_at(&c->h), emb * sizeof(float));
+        memset(f->accV, 0, 2 * (size_t)f->rows * sizeof(float));
+    }
+    for (uint64_t k = 0; priv && k < n_fac / (r + 2); k++, fac += 4 * (r + 2)) {
+        uint32_t tag = get_u32(fac), row = tag & 0x7fffffffu, table = tag >> 31;
+        if (row >= f->rows) continue;
+        float *acc = (table ? f->accU : f->accV) + row;
+        memcpy(acc, fac + 4, 4);
+        if (!(*acc > 0) || !isfinite(*acc)) *acc = FLT_MIN;
+        memcpy((table ? f->U : f->V) + (size_t)row * r, fac + 8, 4 * r);
+    }
+    for (size_t i = 0; i < all; i++)
+        if (!isfinite(f->V[i])) f->V[i] = 0;
+    return true;
+}
+
 int ltr_model_restore(ltr_model *m, const beat_ckpt *c, char **cursors_json,
-                      beat_reason *why) {
+                      bool *factors_fresh, ltr_prog *prog, beat_reason *why) {
     *cursors_json = NULL;
-    if (strcmp(c->h.kind, "logreg") != 0 || c->h.rank != 0)
-        return beat_reasonf(why, -EINVAL, "kind %s rank %" PRIu32 " is not ours",
-                            c->h.kind, c->h.rank);
+    *factors_fresh = false;
+    if (strcmp(c->h.kind, "logreg") != 0)
+        return beat_reasonf(why, -EINVAL, "kind %s is not ours", c->h.kind);
     if (c->h.hash_bits != m->hash_bits || c->h.dim != m->dim ||
         c->h.hash_seed != m->hash_seed || c->h.n_weights < (uint64_t)m->dim + 1)
         return beat_reasonf(why, -EINVAL,
@@ -308,16 +445,29 @@ int ltr_model_restore(ltr_model *m, const beat_ckpt *c, char **cursors_json,
     double *scratch = malloc(cnt * sizeof(double));
     if (!scratch) return beat_reasonf(why, -ENOMEM, "out of memory");
     double sums[2] = {0, 0};
-    int rc = priv_decode(m, c, scratch, sums, cursors_json, why);
+    const uint8_t *fac, *pw;
+    uint64_t n_fac, n_pw;
+    double shape[2] = {0, 0};
+    int rc = priv_decode(m, c, scratch, sums, cursors_json, &fac, &n_fac, shape, &pw, &n_pw,
+                         why);
     m->samples_seen = c->h.samples_seen > 0 ? c->h.samples_seen : 0;
     if (rc == 0) {
         memcpy(m->z, scratch, cnt * sizeof(double));
         m->ctr_wy = sums[0];
         m->ctr_w = sums[1];
         free(scratch);
+        *factors_fresh = !factors_restore(m, c, fac, n_fac, shape);
+        for (uint64_t k = 0; prog && k < n_pw; k++, pw += 9) {
+            float p, w;
+            memcpy(&p, pw, 4);
+            memcpy(&w, pw + 4, 4);
+            if (isfinite(p) && p >= 0 && p <= 1 && isfinite(w) && w > 0 && pw[8] <= 1)
+                ltr_prog_add(prog, p, pw[8], w);
+        }
         return 0;
     }
     free(scratch);
+    *factors_fresh = !factors_restore(m, c, NULL, 0, shape);
     /* Warm start: the weights are all we can trust. n = 0 gives every
      * coordinate its full learning rate again. */
     memset(m->z, 0, cnt * sizeof(double));

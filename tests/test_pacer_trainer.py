@@ -205,7 +205,8 @@ def parse_ckpt(b):
     (crc,) = struct.unpack_from("<I", b, off)
     check(off + 4 == len(b), "trailing bytes")
     check(zlib.crc32(b[:off]) == crc, "crc")
-    check(hdr["n_weights"] == nw == hdr["dim"] + 1, "n_weights")
+    fb = hdr.get("factor_bits", 0)
+    check(hdr["n_weights"] == nw == hdr["dim"] + 1 + 2 * (hdr["rank"] << fb), "n_weights")
     check(hdr["dim"] == 1 << hdr["hash_bits"], "dim")
     check(priv[:4] == b"LTRP", "private magic")
     (jl,) = struct.unpack_from("<I", priv, 8)
@@ -311,7 +312,9 @@ def test_actuator_waits_for_supervisor():
             wait_for(lambda: (metric(port, 'beat_actuator_link_failures_total'
                                      '{peer="supervisor"}') or 0) >= 2, 10,
                      what="restore attempts counted")
-            check(healthz(port)["ready"] is False)
+            h = wait_for(lambda: "error status" in healthz(port).get("reason", "")
+                         and healthz(port), 10, what="restore reason in /healthz")
+            check(h["ready"] is False, str(h))
             check(sup.n_states() == 0)
             check(any(e.get("ev") == "supervisor_unreachable" for e in act.events()))
             with sup.lock:
@@ -320,6 +323,36 @@ def test_actuator_waits_for_supervisor():
             check(healthz(port)["ready"] is True)
             wait_for(lambda: spend_of(sup.states_since(0)[-1], "acme-shoes") == 700, 10,
                      what="spend counted")
+            check(act.stop() == 0)
+    finally:
+        ds.stop()
+        sup.stop()
+
+
+def test_actuator_hard_stop_and_bad_weights():
+    """Spend that reaches budget × (1 − stop margin), counting what is still
+    in flight, pauses the campaign (hard stop) while the others bid on;
+    a malformed --hourly-weights is refused at start (exit 64)."""
+    ds = FakeDatastream().start()
+    sup = FakeSupervisor().start()
+    logdir = tempfile.mkdtemp(prefix="beat-act-")
+    port = free_port()
+    A, G = "acme-shoes", "globex-travel"  # budgets 50,000,000 µ each
+    try:
+        with Procs(logdir) as procs:
+            bad = procs.start("bad", actuator_argv(ds, sup, free_port(),
+                                                   ["--hourly-weights", "1,2,3"]))
+            check(bad.p.wait(10) == 64, "bad --hourly-weights exits 64")
+            ds.add_bucket({A: {"spend_micros": 40_000_000}, G: {"spend_micros": 1000}})
+            act = procs.start("actuator", actuator_argv(
+                ds, sup, port, ["--hourly-weights", ",".join(["1"] * 24)]))
+            st = wait_for(lambda: (sup.states_since(0) or [None])[-1], 10, what="a state")
+            check(st["campaigns"][A]["paused"] is False, str(st["campaigns"][A]))
+            ds.add_bucket({A: {"spend_micros": 9_950_000}})  # 99.9%: inside the margin
+            st = wait_for(lambda: (lambda s: s and s["campaigns"][A]["paused"] and s)(
+                sup.states_since(0)[-1]), 10, what="acme-shoes paused at its budget")
+            check(st["campaigns"][G]["paused"] is False, "other campaigns bid on")
+            check(spend_of(st, A) == 49_950_000)
             check(act.stop() == 0)
     finally:
         ds.stop()
@@ -373,7 +406,7 @@ def test_lighttrainer_checkpoints_epochs_and_restart():
             first = wait_for(lambda: sup.ckpts_since(0), 15, what="initial checkpoint")[0]
             hdr, w, priv = parse_ckpt(first)
             check(hdr["kind"] == "logreg" and hdr["trainer"] == "ltr-test", str(hdr))
-            check(hdr["hash_bits"] == 16 and hdr["rank"] == 0)
+            check(hdr["hash_bits"] == 16 and hdr["rank"] == 8 and hdr["factor_bits"] == 16)
             check(hdr["samples_seen"] == 0, str(hdr))
             check(abs(w[hdr["dim"]] - math.log(0.02 / 0.98)) < 1e-4, "bias = logit(prior)")
             check(abs(hdr["avg_ctr"] - 0.02) < 1e-9)
@@ -397,6 +430,7 @@ def test_lighttrainer_checkpoints_epochs_and_restart():
             ds.restart("00000000000000c3")
             ds.add_samples(synthetic_samples(1000, rng))
             hdr, w, priv = wait_for(lambda: ckpt_with(4000), 15, what="4000 samples")
+            auc_before = hdr["auc"]
             check(priv["cursors"][ds.url] == {"epoch": "00000000000000c3", "seq": 1000})
             check(metric(port, "beat_lighttrainer_epoch_resets_total") == 1)
 
@@ -413,6 +447,9 @@ def test_lighttrainer_checkpoints_epochs_and_restart():
             hdr, w, priv = wait_for(lambda: ckpt_with(4500), 15, what="4500 samples")
             for b in sup.ckpts_since(n):
                 check(parse_ckpt(b)[0]["samples_seen"] >= 4000, "model reset on restart")
+            # The progressive window came back too: the AUC figure continues
+            # (4000 restored + 500 new scores), it does not start over.
+            check(abs(hdr["auc"] - auc_before) < 0.03, f"auc {auc_before} -> {hdr['auc']}")
             check(any(e.get("ev") == "restored" for e in ltr2.events()))
             check(ltr2.stop() == 0)
     finally:
