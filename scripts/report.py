@@ -1,12 +1,26 @@
 #!/usr/bin/env python3
 """The demo report: what the exchange simulator saw (bids, wins, billed
 spend, clicks, latency) next to what the engine holds (budgets, pacing
-state, model versions and quality), per campaign.
-  report.py --wait-ready RUN   wait for every inference node, print versions
-  report.py RUN                print the report (Markdown) for a finished run
+state, model versions and quality), graded against the simulator's ground
+truth (oracle clicks, Bayes AUC). See docs/demo.md for how to read it.
+
+  report.py --wait-ready RUN            wait for every daemon, print versions
+  report.py --put-campaigns RUN IN OUT  load IN into the supervisor, save
+                                        the stored set (absolute flights) to OUT
+  report.py --poll RUN OUT              append engine samples (versions, state)
+                                        to OUT every second until killed
+  report.py --settle RUN                wait until the pacing state covers the
+                                        notices sent at the end of the run
+  report.py [--json] RUN REPORT_DIR     write report.md, summary.json, PNGs
+                                        into REPORT_DIR; print the report
+                                        (or, with --json, the summary)
 Exits 1 if the run shows no bids, wins, spend or clicks, or no version
 advanced: a demo that did nothing must not look like a success."""
-import json, os, struct, sys, time, urllib.request
+import json, os, signal, sys, time, urllib.error, urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_calc  # noqa: E402
+import report_plot  # noqa: E402
 
 
 def env_of(run):
@@ -43,71 +57,129 @@ def wait_ready(run):
     return 1
 
 
-def money(m):
-    return f"{m / 1e6:,.2f}"
-
-
-def report(run):
+def put_campaigns(run, src, dst):
     env = env_of(run)
     sup = env["BEAT_SUPERVISOR_URL"]
-    sim = json.load(open(os.path.join(run, "exsim.json")))
-    before = json.load(open(os.path.join(run, "versions-before.json")))
-    camps = {c["id"]: c for c in get(sup + "/v1/campaigns")["campaigns"]}
-    # Notices still in flight when traffic stopped reach the actuator within
-    # a bucket and a tick: wait for a state written after that (bounded).
-    settle_ms = int(time.time() * 1000) + 3000
+    doc = json.load(open(src))
+
+    def put(d):
+        req = urllib.request.Request(sup + "/v1/campaigns", data=json.dumps(d).encode(),
+                                     method="PUT", headers={"Content-Type": "application/json"})
+        if env.get("BEAT_ADMIN_TOKEN"):
+            req.add_header("Authorization", "Bearer " + env["BEAT_ADMIN_TOKEN"])
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read()).get("version")
+
+    try:
+        version = put(doc)
+    except urllib.error.HTTPError as e:
+        why = e.read().decode(errors="replace")
+        if e.code != 400 or "unknown field" not in why:
+            raise
+        # A supervisor without the video/native/deal schema: banner only.
+        print(f"supervisor refused the full campaign schema ({why.strip()}); "
+              "loading the banner-only subset", file=sys.stderr)
+        import demo_campaigns
+        version = put(demo_campaigns.compat(doc))
+    stored = get(sup + "/v1/campaigns")
+    with open(dst, "w") as f:
+        json.dump(stored, f, indent=1)
+    # Inference must hold the new set before traffic starts.
     deadline = time.monotonic() + 20
-    state = {"campaigns": {}}
+    urls = env["BEAT_INFERENCE_URLS"].split(",")
     while time.monotonic() < deadline:
         try:
-            state = get(sup + "/v1/state/latest")
-            if state.get("ts", 0) >= settle_ms:
+            if all(get(u.rstrip("/") + "/healthz").get("campaigns_version", version) >= version
+                   for u in urls):
                 break
         except OSError:
             pass
         time.sleep(0.2)
-    after = get(sup + "/v1/versions")
-    blob, _ = get(sup + "/v1/checkpoint/latest", raw=True)
-    hlen = struct.unpack_from("<I", blob, 12)[0]
-    model = json.loads(blob[16:16 + hlen])
-
-    lat = sim.get("latency_ms", {})
-    print("# BEAT demo report\n")
-    print(f"Exchange simulator: {sim['requests']} requests, {sim['bids']} bids, "
-          f"{sim['wins']} wins, {sim['clicks']} clicks, billed ${money(sim['spend_micros'])}; "
-          f"{sim.get('timeouts', 0)} answers later than tmax; bid latency seen by the "
-          f"exchange p50 {lat.get('p50', 0):.2f} ms, p99 {lat.get('p99', 0):.2f} ms.\n")
-    print("| campaign | budget $ | billed $ | used % | engine spend $ | wins | clicks | CTR % | multiplier | paused |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
-    tot_budget = 0
-    for cid, c in sorted(camps.items()):
-        s = sim["campaigns"].get(cid, {})
-        st = state["campaigns"].get(cid, {})
-        spent = state.get("private", {}).get("spend", {}).get(cid, 0)
-        wins, clicks, spend = s.get("wins", 0), s.get("clicks", 0), s.get("spend_micros", 0)
-        tot_budget += c["budget_micros"]
-        print(f"| {cid} | {money(c['budget_micros'])} | {money(spend)} | "
-              f"{100 * spend / c['budget_micros']:.1f} | {money(spent)} | "
-              f"{wins} | {clicks} | {100 * clicks / wins if wins else 0:.2f} | "
-              f"{st.get('multiplier', 0):.3f} | {'yes' if st.get('paused') else 'no'} |")
-    print(f"\nAll campaigns: billed ${money(sim['spend_micros'])} of ${money(tot_budget)} budget.\n")
-    print(f"Versions during the run: pacing state {before['state']} → {after['state']} "
-          f"(written by {state.get('actuator', '?')}), model {before['model']} → "
-          f"{after['model']} (trainer {model.get('trainer')}, {model.get('samples_seen')} "
-          f"samples seen, progressive AUC {model.get('auc', 0):.3f}, log loss "
-          f"{model.get('logloss', 0):.4f}), campaigns {after['campaigns']}.")
-    problems = [k for k in ("bids", "wins", "spend_micros", "clicks") if not sim.get(k)]
-    if after["state"] <= before["state"]:
-        problems.append("state version did not advance")
-    if after["model"] <= before["model"]:
-        problems.append("model version did not advance")
-    if problems:
-        print(f"\n**The run is not healthy**: {', '.join(problems)}. Logs: {run}/logs/")
-        return 1
+    print(f"campaigns version {version}: {len(stored['campaigns'])} campaigns", file=sys.stderr)
     return 0
 
 
+def poll(run, out):
+    """One line per second: supervisor versions (model AUC) and the pacing
+    state (multipliers, paused, the actuator's spend). Never fatal."""
+    sup = env_of(run)["BEAT_SUPERVISOR_URL"]
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    with open(out, "a") as f:
+        nxt = time.monotonic()
+        while not stop:
+            row = {"ts": int(time.time() * 1000)}
+            try:
+                row["versions"] = get(sup + "/v1/versions")
+                st = get(sup + "/v1/state/latest")
+                row["state"] = {"ts": st.get("ts"), "version": st.get("version"),
+                                "actuator": st.get("actuator"),
+                                "campaigns": {k: {"multiplier": v.get("multiplier"),
+                                                  "paused": v.get("paused")}
+                                              for k, v in st.get("campaigns", {}).items()},
+                                "spend": st.get("private", {}).get("spend", {})}
+            except (OSError, ValueError) as e:
+                row["error"] = str(e)
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            nxt += 1.0
+            time.sleep(max(0.0, nxt - time.monotonic()))
+    return 0
+
+
+def settle(run):
+    """Notices still in flight when traffic stopped reach the actuator within
+    a bucket and a tick: wait for a state written after that (bounded)."""
+    sup = env_of(run)["BEAT_SUPERVISOR_URL"]
+    settle_ms = int(time.time() * 1000) + 3000
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if get(sup + "/v1/state/latest").get("ts", 0) >= settle_ms:
+                return 0
+        except OSError:
+            pass
+        time.sleep(0.2)
+    print("pacing state did not settle in 20 s", file=sys.stderr)
+    return 0
+
+
+def report(run, out_dir, as_json=False):
+    env = env_of(run)
+    sup = env["BEAT_SUPERVISOR_URL"]
+    engine = {"versions": get(sup + "/v1/versions")}
+    try:
+        engine["state"] = get(sup + "/v1/state/latest")
+    except OSError:
+        engine["state"] = {"campaigns": {}}
+    before_path = os.path.join(run, "versions-before.json")
+    engine["before"] = json.load(open(before_path)) if os.path.exists(before_path) else {}
+    summary = report_calc.summarize(out_dir, engine)
+    summary["plots"] = report_plot.plot_all(out_dir, summary)
+    md = report_calc.markdown(summary)
+    with open(os.path.join(out_dir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1, sort_keys=True)
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write(md)
+    print(json.dumps(summary, indent=1, sort_keys=True) if as_json else md)
+    return 1 if summary["problems"] else 0
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "--wait-ready":
+        return wait_ready(argv[2])
+    if len(argv) >= 5 and argv[1] == "--put-campaigns":
+        return put_campaigns(argv[2], argv[3], argv[4])
+    if len(argv) >= 4 and argv[1] == "--poll":
+        return poll(argv[2], argv[3])
+    if len(argv) >= 3 and argv[1] == "--settle":
+        return settle(argv[2])
+    args = [a for a in argv[1:] if a != "--json"]
+    if len(args) == 2:
+        return report(args[0], args[1], "--json" in argv)
+    print(__doc__, file=sys.stderr)
+    return 64
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "--wait-ready":
-        sys.exit(wait_ready(sys.argv[2]))
-    sys.exit(report(sys.argv[1]))
+    sys.exit(main(sys.argv))

@@ -1,8 +1,10 @@
-"""beat-exsim against a fake bidder (Python http.server): request shape,
-second-price wins with substituted notice macros, bills, losses, clicks,
-and a JSON summary consistent with what the fake server received. A slow
-bidder checks the open loop: bounded outstanding requests, skips counted,
-the run still ends on time."""
+"""beat-exsim against a fake bidder (Python http.server): request shape
+(OpenRTB 2.5/2.6, site/app, banner/video/native, deals, floor currencies),
+first/second-price wins with substituted notice macros, bills (delayed,
+sometimes repeated), losses with reason codes, clicks, and a JSON summary
+consistent with what the fake server received. A slow bidder checks the
+open loop: bounded outstanding requests, skips counted, the run still ends
+on time. A frozen node checks the load balancer's per-try timeout."""
 import hashlib, json, os, re, subprocess, tempfile, threading, time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +13,7 @@ from beatlib import BIN, check, free_port, wait_for
 
 EXSIM = os.path.join(BIN, "beat-exsim")
 PRICES = {"cA": 2.5, "cB": 0.9}  # CPM
+RATES = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}  # exsim's default --currency-rates
 
 
 class FakeBidder:
@@ -21,6 +24,7 @@ class FakeBidder:
         self.bids = {}           # id -> (campaign, price)
         self.hits = []           # (path, {k: v})
         self.delay_s = delay_s
+        self.versions = []
         outer = self
 
         class H(BaseHTTPRequestHandler):
@@ -43,11 +47,12 @@ class FakeBidder:
                 n = int(self.headers.get("Content-Length", "0"))
                 req = json.loads(self.rfile.read(n))
                 if (self.path != "/openrtb2/bid" or
-                        self.headers.get("x-openrtb-version") != "2.5" or
+                        self.headers.get("x-openrtb-version") not in ("2.5", "2.6") or
                         self.headers.get("Content-Type") != "application/json"):
                     return self.reply(404, b"wrong path or headers")
                 if outer.delay_s:
                     time.sleep(outer.delay_s)
+                outer.versions.append(self.headers.get("x-openrtb-version"))
                 self.reply(*outer.bid(req))
 
             def do_GET(self):
@@ -60,7 +65,10 @@ class FakeBidder:
                 else:
                     self.reply(200, b"ok")
 
-        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        class Srv(ThreadingHTTPServer):
+            request_queue_size = 256  # exsim opens dozens of connections at once
+
+        self.srv = Srv(("127.0.0.1", self.port), H)
         self.srv.daemon_threads = True
         self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
 
@@ -68,7 +76,7 @@ class FakeBidder:
         rid = req["id"]
         with self.lock:
             self.requests[rid] = req
-        if req["site"]["domain"] == "blocked.example":
+        if req.get("site", {}).get("domain") == "blocked.example":
             return (204, b"")
         cid = "cA" if int(hashlib.md5(rid.encode()).hexdigest(), 16) % 2 else "cB"
         base = f"http://127.0.0.1:{self.port}"
@@ -110,7 +118,7 @@ def test_exsim_against_fake_bidder():
         out = os.path.join(tmp, "sum.json")
         r, took = run_exsim(["--inference", f"http://127.0.0.1:{fb.port}", "--rate", "300",
                              "--duration", "4", "--seed", "7", "--json", out,
-                             "--stats-every-s", "1", "--tmax", "200"])
+                             "--stats-every-s", "1", "--tmax", "200", "--dup-prob", "0.1"])
         check(r.returncode == 0, f"exit {r.returncode}: {r.stderr[-2000:]}")
         check(took < 4 + 2.5 + 1.5, f"took {took:.1f}s")
         s = json.load(open(out))
@@ -118,23 +126,49 @@ def test_exsim_against_fake_bidder():
         check("campaign" in r.stdout and "total" in r.stdout, r.stdout)
 
         # Requests: open-loop count, OpenRTB 2.5 shape.
-        check(1100 <= s["requests"] <= 1300, f"requests {s['requests']}")
-        check(s["skipped"] == 0 and s["errors"] == 0, s)
+        # Requests due while this machine did not run the simulator for
+        # > 100 ms are not sent (sim_stalled), not burst out late.
+        check(1100 <= s["requests"] + s["sim_stalled"] <= 1300, f"requests {s['requests']}")
+        # A few skips when this (Python) bidder lags on a loaded machine.
+        check(s["skipped"] <= s["requests"] // 50 and s["errors"] == 0, s)
         check(len(fb.requests) == s["requests"], (len(fb.requests), s["requests"]))
-        users, domains = set(), set()
+        users, domains, kinds, curs, ats = set(), set(), set(), set(), set()
+        deals = private = 0
         for rq in fb.requests.values():
             imp = rq["imp"][0]
-            check((imp["banner"]["w"], imp["banner"]["h"]) in
-                  {(300, 250), (728, 90), (320, 50), (160, 600)}, imp)
-            check(0.1 <= imp["bidfloor"] <= 0.8 and imp["bidfloorcur"] == "USD", imp)
-            check(rq["tmax"] == 200 and rq["at"] == 2 and rq["cur"] == ["USD"], rq)
-            check(rq["device"]["geo"]["country"] and rq["site"]["publisher"]["id"], rq)
-            users.add(rq["user"]["id"]); domains.add(rq["site"]["domain"])
-        check(len(users) > 500 and len(domains) > 30 and "blocked.example" in domains)
+            kind = [k for k in ("banner", "video", "native") if k in imp]
+            check(len(kind) == 1, imp)
+            kinds.add(kind[0])
+            if "banner" in imp:
+                b = imp["banner"]
+                sizes = [(f["w"], f["h"]) for f in b["format"]] if "format" in b else [(b["w"], b["h"])]
+                check(set(sizes) <= {(300, 250), (728, 90), (320, 50), (160, 600), (300, 600),
+                                     (970, 250)}, imp)
+            elif "video" in imp:
+                check(imp["video"]["mimes"] and imp["video"]["protocols"], imp)
+            else:
+                check(json.loads(imp["native"]["request"])["assets"], imp)
+            usd = imp["bidfloor"] * RATES[imp["bidfloorcur"]]
+            check(0.099 <= usd <= 4.1, imp)
+            curs.add(imp["bidfloorcur"])
+            if "pmp" in imp:
+                deals += 1
+                private += imp["pmp"]["private_auction"]
+            check(rq["tmax"] == 200 and rq["at"] in (1, 2) and rq["cur"] == ["USD"], rq)
+            ats.add(rq["at"])
+            check(("site" in rq) != ("app" in rq), rq)
+            inv = rq.get("site") or rq["app"]
+            check(rq["device"]["geo"]["country"] and inv["publisher"]["id"], rq)
+            users.add(rq["user"]["id"]); domains.add(inv.get("domain") or inv["bundle"])
+        check(len(users) > 500 and len(domains) > 50 and "blocked.example" in domains)
+        check(kinds == {"banner", "video", "native"} and curs == {"USD", "EUR", "GBP"}, (kinds, curs))
+        check(ats == {1, 2} and deals > 20 and 0 < private < deals, (ats, deals, private))
+        check(set(fb.versions) == {"2.5", "2.6"}, set(fb.versions))
         check(len(set(fb.requests)) == s["requests"], "request ids not unique")
 
         # Answers: every in-time answer classified.
-        n204 = sum(1 for rq in fb.requests.values() if rq["site"]["domain"] == "blocked.example")
+        n204 = sum(1 for rq in fb.requests.values()
+                   if rq.get("site", {}).get("domain") == "blocked.example")
         ans = s["answered"]
         check(ans["204"] + s["timeouts"] >= n204 and ans["204"] <= n204, (ans, n204))
         check(ans["200"] + ans["204"] + s["timeouts"] == s["requests"], s)
@@ -150,20 +184,35 @@ def test_exsim_against_fake_bidder():
         wins, bills = hits.get("/win", []), hits.get("/bill", [])
         losses, clicks = hits.get("/loss", []), hits.get("/click", [])
 
-        # Wins: second price within [floor, bid], substituted ids, exact spend.
-        check(s["wins"] > 300 and len(wins) == s["wins"] == len(bills), (s["wins"], len(wins)))
-        check(s["notices"]["win"]["ok"] == s["wins"], s["notices"])
+        # Wins: second price within [floor, bid] (first price: the bid),
+        # substituted ids; repeated win/bill calls are the same auction.
+        won = {q["a"] for q in wins}
+        check(s["wins"] > 300 and len(won) == s["wins"] == len({q["a"] for q in bills}),
+              (s["wins"], len(won)))
+        check(len(wins) + len(bills) == 2 * s["wins"] + s["notice_dupes"] and s["notice_dupes"] > 0,
+              (len(wins), len(bills), s["notice_dupes"]))
+        check(s["notices"]["win"]["ok"] == len(wins), s["notices"])
         per = {"cA": [0, 0, 0, 0], "cB": [0, 0, 0, 0]}  # wins, spend_cpm, clicks, bids
-        for q in wins:
+        seen, first_price = set(), 0
+        for q in bills:
+            if q["a"] in seen:
+                continue
+            seen.add(q["a"])
             rq = fb.requests[q["a"]]
             cid, bid = fb.bids[q["a"]]
-            check(q["i"] == "1" and q["c"] == cid and q["cur"] == "USD", q)
+            check(q["i"] == "1" and q["c"] == cid, q)
             p = micros(q["p"])
-            floor = round(rq["imp"][0]["bidfloor"] * 1e6)
-            check(floor < p <= round(bid * 1e6), (q, floor, bid))
+            imp = rq["imp"][0]
+            floor = imp["bidfloor"] * RATES[imp["bidfloorcur"]] * 1e6
+            check(imp.get("pmp", {}).get("private_auction", 0) == 0, imp)  # no dealid here
+            check(floor - 1 <= p <= round(bid * 1e6), (q, floor, bid))
+            if rq["at"] == 1:
+                check(p == round(bid * 1e6), (q, bid))
+                first_price += 1
             per[cid][0] += 1
             per[cid][1] += p
-        check(sorted(q["a"] for q in bills) == sorted(q["a"] for q in wins))
+        check(first_price > 0 and first_price == s["wins_first_price"], first_price)
+        check(all(q["cur"] == "USD" and q["a"] in won for q in wins))
         total_cpm = per["cA"][1] + per["cB"][1]
         check(s["spend_cpm_micros"] == total_cpm, (s["spend_cpm_micros"], total_cpm))
         check(abs(s["spend_micros"] - total_cpm / 1000) <= 1, (s["spend_micros"], total_cpm))
@@ -171,15 +220,19 @@ def test_exsim_against_fake_bidder():
         # Losses: code 100 (below floor) or 102 (outbid), market price sent.
         check(len(losses) == s["notices"]["loss"]["ok"] == s["bids"] - s["wins"], len(losses))
         check(len(losses) > 50, f"only {len(losses)} losses")
+        codes = {}
         for q in losses:
-            check(q["l"] in ("100", "102"), q)
+            check(q["l"] in ("100", "101", "102", "213"), q)
+            codes[q["l"]] = codes.get(q["l"], 0) + 1
             micros(q["p"])
+            if q["l"] == "213":  # a private auction: only deal bids may take part
+                check(fb.requests[q["a"]]["imp"][0]["pmp"]["private_auction"] == 1, q)
+        check(codes.get("102") and codes.get("213"), codes)
         check({q["a"] for q in losses}.isdisjoint({q["a"] for q in wins}))
 
         # Clicks: only on won auctions, 302 answered, counted per campaign.
         check(len(clicks) >= 3 and len(clicks) == s["clicks"], (len(clicks), s["clicks"]))
         check(s["notices"]["click"]["ok"] == s["clicks"], s["notices"])
-        won = {q["a"] for q in wins}
         for q in clicks:
             check(q["a"] in won, f"click on a lost auction {q}")
             per[q["c"]][2] += 1
@@ -191,7 +244,7 @@ def test_exsim_against_fake_bidder():
                   c["clicks"] == per[cid][2], (cid, c, per[cid]))
             check(abs(c["bids"] - per[cid][3]) <= s["timeouts"], (cid, c, per[cid]))
         # cA bids 2.5 against a market median of 1.0: it must win most.
-        check(s["campaigns"]["cA"]["wins"] > 0.8 * s["campaigns"]["cA"]["bids"])
+        check(s["campaigns"]["cA"]["wins"] > 0.6 * s["campaigns"]["cA"]["bids"])
         check(s["campaigns"]["cB"]["wins"] < 0.6 * s["campaigns"]["cB"]["bids"])
 
 
@@ -204,7 +257,7 @@ def test_exsim_open_loop_with_slow_bidder():
                              "--duration", "2", "--connections", "4", "--json", out])
         check(r.returncode == 0, r.stderr[-2000:])
         s = json.load(open(out))
-        check(s["requests"] + s["skipped"] >= 190, s)
+        check(s["requests"] + s["skipped"] + s["sim_stalled"] >= 190, s)
         check(s["skipped"] > 100, f"skipped {s['skipped']}")
         check(s["requests"] <= 4 * (2 / 0.3 + 2), f"requests {s['requests']}")
         check(s["timeouts"] >= s["requests"] - 4, s)  # 300 ms > tmax 100 ms
@@ -227,7 +280,7 @@ def test_exsim_flags():
                              "--rate", "100", "--json", out],)
         check(r.returncode == 0, r.stderr[-1000:])
         s = json.load(open(out))
-        check(s["errors"] + s["skipped"] >= 40 and s["wins"] == 0, s)
+        check(s["errors"] + s["skipped"] + s["sim_stalled"] >= 40 and s["wins"] == 0, s)
         check(took < 3.5, f"took {took:.1f}s")
 
 
@@ -245,6 +298,32 @@ def test_exsim_spreads_over_nodes_and_stops_on_sigterm():
         p.communicate(timeout=5)
         check(p.returncode == 0, f"exit {p.returncode}")
         s = json.load(open(out))
-        check(s["requests"] == len(a.requests) + len(b.requests), s["requests"])
-        check(abs(len(a.requests) - len(b.requests)) <= 2, (len(a.requests), len(b.requests)))
+        # A per-try timeout (tmax/3) on a busy machine retries on the other node.
+        check(s["requests"] + s["retries"] == len(a.requests) + len(b.requests), s["requests"])
+        if s["ejections"] == 0:  # a node slow past the per-try timeout is left out a while
+            check(abs(len(a.requests) - len(b.requests)) <= 2 + s["retries"],
+                  (len(a.requests), len(b.requests)))
         check(s["elapsed_s"] < 10, s["elapsed_s"])
+
+
+def test_exsim_per_try_timeout_retries_on_live_node():
+    # Node A hangs (answers after 3 s, like a SIGSTOPped process); node B is
+    # fine. The per-try timeout (tmax/3) abandons the try on A, ejects A and
+    # retries on B within tmax: every request is answered in time.
+    with FakeBidder(delay_s=3.0) as a, FakeBidder() as b, tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "sum.json")
+        r, took = run_exsim(["--inference", f"http://127.0.0.1:{a.port},http://127.0.0.1:{b.port}",
+                             "--rate", "200", "--duration", "3", "--tmax", "100",
+                             "--http-timeout-ms", "150", "--json", out])
+        check(r.returncode == 0, r.stderr[-2000:])
+        s = json.load(open(out))
+        asked = s["requests"] + s["skipped"]
+        in_time = (s["answered"]["200"] + s["answered"]["204"]) / max(asked, 1)
+        # (>= 99.9% with the real engine: recovery-tests/15-freeze-inference;
+        # here node B is a Python server, slow on a loaded machine.)
+        check(asked + s["sim_stalled"] >= 590 and in_time >= 0.95, (in_time, s))
+        check(s["retries"] >= 1 and s["per_try_timeouts"] >= s["retries"], s)
+        check(s["ejections"] >= 1, s)
+        # A is probed again after each ejection (half-open), never flooded.
+        check(len(a.requests) <= s["retries"] + 2 and len(a.requests) < 20, len(a.requests))
+        check(took < 3 + 2.5 + 1.0, f"took {took:.1f}s")

@@ -1,8 +1,9 @@
-/* The simulated exchange's auction: send a request, read the bid response,
- * run a second-price auction against a hidden market price and the floor,
- * and call the win/bill/loss notices and clicks like a real exchange (macros
- * substituted, price with 6 decimals). Called from the event loop only; it
- * must never wait for anything, so every send may be refused and counted. */
+/* The simulated exchange's auction: read the bid response, check it against
+ * the request (deal, blocks, format), run a first- or second-price auction
+ * (by `at`) against the hidden market price and the floor, and call the
+ * win/bill/loss notices and clicks like a real exchange (macros substituted,
+ * price with 6 decimals, bills and clicks later, some calls repeated).
+ * Called from the event loop only; it never waits for anything. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -15,60 +16,21 @@
 #include "beat_log.h"
 #include "exsim.h"
 
+/* OpenRTB 2.5 loss reason codes (list 5.25). */
 #define LOSS_BELOW_FLOOR 100
+#define LOSS_BELOW_DEAL_FLOOR 101
 #define LOSS_OUTBID 102
+#define LOSS_SIZE 203
+#define LOSS_FORMAT 204
+#define LOSS_ADVERTISER 205
+#define LOSS_CATEGORY 209
+#define LOSS_NOT_IN_DEAL 213
 #define BODY_MAX (64 * 1024)
+#define ADM_MAX (32 * 1024) /* VAST and native markup, macros substituted */
+
+enum { SALT_CLICK = 0xc11c, SALT_DELAY = 0xde1a, SALT_DUP = 0xd0b1 };
 
 #define EJECT_US 1000000 /* first ejection of a failing node; doubles to 8× */
-
-typedef struct bid_ctx {
-    exs_sim *sim;
-    int target;
-    bool retried;
-    int64_t t0_us; /* first attempt: latency and tmax count from here */
-    exs_req req;
-} bid_ctx;
-
-static void on_bid(void *arg, int status, const char *body, size_t len, int64_t lat_us);
-
-/* Sends ctx's request to the first node in rotation other than `skip`
- * (-1: none skipped); ejected nodes only when pass 1 allows. */
-static int send_to_some_node(exs_sim *sim, bid_ctx *ctx, uint64_t seq, int skip,
-                             bool allow_ejected) {
-    beat_buf body;
-    beat_buf_init(&body, BODY_MAX);
-    if (exs_req_json(&sim->world, &ctx->req, sim->tmax_ms, &body) < 0) {
-        beat_buf_fini(&body);
-        return -EINVAL;
-    }
-    int rc = -EBUSY;
-    int64_t now = beat_mono_us();
-    /* Two passes: nodes in rotation first; ejected ones only when no node
-     * in rotation can take the request (all down beats none tried). */
-    for (int pass = 0; pass < (allow_ejected ? 2 : 1) && rc == -EBUSY; pass++)
-        for (int k = 0; k < sim->n_targets && rc == -EBUSY; k++) {
-            int t = (int)((seq + (uint64_t)k) % (uint64_t)sim->n_targets);
-            bool ejected = sim->down_until_us &&
-                           (sim->down_until_us[t] > now || sim->probing[t]);
-            if (t == skip || ejected != (pass == 1)) continue;
-            ctx->target = t;
-            if (sim->down_until_us && sim->fail_streak[t] > 0) sim->probing[t] = true;
-            rc = exs_pool_request(sim->targets[t], true, sim->paths[t], body.data,
-                                  body.len, on_bid, ctx);
-        }
-    beat_buf_fini(&body);
-    return rc;
-}
-
-typedef struct notice_ctx {
-    exs_sim *sim;
-    int kind;
-} notice_ctx;
-static notice_ctx g_nctx[EXS_N_KINDS];
-
-void exs_auction_init(exs_sim *sim) {
-    for (int k = 0; k < EXS_N_KINDS; k++) g_nctx[k] = (notice_ctx){sim, k};
-}
 
 int exs_macro_subst(const char *tmpl, const char *const *names,
                     const char *const *vals, int n, char *out, size_t cap) {
@@ -100,15 +62,9 @@ int exs_macro_subst(const char *tmpl, const char *const *names,
     return 0;
 }
 
-int exs_adm_href(const char *adm, char *out, size_t cap) {
-    const char *h = strstr(adm, "href=");
-    if (!h) return -ENOENT;
-    h += 5;
-    char q = *h;
-    if (q != '"' && q != '\'') return -ENOENT;
-    h++;
-    const char *end = strchr(h, q);
-    if (!end) return -ENOENT;
+/* Copies [h, end) into out, decoding the XML/HTML entities a click URL
+ * carries in markup. */
+static int unescape(const char *h, const char *end, char *out, size_t cap) {
     size_t k = 0;
     static const struct { const char *ent; char c; } ENT[] = {
         {"&amp;", '&'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&lt;", '<'}, {"&gt;", '>'}};
@@ -131,37 +87,53 @@ int exs_adm_href(const char *adm, char *out, size_t cap) {
     return k ? 0 : -ENOENT;
 }
 
-static void on_notice(void *arg, int status, const char *body, size_t len,
-                      int64_t lat_us) {
-    (void)body, (void)len, (void)lat_us;
-    notice_ctx *c = arg;
-    exs_stats *s = &c->sim->stats;
-    bool ok = c->kind == EXS_N_CLICK ? (status >= 300 && status < 400)
-                                     : (status >= 200 && status < 300);
-    if (status == -ECANCELED) s->notice_dropped[c->kind]++;
-    else if (ok) s->notice_ok[c->kind]++;
-    else {
-        s->notice_failed[c->kind]++;
-        beat_log_rl(5000, BEAT_WARN, "notice_failed", "kind=%d status=%d", c->kind, status);
+int exs_adm_href(const char *adm, char *out, size_t cap) {
+    const char *h = strstr(adm, "href=");
+    if (h) { /* banner markup */
+        h += 5;
+        char q = *h;
+        if (q != '"' && q != '\'') return -ENOENT;
+        h++;
+        const char *end = strchr(h, q);
+        return end ? unescape(h, end, out, cap) : -ENOENT;
     }
+    if ((h = strstr(adm, "<ClickThrough"))) { /* VAST: the video's click-through */
+        if (!(h = strchr(h, '>'))) return -ENOENT;
+        h++;
+        while (*h == ' ' || *h == '\n' || *h == '\t') h++;
+        if (strncmp(h, "<![CDATA[", 9) == 0) {
+            const char *end = strstr(h + 9, "]]>");
+            size_t n = end ? (size_t)(end - h - 9) : 0;
+            if (n == 0) return -ENOENT;
+            if (n >= cap) return -EMSGSIZE;
+            memcpy(out, h + 9, n);
+            out[n] = '\0';
+            return 0;
+        }
+        const char *end = strstr(h, "</ClickThrough>");
+        return end ? unescape(h, end, out, cap) : -ENOENT;
+    }
+    /* Native 1.2 response: {"native":{"link":{"url":…}}} or {"link":{…}}. */
+    cJSON *j = cJSON_Parse(adm);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "native");
+    const cJSON *link = cJSON_GetObjectItemCaseSensitive(n ? n : j, "link");
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(link, "url");
+    int rc = -ENOENT;
+    if (cJSON_IsString(url) && url->valuestring[0]) {
+        rc = strlen(url->valuestring) < cap ? 0 : -EMSGSIZE;
+        if (rc == 0) strcpy(out, url->valuestring);
+    }
+    cJSON_Delete(j);
+    return rc;
 }
 
-/* Fires one notice GET; counts it as sent, or as dropped when refused. */
-static bool notify(exs_sim *sim, int kind, const char *url) {
-    exs_stats *s = &sim->stats;
-    int rc = exs_notifier_get(sim->notifier, url, on_notice, &g_nctx[kind]);
-    if (rc == 0) {
-        s->notice_sent[kind]++;
-        return true;
-    }
-    s->notice_dropped[kind]++;
-    beat_log_rl(5000, BEAT_WARN, "notice_dropped", "kind=%d err=%d", kind, rc);
-    return false;
-}
 
 typedef struct bid_view {
-    const char *id, *impid, *nurl, *burl, *lurl, *adm, *cid, *crid, *adid, *seat;
+    const char *id, *impid, *nurl, *burl, *lurl, *adm, *cid, *crid, *adid, *seat, *dealid;
+    const cJSON *adomain, *cat;
+    int mtype, w, h;
     int64_t price_micros;
+    int reject; /* 0, or the loss code the exchange filters it with */
 } bid_view;
 
 static const char *jstr(const cJSON *o, const char *k) {
@@ -169,11 +141,21 @@ static const char *jstr(const cJSON *o, const char *k) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Substitutes and sends url_tmpl; silently skips absent URLs. */
-static void send_notice(exs_sim *sim, int kind, const char *tmpl, const exs_req *r,
-                        const bid_view *b, int64_t price_micros, int loss) {
-    if (!tmpl || !*tmpl) return;
-    char price[32], lossbuf[16], url[EXS_URL_MAX];
+static int jint(const cJSON *o, const char *k, int def) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valueint : def;
+}
+
+static bool arr_has(const cJSON *arr, const char *s) {
+    const cJSON *x;
+    cJSON_ArrayForEach(x, arr) if (cJSON_IsString(x) && strcmp(x->valuestring, s) == 0) return true;
+    return false;
+}
+
+/* Substitutes tmpl's macros into out; false when it does not fit. */
+static bool subst(const char *tmpl, const exs_req *r, const bid_view *b, int64_t price_micros,
+                  int loss, char *out, size_t cap) {
+    char price[32], lossbuf[16];
     snprintf(price, sizeof price, "%" PRId64 ".%06" PRId64, price_micros / 1000000,
              price_micros % 1000000);
     snprintf(lossbuf, sizeof lossbuf, "%d", loss);
@@ -182,28 +164,106 @@ static void send_notice(exs_sim *sim, int kind, const char *tmpl, const exs_req 
                            "AUCTION_CURRENCY", "AUCTION_LOSS"};
     const char *vals[] = {r->id, b->id ? b->id : "", "1", b->seat ? b->seat : "",
                           b->adid ? b->adid : "", price, "USD", lossbuf};
-    if (exs_macro_subst(tmpl, names, vals, 8, url, sizeof url) < 0) {
+    return exs_macro_subst(tmpl, names, vals, 8, out, cap) == 0;
+}
+
+/* Calls a notice URL template (absent → nothing) now or after delay_ms. */
+static void notice(exs_sim *sim, int kind, const char *tmpl, const exs_req *r,
+                   const bid_view *b, int64_t price, int loss, int64_t delay_ms, bool dup) {
+    if (!tmpl || !*tmpl) return;
+    char url[EXS_URL_MAX];
+    if (!subst(tmpl, r, b, price, loss, url, sizeof url)) {
         sim->stats.notice_dropped[kind]++;
         return;
     }
-    if (kind == EXS_N_CLICK) {
-        char href[EXS_URL_MAX];
-        if (exs_adm_href(url, href, sizeof href) < 0) {
-            sim->stats.click_no_href++;
-            return;
-        }
-        if (notify(sim, kind, href)) {
-            sim->stats.clicks++;
-            exs_campaign_stats *c = exs_stats_campaign(&sim->stats, b->cid ? b->cid : "?");
-            if (c) c->clicks++;
-        }
-        return;
-    }
-    notify(sim, kind, url);
+    exs_notice(sim, kind, url, delay_ms, b->cid, r->id, price, dup);
 }
 
-static void handle_bids(exs_sim *sim, const exs_req *r, const char *body, size_t len) {
+/* The exchange's checks of one bid against the request: deal rules,
+ * blocked advertisers and categories, format and size. */
+static int check_bid(const exs_world *w, const exs_req *r, const bid_view *b) {
+    if (r->private_auction && (!b->dealid || r->deal < 0 ||
+                               strcmp(b->dealid, exs_deal_id(r->deal)) != 0))
+        return LOSS_NOT_IN_DEAL;
+    if (r->badv >= 0 && arr_has(b->adomain, w->badv[r->badv])) return LOSS_ADVERTISER;
+    if (arr_has(b->cat, "IAB25") || arr_has(b->cat, "IAB26") ||
+        (r->bcat_extra >= 0 && arr_has(b->cat, exs_cat_name(r->bcat_extra))))
+        return LOSS_CATEGORY;
+    static const int MTYPE[3] = {1, 2, 4};
+    if (b->mtype > 0 && b->mtype != MTYPE[r->fmt]) return LOSS_FORMAT;
+    if (r->fmt == EXS_BANNER && b->w > 0 && b->h > 0) {
+        int W, H;
+        exs_size_of(r->size, &W, &H);
+        bool ok = b->w == W && b->h == H;
+        if (!ok && r->multisize) {
+            int aw, ah;
+            exs_size_of(exs_alt_size(r->size), &aw, &ah);
+            ok = b->w == aw && b->h == ah;
+        }
+        if (!ok) return LOSS_SIZE;
+    }
+    return 0;
+}
+
+static int64_t delay_ms(const exs_world *w, const exs_req *r, uint64_t salt, int64_t lo,
+                        int64_t hi) {
+    return lo + (int64_t)(exs_unit(w, r->seq, salt) * (double)(hi - lo));
+}
+
+static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clearing,
+                int64_t t_ms) {
     exs_stats *s = &sim->stats;
+    const exs_world *w = &sim->world;
+    s->wins++;
+    s->imps++;
+    s->by_fmt_wins[r->fmt]++;
+    if (r->at == 1) s->wins_first_price++;
+    double ctr = exs_true_ctr(w, r, b->cid ? b->cid : "");
+    exs_campaign_stats *c = exs_stats_campaign(s, b->cid ? b->cid : "?");
+    if (c) {
+        c->wins++;
+        c->imps++;
+        c->exp_clicks += ctr;
+    }
+    /* nurl at once; the bill when the ad renders; sometimes either twice. */
+    notice(sim, EXS_N_WIN, b->nurl, r, b, clearing, 0, 0, false);
+    if (exs_unit(w, r->seq, SALT_DUP) < sim->dup_prob)
+        notice(sim, EXS_N_WIN, b->nurl, r, b, clearing, 0, delay_ms(w, r, SALT_DELAY, 200, 800),
+               true);
+    int64_t render = delay_ms(w, r, SALT_DELAY + 1, 50, 500);
+    if (b->burl && *b->burl) {
+        notice(sim, EXS_N_BILL, b->burl, r, b, clearing, 0, render, false);
+        if (exs_unit(w, r->seq, SALT_DUP + 1) < sim->dup_prob)
+            notice(sim, EXS_N_BILL, b->burl, r, b, clearing, 0,
+                   render + delay_ms(w, r, SALT_DELAY + 2, 1000, 3000), true);
+    } else { /* no billing URL: the win is what is charged */
+        s->spend_cpm_micros += clearing;
+        if (c) c->spend_cpm_micros += clearing;
+    }
+    bool clicked = exs_unit(w, r->seq, SALT_CLICK) < ctr;
+    if (clicked && b->adm) {
+        char adm[ADM_MAX], href[EXS_URL_MAX];
+        if (!subst(b->adm, r, b, clearing, 0, adm, sizeof adm) ||
+            exs_adm_href(adm, href, sizeof href) < 0) {
+            s->click_no_href++;
+        } else {
+            /* Clicks come a few seconds after the render, skewed short. */
+            double u = exs_unit(w, r->seq, SALT_DELAY + 3);
+            exs_notice(sim, EXS_N_CLICK, href, render + 300 + (int64_t)(u * u * 3500.0),
+                       b->cid, r->id, clearing, false);
+        }
+    }
+    if (sim->oracle) {
+        int ci = exs_camps_find(&sim->camps, b->cid ? b->cid : "");
+        exs_oracle_add(sim->oracle, w, r, t_ms, exs_market_cpm_micros(w, r, sim->price_wave),
+                       ci, clicked, ctr);
+    }
+}
+
+static void handle_bids(exs_sim *sim, const exs_req *r, int64_t t_ms, const char *body,
+                        size_t len) {
+    exs_stats *s = &sim->stats;
+    const exs_world *w = &sim->world;
     cJSON *root = cJSON_ParseWithLength(body, len);
     const char *id = root ? jstr(root, "id") : NULL;
     const char *cur = root ? jstr(root, "cur") : NULL;
@@ -233,75 +293,70 @@ static void handle_bids(exs_sim *sim, const exs_req *r, const char *body, size_t
             *b = (bid_view){jstr(bid, "id"), impid, jstr(bid, "nurl"), jstr(bid, "burl"),
                             jstr(bid, "lurl"), jstr(bid, "adm"), jstr(bid, "cid"),
                             jstr(bid, "crid"), jstr(bid, "adid"), jstr(sb, "seat"),
-                            llround(pr->valuedouble * 1e6)};
+                            jstr(bid, "dealid"),
+                            cJSON_GetObjectItemCaseSensitive(bid, "adomain"),
+                            cJSON_GetObjectItemCaseSensitive(bid, "cat"), jint(bid, "mtype", 0),
+                            jint(bid, "w", 0), jint(bid, "h", 0),
+                            llround(pr->valuedouble * 1e6), 0};
+            b->reject = check_bid(w, r, b);
             s->bids++;
+            s->by_fmt_bids[r->fmt]++;
+            if (b->dealid) s->deal_bids++;
+            if (b->reject) s->blocked_bids++;
             exs_campaign_stats *c = exs_stats_campaign(s, b->cid ? b->cid : "?");
             if (c) c->bids++;
         }
     }
     int best = -1;
     for (int i = 0; i < nb; i++)
-        if (best < 0 || bids[i].price_micros > bids[best].price_micros) best = i;
-    int64_t market = exs_market_cpm_micros(&sim->world, r);
-    int64_t floor = r->floor_cpm_micros;
-    int64_t thresh = market > floor ? market : floor;
+        if (!bids[i].reject && (best < 0 || bids[i].price_micros > bids[best].price_micros))
+            best = i;
+    int64_t market = exs_market_cpm_micros(w, r, sim->price_wave);
+    bool any_won = false;
     for (int i = 0; i < nb; i++) {
         const bid_view *b = &bids[i];
+        bool in_deal = b->dealid && r->deal >= 0 && strcmp(b->dealid, exs_deal_id(r->deal)) == 0;
+        int64_t floor = in_deal ? r->deal_floor_usd_micros : r->floor_usd_micros;
+        int64_t thresh = market > floor ? market : floor;
         if (i == best && b->price_micros >= floor && b->price_micros > market) {
-            /* Second price plus one cent, never above the bid itself. */
-            int64_t clearing = thresh + 10000;
+            /* Second price: the price to beat plus one cent, never above the
+             * bid itself; first price: the bid. */
+            int64_t clearing = r->at == 1 ? b->price_micros : thresh + 10000;
             if (clearing > b->price_micros) clearing = b->price_micros;
-            s->wins++;
-            s->spend_cpm_micros += clearing;
-            exs_campaign_stats *c = exs_stats_campaign(s, b->cid ? b->cid : "?");
-            if (c) {
-                c->wins++;
-                c->spend_cpm_micros += clearing;
-            }
-            send_notice(sim, EXS_N_WIN, b->nurl, r, b, clearing, 0);
-            send_notice(sim, EXS_N_BILL, b->burl, r, b, clearing, 0);
-            double ctr = exs_true_ctr(&sim->world, r, b->cid ? b->cid : "");
-            if (b->adm && exs_unit(&sim->world, r->seq, 0xc11c) < ctr)
-                send_notice(sim, EXS_N_CLICK, b->adm, r, b, clearing, 0);
+            won(sim, r, b, clearing, t_ms);
+            any_won = true;
         } else {
-            int code = b->price_micros < floor ? LOSS_BELOW_FLOOR : LOSS_OUTBID;
-            if (code == LOSS_BELOW_FLOOR) s->below_floor++;
-            else s->outbid++;
-            send_notice(sim, EXS_N_LOSS, b->lurl, r, b, market, code);
+            int code = b->reject ? b->reject
+                     : b->price_micros < floor ? (in_deal ? LOSS_BELOW_DEAL_FLOOR : LOSS_BELOW_FLOOR)
+                     : LOSS_OUTBID;
+            if (code == LOSS_BELOW_FLOOR || code == LOSS_BELOW_DEAL_FLOOR) s->below_floor++;
+            else if (code == LOSS_OUTBID) s->outbid++;
+            notice(sim, EXS_N_LOSS, b->lurl, r, b, thresh, code, 0, false);
         }
     }
+    if (!any_won && sim->oracle) exs_oracle_add(sim->oracle, w, r, t_ms, market, -1, false, 0);
     cJSON_Delete(root);
 }
 
-static void on_bid(void *arg, int status, const char *body, size_t len, int64_t lat_us) {
-    bid_ctx *ctx = arg;
+static void ctx_free(exs_bid_ctx *ctx) {
+    free(ctx->body);
+    free(ctx);
+}
+
+void exs_auction_answer(exs_bid_ctx *ctx, int status, const char *body, size_t len) {
     exs_sim *sim = ctx->sim;
     exs_stats *s = &sim->stats;
     sim->bids_in_flight--;
-    int64_t now = beat_mono_us();
-    lat_us = now - ctx->t0_us;
-    if (sim->down_until_us) sim->probing[ctx->target] = false;
-    if (status != -ECANCELED && sim->down_until_us) {
-        int *streak = &sim->fail_streak[ctx->target];
-        if (status < 0) { /* transport error or --http-timeout-ms, not mere slowness */
-            sim->down_until_us[ctx->target] = now + ((int64_t)EJECT_US << *streak);
-            if (*streak < 3) (*streak)++;
-        } else {
-            *streak = 0;
-        }
+    int64_t now = beat_mono_us(), lat_us = now - ctx->t0_us;
+    /* Our own stalls during this request (including one that is just
+     * ending, before the tick has seen it) are not the bidder's latency. */
+    int64_t pending = now - sim->last_tick_us;
+    int64_t stalled = sim->stall_us + (pending > EXS_STALL_GAP_US ? pending : 0) - ctx->stall0_us;
+    if (stalled > 0) {
+        lat_us = stalled < lat_us ? lat_us - stalled : 0;
+        s->stall_adjusted++;
     }
-    /* A connection failure is retried once on another node while the
-     * deadline allows, as an exchange's load balancer does (nginx's
-     * proxy_next_upstream); a slow answer is not. */
-    if (status < 0 && status != -ECANCELED && status != -ETIMEDOUT && !ctx->retried &&
-        lat_us < (int64_t)sim->tmax_ms * 1000 / 2) {
-        ctx->retried = true;
-        if (send_to_some_node(sim, ctx, sim->next_seq, ctx->target, false) == 0) {
-            sim->bids_in_flight++;
-            s->retries++;
-            return;
-        }
-    }
+    bool answered = false;
     if (status == -ECANCELED) {
         s->timeouts++; /* still unanswered when the run ended: long past tmax */
     } else if (status < 0) {
@@ -315,31 +370,53 @@ static void on_bid(void *arg, int status, const char *body, size_t len, int64_t 
         if (lat_us > (int64_t)sim->tmax_ms * 1000) s->timeouts++; /* late = lost */
         else if (status == 200) {
             s->ans_200++;
-            handle_bids(sim, &ctx->req, body, len);
+            handle_bids(sim, &ctx->req, ctx->t_ms, body, len);
+            answered = true;
         } else if (status == 204) s->ans_204++;
         else if (status == 400) s->ans_400++;
         else s->ans_other++;
     }
-    free(ctx);
+    /* Auctions the engine did not take part in still count for the oracle. */
+    if (!answered && sim->oracle)
+        exs_oracle_add(sim->oracle, &sim->world, &ctx->req, ctx->t_ms,
+                       exs_market_cpm_micros(&sim->world, &ctx->req, sim->price_wave), -1,
+                       false, 0);
+    ctx_free(ctx);
 }
 
 void exs_auction_fire(exs_sim *sim) {
     uint64_t seq = sim->next_seq++;
-    bid_ctx *ctx = malloc(sizeof *ctx);
+    exs_bid_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
         sim->stats.skipped++;
         return;
     }
     ctx->sim = sim;
-    ctx->retried = false;
     ctx->t0_us = beat_mono_us();
+    ctx->stall0_us = sim->stall_us;
+    ctx->t_ms = beat_now_ms();
     exs_req_gen(&sim->world, seq, &ctx->req);
-    int rc = send_to_some_node(sim, ctx, seq, -1, true);
+    beat_buf b;
+    beat_buf_init(&b, BODY_MAX);
+    int rc = exs_req_json(&sim->world, &ctx->req, sim->tmax_ms, &b);
+    if (rc == 0) {
+        ctx->body = b.data; /* taken from the buffer */
+        ctx->len = b.len;
+        b.data = NULL;
+        b.cap = 0;
+        rc = exs_lb_send(sim, ctx);
+    }
+    beat_buf_fini(&b);
+    sim->stats.by_fmt_req[ctx->req.fmt]++;
     if (rc == 0) {
         sim->stats.requests++;
         sim->bids_in_flight++;
     } else {
         sim->stats.skipped++;
-        free(ctx);
+        if (sim->oracle)
+            exs_oracle_add(sim->oracle, &sim->world, &ctx->req, ctx->t_ms,
+                           exs_market_cpm_micros(&sim->world, &ctx->req, sim->price_wave),
+                           -1, false, 0);
+        ctx_free(ctx);
     }
 }

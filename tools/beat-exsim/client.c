@@ -18,22 +18,25 @@
 
 typedef struct pending {
     bool post;
+    const char *ver; /* static string or NULL */
     char *pq, *body;
     size_t len;
     exs_done_fn cb;
     void *arg;
 } pending;
 
-typedef struct slot {
+struct exs_call { /* a connection slot */
     exs_pool *pool;
     struct evhttp_connection *conn;
+    struct evhttp_request *req;
     bool busy;
     exs_done_fn cb;
     void *arg;
     int64_t start_us;
     enum evhttp_request_error err;
     bool have_err;
-} slot;
+};
+typedef struct exs_call slot;
 
 struct exs_pool {
     char host[256];
@@ -46,7 +49,7 @@ struct exs_pool {
 };
 
 static int start_on(slot *s, bool post, const char *pq, const char *body,
-                    size_t len, exs_done_fn cb, void *arg);
+                    size_t len, const char *ver, exs_done_fn cb, void *arg);
 
 static void pending_free(pending *p) {
     free(p->pq);
@@ -64,7 +67,7 @@ static void drain_queue(exs_pool *p) {
         memset(q, 0, sizeof *q);
         p->q_head = (p->q_head + 1) % p->q_max;
         p->q_len--;
-        if (start_on(s, job.post, job.pq, job.body, job.len, job.cb, job.arg) < 0)
+        if (start_on(s, job.post, job.pq, job.body, job.len, job.ver, job.cb, job.arg) < 0)
             job.cb(job.arg, -EIO, NULL, 0, 0);
         pending_free(&job);
     }
@@ -96,13 +99,14 @@ static void on_done(struct evhttp_request *req, void *arg) {
     /* Free the slot before the callback so it may send on this pool. */
     s->busy = false;
     s->cb = NULL;
+    s->req = NULL;
     p->busy--;
     cb(cb_arg, status, body, len, lat);
     drain_queue(p);
 }
 
 static int start_on(slot *s, bool post, const char *pq, const char *body,
-                    size_t len, exs_done_fn cb, void *arg) {
+                    size_t len, const char *ver, exs_done_fn cb, void *arg) {
     struct evhttp_request *req = evhttp_request_new(on_done, s);
     if (!req) return -ENOMEM;
     evhttp_request_set_error_cb(req, on_error);
@@ -110,7 +114,7 @@ static int start_on(slot *s, bool post, const char *pq, const char *body,
     evhttp_add_header(h, "Host", s->pool->host_hdr);
     if (post) {
         evhttp_add_header(h, "Content-Type", "application/json");
-        evhttp_add_header(h, "x-openrtb-version", "2.5");
+        if (ver) evhttp_add_header(h, "x-openrtb-version", ver);
         evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
     }
     s->busy = true;
@@ -118,11 +122,13 @@ static int start_on(slot *s, bool post, const char *pq, const char *body,
     s->arg = arg;
     s->have_err = false;
     s->start_us = beat_mono_us();
+    s->req = req;
     s->pool->busy++;
     if (evhttp_make_request(s->conn, req, post ? EVHTTP_REQ_POST : EVHTTP_REQ_GET,
                             pq) != 0) {
         s->busy = false;
         s->cb = NULL;
+        s->req = NULL;
         s->pool->busy--;
         return -EIO;
     }
@@ -179,10 +185,16 @@ void exs_pool_free(exs_pool *p) {
 }
 
 int exs_pool_request(exs_pool *p, bool post, const char *pq, const char *body,
-                     size_t len, exs_done_fn cb, void *arg) {
+                     size_t len, const char *ver, exs_done_fn cb, void *arg,
+                     exs_call **call) {
+    if (call) *call = NULL;
     if (p->busy < p->n) {
         for (int i = 0; i < p->n; i++)
-            if (!p->slots[i].busy) return start_on(&p->slots[i], post, pq, body, len, cb, arg);
+            if (!p->slots[i].busy) {
+                int rc = start_on(&p->slots[i], post, pq, body, len, ver, cb, arg);
+                if (rc == 0 && call) *call = &p->slots[i];
+                return rc;
+            }
     }
     if (p->q_len >= p->q_max) return -EBUSY;
     pending *q = &p->q[(p->q_head + p->q_len) % p->q_max];
@@ -194,6 +206,7 @@ int exs_pool_request(exs_pool *p, bool post, const char *pq, const char *body,
     }
     if (body && len) memcpy(q->body, body, len);
     q->post = post;
+    q->ver = ver;
     q->len = len;
     q->cb = cb;
     q->arg = arg;
@@ -201,7 +214,21 @@ int exs_pool_request(exs_pool *p, bool post, const char *pq, const char *body,
     return 0;
 }
 
+void exs_call_cancel(exs_call *s) {
+    if (!s || !s->busy) return;
+    exs_pool *p = s->pool;
+    /* libevent frees the request and resets the connection (it reconnects
+     * by itself on the next request); the callback is not called. */
+    if (s->req) evhttp_cancel_request(s->req);
+    s->req = NULL;
+    s->busy = false;
+    s->cb = NULL;
+    p->busy--;
+    drain_queue(p);
+}
+
 int exs_pool_pending(const exs_pool *p) { return p->busy + p->q_len; }
+int exs_pool_size(const exs_pool *p) { return p->n; }
 int exs_pool_busy(const exs_pool *p) { return p->busy; }
 
 /* ---- notices: absolute URLs over per-host pools ---------------------------- */
@@ -258,7 +285,7 @@ int exs_notifier_get(exs_notifier *n, const char *url, exs_done_fn cb, void *arg
                      query ? "?" : "", query ? query : "");
     rc = -EINVAL;
     if (k < 0 || (size_t)k >= sizeof pq) goto out;
-    rc = exs_pool_request(p, false, pq, NULL, 0, cb, arg);
+    rc = exs_pool_request(p, false, pq, NULL, 0, NULL, cb, arg, NULL);
 out:
     evhttp_uri_free(u);
     return rc;

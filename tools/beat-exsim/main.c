@@ -1,9 +1,10 @@
 /* beat-exsim: a simulated ad exchange and open-loop load generator. Sends
- * OpenRTB 2.5 banner requests to one or more inference nodes at a fixed rate
- * whatever they answer, runs second-price auctions against a hidden market,
- * calls notices and clicks, and reports what each campaign bought. main.c
- * holds the flags, the schedule and the end of run; it never blocks on a
- * peer (a busy target means the request is skipped and counted). */
+ * OpenRTB 2.5/2.6 requests (banner, video, native, deals) to one or more
+ * inference nodes on a rate curve whatever they answer, runs first/second
+ * price auctions against a hidden market, calls notices and clicks, reports
+ * what each campaign bought and, given --campaigns, what an oracle bidder
+ * would have bought. main.c holds the flags, the schedule and the end of
+ * run; it never blocks on a peer (a busy target means a skipped request). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,13 +19,15 @@
 #include "exsim.h"
 
 #define GRACE_MS 2000 /* after the run: wait this long for notices at most */
+#define STALL_US 100000 /* a schedule tick this late means we were not running */
 
 static struct {
-    beat_strlist inference;
-    double rate, duration_s, market_median, market_sigma;
-    int64_t seed, connections, tmax_ms, http_timeout_ms, stats_every_s;
-    int64_t notice_conns, notice_queue, notice_timeout_ms;
-    char *json, *log_level;
+    beat_strlist inference, surge;
+    double rate, duration_s, market_median, market_sigma, wave, price_wave, dup_prob;
+    int64_t seed, connections, tmax_ms, http_timeout_ms, stats_every_s, per_try_ms;
+    int64_t notice_conns, notice_queue, notice_timeout_ms, delayed_max, oracle_max;
+    int64_t auc_window_s;
+    char *json, *log_level, *rates, *campaigns, *timeline, *events;
 } opt;
 
 static const beat_opt OPTS[] = {
@@ -45,6 +48,39 @@ static const beat_opt OPTS[] = {
      "tmax sent in requests (ms); a later answer is a timeout and loses", false},
     {"http-timeout-ms", "BEAT_EXSIM_HTTP_TIMEOUT_MS", BEAT_OPT_INT, &opt.http_timeout_ms,
      "1000", 10, 60000, "give up on a bid request after this long (ms)", false},
+    {"per-try-timeout-ms", "BEAT_EXSIM_PER_TRY_TIMEOUT_MS", BEAT_OPT_INT, &opt.per_try_ms,
+     "0", 0, 60000,
+     "a try unanswered after this long is abandoned and the request retried once on "
+     "another live node within tmax (Envoy's per_try_timeout); two in a row eject the "
+     "node; 0 = tmax/3", false},
+    {"wave", "BEAT_EXSIM_WAVE", BEAT_OPT_DBL, &opt.wave, "0", 0, 0.9,
+     "amplitude of the daily traffic wave compressed into the run (0 = flat rate)", false},
+    {"surge", "BEAT_EXSIM_SURGE", BEAT_OPT_STRLIST, &opt.surge, NULL, 0, -1,
+     "AT:LEN:FACTOR (fractions of the run): rate × FACTOR from AT for LEN, e.g. "
+     "0.6:0.1:5 (a surge) or 0.3:0.05:0.2 (a drop); repeatable", false},
+    {"price-wave", "BEAT_EXSIM_PRICE_WAVE", BEAT_OPT_DBL, &opt.price_wave, "0.15", 0, 0.9,
+     "amplitude of the market price's daily wave", false},
+    {"currency-rates", "BEAT_EXSIM_CURRENCY_RATES", BEAT_OPT_STR, &opt.rates,
+     "EUR=1.08,GBP=1.27", 0, -1,
+     "USD per unit of the floor currencies (same form as inference's --currency-rates)",
+     false},
+    {"dup-prob", "BEAT_EXSIM_DUP_PROB", BEAT_OPT_DBL, &opt.dup_prob, "0.05", 0, 1,
+     "probability that a win or bill notice is called twice (exchanges retry)", false},
+    {"campaigns", "BEAT_EXSIM_CAMPAIGNS", BEAT_OPT_STR, &opt.campaigns, NULL, 0, -1,
+     "campaigns JSON (e.g. the supervisor's GET /v1/campaigns): enables the oracle and "
+     "the Bayes AUC in --json, and blocks their advertisers in some requests' badv", false},
+    {"oracle-max", "BEAT_EXSIM_ORACLE_MAX", BEAT_OPT_INT, &opt.oracle_max, "1000000", 1000,
+     50000000, "auctions the oracle keeps for its replay; beyond, dropped and counted", false},
+    {"auc-window-s", "BEAT_EXSIM_AUC_WINDOW_S", BEAT_OPT_INT, &opt.auc_window_s, "10", 1,
+     3600, "window of the Bayes AUC over time (s)", false},
+    {"timeline", "BEAT_EXSIM_TIMELINE", BEAT_OPT_STR, &opt.timeline, NULL, 0, -1,
+     "append one JSON line per second (rate, counters, latency, per-campaign spend)", false},
+    {"events", "BEAT_EXSIM_EVENTS", BEAT_OPT_STR, &opt.events, NULL, 0, -1,
+     "write one JSON line per bill and click actually sent (the raw truth for tests)",
+     false},
+    {"delayed-max", "BEAT_EXSIM_DELAYED_MAX", BEAT_OPT_INT, &opt.delayed_max, "200000", 1,
+     10000000, "notices waiting for their delay (bills, clicks, repeats); beyond, dropped",
+     false},
     {"market-median", "BEAT_EXSIM_MARKET_MEDIAN", BEAT_OPT_DBL, &opt.market_median, "1.0",
      0.001, 1000, "median of the lognormal competing bid (CPM)", false},
     {"market-sigma", "BEAT_EXSIM_MARKET_SIGMA", BEAT_OPT_DBL, &opt.market_sigma, "0.5", 0,
@@ -65,10 +101,26 @@ static const beat_opt OPTS[] = {
 
 typedef struct run {
     exs_sim sim;
+    exs_curve curve;
     struct event *tick;
-    int64_t start_us, end_us, next_stats_us;
+    int64_t start_us, end_us, next_stats_us, last_us, next_tl_us;
+    double due; /* requests due so far: the integral of the rate curve */
     bool ending;
+    FILE *timeline;
+    uint32_t *prev_hist, *delta_hist;
+    int64_t prev_n;
 } run;
+
+/* One timeline line with the latency of the last second only. */
+static void timeline_line(run *r, double rate) {
+    const exs_stats *s = &r->sim.stats;
+    for (int b = 0; b < EXS_LAT_BUCKETS; b++) r->delta_hist[b] = s->lat_hist[b] - r->prev_hist[b];
+    int64_t n = s->lat_n - r->prev_n;
+    exs_stats_timeline(s, beat_now_ms(), rate, exs_hist_quantile_ms(r->delta_hist, n, 0.5),
+                       exs_hist_quantile_ms(r->delta_hist, n, 0.99), r->timeline);
+    memcpy(r->prev_hist, s->lat_hist, EXS_LAT_BUCKETS * sizeof *r->prev_hist);
+    r->prev_n = s->lat_n;
+}
 
 static void progress(run *r, int64_t now) {
     const exs_stats *s = &r->sim.stats;
@@ -85,26 +137,63 @@ static void on_tick(evutil_socket_t fd, short ev, void *arg) {
     (void)fd, (void)ev;
     run *r = arg;
     int64_t now = beat_mono_us();
+    double x = (double)(now - r->start_us) / 1e6 / opt.duration_s, rate = 0;
     if (!r->ending) {
-        double elapsed_s = (double)(now - r->start_us) / 1e6;
-        if (elapsed_s >= opt.duration_s || beat_stop_requested()) {
+        if (x >= 1.0 || beat_stop_requested()) {
             r->ending = true;
             r->end_us = now;
         } else {
             /* Open loop: everything due by now goes out, late or not. */
-            uint64_t due = (uint64_t)(elapsed_s * opt.rate) + 1;
-            while (r->sim.next_seq < due) exs_auction_fire(&r->sim);
+            rate = opt.rate * exs_curve_at(&r->curve, x);
+            r->due += rate * (double)(now - r->last_us) / 1e6;
+            /* This process was not scheduled for longer than a bid's whole
+             * deadline (an overloaded machine): what fell due meanwhile is
+             * lost by the exchange itself, not sent late in one burst, and
+             * counted apart so it does not blame the bidder. */
+            if (now - r->last_us > STALL_US && (double)r->sim.next_seq < r->due - 1) {
+                uint64_t lost = (uint64_t)(r->due - 1) - r->sim.next_seq;
+                r->sim.next_seq += lost;
+                r->sim.stats.sim_stalled += (int64_t)lost;
+                beat_log_rl(5000, BEAT_WARN, "sim_stalled", "gap_ms=%" PRId64 " lost=%" PRIu64,
+                            (now - r->last_us) / 1000, lost);
+            }
+            r->sim.price_wave = 1.0 + opt.price_wave * exs_daily(x);
+            while ((double)r->sim.next_seq < r->due) exs_auction_fire(&r->sim);
         }
+    }
+    if (now - r->last_us > EXS_STALL_GAP_US) r->sim.stall_us += now - r->last_us;
+    r->last_us = r->sim.last_tick_us = now;
+    exs_delayq_run(&r->sim, r->ending);
+    if (r->timeline && now >= r->next_tl_us) {
+        timeline_line(r, rate);
+        r->next_tl_us += 1000000;
     }
     if (opt.stats_every_s > 0 && now >= r->next_stats_us) {
         progress(r, now);
         r->next_stats_us = now + opt.stats_every_s * 1000000;
     }
     if (r->ending) {
-        bool idle = r->sim.bids_in_flight == 0 && exs_notifier_pending(r->sim.notifier) == 0;
+        bool idle = r->sim.bids_in_flight == 0 && exs_notifier_pending(r->sim.notifier) == 0 &&
+                    exs_delayq_run(&r->sim, true) == 0;
         if (idle || now - r->end_us > (int64_t)GRACE_MS * 1000)
             event_base_loopbreak(r->sim.base);
     }
+}
+
+/* "EUR=1.08,GBP=1.27" → rates[1], rates[2] (others ignored). */
+static int parse_rates(const char *spec, double *rates) {
+    if (!spec) return 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char cur[8];
+        double v;
+        if (sscanf(tok, " %3[A-Z]=%lf", cur, &v) != 2 || !(v > 0) || v > 1e6) return -EINVAL;
+        for (int k = 1; k < 3; k++)
+            if (strcmp(cur, EXS_CUR[k]) == 0) rates[k] = v;
+    }
+    return 0;
 }
 
 /* "http://host:port[/path]" → pool + path. Exits 64 on a bad URL. */
@@ -133,8 +222,9 @@ static void add_target(run *r, const char *url) {
 
 int main(int argc, char **argv) {
     if (beat_cfg_start("beat-exsim", "exsim",
-                       "Simulated ad exchange: open-loop OpenRTB load, second-price "
-                       "auctions, notices and clicks, per-campaign report.",
+                       "Simulated ad exchange: open-loop OpenRTB 2.5/2.6 load on a daily "
+                       "curve, first/second-price auctions, notices and clicks, an oracle "
+                       "and the Bayes AUC (docs/demo.md).",
                        OPTS, argc, argv, &opt.log_level) != 0)
         return 64;
     if (opt.inference.n < 1) {
@@ -146,7 +236,41 @@ int main(int argc, char **argv) {
     static run r;
     exs_sim *sim = &r.sim;
     exs_world_init(&sim->world, (uint64_t)opt.seed, opt.market_median, opt.market_sigma);
+    if (parse_rates(opt.rates, sim->world.rates) < 0) {
+        fprintf(stderr, "beat-exsim: --currency-rates: want e.g. EUR=1.08,GBP=1.27\n");
+        return 64;
+    }
+    r.curve.wave = opt.wave;
+    for (int i = 0; i < opt.surge.n; i++)
+        if (exs_curve_add(&r.curve, opt.surge.v[i]) < 0) {
+            fprintf(stderr, "beat-exsim: --surge: want AT:LEN:FACTOR, got %s\n", opt.surge.v[i]);
+            return 64;
+        }
+    if (opt.campaigns && *opt.campaigns) {
+        char err[256];
+        if (exs_camps_load(opt.campaigns, &sim->camps, err, sizeof err) < 0) {
+            fprintf(stderr, "beat-exsim: --campaigns: %s\n", err);
+            return 64;
+        }
+        sim->world.n_badv = exs_camps_adomains(&sim->camps, &sim->world.badv);
+        if (!(sim->oracle = exs_oracle_new(&sim->camps, opt.oracle_max))) return 1;
+    }
+    if (opt.timeline && *opt.timeline && !(r.timeline = fopen(opt.timeline, "a"))) {
+        fprintf(stderr, "beat-exsim: --timeline: cannot open %s\n", opt.timeline);
+        return 64;
+    }
+    if (opt.events && *opt.events && !(sim->events = fopen(opt.events, "w"))) {
+        fprintf(stderr, "beat-exsim: --events: cannot open %s\n", opt.events);
+        return 64;
+    }
+    r.prev_hist = calloc(EXS_LAT_BUCKETS, sizeof *r.prev_hist);
+    r.delta_hist = calloc(EXS_LAT_BUCKETS, sizeof *r.delta_hist);
+    sim->delayq = exs_delayq_new(opt.delayed_max);
+    if (!r.prev_hist || !r.delta_hist || !sim->delayq) return 1;
     sim->tmax_ms = (int)opt.tmax_ms;
+    sim->per_try_ms = opt.per_try_ms > 0 ? (int)opt.per_try_ms : (int)(opt.tmax_ms / 3);
+    sim->dup_prob = opt.dup_prob;
+    sim->price_wave = 1.0;
     if (exs_stats_init(&sim->stats) < 0) return 1;
     /* timerfd-backed timers: the 1 ms schedule tick must not be rounded
      * up to the next epoll millisecond (or slower). */
@@ -159,14 +283,14 @@ int main(int argc, char **argv) {
     sim->down_until_us = calloc((size_t)opt.inference.n, sizeof *sim->down_until_us);
     sim->fail_streak = calloc((size_t)opt.inference.n, sizeof *sim->fail_streak);
     sim->probing = calloc((size_t)opt.inference.n, sizeof *sim->probing);
+    sim->slow_streak = calloc((size_t)opt.inference.n, sizeof *sim->slow_streak);
     if (!sim->base || !sim->targets || !sim->paths || !sim->down_until_us ||
-        !sim->fail_streak || !sim->probing)
+        !sim->fail_streak || !sim->probing || !sim->slow_streak)
         return 1;
     for (int i = 0; i < opt.inference.n; i++) add_target(&r, opt.inference.v[i]);
     sim->notifier = exs_notifier_new(sim->base, (int)opt.notice_conns,
                                      (int)opt.notice_timeout_ms, (int)opt.notice_queue);
     if (!sim->notifier) return 1;
-    exs_auction_init(sim);
     beat_cfg_log(OPTS);
 
     r.tick = event_new(sim->base, -1, EV_PERSIST, on_tick, &r);
@@ -177,7 +301,10 @@ int main(int argc, char **argv) {
     if (period_us > 1000) period_us = 1000;
     struct timeval tv = {0, (suseconds_t)period_us};
     event_add(r.tick, &tv);
-    r.start_us = beat_mono_us();
+    r.start_us = r.last_us = sim->last_tick_us = beat_mono_us();
+    r.next_tl_us = r.start_us + 1000000;
+    r.due = 1.0; /* the first request goes out at once */
+    sim->start_ms = beat_now_ms();
     r.next_stats_us = r.start_us + opt.stats_every_s * 1000000;
     event_base_dispatch(sim->base);
 
@@ -190,17 +317,38 @@ int main(int argc, char **argv) {
         free(sim->paths[i]);
     }
     exs_notifier_free(sim->notifier);
+    exs_delayq_free(sim->delayq);
     event_base_free(sim->base);
     free(sim->targets);
     free(sim->paths);
     free(sim->down_until_us);
     free(sim->fail_streak);
     free(sim->probing);
+    free(sim->slow_streak);
 
+    if (r.timeline) {
+        timeline_line(&r, 0);
+        fclose(r.timeline);
+    }
+    if (sim->events) fclose(sim->events);
+    free(r.prev_hist);
+    free(r.delta_hist);
     exs_stats_print(&sim->stats, elapsed_s);
     int rc = 0;
-    if (opt.json && *opt.json && exs_stats_write_json(&sim->stats, elapsed_s, opt.json) < 0)
+    beat_buf extra;
+    beat_buf_init(&extra, 8 << 20);
+    if (sim->oracle &&
+        exs_oracle_json(sim->oracle, &sim->world, opt.auc_window_s * 1000, &extra) < 0) {
+        beat_log(BEAT_ERROR, "oracle_failed", "auctions dropped or no memory");
+        beat_buf_reset(&extra);
+    }
+    if (opt.json && *opt.json &&
+        exs_stats_write_json(&sim->stats, elapsed_s, extra.len ? extra.data : NULL,
+                             opt.json) < 0)
         rc = 1;
+    beat_buf_fini(&extra);
+    exs_oracle_free(sim->oracle);
+    exs_camps_fini(&sim->camps);
     beat_log(BEAT_INFO, "done", "requests=%" PRId64 " bids=%" PRId64 " wins=%" PRId64
              " clicks=%" PRId64, sim->stats.requests, sim->stats.bids, sim->stats.wins,
              sim->stats.clicks);

@@ -12,13 +12,12 @@
 #include "exsim.h"
 
 #define LAT_BUCKET_US 10
-#define LAT_BUCKETS 100001 /* 10 µs buckets up to 1 s, then one overflow */
 
 static const char *const KIND_NAMES[EXS_N_KINDS] = {"win", "bill", "loss", "click"};
 
 int exs_stats_init(exs_stats *s) {
     memset(s, 0, sizeof *s);
-    s->lat_hist = calloc(LAT_BUCKETS, sizeof *s->lat_hist);
+    s->lat_hist = calloc(EXS_LAT_BUCKETS, sizeof *s->lat_hist);
     s->campaigns = calloc(EXS_CAMPAIGNS_MAX, sizeof *s->campaigns);
     if (!s->lat_hist || !s->campaigns) {
         exs_stats_fini(s);
@@ -36,21 +35,25 @@ void exs_stats_fini(exs_stats *s) {
 
 void exs_stats_latency(exs_stats *s, int64_t us) {
     int64_t b = us < 0 ? 0 : us / LAT_BUCKET_US;
-    if (b >= LAT_BUCKETS) b = LAT_BUCKETS - 1;
+    if (b >= EXS_LAT_BUCKETS) b = EXS_LAT_BUCKETS - 1;
     s->lat_hist[b]++;
     s->lat_n++;
 }
 
-double exs_stats_latency_ms(const exs_stats *s, double q) {
-    if (s->lat_n == 0) return 0;
-    int64_t want = (int64_t)(q * (double)s->lat_n);
-    if (want >= s->lat_n) want = s->lat_n - 1;
+double exs_hist_quantile_ms(const uint32_t *hist, int64_t n, double q) {
+    if (n <= 0) return 0;
+    int64_t want = (int64_t)(q * (double)n);
+    if (want >= n) want = n - 1;
     int64_t seen = 0;
-    for (int b = 0; b < LAT_BUCKETS; b++) {
-        seen += s->lat_hist[b];
+    for (int b = 0; b < EXS_LAT_BUCKETS; b++) {
+        seen += hist[b];
         if (seen > want) return (double)(b + 1) * LAT_BUCKET_US / 1000.0;
     }
-    return (double)LAT_BUCKETS * LAT_BUCKET_US / 1000.0;
+    return (double)EXS_LAT_BUCKETS * LAT_BUCKET_US / 1000.0;
+}
+
+double exs_stats_latency_ms(const exs_stats *s, double q) {
+    return exs_hist_quantile_ms(s->lat_hist, s->lat_n, q);
 }
 
 exs_campaign_stats *exs_stats_campaign(exs_stats *s, const char *id) {
@@ -68,9 +71,10 @@ exs_campaign_stats *exs_stats_campaign(exs_stats *s, const char *id) {
 static int64_t money_micros(int64_t cpm_micros) { return (cpm_micros + 500) / 1000; }
 
 void exs_stats_print(const exs_stats *s, double elapsed_s) {
-    printf("beat-exsim: %.1f s, %" PRId64 " requests (%.0f/s), %" PRId64 " skipped\n",
+    printf("beat-exsim: %.1f s, %" PRId64 " requests (%.0f/s), %" PRId64 " skipped, %" PRId64
+           " not sent (simulator stalled)\n",
            elapsed_s, s->requests, elapsed_s > 0 ? (double)s->requests / elapsed_s : 0.0,
-           s->skipped);
+           s->skipped, s->sim_stalled);
     printf("answers: 200=%" PRId64 " 204=%" PRId64 " 400=%" PRId64 " other=%" PRId64
            " timeouts=%" PRId64 " errors=%" PRId64 " bad=%" PRId64 "\n",
            s->ans_200, s->ans_204, s->ans_400, s->ans_other, s->timeouts, s->errors,
@@ -90,7 +94,10 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
            "total", s->bids, s->wins, s->bids ? 100.0 * (double)s->wins / (double)s->bids : 0.0,
            money_micros(s->spend_cpm_micros), s->clicks,
            s->wins ? 100.0 * (double)s->clicks / (double)s->wins : 0.0);
-    printf("losses: below_floor=%" PRId64 " outbid=%" PRId64 "\n", s->below_floor, s->outbid);
+    printf("losses: below_floor=%" PRId64 " outbid=%" PRId64 " filtered=%" PRId64
+           "; retries=%" PRId64 " per_try_timeouts=%" PRId64 " ejections=%" PRId64 "\n",
+           s->below_floor, s->outbid, s->blocked_bids, s->retries, s->per_try_timeouts,
+           s->ejections);
     for (int k = 0; k < EXS_N_KINDS; k++)
         printf("notices %-5s sent=%" PRId64 " ok=%" PRId64 " failed=%" PRId64
                " dropped=%" PRId64 "\n", KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k],
@@ -101,7 +108,7 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
     fflush(stdout);
 }
 
-static int encode(const exs_stats *s, double elapsed_s, beat_buf *b) {
+static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_buf *b) {
     int rc = beat_buf_printf(
         b,
         "{\"elapsed_s\":%.3f,\"requests\":%" PRId64 ",\"skipped\":%" PRId64 ",\"retries\":%" PRId64
@@ -121,8 +128,22 @@ static int encode(const exs_stats *s, double elapsed_s, beat_buf *b) {
                              k ? "," : "", KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k],
                              s->notice_failed[k], s->notice_dropped[k]);
     if (rc == 0)
-        rc = beat_buf_printf(b, "},\"click_no_href\":%" PRId64 ",\"campaigns\":{",
-                             s->click_no_href);
+        rc = beat_buf_printf(b, "},\"notice_dupes\":%" PRId64 ",\"delayed_dropped\":%" PRId64
+                             ",\"click_no_href\":%" PRId64 ",\"imps\":%" PRId64
+                             ",\"per_try_timeouts\":%" PRId64 ",\"ejections\":%" PRId64
+                             ",\"filtered_bids\":%" PRId64 ",\"deal_bids\":%" PRId64
+                             ",\"wins_first_price\":%" PRId64 ",\"sim_stalled\":%" PRId64
+                             ",\"stall_adjusted\":%" PRId64
+                             ",\"by_format\":{",
+                             s->notice_dupes, s->delayed_dropped, s->click_no_href, s->imps,
+                             s->per_try_timeouts, s->ejections, s->blocked_bids, s->deal_bids,
+                             s->wins_first_price, s->sim_stalled, s->stall_adjusted);
+    static const char *const FMT[3] = {"banner", "video", "native"};
+    for (int k = 0; k < 3 && rc == 0; k++)
+        rc = beat_buf_printf(b, "%s\"%s\":{\"requests\":%" PRId64 ",\"bids\":%" PRId64
+                             ",\"wins\":%" PRId64 "}", k ? "," : "", FMT[k], s->by_fmt_req[k],
+                             s->by_fmt_bids[k], s->by_fmt_wins[k]);
+    if (rc == 0) rc = beat_buf_puts(b, "},\"campaigns\":{");
     for (int i = 0; i < s->n_campaigns && rc == 0; i++) {
         const exs_campaign_stats *c = &s->campaigns[i];
         if (i) rc = beat_buf_puts(b, ",");
@@ -130,18 +151,41 @@ static int encode(const exs_stats *s, double elapsed_s, beat_buf *b) {
         if (rc == 0)
             rc = beat_buf_printf(b, ":{\"bids\":%" PRId64 ",\"wins\":%" PRId64
                                  ",\"spend_micros\":%" PRId64 ",\"spend_cpm_micros\":%" PRId64
-                                 ",\"clicks\":%" PRId64 "}",
+                                 ",\"clicks\":%" PRId64 ",\"imps\":%" PRId64
+                                 ",\"exp_clicks\":%.2f}",
                                  c->bids, c->wins, money_micros(c->spend_cpm_micros),
-                                 c->spend_cpm_micros, c->clicks);
+                                 c->spend_cpm_micros, c->clicks, c->imps, c->exp_clicks);
     }
-    if (rc == 0) rc = beat_buf_puts(b, "}}\n");
+    if (rc == 0) rc = beat_buf_puts(b, "}");
+    if (rc == 0 && extra) rc = beat_buf_puts(b, extra);
+    if (rc == 0) rc = beat_buf_puts(b, "}\n");
     return rc;
 }
 
-int exs_stats_write_json(const exs_stats *s, double elapsed_s, const char *path) {
+int exs_stats_timeline(const exs_stats *s, int64_t now_ms, double rate, double p50_ms,
+                       double p99_ms, FILE *f) {
+    fprintf(f, "{\"ts\":%" PRId64 ",\"rate\":%.1f,\"requests\":%" PRId64
+            ",\"skipped\":%" PRId64 ",\"answered\":%" PRId64 ",\"timeouts\":%" PRId64
+            ",\"errors\":%" PRId64 ",\"retries\":%" PRId64 ",\"bids\":%" PRId64
+            ",\"wins\":%" PRId64 ",\"spend_micros\":%" PRId64 ",\"clicks\":%" PRId64
+            ",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"campaigns\":{",
+            now_ms, rate, s->requests, s->skipped, s->ans_200 + s->ans_204, s->timeouts,
+            s->errors, s->retries, s->bids, s->wins, money_micros(s->spend_cpm_micros),
+            s->clicks, p50_ms, p99_ms);
+    for (int i = 0; i < s->n_campaigns; i++) {
+        const exs_campaign_stats *c = &s->campaigns[i];
+        fprintf(f, "%s\"%s\":[%" PRId64 ",%" PRId64 ",%" PRId64 "]", i ? "," : "", c->id,
+                c->wins, money_micros(c->spend_cpm_micros), c->clicks);
+    }
+    fputs("}}\n", f);
+    return fflush(f) == 0 ? 0 : -EIO;
+}
+
+int exs_stats_write_json(const exs_stats *s, double elapsed_s, const char *extra,
+                         const char *path) {
     beat_buf b;
-    beat_buf_init(&b, 4 << 20);
-    int rc = encode(s, elapsed_s, &b);
+    beat_buf_init(&b, 16 << 20);
+    int rc = encode(s, elapsed_s, extra, &b);
     if (rc == 0) {
         /* Write then rename, so a reader never sees half a summary. */
         char tmp[4096];

@@ -1,0 +1,41 @@
+/* beat-exsim's yardsticks (camps.c, oracle.c): the campaigns as the oracle
+ * sees them, the offline oracle replay and the Bayes AUC. */
+#ifndef EXS_GRADE_H
+#define EXS_GRADE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "beat_util.h"
+#include "traffic.h"
+
+typedef struct exs_camp exs_camp;
+typedef struct exs_camps {
+    int n;
+    exs_camp *c;
+} exs_camps;
+/* Reads a campaigns JSON (file or the supervisor's GET /v1/campaigns
+ * answer, with absolute start_ms/end_ms). 0, or negative with a message. */
+int exs_camps_load(const char *path, exs_camps *out, char *err, size_t errn);
+void exs_camps_fini(exs_camps *cs);
+const char *exs_camp_id(const exs_camps *cs, int i);
+int exs_camps_find(const exs_camps *cs, const char *id);
+int64_t exs_camp_budget(const exs_camps *cs, int i);
+int64_t exs_camp_max_bid(const exs_camps *cs, int i);
+bool exs_camp_eligible(const exs_camps *cs, int i, const exs_world *w, const exs_req *r,
+                       int64_t t_ms);
+/* Distinct advertiser domains of all campaigns (for badv); borrowed. */
+int exs_camps_adomains(const exs_camps *cs, const char *const **out);
+
+typedef struct exs_oracle exs_oracle;
+exs_oracle *exs_oracle_new(const exs_camps *cs, int64_t max_auctions);
+void exs_oracle_free(exs_oracle *o);
+/* One auction as the exchange saw it: thresh = price to beat (max of
+ * market and floor, USD CPM micros); won = campaign index the engine won
+ * with (-1 none); clicked by the truth. */
+void exs_oracle_add(exs_oracle *o, const exs_world *w, const exs_req *r, int64_t t_ms,
+                    int64_t market, int won, bool clicked, double won_ctr);
+/* Runs the offline replay; appends ",\"oracle\":{…},\"bayes_auc\":{…}". */
+int exs_oracle_json(exs_oracle *o, const exs_world *w, int64_t window_ms, beat_buf *out);
+
+#endif

@@ -1,0 +1,172 @@
+/* Notices as an exchange sends them: now (nurl, lurl) or later (burl when
+ * the ad renders, clicks seconds after, repeated calls as real exchanges
+ * retry). A bounded min-heap keyed by due time, drained from the schedule
+ * tick; full → dropped and counted. What is counted as spend and clicks is
+ * what was actually sent, so the summary equals the raw --events log (one
+ * line per first win, bill and click notice sent; repeats are not logged). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_log.h"
+#include "exsim.h"
+
+typedef struct dnotice {
+    int64_t due_us;
+    int kind;
+    bool dup;
+    int64_t price;
+    char *url, *camp, *auction; /* owned */
+} dnotice;
+
+struct exs_delayq {
+    dnotice *h;
+    int64_t n, max;
+};
+
+typedef struct notice_ctx {
+    exs_sim *sim;
+    int kind;
+} notice_ctx;
+static notice_ctx g_nctx[EXS_N_KINDS];
+
+static const char *const KIND[EXS_N_KINDS] = {"win", "bill", "loss", "click"};
+
+exs_delayq *exs_delayq_new(int64_t max) {
+    exs_delayq *q = calloc(1, sizeof *q);
+    if (!q) return NULL;
+    q->max = max;
+    q->h = calloc((size_t)(max > 0 ? max : 1), sizeof *q->h);
+    if (!q->h) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+static void dn_free(dnotice *d) {
+    free(d->url);
+    free(d->camp);
+    free(d->auction);
+}
+
+void exs_delayq_free(exs_delayq *q) {
+    if (!q) return;
+    for (int64_t i = 0; i < q->n; i++) dn_free(&q->h[i]);
+    free(q->h);
+    free(q);
+}
+
+static void sift_up(exs_delayq *q, int64_t i) {
+    while (i > 0) {
+        int64_t p = (i - 1) / 2;
+        if (q->h[p].due_us <= q->h[i].due_us) break;
+        dnotice t = q->h[p];
+        q->h[p] = q->h[i];
+        q->h[i] = t;
+        i = p;
+    }
+}
+
+static void sift_down(exs_delayq *q, int64_t i) {
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < q->n && q->h[l].due_us < q->h[m].due_us) m = l;
+        if (r < q->n && q->h[r].due_us < q->h[m].due_us) m = r;
+        if (m == i) return;
+        dnotice t = q->h[m];
+        q->h[m] = q->h[i];
+        q->h[i] = t;
+        i = m;
+    }
+}
+
+static void on_notice(void *arg, int status, const char *body, size_t len,
+                      int64_t lat_us) {
+    (void)body, (void)len, (void)lat_us;
+    notice_ctx *c = arg;
+    exs_stats *s = &c->sim->stats;
+    bool ok = c->kind == EXS_N_CLICK ? (status >= 300 && status < 400)
+                                     : (status >= 200 && status < 300);
+    if (status == -ECANCELED) s->notice_dropped[c->kind]++;
+    else if (ok) s->notice_ok[c->kind]++;
+    else {
+        s->notice_failed[c->kind]++;
+        beat_log_rl(5000, BEAT_WARN, "notice_failed", "kind=%s status=%d", KIND[c->kind],
+                    status);
+    }
+}
+
+/* Sends one notice GET now; counts what it stands for once it is sent. */
+static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
+                     const char *auction, int64_t price, bool dup) {
+    exs_stats *s = &sim->stats;
+    if (!g_nctx[kind].sim)
+        for (int k = 0; k < EXS_N_KINDS; k++) g_nctx[k] = (notice_ctx){sim, k};
+    int rc = exs_notifier_get(sim->notifier, url, on_notice, &g_nctx[kind]);
+    if (rc != 0) {
+        s->notice_dropped[kind]++;
+        beat_log_rl(5000, BEAT_WARN, "notice_dropped", "kind=%s err=%d", KIND[kind], rc);
+        return;
+    }
+    s->notice_sent[kind]++;
+    if (dup) {
+        s->notice_dupes++;
+        return;
+    }
+    exs_campaign_stats *c = exs_stats_campaign(s, camp && *camp ? camp : "?");
+    if (kind == EXS_N_BILL) {
+        s->spend_cpm_micros += price;
+        if (c) c->spend_cpm_micros += price;
+    } else if (kind == EXS_N_CLICK) {
+        s->clicks++;
+        if (c) c->clicks++;
+    } else if (kind != EXS_N_WIN) {
+        return; /* wins are counted by the auction; only logged here */
+    }
+    if (sim->events) {
+        fprintf(sim->events, "{\"ev\":\"%s\",\"auction\":\"%s\",\"campaign\":\"%s\","
+                "\"price_cpm_micros\":%" PRId64 ",\"ts\":%" PRId64 "}\n",
+                KIND[kind], auction ? auction : "", camp ? camp : "", price, beat_now_ms());
+    }
+}
+
+int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
+               const char *camp, const char *auction, int64_t price, bool dup) {
+    if (delay_ms <= 0) {
+        send_now(sim, kind, url, camp, auction, price, dup);
+        return 0;
+    }
+    exs_delayq *q = sim->delayq;
+    if (q->n >= q->max) {
+        sim->stats.delayed_dropped++;
+        sim->stats.notice_dropped[kind]++;
+        beat_log_rl(5000, BEAT_WARN, "delayed_notice_dropped", "kind=%s queued=%" PRId64,
+                    KIND[kind], q->n);
+        return -ENOSPC;
+    }
+    dnotice d = {beat_mono_us() + delay_ms * 1000, kind, dup, price, strdup(url),
+                 strdup(camp ? camp : ""), strdup(auction ? auction : "")};
+    if (!d.url || !d.camp || !d.auction) {
+        dn_free(&d);
+        sim->stats.notice_dropped[kind]++;
+        return -ENOMEM;
+    }
+    q->h[q->n] = d;
+    sift_up(q, q->n++);
+    return 0;
+}
+
+int64_t exs_delayq_run(exs_sim *sim, bool flush) {
+    exs_delayq *q = sim->delayq;
+    int64_t now = beat_mono_us();
+    while (q->n > 0 && (flush || q->h[0].due_us <= now)) {
+        dnotice d = q->h[0];
+        q->h[0] = q->h[--q->n];
+        if (q->n) sift_down(q, 0);
+        send_now(sim, d.kind, d.url, d.camp, d.auction, d.price, d.dup);
+        dn_free(&d);
+    }
+    return q->n;
+}
