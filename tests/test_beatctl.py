@@ -1,5 +1,7 @@
 """beatctl keeps the engine running: killing any daemon (SIGKILL) is
-followed by its automatic restart while every other daemon stays up."""
+followed by its automatic restart while every other daemon stays up; a
+held daemon stays down; `crash` SIGKILLs the runner and every daemon at
+once and `up` starts the same run dir again."""
 import os, tempfile, time
 from beatlib import ROOT, Engine, check, wait_for
 
@@ -36,3 +38,32 @@ def test_kill_each_daemon_restarts_it_alone():
         check(e.pid("actuator") == 0, "held daemon not restarted")
         e.ctl("start", "actuator")
         wait_for(lambda: e.pid("actuator"), 10, what="actuator released")
+
+
+def test_crash_kills_everything_at_once_and_up_restarts():
+    run = tempfile.mkdtemp(prefix="beat-ctl-crash-")
+    with Engine(run, campaigns=EXAMPLES) as e:
+        names = e.names()
+        wait_for(lambda: all(e.health(n).get("ready") for n in names), 60,
+                 what="every daemon ready")
+        pids = {n: e.pid(n) for n in names}
+        sizes = {n: len(e.log(n)) for n in names}
+        e.ctl("crash")
+
+        def dead(p):
+            try:
+                os.kill(p, 0)
+                return False
+            except OSError:
+                return True
+        wait_for(lambda: all(dead(p) for p in pids.values()), 10, what="every daemon dead")
+        check(e.ctl("status", check=False).returncode == 3, "runner reported up after crash")
+        for n in names:  # SIGKILL, not a graceful stop: no "stopping" line
+            check('stopping"' not in e.log(n)[sizes[n]:], f"{n} stopped gracefully")
+        check(e.ctl("crash", check=False).returncode == 1, "crash with nothing running")
+        e.up()
+        wait_for(lambda: all(e.health(n).get("ready") for n in names), 60,
+                 what="every daemon ready again")
+        check(all(e.pid(n) not in (0, pids[n]) for n in names), "new processes")
+        v = e.health("supervisor")
+        check(v["campaigns_version"] >= 1, f"campaigns survived the crash: {v}")

@@ -3,6 +3,8 @@
  *   beatctl down | status | env
  *   beatctl kill NAME [SIGNAL] | restart NAME | stop NAME [SIGNAL] | start NAME
  * (stop holds NAME down — the runner won't restart it — until start).
+ *   beatctl crash [SIGNAL]   power cut: SIGKILL (default) the runner and every
+ * daemon at the same instant; `beatctl up` on the same run dir starts again.
  *   beatctl logs NAME [LINES] [--follow]
  * `up` forks the runner (runner.c), then waits until every /healthz answers.
  * NAME is a daemon name ("inference-2") or a prefix ("inference" = all). */
@@ -259,6 +261,27 @@ static int do_hold(const char *name, int sig) {
     return 0;
 }
 
+/* One kill(2) on the runner's process group (it called setsid(); the
+ * daemons it forks stay in its group), so nobody outlives the others long
+ * enough to notice: the runner cannot restart anyone and no daemon gets to
+ * run its SIGTERM path first. Waits until the runner is gone. */
+static int cmd_crash(int sig) {
+    pid_t rp = runner_pid();
+    if (!rp) {
+        fprintf(stderr, "beatctl: not running\n");
+        return 1;
+    }
+    if (kill(-rp, sig) != 0) {
+        fprintf(stderr, "beatctl: kill(-%d, %d): %s\n", (int)rp, sig, strerror(errno));
+        return 1;
+    }
+    int64_t deadline = beat_mono_ms() + 10000;
+    while (sig == SIGKILL && kill(rp, 0) == 0 && beat_mono_ms() < deadline) usleep(20000);
+    printf("beatctl: sent signal %d to the runner (pid %d) and all its daemons\n", sig,
+           (int)rp);
+    return 0;
+}
+
 static int cmd_logs(const char *name, const char *lines) {
     char p[600];
     ctl_path(&L, p, sizeof p, "logs/%s.log", name);
@@ -274,7 +297,8 @@ static int cmd_logs(const char *name, const char *lines) {
 static void usage(void) {
     fprintf(stderr,
             "usage: beatctl [options] up|down|status|env|kill NAME [SIGNAL]|restart NAME|\n"
-            "               stop NAME [SIGNAL]|start NAME|logs NAME [LINES]   (--help for options)\n");
+            "               stop NAME [SIGNAL]|start NAME|crash [SIGNAL]|logs NAME [LINES]\n"
+            "               (--help for options)\n");
 }
 
 int main(int argc, char **argv) {
@@ -315,6 +339,14 @@ int main(int argc, char **argv) {
         ctl_path(&L, p, sizeof p, "env");
         execlp("cat", "cat", p, (char *)NULL);
         return 1;
+    }
+    if (!strcmp(cmd, "crash")) {
+        int sig = a1 ? parse_signal(a1) : SIGKILL;
+        if (sig <= 0) {
+            fprintf(stderr, "beatctl: unknown signal %s\n", a1);
+            return 64;
+        }
+        return cmd_crash(sig);
     }
     if (!a1) {
         usage();

@@ -1,0 +1,20 @@
+"""SIGKILL the dev Kafka broker (kafka-dev), keep it down a while, let beatctl
+start it again on the same ports (DESIGN §9). It comes back empty: the
+receiver's producer reconnects and the datastreams' consumers reset to the
+new log's end (at-most-once: nothing counted twice, checked against what the
+exchange charged), so new aggregates reach the actuator again."""
+import recovery
+from beatlib import check
+
+
+def consumers_reset(c, snap):
+    # The log restarted at offset 0 below the consumers' positions; they
+    # must have rejoined and consumed again (not stuck on the old offsets).
+    check(snap["ds_msgs"] > c.at_release["ds_msgs"], "datastreams stuck after the broker restart")
+    resets = recovery.metric_sum(c.e, "datastream-", "beat_datastream_offset_resets_total")
+    rebal = recovery.metric_sum(c.e, "datastream-", "beat_datastream_rebalances_total")
+    c.notes.append(f"offset resets {resets:.0f}, rebalances {rebal:.0f}")
+
+
+def test_kill_kafka():
+    recovery.run("kill-kafka", "kafka-dev", how="kill", down_s=5.0, after=consumers_reset)
