@@ -255,6 +255,15 @@ bool beat_alert_firing(beat_alert *a, const char *rule_name) {
     return f;
 }
 
+int beat_alert_level_of(beat_alert *a, const char *rule_name) {
+    if (!a || !rule_name) return 0;
+    pthread_mutex_lock(&a->mu);
+    rule *r = find(a, rule_name);
+    int l = r && r->firing ? (int)r->level : 0;
+    pthread_mutex_unlock(&a->mu);
+    return l;
+}
+
 void beat_alert_stats(beat_alert *a, uint64_t *sent, uint64_t *dropped) {
     pthread_mutex_lock(&a->mu);
     if (sent) *sent = a->sent;

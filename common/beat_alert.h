@@ -1,5 +1,6 @@
-/* Alerts to a Slack-compatible webhook (BEAT_ALERT_WEBHOOK). The daemon
- * evaluates its own rules every tick and reports each one with
+/* Alerts to a Slack-compatible webhook (BEAT_ALERT_WEBHOOK). Rules are
+ * evaluated by beat_alert_rules.h (declarative tables, a timer thread) or by
+ * the daemon's own code (event-driven ones), each reporting with
  * beat_alert_set(); this module turns changes into posts: one when a rule
  * starts firing (or escalates), a "resolved" one when it clears, optional
  * reminders while it keeps firing. Posts go out on a sender thread through a
@@ -53,6 +54,8 @@ int beat_alert_set(beat_alert *a, const char *rule, beat_alert_level level,
 
 /* True while rule is firing (as last reported). */
 bool beat_alert_firing(beat_alert *a, const char *rule);
+/* The level rule fires at (BEAT_ALERT_WARN/ERROR), 0 while clear or unknown. */
+int beat_alert_level_of(beat_alert *a, const char *rule);
 
 /* This instance's posts that reached the webhook with a 2xx, and messages
  * dropped (queue full, failed post, or left queued at free). */

@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "beat_log.h"
+#include "beat_metrics.h"
+#include "beat_util.h"
 
 int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv,
                         char *err, size_t err_len) {
@@ -80,6 +84,141 @@ void beat_kafka_route_logs(rd_kafka_conf_t *conf) {
     if (!conf) return;
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
+}
+
+/* ---- statistics ------------------------------------------------------------- */
+
+/* librdkafka's statistics JSON (STATISTICS.md) → metrics. Runs on the thread
+ * that polls the client (the producer's poll thread, the consumer's poll
+ * loop) every statistics.interval.ms; parsing a few KiB of JSON there is
+ * cheap next to the interval. Only atomics are shared with readers. */
+#define KS_BROKERS_MAX 32
+
+static struct {
+    pthread_once_t once;
+    beat_gauge *up, *queue, *lag;
+    beat_counter *errs[3]; /* tx, rx, timeout */
+    double last_errs[3];
+    pthread_mutex_t mu; /* rtt gauge table: the stats threads of several clients */
+    int n_rtt;
+    int32_t rtt_id[KS_BROKERS_MAX];
+    beat_gauge *rtt[KS_BROKERS_MAX];
+    _Atomic int64_t last_up_ms; /* monotonic; start while none was ever up */
+    atomic_bool seen, up_now;
+} KS = {.once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER};
+
+static double g_unreachable(void *arg) {
+    (void)arg;
+    return beat_kafka_unreachable_s();
+}
+
+double beat_kafka_unreachable_s(void) {
+    if (!atomic_load(&KS.seen) || atomic_load(&KS.up_now)) return 0;
+    return (double)(beat_mono_ms() - atomic_load(&KS.last_up_ms)) / 1000.0;
+}
+
+static void ks_init(void) {
+    atomic_store(&KS.last_up_ms, beat_mono_ms());
+    KS.up = beat_gauge_new("beat_kafka_brokers_up",
+                           "Kafka brokers this client is connected to (state UP)");
+    beat_gauge_fn_new("beat_kafka_unreachable_seconds",
+                      "Seconds since a Kafka broker was last UP for this client (0 while one is)",
+                      g_unreachable, NULL);
+    KS.queue = beat_gauge_new("beat_kafka_queue_messages",
+                              "Messages in librdkafka's local queues (producer: waiting "
+                              "for delivery; consumer: prefetched)");
+    KS.lag = beat_gauge_new("beat_kafka_consumer_lag_messages",
+                            "Consumer lag summed over assigned partitions (0 for a producer)");
+    static const char *const kinds[3] = {"tx", "rx", "timeout"};
+    for (int i = 0; i < 3; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "beat_kafka_broker_errors_total{kind=\"%s\"}", kinds[i]);
+        KS.errs[i] = beat_counter_new(name, "Kafka request errors (transmit, receive, timeout)"
+                                            " summed over brokers");
+    }
+}
+
+static double num(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static beat_gauge *rtt_gauge(int32_t id) { /* under KS.mu */
+    for (int i = 0; i < KS.n_rtt; i++)
+        if (KS.rtt_id[i] == id) return KS.rtt[i];
+    if (KS.n_rtt >= KS_BROKERS_MAX) return NULL;
+    char name[96];
+    snprintf(name, sizeof name, "beat_kafka_broker_rtt_seconds{broker=\"%d\"}", (int)id);
+    beat_gauge *g = beat_gauge_new(name, "Average request round trip to a broker over the "
+                                         "last statistics interval");
+    if (g) {
+        KS.rtt_id[KS.n_rtt] = id;
+        KS.rtt[KS.n_rtt++] = g;
+    }
+    return g;
+}
+
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+    (void)rk;
+    (void)opaque;
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!root) {
+        beat_log_rl(60000, BEAT_WARN, "kafka_stats_invalid", "bytes=%zu", len);
+        return 0;
+    }
+    int up = 0;
+    double errs[3] = {0, 0, 0};
+    const cJSON *b;
+    pthread_mutex_lock(&KS.mu);
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(root, "brokers")) {
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(b, "state");
+        bool is_up = cJSON_IsString(st) && strcmp(st->valuestring, "UP") == 0;
+        up += is_up;
+        errs[0] += num(b, "txerrs");
+        errs[1] += num(b, "rxerrs");
+        errs[2] += num(b, "req_timeouts");
+        int32_t id = (int32_t)num(b, "nodeid");
+        const cJSON *rtt = cJSON_GetObjectItemCaseSensitive(b, "rtt");
+        if (id >= 0 && is_up && rtt) {
+            beat_gauge *g = rtt_gauge(id);
+            if (g) beat_gauge_set(g, num(rtt, "avg") / 1e6);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        /* Totals restart when a broker object goes away: count growth only. */
+        if (errs[i] > KS.last_errs[i]) beat_counter_add(KS.errs[i], (uint64_t)(errs[i] - KS.last_errs[i]));
+        KS.last_errs[i] = errs[i];
+    }
+    pthread_mutex_unlock(&KS.mu);
+    double queued = 0, lag = 0;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    bool consumer = cJSON_IsString(type) && strcmp(type->valuestring, "consumer") == 0;
+    if (!consumer) {
+        queued = num(root, "msg_cnt");
+    } else {
+        const cJSON *t, *p;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(root, "topics")) {
+            cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(t, "partitions")) {
+                if (num(p, "partition") < 0) continue; /* the internal UA partition */
+                queued += num(p, "fetchq_cnt");
+                double l = num(p, "consumer_lag");
+                if (l > 0) lag += l;
+            }
+        }
+    }
+    cJSON_Delete(root);
+    beat_gauge_set(KS.up, up);
+    beat_gauge_set(KS.queue, queued);
+    beat_gauge_set(KS.lag, lag);
+    if (up > 0) atomic_store(&KS.last_up_ms, beat_mono_ms());
+    atomic_store(&KS.up_now, up > 0);
+    atomic_store(&KS.seen, true);
+    return 0; /* librdkafka frees json */
+}
+
+void beat_kafka_route_stats(rd_kafka_conf_t *conf) {
+    pthread_once(&KS.once, ks_init);
+    if (conf) rd_kafka_conf_set_stats_cb(conf, stats_cb);
 }
 
 /* ---- producer --------------------------------------------------------------- */
@@ -150,6 +289,7 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
         "reconnect.backoff.ms", "100",
         "reconnect.backoff.max.ms", "1000",
         "socket.keepalive.enable", "true",
+        "statistics.interval.ms", "2000", /* beat_kafka_route_stats */
         NULL,
     };
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -161,6 +301,7 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
         return NULL;
     }
     beat_kafka_route_logs(conf);
+    beat_kafka_route_stats(conf);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     rd_kafka_conf_set_opaque(conf, p);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

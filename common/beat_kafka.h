@@ -26,6 +26,19 @@ int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv,
  * producer, the consumer and beat-kafka-dev. */
 void beat_kafka_route_logs(rd_kafka_conf_t *conf);
 
+/* Turns librdkafka's statistics (every statistics.interval.ms; the
+ * producer and consumer set 2000) into process-wide metrics:
+ * beat_kafka_brokers_up, beat_kafka_unreachable_seconds,
+ * beat_kafka_queue_messages, beat_kafka_consumer_lag_messages,
+ * beat_kafka_broker_rtt_seconds{broker}, beat_kafka_broker_errors_total{kind}.
+ * Sets stats_cb on conf; call before rd_kafka_new(). One Kafka client per
+ * process is assumed (the numbers of several would mix). */
+void beat_kafka_route_stats(rd_kafka_conf_t *conf);
+/* Seconds since the statistics last showed a broker UP (since the first
+ * beat_kafka_route_stats while none ever was); 0 while one is, and before
+ * the first statistics arrive. Thread-safe. */
+double beat_kafka_unreachable_s(void);
+
 typedef struct beat_kproducer beat_kproducer;
 typedef struct beat_kproducer_stats {
     uint64_t sent;            /* accepted into the local queue */

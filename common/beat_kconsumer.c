@@ -284,6 +284,7 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
         "reconnect.backoff.max.ms", "1000",
         /* Bound what librdkafka prefetches for us (memory limit). */
         "queued.max.messages.kbytes", "65536",
+        "statistics.interval.ms", "2000", /* beat_kafka_route_stats */
         NULL,
     };
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -297,6 +298,7 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
         return NULL;
     }
     beat_kafka_route_logs(conf);
+    beat_kafka_route_stats(conf);
     /* Our own callbacks replace the shared ones: they also count. */
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);

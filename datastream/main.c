@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "beat_alert_rules.h"
 #include "beat_cfg.h"
 #include "beat_http.h"
 #include "beat_kafka.h"
@@ -32,6 +33,7 @@ static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open,
     o_samples_max, o_max_campaigns;
 static double o_neg_rate;
 static beat_strlist o_kafka_opts;
+static beat_alert_opts o_alert;
 
 static const beat_opt OPTS[] = {
     {"listen", "BEAT_DATASTREAM_LISTEN", BEAT_OPT_STR, &o_listen,
@@ -72,6 +74,7 @@ static const beat_opt OPTS[] = {
     {"max-campaigns", "BEAT_DATASTREAM_MAX_CAMPAIGNS", BEAT_OPT_INT,
      &o_max_campaigns, "10000", 1, 1000000,
      "campaigns per bucket; updates beyond it are dropped and counted", false},
+    BEAT_ALERT_OPTS(&o_alert),
     {"name", "BEAT_DATASTREAM_NAME", BEAT_OPT_STR, &o_name, "datastream-1", 0,
      -1, "instance name (in answers as \"instance\")", false},
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_level, "info", 0, -1,
@@ -133,7 +136,7 @@ static void log_stats(void) {
              "consumed=%llu bids=%llu wins=%llu bills=%llu imps=%llu clicks=%llu "
              "invalid=%llu duplicates=%llu late=%llu open=%lld evicted=%llu "
              "samples_pos=%llu samples_neg=%llu unjoined=%llu last_seq=%llu "
-             "assigned=%d kafka_errors=%llu offset_resets=%llu",
+             "assigned=%d kafka_errors=%llu offset_resets=%llu kafka_unreachable_s=%.0f",
              (unsigned long long)k.consumed,
              (unsigned long long)s->events[BEAT_EV_BID],
              (unsigned long long)s->events[BEAT_EV_WIN],
@@ -147,7 +150,7 @@ static void log_stats(void) {
              (unsigned long long)s->samples_unjoined,
              (unsigned long long)dst_buckets_last_seq(dst_stream_buckets(D.stream)),
              (int)k.assigned, (unsigned long long)k.errors,
-             (unsigned long long)k.offset_resets);
+             (unsigned long long)k.offset_resets, beat_kafka_unreachable_s());
 }
 
 static void *consumer_main(void *arg) {
@@ -232,6 +235,47 @@ static void register_metrics(void) {
                       "Seq of the newest closed aggregate bucket.", g_last_seq, NULL);
 }
 
+/* ---- alert rules (evaluator thread: registry atomics only) -------------- */
+
+static struct {
+    beat_counter *lost[3]; /* invalid, evicted, campaign overflow */
+} A;
+
+static double a_unreachable(void *arg) {
+    (void)arg;
+    return beat_kafka_unreachable_s();
+}
+static double a_lost(void *arg) {
+    (void)arg;
+    double n = 0;
+    for (int i = 0; i < 3; i++) n += beat_alert_counter_fn(A.lost[i]);
+    return n;
+}
+
+/* After dst_stream_new: the stream registered the counters looked up here
+ * (registering a name again returns the existing metric). */
+static beat_alert_rules *start_rules(beat_alert *a) {
+    A.lost[0] = beat_counter_new("beat_datastream_invalid_events_total",
+                                 "Messages that are not valid events (dropped).");
+    A.lost[1] = beat_counter_new("beat_datastream_evicted_total",
+                                 "Join entries dropped early: --max-open-auctions reached.");
+    A.lost[2] = beat_counter_new("beat_datastream_campaign_overflow_total",
+                                 "Aggregate updates dropped: too many campaigns in a bucket.");
+    char what[300];
+    snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
+    beat_alert_rule rules[] = {
+        {.name = "kafka_unreachable", .what = what, .unit = "s", .kind = BEAT_RULE_VALUE,
+         .value = a_unreachable, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
+        {.name = "event_drop_rate",
+         .what = "events dropped (invalid, join table full, too many campaigns)",
+         .unit = "%", .kind = BEAT_RULE_RATIO, .value = a_lost,
+         .total = beat_alert_counter_fn, .total_arg = K.consumed,
+         .warn = o_alert.drop_warn_pct, .error = o_alert.drop_error_pct},
+    };
+    return beat_alert_rules_start(a, rules, (int)(sizeof rules / sizeof rules[0]),
+                                  o_alert.eval_ms);
+}
+
 static _Noreturn void die(const char *ev, const char *msg) {
     fprintf(stderr, "beat-datastream: %s\n", msg);
     beat_log(BEAT_FATAL, ev, "reason=\"%s\"", msg);
@@ -310,6 +354,9 @@ int main(int argc, char **argv) {
                  o_brokers, o_group, o_topic);
         return 64;
     }
+    beat_alert *alert = beat_alert_opts_new(&o_alert, o_name);
+    beat_alert_rules *rules = alert ? start_rules(alert) : NULL;
+    if (!rules) beat_log(BEAT_ERROR, "alerts_unavailable", "msg=\"alert rules not started\"");
     pthread_t thr;
     if (pthread_create(&thr, NULL, consumer_main, NULL) != 0)
         die("start_failed", "cannot start the consumer thread");
@@ -326,6 +373,9 @@ int main(int argc, char **argv) {
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
     beat_stop_request(); /* in case the loop ended for another reason */
     pthread_join(thr, NULL);
+    beat_alert_rules_stop(rules);
+    if (alert) beat_alert_flush(alert, 2000);
+    beat_alert_free(alert);
     beat_loop_timer_free(stop_ev);
     beat_http_free(http);
     event_base_free(base);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat_alert_rules.h"
 #include "beat_cfg.h"
 #include "beat_http.h"
 #include "beat_kafka.h"
@@ -26,6 +27,8 @@
 static char *o_listen, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
     *o_log_level;
 static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max;
+static double o_qwarn, o_qerror;
+static beat_alert_opts o_alert;
 
 static const beat_opt opts[] = {
     {"listen", "BEAT_RECEIVER_LISTEN", BEAT_OPT_STR, &o_listen,
@@ -54,6 +57,13 @@ static const beat_opt opts[] = {
      256, 1048576, "largest POST body (bytes)", false},
     {"workers", "BEAT_RECEIVER_WORKERS", BEAT_OPT_INT, &o_workers, "1", 1,
      MAX_WORKERS, "HTTP event loops (SO_REUSEPORT when more than one)", false},
+    BEAT_ALERT_OPTS(&o_alert),
+    {"alert-queue-warn-pct", "BEAT_ALERT_KAFKA_QUEUE_WARN_PCT", BEAT_OPT_DBL, &o_qwarn,
+     "80", 0, 100, "warn when the local Kafka queue is this % of --queue-max (0 = off)",
+     false},
+    {"alert-queue-error-pct", "BEAT_ALERT_KAFKA_QUEUE_ERROR_PCT", BEAT_OPT_DBL, &o_qerror,
+     "95", 0, 100, "error when the local Kafka queue is this % of --queue-max (0 = off)",
+     false},
     {"name", "BEAT_RECEIVER_NAME", BEAT_OPT_STR, &o_name, "receiver-1", 0, -1,
      "instance name", false},
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
@@ -80,6 +90,49 @@ static struct {
     int64_t next_stats_ms;
 } R;
 
+/* ---- alert rule inputs (evaluator thread: atomics only) ---------------------- */
+
+static double a_unreachable(void *arg) {
+    (void)arg;
+    return beat_kafka_unreachable_s();
+}
+/* Events lost on the way to Kafka: refused by a full queue, or failed
+ * after leaving it. */
+static double a_lost(void *arg) {
+    (void)arg;
+    beat_kproducer_stats st;
+    rcv_events_stats(&R.events, &st);
+    return (double)beat_counter_get(R.events.dropped) + (double)st.delivery_errors;
+}
+static double a_offered(void *arg) {
+    (void)arg;
+    beat_kproducer_stats st;
+    rcv_events_stats(&R.events, &st);
+    return (double)st.sent + (double)beat_counter_get(R.events.dropped);
+}
+static double a_queue_pct(void *arg) {
+    (void)arg;
+    beat_kproducer_stats st;
+    rcv_events_stats(&R.events, &st);
+    return 100.0 * (double)st.queued / (double)o_queue_max;
+}
+
+static beat_alert_rules *start_rules(beat_alert *a) {
+    char what[300];
+    snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
+    beat_alert_rule rules[] = {
+        {.name = "kafka_unreachable", .what = what, .unit = "s", .kind = BEAT_RULE_VALUE,
+         .value = a_unreachable, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
+        {.name = "kafka_drop_rate", .what = "events lost on the way to Kafka", .unit = "%",
+         .kind = BEAT_RULE_RATIO, .value = a_lost, .total = a_offered,
+         .warn = o_alert.drop_warn_pct, .error = o_alert.drop_error_pct},
+        {.name = "kafka_queue_full", .what = "local Kafka queue fill", .unit = "%",
+         .kind = BEAT_RULE_VALUE, .value = a_queue_pct, .warn = o_qwarn, .error = o_qerror},
+    };
+    return beat_alert_rules_start(a, rules, (int)(sizeof rules / sizeof rules[0]),
+                                  o_alert.eval_ms);
+}
+
 static bool health(void *arg, beat_buf *d) {
     (void)arg;
     beat_kproducer_stats st;
@@ -104,14 +157,15 @@ static void log_stats(void) {
     beat_log(BEAT_INFO, "stats",
              "notices=%llu rejected=%llu bidlogs=%llu bidlog_invalid=%llu "
              "kafka_sent=%llu kafka_delivered=%llu kafka_dropped=%llu "
-             "kafka_delivery_errors=%llu kafka_queued=%lld",
+             "kafka_delivery_errors=%llu kafka_queued=%lld kafka_unreachable_s=%.0f",
              (unsigned long long)rcv_notices_accepted(&R.notices),
              (unsigned long long)rcv_notices_rejected(&R.notices),
              (unsigned long long)beat_counter_get(R.bidlog.accepted),
              (unsigned long long)beat_counter_get(R.bidlog.invalid),
              (unsigned long long)st.sent, (unsigned long long)st.delivered,
              (unsigned long long)beat_counter_get(R.events.dropped),
-             (unsigned long long)st.delivery_errors, (long long)st.queued);
+             (unsigned long long)st.delivery_errors, (long long)st.queued,
+             beat_kafka_unreachable_s());
 }
 
 /* Worker 0 only: mirror producer counts into metrics; stats every 10 s. */
@@ -196,6 +250,9 @@ int main(int argc, char **argv) {
         return 1;
     }
 
+    beat_alert *alert = beat_alert_opts_new(&o_alert, o_name);
+    beat_alert_rules *rules = alert ? start_rules(alert) : NULL;
+    if (!rules) beat_log(BEAT_ERROR, "alerts_unavailable", "msg=\"alert rules not started\"");
     R.sync_ev = beat_loop_every(R.w[0].base, 1000, sync_tick, NULL);
     R.next_stats_ms = beat_mono_ms() + 10000;
 
@@ -208,6 +265,9 @@ int main(int argc, char **argv) {
 
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
     for (int i = 1; i < started; i++) pthread_join(R.w[i].thr, NULL);
+    beat_alert_rules_stop(rules);
+    if (alert) beat_alert_flush(alert, 2000);
+    beat_alert_free(alert);
     rcv_bidlog_fini(&R.bidlog);
     beat_loop_timer_free(R.sync_ev);
     for (int i = 0; i < R.nw; i++) worker_fini(&R.w[i]);

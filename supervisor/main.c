@@ -8,18 +8,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
+#include <math.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <event2/event.h>
 
 #include "api.h"
 #include "app.h"
 #include "beat_alert.h"
+#include "beat_alert_rules.h"
 #include "beat_cfg.h"
 #include "beat_features.h"
 #include "beat_http.h"
 #include "beat_log.h"
+#include "beat_metrics.h"
 #include "beat_loop.h"
 #include "publish.h"
 #include "relay.h"
@@ -29,7 +35,9 @@
 static char *o_relay, *o_relay_rep;
 static char *o_listen, *o_db, *o_campaigns, *o_pub, *o_rep, *o_token, *o_seed, *o_name,
     *o_level;
-static int64_t o_backup_s, o_alert_ms;
+static int64_t o_backup_s;
+static double o_disk_warn, o_disk_error;
+static beat_alert_opts o_alert;
 static int64_t o_keep, o_max_ckpt, o_max_json, o_hash_bits, o_hb_ms, o_sendbuf;
 static double o_max_mult;
 
@@ -66,8 +74,11 @@ static const beat_opt OPTS[] = {
     {"hash-seed", "BEAT_HASH_SEED", BEAT_OPT_STR, &o_seed, NULL, 0, -1,
      "feature-hash seed (hex) a checkpoint must have; empty = the built-in default",
      false},
-    {"alert-interval-ms", "BEAT_ALERT_INTERVAL_MS", BEAT_OPT_INT, &o_alert_ms, "60000", 10,
-     86400000, "an alert rule posts to BEAT_ALERT_WEBHOOK at most this often", false},
+    BEAT_ALERT_OPTS(&o_alert),
+    {"alert-disk-warn-pct", "BEAT_ALERT_DISK_WARN_PCT", BEAT_OPT_DBL, &o_disk_warn, "90", 0,
+     100, "warn when the database's filesystem is this % full (0 = off)", false},
+    {"alert-disk-error-pct", "BEAT_ALERT_DISK_ERROR_PCT", BEAT_OPT_DBL, &o_disk_error, "97",
+     0, 100, "error when the database's filesystem is this % full (0 = off)", false},
     {"heartbeat-ms", "BEAT_SUPERVISOR_HEARTBEAT_MS", BEAT_OPT_INT, &o_hb_ms, "1000", 10,
      60000, "heartbeat period on the pub socket", false},
     {"pub-sendbuf", "BEAT_SUPERVISOR_PUB_SENDBUF", BEAT_OPT_INT, &o_sendbuf, "16", 1, 8192,
@@ -134,6 +145,59 @@ static void corrupt_msg(char *msg, size_t n, const char *why) {
         snprintf(msg, n, "database %s is corrupt (%s); no good backup at %s (%s): move it"
                  " aside and restore one from elsewhere, or start with a new --db", o_db, why,
                  backup_path, bw.msg);
+}
+
+static char *db_dir; /* directory of o_db, for statvfs */
+
+/* Evaluator thread: one statvfs, no locks. NaN (unknown) on failure. */
+static double disk_used_pct(void *arg) {
+    (void)arg;
+    struct statvfs v;
+    if (statvfs(db_dir, &v) != 0 || v.f_blocks == 0) return NAN;
+    return 100.0 * (1.0 - (double)v.f_bavail / (double)v.f_blocks);
+}
+
+static beat_alert_rules *start_rules(beat_alert *a) {
+    char what[300];
+    snprintf(what, sizeof what, "filesystem of %s used", o_db);
+    beat_alert_rule rules[] = {
+        {.name = "disk_full", .what = what, .unit = "%", .kind = BEAT_RULE_VALUE,
+         .value = disk_used_pct, .warn = o_disk_warn, .error = o_disk_error},
+    };
+    return beat_alert_rules_start(a, rules, 1, o_alert.eval_ms);
+}
+
+/* Ages of the current objects, computed at scrape time. /metrics is served
+ * by the main loop, the only thread that may read the app (app.h). */
+static sup_app *g_app;
+static const char *const AGE_KEY[] = {"campaigns_ts", "state_ts", "model_ts"};
+
+static double age_s(void *key) {
+    beat_buf b;
+    beat_buf_init(&b, 1 << 16);
+    double age = -1;
+    if (g_app && sup_app_versions_json(g_app, &b) == 0) {
+        cJSON *j = cJSON_ParseWithLength(b.data, b.len);
+        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, *(const char *const *)key);
+        if (cJSON_IsNumber(ts) && ts->valuedouble > 0)
+            age = ((double)beat_now_ms() - ts->valuedouble) / 1000.0;
+        cJSON_Delete(j);
+    }
+    beat_buf_fini(&b);
+    return age;
+}
+
+static void age_gauges(sup_app *app) {
+    g_app = app;
+    beat_gauge_fn_new("beat_supervisor_campaigns_age_seconds",
+                      "Time since the current campaign set was stored; -1 if none", age_s,
+                      (void *)&AGE_KEY[0]);
+    beat_gauge_fn_new("beat_supervisor_state_age_seconds",
+                      "Time since the current pacing state was stored; -1 if none", age_s,
+                      (void *)&AGE_KEY[1]);
+    beat_gauge_fn_new("beat_supervisor_model_age_seconds",
+                      "Time since the current checkpoint was stored; -1 if none", age_s,
+                      (void *)&AGE_KEY[2]);
 }
 
 static void on_stats(void *arg) {
@@ -249,10 +313,15 @@ int main(int argc, char **argv) {
     sup_app *app = sup_app_new(&cfg, st, pub);
     if (!app) die("start_failed", "out of memory");
     /* Rejected writes alert (BEAT_ALERT_WEBHOOK; unset = tracked, not posted). */
-    beat_alert_cfg acfg = {.source = o_name, .min_interval_ms = o_alert_ms};
-    beat_alert *alert = beat_alert_new(&acfg);
+    beat_alert *alert = beat_alert_opts_new(&o_alert, o_name);
     if (!alert) die("start_failed", "cannot start alerts");
     sup_app_set_alert(app, alert);
+    age_gauges(app);
+    char *dbcopy = strdup(o_db);
+    db_dir = dbcopy ? strdup(dirname(dbcopy)) : NULL;
+    free(dbcopy);
+    beat_alert_rules *rules = db_dir ? start_rules(alert) : NULL;
+    if (!rules) die("start_failed", "cannot start alert rules");
     if (sup_app_load(app) != 0) {
         snprintf(msg, sizeof msg, "cannot read database %s", o_db);
         die("db_read_failed", msg);
@@ -301,6 +370,9 @@ int main(int argc, char **argv) {
     sup_api_free(api);
     beat_http_free(http);
     sup_pub_free(pub);
+    beat_alert_rules_stop(rules);
+    free(db_dir);
+    g_app = NULL;
     sup_app_free(app);
     beat_alert_flush(alert, 2000);
     beat_alert_free(alert);
