@@ -1,27 +1,26 @@
 #!/usr/bin/env python3
 """Benchmarks with same-run baselines (load generator and servers share the
 machine, so only ratios mean anything):
-  1. inference bids/s vs nginx (1 worker) answering a fixed 300-byte POST
-     reply, same wrk settings; p50/p99 latency of inference at half its peak;
-  2. receiver signed /win notices/s vs the same nginx.
+  1. bench_inference.py: inference alone with 1,000 campaigns and a
+     2^20-weight model vs nginx (1 worker) answering a fixed 300-byte POST
+     reply, same wrk settings; p50/p99 at half of inference's peak;
+  2. the whole engine (beatctl up, 4 example campaigns): inference bids/s
+     while the receiver, Kafka and datastream digest its bid logs on the
+     same cores, vs nginx;
+  3. receiver signed /win notices/s vs the same nginx.
 Prints one line per figure; nothing here asserts speed."""
 import json, os, shutil, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from beatlib import ROOT, Engine, http, wait_for  # noqa: E402
-from benchlib import nginx, wrk  # noqa: E402
-
-
-def post_script(tmp, body_path):
-    s = os.path.join(tmp, "post.lua")
-    open(s, "w").write(f"""wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("{body_path}", "rb"); wrk.body = f:read("*a"); f:close()
-""")
-    return s
+from benchlib import nginx, post_script, wrk  # noqa: E402
+import bench_inference  # noqa: E402
 
 
 def main():
+    print("-- inference alone, 1,000 campaigns, 2^20-weight model")
+    bench_inference.main()
+    print("-- whole engine (beatctl up) and receiver")
     tmp = tempfile.mkdtemp(prefix="beat-bench-")
     ng, ng_url = nginx(tmp)
     req = {"id": "bench-1", "at": 2, "tmax": 200, "cur": ["USD"],
@@ -46,7 +45,8 @@ def main():
             inf_qps, inf_lat, inf_err = wrk(e.url("inference-1", "/openrtb2/bid"), script)
             print(f"nginx fixed 300-byte POST reply: {base_qps:,.0f} req/s "
                   f"(p50 {base_lat.get('50')}, p99 {base_lat.get('99')})")
-            print(f"inference bid (4 campaigns): {inf_qps:,.0f} req/s "
+            print(f"inference bid in the whole engine (4 campaigns; receiver, Kafka, "
+                  f"datastream on the same cores): {inf_qps:,.0f} req/s "
                   f"(p50 {inf_lat.get('50')}, p99 {inf_lat.get('99')}, non-2xx {inf_err})")
             print(f"ratio inference/nginx: {inf_qps / base_qps:.2f}")
             win = (bid["nurl"].replace("${AUCTION_ID}", "bench-1")

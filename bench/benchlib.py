@@ -9,17 +9,29 @@ DUR = os.environ.get("BEAT_BENCH_SECONDS", "8")
 CONNS = os.environ.get("BEAT_BENCH_CONNECTIONS", "32")
 
 
-def wrk(url, script=None, rate=None):
-    """(requests/s, {"50": p50, "99": p99}, non-2xx/3xx count)."""
+def wrk(url, script=None, seconds=None, conns=None):
+    """(requests/s, {"50": p50, "99": p99}, non-2xx/3xx count). To pace the
+    load, give the script a delay() function."""
     exe = "wrk"
-    argv = [exe, "-t1", f"-c{CONNS}", f"-d{DUR}s", "--latency"]
+    secs = seconds or DUR
+    argv = [exe, "-t1", f"-c{conns or CONNS}", f"-d{secs}s", "--latency"]
     if script:
         argv += ["-s", script]
-    r = subprocess.run(argv + [url], capture_output=True, text=True, timeout=int(DUR) + 30)
+    r = subprocess.run(argv + [url], capture_output=True, text=True, timeout=int(secs) + 30)
     m = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", r.stdout, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
     return float(m.group(1)) if m else 0.0, lat, int(non2xx.group(1)) if non2xx else 0
+
+
+def post_script(tmp, body_path):
+    """wrk Lua script POSTing the file at body_path as JSON."""
+    s = os.path.join(tmp, "post.lua")
+    open(s, "w").write(f"""wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("{body_path}", "rb"); wrk.body = f:read("*a"); f:close()
+""")
+    return s
 
 
 def nginx(tmp):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: side-by-side benchmarks, each a ratio against a baseline
 # measured in the same run on the same 2 cores. Nothing here asserts speed.
-#   bench.py             inference and receiver vs nginx fixed reply
+#   bench.py             inference (alone: 1,000 campaigns, 2^20 model; and in
+#                        the whole engine) and receiver vs nginx fixed reply
 #   bench_stream.py      receiver notices, bid logs nng→Kafka, datastream vs kcat
 #   bench_supervisor.py  state → N subscribers latency, 16 MB checkpoint fan-out
 set -uo pipefail
@@ -11,4 +12,5 @@ for b in bench.py bench_stream.py bench_supervisor.py; do
   echo "== $b"
   python3 "bench/$b" || { echo "bench: $b failed"; status=1; }
 done
+echo "== bench_trainer.py"; python3 bench/bench_trainer.py || { echo "bench: bench_trainer.py failed"; status=1; }  # trainer vs liblinear, BLAS vs loops
 exit $status

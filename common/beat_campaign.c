@@ -13,13 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat_campaign_fields.h"
 #include "beat_json.h"
 
 #define I53 BEAT_JSON_I53
 #define LIST_MAX 4096       /* items in one targeting/adomain/cat list */
 #define LIST_STR_MAX 255    /* bytes of one list item / advertiser */
-#define ADM_MAX 65536
-#define LANDING_MAX 2048
 #define FLIGHT_S_MAX 315360000 /* ten years */
 
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
@@ -42,8 +41,8 @@ static bool id_valid(const char *s)
     return true;
 }
 
-static int j_id(const cJSON *v, const char *ctx, const char *name,
-                char out[BEAT_ID_MAX + 1], beat_reason *why)
+int beat_campaign_j_id(const cJSON *v, const char *ctx, const char *name,
+                       char out[BEAT_ID_MAX + 1], beat_reason *why)
 {
     if (!v) return FAIL("%s%s%s: missing", ctx, DOT(ctx), name);
     if (!cJSON_IsString(v)) return FAIL("%s%s%s: must be a string", ctx, DOT(ctx), name);
@@ -53,7 +52,7 @@ static int j_id(const cJSON *v, const char *ctx, const char *name,
     return 0;
 }
 
-static void strv_fini(beat_strv *v)
+void beat_campaign_strv_fini(beat_strv *v)
 {
     for (int i = 0; i < v->n; i++) free(v->v[i]);
     free(v->v);
@@ -61,8 +60,8 @@ static void strv_fini(beat_strv *v)
     v->n = 0;
 }
 
-static int j_strv(const cJSON *v, const char *ctx, const char *name,
-                  beat_strv *out, beat_reason *why)
+int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name,
+                         beat_strv *out, beat_reason *why)
 {
     if (!v) return 0; /* absent list = any */
     if (!cJSON_IsArray(v)) return FAIL("%s%s%s: must be an array", ctx, DOT(ctx), name);
@@ -84,15 +83,15 @@ static int j_strv(const cJSON *v, const char *ctx, const char *name,
 /* ---- decode ---------------------------------------------------------------- */
 
 enum { C_ID, C_ADV, C_ADOMAIN, C_CAT, C_START, C_END, C_FLIGHT, C_BUDGET,
-       C_BASE, C_MAX, C_PAUSED, C_TARGETING, C_CREATIVES, C_FREQ, C_N };
+       C_BASE, C_MAX, C_PAUSED, C_TARGETING, C_CREATIVES, C_FREQ, C_SEAT,
+       C_DEALS, C_BUNDLE, C_N };
 static const char *const c_names[C_N] = {
     "id", "advertiser", "adomain", "cat", "start_ms", "end_ms", "flight_s",
     "budget_micros", "base_bid_cpm_micros", "max_bid_cpm_micros", "paused",
-    "targeting", "creatives", "freq_cap"};
+    "targeting", "creatives", "freq_cap", "seat", "deals", "bundle"};
 static const char *const t_names[] = {
     "countries", "device_types", "os", "site_cat", "domains_allow",
     "domains_block", "bundles_allow", "bundles_block"};
-static const char *const cr_names[] = {"crid", "w", "h", "adm", "landing"};
 static const char *const fc_names[] = {"max", "window_s"};
 
 static int targeting_from(const cJSON *tj, const char *cctx, beat_campaign *c,
@@ -106,7 +105,7 @@ static int targeting_from(const cJSON *tj, const char *cctx, beat_campaign *c,
                            &c->domains_allow, &c->domains_block,
                            &c->bundles_allow, &c->bundles_block};
     for (int i = 0; !rc && i < 8; i++)
-        if (lists[i]) rc = j_strv(f[i], ctx, t_names[i], lists[i], why);
+        if (lists[i]) rc = beat_campaign_j_strv(f[i], ctx, t_names[i], lists[i], why);
     if (rc || !f[1]) return rc;
     if (!cJSON_IsArray(f[1])) return FAIL("%s.device_types: must be an array", ctx);
     int max = (int)(sizeof c->device_types / sizeof c->device_types[0]);
@@ -138,17 +137,7 @@ static int creatives_from(const cJSON *aj, const char *cctx, beat_campaign *c,
         char ctx[64];
         snprintf(ctx, sizeof ctx, "%s.creatives[%d]", cctx, c->n_creatives);
         beat_creative *cr = &c->creatives[c->n_creatives++];
-        const cJSON *f[5];
-        int rc;
-        if ((rc = beat_json_fields(j, ctx, cr_names, 5, f, true, why)) ||
-            (rc = j_id(f[0], ctx, "crid", cr->crid, why)) ||
-            (rc = beat_json_int32(f[1], ctx, "w", 1, 65535, &cr->w, why)) ||
-            (rc = beat_json_int32(f[2], ctx, "h", 1, 65535, &cr->h, why)) ||
-            (rc = beat_json_strdup(f[3], ctx, "adm", ADM_MAX, BEAT_JSON_WS | BEAT_JSON_NONEMPTY,
-                                  &cr->adm, why)))
-            return rc;
-        if (f[4]) rc = beat_json_strdup(f[4], ctx, "landing", LANDING_MAX, 0, &cr->landing, why);
-        else if (!(cr->landing = strdup(""))) rc = beat_reasonf(why, -ENOMEM, "out of memory");
+        int rc = beat_creative_decode(j, ctx, cr, why);
         if (rc) return rc;
         for (int k = 0; k < c->n_creatives - 1; k++)
             if (strcmp(c->creatives[k].crid, cr->crid) == 0)
@@ -163,13 +152,13 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
     const cJSON *f[C_N];
     int rc;
     if ((rc = beat_json_fields(cj, ctx, c_names, C_N, f, true, why)) ||
-        (rc = j_id(f[C_ID], ctx, "id", c->id, why)))
+        (rc = beat_campaign_j_id(f[C_ID], ctx, "id", c->id, why)))
         return rc;
     if (f[C_ADV])
         rc = beat_json_strdup(f[C_ADV], ctx, "advertiser", LIST_STR_MAX, 0, &c->advertiser, why);
     else if (!(c->advertiser = strdup(""))) rc = beat_reasonf(why, -ENOMEM, "out of memory");
-    if (rc || (rc = j_strv(f[C_ADOMAIN], ctx, "adomain", &c->adomain, why)) ||
-        (rc = j_strv(f[C_CAT], ctx, "cat", &c->cat, why)))
+    if (rc || (rc = beat_campaign_j_strv(f[C_ADOMAIN], ctx, "adomain", &c->adomain, why)) ||
+        (rc = beat_campaign_j_strv(f[C_CAT], ctx, "cat", &c->cat, why)))
         return rc;
     if (f[C_FLIGHT]) {
         int64_t fs;
@@ -200,6 +189,15 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
         return rc;
     if (f[C_TARGETING] && (rc = targeting_from(f[C_TARGETING], ctx, c, why))) return rc;
     if ((rc = creatives_from(f[C_CREATIVES], ctx, c, why))) return rc;
+    if (f[C_SEAT]) {
+        if ((rc = beat_campaign_j_id(f[C_SEAT], ctx, "seat", c->seat, why))) return rc;
+    } else {
+        strcpy(c->seat, BEAT_SEAT_DEFAULT);
+    }
+    if ((rc = beat_campaign_j_strv(f[C_DEALS], ctx, "deals", &c->deals, why)) ||
+        (f[C_BUNDLE] && (rc = beat_json_strdup(f[C_BUNDLE], ctx, "bundle", LIST_STR_MAX,
+                                                BEAT_JSON_NONEMPTY, &c->bundle, why))))
+        return rc;
     if (f[C_FREQ]) {
         char fctx[48];
         const cJSON *ff[2];
@@ -290,12 +288,11 @@ void beat_campaigns_fini(beat_campaign_set *s)
         free(c->advertiser);
         beat_strv *lists[] = {&c->adomain, &c->cat, &c->countries, &c->os,
                               &c->site_cat, &c->domains_allow, &c->domains_block,
-                              &c->bundles_allow, &c->bundles_block};
-        for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) strv_fini(lists[k]);
-        for (int k = 0; k < c->n_creatives && c->creatives; k++) {
-            free(c->creatives[k].adm);
-            free(c->creatives[k].landing);
-        }
+                              &c->bundles_allow, &c->bundles_block, &c->deals};
+        for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) beat_campaign_strv_fini(lists[k]);
+        free(c->bundle);
+        for (int k = 0; k < c->n_creatives && c->creatives; k++)
+            beat_creative_fini(&c->creatives[k]);
         free(c->creatives);
     }
     free(s->c);
@@ -312,20 +309,21 @@ const beat_campaign *beat_campaigns_find(const beat_campaign_set *s,
 
 /* ---- encode ---------------------------------------------------------------- */
 
-static void e_key(beat_json_enc *e, const char *key, bool comma)
+void beat_campaign_e_key(beat_json_enc *e, const char *key, bool comma)
 {
     if (comma) beat_json_put_raw(e, ",");
     beat_json_put_str(e, key);
     beat_json_put_raw(e, ":");
 }
-static void e_i64(beat_json_enc *e, const char *key, int64_t x)
+void beat_campaign_e_i64(beat_json_enc *e, const char *key, int64_t x)
 {
-    e_key(e, key, true);
+    beat_campaign_e_key(e, key, true);
     beat_json_put_printf(e, "%" PRId64, x);
 }
-static void e_strv(beat_json_enc *e, const char *key, bool comma, const beat_strv *v)
+void beat_campaign_e_strv(beat_json_enc *e, const char *key, bool comma,
+                          const beat_strv *v)
 {
-    e_key(e, key, comma);
+    beat_campaign_e_key(e, key, comma);
     beat_json_put_raw(e, "[");
     for (int i = 0; i < v->n; i++) {
         if (i) beat_json_put_raw(e, ",");
@@ -337,48 +335,48 @@ static void e_strv(beat_json_enc *e, const char *key, bool comma, const beat_str
 static void campaign_encode(beat_json_enc *e, const beat_campaign *c)
 {
     beat_json_put_raw(e, "{");
-    e_key(e, "id", false);
+    beat_campaign_e_key(e, "id", false);
     beat_json_put_str(e, c->id);
-    e_key(e, "advertiser", true);
+    beat_campaign_e_key(e, "advertiser", true);
     beat_json_put_str(e, c->advertiser);
-    e_strv(e, "adomain", true, &c->adomain);
-    e_strv(e, "cat", true, &c->cat);
-    e_i64(e, "start_ms", c->start_ms);
-    e_i64(e, "end_ms", c->end_ms);
-    e_i64(e, "budget_micros", c->budget_micros);
-    e_i64(e, "base_bid_cpm_micros", c->base_bid_cpm_micros);
-    e_i64(e, "max_bid_cpm_micros", c->max_bid_cpm_micros);
+    beat_campaign_e_strv(e, "adomain", true, &c->adomain);
+    beat_campaign_e_strv(e, "cat", true, &c->cat);
+    beat_campaign_e_i64(e, "start_ms", c->start_ms);
+    beat_campaign_e_i64(e, "end_ms", c->end_ms);
+    beat_campaign_e_i64(e, "budget_micros", c->budget_micros);
+    beat_campaign_e_i64(e, "base_bid_cpm_micros", c->base_bid_cpm_micros);
+    beat_campaign_e_i64(e, "max_bid_cpm_micros", c->max_bid_cpm_micros);
     beat_json_put_raw(e, c->paused ? ",\"paused\":true" : ",\"paused\":false");
     beat_json_put_raw(e, ",\"targeting\":{");
-    e_strv(e, "countries", false, &c->countries);
+    beat_campaign_e_strv(e, "countries", false, &c->countries);
     beat_json_put_raw(e, ",\"device_types\":[");
     for (int i = 0; i < c->n_device_types && i < 16; i++)
         beat_json_put_printf(e, i ? ",%d" : "%d", c->device_types[i]);
     beat_json_put_raw(e, "]");
-    e_strv(e, "os", true, &c->os);
-    e_strv(e, "site_cat", true, &c->site_cat);
-    e_strv(e, "domains_allow", true, &c->domains_allow);
-    e_strv(e, "domains_block", true, &c->domains_block);
-    e_strv(e, "bundles_allow", true, &c->bundles_allow);
-    e_strv(e, "bundles_block", true, &c->bundles_block);
+    beat_campaign_e_strv(e, "os", true, &c->os);
+    beat_campaign_e_strv(e, "site_cat", true, &c->site_cat);
+    beat_campaign_e_strv(e, "domains_allow", true, &c->domains_allow);
+    beat_campaign_e_strv(e, "domains_block", true, &c->domains_block);
+    beat_campaign_e_strv(e, "bundles_allow", true, &c->bundles_allow);
+    beat_campaign_e_strv(e, "bundles_block", true, &c->bundles_block);
     beat_json_put_raw(e, "},\"creatives\":[");
     for (int i = 0; i < c->n_creatives; i++) {
         const beat_creative *cr = &c->creatives[i];
         beat_json_put_raw(e, i ? ",{" : "{");
-        e_key(e, "crid", false);
-        beat_json_put_str(e, cr->crid);
-        e_i64(e, "w", cr->w);
-        e_i64(e, "h", cr->h);
-        e_key(e, "adm", true);
-        beat_json_put_str(e, cr->adm);
-        e_key(e, "landing", true);
-        beat_json_put_str(e, cr->landing);
+        beat_creative_encode(e, cr);
         beat_json_put_raw(e, "}");
     }
     beat_json_put_raw(e, "]");
     if (c->freq_cap_max > 0) {
         beat_json_put_printf(e, ",\"freq_cap\":{\"max\":%d,\"window_s\":%d}",
                              c->freq_cap_max, c->freq_cap_window_s);
+    }
+    beat_campaign_e_key(e, "seat", true);
+    beat_json_put_str(e, c->seat[0] ? c->seat : BEAT_SEAT_DEFAULT);
+    if (c->deals.n) beat_campaign_e_strv(e, "deals", true, &c->deals);
+    if (c->bundle) {
+        beat_campaign_e_key(e, "bundle", true);
+        beat_json_put_str(e, c->bundle);
     }
     beat_json_put_raw(e, "}");
 }

@@ -12,11 +12,17 @@
  *                "bundles_allow":[],"bundles_block":[]},
  *   "creatives":[{"crid":"cr1","w":300,"h":250,"adm":"<a href=\"${CLICK_URL}\">…",
  *                 "landing":"https://acme.example/"}],
- *   "freq_cap":{"max":5,"window_s":3600}}]}
+ *   "freq_cap":{"max":5,"window_s":3600},
+ *   "seat":"beat", "deals":["deal-1"], "bundle":"com.acme.app"}]}
  * Empty/absent targeting lists mean "any". ${CLICK_URL} in adm is replaced
  * by inference with the receiver's signed click URL. "flight_s" is resolved
  * to absolute start_ms/end_ms at decode time (now_ms), and encode always
- * writes absolute times, so a stored set never moves. */
+ * writes absolute times, so a stored set never moves.
+ * Creatives have a "format": "banner" (default: w, h, adm), "video" (mimes,
+ * duration, protocols, adm = VAST; w/h optional) or "native" (title,
+ * img/icon {url,w,h}, sponsored, desc, cta; inference builds the Native 1.2
+ * adm), and optional "attr" (IAB creative attributes). docs/contracts.md
+ * has the full table. */
 #ifndef BEAT_CAMPAIGN_H
 #define BEAT_CAMPAIGN_H
 
@@ -27,17 +33,39 @@
 
 #define BEAT_CAMPAIGNS_MAX 10000
 #define BEAT_CREATIVES_MAX 32
+#define BEAT_SEAT_DEFAULT "beat" /* campaign seat when none is given */
 
 typedef struct beat_strv {
     char **v;
     int n;
 } beat_strv;
 
+/* Creative formats; the values are OpenRTB 2.6 bid.mtype. */
+typedef enum {
+    BEAT_FMT_BANNER = 1,
+    BEAT_FMT_VIDEO = 2,
+    BEAT_FMT_NATIVE = 4
+} beat_format;
+
+typedef struct beat_native_img {
+    char *url; /* owned; NULL = the creative has no such image */
+    int w, h;
+} beat_native_img;
+
 typedef struct beat_creative {
     char crid[BEAT_ID_MAX + 1];
-    int w, h;
-    char *adm;     /* owned */
+    int w, h;      /* banner: > 0; video: 0 when not given; native: 0 or given */
+    char *adm;     /* owned; NULL for native (inference builds it) */
     char *landing; /* owned */
+    beat_format format;
+    uint64_t attr;          /* bit a set: has IAB creative attribute a (1..63) */
+    /* video */
+    beat_strv mimes;
+    int duration_s;
+    uint32_t protocols;     /* bit p set: VAST protocol id p (1..31) */
+    /* native (owned strings, NULL when absent) */
+    char *title, *sponsored, *desc, *cta;
+    beat_native_img img, icon;
 } beat_creative;
 
 typedef struct beat_campaign {
@@ -55,6 +83,9 @@ typedef struct beat_campaign {
     int n_creatives;
     int freq_cap_max;      /* 0 = no cap */
     int freq_cap_window_s;
+    char seat[BEAT_ID_MAX + 1]; /* buyer seat; "beat" when not given */
+    beat_strv deals;       /* PMP deal ids it may bid on */
+    char *bundle;          /* owned; advertised app (bapp), NULL if none */
 } beat_campaign;
 
 typedef struct beat_campaign_set {

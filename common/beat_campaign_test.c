@@ -55,9 +55,19 @@ static int campaign_eq(const beat_campaign *a, const beat_campaign *b)
     for (int i = 0; i < a->n_creatives; i++) {
         const beat_creative *x = &a->creatives[i], *y = &b->creatives[i];
         if (strcmp(x->crid, y->crid) || x->w != y->w || x->h != y->h ||
-            !str_eq(x->adm, y->adm) || !str_eq(x->landing, y->landing))
+            !str_eq(x->adm, y->adm) || !str_eq(x->landing, y->landing) ||
+            x->format != y->format || x->attr != y->attr || !strv_eq(&x->mimes, &y->mimes) ||
+            x->duration_s != y->duration_s || x->protocols != y->protocols ||
+            !str_eq(x->title, y->title) || !str_eq(x->sponsored, y->sponsored) ||
+            !str_eq(x->desc, y->desc) || !str_eq(x->cta, y->cta) ||
+            !str_eq(x->img.url, y->img.url) || x->img.w != y->img.w || x->img.h != y->img.h ||
+            !str_eq(x->icon.url, y->icon.url) || x->icon.w != y->icon.w ||
+            x->icon.h != y->icon.h)
             return 0;
     }
+    if (strcmp(a->seat, b->seat) || !strv_eq(&a->deals, &b->deals) ||
+        !str_eq(a->bundle, b->bundle))
+        return 0;
     return 1;
 }
 
@@ -295,6 +305,123 @@ static int t_bad_fields(void)
     return 0;
 }
 
+/* Video and native creatives, deals, seat and bundle: the test campaigns
+ * file decodes, round-trips exactly, and each bad field is named. */
+static int t_formats(void)
+{
+    size_t len;
+    char *json = beat_test_read_file("inference/testdata/campaigns-formats.json", &len);
+    CHECK(json != NULL);
+    beat_campaign_set s, back;
+    beat_reason why = {{0}};
+    int rc = beat_campaigns_decode(json, len, NOW, &s, &why);
+    if (rc) fprintf(stderr, "  reason: %s\n", why.msg);
+    CHECK_EQ_INT(rc, 0);
+    free(json);
+    const beat_campaign *c = beat_campaigns_find(&s, "ortb-video");
+    CHECK(c != NULL);
+    const beat_creative *v = &c->creatives[0];
+    CHECK_EQ_INT(v->format, BEAT_FMT_VIDEO);
+    CHECK_EQ_INT(v->duration_s, 15);
+    CHECK_EQ_INT(v->mimes.n, 1);
+    CHECK_EQ_STR(v->mimes.v[0], "video/mp4");
+    CHECK_EQ_INT(v->protocols, (1u << 2) | (1u << 3) | (1u << 5) | (1u << 6));
+    CHECK(v->w == 0 && v->h == 0);
+    CHECK(c->creatives[1].w == 1280);
+    CHECK_EQ_STR(c->seat, "beat");
+    c = beat_campaigns_find(&s, "ortb-native");
+    const beat_creative *n = &c->creatives[0];
+    CHECK_EQ_INT(n->format, BEAT_FMT_NATIVE);
+    CHECK(n->adm == NULL);
+    CHECK_EQ_STR(n->title, "Weekend in \"Lisbon\" from $199");
+    CHECK(n->img.w == 1200 && n->img.h == 627 && n->icon.w == 50);
+    CHECK_EQ_STR(n->sponsored, "Ortb Travel");
+    CHECK_EQ_STR(n->cta, "Book now");
+    c = beat_campaigns_find(&s, "ortb-deal");
+    CHECK_EQ_STR(c->seat, "Agency1");
+    CHECK_EQ_INT(c->deals.n, 2);
+    CHECK_EQ_STR(c->deals.v[0], "AB-Agency1-0001");
+    c = beat_campaigns_find(&s, "ortb-banner");
+    CHECK_EQ_INT(c->creatives[0].format, BEAT_FMT_BANNER);
+    CHECK(c->creatives[0].attr == (1u << 1));
+
+    beat_buf b, b2;
+    beat_buf_init(&b, 1 << 20);
+    beat_buf_init(&b2, 1 << 20);
+    CHECK_EQ_INT(beat_campaigns_encode(&s, &b), 0);
+    rc = beat_campaigns_decode(b.data, b.len, NOW + 5, &back, &why);
+    if (rc) fprintf(stderr, "  reason: %s\n", why.msg);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(set_eq(&s, &back));
+    CHECK_EQ_INT(beat_campaigns_encode(&back, &b2), 0);
+    CHECK_EQ_STR(b.data, b2.data);
+    beat_campaigns_fini(&back);
+    beat_campaigns_fini(&s);
+    beat_buf_fini(&b);
+    beat_buf_fini(&b2);
+
+    static const struct {
+        const char *extra, *creative, *reason;
+    } bad[] = {
+        {"", "{\"crid\":\"v\",\"format\":\"audio\",\"adm\":\"x\"}", "creatives[0].format: must be"},
+        {"", "{\"crid\":\"v\",\"format\":\"video\",\"duration\":5,\"protocols\":[2],\"adm\":\"x\"}",
+         "creatives[0].mimes: missing"},
+        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[],\"duration\":5,\"protocols\":[2],\"adm\":\"x\"}",
+         "creatives[0].mimes: needs 1 to 16"},
+        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"protocols\":[2],\"adm\":\"x\"}",
+         "creatives[0].duration: missing"},
+        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":0,\"protocols\":[2],\"adm\":\"x\"}",
+         "creatives[0].duration: must be > 0"},
+        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[13],\"adm\":\"x\"}",
+         "creatives[0].protocols[0]: must be <= 12"},
+        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[],\"adm\":\"x\"}",
+         "creatives[0].protocols: must not be empty"},
+        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[2],\"adm\":\"x\",\"w\":5}",
+         "creatives[0].h: give both w and h"},
+        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[2]}",
+         "creatives[0].adm: missing"},
+        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[2],\"adm\":\"x\",\"title\":\"t\"}",
+         "creatives[0].title: only for native"},
+        {"", "{\"crid\":\"n\",\"format\":\"native\",\"img\":{\"url\":\"u\",\"w\":1,\"h\":1}}",
+         "creatives[0].title: missing"},
+        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\"}", "creatives[0].img: missing"},
+        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"img\":{\"url\":\"u\",\"w\":0,\"h\":1}}",
+         "creatives[0].img.w: must be > 0"},
+        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"icon\":{\"w\":1,\"h\":1}}",
+         "creatives[0].icon.url: missing"},
+        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"icon\":{\"url\":\"u\",\"w\":1,\"h\":1,\"x\":1}}",
+         "creatives[0].icon.x: unknown field"},
+        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"\",\"icon\":{\"url\":\"u\",\"w\":1,\"h\":1}}",
+         "creatives[0].title: must not be empty"},
+        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"icon\":{\"url\":\"u\",\"w\":1,\"h\":1},\"duration\":5}",
+         "creatives[0].duration: only for video"},
+        {"", "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\",\"mimes\":[\"video/mp4\"]}",
+         "creatives[0].mimes: not for banner"},
+        {"", "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\",\"attr\":[64]}", "creatives[0].attr[0]: must be <= 63"},
+        {"", "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\",\"attr\":3}", "creatives[0].attr: must be an array"},
+        {",\"seat\":\"a b\"", NULL, "campaigns[0].seat: must match"},
+        {",\"deals\":[\"\"]", NULL, "campaigns[0].deals[0]: must not be empty"},
+        {",\"deals\":\"d\"", NULL, "campaigns[0].deals: must be an array"},
+        {",\"bundle\":7", NULL, "campaigns[0].bundle: must be a string"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char buf[2048];
+        snprintf(buf, sizeof buf,
+                 "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"flight_s\":60,\"budget_micros\":1,"
+                 "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1%s,\"creatives\":[%s]}]}",
+                 bad[i].extra,
+                 bad[i].creative ? bad[i].creative : "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\"}");
+        why.msg[0] = 0;
+        rc = beat_campaigns_decode(buf, strlen(buf), NOW, &s, &why);
+        if (rc != -EBADMSG || !strstr(why.msg, bad[i].reason)) {
+            fprintf(stderr, "  case %zu: rc=%d reason \"%s\" want \"%s\"\n", i, rc, why.msg,
+                    bad[i].reason);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int t_bad_sets(void)
 {
     char buf[4096];
@@ -437,6 +564,7 @@ static int t_snapshot(void)
 static const beat_test_case cases[] = {
     {"example_file", t_example_file},
     {"roundtrip_full", t_roundtrip_full},
+    {"formats", t_formats},
     {"bad_fields", t_bad_fields},
     {"bad_sets", t_bad_sets},
     {"snapshot", t_snapshot},

@@ -31,6 +31,7 @@ static void fill(beat_ckpt *c, uint32_t bits, uint32_t rank, uint64_t n_priv)
     c->h.hash_seed = 0xdeadbeefcafef00dull; /* above 2^53 */
     c->h.dim = 1u << bits;
     c->h.rank = rank;
+    c->h.factor_bits = rank ? 8 : 0;
     c->h.n_weights = beat_ckpt_expected_weights(&c->h);
     c->h.samples_seen = 123456789;
     c->h.auc = 0.7123;
@@ -59,7 +60,7 @@ static int same(const beat_ckpt *a, const beat_ckpt *b)
                   x->avg_ctr == y->avg_ctr;
     return metrics && !strcmp(x->kind, y->kind) && !strcmp(x->trainer, y->trainer) &&
            x->hash_bits == y->hash_bits && x->hash_seed == y->hash_seed &&
-           x->dim == y->dim && x->rank == y->rank && x->n_weights == y->n_weights &&
+           x->dim == y->dim && x->rank == y->rank && x->factor_bits == y->factor_bits && x->n_weights == y->n_weights &&
            x->samples_seen == y->samples_seen && x->ts_ms == y->ts_ms &&
            !memcmp(a->w, b->w, x->n_weights * 4) && a->n_priv == b->n_priv &&
            (a->n_priv == 0 || !memcmp(a->priv, b->priv, a->n_priv));
@@ -122,16 +123,19 @@ static int t_roundtrip_variants(void)
     beat_buf b;
     beat_buf_init(&b, MAXB);
     beat_reason why = {{0}};
-    /* rank > 0 (provisional factor_len = rank * dim), no private section,
-     * unknown metrics (null ↔ NaN) */
+    /* rank > 0 (V and U blocks of 2^factor_bits × rank each), no private
+     * section, unknown metrics (null ↔ NaN) */
     beat_ckpt c, back;
     fill(&c, 12, 3, 0);
-    CHECK_EQ_INT(c.h.n_weights, 4096 + 1 + 3 * 4096);
+    CHECK_EQ_INT(c.h.n_weights, 4096 + 1 + 2 * 256 * 3);
+    CHECK_EQ_INT(beat_ckpt_v_at(&c.h), 4097);
+    CHECK_EQ_INT(beat_ckpt_u_at(&c.h), 4097 + 256 * 3);
     c.h.auc = NAN;
     c.h.logloss = INFINITY;
     c.h.trainer[0] = 0;
     CHECK_EQ_INT(beat_ckpt_encode(&c, &b), 0);
     CHECK(memmem(b.data, b.len, "\"auc\":null", 10) != NULL);
+    CHECK(memmem(b.data, b.len, "\"rank\":3,\"factor_bits\":8", 24) != NULL);
     CHECK_EQ_INT(beat_ckpt_decode(b.data, b.len, MAXB, &back, &why), 0);
     CHECK(isnan(back.h.auc) && isnan(back.h.logloss));
     c.h.logloss = NAN;
@@ -272,7 +276,11 @@ static const struct {
     {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":27,\"hash_seed\":\"ff\",\"dim\":134217728,\"n_weights\":1}", 1, "header.hash_bits: 27"},
     {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":\"ff\",\"dim\":1000,\"n_weights\":1001}", 1001, "header.dim: 1000 != 1 << hash_bits"},
     {"BEATCKPT", 1, H("\"n_weights\":1024"), 1024, "header.n_weights: 1024 but dim/rank imply 1025"},
-    {"BEATCKPT", 1, H("\"rank\":1,\"n_weights\":1025"), 1025, "header.n_weights: 1025 but dim/rank imply 2049"},
+    {"BEATCKPT", 1, H("\"rank\":1,\"factor_bits\":8,\"n_weights\":1025"), 1025, "header.n_weights: 1025 but dim/rank imply 1537"},
+    {"BEATCKPT", 1, H("\"rank\":1,\"n_weights\":1025"), 1025, "header.factor_bits: 0 not in [4, hash_bits]"},
+    {"BEATCKPT", 1, H("\"rank\":1,\"factor_bits\":11,\"n_weights\":5121"), 5121, "header.factor_bits: 11 not in [4, hash_bits]"},
+    {"BEATCKPT", 1, H("\"factor_bits\":8,\"n_weights\":1025"), 1025, "header.factor_bits: 8 but rank is 0"},
+    {"BEATCKPT", 1, H("\"rank\":1,\"factor_bits\":1e3,\"n_weights\":1025"), 1025, "header.factor_bits: must be an integer"},
     {"BEATCKPT", 1, H("\"n_weights\":1025"), 1024, "n_weights: header says 1025, data has 1024"},
     {"BEATCKPT", 1, H("\"n_weights\":1.5"), 1025, "header.n_weights: must be an integer"},
     {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":255,\"dim\":1024,\"n_weights\":1025}", 1025, "header.hash_seed: must be 1-16 hex"},
@@ -295,7 +303,13 @@ static int t_bad_headers(void)
     build(&b, "BEATCKPT", 1, H("\"n_weights\":1025"), 1025, NULL);
     CHECK_EQ_INT(beat_ckpt_decode(b.data, b.len, MAXB, &c, &why), 0);
     CHECK_EQ_INT(c.h.hash_seed, 255);
-    CHECK(isnan(c.h.auc) && c.h.avg_ctr == 0 && c.h.rank == 0);
+    CHECK(isnan(c.h.auc) && c.h.avg_ctr == 0 && c.h.rank == 0 && c.h.factor_bits == 0);
+    beat_ckpt_fini(&c);
+    /* factor blocks: 1024 + 1 + 2 × 16 × 2 */
+    build(&b, "BEATCKPT", 1, H("\"rank\":2,\"factor_bits\":4,\"n_weights\":1089"), 1089, NULL);
+    CHECK_EQ_INT(beat_ckpt_decode(b.data, b.len, MAXB, &c, &why), 0);
+    CHECK(c.h.rank == 2 && c.h.factor_bits == 4 && c.h.n_weights == 1089);
+    CHECK_EQ_INT(beat_ckpt_u_at(&c.h), 1025 + 32);
     beat_ckpt_fini(&c);
     for (size_t i = 0; i < sizeof bad_ckpts / sizeof bad_ckpts[0]; i++) {
         build(&b, bad_ckpts[i].magic, bad_ckpts[i].version, bad_ckpts[i].hdr, bad_ckpts[i].nw, NULL);

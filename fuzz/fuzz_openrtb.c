@@ -6,7 +6,9 @@
  * a state with multipliers, and a tiny (2^10) model with non-zero weights.
  * Invariants checked: a parse error carries a reason; a response is valid
  * JSON whose id echoes the request, one bid per distinct existing imp, price
- * ≥ that imp's floor and > 0, and the bid-log event re-decodes.
+ * > 0 and ≥ that imp's floor (or its deal's floor for a deal bid; private
+ * auctions only deal bids), mtype one of the imp's formats, a native adm is
+ * JSON, and the bid-log event re-decodes.
  *
  * Why the .c files are #included: the Makefile builds a replayer from
  * fuzz/<name>.c + fuzz/replay.c + libbeat.a only (and fuzz/run.sh compiles
@@ -19,6 +21,7 @@
  * default). A currency table is set so bidfloorcur conversion is reached. */
 #include "../inference/openrtb.c"
 #include "../inference/bidder.c"
+#include "../inference/creative.c"
 #include "../inference/gunzip.c"
 #include "../inference/notice.c"
 #include "../inference/model.c"
@@ -37,59 +40,98 @@
 #define T0 1700000000000LL
 #define SECRET "fuzz-openrtb-secret"
 
+/* The example banner campaigns, a targeted and frequency-capped one, and
+ * the video / native / deal campaigns of inference/testdata/campaigns-formats.json. */
 static const char CAMPAIGNS[] =
-    "{\"v\":1,\"campaigns\":[{\"id\":\"acme-shoes\",\"advertiser\":\"Acme Shoes\",\"adomain\":[\"acme-shoes.ex"
-    "ample\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_micros\":150"
-    "0000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[],\"device_types"
-    "\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_block\":[\"blocked.example\"],\"bundles"
-    "_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-shoes-300x250\",\"w\":300,\"h\":250,\""
-    "adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example/300x250.png\\\" wid"
-    "th=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.acme-shoes.example/landing?src=beat"
-    "\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"h"
-    "ttps://cdn.acme-shoes.example/728x90.png\\\" width=\\\"728\\\" height=\\\"90\\\"></a>\",\"landing\":\"ht"
-    "tps://www.acme-shoes.example/landing?src=beat\"}]},{\"id\":\"globex-travel\",\"advertiser\":\"Glob"
-    "ex Travel\",\"adomain\":[\"globex.example\"],\"cat\":[\"IAB20\"],\"flight_s\":3600,\"budget_micros\":50"
-    "000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targetin"
-    "g\":{\"countries\":[\"USA\",\"GBR\",\"DEU\"],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow"
-    "\":[],\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives"
-    "\":[{\"crid\":\"globex-travel-300x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img sr"
-    "c=\\\"https://cdn.globex.example/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":"
-    "\"https://www.globex.example/landing?src=beat\"},{\"crid\":\"globex-travel-320x50\",\"w\":320,\"h\":"
-    "50,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.globex.example/320x50.png\\\" widt"
-    "h=\\\"320\\\" height=\\\"50\\\"></a>\",\"landing\":\"https://www.globex.example/landing?src=beat\"}]},{"
-    "\"id\":\"initech-apps\",\"advertiser\":\"Initech Apps\",\"adomain\":[\"initech.example\"],\"cat\":[\"IAB1"
-    "9\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_mi"
-    "cros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[],\"device_types\":[],\"os\":[],\"site_c"
-    "at\":[],\"domains_allow\":[],\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_"
-    "block\":[]},\"creatives\":[{\"crid\":\"initech-apps-320x50\",\"w\":320,\"h\":50,\"adm\":\"<a href=\\\"${CL"
-    "ICK_URL}\\\"><img src=\\\"https://cdn.initech.example/320x50.png\\\" width=\\\"320\\\" height=\\\"50\\\""
-    "></a>\",\"landing\":\"https://www.initech.example/landing?src=beat\"},{\"crid\":\"initech-apps-300"
-    "x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.initech.examp"
-    "le/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.initech.example"
-    "/landing?src=beat\"}],\"freq_cap\":{\"max\":20,\"window_s\":3600}},{\"id\":\"umbrella-news\",\"adverti"
-    "ser\":\"Umbrella News\",\"adomain\":[\"umbrella.example\"],\"cat\":[\"IAB12\"],\"flight_s\":3600,\"budge"
-    "t_micros\":50000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":fal"
-    "se,\"targeting\":{\"countries\":[],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],"
-    "\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\""
-    "crid\":\"umbrella-news-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"htt"
-    "ps://cdn.umbrella.example/728x90.png\\\" width=\\\"728\\\" height=\\\"90\\\"></a>\",\"landing\":\"https:"
-    "//www.umbrella.example/landing?src=beat\"},{\"crid\":\"umbrella-news-160x600\",\"w\":160,\"h\":600,"
-    "\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.umbrella.example/160x600.png\\\" widt"
-    "h=\\\"160\\\" height=\\\"600\\\"></a>\",\"landing\":\"https://www.umbrella.example/landing?src=beat\"},"
-    "{\"crid\":\"umbrella-news-300x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\"
-    "\"https://cdn.umbrella.example/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\""
-    "https://www.umbrella.example/landing?src=beat\"}]},{\"id\":\"fuzz-targeted\",\"advertiser\":\"Acme"
-    " Shoes\",\"adomain\":[\"acme-shoes.example\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":5"
-    "0000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeti"
-    "ng\":{\"countries\":[\"USA\",\"GBR\"],\"device_types\":[1,2,4],\"os\":[\"iOS\",\"Android\"],\"site_cat\":[\""
-    "IAB3\",\"IAB12\"],\"domains_allow\":[\"example.com\"],\"domains_block\":[\"blocked.example\"],\"bundle"
-    "s_allow\":[\"com.example.app\"],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-shoes-300x250\""
-    ",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example"
-    "/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.acme-shoes.exampl"
-    "e/landing?src=beat\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_U"
-    "RL}\\\"><img src=\\\"https://cdn.acme-shoes.example/728x90.png\\\" width=\\\"728\\\" height=\\\"90\\\"><"
-    "/a>\",\"landing\":\"https://www.acme-shoes.example/landing?src=beat\"}],\"freq_cap\":{\"max\":2,\"wi"
-    "ndow_s\":60}}]}";
+    "{\"v\":1,\"campaigns\":[{\"id\":\"acme-shoes\",\"advertiser\":\"Acme Shoes\",\"adomain\":[\"acme"
+    "-shoes.example\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cp"
+    "m_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":"
+    "[],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_block\":[\"block"
+    "ed.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-shoes-3"
+    "00x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acm"
+    "e-shoes.example/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https:"
+    "//www.acme-shoes.example/landing?src=beat\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,"
+    "\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example/728x90.png\\\""
+    " width=\\\"728\\\" height=\\\"90\\\"></a>\",\"landing\":\"https://www.acme-shoes.example/landing"
+    "?src=beat\"}]},{\"id\":\"globex-travel\",\"advertiser\":\"Globex Travel\",\"adomain\":[\"globex."
+    "example\"],\"cat\":[\"IAB20\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_micro"
+    "s\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[\"USA\""
+    ",\"GBR\",\"DEU\"],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_b"
+    "lock\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\""
+    ":\"globex-travel-300x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\""
+    "https://cdn.globex.example/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing"
+    "\":\"https://www.globex.example/landing?src=beat\"},{\"crid\":\"globex-travel-320x50\",\"w\":320"
+    ",\"h\":50,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.globex.example/320x50."
+    "png\\\" width=\\\"320\\\" height=\\\"50\\\"></a>\",\"landing\":\"https://www.globex.example/land"
+    "ing?src=beat\"}]},{\"id\":\"initech-apps\",\"advertiser\":\"Initech Apps\",\"adomain\":[\"initec"
+    "h.example\"],\"cat\":[\"IAB19\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_mic"
+    "ros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[],\""
+    "device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_block\":[\"blocked.ex"
+    "ample\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"initech-apps-320x"
+    "50\",\"w\":320,\"h\":50,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.initech."
+    "example/320x50.png\\\" width=\\\"320\\\" height=\\\"50\\\"></a>\",\"landing\":\"https://www.init"
+    "ech.example/landing?src=beat\"},{\"crid\":\"initech-apps-300x250\",\"w\":300,\"h\":250,\"adm\":\""
+    "<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.initech.example/300x250.png\\\" width=\\\""
+    "300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.initech.example/landing?src=beat\"}]"
+    ",\"freq_cap\":{\"max\":20,\"window_s\":3600}},{\"id\":\"umbrella-news\",\"advertiser\":\"Umbrell"
+    "a News\",\"adomain\":[\"umbrella.example\"],\"cat\":[\"IAB12\"],\"flight_s\":3600,\"budget_micro"
+    "s\":50000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"t"
+    "argeting\":{\"countries\":[],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],"
+    "\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\""
+    ":[{\"crid\":\"umbrella-news-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><"
+    "img src=\\\"https://cdn.umbrella.example/728x90.png\\\" width=\\\"728\\\" height=\\\"90\\\"></a>"
+    "\",\"landing\":\"https://www.umbrella.example/landing?src=beat\"},{\"crid\":\"umbrella-news-160x"
+    "600\",\"w\":160,\"h\":600,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.umbrel"
+    "la.example/160x600.png\\\" width=\\\"160\\\" height=\\\"600\\\"></a>\",\"landing\":\"https://www"
+    ".umbrella.example/landing?src=beat\"},{\"crid\":\"umbrella-news-300x250\",\"w\":300,\"h\":250,\""
+    "adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.umbrella.example/300x250.png\\\" w"
+    "idth=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.umbrella.example/landing?sr"
+    "c=beat\"}]},{\"id\":\"fuzz-targeted\",\"advertiser\":\"Acme Shoes\",\"adomain\":[\"acme-shoes.ex"
+    "ample\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_micros\""
+    ":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[\"USA\",\""
+    "GBR\"],\"device_types\":[1,2,4],\"os\":[\"iOS\",\"Android\"],\"site_cat\":[\"IAB3\",\"IAB12\"],\""
+    "domains_allow\":[\"example.com\"],\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[\"c"
+    "om.example.app\"],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-shoes-300x250\",\"w\":30"
+    "0,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example/3"
+    "00x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.acme-shoes."
+    "example/landing?src=beat\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href"
+    "=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example/728x90.png\\\" width=\\\"728\\\""
+    " height=\\\"90\\\"></a>\",\"landing\":\"https://www.acme-shoes.example/landing?src=beat\"}],\"fr"
+    "eq_cap\":{\"max\":2,\"window_s\":60}},{\"id\":\"ortb-banner\",\"advertiser\":\"Ortb-Banner\",\"a"
+    "domain\":[\"ortb-banner.example\"],\"cat\":[\"IAB19\"],\"flight_s\":3600,\"budget_micros\":50000"
+    "000,\"base_bid_cpm_micros\":1200000,\"max_bid_cpm_micros\":9000000,\"paused\":false,\"creatives\""
+    ":[{\"crid\":\"ortb-banner-300x250\",\"w\":300,\"h\":250,\"attr\":[1],\"adm\":\"<a href=\\\"${CLI"
+    "CK_URL}\\\"><img src=\\\"https://cdn.ortb-banner.example/300x250.png\\\" width=\\\"300\\\" heigh"
+    "t=\\\"250\\\"></a>\",\"landing\":\"https://www.ortb-banner.example/landing?src=beat\"},{\"crid\""
+    ":\"ortb-banner-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"h"
+    "ttps://cdn.ortb-banner.example/728x90.png\\\"></a>\",\"landing\":\"https://www.ortb-banner.examp"
+    "le/landing?src=beat\"}],\"bundle\":\"com.ortb.banner\"},{\"id\":\"ortb-video\",\"advertiser\":\""
+    "Ortb-Video\",\"adomain\":[\"ortb-video.example\"],\"cat\":[\"IAB2\"],\"flight_s\":3600,\"budget_"
+    "micros\":50000000,\"base_bid_cpm_micros\":2000000,\"max_bid_cpm_micros\":9000000,\"paused\":fals"
+    "e,\"creatives\":[{\"crid\":\"ortb-video-15s\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"d"
+    "uration\":15,\"protocols\":[2,3,5,6],\"adm\":\"<VAST version=\\\"3.0\\\"><Ad id=\\\"v15\\\"><InL"
+    "ine><AdSystem>BEAT</AdSystem><AdTitle>15s</AdTitle><Creatives><Creative><Linear><Duration>00:00:"
+    "15</Duration><VideoClicks><ClickThrough><![CDATA[${CLICK_URL}]]></ClickThrough></VideoClicks><Me"
+    "diaFiles><MediaFile delivery=\\\"progressive\\\" type=\\\"video/mp4\\\" width=\\\"640\\\" height"
+    "=\\\"480\\\"><![CDATA[https://cdn.ortb-video.example/15s.mp4]]></MediaFile></MediaFiles></Linear"
+    "></Creative></Creatives></InLine></Ad></VAST>\",\"landing\":\"https://www.ortb-video.example/lan"
+    "ding?src=beat\"},{\"crid\":\"ortb-video-60s\",\"format\":\"video\",\"mimes\":[\"video/webm\"],\""
+    "duration\":60,\"protocols\":[7,8],\"w\":1280,\"h\":720,\"adm\":\"<VAST version=\\\"4.0\\\"><Ad><"
+    "InLine><AdSystem>BEAT</AdSystem></InLine></Ad></VAST>\",\"landing\":\"https://www.ortb-video.exa"
+    "mple/landing?src=beat\"}]},{\"id\":\"ortb-native\",\"advertiser\":\"Ortb-Native\",\"adomain\":[\""
+    "ortb-native.example\"],\"cat\":[\"IAB20\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_b"
+    "id_cpm_micros\":1000000,\"max_bid_cpm_micros\":9000000,\"paused\":false,\"creatives\":[{\"crid\""
+    ":\"ortb-native-1\",\"format\":\"native\",\"title\":\"Weekend in \\\"Lisbon\\\" from $199\",\"img"
+    "\":{\"url\":\"https://cdn.ortb-native.example/lisbon.jpg\",\"w\":1200,\"h\":627},\"icon\":{\"url"
+    "\":\"https://cdn.ortb-native.example/icon.png\",\"w\":50,\"h\":50},\"sponsored\":\"Ortb Travel\""
+    ",\"desc\":\"Three nights by the river, breakfast included.\",\"cta\":\"Book now\",\"landing\":\""
+    "https://www.ortb-native.example/landing?src=beat\"}]},{\"id\":\"ortb-deal\",\"advertiser\":\"Ort"
+    "b-Deal\",\"adomain\":[\"ortb-deal.example\"],\"cat\":[\"IAB22\"],\"flight_s\":3600,\"budget_micr"
+    "os\":50000000,\"base_bid_cpm_micros\":1100000,\"max_bid_cpm_micros\":9000000,\"paused\":false,\""
+    "seat\":\"Agency1\",\"deals\":[\"AB-Agency1-0001\",\"deal-x\"],\"targeting\":{\"domains_allow\":["
+    "\"foobar.com\"]},\"creatives\":[{\"crid\":\"ortb-deal-300x250\",\"w\":300,\"h\":250,\"adm\":\"<a"
+    " href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.ortb-deal.example/300x250.png\\\"></a>\",\"l"
+    "anding\":\"https://www.ortb-deal.example/landing?src=beat\"}]}]}";
 
 static struct {
     bool ready, verbose;
@@ -170,7 +212,7 @@ static void fuzz_init(void) {
     beat_buf_init(&F.resp, 1024 * 1024);
     beat_buf_init(&F.scratch, 64 * 1024);
     beat_buf_init(&F.evbuf, 16 * 1024);
-    FUZZ_CHECK(F.world && F.bidder && F.gz && F.world->n == 5);
+    FUZZ_CHECK(F.world && F.bidder && F.gz && F.world->n == 9);
     F.verbose = getenv("FUZZ_OPENRTB_VERBOSE") != NULL;
     F.ready = true;
 }
@@ -184,29 +226,48 @@ static const cJSON *find_imp(const cJSON *req, const char *id) {
     return NULL;
 }
 
-/* The response against the request it answers. */
+/* The response against the request it answers: every seatbid's bids
+ * together are F.res's, in order; prices reach the imp floor (open) or the
+ * deal floor (dealid); mtype is a format we have; a native adm is JSON. */
 static void check_response(const inf_req *r) {
     cJSON *resp = cJSON_ParseWithLength(F.resp.data, F.resp.len);
     FUZZ_CHECK(resp != NULL);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(resp, "id");
     FUZZ_CHECK(cJSON_IsString(id) && strcmp(id->valuestring, r->id) == 0);
-    const cJSON *bids = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "seatbid"), 0), "bid");
-    FUZZ_CHECK(cJSON_GetArraySize(bids) == F.res.n);
-    const cJSON *b;
-    int k = 0;
-    cJSON_ArrayForEach(b, bids) {
-        const cJSON *impid = cJSON_GetObjectItemCaseSensitive(b, "impid");
-        const cJSON *price = cJSON_GetObjectItemCaseSensitive(b, "price");
-        FUZZ_CHECK(cJSON_IsString(impid) && cJSON_IsNumber(price));
-        FUZZ_CHECK(find_imp((const cJSON *)r->tree, impid->valuestring) != NULL);
-        const inf_bid *ib = &F.res.bids[k++];
-        FUZZ_CHECK(strcmp(r->imp[ib->imp].id, impid->valuestring) == 0);
-        FUZZ_CHECK(ib->price_cpm_micros > 0 &&
-                   ib->price_cpm_micros >= r->imp[ib->imp].floor_cpm_micros);
-        FUZZ_CHECK(llround(price->valuedouble * 1e6) == ib->price_cpm_micros);
-        for (int j = 0; j < k - 1; j++) FUZZ_CHECK(F.res.bids[j].imp != ib->imp);
+    const cJSON *sb, *b;
+    int total = 0;
+    cJSON_ArrayForEach(sb, cJSON_GetObjectItemCaseSensitive(resp, "seatbid")) {
+        FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sb, "seat")));
+        cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(sb, "bid")) {
+            const cJSON *impid = cJSON_GetObjectItemCaseSensitive(b, "impid");
+            const cJSON *price = cJSON_GetObjectItemCaseSensitive(b, "price");
+            const cJSON *mtype = cJSON_GetObjectItemCaseSensitive(b, "mtype");
+            const cJSON *adm = cJSON_GetObjectItemCaseSensitive(b, "adm");
+            FUZZ_CHECK(cJSON_IsString(impid) && cJSON_IsNumber(price) && cJSON_IsString(adm));
+            FUZZ_CHECK(find_imp((const cJSON *)r->tree, impid->valuestring) != NULL);
+            const inf_bid *ib = NULL;
+            for (int k = 0; k < F.res.n; k++)
+                if (strcmp(r->imp[F.res.bids[k].imp].id, impid->valuestring) == 0)
+                    ib = &F.res.bids[k];
+            FUZZ_CHECK(ib != NULL);
+            const inf_imp *im = &r->imp[ib->imp];
+            int64_t floor = ib->deal >= 0 ? im->deals[ib->deal].floor_cpm_micros
+                                          : im->floor_cpm_micros;
+            FUZZ_CHECK(ib->price_cpm_micros > 0 && ib->price_cpm_micros >= floor);
+            FUZZ_CHECK(ib->deal >= 0 || !im->private_auction);
+            FUZZ_CHECK(llround(price->valuedouble * 1e6) == ib->price_cpm_micros);
+            FUZZ_CHECK(cJSON_IsNumber(mtype) && (im->formats & (unsigned)mtype->valueint));
+            if (mtype->valueint == 4) {
+                cJSON *n = cJSON_Parse(adm->valuestring);
+                FUZZ_CHECK(n != NULL);
+                cJSON_Delete(n);
+            }
+            total++;
+        }
     }
+    FUZZ_CHECK(total == F.res.n);
+    for (int k = 0; k < F.res.n; k++)
+        for (int j = 0; j < k; j++) FUZZ_CHECK(F.res.bids[j].imp != F.res.bids[k].imp);
     cJSON_Delete(resp);
 }
 

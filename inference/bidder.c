@@ -4,10 +4,16 @@
  * scratch buffers are the caller's, reused per worker). It never logs per
  * request: the caller counts outcomes in metrics.
  *
- * Choice of the winner: the highest price. The price is already
- * base × pCTR / avgCTR × multiplier, i.e. proportional to the expected value
- * of the impression to the campaign, so "best expected value" and "highest
- * price" coincide; ties go to the higher pCTR, then to the earlier campaign.
+ * Filter: seat (wseat/bseat), private auction → only campaigns with one of
+ * the imp's deals, a creative that fits (creative.c), flight, pause,
+ * targeting, bcat/badv/bapp. Choice of the winner: the highest price. The
+ * price is already base × pCTR / avgCTR × multiplier, i.e. proportional to
+ * the expected value of the impression to the campaign, so "best expected
+ * value" and "highest price" coincide; ties go to the higher pCTR, then to
+ * the earlier campaign. The price must reach the floor of the deal it bids
+ * on (dealid) or, for an open-auction bid, the imp floor. The response has
+ * one seatbid per campaign seat, mtype and adm by creative format (banner
+ * markup, VAST, a Native 1.2 document built with the request's asset ids).
  *
  * Frequency cap (approximate, by design): a direct-mapped table of 2^18
  * 64-bit atomic slots shared by all workers, keyed by hash(user.id,
@@ -32,6 +38,7 @@
 #include <xxhash.h>
 
 #include "beat_notice.h"
+#include "creative.h"
 #include "notice.h"
 
 #define FREQ_SLOTS_LOG2_DEFAULT 18
@@ -172,8 +179,11 @@ static bool targeting_ok(const beat_campaign *c, const inf_req *r) {
     return true;
 }
 
-/* bcat / badv: the exchange's blocks on the advertiser side. */
+/* bcat / badv / bapp: the exchange's blocks on the advertiser side. */
 static bool blocked(const beat_campaign *c, const inf_req *r) {
+    if (c->bundle)
+        for (int i = 0; i < r->n_bapp; i++)
+            if (strcmp(c->bundle, r->bapp[i]) == 0) return true;
     for (int i = 0; i < r->n_bcat; i++)
         for (int k = 0; k < c->cat.n; k++)
             if (cat_match(c->cat.v[k], r->bcat[i])) return true;
@@ -181,18 +191,6 @@ static bool blocked(const beat_campaign *c, const inf_req *r) {
         for (int k = 0; k < c->adomain.n; k++)
             if (host_match(c->adomain.v[k], r->badv[i])) return true;
     return false;
-}
-
-/* First creative matching the imp's sizes, in the imp's order of sizes. */
-static int match_creative(const inf_camp *cp, const inf_imp *im) {
-    int nc = cp->c->n_creatives < BEAT_CREATIVES_MAX ? cp->c->n_creatives
-                                                     : BEAT_CREATIVES_MAX;
-    for (int s = 0; s < im->n_sizes; s++) {
-        uint32_t key = ((uint32_t)im->sizes[s].w << 16) | ((uint32_t)im->sizes[s].h & 0xffff);
-        for (int k = 0; k < nc; k++)
-            if (cp->sizes[k] == key) return k;
-    }
-    return -1;
 }
 
 /* ---- scoring and pricing ------------------------------------------------------ */
@@ -204,8 +202,13 @@ static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im
     const char *dom = r->domain ? r->domain : r->bundle;
     if (dom) beat_feat_add(f, p, "dom", dom, strlen(dom));
     if (r->pub_id) beat_feat_add(f, p, "pub", r->pub_id, strlen(r->pub_id));
+    /* sz: the primary banner size, else the video player size, else the
+     * format name (native, video of unknown size). */
     char sz[32];
-    int n = snprintf(sz, sizeof sz, "%dx%d", im->sizes[0].w, im->sizes[0].h);
+    int n = im->n_sizes ? snprintf(sz, sizeof sz, "%dx%d", im->sizes[0].w, im->sizes[0].h)
+          : (im->formats & INF_FMT_VIDEO) && im->video.w && im->video.h
+              ? snprintf(sz, sizeof sz, "%dx%d", im->video.w, im->video.h)
+              : snprintf(sz, sizeof sz, "%s", (im->formats & INF_FMT_VIDEO) ? "video" : "native");
     beat_feat_add(f, p, "sz", sz, (size_t)n);
     if (im->pos >= 0) beat_feat_add_int(f, p, "pos", im->pos);
     const char *chan = r->chan == INF_CHAN_SITE ? "site"
@@ -229,21 +232,31 @@ int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr,
 
 /* ---- the auction --------------------------------------------------------------- */
 
+/* The request's wseat/bseat against the campaign's seat; the empty lists of
+ * most requests cost two compares. */
+static bool seat_allowed(const inf_req *r, const beat_campaign *c) {
+    return (!r->n_wseat && !r->n_bseat) || inf_req_seat_ok(r, c->seat);
+}
+
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
                          int i, int64_t now_ms, inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
     beat_feat_raw raw;
-    bool have_raw = false;
+    bool have_raw = false, have_fs = false;
+    float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
     int capped = 0, low = 0, best = -1;
     inf_bid cand;
+    cand.deal = -1;
     for (int ci = 0; ci < w->n; ci++) {
         const inf_camp *cp = &w->camps[ci];
         const beat_campaign *c = cp->c;
         if (!cp->in_state || cp->paused || !(cp->multiplier > 0)) continue;
         if (now_ms < c->start_ms || now_ms >= c->end_ms) continue;
-        int cr = match_creative(cp, im);
+        if (!seat_allowed(r, c)) continue;
+        if (im->private_auction && !inf_deal_any(c, im)) continue; /* deal bids only */
+        int cr = inf_creative_match(c, cp->sizes, im);
         if (cr < 0 || !targeting_ok(c, r) || blocked(c, r)) continue;
         if (c->freq_cap_max > 0 &&
             (!r->user_id || freq_get(b, cp, r->user_id, now_ms) >= c->freq_cap_max)) {
@@ -253,11 +266,13 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
         if (!have_raw) {
             imp_features(m, r, im, now_ms, &raw);
             have_raw = true;
+            have_fs = inf_world_factor_scores(w, &raw, fs, BEAT_CAMPAIGNS_MAX, true);
         }
         int nf = beat_feat_indices(&m->hp, &raw, cp->hash, cand.feat, BEAT_FEAT_MAX);
-        double pctr = inf_model_score(m, cand.feat, nf);
+        double pctr = inf_model_score_with(m, cand.feat, nf, have_fs ? fs[ci] : 0.0);
         int64_t price = inf_bidder_price(c, pctr, m->avg_ctr, cp->multiplier);
-        if (price <= 0 || price < im->floor_cpm_micros) {
+        int deal = price > 0 ? inf_deal_pick(c, im, price) : -1;
+        if (price <= 0 || (deal < 0 && (im->private_auction || price < im->floor_cpm_micros))) {
             low++;
             continue;
         }
@@ -268,6 +283,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
         cand.imp = i;
         cand.camp = ci;
         cand.creative = cr;
+        cand.deal = deal;
         cand.price_cpm_micros = price;
         cand.pctr = pctr;
         cand.n_feat = (uint32_t)nf;
@@ -298,7 +314,15 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
     if (!r->cur_ok) { out->reason = INF_NB_CURRENCY; return; }
     /* Honouring a truncated block list could serve a blocked advertiser. */
     if (r->blocks_truncated) { out->reason = INF_NB_BLOCKLIST; return; }
-    if (!r->seat_ok) { out->reason = INF_NB_SEAT; return; }
+    /* A truncated bseat could hide a block; no campaign seat allowed → say so
+     * instead of a vaguer no_match. */
+    bool seat_any = !r->seats_truncated;
+    if (seat_any && (r->n_wseat || r->n_bseat)) {
+        seat_any = false;
+        for (int ci = 0; ci < w->n && !seat_any; ci++)
+            seat_any = inf_req_seat_ok(r, w->camps[ci].c->seat);
+    }
+    if (!seat_any) { out->reason = INF_NB_SEAT; return; }
     inf_nobid worst = INF_NB_NO_IMP;
     for (int i = 0; i < r->n_imp; i++) {
         inf_nobid nb = bid_imp(b, w, r, i, now_ms, &out->bids[out->n]);
@@ -409,27 +433,42 @@ static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch,
     return 0;
 }
 
-/* adm with every ${CLICK_URL} replaced by the signed click URL. Without a
- * landing page there is nothing to sign: the macro becomes "". */
-static int put_adm(inf_bidder *b, beat_buf *o, beat_buf *scratch, const inf_req *r,
-                   const inf_bid *bid, const beat_campaign *c,
-                   const beat_creative *cr, int64_t ts_ms) {
-    static const char macro[] = "${CLICK_URL}";
-    beat_buf_reset(scratch);
-    int rc;
+/* The signed click URL into scratch (empty without a landing page: nothing
+ * to sign, the macro becomes ""). */
+static int click_url(inf_bidder *b, beat_buf *scratch, const inf_req *r,
+                     const inf_bid *bid, const beat_campaign *c,
+                     const beat_creative *cr, int64_t ts_ms) {
     char sig[BEAT_SIG_HEX + 1];
-    if (cr->landing && cr->landing[0] && strstr(cr->adm ? cr->adm : "", macro) &&
-        ((rc = inf_notice_sign(&b->signer, r->id, r->imp[bid->imp].id, c->id,
-                               bid->price_cpm_micros, ts_ms, cr->landing, sig)) < 0 ||
-         (rc = inf_notice_url(scratch, b->cfg.receiver_url, BEAT_EV_CLICK, c->id,
-                              cr->crid, bid->price_cpm_micros, ts_ms, cr->landing,
-                              sig)) < 0))
+    int rc;
+    beat_buf_reset(scratch);
+    if (!cr->landing || !cr->landing[0]) return beat_buf_puts(scratch, "");
+    if ((rc = inf_notice_sign(&b->signer, r->id, r->imp[bid->imp].id, c->id,
+                              bid->price_cpm_micros, ts_ms, cr->landing, sig)) < 0)
+        return rc;
+    return inf_notice_url(scratch, b->cfg.receiver_url, BEAT_EV_CLICK, c->id, cr->crid,
+                          bid->price_cpm_micros, ts_ms, cr->landing, sig);
+}
+
+/* Banner markup / VAST template with every ${CLICK_URL} replaced by the
+ * signed click URL: HTML/XML-escaped, except inside a CDATA section
+ * ("<![CDATA[${CLICK_URL}]]>", where escapes would stay literal; the URL is
+ * percent-encoded, so it cannot contain "]]>"). */
+static int put_adm_template(inf_bidder *b, beat_buf *o, beat_buf *scratch,
+                            const inf_req *r, const inf_bid *bid,
+                            const beat_campaign *c, const beat_creative *cr,
+                            int64_t ts_ms) {
+    static const char macro[] = "${CLICK_URL}", cdata[] = "<![CDATA[";
+    const char *adm = cr->adm ? cr->adm : "";
+    int rc;
+    if (strstr(adm, macro) && (rc = click_url(b, scratch, r, bid, c, cr, ts_ms)) < 0)
         return rc;
     if ((rc = beat_buf_puts(o, ",\"adm\":\"")) < 0) return rc;
-    const char *s = cr->adm ? cr->adm : "", *hit;
+    const char *s = adm, *hit;
     while ((hit = strstr(s, macro)) != NULL) {
+        bool in_cdata = (size_t)(hit - adm) >= sizeof cdata - 1 &&
+                        memcmp(hit - (sizeof cdata - 1), cdata, sizeof cdata - 1) == 0;
         if ((rc = esc(o, s, (size_t)(hit - s), false)) < 0 ||
-            (rc = esc(o, scratch->data, scratch->len, true)) < 0)
+            (rc = esc(o, scratch->data, scratch->len, !in_cdata)) < 0)
             return rc;
         s = hit + sizeof macro - 1;
     }
@@ -437,39 +476,150 @@ static int put_adm(inf_bidder *b, beat_buf *o, beat_buf *scratch, const inf_req 
     return beat_buf_puts(o, "\"");
 }
 
+/* Appends s[0..n) escaped twice: as a string inside the native document,
+ * which is itself the adm string of the response. Verbatim runs pass whole. */
+static int esc2(beat_buf *o, const char *s, size_t n) {
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        char inner[8];
+        if (c == '"' || c == '\\') snprintf(inner, sizeof inner, "\\%c", c);
+        else snprintf(inner, sizeof inner, "\\u%04x", c);
+        int rc;
+        if ((i > run && (rc = beat_buf_append(o, s + run, i - run)) < 0) ||
+            (rc = esc(o, inner, strlen(inner), false)) < 0)
+            return rc;
+        run = i + 1;
+    }
+    return n > run ? beat_buf_append(o, s + run, n - run) : 0;
+}
+
+/* ,"key":"text" inside the native document (already at the adm level). */
+static int ntext(beat_buf *o, const char *lit, const char *t) {
+    int rc = beat_buf_puts(o, lit);
+    if (rc >= 0) rc = esc2(o, t, strlen(t));
+    return rc < 0 ? rc : beat_buf_puts(o, "\\\"");
+}
+
+/* Native 1.2 response built from the creative's fields with the request's
+ * asset ids (only assets we can fill), link.url = the signed click URL,
+ * written straight into the adm string (literals pre-escaped, values
+ * escaped twice). Wrapped in {"native":…} when the request was. */
+static int put_adm_native(inf_bidder *b, beat_buf *o, beat_buf *scratch,
+                          const inf_req *r, const inf_bid *bid,
+                          const beat_campaign *c, const beat_creative *cr,
+                          int64_t ts_ms) {
+    const inf_native *nat = &r->imp[bid->imp].native;
+    int rc = click_url(b, scratch, r, bid, c, cr, ts_ms);
+    if (rc < 0 ||
+        (rc = beat_buf_puts(o, nat->wrapped ? ",\"adm\":\"{\\\"native\\\":{" : ",\"adm\":\"{")) < 0 ||
+        (rc = beat_buf_puts(o, "\\\"ver\\\":\\\"1.2\\\",\\\"link\\\":{\\\"url\\\":\\\"")) < 0 ||
+        (rc = esc2(o, scratch->data, scratch->len)) < 0 ||
+        (rc = beat_buf_puts(o, "\\\"},\\\"assets\\\":[")) < 0)
+        return rc;
+    bool first = true;
+    for (int i = 0; i < nat->n_assets; i++) {
+        const inf_asset *a = &nat->assets[i];
+        const void *fill = inf_asset_fill(cr, a);
+        if (!fill) continue;
+        if ((rc = beat_buf_printf(o, "%s{\\\"id\\\":%" PRId64 "%s", first ? "" : ",", a->id,
+                                  a->required ? ",\\\"required\\\":1" : "")) < 0)
+            return rc;
+        first = false;
+        if (a->kind == INF_ASSET_TITLE) {
+            rc = ntext(o, ",\\\"title\\\":{\\\"text\\\":\\\"", fill);
+            if (rc >= 0) rc = beat_buf_puts(o, "}}");
+        } else if (a->kind == INF_ASSET_IMG) {
+            const beat_native_img *im = fill;
+            rc = ntext(o, ",\\\"img\\\":{\\\"url\\\":\\\"", im->url);
+            if (rc >= 0)
+                rc = beat_buf_printf(o, ",\\\"w\\\":%d,\\\"h\\\":%d}}", im->w, im->h);
+        } else {
+            rc = ntext(o, ",\\\"data\\\":{\\\"value\\\":\\\"", fill);
+            if (rc >= 0) rc = beat_buf_puts(o, "}}");
+        }
+        if (rc < 0) return rc;
+    }
+    return beat_buf_puts(o, nat->wrapped ? "]}}\"" : "]}\"");
+}
+
 static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
                    const inf_bid *bid, int64_t ts_ms, beat_buf *o, beat_buf *scratch) {
     const beat_campaign *c = w->camps[bid->camp].c;
     const beat_creative *cr = &c->creatives[bid->creative];
+    const inf_imp *im = &r->imp[bid->imp];
     uint64_t seq = atomic_fetch_add_explicit(&b->bid_seq, 1, memory_order_relaxed);
     int rc;
     if ((rc = beat_buf_printf(o, "{\"id\":\"%016" PRIx64 "%08" PRIx64 "\"",
                               b->bid_prefix, seq & 0xffffffffu)) < 0 ||
-        (rc = put_str(o, ",\"impid\":\"", r->imp[bid->imp].id)) < 0 ||
+        (rc = put_str(o, ",\"impid\":\"", im->id)) < 0 ||
         (rc = put_price(o, bid->price_cpm_micros)) < 0 ||
         (rc = put_str(o, ",\"adid\":\"", cr->crid)) < 0 ||
         (rc = put_str(o, ",\"crid\":\"", cr->crid)) < 0 ||
         (rc = put_str(o, ",\"cid\":\"", c->id)) < 0 ||
         (rc = put_strv(o, ",\"adomain\":[", &c->adomain)) < 0 ||
-        (rc = put_strv(o, ",\"cat\":[", &c->cat)) < 0 ||
-        (rc = beat_buf_printf(o, ",\"w\":%d,\"h\":%d,\"mtype\":1", cr->w, cr->h)) < 0 ||
-        (rc = put_adm(b, o, scratch, r, bid, c, cr, ts_ms)) < 0 ||
-        (rc = put_notices(b, o, scratch, r, bid, c, cr, ts_ms)) < 0)
+        (rc = put_strv(o, ",\"cat\":[", &c->cat)) < 0)
         return rc;
+    int bw = cr->w, bh = cr->h;
+    if (cr->format == BEAT_FMT_VIDEO && !(bw && bh)) {
+        bw = im->video.w;
+        bh = im->video.h;
+    }
+    if (cr->format != BEAT_FMT_NATIVE && bw > 0 && bh > 0 &&
+        (rc = beat_buf_printf(o, ",\"w\":%d,\"h\":%d", bw, bh)) < 0)
+        return rc;
+    if ((rc = beat_buf_printf(o, ",\"mtype\":%d", (int)cr->format)) < 0) return rc;
+    if (bid->deal >= 0 && (rc = put_str(o, ",\"dealid\":\"", im->deals[bid->deal].id)) < 0)
+        return rc;
+    if (c->bundle && (rc = put_str(o, ",\"bundle\":\"", c->bundle)) < 0) return rc;
+    if (cr->attr) {
+        bool first = true;
+        if ((rc = beat_buf_puts(o, ",\"attr\":[")) < 0) return rc;
+        for (int a = 1; a < 64; a++)
+            if (cr->attr >> a & 1) {
+                if ((rc = beat_buf_printf(o, first ? "%d" : ",%d", a)) < 0) return rc;
+                first = false;
+            }
+        if ((rc = beat_buf_puts(o, "]")) < 0) return rc;
+    }
+    rc = cr->format == BEAT_FMT_NATIVE
+             ? put_adm_native(b, o, scratch, r, bid, c, cr, ts_ms)
+             : put_adm_template(b, o, scratch, r, bid, c, cr, ts_ms);
+    if (rc < 0 || (rc = put_notices(b, o, scratch, r, bid, c, cr, ts_ms)) < 0) return rc;
     return beat_buf_puts(o, "}");
 }
 
+/* One seatbid per campaign seat (most responses: one), bids in imp order
+ * within it. Quadratic in bids, which are at most INF_IMP_MAX. */
 int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
                         const inf_result *res, beat_buf *out, beat_buf *scratch) {
     size_t start = out->len;
     int rc = beat_buf_puts(out, "{\"id\":\"");
     if (rc >= 0) rc = esc(out, r->id, strlen(r->id), false);
-    if (rc >= 0) rc = beat_buf_puts(out, "\",\"cur\":\"USD\",\"seatbid\":[{\"seat\":\"" INF_SEAT "\",\"bid\":[");
+    if (rc >= 0) rc = beat_buf_puts(out, "\",\"cur\":\"USD\",\"seatbid\":[");
+    bool first_seat = true;
     for (int k = 0; rc >= 0 && k < res->n; k++) {
-        if (k) rc = beat_buf_puts(out, ",");
-        if (rc >= 0) rc = put_bid(b, w, r, &res->bids[k], res->now_ms, out, scratch);
+        const char *seat = w->camps[res->bids[k].camp].c->seat;
+        bool seen = false;
+        for (int j = 0; j < k && !seen; j++)
+            seen = strcmp(w->camps[res->bids[j].camp].c->seat, seat) == 0;
+        if (seen) continue;
+        if ((rc = beat_buf_puts(out, first_seat ? "{" : ",{")) < 0 ||
+            (rc = put_str(out, "\"seat\":\"", seat)) < 0 ||
+            (rc = beat_buf_puts(out, ",\"bid\":[")) < 0)
+            break;
+        first_seat = false;
+        bool first_bid = true;
+        for (int j = k; rc >= 0 && j < res->n; j++) {
+            if (strcmp(w->camps[res->bids[j].camp].c->seat, seat) != 0) continue;
+            if (!first_bid) rc = beat_buf_puts(out, ",");
+            first_bid = false;
+            if (rc >= 0) rc = put_bid(b, w, r, &res->bids[j], res->now_ms, out, scratch);
+        }
+        if (rc >= 0) rc = beat_buf_puts(out, "]}");
     }
-    if (rc >= 0) rc = beat_buf_puts(out, "]}]}");
+    if (rc >= 0) rc = beat_buf_puts(out, "]}");
     if (rc < 0) {
         out->len = start;
         if (out->data) out->data[start] = '\0';

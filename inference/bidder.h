@@ -23,10 +23,11 @@ typedef enum {
     INF_NB_STALE_STATE,
     INF_NB_CURRENCY,    /* request cur without USD */
     INF_NB_BLOCKLIST,   /* bcat/badv too long to honour */
-    INF_NB_SEAT,        /* wseat without our seat, or bseat with it */
+    INF_NB_SEAT,        /* wseat/bseat exclude every campaign's seat */
     INF_NB_TMAX,        /* tmax leaves no time to answer (main.c decides) */
-    INF_NB_NO_IMP,      /* no imp with a usable banner in USD */
-    INF_NB_NO_MATCH,    /* no campaign passed flight/pause/size/targeting/blocks */
+    INF_NB_NO_IMP,      /* no imp usable (inf_imp_skip says why per imp) */
+    INF_NB_NO_MATCH,    /* no campaign passed flight/pause/creative fit/
+                           targeting/blocks/deals */
     INF_NB_FREQ_CAP,    /* matches, all frequency-capped */
     INF_NB_BELOW_FLOOR, /* priced, all under the floor (or priced at 0) */
     INF_NB_RESPONSE,    /* the response did not fit its buffer */
@@ -47,6 +48,7 @@ typedef struct inf_bid {
     int imp;       /* index into inf_req.imp */
     int camp;      /* index into inf_world.camps */
     int creative;  /* index into the campaign's creatives */
+    int deal;      /* index into the imp's deals, -1 for an open-auction bid */
     int64_t price_cpm_micros;
     double pctr;
     uint32_t n_feat;

@@ -1,157 +1,12 @@
-/* Bidding on a hand-built world: the example campaigns decoded at a fixed
- * now, a model with known weights (hash_bits 10) that went through the real
- * checkpoint frame decoder, and a state with multipliers. Checks exact
- * prices, floors, sizes, pauses, staleness, frequency caps, blocks, the
- * response fields and signed notice URLs (after macro substitution).
- * Worlds, frames and swaps themselves are model_test.c's. */
-#include <cjson/cJSON.h>
-#include <errno.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* Bidding on banner campaigns (docs/examples/campaigns.json) in a
+ * hand-built world (bidder_testlib.h): exact prices, floors, sizes, pauses,
+ * staleness, frequency caps, blocks, seats/consent/currency, the response
+ * fields and signed notice URLs (after macro substitution). Video, native,
+ * deals and the shared fixtures have their own bidder_*_test.c; worlds,
+ * frames and swaps themselves are model_test.c's. */
 #include <unistd.h>
 
-#include "beat_campaign.h"
-#include "beat_ckpt.h"
-#include "beat_notice.h"
-#include "beat_test.h"
-#include "bidder.h"
-
-#define T0 1700000000000LL /* fixed "now": campaigns fly [T0, T0 + 3600 s) */
-#define SECRET "bidder-test-secret"
-#define RCV "http://rcv.example:8081"
-#define BOOSTED "umbrella-news"
-
-/* ---- fixtures ------------------------------------------------------------- */
-
-/* Model: all weights 0 except the boosted campaign's own bias index, set to
- * ln 3, so pCTR is 0.5 for every campaign and 0.75 for the boosted one;
- * avg_ctr 0.25. Built through beat_ckpt_encode + the 'C' frame decoder. */
-static inf_model *make_model(double avg_ctr) {
-    beat_ckpt ck;
-    memset(&ck, 0, sizeof ck);
-    snprintf(ck.h.kind, sizeof ck.h.kind, "logreg");
-    snprintf(ck.h.trainer, sizeof ck.h.trainer, "bidder_test");
-    ck.h.hash_bits = 10;
-    ck.h.hash_seed = BEAT_HASH_SEED_DEFAULT;
-    ck.h.dim = 1024;
-    ck.h.n_weights = 1025;
-    ck.h.avg_ctr = avg_ctr;
-    ck.h.ts_ms = T0;
-    float w[1025] = {0};
-    beat_hash_params hp = {10, BEAT_HASH_SEED_DEFAULT};
-    w[beat_feat_campaign_hash(&hp, BOOSTED) & 1023] = (float)log(3.0);
-    ck.w = w;
-    beat_buf b;
-    beat_buf_init(&b, 1 << 20);
-    uint8_t pre[9] = {BEAT_FRAME_CHECKPOINT, 5, 0, 0, 0, 0, 0, 0, 0}; /* version 5 */
-    beat_buf_append(&b, pre, sizeof pre);
-    inf_model *m = NULL;
-    beat_reason why = {{0}};
-    if (beat_ckpt_encode(&ck, &b) == 0 &&
-        inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
-        fprintf(stderr, "  model: %s\n", why.msg);
-    beat_buf_fini(&b);
-    return m;
-}
-
-typedef struct override {
-    const char *id;
-    double mult;
-    bool paused, absent;
-} override;
-
-/* Campaigns from docs/examples decoded at T0; state version 7 at state_ts,
- * multiplier 1.2 unless overridden. */
-static inf_snap *make_snap(int64_t state_ts, const override *ov, int n_ov,
-                           bool with_state) {
-    size_t len = 0;
-    char *json = beat_test_read_file("docs/examples/campaigns.json", &len);
-    if (!json) return NULL;
-    beat_campaign_set cs;
-    beat_reason why = {{0}};
-    int rc = beat_campaigns_decode(json, len, T0, &cs, &why);
-    free(json);
-    if (rc != 0) {
-        fprintf(stderr, "  campaigns: %s\n", why.msg);
-        return NULL;
-    }
-    cs.version = 3;
-    beat_state st;
-    memset(&st, 0, sizeof st);
-    if (with_state) {
-        snprintf(st.actuator, sizeof st.actuator, "test");
-        st.ts_ms = state_ts;
-        st.version = 7;
-        st.c = calloc((size_t)cs.n, sizeof *st.c);
-        for (int i = 0; i < cs.n; i++) {
-            const char *id = cs.c[i].id;
-            double mult = 1.2;
-            bool paused = false, absent = false;
-            for (int k = 0; k < n_ov; k++)
-                if (strcmp(ov[k].id, id) == 0) {
-                    mult = ov[k].mult;
-                    paused = ov[k].paused;
-                    absent = ov[k].absent;
-                }
-            if (absent) continue;
-            beat_state_campaign *sc = &st.c[st.n++];
-            snprintf(sc->id, sizeof sc->id, "%s", id);
-            sc->multiplier = mult;
-            sc->paused = paused;
-        }
-    }
-    return inf_snap_new(&cs, &st, with_state);
-}
-
-static inf_world *make_world(const override *ov, int n_ov, int64_t state_ts) {
-    inf_model *m = make_model(0.25);
-    inf_snap *s = make_snap(state_ts, ov, n_ov, true);
-    inf_world *w = m && s ? inf_world_build(m, s) : NULL;
-    inf_model_unref(m); /* the world holds its own references */
-    inf_snap_unref(s);
-    return w;
-}
-
-static inf_bidder *make_bidder(void) {
-    inf_bidder_cfg cfg = {.receiver_url = RCV, .secret = SECRET,
-                          .secret_len = strlen(SECRET), .node = "inf-test",
-                          .max_state_age_ms = 30000, .freq_slots_log2 = 12};
-    return inf_bidder_new(&cfg);
-}
-
-/* The simple-banner fixture's shape with knobs. */
-static const char *req_json(const char *banner, const char *floor,
-                            const char *domain, const char *user, const char *extra) {
-    static char buf[16384];
-    snprintf(buf, sizeof buf,
-             "{\"id\":\"auction-1\",\"imp\":[{\"id\":\"1\",\"bidfloor\":%s,\"banner\":%s}],"
-             "\"site\":{\"id\":\"102855\",\"domain\":\"%s\",\"cat\":[\"IAB3-1\"],"
-             "\"publisher\":{\"id\":\"8953\"}}%s%s%s%s}",
-             floor, banner, domain, user ? ",\"user\":{\"id\":\"" : "",
-             user ? user : "", user ? "\"}" : "", extra ? extra : "");
-    return buf;
-}
-#define BANNER "{\"w\":300,\"h\":250}"
-
-static inf_req R;
-
-static int run(inf_bidder *b, const inf_world *w, const char *json, int64_t now,
-               inf_result *res) {
-    beat_reason why = {{0}};
-    inf_req_fini(&R);
-    if (inf_req_parse(json, strlen(json), &R, &why) != 0) {
-        fprintf(stderr, "  request: %s\n", why.msg);
-        return -1;
-    }
-    inf_bidder_run(b, w, &R, now, res);
-    return 0;
-}
-
-static const char *winner(const inf_world *w, const inf_result *res) {
-    return res->n ? w->camps[res->bids[0].camp].c->id : "(none)";
-}
+#include "bidder_testlib.h"
 
 /* ---- tests ------------------------------------------------------------------- */
 
@@ -412,31 +267,6 @@ static int test_targeting_and_blocks(void) {
     return 0;
 }
 
-/* Substitutes the exchange's macros the way an exchange would. */
-static void substitute(const char *in, char *out, size_t n) {
-    static const struct { const char *m, *v; } macros[] = {
-        {"${AUCTION_ID}", "auction-1"}, {"${AUCTION_IMP_ID}", "1"},
-        {"${AUCTION_PRICE}", "4.2"},    {"${AUCTION_CURRENCY}", "USD"},
-        {"${AUCTION_LOSS}", "102"},     {"&amp;", "&"}};
-    size_t k = 0;
-    while (*in && k + 1 < n) {
-        bool hit = false;
-        for (size_t i = 0; i < sizeof macros / sizeof macros[0] && !hit; i++) {
-            size_t ml = strlen(macros[i].m);
-            if (strncmp(in, macros[i].m, ml) == 0) {
-                size_t vl = strlen(macros[i].v);
-                if (k + vl + 1 >= n) break;
-                memcpy(out + k, macros[i].v, vl);
-                k += vl;
-                in += ml;
-                hit = true;
-            }
-        }
-        if (!hit) out[k++] = *in++;
-    }
-    out[k] = '\0';
-}
-
 static int check_notice(const char *url, beat_event_type t, const char *path,
                         int64_t ts, const char *landing) {
     char sub[4096];
@@ -671,101 +501,6 @@ static int test_seats_test_consent_currency(void) {
     return 0;
 }
 
-/* Every shared fixture against the example campaigns (open, fresh state):
- * a bid whose fields check out, or a 204 whose reason we can justify. */
-static int test_shared_fixtures(void) {
-    static const struct {
-        const char *file;
-        int bids;          /* expected bids */
-        inf_nobid reason;  /* when 0 bids */
-    } fx[] = {
-        {"2.5/simple-banner.json", 1, 0},
-        {"2.5/expandable-creative.json", 1, 0},
-        {"2.5/mobile.json", 1, 0},              /* imp 2 is 0x0 interstitial */
-        {"2.5/native-ad.json", 0, INF_NB_NO_IMP}, /* native: no native creatives */
-        {"2.5/pmp-with-direct-deal.json", 0, INF_NB_NO_IMP}, /* private, no deals */
-        {"2.5/video.json", 0, INF_NB_NO_IMP},   /* video: no VAST creatives */
-        {"2.6/simple-banner.json", 1, 0},
-        {"2.6/expandable-creative.json", 1, 0},
-        {"2.6/mobile.json", 1, 0},
-        {"2.6/pmp-with-direct-deal.json", 0, INF_NB_NO_IMP},
-        {"2.6/video.json", 0, INF_NB_NO_IMP},
-    };
-    inf_bidder *b = make_bidder();
-    inf_world *w = make_world(NULL, 0, T0);
-    static inf_result res;
-    static beat_buf out, scratch;
-    beat_buf_init(&out, 1 << 20);
-    beat_buf_init(&scratch, 1 << 16);
-    CHECK(b && w);
-    for (size_t i = 0; i < sizeof fx / sizeof fx[0]; i++) {
-        char rel[256];
-        size_t len = 0;
-        snprintf(rel, sizeof rel, "../shared/openrtb/bid-request/%s", fx[i].file);
-        char *body = beat_test_read_file(rel, &len);
-        CHECK(body != NULL);
-        beat_reason why = {{0}};
-        inf_req_fini(&R);
-        CHECK_EQ_INT(inf_req_parse(body, len, &R, &why), 0);
-        inf_bidder_run(b, w, &R, T0 + 1000, &res);
-        if (res.n != fx[i].bids)
-            fprintf(stderr, "  %s: %d bids, reason %s\n", fx[i].file, res.n,
-                    inf_nobid_name(res.reason));
-        CHECK_EQ_INT(res.n, fx[i].bids);
-        if (!res.n) {
-            CHECK_EQ_INT(res.reason, fx[i].reason);
-            free(body);
-            continue;
-        }
-        beat_buf_reset(&out);
-        CHECK_EQ_INT(inf_bidder_response(b, w, &R, &res, &out, &scratch), 0);
-        cJSON *resp = cJSON_ParseWithLength(out.data, out.len);
-        cJSON *req = cJSON_ParseWithLength(body, len);
-        CHECK(resp && req);
-        CHECK_EQ_STR(cJSON_GetObjectItem(resp, "id")->valuestring,
-                     cJSON_GetObjectItem(req, "id")->valuestring);
-        CHECK_EQ_STR(cJSON_GetObjectItem(resp, "cur")->valuestring, "USD");
-        cJSON *sb = cJSON_GetArrayItem(cJSON_GetObjectItem(resp, "seatbid"), 0);
-        CHECK_EQ_STR(cJSON_GetObjectItem(sb, "seat")->valuestring, INF_SEAT);
-        cJSON *bid = cJSON_GetArrayItem(cJSON_GetObjectItem(sb, "bid"), 0);
-        const char *impid = cJSON_GetObjectItem(bid, "impid")->valuestring;
-        cJSON *imp = NULL, *it;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItem(req, "imp"))
-            if (strcmp(cJSON_GetObjectItem(it, "id")->valuestring, impid) == 0) imp = it;
-        CHECK(imp != NULL);
-        double price = cJSON_GetObjectItem(bid, "price")->valuedouble;
-        cJSON *fl = cJSON_GetObjectItem(imp, "bidfloor");
-        CHECK(price > 0 && (!fl || price >= fl->valuedouble));
-        /* creative fits: its w×h is the banner's or one of its formats */
-        int bw = cJSON_GetObjectItem(bid, "w")->valueint;
-        int bh = cJSON_GetObjectItem(bid, "h")->valueint;
-        cJSON *ban = cJSON_GetObjectItem(imp, "banner");
-        bool fits = cJSON_GetObjectItem(ban, "w") &&
-                    cJSON_GetObjectItem(ban, "w")->valueint == bw &&
-                    cJSON_GetObjectItem(ban, "h")->valueint == bh;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItem(ban, "format"))
-            fits |= cJSON_GetObjectItem(it, "w")->valueint == bw &&
-                    cJSON_GetObjectItem(it, "h")->valueint == bh;
-        CHECK(fits);
-        CHECK_EQ_INT(cJSON_GetObjectItem(bid, "mtype")->valueint, 1);
-        static const char *const urls[] = {"nurl", "burl", "lurl"};
-        for (int u = 0; u < 3; u++) {
-            const char *url = cJSON_GetObjectItem(bid, urls[u])->valuestring;
-            CHECK(strncmp(url, RCV "/", strlen(RCV) + 1) == 0);
-            CHECK(strstr(url, "&s=") != NULL && strstr(url, "${AUCTION_PRICE}") != NULL);
-        }
-        cJSON_Delete(resp);
-        cJSON_Delete(req);
-        free(body);
-    }
-    beat_buf_fini(&out);
-    beat_buf_fini(&scratch);
-    inf_world_free(w);
-    inf_bidder_free(b);
-    inf_req_fini(&R);
-    return 0;
-}
-
 int main(int argc, char **argv) {
     static const beat_test_case cases[] = {
         {"exact_price", test_exact_price},
@@ -775,7 +510,6 @@ int main(int argc, char **argv) {
         {"no_model_state_stale", test_no_model_state_stale},
         {"freq_cap", test_freq_cap},
         {"seats_test_consent_currency", test_seats_test_consent_currency},
-        {"shared_fixtures", test_shared_fixtures},
         {"targeting_and_blocks", test_targeting_and_blocks},
         {"response_and_notices", test_response_and_notices},
         {"multi_imp", test_multi_imp},

@@ -1,20 +1,20 @@
 /* beat-inference: answers OpenRTB bid requests (POST /openrtb2/bid) from the
  * current world (campaigns + pacing state + CTR model) that the sync thread
  * keeps in step with the supervisor (DESIGN §4–5). Flags, wiring, the HTTP
- * handler and the worker loops live here; parsing is openrtb.c, the auction
- * bidder.c, worlds model.c, the supervisor link sync.c, bid logs bidlog.c.
+ * handler and the worker loops live here; HTTP is http.c, parse memory
+ * arena.c, parsing openrtb.c, the auction bidder.c, worlds model.c, the
+ * supervisor link sync.c, bid logs bidlog.c.
  * The bid path never blocks on a peer and never logs per request. */
 #include <errno.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "beat_alert_rules.h"
 #include "beat_cfg.h"
-#include "beat_http.h"
 #include "beat_log.h"
 #include "beat_loop.h"
 #include "beat_metrics.h"
@@ -22,6 +22,7 @@
 #include "bidder.h"
 #include "bidlog.h"
 #include "gunzip.h"
+#include "http.h"
 #include "model.h"
 #include "openrtb.h"
 #include "sync.h"
@@ -30,12 +31,14 @@
 #define MAX_WORKERS 64
 #define RESP_MAX (1024 * 1024) /* a response that does not fit → no-bid */
 #define SCRATCH_MAX (64 * 1024)
-#define EVENT_MAX (16 * 1024)
 
 static char *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret,
     *o_name, *o_log_level, *o_rates;
 static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
-    o_max_model_bytes, o_tmax_reserve_ms;
+    o_max_model_bytes, o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch,
+    o_read_timeout_ms, o_idle_timeout_ms;
+static beat_alert_opts o_alert;
+static double o_state_warn_s, o_state_error_s, o_model_warn_s, o_model_error_s;
 
 static const beat_opt opts[] = {
     {"listen", "BEAT_INFERENCE_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8080",
@@ -44,6 +47,14 @@ static const beat_opt opts[] = {
      MAX_WORKERS, "HTTP event loops, one thread each (SO_REUSEPORT when > 1)", false},
     {"max-body", "BEAT_INFERENCE_MAX_BODY", BEAT_OPT_INT, &o_max_body, "65536", 1024,
      16 * 1024 * 1024, "largest bid request body in bytes (larger → 413)", false},
+    {"max-conns", "BEAT_INFERENCE_MAX_CONNS", BEAT_OPT_INT, &o_max_conns, "1024", 1,
+     65536, "open HTTP connections per worker; more are closed at accept", false},
+    {"read-timeout-ms", "BEAT_INFERENCE_READ_TIMEOUT_MS", BEAT_OPT_INT,
+     &o_read_timeout_ms, "10000", 100, 600000,
+     "a started request must arrive whole within this (else 408, closed)", false},
+    {"idle-timeout-ms", "BEAT_INFERENCE_IDLE_TIMEOUT_MS", BEAT_OPT_INT,
+     &o_idle_timeout_ms, "60000", 100, 3600000,
+     "idle keep-alive connections are closed after this", false},
     {"supervisor-pub", "BEAT_SUPERVISOR_PUB", BEAT_OPT_STR, &o_pub,
      "tcp://127.0.0.1:7103", 0, -1,
      "supervisor nng pub address (snapshots, checkpoints, heartbeats)", false},
@@ -58,6 +69,15 @@ static const beat_opt opts[] = {
      "1024", 0, 8192,
      "bid-log messages buffered while the receiver is slow or away; beyond it "
      "they are dropped and counted", false},
+    {"bidlog-queue", "BEAT_INFERENCE_BIDLOG_QUEUE", BEAT_OPT_INT, &o_bidlog_queue,
+     "8192", 16, 1048576,
+     "bid events waiting for the bid-log sender thread; beyond it they are "
+     "dropped and counted", false},
+    {"bidlog-batch", "BEAT_INFERENCE_BIDLOG_BATCH", BEAT_OPT_INT, &o_bidlog_batch,
+     "1", 1, 1024,
+     "bid events per nng message, newline-separated (1: one per message; more "
+     "saves system calls at high rates; keep batches under the receiver's "
+     "--bidlog-max-bytes)", false},
     {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET, 0,
      -1, "HMAC key of notice URL signatures (same as the receiver)", true},
     {"max-state-age-ms", "BEAT_INFERENCE_MAX_STATE_AGE_MS", BEAT_OPT_INT,
@@ -75,6 +95,16 @@ static const beat_opt opts[] = {
      &o_tmax_reserve_ms, "5", 0, 1000,
      "time kept for the network out of a request's tmax: when less than this is "
      "left of tmax since the request arrived, answer no-bid (204)", false},
+    BEAT_ALERT_OPTS(&o_alert),
+    {"alert-state-age-warn-s", "BEAT_ALERT_STATE_AGE_WARN_S", BEAT_OPT_DBL, &o_state_warn_s,
+     "15", 0, 1e7, "warn when the pacing state is this old (0 = off)", false},
+    {"alert-state-age-error-s", "BEAT_ALERT_STATE_AGE_ERROR_S", BEAT_OPT_DBL,
+     &o_state_error_s, "30", 0, 1e7, "error when the pacing state is this old (0 = off)",
+     false},
+    {"alert-model-age-warn-s", "BEAT_ALERT_MODEL_AGE_WARN_S", BEAT_OPT_DBL, &o_model_warn_s,
+     "3600", 0, 1e7, "warn when the model is this old (0 = off)", false},
+    {"alert-model-age-error-s", "BEAT_ALERT_MODEL_AGE_ERROR_S", BEAT_OPT_DBL,
+     &o_model_error_s, "21600", 0, 1e7, "error when the model is this old (0 = off)", false},
     {"name", "BEAT_INFERENCE_NAME", BEAT_OPT_STR, &o_name, "inference-1", 0, -1,
      "instance name (node id in bid logs)", false},
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
@@ -87,10 +117,10 @@ enum { OUT_BID, OUT_NOBID, OUT_BAD, OUT_N };
 typedef struct worker {
     int idx; /* also the hazard slot */
     struct event_base *base;
-    beat_http *http;
+    inf_http *http;
     beat_loop_timer *tick; /* stop watch */
     pthread_t thr;
-    beat_buf resp, scratch, evbuf;
+    beat_buf resp, scratch;
     inf_gunzip *gz; /* Content-Encoding: gzip bodies, bounded by --max-body */
     inf_req req;
     inf_result res;
@@ -111,33 +141,19 @@ static struct {
 
 /* ---- the bid handler ------------------------------------------------------ */
 
-static void reply(struct evhttp_request *req, int code, const beat_buf *body,
-                  const char *ortb_version) {
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    if (ortb_version) evhttp_add_header(oh, "x-openrtb-version", ortb_version);
-    if (code == 200)
-        beat_http_reply_json(req, 200, body->data, body->len);
-    else
-        evhttp_send_reply(req, code, NULL, NULL);
-}
-
-static void on_bid(struct evhttp_request *req, void *arg) {
+static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     worker *w = arg;
     int64_t t0 = beat_mono_us();
-    const char *ver = evhttp_find_header(evhttp_request_get_input_headers(req),
-                                         "x-openrtb-version");
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+    const char *ver = rq->ortb_version;
+    if (!rq->post) {
         beat_counter_inc(G.outcome[OUT_BAD]);
-        beat_http_reply_error(req, 405, "method not allowed: use POST");
+        inf_http_reply_error(c, 405, NULL, "Allow: POST\r\n",
+                             "method not allowed: use POST");
         return;
     }
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    /* Contiguous in place: no copy of the body. */
-    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : NULL;
-    const char *enc = evhttp_find_header(evhttp_request_get_input_headers(req),
-                                         "Content-Encoding");
+    const char *body = rq->body;
+    size_t len = rq->body_len;
+    const char *enc = rq->content_encoding;
     if (enc && strcasecmp(enc, "identity") != 0) {
         int rc = -ENOTSUP;
         if (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0 ||
@@ -146,21 +162,26 @@ static void on_bid(struct evhttp_request *req, void *arg) {
         if (rc < 0) {
             beat_counter_inc(G.outcome[OUT_BAD]);
             if (rc == -EMSGSIZE)
-                beat_http_reply_error(req, 413, "body: inflated size over --max-body");
+                inf_http_reply_error(c, 413, NULL, NULL,
+                                     "body: inflated size over --max-body");
             else if (rc == -ENOTSUP)
-                beat_http_reply_error(req, 415, "Content-Encoding: only gzip or deflate");
+                inf_http_reply_error(c, 415, NULL, NULL,
+                                     "Content-Encoding: only gzip or deflate");
             else
-                beat_http_reply_error(req, 400, "body: invalid gzip data");
+                inf_http_reply_error(c, 400, NULL, NULL, "body: invalid gzip data");
             beat_histogram_observe(G.latency, (double)(beat_mono_us() - t0) / 1e6);
             return;
         }
     }
     beat_reason why = {{0}};
-    if (inf_req_parse(body, len, &w->req, &why) < 0) {
+    /* The parse tree lives in this worker's arena until inf_req_fini. */
+    inf_arena_on();
+    int prc = inf_req_parse(body, len, &w->req, &why);
+    inf_arena_off();
+    if (prc < 0) {
+        inf_arena_reset();
         beat_counter_inc(G.outcome[OUT_BAD]);
-        if (ver) evhttp_add_header(evhttp_request_get_output_headers(req),
-                                   "x-openrtb-version", ver);
-        beat_http_reply_error(req, 400, why.msg);
+        inf_http_reply_error(c, 400, ver, NULL, why.msg);
         beat_histogram_observe(G.latency, (double)(beat_mono_us() - t0) / 1e6);
         return;
     }
@@ -195,7 +216,7 @@ static void on_bid(struct evhttp_request *req, void *arg) {
              * no pacing spend), the answer is otherwise the same. */
             for (int k = 0; !w->req.test && k < w->res.n; k++) {
                 inf_bidder_event(G.bidder, wd, &w->req, &w->res, k, &w->ev);
-                inf_bidlog_send(G.bidlog, &w->ev, &w->evbuf);
+                inf_bidlog_send(G.bidlog, &w->ev);
             }
         } else {
             w->res.reason = INF_NB_RESPONSE;
@@ -211,8 +232,9 @@ static void on_bid(struct evhttp_request *req, void *arg) {
         beat_counter_inc(G.outcome[OUT_NOBID]);
         beat_counter_inc(G.nobid[w->res.reason]);
     }
-    reply(req, code, &w->resp, ver);
+    inf_http_reply(c, code, ver, NULL, w->resp.data, code == 200 ? w->resp.len : 0);
     inf_req_fini(&w->req); /* after the reply: the response used its strings */
+    inf_arena_reset();
     beat_histogram_observe(G.latency, (double)(beat_mono_us() - t0) / 1e6);
 }
 
@@ -295,6 +317,36 @@ static void metrics_init(void) {
                       (void *)&gauge_sel[GV_MODEL_AGE]);
 }
 
+/* Alert rules (ops): inputs are the registry counters of bidlog.c and
+ * sync.c (same name = same counter) and the age gauges above. */
+static beat_alert_rules *start_alert_rules(void) {
+    beat_counter *hb = beat_counter_new("beat_inference_heartbeats_total", "");
+    beat_counter *sent = beat_counter_new("beat_inference_bidlog_sent_total", "");
+    beat_counter *drop = beat_counter_new("beat_inference_bidlog_dropped_total", "");
+    char sup[300], rcv[300];
+    snprintf(sup, sizeof sup, "supervisor %s silent (no heartbeat)", o_pub);
+    snprintf(rcv, sizeof rcv, "receiver %s: bid-log pushes failing", o_bidlog);
+    beat_alert_rule r[] = {
+        {.name = "supervisor_unreachable", .what = sup, .unit = "s", .kind = BEAT_RULE_SILENT,
+         .value = beat_alert_counter_fn, .value_arg = hb, .warn = o_alert.peer_warn_s,
+         .error = o_alert.peer_error_s},
+        {.name = "receiver_unreachable", .what = rcv, .unit = "s", .kind = BEAT_RULE_FAILING,
+         .value = beat_alert_counter_fn, .value_arg = drop, .total = beat_alert_counter_fn,
+         .total_arg = sent, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
+        {.name = "bidlog_drop_rate", .what = "bid logs dropped", .unit = "%",
+         .kind = BEAT_RULE_RATIO, .value = beat_alert_counter_fn, .value_arg = drop,
+         .total = beat_alert_counter_fn, .total_arg = sent, .total_is_rest = true,
+         .warn = o_alert.drop_warn_pct, .error = o_alert.drop_error_pct},
+        {.name = "state_stale", .what = "pacing state age", .unit = "s",
+         .kind = BEAT_RULE_VALUE, .value = gauge_fn, .value_arg = (void *)&gauge_sel[GV_STATE_AGE],
+         .warn = o_state_warn_s, .error = o_state_error_s},
+        {.name = "model_stale", .what = "model age", .unit = "s", .kind = BEAT_RULE_VALUE,
+         .value = gauge_fn, .value_arg = (void *)&gauge_sel[GV_MODEL_AGE],
+         .warn = o_model_warn_s, .error = o_model_error_s},
+    };
+    return beat_alert_rules_run(&o_alert, o_name, r, (int)(sizeof r / sizeof r[0]));
+}
+
 static void log_stats(void) {
     inf_versions v;
     inf_holder_versions(G.holder, &v);
@@ -324,15 +376,24 @@ static int worker_init(worker *w, int idx, bool reuseport) {
     w->idx = idx;
     beat_buf_init(&w->resp, RESP_MAX);
     beat_buf_init(&w->scratch, SCRATCH_MAX);
-    beat_buf_init(&w->evbuf, EVENT_MAX);
     w->gz = inf_gunzip_new((size_t)o_max_body);
     if (!w->gz) return -ENOMEM;
     w->base = event_base_new();
     if (!w->base) return -ENOMEM;
-    w->http = beat_http_new(w->base, o_listen, (size_t)o_max_body, reuseport, &err);
+    inf_http_cfg hc = {
+        .listen = o_listen,
+        .reuseport = reuseport,
+        .max_body = (size_t)o_max_body,
+        .max_header = 16 * 1024,
+        .max_conns = (int)o_max_conns,
+        .read_timeout_ms = (int)o_read_timeout_ms,
+        .idle_timeout_ms = (int)o_idle_timeout_ms,
+        .bid = on_bid,
+        .bid_arg = w,
+        .health = health,
+    };
+    w->http = inf_http_new(w->base, &hc, &err);
     if (!w->http) return err ? err : -EIO;
-    beat_http_route(w->http, "/openrtb2/bid", on_bid, w);
-    beat_http_set_health(w->http, health, NULL);
     w->tick = beat_loop_stop_watch(w->base);
     if (!w->tick) return -ENOMEM;
     return 0;
@@ -340,12 +401,18 @@ static int worker_init(worker *w, int idx, bool reuseport) {
 
 static void worker_fini(worker *w) {
     beat_loop_timer_free(w->tick);
-    beat_http_free(w->http);
+    inf_http_free(w->http);
     if (w->base) event_base_free(w->base);
     beat_buf_fini(&w->resp);
     beat_buf_fini(&w->scratch);
-    beat_buf_fini(&w->evbuf);
     inf_gunzip_free(w->gz);
+}
+
+/* Worker threads parse in their own arena slice (the main thread has 0). */
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    inf_arena_bind(w->idx);
+    return beat_loop_thread(w->base);
 }
 
 static void cleanup(void) {
@@ -356,6 +423,7 @@ static void cleanup(void) {
     inf_bidlog_free(G.bidlog);
     inf_bidder_free(G.bidder);
     free(G.w);
+    inf_arena_fini();
 }
 
 int main(int argc, char **argv) {
@@ -394,6 +462,12 @@ int main(int argc, char **argv) {
     metrics_init();
 
     G.nw = (int)o_workers;
+    /* cJSON hooks before any thread parses (the sync thread starts below).
+     * Slices are address space only until used; a parse that does not fit
+     * falls back to malloc. */
+    if (inf_arena_init(G.nw, (size_t)o_max_body * 32 + (1u << 20)) != 0)
+        beat_log(BEAT_WARN, "arena_unavailable", "msg=\"parsing with malloc\"");
+    inf_arena_bind(0);
     G.w = calloc((size_t)G.nw, sizeof *G.w);
     G.holder = inf_holder_new(G.nw);
     inf_bidder_cfg bcfg = {
@@ -409,7 +483,13 @@ int main(int argc, char **argv) {
         return 1;
     }
     int rc = 0;
-    G.bidlog = inf_bidlog_new(o_bidlog, (int)o_sendbuf, &rc);
+    inf_bidlog_cfg lcfg = {
+        .url = o_bidlog,
+        .sendbuf = (int)o_sendbuf,
+        .queue = (int)o_bidlog_queue,
+        .batch = (int)o_bidlog_batch,
+    };
+    G.bidlog = inf_bidlog_new(&lcfg, &rc);
     if (!G.bidlog) {
         beat_log(BEAT_FATAL, "bidlog_open_failed", "url=%s err=%d", o_bidlog, rc);
         cleanup();
@@ -438,10 +518,11 @@ int main(int argc, char **argv) {
         }
     }
     G.stats_ev = beat_loop_every(G.w[0].base, 10000, stats_tick, NULL);
+    beat_alert_rules *alert_rules = start_alert_rules();
 
     int started = 1;
     for (int i = 1; i < G.nw; i++, started++)
-        if (pthread_create(&G.w[i].thr, NULL, beat_loop_thread, G.w[i].base) != 0) {
+        if (pthread_create(&G.w[i].thr, NULL, worker_main, &G.w[i]) != 0) {
             /* Its socket would accept connections nobody serves: stop. */
             beat_log(BEAT_FATAL, "worker_start_failed", "worker=%d", i);
             beat_stop_request();
@@ -455,6 +536,7 @@ int main(int argc, char **argv) {
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
     for (int i = 1; i < started; i++) pthread_join(G.w[i].thr, NULL);
     log_stats();
+    beat_alert_rules_end(alert_rules);
     cleanup();
     beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
     return 0;

@@ -285,11 +285,90 @@ static int test_holder_swaps(void) {
     return 0;
 }
 
+/* Factor term: the world gathers the campaigns' U rows; one sgemv per imp
+ * gives U[c]·Σ V[f] for every campaign, equal to the plain loops and to
+ * the formula of beat_ckpt.h; a rank-0 model gives no scores. */
+static int test_factor_scores(void) {
+    enum { BITS = 10, FB = 6, R = 4 };
+    beat_ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    snprintf(ck.h.kind, sizeof ck.h.kind, "logreg");
+    ck.h.hash_bits = BITS;
+    ck.h.hash_seed = 0x1234;
+    ck.h.dim = 1u << BITS;
+    ck.h.rank = R;
+    ck.h.factor_bits = FB;
+    ck.h.n_weights = beat_ckpt_expected_weights(&ck.h);
+    ck.h.avg_ctr = 0.02;
+    ck.w = calloc(ck.h.n_weights, sizeof *ck.w);
+    CHECK(ck.w != NULL);
+    for (uint64_t i = ck.h.dim + 1; i < ck.h.n_weights; i++)
+        ck.w[i] = (float)((i * 37) % 17) / 17.0f - 0.5f;
+    float *V = ck.w + beat_ckpt_v_at(&ck.h), *U = ck.w + beat_ckpt_u_at(&ck.h);
+    inf_model *m = NULL;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(inf_model_new(&ck, 1, &m, &why), 0);
+    beat_buf b;
+    beat_buf_init(&b, 1 << 20);
+    CHECK_EQ_INT(snap_frame(&b, true, false), 0);
+    inf_snap *s = NULL;
+    CHECK_EQ_INT(inf_snap_decode(b.data, b.len, &s, &why), 0);
+    inf_world *w = inf_world_build(m, s);
+    CHECK(w != NULL && w->fu != NULL && w->n == 3);
+    beat_feat_raw raw;
+    beat_feat_reset(&raw);
+    beat_feat_add(&raw, &m->hp, "dom", "news.example", 12);
+    beat_feat_add_int(&raw, &m->hp, "dt", 4);
+    beat_feat_add(&raw, &m->hp, "ctry", "USA", 3);
+    float a[3], c[3];
+    CHECK(inf_world_factor_scores(w, &raw, a, 3, true));
+    CHECK(inf_world_factor_scores(w, &raw, c, 3, false));
+    CHECK(!inf_world_factor_scores(w, &raw, c, 2, true)); /* no room */
+    for (int i = 0; i < 3; i++) {
+        double t = 0;
+        const float *u = U + (w->camps[i].hash & ((1u << FB) - 1)) * R;
+        for (int j = 0; j < R; j++) {
+            double v = 0;
+            for (int f = 0; f < raw.n; f++) v += V[(raw.h[f] & ((1u << FB) - 1)) * R + j];
+            t += u[j] * v;
+        }
+        CHECK(fabs(a[i] - t) < 1e-5 && fabs(c[i] - t) < 1e-5);
+    }
+    /* the factor adds to the logit */
+    uint32_t idx[1] = {3};
+    CHECK(fabs(inf_model_score_with(m, idx, 1, 0.7) - 1 / (1 + exp(-0.7))) < 1e-9);
+    inf_world_free(w);
+    inf_model_unref(m);
+    /* rank 0: no scores; a factor block of the wrong size is refused */
+    beat_buf_reset(&b);
+    CHECK_EQ_INT(ckpt_frame(&b, 2, 10, 0.02, 0.0f), 0);
+    CHECK_EQ_INT(inf_model_decode(b.data, b.len, 1 << 20, &m, &why), 0);
+    w = inf_world_build(m, s);
+    CHECK(w && w->fu == NULL && !inf_world_factor_scores(w, &raw, a, 3, true));
+    inf_world_free(w);
+    inf_model_unref(m);
+    memset(&ck, 0, sizeof ck);
+    snprintf(ck.h.kind, sizeof ck.h.kind, "logreg");
+    ck.h.hash_bits = 10;
+    ck.h.dim = 1024;
+    ck.h.rank = 2;
+    ck.h.factor_bits = 4;
+    ck.h.n_weights = 1025;
+    float w0[1025] = {0};
+    ck.w = w0;
+    CHECK_EQ_INT(inf_model_new(&ck, 1, &m, &why), -EINVAL);
+    CHECK(strstr(why.msg, "factor") != NULL);
+    inf_snap_unref(s);
+    beat_buf_fini(&b);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case cases[] = {
         {"checkpoint_frame", test_checkpoint_frame},
         {"snapshot_frame_and_world", test_snapshot_frame_and_world},
         {"holder_swaps", test_holder_swaps},
+        {"factor_scores", test_factor_scores},
         {NULL, NULL},
     };
     return beat_test_main("model", cases, argc, argv);

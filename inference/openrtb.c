@@ -4,8 +4,8 @@
  * Strict on what decides the auction (ids, imp array, site/app, floors,
  * currency), lenient on optional descriptive fields: a wrongly-typed
  * device/user/geo field is treated as absent, as exchanges do send junk there.
- * cJSON allocates per request (acceptable for the skeleton; a later issue may
- * swap in an arena parser behind this same interface). */
+ * cJSON allocates through the worker's arena hooks (arena.c, main.c), nested
+ * native request strings included; nothing else here allocates. */
 #include "openrtb.h"
 
 #include "beat_json.h"
@@ -140,40 +140,21 @@ static void add_size(inf_imp *im, int64_t w, int64_t h) {
     im->sizes[im->n_sizes++] = (inf_size){(int)w, (int)h};
 }
 
-static int parse_imp(const cJSON *jimp, int i, inf_imp *im, beat_reason *why) {
-    char what[48];
-    memset(im, 0, sizeof *im);
-    im->pos = -1;
-    if (!cJSON_IsObject(jimp))
-        return beat_reasonf(why, -EBADMSG, "imp[%d]: not an object", i);
-    snprintf(what, sizeof what, "imp[%d].id", i);
-    int rc = req_id(get(jimp, "id"), what, &im->id, why);
-    if (rc < 0) return rc;
-
-    const cJSON *cur = get(jimp, "bidfloorcur");
-    if (cur && !cJSON_IsString(cur))
-        return beat_reasonf(why, -EBADMSG, "imp[%d].bidfloorcur: not a string", i);
-    /* The floor in USD: bidfloorcur through the rate table. An unknown
-     * currency skips the imp (never guess a rate). */
-    double rate = cur ? inf_openrtb_rate(cur->valuestring) : 1.0;
-    const cJSON *fl = get(jimp, "bidfloor");
-    if (fl) {
-        if (!cJSON_IsNumber(fl))
-            return beat_reasonf(why, -EBADMSG, "imp[%d].bidfloor: not a number", i);
-        if (!(fl->valuedouble >= 0))
-            return beat_reasonf(why, -EBADMSG, "imp[%d].bidfloor: negative", i);
-        double cpm = fl->valuedouble * (rate > 0 ? rate : 1.0);
-        if (!(cpm <= FLOOR_MAX_CPM)) cpm = FLOOR_MAX_CPM;
-        im->floor_cpm_micros = llround(cpm * 1e6);
+/* A list of small integers (battr, protocols) as a bit set; entries outside
+ * [1, 63] or not integral are ignored (unknown codes block nothing we have). */
+static uint64_t int_bits(const cJSON *arr) {
+    uint64_t bits = 0;
+    const cJSON *it;
+    if (!cJSON_IsArray(arr)) return 0;
+    cJSON_ArrayForEach(it, arr) {
+        if (!cJSON_IsNumber(it)) continue;
+        double d = it->valuedouble;
+        if (d >= 1 && d <= 63 && d == floor(d)) bits |= (uint64_t)1 << (int)d;
     }
+    return bits;
+}
 
-    const cJSON *banner = get(jimp, "banner");
-    if (banner && !cJSON_IsObject(banner))
-        return beat_reasonf(why, -EBADMSG, "imp[%d].banner: not an object", i);
-    if (!banner) {
-        im->skip = INF_IMP_NO_BANNER;
-        return 0;
-    }
+static void parse_banner(const cJSON *banner, inf_imp *im) {
     add_size(im, opt_int(banner, "w", 0, SIZE_DIM_MAX, 0),
              opt_int(banner, "h", 0, SIZE_DIM_MAX, 0));
     const cJSON *fmt = get(banner, "format"), *f;
@@ -183,14 +164,225 @@ static int parse_imp(const cJSON *jimp, int i, inf_imp *im, beat_reason *why) {
                      opt_int(f, "h", 0, SIZE_DIM_MAX, 0));
         }
     }
-    im->pos = (int)opt_int(banner, "pos", 0, 255, -1);
+    int pos = (int)opt_int(banner, "pos", 0, 255, -1);
+    if (pos >= 0) im->pos = pos; /* banner.pos first, else video.pos */
+    im->battr[INF_FMT_BANNER] = int_bits(get(banner, "battr"));
+    if (im->n_sizes > 0) im->formats |= INF_FMT_BANNER;
+}
+
+/* Video: mimes are required by the spec; without them we cannot know what
+ * the player plays, so the video is unusable (not a 400: a reasoned skip). */
+static bool parse_video(const cJSON *v, inf_imp *im) {
+    inf_video *vd = &im->video;
+    vd->w = (int)opt_int(v, "w", 0, SIZE_DIM_MAX, 0);
+    vd->h = (int)opt_int(v, "h", 0, SIZE_DIM_MAX, 0);
+    vd->minduration = (int)opt_int(v, "minduration", 0, 86400, 0);
+    vd->maxduration = (int)opt_int(v, "maxduration", 0, 86400, 0);
+    vd->n_mimes = str_list(get(v, "mimes"), vd->mimes, INF_MIMES_MAX, NULL);
+    uint64_t p = int_bits(get(v, "protocols"));
+    int64_t legacy = opt_int(v, "protocol", 1, 31, 0); /* 2.5 single value */
+    if (legacy) p |= (uint64_t)1 << legacy;
+    /* Ids past 31 fit no creative (ours are 1..12) but must not read as
+     * "any": bit 0, which no creative has, keeps the set non-empty. */
+    vd->protocols = (uint32_t)p | (p >> 32 ? 1u : 0u);
+    const cJSON *durs = get(v, "rqddurs"), *it;
+    if (cJSON_IsArray(durs)) {
+        cJSON_ArrayForEach(it, durs) {
+            if (vd->n_rqddurs == INF_DURS_MAX) break;
+            if (cJSON_IsNumber(it) && it->valuedouble >= 1 && it->valuedouble <= 86400 &&
+                it->valuedouble == floor(it->valuedouble))
+                vd->rqddurs[vd->n_rqddurs++] = (int)it->valuedouble;
+        }
+    }
+    if (im->pos < 0) im->pos = (int)opt_int(v, "pos", 0, 255, -1);
+    im->battr[INF_FMT_VIDEO] = int_bits(get(v, "battr"));
+    if (vd->n_mimes == 0) return false;
+    im->formats |= INF_FMT_VIDEO;
+    return true;
+}
+
+/* One Native 1.2 asset; false when it cannot be represented (no id). */
+static bool parse_asset(const cJSON *a, inf_asset *out) {
+    const cJSON *idv = get(a, "id"), *x;
+    if (!cJSON_IsNumber(idv) || idv->valuedouble < 0 || idv->valuedouble > 1e15 ||
+        idv->valuedouble != floor(idv->valuedouble))
+        return false;
+    memset(out, 0, sizeof *out);
+    out->id = (int64_t)idv->valuedouble;
+    out->required = opt_int(a, "required", 0, 1, 0) == 1;
+    if (cJSON_IsObject(x = get(a, "title"))) {
+        out->kind = INF_ASSET_TITLE;
+        out->len = (int)opt_int(x, "len", 0, 1000000, 0);
+    } else if (cJSON_IsObject(x = get(a, "img"))) {
+        out->kind = INF_ASSET_IMG;
+        out->type = (int)opt_int(x, "type", 0, 1000, 0);
+        out->w = (int)opt_int(x, "w", 0, SIZE_DIM_MAX, 0);
+        out->h = (int)opt_int(x, "h", 0, SIZE_DIM_MAX, 0);
+        out->wmin = (int)opt_int(x, "wmin", 0, SIZE_DIM_MAX, 0);
+        out->hmin = (int)opt_int(x, "hmin", 0, SIZE_DIM_MAX, 0);
+    } else if (cJSON_IsObject(x = get(a, "data"))) {
+        out->kind = INF_ASSET_DATA;
+        out->type = (int)opt_int(x, "type", 0, 1000000, 0);
+        out->len = (int)opt_int(x, "len", 0, 1000000, 0);
+    } else {
+        out->kind = INF_ASSET_OTHER; /* video, or nothing we know */
+    }
+    return true;
+}
+
+/* imp.native.request: a JSON string (2.5) or an object (some 2.6
+ * exchanges), with or without the 1.0/1.1 {"native":{…}} wrapper. A string
+ * is parsed into its own tree (kept in r->trees, freed by inf_req_fini; in
+ * the worker it comes from the same arena as the request). Any defect makes
+ * the native unusable — a reasoned skip, never a 400, since the outer
+ * request is valid. */
+static bool parse_native(inf_req *r, const cJSON *n, inf_imp *im) {
+    const cJSON *req = get(n, "request");
+    im->battr[INF_FMT_NATIVE] = int_bits(get(n, "battr"));
+    if (cJSON_IsString(req)) {
+        if (r->n_trees == INF_IMP_MAX) return false;
+        cJSON *t = cJSON_ParseWithLength(req->valuestring, strlen(req->valuestring));
+        if (!t) return false;
+        r->trees[r->n_trees++] = t;
+        req = t;
+    }
+    if (!cJSON_IsObject(req)) return false;
+    const cJSON *inner = get(req, "native");
+    if (cJSON_IsObject(inner)) {
+        im->native.wrapped = true;
+        req = inner;
+    }
+    const cJSON *assets = get(req, "assets"), *a;
+    if (!cJSON_IsArray(assets)) return false;
+    int n_assets = 0;
+    cJSON_ArrayForEach(a, assets) {
+        if (n_assets == INF_ASSETS_MAX) return false; /* cannot check them all */
+        inf_asset *as = &im->native.assets[n_assets];
+        if (!cJSON_IsObject(a) || !parse_asset(a, as)) {
+            if (cJSON_IsObject(a) && opt_int(a, "required", 0, 1, 0) == 1) return false;
+            continue; /* an optional asset we cannot name: leave it out */
+        }
+        n_assets++;
+    }
+    im->native.n_assets = n_assets;
+    if (n_assets == 0) return false;
+    im->formats |= INF_FMT_NATIVE;
+    return true;
+}
+
+/* A floor in USD CPM micros from value + currency (0 when absent); *known
+ * false for a currency not in the table (the value is then kept as if USD,
+ * for logs only). The value was type-checked by the caller. */
+static int64_t floor_usd(const cJSON *fl, const cJSON *cur, bool *known) {
+    double rate = cur ? inf_openrtb_rate(cur->valuestring) : 1.0;
+    *known = rate > 0;
+    if (!*known) rate = 1.0;
+    if (!fl) return 0;
+    double cpm = fl->valuedouble * rate;
+    if (!(cpm <= FLOOR_MAX_CPM)) cpm = FLOOR_MAX_CPM;
+    return llround(cpm * 1e6);
+}
+
+static int check_floor(const cJSON *fl, const cJSON *cur, const char *what,
+                       beat_reason *why) {
+    if (cur && !cJSON_IsString(cur))
+        return beat_reasonf(why, -EBADMSG, "%s.bidfloorcur: not a string", what);
+    if (fl && !cJSON_IsNumber(fl))
+        return beat_reasonf(why, -EBADMSG, "%s.bidfloor: not a number", what);
+    if (fl && !(fl->valuedouble >= 0))
+        return beat_reasonf(why, -EBADMSG, "%s.bidfloor: negative", what);
+    return 0;
+}
+
+/* pmp: deals decide money, so their shape is strict (400 on a wrong type);
+ * a deal in an unknown currency is kept but unusable. */
+static int parse_pmp(const cJSON *pmp, int i, inf_imp *im, beat_reason *why) {
+    if (!cJSON_IsObject(pmp)) return beat_reasonf(why, -EBADMSG, "imp[%d].pmp: not an object", i);
+    im->private_auction = opt_int(pmp, "private_auction", 0, 1, 0) == 1;
+    const cJSON *deals = get(pmp, "deals"), *d;
+    if (!deals) return 0;
+    if (!cJSON_IsArray(deals))
+        return beat_reasonf(why, -EBADMSG, "imp[%d].pmp.deals: not an array", i);
+    int k = 0;
+    cJSON_ArrayForEach(d, deals) {
+        char what[64];
+        snprintf(what, sizeof what, "imp[%d].pmp.deals[%d]", i, k);
+        if (!cJSON_IsObject(d)) return beat_reasonf(why, -EBADMSG, "%s: not an object", what);
+        const cJSON *idv = get(d, "id");
+        if (!cJSON_IsString(idv) || !idv->valuestring[0])
+            return beat_reasonf(why, -EBADMSG, "%s.id: missing or not a string", what);
+        const cJSON *fl = get(d, "bidfloor"), *cur = get(d, "bidfloorcur");
+        int rc = check_floor(fl, cur, what, why);
+        if (rc < 0) return rc;
+        k++;
+        if (im->n_deals == INF_DEALS_MAX) continue; /* bounded: later deals unused */
+        inf_deal *dl = &im->deals[im->n_deals++];
+        dl->id = idv->valuestring;
+        dl->floor_cpm_micros = floor_usd(fl, cur, &dl->usable);
+        bool trunc = false;
+        dl->n_wseat = str_list(get(d, "wseat"), dl->wseat, INF_SEAT_MAX, &trunc);
+        dl->n_wadomain = str_list(get(d, "wadomain"), dl->wadomain, INF_SEAT_MAX, &trunc);
+        /* a truncated allow list might hide the entry that admits us: that
+         * deal stays shut rather than bid where it may not */
+        if (trunc) dl->usable = false;
+    }
+    return 0;
+}
+
+static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_reason *why) {
+    char what[48];
+    im->id = NULL;
+    im->skip = INF_IMP_OK;
+    im->formats = 0;
+    im->n_sizes = 0;
+    im->pos = -1;
+    im->floor_cpm_micros = 0;
+    memset(im->battr, 0, sizeof im->battr);
+    memset(&im->video, 0, offsetof(inf_video, mimes));
+    im->video.n_rqddurs = 0;
+    im->native.wrapped = false;
+    im->native.n_assets = 0;
+    im->private_auction = false;
+    im->n_deals = 0;
+    if (!cJSON_IsObject(jimp))
+        return beat_reasonf(why, -EBADMSG, "imp[%d]: not an object", i);
+    snprintf(what, sizeof what, "imp[%d].id", i);
+    int rc = req_id(get(jimp, "id"), what, &im->id, why);
+    if (rc < 0) return rc;
+
+    snprintf(what, sizeof what, "imp[%d]", i);
+    const cJSON *fl = get(jimp, "bidfloor"), *cur = get(jimp, "bidfloorcur");
+    if ((rc = check_floor(fl, cur, what, why)) < 0) return rc;
+    /* The floor in USD: bidfloorcur through the rate table. An unknown
+     * currency skips the imp (never guess a rate). */
+    bool cur_known;
+    im->floor_cpm_micros = floor_usd(fl, cur, &cur_known);
+
+    static const char *const kinds[] = {"banner", "video", "native", "audio"};
+    const cJSON *obj[4];
+    for (int k = 0; k < 4; k++) {
+        obj[k] = get(jimp, kinds[k]);
+        if (obj[k] && !cJSON_IsObject(obj[k]))
+            return beat_reasonf(why, -EBADMSG, "imp[%d].%s: not an object", i, kinds[k]);
+    }
+    inf_imp_skip none = INF_IMP_NO_FORMAT; /* why no format is usable */
+    if (obj[3]) none = INF_IMP_AUDIO;
+    if (obj[2] && !parse_native(r, obj[2], im)) none = INF_IMP_NATIVE_REQ;
+    if (obj[1] && !parse_video(obj[1], im)) none = INF_IMP_VIDEO_MIMES;
+    if (obj[0]) {
+        parse_banner(obj[0], im);
+        if (im->n_sizes == 0) none = INF_IMP_NO_SIZE;
+    }
     const cJSON *pmp = get(jimp, "pmp");
-    if (!(rate > 0))
+    if (pmp && (rc = parse_pmp(pmp, i, im, why)) < 0) return rc;
+    bool deal_ok = false;
+    for (int k = 0; k < im->n_deals; k++) deal_ok |= im->deals[k].usable;
+    if (!cur_known)
         im->skip = INF_IMP_CURRENCY;
-    else if (cJSON_IsObject(pmp) && opt_int(pmp, "private_auction", 0, 1, 0) == 1)
+    else if (!im->formats)
+        im->skip = none;
+    else if (im->private_auction && !deal_ok)
         im->skip = INF_IMP_PRIVATE; /* an open bid there breaks the deal terms */
-    else if (im->n_sizes == 0)
-        im->skip = INF_IMP_NO_SIZE;
     return 0;
 }
 
@@ -204,7 +396,7 @@ static int parse_imps(const cJSON *root, inf_req *r, beat_reason *why) {
     int i = 0;
     cJSON_ArrayForEach(it, imps) {
         if (i == INF_IMP_MAX) break; /* bounded work: the rest get no bid */
-        int rc = parse_imp(it, i, &r->imp[i], why);
+        int rc = parse_imp(r, it, i, &r->imp[i], why);
         if (rc < 0) return rc;
         for (int k = 0; k < i; k++)
             if (strcmp(r->imp[k].id, r->imp[i].id) == 0)
@@ -299,23 +491,22 @@ static void parse_device_user(const cJSON *root, inf_req *r) {
     if (!r->personal_ok) r->user_id = NULL;
 }
 
-/* wseat (allow) / bseat (block) against INF_SEAT. */
-static bool seat_listed(const cJSON *arr) {
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
-        if (cJSON_IsString(it) && strcmp(it->valuestring, INF_SEAT) == 0) return true;
-    }
+static bool listed(const char *const *v, int n, const char *s) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0) return true;
     return false;
+}
+
+bool inf_req_seat_ok(const inf_req *r, const char *seat) {
+    if (r->n_wseat && !listed(r->wseat, r->n_wseat, seat)) return false;
+    return !listed(r->bseat, r->n_bseat, seat);
 }
 
 static void parse_auction(const cJSON *root, inf_req *r) {
     r->at = (int)opt_int(root, "at", 1, 1000, 2);
     r->test = opt_int(root, "test", 0, 1, 0) == 1;
-    const cJSON *wseat = get(root, "wseat"), *bseat = get(root, "bseat");
-    r->seat_ok = true;
-    if (cJSON_IsArray(wseat) && cJSON_GetArraySize(wseat) > 0 && !seat_listed(wseat))
-        r->seat_ok = false;
-    if (cJSON_IsArray(bseat) && seat_listed(bseat)) r->seat_ok = false;
+    r->n_wseat = str_list(get(root, "wseat"), r->wseat, INF_SEAT_MAX, &r->seats_truncated);
+    r->n_bseat = str_list(get(root, "bseat"), r->bseat, INF_SEAT_MAX, &r->seats_truncated);
 }
 
 static bool only_space(const char *p, const char *end) {
@@ -360,6 +551,7 @@ int inf_req_parse(const char *body, size_t len, inf_req *r, beat_reason *why) {
     parse_auction(root, r);
     r->n_bcat = str_list(get(root, "bcat"), r->bcat, INF_BLOCK_MAX, &r->blocks_truncated);
     r->n_badv = str_list(get(root, "badv"), r->badv, INF_BLOCK_MAX, &r->blocks_truncated);
+    r->n_bapp = str_list(get(root, "bapp"), r->bapp, INF_BLOCK_MAX, &r->blocks_truncated);
     return 0;
 fail:
     inf_req_fini(r);
@@ -370,6 +562,8 @@ void inf_req_fini(inf_req *r) {
     if (!r) return;
     cJSON_Delete(r->tree);
     r->tree = NULL;
+    for (int i = 0; i < r->n_trees; i++) cJSON_Delete(r->trees[i]);
+    r->n_trees = 0;
     r->id = NULL;
     r->n_imp = 0;
 }
@@ -377,8 +571,11 @@ void inf_req_fini(inf_req *r) {
 const char *inf_imp_skip_name(inf_imp_skip s) {
     switch (s) {
     case INF_IMP_OK: return "ok";
-    case INF_IMP_NO_BANNER: return "no_banner";
+    case INF_IMP_NO_FORMAT: return "no_format";
+    case INF_IMP_AUDIO: return "audio";
     case INF_IMP_NO_SIZE: return "no_size";
+    case INF_IMP_VIDEO_MIMES: return "video_mimes";
+    case INF_IMP_NATIVE_REQ: return "native_request";
     case INF_IMP_CURRENCY: return "imp_currency";
     case INF_IMP_PRIVATE: return "private_auction";
     }

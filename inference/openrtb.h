@@ -3,9 +3,9 @@
  * the parse tree, which the request owns until inf_req_fini. Everything here
  * is untrusted input: malformed → -EBADMSG with a one-line reason (HTTP 400),
  * never an assert. Also here: the bidfloorcur currency table, consent
- * (2.5 ext and 2.6 top-level), wseat/bseat, at, test, device.sua. gzip
- * bodies are inflated before this (gunzip.c). Not yet: video/native
- * creatives and deals (beat_campaign has banner creatives only, no deals). */
+ * (2.5 ext and 2.6 top-level), wseat/bseat, at, test, device.sua, banner /
+ * video / Native 1.2 imps, pmp deals, bapp and battr. gzip bodies are
+ * inflated before this (gunzip.c). Bounded: fixed arrays, excess dropped. */
 #ifndef INF_OPENRTB_H
 #define INF_OPENRTB_H
 
@@ -18,8 +18,12 @@
 #define INF_IMP_MAX 32     /* imps examined per request; later ones get no bid */
 #define INF_SIZE_MAX 8     /* banner w×h + format[] sizes kept per imp */
 #define INF_CAT_MAX 16     /* site/app categories kept */
-#define INF_BLOCK_MAX 256  /* bcat / badv entries; more → whole request no-bid */
-#define INF_SEAT "beat"    /* seatbid[].seat of our bids; wseat/bseat match it */
+#define INF_BLOCK_MAX 256  /* bcat / badv / bapp entries; more → whole request no-bid */
+#define INF_SEAT_MAX 32    /* wseat / bseat entries kept (more → seat no-bid) */
+#define INF_MIMES_MAX 16   /* video.mimes kept */
+#define INF_DURS_MAX 8     /* video.rqddurs kept */
+#define INF_ASSETS_MAX 16  /* native assets kept; more → the native is unusable */
+#define INF_DEALS_MAX 8    /* pmp.deals kept per imp */
 
 typedef enum {
     INF_CHAN_SITE = 1,
@@ -27,36 +31,97 @@ typedef enum {
     INF_CHAN_DOOH
 } inf_chan;
 
+/* Formats offered by an imp, as a bit set; the values are bid.mtype. */
+#define INF_FMT_BANNER 1u
+#define INF_FMT_VIDEO 2u
+#define INF_FMT_NATIVE 4u
+
 /* Why an imp cannot be bid on although the request is valid. */
 typedef enum {
     INF_IMP_OK = 0,
-    INF_IMP_NO_BANNER, /* video/native/audio only: later issues */
-    INF_IMP_NO_SIZE,   /* banner without a usable w×h (e.g. w=0,h=0) */
-    INF_IMP_CURRENCY,  /* bidfloorcur neither USD nor in the rate table */
-    INF_IMP_PRIVATE    /* pmp.private_auction=1: deal bids only, no deals yet */
+    INF_IMP_NO_FORMAT,  /* no banner, video or native object */
+    INF_IMP_AUDIO,      /* audio only: we have no audio creatives */
+    INF_IMP_NO_SIZE,    /* banner without a usable w×h (e.g. w=0,h=0) */
+    INF_IMP_VIDEO_MIMES,/* video without mimes (required by the spec) */
+    INF_IMP_NATIVE_REQ, /* native request unparsable or without assets */
+    INF_IMP_CURRENCY,   /* bidfloorcur neither USD nor in the rate table */
+    INF_IMP_PRIVATE     /* pmp.private_auction=1 without a usable deal */
 } inf_imp_skip;
 
 typedef struct inf_size {
     int w, h;
 } inf_size;
 
+typedef struct inf_video {
+    int w, h;                     /* 0 when absent */
+    int minduration, maxduration; /* seconds; 0 = no bound */
+    uint32_t protocols;           /* bit p: VAST protocol p; 0 = any */
+    int n_mimes;
+    const char *mimes[INF_MIMES_MAX];
+    int n_rqddurs;                /* 2.6 exact durations; 0 = none */
+    int rqddurs[INF_DURS_MAX];
+} inf_video;
+
+typedef enum {
+    INF_ASSET_TITLE = 1,
+    INF_ASSET_IMG,
+    INF_ASSET_DATA,
+    INF_ASSET_OTHER  /* video or unknown: we cannot fill it */
+} inf_asset_kind;
+
+typedef struct inf_asset {
+    int64_t id;
+    bool required;
+    inf_asset_kind kind;
+    int type;            /* img: 1 icon, 3 main (0 absent); data: 1, 2, 12 … */
+    int len;             /* title/data max length; 0 = none given */
+    int w, h, wmin, hmin;/* img; 0 when absent */
+} inf_asset;
+
+typedef struct inf_native {
+    bool wrapped;        /* request was {"native":{…}} (1.0/1.1): wrap adm too */
+    int n_assets;
+    inf_asset assets[INF_ASSETS_MAX];
+} inf_native;
+
+typedef struct inf_deal {
+    const char *id;
+    int64_t floor_cpm_micros;     /* USD CPM micros; 0 when absent */
+    bool usable;                  /* currency known */
+    int n_wseat;                  /* 0 = any seat */
+    const char *wseat[INF_SEAT_MAX];
+    int n_wadomain;               /* 0 = any advertiser */
+    const char *wadomain[INF_SEAT_MAX];
+} inf_deal;
+
 typedef struct inf_imp {
     const char *id;
     inf_imp_skip skip;
+    unsigned formats;             /* INF_FMT_* usable in this imp */
     int n_sizes;                  /* sizes[0] is the primary one */
     inf_size sizes[INF_SIZE_MAX];
-    int pos;                      /* banner.pos, -1 absent */
+    int pos;                      /* banner.pos (video.pos), -1 absent */
     int64_t floor_cpm_micros;     /* USD CPM micros; 0 when absent */
+    uint64_t battr[5];            /* by mtype (1, 2, 4): blocked creative attrs */
+    inf_video video;
+    inf_native native;
+    bool private_auction;
+    int n_deals;
+    inf_deal deals[INF_DEALS_MAX];
 } inf_imp;
 
 typedef struct inf_req {
     void *tree;            /* owned parse tree (cJSON); strings below live in it */
+    int n_trees;           /* native request strings parsed as their own trees */
+    void *trees[INF_IMP_MAX];
     const char *id;
     int64_t tmax_ms;       /* 0 = absent */
     bool cur_ok;           /* cur absent or contains USD */
     int at;                /* auction type: 1 first price, 2 second (default) */
     bool test;             /* test=1: not billable; answered, not logged */
-    bool seat_ok;          /* our seat (INF_SEAT) not excluded by wseat/bseat */
+    bool seats_truncated;  /* wseat/bseat longer than INF_SEAT_MAX */
+    int n_wseat, n_bseat;  /* 0 wseat = any seat */
+    const char *wseat[INF_SEAT_MAX], *bseat[INF_SEAT_MAX];
     bool gdpr;             /* regs.gdpr=1 (2.6) or regs.ext.gdpr=1 (2.5) */
     bool coppa;            /* regs.coppa=1 */
     const char *consent;   /* user.consent (2.6) or user.ext.consent (2.5) */
@@ -70,14 +135,18 @@ typedef struct inf_req {
     const char *cats[INF_CAT_MAX]; /* site.cat or app.cat */
     int devicetype;        /* -1 absent */
     const char *os, *country, *user_id;
-    bool blocks_truncated; /* bcat/badv longer than INF_BLOCK_MAX */
-    int n_bcat, n_badv;
+    bool blocks_truncated; /* bcat/badv/bapp longer than INF_BLOCK_MAX */
+    int n_bcat, n_badv, n_bapp;
     const char *bcat[INF_BLOCK_MAX];
     const char *badv[INF_BLOCK_MAX];
+    const char *bapp[INF_BLOCK_MAX];
     int n_imp;             /* examined imps (≤ INF_IMP_MAX) */
     int n_imp_total;       /* imps in the request */
     inf_imp imp[INF_IMP_MAX];
 } inf_req;
+
+/* Our seat s passes the request's wseat/bseat. */
+bool inf_req_seat_ok(const inf_req *r, const char *seat);
 
 /* Parses body[0..len) (need not be NUL-terminated). On success r owns the
  * parse tree: call inf_req_fini. On failure returns -EBADMSG with why set,

@@ -1,5 +1,5 @@
-/* Bid-log link: inference pushes one beat_event JSON (type bid) per bid over
- * nng; this thread pulls them, validates each with beat_event_decode and
+/* Bid-log link: inference pushes beat_event JSON lines (type bid; one or a
+ * newline-separated batch per message) over nng; this thread pulls them, validates each with beat_event_decode and
  * produces the canonical re-encoding to Kafka keyed by auction id. Garbage
  * is counted and dropped, never fatal; the producer never blocks, so a slow
  * or dead Kafka only turns into drops. recvmax bounds each message (nng
@@ -53,7 +53,15 @@ static void *bidlog_main(void *arg) {
                         nng_strerror(rv));
             continue;
         }
-        (void)rcv_bidlog_accept(b, nng_msg_body(m), nng_msg_len(m));
+        /* Inference may batch several events per message (--bidlog-batch),
+         * newline-separated; each line stands or falls on its own. */
+        const char *p = nng_msg_body(m), *end = p + nng_msg_len(m);
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *stop = nl ? nl : end;
+            if (stop > p) (void)rcv_bidlog_accept(b, p, (size_t)(stop - p));
+            p = stop + 1;
+        }
         nng_msg_free(m);
     }
     return NULL;

@@ -63,6 +63,11 @@ def live_families(engine):
     for name, _ in DAEMONS:
         beatlib.wait_for(lambda n=name: engine.health(n).get("ready"), timeout=60,
                          what=f"{name} ready")
+    # librdkafka statistics (every 2 s) register the per-broker families.
+    for name in ("receiver", "datastream-1"):
+        beatlib.wait_for(lambda n=name: (beatlib.metric(engine.ports[n],
+                                                        "beat_kafka_brokers_up") or 0) > 0,
+                         timeout=30, what=f"{name} Kafka statistics")
     if engine.campaigns:
         beatlib.wait_for(lambda: (beatlib.metric(engine.ports["actuator"],
                                                  "beat_actuator_campaigns") or 0) > 0,
@@ -83,9 +88,10 @@ def render(sections):
            "latencies are histograms in seconds (`_bucket`/`_sum`/`_count`).",
            "Labels are listed without `le`. Metrics a daemon registers only",
            "later (for example per peer on first contact) may be missing here.",
-           "Alert metrics (`beat_alerts_sent_total`, `beat_alerts_dropped_total`,",
-           "`beat_alert_firing{rule}`) appear in a daemon once its alert rules",
-           "are wired (common/beat_alert.h).", ""]
+           "Every daemon has the alert metrics (`beat_alerts_sent_total`,",
+           "`beat_alerts_dropped_total`, `beat_alert_firing{rule}`; rules in",
+           "docs/operations.md); receiver and datastream also the `beat_kafka_*`",
+           "families from librdkafka's statistics (common/beat_kafka.h).", ""]
     for title, fam in sections.items():
         out += [f"## {title}", "", "| Metric | Type | Labels | Help |", "|---|---|---|---|"]
         for name in sorted(fam):

@@ -31,8 +31,9 @@ log=$(mktemp)
 BUILD=$BUILD python3 tests/run.py tests 2>&1 | tee "$log"
 tally "$log" integration
 rm -f "$log"
-# The quick recovery subset: one SIGKILL per component under load
-# (`make recovery` runs every scenario).
+# The quick recovery subset: one SIGKILL per component (the six daemons and
+# the dev Kafka broker) under load, ~2-3 min (`make recovery` runs every
+# scenario: freezes, broker faults, database crash, power cut, swaps).
 log=$(mktemp)
 BEAT_RECOVERY_IN_TIME_MIN=${BEAT_RECOVERY_IN_TIME_MIN:-99.0} \
   BEAT_RECOVERY_REPORT=${BEAT_RECOVERY_REPORT:-$(mktemp -d)/report.md} \

@@ -202,3 +202,71 @@ def test_supervisor_to_inference_to_receiver():
         check(inf.stop() == 0, "inference SIGTERM exit code")
         bad = [e for e in inf.events() if e.get("lvl") in ("error", "fatal")]
         check(not bad, f"errors logged: {bad}")
+
+
+def test_bidlog_drops_while_receiver_away_then_resumes_and_keepalive():
+    """Bid logs with no receiver listening are dropped and counted, never
+    block a bid; once a receiver listens, they flow again by themselves.
+    The bid path's own HTTP server keeps a connection alive across pipelined
+    requests (three requests in one write, three answers in order)."""
+    import socket
+    sup_port, inf_port, rcv_port, bidlog_port, kafka_port = free_ports(5)
+    tmp = tempfile.mkdtemp(prefix="inf-bidlog-")
+    with Procs(tmp) as procs:
+        start_supervisor(procs, tmp, sup_port)
+        sbase = f"http://127.0.0.1:{sup_port}"
+        with open(CAMPAIGNS, "rb") as f:
+            st, _, _ = http("PUT", sbase + "/v1/campaigns", f.read(),
+                            {"Content-Type": "application/json"})
+        check(st == 200)
+        post(sbase, "/v1/state", state(MULTS))
+        post(sbase, "/v1/checkpoint", ckpt(), ctype="application/octet-stream")
+        inf = procs.start("inference", [
+            "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
+            "--supervisor-pub", f"ipc://{tmp}/pub.ipc",
+            "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
+            "--receiver-url", f"http://127.0.0.1:{rcv_port}",
+            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
+            "--bidlog-sendbuf", "0", "--notice-secret", SECRET, "--name", "inf-bl"])
+        wait_for(lambda: healthz(inf_port)["ready"], 10, what="inference ready")
+        body = open(SIMPLE, "rb").read()
+        for _ in range(20):
+            st, _, _ = bid(inf_port, body)
+            check(st == 200, f"bid with the receiver away -> {st}")
+        wait_for(lambda: metric(inf_port, "beat_inference_bidlog_dropped_total") == 20,
+                 5, what="20 bid logs dropped and counted")
+        check(metric(inf_port, "beat_inference_bidlog_sent_total") == 0)
+
+        # Three pipelined requests in one write on one keep-alive connection.
+        one = (f"POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               f"x-openrtb-version: 2.5\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        with socket.create_connection(("127.0.0.1", inf_port), timeout=5) as s:
+            s.sendall(one * 3)
+            got = b""
+            deadline = time.monotonic() + 5
+            while got.count(b"HTTP/1.1 200 OK") < 3 and time.monotonic() < deadline:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            check(got.count(b"HTTP/1.1 200 OK") == 3, f"pipelined answers: {got[:300]!r}")
+            check(b"Connection: close" not in got, "keep-alive expected")
+            s.sendall(one)  # the connection still serves
+            more = s.recv(65536)
+            check(more.startswith(b"HTTP/1.1 200 OK"), f"after pipeline: {more[:100]!r}")
+
+        # A receiver comes up: bid logs flow again without a restart.
+        rcv = procs.start("receiver", ["beat-receiver", "--listen", f"127.0.0.1:{rcv_port}",
+                                       "--bidlog-listen", f"tcp://127.0.0.1:{bidlog_port}",
+                                       "--kafka-brokers", f"127.0.0.1:{kafka_port}",
+                                       "--notice-secret", SECRET])
+        wait_for(lambda: healthz(rcv_port), 10, what="receiver serving")
+
+        def sent():
+            bid(inf_port, body)
+            return (metric(inf_port, "beat_inference_bidlog_sent_total") or 0) >= 1
+        wait_for(sent, 15, interval=0.2, what="bid logs flowing to the late receiver")
+        wait_for(lambda: (metric(rcv_port, "beat_receiver_bidlogs_total") or 0) >= 1, 10,
+                 what="bid log at the receiver")
+        check(inf.alive() and rcv.alive(), "a daemon died")
+        check(inf.stop() == 0, "inference SIGTERM exit code")

@@ -1,6 +1,7 @@
 """beat-kafka-dev as a process: brokers on the configured stable ports, the
 bootstrap file, real Kafka clients (kcat) producing and consuming, consumer
-groups, fault injection endpoints, a busy port, and SIGTERM."""
+groups, fault injection endpoints (broker down/up, rtt, request errors), a
+busy port, and SIGTERM."""
 import json, os, socket, subprocess, tempfile, time
 
 from beatlib import (Procs, free_port, healthz, http, metric, wait_for, check)
@@ -70,6 +71,17 @@ def test_brokers_ports_file_clients_faults_and_stop():
         check(http("POST", f"{u}/fault/broker?id=2&state=up")[0] == 200, "up")
         check(http("POST", f"{u}/fault/rtt?id=1&ms=0")[0] == 200, "rtt")
         check(metric(admin, "beat_kafka_dev_faults_total") == 3, "faults counted")
+        # Request errors: exactly the next `count` Produce requests fail.
+        check(http("POST", f"{u}/fault/errors?api=0&err=nosuch")[0] == 400, "bad err name")
+        check(http("POST", f"{u}/fault/errors?api=-1&err=29")[0] == 400, "bad api")
+        check(http("POST", f"{u}/fault/errors?api=0&err=29&count=0")[0] == 400, "bad count")
+        check(http("POST", f"{u}/fault/errors?api=0&err=0")[0] == 400, "no-error refused")
+        check(http("POST", f"{u}/fault/errors?api=0&err=TOPIC_AUTHORIZATION_FAILED"
+                           "&count=2")[0] == 200, "errors pushed")
+        rcs = [kcat("-P", "-b", want, "-t", "t.events", "-K:", stdin=f"e{i}:x\n").returncode
+               for i in range(3)]
+        check(rcs[0] != 0 and rcs[1] != 0 and rcs[2] == 0, f"two produce failures, then ok: {rcs}")
+        check(metric(admin, "beat_kafka_dev_faults_total") == 4, "errors counted")
 
         # A second instance on the same ports gives up after its bind wait.
         t0 = time.monotonic()

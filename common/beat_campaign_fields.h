@@ -1,0 +1,32 @@
+/* Internal to common/: the field helpers beat_campaign.c and
+ * beat_creative.c share (the creative codec lives in its own file to keep
+ * both under the size limit). Daemons never include this header. */
+#ifndef BEAT_CAMPAIGN_FIELDS_H
+#define BEAT_CAMPAIGN_FIELDS_H
+
+#include <cjson/cJSON.h>
+#include "beat_campaign.h"
+#include "beat_json.h"
+
+/* An id [A-Za-z0-9_.:-]{1,64} into out; reason names ctx.name. */
+int beat_campaign_j_id(const cJSON *v, const char *ctx, const char *name,
+                       char out[BEAT_ID_MAX + 1], beat_reason *why);
+/* A list of non-empty strings (absent = empty); out owns the copies. */
+int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name,
+                         beat_strv *out, beat_reason *why);
+void beat_campaign_strv_fini(beat_strv *v);
+
+void beat_campaign_e_key(beat_json_enc *e, const char *key, bool comma);
+void beat_campaign_e_i64(beat_json_enc *e, const char *key, int64_t x);
+void beat_campaign_e_strv(beat_json_enc *e, const char *key, bool comma,
+                          const beat_strv *v);
+
+/* One creative object at ctx ("campaigns[0].creatives[1]"); on error cr
+ * may hold partial allocations: beat_creative_fini it. */
+int beat_creative_decode(const cJSON *j, const char *ctx, beat_creative *cr,
+                         beat_reason *why);
+/* The creative's fields, without the enclosing braces. */
+void beat_creative_encode(beat_json_enc *e, const beat_creative *cr);
+void beat_creative_fini(beat_creative *cr);
+
+#endif

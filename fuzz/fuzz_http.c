@@ -1,0 +1,102 @@
+/* libFuzzer target for inference's own HTTP/1.1 server (inference/http.c):
+ * the input is one connection's byte stream (requests, pipelined, chunked,
+ * broken) fed through inf_http_feed — no socket — once in one piece and
+ * once in pieces of 1 + data[0] % 64 bytes. Invariants: no crash/UB/leak
+ * (ASan/UBSan), every response is well-formed (status line, headers, a
+ * Content-Length that matches the bytes that follow, or none for HEAD),
+ * and how the bytes were split changes nothing but the interim "100
+ * Continue" lines.
+ * The handler echoes body length and headers, as in http_test.c; the
+ * OpenRTB handler itself is fuzz_openrtb's job. http.c is #included: the
+ * replayer links only fuzz/<name>.c + replay.c + libbeat.a. */
+#include "../inference/http.c"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FUZZ_CHECK(c)                                                          \
+    do {                                                                       \
+        if (!(c)) {                                                            \
+            fprintf(stderr, "fuzz_http: invariant failed: %s\n", #c);          \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+
+static void echo(void *arg, const inf_http_req *rq, inf_http_conn *c) {
+    (void)arg;
+    if (!rq->post) {
+        inf_http_reply_error(c, 405, NULL, "Allow: POST\r\n", "use POST");
+        return;
+    }
+    char b[128];
+    int n = snprintf(b, sizeof b, "{\"len\":%zu,\"ce\":%d,\"v\":%d}", rq->body_len,
+                     rq->content_encoding != NULL, rq->ortb_version != NULL);
+    inf_http_reply(c, 200, rq->ortb_version, NULL, b, (size_t)n);
+}
+
+static inf_http *server(void) {
+    static inf_http *h;
+    if (!h) {
+        static struct event_base *base;
+        base = event_base_new();
+        inf_http_cfg cfg = {.listen = NULL, .max_body = 2048, .max_header = 1024,
+                            .max_conns = 1, .read_timeout_ms = 1000,
+                            .idle_timeout_ms = 1000, .bid = echo};
+        int err = 0;
+        h = inf_http_new(base, &cfg, &err);
+        FUZZ_CHECK(h != NULL);
+    }
+    return h;
+}
+
+/* Checks out is a sequence of well-formed responses; writes their status
+ * codes (100 excluded) to codes; returns how many. */
+static int statuses(const beat_buf *out, int *codes, int max) {
+    const char *p = out->data, *end = out->data + out->len;
+    int n = 0;
+    while (p < end) {
+        FUZZ_CHECK(end - p >= 12 && memcmp(p, "HTTP/1.1 ", 9) == 0);
+        int code = atoi(p + 9);
+        FUZZ_CHECK(code >= 100 && code <= 599);
+        const char *he = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+        FUZZ_CHECK(he != NULL);
+        long clen = -1;
+        const char *cl = memmem(p, (size_t)(he - p), "\r\nContent-Length: ", 18);
+        if (cl) clen = atol(cl + 18);
+        FUZZ_CHECK(code == 100 || code == 204 || clen >= 0);
+        const char *next = he + 4 + (clen > 0 ? clen : 0);
+        /* A HEAD answer has the Content-Length but no body. */
+        bool ok = next == end || (next < end && end - next >= 9 &&
+                                  memcmp(next, "HTTP/1.1 ", 9) == 0);
+        if (!ok) next = he + 4;
+        FUZZ_CHECK(next <= end);
+        p = next;
+        if (code != 100 && n < max) codes[n++] = code;
+    }
+    return n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 1) return 0;
+    static int once;
+    if (!once) {
+        beat_log_init("fuzz_http", BEAT_FATAL);
+        once = 1;
+    }
+    inf_http *h = server();
+    size_t piece = 1 + data[0] % 64;
+    const char *in = (const char *)data + 1;
+    size_t len = size - 1;
+    beat_buf whole, split;
+    beat_buf_init(&whole, 0);
+    beat_buf_init(&split, 0);
+    FUZZ_CHECK(inf_http_feed(h, in, len, 0, &whole) == 0);
+    FUZZ_CHECK(inf_http_feed(h, in, len, piece, &split) == 0);
+    int a[256], b[256];
+    int na = statuses(&whole, a, 256), nb = statuses(&split, b, 256);
+    FUZZ_CHECK(na == nb);
+    FUZZ_CHECK(memcmp(a, b, sizeof a[0] * (size_t)na) == 0);
+    beat_buf_fini(&whole);
+    beat_buf_fini(&split);
+    return 0;
+}

@@ -1,0 +1,968 @@
+/* Lean HTTP/1.1 server of the inference bid path (see http.h for why).
+ * Called by main.c (one server per worker event loop); calls the bid
+ * handler for POST /openrtb2/bid and answers /healthz and /metrics itself.
+ * It must never block the loop, never trust a byte of input (every length
+ * is bounded before use) and never allocate per request: each connection
+ * slot keeps its buffers between requests and connections. */
+#include "http.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "beat_log.h"
+#include "beat_metrics.h"
+#include "beat_util.h"
+
+#define IN_INIT (16 * 1024)          /* first input buffer of a slot */
+#define IN_KEEP (64 * 1024)          /* larger ones are freed on close */
+#define OUT_MAX (32 * 1024 * 1024)   /* /metrics may be big; bids are small */
+#define OUT_HIGH (256 * 1024)        /* stop taking pipelined requests above */
+#define HEADERS_MAX 100
+#define CHUNK_LINE_MAX 1024
+#define LINGER_MS 2000               /* read-and-discard after an error reply */
+#define ACCEPT_BATCH 32
+
+enum { ST_IDLE, ST_HEAD, ST_BODY };
+enum { R_NONE, R_BID, R_HEALTH, R_METRICS, R_NOTFOUND };
+enum { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
+
+struct inf_http_conn {
+    inf_http *h;
+    int fd; /* -1: slot free */
+    int next_free;
+    struct event *rev, *wev;
+    bool rev_on, wev_on;
+    char *in;
+    size_t in_len, in_cap;
+    beat_buf out;
+    size_t out_off;
+    /* Current request; positions are relative to in[0] (the buffer is
+     * compacted so that a request always starts at 0). */
+    int st, route;
+    size_t scan, hdr_end, ce_pos, ov_pos; /* *_pos 0: header absent */
+    int64_t clen;
+    bool chunked, ka, expect, cont_sent, post, head;
+    int ch_state;
+    size_t ch_raw, ch_dec;
+    uint64_t ch_left;
+    bool replied, closing, linger, peer_eof;
+    int64_t req_start_ms, last_ms;
+};
+
+struct inf_http {
+    struct event_base *base;
+    inf_http_cfg cfg;
+    int lfd;
+    struct event *lev, *sweep, *resume;
+    inf_http_conn *conns;
+    int free_head, n_open;
+    size_t in_max;
+    int64_t start_ms;
+    time_t date_at;
+    char date[64];
+    beat_buf scratch; /* /healthz and /metrics rendering */
+};
+
+static struct {
+    beat_counter *refused, *oversize, *malformed, *timeout, *accepted;
+    beat_gauge *open;
+} M;
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- connection slots ------------------------------------------------------ */
+
+static void ev_set(struct event *ev, bool *on, bool want) {
+    if (want == *on) return;
+    if (want) event_add(ev, NULL);
+    else event_del(ev);
+    *on = want;
+}
+
+static void req_reset(inf_http_conn *c) {
+    c->st = ST_IDLE;
+    c->route = R_NONE;
+    c->scan = c->hdr_end = c->ce_pos = c->ov_pos = 0;
+    c->clen = -1;
+    c->chunked = c->expect = c->cont_sent = c->post = c->head = false;
+    c->ka = true;
+    c->ch_state = CH_SIZE;
+    c->ch_raw = c->ch_dec = 0;
+    c->ch_left = 0;
+    c->replied = false;
+}
+
+static void conn_close(inf_http_conn *c) {
+    inf_http *h = c->h;
+    if (c->fd < 0) return;
+    ev_set(c->rev, &c->rev_on, false);
+    ev_set(c->wev, &c->wev_on, false);
+    close(c->fd);
+    c->fd = -1;
+    if (c->in_cap > IN_KEEP) { /* a rare big body: give the memory back */
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+    if (c->out.cap > IN_KEEP) beat_buf_fini(&c->out);
+    beat_buf_reset(&c->out);
+    c->in_len = c->out_off = 0;
+    c->next_free = h->free_head;
+    h->free_head = (int)(c - h->conns);
+    h->n_open--;
+    beat_gauge_add(M.open, -1);
+}
+
+/* Error replies close the connection, but not at once: a client still
+ * sending its (refused) body would get a reset and lose the reply. */
+static void conn_linger(inf_http_conn *c) {
+    c->linger = true;
+    shutdown(c->fd, SHUT_WR);
+    c->in_len = 0;
+    c->last_ms = now_ms();
+    ev_set(c->rev, &c->rev_on, true);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
+
+/* Sends what is queued. Returns false if the connection was closed. */
+static bool flush(inf_http_conn *c) {
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                         MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            c->last_ms = now_ms();
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            ev_set(c->wev, &c->wev_on, true);
+            /* Bounded output: no more requests until the client reads. */
+            if (c->out.len - c->out_off > OUT_HIGH) ev_set(c->rev, &c->rev_on, false);
+            return true;
+        }
+        conn_close(c); /* reset by peer */
+        return false;
+    }
+    beat_buf_reset(&c->out);
+    c->out_off = 0;
+    ev_set(c->wev, &c->wev_on, false);
+    if (c->closing) {
+        conn_linger(c);
+        return true;
+    }
+    if (c->peer_eof && c->in_len == 0) {
+        conn_close(c);
+        return false;
+    }
+    ev_set(c->rev, &c->rev_on, true);
+    return true;
+}
+
+/* ---- replies ----------------------------------------------------------------- */
+
+static const char *reason_phrase(int code) {
+    switch (code) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    }
+    return "Unknown";
+}
+
+static char *put_u(char *p, uint64_t v) {
+    char t[24];
+    int n = 0;
+    do t[n++] = (char)('0' + v % 10); while ((v /= 10));
+    while (n) *p++ = t[--n];
+    return p;
+}
+
+static const char *date_header(inf_http *h) {
+    time_t t = time(NULL);
+    if (t != h->date_at) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(h->date, sizeof h->date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        h->date_at = t;
+    }
+    return h->date;
+}
+
+void inf_http_reply(inf_http_conn *c, int code, const char *ortb_version,
+                    const char *extra_headers, const char *body, size_t len) {
+    if (c->replied) return;
+    c->replied = true;
+    if (!c->ka) c->closing = true; /* HTTP/1.0, Connection: close, errors */
+    size_t start = c->out.len;
+    char head[512], *p = head;
+    const char *phrase = reason_phrase(code);
+    memcpy(p, "HTTP/1.1 ", 9), p += 9;
+    p = put_u(p, (uint64_t)code);
+    *p++ = ' ';
+    size_t pl = strlen(phrase);
+    memcpy(p, phrase, pl), p += pl;
+    memcpy(p, "\r\n", 2), p += 2;
+    if (len) {
+        static const char ct[] = "Content-Type: application/json\r\n";
+        memcpy(p, ct, sizeof ct - 1), p += sizeof ct - 1;
+    }
+    if (code != 204 && code != 100) {
+        static const char cl[] = "Content-Length: ";
+        memcpy(p, cl, sizeof cl - 1), p += sizeof cl - 1;
+        p = put_u(p, len);
+        memcpy(p, "\r\n", 2), p += 2;
+    }
+    if (c->closing) {
+        static const char cc[] = "Connection: close\r\n";
+        memcpy(p, cc, sizeof cc - 1), p += sizeof cc - 1;
+    }
+    const char *d = date_header(c->h);
+    size_t dl = strlen(d);
+    memcpy(p, d, dl), p += dl;
+    int rc = beat_buf_append(&c->out, head, (size_t)(p - head));
+    if (!rc && ortb_version) {
+        rc = beat_buf_append(&c->out, "x-openrtb-version: ", 19);
+        if (!rc) rc = beat_buf_puts(&c->out, ortb_version);
+        if (!rc) rc = beat_buf_append(&c->out, "\r\n", 2);
+    }
+    if (!rc && extra_headers) rc = beat_buf_puts(&c->out, extra_headers);
+    if (!rc) rc = beat_buf_append(&c->out, "\r\n", 2);
+    if (!rc && len && !c->head) rc = beat_buf_append(&c->out, body, len);
+    if (rc) { /* only a giant /metrics gets here */
+        c->out.len = start;
+        c->closing = true;
+        static const char e500[] = "HTTP/1.1 500 Internal Server Error\r\n"
+                                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        (void)beat_buf_append(&c->out, e500, sizeof e500 - 1);
+        beat_log_rl(5000, BEAT_ERROR, "http_reply_too_large", "code=%d len=%zu",
+                    code, len);
+    }
+}
+
+void inf_http_reply_error(inf_http_conn *c, int code, const char *ortb_version,
+                          const char *extra_headers, const char *reason) {
+    char b[700], *p = b;
+    size_t n = reason ? strlen(reason) : 0;
+    if (n > 512) n = 512; /* reasons are short; a giant one is cut */
+    memcpy(p, "{\"error\":\"", 10), p += 10;
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n && p < b + sizeof b - 16; i++) {
+        unsigned char ch = (unsigned char)reason[i];
+        if (ch == '"' || ch == '\\') *p++ = '\\', *p++ = (char)ch;
+        else if (ch < 0x20 || ch >= 0x7f) /* ASCII only: never invalid UTF-8 */
+            memcpy(p, "\\u00", 4), p += 4, *p++ = hex[ch >> 4], *p++ = hex[ch & 15];
+        else *p++ = (char)ch;
+    }
+    memcpy(p, "\"}", 2), p += 2;
+    inf_http_reply(c, code, ortb_version, extra_headers, b, (size_t)(p - b));
+}
+
+/* ---- request parsing ----------------------------------------------------------- */
+
+static bool name_is(const char *n, size_t nl, const char *lit) {
+    size_t ll = strlen(lit);
+    return nl == ll && strncasecmp(n, lit, ll) == 0;
+}
+
+static bool token_char(unsigned char ch) {
+    return ch > 0x20 && ch < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", ch);
+}
+
+/* Parses the request line and headers in in[0..hdr_end), NUL-terminating
+ * the values we keep. 0, or an HTTP status for the error reply. */
+static int parse_head(inf_http_conn *c) {
+    char *s = c->in, *end = c->in + c->hdr_end;
+    char *nl = memchr(s, '\n', (size_t)(end - s));
+    if (!nl) return 400;
+    char *le = nl > s && nl[-1] == '\r' ? nl - 1 : nl;
+    /* METHOD SP target SP HTTP/x.y */
+    char *sp1 = memchr(s, ' ', (size_t)(le - s));
+    if (!sp1 || sp1 == s) return 400;
+    for (char *q = s; q < sp1; q++)
+        if (!token_char((unsigned char)*q)) return 400;
+    char *tgt = sp1 + 1;
+    char *sp2 = memchr(tgt, ' ', (size_t)(le - tgt));
+    if (!sp2 || sp2 == tgt) return 400;
+    size_t ml = (size_t)(sp1 - s), vl = (size_t)(le - sp2 - 1);
+    const char *ver = sp2 + 1;
+    if (vl != 8 || memcmp(ver, "HTTP/", 5) != 0 || ver[6] != '.') return 400;
+    if (ver[5] != '1') return 505;
+    c->ka = ver[7] != '0';
+    c->post = ml == 4 && memcmp(s, "POST", 4) == 0;
+    c->head = ml == 4 && memcmp(s, "HEAD", 4) == 0;
+    /* absolute-form (proxies): skip scheme://authority */
+    if (tgt[0] != '/') {
+        char *sl = NULL;
+        if ((size_t)(sp2 - tgt) > 8 && (strncasecmp(tgt, "http://", 7) == 0 ||
+                                        strncasecmp(tgt, "https://", 8) == 0))
+            sl = memchr(tgt + 8, '/', (size_t)(sp2 - tgt - 8));
+        if (!sl) return tgt[0] == '*' ? 404 : 400;
+        tgt = sl;
+    }
+    char *qm = memchr(tgt, '?', (size_t)(sp2 - tgt));
+    size_t pl = (size_t)((qm ? qm : sp2) - tgt);
+    if (pl == 13 && memcmp(tgt, "/openrtb2/bid", 13) == 0) c->route = R_BID;
+    else if (pl == 8 && memcmp(tgt, "/healthz", 8) == 0) c->route = R_HEALTH;
+    else if (pl == 8 && memcmp(tgt, "/metrics", 8) == 0) c->route = R_METRICS;
+    else c->route = R_NOTFOUND;
+
+    int nh = 0;
+    bool conn_ka = false, conn_close_hdr = false;
+    for (char *line = nl + 1; line < end; line = nl + 1) {
+        nl = memchr(line, '\n', (size_t)(end - line));
+        if (!nl) return 400;
+        le = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
+        if (le == line) break; /* the blank line */
+        if (++nh > HEADERS_MAX) return 431;
+        if (*line == ' ' || *line == '\t') return 400; /* obsolete folding */
+        char *colon = memchr(line, ':', (size_t)(le - line));
+        if (!colon || colon == line) return 400;
+        for (char *q = line; q < colon; q++)
+            if (!token_char((unsigned char)*q)) return 400;
+        char *v = colon + 1, *ve = le;
+        while (v < ve && (*v == ' ' || *v == '\t')) v++;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        size_t nlen = (size_t)(colon - line), vlen = (size_t)(ve - v);
+        for (char *q = v; q < ve; q++) /* no CR, NUL...: values may be echoed */
+            if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f) return 400;
+        if (name_is(line, nlen, "content-length")) {
+            if (vlen == 0 || vlen > 18) return vlen > 18 ? 413 : 400;
+            int64_t x = 0;
+            for (char *q = v; q < ve; q++) {
+                if (*q < '0' || *q > '9') return 400;
+                x = x * 10 + (*q - '0');
+            }
+            if (c->clen >= 0 && c->clen != x) return 400;
+            c->clen = x;
+        } else if (name_is(line, nlen, "transfer-encoding")) {
+            if (vlen != 7 || strncasecmp(v, "chunked", 7) != 0) return 501;
+            c->chunked = true;
+        } else if (name_is(line, nlen, "connection")) {
+            *ve = '\0';
+            if (strcasestr(v, "close")) conn_close_hdr = true;
+            if (strcasestr(v, "keep-alive")) conn_ka = true;
+        } else if (name_is(line, nlen, "expect")) {
+            if (vlen == 12 && strncasecmp(v, "100-continue", 12) == 0) c->expect = true;
+        } else if (name_is(line, nlen, "content-encoding")) {
+            *ve = '\0';
+            c->ce_pos = (size_t)(v - c->in);
+        } else if (name_is(line, nlen, "x-openrtb-version")) {
+            *ve = '\0';
+            c->ov_pos = (size_t)(v - c->in);
+        }
+    }
+    if (conn_close_hdr) c->ka = false;
+    else if (conn_ka) c->ka = true;
+    if (c->chunked && c->clen >= 0) return 400; /* request smuggling shape */
+    if (c->clen > (int64_t)c->h->cfg.max_body) return 413;
+    return 0;
+}
+
+/* Finds the end of the header block from c->scan on. */
+static bool find_head_end(inf_http_conn *c) {
+    size_t i = c->scan;
+    while (i < c->in_len) {
+        char *nl = memchr(c->in + i, '\n', c->in_len - i);
+        if (!nl) {
+            c->scan = c->in_len;
+            return false;
+        }
+        size_t k = (size_t)(nl - c->in) + 1;
+        if (k < c->in_len && c->in[k] == '\n') {
+            c->hdr_end = k + 1;
+            return true;
+        }
+        if (k + 1 < c->in_len && c->in[k] == '\r' && c->in[k + 1] == '\n') {
+            c->hdr_end = k + 2;
+            return true;
+        }
+        if (k >= c->in_len || (k + 1 >= c->in_len && c->in[k] == '\r')) {
+            c->scan = k - 1; /* undecided: look again with more bytes */
+            return false;
+        }
+        i = k;
+    }
+    c->scan = c->in_len;
+    return false;
+}
+
+/* Decodes a chunked body in place (decoded bytes never overtake raw ones).
+ * 1 done, 0 need more, or an HTTP status. */
+static int dechunk(inf_http_conn *c) {
+    if (!c->ch_raw) c->ch_raw = c->ch_dec = c->hdr_end;
+    for (;;) {
+        size_t avail = c->in_len - c->ch_raw;
+        switch (c->ch_state) {
+        case CH_SIZE:
+        case CH_TRAILER: {
+            char *line = c->in + c->ch_raw;
+            char *nl = memchr(line, '\n', avail);
+            if (!nl) {
+                if (avail > CHUNK_LINE_MAX) return 400;
+                return 0;
+            }
+            size_t ll = (size_t)(nl - line);
+            c->ch_raw += ll + 1;
+            if (ll && line[ll - 1] == '\r') ll--;
+            if (c->ch_state == CH_TRAILER) {
+                if (ll == 0) {
+                    c->ch_state = CH_DONE;
+                    return 1;
+                }
+                if (c->ch_raw - c->ch_dec > c->h->cfg.max_header) return 431;
+                continue;
+            }
+            uint64_t sz = 0;
+            size_t k = 0;
+            for (; k < ll; k++) {
+                char ch = line[k];
+                int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                        : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                        : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                                 : -1;
+                if (d < 0) break;
+                if (k >= 15) return 413;
+                sz = sz * 16 + (uint64_t)d;
+            }
+            if (k == 0 || (k < ll && line[k] != ';' && line[k] != ' ' && line[k] != '\t'))
+                return 400;
+            if (sz == 0) {
+                c->ch_state = CH_TRAILER;
+                continue;
+            }
+            if (c->ch_dec - c->hdr_end + sz > c->h->cfg.max_body) return 413;
+            c->ch_left = sz;
+            c->ch_state = CH_DATA;
+            continue;
+        }
+        case CH_DATA: {
+            size_t n = avail < c->ch_left ? avail : (size_t)c->ch_left;
+            if (n == 0) return 0;
+            memmove(c->in + c->ch_dec, c->in + c->ch_raw, n);
+            c->ch_dec += n;
+            c->ch_raw += n;
+            c->ch_left -= n;
+            if (c->ch_left == 0) c->ch_state = CH_DATA_END;
+            continue;
+        }
+        case CH_DATA_END:
+            if (avail == 0) return 0;
+            if (c->in[c->ch_raw] == '\n') {
+                c->ch_raw += 1;
+            } else {
+                if (avail < 2) return 0;
+                if (c->in[c->ch_raw] != '\r' || c->in[c->ch_raw + 1] != '\n') return 400;
+                c->ch_raw += 2;
+            }
+            c->ch_state = CH_SIZE;
+            continue;
+        default:
+            return 1;
+        }
+    }
+}
+
+/* ---- dispatch -------------------------------------------------------------------- */
+
+static void serve_health(inf_http_conn *c) {
+    inf_http *h = c->h;
+    beat_buf detail;
+    beat_buf_init(&detail, 64 * 1024);
+    bool ready = h->cfg.health ? h->cfg.health(h->cfg.health_arg, &detail) : true;
+    beat_buf *o = &h->scratch;
+    beat_buf_reset(o);
+    const char *svc = beat_log_svc();
+    beat_buf_puts(o, "{\"svc\":");
+    beat_buf_json_str(o, svc, strlen(svc));
+    beat_buf_printf(o, ",\"ready\":%s,\"uptime_s\":%lld,\"pid\":%d",
+                    ready ? "true" : "false",
+                    (long long)((beat_mono_ms() - h->start_ms) / 1000), (int)getpid());
+    if (detail.len) {
+        const char *d = detail.data;
+        size_t dl = detail.len;
+        while (dl && (*d == ',' || *d == ' ' || *d == '\n')) d++, dl--;
+        while (dl && (d[dl - 1] == ',' || d[dl - 1] == ' ' || d[dl - 1] == '\n')) dl--;
+        if (dl) {
+            beat_buf_puts(o, ",");
+            beat_buf_append(o, d, dl);
+        }
+    }
+    beat_buf_puts(o, "}");
+    beat_buf_fini(&detail);
+    inf_http_reply(c, 200, NULL, NULL, o->data, o->len);
+}
+
+static void serve_metrics(inf_http_conn *c) {
+    beat_buf *o = &c->h->scratch;
+    beat_buf_reset(o);
+    if (beat_metrics_render(o) != 0) {
+        inf_http_reply_error(c, 500, NULL, NULL, "metrics render failed");
+        return;
+    }
+    /* Same bytes as evhttp served, but text/plain rather than JSON. */
+    if (c->replied) return;
+    c->replied = true;
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; "
+                     "charset=utf-8\r\nContent-Length: %zu\r\n%s%s\r\n",
+                     o->len, c->ka ? "" : "Connection: close\r\n", date_header(c->h));
+    if (!c->ka) c->closing = true;
+    if (beat_buf_append(&c->out, head, (size_t)n) ||
+        (!c->head && beat_buf_append(&c->out, o->data, o->len))) {
+        c->replied = false;
+        inf_http_reply_error(c, 500, NULL, NULL, "metrics too large");
+    }
+}
+
+/* base: where the request starts in c->in (header positions are relative). */
+static void dispatch(inf_http_conn *c, const char *base, const char *body,
+                     size_t blen) {
+    switch (c->route) {
+    case R_BID: {
+        inf_http_req rq = {
+            .post = c->post,
+            .body = blen ? body : NULL,
+            .body_len = blen,
+            .content_encoding = c->ce_pos ? base + c->ce_pos : NULL,
+            .ortb_version = c->ov_pos ? base + c->ov_pos : NULL,
+        };
+        c->h->cfg.bid(c->h->cfg.bid_arg, &rq, c);
+        if (!c->replied) inf_http_reply_error(c, 500, NULL, NULL, "no reply");
+        break;
+    }
+    case R_HEALTH: serve_health(c); break;
+    case R_METRICS: serve_metrics(c); break;
+    default: inf_http_reply_error(c, 404, NULL, NULL, "not found"); break;
+    }
+}
+
+static void fail(inf_http_conn *c, int code) {
+    beat_counter_inc(code == 413 || code == 431 ? M.oversize
+                     : code == 408              ? M.timeout
+                                                : M.malformed);
+    c->ka = false;
+    c->replied = false;
+    inf_http_reply_error(c, code, NULL, NULL,
+                         code == 413   ? "body over --max-body"
+                         : code == 431 ? "request headers too large"
+                         : code == 408 ? "request not complete in time"
+                         : code == 501 ? "Transfer-Encoding: only chunked"
+                         : code == 505 ? "HTTP/1.x only"
+                                       : "malformed HTTP request");
+    c->closing = true;
+}
+
+/* Serves every complete request in the input buffer (pipelining), then
+ * compacts what is left of a partial one to the front. */
+static void process(inf_http_conn *c) {
+    size_t consumed = 0;
+    while (!c->closing && c->out.len - c->out_off <= OUT_HIGH) {
+        char *in = c->in + consumed;
+        size_t len = c->in_len - consumed;
+        if (c->st == ST_IDLE) { /* tolerate stray CRLFs between requests */
+            while (len && (*in == '\r' || *in == '\n')) in++, len--, consumed++;
+            if (!len) break;
+            c->st = ST_HEAD;
+            c->req_start_ms = now_ms();
+        }
+        /* Parse relative to the request start: shift the view. */
+        char *save_in = c->in;
+        size_t save_len = c->in_len;
+        c->in = in;
+        c->in_len = len;
+        int rc = 0;
+        size_t raw_end = 0, blen = 0;
+        if (c->st == ST_HEAD) {
+            if (!find_head_end(c)) {
+                if (len > c->h->cfg.max_header) rc = 431;
+            } else if (c->hdr_end > c->h->cfg.max_header) {
+                rc = 431; /* the same whether it came in one read or many */
+            } else if ((rc = parse_head(c)) == 0) {
+                c->st = ST_BODY;
+            }
+        }
+        if (!rc && c->st == ST_BODY) {
+            if (c->chunked) {
+                int d = dechunk(c);
+                if (d == 1) raw_end = c->ch_raw, blen = c->ch_dec - c->hdr_end;
+                else if (d > 1) rc = d;
+            } else {
+                uint64_t need = c->hdr_end + (uint64_t)(c->clen > 0 ? c->clen : 0);
+                if (len >= need) raw_end = (size_t)need, blen = need - c->hdr_end;
+            }
+            if (!rc && !raw_end && c->expect && !c->cont_sent) {
+                c->cont_sent = true;
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                (void)beat_buf_append(&c->out, cont, sizeof cont - 1);
+            }
+        }
+        c->in = save_in;
+        c->in_len = save_len;
+        if (rc) {
+            fail(c, rc);
+            break;
+        }
+        if (!raw_end) break; /* need more bytes */
+        bool ka = c->ka;
+        dispatch(c, in, in + c->hdr_end, blen);
+        consumed += raw_end;
+        if (!ka) c->closing = true;
+        req_reset(c);
+    }
+    if (consumed) {
+        c->in_len -= consumed;
+        if (c->in_len) memmove(c->in, c->in + consumed, c->in_len);
+    }
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+/* Room for at least one more input byte (plus a spare): 0, -ENOMEM, or
+ * the HTTP status when the request cannot fit in --max-body + headers. */
+static int in_reserve(inf_http_conn *c) {
+    if (c->in_cap - c->in_len >= 2) return 0;
+    size_t ncap = c->in_cap ? c->in_cap * 2 : IN_INIT;
+    if (ncap > c->h->in_max) ncap = c->h->in_max;
+    if (ncap <= c->in_cap) return c->st == ST_BODY ? 413 : 431;
+    char *nb = realloc(c->in, ncap);
+    if (!nb) {
+        beat_log_rl(5000, BEAT_ERROR, "http_out_of_memory", "bytes=%zu", ncap);
+        return -ENOMEM;
+    }
+    c->in = nb;
+    c->in_cap = ncap;
+    return 0;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
+    inf_http_conn *c = arg;
+    if (c->linger) { /* discard until EOF or LINGER_MS */
+        char tmp[4096];
+        ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) conn_close(c);
+        return;
+    }
+    int rr = in_reserve(c);
+    if (rr < 0) {
+        conn_close(c);
+        return;
+    }
+    if (rr > 0) { /* full: the request cannot fit */
+        ev_set(c->rev, &c->rev_on, false);
+        fail(c, rr);
+        (void)flush(c);
+        return;
+    }
+    ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len - 1, 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+        conn_close(c);
+        return;
+    }
+    if (n == 0) {
+        c->peer_eof = true;
+        ev_set(c->rev, &c->rev_on, false);
+    } else {
+        c->in_len += (size_t)n;
+        c->last_ms = now_ms();
+    }
+    process(c);
+    if (c->peer_eof && !c->closing && c->out.len == c->out_off) {
+        conn_close(c); /* half-closed with nothing (more) to answer */
+        return;
+    }
+    (void)flush(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    inf_http_conn *c = arg;
+    if (!flush(c)) return;
+    if (c->out.len == 0 && !c->closing && !c->linger && c->in_len) {
+        process(c); /* requests held back while the output was full */
+        (void)flush(c);
+    }
+}
+
+static void accept_pause_end(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    inf_http *h = arg;
+    event_add(h->lev, NULL);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg) {
+    (void)what;
+    inf_http *h = arg;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM) {
+                beat_log_rl(5000, BEAT_WARN, "http_accept_failed", "err=%d", -errno);
+                event_del(h->lev); /* out of fds: breathe instead of spinning */
+                struct timeval tv = {0, 100000};
+                evtimer_add(h->resume, &tv);
+            }
+            return;
+        }
+        if (h->free_head < 0) {
+            beat_counter_inc(M.refused);
+            beat_log_rl(5000, BEAT_WARN, "http_conn_limit", "max_conns=%d",
+                        h->cfg.max_conns);
+            close(fd);
+            continue;
+        }
+        inf_http_conn *c = &h->conns[h->free_head];
+        h->free_head = c->next_free;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->fd = fd;
+        c->in_len = c->out_off = 0;
+        beat_buf_reset(&c->out);
+        c->closing = c->linger = c->peer_eof = false;
+        c->rev_on = c->wev_on = false;
+        req_reset(c);
+        c->last_ms = now_ms();
+        event_assign(c->rev, h->base, fd, EV_READ | EV_PERSIST, on_read, c);
+        event_assign(c->wev, h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+        ev_set(c->rev, &c->rev_on, true);
+        h->n_open++;
+        beat_gauge_add(M.open, 1);
+        beat_counter_inc(M.accepted);
+    }
+}
+
+/* Once a second: slow requests get 408, idle keep-alives and stuck writers
+ * are closed, lingering closes end. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    inf_http *h = arg;
+    int64_t now = now_ms();
+    for (int i = 0; i < h->cfg.max_conns; i++) {
+        inf_http_conn *c = &h->conns[i];
+        if (c->fd < 0) continue;
+        if (c->linger) {
+            if (now - c->last_ms > LINGER_MS) conn_close(c);
+        } else if (c->out.len > c->out_off) {
+            if (now - c->last_ms > h->cfg.read_timeout_ms) {
+                beat_counter_inc(M.timeout);
+                conn_close(c);
+            }
+        } else if (c->st != ST_IDLE) {
+            if (now - c->req_start_ms > h->cfg.read_timeout_ms) {
+                fail(c, 408);
+                (void)flush(c);
+            }
+        } else if (now - c->last_ms > h->cfg.idle_timeout_ms) {
+            conn_close(c);
+        }
+    }
+}
+
+/* ---- setup -------------------------------------------------------------------------- */
+
+static int bind_listen(const char *addr, bool reuseport, int *fd_out) {
+    char host[256];
+    int port;
+    if (beat_parse_hostport(addr, host, sizeof host, &port)) return -EINVAL;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    const char *node = host;
+    if (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0) {
+        node = NULL;
+        hints.ai_family = AF_INET;
+    }
+    int g = getaddrinfo(node, ps, &hints, &ai);
+    if (g) return g == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+    int rc = -EADDRNOTAVAIL;
+    for (struct addrinfo *p = ai; p; p = p->ai_next) {
+        int fd = socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        p->ai_protocol);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one)) ||
+            bind(fd, p->ai_addr, p->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+            rc = -errno;
+            close(fd);
+            continue;
+        }
+        *fd_out = fd;
+        rc = 0;
+        break;
+    }
+    freeaddrinfo(ai);
+    return rc;
+}
+
+static void metrics_once(void) {
+    if (M.open) return; /* registering twice returns the same metrics anyway */
+    M.open = beat_gauge_new("beat_inference_http_connections",
+                            "Open HTTP connections (all workers)");
+    M.accepted = beat_counter_new("beat_inference_http_connections_total",
+                                  "HTTP connections accepted");
+    M.refused = beat_counter_new("beat_inference_http_refused_total",
+                                 "Connections closed at accept: --max-conns reached");
+    M.oversize = beat_counter_new("beat_inference_http_rejected_total{reason=\"oversize\"}",
+                                  "Requests refused by the HTTP layer");
+    M.malformed = beat_counter_new(
+        "beat_inference_http_rejected_total{reason=\"malformed\"}",
+        "Requests refused by the HTTP layer");
+    M.timeout = beat_counter_new("beat_inference_http_rejected_total{reason=\"timeout\"}",
+                                 "Requests refused by the HTTP layer");
+}
+
+inf_http *inf_http_new(struct event_base *base, const inf_http_cfg *cfg, int *err) {
+    int e = -ENOMEM;
+    if (!base || !cfg || !cfg->bid || cfg->max_conns < 1) {
+        *err = -EINVAL;
+        return NULL;
+    }
+    metrics_once();
+    inf_http *h = calloc(1, sizeof *h);
+    if (!h) goto fail;
+    h->base = base;
+    h->cfg = *cfg;
+    h->lfd = -1;
+    h->start_ms = beat_mono_ms();
+    h->in_max = cfg->max_header + cfg->max_body + cfg->max_body / 2 + 4096;
+    beat_buf_init(&h->scratch, OUT_MAX);
+    h->conns = calloc((size_t)cfg->max_conns, sizeof *h->conns);
+    if (!h->conns) goto fail;
+    h->free_head = -1;
+    for (int i = cfg->max_conns - 1; i >= 0; i--) {
+        inf_http_conn *c = &h->conns[i];
+        c->h = h;
+        c->fd = -1;
+        beat_buf_init(&c->out, OUT_MAX);
+        c->rev = malloc(event_get_struct_event_size());
+        c->wev = malloc(event_get_struct_event_size());
+        if (!c->rev || !c->wev) goto fail;
+        c->next_free = h->free_head;
+        h->free_head = i;
+    }
+    if (!cfg->listen) return h; /* inf_http_feed only (tests, fuzzing) */
+    if ((e = bind_listen(cfg->listen, cfg->reuseport, &h->lfd))) goto fail;
+    e = -ENOMEM;
+    h->lev = event_new(base, h->lfd, EV_READ | EV_PERSIST, on_accept, h);
+    h->sweep = event_new(base, -1, EV_PERSIST, on_sweep, h);
+    h->resume = evtimer_new(base, accept_pause_end, h);
+    struct timeval sec = {1, 0};
+    if (!h->lev || !h->sweep || !h->resume || event_add(h->lev, NULL) ||
+        event_add(h->sweep, &sec))
+        goto fail;
+    return h;
+fail:
+    inf_http_free(h);
+    *err = e;
+    return NULL;
+}
+
+void inf_http_free(inf_http *h) {
+    if (!h) return;
+    if (h->conns) {
+        for (int i = 0; i < h->cfg.max_conns; i++) {
+            inf_http_conn *c = &h->conns[i];
+            if (c->fd >= 0) conn_close(c);
+            free(c->in);
+            beat_buf_fini(&c->out);
+            free(c->rev);
+            free(c->wev);
+        }
+        free(h->conns);
+    }
+    if (h->lev) event_free(h->lev);
+    if (h->sweep) event_free(h->sweep);
+    if (h->resume) event_free(h->resume);
+    if (h->lfd >= 0) close(h->lfd);
+    beat_buf_fini(&h->scratch);
+    free(h);
+}
+
+int inf_http_conns(const inf_http *h) { return h ? h->n_open : 0; }
+
+int inf_http_feed(inf_http *h, const char *data, size_t len, size_t piece,
+                  beat_buf *out) {
+    inf_http_conn c;
+    memset(&c, 0, sizeof c);
+    c.h = h;
+    c.fd = -1; /* no socket: nothing here may send or close */
+    beat_buf_init(&c.out, OUT_MAX);
+    req_reset(&c);
+    if (!piece) piece = len ? len : 1;
+    int rc = 0;
+    for (size_t off = 0; off < len && !c.closing; ) {
+        int rr = in_reserve(&c);
+        if (rr < 0) {
+            rc = rr;
+            break;
+        }
+        if (rr > 0) {
+            fail(&c, rr);
+            break;
+        }
+        size_t n = len - off;
+        if (n > piece) n = piece;
+        if (n > c.in_cap - c.in_len - 1) n = c.in_cap - c.in_len - 1;
+        memcpy(c.in + c.in_len, data + off, n);
+        c.in_len += n;
+        off += n;
+        process(&c);
+        if (beat_buf_append(out, c.out.data, c.out.len)) rc = -EMSGSIZE;
+        beat_buf_reset(&c.out); /* as if flushed */
+    }
+    if (!rc && beat_buf_append(out, c.out.data, c.out.len)) rc = -EMSGSIZE;
+    free(c.in);
+    beat_buf_fini(&c.out);
+    return rc;
+}
+
+int inf_http_port(const inf_http *h) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (!h || getsockname(h->lfd, (struct sockaddr *)&ss, &sl) != 0) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}

@@ -1,0 +1,371 @@
+/* The lean HTTP server against raw sockets: keep-alive, pipelining, a
+ * request cut into single bytes, chunked bodies, Expect: 100-continue,
+ * 413/431/400/405/404/505, HTTP/1.0 close, the read timeout (408), the
+ * connection limit, /healthz and /metrics. The server runs on this thread's
+ * event loop; each scenario's client runs on a second thread. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "beat_log.h"
+#include "beat_test.h"
+#include "http.h"
+
+static int port;
+static atomic_int done;
+
+/* Echo handler: {"len":N,"v":"<x-openrtb-version>","ce":"<encoding>"}. */
+static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
+    (void)arg;
+    if (!rq->post) {
+        inf_http_reply_error(c, 405, NULL, "Allow: POST\r\n", "use POST");
+        return;
+    }
+    char b[256];
+    int n = snprintf(b, sizeof b, "{\"len\":%zu,\"v\":\"%s\",\"ce\":\"%s\",\"b0\":\"%c\"}",
+                     rq->body_len, rq->ortb_version ? rq->ortb_version : "",
+                     rq->content_encoding ? rq->content_encoding : "",
+                     rq->body_len ? rq->body[0] : '-');
+    inf_http_reply(c, 200, rq->ortb_version, NULL, b, (size_t)n);
+}
+
+static bool health(void *arg, beat_buf *d) {
+    (void)arg;
+    beat_buf_puts(d, "\"x\":1");
+    return true;
+}
+
+static int dial(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* Reads until EOF or quiet_ms of silence; returns bytes read, *eof set. */
+static size_t slurp(int fd, char *out, size_t cap, int quiet_ms, bool *eof) {
+    size_t n = 0;
+    *eof = false;
+    while (n + 1 < cap) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, quiet_ms) <= 0) break;
+        ssize_t k = recv(fd, out + n, cap - 1 - n, 0);
+        if (k <= 0) {
+            *eof = true;
+            break;
+        }
+        n += (size_t)k;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+static int count(const char *hay, const char *needle) {
+    int k = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) k++;
+    return k;
+}
+
+/* ---- scenarios (client thread) ------------------------------------------- */
+
+static char got[1 << 16];
+static bool got_eof;
+static int conns_seen;
+
+typedef void (*scenario)(void);
+
+static void send_all(int fd, const char *s, size_t n) {
+    while (n) {
+        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
+        if (k <= 0) return;
+        s += k;
+        n -= (size_t)k;
+    }
+}
+
+static void exchange(const char *req, int quiet_ms) {
+    int fd = dial();
+    if (fd < 0) {
+        got[0] = '\0';
+        return;
+    }
+    send_all(fd, req, strlen(req));
+    slurp(fd, got, sizeof got, quiet_ms, &got_eof);
+    close(fd);
+}
+
+#define POST1 "POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n" \
+              "x-openrtb-version: 2.6\r\n\r\nhello"
+
+static void sc_keepalive(void) {
+    int fd = dial();
+    send_all(fd, POST1, strlen(POST1));
+    char a[4096];
+    bool eof;
+    slurp(fd, a, sizeof a, 200, &eof);
+    send_all(fd, POST1, strlen(POST1)); /* same connection */
+    slurp(fd, got, sizeof got, 200, &got_eof);
+    if (count(a, "HTTP/1.1 200") != 1) got[0] = '\0';
+    close(fd);
+}
+
+static void sc_pipeline(void) {
+    exchange(POST1 POST1 "POST /openrtb2/bid?q=1 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+             200);
+}
+
+static void sc_bytewise(void) {
+    int fd = dial();
+    const char *r = POST1;
+    for (size_t i = 0; r[i]; i++) {
+        send_all(fd, r + i, 1);
+        usleep(200);
+    }
+    slurp(fd, got, sizeof got, 200, &got_eof);
+    close(fd);
+}
+
+static void sc_chunked(void) {
+    exchange("POST /openrtb2/bid HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nTrailer: x\r\n\r\n", 200);
+}
+
+static void sc_oversize(void) {
+    exchange("POST /openrtb2/bid HTTP/1.1\r\nContent-Length: 999999\r\n\r\nxx", 300);
+}
+
+static void sc_oversize_chunked(void) {
+    exchange("POST /openrtb2/bid HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "fffff\r\n", 300);
+}
+
+static void sc_malformed(void) { exchange("GARBAGE\r\n\r\n", 300); }
+static void sc_badheader(void) {
+    exchange("POST /openrtb2/bid HTTP/1.1\r\nNo colon here\r\n\r\n", 300);
+}
+static void sc_smuggle(void) {
+    exchange("POST /openrtb2/bid HTTP/1.1\r\nContent-Length: 3\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 300);
+}
+static void sc_version(void) { exchange("GET /healthz HTTP/2.0\r\n\r\n", 300); }
+
+static void sc_expect(void) {
+    int fd = dial();
+    const char *h = "POST /openrtb2/bid HTTP/1.1\r\nContent-Length: 4\r\n"
+                    "Expect: 100-continue\r\n\r\n";
+    send_all(fd, h, strlen(h));
+    char a[1024];
+    bool eof;
+    slurp(fd, a, sizeof a, 200, &eof);
+    send_all(fd, "wxyz", 4);
+    slurp(fd, got, sizeof got, 200, &got_eof);
+    if (!strstr(a, "HTTP/1.1 100 Continue\r\n\r\n") || strstr(a, "200 OK")) got[0] = '\0';
+    close(fd);
+}
+
+static void sc_routes(void) {
+    exchange("GET /openrtb2/bid HTTP/1.1\r\n\r\n"
+             "GET /healthz HTTP/1.1\r\n\r\n"
+             "GET /metrics HTTP/1.1\r\n\r\n"
+             "GET /nope HTTP/1.1\r\n\r\n", 200);
+}
+
+static void sc_http10(void) {
+    exchange("POST /openrtb2/bid HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi", 1000);
+}
+
+static void sc_timeout(void) { /* headers never finish: 408 by the sweep */
+    exchange("POST /openrtb2/bid HTTP/1.1\r\nContent-Le", 2500);
+}
+
+static void sc_limit(void) {
+    int a = dial(), b = dial();
+    usleep(100 * 1000);
+    int c = dial(); /* the server holds 2: this one is closed at accept */
+    char buf[64];
+    bool eof = false;
+    if (c >= 0) slurp(c, buf, sizeof buf, 1000, &eof);
+    conns_seen = eof ? 1 : 0;
+    send_all(a, POST1, strlen(POST1));
+    slurp(a, got, sizeof got, 200, &got_eof);
+    close(a);
+    close(b);
+    if (c >= 0) close(c);
+}
+
+/* ---- harness ------------------------------------------------------------------ */
+
+static void *client_main(void *arg) {
+    ((scenario)arg)();
+    atomic_store(&done, 1);
+    return NULL;
+}
+
+static void poll_done(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    if (atomic_load(&done)) event_base_loopbreak(arg);
+}
+
+static int run(scenario sc, int max_conns, int read_timeout_ms) {
+    struct event_base *base = event_base_new();
+    inf_http_cfg cfg = {.listen = "127.0.0.1:0", .max_body = 4096, .max_header = 1024,
+                        .max_conns = max_conns, .read_timeout_ms = read_timeout_ms,
+                        .idle_timeout_ms = 60000, .bid = on_bid, .health = health};
+    int err = 0;
+    inf_http *h = inf_http_new(base, &cfg, &err);
+    if (!h) {
+        fprintf(stderr, "  inf_http_new: %d\n", err);
+        event_base_free(base);
+        return 1;
+    }
+    port = inf_http_port(h);
+    atomic_store(&done, 0);
+    got[0] = '\0';
+    struct event *tick = event_new(base, -1, EV_PERSIST, poll_done, base);
+    struct timeval tv = {0, 10000};
+    event_add(tick, &tv);
+    pthread_t th;
+    pthread_create(&th, NULL, client_main, (void *)sc);
+    event_base_dispatch(base);
+    pthread_join(th, NULL);
+    event_free(tick);
+    inf_http_free(h);
+    event_base_free(base);
+    return 0;
+}
+
+static int test_keepalive(void) {
+    CHECK(run(sc_keepalive, 8, 5000) == 0);
+    CHECK_EQ_INT(count(got, "HTTP/1.1 200 OK\r\n"), 1);
+    CHECK(strstr(got, "\"len\":5,\"v\":\"2.6\""));
+    CHECK(strstr(got, "x-openrtb-version: 2.6\r\n"));
+    CHECK(strstr(got, "Content-Type: application/json\r\n"));
+    CHECK(!strstr(got, "Connection: close"));
+    CHECK(!got_eof);
+    return 0;
+}
+
+static int test_pipeline(void) {
+    CHECK(run(sc_pipeline, 8, 5000) == 0);
+    CHECK_EQ_INT(count(got, "HTTP/1.1 200 OK\r\n"), 3);
+    const char *third = strstr(got, "\"len\":3");
+    CHECK(third && strstr(got, "\"len\":5") < third); /* in order */
+    CHECK(strstr(third, "\"b0\":\"a\""));
+    return 0;
+}
+
+static int test_bytewise(void) {
+    CHECK(run(sc_bytewise, 8, 5000) == 0);
+    CHECK_EQ_INT(count(got, "HTTP/1.1 200 OK\r\n"), 1);
+    CHECK(strstr(got, "\"len\":5,\"v\":\"2.6\",\"ce\":\"\",\"b0\":\"h\""));
+    return 0;
+}
+
+static int test_chunked(void) {
+    CHECK(run(sc_chunked, 8, 5000) == 0);
+    CHECK_EQ_INT(count(got, "HTTP/1.1 200 OK\r\n"), 1);
+    CHECK(strstr(got, "\"len\":7"));
+    CHECK(strstr(got, "\"b0\":\"a\""));
+    return 0;
+}
+
+static int test_errors_close(void) {
+    struct {
+        scenario sc;
+        const char *status;
+    } cases[] = {
+        {sc_oversize, "HTTP/1.1 413 "},  {sc_oversize_chunked, "HTTP/1.1 413 "},
+        {sc_malformed, "HTTP/1.1 400 "}, {sc_badheader, "HTTP/1.1 400 "},
+        {sc_smuggle, "HTTP/1.1 400 "},   {sc_version, "HTTP/1.1 505 "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK(run(cases[i].sc, 8, 5000) == 0);
+        if (strncmp(got, cases[i].status, strlen(cases[i].status)) != 0) {
+            fprintf(stderr, "  case %zu: got %.60s\n", i, got);
+            return 1;
+        }
+        CHECK(strstr(got, "Connection: close\r\n"));
+        CHECK(strstr(got, "{\"error\":\""));
+        CHECK(got_eof);
+    }
+    return 0;
+}
+
+static int test_expect_continue(void) {
+    CHECK(run(sc_expect, 8, 5000) == 0);
+    CHECK(strstr(got, "HTTP/1.1 200 OK\r\n"));
+    CHECK(strstr(got, "\"len\":4"));
+    return 0;
+}
+
+static int test_routes(void) {
+    CHECK(run(sc_routes, 8, 5000) == 0);
+    const char *a = strstr(got, "HTTP/1.1 405 "), *b = strstr(got, "HTTP/1.1 200 OK");
+    const char *m = strstr(got, "text/plain; version=0.0.4"),
+               *d = strstr(got, "HTTP/1.1 404 ");
+    CHECK(a && b && m && d && a < b && b < m && m < d);
+    CHECK(strstr(got, "Allow: POST\r\n"));
+    CHECK(strstr(got, "{\"svc\":"));
+    CHECK(strstr(got, "\"ready\":true"));
+    CHECK(strstr(got, ",\"x\":1}"));
+    CHECK(strstr(got, "beat_inference_http_connections"));
+    return 0;
+}
+
+static int test_http10_closes(void) {
+    CHECK(run(sc_http10, 8, 5000) == 0);
+    CHECK(strstr(got, "HTTP/1.1 200 OK\r\n"));
+    CHECK(strstr(got, "Connection: close\r\n"));
+    CHECK(strstr(got, "\"len\":2"));
+    CHECK(got_eof);
+    return 0;
+}
+
+static int test_read_timeout(void) {
+    CHECK(run(sc_timeout, 8, 200) == 0);
+    CHECK(strncmp(got, "HTTP/1.1 408 ", 13) == 0);
+    CHECK(got_eof);
+    return 0;
+}
+
+static int test_conn_limit(void) {
+    CHECK(run(sc_limit, 2, 5000) == 0);
+    CHECK_EQ_INT(conns_seen, 1); /* the third was closed */
+    CHECK(strstr(got, "HTTP/1.1 200 OK\r\n")); /* the first still serves */
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    beat_log_init("inference", BEAT_ERROR);
+    static const beat_test_case cases[] = {
+        {"keepalive", test_keepalive},
+        {"pipeline", test_pipeline},
+        {"bytewise", test_bytewise},
+        {"chunked", test_chunked},
+        {"errors_close", test_errors_close},
+        {"expect_continue", test_expect_continue},
+        {"routes", test_routes},
+        {"http10_closes", test_http10_closes},
+        {"read_timeout", test_read_timeout},
+        {"conn_limit", test_conn_limit},
+        {NULL, NULL},
+    };
+    return beat_test_main("http", cases, argc, argv);
+}
