@@ -312,6 +312,7 @@ int main(int argc, char **argv) {
     lp.pcfg.catchup_frac = o_horizon;
     lp.pcfg.inflight_s = o_inflight_s;
     lp.pcfg.transit_s = o_transit_s;
+    lp.pcfg.lookahead_s = (double)o_tick_ms / 1000.0;
     lp.pcfg.min_mult = o_min_mult;
     lp.pcfg.max_mult = o_max_mult;
     lp.pcfg.stop_margin = o_stop_margin;

@@ -28,9 +28,11 @@
  *                 factor bounded to [step_down, step_up]: falls are fast,
  *                 rises slow (budget safety beats revenue).
  * Hard stop: paused when operator-paused, outside the flight, or
- * committed ≥ budget × (1 − stop_margin); while paused the integrator and
+ * committed + rate × lookahead_s (the spend until the next tick) ≥
+ * budget × (1 − stop_margin); while paused the integrator and
  * the multiplier are frozen (anti-windup), and the stop lifts by itself if
- * the in-flight estimate was too pessimistic (the rate decays while paused).
+ * the in-flight estimate was too pessimistic, but only when what is left
+ * also covers the bidding until the data shows it (see should_pause).
  */
 #include "pacer.h"
 
@@ -50,8 +52,10 @@ void act_pacer_cfg_default(act_pacer_cfg *c) {
     c->stop_margin = 0.002;
     c->inflight_s = 2.0;
     c->transit_s = 0.5;
+    c->lookahead_s = 1.0;
     c->max_age_s = 10.0;
     c->rate_tau_s = 2.0;
+    c->fast_tau_s = 0.5;
     c->smooth_tau_s = 1.0;
     c->catchup_frac = 0.05;
     c->min_horizon_s = 15.0;
@@ -97,6 +101,8 @@ void act_pacer_init(act_pacer *p) {
     p->rate = -1.0;
     p->flow = -1.0;
     p->inst = 0.0;
+    p->fast = -1.0;
+    p->paused_ms = 0;
     p->bid_since_ms = 0;
     p->last_ms = 0;
     p->last_spent = 0;
@@ -149,25 +155,76 @@ double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in,
     return (double)in->budget_micros * plan_frac(cfg, in, (double)now_ms);
 }
 
+/* How far behind the spend we see is: age of the newest closed bucket plus
+ * notice and Kafka transit (inflight_s while the age is unknown). */
+static double data_lag_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
+    if (in->data_ms < 0) return cfg->max_age_s;
+    if (in->data_ms == 0) return cfg->inflight_s;
+    return clampd((double)(now_ms - in->data_ms) / 1000.0, 0, cfg->max_age_s) +
+           cfg->transit_s;
+}
+
 double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
                           const act_pacer_in *in, int64_t now_ms) {
-    /* The larger of the smoothed and the last measured rate: right after a
-     * surge the smoothed rate lags, and in-flight money is what overspends. */
-    double r = fmax(p->flow < 0 ? p->rate : p->flow, p->inst);
+    /* The larger of the smoothed and the fast rate: right after a surge the
+     * smoothed rate lags, and in-flight money is what overspends. */
+    double r = fmax(p->flow < 0 ? p->rate : p->flow, p->fast < 0 ? p->inst : p->fast);
     if (!(r > 0)) return 0.0;
-    double age_s = in->data_ms < 0 ? cfg->max_age_s : cfg->inflight_s;
-    if (in->data_ms > 0)
-        age_s = clampd((double)(now_ms - in->data_ms) / 1000.0, 0, cfg->max_age_s) +
-                cfg->transit_s;
-    return r * age_s;
+    /* While paused, only what was won before the pause is in flight: once
+     * the data covers the pause, just the notice transit is left. */
+    double lag = data_lag_s(cfg, in, now_ms);
+    if (p->paused && p->paused_ms > 0 && in->data_ms > 0)
+        lag = fmin(lag, fmax(0.0, (double)(p->paused_ms - in->data_ms) / 1000.0) +
+                            cfg->transit_s);
+    return r * lag;
+}
+
+/* The budget stop's arithmetic: *left = budget × (1 − stop_margin) − spent −
+ * in flight; returns what bidding at the current multiplier would spend
+ * before the next chance to stop. Not pausing now means bidding until the
+ * next tick, at the rate our bids last met in the market (p->rate, frozen
+ * while paused) — not at the flow, which decays while paused: a resume
+ * judged on the decayed flow bursts at the old multiplier into a surge.
+ * And a resume is blind until its spend shows in the aggregates, so from a
+ * pause it must also cover that lag (age of the data + transit). */
+static double budget_need(const act_pacer_cfg *cfg, const act_pacer *p,
+                          const act_pacer_in *in, int64_t now_ms, double *left) {
+    *left = (double)in->budget_micros * (1.0 - cfg->stop_margin) -
+            (double)in->spent_micros - act_pacer_inflight(cfg, p, in, now_ms);
+    double r = fmax(p->flow < 0 ? p->rate : p->flow, p->fast < 0 ? p->inst : p->fast);
+    double bid_r = fmax(r, p->rate);
+    double ahead_s = cfg->lookahead_s + (p->paused ? data_lag_s(cfg, in, now_ms) : 0.0);
+    /* Inference stops bidding at the flight's end by itself: no spend to
+     * come beyond it (what was won before it is the in-flight part). */
+    ahead_s = fmin(ahead_s, fmax(0.0, (double)(in->end_ms - now_ms) / 1000.0));
+    return bid_r > 0 ? bid_r * ahead_s : 0.0;
 }
 
 bool act_pacer_should_pause(const act_pacer_cfg *cfg, const act_pacer *p,
                             const act_pacer_in *in, int64_t now_ms) {
     if (in->op_paused || in->end_ms <= in->start_ms) return true;
     if (now_ms < in->start_ms || now_ms >= in->end_ms) return true;
-    double committed = (double)in->spent_micros + act_pacer_inflight(cfg, p, in, now_ms);
-    return committed >= (double)in->budget_micros * (1.0 - cfg->stop_margin);
+    double left, need = budget_need(cfg, p, in, now_ms, &left);
+    return need >= left;
+}
+
+/* Budget-stopped, with room left but not enough for the blind stretch of a
+ * resume at the old multiplier: resume at a lower one, scaled so that the
+ * blind stretch spends at most half of what is left (spend grows at least
+ * linearly with the multiplier in practice, so this errs on the safe side). */
+static bool resume_scaled(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
+                          int64_t now_ms) {
+    if (in->op_paused || now_ms < in->start_ms || now_ms >= in->end_ms) return false;
+    double left, need = budget_need(cfg, p, in, now_ms, &left);
+    if (!(left > 0) || !(need > 0)) return false;
+    double k = 0.5 * left / need;
+    if (k >= 1.0 || p->multiplier * k < cfg->min_mult) return false;
+    p->multiplier *= k;
+    if (p->rate > 0) p->rate *= k;
+    p->integ = log(p->multiplier);
+    p->err = 0.0;
+    p->paused = false;
+    return true;
 }
 
 void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
@@ -191,6 +248,8 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
         double delta = (double)(in->spent_micros - p->last_spent);
         double a = 1.0 - exp(-dt_rate / cfg->rate_tau_s);
         p->inst = delta > 0 ? delta / dt_rate : 0.0;
+        double af = 1.0 - exp(-dt_rate / cfg->fast_tau_s);
+        p->fast = p->fast < 0 ? p->inst : p->fast + af * (p->inst - p->fast);
         if (p->flow < 0) p->flow = p->rate >= 0 ? p->rate : p->inst;
         p->flow += a * (p->inst - p->flow);
         /* The market's answer to our bids: only what was spent while
@@ -215,6 +274,11 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
     p->last_ms = now_ms;
     bool was_paused = p->paused;
     p->paused = act_pacer_should_pause(cfg, p, in, now_ms);
+    /* A scaled resume skips this tick's control step: the loop would start
+     * raising the multiplier it just cut before any of its spend shows. */
+    bool scaled = was_paused && p->paused && resume_scaled(cfg, p, in, now_ms);
+    if (p->paused && !was_paused) p->paused_ms = now_ms;
+    if (!p->paused) p->paused_ms = 0;
     if (p->paused) p->bid_since_ms = 0;
     else if (was_paused || p->bid_since_ms == 0) p->bid_since_ms = now_ms;
     if (!isfinite(p->multiplier) || p->multiplier <= 0) p->multiplier = 1.0;
@@ -228,7 +292,7 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
     }
     if (!isfinite(p->err)) p->err = 0.0;
     p->integ = clampd(p->integ, lmin, lmax);
-    if (p->paused || dt <= 0 || hold) {
+    if (p->paused || dt <= 0 || hold || scaled) {
         p->multiplier = clampd(p->multiplier, cfg->min_mult, cfg->max_mult);
         return;
     }

@@ -20,9 +20,14 @@ typedef struct act_pacer_cfg {
                              the age of the aggregates is unknown */
     double transit_s;     /* ...else × (age of the newest closed bucket +
                              this: notice delay and Kafka transit) */
+    double lookahead_s;   /* hard stop only: spend until the next chance to
+                             stop (one tick; set from --tick-ms) */
     double max_age_s;     /* an age above this (a datastream down) counts as
                              this much: a dead peer must not pause everything */
     double rate_tau_s;    /* time constant of the smoothed spend rate */
+    double fast_tau_s;    /* ...of the fast one the stop uses (reacts to a
+                             surge within a bucket or two, but one noisy
+                             bucket of a small campaign does not stop it) */
     double smooth_tau_s;  /* time constant of the multiplier smoothing */
     double catchup_frac;  /* plan deviations are corrected over this fraction
                              of the flight (never past its end) */
@@ -50,6 +55,8 @@ typedef struct act_pacer {
     double flow;        /* smoothed spend rate as counted, paused or not: the
                            in-flight estimate; < 0 = not measured */
     double inst;        /* last instantaneous spend rate (micros/s) */
+    double fast;        /* EWMA of inst over fast_tau_s; < 0 = not measured */
+    int64_t paused_ms;  /* when the current pause began (0 = bidding) */
     int64_t bid_since_ms; /* when bidding last resumed (0 = not bidding) */
     int64_t last_ms;    /* time of the previous step; 0 = never stepped */
     int64_t last_spent; /* spend at the previous step */

@@ -427,9 +427,16 @@ static int test_budget_exhausted_pauses(void) {
     act_pacer_step(&cfg, &p, &in, T0 + 11000);
     CHECK(act_pacer_inflight(&cfg, &p, &in, T0 + 11000) >= 0.05 * BUDGET);
     CHECK(p.paused);
-    /* ...and the stop lifts once that rate has died away unspent. */
-    for (int i = 12; i < 40; i++) act_pacer_step(&cfg, &p, &in, T0 + i * 1000LL);
-    CHECK(!p.paused);
+    /* ...and the stop lifts once that rate has died away unspent, but at a
+     * multiplier cut so that the blind seconds of a resume (one tick plus
+     * the data lag) at the market's last rate spend at most half of what
+     * is left: at the lift the multiplier is at most half the old one. */
+    double m_lift = -1;
+    for (int i = 12; i < 40 && m_lift < 0; i++) {
+        act_pacer_step(&cfg, &p, &in, T0 + i * 1000LL);
+        if (!p.paused) m_lift = p.multiplier;
+    }
+    CHECK(m_lift > 0 && m_lift <= 0.5);
     return 0;
 }
 

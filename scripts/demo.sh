@@ -36,10 +36,19 @@ trap cleanup EXIT
 
 # Faster loops than production defaults so a short run shows learning and pacing.
 export BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S=${BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S:-5}
-export BEAT_ACTUATOR_TICK_MS=${BEAT_ACTUATOR_TICK_MS:-1000}
+# A day squeezed into minutes: the pacing loop runs 4× a second (buckets as
+# often), or a flight's last seconds are a handful of control steps.
+export BEAT_ACTUATOR_TICK_MS=${BEAT_ACTUATOR_TICK_MS:-250}
+export BEAT_DATASTREAM_BUCKET_MS=${BEAT_DATASTREAM_BUCKET_MS:-250}
 export BEAT_DATASTREAM_JOIN_WINDOW_MS=${BEAT_DATASTREAM_JOIN_WINDOW_MS:-5000}
-# A short run has few clicks: keep half of the negatives (default 10%).
-export BEAT_DATASTREAM_NEG_RATE=${BEAT_DATASTREAM_NEG_RATE:-0.5}
+# A short run has few clicks: keep every negative (default 10%), and judge
+# the model over its last 8,000 samples (about the last minute), not since
+# its cold start.
+export BEAT_DATASTREAM_NEG_RATE=${BEAT_DATASTREAM_NEG_RATE:-1}
+export BEAT_LIGHTTRAINER_WINDOW=${BEAT_LIGHTTRAINER_WINDOW:-8000}
+# The simulator's notices arrive 50–500 ms after the auction: the pacing
+# stop's transit allowance follows (production: measure your exchange's).
+export BEAT_ACTUATOR_TRANSIT_S=${BEAT_ACTUATOR_TRANSIT_S:-0.3}
 # The simulator's floors come in USD, EUR and GBP at these rates.
 export BEAT_INFERENCE_CURRENCY_RATES=${BEAT_INFERENCE_CURRENCY_RATES:-EUR=1.08,GBP=1.27}
 
