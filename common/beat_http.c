@@ -122,7 +122,7 @@ static void on_generic(struct evhttp_request *req, void *arg) {
 
 /* ---- server ------------------------------------------------------------ */
 
-static int bind_listen(const char *listen_addr, bool reuseport, int *fd_out) {
+int beat_http_listen_socket(const char *listen_addr, bool reuseport, int *fd_out) {
     char host[256];
     int port;
     if (beat_parse_hostport(listen_addr, host, sizeof host, &port))
@@ -188,7 +188,7 @@ beat_http *beat_http_new(struct event_base *base, const char *listen,
         e = -ENOMEM;
         goto fail;
     }
-    if ((e = bind_listen(listen, reuseport, &fd))) goto fail;
+    if ((e = beat_http_listen_socket(listen, reuseport, &fd))) goto fail;
     /* evhttp now owns fd and closes it when freed. */
     if (!evhttp_accept_socket_with_handle(h->http, fd)) {
         close(fd);

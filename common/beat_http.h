@@ -29,6 +29,12 @@ typedef void (*beat_http_fn)(struct evhttp_request *req, void *arg);
  * In the threaded admin server this runs on the admin thread. */
 typedef bool (*beat_health_fn)(void *arg, beat_buf *detail);
 
+/* A non-blocking, listening TCP socket on listen ("host:port"; ":8080" or
+ * "0.0.0.0:8080" = all IPv4 addresses), SO_REUSEADDR, and SO_REUSEPORT when
+ * reuseport. 0 and *fd_out (the caller owns it), or a negative errno. For
+ * servers that do their own accept loop (inference's bid path). */
+int beat_http_listen_socket(const char *listen, bool reuseport, int *fd_out);
+
 /* Binds listen ("host:port"; ":8080" = all addresses) on base and installs
  * /healthz and /metrics. reuseport: set SO_REUSEPORT so several workers can
  * each bind the same address with their own base (inference --workers).

@@ -2,9 +2,10 @@
  * Called by main.c (one server per worker event loop); calls the bid
  * handler for POST /openrtb2/bid and answers /healthz and /metrics itself.
  * It must never block the loop, never trust a byte of input (every length
- * is bounded before use) and never allocate per request: each connection
- * slot keeps its buffers between requests and connections. */
-#include "http.h"
+ * is bounded before use; the parsing itself is http_parse.c) and never
+ * allocate per request: each connection slot keeps its buffers between
+ * requests and connections. */
+#include "http_int.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -20,59 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beat_http.h"
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_util.h"
-
-#define IN_INIT (16 * 1024)          /* first input buffer of a slot */
-#define IN_KEEP (64 * 1024)          /* larger ones are freed on close */
-#define OUT_MAX (32 * 1024 * 1024)   /* /metrics may be big; bids are small */
-#define OUT_HIGH (256 * 1024)        /* stop taking pipelined requests above */
-#define HEADERS_MAX 100
-#define CHUNK_LINE_MAX 1024
-#define LINGER_MS 2000               /* read-and-discard after an error reply */
-#define ACCEPT_BATCH 32
-
-enum { ST_IDLE, ST_HEAD, ST_BODY };
-enum { R_NONE, R_BID, R_HEALTH, R_METRICS, R_NOTFOUND };
-enum { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
-
-struct inf_http_conn {
-    inf_http *h;
-    int fd; /* -1: slot free */
-    int next_free;
-    struct event *rev, *wev;
-    bool rev_on, wev_on;
-    char *in;
-    size_t in_len, in_cap;
-    beat_buf out;
-    size_t out_off;
-    /* Current request; positions are relative to in[0] (the buffer is
-     * compacted so that a request always starts at 0). */
-    int st, route;
-    size_t scan, hdr_end, ce_pos, ov_pos; /* *_pos 0: header absent */
-    int64_t clen;
-    bool chunked, ka, expect, cont_sent, post, head;
-    int ch_state;
-    size_t ch_raw, ch_dec;
-    uint64_t ch_left;
-    bool replied, closing, linger, peer_eof;
-    int64_t req_start_ms, last_ms;
-};
-
-struct inf_http {
-    struct event_base *base;
-    inf_http_cfg cfg;
-    int lfd;
-    struct event *lev, *sweep, *resume;
-    inf_http_conn *conns;
-    int free_head, n_open;
-    size_t in_max;
-    int64_t start_ms;
-    time_t date_at;
-    char date[64];
-    beat_buf scratch; /* /healthz and /metrics rendering */
-};
 
 static struct {
     beat_counter *refused, *oversize, *malformed, *timeout, *accepted;
@@ -287,211 +239,6 @@ void inf_http_reply_error(inf_http_conn *c, int code, const char *ortb_version,
     inf_http_reply(c, code, ortb_version, extra_headers, b, (size_t)(p - b));
 }
 
-/* ---- request parsing ----------------------------------------------------------- */
-
-static bool name_is(const char *n, size_t nl, const char *lit) {
-    size_t ll = strlen(lit);
-    return nl == ll && strncasecmp(n, lit, ll) == 0;
-}
-
-static bool token_char(unsigned char ch) {
-    return ch > 0x20 && ch < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", ch);
-}
-
-/* Parses the request line and headers in in[0..hdr_end), NUL-terminating
- * the values we keep. 0, or an HTTP status for the error reply. */
-static int parse_head(inf_http_conn *c) {
-    char *s = c->in, *end = c->in + c->hdr_end;
-    char *nl = memchr(s, '\n', (size_t)(end - s));
-    if (!nl) return 400;
-    char *le = nl > s && nl[-1] == '\r' ? nl - 1 : nl;
-    /* METHOD SP target SP HTTP/x.y */
-    char *sp1 = memchr(s, ' ', (size_t)(le - s));
-    if (!sp1 || sp1 == s) return 400;
-    for (char *q = s; q < sp1; q++)
-        if (!token_char((unsigned char)*q)) return 400;
-    char *tgt = sp1 + 1;
-    char *sp2 = memchr(tgt, ' ', (size_t)(le - tgt));
-    if (!sp2 || sp2 == tgt) return 400;
-    size_t ml = (size_t)(sp1 - s), vl = (size_t)(le - sp2 - 1);
-    const char *ver = sp2 + 1;
-    if (vl != 8 || memcmp(ver, "HTTP/", 5) != 0 || ver[6] != '.') return 400;
-    if (ver[5] != '1') return 505;
-    c->ka = ver[7] != '0';
-    c->post = ml == 4 && memcmp(s, "POST", 4) == 0;
-    c->head = ml == 4 && memcmp(s, "HEAD", 4) == 0;
-    /* absolute-form (proxies): skip scheme://authority */
-    if (tgt[0] != '/') {
-        char *sl = NULL;
-        if ((size_t)(sp2 - tgt) > 8 && (strncasecmp(tgt, "http://", 7) == 0 ||
-                                        strncasecmp(tgt, "https://", 8) == 0))
-            sl = memchr(tgt + 8, '/', (size_t)(sp2 - tgt - 8));
-        if (!sl) return tgt[0] == '*' ? 404 : 400;
-        tgt = sl;
-    }
-    char *qm = memchr(tgt, '?', (size_t)(sp2 - tgt));
-    size_t pl = (size_t)((qm ? qm : sp2) - tgt);
-    if (pl == 13 && memcmp(tgt, "/openrtb2/bid", 13) == 0) c->route = R_BID;
-    else if (pl == 8 && memcmp(tgt, "/healthz", 8) == 0) c->route = R_HEALTH;
-    else if (pl == 8 && memcmp(tgt, "/metrics", 8) == 0) c->route = R_METRICS;
-    else c->route = R_NOTFOUND;
-
-    int nh = 0;
-    bool conn_ka = false, conn_close_hdr = false;
-    for (char *line = nl + 1; line < end; line = nl + 1) {
-        nl = memchr(line, '\n', (size_t)(end - line));
-        if (!nl) return 400;
-        le = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
-        if (le == line) break; /* the blank line */
-        if (++nh > HEADERS_MAX) return 431;
-        if (*line == ' ' || *line == '\t') return 400; /* obsolete folding */
-        char *colon = memchr(line, ':', (size_t)(le - line));
-        if (!colon || colon == line) return 400;
-        for (char *q = line; q < colon; q++)
-            if (!token_char((unsigned char)*q)) return 400;
-        char *v = colon + 1, *ve = le;
-        while (v < ve && (*v == ' ' || *v == '\t')) v++;
-        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-        size_t nlen = (size_t)(colon - line), vlen = (size_t)(ve - v);
-        for (char *q = v; q < ve; q++) /* no CR, NUL...: values may be echoed */
-            if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f) return 400;
-        if (name_is(line, nlen, "content-length")) {
-            if (vlen == 0 || vlen > 18) return vlen > 18 ? 413 : 400;
-            int64_t x = 0;
-            for (char *q = v; q < ve; q++) {
-                if (*q < '0' || *q > '9') return 400;
-                x = x * 10 + (*q - '0');
-            }
-            if (c->clen >= 0 && c->clen != x) return 400;
-            c->clen = x;
-        } else if (name_is(line, nlen, "transfer-encoding")) {
-            if (vlen != 7 || strncasecmp(v, "chunked", 7) != 0) return 501;
-            c->chunked = true;
-        } else if (name_is(line, nlen, "connection")) {
-            *ve = '\0';
-            if (strcasestr(v, "close")) conn_close_hdr = true;
-            if (strcasestr(v, "keep-alive")) conn_ka = true;
-        } else if (name_is(line, nlen, "expect")) {
-            if (vlen == 12 && strncasecmp(v, "100-continue", 12) == 0) c->expect = true;
-        } else if (name_is(line, nlen, "content-encoding")) {
-            *ve = '\0';
-            c->ce_pos = (size_t)(v - c->in);
-        } else if (name_is(line, nlen, "x-openrtb-version")) {
-            *ve = '\0';
-            c->ov_pos = (size_t)(v - c->in);
-        }
-    }
-    if (conn_close_hdr) c->ka = false;
-    else if (conn_ka) c->ka = true;
-    if (c->chunked && c->clen >= 0) return 400; /* request smuggling shape */
-    if (c->clen > (int64_t)c->h->cfg.max_body) return 413;
-    return 0;
-}
-
-/* Finds the end of the header block from c->scan on. */
-static bool find_head_end(inf_http_conn *c) {
-    size_t i = c->scan;
-    while (i < c->in_len) {
-        char *nl = memchr(c->in + i, '\n', c->in_len - i);
-        if (!nl) {
-            c->scan = c->in_len;
-            return false;
-        }
-        size_t k = (size_t)(nl - c->in) + 1;
-        if (k < c->in_len && c->in[k] == '\n') {
-            c->hdr_end = k + 1;
-            return true;
-        }
-        if (k + 1 < c->in_len && c->in[k] == '\r' && c->in[k + 1] == '\n') {
-            c->hdr_end = k + 2;
-            return true;
-        }
-        if (k >= c->in_len || (k + 1 >= c->in_len && c->in[k] == '\r')) {
-            c->scan = k - 1; /* undecided: look again with more bytes */
-            return false;
-        }
-        i = k;
-    }
-    c->scan = c->in_len;
-    return false;
-}
-
-/* Decodes a chunked body in place (decoded bytes never overtake raw ones).
- * 1 done, 0 need more, or an HTTP status. */
-static int dechunk(inf_http_conn *c) {
-    if (!c->ch_raw) c->ch_raw = c->ch_dec = c->hdr_end;
-    for (;;) {
-        size_t avail = c->in_len - c->ch_raw;
-        switch (c->ch_state) {
-        case CH_SIZE:
-        case CH_TRAILER: {
-            char *line = c->in + c->ch_raw;
-            char *nl = memchr(line, '\n', avail);
-            if (!nl) {
-                if (avail > CHUNK_LINE_MAX) return 400;
-                return 0;
-            }
-            size_t ll = (size_t)(nl - line);
-            c->ch_raw += ll + 1;
-            if (ll && line[ll - 1] == '\r') ll--;
-            if (c->ch_state == CH_TRAILER) {
-                if (ll == 0) {
-                    c->ch_state = CH_DONE;
-                    return 1;
-                }
-                if (c->ch_raw - c->ch_dec > c->h->cfg.max_header) return 431;
-                continue;
-            }
-            uint64_t sz = 0;
-            size_t k = 0;
-            for (; k < ll; k++) {
-                char ch = line[k];
-                int d = ch >= '0' && ch <= '9'   ? ch - '0'
-                        : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                        : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                                 : -1;
-                if (d < 0) break;
-                if (k >= 15) return 413;
-                sz = sz * 16 + (uint64_t)d;
-            }
-            if (k == 0 || (k < ll && line[k] != ';' && line[k] != ' ' && line[k] != '\t'))
-                return 400;
-            if (sz == 0) {
-                c->ch_state = CH_TRAILER;
-                continue;
-            }
-            if (c->ch_dec - c->hdr_end + sz > c->h->cfg.max_body) return 413;
-            c->ch_left = sz;
-            c->ch_state = CH_DATA;
-            continue;
-        }
-        case CH_DATA: {
-            size_t n = avail < c->ch_left ? avail : (size_t)c->ch_left;
-            if (n == 0) return 0;
-            memmove(c->in + c->ch_dec, c->in + c->ch_raw, n);
-            c->ch_dec += n;
-            c->ch_raw += n;
-            c->ch_left -= n;
-            if (c->ch_left == 0) c->ch_state = CH_DATA_END;
-            continue;
-        }
-        case CH_DATA_END:
-            if (avail == 0) return 0;
-            if (c->in[c->ch_raw] == '\n') {
-                c->ch_raw += 1;
-            } else {
-                if (avail < 2) return 0;
-                if (c->in[c->ch_raw] != '\r' || c->in[c->ch_raw + 1] != '\n') return 400;
-                c->ch_raw += 2;
-            }
-            c->ch_state = CH_SIZE;
-            continue;
-        default:
-            return 1;
-        }
-    }
-}
-
 /* ---- dispatch -------------------------------------------------------------------- */
 
 static void serve_health(inf_http_conn *c) {
@@ -604,17 +351,17 @@ static void process(inf_http_conn *c) {
         int rc = 0;
         size_t raw_end = 0, blen = 0;
         if (c->st == ST_HEAD) {
-            if (!find_head_end(c)) {
+            if (!inf_http_find_head_end(c)) {
                 if (len > c->h->cfg.max_header) rc = 431;
             } else if (c->hdr_end > c->h->cfg.max_header) {
                 rc = 431; /* the same whether it came in one read or many */
-            } else if ((rc = parse_head(c)) == 0) {
+            } else if ((rc = inf_http_parse_head(c)) == 0) {
                 c->st = ST_BODY;
             }
         }
         if (!rc && c->st == ST_BODY) {
             if (c->chunked) {
-                int d = dechunk(c);
+                int d = inf_http_dechunk(c);
                 if (d == 1) raw_end = c->ch_raw, blen = c->ch_dec - c->hdr_end;
                 else if (d > 1) rc = d;
             } else {
@@ -796,46 +543,6 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
 
 /* ---- setup -------------------------------------------------------------------------- */
 
-static int bind_listen(const char *addr, bool reuseport, int *fd_out) {
-    char host[256];
-    int port;
-    if (beat_parse_hostport(addr, host, sizeof host, &port)) return -EINVAL;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    const char *node = host;
-    if (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0) {
-        node = NULL;
-        hints.ai_family = AF_INET;
-    }
-    int g = getaddrinfo(node, ps, &hints, &ai);
-    if (g) return g == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
-    int rc = -EADDRNOTAVAIL;
-    for (struct addrinfo *p = ai; p; p = p->ai_next) {
-        int fd = socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        p->ai_protocol);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one)) ||
-            bind(fd, p->ai_addr, p->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-            rc = -errno;
-            close(fd);
-            continue;
-        }
-        *fd_out = fd;
-        rc = 0;
-        break;
-    }
-    freeaddrinfo(ai);
-    return rc;
-}
-
 static void metrics_once(void) {
     if (M.open) return; /* registering twice returns the same metrics anyway */
     M.open = beat_gauge_new("beat_inference_http_connections",
@@ -883,7 +590,7 @@ inf_http *inf_http_new(struct event_base *base, const inf_http_cfg *cfg, int *er
         h->free_head = i;
     }
     if (!cfg->listen) return h; /* inf_http_feed only (tests, fuzzing) */
-    if ((e = bind_listen(cfg->listen, cfg->reuseport, &h->lfd))) goto fail;
+    if ((e = beat_http_listen_socket(cfg->listen, cfg->reuseport, &h->lfd))) goto fail;
     e = -ENOMEM;
     h->lev = event_new(base, h->lfd, EV_READ | EV_PERSIST, on_accept, h);
     h->sweep = event_new(base, -1, EV_PERSIST, on_sweep, h);

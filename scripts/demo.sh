@@ -19,6 +19,7 @@ SURGE=${BEAT_DEMO_SURGE:-0.55:0.1:5}   # ×5 for 10% of the run
 DROP=${BEAT_DEMO_DROP:-0.25:0.04:0.3}  # and a short drop
 SEED=${BEAT_DEMO_SEED:-42}
 CONNS=${BEAT_DEMO_CONNECTIONS:-256}   # per inference node: room for the surge
+AUC_WINDOW=${BEAT_DEMO_AUC_WINDOW_S:-15} # Bayes AUC per window of this many seconds
 export BEAT_RUN_DIR=$RUN
 
 "$BIN/beatctl" down >/dev/null 2>&1 || true
@@ -69,7 +70,7 @@ POLL=$!
 echo "== beat-exsim: ${DURATION}s at ${RATE} req/s on average (wave $WAVE, surge $SURGE, drop $DROP)"
 "$BIN/beat-exsim" --inference "$BEAT_INFERENCE_URLS" --rate "$RATE" --duration "$DURATION" \
   --seed "$SEED" --wave "$WAVE" --surge "$SURGE" --surge "$DROP" --connections "$CONNS" \
-  --auc-window-s 15 \
+  --auc-window-s "$AUC_WINDOW" \
   --currency-rates "$BEAT_INFERENCE_CURRENCY_RATES" --campaigns "$REPORT/campaigns.json" \
   --timeline "$REPORT/exsim-timeline.jsonl" --events "$REPORT/events.jsonl" \
   --stats-every-s 10 --json "$REPORT/exsim.json" > "$REPORT/exsim.txt"
