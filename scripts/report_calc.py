@@ -137,6 +137,10 @@ def summarize(out_dir, engine):
     versions, before = engine.get("versions", {}), engine.get("before", {})
     final_auc = versions.get("model_auc")
     half = [x["ratio"] for x in series[len(series) // 2:] if x["ratio"] is not None]
+    # Where learning has got to: the last quarter of the windows (the model
+    # and the Bayes figure on the same stretch of traffic, unlike the
+    # end-of-run model AUC over the whole run's Bayes AUC).
+    quarter = [x["ratio"] for x in series[len(series) * 3 // 4:] if x["ratio"] is not None]
     asked = sim["requests"] + sim["skipped"]
     in_time = sim["answered"]["200"] + sim["answered"]["204"]
     bill_sum = sum(e["price_cpm_micros"] for e in events if e.get("ev") == "bill")
@@ -164,6 +168,7 @@ def summarize(out_dir, engine):
                 "ratio_final": (final_auc / bayes["overall"])
                 if final_auc is not None and bayes.get("overall") else None,
                 "ratio_mean_second_half": (sum(half) / len(half)) if half else None,
+                "ratio_mean_last_quarter": (sum(quarter) / len(quarter)) if quarter else None,
                 "series": series, "model_samples_seen": versions.get("model_samples_seen")},
         "versions": {"before": before, "after": versions},
         "plan": "hourly weights" if weights else "uniform over the flight",
@@ -228,8 +233,9 @@ def markdown(s):
     L.append(f"Model AUC at the end (progressive validation, checkpoint header) "
              f"{_f(a['model_final'], '{:.4f}')}; Bayes AUC of the true CTR on the impressions "
              f"won {_f(a['bayes_overall'], '{:.4f}')}; ratio {_f(a['ratio_final'], '{:.3f}')} "
-             f"(mean over the second half of the run "
-             f"{_f(a['ratio_mean_second_half'], '{:.3f}')}); "
+             f"(per window, model ÷ Bayes on the same traffic: mean over the second half "
+             f"of the run {_f(a['ratio_mean_second_half'], '{:.3f}')}, over the last "
+             f"quarter {_f(a.get('ratio_mean_last_quarter'), '{:.3f}')}); "
              f"{_f(a['model_samples_seen'], '{:,}')} samples seen.")
     L.append("")
     L.append("| window end | impressions | clicks | Bayes AUC | model AUC | ratio |")
