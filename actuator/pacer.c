@@ -164,11 +164,16 @@ static double data_lag_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64
            cfg->transit_s;
 }
 
+/* The spend rate as counted: the larger of the smoothed and the fast one
+ * (right after a surge the smoothed rate lags, and in-flight money is what
+ * overspends). */
+static double counted_rate(const act_pacer *p) {
+    return fmax(p->flow < 0 ? p->rate : p->flow, p->fast < 0 ? p->inst : p->fast);
+}
+
 double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
                           const act_pacer_in *in, int64_t now_ms) {
-    /* The larger of the smoothed and the fast rate: right after a surge the
-     * smoothed rate lags, and in-flight money is what overspends. */
-    double r = fmax(p->flow < 0 ? p->rate : p->flow, p->fast < 0 ? p->inst : p->fast);
+    double r = counted_rate(p);
     if (!(r > 0)) return 0.0;
     /* While paused, only what was won before the pause is in flight: once
      * the data covers the pause, just the notice transit is left. */
@@ -191,8 +196,7 @@ static double budget_need(const act_pacer_cfg *cfg, const act_pacer *p,
                           const act_pacer_in *in, int64_t now_ms, double *left) {
     *left = (double)in->budget_micros * (1.0 - cfg->stop_margin) -
             (double)in->spent_micros - act_pacer_inflight(cfg, p, in, now_ms);
-    double r = fmax(p->flow < 0 ? p->rate : p->flow, p->fast < 0 ? p->inst : p->fast);
-    double bid_r = fmax(r, p->rate);
+    double bid_r = fmax(counted_rate(p), p->rate);
     double ahead_s = cfg->lookahead_s + (p->paused ? data_lag_s(cfg, in, now_ms) : 0.0);
     /* Inference stops bidding at the flight's end by itself: no spend to
      * come beyond it (what was won before it is the in-flight part). */
