@@ -5,9 +5,9 @@ over from the supervisor's latest state; inference bids with its states
 (the "actuator" name in the state changes, inference's state version
 advances); then it is stopped, the C actuator released (`beatctl start
 actuator`) and it resumes the spend so far. No other process restarts."""
-import json, os, signal, subprocess, sys, tempfile, time
+import os, sys, tempfile
 
-from beatlib import BIN, ROOT, Engine, check, get_json, wait_for
+from beatlib import ROOT, Engine, Proc, check, get_json, wait_for
 
 EXAMPLES = os.path.join(ROOT, "docs", "examples", "campaigns.json")
 PY_ACT = os.path.join(ROOT, "actuator", "examples", "beat_actuator.py")
@@ -35,10 +35,9 @@ def test_swap_c_python_c_under_traffic():
         env = dict(e.env)
         env.update(e.shared_env())
         sup = env["BEAT_SUPERVISOR_URL"]
-        sim = subprocess.Popen(
-            [os.path.join(BIN, "beat-exsim"), "--inference", env["BEAT_INFERENCE_URLS"],
-             "--rate=150", "--duration=55", "--seed=11", "--stats-every-s=60"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(run, "exsim.log"), "w"))
+        sim = Proc("exsim", ["beat-exsim", "--inference", env["BEAT_INFERENCE_URLS"],
+                             "--rate=150", "--duration=55", "--seed=11", "--stats-every-s=60"],
+                   logdir=run)
         py = None
         try:
             others = {n: e.pid(n) for n in e.names() if n != "actuator"}
@@ -53,9 +52,8 @@ def test_swap_c_python_c_under_traffic():
             c_last = latest(sup)
             c_spend = spend_total(c_last)
             sv0 = e.health("inference-1")["state_version"]
-            py = subprocess.Popen([sys.executable, PY_ACT, "--tick-ms=300"], env=env,
-                                  stdout=subprocess.DEVNULL,
-                                  stderr=open(os.path.join(run, "py-actuator.log"), "w"))
+            py = Proc("py-actuator", [sys.executable, PY_ACT, "--tick-ms=300"], env=env,
+                      logdir=run)
             wait_for(lambda: get_json(sup + "/v1/versions")["state_actuator"] == "py-actuator",
                      20, what="state written by py-actuator")
             st = latest(sup)
@@ -71,8 +69,7 @@ def test_swap_c_python_c_under_traffic():
                      what="py-actuator counts new spend")
 
             # 2. Python actuator stopped (SIGTERM: clean exit), C actuator back.
-            py.send_signal(signal.SIGTERM)
-            check(py.wait(10) == 0, "py-actuator exits 0 on SIGTERM")
+            check(py.stop(10) == 0, "py-actuator exits 0 on SIGTERM")
             py_last = latest(sup)
             py_spend = spend_total(py_last)
             e.ctl("start", "actuator")
@@ -92,13 +89,6 @@ def test_swap_c_python_c_under_traffic():
             check(now == others, f"pids changed: {others} -> {now}")
             check(not e.fatal_events(), f"fatal events: {e.fatal_events()}")
         finally:
-            if py and py.poll() is None:
+            if py:
                 py.kill()
-                py.wait(5)
-            if sim.poll() is None:
-                sim.send_signal(signal.SIGTERM)
-                try:
-                    sim.wait(10)
-                except subprocess.TimeoutExpired:
-                    sim.kill()
-                    sim.wait(5)
+            sim.stop(10)

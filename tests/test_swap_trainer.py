@@ -5,9 +5,9 @@ but the run's env; the supervisor's model_trainer and inference's model
 version follow it; then the Python trainer stops, the C trainer is released
 (beatctl start) and comes back with its own state (samples_seen does not
 restart from 0, its private section is restored). No other daemon restarts."""
-import json, os, signal, struct, subprocess, sys, tempfile, time
+import json, os, struct, sys, tempfile
 
-from beatlib import BIN, ROOT, Engine, check, get_json, http, wait_for
+from beatlib import ROOT, Engine, Proc, check, get_json, http, wait_for
 
 EXAMPLES = os.path.join(ROOT, "docs", "examples", "campaigns.json")
 PY_TRAINER = os.path.join(ROOT, "lighttrainer", "examples", "beat_trainer.py")
@@ -48,11 +48,9 @@ def test_swap_python_trainer_and_back():
     with Engine(run, campaigns=EXAMPLES, env=FAST) as e:
         wait_for(lambda: ready(e, "datastream-1"), 40, what="datastream assigned")
         wait_for(lambda: ready(e, "inference-1"), 40, what="inference ready")
-        sim = subprocess.Popen(
-            [os.path.join(BIN, "beat-exsim"), "--inference",
-             e.shared_env()["BEAT_INFERENCE_URLS"], "--rate=400", "--duration=60",
-             "--seed=3", f"--json={run}/exsim.json"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(run, "exsim.log"), "w"))
+        sim = Proc("exsim", ["beat-exsim", "--inference", e.shared_env()["BEAT_INFERENCE_URLS"],
+                             "--rate=400", "--duration=60", "--seed=3",
+                             f"--json={run}/exsim.json"], logdir=run)
         py = None
         try:
             # The C trainer learns from live samples first.
@@ -66,11 +64,8 @@ def test_swap_python_trainer_and_back():
             e.ctl("stop", "lighttrainer")
             wait_for(lambda: not e.pid("lighttrainer"), 10, what="C trainer held down")
             c_seen = latest_header(e)["samples_seen"]
-            env = dict(os.environ)
-            env.update(e.shared_env())
-            py = subprocess.Popen([sys.executable, PY_TRAINER, "--checkpoint-every-s", "1"],
-                                  env=env, stdout=subprocess.DEVNULL,
-                                  stderr=open(os.path.join(run, "py-trainer.log"), "w"))
+            py = Proc("py-trainer", [sys.executable, PY_TRAINER, "--checkpoint-every-s", "1"],
+                      env=e.shared_env(), logdir=run)
             v = wait_for(lambda: (lambda x: x if x["model_trainer"] == "py-trainer" else None)(
                 versions(e)), 20, what="supervisor model_trainer = py-trainer")
             k = v["model"]
@@ -87,8 +82,7 @@ def test_swap_python_trainer_and_back():
                      what="inference follows the Python trainer")
             check(ready(e, "inference-1") is not None)
 
-            py.send_signal(signal.SIGTERM)
-            check(py.wait(10) == 0, "py-trainer exit status")
+            check(py.stop(10) == 0, "py-trainer exit status")
             py_seen = latest_header(e)["samples_seen"]
 
             e.ctl("start", "lighttrainer")
@@ -129,12 +123,6 @@ def test_swap_python_trainer_and_back():
                 check(e.pid(n) == pid, f"{n} restarted ({pid} -> {e.pid(n)})")
             check(not e.fatal_events(), str(e.fatal_events()))
         finally:
-            if py and py.poll() is None:
+            if py:
                 py.kill()
-                py.wait(5)
-            if sim.poll() is None:
-                sim.send_signal(signal.SIGTERM)
-                try:
-                    sim.wait(20)
-                except subprocess.TimeoutExpired:
-                    sim.kill()
+            sim.stop(20)
