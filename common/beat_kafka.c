@@ -117,6 +117,11 @@ double beat_kafka_unreachable_s(void) {
     return (double)(beat_mono_ms() - atomic_load(&KS.last_up_ms)) / 1000.0;
 }
 
+double beat_kafka_unreachable_fn(void *arg) {
+    (void)arg;
+    return beat_kafka_unreachable_s();
+}
+
 static void ks_init(void) {
     atomic_store(&KS.last_up_ms, beat_mono_ms());
     KS.up = beat_gauge_new("beat_kafka_brokers_up",

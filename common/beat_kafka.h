@@ -38,6 +38,8 @@ void beat_kafka_route_stats(rd_kafka_conf_t *conf);
  * beat_kafka_route_stats while none ever was); 0 while one is, and before
  * the first statistics arrive. Thread-safe. */
 double beat_kafka_unreachable_s(void);
+/* The same as an alert-rule input (beat_rule_fn shape; arg unused). */
+double beat_kafka_unreachable_fn(void *arg);
 
 typedef struct beat_kproducer beat_kproducer;
 typedef struct beat_kproducer_stats {

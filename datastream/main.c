@@ -241,10 +241,6 @@ static struct {
     beat_counter *lost[3]; /* invalid, evicted, campaign overflow */
 } A;
 
-static double a_unreachable(void *arg) {
-    (void)arg;
-    return beat_kafka_unreachable_s();
-}
 static double a_lost(void *arg) {
     (void)arg;
     double n = 0;
@@ -265,7 +261,7 @@ static beat_alert_rules *start_rules(beat_alert *a) {
     snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
     beat_alert_rule rules[] = {
         {.name = "kafka_unreachable", .what = what, .unit = "s", .kind = BEAT_RULE_VALUE,
-         .value = a_unreachable, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
+         .value = beat_kafka_unreachable_fn, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
         {.name = "event_drop_rate",
          .what = "events dropped (invalid, join table full, too many campaigns)",
          .unit = "%", .kind = BEAT_RULE_RATIO, .value = a_lost,

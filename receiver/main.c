@@ -92,10 +92,6 @@ static struct {
 
 /* ---- alert rule inputs (evaluator thread: atomics only) ---------------------- */
 
-static double a_unreachable(void *arg) {
-    (void)arg;
-    return beat_kafka_unreachable_s();
-}
 /* Events lost on the way to Kafka: refused by a full queue, or failed
  * after leaving it. */
 static double a_lost(void *arg) {
@@ -122,7 +118,7 @@ static beat_alert_rules *start_rules(beat_alert *a) {
     snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
     beat_alert_rule rules[] = {
         {.name = "kafka_unreachable", .what = what, .unit = "s", .kind = BEAT_RULE_VALUE,
-         .value = a_unreachable, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
+         .value = beat_kafka_unreachable_fn, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
         {.name = "kafka_drop_rate", .what = "events lost on the way to Kafka", .unit = "%",
          .kind = BEAT_RULE_RATIO, .value = a_lost, .total = a_offered,
          .warn = o_alert.drop_warn_pct, .error = o_alert.drop_error_pct},
