@@ -24,9 +24,9 @@ N_CAMPAIGNS = int(os.environ.get("BEAT_BENCH_CAMPAIGNS", "1000"))
 # Campaigns that fit the bench request, 1 in FIT_EVERY (they are scored;
 # the rest are filtered out by targeting/size first). Printed with figures.
 FIT_EVERY = int(os.environ.get("BEAT_BENCH_FIT_EVERY", "10"))
-# --bidlog-batch for the run (1 = one event per nng message, what the
-# receiver reads today; more needs a receiver that splits on newlines).
-BIDLOG_BATCH = os.environ.get("BEAT_BENCH_BIDLOG_BATCH", "1")
+# --bidlog-batch for the run ("" = the daemon's default; 1 = one event per
+# nng message).
+BIDLOG_BATCH = os.environ.get("BEAT_BENCH_BIDLOG_BATCH", "")
 # Another beat-inference binary (e.g. an older build) for A/B runs.
 INFERENCE_BIN = os.environ.get("BEAT_BENCH_INFERENCE", "beat-inference")
 HASH_BITS = 20
@@ -195,7 +195,7 @@ def run(tmp):
             inf = procs.start("inference", [
                 INFERENCE_BIN, "--listen", f"127.0.0.1:{inf_port}", "--workers", "1",
                 "--max-state-age-ms", "86400000",  # the bench's state is not refreshed
-                *(["--bidlog-batch", BIDLOG_BATCH] if BIDLOG_BATCH != "1" else []),
+                *(["--bidlog-batch", BIDLOG_BATCH] if BIDLOG_BATCH else []),
                 "--supervisor-pub", f"ipc://{tmp}/pub.ipc",
                 "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
                 "--receiver-bidlog", f"tcp://127.0.0.1:{sink_port}",
@@ -239,7 +239,7 @@ def run(tmp):
               f"p99 {base_lat.get('99')}; wrk -t1 -c{CONNS} -d{DUR}s)")
         n_fit = (N_CAMPAIGNS + FIT_EVERY - 1) // FIT_EVERY
         print(f"inference, {N_CAMPAIGNS} campaigns ({n_fit} fit the request), "
-              f"2^{HASH_BITS}-weight model, 1 worker, bid-log batch {BIDLOG_BATCH}: "
+              f"2^{HASH_BITS}-weight model, 1 worker, bid-log batch {BIDLOG_BATCH or 'default'}: "
               f"{inf_qps:,.0f} bids/s (p50 {inf_lat.get('50')}, p99 {inf_lat.get('99')}, "
               f"non-2xx {inf_err})")
         print(f"ratio inference/nginx: {inf_qps / base:.2f}")

@@ -8,10 +8,16 @@
  *   cross(base, cmp)  = XXH3_64(le64(base) ‖ le64(cmp), seed)
  *   index             = h & (2^bits - 1) */
 #include "beat_features.h"
+#include "beat_util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+/* Inlined: the bidder hashes ~10 crosses per scored campaign, and a call
+ * into the shared library costs more than the 16-byte hash itself. Same
+ * algorithm and version as the library (beat_features_test compares). */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #define FEAT_SEP '\x1f' /* ASCII unit separator: cannot occur in a namespace */
@@ -34,29 +40,31 @@ static uint64_t feat_hash(const beat_hash_params *p, const char *ns,
         if (val_len) memcpy(buf + ns_len + 1, val, val_len);
         return XXH3_64bits_withSeed(buf, ns_len + 1 + val_len, p->seed);
     }
-    /* Long values (rare: domains are < 256 bytes): the streaming digest
-     * equals the one-shot digest of the concatenation, so both paths hash
-     * identically. The state is heap-allocated because its layout is not
-     * part of libxxhash's stable ABI. */
-    XXH3_state_t *st = XXH3_createState();
-    if (!st) return 0; /* out of memory: a hash collision, not a crash */
-    char sep = FEAT_SEP;
-    XXH3_64bits_reset_withSeed(st, p->seed);
-    XXH3_64bits_update(st, ns, ns_len);
-    XXH3_64bits_update(st, &sep, 1);
-    XXH3_64bits_update(st, val, val_len);
-    uint64_t h = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
+    /* Long values (rare: domains are < 256 bytes): the same one-shot digest
+     * over a heap copy. */
+    char *big = malloc(ns_len + 1 + val_len);
+    if (!big) return 0; /* out of memory: a hash collision, not a crash */
+    memcpy(big, ns, ns_len);
+    big[ns_len] = FEAT_SEP;
+    memcpy(big + ns_len + 1, val, val_len);
+    uint64_t h = XXH3_64bits_withSeed(big, ns_len + 1 + val_len, p->seed);
+    free(big);
     return h;
 }
 
 static uint64_t feat_cross(const beat_hash_params *p, uint64_t base,
                            uint64_t campaign) {
     unsigned char b[16];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* the bytes are the values' own: the compiler folds this away */
+    memcpy(b, &base, 8);
+    memcpy(b + 8, &campaign, 8);
+#else
     for (int i = 0; i < 8; i++) {
         b[i] = (unsigned char)(base >> (8 * i));
         b[8 + i] = (unsigned char)(campaign >> (8 * i));
     }
+#endif
     return XXH3_64bits_withSeed(b, sizeof b, p->seed);
 }
 
@@ -70,13 +78,24 @@ void beat_feat_add(beat_feat_raw *f, const beat_hash_params *p, const char *ns,
 
 void beat_feat_add_int(beat_feat_raw *f, const beat_hash_params *p,
                        const char *ns, int64_t val) {
-    char txt[24];
-    int n = snprintf(txt, sizeof txt, "%" PRId64, val);
+    char txt[BEAT_I64_CHARS];
+    int n = beat_fmt_i64(txt, val); /* same text as "%lld", without printf */
     beat_feat_add(f, p, ns, txt, (size_t)n);
 }
 
 uint64_t beat_feat_campaign_hash(const beat_hash_params *p, const char *id) {
     return feat_hash(p, "cmp", id, strlen(id));
+}
+
+uint32_t beat_feat_mask(const beat_hash_params *p) { return feat_mask(p); }
+
+int beat_feat_crosses(const beat_hash_params *p, const beat_feat_raw *f,
+                      uint64_t campaign_hash, uint32_t *out) {
+    uint32_t mask = feat_mask(p);
+    int n = f->n < 0 ? 0 : (f->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : f->n);
+    for (int i = 0; i < n; i++)
+        out[i] = (uint32_t)(feat_cross(p, f->h[i], campaign_hash) & mask);
+    return n;
 }
 
 int beat_feat_indices(const beat_hash_params *p, const beat_feat_raw *f,

@@ -39,6 +39,12 @@ void beat_feat_add(beat_feat_raw *f, const beat_hash_params *p, const char *ns,
 void beat_feat_add_int(beat_feat_raw *f, const beat_hash_params *p,
                        const char *ns, int64_t val);
 uint64_t beat_feat_campaign_hash(const beat_hash_params *p, const char *id);
+/* 2^bits - 1: index = hash & mask. */
+uint32_t beat_feat_mask(const beat_hash_params *p);
+/* The crosses alone (the middle part of beat_feat_indices): writes f->n
+ * indices to out (room for BEAT_FEAT_RAW_MAX); returns how many. */
+int beat_feat_crosses(const beat_hash_params *p, const beat_feat_raw *f,
+                      uint64_t campaign_hash, uint32_t *out);
 /* Writes 2*f->n + 1 indices (base, crosses, campaign) into out, at most
  * out_max; returns how many were written. */
 int beat_feat_indices(const beat_hash_params *p, const beat_feat_raw *f,

@@ -282,6 +282,13 @@ void beat_json_put_printf(beat_json_enc *e, const char *fmt, ...)
     if (rc < 0) e->rc = rc;
 }
 
+void beat_json_put_i64(beat_json_enc *e, int64_t v)
+{
+    if (e->rc) return;
+    int rc = beat_buf_put_i64(e->b, v);
+    if (rc < 0) e->rc = rc;
+}
+
 void beat_json_fmt_double(double d, char out[40])
 {
     for (int prec = 15; prec <= 17; prec++) {
@@ -295,6 +302,40 @@ void beat_json_put_double(beat_json_enc *e, double d)
     char tmp[40];
     beat_json_fmt_double(d, tmp);
     beat_json_put_raw(e, tmp);
+}
+
+void beat_json_put_prob(beat_json_enc *e, double p)
+{
+    if (!(p >= 1e-12 && p < 1)) {
+        beat_json_put_double(e, p);
+        return;
+    }
+    int lead = 0; /* zeros between the point and the first digit */
+    while (p < 0.1) {
+        p *= 10;
+        lead++;
+    }
+    uint64_t m = (uint64_t)llround(p * 1e9); /* [1e8, 1e9] */
+    if (m >= 1000000000) { /* rounded up to the next power of ten */
+        if (lead == 0) {
+            beat_json_put_raw(e, "1");
+            return;
+        }
+        m /= 10;
+        lead--;
+    }
+    char t[48];
+    int n = 0;
+    t[n++] = '0';
+    t[n++] = '.';
+    for (int i = 0; i < lead; i++) t[n++] = '0';
+    char d[10];
+    for (int i = 8; i >= 0; i--, m /= 10) d[i] = (char)('0' + m % 10);
+    int k = 9;
+    while (k > 1 && d[k - 1] == '0') k--;
+    memcpy(t + n, d, (size_t)k);
+    t[n + k] = '\0';
+    beat_json_put_raw(e, t);
 }
 
 void beat_json_put_float(beat_json_enc *e, float f)

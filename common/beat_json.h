@@ -101,7 +101,12 @@ void beat_json_put_str(beat_json_enc *e, const char *s); /* quoted; NULL as "" *
 /* Short fragments only (numbers, keys): output over 255 bytes is -EINVAL. */
 void beat_json_put_printf(beat_json_enc *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void beat_json_put_i64(beat_json_enc *e, int64_t v);
 void beat_json_put_double(beat_json_enc *e, double d); /* d must be finite */
+/* A probability: 9 significant digits in fixed notation ("0.0123"), which
+ * is more than any estimate carries, without printf (bid logs). Values
+ * outside [1e-12, 1) go through beat_json_put_double. */
+void beat_json_put_prob(beat_json_enc *e, double p);
 void beat_json_put_float(beat_json_enc *e, float f);   /* f must be finite */
 /* Shortest "%.*g" text that reads back as exactly d (d finite). */
 void beat_json_fmt_double(double d, char out[40]);

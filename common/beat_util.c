@@ -81,6 +81,39 @@ int beat_buf_puts(beat_buf *b, const char *s) {
     return beat_buf_append(b, s, strlen(s));
 }
 
+/* Digits backwards from the end of a scratch array, then copied. */
+static int fmt_dec(char *out, uint64_t v, bool neg) {
+    char tmp[BEAT_I64_CHARS];
+    int i = BEAT_I64_CHARS;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (neg) tmp[--i] = '-';
+    int n = BEAT_I64_CHARS - i;
+    memcpy(out, tmp + i, (size_t)n);
+    out[n] = '\0';
+    return n;
+}
+
+int beat_fmt_u64(char *out, uint64_t v) { return fmt_dec(out, v, false); }
+
+int beat_fmt_i64(char *out, int64_t v) {
+    /* -(v + 1) + 1 avoids negating INT64_MIN */
+    return v >= 0 ? fmt_dec(out, (uint64_t)v, false)
+                  : fmt_dec(out, (uint64_t)(-(v + 1)) + 1, true);
+}
+
+int beat_buf_put_i64(beat_buf *b, int64_t v) {
+    char t[BEAT_I64_CHARS];
+    return beat_buf_append(b, t, (size_t)beat_fmt_i64(t, v));
+}
+
+int beat_buf_put_u64(beat_buf *b, uint64_t v) {
+    char t[BEAT_I64_CHARS];
+    return beat_buf_append(b, t, (size_t)beat_fmt_u64(t, v));
+}
+
 int beat_buf_printf(beat_buf *b, const char *fmt, ...) {
     char tmp[256];
     va_list ap;

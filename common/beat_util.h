@@ -33,6 +33,14 @@ int beat_buf_printf(beat_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included, escaped. */
 int beat_buf_json_str(beat_buf *b, const char *s, size_t n);
+/* Decimal integers without printf (hot encoders: bid logs, responses). */
+#define BEAT_I64_CHARS 21 /* longest text ("-9223372036854775808") + NUL */
+/* Write at most BEAT_I64_CHARS bytes (the text and a NUL) to out; return
+ * the text's length. */
+int beat_fmt_u64(char *out, uint64_t v);
+int beat_fmt_i64(char *out, int64_t v);
+int beat_buf_put_i64(beat_buf *b, int64_t v);
+int beat_buf_put_u64(beat_buf *b, uint64_t v);
 
 /* Why input was rejected, for 400 bodies and logs. */
 typedef struct beat_reason {

@@ -5,9 +5,12 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static int t_buf_basic(void) {
@@ -59,6 +62,41 @@ static char *roundtrip(const char *s, size_t n) {
     cJSON_Delete(j);
     beat_buf_fini(&b);
     return r;
+}
+
+/* The printf-free integer writers agree with printf on edges and on
+ * pseudo-random values of every magnitude. */
+static int t_fmt_int(void) {
+    static const int64_t edge[] = {0, 1, -1, 9, 10, -10, 99, 100, INT64_MAX, INT64_MIN,
+                                   INT64_MIN + 1, 1000000, -999999999};
+    char a[BEAT_I64_CHARS], b[64];
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        int n = beat_fmt_i64(a, edge[i]);
+        snprintf(b, sizeof b, "%" PRId64, edge[i]);
+        CHECK_EQ_STR(a, b);
+        CHECK_EQ_INT(n, (int)strlen(b));
+    }
+    CHECK_EQ_INT(beat_fmt_u64(a, UINT64_MAX), 20);
+    CHECK_EQ_STR(a, "18446744073709551615");
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 2000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t v = x >> (i % 64);
+        beat_fmt_u64(a, v);
+        snprintf(b, sizeof b, "%" PRIu64, v);
+        CHECK_EQ_STR(a, b);
+        int64_t sv = (int64_t)(v >> 1) * (i % 2 ? -1 : 1);
+        beat_fmt_i64(a, sv);
+        snprintf(b, sizeof b, "%" PRId64, sv);
+        CHECK_EQ_STR(a, b);
+    }
+    beat_buf o;
+    beat_buf_init(&o, 0);
+    CHECK_EQ_INT(beat_buf_put_i64(&o, -42), 0);
+    CHECK_EQ_INT(beat_buf_put_u64(&o, 7), 0);
+    CHECK_EQ_STR(o.data, "-427");
+    beat_buf_fini(&o);
+    return 0;
 }
 
 static int t_json_str(void) {
@@ -225,6 +263,7 @@ int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"buf_basic", t_buf_basic},
         {"buf_printf_big", t_buf_printf_big},
+        {"fmt_int", t_fmt_int},
         {"json_str", t_json_str},
         {"reasonf", t_reasonf},
         {"clocks", t_clocks},

@@ -53,10 +53,20 @@ static int j_feat(const cJSON *v, const char *ctx, uint32_t *feat, uint32_t *n,
 static void e_feat(beat_json_enc *e, const uint32_t *feat, uint32_t n)
 {
     beat_json_put_raw(e, ",\"feat\":[");
-    for (uint32_t i = 0; i < n; i++)
-        beat_json_put_printf(e, i ? ",%" PRIu32 : "%" PRIu32, feat[i]);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i) beat_json_put_raw(e, ",");
+        beat_json_put_i64(e, feat[i]);
+    }
     beat_json_put_raw(e, "]");
 }
+/* key and v, unless v is 0 (the field's absence) */
+static void put_num(beat_json_enc *e, const char *key, int64_t v)
+{
+    if (!v) return;
+    beat_json_put_raw(e, key);
+    beat_json_put_i64(e, v);
+}
+
 static bool id_ok(const char *s, bool required)
 {
     return beat_json_len_ok(s, BEAT_ID_MAX, required);
@@ -90,8 +100,12 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
         !isfinite(ev->pctr))
         return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
-    beat_json_put_printf(&e, "{\"v\":%d,\"type\":\"%s\",\"auction\":", BEAT_WIRE_V,
-                         ev_names[ev->type]);
+    /* no printf here: this runs for every bid of every inference node */
+    beat_json_put_raw(&e, "{\"v\":");
+    beat_json_put_i64(&e, BEAT_WIRE_V);
+    beat_json_put_raw(&e, ",\"type\":\"");
+    beat_json_put_raw(&e, ev_names[ev->type]);
+    beat_json_put_raw(&e, "\",\"auction\":");
     beat_json_put_str(&e, ev->auction);
     beat_json_put_raw(&e, ",\"imp\":");
     beat_json_put_str(&e, ev->imp);
@@ -103,25 +117,22 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
         beat_json_put_raw(&e, ",\"crid\":");
         beat_json_put_str(&e, ev->crid);
     }
-    if (ev->price_cpm_micros)
-        beat_json_put_printf(&e, ",\"price\":%" PRId64, ev->price_cpm_micros);
-    if (ev->bid_cpm_micros) beat_json_put_printf(&e, ",\"bid\":%" PRId64, ev->bid_cpm_micros);
-    if (ev->loss_code) beat_json_put_printf(&e, ",\"loss\":%" PRId32, ev->loss_code);
+    put_num(&e, ",\"price\":", ev->price_cpm_micros);
+    put_num(&e, ",\"bid\":", ev->bid_cpm_micros);
+    put_num(&e, ",\"loss\":", ev->loss_code);
     if (ev->pctr != 0) {
         beat_json_put_raw(&e, ",\"pctr\":");
-        beat_json_put_double(&e, ev->pctr);
+        beat_json_put_prob(&e, ev->pctr);
     }
-    if (ev->model_version)
-        beat_json_put_printf(&e, ",\"model_v\":%" PRId64, ev->model_version);
-    if (ev->state_version)
-        beat_json_put_printf(&e, ",\"state_v\":%" PRId64, ev->state_version);
+    put_num(&e, ",\"model_v\":", ev->model_version);
+    put_num(&e, ",\"state_v\":", ev->state_version);
     if (ev->node[0]) {
         beat_json_put_raw(&e, ",\"node\":");
         beat_json_put_str(&e, ev->node);
     }
-    beat_json_put_printf(&e, ",\"ts\":%" PRId64, ev->ts_ms);
-    if (ev->notice_ts_ms)
-        beat_json_put_printf(&e, ",\"nts\":%" PRId64, ev->notice_ts_ms);
+    beat_json_put_raw(&e, ",\"ts\":");
+    beat_json_put_i64(&e, ev->ts_ms);
+    put_num(&e, ",\"nts\":", ev->notice_ts_ms);
     if (ev->n_feat) e_feat(&e, ev->feat, ev->n_feat);
     beat_json_put_raw(&e, "}");
     return beat_json_enc_done(&e);

@@ -3,6 +3,8 @@
 #include "beat_wire.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +73,44 @@ static int t_event_roundtrip(void)
     CHECK_EQ_INT(beat_event_decode(s, strlen(s) - 7, &back, &why), 0);
     CHECK_EQ_INT(back.type, BEAT_EV_CLICK);
     CHECK(beat_event_decode(s, strlen(s) - 8, &back, &why) == -EBADMSG);
+    beat_buf_fini(&b);
+    return 0;
+}
+
+/* pctr goes on the wire with 9 significant digits (no printf on the bid
+ * path): short decimals come back exactly, the rest within 5e-9 relative,
+ * and rounding that carries into the next power of ten stays right. */
+static int t_event_pctr_text(void)
+{
+    static const struct { double p; const char *text; } cases[] = {
+        {0.0123, "0.0123"}, {0.5, "0.5"}, {0.1, "0.1"}, {0.9999999999, "1"},
+        {0.0999999999999, "0.1"}, {0.000123456789123, "0.000123456789"},
+        {1.0, "1"}, {0.25e-10, "0.000000000025"}};
+    beat_buf b;
+    beat_buf_init(&b, 1 << 16);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        beat_event ev = full_bid();
+        ev.pctr = cases[i].p;
+        beat_buf_reset(&b);
+        CHECK_EQ_INT(beat_event_encode(&ev, &b), 0);
+        char want[64];
+        snprintf(want, sizeof want, "\"pctr\":%s,", cases[i].text);
+        if (!strstr(b.data, want)) fprintf(stderr, "  %s not in %s\n", want, b.data);
+        CHECK(strstr(b.data, want));
+    }
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 5000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double p = (double)(x >> 11) / 9007199254740992.0 / (double)(1u << (i % 30));
+        if (p < 1e-12) continue;
+        beat_event ev = full_bid(), back;
+        beat_reason why;
+        ev.pctr = p;
+        beat_buf_reset(&b);
+        CHECK_EQ_INT(beat_event_encode(&ev, &b), 0);
+        CHECK_EQ_INT(beat_event_decode(b.data, b.len, &back, &why), 0);
+        CHECK(fabs(back.pctr - p) <= 5e-9 * p);
+    }
     beat_buf_fini(&b);
     return 0;
 }
@@ -509,6 +549,7 @@ static int t_heartbeat(void)
 
 static const beat_test_case cases[] = {
     {"event_roundtrip", t_event_roundtrip},
+    {"event_pctr_text", t_event_pctr_text},
     {"event_encode_refuses", t_event_encode_refuses},
     {"event_types", t_event_types},
     {"event_bad", t_event_bad},

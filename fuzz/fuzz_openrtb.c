@@ -25,6 +25,7 @@
 #include "../inference/gunzip.c"
 #include "../inference/notice.c"
 #include "../inference/model.c"
+#include "../inference/targeting.c"
 
 #include <stdio.h>
 #include <stdlib.h>

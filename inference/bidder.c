@@ -4,9 +4,12 @@
  * scratch buffers are the caller's, reused per worker). It never logs per
  * request: the caller counts outcomes in metrics.
  *
- * Filter: seat (wseat/bseat), private auction → only campaigns with one of
- * the imp's deals, a creative that fits (creative.c), flight, pause,
- * targeting, bcat/badv/bapp. Choice of the winner: the highest price. The
+ * Filter: the world's targeting index (targeting.c) gives, per request, the
+ * live campaigns whose targeting admits it and that bcat/badv/bapp leave
+ * alone, narrowed per imp to those with a creative format it offers; only
+ * those are visited, for flight, seat (wseat/bseat), private auction → only
+ * campaigns with one of the imp's deals, and the exact creative fit
+ * (creative.c). Choice of the winner: the highest price. The
  * price is already base × pCTR / avgCTR × multiplier, i.e. proportional to
  * the expected value of the impression to the campaign, so "best expected
  * value" and "highest price" coincide; ties go to the higher pCTR, then to
@@ -124,75 +127,6 @@ int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user,
     return freq_get(b, cp, user, now_ms);
 }
 
-/* ---- targeting --------------------------------------------------------------- */
-
-/* host equals entry or is a subdomain of it ("www.a.com" matches "a.com"). */
-static bool host_match(const char *host, const char *entry) {
-    size_t hl = strlen(host), el = strlen(entry);
-    if (hl == el) return strcasecmp(host, entry) == 0;
-    return hl > el && host[hl - el - 1] == '.' && strcasecmp(host + hl - el, entry) == 0;
-}
-
-/* IAB categories: "IAB3-1" is inside "IAB3". */
-static bool cat_match(const char *cat, const char *entry) {
-    size_t el = strlen(entry);
-    return strncasecmp(cat, entry, el) == 0 && (cat[el] == '\0' || cat[el] == '-');
-}
-
-static bool list_has(const beat_strv *l, const char *v,
-                     bool (*eq)(const char *v, const char *entry)) {
-    if (!v) return false;
-    for (int i = 0; i < l->n; i++)
-        if (eq(v, l->v[i])) return true;
-    return false;
-}
-
-static bool str_eq(const char *v, const char *e) { return strcasecmp(v, e) == 0; }
-
-/* Campaign targeting against the request. Allow lists constrain their own
- * channel: a campaign with any allow list bids only where its channel's
- * list matches (a site whitelist does not open up every app). */
-static bool targeting_ok(const beat_campaign *c, const inf_req *r) {
-    if (c->countries.n && !list_has(&c->countries, r->country, str_eq)) return false;
-    if (c->os.n && !list_has(&c->os, r->os, str_eq)) return false;
-    if (c->n_device_types) {
-        bool ok = false;
-        for (int i = 0; i < c->n_device_types; i++)
-            if (c->device_types[i] == r->devicetype) ok = true;
-        if (!ok) return false;
-    }
-    if (r->domain && list_has(&c->domains_block, r->domain, host_match)) return false;
-    if (r->bundle && list_has(&c->bundles_block, r->bundle, str_eq)) return false;
-    if (c->domains_allow.n || c->bundles_allow.n) {
-        bool ok = (r->chan == INF_CHAN_SITE &&
-                   list_has(&c->domains_allow, r->domain, host_match)) ||
-                  (r->chan == INF_CHAN_APP &&
-                   list_has(&c->bundles_allow, r->bundle, str_eq));
-        if (!ok) return false;
-    }
-    if (c->site_cat.n) {
-        bool ok = false;
-        for (int i = 0; i < r->n_cats && !ok; i++)
-            ok = list_has(&c->site_cat, r->cats[i], cat_match);
-        if (!ok) return false;
-    }
-    return true;
-}
-
-/* bcat / badv / bapp: the exchange's blocks on the advertiser side. */
-static bool blocked(const beat_campaign *c, const inf_req *r) {
-    if (c->bundle)
-        for (int i = 0; i < r->n_bapp; i++)
-            if (strcmp(c->bundle, r->bapp[i]) == 0) return true;
-    for (int i = 0; i < r->n_bcat; i++)
-        for (int k = 0; k < c->cat.n; k++)
-            if (cat_match(c->cat.v[k], r->bcat[i])) return true;
-    for (int i = 0; i < r->n_badv; i++)
-        for (int k = 0; k < c->adomain.n; k++)
-            if (host_match(c->adomain.v[k], r->badv[i])) return true;
-    return false;
-}
-
 /* ---- scoring and pricing ------------------------------------------------------ */
 
 static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im,
@@ -204,11 +138,17 @@ static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im
     if (r->pub_id) beat_feat_add(f, p, "pub", r->pub_id, strlen(r->pub_id));
     /* sz: the primary banner size, else the video player size, else the
      * format name (native, video of unknown size). */
-    char sz[32];
-    int n = im->n_sizes ? snprintf(sz, sizeof sz, "%dx%d", im->sizes[0].w, im->sizes[0].h)
-          : (im->formats & INF_FMT_VIDEO) && im->video.w && im->video.h
-              ? snprintf(sz, sizeof sz, "%dx%d", im->video.w, im->video.h)
-              : snprintf(sz, sizeof sz, "%s", (im->formats & INF_FMT_VIDEO) ? "video" : "native");
+    char sz[2 * BEAT_I64_CHARS];
+    int n;
+    if (im->n_sizes || ((im->formats & INF_FMT_VIDEO) && im->video.w && im->video.h)) {
+        int w = im->n_sizes ? im->sizes[0].w : im->video.w;
+        int h = im->n_sizes ? im->sizes[0].h : im->video.h;
+        n = beat_fmt_i64(sz, w); /* "%dx%d" without printf */
+        sz[n++] = 'x';
+        n += beat_fmt_i64(sz + n, h);
+    } else {
+        n = snprintf(sz, sizeof sz, "%s", (im->formats & INF_FMT_VIDEO) ? "video" : "native");
+    }
     beat_feat_add(f, p, "sz", sz, (size_t)n);
     if (im->pos >= 0) beat_feat_add_int(f, p, "pos", im->pos);
     const char *chan = r->chan == INF_CHAN_SITE ? "site"
@@ -238,59 +178,74 @@ static bool seat_allowed(const inf_req *r, const beat_campaign *c) {
     return (!r->n_wseat && !r->n_bseat) || inf_req_seat_ok(r, c->seat);
 }
 
+/* Is (price, pctr) better than the best so far? Ties go to the higher
+ * pCTR, then to the earlier campaign (visited first). */
+static bool beats(int64_t price, double pctr, const inf_bid *best, bool have) {
+    return !have || price > best->price_cpm_micros ||
+           (price == best->price_cpm_micros && pctr > best->pctr);
+}
+
+/* One imp: the campaigns the request reaches (req, from the targeting
+ * index) that also have a creative format the imp offers are the only ones
+ * visited; flight, seat, deals, the exact creative fit and the cap are
+ * checked per candidate, then it is scored and priced. The winner's feature
+ * indices (for the bid log) are computed once, at the end. */
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
-                         int i, int64_t now_ms, inf_bid *out) {
+                         int i, const uint64_t *req, int64_t now_ms, inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
+    int nw = inf_tindex_words(w->tx);
+    uint64_t cand[INF_SET_WORDS];
+    memcpy(cand, req, (size_t)nw * sizeof *cand);
+    inf_tindex_imp(w->tx, im, cand);
     beat_feat_raw raw;
-    bool have_raw = false, have_fs = false;
+    bool have_raw = false, have_fs = false, have = false;
+    double base = 0;
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
-    int capped = 0, low = 0, best = -1;
-    inf_bid cand;
-    cand.deal = -1;
-    for (int ci = 0; ci < w->n; ci++) {
-        const inf_camp *cp = &w->camps[ci];
-        const beat_campaign *c = cp->c;
-        if (!cp->in_state || cp->paused || !(cp->multiplier > 0)) continue;
-        if (now_ms < c->start_ms || now_ms >= c->end_ms) continue;
-        if (!seat_allowed(r, c)) continue;
-        if (im->private_auction && !inf_deal_any(c, im)) continue; /* deal bids only */
-        int cr = inf_creative_match(c, cp->sizes, im);
-        if (cr < 0 || !targeting_ok(c, r) || blocked(c, r)) continue;
-        if (c->freq_cap_max > 0 &&
-            (!r->user_id || freq_get(b, cp, r->user_id, now_ms) >= c->freq_cap_max)) {
-            capped++;
-            continue;
+    int capped = 0, low = 0;
+    for (int k = 0; k < nw; k++)
+        for (uint64_t bits = cand[k]; bits; bits &= bits - 1) {
+            int ci = k * 64 + __builtin_ctzll(bits);
+            const inf_camp *cp = &w->camps[ci];
+            const beat_campaign *c = cp->c;
+            if (now_ms < c->start_ms || now_ms >= c->end_ms) continue;
+            if (!seat_allowed(r, c)) continue;
+            if (im->private_auction && !inf_deal_any(c, im)) continue; /* deal bids only */
+            int cr = inf_creative_match(c, cp->sizes, im);
+            if (cr < 0) continue;
+            if (c->freq_cap_max > 0 &&
+                (!r->user_id || freq_get(b, cp, r->user_id, now_ms) >= c->freq_cap_max)) {
+                capped++;
+                continue;
+            }
+            if (!have_raw) {
+                imp_features(m, r, im, now_ms, &raw);
+                have_raw = true;
+                base = inf_model_logit_base(m, &raw);
+                have_fs = inf_world_factor_scores(w, &raw, fs, BEAT_CAMPAIGNS_MAX, true);
+            }
+            double pctr = inf_model_pctr(m, base, &raw, cp->hash, have_fs ? fs[ci] : 0.0);
+            int64_t price = inf_bidder_price(c, pctr, m->avg_ctr, cp->multiplier);
+            int deal = price > 0 ? inf_deal_pick(c, im, price) : -1;
+            if (price <= 0 ||
+                (deal < 0 && (im->private_auction || price < im->floor_cpm_micros))) {
+                low++;
+                continue;
+            }
+            if (!beats(price, pctr, out, have)) continue;
+            have = true;
+            out->imp = i;
+            out->camp = ci;
+            out->creative = cr;
+            out->deal = deal;
+            out->price_cpm_micros = price;
+            out->pctr = pctr;
         }
-        if (!have_raw) {
-            imp_features(m, r, im, now_ms, &raw);
-            have_raw = true;
-            have_fs = inf_world_factor_scores(w, &raw, fs, BEAT_CAMPAIGNS_MAX, true);
-        }
-        int nf = beat_feat_indices(&m->hp, &raw, cp->hash, cand.feat, BEAT_FEAT_MAX);
-        double pctr = inf_model_score_with(m, cand.feat, nf, have_fs ? fs[ci] : 0.0);
-        int64_t price = inf_bidder_price(c, pctr, m->avg_ctr, cp->multiplier);
-        int deal = price > 0 ? inf_deal_pick(c, im, price) : -1;
-        if (price <= 0 || (deal < 0 && (im->private_auction || price < im->floor_cpm_micros))) {
-            low++;
-            continue;
-        }
-        if (best >= 0 && (price < out->price_cpm_micros ||
-                          (price == out->price_cpm_micros && pctr <= out->pctr)))
-            continue;
-        best = ci;
-        cand.imp = i;
-        cand.camp = ci;
-        cand.creative = cr;
-        cand.deal = deal;
-        cand.price_cpm_micros = price;
-        cand.pctr = pctr;
-        cand.n_feat = (uint32_t)nf;
-        *out = cand;
-    }
-    if (best >= 0) {
-        const inf_camp *cp = &w->camps[best];
+    if (have) {
+        const inf_camp *cp = &w->camps[out->camp];
+        out->n_feat = (uint32_t)beat_feat_indices(&m->hp, &raw, cp->hash, out->feat,
+                                                  BEAT_FEAT_MAX);
         /* test traffic is not billable: it does not use up the cap */
         if (cp->c->freq_cap_max > 0 && !r->test) freq_incr(b, cp, r->user_id, now_ms);
         return INF_NB_NONE;
@@ -323,9 +278,11 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
             seat_any = inf_req_seat_ok(r, w->camps[ci].c->seat);
     }
     if (!seat_any) { out->reason = INF_NB_SEAT; return; }
+    uint64_t req[INF_SET_WORDS];
+    inf_tindex_request(w->tx, r, req);
     inf_nobid worst = INF_NB_NO_IMP;
     for (int i = 0; i < r->n_imp; i++) {
-        inf_nobid nb = bid_imp(b, w, r, i, now_ms, &out->bids[out->n]);
+        inf_nobid nb = bid_imp(b, w, r, i, req, now_ms, &out->bids[out->n]);
         if (nb == INF_NB_NONE) out->n++;
         else if (nb > worst) worst = nb;
     }
@@ -398,12 +355,38 @@ static int put_strv(beat_buf *o, const char *key, const beat_strv *v) {
 
 /* CPM micros → decimal currency units, shortest exact form ("3.6"). */
 static int put_price(beat_buf *o, int64_t micros) {
-    char frac[8];
-    snprintf(frac, sizeof frac, "%06" PRId64, micros % 1000000);
-    int k = 6;
-    while (k > 0 && frac[k - 1] == '0') frac[--k] = '\0';
-    return k ? beat_buf_printf(o, ",\"price\":%" PRId64 ".%s", micros / 1000000, frac)
-             : beat_buf_printf(o, ",\"price\":%" PRId64, micros / 1000000);
+    char t[BEAT_I64_CHARS + 8];
+    int64_t whole = micros / 1000000, frac = micros % 1000000;
+    if (frac < 0) frac = -frac;
+    int n = 0;
+    if (micros < 0 && whole == 0) t[n++] = '-';
+    n += beat_fmt_i64(t + n, whole);
+    if (frac) {
+        t[n++] = '.';
+        for (int64_t d = 100000; d > 0 && frac; d /= 10) {
+            t[n++] = (char)('0' + frac / d);
+            frac %= d;
+        }
+    }
+    int rc = beat_buf_puts(o, ",\"price\":");
+    return rc < 0 ? rc : beat_buf_append(o, t, (size_t)n);
+}
+
+/* ,"key":N — the integers of a bid, without printf. */
+static int put_int(beat_buf *o, const char *key, int64_t v) {
+    int rc = beat_buf_puts(o, key);
+    return rc < 0 ? rc : beat_buf_put_i64(o, v);
+}
+
+/* {"id":"<16 hex prefix><8 hex seq>" */
+static int put_bid_id(beat_buf *o, uint64_t prefix, uint64_t seq) {
+    static const char hex[] = "0123456789abcdef";
+    char t[8 + 24 + 1];
+    memcpy(t, "{\"id\":\"", 7);
+    for (int i = 0; i < 16; i++) t[7 + i] = hex[(prefix >> (60 - 4 * i)) & 15];
+    for (int i = 0; i < 8; i++) t[23 + i] = hex[(seq >> (28 - 4 * i)) & 15];
+    t[31] = '"';
+    return beat_buf_append(o, t, 32);
 }
 
 /* nurl, burl and lurl with one pre-keyed HMAC (notice.c): they sign the
@@ -551,8 +534,7 @@ static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
     const inf_imp *im = &r->imp[bid->imp];
     uint64_t seq = atomic_fetch_add_explicit(&b->bid_seq, 1, memory_order_relaxed);
     int rc;
-    if ((rc = beat_buf_printf(o, "{\"id\":\"%016" PRIx64 "%08" PRIx64 "\"",
-                              b->bid_prefix, seq & 0xffffffffu)) < 0 ||
+    if ((rc = put_bid_id(o, b->bid_prefix, seq & 0xffffffffu)) < 0 ||
         (rc = put_str(o, ",\"impid\":\"", im->id)) < 0 ||
         (rc = put_price(o, bid->price_cpm_micros)) < 0 ||
         (rc = put_str(o, ",\"adid\":\"", cr->crid)) < 0 ||
@@ -567,9 +549,9 @@ static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
         bh = im->video.h;
     }
     if (cr->format != BEAT_FMT_NATIVE && bw > 0 && bh > 0 &&
-        (rc = beat_buf_printf(o, ",\"w\":%d,\"h\":%d", bw, bh)) < 0)
+        ((rc = put_int(o, ",\"w\":", bw)) < 0 || (rc = put_int(o, ",\"h\":", bh)) < 0))
         return rc;
-    if ((rc = beat_buf_printf(o, ",\"mtype\":%d", (int)cr->format)) < 0) return rc;
+    if ((rc = put_int(o, ",\"mtype\":", (int)cr->format)) < 0) return rc;
     if (bid->deal >= 0 && (rc = put_str(o, ",\"dealid\":\"", im->deals[bid->deal].id)) < 0)
         return rc;
     if (c->bundle && (rc = put_str(o, ",\"bundle\":\"", c->bundle)) < 0) return rc;

@@ -74,10 +74,10 @@ static const beat_opt opts[] = {
      "bid events waiting for the bid-log sender thread; beyond it they are "
      "dropped and counted", false},
     {"bidlog-batch", "BEAT_INFERENCE_BIDLOG_BATCH", BEAT_OPT_INT, &o_bidlog_batch,
-     "1", 1, 1024,
-     "bid events per nng message, newline-separated (1: one per message; more "
-     "saves system calls at high rates; keep batches under the receiver's "
-     "--bidlog-max-bytes)", false},
+     "32", 1, 1024,
+     "most bid events per nng message, newline-separated (1: one per message; "
+     "a batch holds what queued up since the last send, so it adds no delay; "
+     "keep batches under the receiver's --bidlog-max-bytes)", false},
     {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET, 0,
      -1, "HMAC key of notice URL signatures (same as the receiver)", true},
     {"max-state-age-ms", "BEAT_INFERENCE_MAX_STATE_AGE_MS", BEAT_OPT_INT,

@@ -97,15 +97,48 @@ double inf_model_score(const inf_model *m, const uint32_t *idx, int n) {
     return inf_model_score_with(m, idx, n, 0.0);
 }
 
-double inf_model_score_with(const inf_model *m, const uint32_t *idx, int n, double factor) {
-    const float *w = m->ck.w;
-    uint32_t dim = m->ck.h.dim;
-    double z = w[dim] + (isfinite(factor) ? factor : 0.0);
-    for (int i = 0; i < n; i++)
-        if (idx[i] < dim) z += w[idx[i]];
+static double sigmoid(double z) {
     if (z > 35) z = 35;
     if (z < -35) z = -35;
     return 1.0 / (1.0 + exp(-z));
+}
+
+/* The factor term comes last, as in inf_model_pctr, so both sum in the
+ * same order and agree to the bit. */
+double inf_model_score_with(const inf_model *m, const uint32_t *idx, int n, double factor) {
+    const float *w = m->ck.w;
+    uint32_t dim = m->ck.h.dim;
+    double z = w[dim];
+    for (int i = 0; i < n; i++)
+        if (idx[i] < dim) z += w[idx[i]];
+    if (isfinite(factor)) z += factor;
+    return sigmoid(z);
+}
+
+double inf_model_logit_base(const inf_model *m, const beat_feat_raw *raw) {
+    const float *w = m->ck.w;
+    uint32_t dim = m->ck.h.dim, mask = beat_feat_mask(&m->hp);
+    int n = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
+    double z = w[dim];
+    for (int i = 0; i < n; i++) {
+        uint32_t k = (uint32_t)(raw->h[i] & mask);
+        if (k < dim) z += w[k];
+    }
+    return z;
+}
+
+double inf_model_pctr(const inf_model *m, double base, const beat_feat_raw *raw,
+                      uint64_t campaign_hash, double factor) {
+    const float *w = m->ck.w;
+    uint32_t dim = m->ck.h.dim, x[BEAT_FEAT_RAW_MAX];
+    int n = beat_feat_crosses(&m->hp, raw, campaign_hash, x);
+    double z = base;
+    for (int i = 0; i < n; i++)
+        if (x[i] < dim) z += w[x[i]];
+    uint32_t own = (uint32_t)(campaign_hash & beat_feat_mask(&m->hp));
+    if (own < dim) z += w[own];
+    if (isfinite(factor)) z += factor;
+    return sigmoid(z);
 }
 
 inf_snap *inf_snap_new(beat_campaign_set *cs, beat_state *st, bool has_state) {
@@ -202,12 +235,22 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
                            ((uint32_t)c->creatives[k].h & 0xffff);
     }
     free(idx);
+    bool live[BEAT_CAMPAIGNS_MAX];
+    for (int i = 0; i < n && i < BEAT_CAMPAIGNS_MAX; i++)
+        live[i] = w->camps[i].in_state && !w->camps[i].paused && w->camps[i].multiplier > 0;
+    w->tx = inf_tindex_build(s ? s->cs.c : NULL, live, n);
+    if (!w->tx) {
+        free(w->camps);
+        free(w);
+        return NULL;
+    }
     /* U rows of this world's campaigns, contiguous: one sgemv scores them
      * all per imp. Campaigns beyond the set's order are never scored. */
     if (m && m->rank > 0 && n > 0) {
         pthread_once(&blas_once, blas_single_thread);
         w->fu = malloc((size_t)n * m->rank * sizeof *w->fu);
         if (!w->fu) {
+            inf_tindex_free(w->tx);
             free(w->camps);
             free(w);
             return NULL;
@@ -231,6 +274,7 @@ void inf_world_free(inf_world *w) {
     inf_snap_unref(w->snap);
     free(w->camps);
     free(w->fu);
+    inf_tindex_free(w->tx);
     free(w);
 }
 

@@ -13,6 +13,7 @@
 #include "beat_ckpt.h"
 #include "beat_features.h"
 #include "beat_wire.h"
+#include "targeting.h"
 
 #define INF_AVG_CTR_DEFAULT 0.01 /* used when the checkpoint's avg_ctr ≤ 0 */
 
@@ -54,6 +55,7 @@ typedef struct inf_world {
     inf_camp *camps;       /* owned, n entries, campaign set order */
     float *fu;             /* owned, n × model rank: the campaigns' U rows
                               gathered for one sgemv per imp; NULL if rank 0 */
+    inf_tindex *tx;        /* owned: targeting index over camps (never NULL) */
     struct inf_world *retired_next; /* holder's retire list */
 } inf_world;
 
@@ -85,6 +87,14 @@ void inf_world_free(inf_world *w); /* drops the references; NULL is a no-op */
 double inf_model_score(const inf_model *m, const uint32_t *idx, int n);
 /* pCTR with the factor term of that campaign added to the logit. */
 double inf_model_score_with(const inf_model *m, const uint32_t *idx, int n, double factor);
+/* The same pCTR in two steps, so an imp's campaign-independent part is
+ * summed once and each campaign adds only its own (bit-identical to
+ * inf_model_score_with over beat_feat_indices of raw and campaign_hash):
+ * base = bias + Σ w over raw's base features; then the campaign's crosses,
+ * its bias weight and its factor term. */
+double inf_model_logit_base(const inf_model *m, const beat_feat_raw *raw);
+double inf_model_pctr(const inf_model *m, double base, const beat_feat_raw *raw,
+                      uint64_t campaign_hash, double factor);
 /* Factor terms of every campaign of w for one impression: v = Σ V[f] over
  * raw's base features, then out[ci] = U[ci] · v for all n campaigns with
  * one cblas_sgemv (blas false: plain loops, for the benchmark). Returns

@@ -61,17 +61,31 @@ int inf_notice_sign(const inf_signer *s, const char *auction, const char *imp,
         strlen(campaign) > BEAT_ID_MAX)
         return -EINVAL;
     if (strlen(landing) >= BEAT_URL_MAX) return -EMSGSIZE;
-    char msg[3 * BEAT_ID_MAX + BEAT_URL_MAX + 64];
-    int n = snprintf(msg, sizeof msg, "v1\n%s\n%s\n%s\n%" PRId64 "\n%" PRId64 "\n%s",
-                     auction, imp, campaign, bid_cpm_micros, ts_ms, landing);
-    if (n < 0 || (size_t)n >= sizeof msg) return -EMSGSIZE;
+    /* "v1\n%s\n%s\n%s\n%lld\n%lld\n%s", without printf (bid path); the
+     * lengths were bounded above, so msg has room for all of it. */
+    char msg[3 * BEAT_ID_MAX + BEAT_URL_MAX + 2 * BEAT_I64_CHARS + 16];
+    size_t n = 0;
+    const char *parts[] = {"v1", auction, imp, campaign};
+    for (int i = 0; i < 4; i++) {
+        size_t l = strlen(parts[i]);
+        memcpy(msg + n, parts[i], l);
+        n += l;
+        msg[n++] = '\n';
+    }
+    n += (size_t)beat_fmt_i64(msg + n, bid_cpm_micros);
+    msg[n++] = '\n';
+    n += (size_t)beat_fmt_i64(msg + n, ts_ms);
+    msg[n++] = '\n';
+    size_t ll = strlen(landing);
+    memcpy(msg + n, landing, ll);
+    n += ll;
     EVP_MAC_CTX *c = keyed_ctx(s);
     if (!c) /* OpenSSL trouble: the slow path still gives the right answer */
         return beat_notice_sign(s->secret, s->secret_len, auction, imp, campaign,
                                 bid_cpm_micros, ts_ms, landing, sig);
     unsigned char mac[EVP_MAX_MD_SIZE];
     size_t mac_len = 0;
-    if (!EVP_MAC_update(c, (const unsigned char *)msg, (size_t)n) ||
+    if (!EVP_MAC_update(c, (const unsigned char *)msg, n) ||
         !EVP_MAC_final(c, mac, &mac_len, sizeof mac) || mac_len < BEAT_SIG_HEX / 2)
         return -EIO;
     static const char hex[] = "0123456789abcdef";
@@ -120,8 +134,8 @@ int inf_notice_url(beat_buf *out, const char *base, beat_event_type type,
         (rc = beat_buf_puts(out, "?a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=")) < 0 ||
         (rc = url_encode(out, campaign)) < 0 || (rc = beat_buf_puts(out, "&cr=")) < 0 ||
         (rc = url_encode(out, crid ? crid : "")) < 0 ||
-        (rc = beat_buf_printf(out, "&b=%" PRId64 "&t=%" PRId64, bid_cpm_micros,
-                              ts_ms)) < 0 ||
+        (rc = beat_buf_puts(out, "&b=")) < 0 || (rc = beat_buf_put_i64(out, bid_cpm_micros)) < 0 ||
+        (rc = beat_buf_puts(out, "&t=")) < 0 || (rc = beat_buf_put_i64(out, ts_ms)) < 0 ||
         (!click &&
          (rc = beat_buf_puts(out, "&p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}")) < 0) ||
         (type == BEAT_EV_LOSS && (rc = beat_buf_puts(out, "&l=${AUCTION_LOSS}")) < 0) ||
