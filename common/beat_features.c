@@ -89,6 +89,11 @@ uint64_t beat_feat_campaign_hash(const beat_hash_params *p, const char *id) {
 
 uint32_t beat_feat_mask(const beat_hash_params *p) { return feat_mask(p); }
 
+uint32_t beat_feat_cross_index(const beat_hash_params *p, uint64_t feat_hash,
+                               uint64_t campaign_hash) {
+    return (uint32_t)(feat_cross(p, feat_hash, campaign_hash) & feat_mask(p));
+}
+
 int beat_feat_crosses(const beat_hash_params *p, const beat_feat_raw *f,
                       uint64_t campaign_hash, uint32_t *out) {
     uint32_t mask = feat_mask(p);

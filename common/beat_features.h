@@ -41,6 +41,9 @@ void beat_feat_add_int(beat_feat_raw *f, const beat_hash_params *p,
 uint64_t beat_feat_campaign_hash(const beat_hash_params *p, const char *id);
 /* 2^bits - 1: index = hash & mask. */
 uint32_t beat_feat_mask(const beat_hash_params *p);
+/* One cross index: request feature hash × campaign hash. */
+uint32_t beat_feat_cross_index(const beat_hash_params *p, uint64_t feat_hash,
+                               uint64_t campaign_hash);
 /* The crosses alone (the middle part of beat_feat_indices): writes f->n
  * indices to out (room for BEAT_FEAT_RAW_MAX); returns how many. */
 int beat_feat_crosses(const beat_hash_params *p, const beat_feat_raw *f,

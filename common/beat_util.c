@@ -81,14 +81,27 @@ int beat_buf_puts(beat_buf *b, const char *s) {
     return beat_buf_append(b, s, strlen(s));
 }
 
-/* Digits backwards from the end of a scratch array, then copied. */
+/* Digits backwards from the end of a scratch array, two at a time, then
+ * copied. */
 static int fmt_dec(char *out, uint64_t v, bool neg) {
+    static const char pairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
     char tmp[BEAT_I64_CHARS];
     int i = BEAT_I64_CHARS;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--i] = pairs[2 * d + 1];
+        tmp[--i] = pairs[2 * d];
+    }
+    if (v >= 10) {
+        tmp[--i] = pairs[2 * v + 1];
+        tmp[--i] = pairs[2 * v];
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
     if (neg) tmp[--i] = '-';
     int n = BEAT_I64_CHARS - i;
     memcpy(out, tmp + i, (size_t)n);

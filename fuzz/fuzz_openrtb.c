@@ -26,6 +26,7 @@
 #include "../inference/notice.c"
 #include "../inference/model.c"
 #include "../inference/targeting.c"
+#include "../inference/xcache.c"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,7 @@ static struct {
     inf_world *world;
     inf_bidder *bidder;
     inf_gunzip *gz;
+    inf_xcache *xc;
     inf_req req;
     inf_result res;
     beat_event ev;
@@ -208,6 +210,7 @@ static void fuzz_init(void) {
                           .freq_slots_log2 = 10};
     F.bidder = inf_bidder_new(&cfg);
     F.gz = inf_gunzip_new(65536);
+    F.xc = inf_xcache_new();
     beat_reason rwhy = {{0}};
     FUZZ_CHECK(inf_openrtb_rates_set("EUR=1.08,GBP=1.27,JPY=0.0067", &rwhy) == 0);
     beat_buf_init(&F.resp, 1024 * 1024);
@@ -293,7 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(F.req.id && F.req.n_imp > 0 && F.req.n_imp <= INF_IMP_MAX);
     /* now inside the flight; the low input bits move it across freq windows */
     int64_t now = T0 + 1000 + (int64_t)(size % 7) * 60000;
-    inf_bidder_run(F.bidder, F.world, &F.req, now, &F.res);
+    inf_bidder_run(F.bidder, F.world, &F.req, now, F.xc, &F.res);
     FUZZ_CHECK(F.res.n >= 0 && F.res.n <= F.req.n_imp);
     FUZZ_CHECK(F.res.n > 0 || (F.res.reason > INF_NB_NONE && F.res.reason < INF_NB_N));
     if (F.res.n > 0) {

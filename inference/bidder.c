@@ -53,6 +53,9 @@ struct inf_bidder {
     _Atomic uint64_t bid_seq;
     uint64_t bid_prefix; /* random per process: bid ids unique across nodes */
     inf_signer signer;   /* notice signatures, pre-keyed per thread */
+    bool url_plain;      /* receiver_url needs no JSON escaping; the rest of
+                            a notice URL never does (percent-encoded ids,
+                            digits, hex, fixed text) */
 };
 
 const char *inf_nobid_name(inf_nobid r) {
@@ -67,6 +70,9 @@ inf_bidder *inf_bidder_new(const inf_bidder_cfg *cfg) {
     if (!b) return NULL;
     b->cfg = *cfg;
     inf_signer_init(&b->signer, cfg->secret, cfg->secret_len);
+    b->url_plain = true;
+    for (const char *p = cfg->receiver_url ? cfg->receiver_url : ""; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\') b->url_plain = false;
     int lg = cfg->freq_slots_log2 > 0 ? cfg->freq_slots_log2 : FREQ_SLOTS_LOG2_DEFAULT;
     if (lg > 26) lg = 26;
     b->freq = calloc((size_t)1 << lg, sizeof *b->freq);
@@ -188,10 +194,12 @@ static bool beats(int64_t price, double pctr, const inf_bid *best, bool have) {
 /* One imp: the campaigns the request reaches (req, from the targeting
  * index) that also have a creative format the imp offers are the only ones
  * visited; flight, seat, deals, the exact creative fit and the cap are
- * checked per candidate, then it is scored and priced. The winner's feature
- * indices (for the bid log) are computed once, at the end. */
-static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
-                         int i, const uint64_t *req, int64_t now_ms, inf_bid *out) {
+ * checked per candidate, then it is scored (crosses through the worker's
+ * cache, xc) and priced. The winner's feature indices (for the bid log) are
+ * computed once, at the end. */
+static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, int i,
+                         const uint64_t *req, int64_t now_ms, inf_xcache *xc,
+                         inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
@@ -200,6 +208,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
     memcpy(cand, req, (size_t)nw * sizeof *cand);
     inf_tindex_imp(w->tx, im, cand);
     beat_feat_raw raw;
+    inf_xrow rows[BEAT_FEAT_RAW_MAX];
     bool have_raw = false, have_fs = false, have = false;
     double base = 0;
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
@@ -224,8 +233,10 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
                 have_raw = true;
                 base = inf_model_logit_base(m, &raw);
                 have_fs = inf_world_factor_scores(w, &raw, fs, BEAT_CAMPAIGNS_MAX, true);
+                inf_xcache_rows(xc, w, &raw, rows);
             }
-            double pctr = inf_model_pctr(m, base, &raw, cp->hash, have_fs ? fs[ci] : 0.0);
+            double pctr = inf_xcache_pctr(xc, w, base, &raw, rows, ci,
+                                          have_fs ? fs[ci] : 0.0);
             int64_t price = inf_bidder_price(c, pctr, m->avg_ctr, cp->multiplier);
             int deal = price > 0 ? inf_deal_pick(c, im, price) : -1;
             if (price <= 0 ||
@@ -235,12 +246,8 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
             }
             if (!beats(price, pctr, out, have)) continue;
             have = true;
-            out->imp = i;
-            out->camp = ci;
-            out->creative = cr;
-            out->deal = deal;
-            out->price_cpm_micros = price;
-            out->pctr = pctr;
+            *out = (inf_bid){.imp = i, .camp = ci, .creative = cr, .deal = deal,
+                             .price_cpm_micros = price, .pctr = pctr};
         }
     if (have) {
         const inf_camp *cp = &w->camps[out->camp];
@@ -256,7 +263,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r,
 }
 
 void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
-                    int64_t now_ms, inf_result *out) {
+                    int64_t now_ms, inf_xcache *xc, inf_result *out) {
     out->now_ms = now_ms;
     out->n = 0;
     out->reason = INF_NB_NONE;
@@ -282,7 +289,7 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
     inf_tindex_request(w->tx, r, req);
     inf_nobid worst = INF_NB_NO_IMP;
     for (int i = 0; i < r->n_imp; i++) {
-        inf_nobid nb = bid_imp(b, w, r, i, req, now_ms, &out->bids[out->n]);
+        inf_nobid nb = bid_imp(b, w, r, i, req, now_ms, xc, &out->bids[out->n]);
         if (nb == INF_NB_NONE) out->n++;
         else if (nb > worst) worst = nb;
     }
@@ -405,13 +412,18 @@ static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch,
                              bid->price_cpm_micros, ts_ms, NULL, sig);
     if (rc < 0) return rc;
     for (int k = 0; k < 3; k++) {
-        beat_buf_reset(scratch);
-        if ((rc = inf_notice_url(scratch, b->cfg.receiver_url, urls[k].t, c->id, cr->crid,
-                                 bid->price_cpm_micros, ts_ms, NULL, sig)) < 0 ||
-            (rc = beat_buf_puts(o, urls[k].key)) < 0 ||
-            (rc = esc(o, scratch->data, scratch->len, false)) < 0 ||
-            (rc = beat_buf_puts(o, "\"")) < 0)
-            return rc;
+        if ((rc = beat_buf_puts(o, urls[k].key)) < 0) return rc;
+        if (b->url_plain) {
+            /* nothing in it needs a JSON escape: write it in place */
+            rc = inf_notice_url(o, b->cfg.receiver_url, urls[k].t, c->id, cr->crid,
+                                bid->price_cpm_micros, ts_ms, NULL, sig);
+        } else {
+            beat_buf_reset(scratch);
+            rc = inf_notice_url(scratch, b->cfg.receiver_url, urls[k].t, c->id, cr->crid,
+                                bid->price_cpm_micros, ts_ms, NULL, sig);
+            if (rc >= 0) rc = esc(o, scratch->data, scratch->len, false);
+        }
+        if (rc < 0 || (rc = beat_buf_puts(o, "\"")) < 0) return rc;
     }
     return 0;
 }
@@ -609,6 +621,15 @@ int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
     return rc;
 }
 
+/* s into an id field (BEAT_ID_MAX + 1 bytes), cut at BEAT_ID_MAX bytes as
+ * snprintf would, without printf (every bid). Request ids are validated to
+ * BEAT_ID_MAX already; the cut only guards the field. */
+static void copy_id(char dst[BEAT_ID_MAX + 1], const char *s) {
+    size_t n = strnlen(s, BEAT_ID_MAX);
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
 void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,
                       const inf_result *res, int k, beat_event *ev) {
     const inf_bid *bid = &res->bids[k];
@@ -616,11 +637,11 @@ void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,
     memset(ev, 0, offsetof(beat_event, feat));
     ev->type = BEAT_EV_BID;
     ev->ts_ms = res->now_ms;
-    snprintf(ev->auction, sizeof ev->auction, "%s", r->id);
-    snprintf(ev->imp, sizeof ev->imp, "%s", r->imp[bid->imp].id);
-    snprintf(ev->campaign, sizeof ev->campaign, "%s", c->id);
-    snprintf(ev->crid, sizeof ev->crid, "%s", c->creatives[bid->creative].crid);
-    snprintf(ev->node, sizeof ev->node, "%s", b->cfg.node ? b->cfg.node : "");
+    copy_id(ev->auction, r->id);
+    copy_id(ev->imp, r->imp[bid->imp].id);
+    copy_id(ev->campaign, c->id);
+    copy_id(ev->crid, c->creatives[bid->creative].crid);
+    copy_id(ev->node, b->cfg.node ? b->cfg.node : "");
     ev->price_cpm_micros = bid->price_cpm_micros;
     ev->pctr = bid->pctr;
     ev->model_version = w->model->version;

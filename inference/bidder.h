@@ -13,6 +13,7 @@
 #include "beat_wire.h"
 #include "model.h"
 #include "openrtb.h"
+#include "xcache.h"
 
 /* Why a request got no bid (one reason per request, metrics label). Order
  * matters for the per-imp reasons: the furthest stage any imp reached wins. */
@@ -69,10 +70,11 @@ inf_bidder *inf_bidder_new(const inf_bidder_cfg *cfg);
 void inf_bidder_free(inf_bidder *b);
 
 /* Runs the auction for every examined imp of r against w (may be NULL) at
- * now_ms. Fills out (out->n bids, or out->reason). Counts chosen bids in the
- * frequency table. Never fails. */
+ * now_ms, scoring through the calling worker's cross-weight cache xc (NULL:
+ * none; same answers, slower). Fills out (out->n bids, or out->reason).
+ * Counts chosen bids in the frequency table. Never fails. */
 void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
-                    int64_t now_ms, inf_result *out);
+                    int64_t now_ms, inf_xcache *xc, inf_result *out);
 
 /* Appends the OpenRTB bid response for res (res->n > 0) to out; scratch is
  * working space. -EMSGSIZE if it does not fit (caller answers no-bid). */

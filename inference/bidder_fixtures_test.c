@@ -183,7 +183,7 @@ static int check_one(inf_bidder *b, const inf_world *w, const char *body, size_t
     if (rc) fprintf(stderr, "  %s: %s\n", want->name, why.msg);
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(R.imp[0].skip, want->skip0);
-    inf_bidder_run(b, w, &R, T0 + 1000, &res);
+    inf_bidder_run(b, w, &R, T0 + 1000, test_xc(), &res);
     if (res.n != want->bids)
         fprintf(stderr, "  %s: %d bids, reason %s, imp[0] %s\n", want->name, res.n,
                 inf_nobid_name(res.reason), inf_imp_skip_name(R.imp[0].skip));

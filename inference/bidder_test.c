@@ -401,7 +401,7 @@ static int test_multi_imp(void) {
     inf_req_fini(&R);
     CHECK_EQ_INT(inf_req_parse(body, len, &R, &why), 0);
     free(body);
-    inf_bidder_run(b, w, &R, T0, &res);
+    inf_bidder_run(b, w, &R, T0, test_xc(), &res);
     /* imp 1 (728x90, floor 0.5) bids; imp 2 (0x0 interstitial) cannot. */
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_INT(res.bids[0].imp, 0);

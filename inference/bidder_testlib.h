@@ -145,6 +145,14 @@ static inline const char *req_json(const char *banner, const char *floor,
 
 static inf_req R;
 
+/* The tests' cross-weight cache: one, like a worker's, so runs hit and
+ * miss it as a worker would (reachable at exit: not a leak). */
+static inline inf_xcache *test_xc(void) {
+    static inf_xcache *xc;
+    if (!xc) xc = inf_xcache_new();
+    return xc;
+}
+
 static inline int run(inf_bidder *b, const inf_world *w, const char *json, int64_t now,
                inf_result *res) {
     beat_reason why = {{0}};
@@ -153,7 +161,7 @@ static inline int run(inf_bidder *b, const inf_world *w, const char *json, int64
         fprintf(stderr, "  request: %s\n", why.msg);
         return -1;
     }
-    inf_bidder_run(b, w, &R, now, res);
+    inf_bidder_run(b, w, &R, now, test_xc(), res);
     return 0;
 }
 

@@ -122,6 +122,7 @@ typedef struct worker {
     pthread_t thr;
     beat_buf resp, scratch;
     inf_gunzip *gz; /* Content-Encoding: gzip bodies, bounded by --max-body */
+    inf_xcache *xc; /* this worker's cross-weight cache */
     inf_req req;
     inf_result res;
     beat_event ev;
@@ -199,7 +200,7 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
         w->res.n = 0;
         w->res.reason = INF_NB_TMAX;
     } else {
-        inf_bidder_run(G.bidder, wd, &w->req, beat_now_ms(), &w->res);
+        inf_bidder_run(G.bidder, wd, &w->req, beat_now_ms(), w->xc, &w->res);
         if (w->res.n > 0 && beat_mono_us() >= deadline_us) {
             w->res.n = 0;
             w->res.reason = INF_NB_TMAX;
@@ -377,7 +378,8 @@ static int worker_init(worker *w, int idx, bool reuseport) {
     beat_buf_init(&w->resp, RESP_MAX);
     beat_buf_init(&w->scratch, SCRATCH_MAX);
     w->gz = inf_gunzip_new((size_t)o_max_body);
-    if (!w->gz) return -ENOMEM;
+    w->xc = inf_xcache_new();
+    if (!w->gz || !w->xc) return -ENOMEM;
     w->base = event_base_new();
     if (!w->base) return -ENOMEM;
     inf_http_cfg hc = {
@@ -406,6 +408,7 @@ static void worker_fini(worker *w) {
     beat_buf_fini(&w->resp);
     beat_buf_fini(&w->scratch);
     inf_gunzip_free(w->gz);
+    inf_xcache_free(w->xc);
 }
 
 /* Worker threads parse in their own arena slice (the main thread has 0). */

@@ -97,7 +97,7 @@ double inf_model_score(const inf_model *m, const uint32_t *idx, int n) {
     return inf_model_score_with(m, idx, n, 0.0);
 }
 
-static double sigmoid(double z) {
+double inf_model_sigmoid(double z) {
     if (z > 35) z = 35;
     if (z < -35) z = -35;
     return 1.0 / (1.0 + exp(-z));
@@ -112,7 +112,7 @@ double inf_model_score_with(const inf_model *m, const uint32_t *idx, int n, doub
     for (int i = 0; i < n; i++)
         if (idx[i] < dim) z += w[idx[i]];
     if (isfinite(factor)) z += factor;
-    return sigmoid(z);
+    return inf_model_sigmoid(z);
 }
 
 double inf_model_logit_base(const inf_model *m, const beat_feat_raw *raw) {
@@ -138,7 +138,7 @@ double inf_model_pctr(const inf_model *m, double base, const beat_feat_raw *raw,
     uint32_t own = (uint32_t)(campaign_hash & beat_feat_mask(&m->hp));
     if (own < dim) z += w[own];
     if (isfinite(factor)) z += factor;
-    return sigmoid(z);
+    return inf_model_sigmoid(z);
 }
 
 inf_snap *inf_snap_new(beat_campaign_set *cs, beat_state *st, bool has_state) {
@@ -219,6 +219,10 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
         cp->c = c;
         cp->id_hash = XXH3_64bits(c->id, strlen(c->id));
         cp->hash = m ? beat_feat_campaign_hash(&m->hp, c->id) : 0;
+        if (m) {
+            uint32_t own = (uint32_t)(cp->hash & beat_feat_mask(&m->hp));
+            cp->own_w = own < m->ck.h.dim ? m->ck.w[own] : 0.0f;
+        }
         cp->paused = c->paused;
         beat_state_campaign key, *kp = &key;
         memcpy(key.id, c->id, sizeof key.id);
@@ -260,6 +264,8 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
                    m->U + (size_t)(w->camps[i].hash & m->factor_mask) * m->rank,
                    m->rank * sizeof *w->fu);
     }
+    static _Atomic uint64_t next_id = 1;
+    w->id = atomic_fetch_add(&next_id, 1);
     w->n = n;
     w->model = m;
     w->snap = s;

@@ -43,6 +43,7 @@ typedef struct inf_camp {
     uint64_t hash;         /* beat_feat_campaign_hash under the model's params */
     uint64_t id_hash;      /* model-independent, keys the frequency table */
     double multiplier;
+    float own_w;           /* the model's weight of the campaign alone */
     bool in_state;         /* absent from the state → never bid */
     bool paused;           /* campaign or state says paused */
     uint32_t sizes[BEAT_CREATIVES_MAX]; /* (w << 16) | h per creative */
@@ -56,6 +57,7 @@ typedef struct inf_world {
     float *fu;             /* owned, n × model rank: the campaigns' U rows
                               gathered for one sgemv per imp; NULL if rank 0 */
     inf_tindex *tx;        /* owned: targeting index over camps (never NULL) */
+    uint64_t id;           /* unique per built world (caches key on it) */
     struct inf_world *retired_next; /* holder's retire list */
 } inf_world;
 
@@ -95,6 +97,9 @@ double inf_model_score_with(const inf_model *m, const uint32_t *idx, int n, doub
 double inf_model_logit_base(const inf_model *m, const beat_feat_raw *raw);
 double inf_model_pctr(const inf_model *m, double base, const beat_feat_raw *raw,
                       uint64_t campaign_hash, double factor);
+/* 1 / (1 + e^-z), z clamped to ±35. */
+double inf_model_sigmoid(double z);
+
 /* Factor terms of every campaign of w for one impression: v = Σ V[f] over
  * raw's base features, then out[ci] = U[ci] · v for all n campaigns with
  * one cblas_sgemv (blas false: plain loops, for the benchmark). Returns

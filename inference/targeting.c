@@ -107,6 +107,8 @@ typedef struct entry {
     uint32_t key, klen; /* into keys */
     uint32_t post, npost; /* into post */
     int dim;
+    int64_t bits;       /* long postings also as a bit set: offset into
+                           bitsets, or -1 */
 } entry;
 
 struct inf_tindex {
@@ -118,6 +120,7 @@ struct inf_tindex {
     uint32_t mask;
     char *keys;
     uint32_t *post;
+    uint64_t *bitsets; /* words per long posting (entry.bits) */
     bool used[D_N];  /* some campaign has a key in the dimension */
 };
 
@@ -161,13 +164,25 @@ static inline uint64_t *set_of(const inf_tindex *x, int s) {
 
 static inline void bit_set(uint64_t *set, uint32_t i) { set[i >> 6] |= 1ULL << (i & 63); }
 
+/* A posting of a common value (a size most campaigns have) is merged as
+ * words; a short one bit by bit. */
 static void or_post(uint64_t *set, const inf_tindex *x, const entry *e) {
     if (!e) return;
+    if (e->bits >= 0) {
+        const uint64_t *b = x->bitsets + e->bits;
+        for (int i = 0; i < x->words; i++) set[i] |= b[i];
+        return;
+    }
     for (uint32_t i = 0; i < e->npost; i++) bit_set(set, x->post[e->post + i]);
 }
 
 static void clear_post(uint64_t *set, const inf_tindex *x, const entry *e) {
     if (!e) return;
+    if (e->bits >= 0) {
+        const uint64_t *b = x->bitsets + e->bits;
+        for (int i = 0; i < x->words; i++) set[i] &= ~b[i];
+        return;
+    }
     for (uint32_t i = 0; i < e->npost; i++) {
         uint32_t c = x->post[e->post + i];
         set[c >> 6] &= ~(1ULL << (c & 63));
@@ -282,6 +297,26 @@ static void fixed_sets(inf_tindex *x, const beat_campaign *c, bool live, uint32_
     }
 }
 
+/* Bit sets for postings longer than a bit set's words: then merging the
+ * words is cheaper than setting the bits, and the memory is at most the
+ * posting's own (64 campaigns per word ≥ 8 bytes per 2 campaigns). */
+static int long_postings(inf_tindex *x) {
+    size_t nl = 0;
+    for (uint32_t i = 0; i < x->ne; i++) nl += x->e[i].npost > (uint32_t)x->words;
+    if (!nl) return 0;
+    x->bitsets = calloc(nl * (size_t)x->words, sizeof *x->bitsets);
+    if (!x->bitsets) return -ENOMEM;
+    int64_t off = 0;
+    for (uint32_t i = 0; i < x->ne; i++) {
+        entry *e = &x->e[i];
+        if (e->npost <= (uint32_t)x->words) continue;
+        for (uint32_t k = 0; k < e->npost; k++) bit_set(x->bitsets + off, x->post[e->post + k]);
+        e->bits = off;
+        off += x->words;
+    }
+    return 0;
+}
+
 /* Sorted pairs → one entry per distinct key with its (deduplicated)
  * posting list, hashed into slots at most half full. */
 static int finish(inf_tindex *x, builder *b) {
@@ -301,7 +336,7 @@ static int finish(inf_tindex *x, builder *b) {
                         memcmp(b->keys + p->key, b->keys + b->p[i - 1].key, p->klen) == 0;
         if (same) continue; /* the campaign listed the value twice */
         if (!same_key) {
-            x->e[x->ne] = (entry){p->h, p->key, p->klen, np, 0, p->dim};
+            x->e[x->ne] = (entry){p->h, p->key, p->klen, np, 0, p->dim, -1};
             x->used[p->dim] = true;
             uint32_t s = (uint32_t)p->h & x->mask;
             while (x->slots[s]) s = (s + 1) & x->mask;
@@ -312,7 +347,7 @@ static int finish(inf_tindex *x, builder *b) {
     }
     x->keys = b->keys; /* taken: entries point into it */
     b->keys = NULL;
-    return 0;
+    return long_postings(x);
 }
 
 inf_tindex *inf_tindex_build(const beat_campaign *camps, const bool *live, int n) {
@@ -345,6 +380,7 @@ void inf_tindex_free(inf_tindex *x) {
     free(x->slots);
     free(x->keys);
     free(x->post);
+    free(x->bitsets);
     free(x);
 }
 

@@ -1,0 +1,124 @@
+/* Cross-weight cache (xcache.h). A row is (world id, feature hash) → one
+ * float per campaign plus a bit set of which are filled; claiming a row for
+ * a new key clears the bits (n/8 bytes), not the floats. Two-way sets with
+ * least-recently-used replacement: the hot rows (size, country, hour…),
+ * used by nearly every request, survive the stream of one-off domains and
+ * publishers, which mostly evict each other. */
+#include "xcache.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct row {
+    uint64_t world, h; /* world 0: unused */
+    uint64_t used;     /* tick of the last imp that used it */
+    float *v;
+    uint64_t *filled;
+    int cap;           /* campaigns v and filled have room for */
+} row;
+
+#define SETS (INF_XCACHE_ROWS / 2)
+
+struct inf_xcache {
+    row r[INF_XCACHE_ROWS]; /* set s: r[2s], r[2s + 1] */
+    uint64_t tick, lookups, misses;
+};
+
+inf_xcache *inf_xcache_new(void) { return calloc(1, sizeof(inf_xcache)); }
+
+void inf_xcache_free(inf_xcache *c) {
+    if (!c) return;
+    for (int i = 0; i < INF_XCACHE_ROWS; i++) {
+        free(c->r[i].v);
+        free(c->r[i].filled);
+    }
+    free(c);
+}
+
+static bool row_fit(row *r, int n) {
+    if (r->cap >= n) return true;
+    size_t words = ((size_t)n + 63) / 64;
+    float *v = malloc((size_t)n * sizeof *v);
+    uint64_t *f = malloc(words * sizeof *f);
+    if (!v || !f) {
+        free(v);
+        free(f);
+        return false;
+    }
+    free(r->v);
+    free(r->filled);
+    r->v = v;
+    r->filled = f;
+    r->cap = n;
+    return true;
+}
+
+/* The row for h in w: its own if present, else the set's least recently
+ * used one not already taken by this imp (NULL if both are). */
+static row *claim(inf_xcache *c, const inf_world *w, uint64_t h) {
+    row *set = &c->r[2 * ((h >> 32) % SETS)];
+    for (int k = 0; k < 2; k++)
+        if (set[k].world == w->id && set[k].h == h) {
+            set[k].used = c->tick;
+            return &set[k];
+        }
+    row *r = set[0].used <= set[1].used ? &set[0] : &set[1];
+    if (r->used == c->tick) return NULL; /* both ways serve this imp */
+    if (!row_fit(r, w->n)) {
+        r->world = 0;
+        return NULL;
+    }
+    memset(r->filled, 0, (((size_t)w->n + 63) / 64) * sizeof *r->filled);
+    r->world = w->id;
+    r->h = h;
+    r->used = c->tick;
+    return r;
+}
+
+void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
+                     inf_xrow *rows) {
+    int n = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
+    if (c) c->tick++;
+    for (int j = 0; j < n; j++) {
+        row *r = c && w->n > 0 ? claim(c, w, raw->h[j]) : NULL;
+        rows[j] = r ? (inf_xrow){r->v, r->filled} : (inf_xrow){NULL, NULL};
+    }
+}
+
+double inf_xcache_pctr(inf_xcache *c, const inf_world *w, double base,
+                       const beat_feat_raw *raw, inf_xrow *rows, int ci, double factor) {
+    const inf_model *m = w->model;
+    const inf_camp *cp = &w->camps[ci];
+    const float *wt = m->ck.w;
+    uint32_t dim = m->ck.h.dim;
+    int n = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
+    size_t wi = (size_t)ci >> 6;
+    uint64_t bit = 1ULL << (ci & 63);
+    double z = base;
+    for (int j = 0; j < n; j++) {
+        inf_xrow *r = &rows[j];
+        float v;
+        if (r->v && (r->filled[wi] & bit)) {
+            v = r->v[ci];
+        } else {
+            uint32_t k = beat_feat_cross_index(&m->hp, raw->h[j], cp->hash);
+            v = k < dim ? wt[k] : 0.0f; /* as inf_model_pctr: out of range adds 0 */
+            if (c) c->misses++;
+            if (r->v) {
+                r->v[ci] = v;
+                r->filled[wi] |= bit;
+            }
+        }
+        z += v;
+    }
+    if (c) c->lookups += (uint64_t)n;
+    z += cp->own_w;
+    if (isfinite(factor)) z += factor;
+    return inf_model_sigmoid(z);
+}
+
+void inf_xcache_stats(const inf_xcache *c, uint64_t *lookups, uint64_t *misses) {
+    *lookups = c ? c->lookups : 0;
+    *misses = c ? c->misses : 0;
+}
