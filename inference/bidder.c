@@ -167,13 +167,21 @@ static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im
     beat_feat_add_int(f, p, "hr", (now_ms / 3600000) % 24);
 }
 
+static int64_t price_of(int64_t base, int64_t max, double pctr, double avg_ctr,
+                        double multiplier) {
+    if (!(avg_ctr > 0)) avg_ctr = INF_AVG_CTR_DEFAULT;
+    double p = (double)base * pctr / avg_ctr * multiplier;
+    if (!(p > 0)) return 0; /* also NaN */
+    if (p >= (double)max) return max;
+    /* llround for p > 0, without the libm call (every scored campaign) */
+    int64_t r = (int64_t)p;
+    return p - (double)r >= 0.5 ? r + 1 : r;
+}
+
 int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr,
                          double multiplier) {
-    if (!(avg_ctr > 0)) avg_ctr = INF_AVG_CTR_DEFAULT;
-    double p = (double)c->base_bid_cpm_micros * pctr / avg_ctr * multiplier;
-    if (!(p > 0)) return 0; /* also NaN */
-    if (p >= (double)c->max_bid_cpm_micros) return c->max_bid_cpm_micros;
-    return (int64_t)llround(p);
+    return price_of(c->base_bid_cpm_micros, c->max_bid_cpm_micros, pctr, avg_ctr,
+                    multiplier);
 }
 
 /* ---- the auction --------------------------------------------------------------- */
@@ -217,14 +225,14 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
         for (uint64_t bits = cand[k]; bits; bits &= bits - 1) {
             int ci = k * 64 + __builtin_ctzll(bits);
             const inf_camp *cp = &w->camps[ci];
+            if (now_ms < cp->start_ms || now_ms >= cp->end_ms) continue;
             const beat_campaign *c = cp->c;
-            if (now_ms < c->start_ms || now_ms >= c->end_ms) continue;
             if (!seat_allowed(r, c)) continue;
             if (im->private_auction && !inf_deal_any(c, im)) continue; /* deal bids only */
             int cr = inf_creative_match(c, cp->sizes, im);
             if (cr < 0) continue;
-            if (c->freq_cap_max > 0 &&
-                (!r->user_id || freq_get(b, cp, r->user_id, now_ms) >= c->freq_cap_max)) {
+            if (cp->freq_cap_max > 0 &&
+                (!r->user_id || freq_get(b, cp, r->user_id, now_ms) >= cp->freq_cap_max)) {
                 capped++;
                 continue;
             }
@@ -237,8 +245,9 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
             }
             double pctr = inf_xcache_pctr(xc, w, base, &raw, rows, ci,
                                           have_fs ? fs[ci] : 0.0);
-            int64_t price = inf_bidder_price(c, pctr, m->avg_ctr, cp->multiplier);
-            int deal = price > 0 ? inf_deal_pick(c, im, price) : -1;
+            int64_t price = price_of(cp->base_bid_cpm_micros, cp->max_bid_cpm_micros, pctr,
+                                     m->avg_ctr, cp->multiplier);
+            int deal = price > 0 && im->n_deals ? inf_deal_pick(c, im, price) : -1;
             if (price <= 0 ||
                 (deal < 0 && (im->private_auction || price < im->floor_cpm_micros))) {
                 low++;
@@ -254,7 +263,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
         out->n_feat = (uint32_t)beat_feat_indices(&m->hp, &raw, cp->hash, out->feat,
                                                   BEAT_FEAT_MAX);
         /* test traffic is not billable: it does not use up the cap */
-        if (cp->c->freq_cap_max > 0 && !r->test) freq_incr(b, cp, r->user_id, now_ms);
+        if (cp->freq_cap_max > 0 && !r->test) freq_incr(b, cp, r->user_id, now_ms);
         return INF_NB_NONE;
     }
     if (low) return INF_NB_BELOW_FLOOR;

@@ -200,10 +200,14 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
     const beat_state_campaign **idx = NULL;
     int n_st = (s && s->has_state) ? s->st.n : 0;
     if (n > 0) {
-        w->camps = calloc((size_t)n, sizeof *w->camps);
+        /* aligned so each campaign's hot 64 bytes are one cache line */
+        w->camps = aligned_alloc(64, (size_t)n * sizeof *w->camps);
+        if (w->camps) memset(w->camps, 0, (size_t)n * sizeof *w->camps);
+        w->sizes = calloc((size_t)n * BEAT_CREATIVES_MAX, sizeof *w->sizes);
         idx = n_st > 0 ? malloc((size_t)n_st * sizeof *idx) : NULL;
-        if (!w->camps || (n_st > 0 && !idx)) {
+        if (!w->camps || !w->sizes || (n_st > 0 && !idx)) {
             free(w->camps);
+            free(w->sizes);
             free(idx);
             free(w);
             return NULL;
@@ -217,6 +221,11 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
         inf_camp *cp = &w->camps[i];
         const beat_campaign *c = &s->cs.c[i];
         cp->c = c;
+        cp->start_ms = c->start_ms;
+        cp->end_ms = c->end_ms;
+        cp->base_bid_cpm_micros = c->base_bid_cpm_micros;
+        cp->max_bid_cpm_micros = c->max_bid_cpm_micros;
+        cp->freq_cap_max = c->freq_cap_max;
         cp->id_hash = XXH3_64bits(c->id, strlen(c->id));
         cp->hash = m ? beat_feat_campaign_hash(&m->hp, c->id) : 0;
         if (m) {
@@ -234,9 +243,10 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
             cp->multiplier = (*hit)->multiplier;
             cp->paused = cp->paused || (*hit)->paused;
         }
+        uint32_t *sz = w->sizes + (size_t)i * BEAT_CREATIVES_MAX;
         for (int k = 0; k < c->n_creatives && k < BEAT_CREATIVES_MAX; k++)
-            cp->sizes[k] = ((uint32_t)c->creatives[k].w << 16) |
-                           ((uint32_t)c->creatives[k].h & 0xffff);
+            sz[k] = ((uint32_t)c->creatives[k].w << 16) | ((uint32_t)c->creatives[k].h & 0xffff);
+        cp->sizes = sz;
     }
     free(idx);
     bool live[BEAT_CAMPAIGNS_MAX];
@@ -245,6 +255,7 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
     w->tx = inf_tindex_build(s ? s->cs.c : NULL, live, n);
     if (!w->tx) {
         free(w->camps);
+        free(w->sizes);
         free(w);
         return NULL;
     }
@@ -256,6 +267,7 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
         if (!w->fu) {
             inf_tindex_free(w->tx);
             free(w->camps);
+            free(w->sizes);
             free(w);
             return NULL;
         }
@@ -279,6 +291,7 @@ void inf_world_free(inf_world *w) {
     inf_model_unref(w->model);
     inf_snap_unref(w->snap);
     free(w->camps);
+    free(w->sizes);
     free(w->fu);
     inf_tindex_free(w->tx);
     free(w);

@@ -37,16 +37,23 @@ typedef struct inf_snap {
     bool has_state;
 } inf_snap;
 
-/* Per-campaign data a bid needs, computed once per world. */
+/* Per-campaign data a bid needs, computed once per world. The first 64
+ * bytes are what the bid loop reads for every candidate, copied out of the
+ * campaign so that scoring a hundred candidates touches a hundred cache
+ * lines, not several hundred. */
 typedef struct inf_camp {
-    const beat_campaign *c;
-    uint64_t hash;         /* beat_feat_campaign_hash under the model's params */
-    uint64_t id_hash;      /* model-independent, keys the frequency table */
+    _Alignas(64) int64_t start_ms, end_ms; /* flight */
     double multiplier;
-    float own_w;           /* the model's weight of the campaign alone */
-    bool in_state;         /* absent from the state → never bid */
-    bool paused;           /* campaign or state says paused */
-    uint32_t sizes[BEAT_CREATIVES_MAX]; /* (w << 16) | h per creative */
+    int64_t base_bid_cpm_micros, max_bid_cpm_micros;
+    uint64_t hash;             /* beat_feat_campaign_hash under the model's params */
+    const uint32_t *sizes;     /* (w << 16) | h per creative, in the world */
+    float own_w;               /* the model's weight of the campaign alone */
+    int32_t freq_cap_max;      /* 0 = none */
+    /* -- colder -- */
+    const beat_campaign *c;
+    uint64_t id_hash;          /* model-independent, keys the frequency table */
+    bool in_state;             /* absent from the state → never bid */
+    bool paused;               /* campaign or state says paused */
 } inf_camp;
 
 typedef struct inf_world {
@@ -54,6 +61,7 @@ typedef struct inf_world {
     inf_snap *snap;        /* may be NULL: no campaigns/state yet */
     int n;
     inf_camp *camps;       /* owned, n entries, campaign set order */
+    uint32_t *sizes;       /* owned, n × BEAT_CREATIVES_MAX: camps[i].sizes */
     float *fu;             /* owned, n × model rank: the campaigns' U rows
                               gathered for one sgemv per imp; NULL if rank 0 */
     inf_tindex *tx;        /* owned: targeting index over camps (never NULL) */
