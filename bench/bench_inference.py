@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, HERE)
 from beatlib import (BUILD, ROOT, Procs, free_ports, get_json, healthz, http,  # noqa: E402
                      wait_for)
-from benchlib import CONNS, DUR, nginx, post_script, wrk  # noqa: E402
+from benchlib import CONNS, DUR, nginx, post_many_script, wrk  # noqa: E402
 
 N_CAMPAIGNS = int(os.environ.get("BEAT_BENCH_CAMPAIGNS", "1000"))
 # Campaigns that fit the bench request, 1 in FIT_EVERY (they are scored;
@@ -29,6 +29,8 @@ FIT_EVERY = int(os.environ.get("BEAT_BENCH_FIT_EVERY", "10"))
 BIDLOG_BATCH = os.environ.get("BEAT_BENCH_BIDLOG_BATCH", "")
 # Another beat-inference binary (e.g. an older build) for A/B runs.
 INFERENCE_BIN = os.environ.get("BEAT_BENCH_INFERENCE", "beat-inference")
+# Distinct requests wrk cycles through (requests()).
+N_REQUESTS = int(os.environ.get("BEAT_BENCH_REQUESTS", "5000"))
 HASH_BITS = 20
 SEED = "6265617466656174"  # BEAT_HASH_SEED_DEFAULT
 COUNTRIES = ["USA", "GBR", "DEU", "FRA", "CAN"]
@@ -41,6 +43,24 @@ REQUEST = {"id": "bench-1", "at": 2, "tmax": 200, "cur": ["USD"],
                     "publisher": {"id": "p1"}},
            "device": {"devicetype": 2, "os": "ios", "geo": {"country": "USA"}},
            "user": {"id": "u1"}}
+
+
+def requests(n):
+    """n distinct bid requests shaped like REQUEST (so the same campaigns
+    fit), with what varies from one real request to the next: auction and
+    imp ids, the site's domain (2,000 of them) and publisher (200), the user.
+    One-off feature values are what the bidder's caches cannot keep."""
+    rnd = random.Random(5)
+    out = []
+    for i in range(n):
+        q = json.loads(json.dumps(REQUEST))
+        q["id"] = f"bench-{i}-{rnd.getrandbits(48):012x}"
+        q["imp"][0]["id"] = str(1 + i % 3)
+        q["site"]["domain"] = f"site{rnd.randrange(2000)}.example"
+        q["site"]["publisher"]["id"] = f"p{rnd.randrange(200)}"
+        q["user"]["id"] = f"u{rnd.getrandbits(40):010x}"
+        out.append(json.dumps(q, separators=(",", ":")))
+    return out
 
 
 def campaigns(n, fit_every):
@@ -154,10 +174,10 @@ def measured(pid, url, script, **kw):
     return qps, lat, err, cpu_us
 
 
-def paced_script(tmp, body_path, delay_ms):
+def paced_script(tmp, bodies_path, delay_ms):
     s = os.path.join(tmp, f"paced-{delay_ms}.lua")
     with open(s, "w") as f:
-        f.write(open(post_script(tmp, body_path)).read())
+        f.write(open(post_many_script(tmp, bodies_path)).read())
         f.write(f"function delay() return {delay_ms} end\n")
     return s
 
@@ -202,13 +222,15 @@ def run(tmp):
                 "--notice-secret", "bench-secret", "--name", "inference-bench"])
             wait_for(lambda: (lambda h: h["ready"] and h["campaigns"] == N_CAMPAIGNS)(
                 healthz(inf_port)), 60, what="inference ready with the bench world")
-            body_path = os.path.join(tmp, "req.json")
-            json.dump(REQUEST, open(body_path, "w"))
+            bodies = requests(N_REQUESTS)
+            body_path = os.path.join(tmp, "requests.jsonl")
+            with open(body_path, "w") as f:
+                f.write("\n".join(bodies) + "\n")
             url = f"http://127.0.0.1:{inf_port}/openrtb2/bid"
-            st, _, b = http("POST", url, json.dumps(REQUEST))
+            st, _, b = http("POST", url, bodies[0])
             if st != 200:
                 raise RuntimeError(f"inference did not bid ({st} {b[:200]!r})")
-            script = post_script(tmp, body_path)
+            script = post_many_script(tmp, body_path)
             ng, ng_url = nginx(tmp)
             try:
                 wrk(url, script, seconds=2)  # warm-up (pages, caches)
@@ -238,7 +260,8 @@ def run(tmp):
               f"(runs {base_qps:,.0f} / {base2:,.0f}; p50 {base_lat.get('50')}, "
               f"p99 {base_lat.get('99')}; wrk -t1 -c{CONNS} -d{DUR}s)")
         n_fit = (N_CAMPAIGNS + FIT_EVERY - 1) // FIT_EVERY
-        print(f"inference, {N_CAMPAIGNS} campaigns ({n_fit} fit the request), "
+        print(f"inference, {N_CAMPAIGNS} campaigns ({n_fit} fit each request; "
+              f"{N_REQUESTS} distinct requests: 2,000 domains, 200 publishers), "
               f"2^{HASH_BITS}-weight model, 1 worker, bid-log batch {BIDLOG_BATCH or 'default'}: "
               f"{inf_qps:,.0f} bids/s (p50 {inf_lat.get('50')}, p99 {inf_lat.get('99')}, "
               f"non-2xx {inf_err})")

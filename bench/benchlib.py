@@ -34,6 +34,25 @@ local f = io.open("{body_path}", "rb"); wrk.body = f:read("*a"); f:close()
     return s
 
 
+def post_many_script(tmp, bodies_path, name="post-many.lua"):
+    """wrk Lua script POSTing the JSON bodies of bodies_path (one per line)
+    in turn. The requests are formatted once at start-up, so the client's
+    cost per request is what it is for a single body."""
+    s = os.path.join(tmp, name)
+    open(s, "w").write(f"""local reqs, i = {{}}, 0
+function init(args)
+  for line in io.lines("{bodies_path}") do
+    reqs[#reqs + 1] = wrk.format("POST", nil, {{["Content-Type"] = "application/json"}}, line)
+  end
+end
+function request()
+  i = i % #reqs + 1
+  return reqs[i]
+end
+""")
+    return s
+
+
 def nginx(tmp):
     """Starts nginx (1 worker) answering a fixed 300-byte 200 to anything.
     Returns (Popen, url); the caller terminates it."""

@@ -199,12 +199,53 @@ static bool beats(int64_t price, double pctr, const inf_bid *best, bool have) {
            (price == best->price_cpm_micros && pctr > best->pctr);
 }
 
+/* State of one imp's auction across chunks of candidates. */
+typedef struct imp_scan {
+    const inf_world *w;
+    const inf_imp *im;
+    int i;
+    inf_xcache *xc;
+    beat_feat_raw raw;
+    inf_xrow rows[BEAT_FEAT_RAW_MAX];
+    double base;
+    const float *fs; /* factor term per campaign, or NULL */
+    int low;
+    bool have;
+    inf_bid *out;
+} imp_scan;
+
+/* Scores and prices a chunk of candidates (campaigns cis, creatives crs),
+ * keeping the best in s->out. */
+static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
+    const inf_model *m = s->w->model;
+    float spill[INF_XCACHE_CHUNK][BEAT_FEAT_RAW_MAX];
+    inf_xcache_fill(s->xc, s->w, &s->raw, s->rows, cis, n, spill);
+    for (int k = 0; k < n; k++) {
+        int ci = cis[k];
+        const inf_camp *cp = &s->w->camps[ci];
+        double pctr = inf_xcache_score(s->w, s->base, &s->raw, s->rows, ci, spill[k],
+                                       s->fs ? s->fs[ci] : 0.0);
+        int64_t price = price_of(cp->base_bid_cpm_micros, cp->max_bid_cpm_micros, pctr,
+                                 m->avg_ctr, cp->multiplier);
+        int deal = price > 0 && s->im->n_deals ? inf_deal_pick(cp->c, s->im, price) : -1;
+        if (price <= 0 ||
+            (deal < 0 && (s->im->private_auction || price < s->im->floor_cpm_micros))) {
+            s->low++;
+            continue;
+        }
+        if (!beats(price, pctr, s->out, s->have)) continue;
+        s->have = true;
+        *s->out = (inf_bid){.imp = s->i, .camp = ci, .creative = crs[k], .deal = deal,
+                            .price_cpm_micros = price, .pctr = pctr};
+    }
+}
+
 /* One imp: the campaigns the request reaches (req, from the targeting
  * index) that also have a creative format the imp offers are the only ones
  * visited; flight, seat, deals, the exact creative fit and the cap are
- * checked per candidate, then it is scored (crosses through the worker's
- * cache, xc) and priced. The winner's feature indices (for the bid log) are
- * computed once, at the end. */
+ * checked per candidate; the survivors are scored in chunks (crosses
+ * through the worker's cache xc) and priced. The winner's feature indices
+ * (for the bid log) are computed once, at the end. */
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, int i,
                          const uint64_t *req, int64_t now_ms, inf_xcache *xc,
                          inf_bid *out) {
@@ -215,12 +256,10 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     uint64_t cand[INF_SET_WORDS];
     memcpy(cand, req, (size_t)nw * sizeof *cand);
     inf_tindex_imp(w->tx, im, cand);
-    beat_feat_raw raw;
-    inf_xrow rows[BEAT_FEAT_RAW_MAX];
-    bool have_raw = false, have_fs = false, have = false;
-    double base = 0;
+    imp_scan s = {.w = w, .im = im, .i = i, .xc = xc, .out = out};
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
-    int capped = 0, low = 0;
+    bool have_raw = false;
+    int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0;
     for (int k = 0; k < nw; k++)
         for (uint64_t bits = cand[k]; bits; bits &= bits - 1) {
             int ci = k * 64 + __builtin_ctzll(bits);
@@ -237,36 +276,29 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
                 continue;
             }
             if (!have_raw) {
-                imp_features(m, r, im, now_ms, &raw);
+                imp_features(m, r, im, now_ms, &s.raw);
                 have_raw = true;
-                base = inf_model_logit_base(m, &raw);
-                have_fs = inf_world_factor_scores(w, &raw, fs, BEAT_CAMPAIGNS_MAX, true);
-                inf_xcache_rows(xc, w, &raw, rows);
+                s.base = inf_model_logit_base(m, &s.raw);
+                if (inf_world_factor_scores(w, &s.raw, fs, BEAT_CAMPAIGNS_MAX, true)) s.fs = fs;
+                inf_xcache_rows(xc, w, &s.raw, s.rows);
             }
-            double pctr = inf_xcache_pctr(xc, w, base, &raw, rows, ci,
-                                          have_fs ? fs[ci] : 0.0);
-            int64_t price = price_of(cp->base_bid_cpm_micros, cp->max_bid_cpm_micros, pctr,
-                                     m->avg_ctr, cp->multiplier);
-            int deal = price > 0 && im->n_deals ? inf_deal_pick(c, im, price) : -1;
-            if (price <= 0 ||
-                (deal < 0 && (im->private_auction || price < im->floor_cpm_micros))) {
-                low++;
-                continue;
+            cis[nc] = ci;
+            crs[nc] = cr;
+            if (++nc == INF_XCACHE_CHUNK) {
+                score_chunk(&s, cis, crs, nc);
+                nc = 0;
             }
-            if (!beats(price, pctr, out, have)) continue;
-            have = true;
-            *out = (inf_bid){.imp = i, .camp = ci, .creative = cr, .deal = deal,
-                             .price_cpm_micros = price, .pctr = pctr};
         }
-    if (have) {
+    if (nc) score_chunk(&s, cis, crs, nc);
+    if (s.have) {
         const inf_camp *cp = &w->camps[out->camp];
-        out->n_feat = (uint32_t)beat_feat_indices(&m->hp, &raw, cp->hash, out->feat,
+        out->n_feat = (uint32_t)beat_feat_indices(&m->hp, &s.raw, cp->hash, out->feat,
                                                   BEAT_FEAT_MAX);
         /* test traffic is not billable: it does not use up the cap */
         if (cp->freq_cap_max > 0 && !r->test) freq_incr(b, cp, r->user_id, now_ms);
         return INF_NB_NONE;
     }
-    if (low) return INF_NB_BELOW_FLOOR;
+    if (s.low) return INF_NB_BELOW_FLOOR;
     if (capped) return INF_NB_FREQ_CAP;
     return INF_NB_NO_MATCH;
 }

@@ -86,36 +86,66 @@ void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw
     }
 }
 
-double inf_xcache_pctr(inf_xcache *c, const inf_world *w, double base,
-                       const beat_feat_raw *raw, inf_xrow *rows, int ci, double factor) {
+void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
+                     inf_xrow *rows, const int *cis, int n,
+                     float spill[][BEAT_FEAT_RAW_MAX]) {
     const inf_model *m = w->model;
-    const inf_camp *cp = &w->camps[ci];
     const float *wt = m->ck.w;
     uint32_t dim = m->ck.h.dim;
-    int n = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
-    size_t wi = (size_t)ci >> 6;
-    uint64_t bit = 1ULL << (ci & 63);
-    double z = base;
-    for (int j = 0; j < n; j++) {
-        inf_xrow *r = &rows[j];
-        float v;
-        if (r->v && (r->filled[wi] & bit)) {
-            v = r->v[ci];
-        } else {
-            uint32_t k = beat_feat_cross_index(&m->hp, raw->h[j], cp->hash);
-            v = k < dim ? wt[k] : 0.0f; /* as inf_model_pctr: out of range adds 0 */
+    int nf = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
+    uint32_t idx[INF_XCACHE_CHUNK][BEAT_FEAT_RAW_MAX];
+    /* pass 1: the indices of what is missing, each load started */
+    for (int k = 0; k < n; k++) {
+        int ci = cis[k];
+        uint64_t bit = 1ULL << (ci & 63);
+        for (int j = 0; j < nf; j++) {
+            const inf_xrow *r = &rows[j];
+            if (r->v && (r->filled[ci >> 6] & bit)) {
+                idx[k][j] = UINT32_MAX; /* cached */
+                continue;
+            }
+            uint32_t x = beat_feat_cross_index(&m->hp, raw->h[j], w->camps[ci].hash);
+            idx[k][j] = x;
+            if (x < dim) __builtin_prefetch(&wt[x]);
             if (c) c->misses++;
+        }
+    }
+    /* pass 2: the loads, by now arriving */
+    for (int k = 0; k < n; k++) {
+        int ci = cis[k];
+        uint64_t bit = 1ULL << (ci & 63);
+        for (int j = 0; j < nf; j++) {
+            inf_xrow *r = &rows[j];
+            uint32_t x = idx[k][j];
+            if (r->v && x == UINT32_MAX) continue;
+            /* as inf_model_pctr: an index out of range adds 0 */
+            float v = x < dim ? wt[x] : 0.0f;
             if (r->v) {
                 r->v[ci] = v;
-                r->filled[wi] |= bit;
+                r->filled[ci >> 6] |= bit;
+            } else {
+                spill[k][j] = v;
             }
         }
-        z += v;
     }
-    if (c) c->lookups += (uint64_t)n;
-    z += cp->own_w;
+    if (c) c->lookups += (uint64_t)n * (uint64_t)nf;
+}
+
+double inf_xcache_score(const inf_world *w, double base, const beat_feat_raw *raw,
+                        const inf_xrow *rows, int ci, const float *spill, double factor) {
+    int nf = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
+    double z = base;
+    for (int j = 0; j < nf; j++) z += rows[j].v ? rows[j].v[ci] : spill[j];
+    z += w->camps[ci].own_w;
     if (isfinite(factor)) z += factor;
     return inf_model_sigmoid(z);
+}
+
+double inf_xcache_pctr(inf_xcache *c, const inf_world *w, double base,
+                       const beat_feat_raw *raw, inf_xrow *rows, int ci, double factor) {
+    float spill[1][BEAT_FEAT_RAW_MAX];
+    inf_xcache_fill(c, w, raw, rows, &ci, 1, spill);
+    return inf_xcache_score(w, base, raw, rows, ci, spill[0], factor);
 }
 
 void inf_xcache_stats(const inf_xcache *c, uint64_t *lookups, uint64_t *misses) {

@@ -35,9 +35,20 @@ void inf_xcache_free(inf_xcache *c);
 void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
                      inf_xrow *rows);
 
-/* pCTR of campaign ci of w: base (inf_model_logit_base) + its crosses
- * through rows (from this cache, or NULL) + its own weight + factor. Equal
- * to inf_model_pctr's. */
+/* Scoring a chunk of candidates: inf_xcache_fill puts the cross weights of
+ * campaigns cis[0..n) (n ≤ INF_XCACHE_CHUNK) into rows, computing every
+ * missing one first and starting its load before storing any, so the
+ * chunk's cache misses into the model overlap instead of queueing; weights
+ * of uncached features go to spill[k] for cis[k]. Then inf_xcache_score
+ * gives campaign ci's pCTR (spill: its spill row): base
+ * (inf_model_logit_base) + its crosses + its own weight + factor, equal to
+ * inf_model_pctr's. inf_xcache_pctr does both for one campaign. */
+#define INF_XCACHE_CHUNK 32
+void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
+                     inf_xrow *rows, const int *cis, int n,
+                     float spill[][BEAT_FEAT_RAW_MAX]);
+double inf_xcache_score(const inf_world *w, double base, const beat_feat_raw *raw,
+                        const inf_xrow *rows, int ci, const float *spill, double factor);
 double inf_xcache_pctr(inf_xcache *c, const inf_world *w, double base,
                        const beat_feat_raw *raw, inf_xrow *rows, int ci, double factor);
 
