@@ -21,6 +21,7 @@
  * default). A currency table is set so bidfloorcur conversion is reached. */
 #include "../inference/openrtb.c"
 #include "../inference/bidder.c"
+#include "../inference/response.c"
 #include "../inference/creative.c"
 #include "../inference/gunzip.c"
 #include "../inference/notice.c"
