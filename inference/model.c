@@ -189,11 +189,14 @@ static int cmp_state_ptr(const void *a, const void *b) {
 }
 
 /* The bidding threads are the parallelism: an sgemv that spawned its own
- * threads would fight them for the cores. */
+ * threads would fight them for the cores. Set with the first model, of any
+ * kind: OpenBLAS starts its pool when loaded, and idle pool threads spin
+ * (sched_yield) for a while after any call, stealing slices from workers. */
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static void blas_single_thread(void) { openblas_set_num_threads(1); }
 
 inf_world *inf_world_build(inf_model *m, inf_snap *s) {
+    if (m) pthread_once(&blas_once, blas_single_thread);
     inf_world *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     int n = s ? s->cs.n : 0;
@@ -262,7 +265,6 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
     /* U rows of this world's campaigns, contiguous: one sgemv scores them
      * all per imp. Campaigns beyond the set's order are never scored. */
     if (m && m->rank > 0 && n > 0) {
-        pthread_once(&blas_once, blas_single_thread);
         w->fu = malloc((size_t)n * m->rank * sizeof *w->fu);
         if (!w->fu) {
             inf_tindex_free(w->tx);
