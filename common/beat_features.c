@@ -94,19 +94,10 @@ uint32_t beat_feat_cross_index(const beat_hash_params *p, uint64_t feat_hash,
     return (uint32_t)(feat_cross(p, feat_hash, campaign_hash) & feat_mask(p));
 }
 
-int beat_feat_crosses(const beat_hash_params *p, const beat_feat_raw *f,
-                      uint64_t campaign_hash, uint32_t *out) {
-    uint32_t mask = feat_mask(p);
-    int n = f->n < 0 ? 0 : (f->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : f->n);
-    for (int i = 0; i < n; i++)
-        out[i] = (uint32_t)(feat_cross(p, f->h[i], campaign_hash) & mask);
-    return n;
-}
-
 int beat_feat_indices(const beat_hash_params *p, const beat_feat_raw *f,
                       uint64_t campaign_hash, uint32_t *out, int out_max) {
     uint32_t mask = feat_mask(p);
-    int n = f->n < 0 ? 0 : (f->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : f->n);
+    int n = beat_feat_count(f);
     int k = 0;
     /* Order: bases, crosses, campaign bias — so a truncated out keeps the
      * campaign-independent part first (documented in the header). */

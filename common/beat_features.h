@@ -32,6 +32,10 @@ typedef struct beat_feat_raw {
 } beat_feat_raw;
 
 void beat_feat_reset(beat_feat_raw *f);
+/* f->n clamped to [0, BEAT_FEAT_RAW_MAX]: how many of f->h to read. */
+static inline int beat_feat_count(const beat_feat_raw *f) {
+    return f->n < 0 ? 0 : f->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : f->n;
+}
 /* Adds hash(ns, value); silently ignores features beyond BEAT_FEAT_RAW_MAX
  * (callers add the most useful first). */
 void beat_feat_add(beat_feat_raw *f, const beat_hash_params *p, const char *ns,
@@ -44,10 +48,6 @@ uint32_t beat_feat_mask(const beat_hash_params *p);
 /* One cross index: request feature hash × campaign hash. */
 uint32_t beat_feat_cross_index(const beat_hash_params *p, uint64_t feat_hash,
                                uint64_t campaign_hash);
-/* The crosses alone (the middle part of beat_feat_indices): writes f->n
- * indices to out (room for BEAT_FEAT_RAW_MAX); returns how many. */
-int beat_feat_crosses(const beat_hash_params *p, const beat_feat_raw *f,
-                      uint64_t campaign_hash, uint32_t *out);
 /* Writes 2*f->n + 1 indices (base, crosses, campaign) into out, at most
  * out_max; returns how many were written. */
 int beat_feat_indices(const beat_hash_params *p, const beat_feat_raw *f,

@@ -118,7 +118,7 @@ double inf_model_score_with(const inf_model *m, const uint32_t *idx, int n, doub
 double inf_model_logit_base(const inf_model *m, const beat_feat_raw *raw) {
     const float *w = m->ck.w;
     uint32_t dim = m->ck.h.dim, mask = beat_feat_mask(&m->hp);
-    int n = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
+    int n = beat_feat_count(raw);
     double z = w[dim];
     for (int i = 0; i < n; i++) {
         uint32_t k = (uint32_t)(raw->h[i] & mask);
@@ -130,11 +130,12 @@ double inf_model_logit_base(const inf_model *m, const beat_feat_raw *raw) {
 double inf_model_pctr(const inf_model *m, double base, const beat_feat_raw *raw,
                       uint64_t campaign_hash, double factor) {
     const float *w = m->ck.w;
-    uint32_t dim = m->ck.h.dim, x[BEAT_FEAT_RAW_MAX];
-    int n = beat_feat_crosses(&m->hp, raw, campaign_hash, x);
+    uint32_t dim = m->ck.h.dim;
     double z = base;
-    for (int i = 0; i < n; i++)
-        if (x[i] < dim) z += w[x[i]];
+    for (int i = 0; i < beat_feat_count(raw); i++) {
+        uint32_t x = beat_feat_cross_index(&m->hp, raw->h[i], campaign_hash);
+        if (x < dim) z += w[x];
+    }
     uint32_t own = (uint32_t)(campaign_hash & beat_feat_mask(&m->hp));
     if (own < dim) z += w[own];
     if (isfinite(factor)) z += factor;
@@ -303,8 +304,7 @@ bool inf_world_factor_scores(const inf_world *w, const beat_feat_raw *raw, float
                              int out_cap, bool blas) {
     const inf_model *m = w->model;
     if (!m || m->rank == 0 || !w->fu || w->n <= 0 || w->n > out_cap) return false;
-    int r = (int)m->rank, nf = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX
-                                                                          : raw->n;
+    int r = (int)m->rank, nf = beat_feat_count(raw);
     float v[256];
     memset(v, 0, (size_t)r * sizeof *v);
     for (int i = 0; i < nf; i++) {

@@ -78,7 +78,7 @@ static row *claim(inf_xcache *c, const inf_world *w, uint64_t h) {
 
 void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
                      inf_xrow *rows) {
-    int n = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
+    int n = beat_feat_count(raw);
     if (c) c->tick++;
     for (int j = 0; j < n; j++) {
         row *r = c && w->n > 0 ? claim(c, w, raw->h[j]) : NULL;
@@ -92,7 +92,7 @@ void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw
     const inf_model *m = w->model;
     const float *wt = m->ck.w;
     uint32_t dim = m->ck.h.dim;
-    int nf = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
+    int nf = beat_feat_count(raw);
     uint32_t idx[INF_XCACHE_CHUNK][BEAT_FEAT_RAW_MAX];
     /* pass 1: the indices of what is missing, each load started */
     for (int k = 0; k < n; k++) {
@@ -133,19 +133,12 @@ void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw
 
 double inf_xcache_score(const inf_world *w, double base, const beat_feat_raw *raw,
                         const inf_xrow *rows, int ci, const float *spill, double factor) {
-    int nf = raw->n < 0 ? 0 : raw->n > BEAT_FEAT_RAW_MAX ? BEAT_FEAT_RAW_MAX : raw->n;
+    int nf = beat_feat_count(raw);
     double z = base;
     for (int j = 0; j < nf; j++) z += rows[j].v ? rows[j].v[ci] : spill[j];
     z += w->camps[ci].own_w;
     if (isfinite(factor)) z += factor;
     return inf_model_sigmoid(z);
-}
-
-double inf_xcache_pctr(inf_xcache *c, const inf_world *w, double base,
-                       const beat_feat_raw *raw, inf_xrow *rows, int ci, double factor) {
-    float spill[1][BEAT_FEAT_RAW_MAX];
-    inf_xcache_fill(c, w, raw, rows, &ci, 1, spill);
-    return inf_xcache_score(w, base, raw, rows, ci, spill[0], factor);
 }
 
 void inf_xcache_stats(const inf_xcache *c, uint64_t *lookups, uint64_t *misses) {

@@ -42,15 +42,13 @@ void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw
  * of uncached features go to spill[k] for cis[k]. Then inf_xcache_score
  * gives campaign ci's pCTR (spill: its spill row): base
  * (inf_model_logit_base) + its crosses + its own weight + factor, equal to
- * inf_model_pctr's. inf_xcache_pctr does both for one campaign. */
+ * inf_model_pctr's. */
 #define INF_XCACHE_CHUNK 32
 void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
                      inf_xrow *rows, const int *cis, int n,
                      float spill[][BEAT_FEAT_RAW_MAX]);
 double inf_xcache_score(const inf_world *w, double base, const beat_feat_raw *raw,
                         const inf_xrow *rows, int ci, const float *spill, double factor);
-double inf_xcache_pctr(inf_xcache *c, const inf_world *w, double base,
-                       const beat_feat_raw *raw, inf_xrow *rows, int ci, double factor);
 
 /* Lookups and misses so far (tests, metrics). */
 void inf_xcache_stats(const inf_xcache *c, uint64_t *lookups, uint64_t *misses);

@@ -76,14 +76,22 @@ static int same_scores(inf_xcache *xc, const inf_world *w, int reqs, int fresh_i
         inf_xrow rows[BEAT_FEAT_RAW_MAX];
         inf_xcache_rows(xc, w, &raw, rows);
         double base = inf_model_logit_base(w->model, &raw);
-        for (int k = 0; k < 60; k++) {
-            int ci = (int)(rnd64() % (uint64_t)w->n);
-            double f = k % 5 ? 0.0 : 0.125;
-            double want = inf_model_pctr(w->model, base, &raw, w->camps[ci].hash, f);
-            double got = inf_xcache_pctr(xc, w, base, &raw, rows, ci, f);
-            if (memcmp(&want, &got, sizeof want) != 0) {
-                fprintf(stderr, "  req %d campaign %d: %.17g != %.17g\n", q, ci, got, want);
-                return 1;
+        /* 60 candidates in chunks of 1..INF_XCACHE_CHUNK, as the bidder
+         * scores them */
+        for (int done = 0; done < 60;) {
+            int cis[INF_XCACHE_CHUNK], n = 1 + (int)(rnd64() % INF_XCACHE_CHUNK);
+            for (int k = 0; k < n; k++) cis[k] = (int)(rnd64() % (uint64_t)w->n);
+            float spill[INF_XCACHE_CHUNK][BEAT_FEAT_RAW_MAX];
+            inf_xcache_fill(xc, w, &raw, rows, cis, n, spill);
+            for (int k = 0; k < n; k++, done++) {
+                double f = done % 5 ? 0.0 : 0.125;
+                double want = inf_model_pctr(w->model, base, &raw, w->camps[cis[k]].hash, f);
+                double got = inf_xcache_score(w, base, &raw, rows, cis[k], spill[k], f);
+                if (memcmp(&want, &got, sizeof want) != 0) {
+                    fprintf(stderr, "  req %d campaign %d: %.17g != %.17g\n", q, cis[k],
+                            got, want);
+                    return 1;
+                }
             }
         }
     }
@@ -148,8 +156,10 @@ static int t_features_sharing_a_row(void) {
         CHECK(rows[3].v == rows[0].v);
         double base = inf_model_logit_base(m, &raw);
         for (int ci = 0; ci < w.n; ci++) {
+            float spill[1][BEAT_FEAT_RAW_MAX];
+            inf_xcache_fill(xc, &w, &raw, rows, &ci, 1, spill);
             double want = inf_model_pctr(m, base, &raw, camps[ci].hash, 0.0);
-            double got = inf_xcache_pctr(xc, &w, base, &raw, rows, ci, 0.0);
+            double got = inf_xcache_score(&w, base, &raw, rows, ci, spill[0], 0.0);
             CHECK(memcmp(&want, &got, sizeof want) == 0);
         }
     }
