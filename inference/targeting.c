@@ -7,9 +7,9 @@
  * against bapp (exact); a domain rule matches on a dot-suffix of the host,
  * so the host's suffixes are looked up; a category rule on a '-'-prefix. */
 #include "targeting.h"
+#include "beat_util.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -81,6 +81,23 @@ bool inf_blocked(const beat_campaign *c, const inf_req *r) {
             if (host_match(c->adomain.v[k], r->badv[i])) return true;
     return false;
 }
+
+/* The strings a rule can be equal to, for a value: host_match(host, e)
+ * needs e to be the host or a suffix of it after a '.' (next_suffix walks
+ * them from the host itself); cat_match(cat, e) needs e to be cat cut at a
+ * '-' or whole (prefix_end gives each cut, ending at the whole). */
+static const char *next_suffix(const char *s) {
+    s = strchr(s, '.');
+    return s ? s + 1 : NULL;
+}
+
+static size_t prefix_end(const char *cat, size_t from) {
+    while (cat[from] && cat[from] != '-') from++;
+    return from;
+}
+
+/* DT keys: the device type as decimal text. */
+static int dt_key(char out[BEAT_I64_CHARS], int v) { return beat_fmt_i64(out, v); }
 
 /* ---- the index ------------------------------------------------------------------ */
 
@@ -233,20 +250,15 @@ static void add_str(builder *b, int dim, const char *s, uint32_t camp) {
     add(b, dim, s, strlen(s), camp);
 }
 
-/* The host and each suffix after a '.': what host_match(host, entry) can
- * equal. */
 static void add_suffixes(builder *b, int dim, const char *host, uint32_t camp) {
-    add_str(b, dim, host, camp);
-    for (const char *p = host; *p; p++)
-        if (*p == '.') add_str(b, dim, p + 1, camp);
+    for (const char *s = host; s; s = next_suffix(s)) add_str(b, dim, s, camp);
 }
 
-/* The category and each prefix before a '-': what cat_match(cat, entry)
- * can equal. */
 static void add_prefixes(builder *b, int dim, const char *cat, uint32_t camp) {
-    add_str(b, dim, cat, camp);
-    for (const char *p = cat; *p; p++)
-        if (*p == '-') add(b, dim, cat, (size_t)(p - cat), camp);
+    for (size_t n = prefix_end(cat, 0);; n = prefix_end(cat, n + 1)) {
+        add(b, dim, cat, n, camp);
+        if (!cat[n]) break;
+    }
 }
 
 static int cmp_pair(const void *a, const void *b, void *keys) {
@@ -262,9 +274,8 @@ static void collect(builder *b, const beat_campaign *c, uint32_t i) {
     for (int k = 0; k < c->countries.n; k++) add_str(b, D_COUNTRY, c->countries.v[k], i);
     for (int k = 0; k < c->os.n; k++) add_str(b, D_OS, c->os.v[k], i);
     for (int k = 0; k < c->n_device_types && k < 16; k++) {
-        char t[16];
-        int n = snprintf(t, sizeof t, "%d", c->device_types[k]);
-        add(b, D_DT, t, (size_t)n, i);
+        char t[BEAT_I64_CHARS];
+        add(b, D_DT, t, (size_t)dt_key(t, c->device_types[k]), i);
     }
     for (int k = 0; k < c->domains_allow.n; k++) add_str(b, D_DOM_ALLOW, c->domains_allow.v[k], i);
     for (int k = 0; k < c->bundles_allow.n; k++) add_str(b, D_BUN_ALLOW, c->bundles_allow.v[k], i);
@@ -392,21 +403,25 @@ static void and_set(uint64_t *out, const uint64_t *s, int words) {
     for (int i = 0; i < words; i++) out[i] &= s[i];
 }
 
-/* out &= any ∪ posting(v): a single-valued dimension. */
-static void narrow(const inf_tindex *x, uint64_t *out, int any, int dim, const char *v) {
+/* out &= any ∪ posting(key): a single-valued dimension (key NULL: the
+ * request has no value there). */
+static void narrow(const inf_tindex *x, uint64_t *out, int any, int dim, const char *key,
+                   size_t n) {
     if (!x->used[dim]) return; /* nobody constrains it: any is everyone */
     uint64_t tmp[INF_SET_WORDS];
     memcpy(tmp, set_of(x, any), (size_t)x->words * sizeof *tmp);
-    if (v) or_post(tmp, x, find(x, dim, v, strlen(v)));
+    if (key) or_post(tmp, x, find(x, dim, key, n));
     and_set(out, tmp, x->words);
 }
+
+static size_t len_or_0(const char *s) { return s ? strlen(s) : 0; }
 
 /* The postings of host and of each of its suffixes after a '.' (what a
  * host_match rule can name), OR-ed into set or, with clear, removed. */
 static void host_posts(const inf_tindex *x, int dim, const char *host, uint64_t *set,
                        bool clear) {
     if (!x->used[dim]) return;
-    for (const char *s = host; s; s = strchr(s, '.'), s = s ? s + 1 : NULL) {
+    for (const char *s = host; s; s = next_suffix(s)) {
         const entry *e = find(x, dim, s, strlen(s));
         if (clear) clear_post(set, x, e);
         else or_post(set, x, e);
@@ -416,16 +431,10 @@ static void host_posts(const inf_tindex *x, int dim, const char *host, uint64_t 
 void inf_tindex_request(const inf_tindex *x, const inf_req *r, uint64_t *out) {
     int W = x->words;
     memcpy(out, set_of(x, S_LIVE), (size_t)W * sizeof *out);
-    narrow(x, out, S_ANY_COUNTRY, D_COUNTRY, r->country);
-    narrow(x, out, S_ANY_OS, D_OS, r->os);
-    if (x->used[D_DT]) {
-        char t[16];
-        int n = snprintf(t, sizeof t, "%d", r->devicetype);
-        uint64_t tmp[INF_SET_WORDS];
-        memcpy(tmp, set_of(x, S_ANY_DT), (size_t)W * sizeof *tmp);
-        or_post(tmp, x, find(x, D_DT, t, (size_t)n));
-        and_set(out, tmp, W);
-    }
+    narrow(x, out, S_ANY_COUNTRY, D_COUNTRY, r->country, len_or_0(r->country));
+    narrow(x, out, S_ANY_OS, D_OS, r->os, len_or_0(r->os));
+    char t[BEAT_I64_CHARS];
+    narrow(x, out, S_ANY_DT, D_DT, t, (size_t)dt_key(t, r->devicetype));
     if (x->used[D_DOM_ALLOW] || x->used[D_BUN_ALLOW]) {
         uint64_t tmp[INF_SET_WORDS];
         memcpy(tmp, set_of(x, S_NO_ALLOW), (size_t)W * sizeof *tmp);
@@ -442,9 +451,10 @@ void inf_tindex_request(const inf_tindex *x, const inf_req *r, uint64_t *out) {
         memcpy(tmp, set_of(x, S_ANY_SITE_CAT), (size_t)W * sizeof *tmp);
         for (int i = 0; i < r->n_cats; i++) {
             const char *cat = r->cats[i];
-            or_post(tmp, x, find(x, D_SITE_CAT, cat, strlen(cat)));
-            for (const char *p = cat; *p; p++)
-                if (*p == '-') or_post(tmp, x, find(x, D_SITE_CAT, cat, (size_t)(p - cat)));
+            for (size_t n = prefix_end(cat, 0);; n = prefix_end(cat, n + 1)) {
+                or_post(tmp, x, find(x, D_SITE_CAT, cat, n));
+                if (!cat[n]) break;
+            }
         }
         and_set(out, tmp, W);
     }
