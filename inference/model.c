@@ -210,10 +210,8 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
         w->sizes = calloc((size_t)n * BEAT_CREATIVES_MAX, sizeof *w->sizes);
         idx = n_st > 0 ? malloc((size_t)n_st * sizeof *idx) : NULL;
         if (!w->camps || !w->sizes || (n_st > 0 && !idx)) {
-            free(w->camps);
-            free(w->sizes);
             free(idx);
-            free(w);
+            inf_world_free(w); /* holds no references yet */
             return NULL;
         }
     }
@@ -258,9 +256,7 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
         live[i] = w->camps[i].in_state && !w->camps[i].paused && w->camps[i].multiplier > 0;
     w->tx = inf_tindex_build(s ? s->cs.c : NULL, live, n);
     if (!w->tx) {
-        free(w->camps);
-        free(w->sizes);
-        free(w);
+        inf_world_free(w);
         return NULL;
     }
     /* U rows of this world's campaigns, contiguous: one sgemv scores them
@@ -268,10 +264,7 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
     if (m && m->rank > 0 && n > 0) {
         w->fu = malloc((size_t)n * m->rank * sizeof *w->fu);
         if (!w->fu) {
-            inf_tindex_free(w->tx);
-            free(w->camps);
-            free(w->sizes);
-            free(w);
+            inf_world_free(w);
             return NULL;
         }
         for (int i = 0; i < n; i++)
