@@ -31,7 +31,6 @@
 #include "bidder_int.h"
 
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -135,7 +134,9 @@ static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im
         sz[n++] = 'x';
         n += beat_fmt_i64(sz + n, h);
     } else {
-        n = snprintf(sz, sizeof sz, "%s", (im->formats & INF_FMT_VIDEO) ? "video" : "native");
+        const char *kind = (im->formats & INF_FMT_VIDEO) ? "video" : "native";
+        n = (int)strlen(kind);
+        memcpy(sz, kind, (size_t)n);
     }
     beat_feat_add(f, p, "sz", sz, (size_t)n);
     if (im->pos >= 0) beat_feat_add_int(f, p, "pos", im->pos);

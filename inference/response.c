@@ -3,7 +3,9 @@
  * (banner markup, VAST, a Native 1.2 document built with the request's
  * asset ids), nurl/burl/lurl and the click URL signed once per bid. Runs on
  * the worker threads for every bid: no allocation beyond the caller's
- * buffers, no printf. */
+ * buffers; the common path (ids, prices, sizes, URLs) is printf-free, while
+ * rarer parts (creative attrs, Native asset fields, \u escapes) still use
+ * it. */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
