@@ -50,7 +50,7 @@ void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw
 double inf_xcache_score(const inf_world *w, double base, const beat_feat_raw *raw,
                         const inf_xrow *rows, int ci, const float *spill, double factor);
 
-/* Lookups and misses so far (tests, metrics). */
+/* Lookups and misses so far (what the tests check the hit rate with). */
 void inf_xcache_stats(const inf_xcache *c, uint64_t *lookups, uint64_t *misses);
 
 #endif
