@@ -30,8 +30,12 @@ TESTS     := $(patsubst %.c,$(BUILD)/test/%,$(TEST_SRC))
 ASAN_TESTS:= $(patsubst %.c,$(BUILD)/asan/test/%,$(TEST_SRC))
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 REPLAYS   := $(patsubst fuzz/%.c,$(BUILD)/asan/fuzz/%,$(FUZZ_SRC))
+FUZZERS   := $(foreach f,$(FUZZ_SRC),$(BUILD)/fuzz/$(basename $(notdir $(f)))/$(basename $(notdir $(f))))
+PROBE_SRC := $(wildcard bench/*.c)
+PROBES    := $(patsubst %.c,$(BUILD)/%,$(PROBE_SRC))
 
-.PHONY: all deps test unit asan-unit check bench fuzz run demo clean recovery
+.PHONY: all deps test unit asan-unit check bench bench-probes fuzz fuzz-targets \
+        run demo clean recovery
 .DEFAULT_GOAL := all
 
 all: $(BINS)
@@ -76,6 +80,48 @@ $(BUILD)/asan/fuzz/%: $(BUILD)/asan/obj/fuzz/%.o $(BUILD)/asan/obj/fuzz/replay.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
+# Bench probes: the small C programs bench/*.py drive. Built here with the
+# same flags as everything else (and by `make test`), so a probe that no
+# longer compiles or links fails the build, not a bench run minutes in. A
+# probe links its own file, libbeat, and every module except main.c (as a
+# unit test does) of each daemon directory it includes a header from
+# (`#include "../lighttrainer/model.h"`), so a module that starts needing
+# another module of its directory needs no edit here.
+probe_dirs = $(sort $(shell sed -n 's|^\#include "\.\./\([^/]*\)/.*|\1|p' $(1)))
+probe_mods = $(foreach d,$(call probe_dirs,$(1)),$(filter-out $(d)/main.c,$(call dir_src,$(d))))
+define probe_tpl
+$(BUILD)/$(basename $(1)): $(BUILD)/obj/$(basename $(1)).o $(patsubst %.c,$(BUILD)/obj/%.o,$(call probe_mods,$(1))) $(BUILD)/lib/libbeat.a
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) $(OPT) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach p,$(PROBE_SRC),$(eval $(call probe_tpl,$(p))))
+
+bench-probes: $(PROBES)
+
+# libFuzzer targets (clang: gcc has no libFuzzer). libFuzzer needs every
+# object of the program built by the same compiler with coverage, so
+# libbeat's sources are compiled again, by clang, into $(BUILD)/clang/. A
+# fuzz target #includes the daemon .c files it exercises, so it needs no
+# daemon objects. Same CFLAGS (-Werror included) as gcc's build. Not part of
+# `make test`: clang is a `make fuzz` dependency only. fuzz/run.sh runs them
+# from their directory, so new crashes land in $(BUILD)/fuzz/<target>/.
+CLANG       := clang
+CLANG_FLAGS := $(CFLAGS) -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+$(BUILD)/clang/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CLANG) $(CLANG_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(BUILD)/clang/lib/libbeat.a: $(patsubst %.c,$(BUILD)/clang/obj/%.o,$(COMMON))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+define fuzz_tpl
+$(BUILD)/fuzz/$(1)/$(1): $(BUILD)/clang/obj/fuzz/$(1).o $(BUILD)/clang/lib/libbeat.a
+	@mkdir -p $$(@D)
+	$(CLANG) $(CLANG_FLAGS) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach f,$(FUZZ_SRC),$(eval $(call fuzz_tpl,$(basename $(notdir $(f))))))
+
+fuzz-targets: $(FUZZERS)
+
 deps:
 	@scripts/deps.sh build
 
@@ -84,12 +130,12 @@ asan-unit: $(ASAN_TESTS) $(REPLAYS)
 
 # Everything `make test` runs: build, unit tests (plain and sanitized),
 # integration tests that start real processes. One summary line at the end.
-check: all unit asan-unit
+check: all unit asan-unit bench-probes
 	@BUILD=$(BUILD) tests/run_all.sh
 
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory -j2 all unit asan-unit
+	@$(MAKE) --no-print-directory -j2 all unit asan-unit bench-probes
 	@BUILD=$(BUILD) tests/run_all.sh
 
 recovery:
@@ -101,7 +147,7 @@ recovery:
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory -j2 all
+	@$(MAKE) --no-print-directory -j2 all bench-probes
 	@BUILD=$(BUILD) bench/run.sh
 
 fuzz:

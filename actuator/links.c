@@ -164,7 +164,7 @@ int act_links_campaigns(act_links *l, int64_t have_version, int64_t now_ms,
     }
     beat_campaign_set cs;
     beat_reason why = {{0}};
-    rc = beat_campaigns_decode(l->resp.data, l->resp.len, now_ms, &cs, &why);
+    rc = beat_campaigns_decode(l->resp.data, l->resp.len, now_ms, 0, &cs, &why);
     if (rc < 0) {
         beat_pull_peer_failed(&l->sup);
         beat_log_rl(5000, BEAT_WARN, "peer_garbage", "peer=%s op=campaigns reason=\"%s\"",

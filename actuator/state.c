@@ -173,7 +173,7 @@ static int put_key(beat_buf *b, bool *first, const char *k) {
 
 int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
                      beat_buf *out) {
-    int rc = beat_buf_puts(out, "{\"v\":1,\"actuator\":");
+    int rc = beat_buf_printf(out, "{\"v\":%d,\"actuator\":", BEAT_STATE_V);
     rc |= beat_buf_json_str(out, actuator, strlen(actuator));
     rc |= beat_buf_printf(out, ",\"ts\":%" PRId64 ",\"campaigns\":{", now_ms);
     bool first = true;

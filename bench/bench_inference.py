@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Inference throughput and latency with a production-sized world (issue 3):
+"""Inference throughput and latency with a production-sized world:
 1,000 campaigns and a 2^20-weight model pushed through a real supervisor
 (PUT /v1/campaigns, POST /v1/state, POST /v1/checkpoint), one inference
 worker, its bid logs pushed over TCP to a sink that discards them (so the
@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, HERE)
 from beatlib import (BUILD, ROOT, Procs, free_ports, get_json, healthz, http,  # noqa: E402
                      wait_for)
-from benchlib import CONNS, DUR, nginx, post_many_script, wrk  # noqa: E402
+from benchlib import CONNS, DUR, nginx, post_many_script, probe_path, wrk  # noqa: E402
 
 N_CAMPAIGNS = int(os.environ.get("BEAT_BENCH_CAMPAIGNS", "1000"))
 # Campaigns that fit the bench request, 1 in FIT_EVERY (they are scored;
@@ -113,16 +113,6 @@ def state(ids):
                        "campaigns": {c: {"multiplier": 1.0, "paused": False} for c in ids}})
 
 
-def build_sink(tmp):
-    exe = os.path.join(tmp, "bidlog_sink")
-    r = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror",
-                        os.path.join(HERE, "bidlog_sink.c"), "-lnng", "-pthread",
-                        "-o", exe], capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise RuntimeError("cannot build bench/bidlog_sink.c: " + r.stderr[-800:])
-    return exe
-
-
 def hist_buckets(port, name):
     """[(le, cumulative count)] of a Prometheus histogram at /metrics."""
     st, _, b = http("GET", f"http://127.0.0.1:{port}/metrics")
@@ -186,7 +176,7 @@ def fmt_s(v):
     return "?" if v is None else f"<={v * 1e6:.0f}us"
 
 
-def run(tmp):
+def run(tmp, sink_exe):
     sup_port, inf_port, sink_port = free_ports(3)
     with Procs(os.path.join(tmp, "logs")) as procs:
         procs.start("supervisor", ["beat-supervisor", "--listen", f"127.0.0.1:{sup_port}",
@@ -196,7 +186,7 @@ def run(tmp):
                                    "--hash-bits", str(HASH_BITS)])
         sbase = f"http://127.0.0.1:{sup_port}"
         wait_for(lambda: get_json(sbase + "/healthz")["ready"], 15, what="supervisor")
-        sink = subprocess.Popen([build_sink(tmp), f"tcp://127.0.0.1:{sink_port}"],
+        sink = subprocess.Popen([sink_exe, f"tcp://127.0.0.1:{sink_port}"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             if sink.stdout.readline().strip() != "listening":
@@ -278,9 +268,10 @@ def run(tmp):
 
 
 def main():
+    sink_exe = probe_path("bidlog_sink")
     tmp = tempfile.mkdtemp(prefix="beat-bench-inf-")
     try:
-        return run(tmp)
+        return run(tmp, sink_exe)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

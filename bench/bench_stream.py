@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Event-stream benchmarks with same-run baselines (issue 4; load generator,
+"""Event-stream benchmarks with same-run baselines (load generator,
 servers and broker share the machine, so only ratios mean anything):
   1. receiver signed /win notices/s (wrk, one worker) ÷ nginx (1 worker)
      fixed reply, same wrk settings;
   2. bid-log events/s through nng → receiver → Kafka (acknowledged), pushed
-     by bench/bidlog_load.c (compiled here against $BUILD/lib/libbeat.a);
+     by bench/bidlog_load.c ($BUILD/bench/bidlog_load: make bench-probes);
   3. datastream events/s consumed and joined (a fresh group reading the
      topic from its beginning) ÷ `kcat -C` reading the same topic to the end.
 Prints one line per figure; nothing here asserts speed.
@@ -14,17 +14,15 @@ import hashlib, hmac, json, os, shutil, subprocess, sys, tempfile, time, urllib.
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, HERE)
-from beatlib import (BIN, BUILD, ROOT, Procs, free_ports, healthz,  # noqa: E402
+from beatlib import (BIN, Procs, free_ports, healthz,  # noqa: E402
                      metric, wait_for)
-from benchlib import nginx, wrk  # noqa: E402
+from benchlib import nginx, probe_path, wrk  # noqa: E402
 
 SECRET = "bench-stream-secret"
 TOPIC = "beat.events"
 PARTS = 4
 N_BIDLOGS = int(os.environ.get("BEAT_BENCH_BIDLOGS", "200000"))
 N_AUCTIONS = int(os.environ.get("BEAT_BENCH_AUCTIONS", "50000"))
-LIBS = ["-lrdkafka", "-levent_pthreads", "-levent", "-lsqlite3", "-lcjson", "-lcurl",
-        "-lcrypto", "-lz", "-lxxhash", "-lnng", "-lm", "-ldl", "-pthread"]
 
 
 def signed_win(base, auction, campaign="c1", bid=2500000, price="1.25"):
@@ -44,19 +42,7 @@ def start_kafka(procs, name, port, admin):
     wait_for(lambda: healthz(admin)["ready"], 15, what=f"{name} ready")
 
 
-def build_load(tmp):
-    exe = os.path.join(tmp, "bidlog_load")
-    cflags = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra", "-Werror",
-              "-I" + os.path.join(ROOT, "common"), "-I/usr/include/cjson"]
-    r = subprocess.run(["gcc", *cflags, os.path.join(HERE, "bidlog_load.c"),
-                        os.path.join(ROOT, BUILD, "lib", "libbeat.a"), *LIBS, "-o", exe],
-                       capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise RuntimeError("cannot build bench/bidlog_load.c: " + r.stderr[-800:])
-    return exe
-
-
-def bench_receiver(procs, tmp, kport):
+def bench_receiver(procs, tmp, kport, load_exe):
     """Figures 1 and 2 on one receiver."""
     hp, bp = free_ports(2)
     procs.start("receiver", ["beat-receiver", "--listen", f"127.0.0.1:{hp}",
@@ -78,11 +64,10 @@ def bench_receiver(procs, tmp, kport):
           f"(p50 {rlat.get('50')}, p99 {rlat.get('99')}, non-2xx {rerr})")
     print(f"ratio receiver/nginx: {rq / nq:.2f} (goal >= 0.5)")
 
-    exe = build_load(tmp)
     wait_for(lambda: healthz(hp)["kafka_queued"] == 0, 60, 0.1, "notices flushed")
     d0 = healthz(hp)["kafka_delivered"]
     t0 = time.monotonic()
-    out = subprocess.run([exe, f"tcp://127.0.0.1:{bp}", str(N_BIDLOGS)],
+    out = subprocess.run([load_exe, f"tcp://127.0.0.1:{bp}", str(N_BIDLOGS)],
                          capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError("bidlog_load failed: " + out.stderr[-400:])
@@ -188,12 +173,13 @@ def main():
         if not os.path.exists(os.path.join(BIN, exe)):
             print(f"bench_stream: {BIN}/{exe} missing (make all first)", file=sys.stderr)
             return 1
+    load_exe = probe_path("bidlog_load")
     tmp = tempfile.mkdtemp(prefix="beat-bench-stream-")
     try:
         with Procs(os.path.join(tmp, "logs")) as procs:
             k1, a1, k2, a2 = free_ports(4)
             start_kafka(procs, "kafka-1", k1, a1)
-            bench_receiver(procs, tmp, k1)
+            bench_receiver(procs, tmp, k1, load_exe)
             start_kafka(procs, "kafka-2", k2, a2)  # fresh topic for figure 3
             bench_datastream(procs, k2)
     finally:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Supervisor fan-out benchmarks (issue 5), real beat-supervisor process:
+"""Supervisor fan-out benchmarks, real beat-supervisor process:
   1. state accepted → visible at N nng subscribers (N = 1, 8): time from
      sending POST /v1/state to the moment the last of N subscribers has
      received and decoded the snapshot carrying that version (probe:
@@ -17,28 +17,15 @@ import http.client, json, os, shutil, struct, subprocess, sys, tempfile, threadi
 import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-from beatlib import BUILD, ROOT, Procs, free_ports, get_json, healthz, wait_for  # noqa: E402
+sys.path.insert(0, HERE)
+from beatlib import ROOT, Procs, free_ports, get_json, healthz, wait_for  # noqa: E402
+from benchlib import probe_path  # noqa: E402
 
-LIBS = ["-lrdkafka", "-levent_pthreads", "-levent", "-lsqlite3",
-        "-L/usr/lib/x86_64-linux-gnu/openblas-pthread/", "-lopenblas", "-lcjson", "-lcurl",
-        "-lcrypto", "-lz", "-lxxhash", "-lnng", "-lm", "-ldl", "-pthread"]
 SEED = "6265617466656174"  # BEAT_HASH_SEED_DEFAULT
 BITS = 22                  # 4 Mi weights: a 16 MB checkpoint
 MAX_CKPT = 32 << 20
 N_STATES = int(os.environ.get("BEAT_BENCH_STATES", "200"))
 SECONDS = float(os.environ.get("BEAT_BENCH_SECONDS", "3"))
-
-
-def build_probe(tmp):
-    exe = os.path.join(tmp, "sub_probe")
-    cflags = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread",
-              "-I" + os.path.join(ROOT, "common"), "-I/usr/include/cjson"]
-    r = subprocess.run(["gcc", *cflags, os.path.join(HERE, "sub_probe.c"),
-                        os.path.join(ROOT, BUILD, "lib", "libbeat.a"), *LIBS, "-o", exe],
-                       capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise RuntimeError("cannot build bench/sub_probe.c: " + r.stderr[-800:])
-    return exe
 
 
 class Probe:
@@ -106,8 +93,8 @@ def pct(xs, p):
 
 
 def main():
+    exe = probe_path("sub_probe")
     tmp = tempfile.mkdtemp(prefix="beat-bench-sup-")
-    exe = build_probe(tmp)
     port, = free_ports(1)
     pub = f"ipc://{tmp}/pub.ipc"
     with Procs(tmp) as procs:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Light trainer benchmarks (issue 7), on one exported sample set:
+"""Light trainer benchmarks, on one exported sample set:
   1. our trainer (FTRL logistic regression + rank-R factor term, the code of
      lighttrainer/) vs liblinear (`liblinear-train -s 0`, L2 logistic
      regression, then `liblinear-predict -b 1`) trained on the same first
@@ -19,29 +19,11 @@ import json, os, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-from beatlib import BUILD, ROOT  # noqa: E402
+sys.path.insert(0, HERE)
+from benchlib import probe_path  # noqa: E402
 
-LIBS = ["-lrdkafka", "-levent_pthreads", "-levent", "-lsqlite3",
-        "-L/usr/lib/x86_64-linux-gnu/openblas-pthread/", "-lopenblas", "-lcjson", "-lcurl",
-        "-lcrypto", "-lz", "-lxxhash", "-lnng", "-lm", "-ldl", "-pthread"]
 N = int(os.environ.get("BEAT_BENCH_SAMPLES", "300000"))
 HOLDOUT = 0.2
-
-
-def build_probe(tmp):
-    exe = os.path.join(tmp, "trainer_probe")
-    srcs = [os.path.join(HERE, "trainer_probe.c")] + [
-        os.path.join(ROOT, p) for p in ("lighttrainer/model.c", "lighttrainer/factors.c",
-                                        "lighttrainer/metrics.c", "inference/model.c")]
-    cflags = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread",
-              "-I" + os.path.join(ROOT, "common"), "-I" + os.path.join(ROOT, "lighttrainer"),
-              "-I" + os.path.join(ROOT, "inference"),
-              "-I/usr/include/x86_64-linux-gnu/openblas-pthread/", "-I/usr/include/cjson"]
-    r = subprocess.run(["gcc", *cflags, *srcs, os.path.join(ROOT, BUILD, "lib", "libbeat.a"),
-                        *LIBS, "-o", exe], capture_output=True, text=True, timeout=180)
-    if r.returncode != 0:
-        raise RuntimeError("cannot build bench/trainer_probe.c: " + r.stderr[-800:])
-    return exe
 
 
 def probe(exe, *args):
@@ -102,8 +84,8 @@ def liblinear(tmp, svm):
 def main():
     have_ll = subprocess.run(["sh", "-c", "command -v liblinear-train"],
                              capture_output=True).returncode == 0
+    exe = probe_path("trainer_probe")
     with tempfile.TemporaryDirectory(prefix="beat-bench-trainer-") as tmp:
-        exe = build_probe(tmp)
         js, svm = os.path.join(tmp, "samples.jsonl"), os.path.join(tmp, "samples.svm")
         subprocess.run([exe, "gen", str(N), "7", js, svm], check=True, timeout=600)
         print(f"sample set: {N} samples (seeded generator, no down-sampling), "

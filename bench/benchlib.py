@@ -1,12 +1,25 @@
-"""Shared bits of the benchmarks (bench.py, bench_stream.py): wrk runs and an
-nginx fixed-reply baseline on a free port. Standard library only; imports
-tests/beatlib.py for ports and polling."""
+"""Shared bits of the benchmarks (bench*.py): the Makefile-built C probes,
+wrk runs and an nginx fixed-reply baseline on a free port. Standard library
+only; imports tests/beatlib.py for ports and polling."""
 import os, re, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from beatlib import free_port, http, wait_for  # noqa: E402
+from beatlib import BUILD, ROOT, free_port, http, wait_for  # noqa: E402
 
 DUR = os.environ.get("BEAT_BENCH_SECONDS", "8")
 CONNS = os.environ.get("BEAT_BENCH_CONNECTIONS", "32")
+
+
+def probe_path(name):
+    """Path of the bench probe bench/<name>.c as `make bench-probes` builds
+    it ($BUILD/bench/<name>; the scripts never compile it themselves, so
+    its flags and sources are the Makefile's). Missing: says what to run
+    and exits non-zero, before the caller starts any process."""
+    exe = os.path.join(ROOT, BUILD, "bench", name)
+    if not os.access(exe, os.X_OK):
+        make = "make" if BUILD == "build" else f"make BUILD={BUILD}"
+        sys.exit(f"bench: {exe} is missing; run `{make} bench-probes` first "
+                 f"(`make bench` does)")
+    return exe
 
 
 def wrk(url, script=None, seconds=None, conns=None):

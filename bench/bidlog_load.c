@@ -1,8 +1,8 @@
 /* Bid-log load for bench/bench_stream.py: pushes N bid events (beat_event
  * JSON, as inference sends them) to the receiver's nng pull address as fast
  * as the link takes them (blocking sends, so the receiver's intake is the
- * limit, not a local drop). Not built by make: bench_stream.py compiles it
- * against $BUILD/lib/libbeat.a. Usage: bidlog_load URL N [campaigns]
+ * limit, not a local drop). Built by `make bench-probes`
+ * into $BUILD/bench/. Usage: bidlog_load URL N [campaigns]
  * Prints "sent N in S s" on stdout. */
 #include <inttypes.h>
 #include <nng/nng.h>

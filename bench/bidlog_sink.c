@@ -1,8 +1,8 @@
 /* Bid-log sink for bench/bench.py: listens where inference pushes its bid
  * logs (nng pull), receives and discards every message, so the inference
  * bench pays the real cost of sending bid logs over TCP without the
- * receiver → Kafka pipeline competing for the same two cores. Not built by
- * make: bench.py compiles it. Usage: bidlog_sink URL. On stdin EOF prints
+ * receiver → Kafka pipeline competing for the same two cores. Built by
+ * `make bench-probes` into $BUILD/bench/. Usage: bidlog_sink URL. On stdin EOF prints
  * "messages N bytes B" and exits. */
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>

@@ -94,13 +94,13 @@ static const char *const t_names[] = {
     "domains_block", "bundles_allow", "bundles_block"};
 static const char *const fc_names[] = {"max", "window_s"};
 
-static int targeting_from(const cJSON *tj, const char *cctx, beat_campaign *c,
-                          beat_reason *why)
+static int targeting_from(const cJSON *tj, const char *cctx, bool strict,
+                          beat_campaign *c, beat_reason *why)
 {
     char ctx[48];
     snprintf(ctx, sizeof ctx, "%s.targeting", cctx);
     const cJSON *f[8];
-    int rc = beat_json_fields(tj, ctx, t_names, 8, f, true, why);
+    int rc = beat_json_fields(tj, ctx, t_names, 8, f, strict, why);
     beat_strv *lists[8] = {&c->countries, NULL, &c->os, &c->site_cat,
                            &c->domains_allow, &c->domains_block,
                            &c->bundles_allow, &c->bundles_block};
@@ -122,8 +122,8 @@ static int targeting_from(const cJSON *tj, const char *cctx, beat_campaign *c,
     return 0;
 }
 
-static int creatives_from(const cJSON *aj, const char *cctx, beat_campaign *c,
-                          beat_reason *why)
+static int creatives_from(const cJSON *aj, const char *cctx, bool strict,
+                          beat_campaign *c, beat_reason *why)
 {
     if (!aj) return FAIL("%s.creatives: missing", cctx);
     if (!cJSON_IsArray(aj)) return FAIL("%s.creatives: must be an array", cctx);
@@ -137,7 +137,7 @@ static int creatives_from(const cJSON *aj, const char *cctx, beat_campaign *c,
         char ctx[64];
         snprintf(ctx, sizeof ctx, "%s.creatives[%d]", cctx, c->n_creatives);
         beat_creative *cr = &c->creatives[c->n_creatives++];
-        int rc = beat_creative_decode(j, ctx, cr, why);
+        int rc = beat_creative_decode(j, ctx, strict, cr, why);
         if (rc) return rc;
         for (int k = 0; k < c->n_creatives - 1; k++)
             if (strcmp(c->creatives[k].crid, cr->crid) == 0)
@@ -147,11 +147,11 @@ static int creatives_from(const cJSON *aj, const char *cctx, beat_campaign *c,
 }
 
 static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
-                         beat_campaign *c, beat_reason *why)
+                         bool strict, beat_campaign *c, beat_reason *why)
 {
     const cJSON *f[C_N];
     int rc;
-    if ((rc = beat_json_fields(cj, ctx, c_names, C_N, f, true, why)) ||
+    if ((rc = beat_json_fields(cj, ctx, c_names, C_N, f, strict, why)) ||
         (rc = beat_campaign_j_id(f[C_ID], ctx, "id", c->id, why)))
         return rc;
     if (f[C_ADV])
@@ -187,8 +187,8 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
         return FAIL("%s.max_bid_cpm_micros: must be >= base_bid_cpm_micros", ctx);
     if (f[C_PAUSED] && (rc = beat_json_bool(f[C_PAUSED], ctx, "paused", &c->paused, why)))
         return rc;
-    if (f[C_TARGETING] && (rc = targeting_from(f[C_TARGETING], ctx, c, why))) return rc;
-    if ((rc = creatives_from(f[C_CREATIVES], ctx, c, why))) return rc;
+    if (f[C_TARGETING] && (rc = targeting_from(f[C_TARGETING], ctx, strict, c, why))) return rc;
+    if ((rc = creatives_from(f[C_CREATIVES], ctx, strict, c, why))) return rc;
     if (f[C_SEAT]) {
         if ((rc = beat_campaign_j_id(f[C_SEAT], ctx, "seat", c->seat, why))) return rc;
     } else {
@@ -202,7 +202,7 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
         char fctx[48];
         const cJSON *ff[2];
         snprintf(fctx, sizeof fctx, "%s.freq_cap", ctx);
-        if ((rc = beat_json_fields(f[C_FREQ], fctx, fc_names, 2, ff, true, why)) ||
+        if ((rc = beat_json_fields(f[C_FREQ], fctx, fc_names, 2, ff, strict, why)) ||
             (rc = beat_json_int32(ff[0], fctx, "max", 1, 1000000, &c->freq_cap_max, why)) ||
             (rc = beat_json_int32(ff[1], fctx, "window_s", 1, FLIGHT_S_MAX,
                                   &c->freq_cap_window_s, why)))
@@ -236,17 +236,15 @@ static int check_unique(const beat_campaign_set *s, beat_reason *why)
     return rc;
 }
 
-static int set_from(const cJSON *root, int64_t now_ms, beat_campaign_set *s,
-                    beat_reason *why)
+static int set_from(const cJSON *root, int64_t now_ms, bool strict,
+                    beat_campaign_set *s, beat_reason *why)
 {
     static const char *const names[] = {"v", "version", "campaigns"};
     const cJSON *f[3];
-    int64_t v;
     int rc;
-    if ((rc = beat_json_fields(root, "", names, 3, f, false, why)) ||
-        (rc = beat_json_count(f[0], "", "v", &v, why)))
+    if ((rc = beat_json_fields(root, "", names, 3, f, strict, why)) ||
+        (rc = beat_json_version(f[0], "", BEAT_CAMPAIGNS_V, why)))
         return rc;
-    if (v != BEAT_WIRE_V) return FAIL("v: unsupported version %" PRId64, v);
     if (f[1] && (rc = beat_json_count(f[1], "", "version", &s->version, why)))
         return rc;
     if (!f[2]) return FAIL("campaigns: missing");
@@ -259,18 +257,18 @@ static int set_from(const cJSON *root, int64_t now_ms, beat_campaign_set *s,
     for (const cJSON *cj = f[2]->child; cj; cj = cj->next) {
         char ctx[32];
         snprintf(ctx, sizeof ctx, "campaigns[%d]", s->n);
-        if ((rc = campaign_from(cj, ctx, now_ms, &s->c[s->n++], why))) return rc;
+        if ((rc = campaign_from(cj, ctx, now_ms, strict, &s->c[s->n++], why))) return rc;
     }
     return check_unique(s, why);
 }
 
 int beat_campaigns_decode(const char *json, size_t len, int64_t now_ms,
-                          beat_campaign_set *out, beat_reason *why)
+                          unsigned flags, beat_campaign_set *out, beat_reason *why)
 {
     cJSON *root;
     if (beat_json_parse(json, len, &root, why)) return -EBADMSG;
     beat_campaign_set s = {0};
-    int rc = set_from(root, now_ms, &s, why);
+    int rc = set_from(root, now_ms, (flags & BEAT_CAMPAIGNS_STRICT) != 0, &s, why);
     cJSON_Delete(root);
     if (rc) {
         beat_campaigns_fini(&s);
@@ -384,7 +382,7 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c)
 int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out)
 {
     beat_json_enc e = beat_json_enc_start(out);
-    beat_json_put_raw(&e, "{\"v\":1");
+    beat_json_put_printf(&e, "{\"v\":%d", BEAT_CAMPAIGNS_V);
     if (s->version > 0) beat_json_put_printf(&e, ",\"version\":%" PRId64, s->version);
     beat_json_put_raw(&e, ",\"campaigns\":[");
     for (int i = 0; i < s->n && !e.rc; i++) {
@@ -401,9 +399,10 @@ int beat_snapshot_encode(const beat_campaign_set *cs, const beat_state *st,
                          beat_buf *out)
 {
     beat_json_enc e = beat_json_enc_start(out);
-    beat_json_put_printf(&e, "%c{\"v\":1,\"campaigns_version\":%" PRId64
+    beat_json_put_printf(&e, "%c{\"v\":%d,\"campaigns_version\":%" PRId64
                          ",\"state_version\":%" PRId64 ",\"campaigns\":",
-                         BEAT_FRAME_SNAPSHOT, cs->version, st ? st->version : 0);
+                         BEAT_FRAME_SNAPSHOT, BEAT_SNAPSHOT_V, cs->version,
+                         st ? st->version : 0);
     if (!e.rc) e.rc = beat_campaigns_encode(cs, out);
     beat_json_put_raw(&e, ",\"state\":");
     if (!st) beat_json_put_raw(&e, "null");
@@ -418,17 +417,16 @@ static int snapshot_from(const cJSON *root, beat_campaign_set *cs,
     static const char *const names[] = {"v", "campaigns_version",
                                         "state_version", "campaigns", "state"};
     const cJSON *f[5];
-    int64_t v, cv, sv;
+    int64_t cv, sv;
     int rc;
     if ((rc = beat_json_fields(root, "snapshot", names, 5, f, false, why)) ||
-        (rc = beat_json_count(f[0], "snapshot", "v", &v, why)) ||
+        (rc = beat_json_version(f[0], "snapshot", BEAT_SNAPSHOT_V, why)) ||
         (rc = beat_json_count(f[1], "snapshot", "campaigns_version", &cv, why)) ||
         (rc = beat_json_count(f[2], "snapshot", "state_version", &sv, why)))
         return rc;
-    if (v != BEAT_WIRE_V) return FAIL("snapshot.v: unsupported version %" PRId64, v);
     if (!f[3]) return FAIL("snapshot.campaigns: missing");
     if (!f[4]) return FAIL("snapshot.state: missing");
-    if ((rc = set_from(f[3], beat_now_ms(), cs, why))) return rc;
+    if ((rc = set_from(f[3], beat_now_ms(), false, cs, why))) return rc;
     if (cs->version && cs->version != cv)
         return FAIL("snapshot.campaigns_version: %" PRId64 " but set says %" PRId64,
                     cv, cs->version);

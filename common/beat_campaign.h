@@ -31,6 +31,7 @@
 #include "beat_util.h"
 #include "beat_wire.h"
 
+#define BEAT_CAMPAIGNS_V 1 /* the set's "v"; bump rules in beat_wire.h */
 #define BEAT_CAMPAIGNS_MAX 10000
 #define BEAT_CREATIVES_MAX 32
 #define BEAT_SEAT_DEFAULT "beat" /* campaign seat when none is given */
@@ -97,9 +98,14 @@ typedef struct beat_campaign_set {
 /* Validates every field: ids [A-Za-z0-9_.:-]{1,64} and unique, end > start,
  * budget > 0, 0 < base ≤ max bid, ≥ 1 creative with w,h > 0 and adm,
  * list sizes bounded. Reason names the field: "campaigns[2].budget_micros:
- * must be > 0". On success out owns everything (beat_campaigns_fini). */
+ * must be > 0". BEAT_CAMPAIGNS_STRICT refuses unknown keys: an operator's
+ * typo must not silently change spending, so the supervisor decodes what
+ * operators send strictly; daemons reading a set the supervisor already
+ * accepted do not, so a newer supervisor's additive field does not stop
+ * them. On success out owns everything (beat_campaigns_fini). */
+#define BEAT_CAMPAIGNS_STRICT 1u
 int beat_campaigns_decode(const char *json, size_t len, int64_t now_ms,
-                          beat_campaign_set *out, beat_reason *why);
+                          unsigned flags, beat_campaign_set *out, beat_reason *why);
 int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out);
 void beat_campaigns_fini(beat_campaign_set *s);
 const beat_campaign *beat_campaigns_find(const beat_campaign_set *s,

@@ -21,10 +21,11 @@ void beat_campaign_e_i64(beat_json_enc *e, const char *key, int64_t x);
 void beat_campaign_e_strv(beat_json_enc *e, const char *key, bool comma,
                           const beat_strv *v);
 
-/* One creative object at ctx ("campaigns[0].creatives[1]"); on error cr
- * may hold partial allocations: beat_creative_fini it. */
-int beat_creative_decode(const cJSON *j, const char *ctx, beat_creative *cr,
-                         beat_reason *why);
+/* One creative object at ctx ("campaigns[0].creatives[1]"); strict refuses
+ * unknown keys (see beat_campaigns_decode). On error cr may hold partial
+ * allocations: beat_creative_fini it. */
+int beat_creative_decode(const cJSON *j, const char *ctx, bool strict,
+                         beat_creative *cr, beat_reason *why);
 /* The creative's fields, without the enclosing braces. */
 void beat_creative_encode(beat_json_enc *e, const beat_creative *cr);
 void beat_creative_fini(beat_creative *cr);

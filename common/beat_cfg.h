@@ -2,7 +2,7 @@
  * has a long flag, an environment twin, a type, a default, bounds and help.
  * Precedence: default < env < flag. --help prints the table; --help-md
  * prints it as a Markdown table for docs/config.md. A bad value exits with
- * status 64 and a message naming the option (STYLE.md "Config"). */
+ * status 64 and a message naming the option (docs/style.md "Config"). */
 #ifndef BEAT_CFG_H
 #define BEAT_CFG_H
 

@@ -1,4 +1,5 @@
-/* Model checkpoints (lighttrainer → supervisor → inference), DESIGN §3.
+/* Model checkpoints (lighttrainer → supervisor → inference), see
+ * docs/contracts.md "Checkpoints".
  * Byte layout, all integers little-endian:
  *   0   magic "BEATCKPT" (8 bytes)
  *   8   u32 format version (1)

@@ -13,15 +13,6 @@
 
 #define MAXB ((size_t)64 << 20)
 
-#define CHECK_REASON(why, sub)                                               \
-    do {                                                                     \
-        if (!strstr((why).msg, (sub))) {                                     \
-            fprintf(stderr, "  %s:%d: reason \"%s\" lacks \"%s\"\n",         \
-                    __FILE__, __LINE__, (why).msg, (sub));                   \
-            return 1;                                                        \
-        }                                                                    \
-    } while (0)
-
 static void fill(beat_ckpt *c, uint32_t bits, uint32_t rank, uint64_t n_priv)
 {
     memset(c, 0, sizeof *c);
@@ -310,6 +301,13 @@ static int t_bad_headers(void)
     CHECK_EQ_INT(beat_ckpt_decode(b.data, b.len, MAXB, &c, &why), 0);
     CHECK(c.h.rank == 2 && c.h.factor_bits == 4 && c.h.n_weights == 1089);
     CHECK_EQ_INT(beat_ckpt_u_at(&c.h), 1025 + 32);
+    beat_ckpt_fini(&c);
+    /* additive header keys of a newer writer are ignored (format version
+     * rule: a bump only for an incompatible change) */
+    build(&b, "BEATCKPT", 1, H("\"n_weights\":1025,\"zz_future\":{\"a\":[1]},\"zz_n\":2"), 1025,
+          NULL);
+    CHECK_EQ_INT(beat_ckpt_decode(b.data, b.len, MAXB, &c, &why), 0);
+    CHECK(c.h.n_weights == 1025);
     beat_ckpt_fini(&c);
     for (size_t i = 0; i < sizeof bad_ckpts / sizeof bad_ckpts[0]; i++) {
         build(&b, bad_ckpts[i].magic, bad_ckpts[i].version, bad_ckpts[i].hdr, bad_ckpts[i].nw, NULL);

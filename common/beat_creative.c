@@ -56,7 +56,7 @@ static int j_text(const cJSON *v, const char *ctx, const char *name, char **out,
 }
 
 /* Native image {"url","w","h"}: all three required. */
-static int j_img(const cJSON *v, const char *ctx, const char *name,
+static int j_img(const cJSON *v, const char *ctx, const char *name, bool strict,
                  beat_native_img *out, beat_reason *why)
 {
     if (!v) return 0;
@@ -64,7 +64,7 @@ static int j_img(const cJSON *v, const char *ctx, const char *name,
     const cJSON *f[3];
     snprintf(ictx, sizeof ictx, "%s.%s", ctx, name);
     int rc;
-    if ((rc = beat_json_fields(v, ictx, img_names, 3, f, true, why)) ||
+    if ((rc = beat_json_fields(v, ictx, img_names, 3, f, strict, why)) ||
         (rc = beat_json_int32(f[1], ictx, "w", 1, 65535, &out->w, why)) ||
         (rc = beat_json_int32(f[2], ictx, "h", 1, 65535, &out->h, why)))
         return rc;
@@ -100,8 +100,8 @@ static int video_from(const cJSON *const *f, const char *ctx, beat_creative *cr,
                             &cr->adm, why);
 }
 
-static int native_from(const cJSON *const *f, const char *ctx, beat_creative *cr,
-                       beat_reason *why)
+static int native_from(const cJSON *const *f, const char *ctx, bool strict,
+                       beat_creative *cr, beat_reason *why)
 {
     int rc;
     static const int video_only[] = {CR_MIMES, CR_DURATION, CR_PROTOCOLS};
@@ -113,8 +113,8 @@ static int native_from(const cJSON *const *f, const char *ctx, beat_creative *cr
         (rc = j_text(f[CR_SPONSORED], ctx, "sponsored", &cr->sponsored, why)) ||
         (rc = j_text(f[CR_DESC], ctx, "desc", &cr->desc, why)) ||
         (rc = j_text(f[CR_CTA], ctx, "cta", &cr->cta, why)) ||
-        (rc = j_img(f[CR_IMG], ctx, "img", &cr->img, why)) ||
-        (rc = j_img(f[CR_ICON], ctx, "icon", &cr->icon, why)))
+        (rc = j_img(f[CR_IMG], ctx, "img", strict, &cr->img, why)) ||
+        (rc = j_img(f[CR_ICON], ctx, "icon", strict, &cr->icon, why)))
         return rc;
     if (!cr->img.url && !cr->icon.url) return FAIL("%s.img: missing (or icon)", ctx);
     /* w/h and adm are accepted (older tools write them) but not used: the
@@ -141,12 +141,12 @@ static int banner_from(const cJSON *const *f, const char *ctx, beat_creative *cr
                             &cr->adm, why);
 }
 
-int beat_creative_decode(const cJSON *j, const char *ctx, beat_creative *cr,
-                         beat_reason *why)
+int beat_creative_decode(const cJSON *j, const char *ctx, bool strict,
+                         beat_creative *cr, beat_reason *why)
 {
     const cJSON *f[CR_N];
     int rc;
-    if ((rc = beat_json_fields(j, ctx, cr_names, CR_N, f, true, why)) ||
+    if ((rc = beat_json_fields(j, ctx, cr_names, CR_N, f, strict, why)) ||
         (rc = beat_campaign_j_id(f[CR_CRID], ctx, "crid", cr->crid, why)))
         return rc;
     cr->format = BEAT_FMT_BANNER;
@@ -160,7 +160,7 @@ int beat_creative_decode(const cJSON *j, const char *ctx, beat_creative *cr,
     if (f[CR_ATTR] && (rc = j_bits(f[CR_ATTR], ctx, "attr", 63, false, &cr->attr, why)))
         return rc;
     rc = cr->format == BEAT_FMT_VIDEO    ? video_from(f, ctx, cr, why)
-         : cr->format == BEAT_FMT_NATIVE ? native_from(f, ctx, cr, why)
+         : cr->format == BEAT_FMT_NATIVE ? native_from(f, ctx, strict, cr, why)
                                          : banner_from(f, ctx, cr, why);
     if (rc) return rc;
     if (f[CR_LANDING])

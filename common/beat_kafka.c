@@ -1,8 +1,9 @@
-/* Kafka producer with the weak-link rules of DESIGN §2–3, plus the conf and
+/* Kafka producer with the weak-link rules (docs/architecture.md "Every link
+ * is weak", docs/contracts.md "Events on Kafka"), plus the conf and
  * log-routing helpers the consumer (beat_kconsumer.c) and beat-kafka-dev
  * share. The receiver calls beat_kproducer_send() on its HTTP and bid-log
- * threads: it must never block (no RD_KAFKA_MSG_F_BLOCK, no blocking
- * retries) and never wait for the broker; a full local queue drops+counts. */
+ * threads: it must never block (no RD_KAFKA_MSG_F_BLOCK, no blocking retries)
+ * and never wait for the broker; a full local queue drops+counts. */
 #include "beat_kafka.h"
 
 #include <errno.h>
@@ -281,7 +282,7 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
         "enable.idempotence", "false",
         /* A couple of internal retries for transient broker errors (leader
          * moves, a broker restart); they never block the caller and may
-         * duplicate, which downstream dedups (DESIGN §2). */
+         * duplicate, which datastream dedups by (auction, imp, type). */
         "message.send.max.retries", "2",
         "retry.backoff.ms", "100",
         "linger.ms", "5",

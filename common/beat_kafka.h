@@ -1,9 +1,11 @@
-/* librdkafka helpers with the weak-link behaviour of DESIGN §2–3:
+/* librdkafka helpers with the weak-link behaviour of docs/architecture.md
+ * "Every link is weak" and docs/contracts.md "Events on Kafka":
  * producer: acks=1, no blocking retries, bounded local queue; a full queue
  * drops the message and counts it (the caller's HTTP answer never waits).
  * consumer: high-level group consumer, at-most-once (offsets committed
  * before the batch is handed out), auto.offset.reset=latest, and a sane
- * reset when offsets fall out of range (dev broker restart, DESIGN §9).
+ * reset when offsets fall out of range (dev broker restart:
+ * docs/architecture.md "Library facts").
  * librdkafka's own log lines are routed into beat_log (ev "kafka_log").
  * Implementation: beat_kafka.c (producer, shared conf) and
  * beat_kconsumer.c (consumer). */

@@ -1,10 +1,11 @@
-/* Kafka group consumer with the weak-link rules of DESIGN §2–3: offsets are
- * committed before a batch is handed out (at-most-once), new groups start at
- * the end of the log, and a log that restarted under us (dev broker restart,
- * DESIGN §9) is followed from wherever it now is instead of stalling.
- * Called by datastream's consumer thread only; must never block longer than
- * the caller's timeout (plus at most 1 s to commit when partitions are
- * revoked) and never hand broker errors out as messages. */
+/* Kafka group consumer with the weak-link rules (docs/architecture.md "Every
+ * link is weak", docs/contracts.md "Events on Kafka"): offsets are committed
+ * before a batch is handed out (at-most-once), new groups start at the end of
+ * the log, and a log that restarted under us (dev broker restart:
+ * docs/architecture.md "Library facts") is followed from wherever it now is
+ * instead of stalling. Called by datastream's consumer thread only; must
+ * never block longer than the caller's timeout (plus at most 1 s to commit
+ * when partitions are revoked) and never hand broker errors out as messages. */
 #include "beat_kafka.h"
 
 #include <errno.h>
@@ -373,9 +374,9 @@ static void handle_error(beat_kconsumer *c, const rd_kafka_message_t *m) {
 }
 
 /* Says so when a partition's offsets went backwards: the broker's log
- * restarted (DESIGN §9) and we follow it from where it is now. Not counted
- * as an offset reset (that is librdkafka's OUT_OF_RANGE handling, which
- * may or may not have happened first). */
+ * restarted (a dev broker comes back empty) and we follow it from where it is
+ * now. Not counted as an offset reset (that is librdkafka's OUT_OF_RANGE
+ * handling, which may or may not have happened first). */
 static void track_offset(beat_kconsumer *c, const rd_kafka_message_t *m) {
     if (!part_ok(m->partition)) return;
     int64_t *last = &c->last_offset[m->partition];

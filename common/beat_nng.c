@@ -1,8 +1,9 @@
-/* nng socket roles for the supervisor ↔ inference link and the bid-log
- * push (DESIGN §9). Every receiving socket gets an explicit max message
- * size, every dial is non-blocking with explicit reconnect intervals, so a
- * peer that is down at start or restarts later is picked up by itself.
- * Nothing here may block the caller beyond the timeouts it configured. */
+/* nng socket roles for the supervisor ↔ inference link and the bid-log push
+ * (nng 1.5.2: docs/architecture.md "Library facts"). Every receiving socket
+ * gets an explicit max message size, every dial is non-blocking with explicit
+ * reconnect intervals, so a peer that is down at start or restarts later is
+ * picked up by itself. Nothing here may block the caller beyond the timeouts
+ * it configured. */
 #include "beat_nng.h"
 
 #include <errno.h>

@@ -1,9 +1,10 @@
 /* nng helpers for the supervisor ↔ inference link and the bid-log push.
- * nng 1.5.2 facts (DESIGN §9): a message over NNG_OPT_RECVMAXSZ is dropped
- * silently and the pipe reconnects in a loop, so every receiving socket sets
- * it from config; a non-blocking send with no peer returns NNG_EAGAIN and
- * buffers nothing unless NNG_OPT_SENDBUF is set. Dials are non-blocking so a
- * peer may come up later; reconnect intervals are set explicitly. */
+ * nng 1.5.2 facts (docs/architecture.md "Library facts"): a message over
+ * NNG_OPT_RECVMAXSZ is dropped silently and the pipe reconnects in a loop,
+ * so every receiving socket sets it from config; a non-blocking send with no
+ * peer returns NNG_EAGAIN and buffers nothing unless NNG_OPT_SENDBUF is set.
+ * Dials are non-blocking so a peer may come up later; reconnect intervals
+ * are set explicitly. */
 #ifndef BEAT_NNG_H
 #define BEAT_NNG_H
 

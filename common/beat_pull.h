@@ -1,11 +1,12 @@
-/* Cursor + epoch per datastream instance: the pull side of DESIGN §3
- * aggregates and samples, shared by actuator and lighttrainer (and any C
- * replacement) so that an item is consumed once and a restarted instance
- * is read again from its start. Also the per-peer link bookkeeping both
- * keep (base URL, failure counter, the one GET that counts and logs a dead
- * peer) and the restore-before-push lifecycle both follow. No threads and
- * no retries of a call: callers pull from their own loop; nothing here may
- * block beyond the beat_httpc timeout (or a retry pause) or exit. */
+/* Cursor + epoch per datastream instance: the pull side of aggregates and
+ * samples (docs/contracts.md "Aggregates", "Training samples"), shared by
+ * actuator and lighttrainer (and any C replacement) so that an item is
+ * consumed once and a restarted instance is read again from its start. Also
+ * the per-peer link bookkeeping both keep (base URL, failure counter, the one
+ * GET that counts and logs a dead peer) and the restore-before-push lifecycle
+ * both follow. No threads and no retries of a call: callers pull from their
+ * own loop; nothing here may block beyond the beat_httpc timeout (or a retry
+ * pause) or exit. */
 #ifndef BEAT_PULL_H
 #define BEAT_PULL_H
 
@@ -95,9 +96,10 @@ int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url,
     {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, (token), "", 0, -1,     \
      "bearer token for the supervisor's write endpoints", true}
 
-/* Restore before push (DESIGN: a restart never resets spend or model):
- * where a puller stands, for its /healthz and metrics. Written by its
- * loop, read by the admin thread: atomics only. */
+/* Restore before push, so a restart never resets spend or model
+ * (docs/architecture.md "Where state lives"): where a puller stands, for its
+ * /healthz and metrics. Written by its loop, read by the admin thread:
+ * atomics only. */
 enum { BEAT_RESTORE_PENDING = 0, BEAT_RESTORE_DONE = 1, BEAT_RESTORE_FRESH = 2 };
 typedef struct beat_pull_status {
     _Atomic int restore;          /* BEAT_RESTORE_* */

@@ -33,6 +33,15 @@ typedef struct beat_test_case {
             return 1;                                                         \
         }                                                                     \
     } while (0)
+/* A beat_reason (why) whose message contains sub. */
+#define CHECK_REASON(why, sub)                                               \
+    do {                                                                     \
+        if (!strstr((why).msg, (sub))) {                                     \
+            fprintf(stderr, "  %s:%d: reason \"%s\" lacks \"%s\"\n",         \
+                    __FILE__, __LINE__, (why).msg, (sub));                   \
+            return 1;                                                        \
+        }                                                                    \
+    } while (0)
 #define CHECK_EQ_STR(a, b)                                                    \
     do {                                                                      \
         const char *a_ = (a), *b_ = (b);                                      \

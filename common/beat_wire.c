@@ -102,7 +102,7 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
     beat_json_enc e = beat_json_enc_start(out);
     /* no printf here: this runs for every bid of every inference node */
     beat_json_put_raw(&e, "{\"v\":");
-    beat_json_put_i64(&e, BEAT_WIRE_V);
+    beat_json_put_i64(&e, BEAT_EVENT_V);
     beat_json_put_raw(&e, ",\"type\":\"");
     beat_json_put_raw(&e, ev_names[ev->type]);
     beat_json_put_raw(&e, "\",\"auction\":");
@@ -149,7 +149,7 @@ static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
     const cJSON *f[EV_N];
     int rc = beat_json_fields(root, "", ev_fields, EV_N, f, false, why);
     if (rc) return rc;
-    if ((rc = beat_json_version(f[EV_V], "", BEAT_WIRE_V, why))) return rc;
+    if ((rc = beat_json_version(f[EV_V], "", BEAT_EVENT_V, why))) return rc;
     if (!f[EV_TYPE]) return FAIL("type: missing");
     if (!cJSON_IsString(f[EV_TYPE]) ||
         beat_event_type_parse(f[EV_TYPE]->valuestring, &ev->type) != 0)
@@ -199,7 +199,7 @@ int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out)
 {
     if (!id_ok(a->instance, true) || a->n_buckets < 0) return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
-    beat_json_put_printf(&e, "{\"v\":%d,\"instance\":", BEAT_WIRE_V);
+    beat_json_put_printf(&e, "{\"v\":%d,\"instance\":", BEAT_AGG_V);
     beat_json_put_str(&e, a->instance);
     beat_json_put_printf(&e, ",\"epoch\":\"%016" PRIx64 "\",\"bucket_ms\":%" PRId64
                          ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"buckets\":[",
@@ -287,7 +287,7 @@ int beat_aggregates_decode(const char *json, size_t len, beat_aggregates *out,
     const cJSON *f[7];
     int64_t fs = 0, ls = 0;
     int rc = beat_json_fields(root, "", names, 7, f, false, why);
-    if (!rc && !((rc = beat_json_version(f[0], "", BEAT_WIRE_V, why)) ||
+    if (!rc && !((rc = beat_json_version(f[0], "", BEAT_AGG_V, why)) ||
                  (rc = j_id(f[1], "", "instance", true, a.instance, why)) ||
                  (rc = beat_json_hex64(f[2], "", "epoch", &a.epoch, why)) ||
                  (rc = beat_json_int(f[3], "", "bucket_ms", 1, I53, &a.bucket_ms, why)) ||
@@ -326,7 +326,7 @@ int beat_samples_header_encode(const beat_samples_header *h, beat_buf *out)
 {
     if (!id_ok(h->instance, true)) return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
-    beat_json_put_printf(&e, "{\"v\":%d,\"instance\":", BEAT_WIRE_V);
+    beat_json_put_printf(&e, "{\"v\":%d,\"instance\":", BEAT_SAMPLES_V);
     beat_json_put_str(&e, h->instance);
     beat_json_put_printf(&e, ",\"epoch\":\"%016" PRIx64 "\",\"first_seq\":%" PRIu64
                          ",\"last_seq\":%" PRIu64 ",\"n\":%" PRId64 "}\n",
@@ -358,7 +358,7 @@ static int samples_header_from(const cJSON *root, beat_samples_header *h,
     const cJSON *f[6];
     int64_t fs, ls;
     int rc = beat_json_fields(root, "line 1", names, 6, f, false, why);
-    if (rc || (rc = beat_json_version(f[0], "line 1", BEAT_WIRE_V, why)) ||
+    if (rc || (rc = beat_json_version(f[0], "line 1", BEAT_SAMPLES_V, why)) ||
         (rc = j_id(f[1], "line 1", "instance", true, h->instance, why)) ||
         (rc = beat_json_hex64(f[2], "line 1", "epoch", &h->epoch, why)) ||
         (rc = beat_json_count(f[3], "line 1", "first_seq", &fs, why)) ||

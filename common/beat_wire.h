@@ -1,4 +1,4 @@
-/* Versioned wire formats between daemons (DESIGN §3, docs/contracts.md):
+/* Versioned wire formats between daemons (docs/contracts.md):
  *  - events on Kafka (receiver → datastream) and bid logs over nng
  *    (inference → receiver): one JSON object, "v":1;
  *  - aggregates (datastream → actuator): GET /v1/aggregates JSON;
@@ -16,7 +16,17 @@
 #include <stdint.h>
 #include "beat_util.h"
 
-#define BEAT_WIRE_V 1
+/* One version per format, each bumped on its own and only for an
+ * incompatible change: a reader refuses a "v" it does not know and ignores
+ * fields it does not know, so adding an optional field needs no bump (a
+ * field an old reader must not ignore, e.g. one that limits spend, is an
+ * incompatible change). docs/contracts.md, "Versions". */
+#define BEAT_EVENT_V 1     /* events on Kafka and bid logs */
+#define BEAT_AGG_V 1       /* GET /v1/aggregates */
+#define BEAT_SAMPLES_V 1   /* GET /v1/samples */
+#define BEAT_STATE_V 1     /* pacing state */
+#define BEAT_SNAPSHOT_V 1  /* 'S' frame (its campaigns carry their own v) */
+#define BEAT_HEARTBEAT_V 1 /* 'H' frame */
 #define BEAT_ID_MAX 64   /* auction, imp, campaign, creative ids: bytes */
 #define BEAT_FEAT_MAX 64 /* hashed feature indices per bid / sample */
 

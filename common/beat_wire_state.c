@@ -43,7 +43,7 @@ static int state_from(const cJSON *root, int max_campaigns, beat_state *st,
     static const char *const cnames[] = {"multiplier", "paused"};
     const cJSON *f[6];
     int rc = beat_json_fields(root, "", names, 6, f, false, why);
-    if (rc || (rc = beat_json_version(f[0], "", BEAT_WIRE_V, why)) ||
+    if (rc || (rc = beat_json_version(f[0], "", BEAT_STATE_V, why)) ||
         (f[1] && (rc = beat_json_text(f[1], "", "actuator", BEAT_ID_MAX, 0,
                                       st->actuator, why))) ||
         (rc = beat_json_count(f[2], "", "ts", &st->ts_ms, why)) ||
@@ -102,7 +102,7 @@ int beat_state_encode(const beat_state *s, bool with_private, beat_buf *out)
 {
     if (!beat_json_len_ok(s->actuator, BEAT_ID_MAX, false) || s->n < 0) return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
-    beat_json_put_printf(&e, "{\"v\":%d", BEAT_WIRE_V);
+    beat_json_put_printf(&e, "{\"v\":%d", BEAT_STATE_V);
     if (s->actuator[0]) {
         beat_json_put_raw(&e, ",\"actuator\":");
         beat_json_put_str(&e, s->actuator);
@@ -137,7 +137,7 @@ int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out)
 {
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "%c{\"v\":%d,\"ts\":%" PRId64 ",\"campaigns_version\":%" PRId64,
-                         BEAT_FRAME_HEARTBEAT, BEAT_WIRE_V, hb->ts_ms, hb->campaigns_version);
+                         BEAT_FRAME_HEARTBEAT, BEAT_HEARTBEAT_V, hb->ts_ms, hb->campaigns_version);
     beat_json_put_printf(&e, ",\"state_version\":%" PRId64 ",\"model_version\":%" PRId64,
                          hb->state_version, hb->model_version);
     beat_json_put_printf(&e, ",\"snapshot_crc\":%" PRIu32 ",\"model_crc\":%" PRIu32 "}",
@@ -159,7 +159,7 @@ int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,
     const cJSON *f[7];
     int64_t scrc, mcrc;
     int rc = beat_json_fields(root, "", names, 7, f, false, why);
-    if (!rc && !((rc = beat_json_version(f[0], "", BEAT_WIRE_V, why)) ||
+    if (!rc && !((rc = beat_json_version(f[0], "", BEAT_HEARTBEAT_V, why)) ||
                  (rc = beat_json_count(f[1], "", "ts", &hb.ts_ms, why)) ||
                  (rc = beat_json_count(f[2], "", "campaigns_version", &hb.campaigns_version,
                                        why)) ||

@@ -10,15 +10,6 @@
 
 #include "beat_test.h"
 
-#define CHECK_REASON(why, sub)                                               \
-    do {                                                                     \
-        if (!strstr((why).msg, (sub))) {                                     \
-            fprintf(stderr, "  %s:%d: reason \"%s\" lacks \"%s\"\n",         \
-                    __FILE__, __LINE__, (why).msg, (sub));                   \
-            return 1;                                                        \
-        }                                                                    \
-    } while (0)
-
 static beat_event full_bid(void)
 {
     beat_event ev;

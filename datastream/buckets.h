@@ -1,6 +1,6 @@
-/* Per-campaign aggregates in processing-time buckets (DESIGN §3, beat_wire.h
- * "aggregates"). Written by the consumer thread, read by the HTTP thread;
- * every function takes the module's own lock. */
+/* Per-campaign aggregates in processing-time buckets (docs/contracts.md
+ * "Aggregates", beat_wire.h). Written by the consumer thread, read by the
+ * HTTP thread; every function takes the module's own lock. */
 #ifndef DST_BUCKETS_H
 #define DST_BUCKETS_H
 

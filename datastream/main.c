@@ -1,6 +1,6 @@
 /* beat-datastream: consumes the event topic in a consumer group, joins bids
  * with their notices, and serves per-campaign aggregates (actuator) and
- * labelled training samples (lighttrainer) over HTTP (DESIGN §2–3).
+ * labelled training samples (lighttrainer) over HTTP (docs/contracts.md).
  * main wires flags, the consumer thread (poll → stream.c) and the libevent
  * HTTP thread (api.c). Kafka being down is never fatal: the consumer keeps
  * retrying and the HTTP side keeps serving what it has. */

@@ -1,6 +1,6 @@
-/* Ring of labelled training samples (DESIGN §3 "training samples"): the
- * consumer thread pushes, the HTTP thread reads; old samples fall off so a
- * slow trainer loses samples and never blocks the stream. Own lock. */
+/* Ring of labelled training samples (docs/contracts.md "Training samples"):
+ * the consumer thread pushes, the HTTP thread reads; old samples fall off so
+ * a slow trainer loses samples and never blocks the stream. Own lock. */
 #ifndef DST_SAMPLES_H
 #define DST_SAMPLES_H
 

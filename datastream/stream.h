@@ -1,6 +1,7 @@
-/* The event semantics of datastream (DESIGN §3): dedup, join, late events,
- * aggregates and samples. Fed by the consumer thread; the clock is a
- * parameter (now_ms) so tests replay exact scripts. */
+/* The event semantics of datastream (docs/contracts.md "Events on Kafka" and
+ * "Aggregates"): dedup, join, late events, aggregates and samples. Fed by the
+ * consumer thread; the clock is a parameter (now_ms) so tests replay exact
+ * scripts. */
 #ifndef DST_STREAM_H
 #define DST_STREAM_H
 

@@ -14,8 +14,9 @@
  * fuzz/<name>.c + fuzz/replay.c + libbeat.a only (and fuzz/run.sh compiles
  * fuzz/<name>.c + the common sources), so the inference modules must come in with
  * this translation unit. They are written to coexist in one TU (no clashing
- * static names). Input = the raw request body, so the seeds in
- * fuzz/corpus/openrtb/ are plain OpenRTB JSON (../shared/openrtb/bid-request);
+ * static names). Input = the raw request body, so the seeds are plain
+ * OpenRTB JSON: fuzz/corpus/openrtb/ (edge cases and regressions) plus the
+ * IAB examples the tests use, tests/fixtures/openrtb/ (one copy, not two);
  * a body starting with the gzip magic goes through inf_gunzip first, as a
  * Content-Encoding: gzip request does (bounded at 64 KiB, the --max-body
  * default). A currency table is set so bidfloorcur conversion is reached. */
@@ -180,7 +181,7 @@ static inf_model *fuzz_model(void) {
 static inf_snap *fuzz_snap(void) {
     beat_campaign_set cs;
     beat_reason why = {{0}};
-    if (beat_campaigns_decode(CAMPAIGNS, sizeof CAMPAIGNS - 1, T0, &cs, &why) != 0) {
+    if (beat_campaigns_decode(CAMPAIGNS, sizeof CAMPAIGNS - 1, T0, BEAT_CAMPAIGNS_STRICT, &cs, &why) != 0) {
         fprintf(stderr, "fuzz_openrtb: campaigns: %s\n", why.msg);
         return NULL;
     }

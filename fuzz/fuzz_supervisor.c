@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         beat_state st = {0};
         beat_campaign_set cs = {0};
         int drc = which == 0 ? beat_state_decode(served, n, BEAT_CAMPAIGNS_MAX, &st, &why)
-                             : beat_campaigns_decode(served, n, beat_now_ms(), &cs, &why);
+                             : beat_campaigns_decode(served, n, beat_now_ms(), 0, &cs, &why);
         if (drc != 0) abort();
         beat_state_fini(&st);
         beat_campaigns_fini(&cs);

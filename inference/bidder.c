@@ -1,4 +1,5 @@
-/* Bidding: filter → score → price → pick → respond, per imp (DESIGN §4).
+/* Bidding: filter → score → price → pick → respond, per imp
+ * (docs/architecture.md "Bidding").
  * Runs on the HTTP worker threads against an immutable world; must stay in
  * the low microseconds per campaign and never allocate (the response and
  * scratch buffers are the caller's, reused per worker). It never logs per

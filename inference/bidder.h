@@ -1,8 +1,9 @@
-/* The auction logic of one bid request (DESIGN §4): campaign filtering,
- * pCTR scoring, pricing, one bid per imp, and the OpenRTB response with
- * signed notice URLs. Pure computation over a parsed request and a world:
- * no I/O, no locks; the only shared mutable data is the frequency table
- * (atomics). Called from the HTTP workers and from bidder_test. */
+/* The auction logic of one bid request (docs/architecture.md "Bidding"):
+ * campaign filtering, pCTR scoring, pricing, one bid per imp, and the OpenRTB
+ * response with signed notice URLs. Pure computation over a parsed request
+ * and a world: no I/O, no locks; the only shared mutable data is the
+ * frequency table (atomics). Called from the HTTP workers and from
+ * bidder_test. */
 #ifndef INF_BIDDER_H
 #define INF_BIDDER_H
 

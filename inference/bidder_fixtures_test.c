@@ -1,5 +1,5 @@
-/* Every shared OpenRTB fixture (../shared/openrtb/bid-request/) and every
- * shared Native 1.2 request (native-request-1.2/, sent as imp.native.request
+/* Every IAB OpenRTB example request (tests/fixtures/openrtb/bid-request/) and
+ * every Native 1.2 example (native-request-1.2/, sent as imp.native.request
  * strings) against campaigns of every format (FORMAT_CAMPAIGNS): a bid
  * response checked field by field against the request — ids echo, price ≥
  * the imp or deal floor, impid exists, the creative fits the imp's format,
@@ -248,7 +248,7 @@ static int test_bid_requests(void) {
     for (size_t i = 0; i < sizeof fx / sizeof fx[0]; i++) {
         char rel[256];
         size_t len = 0;
-        snprintf(rel, sizeof rel, "../shared/openrtb/bid-request/%s", fx[i].name);
+        snprintf(rel, sizeof rel, "tests/fixtures/openrtb/bid-request/%s", fx[i].name);
         char *body = beat_test_read_file(rel, &len);
         CHECK(body != NULL);
         int rc = check_one(b, w, body, len, &fx[i]);
@@ -261,7 +261,7 @@ static int test_bid_requests(void) {
     return 0;
 }
 
-/* The shared Native 1.2 requests, each as the request string of a site imp
+/* The Native 1.2 example requests, each as the request string of a site imp
  * (as exchanges send them): all three bid with the native campaign. */
 static int test_native_requests(void) {
     static const char *const files[] = {"content-context.json", "social-context.json",
@@ -273,7 +273,7 @@ static int test_native_requests(void) {
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char rel[256];
         size_t len = 0;
-        snprintf(rel, sizeof rel, "../shared/openrtb/native-request-1.2/%s", files[i]);
+        snprintf(rel, sizeof rel, "tests/fixtures/openrtb/native-request-1.2/%s", files[i]);
         char *nat = beat_test_read_file(rel, &len);
         CHECK(nat != NULL);
         cJSON *nj = cJSON_Parse(nat);

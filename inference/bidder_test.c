@@ -2,7 +2,7 @@
  * hand-built world (bidder_testlib.h): exact prices, floors, sizes, pauses,
  * staleness, frequency caps, blocks, seats/consent/currency, the response
  * fields and signed notice URLs (after macro substitution). Video, native,
- * deals and the shared fixtures have their own bidder_*_test.c; worlds,
+ * deals and the IAB example requests have their own bidder_*_test.c; worlds,
  * frames and swaps themselves are model_test.c's. */
 #include <unistd.h>
 
@@ -394,8 +394,7 @@ static int test_multi_imp(void) {
     static inf_result res;
     CHECK(b && w);
     size_t len = 0;
-    char *body = beat_test_read_file("../shared/openrtb/bid-request/2.5/mobile.json", &len);
-    if (!body) body = beat_test_read_file("shared/openrtb/bid-request/2.5/mobile.json", &len);
+    char *body = beat_test_read_file("tests/fixtures/openrtb/bid-request/2.5/mobile.json", &len);
     CHECK(body != NULL);
     beat_reason why = {{0}};
     inf_req_fini(&R);

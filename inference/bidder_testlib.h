@@ -79,7 +79,7 @@ static inline inf_snap *make_snap(int64_t state_ts, const override *ov, int n_ov
     if (!json) return NULL;
     beat_campaign_set cs;
     beat_reason why = {{0}};
-    int rc = beat_campaigns_decode(json, len, T0, &cs, &why);
+    int rc = beat_campaigns_decode(json, len, T0, BEAT_CAMPAIGNS_STRICT, &cs, &why);
     free(json);
     if (rc != 0) {
         fprintf(stderr, "  campaigns: %s\n", why.msg);

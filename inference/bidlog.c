@@ -20,7 +20,8 @@
 #define FILL_WAIT_NS 2000000L /* a woken sender waits this long for a batch */
 #define WAKE_AT 64            /* ... or until this many events are queued */
 /* Bytes per batched message: under the receiver's default --bidlog-max-bytes
- * (64 KiB), since nng drops a larger message without a word (DESIGN §9). */
+ * (64 KiB), since nng drops a larger message without a word
+ * (docs/architecture.md "Library facts"). */
 #define MSG_MAX (60 * 1024)
 
 struct inf_bidlog {

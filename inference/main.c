@@ -1,9 +1,9 @@
 /* beat-inference: answers OpenRTB bid requests (POST /openrtb2/bid) from the
  * current world (campaigns + pacing state + CTR model) that the sync thread
- * keeps in step with the supervisor (DESIGN §4–5). Flags, wiring, the HTTP
- * handler and the worker loops live here; HTTP is http.c, parse memory
- * arena.c, parsing openrtb.c, the auction bidder.c, worlds model.c, the
- * supervisor link sync.c, bid logs bidlog.c.
+ * keeps in step with the supervisor (docs/architecture.md "Bidding" and "The
+ * careful link"). Flags, wiring, the HTTP handler and the worker loops live
+ * here; HTTP is http.c, parse memory arena.c, parsing openrtb.c, the auction
+ * bidder.c, worlds model.c, the supervisor link sync.c, bid logs bidlog.c.
  * The bid path never blocks on a peer and never logs per request. */
 #include <errno.h>
 #include <event2/event.h>

@@ -62,7 +62,7 @@ static int ckpt_frame(beat_buf *b, int64_t version, uint32_t bits, double avg_ct
 static int snap_frame(beat_buf *b, bool with_state, bool c1_paused) {
     beat_campaign_set cs;
     beat_reason why = {{0}};
-    int rc = beat_campaigns_decode(CAMPAIGNS, strlen(CAMPAIGNS), T0, &cs, &why);
+    int rc = beat_campaigns_decode(CAMPAIGNS, strlen(CAMPAIGNS), T0, BEAT_CAMPAIGNS_STRICT, &cs, &why);
     if (rc) {
         fprintf(stderr, "  campaigns: %s\n", why.msg);
         return rc;

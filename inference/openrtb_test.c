@@ -1,4 +1,4 @@
-/* OpenRTB parsing: every shared fixture parses into the expected compact
+/* OpenRTB parsing: every IAB example (tests/fixtures/openrtb/) parses into the expected compact
  * request (or a bid-blocking reason per imp that we can justify), and every
  * malformed request is refused with the intended one-line reason. */
 #include <errno.h>
@@ -12,7 +12,7 @@
 static int parse_fixture(const char *name, inf_req *r, beat_reason *why) {
     char rel[256];
     size_t len = 0;
-    snprintf(rel, sizeof rel, "../shared/openrtb/bid-request/%s", name);
+    snprintf(rel, sizeof rel, "tests/fixtures/openrtb/bid-request/%s", name);
     char *b = beat_test_read_file(rel, &len);
     if (!b) b = beat_test_read_file(rel + 3 /* "../x" → "x" */, &len);
     if (!b) return -ENOENT;

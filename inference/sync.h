@@ -1,9 +1,9 @@
-/* The supervisor link (DESIGN §5): one thread that subscribes to the
- * supervisor's pub socket (snapshots, checkpoints, heartbeats), asks its rep
- * socket on start, on version mismatch and after heartbeat silence, and
- * swaps validated worlds into the holder. Nothing here is on the bid path;
- * a dead or garbage-sending supervisor never stops bidding on the last good
- * world. */
+/* The supervisor link (docs/architecture.md "The careful link"): one thread
+ * that subscribes to the supervisor's pub socket (snapshots, checkpoints,
+ * heartbeats), asks its rep socket on start, on version mismatch and after
+ * heartbeat silence, and swaps validated worlds into the holder. Nothing here
+ * is on the bid path; a dead or garbage-sending supervisor never stops
+ * bidding on the last good world. */
 #ifndef INF_SYNC_H
 #define INF_SYNC_H
 

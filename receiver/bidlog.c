@@ -3,7 +3,7 @@
  * produces the canonical re-encoding to Kafka keyed by auction id. Garbage
  * is counted and dropped, never fatal; the producer never blocks, so a slow
  * or dead Kafka only turns into drops. recvmax bounds each message (nng
- * drops bigger ones silently, DESIGN §9). */
+ * drops bigger ones silently: docs/architecture.md "Library facts"). */
 #include "bidlog.h"
 
 #include <errno.h>

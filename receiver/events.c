@@ -1,8 +1,8 @@
 /* Producer wiring of the receiver: encodes beat_events and hands them to
- * beat_kproducer keyed by auction id (DESIGN §3), and mirrors the producer's
- * counts into /metrics. Called from the HTTP workers and the bid-log thread;
- * it must never block or wait for Kafka — a refused event is counted and
- * forgotten (at-most-once). */
+ * beat_kproducer keyed by auction id (docs/contracts.md "Events on Kafka"),
+ * and mirrors the producer's counts into /metrics. Called from the HTTP
+ * workers and the bid-log thread; it must never block or wait for Kafka — a
+ * refused event is counted and forgotten (at-most-once). */
 #include "events.h"
 
 #include <errno.h>

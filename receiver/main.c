@@ -1,8 +1,8 @@
 /* beat-receiver: the stateless edge that turns exchange notices (/win /bill
  * /loss /imp /click) and inference bid logs (nng pull) into Kafka events
- * keyed by auction id (DESIGN §2–3). Flags and wiring live here; the work is
- * in notices.c, bidlog.c and events.c. Kafka being down must never block or
- * crash anything: the producer drops and counts. */
+ * keyed by auction id (docs/contracts.md "Events on Kafka"). Flags and wiring
+ * live here; the work is in notices.c, bidlog.c and events.c. Kafka being
+ * down must never block or crash anything: the producer drops and counts. */
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>

@@ -1,8 +1,9 @@
 """SIGKILL the dev Kafka broker (kafka-dev), keep it down a while, let beatctl
-start it again on the same ports (DESIGN §9). It comes back empty: the
-receiver's producer reconnects and the datastreams' consumers reset to the
-new log's end (at-most-once: nothing counted twice, checked against what the
-exchange charged), so new aggregates reach the actuator again."""
+start it again on the same ports (docs/architecture.md "Library facts"). It
+comes back empty: the receiver's producer reconnects and the datastreams'
+consumers reset to the new log's end (at-most-once: nothing counted twice,
+checked against what the exchange charged), so new aggregates reach the
+actuator again."""
 import recovery
 from beatlib import check
 

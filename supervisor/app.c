@@ -210,7 +210,7 @@ int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *ver
         return reject(a, K_CAMPAIGNS, why, beat_reasonf(why, -EMSGSIZE, "body over %zu bytes",
                                                    a->cfg.max_json_bytes));
     beat_campaign_set cs = {0};
-    int rc = beat_campaigns_decode(json, len, beat_now_ms(), &cs, why);
+    int rc = beat_campaigns_decode(json, len, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
     if (rc) return reject(a, K_CAMPAIGNS, why, -EINVAL);
     char hex[65], source[80];
     sha256_hex(json, len, hex);
@@ -250,7 +250,7 @@ int sup_app_load_campaigns_file(sup_app *a, const char *path, beat_reason *why) 
         }
         beat_campaign_set cs = {0};
         beat_reason r = {{0}};
-        rc = beat_campaigns_decode(b.data, b.len, beat_now_ms(), &cs, &r);
+        rc = beat_campaigns_decode(b.data, b.len, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, &r);
         if (rc) {
             rc = beat_reasonf(why, -EINVAL, "%s: %s", path, r.msg);
         } else {
@@ -404,7 +404,7 @@ int sup_app_load(sup_app *a) {
         beat_campaign_set cs = {0};
         char *json = NULL;
         size_t len = 0;
-        if (beat_campaigns_decode(r.data, r.len, beat_now_ms(), &cs, &why) == 0 &&
+        if (beat_campaigns_decode(r.data, r.len, beat_now_ms(), 0, &cs, &why) == 0 &&
             json_with_version(r.data, r.len, r.version, &json, &len) == 0) {
             cs.version = r.version;
             a->cs = cs;

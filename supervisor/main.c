@@ -1,8 +1,9 @@
 /* beat-supervisor: the engine's one durable store (SQLite, WAL) of campaigns,
  * pacing state and model checkpoints; HTTP for writers and readers, nng
- * pub/rep for inference (DESIGN §2, §5). main wires flags, store, publisher,
- * HTTP and the event loop. Startup problems with its own config or database
- * are fatal (exit 1); nothing a peer sends ever is. */
+ * pub/rep for inference (docs/architecture.md "Where state lives" and "The
+ * careful link"). main wires flags, store, publisher, HTTP and the event
+ * loop. Startup problems with its own config or database are fatal (exit 1);
+ * nothing a peer sends ever is. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
-/* The supervisor → inference link (DESIGN §5): nng PUB of snapshot,
- * checkpoint and heartbeat frames, and a REP socket answering "snapshot" /
- * "checkpoint". Frames are immutable and refcounted so the rep and
- * heartbeat threads never wait on the main thread's work. */
+/* The supervisor → inference link (docs/architecture.md "The careful link"):
+ * nng PUB of snapshot, checkpoint and heartbeat frames, and a REP socket
+ * answering "snapshot" / "checkpoint". Frames are immutable and refcounted so
+ * the rep and heartbeat threads never wait on the main thread's work. */
 #ifndef SUP_PUBLISH_H
 #define SUP_PUBLISH_H
 

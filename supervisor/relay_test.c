@@ -39,7 +39,7 @@ static sup_frame *snapshot(int64_t cv) {
     fclose(f);
     beat_campaign_set cs = {0};
     beat_reason why = {{0}};
-    if (beat_campaigns_decode(json, n, beat_now_ms(), &cs, &why) != 0) return NULL;
+    if (beat_campaigns_decode(json, n, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, &why) != 0) return NULL;
     cs.version = cv;
     beat_buf b;
     beat_buf_init(&b, 1 << 20);

@@ -1,8 +1,9 @@
-/* Status page of the supervisor (issue 5): campaigns with budget, spend,
- * multiplier and paused flag; state and model versions and ages; model
- * metrics; connected subscribers. Static bytes: the page renders itself
- * from /v1/versions, /v1/campaigns and /v1/state/latest, so it costs the
- * daemon nothing between polls. All user text is set via textContent. */
+/* Status page of the supervisor, for campaign operators (docs/operations.md
+ * "Supervisor status page"): campaigns with budget, spend, multiplier and
+ * paused flag; state and model versions and ages; model metrics; connected
+ * subscribers. Static bytes: the page renders itself from /v1/versions,
+ * /v1/campaigns and /v1/state/latest, so it costs the daemon nothing between
+ * polls. All user text is set via textContent. */
 #include "status.h"
 
 #include <math.h>

@@ -1,6 +1,7 @@
-/* Supervisor's durable store: SQLite in WAL mode (DESIGN §2). One table per
- * kind of versioned object (campaign sets, pacing states, checkpoints) plus
- * a small key/value meta table. Used only from the supervisor's main thread. */
+/* Supervisor's durable store: SQLite in WAL mode, the engine's only durable
+ * state (docs/architecture.md "Where state lives"). One table per kind of
+ * versioned object (campaign sets, pacing states, checkpoints) plus a small
+ * key/value meta table. Used only from the supervisor's main thread. */
 #ifndef SUP_STORE_H
 #define SUP_STORE_H
 

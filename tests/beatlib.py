@@ -6,7 +6,7 @@ import json, os, signal, socket, subprocess, time, urllib.request, urllib.error
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", "build")
 BIN = os.path.join(ROOT, BUILD, "bin")
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 
 def free_port():

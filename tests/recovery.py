@@ -1,8 +1,8 @@
-"""One recovery scenario (DESIGN §7, recovery-tests/): a whole engine (2
+"""One recovery scenario (recovery-tests/README.md): a whole engine (2
 inference nodes, 2 datastreams, beatctl) under exchange-simulator load; one
 component is disrupted (SIGKILL and held down, SIGSTOP, a graceful restart,
 injected broker faults, everything killed at once, ...) for a while, then
-released. Asserts (issue 9, Scope 2):
+released. Asserts:
   - no other process died (pids unchanged) or logged a fatal event;
   - every survivor's /healthz answered all through the scenario;
   - the exchange got answers in time (share >= BEAT_RECOVERY_IN_TIME_MIN)

@@ -22,8 +22,9 @@ done
 for r in $(find "$BUILD/asan/fuzz" -type f -name 'fuzz_*' 2>/dev/null | sort); do
   name=$(basename "$r"); corpus=fuzz/corpus/${name#fuzz_}
   [ -d "$corpus" ] || continue
+  seeds=(); [ "$name" = fuzz_openrtb ] && seeds=(tests/fixtures/openrtb)  # the IAB examples seed it too
   log=$(mktemp)
-  if ! "$r" "$corpus" >"$log" 2>&1; then cat "$log"; echo "FAIL $r"; fi
+  if ! "$r" "$corpus" "${seeds[@]}" >"$log" 2>&1; then cat "$log"; echo "FAIL $r"; fi
   tally "$log" "$r"; grep -E 'passed, [0-9]+ failed' "$log" | sed "s|^|$r: |"
   rm -f "$log"
 done

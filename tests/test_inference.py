@@ -2,17 +2,17 @@
 its links): it serves, says not ready, answers 204 to valid requests, 400
 with a reason to malformed ones, 413 to oversize bodies, 405 to other
 methods, echoes x-openrtb-version, and stops cleanly on SIGTERM. Then,
-with a real supervisor and receiver, every shared OpenRTB fixture and
+with a real supervisor and receiver, every IAB OpenRTB example request and
 Native 1.2 request against campaigns of every format: a bid checked field by
 field (its win notice accepted by the receiver) or a reasoned 204.
 The full supervisor → inference flow is in test_inference_sync.py."""
 import gzip, json, os, signal, tempfile, urllib.parse, zlib
 
-from beatlib import (ROOT, SHARED, Procs, free_ports, get_json, healthz, http, metric,
+from beatlib import (ROOT, FIXTURES, Procs, free_ports, get_json, healthz, http, metric,
                      wait_for, check)
 from test_inference_sync import SECRET, ckpt, start_supervisor, state, substitute
 
-FIXTURES = os.path.join(SHARED, "openrtb", "bid-request")
+REQUESTS = os.path.join(FIXTURES, "openrtb", "bid-request")
 
 
 def start(procs, port, extra=()):
@@ -29,7 +29,7 @@ def start(procs, port, extra=()):
 
 
 def fixture(name):
-    with open(os.path.join(FIXTURES, name), "rb") as f:
+    with open(os.path.join(REQUESTS, name), "rb") as f:
         return f.read()
 
 
@@ -43,7 +43,7 @@ def test_no_supervisor_not_ready_and_204():
         check(h["name"] == "inf-test" and h["model_version"] == 0, f"healthz {h}")
         # Every fixture is valid OpenRTB: 204 (no model yet), never 400/5xx.
         for v in ("2.5", "2.6"):
-            for f in sorted(os.listdir(os.path.join(FIXTURES, v))):
+            for f in sorted(os.listdir(os.path.join(REQUESTS, v))):
                 st, hdr, body = http("POST", f"{base}/openrtb2/bid",
                                      fixture(f"{v}/{f}"),
                                      {"Content-Type": "application/json",
@@ -174,7 +174,7 @@ def test_gzip_encoding_and_tmax():
 
 
 FORMATS = os.path.join(ROOT, "inference", "testdata", "campaigns-formats.json")
-NATIVE12 = os.path.join(SHARED, "openrtb", "native-request-1.2")
+NATIVE12 = os.path.join(FIXTURES, "openrtb", "native-request-1.2")
 # fixture → (mtype of the bid, dealid) or None for a 204
 EXPECT = {
     "simple-banner.json": (1, None), "expandable-creative.json": (1, None),
@@ -254,7 +254,7 @@ def test_every_fixture_bids_or_says_why():
         url = f"http://127.0.0.1:{inf_port}/openrtb2/bid"
         n204 = 0
         for v in ("2.5", "2.6"):
-            for f in sorted(os.listdir(os.path.join(FIXTURES, v))):
+            for f in sorted(os.listdir(os.path.join(REQUESTS, v))):
                 body = fixture(f"{v}/{f}")
                 st, hdr, out = http("POST", url, body, {"x-openrtb-version": v})
                 want = EXPECT[f]

@@ -1,7 +1,7 @@
 """Supervisor → inference → receiver with real processes: campaigns, a state
 and a checkpoint (built here byte for byte per beat_ckpt.h, hash_bits 10)
 go into a real beat-supervisor; beat-inference syncs over nng, becomes
-ready, and bids on the shared simple-banner fixture; the response is checked
+ready, and bids on the IAB simple-banner example; the response is checked
 field by field, its win notice is accepted by a real beat-receiver (same
 secret), and the bid log reaches the receiver over nng. Then a new state is
 swapped in, a stale state stops bidding, and a killed supervisor leaves the
@@ -9,12 +9,12 @@ node bidding on its last good world until it comes back."""
 import hashlib, hmac, json, os, signal, struct, tempfile, time, zlib
 import urllib.parse
 
-from beatlib import (ROOT, SHARED, Procs, check, free_ports, get_json, healthz,
+from beatlib import (ROOT, FIXTURES, Procs, check, free_ports, get_json, healthz,
                      http, metric, wait_for)
 
 SECRET = "sync-test-secret"
 CAMPAIGNS = os.path.join(ROOT, "docs", "examples", "campaigns.json")
-SIMPLE = os.path.join(SHARED, "openrtb", "bid-request", "2.5", "simple-banner.json")
+SIMPLE = os.path.join(FIXTURES, "openrtb", "bid-request", "2.5", "simple-banner.json")
 SEED = "6265617466656174"  # BEAT_HASH_SEED_DEFAULT
 
 
@@ -120,7 +120,7 @@ def test_supervisor_to_inference_to_receiver():
               and h["campaigns_version"] == v["campaigns"], f"versions {h} vs {v}")
         check(h["campaigns"] == 4, f"campaigns {h}")
 
-        # Bid on the shared fixture: site www.foobar.com, 300x250, floor 0.03.
+        # Bid on the IAB example: site www.foobar.com, 300x250, floor 0.03.
         req = json.load(open(SIMPLE))
         st, hdr, body = bid(inf_port, json.dumps(req))
         check(st == 200, f"bid -> {st} {body[:300]!r}")

@@ -1,10 +1,11 @@
-"""Fan-out through a read-only relay supervisor (issue 5), real processes:
-a primary beat-supervisor, a relay (--relay-from its pub/rep) and two
-beat-inference nodes, one on each. A state or checkpoint accepted at the
-primary is observed at both nodes with the primary's version; the relay's
-GETs serve the same objects (checkpoint bytes identical); writes to the
-relay are refused with 403. Nodes and relay that start before the primary
-converge once it comes up, and again after it restarts."""
+"""Fan-out through a read-only relay supervisor (docs/deploy.md "Scaling out"),
+real processes: a primary beat-supervisor, a relay (--relay-from its
+pub/rep) and two beat-inference nodes, one on each. A state or checkpoint
+accepted at the primary is observed at both nodes with the primary's
+version; the relay's GETs serve the same objects (checkpoint bytes
+identical); writes to the relay are refused with 403. Nodes and relay that
+start before the primary converge once it comes up, and again after it
+restarts."""
 import json, os, tempfile
 
 import time

@@ -1,9 +1,9 @@
-"""The supervisor's status page (issue 5) rendered by headless Chromium
-(Debian package `chromium`): after its JS ran, the DOM shows every
-campaign id, the state and model versions, the model's AUC and the spend
-from the state's private section, on a primary and on a relay. A
-screenshot is saved in the test's tmp dir and its path printed. Chromium
-missing is a failure, not a skip: `make test` installs it."""
+"""The supervisor's status page (docs/operations.md "Supervisor status page")
+rendered by headless Chromium (Debian package `chromium`): after its JS ran,
+the DOM shows every campaign id, the state and model versions, the model's
+AUC and the spend from the state's private section, on a primary and on a
+relay. A screenshot is saved in the test's tmp dir and its path printed.
+Chromium missing is a failure, not a skip: `make test` installs it."""
 import os, re, shutil, subprocess, tempfile
 
 from beatlib import Procs, check, free_ports, healthz, http, wait_for

@@ -25,6 +25,9 @@ Usage (env twins as the C actuator; flags win):
 import argparse, json, math, os, signal, sys, time, urllib.error, urllib.request
 
 STOP = False
+# The formats this actuator reads and writes (docs/contracts.md, "Versions"):
+# an unknown version is refused, unknown fields are ignored.
+AGG_V, CAMPAIGNS_V, STATE_V = 1, 1, 1
 
 
 def log(ev, **kv):
@@ -105,6 +108,9 @@ class Actuator:
         if st != 200 or not isinstance(doc, dict):
             log("peer_down", lvl="warn", op="campaigns", status=st)
             return
+        if doc.get("v") != CAMPAIGNS_V:
+            log("peer_garbage", lvl="warn", op="campaigns", err=f"unsupported version {doc.get('v')}")
+            return
         if doc.get("version") == self.camps_version and self.camps:
             return
         need = ("start_ms", "end_ms", "budget_micros")
@@ -125,6 +131,9 @@ class Actuator:
                 return
             if st != 200 or not isinstance(doc, dict):
                 log("peer_down", lvl="warn", peer=url, status=st)
+                return
+            if doc.get("v") != AGG_V:  # unknown fields are fine, an unknown version is not
+                log("peer_garbage", lvl="warn", peer=url, err=f"unsupported version {doc.get('v')}")
                 return
             if cur["epoch"] is not None and doc.get("epoch") != cur["epoch"]:
                 # The datastream restarted: its seqs start again at 1.
@@ -180,7 +189,7 @@ class Actuator:
         return out
 
     def push(self, camps, now_ms):
-        state = {"v": 1, "actuator": self.a.name, "ts": now_ms, "campaigns": camps,
+        state = {"v": STATE_V, "actuator": self.a.name, "ts": now_ms, "campaigns": camps,
                  "private": {"spend": self.spend,
                              "cursors": {u: c for u, c in self.cursors.items()
                                          if c["epoch"] is not None}}}

@@ -25,6 +25,7 @@ Usage (env twins as the C trainer; flags win):
 import argparse, json, math, os, signal, struct, sys, time, urllib.error, urllib.request, zlib
 
 MAGIC = b"BEATCKPT"
+SAMPLES_V = 1  # the samples format read (docs/contracts.md, "Versions")
 HASH_SEED_DEFAULT = 0x6265617466656174  # "beatfeat", as common/beat_features.h
 SMOOTH = 20.0       # pseudo-samples of p0 in every feature's rate
 WINDOW = 20000      # progressive-validation window (samples)
@@ -131,6 +132,9 @@ def pull(http, cur, max_n, stats):
         head = json.loads(lines[0])
         rows = [json.loads(x) for x in lines[1:] if x.strip()]
     except (ValueError, IndexError, UnicodeDecodeError):
+        stats["pull_failures"] += 1
+        return []
+    if head.get("v") != SAMPLES_V:  # unknown fields are fine, an unknown version is not
         stats["pull_failures"] += 1
         return []
     if cur.epoch is not None and head["epoch"] != cur.epoch:

@@ -1,6 +1,7 @@
 /* Admin endpoints of the dev broker on its libevent loop (main.c): the
  * health detail (bootstrap address, brokers, topic) and fault injection for
- * recovery tests, which wrap librdkafka's mock fault API (DESIGN §9):
+ * recovery tests, which wrap librdkafka's mock fault API
+ * (docs/operations.md "The dev broker"):
  *   POST /fault/broker?id=N&state=down|up   broker N stops/starts answering
  *   POST /fault/rtt?id=N&ms=M               adds M ms round-trip to broker N
  *   POST /fault/errors?api=K&err=E&count=C  the next C requests of Kafka API

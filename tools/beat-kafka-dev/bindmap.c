@@ -1,12 +1,13 @@
-/* Stable broker ports for beat-kafka-dev (DESIGN §9). librdkafka's mock
- * cluster binds each broker listener to 127.0.0.1:0, so a restarted dev
- * broker would come back on new ports and clients would never reconnect.
- * This executable therefore defines bind(): while kdev_bindmap_begin() is in
- * effect, an AF_INET bind to port 0 is given base, base+1, … (one per
- * broker, in creation order) with SO_REUSEADDR so a restart right after a
- * kill rebinds despite TIME_WAIT. Every other bind passes through untouched
- * to the real one (dlsym RTLD_NEXT). It must never remap outside the window,
- * and never fail a bind that would have succeeded (see below). */
+/* Stable broker ports for beat-kafka-dev (docs/architecture.md "Library
+ * facts"). librdkafka's mock cluster binds each broker listener to
+ * 127.0.0.1:0, so a restarted dev broker would come back on new ports and
+ * clients would never reconnect. This executable therefore defines bind():
+ * while kdev_bindmap_begin() is in effect, an AF_INET bind to port 0 is given
+ * base, base+1, … (one per broker, in creation order) with SO_REUSEADDR so a
+ * restart right after a kill rebinds despite TIME_WAIT. Every other bind
+ * passes through untouched to the real one (dlsym RTLD_NEXT). It must never
+ * remap outside the window, and never fail a bind that would have succeeded
+ * (see below). */
 #include "bindmap.h"
 
 #include <dlfcn.h>

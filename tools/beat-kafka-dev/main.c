@@ -1,8 +1,9 @@
-/* beat-kafka-dev: the embedded dev broker (DESIGN §6, §9) — librdkafka's
- * in-memory mock cluster speaking the real Kafka protocol on loopback, on
- * stable ports (bindmap.c) so clients reconnect after a restart, plus an
- * admin HTTP server (/healthz, /metrics, fault injection). For one machine and
- * tests only: data lives in memory and starts empty after a restart. */
+/* beat-kafka-dev: the embedded dev broker (docs/operations.md "The dev
+ * broker") — librdkafka's in-memory mock cluster speaking the real Kafka
+ * protocol on loopback, on stable ports (bindmap.c) so clients reconnect
+ * after a restart, plus an admin HTTP server (/healthz, /metrics, fault
+ * injection). For one machine and tests only: data lives in memory and starts
+ * empty after a restart. */
 #include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>

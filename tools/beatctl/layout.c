@@ -1,6 +1,7 @@
 /* The local engine's layout: which daemons run, on which ports, with which
  * shared environment. Every address derives from one port base so tests
- * can run a whole engine beside another (DESIGN §8 defaults at base 8080). */
+ * can run a whole engine beside another (base 8080 gives the default ports
+ * of docs/architecture.md "The shape"; the mapping: "Running locally"). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

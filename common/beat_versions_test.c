@@ -1,0 +1,169 @@
+/* The version rule of every JSON wire format (docs/contracts.md, "Versions"):
+ * a reader refuses a "v" it does not know and accepts fields it does not
+ * know, at every level of a record, so an additive change needs no bump.
+ * Each case decodes a message full of unknown fields, checks the known ones
+ * came through, then the same message with "v":2. The checkpoint's binary
+ * version and additive header keys are beat_ckpt_test.c's. */
+#include <errno.h>
+#include <string.h>
+
+#include "beat_campaign.h"
+#include "beat_test.h"
+#include "beat_wire.h"
+
+/* Rewrites the first "v":1 of a message to "v":2 (in place). */
+static void bump(char *msg)
+{
+    char *p = strstr(msg, "\"v\":1");
+    if (p) p[4] = '2';
+}
+
+#define FUTURE "\"zz_future\":{\"a\":[1,\"x\",null],\"b\":{\"c\":true}}"
+
+static int t_event(void)
+{
+    char m[] = "{\"v\":1," FUTURE ",\"type\":\"win\",\"auction\":\"A\",\"imp\":\"1\","
+               "\"campaign\":\"c1\",\"price\":1000,\"bid\":2000,\"ts\":5,\"zz_n\":3}";
+    beat_event ev;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_event_decode(m, strlen(m), &ev, &why), 0);
+    CHECK(ev.type == BEAT_EV_WIN && ev.price_cpm_micros == 1000 && ev.bid_cpm_micros == 2000);
+    CHECK_EQ_STR(ev.campaign, "c1");
+    bump(m);
+    CHECK_EQ_INT(beat_event_decode(m, strlen(m), &ev, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 2");
+    return 0;
+}
+
+static int t_aggregates(void)
+{
+    char m[] = "{\"v\":1," FUTURE ",\"instance\":\"ds\",\"epoch\":\"ab\",\"bucket_ms\":1000,"
+               "\"first_seq\":1,\"last_seq\":1,\"buckets\":[{\"seq\":1," FUTURE ",\"start_ms\":0,"
+               "\"end_ms\":1000,\"campaigns\":{\"c1\":{\"bids\":4,\"wins\":2," FUTURE
+               ",\"spend_micros\":7,\"imps\":2,\"clicks\":1}}}]}";
+    beat_aggregates a;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_aggregates_decode(m, strlen(m), &a, &why), 0);
+    CHECK(a.n_buckets == 1 && a.buckets[0].n_rows == 1);
+    CHECK(a.buckets[0].rows[0].spend_micros == 7 && a.buckets[0].rows[0].clicks == 1);
+    beat_aggregates_fini(&a);
+    bump(m);
+    CHECK_EQ_INT(beat_aggregates_decode(m, strlen(m), &a, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 2");
+    return 0;
+}
+
+static int count_sample(void *arg, const beat_sample *s)
+{
+    *(int *)arg += s->label;
+    return 0;
+}
+
+static int t_samples(void)
+{
+    char m[] = "{\"v\":1," FUTURE ",\"instance\":\"ds\",\"epoch\":\"ab\",\"first_seq\":1,"
+               "\"last_seq\":2,\"n\":2}\n"
+               "{\"seq\":1," FUTURE ",\"campaign\":\"c1\",\"label\":1,\"w\":1.0,\"ts\":1,\"feat\":[3]}\n"
+               "{\"seq\":2,\"campaign\":\"c1\",\"label\":1,\"w\":1.0,\"ts\":2,\"feat\":[4],\"zz\":0}\n";
+    beat_samples_header h;
+    beat_reason why = {{0}};
+    int clicks = 0;
+    CHECK_EQ_INT(beat_samples_decode(m, strlen(m), &h, count_sample, &clicks, &why), 0);
+    CHECK(h.n == 2 && clicks == 2);
+    bump(m);
+    CHECK_EQ_INT(beat_samples_decode(m, strlen(m), &h, count_sample, &clicks, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 2");
+    return 0;
+}
+
+static int t_state(void)
+{
+    char m[] = "{\"v\":1," FUTURE ",\"actuator\":\"a\",\"ts\":9,\"campaigns\":{\"c1\":{"
+               "\"multiplier\":1.5," FUTURE ",\"paused\":true}},\"private\":{}}";
+    beat_state s;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_state_decode(m, strlen(m), 10, &s, &why), 0);
+    CHECK(s.n == 1 && s.c[0].multiplier == 1.5 && s.c[0].paused);
+    beat_state_fini(&s);
+    bump(m);
+    CHECK_EQ_INT(beat_state_decode(m, strlen(m), 10, &s, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 2");
+    return 0;
+}
+
+static int t_heartbeat(void)
+{
+    char m[] = "H{\"v\":1," FUTURE ",\"ts\":1,\"campaigns_version\":2,\"state_version\":3,"
+               "\"model_version\":4,\"snapshot_crc\":5,\"model_crc\":6}";
+    beat_heartbeat hb;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_heartbeat_decode(m, strlen(m), &hb, &why), 0);
+    CHECK(hb.model_version == 4 && hb.model_crc == 6);
+    bump(m);
+    CHECK_EQ_INT(beat_heartbeat_decode(m, strlen(m), &hb, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 2");
+    return 0;
+}
+
+/* One campaign with an unknown key at each level a campaign has. */
+#define CAMPAIGNS(v)                                                                    \
+    "{\"v\":" v "," FUTURE ",\"campaigns\":[{\"id\":\"c1\",\"start_ms\":1,\"end_ms\":2,"   \
+    "\"budget_micros\":100,\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":2," FUTURE     \
+    ",\"targeting\":{\"countries\":[]," FUTURE "},\"freq_cap\":{\"max\":1,\"window_s\":9," \
+    FUTURE "},\"creatives\":[{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"x\"," FUTURE "}]}]}"
+
+/* Campaigns are operator input first: the supervisor decodes them strictly
+ * (a typo must not change spending), every other reader leniently. */
+static int t_campaigns(void)
+{
+    char m[] = CAMPAIGNS("1");
+    beat_campaign_set cs;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_campaigns_decode(m, strlen(m), 0, BEAT_CAMPAIGNS_STRICT, &cs, &why),
+                 -EBADMSG);
+    CHECK_REASON(why, "zz_future: unknown field");
+    CHECK_EQ_INT(beat_campaigns_decode(m, strlen(m), 0, 0, &cs, &why), 0);
+    CHECK(cs.n == 1 && cs.c[0].budget_micros == 100 && cs.c[0].freq_cap_max == 1);
+    beat_campaigns_fini(&cs);
+    bump(m);
+    CHECK_EQ_INT(beat_campaigns_decode(m, strlen(m), 0, 0, &cs, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 2");
+    return 0;
+}
+
+static int t_snapshot(void)
+{
+    char m[] = "S{\"v\":1," FUTURE ",\"campaigns_version\":3,\"state_version\":0,"
+               "\"campaigns\":" CAMPAIGNS("1") ",\"state\":null}";
+    beat_campaign_set cs;
+    beat_state st;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_snapshot_decode(m, strlen(m), &cs, &st, &why), 0);
+    CHECK(cs.n == 1 && cs.version == 3 && st.n == 0);
+    beat_campaigns_fini(&cs);
+    beat_state_fini(&st);
+    bump(m); /* the frame's own v */
+    CHECK_EQ_INT(beat_snapshot_decode(m, strlen(m), &cs, &st, &why), -EBADMSG);
+    CHECK_REASON(why, "snapshot.v: unsupported version 2");
+    char m2[] = "S{\"v\":1,\"campaigns_version\":3,\"state_version\":0,"
+                "\"campaigns\":" CAMPAIGNS("2") ",\"state\":null}";
+    CHECK_EQ_INT(beat_snapshot_decode(m2, strlen(m2), &cs, &st, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 2");
+    return 0;
+}
+
+static const beat_test_case cases[] = {
+    {"event", t_event},
+    {"aggregates", t_aggregates},
+    {"samples", t_samples},
+    {"state", t_state},
+    {"heartbeat", t_heartbeat},
+    {"campaigns", t_campaigns},
+    {"snapshot", t_snapshot},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    return beat_test_main("beat_versions", cases, argc, argv);
+}
