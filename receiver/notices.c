@@ -169,7 +169,8 @@ void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) {
         snprintf(name, sizeof name, "beat_receiver_notices_total{type=\"%s\"}",
                  beat_event_type_name((beat_event_type)t));
-        s->accepted[t] = beat_counter_new(name, "Notices accepted, by type");
+        s->accepted[t] = beat_counter_new(
+            name, "Notices accepted and produced to Kafka, by type (test notices apart)");
         snprintf(name, sizeof name, "beat_receiver_test_notices_total{type=\"%s\"}",
                  beat_event_type_name((beat_event_type)t));
         s->test[t] = beat_counter_new(
