@@ -26,13 +26,14 @@ N_AUCTIONS = int(os.environ.get("BEAT_BENCH_AUCTIONS", "50000"))
 
 
 def signed_win(base, auction, campaign="c1", bid=2500000, price="1.25"):
-    """A /win URL signed exactly as beat_notice.h says (v1 HMAC, 16 bytes)."""
+    """A /win URL signed exactly as beat_notice.h says (v2 HMAC, 16 bytes)."""
     t = int(time.time() * 1000)
-    msg = f"v1\n{auction}\n1\n{campaign}\n{bid}\n{t}\n".encode()
+    msg = f"v2\nwin\n\n0\n{auction}\n1\n{campaign}\ncr1\n{bid}\n{t}\n".encode()
     sig = hmac.new(SECRET.encode(), msg, hashlib.sha256).digest()[:16].hex()
-    q = urllib.parse.urlencode([("a", auction), ("i", "1"), ("c", campaign),
-                                ("cr", "cr1"), ("b", str(bid)), ("t", str(t)),
-                                ("p", price), ("cur", "USD"), ("s", sig)])
+    q = urllib.parse.urlencode([("v", "2"), ("x", ""), ("a", auction), ("i", "1"),
+                                ("c", campaign), ("cr", "cr1"), ("b", str(bid)),
+                                ("t", str(t)), ("f", "0"), ("p", price), ("cur", "USD"),
+                                ("s", sig)])
     return f"{base}/win?{q}"
 
 

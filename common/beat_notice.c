@@ -1,8 +1,10 @@
 /* Signed notice URLs: inference builds them into bid responses, the receiver
  * parses and verifies what the exchange calls back. Everything parsed here
- * is untrusted network input: validate, never assert, say why. The
- * signature binds auction, imp, campaign, bid price, timestamp and (for
- * clicks) the landing URL, so a forged click cannot redirect anywhere. */
+ * is untrusted network input: validate, never assert, say why. A v2
+ * signature binds the notice type, exchange, flags, auction, imp, campaign,
+ * creative, bid price, timestamp and (for clicks) the landing URL, so a
+ * forged click cannot redirect anywhere and a loss cannot be billed
+ * (docs/contracts.md "Notice URLs"). */
 #include "beat_notice.h"
 
 #include <errno.h>
@@ -18,7 +20,7 @@
 #define NOTICE_PARAMS_MAX 32  /* key=value pairs, unknown ones included */
 #define PRICE_MAX_MICROS 1000000000000LL /* 1e6 CPM */
 
-static const char *notice_path(beat_event_type t) {
+const char *beat_notice_type_name(beat_event_type t) {
     switch (t) {
     case BEAT_EV_WIN: return "win";
     case BEAT_EV_BILL: return "bill";
@@ -29,27 +31,58 @@ static const char *notice_path(beat_event_type t) {
     }
 }
 
-int beat_notice_sign(const void *secret, size_t secret_len,
-                     const char *auction, const char *imp,
-                     const char *campaign, int64_t bid_cpm_micros,
-                     int64_t ts_ms, const char *landing, char *sig_out) {
-    if (!auction || !imp || !campaign || !sig_out) return -EINVAL;
-    if (!landing) landing = "";
-    if (strlen(auction) > BEAT_ID_MAX || strlen(imp) > BEAT_ID_MAX ||
-        strlen(campaign) > BEAT_ID_MAX)
+/* Appends s (at most max bytes, no '\n') to buf at *n. */
+static int put_field(char *buf, size_t cap, size_t *n, const char *s, size_t max) {
+    size_t l = strlen(s);
+    if (l > max || memchr(s, '\n', l)) return -EINVAL;
+    if (*n + l + 1 > cap) return -EMSGSIZE;
+    memcpy(buf + *n, s, l);
+    *n += l;
+    buf[(*n)++] = '\n';
+    return 0;
+}
+
+static int put_num(char *buf, size_t cap, size_t *n, int64_t v) {
+    if (*n + BEAT_I64_CHARS + 1 > cap) return -EMSGSIZE;
+    *n += (size_t)beat_fmt_i64(buf + *n, v);
+    buf[(*n)++] = '\n';
+    return 0;
+}
+
+int beat_notice_text(const beat_notice_fields *f, char *buf, size_t cap) {
+    const char *type = f ? beat_notice_type_name(f->type) : NULL;
+    if (!type || !buf || !f->auction || !f->imp || !f->campaign || !*f->auction ||
+        !*f->imp || !*f->campaign)
         return -EINVAL;
-    if (strlen(landing) >= BEAT_URL_MAX) return -EMSGSIZE;
+    const char *landing = f->type == BEAT_EV_CLICK && f->landing ? f->landing : "";
+    size_t n = 0, ll = strlen(landing);
+    int rc;
+    if ((rc = put_field(buf, cap, &n, "v2", 2)) < 0 ||
+        (rc = put_field(buf, cap, &n, type, 8)) < 0 ||
+        (rc = put_field(buf, cap, &n, f->exchange ? f->exchange : "", BEAT_ID_MAX)) < 0 ||
+        (rc = put_num(buf, cap, &n, f->flags)) < 0 ||
+        (rc = put_field(buf, cap, &n, f->auction, BEAT_ID_MAX)) < 0 ||
+        (rc = put_field(buf, cap, &n, f->imp, BEAT_ID_MAX)) < 0 ||
+        (rc = put_field(buf, cap, &n, f->campaign, BEAT_ID_MAX)) < 0 ||
+        (rc = put_field(buf, cap, &n, f->crid ? f->crid : "", BEAT_ID_MAX)) < 0 ||
+        (rc = put_num(buf, cap, &n, f->bid_cpm_micros)) < 0 ||
+        (rc = put_num(buf, cap, &n, f->ts_ms)) < 0)
+        return rc;
+    /* The landing is last: it may hold anything but must fit. */
+    if (ll >= BEAT_URL_MAX) return -EMSGSIZE;
+    if (n + ll > cap) return -EMSGSIZE;
+    memcpy(buf + n, landing, ll);
+    return (int)(n + ll);
+}
+
+static int hmac_hex(const void *secret, size_t secret_len, const char *msg, size_t n,
+                    char *sig_out) {
     if (secret_len > INT32_MAX) return -EINVAL;
-    char msg[3 * BEAT_ID_MAX + BEAT_URL_MAX + 64];
-    int n = snprintf(msg, sizeof msg, "v1\n%s\n%s\n%s\n%" PRId64 "\n%" PRId64
-                     "\n%s", auction, imp, campaign, bid_cpm_micros, ts_ms,
-                     landing);
-    if (n < 0 || (size_t)n >= sizeof msg) return -EMSGSIZE;
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
     static const unsigned char empty_key[1];
     if (!HMAC(EVP_sha256(), secret_len ? secret : empty_key, (int)secret_len,
-              (const unsigned char *)msg, (size_t)n, mac, &mac_len) ||
+              (const unsigned char *)msg, n, mac, &mac_len) ||
         mac_len < BEAT_SIG_HEX / 2)
         return -EIO;
     static const char hex[] = "0123456789abcdef";
@@ -61,15 +94,53 @@ int beat_notice_sign(const void *secret, size_t secret_len,
     return 0;
 }
 
+int beat_notice_sign(const void *secret, size_t secret_len,
+                     const beat_notice_fields *f, char *sig_out) {
+    if (!sig_out) return -EINVAL;
+    char msg[BEAT_NOTICE_TEXT_MAX];
+    int n = beat_notice_text(f, msg, sizeof msg);
+    if (n < 0) return n;
+    return hmac_hex(secret, secret_len, msg, (size_t)n, sig_out);
+}
+
+int beat_notice_sign_v1(const void *secret, size_t secret_len,
+                        const char *auction, const char *imp,
+                        const char *campaign, int64_t bid_cpm_micros,
+                        int64_t ts_ms, const char *landing, char *sig_out) {
+    if (!auction || !imp || !campaign || !sig_out) return -EINVAL;
+    if (!landing) landing = "";
+    if (strlen(auction) > BEAT_ID_MAX || strlen(imp) > BEAT_ID_MAX ||
+        strlen(campaign) > BEAT_ID_MAX)
+        return -EINVAL;
+    if (strlen(landing) >= BEAT_URL_MAX) return -EMSGSIZE;
+    char msg[3 * BEAT_ID_MAX + BEAT_URL_MAX + 64];
+    int n = snprintf(msg, sizeof msg, "v1\n%s\n%s\n%s\n%" PRId64 "\n%" PRId64
+                     "\n%s", auction, imp, campaign, bid_cpm_micros, ts_ms,
+                     landing);
+    if (n < 0 || (size_t)n >= sizeof msg) return -EMSGSIZE;
+    return hmac_hex(secret, secret_len, msg, (size_t)n, sig_out);
+}
+
 bool beat_notice_verify(const void *secret, size_t secret_len,
                         const beat_notice *n) {
     char want[BEAT_SIG_HEX + 1];
     if (strlen(n->sig) != BEAT_SIG_HEX) return false;
-    if (beat_notice_sign(secret, secret_len, n->auction, n->imp, n->campaign,
-                         n->bid_cpm_micros, n->ts_ms,
-                         n->type == BEAT_EV_CLICK ? n->landing : "", want) < 0)
+    const char *landing = n->type == BEAT_EV_CLICK ? n->landing : "";
+    int rc;
+    if (n->version == 1) {
+        rc = beat_notice_sign_v1(secret, secret_len, n->auction, n->imp, n->campaign,
+                                 n->bid_cpm_micros, n->ts_ms, landing, want);
+    } else if (n->version == 2) {
+        beat_notice_fields f = {
+            .type = n->type, .exchange = n->exchange, .flags = n->flags,
+            .auction = n->auction, .imp = n->imp, .campaign = n->campaign,
+            .crid = n->crid, .bid_cpm_micros = n->bid_cpm_micros, .ts_ms = n->ts_ms,
+            .landing = landing};
+        rc = beat_notice_sign(secret, secret_len, &f, want);
+    } else {
         return false;
-    return CRYPTO_memcmp(want, n->sig, BEAT_SIG_HEX) == 0;
+    }
+    return rc == 0 && CRYPTO_memcmp(want, n->sig, BEAT_SIG_HEX) == 0;
 }
 
 /* RFC 3986 unreserved characters pass; everything else becomes %XX. */
@@ -91,40 +162,41 @@ static int url_encode(beat_buf *out, const char *s) {
     return 0;
 }
 
-int beat_notice_url(beat_buf *out, const char *base, beat_event_type type,
-                    const void *secret, size_t secret_len, const char *auction,
-                    const char *imp, const char *campaign, const char *crid,
-                    int64_t bid_cpm_micros, int64_t ts_ms, const char *landing) {
-    const char *path = notice_path(type);
+int beat_notice_url(beat_buf *out, const char *base, const void *secret,
+                    size_t secret_len, const beat_notice_fields *f) {
+    const char *path = f ? beat_notice_type_name(f->type) : NULL;
     if (!path || !base) return -EINVAL;
-    if (type != BEAT_EV_CLICK) landing = "";
-    else if (!landing || !*landing) return -EINVAL;
-    /* The parser rejects "${" in any value, so such a click could never be
-     * accepted: refuse it here, where the campaign can be blamed. */
-    else if (strstr(landing, "${")) return -EINVAL;
+    const char *landing = "";
+    if (f->type == BEAT_EV_CLICK) {
+        landing = f->landing;
+        if (!landing || !*landing) return -EINVAL;
+        /* The parser rejects "${" in any value, so such a click could never
+         * be accepted: refuse it here, where the campaign can be blamed. */
+        if (strstr(landing, "${")) return -EINVAL;
+    }
     char sig[BEAT_SIG_HEX + 1];
-    int rc = beat_notice_sign(secret, secret_len, auction, imp, campaign,
-                              bid_cpm_micros, ts_ms, landing, sig);
+    int rc = beat_notice_sign(secret, secret_len, f, sig);
     if (rc < 0) return rc;
     size_t start = out->len;
     size_t bl = strlen(base);
     while (bl > 0 && base[bl - 1] == '/') bl--;
     if ((rc = beat_buf_append(out, base, bl)) < 0 ||
-        (rc = beat_buf_printf(out, "/%s?a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=",
-                              path)) < 0 ||
-        (rc = url_encode(out, campaign)) < 0 ||
+        (rc = beat_buf_printf(out, "/%s?v=2&x=", path)) < 0 ||
+        (rc = url_encode(out, f->exchange ? f->exchange : "")) < 0 ||
+        (rc = beat_buf_puts(out, "&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=")) < 0 ||
+        (rc = url_encode(out, f->campaign)) < 0 ||
         (rc = beat_buf_puts(out, "&cr=")) < 0 ||
-        (rc = url_encode(out, crid ? crid : "")) < 0 ||
-        (rc = beat_buf_printf(out, "&b=%" PRId64 "&t=%" PRId64, bid_cpm_micros,
-                              ts_ms)) < 0)
+        (rc = url_encode(out, f->crid ? f->crid : "")) < 0 ||
+        (rc = beat_buf_printf(out, "&b=%" PRId64 "&t=%" PRId64 "&f=%" PRIu32,
+                              f->bid_cpm_micros, f->ts_ms, f->flags)) < 0)
         goto fail;
-    if (type == BEAT_EV_WIN || type == BEAT_EV_BILL || type == BEAT_EV_LOSS) {
+    if (f->type == BEAT_EV_WIN || f->type == BEAT_EV_BILL || f->type == BEAT_EV_LOSS) {
         if ((rc = beat_buf_puts(out, "&p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}")) < 0)
             goto fail;
     }
-    if (type == BEAT_EV_LOSS && (rc = beat_buf_puts(out, "&l=${AUCTION_LOSS}")) < 0)
+    if (f->type == BEAT_EV_LOSS && (rc = beat_buf_puts(out, "&l=${AUCTION_LOSS}")) < 0)
         goto fail;
-    if (type == BEAT_EV_CLICK &&
+    if (f->type == BEAT_EV_CLICK &&
         ((rc = beat_buf_puts(out, "&u=")) < 0 || (rc = url_encode(out, landing)) < 0))
         goto fail;
     if ((rc = beat_buf_printf(out, "&s=%s", sig)) < 0) goto fail;
@@ -214,9 +286,9 @@ int beat_price_parse(const char *s, int64_t *cpm_micros) {
     return 0;
 }
 
-enum { F_A, F_I, F_C, F_CR, F_B, F_T, F_P, F_CUR, F_L, F_U, F_S, F_N };
-static const char *const field_names[F_N] = {"a", "i", "c", "cr", "b", "t",
-                                            "p", "cur", "l", "u", "s"};
+enum { F_V, F_X, F_F, F_A, F_I, F_C, F_CR, F_B, F_T, F_P, F_CUR, F_L, F_U, F_S, F_N };
+static const char *const field_names[F_N] = {"v", "x", "f", "a", "i", "c", "cr", "b",
+                                            "t", "p", "cur", "l", "u", "s"};
 
 static bool is_hex_lower(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -227,7 +299,7 @@ static bool is_hex_lower(const char *s, size_t n) {
 
 int beat_notice_parse(beat_event_type type, const char *query,
                       beat_notice *out, beat_reason *why) {
-    if (!notice_path(type))
+    if (!beat_notice_type_name(type))
         return beat_reasonf(why, -EINVAL, "not a notice type");
     if (!query) return beat_reasonf(why, -EINVAL, "missing query");
     size_t qlen = strlen(query);
@@ -237,6 +309,7 @@ int beat_notice_parse(beat_event_type type, const char *query,
     beat_notice n;
     memset(&n, 0, sizeof n);
     n.type = type;
+    n.version = 1; /* v1 URLs carry no v */
     n.price_cpm_micros = -1;
     n.loss_code = -1;
     bool seen[F_N] = {false};
@@ -275,6 +348,23 @@ int beat_notice_parse(beat_event_type type, const char *query,
             continue;
         }
         switch (f) {
+        case F_V:
+            /* Say which: an operator reading the 400 needs the number. */
+            if (parse_int(val, 1, 2, &iv) < 0)
+                return beat_reasonf(why, -EINVAL, "unsupported notice version %.16s", val);
+            n.version = (int)iv;
+            break;
+        case F_X:
+            if (vlen > BEAT_ID_MAX) return beat_reasonf(why, -EINVAL, "x too long");
+            memcpy(n.exchange, val, vlen + 1);
+            break;
+        case F_F:
+            if (parse_int(val, 0, UINT32_MAX, &iv) < 0)
+                return beat_reasonf(why, -EINVAL, "bad f");
+            if (iv & ~(int64_t)BEAT_NOTICE_F_KNOWN)
+                return beat_reasonf(why, -EINVAL, "unknown flags in f=%" PRId64, iv);
+            n.flags = (uint32_t)iv;
+            break;
         case F_A: case F_I: case F_C: case F_CR: {
             if (vlen > BEAT_ID_MAX) return beat_reasonf(why, -EINVAL, "%s too long", name);
             if (vlen == 0 && f != F_CR) return beat_reasonf(why, -EINVAL, "empty %s", name);
@@ -329,6 +419,10 @@ int beat_notice_parse(beat_event_type type, const char *query,
         return beat_reasonf(why, -EINVAL, "missing p");
     if (type == BEAT_EV_CLICK && !seen[F_U])
         return beat_reasonf(why, -EINVAL, "missing u");
+    /* v1 signed neither x nor f: honouring them would let anyone who holds
+     * a v1 URL mark it as test traffic (and so unbilled). */
+    if (n.version == 1 && (seen[F_X] || seen[F_F]))
+        return beat_reasonf(why, -EINVAL, "x and f need v=2");
     *out = n;
     return 0;
 }

@@ -1,12 +1,18 @@
-/* Signed notice URLs (inference builds them, the receiver verifies them).
- *   {base}/win?a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=CAMPAIGN&cr=CRID
- *            &b=BID_CPM_MICROS&t=TS_MS&p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}&s=SIG
+/* Signed notice URLs (inference builds them, the receiver verifies them),
+ * signature v2 (docs/contracts.md "Notice URLs"):
+ *   {base}/win?v=2&x=EXCHANGE&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=CAMPAIGN
+ *            &cr=CRID&b=BID_CPM_MICROS&t=TS_MS&f=FLAGS
+ *            &p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}&s=SIG
  *   /bill same as /win; /loss adds &l=${AUCTION_LOSS}; /imp has no p/cur;
- *   /click adds &u=URL-ENCODED-LANDING (covered by the signature, so the
- *   receiver is not an open redirect).
- * SIG = first 16 bytes of HMAC-SHA256(secret, "v1\n" a "\n" i "\n" c "\n" b
- * "\n" t "\n" u), lowercase hex (32 chars). The exchange substitutes the
- * macros; ${AUCTION_PRICE} arrives as a decimal CPM in currency units. */
+ *   /click adds &u=URL-ENCODED-LANDING.
+ * SIG = first 16 bytes of HMAC-SHA256(secret, "v2\n" TYPE "\n" x "\n" f "\n"
+ * a "\n" i "\n" c "\n" cr "\n" b "\n" t "\n" u), lowercase hex (32 chars),
+ * TYPE the notice type's name ("win", "bill", …) and u the landing (clicks
+ * only, "" otherwise). Everything the receiver debits or builds an event
+ * from is signed, the type included (a loss URL re-typed to /bill does not
+ * verify), except the macros the exchange substitutes (p, cur, l).
+ * Signature v1 (no type, x, f or cr: "v1\n" a "\n" i "\n" c "\n" b "\n" t
+ * "\n" u) is still parsed and verified, for the upgrade window only. */
 #ifndef BEAT_NOTICE_H
 #define BEAT_NOTICE_H
 
@@ -18,9 +24,33 @@
 
 #define BEAT_SIG_HEX 32
 #define BEAT_URL_MAX 2048
+#define BEAT_NOTICE_V 2 /* the signature version beat_notice_url writes */
+
+/* Bits of f. A reader refuses bits it does not know (a new flag may change
+ * what a notice means, as this one does): receivers first, then writers. */
+#define BEAT_NOTICE_F_TEST 1u /* OpenRTB test=1: answered, never billed or learnt */
+#define BEAT_NOTICE_F_KNOWN BEAT_NOTICE_F_TEST
+
+/* Longest signed text: the ids, the landing, three numbers and the rest. */
+#define BEAT_NOTICE_TEXT_MAX (5 * BEAT_ID_MAX + BEAT_URL_MAX + 3 * BEAT_I64_CHARS + 32)
+
+/* What a v2 signature covers, as the signer has it. */
+typedef struct beat_notice_fields {
+    beat_event_type type;     /* win, bill, loss, imp or click */
+    const char *exchange;     /* x; NULL = "" (no per-exchange config yet) */
+    uint32_t flags;           /* f: BEAT_NOTICE_F_* */
+    const char *auction, *imp, *campaign;
+    const char *crid;         /* NULL = "" */
+    int64_t bid_cpm_micros;
+    int64_t ts_ms;            /* signing time */
+    const char *landing;      /* click: required; other types: ignored */
+} beat_notice_fields;
 
 typedef struct beat_notice {
-    beat_event_type type;
+    beat_event_type type;     /* from the URL path, never from the query */
+    int version;              /* v: 1 or 2 (absent = 1) */
+    char exchange[BEAT_ID_MAX + 1]; /* x (absent = "") */
+    uint32_t flags;           /* f (absent = 0) */
     char auction[BEAT_ID_MAX + 1];
     char imp[BEAT_ID_MAX + 1];
     char campaign[BEAT_ID_MAX + 1];
@@ -34,33 +64,48 @@ typedef struct beat_notice {
     char sig[BEAT_SIG_HEX + 1];
 } beat_notice;
 
-/* sig_out gets BEAT_SIG_HEX hex chars + NUL. landing may be NULL/"". */
+/* The v2 signed text of f into buf (cap bytes; BEAT_NOTICE_TEXT_MAX is
+ * always enough), not NUL-terminated: its length, or -EINVAL (not a notice
+ * type, a missing id, a '\n' inside an id, which would make the text
+ * ambiguous), -EMSGSIZE. No printf: inference signs with it on the bid path. */
+int beat_notice_text(const beat_notice_fields *f, char *buf, size_t cap);
+
+/* sig_out gets the v2 signature: BEAT_SIG_HEX hex chars + NUL. */
 int beat_notice_sign(const void *secret, size_t secret_len,
-                     const char *auction, const char *imp,
-                     const char *campaign, int64_t bid_cpm_micros,
-                     int64_t ts_ms, const char *landing, char *sig_out);
-/* Constant-time check of n->sig against the fields of n. */
+                     const beat_notice_fields *f, char *sig_out);
+/* The v1 signature (landing NULL or ""). Only to verify notices signed
+ * before the upgrade and to test that; nothing signs v1 any more. */
+int beat_notice_sign_v1(const void *secret, size_t secret_len,
+                        const char *auction, const char *imp,
+                        const char *campaign, int64_t bid_cpm_micros,
+                        int64_t ts_ms, const char *landing, char *sig_out);
+/* Constant-time check of n->sig against the fields of n, with the
+ * signature version n->version says (whether v1 is still welcome is the
+ * caller's decision). */
 bool beat_notice_verify(const void *secret, size_t secret_len,
                         const beat_notice *n);
 
-/* Appends the notice URL for type to out, with the macros left in place for
- * the exchange and auction/imp taken as the macro text
- * (${AUCTION_ID}/${AUCTION_IMP_ID}). The signature is computed over the real
- * auction and imp ids given here. base = "http://127.0.0.1:8081". */
-int beat_notice_url(beat_buf *out, const char *base, beat_event_type type,
-                    const void *secret, size_t secret_len, const char *auction,
-                    const char *imp, const char *campaign, const char *crid,
-                    int64_t bid_cpm_micros, int64_t ts_ms, const char *landing);
+/* Appends the v2 notice URL for f to out, with the macros left in place for
+ * the exchange and auction/imp written as the macro text
+ * (${AUCTION_ID}/${AUCTION_IMP_ID}). The signature covers the real auction
+ * and imp ids in f. base = "http://127.0.0.1:8081". On error out is left as
+ * it was. */
+int beat_notice_url(beat_buf *out, const char *base, const void *secret,
+                    size_t secret_len, const beat_notice_fields *f);
 
 /* Parses a query string (the part after '?', URL-encoded) of a notice of
- * the given type. Converts p (decimal CPM, e.g. "1.2345") to CPM micros,
- * rounding half up; an unsubstituted macro or garbage → -EINVAL with reason.
- * Does not verify the signature. */
+ * the given type (the URL path's). Converts p (decimal CPM, e.g. "1.2345")
+ * to CPM micros, rounding half up; an unsubstituted macro, an unknown
+ * version or flag bit, or garbage → -EINVAL with reason. Does not verify
+ * the signature. */
 int beat_notice_parse(beat_event_type type, const char *query,
                       beat_notice *out, beat_reason *why);
 
 /* Decimal CPM text ("2.5", "0.000123") → CPM micros. -EINVAL on junk,
  * negatives, > 1e6 CPM or more than 9 decimals. */
 int beat_price_parse(const char *s, int64_t *cpm_micros);
+
+/* "win", "bill", "loss", "imp", "click"; NULL for anything else. */
+const char *beat_notice_type_name(beat_event_type t);
 
 #endif

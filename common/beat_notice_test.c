@@ -1,5 +1,7 @@
-/* Notice URLs: sign/verify, tampering, build → exchange substitution →
- * parse → verify round trips, price parsing and malformed queries. */
+/* Notice URLs: the v2 signed text, sign/verify, tampering (a re-typed
+ * notice, the creative, exchange and flags included), v1 verifying only as
+ * v1, build → exchange substitution → parse → verify round trips, price
+ * parsing and malformed queries. */
 #include "beat_notice.h"
 #include "beat_test.h"
 
@@ -9,31 +11,101 @@
 static const char SECRET[] = "test-secret";
 #define SL (sizeof SECRET - 1)
 
+static beat_notice_fields F(beat_event_type t) {
+    return (beat_notice_fields){.type = t, .exchange = "", .flags = 0, .auction = "A1",
+                                .imp = "1", .campaign = "c1", .crid = "cr1",
+                                .bid_cpm_micros = 1500000, .ts_ms = 1700000000123LL,
+                                .landing = NULL};
+}
+
 static int t_sign_known_shape(void) {
     char a[BEAT_SIG_HEX + 1], b[BEAT_SIG_HEX + 1];
-    CHECK_EQ_INT(beat_notice_sign(SECRET, SL, "A1", "1", "c1", 1500000, 1700000000123LL, NULL, a), 0);
+    beat_notice_fields f = F(BEAT_EV_WIN);
+    CHECK_EQ_INT(beat_notice_sign(SECRET, SL, &f, a), 0);
     CHECK_EQ_INT(strlen(a), BEAT_SIG_HEX);
     for (int i = 0; i < BEAT_SIG_HEX; i++)
         CHECK((a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'));
-    CHECK_EQ_INT(beat_notice_sign(SECRET, SL, "A1", "1", "c1", 1500000, 1700000000123LL, "", b), 0);
-    CHECK_EQ_STR(a, b); /* NULL landing == "" */
-    /* Pinned: HMAC-SHA256("test-secret", "v1\nA1\n1\nc1\n1500000\n1700000000123\n")[:16]
-     * computed independently with Python's hmac module. */
-    CHECK_EQ_STR(a, "8093dae4b3bb8fe3ac8408d9890cb29c");
+    /* Pinned: HMAC-SHA256("test-secret",
+     * "v2\nwin\n\n0\nA1\n1\nc1\ncr1\n1500000\n1700000000123\n")[:16], computed
+     * independently with Python's hmac module. */
+    CHECK_EQ_STR(a, "5eff04709250c431edf1cd10a2841e8a");
+    f.exchange = NULL; /* NULL exchange == "", and a landing is ignored but on clicks */
+    f.landing = "https://ignored.example/";
+    CHECK_EQ_INT(beat_notice_sign(SECRET, SL, &f, b), 0);
+    CHECK_EQ_STR(a, b);
+    /* Pinned: "v2\nclick\nx-1\n1\nA1\n1\nc1\ncr1\n1500000\n1700000000123\n"
+     * "https://l.example/?a=1". */
+    f = F(BEAT_EV_CLICK);
+    f.exchange = "x-1";
+    f.flags = BEAT_NOTICE_F_TEST;
+    f.landing = "https://l.example/?a=1";
+    CHECK_EQ_INT(beat_notice_sign(SECRET, SL, &f, b), 0);
+    CHECK_EQ_STR(b, "0eecdfc7e2c24b5a5705bf77067c8284");
     /* Field boundaries are unambiguous: moving a char between ids changes it. */
-    CHECK_EQ_INT(beat_notice_sign(SECRET, SL, "A", "11", "c1", 1500000, 1700000000123LL, NULL, b), 0);
+    f = F(BEAT_EV_WIN);
+    f.auction = "A";
+    f.imp = "11";
+    CHECK_EQ_INT(beat_notice_sign(SECRET, SL, &f, b), 0);
     CHECK(strcmp(a, b) != 0);
-    CHECK_EQ_INT(beat_notice_sign(SECRET, SL, "A1", "1", "c1", 1, 2, NULL, NULL), -EINVAL);
+    f = F(BEAT_EV_WIN);
+    CHECK_EQ_INT(beat_notice_sign(SECRET, SL, &f, NULL), -EINVAL);
     char longid[BEAT_ID_MAX + 2];
     memset(longid, 'x', sizeof longid - 1);
     longid[sizeof longid - 1] = 0;
-    CHECK(beat_notice_sign(SECRET, SL, longid, "1", "c1", 1, 2, NULL, b) < 0);
+    f.auction = longid;
+    CHECK(beat_notice_sign(SECRET, SL, &f, b) < 0);
+    /* v1, kept for the upgrade window: its pinned value is unchanged.
+     * HMAC-SHA256("test-secret", "v1\nA1\n1\nc1\n1500000\n1700000000123\n")[:16] */
+    CHECK_EQ_INT(beat_notice_sign_v1(SECRET, SL, "A1", "1", "c1", 1500000, 1700000000123LL,
+                                     NULL, a), 0);
+    CHECK_EQ_STR(a, "8093dae4b3bb8fe3ac8408d9890cb29c");
+    CHECK_EQ_INT(beat_notice_sign_v1(SECRET, SL, "A1", "1", "c1", 1, 2, NULL, NULL), -EINVAL);
     return 0;
 }
 
-static void fill(beat_notice *n, beat_event_type t) {
+static int t_signed_text(void) {
+    char buf[BEAT_NOTICE_TEXT_MAX];
+    beat_notice_fields f = F(BEAT_EV_LOSS);
+    f.exchange = "xch";
+    f.flags = 1;
+    int n = beat_notice_text(&f, buf, sizeof buf);
+    static const char want[] = "v2\nloss\nxch\n1\nA1\n1\nc1\ncr1\n1500000\n1700000000123\n";
+    CHECK_EQ_INT(n, (int)sizeof want - 1);
+    CHECK(memcmp(buf, want, sizeof want - 1) == 0);
+    f.crid = NULL; /* no creative: an empty line */
+    n = beat_notice_text(&f, buf, sizeof buf);
+    CHECK(n > 0 && memmem(buf, (size_t)n, "\nc1\n\n1500000\n", 13) != NULL);
+    /* A '\n' inside a field would let its neighbours move: refused. */
+    f = F(BEAT_EV_WIN);
+    f.auction = "A\n1";
+    CHECK_EQ_INT(beat_notice_text(&f, buf, sizeof buf), -EINVAL);
+    f = F(BEAT_EV_WIN);
+    f.exchange = "x\n";
+    CHECK_EQ_INT(beat_notice_text(&f, buf, sizeof buf), -EINVAL);
+    f = F(BEAT_EV_WIN);
+    f.auction = "";
+    CHECK_EQ_INT(beat_notice_text(&f, buf, sizeof buf), -EINVAL);
+    f = F(BEAT_EV_BID); /* not a notice */
+    CHECK_EQ_INT(beat_notice_text(&f, buf, sizeof buf), -EINVAL);
+    f = F(BEAT_EV_WIN);
+    CHECK_EQ_INT(beat_notice_text(&f, buf, 10), -EMSGSIZE);
+    /* The longest text fits BEAT_NOTICE_TEXT_MAX. */
+    char id[BEAT_ID_MAX + 1], land[BEAT_URL_MAX];
+    memset(id, 'i', BEAT_ID_MAX);
+    id[BEAT_ID_MAX] = 0;
+    memset(land, 'u', sizeof land - 1);
+    land[sizeof land - 1] = 0;
+    f = (beat_notice_fields){BEAT_EV_CLICK, id, UINT32_MAX, id, id, id, id, INT64_MIN,
+                             INT64_MIN, land};
+    CHECK(beat_notice_text(&f, buf, sizeof buf) > 0);
+    return 0;
+}
+
+/* A parsed-looking notice of type t, signed v2 (or v1) over its fields. */
+static void fill(beat_notice *n, beat_event_type t, int version) {
     memset(n, 0, sizeof *n);
     n->type = t;
+    n->version = version;
     strcpy(n->auction, "auc-42");
     strcpy(n->imp, "1");
     strcpy(n->campaign, "camp 7");
@@ -43,14 +115,21 @@ static void fill(beat_notice *n, beat_event_type t) {
     n->price_cpm_micros = -1;
     n->loss_code = -1;
     if (t == BEAT_EV_CLICK) strcpy(n->landing, "https://shop.example/p?x=1&y=2");
-    beat_notice_sign(SECRET, SL, n->auction, n->imp, n->campaign, n->bid_cpm_micros,
-                     n->ts_ms, t == BEAT_EV_CLICK ? n->landing : NULL, n->sig);
+    if (version == 1) {
+        beat_notice_sign_v1(SECRET, SL, n->auction, n->imp, n->campaign, n->bid_cpm_micros,
+                            n->ts_ms, t == BEAT_EV_CLICK ? n->landing : NULL, n->sig);
+        return;
+    }
+    strcpy(n->exchange, "exch-1");
+    beat_notice_fields f = {t, n->exchange, n->flags, n->auction, n->imp, n->campaign,
+                            n->crid, n->bid_cpm_micros, n->ts_ms, n->landing};
+    beat_notice_sign(SECRET, SL, &f, n->sig);
 }
 
 static int t_tamper_fails(void) {
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) {
         beat_notice n, m;
-        fill(&n, (beat_event_type)t);
+        fill(&n, (beat_event_type)t, 2);
         CHECK(beat_notice_verify(SECRET, SL, &n));
         CHECK(!beat_notice_verify("other", 5, &n));
         m = n; m.auction[0] ^= 1; CHECK(!beat_notice_verify(SECRET, SL, &m));
@@ -60,12 +139,75 @@ static int t_tamper_fails(void) {
         m = n; m.ts_ms--; CHECK(!beat_notice_verify(SECRET, SL, &m));
         m = n; m.sig[31] = m.sig[31] == '0' ? '1' : '0'; CHECK(!beat_notice_verify(SECRET, SL, &m));
         m = n; m.sig[5] = 0; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        /* v2 signs the creative, the exchange and the flags... */
+        m = n; strcpy(m.crid, "other"); CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n; m.crid[0] = 0; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n; strcpy(m.exchange, "exch-2"); CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n; m.exchange[0] = 0; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n; m.flags = BEAT_NOTICE_F_TEST; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        /* ...and is checked with its own version only. */
+        m = n; m.version = 1; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n; m.version = 3; CHECK(!beat_notice_verify(SECRET, SL, &m));
         if (t == BEAT_EV_CLICK) {
             m = n; strcpy(m.landing, "https://evil.example/"); CHECK(!beat_notice_verify(SECRET, SL, &m));
         }
-        /* Unsigned fields may differ. */
-        m = n; strcpy(m.crid, "other"); m.price_cpm_micros = 5; CHECK(beat_notice_verify(SECRET, SL, &m));
+        /* The type is signed: a notice moved to any other path is forged. */
+        for (int u = BEAT_EV_WIN; u <= BEAT_EV_CLICK; u++) {
+            if (u == t) continue;
+            m = n; m.type = (beat_event_type)u;
+            CHECK(!beat_notice_verify(SECRET, SL, &m));
+        }
+        /* Only what the exchange substitutes (p, cur, l) may differ. */
+        m = n; m.price_cpm_micros = 5; strcpy(m.currency, "EUR"); m.loss_code = 7;
+        CHECK(beat_notice_verify(SECRET, SL, &m));
     }
+    /* The cases the upgrade is for, spelt out. */
+    static const int retype[][2] = {{BEAT_EV_WIN, BEAT_EV_BILL}, {BEAT_EV_LOSS, BEAT_EV_BILL},
+                                    {BEAT_EV_WIN, BEAT_EV_IMP}};
+    for (size_t k = 0; k < sizeof retype / sizeof retype[0]; k++) {
+        beat_notice n;
+        fill(&n, (beat_event_type)retype[k][0], 2);
+        CHECK(beat_notice_verify(SECRET, SL, &n));
+        n.type = (beat_event_type)retype[k][1];
+        CHECK(!beat_notice_verify(SECRET, SL, &n));
+    }
+    return 0;
+}
+
+/* v1 notices (signed before the upgrade) verify as v1 and only as v1; v1
+ * never covered the type or the creative, which is why it is refused by
+ * default at the receiver. */
+static int t_v1_still_verifies(void) {
+    for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) {
+        beat_notice n, m;
+        fill(&n, (beat_event_type)t, 1);
+        CHECK(beat_notice_verify(SECRET, SL, &n));
+        m = n; m.version = 2; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n; m.bid_cpm_micros++; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n; m.auction[0] ^= 1; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        /* the weaknesses v2 removes */
+        m = n; strcpy(m.crid, "other"); CHECK(beat_notice_verify(SECRET, SL, &m));
+        if (t != BEAT_EV_CLICK) {
+            m = n; m.type = BEAT_EV_BILL; CHECK(beat_notice_verify(SECRET, SL, &m));
+        }
+    }
+    /* A v1 URL as inference used to write it parses as v1 and verifies. */
+    char sig[BEAT_SIG_HEX + 1], q[512];
+    CHECK_EQ_INT(beat_notice_sign_v1(SECRET, SL, "A-1", "2", "c1", 1234567, 1700000000001LL,
+                                     NULL, sig), 0);
+    snprintf(q, sizeof q, "a=A-1&i=2&c=c1&cr=cr1&b=1234567&t=1700000000001&p=1.5&cur=USD"
+             "&s=%s", sig);
+    beat_notice n;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, q, &n, &why), 0);
+    CHECK_EQ_INT(n.version, 1);
+    CHECK(beat_notice_verify(SECRET, SL, &n));
+    /* The same query claiming v=2 does not. */
+    char q2[600];
+    snprintf(q2, sizeof q2, "v=2&%s", q);
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, q2, &n, &why), 0);
+    CHECK_EQ_INT(n.version, 2);
+    CHECK(!beat_notice_verify(SECRET, SL, &n));
     return 0;
 }
 
@@ -82,15 +224,19 @@ static void subst(char *s, size_t cap, const char *macro, const char *val) {
 static int t_round_trip(void) {
     static const char *const paths[] = {"", "", "/win?", "/bill?", "/loss?", "/imp?", "/click?"};
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) {
+      for (int test = 0; test < 2; test++) {
         beat_buf b;
         beat_buf_init(&b, 4096);
         const char *landing = "https://shop.example/p?x=1&y=a b/ü";
-        CHECK_EQ_INT(beat_notice_url(&b, "http://127.0.0.1:8081/", (beat_event_type)t, SECRET, SL,
-                                     "A-1", "2", "c/1&x", "cr 1", 1234567, 1700000000001LL,
-                                     landing), 0);
+        beat_notice_fields f = {(beat_event_type)t, test ? "ex&1" : "", test ? 1u : 0u,
+                                "A-1", "2", "c/1&x", "cr 1", 1234567, 1700000000001LL,
+                                landing};
+        CHECK_EQ_INT(beat_notice_url(&b, "http://127.0.0.1:8081/", SECRET, SL, &f), 0);
         CHECK(strstr(b.data, "http://127.0.0.1:8081/") == b.data);
         CHECK(strstr(b.data, paths[t]) != NULL);
-        CHECK(strstr(b.data, "a=${AUCTION_ID}&i=${AUCTION_IMP_ID}") != NULL);
+        CHECK(strstr(b.data, test ? "?v=2&x=ex%261&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c="
+                                  : "?v=2&x=&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=") != NULL);
+        CHECK(strstr(b.data, test ? "&t=1700000000001&f=1" : "&t=1700000000001&f=0") != NULL);
         CHECK((strstr(b.data, "${AUCTION_PRICE}") != NULL) ==
               (t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS));
         CHECK((strstr(b.data, "${AUCTION_LOSS}") != NULL) == (t == BEAT_EV_LOSS));
@@ -110,6 +256,9 @@ static int t_round_trip(void) {
         int rc = beat_notice_parse((beat_event_type)t, q + 1, &n, &why);
         if (rc) fprintf(stderr, "  parse: %s (%s)\n", why.msg, url);
         CHECK_EQ_INT(rc, 0);
+        CHECK_EQ_INT(n.version, 2);
+        CHECK_EQ_STR(n.exchange, test ? "ex&1" : "");
+        CHECK_EQ_INT(n.flags, test ? BEAT_NOTICE_F_TEST : 0);
         CHECK_EQ_STR(n.auction, "A-1");
         CHECK_EQ_STR(n.imp, "2");
         CHECK_EQ_STR(n.campaign, "c/1&x");
@@ -128,17 +277,29 @@ static int t_round_trip(void) {
         /* A different substituted auction id does not verify. */
         n.auction[0] = 'B';
         CHECK(!beat_notice_verify(SECRET, SL, &n));
+        /* Nor does the same query under another path (a loss billed). */
+        if (t != BEAT_EV_CLICK) {
+            beat_event_type other = t == BEAT_EV_BILL ? BEAT_EV_WIN : BEAT_EV_BILL;
+            if (beat_notice_parse(other, q + 1, &n, &why) == 0)
+                CHECK(!beat_notice_verify(SECRET, SL, &n));
+        }
         beat_buf_fini(&b);
+      }
     }
     /* Bad args leave the buffer unchanged. */
     beat_buf b;
     beat_buf_init(&b, 64);
-    CHECK(beat_notice_url(&b, "http://x", BEAT_EV_WIN, SECRET, SL, "a", "1", "c", "cr", 1, 2, NULL) < 0);
+    beat_notice_fields f = {BEAT_EV_WIN, "", 0, "a", "1", "c", "cr", 1, 2, NULL};
+    CHECK(beat_notice_url(&b, "http://x", SECRET, SL, &f) < 0); /* over 64 bytes */
     CHECK_EQ_INT(b.len, 0);
-    CHECK(beat_notice_url(&b, "http://x", BEAT_EV_CLICK, SECRET, SL, "a", "1", "c", "cr", 1, 2, "") < 0);
-    CHECK(beat_notice_url(&b, "http://x", BEAT_EV_CLICK, SECRET, SL, "a", "1", "c", "cr", 1, 2,
-                          "http://l/?x=${AUCTION_ID}") < 0);
-    CHECK(beat_notice_url(&b, "http://x", BEAT_EV_BID, SECRET, SL, "a", "1", "c", "cr", 1, 2, NULL) < 0);
+    f.type = BEAT_EV_CLICK;
+    f.landing = "";
+    CHECK(beat_notice_url(&b, "http://x", SECRET, SL, &f) < 0);
+    f.landing = "http://l/?x=${AUCTION_ID}";
+    CHECK(beat_notice_url(&b, "http://x", SECRET, SL, &f) < 0);
+    f.type = BEAT_EV_BID;
+    CHECK(beat_notice_url(&b, "http://x", SECRET, SL, &f) < 0);
+    CHECK(beat_notice_url(&b, "http://x", SECRET, SL, NULL) < 0);
     beat_buf_fini(&b);
     return 0;
 }
@@ -206,6 +367,20 @@ static int t_malformed(void) {
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=1&cur=USDUSDUSD&" SIG, "cur too long"},
         {BEAT_EV_LOSS, "a=A&i=1&c=c1&b=1&t=5&l=-1&" SIG, "bad loss code"},
         {BEAT_EV_BID, OK_WIN, "not a notice type"},
+        {BEAT_EV_WIN, "v=3&x=&f=0&" OK_WIN, "unsupported notice version 3"},
+        {BEAT_EV_WIN, "v=0&" OK_WIN, "unsupported notice version 0"},
+        {BEAT_EV_WIN, "v=2a&" OK_WIN, "unsupported notice version 2a"},
+        {BEAT_EV_WIN, "v=2&v=2&" OK_WIN, "duplicate parameter v"},
+        {BEAT_EV_WIN, "v=2&f=x&" OK_WIN, "bad f"},
+        {BEAT_EV_WIN, "v=2&f=-1&" OK_WIN, "bad f"},
+        {BEAT_EV_WIN, "v=2&f=4294967296&" OK_WIN, "bad f"},
+        {BEAT_EV_WIN, "v=2&f=2&" OK_WIN, "unknown flags in f=2"},
+        {BEAT_EV_WIN, "v=2&f=3&" OK_WIN, "unknown flags in f=3"},
+        {BEAT_EV_WIN, "v=2&x=${EXCHANGE}&" OK_WIN, "unsubstituted macro in x"},
+        {BEAT_EV_WIN, "v=2&x=0123456789012345678901234567890123456789012345678901234567890123X&" OK_WIN, "x too long"},
+        /* v1 signed neither: they cannot ride along on a v1 URL */
+        {BEAT_EV_WIN, "f=1&" OK_WIN, "x and f need v=2"},
+        {BEAT_EV_WIN, "v=1&x=e&" OK_WIN, "x and f need v=2"},
     };
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
         beat_notice n;
@@ -255,13 +430,29 @@ static int t_accepted_variants(void) {
     CHECK_EQ_STR(why.msg, "bad price");
     CHECK_EQ_INT(beat_notice_parse(BEAT_EV_IMP, "a=A&i=1&c=c1&b=1&t=5&" SIG, &n, &why), 0);
     CHECK_EQ_INT(n.type, BEAT_EV_IMP);
+    /* Absent v = 1, absent x = "", absent f = 0; x may be empty, in any order. */
+    CHECK_EQ_INT(n.version, 1);
+    CHECK_EQ_STR(n.exchange, "");
+    CHECK_EQ_INT(n.flags, 0);
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, OK_WIN "&v=2", &n, &why), 0);
+    CHECK_EQ_INT(n.version, 2);
+    CHECK_EQ_STR(n.exchange, "");
+    CHECK_EQ_INT(n.flags, 0);
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, "v=2&x=&f=0&" OK_WIN, &n, &why), 0);
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, "f=1&x=ex%201&" OK_WIN "&v=2", &n, &why), 0);
+    CHECK_EQ_STR(n.exchange, "ex 1");
+    CHECK_EQ_INT(n.flags, BEAT_NOTICE_F_TEST);
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, "v=1&" OK_WIN, &n, &why), 0);
+    CHECK_EQ_INT(n.version, 1);
     return 0;
 }
 
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"sign_known_shape", t_sign_known_shape},
+        {"signed_text", t_signed_text},
         {"tamper_fails", t_tamper_fails},
+        {"v1_still_verifies", t_v1_still_verifies},
         {"round_trip", t_round_trip},
         {"price_parse", t_price_parse},
         {"malformed", t_malformed},

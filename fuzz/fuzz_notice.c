@@ -6,7 +6,9 @@
  *        common/beat_notice.c common/beat_util.c common/beat_log.c -lcrypto
  * With -DBEAT_FUZZ_REPLAY it is a plain program replaying files given as
  * arguments (for `make test` without libFuzzer). */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +48,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(n.bid_cpm_micros >= 0 && n.ts_ms >= 0);
         FUZZ_CHECK(n.price_cpm_micros >= -1 && n.price_cpm_micros <= 1000000000000LL);
         FUZZ_CHECK((type == BEAT_EV_CLICK) == (n.landing[0] != '\0'));
+        FUZZ_CHECK(n.type == type && (n.version == 1 || n.version == 2));
+        FUZZ_CHECK(strlen(n.exchange) <= BEAT_ID_MAX);
+        FUZZ_CHECK((n.flags & ~BEAT_NOTICE_F_KNOWN) == 0);
+        if (n.version == 1) FUZZ_CHECK(n.exchange[0] == '\0' && n.flags == 0);
         if (type == BEAT_EV_WIN || type == BEAT_EV_BILL)
             FUZZ_CHECK(n.price_cpm_micros >= 0);
         /* A random signature essentially never verifies; re-signing the
-         * parsed fields always does. */
+         * parsed fields with their version always does (v2: unless an id
+         * holds a '\n', which the signer refuses), and never for another
+         * type. */
         (void)beat_notice_verify(SECRET, sizeof SECRET - 1, &n);
-        FUZZ_CHECK(beat_notice_sign(SECRET, sizeof SECRET - 1, n.auction, n.imp,
-                                    n.campaign, n.bid_cpm_micros, n.ts_ms,
-                                    n.landing, n.sig) == 0);
-        FUZZ_CHECK(beat_notice_verify(SECRET, sizeof SECRET - 1, &n));
+        int src;
+        if (n.version == 1) {
+            src = beat_notice_sign_v1(SECRET, sizeof SECRET - 1, n.auction, n.imp,
+                                      n.campaign, n.bid_cpm_micros, n.ts_ms, n.landing,
+                                      n.sig);
+            FUZZ_CHECK(src == 0);
+        } else {
+            beat_notice_fields f = {n.type, n.exchange, n.flags, n.auction, n.imp,
+                                    n.campaign, n.crid, n.bid_cpm_micros, n.ts_ms,
+                                    n.landing};
+            src = beat_notice_sign(SECRET, sizeof SECRET - 1, &f, n.sig);
+            bool nl = strchr(n.exchange, '\n') || strchr(n.auction, '\n') ||
+                      strchr(n.imp, '\n') || strchr(n.campaign, '\n') ||
+                      strchr(n.crid, '\n');
+            FUZZ_CHECK(nl ? src == -EINVAL : src == 0);
+        }
+        if (src == 0) {
+            FUZZ_CHECK(beat_notice_verify(SECRET, sizeof SECRET - 1, &n));
+            if (n.version == 2) {
+                beat_notice m = n;
+                m.type = type == BEAT_EV_BILL ? BEAT_EV_WIN : BEAT_EV_BILL;
+                FUZZ_CHECK(!beat_notice_verify(SECRET, sizeof SECRET - 1, &m));
+            }
+        }
     } else {
         FUZZ_CHECK(rc < 0 && why.msg[0] != '\0');
     }

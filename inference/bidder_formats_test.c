@@ -106,7 +106,7 @@ static int test_video_response(void) {
     CHECK_EQ_INT(ifield(bid, "h"), 360);
     const char *adm = sfield(bid, "adm");
     CHECK(strncmp(adm, "<VAST version=\"3.0\">", 20) == 0);
-    const char *cd = strstr(adm, "<![CDATA[" RCV "/click?a=${AUCTION_ID}&i=");
+    const char *cd = strstr(adm, "<![CDATA[" RCV "/click?v=2&x=&a=${AUCTION_ID}&i=");
     CHECK(cd != NULL);
     CHECK(strstr(adm, "&amp;") == NULL);
     CHECK(strstr(adm, "${CLICK_URL}") == NULL);
@@ -219,7 +219,8 @@ static int test_native_response(void) {
     CHECK(cJSON_GetObjectItem(adm, "native") == NULL);
     CHECK_EQ_STR(sfield(adm, "ver"), "1.2");
     const char *url = sfield(cJSON_GetObjectItem(adm, "link"), "url");
-    CHECK(strncmp(url, RCV "/click?a=${AUCTION_ID}&i=", strlen(RCV) + 25) == 0);
+    static const char click[] = RCV "/click?v=2&x=&a=${AUCTION_ID}&i=";
+    CHECK(strncmp(url, click, sizeof click - 1) == 0);
     const cJSON *as = cJSON_GetObjectItem(adm, "assets");
     CHECK_EQ_INT(cJSON_GetArraySize(as), 3); /* id 8 (rating) left out */
     const cJSON *a0 = cJSON_GetArrayItem(as, 0), *a1 = cJSON_GetArrayItem(as, 1),

@@ -282,6 +282,9 @@ static int check_notice(const char *url, beat_event_type t, const char *path,
     CHECK_EQ_INT(rc, 0);
     CHECK(beat_notice_verify(SECRET, strlen(SECRET), &n));
     CHECK(!beat_notice_verify("wrong", 5, &n));
+    CHECK_EQ_INT(n.version, BEAT_NOTICE_V);
+    CHECK_EQ_INT(n.flags, 0); /* real traffic */
+    CHECK_EQ_STR(n.exchange, "");
     CHECK_EQ_STR(n.auction, "auction-1");
     CHECK_EQ_STR(n.imp, "1");
     CHECK_EQ_STR(n.campaign, BOOSTED);
@@ -464,6 +467,37 @@ static int test_seats_test_consent_currency(void) {
     CHECK(R.test && R.personal_ok);
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_INT(inf_bidder_freq_count(b, &wc->camps[2], "u-gdpr", T0), 1);
+    /* ...and its notice URLs are signed as test traffic (f=1), each for
+     * its own type, so the receiver answers them and produces nothing. */
+    {
+        beat_buf out, scratch;
+        beat_reason nwhy = {{0}};
+        beat_buf_init(&out, 1 << 20);
+        beat_buf_init(&scratch, 1 << 16);
+        CHECK_EQ_INT(inf_bidder_response(b, wc, &R, &res, &out, &scratch), 0);
+        cJSON *jr = cJSON_Parse(out.data);
+        cJSON *bid = cJSON_GetArrayItem(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(jr, "seatbid"), 0), "bid"),
+            0);
+        CHECK(bid != NULL);
+        static const struct { const char *key; beat_event_type t; } U[] = {
+            {"nurl", BEAT_EV_WIN}, {"burl", BEAT_EV_BILL}, {"lurl", BEAT_EV_LOSS}};
+        for (int k = 0; k < 3; k++) {
+            char sub[4096];
+            substitute(cJSON_GetObjectItem(bid, U[k].key)->valuestring, sub, sizeof sub);
+            CHECK(strstr(sub, "&f=1&") != NULL);
+            beat_notice n;
+            CHECK_EQ_INT(beat_notice_parse(U[k].t, strchr(sub, '?') + 1, &n, &nwhy), 0);
+            CHECK_EQ_INT(n.flags, BEAT_NOTICE_F_TEST);
+            strcpy(n.auction, "a"); /* this request's id, not substitute()'s */
+            CHECK(beat_notice_verify(SECRET, strlen(SECRET), &n));
+            n.flags = 0; /* the flag is signed: it cannot be dropped */
+            CHECK(!beat_notice_verify(SECRET, strlen(SECRET), &n));
+        }
+        cJSON_Delete(jr);
+        beat_buf_fini(&out);
+        beat_buf_fini(&scratch);
+    }
 
     /* Currency table: a EUR floor converts; an unknown one skips the imp. */
     beat_reason why = {{0}};

@@ -1,7 +1,8 @@
 /* Pre-keyed notice URLs are byte-identical to common's beat_notice_url for
- * win/bill/loss (the receiver contract), across signers with different keys
- * used alternately on one thread (re-keying), and verify with the receiver's
- * parser. */
+ * win/bill/loss/click (the receiver contract), real and test traffic, with
+ * and without an exchange id, across signers with different keys used
+ * alternately on one thread (re-keying); each type has its own signature,
+ * and every URL verifies with the receiver's parser under its own path. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,56 +10,64 @@
 #include "beat_test.h"
 #include "notice.h"
 
-static int same_as_common(const inf_signer *s, const char *base, const char *auction,
-                          const char *imp, const char *camp, const char *crid,
-                          int64_t bid, int64_t ts) {
+/* What an exchange does to a notice URL: the macros filled in; the query. */
+static void fill_macros(const char *url, const char *auction, const char *imp, char *q,
+                        size_t cap) {
+    const char *qs = strchr(url, '?') + 1;
+    size_t n = 0;
+    for (const char *p = qs; *p && n + 64 < cap;) {
+        const char *from[] = {"${AUCTION_ID}", "${AUCTION_IMP_ID}", "${AUCTION_PRICE}",
+                              "${AUCTION_CURRENCY}", "${AUCTION_LOSS}"};
+        const char *to[] = {auction, imp, "1.5", "USD", "102"};
+        int hit = -1;
+        for (int m = 0; m < 5; m++)
+            if (strncmp(p, from[m], strlen(from[m])) == 0) hit = m;
+        if (hit < 0) { q[n++] = *p++; continue; }
+        n += (size_t)snprintf(q + n, cap - n, "%s", to[hit]);
+        p += strlen(from[hit]);
+    }
+    q[n] = '\0';
+}
+
+static int same_as_common(const inf_signer *s, const char *base, const char *exchange,
+                          uint32_t flags, const char *auction, const char *imp,
+                          const char *camp, const char *crid, int64_t bid, int64_t ts) {
     static beat_buf a, b;
     beat_buf_init(&a, 1 << 16);
     beat_buf_init(&b, 1 << 16);
-    char sig[BEAT_SIG_HEX + 1], sig2[BEAT_SIG_HEX + 1];
-    CHECK_EQ_INT(inf_notice_sign(s, auction, imp, camp, bid, ts, NULL, sig), 0);
-    CHECK_EQ_INT(beat_notice_sign(s->secret, s->secret_len, auction, imp, camp, bid, ts,
-                                  "", sig2), 0);
-    CHECK_EQ_STR(sig, sig2);
-    beat_event_type t[] = {BEAT_EV_WIN, BEAT_EV_BILL, BEAT_EV_LOSS};
-    for (int k = 0; k < 3; k++) {
+    char sig[BEAT_SIG_HEX + 1], sig2[BEAT_SIG_HEX + 1], prev[BEAT_SIG_HEX + 1] = "";
+    beat_event_type t[] = {BEAT_EV_WIN, BEAT_EV_BILL, BEAT_EV_LOSS, BEAT_EV_CLICK};
+    for (int k = 0; k < 4; k++) {
+        beat_notice_fields f = {t[k], exchange, flags, auction, imp, camp, crid, bid, ts,
+                                t[k] == BEAT_EV_CLICK
+                                    ? "https://www.acme.example/landing?src=beat&x=1 2"
+                                    : NULL};
+        CHECK_EQ_INT(inf_notice_sign(s, &f, sig), 0);
+        CHECK_EQ_INT(beat_notice_sign(s->secret, s->secret_len, &f, sig2), 0);
+        CHECK_EQ_STR(sig, sig2);
+        CHECK(strcmp(sig, prev) != 0); /* the type is signed: one signature each */
+        memcpy(prev, sig, sizeof prev);
         beat_buf_reset(&a);
         beat_buf_reset(&b);
-        CHECK_EQ_INT(inf_notice_url(&a, base, t[k], camp, crid, bid, ts, NULL, sig), 0);
-        CHECK_EQ_INT(beat_notice_url(&b, base, t[k], s->secret, s->secret_len, auction, imp,
-                                     camp, crid, bid, ts, NULL), 0);
+        CHECK_EQ_INT(inf_notice_url(&a, base, &f, sig), 0);
+        CHECK_EQ_INT(beat_notice_url(&b, base, s->secret, s->secret_len, &f), 0);
         if (strcmp(a.data, b.data) != 0) fprintf(stderr, "  %s\n  %s\n", a.data, b.data);
         CHECK_EQ_STR(a.data, b.data);
         /* and the receiver accepts it once the exchange fills the macros */
         char q[4096];
-        const char *qs = strchr(a.data, '?') + 1;
-        size_t n = 0;
-        for (const char *p = qs; *p && n + 64 < sizeof q;) {
-            const char *from[] = {"${AUCTION_ID}", "${AUCTION_IMP_ID}", "${AUCTION_PRICE}",
-                                  "${AUCTION_CURRENCY}", "${AUCTION_LOSS}"};
-            const char *to[] = {auction, imp, "1.5", "USD", "102"};
-            int hit = -1;
-            for (int m = 0; m < 5; m++)
-                if (strncmp(p, from[m], strlen(from[m])) == 0) hit = m;
-            if (hit < 0) { q[n++] = *p++; continue; }
-            n += (size_t)snprintf(q + n, sizeof q - n, "%s", to[hit]);
-            p += strlen(from[hit]);
-        }
-        q[n] = '\0';
+        fill_macros(a.data, auction, imp, q, sizeof q);
         beat_notice nt;
         beat_reason why = {{0}};
         CHECK_EQ_INT(beat_notice_parse(t[k], q, &nt, &why), 0);
+        CHECK_EQ_INT(nt.version, 2);
+        CHECK_EQ_INT(nt.flags, flags);
+        CHECK_EQ_STR(nt.exchange, exchange);
         CHECK(beat_notice_verify(s->secret, s->secret_len, &nt));
+        /* ...under its own path only */
+        if (t[k] != BEAT_EV_BILL && t[k] != BEAT_EV_CLICK &&
+            beat_notice_parse(BEAT_EV_BILL, q, &nt, &why) == 0)
+            CHECK(!beat_notice_verify(s->secret, s->secret_len, &nt));
     }
-    /* click: the landing is signed and carried */
-    const char *landing = "https://www.acme.example/landing?src=beat&x=1 2";
-    CHECK_EQ_INT(inf_notice_sign(s, auction, imp, camp, bid, ts, landing, sig), 0);
-    beat_buf_reset(&a);
-    beat_buf_reset(&b);
-    CHECK_EQ_INT(inf_notice_url(&a, base, BEAT_EV_CLICK, camp, crid, bid, ts, landing, sig), 0);
-    CHECK_EQ_INT(beat_notice_url(&b, base, BEAT_EV_CLICK, s->secret, s->secret_len, auction,
-                                 imp, camp, crid, bid, ts, landing), 0);
-    CHECK_EQ_STR(a.data, b.data);
     beat_buf_fini(&a);
     beat_buf_fini(&b);
     return 0;
@@ -71,25 +80,35 @@ static int test_matches_common(void) {
     inf_signer_init(&s3, "", 0);
     CHECK(s1.gen != s2.gen);
     for (int round = 0; round < 2; round++) { /* alternate: re-key each time */
-        CHECK_EQ_INT(same_as_common(&s1, "http://127.0.0.1:8081", "auc-1", "1", "acme-shoes",
-                                    "acme-300x250", 1234567, 1700000000000LL), 0);
-        CHECK_EQ_INT(same_as_common(&s2, "http://rcv.example:8081//", "a.b-c~", "imp_2",
-                                    "camp+x", "cr id~é", 1, 0), 0);
-        CHECK_EQ_INT(same_as_common(&s3, "https://r", "x", "y", "z", NULL, 0, 5), 0);
+        CHECK_EQ_INT(same_as_common(&s1, "http://127.0.0.1:8081", "", 0, "auc-1", "1",
+                                    "acme-shoes", "acme-300x250", 1234567, 1700000000000LL), 0);
+        CHECK_EQ_INT(same_as_common(&s2, "http://rcv.example:8081//", "ex/1 é", BEAT_NOTICE_F_TEST,
+                                    "a.b-c~", "imp_2", "camp+x", "cr id~é", 1, 0), 0);
+        CHECK_EQ_INT(same_as_common(&s3, "https://r", "", BEAT_NOTICE_F_TEST, "x", "y", "z",
+                                    NULL, 0, 5), 0);
     }
     char sig[BEAT_SIG_HEX + 1];
     char long_id[BEAT_ID_MAX + 2];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
-    CHECK_EQ_INT(inf_notice_sign(&s1, long_id, "1", "c", 1, 1, NULL, sig), -EINVAL);
+    beat_notice_fields f = {BEAT_EV_WIN, "", 0, long_id, "1", "c", "cr", 1, 1, NULL};
+    CHECK_EQ_INT(inf_notice_sign(&s1, &f, sig), -EINVAL);
+    f.auction = "a\nb"; /* would make the signed text ambiguous */
+    CHECK_EQ_INT(inf_notice_sign(&s1, &f, sig), -EINVAL);
+    f.auction = "a";
     beat_buf b;
     beat_buf_init(&b, 64);
-    CHECK_EQ_INT(inf_notice_url(&b, "http://x", BEAT_EV_IMP, "c", "cr", 1, 1, NULL, "s"), -EINVAL);
-    CHECK_EQ_INT(inf_notice_url(&b, "http://x", BEAT_EV_CLICK, "c", "cr", 1, 1, NULL, "s"), -EINVAL);
-    CHECK_EQ_INT(inf_notice_url(&b, "http://x", BEAT_EV_CLICK, "c", "cr", 1, 1, "h${X}", "s"), -EINVAL);
-    CHECK(inf_notice_url(&b, "http://127.0.0.1:8081", BEAT_EV_WIN, "c", "cr", 1, 1, NULL,
+    f.type = BEAT_EV_IMP; /* inference writes no imp URLs */
+    CHECK_EQ_INT(inf_notice_url(&b, "http://x", &f, "s"), -EINVAL);
+    f.type = BEAT_EV_CLICK;
+    CHECK_EQ_INT(inf_notice_url(&b, "http://x", &f, "s"), -EINVAL);
+    f.landing = "h${X}";
+    CHECK_EQ_INT(inf_notice_url(&b, "http://x", &f, "s"), -EINVAL);
+    f.type = BEAT_EV_WIN;
+    CHECK(inf_notice_url(&b, "http://127.0.0.1:8081", &f,
                          "0123456789abcdef0123456789abcdef") < 0); /* over 64 bytes */
     CHECK_EQ_INT((int)b.len, 0);
+    CHECK_EQ_INT(inf_notice_url(&b, "http://x", NULL, "s"), -EINVAL);
     beat_buf_fini(&b);
     return 0;
 }

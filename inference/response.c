@@ -114,8 +114,25 @@ static int put_bid_id(beat_buf *o, uint64_t prefix, uint64_t seq) {
     return beat_buf_append(o, t, 32);
 }
 
-/* nurl, burl and lurl with one pre-keyed HMAC (notice.c): they sign the
- * same fields (auction, imp, campaign, bid, ts; no landing). */
+/* The signed notice fields of a bid; type and landing are set per URL.
+ * No exchange id yet: there is no per-exchange config, so x is "". Test
+ * traffic is signed as such (f=1): the receiver answers its notices but
+ * produces nothing for them (docs/contracts.md "Notice URLs"). */
+static beat_notice_fields notice_fields(const inf_req *r, const inf_bid *bid,
+                                        const beat_campaign *c, const beat_creative *cr,
+                                        int64_t ts_ms) {
+    return (beat_notice_fields){.exchange = "",
+                                .flags = r->test ? BEAT_NOTICE_F_TEST : 0,
+                                .auction = r->id,
+                                .imp = r->imp[bid->imp].id,
+                                .campaign = c->id,
+                                .crid = cr->crid,
+                                .bid_cpm_micros = bid->price_cpm_micros,
+                                .ts_ms = ts_ms};
+}
+
+/* nurl, burl and lurl, each signed for its own type with the pre-keyed
+ * HMAC (notice.c). */
 static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch,
                        const inf_req *r, const inf_bid *bid, const beat_campaign *c,
                        const beat_creative *cr, int64_t ts_ms) {
@@ -125,20 +142,20 @@ static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch,
     } urls[] = {{BEAT_EV_WIN, ",\"nurl\":\""},
                 {BEAT_EV_BILL, ",\"burl\":\""},
                 {BEAT_EV_LOSS, ",\"lurl\":\""}};
+    beat_notice_fields f = notice_fields(r, bid, c, cr, ts_ms);
     char sig[BEAT_SIG_HEX + 1];
-    int rc = inf_notice_sign(&b->signer, r->id, r->imp[bid->imp].id, c->id,
-                             bid->price_cpm_micros, ts_ms, NULL, sig);
-    if (rc < 0) return rc;
+    int rc;
     for (int k = 0; k < 3; k++) {
-        if ((rc = beat_buf_puts(o, urls[k].key)) < 0) return rc;
+        f.type = urls[k].t;
+        if ((rc = inf_notice_sign(&b->signer, &f, sig)) < 0 ||
+            (rc = beat_buf_puts(o, urls[k].key)) < 0)
+            return rc;
         if (b->url_plain) {
             /* nothing in it needs a JSON escape: write it in place */
-            rc = inf_notice_url(o, b->cfg.receiver_url, urls[k].t, c->id, cr->crid,
-                                bid->price_cpm_micros, ts_ms, NULL, sig);
+            rc = inf_notice_url(o, b->cfg.receiver_url, &f, sig);
         } else {
             beat_buf_reset(scratch);
-            rc = inf_notice_url(scratch, b->cfg.receiver_url, urls[k].t, c->id, cr->crid,
-                                bid->price_cpm_micros, ts_ms, NULL, sig);
+            rc = inf_notice_url(scratch, b->cfg.receiver_url, &f, sig);
             if (rc >= 0) rc = esc(o, scratch->data, scratch->len, false);
         }
         if (rc < 0 || (rc = beat_buf_puts(o, "\"")) < 0) return rc;
@@ -155,11 +172,11 @@ static int click_url(inf_bidder *b, beat_buf *scratch, const inf_req *r,
     int rc;
     beat_buf_reset(scratch);
     if (!cr->landing || !cr->landing[0]) return beat_buf_puts(scratch, "");
-    if ((rc = inf_notice_sign(&b->signer, r->id, r->imp[bid->imp].id, c->id,
-                              bid->price_cpm_micros, ts_ms, cr->landing, sig)) < 0)
-        return rc;
-    return inf_notice_url(scratch, b->cfg.receiver_url, BEAT_EV_CLICK, c->id, cr->crid,
-                          bid->price_cpm_micros, ts_ms, cr->landing, sig);
+    beat_notice_fields f = notice_fields(r, bid, c, cr, ts_ms);
+    f.type = BEAT_EV_CLICK;
+    f.landing = cr->landing;
+    if ((rc = inf_notice_sign(&b->signer, &f, sig)) < 0) return rc;
+    return inf_notice_url(scratch, b->cfg.receiver_url, &f, sig);
 }
 
 /* Banner markup / VAST template with every ${CLICK_URL} replaced by the

@@ -28,6 +28,7 @@ static char *o_listen, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
     *o_log_level;
 static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max;
 static double o_qwarn, o_qerror;
+static bool o_accept_v1;
 static beat_alert_opts o_alert;
 
 static const beat_opt opts[] = {
@@ -53,6 +54,10 @@ static const beat_opt opts[] = {
     {"notice-max-age-s", "BEAT_RECEIVER_NOTICE_MAX_AGE_S", BEAT_OPT_INT,
      &o_max_age_s, "3600", 1, 30 * 86400,
      "notices signed longer ago than this are refused (410)", false},
+    {"notice-accept-v1", "BEAT_RECEIVER_NOTICE_ACCEPT_V1", BEAT_OPT_BOOL, &o_accept_v1,
+     "false", 0, -1,
+     "also accept signature v1 notices (type and creative unsigned); for the upgrade "
+     "only: turn off --notice-max-age-s after the last v1 inference node is gone", false},
     {"max-body", "BEAT_RECEIVER_MAX_BODY", BEAT_OPT_INT, &o_max_body, "16384",
      256, 1048576, "largest POST body (bytes)", false},
     {"workers", "BEAT_RECEIVER_WORKERS", BEAT_OPT_INT, &o_workers, "1", 1,
@@ -151,10 +156,13 @@ static void log_stats(void) {
     beat_kproducer_stats st;
     rcv_events_stats(&R.events, &st);
     beat_log(BEAT_INFO, "stats",
-             "notices=%llu rejected=%llu bidlogs=%llu bidlog_invalid=%llu "
+             "notices=%llu test_notices=%llu v1_notices=%llu rejected=%llu bidlogs=%llu "
+             "bidlog_invalid=%llu "
              "kafka_sent=%llu kafka_delivered=%llu kafka_dropped=%llu "
              "kafka_delivery_errors=%llu kafka_queued=%lld kafka_unreachable_s=%.0f",
              (unsigned long long)rcv_notices_accepted(&R.notices),
+             (unsigned long long)rcv_notices_test(&R.notices),
+             (unsigned long long)beat_counter_get(R.notices.v1),
              (unsigned long long)rcv_notices_rejected(&R.notices),
              (unsigned long long)beat_counter_get(R.bidlog.accepted),
              (unsigned long long)beat_counter_get(R.bidlog.invalid),
@@ -225,6 +233,7 @@ int main(int argc, char **argv) {
         .secret_len = strlen(o_secret),
         .max_age_ms = o_max_age_s * 1000,
         .max_future_ms = 5 * 60 * 1000,
+        .accept_v1 = o_accept_v1,
     };
     rcv_notices_init(&R.notices, &ncfg, &R.events);
     rcv_bidlog_init(&R.bidlog, &R.events);

@@ -1,9 +1,12 @@
 /* Notice endpoints (/win /bill /loss /imp /click), called by exchanges and
  * browsers on the worker event loops. Each notice is parsed, its HMAC
- * checked, its timestamp and price bounded, then turned into one Kafka event
- * keyed by auction id. The answer never waits on Kafka, bad input gets a
- * 4xx with a JSON reason (never 5xx), and there is no per-request log line:
- * counters and the latency histogram say what happened. */
+ * checked (v2, or v1 during an upgrade with --notice-accept-v1), its
+ * timestamp and price bounded, then turned into one Kafka event keyed by
+ * auction id — except test traffic, which is answered the same way but
+ * produces nothing, so it is never debited or learnt from. The answer never
+ * waits on Kafka, bad input gets a 4xx with a JSON reason (never 5xx), and
+ * there is no per-request log line: counters and the latency histogram say
+ * what happened. */
 #include "notices.h"
 
 #include <ctype.h>
@@ -98,12 +101,21 @@ rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
         }
         return RCV_MALFORMED;
     }
+    /* v1 signs neither the type nor the creative: a v1 loss URL re-typed
+     * to /bill would verify. Only while URLs handed out before the upgrade
+     * may still come back (docs/contracts.md "Notice URLs"). */
+    if (n->version == 1 && !cfg->accept_v1) {
+        beat_reasonf(why, -EACCES, "signature v1 not accepted");
+        return RCV_FORGED;
+    }
+    /* The type signed is the URL path's (n->type): a notice moved to
+     * another path fails here like any other tampering. */
     if (!beat_notice_verify(cfg->secret, cfg->secret_len, n)) {
         beat_reasonf(why, -EACCES, "bad signature");
         return RCV_FORGED;
     }
     if (!id_ok(n->auction) || !id_ok(n->imp) || !id_ok(n->campaign) ||
-        !id_ok(n->crid)) {
+        !id_ok(n->crid) || !id_ok(n->exchange)) {
         beat_reasonf(why, -EINVAL, "ids must be UTF-8 text without control characters");
         return RCV_MALFORMED;
     }
@@ -157,8 +169,15 @@ void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) {
         snprintf(name, sizeof name, "beat_receiver_notices_total{type=\"%s\"}",
                  beat_event_type_name((beat_event_type)t));
-        s->accepted[t] = beat_counter_new(name, "Notices accepted, by type");
+        s->accepted[t] = beat_counter_new(
+            name, "Notices accepted and produced to Kafka, by type (test notices apart)");
+        snprintf(name, sizeof name, "beat_receiver_test_notices_total{type=\"%s\"}",
+                 beat_event_type_name((beat_event_type)t));
+        s->test[t] = beat_counter_new(
+            name, "Test notices (OpenRTB test=1) accepted and answered, never produced");
     }
+    s->v1 = beat_counter_new("beat_receiver_notices_v1_total",
+                             "Notices accepted with signature v1 (--notice-accept-v1)");
     for (int r = RCV_MALFORMED; r < RCV_REJECT_N; r++) {
         snprintf(name, sizeof name, "beat_receiver_rejected_total{reason=\"%s\"}",
                  reject_names[r]);
@@ -180,10 +199,31 @@ void rcv_worker_bufs_fini(rcv_worker_bufs *w) {
     beat_buf_fini(&w->event);
 }
 
+void rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms,
+                       beat_buf *scratch) {
+    if (n->version == 1) beat_counter_inc(s->v1);
+    if (n->flags & BEAT_NOTICE_F_TEST) {
+        /* Test traffic: nothing reaches Kafka, so no reader can debit it,
+         * count it as a win or turn its click into a training label. */
+        beat_counter_inc(s->test[n->type]);
+        return;
+    }
+    beat_event ev;
+    rcv_notice_to_event(n, now_ms, &ev);
+    (void)rcv_events_send(s->events, &ev, scratch); /* drops are counted */
+    beat_counter_inc(s->accepted[n->type]);
+}
+
 uint64_t rcv_notices_accepted(const rcv_notices *s) {
     uint64_t n = 0;
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++)
         n += beat_counter_get(s->accepted[t]);
+    return n;
+}
+
+uint64_t rcv_notices_test(const rcv_notices *s) {
+    uint64_t n = 0;
+    for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) n += beat_counter_get(s->test[t]);
     return n;
 }
 
@@ -233,10 +273,8 @@ static void handle(struct evhttp_request *req, rcv_worker_bufs *w,
         beat_http_reply_error(req, rcv_reject_status(r), why.msg);
         goto done;
     }
-    beat_event ev;
-    rcv_notice_to_event(&n, now, &ev);
-    (void)rcv_events_send(s->events, &ev, &w->event); /* drops are counted */
-    beat_counter_inc(s->accepted[type]);
+    rcv_notice_accept(s, &n, now, &w->event);
+    /* Test or not, the answer is the same. */
     evhttp_add_header(oh, "Cache-Control", "no-store");
     if (type == BEAT_EV_IMP) {
         beat_http_reply(req, 200, "image/gif", pixel_gif, sizeof pixel_gif);

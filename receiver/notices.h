@@ -13,7 +13,8 @@
 typedef enum {
     RCV_OK = 0,
     RCV_MALFORMED, /* 400: unparsable, bad landing, ts in the future */
-    RCV_FORGED,    /* 403: missing or wrong signature */
+    RCV_FORGED,    /* 403: missing or wrong signature (a re-typed notice
+                      included), or v1 while --notice-accept-v1 is off */
     RCV_EXPIRED,   /* 410: signed ts older than max age */
     RCV_PRICE,     /* 400: clearing price above the signed bid */
     RCV_REJECT_N
@@ -24,6 +25,7 @@ typedef struct rcv_notice_cfg {
     size_t secret_len;
     int64_t max_age_ms;    /* older signed ts → expired */
     int64_t max_future_ms; /* ts further ahead than this → malformed */
+    bool accept_v1;        /* --notice-accept-v1: the upgrade window */
 } rcv_notice_cfg;
 
 /* Parses, verifies and checks one notice query string (pure; no I/O).
@@ -40,7 +42,9 @@ void rcv_notice_to_event(const beat_notice *n, int64_t now_ms, beat_event *ev);
 typedef struct rcv_notices {
     rcv_notice_cfg cfg;
     rcv_events *events;
-    beat_counter *accepted[BEAT_EV_CLICK + 1]; /* by type */
+    beat_counter *accepted[BEAT_EV_CLICK + 1]; /* by type, real traffic only */
+    beat_counter *test[BEAT_EV_CLICK + 1];     /* test notices, by type */
+    beat_counter *v1;                          /* v1 notices accepted */
     beat_counter *rejected[RCV_REJECT_N];
     beat_histogram *latency;
 } rcv_notices;
@@ -53,11 +57,17 @@ typedef struct rcv_worker_bufs {
 
 void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
                       rcv_events *events);
+/* What follows an accepted notice (rcv_notice_check said RCV_OK): a real
+ * one becomes a Kafka event (scratch: the worker's event buffer); a test
+ * one (BEAT_NOTICE_F_TEST) produces nothing, only its counter moves. */
+void rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms,
+                       beat_buf *scratch);
 void rcv_worker_bufs_init(rcv_worker_bufs *w, rcv_notices *s, size_t max_body);
 void rcv_worker_bufs_fini(rcv_worker_bufs *w);
 /* Routes the five notice paths on h; w must outlive h. */
 void rcv_notices_route(beat_http *h, rcv_worker_bufs *w);
-uint64_t rcv_notices_accepted(const rcv_notices *s);
+uint64_t rcv_notices_accepted(const rcv_notices *s); /* real, all types */
+uint64_t rcv_notices_test(const rcv_notices *s);     /* test, all types */
 uint64_t rcv_notices_rejected(const rcv_notices *s);
 
 #endif

@@ -1,10 +1,13 @@
 """beat-exsim against a fake bidder (Python http.server): request shape
 (OpenRTB 2.5/2.6, site/app, banner/video/native, deals, floor currencies),
-first/second-price wins with substituted notice macros, bills (delayed,
-sometimes repeated), losses with reason codes, clicks, and a JSON summary
-consistent with what the fake server received. A slow bidder checks the
-open loop: bounded outstanding requests, skips counted, the run still ends
-on time. A frozen node checks the load balancer's per-try timeout."""
+first/second-price wins with substituted notice macros (in notice URLs
+shaped like BEAT's v2 ones, everything but the macros left alone), bills
+(delayed, sometimes repeated), losses with reason codes, clicks, and a JSON
+summary consistent with what the fake server received. --test-share sends
+test=1 requests whose notices are called but never billed. A slow bidder
+checks the open loop: bounded outstanding requests, skips counted, the run
+still ends on time. A frozen node checks the load balancer's per-try
+timeout."""
 import hashlib, json, os, re, subprocess, tempfile, threading, time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -80,12 +83,16 @@ class FakeBidder:
             return (204, b"")
         cid = "cA" if int(hashlib.md5(rid.encode()).hexdigest(), 16) % 2 else "cB"
         base = f"http://127.0.0.1:{self.port}"
-        common = f"a=${{AUCTION_ID}}&i=${{AUCTION_IMP_ID}}&c={cid}"
+        # Shaped like BEAT's v2 notice URLs (empty x, f, a trailing s).
+        common = (f"v=2&x=&a=${{AUCTION_ID}}&i=${{AUCTION_IMP_ID}}&c={cid}&cr=cr-{cid}"
+                  f"&b={int(PRICES[cid] * 1e6)}&t=1700000000000&f={req.get('test', 0)}")
+        sig = "&s=" + hashlib.md5(rid.encode()).hexdigest()
         bid = {"id": "b1", "impid": "1", "price": PRICES[cid], "cid": cid, "crid": "cr-" + cid,
-               "nurl": f"{base}/win?{common}&p=${{AUCTION_PRICE}}&cur=${{AUCTION_CURRENCY}}",
-               "burl": f"{base}/bill?{common}&p=${{AUCTION_PRICE}}",
-               "lurl": f"{base}/loss?{common}&l=${{AUCTION_LOSS}}&p=${{AUCTION_PRICE}}",
-               "adm": f'<a href="{base}/click?a=${{AUCTION_ID}}&amp;c={cid}"><img src="x.png"></a>'}
+               "nurl": f"{base}/win?{common}&p=${{AUCTION_PRICE}}&cur=${{AUCTION_CURRENCY}}{sig}",
+               "burl": f"{base}/bill?{common}&p=${{AUCTION_PRICE}}{sig}",
+               "lurl": f"{base}/loss?{common}&l=${{AUCTION_LOSS}}&p=${{AUCTION_PRICE}}{sig}",
+               "adm": f'<a href="{base}/click?v=2&amp;x=&amp;a=${{AUCTION_ID}}&amp;c={cid}{sig}">'
+                      '<img src="x.png"></a>'}
         with self.lock:
             self.bids[rid] = (cid, PRICES[cid])
         body = json.dumps({"id": rid, "cur": "USD",
@@ -180,6 +187,10 @@ def test_exsim_against_fake_bidder():
         hits = {}
         for path, q, raw in fb.hits:
             check("${" not in raw and "%24%7B" not in raw, f"unsubstituted macro: {raw}")
+            # Nothing but the macros changed: v, the empty x, the signature.
+            check(raw.startswith(f"v=2&x=&a={q['a']}&") and
+                  raw.endswith("&s=" + hashlib.md5(q["a"].encode()).hexdigest()), raw)
+            check("f" not in q or q["f"] == "0", f"test flag without --test-share: {raw}")
             hits.setdefault(path, []).append(q)
         wins, bills = hits.get("/win", []), hits.get("/bill", [])
         losses, clicks = hits.get("/loss", []), hits.get("/click", [])
@@ -246,6 +257,56 @@ def test_exsim_against_fake_bidder():
         # cA bids 2.5 against a market median of 1.0: it must win most.
         check(s["campaigns"]["cA"]["wins"] > 0.6 * s["campaigns"]["cA"]["bids"])
         check(s["campaigns"]["cB"]["wins"] < 0.6 * s["campaigns"]["cB"]["bids"])
+        check(s["test"] == {"requests": 0, "wins": 0, "notices_sent": 0,
+                            "notices": {"win": 0, "bill": 0, "loss": 0, "click": 0}}, s["test"])
+        check(all("test" not in rq for rq in fb.requests.values()), "test=1 without --test-share")
+
+
+def test_exsim_test_share_is_called_never_billed():
+    """--test-share: that share of requests carries test=1; their auctions
+    run and their notices are called like any others, but the simulator
+    charges nothing for them (spend, wins, clicks, --events), counting them
+    under "test" instead — like a real exchange."""
+    with FakeBidder() as fb, tempfile.TemporaryDirectory() as tmp:
+        out, evlog = os.path.join(tmp, "sum.json"), os.path.join(tmp, "events.jsonl")
+        r, _ = run_exsim(["--inference", f"http://127.0.0.1:{fb.port}", "--rate", "300",
+                          "--duration", "3", "--seed", "11", "--json", out, "--events", evlog,
+                          "--tmax", "200", "--dup-prob", "0.1", "--test-share", "0.3"])
+        check(r.returncode == 0, f"exit {r.returncode}: {r.stderr[-2000:]}")
+        s = json.load(open(out))
+        t = s["test"]
+        check("test traffic (never billed)" in r.stdout, r.stdout)
+        tests = {rid for rid, rq in fb.requests.items() if rq.get("test") == 1}
+        check(all(rq.get("test", 0) in (0, 1) for rq in fb.requests.values()))
+        check(len(tests) == t["requests"], (len(tests), t))
+        check(0.2 * s["requests"] < t["requests"] < 0.4 * s["requests"], (t, s["requests"]))
+
+        by = {}  # path -> [(query, is_test)]
+        for path, q, raw in fb.hits:
+            by.setdefault(path, []).append((q, q["a"] in tests))
+            if "f" in q:  # the fake bidder signs the flag like inference does
+                check(q["f"] == ("1" if q["a"] in tests else "0"), raw)
+        n_test = {p: sum(1 for _, is_t in v if is_t) for p, v in by.items()}
+        # Test notices are sent (dupes included) and counted apart.
+        for kind in ("win", "bill", "loss", "click"):
+            check(t["notices"][kind] == n_test.get("/" + kind, 0), (kind, t, n_test))
+        check(t["notices_sent"] == sum(t["notices"].values()) and t["notices"]["bill"] > 20, t)
+        check(s["notices"]["bill"]["ok"] == len(by["/bill"]), s["notices"])
+        won_test = {q["a"] for q, is_t in by["/win"] if is_t}
+        won_real = {q["a"] for q, is_t in by["/win"] if not is_t}
+        check(t["wins"] == len(won_test) and s["wins"] == len(won_real), (t, s["wins"]))
+        # Only real auctions are charged: spend = their first bill each.
+        spend, seen = 0, set()
+        for q, is_t in by["/bill"]:
+            if not is_t and q["a"] not in seen:
+                seen.add(q["a"])
+                spend += micros(q["p"])
+        check(s["spend_cpm_micros"] == spend, (s["spend_cpm_micros"], spend))
+        check(sum(c["wins"] for c in s["campaigns"].values()) == s["wins"], s["campaigns"])
+        check(s["clicks"] == sum(1 for _, is_t in by.get("/click", []) if not is_t), s)
+        evs = [json.loads(l) for l in open(evlog)]
+        check(evs and not [e for e in evs if e["auction"] in tests], "test auction in --events")
+        check(sum(e["price_cpm_micros"] for e in evs if e["ev"] == "bill") == spend)
 
 
 def test_exsim_open_loop_with_slow_bidder():

@@ -51,8 +51,9 @@ def post(base, path, body, ctype="application/json", method="POST"):
     return json.loads(b)["version"]
 
 
-def sign(a, i, c, b, t, u=""):
-    msg = f"v1\n{a}\n{i}\n{c}\n{b}\n{t}\n{u}".encode()
+def sign(kind, x, f, a, i, c, cr, b, t, u=""):
+    """Signature v2 (docs/contracts.md "Notice URLs")."""
+    msg = f"v2\n{kind}\n{x}\n{f}\n{a}\n{i}\n{c}\n{cr}\n{b}\n{t}\n{u}".encode()
     return hmac.new(SECRET.encode(), msg, hashlib.sha256).digest()[:16].hex()
 
 
@@ -144,17 +145,28 @@ def test_supervisor_to_inference_to_receiver():
         for key, path in (("nurl", "/win?"), ("burl", "/bill?"), ("lurl", "/loss?")):
             check(b0[key].startswith(base + path), f"{key} {b0[key]}")
             check("${AUCTION_PRICE}" in b0[key], f"{key} {b0[key]}")
-        # The signature is what beat_notice.h says it is.
+        # The signature is what beat_notice.h says it is: v2, one per type.
         url = substitute(b0["nurl"], req["id"], "1")
-        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query,
+                                        keep_blank_values=True))
         check(q["c"] == "umbrella-news" and q["b"] == "3000000", f"query {q}")
-        check(q["s"] == sign(req["id"], "1", q["c"], q["b"], q["t"]), f"sig {q}")
+        check(q["v"] == "2" and q["x"] == "" and q["f"] == "0", f"query {q}")
+        check(q["cr"] == "umbrella-news-300x250", f"query {q}")
+        check(q["s"] == sign("win", "", 0, req["id"], "1", q["c"], q["cr"], q["b"], q["t"]),
+              f"sig {q}")
+        sigs = {k: dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(b0[k]).query))["s"]
+                for k in ("nurl", "burl", "lurl")}
+        check(len(set(sigs.values())) == 3, f"one signature per type {sigs}")
         check(abs(int(q["t"]) - time.time() * 1000) < 60000, f"ts {q['t']}")
         # And the receiver accepts it (same secret), rejects a tampered one.
         st, _, b = http("GET", url)
         check(st == 204, f"receiver win -> {st} {b!r}")
         st, _, _ = http("GET", url.replace("&b=3000000", "&b=3000001"))
         check(st in (400, 403), f"tampered win -> {st}")
+        # A loss URL re-typed to /bill (any price up to the bid) is forged.
+        lost = substitute(b0["lurl"], req["id"], "1", price="0.5")
+        st, _, b = http("GET", lost.replace("/loss?", "/bill?"))
+        check(st == 403 and b"bad signature" in b, f"lurl as /bill -> {st} {b!r}")
         # The bid log reached the receiver over nng.
         wait_for(lambda: (metric(rcv_port, "beat_receiver_bidlogs_total") or 0) >= 1, 10,
                  what="bid log at the receiver")
@@ -270,3 +282,90 @@ def test_bidlog_drops_while_receiver_away_then_resumes_and_keepalive():
                  what="bid log at the receiver")
         check(inf.alive() and rcv.alive(), "a daemon died")
         check(inf.stop() == 0, "inference SIGTERM exit code")
+
+
+def test_test_traffic_is_answered_never_produced():
+    """An OpenRTB test=1 request: inference bids as usual but logs no bid
+    and signs its notice URLs as test traffic (f=1); the receiver answers
+    them like real ones and produces nothing to Kafka. A real request
+    afterwards shows the same pipeline does produce (so the silence means
+    something), and its lurl re-typed to /bill is refused."""
+    from test_receiver import TOPIC, kafka_events, start_kafka, wait_events
+    sup_port, inf_port, rcv_port, bidlog_port, kport, kadmin = free_ports(6)
+    tmp = tempfile.mkdtemp(prefix="inf-test-traffic-")
+    with Procs(tmp) as procs:
+        start_kafka(procs, "kafka", kport, kadmin)
+        start_supervisor(procs, tmp, sup_port)
+        sbase = f"http://127.0.0.1:{sup_port}"
+        procs.start("receiver", ["beat-receiver", "--listen", f"127.0.0.1:{rcv_port}",
+                                 "--bidlog-listen", f"tcp://127.0.0.1:{bidlog_port}",
+                                 "--kafka-brokers", f"127.0.0.1:{kport}", "--topic", TOPIC,
+                                 "--notice-secret", SECRET])
+        wait_for(lambda: healthz(rcv_port)["ready"], 10, what="receiver ready")
+        inf = procs.start("inference", [
+            "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
+            "--supervisor-pub", f"ipc://{tmp}/pub.ipc", "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
+            "--receiver-url", f"http://127.0.0.1:{rcv_port}",
+            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
+            "--notice-secret", SECRET, "--name", "inf-test-traffic"])
+        with open(CAMPAIGNS, "rb") as f:
+            st, _, _ = http("PUT", sbase + "/v1/campaigns", f.read(),
+                            {"Content-Type": "application/json"})
+        check(st == 200)
+        post(sbase, "/v1/state", state(MULTS))
+        post(sbase, "/v1/checkpoint", ckpt(), ctype="application/octet-stream")
+        wait_for(lambda: healthz(inf_port)["ready"], 10, what="inference ready")
+        m = lambda n: metric(rcv_port, n) or 0
+
+        req = json.load(open(SIMPLE))
+        req["id"] = "test-traffic-1"
+        req["test"] = 1
+        st, _, body = bid(inf_port, json.dumps(req))
+        check(st == 200, f"test bid -> {st} {body[:200]!r}")
+        b0 = json.loads(body)["seatbid"][0]["bid"][0]
+        for key in ("nurl", "burl", "lurl"):
+            check("&f=1&" in b0[key], f"{key} not signed as test traffic: {b0[key]}")
+        price = str(b0["price"] / 2)
+        for key, path in (("nurl", "win"), ("burl", "bill"), ("lurl", "loss")):
+            st, _, b = http("GET", substitute(b0[key], req["id"], "1", price=price))
+            check(st == 204, f"test {key} -> {st} {b!r}")
+            check(m(f'beat_receiver_test_notices_total{{type="{path}"}}') == 1,
+                  f"test {path} counted")
+        st, _, b = http("GET", substitute(b0["lurl"], req["id"], "1", price=price)
+                        .replace("/loss?", "/bill?"))
+        check(st == 403, f"test lurl as /bill -> {st} {b!r}")
+        # Dropping the flag breaks the signature: test traffic cannot be
+        # turned into spend.
+        st, _, _ = http("GET", substitute(b0["burl"], req["id"], "1", price=price)
+                        .replace("&f=1&", "&f=0&"))
+        check(st == 403, f"test burl without its flag -> {st}")
+        check(m('beat_receiver_notices_total{type="bill"}') == 0, "no real bill")
+        check(healthz(rcv_port)["kafka_sent"] == 0, "a test notice was produced")
+        check(metric(inf_port, "beat_inference_bidlog_sent_total") == 0, "test bid logged")
+
+        # The same request as real traffic: logged, and its bill produced.
+        req["id"] = "real-traffic-1"
+        del req["test"]
+        st, _, body = bid(inf_port, json.dumps(req))
+        check(st == 200, f"real bid -> {st}")
+        b1 = json.loads(body)["seatbid"][0]["bid"][0]
+        check("&f=0&" in b1["burl"], b1["burl"])
+        st, _, _ = http("GET", substitute(b1["burl"], req["id"], "1", price=price))
+        check(st == 204, f"real burl -> {st}")
+        st, _, b = http("GET", substitute(b1["lurl"], req["id"], "1", price=price)
+                        .replace("/loss?", "/bill?"))
+        check(st == 403 and b"bad signature" in b, f"real lurl as /bill -> {st} {b!r}")
+        evs = wait_events(kport, ["real-traffic-1"])
+        kinds = sorted(e["type"] for k, e in evs if k == "real-traffic-1")
+        wait_for(lambda: (metric(inf_port, "beat_inference_bidlog_sent_total") or 0) >= 1, 10,
+                 what="real bid logged")
+        wait_for(lambda: any(e["type"] == "bid" for k, e in kafka_events(kport)
+                             if k == "real-traffic-1"), 15, interval=0.3,
+                 what="real bid event in Kafka")
+        evs = kafka_events(kport)
+        check("bill" in kinds, f"real bill not produced: {kinds}")
+        check(not [e for k, e in evs if k == "test-traffic-1"],
+              f"test traffic reached Kafka: {[e for k, e in evs if k == 'test-traffic-1']}")
+        check(m('beat_receiver_notices_total{type="bill"}') == 1, "one real bill")
+        check(m('beat_receiver_test_notices_total{type="bill"}') == 1, "still one test bill")
+        check(inf.alive(), "inference died")

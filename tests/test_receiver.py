@@ -1,7 +1,9 @@
 """Receiver over its real links: beat-kafka-dev (mock Kafka on a free port),
 beat-receiver on free ports, notices signed here exactly as beat_notice.h
-says, and what reached Kafka read back with kcat (JSON mode). The bid-log
-(nng) path is covered by receiver/bidlog_test.c, since Python has no nng."""
+says (signature v2; v1 only in the upgrade window), and what reached Kafka
+read back with kcat (JSON mode). Test traffic (f=1) is answered but never
+reaches Kafka. The bid-log (nng) path is covered by receiver/bidlog_test.c,
+since Python has no nng."""
 import hashlib, hmac, json, subprocess, tempfile, time
 import urllib.parse
 
@@ -12,22 +14,37 @@ SECRET = "test-secret-receiver"
 TOPIC = "beat.events"
 
 
-def sign(a, i, c, b, t, u=""):
+def sign(kind, a, i, c, cr, b, t, u="", x="", f=0, secret=SECRET):
+    """Signature v2: the notice type, exchange and flags, then the ids."""
+    msg = f"v2\n{kind}\n{x}\n{f}\n{a}\n{i}\n{c}\n{cr}\n{b}\n{t}\n{u}".encode()
+    return hmac.new(secret.encode(), msg, hashlib.sha256).digest()[:16].hex()
+
+
+def sign_v1(a, i, c, b, t, u="", secret=SECRET):
+    """Signature v1 (before the upgrade): no type, exchange, flags or creative."""
     msg = f"v1\n{a}\n{i}\n{c}\n{b}\n{t}\n{u}".encode()
-    return hmac.new(SECRET.encode(), msg, hashlib.sha256).digest()[:16].hex()
+    return hmac.new(secret.encode(), msg, hashlib.sha256).digest()[:16].hex()
 
 
 def notice_query(kind, a, i="1", c="camp1", cr="cr1", b=2500000, t=None,
-                 p=None, l=None, u=None, sig=None):
+                 p=None, l=None, u=None, sig=None, x="", f=0, v=2):
+    """The query of a `kind` notice as an exchange sends it (macros filled),
+    signed for `kind` (v=2) or the old way (v=1)."""
     t = int(time.time() * 1000) if t is None else t
-    q = [("a", a), ("i", i), ("c", c), ("cr", cr), ("b", str(b)), ("t", str(t))]
+    if v == 1:
+        q = [("a", a), ("i", i), ("c", c), ("cr", cr), ("b", str(b)), ("t", str(t))]
+        sig = sig if sig is not None else sign_v1(a, i, c, b, t, u or "")
+    else:
+        q = [("v", "2"), ("x", x), ("a", a), ("i", i), ("c", c), ("cr", cr),
+             ("b", str(b)), ("t", str(t)), ("f", str(f))]
+        sig = sig if sig is not None else sign(kind, a, i, c, cr, b, t, u or "", x, f)
     if p is not None:
         q += [("p", p), ("cur", "USD")]
     if l is not None:
         q.append(("l", str(l)))
     if u is not None:
         q.append(("u", u))
-    q.append(("s", sig if sig is not None else sign(a, i, c, b, t, u or "")))
+    q.append(("s", sig))
     return urllib.parse.urlencode(q)
 
 
@@ -101,6 +118,16 @@ def test_notices_reach_kafka_and_bad_ones_are_refused():
         good = notice_query("win", "AF1", p="1.0", t=now)
         expect(403, f"{base}/win?" + good.replace("a=AF1", "a=AF2"), reason="signature")
         expect(403, f"{base}/win?" + good.rsplit("&s=", 1)[0], reason="signature")
+        # Signed means typed: a lost auction billed, a win counted as an
+        # impression, a changed creative — all forgeries.
+        lost = notice_query("loss", "AR1", p="1.0", l=102, t=now)
+        expect(403, f"{base}/bill?" + lost, reason="bad signature")
+        expect(403, f"{base}/imp?" + notice_query("win", "AR2", p="1.0", t=now),
+               reason="bad signature")
+        expect(403, f"{base}/win?" + good.replace("cr=cr1", "cr=cr2"), reason="bad signature")
+        # v1 URLs are refused unless --notice-accept-v1 is on.
+        expect(403, f"{base}/win?" + notice_query("win", "AV1", p="1.0", t=now, v=1),
+               reason="signature v1 not accepted")
         expect(400, f"{base}/win?" + notice_query("win", "AP1", p="2.6", b=2500000, t=now),
                reason="price above bid")
         expect(410, f"{base}/win?" + notice_query("win", "AE1", p="1.0", t=now - 2 * 3600 * 1000),
@@ -114,10 +141,27 @@ def test_notices_reach_kafka_and_bad_ones_are_refused():
                reason="landing")
         expect(405, f"{base}/win?" + good, method="PUT")
 
-        evs = wait_events(kport, ["AW1", "AB1", "AL1", "AI1", "AC1"])
+        # Test traffic (f=1): answered exactly like real notices, produced
+        # nowhere. Sent before the last real one (AZ1), so once AZ1 is in
+        # Kafka anything the test notices produced would be too.
+        st, _, _ = http("GET", f"{base}/bill?" + notice_query("bill", "AT2", p="1.0", t=now, f=1))
+        check(st == 204, f"test bill -> {st}")
+        st, h, _ = http_noredirect(f"{base}/click?" + notice_query("click", "AT3", u=landing,
+                                                                   t=now, f=1))
+        check(st == 302 and h.get("Location") == landing, f"test click -> {st} {h}")
+        expect(400, f"{base}/bill?" + notice_query("bill", "AT4", p="2.6", t=now, f=1),
+               reason="price above bid")
+        expect(403, f"{base}/bill?" + notice_query("bill", "AT5", p="1.0", t=now, f=1)
+               .replace("f=1", "f=0"), reason="bad signature")
+        st, _, _ = http("GET", f"{base}/win?" + notice_query("win", "AZ1", p="1.0", t=now))
+        check(st == 204, f"win -> {st}")
+
+        evs = wait_events(kport, ["AW1", "AB1", "AL1", "AI1", "AC1", "AZ1"])
         by = {k: e for k, e in evs}
-        check(not {"AF1", "AF2", "AP1", "AE1", "AT1", "AX1", "AX2", "AJ1"} & set(by),
-              f"rejected notices reached Kafka: {sorted(by)}")
+        check(not {"AF1", "AF2", "AP1", "AE1", "AT1", "AX1", "AX2", "AJ1", "AR1", "AR2",
+                   "AV1"} & set(by), f"rejected notices reached Kafka: {sorted(by)}")
+        check(not {"AT2", "AT3", "AT4", "AT5"} & set(by),
+              f"test notices reached Kafka: {sorted(by)}")
         w = by["AW1"]
         check(w["type"] == "win" and w["v"] == 1 and w["imp"] == "1", w)
         check(w["price"] == 1234500 and w["bid"] == 2500000 and w["nts"] == now, w)
@@ -129,16 +173,22 @@ def test_notices_reach_kafka_and_bad_ones_are_refused():
         check(by["AC1"]["type"] == "click", by["AC1"])
 
         m = lambda n: metric(hp, n) or 0
-        check(m('beat_receiver_notices_total{type="win"}') == 1, "win count")
+        check(m('beat_receiver_notices_total{type="win"}') == 2, "win count")
         check(m('beat_receiver_notices_total{type="bill"}') == 1, "bill count")
-        check(m('beat_receiver_rejected_total{reason="forged"}') == 2, "forged count")
-        check(m('beat_receiver_rejected_total{reason="price"}') == 1, "price count")
+        check(m('beat_receiver_test_notices_total{type="bill"}') == 1, "test bill count")
+        check(m('beat_receiver_test_notices_total{type="click"}') == 1, "test click count")
+        check(m('beat_receiver_notices_total{type="click"}') == 1, "click count")
+        check(m("beat_receiver_notices_v1_total") == 0, "no v1 accepted")
+        check(m('beat_receiver_rejected_total{reason="forged"}') == 7, "forged count")
+        check(m('beat_receiver_rejected_total{reason="price"}') == 2, "price count")
         check(m('beat_receiver_rejected_total{reason="expired"}') == 1, "expired count")
         check(m('beat_receiver_rejected_total{reason="malformed"}') == 4, "malformed count")
-        wait_for(lambda: m("beat_receiver_kafka_delivered_total") >= 5, 5,
+        wait_for(lambda: m("beat_receiver_kafka_delivered_total") >= 6, 5,
                  what="delivered metric")
+        check(m("beat_receiver_kafka_delivered_total") == 6, "exactly the real notices produced")
         check(m("beat_receiver_kafka_dropped_total") == 0, "no drops")
-        check(healthz(hp)["kafka_delivered"] >= 5, "health detail")
+        check(healthz(hp)["kafka_delivered"] == 6 and healthz(hp)["kafka_sent"] == 6,
+              "health detail")
         check(r.stop() == 0, "receiver exits 0 on SIGTERM")
 
 
@@ -186,3 +236,27 @@ def test_receiver_without_kafka_answers_fast_and_counts_drops():
         t0 = time.monotonic()
         check(r.stop() == 0, "exit 0")
         check(time.monotonic() - t0 < 8, "stop does not hang on a dead broker")
+
+
+def test_v1_accepted_only_in_the_upgrade_window():
+    """--notice-accept-v1 (here through its environment twin) lets notices
+    signed before the upgrade through, counted; v2 ones still work; v1
+    tampering is still forgery."""
+    dead, hp, bp = free_ports(3)  # no Kafka needed: drops are counted
+    with Procs(tempfile.mkdtemp(prefix="rcv-v1-")) as procs:
+        procs.start("receiver", ["beat-receiver", "--listen", f"127.0.0.1:{hp}",
+                                 "--bidlog-listen", f"tcp://127.0.0.1:{bp}",
+                                 "--kafka-brokers", f"127.0.0.1:{dead}",
+                                 "--notice-secret", SECRET],
+                    env={"BEAT_RECEIVER_NOTICE_ACCEPT_V1": "true"})
+        wait_for(lambda: healthz(hp)["ready"], 10, what="receiver ready")
+        base = f"http://127.0.0.1:{hp}"
+        st, _, b = http("GET", f"{base}/win?" + notice_query("win", "V1", p="1.0", v=1))
+        check(st == 204, f"v1 win in the window -> {st} {b!r}")
+        st, _, b = http("GET", f"{base}/win?" + notice_query("win", "V2", p="1.0"))
+        check(st == 204, f"v2 win -> {st} {b!r}")
+        st, _, _ = http("GET", f"{base}/win?" + notice_query("win", "V3", p="1.0", v=1)
+                        .replace("b=2500000", "b=2500001"))
+        check(st == 403, f"tampered v1 -> {st}")
+        check(metric(hp, "beat_receiver_notices_v1_total") == 1, "v1 counted")
+        check(metric(hp, 'beat_receiver_notices_total{type="win"}') == 2, "both accepted")

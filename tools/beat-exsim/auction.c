@@ -28,7 +28,7 @@
 #define BODY_MAX (64 * 1024)
 #define ADM_MAX (32 * 1024) /* VAST and native markup, macros substituted */
 
-enum { SALT_CLICK = 0xc11c, SALT_DELAY = 0xde1a, SALT_DUP = 0xd0b1 };
+enum { SALT_CLICK = 0xc11c, SALT_DELAY = 0xde1a, SALT_DUP = 0xd0b1, SALT_TEST = 0x7e57 };
 
 #define EJECT_US 1000000 /* first ejection of a failing node; doubles to 8× */
 
@@ -176,7 +176,7 @@ static void notice(exs_sim *sim, int kind, const char *tmpl, const exs_req *r,
         sim->stats.notice_dropped[kind]++;
         return;
     }
-    exs_notice(sim, kind, url, delay_ms, b->cid, r->id, price, dup);
+    exs_notice(sim, kind, url, delay_ms, b->cid, r->id, price, dup, r->test);
 }
 
 /* The exchange's checks of one bid against the request: deal rules,
@@ -214,12 +214,18 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
                 int64_t t_ms) {
     exs_stats *s = &sim->stats;
     const exs_world *w = &sim->world;
-    s->wins++;
-    s->imps++;
-    s->by_fmt_wins[r->fmt]++;
-    if (r->at == 1) s->wins_first_price++;
     double ctr = exs_true_ctr(w, r, b->cid ? b->cid : "");
-    exs_campaign_stats *c = exs_stats_campaign(s, b->cid ? b->cid : "?");
+    /* A test auction runs and calls its notices like any other, but buys
+     * nothing (exsim.h, exs_stats): only test_wins counts it. */
+    exs_campaign_stats *c = r->test ? NULL : exs_stats_campaign(s, b->cid ? b->cid : "?");
+    if (r->test) {
+        s->test_wins++;
+    } else {
+        s->wins++;
+        s->imps++;
+        s->by_fmt_wins[r->fmt]++;
+        if (r->at == 1) s->wins_first_price++;
+    }
     if (c) {
         c->wins++;
         c->imps++;
@@ -236,7 +242,7 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
         if (exs_unit(w, r->seq, SALT_DUP + 1) < sim->dup_prob)
             notice(sim, EXS_N_BILL, b->burl, r, b, clearing, 0,
                    render + delay_ms(w, r, SALT_DELAY + 2, 1000, 3000), true);
-    } else { /* no billing URL: the win is what is charged */
+    } else if (!r->test) { /* no billing URL: the win is what is charged */
         s->spend_cpm_micros += clearing;
         if (c) c->spend_cpm_micros += clearing;
     }
@@ -250,7 +256,7 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
             /* Clicks come a few seconds after the render, skewed short. */
             double u = exs_unit(w, r->seq, SALT_DELAY + 3);
             exs_notice(sim, EXS_N_CLICK, href, render + 300 + (int64_t)(u * u * 3500.0),
-                       b->cid, r->id, clearing, false);
+                       b->cid, r->id, clearing, false, r->test);
         }
     }
     if (sim->oracle) {
@@ -396,6 +402,9 @@ void exs_auction_fire(exs_sim *sim) {
     ctx->stall0_us = sim->stall_us;
     ctx->t_ms = beat_now_ms();
     exs_req_gen(&sim->world, seq, &ctx->req);
+    /* Which requests are test traffic depends on (seed, seq) only, like
+     * every other choice; the request itself stays what the seed makes. */
+    ctx->req.test = sim->test_share > 0 && exs_unit(&sim->world, seq, SALT_TEST) < sim->test_share;
     beat_buf b;
     beat_buf_init(&b, BODY_MAX);
     int rc = exs_req_json(&sim->world, &ctx->req, sim->tmax_ms, &b);
@@ -410,6 +419,7 @@ void exs_auction_fire(exs_sim *sim) {
     sim->stats.by_fmt_req[ctx->req.fmt]++;
     if (rc == 0) {
         sim->stats.requests++;
+        if (ctx->req.test) sim->stats.test_requests++;
         sim->bids_in_flight++;
     } else {
         sim->stats.skipped++;

@@ -40,6 +40,11 @@ typedef struct exs_stats {
     int64_t notice_sent[EXS_N_KINDS], notice_ok[EXS_N_KINDS];
     int64_t notice_failed[EXS_N_KINDS], notice_dropped[EXS_N_KINDS];
     int64_t notice_dupes, delayed_dropped;
+    /* Test traffic (--test-share, OpenRTB test=1): counted here only. Its
+     * notices are sent (and in notice_sent/ok/failed) but it buys nothing:
+     * no wins, spend, impressions or clicks above, per campaign, in
+     * --events or for the oracle. */
+    int64_t test_requests, test_wins, test_notices[EXS_N_KINDS];
     int64_t click_no_href;
     int64_t by_fmt_req[3], by_fmt_bids[3], by_fmt_wins[3];
     uint32_t *lat_hist; /* EXS_LAT_BUCKETS of 10 µs; the last one is ≥ 1 s */
@@ -94,6 +99,7 @@ typedef struct exs_sim {
     exs_delayq *delayq;
     int tmax_ms, per_try_ms;
     double dup_prob, price_wave; /* current market price factor */
+    double test_share;           /* share of requests sent with test=1 */
     int64_t start_ms;            /* wall clock at the start of the run */
     /* Time this process was not running (schedule ticks later than
      * EXS_STALL_GAP_US, summed): taken out of a bid's measured latency, so
@@ -144,12 +150,13 @@ int exs_adm_href(const char *adm, char *out, size_t cap);
 
 /* notice.c: a notice GET now or after delay_ms (bounded queue). kind
  * EXS_N_BILL counts price as spend of camp when sent, EXS_N_CLICK a click;
- * dup marks an exchange's repeated call (not counted again). */
+ * dup marks an exchange's repeated call (not counted again); a test
+ * auction's notice counts as a test notice only (never spend or a click). */
 exs_delayq *exs_delayq_new(int64_t max);
 void exs_delayq_free(exs_delayq *q);
 int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
                const char *camp, const char *auction, int64_t price_cpm_micros,
-               bool dup);
+               bool dup, bool test);
 /* Sends what is due (all when flush); returns how many still wait. */
 int64_t exs_delayq_run(exs_sim *sim, bool flush);
 

@@ -24,6 +24,7 @@
 static struct {
     beat_strlist inference, surge;
     double rate, duration_s, market_median, market_sigma, wave, price_wave, dup_prob;
+    double test_share;
     int64_t seed, connections, tmax_ms, http_timeout_ms, stats_every_s, per_try_ms;
     int64_t notice_conns, notice_queue, notice_timeout_ms, delayed_max, oracle_max;
     int64_t auc_window_s;
@@ -66,6 +67,9 @@ static const beat_opt OPTS[] = {
      false},
     {"dup-prob", "BEAT_EXSIM_DUP_PROB", BEAT_OPT_DBL, &opt.dup_prob, "0.05", 0, 1,
      "probability that a win or bill notice is called twice (exchanges retry)", false},
+    {"test-share", "BEAT_EXSIM_TEST_SHARE", BEAT_OPT_DBL, &opt.test_share, "0", 0, 1,
+     "share of requests sent with OpenRTB test=1: answered and their notices called, "
+     "but never billed, counted apart (\"test\" in --json)", false},
     {"campaigns", "BEAT_EXSIM_CAMPAIGNS", BEAT_OPT_STR, &opt.campaigns, NULL, 0, -1,
      "campaigns JSON (e.g. the supervisor's GET /v1/campaigns): enables the oracle and "
      "the Bayes AUC in --json, and blocks their advertisers in some requests' badv", false},
@@ -270,6 +274,7 @@ int main(int argc, char **argv) {
     sim->tmax_ms = (int)opt.tmax_ms;
     sim->per_try_ms = opt.per_try_ms > 0 ? (int)opt.per_try_ms : (int)(opt.tmax_ms / 3);
     sim->dup_prob = opt.dup_prob;
+    sim->test_share = opt.test_share;
     sim->price_wave = 1.0;
     if (exs_stats_init(&sim->stats) < 0) return 1;
     /* timerfd-backed timers: the 1 ms schedule tick must not be rounded

@@ -3,7 +3,9 @@
  * retry). A bounded min-heap keyed by due time, drained from the schedule
  * tick; full → dropped and counted. What is counted as spend and clicks is
  * what was actually sent, so the summary equals the raw --events log (one
- * line per first win, bill and click notice sent; repeats are not logged). */
+ * line per first win, bill and click notice sent; repeats are not logged).
+ * Test traffic's notices are sent all the same, but like a real exchange we
+ * never charge for them: they are counted as test notices and nothing else. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@
 typedef struct dnotice {
     int64_t due_us;
     int kind;
-    bool dup;
+    bool dup, test;
     int64_t price;
     char *url, *camp, *auction; /* owned */
 } dnotice;
@@ -100,7 +102,7 @@ static void on_notice(void *arg, int status, const char *body, size_t len,
 
 /* Sends one notice GET now; counts what it stands for once it is sent. */
 static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
-                     const char *auction, int64_t price, bool dup) {
+                     const char *auction, int64_t price, bool dup, bool test) {
     exs_stats *s = &sim->stats;
     if (!g_nctx[kind].sim)
         for (int k = 0; k < EXS_N_KINDS; k++) g_nctx[k] = (notice_ctx){sim, k};
@@ -111,6 +113,11 @@ static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
         return;
     }
     s->notice_sent[kind]++;
+    if (test) {
+        s->test_notices[kind]++;
+        if (dup) s->notice_dupes++;
+        return;
+    }
     if (dup) {
         s->notice_dupes++;
         return;
@@ -133,9 +140,9 @@ static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
 }
 
 int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
-               const char *camp, const char *auction, int64_t price, bool dup) {
+               const char *camp, const char *auction, int64_t price, bool dup, bool test) {
     if (delay_ms <= 0) {
-        send_now(sim, kind, url, camp, auction, price, dup);
+        send_now(sim, kind, url, camp, auction, price, dup, test);
         return 0;
     }
     exs_delayq *q = sim->delayq;
@@ -146,7 +153,7 @@ int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
                     KIND[kind], q->n);
         return -ENOSPC;
     }
-    dnotice d = {beat_mono_us() + delay_ms * 1000, kind, dup, price, strdup(url),
+    dnotice d = {beat_mono_us() + delay_ms * 1000, kind, dup, test, price, strdup(url),
                  strdup(camp ? camp : ""), strdup(auction ? auction : "")};
     if (!d.url || !d.camp || !d.auction) {
         dn_free(&d);
@@ -165,7 +172,7 @@ int64_t exs_delayq_run(exs_sim *sim, bool flush) {
         dnotice d = q->h[0];
         q->h[0] = q->h[--q->n];
         if (q->n) sift_down(q, 0);
-        send_now(sim, d.kind, d.url, d.camp, d.auction, d.price, d.dup);
+        send_now(sim, d.kind, d.url, d.camp, d.auction, d.price, d.dup, d.test);
         dn_free(&d);
     }
     return q->n;

@@ -71,6 +71,8 @@ static bool grow(exs_oracle *o) {
 
 void exs_oracle_add(exs_oracle *o, const exs_world *w, const exs_req *r, int64_t t_ms,
                     int64_t market, int won, bool clicked, double won_ctr) {
+    /* A test auction buys nothing: no opportunity for the oracle either. */
+    if (r->test) return;
     if (!grow(o)) {
         o->dropped++;
         return;

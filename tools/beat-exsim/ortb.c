@@ -121,5 +121,6 @@ int exs_req_json(const exs_world *w, const exs_req *r, int tmax_ms, beat_buf *ou
     if (rc >= 0 && !r->app && r->seq % 11 == 0)
         rc = beat_buf_puts(out, ",\"bapp\":[\"com.blocked.game\"]");
     if (rc < 0) return rc;
-    return beat_buf_printf(out, ",\"at\":%d,\"tmax\":%d,\"cur\":[\"USD\"]}", r->at, tmax_ms);
+    return beat_buf_printf(out, ",\"at\":%d,\"tmax\":%d,\"cur\":[\"USD\"]%s}", r->at, tmax_ms,
+                           r->test ? ",\"test\":1" : "");
 }

@@ -1,7 +1,8 @@
 /* Counters of the simulated exchange and the end-of-run report: a human
  * table on stdout and, on request, a JSON summary that tests and the demo
  * read. Spend is kept in CPM micros (exact sums of clearing prices) and
- * converted to money micros (CPM / 1000) only when reported. */
+ * converted to money micros (CPM / 1000) only when reported. Test traffic
+ * is reported on its own line / under "test" (exsim.h, exs_stats). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -102,6 +103,12 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
         printf("notices %-5s sent=%" PRId64 " ok=%" PRId64 " failed=%" PRId64
                " dropped=%" PRId64 "\n", KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k],
                s->notice_failed[k], s->notice_dropped[k]);
+    if (s->test_requests)
+        printf("test traffic (never billed): requests=%" PRId64 " wins=%" PRId64
+               " notices win=%" PRId64 " bill=%" PRId64 " loss=%" PRId64 " click=%" PRId64 "\n",
+               s->test_requests, s->test_wins, s->test_notices[EXS_N_WIN],
+               s->test_notices[EXS_N_BILL], s->test_notices[EXS_N_LOSS],
+               s->test_notices[EXS_N_CLICK]);
     if (s->click_no_href || s->campaigns_dropped)
         printf("click_no_href=%" PRId64 " campaigns_dropped=%d\n", s->click_no_href,
                s->campaigns_dropped);
@@ -133,12 +140,23 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
                              ",\"per_try_timeouts\":%" PRId64 ",\"ejections\":%" PRId64
                              ",\"filtered_bids\":%" PRId64 ",\"deal_bids\":%" PRId64
                              ",\"wins_first_price\":%" PRId64 ",\"sim_stalled\":%" PRId64
-                             ",\"stall_adjusted\":%" PRId64
-                             ",\"by_format\":{",
+                             ",\"stall_adjusted\":%" PRId64 ",",
                              s->notice_dupes, s->delayed_dropped, s->click_no_href, s->imps,
                              s->per_try_timeouts, s->ejections, s->blocked_bids, s->deal_bids,
                              s->wins_first_price, s->sim_stalled, s->stall_adjusted);
+    if (rc == 0) {
+        int64_t sent = 0;
+        for (int k = 0; k < EXS_N_KINDS; k++) sent += s->test_notices[k];
+        rc = beat_buf_printf(b, "\"test\":{\"requests\":%" PRId64 ",\"wins\":%" PRId64
+                             ",\"notices_sent\":%" PRId64 ",\"notices\":{",
+                             s->test_requests, s->test_wins, sent);
+    }
+    for (int k = 0; k < EXS_N_KINDS && rc == 0; k++)
+        rc = beat_buf_printf(b, "%s\"%s\":%" PRId64, k ? "," : "", KIND_NAMES[k],
+                             s->test_notices[k]);
+    if (rc == 0) rc = beat_buf_puts(b, "}},");
     static const char *const FMT[3] = {"banner", "video", "native"};
+    if (rc == 0) rc = beat_buf_puts(b, "\"by_format\":{");
     for (int k = 0; k < 3 && rc == 0; k++)
         rc = beat_buf_printf(b, "%s\"%s\":{\"requests\":%" PRId64 ",\"bids\":%" PRId64
                              ",\"wins\":%" PRId64 "}", k ? "," : "", FMT[k], s->by_fmt_req[k],

@@ -59,6 +59,7 @@ typedef struct exs_req {
     int bcat_extra;        /* -1, or a category blocked beyond IAB25/26 */
     int badv;              /* -1, or index into world.badv */
     int gdpr;
+    int test;              /* OpenRTB test=1 (--test-share): nothing is bought */
 } exs_req;
 
 /* Rates default to EUR 1.08, GBP 1.27 USD; set world.rates after init. */
