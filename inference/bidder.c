@@ -261,7 +261,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
                 continue;
             }
             /* Test traffic never spends, so it needs no lease. */
-            if (cp->lease && !r->test && !inf_lease_open(cp->lease)) {
+            if (cp->lease && !r->test && !inf_lease_open(cp->lease, cp->max_bid_cpm_micros)) {
                 leased++;
                 continue;
             }
@@ -282,9 +282,9 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     if (nc) score_chunk(&s, cis, crs, nc);
     if (s.have) {
         const inf_camp *cp = &w->camps[out->camp];
-        /* The winner's price is its worst case: it must fit the lease. A
-         * runner-up is not tried; a lease this close to empty is refilled
-         * within a second. */
+        /* The winner's price is its worst case: it must fit the lease. The
+         * filter left only leases with a max bid to spare, so this fails
+         * only when workers race for the same last max bid. */
         if (cp->lease && !r->test && !inf_lease_take(cp->lease, out->price_cpm_micros))
             return INF_NB_LEASE;
         out->n_feat = (uint32_t)beat_feat_indices(&m->hp, &s.raw, cp->hash, out->feat,

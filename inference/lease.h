@@ -28,10 +28,12 @@ static inline bool inf_lease_take(inf_lease_slot *s, int64_t cpm) {
     atomic_fetch_sub_explicit(&s->used_cpm, cpm, memory_order_relaxed);
     return false;
 }
-/* Something left (a cheap filter before scoring; the take decides). */
-static inline bool inf_lease_open(const inf_lease_slot *s) {
-    return atomic_load_explicit(&s->used_cpm, memory_order_relaxed) <
-           atomic_load_explicit(&s->granted_cpm, memory_order_relaxed);
+/* At least cpm left: the filter before scoring, with the campaign's max
+ * bid, so that the take after the auction cannot fail but for a race (and
+ * an imp is never lost to a winner whose lease is nearly empty). */
+static inline bool inf_lease_open(const inf_lease_slot *s, int64_t cpm) {
+    return atomic_load_explicit(&s->granted_cpm, memory_order_relaxed) -
+               atomic_load_explicit(&s->used_cpm, memory_order_relaxed) >= cpm;
 }
 
 typedef struct inf_leases inf_leases;
