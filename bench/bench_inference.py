@@ -182,7 +182,7 @@ def run(tmp, sink_exe):
         procs.start("supervisor", ["beat-supervisor", "--listen", f"127.0.0.1:{sup_port}",
                                    "--db", os.path.join(tmp, "sup.db"),
                                    "--pub", f"ipc://{tmp}/pub.ipc",
-                                   "--rep", f"ipc://{tmp}/rep.ipc",
+                                   "--rep", f"ipc://{tmp}/rep.ipc", "--lease", f"ipc://{tmp}/lease.ipc",
                                    "--hash-bits", str(HASH_BITS)])
         sbase = f"http://127.0.0.1:{sup_port}"
         wait_for(lambda: get_json(sbase + "/healthz")["ready"], 15, what="supervisor")
@@ -208,6 +208,7 @@ def run(tmp, sink_exe):
                 *(["--bidlog-batch", BIDLOG_BATCH] if BIDLOG_BATCH else []),
                 "--supervisor-pub", f"ipc://{tmp}/pub.ipc",
                 "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
+                "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
                 "--receiver-bidlog", f"tcp://127.0.0.1:{sink_port}",
                 "--notice-secret", "bench-secret", "--name", "inference-bench"])
             wait_for(lambda: (lambda h: h["ready"] and h["campaigns"] == N_CAMPAIGNS)(

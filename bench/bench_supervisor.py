@@ -100,7 +100,7 @@ def main():
     with Procs(tmp) as procs:
         procs.start("sup", ["beat-supervisor", "--listen", f"127.0.0.1:{port}",
                             "--db", os.path.join(tmp, "sup.db"), "--pub", pub,
-                            "--rep", f"ipc://{tmp}/rep.ipc", "--hash-bits", str(BITS),
+                            "--rep", f"ipc://{tmp}/rep.ipc", "--lease", f"ipc://{tmp}/lease.ipc", "--hash-bits", str(BITS),
                             "--max-checkpoint-bytes", str(MAX_CKPT), "--keep", "5",
                             "--backup-every-s", "0"])
         wait_for(lambda: healthz(port)["ready"], 10, what="supervisor ready")

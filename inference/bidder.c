@@ -37,13 +37,14 @@
 #include <xxhash.h>
 
 #include "creative.h"
+#include "lease.h"
 
 #define FREQ_SLOTS_LOG2_DEFAULT 18
 
 const char *inf_nobid_name(inf_nobid r) {
     static const char *const names[INF_NB_N] = {
         "none", "no_model", "no_state", "stale_state", "currency", "blocklist",
-        "seat", "tmax", "no_imp", "no_match", "freq_cap", "below_floor", "response"};
+        "seat", "tmax", "no_imp", "no_match", "freq_cap", "below_floor", "response", "lease"};
     return (unsigned)r < INF_NB_N ? names[r] : "?";
 }
 
@@ -243,7 +244,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     imp_scan s = {.w = w, .im = im, .i = i, .xc = xc, .out = out};
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
     bool have_raw = false;
-    int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0;
+    int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0, leased = 0;
     for (int k = 0; k < nw; k++)
         for (uint64_t bits = cand[k]; bits; bits &= bits - 1) {
             int ci = k * 64 + __builtin_ctzll(bits);
@@ -257,6 +258,11 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
             if (cp->freq_cap_max > 0 &&
                 (!r->user_id || freq_get(b, cp, r->user_id, now_ms) >= cp->freq_cap_max)) {
                 capped++;
+                continue;
+            }
+            /* Test traffic never spends, so it needs no lease. */
+            if (cp->lease && !r->test && !inf_lease_open(cp->lease, cp->max_bid_cpm_micros)) {
+                leased++;
                 continue;
             }
             if (!have_raw) {
@@ -276,6 +282,11 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     if (nc) score_chunk(&s, cis, crs, nc);
     if (s.have) {
         const inf_camp *cp = &w->camps[out->camp];
+        /* The winner's price is its worst case: it must fit the lease. The
+         * filter left only leases with a max bid to spare, so this fails
+         * only when workers race for the same last max bid. */
+        if (cp->lease && !r->test && !inf_lease_take(cp->lease, out->price_cpm_micros))
+            return INF_NB_LEASE;
         out->n_feat = (uint32_t)beat_feat_indices(&m->hp, &s.raw, cp->hash, out->feat,
                                                   BEAT_FEAT_MAX);
         /* test traffic is not billable: it does not use up the cap */
@@ -284,6 +295,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     }
     if (s.low) return INF_NB_BELOW_FLOOR;
     if (capped) return INF_NB_FREQ_CAP;
+    if (leased) return INF_NB_LEASE;
     return INF_NB_NO_MATCH;
 }
 

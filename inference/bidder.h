@@ -33,6 +33,7 @@ typedef enum {
     INF_NB_FREQ_CAP,    /* matches, all frequency-capped */
     INF_NB_BELOW_FLOOR, /* priced, all under the floor (or priced at 0) */
     INF_NB_RESPONSE,    /* the response did not fit its buffer */
+    INF_NB_LEASE,       /* matches, but no budget lease left (docs/money.md) */
     INF_NB_N
 } inf_nobid;
 const char *inf_nobid_name(inf_nobid r);

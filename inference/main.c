@@ -6,6 +6,7 @@
  * bidder.c, worlds model.c, the supervisor link sync.c, bid logs bidlog.c.
  * The bid path never blocks on a peer and never logs per request. */
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "bidlog.h"
 #include "gunzip.h"
 #include "http.h"
+#include "lease.h"
 #include "model.h"
 #include "openrtb.h"
 #include "sync.h"
@@ -32,8 +34,9 @@
 #define RESP_MAX (1024 * 1024) /* a response that does not fit → no-bid */
 #define SCRATCH_MAX (64 * 1024)
 
-static char *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret,
+static char *o_lease, *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret,
     *o_name, *o_log_level, *o_rates;
+static int64_t o_lease_every_ms;
 static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
     o_max_model_bytes, o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch,
     o_read_timeout_ms, o_idle_timeout_ms;
@@ -60,6 +63,13 @@ static const beat_opt opts[] = {
      "supervisor nng pub address (snapshots, checkpoints, heartbeats)", false},
     {"supervisor-rep", "BEAT_SUPERVISOR_REP", BEAT_OPT_STR, &o_rep,
      "tcp://127.0.0.1:7104", 0, -1, "supervisor nng rep address (requests)", false},
+    {"supervisor-lease", "BEAT_SUPERVISOR_LEASE", BEAT_OPT_STR, &o_lease,
+     "tcp://127.0.0.1:7105", 0, -1,
+     "primary supervisor's nng lease address: this node reports what it bid and gets "
+     "its budget leases (docs/money.md); without a lease nothing is bid", false},
+    {"lease-every-ms", "BEAT_INFERENCE_LEASE_EVERY_MS", BEAT_OPT_INT, &o_lease_every_ms,
+     "1000", 100, 60000, "how often this node reports its bids and renews its leases",
+     false},
     {"receiver-url", "BEAT_RECEIVER_URL", BEAT_OPT_STR, &o_receiver_url,
      "http://127.0.0.1:8081", 0, -1, "base URL of notice URLs (win/bill/loss/click)",
      false},
@@ -81,8 +91,10 @@ static const beat_opt opts[] = {
     {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET, 0,
      -1, "HMAC key of notice URL signatures (same as the receiver)", true},
     {"max-state-age-ms", "BEAT_INFERENCE_MAX_STATE_AGE_MS", BEAT_OPT_INT,
-     &o_max_state_age_ms, "30000", 1000, 86400000,
-     "no bids while the pacing state is older than this (budget safety)", false},
+     &o_max_state_age_ms, "600000", 1000, 86400000,
+     "no bids while the pacing state is older than this: how long a node keeps pacing "
+     "on the last multipliers while the actuator or supervisor is away (budget leases, "
+     "not this, bound the money)", false},
     {"max-model-bytes", "BEAT_INFERENCE_MAX_MODEL_BYTES", BEAT_OPT_INT,
      &o_max_model_bytes, "67108864", 65536, 1073741824,
      "largest checkpoint accepted; sizes the nng receive limit (bigger messages "
@@ -133,6 +145,7 @@ static struct {
     inf_bidder *bidder;
     inf_bidlog *bidlog;
     inf_sync *sync;
+    inf_leases *leases;
     worker *w;
     int nw;
     beat_loop_timer *stats_ev;
@@ -253,14 +266,16 @@ static bool health(void *arg, beat_buf *d) {
                     ",\"workers\":%d,\"has_model\":%s,\"has_state\":%s,"
                     "\"model_version\":%lld,\"campaigns_version\":%lld,"
                     "\"state_version\":%lld,\"campaigns\":%d,\"state_age_ms\":%lld,"
-                    "\"model_age_ms\":%lld,\"state_stale\":%s",
+                    "\"model_age_ms\":%lld,\"state_stale\":%s,\"lease_age_ms\":%lld",
                     G.nw, v.has_model ? "true" : "false",
                     v.has_state ? "true" : "false", (long long)v.model_v,
                     (long long)v.campaigns_v, (long long)v.state_v, v.n_campaigns,
                     (long long)state_age,
                     (long long)(v.has_model ? now - v.model_ts_ms : -1),
-                    state_age > o_max_state_age_ms ? "true" : "false");
-    return v.has_model && v.has_state;
+                    state_age > o_max_state_age_ms ? "true" : "false",
+                    (long long)(inf_leases_last_ok_ms(G.leases)
+                                    ? now - inf_leases_last_ok_ms(G.leases) : -1));
+    return v.has_model && v.has_state && inf_leases_ready(G.leases);
 }
 
 enum { GV_MODEL_V, GV_STATE_V, GV_CAMP_V, GV_CAMPS, GV_STATE_AGE, GV_MODEL_AGE };
@@ -423,6 +438,9 @@ static void cleanup(void) {
     for (int i = 0; i < G.nw; i++) worker_fini(&G.w[i]);
     beat_loop_timer_free(G.stats_ev);
     inf_holder_free(G.holder);
+    /* After the workers and every world: the final report is exact, and no
+     * campaign points at a slot any more. */
+    inf_leases_stop(G.leases);
     inf_bidlog_free(G.bidlog);
     inf_bidder_free(G.bidder);
     free(G.w);
@@ -498,12 +516,25 @@ int main(int argc, char **argv) {
         cleanup();
         return 1;
     }
+    inf_lease_cfg lscfg = {
+        .url = o_lease,
+        .node = o_name,
+        .every_ms = (int)o_lease_every_ms,
+        .timeout_ms = 500,
+    };
+    G.leases = inf_leases_start(&lscfg, &rc);
+    if (!G.leases) {
+        beat_log(BEAT_FATAL, "lease_link_failed", "url=%s err=%d", o_lease, rc);
+        cleanup();
+        return 1;
+    }
     inf_sync_cfg scfg = {
         .pub_url = o_pub,
         .rep_url = o_rep,
         .max_model_bytes = (size_t)o_max_model_bytes,
         .req_timeout_ms = 500,
         .silence_ms = 3000,
+        .leases = G.leases,
     };
     G.sync = inf_sync_start(&scfg, G.holder, &rc);
     if (!G.sync) {
@@ -532,8 +563,9 @@ int main(int argc, char **argv) {
             break;
         }
     beat_log(BEAT_INFO, "listening", "listen=%s workers=%d supervisor_pub=%s "
-             "supervisor_rep=%s receiver_bidlog=%s name=%s", o_listen, started,
-             o_pub, o_rep, o_bidlog, o_name);
+             "supervisor_rep=%s supervisor_lease=%s receiver_bidlog=%s name=%s "
+             "incarnation=%016" PRIx64, o_listen, started, o_pub, o_rep, o_lease, o_bidlog,
+             o_name, inf_leases_incarnation(G.leases));
     event_base_dispatch(G.w[0].base);
 
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);

@@ -54,6 +54,8 @@ typedef struct inf_camp {
     uint64_t id_hash;          /* model-independent, keys the frequency table */
     bool in_state;             /* absent from the state → never bid */
     bool paused;               /* campaign or state says paused */
+    struct inf_lease_slot *lease; /* its budget lease (lease.h); NULL = not enforced
+                                     (worlds built without a lease table: tests) */
 } inf_camp;
 
 typedef struct inf_world {

@@ -20,6 +20,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_nng.h"
+#include "lease.h"
 
 #define RECV_POLL_MS 100
 #define BACKOFF_MIN_MS 250
@@ -55,6 +56,8 @@ static int64_t held_mv(const inf_sync *s) { return s->model ? s->model->version 
 
 static void publish(inf_sync *s, int kind) {
     inf_world *w = inf_world_build(s->model, s->snap);
+    for (int i = 0; w && s->cfg.leases && i < w->n; i++)
+        w->camps[i].lease = inf_leases_slot(s->cfg.leases, w->camps[i].c->id);
     if (!w) {
         beat_counter_inc(s->swap_failures[kind]);
         beat_log_rl(5000, BEAT_ERROR, "world_build_failed", "err=%d", -ENOMEM);

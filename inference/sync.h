@@ -16,6 +16,8 @@ typedef struct inf_sync_cfg {
     size_t max_model_bytes;  /* checkpoint bound; sizes NNG_OPT_RECVMAXSZ */
     int req_timeout_ms;      /* 500 */
     int silence_ms;          /* heartbeats missing this long → re-request (3000) */
+    struct inf_leases *leases; /* each world's campaigns get their lease slot; NULL:
+                                  leases not enforced (tests) */
 } inf_sync_cfg;
 
 typedef struct inf_sync inf_sync;

@@ -169,6 +169,22 @@ static void on_versions(struct evhttp_request *req, void *arg) {
     beat_buf_fini(&b);
 }
 
+/* Budget accounts per campaign (docs/money.md): read-only, like versions. */
+static void on_leases(struct evhttp_request *req, void *arg) {
+    sup_api *api = arg;
+    if (!method_is(req, EVHTTP_REQ_GET, "GET")) return;
+    sup_banker *bk = sup_app_banker(api->app);
+    if (!bk) {
+        beat_http_reply_error(req, 404, "no budget leases on this supervisor");
+        return;
+    }
+    beat_buf b;
+    beat_buf_init(&b, (size_t)64 << 20);
+    if (sup_banker_json(bk, &b) == 0) beat_http_reply_json(req, 200, b.data, b.len);
+    else beat_http_reply_error(req, 503, "cannot encode leases");
+    beat_buf_fini(&b);
+}
+
 sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token,
                      const sup_cfg *cfg) {
     sup_api *api = calloc(1, sizeof *api);
@@ -191,6 +207,7 @@ sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token,
     beat_http_route(h, "/v1/checkpoint", on_checkpoint, api);
     beat_http_route(h, "/v1/checkpoint/latest", on_checkpoint_latest, api);
     beat_http_route(h, "/v1/versions", on_versions, api);
+    beat_http_route(h, "/v1/leases", on_leases, api);
     beat_http_set_health(h, sup_app_health, a);
     return api;
 }

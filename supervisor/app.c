@@ -32,6 +32,7 @@ struct sup_app {
     sup_store *st;
     sup_pub *pub;
     beat_alert *alert; /* borrowed; NULL = no alerts */
+    sup_banker *banker; /* borrowed; NULL = no leases (relays, tests) */
 
     beat_campaign_set cs; /* cs.version == 0: none */
     char *cs_json;        /* served JSON incl. "version" */
@@ -125,6 +126,9 @@ static void accepted(sup_app *a, int kind) {
     if (a->alert) beat_alert_set(a->alert, alert_rule[kind], BEAT_ALERT_WARN, false, "");
 }
 
+void sup_app_set_banker(sup_app *a, sup_banker *b) { a->banker = b; }
+sup_banker *sup_app_banker(const sup_app *a) { return a->banker; }
+
 void sup_app_set_alert(sup_app *a, beat_alert *alert) { a->alert = alert; }
 
 /* Stores one row and times it. */
@@ -200,6 +204,7 @@ static int install_campaigns(sup_app *a, beat_campaign_set *cs, const char *sour
     a->cs_len = len;
     a->cs_ts = now;
     beat_gauge_set(a->version_g[K_CAMPAIGNS], (double)version);
+    if (a->banker) sup_banker_set_campaigns(a->banker, &a->cs);
     publish_snapshot(a);
     return 0;
 }
@@ -408,6 +413,7 @@ int sup_app_load(sup_app *a) {
             json_with_version(r.data, r.len, r.version, &json, &len) == 0) {
             cs.version = r.version;
             a->cs = cs;
+            if (a->banker) sup_banker_set_campaigns(a->banker, &a->cs);
             a->cs_json = json;
             a->cs_len = len;
             a->cs_ts = r.ts_ms;

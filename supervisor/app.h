@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "beat_util.h"
+#include "banker.h"
 #include "publish.h"
 #include "store.h"
 
@@ -30,6 +31,11 @@ void sup_app_free(sup_app *a); /* NULL is a no-op */
  * it. Borrows alert (NULL = none); set it before serving. */
 struct beat_alert;
 void sup_app_set_alert(sup_app *a, struct beat_alert *alert);
+
+/* Every campaign set installed or reloaded from now on is handed to b
+ * (borrowed; NULL = none), which bounds spend by it. Set before load. */
+void sup_app_set_banker(sup_app *a, sup_banker *b);
+sup_banker *sup_app_banker(const sup_app *a);
 
 /* Reloads the latest campaigns, state and checkpoint from the store and
  * publishes them. A stored object that no longer validates is logged and

@@ -33,7 +33,9 @@
 #include "status.h"
 #include "store.h"
 
-static char *o_relay, *o_relay_rep;
+static char *o_relay, *o_relay_rep, *o_lease, *o_lease_db;
+static beat_strlist o_datastream;
+static int64_t o_lease_horizon_s, o_lease_min_bids;
 static char *o_listen, *o_db, *o_campaigns, *o_pub, *o_rep, *o_token, *o_seed, *o_name,
     *o_level;
 static int64_t o_backup_s;
@@ -57,6 +59,23 @@ static const beat_opt OPTS[] = {
      "nng PUB listen URL (snapshots, checkpoints, heartbeats to inference)", false},
     {"rep", "BEAT_SUPERVISOR_REP", BEAT_OPT_STR, &o_rep, "tcp://127.0.0.1:7104", 0, -1,
      "nng REP listen URL (answers \"snapshot\" / \"checkpoint\")", false},
+    {"lease", "BEAT_SUPERVISOR_LEASE", BEAT_OPT_STR, &o_lease, "tcp://127.0.0.1:7105", 0, -1,
+     "nng rep address of the budget leases inference nodes report to (docs/money.md)",
+     false},
+    {"lease-db", "BEAT_SUPERVISOR_LEASE_DB", BEAT_OPT_STR, &o_lease_db, NULL, 0, -1,
+     "SQLite file of the allowances granted (default: --db with \".leases\" appended); "
+     "kept apart from --db so that restoring a backup of it cannot forget a grant", false},
+    {"datastream", "BEAT_DATASTREAM_URLS", BEAT_OPT_STRLIST, &o_datastream, NULL, 0, -1,
+     "datastream base URLs whose spend ledgers settle the leases (repeatable; env: comma "
+     "list); without any, leases are never settled and bidding stops once the budget's "
+     "worth of bids is out", false},
+    {"lease-horizon-s", "BEAT_SUPERVISOR_LEASE_HORIZON_S", BEAT_OPT_INT, &o_lease_horizon_s,
+     "120", 1, 86400,
+     "a node's lease covers this much of its recent bidding: how long it keeps bidding "
+     "while the supervisor is away", false},
+    {"lease-min-bids", "BEAT_SUPERVISOR_LEASE_MIN_BIDS", BEAT_OPT_INT, &o_lease_min_bids,
+     "50", 1, 1000000, "a lease covers at least this many bids at the campaign's max bid",
+     false},
     {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, &o_token, NULL, 0, -1,
      "Bearer token required on writes (empty = no auth)", true},
     {"keep", "BEAT_SUPERVISOR_KEEP", BEAT_OPT_INT, &o_keep, "20", 1, 100000,
@@ -313,6 +332,26 @@ int main(int argc, char **argv) {
     }
     sup_app *app = sup_app_new(&cfg, st, pub);
     if (!app) die("start_failed", "out of memory");
+    char *lease_db = NULL;
+    if (o_lease_db && *o_lease_db) lease_db = strdup(o_lease_db);
+    else if (asprintf(&lease_db, "%s.leases", o_db) < 0) lease_db = NULL;
+    if (!lease_db) die("start_failed", "out of memory");
+    sup_banker_cfg bcfg = {
+        .lease_url = o_lease,
+        .db_path = lease_db,
+        .bank = {.horizon_s = (int)o_lease_horizon_s, .min_lease_bids = (int)o_lease_min_bids},
+        .ledger_urls = (const char *const *)o_datastream.v,
+        .n_ledger = o_datastream.n,
+    };
+    sup_banker *banker = sup_banker_new(&bcfg, &rc);
+    if (!banker) {
+        snprintf(msg, sizeof msg, "cannot start budget leases on %s with %s (err %d)", o_lease,
+                 lease_db, rc);
+        die("lease_start_failed", msg);
+    }
+    if (o_datastream.n == 0)
+        beat_log(BEAT_WARN, "no_ledger", "msg=\"no --datastream: leases are never settled\"");
+    sup_app_set_banker(app, banker);
     /* Rejected writes alert (BEAT_ALERT_WEBHOOK; unset = tracked, not posted). */
     beat_alert *alert = beat_alert_opts_new(&o_alert, o_name);
     if (!alert) die("start_failed", "cannot start alerts");
@@ -375,6 +414,8 @@ int main(int argc, char **argv) {
     free(db_dir);
     g_app = NULL;
     sup_app_free(app);
+    sup_banker_free(banker);
+    free(lease_db);
     beat_alert_flush(alert, 2000);
     beat_alert_free(alert);
     sup_store_close(st);

@@ -120,7 +120,7 @@ def test_supervisor_disk_full_errors():
             port = free_port()
             procs.start("sup", ["beat-supervisor", "--listen", f"127.0.0.1:{port}",
                                 "--db", os.path.join(tmp, "db", "sup.db"),
-                                "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc",
+                                "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc", "--lease", f"ipc://{tmp}/lease.ipc",
                                 "--alert-webhook", url, "--alert-eval-ms", "100",
                                 # any filesystem in use is fuller than this
                                 "--alert-disk-warn-pct", "0.0001",

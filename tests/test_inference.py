@@ -18,10 +18,11 @@ REQUESTS = os.path.join(FIXTURES, "openrtb", "bid-request")
 def start(procs, port, extra=()):
     # Supervisor and receiver addresses point at ports nobody listens on: the
     # links must stay weak (no crash, no block), the node just has no world.
-    pub, rep, bidlog = free_ports(3)
+    pub, rep, lease, bidlog = free_ports(4)
     p = procs.start("inference", ["beat-inference", "--listen", f"127.0.0.1:{port}",
                                   "--supervisor-pub", f"tcp://127.0.0.1:{pub}",
                                   "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
+                                  "--supervisor-lease", f"tcp://127.0.0.1:{lease}",
                                   "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}",
                                   "--name", "inf-test", *extra])
     wait_for(lambda: healthz(port), 10, what="inference serving")
@@ -235,6 +236,7 @@ def test_every_fixture_bids_or_says_why():
         inf = procs.start("inference", [
             "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
             "--supervisor-pub", f"ipc://{tmp}/pub.ipc", "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
+            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
             "--receiver-url", f"http://127.0.0.1:{rcv_port}",
             "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
             "--notice-secret", SECRET, "--name", "inf-fx"])

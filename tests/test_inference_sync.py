@@ -73,7 +73,7 @@ def bid(port, body):
 def start_supervisor(procs, tmp, port, name="sup"):
     p = procs.start(name, ["beat-supervisor", "--listen", f"127.0.0.1:{port}",
                            "--db", os.path.join(tmp, "sup.db"),
-                           "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc",
+                           "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc", "--lease", f"ipc://{tmp}/lease.ipc",
                            "--hash-bits", "10", "--heartbeat-ms", "200"])
     wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["ready"], 10,
              what=f"{name} ready")
@@ -97,9 +97,10 @@ def test_supervisor_to_inference_to_receiver():
             "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
             "--supervisor-pub", f"ipc://{tmp}/pub.ipc",
             "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
+            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
             "--receiver-url", f"http://127.0.0.1:{rcv_port}",
             "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
-            "--notice-secret", SECRET, "--name", "inf-sync"])
+            "--max-state-age-ms", "30000", "--notice-secret", SECRET, "--name", "inf-sync"])
         wait_for(lambda: healthz(inf_port), 10, what="inference serving")
         check(healthz(inf_port)["ready"] is False)
 
@@ -179,7 +180,7 @@ def test_supervisor_to_inference_to_receiver():
         b0 = json.loads(body)["seatbid"][0]["bid"][0]
         check(st == 200 and b0["cid"] == "acme-shoes" and b0["price"] == 1.5, f"bid {b0}")
 
-        # A state older than --max-state-age-ms (30 s): no bids (budget safety).
+        # A state older than --max-state-age-ms (30 s here): no bids.
         sv = post(sbase, "/v1/state", state(MULTS, ts=int(time.time() * 1000) - 60000))
         wait_for(lambda: healthz(inf_port)["state_version"] == sv, 10, what="stale swap")
         st, _, _ = bid(inf_port, json.dumps(req))
@@ -237,6 +238,7 @@ def test_bidlog_drops_while_receiver_away_then_resumes_and_keepalive():
             "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
             "--supervisor-pub", f"ipc://{tmp}/pub.ipc",
             "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
+            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
             "--receiver-url", f"http://127.0.0.1:{rcv_port}",
             "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
             "--bidlog-sendbuf", "0", "--notice-secret", SECRET, "--name", "inf-bl"])

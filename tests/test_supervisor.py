@@ -18,7 +18,7 @@ def start(procs, tmp, name="sup", db=None, extra=(), token=TOKEN, wait=True):
     port = free_port()
     argv = ["beat-supervisor", "--listen", f"127.0.0.1:{port}",
             "--db", db or os.path.join(tmp, "db", "sup.db"),
-            "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc",
+            "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc", "--lease", f"ipc://{tmp}/lease.ipc",
             "--hash-bits", "10", "--heartbeat-ms", "200"] + list(extra)
     if token:
         argv += ["--admin-token", token]

@@ -21,7 +21,7 @@ def start_primary(procs, tmp, port, name="primary"):
     p = procs.start(name, [
         "beat-supervisor", "--listen", f"127.0.0.1:{port}",
         "--db", os.path.join(tmp, "sup.db"), "--admin-token", TOKEN,
-        "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc",
+        "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc", "--lease", f"ipc://{tmp}/lease.ipc",
         "--hash-bits", "10", "--heartbeat-ms", "200"])
     wait_for(lambda: healthz(port)["ready"], 10, what=f"{name} ready")
     return p
@@ -43,6 +43,8 @@ def start_inference(procs, tmp, port, prefix, name, rcv_ports):
         "beat-inference", "--listen", f"127.0.0.1:{port}",
         "--supervisor-pub", f"ipc://{tmp}/{prefix}pub.ipc",
         "--supervisor-rep", f"ipc://{tmp}/{prefix}rep.ipc",
+        # leases come from the primary, whichever supervisor a node syncs from
+        "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
         "--receiver-url", f"http://127.0.0.1:{rcv_ports[0]}",
         "--receiver-bidlog", f"tcp://127.0.0.1:{rcv_ports[1]}",
         "--notice-secret", "relay-test-secret", "--name", name])
@@ -83,7 +85,9 @@ def test_relay_fanout_and_readonly():
         mv = write(base, "POST", "/v1/checkpoint", ck, "application/octet-stream")
         v = wait_for(lambda: converged(sup, (inf1, inf2)), 10, what="both nodes converged")
         check((v["campaigns"], v["state"], v["model"]) == (cv, sv, mv), f"versions {v}")
-        check(healthz(inf1)["ready"] and healthz(inf2)["ready"], "nodes ready")
+        # Ready once each node's first lease report is answered by the primary.
+        wait_for(lambda: healthz(inf1)["ready"] and healthz(inf2)["ready"], 10,
+                 what="nodes ready (leased)")
 
         # The relay serves what it relays.
         rv = get_json(rbase + "/v1/versions")

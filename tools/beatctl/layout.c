@@ -63,7 +63,7 @@ static void arg(ctl_daemon *d, const char *fmt, ...) {
 /* Port plan for base P: inference-1 P, receiver P+1, datastream-1 P+2,
  * supervisor P+3, actuator P+4, lighttrainer P+5, kafka-dev admin P+6,
  * inference-i P+10+i, datastream-i P+20+i, Kafka P+1012, nng bid log P-979,
- * supervisor pub P-977 and rep P-976. */
+ * supervisor pub P-977, rep P-976 and lease P-975. */
 int ctl_layout_build(ctl_layout *l) {
     int P = l->port_base;
     if (P < 2000 || P > 60000) return -EINVAL;
@@ -75,6 +75,7 @@ int ctl_layout_build(ctl_layout *l) {
     env_add(l, "BEAT_SUPERVISOR_URL", "http://127.0.0.1:%d", P + 3);
     env_add(l, "BEAT_SUPERVISOR_PUB", "tcp://127.0.0.1:%d", P - 977);
     env_add(l, "BEAT_SUPERVISOR_REP", "tcp://127.0.0.1:%d", P - 976);
+    env_add(l, "BEAT_SUPERVISOR_LEASE", "tcp://127.0.0.1:%d", P - 975);
     env_add(l, "BEAT_RECEIVER_URL", "http://127.0.0.1:%d", P + 1);
     env_add(l, "BEAT_RECEIVER_BIDLOG", "tcp://127.0.0.1:%d", P - 979);
     char urls[512] = "";
