@@ -16,6 +16,8 @@
 #include "beat_features.h"
 
 #include "../supervisor/app.c"
+#include "../supervisor/bank.c"
+#include "../supervisor/banker.c"
 #include "../supervisor/publish.c"
 #include "../supervisor/status.c"
 #include "../supervisor/store.c"

@@ -9,16 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct acct {
+typedef struct account {
     char id[BEAT_ID_MAX + 1];
     bool in_set, paused;
     int64_t budget_cpm, start_ms, end_ms, max_bid_cpm;
     int64_t spend_cpm, released_cpm;
     int64_t alloc_cpm; /* Σ granted (used, once an incarnation said goodbye) */
-} acct;
+} account;
 
 typedef struct lrow {
-    int acct;
+    int account;
     int64_t granted, used, rate_ms;
     double rate; /* used per second, smoothed */
     bool dirty;
@@ -35,7 +35,7 @@ typedef struct incn {
 
 struct sup_bank {
     sup_bank_cfg cfg;
-    acct *a;
+    account *a;
     int *order; /* indices into a, sorted by id */
     int n, cap;
     incn *in;
@@ -85,7 +85,7 @@ static int acct_of(sup_bank *b, const char *id) {
     pos = -pos - 1;
     if (b->n == b->cap) {
         int cap = b->cap ? b->cap * 2 : 64;
-        acct *na = realloc(b->a, (size_t)cap * sizeof *na);
+        account *na = realloc(b->a, (size_t)cap * sizeof *na);
         if (!na) return -ENOMEM;
         b->a = na;
         int *no = realloc(b->order, (size_t)cap * sizeof *no);
@@ -93,7 +93,7 @@ static int acct_of(sup_bank *b, const char *id) {
         b->order = no;
         b->cap = cap;
     }
-    acct *x = &b->a[b->n];
+    account *x = &b->a[b->n];
     memset(x, 0, sizeof *x);
     snprintf(x->id, sizeof x->id, "%s", id);
     memmove(&b->order[pos + 1], &b->order[pos], (size_t)(b->n - pos) * sizeof *b->order);
@@ -107,7 +107,7 @@ int sup_bank_set_campaigns(sup_bank *b, const beat_campaign_set *cs) {
         const beat_campaign *c = &cs->c[i];
         int k = acct_of(b, c->id);
         if (k < 0) return k;
-        acct *x = &b->a[k];
+        account *x = &b->a[k];
         x->in_set = true;
         x->paused = c->paused;
         /* budgets are < 2^53 micros (beat_json_count): × 1000 fits */
@@ -146,12 +146,12 @@ static incn *incn_of(sup_bank *b, const char *node, uint64_t inc, bool create) {
     return x;
 }
 
-static lrow *row_of(incn *x, int acct, bool create) {
+static lrow *row_of(incn *x, int account, bool create) {
     int lo = 0, hi = x->n - 1;
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
-        if (x->rows[mid].acct == acct) return &x->rows[mid];
-        if (x->rows[mid].acct < acct) lo = mid + 1;
+        if (x->rows[mid].account == account) return &x->rows[mid];
+        if (x->rows[mid].account < account) lo = mid + 1;
         else hi = mid - 1;
     }
     if (!create) return NULL;
@@ -164,11 +164,11 @@ static lrow *row_of(incn *x, int acct, bool create) {
     }
     memmove(&x->rows[lo + 1], &x->rows[lo], (size_t)(x->n - lo) * sizeof *x->rows);
     x->n++;
-    x->rows[lo] = (lrow){.acct = acct};
+    x->rows[lo] = (lrow){.account = account};
     return &x->rows[lo];
 }
 
-static int64_t committed(const acct *x) {
+static int64_t committed(const account *x) {
     return x->spend_cpm + x->alloc_cpm - x->released_cpm;
 }
 
@@ -196,7 +196,7 @@ static int live_nodes(const sup_bank *b, int k, int64_t now_ms) {
     return n;
 }
 
-static bool eligible(const sup_bank *b, const acct *x, int64_t now_ms) {
+static bool eligible(const sup_bank *b, const account *x, int64_t now_ms) {
     return !b->hold && x->in_set && !x->paused && now_ms < x->end_ms;
 }
 
@@ -217,7 +217,7 @@ int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms,
             beat_lease_fini(grant);
             return -ENOMEM;
         }
-        acct *a = &b->a[k];
+        account *a = &b->a[k];
         int64_t used = rep->rows[i].cpm > w->used ? rep->rows[i].cpm : w->used;
         /* The bid rate, smoothed over reports (a quiet node's rate decays). */
         if (w->rate_ms > 0 && now_ms > w->rate_ms) {
@@ -243,14 +243,14 @@ int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms,
         x->final = true;
         for (int i = 0; i < x->n; i++) {
             lrow *w = &x->rows[i];
-            b->a[w->acct].alloc_cpm -= w->granted - w->used;
+            b->a[w->account].alloc_cpm -= w->granted - w->used;
             w->dirty = true;
         }
     }
     for (int i = 0; i < rep->n; i++) {
         int k = acct_of(b, rep->rows[i].id);
         lrow *w = row_of(x, k, false);
-        acct *a = &b->a[k];
+        account *a = &b->a[k];
         if (!rep->final && eligible(b, a, now_ms)) {
             int64_t floor_cpm = (int64_t)b->cfg.min_lease_bids * a->max_bid_cpm;
             double want_d = w->rate * b->cfg.horizon_s;
@@ -280,7 +280,7 @@ int sup_bank_flush(sup_bank *b, int (*fn)(void *arg, const sup_bank_row *r), voi
         for (int k = 0; k < x->n; k++) {
             lrow *w = &x->rows[k];
             if (!w->dirty) continue;
-            sup_bank_row r = {.node = x->node, .inc = x->inc, .campaign = b->a[w->acct].id,
+            sup_bank_row r = {.node = x->node, .inc = x->inc, .campaign = b->a[w->account].id,
                               .granted_cpm = w->granted, .used_cpm = w->used,
                               .final = x->final, .ts_ms = x->last_ms};
             int rc = fn(arg, &r);
@@ -300,7 +300,7 @@ int sup_bank_acct_get(const sup_bank *b, const char *campaign, int64_t now_ms,
     int pos = locate(b, campaign);
     if (pos < 0) return -ENOENT;
     int k = b->order[pos];
-    const acct *x = &b->a[k];
+    const account *x = &b->a[k];
     *out = (sup_bank_acct){.budget_cpm = x->budget_cpm, .spend_cpm = x->spend_cpm,
                            .released_cpm = x->released_cpm, .allowed_cpm = x->alloc_cpm,
                            .committed_cpm = committed(x),

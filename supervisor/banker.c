@@ -29,7 +29,7 @@
 #define REPORT_RECVMAX ((size_t)REPORT_MAX * (BEAT_ID_MAX + 40) + 4096)
 #define LEDGER_BODY_MAX ((size_t)64 << 20)
 
-static const char SCHEMA[] =
+static const char LEASE_SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS allowances(node TEXT NOT NULL, inc INTEGER NOT NULL,"
     " campaign TEXT NOT NULL, granted_cpm INTEGER NOT NULL, used_cpm INTEGER NOT NULL,"
     " final INTEGER NOT NULL, ts_ms INTEGER NOT NULL, PRIMARY KEY(node, inc, campaign));"
@@ -327,7 +327,7 @@ static void handle(sup_banker *b, const void *data, size_t len, beat_buf *out) {
     else reply(b, out->data, out->len);
 }
 
-static void *rep_main(void *arg) {
+static void *lease_rep_main(void *arg) {
     sup_banker *b = arg;
     beat_buf out;
     beat_buf_init(&out, REPORT_RECVMAX);
@@ -384,7 +384,7 @@ sup_banker *sup_banker_new(const sup_banker_cfg *cfg, int *err) {
     if (!rc) {
         sqlite3_busy_timeout(b->db, 5000);
         if (db_exec(b->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") ||
-            db_exec(b->db, SCHEMA) || restore(b) || load_ledger(b))
+            db_exec(b->db, LEASE_SCHEMA) || restore(b) || load_ledger(b))
             rc = -EIO;
     }
     if (!rc && (rc = beat_nng_rep_open(&b->rep, cfg->lease_url, REPORT_RECVMAX)) == 0) {
@@ -392,7 +392,7 @@ sup_banker *sup_banker_new(const sup_banker_cfg *cfg, int *err) {
         nng_socket_set_ms(b->rep, NNG_OPT_RECVTIMEO, 200);
         nng_socket_set_ms(b->rep, NNG_OPT_SENDTIMEO, 2000);
     }
-    if (!rc && pthread_create(&b->rep_thr, NULL, rep_main, b) != 0) rc = -EAGAIN;
+    if (!rc && pthread_create(&b->rep_thr, NULL, lease_rep_main, b) != 0) rc = -EAGAIN;
     if (!rc) b->rep_started = true;
     if (!rc && cfg->n_ledger > 0 && pthread_create(&b->ledger_thr, NULL, ledger_main, b) != 0)
         rc = -EAGAIN;
