@@ -307,6 +307,7 @@ def test_test_traffic_is_answered_never_produced():
         inf = procs.start("inference", [
             "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
             "--supervisor-pub", f"ipc://{tmp}/pub.ipc", "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
+            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
             "--receiver-url", f"http://127.0.0.1:{rcv_port}",
             "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
             "--notice-secret", SECRET, "--name", "inf-test-traffic"])
