@@ -45,8 +45,9 @@ int64_t dst_ledger_keys(const dst_ledger *l); /* rows in the key table */
 /* A batch is one transaction: begin, add keys, commit with the next
  * offset. Nothing of it is visible (or durable) before commit. */
 int dst_ledger_begin(dst_ledger *l, beat_reason *why);
-/* 1 = the key is new (stored now), 0 = it was there (a duplicate), or a
- * negative errno (the batch must be rolled back). */
+/* 1 = (nts, key) is new (stored now), 0 = it was there (a duplicate), or
+ * a negative errno (the batch must be rolled back). A notice is identified
+ * by both: its replays carry the same signed ts. */
 int dst_ledger_add(dst_ledger *l, int64_t key, int64_t nts_ms);
 int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms,
                       beat_reason *why);
