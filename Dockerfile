@@ -25,8 +25,8 @@ RUN apt-get update \
       ca-certificates curl sqlite3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/beat --shell /usr/sbin/nologin beat \
- && mkdir -p /var/lib/beat \
- && chown beat:beat /var/lib/beat
+ && mkdir -p /var/lib/beat/datastream \
+ && chown -R beat:beat /var/lib/beat
 COPY --from=build /src/build/bin/ /usr/local/bin/
 USER beat
 WORKDIR /var/lib/beat

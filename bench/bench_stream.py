@@ -148,7 +148,9 @@ def bench_datastream(procs, kport):
     procs.start("datastream", ["beat-datastream", "--listen", f"127.0.0.1:{hport}",
                                "--kafka-brokers", f"127.0.0.1:{kport}", "--topic", TOPIC,
                                "--group", f"bench-{os.getpid()}", "--start-from",
-                               "beginning", "--neg-rate", "0.1"],
+                               "beginning", "--neg-rate", "0.1",
+                               # a new store: the whole log is new to it
+                               "--store-dir", os.path.join(procs.logdir, "store")],
                 env={"BEAT_LOG_LEVEL": "warn"})
     name = "beat_datastream_kafka_messages_total"
     # The group join (seconds on the mock broker) is not consumption: the

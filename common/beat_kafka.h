@@ -2,10 +2,14 @@
  * "Every link is weak" and docs/contracts.md "Events on Kafka":
  * producer: acks=1, no blocking retries, bounded local queue; a full queue
  * drops the message and counts it (the caller's HTTP answer never waits).
- * consumer: high-level group consumer, at-most-once (offsets committed
- * before the batch is handed out), auto.offset.reset=latest, and a sane
- * reset when offsets fall out of range (dev broker restart:
- * docs/architecture.md "Library facts").
+ * consumer: high-level group consumer; the caller may choose where each
+ * assigned partition starts (datastream: from its store), pause and resume
+ * partitions, and commits what it processed (beat_kconsumer_commit); a
+ * partition without a start of its own begins at the group's committed
+ * offset, else at the log's start (auto.offset.reset=earliest), and an
+ * offset that fell out of range (the broker lost its log: a dev broker
+ * restart, docs/architecture.md "Library facts") resumes at the log's
+ * start, counted and logged.
  * librdkafka's own log lines are routed into beat_log (ev "kafka_log").
  * Implementation: beat_kafka.c (producer, shared conf) and
  * beat_kconsumer.c (consumer). */
@@ -67,14 +71,25 @@ void beat_kproducer_get_stats(beat_kproducer *p, beat_kproducer_stats *out);
 void beat_kproducer_free(beat_kproducer *p, int flush_ms);
 
 typedef struct beat_kconsumer beat_kconsumer;
+
+/* Start positions the rebalance fn may set for an assigned partition,
+ * beside an offset >= 0: */
+#define BEAT_KC_START_DEFAULT (-1001)  /* committed offset, else auto.offset.reset */
+#define BEAT_KC_START_BEGINNING (-2)   /* the log's start */
+#define BEAT_KC_START_END (-1)         /* the log's end (only what comes next) */
+#define BEAT_KC_START_PAUSED (-3000)   /* assigned but not read: beat_kconsumer_resume */
+
 /* Called on the polling thread when partitions are assigned (revoked=false)
- * or revoked (revoked=true), before the change takes effect for revokes. */
+ * or revoked (revoked=true), before the change takes effect. On assign,
+ * start[i] (n entries, all BEAT_KC_START_DEFAULT on entry) may be set to
+ * where partitions[i] starts; start is NULL on revoke. */
 typedef void (*beat_kconsumer_rebalance_fn)(void *arg, bool revoked,
-                                            const int32_t *partitions, int n);
+                                            const int32_t *partitions, int n,
+                                            int64_t *start);
 typedef struct beat_kconsumer_stats {
     uint64_t consumed;
     uint64_t errors;
-    uint64_t offset_resets;   /* OFFSET_OUT_OF_RANGE handled */
+    uint64_t offset_resets;   /* OFFSET_OUT_OF_RANGE: resumed at the log's start */
     uint64_t rebalances;
     int32_t assigned;         /* partitions currently assigned */
 } beat_kconsumer_stats;
@@ -83,12 +98,27 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
                                    const char *topic,
                                    beat_kconsumer_rebalance_fn fn, void *arg,
                                    const char *const *extra_kv);
-/* Fills msgs with up to max messages (waiting at most timeout_ms), after
- * committing their offsets (async). Returns the count (0 on timeout).
- * Caller frees each with rd_kafka_message_destroy(). Errors from the broker
- * are counted and logged rate-limited, never returned as messages. */
+/* Fills msgs with up to max messages (waiting at most timeout_ms). Returns
+ * the count (0 on timeout). Caller frees each with
+ * rd_kafka_message_destroy(). Errors from the broker are counted and logged
+ * rate-limited, never returned as messages. Never hands out a message of a
+ * partition that is paused, not assigned, or was reassigned during the
+ * call (it is fetched again from the new start). */
 int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
                         int timeout_ms);
+/* Commits next[i] as partitions[i]'s offset (async): what monitoring reads
+ * as the group's position, and where a member without a start of its own
+ * resumes. Also committed (synchronously, ≤ 1 s) when the partitions are
+ * revoked. */
+void beat_kconsumer_commit(beat_kconsumer *c, const int32_t *partitions,
+                           const int64_t *next, int n);
+/* Stops reading an assigned partition (what was fetched is dropped) until
+ * beat_kconsumer_resume. 0, -ENOENT (not assigned) or -EIO. */
+int beat_kconsumer_pause(beat_kconsumer *c, int32_t partition);
+/* Resumes a paused partition at offset (>= 0, BEAT_KC_START_BEGINNING or
+ * BEAT_KC_START_END); waits at most 1 s for the seek. 0, -ENOENT or -EIO
+ * (still paused). */
+int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset);
 void beat_kconsumer_get_stats(beat_kconsumer *c, beat_kconsumer_stats *out);
 void beat_kconsumer_free(beat_kconsumer *c); /* leaves the group; NULL no-op */
 

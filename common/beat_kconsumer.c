@@ -1,11 +1,16 @@
 /* Kafka group consumer with the weak-link rules (docs/architecture.md "Every
- * link is weak", docs/contracts.md "Events on Kafka"): offsets are committed
- * before a batch is handed out (at-most-once), new groups start at the end of
- * the log, and a log that restarted under us (dev broker restart:
- * docs/architecture.md "Library facts") is followed from wherever it now is
- * instead of stalling. Called by datastream's consumer thread only; must
- * never block longer than the caller's timeout (plus at most 1 s to commit
- * when partitions are revoked) and never hand broker errors out as messages. */
+ * link is weak", docs/contracts.md "Events on Kafka"): the caller decides
+ * where each assigned partition starts (datastream: the offset its store
+ * recorded), may pause a partition it cannot process and resume it at a
+ * chosen offset, and commits what it processed; a partition without a
+ * start of its own begins at the group's committed offset, else at the
+ * log's start. A log that lost our offset (dev broker restart:
+ * docs/architecture.md "Library facts") is followed from its new start
+ * instead of stalling or skipping, and counted. Called by datastream's
+ * consumer thread only; must never block longer than the caller's timeout
+ * (plus at most 1 s to commit when partitions are revoked, 1 s per resumed
+ * partition, and the start-offset lookups of an assignment) and never hand
+ * broker errors out as messages. */
 #include "beat_kafka.h"
 
 #include <errno.h>
@@ -31,8 +36,14 @@ struct beat_kconsumer {
     bool reset_earliest; /* auto.offset.reset asks for the log's start */
     /* Polling thread only (rebalance_cb runs inside poll): */
     int64_t last_offset[KC_PARTS_MAX]; /* highest offset seen; -1 = none */
-    int64_t next_commit[KC_PARTS_MAX]; /* handed out in this ownership */
+    int64_t next_commit[KC_PARTS_MAX]; /* processed in this ownership */
     bool owned[KC_PARTS_MAX];
+    bool paused[KC_PARTS_MAX];
+    /* Bumped on every assign, revoke, pause and resume of a partition: a
+     * message collected under an older generation is not handed out. */
+    uint32_t gen[KC_PARTS_MAX];
+    uint32_t *msg_gen; /* poll scratch: generation of each collected message */
+    int msg_gen_cap;
 };
 
 static bool part_ok(int32_t p) { return p >= 0 && p < KC_PARTS_MAX; }
@@ -69,7 +80,10 @@ static void set_owned(beat_kconsumer *c, const int32_t *p, int n, bool owned) {
     for (int i = 0; i < n; i++) {
         if (!part_ok(p[i])) continue;
         c->owned[p[i]] = owned;
+        c->paused[p[i]] = false;
+        c->gen[p[i]]++;
         c->next_commit[p[i]] = -1;
+        c->last_offset[p[i]] = -1;
     }
 }
 
@@ -86,8 +100,9 @@ static void sanitize(char *dst, size_t n, const char *src) {
 
 /* Replaces the shared log callback of beat_kafka_route_logs() because the
  * consumer must see one line: librdkafka resolves OFFSET_OUT_OF_RANGE by
- * itself (auto.offset.reset=latest) and only says so in a warning with
- * facility OFFSET. That line is counted and logged as "kafka_offset_reset";
+ * itself (auto.offset.reset=earliest: the log's start) and only says so in
+ * a warning with facility OFFSET. That line is counted and logged as
+ * "kafka_offset_reset" (an alert rule of datastream watches the count);
  * everything else goes out as "kafka_log" like beat_kafka.c does.
  * Runs on librdkafka's threads. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
@@ -99,7 +114,8 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
     if (c && level <= 4 && fac && strcmp(fac, "OFFSET") == 0 &&
         strstr(buf, "offset reset")) {
         atomic_fetch_add_explicit(&c->offset_resets, 1, memory_order_relaxed);
-        beat_log_rl(1000, BEAT_WARN, "kafka_offset_reset", "msg=\"%s\"", msg);
+        beat_log_rl(1000, BEAT_WARN, "kafka_offset_reset", "action=%s msg=\"%s\"",
+                    c->reset_earliest ? "log_start" : "log_end", msg);
         return;
     }
     if (level <= 4)
@@ -156,12 +172,13 @@ static int part_array(beat_kconsumer *c,
 }
 
 /* Sets an explicit start offset on every newly assigned partition: the
- * group's committed offset, or else the current end of the log (its start
- * when auto.offset.reset asks for earliest). Left to
- * auto.offset.reset, the start is resolved lazily at the first fetch, up to
- * a second after the assignment, silently skipping what arrived in between;
- * pinned here, "assigned" means "reading from here on". If the broker does
- * not answer in time the offsets stay unset and the reset policy applies. */
+ * group's committed offset, or else the current start of the log (its end
+ * when auto.offset.reset asks for latest). Left to auto.offset.reset, the
+ * start is resolved lazily at the first fetch, up to a second after the
+ * assignment, silently skipping what arrived in between when that is the
+ * end; pinned here, "assigned" means "reading from here on". If the broker
+ * does not answer in time the offsets stay unset and the reset policy
+ * applies. */
 static void pin_start_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
                               bool earliest) {
     if (!parts || parts->cnt <= 0) return;
@@ -179,6 +196,50 @@ static void pin_start_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *p
     }
 }
 
+/* Where each newly assigned partition starts: the user fn's choice (start,
+ * parallel to p), else pinned as above. Partitions of other topics keep
+ * the default. Returns how many must be paused once assigned. */
+static int apply_starts(beat_kconsumer *c, rd_kafka_topic_partition_list_t *parts,
+                        const int64_t *start, int n) {
+    bool any_default = false;
+    for (int i = 0; i < n; i++) any_default |= start[i] == BEAT_KC_START_DEFAULT;
+    for (int i = 0; i < parts->cnt; i++)
+        any_default |= strcmp(parts->elems[i].topic, c->topic) != 0;
+    if (any_default) pin_start_offsets(c->rk, parts, c->reset_earliest);
+    int k = 0, paused = 0;
+    for (int i = 0; i < parts->cnt && k < n; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (strcmp(tp->topic, c->topic) != 0) continue;
+        int64_t s = start[k++];
+        if (s == BEAT_KC_START_DEFAULT) continue;
+        tp->err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (s == BEAT_KC_START_PAUSED) {
+            /* Fetching is stopped right after the assign; whatever comes
+             * before is never handed out (paused[]), and resume seeks. */
+            tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+            paused++;
+        } else {
+            tp->offset = s >= 0 ? s : s == BEAT_KC_START_END ? RD_KAFKA_OFFSET_END
+                                                             : RD_KAFKA_OFFSET_BEGINNING;
+        }
+    }
+    return paused;
+}
+
+static int pause_list(beat_kconsumer *c, const int32_t *p, int n) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n ? n : 1);
+    for (int i = 0; i < n; i++) rd_kafka_topic_partition_list_add(l, c->topic, p[i]);
+    rd_kafka_resp_err_t e = rd_kafka_pause_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"pause\"",
+                    rd_kafka_err2name(e));
+        return -EIO;
+    }
+    return 0;
+}
+
 /* Handles both protocols: EAGER hands over the whole assignment each time
  * (assign / unassign everything), COOPERATIVE only the delta
  * (incremental_assign / incremental_unassign). */
@@ -193,25 +254,42 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        pin_start_offsets(rk, parts, c->reset_earliest);
+        int64_t *start = calloc((size_t)(n ? n : 1), sizeof *start);
+        for (int i = 0; start && i < n; i++) start[i] = BEAT_KC_START_DEFAULT;
+        /* The user picks the starts first (datastream opens its stores). */
+        if (c->fn && start) c->fn(c->arg, false, p, n, start);
+        int npause = 0;
+        if (start) npause = apply_starts(c, parts, start, n);
+        else pin_start_offsets(rk, parts, c->reset_earliest);
         if (coop) error = rd_kafka_incremental_assign(rk, parts);
         else rerr = rd_kafka_assign(rk, parts);
         if (!error && !rerr) {
             if (coop) atomic_fetch_add(&c->assigned, n);
             else atomic_store(&c->assigned, n);
             set_owned(c, p, n, true);
+            if (npause) {
+                int32_t *pp = malloc(sizeof *pp * (size_t)npause);
+                int k = 0;
+                for (int i = 0; pp && i < n; i++)
+                    if (start[i] == BEAT_KC_START_PAUSED) pp[k++] = p[i];
+                for (int i = 0; i < k; i++)
+                    if (part_ok(pp[i])) c->paused[pp[i]] = true;
+                if (pp) pause_list(c, pp, k);
+                free(pp);
+            }
         }
         beat_log(BEAT_INFO, "kafka_assigned",
-                 "protocol=%s partitions=%d total=%d", coop ? "cooperative" : "eager",
-                 n, (int)atomic_load(&c->assigned));
-        if (c->fn) c->fn(c->arg, false, p, n);
+                 "protocol=%s partitions=%d paused=%d total=%d",
+                 coop ? "cooperative" : "eager", n, npause,
+                 (int)atomic_load(&c->assigned));
+        free(start);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         /* The user drops its state first: nothing from these partitions
          * reaches it after this call. */
         bool lost = rd_kafka_assignment_lost(rk);
         if (!lost) commit_revoked(c, p, n); /* lost: others own them already */
         set_owned(c, p, n, false);
-        if (c->fn) c->fn(c->arg, true, p, n);
+        if (c->fn) c->fn(c->arg, true, p, n, NULL);
         if (coop) error = rd_kafka_incremental_unassign(rk, parts);
         else rerr = rd_kafka_assign(rk, NULL);
         if (coop) atomic_fetch_sub(&c->assigned, n);
@@ -225,10 +303,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
         beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
                     "err=%s reason=\"rebalance failed\"", rd_kafka_err2name(err));
-        if (c->fn) c->fn(c->arg, true, p, n);
+        if (c->fn) c->fn(c->arg, true, p, n, NULL);
         rerr = rd_kafka_assign(rk, NULL);
         atomic_store(&c->assigned, 0);
-        for (int i = 0; i < KC_PARTS_MAX; i++) c->owned[i] = false;
+        for (int i = 0; i < KC_PARTS_MAX; i++) {
+            c->owned[i] = c->paused[i] = false;
+            c->gen[i]++;
+        }
     }
     if (error) {
         beat_log(BEAT_WARN, "kafka_consume_error", "err=%s reason=\"%s\"",
@@ -263,6 +344,7 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
     c->fn = fn;
     c->arg = arg;
     for (int i = 0; i < KC_PARTS_MAX; i++) c->last_offset[i] = c->next_commit[i] = -1;
+    c->reset_earliest = true;
     for (const char *const *kv = extra_kv; kv && kv[0] && kv[1]; kv += 2)
         if (!strcmp(kv[0], "auto.offset.reset"))
             c->reset_earliest = !strcmp(kv[1], "earliest") || !strcmp(kv[1], "smallest") ||
@@ -270,7 +352,9 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
     const char *defaults[] = {
         "bootstrap.servers", brokers,
         "group.id", group,
-        "auto.offset.reset", "latest",
+        /* A lost offset (the broker's log restarted) resumes at the new
+         * log's start: nothing produced since is skipped. */
+        "auto.offset.reset", "earliest",
         "enable.auto.commit", "false",
         "enable.auto.offset.store", "false",
         "enable.partition.eof", "false",
@@ -333,36 +417,46 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
     return c;
 }
 
-/* Moves one partition to the end of its log (at-most-once: what we could
- * not read is skipped, never re-read). */
-static void seek_end(beat_kconsumer *c, const rd_kafka_message_t *m) {
-    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : c->topic;
+/* Seeks one partition (async unless wait_ms > 0). 0 or -EIO (logged). */
+static int seek_to(beat_kconsumer *c, const char *topic, int32_t partition,
+                   int64_t offset, int wait_ms, const char *what) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, topic, m->partition)->offset =
-        RD_KAFKA_OFFSET_END;
-    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 0 /* async */);
-    if (e) {
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, wait_ms);
+    int rc = 0;
+    if (!e && l->elems[0].err) { /* a per-partition failure */
         beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
-                    "err=%s reason=\"seek to end: %s\"", rd_kafka_error_name(e),
+                    "err=%s partition=%d reason=\"seek to %s\"",
+                    rd_kafka_err2name(l->elems[0].err), (int)partition, what);
+        rc = -EIO;
+    } else if (e) {
+        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
+                    "err=%s partition=%d reason=\"seek to %s: %s\"",
+                    rd_kafka_error_name(e), (int)partition, what,
                     rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
+        rc = -EIO;
     }
     rd_kafka_topic_partition_list_destroy(l);
+    if (rc) atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+    return rc;
 }
 
 static void handle_error(beat_kconsumer *c, const rd_kafka_message_t *m) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
     if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
         m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
-        /* auto.offset.reset=latest normally resolves this inside
-         * librdkafka (a warn "kafka_log" line); if it reaches us anyway,
-         * do the same by hand. */
+        /* auto.offset.reset normally resolves this inside librdkafka (the
+         * OFFSET line log_cb counts); if it reaches us anyway, go to the
+         * log's start by hand: the broker lost the log we were reading, so
+         * everything in the new one is unread. */
         atomic_fetch_add_explicit(&c->offset_resets, 1, memory_order_relaxed);
         beat_log_rl(5000, BEAT_WARN, "kafka_offset_reset",
-                    "partition=%d offset=%lld err=%s action=seek_end",
+                    "partition=%d offset=%lld err=%s action=log_start",
                     (int)m->partition, (long long)m->offset,
                     rd_kafka_err2name(m->err));
-        seek_end(c, m);
+        seek_to(c, m->rkt ? rd_kafka_topic_name(m->rkt) : c->topic, m->partition,
+                RD_KAFKA_OFFSET_BEGINNING, 0, "log start");
         return;
     }
     atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
@@ -385,37 +479,76 @@ static void track_offset(beat_kconsumer *c, const rd_kafka_message_t *m) {
                     "partition=%d from=%lld to=%lld", (int)m->partition,
                     (long long)*last, (long long)m->offset);
     *last = m->offset;
-    c->next_commit[m->partition] = m->offset + 1;
 }
 
-/* Commits next-offset = highest+1 per partition of the batch, async. */
-static void commit_batch(beat_kconsumer *c, rd_kafka_message_t **msgs, int n) {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+void beat_kconsumer_commit(beat_kconsumer *c, const int32_t *partitions,
+                           const int64_t *next, int n) {
+    if (!c || n <= 0) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
     for (int i = 0; i < n; i++) {
-        const char *topic = msgs[i]->rkt ? rd_kafka_topic_name(msgs[i]->rkt)
-                                         : c->topic;
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_find(l, topic, msgs[i]->partition);
-        if (!tp) {
-            tp = rd_kafka_topic_partition_list_add(l, topic, msgs[i]->partition);
-            tp->offset = msgs[i]->offset + 1;
-        } else if (msgs[i]->offset + 1 > tp->offset) {
-            tp->offset = msgs[i]->offset + 1;
+        if (next[i] < 0) continue;
+        if (part_ok(partitions[i])) {
+            if (!c->owned[partitions[i]]) continue; /* moved meanwhile */
+            c->next_commit[partitions[i]] = next[i];
+        }
+        rd_kafka_topic_partition_list_add(l, c->topic, partitions[i])->offset = next[i];
+    }
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 1 /* async */);
+        if (e) {
+            atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+            beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s",
+                        rd_kafka_err2name(e));
         }
     }
-    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 1 /* async */);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+int beat_kconsumer_pause(beat_kconsumer *c, int32_t partition) {
+    if (!c || !part_ok(partition) || !c->owned[partition]) return -ENOENT;
+    c->paused[partition] = true;
+    c->gen[partition]++;
+    int rc = pause_list(c, &partition, 1);
+    beat_log(BEAT_INFO, "kafka_paused", "partition=%d", (int)partition);
+    return rc;
+}
+
+int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset) {
+    if (!c || !part_ok(partition) || !c->owned[partition]) return -ENOENT;
+    /* Seek while paused, then resume: librdkafka resumes from the seeked
+     * position (seeking first and pausing after would lose the seek). */
+    int64_t o = offset >= 0 ? offset
+                : offset == BEAT_KC_START_END ? RD_KAFKA_OFFSET_END
+                                              : RD_KAFKA_OFFSET_BEGINNING;
+    if (seek_to(c, c->topic, partition, o, 1000, "resume") != 0) return -EIO;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->topic, partition);
+    rd_kafka_resp_err_t e = rd_kafka_resume_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
     if (e) {
         atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-        beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s",
+        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"resume\"",
                     rd_kafka_err2name(e));
+        return -EIO;
     }
-    rd_kafka_topic_partition_list_destroy(l);
+    c->paused[partition] = false;
+    c->gen[partition]++;
+    c->last_offset[partition] = -1;
+    beat_log(BEAT_INFO, "kafka_resumed", "partition=%d offset=%lld", (int)partition,
+             (long long)offset);
+    return 0;
 }
 
 int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
                         int timeout_ms) {
     if (!c || !msgs || max <= 0) return -EINVAL;
     if (timeout_ms < 0) timeout_ms = 0;
+    if (max > c->msg_gen_cap) {
+        uint32_t *g = realloc(c->msg_gen, sizeof *g * (size_t)max);
+        if (!g) return -ENOMEM;
+        c->msg_gen = g;
+        c->msg_gen_cap = max;
+    }
     int64_t deadline = beat_mono_ms() + timeout_ms;
     int n = 0;
     while (n < max) {
@@ -433,14 +566,18 @@ int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
             if (!n && beat_mono_ms() >= deadline) break;
             continue;
         }
+        c->msg_gen[n] = part_ok(m->partition) ? c->gen[m->partition] : 0;
         msgs[n++] = m;
     }
-    /* A revoke inside this call (rebalance_cb runs in consumer_poll) hands
-     * those partitions to another member, which starts at our last commit:
-     * what we collected from them before must not be handed out here. */
+    /* A rebalance inside this call (rebalance_cb runs in consumer_poll)
+     * hands revoked partitions to another member, which starts where the
+     * store or the last commit says, and restarts reassigned ones from
+     * their new start: what we collected from them before must not be
+     * handed out here, nor anything of a paused partition. */
     int k = 0;
     for (int i = 0; i < n; i++) {
-        if (part_ok(msgs[i]->partition) && !c->owned[msgs[i]->partition]) {
+        int32_t p = msgs[i]->partition;
+        if (part_ok(p) && (!c->owned[p] || c->paused[p] || c->msg_gen[i] != c->gen[p])) {
             rd_kafka_message_destroy(msgs[i]);
             continue;
         }
@@ -450,11 +587,8 @@ int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
     if (k < n)
         beat_log_rl(5000, BEAT_INFO, "kafka_revoked_dropped", "messages=%d", n - k);
     n = k;
-    if (n > 0) {
-        commit_batch(c, msgs, n);
-        atomic_fetch_add_explicit(&c->consumed, (uint64_t)n,
-                                  memory_order_relaxed);
-    }
+    if (n > 0)
+        atomic_fetch_add_explicit(&c->consumed, (uint64_t)n, memory_order_relaxed);
     return n;
 }
 
@@ -499,6 +633,7 @@ void beat_kconsumer_free(beat_kconsumer *c) {
     rd_kafka_destroy_flags(c->rk, flags);
     beat_log(BEAT_INFO, "kafka_consumer_closed", "consumed=%llu",
              (unsigned long long)atomic_load(&c->consumed));
+    free(c->msg_gen);
     free(c->topic);
     free(c);
 }

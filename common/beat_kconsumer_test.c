@@ -1,7 +1,10 @@
 /* beat_kconsumer against an in-process librdkafka mock cluster: group join,
  * both rebalance protocols (EAGER and COOPERATIVE: the user fn sees full vs
- * incremental partition sets), batches, and at-most-once commits (a
- * successor in the group starts after what was handed out). */
+ * incremental partition sets), batches, commits (a successor in the group
+ * starts after what was committed), a new group starting at the log's
+ * start, start offsets chosen by the user fn (explicit, paused), pause and
+ * resume at an offset, and an out-of-range start resuming at the log's
+ * start (counted). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +24,9 @@ typedef struct seen {
     bool last_revoked;
 } seen;
 
-static void on_rb(void *arg, bool revoked, const int32_t *p, int n) {
+static void on_rb(void *arg, bool revoked, const int32_t *p, int n, int64_t *start) {
     (void)p;
+    (void)start;
     seen *s = arg;
     if (revoked) {
         s->revokes++;
@@ -72,6 +76,17 @@ static void produce(env *e, const char *prefix, int n) {
     }
 }
 
+/* Commits what a poll handed out (the caller's "processed"). */
+static void commit_msgs(beat_kconsumer *c, rd_kafka_message_t **m, int n) {
+    int32_t p[64];
+    int64_t next[64];
+    for (int i = 0; i < n && i < 64; i++) {
+        p[i] = m[i]->partition;
+        next[i] = m[i]->offset + 1;
+    }
+    beat_kconsumer_commit(c, p, next, n < 64 ? n : 64);
+}
+
 /* Polls the consumers in turn until cond or the deadline; counts messages. */
 #define POLL_UNTIL(cond, ms, cs, ncs, counts)                                 \
     do {                                                                      \
@@ -80,6 +95,7 @@ static void produce(env *e, const char *prefix, int n) {
             for (int ci_ = 0; ci_ < (ncs); ci_++) {                           \
                 rd_kafka_message_t *m_[64];                                   \
                 int n_ = beat_kconsumer_poll((cs)[ci_], m_, 64, 50);          \
+                if (n_ > 0) commit_msgs((cs)[ci_], m_, n_);                  \
                 for (int j_ = 0; j_ < n_; j_++) rd_kafka_message_destroy(m_[j_]); \
                 if (n_ > 0) (counts)[ci_] += n_;                              \
             }                                                                 \
@@ -172,6 +188,7 @@ static void poll_ids(beat_kconsumer **cs, int ncs, int *seen, int max_id,
     for (int ci = 0; ci < ncs; ci++) {
         rd_kafka_message_t *m[64];
         int n = beat_kconsumer_poll(cs[ci], m, 64, 20);
+        if (n > 0) commit_msgs(cs[ci], m, n);
         for (int j = 0; j < n; j++) {
             int id = -1;
             if (sscanf((const char *)m[j]->payload, "{\"n\":%d}", &id) == 1 && id >= 0 &&
@@ -238,6 +255,134 @@ static int test_eager_rebalance_no_dupes(void) {
     return 0;
 }
 
+/* n messages into one partition, directly (the producer helper picks
+ * partitions by key). */
+static int produce_to(env *e, int32_t part, const char *prefix, int n) {
+    char err[256], v[64];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", e->boot, err, sizeof err)) return -1;
+    rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!p) return -1;
+    for (int i = 0; i < n; i++) {
+        snprintf(v, sizeof v, "{\"%s\":%d}", prefix, i);
+        if (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(part),
+                              RD_KAFKA_V_VALUE(v, strlen(v)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_END))
+            return -1;
+    }
+    int rc = rd_kafka_flush(p, 5000) ? -1 : 0;
+    rd_kafka_destroy(p);
+    return rc;
+}
+
+/* Messages per partition and the lowest offset seen. */
+typedef struct got_t {
+    int n[PARTS];
+    int64_t lo[PARTS];
+} got_t;
+
+static void poll_got(beat_kconsumer *c, got_t *g, int ms) {
+    int64_t dl = beat_mono_ms() + ms;
+    while (beat_mono_ms() < dl) {
+        rd_kafka_message_t *m[64];
+        int n = beat_kconsumer_poll(c, m, 64, 20);
+        for (int j = 0; j < n; j++) {
+            int p = m[j]->partition;
+            if (p >= 0 && p < PARTS) {
+                if (!g->n[p] || m[j]->offset < g->lo[p]) g->lo[p] = m[j]->offset;
+                g->n[p]++;
+            }
+            rd_kafka_message_destroy(m[j]);
+        }
+    }
+}
+
+static int64_t starts[PARTS]; /* what on_start hands the consumer */
+static int start_assigns;
+static void on_start(void *arg, bool revoked, const int32_t *p, int n, int64_t *start) {
+    (void)arg;
+    if (revoked) return;
+    start_assigns++;
+    for (int i = 0; i < n; i++)
+        if (p[i] >= 0 && p[i] < PARTS) start[i] = starts[p[i]];
+}
+
+static int test_new_group_starts_at_log_start(void) {
+    /* Produced before any member exists: a new group reads it all (no
+     * auto.offset.reset given: the default). */
+    env e;
+    CHECK_EQ_INT(env_up(&e), 0);
+    produce(&e, "early", 40);
+    beat_kproducer_free(e.prod, 5000);
+    e.prod = beat_kproducer_new(e.boot, TOPIC, 10000, NULL);
+    static const char *const DEF[] = {"session.timeout.ms", "3000",
+                                      "heartbeat.interval.ms", "300", NULL};
+    seen s = {0};
+    beat_kconsumer *c[1];
+    int got[1] = {0};
+    c[0] = beat_kconsumer_new(e.boot, "g-new", TOPIC, on_rb, &s, DEF);
+    CHECK(c[0] != NULL);
+    POLL_UNTIL(got[0] >= 40, 15000, c, 1, got);
+    CHECK_EQ_INT(got[0], 40);
+    beat_kconsumer_free(c[0]);
+    env_down(&e);
+    return 0;
+}
+
+static int test_start_offsets_pause_resume(void) {
+    env e;
+    CHECK_EQ_INT(env_up(&e), 0);
+    for (int p = 0; p < PARTS; p++) CHECK_EQ_INT(produce_to(&e, p, "m", 10), 0);
+    starts[0] = 5;                       /* explicit: offsets 5..9 */
+    starts[1] = BEAT_KC_START_PAUSED;    /* not read until resumed */
+    starts[2] = BEAT_KC_START_BEGINNING; /* all 10 */
+    starts[3] = 1000;                    /* beyond the log: out of range → start */
+    start_assigns = 0;
+    static const char *const DEF[] = {"session.timeout.ms", "3000",
+                                      "heartbeat.interval.ms", "300", NULL};
+    beat_kconsumer *c = beat_kconsumer_new(e.boot, "g-start", TOPIC, on_start, NULL, DEF);
+    CHECK(c != NULL);
+    got_t g;
+    memset(&g, 0, sizeof g);
+    int64_t dl = beat_mono_ms() + 15000;
+    while ((g.n[0] < 5 || g.n[2] < 10 || g.n[3] < 10) && beat_mono_ms() < dl)
+        poll_got(c, &g, 100);
+    poll_got(c, &g, 500); /* nothing more may follow */
+    CHECK_EQ_INT(start_assigns, 1);
+    CHECK_EQ_INT(g.n[0], 5);
+    CHECK_EQ_INT(g.lo[0], 5);
+    CHECK_EQ_INT(g.n[1], 0);
+    CHECK_EQ_INT(g.n[2], 10);
+    CHECK_EQ_INT(g.n[3], 10);
+    CHECK_EQ_INT(g.lo[3], 0);
+    beat_kconsumer_stats st;
+    beat_kconsumer_get_stats(c, &st);
+    CHECK(st.offset_resets >= 1);
+    /* resume the paused partition at offset 3: offsets 3..9 */
+    CHECK_EQ_INT(beat_kconsumer_resume(c, 1, 3), 0);
+    dl = beat_mono_ms() + 10000;
+    while (g.n[1] < 7 && beat_mono_ms() < dl) poll_got(c, &g, 100);
+    poll_got(c, &g, 300);
+    CHECK_EQ_INT(g.n[1], 7);
+    CHECK_EQ_INT(g.lo[1], 3);
+    /* pause partition 2: new messages there are not handed out; resume
+     * where we left (offset 10) and they come */
+    CHECK_EQ_INT(beat_kconsumer_pause(c, 2), 0);
+    CHECK_EQ_INT(produce_to(&e, 2, "late", 4), 0);
+    poll_got(c, &g, 1000);
+    CHECK_EQ_INT(g.n[2], 10);
+    CHECK_EQ_INT(beat_kconsumer_resume(c, 2, 10), 0);
+    dl = beat_mono_ms() + 10000;
+    while (g.n[2] < 14 && beat_mono_ms() < dl) poll_got(c, &g, 100);
+    CHECK_EQ_INT(g.n[2], 14);
+    CHECK_EQ_INT(beat_kconsumer_pause(c, 99), -ENOENT);
+    CHECK_EQ_INT(beat_kconsumer_resume(c, 99, 0), -ENOENT);
+    beat_kconsumer_free(c);
+    env_down(&e);
+    return 0;
+}
+
 static int test_bad_args(void) {
     CHECK(beat_kconsumer_new(NULL, "g", "t", NULL, NULL, NULL) == NULL);
     CHECK(beat_kconsumer_new("127.0.0.1:1", "", "t", NULL, NULL, NULL) == NULL);
@@ -255,6 +400,8 @@ int main(int argc, char **argv) {
         {"eager_and_at_most_once", test_eager_and_at_most_once},
         {"cooperative_split", test_cooperative_split},
         {"eager_rebalance_no_dupes", test_eager_rebalance_no_dupes},
+        {"new_group_starts_at_log_start", test_new_group_starts_at_log_start},
+        {"start_offsets_pause_resume", test_start_offsets_pause_resume},
         {NULL, NULL},
     };
     return beat_test_main("kconsumer", t, argc, argv);

@@ -1,9 +1,11 @@
 /* beat-datastream: consumes the event topic in a consumer group, joins bids
  * with their notices, and serves per-campaign aggregates (actuator) and
  * labelled training samples (lighttrainer) over HTTP (docs/contracts.md).
- * main wires flags, the consumer thread (poll → stream.c) and the libevent
- * HTTP thread (api.c). Kafka being down is never fatal: the consumer keeps
- * retrying and the HTTP side keeps serving what it has. */
+ * main wires flags, the consumer thread (poll → store.c, which records each
+ * partition's batch in its ledger, then stream.c) and the libevent HTTP
+ * thread (api.c). Kafka being down is never fatal: the consumer keeps
+ * retrying and the HTTP side keeps serving what it has. A partition whose
+ * store cannot be used is not consumed (never consumed without dedup). */
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "beat_alert_rules.h"
@@ -21,6 +25,7 @@
 #include "beat_loop.h"
 #include "beat_metrics.h"
 #include "beat_util.h"
+#include "store.h"
 #include "stream.h"
 
 #define POLL_BATCH 1024
@@ -28,9 +33,10 @@
 #define PARTS_MAX 1024
 
 static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level,
-    *o_start_from;
+    *o_start_from, *o_store_dir, *o_store_sync;
 static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open,
-    o_samples_max, o_max_campaigns;
+    o_samples_max, o_max_campaigns, o_retention_s, o_max_keys;
+static double o_fill_warn_pct;
 static double o_neg_rate;
 static beat_strlist o_kafka_opts;
 static beat_alert_opts o_alert;
@@ -51,10 +57,33 @@ static const beat_opt OPTS[] = {
      "beat-datastream", 0, -1,
      "Kafka consumer group (instances in one group split the partitions)",
      false},
-    {"start-from", "BEAT_DATASTREAM_START", BEAT_OPT_STR, &o_start_from, "end",
+    {"start-from", "BEAT_DATASTREAM_START", BEAT_OPT_STR, &o_start_from, "beginning",
      0, -1,
-     "where a group with no committed offset starts: end (only new events) "
-     "or beginning (replay the retained log, e.g. for benchmarks)", false},
+     "where a partition with no stored offset (new store) starts: beginning "
+     "(the retained log: nothing produced before is skipped) or end (only new "
+     "events)", false},
+    {"store-dir", "BEAT_DATASTREAM_STORE_DIR", BEAT_OPT_STR, &o_store_dir, NULL, 0, -1,
+     "directory of the per-partition stores (dedup keys + offsets, SQLite; "
+     "required; part of the spend ledger: see docs/operations.md). Every "
+     "instance of the group on a host shares it", false},
+    {"store-sync", "BEAT_DATASTREAM_STORE_SYNC", BEAT_OPT_STR, &o_store_sync, "full", 0,
+     -1,
+     "full: fsync every batch (a power cut loses nothing committed); normal: "
+     "fsync at checkpoints only (a crash loses nothing, a power cut may lose "
+     "the last batches' keys: those notices could count twice)", false},
+    {"dedup-retention-s", "BEAT_DATASTREAM_DEDUP_RETENTION_S", BEAT_OPT_INT,
+     &o_retention_s, "3900", 60, 400 * 86400,
+     "how long a notice key is kept, from its signed ts; must be >= the "
+     "receiver's --notice-max-age-s plus its 300 s future allowance", false},
+    {"dedup-max-keys", "BEAT_DATASTREAM_DEDUP_MAX_KEYS", BEAT_OPT_INT, &o_max_keys,
+     "20000000", 1000, 2000000000,
+     "keys per partition store before it reports store_full (it keeps "
+     "storing: a key is never forgotten early); size it peak notices/s per "
+     "partition x retention x 1.5", false},
+    {"alert-store-fill-warn-pct", "BEAT_ALERT_STORE_FILL_WARN_PCT", BEAT_OPT_DBL,
+     &o_fill_warn_pct, "80", 0, 100,
+     "warn when the fullest partition store reaches this % of --dedup-max-keys "
+     "(0 = off; 100 % is an error)", false},
     {"bucket-ms", "BEAT_DATASTREAM_BUCKET_MS", BEAT_OPT_INT, &o_bucket_ms,
      "1000", 10, 3600000, "aggregate bucket length (processing time)", false},
     {"buckets-max", "BEAT_DATASTREAM_BUCKETS_MAX", BEAT_OPT_INT, &o_buckets_max,
@@ -85,22 +114,39 @@ static const beat_opt OPTS[] = {
 /* Shared between the consumer thread (writes) and the HTTP thread (health). */
 static struct {
     dst_stream *stream;
+    dst_store *store;
     beat_kconsumer *kc;
     uint64_t epoch;
-    pthread_mutex_t mu; /* guards parts/n_parts/joined */
+    pthread_mutex_t mu; /* guards parts/n_parts */
     int32_t parts[PARTS_MAX];
     int n_parts;
-    bool joined;
+    /* The first assignment completed (its rebalance callback ran and
+     * returned, stores opened): set by the consumer thread after poll. */
+    _Atomic bool assigned_once;
     _Atomic int64_t open_auctions;
 } D = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* Rebalance (consumer thread, inside poll): revoked partitions' join state
- * is dropped before they move, so nothing half-joined lingers here. */
-static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n) {
+ * is dropped and their stores closed before they move, so nothing
+ * half-joined lingers here and the next owner finds the store as we left
+ * it. Assigned partitions start where their store says. */
+static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n,
+                         int64_t *start) {
     (void)arg;
-    if (revoked) dst_stream_revoke(D.stream, p, n, beat_now_ms());
+    int64_t now = beat_now_ms();
+    if (revoked) {
+        dst_stream_revoke(D.stream, p, n, now);
+        dst_store_revoke(D.store, p, n);
+    } else {
+        dst_store_assign(D.store, p, n, start, now);
+        bool from_end = strcmp(o_start_from, "end") == 0;
+        for (int i = 0; i < n; i++)
+            start[i] = start[i] == DST_STORE_REFUSED      ? BEAT_KC_START_PAUSED
+                       : start[i] == DST_STORE_FROM_START ? (from_end ? BEAT_KC_START_END
+                                                                      : BEAT_KC_START_BEGINNING)
+                                                          : start[i];
+    }
     pthread_mutex_lock(&D.mu);
-    D.joined = true;
     for (int i = 0; i < n; i++) {
         int k = 0;
         while (k < D.n_parts && D.parts[k] != p[i]) k++;
@@ -116,11 +162,14 @@ static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n) {
 static struct {
     beat_counter *consumed, *errors, *resets, *rebalances;
     beat_kconsumer_stats last;
+    _Atomic int64_t last_reset_ms; /* mono ms of the latest offset reset seen */
 } K;
 
 static void sync_kafka_metrics(void) {
     beat_kconsumer_stats k = {0};
     beat_kconsumer_get_stats(D.kc, &k);
+    if (k.offset_resets != K.last.offset_resets)
+        atomic_store(&K.last_reset_ms, beat_mono_ms());
     beat_counter_add(K.consumed, k.consumed - K.last.consumed);
     beat_counter_add(K.errors, k.errors - K.last.errors);
     beat_counter_add(K.resets, k.offset_resets - K.last.offset_resets);
@@ -130,11 +179,15 @@ static void sync_kafka_metrics(void) {
 
 static void log_stats(void) {
     const dst_stream_stats *s = dst_stream_stats_get(D.stream);
+    dst_store_info si;
+    dst_store_info_get(D.store, &si);
     beat_kconsumer_stats k = {0};
     beat_kconsumer_get_stats(D.kc, &k);
     beat_log(BEAT_INFO, "stats",
              "consumed=%llu bids=%llu wins=%llu bills=%llu imps=%llu clicks=%llu "
-             "invalid=%llu duplicates=%llu late=%llu open=%lld evicted=%llu "
+             "invalid=%llu duplicates=%llu store_duplicates=%llu debited_before=%llu "
+             "late=%llu open=%lld evicted=%llu store_keys=%lld store_full=%d "
+             "store_refused=%d "
              "samples_pos=%llu samples_neg=%llu unjoined=%llu last_seq=%llu "
              "assigned=%d kafka_errors=%llu offset_resets=%llu kafka_unreachable_s=%.0f",
              (unsigned long long)k.consumed,
@@ -144,8 +197,10 @@ static void log_stats(void) {
              (unsigned long long)s->events[BEAT_EV_IMP],
              (unsigned long long)s->events[BEAT_EV_CLICK],
              (unsigned long long)s->invalid, (unsigned long long)s->duplicates,
-             (unsigned long long)s->late,
+             (unsigned long long)s->durable_duplicates,
+             (unsigned long long)s->debited_before, (unsigned long long)s->late,
              (long long)dst_stream_open(D.stream), (unsigned long long)s->evicted,
+             (long long)si.keys, si.full ? 1 : 0, si.refused,
              (unsigned long long)s->samples_pos, (unsigned long long)s->samples_neg,
              (unsigned long long)s->samples_unjoined,
              (unsigned long long)dst_buckets_last_seq(dst_stream_buckets(D.stream)),
@@ -153,26 +208,75 @@ static void log_stats(void) {
              (unsigned long long)k.offset_resets, beat_kafka_unreachable_s());
 }
 
+/* Orders a batch's message indices by (partition, arrival): each
+ * partition's messages stay in offset order and go to its store at once. */
+static rd_kafka_message_t **sort_msgs;
+static int cmp_part(const void *a, const void *b) {
+    int ia = *(const int *)a, ib = *(const int *)b;
+    int32_t pa = sort_msgs[ia]->partition, pb = sort_msgs[ib]->partition;
+    if (pa != pb) return pa < pb ? -1 : 1;
+    return (ia > ib) - (ia < ib);
+}
+
+/* One polled batch: per partition, store (one transaction) then stream. A
+ * partition whose store fails is paused; it resumes from its stored offset
+ * once the store opens again (dst_store_maintain). */
+static void process(rd_kafka_message_t **msgs, int n, int64_t now) {
+    static int idx[POLL_BATCH];
+    static dst_store_msg sm[POLL_BATCH];
+    static int32_t cparts[POLL_BATCH];
+    static int64_t cnext[POLL_BATCH];
+    int nc = 0;
+    for (int i = 0; i < n; i++) idx[i] = i;
+    sort_msgs = msgs;
+    qsort(idx, (size_t)n, sizeof idx[0], cmp_part);
+    for (int i = 0; i < n;) {
+        int32_t p = msgs[idx[i]]->partition;
+        int k = 0;
+        for (; i < n && msgs[idx[i]]->partition == p; i++, k++) {
+            rd_kafka_message_t *m = msgs[idx[i]];
+            sm[k] = (dst_store_msg){m->payload, m->len, m->offset};
+        }
+        int rc = dst_store_ingest(D.store, D.stream, p, sm, k, now);
+        if (rc == 0) {
+            cparts[nc] = p;
+            cnext[nc++] = sm[k - 1].offset + 1;
+        } else {
+            /* -EIO: the store refused the batch (logged "store_failed");
+             * -ENOENT: no open store (cannot happen for an unpaused
+             * partition). Either way nothing was counted: stop reading. */
+            beat_kconsumer_pause(D.kc, p);
+        }
+    }
+    /* The store decides where reading resumes; Kafka's committed offsets
+     * follow it for monitoring (consumer lag) only. */
+    beat_kconsumer_commit(D.kc, cparts, cnext, nc);
+}
+
 static void *consumer_main(void *arg) {
     (void)arg;
     rd_kafka_message_t *msgs[POLL_BATCH];
+    int32_t rparts[64];
+    int64_t rstart[64];
     int64_t next_stats = beat_mono_ms() + 10000;
     while (!beat_stop_requested()) {
         int n = beat_kconsumer_poll(D.kc, msgs, POLL_BATCH, POLL_MS);
         int64_t now = beat_now_ms();
-        for (int i = 0; i < n; i++) {
-            beat_reason why = {{0}};
-            if (dst_stream_apply_json(D.stream, msgs[i]->payload, msgs[i]->len,
-                                      msgs[i]->partition, now, &why) != 0) {
-                /* the reason may quote input: keep it one logfmt value */
-                for (char *q = why.msg; *q; q++)
-                    if (*q == '"' || *q == '\\') *q = '\'';
-                beat_log_rl(5000, BEAT_WARN, "invalid_event",
-                            "partition=%d offset=%lld reason=\"%s\"",
-                            (int)msgs[i]->partition, (long long)msgs[i]->offset,
-                            why.msg);
-            }
-            rd_kafka_message_destroy(msgs[i]);
+        if (!atomic_load(&D.assigned_once)) {
+            dst_store_info si;
+            dst_store_info_get(D.store, &si);
+            if (si.assigned_once) atomic_store(&D.assigned_once, true);
+        }
+        if (n > 0) process(msgs, n, now);
+        for (int i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
+        int nr = dst_store_maintain(D.store, now, rparts, rstart, 64);
+        for (int i = 0; i < nr; i++) {
+            int64_t o = rstart[i] == DST_STORE_FROM_START
+                            ? (strcmp(o_start_from, "end") == 0 ? BEAT_KC_START_END
+                                                                 : BEAT_KC_START_BEGINNING)
+                            : rstart[i];
+            if (beat_kconsumer_resume(D.kc, rparts[i], o) != 0) /* still paused */
+                dst_store_retry_later(D.store, rparts[i], now, "kafka seek/resume failed");
         }
         dst_stream_tick(D.stream, now);
         atomic_store(&D.open_auctions, dst_stream_open(D.stream));
@@ -185,10 +289,16 @@ static void *consumer_main(void *arg) {
     return NULL;
 }
 
+/* ready: the first assignment completed (even with no partitions) and
+ * every assigned partition's store is open, so everything produced from
+ * now on is read. store_full: a store reached --dedup-max-keys (it keeps
+ * storing; bids should be shed by whoever watches it). */
 static bool on_health(void *arg, beat_buf *detail) {
     (void)arg;
+    dst_store_info si;
+    dst_store_info_get(D.store, &si);
+    bool ready = atomic_load(&D.assigned_once) && si.refused == 0;
     pthread_mutex_lock(&D.mu);
-    bool ready = D.joined;
     beat_buf_printf(detail, "\"name\":");
     beat_buf_json_str(detail, o_name, strlen(o_name));
     beat_buf_printf(detail, ",\"epoch\":\"%016llx\",\"partitions\":[",
@@ -205,6 +315,14 @@ static bool on_health(void *arg, beat_buf *detail) {
                     (unsigned long long)dst_buckets_first_seq(b),
                     (unsigned long long)dst_buckets_last_seq(b),
                     (unsigned long long)dst_samples_last_seq(dst_stream_samples(D.stream)));
+    beat_buf_printf(detail,
+                    ",\"store_full\":%s,\"store\":{\"open\":%d,\"keys\":%lld,"
+                    "\"max_keys\":%lld,\"fill_ratio\":%.4f,\"refused\":[",
+                    si.full ? "true" : "false", si.open, (long long)si.keys,
+                    (long long)o_max_keys, si.fill_ratio);
+    for (int i = 0; i < si.n_listed; i++)
+        beat_buf_printf(detail, "%s%d", i ? "," : "", (int)si.refused_parts[i]);
+    beat_buf_printf(detail, "]}");
     return ready;
 }
 
@@ -226,7 +344,7 @@ static void register_metrics(void) {
     K.errors = beat_counter_new("beat_datastream_kafka_errors_total",
                                 "Kafka consumer errors (transport, broker, commit).");
     K.resets = beat_counter_new("beat_datastream_offset_resets_total",
-                                "Partitions reset to the log end after OFFSET_OUT_OF_RANGE.");
+                                "Offsets out of range (the broker lost its log): read again from the log's start.");
     K.rebalances = beat_counter_new("beat_datastream_rebalances_total",
                                     "Consumer-group rebalance callbacks (assign and revoke).");
     beat_gauge_fn_new("beat_datastream_assigned_partitions",
@@ -239,7 +357,22 @@ static void register_metrics(void) {
 
 static struct {
     beat_counter *lost[3]; /* invalid, evicted, campaign overflow */
+    beat_gauge *fill, *refused;
 } A;
+
+/* The fullest partition store, in % of --dedup-max-keys. */
+static double a_fill_pct(void *arg) {
+    (void)arg;
+    return 100.0 * beat_alert_gauge_fn(A.fill);
+}
+
+/* 1 for 10 minutes after an offset fell out of range (the broker lost the
+ * log we were reading: what it held and we had not read is gone). */
+static double a_log_lost(void *arg) {
+    (void)arg;
+    int64_t t = atomic_load(&K.last_reset_ms);
+    return t && beat_mono_ms() - t < 600000 ? 1 : 0;
+}
 
 static double a_lost(void *arg) {
     (void)arg;
@@ -257,8 +390,19 @@ static beat_alert_rules *start_rules(beat_alert *a) {
                                  "Join entries dropped early: --max-open-auctions reached.");
     A.lost[2] = beat_counter_new("beat_datastream_campaign_overflow_total",
                                  "Aggregate updates dropped: too many campaigns in a bucket.");
-    char what[300];
+    A.fill = beat_gauge_new("beat_datastream_store_fill_ratio",
+                            "Fullest open partition store: keys / --dedup-max-keys.");
+    A.refused = beat_gauge_new("beat_datastream_store_refused_partitions",
+                               "Assigned partitions not consumed: their store cannot be "
+                               "opened or written (retried).");
+    char what[300], fill_what[160], lost_what[300];
     snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
+    snprintf(fill_what, sizeof fill_what,
+             "dedup store full (of --dedup-max-keys %lld per partition)",
+             (long long)o_max_keys);
+    snprintf(lost_what, sizeof lost_what,
+             "Kafka %s lost the log being read (offset out of range): resumed at "
+             "the log's start", o_brokers);
     beat_alert_rule rules[] = {
         {.name = "kafka_unreachable", .what = what, .unit = "s", .kind = BEAT_RULE_VALUE,
          .value = beat_kafka_unreachable_fn, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
@@ -267,6 +411,15 @@ static beat_alert_rules *start_rules(beat_alert *a) {
          .unit = "%", .kind = BEAT_RULE_RATIO, .value = a_lost,
          .total = beat_alert_counter_fn, .total_arg = K.consumed,
          .warn = o_alert.drop_warn_pct, .error = o_alert.drop_error_pct},
+        {.name = "dedup_store_full", .what = fill_what, .unit = "%",
+         .kind = BEAT_RULE_VALUE, .value = a_fill_pct, .warn = o_fill_warn_pct,
+         .error = 100},
+        {.name = "dedup_store_refused",
+         .what = "partitions not consumed: their dedup store cannot be used",
+         .unit = "", .kind = BEAT_RULE_VALUE, .value = beat_alert_gauge_fn,
+         .value_arg = A.refused, .error = 1},
+        {.name = "kafka_log_lost", .what = lost_what, .unit = "",
+         .kind = BEAT_RULE_VALUE, .value = a_log_lost, .warn = 1},
     };
     return beat_alert_rules_start(a, rules, (int)(sizeof rules / sizeof rules[0]),
                                   o_alert.eval_ms);
@@ -288,6 +441,21 @@ int main(int argc, char **argv) {
         fprintf(stderr, "beat-datastream: --name: must be 1..%d bytes\n", BEAT_ID_MAX);
         return 64;
     }
+    if (strcmp(o_start_from, "beginning") != 0 && strcmp(o_start_from, "end") != 0) {
+        fprintf(stderr, "beat-datastream: --start-from: expected beginning or end, "
+                        "got \"%s\"\n", o_start_from);
+        return 64;
+    }
+    if (strcmp(o_store_sync, "full") != 0 && strcmp(o_store_sync, "normal") != 0) {
+        fprintf(stderr, "beat-datastream: --store-sync: expected full or normal, "
+                        "got \"%s\"\n", o_store_sync);
+        return 64;
+    }
+    if (!o_store_dir || !*o_store_dir) {
+        fprintf(stderr, "beat-datastream: --store-dir: required (the per-partition "
+                        "dedup stores; see docs/operations.md)\n");
+        return 64;
+    }
     beat_cfg_log(OPTS);
     beat_stop_install();
 
@@ -300,6 +468,27 @@ int main(int argc, char **argv) {
     };
     D.stream = dst_stream_new(&cfg, beat_now_ms());
     if (!D.stream) die("start_failed", "cannot allocate join table, buckets or samples");
+    /* The store directory is the daemon's own setup: a missing flag or an
+     * unusable directory is fatal at start (a single partition's file
+     * failing later is not: that partition waits). */
+    if (mkdir(o_store_dir, 0755) != 0 && errno != EEXIST) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "--store-dir %s: %s", o_store_dir, strerror(errno));
+        die("store_dir_unusable", msg);
+    }
+    struct stat sd;
+    if (stat(o_store_dir, &sd) != 0 || !S_ISDIR(sd.st_mode) ||
+        access(o_store_dir, W_OK | X_OK) != 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "--store-dir %s: not a writable directory", o_store_dir);
+        die("store_dir_unusable", msg);
+    }
+    dst_store_cfg scfg = {
+        .dir = o_store_dir, .topic = o_topic, .retention_ms = o_retention_s * 1000,
+        .max_keys = o_max_keys, .sync_full = strcmp(o_store_sync, "full") == 0,
+    };
+    D.store = dst_store_new(&scfg);
+    if (!D.store) die("start_failed", "cannot allocate the partition stores");
 
     struct event_base *base = event_base_new();
     if (!base) die("start_failed", "event_base_new failed");
@@ -317,19 +506,15 @@ int main(int argc, char **argv) {
     beat_http_set_health(http, on_health, NULL);
     register_metrics();
 
-    bool from_start = strcmp(o_start_from, "beginning") == 0;
-    if (!from_start && strcmp(o_start_from, "end") != 0) {
-        fprintf(stderr, "beat-datastream: --start-from: expected beginning or end, "
-                        "got \"%s\"\n", o_start_from);
-        return 64;
-    }
-    /* --start-from first, then --kafka-opt KEY=VALUE (a later key wins) →
-     * NULL-terminated key/value pairs */
+    /* The reset policy first, then --kafka-opt KEY=VALUE (a later key wins)
+     * → NULL-terminated key/value pairs. A lost offset (the broker's log
+     * restarted) resumes at the log's start: the store's keys make a
+     * re-read harmless, a skip would lose events. */
     const char **kv = calloc((size_t)o_kafka_opts.n * 2 + 3, sizeof *kv);
     if (!kv) die("start_failed", "out of memory");
     int nkv = 0;
     kv[nkv++] = "auto.offset.reset";
-    kv[nkv++] = from_start ? "earliest" : "latest";
+    kv[nkv++] = "earliest";
     for (int i = 0; i < o_kafka_opts.n; i++) {
         char *eq = strchr(o_kafka_opts.v[i], '=');
         if (!eq || eq == o_kafka_opts.v[i]) {
@@ -379,6 +564,7 @@ int main(int argc, char **argv) {
      * is gone); after HTTP, whose gauges read the consumer's stats. */
     beat_kconsumer_free(D.kc);
     D.kc = NULL;
+    dst_store_free(D.store); /* after the consumer: its revoke closed them */
     dst_stream_free(D.stream);
     beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
     return 0;

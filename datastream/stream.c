@@ -18,10 +18,6 @@
 #include "beat_metrics.h"
 #include "join.h"
 
-/* A clearing price above $1M CPM is not money we believe in; refusing it
- * also keeps the int64 sums far from overflow. */
-#define PRICE_CPM_MAX 1000000000000LL
-
 struct dst_stream {
     dst_stream_cfg cfg;
     dst_join *join;
@@ -33,7 +29,7 @@ struct dst_stream {
 
 static struct {
     beat_counter *events[BEAT_EV_CLICK + 1];
-    beat_counter *invalid, *duplicates, *late, *evicted, *revoked;
+    beat_counter *invalid, *duplicates, *durable, *debited, *late, *evicted, *revoked;
     beat_counter *no_campaign, *overflow, *bad_price;
     beat_counter *pos, *neg, *skipped, *unjoined;
     beat_gauge *open;
@@ -52,6 +48,12 @@ static void metrics_init(void) {
                                  "Messages that are not valid events (dropped).");
     M.duplicates = beat_counter_new("beat_datastream_duplicates_total",
                                     "Events seen before for (auction, imp, type): counted once.");
+    M.durable = beat_counter_new("beat_datastream_store_duplicates_total",
+                                 "Of the duplicates: notices the partition's store "
+                                 "already held (across restarts and owners).");
+    M.debited = beat_counter_new("beat_datastream_store_debited_before_total",
+                                 "Priced wins/bills not debited: the store says their "
+                                 "(auction, imp) was debited already.");
     M.late = beat_counter_new("beat_datastream_late_total",
                               "Events after their join entry closed (still aggregated).");
     M.evicted = beat_counter_new("beat_datastream_evicted_total",
@@ -180,7 +182,7 @@ static void account(dst_stream *s, uint16_t *flags, const beat_event *ev,
             *flags |= DST_F_WON;
         }
         if (!(*flags & DST_F_SPENT) && ev->price_cpm_micros != 0) {
-            if (ev->price_cpm_micros > 0 && ev->price_cpm_micros <= PRICE_CPM_MAX) {
+            if (ev->price_cpm_micros > 0 && ev->price_cpm_micros <= DST_PRICE_CPM_MAX) {
                 d.price_cpm_micros = ev->price_cpm_micros;
                 *flags |= DST_F_SPENT;
             } else {
@@ -230,6 +232,39 @@ static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev,
 
 void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition,
                       int64_t now_ms) {
+    dst_stream_apply_ex(s, ev, partition, now_ms, 0);
+}
+
+void dst_stream_count_duplicate(dst_stream *s, const beat_event *ev) {
+    if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;
+    s->st.events[ev->type]++;
+    beat_counter_inc(M.events[ev->type]);
+    s->st.duplicates++;
+    beat_counter_inc(M.duplicates);
+    s->st.durable_duplicates++;
+    beat_counter_inc(M.durable);
+}
+
+void dst_stream_count_invalid(dst_stream *s) {
+    s->st.invalid++;
+    beat_counter_inc(M.invalid);
+}
+
+/* The ledger's debit marker, as the in-memory flag: spend is then never
+ * counted again for this (auction, imp). Counted when it changes an
+ * outcome (a priced win/bill that would have debited). */
+static uint16_t debited_flag(dst_stream *s, const beat_event *ev, uint16_t flags,
+                             unsigned apply_flags) {
+    if (!(apply_flags & DST_APPLY_DEBITED) || (flags & DST_F_SPENT)) return 0;
+    if ((ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) && ev->price_cpm_micros) {
+        s->st.debited_before++;
+        beat_counter_inc(M.debited);
+    }
+    return DST_F_SPENT;
+}
+
+void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
+                         int64_t now_ms, unsigned apply_flags) {
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;
     s->st.events[ev->type]++;
     beat_counter_inc(M.events[ev->type]);
@@ -239,20 +274,22 @@ void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition,
     dst_entry *e = dst_join_find(s->join, key);
     if (e) {
         if (e->flags & bit) goto duplicate;
+        e->flags |= debited_flag(s, ev, e->flags, apply_flags);
         apply_open(s, e, ev, now_ms);
     } else if (dst_join_closed_get(s->join, key, &flags)) {
         if (flags & bit) goto duplicate;
         s->st.late++;
         beat_counter_inc(M.late);
-        flags |= bit;
+        flags |= bit | debited_flag(s, ev, flags, apply_flags);
         account(s, &flags, ev, ev->campaign, now_ms);
         dst_join_closed_put(s->join, key, flags, now_ms);
     } else {
         e = dst_join_insert(s->join, key, partition, now_ms);
         if (e) {
+            e->flags |= debited_flag(s, ev, 0, apply_flags);
             apply_open(s, e, ev, now_ms);
         } else { /* OOM: count the money anyway, lose the join */
-            flags = bit;
+            flags = bit | debited_flag(s, ev, 0, apply_flags);
             account(s, &flags, ev, ev->campaign, now_ms);
         }
     }

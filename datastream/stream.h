@@ -12,6 +12,11 @@
 #include "buckets.h"
 #include "samples.h"
 
+/* A clearing price above $1M CPM is not money we believe in; refusing it
+ * also keeps the int64 sums far from overflow. Spend is debited only for
+ * prices in (0, DST_PRICE_CPM_MAX]. */
+#define DST_PRICE_CPM_MAX 1000000000000LL
+
 typedef struct dst_stream_cfg {
     int64_t bucket_ms, buckets_max, campaigns_max;
     int64_t join_window_ms, max_open;
@@ -25,6 +30,9 @@ typedef struct dst_stream_cfg {
 typedef struct dst_stream_stats {
     uint64_t events[BEAT_EV_CLICK + 1]; /* by beat_event_type */
     uint64_t invalid, duplicates, late;
+    uint64_t durable_duplicates; /* of duplicates: caught by the ledger */
+    uint64_t debited_before;     /* priced win/bill whose spend the ledger
+                                    says was counted already */
     uint64_t evicted, revoked, no_campaign, campaign_overflow, bad_price;
     uint64_t samples_pos, samples_neg, samples_skipped, samples_unjoined;
 } dst_stream_stats;
@@ -40,6 +48,18 @@ int dst_stream_apply_json(dst_stream *s, const char *json, size_t len,
                           int32_t partition, int64_t now_ms, beat_reason *why);
 void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition,
                       int64_t now_ms);
+/* As dst_stream_apply, with what the partition's ledger knows (store.c):
+ * DST_APPLY_DEBITED = the spend of this (auction, imp) was already counted
+ * (by this process before a restart, or by the partition's previous
+ * owner): the event still counts as a win, never as spend again. */
+#define DST_APPLY_DEBITED 1u
+void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
+                         int64_t now_ms, unsigned flags);
+/* Counts an event the ledger already held (a durable duplicate): in the
+ * event and duplicate counters, never in aggregates or samples. */
+void dst_stream_count_duplicate(dst_stream *s, const beat_event *ev);
+/* Counts a message that is not a valid event (see dst_stream_apply_json). */
+void dst_stream_count_invalid(dst_stream *s);
 /* Closes due join entries (emitting negatives) and due buckets. */
 void dst_stream_tick(dst_stream *s, int64_t now_ms);
 /* Drops join state of revoked partitions (no samples from them). */

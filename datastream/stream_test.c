@@ -305,6 +305,43 @@ static int test_revoke_and_evict(void) {
     return 0;
 }
 
+/* What the partition store tells the stream (store.c): a durable duplicate
+ * is counted, never aggregated; a win whose (auction, imp) the store says
+ * was debited already counts as a win without spend, in the join window
+ * and after it (late), and a later bill does not debit either. */
+static int test_store_flags(void) {
+    dst_stream *s = mk(1.0, 1000);
+    beat_event e = ev(BEAT_EV_BILL, "D1", "c1", 2000000);
+    dst_stream_count_duplicate(s, &e);
+    CHECK_TOT(tot(s, "c1"), 0, 0, 0, 0, 0);
+    const dst_stream_stats *st = dst_stream_stats_get(s);
+    CHECK_EQ_INT(st->duplicates, 1);
+    CHECK_EQ_INT(st->durable_duplicates, 1);
+    CHECK_EQ_INT(st->events[BEAT_EV_BILL], 1);
+    /* debited before: a win, no spend; the bill after it adds nothing */
+    e = ev(BEAT_EV_WIN, "D2", "c1", 2000000);
+    dst_stream_apply_ex(s, &e, 0, T0 + 10, DST_APPLY_DEBITED);
+    e = ev(BEAT_EV_BILL, "D2", "c1", 2000000);
+    dst_stream_apply_ex(s, &e, 0, T0 + 20, 0);
+    /* the same after the window closed (a late event) */
+    put(s, BEAT_EV_IMP, "D3", "c1", 0, 30);
+    dst_stream_tick(s, T0 + W + 1000);
+    e = ev(BEAT_EV_BILL, "D3", "c1", 3000000);
+    dst_stream_apply_ex(s, &e, 0, T0 + W + 2000, DST_APPLY_DEBITED);
+    /* without the flag the same late bill would debit: D4 */
+    put(s, BEAT_EV_IMP, "D4", "c1", 0, 40);
+    dst_stream_tick(s, T0 + W + 3000);
+    e = ev(BEAT_EV_BILL, "D4", "c1", 3000000);
+    dst_stream_apply_ex(s, &e, 0, T0 + W + 3000, 0);
+    dst_stream_tick(s, T0 + W + 10000);
+    CHECK_TOT(tot(s, "c1"), 0, 3, 3000, 2, 0);
+    CHECK_EQ_INT(st->debited_before, 2);
+    dst_stream_count_invalid(s);
+    CHECK_EQ_INT(st->invalid, 1);
+    dst_stream_free(s);
+    return 0;
+}
+
 static int test_partition_key_and_imps(void) {
     /* (auction, imp) is the key: two imps of one auction are two entries. */
     dst_stream *s = mk(1.0, 1000);
@@ -331,6 +368,7 @@ int main(int argc, char **argv) {
         {"neg_downsampling", test_neg_downsampling},
         {"revoke_and_evict", test_revoke_and_evict},
         {"partition_key_and_imps", test_partition_key_and_imps},
+        {"store_flags", test_store_flags},
         {NULL, NULL},
     };
     return beat_test_main("stream", t, argc, argv);

@@ -40,8 +40,8 @@ def get(url, raw=False, timeout=3):
 
 def wait_ready(run):
     """Every daemon ready: inference holds model and state, datastream owns
-    its partitions (it reads from the log's end, so traffic sent before
-    that would never be counted), the actuator restored its state."""
+    its partitions and opened their stores, the actuator restored its
+    state."""
     env = env_of(run)
     ports = [int(line.split()[2]) for line in open(os.path.join(run, "layout")) if line.strip()]
     deadline = time.monotonic() + 90

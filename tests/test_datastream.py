@@ -2,11 +2,16 @@
 events produced with kcat (key|json lines), beat-datastream read back over
 HTTP. Checks exact aggregates and samples for a scripted batch (duplicates,
 bill after win, clicks, garbage), the API's 400s, following the broker
-through a restart, and two instances in one group splitting the partitions
-with their aggregates summing to the expected totals."""
-import json, os, signal, subprocess, tempfile
+through a restart (from the new log's start: nothing produced to it is
+skipped), two instances in one group splitting the partitions with their
+aggregates summing to the expected totals, and the partition stores: events
+produced before datastream got its partitions are counted, and after a
+kill -9 and restart a replayed notice is a duplicate (no spend), a bill
+whose win was counted before does not debit again, and nothing already
+processed is read again."""
+import json, os, signal, subprocess, tempfile, time
 
-from beatlib import (Procs, check, free_ports, get_json, healthz, http, metric,
+from beatlib import (BIN, Procs, check, free_ports, get_json, healthz, http, metric,
                      wait_for)
 
 TOPIC = "beat.events"
@@ -20,12 +25,16 @@ def start_kafka(procs, name, port, admin):
     return k
 
 
-def start_ds(procs, name, kport, hport, extra=()):
+def start_ds(procs, name, kport, hport, extra=(), store=None):
+    """store: the partition store directory (default: one per Procs, shared
+    by every instance started there, as on one host)."""
+    store = store or os.path.join(procs.logdir, "store")
     p = procs.start(name, ["beat-datastream", "--listen", f"127.0.0.1:{hport}",
                            "--kafka-brokers", f"127.0.0.1:{kport}", "--topic", TOPIC,
                            "--group", "ds-test", "--name", name, "--bucket-ms", "200",
                            "--join-window-ms", "1500", "--neg-rate", "1",
-                           "--kafka-opt", f"client.id={name}", *extra])
+                           "--store-dir", store, "--kafka-opt", f"client.id={name}",
+                           *extra])
     return p
 
 
@@ -123,25 +132,6 @@ def produce_to(kport, partition, events):
     check(r.returncode == 0, f"kcat failed: {r.stderr[:300]!r}")
 
 
-def warm_up(kport, hports):
-    """A new group starts at the log end, resolved just after assignment:
-    until then a produced event may be skipped. Send a harmless loss event to
-    each partition until one is seen, so every fetch position is fixed (and
-    committed) before the real batch."""
-    def losses():
-        return sum(metric(h, 'beat_datastream_events_total{type="loss"}') or 0
-                   for h in hports)
-    n = [0]
-    for p in range(PARTS):
-        def seen():
-            before = losses()
-            n[0] += 1
-            produce_to(kport, p, [ev("loss", f"warm{p}-{n[0]}", "cw", 1, loss=1)])
-            wait_for(lambda: losses() > before, 1.0, 0.05, "loss consumed")
-            return True
-        wait_for(seen, 15, 0.05, f"partition {p} positioned")
-
-
 def ready_with(hport, nparts=None):
     h = healthz(hport)
     if not h["ready"]:
@@ -156,10 +146,9 @@ def test_aggregates_samples_and_broker_restart():
     with Procs(tempfile.mkdtemp(prefix="beat-ds-")) as procs:
         k = start_kafka(procs, "kafka-dev", kport, admin)
         ds = start_ds(procs, "ds-1", kport, hport)
-        # The mock cluster's first group join takes ~3 s; the group starts
-        # at the log end, so produce only once partitions are assigned.
+        # The mock cluster's first group join takes ~3 s; nothing produced
+        # meanwhile would be lost (a new store reads from the log's start).
         wait_for(lambda: ready_with(hport, PARTS), 20, 0.1, "datastream assigned")
-        warm_up(kport, [hport])
 
         # API input checks (no Kafka involved).
         for q in ["aggregates?after=-1", "aggregates?after=abc", "aggregates?after=1.5",
@@ -207,7 +196,8 @@ def test_aggregates_samples_and_broker_restart():
         check(h2["first_seq"] == 1 and h2["last_seq"] == pos + neg, "header seqs")
 
         # Broker restart: same ports, empty log, offsets from 0 again. The
-        # consumer resets (counted) and follows; new events still arrive.
+        # consumer resets (counted) and reads the new log from its start:
+        # every event produced to it is counted, none skipped.
         _, last_seq, epoch = sum_aggregates(hport)
         k.signal(signal.SIGTERM)
         wait_for(lambda: not k.alive(), 10, what="kafka-dev stopped")
@@ -226,9 +216,16 @@ def test_aggregates_samples_and_broker_restart():
         check(metric(hport, "beat_datastream_offset_resets_total") >= 1, "offset reset counted")
         check(ds.alive(), "datastream survived the broker restart")
         _, _, epoch2 = sum_aggregates(hport, last_seq)
-        wait_for(lambda: sum_aggregates(hport, last_seq)[0].get("c9", {}).get("bids", 0) > 0,
-                 5, 0.2, "c9 bids aggregated")
+        produced = 20 * batch[0]
+        try:
+            wait_for(lambda: sum_aggregates(hport, last_seq)[0].get("c9", {}).get("bids", 0)
+                     == produced, 10, 0.2, f"all {produced} c9 bids aggregated")
+        except AssertionError:
+            print("c9 bids", sum_aggregates(hport, last_seq)[0].get("c9"), "of", produced)
+            raise
         check(epoch2 == epoch, "same datastream epoch")
+        check(any(e.get("ev") == "kafka_offset_reset" for e in ds.events()),
+              "the reset is logged")
         check(ds.stop() == 0, "datastream exits 0 on SIGTERM")
         fatal = [e for e in ds.events() if e.get("lvl") in ("error", "fatal")]
         check(not fatal, f"no error lines: {fatal[:3]}")
@@ -240,8 +237,7 @@ def test_two_instances_split_partitions():
         start_kafka(procs, "kafka-dev", kport, admin)
         start_ds(procs, "ds-a", kport, h1)
         wait_for(lambda: ready_with(h1, PARTS), 20, 0.1, "ds-a assigned")
-        warm_up(kport, [h1])  # commits a position on every partition
-        start_ds(procs, "ds-b", kport, h2)
+        start_ds(procs, "ds-b", kport, h2)  # the same store directory
 
         def split():
             a, b = healthz(h1), healthz(h2)
@@ -285,3 +281,116 @@ def test_two_instances_split_partitions():
         n = wait_for(lambda: (lambda x: x if x == pos + neg else None)(
             len(get_samples(h1)[1]) + len(get_samples(h2)[1])), 15, 0.2, "samples split")
         check(n == pos + neg, "sample count")
+
+
+def notice(t, auction, ts, price=None):
+    """A notice event as the receiver writes it (signed ts nts)."""
+    d = {"v": 1, "type": t, "auction": auction, "imp": "1", "campaign": "cs",
+         "bid": 3000000, "nts": ts, "ts": ts + 50}
+    if price is not None:
+        d["price"] = price
+    return (auction, d)
+
+
+def test_store_survives_kill_and_counts_early_events():
+    kport, admin, hport = free_ports(3)
+    with Procs(tempfile.mkdtemp(prefix="beat-ds-store-")) as procs:
+        start_kafka(procs, "kafka-dev", kport, admin)
+        now = int(time.time() * 1000)
+        # Produced before any datastream exists: counted all the same.
+        early = [notice("bill", "E1", now, 2000000), notice("win", "E2", now, 3000000),
+                 notice("imp", "E2", now), notice("bill", "E1", now, 2000000)]
+        produce(kport, early)
+        ds = start_ds(procs, "ds-1", kport, hport)
+        wait_for(lambda: ready_with(hport, PARTS), 20, 0.1, "datastream assigned")
+        want = {"bids": 0, "wins": 2, "spend_micros": 5000, "imps": 1, "clicks": 0}
+        try:
+            wait_for(lambda: sum_aggregates(hport)[0].get("cs") == want, 15, 0.2,
+                     "early events counted")
+        except AssertionError:
+            print("got", sum_aggregates(hport)[0])
+            raise
+        check(metric(hport, "beat_datastream_store_duplicates_total") == 1,
+              "the replayed early bill is a store duplicate")
+        consumed = metric(hport, "beat_datastream_kafka_messages_total")
+        check(consumed == len(early), f"consumed {consumed}")
+        h = healthz(hport)
+        check(h["store_full"] is False and h["store"]["open"] == PARTS
+              and h["store"]["refused"] == [] and h["store"]["keys"] == 5,
+              f"store in healthz: {h}")
+
+        # kill -9: no revoke, no goodbye; the stores are as the last batch
+        # left them. The same instance comes back (same store directory).
+        ds.kill()
+        ds = start_ds(procs, "ds-1b", kport, hport)
+        wait_for(lambda: ready_with(hport, PARTS), 30, 0.1, "datastream assigned again")
+        check(metric(hport, "beat_datastream_duplicates_total") == 0, "fresh process")
+        # The same bill again (same auction, imp, signed ts): a duplicate.
+        # E2's bill: its win debited before the kill, so it must not debit.
+        # N1: new money, the one thing that counts.
+        later = [notice("bill", "E1", now, 2000000), notice("bill", "E2", now, 3000000),
+                 notice("bill", "N1", now + 10, 1000000)]
+        produce(kport, later)
+        wait_for(lambda: metric(hport, "beat_datastream_kafka_messages_total") == len(later),
+                 15, 0.1, "the new events consumed")
+        # wins: N1, and E2 again (a win counts once per (auction, imp) in
+        # memory only; the money is what the store guards).
+        want = {"bids": 0, "wins": 2, "spend_micros": 1000, "imps": 0, "clicks": 0}
+        try:
+            wait_for(lambda: sum_aggregates(hport)[0].get("cs") == want, 10, 0.2,
+                     "only N1 debited after the restart")
+        except AssertionError:
+            print("got", sum_aggregates(hport)[0])
+            raise
+        check(metric(hport, "beat_datastream_duplicates_total") == 1, "E1's bill a duplicate")
+        check(metric(hport, "beat_datastream_store_duplicates_total") == 1, "in the store")
+        check(metric(hport, "beat_datastream_store_debited_before_total") == 1,
+              "E2's bill: debited before")
+        # Nothing processed before the kill was read again: exactly the new
+        # events were consumed (the store's offsets, not Kafka's).
+        time.sleep(0.5)  # a late re-read would show up here
+        check(metric(hport, "beat_datastream_kafka_messages_total") == len(later),
+              "nothing read twice")
+        check(ds.stop() == 0, "datastream exits 0 on SIGTERM")
+        fatal = [e for e in ds.events() if e.get("lvl") in ("error", "fatal")]
+        check(not fatal, f"no error lines: {fatal[:3]}")
+
+
+def test_unusable_store_partition_is_not_consumed():
+    """A corrupt store file: its partition is refused (not consumed, not
+    ready, alert gauge), the others are consumed; once the file is moved
+    away the partition is read from the log's start."""
+    kport, admin, hport = free_ports(3)
+    with Procs(tempfile.mkdtemp(prefix="beat-ds-bad-")) as procs:
+        start_kafka(procs, "kafka-dev", kport, admin)
+        store = os.path.join(procs.logdir, "store")
+        os.makedirs(store)
+        bad = os.path.join(store, f"{TOPIC}-2.db")
+        with open(bad, "wb") as f:
+            f.write(b"not a database " * 400)
+        now = int(time.time() * 1000)
+        produce_to(kport, 2, [notice("bill", "P2", now, 4000000)])
+        produce_to(kport, 1, [notice("bill", "P1", now, 1000000)])
+        ds = start_ds(procs, "ds-1", kport, hport, store=store)
+        h = wait_for(lambda: (lambda x: x if x["assigned_partitions"] == PARTS
+                              and x["store"]["refused"] == [2] else None)(healthz(hport)),
+                     20, 0.1, "partition 2 refused")
+        check(h["ready"] is False, "not ready while a store is refused")
+        wait_for(lambda: sum_aggregates(hport)[0].get("cs", {}).get("spend_micros") == 1000,
+                 10, 0.2, "partition 1 consumed")
+        check(metric(hport, "beat_datastream_store_refused_partitions") == 1, "gauge")
+        time.sleep(0.5)
+        check(sum_aggregates(hport)[0]["cs"]["spend_micros"] == 1000, "partition 2 not read")
+        check(any(e.get("ev") == "store_failed" and e.get("partition") == 2
+                  for e in ds.events()), "store_failed logged")
+        os.rename(bad, bad + ".corrupt")
+        wait_for(lambda: healthz(hport)["ready"], 15, 0.2, "ready once the file is usable")
+        wait_for(lambda: sum_aggregates(hport)[0]["cs"]["spend_micros"] == 5000, 10, 0.2,
+                 "partition 2 read from its start")
+        check(metric(hport, "beat_datastream_store_refused_partitions") == 0, "gauge back")
+
+
+def test_store_dir_is_required():
+    r = subprocess.run([os.path.join(BIN, "beat-datastream")], capture_output=True,
+                       text=True, timeout=10)
+    check(r.returncode == 64 and "--store-dir" in r.stderr, f"{r.returncode} {r.stderr!r}")

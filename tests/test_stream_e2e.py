@@ -9,7 +9,7 @@ log kept) and comes back: the receiver keeps answering at once, queues, and
 nothing that was accepted is lost or counted twice. Bids are produced with
 kcat keyed by auction, as inference's bid logs arrive via the receiver (the
 nng leg is covered by receiver/bidlog_test.c: Python has no nng)."""
-import json, subprocess, tempfile, time
+import json, os, subprocess, tempfile, time
 
 from beatlib import (BIN, Procs, check, free_ports, healthz, http, http_noredirect,
                      metric, wait_for)
@@ -21,11 +21,14 @@ BID = 2500000  # CPM micros every notice is signed with
 
 
 def start_ds(procs, kport, hport, group="e2e"):
+    # One store directory per group: a second group reading the same topic
+    # from its start is another ledger (its own dedup and offsets).
     return procs.start(group, ["beat-datastream", "--listen", f"127.0.0.1:{hport}",
                               "--kafka-brokers", f"127.0.0.1:{kport}", "--topic", TOPIC,
                               "--group", group, "--bucket-ms", "200",
                               "--join-window-ms", str(WINDOW_MS), "--neg-rate", "1",
-                              "--start-from", "beginning"])
+                              "--start-from", "beginning",
+                              "--store-dir", os.path.join(procs.logdir, f"store-{group}")])
 
 
 def produce_bids(kport, bids):
@@ -196,8 +199,8 @@ def test_receiver_to_datastream_exact_with_broker_outage():
             print("expected", ch.exp, "\ngot", tds.sum_aggregates(dh)[0])
             raise
         check(r.alive() and ds.alive(), "both daemons alive")
-        # A new group with --start-from beginning replays the whole log to
-        # the same totals (duplicates again counted once).
+        # A new group with its own (new) store replays the whole log to the
+        # same totals (duplicates again counted once).
         (h2,) = free_ports(1)
         start_ds(procs, kport, h2, group="e2e-replay")
         wait_for(lambda: exact(h2), 30, 0.2, "replayed aggregates")

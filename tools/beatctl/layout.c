@@ -108,10 +108,23 @@ int ctl_layout_build(ctl_layout *l) {
     if (l->campaigns[0]) arg(d, "--campaigns=%s", l->campaigns);
 
     add(l, "receiver", "beat-receiver", P + 1);
+    /* Every datastream shares one store directory, so a partition's store
+     * follows it to whichever instance owns it next. The dedup retention
+     * must cover the receiver's notice max age plus its 300 s future
+     * allowance (docs/operations.md "The datastream store"): derived here
+     * unless the operator set it. */
+    const char *max_age = getenv("BEAT_RECEIVER_NOTICE_MAX_AGE_S");
+    const char *retention = getenv("BEAT_DATASTREAM_DEDUP_RETENTION_S");
+    int64_t age_s = 3600;
+    if (max_age && *max_age && beat_parse_i64(max_age, &age_s) != 0) age_s = 3600;
     for (int i = 1; i <= l->n_datastream; i++) {
         char name[32];
         snprintf(name, sizeof name, "datastream-%d", i);
-        add(l, name, "beat-datastream", i == 1 ? P + 2 : P + 20 + i);
+        d = add(l, name, "beat-datastream", i == 1 ? P + 2 : P + 20 + i);
+        ctl_path(l, path, sizeof path, "datastream-store");
+        arg(d, "--store-dir=%s", path);
+        if (!retention || !*retention)
+            arg(d, "--dedup-retention-s=%lld", (long long)(age_s + 300));
     }
     add(l, "actuator", "beat-actuator", P + 4);
     add(l, "lighttrainer", "beat-lighttrainer", P + 5);

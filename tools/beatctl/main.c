@@ -6,7 +6,9 @@
  *   beatctl crash [SIGNAL]   power cut: SIGKILL (default) the runner and every
  * daemon at the same instant; `beatctl up` on the same run dir starts again.
  *   beatctl logs NAME [LINES] [--follow]
- * `up` forks the runner (runner.c), then waits until every /healthz answers.
+ * `up` forks the runner (runner.c), then waits until every /healthz answers
+ * and every datastream is ready (partitions assigned, stores open; 30 s at
+ * most, then it says so and returns anyway).
  * NAME is a daemon name ("inference-2") or a prefix ("inference" = all). */
 #include <dirent.h>
 #include <errno.h>
@@ -49,6 +51,9 @@ static const beat_opt opts[] = {
 };
 
 static ctl_layout L;
+
+/* up: how long to wait for every datastream's first assignment. */
+#define DS_READY_WAIT_MS 30000
 
 static int mkdirs(const char *sub) {
     char p[600];
@@ -177,6 +182,31 @@ static int cmd_up(void) {
         for (int i = 0; i < L.n; i++) answering += health(c, L.d[i].admin_port) >= 0;
         if (answering == L.n) break;
         usleep(100000);
+    }
+    /* Then every datastream must be ready: its first partition assignment
+     * done and its stores open, so nothing produced after `up` returns can
+     * be skipped (each partition is read from its store's offset or the
+     * log's start from then on). Bounded: a late group join is logged, not
+     * fatal. */
+    if (answering == L.n) {
+        int64_t ready_deadline = beat_mono_ms() + DS_READY_WAIT_MS;
+        const char *late = NULL;
+        for (;;) {
+            late = NULL;
+            for (int i = 0; i < L.n && !late; i++)
+                if (!strcmp(L.d[i].bin, "beat-datastream") &&
+                    health(c, L.d[i].admin_port) != 1)
+                    late = L.d[i].name;
+            if (!late || beat_mono_ms() >= ready_deadline) break;
+            usleep(100000);
+        }
+        if (late) {
+            fprintf(stderr, "beatctl: %s not ready after %d s (no partition assignment yet, "
+                            "or a partition store refused: see %s/logs/%s.log)\n",
+                    late, DS_READY_WAIT_MS / 1000, L.run_dir, late);
+            beat_log(BEAT_WARN, "datastream_not_ready", "name=%s waited_ms=%d", late,
+                     DS_READY_WAIT_MS);
+        }
     }
     beat_httpc_free(c);
     cmd_status();

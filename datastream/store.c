@@ -1,0 +1,397 @@
+/* The partitions' ledgers and the order of a batch (store.h): decode, one
+ * ledger transaction (notice keys, debit markers, next offset), commit,
+ * and only then the stream. So a crash between two batches loses at most
+ * the batch whose commit did not happen (it is read again from the stored
+ * offset, and nothing of it was counted), and a notice key that committed
+ * is never counted again, whoever consumes the partition next. Bids are
+ * not money and stay with the stream's in-memory dedup. Retention and
+ * retries run from dst_store_maintain in small steps so that no
+ * transaction holds the consumer for long. Consumer thread only; the info
+ * snapshot is behind a mutex for the HTTP and alert threads. */
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_log.h"
+#include "beat_metrics.h"
+#include "beat_util.h"
+#include "ledger.h"
+
+typedef struct part {
+    dst_ledger *l;
+    bool assigned, refused;
+    int64_t next_retry_ms, next_expire_ms;
+} part;
+
+struct dst_store {
+    dst_store_cfg cfg;
+    char *dir, *topic;
+    part p[DST_STORE_PARTS_MAX];
+    bool assigned_once;
+    /* batch scratch, grown on demand */
+    beat_event *ev;
+    uint8_t *what;
+    int cap;
+    pthread_mutex_t mu; /* guards info */
+    dst_store_info info;
+};
+
+enum { W_INVALID, W_NEW, W_NEW_DEBITED, W_DUP };
+
+static struct {
+    beat_gauge *keys, *fill, *full, *refused;
+    beat_counter *errors, *expired, *batches, *full_batches;
+    beat_histogram *commit;
+} M;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void) {
+    M.keys = beat_gauge_new("beat_datastream_store_keys",
+                            "Notice keys (and debit markers) in the open partition stores.");
+    M.fill = beat_gauge_new("beat_datastream_store_fill_ratio",
+                            "Fullest open partition store: keys / --dedup-max-keys.");
+    M.full = beat_gauge_new("beat_datastream_store_full",
+                            "1 while a partition store holds --dedup-max-keys keys or more "
+                            "(keys are still stored, never forgotten).");
+    M.refused = beat_gauge_new("beat_datastream_store_refused_partitions",
+                               "Assigned partitions not consumed: their store cannot be "
+                               "opened or written (retried).");
+    M.errors = beat_counter_new("beat_datastream_store_errors_total",
+                                "Partition store failures (open, write, retention).");
+    M.expired = beat_counter_new("beat_datastream_store_expired_total",
+                                 "Keys deleted by retention (--dedup-retention-s).");
+    M.batches = beat_counter_new("beat_datastream_store_batches_total",
+                                 "Batches committed to a partition store.");
+    M.full_batches = beat_counter_new("beat_datastream_store_full_batches_total",
+                                      "Batches committed while their store was full.");
+    M.commit = beat_histogram_new("beat_datastream_store_batch_seconds",
+                                  "Time to record one batch in its partition store.",
+                                  beat_latency_bounds, beat_latency_nbounds);
+}
+
+static bool part_ok(int32_t p) { return p >= 0 && p < DST_STORE_PARTS_MAX; }
+
+/* Recomputes the snapshot and gauges (after every change; O(partitions)). */
+static void publish(dst_store *st) {
+    dst_store_info in = {.assigned_once = st->assigned_once};
+    for (int i = 0; i < DST_STORE_PARTS_MAX; i++) {
+        part *p = &st->p[i];
+        if (!p->assigned) continue;
+        if (p->refused) {
+            if (in.n_listed < (int)(sizeof in.refused_parts / sizeof in.refused_parts[0]))
+                in.refused_parts[in.n_listed++] = i;
+            in.refused++;
+        }
+        if (!p->l) continue;
+        in.open++;
+        int64_t k = dst_ledger_keys(p->l);
+        in.keys += k;
+        double r = (double)k / (double)st->cfg.max_keys;
+        if (r > in.fill_ratio) in.fill_ratio = r;
+        if (k >= st->cfg.max_keys) in.full = true;
+    }
+    beat_gauge_set(M.keys, (double)in.keys);
+    beat_gauge_set(M.fill, in.fill_ratio);
+    beat_gauge_set(M.full, in.full ? 1 : 0);
+    beat_gauge_set(M.refused, in.refused);
+    pthread_mutex_lock(&st->mu);
+    st->info = in;
+    pthread_mutex_unlock(&st->mu);
+}
+
+dst_store *dst_store_new(const dst_store_cfg *cfg) {
+    if (!cfg || !cfg->dir || !*cfg->dir || !cfg->topic || !*cfg->topic ||
+        cfg->retention_ms < 1 || cfg->max_keys < 1)
+        return NULL;
+    pthread_once(&metrics_once, metrics_init);
+    dst_store *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->cfg = *cfg;
+    st->dir = strdup(cfg->dir);
+    st->topic = strdup(cfg->topic);
+    if (!st->dir || !st->topic) {
+        dst_store_free(st);
+        return NULL;
+    }
+    st->cfg.dir = st->dir;
+    st->cfg.topic = st->topic;
+    if (st->cfg.retry_ms <= 0) st->cfg.retry_ms = 5000;
+    if (st->cfg.expire_batch <= 0) st->cfg.expire_batch = 2000;
+    if (st->cfg.expire_budget_ms <= 0) st->cfg.expire_budget_ms = 20;
+    pthread_mutex_init(&st->mu, NULL);
+    publish(st);
+    return st;
+}
+
+void dst_store_free(dst_store *st) {
+    if (!st) return;
+    for (int i = 0; i < DST_STORE_PARTS_MAX; i++) dst_ledger_close(st->p[i].l);
+    free(st->ev);
+    free(st->what);
+    free(st->dir);
+    free(st->topic);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+/* The partition stops being consumed until its ledger opens again. */
+static void refuse(dst_store *st, int32_t i, const char *op, const beat_reason *why,
+                   int64_t now_ms) {
+    part *p = &st->p[i];
+    dst_ledger_close(p->l);
+    p->l = NULL;
+    p->refused = true;
+    p->next_retry_ms = now_ms + st->cfg.retry_ms;
+    beat_counter_inc(M.errors);
+    char msg[sizeof why->msg];
+    snprintf(msg, sizeof msg, "%s", why->msg);
+    for (char *q = msg; *q; q++)
+        if (*q == '"' || *q == '\\') *q = '\'';
+    beat_log_rl(5000, BEAT_ERROR, "store_failed",
+                "partition=%d op=%s action=not_consumed retry_ms=%lld reason=\"%s\"",
+                (int)i, op, (long long)st->cfg.retry_ms, msg);
+}
+
+/* Opens partition i's ledger; its start offset or DST_STORE_REFUSED. */
+static int64_t open_part(dst_store *st, int32_t i, int64_t now_ms, const char *op) {
+    part *p = &st->p[i];
+    beat_reason why = {{0}};
+    dst_ledger *l = NULL;
+    int rc = dst_ledger_open(st->dir, st->topic, i, st->cfg.sync_full, &l, &why);
+    if (rc) {
+        refuse(st, i, op, &why, now_ms);
+        return DST_STORE_REFUSED;
+    }
+    p->l = l;
+    p->refused = false;
+    p->next_expire_ms = now_ms; /* a reopened store may hold old keys */
+    int64_t next = dst_ledger_next_offset(l);
+    beat_log(BEAT_INFO, "store_opened", "partition=%d path=%s next_offset=%lld keys=%lld",
+             (int)i, dst_ledger_path(l), (long long)next, (long long)dst_ledger_keys(l));
+    return next >= 0 ? next : DST_STORE_FROM_START;
+}
+
+void dst_store_assign(dst_store *st, const int32_t *parts, int n, int64_t *start,
+                      int64_t now_ms) {
+    for (int k = 0; k < n; k++) {
+        int32_t i = parts[k];
+        if (!part_ok(i)) { /* no ledger can exist for it: never consume it */
+            start[k] = DST_STORE_REFUSED;
+            beat_log_rl(5000, BEAT_ERROR, "store_failed",
+                        "partition=%d op=open action=not_consumed reason=\"partition "
+                        "number beyond %d\"", (int)i, DST_STORE_PARTS_MAX - 1);
+            continue;
+        }
+        part *p = &st->p[i];
+        if (p->assigned && p->l) { /* assigned twice: keep it, same start */
+            int64_t next = dst_ledger_next_offset(p->l);
+            start[k] = next >= 0 ? next : DST_STORE_FROM_START;
+            continue;
+        }
+        p->assigned = true;
+        start[k] = open_part(st, i, now_ms, "open");
+    }
+    st->assigned_once = true;
+    publish(st);
+}
+
+void dst_store_revoke(dst_store *st, const int32_t *parts, int n) {
+    for (int k = 0; k < n; k++) {
+        if (!part_ok(parts[k])) continue;
+        part *p = &st->p[parts[k]];
+        if (p->l)
+            beat_log(BEAT_INFO, "store_closed", "partition=%d next_offset=%lld",
+                     (int)parts[k], (long long)dst_ledger_next_offset(p->l));
+        dst_ledger_close(p->l);
+        memset(p, 0, sizeof *p);
+    }
+    publish(st);
+}
+
+static int grow(dst_store *st, int n) {
+    if (n <= st->cap) return 0;
+    beat_event *ev = realloc(st->ev, sizeof *ev * (size_t)n);
+    if (!ev) return -ENOMEM;
+    st->ev = ev;
+    uint8_t *w = realloc(st->what, (size_t)n);
+    if (!w) return -ENOMEM;
+    st->what = w;
+    st->cap = n;
+    return 0;
+}
+
+static bool is_notice(beat_event_type t) {
+    return t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS ||
+           t == BEAT_EV_IMP || t == BEAT_EV_CLICK;
+}
+
+/* Records the batch in the ledger; fills st->ev / st->what. */
+static int record(dst_store *st, dst_ledger *l, int32_t partition,
+                  const dst_store_msg *m, int n, int64_t now_ms, beat_reason *why) {
+    int64_t clock = dst_ledger_clock_ms(l), next = -1;
+    int rc = dst_ledger_begin(l, why);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++) {
+        beat_event *ev = &st->ev[i];
+        beat_reason bad = {{0}};
+        const char *json = m[i].payload ? m[i].payload : "";
+        if (beat_event_decode(json, m[i].payload ? m[i].len : 0, ev, &bad) != 0) {
+            st->what[i] = W_INVALID;
+            /* the reason may quote input: keep it one logfmt value */
+            for (char *q = bad.msg; *q; q++)
+                if (*q == '"' || *q == '\\') *q = '\'';
+            beat_log_rl(5000, BEAT_WARN, "invalid_event",
+                        "partition=%d offset=%lld reason=\"%s\"", (int)partition,
+                        (long long)m[i].offset, bad.msg);
+        } else {
+            st->what[i] = W_NEW;
+            /* The retention clock: the newest event time seen, never ahead
+             * of ours (a bogus future ts must not expire everything). */
+            int64_t ts = ev->ts_ms < now_ms ? ev->ts_ms : now_ms;
+            if (ts > clock) clock = ts;
+            if (is_notice(ev->type)) {
+                int64_t nts = ev->notice_ts_ms > 0 ? ev->notice_ts_ms : ev->ts_ms;
+                rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, (int)ev->type),
+                                    nts);
+                if (rc == 0) st->what[i] = W_DUP;
+                else if (rc == 1 && (ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) &&
+                         ev->price_cpm_micros > 0 &&
+                         ev->price_cpm_micros <= DST_PRICE_CPM_MAX) {
+                    rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp,
+                                                          DST_LEDGER_DEBIT), nts);
+                    if (rc == 0) st->what[i] = W_NEW_DEBITED;
+                }
+                if (rc < 0) {
+                    dst_ledger_rollback(l);
+                    return beat_reasonf(why, rc, "%s: insert failed (%s)",
+                                        dst_ledger_path(l), strerror(-rc));
+                }
+            }
+        }
+        if (m[i].offset + 1 > next) next = m[i].offset + 1;
+    }
+    /* The batch's own offsets are the truth, also when they are below the
+     * stored one (the broker's log restarted from 0). */
+    return dst_ledger_commit(l, next, clock, why);
+}
+
+int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition,
+                     const dst_store_msg *m, int n, int64_t now_ms) {
+    if (!part_ok(partition) || !st->p[partition].l) return -ENOENT;
+    if (n <= 0) return 0;
+    part *p = &st->p[partition];
+    beat_reason why = {{0}};
+    if (grow(st, n) != 0) {
+        beat_reasonf(&why, -ENOMEM, "out of memory for a batch of %d", n);
+        refuse(st, partition, "write", &why, now_ms);
+        publish(st);
+        return -EIO;
+    }
+    int64_t t0 = beat_mono_us();
+    if (record(st, p->l, partition, m, n, now_ms, &why) != 0) {
+        refuse(st, partition, "write", &why, now_ms);
+        publish(st);
+        return -EIO;
+    }
+    beat_histogram_observe(M.commit, (double)(beat_mono_us() - t0) / 1e6);
+    beat_counter_inc(M.batches);
+    for (int i = 0; i < n; i++) {
+        switch (st->what[i]) {
+        case W_INVALID: dst_stream_count_invalid(s); break;
+        case W_DUP: dst_stream_count_duplicate(s, &st->ev[i]); break;
+        case W_NEW_DEBITED:
+            dst_stream_apply_ex(s, &st->ev[i], partition, now_ms, DST_APPLY_DEBITED);
+            break;
+        default: dst_stream_apply_ex(s, &st->ev[i], partition, now_ms, 0); break;
+        }
+    }
+    if (dst_ledger_keys(p->l) >= st->cfg.max_keys) {
+        beat_counter_inc(M.full_batches);
+        beat_log_rl(60000, BEAT_ERROR, "store_full",
+                    "partition=%d keys=%lld max=%lld action=kept_storing",
+                    (int)partition, (long long)dst_ledger_keys(p->l),
+                    (long long)st->cfg.max_keys);
+    }
+    publish(st);
+    return 0;
+}
+
+/* Deletes expired keys of one ledger within the time budget left. */
+static void expire(dst_store *st, int32_t i, int64_t now_ms, int64_t deadline_us) {
+    part *p = &st->p[i];
+    int64_t clock = dst_ledger_clock_ms(p->l);
+    if (clock > now_ms) clock = now_ms;
+    int64_t cutoff = clock - st->cfg.retention_ms;
+    int64_t total = 0;
+    for (;;) {
+        beat_reason why = {{0}};
+        int n = dst_ledger_expire(p->l, cutoff, st->cfg.expire_batch, &why);
+        if (n < 0) {
+            beat_counter_inc(M.errors);
+            for (char *q = why.msg; *q; q++)
+                if (*q == '"' || *q == '\\') *q = '\'';
+            beat_log_rl(5000, BEAT_ERROR, "store_failed",
+                        "partition=%d op=expire action=retry reason=\"%s\"", (int)i,
+                        why.msg);
+            p->next_expire_ms = now_ms + st->cfg.retry_ms;
+            break;
+        }
+        total += n;
+        if (n < st->cfg.expire_batch) { /* caught up: look again in a second */
+            p->next_expire_ms = now_ms + 1000;
+            break;
+        }
+        if (beat_mono_us() >= deadline_us) { /* more to do: next call */
+            p->next_expire_ms = now_ms;
+            break;
+        }
+    }
+    if (total) beat_counter_add(M.expired, (uint64_t)total);
+}
+
+int dst_store_maintain(dst_store *st, int64_t now_ms, int32_t *parts, int64_t *start,
+                       int max) {
+    int out = 0;
+    bool changed = false;
+    int64_t deadline_us = beat_mono_us() + st->cfg.expire_budget_ms * 1000;
+    for (int i = 0; i < DST_STORE_PARTS_MAX; i++) {
+        part *p = &st->p[i];
+        if (!p->assigned) continue;
+        if (p->refused && out < max && now_ms >= p->next_retry_ms) {
+            int64_t s = open_part(st, i, now_ms, "reopen");
+            if (s != DST_STORE_REFUSED) {
+                parts[out] = i;
+                start[out++] = s;
+                beat_log(BEAT_INFO, "store_recovered", "partition=%d start=%lld", i,
+                         (long long)s);
+            }
+            changed = true;
+        }
+        if (p->l && now_ms >= p->next_expire_ms && beat_mono_us() < deadline_us) {
+            int64_t before = dst_ledger_keys(p->l);
+            expire(st, i, now_ms, deadline_us);
+            changed |= dst_ledger_keys(p->l) != before;
+        }
+    }
+    if (changed) publish(st);
+    return out;
+}
+
+void dst_store_retry_later(dst_store *st, int32_t partition, int64_t now_ms,
+                           const char *reason) {
+    if (!part_ok(partition) || !st->p[partition].assigned) return;
+    beat_reason why = {{0}};
+    snprintf(why.msg, sizeof why.msg, "%s", reason);
+    refuse(st, partition, "resume", &why, now_ms);
+    publish(st);
+}
+
+void dst_store_info_get(dst_store *st, dst_store_info *out) {
+    pthread_mutex_lock(&st->mu);
+    *out = st->info;
+    pthread_mutex_unlock(&st->mu);
+}
