@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <event2/http.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "beat_log.h"
 #include "beat_metrics.h"
@@ -44,6 +45,29 @@ static void on_aggregates(struct evhttp_request *req, void *arg) {
     }
     beat_buf_fini(&out);
     beat_histogram_observe(h_agg, (double)(beat_mono_us() - t0) / 1e6);
+}
+
+/* The spend ledger of the partitions held now (docs/contracts.md "Spend
+ * ledger"): what the supervisor settles budget leases with. */
+static void on_ledger(struct evhttp_request *req, void *arg) {
+    dst_api *api = arg;
+    if (!get_only(req)) return;
+    beat_ledger l;
+    beat_buf out;
+    beat_buf_init(&out, BODY_MAX);
+    int rc = dst_store_ledger(api->store, &l);
+    if (rc == 0) {
+        snprintf(l.instance, sizeof l.instance, "%s", api->instance);
+        rc = beat_ledger_encode(&l, &out);
+        beat_ledger_fini(&l);
+    }
+    if (rc) {
+        beat_log_rl(5000, BEAT_ERROR, "encode_failed", "what=ledger rc=%d", rc);
+        beat_http_reply_error(req, 503, "cannot encode the ledger");
+    } else {
+        beat_http_reply_json(req, 200, out.data, out.len);
+    }
+    beat_buf_fini(&out);
 }
 
 static void on_samples(struct evhttp_request *req, void *arg) {
@@ -83,4 +107,5 @@ void dst_api_install(beat_http *h, dst_api *api) {
         "Time to answer API requests.", beat_latency_bounds, beat_latency_nbounds);
     beat_http_route(h, "/v1/aggregates", on_aggregates, api);
     beat_http_route(h, "/v1/samples", on_samples, api);
+    beat_http_route(h, "/v1/ledger", on_ledger, api);
 }

@@ -1,5 +1,6 @@
 /* datastream's HTTP API: GET /v1/aggregates and GET /v1/samples
- * (beat_wire.h formats). Runs on the libevent main thread. */
+ * (beat_wire.h formats) and GET /v1/ledger (beat_ledger.h). Runs on the
+ * libevent main thread. */
 #ifndef DST_API_H
 #define DST_API_H
 
@@ -8,6 +9,7 @@
 #include "beat_http.h"
 #include "buckets.h"
 #include "samples.h"
+#include "store.h"
 
 #define DST_AGG_PER_CALL_MAX 600   /* buckets per /v1/aggregates answer */
 #define DST_SAMPLES_PER_CALL_MAX 10000
@@ -16,11 +18,12 @@
 typedef struct dst_api {
     dst_buckets *buckets; /* borrowed */
     dst_samples *samples; /* borrowed */
+    dst_store *store;     /* borrowed */
     const char *instance;
     uint64_t epoch;
 } dst_api;
 
-/* Routes the two endpoints on h; api must outlive h. */
+/* Routes the endpoints on h; api must outlive h. */
 void dst_api_install(beat_http *h, dst_api *api);
 
 #endif

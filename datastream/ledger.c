@@ -1,8 +1,10 @@
-/* The per-partition dedup ledger (ledger.h): SQLite in WAL mode, two tables,
+/* The per-partition dedup ledger (ledger.h): SQLite in WAL mode, three tables,
  *   keys(nts INTEGER, k INTEGER, PRIMARY KEY(nts, k)) WITHOUT ROWID
  *       a notice's signed ts and its 63-bit key
  *   meta(k TEXT PRIMARY KEY, v)    format, topic, partition, next_offset,
- *                                  clock_ms
+ *                                  clock_ms, seq
+ *   totals(campaign TEXT PRIMARY KEY, spend_cpm, released_cpm)
+ *       the spend ledger, cumulative, in the same transactions as the keys
  * Ordering the keys by nts first keeps inserts near the end of the B-tree
  * (notices arrive roughly in nts order), so a batch dirties a few pages
  * instead of one page per key, and retention deletes a prefix without a
@@ -33,12 +35,19 @@ struct dst_ledger {
     int64_t next_offset, clock_ms, keys;
     int64_t tx_added; /* keys inserted by the open batch */
     bool in_tx;
+    int64_t seq;
+    beat_ledger_row *tot;  /* committed totals, then rows new in the batch */
+    int64_t *pend;         /* per row: [2i] spend, [2i+1] released of the batch */
+    int n_tot, n_tot_committed, cap_tot;
+    sqlite3_stmt *tot_put;
 };
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS keys(nts INTEGER NOT NULL, k INTEGER NOT NULL,"
-    " PRIMARY KEY(nts, k)) WITHOUT ROWID;";
+    " PRIMARY KEY(nts, k)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS totals(campaign TEXT PRIMARY KEY, spend_cpm INTEGER NOT NULL,"
+    " released_cpm INTEGER NOT NULL) WITHOUT ROWID;";
 
 int64_t dst_ledger_key(const char *auction, const char *imp, int kind) {
     char buf[2 * (BEAT_ID_MAX + 1) + 4];
@@ -93,6 +102,43 @@ static int meta_set(dst_ledger *l, const char *k, int64_t v, const char *text) {
     int rc = sqlite3_step(l->meta_put);
     sqlite3_reset(l->meta_put);
     return rc;
+}
+
+static int tot_grow(dst_ledger *l) {
+    if (l->n_tot < l->cap_tot) return 0;
+    int cap = l->cap_tot ? 2 * l->cap_tot : 16;
+    beat_ledger_row *t = realloc(l->tot, (size_t)cap * sizeof *t);
+    if (!t) return -ENOMEM;
+    l->tot = t;
+    int64_t *p = realloc(l->pend, (size_t)cap * 2 * sizeof *p);
+    if (!p) return -ENOMEM;
+    l->pend = p;
+    l->cap_tot = cap;
+    return 0;
+}
+
+static int load_totals(dst_ledger *l, beat_reason *why) {
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(l->db, "SELECT campaign, spend_cpm, released_cpm FROM totals",
+                                -1, &s, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 0);
+        if (!id || tot_grow(l) != 0) {
+            sqlite3_finalize(s);
+            return beat_reasonf(why, -ENOMEM, "%s: totals: out of memory", l->path);
+        }
+        beat_ledger_row *r = &l->tot[l->n_tot];
+        snprintf(r->id, sizeof r->id, "%s", id);
+        r->spend_cpm = sqlite3_column_int64(s, 1);
+        r->released_cpm = sqlite3_column_int64(s, 2);
+        l->pend[2 * l->n_tot] = l->pend[2 * l->n_tot + 1] = 0;
+        l->n_tot++;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) return sql_err(l, rc, why, "read totals");
+    l->n_tot_committed = l->n_tot;
+    return 0;
 }
 
 /* Creates the schema and meta of a new file, or checks an existing one is
@@ -154,6 +200,11 @@ static int init_or_check(dst_ledger *l, const char *topic, beat_reason *why) {
                         why)))
         goto fail;
     if (!found) l->clock_ms = 0;
+    found = false;
+    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='seq'", &l->seq, &found, why)))
+        goto fail;
+    if (!found) l->seq = 0;
+    if ((rc = load_totals(l, why))) goto fail;
     /* Walks the table: ~0.1 s per million keys, once per open. */
     if ((rc = query_i64(l, "SELECT count(*) FROM keys", &l->keys, NULL, why))) goto fail;
     return exec(l, "COMMIT", why);
@@ -223,7 +274,11 @@ int dst_ledger_open(const char *dir, const char *topic, int32_t partition,
         (rc = sqlite3_prepare_v2(l->db,
                                  "DELETE FROM keys WHERE (nts, k) IN (SELECT nts, k "
                                  "FROM keys WHERE nts < ?1 ORDER BY nts, k LIMIT ?2)",
-                                 -1, &l->expire, NULL)) != SQLITE_OK) {
+                                 -1, &l->expire, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(l->db,
+                                 "INSERT OR REPLACE INTO totals(campaign, spend_cpm, "
+                                 "released_cpm) VALUES(?1, ?2, ?3)",
+                                 -1, &l->tot_put, NULL)) != SQLITE_OK) {
         rc = sql_err(l, rc, why, "prepare");
         dst_ledger_close(l);
         return rc;
@@ -238,7 +293,10 @@ void dst_ledger_close(dst_ledger *l) {
     sqlite3_finalize(l->ins);
     sqlite3_finalize(l->meta_put);
     sqlite3_finalize(l->expire);
+    sqlite3_finalize(l->tot_put);
     if (l->db) sqlite3_close_v2(l->db);
+    free(l->tot);
+    free(l->pend);
     free(l->path);
     free(l);
 }
@@ -271,11 +329,65 @@ int dst_ledger_add(dst_ledger *l, int64_t key, int64_t nts_ms) {
     return 0;
 }
 
+int dst_ledger_credit(dst_ledger *l, const char *campaign, int64_t spend_cpm,
+                      int64_t released_cpm) {
+    if (!l->in_tx || !campaign || !*campaign) return -EINVAL;
+    int i = 0;
+    while (i < l->n_tot && strcmp(l->tot[i].id, campaign) != 0) i++;
+    if (i == l->n_tot) {
+        if (tot_grow(l) != 0) return -ENOMEM;
+        memset(&l->tot[i], 0, sizeof l->tot[i]);
+        snprintf(l->tot[i].id, sizeof l->tot[i].id, "%s", campaign);
+        l->pend[2 * i] = l->pend[2 * i + 1] = 0;
+        l->n_tot++;
+    }
+    l->pend[2 * i] += spend_cpm;
+    l->pend[2 * i + 1] += released_cpm;
+    return 0;
+}
+
+int64_t dst_ledger_seq(const dst_ledger *l) { return l->seq; }
+
+int dst_ledger_totals(const dst_ledger *l, const beat_ledger_row **rows) {
+    *rows = l->tot;
+    return l->n_tot_committed;
+}
+
+/* Writes the batch's changed totals (inside its transaction). */
+static int totals_put(dst_ledger *l) {
+    for (int i = 0; i < l->n_tot; i++) {
+        if (!l->pend[2 * i] && !l->pend[2 * i + 1] && i < l->n_tot_committed) continue;
+        sqlite3_reset(l->tot_put);
+        sqlite3_bind_text(l->tot_put, 1, l->tot[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(l->tot_put, 2, l->tot[i].spend_cpm + l->pend[2 * i]);
+        sqlite3_bind_int64(l->tot_put, 3, l->tot[i].released_cpm + l->pend[2 * i + 1]);
+        int rc = sqlite3_step(l->tot_put);
+        sqlite3_reset(l->tot_put);
+        if (rc != SQLITE_DONE) return rc;
+    }
+    return SQLITE_DONE;
+}
+
+static void totals_settle(dst_ledger *l, bool committed) {
+    if (committed) {
+        for (int i = 0; i < l->n_tot; i++) {
+            l->tot[i].spend_cpm += l->pend[2 * i];
+            l->tot[i].released_cpm += l->pend[2 * i + 1];
+        }
+        l->n_tot_committed = l->n_tot;
+    } else {
+        l->n_tot = l->n_tot_committed; /* rows new in the batch go */
+    }
+    for (int i = 0; i < l->n_tot; i++) l->pend[2 * i] = l->pend[2 * i + 1] = 0;
+}
+
 int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms,
                       beat_reason *why) {
     if (!l->in_tx) return beat_reasonf(why, -EINVAL, "no batch open");
     int rc = meta_set(l, "next_offset", next_offset, NULL);
     if (rc == SQLITE_DONE) rc = meta_set(l, "clock_ms", clock_ms, NULL);
+    if (rc == SQLITE_DONE) rc = meta_set(l, "seq", l->seq + 1, NULL);
+    if (rc == SQLITE_DONE) rc = totals_put(l);
     if (rc != SQLITE_DONE) {
         rc = sql_err(l, rc, why, "write meta");
         dst_ledger_rollback(l);
@@ -291,6 +403,8 @@ int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms,
     l->next_offset = next_offset;
     l->clock_ms = clock_ms;
     l->keys += l->tx_added;
+    l->seq++;
+    totals_settle(l, true);
     return 0;
 }
 
@@ -300,6 +414,7 @@ void dst_ledger_rollback(dst_ledger *l) {
     sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
     l->in_tx = false;
     l->tx_added = 0;
+    totals_settle(l, false);
 }
 
 int dst_ledger_expire(dst_ledger *l, int64_t cutoff_ms, int max, beat_reason *why) {

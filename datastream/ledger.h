@@ -11,14 +11,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "beat_ledger.h"
 #include "beat_util.h"
 #include "beat_wire.h"
 
 #define DST_LEDGER_FORMAT 1 /* meta "format": refused when different */
 
 /* The key kinds beside the notice types (beat_event_type 1..6): a debit
- * marker per (auction, imp) says its spend was already counted. */
+ * marker per (auction, imp) says its spend was already counted, a release
+ * marker that its bid was settled (docs/money.md: its price no longer
+ * counts as committed). */
 #define DST_LEDGER_DEBIT 0
+#define DST_LEDGER_RELEASE 8
 
 typedef struct dst_ledger dst_ledger;
 
@@ -52,6 +56,15 @@ int dst_ledger_add(dst_ledger *l, int64_t key, int64_t nts_ms);
 int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms,
                       beat_reason *why);
 void dst_ledger_rollback(dst_ledger *l);
+
+/* Adds to a campaign's spend and released totals in the open batch (written
+ * at commit, dropped at rollback): docs/contracts.md "Spend ledger". */
+int dst_ledger_credit(dst_ledger *l, const char *campaign, int64_t spend_cpm,
+                      int64_t released_cpm);
+/* Committed batches so far: never goes back (it is in the file). */
+int64_t dst_ledger_seq(const dst_ledger *l);
+/* The committed totals per campaign (valid until the next batch). */
+int dst_ledger_totals(const dst_ledger *l, const beat_ledger_row **rows);
 
 /* Deletes at most max keys whose nts < cutoff_ms (its own transaction).
  * Returns how many, or a negative errno. */

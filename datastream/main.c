@@ -500,7 +500,7 @@ int main(int argc, char **argv) {
         die("listen_failed", msg);
     }
     dst_api api = {.buckets = dst_stream_buckets(D.stream),
-                   .samples = dst_stream_samples(D.stream),
+                   .samples = dst_stream_samples(D.stream), .store = D.store,
                    .instance = o_name, .epoch = D.epoch};
     dst_api_install(http, &api);
     beat_http_set_health(http, on_health, NULL);

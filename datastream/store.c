@@ -25,6 +25,11 @@ typedef struct part {
     dst_ledger *l;
     bool assigned, refused;
     int64_t next_retry_ms, next_expire_ms;
+    /* The ledger's committed totals as GET /v1/ledger serves them; under
+     * mu (the HTTP thread reads them). snap_seq < 0: not held here. */
+    beat_ledger_row *snap;
+    int snap_n;
+    int64_t snap_seq;
 } part;
 
 struct dst_store {
@@ -36,7 +41,7 @@ struct dst_store {
     beat_event *ev;
     uint8_t *what;
     int cap;
-    pthread_mutex_t mu; /* guards info */
+    pthread_mutex_t mu; /* guards info and the parts' snapshots */
     dst_store_info info;
 };
 
@@ -123,13 +128,17 @@ dst_store *dst_store_new(const dst_store_cfg *cfg) {
     if (st->cfg.expire_batch <= 0) st->cfg.expire_batch = 2000;
     if (st->cfg.expire_budget_ms <= 0) st->cfg.expire_budget_ms = 20;
     pthread_mutex_init(&st->mu, NULL);
+    for (int i = 0; i < DST_STORE_PARTS_MAX; i++) st->p[i].snap_seq = -1;
     publish(st);
     return st;
 }
 
 void dst_store_free(dst_store *st) {
     if (!st) return;
-    for (int i = 0; i < DST_STORE_PARTS_MAX; i++) dst_ledger_close(st->p[i].l);
+    for (int i = 0; i < DST_STORE_PARTS_MAX; i++) {
+        dst_ledger_close(st->p[i].l);
+        free(st->p[i].snap);
+    }
     free(st->ev);
     free(st->what);
     free(st->dir);
@@ -138,12 +147,56 @@ void dst_store_free(dst_store *st) {
     free(st);
 }
 
+/* Copies partition i's committed totals for the HTTP thread (after a
+ * commit or an open); a closed ledger's snapshot goes. */
+static void snap(dst_store *st, int32_t i) {
+    part *p = &st->p[i];
+    const beat_ledger_row *rows = NULL;
+    int n = p->l ? dst_ledger_totals(p->l, &rows) : 0;
+    beat_ledger_row *copy = n ? malloc((size_t)n * sizeof *copy) : NULL;
+    if (n && !copy) return; /* the last snapshot stays: behind is the safe side */
+    if (n) memcpy(copy, rows, (size_t)n * sizeof *copy);
+    pthread_mutex_lock(&st->mu);
+    free(p->snap);
+    p->snap = copy;
+    p->snap_n = n;
+    p->snap_seq = p->l ? dst_ledger_seq(p->l) : -1;
+    pthread_mutex_unlock(&st->mu);
+}
+
+int dst_store_ledger(dst_store *st, beat_ledger *out) {
+    memset(out, 0, sizeof *out);
+    int rc = 0;
+    pthread_mutex_lock(&st->mu);
+    out->store_full = st->info.full;
+    int n = 0;
+    for (int i = 0; i < DST_STORE_PARTS_MAX; i++) n += st->p[i].snap_seq >= 0 && st->p[i].l;
+    if (n && !(out->parts = calloc((size_t)n, sizeof *out->parts))) rc = -ENOMEM;
+    for (int i = 0; !rc && i < DST_STORE_PARTS_MAX; i++) {
+        part *p = &st->p[i];
+        if (p->snap_seq < 0 || !p->l) continue;
+        beat_ledger_part *q = &out->parts[out->n++];
+        q->p = i;
+        q->seq = p->snap_seq;
+        if (p->snap_n && !(q->rows = malloc((size_t)p->snap_n * sizeof *q->rows))) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (p->snap_n) memcpy(q->rows, p->snap, (size_t)p->snap_n * sizeof *q->rows);
+        q->n = p->snap_n;
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (rc) beat_ledger_fini(out);
+    return rc;
+}
+
 /* The partition stops being consumed until its ledger opens again. */
 static void refuse(dst_store *st, int32_t i, const char *op, const beat_reason *why,
                    int64_t now_ms) {
     part *p = &st->p[i];
     dst_ledger_close(p->l);
     p->l = NULL;
+    snap(st, i);
     p->refused = true;
     p->next_retry_ms = now_ms + st->cfg.retry_ms;
     beat_counter_inc(M.errors);
@@ -169,6 +222,7 @@ static int64_t open_part(dst_store *st, int32_t i, int64_t now_ms, const char *o
     p->l = l;
     p->refused = false;
     p->next_expire_ms = now_ms; /* a reopened store may hold old keys */
+    snap(st, i);
     int64_t next = dst_ledger_next_offset(l);
     beat_log(BEAT_INFO, "store_opened", "partition=%d path=%s next_offset=%lld keys=%lld",
              (int)i, dst_ledger_path(l), (long long)next, (long long)dst_ledger_keys(l));
@@ -207,7 +261,13 @@ void dst_store_revoke(dst_store *st, const int32_t *parts, int n) {
             beat_log(BEAT_INFO, "store_closed", "partition=%d next_offset=%lld",
                      (int)parts[k], (long long)dst_ledger_next_offset(p->l));
         dst_ledger_close(p->l);
+        p->l = NULL;
+        snap(st, parts[k]);
+        pthread_mutex_lock(&st->mu);
+        free(p->snap);
         memset(p, 0, sizeof *p);
+        p->snap_seq = -1;
+        pthread_mutex_unlock(&st->mu);
     }
     publish(st);
 }
@@ -227,6 +287,33 @@ static int grow(dst_store *st, int n) {
 static bool is_notice(beat_event_type t) {
     return t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS ||
            t == BEAT_EV_IMP || t == BEAT_EV_CLICK;
+}
+
+/* The money of a new notice, once per (auction, imp), in the batch: the
+ * first priced win/bill debits its clearing price (spend); that or a loss
+ * settles the bid, whose signed price then no longer counts as committed
+ * (released; docs/money.md). Markers make both exactly once for the life
+ * of the keys. 0 or a negative errno. */
+static int settle(dst_ledger *l, const beat_event *ev, int64_t nts, uint8_t *what) {
+    bool priced = (ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) &&
+                  ev->price_cpm_micros > 0 && ev->price_cpm_micros <= DST_PRICE_CPM_MAX;
+    int64_t spend = 0;
+    if (priced) {
+        int rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, DST_LEDGER_DEBIT), nts);
+        if (rc < 0) return rc;
+        if (rc == 0) *what = W_NEW_DEBITED;
+        else spend = ev->price_cpm_micros;
+    }
+    int64_t released = 0;
+    if ((priced || ev->type == BEAT_EV_LOSS) && ev->bid_cpm_micros > 0 &&
+        ev->bid_cpm_micros <= DST_PRICE_CPM_MAX) {
+        int rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, DST_LEDGER_RELEASE), nts);
+        if (rc < 0) return rc;
+        if (rc == 1) released = ev->bid_cpm_micros;
+    }
+    if ((spend || released) && ev->campaign[0])
+        return dst_ledger_credit(l, ev->campaign, spend, released);
+    return 0;
 }
 
 /* Records the batch in the ledger; fills st->ev / st->what. */
@@ -258,13 +345,7 @@ static int record(dst_store *st, dst_ledger *l, int32_t partition,
                 rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, (int)ev->type),
                                     nts);
                 if (rc == 0) st->what[i] = W_DUP;
-                else if (rc == 1 && (ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) &&
-                         ev->price_cpm_micros > 0 &&
-                         ev->price_cpm_micros <= DST_PRICE_CPM_MAX) {
-                    rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp,
-                                                          DST_LEDGER_DEBIT), nts);
-                    if (rc == 0) st->what[i] = W_NEW_DEBITED;
-                }
+                else if (rc == 1) rc = settle(l, ev, nts, &st->what[i]);
                 if (rc < 0) {
                     dst_ledger_rollback(l);
                     return beat_reasonf(why, rc, "%s: insert failed (%s)",
@@ -299,6 +380,7 @@ int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition,
     }
     beat_histogram_observe(M.commit, (double)(beat_mono_us() - t0) / 1e6);
     beat_counter_inc(M.batches);
+    snap(st, partition);
     for (int i = 0; i < n; i++) {
         switch (st->what[i]) {
         case W_INVALID: dst_stream_count_invalid(s); break;

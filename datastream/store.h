@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "beat_ledger.h"
 #include "stream.h"
 
 #define DST_STORE_PARTS_MAX 1024 /* partitions 0..1023 (as beat_kconsumer) */
@@ -70,6 +71,10 @@ void dst_store_revoke(dst_store *st, const int32_t *parts, int n);
  * partition has no open ledger (refused or not assigned): nothing applied. */
 int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition,
                      const dst_store_msg *m, int n, int64_t now_ms);
+
+/* The spend ledger of every partition held now (GET /v1/ledger), copied:
+ * out owns its arrays (beat_ledger_fini). Any thread. 0 or -ENOMEM. */
+int dst_store_ledger(dst_store *st, beat_ledger *out);
 
 /* Retention (a bounded amount of deletes) and retries of refused ledgers.
  * Fills parts/start (up to max) with the partitions whose ledger opened

@@ -196,7 +196,7 @@ static int test_store_duplicate_across_restart(void) {
     CHECK_EQ_INT(ss->invalid, 1);
     dst_store_info in;
     dst_store_info_get(st, &in);
-    CHECK_EQ_INT(in.keys, 4); /* 2 notices + 2 debit markers */
+    CHECK_EQ_INT(in.keys, 6); /* 2 notices + 2 debit + 2 release markers */
     CHECK(in.assigned_once && in.open == 2 && in.refused == 0 && !in.full);
     dst_store_free(st); /* kill: no revoke */
     dst_stream_free(s);
@@ -225,6 +225,69 @@ static int test_store_duplicate_across_restart(void) {
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b2, 1, NOW()), -ENOENT);
     dst_store_assign(st, parts, 1, start, NOW());
     CHECK_EQ_INT(start[0], 8);
+    dst_store_free(st);
+    dst_stream_free(s);
+    rm_dir();
+    return 0;
+}
+
+/* The spend ledger (docs/contracts.md "Spend ledger") of partition pn as
+ * GET /v1/ledger serves it; -1 seq when the partition is not held. */
+static beat_ledger_row ledger_of(dst_store *st, int32_t pn, const char *camp, int64_t *seq) {
+    beat_ledger l;
+    beat_ledger_row r;
+    memset(&r, 0, sizeof r);
+    *seq = -1;
+    if (dst_store_ledger(st, &l) != 0) return r;
+    for (int i = 0; i < l.n; i++) {
+        if (l.parts[i].p != pn) continue;
+        *seq = l.parts[i].seq;
+        for (int k = 0; k < l.parts[i].n; k++)
+            if (strcmp(l.parts[i].rows[k].id, camp) == 0) r = l.parts[i].rows[k];
+    }
+    beat_ledger_fini(&l);
+    return r;
+}
+
+/* Spend and released bid totals move once per (auction, imp), in the
+ * batch's transaction: across duplicates, a restart, and a loss that
+ * follows a win; seq counts committed batches and survives the restart. */
+static int test_store_ledger_totals(void) {
+    fresh_dir();
+    dst_stream *s = mk_stream();
+    dst_store *st = mk_store(1000000);
+    int32_t parts[] = {0};
+    int64_t start[1], seq;
+    dst_store_assign(st, parts, 1, start, NOW());
+    beat_ledger_row r = ledger_of(st, 0, "c1", &seq);
+    CHECK(seq == 0 && r.spend_cpm == 0);
+    /* every bid here was 3e6 CPM micros (msg's "bid") */
+    dst_store_msg b1[] = {msg("bill", "A1", 2000000, T0, 0), msg("win", "A2", 3000000, T0, 1),
+                          msg("loss", "A3", 0, T0, 2), msg("bill", "A1", 2000000, T0, 3),
+                          msg("win", "A4", 0, T0, 4) /* unpriced: settles nothing */};
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, b1, 5, NOW()), 0);
+    r = ledger_of(st, 0, "c1", &seq);
+    CHECK_EQ_INT(seq, 1);
+    CHECK_EQ_INT(r.spend_cpm, 5000000);
+    CHECK_EQ_INT(r.released_cpm, 9000000);
+    dst_store_free(st);
+    dst_stream_free(s);
+    s = mk_stream();
+    st = mk_store(1000000);
+    dst_store_assign(st, parts, 1, start, NOW());
+    r = ledger_of(st, 0, "c1", &seq);
+    CHECK(seq == 1 && r.spend_cpm == 5000000 && r.released_cpm == 9000000);
+    dst_store_msg b2[] = {msg("bill", "A1", 2000000, T0, 5), msg("bill", "A2", 3000000, T0, 6),
+                          msg("loss", "A2", 0, T0, 7), msg("loss", "A5", 0, T0, 8),
+                          msg("bill", "A4", 1000000, T0, 9)};
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, b2, 5, NOW()), 0);
+    r = ledger_of(st, 0, "c1", &seq);
+    CHECK_EQ_INT(seq, 2);
+    CHECK_EQ_INT(r.spend_cpm, 6000000);    /* + A4's bill */
+    CHECK_EQ_INT(r.released_cpm, 15000000); /* + A5's loss and A4's bill */
+    dst_store_revoke(st, parts, 1);
+    ledger_of(st, 0, "c1", &seq);
+    CHECK_EQ_INT(seq, -1); /* not held: not served */
     dst_store_free(st);
     dst_stream_free(s);
     rm_dir();
@@ -443,6 +506,7 @@ int main(int argc, char **argv) {
         {"ledger_reopen_offsets_retention", test_ledger_reopen_offsets_retention},
         {"ledger_refuses_bad_files", test_ledger_refuses_bad_files},
         {"store_duplicate_across_restart", test_store_duplicate_across_restart},
+    {"store_ledger_totals", test_store_ledger_totals},
         {"store_retention", test_store_retention},
         {"store_full_keeps_storing", test_store_full_keeps_storing},
         {"store_refused_then_recovered", test_store_refused_then_recovered},
