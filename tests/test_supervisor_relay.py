@@ -148,6 +148,8 @@ def test_nodes_before_primary_converge():
         write(base, "POST", "/v1/state", state())
         write(base, "POST", "/v1/checkpoint", ckpt(), "application/octet-stream")
         wait_for(lambda: converged(sup, (inf1, inf2)), 15, what="late primary: converged")
+        wait_for(lambda: healthz(inf1)["ready"] and healthz(inf2)["ready"], 10,
+                 what="late primary: both nodes leased")
 
         # Primary restarts (same db); nodes keep their world, then follow
         # the restarted primary's next version.
