@@ -24,8 +24,9 @@
 #define DEV_SECRET "beat-dev-secret"
 #define MAX_WORKERS 64
 
-static char *o_listen, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
+static char *o_listen, *o_admin, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
     *o_log_level;
+static bool o_reuseport;
 static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max;
 static double o_qwarn, o_qerror;
 static beat_alert_opts o_alert;
@@ -34,9 +35,17 @@ static const beat_opt opts[] = {
     {"listen", "BEAT_RECEIVER_LISTEN", BEAT_OPT_STR, &o_listen,
      "127.0.0.1:8081", 0, -1, "HTTP address for notices, /healthz, /metrics",
      false},
+    {"reuseport", "BEAT_RECEIVER_REUSEPORT", BEAT_OPT_BOOL, &o_reuseport, "false", 0, -1,
+     "share --listen with other receiver processes on this host (SO_REUSEPORT; "
+     "the kernel spreads connections over them); each needs its own "
+     "--bidlog-listen and --admin-listen", false},
+    {"admin-listen", "BEAT_RECEIVER_ADMIN_LISTEN", BEAT_OPT_STR, &o_admin, "", 0, -1,
+     "extra HTTP address serving only this process's /healthz and /metrics "
+     "(empty = none): with --reuseport, --listen reaches any of the receivers", false},
     {"bidlog-listen", "BEAT_RECEIVER_BIDLOG", BEAT_OPT_STR, &o_bidlog,
-     "tcp://127.0.0.1:7101", 0, -1, "nng pull address for inference bid logs",
-     false},
+     "tcp://127.0.0.1:7101", 0, -1,
+     "nng pull address for inference bid logs (one address; inference's "
+     "--receiver-bidlog lists every receiver's)", false},
     {"bidlog-max-bytes", "BEAT_RECEIVER_BIDLOG_MAX_BYTES", BEAT_OPT_INT,
      &o_bidlog_max, "65536", 1024, 16777216,
      "largest bid-log message accepted (nng drops bigger ones silently)", false},
@@ -86,6 +95,7 @@ static struct {
     beat_kproducer *prod;
     worker w[MAX_WORKERS];
     int nw;
+    beat_admin *admin; /* --admin-listen; NULL when none */
     beat_loop_timer *sync_ev;
     int64_t next_stats_ms;
 } R;
@@ -206,6 +216,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "beat-receiver: --notice-secret: must not be empty\n");
         return 64;
     }
+    /* BEAT_RECEIVER_BIDLOG is also inference's twin, where it may list every
+     * receiver: a receiver listens on one address of its own. */
+    if (strchr(o_bidlog, ',')) {
+        fprintf(stderr, "beat-receiver: --bidlog-listen: one address per receiver, "
+                        "not a list (got %s)\n", o_bidlog);
+        return 64;
+    }
     beat_stop_install();
     beat_cfg_log(opts);
     if (strcmp(o_secret, DEV_SECRET) == 0)
@@ -232,14 +249,17 @@ int main(int argc, char **argv) {
     int rc = 0;
     R.nw = (int)o_workers;
     for (int i = 0; i < R.nw && rc == 0; i++) {
-        rc = worker_init(&R.w[i], R.nw > 1);
+        rc = worker_init(&R.w[i], R.nw > 1 || o_reuseport);
         if (rc != 0)
             beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, rc);
     }
+    if (rc == 0 && *o_admin && !(R.admin = beat_admin_start(o_admin, health, NULL, &rc)))
+        beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_admin, rc);
     if (rc == 0 && (rc = rcv_bidlog_start(&R.bidlog, o_bidlog,
                                           (size_t)o_bidlog_max)) != 0)
         beat_log(BEAT_FATAL, "bidlog_listen_failed", "url=%s err=%d", o_bidlog, rc);
     if (rc != 0) {
+        beat_admin_stop(R.admin);
         rcv_bidlog_fini(&R.bidlog);
         for (int i = 0; i < R.nw; i++) worker_fini(&R.w[i]);
         beat_kproducer_free(R.prod, 0);
@@ -255,8 +275,10 @@ int main(int argc, char **argv) {
     int started = 1;
     for (int i = 1; i < R.nw; i++, started++)
         if (pthread_create(&R.w[i].thr, NULL, beat_loop_thread, R.w[i].base) != 0) break;
-    beat_log(BEAT_INFO, "ready", "listen=%s bidlog=%s brokers=%s topic=%s workers=%d",
-             o_listen, o_bidlog, o_brokers, o_topic, started);
+    beat_log(BEAT_INFO, "ready",
+             "listen=%s reuseport=%d admin=%s bidlog=%s brokers=%s topic=%s workers=%d",
+             o_listen, (int)o_reuseport, *o_admin ? o_admin : "-", o_bidlog, o_brokers,
+             o_topic, started);
     event_base_dispatch(R.w[0].base);
 
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
@@ -265,6 +287,7 @@ int main(int argc, char **argv) {
     if (alert) beat_alert_flush(alert, 2000);
     beat_alert_free(alert);
     rcv_bidlog_fini(&R.bidlog);
+    beat_admin_stop(R.admin);
     beat_loop_timer_free(R.sync_ev);
     for (int i = 0; i < R.nw; i++) worker_fini(&R.w[i]);
     log_stats();

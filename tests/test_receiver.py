@@ -186,3 +186,48 @@ def test_receiver_without_kafka_answers_fast_and_counts_drops():
         t0 = time.monotonic()
         check(r.stop() == 0, "exit 0")
         check(time.monotonic() - t0 < 8, "stop does not hang on a dead broker")
+
+
+def test_two_receivers_share_the_port_and_survive_a_kill():
+    """Two receiver processes on one notice port (--reuseport), each with its
+    own bid-log address and admin port: the kernel spreads connections over
+    both; after a SIGKILL of one, every notice is taken by the other."""
+    kport, kadmin, hp, bp1, bp2, ap1, ap2 = free_ports(7)
+    with Procs(tempfile.mkdtemp(prefix="rcv-two-")) as procs:
+        start_kafka(procs, "kafka", kport, kadmin)
+        rs = []
+        for n, bp, ap in ((1, bp1, ap1), (2, bp2, ap2)):
+            rs.append(procs.start(f"receiver-{n}", [
+                "beat-receiver", "--listen", f"127.0.0.1:{hp}", "--reuseport",
+                "--admin-listen", f"127.0.0.1:{ap}", "--name", f"receiver-{n}",
+                "--bidlog-listen", f"tcp://127.0.0.1:{bp}",
+                "--kafka-brokers", f"127.0.0.1:{kport}", "--topic", TOPIC,
+                "--notice-secret", SECRET]))
+            wait_for(lambda: healthz(ap)["ready"], 10, what=f"receiver-{n} ready")
+        check(healthz(ap2)["name"] == "receiver-2", "the admin port is this process's own")
+        # A third one without --reuseport cannot take the port.
+        lone = procs.start("receiver-lone", [
+            "beat-receiver", "--listen", f"127.0.0.1:{hp}", "--bidlog-listen",
+            f"tcp://127.0.0.1:{free_ports(1)[0]}", "--kafka-brokers", f"127.0.0.1:{kport}",
+            "--notice-secret", SECRET])
+        wait_for(lambda: not lone.alive(), 10, what="receiver without --reuseport exits")
+        check(lone.p.returncode != 0 and "listen_failed" in lone.logs(), lone.logs()[-300:])
+
+        base = f"http://127.0.0.1:{hp}"
+        accepted = lambda ap: metric(ap, 'beat_receiver_notices_total{type="win"}') or 0
+        # urllib opens a new connection per request: the kernel hashes each
+        # to one of the two listeners.
+        for n in range(40):
+            st, _, _ = http("GET", f"{base}/win?" + notice_query("win", f"S{n}", p="1.0"))
+            check(st == 204, f"shared win -> {st}")
+        a1, a2 = accepted(ap1), accepted(ap2)
+        check(a1 > 0 and a2 > 0 and a1 + a2 == 40, f"both serve: {a1} + {a2}")
+
+        rs[0].kill()  # SIGKILL; the kernel closes its listening socket
+        for n in range(50):
+            st, _, _ = http("GET", f"{base}/win?" + notice_query("win", f"K{n}", p="1.0"))
+            check(st == 204, f"win after the kill -> {st}")
+        check(accepted(ap2) == a2 + 50, f"the survivor took all 50: {accepted(ap2) - a2}")
+        evs = wait_events(kport, [f"K{n}" for n in range(50)])
+        check(len({k for k, _ in evs if k.startswith("K")}) == 50, "all 50 reached Kafka")
+        check(rs[1].alive() and healthz(ap2)["ready"], "survivor serving")
