@@ -2,8 +2,14 @@
  * browsers on the worker event loops. Each notice is parsed, its HMAC
  * checked, its timestamp and price bounded, then turned into one Kafka event
  * keyed by auction id. The answer never waits on Kafka, bad input gets a
- * 4xx with a JSON reason (never 5xx), and there is no per-request log line:
- * counters and the latency histogram say what happened. */
+ * 4xx with a JSON reason, and there is no per-request log line: counters and
+ * the latency histogram say what happened. A 2xx means the event is in the
+ * producer's queue, which keeps it across a Kafka outage (no message
+ * timeout: docs/operations.md "The receiver's spool"); when the queue is
+ * full the notice gets 503 with Retry-After — our outage, not bad input —
+ * so an exchange that retries delivers it later. A click still redirects:
+ * its caller is a browser that will not retry, and the user must reach the
+ * landing page. */
 #include "notices.h"
 
 #include <ctype.h>
@@ -164,6 +170,12 @@ void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
                  reject_names[r]);
         s->rejected[r] = beat_counter_new(name, "Notices rejected, by reason");
     }
+    s->refused[0] = beat_counter_new(
+        "beat_receiver_notices_refused_total{reason=\"spool_full\"}",
+        "Valid notices answered 503 (event not queued for Kafka), by reason");
+    s->refused[1] = beat_counter_new(
+        "beat_receiver_notices_refused_total{reason=\"producer\"}",
+        "Valid notices answered 503 (event not queued for Kafka), by reason");
     s->latency = beat_histogram_new("beat_receiver_request_duration_seconds",
                                     "Notice handling time (excludes network)",
                                     beat_latency_bounds, beat_latency_nbounds);
@@ -185,6 +197,10 @@ uint64_t rcv_notices_accepted(const rcv_notices *s) {
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++)
         n += beat_counter_get(s->accepted[t]);
     return n;
+}
+
+uint64_t rcv_notices_refused(const rcv_notices *s) {
+    return beat_counter_get(s->refused[0]) + beat_counter_get(s->refused[1]);
 }
 
 uint64_t rcv_notices_rejected(const rcv_notices *s) {
@@ -235,9 +251,19 @@ static void handle(struct evhttp_request *req, rcv_worker_bufs *w,
     }
     beat_event ev;
     rcv_notice_to_event(&n, now, &ev);
-    (void)rcv_events_send(s->events, &ev, &w->event); /* drops are counted */
-    beat_counter_inc(s->accepted[type]);
+    int rc = rcv_events_send(s->events, &ev, &w->event); /* drops are counted */
     evhttp_add_header(oh, "Cache-Control", "no-store");
+    if (rc < 0 && type != BEAT_EV_CLICK) {
+        beat_counter_inc(s->refused[rc == -ENOBUFS ? 0 : 1]);
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", s->cfg.retry_after_s);
+        evhttp_add_header(oh, "Retry-After", ra);
+        beat_http_reply_error(req, 503, rc == -ENOBUFS
+                                            ? "event spool full (Kafka slow or down); retry later"
+                                            : "event not queued for Kafka; retry later");
+        goto done;
+    }
+    beat_counter_inc(s->accepted[type]);
     if (type == BEAT_EV_IMP) {
         beat_http_reply(req, 200, "image/gif", pixel_gif, sizeof pixel_gif);
     } else if (type == BEAT_EV_CLICK) {

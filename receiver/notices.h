@@ -24,6 +24,7 @@ typedef struct rcv_notice_cfg {
     size_t secret_len;
     int64_t max_age_ms;    /* older signed ts → expired */
     int64_t max_future_ms; /* ts further ahead than this → malformed */
+    int retry_after_s;     /* Retry-After of a 503 (event not queued for Kafka) */
 } rcv_notice_cfg;
 
 /* Parses, verifies and checks one notice query string (pure; no I/O).
@@ -42,6 +43,9 @@ typedef struct rcv_notices {
     rcv_events *events;
     beat_counter *accepted[BEAT_EV_CLICK + 1]; /* by type */
     beat_counter *rejected[RCV_REJECT_N];
+    /* Valid notices answered 503 because their event could not be queued
+     * for Kafka: [0] the local queue (spool) is full, [1] other refusals. */
+    beat_counter *refused[2];
     beat_histogram *latency;
 } rcv_notices;
 
@@ -59,5 +63,6 @@ void rcv_worker_bufs_fini(rcv_worker_bufs *w);
 void rcv_notices_route(beat_http *h, rcv_worker_bufs *w);
 uint64_t rcv_notices_accepted(const rcv_notices *s);
 uint64_t rcv_notices_rejected(const rcv_notices *s);
+uint64_t rcv_notices_refused(const rcv_notices *s);
 
 #endif

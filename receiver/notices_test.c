@@ -10,7 +10,7 @@
 
 static const char SECRET[] = "unit-secret";
 static const int64_t NOW = 1700000000000LL;
-static rcv_notice_cfg CFG = {SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000};
+static rcv_notice_cfg CFG = {SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000, 10};
 
 /* Builds a signed query (as an exchange would send it after substituting
  * the macros). p/l/u NULL = absent; sig_override replaces the signature. */
