@@ -352,7 +352,7 @@ int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
     rd_kafka_resp_err_t e = rd_kafka_last_error();
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         beat_log_rl(5000, BEAT_WARN, "kafka_queue_full",
-                    "queued=%d", rd_kafka_outq_len(p->rk));
+                    "queued=%lld", (long long)beat_kproducer_queued(p));
         return -ENOBUFS;
     }
     beat_log_rl(5000, BEAT_WARN, "kafka_produce_failed", "err=%s",
@@ -367,7 +367,18 @@ void beat_kproducer_get_stats(beat_kproducer *p, beat_kproducer_stats *out) {
     out->dropped = atomic_load_explicit(&p->dropped, memory_order_relaxed);
     out->delivery_errors =
         atomic_load_explicit(&p->delivery_errors, memory_order_relaxed);
-    out->queued = rd_kafka_outq_len(p->rk);
+    out->queued = beat_kproducer_queued(p);
+}
+
+/* Messages handed to librdkafka whose delivery report has not been served
+ * yet: what queue.buffering.max.messages counts. rd_kafka_outq_len() would
+ * add pending error, log and statistics events (a dead broker queues some). */
+int64_t beat_kproducer_queued(beat_kproducer *p) {
+    if (!p) return 0;
+    uint64_t done = atomic_load_explicit(&p->delivered, memory_order_relaxed) +
+                    atomic_load_explicit(&p->delivery_errors, memory_order_relaxed);
+    uint64_t sent = atomic_load_explicit(&p->sent, memory_order_relaxed);
+    return sent > done ? (int64_t)(sent - done) : 0; /* a report may beat sent++ */
 }
 
 void beat_kproducer_free(beat_kproducer *p, int flush_ms) {
@@ -375,10 +386,11 @@ void beat_kproducer_free(beat_kproducer *p, int flush_ms) {
     atomic_store(&p->stop, true);
     pthread_join(p->thr, NULL);
     if (flush_ms > 0) rd_kafka_flush(p->rk, flush_ms);
-    int left = rd_kafka_outq_len(p->rk);
-    if (left > 0) {
-        /* Broker gone: give up on the rest instead of hanging the exit. */
-        beat_log(BEAT_WARN, "kafka_unflushed", "messages=%d", left);
+    if (rd_kafka_outq_len(p->rk) > 0) {
+        /* Broker gone: give up on the rest instead of hanging the exit (a
+         * receiver's spool is lost here: docs/operations.md). */
+        int64_t left = beat_kproducer_queued(p);
+        if (left > 0) beat_log(BEAT_WARN, "kafka_unflushed", "messages=%lld", (long long)left);
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(p->rk, 0);
     }

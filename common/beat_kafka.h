@@ -53,7 +53,8 @@ typedef struct beat_kproducer_stats {
     uint64_t delivered;       /* acked by the broker */
     uint64_t dropped;         /* refused: local queue full */
     uint64_t delivery_errors; /* failed after leaving the queue */
-    int64_t queued;           /* messages in the local queue now */
+    int64_t queued;           /* messages in the local queue now (sent, not yet
+                                 delivered or failed) */
 } beat_kproducer_stats;
 
 /* queue_max: messages held locally (queue.buffering.max.messages).
@@ -67,6 +68,9 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
 int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
                         const void *val, size_t val_len);
 void beat_kproducer_get_stats(beat_kproducer *p, beat_kproducer_stats *out);
+/* Messages in the local queue now (waiting or in flight, their delivery
+ * report not served yet); thread-safe. */
+int64_t beat_kproducer_queued(beat_kproducer *p);
 /* Waits up to flush_ms for in-flight messages, then destroys. NULL no-op. */
 void beat_kproducer_free(beat_kproducer *p, int flush_ms);
 

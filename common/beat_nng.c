@@ -121,12 +121,28 @@ int beat_nng_req_open(nng_socket *s, const char *url, int timeout_ms,
     return 0;
 }
 
-int beat_nng_push_open(nng_socket *s, const char *url, int sendbuf) {
+/* One dialer per address of a comma list: nng's push spreads messages over
+ * the pipes that are connected and ready, so a dead or absent peer takes
+ * none while the others carry the stream (several receivers per host). */
+int beat_nng_push_open(nng_socket *s, const char *urls, int sendbuf) {
+    if (!urls) return -EINVAL;
     nng_socket t;
     int rv = nng_push0_open(&t);
     if (rv != 0) return beat_nng_err(rv);
-    if ((rv = set_sendbuf(t, sendbuf)) != 0) return nng_fail(&t, "push", "opt", url, rv);
-    if ((rv = dial_nb(t, url)) != 0) return nng_fail(&t, "push", "dial", url, rv);
+    if ((rv = set_sendbuf(t, sendbuf)) != 0) return nng_fail(&t, "push", "opt", urls, rv);
+    for (const char *p = urls;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n > 0 && (*p == ' ' || *p == '\t')) p++, n--;
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+        char url[512];
+        if (n == 0 || n >= sizeof url) return nng_fail(&t, "push", "dial", urls, NNG_EADDRINVAL);
+        memcpy(url, p, n);
+        url[n] = '\0';
+        if ((rv = dial_nb(t, url)) != 0) return nng_fail(&t, "push", "dial", url, rv);
+        if (!comma) break;
+        p = comma + 1;
+    }
     *s = t;
     return 0;
 }

@@ -21,14 +21,15 @@ int beat_nng_err(int nng_rv);
  *  sub:  dial(url) non-blocking, subscribed to everything, recvmax bytes.
  *  rep:  listen(url), recvmax bytes.
  *  req:  dial(url) non-blocking, timeout_ms for send+recv, recvmax bytes.
- *  push: dial(url) non-blocking, sendbuf messages (0 = none).
+ *  push: dial(url) non-blocking, sendbuf messages (0 = none); url may be a
+ *        comma list: one dialer each, messages spread over the live peers.
  *  pull: listen(url), recvmax bytes. */
 int beat_nng_pub_open(nng_socket *s, const char *url, int sendbuf);
 int beat_nng_sub_open(nng_socket *s, const char *url, size_t recvmax);
 int beat_nng_rep_open(nng_socket *s, const char *url, size_t recvmax);
 int beat_nng_req_open(nng_socket *s, const char *url, int timeout_ms,
                       size_t recvmax);
-int beat_nng_push_open(nng_socket *s, const char *url, int sendbuf);
+int beat_nng_push_open(nng_socket *s, const char *urls, int sendbuf);
 int beat_nng_pull_open(nng_socket *s, const char *url, size_t recvmax);
 
 /* Non-blocking send of a copy of data: 0, -EAGAIN (no peer or buffer full;

@@ -1,6 +1,6 @@
 /* nng roles over ipc:// on unique paths: pub/sub (also with the publisher
  * coming up after the subscriber dialed), req/rep with a rep thread, push
- * without a peer. Not tested here: a message over NNG_OPT_RECVMAXSZ. nng
+ * without a peer and to a list of peers (one absent, then closed). Not tested here: a message over NNG_OPT_RECVMAXSZ. nng
  * 1.5.2 drops it silently but leaks it and, about once in 80 runs under
  * load, crashes the receiving process while tearing the pipe down; BEAT
  * never relies on that path (every receiver's limit is sized for the largest
@@ -141,6 +141,65 @@ static int t_push_no_peer(void) {
     return 0;
 }
 
+/* Sends until accepted (a peer may still be connecting); 0 or the error. */
+static int send_retry(nng_socket s, const char *msg) {
+    int rc = -EAGAIN;
+    for (int i = 0; i < 300 && rc == -EAGAIN; i++)
+        if ((rc = beat_nng_send_nb(s, msg, strlen(msg))) == -EAGAIN) nng_msleep(10);
+    return rc;
+}
+
+/* Receives everything that arrives within the socket's timeout; count. */
+static int drain(nng_socket s) {
+    char got[64];
+    int n = 0;
+    while (recv_some(s, got, sizeof got) > 0) n++;
+    return n;
+}
+
+/* A push to a comma list dials every address: with one peer absent all
+ * messages go to the other; with both up both get some; with one closed,
+ * the survivor gets the stream (inference → several receivers). */
+static int t_push_list(void) {
+    char a[128], b[128], list[300];
+    addr(a, sizeof a, "pla");
+    addr(b, sizeof b, "plb");
+    snprintf(list, sizeof list, "%s, %s", a, b);
+    nng_socket push, pa, pb;
+    CHECK_EQ_INT(beat_nng_pull_open(&pa, a, 4096), 0);
+    CHECK_EQ_INT(beat_nng_push_open(&push, list, 0), 0);
+    nng_socket_set_ms(pa, NNG_OPT_RECVTIMEO, 200);
+    for (int i = 0; i < 50; i++) CHECK_EQ_INT(send_retry(push, "one"), 0);
+    CHECK_EQ_INT(drain(pa), 50); /* b absent: everything reached a */
+
+    CHECK_EQ_INT(beat_nng_pull_open(&pb, b, 4096), 0);
+    nng_socket_set_ms(pb, NNG_OPT_RECVTIMEO, 200);
+    int na = 0, nb = 0;
+    for (int round = 0; round < 100 && (na == 0 || nb == 0); round++) {
+        for (int i = 0; i < 20; i++) CHECK_EQ_INT(send_retry(push, "two"), 0);
+        na += drain(pa);
+        nb += drain(pb);
+    }
+    CHECK(na > 0 && nb > 0); /* both peers carry the stream */
+
+    nng_close(pa); /* a dies: b takes what follows */
+    nng_msleep(100);
+    for (int i = 0; i < 100; i++) CHECK_EQ_INT(send_retry(push, "three"), 0);
+    nb = drain(pb);
+    CHECK(nb >= 98); /* at most a message or two in the closing pipe */
+    nng_close(push);
+    nng_close(pb);
+    return 0;
+}
+
+static int t_push_list_bad(void) {
+    nng_socket s;
+    CHECK(beat_nng_push_open(&s, "tcp://127.0.0.1:1,", 0) < 0);
+    CHECK(beat_nng_push_open(&s, ",tcp://127.0.0.1:1", 0) < 0);
+    CHECK(beat_nng_push_open(&s, "tcp://127.0.0.1:1,nonsense://x", 0) < 0);
+    return 0;
+}
+
 static int t_bad_url(void) {
     nng_socket s;
     CHECK(beat_nng_pull_open(&s, "nonsense://x", 10) < 0);
@@ -156,6 +215,8 @@ int main(int argc, char **argv) {
         {"reqrep", t_reqrep},
         {"req_no_peer_times_out", t_req_no_peer_times_out},
         {"push_no_peer", t_push_no_peer},
+        {"push_list", t_push_list},
+        {"push_list_bad", t_push_list_bad},
         {"bad_url", t_bad_url},
         {NULL, NULL}};
     int rc = beat_test_main("beat_nng", tests, argc, argv);

@@ -13,7 +13,9 @@
 typedef struct inf_bidlog inf_bidlog;
 
 typedef struct inf_bidlog_cfg {
-    const char *url; /* receiver's nng pull address (dialled non-blocking) */
+    const char *url; /* receiver's nng pull address, or a comma list of them
+                        (each dialled non-blocking; nng spreads messages over
+                        the receivers that are up) */
     int sendbuf;     /* messages nng buffers while the receiver is slow/away */
     int queue;       /* events waiting for the sender thread; more are dropped */
     int batch;       /* events per nng message, '\n'-separated; 1 = one event

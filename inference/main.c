@@ -74,7 +74,9 @@ static const beat_opt opts[] = {
      "http://127.0.0.1:8081", 0, -1, "base URL of notice URLs (win/bill/loss/click)",
      false},
     {"receiver-bidlog", "BEAT_RECEIVER_BIDLOG", BEAT_OPT_STR, &o_bidlog,
-     "tcp://127.0.0.1:7101", 0, -1, "receiver nng pull address for bid logs", false},
+     "tcp://127.0.0.1:7101", 0, -1,
+     "receiver nng pull address for bid logs; a comma list dials every receiver "
+     "and spreads bid logs over the ones that are up", false},
     {"bidlog-sendbuf", "BEAT_INFERENCE_BIDLOG_SENDBUF", BEAT_OPT_INT, &o_sendbuf,
      "1024", 0, 8192,
      "bid-log messages buffered while the receiver is slow or away; beyond it "

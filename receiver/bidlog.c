@@ -22,6 +22,9 @@ void rcv_bidlog_init(rcv_bidlog *b, rcv_events *events) {
                                    "Valid bid logs received from inference");
     b->invalid = beat_counter_new("beat_receiver_bidlog_invalid_total",
                                   "Bid logs rejected as invalid");
+    b->shed = beat_counter_new("beat_receiver_bidlogs_shed_total",
+                               "Valid bid logs dropped to keep spool room for notices "
+                               "(local Kafka queue at --bidlog-spool-pct)");
 }
 
 int rcv_bidlog_accept(rcv_bidlog *b, const void *data, size_t len) {
@@ -39,6 +42,16 @@ int rcv_bidlog_accept(rcv_bidlog *b, const void *data, size_t len) {
         return -EBADMSG;
     }
     beat_counter_inc(b->accepted);
+    /* A bid log lost in an outage costs a training join; a notice lost
+     * costs money: bid logs stop at shed_at, notices may fill the queue. */
+    if (b->shed_at > 0 && b->events->prod &&
+        beat_kproducer_queued(b->events->prod) >= b->shed_at) {
+        beat_counter_inc(b->shed);
+        beat_counter_inc(b->events->dropped);
+        beat_log_rl(5000, BEAT_WARN, "bidlog_shed", "queued_at_least=%lld",
+                    (long long)b->shed_at);
+        return -ENOBUFS;
+    }
     return rcv_events_send(b->events, &ev, &b->scratch);
 }
 

@@ -1,8 +1,9 @@
 /* Bid-log path of the receiver end to end inside one process: an nng push
  * socket (as inference uses) → rcv_bidlog's pull thread → beat_kproducer →
  * an in-process librdkafka mock cluster, read back with a plain consumer.
- * Also the validation rules (only valid type=bid events pass) and that a
- * missing producer drops and counts instead of failing. */
+ * Also the validation rules (only valid type=bid events pass), that a
+ * missing producer drops and counts instead of failing, and that bid logs
+ * stop short of the queue's end while Kafka is away (notices keep room). */
 #include "bidlog.h"
 
 #include <errno.h>
@@ -166,11 +167,42 @@ static int t_nng_to_kafka(void) {
     return 0;
 }
 
+/* With Kafka unreachable the queue only grows: bid logs stop at shed_at
+ * (counted as shed and dropped), leaving the rest of the queue to notices. */
+static int t_shed_keeps_room_for_notices(void) {
+    beat_kproducer *prod = beat_kproducer_new("127.0.0.1:1", "bidlog.shed", 10, NULL);
+    CHECK(prod != NULL);
+    rcv_events ev;
+    rcv_events_init(&ev, prod);
+    rcv_bidlog b;
+    rcv_bidlog_init(&b, &ev);
+    b.shed_at = 4;
+    uint64_t shed0 = beat_counter_get(b.shed), drop0 = beat_counter_get(ev.dropped);
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(rcv_bidlog_accept(&b, BID1, sizeof BID1 - 1), 0);
+    CHECK_EQ_INT(rcv_bidlog_accept(&b, BID2, sizeof BID2 - 1), -ENOBUFS);
+    CHECK_EQ_INT(beat_counter_get(b.shed) - shed0, 1);
+    CHECK_EQ_INT(beat_counter_get(ev.dropped) - drop0, 1);
+    CHECK_EQ_INT(beat_kproducer_queued(prod), 4);
+    /* A notice still fits: the queue's own bound is 10. */
+    beat_buf scratch;
+    beat_buf_init(&scratch, RCV_EVENT_MAX);
+    beat_event win = {.type = BEAT_EV_WIN, .ts_ms = 1700000000000LL};
+    snprintf(win.auction, sizeof win.auction, "AU-W");
+    snprintf(win.imp, sizeof win.imp, "1");
+    CHECK_EQ_INT(rcv_events_send(&ev, &win, &scratch), 0);
+    CHECK_EQ_INT(beat_kproducer_queued(prod), 5);
+    beat_buf_fini(&scratch);
+    rcv_bidlog_fini(&b);
+    beat_kproducer_free(prod, 0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     beat_log_init("receiver-test", BEAT_WARN);
     static const beat_test_case cases[] = {
         {"validation_without_producer", t_validation_without_producer},
         {"nng_to_kafka", t_nng_to_kafka},
+        {"shed_keeps_room_for_notices", t_shed_keeps_room_for_notices},
         {NULL, NULL},
     };
     return beat_test_main("receiver_bidlog", cases, argc, argv);

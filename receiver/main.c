@@ -2,7 +2,9 @@
  * /loss /imp /click) and inference bid logs (nng pull) into Kafka events
  * keyed by auction id (docs/contracts.md "Events on Kafka"). Flags and wiring
  * live here; the work is in notices.c, bidlog.c and events.c. Kafka being
- * down must never block or crash anything: the producer drops and counts. */
+ * down must never block or crash anything: the producer's bounded queue is
+ * the spool that waits it out; when it is full a notice gets 503 and a bid
+ * log is dropped and counted (docs/operations.md "The receiver's spool"). */
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -24,9 +26,11 @@
 #define DEV_SECRET "beat-dev-secret"
 #define MAX_WORKERS 64
 
-static char *o_listen, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
+static char *o_listen, *o_admin, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
     *o_log_level;
-static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max;
+static bool o_reuseport;
+static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max,
+    o_msg_timeout_ms, o_retry_after_s, o_bidlog_pct;
 static double o_qwarn, o_qerror;
 static bool o_accept_v1;
 static beat_alert_opts o_alert;
@@ -35,9 +39,17 @@ static const beat_opt opts[] = {
     {"listen", "BEAT_RECEIVER_LISTEN", BEAT_OPT_STR, &o_listen,
      "127.0.0.1:8081", 0, -1, "HTTP address for notices, /healthz, /metrics",
      false},
+    {"reuseport", "BEAT_RECEIVER_REUSEPORT", BEAT_OPT_BOOL, &o_reuseport, "false", 0, -1,
+     "share --listen with other receiver processes on this host (SO_REUSEPORT; "
+     "the kernel spreads connections over them); each needs its own "
+     "--bidlog-listen and --admin-listen", false},
+    {"admin-listen", "BEAT_RECEIVER_ADMIN_LISTEN", BEAT_OPT_STR, &o_admin, "", 0, -1,
+     "extra HTTP address serving only this process's /healthz and /metrics "
+     "(empty = none): with --reuseport, --listen reaches any of the receivers", false},
     {"bidlog-listen", "BEAT_RECEIVER_BIDLOG", BEAT_OPT_STR, &o_bidlog,
-     "tcp://127.0.0.1:7101", 0, -1, "nng pull address for inference bid logs",
-     false},
+     "tcp://127.0.0.1:7101", 0, -1,
+     "nng pull address for inference bid logs (one address; inference's "
+     "--receiver-bidlog lists every receiver's)", false},
     {"bidlog-max-bytes", "BEAT_RECEIVER_BIDLOG_MAX_BYTES", BEAT_OPT_INT,
      &o_bidlog_max, "65536", 1024, 16777216,
      "largest bid-log message accepted (nng drops bigger ones silently)", false},
@@ -47,8 +59,19 @@ static const beat_opt opts[] = {
      "Kafka topic for events", false},
     {"queue-max", "BEAT_RECEIVER_QUEUE_MAX", BEAT_OPT_INT, &o_queue_max,
      "100000", 1, 10000000,
-     "events held locally while Kafka is slow or down; beyond it they are "
-     "dropped and counted", false},
+     "events held locally while Kafka is slow or down (the spool); beyond it a "
+     "notice is answered 503 and a bid log dropped, both counted", false},
+    {"message-timeout-ms", "BEAT_RECEIVER_MESSAGE_TIMEOUT_MS", BEAT_OPT_INT,
+     &o_msg_timeout_ms, "0", 0, 2147483647,
+     "how long a queued event waits for Kafka before it is given up as a delivery "
+     "error (librdkafka message.timeout.ms); 0 = until delivered, so a notice "
+     "answered 2xx survives any outage the queue can hold", false},
+    {"bidlog-spool-pct", "BEAT_RECEIVER_BIDLOG_SPOOL_PCT", BEAT_OPT_INT, &o_bidlog_pct,
+     "50", 1, 100,
+     "bid logs are dropped once the local queue is this % of --queue-max, so "
+     "notices keep the rest (100 = bid logs may fill it)", false},
+    {"retry-after-s", "BEAT_RECEIVER_RETRY_AFTER_S", BEAT_OPT_INT, &o_retry_after_s,
+     "10", 1, 3600, "Retry-After of the 503 answered while the queue is full", false},
     {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET,
      0, -1, "HMAC key of notice signatures (same as inference)", true},
     {"notice-max-age-s", "BEAT_RECEIVER_NOTICE_MAX_AGE_S", BEAT_OPT_INT,
@@ -91,6 +114,7 @@ static struct {
     beat_kproducer *prod;
     worker w[MAX_WORKERS];
     int nw;
+    beat_admin *admin; /* --admin-listen; NULL when none */
     beat_loop_timer *sync_ev;
     int64_t next_stats_ms;
 } R;
@@ -143,12 +167,14 @@ static bool health(void *arg, beat_buf *d) {
     beat_buf_printf(d,
                     ",\"kafka_sent\":%llu,\"kafka_delivered\":%llu,"
                     "\"kafka_dropped\":%llu,\"kafka_delivery_errors\":%llu,"
-                    "\"kafka_queued\":%lld,\"notices\":%llu,\"workers\":%d",
+                    "\"kafka_queued\":%lld,\"notices\":%llu,\"notices_refused\":%llu,"
+                    "\"workers\":%d",
                     (unsigned long long)st.sent,
                     (unsigned long long)st.delivered,
                     (unsigned long long)st.dropped,
                     (unsigned long long)st.delivery_errors, (long long)st.queued,
-                    (unsigned long long)rcv_notices_accepted(&R.notices), R.nw);
+                    (unsigned long long)rcv_notices_accepted(&R.notices),
+                    (unsigned long long)rcv_notices_refused(&R.notices), R.nw);
     return R.prod != NULL;
 }
 
@@ -156,16 +182,18 @@ static void log_stats(void) {
     beat_kproducer_stats st;
     rcv_events_stats(&R.events, &st);
     beat_log(BEAT_INFO, "stats",
-             "notices=%llu test_notices=%llu v1_notices=%llu rejected=%llu bidlogs=%llu "
-             "bidlog_invalid=%llu "
+             "notices=%llu test_notices=%llu v1_notices=%llu rejected=%llu refused=%llu "
+             "bidlogs=%llu bidlog_invalid=%llu bidlogs_shed=%llu "
              "kafka_sent=%llu kafka_delivered=%llu kafka_dropped=%llu "
              "kafka_delivery_errors=%llu kafka_queued=%lld kafka_unreachable_s=%.0f",
              (unsigned long long)rcv_notices_accepted(&R.notices),
              (unsigned long long)rcv_notices_test(&R.notices),
              (unsigned long long)beat_counter_get(R.notices.v1),
              (unsigned long long)rcv_notices_rejected(&R.notices),
+             (unsigned long long)rcv_notices_refused(&R.notices),
              (unsigned long long)beat_counter_get(R.bidlog.accepted),
              (unsigned long long)beat_counter_get(R.bidlog.invalid),
+             (unsigned long long)beat_counter_get(R.bidlog.shed),
              (unsigned long long)st.sent, (unsigned long long)st.delivered,
              (unsigned long long)beat_counter_get(R.events.dropped),
              (unsigned long long)st.delivery_errors, (long long)st.queued,
@@ -214,14 +242,31 @@ int main(int argc, char **argv) {
         fprintf(stderr, "beat-receiver: --notice-secret: must not be empty\n");
         return 64;
     }
+    /* BEAT_RECEIVER_BIDLOG is also inference's twin, where it may list every
+     * receiver: a receiver listens on one address of its own. */
+    if (strchr(o_bidlog, ',')) {
+        fprintf(stderr, "beat-receiver: --bidlog-listen: one address per receiver, "
+                        "not a list (got %s)\n", o_bidlog);
+        return 64;
+    }
     beat_stop_install();
     beat_cfg_log(opts);
     if (strcmp(o_secret, DEV_SECRET) == 0)
         beat_log(BEAT_WARN, "notice_secret_default",
                  "msg=\"using the dev notice secret; set BEAT_NOTICE_SECRET\"");
 
-    /* Creating the producer does not contact the broker: Kafka may be down. */
-    R.prod = beat_kproducer_new(o_brokers, o_topic, o_queue_max, NULL);
+    /* Creating the producer does not contact the broker: Kafka may be down.
+     * A notice answered 2xx must not be dropped later: no message timeout
+     * by default, and retries bounded only by it (librdkafka 2.0.2 gives up
+     * on a message when either runs out), so the queue holds every event
+     * until Kafka takes it, and fills — 503 — instead of draining as delivery
+     * errors. Retries never block a caller and may duplicate (datastream
+     * dedups by (auction, imp, type)). */
+    char tmo[24];
+    snprintf(tmo, sizeof tmo, "%lld", (long long)o_msg_timeout_ms);
+    const char *spool_kv[] = {"message.timeout.ms", tmo,
+                              "message.send.max.retries", "2147483647", NULL};
+    R.prod = beat_kproducer_new(o_brokers, o_topic, o_queue_max, spool_kv);
     if (!R.prod) {
         beat_log(BEAT_FATAL, "kafka_config_invalid", "brokers=%s topic=%s",
                  o_brokers, o_topic);
@@ -234,21 +279,29 @@ int main(int argc, char **argv) {
         .max_age_ms = o_max_age_s * 1000,
         .max_future_ms = 5 * 60 * 1000,
         .accept_v1 = o_accept_v1,
+        .retry_after_s = (int)o_retry_after_s,
     };
     rcv_notices_init(&R.notices, &ncfg, &R.events);
     rcv_bidlog_init(&R.bidlog, &R.events);
+    if (o_bidlog_pct < 100) {
+        int64_t at = o_queue_max * o_bidlog_pct / 100;
+        R.bidlog.shed_at = at > 0 ? at : 1;
+    }
 
     int rc = 0;
     R.nw = (int)o_workers;
     for (int i = 0; i < R.nw && rc == 0; i++) {
-        rc = worker_init(&R.w[i], R.nw > 1);
+        rc = worker_init(&R.w[i], R.nw > 1 || o_reuseport);
         if (rc != 0)
             beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, rc);
     }
+    if (rc == 0 && *o_admin && !(R.admin = beat_admin_start(o_admin, health, NULL, &rc)))
+        beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_admin, rc);
     if (rc == 0 && (rc = rcv_bidlog_start(&R.bidlog, o_bidlog,
                                           (size_t)o_bidlog_max)) != 0)
         beat_log(BEAT_FATAL, "bidlog_listen_failed", "url=%s err=%d", o_bidlog, rc);
     if (rc != 0) {
+        beat_admin_stop(R.admin);
         rcv_bidlog_fini(&R.bidlog);
         for (int i = 0; i < R.nw; i++) worker_fini(&R.w[i]);
         beat_kproducer_free(R.prod, 0);
@@ -264,8 +317,10 @@ int main(int argc, char **argv) {
     int started = 1;
     for (int i = 1; i < R.nw; i++, started++)
         if (pthread_create(&R.w[i].thr, NULL, beat_loop_thread, R.w[i].base) != 0) break;
-    beat_log(BEAT_INFO, "ready", "listen=%s bidlog=%s brokers=%s topic=%s workers=%d",
-             o_listen, o_bidlog, o_brokers, o_topic, started);
+    beat_log(BEAT_INFO, "ready",
+             "listen=%s reuseport=%d admin=%s bidlog=%s brokers=%s topic=%s workers=%d",
+             o_listen, (int)o_reuseport, *o_admin ? o_admin : "-", o_bidlog, o_brokers,
+             o_topic, started);
     event_base_dispatch(R.w[0].base);
 
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
@@ -274,6 +329,7 @@ int main(int argc, char **argv) {
     if (alert) beat_alert_flush(alert, 2000);
     beat_alert_free(alert);
     rcv_bidlog_fini(&R.bidlog);
+    beat_admin_stop(R.admin);
     beat_loop_timer_free(R.sync_ev);
     for (int i = 0; i < R.nw; i++) worker_fini(&R.w[i]);
     log_stats();

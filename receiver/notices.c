@@ -4,9 +4,14 @@
  * timestamp and price bounded, then turned into one Kafka event keyed by
  * auction id — except test traffic, which is answered the same way but
  * produces nothing, so it is never debited or learnt from. The answer never
- * waits on Kafka, bad input gets a 4xx with a JSON reason (never 5xx), and
- * there is no per-request log line: counters and the latency histogram say
- * what happened. */
+ * waits on Kafka, bad input gets a 4xx with a JSON reason, and there is no
+ * per-request log line: counters and the latency histogram say what
+ * happened. A 2xx means the event is in the producer's queue, which keeps
+ * it across a Kafka outage (no message timeout: docs/operations.md "The
+ * receiver's spool"); when the queue is full the notice gets 503 with
+ * Retry-After — our outage, not bad input — so an exchange that retries
+ * delivers it later. A click still redirects: its caller is a browser that
+ * will not retry, and the user must reach the landing page. */
 #include "notices.h"
 
 #include <ctype.h>
@@ -183,6 +188,12 @@ void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
                  reject_names[r]);
         s->rejected[r] = beat_counter_new(name, "Notices rejected, by reason");
     }
+    s->refused[0] = beat_counter_new(
+        "beat_receiver_notices_refused_total{reason=\"spool_full\"}",
+        "Valid notices answered 503 (event not queued for Kafka), by reason");
+    s->refused[1] = beat_counter_new(
+        "beat_receiver_notices_refused_total{reason=\"producer\"}",
+        "Valid notices answered 503 (event not queued for Kafka), by reason");
     s->latency = beat_histogram_new("beat_receiver_request_duration_seconds",
                                     "Notice handling time (excludes network)",
                                     beat_latency_bounds, beat_latency_nbounds);
@@ -199,19 +210,20 @@ void rcv_worker_bufs_fini(rcv_worker_bufs *w) {
     beat_buf_fini(&w->event);
 }
 
-void rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms,
-                       beat_buf *scratch) {
+int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms,
+                      beat_buf *scratch) {
     if (n->version == 1) beat_counter_inc(s->v1);
     if (n->flags & BEAT_NOTICE_F_TEST) {
         /* Test traffic: nothing reaches Kafka, so no reader can debit it,
          * count it as a win or turn its click into a training label. */
         beat_counter_inc(s->test[n->type]);
-        return;
+        return 0;
     }
     beat_event ev;
     rcv_notice_to_event(n, now_ms, &ev);
-    (void)rcv_events_send(s->events, &ev, scratch); /* drops are counted */
-    beat_counter_inc(s->accepted[n->type]);
+    int rc = rcv_events_send(s->events, &ev, scratch); /* drops are counted */
+    if (rc == 0) beat_counter_inc(s->accepted[n->type]);
+    return rc;
 }
 
 uint64_t rcv_notices_accepted(const rcv_notices *s) {
@@ -225,6 +237,10 @@ uint64_t rcv_notices_test(const rcv_notices *s) {
     uint64_t n = 0;
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) n += beat_counter_get(s->test[t]);
     return n;
+}
+
+uint64_t rcv_notices_refused(const rcv_notices *s) {
+    return beat_counter_get(s->refused[0]) + beat_counter_get(s->refused[1]);
 }
 
 uint64_t rcv_notices_rejected(const rcv_notices *s) {
@@ -273,9 +289,19 @@ static void handle(struct evhttp_request *req, rcv_worker_bufs *w,
         beat_http_reply_error(req, rcv_reject_status(r), why.msg);
         goto done;
     }
-    rcv_notice_accept(s, &n, now, &w->event);
+    int rc = rcv_notice_accept(s, &n, now, &w->event);
     /* Test or not, the answer is the same. */
     evhttp_add_header(oh, "Cache-Control", "no-store");
+    if (rc < 0 && type != BEAT_EV_CLICK) {
+        beat_counter_inc(s->refused[rc == -ENOBUFS ? 0 : 1]);
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", s->cfg.retry_after_s);
+        evhttp_add_header(oh, "Retry-After", ra);
+        beat_http_reply_error(req, 503, rc == -ENOBUFS
+                                            ? "event spool full (Kafka slow or down); retry later"
+                                            : "event not queued for Kafka; retry later");
+        goto done;
+    }
     if (type == BEAT_EV_IMP) {
         beat_http_reply(req, 200, "image/gif", pixel_gif, sizeof pixel_gif);
     } else if (type == BEAT_EV_CLICK) {

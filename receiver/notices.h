@@ -26,6 +26,7 @@ typedef struct rcv_notice_cfg {
     int64_t max_age_ms;    /* older signed ts → expired */
     int64_t max_future_ms; /* ts further ahead than this → malformed */
     bool accept_v1;        /* --notice-accept-v1: the upgrade window */
+    int retry_after_s;     /* Retry-After of a 503 (event not queued for Kafka) */
 } rcv_notice_cfg;
 
 /* Parses, verifies and checks one notice query string (pure; no I/O).
@@ -46,6 +47,9 @@ typedef struct rcv_notices {
     beat_counter *test[BEAT_EV_CLICK + 1];     /* test notices, by type */
     beat_counter *v1;                          /* v1 notices accepted */
     beat_counter *rejected[RCV_REJECT_N];
+    /* Valid notices answered 503 because their event could not be queued
+     * for Kafka: [0] the local queue (spool) is full, [1] other refusals. */
+    beat_counter *refused[2];
     beat_histogram *latency;
 } rcv_notices;
 
@@ -58,10 +62,12 @@ typedef struct rcv_worker_bufs {
 void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
                       rcv_events *events);
 /* What follows an accepted notice (rcv_notice_check said RCV_OK): a real
- * one becomes a Kafka event (scratch: the worker's event buffer); a test
- * one (BEAT_NOTICE_F_TEST) produces nothing, only its counter moves. */
-void rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms,
-                       beat_buf *scratch);
+ * one becomes a Kafka event (scratch: the worker's event buffer) and counts
+ * as accepted once queued; a test one (BEAT_NOTICE_F_TEST) produces
+ * nothing, only its counter moves. 0, or rcv_events_send's negative code
+ * (not queued: -ENOBUFS when the spool is full; the caller answers 503). */
+int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms,
+                      beat_buf *scratch);
 void rcv_worker_bufs_init(rcv_worker_bufs *w, rcv_notices *s, size_t max_body);
 void rcv_worker_bufs_fini(rcv_worker_bufs *w);
 /* Routes the five notice paths on h; w must outlive h. */
@@ -69,5 +75,6 @@ void rcv_notices_route(beat_http *h, rcv_worker_bufs *w);
 uint64_t rcv_notices_accepted(const rcv_notices *s); /* real, all types */
 uint64_t rcv_notices_test(const rcv_notices *s);     /* test, all types */
 uint64_t rcv_notices_rejected(const rcv_notices *s);
+uint64_t rcv_notices_refused(const rcv_notices *s);
 
 #endif

@@ -12,7 +12,7 @@
 
 static const char SECRET[] = "unit-secret";
 static const int64_t NOW = 1700000000000LL;
-static rcv_notice_cfg CFG = {SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000, false};
+static rcv_notice_cfg CFG = {SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000, false, 10};
 
 /* Builds a v2 query signed for type t (as an exchange would send it after
  * substituting the macros), flags f. p/l/u NULL = absent; sig_override
@@ -214,7 +214,7 @@ static int t_accept_test_produces_nothing(void) {
                 click ? "https%3A%2F%2Fshop.example%2F" : NULL, NULL);
         CHECK_EQ_INT(check(t, q, &n), RCV_OK); /* answered exactly as a real one */
         CHECK_EQ_INT(n.flags, BEAT_NOTICE_F_TEST);
-        rcv_notice_accept(&s, &n, NOW, &scratch);
+        CHECK_EQ_INT(rcv_notice_accept(&s, &n, NOW, &scratch), 0);
     }
     CHECK_EQ_INT(beat_counter_get(events.dropped) + beat_counter_get(events.encode_errors),
                  sent0); /* nothing was offered to Kafka */
@@ -224,9 +224,9 @@ static int t_accept_test_produces_nothing(void) {
     /* The same bill as real traffic is offered to Kafka. */
     query(q, sizeof q, BEAT_EV_BILL, "R1", 2500000, NOW, "1.0", NULL, NULL, NULL, NULL);
     CHECK_EQ_INT(check(BEAT_EV_BILL, q, &n), RCV_OK);
-    rcv_notice_accept(&s, &n, NOW, &scratch);
+    CHECK(rcv_notice_accept(&s, &n, NOW, &scratch) < 0); /* no producer: not queued */
     CHECK_EQ_INT(beat_counter_get(events.dropped), sent0 + 1);
-    CHECK_EQ_INT(rcv_notices_accepted(&s), real0 + 1);
+    CHECK_EQ_INT(rcv_notices_accepted(&s), real0); /* accepted = queued for Kafka */
     CHECK_EQ_INT(rcv_notices_test(&s), test0 + 5);
     CHECK_EQ_INT(beat_counter_get(s.v1), v10);
     /* A v1 notice accepted in the upgrade window is counted as such. */

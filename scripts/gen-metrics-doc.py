@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import beatlib  # noqa: E402
 
 # Daemon (beatctl name) → section title; one instance of each is enough.
-DAEMONS = [("inference-1", "beat-inference"), ("receiver", "beat-receiver"),
+DAEMONS = [("inference-1", "beat-inference"), ("receiver-1", "beat-receiver"),
            ("datastream-1", "beat-datastream"), ("supervisor", "beat-supervisor"),
            ("actuator", "beat-actuator"), ("lighttrainer", "beat-lighttrainer"),
            ("kafka-dev", "beat-kafka-dev (dev broker)")]
@@ -64,7 +64,7 @@ def live_families(engine):
         beatlib.wait_for(lambda n=name: engine.health(n).get("ready"), timeout=60,
                          what=f"{name} ready")
     # librdkafka statistics (every 2 s) register the per-broker families.
-    for name in ("receiver", "datastream-1"):
+    for name in ("receiver-1", "datastream-1"):
         beatlib.wait_for(lambda n=name: (beatlib.metric(engine.ports[n],
                                                         "beat_kafka_brokers_up") or 0) > 0,
                          timeout=30, what=f"{name} Kafka statistics")

@@ -177,16 +177,21 @@ def check(cond, msg="check failed"):
 
 # ---- a whole engine under beatctl -------------------------------------------------
 
-def port_plan(base, n_inference=1, n_datastream=1):
-    """The ports beatctl derives from a base (tools/beatctl/layout.c)."""
-    ports = {"inference-1": base, "receiver": base + 1, "datastream-1": base + 2,
+def port_plan(base, n_inference=1, n_datastream=1, n_receiver=2):
+    """The ports beatctl derives from a base (tools/beatctl/layout.c). Every
+    receiver shares the notice port ("notices"); "receiver-i" is its own
+    admin port (/healthz, /metrics), "bidlog-i" its nng bid-log port."""
+    ports = {"inference-1": base, "notices": base + 1, "datastream-1": base + 2,
              "supervisor": base + 3, "actuator": base + 4, "lighttrainer": base + 5,
-             "kafka-dev": base + 6, "kafka": base + 1012, "bidlog": base - 979,
+             "kafka-dev": base + 6, "kafka": base + 1012,
              "pub": base - 977, "rep": base - 976}
     for i in range(2, n_inference + 1):
         ports[f"inference-{i}"] = base + 10 + i
     for i in range(2, n_datastream + 1):
         ports[f"datastream-{i}"] = base + 20 + i
+    for i in range(1, n_receiver + 1):
+        ports[f"receiver-{i}"] = base + 30 + i
+        ports[f"bidlog-{i}"] = base - 979 if i == 1 else base - 990 + i
     return ports
 
 
@@ -200,11 +205,12 @@ def _port_free(p):
             return False
 
 
-def free_port_base(n_inference=1, n_datastream=1):
+def free_port_base(n_inference=1, n_datastream=1, n_receiver=2):
     import random
     for _ in range(200):
         base = random.randrange(12000, 40000, 50)
-        if all(_port_free(p) for p in port_plan(base, n_inference, n_datastream).values()):
+        if all(_port_free(p) for p in
+               port_plan(base, n_inference, n_datastream, n_receiver).values()):
             return base
     raise AssertionError("no free port base")
 
@@ -212,12 +218,14 @@ def free_port_base(n_inference=1, n_datastream=1):
 class Engine:
     """beatctl up/down around a test, in its own run dir and port range."""
 
-    def __init__(self, run_dir, campaigns=None, n_inference=1, n_datastream=1, env=None):
+    def __init__(self, run_dir, campaigns=None, n_inference=1, n_datastream=1, n_receiver=2,
+                 env=None):
         self.run_dir = run_dir
-        self.base = free_port_base(n_inference, n_datastream)
-        self.ports = port_plan(self.base, n_inference, n_datastream)
+        self.base = free_port_base(n_inference, n_datastream, n_receiver)
+        self.ports = port_plan(self.base, n_inference, n_datastream, n_receiver)
         self.campaigns = campaigns
         self.n_inference, self.n_datastream = n_inference, n_datastream
+        self.n_receiver = n_receiver
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.env["BEAT_RUN_DIR"] = run_dir
@@ -233,7 +241,8 @@ class Engine:
         return r
 
     def up(self):
-        args = ["up", f"--inference={self.n_inference}", f"--datastream={self.n_datastream}"]
+        args = ["up", f"--inference={self.n_inference}", f"--datastream={self.n_datastream}",
+                f"--receivers={self.n_receiver}"]
         if self.campaigns:
             args.append(f"--campaigns={self.campaigns}")
         return self.ctl(*args)

@@ -145,6 +145,7 @@ class Sim:
 
     def __init__(self, e, tmp, tag, duration=180):
         self.summary = os.path.join(tmp, f"exsim-{tag}.json")
+        self.t0, self.t1 = time.monotonic(), None
         urls = e.shared_env()["BEAT_INFERENCE_URLS"]
         self.p = subprocess.Popen(
             [os.path.join(BIN, "beat-exsim"), "--inference", urls, f"--rate={RATE}",
@@ -156,6 +157,7 @@ class Sim:
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)  # it writes its summary and exits
         self.p.wait(20)
+        self.t1 = self.t1 or time.monotonic()
         return json.load(open(self.summary))
 
     def kill(self):
@@ -352,7 +354,7 @@ OUTAGES = {"kill": outage_kill, "freeze": outage_freeze, "restart": outage_resta
 
 
 def run(name, victim, how="kill", down_s=4.0, after=None, once_slack=0.01):
-    """victim: a daemon name ("receiver", "inference-1", "kafka-dev"), "all",
+    """victim: a daemon name ("receiver-1", "inference-1", "kafka-dev"), "all",
     or None (a fault with no process to restart). how: a key of OUTAGES or a
     callable outage(ctx, down_s) that returns when the fault is released.
     after(ctx, snap) adds the scenario's own checks once healed.
@@ -390,6 +392,7 @@ def run(name, victim, how="kill", down_s=4.0, after=None, once_slack=0.01):
             # actuator (spend grows), a new state and model at every node.
             wait_for(lambda: all(e.health(n).get("ready") for n in names), HEAL_S,
                      what="every daemon ready again")
+            t_ready = time.monotonic()
             if c.killed_all:
                 c.sims.append(Sim(e, tmp, "2"))
             c.watch.watch(names)
@@ -435,8 +438,13 @@ def run(name, victim, how="kill", down_s=4.0, after=None, once_slack=0.01):
             lost = sum(v.get("failed", 0) + v.get("dropped", 0)
                        for s in c.summaries for k, v in s.get("notices", {}).items()
                        if k in ("win", "bill"))
+            # How much of the load ran into the disruption (start → every
+            # daemon ready again): with a single copy of the victim, the
+            # notices sent meanwhile are the share a shortfall should match.
+            load_s = sum((s.t1 or time.monotonic()) - s.t0 for s in c.sims)
             c.notes.append(f"counted {ratio:.1f}% of charged"
-                           + (f" ({lost} win/bill notices refused or unsent)" if lost else ""))
+                           + (f" ({lost} win/bill notices refused or unsent)" if lost else "")
+                           + f", disrupted {t_ready - c.t_outage:.1f} s of {load_s:.1f} s of load")
             cells = [name, "FAIL", f"{share:.2f}", f"{recovery_s:.1f}", f"{sv1}→{sv2}",
                      f"{mv1}→{mv2}", f"{max(over, 0.0):.2f}", ""]
             check(not c.watch.silent, f"survivors silent: {c.watch.silent}")

@@ -60,7 +60,7 @@ def test_kafka_down_warns_then_resolves():
             # Statistics come every 2 s: the threshold plus one interval.
             def both(prefix):
                 srcs = {t.split()[1] for t in texts(out, start, prefix, "kafka_unreachable")}
-                return srcs >= {"beat/receiver", "beat/datastream-1"} and srcs
+                return srcs >= {"beat/receiver-1", "beat/receiver-2", "beat/datastream-1"} and srcs
             wait_for(lambda: both("[WARN]"), PEER_WARN_S + 10, interval=0.1,
                      what="kafka_unreachable warnings from receiver and datastream")
             e.ctl("start", "kafka-dev")

@@ -1,4 +1,5 @@
-"""beatctl keeps the engine running: killing any daemon (SIGKILL) is
+"""beatctl keeps the engine running: killing any daemon (SIGKILL), each of
+the two receivers included, is
 followed by its automatic restart while every other daemon stays up; a
 held daemon stays down; `crash` SIGKILLs the runner and every daemon at
 once and `up` starts the same run dir again."""
@@ -12,7 +13,14 @@ def test_kill_each_daemon_restarts_it_alone():
     run = tempfile.mkdtemp(prefix="beat-ctl-")
     with Engine(run, campaigns=EXAMPLES) as e:
         names = e.names()
-        check(len(names) == 7, f"layout {names}")
+        check(len(names) == 8 and {"receiver-1", "receiver-2"} <= set(names),
+              f"layout {names}")
+        # Both receivers share the notice port; inference pushes bid logs to both.
+        env = e.shared_env()
+        check(env["BEAT_RECEIVER_URL"] == e.url("notices"), env["BEAT_RECEIVER_URL"])
+        check(env["BEAT_RECEIVER_BIDLOG"].split(",") ==
+              [f"tcp://127.0.0.1:{e.ports[f'bidlog-{i}']}" for i in (1, 2)],
+              env["BEAT_RECEIVER_BIDLOG"])
         for n in names:
             wait_for(lambda: e.pid(n), 10, what=f"{n} running")
         for victim in names:

@@ -134,7 +134,8 @@ def test_pipeline_end_to_end():
         check(mv > mv0, "model version rose")
         # Every daemon serves Prometheus text with its own beat_<daemon>_ metrics.
         prefix = {"kafka-dev": "beat_kafka_dev_", "supervisor": "beat_supervisor_",
-                  "receiver": "beat_receiver_", "datastream-1": "beat_datastream_",
+                  "receiver-1": "beat_receiver_", "receiver-2": "beat_receiver_",
+                  "datastream-1": "beat_datastream_",
                   "actuator": "beat_actuator_", "lighttrainer": "beat_lighttrainer_",
                   "inference-1": "beat_inference_"}
         for name in e.names():

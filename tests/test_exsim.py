@@ -20,8 +20,14 @@ RATES = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}  # exsim's default --currency-rat
 
 
 class FakeBidder:
-    def __init__(self, delay_s=0.0):
+    """flaky: the first call of each win/bill/click URL gets a 5xx, a loss
+    always 400. notice_port: where notice URLs point (default: here)."""
+
+    def __init__(self, delay_s=0.0, flaky=False, notice_port=None):
         self.port = free_port()
+        self.notice_port = notice_port or self.port
+        self.flaky = flaky
+        self.calls = {}          # raw notice query -> calls so far
         self.lock = threading.Lock()
         self.requests = {}       # id -> request JSON
         self.bids = {}           # id -> (campaign, price)
@@ -63,7 +69,12 @@ class FakeBidder:
                 q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
                 with outer.lock:
                     outer.hits.append((u.path, q, u.query))
-                if u.path == "/click":
+                    n = outer.calls[u.query] = outer.calls.get(u.query, 0) + 1
+                if outer.flaky and u.path == "/loss":
+                    self.reply(400, b"bad")
+                elif outer.flaky and n == 1:
+                    self.reply(500 if u.path == "/click" else 503, b"busy")
+                elif u.path == "/click":
                     self.reply(302, headers=[("Location", "http://landing.example/")])
                 else:
                     self.reply(200, b"ok")
@@ -82,7 +93,7 @@ class FakeBidder:
         if req.get("site", {}).get("domain") == "blocked.example":
             return (204, b"")
         cid = "cA" if int(hashlib.md5(rid.encode()).hexdigest(), 16) % 2 else "cB"
-        base = f"http://127.0.0.1:{self.port}"
+        base = f"http://127.0.0.1:{self.notice_port}"
         # Shaped like BEAT's v2 notice URLs (empty x, f, a trailing s).
         common = (f"v=2&x=&a=${{AUCTION_ID}}&i=${{AUCTION_IMP_ID}}&c={cid}&cr=cr-{cid}"
                   f"&b={int(PRICES[cid] * 1e6)}&t=1700000000000&f={req.get('test', 0)}")
@@ -388,3 +399,61 @@ def test_exsim_per_try_timeout_retries_on_live_node():
         # A is probed again after each ejection (half-open), never flooded.
         check(len(a.requests) <= s["retries"] + 2 and len(a.requests) < 20, len(a.requests))
         check(took < 3 + 2.5 + 1.0, f"took {took:.1f}s")
+
+
+def notice_run(fb, tmp, *extra):
+    out = os.path.join(tmp, "sum.json")
+    r, took = run_exsim(["--inference", f"http://127.0.0.1:{fb.port}", "--rate", "100",
+                         "--duration", "2", "--seed", "3", "--dup-prob", "0", "--json", out,
+                         *extra])
+    check(r.returncode == 0, r.stderr[-2000:])
+    return json.load(open(out)), took
+
+
+def test_exsim_notice_retries():
+    """--notice-retries: a notice answered 5xx is called again (after
+    --notice-retry-ms) and then counts as delivered; a 4xx is never retried;
+    a retried bill is charged once. Off by default: the same flaky exchange
+    endpoint then loses the first call of every notice."""
+    with FakeBidder(flaky=True) as fb, tempfile.TemporaryDirectory() as tmp:
+        s, took = notice_run(fb, tmp, "--notice-retries", "2", "--notice-retry-ms", "50")
+        bills = [(q, raw) for p, q, raw in fb.hits if p == "/bill"]
+        distinct = {raw for _, raw in bills}
+        check(s["wins"] > 20 and len(distinct) == s["wins"], (s["wins"], len(distinct)))
+        check(all(fb.calls[raw] == 2 for raw in distinct), "each bill: one 503, one retry")
+        n = s["notices"]
+        for kind in ("win", "bill"):
+            check(n[kind]["sent"] == s["wins"] and n[kind]["ok"] == s["wins"] and
+                  n[kind]["retries"] == s["wins"] and n[kind]["failed"] == 0, (kind, n[kind]))
+        check(n["click"]["ok"] == s["clicks"] == n["click"]["retries"], n["click"])
+        charged = sum(micros(q["p"]) for q, raw in bills if raw in distinct and fb.calls[raw])
+        once = sum(micros(dict(urllib.parse.parse_qsl(raw))["p"]) for raw in distinct)
+        check(s["spend_cpm_micros"] == once and charged == 2 * once, (s["spend_cpm_micros"], once))
+        losses = [raw for p, _, raw in fb.hits if p == "/loss"]
+        check(losses and all(fb.calls[raw] == 1 for raw in losses), "a 4xx is not retried")
+        check(n["loss"]["failed"] == len(losses) and n["loss"]["retries"] == 0, n["loss"])
+        check(took < 2 + 2.5 + 1.0, f"took {took:.1f}s")
+
+    with FakeBidder(flaky=True) as fb, tempfile.TemporaryDirectory() as tmp:
+        s, _ = notice_run(fb, tmp)  # default: no retries
+        n = s["notices"]
+        check(n["bill"]["failed"] == n["bill"]["sent"] == s["wins"] > 20 and
+              n["bill"]["retries"] == 0, n["bill"])
+        check(all(c == 1 for c in fb.calls.values()), "called once each")
+        check(s["spend_cpm_micros"] > 0, "charged although the notice failed")
+
+
+def test_exsim_notice_retries_on_connect_failure():
+    """Notices to an address nobody listens on: each is called 1 + N times,
+    then counted failed (not dropped: it was sent), still charged once."""
+    dead = free_port()
+    with FakeBidder(notice_port=dead) as fb, tempfile.TemporaryDirectory() as tmp:
+        s, took = notice_run(fb, tmp, "--notice-retries", "3", "--notice-retry-ms", "20")
+        n = s["notices"]
+        for kind in ("win", "bill"):
+            check(n[kind]["sent"] == s["wins"] > 20 and n[kind]["ok"] == 0 and
+                  n[kind]["failed"] == s["wins"] and n[kind]["retries"] == 3 * s["wins"],
+                  (kind, n[kind]))
+        check(s["spend_cpm_micros"] > 0 and not [h for h in fb.hits if h[0] != "/openrtb2/bid"],
+              "charged, never delivered")
+        check(took < 2 + 2.5 + 1.0, f"took {took:.1f}s")

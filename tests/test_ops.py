@@ -8,8 +8,8 @@ from beatlib import ROOT, Proc, check, http, wait_for
 
 GEN = os.path.join(ROOT, "scripts", "gen-metrics-doc.py")
 SECRETS = {"BEAT_NOTICE_SECRET": "test-notice-secret", "BEAT_ADMIN_TOKEN": "test-admin-token"}
-SERVICES = {"kafka", "kafka-init", "supervisor", "inference-1", "inference-2", "receiver",
-            "datastream-1", "datastream-2", "actuator", "lighttrainer"}
+SERVICES = {"kafka", "kafka-init", "supervisor", "inference-1", "inference-2", "receiver-1",
+            "receiver-2", "datastream-1", "datastream-2", "actuator", "lighttrainer"}
 
 
 def _gen():

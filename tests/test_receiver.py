@@ -217,25 +217,143 @@ def test_kafka_dev_restart_keeps_port_and_receiver_resumes():
         check("R1" not in {k for k, _ in evs}, "the restarted broker starts empty")
 
 
-def test_receiver_without_kafka_answers_fast_and_counts_drops():
+def test_receiver_without_kafka_answers_fast_and_refuses_when_the_spool_is_full():
+    """No broker at all: the first --queue-max notices are queued (2xx), the
+    rest answered 503 with Retry-After and a JSON reason at once — never a
+    2xx for an event that has no room — and counted; a click still
+    redirects (a browser would not retry)."""
     dead, hp, bp = free_ports(3)  # nothing listens on `dead`
     with Procs(tempfile.mkdtemp(prefix="rcv-nokafka-")) as procs:
-        r = start_receiver(procs, dead, hp, bp, extra=["--queue-max", "10", "--workers", "2"])
+        r = start_receiver(procs, dead, hp, bp,
+                           extra=["--queue-max", "10", "--workers", "2", "--retry-after-s", "7"])
         base = f"http://127.0.0.1:{hp}"
         t0 = time.monotonic()
+        codes = []
         for n in range(40):
-            st, _, _ = http("GET", f"{base}/imp?" + notice_query("imp", f"N{n}"))
-            check(st == 200, f"imp -> {st}")
+            st, h, b = http("GET", f"{base}/imp?" + notice_query("imp", f"N{n}"))
+            codes.append(st)
+            if st == 503:
+                check(h.get("Retry-After") == "7", f"Retry-After {h}")
+                check("spool full" in json.loads(b)["error"], b)
         check(time.monotonic() - t0 < 5, "40 notices took too long with Kafka down")
-        wait_for(lambda: (metric(hp, "beat_receiver_kafka_dropped_total") or 0) >= 30, 5,
-                 what="drops counted")
-        check(metric(hp, "beat_receiver_kafka_queue_messages") <= 10, "queue bounded")
+        check(codes[:10] == [200] * 10 and codes[10:] == [503] * 30, f"codes {codes}")
+        landing = "https://advertiser.example/l"
+        st, h, _ = http_noredirect(f"{base}/click?" + notice_query("click", "NC", u=landing))
+        check(st == 302 and h.get("Location") == landing, f"click with a full spool -> {st}")
+        m = lambda n: metric(hp, n) or 0
+        check(m('beat_receiver_notices_refused_total{reason="spool_full"}') == 30, "refused count")
+        check(m('beat_receiver_notices_total{type="imp"}') == 10, "only queued ones accepted")
+        check(m("beat_receiver_kafka_dropped_total") == 31, "drops counted (click included)")
+        check(m("beat_receiver_kafka_queue_messages") <= 10, "queue bounded")
         h = healthz(hp)
-        check(h["ready"] and h["kafka_dropped"] >= 30, h)
+        check(h["ready"] and h["notices_refused"] == 30 and h["kafka_queued"] == 10, h)
         check(r.alive(), "receiver alive")
         t0 = time.monotonic()
         check(r.stop() == 0, "exit 0")
         check(time.monotonic() - t0 < 8, "stop does not hang on a dead broker")
+        check(any(e.get("ev") == "kafka_unflushed" and e.get("messages") == 10
+                  for e in r.events()), "the spool lost at stop is logged")
+
+
+def test_spool_waits_out_a_broker_outage_and_loses_no_2xx():
+    """The broker goes down (kafka-dev's fault endpoint) with a tiny spool:
+    notices are answered 204 while it has room, then 503; when the broker
+    comes back every notice answered 204 reaches Kafka — none is timed out
+    after its 2xx (no message timeout by default) — and new notices are
+    taken again. With --message-timeout-ms the same outage turns the queued
+    events into counted delivery errors: the option reaches librdkafka."""
+    kport, kadmin, hp, bp, hp2, bp2 = free_ports(6)
+    with Procs(tempfile.mkdtemp(prefix="rcv-spool-")) as procs:
+        start_kafka(procs, "kafka", kport, kadmin)
+        r = start_receiver(procs, kport, hp, bp, extra=["--queue-max", "8"])
+        check(any(e.get("ev") == "config" and e.get("message-timeout-ms") == 0
+                  for e in r.events()), "default: no message timeout")
+        base = f"http://127.0.0.1:{hp}"
+        st, _, _ = http("GET", f"{base}/win?" + notice_query("win", "UP0", p="1.0"))
+        check(st == 204, f"win -> {st}")
+        wait_events(kport, ["UP0"])
+        fault = f"http://127.0.0.1:{kadmin}/fault/broker?id=1&state="
+        check(http("POST", fault + "down")[0] == 200, "broker down")
+        ok, refused = [], 0
+        for n in range(20):
+            st, h, b = http("GET", f"{base}/bill?" + notice_query("bill", f"D{n}", p="1.0"))
+            if st == 204:
+                ok.append(f"D{n}")
+            else:
+                check(st == 503 and h.get("Retry-After") == "10", f"{st} {h}")
+                check("retry later" in json.loads(b)["error"], b)
+                refused += 1
+        check(len(ok) >= 6 and refused >= 10, f"{len(ok)} queued, {refused} refused")
+        check(metric(hp, 'beat_receiver_notices_refused_total{reason="spool_full"}') == refused,
+              "refusals counted")
+        check(http("POST", fault + "up")[0] == 200, "broker up")
+        evs = wait_events(kport, ok, timeout=30)
+        check(set(ok) <= {k for k, _ in evs}, "every 204 reached Kafka")
+        check((metric(hp, "beat_receiver_kafka_delivery_errors_total") or 0) == 0,
+              "nothing given up")
+        wait_for(lambda: http("GET", f"{base}/bill?" + notice_query("bill", "AFTER", p="1.0"))[0]
+                 == 204, 15, interval=0.2, what="notices taken again once the spool drains")
+
+        # The same outage with a 1 s message timeout: queued events expire.
+        r2 = procs.start("receiver-tmo", [
+            "beat-receiver", "--listen", f"127.0.0.1:{hp2}", "--bidlog-listen",
+            f"tcp://127.0.0.1:{bp2}", "--kafka-brokers", f"127.0.0.1:{kport}", "--topic", TOPIC,
+            "--notice-secret", SECRET, "--message-timeout-ms", "1000"])
+        wait_for(lambda: healthz(hp2)["ready"], 10, what="receiver-tmo ready")
+        check(http("POST", fault + "down")[0] == 200, "broker down again")
+        for n in range(3):
+            st, _, _ = http("GET", f"http://127.0.0.1:{hp2}/bill?"
+                            + notice_query("bill", f"T{n}", p="1.0"))
+            check(st == 204, f"bill -> {st}")
+        wait_for(lambda: (metric(hp2, "beat_receiver_kafka_delivery_errors_total") or 0) >= 3,
+                 15, interval=0.2, what="timed-out events counted as delivery errors")
+        check(http("POST", fault + "up")[0] == 200, "broker up again")
+        check(r2.alive() and r.alive(), "receivers alive")
+
+
+def test_two_receivers_share_the_port_and_survive_a_kill():
+    """Two receiver processes on one notice port (--reuseport), each with its
+    own bid-log address and admin port: the kernel spreads connections over
+    both; after a SIGKILL of one, every notice is taken by the other."""
+    kport, kadmin, hp, bp1, bp2, ap1, ap2 = free_ports(7)
+    with Procs(tempfile.mkdtemp(prefix="rcv-two-")) as procs:
+        start_kafka(procs, "kafka", kport, kadmin)
+        rs = []
+        for n, bp, ap in ((1, bp1, ap1), (2, bp2, ap2)):
+            rs.append(procs.start(f"receiver-{n}", [
+                "beat-receiver", "--listen", f"127.0.0.1:{hp}", "--reuseport",
+                "--admin-listen", f"127.0.0.1:{ap}", "--name", f"receiver-{n}",
+                "--bidlog-listen", f"tcp://127.0.0.1:{bp}",
+                "--kafka-brokers", f"127.0.0.1:{kport}", "--topic", TOPIC,
+                "--notice-secret", SECRET]))
+            wait_for(lambda: healthz(ap)["ready"], 10, what=f"receiver-{n} ready")
+        check(healthz(ap2)["name"] == "receiver-2", "the admin port is this process's own")
+        # A third one without --reuseport cannot take the port.
+        lone = procs.start("receiver-lone", [
+            "beat-receiver", "--listen", f"127.0.0.1:{hp}", "--bidlog-listen",
+            f"tcp://127.0.0.1:{free_ports(1)[0]}", "--kafka-brokers", f"127.0.0.1:{kport}",
+            "--notice-secret", SECRET])
+        wait_for(lambda: not lone.alive(), 10, what="receiver without --reuseport exits")
+        check(lone.p.returncode != 0 and "listen_failed" in lone.logs(), lone.logs()[-300:])
+
+        base = f"http://127.0.0.1:{hp}"
+        accepted = lambda ap: metric(ap, 'beat_receiver_notices_total{type="win"}') or 0
+        # urllib opens a new connection per request: the kernel hashes each
+        # to one of the two listeners.
+        for n in range(40):
+            st, _, _ = http("GET", f"{base}/win?" + notice_query("win", f"S{n}", p="1.0"))
+            check(st == 204, f"shared win -> {st}")
+        a1, a2 = accepted(ap1), accepted(ap2)
+        check(a1 > 0 and a2 > 0 and a1 + a2 == 40, f"both serve: {a1} + {a2}")
+
+        rs[0].kill()  # SIGKILL; the kernel closes its listening socket
+        for n in range(50):
+            st, _, _ = http("GET", f"{base}/win?" + notice_query("win", f"K{n}", p="1.0"))
+            check(st == 204, f"win after the kill -> {st}")
+        check(accepted(ap2) == a2 + 50, f"the survivor took all 50: {accepted(ap2) - a2}")
+        evs = wait_events(kport, [f"K{n}" for n in range(50)])
+        check(len({k for k, _ in evs if k.startswith("K")}) == 50, "all 50 reached Kafka")
+        check(rs[1].alive() and healthz(ap2)["ready"], "survivor serving")
 
 
 def test_v1_accepted_only_in_the_upgrade_window():

@@ -37,8 +37,11 @@ typedef struct exs_stats {
     int64_t ans_200, ans_204, ans_400, ans_other;
     int64_t bad_responses, bids, wins, spend_cpm_micros, clicks, imps;
     int64_t below_floor, outbid, blocked_bids, deal_bids, wins_first_price;
+    /* sent: first calls (what is charged); ok, failed: final outcomes (a
+     * notice retried and then answered is ok once); retried: retry calls. */
     int64_t notice_sent[EXS_N_KINDS], notice_ok[EXS_N_KINDS];
     int64_t notice_failed[EXS_N_KINDS], notice_dropped[EXS_N_KINDS];
+    int64_t notice_retried[EXS_N_KINDS];
     int64_t notice_dupes, delayed_dropped;
     /* Test traffic (--test-share, OpenRTB test=1): counted here only. Its
      * notices are sent (and in notice_sent/ok/failed) but it buys nothing:
@@ -98,6 +101,10 @@ typedef struct exs_sim {
     exs_notifier *notifier;
     exs_delayq *delayq;
     int tmax_ms, per_try_ms;
+    /* Notice delivery policy (--notice-retries, --notice-retry-ms): a call
+     * that got no answer, a timeout or a 5xx is called again up to this many
+     * times, the first after retry_ms, doubling; never after a 4xx. */
+    int notice_retries, notice_retry_ms;
     double dup_prob, price_wave; /* current market price factor */
     double test_share;           /* share of requests sent with test=1 */
     int64_t start_ms;            /* wall clock at the start of the run */
@@ -149,9 +156,11 @@ int exs_macro_subst(const char *tmpl, const char *const *names,
 int exs_adm_href(const char *adm, char *out, size_t cap);
 
 /* notice.c: a notice GET now or after delay_ms (bounded queue). kind
- * EXS_N_BILL counts price as spend of camp when sent, EXS_N_CLICK a click;
- * dup marks an exchange's repeated call (not counted again); a test
- * auction's notice counts as a test notice only (never spend or a click). */
+ * EXS_N_BILL counts price as spend of camp when first sent (an exchange
+ * charges on its own record, answered or not; a retry is not charged
+ * again), EXS_N_CLICK a click; dup marks an exchange's repeated call (not
+ * counted again); a test auction's notice counts as a test notice only
+ * (never spend or a click). Failed calls are retried per sim->notice_retries. */
 exs_delayq *exs_delayq_new(int64_t max);
 void exs_delayq_free(exs_delayq *q);
 int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
@@ -159,5 +168,8 @@ int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
                bool dup, bool test);
 /* Sends what is due (all when flush); returns how many still wait. */
 int64_t exs_delayq_run(exs_sim *sim, bool flush);
+/* At exit: counts what still waits as never delivered (a first call as
+ * dropped, a pending retry as failed) and empties the queue. */
+void exs_delayq_abandon(exs_sim *sim);
 
 #endif

@@ -27,6 +27,7 @@ static struct {
     double test_share;
     int64_t seed, connections, tmax_ms, http_timeout_ms, stats_every_s, per_try_ms;
     int64_t notice_conns, notice_queue, notice_timeout_ms, delayed_max, oracle_max;
+    int64_t notice_retries, notice_retry_ms;
     int64_t auc_window_s;
     char *json, *log_level, *rates, *campaigns, *timeline, *events;
 } opt;
@@ -95,6 +96,13 @@ static const beat_opt OPTS[] = {
      1000000, "notices that may wait for a connection; beyond, dropped and counted", false},
     {"notice-timeout-ms", "BEAT_EXSIM_NOTICE_TIMEOUT_MS", BEAT_OPT_INT,
      &opt.notice_timeout_ms, "2000", 10, 60000, "timeout of one notice call (ms)", false},
+    {"notice-retries", "BEAT_EXSIM_NOTICE_RETRIES", BEAT_OPT_INT, &opt.notice_retries, "0", 0,
+     100,
+     "call a notice again up to N times after no answer, a timeout or a 5xx (never after a "
+     "4xx); it is charged once. 0 = one call, as at many exchanges", false},
+    {"notice-retry-ms", "BEAT_EXSIM_NOTICE_RETRY_MS", BEAT_OPT_INT, &opt.notice_retry_ms,
+     "1000", 1, 600000, "wait before the first notice retry (ms); doubles for each next one",
+     false},
     {"json", "BEAT_EXSIM_JSON", BEAT_OPT_STR, &opt.json, NULL, 0, -1,
      "write a JSON summary to this file at the end", false},
     {"stats-every-s", "BEAT_EXSIM_STATS_EVERY_S", BEAT_OPT_INT, &opt.stats_every_s, "0", 0,
@@ -275,6 +283,8 @@ int main(int argc, char **argv) {
     sim->per_try_ms = opt.per_try_ms > 0 ? (int)opt.per_try_ms : (int)(opt.tmax_ms / 3);
     sim->dup_prob = opt.dup_prob;
     sim->test_share = opt.test_share;
+    sim->notice_retries = (int)opt.notice_retries;
+    sim->notice_retry_ms = (int)opt.notice_retry_ms;
     sim->price_wave = 1.0;
     if (exs_stats_init(&sim->stats) < 0) return 1;
     /* timerfd-backed timers: the 1 ms schedule tick must not be rounded
@@ -322,6 +332,7 @@ int main(int argc, char **argv) {
         free(sim->paths[i]);
     }
     exs_notifier_free(sim->notifier);
+    exs_delayq_abandon(sim); /* retries still waiting when the grace ran out */
     exs_delayq_free(sim->delayq);
     event_base_free(sim->base);
     free(sim->targets);

@@ -5,7 +5,11 @@
  * what was actually sent, so the summary equals the raw --events log (one
  * line per first win, bill and click notice sent; repeats are not logged).
  * Test traffic's notices are sent all the same, but like a real exchange we
- * never charge for them: they are counted as test notices and nothing else. */
+ * never charge for them: they are counted as test notices and nothing else.
+ * A failed call (no connection, a timeout or a 5xx; never a 4xx) is called
+ * again up to --notice-retries times through the same heap, backing off
+ * from --notice-retry-ms, doubling; it is charged once, at its first call.
+ * Off by default, as at many exchanges: one call, answered or lost. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@ typedef struct dnotice {
     int64_t due_us;
     int kind;
     bool dup, test;
+    int attempt; /* 0: the first call; n: the n-th retry */
     int64_t price;
     char *url, *camp, *auction; /* owned */
 } dnotice;
@@ -27,11 +32,12 @@ struct exs_delayq {
     int64_t n, max;
 };
 
-typedef struct notice_ctx {
+/* One call in flight: what a retry needs. */
+typedef struct notice_call {
     exs_sim *sim;
-    int kind;
-} notice_ctx;
-static notice_ctx g_nctx[EXS_N_KINDS];
+    int kind, attempt;
+    char *url; /* owned */
+} notice_call;
 
 static const char *const KIND[EXS_N_KINDS] = {"win", "bill", "loss", "click"};
 
@@ -84,32 +90,80 @@ static void sift_down(exs_delayq *q, int64_t i) {
     }
 }
 
+static void call_free(notice_call *c) {
+    free(c->url);
+    free(c);
+}
+
+static int push(exs_delayq *q, dnotice d) {
+    if (q->n >= q->max) return -ENOSPC;
+    q->h[q->n] = d;
+    sift_up(q, q->n++);
+    return 0;
+}
+
+/* Queues the next attempt of a failed call; 0, or negative (not queued). */
+static int retry_later(notice_call *c) {
+    int shift = c->attempt < 16 ? c->attempt : 16;
+    int64_t wait_us = ((int64_t)c->sim->notice_retry_ms << shift) * 1000;
+    dnotice d = {beat_mono_us() + wait_us, c->kind, false, false, c->attempt + 1, 0, c->url,
+                 strdup(""), strdup("")};
+    if (!d.camp || !d.auction) {
+        free(d.camp);
+        free(d.auction);
+        return -ENOMEM;
+    }
+    if (push(c->sim->delayq, d) != 0) {
+        free(d.camp);
+        free(d.auction);
+        c->sim->stats.delayed_dropped++;
+        return -ENOSPC;
+    }
+    c->url = NULL; /* the queue owns it now */
+    return 0;
+}
+
 static void on_notice(void *arg, int status, const char *body, size_t len,
                       int64_t lat_us) {
     (void)body, (void)len, (void)lat_us;
-    notice_ctx *c = arg;
+    notice_call *c = arg;
     exs_stats *s = &c->sim->stats;
     bool ok = c->kind == EXS_N_CLICK ? (status >= 300 && status < 400)
                                      : (status >= 200 && status < 300);
-    if (status == -ECANCELED) s->notice_dropped[c->kind]++;
-    else if (ok) s->notice_ok[c->kind]++;
-    else {
+    /* No answer, a timeout or a server error may pass; a 4xx will not. */
+    bool retriable = status != -ECANCELED && (status < 0 || status >= 500);
+    if (status == -ECANCELED) {
+        if (c->attempt) s->notice_failed[c->kind]++; /* it was answered badly before */
+        else s->notice_dropped[c->kind]++;
+    } else if (ok) {
+        s->notice_ok[c->kind]++;
+    } else if (!(retriable && c->attempt < c->sim->notice_retries && retry_later(c) == 0)) {
         s->notice_failed[c->kind]++;
-        beat_log_rl(5000, BEAT_WARN, "notice_failed", "kind=%s status=%d", KIND[c->kind],
-                    status);
+        beat_log_rl(5000, BEAT_WARN, "notice_failed", "kind=%s status=%d attempt=%d",
+                    KIND[c->kind], status, c->attempt);
     }
+    call_free(c);
 }
 
-/* Sends one notice GET now; counts what it stands for once it is sent. */
+/* Sends one notice GET now; counts what it stands for once it is first sent
+ * (a retry only counts as a retry). */
 static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
-                     const char *auction, int64_t price, bool dup, bool test) {
+                     const char *auction, int64_t price, bool dup, bool test, int attempt) {
     exs_stats *s = &sim->stats;
-    if (!g_nctx[kind].sim)
-        for (int k = 0; k < EXS_N_KINDS; k++) g_nctx[k] = (notice_ctx){sim, k};
-    int rc = exs_notifier_get(sim->notifier, url, on_notice, &g_nctx[kind]);
+    notice_call *call = calloc(1, sizeof *call);
+    if (call) *call = (notice_call){sim, kind, attempt, strdup(url)};
+    int rc = !call || !call->url ? -ENOMEM
+                                 : exs_notifier_get(sim->notifier, url, on_notice, call);
     if (rc != 0) {
-        s->notice_dropped[kind]++;
-        beat_log_rl(5000, BEAT_WARN, "notice_dropped", "kind=%s err=%d", KIND[kind], rc);
+        if (call) call_free(call);
+        if (attempt) s->notice_failed[kind]++; /* sent before, never answered well */
+        else s->notice_dropped[kind]++;
+        beat_log_rl(5000, BEAT_WARN, "notice_dropped", "kind=%s err=%d attempt=%d", KIND[kind],
+                    rc, attempt);
+        return;
+    }
+    if (attempt) {
+        s->notice_retried[kind]++;
         return;
     }
     s->notice_sent[kind]++;
@@ -142,7 +196,7 @@ static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
 int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
                const char *camp, const char *auction, int64_t price, bool dup, bool test) {
     if (delay_ms <= 0) {
-        send_now(sim, kind, url, camp, auction, price, dup, test);
+        send_now(sim, kind, url, camp, auction, price, dup, test, 0);
         return 0;
     }
     exs_delayq *q = sim->delayq;
@@ -153,16 +207,14 @@ int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
                     KIND[kind], q->n);
         return -ENOSPC;
     }
-    dnotice d = {beat_mono_us() + delay_ms * 1000, kind, dup, test, price, strdup(url),
+    dnotice d = {beat_mono_us() + delay_ms * 1000, kind, dup, test, 0, price, strdup(url),
                  strdup(camp ? camp : ""), strdup(auction ? auction : "")};
     if (!d.url || !d.camp || !d.auction) {
         dn_free(&d);
         sim->stats.notice_dropped[kind]++;
         return -ENOMEM;
     }
-    q->h[q->n] = d;
-    sift_up(q, q->n++);
-    return 0;
+    return push(q, d);
 }
 
 int64_t exs_delayq_run(exs_sim *sim, bool flush) {
@@ -172,8 +224,19 @@ int64_t exs_delayq_run(exs_sim *sim, bool flush) {
         dnotice d = q->h[0];
         q->h[0] = q->h[--q->n];
         if (q->n) sift_down(q, 0);
-        send_now(sim, d.kind, d.url, d.camp, d.auction, d.price, d.dup, d.test);
+        send_now(sim, d.kind, d.url, d.camp, d.auction, d.price, d.dup, d.test, d.attempt);
         dn_free(&d);
     }
     return q->n;
+}
+
+void exs_delayq_abandon(exs_sim *sim) {
+    exs_delayq *q = sim->delayq;
+    for (int64_t i = 0; i < q->n; i++) {
+        dnotice *d = &q->h[i];
+        if (d->attempt) sim->stats.notice_failed[d->kind]++;
+        else sim->stats.notice_dropped[d->kind]++;
+        dn_free(d);
+    }
+    q->n = 0;
 }

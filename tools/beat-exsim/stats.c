@@ -101,8 +101,9 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
            s->ejections);
     for (int k = 0; k < EXS_N_KINDS; k++)
         printf("notices %-5s sent=%" PRId64 " ok=%" PRId64 " failed=%" PRId64
-               " dropped=%" PRId64 "\n", KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k],
-               s->notice_failed[k], s->notice_dropped[k]);
+               " dropped=%" PRId64 " retries=%" PRId64 "\n", KIND_NAMES[k], s->notice_sent[k],
+               s->notice_ok[k], s->notice_failed[k], s->notice_dropped[k],
+               s->notice_retried[k]);
     if (s->test_requests)
         printf("test traffic (never billed): requests=%" PRId64 " wins=%" PRId64
                " notices win=%" PRId64 " bill=%" PRId64 " loss=%" PRId64 " click=%" PRId64 "\n",
@@ -131,9 +132,10 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
         s->outbid, exs_stats_latency_ms(s, 0.50), exs_stats_latency_ms(s, 0.99), s->lat_n);
     for (int k = 0; k < EXS_N_KINDS && rc == 0; k++)
         rc = beat_buf_printf(b, "%s\"%s\":{\"sent\":%" PRId64 ",\"ok\":%" PRId64
-                             ",\"failed\":%" PRId64 ",\"dropped\":%" PRId64 "}",
+                             ",\"failed\":%" PRId64 ",\"dropped\":%" PRId64
+                             ",\"retries\":%" PRId64 "}",
                              k ? "," : "", KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k],
-                             s->notice_failed[k], s->notice_dropped[k]);
+                             s->notice_failed[k], s->notice_dropped[k], s->notice_retried[k]);
     if (rc == 0)
         rc = beat_buf_printf(b, "},\"notice_dupes\":%" PRId64 ",\"delayed_dropped\":%" PRId64
                              ",\"click_no_href\":%" PRId64 ",\"imps\":%" PRId64

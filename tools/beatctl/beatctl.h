@@ -34,7 +34,7 @@ typedef struct ctl_layout {
     char run_dir[512];
     char bin_dir[512];
     int port_base;
-    int n_inference, n_datastream;
+    int n_inference, n_datastream, n_receiver;
     char campaigns[512];
     char *env[CTL_MAX_ENV]; /* "KEY=value", exported to every daemon */
     int n_env;

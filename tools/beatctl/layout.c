@@ -60,10 +60,13 @@ static void arg(ctl_daemon *d, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* Port plan for base P: inference-1 P, receiver P+1, datastream-1 P+2,
- * supervisor P+3, actuator P+4, lighttrainer P+5, kafka-dev admin P+6,
- * inference-i P+10+i, datastream-i P+20+i, Kafka P+1012, nng bid log P-979,
- * supervisor pub P-977, rep P-976 and lease P-975. */
+/* Port plan for base P: inference-1 P, receiver notices P+1 (every receiver
+ * shares it: SO_REUSEPORT), datastream-1 P+2, supervisor P+3, actuator P+4,
+ * lighttrainer P+5, kafka-dev admin P+6, inference-i P+10+i, datastream-i
+ * P+20+i, receiver-i's own /healthz and /metrics P+30+i, Kafka P+1012, nng
+ * bid log of receiver-1 P-979 and of receiver-i P-990+i, supervisor pub
+ * P-977, rep P-976 and lease P-975. */
+static int bidlog_port(int P, int i) { return i == 1 ? P - 979 : P - 990 + i; }
 int ctl_layout_build(ctl_layout *l) {
     int P = l->port_base;
     if (P < 2000 || P > 60000) return -EINVAL;
@@ -77,8 +80,16 @@ int ctl_layout_build(ctl_layout *l) {
     env_add(l, "BEAT_SUPERVISOR_REP", "tcp://127.0.0.1:%d", P - 976);
     env_add(l, "BEAT_SUPERVISOR_LEASE", "tcp://127.0.0.1:%d", P - 975);
     env_add(l, "BEAT_RECEIVER_URL", "http://127.0.0.1:%d", P + 1);
-    env_add(l, "BEAT_RECEIVER_BIDLOG", "tcp://127.0.0.1:%d", P - 979);
+    /* Inference dials every receiver's bid-log address (a comma list); each
+     * receiver gets its own with --bidlog-listen. */
     char urls[512] = "";
+    for (int i = 1; i <= l->n_receiver; i++) {
+        size_t n = strlen(urls);
+        snprintf(urls + n, sizeof urls - n, "%stcp://127.0.0.1:%d", i > 1 ? "," : "",
+                 bidlog_port(P, i));
+    }
+    env_add(l, "BEAT_RECEIVER_BIDLOG", "%s", urls);
+    urls[0] = 0;
     for (int i = 1; i <= l->n_datastream; i++) {
         size_t n = strlen(urls);
         snprintf(urls + n, sizeof urls - n, "%shttp://127.0.0.1:%d", i > 1 ? "," : "",
@@ -107,7 +118,17 @@ int ctl_layout_build(ctl_layout *l) {
     arg(d, "--db=%s", path);
     if (l->campaigns[0]) arg(d, "--campaigns=%s", l->campaigns);
 
-    add(l, "receiver", "beat-receiver", P + 1);
+    for (int i = 1; i <= l->n_receiver; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "receiver-%d", i);
+        d = add(l, name, "beat-receiver", P + 30 + i);
+        /* All share the notice port; each has its own admin port (what
+         * `status` asks) and bid-log address. */
+        arg(d, "--listen=127.0.0.1:%d", P + 1);
+        arg(d, "--reuseport");
+        arg(d, "--admin-listen=127.0.0.1:%d", P + 30 + i);
+        arg(d, "--bidlog-listen=tcp://127.0.0.1:%d", bidlog_port(P, i));
+    }
     /* Every datastream shares one store directory, so a partition's store
      * follows it to whichever instance owns it next. The dedup retention
      * must cover the receiver's notice max age plus its 300 s future
@@ -134,7 +155,8 @@ int ctl_layout_build(ctl_layout *l) {
         add(l, name, "beat-inference", i == 1 ? P : P + 10 + i);
     }
     for (int i = 1; i < l->n; i++) { /* the six daemons share these flags */
-        arg(&l->d[i], "--listen=127.0.0.1:%d", l->d[i].admin_port);
+        if (strcmp(l->d[i].bin, "beat-receiver") != 0)
+            arg(&l->d[i], "--listen=127.0.0.1:%d", l->d[i].admin_port);
         arg(&l->d[i], "--name=%s", l->d[i].name);
     }
     return 0;

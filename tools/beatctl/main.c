@@ -1,5 +1,5 @@
 /* beatctl: runs a whole BEAT engine on one machine.
- *   beatctl up [--campaigns FILE] [--inference N] [--datastream N]
+ *   beatctl up [--campaigns FILE] [--inference N] [--datastream N] [--receivers N]
  *   beatctl down | status | env
  *   beatctl kill NAME [SIGNAL] | restart NAME | stop NAME [SIGNAL] | start NAME
  * (stop holds NAME down — the runner won't restart it — until start).
@@ -28,7 +28,7 @@
 #include "beatctl.h"
 
 static char *o_run_dir, *o_campaigns, *o_level;
-static int64_t o_port_base, o_inference, o_datastream, o_wait_s;
+static int64_t o_port_base, o_inference, o_datastream, o_receivers, o_wait_s;
 static bool o_follow;
 
 static const beat_opt opts[] = {
@@ -40,6 +40,9 @@ static const beat_opt opts[] = {
      "number of inference nodes", false},
     {"datastream", "BEAT_DATASTREAM_COUNT", BEAT_OPT_INT, &o_datastream, "1", 1, 8,
      "number of datastream instances in the consumer group", false},
+    {"receivers", "BEAT_RECEIVER_COUNT", BEAT_OPT_INT, &o_receivers, "2", 1, 8,
+     "number of receivers sharing the notice port (a dead one's notices go to the "
+     "others; inference pushes bid logs to all)", false},
     {"campaigns", "BEAT_CAMPAIGNS", BEAT_OPT_STR, &o_campaigns, NULL, 0, -1,
      "campaigns JSON file handed to the supervisor", false},
     {"wait-s", "BEAT_WAIT_S", BEAT_OPT_INT, &o_wait_s, "60", 1, 600,
@@ -357,6 +360,7 @@ int main(int argc, char **argv) {
     L.port_base = (int)o_port_base;
     L.n_inference = (int)o_inference;
     L.n_datastream = (int)o_datastream;
+    L.n_receiver = (int)o_receivers;
 
     const char *cmd = argv[first];
     const char *a1 = first + 1 < argc ? argv[first + 1] : NULL;
