@@ -18,22 +18,10 @@
 #include "../lighttrainer/factors.c"
 #include "../lighttrainer/metrics.c"
 #include "../lighttrainer/model.c"
-
-#define FUZZ_CHECK(c)                                                          \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "fuzz_ckpt: invariant failed: %s (line %d)\n", #c, \
-                    __LINE__);                                                 \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
+#include "fuzz.h"
 
 #define MAX_BYTES (4 << 20)
 #define BITS 10
-
-static int same_bytes(const beat_buf *a, const beat_buf *b) {
-    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
-}
 
 static void fuzz_roundtrip(const uint8_t *p, size_t n) {
     beat_ckpt a, b;
@@ -56,7 +44,7 @@ static void fuzz_roundtrip(const uint8_t *p, size_t n) {
     FUZZ_CHECK(memcmp(a.w, b.w, a.h.n_weights * sizeof *a.w) == 0);
     FUZZ_CHECK(a.n_priv == b.n_priv && (a.n_priv == 0 || !memcmp(a.priv, b.priv, a.n_priv)));
     FUZZ_CHECK(beat_ckpt_encode(&b, &e2) == 0);
-    FUZZ_CHECK(same_bytes(&e1, &e2));
+    FUZZ_CHECK(fuzz_same_bytes(&e1, &e2));
     beat_ckpt_fini(&a);
     beat_ckpt_fini(&b);
     beat_buf_fini(&e1);

@@ -15,14 +15,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-
-#define FUZZ_CHECK(c)                                                          \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "fuzz_http: invariant failed: %s\n", #c);          \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
+#include "fuzz.h"
 
 static void echo(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     (void)arg;

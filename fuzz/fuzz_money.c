@@ -10,22 +10,10 @@
 
 #include "beat_ledger.h"
 #include "beat_lease.h"
-
-#define FUZZ_CHECK(c)                                                           \
-    do {                                                                        \
-        if (!(c)) {                                                             \
-            fprintf(stderr, "fuzz_money: invariant failed: %s (line %d)\n", #c, \
-                    __LINE__);                                                  \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
+#include "fuzz.h"
 
 #define MAX_BYTES (1 << 20)
 #define ROWS_MAX 20000
-
-static int same_bytes(const beat_buf *a, const beat_buf *b) {
-    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
-}
 
 static void fuzz_lease(const char *p, size_t n, char tag, beat_buf *e1, beat_buf *e2) {
     beat_lease_msg a, b;
@@ -34,7 +22,7 @@ static void fuzz_lease(const char *p, size_t n, char tag, beat_buf *e1, beat_buf
     FUZZ_CHECK(beat_lease_encode(&a, e1) == 0);
     FUZZ_CHECK(beat_lease_decode(e1->data, e1->len, tag, ROWS_MAX, &b, &why) == 0);
     FUZZ_CHECK(beat_lease_encode(&b, e2) == 0);
-    FUZZ_CHECK(same_bytes(e1, e2));
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
     beat_lease_fini(&a);
     beat_lease_fini(&b);
 }
@@ -46,7 +34,7 @@ static void fuzz_ledger(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     FUZZ_CHECK(beat_ledger_encode(&a, e1) == 0);
     FUZZ_CHECK(beat_ledger_decode(e1->data, e1->len, ROWS_MAX, &b, &why) == 0);
     FUZZ_CHECK(beat_ledger_encode(&b, e2) == 0);
-    FUZZ_CHECK(same_bytes(e1, e2));
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
     beat_ledger_fini(&a);
     beat_ledger_fini(&b);
 }

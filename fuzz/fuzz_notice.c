@@ -14,14 +14,7 @@
 #include <string.h>
 
 #include "beat_notice.h"
-
-#define FUZZ_CHECK(c)                                                          \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "fuzz_notice: invariant failed: %s\n", #c);        \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
+#include "fuzz.h"
 
 static const char SECRET[] = "fuzz-secret";
 

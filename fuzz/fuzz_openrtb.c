@@ -32,14 +32,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-
-#define FUZZ_CHECK(c)                                                          \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "fuzz_openrtb: invariant failed: %s\n", #c);       \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
+#include "fuzz.h"
 
 #define T0 1700000000000LL
 #define SECRET "fuzz-openrtb-secret"

@@ -14,14 +14,7 @@
 #include "../receiver/notices.c"
 
 #include <stdlib.h>
-
-#define FUZZ_CHECK(c)                                                          \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "fuzz_receiver: invariant failed: %s\n", #c);      \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
+#include "fuzz.h"
 
 static const char SECRET[] = "fuzz-secret";
 #define NOW_MS 1700000000000LL

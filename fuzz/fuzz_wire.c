@@ -14,23 +14,10 @@
 #include "beat_campaign.h"
 #include "beat_ckpt.h"
 #include "beat_wire.h"
-
-#define FUZZ_CHECK(c)                                                          \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "fuzz_wire: invariant failed: %s (line %d)\n", #c, \
-                    __LINE__);                                                 \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
+#include "fuzz.h"
 
 #define MAX_BYTES (1 << 20)
 #define NOW_MS 1700000000000LL
-
-static int same_bytes(const beat_buf *a, const beat_buf *b)
-{
-    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
-}
 
 static void fuzz_event(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
 {
@@ -41,7 +28,7 @@ static void fuzz_event(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     FUZZ_CHECK(beat_event_decode(e1->data, e1->len, &b, &why) == 0);
     FUZZ_CHECK(memcmp(&a, &b, sizeof a) == 0);
     FUZZ_CHECK(beat_event_encode(&b, e2) == 0);
-    FUZZ_CHECK(same_bytes(e1, e2));
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
 }
 
 static void fuzz_state(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
@@ -57,7 +44,7 @@ static void fuzz_state(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     FUZZ_CHECK((a.private_json == NULL) == (b.private_json == NULL));
     FUZZ_CHECK(!a.private_json || strcmp(a.private_json, b.private_json) == 0);
     FUZZ_CHECK(beat_state_encode(&b, true, e2) == 0);
-    FUZZ_CHECK(same_bytes(e1, e2));
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
     beat_state_fini(&a);
     beat_state_fini(&b);
 }
@@ -75,7 +62,7 @@ static void fuzz_campaigns(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
         FUZZ_CHECK(a.c[i].start_ms == b.c[i].start_ms && a.c[i].end_ms == b.c[i].end_ms);
     }
     FUZZ_CHECK(beat_campaigns_encode(&b, e2) == 0);
-    FUZZ_CHECK(same_bytes(e1, e2));
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
     beat_campaigns_fini(&a);
     beat_campaigns_fini(&b);
 }
@@ -92,7 +79,7 @@ static void fuzz_ckpt(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     FUZZ_CHECK(memcmp(a.w, b.w, a.h.n_weights * sizeof *a.w) == 0);
     FUZZ_CHECK(a.n_priv == 0 || memcmp(a.priv, b.priv, a.n_priv) == 0);
     FUZZ_CHECK(beat_ckpt_encode(&b, e2) == 0);
-    FUZZ_CHECK(same_bytes(e1, e2));
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
     beat_ckpt_fini(&a);
     beat_ckpt_fini(&b);
 }
@@ -106,7 +93,7 @@ static void fuzz_aggregates(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     FUZZ_CHECK(beat_aggregates_decode(e1->data, e1->len, &b, &why) == 0);
     FUZZ_CHECK(a.n_buckets == b.n_buckets && a.epoch == b.epoch);
     FUZZ_CHECK(beat_aggregates_encode(&b, e2) == 0);
-    FUZZ_CHECK(same_bytes(e1, e2));
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
     beat_aggregates_fini(&a);
     beat_aggregates_fini(&b);
 }
@@ -133,7 +120,7 @@ static void fuzz_samples(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
         FUZZ_CHECK(memcmp(&h, &h2, sizeof h) == 0);
         FUZZ_CHECK(beat_samples_header_encode(&h2, e2) == 0);
         FUZZ_CHECK(beat_buf_append(e2, lines.data, lines.len) == 0);
-        FUZZ_CHECK(same_bytes(e1, e2));
+        FUZZ_CHECK(fuzz_same_bytes(e1, e2));
     }
     beat_buf_fini(&lines);
 }
@@ -147,7 +134,7 @@ static void fuzz_heartbeat(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     FUZZ_CHECK(beat_heartbeat_decode(e1->data, e1->len, &b, &why) == 0);
     FUZZ_CHECK(memcmp(&a, &b, sizeof a) == 0);
     FUZZ_CHECK(beat_heartbeat_encode(&b, e2) == 0);
-    FUZZ_CHECK(same_bytes(e1, e2));
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
 }
 
 static void fuzz_snapshot(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
@@ -162,7 +149,7 @@ static void fuzz_snapshot(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     FUZZ_CHECK(ca.n == cb.n && ca.version == cb.version);
     FUZZ_CHECK(sa.n == sb.n && sa.version == sb.version && sb.private_json == NULL);
     FUZZ_CHECK(beat_snapshot_encode(&cb, &sb, e2) == 0);
-    FUZZ_CHECK(same_bytes(e1, e2));
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
     beat_campaigns_fini(&ca);
     beat_campaigns_fini(&cb);
     beat_state_fini(&sa);
