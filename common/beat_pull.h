@@ -85,7 +85,7 @@ int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url,
                   beat_buf *resp);
 
 /* beat_opt rows for a puller's links, whose env twins are shared with the
- * other ends (COMMON.md "Shared names"): --datastream (beat_strlist *ds),
+ * other ends (docs/architecture.md, "one shared name"): --datastream (beat_strlist *ds),
  * --supervisor and --admin-token (char **sup, **token). */
 #define BEAT_PULL_OPTS(ds, sup, token)                                        \
     {"datastream", "BEAT_DATASTREAM_URLS", BEAT_OPT_STRLIST, (ds),            \
