@@ -1,9 +1,11 @@
 /* Status page of the supervisor, for campaign operators (docs/operations.md
- * "Supervisor status page"): campaigns with budget, spend, multiplier and
- * paused flag; state and model versions and ages; model metrics; connected
- * subscribers. Static bytes: the page renders itself from /v1/versions,
- * /v1/campaigns and /v1/state/latest, so it costs the daemon nothing between
- * polls. All user text is set via textContent. */
+ * "Supervisor status page"): campaigns with budget, the spend the ledger
+ * counted and the worst case committed (docs/money.md), the actuator's own
+ * spend figure, multiplier and paused flag; state and model versions and
+ * ages; model metrics; connected subscribers. Static bytes: the page renders
+ * itself from /v1/versions, /v1/campaigns, /v1/state/latest and /v1/leases
+ * (absent on a relay), so it costs the daemon nothing between polls. All
+ * user text is set via textContent. */
 #include "status.h"
 
 #include <math.h>
@@ -25,8 +27,9 @@ static const char PAGE[] =
     "<th>age</th><th>source</th></tr></thead><tbody></tbody></table>\n"
     "<h2>Model</h2><table id=\"model\"><tbody></tbody></table>\n"
     "<h2>Campaigns</h2><table id=\"campaigns\"><thead><tr><th>id</th>"
-    "<th class=\"num\">budget</th><th class=\"num\">spend</th><th class=\"num\">"
-    "multiplier</th><th>paused</th></tr></thead><tbody></tbody></table>\n"
+    "<th class=\"num\">budget</th><th class=\"num\">counted</th>"
+    "<th class=\"num\">committed</th><th class=\"num\">actuator's spend</th>"
+    "<th class=\"num\">multiplier</th><th>paused</th></tr></thead><tbody></tbody></table>\n"
     "<script>\n"
     "'use strict';\n"
     "function el(t,txt,cls){const e=document.createElement(t);"
@@ -43,8 +46,8 @@ static const char PAGE[] =
     "tb.replaceChildren();return tb}\n"
     "async function refresh(){\n"
     " try{\n"
-    "  const [v,cs,st]=await Promise.all([get('/v1/versions'),get('/v1/campaigns'),"
-    "get('/v1/state/latest')]);\n"
+    "  const [v,cs,st,ls]=await Promise.all([get('/v1/versions'),get('/v1/campaigns'),"
+    "get('/v1/state/latest'),get('/v1/leases')]);\n"
     "  document.getElementById('role').textContent=v.relay_from?'(relay of '+v.relay_from+')'"
     ":'(primary)';\n"
     "  const m=document.getElementById('meta');m.className='ok';\n"
@@ -63,9 +66,11 @@ static const char PAGE[] =
     "  else row(tb,['no model yet']);\n"
     "  tb=body('campaigns');\n"
     "  const sc=(st&&st.campaigns)||{},sp=(st&&st.private&&st.private.spend)||{};\n"
-    "  for(const c of (cs&&cs.campaigns)||[]){const s=sc[c.id]||{};\n"
+    "  const la=(ls&&ls.campaigns)||{};\n"
+    "  for(const c of (cs&&cs.campaigns)||[]){const s=sc[c.id]||{},a=la[c.id]||{};\n"
     "   const spend=(typeof sp[c.id]==='number')?sp[c.id]:s.spent_micros;\n"
-    "   row(tb,[c.id,num(money(c.budget_micros)),num(money(spend)),"
+    "   row(tb,[c.id,num(money(c.budget_micros)),num(money(a.spend_micros)),"
+    "num(money(a.committed_micros)),num(money(spend)),"
     "num(typeof s.multiplier==='number'?s.multiplier.toFixed(3):'-'),"
     "String(!!(c.paused||s.paused))])}\n"
     "  if(!cs)row(tb,['no campaigns yet']);\n"

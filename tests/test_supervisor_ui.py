@@ -56,7 +56,8 @@ def test_status_page_in_chromium():
         check((cv, sv, mv) == (1, 2, 3), f"versions {(cv, sv, mv)}")
         for needle in (f"<td class=\"num\">{cv}</td>", f"<td class=\"num\">{sv}</td>",
                        f"<td class=\"num\">{mv}</td>", "0.7321", "ui-trainer",
-                       "12.34", "1.250", "(primary)", "subscribers connected: 1"):
+                       "12.34", "1.250", "(primary)", "subscribers connected: 1",
+                       '<th class="num">committed</th>', '<td class="num">0.00</td>'):
             check(needle in dom, f"{needle!r} missing from rendered DOM:\n{dom[-3000:]}")
         check('<div id="meta" class="ok">' in dom, f"page reported an API error:\n{dom[:2000]}")
 
