@@ -126,6 +126,19 @@ static struct {
     _Atomic int64_t open_auctions;
 } D = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
+/* A partition resuming at its stored offset: the consumer reads the
+ * store's mark (the last message counted) again first, so a broker whose
+ * log was replaced and has grown past that offset is read from its start,
+ * not skipped (docs/operations.md "The datastream store"). */
+static void expect_mark(int32_t p, int64_t start) {
+    if (start < 1) return;
+    dst_ledger_mark m;
+    dst_store_mark(D.store, p, &m);
+    if (m.offset < 0 || m.offset != start - 1) return;
+    beat_kc_mark k = {m.offset, m.ts_ms, m.hash};
+    beat_kconsumer_expect(D.kc, p, &k);
+}
+
 /* Rebalance (consumer thread, inside poll): revoked partitions' join state
  * is dropped and their stores closed before they move, so nothing
  * half-joined lingers here and the next owner finds the store as we left
@@ -140,6 +153,7 @@ static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n,
     } else {
         dst_store_assign(D.store, p, n, start, now);
         bool from_end = strcmp(o_start_from, "end") == 0;
+        for (int i = 0; i < n; i++) expect_mark(p[i], start[i]);
         for (int i = 0; i < n; i++)
             start[i] = start[i] == DST_STORE_REFUSED      ? BEAT_KC_START_PAUSED
                        : start[i] == DST_STORE_FROM_START ? (from_end ? BEAT_KC_START_END
@@ -160,7 +174,7 @@ static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n,
 /* Kafka counters: the consumer keeps atomics; the consumer thread moves
  * their growth into registry counters so /metrics has real *_total. */
 static struct {
-    beat_counter *consumed, *errors, *resets, *rebalances;
+    beat_counter *consumed, *errors, *resets, *rebalances, *replaced, *verified;
     beat_kconsumer_stats last;
     _Atomic int64_t last_reset_ms; /* mono ms of the latest offset reset seen */
 } K;
@@ -168,12 +182,14 @@ static struct {
 static void sync_kafka_metrics(void) {
     beat_kconsumer_stats k = {0};
     beat_kconsumer_get_stats(D.kc, &k);
-    if (k.offset_resets != K.last.offset_resets)
+    if (k.offset_resets != K.last.offset_resets || k.log_replaced != K.last.log_replaced)
         atomic_store(&K.last_reset_ms, beat_mono_ms());
     beat_counter_add(K.consumed, k.consumed - K.last.consumed);
     beat_counter_add(K.errors, k.errors - K.last.errors);
     beat_counter_add(K.resets, k.offset_resets - K.last.offset_resets);
     beat_counter_add(K.rebalances, k.rebalances - K.last.rebalances);
+    beat_counter_add(K.replaced, k.log_replaced - K.last.log_replaced);
+    beat_counter_add(K.verified, k.log_verified - K.last.log_verified);
     K.last = k;
 }
 
@@ -189,7 +205,8 @@ static void log_stats(void) {
              "late=%llu open=%lld evicted=%llu store_keys=%lld store_full=%d "
              "store_refused=%d "
              "samples_pos=%llu samples_neg=%llu unjoined=%llu last_seq=%llu "
-             "assigned=%d kafka_errors=%llu offset_resets=%llu kafka_unreachable_s=%.0f",
+             "assigned=%d kafka_errors=%llu offset_resets=%llu log_replaced=%llu "
+             "kafka_unreachable_s=%.0f",
              (unsigned long long)k.consumed,
              (unsigned long long)s->events[BEAT_EV_BID],
              (unsigned long long)s->events[BEAT_EV_WIN],
@@ -205,7 +222,8 @@ static void log_stats(void) {
              (unsigned long long)s->samples_unjoined,
              (unsigned long long)dst_buckets_last_seq(dst_stream_buckets(D.stream)),
              (int)k.assigned, (unsigned long long)k.errors,
-             (unsigned long long)k.offset_resets, beat_kafka_unreachable_s());
+             (unsigned long long)k.offset_resets, (unsigned long long)k.log_replaced,
+             beat_kafka_unreachable_s());
 }
 
 /* Orders a batch's message indices by (partition, arrival): each
@@ -237,7 +255,10 @@ static void process(rd_kafka_message_t **msgs, int n, int64_t now) {
             rd_kafka_message_t *m = msgs[idx[i]];
             sm[k] = (dst_store_msg){m->payload, m->len, m->offset};
         }
-        int rc = dst_store_ingest(D.store, D.stream, p, sm, k, now);
+        beat_kc_mark km;
+        beat_kc_mark_of(msgs[idx[i - 1]], &km);
+        dst_ledger_mark last = {km.offset, km.ts_ms, km.hash};
+        int rc = dst_store_ingest_marked(D.store, D.stream, p, sm, k, now, &last);
         if (rc == 0) {
             cparts[nc] = p;
             cnext[nc++] = sm[k - 1].offset + 1;
@@ -271,6 +292,7 @@ static void *consumer_main(void *arg) {
         for (int i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
         int nr = dst_store_maintain(D.store, now, rparts, rstart, 64);
         for (int i = 0; i < nr; i++) {
+            expect_mark(rparts[i], rstart[i]);
             int64_t o = rstart[i] == DST_STORE_FROM_START
                             ? (strcmp(o_start_from, "end") == 0 ? BEAT_KC_START_END
                                                                  : BEAT_KC_START_BEGINNING)
@@ -347,6 +369,13 @@ static void register_metrics(void) {
                                 "Offsets out of range (the broker lost its log): read again from the log's start.");
     K.rebalances = beat_counter_new("beat_datastream_rebalances_total",
                                     "Consumer-group rebalance callbacks (assign and revoke).");
+    K.replaced = beat_counter_new("beat_datastream_log_replaced_total",
+                                  "Partitions whose broker log was replaced by another that "
+                                  "reused its offsets (the last message read differs): read "
+                                  "again from the log's start.");
+    K.verified = beat_counter_new("beat_datastream_log_marks_verified_total",
+                                  "Resumes that read the last counted message again and found "
+                                  "it unchanged (the log is the one read before).");
     beat_gauge_fn_new("beat_datastream_assigned_partitions",
                       "Kafka partitions assigned to this instance.", g_assigned, NULL);
     beat_gauge_fn_new("beat_datastream_last_bucket_seq",
@@ -366,8 +395,9 @@ static double a_fill_pct(void *arg) {
     return 100.0 * beat_alert_gauge_fn(A.fill);
 }
 
-/* 1 for 10 minutes after an offset fell out of range (the broker lost the
- * log we were reading: what it held and we had not read is gone). */
+/* 1 for 10 minutes after an offset fell out of range or a partition's log
+ * was found replaced (the broker lost the log we were reading: what it held
+ * and we had not read is gone). */
 static double a_log_lost(void *arg) {
     (void)arg;
     int64_t t = atomic_load(&K.last_reset_ms);
@@ -401,8 +431,8 @@ static beat_alert_rules *start_rules(beat_alert *a) {
              "dedup store full (of --dedup-max-keys %lld per partition)",
              (long long)o_max_keys);
     snprintf(lost_what, sizeof lost_what,
-             "Kafka %s lost the log being read (offset out of range): resumed at "
-             "the log's start", o_brokers);
+             "Kafka %s lost the log being read (offset out of range, or a new log "
+             "reusing its offsets): resumed at the log's start", o_brokers);
     beat_alert_rule rules[] = {
         {.name = "kafka_unreachable", .what = what, .unit = "s", .kind = BEAT_RULE_VALUE,
          .value = beat_kafka_unreachable_fn, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
