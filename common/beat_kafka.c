@@ -341,8 +341,25 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
 
 int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
                         const void *val, size_t val_len) {
+    return beat_kproducer_send_to(p, RD_KAFKA_PARTITION_UA, key, key_len, val, val_len);
+}
+
+int beat_kproducer_partitions(beat_kproducer *p, int timeout_ms) {
     if (!p) return -EINVAL;
-    if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, p->rkt, &md, timeout_ms);
+    if (e) return e == RD_KAFKA_RESP_ERR__TIMED_OUT ? -ETIMEDOUT : -EIO;
+    int n = -ENOENT;
+    if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+        n = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
+int beat_kproducer_send_to(beat_kproducer *p, int32_t partition, const void *key,
+                           size_t key_len, const void *val, size_t val_len) {
+    if (!p) return -EINVAL;
+    if (rd_kafka_produce(p->rkt, partition, RD_KAFKA_MSG_F_COPY,
                          (void *)val, val_len, key, key_len, NULL) == 0) {
         atomic_fetch_add_explicit(&p->sent, 1, memory_order_relaxed);
         return 0;

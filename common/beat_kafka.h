@@ -67,6 +67,14 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
 /* Copies key and value; never blocks. 0, or -ENOBUFS (dropped, counted). */
 int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
                         const void *val, size_t val_len);
+/* As beat_kproducer_send, into an explicit partition (the receiver's
+ * heartbeats go to every partition). */
+int beat_kproducer_send_to(beat_kproducer *p, int32_t partition, const void *key,
+                           size_t key_len, const void *val, size_t val_len);
+/* The topic's partition count from the broker's metadata, waiting at most
+ * timeout_ms (so never on an event loop). > 0, or a negative errno
+ * (-ETIMEDOUT, -ENOENT: no such topic, -EIO). */
+int beat_kproducer_partitions(beat_kproducer *p, int timeout_ms);
 void beat_kproducer_get_stats(beat_kproducer *p, beat_kproducer_stats *out);
 /* Messages in the local queue now (waiting or in flight, their delivery
  * report not served yet); thread-safe. */
