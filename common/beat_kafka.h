@@ -68,9 +68,11 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
 int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
                         const void *val, size_t val_len);
 /* As beat_kproducer_send, into an explicit partition (the receiver's
- * heartbeats go to every partition). */
+ * heartbeats go to every partition). counted=false: the message moves none
+ * of the stats below (the caller counts it; it still takes a queue slot). */
 int beat_kproducer_send_to(beat_kproducer *p, int32_t partition, const void *key,
-                           size_t key_len, const void *val, size_t val_len);
+                           size_t key_len, const void *val, size_t val_len,
+                           bool counted);
 /* The topic's partition count from the broker's metadata, waiting at most
  * timeout_ms (so never on an event loop). > 0, or a negative errno
  * (-ETIMEDOUT, -ENOENT: no such topic, -EIO). */

@@ -244,6 +244,67 @@ def test_aggregates_samples_and_broker_restart():
         check(not fatal, f"no error lines: {fatal[:3]}")
 
 
+def heard_ms(hport, after):
+    """(heard_ms, last_seq) of an aggregates answer."""
+    d = get_json(f"http://127.0.0.1:{hport}/v1/aggregates?after={after}")
+    return d["heard_ms"], d["last_seq"]
+
+
+def test_heard_follows_receiver_heartbeats():
+    """A real receiver beats into every partition (--heartbeat-ms 200);
+    datastream's heard_ms advances with it, never counts the heartbeats,
+    stops advancing while the receiver is frozen (SIGSTOP) although empty
+    buckets keep closing, advances again after SIGCONT, and drops to 0
+    (unknown) once the receiver says goodbye on SIGTERM."""
+    kport, admin, hport, rport, bport = free_ports(5)
+    with Procs(tempfile.mkdtemp(prefix="beat-ds-heard-")) as procs:
+        start_kafka(procs, "kafka-dev", kport, admin)
+        ds = start_ds(procs, "ds-1", kport, hport)
+        wait_for(lambda: ready_with(hport, PARTS), 20, 0.1, "datastream assigned")
+        rcv = procs.start("receiver-1", [
+            "beat-receiver", "--listen", f"127.0.0.1:{rport}", "--bidlog-listen",
+            f"tcp://127.0.0.1:{bport}", "--kafka-brokers", f"127.0.0.1:{kport}",
+            "--topic", TOPIC, "--name", "receiver-1", "--heartbeat-ms", "200"])
+        wait_for(lambda: healthz(rport)["heartbeat_partitions"] == PARTS, 10,
+                 what="receiver knows the partitions")
+        wait_for(lambda: heard_ms(hport, 0)[0] > 0, 15, 0.1, "heard_ms known")
+        h0, _ = heard_ms(hport, 0)
+        wait_for(lambda: heard_ms(hport, 0)[0] >= h0 + 1000, 10, 0.1, "heard_ms advances")
+        check(healthz(hport)["receivers"] == 1, "one receiver known")
+        check(abs(healthz(hport)["heard_age_ms"]) < 3000, "heard recently")
+
+        rcv.signal(signal.SIGSTOP)
+        try:
+            time.sleep(0.5)  # what was queued before the stop is read
+            h1, seq1 = heard_ms(hport, 0)
+            # Buckets keep closing (200 ms each) while nothing is heard.
+            wait_for(lambda: heard_ms(hport, 0)[1] >= seq1 + 15, 10, 0.1, "buckets close")
+            h2, _ = heard_ms(hport, 0)
+            check(h2 == h1, f"heard_ms moved while the receiver was frozen: {h1} -> {h2}")
+            check(metric(hport, "beat_datastream_heard_age_seconds") >= 2.5,
+                  "the heard age grows")
+        finally:
+            rcv.signal(signal.SIGCONT)
+        wait_for(lambda: heard_ms(hport, 0)[0] > h2 + 1000, 10, 0.1, "heard_ms advances again")
+
+        # Heartbeats are counted nowhere but in their own counter.
+        tot, _, _ = sum_aggregates(hport)
+        check(tot == {}, f"no campaign rows from heartbeats: {tot}")
+        check(metric(hport, "beat_datastream_heartbeats_total") > 20, "heartbeats read")
+        check(metric(hport, "beat_datastream_invalid_events_total") == 0, "none invalid")
+        check(metric(hport, "beat_datastream_store_keys") == 0, "no dedup key for hb")
+        n_lines = sum(1 for _ in ds.events())
+        check(n_lines < 60, f"no log line per heartbeat ({n_lines} lines)")
+
+        # A graceful stop says goodbye: dropped at once, heard becomes unknown.
+        check(rcv.stop() == 0, "receiver exits 0")
+        wait_for(lambda: heard_ms(hport, 0)[0] == 0, 5, 0.1, "heard_ms unknown after bye")
+        check(metric(hport, "beat_datastream_receiver_byes_total") == PARTS, "bye per partition")
+        check(ds.stop() == 0, "datastream exits 0")
+        bad = [e for e in ds.events() if e.get("lvl") in ("error", "fatal")]
+        check(not bad, f"no error lines: {bad[:3]}")
+
+
 def test_two_instances_split_partitions():
     kport, admin, h1, h2 = free_ports(4)
     with Procs(tempfile.mkdtemp(prefix="beat-ds2-")) as procs:
