@@ -400,6 +400,54 @@ static int test_no_data_holds(void) {
     return sim_finish(&s, "1h, datastreams down 60s");
 }
 
+/* Buckets keep closing but the notices are unheard (every receiver down,
+ * Kafka down, datastream lagging: empty buckets are "no news", not "no
+ * spend"): the aggregates answers carry an old heard_ms, the data time the
+ * state derives stays there, and the controller holds its multiplier. The
+ * same answers without heard_ms (a datastream from before heartbeats) read
+ * as "nothing spent" and the multiplier climbs: what heard_ms prevents. */
+static int unheard_run(bool with_heard, double *m_before, double *m_after, double *m_15) {
+    sim s;
+    sim_init(&s, 3600, 1.0);
+    sim_until(&s, T0 + 600 * 1000LL);
+    act_state st;
+    CHECK(act_state_init(&st, 10) == 0);
+    beat_pull_cursor *cur = act_state_cursor(&st, "http://ds1");
+    CHECK(cur != NULL);
+    int64_t heard = s.t_ms - 2000; /* the last time notices were heard */
+    *m_before = s.p.multiplier;
+    for (uint64_t k = 1; k <= 60; k++) {
+        s.t_ms += 1000;
+        beat_agg_bucket b = {.seq = k, .start_ms = s.t_ms - 2000, .end_ms = s.t_ms - 1000};
+        beat_aggregates a = {.epoch = 7, .bucket_ms = 1000, .first_seq = 1, .last_seq = k,
+                             .heard_ms = heard, .has_heard = with_heard,
+                             .n_buckets = 1, .buckets = &b};
+        act_apply_result r;
+        CHECK(act_state_apply(&st, cur, &a, &r) == 0);
+        CHECK_EQ_INT(r.buckets, 1);
+        int64_t data_ms = act_state_data_ms(&st, 10000);
+        CHECK_EQ_INT(data_ms, with_heard ? heard : s.t_ms - 1000);
+        s.in.data_ms = data_ms; /* spent_micros stays: the buckets are empty */
+        act_pacer_step(&s.cfg, &s.p, &s.in, s.t_ms);
+        if (k == 15) *m_15 = s.p.multiplier; /* data older than max_age_s from here */
+    }
+    *m_after = s.p.multiplier;
+    act_state_fini(&st);
+    return 0;
+}
+
+static int test_unheard_holds(void) {
+    double m0, m1, m15;
+    CHECK_EQ_INT(unheard_run(true, &m0, &m1, &m15), 0);
+    fprintf(stderr, "  %-26s multiplier %.3f -> %.3f\n", "60 s unheard (heard_ms)", m0, m1);
+    CHECK(m1 <= m0 * 1.0001); /* never bid up blind */
+    CHECK(m1 == m15);         /* and held once the heard time is stale */
+    CHECK_EQ_INT(unheard_run(false, &m0, &m1, &m15), 0);
+    fprintf(stderr, "  %-26s multiplier %.3f -> %.3f\n", "60 s empty (no heard_ms)", m0, m1);
+    CHECK(m1 > m0 * 1.2);
+    return 0;
+}
+
 static int test_budget_exhausted_pauses(void) {
     act_pacer_cfg cfg;
     act_pacer_cfg_default(&cfg);
@@ -509,6 +557,7 @@ int main(int argc, char **argv) {
         {"saturation_anti_windup", test_saturation_anti_windup},
         {"late_surge_bounded", test_late_surge_bounded},
         {"no_data_holds", test_no_data_holds},
+        {"unheard_holds", test_unheard_holds},
         {"budget_exhausted_pauses", test_budget_exhausted_pauses},
         {"flight_bounds_pause", test_flight_bounds_pause},
         {"multiplier_bounds_and_nonfinite", test_multiplier_bounds_and_nonfinite},

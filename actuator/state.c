@@ -121,6 +121,11 @@ int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates 
     r->refetch = chk.refetch;
     r->missed = chk.missed;
     if (chk.refetch) return 0;
+    int cix = (int)(cur - st->cur);
+    if (cix >= 0 && cix < st->n_cur) {
+        st->has_heard[cix] = a->has_heard;
+        st->heard_ms[cix] = a->has_heard ? a->heard_ms : 0;
+    }
     for (int b = 0; b < a->n_buckets; b++) {
         const beat_agg_bucket *bk = &a->buckets[b];
         if (!beat_pull_take(cur, bk->seq)) continue; /* already counted */
@@ -153,6 +158,10 @@ int64_t act_state_data_ms(const act_state *st, int64_t stale_ms) {
         if (st->data_end_ms[i] > 0 && st->data_end_ms[i] >= newest - stale_ms &&
             (t == 0 || st->data_end_ms[i] < t))
             t = st->data_end_ms[i];
+    for (int i = 0; t > 0 && i < st->n_cur; i++)
+        if (st->data_end_ms[i] > 0 && st->data_end_ms[i] >= newest - stale_ms &&
+            st->has_heard[i] && st->heard_ms[i] < t)
+            t = st->heard_ms[i]; /* 0: that datastream does not know */
     return t;
 }
 

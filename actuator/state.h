@@ -36,6 +36,11 @@ typedef struct act_state {
     beat_pull_cursor cur[ACT_CURSORS_MAX]; /* keyed by datastream URL */
     int64_t data_end_ms[ACT_CURSORS_MAX]; /* newest bucket end applied per
                                              cursor by this process; 0 = none */
+    /* The datastream's last heard_ms (every notice produced before it is in
+     * the buckets it listed; 0 = it does not know); has_heard false: it
+     * sends none (a datastream from before heartbeats). */
+    int64_t heard_ms[ACT_CURSORS_MAX];
+    bool has_heard[ACT_CURSORS_MAX];
     int n_cur;
 } act_state;
 
@@ -65,7 +70,11 @@ int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates 
                     act_apply_result *r);
 /* Data time of the spend counted: the oldest of the newest bucket ends
  * applied per datastream, leaving out instances more than stale_ms behind
- * the freshest (down: their spend is not coming anyway); 0 if none yet. */
+ * the freshest (down: their spend is not coming anyway), and no later than
+ * the heard_ms of those that report it (an empty bucket is "no news", not
+ * "nothing spent", until the receivers' heartbeats say every notice before
+ * it was counted: docs/contracts.md "Aggregates"); 0 if none yet or a
+ * datastream does not know (heard_ms 0): the controllers then hold. */
 int64_t act_state_data_ms(const act_state *st, int64_t stale_ms);
 /* Appends the state JSON (public campaigns of the set + private). */
 int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,

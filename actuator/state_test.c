@@ -168,6 +168,28 @@ static int test_state_data_time(void) {
     a.buckets[0].end_ms = T0 + 60000; /* ds2 now 58 s behind: left out */
     CHECK(act_state_apply(&st, c1, &a, &r) == 0);
     CHECK_EQ_INT(act_state_data_ms(&st, 10000), T0 + 60000);
+    /* heard_ms caps it: ds1 has heard every notice up to T0 + 58 s only */
+    aggs(&a, 1, 5, 5, rows, 1);
+    a.buckets[0].end_ms = T0 + 61000;
+    a.has_heard = true;
+    a.heard_ms = T0 + 58000;
+    CHECK(act_state_apply(&st, c1, &a, &r) == 0);
+    CHECK_EQ_INT(act_state_data_ms(&st, 10000), T0 + 58000);
+    /* an answer with no new bucket still moves it */
+    aggs(&a, 1, 5, 5, rows, 0);
+    a.n_buckets = 0;
+    a.has_heard = true;
+    a.heard_ms = T0 + 60500;
+    CHECK(act_state_apply(&st, c1, &a, &r) == 0);
+    CHECK_EQ_INT(act_state_data_ms(&st, 10000), T0 + 60500);
+    /* heard_ms 0: that datastream does not know: unknown (0) */
+    a.heard_ms = 0;
+    CHECK(act_state_apply(&st, c1, &a, &r) == 0);
+    CHECK_EQ_INT(act_state_data_ms(&st, 10000), 0);
+    /* a datastream that sends none (older) leaves bucket ends alone */
+    a.has_heard = false;
+    CHECK(act_state_apply(&st, c1, &a, &r) == 0);
+    CHECK_EQ_INT(act_state_data_ms(&st, 10000), T0 + 61000);
     act_state_fini(&st);
     return 0;
 }

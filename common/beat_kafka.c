@@ -237,11 +237,21 @@ struct beat_kproducer {
     _Atomic uint64_t sent, delivered, dropped, delivery_errors;
 };
 
+/* The opaque of messages sent aside (beat_kproducer_send_to, counted=false):
+ * their delivery reports move no counter. */
+static char aside_marker;
+
 /* Runs on the polling thread (or in beat_kproducer_free's flush). */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
                       void *opaque) {
     (void)rk;
     beat_kproducer *p = opaque;
+    if (m->_private == &aside_marker) {
+        if (m->err)
+            beat_log_rl(5000, BEAT_WARN, "kafka_delivery_failed", "err=%s aside=1",
+                        rd_kafka_err2name(m->err));
+        return;
+    }
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         atomic_fetch_add_explicit(&p->delivered, 1, memory_order_relaxed);
     } else {
@@ -339,17 +349,45 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
     return p;
 }
 
+static int produce_one(beat_kproducer *p, int32_t partition, const void *key, size_t key_len,
+                const void *val, size_t val_len, bool counted);
+
 int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
                         const void *val, size_t val_len) {
+    return produce_one(p, RD_KAFKA_PARTITION_UA, key, key_len, val, val_len, true);
+}
+
+int beat_kproducer_send_to(beat_kproducer *p, int32_t partition, const void *key,
+                           size_t key_len, const void *val, size_t val_len,
+                           bool counted) {
+    return produce_one(p, partition, key, key_len, val, val_len, counted);
+}
+
+int beat_kproducer_partitions(beat_kproducer *p, int timeout_ms) {
     if (!p) return -EINVAL;
-    if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                         (void *)val, val_len, key, key_len, NULL) == 0) {
-        atomic_fetch_add_explicit(&p->sent, 1, memory_order_relaxed);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, p->rkt, &md, timeout_ms);
+    if (e) return e == RD_KAFKA_RESP_ERR__TIMED_OUT ? -ETIMEDOUT : -EIO;
+    int n = -ENOENT;
+    if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+        n = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
+static int produce_one(beat_kproducer *p, int32_t partition, const void *key, size_t key_len,
+                const void *val, size_t val_len, bool counted) {
+    if (!p) return -EINVAL;
+    if (rd_kafka_produce(p->rkt, partition, RD_KAFKA_MSG_F_COPY,
+                         (void *)val, val_len, key, key_len,
+                         counted ? NULL : &aside_marker) == 0) {
+        if (counted) atomic_fetch_add_explicit(&p->sent, 1, memory_order_relaxed);
         return 0;
     }
     /* Anything refused locally never reaches Kafka: counted as dropped. */
-    atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+    if (counted) atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
     rd_kafka_resp_err_t e = rd_kafka_last_error();
+    if (!counted) return e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EIO;
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         beat_log_rl(5000, BEAT_WARN, "kafka_queue_full",
                     "queued=%lld", (long long)beat_kproducer_queued(p));

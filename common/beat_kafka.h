@@ -67,6 +67,16 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
 /* Copies key and value; never blocks. 0, or -ENOBUFS (dropped, counted). */
 int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
                         const void *val, size_t val_len);
+/* As beat_kproducer_send, into an explicit partition (the receiver's
+ * heartbeats go to every partition). counted=false: the message moves none
+ * of the stats below (the caller counts it; it still takes a queue slot). */
+int beat_kproducer_send_to(beat_kproducer *p, int32_t partition, const void *key,
+                           size_t key_len, const void *val, size_t val_len,
+                           bool counted);
+/* The topic's partition count from the broker's metadata, waiting at most
+ * timeout_ms (so never on an event loop). > 0, or a negative errno
+ * (-ETIMEDOUT, -ENOENT: no such topic, -EIO). */
+int beat_kproducer_partitions(beat_kproducer *p, int timeout_ms);
 void beat_kproducer_get_stats(beat_kproducer *p, beat_kproducer_stats *out);
 /* Messages in the local queue now (waiting or in flight, their delivery
  * report not served yet); thread-safe. */
@@ -94,9 +104,23 @@ typedef struct beat_kconsumer_stats {
     uint64_t consumed;
     uint64_t errors;
     uint64_t offset_resets;   /* OFFSET_OUT_OF_RANGE: resumed at the log's start */
+    uint64_t log_replaced;    /* a mark did not match: read again from the log's start */
+    uint64_t log_verified;    /* a mark was read again and matched */
     uint64_t rebalances;
     int32_t assigned;         /* partitions currently assigned */
 } beat_kconsumer_stats;
+
+/* The last message read of a partition: its offset, Kafka timestamp and a
+ * hash of its key and value. A log that a broker lost and began again from
+ * offset 0 (a restarted dev broker, an unclean election) may have grown
+ * past the offset we stored before we read it again; an offset alone
+ * cannot tell the new log from the old, the message at it can. */
+typedef struct beat_kc_mark {
+    int64_t offset; /* -1 = no mark */
+    int64_t ts_ms;
+    uint64_t hash;
+} beat_kc_mark;
+void beat_kc_mark_of(const rd_kafka_message_t *m, beat_kc_mark *out);
 
 beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
                                    const char *topic,
@@ -123,6 +147,18 @@ int beat_kconsumer_pause(beat_kconsumer *c, int32_t partition);
  * BEAT_KC_START_END); waits at most 1 s for the seek. 0, -ENOENT or -EIO
  * (still paused). */
 int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset);
+/* Log identity checks. The caller names the message it last processed of
+ * a partition (its store's mark): when the partition is next assigned (call
+ * this from the rebalance fn) or resumed at mark->offset + 1, the consumer
+ * reads mark->offset again first and compares. The same check runs on its
+ * own after the consumer saw a broker error (connection lost: the broker
+ * may have come back with another log), against the last message handed
+ * out. A match is dropped (already processed) and reading goes on; a
+ * mismatch, or the log now being shorter, means the log was replaced:
+ * counted (log_replaced), logged (kafka_log_replaced) and read again from
+ * its start, never skipped. Nothing after the mark is handed out before
+ * the check is done. 0 or -ENOENT (partition out of range). */
+int beat_kconsumer_expect(beat_kconsumer *c, int32_t partition, const beat_kc_mark *mark);
 void beat_kconsumer_get_stats(beat_kconsumer *c, beat_kconsumer_stats *out);
 void beat_kconsumer_free(beat_kconsumer *c); /* leaves the group; NULL no-op */
 

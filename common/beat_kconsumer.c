@@ -6,7 +6,10 @@
  * start of its own begins at the group's committed offset, else at the
  * log's start. A log that lost our offset (dev broker restart:
  * docs/architecture.md "Library facts") is followed from its new start
- * instead of stalling or skipping, and counted. Called by datastream's
+ * instead of stalling or skipping, and counted; so is a new log that has
+ * already grown past our offset, told by reading the last processed
+ * message again (beat_kconsumer_expect: after a start, a resume and any
+ * broker error). Called by datastream's
  * consumer thread only; must never block longer than the caller's timeout
  * (plus at most 1 s to commit when partitions are revoked, 1 s per resumed
  * partition, and the start-offset lookups of an assignment) and never hand
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "beat_log.h"
 #include "beat_util.h"
@@ -26,12 +30,16 @@
  * covers partitions below this; higher ones are consumed without it. */
 #define KC_PARTS_MAX 1024
 
+/* A partition's log identity check (beat_kconsumer_expect). */
+enum { KC_OK, KC_SUSPECT, KC_SOUGHT };
+
 struct beat_kconsumer {
     rd_kafka_t *rk;
     char *topic;
     beat_kconsumer_rebalance_fn fn;
     void *arg;
-    _Atomic uint64_t consumed, errors, offset_resets, rebalances;
+    _Atomic uint64_t consumed, errors, offset_resets, rebalances, log_replaced,
+        log_verified;
     _Atomic int32_t assigned;
     bool reset_earliest; /* auto.offset.reset asks for the log's start */
     /* Polling thread only (rebalance_cb runs inside poll): */
@@ -43,6 +51,11 @@ struct beat_kconsumer {
      * message collected under an older generation is not handed out. */
     uint32_t gen[KC_PARTS_MAX];
     uint32_t *msg_gen; /* poll scratch: generation of each collected message */
+    /* The last message processed (handed out, or named by the caller) and
+     * whether it must be read again and compared before going on. */
+    beat_kc_mark mark[KC_PARTS_MAX];
+    bool expected[KC_PARTS_MAX]; /* mark named by the caller: check on start */
+    uint8_t check[KC_PARTS_MAX];
     int msg_gen_cap;
 };
 
@@ -84,7 +97,43 @@ static void set_owned(beat_kconsumer *c, const int32_t *p, int n, bool owned) {
         c->gen[p[i]]++;
         c->next_commit[p[i]] = -1;
         c->last_offset[p[i]] = -1;
+        if (!owned) {
+            c->mark[p[i]].offset = -1;
+            c->expected[p[i]] = false;
+            c->check[p[i]] = KC_OK;
+        }
     }
+}
+
+void beat_kc_mark_of(const rd_kafka_message_t *m, beat_kc_mark *out) {
+    rd_kafka_timestamp_type_t tt;
+    out->offset = m->offset;
+    out->ts_ms = rd_kafka_message_timestamp(m, &tt);
+    uint64_t h = XXH3_64bits_withSeed(m->key ? m->key : "", m->key ? m->key_len : 0,
+                                      0x6b6d61726bULL /* "kmark" */);
+    out->hash = XXH3_64bits_withSeed(m->payload ? m->payload : "",
+                                     m->payload ? m->len : 0, h);
+}
+
+/* Where a partition starts (>= 0) with the caller's mark just below it:
+ * start one message earlier, on the mark, and compare it first. */
+static int64_t check_start(beat_kconsumer *c, int32_t p, int64_t s) {
+    if (!part_ok(p)) return s;
+    bool check = s >= 1 && c->expected[p] && c->mark[p].offset == s - 1;
+    c->expected[p] = false;
+    c->check[p] = check ? KC_SOUGHT : KC_OK;
+    if (!check) c->mark[p].offset = -1;
+    return check ? s - 1 : s;
+}
+
+/* Any broker or transport error may be the broker going away and coming
+ * back with another log: every partition read so far checks its mark again
+ * at its next message. Polling thread (error_cb). */
+static void suspect_all(beat_kconsumer *c) {
+    for (int p = 0; p < KC_PARTS_MAX; p++)
+        if (c->owned[p] && !c->paused[p] && c->mark[p].offset >= 0 &&
+            c->check[p] == KC_OK)
+            c->check[p] = KC_SUSPECT;
 }
 
 /* beat_log's logfmt parser treats '"' as a quote: keep a librdkafka line one
@@ -135,6 +184,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
     (void)rk;
     beat_kconsumer *c = opaque;
     atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+    suspect_all(c);
     char msg[512];
     sanitize(msg, sizeof msg, reason);
     beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"%s\"",
@@ -211,6 +261,11 @@ static int apply_starts(beat_kconsumer *c, rd_kafka_topic_partition_list_t *part
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         if (strcmp(tp->topic, c->topic) != 0) continue;
         int64_t s = start[k++];
+        if (s < 0 && part_ok(tp->partition)) { /* no check: nothing to compare */
+            c->expected[tp->partition] = false;
+            c->check[tp->partition] = KC_OK;
+            c->mark[tp->partition].offset = -1;
+        }
         if (s == BEAT_KC_START_DEFAULT) continue;
         tp->err = RD_KAFKA_RESP_ERR_NO_ERROR;
         if (s == BEAT_KC_START_PAUSED) {
@@ -219,8 +274,9 @@ static int apply_starts(beat_kconsumer *c, rd_kafka_topic_partition_list_t *part
             tp->offset = RD_KAFKA_OFFSET_BEGINNING;
             paused++;
         } else {
-            tp->offset = s >= 0 ? s : s == BEAT_KC_START_END ? RD_KAFKA_OFFSET_END
-                                                             : RD_KAFKA_OFFSET_BEGINNING;
+            tp->offset = s >= 0 ? check_start(c, tp->partition, s)
+                         : s == BEAT_KC_START_END ? RD_KAFKA_OFFSET_END
+                                                  : RD_KAFKA_OFFSET_BEGINNING;
         }
     }
     return paused;
@@ -343,7 +399,10 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
     }
     c->fn = fn;
     c->arg = arg;
-    for (int i = 0; i < KC_PARTS_MAX; i++) c->last_offset[i] = c->next_commit[i] = -1;
+    for (int i = 0; i < KC_PARTS_MAX; i++) {
+        c->last_offset[i] = c->next_commit[i] = -1;
+        c->mark[i].offset = -1;
+    }
     c->reset_earliest = true;
     for (const char *const *kv = extra_kv; kv && kv[0] && kv[1]; kv += 2)
         if (!strcmp(kv[0], "auto.offset.reset"))
@@ -424,7 +483,10 @@ static int seek_to(beat_kconsumer *c, const char *topic, int32_t partition,
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, wait_ms);
     int rc = 0;
-    if (!e && l->elems[0].err) { /* a per-partition failure */
+    /* Without a wait, a seek that was started answers _IN_PROGRESS. */
+    if (!e && l->elems[0].err &&
+        !(wait_ms == 0 && l->elems[0].err == RD_KAFKA_RESP_ERR__IN_PROGRESS)) {
+        /* a per-partition failure */
         beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
                     "err=%s partition=%d reason=\"seek to %s\"",
                     rd_kafka_err2name(l->elems[0].err), (int)partition, what);
@@ -520,7 +582,20 @@ int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset) 
     int64_t o = offset >= 0 ? offset
                 : offset == BEAT_KC_START_END ? RD_KAFKA_OFFSET_END
                                               : RD_KAFKA_OFFSET_BEGINNING;
-    if (seek_to(c, c->topic, partition, o, 1000, "resume") != 0) return -EIO;
+    bool expected = c->expected[partition];
+    beat_kc_mark mark = c->mark[partition];
+    if (o >= 0) {
+        o = check_start(c, partition, o);
+    } else {
+        c->expected[partition] = false;
+        c->check[partition] = KC_OK;
+        c->mark[partition].offset = -1;
+    }
+    if (seek_to(c, c->topic, partition, o, 1000, "resume") != 0) {
+        c->expected[partition] = expected; /* the next resume checks again */
+        c->mark[partition] = mark;
+        return -EIO;
+    }
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, c->topic, partition);
     rd_kafka_resp_err_t e = rd_kafka_resume_partitions(c->rk, l);
@@ -538,6 +613,8 @@ int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset) 
              (long long)offset);
     return 0;
 }
+
+static bool check_msg(beat_kconsumer *c, const rd_kafka_message_t *m);
 
 int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
                         int timeout_ms) {
@@ -577,11 +654,13 @@ int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
     int k = 0;
     for (int i = 0; i < n; i++) {
         int32_t p = msgs[i]->partition;
-        if (part_ok(p) && (!c->owned[p] || c->paused[p] || c->msg_gen[i] != c->gen[p])) {
+        if (part_ok(p) && (!c->owned[p] || c->paused[p] || c->msg_gen[i] != c->gen[p] ||
+                           (c->check[p] != KC_OK && !check_msg(c, msgs[i])))) {
             rd_kafka_message_destroy(msgs[i]);
             continue;
         }
         track_offset(c, msgs[i]);
+        if (part_ok(p)) beat_kc_mark_of(msgs[i], &c->mark[p]);
         msgs[k++] = msgs[i];
     }
     if (k < n)
@@ -592,6 +671,65 @@ int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
     return n;
 }
 
+int beat_kconsumer_expect(beat_kconsumer *c, int32_t partition, const beat_kc_mark *mark) {
+    if (!c || !mark || !part_ok(partition)) return -ENOENT;
+    c->mark[partition] = *mark;
+    c->expected[partition] = mark->offset >= 0;
+    return 0;
+}
+
+/* The broker's log for this partition is not the one our mark was read
+ * from: read the new one from its start (the caller's dedup makes what it
+ * already processed harmless; skipping would lose what it never read). */
+static void log_replaced(beat_kconsumer *c, const rd_kafka_message_t *m, const char *why) {
+    int32_t p = m->partition;
+    atomic_fetch_add_explicit(&c->log_replaced, 1, memory_order_relaxed);
+    beat_log_rl(1000, BEAT_WARN, "kafka_log_replaced",
+                "partition=%d mark_offset=%lld read_offset=%lld why=%s action=log_start",
+                (int)p, (long long)c->mark[p].offset, (long long)m->offset, why);
+    c->check[p] = KC_OK;
+    c->mark[p].offset = -1;
+    c->last_offset[p] = -1;
+    c->gen[p]++; /* the rest of this batch came from the wrong position */
+    if (seek_to(c, c->topic, p, RD_KAFKA_OFFSET_BEGINNING, 0, "log start (replaced)") != 0)
+        c->check[p] = KC_SUSPECT; /* try again at the next message */
+}
+
+/* The identity check of one message of a partition being checked (poll's
+ * hand-out loop). True: hand it out; false: drop it. */
+static bool check_msg(beat_kconsumer *c, const rd_kafka_message_t *m) {
+    int32_t p = m->partition;
+    beat_kc_mark *mk = &c->mark[p];
+    if (c->check[p] == KC_SUSPECT) {
+        /* Read the mark again before anything newer: whatever was fetched
+         * after it is dropped and fetched again. */
+        c->gen[p]++;
+        if (seek_to(c, c->topic, p, mk->offset, 0, "mark") == 0) c->check[p] = KC_SOUGHT;
+        return false;
+    }
+    if (m->offset == mk->offset) {
+        beat_kc_mark now;
+        beat_kc_mark_of(m, &now);
+        if (now.ts_ms == mk->ts_ms && now.hash == mk->hash) {
+            c->check[p] = KC_OK; /* the same log: go on after the mark */
+            atomic_fetch_add_explicit(&c->log_verified, 1, memory_order_relaxed);
+            return false;
+        }
+        log_replaced(c, m, "mark_differs");
+        return false;
+    }
+    if (m->offset < mk->offset) { /* the log is shorter than our mark */
+        log_replaced(c, m, "log_shorter");
+        return false;
+    }
+    /* The mark is no longer in the log (retention deleted it): nothing to
+     * compare; the log still holds everything after it. */
+    c->check[p] = KC_OK;
+    beat_log_rl(5000, BEAT_INFO, "kafka_mark_gone", "partition=%d mark_offset=%lld "
+                "read_offset=%lld", (int)p, (long long)mk->offset, (long long)m->offset);
+    return true;
+}
+
 void beat_kconsumer_get_stats(beat_kconsumer *c, beat_kconsumer_stats *out) {
     if (!c || !out) return;
     out->consumed = atomic_load_explicit(&c->consumed, memory_order_relaxed);
@@ -599,6 +737,8 @@ void beat_kconsumer_get_stats(beat_kconsumer *c, beat_kconsumer_stats *out) {
     out->offset_resets =
         atomic_load_explicit(&c->offset_resets, memory_order_relaxed);
     out->rebalances = atomic_load_explicit(&c->rebalances, memory_order_relaxed);
+    out->log_replaced = atomic_load_explicit(&c->log_replaced, memory_order_relaxed);
+    out->log_verified = atomic_load_explicit(&c->log_verified, memory_order_relaxed);
     out->assigned = atomic_load(&c->assigned);
 }
 

@@ -3,8 +3,8 @@
  * incremental partition sets), batches, commits (a successor in the group
  * starts after what was committed), a new group starting at the log's
  * start, start offsets chosen by the user fn (explicit, paused), pause and
- * resume at an offset, and an out-of-range start resuming at the log's
- * start (counted). */
+ * resume at an offset, an out-of-range start resuming at the log's
+ * start (counted), and marks telling a replaced log from the one read. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,6 +383,96 @@ static int test_start_offsets_pause_resume(void) {
     return 0;
 }
 
+/* Log identity checks (beat_kconsumer_expect): one consumer reads every
+ * partition and keeps the mark of its last message; a second group starts
+ * each partition after that mark. The true mark → only what follows it;
+ * a mark of another log (other hash, or beyond the log's end) → the log is
+ * read again from its start, counted; no mark → the offset is trusted. */
+static beat_kconsumer *mark_c;
+static beat_kc_mark marks[PARTS];
+static void on_mark_start(void *arg, bool revoked, const int32_t *p, int n,
+                          int64_t *start) {
+    (void)arg;
+    if (revoked) return;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < 0 || p[i] >= PARTS) continue;
+        start[i] = starts[p[i]];
+        if (marks[p[i]].offset >= 0) beat_kconsumer_expect(mark_c, p[i], &marks[p[i]]);
+    }
+}
+
+static int test_mark_detects_replaced_log(void) {
+    env e;
+    CHECK_EQ_INT(env_up(&e), 0);
+    for (int p = 0; p < PARTS; p++) CHECK_EQ_INT(produce_to(&e, p, "m", 10), 0);
+    static const char *const DEF[] = {"session.timeout.ms", "3000",
+                                      "heartbeat.interval.ms", "300", NULL};
+    /* First reader: every mark at offset 9. */
+    beat_kconsumer *c = beat_kconsumer_new(e.boot, "g-mark-1", TOPIC, NULL, NULL, DEF);
+    CHECK(c != NULL);
+    int have = 0;
+    for (int p = 0; p < PARTS; p++) marks[p].offset = -1;
+    int64_t dl = beat_mono_ms() + 15000;
+    while (have < PARTS * 10 && beat_mono_ms() < dl) {
+        rd_kafka_message_t *m[64];
+        int n = beat_kconsumer_poll(c, m, 64, 50);
+        for (int j = 0; j < n; j++) {
+            if (m[j]->offset == 9) beat_kc_mark_of(m[j], &marks[m[j]->partition]);
+            have++;
+            rd_kafka_message_destroy(m[j]);
+        }
+    }
+    beat_kconsumer_free(c);
+    CHECK_EQ_INT(have, PARTS * 10);
+    for (int p = 0; p < PARTS; p++) CHECK_EQ_INT(marks[p].offset, 9);
+    starts[0] = 10; /* the true mark: nothing again */
+    starts[1] = 10; /* another log's message at offset 9 */
+    marks[1].hash ^= 1;
+    starts[2] = 50; /* a mark beyond this log's end: it was replaced */
+    marks[2].offset = 49;
+    starts[3] = 10; /* no mark: the offset is trusted */
+    marks[3].offset = -1;
+    mark_c = beat_kconsumer_new(e.boot, "g-mark-2", TOPIC, on_mark_start, NULL, DEF);
+    CHECK(mark_c != NULL);
+    got_t g;
+    memset(&g, 0, sizeof g);
+    dl = beat_mono_ms() + 15000;
+    while ((g.n[1] < 10 || g.n[2] < 10) && beat_mono_ms() < dl) poll_got(mark_c, &g, 100);
+    for (int p = 0; p < PARTS; p++) CHECK_EQ_INT(produce_to(&e, p, "n", 3), 0);
+    dl = beat_mono_ms() + 10000;
+    while ((g.n[0] < 3 || g.n[1] < 13 || g.n[2] < 13 || g.n[3] < 3) && beat_mono_ms() < dl)
+        poll_got(mark_c, &g, 100);
+    poll_got(mark_c, &g, 500); /* nothing more may follow */
+    CHECK_EQ_INT(g.n[0], 3);
+    CHECK_EQ_INT(g.lo[0], 10);
+    CHECK_EQ_INT(g.n[1], 13);
+    CHECK_EQ_INT(g.lo[1], 0);
+    CHECK_EQ_INT(g.n[2], 13);
+    CHECK_EQ_INT(g.lo[2], 0);
+    CHECK_EQ_INT(g.n[3], 3);
+    CHECK_EQ_INT(g.lo[3], 10);
+    beat_kconsumer_stats st;
+    beat_kconsumer_get_stats(mark_c, &st);
+    CHECK_EQ_INT(st.log_replaced, 2);
+    CHECK_EQ_INT(st.log_verified, 1);
+    /* Pause and resume partition 0 after its last message with a wrong mark:
+     * read again from the start (13 more); with the true one: nothing. */
+    CHECK_EQ_INT(beat_kconsumer_pause(mark_c, 0), 0);
+    beat_kc_mark bad = {12, 1, 2};
+    CHECK_EQ_INT(beat_kconsumer_expect(mark_c, 0, &bad), 0);
+    CHECK_EQ_INT(beat_kconsumer_resume(mark_c, 0, 13), 0);
+    dl = beat_mono_ms() + 10000;
+    while (g.n[0] < 16 && beat_mono_ms() < dl) poll_got(mark_c, &g, 100);
+    poll_got(mark_c, &g, 300);
+    CHECK_EQ_INT(g.n[0], 16);
+    beat_kconsumer_get_stats(mark_c, &st);
+    CHECK_EQ_INT(st.log_replaced, 3);
+    beat_kconsumer_free(mark_c);
+    mark_c = NULL;
+    env_down(&e);
+    return 0;
+}
+
 static int test_bad_args(void) {
     CHECK(beat_kconsumer_new(NULL, "g", "t", NULL, NULL, NULL) == NULL);
     CHECK(beat_kconsumer_new("127.0.0.1:1", "", "t", NULL, NULL, NULL) == NULL);
@@ -402,6 +492,7 @@ int main(int argc, char **argv) {
         {"eager_rebalance_no_dupes", test_eager_rebalance_no_dupes},
         {"new_group_starts_at_log_start", test_new_group_starts_at_log_start},
         {"start_offsets_pause_resume", test_start_offsets_pause_resume},
+        {"mark_detects_replaced_log", test_mark_detects_replaced_log},
         {NULL, NULL},
     };
     return beat_test_main("kconsumer", t, argc, argv);

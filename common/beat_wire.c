@@ -74,16 +74,17 @@ static bool id_ok(const char *s, bool required)
 
 /* ---- events ---------------------------------------------------------------- */
 
-static const char *const ev_names[] = {NULL, "bid", "win", "bill", "loss", "imp", "click"};
+static const char *const ev_names[] = {NULL,  "bid", "win",   "bill",
+                                       "loss", "imp", "click", "hb"};
 
 const char *beat_event_type_name(beat_event_type t)
 {
-    return t >= BEAT_EV_BID && t <= BEAT_EV_CLICK ? ev_names[t] : "unknown";
+    return t >= BEAT_EV_BID && t <= BEAT_EV_HB ? ev_names[t] : "unknown";
 }
 
 int beat_event_type_parse(const char *s, beat_event_type *out)
 {
-    for (int t = BEAT_EV_BID; t <= BEAT_EV_CLICK; t++)
+    for (int t = BEAT_EV_BID; t <= BEAT_EV_HB; t++)
         if (s && strcmp(s, ev_names[t]) == 0) {
             *out = (beat_event_type)t;
             return 0;
@@ -91,8 +92,27 @@ int beat_event_type_parse(const char *s, beat_event_type *out)
     return -EINVAL;
 }
 
+/* A heartbeat: node, ts, lost, bye (beat_wire.h). */
+static int hb_encode(const beat_event *ev, beat_buf *out)
+{
+    if (!id_ok(ev->node, true) || ev->lost < 0) return -EINVAL;
+    beat_json_enc e = beat_json_enc_start(out);
+    beat_json_put_raw(&e, "{\"v\":");
+    beat_json_put_i64(&e, BEAT_EVENT_V);
+    beat_json_put_raw(&e, ",\"type\":\"hb\",\"node\":");
+    beat_json_put_str(&e, ev->node);
+    beat_json_put_raw(&e, ",\"ts\":");
+    beat_json_put_i64(&e, ev->ts_ms);
+    beat_json_put_raw(&e, ",\"lost\":");
+    beat_json_put_i64(&e, ev->lost);
+    if (ev->bye) beat_json_put_raw(&e, ",\"bye\":true");
+    beat_json_put_raw(&e, "}");
+    return beat_json_enc_done(&e);
+}
+
 int beat_event_encode(const beat_event *ev, beat_buf *out)
 {
+    if (ev->type == BEAT_EV_HB) return hb_encode(ev, out);
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK ||
         !id_ok(ev->auction, true) || !id_ok(ev->imp, true) ||
         !id_ok(ev->campaign, false) || !id_ok(ev->crid, false) ||
@@ -139,10 +159,27 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
 }
 
 enum { EV_V, EV_TYPE, EV_AUCTION, EV_IMP, EV_CAMPAIGN, EV_CRID, EV_NODE, EV_PRICE,
-       EV_BID, EV_NTS, EV_LOSS, EV_PCTR, EV_MODEL, EV_STATE, EV_TS, EV_FEAT, EV_N };
+       EV_BID, EV_NTS, EV_LOSS, EV_PCTR, EV_MODEL, EV_STATE, EV_TS, EV_FEAT, EV_LOST,
+       EV_BYE, EV_N };
 static const char *const ev_fields[EV_N] = {
     "v", "type", "auction", "imp", "campaign", "crid", "node", "price", "bid",
-    "nts", "loss", "pctr", "model_v", "state_v", "ts", "feat"};
+    "nts", "loss", "pctr", "model_v", "state_v", "ts", "feat", "lost", "bye"};
+
+/* A heartbeat names its receiver and time; it carries no auction. Other
+ * fields an hb does not define are ignored like any unknown field. */
+static int hb_from(const cJSON *const *f, beat_event *ev, beat_reason *why)
+{
+    int rc;
+    if ((rc = j_id(f[EV_NODE], "", "node", true, ev->node, why)) ||
+        (rc = beat_json_count(f[EV_TS], "", "ts", &ev->ts_ms, why)) ||
+        (f[EV_LOST] && (rc = beat_json_count(f[EV_LOST], "", "lost", &ev->lost, why))))
+        return rc;
+    if (f[EV_BYE]) {
+        if (!cJSON_IsBool(f[EV_BYE])) return FAIL("bye: must be true or false");
+        ev->bye = cJSON_IsTrue(f[EV_BYE]);
+    }
+    return 0;
+}
 
 static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
 {
@@ -154,6 +191,7 @@ static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
     if (!cJSON_IsString(f[EV_TYPE]) ||
         beat_event_type_parse(f[EV_TYPE]->valuestring, &ev->type) != 0)
         return FAIL("type: unknown event type");
+    if (ev->type == BEAT_EV_HB) return hb_from(f, ev, why);
     int64_t x;
     if ((rc = j_id(f[EV_AUCTION], "", "auction", true, ev->auction, why)) ||
         (rc = j_id(f[EV_IMP], "", "imp", true, ev->imp, why)) ||
@@ -202,8 +240,10 @@ int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out)
     beat_json_put_printf(&e, "{\"v\":%d,\"instance\":", BEAT_AGG_V);
     beat_json_put_str(&e, a->instance);
     beat_json_put_printf(&e, ",\"epoch\":\"%016" PRIx64 "\",\"bucket_ms\":%" PRId64
-                         ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"buckets\":[",
+                         ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64,
                          a->epoch, a->bucket_ms, a->first_seq, a->last_seq);
+    if (a->has_heard) beat_json_put_printf(&e, ",\"heard_ms\":%" PRId64, a->heard_ms);
+    beat_json_put_raw(&e, ",\"buckets\":[");
     for (int i = 0; i < a->n_buckets && !e.rc; i++) {
         const beat_agg_bucket *bk = &a->buckets[i];
         beat_json_put_printf(&e, "%s{\"seq\":%" PRIu64 ",\"start_ms\":%" PRId64
@@ -279,14 +319,18 @@ int beat_aggregates_decode(const char *json, size_t len, beat_aggregates *out,
                            beat_reason *why)
 {
     static const char *const names[] = {"v", "instance", "epoch", "bucket_ms",
-                                        "first_seq", "last_seq", "buckets"};
+                                        "first_seq", "last_seq", "buckets", "heard_ms"};
     cJSON *root;
     if (beat_json_parse(json, len, &root, why)) return -EBADMSG;
     beat_aggregates a;
     memset(&a, 0, sizeof a);
-    const cJSON *f[7];
+    const cJSON *f[8];
     int64_t fs = 0, ls = 0;
-    int rc = beat_json_fields(root, "", names, 7, f, false, why);
+    int rc = beat_json_fields(root, "", names, 8, f, false, why);
+    if (!rc && f[7]) {
+        rc = beat_json_count(f[7], "", "heard_ms", &a.heard_ms, why);
+        a.has_heard = rc == 0;
+    }
     if (!rc && !((rc = beat_json_version(f[0], "", BEAT_AGG_V, why)) ||
                  (rc = j_id(f[1], "", "instance", true, a.instance, why)) ||
                  (rc = beat_json_hex64(f[2], "", "epoch", &a.epoch, why)) ||

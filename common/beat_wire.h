@@ -37,7 +37,8 @@ typedef enum {
     BEAT_EV_BILL,
     BEAT_EV_LOSS,
     BEAT_EV_IMP,
-    BEAT_EV_CLICK
+    BEAT_EV_CLICK,
+    BEAT_EV_HB /* a receiver's heartbeat: no auction, never counted */
 } beat_event_type;
 
 /* Event JSON (fields absent when zero/empty, except v, type, auction, imp, ts):
@@ -48,6 +49,11 @@ typedef enum {
  * win/bill: price = clearing price (CPM micros), bid = the signed bid price.
  * loss:  loss = exchange loss code. click/imp: no price.
  * nts = the notice's signed timestamp (ms) for notices.
+ * hb:    {"v":1,"type":"hb","node":"receiver-1","ts":…,"lost":N,"bye":true}
+ *        a receiver's heartbeat, produced every second into every partition
+ *        (docs/contracts.md "Heartbeats"): node = the receiver, lost = events
+ *        it failed to deliver so far (cumulative), bye = its last one (a
+ *        graceful stop). The only event without auction and imp.
  * Dedup key downstream: (auction, imp, type). */
 typedef struct beat_event {
     beat_event_type type;
@@ -64,6 +70,8 @@ typedef struct beat_event {
     double pctr;
     int64_t model_version;
     int64_t state_version;
+    int64_t lost; /* hb: events the receiver failed to deliver, cumulative */
+    bool bye;     /* hb: the receiver's last heartbeat */
     uint32_t n_feat;
     uint32_t feat[BEAT_FEAT_MAX];
 } beat_event;
@@ -73,7 +81,8 @@ int beat_event_type_parse(const char *s, beat_event_type *out);
 /* Appends the JSON object to out. */
 int beat_event_encode(const beat_event *ev, beat_buf *out);
 /* Parses one JSON event. -EBADMSG with a reason on anything invalid
- * (unknown v or type, missing auction/imp/ts, ids too long, bad numbers). */
+ * (unknown v or type, missing auction/imp/ts — or node for hb —, ids too
+ * long, bad numbers). */
 int beat_event_decode(const char *json, size_t len, beat_event *out,
                       beat_reason *why);
 
@@ -88,7 +97,10 @@ int beat_event_decode(const char *json, size_t len, beat_event *out,
  * bucket still held (a reader whose cursor is older missed some). epoch is
  * random per datastream start: a new epoch means reset the cursor to 0.
  * spend_micros is real money (clearing CPM / 1000), exact over time: the
- * sub-micro remainder is carried per campaign into the next bucket. */
+ * sub-micro remainder is carried per campaign into the next bucket.
+ * "heard_ms":H (optional, after last_seq): every notice produced before H
+ * has been counted in the buckets listed; 0 = unknown (docs/contracts.md
+ * "Aggregates", "Heartbeats"). */
 typedef struct beat_agg_row {
     char campaign[BEAT_ID_MAX + 1];
     int64_t bids, wins, spend_micros, imps, clicks;
@@ -96,6 +108,7 @@ typedef struct beat_agg_row {
 typedef struct beat_agg_bucket {
     uint64_t seq;
     int64_t start_ms, end_ms;
+    int64_t heard_ms; /* the writer's own (not on the wire per bucket) */
     int n_rows;
     beat_agg_row *rows; /* owned */
 } beat_agg_bucket;
@@ -104,6 +117,11 @@ typedef struct beat_aggregates {
     uint64_t epoch;
     int64_t bucket_ms;
     uint64_t first_seq, last_seq;
+    /* Every notice produced before heard_ms has been counted in the
+     * buckets listed (0: unknown). Optional: has_heard false = absent
+     * (a writer from before heartbeats). */
+    int64_t heard_ms;
+    bool has_heard;
     int n_buckets;
     beat_agg_bucket *buckets; /* owned */
 } beat_aggregates;

@@ -211,6 +211,65 @@ static int t_event_bad(void)
     return 0;
 }
 
+/* A heartbeat round-trips with node, ts, lost and bye; it needs no auction
+ * or imp but must name its node; no other type may leave out auction/imp. */
+static int t_event_hb(void)
+{
+    beat_buf b;
+    beat_buf_init(&b, 1 << 12);
+    beat_event hb;
+    memset(&hb, 0, sizeof hb);
+    hb.type = BEAT_EV_HB;
+    snprintf(hb.node, sizeof hb.node, "receiver-2");
+    hb.ts_ms = 1700000000123;
+    hb.lost = 7;
+    CHECK_EQ_INT(beat_event_encode(&hb, &b), 0);
+    CHECK_EQ_STR(b.data, "{\"v\":1,\"type\":\"hb\",\"node\":\"receiver-2\","
+                         "\"ts\":1700000000123,\"lost\":7}");
+    beat_event back;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_event_decode(b.data, b.len, &back, &why), 0);
+    CHECK_EQ_INT(back.type, BEAT_EV_HB);
+    CHECK_EQ_STR(back.node, "receiver-2");
+    CHECK_EQ_INT(back.ts_ms, 1700000000123);
+    CHECK_EQ_INT(back.lost, 7);
+    CHECK(!back.bye && !back.auction[0] && !back.imp[0]);
+    hb.bye = true;
+    beat_buf_reset(&b);
+    CHECK_EQ_INT(beat_event_encode(&hb, &b), 0);
+    CHECK(strstr(b.data, ",\"bye\":true}") != NULL);
+    CHECK_EQ_INT(beat_event_decode(b.data, b.len, &back, &why), 0);
+    CHECK(back.bye);
+    CHECK_EQ_STR(beat_event_type_name(BEAT_EV_HB), "hb");
+    /* encode refuses an hb without a node */
+    hb.node[0] = 0;
+    beat_buf_reset(&b);
+    CHECK_EQ_INT(beat_event_encode(&hb, &b), -EINVAL);
+    beat_buf_fini(&b);
+    static const struct {
+        const char *json, *reason;
+    } bad[] = {
+        {"{\"v\":1,\"type\":\"hb\",\"ts\":1}", "node: missing"},
+        {"{\"v\":1,\"type\":\"hb\",\"node\":\"\",\"ts\":1}", "node: must not be empty"},
+        {"{\"v\":1,\"type\":\"hb\",\"node\":\"r\"}", "ts: missing"},
+        {"{\"v\":1,\"type\":\"hb\",\"node\":\"r\",\"ts\":1,\"lost\":-1}", "lost: must be >= 0"},
+        {"{\"v\":1,\"type\":\"hb\",\"node\":\"r\",\"ts\":1,\"bye\":1}", "bye: must be true or false"},
+        {"{\"v\":2,\"type\":\"hb\",\"node\":\"r\",\"ts\":1}", "unsupported version 2"},
+        /* only hb may leave out auction and imp */
+        {"{\"v\":1,\"type\":\"win\",\"node\":\"r\",\"ts\":1}", "auction: missing"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        beat_reason w = {{0}};
+        CHECK_EQ_INT(beat_event_decode(bad[i].json, strlen(bad[i].json), &back, &w), -EBADMSG);
+        CHECK_REASON(w, bad[i].reason);
+    }
+    /* unknown fields are ignored (an auction on an hb too) */
+    const char *extra = "{\"v\":1,\"type\":\"hb\",\"node\":\"r\",\"ts\":5,\"auction\":\"x\",\"zz\":[1]}";
+    CHECK_EQ_INT(beat_event_decode(extra, strlen(extra), &back, &why), 0);
+    CHECK_EQ_INT(back.lost, 0);
+    return 0;
+}
+
 /* ---- aggregates ---- */
 
 static int agg_equal(const beat_aggregates *a, const beat_aggregates *b)
@@ -543,6 +602,7 @@ static const beat_test_case cases[] = {
     {"event_pctr_text", t_event_pctr_text},
     {"event_encode_refuses", t_event_encode_refuses},
     {"event_types", t_event_types},
+    {"event_hb", t_event_hb},
     {"event_bad", t_event_bad},
     {"agg_roundtrip", t_agg_roundtrip},
     {"agg_bad", t_agg_bad},

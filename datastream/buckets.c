@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,17 @@ struct dst_buckets {
     beat_agg_bucket *ring;
     int64_t head, count;
     uint64_t last_seq;
+    /* The heard time (heard.h), read as each bucket closes: every notice
+     * produced before it was applied before the close, so it is in this
+     * bucket or an earlier one. NULL: aggregates carry no heard_ms. */
+    const _Atomic int64_t *heard_src;
 };
+
+void dst_buckets_set_heard_src(dst_buckets *b, const _Atomic int64_t *src) {
+    pthread_mutex_lock(&b->mu);
+    b->heard_src = src;
+    pthread_mutex_unlock(&b->mu);
+}
 
 static int64_t floor_to(int64_t t, int64_t step) {
     int64_t q = t / step;
@@ -115,6 +126,7 @@ static void close_open(dst_buckets *b) {
     bk.seq = ++b->last_seq;
     bk.start_ms = b->open_start;
     bk.end_ms = b->open_start + b->bucket_ms;
+    bk.heard_ms = b->heard_src ? atomic_load(b->heard_src) : 0;
     if (b->n_rows) {
         bk.rows = malloc(sizeof *bk.rows * (size_t)b->n_rows);
         /* OOM: the bucket keeps its seq but loses its rows. */
@@ -213,6 +225,7 @@ int dst_buckets_encode(dst_buckets *b, int64_t now_ms, uint64_t after,
     a.bucket_ms = b->bucket_ms;
     a.first_seq = first_seq_locked(b);
     a.last_seq = b->last_seq;
+    a.has_heard = b->heard_src != NULL;
     int64_t start = 0; /* ring offset of the first bucket with seq > after */
     if (b->count && after >= a.first_seq) start = (int64_t)(after - a.first_seq + 1);
     int64_t n = b->count - start;
@@ -236,6 +249,10 @@ int dst_buckets_encode(dst_buckets *b, int64_t now_ms, uint64_t after,
             a.buckets[i] = b->ring[(b->head + start + i) % b->max]; /* shallow */
         a.n_buckets = (int)n;
     }
+    /* What the buckets listed (or, when none is new, those listed before)
+     * hold: the heard time of the last of them as it closed. */
+    if (n > 0) a.heard_ms = b->ring[(b->head + start + n - 1) % b->max].heard_ms;
+    else if (b->count) a.heard_ms = b->ring[(b->head + b->count - 1) % b->max].heard_ms;
     if (!rc) rc = beat_aggregates_encode(&a, out);
     pthread_mutex_unlock(&b->mu);
     free(a.buckets); /* rows belong to the ring: no beat_aggregates_fini */

@@ -45,6 +45,10 @@ int dst_buckets_encode(dst_buckets *b, int64_t now_ms, uint64_t after,
                        int max, const char *instance, uint64_t epoch,
                        beat_buf *out);
 
+/* Where the heard time is published (heard.h): each bucket keeps its value
+ * at its close, and answers carry the last listed bucket's as heard_ms. */
+void dst_buckets_set_heard_src(dst_buckets *b, const _Atomic int64_t *src);
+
 uint64_t dst_buckets_last_seq(dst_buckets *b);
 uint64_t dst_buckets_first_seq(dst_buckets *b);
 /* Sums campaign's rows (or all campaigns if campaign is NULL) over closed

@@ -2,7 +2,8 @@
  *   keys(nts INTEGER, k INTEGER, PRIMARY KEY(nts, k)) WITHOUT ROWID
  *       a notice's signed ts and its 63-bit key
  *   meta(k TEXT PRIMARY KEY, v)    format, topic, partition, next_offset,
- *                                  clock_ms, seq
+ *                                  clock_ms, seq, mark_offset, mark_ts,
+ *                                  mark_hash (the last message read)
  *   totals(campaign TEXT PRIMARY KEY, spend_cpm, released_cpm)
  *       the spend ledger, cumulative, in the same transactions as the keys
  * Ordering the keys by nts first keeps inserts near the end of the B-tree
@@ -36,6 +37,7 @@ struct dst_ledger {
     int64_t tx_added; /* keys inserted by the open batch */
     bool in_tx;
     int64_t seq;
+    dst_ledger_mark mark, tx_mark; /* committed; of the open batch */
     beat_ledger_row *tot;  /* committed totals, then rows new in the batch */
     int64_t *pend;         /* per row: [2i] spend, [2i+1] released of the batch */
     int n_tot, n_tot_committed, cap_tot;
@@ -204,6 +206,15 @@ static int init_or_check(dst_ledger *l, const char *topic, beat_reason *why) {
     if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='seq'", &l->seq, &found, why)))
         goto fail;
     if (!found) l->seq = 0;
+    /* Files written before marks existed have none: their offset is trusted. */
+    l->mark.offset = -1;
+    int64_t mo = -1, mt = 0, mh = 0;
+    bool fo = false, ft = false, fh = false;
+    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='mark_offset'", &mo, &fo, why)) ||
+        (rc = query_i64(l, "SELECT v FROM meta WHERE k='mark_ts'", &mt, &ft, why)) ||
+        (rc = query_i64(l, "SELECT v FROM meta WHERE k='mark_hash'", &mh, &fh, why)))
+        goto fail;
+    if (fo && ft && fh) l->mark = (dst_ledger_mark){mo, mt, (uint64_t)mh};
     if ((rc = load_totals(l, why))) goto fail;
     /* Walks the table: ~0.1 s per million keys, once per open. */
     if ((rc = query_i64(l, "SELECT count(*) FROM keys", &l->keys, NULL, why))) goto fail;
@@ -312,7 +323,17 @@ int dst_ledger_begin(dst_ledger *l, beat_reason *why) {
     if (rc) return rc;
     l->in_tx = true;
     l->tx_added = 0;
+    l->tx_mark.offset = -1;
     return 0;
+}
+
+void dst_ledger_set_mark(dst_ledger *l, const dst_ledger_mark *m) {
+    if (l->in_tx && m) l->tx_mark = *m;
+}
+
+void dst_ledger_mark_get(const dst_ledger *l, dst_ledger_mark *out) {
+    *out = l->mark;
+    if (l->mark.offset < 0 || l->mark.offset != l->next_offset - 1) out->offset = -1;
 }
 
 int dst_ledger_add(dst_ledger *l, int64_t key, int64_t nts_ms) {
@@ -387,6 +408,9 @@ int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms,
     int rc = meta_set(l, "next_offset", next_offset, NULL);
     if (rc == SQLITE_DONE) rc = meta_set(l, "clock_ms", clock_ms, NULL);
     if (rc == SQLITE_DONE) rc = meta_set(l, "seq", l->seq + 1, NULL);
+    if (rc == SQLITE_DONE) rc = meta_set(l, "mark_offset", l->tx_mark.offset, NULL);
+    if (rc == SQLITE_DONE) rc = meta_set(l, "mark_ts", l->tx_mark.ts_ms, NULL);
+    if (rc == SQLITE_DONE) rc = meta_set(l, "mark_hash", (int64_t)l->tx_mark.hash, NULL);
     if (rc == SQLITE_DONE) rc = totals_put(l);
     if (rc != SQLITE_DONE) {
         rc = sql_err(l, rc, why, "write meta");
@@ -404,6 +428,7 @@ int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms,
     l->clock_ms = clock_ms;
     l->keys += l->tx_added;
     l->seq++;
+    l->mark = l->tx_mark;
     totals_settle(l, true);
     return 0;
 }

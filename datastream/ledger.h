@@ -26,6 +26,16 @@
 
 typedef struct dst_ledger dst_ledger;
 
+/* The last message of the last committed batch: its offset, Kafka
+ * timestamp and a hash of key + value (beat_kafka.h, beat_kc_mark). Read
+ * again before a partition resumes, it tells the log we read from a new
+ * one that reused its offsets (docs/operations.md "The datastream store"). */
+typedef struct dst_ledger_mark {
+    int64_t offset; /* -1 = none */
+    int64_t ts_ms;
+    uint64_t hash;
+} dst_ledger_mark;
+
 /* 63-bit key of (auction, imp, kind), kind a beat_event_type or
  * DST_LEDGER_DEBIT. Part of the file format: never change it. */
 int64_t dst_ledger_key(const char *auction, const char *imp, int kind);
@@ -56,6 +66,11 @@ int dst_ledger_add(dst_ledger *l, int64_t key, int64_t nts_ms);
 int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms,
                       beat_reason *why);
 void dst_ledger_rollback(dst_ledger *l);
+/* The mark of the open batch's last message, written at its commit (a
+ * batch committed without one leaves no mark). */
+void dst_ledger_set_mark(dst_ledger *l, const dst_ledger_mark *m);
+/* The committed mark: offset -1 when there is none for next_offset - 1. */
+void dst_ledger_mark_get(const dst_ledger *l, dst_ledger_mark *out);
 
 /* Adds to a campaign's spend and released totals in the open batch (written
  * at commit, dropped at rollback): docs/contracts.md "Spend ledger". */

@@ -25,6 +25,7 @@
 #include "beat_loop.h"
 #include "beat_metrics.h"
 #include "beat_util.h"
+#include "heard.h"
 #include "store.h"
 #include "stream.h"
 
@@ -35,7 +36,7 @@
 static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level,
     *o_start_from, *o_store_dir, *o_store_sync;
 static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open,
-    o_samples_max, o_max_campaigns, o_retention_s, o_max_keys;
+    o_samples_max, o_max_campaigns, o_retention_s, o_max_keys, o_forget_s;
 static double o_fill_warn_pct;
 static double o_neg_rate;
 static beat_strlist o_kafka_opts;
@@ -100,6 +101,11 @@ static const beat_opt OPTS[] = {
      false},
     {"samples-max", "BEAT_DATASTREAM_SAMPLES_MAX", BEAT_OPT_INT, &o_samples_max,
      "200000", 1, 100000000, "samples kept in the ring for readers", false},
+    {"receiver-forget-s", "BEAT_DATASTREAM_RECEIVER_FORGET_S", BEAT_OPT_INT, &o_forget_s,
+     "300", 1, 86400,
+     "a receiver whose heartbeat was not read for this long no longer holds back "
+     "a partition's heard time (heard_ms in aggregates; one that said goodbye is "
+     "dropped at once)", false},
     {"max-campaigns", "BEAT_DATASTREAM_MAX_CAMPAIGNS", BEAT_OPT_INT,
      &o_max_campaigns, "10000", 1, 1000000,
      "campaigns per bucket; updates beyond it are dropped and counted", false},
@@ -115,6 +121,9 @@ static const beat_opt OPTS[] = {
 static struct {
     dst_stream *stream;
     dst_store *store;
+    dst_heard *heard;
+    _Atomic int64_t heard_seen_mono; /* mono ms of the last non-zero heard time */
+    int64_t start_mono;
     beat_kconsumer *kc;
     uint64_t epoch;
     pthread_mutex_t mu; /* guards parts/n_parts */
@@ -125,6 +134,19 @@ static struct {
     _Atomic bool assigned_once;
     _Atomic int64_t open_auctions;
 } D = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A partition resuming at its stored offset: the consumer reads the
+ * store's mark (the last message counted) again first, so a broker whose
+ * log was replaced and has grown past that offset is read from its start,
+ * not skipped (docs/operations.md "The datastream store"). */
+static void expect_mark(int32_t p, int64_t start) {
+    if (start < 1) return;
+    dst_ledger_mark m;
+    dst_store_mark(D.store, p, &m);
+    if (m.offset < 0 || m.offset != start - 1) return;
+    beat_kc_mark k = {m.offset, m.ts_ms, m.hash};
+    beat_kconsumer_expect(D.kc, p, &k);
+}
 
 /* Rebalance (consumer thread, inside poll): revoked partitions' join state
  * is dropped and their stores closed before they move, so nothing
@@ -137,9 +159,12 @@ static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n,
     if (revoked) {
         dst_stream_revoke(D.stream, p, n, now);
         dst_store_revoke(D.store, p, n);
+        dst_heard_revoke(D.heard, p, n);
     } else {
+        dst_heard_assign(D.heard, p, n);
         dst_store_assign(D.store, p, n, start, now);
         bool from_end = strcmp(o_start_from, "end") == 0;
+        for (int i = 0; i < n; i++) expect_mark(p[i], start[i]);
         for (int i = 0; i < n; i++)
             start[i] = start[i] == DST_STORE_REFUSED      ? BEAT_KC_START_PAUSED
                        : start[i] == DST_STORE_FROM_START ? (from_end ? BEAT_KC_START_END
@@ -160,7 +185,7 @@ static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n,
 /* Kafka counters: the consumer keeps atomics; the consumer thread moves
  * their growth into registry counters so /metrics has real *_total. */
 static struct {
-    beat_counter *consumed, *errors, *resets, *rebalances;
+    beat_counter *consumed, *errors, *resets, *rebalances, *replaced, *verified;
     beat_kconsumer_stats last;
     _Atomic int64_t last_reset_ms; /* mono ms of the latest offset reset seen */
 } K;
@@ -168,14 +193,18 @@ static struct {
 static void sync_kafka_metrics(void) {
     beat_kconsumer_stats k = {0};
     beat_kconsumer_get_stats(D.kc, &k);
-    if (k.offset_resets != K.last.offset_resets)
+    if (k.offset_resets != K.last.offset_resets || k.log_replaced != K.last.log_replaced)
         atomic_store(&K.last_reset_ms, beat_mono_ms());
     beat_counter_add(K.consumed, k.consumed - K.last.consumed);
     beat_counter_add(K.errors, k.errors - K.last.errors);
     beat_counter_add(K.resets, k.offset_resets - K.last.offset_resets);
     beat_counter_add(K.rebalances, k.rebalances - K.last.rebalances);
+    beat_counter_add(K.replaced, k.log_replaced - K.last.log_replaced);
+    beat_counter_add(K.verified, k.log_verified - K.last.log_verified);
     K.last = k;
 }
+
+static double g_heard_age(void *a);
 
 static void log_stats(void) {
     const dst_stream_stats *s = dst_stream_stats_get(D.stream);
@@ -189,7 +218,8 @@ static void log_stats(void) {
              "late=%llu open=%lld evicted=%llu store_keys=%lld store_full=%d "
              "store_refused=%d "
              "samples_pos=%llu samples_neg=%llu unjoined=%llu last_seq=%llu "
-             "assigned=%d kafka_errors=%llu offset_resets=%llu kafka_unreachable_s=%.0f",
+             "assigned=%d kafka_errors=%llu offset_resets=%llu log_replaced=%llu "
+             "kafka_unreachable_s=%.0f heartbeats=%llu receivers=%d heard_age_s=%.1f",
              (unsigned long long)k.consumed,
              (unsigned long long)s->events[BEAT_EV_BID],
              (unsigned long long)s->events[BEAT_EV_WIN],
@@ -205,7 +235,9 @@ static void log_stats(void) {
              (unsigned long long)s->samples_unjoined,
              (unsigned long long)dst_buckets_last_seq(dst_stream_buckets(D.stream)),
              (int)k.assigned, (unsigned long long)k.errors,
-             (unsigned long long)k.offset_resets, beat_kafka_unreachable_s());
+             (unsigned long long)k.offset_resets, (unsigned long long)k.log_replaced,
+             beat_kafka_unreachable_s(), (unsigned long long)s->heartbeats,
+             dst_heard_receivers(D.heard), g_heard_age(NULL));
 }
 
 /* Orders a batch's message indices by (partition, arrival): each
@@ -237,7 +269,10 @@ static void process(rd_kafka_message_t **msgs, int n, int64_t now) {
             rd_kafka_message_t *m = msgs[idx[i]];
             sm[k] = (dst_store_msg){m->payload, m->len, m->offset};
         }
-        int rc = dst_store_ingest(D.store, D.stream, p, sm, k, now);
+        beat_kc_mark km;
+        beat_kc_mark_of(msgs[idx[i - 1]], &km);
+        dst_ledger_mark last = {km.offset, km.ts_ms, km.hash};
+        int rc = dst_store_ingest_marked(D.store, D.stream, p, sm, k, now, &last);
         if (rc == 0) {
             cparts[nc] = p;
             cnext[nc++] = sm[k - 1].offset + 1;
@@ -271,6 +306,7 @@ static void *consumer_main(void *arg) {
         for (int i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
         int nr = dst_store_maintain(D.store, now, rparts, rstart, 64);
         for (int i = 0; i < nr; i++) {
+            expect_mark(rparts[i], rstart[i]);
             int64_t o = rstart[i] == DST_STORE_FROM_START
                             ? (strcmp(o_start_from, "end") == 0 ? BEAT_KC_START_END
                                                                  : BEAT_KC_START_BEGINNING)
@@ -278,6 +314,9 @@ static void *consumer_main(void *arg) {
             if (beat_kconsumer_resume(D.kc, rparts[i], o) != 0) /* still paused */
                 dst_store_retry_later(D.store, rparts[i], now, "kafka seek/resume failed");
         }
+        /* After the batch: the heartbeats just applied say what the open
+         * bucket holds (heard.h); buckets read it as they close. */
+        if (dst_heard_tick(D.heard, now) > 0) atomic_store(&D.heard_seen_mono, beat_mono_ms());
         dst_stream_tick(D.stream, now);
         atomic_store(&D.open_auctions, dst_stream_open(D.stream));
         sync_kafka_metrics();
@@ -323,6 +362,10 @@ static bool on_health(void *arg, beat_buf *detail) {
     for (int i = 0; i < si.n_listed; i++)
         beat_buf_printf(detail, "%s%d", i ? "," : "", (int)si.refused_parts[i]);
     beat_buf_printf(detail, "]}");
+    int64_t heard = dst_heard_get(D.heard);
+    beat_buf_printf(detail, ",\"heard_ms\":%lld,\"heard_age_ms\":%lld,\"receivers\":%d",
+                    (long long)heard, (long long)(heard > 0 ? beat_now_ms() - heard : -1),
+                    dst_heard_receivers(D.heard));
     return ready;
 }
 
@@ -338,7 +381,33 @@ static double g_last_seq(void *a) {
     return (double)dst_buckets_last_seq(dst_stream_buckets(D.stream));
 }
 
+/* Seconds since the instance's heard time (every notice produced before it
+ * is counted); while it is unknown (0: no receiver heard in a partition it
+ * holds), the age keeps growing from the last time it was known (or from
+ * the start). */
+static double g_heard_age(void *a) {
+    (void)a;
+    int64_t heard = dst_heard_get(D.heard);
+    if (heard > 0) {
+        double age = (double)(beat_now_ms() - heard) / 1000.0;
+        return age > 0 ? age : 0;
+    }
+    int64_t since = atomic_load(&D.heard_seen_mono);
+    return (double)(beat_mono_ms() - (since ? since : D.start_mono)) / 1000.0;
+}
+static double g_receivers(void *a) {
+    (void)a;
+    return dst_heard_receivers(D.heard);
+}
+
 static void register_metrics(void) {
+    beat_gauge_fn_new("beat_datastream_heard_age_seconds",
+                      "Age of the instance's heard time: every notice the known receivers "
+                      "produced before it has been counted (min over held partitions and "
+                      "their receivers' newest heartbeats).", g_heard_age, NULL);
+    beat_gauge_fn_new("beat_datastream_receivers_known",
+                      "Distinct receivers whose heartbeats hold back the heard time of "
+                      "the partitions held.", g_receivers, NULL);
     K.consumed = beat_counter_new("beat_datastream_kafka_messages_total",
                                   "Kafka messages consumed (valid or not).");
     K.errors = beat_counter_new("beat_datastream_kafka_errors_total",
@@ -347,6 +416,13 @@ static void register_metrics(void) {
                                 "Offsets out of range (the broker lost its log): read again from the log's start.");
     K.rebalances = beat_counter_new("beat_datastream_rebalances_total",
                                     "Consumer-group rebalance callbacks (assign and revoke).");
+    K.replaced = beat_counter_new("beat_datastream_log_replaced_total",
+                                  "Partitions whose broker log was replaced by another that "
+                                  "reused its offsets (the last message read differs): read "
+                                  "again from the log's start.");
+    K.verified = beat_counter_new("beat_datastream_log_marks_verified_total",
+                                  "Resumes that read the last counted message again and found "
+                                  "it unchanged (the log is the one read before).");
     beat_gauge_fn_new("beat_datastream_assigned_partitions",
                       "Kafka partitions assigned to this instance.", g_assigned, NULL);
     beat_gauge_fn_new("beat_datastream_last_bucket_seq",
@@ -366,8 +442,9 @@ static double a_fill_pct(void *arg) {
     return 100.0 * beat_alert_gauge_fn(A.fill);
 }
 
-/* 1 for 10 minutes after an offset fell out of range (the broker lost the
- * log we were reading: what it held and we had not read is gone). */
+/* 1 for 10 minutes after an offset fell out of range or a partition's log
+ * was found replaced (the broker lost the log we were reading: what it held
+ * and we had not read is gone). */
 static double a_log_lost(void *arg) {
     (void)arg;
     int64_t t = atomic_load(&K.last_reset_ms);
@@ -401,8 +478,8 @@ static beat_alert_rules *start_rules(beat_alert *a) {
              "dedup store full (of --dedup-max-keys %lld per partition)",
              (long long)o_max_keys);
     snprintf(lost_what, sizeof lost_what,
-             "Kafka %s lost the log being read (offset out of range): resumed at "
-             "the log's start", o_brokers);
+             "Kafka %s lost the log being read (offset out of range, or a new log "
+             "reusing its offsets): resumed at the log's start", o_brokers);
     beat_alert_rule rules[] = {
         {.name = "kafka_unreachable", .what = what, .unit = "s", .kind = BEAT_RULE_VALUE,
          .value = beat_kafka_unreachable_fn, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
@@ -468,6 +545,11 @@ int main(int argc, char **argv) {
     };
     D.stream = dst_stream_new(&cfg, beat_now_ms());
     if (!D.stream) die("start_failed", "cannot allocate join table, buckets or samples");
+    D.start_mono = beat_mono_ms();
+    D.heard = dst_heard_new(o_forget_s * 1000);
+    if (!D.heard) die("start_failed", "cannot allocate the heard table");
+    dst_stream_set_heard(D.stream, D.heard);
+    dst_buckets_set_heard_src(dst_stream_buckets(D.stream), dst_heard_src(D.heard));
     /* The store directory is the daemon's own setup: a missing flag or an
      * unusable directory is fatal at start (a single partition's file
      * failing later is not: that partition waits). */
@@ -566,6 +648,7 @@ int main(int argc, char **argv) {
     D.kc = NULL;
     dst_store_free(D.store); /* after the consumer: its revoke closed them */
     dst_stream_free(D.stream);
+    dst_heard_free(D.heard);
     beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
     return 0;
 }

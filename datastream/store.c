@@ -318,10 +318,12 @@ static int settle(dst_ledger *l, const beat_event *ev, int64_t nts, uint8_t *wha
 
 /* Records the batch in the ledger; fills st->ev / st->what. */
 static int record(dst_store *st, dst_ledger *l, int32_t partition,
-                  const dst_store_msg *m, int n, int64_t now_ms, beat_reason *why) {
+                  const dst_store_msg *m, int n, int64_t now_ms,
+                  const dst_ledger_mark *last, beat_reason *why) {
     int64_t clock = dst_ledger_clock_ms(l), next = -1;
     int rc = dst_ledger_begin(l, why);
     if (rc) return rc;
+    if (last && last->offset == m[n - 1].offset) dst_ledger_set_mark(l, last);
     for (int i = 0; i < n; i++) {
         beat_event *ev = &st->ev[i];
         beat_reason bad = {{0}};
@@ -362,6 +364,18 @@ static int record(dst_store *st, dst_ledger *l, int32_t partition,
 
 int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition,
                      const dst_store_msg *m, int n, int64_t now_ms) {
+    return dst_store_ingest_marked(st, s, partition, m, n, now_ms, NULL);
+}
+
+void dst_store_mark(dst_store *st, int32_t partition, dst_ledger_mark *out) {
+    out->offset = -1;
+    if (part_ok(partition) && st->p[partition].l)
+        dst_ledger_mark_get(st->p[partition].l, out);
+}
+
+int dst_store_ingest_marked(dst_store *st, dst_stream *s, int32_t partition,
+                            const dst_store_msg *m, int n, int64_t now_ms,
+                            const dst_ledger_mark *last) {
     if (!part_ok(partition) || !st->p[partition].l) return -ENOENT;
     if (n <= 0) return 0;
     part *p = &st->p[partition];
@@ -373,7 +387,7 @@ int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition,
         return -EIO;
     }
     int64_t t0 = beat_mono_us();
-    if (record(st, p->l, partition, m, n, now_ms, &why) != 0) {
+    if (record(st, p->l, partition, m, n, now_ms, last, &why) != 0) {
         refuse(st, partition, "write", &why, now_ms);
         publish(st);
         return -EIO;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "beat_ledger.h"
+#include "ledger.h"
 #include "stream.h"
 
 #define DST_STORE_PARTS_MAX 1024 /* partitions 0..1023 (as beat_kconsumer) */
@@ -71,6 +72,14 @@ void dst_store_revoke(dst_store *st, const int32_t *parts, int n);
  * partition has no open ledger (refused or not assigned): nothing applied. */
 int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition,
                      const dst_store_msg *m, int n, int64_t now_ms);
+/* The same, recording last (the batch's last message: dst_ledger_mark)
+ * with the offset, so that a resume can tell whether the broker's log is
+ * still the one read (NULL: no mark). */
+int dst_store_ingest_marked(dst_store *st, dst_stream *s, int32_t partition,
+                            const dst_store_msg *m, int n, int64_t now_ms,
+                            const dst_ledger_mark *last);
+/* The committed mark of an open partition (offset -1: none, or not open). */
+void dst_store_mark(dst_store *st, int32_t partition, dst_ledger_mark *out);
 
 /* The spend ledger of every partition held now (GET /v1/ledger), copied:
  * out owns its arrays (beat_ledger_fini). Any thread. 0 or -ENOMEM. */

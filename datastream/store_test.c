@@ -252,6 +252,47 @@ static beat_ledger_row ledger_of(dst_store *st, int32_t pn, const char *camp, in
 /* Spend and released bid totals move once per (auction, imp), in the
  * batch's transaction: across duplicates, a restart, and a loss that
  * follows a win; seq counts committed batches and survives the restart. */
+/* The mark of a batch's last message is kept with its offset and survives
+ * a reopen; a batch without one, or an old file, has none (its offset is
+ * then trusted as before). */
+static int test_store_mark(void) {
+    fresh_dir();
+    dst_stream *s = mk_stream();
+    dst_store *st = mk_store(1000000);
+    int32_t p = 0;
+    int64_t start;
+    dst_store_assign(st, &p, 1, &start, NOW());
+    dst_ledger_mark m;
+    dst_store_mark(st, 0, &m);
+    CHECK_EQ_INT(m.offset, -1);
+    dst_store_msg b[] = {msg("win", "M1", 1000000, T0, 0), msg("imp", "M1", 0, T0, 1)};
+    dst_ledger_mark last = {1, T0 + 7, 0xfeedfacecafebeefULL};
+    CHECK_EQ_INT(dst_store_ingest_marked(st, s, 0, b, 2, NOW(), &last), 0);
+    dst_store_mark(st, 0, &m);
+    CHECK_EQ_INT(m.offset, 1);
+    CHECK_EQ_INT(m.ts_ms, T0 + 7);
+    CHECK(m.hash == 0xfeedfacecafebeefULL);
+    dst_store_free(st); /* a restart: the mark comes back with the offset */
+    st = mk_store(1000000);
+    dst_store_assign(st, &p, 1, &start, NOW());
+    CHECK_EQ_INT(start, 2);
+    dst_store_mark(st, 0, &m);
+    CHECK_EQ_INT(m.offset, 1);
+    CHECK(m.hash == 0xfeedfacecafebeefULL);
+    /* a mark that is not the batch's last message is not kept */
+    dst_store_msg b2[] = {msg("click", "M1", 0, T0, 2)};
+    dst_ledger_mark wrong = {7, 1, 1};
+    CHECK_EQ_INT(dst_store_ingest_marked(st, s, 0, b2, 1, NOW(), &wrong), 0);
+    dst_store_mark(st, 0, &m);
+    CHECK_EQ_INT(m.offset, -1);
+    dst_store_mark(st, 5, &m); /* not open */
+    CHECK_EQ_INT(m.offset, -1);
+    dst_store_free(st);
+    dst_stream_free(s);
+    rm_dir();
+    return 0;
+}
+
 static int test_store_ledger_totals(void) {
     fresh_dir();
     dst_stream *s = mk_stream();
@@ -507,6 +548,7 @@ int main(int argc, char **argv) {
         {"ledger_refuses_bad_files", test_ledger_refuses_bad_files},
         {"store_duplicate_across_restart", test_store_duplicate_across_restart},
     {"store_ledger_totals", test_store_ledger_totals},
+        {"store_mark", test_store_mark},
         {"store_retention", test_store_retention},
         {"store_full_keeps_storing", test_store_full_keeps_storing},
         {"store_refused_then_recovered", test_store_refused_then_recovered},

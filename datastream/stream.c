@@ -25,7 +25,10 @@ struct dst_stream {
     dst_samples *samples;
     uint64_t rng;
     dst_stream_stats st;
+    dst_heard *heard; /* borrowed; NULL: heartbeats are only counted */
 };
+
+void dst_stream_set_heard(dst_stream *s, dst_heard *h) { s->heard = h; }
 
 static struct {
     beat_counter *events[BEAT_EV_CLICK + 1];
@@ -265,6 +268,13 @@ static uint16_t debited_flag(dst_stream *s, const beat_event *ev, uint16_t flags
 
 void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
                          int64_t now_ms, unsigned apply_flags) {
+    if (ev->type == BEAT_EV_HB) { /* a watermark, never an event of any count */
+        s->st.heartbeats++;
+        if (s->heard)
+            dst_heard_beat(s->heard, partition, ev->node, ev->ts_ms, ev->lost, ev->bye,
+                           now_ms);
+        return;
+    }
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;
     s->st.events[ev->type]++;
     beat_counter_inc(M.events[ev->type]);

@@ -10,6 +10,7 @@
 
 #include "beat_wire.h"
 #include "buckets.h"
+#include "heard.h"
 #include "samples.h"
 
 /* A clearing price above $1M CPM is not money we believe in; refusing it
@@ -35,6 +36,7 @@ typedef struct dst_stream_stats {
                                     says was counted already */
     uint64_t evicted, revoked, no_campaign, campaign_overflow, bad_price;
     uint64_t samples_pos, samples_neg, samples_skipped, samples_unjoined;
+    uint64_t heartbeats; /* receivers' hb events: no aggregate, sample or key */
 } dst_stream_stats;
 
 typedef struct dst_stream dst_stream;
@@ -65,6 +67,9 @@ void dst_stream_tick(dst_stream *s, int64_t now_ms);
 /* Drops join state of revoked partitions (no samples from them). */
 void dst_stream_revoke(dst_stream *s, const int32_t *parts, int n,
                        int64_t now_ms);
+
+/* Heartbeats applied from now on go to h (borrowed; NULL: only counted). */
+void dst_stream_set_heard(dst_stream *s, dst_heard *h);
 
 dst_buckets *dst_stream_buckets(dst_stream *s);
 dst_samples *dst_stream_samples(dst_stream *s);

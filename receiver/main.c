@@ -21,6 +21,7 @@
 #include "beat_util.h"
 #include "bidlog.h"
 #include "events.h"
+#include "heartbeat.h"
 #include "notices.h"
 
 #define DEV_SECRET "beat-dev-secret"
@@ -30,7 +31,7 @@ static char *o_listen, *o_admin, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_
     *o_log_level;
 static bool o_reuseport;
 static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max,
-    o_msg_timeout_ms, o_retry_after_s, o_bidlog_pct;
+    o_msg_timeout_ms, o_retry_after_s, o_bidlog_pct, o_heartbeat_ms;
 static double o_qwarn, o_qerror;
 static bool o_accept_v1;
 static beat_alert_opts o_alert;
@@ -70,6 +71,11 @@ static const beat_opt opts[] = {
      "50", 1, 100,
      "bid logs are dropped once the local queue is this % of --queue-max, so "
      "notices keep the rest (100 = bid logs may fill it)", false},
+    {"heartbeat-ms", "BEAT_RECEIVER_HEARTBEAT_MS", BEAT_OPT_INT, &o_heartbeat_ms, "1000",
+     50, 60000,
+     "how often a heartbeat event (type hb: --name, time, events lost so far) goes "
+     "into every partition of the topic, so datastream can tell no notices from no "
+     "news (docs/contracts.md \"Heartbeats\")", false},
     {"retry-after-s", "BEAT_RECEIVER_RETRY_AFTER_S", BEAT_OPT_INT, &o_retry_after_s,
      "10", 1, 3600, "Retry-After of the 503 answered while the queue is full", false},
     {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET,
@@ -111,6 +117,7 @@ static struct {
     rcv_events events;
     rcv_notices notices;
     rcv_bidlog bidlog;
+    rcv_hb hb;
     beat_kproducer *prod;
     worker w[MAX_WORKERS];
     int nw;
@@ -142,6 +149,12 @@ static double a_queue_pct(void *arg) {
     return 100.0 * (double)st.queued / (double)o_queue_max;
 }
 
+/* The same as a heartbeat's "lost" (heartbeat thread). */
+static int64_t hb_lost(void *arg) {
+    (void)arg;
+    return (int64_t)a_lost(NULL);
+}
+
 static beat_alert_rules *start_rules(beat_alert *a) {
     char what[300];
     snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
@@ -168,13 +181,14 @@ static bool health(void *arg, beat_buf *d) {
                     ",\"kafka_sent\":%llu,\"kafka_delivered\":%llu,"
                     "\"kafka_dropped\":%llu,\"kafka_delivery_errors\":%llu,"
                     "\"kafka_queued\":%lld,\"notices\":%llu,\"notices_refused\":%llu,"
-                    "\"workers\":%d",
+                    "\"workers\":%d,\"heartbeat_partitions\":%d",
                     (unsigned long long)st.sent,
                     (unsigned long long)st.delivered,
                     (unsigned long long)st.dropped,
                     (unsigned long long)st.delivery_errors, (long long)st.queued,
                     (unsigned long long)rcv_notices_accepted(&R.notices),
-                    (unsigned long long)rcv_notices_refused(&R.notices), R.nw);
+                    (unsigned long long)rcv_notices_refused(&R.notices), R.nw,
+                    (int)atomic_load(&R.hb.partitions));
     return R.prod != NULL;
 }
 
@@ -240,6 +254,10 @@ int main(int argc, char **argv) {
         return 64;
     if (!o_secret || !*o_secret) {
         fprintf(stderr, "beat-receiver: --notice-secret: must not be empty\n");
+        return 64;
+    }
+    if (!o_name[0] || strlen(o_name) > BEAT_ID_MAX) { /* it names the heartbeats */
+        fprintf(stderr, "beat-receiver: --name: must be 1..%d bytes\n", BEAT_ID_MAX);
         return 64;
     }
     /* BEAT_RECEIVER_BIDLOG is also inference's twin, where it may list every
@@ -308,6 +326,8 @@ int main(int argc, char **argv) {
         return 1;
     }
 
+    if ((rc = rcv_hb_start(&R.hb, R.prod, o_name, o_heartbeat_ms, hb_lost, NULL)) != 0)
+        beat_log(BEAT_ERROR, "heartbeat_unavailable", "err=%d", rc); /* notices still flow */
     beat_alert *alert = beat_alert_opts_new(&o_alert, o_name);
     beat_alert_rules *rules = alert ? start_rules(alert) : NULL;
     if (!rules) beat_log(BEAT_ERROR, "alerts_unavailable", "msg=\"alert rules not started\"");
@@ -332,6 +352,9 @@ int main(int argc, char **argv) {
     beat_admin_stop(R.admin);
     beat_loop_timer_free(R.sync_ev);
     for (int i = 0; i < R.nw; i++) worker_fini(&R.w[i]);
+    /* After the last notice was queued: the goodbye follows them in every
+     * partition, and the flush below delivers it with them. */
+    rcv_hb_stop(&R.hb, true);
     log_stats();
     beat_kproducer_free(R.prod, 2000);
     R.prod = NULL;

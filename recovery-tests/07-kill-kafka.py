@@ -1,9 +1,11 @@
 """SIGKILL the dev Kafka broker (kafka-dev), keep it down a while, let beatctl
 start it again on the same ports (docs/architecture.md "Library facts"). It
-comes back empty: the receiver's producer reconnects and the datastreams'
-consumers reset to the new log's end (at-most-once: nothing counted twice,
-checked against what the exchange charged), so new aggregates reach the
-actuator again."""
+comes back empty: the receiver's producer reconnects and refills the new log
+from its spool, and the datastreams read the new log from its start, also
+when it has already grown past their stored offsets (the stored mark of the
+last message counted differs: kafka_log_replaced) — nothing counted twice,
+nothing skipped, checked against what the exchange charged — so new
+aggregates reach the actuator again."""
 import recovery
 from beatlib import check
 
@@ -14,7 +16,9 @@ def consumers_reset(c, snap):
     check(snap["ds_msgs"] > c.at_release["ds_msgs"], "datastreams stuck after the broker restart")
     resets = recovery.metric_sum(c.e, "datastream-", "beat_datastream_offset_resets_total")
     rebal = recovery.metric_sum(c.e, "datastream-", "beat_datastream_rebalances_total")
-    c.notes.append(f"offset resets {resets:.0f}, rebalances {rebal:.0f}")
+    repl = recovery.metric_sum(c.e, "datastream-", "beat_datastream_log_replaced_total")
+    c.notes.append(f"offset resets {resets:.0f}, logs replaced {repl:.0f}, "
+                   f"rebalances {rebal:.0f}")
 
 
 def test_kill_kafka():

@@ -65,15 +65,20 @@ def start_receiver(procs, kport, http_port, bid_port, extra=()):
     return r
 
 
-def kafka_events(kport):
-    """Every message in the topic: list of (key, payload dict)."""
+def kafka_events(kport, heartbeats=False):
+    """Every message in the topic: list of (key, payload dict); the
+    receivers' heartbeats (type hb, into every partition every second) only
+    with heartbeats=True."""
     out = subprocess.run(["kcat", "-C", "-b", f"127.0.0.1:{kport}", "-t", TOPIC,
                           "-o", "beginning", "-e", "-J", "-q"],
                          capture_output=True, timeout=15, text=True)
     evs = []
     for line in out.stdout.splitlines():
         m = json.loads(line)
-        evs.append((m["key"], json.loads(m["payload"])))
+        ev = json.loads(m["payload"])
+        if ev.get("type") == "hb" and not heartbeats:
+            continue
+        evs.append((m["key"], ev))
     return evs
 
 
@@ -189,7 +194,14 @@ def test_notices_reach_kafka_and_bad_ones_are_refused():
         check(m("beat_receiver_kafka_dropped_total") == 0, "no drops")
         check(healthz(hp)["kafka_delivered"] == 6 and healthz(hp)["kafka_sent"] == 6,
               "health detail")
+        # Heartbeats go to the topic aside from those counts, and a graceful
+        # stop ends with a goodbye (docs/contracts.md "Heartbeats").
+        hbs = [e for _, e in kafka_events(kport, heartbeats=True) if e.get("type") == "hb"]
+        check(hbs and all(e["node"] == "receiver-1" and e["lost"] == 0 for e in hbs),
+              f"heartbeats in the topic: {hbs[:2]}")
         check(r.stop() == 0, "receiver exits 0 on SIGTERM")
+        byes = [e for _, e in kafka_events(kport, heartbeats=True) if e.get("bye")]
+        check(len(byes) >= 1, "a goodbye heartbeat on SIGTERM")
 
 
 def test_kafka_dev_restart_keeps_port_and_receiver_resumes():

@@ -7,7 +7,11 @@ Every tick it compares spend with the uniform plan and sets
     multiplier = clamp(previous × (plan / spend) ** GAIN, min, max)
 (so it bids up when behind plan, down when ahead), and pauses a campaign
 when its spend reaches budget × (1 − stop margin), outside the flight or
-when the operator paused it.
+when the operator paused it. The plan is taken at the data time: the
+oldest `heard_ms` of the datastreams (every notice before it is counted);
+while that is older than --max-unheard-ms (or a datastream says 0,
+"unknown") the multipliers hold: empty buckets then mean "no news", not
+"nothing spent".
 
 In: GET /v1/aggregates?after=SEQ from every datastream, a cursor and epoch
 per instance (a new epoch resets the cursor to 0; a bucket is counted once).
@@ -64,6 +68,7 @@ class Actuator:
         self.spend = {}       # campaign -> micros counted so far
         self.mult = {}        # campaign -> multiplier
         self.cursors = {}     # datastream url -> {"epoch": hex, "seq": n}
+        self.heard = {}       # datastream url -> its last heard_ms (absent: older datastream)
         self.camps = {}       # campaign -> dict from the supervisor
         self.camps_version = None
         self.pushes = self.failures = 0
@@ -142,6 +147,9 @@ class Actuator:
                 cur["seq"] = 0
                 if refetch:
                     continue
+            h = doc.get("heard_ms")
+            if isinstance(h, int) and h >= 0:
+                self.heard[url] = h
             try:
                 n = self.count(cur, doc)
             except (AttributeError, KeyError, TypeError, ValueError) as e:
@@ -173,14 +181,18 @@ class Actuator:
     # ---- control --------------------------------------------------------
     def step(self, now_ms):
         out = {}
+        # Data time: what every datastream reporting heard_ms has heard.
+        heard = [self.heard[u] for u in self.ds if u in self.heard]
+        data_ms = min(heard + [now_ms])
+        hold = now_ms - data_ms > self.a.max_unheard_ms
         for cid, c in self.camps.items():
             start, end, budget = c["start_ms"], c["end_ms"], c["budget_micros"]
             spent = self.spend.get(cid, 0)
             m = self.mult.get(cid, 1.0)
             paused = bool(c.get("paused")) or now_ms < start or now_ms >= end or \
                 spent >= budget * (1 - self.a.stop_margin)
-            if not paused:
-                plan = budget * (now_ms - start) / (end - start)
+            if not paused and not hold:
+                plan = budget * (min(max(data_ms, start), end) - start) / (end - start)
                 ratio = (plan + 0.01 * budget) / (spent + 0.01 * budget)
                 m = m * ratio ** self.a.gain
                 m = min(max(m, self.a.min_multiplier), self.a.max_multiplier)
@@ -250,6 +262,8 @@ def main():
     p.add_argument("--max-multiplier", type=float,
                    default=float(env("BEAT_ACTUATOR_MAX_MULTIPLIER", "10")))
     p.add_argument("--stop-margin", type=float, default=0.005)
+    p.add_argument("--max-unheard-ms", type=int, default=10000,
+                   help="hold the multipliers while a datastream's heard_ms is older")
     p.add_argument("--http-timeout-ms", type=int,
                    default=int(env("BEAT_ACTUATOR_HTTP_TIMEOUT_MS", "500")))
     a = p.parse_args()

@@ -1,0 +1,205 @@
+/* Completeness watermarks: the heard time moves with heartbeats, stalls
+ * while a receiver is silent (the others' beats do not move it), resumes
+ * when it beats again, forgets a receiver after forget_ms and drops one at
+ * once on its goodbye; an instance holding nothing, or a partition heard by
+ * nobody, is unknown (0). Heartbeats through the store and the stream count
+ * in no aggregate, sample or dedup key; each closed bucket keeps the heard
+ * time of its close, and the aggregates answer carries the last listed
+ * bucket's as heard_ms. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_log.h"
+#include "beat_test.h"
+#include "buckets.h"
+#include "heard.h"
+#include "store.h"
+#include "stream.h"
+
+#define T0 1700000000000LL
+
+static int test_heard_moves_stalls_resumes(void) {
+    dst_heard *h = dst_heard_new(5000);
+    CHECK(h != NULL);
+    CHECK_EQ_INT(dst_heard_tick(h, T0), 0); /* holds nothing */
+    int32_t parts[] = {0, 1};
+    dst_heard_assign(h, parts, 2);
+    CHECK_EQ_INT(dst_heard_tick(h, T0), 0); /* nobody heard yet */
+    /* r1 beats into both partitions, r2 only into 0: partition 1 is heard
+     * by r1 alone, partition 0 by both */
+    dst_heard_beat(h, 0, "r1", T0 + 1000, 0, false, T0 + 1000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 1000), 0); /* partition 1 unheard */
+    dst_heard_beat(h, 1, "r1", T0 + 1000, 0, false, T0 + 1000);
+    dst_heard_beat(h, 0, "r2", T0 + 900, 0, false, T0 + 1000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 1000), T0 + 900);
+    CHECK_EQ_INT(dst_heard_get(h), T0 + 900);
+    CHECK_EQ_INT(dst_heard_receivers(h), 2);
+    for (int s = 2; s <= 3; s++) {
+        for (int p = 0; p < 2; p++)
+            dst_heard_beat(h, p, "r1", T0 + s * 1000, 0, false, T0 + s * 1000);
+        dst_heard_beat(h, 0, "r2", T0 + s * 1000, 0, false, T0 + s * 1000);
+    }
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 3000), T0 + 3000);
+    /* r2 goes silent: r1 keeps beating, the heard time stays at r2's */
+    for (int s = 4; s <= 7; s++)
+        for (int p = 0; p < 2; p++)
+            dst_heard_beat(h, p, "r1", T0 + s * 1000, 0, false, T0 + s * 1000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 7000), T0 + 3000);
+    /* an old heartbeat read again (a log re-read) moves nothing back */
+    dst_heard_beat(h, 0, "r1", T0 + 1000, 0, false, T0 + 7000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 7000), T0 + 3000);
+    /* r2 beats again: resumes */
+    dst_heard_beat(h, 0, "r2", T0 + 7500, 0, false, T0 + 7500);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 7500), T0 + 7000);
+    /* r2 silent past forget (5 s since its last read): forgotten, heals */
+    for (int s = 8; s <= 13; s++)
+        for (int p = 0; p < 2; p++)
+            dst_heard_beat(h, p, "r1", T0 + s * 1000, 0, false, T0 + s * 1000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 12000), T0 + 7500);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 13000), T0 + 13000);
+    CHECK_EQ_INT(dst_heard_receivers(h), 1);
+    /* r3 appears, then says goodbye: dropped at once */
+    dst_heard_beat(h, 1, "r3", T0 + 12500, 0, false, T0 + 13000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 13000), T0 + 12500);
+    dst_heard_beat(h, 1, "r3", T0 + 13000, 0, true, T0 + 13000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 13000), T0 + 13000);
+    /* a partition that moves away no longer counts; one that comes back
+     * is unknown until it hears a receiver again */
+    dst_heard_revoke(h, parts, 1);
+    dst_heard_beat(h, 1, "r1", T0 + 14000, 0, false, T0 + 14000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 14000), T0 + 14000);
+    dst_heard_assign(h, parts, 1);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 14000), 0);
+    /* every receiver silent past forget: unknown, never "now" */
+    dst_heard_beat(h, 0, "r1", T0 + 14000, 0, false, T0 + 14000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 14000), T0 + 14000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 30000), 0);
+    dst_heard_revoke(h, parts, 2);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 30000), 0);
+    dst_heard_free(h);
+    dst_heard_free(NULL);
+    CHECK(dst_heard_new(0) == NULL);
+    return 0;
+}
+
+static dst_stream *mk_stream(int64_t now) {
+    dst_stream_cfg c = {.bucket_ms = 1000, .buckets_max = 100, .campaigns_max = 10,
+                        .join_window_ms = 30000, .max_open = 100, .samples_max = 100,
+                        .neg_rate = 1.0, .seed = 1};
+    return dst_stream_new(&c, now);
+}
+
+/* Heartbeats through the partition store and the stream: counted as
+ * heartbeats only; the bucket that closes after them carries their time. */
+static int test_hb_counts_nowhere(void) {
+    char dir[] = "/tmp/beat-heard-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    int64_t now = T0;
+    dst_stream *s = mk_stream(now);
+    dst_heard *h = dst_heard_new(300000);
+    dst_stream_set_heard(s, h);
+    dst_buckets *b = dst_stream_buckets(s);
+    dst_buckets_set_heard_src(b, dst_heard_src(h));
+    dst_store_cfg sc = {.dir = dir, .topic = "t", .retention_ms = 3900000,
+                        .max_keys = 1000, .sync_full = false};
+    dst_store *st = dst_store_new(&sc);
+    CHECK(st != NULL);
+    int32_t p = 0;
+    int64_t start;
+    dst_store_assign(st, &p, 1, &start, now);
+    dst_heard_assign(h, &p, 1);
+    char win[256], hb1[128], hb2[128];
+    snprintf(win, sizeof win,
+             "{\"v\":1,\"type\":\"win\",\"auction\":\"A\",\"imp\":\"1\",\"campaign\":\"c1\","
+             "\"price\":2000000,\"bid\":3000000,\"nts\":%lld,\"ts\":%lld}",
+             (long long)T0, (long long)T0);
+    snprintf(hb1, sizeof hb1, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,\"lost\":0}",
+             (long long)(T0 + 10));
+    snprintf(hb2, sizeof hb2, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,\"lost\":0}",
+             (long long)(T0 + 20));
+    dst_store_msg m[] = {{win, strlen(win), 0}, {hb1, strlen(hb1), 1}, {hb2, strlen(hb2), 2},
+                         {hb2, strlen(hb2), 3}}; /* the same heartbeat twice: no dup */
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, m, 4, now += 10), 0);
+    const dst_stream_stats *ss = dst_stream_stats_get(s);
+    CHECK_EQ_INT(ss->heartbeats, 3);
+    CHECK_EQ_INT(ss->duplicates, 0);
+    CHECK_EQ_INT(ss->invalid, 0);
+    CHECK_EQ_INT(ss->events[BEAT_EV_WIN], 1);
+    dst_store_info in;
+    dst_store_info_get(st, &in);
+    CHECK_EQ_INT(in.keys, 3); /* the win, its debit and release markers: no hb */
+    CHECK_EQ_INT(dst_heard_tick(h, now), T0 + 20);
+    /* the bucket closing now carries the heard time; the aggregates too */
+    dst_stream_tick(s, now += 2000);
+    dst_totals t;
+    dst_buckets_sum(b, NULL, 0, &t);
+    CHECK_EQ_INT(t.wins, 1);
+    CHECK_EQ_INT(t.bids, 0);
+    CHECK_EQ_INT(t.spend_micros, 2000);
+    beat_buf out;
+    beat_buf_init(&out, 1 << 20);
+    CHECK_EQ_INT(dst_buckets_encode(b, now, 0, 100, "ds-1", 1, &out), 0);
+    beat_aggregates a;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_aggregates_decode(out.data, out.len, &a, &why), 0);
+    CHECK(a.has_heard);
+    CHECK_EQ_INT(a.heard_ms, T0 + 20);
+    int rows = 0;
+    for (int i = 0; i < a.n_buckets; i++) rows += a.buckets[i].n_rows;
+    CHECK_EQ_INT(rows, 1); /* one campaign row: the win's, nothing for hb */
+    beat_aggregates_fini(&a);
+    /* no new bucket: the answer repeats the last bucket's heard time */
+    beat_buf_reset(&out);
+    CHECK_EQ_INT(dst_buckets_encode(b, now, dst_buckets_last_seq(b), 100, "ds-1", 1, &out), 0);
+    CHECK(strstr(out.data, "\"heard_ms\":1700000000020,") != NULL);
+    CHECK_EQ_INT(beat_aggregates_decode(out.data, out.len, &a, &why), 0);
+    CHECK_EQ_INT(a.n_buckets, 0);
+    CHECK_EQ_INT(a.heard_ms, T0 + 20);
+    beat_aggregates_fini(&a);
+    beat_buf_fini(&out);
+    /* no samples came from heartbeats */
+    CHECK_EQ_INT(dst_samples_last_seq(dst_stream_samples(s)), 0);
+    dst_store_free(st);
+    dst_stream_free(s);
+    dst_heard_free(h);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    return 0;
+}
+
+/* A writer without a heard source (or an old datastream) sends no heard_ms;
+ * a reader then sees has_heard false. */
+static int test_no_heard_field(void) {
+    dst_buckets *b = dst_buckets_new(1000, 10, 10, T0);
+    dst_buckets_tick(b, T0 + 1000);
+    beat_buf out;
+    beat_buf_init(&out, 1 << 16);
+    CHECK_EQ_INT(dst_buckets_encode(b, T0 + 1000, 0, 10, "ds", 1, &out), 0);
+    CHECK(strstr(out.data, "heard_ms") == NULL);
+    beat_aggregates a;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_aggregates_decode(out.data, out.len, &a, &why), 0);
+    CHECK(!a.has_heard);
+    beat_aggregates_fini(&a);
+    const char *bad = "{\"v\":1,\"instance\":\"d\",\"epoch\":\"0000000000000001\","
+                      "\"bucket_ms\":1000,\"first_seq\":0,\"last_seq\":0,\"heard_ms\":-5,"
+                      "\"buckets\":[]}";
+    CHECK(beat_aggregates_decode(bad, strlen(bad), &a, &why) != 0);
+    CHECK_REASON(why, "heard_ms: must be >= 0");
+    beat_buf_fini(&out);
+    dst_buckets_free(b);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    beat_log_init("heard_test", getenv("HEARD_VERBOSE") ? BEAT_INFO : BEAT_FATAL);
+    static const beat_test_case t[] = {
+        {"heard_moves_stalls_resumes", test_heard_moves_stalls_resumes},
+        {"hb_counts_nowhere", test_hb_counts_nowhere},
+        {"no_heard_field", test_no_heard_field},
+        {NULL, NULL},
+    };
+    return beat_test_main("heard", t, argc, argv);
+}
