@@ -24,10 +24,14 @@ typedef struct part {
     bool held;
     int n;
     rcv *r; /* DST_HEARD_RECEIVERS_MAX, allocated on first use */
+    /* Receivers' clock: the end of the latest gap seen here (a receiver's
+     * beats further apart than gap_ms, more lost events, a receiver new or
+     * forgotten): notices sent around then may be lost unheard. */
+    int64_t last_gap_ts;
 } part;
 
 struct dst_heard {
-    int64_t forget_ms;
+    int64_t forget_ms, gap_ms;
     part p[DST_HEARD_PARTS_MAX];
     _Atomic int64_t heard_ms;
     _Atomic int receivers;
@@ -42,6 +46,7 @@ dst_heard *dst_heard_new(int64_t forget_ms) {
     dst_heard *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->forget_ms = forget_ms;
+    h->gap_ms = 3000;
     M.beats = beat_counter_new("beat_datastream_heartbeats_total",
                                "Receiver heartbeats read (never counted as events).");
     M.gaps = beat_counter_new("beat_datastream_heartbeat_gaps_total",
@@ -107,9 +112,13 @@ void dst_heard_beat(dst_heard *h, int32_t p, const char *node, int64_t ts_ms, in
         memset(r, 0, sizeof *r);
         snprintf(r->name, sizeof r->name, "%s", node);
         r->lost = lost;
+        /* What it did before its first beat read here is unknown. */
+        if (ts_ms > q->last_gap_ts) q->last_gap_ts = ts_ms;
         beat_log_rl(1000, BEAT_INFO, "receiver_heard", "partition=%d node=%s", (int)p, node);
     }
     rcv *r = &q->r[k];
+    bool gap = lost > r->lost || (r->newest_ts > 0 && ts_ms - r->newest_ts > h->gap_ms);
+    if (gap && ts_ms > q->last_gap_ts) q->last_gap_ts = ts_ms;
     if (lost > r->lost) {
         beat_counter_inc(M.gaps);
         beat_log_rl(10000, BEAT_WARN, "receiver_lost_events",
@@ -136,6 +145,9 @@ int64_t dst_heard_tick(dst_heard *h, int64_t now_ms) {
         for (int k = 0; k < q->n;) {
             rcv *r = &q->r[k];
             if (now_ms - r->read_ms > h->forget_ms) {
+                /* Its silence was unheard: a gap up to the others' newest. */
+                for (int j = 0; j < q->n; j++)
+                    if (q->r[j].newest_ts > q->last_gap_ts) q->last_gap_ts = q->r[j].newest_ts;
                 beat_counter_inc(M.forgotten);
                 beat_log_rl(10000, BEAT_WARN, "receiver_forgotten",
                             "partition=%d node=%s silent_ms=%lld", i, r->name,
@@ -157,6 +169,21 @@ int64_t dst_heard_tick(dst_heard *h, int64_t now_ms) {
     atomic_store(&h->heard_ms, heard);
     atomic_store(&h->receivers, nn);
     return heard;
+}
+
+void dst_heard_set_gap_ms(dst_heard *h, int64_t gap_ms) {
+    if (gap_ms > 0) h->gap_ms = gap_ms;
+}
+
+int64_t dst_heard_part(const dst_heard *h, int32_t p, int64_t *last_gap_ts) {
+    *last_gap_ts = INT64_MAX;
+    if (!part_ok(p) || !h->p[p].held || h->p[p].n == 0) return 0;
+    const part *q = &h->p[p];
+    int64_t ph = INT64_MAX;
+    for (int k = 0; k < q->n; k++)
+        if (q->r[k].newest_ts < ph) ph = q->r[k].newest_ts;
+    *last_gap_ts = q->last_gap_ts;
+    return ph;
 }
 
 int64_t dst_heard_get(const dst_heard *h) {

@@ -37,6 +37,14 @@ void dst_heard_beat(dst_heard *h, int32_t p, const char *node, int64_t ts_ms, in
  * after each batch and each poll). Returns it. */
 int64_t dst_heard_tick(dst_heard *h, int64_t now_ms);
 
+/* Beats of one receiver further apart than this are a gap (3000). */
+void dst_heard_set_gap_ms(dst_heard *h, int64_t gap_ms);
+/* Partition p's heard time now (0: unknown, not held or nobody heard) and
+ * the end of its latest gap (receivers' clock): a bid made after the gap
+ * whose settle window the heard time covers has provably had every notice
+ * sent for it read (docs/money.md, expiry). Consumer thread only. */
+int64_t dst_heard_part(const dst_heard *h, int32_t p, int64_t *last_gap_ts);
+
 int64_t dst_heard_get(const dst_heard *h);        /* last published; any thread */
 int dst_heard_receivers(const dst_heard *h);       /* distinct names known; any thread */
 /* The published heard time's address, for readers that snapshot it under

@@ -169,6 +169,109 @@ static int test_hb_counts_nowhere(void) {
     return 0;
 }
 
+/* Released micros of campaign c1 in partition 0's ledger. */
+static int64_t released(dst_store *st) {
+    beat_ledger l;
+    int64_t r = -1;
+    if (dst_store_ledger(st, &l) != 0) return -1;
+    for (int i = 0; i < l.n; i++)
+        for (int k = 0; k < l.parts[i].n; k++)
+            if (l.parts[i].p == 0 && strcmp(l.parts[i].rows[k].id, "c1") == 0)
+                r = l.parts[i].rows[k].released_cpm;
+    beat_ledger_fini(&l);
+    return r;
+}
+
+/* Expiry (docs/money.md): a bid no notice settled is released once its
+ * partition heard every receiver past the settle window with no gap since
+ * the bid — and only once: a bill that comes later debits, releasing
+ * nothing again. A bid around a gap (beats too far apart) never expires. */
+static int test_unsettled_bids_expire_only_when_heard(void) {
+    char dir[] = "/tmp/beat-expiry-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    int64_t now = T0;
+    dst_stream *s = mk_stream(now);
+    dst_heard *h = dst_heard_new(300000);
+    dst_heard_set_gap_ms(h, 3000);
+    dst_stream_set_heard(s, h); /* heartbeats read by the stream reach h */
+    dst_store_cfg sc = {.dir = dir, .topic = "t", .retention_ms = 3900000,
+                        .max_keys = 100000, .sync_full = false};
+    dst_store *st = dst_store_new(&sc);
+    CHECK(st != NULL && h != NULL);
+    int32_t p = 0;
+    int64_t start, off = 0;
+    dst_store_assign(st, &p, 1, &start, now);
+    dst_heard_assign(h, &p, 1);
+    char buf[8][300];
+    /* r1 beats from before the bids; bids B1 (will expire) and B2 (settled
+     * by its loss); then beats every second for 40 s */
+    snprintf(buf[0], 300, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,\"lost\":0}",
+             (long long)(T0 - 500));
+    for (int i = 0; i < 2; i++)
+        snprintf(buf[1 + i], 300,
+                 "{\"v\":1,\"type\":\"bid\",\"auction\":\"B%d\",\"imp\":\"1\","
+                 "\"campaign\":\"c1\",\"price\":3000000,\"ts\":%lld,\"feat\":[1,2]}",
+                 i + 1, (long long)T0);
+    snprintf(buf[3], 300,
+             "{\"v\":1,\"type\":\"loss\",\"auction\":\"B2\",\"imp\":\"1\","
+             "\"campaign\":\"c1\",\"bid\":3000000,\"nts\":%lld,\"ts\":%lld}",
+             (long long)T0, (long long)T0 + 100);
+    dst_store_msg m[4];
+    for (int i = 0; i < 4; i++) m[i] = (dst_store_msg){buf[i], strlen(buf[i]), off++};
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, m, 4, now += 100), 0);
+    CHECK_EQ_INT(released(st), 3000000); /* B2's loss */
+    for (int sec = 1; sec <= 40; sec++) {
+        now = T0 + sec * 1000;
+        char hb[128];
+        snprintf(hb, sizeof hb, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,"
+                 "\"lost\":0}", (long long)now);
+        dst_store_msg one = {hb, strlen(hb), off++};
+        CHECK_EQ_INT(dst_store_ingest(st, s, 0, &one, 1, now), 0);
+        dst_heard_tick(h, now);
+        dst_stream_tick(s, now); /* B1's entry closes at T0 + 30 s (the join window) */
+        dst_store_expire(st, s, h, 30000, now);
+        if (sec < 30) CHECK_EQ_INT(released(st), 3000000); /* not before settle */
+    }
+    CHECK_EQ_INT(released(st), 6000000); /* B1 expired: released once */
+    /* a late bill for B1 debits; it releases nothing again */
+    char bill[300];
+    snprintf(bill, sizeof bill,
+             "{\"v\":1,\"type\":\"bill\",\"auction\":\"B1\",\"imp\":\"1\","
+             "\"campaign\":\"c1\",\"price\":2000000,\"bid\":3000000,\"nts\":%lld,\"ts\":%lld}",
+             (long long)T0, (long long)now);
+    dst_store_msg one = {bill, strlen(bill), off++};
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, &one, 1, now += 10), 0);
+    CHECK_EQ_INT(released(st), 6000000);
+    /* B3, bid now; r1 then skips 10 s of beats (a gap): never expires */
+    char b3[300];
+    int64_t t3 = now;
+    snprintf(b3, sizeof b3,
+             "{\"v\":1,\"type\":\"bid\",\"auction\":\"B3\",\"imp\":\"1\","
+             "\"campaign\":\"c1\",\"price\":3000000,\"ts\":%lld,\"feat\":[1]}", (long long)t3);
+    one = (dst_store_msg){b3, strlen(b3), off++};
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, &one, 1, now), 0);
+    for (int sec = 1; sec <= 50; sec++) {
+        now = t3 + sec * 1000;
+        if (sec > 2 && sec < 12) continue; /* silence */
+        char hb[128];
+        snprintf(hb, sizeof hb, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,"
+                 "\"lost\":0}", (long long)now);
+        dst_store_msg o = {hb, strlen(hb), off++};
+        CHECK_EQ_INT(dst_store_ingest(st, s, 0, &o, 1, now), 0);
+        dst_heard_tick(h, now);
+        dst_stream_tick(s, now);
+        dst_store_expire(st, s, h, 30000, now);
+    }
+    CHECK_EQ_INT(released(st), 6000000); /* B3 stays committed */
+    dst_store_free(st);
+    dst_stream_free(s);
+    dst_heard_free(h);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    return 0;
+}
+
 /* A writer without a heard source (or an old datastream) sends no heard_ms;
  * a reader then sees has_heard false. */
 static int test_no_heard_field(void) {
@@ -199,6 +302,7 @@ int main(int argc, char **argv) {
         {"heard_moves_stalls_resumes", test_heard_moves_stalls_resumes},
         {"hb_counts_nowhere", test_hb_counts_nowhere},
         {"no_heard_field", test_no_heard_field},
+        {"unsettled_bids_expire_only_when_heard", test_unsettled_bids_expire_only_when_heard},
         {NULL, NULL},
     };
     return beat_test_main("heard", t, argc, argv);

@@ -14,6 +14,7 @@
 #define DST_F_SPENT 0x0200   /* spend was counted from a priced win/bill */
 #define DST_F_HASBID 0x0400  /* the bid (features) joined */
 #define DST_F_POS 0x0800     /* a positive sample was emitted */
+#define DST_F_SETTLED 0x1000 /* a priced win/bill or a loss was read (docs/money.md) */
 #define DST_F_TYPEBIT(t) ((uint16_t)(1u << (unsigned)(t)))
 
 typedef enum { DST_CLOSE_EXPIRED, DST_CLOSE_EVICTED, DST_CLOSE_REVOKED } dst_close_reason;
@@ -24,6 +25,7 @@ typedef struct dst_entry {
     struct dst_entry *prev, *next; /* FIFO by first sight = expiry order */
     int64_t first_ms;
     int64_t bid_ts_ms;
+    int64_t bid_cpm;   /* the bid's price (its worst case), from the bid log */
     double pctr;
     int32_t partition;
     uint16_t flags;

@@ -64,6 +64,13 @@ int64_t dst_ledger_key(const char *auction, const char *imp, int kind) {
     return (int64_t)(XXH3_64bits_withSeed(buf, n, KEY_SEED) >> 1);
 }
 
+int64_t dst_ledger_release_key(uint64_t join_key) {
+    uint8_t b[9];
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(join_key >> (8 * i));
+    b[8] = (uint8_t)('0' + DST_LEDGER_RELEASE);
+    return (int64_t)(XXH3_64bits_withSeed(b, sizeof b, KEY_SEED) >> 1);
+}
+
 static int sql_err(dst_ledger *l, int rc, beat_reason *why, const char *what) {
     int prim = rc & 0xff;
     int code = prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB ? -EBADMSG : -EIO;

@@ -39,6 +39,10 @@ typedef struct dst_ledger_mark {
 /* 63-bit key of (auction, imp, kind), kind a beat_event_type or
  * DST_LEDGER_DEBIT. Part of the file format: never change it. */
 int64_t dst_ledger_key(const char *auction, const char *imp, int kind);
+/* The release marker's key, from the (auction, imp) join key (join.h), so
+ * that a bid expired from its join entry (which keeps no ids) and one
+ * settled by its notice share one marker. Part of the file format. */
+int64_t dst_ledger_release_key(uint64_t join_key);
 
 /* Opens (creating when absent) dir/<topic>-<partition>.db. A file that is
  * not a ledger of this topic and partition, of another format, read-only,

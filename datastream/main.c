@@ -37,6 +37,7 @@ static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level,
     *o_start_from, *o_store_dir, *o_store_sync;
 static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open,
     o_samples_max, o_max_campaigns, o_retention_s, o_max_keys, o_forget_s;
+static int64_t o_settle_ms, o_hb_gap_ms;
 static double o_fill_warn_pct;
 static double o_neg_rate;
 static beat_strlist o_kafka_opts;
@@ -101,6 +102,15 @@ static const beat_opt OPTS[] = {
      false},
     {"samples-max", "BEAT_DATASTREAM_SAMPLES_MAX", BEAT_OPT_INT, &o_samples_max,
      "200000", 1, 100000000, "samples kept in the ring for readers", false},
+    {"settle-ms", "BEAT_DATASTREAM_SETTLE_MS", BEAT_OPT_INT, &o_settle_ms, "30000", 1000,
+     86400000,
+     "a bid with no win, bill or loss notice this long after it was made, while every "
+     "receiver was heard throughout, is released from its budget lease (docs/money.md: "
+     "longer than exchanges take to bill; a bill that comes later still debits)", false},
+    {"hb-gap-ms", "BEAT_DATASTREAM_HB_GAP_MS", BEAT_OPT_INT, &o_hb_gap_ms, "3000", 100,
+     3600000,
+     "a receiver's heartbeats further apart than this are a gap: bids around it never "
+     "expire (their notices may have been lost unheard)", false},
     {"receiver-forget-s", "BEAT_DATASTREAM_RECEIVER_FORGET_S", BEAT_OPT_INT, &o_forget_s,
      "300", 1, 86400,
      "a receiver whose heartbeat was not read for this long no longer holds back "
@@ -318,6 +328,7 @@ static void *consumer_main(void *arg) {
          * bucket holds (heard.h); buckets read it as they close. */
         if (dst_heard_tick(D.heard, now) > 0) atomic_store(&D.heard_seen_mono, beat_mono_ms());
         dst_stream_tick(D.stream, now);
+        dst_store_expire(D.store, D.stream, D.heard, o_settle_ms, now);
         atomic_store(&D.open_auctions, dst_stream_open(D.stream));
         sync_kafka_metrics();
         if (beat_mono_ms() >= next_stats) {
@@ -547,6 +558,7 @@ int main(int argc, char **argv) {
     if (!D.stream) die("start_failed", "cannot allocate join table, buckets or samples");
     D.start_mono = beat_mono_ms();
     D.heard = dst_heard_new(o_forget_s * 1000);
+    if (D.heard) dst_heard_set_gap_ms(D.heard, o_hb_gap_ms);
     if (!D.heard) die("start_failed", "cannot allocate the heard table");
     dst_stream_set_heard(D.stream, D.heard);
     dst_buckets_set_heard_src(dst_stream_buckets(D.stream), dst_heard_src(D.heard));

@@ -19,6 +19,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_util.h"
+#include "join.h"
 #include "ledger.h"
 
 typedef struct part {
@@ -41,6 +42,9 @@ struct dst_store {
     beat_event *ev;
     uint8_t *what;
     int cap;
+    /* Unsettled bids waiting for their partition's heard time (expiry). */
+    dst_unsettled *wait;
+    int n_wait;
     pthread_mutex_t mu; /* guards info and the parts' snapshots */
     dst_store_info info;
 };
@@ -50,6 +54,7 @@ enum { W_INVALID, W_NEW, W_NEW_DEBITED, W_DUP };
 static struct {
     beat_gauge *keys, *fill, *full, *refused;
     beat_counter *errors, *expired, *batches, *full_batches;
+    beat_counter *bids_expired, *expiry_dropped;
     beat_histogram *commit;
 } M;
 static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
@@ -73,6 +78,14 @@ static void metrics_init(void) {
                                  "Batches committed to a partition store.");
     M.full_batches = beat_counter_new("beat_datastream_store_full_batches_total",
                                       "Batches committed while their store was full.");
+    M.bids_expired = beat_counter_new(
+        "beat_datastream_bids_expired_total",
+        "Bids released without a notice: none came within --settle-ms while every "
+        "receiver was heard throughout (docs/money.md).");
+    M.expiry_dropped = beat_counter_new(
+        "beat_datastream_expiry_dropped_total",
+        "Unsettled bids that will never expire (a gap in what was heard, partition "
+        "moved, or waited too long): their price stays committed.");
     M.commit = beat_histogram_new("beat_datastream_store_batch_seconds",
                                   "Time to record one batch in its partition store.",
                                   beat_latency_bounds, beat_latency_nbounds);
@@ -141,6 +154,7 @@ void dst_store_free(dst_store *st) {
     }
     free(st->ev);
     free(st->what);
+    free(st->wait);
     free(st->dir);
     free(st->topic);
     pthread_mutex_destroy(&st->mu);
@@ -307,7 +321,8 @@ static int settle(dst_ledger *l, const beat_event *ev, int64_t nts, uint8_t *wha
     int64_t released = 0;
     if ((priced || ev->type == BEAT_EV_LOSS) && ev->bid_cpm_micros > 0 &&
         ev->bid_cpm_micros <= DST_PRICE_CPM_MAX) {
-        int rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, DST_LEDGER_RELEASE), nts);
+        int rc = dst_ledger_add(l, dst_ledger_release_key(dst_join_key(ev->auction, ev->imp)),
+                                nts);
         if (rc < 0) return rc;
         if (rc == 1) released = ev->bid_cpm_micros;
     }
@@ -490,4 +505,73 @@ void dst_store_info_get(dst_store *st, dst_store_info *out) {
     pthread_mutex_lock(&st->mu);
     *out = st->info;
     pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- expiry (docs/money.md) -------------------------------------------------- */
+
+/* A bid may expire when its partition has heard every receiver up to its
+ * settle window's end and saw no gap since it was made. 1 = expire now,
+ * 0 = not yet, -1 = never (drop it). */
+static int ripe(const dst_unsettled *u, const dst_heard *h, int64_t settle_ms,
+                int64_t now_ms) {
+    int64_t gap, heard = dst_heard_part(h, u->partition, &gap);
+    if (gap >= u->bid_ts_ms) return -1; /* something may have been lost unheard */
+    if (heard >= u->bid_ts_ms + settle_ms) return 1;
+    /* Waited four settle windows (and at least a minute): heard is stuck. */
+    int64_t patience = 4 * settle_ms > 60000 ? 4 * settle_ms : 60000;
+    return now_ms - u->closed_ms > patience ? -1 : 0;
+}
+
+int dst_store_expire(dst_store *st, dst_stream *s, const dst_heard *h, int64_t settle_ms,
+                     int64_t now_ms) {
+    if (!st->wait && !(st->wait = malloc(DST_UNSETTLED_MAX * sizeof *st->wait))) return 0;
+    st->n_wait += dst_stream_take_unsettled(s, st->wait + st->n_wait,
+                                            DST_UNSETTLED_MAX - st->n_wait);
+    int done = 0, keep = 0;
+    for (;;) {
+        /* One transaction per partition: find the next partition with a ripe bid. */
+        int32_t p = -1;
+        for (int i = 0; i < st->n_wait && p < 0; i++)
+            if (ripe(&st->wait[i], h, settle_ms, now_ms) == 1) p = st->wait[i].partition;
+        if (p < 0) break;
+        dst_ledger *l = part_ok(p) ? st->p[p].l : NULL;
+        beat_reason why = {{0}};
+        bool tx = l && dst_ledger_begin(l, &why) == 0;
+        int64_t released = 0;
+        int rc = 0;
+        for (int i = 0; i < st->n_wait; i++) {
+            dst_unsettled *u = &st->wait[i];
+            if (u->partition != p || ripe(u, h, settle_ms, now_ms) != 1) continue;
+            u->partition = -1; /* handled, whatever happens below */
+            if (!tx || rc < 0) {
+                beat_counter_inc(M.expiry_dropped);
+                continue;
+            }
+            rc = dst_ledger_add(l, dst_ledger_release_key(u->join_key), u->bid_ts_ms);
+            if (rc == 1) {
+                rc = dst_ledger_credit(l, u->campaign, 0, u->bid_cpm);
+                released++;
+            }
+        }
+        if (tx && rc >= 0 &&
+            dst_ledger_commit(l, dst_ledger_next_offset(l), dst_ledger_clock_ms(l), &why) == 0) {
+            beat_counter_add(M.bids_expired, (uint64_t)released);
+            done += (int)released;
+            snap(st, p);
+        } else if (tx) {
+            dst_ledger_rollback(l);
+            beat_log_rl(5000, BEAT_WARN, "expiry_failed", "partition=%d reason=\"%s\"",
+                        (int)p, why.msg);
+        }
+    }
+    for (int i = 0; i < st->n_wait; i++) {
+        dst_unsettled *u = &st->wait[i];
+        if (u->partition < 0) continue;
+        int r = part_ok(u->partition) && st->p[u->partition].l ? ripe(u, h, settle_ms, now_ms)
+                                                                : -1;
+        if (r < 0) beat_counter_inc(M.expiry_dropped);
+        else st->wait[keep++] = *u;
+    }
+    st->n_wait = keep;
+    return done;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "beat_ledger.h"
+#include "heard.h"
 #include "ledger.h"
 #include "stream.h"
 
@@ -84,6 +85,16 @@ void dst_store_mark(dst_store *st, int32_t partition, dst_ledger_mark *out);
 /* The spend ledger of every partition held now (GET /v1/ledger), copied:
  * out owns its arrays (beat_ledger_fini). Any thread. 0 or -ENOMEM. */
 int dst_store_ledger(dst_store *st, beat_ledger *out);
+
+/* Expiry (docs/money.md): takes the stream's closed, unsettled bids and
+ * releases, in one transaction per partition, those whose partition has
+ * heard every receiver at least settle_ms past the bid with no gap since
+ * (a release marker each, so a notice that still comes never releases the
+ * same bid twice; a late bill still debits). The others wait, or are
+ * dropped once they never can (their price then stays committed). Returns
+ * how many were released. Consumer thread. */
+int dst_store_expire(dst_store *st, dst_stream *s, const dst_heard *h, int64_t settle_ms,
+                     int64_t now_ms);
 
 /* Retention (a bounded amount of deletes) and retries of refused ledgers.
  * Fills parts/start (up to max) with the partitions whose ledger opened

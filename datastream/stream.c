@@ -20,6 +20,8 @@
 
 struct dst_stream {
     dst_stream_cfg cfg;
+    dst_unsettled *unsettled; /* ring of DST_UNSETTLED_MAX */
+    int un_head, un_n;
     dst_join *join;
     dst_buckets *buckets;
     dst_samples *samples;
@@ -34,7 +36,7 @@ static struct {
     beat_counter *events[BEAT_EV_CLICK + 1];
     beat_counter *invalid, *duplicates, *durable, *debited, *late, *evicted, *revoked;
     beat_counter *no_campaign, *overflow, *bad_price;
-    beat_counter *pos, *neg, *skipped, *unjoined;
+    beat_counter *pos, *neg, *skipped, *unjoined, *unsettled_dropped;
     beat_gauge *open;
 } M;
 static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
@@ -77,6 +79,10 @@ static void metrics_init(void) {
                                  "Negatives dropped by down-sampling (--neg-rate).");
     M.unjoined = beat_counter_new("beat_datastream_samples_unjoined_total",
                                   "Samples not emitted because the bid (features) never joined.");
+    M.unsettled_dropped = beat_counter_new(
+        "beat_datastream_unsettled_dropped_total",
+        "Closed bids with no settling notice not kept for expiry (queue full): their "
+        "price stays committed (docs/money.md).");
     M.open = beat_gauge_new("beat_datastream_open_auctions",
                             "Join entries open now.");
 }
@@ -94,6 +100,7 @@ dst_stream *dst_stream_new(const dst_stream_cfg *cfg, int64_t now_ms) {
     s->buckets = dst_buckets_new(cfg->bucket_ms, cfg->buckets_max,
                                  cfg->campaigns_max, now_ms);
     s->samples = dst_samples_new(cfg->samples_max);
+    s->unsettled = malloc(DST_UNSETTLED_MAX * sizeof *s->unsettled);
     if (!s->join || !s->buckets || !s->samples) {
         dst_stream_free(s);
         return NULL;
@@ -106,6 +113,7 @@ void dst_stream_free(dst_stream *s) {
     dst_join_free(s->join);
     dst_buckets_free(s->buckets);
     dst_samples_free(s->samples);
+    free(s->unsettled);
     free(s);
 }
 
@@ -140,8 +148,35 @@ static void unjoined(dst_stream *s) {
     beat_counter_inc(M.unjoined);
 }
 
+/* Keeps a closed bid that nothing settled, for expiry (store.c). */
+static void keep_unsettled(dst_stream *s, const dst_entry *e, int64_t now_ms) {
+    if (!(e->flags & DST_F_HASBID) || (e->flags & DST_F_SETTLED) || e->bid_cpm <= 0 ||
+        !e->campaign[0] || !s->unsettled)
+        return;
+    if (s->un_n == DST_UNSETTLED_MAX) {
+        beat_counter_inc(M.unsettled_dropped);
+        return;
+    }
+    dst_unsettled *u = &s->unsettled[(s->un_head + s->un_n++) % DST_UNSETTLED_MAX];
+    *u = (dst_unsettled){.join_key = e->key, .partition = e->partition,
+                         .bid_ts_ms = e->bid_ts_ms, .bid_cpm = e->bid_cpm,
+                         .closed_ms = now_ms};
+    memcpy(u->campaign, e->campaign, sizeof u->campaign);
+}
+
+int dst_stream_take_unsettled(dst_stream *s, dst_unsettled *out, int max) {
+    int n = 0;
+    while (n < max && s->un_n > 0) {
+        out[n++] = s->unsettled[s->un_head];
+        s->un_head = (s->un_head + 1) % DST_UNSETTLED_MAX;
+        s->un_n--;
+    }
+    return n;
+}
+
 static void on_close(void *arg, dst_entry *e, dst_close_reason why) {
     dst_stream *s = arg;
+    if (why == DST_CLOSE_EXPIRED) keep_unsettled(s, e, e->first_ms + s->cfg.join_window_ms);
     if (why == DST_CLOSE_EVICTED) {
         s->st.evicted++;
         beat_counter_inc(M.evicted);
@@ -221,11 +256,15 @@ static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev,
         if (dst_join_set_feat(e, ev->feat, ev->n_feat) == 0) e->flags |= DST_F_HASBID;
         e->pctr = ev->pctr;
         e->bid_ts_ms = ev->ts_ms;
+        e->bid_cpm = ev->price_cpm_micros;
     } else if (!e->campaign[0] && ev->campaign[0]) {
         memcpy(e->campaign, ev->campaign, sizeof e->campaign);
     }
     account(s, &e->flags, ev, ev->campaign[0] ? ev->campaign : e->campaign,
             now_ms);
+    if (ev->type == BEAT_EV_LOSS ||
+        ((ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) && ev->price_cpm_micros > 0))
+        e->flags |= DST_F_SETTLED;
     if ((e->flags & DST_F_TYPEBIT(BEAT_EV_CLICK)) && (e->flags & DST_F_HASBID) &&
         !(e->flags & DST_F_POS)) {
         emit(s, e, 1, 1.0f);

@@ -62,6 +62,19 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
 void dst_stream_count_duplicate(dst_stream *s, const beat_event *ev);
 /* Counts a message that is not a valid event (see dst_stream_apply_json). */
 void dst_stream_count_invalid(dst_stream *s);
+/* A bid whose join entry closed with no settling notice read (no priced
+ * win/bill, no loss): a candidate for expiry (docs/money.md), which
+ * store.c decides with the partition's heard time. */
+typedef struct dst_unsettled {
+    uint64_t join_key;
+    int32_t partition;
+    int64_t bid_ts_ms, bid_cpm, closed_ms;
+    char campaign[BEAT_ID_MAX + 1];
+} dst_unsettled;
+#define DST_UNSETTLED_MAX 65536 /* beyond, candidates are dropped (never expire) */
+/* Moves up to max candidates into out; returns how many. */
+int dst_stream_take_unsettled(dst_stream *s, dst_unsettled *out, int max);
+
 /* Closes due join entries (emitting negatives) and due buckets. */
 void dst_stream_tick(dst_stream *s, int64_t now_ms);
 /* Drops join state of revoked partitions (no samples from them). */
