@@ -169,6 +169,26 @@ static int test_hb_counts_nowhere(void) {
     return 0;
 }
 
+/* A heartbeat of r1 stamped ts, as message offset off (text in buf). */
+static dst_store_msg hb_at(char *buf, size_t n, int64_t ts, int64_t off) {
+    snprintf(buf, n, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,\"lost\":0}",
+             (long long)ts);
+    return (dst_store_msg){buf, strlen(buf), off};
+}
+
+/* One second of the consumer loop at now: a heartbeat stamped now, the
+ * heard time, due join entries, expiry (settle 30 s). */
+static int second(dst_store *st, dst_stream *s, dst_heard *h, int64_t now, int64_t *off,
+                  bool beat) {
+    char hb[128];
+    dst_store_msg m = hb_at(hb, sizeof hb, now, (*off)++);
+    if (beat && dst_store_ingest(st, s, 0, &m, 1, now) != 0) return -1;
+    dst_heard_tick(h, now);
+    dst_stream_tick(s, now);
+    dst_store_expire(st, s, h, 30000, now);
+    return 0;
+}
+
 /* Released micros of campaign c1 in partition 0's ledger. */
 static int64_t released(dst_store *st) {
     beat_ledger l;
@@ -205,8 +225,6 @@ static int test_unsettled_bids_expire_only_when_heard(void) {
     char buf[8][300];
     /* r1 beats from before the bids; bids B1 (will expire) and B2 (settled
      * by its loss); then beats every second for 40 s */
-    snprintf(buf[0], 300, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,\"lost\":0}",
-             (long long)(T0 - 500));
     for (int i = 0; i < 2; i++)
         snprintf(buf[1 + i], 300,
                  "{\"v\":1,\"type\":\"bid\",\"auction\":\"B%d\",\"imp\":\"1\","
@@ -217,19 +235,12 @@ static int test_unsettled_bids_expire_only_when_heard(void) {
              "\"campaign\":\"c1\",\"bid\":3000000,\"nts\":%lld,\"ts\":%lld}",
              (long long)T0, (long long)T0 + 100);
     dst_store_msg m[4];
-    for (int i = 0; i < 4; i++) m[i] = (dst_store_msg){buf[i], strlen(buf[i]), off++};
+    m[0] = hb_at(buf[0], sizeof buf[0], T0 - 500, off++);
+    for (int i = 1; i < 4; i++) m[i] = (dst_store_msg){buf[i], strlen(buf[i]), off++};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, m, 4, now += 100), 0);
     CHECK_EQ_INT(released(st), 3000000); /* B2's loss */
-    for (int sec = 1; sec <= 40; sec++) {
-        now = T0 + sec * 1000;
-        char hb[128];
-        snprintf(hb, sizeof hb, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,"
-                 "\"lost\":0}", (long long)now);
-        dst_store_msg one = {hb, strlen(hb), off++};
-        CHECK_EQ_INT(dst_store_ingest(st, s, 0, &one, 1, now), 0);
-        dst_heard_tick(h, now);
-        dst_stream_tick(s, now); /* B1's entry closes at T0 + 30 s (the join window) */
-        dst_store_expire(st, s, h, 30000, now);
+    for (int sec = 1; sec <= 40; sec++) { /* B1's entry closes at T0 + 30 s */
+        CHECK_EQ_INT(second(st, s, h, now = T0 + sec * 1000, &off, true), 0);
         if (sec < 30) CHECK_EQ_INT(released(st), 3000000); /* not before settle */
     }
     CHECK_EQ_INT(released(st), 6000000); /* B1 expired: released once */
@@ -250,18 +261,8 @@ static int test_unsettled_bids_expire_only_when_heard(void) {
              "\"campaign\":\"c1\",\"price\":3000000,\"ts\":%lld,\"feat\":[1]}", (long long)t3);
     one = (dst_store_msg){b3, strlen(b3), off++};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, &one, 1, now), 0);
-    for (int sec = 1; sec <= 50; sec++) {
-        now = t3 + sec * 1000;
-        if (sec > 2 && sec < 12) continue; /* silence */
-        char hb[128];
-        snprintf(hb, sizeof hb, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,"
-                 "\"lost\":0}", (long long)now);
-        dst_store_msg o = {hb, strlen(hb), off++};
-        CHECK_EQ_INT(dst_store_ingest(st, s, 0, &o, 1, now), 0);
-        dst_heard_tick(h, now);
-        dst_stream_tick(s, now);
-        dst_store_expire(st, s, h, 30000, now);
-    }
+    for (int sec = 1; sec <= 50; sec++) /* r1 silent from 3 s to 11 s */
+        CHECK_EQ_INT(second(st, s, h, now = t3 + sec * 1000, &off, sec <= 2 || sec >= 12), 0);
     CHECK_EQ_INT(released(st), 6000000); /* B3 stays committed */
     dst_store_free(st);
     dst_stream_free(s);
