@@ -94,7 +94,8 @@ static const beat_opt OPTS[] = {
      "append one JSON line per second (rate, counters, latency, per-campaign wins, spend, "
      "clicks, bids and bid prices)", false},
     {"events", "BEAT_EXSIM_EVENTS", BEAT_OPT_STR, &opt.events, NULL, 0, -1,
-     "write one JSON line per bill and click actually sent (the raw truth for tests)",
+     "write one JSON line per bill charged (sent, or due and dropped) and click sent "
+     "(the raw truth for tests)",
      false},
     {"delayed-max", "BEAT_EXSIM_DELAYED_MAX", BEAT_OPT_INT, &opt.delayed_max, "200000", 1,
      10000000, "notices waiting for their delay (bills, clicks, repeats); beyond, dropped",

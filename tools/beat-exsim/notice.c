@@ -2,14 +2,17 @@
  * the ad renders, clicks seconds after, repeated calls as real exchanges
  * retry). A bounded min-heap keyed by due time, drained from the schedule
  * tick; full → dropped and counted. What is counted as spend and clicks is
- * what was actually sent, so the summary equals the raw --events log (one
- * line per first win, bill and click notice sent; repeats are not logged).
+ * what was actually sent (and bills due but dropped, below), so the summary
+ * equals the raw --events log (one line per first win, bill and click
+ * notice charged; repeats are not logged).
  * Test traffic's notices are sent all the same, but like a real exchange we
  * never charge for them: they are counted as test notices and nothing else.
  * A failed call (no connection, a timeout or a 5xx; never a 4xx) is called
  * again up to --notice-retries times through the same heap, backing off
  * from --notice-retry-ms, doubling; it is charged once, at its first call.
  * Off by default, as at many exchanges: one call, answered or lost.
+ * A real bill the exchange could not even send (its own queue full) is
+ * charged all the same, like one sent and never answered.
  * Replays (the same URL called again minutes later) and forgeries (a URL
  * re-typed to another notice path) are never charged and are counted on
  * their own (exsim.h, exs_stats), so a test can tell what they did. */
@@ -169,6 +172,37 @@ static void on_notice(void *arg, int status, const char *body, size_t len,
     call_free(c);
 }
 
+/* Counts what a real auction's first call stands for: a bill's price as
+ * spend, a click; logs it to --events (wins are counted by the auction). */
+static void charge(exs_sim *sim, int kind, const char *camp, const char *auction,
+                   int64_t price) {
+    exs_stats *s = &sim->stats;
+    exs_campaign_stats *c = exs_stats_campaign(s, camp && *camp ? camp : "?");
+    if (kind == EXS_N_BILL) {
+        s->spend_cpm_micros += price;
+        if (c) c->spend_cpm_micros += price;
+    } else if (kind == EXS_N_CLICK) {
+        s->clicks++;
+        if (c) c->clicks++;
+    } else if (kind != EXS_N_WIN) {
+        return;
+    }
+    if (sim->events) {
+        fprintf(sim->events, "{\"ev\":\"%s\",\"auction\":\"%s\",\"campaign\":\"%s\","
+                "\"price_cpm_micros\":%" PRId64 ",\"ts\":%" PRId64 "}\n",
+                KIND[kind], auction ? auction : "", camp ? camp : "", price, beat_now_ms());
+    }
+}
+
+/* A real auction's bill that the exchange could not even send (its own
+ * queue full, no memory) is charged all the same: the exchange bills from
+ * its own records, whoever hears of it. */
+static void charge_unsent(exs_sim *sim, int kind, const char *camp, const char *auction,
+                          int64_t price, int how, bool test) {
+    if (kind == EXS_N_BILL && how == EXS_FIRST && !test)
+        charge(sim, kind, camp, auction, price);
+}
+
 /* Sends one notice GET now; counts what it stands for once it is first sent
  * (a retry only counts as a retry). */
 static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
@@ -197,6 +231,7 @@ static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
         if (call) call_free(call);
         if (attempt) s->notice_failed[kind]++; /* sent before, never answered well */
         else s->notice_dropped[kind]++;
+        if (!attempt) charge_unsent(sim, kind, camp, auction, price, how, test);
         beat_log_rl(5000, BEAT_WARN, "notice_dropped", "kind=%s err=%d attempt=%d", KIND[kind],
                     rc, attempt);
         return;
@@ -215,21 +250,7 @@ static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
         s->notice_dupes++;
         return;
     }
-    exs_campaign_stats *c = exs_stats_campaign(s, camp && *camp ? camp : "?");
-    if (kind == EXS_N_BILL) {
-        s->spend_cpm_micros += price;
-        if (c) c->spend_cpm_micros += price;
-    } else if (kind == EXS_N_CLICK) {
-        s->clicks++;
-        if (c) c->clicks++;
-    } else if (kind != EXS_N_WIN) {
-        return; /* wins are counted by the auction; only logged here */
-    }
-    if (sim->events) {
-        fprintf(sim->events, "{\"ev\":\"%s\",\"auction\":\"%s\",\"campaign\":\"%s\","
-                "\"price_cpm_micros\":%" PRId64 ",\"ts\":%" PRId64 "}\n",
-                KIND[kind], auction ? auction : "", camp ? camp : "", price, beat_now_ms());
-    }
+    charge(sim, kind, camp, auction, price);
 }
 
 int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
@@ -244,6 +265,7 @@ int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
         if (how == EXS_REPLAY) sim->stats.replay_failed++;
         else if (how == EXS_FORGED) sim->stats.forged_failed++;
         else sim->stats.notice_dropped[kind]++;
+        charge_unsent(sim, kind, camp, auction, price, how, test);
         beat_log_rl(5000, BEAT_WARN, "delayed_notice_dropped", "kind=%s queued=%" PRId64,
                     KIND[kind], q->n);
         return -ENOSPC;
@@ -255,6 +277,7 @@ int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
         if (how == EXS_REPLAY) sim->stats.replay_failed++;
         else if (how == EXS_FORGED) sim->stats.forged_failed++;
         else sim->stats.notice_dropped[kind]++;
+        charge_unsent(sim, kind, camp, auction, price, how, test);
         return -ENOMEM;
     }
     return push(q, d);
@@ -281,6 +304,7 @@ void exs_delayq_abandon(exs_sim *sim) {
         else if (d->how == EXS_FORGED) sim->stats.forged_failed++;
         else if (d->attempt) sim->stats.notice_failed[d->kind]++;
         else sim->stats.notice_dropped[d->kind]++;
+        if (!d->attempt) charge_unsent(sim, d->kind, d->camp, d->auction, d->price, d->how, d->test);
         dn_free(d);
     }
     q->n = 0;
