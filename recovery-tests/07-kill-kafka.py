@@ -1,9 +1,14 @@
 """SIGKILL the dev Kafka broker (kafka-dev), keep it down a while, let beatctl
 start it again on the same ports (docs/architecture.md "Library facts"). It
-comes back empty: the receiver's producer reconnects and the datastreams'
-consumers reset to the new log's end (at-most-once: nothing counted twice,
-checked against what the exchange charged), so new aggregates reach the
-actuator again."""
+comes back empty: the receiver's producer reconnects (its spool goes to the
+new log) and the datastreams' consumers read the new log (at-most-once:
+nothing counted twice, checked against what the exchange charged), so new
+aggregates reach the actuator again. Once the pipeline has settled the
+engine must have counted >= 99% of what the exchange charged. Today it
+does not: a datastream resumes each partition at the offset its store
+kept, which the new log may have grown past already (docs/architecture.md
+"Library facts"), so the events below it in the new log are skipped; this
+check reports the figure and fails until that is fixed."""
 import recovery
 from beatlib import check
 
@@ -18,4 +23,5 @@ def consumers_reset(c, snap):
 
 
 def test_kill_kafka():
-    recovery.run("kill-kafka", "kafka-dev", how="kill", down_s=5.0, after=consumers_reset)
+    recovery.run("kill-kafka", "kafka-dev", how="kill", down_s=5.0, after=consumers_reset,
+                 counted_min=0.99)
