@@ -1,8 +1,10 @@
 """SIGKILL one of the two receivers (receiver-1), keep it down a while, let
 it start again. The other shares the notice port (SO_REUSEPORT) and takes
 every notice meanwhile; inference's bid-log push skips the dead one. Checked
-here: receiver-2 took notices and bid logs while receiver-1 was down (the
-row's counted share says whether any were lost)."""
+here: receiver-2 took notices and bid logs while receiver-1 was down, and
+once the pipeline has settled the engine counted >= 99% of what the
+exchange charged (what a SIGKILLed receiver held is lost at most once: the
+notices on its open connections and its spool)."""
 import recovery
 from beatlib import check, metric, wait_for
 
@@ -28,4 +30,4 @@ def kill_one(c, down_s):
 
 
 def test_kill_receiver():
-    recovery.run("kill-receiver", "receiver-1", how=kill_one)
+    recovery.run("kill-receiver", "receiver-1", how=kill_one, counted_min=0.99)

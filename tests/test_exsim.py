@@ -4,7 +4,9 @@ first/second-price wins with substituted notice macros (in notice URLs
 shaped like BEAT's v2 ones, everything but the macros left alone), bills
 (delayed, sometimes repeated), losses with reason codes, clicks, and a JSON
 summary consistent with what the fake server received. --test-share sends
-test=1 requests whose notices are called but never billed. A slow bidder
+test=1 requests whose notices are called but never billed; --replay-share
+and --forge-share call notices again much later, or loss URLs re-typed as
+bills, and charge nothing for either. A slow bidder
 checks the open loop: bounded outstanding requests, skips counted, the run
 still ends on time. A frozen node checks the load balancer's per-try
 timeout."""
@@ -21,13 +23,17 @@ RATES = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}  # exsim's default --currency-rat
 
 class FakeBidder:
     """flaky: the first call of each win/bill/click URL gets a 5xx, a loss
-    always 400. notice_port: where notice URLs point (default: here)."""
+    always 400. notice_port: where notice URLs point (default: here).
+    refuse_retyped: a /bill carrying a loss reason (l=) gets 403, as a
+    receiver answers a loss URL re-typed as a bill."""
 
-    def __init__(self, delay_s=0.0, flaky=False, notice_port=None):
+    def __init__(self, delay_s=0.0, flaky=False, notice_port=None, refuse_retyped=False):
         self.port = free_port()
         self.notice_port = notice_port or self.port
         self.flaky = flaky
+        self.refuse_retyped = refuse_retyped
         self.calls = {}          # raw notice query -> calls so far
+        self.times = {}          # (path, raw notice query) -> [monotonic time of each call]
         self.lock = threading.Lock()
         self.requests = {}       # id -> request JSON
         self.bids = {}           # id -> (campaign, price)
@@ -70,7 +76,10 @@ class FakeBidder:
                 with outer.lock:
                     outer.hits.append((u.path, q, u.query))
                     n = outer.calls[u.query] = outer.calls.get(u.query, 0) + 1
-                if outer.flaky and u.path == "/loss":
+                    outer.times.setdefault((u.path, u.query), []).append(time.monotonic())
+                if outer.refuse_retyped and u.path == "/bill" and "l" in q:
+                    self.reply(403, b"forged")
+                elif outer.flaky and u.path == "/loss":
                     self.reply(400, b"bad")
                 elif outer.flaky and n == 1:
                     self.reply(500 if u.path == "/click" else 503, b"busy")
@@ -318,6 +327,58 @@ def test_exsim_test_share_is_called_never_billed():
         evs = [json.loads(l) for l in open(evlog)]
         check(evs and not [e for e in evs if e["auction"] in tests], "test auction in --events")
         check(sum(e["price_cpm_micros"] for e in evs if e["ev"] == "bill") == spend)
+
+
+def test_exsim_replays_and_forgeries_are_never_charged():
+    """--replay-share: that share of real auctions' win and bill notices is
+    called once more --replay-delay-ms after its first call (instead of a
+    quick repeat); --forge-share: that share of losses is also called as a
+    bill (/loss -> /bill, the same query). Neither is charged: spend is the
+    first bill of each auction; both are counted apart ("replays",
+    "forged": a 403 is refused, a 2xx accepted)."""
+    with FakeBidder(refuse_retyped=True) as fb, tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "sum.json")
+        r, _ = run_exsim(["--inference", f"http://127.0.0.1:{fb.port}", "--rate", "300",
+                          "--duration", "2", "--seed", "5", "--json", out, "--tmax", "200",
+                          "--dup-prob", "0", "--replay-share", "0.5", "--replay-delay-ms", "600",
+                          "--forge-share", "1"])
+        check(r.returncode == 0, f"exit {r.returncode}: {r.stderr[-2000:]}")
+        s = json.load(open(out))
+        rp, fg = s["replays"], s["forged"]
+        check("replays (never billed)" in r.stdout, r.stdout)
+        again = {k: v for k, v in fb.times.items() if k[0] in ("/win", "/bill") and len(v) > 1}
+        check(all(len(v) == 2 for v in again.values()), "a notice replayed more than once")
+        check(rp["sent"] == len(again) == rp["ok"] and rp["failed"] == 0, (rp, len(again)))
+        firsts = sum(1 for k in fb.times if k[0] in ("/win", "/bill") and "l" not in
+                     dict(urllib.parse.parse_qsl(k[1])))
+        check(0.35 * firsts < rp["sent"] < 0.65 * firsts, (rp, firsts))
+        # Replayed 600 ms later (those due after the run's end go out with
+        # the end's flush, so not every one).
+        late = sorted(v[1] - v[0] for v in again.values())
+        check(late[len(late) // 2] >= 0.55, f"replays came {late[:5]}..{late[-5:]} s after their first call")
+        # Charged: the first bill of each auction, once.
+        bills = {raw for p, q, raw in fb.hits if p == "/bill" and "l" not in q}
+        check(s["spend_cpm_micros"] == sum(micros(dict(urllib.parse.parse_qsl(raw))["p"])
+                                           for raw in bills), s["spend_cpm_micros"])
+        check(s["notices"]["bill"]["sent"] == len(bills) == s["wins"], (s["notices"], s["wins"]))
+        losses = [q for p, q, _ in fb.hits if p == "/loss"]
+        retyped = [q for p, q, _ in fb.hits if p == "/bill" and "l" in q]
+        check(len(losses) > 20 and len(retyped) == len(losses) == fg["sent"], (fg, len(losses)))
+        check(fg["refused"] == fg["sent"] and fg["accepted"] == fg["failed"] == 0, fg)
+        check(sorted(map(sorted, (q.items() for q in retyped))) ==
+              sorted(map(sorted, (q.items() for q in losses))), "re-typed with another query")
+    # A receiver that took a forgery: counted as accepted, still never charged.
+    with FakeBidder() as fb, tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "sum.json")
+        r, _ = run_exsim(["--inference", f"http://127.0.0.1:{fb.port}", "--rate", "200",
+                          "--duration", "1", "--seed", "5", "--json", out, "--tmax", "200",
+                          "--forge-share", "1"])
+        s = json.load(open(out))
+        check(s["forged"]["accepted"] == s["forged"]["sent"] > 5, s["forged"])
+        check(s["replays"] == {"sent": 0, "ok": 0, "failed": 0}, s["replays"])
+        bills = {raw for p, q, raw in fb.hits if p == "/bill" and "l" not in q}
+        check(s["spend_cpm_micros"] == sum(micros(dict(urllib.parse.parse_qsl(raw))["p"])
+                                           for raw in bills), "a forgery was charged")
 
 
 def test_exsim_open_loop_with_slow_bidder():

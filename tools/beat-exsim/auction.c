@@ -28,7 +28,8 @@
 #define BODY_MAX (64 * 1024)
 #define ADM_MAX (32 * 1024) /* VAST and native markup, macros substituted */
 
-enum { SALT_CLICK = 0xc11c, SALT_DELAY = 0xde1a, SALT_DUP = 0xd0b1, SALT_TEST = 0x7e57 };
+enum { SALT_CLICK = 0xc11c, SALT_DELAY = 0xde1a, SALT_DUP = 0xd0b1, SALT_TEST = 0x7e57,
+       SALT_REPLAY = 0x4e91, SALT_FORGE = 0xf042 };
 
 #define EJECT_US 1000000 /* first ejection of a failing node; doubles to 8× */
 
@@ -167,16 +168,34 @@ static bool subst(const char *tmpl, const exs_req *r, const bid_view *b, int64_t
     return exs_macro_subst(tmpl, names, vals, 8, out, cap) == 0;
 }
 
-/* Calls a notice URL template (absent → nothing) now or after delay_ms. */
+/* Calls a notice URL template (absent → nothing) now or after delay_ms;
+ * how: enum exs_call_how. */
 static void notice(exs_sim *sim, int kind, const char *tmpl, const exs_req *r,
-                   const bid_view *b, int64_t price, int loss, int64_t delay_ms, bool dup) {
+                   const bid_view *b, int64_t price, int loss, int64_t delay_ms, int how) {
     if (!tmpl || !*tmpl) return;
     char url[EXS_URL_MAX];
     if (!subst(tmpl, r, b, price, loss, url, sizeof url)) {
-        sim->stats.notice_dropped[kind]++;
+        if (how == EXS_REPLAY) sim->stats.replay_failed++;
+        else sim->stats.notice_dropped[kind]++;
         return;
     }
-    exs_notice(sim, kind, url, delay_ms, b->cid, r->id, price, dup, r->test);
+    exs_notice(sim, kind, url, delay_ms, b->cid, r->id, price, how, r->test);
+}
+
+/* A forgery (--forge-share): the loss URL as the exchange calls it, re-typed
+ * to /bill, called once at once. A receiver must refuse it (403): the
+ * signature covers the notice type. Never charged. */
+static void forge_bill(exs_sim *sim, const char *lurl, const exs_req *r, const bid_view *b,
+                       int64_t price, int loss) {
+    char url[EXS_URL_MAX];
+    char *at;
+    if (!subst(lurl, r, b, price, loss, url, sizeof url) || !(at = strstr(url, "/loss?"))) {
+        sim->stats.forged_failed++; /* not a URL we know how to re-type */
+        sim->stats.forged_sent++;
+        return;
+    }
+    memcpy(at, "/bill", 5);
+    exs_notice(sim, EXS_N_BILL, url, 0, b->cid, r->id, price, EXS_FORGED, r->test);
 }
 
 /* The exchange's checks of one bid against the request: deal rules,
@@ -231,17 +250,26 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
         c->imps++;
         c->exp_clicks += ctr;
     }
-    /* nurl at once; the bill when the ad renders; sometimes either twice. */
-    notice(sim, EXS_N_WIN, b->nurl, r, b, clearing, 0, 0, false);
-    if (exs_unit(w, r->seq, SALT_DUP) < sim->dup_prob)
+    /* nurl at once; the bill when the ad renders; sometimes either twice:
+     * soon (an exchange's repeat), or --replay-delay-ms later instead (a
+     * replay: --replay-share of real auctions' win and bill notices). */
+    bool replay_win = !r->test && exs_unit(w, r->seq, SALT_REPLAY) < sim->replay_share;
+    bool replay_bill = !r->test && exs_unit(w, r->seq, SALT_REPLAY + 1) < sim->replay_share;
+    notice(sim, EXS_N_WIN, b->nurl, r, b, clearing, 0, 0, EXS_FIRST);
+    if (replay_win)
+        notice(sim, EXS_N_WIN, b->nurl, r, b, clearing, 0, sim->replay_delay_ms, EXS_REPLAY);
+    else if (exs_unit(w, r->seq, SALT_DUP) < sim->dup_prob)
         notice(sim, EXS_N_WIN, b->nurl, r, b, clearing, 0, delay_ms(w, r, SALT_DELAY, 200, 800),
-               true);
+               EXS_REPEAT);
     int64_t render = delay_ms(w, r, SALT_DELAY + 1, 50, 500);
     if (b->burl && *b->burl) {
-        notice(sim, EXS_N_BILL, b->burl, r, b, clearing, 0, render, false);
-        if (exs_unit(w, r->seq, SALT_DUP + 1) < sim->dup_prob)
+        notice(sim, EXS_N_BILL, b->burl, r, b, clearing, 0, render, EXS_FIRST);
+        if (replay_bill)
+            notice(sim, EXS_N_BILL, b->burl, r, b, clearing, 0, render + sim->replay_delay_ms,
+                   EXS_REPLAY);
+        else if (exs_unit(w, r->seq, SALT_DUP + 1) < sim->dup_prob)
             notice(sim, EXS_N_BILL, b->burl, r, b, clearing, 0,
-                   render + delay_ms(w, r, SALT_DELAY + 2, 1000, 3000), true);
+                   render + delay_ms(w, r, SALT_DELAY + 2, 1000, 3000), EXS_REPEAT);
     } else if (!r->test) { /* no billing URL: the win is what is charged */
         s->spend_cpm_micros += clearing;
         if (c) c->spend_cpm_micros += clearing;
@@ -256,7 +284,7 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
             /* Clicks come a few seconds after the render, skewed short. */
             double u = exs_unit(w, r->seq, SALT_DELAY + 3);
             exs_notice(sim, EXS_N_CLICK, href, render + 300 + (int64_t)(u * u * 3500.0),
-                       b->cid, r->id, clearing, false, r->test);
+                       b->cid, r->id, clearing, EXS_FIRST, r->test);
         }
     }
     if (sim->oracle) {
@@ -311,6 +339,7 @@ static void handle_bids(exs_sim *sim, const exs_req *r, int64_t t_ms, const char
             if (b->reject) s->blocked_bids++;
             exs_campaign_stats *c = exs_stats_campaign(s, b->cid ? b->cid : "?");
             if (c) c->bids++;
+            if (c && !r->test) c->bid_cpm_micros += b->price_micros;
         }
     }
     int best = -1;
@@ -337,7 +366,10 @@ static void handle_bids(exs_sim *sim, const exs_req *r, int64_t t_ms, const char
                      : LOSS_OUTBID;
             if (code == LOSS_BELOW_FLOOR || code == LOSS_BELOW_DEAL_FLOOR) s->below_floor++;
             else if (code == LOSS_OUTBID) s->outbid++;
-            notice(sim, EXS_N_LOSS, b->lurl, r, b, thresh, code, 0, false);
+            notice(sim, EXS_N_LOSS, b->lurl, r, b, thresh, code, 0, EXS_FIRST);
+            if (b->lurl && *b->lurl && !r->test &&
+                exs_unit(w, r->seq, SALT_FORGE + (uint64_t)i) < sim->forge_share)
+                forge_bill(sim, b->lurl, r, b, thresh, code);
         }
     }
     if (!any_won && sim->oracle) exs_oracle_add(sim->oracle, w, r, t_ms, market, -1, false, 0);

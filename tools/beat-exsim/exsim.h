@@ -25,6 +25,7 @@
 typedef struct exs_campaign_stats {
     char id[72];
     int64_t bids, wins, spend_cpm_micros, clicks, imps;
+    int64_t bid_cpm_micros; /* Σ prices of its non-test bids: their worst case */
     double exp_clicks; /* Σ true CTR over its wins */
 } exs_campaign_stats;
 
@@ -43,6 +44,14 @@ typedef struct exs_stats {
     int64_t notice_failed[EXS_N_KINDS], notice_dropped[EXS_N_KINDS];
     int64_t notice_retried[EXS_N_KINDS];
     int64_t notice_dupes, delayed_dropped;
+    /* --replay-share: win/bill notices called again --replay-delay-ms later
+     * (never charged; not in notice_* above). sent: called; ok: answered
+     * 2xx; failed: no answer, an error status, or never sent. */
+    int64_t replay_sent, replay_ok, replay_failed;
+    /* --forge-share: loss URLs re-typed as bills (path /loss → /bill) and
+     * called once; never charged. refused: 403 (what a receiver must say);
+     * accepted: 2xx (a forgery got through); failed: anything else. */
+    int64_t forged_sent, forged_refused, forged_accepted, forged_failed;
     /* Test traffic (--test-share, OpenRTB test=1): counted here only. Its
      * notices are sent (and in notice_sent/ok/failed) but it buys nothing:
      * no wins, spend, impressions or clicks above, per campaign, in
@@ -72,7 +81,9 @@ void exs_stats_print(const exs_stats *s, double elapsed_s);
 /* extra: more JSON members (",\"k\":…" form) appended at the top level. */
 int exs_stats_write_json(const exs_stats *s, double elapsed_s, const char *extra,
                          const char *path);
-/* One timeline line (JSON) with cumulative counters at wall time now_ms. */
+/* One timeline line (JSON) with cumulative counters at wall time now_ms;
+ * per campaign [wins, spend micros, clicks, bids, bid micros] (bid micros:
+ * the sum of its non-test bid prices, their worst case). */
 int exs_stats_timeline(const exs_stats *s, int64_t now_ms, double rate,
                        double p50_ms, double p99_ms, FILE *f);
 
@@ -107,6 +118,9 @@ typedef struct exs_sim {
     int notice_retries, notice_retry_ms;
     double dup_prob, price_wave; /* current market price factor */
     double test_share;           /* share of requests sent with test=1 */
+    double replay_share;         /* share of win/bill notices replayed late */
+    int64_t replay_delay_ms;     /* ...this long after the first call is due */
+    double forge_share;          /* share of loss notices also sent re-typed as bills */
     int64_t start_ms;            /* wall clock at the start of the run */
     /* Time this process was not running (schedule ticks later than
      * EXS_STALL_GAP_US, summed): taken out of a bid's measured latency, so
@@ -155,17 +169,27 @@ int exs_macro_subst(const char *tmpl, const char *const *names,
                     const char *const *vals, int n, char *out, size_t cap);
 int exs_adm_href(const char *adm, char *out, size_t cap);
 
+/* How a notice call stands to the auction it belongs to. */
+enum exs_call_how {
+    EXS_FIRST = 0,  /* the exchange's call: what is charged */
+    EXS_REPEAT = 1, /* an exchange's repeated call (retry storms): not charged again */
+    EXS_REPLAY = 2, /* the same URL called again much later (--replay-share) */
+    EXS_FORGED = 3, /* a URL re-typed to another notice path (--forge-share) */
+};
+
 /* notice.c: a notice GET now or after delay_ms (bounded queue). kind
  * EXS_N_BILL counts price as spend of camp when first sent (an exchange
  * charges on its own record, answered or not; a retry is not charged
- * again), EXS_N_CLICK a click; dup marks an exchange's repeated call (not
- * counted again); a test auction's notice counts as a test notice only
- * (never spend or a click). Failed calls are retried per sim->notice_retries. */
+ * again), EXS_N_CLICK a click; how (enum exs_call_how) says whether this is
+ * the charged first call or a repeat, replay or forgery (never charged,
+ * the last two counted on their own); a test auction's notice counts as a
+ * test notice only (never spend or a click). Failed first calls and repeats
+ * are retried per sim->notice_retries; forgeries never. */
 exs_delayq *exs_delayq_new(int64_t max);
 void exs_delayq_free(exs_delayq *q);
 int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
                const char *camp, const char *auction, int64_t price_cpm_micros,
-               bool dup, bool test);
+               int how, bool test);
 /* Sends what is due (all when flush); returns how many still wait. */
 int64_t exs_delayq_run(exs_sim *sim, bool flush);
 /* At exit: counts what still waits as never delivered (a first call as

@@ -24,7 +24,8 @@
 static struct {
     beat_strlist inference, surge;
     double rate, duration_s, market_median, market_sigma, wave, price_wave, dup_prob;
-    double test_share;
+    double test_share, replay_share, forge_share;
+    int64_t replay_delay_ms;
     int64_t seed, connections, tmax_ms, http_timeout_ms, stats_every_s, per_try_ms;
     int64_t notice_conns, notice_queue, notice_timeout_ms, delayed_max, oracle_max;
     int64_t notice_retries, notice_retry_ms;
@@ -71,6 +72,17 @@ static const beat_opt OPTS[] = {
     {"test-share", "BEAT_EXSIM_TEST_SHARE", BEAT_OPT_DBL, &opt.test_share, "0", 0, 1,
      "share of requests sent with OpenRTB test=1: answered and their notices called, "
      "but never billed, counted apart (\"test\" in --json)", false},
+    {"replay-share", "BEAT_EXSIM_REPLAY_SHARE", BEAT_OPT_DBL, &opt.replay_share, "0", 0, 1,
+     "share of real auctions' win and bill notices called once more --replay-delay-ms "
+     "later, instead of any quick repeat (--dup-prob): replays, never charged, counted "
+     "apart (\"replays\" in --json)", false},
+    {"replay-delay-ms", "BEAT_EXSIM_REPLAY_DELAY_MS", BEAT_OPT_INT, &opt.replay_delay_ms,
+     "120000", 0, 86400000, "how long after its first call a notice is replayed (ms); "
+     "replays still waiting when the run ends are sent then", false},
+    {"forge-share", "BEAT_EXSIM_FORGE_SHARE", BEAT_OPT_DBL, &opt.forge_share, "0", 0, 1,
+     "share of real auctions' loss notices also called re-typed as a bill (/loss -> /bill, "
+     "the same signed query): forgeries a receiver must refuse (403), never charged, "
+     "counted apart (\"forged\" in --json)", false},
     {"campaigns", "BEAT_EXSIM_CAMPAIGNS", BEAT_OPT_STR, &opt.campaigns, NULL, 0, -1,
      "campaigns JSON (e.g. the supervisor's GET /v1/campaigns): enables the oracle and "
      "the Bayes AUC in --json, and blocks their advertisers in some requests' badv", false},
@@ -79,9 +91,11 @@ static const beat_opt OPTS[] = {
     {"auc-window-s", "BEAT_EXSIM_AUC_WINDOW_S", BEAT_OPT_INT, &opt.auc_window_s, "10", 1,
      3600, "window of the Bayes AUC over time (s)", false},
     {"timeline", "BEAT_EXSIM_TIMELINE", BEAT_OPT_STR, &opt.timeline, NULL, 0, -1,
-     "append one JSON line per second (rate, counters, latency, per-campaign spend)", false},
+     "append one JSON line per second (rate, counters, latency, per-campaign wins, spend, "
+     "clicks, bids and bid prices)", false},
     {"events", "BEAT_EXSIM_EVENTS", BEAT_OPT_STR, &opt.events, NULL, 0, -1,
-     "write one JSON line per bill and click actually sent (the raw truth for tests)",
+     "write one JSON line per bill charged (sent, or due and dropped) and click sent "
+     "(the raw truth for tests)",
      false},
     {"delayed-max", "BEAT_EXSIM_DELAYED_MAX", BEAT_OPT_INT, &opt.delayed_max, "200000", 1,
      10000000, "notices waiting for their delay (bills, clicks, repeats); beyond, dropped",
@@ -283,6 +297,9 @@ int main(int argc, char **argv) {
     sim->per_try_ms = opt.per_try_ms > 0 ? (int)opt.per_try_ms : (int)(opt.tmax_ms / 3);
     sim->dup_prob = opt.dup_prob;
     sim->test_share = opt.test_share;
+    sim->replay_share = opt.replay_share;
+    sim->replay_delay_ms = opt.replay_delay_ms;
+    sim->forge_share = opt.forge_share;
     sim->notice_retries = (int)opt.notice_retries;
     sim->notice_retry_ms = (int)opt.notice_retry_ms;
     sim->price_wave = 1.0;

@@ -2,14 +2,20 @@
  * the ad renders, clicks seconds after, repeated calls as real exchanges
  * retry). A bounded min-heap keyed by due time, drained from the schedule
  * tick; full → dropped and counted. What is counted as spend and clicks is
- * what was actually sent, so the summary equals the raw --events log (one
- * line per first win, bill and click notice sent; repeats are not logged).
+ * what was actually sent (and bills due but dropped, below), so the summary
+ * equals the raw --events log (one line per first win, bill and click
+ * notice charged; repeats are not logged).
  * Test traffic's notices are sent all the same, but like a real exchange we
  * never charge for them: they are counted as test notices and nothing else.
  * A failed call (no connection, a timeout or a 5xx; never a 4xx) is called
  * again up to --notice-retries times through the same heap, backing off
  * from --notice-retry-ms, doubling; it is charged once, at its first call.
- * Off by default, as at many exchanges: one call, answered or lost. */
+ * Off by default, as at many exchanges: one call, answered or lost.
+ * A real bill the exchange could not even send (its own queue full) is
+ * charged all the same, like one sent and never answered.
+ * Replays (the same URL called again minutes later) and forgeries (a URL
+ * re-typed to another notice path) are never charged and are counted on
+ * their own (exsim.h, exs_stats), so a test can tell what they did. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -21,7 +27,8 @@
 typedef struct dnotice {
     int64_t due_us;
     int kind;
-    bool dup, test;
+    int how; /* enum exs_call_how */
+    bool test;
     int attempt; /* 0: the first call; n: the n-th retry */
     int64_t price;
     char *url, *camp, *auction; /* owned */
@@ -35,7 +42,7 @@ struct exs_delayq {
 /* One call in flight: what a retry needs. */
 typedef struct notice_call {
     exs_sim *sim;
-    int kind, attempt;
+    int kind, how, attempt;
     char *url; /* owned */
 } notice_call;
 
@@ -106,7 +113,7 @@ static int push(exs_delayq *q, dnotice d) {
 static int retry_later(notice_call *c) {
     int shift = c->attempt < 16 ? c->attempt : 16;
     int64_t wait_us = ((int64_t)c->sim->notice_retry_ms << shift) * 1000;
-    dnotice d = {beat_mono_us() + wait_us, c->kind, false, false, c->attempt + 1, 0, c->url,
+    dnotice d = {beat_mono_us() + wait_us, c->kind, c->how, false, c->attempt + 1, 0, c->url,
                  strdup(""), strdup("")};
     if (!d.camp || !d.auction) {
         free(d.camp);
@@ -132,6 +139,26 @@ static void on_notice(void *arg, int status, const char *body, size_t len,
                                      : (status >= 200 && status < 300);
     /* No answer, a timeout or a server error may pass; a 4xx will not. */
     bool retriable = status != -ECANCELED && (status < 0 || status >= 500);
+    if (c->how == EXS_FORGED) { /* called once: what did the receiver say? */
+        if (status == 403) {
+            s->forged_refused++;
+        } else if (status >= 200 && status < 300) {
+            s->forged_accepted++;
+            beat_log_rl(5000, BEAT_WARN, "forgery_accepted", "status=%d url=\"%.200s\"",
+                        status, c->url);
+        } else {
+            s->forged_failed++;
+        }
+        call_free(c);
+        return;
+    }
+    if (c->how == EXS_REPLAY) {
+        if (ok) s->replay_ok++;
+        else if (!(retriable && c->attempt < c->sim->notice_retries && retry_later(c) == 0))
+            s->replay_failed++;
+        call_free(c);
+        return;
+    }
     if (status == -ECANCELED) {
         if (c->attempt) s->notice_failed[c->kind]++; /* it was answered badly before */
         else s->notice_dropped[c->kind]++;
@@ -145,19 +172,66 @@ static void on_notice(void *arg, int status, const char *body, size_t len,
     call_free(c);
 }
 
+/* Counts what a real auction's first call stands for: a bill's price as
+ * spend, a click; logs it to --events (wins are counted by the auction). */
+static void charge(exs_sim *sim, int kind, const char *camp, const char *auction,
+                   int64_t price) {
+    exs_stats *s = &sim->stats;
+    exs_campaign_stats *c = exs_stats_campaign(s, camp && *camp ? camp : "?");
+    if (kind == EXS_N_BILL) {
+        s->spend_cpm_micros += price;
+        if (c) c->spend_cpm_micros += price;
+    } else if (kind == EXS_N_CLICK) {
+        s->clicks++;
+        if (c) c->clicks++;
+    } else if (kind != EXS_N_WIN) {
+        return;
+    }
+    if (sim->events) {
+        fprintf(sim->events, "{\"ev\":\"%s\",\"auction\":\"%s\",\"campaign\":\"%s\","
+                "\"price_cpm_micros\":%" PRId64 ",\"ts\":%" PRId64 "}\n",
+                KIND[kind], auction ? auction : "", camp ? camp : "", price, beat_now_ms());
+    }
+}
+
+/* A real auction's bill that the exchange could not even send (its own
+ * queue full, no memory) is charged all the same: the exchange bills from
+ * its own records, whoever hears of it. */
+static void charge_unsent(exs_sim *sim, int kind, const char *camp, const char *auction,
+                          int64_t price, int how, bool test) {
+    if (kind == EXS_N_BILL && how == EXS_FIRST && !test)
+        charge(sim, kind, camp, auction, price);
+}
+
 /* Sends one notice GET now; counts what it stands for once it is first sent
  * (a retry only counts as a retry). */
 static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
-                     const char *auction, int64_t price, bool dup, bool test, int attempt) {
+                     const char *auction, int64_t price, int how, bool test, int attempt) {
     exs_stats *s = &sim->stats;
     notice_call *call = calloc(1, sizeof *call);
-    if (call) *call = (notice_call){sim, kind, attempt, strdup(url)};
+    if (call) *call = (notice_call){sim, kind, how, attempt, strdup(url)};
     int rc = !call || !call->url ? -ENOMEM
                                  : exs_notifier_get(sim->notifier, url, on_notice, call);
+    if (how == EXS_FORGED || how == EXS_REPLAY) { /* never charged, counted apart */
+        if (rc != 0) {
+            if (call) call_free(call);
+            if (how == EXS_FORGED) s->forged_failed++;
+            else s->replay_failed++;
+        }
+        if (attempt == 0) {
+            if (how == EXS_FORGED) s->forged_sent++;
+            else s->replay_sent++;
+        } else if (rc == 0) {
+            s->notice_retried[kind]++;
+        }
+        return;
+    }
+    bool dup = how == EXS_REPEAT;
     if (rc != 0) {
         if (call) call_free(call);
         if (attempt) s->notice_failed[kind]++; /* sent before, never answered well */
         else s->notice_dropped[kind]++;
+        if (!attempt) charge_unsent(sim, kind, camp, auction, price, how, test);
         beat_log_rl(5000, BEAT_WARN, "notice_dropped", "kind=%s err=%d attempt=%d", KIND[kind],
                     rc, attempt);
         return;
@@ -176,42 +250,34 @@ static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
         s->notice_dupes++;
         return;
     }
-    exs_campaign_stats *c = exs_stats_campaign(s, camp && *camp ? camp : "?");
-    if (kind == EXS_N_BILL) {
-        s->spend_cpm_micros += price;
-        if (c) c->spend_cpm_micros += price;
-    } else if (kind == EXS_N_CLICK) {
-        s->clicks++;
-        if (c) c->clicks++;
-    } else if (kind != EXS_N_WIN) {
-        return; /* wins are counted by the auction; only logged here */
-    }
-    if (sim->events) {
-        fprintf(sim->events, "{\"ev\":\"%s\",\"auction\":\"%s\",\"campaign\":\"%s\","
-                "\"price_cpm_micros\":%" PRId64 ",\"ts\":%" PRId64 "}\n",
-                KIND[kind], auction ? auction : "", camp ? camp : "", price, beat_now_ms());
-    }
+    charge(sim, kind, camp, auction, price);
 }
 
 int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
-               const char *camp, const char *auction, int64_t price, bool dup, bool test) {
+               const char *camp, const char *auction, int64_t price, int how, bool test) {
     if (delay_ms <= 0) {
-        send_now(sim, kind, url, camp, auction, price, dup, test, 0);
+        send_now(sim, kind, url, camp, auction, price, how, test, 0);
         return 0;
     }
     exs_delayq *q = sim->delayq;
     if (q->n >= q->max) {
         sim->stats.delayed_dropped++;
-        sim->stats.notice_dropped[kind]++;
+        if (how == EXS_REPLAY) sim->stats.replay_failed++;
+        else if (how == EXS_FORGED) sim->stats.forged_failed++;
+        else sim->stats.notice_dropped[kind]++;
+        charge_unsent(sim, kind, camp, auction, price, how, test);
         beat_log_rl(5000, BEAT_WARN, "delayed_notice_dropped", "kind=%s queued=%" PRId64,
                     KIND[kind], q->n);
         return -ENOSPC;
     }
-    dnotice d = {beat_mono_us() + delay_ms * 1000, kind, dup, test, 0, price, strdup(url),
+    dnotice d = {beat_mono_us() + delay_ms * 1000, kind, how, test, 0, price, strdup(url),
                  strdup(camp ? camp : ""), strdup(auction ? auction : "")};
     if (!d.url || !d.camp || !d.auction) {
         dn_free(&d);
-        sim->stats.notice_dropped[kind]++;
+        if (how == EXS_REPLAY) sim->stats.replay_failed++;
+        else if (how == EXS_FORGED) sim->stats.forged_failed++;
+        else sim->stats.notice_dropped[kind]++;
+        charge_unsent(sim, kind, camp, auction, price, how, test);
         return -ENOMEM;
     }
     return push(q, d);
@@ -224,7 +290,7 @@ int64_t exs_delayq_run(exs_sim *sim, bool flush) {
         dnotice d = q->h[0];
         q->h[0] = q->h[--q->n];
         if (q->n) sift_down(q, 0);
-        send_now(sim, d.kind, d.url, d.camp, d.auction, d.price, d.dup, d.test, d.attempt);
+        send_now(sim, d.kind, d.url, d.camp, d.auction, d.price, d.how, d.test, d.attempt);
         dn_free(&d);
     }
     return q->n;
@@ -234,8 +300,11 @@ void exs_delayq_abandon(exs_sim *sim) {
     exs_delayq *q = sim->delayq;
     for (int64_t i = 0; i < q->n; i++) {
         dnotice *d = &q->h[i];
-        if (d->attempt) sim->stats.notice_failed[d->kind]++;
+        if (d->how == EXS_REPLAY) sim->stats.replay_failed++;
+        else if (d->how == EXS_FORGED) sim->stats.forged_failed++;
+        else if (d->attempt) sim->stats.notice_failed[d->kind]++;
         else sim->stats.notice_dropped[d->kind]++;
+        if (!d->attempt) charge_unsent(sim, d->kind, d->camp, d->auction, d->price, d->how, d->test);
         dn_free(d);
     }
     q->n = 0;

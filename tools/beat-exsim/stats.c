@@ -110,6 +110,12 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
                s->test_requests, s->test_wins, s->test_notices[EXS_N_WIN],
                s->test_notices[EXS_N_BILL], s->test_notices[EXS_N_LOSS],
                s->test_notices[EXS_N_CLICK]);
+    if (s->replay_sent || s->forged_sent)
+        printf("replays (never billed): sent=%" PRId64 " ok=%" PRId64 " failed=%" PRId64
+               "; forged bills (never billed): sent=%" PRId64 " refused=%" PRId64
+               " accepted=%" PRId64 " failed=%" PRId64 "\n",
+               s->replay_sent, s->replay_ok, s->replay_failed, s->forged_sent,
+               s->forged_refused, s->forged_accepted, s->forged_failed);
     if (s->click_no_href || s->campaigns_dropped)
         printf("click_no_href=%" PRId64 " campaigns_dropped=%d\n", s->click_no_href,
                s->campaigns_dropped);
@@ -157,6 +163,13 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
         rc = beat_buf_printf(b, "%s\"%s\":%" PRId64, k ? "," : "", KIND_NAMES[k],
                              s->test_notices[k]);
     if (rc == 0) rc = beat_buf_puts(b, "}},");
+    if (rc == 0)
+        rc = beat_buf_printf(b, "\"replays\":{\"sent\":%" PRId64 ",\"ok\":%" PRId64
+                             ",\"failed\":%" PRId64 "},\"forged\":{\"sent\":%" PRId64
+                             ",\"refused\":%" PRId64 ",\"accepted\":%" PRId64
+                             ",\"failed\":%" PRId64 "},",
+                             s->replay_sent, s->replay_ok, s->replay_failed, s->forged_sent,
+                             s->forged_refused, s->forged_accepted, s->forged_failed);
     static const char *const FMT[3] = {"banner", "video", "native"};
     if (rc == 0) rc = beat_buf_puts(b, "\"by_format\":{");
     for (int k = 0; k < 3 && rc == 0; k++)
@@ -171,10 +184,12 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
         if (rc == 0)
             rc = beat_buf_printf(b, ":{\"bids\":%" PRId64 ",\"wins\":%" PRId64
                                  ",\"spend_micros\":%" PRId64 ",\"spend_cpm_micros\":%" PRId64
+                                 ",\"bid_cpm_micros\":%" PRId64
                                  ",\"clicks\":%" PRId64 ",\"imps\":%" PRId64
                                  ",\"exp_clicks\":%.2f}",
                                  c->bids, c->wins, money_micros(c->spend_cpm_micros),
-                                 c->spend_cpm_micros, c->clicks, c->imps, c->exp_clicks);
+                                 c->spend_cpm_micros, c->bid_cpm_micros, c->clicks, c->imps,
+                                 c->exp_clicks);
     }
     if (rc == 0) rc = beat_buf_puts(b, "}");
     if (rc == 0 && extra) rc = beat_buf_puts(b, extra);
@@ -194,8 +209,9 @@ int exs_stats_timeline(const exs_stats *s, int64_t now_ms, double rate, double p
             s->clicks, p50_ms, p99_ms);
     for (int i = 0; i < s->n_campaigns; i++) {
         const exs_campaign_stats *c = &s->campaigns[i];
-        fprintf(f, "%s\"%s\":[%" PRId64 ",%" PRId64 ",%" PRId64 "]", i ? "," : "", c->id,
-                c->wins, money_micros(c->spend_cpm_micros), c->clicks);
+        fprintf(f, "%s\"%s\":[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "]",
+                i ? "," : "", c->id, c->wins, money_micros(c->spend_cpm_micros), c->clicks,
+                c->bids, money_micros(c->bid_cpm_micros));
     }
     fputs("}}\n", f);
     return fflush(f) == 0 ? 0 : -EIO;
