@@ -495,22 +495,37 @@ def wait_outage_start(c):
         time.sleep(0.2)
 
 
+def partitions_held(e):
+    """Partitions the datastreams hold now, summed, counting only ready
+    ones: during a consumer-group rebalance (seconds on the dev broker)
+    nothing is consumed, so figures that stand still then are not settled."""
+    n = 0
+    for name in e.names():
+        if name.startswith("datastream-"):
+            h = e.health(name)
+            n += h.get("assigned_partitions", 0) if h.get("ready") else 0
+    return n
+
+
 def settle_counted(e, timeout=40.0, stable=3.0):
     """What the engine counted once the load has stopped and the last
-    notices have gone through the pipeline (unchanged for `stable` s, at
-    most `timeout` s): per campaign, the supervisor's spend ledger (what
-    leases are settled with) and the actuator's spend (state private)."""
+    notices have gone through the pipeline (unchanged for `stable` s while
+    the datastreams hold every partition, at most `timeout` s): per
+    campaign, the supervisor's spend ledger (what leases are settled with)
+    and the actuator's spend (state private)."""
     led, act, last, t_stable = {}, {}, None, time.monotonic()
     deadline = time.monotonic() + timeout
+    parts = int(os.environ.get("BEAT_KAFKA_DEV_PARTITIONS", "4"))
     while time.monotonic() < deadline:
         try:
             led = {k: v.get("spend_micros", 0) for k, v in leases(e).items()}
             act = dict(spend(e))
+            held = partitions_held(e)
         except Exception:  # noqa: BLE001 - retried until the deadline
             time.sleep(0.25)
             continue
         cur = (sorted(led.items()), sorted(act.items()))
-        if cur != last:
+        if cur != last or held < parts:
             last, t_stable = cur, time.monotonic()
         elif time.monotonic() - t_stable >= stable:
             break
