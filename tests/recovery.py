@@ -66,9 +66,9 @@ class Money:
     (planned at PLAN_MICROS_PER_REQ x load) ends ends_in_s into it: the
     `short` ones. The others get an hour's flight and budget (tens of
     minutes left). The outage starts ends_in_s before the short flights
-    end, at least warmup_s after the load. At the outage the harness
-    measures each campaign's charge rate over the before_s before it and
-    classes it by the budget it has left: runs out during the outage
+    end, at least warmup_s after the load. From exsim's timeline the
+    harness measures each campaign's charge rate over the before_s before
+    the outage and classes it by the budget it had left at its start: runs out during the outage
     (left / rate < the outage), or >= 3 minutes left; the scenario fails
     if either class is empty (the premise did not hold). keep_bidding_s >
     0: every campaign with >= 3 minutes left and >= 1 bid/s before must
@@ -315,7 +315,7 @@ class Ctx:
         self.pids = {}   # every daemon's pid before the outage
         self.money = None      # the Money plan, if any
         self.classes = {}      # campaign -> "short" | "long" | "mid" (Money plans)
-        self.wall = {}         # wall-clock ms of the phases: load, outage, release
+        self.wall = {}         # wall-clock ms of the outage's start and release
 
     def mark(self, ev, **kv):
         """Appends a wall-clock event to tmp/timeline.jsonl, to line the
@@ -555,7 +555,9 @@ def check_money_plan(c, per, timelines):
     m = c.money
     short = sorted(k for k, v in per.items() if v["class"] == "short")
     long_ = sorted(k for k, v in per.items() if v["class"] == "long")
+    mid = sorted(k for k, v in per.items() if v["class"] == "mid")
     c.classes = {k: v["class"] for k, v in per.items()}
+
     def ratio(k):
         v = per[k]
         return f"{v['bids_during'] / v['bids_before']:.2f}" if v["bids_before"] > 0 else "-"
@@ -564,7 +566,9 @@ def check_money_plan(c, per, timelines):
                        f"{k} +{per[k]['left_s']:.0f} s ×{ratio(k)}" for k in short) or "none") +
                    "; ≥ 3 min left: " + (", ".join(
                        f"{k} {per[k]['left_s'] / 60:.0f} min ×{ratio(k)}" for k in long_)
-                       or "none"))
+                       or "none") + ("; neither: " + ", ".join(
+                           f"{k} +{per[k]['left_s']:.0f} s ×{ratio(k)}" for k in mid)
+                           if mid else ""))
     check(short and long_, f"premise: a campaign running out during the outage ({short}) and "
                            f"one with >= 3 min left ({long_}) are both needed")
     if m.keep_bidding_s <= 0:
