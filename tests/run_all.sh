@@ -33,8 +33,9 @@ BUILD=$BUILD python3 tests/run.py tests 2>&1 | tee "$log"
 tally "$log" integration
 rm -f "$log"
 # The quick recovery subset: one SIGKILL per component (the six daemons and
-# the dev Kafka broker) under load, ~2-3 min (`make recovery` runs every
-# scenario: freezes, broker faults, database crash, power cut, swaps).
+# the dev Kafka broker) under load, ~3 min (`make recovery` runs every
+# scenario, ~40 min: freezes, broker faults, database crash, power cut,
+# swaps, and the long outages with budgets that run out during them).
 log=$(mktemp)
 BEAT_RECOVERY_IN_TIME_MIN=${BEAT_RECOVERY_IN_TIME_MIN:-99.0} \
   BEAT_RECOVERY_REPORT=${BEAT_RECOVERY_REPORT:-$(mktemp -d)/report.md} \
