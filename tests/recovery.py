@@ -32,8 +32,9 @@ FAST = {"BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S": "1", "BEAT_ACTUATOR_TICK_MS": "3
         # resends a bill up to ~4.3 s after the auction): a retry arriving
         # after its auction left the window would be counted twice.
         "BEAT_DATASTREAM_BUCKET_MS": "300", "BEAT_DATASTREAM_JOIN_WINDOW_MS": "8000",
-        # Inference may keep bidding on a state this old while the supervisor,
-        # actuator or datastream is down (budget safety vs. revenue).
+        # Short outages keep the old 30 s staleness stop, so the quick subset
+        # also shows bidding resumes after a stale state (money is bounded by
+        # leases either way; long outages use the default, MONEY_ENV).
         "BEAT_INFERENCE_MAX_STATE_AGE_MS": "30000"}
 RATE = int(os.environ.get("BEAT_RECOVERY_RATE", "150"))
 IN_TIME_MIN = float(os.environ.get("BEAT_RECOVERY_IN_TIME_MIN", "99.9"))
