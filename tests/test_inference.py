@@ -10,7 +10,8 @@ import gzip, json, os, signal, tempfile, urllib.parse, zlib
 
 from beatlib import (ROOT, FIXTURES, Procs, free_ports, get_json, healthz, http, metric,
                      wait_for, check)
-from test_inference_sync import SECRET, ckpt, start_supervisor, state, substitute
+from test_inference_sync import (SECRET, ckpt, inference_argv, start_supervisor, state,
+                                 substitute)
 
 REQUESTS = os.path.join(FIXTURES, "openrtb", "bid-request")
 
@@ -233,13 +234,8 @@ def test_every_fixture_bids_or_says_why():
                                  "--kafka-brokers", f"127.0.0.1:{kafka_port}",
                                  "--notice-secret", SECRET])
         wait_for(lambda: healthz(rcv_port), 10, what="receiver serving")
-        inf = procs.start("inference", [
-            "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
-            "--supervisor-pub", f"ipc://{tmp}/pub.ipc", "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
-            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
-            "--receiver-url", f"http://127.0.0.1:{rcv_port}",
-            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
-            "--notice-secret", SECRET, "--name", "inf-fx"])
+        inf = procs.start("inference", inference_argv(tmp, inf_port, bidlog_port, "inf-fx",
+                                                     rcv_port))
         with open(FORMATS, "rb") as f:
             st, _, b = http("PUT", sbase + "/v1/campaigns", f.read(),
                             {"Content-Type": "application/json"})

@@ -70,6 +70,20 @@ def bid(port, body):
                 {"Content-Type": "application/json", "x-openrtb-version": "2.5"})
 
 
+def inference_argv(tmp, port, bidlog_port, name, rcv_port=None, *extra):
+    """beat-inference wired to the supervisor at ipc://{tmp} (pub, rep and
+    lease sockets) and to a receiver's bid log: one place for what every
+    node of these tests needs."""
+    argv = ["beat-inference", "--listen", f"127.0.0.1:{port}",
+            "--supervisor-pub", f"ipc://{tmp}/pub.ipc", "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
+            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
+            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
+            "--notice-secret", SECRET, "--name", name, *extra]
+    if rcv_port is not None:
+        argv += ["--receiver-url", f"http://127.0.0.1:{rcv_port}"]
+    return argv
+
+
 def start_supervisor(procs, tmp, port, name="sup"):
     p = procs.start(name, ["beat-supervisor", "--listen", f"127.0.0.1:{port}",
                            "--db", os.path.join(tmp, "sup.db"),
@@ -93,14 +107,8 @@ def test_supervisor_to_inference_to_receiver():
                                        "--kafka-brokers", f"127.0.0.1:{kafka_port}",
                                        "--notice-secret", SECRET])
         wait_for(lambda: healthz(rcv_port), 10, what="receiver serving")
-        inf = procs.start("inference", [
-            "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
-            "--supervisor-pub", f"ipc://{tmp}/pub.ipc",
-            "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
-            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
-            "--receiver-url", f"http://127.0.0.1:{rcv_port}",
-            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
-            "--max-state-age-ms", "30000", "--notice-secret", SECRET, "--name", "inf-sync"])
+        inf = procs.start("inference", inference_argv(tmp, inf_port, bidlog_port, "inf-sync",
+                                                     rcv_port, "--max-state-age-ms", "30000"))
         wait_for(lambda: healthz(inf_port), 10, what="inference serving")
         check(healthz(inf_port)["ready"] is False)
 
@@ -234,14 +242,8 @@ def test_bidlog_drops_while_receiver_away_then_resumes_and_keepalive():
         check(st == 200)
         post(sbase, "/v1/state", state(MULTS))
         post(sbase, "/v1/checkpoint", ckpt(), ctype="application/octet-stream")
-        inf = procs.start("inference", [
-            "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
-            "--supervisor-pub", f"ipc://{tmp}/pub.ipc",
-            "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
-            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
-            "--receiver-url", f"http://127.0.0.1:{rcv_port}",
-            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
-            "--bidlog-sendbuf", "0", "--notice-secret", SECRET, "--name", "inf-bl"])
+        inf = procs.start("inference", inference_argv(tmp, inf_port, bidlog_port, "inf-bl",
+                                                     rcv_port, "--bidlog-sendbuf", "0"))
         wait_for(lambda: healthz(inf_port)["ready"], 10, what="inference ready")
         body = open(SIMPLE, "rb").read()
         for _ in range(20):
@@ -304,13 +306,8 @@ def test_test_traffic_is_answered_never_produced():
                                  "--kafka-brokers", f"127.0.0.1:{kport}", "--topic", TOPIC,
                                  "--notice-secret", SECRET])
         wait_for(lambda: healthz(rcv_port)["ready"], 10, what="receiver ready")
-        inf = procs.start("inference", [
-            "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
-            "--supervisor-pub", f"ipc://{tmp}/pub.ipc", "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
-            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
-            "--receiver-url", f"http://127.0.0.1:{rcv_port}",
-            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
-            "--notice-secret", SECRET, "--name", "inf-test-traffic"])
+        inf = procs.start("inference", inference_argv(tmp, inf_port, bidlog_port,
+                                                     "inf-test-traffic", rcv_port))
         with open(CAMPAIGNS, "rb") as f:
             st, _, _ = http("PUT", sbase + "/v1/campaigns", f.read(),
                             {"Content-Type": "application/json"})

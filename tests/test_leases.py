@@ -7,7 +7,8 @@ a node's goodbye on SIGTERM frees what it was allowed and did not bid."""
 import json, os, tempfile
 
 from beatlib import (Procs, check, free_ports, get_json, healthz, metric, wait_for)
-from test_inference_sync import (CAMPAIGNS, MULTS, SECRET, SIMPLE, bid, ckpt, post, state)
+from test_inference_sync import (CAMPAIGNS, MULTS, SIMPLE, bid, ckpt, inference_argv, post,
+                                 state)
 
 SMALL = 10000  # micros: $0.01 of budget for umbrella-news
 
@@ -40,12 +41,7 @@ def test_leases_bound_survive_and_free():
         post(sbase, "/v1/campaigns", json.dumps(camps), method="PUT")
         post(sbase, "/v1/state", state(MULTS))
         post(sbase, "/v1/checkpoint", ckpt(), ctype="application/octet-stream")
-        inf = procs.start("inference", [
-            "beat-inference", "--listen", f"127.0.0.1:{inf_port}",
-            "--supervisor-pub", f"ipc://{tmp}/pub.ipc", "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
-            "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
-            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
-            "--notice-secret", SECRET, "--name", "inf-lease"])
+        inf = procs.start("inference", inference_argv(tmp, inf_port, bidlog_port, "inf-lease"))
         wait_for(lambda: healthz(inf_port)["ready"], 10, what="inference ready (leased)")
 
         # umbrella-news (multiplier 2: $3 CPM, max bid $6 CPM) is allowed its
