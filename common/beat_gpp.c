@@ -40,7 +40,10 @@ int beat_usp_decode(const char *s, size_t len, beat_usp *out, beat_reason *why)
     beat_usp u;
     if (!s || len != 4 || s[0] != '1' || !usp_char(s[1], &u.notice) ||
         !usp_char(s[2], &u.opt_out_sale) || !usp_char(s[3], &u.lspa))
-        return FAIL("us_privacy: \"%.8s\" is not 1 + three of Y/N/-", s ? s : "");
+        /* s need not be NUL-terminated (a GPP section): print at most len
+         * bytes of it. Found by fuzz_tcf. */
+        return FAIL("us_privacy: \"%.*s\" is not 1 + three of Y/N/-",
+                    s ? (int)(len < 8 ? len : 8) : 0, s ? s : "");
     *out = u;
     return 0;
 }

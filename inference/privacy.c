@@ -67,7 +67,7 @@ void inf_privacy_metrics_init(void) {
         priv_counters[i] = beat_counter_new(name, "Bid requests by privacy outcome: whether "
                                              "personal data could be used, and why");
     }
-    priv_geo_withheld = beat_counter_new("beat_inference_privacy_priv_geo_withheld_total",
+    priv_geo_withheld = beat_counter_new("beat_inference_privacy_geo_withheld_total",
                                     "Requests with personal data allowed but precise "
                                     "geo withheld (GDPR without special feature 1)");
 }
