@@ -548,13 +548,13 @@ int inf_req_parse(const char *body, size_t len, inf_req *r, beat_reason *why) {
     r->tmax_ms = opt_int(root, "tmax", 0, 3600000, 0);
     parse_device_user(root, r);
     inf_schain_read(root, r);
-    /* Last of the request's own fields: nothing read after it could escape
-     * the gate (docs/privacy.md). */
-    inf_privacy_apply(root, r);
     parse_auction(root, r);
     r->n_bcat = str_list(get(root, "bcat"), r->bcat, INF_BLOCK_MAX, &r->blocks_truncated);
     r->n_badv = str_list(get(root, "badv"), r->badv, INF_BLOCK_MAX, &r->blocks_truncated);
     r->n_bapp = str_list(get(root, "bapp"), r->bapp, INF_BLOCK_MAX, &r->blocks_truncated);
+    /* Last, once every field is read: whatever the request's privacy
+     * signals do not allow is cleared before anyone sees it (docs/privacy.md). */
+    inf_privacy_apply(root, r);
     return 0;
 fail:
     inf_req_fini(r);
