@@ -84,11 +84,12 @@ int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name,
 
 enum { C_ID, C_ADV, C_ADOMAIN, C_CAT, C_START, C_END, C_FLIGHT, C_BUDGET,
        C_BASE, C_MAX, C_PAUSED, C_TARGETING, C_CREATIVES, C_FREQ, C_SEAT,
-       C_DEALS, C_BUNDLE, C_N };
+       C_DEALS, C_BUNDLE, C_SCHAIN, C_SELLERS, C_N };
 static const char *const c_names[C_N] = {
     "id", "advertiser", "adomain", "cat", "start_ms", "end_ms", "flight_s",
     "budget_micros", "base_bid_cpm_micros", "max_bid_cpm_micros", "paused",
-    "targeting", "creatives", "freq_cap", "seat", "deals", "bundle"};
+    "targeting", "creatives", "freq_cap", "seat", "deals", "bundle",
+    "schain_complete", "sellers"};
 static const char *const t_names[] = {
     "countries", "device_types", "os", "site_cat", "domains_allow",
     "domains_block", "bundles_allow", "bundles_block"};
@@ -146,6 +147,25 @@ static int creatives_from(const cJSON *aj, const char *cctx, bool strict,
     return 0;
 }
 
+/* sellers entries: "asi" or "asi:sid", both parts non-empty and without
+ * spaces (they are compared with source.schain nodes' asi and sid). */
+static int supply_from(const cJSON *complete, const cJSON *sellers, const char *ctx,
+                       beat_campaign *c, beat_reason *why)
+{
+    int rc;
+    if (complete && (rc = beat_json_bool(complete, ctx, "schain_complete",
+                                         &c->schain_complete, why)))
+        return rc;
+    if ((rc = beat_campaign_j_strv(sellers, ctx, "sellers", &c->sellers, why))) return rc;
+    for (int i = 0; i < c->sellers.n; i++) {
+        const char *s = c->sellers.v[i], *colon = strchr(s, ':');
+        bool ok = s[0] != ':' && (!colon || (colon[1] && !strchr(colon + 1, ':')));
+        for (const char *p = s; ok && *p; p++) ok = (unsigned char)*p > ' ';
+        if (!ok) return FAIL("%s.sellers[%d]: must be \"asi\" or \"asi:sid\"", ctx, i);
+    }
+    return 0;
+}
+
 static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
                          bool strict, beat_campaign *c, beat_reason *why)
 {
@@ -198,6 +218,7 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
         (f[C_BUNDLE] && (rc = beat_json_strdup(f[C_BUNDLE], ctx, "bundle", LIST_STR_MAX,
                                                 BEAT_JSON_NONEMPTY, &c->bundle, why))))
         return rc;
+    if ((rc = supply_from(f[C_SCHAIN], f[C_SELLERS], ctx, c, why))) return rc;
     if (f[C_FREQ]) {
         char fctx[48];
         const cJSON *ff[2];
@@ -242,9 +263,12 @@ static int set_from(const cJSON *root, int64_t now_ms, bool strict,
     static const char *const names[] = {"v", "version", "campaigns"};
     const cJSON *f[3];
     int rc;
+    int64_t v;
     if ((rc = beat_json_fields(root, "", names, 3, f, strict, why)) ||
-        (rc = beat_json_version(f[0], "", BEAT_CAMPAIGNS_V, why)))
+        (rc = beat_json_int(f[0], "", "v", INT64_MIN, INT64_MAX, &v, why)))
         return rc;
+    if (v < BEAT_CAMPAIGNS_V_MIN || v > BEAT_CAMPAIGNS_V)
+        return FAIL("v: unsupported version %" PRId64, v);
     if (f[1] && (rc = beat_json_count(f[1], "", "version", &s->version, why)))
         return rc;
     if (!f[2]) return FAIL("campaigns: missing");
@@ -286,7 +310,8 @@ void beat_campaigns_fini(beat_campaign_set *s)
         free(c->advertiser);
         beat_strv *lists[] = {&c->adomain, &c->cat, &c->countries, &c->os,
                               &c->site_cat, &c->domains_allow, &c->domains_block,
-                              &c->bundles_allow, &c->bundles_block, &c->deals};
+                              &c->bundles_allow, &c->bundles_block, &c->deals,
+                              &c->sellers};
         for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) beat_campaign_strv_fini(lists[k]);
         free(c->bundle);
         for (int k = 0; k < c->n_creatives && c->creatives; k++)
@@ -376,13 +401,18 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c)
         beat_campaign_e_key(e, "bundle", true);
         beat_json_put_str(e, c->bundle);
     }
+    if (c->schain_complete) beat_json_put_raw(e, ",\"schain_complete\":true");
+    if (c->sellers.n) beat_campaign_e_strv(e, "sellers", true, &c->sellers);
     beat_json_put_raw(e, "}");
 }
 
 int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out)
 {
     beat_json_enc e = beat_json_enc_start(out);
-    beat_json_put_printf(&e, "{\"v\":%d", BEAT_CAMPAIGNS_V);
+    int v = BEAT_CAMPAIGNS_V_MIN; /* the oldest version that holds the set */
+    for (int i = 0; i < s->n; i++)
+        if (s->c[i].schain_complete || s->c[i].sellers.n) v = 2;
+    beat_json_put_printf(&e, "{\"v\":%d", v);
     if (s->version > 0) beat_json_put_printf(&e, ",\"version\":%" PRId64, s->version);
     beat_json_put_raw(&e, ",\"campaigns\":[");
     for (int i = 0; i < s->n && !e.rc; i++) {

@@ -13,7 +13,8 @@
  *   "creatives":[{"crid":"cr1","w":300,"h":250,"adm":"<a href=\"${CLICK_URL}\">…",
  *                 "landing":"https://acme.example/"}],
  *   "freq_cap":{"max":5,"window_s":3600},
- *   "seat":"beat", "deals":["deal-1"], "bundle":"com.acme.app"}]}
+ *   "seat":"beat", "deals":["deal-1"], "bundle":"com.acme.app",
+ *   "schain_complete":true, "sellers":["exchange.example:pub-1"]}]}
  * Empty/absent targeting lists mean "any". ${CLICK_URL} in adm is replaced
  * by inference with the receiver's signed click URL. "flight_s" is resolved
  * to absolute start_ms/end_ms at decode time (now_ms), and encode always
@@ -31,7 +32,13 @@
 #include "beat_util.h"
 #include "beat_wire.h"
 
-#define BEAT_CAMPAIGNS_V 1 /* the set's "v"; bump rules in beat_wire.h */
+/* The set's "v" (bump rules in beat_wire.h). 2 added the supply-chain
+ * fields schain_complete and sellers, which limit where a campaign bids, so
+ * a reader that ignored them would bid where it must not: a set using them
+ * is written as v 2, which v1 readers refuse; a set without them is still
+ * written as v 1. Both are read (docs/contracts.md "Campaigns"). */
+#define BEAT_CAMPAIGNS_V 2
+#define BEAT_CAMPAIGNS_V_MIN 1
 #define BEAT_CAMPAIGNS_MAX 10000
 #define BEAT_CREATIVES_MAX 32
 #define BEAT_SEAT_DEFAULT "beat" /* campaign seat when none is given */
@@ -87,6 +94,11 @@ typedef struct beat_campaign {
     char seat[BEAT_ID_MAX + 1]; /* buyer seat; "beat" when not given */
     beat_strv deals;       /* PMP deal ids it may bid on */
     char *bundle;          /* owned; advertised app (bapp), NULL if none */
+    /* supply chain (v 2): bid only on a complete source.schain, and/or only
+     * when its first node (the seller holding the publisher's account) is
+     * one of sellers: "asi" (any account there) or "asi:sid" */
+    bool schain_complete;
+    beat_strv sellers;
 } beat_campaign;
 
 typedef struct beat_campaign_set {

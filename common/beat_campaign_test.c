@@ -57,7 +57,8 @@ static int campaign_eq(const beat_campaign *a, const beat_campaign *b)
             return 0;
     }
     if (strcmp(a->seat, b->seat) || !strv_eq(&a->deals, &b->deals) ||
-        !str_eq(a->bundle, b->bundle))
+        !str_eq(a->bundle, b->bundle) || a->schain_complete != b->schain_complete ||
+        !strv_eq(&a->sellers, &b->sellers))
         return 0;
     return 1;
 }
@@ -249,6 +250,13 @@ static const struct {
     {"creatives[0]", "size", "1", "campaigns[0].creatives[0].size: unknown field"},
     {"freq_cap", "max", "0", "campaigns[0].freq_cap.max: must be > 0"},
     {"freq_cap", "window_s", NULL, "campaigns[0].freq_cap.window_s: missing"},
+    {"", "schain_complete", "1", "campaigns[0].schain_complete: must be true or false"},
+    {"", "sellers", "\"x.com\"", "campaigns[0].sellers: must be an array"},
+    {"", "sellers", "[\"\"]", "campaigns[0].sellers[0]: must not be empty"},
+    {"", "sellers", "[\"a.com:\"]", "campaigns[0].sellers[0]: must be \"asi\" or"},
+    {"", "sellers", "[\":1\"]", "campaigns[0].sellers[0]: must be \"asi\" or"},
+    {"", "sellers", "[\"a.com\",\"a.com:1:2\"]", "campaigns[0].sellers[1]: must be"},
+    {"", "sellers", "[\"a .com\"]", "campaigns[0].sellers[0]: must be"},
 };
 
 /* Builds {"v":1,"campaigns":[base with obj.key = value]}; caller frees. */
@@ -447,7 +455,8 @@ static int t_bad_sets(void)
         {"", "invalid JSON"},
         {"[]", "must be an object"},
         {"{\"campaigns\":[]}", "v: missing"},
-        {"{\"v\":2,\"campaigns\":[]}", "v: unsupported version 2"},
+        {"{\"v\":3,\"campaigns\":[]}", "v: unsupported version 3"},
+        {"{\"v\":0,\"campaigns\":[]}", "v: unsupported version 0"},
         {"{\"v\":1}", "campaigns: missing"},
         {"{\"v\":1,\"campaigns\":{}}", "campaigns: must be an array"},
         {"{\"v\":1,\"campaigns\":[5]}", "campaigns[0]: must be an object"},
@@ -552,7 +561,44 @@ static int t_snapshot(void)
     return 0;
 }
 
+/* The supply-chain fields: a v1 set (stored before they existed) still
+ * reads and is written back as v1, so older readers keep it; a set using
+ * them round-trips as v2. */
+static int t_supply_fields(void)
+{
+    char *v1 = mutate("", "paused", "false");
+    beat_campaign_set s, back;
+    beat_reason why = {{0}};
+    beat_buf b;
+    beat_buf_init(&b, 0);
+    CHECK_EQ_INT(beat_campaigns_decode(v1, strlen(v1), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), 0);
+    CHECK(!s.c[0].schain_complete && s.c[0].sellers.n == 0);
+    CHECK_EQ_INT(beat_campaigns_encode(&s, &b), 0);
+    CHECK(strncmp(b.data, "{\"v\":1,", 7) == 0);
+    CHECK(!strstr(b.data, "sellers") && !strstr(b.data, "schain"));
+    beat_campaigns_fini(&s);
+    free(v1);
+    const char *v2 = "{\"v\":2,\"campaigns\":[{\"id\":\"c1\",\"flight_s\":60,"
+                     "\"budget_micros\":1000,\"base_bid_cpm_micros\":10,"
+                     "\"max_bid_cpm_micros\":20,\"schain_complete\":true,"
+                     "\"sellers\":[\"exchange.example:pub-1\",\"ssp.example\"],"
+                     "\"creatives\":[{\"crid\":\"cr1\",\"w\":300,\"h\":250,\"adm\":\"x\"}]}]}";
+    CHECK_EQ_INT(beat_campaigns_decode(v2, strlen(v2), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), 0);
+    CHECK(s.c[0].schain_complete && s.c[0].sellers.n == 2);
+    CHECK_EQ_STR(s.c[0].sellers.v[0], "exchange.example:pub-1");
+    beat_buf_reset(&b);
+    CHECK_EQ_INT(beat_campaigns_encode(&s, &b), 0);
+    CHECK(strncmp(b.data, "{\"v\":2,", 7) == 0);
+    CHECK_EQ_INT(beat_campaigns_decode(b.data, b.len, 0, BEAT_CAMPAIGNS_STRICT, &back, &why), 0);
+    CHECK(set_eq(&s, &back));
+    beat_campaigns_fini(&s);
+    beat_campaigns_fini(&back);
+    beat_buf_fini(&b);
+    return 0;
+}
+
 static const beat_test_case cases[] = {
+    {"supply_fields", t_supply_fields},
     {"example_file", t_example_file},
     {"roundtrip_full", t_roundtrip_full},
     {"formats", t_formats},

@@ -4,7 +4,9 @@
  * (inf_bidder_event + beat_event_encode) — against a fixed in-memory world
  * built once: the example campaigns plus a targeted, frequency-capped one,
  * a state with multipliers, and a tiny (2^10) model with non-zero weights.
- * Invariants checked: a parse error carries a reason; a response is valid
+ * Invariants checked: a parse error carries a reason; a request whose
+ * privacy signals do not allow personal data carries none (ids, segments,
+ * precise geo); a response is valid
  * JSON whose id echoes the request, one bid per distinct existing imp, price
  * > 0 and ≥ that imp's floor (or its deal's floor for a deal bid; private
  * auctions only deal bids), mtype one of the imp's formats, a native adm is
@@ -21,6 +23,8 @@
  * Content-Encoding: gzip request does (bounded at 64 KiB, the --max-body
  * default). A currency table is set so bidfloorcur conversion is reached. */
 #include "../inference/openrtb.c"
+#include "../inference/privacy.c"
+#include "../inference/schain.c"
 #include "../inference/bidder.c"
 #include "../inference/response.c"
 #include "../inference/creative.c"
@@ -208,6 +212,9 @@ static void fuzz_init(void) {
     F.xc = inf_xcache_new();
     beat_reason rwhy = {{0}};
     FUZZ_CHECK(inf_openrtb_rates_set("EUR=1.08,GBP=1.27,JPY=0.0067", &rwhy) == 0);
+    /* a vendor id, so consenting TCF strings in the corpus reach the
+     * personal path too */
+    FUZZ_CHECK(inf_privacy_config(755, "1,3,4", &rwhy) == 0);
     beat_buf_init(&F.resp, 1024 * 1024);
     beat_buf_init(&F.scratch, 64 * 1024);
     beat_buf_init(&F.evbuf, 16 * 1024);
@@ -289,6 +296,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     FUZZ_CHECK(F.req.id && F.req.n_imp > 0 && F.req.n_imp <= INF_IMP_MAX);
+    if (!F.req.personal_ok)
+        FUZZ_CHECK(!F.req.user_id && !F.req.buyeruid && !F.req.ifa && !F.req.cap_key &&
+                   F.req.n_segments == 0 && !F.req.has_geo);
+    FUZZ_CHECK(F.req.n_segments <= INF_SEGMENTS_MAX && F.req.n_schain <= INF_SCHAIN_MAX);
     /* now inside the flight; the low input bits move it across freq windows */
     int64_t now = T0 + 1000 + (int64_t)(size % 7) * 60000;
     inf_bidder_run(F.bidder, F.world, &F.req, now, F.xc, &F.res);

@@ -9,8 +9,8 @@
  * live campaigns whose targeting admits it and that bcat/badv/bapp leave
  * alone, narrowed per imp to those with a creative format it offers; only
  * those are visited, for flight, seat (wseat/bseat), private auction → only
- * campaigns with one of the imp's deals, and the exact creative fit
- * (creative.c). Choice of the winner: the highest price. The
+ * campaigns with one of the imp's deals, the exact creative fit
+ * (creative.c), and a campaign's supply-chain rules (schain.c). Choice of the winner: the highest price. The
  * price is already base × pCTR / avgCTR × multiplier, i.e. proportional to
  * the expected value of the impression to the campaign, so "best expected
  * value" and "highest price" coincide; ties go to the higher pCTR, then to
@@ -27,7 +27,10 @@
  * window_s, so a user may see up to 2×max around a boundary; counts are per
  * inference node; what is counted is our bids, not impressions, which is
  * conservative (we stop bidding before the cap in impressions is reached).
- * A request without user.id is never bid on by a capped campaign. */
+ * The key is the request's cap_key (user.id, else user.buyeruid, else
+ * device.ifa), which the privacy gate leaves only when personal data may be
+ * used (privacy.c): a request without one is never bid on by a capped
+ * campaign. */
 #include "bidder.h"
 #include "bidder_int.h"
 
@@ -38,13 +41,15 @@
 
 #include "creative.h"
 #include "lease.h"
+#include "schain.h"
 
 #define FREQ_SLOTS_LOG2_DEFAULT 18
 
 const char *inf_nobid_name(inf_nobid r) {
     static const char *const names[INF_NB_N] = {
         "none", "no_model", "no_state", "stale_state", "currency", "blocklist",
-        "seat", "tmax", "no_imp", "no_match", "freq_cap", "below_floor", "response", "lease"};
+        "seat", "tmax", "no_imp", "no_match", "schain_incomplete", "schain_seller",
+        "freq_cap", "below_floor", "response", "lease"};
     return (unsigned)r < INF_NB_N ? names[r] : "?";
 }
 
@@ -245,6 +250,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
     bool have_raw = false;
     int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0, leased = 0;
+    int supply[2] = {0, 0}; /* refused by schain_complete, by sellers */
     for (int k = 0; k < nw; k++)
         for (uint64_t bits = cand[k]; bits; bits &= bits - 1) {
             int ci = k * 64 + __builtin_ctzll(bits);
@@ -255,8 +261,15 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
             if (im->private_auction && !inf_deal_any(c, im)) continue; /* deal bids only */
             int cr = inf_creative_match(c, cp->sizes, im);
             if (cr < 0) continue;
+            if (c->schain_complete || c->sellers.n) { /* few campaigns have rules */
+                inf_schain_verdict v = inf_schain_check(c, r);
+                if (v != INF_SCHAIN_OK) {
+                    supply[v == INF_SCHAIN_INCOMPLETE ? 0 : 1]++;
+                    continue;
+                }
+            }
             if (cp->freq_cap_max > 0 &&
-                (!r->user_id || freq_get(b, cp, r->user_id, now_ms) >= cp->freq_cap_max)) {
+                (!r->cap_key || freq_get(b, cp, r->cap_key, now_ms) >= cp->freq_cap_max)) {
                 capped++;
                 continue;
             }
@@ -290,12 +303,14 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
         out->n_feat = (uint32_t)beat_feat_indices(&m->hp, &s.raw, cp->hash, out->feat,
                                                   BEAT_FEAT_MAX);
         /* test traffic is not billable: it does not use up the cap */
-        if (cp->freq_cap_max > 0 && !r->test) freq_incr(b, cp, r->user_id, now_ms);
+        if (cp->freq_cap_max > 0 && !r->test) freq_incr(b, cp, r->cap_key, now_ms);
         return INF_NB_NONE;
     }
     if (s.low) return INF_NB_BELOW_FLOOR;
     if (capped) return INF_NB_FREQ_CAP;
     if (leased) return INF_NB_LEASE;
+    if (supply[1]) return INF_NB_SCHAIN_SELLER;
+    if (supply[0]) return INF_NB_SCHAIN_INCOMPLETE;
     return INF_NB_NO_MATCH;
 }
 

@@ -6,7 +6,9 @@
  * frames and swaps themselves are model_test.c's. */
 #include <unistd.h>
 
+#include "beat_tcf_testlib.h"
 #include "bidder_testlib.h"
+#include "privacy.h"
 
 /* ---- tests ------------------------------------------------------------------- */
 
@@ -447,22 +449,38 @@ static int test_seats_test_consent_currency(void) {
         CHECK(R.user_id == NULL && !R.personal_ok);
         CHECK_EQ_INT(res.reason, INF_NB_FREQ_CAP);
     }
-    /* consent in user.ext (2.5): the user id is kept, the bid goes out */
+    /* A string that is not a TCF v2 consent string is no consent: the id
+     * is dropped as if there were none (its presence used to be enough). */
     static char j[16384];
     snprintf(j, sizeof j,
              "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
              "\"site\":{\"domain\":\"a.com\"},\"regs\":{\"ext\":{\"gdpr\":1}},"
              "\"user\":{\"id\":\"u-gdpr\",\"ext\":{\"consent\":\"CO-tcf\"}}}");
     CHECK_EQ_INT(run(b, wc, j, T0, &res), 0);
+    CHECK(R.gdpr && !R.personal_ok && R.user_id == NULL);
+    CHECK_EQ_INT(res.reason, INF_NB_FREQ_CAP);
+    /* consent in user.ext (2.5) from a decodable string that consents to
+     * purposes 1, 3, 4 and our vendor id: the user id is kept, the bid goes out */
+    beat_reason cwhy = {{0}};
+    CHECK_EQ_INT(inf_privacy_config(777, "1,3,4", &cwhy), 0);
+    static const int ours[] = {777};
+    tl_tcf spec = {.purposes = 0xd, .max_vendor = 800, .vendors = ours, .n_vendors = 1};
+    static char tcf[400];
+    tl_tcf_encode(&spec, tcf);
+    snprintf(j, sizeof j,
+             "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
+             "\"site\":{\"domain\":\"a.com\"},\"regs\":{\"ext\":{\"gdpr\":1}},"
+             "\"user\":{\"id\":\"u-gdpr\",\"ext\":{\"consent\":\"%s\"}}}", tcf);
+    CHECK_EQ_INT(run(b, wc, j, T0, &res), 0);
     CHECK(R.gdpr && R.personal_ok);
-    CHECK_EQ_STR(R.consent, "CO-tcf");
+    CHECK_EQ_STR(R.consent, tcf);
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_INT(inf_bidder_freq_count(b, &wc->camps[2], "u-gdpr", T0), 1);
     /* 2.6: regs.gdpr + user.consent; test=1 bids but does not count */
     snprintf(j, sizeof j,
              "{\"id\":\"a\",\"test\":1,\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
              "\"site\":{\"domain\":\"a.com\"},\"regs\":{\"gdpr\":1},"
-             "\"user\":{\"id\":\"u-gdpr\",\"consent\":\"CP-tcf\"}}");
+             "\"user\":{\"id\":\"u-gdpr\",\"consent\":\"%s\"}}", tcf);
     CHECK_EQ_INT(run(b, wc, j, T0, &res), 0);
     CHECK(R.test && R.personal_ok);
     CHECK_EQ_INT(res.n, 1);

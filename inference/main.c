@@ -27,6 +27,7 @@
 #include "lease.h"
 #include "model.h"
 #include "openrtb.h"
+#include "privacy.h"
 #include "sync.h"
 
 #define DEV_SECRET "beat-dev-secret"
@@ -35,8 +36,8 @@
 #define SCRATCH_MAX (64 * 1024)
 
 static char *o_lease, *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret,
-    *o_name, *o_log_level, *o_rates;
-static int64_t o_lease_every_ms;
+    *o_name, *o_log_level, *o_rates, *o_tcf_purposes;
+static int64_t o_lease_every_ms, o_tcf_vendor_id;
 static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
     o_max_model_bytes, o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch,
     o_read_timeout_ms, o_idle_timeout_ms;
@@ -105,6 +106,15 @@ static const beat_opt opts[] = {
      0, -1,
      "USD per unit of other floor currencies, e.g. \"EUR=1.08,GBP=1.27\"; an imp "
      "whose bidfloorcur is neither USD nor listed is not bid on", false},
+    {"tcf-vendor-id", "BEAT_INFERENCE_TCF_VENDOR_ID", BEAT_OPT_INT, &o_tcf_vendor_id,
+     "0", 0, 65535,
+     "our IAB TCF vendor id: under GDPR personal data is used only with this "
+     "vendor's consent in the TC string; 0 (no id) bids GDPR traffic "
+     "contextually (docs/privacy.md)", false},
+    {"tcf-purposes", "BEAT_INFERENCE_TCF_PURPOSES", BEAT_OPT_STR, &o_tcf_purposes,
+     "1,3,4", 0, -1,
+     "TCF purposes that need consent before personal data is used (1 store "
+     "and access, 3 and 4 personalised ads profile and selection)", false},
     {"tmax-reserve-ms", "BEAT_INFERENCE_TMAX_RESERVE_MS", BEAT_OPT_INT,
      &o_tmax_reserve_ms, "5", 0, 1000,
      "time kept for the network out of a request's tmax: when less than this is "
@@ -477,12 +487,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "beat-inference: --currency-rates: %s\n", why.msg);
         return 64;
     }
+    if (inf_privacy_config((int)o_tcf_vendor_id, o_tcf_purposes, &why) != 0) {
+        fprintf(stderr, "beat-inference: --tcf-purposes: %s\n", why.msg);
+        return 64;
+    }
     beat_stop_install();
     beat_cfg_log(opts);
     if (strcmp(o_secret, DEV_SECRET) == 0)
         beat_log(BEAT_WARN, "notice_secret_default",
                  "msg=\"using the dev notice secret; set BEAT_NOTICE_SECRET\"");
     metrics_init();
+    inf_privacy_metrics_init();
 
     G.nw = (int)o_workers;
     /* cJSON hooks before any thread parses (the sync thread starts below).

@@ -5,10 +5,14 @@
  * currency), lenient on optional descriptive fields: a wrongly-typed
  * device/user/geo field is treated as absent, as exchanges do send junk there.
  * cJSON allocates through the worker's arena hooks (arena.c, main.c), nested
- * native request strings included; nothing else here allocates. */
+ * native request strings included; nothing else here allocates. Identity
+ * and consent fields are read and gated by privacy.c, the supply chain by
+ * schain.c. */
 #include "openrtb.h"
 
 #include "beat_json.h"
+#include "privacy.h"
+#include "schain.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -482,13 +486,8 @@ static void parse_device_user(const cJSON *root, inf_req *r) {
         const cJSON *uext = get(user, "ext");
         if (!r->consent && cJSON_IsObject(uext)) r->consent = opt_str(uext, "consent");
     }
-    /* No personal data without a legal basis: under COPPA, or GDPR without a
-     * consent string, the user id is dropped, so no frequency capping (capped
-     * campaigns then do not bid) and nothing user-keyed is logged. The TCF
-     * string is not decoded: its presence counts as consent (approximate,
-     * documented in docs). */
-    r->personal_ok = !r->coppa && !(r->gdpr && !r->consent);
-    if (!r->personal_ok) r->user_id = NULL;
+    /* What of the user's data may be used is privacy.c's decision, made in
+     * inf_req_parse once everything is read. */
 }
 
 static bool listed(const char *const *v, int n, const char *s) {
@@ -548,10 +547,14 @@ int inf_req_parse(const char *body, size_t len, inf_req *r, beat_reason *why) {
     }
     r->tmax_ms = opt_int(root, "tmax", 0, 3600000, 0);
     parse_device_user(root, r);
+    inf_schain_read(root, r);
     parse_auction(root, r);
     r->n_bcat = str_list(get(root, "bcat"), r->bcat, INF_BLOCK_MAX, &r->blocks_truncated);
     r->n_badv = str_list(get(root, "badv"), r->badv, INF_BLOCK_MAX, &r->blocks_truncated);
     r->n_bapp = str_list(get(root, "bapp"), r->bapp, INF_BLOCK_MAX, &r->blocks_truncated);
+    /* Last, once every field is read: whatever the request's privacy
+     * signals do not allow is cleared before anyone sees it (docs/privacy.md). */
+    inf_privacy_apply(root, r);
     return 0;
 fail:
     inf_req_fini(r);

@@ -3,7 +3,7 @@
  * the parse tree, which the request owns until inf_req_fini. Everything here
  * is untrusted input: malformed → -EBADMSG with a one-line reason (HTTP 400),
  * never an assert. Also here: the bidfloorcur currency table, consent
- * (2.5 ext and 2.6 top-level), wseat/bseat, at, test, device.sua, banner /
+ * (2.5 ext and 2.6 top-level; decided on by privacy.c), wseat/bseat, at, test, device.sua, banner /
  * video / Native 1.2 imps, pmp deals, bapp and battr. gzip bodies are
  * inflated before this (gunzip.c). Bounded: fixed arrays, excess dropped. */
 #ifndef INF_OPENRTB_H
@@ -24,6 +24,8 @@
 #define INF_DURS_MAX 8     /* video.rqddurs kept */
 #define INF_ASSETS_MAX 16  /* native assets kept; more → the native is unusable */
 #define INF_DEALS_MAX 8    /* pmp.deals kept per imp */
+#define INF_SEGMENTS_MAX 32 /* user.data[].segment[].id kept (privacy.c) */
+#define INF_SCHAIN_MAX 8   /* source.schain nodes kept (more → truncated) */
 
 typedef enum {
     INF_CHAN_SITE = 1,
@@ -110,6 +112,12 @@ typedef struct inf_imp {
     inf_deal deals[INF_DEALS_MAX];
 } inf_imp;
 
+/* One source.schain node (schain.c). */
+typedef struct inf_schain_node {
+    const char *asi, *sid; /* NULL when absent */
+    int hp;                /* 1 = the node handles payment, -1 absent */
+} inf_schain_node;
+
 typedef struct inf_req {
     void *tree;            /* owned parse tree (cJSON); strings below live in it */
     int n_trees;           /* native request strings parsed as their own trees */
@@ -125,8 +133,8 @@ typedef struct inf_req {
     bool gdpr;             /* regs.gdpr=1 (2.6) or regs.ext.gdpr=1 (2.5) */
     bool coppa;            /* regs.coppa=1 */
     const char *consent;   /* user.consent (2.6) or user.ext.consent (2.5) */
-    bool personal_ok;      /* user data usable (see inf_req_parse); else
-                              user_id is NULL */
+    bool personal_ok;      /* personal data usable (privacy.c decides);
+                              else every field below is cleared */
     inf_chan chan;
     const char *domain;    /* site.domain (NULL if absent or app) */
     const char *bundle;    /* app.bundle */
@@ -135,6 +143,25 @@ typedef struct inf_req {
     const char *cats[INF_CAT_MAX]; /* site.cat or app.cat */
     int devicetype;        /* -1 absent */
     const char *os, *country, *user_id;
+    /* Identity and privacy signals, read and then gated by privacy.c: what
+     * the request's consent does not allow is cleared before anything
+     * else sees the request (docs/privacy.md). */
+    const char *buyeruid, *ifa;   /* user.buyeruid, device.ifa */
+    const char *cap_key;          /* frequency-cap key: user_id, else buyeruid,
+                                     else ifa; NULL = no usable id */
+    const char *us_privacy, *gpp; /* regs (or regs.ext) strings */
+    uint64_t gpp_sid;             /* bit i: section i in regs.gpp_sid */
+    bool gpp_sid_given;
+    int privacy;                  /* inf_privacy_reason (privacy.h) */
+    bool has_geo;                 /* precise lat/lon (device.geo, else user.geo) */
+    double lat, lon;
+    int n_segments;
+    const char *segments[INF_SEGMENTS_MAX];
+    /* source.schain (2.6) or source.ext.schain (2.5), schain.c */
+    int schain_complete;          /* -1 absent, else 0 or 1 */
+    bool schain_truncated;        /* more than INF_SCHAIN_MAX nodes */
+    int n_schain;
+    inf_schain_node schain[INF_SCHAIN_MAX];
     bool blocks_truncated; /* bcat/badv/bapp longer than INF_BLOCK_MAX */
     int n_bcat, n_badv, n_bapp;
     const char *bcat[INF_BLOCK_MAX];

@@ -31,7 +31,10 @@ import argparse, json, math, os, signal, sys, time, urllib.error, urllib.request
 STOP = False
 # The formats this actuator reads and writes (docs/contracts.md, "Versions"):
 # an unknown version is refused, unknown fields are ignored.
-AGG_V, CAMPAIGNS_V, STATE_V = 1, 1, 1
+# Campaign sets are v1, or v2 when a campaign uses the supply-chain fields,
+# which limit where it bids, not what pacing reads: both are read here.
+AGG_V, STATE_V = 1, 1
+CAMPAIGNS_V = (1, 2)
 
 
 def log(ev, **kv):
@@ -113,7 +116,7 @@ class Actuator:
         if st != 200 or not isinstance(doc, dict):
             log("peer_down", lvl="warn", op="campaigns", status=st)
             return
-        if doc.get("v") != CAMPAIGNS_V:
+        if doc.get("v") not in CAMPAIGNS_V:
             log("peer_garbage", lvl="warn", op="campaigns", err=f"unsupported version {doc.get('v')}")
             return
         if doc.get("version") == self.camps_version and self.camps:
