@@ -25,6 +25,9 @@
 #define BEAT_SIG_HEX 32
 #define BEAT_URL_MAX 2048
 #define BEAT_NOTICE_V 2 /* the signature version beat_notice_url writes */
+/* The development notice secret: public, so only --dev accepts it
+ * (beat_cfg_secret; docs/deploy.md "Secrets and --dev"). */
+#define BEAT_NOTICE_DEV_SECRET "beat-dev-secret"
 
 /* Bits of f. A reader refuses bits it does not know (a new flag may change
  * what a notice means, as this one does): receivers first, then writers. */

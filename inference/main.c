@@ -19,6 +19,7 @@
 #include "beat_log.h"
 #include "beat_loop.h"
 #include "beat_metrics.h"
+#include "beat_notice.h"
 #include "beat_util.h"
 #include "bidder.h"
 #include "bidlog.h"
@@ -29,7 +30,6 @@
 #include "openrtb.h"
 #include "sync.h"
 
-#define DEV_SECRET "beat-dev-secret"
 #define MAX_WORKERS 64
 #define RESP_MAX (1024 * 1024) /* a response that does not fit → no-bid */
 #define SCRATCH_MAX (64 * 1024)
@@ -40,6 +40,8 @@ static int64_t o_lease_every_ms;
 static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
     o_max_model_bytes, o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch,
     o_read_timeout_ms, o_idle_timeout_ms;
+static bool o_dev;
+static int64_t o_clock_skew_ms;
 static beat_alert_opts o_alert;
 static double o_state_warn_s, o_state_error_s, o_model_warn_s, o_model_error_s;
 
@@ -90,13 +92,16 @@ static const beat_opt opts[] = {
      "most bid events per nng message, newline-separated (1: one per message; "
      "a batch holds what queued up since the last send, so it adds no delay; "
      "keep batches under the receiver's --bidlog-max-bytes)", false},
-    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET, 0,
-     -1, "HMAC key of notice URL signatures (same as the receiver)", true},
+    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, NULL, 0,
+     -1, "HMAC key of notice URL signatures (same as the receiver); required unless --dev",
+     true},
+    BEAT_OPT_DEV(&o_dev),
     {"max-state-age-ms", "BEAT_INFERENCE_MAX_STATE_AGE_MS", BEAT_OPT_INT,
      &o_max_state_age_ms, "600000", 1000, 86400000,
      "no bids while the pacing state is older than this: how long a node keeps pacing "
      "on the last multipliers while the actuator or supervisor is away (budget leases, "
      "not this, bound the money)", false},
+    BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
     {"max-model-bytes", "BEAT_INFERENCE_MAX_MODEL_BYTES", BEAT_OPT_INT,
      &o_max_model_bytes, "67108864", 65536, 1073741824,
      "largest checkpoint accepted; sizes the nng receive limit (bigger messages "
@@ -455,10 +460,9 @@ int main(int argc, char **argv) {
                        "and CTR model kept in sync with the supervisor.",
                        opts, argc, argv, &o_log_level) != 0)
         return 64;
-    if (!o_secret || !*o_secret) {
-        fprintf(stderr, "beat-inference: --notice-secret: must not be empty\n");
+    if (beat_cfg_secret("beat-inference", "notice-secret", "BEAT_NOTICE_SECRET", &o_secret,
+                        BEAT_NOTICE_DEV_SECRET, o_dev) != 0)
         return 64;
-    }
     /* Notice URLs are built on it for every bid: refuse a base the exchange
      * could not call back, rather than bid with dead notice URLs. */
     if (strncmp(o_receiver_url, "http://", 7) != 0 &&
@@ -479,9 +483,6 @@ int main(int argc, char **argv) {
     }
     beat_stop_install();
     beat_cfg_log(opts);
-    if (strcmp(o_secret, DEV_SECRET) == 0)
-        beat_log(BEAT_WARN, "notice_secret_default",
-                 "msg=\"using the dev notice secret; set BEAT_NOTICE_SECRET\"");
     metrics_init();
 
     G.nw = (int)o_workers;
@@ -536,6 +537,7 @@ int main(int argc, char **argv) {
         .max_model_bytes = (size_t)o_max_model_bytes,
         .req_timeout_ms = 500,
         .silence_ms = 3000,
+        .max_clock_skew_ms = o_clock_skew_ms,
         .leases = G.leases,
     };
     G.sync = inf_sync_start(&scfg, G.holder, &rc);
