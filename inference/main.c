@@ -17,6 +17,7 @@
 #include "beat_alert_rules.h"
 #include "beat_cfg.h"
 #include "beat_log.h"
+#include "beat_fx.h"
 #include "beat_loop.h"
 #include "beat_metrics.h"
 #include "beat_notice.h"
@@ -106,10 +107,7 @@ static const beat_opt opts[] = {
      &o_max_model_bytes, "67108864", 65536, 1073741824,
      "largest checkpoint accepted; sizes the nng receive limit (bigger messages "
      "are dropped by nng silently)", false},
-    {"currency-rates", "BEAT_INFERENCE_CURRENCY_RATES", BEAT_OPT_STR, &o_rates, "",
-     0, -1,
-     "USD per unit of other floor currencies, e.g. \"EUR=1.08,GBP=1.27\"; an imp "
-     "whose bidfloorcur is neither USD nor listed is not bid on", false},
+    BEAT_OPT_FX(&o_rates),
     {"tmax-reserve-ms", "BEAT_INFERENCE_TMAX_RESERVE_MS", BEAT_OPT_INT,
      &o_tmax_reserve_ms, "5", 0, 1000,
      "time kept for the network out of a request's tmax: when less than this is "

@@ -17,6 +17,7 @@
 #include "beat_http.h"
 #include "beat_kafka.h"
 #include "beat_log.h"
+#include "beat_fx.h"
 #include "beat_loop.h"
 #include "beat_notice.h"
 #include "beat_util.h"
@@ -28,7 +29,8 @@
 #define MAX_WORKERS 64
 
 static char *o_listen, *o_admin, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
-    *o_log_level;
+    *o_log_level, *o_rates;
+static beat_fx g_fx; /* read-only once the workers start */
 static bool o_reuseport, o_dev;
 static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max,
     o_msg_timeout_ms, o_retry_after_s, o_bidlog_pct, o_heartbeat_ms;
@@ -81,6 +83,7 @@ static const beat_opt opts[] = {
     {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, NULL,
      0, -1, "HMAC key of notice signatures (same as inference); required unless --dev", true},
     BEAT_OPT_DEV(&o_dev),
+    BEAT_OPT_FX(&o_rates),
     {"notice-max-age-s", "BEAT_RECEIVER_NOTICE_MAX_AGE_S", BEAT_OPT_INT,
      &o_max_age_s, "3600", 1, 30 * 86400,
      "notices signed longer ago than this are refused (410)", false},
@@ -260,6 +263,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "beat-receiver: --name: must be 1..%d bytes\n", BEAT_ID_MAX);
         return 64;
     }
+    beat_reason fx_why = {{0}};
+    if (beat_fx_parse(o_rates, &g_fx, &fx_why) != 0) {
+        fprintf(stderr, "beat-receiver: --currency-rates: %s\n", fx_why.msg);
+        return 64;
+    }
     /* BEAT_RECEIVER_BIDLOG is also inference's twin, where it may list every
      * receiver: a receiver listens on one address of its own. */
     if (strchr(o_bidlog, ',')) {
@@ -295,6 +303,7 @@ int main(int argc, char **argv) {
         .max_future_ms = 5 * 60 * 1000,
         .accept_v1 = o_accept_v1,
         .retry_after_s = (int)o_retry_after_s,
+        .fx = &g_fx,
     };
     rcv_notices_init(&R.notices, &ncfg, &R.events);
     rcv_bidlog_init(&R.bidlog, &R.events);
