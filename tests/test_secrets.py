@@ -4,9 +4,9 @@ actuator, lighttrainer) refuses to start, with a message naming the option
 and a non-zero exit, when the secret is missing, empty or the public
 development default, unless --dev (BEAT_DEV=1) is given; with --dev it
 starts and says so loudly. A real secret needs no --dev."""
-import os, subprocess, tempfile
+import os, subprocess, sys, tempfile
 
-from beatlib import BIN, Procs, check, free_ports, healthz, wait_for
+from beatlib import BIN, ROOT, Procs, check, free_ports, healthz, wait_for
 
 DEV_SECRET = "beat-dev-secret"  # BEAT_NOTICE_DEV_SECRET in common/beat_notice.h
 
@@ -99,3 +99,12 @@ def test_dev_mode_and_real_secrets_start():
                     check("dev_mode" in evs and "dev_secret" in evs,
                           f"{name} ({how}): not loud about dev mode: {evs}")
                 p.stop()
+
+
+def test_python_examples_follow_the_same_rule():
+    """The swappable Python actuator and trainer refuse an empty token too."""
+    for ex in ("actuator/examples/beat_actuator.py", "lighttrainer/examples/beat_trainer.py"):
+        r = subprocess.run([sys.executable, os.path.join(ROOT, ex)], env=clean_env(),
+                           capture_output=True, text=True, timeout=20)
+        check(r.returncode == 64 and "--admin-token:" in r.stderr and "--dev" in r.stderr,
+              f"{ex}: exit {r.returncode} {r.stderr[-300:]!r}")
