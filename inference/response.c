@@ -6,6 +6,7 @@
  * buffers; the common path (ids, prices, sizes, URLs) is printf-free, while
  * rarer parts (creative attrs, Native asset fields, \u escapes) still use
  * it. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -290,6 +291,7 @@ static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
     int64_t price = bid->price_cpm_micros;
     int rc = beat_fx_from_usd(inf_openrtb_fx(), bid_cur(r), bid->price_cpm_micros, &price);
     if (rc < 0) return rc;
+    if (price <= 0) return -ERANGE; /* a micro of USD worth nothing there: no bid */
     uint64_t seq = atomic_fetch_add_explicit(&b->bid_seq, 1, memory_order_relaxed);
     if ((rc = put_bid_id(o, b->bid_prefix, seq & 0xffffffffu)) < 0 ||
         (rc = put_str(o, ",\"impid\":\"", im->id)) < 0 ||

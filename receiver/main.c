@@ -14,10 +14,10 @@
 
 #include "beat_alert_rules.h"
 #include "beat_cfg.h"
+#include "beat_fx.h"
 #include "beat_http.h"
 #include "beat_kafka.h"
 #include "beat_log.h"
-#include "beat_fx.h"
 #include "beat_loop.h"
 #include "beat_notice.h"
 #include "beat_util.h"
