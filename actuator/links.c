@@ -139,6 +139,11 @@ static int pull_one(act_links *l, int i, act_state *st, act_pull_stats *ps) {
     if (r.dropped)
         beat_log_rl(5000, BEAT_WARN, "campaigns_full", "peer=%s dropped=%" PRId64,
                     d->url, r.dropped);
+    ps->future += r.future;
+    if (r.future)
+        beat_log_rl(10000, BEAT_WARN, "future_timestamp", "what=aggregates peer=%s "
+                    "times=%" PRId64 " max_clock_skew_ms=%" PRId64, d->url, r.future,
+                    st->max_skew_ms);
     bool more = r.refetch || (r.buckets > 0 && cur->seq < a.last_seq);
     beat_aggregates_fini(&a);
     return more ? 1 : 0;

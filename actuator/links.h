@@ -14,7 +14,7 @@
 typedef struct act_links act_links;
 
 typedef struct act_pull_stats {
-    int64_t buckets, missed, dropped, epoch_resets, failures;
+    int64_t buckets, missed, dropped, epoch_resets, failures, future;
 } act_pull_stats;
 
 /* Copies what it needs from its arguments. NULL on OOM. */

@@ -29,6 +29,8 @@
 
 static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level, *o_weights;
 static beat_strlist o_datastreams;
+static bool o_dev;
+static int64_t o_clock_skew_ms;
 static beat_alert_opts o_alert;
 static int64_t o_tick_ms, o_timeout_ms, o_campaigns_every, o_max_campaigns;
 static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_inflight_s,
@@ -37,7 +39,8 @@ static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_infligh
 static const beat_opt opts[] = {
     {"listen", "BEAT_ACTUATOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8084",
      0, -1, "admin HTTP address (/healthz, /metrics)", false},
-    BEAT_PULL_OPTS(&o_datastreams, &o_supervisor, &o_token),
+    BEAT_PULL_OPTS(&o_datastreams, &o_supervisor, &o_token, &o_dev),
+    BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
     {"tick-ms", "BEAT_ACTUATOR_TICK_MS", BEAT_OPT_INT, &o_tick_ms, "1000", 50,
      600000, "control period: pull, step, push", false},
     {"min-multiplier", "BEAT_ACTUATOR_MIN_MULTIPLIER", BEAT_OPT_DBL, &o_min_mult,
@@ -85,7 +88,7 @@ static _Atomic int g_restore_err; /* last failed restore attempt; 0 = none */
 
 static struct {
     beat_counter *ticks, *pushes, *push_failures, *buckets, *missed, *dropped,
-        *epoch_resets;
+        *epoch_resets, *future;
     beat_gauge *restore, *campaigns, *state_age;
     beat_histogram *tick_s;
 } m;
@@ -102,6 +105,9 @@ static void metrics_init(void) {
                                 "Buckets gone from a datastream before we pulled them");
     m.dropped = beat_counter_new("beat_actuator_rows_dropped_total",
                                  "Aggregate rows dropped: campaign table full");
+    m.future = beat_counter_new("beat_actuator_future_timestamps_total",
+                                "Aggregate times (bucket ends, heard_ms) further ahead of "
+                                "this clock than --max-clock-skew-ms, not taken as watermarks");
     m.epoch_resets = beat_counter_new("beat_actuator_epoch_resets_total",
                                       "Datastream restarts seen (cursor reset)");
     m.restore = beat_gauge_new("beat_actuator_restore_state",
@@ -218,6 +224,7 @@ static void tick(loop *lp) {
     cnt(m.buckets, (uint64_t)ps.buckets);
     cnt(m.missed, (uint64_t)ps.missed);
     cnt(m.dropped, (uint64_t)ps.dropped);
+    cnt(m.future, (uint64_t)ps.future);
     cnt(m.epoch_resets, (uint64_t)ps.epoch_resets);
     lp->pulled.buckets += ps.buckets;
     lp->pulled.failures += ps.failures;
@@ -284,6 +291,9 @@ int main(int argc, char **argv) {
                        "supervisor.",
                        opts, argc, argv, &o_log_level) != 0)
         return 64;
+    if (beat_cfg_secret("beat-actuator", "admin-token", "BEAT_ADMIN_TOKEN", &o_token, NULL,
+                        o_dev) != 0)
+        return 64;
     if (o_min_mult > o_max_mult) {
         fprintf(stderr, "beat-actuator: --min-multiplier: above --max-multiplier\n");
         return 64;
@@ -321,6 +331,7 @@ int main(int argc, char **argv) {
         beat_log(BEAT_FATAL, "oom", "what=state");
         return 1;
     }
+    lp.st.max_skew_ms = o_clock_skew_ms;
     beat_buf_init(&lp.body, STATE_MAX);
     lp.links = act_links_new(&o_datastreams, o_supervisor, o_token, (long)o_timeout_ms);
     if (!lp.links) {

@@ -33,6 +33,7 @@ int act_state_init(act_state *st, int max_campaigns) {
         return -ENOMEM;
     }
     for (uint32_t i = 0; i < size; i++) st->index[i] = -1;
+    st->max_skew_ms = 5000;
     st->index_mask = size - 1;
     st->max = max_campaigns;
     return 0;
@@ -121,10 +122,16 @@ int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates 
     r->refetch = chk.refetch;
     r->missed = chk.missed;
     if (chk.refetch) return 0;
+    /* Spend is always counted; a time from the future is only kept out of
+     * data_end_ms and heard_ms, where it would claim data not yet complete
+     * (docs/contracts.md "Timestamps"): 0 there means "does not know". */
+    int64_t now = beat_now_ms();
     int cix = (int)(cur - st->cur);
     if (cix >= 0 && cix < st->n_cur) {
+        bool ahead = a->has_heard && beat_ts_ahead(a->heard_ms, now, st->max_skew_ms);
+        if (ahead) r->future++;
         st->has_heard[cix] = a->has_heard;
-        st->heard_ms[cix] = a->has_heard ? a->heard_ms : 0;
+        st->heard_ms[cix] = a->has_heard && !ahead ? a->heard_ms : 0;
     }
     for (int b = 0; b < a->n_buckets; b++) {
         const beat_agg_bucket *bk = &a->buckets[b];
@@ -144,7 +151,8 @@ int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates 
         }
         r->buckets++;
         int ci = (int)(cur - st->cur);
-        if (ci >= 0 && ci < st->n_cur && bk->end_ms > st->data_end_ms[ci])
+        if (beat_ts_ahead(bk->end_ms, now, st->max_skew_ms)) r->future++;
+        else if (ci >= 0 && ci < st->n_cur && bk->end_ms > st->data_end_ms[ci])
             st->data_end_ms[ci] = bk->end_ms;
     }
     return 0;

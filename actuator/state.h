@@ -42,12 +42,18 @@ typedef struct act_state {
     int64_t heard_ms[ACT_CURSORS_MAX];
     bool has_heard[ACT_CURSORS_MAX];
     int n_cur;
+    /* A datastream time (bucket end, heard_ms) further ahead of our clock
+     * than this is not trusted as a watermark (5000 after init; main sets
+     * --max-clock-skew-ms). */
+    int64_t max_skew_ms;
 } act_state;
 
 typedef struct act_apply_result {
     int64_t buckets;  /* buckets counted */
     int64_t missed;   /* buckets that fell out of the datastream before we saw them */
     int64_t dropped;  /* rows dropped: campaign table full */
+    int64_t future;   /* times ahead of our clock beyond max_skew_ms: the rows
+                         are counted, the time is not taken as a watermark */
     bool epoch_changed; /* the datastream restarted (new epoch) */
     bool refetch;     /* ...under a cursor past 0: cursor reset, pull again from 0 */
 } act_apply_result;

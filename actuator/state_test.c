@@ -1,6 +1,6 @@
 /* Unit tests of the actuator's state bookkeeping (state.c): aggregates
  * counted once per (epoch, seq), the private section's round trip, bounds.
- * No sockets, no clocks. */
+ * No sockets; only the future-time case reads the clock. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,12 +206,48 @@ static int test_state_bounded(void) {
     return 0;
 }
 
+/* A datastream clock far ahead: its spend is counted, but a bucket end or
+ * heard_ms from the future is not taken as how far the data is complete
+ * (it would hide the other datastreams as "behind"). */
+static int test_state_future_times(void) {
+    act_state st;
+    CHECK(act_state_init(&st, 10) == 0);
+    st.max_skew_ms = 2000;
+    int64_t now = beat_now_ms();
+    beat_agg_row rows[1] = {row("c1", 5)};
+    beat_aggregates a;
+    act_apply_result r;
+    beat_pull_cursor *c1 = act_state_cursor(&st, "http://ds1");
+    beat_pull_cursor *c2 = act_state_cursor(&st, "http://ds2");
+    aggs(&a, 1, 1, 1, rows, 1);
+    a.buckets[0].end_ms = now - 1000;
+    CHECK(act_state_apply(&st, c1, &a, &r) == 0);
+    CHECK_EQ_INT(r.future, 0);
+    aggs(&a, 2, 1, 1, rows, 1);
+    a.buckets[0].end_ms = now + 3600000; /* an hour ahead */
+    CHECK(act_state_apply(&st, c2, &a, &r) == 0);
+    CHECK_EQ_INT(r.future, 1);
+    CHECK_EQ_INT(act_state_find(&st, "c1")->spent_micros, 10); /* counted */
+    CHECK_EQ_INT(act_state_data_ms(&st, 10000), now - 1000);
+    /* heard_ms from the future: "does not know", never a watermark */
+    aggs(&a, 1, 2, 2, rows, 1);
+    a.buckets[0].end_ms = now;
+    a.has_heard = true;
+    a.heard_ms = now + 3600000;
+    CHECK(act_state_apply(&st, c1, &a, &r) == 0);
+    CHECK_EQ_INT(r.future, 1);
+    CHECK_EQ_INT(act_state_data_ms(&st, 10000), 0);
+    act_state_fini(&st);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"state_epochs_and_cursors", test_state_epochs_and_cursors},
         {"state_private_round_trip", test_state_private_round_trip},
         {"state_data_time", test_state_data_time},
         {"state_bounded", test_state_bounded},
+        {"state_future_times", test_state_future_times},
         {NULL, NULL}};
     return beat_test_main("state", tests, argc, argv);
 }

@@ -436,3 +436,31 @@ void beat_cfg_log(const beat_opt *opts) {
     beat_log(BEAT_INFO, "config", "%s", b.data);
     beat_buf_fini(&b);
 }
+
+/* The refusal is made here, once for every daemon, so that no daemon can
+ * forget it: a fixed secret is public (it is in this repository), and an
+ * empty admin token means anyone who reaches the port may write. */
+int beat_cfg_secret(const char *prog, const char *flag, const char *env, char **value,
+                    const char *dev_value, bool dev) {
+    static bool dev_logged;
+    const char *v = value && *value ? *value : "";
+    bool empty = !*v, is_dev = dev_value && strcmp(v, dev_value) == 0;
+    if (!empty && !is_dev) return 0;
+    if (!dev) {
+        const char *why = empty ? "is empty" : "is the public development default";
+        fprintf(stderr, "%s: --%s: %s; set a secret (flag or %s) or pass --dev "
+                "(BEAT_DEV=1) for development only\n", prog, flag, why, env);
+        beat_log(BEAT_FATAL, "secret_refused", "flag=%s reason=\"%s\"", flag, why);
+        return EXIT_USAGE;
+    }
+    if (!dev_logged) {
+        dev_logged = true;
+        beat_log(BEAT_WARN, "dev_mode", "msg=\"DEVELOPMENT MODE (--dev): insecure "
+                 "defaults allowed; never run this in production\"");
+    }
+    if (empty && dev_value && value) *value = (char *)dev_value;
+    beat_log(BEAT_WARN, "dev_secret", "flag=%s msg=\"%s\"", flag,
+             empty && !dev_value ? "empty: no authentication (--dev)"
+                                 : "the public development default (--dev)");
+    return 0;
+}

@@ -57,6 +57,34 @@ int beat_cfg_start(const char *prog, const char *svc, const char *summary,
 int beat_cfg_set(const beat_opt *opt, const char *value, char *err,
                  unsigned err_len);
 
+/* --dev (env BEAT_DEV): development mode, the only way a daemon starts
+ * with the development notice secret or without an admin token
+ * (docs/deploy.md "Secrets and --dev"). dst: bool *. */
+#define BEAT_OPT_DEV(dst)                                                     \
+    {"dev", "BEAT_DEV", BEAT_OPT_BOOL, (dst), "0", 0, -1,                     \
+     "development mode: allow the development notice secret and an empty "   \
+     "admin token (logged loudly; never in production)", false}
+
+/* --max-clock-skew-ms (env BEAT_MAX_CLOCK_SKEW_MS, shared by every daemon):
+ * how far ahead of our clock a peer's timestamp may be (beat_ts_ahead).
+ * dst: int64_t *. */
+#define BEAT_OPT_CLOCK_SKEW(dst)                                              \
+    {"max-clock-skew-ms", "BEAT_MAX_CLOCK_SKEW_MS", BEAT_OPT_INT, (dst), "5000", 0, \
+     86400000,                                                                \
+     "a timestamp from another daemon further ahead of this clock is refused "\
+     "(counted, logged as future_timestamp), keeping the last good value: a "\
+     "future time would switch off the staleness checks it feeds", false}
+
+/* Refuses to run on a secret a production daemon must not use: *value empty
+ * or NULL, or equal to dev_value (the well-known development default; NULL:
+ * none). With dev, an empty *value becomes dev_value (when given) and the
+ * choice is logged as a "dev_secret" warning (once per process also
+ * "dev_mode"). flag/env name the option in messages. Returns 0, or 64
+ * (the exit status to use, as for any bad option) after printing
+ * "prog: --flag: reason" on stderr and logging a fatal "secret_refused". */
+int beat_cfg_secret(const char *prog, const char *flag, const char *env, char **value,
+                    const char *dev_value, bool dev);
+
 /* Logs one "config" info event listing every option's effective value
  * (secrets shown as "***"). */
 void beat_cfg_log(const beat_opt *opts);

@@ -228,6 +228,30 @@ static int t_cfg_log(void) {
     return 0;
 }
 
+/* Secrets outside --dev (docs/deploy.md "Secrets and --dev"): empty and the
+ * public development value are refused with 64; --dev accepts them and
+ * substitutes the development value for an empty one. */
+static int t_secret(void) {
+    static char real[] = "s3cret", empty[] = "", dev[] = "dev-secret";
+    char *v = real;
+    CHECK_EQ_INT(beat_cfg_secret("cfgtest", "secret", "BT_SECRET", &v, "dev-secret", false), 0);
+    CHECK(v == real);
+    v = NULL;
+    CHECK_EQ_INT(beat_cfg_secret("cfgtest", "secret", "BT_SECRET", &v, "dev-secret", false), 64);
+    v = empty;
+    CHECK_EQ_INT(beat_cfg_secret("cfgtest", "secret", "BT_SECRET", &v, NULL, false), 64);
+    v = dev;
+    CHECK_EQ_INT(beat_cfg_secret("cfgtest", "secret", "BT_SECRET", &v, "dev-secret", false), 64);
+    CHECK(v == dev);
+    v = empty;
+    CHECK_EQ_INT(beat_cfg_secret("cfgtest", "secret", "BT_SECRET", &v, "dev-secret", true), 0);
+    CHECK_EQ_STR(v, "dev-secret");
+    v = empty; /* no development value (a token): empty stays empty */
+    CHECK_EQ_INT(beat_cfg_secret("cfgtest", "token", "BT_TOKEN", &v, NULL, true), 0);
+    CHECK_EQ_STR(v, "");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"defaults", t_defaults},
@@ -235,6 +259,7 @@ int main(int argc, char **argv) {
         {"set_bounds", t_set_bounds},
         {"exit_paths", t_exit_paths},
         {"cfg_log", t_cfg_log},
+        {"secret", t_secret},
         {0},
     };
     return beat_test_main("beat_cfg", tests, argc, argv);

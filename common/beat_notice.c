@@ -49,6 +49,11 @@ static int put_num(char *buf, size_t cap, size_t *n, int64_t v) {
     return 0;
 }
 
+/* A bid currency other than USD is a line of its own after b; USD adds
+ * none, so USD notices sign exactly what they always did. The line cannot
+ * be mistaken for t (digits only) or the landing (always last). */
+static bool bid_cur_signed(const char *c) { return c && *c && strcmp(c, "USD") != 0; }
+
 int beat_notice_text(const beat_notice_fields *f, char *buf, size_t cap) {
     const char *type = f ? beat_notice_type_name(f->type) : NULL;
     if (!type || !buf || !f->auction || !f->imp || !f->campaign || !*f->auction ||
@@ -66,6 +71,7 @@ int beat_notice_text(const beat_notice_fields *f, char *buf, size_t cap) {
         (rc = put_field(buf, cap, &n, f->campaign, BEAT_ID_MAX)) < 0 ||
         (rc = put_field(buf, cap, &n, f->crid ? f->crid : "", BEAT_ID_MAX)) < 0 ||
         (rc = put_num(buf, cap, &n, f->bid_cpm_micros)) < 0 ||
+        (bid_cur_signed(f->bid_cur) && (rc = put_field(buf, cap, &n, f->bid_cur, 3)) < 0) ||
         (rc = put_num(buf, cap, &n, f->ts_ms)) < 0)
         return rc;
     /* The landing is last: it may hold anything but must fit. */
@@ -134,8 +140,8 @@ bool beat_notice_verify(const void *secret, size_t secret_len,
         beat_notice_fields f = {
             .type = n->type, .exchange = n->exchange, .flags = n->flags,
             .auction = n->auction, .imp = n->imp, .campaign = n->campaign,
-            .crid = n->crid, .bid_cpm_micros = n->bid_cpm_micros, .ts_ms = n->ts_ms,
-            .landing = landing};
+            .crid = n->crid, .bid_cpm_micros = n->bid_cpm_micros,
+            .bid_cur = n->bid_currency, .ts_ms = n->ts_ms, .landing = landing};
         rc = beat_notice_sign(secret, secret_len, &f, want);
     } else {
         return false;
@@ -187,8 +193,9 @@ int beat_notice_url(beat_buf *out, const char *base, const void *secret,
         (rc = url_encode(out, f->campaign)) < 0 ||
         (rc = beat_buf_puts(out, "&cr=")) < 0 ||
         (rc = url_encode(out, f->crid ? f->crid : "")) < 0 ||
-        (rc = beat_buf_printf(out, "&b=%" PRId64 "&t=%" PRId64 "&f=%" PRIu32,
-                              f->bid_cpm_micros, f->ts_ms, f->flags)) < 0)
+        (rc = beat_buf_printf(out, "&b=%" PRId64, f->bid_cpm_micros)) < 0 ||
+        (bid_cur_signed(f->bid_cur) && (rc = beat_buf_printf(out, "&bc=%s", f->bid_cur)) < 0) ||
+        (rc = beat_buf_printf(out, "&t=%" PRId64 "&f=%" PRIu32, f->ts_ms, f->flags)) < 0)
         goto fail;
     if (f->type == BEAT_EV_WIN || f->type == BEAT_EV_BILL || f->type == BEAT_EV_LOSS) {
         if ((rc = beat_buf_puts(out, "&p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}")) < 0)
@@ -286,8 +293,8 @@ int beat_price_parse(const char *s, int64_t *cpm_micros) {
     return 0;
 }
 
-enum { F_V, F_X, F_F, F_A, F_I, F_C, F_CR, F_B, F_T, F_P, F_CUR, F_L, F_U, F_S, F_N };
-static const char *const field_names[F_N] = {"v", "x", "f", "a", "i", "c", "cr", "b",
+enum { F_V, F_X, F_F, F_A, F_I, F_C, F_CR, F_B, F_BC, F_T, F_P, F_CUR, F_L, F_U, F_S, F_N };
+static const char *const field_names[F_N] = {"v", "x", "f", "a", "i", "c", "cr", "b", "bc",
                                             "t", "p", "cur", "l", "u", "s"};
 
 static bool is_hex_lower(const char *s, size_t n) {
@@ -383,6 +390,13 @@ int beat_notice_parse(beat_event_type type, const char *query,
             if (beat_price_parse(val, &n.price_cpm_micros) < 0)
                 return beat_reasonf(why, -EINVAL, "bad price");
             break;
+        case F_BC: /* as signed: 3 upper-case letters */
+            if (vlen != 3)
+                return beat_reasonf(why, -EINVAL, "bad bc");
+            for (size_t k = 0; k < vlen; k++)
+                if (val[k] < 'A' || val[k] > 'Z') return beat_reasonf(why, -EINVAL, "bad bc");
+            memcpy(n.bid_currency, val, vlen + 1);
+            break;
         case F_CUR:
             if (vlen >= sizeof n.currency)
                 return beat_reasonf(why, -EINVAL, "cur too long");
@@ -423,6 +437,7 @@ int beat_notice_parse(beat_event_type type, const char *query,
      * a v1 URL mark it as test traffic (and so unbilled). */
     if (n.version == 1 && (seen[F_X] || seen[F_F]))
         return beat_reasonf(why, -EINVAL, "x and f need v=2");
+    if (n.version == 1 && seen[F_BC]) return beat_reasonf(why, -EINVAL, "bc needs v=2");
     *out = n;
     return 0;
 }

@@ -1,16 +1,19 @@
 /* Signed notice URLs (inference builds them, the receiver verifies them),
  * signature v2 (docs/contracts.md "Notice URLs"):
  *   {base}/win?v=2&x=EXCHANGE&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=CAMPAIGN
- *            &cr=CRID&b=BID_CPM_MICROS&t=TS_MS&f=FLAGS
+ *            &cr=CRID&b=BID_CPM_MICROS[&bc=BID_CUR]&t=TS_MS&f=FLAGS
  *            &p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}&s=SIG
  *   /bill same as /win; /loss adds &l=${AUCTION_LOSS}; /imp has no p/cur;
  *   /click adds &u=URL-ENCODED-LANDING.
  * SIG = first 16 bytes of HMAC-SHA256(secret, "v2\n" TYPE "\n" x "\n" f "\n"
- * a "\n" i "\n" c "\n" cr "\n" b "\n" t "\n" u), lowercase hex (32 chars),
+ * a "\n" i "\n" c "\n" cr "\n" b "\n" [bc "\n"] t "\n" u), lowercase hex (32 chars),
  * TYPE the notice type's name ("win", "bill", …) and u the landing (clicks
  * only, "" otherwise). Everything the receiver debits or builds an event
  * from is signed, the type included (a loss URL re-typed to /bill does not
- * verify), except the macros the exchange substitutes (p, cur, l).
+ * verify), except the macros the exchange substitutes (p, cur, l). b is
+ * always USD micros; bc, the currency the bid was made in, is there (and
+ * signed) only when that is not USD: the currency of a p that comes without
+ * cur (docs/contracts.md "Currencies").
  * Signature v1 (no type, x, f or cr: "v1\n" a "\n" i "\n" c "\n" b "\n" t
  * "\n" u) is still parsed and verified, for the upgrade window only. */
 #ifndef BEAT_NOTICE_H
@@ -25,6 +28,9 @@
 #define BEAT_SIG_HEX 32
 #define BEAT_URL_MAX 2048
 #define BEAT_NOTICE_V 2 /* the signature version beat_notice_url writes */
+/* The development notice secret: public, so only --dev accepts it
+ * (beat_cfg_secret; docs/deploy.md "Secrets and --dev"). */
+#define BEAT_NOTICE_DEV_SECRET "beat-dev-secret"
 
 /* Bits of f. A reader refuses bits it does not know (a new flag may change
  * what a notice means, as this one does): receivers first, then writers. */
@@ -41,9 +47,11 @@ typedef struct beat_notice_fields {
     uint32_t flags;           /* f: BEAT_NOTICE_F_* */
     const char *auction, *imp, *campaign;
     const char *crid;         /* NULL = "" */
-    int64_t bid_cpm_micros;
+    int64_t bid_cpm_micros;   /* USD */
     int64_t ts_ms;            /* signing time */
     const char *landing;      /* click: required; other types: ignored */
+    const char *bid_cur;      /* bc: 3 upper-case letters; NULL, "" or "USD" = USD
+                                 (then neither written nor signed) */
 } beat_notice_fields;
 
 typedef struct beat_notice {
@@ -55,10 +63,11 @@ typedef struct beat_notice {
     char imp[BEAT_ID_MAX + 1];
     char campaign[BEAT_ID_MAX + 1];
     char crid[BEAT_ID_MAX + 1];
-    int64_t bid_cpm_micros;
+    int64_t bid_cpm_micros;   /* USD */
+    char bid_currency[4];     /* bc (absent = "": USD) */
     int64_t ts_ms;            /* signed timestamp */
-    int64_t price_cpm_micros; /* -1 when absent */
-    char currency[8];
+    int64_t price_cpm_micros; /* -1 when absent; in currency, or bid_currency */
+    char currency[8];         /* cur (absent or empty = "") */
     int32_t loss_code;        /* -1 when absent */
     char landing[BEAT_URL_MAX]; /* click only */
     char sig[BEAT_SIG_HEX + 1];

@@ -96,7 +96,7 @@ static int t_signed_text(void) {
     memset(land, 'u', sizeof land - 1);
     land[sizeof land - 1] = 0;
     f = (beat_notice_fields){BEAT_EV_CLICK, id, UINT32_MAX, id, id, id, id, INT64_MIN,
-                             INT64_MIN, land};
+                             INT64_MIN, land, NULL};
     CHECK(beat_notice_text(&f, buf, sizeof buf) > 0);
     return 0;
 }
@@ -122,7 +122,7 @@ static void fill(beat_notice *n, beat_event_type t, int version) {
     }
     strcpy(n->exchange, "exch-1");
     beat_notice_fields f = {t, n->exchange, n->flags, n->auction, n->imp, n->campaign,
-                            n->crid, n->bid_cpm_micros, n->ts_ms, n->landing};
+                            n->crid, n->bid_cpm_micros, n->ts_ms, n->landing, n->bid_currency};
     beat_notice_sign(SECRET, SL, &f, n->sig);
 }
 
@@ -230,7 +230,7 @@ static int t_round_trip(void) {
         const char *landing = "https://shop.example/p?x=1&y=a b/ü";
         beat_notice_fields f = {(beat_event_type)t, test ? "ex&1" : "", test ? 1u : 0u,
                                 "A-1", "2", "c/1&x", "cr 1", 1234567, 1700000000001LL,
-                                landing};
+                                landing, NULL};
         CHECK_EQ_INT(beat_notice_url(&b, "http://127.0.0.1:8081/", SECRET, SL, &f), 0);
         CHECK(strstr(b.data, "http://127.0.0.1:8081/") == b.data);
         CHECK(strstr(b.data, paths[t]) != NULL);
@@ -289,7 +289,7 @@ static int t_round_trip(void) {
     /* Bad args leave the buffer unchanged. */
     beat_buf b;
     beat_buf_init(&b, 64);
-    beat_notice_fields f = {BEAT_EV_WIN, "", 0, "a", "1", "c", "cr", 1, 2, NULL};
+    beat_notice_fields f = {BEAT_EV_WIN, "", 0, "a", "1", "c", "cr", 1, 2, NULL, NULL};
     CHECK(beat_notice_url(&b, "http://x", SECRET, SL, &f) < 0); /* over 64 bytes */
     CHECK_EQ_INT(b.len, 0);
     f.type = BEAT_EV_CLICK;
@@ -447,8 +447,70 @@ static int t_accepted_variants(void) {
     return 0;
 }
 
+/* A bid made in another currency carries bc, signed on its own line after
+ * b; USD adds nothing (USD notices sign what they always did). Removing,
+ * adding or changing bc breaks the signature. */
+static int t_bid_currency(void) {
+    char buf[BEAT_NOTICE_TEXT_MAX];
+    beat_notice_fields f = F(BEAT_EV_WIN);
+    f.bid_cur = "EUR";
+    int n = beat_notice_text(&f, buf, sizeof buf);
+    static const char want[] = "v2\nwin\n\n0\nA1\n1\nc1\ncr1\n1500000\nEUR\n1700000000123\n";
+    CHECK_EQ_INT(n, (int)sizeof want - 1);
+    CHECK(memcmp(buf, want, sizeof want - 1) == 0);
+    char usd[BEAT_NOTICE_TEXT_MAX], none[BEAT_NOTICE_TEXT_MAX];
+    f.bid_cur = "USD";
+    int nu = beat_notice_text(&f, usd, sizeof usd);
+    f.bid_cur = NULL;
+    int nn = beat_notice_text(&f, none, sizeof none);
+    CHECK(nu == nn && memcmp(usd, none, (size_t)nn) == 0);
+
+    beat_buf b;
+    beat_buf_init(&b, 4096);
+    f.bid_cur = "EUR";
+    CHECK_EQ_INT(beat_notice_url(&b, "http://r", SECRET, SL, &f), 0);
+    CHECK(strstr(b.data, "&b=1500000&bc=EUR&t=") != NULL);
+    char q[4096];
+    snprintf(q, sizeof q, "%s", strchr(b.data, '?') + 1);
+    beat_buf_fini(&b);
+    /* the exchange fills the macros: an EUR price, and again with no cur */
+    char *a = strstr(q, "${AUCTION_ID}"), filled[3 * 4096 + 16];
+    CHECK(a != NULL);
+    *a = '\0';
+    const char *rest = strstr(a + 1, "&i=${AUCTION_IMP_ID}") + strlen("&i=${AUCTION_IMP_ID}");
+    char *pm = strstr((char *)rest, "&p=");
+    CHECK(pm != NULL);
+    *pm = '\0';
+    const char *sig = strstr(pm + 1, "&s=");
+    snprintf(filled, sizeof filled, "%sA1&i=1%s&p=1.2%s", q, rest, sig);
+    beat_notice nt;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, filled, &nt, &why), 0);
+    CHECK_EQ_STR(nt.bid_currency, "EUR");
+    CHECK_EQ_STR(nt.currency, "");
+    CHECK_EQ_INT(nt.price_cpm_micros, 1200000);
+    CHECK(beat_notice_verify(SECRET, SL, &nt));
+    beat_notice m = nt;
+    m.bid_currency[0] = '\0'; /* stripped: would count the price as USD */
+    CHECK(!beat_notice_verify(SECRET, SL, &m));
+    m = nt;
+    memcpy(m.bid_currency, "GBP", 4);
+    CHECK(!beat_notice_verify(SECRET, SL, &m));
+    static const char *const bad[] = {"bc=eur&", "bc=EURO&", "bc=E1R&", "bc=&"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char t2[sizeof filled + 16];
+        snprintf(t2, sizeof t2, "%s%s", bad[i], filled);
+        CHECK(beat_notice_parse(BEAT_EV_WIN, t2, &nt, &why) != 0);
+    }
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, "bc=EUR&a=A1&i=1&c=c1&b=1&t=5&p=1&"
+                                   "s=0123456789abcdef0123456789abcdef", &nt, &why), -EINVAL);
+    CHECK_REASON(why, "bc needs v=2");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
+        {"bid_currency", t_bid_currency},
         {"sign_known_shape", t_sign_known_shape},
         {"signed_text", t_signed_text},
         {"tamper_fails", t_tamper_fails},

@@ -86,15 +86,18 @@ int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url,
 
 /* beat_opt rows for a puller's links, whose env twins are shared with the
  * other ends (docs/architecture.md, "one shared name"): --datastream (beat_strlist *ds),
- * --supervisor and --admin-token (char **sup, **token). */
-#define BEAT_PULL_OPTS(ds, sup, token)                                        \
+ * --supervisor and --admin-token (char **sup, **token), and --dev (bool *dev):
+ * the token is required unless --dev (beat_cfg_secret). */
+#define BEAT_PULL_OPTS(ds, sup, token, dev)                                   \
     {"datastream", "BEAT_DATASTREAM_URLS", BEAT_OPT_STRLIST, (ds),            \
      "http://127.0.0.1:8082", 0, -1,                                          \
      "datastream base URL (repeatable; env: comma list)", false},             \
     {"supervisor", "BEAT_SUPERVISOR_URL", BEAT_OPT_STR, (sup),                \
      "http://127.0.0.1:8083", 0, -1, "supervisor base URL", false},           \
     {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, (token), "", 0, -1,     \
-     "bearer token for the supervisor's write endpoints", true}
+     "bearer token for the supervisor's write endpoints; required unless --dev", \
+     true},                                                                   \
+    BEAT_OPT_DEV(dev)
 
 /* Restore before push, so a restart never resets spend or model
  * (docs/architecture.md "Where state lives"): where a puller stands, for its

@@ -52,6 +52,13 @@ int beat_reasonf(beat_reason *why, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 int64_t beat_now_ms(void);   /* wall clock, unix ms */
+/* True when ts_ms, a wall-clock time another daemon stamped, is more than
+ * skew_ms ahead of now_ms. Such a time would read as fresh for as long as it
+ * is ahead and switch off every age check it feeds: it is refused wherever
+ * a peer's time gates a safety decision (docs/contracts.md "Timestamps"). */
+static inline bool beat_ts_ahead(int64_t ts_ms, int64_t now_ms, int64_t skew_ms) {
+    return ts_ms > now_ms && ts_ms - now_ms > skew_ms;
+}
 int64_t beat_mono_us(void);  /* monotonic, for durations */
 int64_t beat_mono_ms(void);
 

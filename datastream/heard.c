@@ -11,6 +11,7 @@
 
 #include "beat_log.h"
 #include "beat_metrics.h"
+#include "beat_util.h"
 #include "beat_wire.h"
 
 typedef struct rcv {
@@ -31,14 +32,14 @@ typedef struct part {
 } part;
 
 struct dst_heard {
-    int64_t forget_ms, gap_ms;
+    int64_t forget_ms, gap_ms, skew_ms;
     part p[DST_HEARD_PARTS_MAX];
     _Atomic int64_t heard_ms;
     _Atomic int receivers;
 };
 
 static struct {
-    beat_counter *beats, *gaps, *full, *forgotten, *byes;
+    beat_counter *beats, *gaps, *full, *forgotten, *byes, *future;
 } M;
 
 dst_heard *dst_heard_new(int64_t forget_ms) {
@@ -47,6 +48,7 @@ dst_heard *dst_heard_new(int64_t forget_ms) {
     if (!h) return NULL;
     h->forget_ms = forget_ms;
     h->gap_ms = 3000;
+    h->skew_ms = 5000;
     M.beats = beat_counter_new("beat_datastream_heartbeats_total",
                                "Receiver heartbeats read (never counted as events).");
     M.gaps = beat_counter_new("beat_datastream_heartbeat_gaps_total",
@@ -61,6 +63,9 @@ dst_heard *dst_heard_new(int64_t forget_ms) {
     M.byes = beat_counter_new("beat_datastream_receiver_byes_total",
                               "Receivers dropped from a partition by their goodbye "
                               "heartbeat (graceful stop).");
+    M.future = beat_counter_new("beat_datastream_heartbeats_future_total",
+                                "Heartbeats ignored because their ts is further ahead of "
+                                "this clock than --max-clock-skew-ms.");
     return h;
 }
 
@@ -90,6 +95,17 @@ void dst_heard_beat(dst_heard *h, int32_t p, const char *node, int64_t ts_ms, in
                     bool bye, int64_t now_ms) {
     if (!part_ok(p) || !node || !*node) return;
     beat_counter_inc(M.beats);
+    /* A beat from the future would claim every notice up to then has been
+     * read, settling bids before their notices could arrive: ignored, the
+     * receiver's last good beat stands (docs/contracts.md "Timestamps"). */
+    if (beat_ts_ahead(ts_ms, now_ms, h->skew_ms)) {
+        beat_counter_inc(M.future);
+        beat_log_rl(10000, BEAT_WARN, "future_timestamp",
+                    "what=heartbeat partition=%d node=%s ts=%lld ahead_ms=%lld "
+                    "max_clock_skew_ms=%lld", (int)p, node, (long long)ts_ms,
+                    (long long)(ts_ms - now_ms), (long long)h->skew_ms);
+        return;
+    }
     part *q = &h->p[p];
     int k = 0;
     while (k < q->n && strcmp(q->r[k].name, node) != 0) k++;
@@ -169,6 +185,10 @@ int64_t dst_heard_tick(dst_heard *h, int64_t now_ms) {
     atomic_store(&h->heard_ms, heard);
     atomic_store(&h->receivers, nn);
     return heard;
+}
+
+void dst_heard_set_max_skew_ms(dst_heard *h, int64_t skew_ms) {
+    if (skew_ms >= 0) h->skew_ms = skew_ms;
 }
 
 void dst_heard_set_gap_ms(dst_heard *h, int64_t gap_ms) {

@@ -37,6 +37,8 @@ void dst_heard_beat(dst_heard *h, int32_t p, const char *node, int64_t ts_ms, in
  * after each batch and each poll). Returns it. */
 int64_t dst_heard_tick(dst_heard *h, int64_t now_ms);
 
+/* Beats stamped further ahead of now_ms than this are ignored (5000). */
+void dst_heard_set_max_skew_ms(dst_heard *h, int64_t skew_ms);
 /* Beats of one receiver further apart than this are a gap (3000). */
 void dst_heard_set_gap_ms(dst_heard *h, int64_t gap_ms);
 /* Partition p's heard time now (0: unknown, not held or nobody heard) and

@@ -297,6 +297,29 @@ static int test_no_heard_field(void) {
     return 0;
 }
 
+/* A heartbeat stamped further ahead than the skew would move the heard
+ * time into the future (settling bids whose notices may still come): it is
+ * ignored and the receiver's last good beat stands. */
+static int test_future_heartbeat_ignored(void) {
+    dst_heard *h = dst_heard_new(60000);
+    CHECK(h != NULL);
+    dst_heard_set_max_skew_ms(h, 2000);
+    int32_t parts[] = {0};
+    dst_heard_assign(h, parts, 1);
+    dst_heard_beat(h, 0, "r1", T0 + 1000, 0, false, T0 + 1000);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 1000), T0 + 1000);
+    dst_heard_beat(h, 0, "r1", T0 + 3600000, 0, false, T0 + 2000); /* an hour ahead */
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 2000), T0 + 1000);
+    dst_heard_beat(h, 0, "r1", T0 + 3500, 0, false, T0 + 2000); /* within the skew */
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 2000), T0 + 3500);
+    /* a receiver first heard from the future is not learnt either */
+    dst_heard_beat(h, 0, "r2", T0 + 3600000, 0, false, T0 + 2000);
+    CHECK_EQ_INT(dst_heard_receivers(h), 1);
+    CHECK_EQ_INT(dst_heard_tick(h, T0 + 4000), T0 + 3500);
+    dst_heard_free(h);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     beat_log_init("heard_test", getenv("HEARD_VERBOSE") ? BEAT_INFO : BEAT_FATAL);
     static const beat_test_case t[] = {
@@ -304,6 +327,7 @@ int main(int argc, char **argv) {
         {"hb_counts_nowhere", test_hb_counts_nowhere},
         {"no_heard_field", test_no_heard_field},
         {"unsettled_bids_expire_only_when_heard", test_unsettled_bids_expire_only_when_heard},
+        {"future_heartbeat_ignored", test_future_heartbeat_ignored},
         {NULL, NULL},
     };
     return beat_test_main("heard", t, argc, argv);

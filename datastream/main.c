@@ -37,7 +37,7 @@ static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level,
     *o_start_from, *o_store_dir, *o_store_sync;
 static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open,
     o_samples_max, o_max_campaigns, o_retention_s, o_max_keys, o_forget_s;
-static int64_t o_settle_ms, o_hb_gap_ms;
+static int64_t o_settle_ms, o_hb_gap_ms, o_clock_skew_ms;
 static double o_fill_warn_pct;
 static double o_neg_rate;
 static beat_strlist o_kafka_opts;
@@ -107,6 +107,7 @@ static const beat_opt OPTS[] = {
      "a bid with no win, bill or loss notice this long after it was made, while every "
      "receiver was heard throughout, is released from its budget lease (docs/money.md: "
      "longer than exchanges take to bill; a bill that comes later still debits)", false},
+    BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
     {"hb-gap-ms", "BEAT_DATASTREAM_HB_GAP_MS", BEAT_OPT_INT, &o_hb_gap_ms, "3000", 100,
      3600000,
      "a receiver's heartbeats further apart than this are a gap: bids around it never "
@@ -559,6 +560,7 @@ int main(int argc, char **argv) {
     D.start_mono = beat_mono_ms();
     D.heard = dst_heard_new(o_forget_s * 1000);
     if (D.heard) dst_heard_set_gap_ms(D.heard, o_hb_gap_ms);
+    if (D.heard) dst_heard_set_max_skew_ms(D.heard, o_clock_skew_ms);
     if (!D.heard) die("start_failed", "cannot allocate the heard table");
     dst_stream_set_heard(D.stream, D.heard);
     dst_buckets_set_heard_src(dst_stream_buckets(D.stream), dst_heard_src(D.heard));

@@ -36,6 +36,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include "beat_fx.h"
 #include "fuzz.h"
 
 #define T0 1700000000000LL
@@ -240,6 +241,10 @@ static void check_response(const inf_req *r) {
     FUZZ_CHECK(resp != NULL);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(resp, "id");
     FUZZ_CHECK(cJSON_IsString(id) && strcmp(id->valuestring, r->id) == 0);
+    /* prices are in the bid currency the request allowed (docs/contracts.md
+     * "Currencies"), each the USD price converted down */
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(resp, "cur");
+    FUZZ_CHECK(cJSON_IsString(cur) && r->cur_ok && strcmp(cur->valuestring, r->bid_cur) == 0);
     const cJSON *sb, *b;
     int total = 0;
     cJSON_ArrayForEach(sb, cJSON_GetObjectItemCaseSensitive(resp, "seatbid")) {
@@ -261,7 +266,10 @@ static void check_response(const inf_req *r) {
                                           : im->floor_cpm_micros;
             FUZZ_CHECK(ib->price_cpm_micros > 0 && ib->price_cpm_micros >= floor);
             FUZZ_CHECK(ib->deal >= 0 || !im->private_auction);
-            FUZZ_CHECK(llround(price->valuedouble * 1e6) == ib->price_cpm_micros);
+            int64_t in_cur = 0;
+            FUZZ_CHECK(beat_fx_from_usd(inf_openrtb_fx(), r->bid_cur, ib->price_cpm_micros,
+                                        &in_cur) == 0);
+            FUZZ_CHECK(in_cur > 0 && llround(price->valuedouble * 1e6) == in_cur);
             FUZZ_CHECK(cJSON_IsNumber(mtype) && (im->formats & (unsigned)mtype->valueint));
             if (mtype->valueint == 4) {
                 cJSON *n = cJSON_Parse(adm->valuestring);

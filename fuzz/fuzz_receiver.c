@@ -45,6 +45,19 @@ static char *resign(const char *q, const char *sig) {
     return out;
 }
 
+/* The rate table of every run: prices in EUR/GBP/JPY convert, others are
+ * refused (400 currency). */
+static const beat_fx *fx(void) {
+    static beat_fx t;
+    static bool done;
+    if (!done) {
+        beat_reason why;
+        FUZZ_CHECK(beat_fx_parse("EUR=1.08,GBP=1.27,JPY=0.0062", &t, &why) == 0);
+        done = true;
+    }
+    return &t;
+}
+
 static rcv_reject check_one(const rcv_notice_cfg *cfg, beat_event_type type,
                             const char *q, beat_notice *n) {
     beat_reason why;
@@ -64,6 +77,8 @@ static rcv_reject check_one(const rcv_notice_cfg *cfg, beat_event_type type,
     if (type == BEAT_EV_WIN || type == BEAT_EV_BILL)
         FUZZ_CHECK(n->price_cpm_micros <= n->bid_cpm_micros);
     if (type == BEAT_EV_CLICK) FUZZ_CHECK(landing_ok(n->landing));
+    /* counted in USD, whatever the notice's currency */
+    if (n->price_cpm_micros >= 0) FUZZ_CHECK(strcmp(n->currency, "USD") == 0);
     beat_event ev, back;
     rcv_notice_to_event(n, NOW_MS, &ev);
     beat_buf b;
@@ -100,6 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         .max_age_ms = strict ? 3600 * 1000LL : NOW_MS,
         .max_future_ms = strict ? 300 * 1000LL : NOW_MS,
         .accept_v1 = data[0] & 0x80,
+        .fx = fx(),
     };
     if (!g_notices.latency) {
         rcv_events_init(&g_events, NULL);
@@ -125,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else {
             beat_notice_fields f = {n.type, n.exchange, n.flags, n.auction, n.imp,
                                     n.campaign, n.crid, n.bid_cpm_micros, n.ts_ms,
-                                    n.landing};
+                                    n.landing, n.bid_currency};
             src = beat_notice_sign(SECRET, sizeof SECRET - 1, &f, sig); /* '\n' in an id */
         }
         char *q2 = src == 0 ? resign(q, sig) : NULL;

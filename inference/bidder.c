@@ -340,10 +340,14 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
     uint64_t req[INF_SET_WORDS];
     inf_tindex_request(w->tx, r, req);
     inf_nobid worst = INF_NB_NO_IMP;
+    bool cur_skip = false;
     for (int i = 0; i < r->n_imp; i++) {
         inf_nobid nb = bid_imp(b, w, r, i, req, now_ms, xc, &out->bids[out->n]);
+        cur_skip |= r->imp[i].skip == INF_IMP_CURRENCY;
         if (nb == INF_NB_NONE) out->n++;
         else if (nb > worst) worst = nb;
     }
-    if (out->n == 0) out->reason = worst;
+    /* No imp got past its own checks, and a floor's currency was unknown:
+     * say "currency", which the operator can fix with a rate. */
+    if (out->n == 0) out->reason = worst == INF_NB_NO_IMP && cur_skip ? INF_NB_CURRENCY : worst;
 }

@@ -23,7 +23,8 @@ typedef enum {
     INF_NB_NO_MODEL,
     INF_NB_NO_STATE,
     INF_NB_STALE_STATE,
-    INF_NB_CURRENCY,    /* request cur without USD */
+    INF_NB_CURRENCY,    /* request cur lists no currency we know, or every imp
+                           was skipped and a floor's currency is unknown */
     INF_NB_BLOCKLIST,   /* bcat/badv too long to honour */
     INF_NB_SEAT,        /* wseat/bseat exclude every campaign's seat */
     INF_NB_TMAX,        /* tmax leaves no time to answer (main.c decides) */

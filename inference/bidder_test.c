@@ -175,7 +175,7 @@ static int test_no_model_state_stale(void) {
     CHECK_EQ_INT(res.reason, INF_NB_CURRENCY);
     CHECK_EQ_INT(run(b, w, req_json(BANNER, "0,\"bidfloorcur\":\"EUR\"", "a.com", "u1", NULL),
                      T0, &res), 0);
-    CHECK_EQ_INT(res.reason, INF_NB_NO_IMP);
+    CHECK_EQ_INT(res.reason, INF_NB_CURRENCY); /* no rate for EUR: say so */
     inf_world_free(w);
     inf_bidder_free(b);
     inf_req_fini(&R);

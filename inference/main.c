@@ -16,9 +16,11 @@
 #include "arena.h"
 #include "beat_alert_rules.h"
 #include "beat_cfg.h"
+#include "beat_fx.h"
 #include "beat_log.h"
 #include "beat_loop.h"
 #include "beat_metrics.h"
+#include "beat_notice.h"
 #include "beat_util.h"
 #include "bidder.h"
 #include "bidlog.h"
@@ -30,7 +32,6 @@
 #include "privacy.h"
 #include "sync.h"
 
-#define DEV_SECRET "beat-dev-secret"
 #define MAX_WORKERS 64
 #define RESP_MAX (1024 * 1024) /* a response that does not fit → no-bid */
 #define SCRATCH_MAX (64 * 1024)
@@ -41,6 +42,8 @@ static int64_t o_lease_every_ms, o_tcf_vendor_id;
 static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
     o_max_model_bytes, o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch,
     o_read_timeout_ms, o_idle_timeout_ms;
+static bool o_dev;
+static int64_t o_clock_skew_ms;
 static beat_alert_opts o_alert;
 static double o_state_warn_s, o_state_error_s, o_model_warn_s, o_model_error_s;
 
@@ -91,21 +94,21 @@ static const beat_opt opts[] = {
      "most bid events per nng message, newline-separated (1: one per message; "
      "a batch holds what queued up since the last send, so it adds no delay; "
      "keep batches under the receiver's --bidlog-max-bytes)", false},
-    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET, 0,
-     -1, "HMAC key of notice URL signatures (same as the receiver)", true},
+    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, NULL, 0,
+     -1, "HMAC key of notice URL signatures (same as the receiver); required unless --dev",
+     true},
+    BEAT_OPT_DEV(&o_dev),
     {"max-state-age-ms", "BEAT_INFERENCE_MAX_STATE_AGE_MS", BEAT_OPT_INT,
      &o_max_state_age_ms, "600000", 1000, 86400000,
      "no bids while the pacing state is older than this: how long a node keeps pacing "
      "on the last multipliers while the actuator or supervisor is away (budget leases, "
      "not this, bound the money)", false},
+    BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
     {"max-model-bytes", "BEAT_INFERENCE_MAX_MODEL_BYTES", BEAT_OPT_INT,
      &o_max_model_bytes, "67108864", 65536, 1073741824,
      "largest checkpoint accepted; sizes the nng receive limit (bigger messages "
      "are dropped by nng silently)", false},
-    {"currency-rates", "BEAT_INFERENCE_CURRENCY_RATES", BEAT_OPT_STR, &o_rates, "",
-     0, -1,
-     "USD per unit of other floor currencies, e.g. \"EUR=1.08,GBP=1.27\"; an imp "
-     "whose bidfloorcur is neither USD nor listed is not bid on", false},
+    BEAT_OPT_FX(&o_rates),
     {"tcf-vendor-id", "BEAT_INFERENCE_TCF_VENDOR_ID", BEAT_OPT_INT, &o_tcf_vendor_id,
      "0", 0, 65535,
      "our IAB TCF vendor id: under GDPR personal data is used only with this "
@@ -465,10 +468,9 @@ int main(int argc, char **argv) {
                        "and CTR model kept in sync with the supervisor.",
                        opts, argc, argv, &o_log_level) != 0)
         return 64;
-    if (!o_secret || !*o_secret) {
-        fprintf(stderr, "beat-inference: --notice-secret: must not be empty\n");
+    if (beat_cfg_secret("beat-inference", "notice-secret", "BEAT_NOTICE_SECRET", &o_secret,
+                        BEAT_NOTICE_DEV_SECRET, o_dev) != 0)
         return 64;
-    }
     /* Notice URLs are built on it for every bid: refuse a base the exchange
      * could not call back, rather than bid with dead notice URLs. */
     if (strncmp(o_receiver_url, "http://", 7) != 0 &&
@@ -493,9 +495,6 @@ int main(int argc, char **argv) {
     }
     beat_stop_install();
     beat_cfg_log(opts);
-    if (strcmp(o_secret, DEV_SECRET) == 0)
-        beat_log(BEAT_WARN, "notice_secret_default",
-                 "msg=\"using the dev notice secret; set BEAT_NOTICE_SECRET\"");
     metrics_init();
     inf_privacy_metrics_init();
 
@@ -551,6 +550,7 @@ int main(int argc, char **argv) {
         .max_model_bytes = (size_t)o_max_model_bytes,
         .req_timeout_ms = 500,
         .silence_ms = 3000,
+        .max_clock_skew_ms = o_clock_skew_ms,
         .leases = G.leases,
     };
     G.sync = inf_sync_start(&scfg, G.holder, &rc);

@@ -119,6 +119,8 @@ int inf_notice_url(beat_buf *out, const char *base, const beat_notice_fields *f,
         (rc = url_encode(out, f->crid ? f->crid : "")) < 0 ||
         (rc = beat_buf_puts(out, "&b=")) < 0 ||
         (rc = beat_buf_put_i64(out, f->bid_cpm_micros)) < 0 ||
+        (f->bid_cur && *f->bid_cur && strcmp(f->bid_cur, "USD") != 0 &&
+         ((rc = beat_buf_puts(out, "&bc=")) < 0 || (rc = url_encode(out, f->bid_cur)) < 0)) ||
         (rc = beat_buf_puts(out, "&t=")) < 0 || (rc = beat_buf_put_i64(out, f->ts_ms)) < 0 ||
         (rc = beat_buf_puts(out, "&f=")) < 0 || (rc = beat_buf_put_i64(out, f->flags)) < 0 ||
         (!click &&

@@ -29,6 +29,8 @@ static void fill_macros(const char *url, const char *auction, const char *imp, c
     q[n] = '\0';
 }
 
+static const char *g_bid_cur; /* the bid currency of the fields below */
+
 static int same_as_common(const inf_signer *s, const char *base, const char *exchange,
                           uint32_t flags, const char *auction, const char *imp,
                           const char *camp, const char *crid, int64_t bid, int64_t ts) {
@@ -41,7 +43,8 @@ static int same_as_common(const inf_signer *s, const char *base, const char *exc
         beat_notice_fields f = {t[k], exchange, flags, auction, imp, camp, crid, bid, ts,
                                 t[k] == BEAT_EV_CLICK
                                     ? "https://www.acme.example/landing?src=beat&x=1 2"
-                                    : NULL};
+                                    : NULL,
+                                g_bid_cur};
         CHECK_EQ_INT(inf_notice_sign(s, &f, sig), 0);
         CHECK_EQ_INT(beat_notice_sign(s->secret, s->secret_len, &f, sig2), 0);
         CHECK_EQ_STR(sig, sig2);
@@ -61,6 +64,7 @@ static int same_as_common(const inf_signer *s, const char *base, const char *exc
         CHECK_EQ_INT(beat_notice_parse(t[k], q, &nt, &why), 0);
         CHECK_EQ_INT(nt.version, 2);
         CHECK_EQ_INT(nt.flags, flags);
+        CHECK_EQ_STR(nt.bid_currency, g_bid_cur && strcmp(g_bid_cur, "USD") ? g_bid_cur : "");
         CHECK_EQ_STR(nt.exchange, exchange);
         CHECK(beat_notice_verify(s->secret, s->secret_len, &nt));
         /* ...under its own path only */
@@ -87,11 +91,18 @@ static int test_matches_common(void) {
         CHECK_EQ_INT(same_as_common(&s3, "https://r", "", BEAT_NOTICE_F_TEST, "x", "y", "z",
                                     NULL, 0, 5), 0);
     }
+    /* a bid in EUR: bc written and signed; USD writes nothing extra */
+    for (int k = 0; k < 2; k++) {
+        g_bid_cur = k ? "EUR" : "USD";
+        CHECK_EQ_INT(same_as_common(&s1, "http://127.0.0.1:8081", "", 0, "auc-1", "1",
+                                    "acme-shoes", "acme-300x250", 1234567, 1700000000000LL), 0);
+    }
+    g_bid_cur = NULL;
     char sig[BEAT_SIG_HEX + 1];
     char long_id[BEAT_ID_MAX + 2];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
-    beat_notice_fields f = {BEAT_EV_WIN, "", 0, long_id, "1", "c", "cr", 1, 1, NULL};
+    beat_notice_fields f = {BEAT_EV_WIN, "", 0, long_id, "1", "c", "cr", 1, 1, NULL, NULL};
     CHECK_EQ_INT(inf_notice_sign(&s1, &f, sig), -EINVAL);
     f.auction = "a\nb"; /* would make the signed text ambiguous */
     CHECK_EQ_INT(inf_notice_sign(&s1, &f, sig), -EINVAL);

@@ -10,6 +10,7 @@
  * schain.c. */
 #include "openrtb.h"
 
+#include "beat_fx.h"
 #include "beat_json.h"
 #include "privacy.h"
 #include "schain.h"
@@ -23,58 +24,17 @@
 #include <strings.h>
 
 #define FLOOR_MAX_CPM 1e6 /* floors above this are clamped: nobody bids there */
-#define RATES_MAX 32
-
-/* The currency table: set once at start-up, read-only afterwards. */
-static struct {
-    int n;
-    char cur[RATES_MAX][4];
-    double usd_per_unit[RATES_MAX];
-} rates;
+/* The currency table (common/beat_fx.h): set once at start-up, read-only
+ * afterwards. */
+static beat_fx rates;
 
 int inf_openrtb_rates_set(const char *spec, beat_reason *why) {
-    int n = 0;
-    char cur[RATES_MAX][4];
-    double rate[RATES_MAX];
-    const char *p = spec ? spec : "";
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        char item[64];
-        if (len == 0 || len >= sizeof item)
-            return beat_reasonf(why, -EINVAL, "currency rates: bad entry at \"%.20s\"", p);
-        memcpy(item, p, len);
-        item[len] = '\0';
-        char *eq = strchr(item, '='), *num_end = NULL;
-        double v = eq ? strtod(eq + 1, &num_end) : 0;
-        if (!eq || eq - item != 3 || !num_end || *num_end || !(v > 0 && v <= 1e6))
-            return beat_reasonf(why, -EINVAL,
-                                "currency rates: \"%s\" is not CUR=usd_per_unit", item);
-        if (n == RATES_MAX)
-            return beat_reasonf(why, -EINVAL, "currency rates: more than %d", RATES_MAX);
-        for (int i = 0; i < 3; i++) {
-            char c = item[i];
-            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
-                return beat_reasonf(why, -EINVAL, "currency rates: bad code \"%.3s\"", item);
-            cur[n][i] = (char)(c & ~0x20); /* upper case */
-        }
-        cur[n][3] = '\0';
-        rate[n++] = v;
-        p += len;
-        if (*p == ',') p++;
-    }
-    rates.n = n;
-    memcpy(rates.cur, cur, sizeof cur);
-    memcpy(rates.usd_per_unit, rate, sizeof rate);
-    return 0;
+    return beat_fx_parse(spec, &rates, why);
 }
 
-double inf_openrtb_rate(const char *c) {
-    if (strcasecmp(c, "USD") == 0) return 1.0;
-    for (int i = 0; i < rates.n; i++)
-        if (strcasecmp(c, rates.cur[i]) == 0) return rates.usd_per_unit[i];
-    return 0;
-}
+double inf_openrtb_rate(const char *c) { return beat_fx_rate(&rates, c); }
+
+const beat_fx *inf_openrtb_fx(void) { return &rates; }
 #define SIZE_DIM_MAX 100000
 
 static const cJSON *get(const cJSON *o, const char *k) {
@@ -440,16 +400,30 @@ static int parse_channel(const cJSON *root, inf_req *r, beat_reason *why) {
     return 0;
 }
 
+/* The currency we bid in (docs/contracts.md "Currencies"): USD when the
+ * request allows it (no cur, an empty one, or one listing USD), else the
+ * first listed currency the rate table knows; none known → cur_ok false
+ * (no-bid "currency"). */
 static int parse_cur(const cJSON *root, inf_req *r, beat_reason *why) {
     const cJSON *cur = get(root, "cur"), *it;
     r->cur_ok = true;
+    memcpy(r->bid_cur, "USD", 4);
+    r->bid_usd_per_unit = 1.0;
     if (!cur) return 0;
     if (!cJSON_IsArray(cur)) return beat_reasonf(why, -EBADMSG, "cur: not an array");
     if (cJSON_GetArraySize(cur) == 0) return 0; /* empty = unspecified */
+    cJSON_ArrayForEach(it, cur) {
+        if (cJSON_IsString(it) && strcasecmp(it->valuestring, "USD") == 0) return 0;
+    }
     r->cur_ok = false;
     cJSON_ArrayForEach(it, cur) {
-        if (cJSON_IsString(it) && strcasecmp(it->valuestring, "USD") == 0)
+        double rate = cJSON_IsString(it) ? beat_fx_rate(&rates, it->valuestring) : 0;
+        if (rate > 0) {
+            for (int k = 0; k < 3; k++) r->bid_cur[k] = (char)(it->valuestring[k] & ~0x20);
+            r->bid_usd_per_unit = rate;
             r->cur_ok = true;
+            return 0;
+        }
     }
     return 0;
 }

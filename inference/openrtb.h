@@ -124,7 +124,9 @@ typedef struct inf_req {
     void *trees[INF_IMP_MAX];
     const char *id;
     int64_t tmax_ms;       /* 0 = absent */
-    bool cur_ok;           /* cur absent or contains USD */
+    bool cur_ok;           /* we can bid in a currency cur allows */
+    char bid_cur[4];       /* ...that one: "USD" unless cur excludes it */
+    double bid_usd_per_unit; /* its rate (1 for USD) */
     int at;                /* auction type: 1 first price, 2 second (default) */
     bool test;             /* test=1: not billable; answered, not logged */
     bool seats_truncated;  /* wseat/bseat longer than INF_SEAT_MAX */
@@ -180,13 +182,17 @@ bool inf_req_seat_ok(const inf_req *r, const char *seat);
  * and r holds nothing (inf_req_fini is still safe). r may be reused. */
 int inf_req_parse(const char *body, size_t len, inf_req *r, beat_reason *why);
 
-/* Currency table for bidfloorcur: spec "EUR=1.08,GBP=1.27" (USD per unit,
- * 3-letter codes, rates in (0, 1e6]); NULL or "" clears it. Call before any
+/* Currency table for bidfloorcur and the bid currency (beat_fx_parse):
+ * spec "EUR=1.08,GBP=1.27" (USD per unit, 3-letter codes, rates in
+ * (0, 1e6]); NULL or "" leaves USD only. Call before any
  * parse (start-up): the table is read without locks afterwards. -EINVAL
  * with why set on a bad spec (the table is then unchanged). */
 int inf_openrtb_rates_set(const char *spec, beat_reason *why);
 /* USD per unit of cur (1 for USD), 0 when unknown. */
 double inf_openrtb_rate(const char *cur);
+/* The table itself (response prices in the bid currency). */
+struct beat_fx;
+const struct beat_fx *inf_openrtb_fx(void);
 void inf_req_fini(inf_req *r);
 
 const char *inf_imp_skip_name(inf_imp_skip s);

@@ -6,11 +6,13 @@
  * buffers; the common path (ids, prices, sizes, URLs) is printf-free, while
  * rarer parts (creative attrs, Native asset fields, \u escapes) still use
  * it. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "beat_fx.h"
 #include "bidder.h"
 #include "bidder_int.h"
 #include "creative.h"
@@ -114,6 +116,9 @@ static int put_bid_id(beat_buf *o, uint64_t prefix, uint64_t seq) {
     return beat_buf_append(o, t, 32);
 }
 
+/* A request not filled by inf_req_parse (tests) bids in USD. */
+static const char *bid_cur(const inf_req *r) { return r->bid_cur[0] ? r->bid_cur : "USD"; }
+
 /* The signed notice fields of a bid; type and landing are set per URL.
  * No exchange id yet: there is no per-exchange config, so x is "". Test
  * traffic is signed as such (f=1): the receiver answers its notices but
@@ -128,6 +133,7 @@ static beat_notice_fields notice_fields(const inf_req *r, const inf_bid *bid,
                                 .campaign = c->id,
                                 .crid = cr->crid,
                                 .bid_cpm_micros = bid->price_cpm_micros,
+                                .bid_cur = bid_cur(r),
                                 .ts_ms = ts_ms};
 }
 
@@ -279,11 +285,17 @@ static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
     const beat_campaign *c = w->camps[bid->camp].c;
     const beat_creative *cr = &c->creatives[bid->creative];
     const inf_imp *im = &r->imp[bid->imp];
+    /* The price in the response's currency (USD unless the request's cur
+     * excludes it), rounded down: never more than the USD price we chose
+     * (docs/contracts.md "Currencies"). Notices still sign USD micros. */
+    int64_t price = bid->price_cpm_micros;
+    int rc = beat_fx_from_usd(inf_openrtb_fx(), bid_cur(r), bid->price_cpm_micros, &price);
+    if (rc < 0) return rc;
+    if (price <= 0) return -ERANGE; /* a micro of USD worth nothing there: no bid */
     uint64_t seq = atomic_fetch_add_explicit(&b->bid_seq, 1, memory_order_relaxed);
-    int rc;
     if ((rc = put_bid_id(o, b->bid_prefix, seq & 0xffffffffu)) < 0 ||
         (rc = put_str(o, ",\"impid\":\"", im->id)) < 0 ||
-        (rc = put_price(o, bid->price_cpm_micros)) < 0 ||
+        (rc = put_price(o, price)) < 0 ||
         (rc = put_str(o, ",\"adid\":\"", cr->crid)) < 0 ||
         (rc = put_str(o, ",\"crid\":\"", cr->crid)) < 0 ||
         (rc = put_str(o, ",\"cid\":\"", c->id)) < 0 ||
@@ -326,7 +338,9 @@ int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
     size_t start = out->len;
     int rc = beat_buf_puts(out, "{\"id\":\"");
     if (rc >= 0) rc = esc(out, r->id, strlen(r->id), false);
-    if (rc >= 0) rc = beat_buf_puts(out, "\",\"cur\":\"USD\",\"seatbid\":[");
+    if (rc >= 0) rc = beat_buf_puts(out, "\",\"cur\":\"");
+    if (rc >= 0) rc = beat_buf_puts(out, bid_cur(r));
+    if (rc >= 0) rc = beat_buf_puts(out, "\",\"seatbid\":[");
     bool first_seat = true;
     for (int k = 0; rc >= 0 && k < res->n; k++) {
         const char *seat = w->camps[res->bids[k].camp].c->seat;

@@ -45,7 +45,7 @@ struct inf_sync {
     bool have_hb, silent;
     int64_t last_hb_ms, last_silence_req_ms;
     beat_counter *requests[2], *req_failures[2], *swaps[2], *swap_failures[2];
-    beat_counter *link_failures, *heartbeats, *bad_frames, *stale_frames;
+    beat_counter *link_failures, *heartbeats, *bad_frames, *stale_frames, *future[2];
 };
 
 static int64_t held_cv(const inf_sync *s) { return s->snap ? s->snap->cs.version : 0; }
@@ -75,6 +75,19 @@ static void publish(inf_sync *s, int kind) {
                  (long long)held_cv(s), (long long)held_sv(s), w->n);
 }
 
+/* True (counted, logged) when a frame's wall-clock ts is further ahead of
+ * ours than --max-clock-skew-ms (docs/contracts.md "Timestamps"). */
+static bool future(inf_sync *s, int kind, int64_t ts_ms, int64_t version) {
+    int64_t now = beat_now_ms();
+    if (!beat_ts_ahead(ts_ms, now, s->cfg.max_clock_skew_ms)) return false;
+    beat_counter_inc(s->future[kind]);
+    beat_counter_inc(s->swap_failures[kind]);
+    beat_log_rl(5000, BEAT_WARN, "future_timestamp", "what=%s version=%lld ts=%lld "
+                "ahead_ms=%lld max_clock_skew_ms=%lld", what_name[kind], (long long)version,
+                (long long)ts_ms, (long long)(ts_ms - now), (long long)s->cfg.max_clock_skew_ms);
+    return true;
+}
+
 static int apply_snapshot(inf_sync *s, const void *msg, size_t len) {
     inf_snap *sn = NULL;
     beat_reason why = {{0}};
@@ -84,6 +97,12 @@ static int apply_snapshot(inf_sync *s, const void *msg, size_t len) {
         beat_log_rl(5000, BEAT_WARN, "snapshot_rejected", "err=%d reason=\"%s\"", rc,
                     why.msg);
         return rc;
+    }
+    /* A state stamped in the future would never age past
+     * --max-state-age-ms: keep the last good world instead. */
+    if (sn->has_state && future(s, W_SNAP, sn->st.ts_ms, sn->st.version)) {
+        inf_snap_unref(sn);
+        return -ERANGE;
     }
     int64_t cv = sn->cs.version, sv = sn->has_state ? sn->st.version : 0;
     if (s->snap && cv == held_cv(s) && sv == held_sv(s) &&
@@ -125,6 +144,11 @@ static int apply_checkpoint(inf_sync *s, const void *msg, size_t len) {
         beat_log_rl(5000, BEAT_WARN, "checkpoint_rejected",
                     "version=%lld err=%d reason=\"%s\"", (long long)v, rc, why.msg);
         return rc;
+    }
+    /* Its ts feeds the model age (alerts, /healthz): same rule as states. */
+    if (future(s, W_CKPT, m->ck.h.ts_ms, m->version)) {
+        inf_model_unref(m);
+        return -ERANGE;
     }
     inf_model_unref(s->model);
     s->model = m;
@@ -271,6 +295,11 @@ static void metrics_init(inf_sync *s) {
                  what_name[w]);
         s->swap_failures[w] = beat_counter_new(
             name, "Frames rejected by validation; the last good world is kept");
+        snprintf(name, sizeof name, "beat_inference_sync_future_ts_total{what=\"%s\"}",
+                 what_name[w]);
+        s->future[w] = beat_counter_new(
+            name, "Frames refused because their ts is further ahead of this clock than "
+                  "--max-clock-skew-ms (also counted as swap failures)");
     }
     s->link_failures = beat_counter_new("beat_inference_link_failures_total{peer=\"supervisor\"}",
                                         "Failures on links to peers");

@@ -16,6 +16,8 @@ typedef struct inf_sync_cfg {
     size_t max_model_bytes;  /* checkpoint bound; sizes NNG_OPT_RECVMAXSZ */
     int req_timeout_ms;      /* 500 */
     int silence_ms;          /* heartbeats missing this long → re-request (3000) */
+    int64_t max_clock_skew_ms; /* a state or model stamped further ahead of our
+                                  clock is refused (beat_ts_ahead) */
     struct inf_leases *leases; /* each world's campaigns get their lease slot; NULL:
                                   leases not enforced (tests) */
 } inf_sync_cfg;

@@ -29,6 +29,7 @@
 
 static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level, *o_hash_seed;
 static beat_strlist o_datastreams;
+static bool o_dev;
 static beat_alert_opts o_alert;
 static int64_t o_rank, o_factor_bits;
 static double o_factor_lr, o_factor_l2;
@@ -42,7 +43,7 @@ static double o_alpha, o_beta, o_l1, o_l2, o_prior_ctr;
 static const beat_opt opts[] = {
     {"listen", "BEAT_LIGHTTRAINER_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8085",
      0, -1, "admin HTTP address (/healthz, /metrics)", false},
-    BEAT_PULL_OPTS(&o_datastreams, &o_supervisor, &o_token),
+    BEAT_PULL_OPTS(&o_datastreams, &o_supervisor, &o_token, &o_dev),
     {"hash-bits", "BEAT_HASH_BITS", BEAT_OPT_INT, &o_hash_bits,
      STR(BEAT_HASH_BITS_DEFAULT), LTR_HASH_BITS_MIN, LTR_HASH_BITS_MAX,
      "model dimension = 2^bits hashed weights (+ bias); as the supervisor's", false},
@@ -305,6 +306,9 @@ int main(int argc, char **argv) {
                        "Trains the CTR model online: datastream samples in, checkpoints to "
                        "the supervisor.",
                        opts, argc, argv, &o_log_level) != 0)
+        return 64;
+    if (beat_cfg_secret("beat-lighttrainer", "admin-token", "BEAT_ADMIN_TOKEN", &o_token, NULL,
+                        o_dev) != 0)
         return 64;
     if (o_datastreams.n == 0) {
         fprintf(stderr, "beat-lighttrainer: --datastream: at least one URL needed\n");

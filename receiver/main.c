@@ -14,22 +14,24 @@
 
 #include "beat_alert_rules.h"
 #include "beat_cfg.h"
+#include "beat_fx.h"
 #include "beat_http.h"
 #include "beat_kafka.h"
 #include "beat_log.h"
 #include "beat_loop.h"
+#include "beat_notice.h"
 #include "beat_util.h"
 #include "bidlog.h"
 #include "events.h"
 #include "heartbeat.h"
 #include "notices.h"
 
-#define DEV_SECRET "beat-dev-secret"
 #define MAX_WORKERS 64
 
 static char *o_listen, *o_admin, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
-    *o_log_level;
-static bool o_reuseport;
+    *o_log_level, *o_rates;
+static beat_fx g_fx; /* read-only once the workers start */
+static bool o_reuseport, o_dev;
 static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max,
     o_msg_timeout_ms, o_retry_after_s, o_bidlog_pct, o_heartbeat_ms;
 static double o_qwarn, o_qerror;
@@ -78,8 +80,10 @@ static const beat_opt opts[] = {
      "news (docs/contracts.md \"Heartbeats\")", false},
     {"retry-after-s", "BEAT_RECEIVER_RETRY_AFTER_S", BEAT_OPT_INT, &o_retry_after_s,
      "10", 1, 3600, "Retry-After of the 503 answered while the queue is full", false},
-    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, DEV_SECRET,
-     0, -1, "HMAC key of notice signatures (same as inference)", true},
+    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, NULL,
+     0, -1, "HMAC key of notice signatures (same as inference); required unless --dev", true},
+    BEAT_OPT_DEV(&o_dev),
+    BEAT_OPT_FX(&o_rates),
     {"notice-max-age-s", "BEAT_RECEIVER_NOTICE_MAX_AGE_S", BEAT_OPT_INT,
      &o_max_age_s, "3600", 1, 30 * 86400,
      "notices signed longer ago than this are refused (410)", false},
@@ -252,12 +256,16 @@ int main(int argc, char **argv) {
                        "produces them to Kafka.",
                        opts, argc, argv, &o_log_level) != 0)
         return 64;
-    if (!o_secret || !*o_secret) {
-        fprintf(stderr, "beat-receiver: --notice-secret: must not be empty\n");
+    if (beat_cfg_secret("beat-receiver", "notice-secret", "BEAT_NOTICE_SECRET", &o_secret,
+                        BEAT_NOTICE_DEV_SECRET, o_dev) != 0)
         return 64;
-    }
     if (!o_name[0] || strlen(o_name) > BEAT_ID_MAX) { /* it names the heartbeats */
         fprintf(stderr, "beat-receiver: --name: must be 1..%d bytes\n", BEAT_ID_MAX);
+        return 64;
+    }
+    beat_reason fx_why = {{0}};
+    if (beat_fx_parse(o_rates, &g_fx, &fx_why) != 0) {
+        fprintf(stderr, "beat-receiver: --currency-rates: %s\n", fx_why.msg);
         return 64;
     }
     /* BEAT_RECEIVER_BIDLOG is also inference's twin, where it may list every
@@ -269,9 +277,6 @@ int main(int argc, char **argv) {
     }
     beat_stop_install();
     beat_cfg_log(opts);
-    if (strcmp(o_secret, DEV_SECRET) == 0)
-        beat_log(BEAT_WARN, "notice_secret_default",
-                 "msg=\"using the dev notice secret; set BEAT_NOTICE_SECRET\"");
 
     /* Creating the producer does not contact the broker: Kafka may be down.
      * A notice answered 2xx must not be dropped later: no message timeout
@@ -298,6 +303,7 @@ int main(int argc, char **argv) {
         .max_future_ms = 5 * 60 * 1000,
         .accept_v1 = o_accept_v1,
         .retry_after_s = (int)o_retry_after_s,
+        .fx = &g_fx,
     };
     rcv_notices_init(&R.notices, &ncfg, &R.events);
     rcv_bidlog_init(&R.bidlog, &R.events);

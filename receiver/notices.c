@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "beat_fx.h"
 #include "beat_json.h"
 #include "beat_log.h"
 
@@ -38,7 +39,7 @@ static const unsigned char pixel_gif[43] = {
 #define RCV_CPM_MAX 1000000000000LL
 
 static const char *const reject_names[RCV_REJECT_N] = {
-    "ok", "malformed", "forged", "expired", "price"};
+    "ok", "malformed", "forged", "expired", "price", "currency"};
 
 int rcv_reject_status(rcv_reject r) {
     switch (r) {
@@ -135,6 +136,26 @@ rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
     if (n->ts_ms < now_ms - cfg->max_age_ms) {
         beat_reasonf(why, -ETIMEDOUT, "notice expired");
         return RCV_EXPIRED;
+    }
+    /* Counted in USD micros, whatever the exchange charged in: p is in
+     * cur, or without one in the currency we bid in (bc; absent: USD).
+     * A currency we have no rate for is refused, never counted as if USD
+     * (docs/contracts.md "Currencies"). */
+    if (n->price_cpm_micros >= 0) {
+        const char *cur = n->currency[0] ? n->currency
+                        : n->bid_currency[0] ? n->bid_currency : "USD";
+        int64_t usd = 0;
+        int rc = beat_fx_to_usd(cfg->fx, cur, n->price_cpm_micros, &usd);
+        if (rc == -ENOENT) {
+            beat_reasonf(why, -EINVAL, "unknown currency %.7s", cur);
+            return RCV_CURRENCY;
+        }
+        if (rc < 0) {
+            beat_reasonf(why, -EINVAL, "price out of range in USD");
+            return RCV_PRICE;
+        }
+        n->price_cpm_micros = usd;
+        memcpy(n->currency, "USD", 4);
     }
     /* A second-price exchange never charges more than we bid; a larger
      * price is tampering or an exchange bug, and would overspend. Loss

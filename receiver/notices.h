@@ -17,6 +17,7 @@ typedef enum {
                       included), or v1 while --notice-accept-v1 is off */
     RCV_EXPIRED,   /* 410: signed ts older than max age */
     RCV_PRICE,     /* 400: clearing price above the signed bid */
+    RCV_CURRENCY,  /* 400: a price in a currency the rate table does not know */
     RCV_REJECT_N
 } rcv_reject;
 
@@ -27,10 +28,12 @@ typedef struct rcv_notice_cfg {
     int64_t max_future_ms; /* ts further ahead than this → malformed */
     bool accept_v1;        /* --notice-accept-v1: the upgrade window */
     int retry_after_s;     /* Retry-After of a 503 (event not queued for Kafka) */
+    const struct beat_fx *fx; /* --currency-rates (borrowed); NULL = USD only */
 } rcv_notice_cfg;
 
 /* Parses, verifies and checks one notice query string (pure; no I/O).
- * On RCV_OK *n is filled; otherwise why says what was wrong. */
+ * On RCV_OK *n is filled, its price converted to USD micros (currency
+ * "USD"); otherwise why says what was wrong. */
 rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
                             const char *query, int64_t now_ms, beat_notice *n,
                             beat_reason *why);

@@ -8,11 +8,13 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "beat_fx.h"
 #include "beat_test.h"
 
 static const char SECRET[] = "unit-secret";
 static const int64_t NOW = 1700000000000LL;
-static rcv_notice_cfg CFG = {SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000, false, 10};
+static rcv_notice_cfg CFG = {SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000, false, 10,
+                             NULL};
 
 /* Builds a v2 query signed for type t (as an exchange would send it after
  * substituting the macros), flags f. p/l/u NULL = absent; sig_override
@@ -21,7 +23,7 @@ static void query_f(char *out, size_t n, beat_event_type t, uint32_t f, const ch
                     int64_t b, int64_t ts, const char *p, const char *l, const char *u_raw,
                     const char *u_enc, const char *sig_override) {
     char sig[BEAT_SIG_HEX + 1];
-    beat_notice_fields nf = {t, "ex1", f, a, "1", "c1", "cr9", b, ts, u_raw};
+    beat_notice_fields nf = {t, "ex1", f, a, "1", "c1", "cr9", b, ts, u_raw, NULL};
     beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
     int k = snprintf(out, n, "v=2&x=ex1&a=%s&i=1&c=c1&cr=cr9&b=%" PRId64 "&t=%" PRId64
                      "&f=%u", a, b, ts, f);
@@ -327,7 +329,7 @@ static int t_ids_utf8(void) {
     };
     for (size_t k = 0; k < sizeof T / sizeof T[0]; k++) {
         char sig[BEAT_SIG_HEX + 1];
-        beat_notice_fields f = {BEAT_EV_WIN, "", 0, T[k].raw, "1", "c1", "", 2500000, NOW, NULL};
+        beat_notice_fields f = {BEAT_EV_WIN, "", 0, T[k].raw, "1", "c1", "", 2500000, NOW, NULL, NULL};
         CHECK_EQ_INT(beat_notice_sign(SECRET, sizeof SECRET - 1, &f, sig), 0);
         snprintf(q, sizeof q, "v=2&a=%s&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s",
                  T[k].enc, NOW, sig);
@@ -336,7 +338,7 @@ static int t_ids_utf8(void) {
     }
     /* The exchange id is held to the same rule (events will carry it). */
     char sig[BEAT_SIG_HEX + 1];
-    beat_notice_fields f = {BEAT_EV_WIN, "x\x01", 0, "A1", "1", "c1", "", 2500000, NOW, NULL};
+    beat_notice_fields f = {BEAT_EV_WIN, "x\x01", 0, "A1", "1", "c1", "", 2500000, NOW, NULL, NULL};
     CHECK_EQ_INT(beat_notice_sign(SECRET, sizeof SECRET - 1, &f, sig), 0);
     snprintf(q, sizeof q, "v=2&x=x%%01&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s",
              NOW, sig);
@@ -355,6 +357,68 @@ static int t_status_names(void) {
     return 0;
 }
 
+/* A price is counted in USD micros: converted from cur, or without one from
+ * the currency the bid was made in (bc, signed; absent: USD). A currency
+ * with no rate is refused (400 "currency"), never counted as if USD. */
+static int t_currency(void) {
+    beat_fx fx;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_fx_parse("EUR=1.08,GBP=1.27", &fx, &why), 0);
+    rcv_notice_cfg cfg = CFG;
+    cfg.fx = &fx;
+    char q[2048], sig[BEAT_SIG_HEX + 1];
+    beat_notice n;
+    static const struct { const char *cur; const char *p; int64_t usd; rcv_reject r; } T[] = {
+        {"USD", "2", 2000000, RCV_OK},      {"EUR", "2", 2160000, RCV_OK},
+        {"eur", "2", 2160000, RCV_OK},      {"GBP", "1.5", 1905000, RCV_OK},
+        {"", "2", 2000000, RCV_OK},         /* no cur, bid in USD: USD */
+        {"XYZ", "2", 0, RCV_CURRENCY},      {"EURO", "2", 0, RCV_CURRENCY},
+        {"EUR", "2.5", 0, RCV_PRICE},       /* 2.70 USD: above the 2.5 USD bid */
+    };
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
+        beat_notice_fields nf = {BEAT_EV_WIN, "", 0, "A1", "1", "c1", "", 2500000, NOW, NULL,
+                                 NULL};
+        beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
+        snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=%s&cur=%s&s=%s",
+                 NOW, T[i].p, T[i].cur, sig);
+        rcv_reject r = check_why(&cfg, BEAT_EV_WIN, q, &n, &why);
+        if (r != T[i].r) fprintf(stderr, "  case %zu: %s\n", i, why.msg);
+        CHECK_EQ_INT(r, T[i].r);
+        if (r == RCV_OK) {
+            CHECK_EQ_INT(n.price_cpm_micros, T[i].usd);
+            CHECK_EQ_STR(n.currency, "USD");
+        }
+        if (r == RCV_CURRENCY) CHECK_REASON(why, "unknown currency");
+    }
+    CHECK_EQ_INT(rcv_reject_status(RCV_CURRENCY), 400);
+    CHECK_EQ_STR(rcv_reject_name(RCV_CURRENCY), "currency");
+    /* no table at all: USD only, EUR refused */
+    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=2&cur=EUR&s=%s", NOW,
+             sig);
+    CHECK_EQ_INT(check_why(&CFG, BEAT_EV_WIN, q, &n, &why), RCV_CURRENCY);
+    /* a bid made in EUR (bc signed), the price without cur: EUR */
+    beat_notice_fields nf = {BEAT_EV_BILL, "", 0, "A1", "1", "c1", "", 2500000, NOW, NULL,
+                             "EUR"};
+    beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
+    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&bc=EUR&t=%" PRId64 "&p=2&s=%s", NOW, sig);
+    CHECK_EQ_INT(check_why(&cfg, BEAT_EV_BILL, q, &n, &why), RCV_OK);
+    CHECK_EQ_INT(n.price_cpm_micros, 2160000);
+    /* ...with bc removed the signature fails: no silent USD */
+    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=2&s=%s", NOW, sig);
+    CHECK_EQ_INT(check_why(&cfg, BEAT_EV_BILL, q, &n, &why), RCV_FORGED);
+    /* a loss in an unknown currency with a price is refused; without one, fine */
+    nf.type = BEAT_EV_LOSS;
+    nf.bid_cur = NULL;
+    beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
+    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=9&cur=XYZ&l=102&s=%s",
+             NOW, sig);
+    CHECK_EQ_INT(check_why(&cfg, BEAT_EV_LOSS, q, &n, &why), RCV_CURRENCY);
+    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=&cur=XYZ&l=102&s=%s",
+             NOW, sig);
+    CHECK_EQ_INT(check_why(&cfg, BEAT_EV_LOSS, q, &n, &why), RCV_OK);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case cases[] = {
         {"valid_win_and_event", t_valid_win_and_event},
@@ -366,6 +430,7 @@ int main(int argc, char **argv) {
         {"click_landing", t_click_landing},
         {"ids_utf8", t_ids_utf8},
         {"status_names", t_status_names},
+        {"currency", t_currency},
         {NULL, NULL},
     };
     return beat_test_main("receiver_notices", cases, argc, argv);

@@ -50,8 +50,9 @@ export BEAT_LIGHTTRAINER_WINDOW=${BEAT_LIGHTTRAINER_WINDOW:-8000}
 # The simulator's notices arrive 50–500 ms after the auction: the pacing
 # stop's transit allowance follows (production: measure your exchange's).
 export BEAT_ACTUATOR_TRANSIT_S=${BEAT_ACTUATOR_TRANSIT_S:-0.3}
-# The simulator's floors come in USD, EUR and GBP at these rates.
-export BEAT_INFERENCE_CURRENCY_RATES=${BEAT_INFERENCE_CURRENCY_RATES:-EUR=1.08,GBP=1.27}
+# The simulator's floors come in USD, EUR and GBP at these rates (the same
+# table for inference, receivers and the simulator).
+export BEAT_CURRENCY_RATES=${BEAT_CURRENCY_RATES:-EUR=1.08,GBP=1.27}
 
 echo "== beatctl up"
 "$BIN/beatctl" up --campaigns "$RUN/campaigns.json"
@@ -71,7 +72,7 @@ echo "== beat-exsim: ${DURATION}s at ${RATE} req/s on average (wave $WAVE, surge
 "$BIN/beat-exsim" --inference "$BEAT_INFERENCE_URLS" --rate "$RATE" --duration "$DURATION" \
   --seed "$SEED" --wave "$WAVE" --surge "$SURGE" --surge "$DROP" --connections "$CONNS" \
   --auc-window-s "$AUC_WINDOW" \
-  --currency-rates "$BEAT_INFERENCE_CURRENCY_RATES" --campaigns "$REPORT/campaigns.json" \
+  --currency-rates "$BEAT_CURRENCY_RATES" --campaigns "$REPORT/campaigns.json" \
   --timeline "$REPORT/exsim-timeline.jsonl" --events "$REPORT/events.jsonl" \
   --stats-every-s 10 --json "$REPORT/exsim.json" > "$REPORT/exsim.txt"
 cat "$REPORT/exsim.txt"

@@ -278,7 +278,23 @@ int sup_app_load_campaigns_file(sup_app *a, const char *path, beat_reason *why) 
 
 /* Semantic checks beat_state_decode cannot do: campaigns must exist in the
  * current set, multipliers within [0, max]. */
+/* A writer's ts further ahead than the skew allows: inference measures the
+ * state's age from it, so a future one would never go stale (docs/contracts.md
+ * "Timestamps"). */
+static int ts_validate(const sup_app *a, const char *what, int64_t ts_ms, beat_reason *why) {
+    int64_t now = beat_now_ms();
+    if (!beat_ts_ahead(ts_ms, now, a->cfg.max_clock_skew_ms)) return 0;
+    beat_log_rl(5000, BEAT_WARN, "future_timestamp", "what=%s ts=%lld ahead_ms=%lld "
+                "max_clock_skew_ms=%lld", what, (long long)ts_ms, (long long)(ts_ms - now),
+                (long long)a->cfg.max_clock_skew_ms);
+    return beat_reasonf(why, -EINVAL, "ts %lld is %lld ms ahead of this clock "
+                        "(--max-clock-skew-ms %lld)", (long long)ts_ms,
+                        (long long)(ts_ms - now), (long long)a->cfg.max_clock_skew_ms);
+}
+
 static int state_validate(const sup_app *a, const beat_state *s, beat_reason *why) {
+    int rc = ts_validate(a, "state", s->ts_ms, why);
+    if (rc) return rc;
     for (int i = 0; i < s->n; i++) {
         const beat_state_campaign *c = &s->c[i];
         if (!beat_campaigns_find(&a->cs, c->id))
@@ -355,6 +371,7 @@ static int ckpt_validate(const sup_app *a, const void *p, size_t n, beat_ckpt *c
         rc = beat_reasonf(why, -EINVAL, "hash_seed %016llx != configured %016llx",
                           (unsigned long long)ck->h.hash_seed,
                           (unsigned long long)a->cfg.hash_seed);
+    else rc = ts_validate(a, "checkpoint", ck->h.ts_ms, why);
     if (rc) beat_ckpt_fini(ck);
     return rc;
 }

@@ -19,6 +19,8 @@ typedef struct sup_cfg {
     double max_multiplier;  /* state multipliers must be in [0, this] */
     uint32_t hash_bits;     /* checkpoints must match these */
     uint64_t hash_seed;
+    int64_t max_clock_skew_ms; /* states and checkpoints stamped further ahead of
+                                  our clock are refused (0 = any ahead) */
 } sup_cfg;
 
 typedef struct sup_app sup_app;

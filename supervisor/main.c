@@ -43,6 +43,8 @@ static double o_disk_warn, o_disk_error;
 static beat_alert_opts o_alert;
 static int64_t o_keep, o_max_ckpt, o_max_json, o_hash_bits, o_hb_ms, o_sendbuf;
 static double o_max_mult;
+static bool o_dev;
+static int64_t o_clock_skew_ms;
 
 #define STR2(x) #x
 #define STR(x) STR2(x)
@@ -77,7 +79,10 @@ static const beat_opt OPTS[] = {
      "50", 1, 1000000, "a lease covers at least this many bids at the campaign's max bid",
      false},
     {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, &o_token, NULL, 0, -1,
-     "Bearer token required on writes (empty = no auth)", true},
+     "Bearer token required on writes; required unless --dev (a relay takes no writes "
+     "and needs none)", true},
+    BEAT_OPT_DEV(&o_dev),
+    BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
     {"keep", "BEAT_SUPERVISOR_KEEP", BEAT_OPT_INT, &o_keep, "20", 1, 100000,
      "versions kept per kind (campaigns, states, checkpoints)", false},
     {"max-checkpoint-bytes", "BEAT_SUPERVISOR_MAX_CHECKPOINT_BYTES", BEAT_OPT_INT, &o_max_ckpt,
@@ -292,6 +297,7 @@ int main(int argc, char **argv) {
         .max_ckpt_bytes = (size_t)o_max_ckpt,
         .max_json_bytes = (size_t)o_max_json,
         .max_multiplier = o_max_mult,
+        .max_clock_skew_ms = o_clock_skew_ms,
         .hash_bits = (uint32_t)o_hash_bits,
     };
     cfg.hash_seed = BEAT_HASH_SEED_DEFAULT;
@@ -304,6 +310,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "beat-supervisor: --relay-from needs --relay-rep\n");
         return 64;
     }
+    /* A relay answers every write 403: only a primary needs the token. */
+    if (!relay && beat_cfg_secret("beat-supervisor", "admin-token", "BEAT_ADMIN_TOKEN",
+                                  &o_token, NULL, o_dev) != 0)
+        return 64;
     beat_cfg_log(OPTS);
     beat_stop_install();
     if (relay) return run_relay(&cfg);
@@ -393,8 +403,6 @@ int main(int argc, char **argv) {
     }
     if (!stop_ev || !stats_ev || (o_backup_s > 0 && !backup_ev))
         die("start_failed", "event_new failed");
-    if (!o_token || !*o_token)
-        beat_log(BEAT_WARN, "no_admin_token", "msg=\"writes are not authenticated\"");
     beat_log(BEAT_INFO, "started",
              "name=%s listen=%s pub=%s rep=%s db=%s campaigns_version=%lld state_version=%lld"
              " model_version=%lld", o_name, o_listen, o_pub, o_rep, o_db,

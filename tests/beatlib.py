@@ -32,7 +32,12 @@ class Proc:
     def __init__(self, name, argv, env=None, logdir="/tmp", cwd=None):
         self.name = name
         self.log_path = os.path.join(logdir, f"{name}.log")
+        # Development mode unless the caller says otherwise: a daemon
+        # started on its own refuses the public dev notice secret and an
+        # empty admin token without it (docs/deploy.md "Secrets and --dev").
+        # Engine (beatctl) runs use real random secrets instead.
         e = dict(os.environ)
+        e.setdefault("BEAT_DEV", "1")
         e.update(env or {})
         self.log = open(self.log_path, "ab")
         if not argv[0].startswith("/"):

@@ -2,7 +2,8 @@
 the two receivers included, is
 followed by its automatic restart while every other daemon stays up; a
 held daemon stays down; `crash` SIGKILLs the runner and every daemon at
-once and `up` starts the same run dir again."""
+once and `up` starts the same run dir again. run/env, which holds the
+secrets, is readable by its owner only."""
 import os, tempfile, time
 from beatlib import ROOT, Engine, check, wait_for
 
@@ -17,6 +18,11 @@ def test_kill_each_daemon_restarts_it_alone():
               f"layout {names}")
         # Both receivers share the notice port; inference pushes bid logs to both.
         env = e.shared_env()
+        # run/env holds both secrets (random, not the dev ones): owner only.
+        mode = os.stat(os.path.join(run, "env")).st_mode & 0o777
+        check(mode == 0o600, f"run/env mode {oct(mode)}")
+        check(env["BEAT_NOTICE_SECRET"] not in ("", "beat-dev-secret") and
+              env["BEAT_ADMIN_TOKEN"] and "BEAT_DEV" not in env, "secrets in run/env")
         check(env["BEAT_RECEIVER_URL"] == e.url("notices"), env["BEAT_RECEIVER_URL"])
         check(env["BEAT_RECEIVER_BIDLOG"].split(",") ==
               [f"tcp://127.0.0.1:{e.ports[f'bidlog-{i}']}" for i in (1, 2)],

@@ -62,7 +62,7 @@ def test_no_supervisor_not_ready_and_204():
                           or 0) >= 1, 5, what="sync failure counted")
         check(p.stop() == 0, "SIGTERM exit code")
         evs = [e["ev"] for e in p.events()]
-        check("notice_secret_default" in evs, f"no dev-secret warning in {evs}")
+        check("dev_mode" in evs and "dev_secret" in evs, f"no dev-mode warning in {evs}")
         check("stopped" in evs, f"no stopped event in {evs}")
         check(not any(e.get("lvl") in ("fatal", "error") for e in p.events()),
               "error logged")

@@ -18,7 +18,7 @@ SIMPLE = os.path.join(FIXTURES, "openrtb", "bid-request", "2.5", "simple-banner.
 SEED = "6265617466656174"  # BEAT_HASH_SEED_DEFAULT
 
 
-def ckpt(bits=10, bias=0.0, avg_ctr=0.5):
+def ckpt(bits=10, bias=0.0, avg_ctr=0.5, ahead_ms=0):
     """All hashed weights 0, bias 0 → pCTR exactly 0.5 for every campaign;
     with avg_ctr 0.5 the price is base × multiplier."""
     dim = 1 << bits
@@ -27,7 +27,7 @@ def ckpt(bits=10, bias=0.0, avg_ctr=0.5):
     hdr = json.dumps({"kind": "logreg", "trainer": "py-sync-test", "hash_bits": bits,
                       "hash_seed": SEED, "dim": dim, "rank": 0, "n_weights": nw,
                       "samples_seen": 10, "auc": 0.5, "logloss": 0.69,
-                      "avg_ctr": avg_ctr, "ts": int(time.time() * 1000)}).encode()
+                      "avg_ctr": avg_ctr, "ts": int(time.time() * 1000) + ahead_ms}).encode()
     b = b"BEATCKPT" + struct.pack("<II", 1, len(hdr)) + hdr
     b += struct.pack("<Q", nw) + struct.pack(f"<{nw}f", *w)
     b += struct.pack("<Q", 0)
@@ -84,11 +84,11 @@ def inference_argv(tmp, port, bidlog_port, name, rcv_port=None, *extra):
     return argv
 
 
-def start_supervisor(procs, tmp, port, name="sup"):
+def start_supervisor(procs, tmp, port, name="sup", extra=()):
     p = procs.start(name, ["beat-supervisor", "--listen", f"127.0.0.1:{port}",
                            "--db", os.path.join(tmp, "sup.db"),
                            "--pub", f"ipc://{tmp}/pub.ipc", "--rep", f"ipc://{tmp}/rep.ipc", "--lease", f"ipc://{tmp}/lease.ipc",
-                           "--hash-bits", "10", "--heartbeat-ms", "200"])
+                           "--hash-bits", "10", "--heartbeat-ms", "200", *extra])
     wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["ready"], 10,
              what=f"{name} ready")
     return p
@@ -369,3 +369,36 @@ def test_test_traffic_is_answered_never_produced():
         check(m('beat_receiver_notices_total{type="bill"}') == 1, "one real bill")
         check(m('beat_receiver_test_notices_total{type="bill"}') == 1, "still one test bill")
         check(inf.alive(), "inference died")
+
+
+def test_future_state_and_model_refused_last_good_kept():
+    """A state or checkpoint stamped an hour ahead (a writer with a wrong
+    clock; this supervisor is told to allow it) is refused by inference and
+    counted: a future state would never age past --max-state-age-ms. The
+    node keeps its last good state, and bids on nothing it cannot date."""
+    sup_port, inf_port, bidlog_port = free_ports(3)
+    tmp = tempfile.mkdtemp(prefix="inf-future-")
+    hour = 3600 * 1000
+    with Procs(tmp) as procs:
+        start_supervisor(procs, tmp, sup_port, extra=["--max-clock-skew-ms", str(2 * hour)])
+        sbase = f"http://127.0.0.1:{sup_port}"
+        procs.start("inference", inference_argv(tmp, inf_port, bidlog_port, "inf-future"))
+        wait_for(lambda: healthz(inf_port), 10, what="inference serving")
+        with open(CAMPAIGNS, "rb") as f:
+            st, _, b = http("PUT", sbase + "/v1/campaigns", f.read(),
+                            {"Content-Type": "application/json"})
+        check(st == 200, f"PUT campaigns -> {st} {b!r}")
+        v1 = post(sbase, "/v1/state", state(MULTS))
+        wait_for(lambda: healthz(inf_port)["state_version"] == v1, 10, what="state synced")
+        post(sbase, "/v1/state", state(MULTS, ts=int(time.time() * 1000) + hour))
+        post(sbase, "/v1/checkpoint", ckpt(ahead_ms=hour), ctype="application/octet-stream")
+        def settled():
+            h = healthz(inf_port)
+            if h["state_version"] != v1 or h["model_version"] != 0:
+                return h  # applied: what the checks below refuse
+            n = [metric(inf_port, f'beat_inference_sync_future_ts_total{{what="{w}"}}') or 0
+                 for w in ("snapshot", "checkpoint")]
+            return h if min(n) >= 1 else None
+        h = wait_for(settled, 10, what="future frames refused or applied")
+        check(h["state_version"] == v1 and h["has_state"], f"last good state kept: {h}")
+        check(h["model_version"] == 0 and not h["ready"], f"future model refused: {h}")

@@ -14,8 +14,10 @@ SECRET = "test-secret-receiver"
 TOPIC = "beat.events"
 
 
-def sign(kind, a, i, c, cr, b, t, u="", x="", f=0, secret=SECRET):
-    """Signature v2: the notice type, exchange and flags, then the ids."""
+def sign(kind, a, i, c, cr, b, t, u="", x="", f=0, secret=SECRET, bc=None):
+    """Signature v2: the notice type, exchange and flags, then the ids; a bid
+    currency other than USD (bc) on its own line after b."""
+    b = f"{b}\n{bc}" if bc else b
     msg = f"v2\n{kind}\n{x}\n{f}\n{a}\n{i}\n{c}\n{cr}\n{b}\n{t}\n{u}".encode()
     return hmac.new(secret.encode(), msg, hashlib.sha256).digest()[:16].hex()
 
@@ -27,7 +29,7 @@ def sign_v1(a, i, c, b, t, u="", secret=SECRET):
 
 
 def notice_query(kind, a, i="1", c="camp1", cr="cr1", b=2500000, t=None,
-                 p=None, l=None, u=None, sig=None, x="", f=0, v=2):
+                 p=None, l=None, u=None, sig=None, x="", f=0, v=2, cur="USD", bc=None):
     """The query of a `kind` notice as an exchange sends it (macros filled),
     signed for `kind` (v=2) or the old way (v=1)."""
     t = int(time.time() * 1000) if t is None else t
@@ -36,10 +38,10 @@ def notice_query(kind, a, i="1", c="camp1", cr="cr1", b=2500000, t=None,
         sig = sig if sig is not None else sign_v1(a, i, c, b, t, u or "")
     else:
         q = [("v", "2"), ("x", x), ("a", a), ("i", i), ("c", c), ("cr", cr),
-             ("b", str(b)), ("t", str(t)), ("f", str(f))]
-        sig = sig if sig is not None else sign(kind, a, i, c, cr, b, t, u or "", x, f)
+             ("b", str(b))] + ([("bc", bc)] if bc else []) + [("t", str(t)), ("f", str(f))]
+        sig = sig if sig is not None else sign(kind, a, i, c, cr, b, t, u or "", x, f, bc=bc)
     if p is not None:
-        q += [("p", p), ("cur", "USD")]
+        q += [("p", p)] + ([("cur", cur)] if cur is not None else [])
     if l is not None:
         q.append(("l", str(l)))
     if u is not None:
@@ -390,3 +392,52 @@ def test_v1_accepted_only_in_the_upgrade_window():
         check(st == 403, f"tampered v1 -> {st}")
         check(metric(hp, "beat_receiver_notices_v1_total") == 1, "v1 counted")
         check(metric(hp, 'beat_receiver_notices_total{type="win"}') == 2, "both accepted")
+
+
+def test_prices_in_other_currencies_are_counted_in_usd():
+    """A clearing price in EUR is produced converted to USD micros with the
+    receiver's rate table (BEAT_CURRENCY_RATES); a price without cur is in
+    the currency the bid was made in (bc, signed; none: USD); a currency
+    without a rate is refused with 400 and a reason, never counted as if it
+    were USD."""
+    kport, kadmin, hp, bp = free_ports(4)
+    with Procs(tempfile.mkdtemp(prefix="rcv-cur-")) as procs:
+        start_kafka(procs, "kafka", kport, kadmin)
+        procs.start("receiver", ["beat-receiver", "--listen", f"127.0.0.1:{hp}",
+                                 "--bidlog-listen", f"tcp://127.0.0.1:{bp}",
+                                 "--kafka-brokers", f"127.0.0.1:{kport}",
+                                 "--topic", TOPIC, "--notice-secret", SECRET],
+                    env={"BEAT_CURRENCY_RATES": "EUR=1.08,GBP=1.27"})
+        wait_for(lambda: healthz(hp)["ready"], 10, what="receiver ready")
+        base = f"http://127.0.0.1:{hp}"
+        now = int(time.time() * 1000)
+
+        def send(kind, a, **kw):
+            return http("GET", f"{base}/{kind}?" + notice_query(kind, a, t=now, **kw))
+
+        def produced(cases):
+            evs = dict(wait_events(kport, [a for _, a, _, _ in cases]))
+            for _, a, _, usd in cases:
+                check(evs[a]["price"] == usd, f"{a}: price {evs[a]['price']} != {usd} USD micros")
+            return evs
+
+        cases = [("win", "CE1", dict(p="2", cur="EUR"), 2160000),
+                 ("bill", "CG1", dict(p="1.5", cur="gbp"), 1905000),
+                 ("win", "CU1", dict(p="2", cur=None), 2000000),
+                 ("win", "CD1", dict(p="2.25"), 2250000)]
+        for kind, a, kw, _ in cases:
+            st, _, b = send(kind, a, **kw)
+            check(st == 204, f"{kind} {a} {kw} -> {st} {b!r}")
+        produced(cases)
+        # a bid made in EUR: its notices carry bc=EUR, signed; p without cur
+        st, _, b = send("bill", "CB1", p="2", cur=None, bc="EUR")
+        check(st == 204, f"bill in EUR without cur -> {st} {b!r}")
+        for a, kw in (("CX1", dict(p="2", cur="XYZ")), ("CX2", dict(p="2", cur="EURO"))):
+            st, _, b = send("win", a, **kw)
+            check(st == 400 and "unknown currency" in json.loads(b)["error"], f"{a} -> {st} {b!r}")
+        # 2.5 EUR is 2.70 USD: above the 2.5 USD bid
+        st, _, b = send("win", "CP1", p="2.5", cur="EUR")
+        check(st == 400 and "price above bid" in json.loads(b)["error"], f"CP1 -> {st} {b!r}")
+        check(metric(hp, 'beat_receiver_rejected_total{reason="currency"}') == 2)
+        evs = produced(cases + [("bill", "CB1", None, 2160000)])
+        check(not {"CX1", "CX2", "CP1"} & set(evs), f"refused notices produced: {evs.keys()}")

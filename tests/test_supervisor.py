@@ -30,7 +30,7 @@ def start(procs, tmp, name="sup", db=None, extra=(), token=TOKEN, wait=True):
 
 
 def ckpt(bits=10, seed=SEED, trainer="py-trainer", auc=0.71, weights=None,
-         private=b"opt-state", nan_at=None):
+         private=b"opt-state", nan_at=None, ts=1700000000000):
     """A checkpoint following common/beat_ckpt.h byte for byte."""
     dim = 1 << bits
     nw = dim + 1
@@ -40,15 +40,15 @@ def ckpt(bits=10, seed=SEED, trainer="py-trainer", auc=0.71, weights=None,
     hdr = json.dumps({"kind": "logreg", "trainer": trainer, "hash_bits": bits,
                       "hash_seed": seed, "dim": dim, "rank": 0, "n_weights": nw,
                       "samples_seen": 1234, "auc": auc, "logloss": 0.3,
-                      "avg_ctr": 0.01, "ts": 1700000000000}).encode()
+                      "avg_ctr": 0.01, "ts": ts}).encode()
     b = b"BEATCKPT" + struct.pack("<II", 1, len(hdr)) + hdr
     b += struct.pack("<Q", nw) + struct.pack(f"<{nw}f", *w)
     b += struct.pack("<Q", len(private)) + private
     return b + struct.pack("<I", zlib.crc32(b) & 0xffffffff)
 
 
-def state(mult=1.2, cid="acme-shoes", private=None, actuator="act-1"):
-    s = {"v": 1, "actuator": actuator, "ts": int(time.time() * 1000),
+def state(mult=1.2, cid="acme-shoes", private=None, actuator="act-1", ahead_ms=0):
+    s = {"v": 1, "actuator": actuator, "ts": int(time.time() * 1000) + ahead_ms,
          "campaigns": {cid: {"multiplier": mult, "paused": False}}}
     if private is not None:
         s["private"] = private
@@ -126,23 +126,29 @@ def test_state_accept_and_reject():
             "not json": "{\"v\":1,",
             "empty": "",
             "array": "[]",
+            # ts an hour ahead: inference would never see it go stale
+            "ts in the future": state(ahead_ms=3600 * 1000),
         }
         for what, body in cases.items():
             r = post(base, "/v1/state", body)
             check(r[0] == 400, f"{what}: {r[0]} {r[2]!r}")
             check(jbody(r).get("error"), f"{what}: no reason")
         check("no-such-campaign" in jbody(post(base, "/v1/state", cases["unknown campaign"]))["error"])
+        check("ahead" in jbody(post(base, "/v1/state", cases["ts in the future"]))["error"])
         check(get_json(base + "/v1/versions")["state"] == 1, "version unchanged")
         check(get_json(base + "/v1/state/latest")["private"] == priv, "state unchanged")
-        check(metric(port, 'beat_supervisor_rejected_total{kind="state"}') == len(cases) + 1)
+        check(metric(port, 'beat_supervisor_rejected_total{kind="state"}') == len(cases) + 2)
+        # within --max-clock-skew-ms (5 s by default): a clock a little fast is fine
+        r = post(base, "/v1/state", state(ahead_ms=2000))
+        check(r[0] == 200, f"2 s ahead -> {r[0]} {r[2]!r}")
         # auth
         check(post(base, "/v1/state", state(), headers={})[0] == 401, "no token")
         check(post(base, "/v1/state", state(), headers={"Authorization": "Bearer nope"})[0] == 401)
         check(http("GET", base + "/v1/state")[0] == 405)
         r = post(base, "/v1/state", state(0.0))
-        check(r[0] == 200 and jbody(r) == {"version": 2}, "multiplier 0 is valid")
+        check(r[0] == 200 and jbody(r) == {"version": 3}, "multiplier 0 is valid")
         v = get_json(base + "/v1/versions")
-        check(v["state"] == 2 and v["state_actuator"] == "act-1" and v["campaigns"] == 1, f"{v}")
+        check(v["state"] == 3 and v["state_actuator"] == "act-1" and v["campaigns"] == 1, f"{v}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -192,6 +198,7 @@ def test_checkpoint_accept_reject_and_get():
             "hash_bits": (ckpt(bits=11), "hash_bits"),
             "hash_seed": (ckpt(seed="1234"), "hash_seed"),
             "nan weight": (ckpt(nan_at=7), "finite"),
+            "ts in the future": (ckpt(ts=int(time.time() * 1000) + 3600 * 1000), "ahead"),
             "empty": (b"", ""),
         }
         for what, (body, word) in cases.items():

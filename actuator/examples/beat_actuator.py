@@ -256,6 +256,9 @@ def main():
                    help="datastream base URL, repeatable (env BEAT_DATASTREAM_URLS, comma list)")
     p.add_argument("--supervisor", default=env("BEAT_SUPERVISOR_URL", "http://127.0.0.1:8083"))
     p.add_argument("--admin-token", default=env("BEAT_ADMIN_TOKEN", ""))
+    p.add_argument("--dev", action="store_true",
+                   default=env("BEAT_DEV", "0").lower() in ("1", "true", "yes"),
+                   help="allow an empty admin token (development only)")
     p.add_argument("--name", default=env("BEAT_PY_ACTUATOR_NAME", "py-actuator"))
     p.add_argument("--tick-ms", type=int, default=int(env("BEAT_ACTUATOR_TICK_MS", "1000")))
     p.add_argument("--gain", type=float, default=0.5,
@@ -270,6 +273,10 @@ def main():
     p.add_argument("--http-timeout-ms", type=int,
                    default=int(env("BEAT_ACTUATOR_HTTP_TIMEOUT_MS", "500")))
     a = p.parse_args()
+    # As the C daemons (docs/deploy.md "Secrets and --dev"): no token, no start.
+    if not a.admin_token and not a.dev:
+        p.exit(64, f"{p.prog}: --admin-token: is empty; set BEAT_ADMIN_TOKEN "
+                    "or pass --dev (BEAT_DEV=1) for development only\n")
     if not a.datastream:
         a.datastream = [u for u in env("BEAT_DATASTREAM_URLS", "http://127.0.0.1:8082").split(",")
                         if u]

@@ -246,6 +246,9 @@ def main():
                     help="datastream base URL, repeatable (BEAT_DATASTREAM_URLS, comma list)")
     ap.add_argument("--supervisor", default=env("BEAT_SUPERVISOR_URL", "http://127.0.0.1:8083"))
     ap.add_argument("--admin-token", default=env("BEAT_ADMIN_TOKEN", ""))
+    ap.add_argument("--dev", action="store_true",
+                    default=env("BEAT_DEV", "0").lower() in ("1", "true", "yes"),
+                    help="allow an empty admin token (development only)")
     ap.add_argument("--hash-bits", type=int, default=int(env("BEAT_HASH_BITS", "20")))
     ap.add_argument("--hash-seed", default=env("BEAT_HASH_SEED", ""))
     ap.add_argument("--name", default=env("BEAT_PY_TRAINER_NAME", "py-trainer"))
@@ -254,6 +257,10 @@ def main():
     ap.add_argument("--pull-max", type=int, default=1000)
     ap.add_argument("--poll-ms", type=int, default=200)
     a = ap.parse_args()
+    # As the C daemons (docs/deploy.md "Secrets and --dev"): no token, no start.
+    if not a.admin_token and not a.dev:
+        ap.exit(64, f"{ap.prog}: --admin-token: is empty; set BEAT_ADMIN_TOKEN "
+                     "or pass --dev (BEAT_DEV=1) for development only\n")
     dss = a.datastream or env("BEAT_DATASTREAM_URLS", "http://127.0.0.1:8082").split(",")
     dss = [d.strip().rstrip("/") for d in dss if d.strip()]
     if not 10 <= a.hash_bits <= 26:

@@ -3,10 +3,13 @@
  * can run a whole engine beside another (base 8080 gives the default ports
  * of docs/architecture.md "The shape"; the mapping: "Running locally"). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "beat_util.h"
 #include "beatctl.h"
@@ -166,8 +169,16 @@ int ctl_layout_write(const ctl_layout *l) {
     char path[600], tmp[640];
     ctl_path(l, path, sizeof path, "env");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -errno;
+    /* It holds the notice secret and the admin token: owner only, even when
+     * a stale .tmp of another mode is in the way (fchmod). */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    FILE *f = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
     fprintf(f, "# written by beatctl up; source it to reach this engine\n");
     for (int i = 0; i < l->n_env; i++) {
         const char *eq = strchr(l->env[i], '=');

@@ -345,7 +345,9 @@ int main(int argc, char **argv) {
         usage();
         return 64;
     }
-    if (mkdir(o_run_dir, 0755) < 0 && errno != EEXIST) {
+    /* Owner only: it holds run/env (secrets), the logs and the SQLite
+     * database. An existing directory is the operator's and left as is. */
+    if (mkdir(o_run_dir, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "beatctl: %s: %s\n", o_run_dir, strerror(errno));
         return 1;
     }
