@@ -438,10 +438,11 @@ static int parse_channel(const cJSON *root, inf_req *r, beat_reason *why) {
 
 static int parse_cur(const cJSON *root, inf_req *r, beat_reason *why) {
     const cJSON *cur = get(root, "cur"), *it;
-    r->cur_ok = true;
+    r->cur_ok = r->cur_absent = true;
     if (!cur) return 0;
     if (!cJSON_IsArray(cur)) return beat_reasonf(why, -EBADMSG, "cur: not an array");
     if (cJSON_GetArraySize(cur) == 0) return 0; /* empty = unspecified */
+    r->cur_absent = false;
     r->cur_ok = false;
     cJSON_ArrayForEach(it, cur) {
         if (cJSON_IsString(it) && strcasecmp(it->valuestring, "USD") == 0)
@@ -503,7 +504,7 @@ bool inf_req_seat_ok(const inf_req *r, const char *seat) {
 }
 
 static void parse_auction(const cJSON *root, inf_req *r) {
-    r->at = (int)opt_int(root, "at", 1, 1000, 2);
+    r->at = (int)opt_int(root, "at", 1, 1000, 0);
     r->test = opt_int(root, "test", 0, 1, 0) == 1;
     r->n_wseat = str_list(get(root, "wseat"), r->wseat, INF_SEAT_MAX, &r->seats_truncated);
     r->n_bseat = str_list(get(root, "bseat"), r->bseat, INF_SEAT_MAX, &r->seats_truncated);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "beat_exchange.h"
 #include "beat_util.h"
 #include "beat_wire.h"
 
@@ -117,7 +118,11 @@ typedef struct inf_req {
     const char *id;
     int64_t tmax_ms;       /* 0 = absent */
     bool cur_ok;           /* cur absent or contains USD */
-    int at;                /* auction type: 1 first price, 2 second (default) */
+    bool cur_absent;       /* no cur: the exchange's default currency applies */
+    int at;                /* auction type: 1 first price, 2 second; 0 absent (the
+                              caller applies the exchange's default) */
+    const beat_exchange *exch; /* set by the caller after parsing: who sent it
+                                  (NULL: --open, defaults) */
     bool test;             /* test=1: not billable; answered, not logged */
     bool seats_truncated;  /* wseat/bseat longer than INF_SEAT_MAX */
     int n_wseat, n_bseat;  /* 0 wseat = any seat */
