@@ -3,10 +3,13 @@
  * can run a whole engine beside another (base 8080 gives the default ports
  * of docs/architecture.md "The shape"; the mapping: "Running locally"). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "beat_util.h"
 #include "beatctl.h"
@@ -105,6 +108,10 @@ int ctl_layout_build(ctl_layout *l) {
     env_add(l, "BEAT_INFERENCE_URLS", "%s", urls);
     env_secret(l, "BEAT_NOTICE_SECRET");
     env_secret(l, "BEAT_ADMIN_TOKEN");
+    if (l->exsim_exchange[0]) { /* who beat-exsim sends as (docs/exchanges.md) */
+        env_add(l, "BEAT_EXSIM_EXCHANGE", "%s", l->exsim_exchange);
+        env_add(l, "BEAT_EXSIM_EXCHANGE_KEY", "%s", l->exsim_key);
+    }
 
     char path[600];
     ctl_daemon *d = add(l, "kafka-dev", "beat-kafka-dev", P + 6);
@@ -117,6 +124,7 @@ int ctl_layout_build(ctl_layout *l) {
     ctl_path(l, path, sizeof path, "supervisor.db");
     arg(d, "--db=%s", path);
     if (l->campaigns[0]) arg(d, "--campaigns=%s", l->campaigns);
+    if (l->exchanges[0]) arg(d, "--exchanges=%s", l->exchanges);
 
     for (int i = 1; i <= l->n_receiver; i++) {
         char name[32];
@@ -166,8 +174,14 @@ int ctl_layout_write(const ctl_layout *l) {
     char path[600], tmp[640];
     ctl_path(l, path, sizeof path, "env");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -errno;
+    /* 0600: it holds the generated secrets */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
+        return -errno;
+    }
+    fchmod(fd, 0600);
     fprintf(f, "# written by beatctl up; source it to reach this engine\n");
     for (int i = 0; i < l->n_env; i++) {
         const char *eq = strchr(l->env[i], '=');
