@@ -236,6 +236,7 @@ static const beat_test_case cases[] = {
     {"match", t_match},
     {"tbucket", t_tbucket},
     {"tbucket_threads", t_tbucket_threads},
+    {NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -15,7 +15,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 
-#define META_FILE_HASH "exchanges_file_sha256"
+#define META_XFILE_HASH "exchanges_file_sha256"
 
 struct sup_exch {
     sup_store *st;
@@ -28,7 +28,7 @@ struct sup_exch {
     beat_gauge *version_g;
 };
 
-static void sha256_hex(const void *p, size_t n, char hex[65]) {
+static void file_sha256_hex(const void *p, size_t n, char hex[65]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL)) mdlen = 0;
@@ -102,7 +102,7 @@ int sup_exch_put(sup_exch *x, const char *json, size_t len, int64_t *version,
         return -EINVAL;
     }
     char hex[65], source[80];
-    sha256_hex(json, len, hex);
+    file_sha256_hex(json, len, hex);
     snprintf(source, sizeof source, "api:%s", hex);
     int rc = install(x, &xs, source, NULL, NULL, why);
     if (rc) {
@@ -132,8 +132,8 @@ int sup_exch_load_file(sup_exch *x, const char *path, beat_reason *why) {
         return rc;
     }
     char hex[65], prev[80] = "";
-    sha256_hex(b.data ? b.data : "", b.len, hex);
-    sup_store_meta_get(x->st, META_FILE_HASH, prev, sizeof prev);
+    file_sha256_hex(b.data ? b.data : "", b.len, hex);
+    sup_store_meta_get(x->st, META_XFILE_HASH, prev, sizeof prev);
     if (x->xs.version && strcmp(prev, hex) == 0) {
         beat_log(BEAT_INFO, "exchanges_file_unchanged", "path=%s version=%lld", path,
                  (long long)x->xs.version);
@@ -147,7 +147,7 @@ int sup_exch_load_file(sup_exch *x, const char *path, beat_reason *why) {
     if (rc) return beat_reasonf(why, -EINVAL, "%s: %s", path, r.msg);
     char source[80];
     snprintf(source, sizeof source, "file:%s", hex);
-    if ((rc = install(x, &xs, source, META_FILE_HASH, hex, why)) != 0) {
+    if ((rc = install(x, &xs, source, META_XFILE_HASH, hex, why)) != 0) {
         beat_exchanges_fini(&xs);
         return rc;
     }
