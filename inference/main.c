@@ -131,7 +131,6 @@ static const beat_opt opts[] = {
     BEAT_OPT_END,
 };
 
-
 typedef struct worker {
     int idx; /* also the hazard slot */
     struct event_base *base;

@@ -338,7 +338,6 @@ struct inf_holder {
     _Atomic int64_t model_v, campaigns_v, state_v, model_ts, state_ts;
     _Atomic int n_campaigns, n_exchanges;
     _Atomic int64_t exchanges_v;
-    _Atomic bool has_snap;
     _Atomic bool has_model, has_state;
 };
 
@@ -396,7 +395,6 @@ void inf_holder_publish(inf_holder *h, inf_world *w) {
     atomic_store(&h->n_campaigns, w ? w->n : 0);
     atomic_store(&h->exchanges_v, w && w->snap ? w->snap->xs.version : 0);
     atomic_store(&h->n_exchanges, w && w->snap ? w->snap->xs.n : 0);
-    atomic_store(&h->has_snap, w && w->snap);
     atomic_store(&h->state_v, hs ? w->snap->st.version : 0);
     atomic_store(&h->state_ts, hs ? w->snap->st.ts_ms : 0);
     atomic_store(&h->has_model, hm);
@@ -440,7 +438,6 @@ void inf_holder_versions(inf_holder *h, inf_versions *out) {
     out->n_campaigns = atomic_load(&h->n_campaigns);
     out->exchanges_v = atomic_load(&h->exchanges_v);
     out->n_exchanges = atomic_load(&h->n_exchanges);
-    out->has_snap = atomic_load(&h->has_snap);
     out->has_model = atomic_load(&h->has_model);
     out->has_state = atomic_load(&h->has_state);
 }

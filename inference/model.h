@@ -150,7 +150,6 @@ typedef struct inf_versions {
     bool has_model, has_state;
     int64_t exchanges_v; /* 0: the snapshot had no exchanges */
     int n_exchanges;
-    bool has_snap;
 } inf_versions;
 void inf_holder_versions(inf_holder *h, inf_versions *out);
 
