@@ -67,7 +67,8 @@ int ctl_exchanges_prepare(ctl_layout *l, const char *src, char *err, size_t err_
         cJSON_Delete(root);
         return -EINVAL;
     }
-    char keys[8192] = "";
+    static char keys[32768]; /* BEAT_EXCHANGES_MAX lines of "id key\n" fit */
+    keys[0] = '\0';
     size_t kl = 0;
     l->exsim_exchange[0] = l->exsim_key[0] = '\0';
     const cJSON *x;
