@@ -130,7 +130,7 @@ def test_exchanges_auth_caps_and_ids():
         adm_a = metric_sum(port, "beat_inference_requests_total", exchange="exA")
         adm_b = metric_sum(port, "beat_inference_requests_total", exchange="exB")
         # 5/s with a bucket of 5 over ~4 s of sending: at most ~30 admitted
-        check(adm_a <= 40 and lim_a >= ja["requests"] - 40,
+        check(adm_a <= 40 and lim_a >= ja["requests"] / 2,
               f"exA capped: admitted {adm_a}, limited {lim_a}, sent {ja['requests']}")
         check(lim_b == 0, f"exB never limited: {lim_b}")
         check(adm_b >= jb["requests"] - jb["timeouts"] - jb["errors"] - jb["skipped"],
