@@ -118,8 +118,8 @@ def hist_buckets(port, name):
     st, _, b = http("GET", f"http://127.0.0.1:{port}/metrics")
     out = []
     for line in b.decode().splitlines():
-        if line.startswith(name + "_bucket{le=\""):
-            le = line.split('"')[1]
+        if line.startswith(name + "_bucket{") and 'le="' in line:
+            le = line.split('le="', 1)[1].split('"')[0]
             out.append((float("inf") if le == "+Inf" else float(le),
                         float(line.rsplit(" ", 1)[1])))
     return out
@@ -210,7 +210,9 @@ def run(tmp, sink_exe):
                 "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
                 "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
                 "--receiver-bidlog", f"tcp://127.0.0.1:{sink_port}",
-                "--notice-secret", "bench-secret", "--name", "inference-bench"])
+                "--notice-secret", "bench-secret", "--name", "inference-bench"],
+                # anonymous bench traffic (env, so an older binary still starts)
+                env={"BEAT_INFERENCE_OPEN": "1"})
             wait_for(lambda: (lambda h: h["ready"] and h["campaigns"] == N_CAMPAIGNS)(
                 healthz(inf_port)), 60, what="inference ready with the bench world")
             bodies = requests(N_REQUESTS)

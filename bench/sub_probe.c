@@ -40,7 +40,7 @@ static void *sub_main(void *arg) {
         if (tag == BEAT_FRAME_SNAPSHOT) {
             beat_campaign_set cs = {0};
             beat_state st = {0};
-            if (beat_snapshot_decode(buf, sz, &cs, &st, &why) == 0) v = st.version;
+            if (beat_snapshot_decode(buf, sz, &cs, &st, NULL, &why) == 0) v = st.version;
             beat_campaigns_fini(&cs);
             beat_state_fini(&st);
         } else if (tag == BEAT_FRAME_CHECKPOINT && sz >= 9) {

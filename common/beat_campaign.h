@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "beat_exchange.h"
 #include "beat_util.h"
 #include "beat_wire.h"
 
@@ -123,13 +124,17 @@ void beat_campaigns_fini(beat_campaign_set *s);
 const beat_campaign *beat_campaigns_find(const beat_campaign_set *s,
                                          const char *id);
 
-/* Snapshot frame ('S' + JSON, see beat_wire.h). state may be NULL. */
+/* Snapshot frame ('S' + JSON, see beat_wire.h). state and xs may be NULL
+ * (none yet). */
 int beat_snapshot_encode(const beat_campaign_set *cs, const beat_state *st,
-                         beat_buf *out);
+                         const beat_exchange_set *xs, beat_buf *out);
 /* Decodes a whole frame (tag included). out_state->n == 0 and
- * out_state->version == 0 when the snapshot carries no state. */
+ * out_state->version == 0 when the snapshot carries no state; likewise
+ * out_xs->version == 0 when it carries no exchanges (a v1 frame never
+ * does). out_xs may be NULL: the exchanges are validated, then dropped. */
 int beat_snapshot_decode(const void *msg, size_t len,
                          beat_campaign_set *out_campaigns,
-                         beat_state *out_state, beat_reason *why);
+                         beat_state *out_state, beat_exchange_set *out_xs,
+                         beat_reason *why);
 
 #endif

@@ -502,10 +502,10 @@ static int t_snapshot(void)
     CHECK_EQ_INT(beat_state_decode(sj, strlen(sj), 100, &st, &why), 0);
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
-    CHECK_EQ_INT(beat_snapshot_encode(&cs, &st, &b), 0);
+    CHECK_EQ_INT(beat_snapshot_encode(&cs, &st, NULL, &b), 0);
     CHECK(b.data[0] == BEAT_FRAME_SNAPSHOT);
     CHECK(!strstr(b.data, "private")); /* inference never sees it */
-    int rc = beat_snapshot_decode(b.data, b.len, &cs2, &st2, &why);
+    int rc = beat_snapshot_decode(b.data, b.len, &cs2, &st2, NULL, &why);
     if (rc) fprintf(stderr, "  reason: %s\n", why.msg);
     CHECK_EQ_INT(rc, 0);
     CHECK(set_eq(&cs, &cs2));
@@ -516,21 +516,31 @@ static int t_snapshot(void)
     beat_campaigns_fini(&cs2);
     beat_state_fini(&st2);
 
-    /* no state yet */
+    /* no state yet; exchanges travel with their keys' hashes only */
     beat_buf_reset(&b);
-    CHECK_EQ_INT(beat_snapshot_encode(&cs, NULL, &b), 0);
+    const char *xj = "{\"v\":1,\"exchanges\":[{\"id\":\"x1\",\"key\":\"0123456789abcdef-k\","
+                     "\"qps\":7}]}";
+    beat_exchange_set xs, xs2;
+    CHECK_EQ_INT(beat_exchanges_decode(xj, strlen(xj), BEAT_EXCHANGES_STRICT, &xs, &why), 0);
+    xs.version = 6;
+    CHECK_EQ_INT(beat_snapshot_encode(&cs, NULL, &xs, &b), 0);
     CHECK(strstr(b.data, "\"state\":null"));
-    CHECK_EQ_INT(beat_snapshot_decode(b.data, b.len, &cs2, &st2, &why), 0);
+    CHECK(!strstr(b.data, "0123456789abcdef-k") && strstr(b.data, "\"exchanges_version\":6"));
+    CHECK_EQ_INT(beat_snapshot_decode(b.data, b.len, &cs2, &st2, &xs2, &why), 0);
     CHECK(set_eq(&cs, &cs2));
+    CHECK(xs2.version == 6 && xs2.n == 1 && xs2.x[0].qps == 7 && xs2.x[0].has_key);
+    CHECK(memcmp(xs.x[0].key_sha256, xs2.x[0].key_sha256, 32) == 0);
+    beat_exchanges_fini(&xs);
+    beat_exchanges_fini(&xs2);
     CHECK(st2.n == 0 && st2.version == 0 && st2.c == NULL);
     beat_campaigns_fini(&cs2);
     beat_state_fini(&st2);
 
     /* refusals */
-    CHECK_EQ_INT(beat_snapshot_decode("", 0, &cs2, &st2, &why), -EBADMSG);
+    CHECK_EQ_INT(beat_snapshot_decode("", 0, &cs2, &st2, NULL, &why), -EBADMSG);
     CHECK_REASON(why, "not a snapshot frame");
     b.data[0] = 'H';
-    CHECK_EQ_INT(beat_snapshot_decode(b.data, b.len, &cs2, &st2, &why), -EBADMSG);
+    CHECK_EQ_INT(beat_snapshot_decode(b.data, b.len, &cs2, &st2, NULL, &why), -EBADMSG);
     static const struct {
         const char *msg, *reason;
     } bad[] = {
@@ -549,10 +559,19 @@ static int t_snapshot(void)
          "snapshot.campaigns_version: missing"},
         {"S{\"v\":1,\"campaigns_version\":1,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null}}",
          "trailing bytes"},
+        {"S{\"v\":2,\"campaigns_version\":1,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null}",
+         "snapshot.exchanges_version: missing"},
+        {"S{\"v\":2,\"campaigns_version\":1,\"state_version\":0,\"exchanges_version\":3,"
+         "\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null,\"exchanges\":null}",
+         "snapshot.exchanges_version: 3 but none"},
+        {"S{\"v\":2,\"campaigns_version\":1,\"state_version\":0,\"exchanges_version\":3,"
+         "\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null,\"exchanges\":{\"v\":1,"
+         "\"exchanges\":[{\"id\":\"x\",\"qps\":1}]}}",
+         "snapshot.exchanges: exchanges[0]: needs key"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why.msg[0] = 0;
-        CHECK_EQ_INT(beat_snapshot_decode(bad[i].msg, strlen(bad[i].msg), &cs2, &st2, &why), -EBADMSG);
+        CHECK_EQ_INT(beat_snapshot_decode(bad[i].msg, strlen(bad[i].msg), &cs2, &st2, NULL, &why), -EBADMSG);
         CHECK_REASON(why, bad[i].reason);
     }
     beat_campaigns_fini(&cs);

@@ -43,7 +43,7 @@
 /* What a v2 signature covers, as the signer has it. */
 typedef struct beat_notice_fields {
     beat_event_type type;     /* win, bill, loss, imp or click */
-    const char *exchange;     /* x; NULL = "" (no per-exchange config yet) */
+    const char *exchange;     /* x: the exchange id; NULL = "" (--open) */
     uint32_t flags;           /* f: BEAT_NOTICE_F_* */
     const char *auction, *imp, *campaign;
     const char *crid;         /* NULL = "" */

@@ -135,24 +135,62 @@ static int t_campaigns(void)
     return 0;
 }
 
+#define EXCHANGES(v)                                                                     \
+    "{\"v\":" v "," FUTURE ",\"exchanges\":[{\"id\":\"x1\",\"networks\":[\"10.0.0.0/8\"],"   \
+    "\"qps\":5," FUTURE ",\"notices\":{\"lurl\":false," FUTURE "}}]}"
+
+/* Exchanges, like campaigns, are decoded strictly from operators only. */
+static int t_exchanges(void)
+{
+    char m[] = EXCHANGES("1");
+    beat_exchange_set xs;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_exchanges_decode(m, strlen(m), BEAT_EXCHANGES_STRICT, &xs, &why),
+                 -EBADMSG);
+    CHECK_REASON(why, "zz_future: unknown field");
+    CHECK_EQ_INT(beat_exchanges_decode(m, strlen(m), 0, &xs, &why), 0);
+    CHECK(xs.n == 1 && xs.x[0].qps == 5 && !xs.x[0].lurl);
+    beat_exchanges_fini(&xs);
+    bump(m);
+    CHECK_EQ_INT(beat_exchanges_decode(m, strlen(m), 0, &xs, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 2");
+    return 0;
+}
+
+/* The snapshot is at v2 (exchanges added); v1 frames are still read, as a
+ * snapshot without exchanges, and v3 is refused. */
 static int t_snapshot(void)
 {
-    char m[] = "S{\"v\":1," FUTURE ",\"campaigns_version\":3,\"state_version\":0,"
-               "\"campaigns\":" CAMPAIGNS("1") ",\"state\":null}";
+    char m[] = "S{\"v\":2," FUTURE ",\"campaigns_version\":3,\"state_version\":0,"
+               "\"exchanges_version\":4,\"campaigns\":" CAMPAIGNS("1") ",\"state\":null,"
+               "\"exchanges\":" EXCHANGES("1") "}";
     beat_campaign_set cs;
     beat_state st;
+    beat_exchange_set xs;
     beat_reason why = {{0}};
-    CHECK_EQ_INT(beat_snapshot_decode(m, strlen(m), &cs, &st, &why), 0);
-    CHECK(cs.n == 1 && cs.version == 3 && st.n == 0);
+    CHECK_EQ_INT(beat_snapshot_decode(m, strlen(m), &cs, &st, &xs, &why), 0);
+    CHECK(cs.n == 1 && cs.version == 3 && st.n == 0 && xs.n == 1 && xs.version == 4);
     beat_campaigns_fini(&cs);
     beat_state_fini(&st);
-    bump(m); /* the frame's own v */
-    CHECK_EQ_INT(beat_snapshot_decode(m, strlen(m), &cs, &st, &why), -EBADMSG);
-    CHECK_REASON(why, "snapshot.v: unsupported version 2");
-    char m2[] = "S{\"v\":1,\"campaigns_version\":3,\"state_version\":0,"
-                "\"campaigns\":" CAMPAIGNS("3") ",\"state\":null}";
-    CHECK_EQ_INT(beat_snapshot_decode(m2, strlen(m2), &cs, &st, &why), -EBADMSG);
+    beat_exchanges_fini(&xs);
+    char v1[] = "S{\"v\":1," FUTURE ",\"campaigns_version\":3,\"state_version\":0,"
+                "\"campaigns\":" CAMPAIGNS("1") ",\"state\":null}";
+    CHECK_EQ_INT(beat_snapshot_decode(v1, strlen(v1), &cs, &st, &xs, &why), 0);
+    CHECK(cs.n == 1 && xs.n == 0 && xs.version == 0);
+    beat_campaigns_fini(&cs);
+    beat_state_fini(&st);
+    m[6] = '3'; /* the frame's own v */
+    CHECK_EQ_INT(beat_snapshot_decode(m, strlen(m), &cs, &st, &xs, &why), -EBADMSG);
+    CHECK_REASON(why, "snapshot.v: unsupported version 3");
+    char m2[] = "S{\"v\":2,\"campaigns_version\":3,\"state_version\":0,\"exchanges_version\":0,"
+                "\"campaigns\":" CAMPAIGNS("3") ",\"state\":null,\"exchanges\":null}";
+    CHECK_EQ_INT(beat_snapshot_decode(m2, strlen(m2), &cs, &st, &xs, &why), -EBADMSG);
     CHECK_REASON(why, "unsupported version 3");
+    char m3[] = "S{\"v\":2,\"campaigns_version\":3,\"state_version\":0,\"exchanges_version\":4,"
+                "\"campaigns\":" CAMPAIGNS("1") ",\"state\":null,\"exchanges\":" EXCHANGES("2")
+                "}";
+    CHECK_EQ_INT(beat_snapshot_decode(m3, strlen(m3), &cs, &st, &xs, &why), -EBADMSG);
+    CHECK_REASON(why, "snapshot.exchanges: v: unsupported version 2");
     return 0;
 }
 
@@ -163,6 +201,7 @@ static const beat_test_case cases[] = {
     {"state", t_state},
     {"heartbeat", t_heartbeat},
     {"campaigns", t_campaigns},
+    {"exchanges", t_exchanges},
     {"snapshot", t_snapshot},
     {NULL, NULL},
 };

@@ -116,8 +116,8 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK ||
         !id_ok(ev->auction, true) || !id_ok(ev->imp, true) ||
         !id_ok(ev->campaign, false) || !id_ok(ev->crid, false) ||
-        !id_ok(ev->node, false) || ev->n_feat > BEAT_FEAT_MAX ||
-        !isfinite(ev->pctr))
+        !id_ok(ev->node, false) || !id_ok(ev->exchange, false) ||
+        ev->n_feat > BEAT_FEAT_MAX || !isfinite(ev->pctr))
         return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     /* no printf here: this runs for every bid of every inference node */
@@ -150,6 +150,10 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
         beat_json_put_raw(&e, ",\"node\":");
         beat_json_put_str(&e, ev->node);
     }
+    if (ev->exchange[0]) {
+        beat_json_put_raw(&e, ",\"exchange\":");
+        beat_json_put_str(&e, ev->exchange);
+    }
     beat_json_put_raw(&e, ",\"ts\":");
     beat_json_put_i64(&e, ev->ts_ms);
     put_num(&e, ",\"nts\":", ev->notice_ts_ms);
@@ -160,10 +164,11 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
 
 enum { EV_V, EV_TYPE, EV_AUCTION, EV_IMP, EV_CAMPAIGN, EV_CRID, EV_NODE, EV_PRICE,
        EV_BID, EV_NTS, EV_LOSS, EV_PCTR, EV_MODEL, EV_STATE, EV_TS, EV_FEAT, EV_LOST,
-       EV_BYE, EV_N };
+       EV_BYE, EV_EXCHANGE, EV_N };
 static const char *const ev_fields[EV_N] = {
     "v", "type", "auction", "imp", "campaign", "crid", "node", "price", "bid",
-    "nts", "loss", "pctr", "model_v", "state_v", "ts", "feat", "lost", "bye"};
+    "nts", "loss", "pctr", "model_v", "state_v", "ts", "feat", "lost", "bye",
+    "exchange"};
 
 /* A heartbeat names its receiver and time; it carries no auction. Other
  * fields an hb does not define are ignored like any unknown field. */
@@ -199,6 +204,8 @@ static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
          (rc = j_id(f[EV_CAMPAIGN], "", "campaign", false, ev->campaign, why))) ||
         (f[EV_CRID] && (rc = j_id(f[EV_CRID], "", "crid", false, ev->crid, why))) ||
         (f[EV_NODE] && (rc = j_id(f[EV_NODE], "", "node", false, ev->node, why))) ||
+        (f[EV_EXCHANGE] &&
+         (rc = j_id(f[EV_EXCHANGE], "", "exchange", false, ev->exchange, why))) ||
         (rc = beat_json_count(f[EV_TS], "", "ts", &ev->ts_ms, why)) ||
         (f[EV_PRICE] &&
          (rc = beat_json_count(f[EV_PRICE], "", "price", &ev->price_cpm_micros, why))) ||

@@ -25,7 +25,8 @@
 #define BEAT_AGG_V 1       /* GET /v1/aggregates */
 #define BEAT_SAMPLES_V 1   /* GET /v1/samples */
 #define BEAT_STATE_V 1     /* pacing state */
-#define BEAT_SNAPSHOT_V 1  /* 'S' frame (its campaigns carry their own v) */
+#define BEAT_SNAPSHOT_V 2  /* 'S' frame (its campaigns and exchanges carry their own v);
+                              2 added exchanges, 1 is still read */
 #define BEAT_HEARTBEAT_V 1 /* 'H' frame */
 #define BEAT_ID_MAX 64   /* auction, imp, campaign, creative ids: bytes */
 #define BEAT_FEAT_MAX 64 /* hashed feature indices per bid / sample */
@@ -44,8 +45,11 @@ typedef enum {
 /* Event JSON (fields absent when zero/empty, except v, type, auction, imp, ts):
  * {"v":1,"type":"bid","auction":"A1","imp":"1","campaign":"c1","crid":"cr1",
  *  "price":1500000,"pctr":0.0123,"model_v":5,"state_v":7,"node":"inf-1",
- *  "ts":1700000000123,"feat":[12,99,…]}
- * bid:   price = our bid (CPM micros); pctr, model_v, state_v, node, feat.
+ *  "exchange":"adx-eu","ts":1700000000123,"feat":[12,99,…]}
+ * bid:   price = our bid (CPM micros); pctr, model_v, state_v, node, feat;
+ *        exchange = the authenticated exchange that sent the request
+ *        (absent in inference's --open mode).
+ * win/bill/loss/imp/click: exchange = the notice's signed x (absent if "").
  * win/bill: price = clearing price (CPM micros), bid = the signed bid price.
  * loss:  loss = exchange loss code. click/imp: no price.
  * nts = the notice's signed timestamp (ms) for notices.
@@ -63,6 +67,7 @@ typedef struct beat_event {
     char campaign[BEAT_ID_MAX + 1];
     char crid[BEAT_ID_MAX + 1];
     char node[BEAT_ID_MAX + 1];
+    char exchange[BEAT_ID_MAX + 1]; /* "" = none */
     int64_t price_cpm_micros;
     int64_t bid_cpm_micros;
     int64_t notice_ts_ms;
@@ -189,11 +194,14 @@ const beat_state_campaign *beat_state_find(const beat_state *s, const char *id);
 
 /* ---- supervisor → inference nng frames ------------------------------------ */
 /* Every message starts with one tag byte:
- *  'S' + JSON snapshot {"v":1,"campaigns_version":N,"state_version":M,
- *        "campaigns":<campaign set JSON>,"state":<state JSON, no private>|null}
+ *  'S' + JSON snapshot {"v":2,"campaigns_version":N,"state_version":M,
+ *        "exchanges_version":E,"campaigns":<campaign set JSON>,
+ *        "state":<state JSON, no private>|null,
+ *        "exchanges":<exchange set JSON, keys as SHA-256 only>|null}
  *  'C' + 8-byte little-endian model version + checkpoint bytes (beat_ckpt.h)
  *  'H' + JSON heartbeat {"v":1,"ts":…,"campaigns_version":N,"state_version":M,
- *        "model_version":K,"snapshot_crc":…,"model_crc":…}
+ *        "model_version":K,"snapshot_crc":…,"model_crc":…,"exchanges_version":E}
+ *        (exchanges_version: optional, 0 when absent)
  *  'E' + UTF-8 reason (rep socket only: nothing to give yet)
  * Requests on the rep socket are the ASCII strings "snapshot" or "checkpoint". */
 #define BEAT_FRAME_SNAPSHOT 'S'
@@ -205,6 +213,7 @@ typedef struct beat_heartbeat {
     int64_t ts_ms;
     int64_t campaigns_version, state_version, model_version;
     uint32_t snapshot_crc, model_crc;
+    int64_t exchanges_version; /* 0: none (or a supervisor without exchanges) */
 } beat_heartbeat;
 int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out); /* with tag */
 int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,

@@ -140,8 +140,9 @@ int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out)
                          BEAT_FRAME_HEARTBEAT, BEAT_HEARTBEAT_V, hb->ts_ms, hb->campaigns_version);
     beat_json_put_printf(&e, ",\"state_version\":%" PRId64 ",\"model_version\":%" PRId64,
                          hb->state_version, hb->model_version);
-    beat_json_put_printf(&e, ",\"snapshot_crc\":%" PRIu32 ",\"model_crc\":%" PRIu32 "}",
+    beat_json_put_printf(&e, ",\"snapshot_crc\":%" PRIu32 ",\"model_crc\":%" PRIu32,
                          hb->snapshot_crc, hb->model_crc);
+    beat_json_put_printf(&e, ",\"exchanges_version\":%" PRId64 "}", hb->exchanges_version);
     return beat_json_enc_done(&e);
 }
 
@@ -150,15 +151,18 @@ int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,
 {
     static const char *const names[] = {"v", "ts", "campaigns_version",
                                         "state_version", "model_version",
-                                        "snapshot_crc", "model_crc"};
+                                        "snapshot_crc", "model_crc",
+                                        "exchanges_version"};
     const char *p = msg;
     if (len < 1 || p[0] != BEAT_FRAME_HEARTBEAT) return FAIL("not a heartbeat frame");
     cJSON *root;
     if (beat_json_parse(p + 1, len - 1, &root, why)) return -EBADMSG;
-    beat_heartbeat hb;
-    const cJSON *f[7];
+    beat_heartbeat hb = {0};
+    const cJSON *f[8];
     int64_t scrc, mcrc;
-    int rc = beat_json_fields(root, "", names, 7, f, false, why);
+    int rc = beat_json_fields(root, "", names, 8, f, false, why);
+    if (!rc && f[7])
+        rc = beat_json_count(f[7], "", "exchanges_version", &hb.exchanges_version, why);
     if (!rc && !((rc = beat_json_version(f[0], "", BEAT_HEARTBEAT_V, why)) ||
                  (rc = beat_json_count(f[1], "", "ts", &hb.ts_ms, why)) ||
                  (rc = beat_json_count(f[2], "", "campaigns_version", &hb.campaigns_version,

@@ -18,6 +18,7 @@
 #include "../supervisor/app.c"
 #include "../supervisor/bank.c"
 #include "../supervisor/banker.c"
+#include "../supervisor/exchanges.c"
 #include "../supervisor/publish.c"
 #include "../supervisor/status.c"
 #include "../supervisor/store.c"

@@ -67,6 +67,27 @@ static void fuzz_campaigns(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     beat_campaigns_fini(&b);
 }
 
+/* Exchange sets share the campaigns' seeds (both are operator JSON): a set
+ * that decodes re-encodes stably, and never with a plain key in it. */
+static void fuzz_exchanges(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
+{
+    beat_exchange_set a, b;
+    beat_reason why;
+    beat_buf_reset(e1);
+    beat_buf_reset(e2);
+    if (beat_exchanges_decode(p, n, BEAT_EXCHANGES_STRICT, &a, &why) != 0) return;
+    FUZZ_CHECK(beat_exchanges_encode(&a, e1) == 0);
+    FUZZ_CHECK(beat_exchanges_decode(e1->data, e1->len, BEAT_EXCHANGES_STRICT, &b, &why) == 0);
+    FUZZ_CHECK(a.n == b.n && a.version == b.version);
+    FUZZ_CHECK(beat_exchanges_encode(&b, e2) == 0);
+    FUZZ_CHECK(fuzz_same_bytes(e1, e2));
+    FUZZ_CHECK(!strstr(e1->data, "\"key\":\""));
+    beat_buf_reset(e2);
+    FUZZ_CHECK(beat_exchanges_encode_public(&a, e2) == 0);
+    beat_exchanges_fini(&a);
+    beat_exchanges_fini(&b);
+}
+
 static void fuzz_ckpt(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
 {
     beat_ckpt a, b;
@@ -141,15 +162,19 @@ static void fuzz_snapshot(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
 {
     beat_campaign_set ca, cb;
     beat_state sa, sb;
+    beat_exchange_set xa, xb;
     beat_reason why;
-    if (beat_snapshot_decode(p, n, &ca, &sa, &why) != 0) return;
+    if (beat_snapshot_decode(p, n, &ca, &sa, &xa, &why) != 0) return;
     /* no state decodes as an empty one; it re-encodes as such, stably */
-    FUZZ_CHECK(beat_snapshot_encode(&ca, &sa, e1) == 0);
-    FUZZ_CHECK(beat_snapshot_decode(e1->data, e1->len, &cb, &sb, &why) == 0);
+    FUZZ_CHECK(beat_snapshot_encode(&ca, &sa, &xa, e1) == 0);
+    FUZZ_CHECK(beat_snapshot_decode(e1->data, e1->len, &cb, &sb, &xb, &why) == 0);
     FUZZ_CHECK(ca.n == cb.n && ca.version == cb.version);
     FUZZ_CHECK(sa.n == sb.n && sa.version == sb.version && sb.private_json == NULL);
-    FUZZ_CHECK(beat_snapshot_encode(&cb, &sb, e2) == 0);
+    FUZZ_CHECK(xa.n == xb.n && xa.version == xb.version);
+    FUZZ_CHECK(beat_snapshot_encode(&cb, &sb, &xb, e2) == 0);
     FUZZ_CHECK(fuzz_same_bytes(e1, e2));
+    beat_exchanges_fini(&xa);
+    beat_exchanges_fini(&xb);
     beat_campaigns_fini(&ca);
     beat_campaigns_fini(&cb);
     beat_state_fini(&sa);
@@ -171,7 +196,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] % 8) {
     case 0: fuzz_event(p, n, &e1, &e2); break;
     case 1: fuzz_state(p, n, &e1, &e2); break;
-    case 2: fuzz_campaigns(p, n, &e1, &e2); break;
+    case 2:
+        fuzz_campaigns(p, n, &e1, &e2);
+        fuzz_exchanges(p, n, &e1, &e2);
+        break;
     case 3: fuzz_ckpt(p, n, &e1, &e2); break;
     case 4: fuzz_aggregates(p, n, &e1, &e2); break;
     case 5: fuzz_samples(p, n, &e1, &e2); break;

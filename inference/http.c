@@ -46,7 +46,8 @@ static void ev_set(struct event *ev, bool *on, bool want) {
 static void req_reset(inf_http_conn *c) {
     c->st = ST_IDLE;
     c->route = R_NONE;
-    c->scan = c->hdr_end = c->ce_pos = c->ov_pos = 0;
+    c->scan = c->hdr_end = c->ce_pos = c->ov_pos = c->xe_pos = c->xk_pos = 0;
+    memset(&c->gv, 0, sizeof c->gv);
     c->clen = -1;
     c->chunked = c->expect = c->cont_sent = c->post = c->head = false;
     c->ka = true;
@@ -300,7 +301,13 @@ static void dispatch(inf_http_conn *c, const char *base, const char *body,
             .body_len = blen,
             .content_encoding = c->ce_pos ? base + c->ce_pos : NULL,
             .ortb_version = c->ov_pos ? base + c->ov_pos : NULL,
+            .tag = c->gv.tag,
+            .tag_i = c->gv.tag_i,
         };
+        if (c->gv.code) { /* refused by the gate, answered once the body is in */
+            inf_http_reply(c, c->gv.code, NULL, c->gv.headers, NULL, 0);
+            break;
+        }
         c->h->cfg.bid(c->h->cfg.bid_arg, &rq, c);
         if (!c->replied) inf_http_reply_error(c, 500, NULL, NULL, "no reply");
         break;
@@ -325,6 +332,24 @@ static void fail(inf_http_conn *c, int code) {
                          : code == 505 ? "HTTP/1.x only"
                                        : "malformed HTTP request");
     c->closing = true;
+}
+
+/* The hook after a bid request's head: who sent it, before a byte of its
+ * body is read. True when refused outright (4xx sent, connection closing);
+ * a 204 verdict is kept in c->gv and answered by dispatch. */
+static bool gate(inf_http_conn *c) {
+    if (!c->h->cfg.gate) return false;
+    inf_http_head hd = {
+        .peer = c->peer.ss_family ? (const struct sockaddr *)&c->peer : NULL,
+        .exchange = c->xe_pos ? c->in + c->xe_pos : NULL,
+        .key = c->xk_pos ? c->in + c->xk_pos : NULL,
+    };
+    c->h->cfg.gate(c->h->cfg.gate_arg, &hd, &c->gv);
+    if (c->gv.code < 400) return false;
+    c->ka = false;
+    inf_http_reply_error(c, c->gv.code, NULL, NULL, c->gv.reason ? c->gv.reason : "forbidden");
+    c->closing = true; /* the unread body is discarded by the linger */
+    return true;
 }
 
 /* Serves every complete request in the input buffer (pipelining), then
@@ -354,6 +379,11 @@ static void process(inf_http_conn *c) {
                 rc = 431; /* the same whether it came in one read or many */
             } else if ((rc = inf_http_parse_head(c)) == 0) {
                 c->st = ST_BODY;
+                if (c->route == R_BID && gate(c)) { /* answered: no body read */
+                    c->in = save_in;
+                    c->in_len = save_len;
+                    break;
+                }
             }
         }
         if (!rc && c->st == ST_BODY) {
@@ -472,7 +502,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
     (void)what;
     inf_http *h = arg;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
@@ -495,6 +527,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
+        c->peer = peer;
         c->in_len = c->out_off = 0;
         beat_buf_reset(&c->out);
         c->closing = c->linger = c->peer_eof = false;

@@ -16,6 +16,7 @@
 #include "beat_http.h" /* beat_health_fn */
 
 struct event_base;
+struct sockaddr;
 
 typedef struct inf_http inf_http;
 typedef struct inf_http_conn inf_http_conn;
@@ -27,7 +28,28 @@ typedef struct inf_http_req {
     size_t body_len;
     const char *content_encoding; /* header value or NULL */
     const char *ortb_version;     /* x-openrtb-version value or NULL */
+    void *tag;                    /* what the gate admitted it with (NULL: no gate) */
+    int tag_i;
 } inf_http_req;
+
+/* A bid request's head, seen by the gate before the body is read. */
+typedef struct inf_http_head {
+    const struct sockaddr *peer; /* NULL when unknown (inf_http_feed) */
+    const char *exchange, *key;  /* X-Beat-Exchange / X-Beat-Key or NULL */
+} inf_http_head;
+
+/* The gate's answer: code 0 admits (tag / tag_i reach the bid handler in
+ * inf_http_req); 403 (or any 4xx) is answered at once with reason as the
+ * JSON error and the connection closed without reading the body; 204 is
+ * answered, with headers ("Name: value\r\n" lines, static), once the body
+ * has arrived, keeping the connection. Strings must be static. */
+typedef struct inf_http_verdict {
+    int code;
+    const char *reason, *headers;
+    void *tag;
+    int tag_i;
+} inf_http_verdict;
+typedef void (*inf_http_gate_fn)(void *arg, const inf_http_head *hd, inf_http_verdict *v);
 
 /* The handler must answer with exactly one inf_http_reply*() on conn before
  * it returns (a handler that does not gets a 500 on its behalf). */
@@ -43,6 +65,8 @@ typedef struct inf_http_cfg {
     int idle_timeout_ms;  /* idle keep-alive connections closed after this */
     inf_http_fn bid;      /* POST /openrtb2/bid (any method reaches it) */
     void *bid_arg;
+    inf_http_gate_fn gate; /* NULL: every bid request reaches bid */
+    void *gate_arg;
     beat_health_fn health; /* /healthz detail + readiness */
     void *health_arg;
 } inf_http_cfg;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "http.h"
@@ -39,7 +40,7 @@ struct inf_http_conn {
     /* Current request; positions are relative to in[0] (the buffer is
      * compacted so that a request always starts at 0). */
     int st, route;
-    size_t scan, hdr_end, ce_pos, ov_pos; /* *_pos 0: header absent */
+    size_t scan, hdr_end, ce_pos, ov_pos, xe_pos, xk_pos; /* *_pos 0: header absent */
     int64_t clen;
     bool chunked, ka, expect, cont_sent, post, head;
     int ch_state;
@@ -47,6 +48,8 @@ struct inf_http_conn {
     uint64_t ch_left;
     bool replied, closing, linger, peer_eof;
     int64_t req_start_ms, last_ms;
+    struct sockaddr_storage peer; /* ss_family 0: unknown */
+    inf_http_verdict gv;          /* the gate's verdict on the current request */
 };
 
 struct inf_http {

@@ -97,6 +97,12 @@ int inf_http_parse_head(inf_http_conn *c) {
         } else if (name_is(line, nlen, "x-openrtb-version")) {
             *ve = '\0';
             c->ov_pos = (size_t)(v - c->in);
+        } else if (name_is(line, nlen, "x-beat-exchange")) {
+            *ve = '\0';
+            c->xe_pos = (size_t)(v - c->in);
+        } else if (name_is(line, nlen, "x-beat-key")) {
+            *ve = '\0';
+            c->xk_pos = (size_t)(v - c->in);
         }
     }
     if (conn_close_hdr) c->ka = false;

@@ -23,6 +23,29 @@
 
 static int port;
 static atomic_int done;
+static atomic_int bids_seen;       /* bid handler calls */
+static inf_http_gate_fn gate_fn;   /* the gate of the next run (NULL: none) */
+static atomic_int gate_peer_ok;    /* the gate saw a loopback IPv4 peer */
+
+/* A gate deciding by X-Beat-Exchange alone: "deny" → 403, "full" → 204
+ * with a reason header, anything else admitted with tag_i = its length. */
+static void gate_by_id(void *arg, const inf_http_head *hd, inf_http_verdict *v) {
+    (void)arg;
+    const struct sockaddr_in *p = (const struct sockaddr_in *)hd->peer;
+    if (p && p->sin_family == AF_INET && p->sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
+        hd->key && strcmp(hd->key, "k") == 0)
+        atomic_store(&gate_peer_ok, 1);
+    const char *x = hd->exchange ? hd->exchange : "";
+    if (strcmp(x, "deny") == 0) {
+        v->code = 403;
+        v->reason = "not an exchange";
+    } else if (strcmp(x, "full") == 0) {
+        v->code = 204;
+        v->headers = "X-Beat-Nobid-Reason: qps\r\n";
+    } else {
+        v->tag_i = (int)strlen(x);
+    }
+}
 
 /* Echo handler: {"len":N,"v":"<x-openrtb-version>","ce":"<encoding>"}. */
 static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
@@ -32,10 +55,12 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
         return;
     }
     char b[256];
-    int n = snprintf(b, sizeof b, "{\"len\":%zu,\"v\":\"%s\",\"ce\":\"%s\",\"b0\":\"%c\"}",
+    atomic_fetch_add(&bids_seen, 1);
+    int n = snprintf(b, sizeof b,
+                     "{\"len\":%zu,\"v\":\"%s\",\"ce\":\"%s\",\"b0\":\"%c\",\"t\":%d}",
                      rq->body_len, rq->ortb_version ? rq->ortb_version : "",
                      rq->content_encoding ? rq->content_encoding : "",
-                     rq->body_len ? rq->body[0] : '-');
+                     rq->body_len ? rq->body[0] : '-', rq->tag_i);
     inf_http_reply(c, 200, rq->ortb_version, NULL, b, (size_t)n);
 }
 
@@ -227,7 +252,8 @@ static int run(scenario sc, int max_conns, int read_timeout_ms) {
     struct event_base *base = event_base_new();
     inf_http_cfg cfg = {.listen = "127.0.0.1:0", .max_body = 4096, .max_header = 1024,
                         .max_conns = max_conns, .read_timeout_ms = read_timeout_ms,
-                        .idle_timeout_ms = 60000, .bid = on_bid, .health = health};
+                        .idle_timeout_ms = 60000, .bid = on_bid, .health = health,
+                        .gate = gate_fn};
     int err = 0;
     inf_http *h = inf_http_new(base, &cfg, &err);
     if (!h) {
@@ -345,6 +371,48 @@ static int test_read_timeout(void) {
     return 0;
 }
 
+#define XPOST(x) "POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nX-Beat-Exchange: " x \
+                 "\r\nX-Beat-Key: k\r\nContent-Length: 5\r\n\r\nhello"
+
+static void sc_gate_pipeline(void) {
+    exchange(XPOST("abc") XPOST("full") XPOST("abcd"), 300);
+}
+
+static void sc_gate_deny(void) {
+    /* the body never arrives: a refusal must not wait for it */
+    exchange("POST /openrtb2/bid HTTP/1.1\r\nX-Beat-Exchange: deny\r\n"
+             "Content-Length: 1000\r\n\r\n", 2000);
+}
+
+/* The hook after the head: admitted requests reach the handler with the
+ * gate's tag, a 204 verdict is answered once its body is in and keeps the
+ * connection, a 403 is answered at once, without the body, and closes it. */
+static int test_gate(void) {
+    gate_fn = gate_by_id;
+    atomic_store(&bids_seen, 0);
+    int rc = run(sc_gate_pipeline, 8, 5000);
+    gate_fn = NULL;
+    CHECK(rc == 0);
+    const char *a = strstr(got, "\"t\":3}"), *b = strstr(got, "HTTP/1.1 204 "),
+               *c = strstr(got, "\"t\":4}");
+    CHECK(a && b && c && a < b && b < c);
+    CHECK(strstr(b, "X-Beat-Nobid-Reason: qps\r\n"));
+    CHECK_EQ_INT(atomic_load(&bids_seen), 2);
+    CHECK(atomic_load(&gate_peer_ok));
+    CHECK(!got_eof);
+
+    gate_fn = gate_by_id;
+    atomic_store(&bids_seen, 0);
+    rc = run(sc_gate_deny, 8, 5000);
+    gate_fn = NULL;
+    CHECK(rc == 0);
+    CHECK(strncmp(got, "HTTP/1.1 403 ", 13) == 0);
+    CHECK(strstr(got, "{\"error\":\"not an exchange\"}"));
+    CHECK(strstr(got, "Connection: close\r\n"));
+    CHECK_EQ_INT(atomic_load(&bids_seen), 0);
+    return 0;
+}
+
 static int test_conn_limit(void) {
     CHECK(run(sc_limit, 2, 5000) == 0);
     CHECK_EQ_INT(conns_seen, 1); /* the third was closed */
@@ -365,6 +433,7 @@ int main(int argc, char **argv) {
         {"http10_closes", test_http10_closes},
         {"read_timeout", test_read_timeout},
         {"conn_limit", test_conn_limit},
+        {"gate", test_gate},
         {NULL, NULL},
     };
     return beat_test_main("http", cases, argc, argv);

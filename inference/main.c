@@ -24,6 +24,7 @@
 #include "beat_util.h"
 #include "bidder.h"
 #include "bidlog.h"
+#include "exchange.h"
 #include "gunzip.h"
 #include "http.h"
 #include "lease.h"
@@ -38,6 +39,7 @@
 
 static char *o_lease, *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret,
     *o_name, *o_log_level, *o_rates, *o_tcf_purposes;
+static bool o_open;
 static int64_t o_lease_every_ms, o_tcf_vendor_id;
 static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
     o_max_model_bytes, o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch,
@@ -122,6 +124,9 @@ static const beat_opt opts[] = {
      &o_tmax_reserve_ms, "5", 0, 1000,
      "time kept for the network out of a request's tmax: when less than this is "
      "left of tmax since the request arrived, answer no-bid (204)", false},
+    {"open", "BEAT_INFERENCE_OPEN", BEAT_OPT_BOOL, &o_open, "false", 0, -1,
+     "development only: answer bid requests from anyone, without exchange "
+     "authentication or QPS caps (docs/exchanges.md)", false},
     BEAT_ALERT_OPTS(&o_alert),
     {"alert-state-age-warn-s", "BEAT_ALERT_STATE_AGE_WARN_S", BEAT_OPT_DBL, &o_state_warn_s,
      "15", 0, 1e7, "warn when the pacing state is this old (0 = off)", false},
@@ -138,8 +143,6 @@ static const beat_opt opts[] = {
      "debug|info|warn|error", false},
     BEAT_OPT_END,
 };
-
-enum { OUT_BID, OUT_NOBID, OUT_BAD, OUT_N };
 
 typedef struct worker {
     int idx; /* also the hazard slot */
@@ -164,18 +167,29 @@ static struct {
     worker *w;
     int nw;
     beat_loop_timer *stats_ev;
-    beat_counter *outcome[OUT_N], *nobid[INF_NB_N], *bids, *imps_over;
-    beat_histogram *latency;
 } G;
 
 /* ---- the bid handler ------------------------------------------------------ */
 
+/* The gate, after a bid request's head and before its body: which
+ * exchange sent it, and whether its QPS cap has room (exchange.c). */
+static void on_gate(void *arg, const inf_http_head *hd, inf_http_verdict *v) {
+    worker *w = arg;
+    const inf_world *wd = inf_holder_acquire(G.holder, w->idx);
+    inf_exch_verdict xv;
+    inf_exch_gate(wd, o_open, hd->exchange, hd->key, hd->peer, beat_mono_us() * 1000, &xv);
+    inf_holder_release(G.holder, w->idx);
+    *v = (inf_http_verdict){.code = xv.code, .reason = xv.reason, .headers = xv.headers,
+                            .tag = xv.slot, .tag_i = xv.xi};
+}
+
 static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     worker *w = arg;
     int64_t t0 = beat_mono_us();
+    inf_xslot *xs = rq->tag; /* the exchange the gate admitted it as */
     const char *ver = rq->ortb_version;
     if (!rq->post) {
-        beat_counter_inc(G.outcome[OUT_BAD]);
+        inf_exch_done(xs, INF_OUT_BAD, 0, 0, 0, t0);
         inf_http_reply_error(c, 405, NULL, "Allow: POST\r\n",
                              "method not allowed: use POST");
         return;
@@ -189,7 +203,6 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
             strcasecmp(enc, "deflate") == 0)
             rc = inf_gunzip_run(w->gz, body ? body : "", len, &body, &len);
         if (rc < 0) {
-            beat_counter_inc(G.outcome[OUT_BAD]);
             if (rc == -EMSGSIZE)
                 inf_http_reply_error(c, 413, NULL, NULL,
                                      "body: inflated size over --max-body");
@@ -198,7 +211,7 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
                                      "Content-Encoding: only gzip or deflate");
             else
                 inf_http_reply_error(c, 400, NULL, NULL, "body: invalid gzip data");
-            beat_histogram_observe(G.latency, (double)(beat_mono_us() - t0) / 1e6);
+            inf_exch_done(xs, INF_OUT_BAD, 0, 0, 0, t0);
             return;
         }
     }
@@ -209,21 +222,32 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     inf_arena_off();
     if (prc < 0) {
         inf_arena_reset();
-        beat_counter_inc(G.outcome[OUT_BAD]);
         inf_http_reply_error(c, 400, ver, NULL, why.msg);
-        beat_histogram_observe(G.latency, (double)(beat_mono_us() - t0) / 1e6);
+        inf_exch_done(xs, INF_OUT_BAD, 0, 0, 0, t0);
         return;
     }
-    if (w->req.n_imp_total > w->req.n_imp)
-        beat_counter_add(G.imps_over, (uint64_t)(w->req.n_imp_total - w->req.n_imp));
+    const inf_world *wd = inf_holder_acquire(G.holder, w->idx);
+    /* The exchange's settings in this world; gone only if a new set dropped
+     * it between the head and the body. */
+    const beat_exchange *x = o_open ? NULL : inf_exch_find(wd, xs, rq->tag_i);
+    if (!o_open && !x) {
+        inf_holder_release(G.holder, w->idx);
+        inf_req_fini(&w->req);
+        inf_arena_reset();
+        inf_http_reply_error(c, 403, ver, NULL, "exchange no longer configured");
+        return;
+    }
+    w->req.exch = x;
+    if (w->req.at == 0) w->req.at = x ? x->at : 2;
+    if (x) inf_req_default_cur(&w->req, x->cur);
+    int64_t reserve_ms = x && x->tmax_reserve_ms >= 0 ? x->tmax_reserve_ms : o_tmax_reserve_ms;
 
     /* tmax: the exchange stops waiting tmax ms after it sent the request; the
-     * handler's entry (body read) stands in for the arrival. Less than
-     * --tmax-reserve-ms left → a late bid would be thrown away: no-bid. */
-    int64_t deadline_us = w->req.tmax_ms > 0
-                              ? t0 + (w->req.tmax_ms - o_tmax_reserve_ms) * 1000
-                              : INT64_MAX;
-    const inf_world *wd = inf_holder_acquire(G.holder, w->idx);
+     * handler's entry (body read) stands in for the arrival. Less than the
+     * reserve (the exchange's tmax_reserve_ms, else --tmax-reserve-ms) left
+     * → a late bid would be thrown away: no-bid. */
+    int64_t deadline_us = w->req.tmax_ms > 0 ? t0 + (w->req.tmax_ms - reserve_ms) * 1000
+                                             : INT64_MAX;
     if (beat_mono_us() >= deadline_us) {
         w->res.n = 0;
         w->res.reason = INF_NB_TMAX;
@@ -254,17 +278,11 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
         }
     }
     inf_holder_release(G.holder, w->idx);
-    if (code == 200) {
-        beat_counter_inc(G.outcome[OUT_BID]);
-        beat_counter_add(G.bids, (uint64_t)w->res.n);
-    } else {
-        beat_counter_inc(G.outcome[OUT_NOBID]);
-        beat_counter_inc(G.nobid[w->res.reason]);
-    }
     inf_http_reply(c, code, ver, NULL, w->resp.data, code == 200 ? w->resp.len : 0);
+    inf_exch_done(xs, code == 200 ? INF_OUT_BID : INF_OUT_NOBID, w->res.reason,
+                  code == 200 ? w->res.n : 0, w->req.n_imp_total - w->req.n_imp, t0);
     inf_req_fini(&w->req); /* after the reply: the response used its strings */
     inf_arena_reset();
-    beat_histogram_observe(G.latency, (double)(beat_mono_us() - t0) / 1e6);
 }
 
 /* ---- health, metrics, stats --------------------------------------------------- */
@@ -290,7 +308,12 @@ static bool health(void *arg, beat_buf *d) {
                     state_age > o_max_state_age_ms ? "true" : "false",
                     (long long)(inf_leases_last_ok_ms(G.leases)
                                     ? now - inf_leases_last_ok_ms(G.leases) : -1));
-    return v.has_model && v.has_state && inf_leases_ready(G.leases);
+    beat_buf_printf(d, ",\"exchanges_version\":%lld,\"exchanges\":%d,\"open\":%s",
+                    (long long)v.exchanges_v, v.n_exchanges, o_open ? "true" : "false");
+    /* Without an exchange configured every bid request is refused: not
+     * ready to do the job (docs/exchanges.md "Before the first snapshot"). */
+    return v.has_model && v.has_state && inf_leases_ready(G.leases) &&
+           (o_open || v.n_exchanges > 0);
 }
 
 enum { GV_MODEL_V, GV_STATE_V, GV_CAMP_V, GV_CAMPS, GV_STATE_AGE, GV_MODEL_AGE };
@@ -313,25 +336,7 @@ static double gauge_fn(void *arg) {
 }
 
 static void metrics_init(void) {
-    static const char *const outs[OUT_N] = {"bid", "nobid", "bad_request"};
-    char name[128];
-    for (int i = 0; i < OUT_N; i++) {
-        snprintf(name, sizeof name, "beat_inference_requests_total{outcome=\"%s\"}",
-                 outs[i]);
-        G.outcome[i] = beat_counter_new(name, "Bid requests by outcome");
-    }
-    for (int i = 1; i < INF_NB_N; i++) {
-        snprintf(name, sizeof name, "beat_inference_nobid_total{reason=\"%s\"}",
-                 inf_nobid_name((inf_nobid)i));
-        G.nobid[i] = beat_counter_new(name, "No-bid answers by reason");
-    }
-    G.nobid[0] = G.nobid[INF_NB_NO_MATCH]; /* unreachable; keeps the index safe */
-    G.bids = beat_counter_new("beat_inference_bids_total", "Bids answered (one per imp)");
-    G.imps_over = beat_counter_new("beat_inference_imps_over_limit_total",
-                                   "Imps beyond the per-request limit, not bid on");
-    G.latency = beat_histogram_new("beat_inference_bid_latency_seconds",
-                                   "Time to answer a bid request",
-                                   beat_latency_bounds, beat_latency_nbounds);
+    inf_exch_metrics_init(); /* the per-request metrics are per exchange (exchange.c) */
     beat_gauge_fn_new("beat_inference_model_version", "Model version held",
                       gauge_fn, (void *)&gauge_sel[GV_MODEL_V]);
     beat_gauge_fn_new("beat_inference_state_version", "Pacing state version held",
@@ -381,18 +386,22 @@ static beat_alert_rules *start_alert_rules(void) {
 static void log_stats(void) {
     inf_versions v;
     inf_holder_versions(G.holder, &v);
+    inf_exch_totals t;
+    inf_exch_get_totals(&t);
     beat_log(BEAT_INFO, "stats",
              "bid=%llu nobid=%llu bad_request=%llu bids=%llu no_model=%llu "
-             "no_state=%llu stale_state=%llu model_version=%lld "
-             "campaigns_version=%lld state_version=%lld",
-             (unsigned long long)beat_counter_get(G.outcome[OUT_BID]),
-             (unsigned long long)beat_counter_get(G.outcome[OUT_NOBID]),
-             (unsigned long long)beat_counter_get(G.outcome[OUT_BAD]),
-             (unsigned long long)beat_counter_get(G.bids),
-             (unsigned long long)beat_counter_get(G.nobid[INF_NB_NO_MODEL]),
-             (unsigned long long)beat_counter_get(G.nobid[INF_NB_NO_STATE]),
-             (unsigned long long)beat_counter_get(G.nobid[INF_NB_STALE_STATE]),
-             (long long)v.model_v, (long long)v.campaigns_v, (long long)v.state_v);
+             "no_state=%llu stale_state=%llu refused=%llu qps_limited=%llu "
+             "model_version=%lld campaigns_version=%lld state_version=%lld "
+             "exchanges_version=%lld",
+             (unsigned long long)t.outcome[INF_OUT_BID],
+             (unsigned long long)t.outcome[INF_OUT_NOBID],
+             (unsigned long long)t.outcome[INF_OUT_BAD], (unsigned long long)t.bids,
+             (unsigned long long)t.nobid[INF_NB_NO_MODEL],
+             (unsigned long long)t.nobid[INF_NB_NO_STATE],
+             (unsigned long long)t.nobid[INF_NB_STALE_STATE],
+             (unsigned long long)t.refused, (unsigned long long)t.qps_limited,
+             (long long)v.model_v, (long long)v.campaigns_v, (long long)v.state_v,
+             (long long)v.exchanges_v);
 }
 
 /* ---- workers ---------------------------------------------------------------- */
@@ -422,6 +431,8 @@ static int worker_init(worker *w, int idx, bool reuseport) {
         .idle_timeout_ms = (int)o_idle_timeout_ms,
         .bid = on_bid,
         .bid_arg = w,
+        .gate = on_gate,
+        .gate_arg = w,
         .health = health,
     };
     w->http = inf_http_new(w->base, &hc, &err);
@@ -495,6 +506,9 @@ int main(int argc, char **argv) {
     }
     beat_stop_install();
     beat_cfg_log(opts);
+    if (o_open)
+        beat_log(BEAT_WARN, "open_mode", "msg=\"--open: bid requests are answered for anyone, "
+                 "unauthenticated and uncapped; for development only\"");
     metrics_init();
     inf_privacy_metrics_init();
 

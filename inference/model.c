@@ -160,9 +160,10 @@ int inf_snap_decode(const void *frame, size_t len, inf_snap **out,
                     beat_reason *why) {
     beat_campaign_set cs;
     beat_state st;
+    beat_exchange_set xs = {0};
     memset(&cs, 0, sizeof cs);
     memset(&st, 0, sizeof st);
-    int rc = beat_snapshot_decode(frame, len, &cs, &st, why);
+    int rc = beat_snapshot_decode(frame, len, &cs, &st, &xs, why);
     if (rc < 0) return rc;
     /* The frame carries "state":null until an actuator posted one. */
     bool has_state = st.version != 0 || st.n > 0 || st.ts_ms != 0;
@@ -170,8 +171,10 @@ int inf_snap_decode(const void *frame, size_t len, inf_snap **out,
     if (!s) {
         beat_campaigns_fini(&cs);
         beat_state_fini(&st);
+        beat_exchanges_fini(&xs);
         return -ENOMEM;
     }
+    s->xs = xs;
     *out = s;
     return 0;
 }
@@ -180,6 +183,7 @@ void inf_snap_unref(inf_snap *s) {
     if (!s || --s->refs > 0) return;
     beat_campaigns_fini(&s->cs);
     beat_state_fini(&s->st);
+    beat_exchanges_fini(&s->xs);
     free(s);
 }
 
@@ -332,7 +336,8 @@ struct inf_holder {
     hazard_slot *slots;
     inf_world *retired; /* writer-only list */
     _Atomic int64_t model_v, campaigns_v, state_v, model_ts, state_ts;
-    _Atomic int n_campaigns;
+    _Atomic int n_campaigns, n_exchanges;
+    _Atomic int64_t exchanges_v;
     _Atomic bool has_model, has_state;
 };
 
@@ -388,6 +393,8 @@ void inf_holder_publish(inf_holder *h, inf_world *w) {
     atomic_store(&h->model_ts, hm ? w->model->ck.h.ts_ms : 0);
     atomic_store(&h->campaigns_v, w && w->snap ? w->snap->cs.version : 0);
     atomic_store(&h->n_campaigns, w ? w->n : 0);
+    atomic_store(&h->exchanges_v, w && w->snap ? w->snap->xs.version : 0);
+    atomic_store(&h->n_exchanges, w && w->snap ? w->snap->xs.n : 0);
     atomic_store(&h->state_v, hs ? w->snap->st.version : 0);
     atomic_store(&h->state_ts, hs ? w->snap->st.ts_ms : 0);
     atomic_store(&h->has_model, hm);
@@ -429,6 +436,8 @@ void inf_holder_versions(inf_holder *h, inf_versions *out) {
     out->model_ts_ms = atomic_load(&h->model_ts);
     out->state_ts_ms = atomic_load(&h->state_ts);
     out->n_campaigns = atomic_load(&h->n_campaigns);
+    out->exchanges_v = atomic_load(&h->exchanges_v);
+    out->n_exchanges = atomic_load(&h->n_exchanges);
     out->has_model = atomic_load(&h->has_model);
     out->has_state = atomic_load(&h->has_state);
 }

@@ -35,6 +35,7 @@ typedef struct inf_snap {
     beat_campaign_set cs;  /* owned */
     beat_state st;         /* owned; has_state false when the frame had none */
     bool has_state;
+    beat_exchange_set xs;  /* owned; version 0 and n 0 when the frame had none */
 } inf_snap;
 
 /* Per-campaign data a bid needs, computed once per world. The first 64
@@ -67,6 +68,9 @@ typedef struct inf_world {
     float *fu;             /* owned, n × model rank: the campaigns' U rows
                               gathered for one sgemv per imp; NULL if rank 0 */
     inf_tindex *tx;        /* owned: targeting index over camps (never NULL) */
+    /* the node's slot of each exchange of snap->xs (exchange.h), same order;
+       NULL when not bound (worlds built by tests) */
+    struct inf_xslot *xslot[BEAT_EXCHANGES_MAX];
     uint64_t id;           /* unique per built world (caches key on it) */
     struct inf_world *retired_next; /* holder's retire list */
 } inf_world;
@@ -84,7 +88,7 @@ void inf_model_unref(inf_model *m);
 
 /* Takes cs and st (zeroes them). has_state false when st carries nothing. */
 inf_snap *inf_snap_new(beat_campaign_set *cs, beat_state *st, bool has_state);
-/* Decodes a whole 'S' frame. */
+/* Decodes a whole 'S' frame (its exchanges go into s->xs). */
 int inf_snap_decode(const void *frame, size_t len, inf_snap **out,
                     beat_reason *why);
 void inf_snap_unref(inf_snap *s);
@@ -144,6 +148,8 @@ typedef struct inf_versions {
     int64_t model_ts_ms, state_ts_ms;
     int n_campaigns;
     bool has_model, has_state;
+    int64_t exchanges_v; /* 0: the snapshot had no exchanges */
+    int n_exchanges;
 } inf_versions;
 void inf_holder_versions(inf_holder *h, inf_versions *out);
 

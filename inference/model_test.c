@@ -70,7 +70,7 @@ static int snap_frame(beat_buf *b, bool with_state, bool c1_paused) {
     cs.version = 11;
     beat_state_campaign sc[2] = {{"c2", 1.0, false}, {"c1", 1.5, c1_paused}};
     beat_state st = {.actuator = "t", .ts_ms = T0, .version = 22, .n = 2, .c = sc};
-    rc = beat_snapshot_encode(&cs, with_state ? &st : NULL, b);
+    rc = beat_snapshot_encode(&cs, with_state ? &st : NULL, NULL, b);
     beat_campaigns_fini(&cs);
     return rc;
 }

@@ -98,6 +98,14 @@ static int url_encode(beat_buf *out, const char *s) {
 
 int inf_notice_url(beat_buf *out, const char *base, const beat_notice_fields *f,
                    const char *sig) {
+    return inf_notice_url_m(out, base, f, sig, NULL);
+}
+
+int inf_notice_url_m(beat_buf *out, const char *base, const beat_notice_fields *f,
+                     const char *sig, const inf_notice_macros *m) {
+    const char *mp = m && m->price ? m->price : "${AUCTION_PRICE}";
+    const char *mc = m && m->currency ? m->currency : "${AUCTION_CURRENCY}";
+    const char *ml = m && m->loss ? m->loss : "${AUCTION_LOSS}";
     const char *path = !f                        ? NULL
                        : f->type == BEAT_EV_WIN   ? "/win"
                        : f->type == BEAT_EV_BILL  ? "/bill"
@@ -123,9 +131,11 @@ int inf_notice_url(beat_buf *out, const char *base, const beat_notice_fields *f,
          ((rc = beat_buf_puts(out, "&bc=")) < 0 || (rc = url_encode(out, f->bid_cur)) < 0)) ||
         (rc = beat_buf_puts(out, "&t=")) < 0 || (rc = beat_buf_put_i64(out, f->ts_ms)) < 0 ||
         (rc = beat_buf_puts(out, "&f=")) < 0 || (rc = beat_buf_put_i64(out, f->flags)) < 0 ||
-        (!click &&
-         (rc = beat_buf_puts(out, "&p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}")) < 0) ||
-        (f->type == BEAT_EV_LOSS && (rc = beat_buf_puts(out, "&l=${AUCTION_LOSS}")) < 0) ||
+        (!click && ((rc = beat_buf_puts(out, "&p=")) < 0 || (rc = beat_buf_puts(out, mp)) < 0 ||
+                    (rc = beat_buf_puts(out, "&cur=")) < 0 ||
+                    (rc = beat_buf_puts(out, mc)) < 0)) ||
+        (f->type == BEAT_EV_LOSS &&
+         ((rc = beat_buf_puts(out, "&l=")) < 0 || (rc = beat_buf_puts(out, ml)) < 0)) ||
         (click && ((rc = beat_buf_puts(out, "&u=")) < 0 ||
                    (rc = url_encode(out, landing)) < 0)) ||
         (rc = beat_buf_puts(out, "&s=")) < 0 || (rc = beat_buf_puts(out, sig)) < 0) {

@@ -32,4 +32,14 @@ int inf_notice_sign(const inf_signer *s, const beat_notice_fields *f,
 int inf_notice_url(beat_buf *out, const char *base, const beat_notice_fields *f,
                    const char *sig);
 
+/* The macros an exchange substitutes in win/bill/loss URLs (unsigned: p,
+ * cur, l). NULL members: the OpenRTB defaults ${AUCTION_PRICE},
+ * ${AUCTION_CURRENCY}, ${AUCTION_LOSS}. */
+typedef struct inf_notice_macros {
+    const char *price, *currency, *loss;
+} inf_notice_macros;
+/* inf_notice_url with the exchange's own macro names (m may be NULL). */
+int inf_notice_url_m(beat_buf *out, const char *base, const beat_notice_fields *f,
+                     const char *sig, const inf_notice_macros *m);
+
 #endif

@@ -35,6 +35,15 @@ int inf_openrtb_rates_set(const char *spec, beat_reason *why) {
 double inf_openrtb_rate(const char *c) { return beat_fx_rate(&rates, c); }
 
 const beat_fx *inf_openrtb_fx(void) { return &rates; }
+
+void inf_req_default_cur(inf_req *r, const char *cur) {
+    if (!r->cur_absent || !cur || !*cur || strcasecmp(cur, "USD") == 0) return;
+    double rate = beat_fx_rate(&rates, cur);
+    r->cur_ok = rate > 0;
+    if (!r->cur_ok) return;
+    for (int k = 0; k < 3; k++) r->bid_cur[k] = (char)(cur[k] & ~0x20);
+    r->bid_usd_per_unit = rate;
+}
 #define SIZE_DIM_MAX 100000
 
 static const cJSON *get(const cJSON *o, const char *k) {
@@ -406,12 +415,13 @@ static int parse_channel(const cJSON *root, inf_req *r, beat_reason *why) {
  * (no-bid "currency"). */
 static int parse_cur(const cJSON *root, inf_req *r, beat_reason *why) {
     const cJSON *cur = get(root, "cur"), *it;
-    r->cur_ok = true;
+    r->cur_ok = r->cur_absent = true;
     memcpy(r->bid_cur, "USD", 4);
     r->bid_usd_per_unit = 1.0;
     if (!cur) return 0;
     if (!cJSON_IsArray(cur)) return beat_reasonf(why, -EBADMSG, "cur: not an array");
     if (cJSON_GetArraySize(cur) == 0) return 0; /* empty = unspecified */
+    r->cur_absent = false;
     cJSON_ArrayForEach(it, cur) {
         if (cJSON_IsString(it) && strcasecmp(it->valuestring, "USD") == 0) return 0;
     }
@@ -476,7 +486,7 @@ bool inf_req_seat_ok(const inf_req *r, const char *seat) {
 }
 
 static void parse_auction(const cJSON *root, inf_req *r) {
-    r->at = (int)opt_int(root, "at", 1, 1000, 2);
+    r->at = (int)opt_int(root, "at", 1, 1000, 0);
     r->test = opt_int(root, "test", 0, 1, 0) == 1;
     r->n_wseat = str_list(get(root, "wseat"), r->wseat, INF_SEAT_MAX, &r->seats_truncated);
     r->n_bseat = str_list(get(root, "bseat"), r->bseat, INF_SEAT_MAX, &r->seats_truncated);

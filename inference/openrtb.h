@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "beat_exchange.h"
 #include "beat_util.h"
 #include "beat_wire.h"
 
@@ -125,9 +126,14 @@ typedef struct inf_req {
     const char *id;
     int64_t tmax_ms;       /* 0 = absent */
     bool cur_ok;           /* we can bid in a currency cur allows */
+    bool cur_absent;       /* no cur: the exchange's default currency applies
+                              (inf_req_default_cur) */
     char bid_cur[4];       /* ...that one: "USD" unless cur excludes it */
     double bid_usd_per_unit; /* its rate (1 for USD) */
-    int at;                /* auction type: 1 first price, 2 second (default) */
+    int at;                /* auction type: 1 first price, 2 second; 0 absent (the
+                              caller applies the exchange's default) */
+    const beat_exchange *exch; /* set by the caller after parsing: who sent it
+                                  (NULL: --open, defaults) */
     bool test;             /* test=1: not billable; answered, not logged */
     bool seats_truncated;  /* wseat/bseat longer than INF_SEAT_MAX */
     int n_wseat, n_bseat;  /* 0 wseat = any seat */
@@ -193,6 +199,10 @@ double inf_openrtb_rate(const char *cur);
 /* The table itself (response prices in the bid currency). */
 struct beat_fx;
 const struct beat_fx *inf_openrtb_fx(void);
+/* A request without cur is in its exchange's default currency cur: we bid
+ * in it when the rate table knows it, else cur_ok turns false (no-bid
+ * "currency"). No-op when the request named currencies or cur is USD. */
+void inf_req_default_cur(inf_req *r, const char *cur);
 void inf_req_fini(inf_req *r);
 
 const char *inf_imp_skip_name(inf_imp_skip s);

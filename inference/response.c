@@ -120,13 +120,13 @@ static int put_bid_id(beat_buf *o, uint64_t prefix, uint64_t seq) {
 static const char *bid_cur(const inf_req *r) { return r->bid_cur[0] ? r->bid_cur : "USD"; }
 
 /* The signed notice fields of a bid; type and landing are set per URL.
- * No exchange id yet: there is no per-exchange config, so x is "". Test
+ * x is the exchange that sent the request ("" in --open mode). Test
  * traffic is signed as such (f=1): the receiver answers its notices but
  * produces nothing for them (docs/contracts.md "Notice URLs"). */
 static beat_notice_fields notice_fields(const inf_req *r, const inf_bid *bid,
                                         const beat_campaign *c, const beat_creative *cr,
                                         int64_t ts_ms) {
-    return (beat_notice_fields){.exchange = "",
+    return (beat_notice_fields){.exchange = r->exch ? r->exch->id : "",
                                 .flags = r->test ? BEAT_NOTICE_F_TEST : 0,
                                 .auction = r->id,
                                 .imp = r->imp[bid->imp].id,
@@ -137,8 +137,8 @@ static beat_notice_fields notice_fields(const inf_req *r, const inf_bid *bid,
                                 .ts_ms = ts_ms};
 }
 
-/* nurl, burl and lurl, each signed for its own type with the pre-keyed
- * HMAC (notice.c). */
+/* nurl, burl and lurl — those the exchange uses, with its macro names —
+ * each signed for its own type with the pre-keyed HMAC (notice.c). */
 static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch,
                        const inf_req *r, const inf_bid *bid, const beat_campaign *c,
                        const beat_creative *cr, int64_t ts_ms) {
@@ -149,19 +149,24 @@ static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch,
                 {BEAT_EV_BILL, ",\"burl\":\""},
                 {BEAT_EV_LOSS, ",\"lurl\":\""}};
     beat_notice_fields f = notice_fields(r, bid, c, cr, ts_ms);
+    const beat_exchange *x = r->exch;
+    const inf_notice_macros mac = {x ? x->price_macro : NULL, x ? x->currency_macro : NULL,
+                                   x ? x->loss_macro : NULL};
+    const bool use[3] = {!x || x->nurl, !x || x->burl, !x || x->lurl};
     char sig[BEAT_SIG_HEX + 1];
     int rc;
     for (int k = 0; k < 3; k++) {
+        if (!use[k]) continue;
         f.type = urls[k].t;
         if ((rc = inf_notice_sign(&b->signer, &f, sig)) < 0 ||
             (rc = beat_buf_puts(o, urls[k].key)) < 0)
             return rc;
         if (b->url_plain) {
             /* nothing in it needs a JSON escape: write it in place */
-            rc = inf_notice_url(o, b->cfg.receiver_url, &f, sig);
+            rc = inf_notice_url_m(o, b->cfg.receiver_url, &f, sig, &mac);
         } else {
             beat_buf_reset(scratch);
-            rc = inf_notice_url(scratch, b->cfg.receiver_url, &f, sig);
+            rc = inf_notice_url_m(scratch, b->cfg.receiver_url, &f, sig, &mac);
             if (rc >= 0) rc = esc(o, scratch->data, scratch->len, false);
         }
         if (rc < 0 || (rc = beat_buf_puts(o, "\"")) < 0) return rc;
@@ -391,6 +396,7 @@ void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,
     copy_id(ev->campaign, c->id);
     copy_id(ev->crid, c->creatives[bid->creative].crid);
     copy_id(ev->node, b->cfg.node ? b->cfg.node : "");
+    copy_id(ev->exchange, r->exch ? r->exch->id : "");
     ev->price_cpm_micros = bid->price_cpm_micros;
     ev->pctr = bid->pctr;
     ev->model_version = w->model->version;

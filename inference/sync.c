@@ -20,6 +20,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_nng.h"
+#include "exchange.h"
 #include "lease.h"
 
 #define RECV_POLL_MS 100
@@ -53,11 +54,13 @@ static int64_t held_sv(const inf_sync *s) {
     return s->snap && s->snap->has_state ? s->snap->st.version : 0;
 }
 static int64_t held_mv(const inf_sync *s) { return s->model ? s->model->version : 0; }
+static int64_t held_xv(const inf_sync *s) { return s->snap ? s->snap->xs.version : 0; }
 
 static void publish(inf_sync *s, int kind) {
     inf_world *w = inf_world_build(s->model, s->snap);
     for (int i = 0; w && s->cfg.leases && i < w->n; i++)
         w->camps[i].lease = inf_leases_slot(s->cfg.leases, w->camps[i].c->id);
+    inf_exch_bind(w);
     if (!w) {
         beat_counter_inc(s->swap_failures[kind]);
         beat_log_rl(5000, BEAT_ERROR, "world_build_failed", "err=%d", -ENOMEM);
@@ -105,14 +108,17 @@ static int apply_snapshot(inf_sync *s, const void *msg, size_t len) {
         return -ERANGE;
     }
     int64_t cv = sn->cs.version, sv = sn->has_state ? sn->st.version : 0;
-    if (s->snap && cv == held_cv(s) && sv == held_sv(s) &&
+    int64_t xv = sn->xs.version;
+    if (s->snap && cv == held_cv(s) && sv == held_sv(s) && xv == held_xv(s) &&
         sn->has_state == s->snap->has_state) {
         inf_snap_unref(sn); /* duplicate (pub + reply): nothing changes */
         return 0;
     }
     bool reset_c = s->have_hb && cv == s->hb.campaigns_version;
     bool reset_s = s->have_hb && sv == s->hb.state_version;
-    if ((cv < held_cv(s) && !reset_c) || (sv < held_sv(s) && !reset_s)) {
+    bool reset_x = s->have_hb && xv == s->hb.exchanges_version;
+    if ((cv < held_cv(s) && !reset_c) || (sv < held_sv(s) && !reset_s) ||
+        (xv < held_xv(s) && !reset_x)) {
         beat_counter_inc(s->stale_frames);
         inf_snap_unref(sn);
         return 0;
@@ -121,7 +127,8 @@ static int apply_snapshot(inf_sync *s, const void *msg, size_t len) {
     s->snap = sn;
     publish(s, W_SNAP);
     beat_log(BEAT_DEBUG, "snapshot_applied", "campaigns_version=%lld state_version=%lld "
-             "campaigns=%d", (long long)cv, (long long)sv, sn->cs.n);
+             "exchanges_version=%lld campaigns=%d exchanges=%d", (long long)cv, (long long)sv,
+             (long long)xv, sn->cs.n, sn->xs.n);
     return 0;
 }
 
@@ -176,7 +183,8 @@ static void on_heartbeat(inf_sync *s, const void *msg, size_t len) {
         beat_log(BEAT_INFO, "supervisor_back", "model_version=%lld state_version=%lld",
                  (long long)hb.model_version, (long long)hb.state_version);
     }
-    if (hb.campaigns_version != held_cv(s) || hb.state_version != held_sv(s))
+    if (hb.campaigns_version != held_cv(s) || hb.state_version != held_sv(s) ||
+        hb.exchanges_version != held_xv(s))
         s->need[W_SNAP] = true;
     if (hb.model_version != held_mv(s)) s->need[W_CKPT] = true;
 }

@@ -180,6 +180,7 @@ void rcv_notice_to_event(const beat_notice *n, int64_t now_ms, beat_event *ev) {
     memcpy(ev->imp, n->imp, sizeof ev->imp);
     memcpy(ev->campaign, n->campaign, sizeof ev->campaign);
     memcpy(ev->crid, n->crid, sizeof ev->crid);
+    memcpy(ev->exchange, n->exchange, sizeof ev->exchange); /* signed: x */
     ev->price_cpm_micros = n->price_cpm_micros > 0 ? n->price_cpm_micros : 0;
     ev->bid_cpm_micros = n->bid_cpm_micros;
     ev->notice_ts_ms = n->ts_ms;

@@ -55,7 +55,10 @@ export BEAT_ACTUATOR_TRANSIT_S=${BEAT_ACTUATOR_TRANSIT_S:-0.3}
 export BEAT_CURRENCY_RATES=${BEAT_CURRENCY_RATES:-EUR=1.08,GBP=1.27}
 
 echo "== beatctl up"
-"$BIN/beatctl" up --campaigns "$RUN/campaigns.json"
+# Exchanges with keys generated at up (run/exchange-keys, mode 0600); run/env
+# exports beat-exsim's identity (BEAT_EXSIM_EXCHANGE / _KEY), so it sends
+# as a configured exchange, as a real one would (docs/exchanges.md).
+"$BIN/beatctl" up --campaigns "$RUN/campaigns.json" --exchanges docs/examples/exchanges.json
 # shellcheck disable=SC1091
 source "$RUN/env"
 python3 scripts/report.py --wait-ready "$RUN" > "$RUN/versions-before.json"
@@ -68,7 +71,7 @@ python3 scripts/report.py --put-campaigns "$RUN" "$RUN/campaigns-demo.json" "$RE
 python3 scripts/report.py --poll "$RUN" "$REPORT/engine.jsonl" &
 POLL=$!
 
-echo "== beat-exsim: ${DURATION}s at ${RATE} req/s on average (wave $WAVE, surge $SURGE, drop $DROP)"
+echo "== beat-exsim as exchange $BEAT_EXSIM_EXCHANGE: ${DURATION}s at ${RATE} req/s on average (wave $WAVE, surge $SURGE, drop $DROP)"
 "$BIN/beat-exsim" --inference "$BEAT_INFERENCE_URLS" --rate "$RATE" --duration "$DURATION" \
   --seed "$SEED" --wave "$WAVE" --surge "$SURGE" --surge "$DROP" --connections "$CONNS" \
   --auc-window-s "$AUC_WINDOW" \

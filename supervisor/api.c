@@ -20,7 +20,7 @@ struct sup_api {
     size_t max_json, max_ckpt;
     const char *token;
     beat_counter *unauthorized;
-    beat_counter *too_large[3]; /* the same counters as sup_app's rejected_total */
+    beat_counter *too_large[4]; /* the same counters as sup_app's rejected_total */
 };
 
 static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want,
@@ -92,6 +92,39 @@ static void on_campaigns(struct evhttp_request *req, void *arg) {
     int64_t v = 0;
     int rc = sup_app_put_campaigns(api->app, p, len, &v, &why);
     reply_result(req, rc, v, &why);
+}
+
+/* Exchanges carry authentication, so reading them needs the token too, and
+ * what is read has no key material (docs/exchanges.md). Besides this
+ * file's method/auth helpers, only beat_http_* calls: the handler moves
+ * with them to another HTTP server. */
+static void on_exchanges(struct evhttp_request *req, void *arg) {
+    sup_api *api = arg;
+    if (!auth_ok(api, req)) return;
+    sup_exch *x = sup_app_exchanges(api->app);
+    beat_buf b;
+    beat_buf_init(&b, api->max_json);
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+        b.max = SIZE_MAX - 1; /* the served set is bounded by what was accepted */
+        int rc = sup_exch_public_json(x, &b);
+        if (rc == 0) beat_http_reply_json(req, 200, b.data, b.len);
+        else if (rc == -ENOENT) beat_http_reply_error(req, 404, "no exchanges yet");
+        else beat_http_reply_error(req, 503, "cannot encode exchanges");
+    } else if (method_is(req, EVHTTP_REQ_PUT, "GET, PUT")) {
+        int rc = beat_http_body(req, &b);
+        beat_reason why = {{0}};
+        int64_t v = 0;
+        if (rc == -EMSGSIZE) {
+            beat_counter_inc(api->too_large[3]);
+            beat_http_reply_error(req, 413, "body over --max-json-bytes");
+        } else if (rc) {
+            beat_http_reply_error(req, 503, "out of memory");
+        } else {
+            rc = sup_exch_put(x, b.data ? b.data : "", b.len, &v, &why);
+            reply_result(req, rc, v, &why);
+        }
+    }
+    beat_buf_fini(&b);
 }
 
 static void on_state(struct evhttp_request *req, void *arg) {
@@ -195,13 +228,14 @@ sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token,
     api->token = admin_token ? admin_token : "";
     api->unauthorized = beat_counter_new("beat_supervisor_unauthorized_total",
                                          "Writes refused for a missing or wrong token");
-    static const char *const kinds[3] = {"campaigns", "state", "checkpoint"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const kinds[4] = {"campaigns", "state", "checkpoint", "exchanges"};
+    for (int k = 0; k < 4; k++) {
         char name[96];
         snprintf(name, sizeof name, "beat_supervisor_rejected_total{kind=\"%s\"}", kinds[k]);
         api->too_large[k] = beat_counter_new(name, "Writes rejected as invalid or too large");
     }
     beat_http_route(h, "/v1/campaigns", on_campaigns, api);
+    beat_http_route(h, "/v1/exchanges", on_exchanges, api);
     beat_http_route(h, "/v1/state", on_state, api);
     beat_http_route(h, "/v1/state/latest", on_state_latest, api);
     beat_http_route(h, "/v1/checkpoint", on_checkpoint, api);

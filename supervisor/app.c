@@ -20,6 +20,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_wire.h"
+#include "exchanges.h"
 #include "status.h"
 
 #define META_FILE_HASH "campaigns_file_sha256"
@@ -47,6 +48,8 @@ struct sup_app {
     sup_frame *model; /* 'C' frame or NULL */
     int64_t model_version, model_ts;
     beat_ckpt_header mh; /* of the current model */
+
+    sup_exch *exch; /* owned: the exchange set, published inside the snapshot */
 
     beat_counter *accepted[K_N], *rejected[K_N], *db_fail;
     beat_gauge *version_g[K_N], *db_bytes;
@@ -148,17 +151,21 @@ static void publish_snapshot(sup_app *a) {
     if (!a->pub || a->cs.version == 0) return;
     beat_buf b;
     beat_buf_init(&b, 2 * a->cfg.max_json_bytes + (1 << 20));
-    int rc = beat_snapshot_encode(&a->cs, a->state.version ? &a->state : NULL, &b);
+    const beat_exchange_set *xs = sup_exch_current(a->exch);
+    int rc = beat_snapshot_encode(&a->cs, a->state.version ? &a->state : NULL,
+                                  xs->version ? xs : NULL, &b);
     sup_frame *f = rc == 0 ? sup_frame_new(b.len) : NULL;
     if (f) {
         memcpy(f->data, b.data, b.len);
-        sup_pub_set_snapshot(a->pub, a->cs.version, a->state.version, f);
+        sup_pub_set_snapshot(a->pub, a->cs.version, a->state.version, xs->version, f);
         sup_frame_unref(f);
     } else {
         beat_log(BEAT_ERROR, "snapshot_encode_failed", "err=%d", rc ? rc : -ENOMEM);
     }
     beat_buf_fini(&b);
 }
+
+static void republish(void *arg) { publish_snapshot(arg); }
 
 /* 'C' + u64 LE version + bytes. */
 static sup_frame *model_frame(int64_t version, const void *bytes, size_t len) {
@@ -420,6 +427,7 @@ int sup_app_post_checkpoint(sup_app *a, const void *bytes, size_t len, int64_t *
 int sup_app_load(sup_app *a) {
     sup_row r;
     beat_reason why = {{0}};
+    if (sup_exch_load(a->exch) != 0) return -EIO;
     int rc = sup_store_latest(a->st, SUP_T_CAMPAIGNS, &r);
     if (rc == -EIO) return rc;
     if (rc == 0) {
@@ -487,6 +495,8 @@ int sup_app_load(sup_app *a) {
 
 /* ---- read side ------------------------------------------------------------- */
 
+sup_exch *sup_app_exchanges(const sup_app *a) { return a->exch; }
+
 const char *sup_app_campaigns_json(const sup_app *a, size_t *len) {
     *len = a->cs_len;
     return a->cs.version ? a->cs_json : NULL;
@@ -517,6 +527,8 @@ int sup_app_versions_json(const sup_app *a, beat_buf *out) {
     const char *act = a->state.version ? a->state.actuator : "";
     if (!rc) rc = beat_buf_json_str(out, act, strlen(act));
     if (!rc) rc = sup_status_model_json(out, a->model ? &a->mh : NULL);
+    if (!rc) rc = beat_buf_printf(out, ",\"exchanges\":%lld",
+                                  (long long)sup_exch_current(a->exch)->version);
     if (!rc && a->pub) rc = beat_buf_printf(out, ",\"peers\":%d", sup_pub_peers(a->pub));
     if (!rc) rc = beat_buf_puts(out, "}");
     return rc;
@@ -576,6 +588,11 @@ sup_app *sup_app_new(const sup_cfg *cfg, sup_store *st, sup_pub *pub) {
     a->db_write = beat_histogram_new("beat_supervisor_db_write_seconds",
                                      "SQLite write transaction latency",
                                      beat_latency_bounds, beat_latency_nbounds);
+    a->exch = sup_exch_new(st, cfg->max_json_bytes, republish, a);
+    if (!a->exch) {
+        free(a);
+        return NULL;
+    }
     return a;
 }
 
@@ -586,5 +603,6 @@ void sup_app_free(sup_app *a) {
     beat_state_fini(&a->state);
     free(a->state_json);
     sup_frame_unref(a->model);
+    sup_exch_free(a->exch);
     free(a);
 }

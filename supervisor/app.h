@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "beat_util.h"
 #include "banker.h"
+#include "exchanges.h"
 #include "publish.h"
 #include "store.h"
 
@@ -66,6 +67,10 @@ const char *sup_app_state_json(const sup_app *a, size_t *len);
 /* Current 'C' frame with a new reference (caller unrefs), or NULL. The
  * checkpoint bytes are data + 9. */
 sup_frame *sup_app_model(const sup_app *a, int64_t *version);
+
+/* The exchange set (exchanges.h), owned by a: its replacements republish
+ * the snapshot. */
+sup_exch *sup_app_exchanges(const sup_app *a);
 
 int64_t sup_app_version(const sup_app *a, int which); /* 0 campaigns, 1 state, 2 model */
 int sup_app_versions_json(const sup_app *a, beat_buf *out);

@@ -36,7 +36,7 @@
 static char *o_relay, *o_relay_rep, *o_lease, *o_lease_db;
 static beat_strlist o_datastream;
 static int64_t o_lease_horizon_s, o_lease_min_bids;
-static char *o_listen, *o_db, *o_campaigns, *o_pub, *o_rep, *o_token, *o_seed, *o_name,
+static char *o_listen, *o_db, *o_campaigns, *o_exchanges, *o_pub, *o_rep, *o_token, *o_seed, *o_name,
     *o_level;
 static int64_t o_backup_s;
 static double o_disk_warn, o_disk_error;
@@ -57,6 +57,9 @@ static const beat_opt OPTS[] = {
     {"campaigns", "BEAT_CAMPAIGNS", BEAT_OPT_STR, &o_campaigns, NULL, 0, -1,
      "campaigns JSON file applied at start when its content changed since last applied",
      false},
+    {"exchanges", "BEAT_EXCHANGES", BEAT_OPT_STR, &o_exchanges, NULL, 0, -1,
+     "exchanges JSON file (docs/exchanges.md) applied at start when its content changed "
+     "since last applied", false},
     {"pub", "BEAT_SUPERVISOR_PUB", BEAT_OPT_STR, &o_pub, "tcp://127.0.0.1:7103", 0, -1,
      "nng PUB listen URL (snapshots, checkpoints, heartbeats to inference)", false},
     {"rep", "BEAT_SUPERVISOR_REP", BEAT_OPT_STR, &o_rep, "tcp://127.0.0.1:7104", 0, -1,
@@ -380,6 +383,9 @@ int main(int argc, char **argv) {
         if ((rc = sup_app_load_campaigns_file(app, o_campaigns, &why)) != 0)
             die("campaigns_file_invalid", why.msg);
     }
+    if (o_exchanges && *o_exchanges &&
+        sup_exch_load_file(sup_app_exchanges(app), o_exchanges, &why) != 0)
+        die("exchanges_file_invalid", why.msg);
 
     struct event_base *base = event_base_new();
     if (!base) die("start_failed", "event_base_new failed");

@@ -52,7 +52,7 @@ struct sup_pub {
     pthread_cond_t cv; /* wakes the heartbeat thread on stop */
     bool stopping;
     sup_frame *snap, *model; /* current frames, guarded by mu */
-    int64_t c_ver, sv, mv;
+    int64_t c_ver, sv, mv, xv;
     int peers; /* atomic: pipes on the pub socket */
     uint32_t snap_crc, model_crc;
 
@@ -83,6 +83,7 @@ void sup_pub_heartbeat(sup_pub *p) {
     pthread_mutex_lock(&p->mu);
     hb.campaigns_version = p->c_ver;
     hb.state_version = p->sv;
+    hb.exchanges_version = p->xv;
     hb.model_version = p->mv;
     hb.snapshot_crc = p->snap_crc;
     hb.model_crc = p->model_crc;
@@ -97,7 +98,7 @@ void sup_pub_heartbeat(sup_pub *p) {
 }
 
 void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version,
-                          int64_t state_version, sup_frame *f) {
+                          int64_t state_version, int64_t exchanges_version, sup_frame *f) {
     uint32_t crc = beat_crc32(f->data, f->len);
     sup_frame_ref(f);
     pthread_mutex_lock(&p->mu);
@@ -105,6 +106,7 @@ void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version,
     p->snap = f;
     p->c_ver = campaigns_version;
     p->sv = state_version;
+    p->xv = exchanges_version;
     p->snap_crc = crc;
     pthread_mutex_unlock(&p->mu);
     sup_frame_unref(old);

@@ -38,7 +38,7 @@ void sup_pub_free(sup_pub *p);
 /* Makes f (an 'S' frame) current and publishes it. Takes a reference of
  * its own; the caller keeps its own. */
 void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version,
-                          int64_t state_version, sup_frame *f);
+                          int64_t state_version, int64_t exchanges_version, sup_frame *f);
 /* Makes f (a 'C' frame: tag, u64 LE version, checkpoint bytes) current
  * and publishes it. Takes a reference of its own. */
 void sup_pub_set_model(sup_pub *p, int64_t model_version, sup_frame *f);

@@ -87,7 +87,7 @@ static int test_pub_and_rep(void) {
     /* A snapshot is published to the (now connected) subscriber. */
     static const char snap[] = "S{\"v\":1,\"campaigns_version\":3,\"state_version\":7}";
     sup_frame *sf = frame_of(snap, sizeof snap - 1);
-    sup_pub_set_snapshot(p, 3, 7, sf);
+    sup_pub_set_snapshot(p, 3, 7, 0, sf);
     m = recv_tag(sub, 'S', 3000, &n);
     CHECK(m != NULL);
     CHECK(n == sizeof snap - 1 && memcmp(m, snap, n) == 0);
@@ -133,7 +133,7 @@ static int test_pub_and_rep(void) {
     sup_frame *old = sup_frame_ref(sf);
     static const char snap2[] = "S{\"v\":1,\"campaigns_version\":4,\"state_version\":7}";
     sup_frame *sf2 = frame_of(snap2, sizeof snap2 - 1);
-    sup_pub_set_snapshot(p, 4, 7, sf2);
+    sup_pub_set_snapshot(p, 4, 7, 0, sf2);
     CHECK(memcmp(old->data, snap, sizeof snap - 1) == 0);
     sup_frame_unref(old);
     CHECK_EQ_INT(beat_nng_call(req, "snapshot", 8, &rep, &rn), 0);

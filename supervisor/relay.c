@@ -38,7 +38,7 @@ struct sup_relay {
 
     pthread_mutex_t mu; /* guards everything below */
     sup_frame *snap, *model;
-    int64_t cv, sv, mv;
+    int64_t cv, sv, mv, xv;
     uint32_t snap_crc, model_crc; /* as the heartbeat carries them */
     int64_t snap_ts, model_ts, seen_ts; /* ms when received / last heard */
     beat_ckpt_header mh;
@@ -56,15 +56,17 @@ static int64_t le64(const uint8_t *p) {
 static void on_snapshot(sup_relay *r, const void *data, size_t len) {
     beat_campaign_set cs = {0};
     beat_state st = {0};
+    beat_exchange_set xs = {0};
     beat_reason why = {{0}};
-    if (beat_snapshot_decode(data, len, &cs, &st, &why) != 0) {
+    if (beat_snapshot_decode(data, len, &cs, &st, &xs, &why) != 0) {
         beat_counter_inc(r->bad);
         beat_log_rl(5000, BEAT_WARN, "relay_bad_frame", "kind=snapshot reason=\"%s\"", why.msg);
         return;
     }
-    int64_t cv = cs.version, sv = st.version;
+    int64_t cv = cs.version, sv = st.version, xv = xs.version;
     beat_campaigns_fini(&cs);
     beat_state_fini(&st);
+    beat_exchanges_fini(&xs);
     /* Same versions and bytes: a re-send (e.g. the answer to our own
      * request racing the pub copy). A primary restarted on another db may
      * reuse version numbers, hence the CRC. */
@@ -81,12 +83,13 @@ static void on_snapshot(sup_relay *r, const void *data, size_t len) {
     r->snap = f;
     r->cv = cv;
     r->sv = sv;
+    r->xv = xv;
     r->snap_crc = crc;
     r->snap_ts = beat_now_ms();
     pthread_mutex_unlock(&r->mu);
     sup_frame_unref(old);
     beat_counter_inc(r->got[0]);
-    sup_pub_set_snapshot(r->pub, cv, sv, f);
+    sup_pub_set_snapshot(r->pub, cv, sv, xv, f);
 }
 
 static void on_model(sup_relay *r, const void *data, size_t len) {
@@ -180,6 +183,7 @@ static void *relay_main(void *arg) {
                 beat_counter_inc(r->got[2]);
                 pthread_mutex_lock(&r->mu);
                 if (hb.campaigns_version != r->cv || hb.state_version != r->sv ||
+                    hb.exchanges_version != r->xv ||
                     (r->snap && hb.snapshot_crc != r->snap_crc))
                     need_snap = true;
                 if (hb.model_version != r->mv || (r->model && hb.model_crc != r->model_crc))

@@ -43,7 +43,7 @@ static sup_frame *snapshot(int64_t cv) {
     cs.version = cv;
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
-    sup_frame *fr = beat_snapshot_encode(&cs, NULL, &b) == 0 ? frame_of(b.data, b.len) : NULL;
+    sup_frame *fr = beat_snapshot_encode(&cs, NULL, NULL, &b) == 0 ? frame_of(b.data, b.len) : NULL;
     beat_buf_fini(&b);
     beat_campaigns_fini(&cs);
     return fr;
@@ -111,7 +111,7 @@ static int test_relays_identical_frames_and_drops_garbage(void) {
 
     sup_frame *s1 = snapshot(2), *m1 = model(3);
     CHECK(s1 != NULL && m1 != NULL);
-    sup_pub_set_snapshot(primary, 2, 0, s1);
+    sup_pub_set_snapshot(primary, 2, 0, 0, s1);
     sup_pub_set_model(primary, 3, m1);
     CHECK(served(req, "snapshot", s1));
     CHECK(served(req, "checkpoint", m1));
@@ -125,7 +125,7 @@ static int test_relays_identical_frames_and_drops_garbage(void) {
     uint64_t bad0 = beat_counter_get(bad);
     static const char junk[] = "S{\"v\":1,\"campaigns_version\":9";
     sup_frame *sj = frame_of(junk, sizeof junk - 1);
-    sup_pub_set_snapshot(primary, 9, 0, sj);
+    sup_pub_set_snapshot(primary, 9, 0, 0, sj);
     int64_t deadline = beat_mono_ms() + 5000;
     while (beat_counter_get(bad) == bad0 && beat_mono_ms() < deadline) usleep(10000);
     CHECK(beat_counter_get(bad) > bad0);
@@ -134,7 +134,7 @@ static int test_relays_identical_frames_and_drops_garbage(void) {
     /* A good frame again replaces it. */
     sup_frame *s2 = snapshot(4);
     CHECK(s2 != NULL);
-    sup_pub_set_snapshot(primary, 4, 0, s2);
+    sup_pub_set_snapshot(primary, 4, 0, 0, s2);
     CHECK(served(req, "snapshot", s2));
 
     nng_close(req);

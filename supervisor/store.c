@@ -29,8 +29,9 @@ struct sup_store {
     uint64_t writes; /* successful puts since open */
 };
 
-static const char *const TABLE[SUP_T_N] = {"campaigns", "states", "checkpoints"};
-static const char *const LABEL[SUP_T_N] = {"source_hash", "actuator", "trainer"};
+static const char *const TABLE[SUP_T_N] = {"campaigns", "states", "checkpoints", "exchanges"};
+static const char *const LABEL[SUP_T_N] = {"source_hash", "actuator", "trainer",
+                                           "source_hash"};
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS campaigns("
@@ -42,6 +43,9 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS checkpoints("
     " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
     " trainer TEXT, crc INTEGER NOT NULL, blob BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS exchanges("
+    " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+    " source_hash TEXT, json TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);";
 
 /* mkdir -p of the directory part of path. */

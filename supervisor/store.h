@@ -1,6 +1,7 @@
 /* Supervisor's durable store: SQLite in WAL mode, the engine's only durable
  * state (docs/architecture.md "Where state lives"). One table per kind of
- * versioned object (campaign sets, pacing states, checkpoints) plus a small
+ * versioned object (campaign sets, pacing states, checkpoints, exchange
+ * sets) plus a small
  * key/value meta table. Used only from the supervisor's main thread. */
 #ifndef SUP_STORE_H
 #define SUP_STORE_H
@@ -9,11 +10,14 @@
 #include <stdint.h>
 #include "beat_util.h"
 
-typedef enum { SUP_T_CAMPAIGNS = 0, SUP_T_STATES, SUP_T_CHECKPOINTS, SUP_T_N } sup_table;
+typedef enum {
+    SUP_T_CAMPAIGNS = 0, SUP_T_STATES, SUP_T_CHECKPOINTS, SUP_T_EXCHANGES, SUP_T_N
+} sup_table;
 
 typedef struct sup_store sup_store;
 
-/* One stored row. label is source_hash / actuator / trainer by table. */
+/* One stored row. label is source_hash / actuator / trainer / source_hash
+ * by table. */
 typedef struct sup_row {
     int64_t version, ts_ms;
     char *label;   /* owned */
@@ -36,7 +40,7 @@ int sup_store_next_version(sup_store *st, sup_table t, int64_t *out);
 
 /* Inserts a row with the given version in one transaction, applies
  * retention, and if meta_key is not NULL also sets meta[meta_key]. The data
- * is bound as TEXT for campaigns/states and BLOB for checkpoints.
+ * is bound as TEXT for campaigns/states/exchanges and BLOB for checkpoints.
  * Returns 0, -EEXIST (version already used), or -EIO (logged). */
 int sup_store_put(sup_store *st, sup_table t, int64_t version, int64_t ts_ms,
                   const char *label, uint32_t crc, const void *data, size_t len,

@@ -175,6 +175,28 @@ def metric(port, name):
     return None
 
 
+def metric_sum(port, base, **labels):
+    """Sum of every sample of metric base whose labels include labels (e.g.
+    bids over all exchanges, or exchange="exsim" only); None if unreachable."""
+    st, _, b = http("GET", f"http://127.0.0.1:{port}/metrics", timeout=2.0)
+    if st != 200:
+        return None
+    want = [f'{k}="{v}"' for k, v in labels.items()]
+    total = 0.0
+    for line in b.decode().splitlines():
+        if line.startswith("#"):
+            continue
+        parts = line.rsplit(" ", 1)
+        if len(parts) != 2:
+            continue
+        name = parts[0]
+        if name != base and not name.startswith(base + "{"):
+            continue
+        if all(w in name for w in want):
+            total += float(parts[1])
+    return total
+
+
 def check(cond, msg="check failed"):
     if not cond:
         raise AssertionError(msg)
@@ -224,8 +246,9 @@ class Engine:
     """beatctl up/down around a test, in its own run dir and port range."""
 
     def __init__(self, run_dir, campaigns=None, n_inference=1, n_datastream=1, n_receiver=2,
-                 env=None):
+                 env=None, exchanges=None):
         self.run_dir = run_dir
+        self.exchanges = exchanges  # None: beatctl's default (docs/examples/exchanges.json)
         self.base = free_port_base(n_inference, n_datastream, n_receiver)
         self.ports = port_plan(self.base, n_inference, n_datastream, n_receiver)
         self.campaigns = campaigns
@@ -250,7 +273,14 @@ class Engine:
                 f"--receivers={self.n_receiver}"]
         if self.campaigns:
             args.append(f"--campaigns={self.campaigns}")
+        if self.exchanges:
+            args.append(f"--exchanges={self.exchanges}")
         return self.ctl(*args)
+
+    def exchange_headers(self, exchange="exsim"):
+        """Headers that authenticate a bid request as exchange (its key from
+        run/exchange-keys)."""
+        return {"X-Beat-Exchange": exchange, "X-Beat-Key": self.exchange_keys()[exchange]}
 
     def down(self):
         return self.ctl("down", check=False)
@@ -276,6 +306,18 @@ class Engine:
                     k, v = line[7:].rstrip("\n").split("=", 1)
                     out[k] = v.strip("'")
         return out
+
+    def exsim_env(self):
+        """The environment beat-exsim needs to send as the engine's exchange
+        (BEAT_EXSIM_EXCHANGE and its generated key, from run/env)."""
+        env = dict(os.environ)
+        env.update({k: v for k, v in self.shared_env().items() if k.startswith("BEAT_EXSIM_")})
+        return env
+
+    def exchange_keys(self):
+        """{exchange id: generated key} from run/exchange-keys."""
+        with open(os.path.join(self.run_dir, "exchange-keys")) as f:
+            return dict(line.split() for line in f if line.strip())
 
     def pid(self, name):
         try:

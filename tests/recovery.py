@@ -26,6 +26,7 @@ run/recovery/report.md). Every wait is a poll with a deadline; the engine
 and the simulator are stopped by PID even when a check fails."""
 import json, os, signal, subprocess, tempfile, threading, time
 from beatlib import BIN, ROOT, Engine, check, get_json, http, metric, wait_for
+import beatlib
 
 FAST = {"BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S": "1", "BEAT_ACTUATOR_TICK_MS": "300",
         # The join window must outlast the exchange's notice retries (exsim
@@ -227,7 +228,7 @@ class Sim:
             [os.path.join(BIN, "beat-exsim"), "--inference", urls, f"--rate={RATE}",
              f"--duration={duration}", "--seed=7", "--tmax=100", "--http-timeout-ms=150",
              "--stats-every-s=1", f"--json={self.summary}", f"--timeline={self.timeline}",
-             *extra], stdout=subprocess.DEVNULL,
+             *extra], stdout=subprocess.DEVNULL, env=e.exsim_env(),
             stderr=open(os.path.join(tmp, f"exsim-{tag}.log"), "w"))
 
     def lines(self):
@@ -342,7 +343,7 @@ def snapshot(e):
             "spend": spend(e), "state": state_latest(e),
             "ds_msgs": metric_sum(e, "datastream-", "beat_datastream_kafka_messages_total"),
             "delivered": metric_sum(e, "receiver", "beat_receiver_kafka_delivered_total"),
-            "bids": {n: metric(e.ports[n], "beat_inference_bids_total") or 0
+            "bids": {n: beatlib.metric_sum(e.ports[n], "beat_inference_bids_total") or 0
                      for n in inf_names(e)}}
 
 

@@ -69,7 +69,7 @@ def test_pipeline_end_to_end():
         st, hdrs, body = http("POST", e.url("inference-1", "/openrtb2/bid"),
                               json.dumps(bid_request(rid)),
                               {"Content-Type": "application/json",
-                               "x-openrtb-version": "2.5"})
+                               "x-openrtb-version": "2.5", **e.exchange_headers()})
         check(st == 200, f"bid status {st}: {body[:300]!r}")
         resp = json.loads(body)
         check(resp["id"] == rid, "response id echoes the request")

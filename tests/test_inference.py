@@ -25,7 +25,7 @@ def start(procs, port, extra=()):
                                   "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
                                   "--supervisor-lease", f"tcp://127.0.0.1:{lease}",
                                   "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}",
-                                  "--name", "inf-test", *extra])
+                                  "--name", "inf-test", "--open", *extra])
     wait_for(lambda: healthz(port), 10, what="inference serving")
     return p
 
@@ -53,9 +53,9 @@ def test_no_supervisor_not_ready_and_204():
                 check(st == 204, f"{v}/{f} -> {st} {body[:200]!r}")
                 check(hdr.get("x-openrtb-version") == v, f"{v}/{f} headers {hdr}")
                 check(body == b"", f"204 with a body {body!r}")
-        n = metric(port, 'beat_inference_nobid_total{reason="no_model"}')
+        n = metric(port, 'beat_inference_nobid_total{exchange="open",reason="no_model"}')
         check(n == 11, f"no_model count {n}")
-        check(metric(port, 'beat_inference_requests_total{outcome="nobid"}') == 11)
+        check(metric(port, 'beat_inference_requests_total{exchange="open",outcome="nobid"}') == 11)
         check(p.alive(), "inference died")
         # The supervisor link failure is counted, not fatal.
         wait_for(lambda: (metric(port, 'beat_inference_sync_failures_total{what="snapshot"}')
@@ -98,7 +98,7 @@ def test_bad_requests():
             check(st == 405, f"{m} -> {st}")
             check("POST" in hdr.get("Allow", ""), f"{m} Allow header {hdr}")
             check("error" in json.loads(b), f"{m} body {b!r}")
-        check(metric(port, 'beat_inference_requests_total{outcome="bad_request"}')
+        check(metric(port, 'beat_inference_requests_total{exchange="open",outcome="bad_request"}')
               == len(cases) + 3, "bad_request count")
         st, _, _ = http("GET", f"http://127.0.0.1:{port}/nope")
         check(st == 404, f"unknown path -> {st}")
@@ -117,7 +117,7 @@ def test_workers_share_the_port():
             st, _, _ = http("POST", url, body)
             check(st == 204, f"-> {st}")
         check(healthz(port)["workers"] == 3)
-        check(metric(port, 'beat_inference_requests_total{outcome="nobid"}') == 30)
+        check(metric(port, 'beat_inference_requests_total{exchange="open",outcome="nobid"}') == 30)
         check(p.stop() == 0, "SIGTERM exit code with 3 workers")
 
 
@@ -167,9 +167,9 @@ def test_gzip_encoding_and_tmax():
         req["tmax"] = 5
         st, _, _ = http("POST", url, json.dumps(req).encode())
         check(st == 204, f"tmax 5 -> {st}")
-        check(metric(port, 'beat_inference_nobid_total{reason="tmax"}') == 1,
+        check(metric(port, 'beat_inference_nobid_total{exchange="open",reason="tmax"}') == 1,
               "tmax no-bid counted")
-        check(metric(port, 'beat_inference_requests_total{outcome="bad_request"}') == 4,
+        check(metric(port, 'beat_inference_requests_total{exchange="open",outcome="bad_request"}') == 4,
               "bad_request count")
         check(p.alive(), "inference died")
         check(p.stop() == 0, "SIGTERM exit code")
@@ -277,7 +277,7 @@ def test_every_fixture_bids_or_says_why():
             check(st == 200, f"native {f} -> {st} {out[:300]!r}")
             bids = [b for sb in json.loads(out)["seatbid"] for b in sb["bid"]]
             check_bid(req, bids[0], rcv_port, 4, None)
-        check(metric(inf_port, 'beat_inference_nobid_total{reason="no_imp"}') == n204,
+        check(metric(inf_port, 'beat_inference_nobid_total{exchange="open",reason="no_imp"}') == n204,
               "no_imp count")
         check(inf.alive(), "inference died")
         check(inf.stop() == 0, "SIGTERM exit code")

@@ -78,7 +78,7 @@ def inference_argv(tmp, port, bidlog_port, name, rcv_port=None, *extra):
             "--supervisor-pub", f"ipc://{tmp}/pub.ipc", "--supervisor-rep", f"ipc://{tmp}/rep.ipc",
             "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
             "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog_port}",
-            "--notice-secret", SECRET, "--name", name, *extra]
+            "--notice-secret", SECRET, "--name", name, "--open", *extra]
     if rcv_port is not None:
         argv += ["--receiver-url", f"http://127.0.0.1:{rcv_port}"]
     return argv
@@ -193,7 +193,7 @@ def test_supervisor_to_inference_to_receiver():
         wait_for(lambda: healthz(inf_port)["state_version"] == sv, 10, what="stale swap")
         st, _, _ = bid(inf_port, json.dumps(req))
         check(st == 204, f"stale state bid -> {st}")
-        check(metric(inf_port, 'beat_inference_nobid_total{reason="stale_state"}') == 1)
+        check(metric(inf_port, 'beat_inference_nobid_total{exchange="open",reason="stale_state"}') == 1)
         check(healthz(inf_port)["state_stale"] is True)
         sv = post(sbase, "/v1/state", state(MULTS))
         wait_for(lambda: healthz(inf_port)["state_version"] == sv, 10, what="fresh swap")

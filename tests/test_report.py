@@ -50,7 +50,8 @@ def test_report_matches_raw_events():
                                 "--timeline", os.path.join(out, "exsim-timeline.jsonl"),
                                 "--events", os.path.join(out, "events.jsonl"),
                                 "--auc-window-s", "5", "--json", os.path.join(out, "exsim.json")],
-                               capture_output=True, text=True, timeout=RUN_S + 30)
+                               capture_output=True, text=True, timeout=RUN_S + 30,
+                               env=e.exsim_env())
             check(r.returncode == 0, r.stderr[-2000:])
             report.settle(run)
         finally:

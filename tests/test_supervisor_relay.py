@@ -47,7 +47,7 @@ def start_inference(procs, tmp, port, prefix, name, rcv_ports):
         "--supervisor-lease", f"ipc://{tmp}/lease.ipc",
         "--receiver-url", f"http://127.0.0.1:{rcv_ports[0]}",
         "--receiver-bidlog", f"tcp://127.0.0.1:{rcv_ports[1]}",
-        "--notice-secret", "relay-test-secret", "--name", name])
+        "--notice-secret", "relay-test-secret", "--name", name, "--open"])
     wait_for(lambda: healthz(port), 10, what=f"{name} serving")
     return p
 

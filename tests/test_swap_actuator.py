@@ -37,7 +37,7 @@ def test_swap_c_python_c_under_traffic():
         sup = env["BEAT_SUPERVISOR_URL"]
         sim = Proc("exsim", ["beat-exsim", "--inference", env["BEAT_INFERENCE_URLS"],
                              "--rate=150", "--duration=55", "--seed=11", "--stats-every-s=60"],
-                   logdir=run)
+                   env=e.exsim_env(), logdir=run)
         py = None
         try:
             others = {n: e.pid(n) for n in e.names() if n != "actuator"}

@@ -50,7 +50,7 @@ def test_swap_python_trainer_and_back():
         wait_for(lambda: ready(e, "inference-1"), 40, what="inference ready")
         sim = Proc("exsim", ["beat-exsim", "--inference", e.shared_env()["BEAT_INFERENCE_URLS"],
                              "--rate=400", "--duration=60", "--seed=3",
-                             f"--json={run}/exsim.json"], logdir=run)
+                             f"--json={run}/exsim.json"], env=e.exsim_env(), logdir=run)
         py = None
         try:
             # The C trainer learns from live samples first.

@@ -412,7 +412,13 @@ void exs_auction_answer(exs_bid_ctx *ctx, int status, const char *body, size_t l
             answered = true;
         } else if (status == 204) s->ans_204++;
         else if (status == 400) s->ans_400++;
-        else s->ans_other++;
+        else {
+            s->ans_other++;
+            if (status == 403) /* the engine does not know us as an exchange */
+                beat_log_rl(10000, BEAT_WARN, "bid_request_forbidden",
+                            "msg=\"403: not a configured exchange; check --exchange and "
+                            "--exchange-key (docs/exchanges.md)\"");
+        }
     }
     /* Auctions the engine did not take part in still count for the oracle. */
     if (!answered && sim->oracle)

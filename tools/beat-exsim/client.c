@@ -42,6 +42,7 @@ struct exs_pool {
     char host[256];
     int port;
     char host_hdr[300];
+    char *exchange, *key; /* owned; NULL: no exchange headers */
     int n, busy;
     slot *slots;
     pending *q;
@@ -115,6 +116,8 @@ static int start_on(slot *s, bool post, const char *pq, const char *body,
     if (post) {
         evhttp_add_header(h, "Content-Type", "application/json");
         if (ver) evhttp_add_header(h, "x-openrtb-version", ver);
+        if (s->pool->exchange) evhttp_add_header(h, "X-Beat-Exchange", s->pool->exchange);
+        if (s->pool->key) evhttp_add_header(h, "X-Beat-Key", s->pool->key);
         evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
     }
     s->busy = true;
@@ -181,7 +184,19 @@ void exs_pool_free(exs_pool *p) {
     }
     free(p->q);
     free(p->slots);
+    free(p->exchange);
+    free(p->key);
     free(p);
+}
+
+int exs_pool_set_exchange(exs_pool *p, const char *exchange, const char *key) {
+    free(p->exchange);
+    free(p->key);
+    p->exchange = p->key = NULL;
+    if (!exchange || !*exchange) return 0;
+    p->exchange = strdup(exchange);
+    if (key && *key) p->key = strdup(key);
+    return p->exchange && (p->key || !key || !*key) ? 0 : -ENOMEM;
 }
 
 int exs_pool_request(exs_pool *p, bool post, const char *pq, const char *body,

@@ -31,6 +31,7 @@ static struct {
     int64_t notice_retries, notice_retry_ms;
     int64_t auc_window_s;
     char *json, *log_level, *rates, *campaigns, *timeline, *events;
+    char *exchange, *exchange_key;
 } opt;
 
 static const beat_opt OPTS[] = {
@@ -38,6 +39,12 @@ static const beat_opt OPTS[] = {
      "http://127.0.0.1:8080", 0, -1,
      "inference base URL (repeatable or comma list; requests are spread "
      "round-robin; a path other than / replaces /openrtb2/bid)", false},
+    {"exchange", "BEAT_EXSIM_EXCHANGE", BEAT_OPT_STR, &opt.exchange, "", 0, -1,
+     "exchange id to send as (X-Beat-Exchange); empty: no exchange headers (an engine "
+     "in --open mode, or one that knows this address by network)", false},
+    {"exchange-key", "BEAT_EXSIM_EXCHANGE_KEY", BEAT_OPT_STR, &opt.exchange_key, "", 0, -1,
+     "that exchange's shared secret (X-Beat-Key); prefer the environment variable, "
+     "since a flag shows in ps", true},
     {"rate", "BEAT_EXSIM_RATE", BEAT_OPT_DBL, &opt.rate, "200", 0.1, 1e6,
      "bid requests per second (open loop: fired on schedule regardless of answers)", false},
     {"duration", "BEAT_EXSIM_DURATION", BEAT_OPT_DBL, &opt.duration_s, "60", 0.1, 86400 * 7,
@@ -239,7 +246,8 @@ static void add_target(run *r, const char *url) {
                                ? path : "/openrtb2/bid");
     sim->targets[i] = exs_pool_new(sim->base, host, port, (int)opt.connections,
                                    (int)opt.http_timeout_ms, 0);
-    if (!sim->targets[i] || !sim->paths[i]) {
+    if (!sim->targets[i] || !sim->paths[i] ||
+        exs_pool_set_exchange(sim->targets[i], opt.exchange, opt.exchange_key) != 0) {
         fprintf(stderr, "beat-exsim: cannot set up %s\n", url);
         exit(1);
     }

@@ -19,6 +19,10 @@ typedef struct exs_call exs_call; /* one request in flight on a connection */
 exs_pool *exs_pool_new(struct event_base *base, const char *host, int port,
                        int conns, int timeout_ms, int queue_max);
 void exs_pool_free(exs_pool *p); /* NULL is a no-op; aborts what is pending */
+/* Every POST of p carries X-Beat-Exchange: exchange and, when key is not
+ * NULL or empty, X-Beat-Key: key (docs/exchanges.md). Copies both; an
+ * empty exchange sends neither. 0 or -ENOMEM. */
+int exs_pool_set_exchange(exs_pool *p, const char *exchange, const char *key);
 /* Starts (or queues) a request; body NULL for GET; ortb_ver NULL or e.g.
  * "2.6" for the x-openrtb-version header. 0 on success, then cb is called
  * exactly once unless the call is cancelled; *call (may be NULL) names it

@@ -4,7 +4,8 @@
  *   run/pids/NAME      "pid start_ms restarts" of the running instance
  *   run/hold/NAME      present: the runner must not (re)start NAME
  *   run/logs/NAME.log  the daemon's stderr/stdout
- *   run/beatctl.pid    the runner; run/env  shell-sourceable addresses */
+ *   run/beatctl.pid    the runner; run/env  shell-sourceable addresses
+ *   run/exchanges.json, run/exchange-keys   exchanges with generated keys (0600) */
 #ifndef BEATCTL_H
 #define BEATCTL_H
 
@@ -36,6 +37,9 @@ typedef struct ctl_layout {
     int port_base;
     int n_inference, n_datastream, n_receiver;
     char campaigns[512];
+    char exchanges[600];       /* run/exchanges.json for the supervisor, or "" */
+    char exsim_exchange[65];   /* beat-exsim's identity in run/env, or "" */
+    char exsim_key[257];
     char *env[CTL_MAX_ENV]; /* "KEY=value", exported to every daemon */
     int n_env;
     ctl_daemon d[CTL_MAX_DAEMONS];
@@ -51,6 +55,11 @@ int ctl_layout_write(const ctl_layout *l);
 int ctl_layout_read(ctl_layout *l);
 void ctl_path(const ctl_layout *l, char *out, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Reads the operator's exchanges file src, generates every "key":"generate"
+ * and writes run/exchanges.json and run/exchange-keys (mode 0600); sets
+ * l->exchanges and beat-exsim's identity. Negative errno with err. */
+int ctl_exchanges_prepare(ctl_layout *l, const char *src, char *err, size_t err_len);
 
 /* Runs the keep-alive loop until SIGTERM; then stops every daemon. Never
  * returns until all children have exited. */

@@ -108,6 +108,10 @@ int ctl_layout_build(ctl_layout *l) {
     env_add(l, "BEAT_INFERENCE_URLS", "%s", urls);
     env_secret(l, "BEAT_NOTICE_SECRET");
     env_secret(l, "BEAT_ADMIN_TOKEN");
+    if (l->exsim_exchange[0]) { /* who beat-exsim sends as (docs/exchanges.md) */
+        env_add(l, "BEAT_EXSIM_EXCHANGE", "%s", l->exsim_exchange);
+        env_add(l, "BEAT_EXSIM_EXCHANGE_KEY", "%s", l->exsim_key);
+    }
 
     char path[600];
     ctl_daemon *d = add(l, "kafka-dev", "beat-kafka-dev", P + 6);
@@ -120,6 +124,7 @@ int ctl_layout_build(ctl_layout *l) {
     ctl_path(l, path, sizeof path, "supervisor.db");
     arg(d, "--db=%s", path);
     if (l->campaigns[0]) arg(d, "--campaigns=%s", l->campaigns);
+    if (l->exchanges[0]) arg(d, "--exchanges=%s", l->exchanges);
 
     for (int i = 1; i <= l->n_receiver; i++) {
         char name[32];

@@ -27,7 +27,7 @@
 #include "beat_util.h"
 #include "beatctl.h"
 
-static char *o_run_dir, *o_campaigns, *o_level;
+static char *o_run_dir, *o_campaigns, *o_exchanges, *o_level;
 static int64_t o_port_base, o_inference, o_datastream, o_receivers, o_wait_s;
 static bool o_follow;
 
@@ -45,6 +45,11 @@ static const beat_opt opts[] = {
      "others; inference pushes bid logs to all)", false},
     {"campaigns", "BEAT_CAMPAIGNS", BEAT_OPT_STR, &o_campaigns, NULL, 0, -1,
      "campaigns JSON file handed to the supervisor", false},
+    {"exchanges", "BEAT_EXCHANGES", BEAT_OPT_STR, &o_exchanges, "docs/examples/exchanges.json",
+     0, -1,
+     "exchanges JSON file for the supervisor; each \"key\":\"generate\" gets a random key "
+     "at up, written with the file to the run dir (mode 0600); beat-exsim sends as the "
+     "first (run/env). Empty: none, and inference refuses every bid request", false},
     {"wait-s", "BEAT_WAIT_S", BEAT_OPT_INT, &o_wait_s, "60", 1, 600,
      "up: seconds to wait for every /healthz", false},
     {"follow", NULL, BEAT_OPT_BOOL, &o_follow, "false", 0, -1, "logs: keep following", false},
@@ -155,6 +160,15 @@ static int cmd_up(void) {
             fprintf(stderr, "beatctl: --campaigns %s: %s\n", o_campaigns, strerror(errno));
             return 64;
         }
+    }
+    if (o_exchanges && *o_exchanges) {
+        char err[700];
+        if (ctl_exchanges_prepare(&L, o_exchanges, err, sizeof err) != 0) {
+            fprintf(stderr, "beatctl: --exchanges %s\n", err);
+            return 64;
+        }
+    } else {
+        fprintf(stderr, "beatctl: no --exchanges: inference refuses every bid request\n");
     }
     if (ctl_layout_build(&L) < 0 || ctl_layout_write(&L) < 0) {
         fprintf(stderr, "beatctl: cannot write layout under %s\n", L.run_dir);
