@@ -1,9 +1,10 @@
 /* Test helpers: a tiny encoder of TCF v2 core segments and GPP strings with
  * chosen purposes, special features, vendors and US opt-outs, so tests can
  * make the exact string a case needs (beat_tcf_test.c, beat_gpp_test.c,
- * inference's privacy tests). Written from the layouts in beat_tcf.c and
- * beat_gpp.c; the real strings in the tests check it against other
- * encoders. Header-only, tests only. */
+ * inference's privacy tests), and beat-exsim its GDPR users' strings.
+ * Written from the layouts in beat_tcf.c and beat_gpp.c; the real strings
+ * in the tests check it against other encoders. Header-only: tests and the
+ * simulator, never a daemon. */
 #ifndef BEAT_TCF_TESTLIB_H
 #define BEAT_TCF_TESTLIB_H
 

@@ -53,6 +53,11 @@ export BEAT_ACTUATOR_TRANSIT_S=${BEAT_ACTUATOR_TRANSIT_S:-0.3}
 # The simulator's floors come in USD, EUR and GBP at these rates (the same
 # table for inference, receivers and the simulator).
 export BEAT_CURRENCY_RATES=${BEAT_CURRENCY_RATES:-EUR=1.08,GBP=1.27}
+# The IAB vendor id of this demo's operator (an example value): GDPR users
+# who consent name it in their TC strings (beat-exsim --consent-share), and
+# inference uses their personal data only then (docs/privacy.md).
+export BEAT_INFERENCE_TCF_VENDOR_ID=${BEAT_INFERENCE_TCF_VENDOR_ID:-4242}
+export BEAT_EXSIM_TCF_VENDOR_ID=$BEAT_INFERENCE_TCF_VENDOR_ID
 
 echo "== beatctl up"
 # Exchanges with keys generated at up (run/exchange-keys, mode 0600); run/env

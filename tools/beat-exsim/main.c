@@ -24,7 +24,8 @@
 static struct {
     beat_strlist inference, surge;
     double rate, duration_s, market_median, market_sigma, wave, price_wave, dup_prob;
-    double test_share, replay_share, forge_share;
+    double test_share, replay_share, forge_share, consent_share;
+    int64_t tcf_vendor_id;
     int64_t replay_delay_ms;
     int64_t seed, connections, tmax_ms, http_timeout_ms, stats_every_s, per_try_ms;
     int64_t notice_conns, notice_queue, notice_timeout_ms, delayed_max, oracle_max;
@@ -74,6 +75,12 @@ static const beat_opt OPTS[] = {
      "EUR=1.08,GBP=1.27", 0, -1,
      "USD per unit of the floor currencies (same form as inference's --currency-rates)",
      false},
+    {"consent-share", "BEAT_EXSIM_CONSENT_SHARE", BEAT_OPT_DBL, &opt.consent_share, "0.7", 0,
+     1, "share of GDPR users whose TCF v2 string consents to purposes 1-4, special "
+     "feature 1 and --tcf-vendor-id; the others consent to purpose 1 only", false},
+    {"tcf-vendor-id", "BEAT_EXSIM_TCF_VENDOR_ID", BEAT_OPT_INT, &opt.tcf_vendor_id, "0", 0,
+     65535, "the bidder's IAB vendor id that consenting users' strings name (0: none, so "
+     "no string gives the bidder personal data)", false},
     {"dup-prob", "BEAT_EXSIM_DUP_PROB", BEAT_OPT_DBL, &opt.dup_prob, "0.05", 0, 1,
      "probability that a win or bill notice is called twice (exchanges retry)", false},
     {"test-share", "BEAT_EXSIM_TEST_SHARE", BEAT_OPT_DBL, &opt.test_share, "0", 0, 1,
@@ -304,6 +311,7 @@ int main(int argc, char **argv) {
     sim->tmax_ms = (int)opt.tmax_ms;
     sim->per_try_ms = opt.per_try_ms > 0 ? (int)opt.per_try_ms : (int)(opt.tmax_ms / 3);
     sim->dup_prob = opt.dup_prob;
+    exs_consent_init(opt.consent_share, (int)opt.tcf_vendor_id);
     sim->test_share = opt.test_share;
     sim->replay_share = opt.replay_share;
     sim->replay_delay_ms = opt.replay_delay_ms;

@@ -7,9 +7,28 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "beat_tcf_testlib.h"
 #include "exsim.h"
 
-static const char CONSENT[] = "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA";
+/* Encoded once (exs_consent_init): the string of consenting users (the
+ * vendor range-encoded: short), and of the rest. */
+static char consent_yes[256], consent_no[256];
+static double consent_share;
+
+void exs_consent_init(double share, int vendor) {
+    tl_tcf yes = {.purposes = 0xf, .special = 1, .max_vendor = vendor,
+                  .vendors = &vendor, .n_vendors = vendor > 0, .range = true};
+    tl_tcf no = {.purposes = 1};
+    tl_tcf_encode(&yes, consent_yes);
+    tl_tcf_encode(&no, consent_no);
+    consent_share = share;
+}
+
+/* A user's consent does not change between requests. */
+static const char *consent_of(const exs_req *r) {
+    uint64_t h = ((uint64_t)(unsigned)r->user + 1) * 0x9e3779b97f4a7c15ULL;
+    return (double)(h >> 11) / 9007199254740992.0 < consent_share ? consent_yes : consent_no;
+}
 
 static int money(beat_buf *o, const char *key, int64_t micros) {
     return beat_buf_printf(o, ",\"%s\":%" PRId64 ".%02" PRId64, key, micros / 1000000,
@@ -95,11 +114,11 @@ int exs_req_json(const exs_world *w, const exs_req *r, int tmax_ms, beat_buf *ou
     if (rc < 0) return rc;
     if (r->ver == 26)
         rc = beat_buf_printf(out, ",\"user\":{\"id\":\"u%d\"%s%s%s}", r->user,
-                             r->gdpr ? ",\"consent\":\"" : "", r->gdpr ? CONSENT : "",
+                             r->gdpr ? ",\"consent\":\"" : "", r->gdpr ? consent_of(r) : "",
                              r->gdpr ? "\"" : "");
     else
         rc = beat_buf_printf(out, ",\"user\":{\"id\":\"u%d\"%s%s%s}", r->user,
-                             r->gdpr ? ",\"ext\":{\"consent\":\"" : "", r->gdpr ? CONSENT : "",
+                             r->gdpr ? ",\"ext\":{\"consent\":\"" : "", r->gdpr ? consent_of(r) : "",
                              r->gdpr ? "\"}" : "");
     if (rc < 0) return rc;
     if (r->ver == 26)

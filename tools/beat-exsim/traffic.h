@@ -83,6 +83,11 @@ void exs_size_of(int size, int *w, int *h);
 int exs_alt_size(int size); /* the second banner size offered in format[] */
 extern const char *const EXS_CUR[3];
 
+/* ortb.c: the TCF v2 strings GDPR users send: a stable share of users
+ * (by user id) consents to purposes 1-4, special feature 1 and vendor (0:
+ * no vendor named); the others to purpose 1 only. Call once before any
+ * exs_req_json. */
+void exs_consent_init(double share, int vendor);
 /* ortb.c: appends the request JSON (shape by r->ver). */
 int exs_req_json(const exs_world *w, const exs_req *r, int tmax_ms, beat_buf *out);
 

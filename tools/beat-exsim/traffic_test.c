@@ -1,12 +1,14 @@
 /* beat-exsim internals: deterministic traffic, a hidden CTR in the intended
  * range that depends on the campaign, market prices around the median,
- * valid request JSON, macro substitution and click-link extraction. */
+ * valid request JSON, GDPR users' TCF strings, macro substitution and
+ * click-link extraction. */
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "beat_tcf.h"
 #include "beat_test.h"
 #include "exsim.h"
 
@@ -292,12 +294,55 @@ static int t_href(void) {
     return 0;
 }
 
+/* GDPR users send real TCF v2 strings: with vendor 755, about the consent
+ * share of users (always the same ones) give it purposes 1-4 and special
+ * feature 1; the rest purpose 1 only; with vendor 0 nobody names a vendor. */
+static int t_consent(void) {
+    exs_world w;
+    exs_world_init(&w, 42, 1.0, 0.5);
+    for (int vendor = 755; vendor >= 0; vendor -= 755) {
+        exs_consent_init(0.6, vendor);
+        int gdpr = 0, yes = 0;
+        for (uint64_t s = 0; s < 4000; s++) {
+            exs_req r;
+            exs_req_gen(&w, s, &r);
+            if (!r.gdpr) continue;
+            beat_buf b;
+            beat_buf_init(&b, 1 << 16);
+            CHECK_EQ_INT(exs_req_json(&w, &r, 100, &b) >= 0, 1);
+            cJSON *j = cJSON_ParseWithLength(b.data, b.len);
+            CHECK(j != NULL);
+            const cJSON *u = cJSON_GetObjectItem(j, "user");
+            const cJSON *c = cJSON_GetObjectItem(u, "consent");
+            if (!c) c = cJSON_GetObjectItem(cJSON_GetObjectItem(u, "ext"), "consent");
+            CHECK(cJSON_IsString(c));
+            beat_tcf t;
+            beat_reason why = {{0}};
+            CHECK_EQ_INT(beat_tcf_decode(c->valuestring, strlen(c->valuestring), 755, &t, &why),
+                         0);
+            gdpr++;
+            bool all = beat_tcf_purpose(&t, 1) && beat_tcf_purpose(&t, 3) &&
+                       beat_tcf_purpose(&t, 4) && beat_tcf_special_feature(&t, 1);
+            CHECK(beat_tcf_purpose(&t, 1));
+            if (vendor) CHECK_EQ_INT(all, t.vendor_consent);
+            else CHECK(!t.vendor_consent);
+            yes += all;
+            cJSON_Delete(j);
+            beat_buf_fini(&b);
+        }
+        CHECK(gdpr > 500);
+        CHECK(yes > 0.5 * gdpr && yes < 0.7 * gdpr);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"deterministic", t_deterministic},
         {"ctr_range_and_campaign_effect", t_ctr_range_and_campaign_effect},
         {"market", t_market},
         {"request_json", t_request_json},
+        {"consent", t_consent},
         {"curve", t_curve},
         {"oracle", t_oracle},
         {"macros", t_macros},
