@@ -330,7 +330,7 @@ beat_http *beat_http_new_lim(struct event_base *base, const char *listen,
                              const beat_http_limits *lim, int *err) {
     int e = -ENOMEM;
     beat_http *h = NULL;
-    if (!base || !listen) {
+    if (!base) {
         e = -EINVAL;
         goto fail;
     }
@@ -347,11 +347,14 @@ beat_http *beat_http_new_lim(struct event_base *base, const char *listen,
     h->max_body = max_body ? max_body : 64 * 1024;
     h->start_ms = beat_mono_ms();
     h->fallback.fn = on_notfound;
-    if ((e = beat_http_listen_socket(listen, reuseport, &h->lfd))) goto fail;
+    if (listen) { /* NULL: no listener, beat_http_feed only (fuzzing) */
+        if ((e = beat_http_listen_socket(listen, reuseport, &h->lfd))) goto fail;
+        e = -ENOMEM;
+        h->lev = event_new(base, h->lfd, EV_READ | EV_PERSIST, httpd_on_accept, h);
+        h->resume = evtimer_new(base, httpd_accept_resume, h);
+        if (!h->lev || !h->resume || event_add(h->lev, NULL)) goto fail;
+    }
     e = -ENOMEM;
-    h->lev = event_new(base, h->lfd, EV_READ | EV_PERSIST, httpd_on_accept, h);
-    h->resume = evtimer_new(base, httpd_accept_resume, h);
-    if (!h->lev || !h->resume || event_add(h->lev, NULL)) goto fail;
     beat_http_route(h, "/healthz", on_healthz, h);
     beat_http_route(h, "/metrics", on_metrics, h);
     if (h->nroutes != 2) goto fail;

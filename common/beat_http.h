@@ -104,7 +104,8 @@ int beat_http_listen_socket(const char *listen, bool reuseport, int *fd_out);
  * /healthz and /metrics. max_body: the default body limit of routes.
  * reuseport: SO_REUSEPORT so several workers can each bind the same address
  * with their own base (receiver --workers). lim: NULL for the defaults;
- * copied. Returns NULL and *err (negative errno) on failure; the caller
+ * copied. listen NULL: no listener (beat_http_feed only). Returns NULL and
+ * *err (negative errno) on failure; the caller
  * logs it. Every connection is freed by beat_http_free. */
 beat_http *beat_http_new(struct event_base *base, const char *listen,
                          size_t max_body, bool reuseport, int *err);
