@@ -373,7 +373,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     if (c->st == C_LINGER) { /* drain until EOF or the linger deadline */
         char tmp[4096];
         ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) httpd_conn_close(c);
+        if (n > 0) c->drained += (size_t)n;
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
+            c->drained > HTTPD_LINGER_MAX) /* a refused body is not read whole */
+            httpd_conn_close(c);
         return;
     }
     size_t room = 0;

@@ -17,7 +17,8 @@ struct evbuffer;
 
 #define HTTPD_OUT_HIGH (256 * 1024) /* stop taking pipelined requests above */
 #define HTTPD_XHDR_MAX 4096         /* extra response headers per reply */
-#define HTTPD_LINGER_MS 2000        /* read-and-discard after a refusal */
+#define HTTPD_LINGER_MS 2000        /* read-and-discard after a refusal, */
+#define HTTPD_LINGER_MAX (256 * 1024) /* and at most this much of it */
 #define HTTPD_CRLF_MAX 8            /* stray CRLFs allowed before a request */
 
 /* A parsed request head. Offsets are from the request's first byte; the
@@ -76,6 +77,7 @@ struct httpd_conn {
     size_t in_len, in_cap;
     struct evbuffer *out;
     int st, crlf;
+    size_t drained; /* bytes discarded while lingering */
     bool first, closing, peer_eof;
     size_t scan, head_len, need; /* need: head + body bytes */
     httpd_head hd;
