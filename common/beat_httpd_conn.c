@@ -76,7 +76,7 @@ static int64_t deadline(const httpd_conn *c) {
     case C_BODY: d = c->body_dl; break;
     default: d = c->first ? c->head_dl : c->idle_dl; break;
     }
-    if (out_pending(c) && c->write_dl < d) d = c->write_dl;
+    if (out_pending(c) && c->write_dl && c->write_dl < d) d = c->write_dl;
     return d;
 }
 
@@ -314,6 +314,7 @@ static void process(httpd_conn *c) {
             if (c->hd.expect && clen && len < c->need && !c->cont_sent) {
                 c->cont_sent = true;
                 evbuffer_add(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+                c->write_dl = c->body_dl;
             }
         }
         if (c->st == C_BODY) {
@@ -430,7 +431,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
         return;
     }
     if (c->st == C_LINGER) httpd_conn_close(c);
-    else if (out_pending(c) && now >= c->write_dl) expire(c, 0, NULL, httpd_m.t_write);
+    else if (out_pending(c) && c->write_dl && now >= c->write_dl)
+        expire(c, 0, NULL, httpd_m.t_write);
     else if (c->st == C_HEAD || (c->st == C_IDLE && c->first))
         expire(c, 408, "request headers not complete in time", httpd_m.t_header);
     else if (c->st == C_BODY)
