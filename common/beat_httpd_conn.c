@@ -561,12 +561,17 @@ int beat_http_feed(beat_http *h, const char *data, size_t len, size_t piece,
         memcpy(c->in + c->in_len, data + off, n);
         c->in_len += n;
         off += n;
-        process(c);
-        size_t ol = evbuffer_get_length(c->out);
-        if (ol) {
-            unsigned char *p = evbuffer_pullup(c->out, -1);
-            if (!p || beat_buf_append(out, p, ol)) rc = -EMSGSIZE;
-            evbuffer_drain(c->out, ol);
+        /* As the socket path does: drain the output, then take the requests
+         * held back while it was full, until nothing moves. */
+        for (size_t ol = 1; ol;) {
+            process(c);
+            ol = evbuffer_get_length(c->out);
+            if (ol) {
+                unsigned char *p = evbuffer_pullup(c->out, -1);
+                if (!p || beat_buf_append(out, p, ol)) rc = -EMSGSIZE;
+                evbuffer_drain(c->out, ol);
+            }
+            if (c->closing || c->st == C_LINGER) break;
         }
     }
     httpd_conn_close(c);

@@ -181,6 +181,17 @@ static int t_feed(void) {
         CHECK(count(&out, "X-Seen: 1\r\n") == 3);
         CHECK(!strstr(out.data, "Connection: close"));
     }
+    /* more pipelined replies than the output holds: held back, then served */
+    static char many[400 * 32];
+    size_t ml = 0;
+    for (int i = 0; i < 400; i++)
+        ml += (size_t)snprintf(many + ml, sizeof many - ml, "GET /metrics HTTP/1.1\r\n\r\n");
+    beat_buf big;
+    beat_buf_init(&big, 1 << 30);
+    CHECK_EQ_INT(beat_http_feed(h, many, ml, 0, &big), 0);
+    CHECK_EQ_INT(count(&big, "HTTP/1.1 200 OK\r\n"), 400);
+    CHECK(big.len > HTTPD_OUT_HIGH);
+    beat_buf_fini(&big);
     /* HTTP/1.0 closes; Connection: close too */
     CHECK_EQ_INT(feed(h, "GET /e HTTP/1.0\r\n\r\nGET /e HTTP/1.0\r\n\r\n", 0, &out), 0);
     CHECK_EQ_INT(count(&out, "HTTP/1.1 200"), 1);
