@@ -143,7 +143,7 @@ def test_writes_refused_before_the_body():
     tmp = tempfile.mkdtemp(prefix="edges-")
     with Procs(os.path.join(tmp, "logs")) as procs:
         port = start_supervisor(procs, tmp, {})
-        big = 20 * 1024 * 1024  # under evhttp's old 64 MiB limit, over --max-json-bytes
+        big = 20 * 1024 * 1024  # over --max-json-bytes (16 MiB), under the 64 MiB server limit
         # no token: 401 from the head alone; the 20 MiB are never sent
         r = raw(port, (f"PUT /v1/campaigns HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                        f"\r\nContent-Length: {big}\r\n\r\n").encode())
