@@ -34,7 +34,7 @@ FUZZERS   := $(foreach f,$(FUZZ_SRC),$(BUILD)/fuzz/$(basename $(notdir $(f)))/$(
 PROBE_SRC := $(wildcard bench/*.c)
 PROBES    := $(patsubst %.c,$(BUILD)/%,$(PROBE_SRC))
 
-.PHONY: all deps test unit asan-unit check bench bench-probes fuzz fuzz-targets \
+.PHONY: all deps test unit asan-unit check bench bench-probes bench-slowhttp fuzz fuzz-targets \
         run demo clean recovery
 .DEFAULT_GOAL := all
 
@@ -149,6 +149,12 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory -j2 all bench-probes
 	@BUILD=$(BUILD) bench/run.sh
+
+# The slow-client part of `make bench` alone (slowhttptest against every daemon).
+bench-slowhttp:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory -j2 all
+	@BUILD=$(BUILD) python3 bench/bench_slowhttp.py
 
 fuzz:
 	@scripts/deps.sh fuzz

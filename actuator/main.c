@@ -36,6 +36,7 @@ static int64_t o_tick_ms, o_timeout_ms, o_campaigns_every, o_max_campaigns;
 static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_inflight_s,
     o_transit_s, o_horizon;
 
+static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt opts[] = {
     {"listen", "BEAT_ACTUATOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8084",
      0, -1, "admin HTTP address (/healthz, /metrics)", false},
@@ -77,6 +78,7 @@ static const beat_opt opts[] = {
     BEAT_ALERT_OPTS(&o_alert),
     {"name", "BEAT_ACTUATOR_NAME", BEAT_OPT_STR, &o_name, "beat-actuator", 0, -1,
      "instance name, written into every state", false},
+    BEAT_HTTP_OPTS(o_http),
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
      "debug|info|warn|error", false},
     BEAT_OPT_END};
@@ -339,7 +341,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     int err = 0;
-    beat_admin *admin = beat_admin_start(o_listen, health, NULL, &err);
+    beat_admin *admin = beat_admin_start_lim(o_listen, health, NULL, &o_http, &err);
     if (!admin) {
         beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, err);
         return 1;

@@ -1,4 +1,4 @@
-/* beat_alert against an in-process webhook sink (evhttp on its own thread):
+/* beat_alert against an in-process webhook sink (beat_http on its own thread):
  * fire → one post, unchanged state → none, clear inside the interval →
  * coalesced until it ends, then "resolved"; a dead webhook never makes
  * beat_alert_set wait and its losses are counted. */
@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -32,7 +31,7 @@ typedef struct sink {
     int n;
 } sink;
 
-static void on_hook(struct evhttp_request *req, void *arg) {
+static void on_hook(beat_http_req *req, void *arg) {
     sink *s = arg;
     beat_buf b;
     beat_buf_init(&b, 1 << 16);
@@ -51,13 +50,6 @@ static void *sink_run(void *arg) {
     return NULL;
 }
 
-static void bound_port(struct evhttp_bound_socket *b, void *arg) {
-    struct sockaddr_in sa;
-    socklen_t n = sizeof sa;
-    if (getsockname(evhttp_bound_socket_get_fd(b), (struct sockaddr *)&sa, &n) == 0)
-        *(int *)arg = ntohs(sa.sin_port);
-}
-
 /* The sink binds port 0 and reads the kernel's choice back: no races with
  * other tests for a fixed port. */
 static int sink_start(sink *s) {
@@ -68,7 +60,7 @@ static int sink_start(sink *s) {
     int err = 0;
     s->http = beat_http_new(s->base, "127.0.0.1:0", 1 << 16, false, &err);
     if (!s->http) return -1;
-    evhttp_foreach_bound_socket(beat_http_evhttp(s->http), bound_port, &s->port);
+    s->port = beat_http_port(s->http);
     if (s->port <= 0) return -1;
     beat_http_route(s->http, "/hook", on_hook, s);
     return pthread_create(&s->thread, NULL, sink_run, s) == 0 ? 0 : -1;

@@ -1,18 +1,17 @@
-/* HTTP serving on libevent evhttp for every daemon: binding, the admin
- * endpoints (/healthz, /metrics), the threaded admin server for daemons with
- * a blocking main loop, and small request/reply helpers. Bad input gets a
- * 4xx JSON error, never a crash; evhttp itself refuses oversize bodies (413)
- * and headers before any handler runs. Handlers must never block: they run
- * on the daemon's event loop. */
-#include "beat_http.h"
+/* The daemons' HTTP server, its public side (beat_http.h): binding, routes
+ * and their edge options, replies, the admin endpoints (/healthz,
+ * /metrics), the threaded admin server for daemons with a blocking main
+ * loop. Connections, deadlines and eviction are beat_httpd_conn.c;
+ * request parsing is beat_httpd_parse.c; request accessors and helpers are
+ * beat_http_req.c. Bad input gets
+ * a 4xx JSON error, never a crash. Handlers run on the server's loop and
+ * must never block. */
+#include "beat_httpd_int.h"
 #include "beat_log.h"
-#include "beat_metrics.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -24,53 +23,145 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HTTP_MAX_HEADERS (16 * 1024)
-#define HTTP_TIMEOUT_S 30
 #define METRICS_MAX (16 * 1024 * 1024)
 
-struct beat_http {
-    struct event_base *base;
-    struct evhttp *http;
-    beat_http_fn fallback;
-    void *fallback_arg;
-    beat_health_fn health;
-    void *health_arg;
-    int64_t start_ms;
-};
+httpd_metrics httpd_m;
+
 
 /* ---- replies ----------------------------------------------------------- */
 
-void beat_http_reply(struct evhttp_request *req, int code,
-                     const char *content_type, const void *body, size_t len) {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    if (content_type) evhttp_add_header(h, "Content-Type", content_type);
-    if (len) evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-    evhttp_send_reply(req, code, NULL, NULL);
+static const char *reason_phrase(int code) {
+    switch (code) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 418: return "I'm a teapot";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    }
+    return code < 300 ? "OK" : code < 400 ? "Redirect" : code < 500 ? "Client Error"
+                                                                   : "Server Error";
 }
 
-void beat_http_reply_json(struct evhttp_request *req, int code,
-                          const char *json, size_t len) {
+/* Status line and headers; false if the output buffer refused them. */
+static bool put_head(httpd_conn *c, int code, const char *ctype, size_t len) {
+    char head[512];
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n", code, reason_phrase(code));
+    if (ctype && strlen(ctype) < 200)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: %s\r\n", ctype);
+    if (code != 204 && code != 304 && code >= 200)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n", len);
+    if (c->closing || !c->hd.ka)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Connection: close\r\n");
+    return evbuffer_add(c->out, head, (size_t)n) == 0 &&
+           (!c->xhdr.len || evbuffer_add(c->out, c->xhdr.data, c->xhdr.len) == 0) &&
+           evbuffer_add(c->out, "\r\n", 2) == 0;
+}
+
+void httpd_send(httpd_conn *c, int code, const char *ctype, const void *body,
+                size_t len, bool head_only) {
+    if (c->replied) return;
+    c->replied = true;
+    if (code == 204 || code == 304) len = 0;
+    if (!put_head(c, code, ctype, len) ||
+        (len && !head_only && evbuffer_add(c->out, body, len) != 0)) {
+        beat_log_rl(5000, BEAT_ERROR, "http_out_of_memory", "bytes=%zu", len);
+        c->closing = true;
+    }
+}
+
+void httpd_send_error(httpd_conn *c, int code, const char *why) {
+    beat_buf b;
+    beat_buf_init(&b, 1024);
+    why = why ? why : "";
+    size_t n = strlen(why);
+    beat_buf_puts(&b, "{\"error\":");
+    if (beat_buf_json_str(&b, why, n > 512 ? 512 : n)) beat_buf_puts(&b, "\"?\"");
+    beat_buf_puts(&b, "}");
+    c->closing = true;
+    c->replied = false;
+    beat_buf_reset(&c->xhdr);
+    if (code == 401) beat_buf_puts(&c->xhdr, "WWW-Authenticate: Bearer\r\n");
+    if (code == 405 && c->route && c->route->o.allow)
+        beat_buf_printf(&c->xhdr, "Allow: %s\r\n", c->route->o.allow);
+    httpd_send(c, code, "application/json", b.data, b.len, false);
+    beat_buf_fini(&b);
+}
+
+void beat_http_reply(beat_http_req *req, int code, const char *content_type,
+                     const void *body, size_t len) {
+    httpd_send(req->c, code, content_type, body, len,
+               req->c->hd.method == BEAT_HTTP_HEAD);
+}
+
+void beat_http_reply_json(beat_http_req *req, int code, const char *json, size_t len) {
     beat_http_reply(req, code, "application/json", json, len);
 }
 
-void beat_http_reply_error(struct evhttp_request *req, int code,
-                           const char *reason) {
+void beat_http_reply_error(beat_http_req *req, int code, const char *reason) {
     beat_buf b;
     beat_buf_init(&b, 4096);
     reason = reason ? reason : "";
     beat_buf_puts(&b, "{\"error\":");
     /* Reasons are short; a giant one is cut rather than dropped. */
     size_t n = strlen(reason);
-    if (beat_buf_json_str(&b, reason, n > 512 ? 512 : n))
-        beat_buf_puts(&b, "\"?\"");
+    if (beat_buf_json_str(&b, reason, n > 512 ? 512 : n)) beat_buf_puts(&b, "\"?\"");
     beat_buf_puts(&b, "}");
     beat_http_reply_json(req, code, b.data, b.len);
     beat_buf_fini(&b);
 }
 
+void beat_http_reply_ref(beat_http_req *req, int code, const char *content_type,
+                         const void *body, size_t len,
+                         void (*cleanup)(const void *body, size_t len, void *arg),
+                         void *arg) {
+    httpd_conn *c = req->c;
+    bool head_only = c->hd.method == BEAT_HTTP_HEAD;
+    if (c->replied || head_only || !len) {
+        beat_http_reply(req, code, content_type, body, len);
+        if (cleanup) cleanup(body, len, arg);
+        return;
+    }
+    c->replied = true;
+    if (!put_head(c, code, content_type, len) ||
+        evbuffer_add_reference(c->out, body, len, cleanup, arg) != 0) {
+        beat_log_rl(5000, BEAT_ERROR, "http_out_of_memory", "bytes=%zu", len);
+        c->closing = true;
+        if (cleanup) cleanup(body, len, arg);
+    }
+}
+
+int beat_http_add_header(beat_http_req *req, const char *name, const char *value) {
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n")) return -EINVAL;
+    beat_buf *x = &req->c->xhdr;
+    size_t keep = x->len;
+    if (beat_buf_printf(x, "%s: %s\r\n", name, value)) {
+        x->len = keep;
+        return -EMSGSIZE;
+    }
+    return 0;
+}
+
 /* ---- admin endpoints --------------------------------------------------- */
 
-static void on_healthz(struct evhttp_request *req, void *arg) {
+static void on_healthz(beat_http_req *req, void *arg) {
     beat_http *h = arg;
     beat_buf detail, out;
     beat_buf_init(&detail, 64 * 1024);
@@ -81,14 +172,12 @@ static void on_healthz(struct evhttp_request *req, void *arg) {
     beat_buf_json_str(&out, svc, strlen(svc));
     beat_buf_printf(&out, ",\"ready\":%s,\"uptime_s\":%lld,\"pid\":%d",
                     ready ? "true" : "false",
-                    (long long)((beat_mono_ms() - h->start_ms) / 1000),
-                    (int)getpid());
+                    (long long)((beat_mono_ms() - h->start_ms) / 1000), (int)getpid());
     /* Detail is `"k":v` pairs; tolerate stray commas and spaces around. */
     const char *d = detail.data;
     size_t dl = detail.len;
     while (dl && (*d == ',' || *d == ' ' || *d == '\n')) d++, dl--;
-    while (dl && (d[dl - 1] == ',' || d[dl - 1] == ' ' || d[dl - 1] == '\n'))
-        dl--;
+    while (dl && (d[dl - 1] == ',' || d[dl - 1] == ' ' || d[dl - 1] == '\n')) dl--;
     if (dl) {
         beat_buf_puts(&out, ",");
         beat_buf_append(&out, d, dl);
@@ -99,7 +188,7 @@ static void on_healthz(struct evhttp_request *req, void *arg) {
     beat_buf_fini(&out);
 }
 
-static void on_metrics(struct evhttp_request *req, void *arg) {
+static void on_metrics(beat_http_req *req, void *arg) {
     (void)arg;
     beat_buf out;
     beat_buf_init(&out, METRICS_MAX);
@@ -108,19 +197,60 @@ static void on_metrics(struct evhttp_request *req, void *arg) {
         beat_log_rl(10000, BEAT_ERROR, "metrics_render_failed", "err=%d", rc);
         beat_http_reply_error(req, 500, "metrics render failed");
     } else {
-        beat_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-                        out.data, out.len);
+        beat_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data,
+                        out.len);
     }
     beat_buf_fini(&out);
 }
 
-static void on_generic(struct evhttp_request *req, void *arg) {
-    beat_http *h = arg;
-    if (h->fallback) h->fallback(req, h->fallback_arg);
-    else beat_http_reply_error(req, 404, "not found");
+static void on_notfound(beat_http_req *req, void *arg) {
+    (void)arg;
+    beat_http_reply_error(req, 404, "not found");
+}
+
+void httpd_dispatch(httpd_conn *c, beat_http_req *req) {
+    c->route->fn(req, c->route->arg);
+}
+
+const httpd_route *httpd_route_find(const beat_http *h, const char *path) {
+    for (int i = 0; i < h->nroutes; i++)
+        if (strcmp(h->routes[i].path, path) == 0) return &h->routes[i];
+    return &h->fallback;
 }
 
 /* ---- server ------------------------------------------------------------ */
+
+static void metrics_init(void) {
+    httpd_metrics *m = &httpd_m;
+    m->open = beat_gauge_new("beat_http_connections", "Open HTTP connections");
+    m->accepted = beat_counter_new("beat_http_connections_total", "HTTP connections accepted");
+    m->evicted = beat_counter_new(
+        "beat_http_evicted_total",
+        "Connections closed at --http-max-conns to make room: the one waiting longest "
+        "for a complete request");
+    m->refused = beat_counter_new(
+        "beat_http_refused_total",
+        "Connections closed at accept: --http-max-conns reached and all being answered");
+    static const char *const th = "Connections closed by a deadline";
+    m->t_header = beat_counter_new("beat_http_timeouts_total{phase=\"header\"}", th);
+    m->t_body = beat_counter_new("beat_http_timeouts_total{phase=\"body\"}", th);
+    m->t_idle = beat_counter_new("beat_http_timeouts_total{phase=\"idle\"}", th);
+    m->t_write = beat_counter_new("beat_http_timeouts_total{phase=\"write\"}", th);
+    static const char *const rh = "Requests refused by the HTTP layer before any handler";
+    m->r_malformed = beat_counter_new("beat_http_rejected_total{reason=\"malformed\"}", rh);
+    m->r_oversize = beat_counter_new("beat_http_rejected_total{reason=\"oversize\"}", rh);
+    m->r_auth = beat_counter_new("beat_http_rejected_total{reason=\"unauthorized\"}", rh);
+    m->r_type = beat_counter_new("beat_http_rejected_total{reason=\"media_type\"}", rh);
+    m->r_length = beat_counter_new("beat_http_rejected_total{reason=\"length_required\"}", rh);
+    m->r_method = beat_counter_new("beat_http_rejected_total{reason=\"method\"}", rh);
+}
+
+void httpd_metrics_once(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, metrics_init);
+}
+
+/* ---- binding ------------------------------------------------------------ */
 
 int beat_http_listen_socket(const char *listen_addr, bool reuseport, int *fd_out) {
     char host[256];
@@ -168,68 +298,120 @@ int beat_http_listen_socket(const char *listen_addr, bool reuseport, int *fd_out
     return rc;
 }
 
-beat_http *beat_http_new(struct event_base *base, const char *listen,
-                         size_t max_body, bool reuseport, int *err) {
-    int e = 0, fd = -1;
+beat_http *beat_http_new_lim(struct event_base *base, const char *listen,
+                             size_t max_body, bool reuseport,
+                             const beat_http_limits *lim, int *err) {
+    int e = -ENOMEM;
     beat_http *h = NULL;
-    if (!base || !listen) {
+    if (!base) {
         e = -EINVAL;
         goto fail;
     }
-    h = calloc(1, sizeof *h);
-    if (!h) {
-        e = -ENOMEM;
-        goto fail;
-    }
+    httpd_metrics_once();
+    if (!(h = calloc(1, sizeof *h))) goto fail;
+    static const beat_http_limits def = BEAT_HTTP_LIMITS_DEFAULT;
     h->base = base;
+    h->lfd = -1;
+    h->lim = lim ? *lim : def;
+    if (h->lim.max_conns < 1 || h->lim.body_min_rate < 1) {
+        e = -EINVAL;
+        goto fail;
+    }
+    h->max_body = max_body ? max_body : 64 * 1024;
     h->start_ms = beat_mono_ms();
-    h->http = evhttp_new(base);
-    if (!h->http) {
+    h->fallback.fn = on_notfound;
+    if (listen) { /* NULL: no listener, beat_http_feed only (fuzzing) */
+        if ((e = beat_http_listen_socket(listen, reuseport, &h->lfd))) goto fail;
         e = -ENOMEM;
-        goto fail;
+        h->lev = event_new(base, h->lfd, EV_READ | EV_PERSIST, httpd_on_accept, h);
+        h->resume = evtimer_new(base, httpd_accept_resume, h);
+        if (!h->lev || !h->resume || event_add(h->lev, NULL)) goto fail;
     }
-    if ((e = beat_http_listen_socket(listen, reuseport, &fd))) goto fail;
-    /* evhttp now owns fd and closes it when freed. */
-    if (!evhttp_accept_socket_with_handle(h->http, fd)) {
-        close(fd);
-        e = -ENOMEM;
-        goto fail;
-    }
-    evhttp_set_max_body_size(h->http, max_body ? (ev_ssize_t)max_body : -1);
-    evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS);
-    evhttp_set_timeout(h->http, HTTP_TIMEOUT_S);
-    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_DELETE);
-    evhttp_set_cb(h->http, "/healthz", on_healthz, h);
-    evhttp_set_cb(h->http, "/metrics", on_metrics, h);
-    evhttp_set_gencb(h->http, on_generic, h);
+    e = -ENOMEM;
+    beat_http_route(h, "/healthz", on_healthz, h);
+    beat_http_route(h, "/metrics", on_metrics, h);
+    if (h->nroutes != 2) goto fail;
     return h;
 fail:
-    if (h && h->http) evhttp_free(h->http);
-    free(h);
-    if (err) *err = e ? e : -EIO;
+    beat_http_free(h);
+    if (err) *err = e;
     return NULL;
+}
+
+beat_http *beat_http_new(struct event_base *base, const char *listen,
+                         size_t max_body, bool reuseport, int *err) {
+    return beat_http_new_lim(base, listen, max_body, reuseport, NULL, err);
+}
+
+static void route_fini(httpd_route *r) {
+    free(r->path);
+    free(r->token);
+    free(r->types);
+    free(r->read_only);
+    free(r->allow);
 }
 
 void beat_http_free(beat_http *h) {
     if (!h) return;
-    evhttp_free(h->http);
+    httpd_close_all(h);
+    if (h->lev) event_free(h->lev);
+    if (h->resume) event_free(h->resume);
+    if (h->lfd >= 0) close(h->lfd);
+    for (int i = 0; i < h->nroutes; i++) route_fini(&h->routes[i]);
+    free(h->routes);
     free(h);
 }
 
-struct evhttp *beat_http_evhttp(beat_http *h) { return h ? h->http : NULL; }
+int beat_http_port(const beat_http *h) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (!h || getsockname(h->lfd, (struct sockaddr *)&ss, &sl) != 0) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
 
-void beat_http_route(beat_http *h, const char *path, beat_http_fn fn,
-                     void *arg) {
-    evhttp_del_cb(h->http, path);
-    if (evhttp_set_cb(h->http, path, fn, arg) != 0)
-        beat_log(BEAT_ERROR, "http_route_failed", "path=%s", path);
+int beat_http_conns(const beat_http *h) { return h ? h->n_open : 0; }
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+void beat_http_route_ex(beat_http *h, const char *path, beat_http_fn fn, void *arg,
+                        const beat_http_route_opts *opts) {
+    static const beat_http_route_opts none;
+    if (!opts) opts = &none;
+    httpd_route r = {.fn = fn, .arg = arg, .o = *opts};
+    r.path = strdup(path);
+    r.o.token = r.token = dup_or_null(opts->token);
+    r.o.types = r.types = dup_or_null(opts->types);
+    r.o.read_only = r.read_only = dup_or_null(opts->read_only);
+    r.o.allow = r.allow = dup_or_null(opts->allow);
+    if (!r.path || (opts->token && !r.token) || (opts->types && !r.types) ||
+        (opts->read_only && !r.read_only) || (opts->allow && !r.allow))
+        goto fail;
+    for (int i = 0; i < h->nroutes; i++) { /* a second route for a path replaces it */
+        if (strcmp(h->routes[i].path, path) == 0) {
+            route_fini(&h->routes[i]);
+            h->routes[i] = r;
+            return;
+        }
+    }
+    httpd_route *nr = realloc(h->routes, (size_t)(h->nroutes + 1) * sizeof *nr);
+    if (!nr) goto fail;
+    h->routes = nr;
+    h->routes[h->nroutes++] = r;
+    return;
+fail:
+    route_fini(&r);
+    beat_log(BEAT_ERROR, "http_route_failed", "path=%s", path);
+}
+
+void beat_http_route(beat_http *h, const char *path, beat_http_fn fn, void *arg) {
+    beat_http_route_ex(h, path, fn, arg, NULL);
 }
 
 void beat_http_fallback(beat_http *h, beat_http_fn fn, void *arg) {
-    h->fallback = fn;
-    h->fallback_arg = arg;
+    h->fallback.fn = fn ? fn : on_notfound;
+    h->fallback.arg = arg;
 }
 
 void beat_http_set_health(beat_http *h, beat_health_fn fn, void *arg) {
@@ -270,8 +452,8 @@ static void admin_free(beat_admin *a) {
     free(a);
 }
 
-beat_admin *beat_admin_start(const char *listen, beat_health_fn fn, void *arg,
-                             int *err) {
+beat_admin *beat_admin_start_lim(const char *listen, beat_health_fn fn, void *arg,
+                                 const beat_http_limits *lim, int *err) {
     int e = 0;
     beat_admin *a = calloc(1, sizeof *a);
     if (!a) {
@@ -296,7 +478,7 @@ beat_admin *beat_admin_start(const char *listen, beat_health_fn fn, void *arg,
         goto fail;
     }
     /* Binding happens here, on the caller's thread, so errors return. */
-    if (!(a->http = beat_http_new(a->base, listen, 64 * 1024, false, &e)))
+    if (!(a->http = beat_http_new_lim(a->base, listen, 4096, false, lim, &e)))
         goto fail;
     beat_http_set_health(a->http, fn, arg);
     int prc = pthread_create(&a->th, NULL, admin_main, a);
@@ -311,6 +493,11 @@ fail:
     return NULL;
 }
 
+beat_admin *beat_admin_start(const char *listen, beat_health_fn fn, void *arg,
+                             int *err) {
+    return beat_admin_start_lim(listen, fn, arg, NULL, err);
+}
+
 void beat_admin_stop(beat_admin *a) {
     if (!a) return;
     char c = 1;
@@ -318,104 +505,4 @@ void beat_admin_stop(beat_admin *a) {
     }
     pthread_join(a->th, NULL);
     admin_free(a);
-}
-
-/* ---- request helpers --------------------------------------------------- */
-
-int beat_http_body(struct evhttp_request *req, beat_buf *out) {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t n = in ? evbuffer_get_length(in) : 0;
-    beat_buf_reset(out);
-    if (n == 0) return 0;
-    size_t max = out->max ? out->max : SIZE_MAX - 1;
-    if (n > max) return -EMSGSIZE;
-    /* Linearise in place (no copy when the body sits in one chunk, the
-     * usual case) rather than copying through a temporary. */
-    const unsigned char *p = evbuffer_pullup(in, -1);
-    if (!p) return -ENOMEM;
-    return beat_buf_append(out, p, n);
-}
-
-static int hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..n) into out (+ is a space); returns the length, or
- * -EMSGSIZE if it would not fit in out_len-1 bytes. */
-static int query_decode(const char *s, size_t n, char *out, size_t out_len) {
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '+') c = ' ';
-        else if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-                 hexval(s[i + 2]) >= 0) {
-            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
-            i += 2;
-        }
-        if (m + 1 >= out_len) return -EMSGSIZE;
-        out[m++] = (char)c;
-    }
-    out[m] = '\0';
-    return (int)m;
-}
-
-int beat_http_query(struct evhttp_request *req, const char *key, char *val,
-                    size_t val_len) {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (!q || !key || !val || !val_len) return -ENOENT;
-    size_t klen = strlen(key);
-    char kbuf[256];
-    while (*q) {
-        size_t pl = strcspn(q, "&;");
-        const char *eq = memchr(q, '=', pl);
-        size_t kl = eq ? (size_t)(eq - q) : pl;
-        int dk = query_decode(q, kl, kbuf, sizeof kbuf);
-        if (dk >= 0 && (size_t)dk == klen && memcmp(kbuf, key, klen) == 0) {
-            const char *v = eq ? eq + 1 : q + pl;
-            size_t vl = eq ? pl - kl - 1 : 0;
-            int dv = query_decode(v, vl, val, val_len);
-            if (dv < 0) return dv;
-            /* An embedded NUL (%00) would silently cut the value. */
-            if ((size_t)dv != strlen(val)) return -EINVAL;
-            return 0;
-        }
-        q += pl;
-        if (*q) q++;
-    }
-    return -ENOENT;
-}
-
-int beat_http_query_i64(struct evhttp_request *req, const char *key,
-                        int64_t def, int64_t min, int64_t max, int64_t *out) {
-    char v[32];
-    int rc = beat_http_query(req, key, v, sizeof v);
-    if (rc == -ENOENT) {
-        *out = def;
-        return 0;
-    }
-    int64_t x;
-    if (rc || beat_parse_i64(v, &x) || x < min || x > max) return -EINVAL;
-    *out = x;
-    return 0;
-}
-
-bool beat_http_bearer_ok(struct evhttp_request *req, const char *token) {
-    if (!token || !*token) return true;
-    const char *h =
-        evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return false;
-    h += 7;
-    while (*h == ' ') h++;
-    size_t hl = strlen(h), tl = strlen(token);
-    while (hl && (h[hl - 1] == ' ' || h[hl - 1] == '\t')) hl--;
-    /* Constant time in the token's content; the length is not secret. */
-    if (hl != tl) return false;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < tl; i++)
-        diff |= (unsigned char)h[i] ^ (unsigned char)token[i];
-    return diff == 0;
 }

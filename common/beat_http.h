@@ -1,11 +1,17 @@
-/* HTTP serving on libevent evhttp: the admin endpoints every daemon has
- * (/healthz, /metrics) plus helpers for daemons with their own API.
+/* HTTP/1.1 serving for every daemon but inference's bid path: a small
+ * server on a libevent event_base (common/beat_httpd_*.c) with the admin
+ * endpoints (/healthz, /metrics) and helpers for daemons with their own API.
  * Two ways to use it:
  *  - beat_http_new() on the daemon's own event_base, then beat_http_route()
- *    for its API (inference, receiver, datastream, supervisor);
+ *    for its API (receiver, datastream, supervisor, beat-kafka-dev);
  *  - beat_admin_start() for daemons whose main loop blocks (actuator,
  *    lighttrainer): the admin server runs on its own thread and base.
- * Bodies over max_body are refused by evhttp with 413 before any handler. */
+ * Its edges are bounded (docs/deploy.md "HTTP edges"): a connection cap that
+ * evicts the connection waiting longest for its request, absolute header and
+ * body deadlines, limits on the request line and headers, and per-route body
+ * limits, bearer token and media types checked before a byte of the body is
+ * read. A handler runs on the loop thread, must not block, and must answer
+ * with one beat_http_reply*() before it returns (else a 500 is sent for it). */
 #ifndef BEAT_HTTP_H
 #define BEAT_HTTP_H
 
@@ -15,11 +21,12 @@
 #include "beat_util.h"
 
 struct event_base;
-struct evhttp;
-struct evhttp_request;
+typedef struct beat_counter beat_counter;
 
 typedef struct beat_http beat_http;
-typedef void (*beat_http_fn)(struct evhttp_request *req, void *arg);
+/* One request; valid only during the handler call. */
+typedef struct beat_http_req beat_http_req;
+typedef void (*beat_http_fn)(beat_http_req *req, void *arg);
 
 /* Health callback: appends extra JSON fields (`"k":v,` pairs WITHOUT braces,
  * e.g. "\"state_version\":3,\"model_version\":2") to detail and returns
@@ -29,6 +36,64 @@ typedef void (*beat_http_fn)(struct evhttp_request *req, void *arg);
  * In the threaded admin server this runs on the admin thread. */
 typedef bool (*beat_health_fn)(void *arg, beat_buf *detail);
 
+/* Edge limits of one server; every daemon exposes them as the --http-*
+ * flags of BEAT_HTTP_OPTS. Fields are int64_t so the option table can
+ * write them directly. */
+typedef struct beat_http_limits {
+    int64_t max_conns;         /* open connections; at the cap the one waiting
+                                  longest for a complete request is evicted */
+    int64_t header_timeout_ms; /* request line + headers, from the first byte
+                                  (from accept for the first request) */
+    int64_t body_timeout_ms;   /* body, from the end of the headers ... */
+    int64_t body_min_rate;     /* ... plus Content-Length / this (bytes/s) */
+    int64_t idle_timeout_ms;   /* keep-alive connection with nothing sent */
+} beat_http_limits;
+
+#define BEAT_HTTP_LIMITS_DEFAULT {1024, 5000, 10000, 65536, 60000}
+#define BEAT_HTTP_MAX_LINE 8192    /* request line; longer → 414 */
+#define BEAT_HTTP_MAX_HEADER 16384 /* request line + headers; more → 431 */
+#define BEAT_HTTP_MAX_HEADERS 64   /* header lines; more → 431 */
+
+/* Option-table rows (common/beat_cfg.h) for the limits in L, a static
+ * beat_http_limits of the daemon's main.c: `BEAT_HTTP_OPTS(http_lim),`. */
+#define BEAT_HTTP_OPTS(L)                                                              \
+    {"http-max-conns", "BEAT_HTTP_MAX_CONNS", BEAT_OPT_INT, &(L).max_conns, "1024", 1,  \
+     1000000,                                                                          \
+     "Open HTTP connections per server; at the cap a new connection evicts the one "   \
+     "waiting longest for a complete request (never one being answered)", false},             \
+    {"http-header-timeout-ms", "BEAT_HTTP_HEADER_TIMEOUT_MS", BEAT_OPT_INT,            \
+     &(L).header_timeout_ms, "5000", 100, 600000,                                      \
+     "A request's line and headers must arrive within this from its first byte "       \
+     "(from accept for a connection's first request); not extended by reads", false},         \
+    {"http-body-timeout-ms", "BEAT_HTTP_BODY_TIMEOUT_MS", BEAT_OPT_INT,                \
+     &(L).body_timeout_ms, "10000", 100, 3600000,                                      \
+     "A request body must arrive within this (plus its length at "                     \
+     "--http-body-min-rate) from the end of its headers", false},                             \
+    {"http-body-min-rate", "BEAT_HTTP_BODY_MIN_RATE", BEAT_OPT_INT,                    \
+     &(L).body_min_rate, "65536", 1024, 1e12,                                          \
+     "Slowest body upload allowed, in bytes per second, on top of "                    \
+     "--http-body-timeout-ms", false},                                                        \
+    {"http-idle-timeout-ms", "BEAT_HTTP_IDLE_TIMEOUT_MS", BEAT_OPT_INT,                \
+     &(L).idle_timeout_ms, "60000", 100, 3600000,                                      \
+     "An idle keep-alive connection is closed after this", false}
+
+/* What a route accepts, checked when the headers are in and before any of
+ * the body is read. A zeroed struct means: the server's max_body, no token,
+ * bodies of writes must be application/json. */
+typedef struct beat_http_route_opts {
+    size_t max_body;      /* 0: the server's max_body; larger → 413 */
+    const char *token;    /* writes (not GET/HEAD) need "Authorization: Bearer
+                             <token>" → 401; NULL or "": no token needed */
+    const char *types;    /* comma-separated media types a write's body may
+                             have → 415; NULL: "application/json" */
+    bool any_type;        /* any Content-Type (or none) is accepted */
+    const char *read_only;/* non-NULL: writes get 403 with this reason */
+    const char *allow;    /* methods served, "GET, PUT" → 405 for others with
+                             an Allow header; NULL: the handler checks */
+    beat_counter *unauthorized; /* also counts this route's 401s, if set */
+    beat_counter *too_large;    /* also counts this route's 413s, if set */
+} beat_http_route_opts;
+
 /* A non-blocking, listening TCP socket on listen ("host:port"; ":8080" or
  * "0.0.0.0:8080" = all IPv4 addresses), SO_REUSEADDR, and SO_REUSEPORT when
  * reuseport. 0 and *fd_out (the caller owns it), or a negative errno. For
@@ -36,46 +101,103 @@ typedef bool (*beat_health_fn)(void *arg, beat_buf *detail);
 int beat_http_listen_socket(const char *listen, bool reuseport, int *fd_out);
 
 /* Binds listen ("host:port"; ":8080" = all addresses) on base and installs
- * /healthz and /metrics. reuseport: set SO_REUSEPORT so several workers can
- * each bind the same address with their own base (inference --workers).
- * Returns NULL and *err (negative errno) on failure; the caller logs it. */
+ * /healthz and /metrics. max_body: the default body limit of routes.
+ * reuseport: SO_REUSEPORT so several workers can each bind the same address
+ * with their own base (receiver --workers). lim: NULL for the defaults;
+ * copied. listen NULL: no listener (beat_http_feed only). Returns NULL and
+ * *err (negative errno) on failure; the caller
+ * logs it. Every connection is freed by beat_http_free. */
 beat_http *beat_http_new(struct event_base *base, const char *listen,
                          size_t max_body, bool reuseport, int *err);
+beat_http *beat_http_new_lim(struct event_base *base, const char *listen,
+                             size_t max_body, bool reuseport,
+                             const beat_http_limits *lim, int *err);
 void beat_http_free(beat_http *h); /* NULL is a no-op */
-struct evhttp *beat_http_evhttp(beat_http *h);
-/* Exact-path route; the handler checks the method itself. */
+/* The bound TCP port (useful with port 0); -1 if unknown. */
+int beat_http_port(const beat_http *h);
+/* Open connections (for tests and stats). */
+int beat_http_conns(const beat_http *h);
+/* Exact-path route (the query is not part of the path); the handler checks
+ * the method itself. opts NULL: zeroed options; copied. */
 void beat_http_route(beat_http *h, const char *path, beat_http_fn fn, void *arg);
+void beat_http_route_ex(beat_http *h, const char *path, beat_http_fn fn, void *arg,
+                        const beat_http_route_opts *opts);
 /* Handler for paths with no route (default: 404 JSON error). */
 void beat_http_fallback(beat_http *h, beat_http_fn fn, void *arg);
 void beat_http_set_health(beat_http *h, beat_health_fn fn, void *arg);
+/* Runs data[0..len) through the parser, limits and handlers as one
+ * connection's input arriving in pieces of `piece` bytes (0: at once) and
+ * appends every byte the server would send to out. No socket, no timers:
+ * for tests and the fuzz target. 0 or a negative errno. */
+int beat_http_feed(beat_http *h, const char *data, size_t len, size_t piece,
+                   beat_buf *out);
 
-/* Admin server on its own thread: /healthz and /metrics only. */
+/* Admin server on its own thread: /healthz and /metrics only, default
+ * limits (lim NULL) or the daemon's --http-* flags. */
 typedef struct beat_admin beat_admin;
 beat_admin *beat_admin_start(const char *listen, beat_health_fn fn, void *arg,
                              int *err);
+beat_admin *beat_admin_start_lim(const char *listen, beat_health_fn fn, void *arg,
+                                 const beat_http_limits *lim, int *err);
 void beat_admin_stop(beat_admin *a); /* joins the thread; NULL is a no-op */
 
-/* Reply helpers. reply_json sets Content-Type: application/json. */
-void beat_http_reply(struct evhttp_request *req, int code,
-                     const char *content_type, const void *body, size_t len);
-void beat_http_reply_json(struct evhttp_request *req, int code,
-                          const char *json, size_t len);
+/* ---- the request ------------------------------------------------------- */
+
+typedef enum {
+    BEAT_HTTP_OTHER,
+    BEAT_HTTP_GET,
+    BEAT_HTTP_HEAD,
+    BEAT_HTTP_POST,
+    BEAT_HTTP_PUT,
+    BEAT_HTTP_DELETE,
+} beat_http_method;
+
+beat_http_method beat_http_req_method(const beat_http_req *req);
+/* The path as sent, without the query. */
+const char *beat_http_req_path(const beat_http_req *req);
+/* The raw query after '?', or NULL when the target has none. */
+const char *beat_http_req_query(const beat_http_req *req);
+/* The first header of that name (case-insensitive), trimmed, or NULL. */
+const char *beat_http_req_header(const beat_http_req *req, const char *name);
+/* The body (NUL-terminated; "" when empty) and its length. */
+const char *beat_http_req_body(const beat_http_req *req, size_t *len);
+/* The peer as "ip:port" ("-" when unknown). */
+const char *beat_http_req_peer(const beat_http_req *req);
+
+/* ---- replies ------------------------------------------------------------ */
+
+/* Adds a response header for the reply to come; 0, or -EINVAL for CR/LF in
+ * name or value, -EMSGSIZE when the extra headers pass 4 KiB. */
+int beat_http_add_header(beat_http_req *req, const char *name, const char *value);
+/* Replies (once; later calls do nothing). body is copied; content_type NULL
+ * sends none. reply_json sets Content-Type: application/json. */
+void beat_http_reply(beat_http_req *req, int code, const char *content_type,
+                     const void *body, size_t len);
+void beat_http_reply_json(beat_http_req *req, int code, const char *json, size_t len);
 /* {"error":"<reason>"} with the code; reason is JSON-escaped. */
-void beat_http_reply_error(struct evhttp_request *req, int code,
-                           const char *reason);
+void beat_http_reply_error(beat_http_req *req, int code, const char *reason);
+/* Like beat_http_reply, but body is not copied: cleanup(body, len, arg) runs
+ * once the bytes are sent or dropped (also when this call fails). */
+void beat_http_reply_ref(beat_http_req *req, int code, const char *content_type,
+                         const void *body, size_t len,
+                         void (*cleanup)(const void *body, size_t len, void *arg),
+                         void *arg);
+
+/* ---- request helpers ---------------------------------------------------- */
 
 /* Copies the request body into out (bounded by out->max: -EMSGSIZE). */
-int beat_http_body(struct evhttp_request *req, beat_buf *out);
+int beat_http_body(beat_http_req *req, beat_buf *out);
 /* Query parameter of the request URI, copied into val (NUL-terminated).
  * -ENOENT if absent, -EMSGSIZE if longer than val_len-1. */
-int beat_http_query(struct evhttp_request *req, const char *key, char *val,
-                    size_t val_len);
+int beat_http_query(beat_http_req *req, const char *key, char *val, size_t val_len);
 /* Integer query parameter; def if absent; -EINVAL if present but not an
  * integer in [min, max]. */
-int beat_http_query_i64(struct evhttp_request *req, const char *key,
-                        int64_t def, int64_t min, int64_t max, int64_t *out);
+int beat_http_query_i64(beat_http_req *req, const char *key, int64_t def, int64_t min,
+                        int64_t max, int64_t *out);
 /* True if "Authorization: Bearer <token>" matches (constant time). An empty
  * or NULL token means no auth is configured: always true. */
-bool beat_http_bearer_ok(struct evhttp_request *req, const char *token);
+bool beat_http_bearer_ok(beat_http_req *req, const char *token);
+/* The same check on a raw header value (NULL: absent). */
+bool beat_http_bearer_match(const char *authorization, const char *token);
 
 #endif

@@ -6,7 +6,6 @@
 #include "api.h"
 
 #include <errno.h>
-#include <event2/http.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,13 +16,13 @@
 
 static beat_histogram *h_agg, *h_smp;
 
-static bool get_only(struct evhttp_request *req) {
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) return true;
+static bool get_only(beat_http_req *req) {
+    if (beat_http_req_method(req) == BEAT_HTTP_GET) return true;
     beat_http_reply_error(req, 405, "method not allowed: use GET");
     return false;
 }
 
-static void on_aggregates(struct evhttp_request *req, void *arg) {
+static void on_aggregates(beat_http_req *req, void *arg) {
     dst_api *api = arg;
     int64_t t0 = beat_mono_us();
     if (!get_only(req)) return;
@@ -49,7 +48,7 @@ static void on_aggregates(struct evhttp_request *req, void *arg) {
 
 /* The spend ledger of the partitions held now (docs/contracts.md "Spend
  * ledger"): what the supervisor settles budget leases with. */
-static void on_ledger(struct evhttp_request *req, void *arg) {
+static void on_ledger(beat_http_req *req, void *arg) {
     dst_api *api = arg;
     if (!get_only(req)) return;
     beat_ledger l;
@@ -70,7 +69,7 @@ static void on_ledger(struct evhttp_request *req, void *arg) {
     beat_buf_fini(&out);
 }
 
-static void on_samples(struct evhttp_request *req, void *arg) {
+static void on_samples(beat_http_req *req, void *arg) {
     dst_api *api = arg;
     int64_t t0 = beat_mono_us();
     if (!get_only(req)) return;
@@ -105,7 +104,9 @@ void dst_api_install(beat_http *h, dst_api *api) {
     h_smp = beat_histogram_new(
         "beat_datastream_http_request_seconds{path=\"/v1/samples\"}",
         "Time to answer API requests.", beat_latency_bounds, beat_latency_nbounds);
-    beat_http_route(h, "/v1/aggregates", on_aggregates, api);
-    beat_http_route(h, "/v1/samples", on_samples, api);
-    beat_http_route(h, "/v1/ledger", on_ledger, api);
+    /* Read-only API: other methods are refused before any body is read. */
+    beat_http_route_opts o = {.allow = "GET"};
+    beat_http_route_ex(h, "/v1/aggregates", on_aggregates, api, &o);
+    beat_http_route_ex(h, "/v1/samples", on_samples, api, &o);
+    beat_http_route_ex(h, "/v1/ledger", on_ledger, api, &o);
 }

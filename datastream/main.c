@@ -43,6 +43,7 @@ static double o_neg_rate;
 static beat_strlist o_kafka_opts;
 static beat_alert_opts o_alert;
 
+static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt OPTS[] = {
     {"listen", "BEAT_DATASTREAM_LISTEN", BEAT_OPT_STR, &o_listen,
      "127.0.0.1:8082", 0, -1,
@@ -123,6 +124,7 @@ static const beat_opt OPTS[] = {
     BEAT_ALERT_OPTS(&o_alert),
     {"name", "BEAT_DATASTREAM_NAME", BEAT_OPT_STR, &o_name, "datastream-1", 0,
      -1, "instance name (in answers as \"instance\")", false},
+    BEAT_HTTP_OPTS(o_http),
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_level, "info", 0, -1,
      "debug|info|warn|error", false},
     BEAT_OPT_END,
@@ -589,7 +591,7 @@ int main(int argc, char **argv) {
     struct event_base *base = event_base_new();
     if (!base) die("start_failed", "event_base_new failed");
     int rc = 0;
-    beat_http *http = beat_http_new(base, o_listen, 4096, false, &rc);
+    beat_http *http = beat_http_new_lim(base, o_listen, 4096, false, &o_http, &rc);
     if (!http) {
         char msg[256];
         snprintf(msg, sizeof msg, "cannot listen on %s: %s", o_listen, strerror(-rc));

@@ -24,7 +24,7 @@
 #include "beat_util.h"
 
 static struct {
-    beat_counter *refused, *oversize, *malformed, *timeout, *accepted;
+    beat_counter *refused, *oversize, *malformed, *timeout, *accepted, *evicted;
     beat_gauge *open;
 } M;
 
@@ -55,6 +55,7 @@ static void req_reset(inf_http_conn *c) {
     c->ch_raw = c->ch_dec = 0;
     c->ch_left = 0;
     c->replied = false;
+    c->crlf = 0;
 }
 
 static void conn_close(inf_http_conn *c) {
@@ -359,8 +360,13 @@ static void process(inf_http_conn *c) {
     while (!c->closing && c->out.len - c->out_off <= OUT_HIGH) {
         char *in = c->in + consumed;
         size_t len = c->in_len - consumed;
-        if (c->st == ST_IDLE) { /* tolerate stray CRLFs between requests */
-            while (len && (*in == '\r' || *in == '\n')) in++, len--, consumed++;
+        if (c->st == ST_IDLE) { /* tolerate a few stray CRLFs between requests */
+            while (len && (*in == '\r' || *in == '\n') && c->crlf <= CRLF_MAX)
+                in++, len--, consumed++, c->crlf++;
+            if (c->crlf > CRLF_MAX) {
+                fail(c, 400);
+                break;
+            }
             if (!len) break;
             c->st = ST_HEAD;
             c->req_start_ms = now_ms();
@@ -413,6 +419,8 @@ static void process(inf_http_conn *c) {
         consumed += raw_end;
         if (!ka) c->closing = true;
         req_reset(c);
+        c->served = true;
+        c->idle_ms = now_ms();
     }
     if (consumed) {
         c->in_len -= consumed;
@@ -498,6 +506,26 @@ static void accept_pause_end(evutil_socket_t fd, short what, void *arg) {
     event_add(h->lev, NULL);
 }
 
+/* All slots taken: closes the connection waiting longest for a complete
+ * request (lingering ones first), never one with a reply being written, so
+ * a flood of idle or slow sockets cannot lock out the exchanges. A scan of
+ * the slots, made only at the cap. false if every connection is busy. */
+static bool evict_oldest(inf_http *h) {
+    inf_http_conn *best = NULL;
+    int64_t best_since = INT64_MAX;
+    for (int i = 0; i < h->cfg.max_conns; i++) {
+        inf_http_conn *c = &h->conns[i];
+        if (c->fd < 0 || c->out.len > c->out_off) continue;
+        int64_t since = c->linger ? INT64_MIN : c->st == ST_IDLE ? c->idle_ms : c->req_start_ms;
+        if (since < best_since) best = c, best_since = since;
+    }
+    if (!best) return false;
+    beat_counter_inc(M.evicted);
+    beat_log_rl(5000, BEAT_WARN, "http_conn_evicted", "max_conns=%d", h->cfg.max_conns);
+    conn_close(best);
+    return true;
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg) {
     (void)what;
     inf_http *h = arg;
@@ -515,7 +543,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
             }
             return;
         }
-        if (h->free_head < 0) {
+        if (h->free_head < 0 && !evict_oldest(h)) {
             beat_counter_inc(M.refused);
             beat_log_rl(5000, BEAT_WARN, "http_conn_limit", "max_conns=%d",
                         h->cfg.max_conns);
@@ -530,10 +558,10 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         c->peer = peer;
         c->in_len = c->out_off = 0;
         beat_buf_reset(&c->out);
-        c->closing = c->linger = c->peer_eof = false;
+        c->closing = c->linger = c->peer_eof = c->served = false;
         c->rev_on = c->wev_on = false;
         req_reset(c);
-        c->last_ms = now_ms();
+        c->last_ms = c->idle_ms = now_ms();
         event_assign(c->rev, h->base, fd, EV_READ | EV_PERSIST, on_read, c);
         event_assign(c->wev, h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
         ev_set(c->rev, &c->rev_on, true);
@@ -565,7 +593,9 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
                 fail(c, 408);
                 (void)flush(c);
             }
-        } else if (now - c->last_ms > h->cfg.idle_timeout_ms) {
+        } else if (now - c->idle_ms >
+                   (c->served ? h->cfg.idle_timeout_ms : h->cfg.read_timeout_ms)) {
+            if (!c->served) beat_counter_inc(M.timeout); /* connected, never asked */
             conn_close(c);
         }
     }
@@ -580,7 +610,11 @@ static void metrics_once(void) {
     M.accepted = beat_counter_new("beat_inference_http_connections_total",
                                   "HTTP connections accepted");
     M.refused = beat_counter_new("beat_inference_http_refused_total",
-                                 "Connections closed at accept: --max-conns reached");
+                                 "Connections closed at accept: --max-conns reached "
+                                 "and every connection busy answering");
+    M.evicted = beat_counter_new("beat_inference_http_evicted_total",
+                                 "Connections closed at --max-conns to make room: the "
+                                 "one waiting longest for a complete request");
     M.oversize = beat_counter_new("beat_inference_http_rejected_total{reason=\"oversize\"}",
                                   "Requests refused by the HTTP layer");
     M.malformed = beat_counter_new(

@@ -2,8 +2,10 @@
  * place of evhttp, whose per-request allocations and epoll re-arming cost
  * more than the bidder itself. Keep-alive, pipelining, partial reads,
  * Content-Length and chunked bodies, Expect: 100-continue; oversize → 413,
- * malformed → 400, slow clients → 408/close (timeouts swept once a second),
- * connection count bounded (--max-conns). Serves /openrtb2/bid through the
+ * malformed → 400, slow clients → 408/close (timeouts swept once a second,
+ * absolute from a request's first byte or from accept; reads never extend
+ * them), connection count bounded (--max-conns: at the cap the connection
+ * waiting longest for a complete request is evicted). Serves /openrtb2/bid through the
  * caller's handler plus /healthz and /metrics. Never blocks, never logs per
  * request; buffers are pooled per connection slot and kept between requests. */
 #ifndef INF_HTTP_H

@@ -40,6 +40,7 @@ static double o_alpha, o_beta, o_l1, o_l2, o_prior_ctr;
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt opts[] = {
     {"listen", "BEAT_LIGHTTRAINER_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8085",
      0, -1, "admin HTTP address (/healthz, /metrics)", false},
@@ -89,6 +90,7 @@ static const beat_opt opts[] = {
     BEAT_ALERT_OPTS(&o_alert),
     {"name", "BEAT_LIGHTTRAINER_NAME", BEAT_OPT_STR, &o_name, "beat-lighttrainer", 0,
      -1, "trainer name, written into every checkpoint", false},
+    BEAT_HTTP_OPTS(o_http),
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
      "debug|info|warn|error", false},
     BEAT_OPT_END};
@@ -358,7 +360,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     int err = 0;
-    beat_admin *admin = beat_admin_start(o_listen, health, NULL, &err);
+    beat_admin *admin = beat_admin_start_lim(o_listen, health, NULL, &o_http, &err);
     if (!admin) {
         beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, err);
         return 1;

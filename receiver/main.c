@@ -38,6 +38,7 @@ static double o_qwarn, o_qerror;
 static bool o_accept_v1;
 static beat_alert_opts o_alert;
 
+static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt opts[] = {
     {"listen", "BEAT_RECEIVER_LISTEN", BEAT_OPT_STR, &o_listen,
      "127.0.0.1:8081", 0, -1, "HTTP address for notices, /healthz, /metrics",
@@ -104,6 +105,7 @@ static const beat_opt opts[] = {
      false},
     {"name", "BEAT_RECEIVER_NAME", BEAT_OPT_STR, &o_name, "receiver-1", 0, -1,
      "instance name", false},
+    BEAT_HTTP_OPTS(o_http),
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
      "debug|info|warn|error", false},
     BEAT_OPT_END,
@@ -233,7 +235,8 @@ static int worker_init(worker *w, bool reuseport) {
     int err = 0;
     w->base = event_base_new();
     if (!w->base) return -ENOMEM;
-    w->http = beat_http_new(w->base, o_listen, (size_t)o_max_body, reuseport, &err);
+    w->http = beat_http_new_lim(w->base, o_listen, (size_t)o_max_body, reuseport, &o_http,
+                                &err);
     if (!w->http) return err ? err : -EIO;
     rcv_worker_bufs_init(&w->bufs, &R.notices, (size_t)o_max_body);
     rcv_notices_route(w->http, &w->bufs);
@@ -319,7 +322,7 @@ int main(int argc, char **argv) {
         if (rc != 0)
             beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, rc);
     }
-    if (rc == 0 && *o_admin && !(R.admin = beat_admin_start(o_admin, health, NULL, &rc)))
+    if (rc == 0 && *o_admin && !(R.admin = beat_admin_start_lim(o_admin, health, NULL, &o_http, &rc)))
         beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_admin, rc);
     if (rc == 0 && (rc = rcv_bidlog_start(&R.bidlog, o_bidlog,
                                           (size_t)o_bidlog_max)) != 0)

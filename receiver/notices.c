@@ -16,9 +16,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -274,10 +271,9 @@ uint64_t rcv_notices_rejected(const rcv_notices *s) {
 
 /* The notice's query: the URL's, or for a POST without one, the
  * form-encoded body (trailing whitespace trimmed). NULL = body too big. */
-static const char *notice_query(struct evhttp_request *req, rcv_worker_bufs *w) {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
-    if ((q && *q) || evhttp_request_get_command(req) != EVHTTP_REQ_POST)
+static const char *notice_query(beat_http_req *req, rcv_worker_bufs *w) {
+    const char *q = beat_http_req_query(req);
+    if ((q && *q) || beat_http_req_method(req) != BEAT_HTTP_POST)
         return q ? q : "";
     beat_buf_reset(&w->body);
     if (beat_http_body(req, &w->body) < 0) return NULL;
@@ -286,13 +282,12 @@ static const char *notice_query(struct evhttp_request *req, rcv_worker_bufs *w) 
     return w->body.data ? w->body.data : "";
 }
 
-static void handle(struct evhttp_request *req, rcv_worker_bufs *w,
+static void handle(beat_http_req *req, rcv_worker_bufs *w,
                    beat_event_type type) {
     int64_t t0 = beat_mono_us();
     rcv_notices *s = w->shared;
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
+    beat_http_method cmd = beat_http_req_method(req);
+    if (cmd != BEAT_HTTP_GET && cmd != BEAT_HTTP_POST) {
         beat_http_reply_error(req, 405, "use GET or POST");
         goto done;
     }
@@ -313,12 +308,12 @@ static void handle(struct evhttp_request *req, rcv_worker_bufs *w,
     }
     int rc = rcv_notice_accept(s, &n, now, &w->event);
     /* Test or not, the answer is the same. */
-    evhttp_add_header(oh, "Cache-Control", "no-store");
+    beat_http_add_header(req, "Cache-Control", "no-store");
     if (rc < 0 && type != BEAT_EV_CLICK) {
         beat_counter_inc(s->refused[rc == -ENOBUFS ? 0 : 1]);
         char ra[16];
         snprintf(ra, sizeof ra, "%d", s->cfg.retry_after_s);
-        evhttp_add_header(oh, "Retry-After", ra);
+        beat_http_add_header(req, "Retry-After", ra);
         beat_http_reply_error(req, 503, rc == -ENOBUFS
                                             ? "event spool full (Kafka slow or down); retry later"
                                             : "event not queued for Kafka; retry later");
@@ -327,25 +322,28 @@ static void handle(struct evhttp_request *req, rcv_worker_bufs *w,
     if (type == BEAT_EV_IMP) {
         beat_http_reply(req, 200, "image/gif", pixel_gif, sizeof pixel_gif);
     } else if (type == BEAT_EV_CLICK) {
-        evhttp_add_header(oh, "Location", n.landing);
-        evhttp_send_reply(req, 302, "Found", NULL);
+        beat_http_add_header(req, "Location", n.landing);
+        beat_http_reply(req, 302, NULL, NULL, 0);
     } else {
-        evhttp_send_reply(req, 204, "No Content", NULL);
+        beat_http_reply(req, 204, NULL, NULL, 0);
     }
 done:
     beat_histogram_observe(s->latency, (double)(beat_mono_us() - t0) / 1e6);
 }
 
-static void on_win(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_WIN); }
-static void on_bill(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_BILL); }
-static void on_loss(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_LOSS); }
-static void on_imp(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_IMP); }
-static void on_click(struct evhttp_request *r, void *a) { handle(r, a, BEAT_EV_CLICK); }
+static void on_win(beat_http_req *r, void *a) { handle(r, a, BEAT_EV_WIN); }
+static void on_bill(beat_http_req *r, void *a) { handle(r, a, BEAT_EV_BILL); }
+static void on_loss(beat_http_req *r, void *a) { handle(r, a, BEAT_EV_LOSS); }
+static void on_imp(beat_http_req *r, void *a) { handle(r, a, BEAT_EV_IMP); }
+static void on_click(beat_http_req *r, void *a) { handle(r, a, BEAT_EV_CLICK); }
 
 void rcv_notices_route(beat_http *h, rcv_worker_bufs *w) {
-    beat_http_route(h, "/win", on_win, w);
-    beat_http_route(h, "/bill", on_bill, w);
-    beat_http_route(h, "/loss", on_loss, w);
-    beat_http_route(h, "/imp", on_imp, w);
-    beat_http_route(h, "/click", on_click, w);
+    /* Notices are signed: who posts one does not matter, so any body type
+     * is taken (exchanges send form-encoded bodies, some text/plain). */
+    beat_http_route_opts o = {.any_type = true};
+    beat_http_route_ex(h, "/win", on_win, w, &o);
+    beat_http_route_ex(h, "/bill", on_bill, w, &o);
+    beat_http_route_ex(h, "/loss", on_loss, w, &o);
+    beat_http_route_ex(h, "/imp", on_imp, w, &o);
+    beat_http_route_ex(h, "/click", on_click, w, &o);
 }

@@ -9,7 +9,7 @@ need=(build-essential pkg-config python3 librdkafka-dev libevent-dev libnng-dev
 case "${1:-build}" in
   test)  need+=(kcat prometheus docker-compose chromium) ;;
   demo)  need+=(gnuplot-nox) ;;
-  bench) need+=(wrk nginx-light kcat liblinear-tools hyperfine) ;;
+  bench) need+=(wrk nginx-light kcat liblinear-tools hyperfine slowhttptest) ;;
   fuzz)  need+=(clang libclang-rt-14-dev) ;;
 esac
 missing=()

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
 
 #include "beat_log.h"
 #include "beat_metrics.h"
@@ -23,29 +21,28 @@ struct sup_api {
     beat_counter *too_large[4]; /* the same counters as sup_app's rejected_total */
 };
 
-static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want,
+static bool method_is(beat_http_req *req, beat_http_method want,
                       const char *allow) {
-    if (evhttp_request_get_command(req) == want) return true;
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+    if (beat_http_req_method(req) == want) return true;
+    beat_http_add_header(req, "Allow", allow);
     beat_http_reply_error(req, 405, "method not allowed");
     return false;
 }
 
-static bool auth_ok(sup_api *api, struct evhttp_request *req) {
+static bool auth_ok(sup_api *api, beat_http_req *req) {
     if (beat_http_bearer_ok(req, api->token)) return true;
     beat_counter_inc(api->unauthorized);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+    beat_http_add_header(req, "WWW-Authenticate", "Bearer");
     beat_http_reply_error(req, 401, "missing or wrong bearer token");
     return false;
 }
 
-/* The body as one contiguous block (evbuffer_pullup), bounded by max:
- * false, a 413 reply and a count if larger. evhttp's own limit is the
- * larger of the JSON and checkpoint limits. */
-static bool body(struct evhttp_request *req, size_t max, beat_counter *rej, const char **p,
+/* The body, bounded by max: false, a 413 reply and a count if larger. The
+ * route's own limit (beat_http_route_ex) refuses most before they are read. */
+static bool body(beat_http_req *req, size_t max, beat_counter *rej, const char **p,
                  size_t *len) {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t n = evbuffer_get_length(in);
+    size_t n = 0;
+    const char *b = beat_http_req_body(req, &n);
     if (n > max) {
         beat_counter_inc(rej);
         char msg[96];
@@ -53,16 +50,12 @@ static bool body(struct evhttp_request *req, size_t max, beat_counter *rej, cons
         beat_http_reply_error(req, 413, msg);
         return false;
     }
-    *p = n ? (const char *)evbuffer_pullup(in, -1) : "";
+    *p = b;
     *len = n;
-    if (!*p) {
-        beat_http_reply_error(req, 503, "out of memory");
-        return false;
-    }
     return true;
 }
 
-static void reply_result(struct evhttp_request *req, int rc, int64_t version,
+static void reply_result(beat_http_req *req, int rc, int64_t version,
                          const beat_reason *why) {
     if (rc == 0) {
         char out[64];
@@ -74,17 +67,17 @@ static void reply_result(struct evhttp_request *req, int rc, int64_t version,
     beat_http_reply_error(req, code, why->msg[0] ? why->msg : "failed");
 }
 
-static void on_campaigns(struct evhttp_request *req, void *arg) {
+static void on_campaigns(beat_http_req *req, void *arg) {
     sup_api *api = arg;
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    if (cmd == EVHTTP_REQ_GET) {
+    beat_http_method cmd = beat_http_req_method(req);
+    if (cmd == BEAT_HTTP_GET) {
         size_t len;
         const char *json = sup_app_campaigns_json(api->app, &len);
         if (json) beat_http_reply_json(req, 200, json, len);
         else beat_http_reply_error(req, 404, "no campaigns yet");
         return;
     }
-    if (!method_is(req, EVHTTP_REQ_PUT, "GET, PUT") || !auth_ok(api, req)) return;
+    if (!method_is(req, BEAT_HTTP_PUT, "GET, PUT") || !auth_ok(api, req)) return;
     const char *p;
     size_t len;
     if (!body(req, api->max_json, api->too_large[0], &p, &len)) return;
@@ -95,41 +88,36 @@ static void on_campaigns(struct evhttp_request *req, void *arg) {
 }
 
 /* Exchanges carry authentication, so reading them needs the token too, and
- * what is read has no key material (docs/exchanges.md). Besides this
- * file's method/auth helpers, only beat_http_* calls: the handler moves
- * with them to another HTTP server. */
-static void on_exchanges(struct evhttp_request *req, void *arg) {
+ * what is read has no key material (docs/exchanges.md). The route checks
+ * the token of writes, size and media type before the body is read; the
+ * GET's token is checked here. */
+static void on_exchanges(beat_http_req *req, void *arg) {
     sup_api *api = arg;
     if (!auth_ok(api, req)) return;
     sup_exch *x = sup_app_exchanges(api->app);
-    beat_buf b;
-    beat_buf_init(&b, api->max_json);
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
-        b.max = SIZE_MAX - 1; /* the served set is bounded by what was accepted */
+    if (beat_http_req_method(req) == BEAT_HTTP_GET) {
+        beat_buf b;
+        beat_buf_init(&b, SIZE_MAX - 1); /* the served set is bounded by what was accepted */
         int rc = sup_exch_public_json(x, &b);
         if (rc == 0) beat_http_reply_json(req, 200, b.data, b.len);
         else if (rc == -ENOENT) beat_http_reply_error(req, 404, "no exchanges yet");
         else beat_http_reply_error(req, 503, "cannot encode exchanges");
-    } else if (method_is(req, EVHTTP_REQ_PUT, "GET, PUT")) {
-        int rc = beat_http_body(req, &b);
-        beat_reason why = {{0}};
-        int64_t v = 0;
-        if (rc == -EMSGSIZE) {
-            beat_counter_inc(api->too_large[3]);
-            beat_http_reply_error(req, 413, "body over --max-json-bytes");
-        } else if (rc) {
-            beat_http_reply_error(req, 503, "out of memory");
-        } else {
-            rc = sup_exch_put(x, b.data ? b.data : "", b.len, &v, &why);
-            reply_result(req, rc, v, &why);
-        }
+        beat_buf_fini(&b);
+        return;
     }
-    beat_buf_fini(&b);
+    if (!method_is(req, BEAT_HTTP_PUT, "GET, PUT")) return;
+    const char *p;
+    size_t len;
+    if (!body(req, api->max_json, api->too_large[3], &p, &len)) return;
+    beat_reason why = {{0}};
+    int64_t v = 0;
+    int rc = sup_exch_put(x, p ? p : "", len, &v, &why);
+    reply_result(req, rc, v, &why);
 }
 
-static void on_state(struct evhttp_request *req, void *arg) {
+static void on_state(beat_http_req *req, void *arg) {
     sup_api *api = arg;
-    if (!method_is(req, EVHTTP_REQ_POST, "POST") || !auth_ok(api, req)) return;
+    if (!method_is(req, BEAT_HTTP_POST, "POST") || !auth_ok(api, req)) return;
     const char *p;
     size_t len;
     if (!body(req, api->max_json, api->too_large[1], &p, &len)) return;
@@ -139,18 +127,18 @@ static void on_state(struct evhttp_request *req, void *arg) {
     reply_result(req, rc, v, &why);
 }
 
-static void on_state_latest(struct evhttp_request *req, void *arg) {
+static void on_state_latest(beat_http_req *req, void *arg) {
     sup_api *api = arg;
-    if (!method_is(req, EVHTTP_REQ_GET, "GET")) return;
+    if (!method_is(req, BEAT_HTTP_GET, "GET")) return;
     size_t len;
     const char *json = sup_app_state_json(api->app, &len);
     if (json) beat_http_reply_json(req, 200, json, len);
     else beat_http_reply_error(req, 404, "no state yet");
 }
 
-static void on_checkpoint(struct evhttp_request *req, void *arg) {
+static void on_checkpoint(beat_http_req *req, void *arg) {
     sup_api *api = arg;
-    if (!method_is(req, EVHTTP_REQ_POST, "POST") || !auth_ok(api, req)) return;
+    if (!method_is(req, BEAT_HTTP_POST, "POST") || !auth_ok(api, req)) return;
     const char *p;
     size_t len;
     if (!body(req, api->max_ckpt, api->too_large[2], &p, &len)) return;
@@ -166,9 +154,9 @@ static void unref_frame(const void *data, size_t len, void *arg) {
     sup_frame_unref(arg);
 }
 
-static void on_checkpoint_latest(struct evhttp_request *req, void *arg) {
+static void on_checkpoint_latest(beat_http_req *req, void *arg) {
     sup_api *api = arg;
-    if (!method_is(req, EVHTTP_REQ_GET, "GET")) return;
+    if (!method_is(req, BEAT_HTTP_GET, "GET")) return;
     int64_t v = 0;
     sup_frame *f = sup_app_model(api->app, &v);
     if (!f) {
@@ -176,25 +164,16 @@ static void on_checkpoint_latest(struct evhttp_request *req, void *arg) {
         return;
     }
     /* Zero-copy: the reply references the immutable frame until sent. */
-    struct evbuffer *out = evbuffer_new();
-    if (!out || evbuffer_add_reference(out, f->data + 9, f->len - 9, unref_frame, f) != 0) {
-        if (out) evbuffer_free(out);
-        sup_frame_unref(f);
-        beat_http_reply_error(req, 503, "out of memory");
-        return;
-    }
     char ver[24];
     snprintf(ver, sizeof ver, "%lld", (long long)v);
-    struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-    evhttp_add_header(hdr, "Content-Type", "application/octet-stream");
-    evhttp_add_header(hdr, "X-Beat-Version", ver);
-    evhttp_send_reply(req, 200, "OK", out);
-    evbuffer_free(out);
+    beat_http_add_header(req, "X-Beat-Version", ver);
+    beat_http_reply_ref(req, 200, "application/octet-stream", f->data + 9, f->len - 9,
+                        unref_frame, f);
 }
 
-static void on_versions(struct evhttp_request *req, void *arg) {
+static void on_versions(beat_http_req *req, void *arg) {
     sup_api *api = arg;
-    if (!method_is(req, EVHTTP_REQ_GET, "GET")) return;
+    if (!method_is(req, BEAT_HTTP_GET, "GET")) return;
     beat_buf b;
     beat_buf_init(&b, 4096);
     if (sup_app_versions_json(api->app, &b) == 0) beat_http_reply_json(req, 200, b.data, b.len);
@@ -203,9 +182,9 @@ static void on_versions(struct evhttp_request *req, void *arg) {
 }
 
 /* Budget accounts per campaign (docs/money.md): read-only, like versions. */
-static void on_leases(struct evhttp_request *req, void *arg) {
+static void on_leases(beat_http_req *req, void *arg) {
     sup_api *api = arg;
-    if (!method_is(req, EVHTTP_REQ_GET, "GET")) return;
+    if (!method_is(req, BEAT_HTTP_GET, "GET")) return;
     sup_banker *bk = sup_app_banker(api->app);
     if (!bk) {
         beat_http_reply_error(req, 404, "no budget leases on this supervisor");
@@ -234,11 +213,25 @@ sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token,
         snprintf(name, sizeof name, "beat_supervisor_rejected_total{kind=\"%s\"}", kinds[k]);
         api->too_large[k] = beat_counter_new(name, "Writes rejected as invalid or too large");
     }
-    beat_http_route(h, "/v1/campaigns", on_campaigns, api);
-    beat_http_route(h, "/v1/exchanges", on_exchanges, api);
-    beat_http_route(h, "/v1/state", on_state, api);
+    /* Token, size and media type are checked by the server before a byte of
+     * a write's body is read; application/json is not a type a browser may
+     * POST cross-site without asking first (docs/deploy.md "HTTP edges"). */
+    beat_http_route_opts o = {.max_body = api->max_json, .token = api->token,
+                              .unauthorized = api->unauthorized,
+                              .too_large = api->too_large[0]};
+    o.allow = "GET, PUT";
+    beat_http_route_ex(h, "/v1/campaigns", on_campaigns, api, &o);
+    o.too_large = api->too_large[3];
+    beat_http_route_ex(h, "/v1/exchanges", on_exchanges, api, &o);
+    o.too_large = api->too_large[1];
+    o.allow = "POST";
+    beat_http_route_ex(h, "/v1/state", on_state, api, &o);
     beat_http_route(h, "/v1/state/latest", on_state_latest, api);
-    beat_http_route(h, "/v1/checkpoint", on_checkpoint, api);
+    o.max_body = api->max_ckpt;
+    o.too_large = api->too_large[2];
+    o.types = "application/octet-stream";
+    o.allow = "POST";
+    beat_http_route_ex(h, "/v1/checkpoint", on_checkpoint, api, &o);
     beat_http_route(h, "/v1/checkpoint/latest", on_checkpoint_latest, api);
     beat_http_route(h, "/v1/versions", on_versions, api);
     beat_http_route(h, "/v1/leases", on_leases, api);

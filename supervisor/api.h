@@ -1,5 +1,5 @@
 /* HTTP API of the supervisor (COMMON "HTTP APIs between daemons"): routes
- * on the daemon's evhttp, mapping requests to sup_app calls. */
+ * on the daemon's HTTP server (beat_http.h), mapping requests to sup_app calls. */
 #ifndef SUP_API_H
 #define SUP_API_H
 

@@ -49,6 +49,7 @@ static int64_t o_clock_skew_ms;
 #define STR2(x) #x
 #define STR(x) STR2(x)
 
+static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt OPTS[] = {
     {"listen", "BEAT_SUPERVISOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8083", 0, -1,
      "HTTP listen address host:port", false},
@@ -122,6 +123,7 @@ static const beat_opt OPTS[] = {
      "primary's nng REP URL (required with --relay-from)", false},
     {"name", "BEAT_SUPERVISOR_NAME", BEAT_OPT_STR, &o_name, "supervisor-1", 0, -1,
      "instance name", false},
+    BEAT_HTTP_OPTS(o_http),
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_level, "info", 0, -1,
      "debug|info|warn|error", false},
     BEAT_OPT_END,
@@ -268,7 +270,7 @@ static int run_relay(const sup_cfg *cfg) {
      * the 403 that explains it rather than a 413. */
     size_t max_body = cfg->max_ckpt_bytes > cfg->max_json_bytes ? cfg->max_ckpt_bytes
                                                                  : cfg->max_json_bytes;
-    beat_http *http = beat_http_new(base, o_listen, max_body, false, &rc);
+    beat_http *http = beat_http_new_lim(base, o_listen, max_body, false, &o_http, &rc);
     if (!http) {
         snprintf(msg, sizeof msg, "cannot listen on %s: %s", o_listen, strerror(-rc));
         die("listen_failed", msg);
@@ -391,7 +393,7 @@ int main(int argc, char **argv) {
     if (!base) die("start_failed", "event_base_new failed");
     size_t max_body = cfg.max_ckpt_bytes > cfg.max_json_bytes ? cfg.max_ckpt_bytes
                                                                : cfg.max_json_bytes;
-    beat_http *http = beat_http_new(base, o_listen, max_body, false, &rc);
+    beat_http *http = beat_http_new_lim(base, o_listen, max_body, false, &o_http, &rc);
     if (!http) {
         snprintf(msg, sizeof msg, "cannot listen on %s: %s", o_listen, strerror(-rc));
         die("listen_failed", msg);

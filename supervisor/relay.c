@@ -14,8 +14,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include <nng/nng.h>
 
 #include "beat_campaign.h"
@@ -218,13 +216,13 @@ sup_frame *sup_relay_model(sup_relay *r, int64_t *version) {
 
 /* ---- HTTP ------------------------------------------------------------------ */
 
-static void forbid(struct evhttp_request *req) {
+static void forbid(beat_http_req *req) {
     beat_http_reply_error(req, 403, "read-only relay");
 }
 
 /* Replies with member key ("campaigns" / "state") of the snapshot, with a
  * top-level "version" as the primary serves it. */
-static void reply_member(sup_relay *r, struct evhttp_request *req, const char *key,
+static void reply_member(sup_relay *r, beat_http_req *req, const char *key,
                          const char *verkey, const char *none) {
     sup_frame *f = sup_relay_snapshot(r);
     cJSON *root = f ? cJSON_ParseWithLength((const char *)f->data + 1, f->len - 1) : NULL;
@@ -243,17 +241,17 @@ static void reply_member(sup_relay *r, struct evhttp_request *req, const char *k
     cJSON_Delete(root);
 }
 
-static void on_campaigns(struct evhttp_request *req, void *arg) {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) return forbid(req);
+static void on_campaigns(beat_http_req *req, void *arg) {
+    if (beat_http_req_method(req) != BEAT_HTTP_GET) return forbid(req);
     reply_member(arg, req, "campaigns", "campaigns_version", "no campaigns yet");
 }
 
-static void on_state_latest(struct evhttp_request *req, void *arg) {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) return forbid(req);
+static void on_state_latest(beat_http_req *req, void *arg) {
+    if (beat_http_req_method(req) != BEAT_HTTP_GET) return forbid(req);
     reply_member(arg, req, "state", "state_version", "no state yet");
 }
 
-static void on_write_only(struct evhttp_request *req, void *arg) {
+static void on_write_only(beat_http_req *req, void *arg) {
     (void)arg;
     forbid(req);
 }
@@ -264,24 +262,19 @@ static void unref_frame(const void *data, size_t len, void *arg) {
     sup_frame_unref(arg);
 }
 
-static void on_checkpoint_latest(struct evhttp_request *req, void *arg) {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) return forbid(req);
+static void on_checkpoint_latest(beat_http_req *req, void *arg) {
+    if (beat_http_req_method(req) != BEAT_HTTP_GET) return forbid(req);
     int64_t v = 0;
     sup_frame *f = sup_relay_model(arg, &v);
-    struct evbuffer *out = f ? evbuffer_new() : NULL;
-    if (!out || evbuffer_add_reference(out, f->data + 9, f->len - 9, unref_frame, f) != 0) {
-        if (out) evbuffer_free(out);
-        sup_frame_unref(f);
-        beat_http_reply_error(req, f ? 503 : 404, f ? "out of memory" : "no model yet");
+    if (!f) {
+        beat_http_reply_error(req, 404, "no model yet");
         return;
     }
     char ver[24];
     snprintf(ver, sizeof ver, "%lld", (long long)v);
-    struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-    evhttp_add_header(hdr, "Content-Type", "application/octet-stream");
-    evhttp_add_header(hdr, "X-Beat-Version", ver);
-    evhttp_send_reply(req, 200, "OK", out);
-    evbuffer_free(out);
+    beat_http_add_header(req, "X-Beat-Version", ver);
+    beat_http_reply_ref(req, 200, "application/octet-stream", f->data + 9, f->len - 9,
+                        unref_frame, f);
 }
 
 static int versions_json(sup_relay *r, beat_buf *b) {
@@ -304,8 +297,8 @@ static int versions_json(sup_relay *r, beat_buf *b) {
     return rc;
 }
 
-static void on_versions(struct evhttp_request *req, void *arg) {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) return forbid(req);
+static void on_versions(beat_http_req *req, void *arg) {
+    if (beat_http_req_method(req) != BEAT_HTTP_GET) return forbid(req);
     beat_buf b;
     beat_buf_init(&b, 4096);
     if (versions_json(arg, &b) == 0) beat_http_reply_json(req, 200, b.data, b.len);
@@ -325,10 +318,12 @@ static bool relay_health(void *arg, beat_buf *detail) {
 }
 
 void sup_relay_routes(beat_http *h, sup_relay *r) {
-    beat_http_route(h, "/v1/campaigns", on_campaigns, r);
-    beat_http_route(h, "/v1/state", on_write_only, r);
+    /* Writes are refused before their body is read. */
+    beat_http_route_opts ro = {.read_only = "read-only relay"};
+    beat_http_route_ex(h, "/v1/campaigns", on_campaigns, r, &ro);
+    beat_http_route_ex(h, "/v1/state", on_write_only, r, &ro);
     beat_http_route(h, "/v1/state/latest", on_state_latest, r);
-    beat_http_route(h, "/v1/checkpoint", on_write_only, r);
+    beat_http_route_ex(h, "/v1/checkpoint", on_write_only, r, &ro);
     beat_http_route(h, "/v1/checkpoint/latest", on_checkpoint_latest, r);
     beat_http_route(h, "/v1/versions", on_versions, r);
     beat_http_set_health(h, relay_health, r);

@@ -11,7 +11,6 @@
 #include <math.h>
 #include <string.h>
 
-#include <event2/http.h>
 
 static const char PAGE[] =
     "<!doctype html><html><head><meta charset=\"utf-8\"><title>BEAT supervisor</title>\n"
@@ -80,9 +79,9 @@ static const char PAGE[] =
     "refresh();setInterval(refresh,2000);\n"
     "</script></body></html>\n";
 
-static void on_root(struct evhttp_request *req, void *arg) {
+static void on_root(beat_http_req *req, void *arg) {
     (void)arg;
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+    if (beat_http_req_method(req) != BEAT_HTTP_GET) {
         beat_http_reply_error(req, 405, "method not allowed");
         return;
     }

@@ -11,6 +11,7 @@ from beatlib import (Procs, check, free_port, get_json, http, metric, wait_for,
 CAMPAIGNS = os.path.join(ROOT, "docs", "examples", "campaigns.json")
 TOKEN = "sekrit"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+JSON_AUTH = dict(AUTH, **{"Content-Type": "application/json"})
 SEED = "6265617466656174"  # BEAT_HASH_SEED_DEFAULT
 
 
@@ -76,7 +77,7 @@ def test_campaigns_put_get():
         body = open(CAMPAIGNS, "rb").read()
         st, _, b = http("PUT", base + "/v1/campaigns", body)
         check(st == 401, f"PUT without token -> {st}")
-        st, _, b = http("PUT", base + "/v1/campaigns", body, AUTH)
+        st, _, b = http("PUT", base + "/v1/campaigns", body, JSON_AUTH)
         check(st == 200 and json.loads(b) == {"version": 1}, f"PUT -> {st} {b!r}")
         got = get_json(base + "/v1/campaigns")
         want = json.load(open(CAMPAIGNS))
@@ -88,12 +89,12 @@ def test_campaigns_put_get():
         # invalid sets are refused with a reason; the stored one stays
         bad = json.loads(body); bad["campaigns"][0]["budget_micros"] = 0
         for b2 in (json.dumps(bad), "not json", "", '{"v":1}'):
-            st, _, rb = http("PUT", base + "/v1/campaigns", b2, AUTH)
+            st, _, rb = http("PUT", base + "/v1/campaigns", b2, JSON_AUTH)
             check(st == 400 and json.loads(rb)["error"], f"bad set -> {st} {rb!r}")
-        check(b"budget_micros" in http("PUT", base + "/v1/campaigns", json.dumps(bad), AUTH)[2])
+        check(b"budget_micros" in http("PUT", base + "/v1/campaigns", json.dumps(bad), JSON_AUTH)[2])
         check(get_json(base + "/v1/versions")["campaigns"] == 1, "version unchanged")
         check(metric(port, 'beat_supervisor_rejected_total{kind="campaigns"}') == 5)
-        st, _, b = http("PUT", base + "/v1/campaigns", body, AUTH)
+        st, _, b = http("PUT", base + "/v1/campaigns", body, JSON_AUTH)
         check(json.loads(b) == {"version": 2}, "second PUT -> version 2")
         # method / path errors
         check(http("DELETE", base + "/v1/campaigns")[0] == 405)
@@ -245,7 +246,7 @@ def test_restart_preserves_everything():
         # versions continue, never reused (retention deleted 1 and 2)
         check(jbody(post(base, "/v1/state", state()))["version"] == 6)
         # a PUT is not reverted by a restart with the unchanged file...
-        check(jbody(http("PUT", base + "/v1/campaigns", open(CAMPAIGNS, "rb").read(), AUTH))["version"] == 2)
+        check(jbody(http("PUT", base + "/v1/campaigns", open(CAMPAIGNS, "rb").read(), JSON_AUTH))["version"] == 2)
         check(p.stop() == 0)
         p, _, base = start(procs, tmp, "sup3", extra=args)
         check(get_json(base + "/v1/versions")["campaigns"] == 2, "PUT kept over unchanged file")
@@ -348,7 +349,7 @@ def test_corrupt_db_names_good_backup_and_restores():
     with Procs(os.path.join(tmp, "logs")) as procs:
         p, _, base = start(procs, tmp, db=db, extra=["--backup-every-s", "1"])
         with open(CAMPAIGNS, "rb") as f:
-            check(http("PUT", base + "/v1/campaigns", f.read(), AUTH)[0] == 200)
+            check(http("PUT", base + "/v1/campaigns", f.read(), JSON_AUTH)[0] == 200)
         v = jbody(post(base, "/v1/state", state(mult=1.7)))["version"]
         # One backup at start, one after the writes (the 1 s timer).
         wait_for(lambda: len([e for e in p.events() if e.get("ev") == "backup_done"]) >= 2,

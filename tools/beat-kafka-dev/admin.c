@@ -12,7 +12,6 @@
  * Every input is validated; a bad request gets 400, never a crash. */
 #include "admin.h"
 
-#include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +34,13 @@ static bool health(void *arg, beat_buf *detail) {
     return c->mcluster != NULL;
 }
 
-static bool is_post(struct evhttp_request *req) {
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) return true;
+static bool is_post(beat_http_req *req) {
+    if (beat_http_req_method(req) == BEAT_HTTP_POST) return true;
     beat_http_reply_error(req, 405, "use POST");
     return false;
 }
 
-static void fault_broker(struct evhttp_request *req, void *arg) {
+static void fault_broker(beat_http_req *req, void *arg) {
     kdev_cluster *c = arg;
     if (!is_post(req)) return;
     int64_t id;
@@ -69,7 +68,7 @@ static void fault_broker(struct evhttp_request *req, void *arg) {
     beat_http_reply_json(req, 200, "{\"ok\":true}", 11);
 }
 
-static void fault_rtt(struct evhttp_request *req, void *arg) {
+static void fault_rtt(beat_http_req *req, void *arg) {
     kdev_cluster *c = arg;
     if (!is_post(req)) return;
     int64_t id, ms;
@@ -112,7 +111,7 @@ static bool parse_err(const char *s, rd_kafka_resp_err_t *out) {
     return false;
 }
 
-static void fault_errors(struct evhttp_request *req, void *arg) {
+static void fault_errors(beat_http_req *req, void *arg) {
     kdev_cluster *c = arg;
     if (!is_post(req)) return;
     int64_t api, count;

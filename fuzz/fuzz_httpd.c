@@ -1,0 +1,103 @@
+/* libFuzzer target for the daemons' HTTP server (common/beat_httpd_*.c):
+ * the input is one connection's byte stream (pipelined, refused, broken
+ * requests) fed through beat_http_feed — no socket — once in one piece and
+ * once in pieces of 1 + data[0] % 64 bytes. Invariants: no crash/UB/leak
+ * (ASan/UBSan); every response is well-formed (status line, headers, a
+ * Content-Length matching the bytes that follow, or none for HEAD/204);
+ * no 5xx but the 500 of a handler that does not answer; a handler never
+ * sees a write without the token on /w, nor a body over its route's limit;
+ * and the split changes nothing but the interim "100 Continue" lines. */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat_http.h"
+#include "beat_log.h"
+#include "fuzz.h"
+
+static void echo(beat_http_req *req, void *arg) {
+    (void)arg;
+    size_t n;
+    const char *b = beat_http_req_body(req, &n);
+    FUZZ_CHECK(n <= 64 && strlen(b) <= n); /* NUL-terminated, within the limit */
+    if (beat_http_req_method(req) == BEAT_HTTP_POST &&
+        strcmp(beat_http_req_path(req), "/w") == 0)
+        FUZZ_CHECK(beat_http_bearer_ok(req, "tok"));
+    char v[32], out[160];
+    int rq = beat_http_query(req, "a", v, sizeof v);
+    const char *x = beat_http_req_header(req, "x");
+    int k = snprintf(out, sizeof out, "{\"len\":%zu,\"q\":%d,\"x\":%d}", n, rq, x != NULL);
+    if (x) (void)beat_http_add_header(req, "X-Echo", x);
+    beat_http_reply_json(req, 200, out, (size_t)k);
+}
+
+static beat_http *server(void) {
+    static beat_http *h;
+    if (!h) {
+        static struct event_base *base;
+        base = event_base_new();
+        int err = 0;
+        h = beat_http_new(base, NULL, 64, false, &err);
+        FUZZ_CHECK(h != NULL);
+        beat_http_route_opts w = {.token = "tok", .allow = "GET, POST"};
+        beat_http_route_ex(h, "/w", echo, NULL, &w);
+        beat_http_route_opts any = {.any_type = true, .max_body = 16};
+        beat_http_route_ex(h, "/any", echo, NULL, &any);
+        beat_http_route(h, "/e", echo, NULL);
+    }
+    return h;
+}
+
+/* Checks out is a sequence of well-formed responses; writes their status
+ * codes (100 excluded) to codes; returns how many. */
+static int statuses(const beat_buf *out, int *codes, int max) {
+    const char *p = out->data, *end = out->data + out->len;
+    int n = 0;
+    while (p < end) {
+        FUZZ_CHECK(end - p >= 12 && memcmp(p, "HTTP/1.1 ", 9) == 0);
+        int code = atoi(p + 9);
+        FUZZ_CHECK(code >= 100 && code <= 599);
+        FUZZ_CHECK(code < 500); /* bad input is never a server error here */
+        const char *he = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+        FUZZ_CHECK(he != NULL);
+        long clen = -1;
+        const char *cl = memmem(p, (size_t)(he - p), "\r\nContent-Length: ", 18);
+        if (cl) clen = atol(cl + 18);
+        FUZZ_CHECK(code == 100 || code == 204 || clen >= 0);
+        const char *next = he + 4 + (clen > 0 ? clen : 0);
+        /* A HEAD answer has the Content-Length but no body. */
+        bool ok = next == end || (next < end && end - next >= 9 &&
+                                  memcmp(next, "HTTP/1.1 ", 9) == 0);
+        if (!ok) next = he + 4;
+        FUZZ_CHECK(next <= end);
+        p = next;
+        if (code != 100 && n < max) codes[n++] = code;
+    }
+    return n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 1) return 0;
+    static int once;
+    if (!once) {
+        beat_log_init("fuzz_httpd", BEAT_FATAL);
+        once = 1;
+    }
+    beat_http *h = server();
+    size_t piece = 1 + data[0] % 64;
+    const char *in = (const char *)data + 1;
+    size_t len = size - 1;
+    beat_buf whole, split;
+    beat_buf_init(&whole, 0);
+    beat_buf_init(&split, 0);
+    FUZZ_CHECK(beat_http_feed(h, in, len, 0, &whole) == 0);
+    FUZZ_CHECK(beat_http_feed(h, in, len, piece, &split) == 0);
+    int a[256], b[256];
+    int na = statuses(&whole, a, 256), nb = statuses(&split, b, 256);
+    FUZZ_CHECK(na == nb);
+    FUZZ_CHECK(memcmp(a, b, sizeof a[0] * (size_t)na) == 0);
+    beat_buf_fini(&whole);
+    beat_buf_fini(&split);
+    return 0;
+}

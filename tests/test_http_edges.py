@@ -1,0 +1,203 @@
+"""The HTTP edges under slow and hostile clients, with raw sockets: slowloris
+(headers trickled) and slow bodies (a large Content-Length, bytes trickled)
+do not lock /healthz out and are closed by their absolute deadlines, at the
+connection cap the oldest waiting socket makes room; an unauthenticated or
+oversize write is refused before its body is sent, a text/plain write gets
+415 (docs/deploy.md "HTTP edges"). Inference's own bid server is held to
+the same on its bid port. Limits come from the environment so that a binary
+without these edges still starts (and fails the checks, not the start)."""
+import os, socket, tempfile, threading, time
+
+from beatlib import Procs, check, free_port, free_ports, get_json, http, metric, wait_for
+
+TOKEN = "sekrit"
+
+
+class Flood:
+    """Slow sockets trickling one byte each every `every` seconds from a
+    thread; records when the server closed each (EOF, reset or a reply)."""
+
+    def __init__(self, port, every=0.15):
+        self.port, self.every = port, every
+        self.socks = []  # [sock, prefix bytes, trickle byte, opened_at, closed_at]
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.th = threading.Thread(target=self.run, daemon=True)
+
+    def add(self, n, prefix, trickle):
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            s.setblocking(False)
+            try:
+                if prefix:
+                    s.send(prefix)
+            except OSError:
+                pass
+            with self.lock:
+                self.socks.append([s, prefix, trickle, time.monotonic(), None])
+
+    def run(self):
+        while not self.stop.wait(self.every):
+            with self.lock:
+                live = [e for e in self.socks if e[4] is None]
+            for e in live:
+                s = e[0]
+                try:
+                    if s.recv(4096) is not None:  # a reply (408) or b"" (EOF)
+                        e[4] = time.monotonic()
+                        continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    e[4] = time.monotonic()
+                    continue
+                try:
+                    s.send(e[2])
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    e[4] = time.monotonic()
+
+    def open_count(self):
+        with self.lock:
+            return sum(1 for e in self.socks if e[4] is None)
+
+    def longest_open_s(self):
+        with self.lock:
+            return max((e[4] or time.monotonic()) - e[3] for e in self.socks)
+
+    def __enter__(self):
+        self.th.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.th.join()
+        for e in self.socks:
+            e[0].close()
+
+
+def healthz_ms(port):
+    t0 = time.monotonic()
+    st, _, body = http("GET", f"http://127.0.0.1:{port}/healthz", timeout=3)
+    check(st == 200 and b'"svc"' in body, f"/healthz -> {st}")
+    return (time.monotonic() - t0) * 1000
+
+
+def start_supervisor(procs, tmp, env):
+    port = free_port()
+    argv = ["beat-supervisor", "--listen", f"127.0.0.1:{port}",
+            "--db", os.path.join(tmp, "sup.db"), "--pub", f"ipc://{tmp}/pub.ipc",
+            "--rep", f"ipc://{tmp}/rep.ipc", "--lease", f"ipc://{tmp}/lease.ipc",
+            "--hash-bits", "10", "--admin-token", TOKEN]
+    procs.start("sup", argv, env=dict(os.environ, **env))
+    wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["svc"], 10,
+             what="supervisor serving")
+    return port
+
+
+def test_slow_clients_closed_by_deadline_and_healthz_answers():
+    tmp = tempfile.mkdtemp(prefix="edges-")
+    env = {"BEAT_HTTP_MAX_CONNS": "200", "BEAT_HTTP_HEADER_TIMEOUT_MS": "1500",
+           "BEAT_HTTP_BODY_TIMEOUT_MS": "1500"}
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        port = start_supervisor(procs, tmp, env)
+        body_head = (f"POST /v1/state HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                     "Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n").encode()
+        with Flood(port) as fl:
+            fl.add(150, b"GET /v1/versions HTTP/1.1\r\nHost: x\r\n", b"X")
+            fl.add(150, body_head, b" ")
+            # 300 slow sockets against a cap of 200: an honest client still gets in
+            worst = max(healthz_ms(port) for _ in range(10))
+            check(worst < 2000, f"/healthz took {worst:.0f} ms under the flood")
+            # every slow socket is closed by its deadline (1.5 s, timers to the ms)
+            wait_for(lambda: fl.open_count() == 0, 8, what="slow sockets closed")
+            longest = fl.longest_open_s()
+            check(longest < 4.0, f"a slow socket stayed open {longest:.1f} s")
+        check(metric(port, 'beat_http_timeouts_total{phase="header"}') > 0)
+        check(metric(port, 'beat_http_timeouts_total{phase="body"}') > 0)
+        check(metric(port, "beat_http_evicted_total") > 0)
+        healthz_ms(port)
+
+
+def raw(port, data, wait=2.0):
+    """Sends data and returns what comes back within wait seconds (until EOF)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=wait)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+            if b"\r\n\r\n" in out and b"}" in out:
+                break
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def test_writes_refused_before_the_body():
+    tmp = tempfile.mkdtemp(prefix="edges-")
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        port = start_supervisor(procs, tmp, {})
+        big = 20 * 1024 * 1024  # over --max-json-bytes (16 MiB), under the 64 MiB server limit
+        # no token: 401 from the head alone; the 20 MiB are never sent
+        r = raw(port, (f"PUT /v1/campaigns HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                       f"\r\nContent-Length: {big}\r\n\r\n").encode())
+        check(r.startswith(b"HTTP/1.1 401 "), f"unauthenticated PUT -> {r[:60]!r}")
+        check(b"WWW-Authenticate: Bearer" in r)
+        # token, but over the route's limit: 413, again before the body
+        r = raw(port, (f"POST /v1/state HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                       f"Content-Type: application/json\r\nContent-Length: {big}\r\n\r\n").encode())
+        check(r.startswith(b"HTTP/1.1 413 "), f"oversize POST -> {r[:60]!r}")
+        # the client may keep sending: the server drains briefly, then closes
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall((f"PUT /v1/campaigns HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                   f"\r\nContent-Length: {big}\r\n\r\n").encode())
+        sent, t0, closed = 0, time.monotonic(), False
+        while time.monotonic() - t0 < 10 and sent < big:
+            try:
+                sent += s.send(b"x" * 65536)
+            except OSError:
+                closed = True
+                break
+        s.close()
+        check(closed and sent < big, f"server read {sent} bytes of a refused body")
+        # a write a browser could send cross-site without asking: 415
+        st, _, b = http("POST", f"http://127.0.0.1:{port}/v1/state", b"{}",
+                        {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/plain"})
+        check(st == 415, f"text/plain POST -> {st} {b!r}")
+        st, _, b = http("PUT", f"http://127.0.0.1:{port}/v1/campaigns", b"{}",
+                        {"Authorization": f"Bearer {TOKEN}"})  # urllib: form-urlencoded
+        check(st == 415, f"form-encoded PUT -> {st} {b!r}")
+        check(metric(port, 'beat_http_rejected_total{reason="media_type"}') == 2)
+        healthz_ms(port)
+
+
+def test_inference_bid_port_survives_slow_flood():
+    tmp = tempfile.mkdtemp(prefix="edges-")
+    port, pub, rep, lease, bidlog = free_ports(5)
+    argv = ["beat-inference", "--listen", f"127.0.0.1:{port}",
+            "--supervisor-pub", f"tcp://127.0.0.1:{pub}",
+            "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
+            "--supervisor-lease", f"tcp://127.0.0.1:{lease}",
+            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}", "--name", "inf-edges",
+            "--max-conns", "100", "--read-timeout-ms", "1500"]
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        procs.start("inference", argv)
+        wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["svc"], 10,
+                 what="inference serving")
+        head = (b"POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 4000\r\n\r\n")
+        with Flood(port) as fl:
+            fl.add(60, b"POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\n", b"X")
+            fl.add(60, head, b" ")
+            fl.add(60, b"", b"\r\n")  # stray line breaks, forever
+            worst = max(healthz_ms(port) for _ in range(10))
+            check(worst < 2000, f"/healthz took {worst:.0f} ms under the flood")
+            wait_for(lambda: fl.open_count() == 0, 8, what="slow sockets closed")
+        check(metric(port, "beat_inference_http_evicted_total") > 0)
+        healthz_ms(port)
