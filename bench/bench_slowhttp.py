@@ -72,15 +72,16 @@ def main():
            "user": {"id": "u1"}}
     body_path = os.path.join(tmp, "req.json")
     json.dump(req, open(body_path, "w"))
-    script = post_script(tmp, body_path)
     rows = []
     try:
         with Engine(os.path.join(tmp, "run"),
                     campaigns=os.path.join(ROOT, "docs/examples/campaigns.json")) as e:
             wait_for(lambda: e.health("inference-1").get("ready"), 60, what="inference ready")
             bid_url = e.url("inference-1", "/openrtb2/bid")
+            # as the engine's configured exchange (docs/exchanges.md)
+            script = post_script(tmp, body_path, e.exchange_headers())
             st, _, _ = http("POST", bid_url, json.dumps(req),
-                            {"Content-Type": "application/json"})
+                            dict(e.exchange_headers(), **{"Content-Type": "application/json"}))
             if st != 200:
                 print(f"bench: inference did not bid ({st}); aborting", file=sys.stderr)
                 return 1

@@ -37,12 +37,14 @@ def wrk(url, script=None, seconds=None, conns=None):
     return float(m.group(1)) if m else 0.0, lat, int(non2xx.group(1)) if non2xx else 0
 
 
-def post_script(tmp, body_path):
-    """wrk Lua script POSTing the file at body_path as JSON."""
+def post_script(tmp, body_path, headers=None):
+    """wrk Lua script POSTing the file at body_path as JSON, with extra
+    headers (e.g. an exchange's X-Beat-Exchange / X-Beat-Key)."""
     s = os.path.join(tmp, "post.lua")
+    extra = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in (headers or {}).items())
     open(s, "w").write(f"""wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-local f = io.open("{body_path}", "rb"); wrk.body = f:read("*a"); f:close()
+{extra}local f = io.open("{body_path}", "rb"); wrk.body = f:read("*a"); f:close()
 """)
     return s
 
