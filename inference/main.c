@@ -57,7 +57,8 @@ static const beat_opt opts[] = {
     {"max-body", "BEAT_INFERENCE_MAX_BODY", BEAT_OPT_INT, &o_max_body, "65536", 1024,
      16 * 1024 * 1024, "largest bid request body in bytes (larger → 413)", false},
     {"max-conns", "BEAT_INFERENCE_MAX_CONNS", BEAT_OPT_INT, &o_max_conns, "1024", 1,
-     65536, "open HTTP connections per worker; at the cap a new one closes the connection waiting longest for a request", false},
+     65536, "open HTTP connections per worker; at the cap a new one closes the "
+     "connection that has waited longest for a request", false},
     {"read-timeout-ms", "BEAT_INFERENCE_READ_TIMEOUT_MS", BEAT_OPT_INT,
      &o_read_timeout_ms, "10000", 100, 600000,
      "a started request must arrive whole within this (else 408, closed)", false},
