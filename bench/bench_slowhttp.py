@@ -6,13 +6,19 @@ against its HTTP port while /healthz is probed; against inference's bid
 port, wrk also measures the bid rate, next to the rate measured before any
 attack in the same run, and next to the rate while the same generators
 flood another daemon (their own CPU on the shared cores, without the
-attack on inference). Goals (docs/deploy.md "HTTP edges"): /healthz under
-100 ms and the bid rate at >= 95% of its baseline; printed, not asserted. Needs slowhttptest and wrk (scripts/deps.sh bench)."""
+attack on inference). Because the attackers run on the same two cores, it
+also prints inference's own CPU per bid request (all threads) calm and
+under attack, and the attackers' CPU: the bid rate inference could keep
+with its cores to itself is calm µs ÷ attacked µs. Goals (docs/deploy.md
+"HTTP edges"): /healthz under 100 ms and the bid rate at >= 95% of its
+baseline; printed, not asserted. Needs slowhttptest and wrk
+(scripts/deps.sh bench)."""
 import json, os, shutil, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from beatlib import ROOT, Engine, http, metric, wait_for  # noqa: E402
 from benchlib import post_script, wrk  # noqa: E402
+from bench_inference import cpu_s  # noqa: E402
 
 CONNS = int(os.environ.get("BEAT_SLOWHTTP_CONNECTIONS", "1000"))
 SECS = int(os.environ.get("BEAT_BENCH_SECONDS", "8"))
@@ -85,9 +91,13 @@ def main():
             if st != 200:
                 print(f"bench: inference did not bid ({st}); aborting", file=sys.stderr)
                 return 1
+            ipid = e.pid("inference-1")
+            c0 = cpu_s(ipid)
             base_qps, base_lat, _ = wrk(bid_url, script, seconds=SECS, conns=16)
+            base_us = 1e6 * (cpu_s(ipid) - c0) / max(base_qps * SECS, 1)
             print(f"inference bids before any attack: {base_qps:,.0f} req/s "
-                  f"(p50 {base_lat.get('50')}, p99 {base_lat.get('99')})")
+                  f"(p50 {base_lat.get('50')}, p99 {base_lat.get('99')}), "
+                  f"{base_us:.1f} µs of inference CPU per request")
             for name, path in TARGETS:
                 port = e.ports[name]
                 hz = e.url(name, "/healthz")
@@ -106,13 +116,18 @@ def main():
                     # bids while this daemon is flooded: against inference it is
                     # the figure; against the others it is the same load
                     # generators' cost on the shared cores (a matched baseline)
+                    c0, a0 = cpu_s(ipid), sum(cpu_s(p.pid) for p in procs)
                     qps, lat, err = wrk(bid_url, script, seconds=SECS, conns=16)
-                    rows.append((name, calm, under, flooded, qps))
+                    us = 1e6 * (cpu_s(ipid) - c0) / max(qps * SECS, 1)
+                    att = sum(cpu_s(p.pid) for p in procs) - a0
+                    rows.append((name, calm, under, flooded, qps, us, att))
                     print(f"{name:<13} /healthz p50 {calm[0]:.1f} ms → under "
                           f"{2 * CONNS} slow conns p50 {under[0]:.1f} ms, max "
                           f"{under[1]:.1f} ms (goal < 100); sockets accepted "
                           f"{flooded:,.0f}; bids meanwhile {qps:,.0f} req/s "
-                          f"({qps / base_qps:.0%} of calm, non-2xx {err})", flush=True)
+                          f"({qps / base_qps:.0%} of calm, non-2xx {err}; inference "
+                          f"{us:.1f} µs/request; slowhttptest {att / SECS:.0%} of a core)",
+                          flush=True)
                 finally:
                     for p in procs:
                         p.terminate()
@@ -135,6 +150,10 @@ def main():
           f"baseline ({base_qps:,.0f} before, {calm2:,.0f} after), {inf / matched:.0%} of "
           f"the rate while the same generators flood another daemon "
           f"(median {matched:,.0f}) (goal >= 95%)")
+    us, att = rows[0][5], rows[0][6]
+    print(f"inference CPU per bid request under attack: {us:.1f} µs vs {base_us:.1f} calm: "
+          f"with its cores to itself it keeps {base_us / us:.0%} of its calm bid rate "
+          f"(goal >= 95%); the attackers took {att / SECS:.0%} of a core meanwhile")
     return 0
 
 
