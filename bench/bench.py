@@ -13,7 +13,7 @@ import json, os, shutil, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from beatlib import ROOT, Engine, http, wait_for  # noqa: E402
-from benchlib import nginx, post_script, wrk  # noqa: E402
+from benchlib import bid_request_file, nginx, post_script, wrk  # noqa: E402
 import bench_inference  # noqa: E402
 
 
@@ -23,14 +23,7 @@ def main():
     print("-- whole engine (beatctl up) and receiver")
     tmp = tempfile.mkdtemp(prefix="beat-bench-")
     ng, ng_url = nginx(tmp)
-    req = {"id": "bench-1", "at": 2, "tmax": 200, "cur": ["USD"],
-           "imp": [{"id": "1", "banner": {"w": 300, "h": 250}, "bidfloor": 0.05}],
-           "site": {"id": "s1", "domain": "news.example", "cat": ["IAB12"],
-                    "publisher": {"id": "p1"}},
-           "device": {"devicetype": 2, "os": "ios", "geo": {"country": "USA"}},
-           "user": {"id": "u1"}}
-    body_path = os.path.join(tmp, "req.json")
-    json.dump(req, open(body_path, "w"))
+    body_path, req = bid_request_file(tmp, "bench-1")
     try:
         with Engine(os.path.join(tmp, "run"),
                     campaigns=os.path.join(ROOT, "docs/examples/campaigns.json")) as e:

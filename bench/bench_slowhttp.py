@@ -17,7 +17,7 @@ import json, os, shutil, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from beatlib import ROOT, Engine, http, metric, wait_for  # noqa: E402
-from benchlib import post_script, wrk  # noqa: E402
+from benchlib import bid_request_file, post_script, wrk  # noqa: E402
 from bench_inference import cpu_s  # noqa: E402
 
 CONNS = int(os.environ.get("BEAT_SLOWHTTP_CONNECTIONS", "1000"))
@@ -70,14 +70,7 @@ def main():
             print(f"bench: {tool} missing (scripts/deps.sh bench installs it)", file=sys.stderr)
             return 1
     tmp = tempfile.mkdtemp(prefix="beat-slowhttp-")
-    req = {"id": "slow-1", "at": 2, "tmax": 200, "cur": ["USD"],
-           "imp": [{"id": "1", "banner": {"w": 300, "h": 250}, "bidfloor": 0.05}],
-           "site": {"id": "s1", "domain": "news.example", "cat": ["IAB12"],
-                    "publisher": {"id": "p1"}},
-           "device": {"devicetype": 2, "os": "ios", "geo": {"country": "USA"}},
-           "user": {"id": "u1"}}
-    body_path = os.path.join(tmp, "req.json")
-    json.dump(req, open(body_path, "w"))
+    body_path, req = bid_request_file(tmp, "slow-1")
     rows = []
     try:
         with Engine(os.path.join(tmp, "run"),

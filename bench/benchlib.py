@@ -1,7 +1,7 @@
 """Shared bits of the benchmarks (bench*.py): the Makefile-built C probes,
 wrk runs and an nginx fixed-reply baseline on a free port. Standard library
 only; imports tests/beatlib.py for ports and polling."""
-import os, re, subprocess, sys
+import json, os, re, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from beatlib import BUILD, ROOT, free_port, http, wait_for  # noqa: E402
 
@@ -35,6 +35,22 @@ def wrk(url, script=None, seconds=None, conns=None):
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", r.stdout, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
     return float(m.group(1)) if m else 0.0, lat, int(non2xx.group(1)) if non2xx else 0
+
+
+def bid_request_file(tmp, auction):
+    """Writes the benches' one bid request (a 300x250 banner a US news site
+    offers, which every example campaign can answer) to tmp; returns its
+    path and the request."""
+    req = {"id": auction, "at": 2, "tmax": 200, "cur": ["USD"],
+           "imp": [{"id": "1", "banner": {"w": 300, "h": 250}, "bidfloor": 0.05}],
+           "site": {"id": "s1", "domain": "news.example", "cat": ["IAB12"],
+                    "publisher": {"id": "p1"}},
+           "device": {"devicetype": 2, "os": "ios", "geo": {"country": "USA"}},
+           "user": {"id": "u1"}}
+    path = os.path.join(tmp, "req.json")
+    with open(path, "w") as f:
+        json.dump(req, f)
+    return path, req
 
 
 def post_script(tmp, body_path, headers=None):

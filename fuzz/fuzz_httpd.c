@@ -15,6 +15,7 @@
 #include "beat_http.h"
 #include "beat_log.h"
 #include "fuzz.h"
+#include "fuzz_replies.h"
 
 static void echo(beat_http_req *req, void *arg) {
     (void)arg;
@@ -49,34 +50,6 @@ static beat_http *server(void) {
     return h;
 }
 
-/* Checks out is a sequence of well-formed responses; writes their status
- * codes (100 excluded) to codes; returns how many. */
-static int statuses(const beat_buf *out, int *codes, int max) {
-    const char *p = out->data, *end = out->data + out->len;
-    int n = 0;
-    while (p < end) {
-        FUZZ_CHECK(end - p >= 12 && memcmp(p, "HTTP/1.1 ", 9) == 0);
-        int code = atoi(p + 9);
-        FUZZ_CHECK(code >= 100 && code <= 599);
-        FUZZ_CHECK(code < 500); /* bad input is never a server error here */
-        const char *he = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
-        FUZZ_CHECK(he != NULL);
-        long clen = -1;
-        const char *cl = memmem(p, (size_t)(he - p), "\r\nContent-Length: ", 18);
-        if (cl) clen = atol(cl + 18);
-        FUZZ_CHECK(code == 100 || code == 204 || clen >= 0);
-        const char *next = he + 4 + (clen > 0 ? clen : 0);
-        /* A HEAD answer has the Content-Length but no body. */
-        bool ok = next == end || (next < end && end - next >= 9 &&
-                                  memcmp(next, "HTTP/1.1 ", 9) == 0);
-        if (!ok) next = he + 4;
-        FUZZ_CHECK(next <= end);
-        p = next;
-        if (code != 100 && n < max) codes[n++] = code;
-    }
-    return n;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     static int once;
@@ -94,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(beat_http_feed(h, in, len, 0, &whole) == 0);
     FUZZ_CHECK(beat_http_feed(h, in, len, piece, &split) == 0);
     int a[256], b[256];
-    int na = statuses(&whole, a, 256), nb = statuses(&split, b, 256);
+    int na = fuzz_http_statuses(&whole, a, 256, true),
+        nb = fuzz_http_statuses(&split, b, 256, true);
     FUZZ_CHECK(na == nb);
     FUZZ_CHECK(memcmp(a, b, sizeof a[0] * (size_t)na) == 0);
     beat_buf_fini(&whole);

@@ -616,6 +616,21 @@ def check_money_plan(c, per, timelines):
                        f"outage with >= 3 min of budget left")
 
 
+def check_counted_is_charged(c):
+    """Exactly once, per campaign: with no win/bill notice lost (refused or
+    never sent), what the engine counted is what was charged (micros
+    rounded down on both sides of the comparison); never more either way
+    (the general money checks)."""
+    lost = sum(s["notices"][k][x] for s in c.summaries for k in ("win", "bill")
+               for x in ("failed", "dropped"))
+    if lost:
+        return
+    for k, v in c.charged.items():
+        got = c.counted.get(k, 0)
+        check(abs(got - int(v)) <= ROUNDING_MICROS,
+              f"{k}: counted {got} != charged {v:.0f} with no notice lost")
+
+
 def run(name, victim, how="kill", down_s=4.0, after=None, money=None, counted_min=None):
     """victim: a daemon name ("receiver-1", "inference-1", "kafka-dev"), a
     list of them, "all", or None (a fault with no process to restart). how:
