@@ -43,12 +43,13 @@ static void *sub_main(void *arg) {
             if (beat_snapshot_decode(buf, sz, &cs, &st, NULL, &why) == 0) v = st.version;
             beat_campaigns_fini(&cs);
             beat_state_fini(&st);
-        } else if (tag == BEAT_FRAME_CHECKPOINT && sz >= 9) {
+        } else if (tag == BEAT_FRAME_CHECKPOINT) {
             beat_ckpt ck = {0};
-            if (beat_ckpt_decode(buf + 9, sz - 9, recvmax, &ck, &why) == 0) {
-                v = 0;
-                for (int i = 8; i >= 1; i--) v = (v << 8) | (uint8_t)buf[i];
-            }
+            int64_t fv;
+            if (beat_ckpt_frame_version(buf, sz, &fv) == 0 &&
+                beat_ckpt_decode(buf + BEAT_CKPT_FRAME_HEAD, sz - BEAT_CKPT_FRAME_HEAD, recvmax,
+                                 &ck, &why) == 0)
+                v = fv;
             beat_ckpt_fini(&ck);
         }
         int64_t t = mono_us();

@@ -34,25 +34,6 @@ uint32_t beat_crc32(const void *p, size_t n)
     return (uint32_t)crc;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-static uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-static void wr32(uint8_t *p, uint32_t x)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(x >> (8 * i));
-}
-static void wr64(uint8_t *p, uint64_t x)
-{
-    wr32(p, (uint32_t)x);
-    wr32(p + 4, (uint32_t)(x >> 32));
-}
-
 uint64_t beat_ckpt_expected_weights(const beat_ckpt_header *h)
 {
     uint64_t factor_len =
@@ -134,33 +115,33 @@ int beat_ckpt_encode(const beat_ckpt *c, beat_buf *out)
     size_t start = out->len;
     uint8_t pre[PREFIX_LEN];
     memcpy(pre, BEAT_CKPT_MAGIC, 8);
-    wr32(pre + 8, BEAT_CKPT_VERSION);
-    wr32(pre + 12, 0); /* header_len, patched below */
+    beat_put_le32(pre + 8, BEAT_CKPT_VERSION);
+    beat_put_le32(pre + 12, 0); /* header_len, patched below */
     int rc = beat_buf_append(out, pre, sizeof pre);
     if (rc == 0) rc = header_json(h, out);
     size_t hl = out->len - start - PREFIX_LEN;
     if (rc == 0 && hl > HEADER_MAX) rc = -EINVAL;
     if (rc == 0) {
-        wr32((uint8_t *)out->data + start + 12, (uint32_t)hl);
+        beat_put_le32((uint8_t *)out->data + start + 12, (uint32_t)hl);
         uint8_t u64[8], chunk[4096];
-        wr64(u64, h->n_weights);
+        beat_put_le64(u64, h->n_weights);
         rc = beat_buf_append(out, u64, 8);
         for (uint64_t i = 0; rc == 0 && i < h->n_weights;) {
             size_t k = 0;
             for (; k < sizeof chunk && i < h->n_weights; k += 4, i++) {
                 uint32_t bits;
                 memcpy(&bits, &c->w[i], 4);
-                wr32(chunk + k, bits);
+                beat_put_le32(chunk + k, bits);
             }
             rc = beat_buf_append(out, chunk, k);
         }
-        wr64(u64, c->n_priv);
+        beat_put_le64(u64, c->n_priv);
         if (rc == 0) rc = beat_buf_append(out, u64, 8);
         if (rc == 0 && c->n_priv) rc = beat_buf_append(out, c->priv, c->n_priv);
     }
     if (rc == 0) {
         uint8_t crc[4];
-        wr32(crc, beat_crc32(out->data + start, out->len - start));
+        beat_put_le32(crc, beat_crc32(out->data + start, out->len - start));
         rc = beat_buf_append(out, crc, 4);
     }
     if (rc < 0) {
@@ -262,7 +243,7 @@ int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out,
     if (memcmp(b, BEAT_CKPT_MAGIC, n < 8 ? n : 8) != 0)
         return FAIL("bad magic: not a BEAT checkpoint");
     if (n < PREFIX_LEN) return FAIL("truncated: %zu bytes, prefix needs %d", n, PREFIX_LEN);
-    uint32_t ver = rd32(b + 8), hl = rd32(b + 12);
+    uint32_t ver = beat_get_le32(b + 8), hl = beat_get_le32(b + 12);
     if (ver != BEAT_CKPT_VERSION) return FAIL("unsupported format version %" PRIu32, ver);
     if (hl < 2 || hl > HEADER_MAX)
         return FAIL("header_len %" PRIu32 " not in [2, %d]", hl, HEADER_MAX);
@@ -271,21 +252,21 @@ int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out,
     size_t hdr_at = off;
     off += hl;
     if (n - off < 8) return FAIL("truncated before n_weights");
-    uint64_t nw = rd64(b + off);
+    uint64_t nw = beat_get_le64(b + off);
     off += 8;
     if (nw > (n - off) / 4)
         return FAIL("truncated in weights (n_weights %" PRIu64 ")", nw);
     size_t w_at = off;
     off += (size_t)nw * 4;
     if (n - off < 8) return FAIL("truncated before private_len");
-    uint64_t pl = rd64(b + off);
+    uint64_t pl = beat_get_le64(b + off);
     off += 8;
     if (pl > n - off) return FAIL("truncated in private section (private_len %" PRIu64 ")", pl);
     size_t priv_at = off;
     off += (size_t)pl;
     if (n - off < 4) return FAIL("truncated before crc");
     if (n - off > 4) return FAIL("%zu trailing bytes after crc", n - off - 4);
-    uint32_t want = rd32(b + off), got = beat_crc32(b, off);
+    uint32_t want = beat_get_le32(b + off), got = beat_crc32(b, off);
     if (want != got)
         return FAIL("crc mismatch: stored %08" PRIx32 ", computed %08" PRIx32, want, got);
 
@@ -302,7 +283,7 @@ int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out,
     if (!(c.w = malloc(nw ? (size_t)nw * sizeof *c.w : 1)))
         return beat_reasonf(why, -ENOMEM, "out of memory");
     for (uint64_t i = 0; i < nw; i++) {
-        uint32_t bits = rd32(b + w_at + 4 * i);
+        uint32_t bits = beat_get_le32(b + w_at + 4 * i);
         memcpy(&c.w[i], &bits, 4);
         if (!isfinite(c.w[i])) {
             free(c.w);

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "beat_test.h"
+#include "beat_wire.h"
 
 #define MAXB ((size_t)64 << 20)
 
@@ -57,12 +58,8 @@ static int same(const beat_ckpt *a, const beat_ckpt *b)
            (a->n_priv == 0 || !memcmp(a->priv, b->priv, a->n_priv));
 }
 
-static uint32_t le32(const char *p)
-{
-    const uint8_t *b = (const uint8_t *)p;
-    return b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-static uint64_t le64(const char *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+static uint32_t le32(const char *p) { return beat_get_le32((const uint8_t *)p); }
+static uint64_t le64(const char *p) { return beat_get_le64((const uint8_t *)p); }
 
 static int t_roundtrip_layout(void)
 {
@@ -225,25 +222,25 @@ static void build(beat_buf *b, const char *magic, uint32_t version, const char *
     uint8_t tmp[8];
     beat_buf_reset(b);
     beat_buf_append(b, magic, 8);
-    for (int i = 0; i < 4; i++) tmp[i] = (uint8_t)(version >> (8 * i));
+    beat_put_le32(tmp, version);
     beat_buf_append(b, tmp, 4);
     uint32_t hl = (uint32_t)strlen(hdr);
-    for (int i = 0; i < 4; i++) tmp[i] = (uint8_t)(hl >> (8 * i));
+    beat_put_le32(tmp, hl);
     beat_buf_append(b, tmp, 4);
     beat_buf_append(b, hdr, hl);
-    for (int i = 0; i < 8; i++) tmp[i] = (uint8_t)(nw_data >> (8 * i));
+    beat_put_le64(tmp, nw_data);
     beat_buf_append(b, tmp, 8);
     for (uint64_t k = 0; k < nw_data; k++) {
         float f = w ? w[k] : 0.0f;
         uint32_t bits;
         memcpy(&bits, &f, 4);
-        for (int i = 0; i < 4; i++) tmp[i] = (uint8_t)(bits >> (8 * i));
+        beat_put_le32(tmp, bits);
         beat_buf_append(b, tmp, 4);
     }
     memset(tmp, 0, 8);
     beat_buf_append(b, tmp, 8); /* private_len 0 */
     uint32_t crc = (uint32_t)crc32(0, (const Bytef *)b->data, (uInt)b->len);
-    for (int i = 0; i < 4; i++) tmp[i] = (uint8_t)(crc >> (8 * i));
+    beat_put_le32(tmp, crc);
     beat_buf_append(b, tmp, 4);
 }
 
@@ -347,7 +344,26 @@ static int t_bad_headers(void)
     return 0;
 }
 
+/* The 'C' frame's head: tag + little-endian version, read back without
+ * decoding the checkpoint; short frames and other tags are refused. */
+static int test_frame_head(void)
+{
+    uint8_t f[BEAT_CKPT_FRAME_HEAD + 1] = {0};
+    beat_ckpt_frame_head(f, 0x0102030405LL);
+    CHECK(f[0] == BEAT_FRAME_CHECKPOINT && f[1] == 0x05 && f[5] == 0x01 && f[8] == 0);
+    int64_t v = -1;
+    CHECK_EQ_INT(beat_ckpt_frame_version(f, sizeof f, &v), 0);
+    CHECK(v == 0x0102030405LL);
+    v = -1;
+    CHECK_EQ_INT(beat_ckpt_frame_version(f, BEAT_CKPT_FRAME_HEAD - 1, &v), -EBADMSG);
+    f[0] = BEAT_FRAME_SNAPSHOT;
+    CHECK_EQ_INT(beat_ckpt_frame_version(f, sizeof f, &v), -EBADMSG);
+    CHECK(v == -1);
+    return 0;
+}
+
 static const beat_test_case cases[] = {
+    {"frame_head", test_frame_head},
     {"roundtrip_layout", t_roundtrip_layout},
     {"roundtrip_variants", t_roundtrip_variants},
     {"encode_refuses", t_encode_refuses},

@@ -62,6 +62,23 @@ static inline bool beat_ts_ahead(int64_t ts_ms, int64_t now_ms, int64_t skew_ms)
 int64_t beat_mono_us(void);  /* monotonic, for durations */
 int64_t beat_mono_ms(void);
 
+/* Little-endian integers in byte buffers, whatever the host's order: the
+ * one way every binary format here (checkpoints, the 'C' frame) packs
+ * them. */
+static inline void beat_put_le32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void beat_put_le64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t beat_get_le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+static inline uint64_t beat_get_le64(const uint8_t *p) {
+    return (uint64_t)beat_get_le32(p) | (uint64_t)beat_get_le32(p + 4) << 32;
+}
+
 /* Allows one event per interval; counts the ones it refused. Thread-safe. */
 typedef struct beat_ratelimit {
     int64_t next_ms;     /* accessed atomically */

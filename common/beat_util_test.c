@@ -259,9 +259,24 @@ static int t_stop(void) {
     return 0;
 }
 
+/* Little-endian packing: fixed byte order whatever the host's, and the
+ * reads give back what was written at the extremes. */
+static int t_le(void) {
+    uint8_t b[8];
+    beat_put_le32(b, 0x11223344u);
+    CHECK(b[0] == 0x44 && b[1] == 0x33 && b[2] == 0x22 && b[3] == 0x11);
+    beat_put_le64(b, 0x0102030405060708ULL);
+    CHECK(b[0] == 0x08 && b[7] == 0x01);
+    CHECK(beat_get_le64(b) == 0x0102030405060708ULL);
+    beat_put_le64(b, UINT64_MAX);
+    CHECK(beat_get_le64(b) == UINT64_MAX && beat_get_le32(b + 4) == UINT32_MAX);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"buf_basic", t_buf_basic},
+        {"le", t_le},
         {"buf_printf_big", t_buf_printf_big},
         {"fmt_int", t_fmt_int},
         {"json_str", t_json_str},

@@ -209,6 +209,16 @@ const beat_state_campaign *beat_state_find(const beat_state *s, const char *id);
 #define BEAT_FRAME_HEARTBEAT 'H'
 #define BEAT_FRAME_ERROR 'E'
 
+/* The 'C' frame's fixed head: the tag and the model version. */
+#define BEAT_CKPT_FRAME_HEAD 9
+
+/* Writes the head of a 'C' frame for version into out[0..9). */
+void beat_ckpt_frame_head(uint8_t out[BEAT_CKPT_FRAME_HEAD], int64_t version);
+/* The model version of a 'C' frame without decoding the checkpoint; the
+ * checkpoint bytes follow at frame + BEAT_CKPT_FRAME_HEAD. -EBADMSG if it
+ * is shorter than the head or has another tag (*version untouched). */
+int beat_ckpt_frame_version(const void *frame, size_t len, int64_t *version);
+
 typedef struct beat_heartbeat {
     int64_t ts_ms;
     int64_t campaigns_version, state_version, model_version;

@@ -1,6 +1,6 @@
 /* Wire formats between daemons (beat_wire.h), control plane: the pacing
- * state (actuator -> supervisor -> inference) and the supervisor's heartbeat
- * frame. Same rules as beat_wire.c: decoders see untrusted bytes from peers,
+ * state (actuator -> supervisor -> inference), the supervisor's heartbeat
+ * frame and the checkpoint frame's head. Same rules as beat_wire.c: decoders see untrusted bytes from peers,
  * never assert, never read past len and always give a reason; encoders write
  * exactly what the decoders accept, so decode(encode(x)) == x. */
 #include "beat_wire.h"
@@ -177,4 +177,18 @@ int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,
     }
     cJSON_Delete(root);
     return rc;
+}
+
+void beat_ckpt_frame_head(uint8_t out[BEAT_CKPT_FRAME_HEAD], int64_t version)
+{
+    out[0] = BEAT_FRAME_CHECKPOINT;
+    beat_put_le64(out + 1, (uint64_t)version);
+}
+
+int beat_ckpt_frame_version(const void *frame, size_t len, int64_t *version)
+{
+    const uint8_t *p = frame;
+    if (len < BEAT_CKPT_FRAME_HEAD || p[0] != BEAT_FRAME_CHECKPOINT) return -EBADMSG;
+    *version = (int64_t)beat_get_le64(p + 1);
+    return 0;
 }

@@ -50,7 +50,8 @@ static inline inf_model *make_model(double avg_ctr) {
     ck.w = w;
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
-    uint8_t pre[9] = {BEAT_FRAME_CHECKPOINT, 5, 0, 0, 0, 0, 0, 0, 0}; /* version 5 */
+    uint8_t pre[BEAT_CKPT_FRAME_HEAD];
+    beat_ckpt_frame_head(pre, 5);
     beat_buf_append(&b, pre, sizeof pre);
     inf_model *m = NULL;
     beat_reason why = {{0}};

@@ -61,26 +61,18 @@ int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
     return 0;
 }
 
-int inf_model_frame_version(const void *frame, size_t len, int64_t *version) {
-    const uint8_t *p = frame;
-    if (len < 9 || p[0] != BEAT_FRAME_CHECKPOINT) return -EBADMSG;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[1 + i] << (8 * i);
-    *version = (int64_t)v;
-    return 0;
-}
-
 int inf_model_decode(const void *frame, size_t len, size_t max_bytes,
                      inf_model **out, beat_reason *why) {
     int64_t version;
-    if (inf_model_frame_version(frame, len, &version) < 0)
+    if (beat_ckpt_frame_version(frame, len, &version) < 0)
         return beat_reasonf(why, -EBADMSG, "checkpoint frame: too short or bad tag");
     if (version <= 0)
         return beat_reasonf(why, -EBADMSG, "checkpoint frame: version %lld",
                             (long long)version);
     beat_ckpt ck;
     memset(&ck, 0, sizeof ck);
-    int rc = beat_ckpt_decode((const uint8_t *)frame + 9, len - 9, max_bytes, &ck, why);
+    int rc = beat_ckpt_decode((const uint8_t *)frame + BEAT_CKPT_FRAME_HEAD,
+                              len - BEAT_CKPT_FRAME_HEAD, max_bytes, &ck, why);
     if (rc < 0) return rc;
     rc = inf_model_new(&ck, version, out, why);
     if (rc < 0) beat_ckpt_fini(&ck);

@@ -82,8 +82,6 @@ int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
 /* Decodes a whole 'C' frame (tag + u64le version + checkpoint). */
 int inf_model_decode(const void *frame, size_t len, size_t max_bytes,
                      inf_model **out, beat_reason *why);
-/* Version of a 'C' frame without decoding the rest; -EBADMSG if too short. */
-int inf_model_frame_version(const void *frame, size_t len, int64_t *version);
 void inf_model_unref(inf_model *m);
 
 /* Takes cs and st (zeroes them). has_state false when st carries nothing. */

@@ -82,7 +82,7 @@ static int test_checkpoint_frame(void) {
     inf_model *m = NULL;
     beat_reason why = {{0}};
     int64_t v = 0;
-    CHECK_EQ_INT(inf_model_frame_version(b.data, b.len, &v), 0);
+    CHECK_EQ_INT(beat_ckpt_frame_version(b.data, b.len, &v), 0);
     CHECK_EQ_INT(v, 0x0102030405LL);
     CHECK_EQ_INT(inf_model_decode(b.data, b.len, 1 << 20, &m, &why), 0);
     CHECK_EQ_INT(m->version, 0x0102030405LL);

@@ -135,7 +135,7 @@ static int apply_snapshot(inf_sync *s, const void *msg, size_t len) {
 static int apply_checkpoint(inf_sync *s, const void *msg, size_t len) {
     int64_t v = 0;
     beat_reason why = {{0}};
-    if (inf_model_frame_version(msg, len, &v) == 0 && s->model) {
+    if (beat_ckpt_frame_version(msg, len, &v) == 0 && s->model) {
         /* Skip the decode of a model we already hold (every reply and
          * publication of the same version). */
         if (v == held_mv(s)) return 0;

@@ -164,23 +164,6 @@ double ltr_model_avg_ctr(const ltr_model *m) {
 
 /* ---- checkpoint out ---------------------------------------------------- */
 
-static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
 /* Builds the private section; *out is malloc'd. */
 static int priv_encode(const ltr_model *m, const char *cursors_json, const ltr_prog *g,
                        uint8_t **out, uint64_t *out_len) {
@@ -209,36 +192,36 @@ static int priv_encode(const ltr_model *m, const char *cursors_json, const ltr_p
         return -ENOMEM;
     }
     memcpy(p, PRIV_MAGIC, 4);
-    put_u32(p + 4, PRIV_VERSION);
-    put_u32(p + 8, (uint32_t)jl);
+    beat_put_le32(p + 4, PRIV_VERSION);
+    beat_put_le32(p + 8, (uint32_t)jl);
     memcpy(p + 12, json, (size_t)jl);
     free(json);
-    put_u32(p + 12 + jl, sparse ? 1 : 0);
-    put_u64(p + 12 + jl + 4, sparse ? touched : cnt);
+    beat_put_le32(p + 12 + jl, sparse ? 1 : 0);
+    beat_put_le64(p + 12 + jl + 4, sparse ? touched : cnt);
     uint8_t *q = p + head;
     if (!sparse) {
         memcpy(q, m->z, cnt * 16); /* z and n are one allocation */
     } else {
         for (size_t i = 0; i < cnt; i++) {
             if (m->z[i] == 0 && m->n[i] == 0) continue;
-            put_u32(q, (uint32_t)i);
+            beat_put_le32(q, (uint32_t)i);
             memcpy(q + 4, &m->z[i], 8);
             memcpy(q + 12, &m->n[i], 8);
             q += 20;
         }
     }
     q = p + head + body;
-    put_u64(q, n_fac);
+    beat_put_le64(q, n_fac);
     q += 8;
     for (size_t i = 0; rank && i < 2 * (size_t)m->fac.rows; i++) {
         if (!(m->fac.accV[i] > 0)) continue; /* accV and accU are adjacent */
         uint32_t row = (uint32_t)(i % m->fac.rows), table = i >= m->fac.rows;
-        put_u32(q, row | table << 31);
+        beat_put_le32(q, row | table << 31);
         memcpy(q + 4, &m->fac.accV[i], 4);
         memcpy(q + 8, (table ? m->fac.U : m->fac.V) + (size_t)row * rank, 4 * rank);
         q += 4 * (rank + 2);
     }
-    put_u64(q, n_prog);
+    beat_put_le64(q, n_prog);
     q += 8;
     for (size_t k = 0; k < n_prog; k++, q += 9) {
         size_t i = ((size_t)g->head + (size_t)g->cap - n_prog + k) % (size_t)g->cap;
@@ -313,10 +296,10 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
     *n_prog = 0;
     if (!p || n < 12 || memcmp(p, PRIV_MAGIC, 4) != 0)
         return beat_reasonf(why, -EBADMSG, "private: not ours");
-    uint32_t version = get_u32(p + 4);
+    uint32_t version = beat_get_le32(p + 4);
     if (version != 1 && version != PRIV_VERSION)
         return beat_reasonf(why, -EBADMSG, "private: version %" PRIu32, version);
-    uint64_t jl = get_u32(p + 8);
+    uint64_t jl = beat_get_le32(p + 8);
     if (jl > n - 12 || n - 12 - jl < 12)
         return beat_reasonf(why, -EBADMSG, "private: truncated");
     cJSON *j = cJSON_ParseWithLength((const char *)p + 12, (size_t)jl);
@@ -329,8 +312,8 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
         return beat_reasonf(why, -EBADMSG, "private: bad JSON");
     }
     const uint8_t *q = p + 12 + jl + 12;
-    uint32_t layout = get_u32(p + 12 + jl);
-    uint64_t count = get_u64(p + 12 + jl + 4), left = n - 12 - jl - 12;
+    uint32_t layout = beat_get_le32(p + 12 + jl);
+    uint64_t count = beat_get_le64(p + 12 + jl + 4), left = n - 12 - jl - 12;
     size_t cnt = (size_t)m->dim + 1;
     uint64_t used = layout == 0 ? (uint64_t)cnt * 16 : count <= cnt ? count * 20 : UINT64_MAX;
     uint64_t rest = used <= left ? left - used : UINT64_MAX;
@@ -342,9 +325,9 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
     } else if (rest >= 16) {
         /* u64 n_fac, n_fac f32, u64 n_prog, n_prog × 9 bytes: exactly */
         const uint8_t *t = q + used;
-        uint64_t nf = get_u64(t);
+        uint64_t nf = beat_get_le64(t);
         if (nf <= (rest - 16) / 4) {
-            uint64_t np = get_u64(t + 8 + 4 * nf), left2 = rest - 16 - 4 * nf;
+            uint64_t np = beat_get_le64(t + 8 + 4 * nf), left2 = rest - 16 - 4 * nf;
             if (np <= left2 / 9 && left2 == 9 * np) {
                 ok = true;
                 if (jnum(j, "rank", &fac_shape[0]) && jnum(j, "factor_bits", &fac_shape[1])) {
@@ -362,7 +345,7 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
         memset(scratch, 0, cnt * 16);
         int64_t prev = -1;
         for (uint64_t k = 0; k < count && ok; k++, q += 20) {
-            uint32_t i = get_u32(q);
+            uint32_t i = beat_get_le32(q);
             if ((int64_t)i <= prev || i >= cnt) ok = false; /* ascending, in range */
             else {
                 memcpy(&scratch[i], q + 4, 8);
@@ -417,7 +400,7 @@ static bool factors_restore(ltr_model *m, const beat_ckpt *c, const uint8_t *fac
         memset(f->accV, 0, 2 * (size_t)f->rows * sizeof(float));
     }
     for (uint64_t k = 0; priv && k < n_fac / (r + 2); k++, fac += 4 * (r + 2)) {
-        uint32_t tag = get_u32(fac), row = tag & 0x7fffffffu, table = tag >> 31;
+        uint32_t tag = beat_get_le32(fac), row = tag & 0x7fffffffu, table = tag >> 31;
         if (row >= f->rows) continue;
         float *acc = (table ? f->accU : f->accV) + row;
         memcpy(acc, fac + 4, 4);

@@ -167,13 +167,11 @@ static void publish_snapshot(sup_app *a) {
 
 static void republish(void *arg) { publish_snapshot(arg); }
 
-/* 'C' + u64 LE version + bytes. */
 static sup_frame *model_frame(int64_t version, const void *bytes, size_t len) {
-    sup_frame *f = sup_frame_new(9 + len);
+    sup_frame *f = sup_frame_new(BEAT_CKPT_FRAME_HEAD + len);
     if (!f) return NULL;
-    f->data[0] = BEAT_FRAME_CHECKPOINT;
-    for (int i = 0; i < 8; i++) f->data[1 + i] = (uint8_t)((uint64_t)version >> (8 * i));
-    memcpy(f->data + 9, bytes, len);
+    beat_ckpt_frame_head(f->data, version);
+    memcpy(f->data + BEAT_CKPT_FRAME_HEAD, bytes, len);
     return f;
 }
 

@@ -114,8 +114,8 @@ void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version,
 }
 
 void sup_pub_set_model(sup_pub *p, int64_t model_version, sup_frame *f) {
-    BEAT_ASSERT(f->len >= 9);
-    uint32_t crc = beat_crc32(f->data + 9, f->len - 9);
+    BEAT_ASSERT(f->len >= BEAT_CKPT_FRAME_HEAD);
+    uint32_t crc = beat_crc32(f->data + BEAT_CKPT_FRAME_HEAD, f->len - BEAT_CKPT_FRAME_HEAD);
     sup_frame_ref(f);
     pthread_mutex_lock(&p->mu);
     sup_frame *old = p->model;

@@ -44,12 +44,6 @@ struct sup_relay {
     beat_counter *got[3], *bad, *requests, *req_fail;
 };
 
-static int64_t le64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return (int64_t)v;
-}
-
 /* Takes a 'S' frame (copied into a sup_frame) if it decodes and differs. */
 static void on_snapshot(sup_relay *r, const void *data, size_t len) {
     beat_campaign_set cs = {0};
@@ -93,17 +87,19 @@ static void on_snapshot(sup_relay *r, const void *data, size_t len) {
 static void on_model(sup_relay *r, const void *data, size_t len) {
     beat_ckpt ck = {0};
     beat_reason why = {{0}};
-    if (len < 9 || beat_ckpt_decode((const uint8_t *)data + 9, len - 9, r->cfg.recvmax, &ck,
-                                    &why) != 0) {
+    int64_t v = 0;
+    if (beat_ckpt_frame_version(data, len, &v) != 0 ||
+        beat_ckpt_decode((const uint8_t *)data + BEAT_CKPT_FRAME_HEAD, len - BEAT_CKPT_FRAME_HEAD,
+                         r->cfg.recvmax, &ck, &why) != 0) {
         beat_counter_inc(r->bad);
         beat_log_rl(5000, BEAT_WARN, "relay_bad_frame", "kind=checkpoint reason=\"%s\"",
-                    len < 9 ? "short" : why.msg);
+                    len < BEAT_CKPT_FRAME_HEAD ? "short" : why.msg);
         return;
     }
     beat_ckpt_header h = ck.h;
     beat_ckpt_fini(&ck);
-    int64_t v = le64((const uint8_t *)data + 1);
-    uint32_t crc = beat_crc32((const uint8_t *)data + 9, len - 9);
+    uint32_t crc = beat_crc32((const uint8_t *)data + BEAT_CKPT_FRAME_HEAD,
+                              len - BEAT_CKPT_FRAME_HEAD);
     pthread_mutex_lock(&r->mu);
     bool same = r->model && r->mv == v && r->model_crc == crc;
     pthread_mutex_unlock(&r->mu);
@@ -273,7 +269,7 @@ static void on_checkpoint_latest(beat_http_req *req, void *arg) {
     char ver[24];
     snprintf(ver, sizeof ver, "%lld", (long long)v);
     beat_http_add_header(req, "X-Beat-Version", ver);
-    beat_http_reply_ref(req, 200, "application/octet-stream", f->data + 9, f->len - 9,
+    beat_http_reply_ref(req, 200, "application/octet-stream", f->data + BEAT_CKPT_FRAME_HEAD, f->len - BEAT_CKPT_FRAME_HEAD,
                         unref_frame, f);
 }
 

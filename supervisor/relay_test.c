@@ -65,10 +65,10 @@ static sup_frame *model(int64_t v) {
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
     sup_frame *fr = NULL;
-    if (c.w && beat_buf_append(&b, "C\0\0\0\0\0\0\0\0", 9) == 0 && beat_ckpt_encode(&c, &b) == 0) {
-        for (int i = 0; i < 8; i++) b.data[1 + i] = (char)((uint64_t)v >> (8 * i));
+    uint8_t head[BEAT_CKPT_FRAME_HEAD];
+    beat_ckpt_frame_head(head, v);
+    if (c.w && beat_buf_append(&b, head, sizeof head) == 0 && beat_ckpt_encode(&c, &b) == 0)
         fr = frame_of(b.data, b.len);
-    }
     beat_buf_fini(&b);
     free(c.w);
     return fr;
