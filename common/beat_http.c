@@ -161,28 +161,32 @@ int beat_http_add_header(beat_http_req *req, const char *name, const char *value
 
 /* ---- admin endpoints --------------------------------------------------- */
 
+void beat_http_health_body(beat_buf *out, bool ready, int64_t start_ms,
+                           const beat_buf *detail) {
+    const char *svc = beat_log_svc();
+    beat_buf_puts(out, "{\"svc\":");
+    beat_buf_json_str(out, svc, strlen(svc));
+    beat_buf_printf(out, ",\"ready\":%s,\"uptime_s\":%lld,\"pid\":%d",
+                    ready ? "true" : "false", (long long)((beat_mono_ms() - start_ms) / 1000),
+                    (int)getpid());
+    const char *d = detail->data;
+    size_t dl = detail->len;
+    while (dl && (*d == ',' || *d == ' ' || *d == '\n')) d++, dl--;
+    while (dl && (d[dl - 1] == ',' || d[dl - 1] == ' ' || d[dl - 1] == '\n')) dl--;
+    if (dl) {
+        beat_buf_puts(out, ",");
+        beat_buf_append(out, d, dl);
+    }
+    beat_buf_puts(out, "}");
+}
+
 static void on_healthz(beat_http_req *req, void *arg) {
     beat_http *h = arg;
     beat_buf detail, out;
     beat_buf_init(&detail, 64 * 1024);
     beat_buf_init(&out, 80 * 1024);
     bool ready = h->health ? h->health(h->health_arg, &detail) : true;
-    const char *svc = beat_log_svc();
-    beat_buf_puts(&out, "{\"svc\":");
-    beat_buf_json_str(&out, svc, strlen(svc));
-    beat_buf_printf(&out, ",\"ready\":%s,\"uptime_s\":%lld,\"pid\":%d",
-                    ready ? "true" : "false",
-                    (long long)((beat_mono_ms() - h->start_ms) / 1000), (int)getpid());
-    /* Detail is `"k":v` pairs; tolerate stray commas and spaces around. */
-    const char *d = detail.data;
-    size_t dl = detail.len;
-    while (dl && (*d == ',' || *d == ' ' || *d == '\n')) d++, dl--;
-    while (dl && (d[dl - 1] == ',' || d[dl - 1] == ' ' || d[dl - 1] == '\n')) dl--;
-    if (dl) {
-        beat_buf_puts(&out, ",");
-        beat_buf_append(&out, d, dl);
-    }
-    beat_buf_puts(&out, "}");
+    beat_http_health_body(&out, ready, h->start_ms, &detail);
     beat_http_reply_json(req, 200, out.data, out.len);
     beat_buf_fini(&detail);
     beat_buf_fini(&out);

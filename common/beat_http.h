@@ -125,6 +125,12 @@ void beat_http_route_ex(beat_http *h, const char *path, beat_http_fn fn, void *a
 /* Handler for paths with no route (default: 404 JSON error). */
 void beat_http_fallback(beat_http *h, beat_http_fn fn, void *arg);
 void beat_http_set_health(beat_http *h, beat_health_fn fn, void *arg);
+/* Writes the /healthz body every server answers (this one and inference's
+ * bid server): {"svc","ready","uptime_s","pid", ...detail} where detail
+ * holds a beat_health_fn's `"k":v` pairs (stray commas and spaces around
+ * them are tolerated). start_ms: the server's beat_mono_ms() at start. */
+void beat_http_health_body(beat_buf *out, bool ready, int64_t start_ms,
+                           const beat_buf *detail);
 /* Runs data[0..len) through the parser, limits and handlers as one
  * connection's input arriving in pieces of `piece` bytes (0: at once) and
  * appends every byte the server would send to out. No socket, no timers:

@@ -247,23 +247,7 @@ static void serve_health(inf_http_conn *c) {
     bool ready = h->cfg.health ? h->cfg.health(h->cfg.health_arg, &detail) : true;
     beat_buf *o = &h->scratch;
     beat_buf_reset(o);
-    const char *svc = beat_log_svc();
-    beat_buf_puts(o, "{\"svc\":");
-    beat_buf_json_str(o, svc, strlen(svc));
-    beat_buf_printf(o, ",\"ready\":%s,\"uptime_s\":%lld,\"pid\":%d",
-                    ready ? "true" : "false",
-                    (long long)((beat_mono_ms() - h->start_ms) / 1000), (int)getpid());
-    if (detail.len) {
-        const char *d = detail.data;
-        size_t dl = detail.len;
-        while (dl && (*d == ',' || *d == ' ' || *d == '\n')) d++, dl--;
-        while (dl && (d[dl - 1] == ',' || d[dl - 1] == ' ' || d[dl - 1] == '\n')) dl--;
-        if (dl) {
-            beat_buf_puts(o, ",");
-            beat_buf_append(o, d, dl);
-        }
-    }
-    beat_buf_puts(o, "}");
+    beat_http_health_body(o, ready, h->start_ms, &detail);
     beat_buf_fini(&detail);
     inf_http_reply(c, 200, NULL, NULL, o->data, o->len);
 }
