@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 
 #include "beat_alert.h"
 #include "beat_campaign.h"
@@ -101,14 +100,6 @@ static int json_with_version(const char *json, size_t len, int64_t v, char **out
     }
     cJSON_Delete(root);
     return res ? (*out = res, 0) : -ENOMEM;
-}
-
-static void sha256_hex(const void *p, size_t n, char hex[65]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL)) mdlen = 0;
-    for (unsigned i = 0; i < mdlen && i < 32; i++) sprintf(hex + 2 * i, "%02x", md[i]);
-    hex[mdlen ? 64 : 0] = '\0';
 }
 
 static const char *const alert_rule[K_N] = {"campaigns_rejected", "state_rejected",
@@ -223,7 +214,7 @@ int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *ver
     int rc = beat_campaigns_decode(json, len, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
     if (rc) return reject(a, K_CAMPAIGNS, why, -EINVAL);
     char hex[65], source[80];
-    sha256_hex(json, len, hex);
+    sup_sha256_hex(json, len, hex);
     snprintf(source, sizeof source, "api:%s", hex);
     if ((rc = install_campaigns(a, &cs, source, NULL, NULL, why)) != 0) {
         beat_campaigns_fini(&cs);
@@ -237,20 +228,12 @@ int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *ver
 }
 
 int sup_app_load_campaigns_file(sup_app *a, const char *path, beat_reason *why) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return beat_reasonf(why, -errno, "cannot open %s: %s", path, strerror(errno));
     beat_buf b;
     beat_buf_init(&b, a->cfg.max_json_bytes);
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = beat_buf_append(&b, chunk, n);
-    if (rc == 0 && ferror(f)) rc = beat_reasonf(why, -EIO, "cannot read %s", path);
-    else if (rc) beat_reasonf(why, rc, "%s is over %zu bytes", path, a->cfg.max_json_bytes);
-    fclose(f);
+    int rc = sup_read_config_file(path, &b, why);
     char hex[65], prev[80] = "";
     if (rc == 0) {
-        sha256_hex(b.data, b.len, hex);
+        sup_sha256_hex(b.data, b.len, hex);
         sup_store_meta_get(a->st, META_FILE_HASH, prev, sizeof prev);
         if (a->cs.version && strcmp(prev, hex) == 0) {
             beat_log(BEAT_INFO, "campaigns_file_unchanged", "path=%s version=%lld", path,

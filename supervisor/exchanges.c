@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "beat_log.h"
 #include "beat_metrics.h"
@@ -27,14 +26,6 @@ struct sup_exch {
     beat_counter *accepted, *rejected;
     beat_gauge *version_g;
 };
-
-static void file_sha256_hex(const void *p, size_t n, char hex[65]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL)) mdlen = 0;
-    for (unsigned i = 0; i < mdlen && i < 32; i++) sprintf(hex + 2 * i, "%02x", md[i]);
-    hex[mdlen ? 64 : 0] = '\0';
-}
 
 sup_exch *sup_exch_new(sup_store *st, size_t max_json, void (*changed)(void *), void *arg) {
     sup_exch *x = calloc(1, sizeof *x);
@@ -102,7 +93,7 @@ int sup_exch_put(sup_exch *x, const char *json, size_t len, int64_t *version,
         return -EINVAL;
     }
     char hex[65], source[80];
-    file_sha256_hex(json, len, hex);
+    sup_sha256_hex(json, len, hex);
     snprintf(source, sizeof source, "api:%s", hex);
     int rc = install(x, &xs, source, NULL, NULL, why);
     if (rc) {
@@ -116,23 +107,15 @@ int sup_exch_put(sup_exch *x, const char *json, size_t len, int64_t *version,
 }
 
 int sup_exch_load_file(sup_exch *x, const char *path, beat_reason *why) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return beat_reasonf(why, -errno, "cannot open %s: %s", path, strerror(errno));
     beat_buf b;
     beat_buf_init(&b, x->max_json);
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = beat_buf_append(&b, chunk, n);
-    if (rc == 0 && ferror(f)) rc = beat_reasonf(why, -EIO, "cannot read %s", path);
-    else if (rc) beat_reasonf(why, rc, "%s is over %zu bytes", path, x->max_json);
-    fclose(f);
+    int rc = sup_read_config_file(path, &b, why);
     if (rc) {
         beat_buf_fini(&b);
         return rc;
     }
     char hex[65], prev[80] = "";
-    file_sha256_hex(b.data ? b.data : "", b.len, hex);
+    sup_sha256_hex(b.data ? b.data : "", b.len, hex);
     sup_store_meta_get(x->st, META_XFILE_HASH, prev, sizeof prev);
     if (x->xs.version && strcmp(prev, hex) == 0) {
         beat_log(BEAT_INFO, "exchanges_file_unchanged", "path=%s version=%lld", path,

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "beat_log.h"
@@ -397,4 +398,26 @@ int sup_store_backup(sup_store *st, const char *dest, beat_reason *why) {
     if (code) unlink(tmp);
     free(tmp);
     return code;
+}
+
+int sup_read_config_file(const char *path, beat_buf *out, beat_reason *why) {
+    beat_buf_reset(out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return beat_reasonf(why, -errno, "cannot open %s: %s", path, strerror(errno));
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = beat_buf_append(out, chunk, n);
+    if (rc == 0 && ferror(f)) rc = beat_reasonf(why, -EIO, "cannot read %s", path);
+    else if (rc) beat_reasonf(why, rc, "%s is over %zu bytes", path, out->max);
+    fclose(f);
+    return rc;
+}
+
+void sup_sha256_hex(const void *p, size_t n, char hex[65]) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL)) mdlen = 0;
+    for (unsigned i = 0; i < mdlen && i < 32; i++) sprintf(hex + 2 * i, "%02x", md[i]);
+    hex[mdlen ? 64 : 0] = '\0';
 }

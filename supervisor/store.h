@@ -57,6 +57,14 @@ int64_t sup_store_count(sup_store *st, sup_table t);
 /* meta[key] into val (NUL-terminated): 0, -ENOENT, -EMSGSIZE, -EIO. */
 int sup_store_meta_get(sup_store *st, const char *key, char *val, size_t val_len);
 
+/* A config file (campaigns, exchanges) read whole into out, at most
+ * out->max bytes (then -EMSGSIZE); -errno / -EIO if it cannot be read.
+ * why says which. out is the caller's, reset first. */
+int sup_read_config_file(const char *path, beat_buf *out, beat_reason *why);
+/* SHA-256 of p[0..n) as 64 hex digits: what the meta table remembers of
+ * the last file or body applied ("" if hashing failed). */
+void sup_sha256_hex(const void *p, size_t n, char hex[65]);
+
 /* Successful puts since open (to skip backups when nothing changed). */
 uint64_t sup_store_writes(const sup_store *st);
 
