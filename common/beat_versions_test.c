@@ -46,6 +46,9 @@ static int t_aggregates(void)
     CHECK_EQ_INT(beat_aggregates_decode(m, strlen(m), &a, &why), 0);
     CHECK(a.n_buckets == 1 && a.buckets[0].n_rows == 1);
     CHECK(a.buckets[0].rows[0].spend_micros == 7 && a.buckets[0].rows[0].clicks == 1);
+    /* written before the market fields: they read as zero */
+    CHECK(a.buckets[0].rows[0].losses == 0 && a.buckets[0].rows[0].expired == 0);
+    CHECK(a.buckets[0].rows[0].pctr_bids == 0 && a.buckets[0].rows[0].lost_cpm[0] == 0);
     beat_aggregates_fini(&a);
     bump(m);
     CHECK_EQ_INT(beat_aggregates_decode(m, strlen(m), &a, &why), -EBADMSG);

@@ -240,6 +240,65 @@ int beat_event_decode(const char *json, size_t len, beat_event *out,
 
 /* ---- aggregates -------------------------------------------------------------- */
 
+const int64_t beat_land_edges[BEAT_LAND_N + 1] = {
+    10000,    15849,    25119,    39811,    63096,    100000,   158489,
+    251189,   398107,   630957,   1000000,  1584893,  2511886,  3981072,
+    6309573,  10000000, 15848932, 25118864, 39810717, 63095734, 100000000};
+
+int beat_land_bucket(int64_t cpm_micros)
+{
+    int i = 0;
+    while (i < BEAT_LAND_N - 1 && cpm_micros >= beat_land_edges[i + 1]) i++;
+    return i;
+}
+
+static void put_land(beat_json_enc *e, const char *key, const int64_t *h)
+{
+    int last = -1;
+    for (int i = 0; i < BEAT_LAND_N; i++)
+        if (h[i]) last = i;
+    if (last < 0) return; /* absent when empty */
+    beat_json_put_raw(e, key);
+    for (int i = 0; i < BEAT_LAND_N; i++) {
+        if (i) beat_json_put_raw(e, ",");
+        beat_json_put_i64(e, h[i]);
+    }
+    beat_json_put_raw(e, "]");
+}
+
+/* The optional market fields of a row (beat_wire.h), each absent when 0. */
+static void put_market(beat_json_enc *e, const beat_agg_row *r)
+{
+    put_num(e, ",\"losses\":", r->losses);
+    put_num(e, ",\"loss_outbid\":", r->loss_outbid);
+    put_num(e, ",\"loss_floor\":", r->loss_floor);
+    put_num(e, ",\"loss_other\":", r->loss_other);
+    put_num(e, ",\"expired\":", r->expired);
+    if (r->pctr_bids != 0) {
+        beat_json_put_raw(e, ",\"pctr_bids\":");
+        beat_json_put_double(e, r->pctr_bids);
+    }
+    if (r->pctr_wins != 0) {
+        beat_json_put_raw(e, ",\"pctr_wins\":");
+        beat_json_put_double(e, r->pctr_wins);
+    }
+    put_land(e, ",\"won_cpm\":[", r->won_cpm);
+    put_land(e, ",\"lost_cpm\":[", r->lost_cpm);
+}
+
+static int j_land(const cJSON *v, const char *ctx, const char *name, int64_t *h,
+                  beat_reason *why)
+{
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != BEAT_LAND_N)
+        return FAIL("%s%s%s: must be an array of %d counts", ctx, DOT(ctx), name, BEAT_LAND_N);
+    int i = 0;
+    for (const cJSON *c = v->child; c; c = c->next) {
+        int rc = beat_json_count(c, ctx, name, &h[i++], why);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out)
 {
     if (!id_ok(a->instance, true) || a->n_buckets < 0) return -EINVAL;
@@ -263,8 +322,11 @@ int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out)
             beat_json_put_str(&e, r->campaign);
             beat_json_put_printf(&e, ":{\"bids\":%" PRId64 ",\"wins\":%" PRId64
                                  ",\"spend_micros\":%" PRId64 ",\"imps\":%" PRId64
-                                 ",\"clicks\":%" PRId64 "}",
+                                 ",\"clicks\":%" PRId64,
                                  r->bids, r->wins, r->spend_micros, r->imps, r->clicks);
+            if (!(isfinite(r->pctr_bids) && isfinite(r->pctr_wins))) e.rc = -EINVAL;
+            else put_market(&e, r);
+            beat_json_put_raw(&e, "}");
         }
         beat_json_put_raw(&e, "}}");
     }
@@ -280,7 +342,10 @@ void beat_aggregates_fini(beat_aggregates *a)
     memset(a, 0, sizeof *a);
 }
 
-static const char *const row_fields[] = {"bids", "wins", "spend_micros", "imps", "clicks"};
+enum { ROW_COUNTS = 10, ROW_FIELDS = 14 };
+static const char *const row_fields[ROW_FIELDS] = {
+    "bids", "wins", "spend_micros", "imps", "clicks", "losses", "loss_outbid",
+    "loss_floor", "loss_other", "expired", "pctr_bids", "pctr_wins", "won_cpm", "lost_cpm"};
 
 static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk,
                        beat_reason *why)
@@ -311,12 +376,23 @@ static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk,
                 return FAIL("%s: duplicate campaign", rctx);
         beat_agg_row *r = &bk->rows[bk->n_rows];
         strcpy(r->campaign, c->string);
-        const cJSON *rf[5];
-        int64_t *dst[5] = {&r->bids, &r->wins, &r->spend_micros, &r->imps, &r->clicks};
-        if ((rc = beat_json_fields(c, rctx, row_fields, 5, rf, false, why))) return rc;
-        for (int k = 0; k < 5; k++)
+        const cJSON *rf[ROW_FIELDS];
+        int64_t *dst[ROW_COUNTS] = {&r->bids,   &r->wins,        &r->spend_micros,
+                                    &r->imps,   &r->clicks,      &r->losses,
+                                    &r->loss_outbid, &r->loss_floor, &r->loss_other,
+                                    &r->expired};
+        if ((rc = beat_json_fields(c, rctx, row_fields, ROW_FIELDS, rf, false, why)))
+            return rc;
+        for (int k = 0; k < ROW_COUNTS; k++)
             if (rf[k] && (rc = beat_json_count(rf[k], rctx, row_fields[k], dst[k], why)))
                 return rc;
+        if ((rf[10] && (rc = beat_json_double(rf[10], rctx, "pctr_bids", 0, 1e15,
+                                              &r->pctr_bids, why))) ||
+            (rf[11] && (rc = beat_json_double(rf[11], rctx, "pctr_wins", 0, 1e15,
+                                              &r->pctr_wins, why))) ||
+            (rf[12] && (rc = j_land(rf[12], rctx, "won_cpm", r->won_cpm, why))) ||
+            (rf[13] && (rc = j_land(rf[13], rctx, "lost_cpm", r->lost_cpm, why))))
+            return rc;
         bk->n_rows++;
     }
     return 0;

@@ -551,6 +551,7 @@ int dst_store_expire(dst_store *st, dst_stream *s, const dst_heard *h, int64_t s
             if (rc == 1) {
                 rc = dst_ledger_credit(l, u->campaign, 0, u->bid_cpm);
                 released++;
+                if (rc >= 0) dst_stream_expired(s, u, now_ms);
             }
         }
         if (tx && rc >= 0 &&

@@ -87,6 +87,18 @@ static void metrics_init(void) {
                             "Join entries open now.");
 }
 
+void dst_stream_expired(dst_stream *s, const dst_unsettled *u, int64_t now_ms) {
+    if (u->landed || !u->campaign[0]) return;
+    dst_delta d = {.expired = 1, .lost_bid_cpm = u->bid_cpm};
+    if (dst_buckets_add(s->buckets, now_ms, u->campaign, &d) != 0) {
+        s->st.campaign_overflow++;
+        beat_counter_inc(M.overflow);
+    }
+    uint16_t flags;
+    if (dst_join_closed_get(s->join, u->join_key, &flags))
+        dst_join_closed_put(s->join, u->join_key, flags | DST_F_LANDED, now_ms);
+}
+
 static void on_close(void *arg, dst_entry *e, dst_close_reason why);
 
 dst_stream *dst_stream_new(const dst_stream_cfg *cfg, int64_t now_ms) {
@@ -160,7 +172,8 @@ static void keep_unsettled(dst_stream *s, const dst_entry *e, int64_t now_ms) {
     dst_unsettled *u = &s->unsettled[(s->un_head + s->un_n++) % DST_UNSETTLED_MAX];
     *u = (dst_unsettled){.join_key = e->key, .partition = e->partition,
                          .bid_ts_ms = e->bid_ts_ms, .bid_cpm = e->bid_cpm,
-                         .closed_ms = now_ms};
+                         .closed_ms = now_ms,
+                         .landed = (e->flags & (DST_F_LANDED | DST_F_WON)) != 0};
     memcpy(u->campaign, e->campaign, sizeof u->campaign);
 }
 
@@ -206,18 +219,40 @@ static void on_close(void *arg, dst_entry *e, dst_close_reason why) {
     }
 }
 
+/* The first outcome of a bid places its price in the landscape. Every
+ * notice carries our signed bid price (b), so no join is needed. */
+static void land(uint16_t *flags, int64_t bid_cpm, int64_t *slot) {
+    if ((*flags & DST_F_LANDED) || bid_cpm <= 0) return;
+    *slot = bid_cpm;
+    *flags |= DST_F_LANDED;
+}
+
+/* OpenRTB loss reason codes into the classes of the aggregates. */
+static void loss_class(dst_delta *d, int32_t code) {
+    d->losses = 1;
+    if (code == 102) d->loss_outbid = 1;
+    else if (code == 100 || code == 101) d->loss_floor = 1;
+    else d->loss_other = 1;
+}
+
 /* Aggregates for one non-duplicate event; flags carry what was already
- * counted for its (auction, imp). */
-static void account(dst_stream *s, uint16_t *flags, const beat_event *ev,
-                    const char *campaign, int64_t now_ms) {
+ * counted for its (auction, imp); e is its open join entry (NULL: late). */
+static void account(dst_stream *s, uint16_t *flags, const dst_entry *e,
+                    const beat_event *ev, const char *campaign, int64_t now_ms) {
     dst_delta d = {0};
     switch (ev->type) {
-    case BEAT_EV_BID: d.bids = 1; break;
+    case BEAT_EV_BID:
+        d.bids = 1;
+        d.pctr_bids = ev->pctr;
+        if (*flags & DST_F_WON) d.pctr_wins = ev->pctr; /* its win came first */
+        break;
     case BEAT_EV_WIN:
     case BEAT_EV_BILL:
         if (!(*flags & DST_F_WON)) {
             d.wins = 1;
             *flags |= DST_F_WON;
+            if (e && (*flags & DST_F_TYPEBIT(BEAT_EV_BID))) d.pctr_wins = e->pctr;
+            land(flags, ev->bid_cpm_micros, &d.won_bid_cpm);
         }
         if (!(*flags & DST_F_SPENT) && ev->price_cpm_micros != 0) {
             if (ev->price_cpm_micros > 0 && ev->price_cpm_micros <= DST_PRICE_CPM_MAX) {
@@ -231,7 +266,11 @@ static void account(dst_stream *s, uint16_t *flags, const beat_event *ev,
         break;
     case BEAT_EV_IMP: d.imps = 1; break;
     case BEAT_EV_CLICK: d.clicks = 1; break;
-    default: return; /* loss: nothing to aggregate */
+    case BEAT_EV_LOSS: /* counted, never debited (its price, if any, is theirs) */
+        loss_class(&d, ev->loss_code);
+        land(flags, ev->bid_cpm_micros, &d.lost_bid_cpm);
+        break;
+    default: return;
     }
     if (!campaign || !campaign[0]) {
         s->st.no_campaign++;
@@ -260,7 +299,7 @@ static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev,
     } else if (!e->campaign[0] && ev->campaign[0]) {
         memcpy(e->campaign, ev->campaign, sizeof e->campaign);
     }
-    account(s, &e->flags, ev, ev->campaign[0] ? ev->campaign : e->campaign,
+    account(s, &e->flags, e, ev, ev->campaign[0] ? ev->campaign : e->campaign,
             now_ms);
     if (ev->type == BEAT_EV_LOSS ||
         ((ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) && ev->price_cpm_micros > 0))
@@ -330,7 +369,7 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
         s->st.late++;
         beat_counter_inc(M.late);
         flags |= bit | debited_flag(s, ev, flags, apply_flags);
-        account(s, &flags, ev, ev->campaign, now_ms);
+        account(s, &flags, NULL, ev, ev->campaign, now_ms);
         dst_join_closed_put(s->join, key, flags, now_ms);
     } else {
         e = dst_join_insert(s->join, key, partition, now_ms);
@@ -339,7 +378,7 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
             apply_open(s, e, ev, now_ms);
         } else { /* OOM: count the money anyway, lose the join */
             flags = bit | debited_flag(s, ev, 0, apply_flags);
-            account(s, &flags, ev, ev->campaign, now_ms);
+            account(s, &flags, NULL, ev, ev->campaign, now_ms);
         }
     }
     beat_gauge_set(M.open, (double)dst_join_open(s->join));

@@ -5,6 +5,7 @@
 #ifndef DST_STREAM_H
 #define DST_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,11 +70,16 @@ typedef struct dst_unsettled {
     uint64_t join_key;
     int32_t partition;
     int64_t bid_ts_ms, bid_cpm, closed_ms;
+    bool landed; /* already in the landscape (won without a price) */
     char campaign[BEAT_ID_MAX + 1];
 } dst_unsettled;
 #define DST_UNSETTLED_MAX 65536 /* beyond, candidates are dropped (never expire) */
 /* Moves up to max candidates into out; returns how many. */
 int dst_stream_take_unsettled(dst_stream *s, dst_unsettled *out, int max);
+/* u expired (the ledger released its bid, once): unless it was already in
+ * the landscape it counts as expired and as lost at its bid price in the
+ * bucket open at now_ms, and a late notice no longer moves it. */
+void dst_stream_expired(dst_stream *s, const dst_unsettled *u, int64_t now_ms);
 
 /* Closes due join entries (emitting negatives) and due buckets. */
 void dst_stream_tick(dst_stream *s, int64_t now_ms);
