@@ -252,7 +252,7 @@ int beat_land_bucket(int64_t cpm_micros)
     return i;
 }
 
-static void put_land(beat_json_enc *e, const char *key, const int64_t *h)
+static void put_land(beat_json_enc *e, const char *key, const int32_t *h)
 {
     int last = -1;
     for (int i = 0; i < BEAT_LAND_N; i++)
@@ -286,15 +286,17 @@ static void put_market(beat_json_enc *e, const beat_agg_row *r)
     put_land(e, ",\"lost_cpm\":[", r->lost_cpm);
 }
 
-static int j_land(const cJSON *v, const char *ctx, const char *name, int64_t *h,
+static int j_land(const cJSON *v, const char *ctx, const char *name, int32_t *h,
                   beat_reason *why)
 {
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != BEAT_LAND_N)
         return FAIL("%s%s%s: must be an array of %d counts", ctx, DOT(ctx), name, BEAT_LAND_N);
     int i = 0;
     for (const cJSON *c = v->child; c; c = c->next) {
-        int rc = beat_json_count(c, ctx, name, &h[i++], why);
+        int64_t x;
+        int rc = beat_json_int(c, ctx, name, 0, INT32_MAX, &x, why);
         if (rc) return rc;
+        h[i++] = (int32_t)x;
     }
     return 0;
 }

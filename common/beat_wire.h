@@ -116,7 +116,7 @@ int beat_event_decode(const char *json, size_t len, beat_event *out,
  *   "pctr_bids":x, "pctr_wins":x  Σ pCTR of bids, of wins joined to their bid;
  *   "won_cpm":[…], "lost_cpm":[…]  BEAT_LAND_N counts: our bid prices that
  *       won (first win/bill) or lost (loss notice or expired), by landscape
- *       bucket (beat_land_bucket). */
+ *       bucket (beat_land_bucket); each count ≤ 2^31 - 1. */
 #define BEAT_LAND_N 20
 /* Bucket i holds bid prices in [edge[i], edge[i+1]) CPM micros, edges
  * 10^(4 + i/5) rounded: $0.01 … $100 CPM, five per decade; below $0.01
@@ -128,7 +128,9 @@ typedef struct beat_agg_row {
     int64_t bids, wins, spend_micros, imps, clicks;
     int64_t losses, loss_outbid, loss_floor, loss_other, expired;
     double pctr_bids, pctr_wins;
-    int64_t won_cpm[BEAT_LAND_N], lost_cpm[BEAT_LAND_N];
+    /* 32 bits: a count per bucket (seconds) never nears 2^31, and every
+     * closed bucket a datastream keeps holds its rows (--buckets-max). */
+    int32_t won_cpm[BEAT_LAND_N], lost_cpm[BEAT_LAND_N];
 } beat_agg_row;
 typedef struct beat_agg_bucket {
     uint64_t seq;

@@ -299,7 +299,7 @@ static int t_agg_roundtrip(void)
     rows[0].losses = 6, rows[0].loss_outbid = 3, rows[0].loss_floor = 2;
     rows[0].loss_other = 1, rows[0].expired = 2;
     rows[0].pctr_bids = 0.123456789012345, rows[0].pctr_wins = 1e-9;
-    rows[0].won_cpm[0] = 1, rows[0].won_cpm[BEAT_LAND_N - 1] = 9007199254740992;
+    rows[0].won_cpm[0] = 1, rows[0].won_cpm[BEAT_LAND_N - 1] = INT32_MAX;
     rows[0].lost_cpm[7] = 4;
     strcpy(rows[1].campaign, "c2");
     rows[1].bids = 9007199254740992;
@@ -363,6 +363,8 @@ static const struct {
      "campaigns.c1.won_cpm: must be an array of 20 counts"},
     {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"lost_cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,-1]}}}]}",
      "lost_cpm: must be >= 0"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"won_cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2147483648]}}}]}",
+     "won_cpm: must be <= 2147483647"},
     {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"pctr_bids\":-0.5}}}]}",
      "pctr_bids"},
     {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"losses\":\"3\"}}}]}",

@@ -167,6 +167,11 @@ int64_t dst_buckets_tick(dst_buckets *b, int64_t now_ms) {
     return n;
 }
 
+/* A landscape count saturates rather than wraps (2^31 in one bucket). */
+static void land_inc(int32_t *c) {
+    if (*c < INT32_MAX) (*c)++;
+}
+
 int dst_buckets_add(dst_buckets *b, int64_t now_ms, const char *campaign,
                     const dst_delta *d) {
     if (!campaign || !campaign[0] || strlen(campaign) > BEAT_ID_MAX) return -EINVAL;
@@ -207,8 +212,8 @@ int dst_buckets_add(dst_buckets *b, int64_t now_ms, const char *campaign,
     r->expired += d->expired;
     r->pctr_bids += d->pctr_bids;
     r->pctr_wins += d->pctr_wins;
-    if (d->won_bid_cpm > 0) r->won_cpm[beat_land_bucket(d->won_bid_cpm)]++;
-    if (d->lost_bid_cpm > 0) r->lost_cpm[beat_land_bucket(d->lost_bid_cpm)]++;
+    if (d->won_bid_cpm > 0) land_inc(&r->won_cpm[beat_land_bucket(d->won_bid_cpm)]);
+    if (d->lost_bid_cpm > 0) land_inc(&r->lost_cpm[beat_land_bucket(d->lost_bid_cpm)]);
     if (d->price_cpm_micros > 0) {
         int64_t milli = c->rem_milli + d->price_cpm_micros;
         r->spend_micros += milli / 1000;
