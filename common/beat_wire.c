@@ -75,16 +75,16 @@ static bool id_ok(const char *s, bool required)
 /* ---- events ---------------------------------------------------------------- */
 
 static const char *const ev_names[] = {NULL,  "bid", "win",   "bill",
-                                       "loss", "imp", "click", "hb"};
+                                       "loss", "imp", "click", "hb", "opp"};
 
 const char *beat_event_type_name(beat_event_type t)
 {
-    return t >= BEAT_EV_BID && t <= BEAT_EV_HB ? ev_names[t] : "unknown";
+    return t >= BEAT_EV_BID && t <= BEAT_EV_OPP ? ev_names[t] : "unknown";
 }
 
 int beat_event_type_parse(const char *s, beat_event_type *out)
 {
-    for (int t = BEAT_EV_BID; t <= BEAT_EV_HB; t++)
+    for (int t = BEAT_EV_BID; t <= BEAT_EV_OPP; t++)
         if (s && strcmp(s, ev_names[t]) == 0) {
             *out = (beat_event_type)t;
             return 0;
@@ -110,9 +110,28 @@ static int hb_encode(const beat_event *ev, beat_buf *out)
     return beat_json_enc_done(&e);
 }
 
+static int opp_encode(const beat_event *ev, beat_buf *out)
+{
+    if (!id_ok(ev->node, true) || !id_ok(ev->campaign, true) || ev->opps < 1) return -EINVAL;
+    beat_json_enc e = beat_json_enc_start(out);
+    beat_json_put_raw(&e, "{\"v\":");
+    beat_json_put_i64(&e, BEAT_EVENT_V);
+    beat_json_put_raw(&e, ",\"type\":\"opp\",\"node\":");
+    beat_json_put_str(&e, ev->node);
+    beat_json_put_raw(&e, ",\"campaign\":");
+    beat_json_put_str(&e, ev->campaign);
+    beat_json_put_raw(&e, ",\"ts\":");
+    beat_json_put_i64(&e, ev->ts_ms);
+    beat_json_put_raw(&e, ",\"n\":");
+    beat_json_put_i64(&e, ev->opps);
+    beat_json_put_raw(&e, "}");
+    return beat_json_enc_done(&e);
+}
+
 int beat_event_encode(const beat_event *ev, beat_buf *out)
 {
     if (ev->type == BEAT_EV_HB) return hb_encode(ev, out);
+    if (ev->type == BEAT_EV_OPP) return opp_encode(ev, out);
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK ||
         !id_ok(ev->auction, true) || !id_ok(ev->imp, true) ||
         !id_ok(ev->campaign, false) || !id_ok(ev->crid, false) ||
@@ -164,11 +183,11 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
 
 enum { EV_V, EV_TYPE, EV_AUCTION, EV_IMP, EV_CAMPAIGN, EV_CRID, EV_NODE, EV_PRICE,
        EV_BID, EV_NTS, EV_LOSS, EV_PCTR, EV_MODEL, EV_STATE, EV_TS, EV_FEAT, EV_LOST,
-       EV_BYE, EV_EXCHANGE, EV_N };
+       EV_BYE, EV_EXCHANGE, EV_OPPS, EV_N };
 static const char *const ev_fields[EV_N] = {
     "v", "type", "auction", "imp", "campaign", "crid", "node", "price", "bid",
     "nts", "loss", "pctr", "model_v", "state_v", "ts", "feat", "lost", "bye",
-    "exchange"};
+    "exchange", "n"};
 
 /* A heartbeat names its receiver and time; it carries no auction. Other
  * fields an hb does not define are ignored like any unknown field. */
@@ -186,6 +205,18 @@ static int hb_from(const cJSON *const *f, beat_event *ev, beat_reason *why)
     return 0;
 }
 
+/* Opportunities name their node, campaign and time; no auction. */
+static int opp_from(const cJSON *const *f, beat_event *ev, beat_reason *why)
+{
+    int rc;
+    if ((rc = j_id(f[EV_NODE], "", "node", true, ev->node, why)) ||
+        (rc = j_id(f[EV_CAMPAIGN], "", "campaign", true, ev->campaign, why)) ||
+        (rc = beat_json_count(f[EV_TS], "", "ts", &ev->ts_ms, why)) ||
+        (rc = beat_json_int(f[EV_OPPS], "", "n", 1, I53, &ev->opps, why)))
+        return rc;
+    return 0;
+}
+
 static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
 {
     const cJSON *f[EV_N];
@@ -197,6 +228,7 @@ static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
         beat_event_type_parse(f[EV_TYPE]->valuestring, &ev->type) != 0)
         return FAIL("type: unknown event type");
     if (ev->type == BEAT_EV_HB) return hb_from(f, ev, why);
+    if (ev->type == BEAT_EV_OPP) return opp_from(f, ev, why);
     int64_t x;
     if ((rc = j_id(f[EV_AUCTION], "", "auction", true, ev->auction, why)) ||
         (rc = j_id(f[EV_IMP], "", "imp", true, ev->imp, why)) ||
@@ -274,6 +306,7 @@ static void put_market(beat_json_enc *e, const beat_agg_row *r)
     put_num(e, ",\"loss_floor\":", r->loss_floor);
     put_num(e, ",\"loss_other\":", r->loss_other);
     put_num(e, ",\"expired\":", r->expired);
+    put_num(e, ",\"opps\":", r->opps);
     if (r->pctr_bids != 0) {
         beat_json_put_raw(e, ",\"pctr_bids\":");
         beat_json_put_double(e, r->pctr_bids);
@@ -344,10 +377,11 @@ void beat_aggregates_fini(beat_aggregates *a)
     memset(a, 0, sizeof *a);
 }
 
-enum { ROW_COUNTS = 10, ROW_FIELDS = 14 };
+enum { ROW_COUNTS = 11, ROW_FIELDS = 15 };
 static const char *const row_fields[ROW_FIELDS] = {
     "bids", "wins", "spend_micros", "imps", "clicks", "losses", "loss_outbid",
-    "loss_floor", "loss_other", "expired", "pctr_bids", "pctr_wins", "won_cpm", "lost_cpm"};
+    "loss_floor", "loss_other", "expired", "opps", "pctr_bids", "pctr_wins", "won_cpm",
+    "lost_cpm"};
 
 static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk,
                        beat_reason *why)
@@ -382,18 +416,18 @@ static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk,
         int64_t *dst[ROW_COUNTS] = {&r->bids,   &r->wins,        &r->spend_micros,
                                     &r->imps,   &r->clicks,      &r->losses,
                                     &r->loss_outbid, &r->loss_floor, &r->loss_other,
-                                    &r->expired};
+                                    &r->expired, &r->opps};
         if ((rc = beat_json_fields(c, rctx, row_fields, ROW_FIELDS, rf, false, why)))
             return rc;
         for (int k = 0; k < ROW_COUNTS; k++)
             if (rf[k] && (rc = beat_json_count(rf[k], rctx, row_fields[k], dst[k], why)))
                 return rc;
-        if ((rf[10] && (rc = beat_json_double(rf[10], rctx, "pctr_bids", 0, 1e15,
+        if ((rf[11] && (rc = beat_json_double(rf[11], rctx, "pctr_bids", 0, 1e15,
                                               &r->pctr_bids, why))) ||
-            (rf[11] && (rc = beat_json_double(rf[11], rctx, "pctr_wins", 0, 1e15,
+            (rf[12] && (rc = beat_json_double(rf[12], rctx, "pctr_wins", 0, 1e15,
                                               &r->pctr_wins, why))) ||
-            (rf[12] && (rc = j_land(rf[12], rctx, "won_cpm", r->won_cpm, why))) ||
-            (rf[13] && (rc = j_land(rf[13], rctx, "lost_cpm", r->lost_cpm, why))))
+            (rf[13] && (rc = j_land(rf[13], rctx, "won_cpm", r->won_cpm, why))) ||
+            (rf[14] && (rc = j_land(rf[14], rctx, "lost_cpm", r->lost_cpm, why))))
             return rc;
         bk->n_rows++;
     }

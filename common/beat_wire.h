@@ -39,7 +39,8 @@ typedef enum {
     BEAT_EV_LOSS,
     BEAT_EV_IMP,
     BEAT_EV_CLICK,
-    BEAT_EV_HB /* a receiver's heartbeat: no auction, never counted */
+    BEAT_EV_HB, /* a receiver's heartbeat: no auction, never counted */
+    BEAT_EV_OPP /* an inference node's opportunities of one campaign: no auction */
 } beat_event_type;
 
 /* Event JSON (fields absent when zero/empty, except v, type, auction, imp, ts):
@@ -58,6 +59,12 @@ typedef enum {
  *        (docs/contracts.md "Heartbeats"): node = the receiver, lost = events
  *        it failed to deliver so far (cumulative), bye = its last one (a
  *        graceful stop). The only event without auction and imp.
+ * opp:   {"v":1,"type":"opp","node":"inference-1","campaign":"c1","ts":…,"n":N}
+ *        an inference node's opportunities for one campaign since its last
+ *        opp for it: N imps of billable requests where the campaign passed
+ *        targeting, flight, seat, deals, creative fit and supply-chain rules
+ *        (before frequency cap, lease and price). Sent once a second per
+ *        campaign with N > 0. No auction and imp; node, campaign, n ≥ 1 required.
  * Dedup key downstream: (auction, imp, type). */
 typedef struct beat_event {
     beat_event_type type;
@@ -77,6 +84,7 @@ typedef struct beat_event {
     int64_t state_version;
     int64_t lost; /* hb: events the receiver failed to deliver, cumulative */
     bool bye;     /* hb: the receiver's last heartbeat */
+    int64_t opps; /* opp: opportunities counted ("n") */
     uint32_t n_feat;
     uint32_t feat[BEAT_FEAT_MAX];
 } beat_event;
@@ -113,6 +121,8 @@ int beat_event_decode(const char *json, size_t len, beat_event *out,
  *       exchange's loss code: 102 outbid; 100, 101 below floor; any other
  *       (or none) other. losses = the sum of the three.
  *   "expired":N  bids that no notice settled within --settle-ms;
+ *   "opps":N  opportunities: imps where the campaign was a candidate, as
+ *       inference nodes report them (opp events);
  *   "pctr_bids":x, "pctr_wins":x  Σ pCTR of bids, of wins joined to their bid;
  *   "won_cpm":[…], "lost_cpm":[…]  BEAT_LAND_N counts: our bid prices that
  *       won (first win/bill) or lost (loss notice or expired), by landscape
@@ -126,7 +136,7 @@ int beat_land_bucket(int64_t cpm_micros);
 typedef struct beat_agg_row {
     char campaign[BEAT_ID_MAX + 1];
     int64_t bids, wins, spend_micros, imps, clicks;
-    int64_t losses, loss_outbid, loss_floor, loss_other, expired;
+    int64_t losses, loss_outbid, loss_floor, loss_other, expired, opps;
     double pctr_bids, pctr_wins;
     /* 32 bits: a count per bucket (seconds) never nears 2^31, and every
      * closed bucket a datastream keeps holds its rows (--buckets-max). */

@@ -210,6 +210,7 @@ int dst_buckets_add(dst_buckets *b, int64_t now_ms, const char *campaign,
     r->loss_floor += d->loss_floor;
     r->loss_other += d->loss_other;
     r->expired += d->expired;
+    r->opps += d->opps;
     r->pctr_bids += d->pctr_bids;
     r->pctr_wins += d->pctr_wins;
     if (d->won_bid_cpm > 0) land_inc(&r->won_cpm[beat_land_bucket(d->won_bid_cpm)]);
@@ -308,6 +309,7 @@ void dst_buckets_sum(dst_buckets *b, const char *campaign, uint64_t after,
             out->loss_floor += row->loss_floor;
             out->loss_other += row->loss_other;
             out->expired += row->expired;
+            out->opps += row->opps;
             out->pctr_bids += row->pctr_bids;
             out->pctr_wins += row->pctr_wins;
             for (int k = 0; k < BEAT_LAND_N; k++) {

@@ -18,6 +18,7 @@ typedef struct dst_delta {
     double pctr_bids, pctr_wins;
     /* our bid price that won / lost, into the landscape; 0 = none */
     int64_t won_bid_cpm, lost_bid_cpm;
+    int64_t opps; /* opportunities an inference node reported */
 } dst_delta;
 
 /* Totals over closed buckets (tests, stats). */
@@ -26,6 +27,7 @@ typedef struct dst_totals {
     int64_t losses, loss_outbid, loss_floor, loss_other, expired;
     double pctr_bids, pctr_wins;
     int64_t won_cpm[BEAT_LAND_N], lost_cpm[BEAT_LAND_N];
+    int64_t opps;
 } dst_totals;
 
 typedef struct dst_buckets dst_buckets;

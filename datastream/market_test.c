@@ -1,7 +1,8 @@
 /* Market signals in the aggregates (beat_wire.h, docs/contracts.md "Market
  * signals"): loss notices counted once and classed by loss code, never
  * debited; Σ pCTR of bids and wins; the landscape of our bid prices that
- * won or lost, with an unanswered bid counted as lost once it expires. */
+ * won or lost, with an unanswered bid counted as lost once it expires;
+ * inference nodes' opportunities (opp events). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -157,6 +158,29 @@ static int test_expired_bid_is_lost(void) {
     return 0;
 }
 
+/* Opportunities come as inference nodes' opp summaries: added to the
+ * campaign's bucket as they are read, never joined (no auction), and
+ * through the JSON path as the consumer reads them. */
+static int test_opp_events(void) {
+    dst_stream *s = mk();
+    beat_reason why = {{0}};
+    const char *a = "{\"v\":1,\"type\":\"opp\",\"node\":\"inf-1\",\"campaign\":\"c1\","
+                    "\"ts\":1000000000000,\"n\":40}";
+    const char *b = "{\"v\":1,\"type\":\"opp\",\"node\":\"inf-2\",\"campaign\":\"c1\","
+                    "\"ts\":1000000000000,\"n\":2}";
+    CHECK_EQ_INT(dst_stream_apply_json(s, a, strlen(a), 0, T0 + 10, &why), 0);
+    CHECK_EQ_INT(dst_stream_apply_json(s, b, strlen(b), 1, T0 + 20, &why), 0);
+    bid(s, "O1", 2000000, 0.01, 30);
+    dst_totals t = tot(s, 1000);
+    CHECK_EQ_INT(t.opps, 42);
+    CHECK_EQ_INT(t.bids, 1);
+    CHECK_EQ_INT(dst_stream_open(s), 1); /* only the bid's entry */
+    CHECK_EQ_INT(dst_stream_stats_get(s)->opp_events, 2);
+    CHECK_EQ_INT(dst_stream_stats_get(s)->invalid, 0);
+    dst_stream_free(s);
+    return 0;
+}
+
 /* Rows with market fields survive GET /v1/aggregates: encode, decode. */
 static int test_aggregates_carry_market(void) {
     dst_stream *s = mk();
@@ -189,6 +213,7 @@ int main(int argc, char **argv) {
         {"pctr_win_before_bid", test_pctr_win_before_bid},
         {"expired_bid_is_lost", test_expired_bid_is_lost},
         {"aggregates_carry_market", test_aggregates_carry_market},
+        {"opp_events", test_opp_events},
         {NULL, NULL},
     };
     return beat_test_main("market", t, argc, argv);

@@ -35,7 +35,7 @@ void dst_stream_set_heard(dst_stream *s, dst_heard *h) { s->heard = h; }
 static struct {
     beat_counter *events[BEAT_EV_CLICK + 1];
     beat_counter *invalid, *duplicates, *durable, *debited, *late, *evicted, *revoked;
-    beat_counter *no_campaign, *overflow, *bad_price;
+    beat_counter *no_campaign, *overflow, *bad_price, *opp_events;
     beat_counter *pos, *neg, *skipped, *unjoined, *unsettled_dropped;
     beat_gauge *open;
 } M;
@@ -71,6 +71,9 @@ static void metrics_init(void) {
                                   "Aggregate updates dropped: too many campaigns in a bucket.");
     M.bad_price = beat_counter_new("beat_datastream_bad_price_total",
                                    "Win/bill prices outside (0, 1e12] CPM micros (not debited).");
+    M.opp_events = beat_counter_new("beat_datastream_opp_events_total",
+                                    "Inference nodes' opportunity summaries (opp events) "
+                                    "added to the aggregates.");
     M.pos = beat_counter_new("beat_datastream_samples_total{label=\"1\"}",
                              "Training samples emitted, by label.");
     M.neg = beat_counter_new("beat_datastream_samples_total{label=\"0\"}",
@@ -351,6 +354,16 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
         if (s->heard)
             dst_heard_beat(s->heard, partition, ev->node, ev->ts_ms, ev->lost, ev->bye,
                            now_ms);
+        return;
+    }
+    if (ev->type == BEAT_EV_OPP) { /* a node's summary: no auction, no join */
+        s->st.opp_events++;
+        beat_counter_inc(M.opp_events);
+        dst_delta d = {.opps = ev->opps};
+        if (dst_buckets_add(s->buckets, now_ms, ev->campaign, &d) != 0) {
+            s->st.campaign_overflow++;
+            beat_counter_inc(M.overflow);
+        }
         return;
     }
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;

@@ -38,6 +38,7 @@ typedef struct dst_stream_stats {
     uint64_t evicted, revoked, no_campaign, campaign_overflow, bad_price;
     uint64_t samples_pos, samples_neg, samples_skipped, samples_unjoined;
     uint64_t heartbeats; /* receivers' hb events: no aggregate, sample or key */
+    uint64_t opp_events; /* inference nodes' opp events: aggregated, never joined */
 } dst_stream_stats;
 
 typedef struct dst_stream dst_stream;
