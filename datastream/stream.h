@@ -71,7 +71,8 @@ typedef struct dst_unsettled {
     uint64_t join_key;
     int32_t partition;
     int64_t bid_ts_ms, bid_cpm, closed_ms;
-    bool landed; /* already in the landscape (won without a price) */
+    bool landed;   /* already in the landscape (won without a price) */
+    bool released; /* store.c: released in the transaction under way */
     char campaign[BEAT_ID_MAX + 1];
 } dst_unsettled;
 #define DST_UNSETTLED_MAX 65536 /* beyond, candidates are dropped (never expire) */
