@@ -1,7 +1,9 @@
 /* What each event means (docs/contracts.md "Events on Kafka", "Aggregates",
  * "Training samples"): dedup by (auction, imp, type), join bid and notices
  * per (auction, imp), count aggregates (first win-or-bill = win, first priced
- * one = spend, first imp, first click; every distinct bid), emit samples
+ * one = spend, first imp, first click; every distinct bid; first loss, and
+ * the bid price by first outcome into the landscape; opp summaries as read:
+ * "Market signals"), emit samples
  * (click joined to its bid → positive at once; won entry closing without
  * click → negative, down-sampled). Late events (entry closed, not a
  * duplicate) still count in aggregates: a late bill must debit. Runs on the
