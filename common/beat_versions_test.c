@@ -32,6 +32,14 @@ static int t_event(void)
     bump(m);
     CHECK_EQ_INT(beat_event_decode(m, strlen(m), &ev, &why), -EBADMSG);
     CHECK_REASON(why, "unsupported version 2");
+    /* the opp event (added without a bump) follows the same rule */
+    char o[] = "{\"v\":1," FUTURE ",\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c1\","
+               "\"ts\":5,\"n\":7,\"zz_n\":3}";
+    CHECK_EQ_INT(beat_event_decode(o, strlen(o), &ev, &why), 0);
+    CHECK(ev.type == BEAT_EV_OPP && ev.opps == 7);
+    bump(o);
+    CHECK_EQ_INT(beat_event_decode(o, strlen(o), &ev, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 2");
     return 0;
 }
 
@@ -46,6 +54,19 @@ static int t_aggregates(void)
     CHECK_EQ_INT(beat_aggregates_decode(m, strlen(m), &a, &why), 0);
     CHECK(a.n_buckets == 1 && a.buckets[0].n_rows == 1);
     CHECK(a.buckets[0].rows[0].spend_micros == 7 && a.buckets[0].rows[0].clicks == 1);
+    /* written before the market fields: they read as zero */
+    CHECK(a.buckets[0].rows[0].losses == 0 && a.buckets[0].rows[0].expired == 0);
+    CHECK(a.buckets[0].rows[0].pctr_bids == 0 && a.buckets[0].rows[0].lost_cpm[0] == 0);
+    beat_aggregates_fini(&a);
+    /* a row with the market fields, and unknown ones among them */
+    const char *mk = "{\"v\":1,\"instance\":\"ds\",\"epoch\":\"ab\",\"bucket_ms\":1000,"
+                     "\"first_seq\":1,\"last_seq\":1,\"buckets\":[{\"seq\":1,\"start_ms\":0,"
+                     "\"end_ms\":1000,\"campaigns\":{\"c1\":{\"bids\":4,\"losses\":2," FUTURE
+                     ",\"loss_outbid\":2,\"opps\":9,\"zz_cpm\":[1,2],"
+                     "\"lost_cpm\":[0,0,0,0,0,0,0,0,0,0,0,2,0,0,0,0,0,0,0,0]}}}]}";
+    CHECK_EQ_INT(beat_aggregates_decode(mk, strlen(mk), &a, &why), 0);
+    CHECK(a.buckets[0].rows[0].losses == 2 && a.buckets[0].rows[0].opps == 9);
+    CHECK(a.buckets[0].rows[0].lost_cpm[11] == 2);
     beat_aggregates_fini(&a);
     bump(m);
     CHECK_EQ_INT(beat_aggregates_decode(m, strlen(m), &a, &why), -EBADMSG);

@@ -75,16 +75,16 @@ static bool id_ok(const char *s, bool required)
 /* ---- events ---------------------------------------------------------------- */
 
 static const char *const ev_names[] = {NULL,  "bid", "win",   "bill",
-                                       "loss", "imp", "click", "hb"};
+                                       "loss", "imp", "click", "hb", "opp"};
 
 const char *beat_event_type_name(beat_event_type t)
 {
-    return t >= BEAT_EV_BID && t <= BEAT_EV_HB ? ev_names[t] : "unknown";
+    return t >= BEAT_EV_BID && t <= BEAT_EV_OPP ? ev_names[t] : "unknown";
 }
 
 int beat_event_type_parse(const char *s, beat_event_type *out)
 {
-    for (int t = BEAT_EV_BID; t <= BEAT_EV_HB; t++)
+    for (int t = BEAT_EV_BID; t <= BEAT_EV_OPP; t++)
         if (s && strcmp(s, ev_names[t]) == 0) {
             *out = (beat_event_type)t;
             return 0;
@@ -110,9 +110,28 @@ static int hb_encode(const beat_event *ev, beat_buf *out)
     return beat_json_enc_done(&e);
 }
 
+static int opp_encode(const beat_event *ev, beat_buf *out)
+{
+    if (!id_ok(ev->node, true) || !id_ok(ev->campaign, true) || ev->opps < 1) return -EINVAL;
+    beat_json_enc e = beat_json_enc_start(out);
+    beat_json_put_raw(&e, "{\"v\":");
+    beat_json_put_i64(&e, BEAT_EVENT_V);
+    beat_json_put_raw(&e, ",\"type\":\"opp\",\"node\":");
+    beat_json_put_str(&e, ev->node);
+    beat_json_put_raw(&e, ",\"campaign\":");
+    beat_json_put_str(&e, ev->campaign);
+    beat_json_put_raw(&e, ",\"ts\":");
+    beat_json_put_i64(&e, ev->ts_ms);
+    beat_json_put_raw(&e, ",\"n\":");
+    beat_json_put_i64(&e, ev->opps);
+    beat_json_put_raw(&e, "}");
+    return beat_json_enc_done(&e);
+}
+
 int beat_event_encode(const beat_event *ev, beat_buf *out)
 {
     if (ev->type == BEAT_EV_HB) return hb_encode(ev, out);
+    if (ev->type == BEAT_EV_OPP) return opp_encode(ev, out);
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK ||
         !id_ok(ev->auction, true) || !id_ok(ev->imp, true) ||
         !id_ok(ev->campaign, false) || !id_ok(ev->crid, false) ||
@@ -164,11 +183,11 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
 
 enum { EV_V, EV_TYPE, EV_AUCTION, EV_IMP, EV_CAMPAIGN, EV_CRID, EV_NODE, EV_PRICE,
        EV_BID, EV_NTS, EV_LOSS, EV_PCTR, EV_MODEL, EV_STATE, EV_TS, EV_FEAT, EV_LOST,
-       EV_BYE, EV_EXCHANGE, EV_N };
+       EV_BYE, EV_EXCHANGE, EV_OPPS, EV_N };
 static const char *const ev_fields[EV_N] = {
     "v", "type", "auction", "imp", "campaign", "crid", "node", "price", "bid",
     "nts", "loss", "pctr", "model_v", "state_v", "ts", "feat", "lost", "bye",
-    "exchange"};
+    "exchange", "n"};
 
 /* A heartbeat names its receiver and time; it carries no auction. Other
  * fields an hb does not define are ignored like any unknown field. */
@@ -186,6 +205,18 @@ static int hb_from(const cJSON *const *f, beat_event *ev, beat_reason *why)
     return 0;
 }
 
+/* Opportunities name their node, campaign and time; no auction. */
+static int opp_from(const cJSON *const *f, beat_event *ev, beat_reason *why)
+{
+    int rc;
+    if ((rc = j_id(f[EV_NODE], "", "node", true, ev->node, why)) ||
+        (rc = j_id(f[EV_CAMPAIGN], "", "campaign", true, ev->campaign, why)) ||
+        (rc = beat_json_count(f[EV_TS], "", "ts", &ev->ts_ms, why)) ||
+        (rc = beat_json_int(f[EV_OPPS], "", "n", 1, I53, &ev->opps, why)))
+        return rc;
+    return 0;
+}
+
 static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
 {
     const cJSON *f[EV_N];
@@ -197,6 +228,7 @@ static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
         beat_event_type_parse(f[EV_TYPE]->valuestring, &ev->type) != 0)
         return FAIL("type: unknown event type");
     if (ev->type == BEAT_EV_HB) return hb_from(f, ev, why);
+    if (ev->type == BEAT_EV_OPP) return opp_from(f, ev, why);
     int64_t x;
     if ((rc = j_id(f[EV_AUCTION], "", "auction", true, ev->auction, why)) ||
         (rc = j_id(f[EV_IMP], "", "imp", true, ev->imp, why)) ||
@@ -240,6 +272,68 @@ int beat_event_decode(const char *json, size_t len, beat_event *out,
 
 /* ---- aggregates -------------------------------------------------------------- */
 
+const int64_t beat_land_edges[BEAT_LAND_N + 1] = {
+    10000,    15849,    25119,    39811,    63096,    100000,   158489,
+    251189,   398107,   630957,   1000000,  1584893,  2511886,  3981072,
+    6309573,  10000000, 15848932, 25118864, 39810717, 63095734, 100000000};
+
+int beat_land_bucket(int64_t cpm_micros)
+{
+    int i = 0;
+    while (i < BEAT_LAND_N - 1 && cpm_micros >= beat_land_edges[i + 1]) i++;
+    return i;
+}
+
+static void put_land(beat_json_enc *e, const char *key, const int32_t *h)
+{
+    int last = -1;
+    for (int i = 0; i < BEAT_LAND_N; i++)
+        if (h[i]) last = i;
+    if (last < 0) return; /* absent when empty */
+    beat_json_put_raw(e, key);
+    for (int i = 0; i < BEAT_LAND_N; i++) {
+        if (i) beat_json_put_raw(e, ",");
+        beat_json_put_i64(e, h[i]);
+    }
+    beat_json_put_raw(e, "]");
+}
+
+/* The optional market fields of a row (beat_wire.h), each absent when 0. */
+static void put_market(beat_json_enc *e, const beat_agg_row *r)
+{
+    put_num(e, ",\"losses\":", r->losses);
+    put_num(e, ",\"loss_outbid\":", r->loss_outbid);
+    put_num(e, ",\"loss_floor\":", r->loss_floor);
+    put_num(e, ",\"loss_other\":", r->loss_other);
+    put_num(e, ",\"expired\":", r->expired);
+    put_num(e, ",\"opps\":", r->opps);
+    if (r->pctr_bids != 0) {
+        beat_json_put_raw(e, ",\"pctr_bids\":");
+        beat_json_put_double(e, r->pctr_bids);
+    }
+    if (r->pctr_wins != 0) {
+        beat_json_put_raw(e, ",\"pctr_wins\":");
+        beat_json_put_double(e, r->pctr_wins);
+    }
+    put_land(e, ",\"won_cpm\":[", r->won_cpm);
+    put_land(e, ",\"lost_cpm\":[", r->lost_cpm);
+}
+
+static int j_land(const cJSON *v, const char *ctx, const char *name, int32_t *h,
+                  beat_reason *why)
+{
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != BEAT_LAND_N)
+        return FAIL("%s%s%s: must be an array of %d counts", ctx, DOT(ctx), name, BEAT_LAND_N);
+    int i = 0;
+    for (const cJSON *c = v->child; c; c = c->next) {
+        int64_t x;
+        int rc = beat_json_int(c, ctx, name, 0, INT32_MAX, &x, why);
+        if (rc) return rc;
+        h[i++] = (int32_t)x;
+    }
+    return 0;
+}
+
 int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out)
 {
     if (!id_ok(a->instance, true) || a->n_buckets < 0) return -EINVAL;
@@ -263,8 +357,11 @@ int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out)
             beat_json_put_str(&e, r->campaign);
             beat_json_put_printf(&e, ":{\"bids\":%" PRId64 ",\"wins\":%" PRId64
                                  ",\"spend_micros\":%" PRId64 ",\"imps\":%" PRId64
-                                 ",\"clicks\":%" PRId64 "}",
+                                 ",\"clicks\":%" PRId64,
                                  r->bids, r->wins, r->spend_micros, r->imps, r->clicks);
+            if (!(isfinite(r->pctr_bids) && isfinite(r->pctr_wins))) e.rc = -EINVAL;
+            else put_market(&e, r);
+            beat_json_put_raw(&e, "}");
         }
         beat_json_put_raw(&e, "}}");
     }
@@ -280,7 +377,11 @@ void beat_aggregates_fini(beat_aggregates *a)
     memset(a, 0, sizeof *a);
 }
 
-static const char *const row_fields[] = {"bids", "wins", "spend_micros", "imps", "clicks"};
+enum { ROW_COUNTS = 11, ROW_FIELDS = 15 };
+static const char *const row_fields[ROW_FIELDS] = {
+    "bids", "wins", "spend_micros", "imps", "clicks", "losses", "loss_outbid",
+    "loss_floor", "loss_other", "expired", "opps", "pctr_bids", "pctr_wins", "won_cpm",
+    "lost_cpm"};
 
 static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk,
                        beat_reason *why)
@@ -311,12 +412,23 @@ static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk,
                 return FAIL("%s: duplicate campaign", rctx);
         beat_agg_row *r = &bk->rows[bk->n_rows];
         strcpy(r->campaign, c->string);
-        const cJSON *rf[5];
-        int64_t *dst[5] = {&r->bids, &r->wins, &r->spend_micros, &r->imps, &r->clicks};
-        if ((rc = beat_json_fields(c, rctx, row_fields, 5, rf, false, why))) return rc;
-        for (int k = 0; k < 5; k++)
+        const cJSON *rf[ROW_FIELDS];
+        int64_t *dst[ROW_COUNTS] = {&r->bids,   &r->wins,        &r->spend_micros,
+                                    &r->imps,   &r->clicks,      &r->losses,
+                                    &r->loss_outbid, &r->loss_floor, &r->loss_other,
+                                    &r->expired, &r->opps};
+        if ((rc = beat_json_fields(c, rctx, row_fields, ROW_FIELDS, rf, false, why)))
+            return rc;
+        for (int k = 0; k < ROW_COUNTS; k++)
             if (rf[k] && (rc = beat_json_count(rf[k], rctx, row_fields[k], dst[k], why)))
                 return rc;
+        if ((rf[11] && (rc = beat_json_double(rf[11], rctx, "pctr_bids", 0, 1e15,
+                                              &r->pctr_bids, why))) ||
+            (rf[12] && (rc = beat_json_double(rf[12], rctx, "pctr_wins", 0, 1e15,
+                                              &r->pctr_wins, why))) ||
+            (rf[13] && (rc = j_land(rf[13], rctx, "won_cpm", r->won_cpm, why))) ||
+            (rf[14] && (rc = j_land(rf[14], rctx, "lost_cpm", r->lost_cpm, why))))
+            return rc;
         bk->n_rows++;
     }
     return 0;

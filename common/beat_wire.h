@@ -39,7 +39,8 @@ typedef enum {
     BEAT_EV_LOSS,
     BEAT_EV_IMP,
     BEAT_EV_CLICK,
-    BEAT_EV_HB /* a receiver's heartbeat: no auction, never counted */
+    BEAT_EV_HB, /* a receiver's heartbeat: no auction, never counted */
+    BEAT_EV_OPP /* an inference node's opportunities of one campaign: no auction */
 } beat_event_type;
 
 /* Event JSON (fields absent when zero/empty, except v, type, auction, imp, ts):
@@ -58,6 +59,12 @@ typedef enum {
  *        (docs/contracts.md "Heartbeats"): node = the receiver, lost = events
  *        it failed to deliver so far (cumulative), bye = its last one (a
  *        graceful stop). The only event without auction and imp.
+ * opp:   {"v":1,"type":"opp","node":"inference-1","campaign":"c1","ts":…,"n":N}
+ *        an inference node's opportunities for one campaign since its last
+ *        opp for it: N imps of billable requests where the campaign passed
+ *        targeting, flight, seat, deals, creative fit and supply-chain rules
+ *        (before frequency cap, lease and price). Sent once a second per
+ *        campaign with N > 0. No auction and imp; node, campaign, n ≥ 1 required.
  * Dedup key downstream: (auction, imp, type). */
 typedef struct beat_event {
     beat_event_type type;
@@ -77,6 +84,7 @@ typedef struct beat_event {
     int64_t state_version;
     int64_t lost; /* hb: events the receiver failed to deliver, cumulative */
     bool bye;     /* hb: the receiver's last heartbeat */
+    int64_t opps; /* opp: opportunities counted ("n") */
     uint32_t n_feat;
     uint32_t feat[BEAT_FEAT_MAX];
 } beat_event;
@@ -97,7 +105,7 @@ int beat_event_decode(const char *json, size_t len, beat_event *out,
  *  "first_seq":F,"last_seq":L,
  *  "buckets":[{"seq":S,"start_ms":…,"end_ms":…,
  *              "campaigns":{"c1":{"bids":…,"wins":…,"spend_micros":…,
- *                                 "imps":…,"clicks":…}}}]}
+ *                                 "imps":…,"clicks":…, market fields below}}}]}
  * Only closed buckets with seq > after, ascending. first_seq is the oldest
  * bucket still held (a reader whose cursor is older missed some). epoch is
  * random per datastream start: a new epoch means reset the cursor to 0.
@@ -106,9 +114,33 @@ int beat_event_decode(const char *json, size_t len, beat_event *out,
  * "heard_ms":H (optional, after last_seq): every notice produced before H
  * has been counted in the buckets listed; 0 = unknown (docs/contracts.md
  * "Aggregates", "Heartbeats"). */
+/* Market fields (optional on the wire, absent when zero, so old readers
+ * ignore them; docs/contracts.md "Market signals"):
+ *   "losses":N, "loss_outbid":N, "loss_floor":N, "loss_other":N
+ *       loss notices (first per (auction, imp)) and their class by the
+ *       exchange's loss code: 102 outbid; 100, 101 below floor; any other
+ *       (or none) other. losses = the sum of the three.
+ *   "expired":N  bids that no notice settled within --settle-ms;
+ *   "opps":N  opportunities: imps where the campaign was a candidate, as
+ *       inference nodes report them (opp events);
+ *   "pctr_bids":x, "pctr_wins":x  Σ pCTR of bids, of wins joined to their bid;
+ *   "won_cpm":[…], "lost_cpm":[…]  BEAT_LAND_N counts: our bid prices that
+ *       won (first win/bill) or lost (loss notice or expired), by landscape
+ *       bucket (beat_land_bucket); each count ≤ 2^31 - 1. */
+#define BEAT_LAND_N 20
+/* Bucket i holds bid prices in [edge[i], edge[i+1]) CPM micros, edges
+ * 10^(4 + i/5) rounded: $0.01 … $100 CPM, five per decade; below $0.01
+ * counts in bucket 0, $100 and above in the last. */
+extern const int64_t beat_land_edges[BEAT_LAND_N + 1];
+int beat_land_bucket(int64_t cpm_micros);
 typedef struct beat_agg_row {
     char campaign[BEAT_ID_MAX + 1];
     int64_t bids, wins, spend_micros, imps, clicks;
+    int64_t losses, loss_outbid, loss_floor, loss_other, expired, opps;
+    double pctr_bids, pctr_wins;
+    /* 32 bits: a count per bucket (seconds) never nears 2^31, and every
+     * closed bucket a datastream keeps holds its rows (--buckets-max). */
+    int32_t won_cpm[BEAT_LAND_N], lost_cpm[BEAT_LAND_N];
 } beat_agg_row;
 typedef struct beat_agg_bucket {
     uint64_t seq;

@@ -270,6 +270,52 @@ static int t_event_hb(void)
     return 0;
 }
 
+/* An inference node's opportunity summary: node, campaign, ts, n ≥ 1. */
+static int t_event_opp(void)
+{
+    beat_buf b;
+    beat_buf_init(&b, 1 << 12);
+    beat_event o;
+    memset(&o, 0, sizeof o);
+    o.type = BEAT_EV_OPP;
+    snprintf(o.node, sizeof o.node, "inference-1");
+    snprintf(o.campaign, sizeof o.campaign, "c\"1");
+    o.ts_ms = 1700000000123;
+    o.opps = 9007199254740992;
+    CHECK_EQ_INT(beat_event_encode(&o, &b), 0);
+    CHECK_EQ_STR(b.data, "{\"v\":1,\"type\":\"opp\",\"node\":\"inference-1\","
+                         "\"campaign\":\"c\\\"1\",\"ts\":1700000000123,\"n\":9007199254740992}");
+    beat_event back;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_event_decode(b.data, b.len, &back, &why), 0);
+    CHECK_EQ_INT(back.type, BEAT_EV_OPP);
+    CHECK_EQ_STR(back.node, "inference-1");
+    CHECK_EQ_STR(back.campaign, "c\"1");
+    CHECK_EQ_INT(back.opps, 9007199254740992);
+    CHECK(!back.auction[0] && !back.imp[0]);
+    CHECK_EQ_STR(beat_event_type_name(BEAT_EV_OPP), "opp");
+    o.opps = 0; /* nothing to say: not an event */
+    beat_buf_reset(&b);
+    CHECK_EQ_INT(beat_event_encode(&o, &b), -EINVAL);
+    beat_buf_fini(&b);
+    static const struct {
+        const char *json, *reason;
+    } bad[] = {
+        {"{\"v\":1,\"type\":\"opp\",\"campaign\":\"c\",\"ts\":1,\"n\":1}", "node: missing"},
+        {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"ts\":1,\"n\":1}", "campaign: missing"},
+        {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"n\":1}", "ts: missing"},
+        {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"ts\":1}", "n: missing"},
+        {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"ts\":1,\"n\":0}", "n: must be > 0"},
+        {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"ts\":1,\"n\":1.5}", "n: must be an integer"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        beat_reason w = {{0}};
+        CHECK_EQ_INT(beat_event_decode(bad[i].json, strlen(bad[i].json), &back, &w), -EBADMSG);
+        CHECK_REASON(w, bad[i].reason);
+    }
+    return 0;
+}
+
 /* ---- aggregates ---- */
 
 static int agg_equal(const beat_aggregates *a, const beat_aggregates *b)
@@ -296,6 +342,11 @@ static int t_agg_roundtrip(void)
     strcpy(rows[0].campaign, "c1");
     rows[0].bids = 10, rows[0].wins = 3, rows[0].spend_micros = 4500;
     rows[0].imps = 3, rows[0].clicks = 1;
+    rows[0].losses = 6, rows[0].loss_outbid = 3, rows[0].loss_floor = 2;
+    rows[0].loss_other = 1, rows[0].expired = 2, rows[0].opps = 77;
+    rows[0].pctr_bids = 0.123456789012345, rows[0].pctr_wins = 1e-9;
+    rows[0].won_cpm[0] = 1, rows[0].won_cpm[BEAT_LAND_N - 1] = INT32_MAX;
+    rows[0].lost_cpm[7] = 4;
     strcpy(rows[1].campaign, "c2");
     rows[1].bids = 9007199254740992;
     strcpy(rows[2].campaign, "c1");
@@ -354,6 +405,16 @@ static const struct {
     {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"\":{}}}]}", "must not be empty"},
     {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":[]}}]}", "campaigns.c1: must be an object"},
     {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":[]}]}", "buckets[0].campaigns: must be an object"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"won_cpm\":[1,2]}}}]}",
+     "campaigns.c1.won_cpm: must be an array of 20 counts"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"lost_cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,-1]}}}]}",
+     "lost_cpm: must be >= 0"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"won_cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2147483648]}}}]}",
+     "won_cpm: must be <= 2147483647"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"pctr_bids\":-0.5}}}]}",
+     "pctr_bids"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"losses\":\"3\"}}}]}",
+     "losses"},
 };
 
 static int t_agg_bad(void)
@@ -603,6 +664,7 @@ static const beat_test_case cases[] = {
     {"event_encode_refuses", t_event_encode_refuses},
     {"event_types", t_event_types},
     {"event_hb", t_event_hb},
+    {"event_opp", t_event_opp},
     {"event_bad", t_event_bad},
     {"agg_roundtrip", t_agg_roundtrip},
     {"agg_bad", t_agg_bad},

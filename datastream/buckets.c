@@ -167,6 +167,11 @@ int64_t dst_buckets_tick(dst_buckets *b, int64_t now_ms) {
     return n;
 }
 
+/* A landscape count saturates rather than wraps (2^31 in one bucket). */
+static void land_inc(int32_t *c) {
+    if (*c < INT32_MAX) (*c)++;
+}
+
 int dst_buckets_add(dst_buckets *b, int64_t now_ms, const char *campaign,
                     const dst_delta *d) {
     if (!campaign || !campaign[0] || strlen(campaign) > BEAT_ID_MAX) return -EINVAL;
@@ -200,6 +205,16 @@ int dst_buckets_add(dst_buckets *b, int64_t now_ms, const char *campaign,
     r->wins += d->wins;
     r->imps += d->imps;
     r->clicks += d->clicks;
+    r->losses += d->losses;
+    r->loss_outbid += d->loss_outbid;
+    r->loss_floor += d->loss_floor;
+    r->loss_other += d->loss_other;
+    r->expired += d->expired;
+    r->opps += d->opps;
+    r->pctr_bids += d->pctr_bids;
+    r->pctr_wins += d->pctr_wins;
+    if (d->won_bid_cpm > 0) land_inc(&r->won_cpm[beat_land_bucket(d->won_bid_cpm)]);
+    if (d->lost_bid_cpm > 0) land_inc(&r->lost_cpm[beat_land_bucket(d->lost_bid_cpm)]);
     if (d->price_cpm_micros > 0) {
         int64_t milli = c->rem_milli + d->price_cpm_micros;
         r->spend_micros += milli / 1000;
@@ -231,11 +246,12 @@ int dst_buckets_encode(dst_buckets *b, int64_t now_ms, uint64_t after,
     int64_t n = b->count - start;
     if (n < 0) n = 0;
     if (n > max) n = max;
-    /* Stay well under the body bound: ~150 bytes per row, 120 per bucket. */
+    /* Stay well under the body bound: ~150 bytes per row (~600 with both
+     * landscapes), 120 per bucket. */
     size_t est = 256;
     for (int64_t i = 0; i < n; i++) {
         const beat_agg_bucket *bk = &b->ring[(b->head + start + i) % b->max];
-        est += 120 + 150 * (size_t)bk->n_rows;
+        est += 120 + 600 * (size_t)bk->n_rows;
         if (est > BODY_MAX / 2 && i > 0) {
             n = i;
             break;
@@ -288,6 +304,18 @@ void dst_buckets_sum(dst_buckets *b, const char *campaign, uint64_t after,
             out->spend_micros += row->spend_micros;
             out->imps += row->imps;
             out->clicks += row->clicks;
+            out->losses += row->losses;
+            out->loss_outbid += row->loss_outbid;
+            out->loss_floor += row->loss_floor;
+            out->loss_other += row->loss_other;
+            out->expired += row->expired;
+            out->opps += row->opps;
+            out->pctr_bids += row->pctr_bids;
+            out->pctr_wins += row->pctr_wins;
+            for (int k = 0; k < BEAT_LAND_N; k++) {
+                out->won_cpm[k] += row->won_cpm[k];
+                out->lost_cpm[k] += row->lost_cpm[k];
+            }
         }
     }
     pthread_mutex_unlock(&b->mu);

@@ -13,11 +13,21 @@
 typedef struct dst_delta {
     int64_t bids, wins, imps, clicks;
     int64_t price_cpm_micros; /* clearing price to debit, 0 = none */
+    /* market signals (beat_wire.h): a loss notice and its class, an expired bid */
+    int64_t losses, loss_outbid, loss_floor, loss_other, expired;
+    double pctr_bids, pctr_wins;
+    /* our bid price that won / lost, into the landscape; 0 = none */
+    int64_t won_bid_cpm, lost_bid_cpm;
+    int64_t opps; /* opportunities an inference node reported */
 } dst_delta;
 
 /* Totals over closed buckets (tests, stats). */
 typedef struct dst_totals {
     int64_t bids, wins, spend_micros, imps, clicks;
+    int64_t losses, loss_outbid, loss_floor, loss_other, expired;
+    double pctr_bids, pctr_wins;
+    int64_t won_cpm[BEAT_LAND_N], lost_cpm[BEAT_LAND_N];
+    int64_t opps;
 } dst_totals;
 
 typedef struct dst_buckets dst_buckets;

@@ -244,6 +244,14 @@ static int test_unsettled_bids_expire_only_when_heard(void) {
         if (sec < 30) CHECK_EQ_INT(released(st), 3000000); /* not before settle */
     }
     CHECK_EQ_INT(released(st), 6000000); /* B1 expired: released once */
+    /* in the aggregates: B2 lost by its notice, B1 by expiry, both at 3 CPM */
+    dst_totals t;
+    dst_stream_tick(s, now + 1000);
+    dst_buckets_sum(dst_stream_buckets(s), "c1", 0, &t);
+    CHECK_EQ_INT(t.losses, 1);
+    CHECK_EQ_INT(t.loss_other, 1);
+    CHECK_EQ_INT(t.expired, 1);
+    CHECK_EQ_INT(t.lost_cpm[beat_land_bucket(3000000)], 2);
     /* a late bill for B1 debits; it releases nothing again */
     char bill[300];
     snprintf(bill, sizeof bill,
@@ -264,6 +272,8 @@ static int test_unsettled_bids_expire_only_when_heard(void) {
     for (int sec = 1; sec <= 50; sec++) /* r1 silent from 3 s to 11 s */
         CHECK_EQ_INT(second(st, s, h, now = t3 + sec * 1000, &off, sec <= 2 || sec >= 12), 0);
     CHECK_EQ_INT(released(st), 6000000); /* B3 stays committed */
+    dst_buckets_sum(dst_stream_buckets(s), "c1", 0, &t);
+    CHECK_EQ_INT(t.expired, 1); /* B3 is not lost */
     dst_store_free(st);
     dst_stream_free(s);
     dst_heard_free(h);

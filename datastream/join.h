@@ -15,6 +15,7 @@
 #define DST_F_HASBID 0x0400  /* the bid (features) joined */
 #define DST_F_POS 0x0800     /* a positive sample was emitted */
 #define DST_F_SETTLED 0x1000 /* a priced win/bill or a loss was read (docs/money.md) */
+#define DST_F_LANDED 0x2000  /* the bid's price is in the win-price landscape */
 #define DST_F_TYPEBIT(t) ((uint16_t)(1u << (unsigned)(t)))
 
 typedef enum { DST_CLOSE_EXPIRED, DST_CLOSE_EVICTED, DST_CLOSE_REVOKED } dst_close_reason;

@@ -551,10 +551,19 @@ int dst_store_expire(dst_store *st, dst_stream *s, const dst_heard *h, int64_t s
             if (rc == 1) {
                 rc = dst_ledger_credit(l, u->campaign, 0, u->bid_cpm);
                 released++;
+                u->released = true;
             }
         }
-        if (tx && rc >= 0 &&
-            dst_ledger_commit(l, dst_ledger_next_offset(l), dst_ledger_clock_ms(l), &why) == 0) {
+        bool ok = tx && rc >= 0 &&
+                  dst_ledger_commit(l, dst_ledger_next_offset(l), dst_ledger_clock_ms(l),
+                                    &why) == 0;
+        /* In the aggregates only what the ledger now says expired. */
+        for (int i = 0; released && i < st->n_wait; i++)
+            if (st->wait[i].released) {
+                if (ok) dst_stream_expired(s, &st->wait[i], now_ms);
+                st->wait[i].released = false;
+            }
+        if (ok) {
             beat_counter_add(M.bids_expired, (uint64_t)released);
             done += (int)released;
             snap(st, p);

@@ -1,7 +1,9 @@
 /* What each event means (docs/contracts.md "Events on Kafka", "Aggregates",
  * "Training samples"): dedup by (auction, imp, type), join bid and notices
  * per (auction, imp), count aggregates (first win-or-bill = win, first priced
- * one = spend, first imp, first click; every distinct bid), emit samples
+ * one = spend, first imp, first click; every distinct bid; first loss, and
+ * the bid price by first outcome into the landscape; opp summaries as read:
+ * "Market signals"), emit samples
  * (click joined to its bid → positive at once; won entry closing without
  * click → negative, down-sampled). Late events (entry closed, not a
  * duplicate) still count in aggregates: a late bill must debit. Runs on the
@@ -35,7 +37,7 @@ void dst_stream_set_heard(dst_stream *s, dst_heard *h) { s->heard = h; }
 static struct {
     beat_counter *events[BEAT_EV_CLICK + 1];
     beat_counter *invalid, *duplicates, *durable, *debited, *late, *evicted, *revoked;
-    beat_counter *no_campaign, *overflow, *bad_price;
+    beat_counter *no_campaign, *overflow, *bad_price, *opp_events;
     beat_counter *pos, *neg, *skipped, *unjoined, *unsettled_dropped;
     beat_gauge *open;
 } M;
@@ -71,6 +73,9 @@ static void metrics_init(void) {
                                   "Aggregate updates dropped: too many campaigns in a bucket.");
     M.bad_price = beat_counter_new("beat_datastream_bad_price_total",
                                    "Win/bill prices outside (0, 1e12] CPM micros (not debited).");
+    M.opp_events = beat_counter_new("beat_datastream_opp_events_total",
+                                    "Inference nodes' opportunity summaries (opp events) "
+                                    "added to the aggregates.");
     M.pos = beat_counter_new("beat_datastream_samples_total{label=\"1\"}",
                              "Training samples emitted, by label.");
     M.neg = beat_counter_new("beat_datastream_samples_total{label=\"0\"}",
@@ -85,6 +90,18 @@ static void metrics_init(void) {
         "price stays committed (docs/money.md).");
     M.open = beat_gauge_new("beat_datastream_open_auctions",
                             "Join entries open now.");
+}
+
+void dst_stream_expired(dst_stream *s, const dst_unsettled *u, int64_t now_ms) {
+    if (u->landed || !u->campaign[0]) return;
+    dst_delta d = {.expired = 1, .lost_bid_cpm = u->bid_cpm};
+    if (dst_buckets_add(s->buckets, now_ms, u->campaign, &d) != 0) {
+        s->st.campaign_overflow++;
+        beat_counter_inc(M.overflow);
+    }
+    uint16_t flags;
+    if (dst_join_closed_get(s->join, u->join_key, &flags))
+        dst_join_closed_put(s->join, u->join_key, flags | DST_F_LANDED, now_ms);
 }
 
 static void on_close(void *arg, dst_entry *e, dst_close_reason why);
@@ -160,7 +177,8 @@ static void keep_unsettled(dst_stream *s, const dst_entry *e, int64_t now_ms) {
     dst_unsettled *u = &s->unsettled[(s->un_head + s->un_n++) % DST_UNSETTLED_MAX];
     *u = (dst_unsettled){.join_key = e->key, .partition = e->partition,
                          .bid_ts_ms = e->bid_ts_ms, .bid_cpm = e->bid_cpm,
-                         .closed_ms = now_ms};
+                         .closed_ms = now_ms,
+                         .landed = (e->flags & (DST_F_LANDED | DST_F_WON)) != 0};
     memcpy(u->campaign, e->campaign, sizeof u->campaign);
 }
 
@@ -206,18 +224,40 @@ static void on_close(void *arg, dst_entry *e, dst_close_reason why) {
     }
 }
 
+/* The first outcome of a bid places its price in the landscape. Every
+ * notice carries our signed bid price (b), so no join is needed. */
+static void land(uint16_t *flags, int64_t bid_cpm, int64_t *slot) {
+    if ((*flags & DST_F_LANDED) || bid_cpm <= 0) return;
+    *slot = bid_cpm;
+    *flags |= DST_F_LANDED;
+}
+
+/* OpenRTB loss reason codes into the classes of the aggregates. */
+static void loss_class(dst_delta *d, int32_t code) {
+    d->losses = 1;
+    if (code == 102) d->loss_outbid = 1;
+    else if (code == 100 || code == 101) d->loss_floor = 1;
+    else d->loss_other = 1;
+}
+
 /* Aggregates for one non-duplicate event; flags carry what was already
- * counted for its (auction, imp). */
-static void account(dst_stream *s, uint16_t *flags, const beat_event *ev,
-                    const char *campaign, int64_t now_ms) {
+ * counted for its (auction, imp); e is its open join entry (NULL: late). */
+static void account(dst_stream *s, uint16_t *flags, const dst_entry *e,
+                    const beat_event *ev, const char *campaign, int64_t now_ms) {
     dst_delta d = {0};
     switch (ev->type) {
-    case BEAT_EV_BID: d.bids = 1; break;
+    case BEAT_EV_BID:
+        d.bids = 1;
+        d.pctr_bids = ev->pctr;
+        if (*flags & DST_F_WON) d.pctr_wins = ev->pctr; /* its win came first */
+        break;
     case BEAT_EV_WIN:
     case BEAT_EV_BILL:
         if (!(*flags & DST_F_WON)) {
             d.wins = 1;
             *flags |= DST_F_WON;
+            if (e && (*flags & DST_F_TYPEBIT(BEAT_EV_BID))) d.pctr_wins = e->pctr;
+            land(flags, ev->bid_cpm_micros, &d.won_bid_cpm);
         }
         if (!(*flags & DST_F_SPENT) && ev->price_cpm_micros != 0) {
             if (ev->price_cpm_micros > 0 && ev->price_cpm_micros <= DST_PRICE_CPM_MAX) {
@@ -231,7 +271,11 @@ static void account(dst_stream *s, uint16_t *flags, const beat_event *ev,
         break;
     case BEAT_EV_IMP: d.imps = 1; break;
     case BEAT_EV_CLICK: d.clicks = 1; break;
-    default: return; /* loss: nothing to aggregate */
+    case BEAT_EV_LOSS: /* counted, never debited (its price, if any, is theirs) */
+        loss_class(&d, ev->loss_code);
+        land(flags, ev->bid_cpm_micros, &d.lost_bid_cpm);
+        break;
+    default: return;
     }
     if (!campaign || !campaign[0]) {
         s->st.no_campaign++;
@@ -260,7 +304,7 @@ static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev,
     } else if (!e->campaign[0] && ev->campaign[0]) {
         memcpy(e->campaign, ev->campaign, sizeof e->campaign);
     }
-    account(s, &e->flags, ev, ev->campaign[0] ? ev->campaign : e->campaign,
+    account(s, &e->flags, e, ev, ev->campaign[0] ? ev->campaign : e->campaign,
             now_ms);
     if (ev->type == BEAT_EV_LOSS ||
         ((ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) && ev->price_cpm_micros > 0))
@@ -314,6 +358,16 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
                            now_ms);
         return;
     }
+    if (ev->type == BEAT_EV_OPP) { /* a node's summary: no auction, no join */
+        s->st.opp_events++;
+        beat_counter_inc(M.opp_events);
+        dst_delta d = {.opps = ev->opps};
+        if (dst_buckets_add(s->buckets, now_ms, ev->campaign, &d) != 0) {
+            s->st.campaign_overflow++;
+            beat_counter_inc(M.overflow);
+        }
+        return;
+    }
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;
     s->st.events[ev->type]++;
     beat_counter_inc(M.events[ev->type]);
@@ -330,7 +384,7 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
         s->st.late++;
         beat_counter_inc(M.late);
         flags |= bit | debited_flag(s, ev, flags, apply_flags);
-        account(s, &flags, ev, ev->campaign, now_ms);
+        account(s, &flags, NULL, ev, ev->campaign, now_ms);
         dst_join_closed_put(s->join, key, flags, now_ms);
     } else {
         e = dst_join_insert(s->join, key, partition, now_ms);
@@ -339,7 +393,7 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
             apply_open(s, e, ev, now_ms);
         } else { /* OOM: count the money anyway, lose the join */
             flags = bit | debited_flag(s, ev, 0, apply_flags);
-            account(s, &flags, ev, ev->campaign, now_ms);
+            account(s, &flags, NULL, ev, ev->campaign, now_ms);
         }
     }
     beat_gauge_set(M.open, (double)dst_join_open(s->join));

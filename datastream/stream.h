@@ -5,6 +5,7 @@
 #ifndef DST_STREAM_H
 #define DST_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ typedef struct dst_stream_stats {
     uint64_t evicted, revoked, no_campaign, campaign_overflow, bad_price;
     uint64_t samples_pos, samples_neg, samples_skipped, samples_unjoined;
     uint64_t heartbeats; /* receivers' hb events: no aggregate, sample or key */
+    uint64_t opp_events; /* inference nodes' opp events: aggregated, never joined */
 } dst_stream_stats;
 
 typedef struct dst_stream dst_stream;
@@ -69,11 +71,17 @@ typedef struct dst_unsettled {
     uint64_t join_key;
     int32_t partition;
     int64_t bid_ts_ms, bid_cpm, closed_ms;
+    bool landed;   /* already in the landscape (won without a price) */
+    bool released; /* store.c: released in the transaction under way */
     char campaign[BEAT_ID_MAX + 1];
 } dst_unsettled;
 #define DST_UNSETTLED_MAX 65536 /* beyond, candidates are dropped (never expire) */
 /* Moves up to max candidates into out; returns how many. */
 int dst_stream_take_unsettled(dst_stream *s, dst_unsettled *out, int max);
+/* u expired (the ledger released its bid, once): unless it was already in
+ * the landscape it counts as expired and as lost at its bid price in the
+ * bucket open at now_ms, and a late notice no longer moves it. */
+void dst_stream_expired(dst_stream *s, const dst_unsettled *u, int64_t now_ms);
 
 /* Closes due join entries (emitting negatives) and due buckets. */
 void dst_stream_tick(dst_stream *s, int64_t now_ms);

@@ -41,6 +41,7 @@
 
 #include "creative.h"
 #include "lease.h"
+#include "opps.h"
 #include "schain.h"
 
 #define FREQ_SLOTS_LOG2_DEFAULT 18
@@ -238,7 +239,7 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
  * (for the bid log) are computed once, at the end. */
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, int i,
                          const uint64_t *req, int64_t now_ms, inf_xcache *xc,
-                         inf_bid *out) {
+                         _Atomic uint64_t *opps, inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
@@ -268,6 +269,9 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
                     continue;
                 }
             }
+            /* A candidate: an opportunity of the campaign's (billable
+             * traffic only), whatever its cap, lease and price make of it. */
+            if (opps && cp->opp_slot >= 0 && !r->test) inf_opps_inc(opps, cp->opp_slot);
             if (cp->freq_cap_max > 0 &&
                 (!r->cap_key || freq_get(b, cp, r->cap_key, now_ms) >= cp->freq_cap_max)) {
                 capped++;
@@ -342,7 +346,7 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
     inf_nobid worst = INF_NB_NO_IMP;
     bool cur_skip = false;
     for (int i = 0; i < r->n_imp; i++) {
-        inf_nobid nb = bid_imp(b, w, r, i, req, now_ms, xc, &out->bids[out->n]);
+        inf_nobid nb = bid_imp(b, w, r, i, req, now_ms, xc, out->opps, &out->bids[out->n]);
         cur_skip |= r->imp[i].skip == INF_IMP_CURRENCY;
         if (nb == INF_NB_NONE) out->n++;
         else if (nb > worst) worst = nb;

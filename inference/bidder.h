@@ -7,6 +7,7 @@
 #ifndef INF_BIDDER_H
 #define INF_BIDDER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,9 @@ typedef struct inf_bid {
 } inf_bid;
 
 typedef struct inf_result {
+    /* in: the calling worker's opportunity row (opps.h), kept across runs;
+     * NULL = not counted */
+    _Atomic uint64_t *opps;
     int64_t now_ms;    /* also the signed notice timestamp */
     inf_nobid reason;  /* when n == 0 */
     int n;

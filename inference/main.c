@@ -30,6 +30,7 @@
 #include "lease.h"
 #include "model.h"
 #include "openrtb.h"
+#include "opps.h"
 #include "privacy.h"
 #include "sync.h"
 
@@ -168,6 +169,8 @@ static struct {
     worker *w;
     int nw;
     beat_loop_timer *stats_ev;
+    inf_opps *opps;            /* opportunity counters, one row per worker */
+    beat_loop_timer *opps_ev;  /* sends them every second (on worker 0) */
 } G;
 
 /* ---- the bid handler ------------------------------------------------------ */
@@ -412,9 +415,21 @@ static void stats_tick(void *arg) {
     log_stats();
 }
 
+/* Opportunities counted since the last second, into the bid log. */
+static void emit_opp(void *arg, const beat_event *ev) {
+    (void)arg;
+    inf_bidlog_send(G.bidlog, ev);
+}
+
+static void opps_tick(void *arg) {
+    (void)arg;
+    inf_opps_collect(G.opps, beat_now_ms(), o_name, emit_opp, NULL);
+}
+
 static int worker_init(worker *w, int idx, bool reuseport) {
     int err = 0;
     w->idx = idx;
+    w->res.opps = inf_opps_row(G.opps, idx);
     beat_buf_init(&w->resp, RESP_MAX);
     beat_buf_init(&w->scratch, SCRATCH_MAX);
     w->gz = inf_gunzip_new((size_t)o_max_body);
@@ -464,7 +479,9 @@ static void cleanup(void) {
     inf_sync_stop(G.sync); /* before the holder: it is the holder's writer */
     for (int i = 0; i < G.nw; i++) worker_fini(&G.w[i]);
     beat_loop_timer_free(G.stats_ev);
+    beat_loop_timer_free(G.opps_ev);
     inf_holder_free(G.holder);
+    inf_opps_free(G.opps); /* no world or worker counts any more */
     /* After the workers and every world: the final report is exact, and no
      * campaign points at a slot any more. */
     inf_leases_stop(G.leases);
@@ -559,6 +576,12 @@ int main(int argc, char **argv) {
         cleanup();
         return 1;
     }
+    G.opps = inf_opps_new(G.nw, 2 * BEAT_CAMPAIGNS_MAX);
+    if (!G.opps) {
+        beat_log(BEAT_FATAL, "out_of_memory", "what=opps");
+        cleanup();
+        return 1;
+    }
     inf_sync_cfg scfg = {
         .pub_url = o_pub,
         .rep_url = o_rep,
@@ -567,6 +590,7 @@ int main(int argc, char **argv) {
         .silence_ms = 3000,
         .max_clock_skew_ms = o_clock_skew_ms,
         .leases = G.leases,
+        .opps = G.opps,
     };
     G.sync = inf_sync_start(&scfg, G.holder, &rc);
     if (!G.sync) {
@@ -584,6 +608,7 @@ int main(int argc, char **argv) {
         }
     }
     G.stats_ev = beat_loop_every(G.w[0].base, 10000, stats_tick, NULL);
+    G.opps_ev = beat_loop_every(G.w[0].base, 1000, opps_tick, NULL);
     beat_alert_rules *alert_rules = start_alert_rules();
 
     int started = 1;

@@ -219,6 +219,7 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
         inf_camp *cp = &w->camps[i];
         const beat_campaign *c = &s->cs.c[i];
         cp->c = c;
+        cp->opp_slot = -1; /* until the sync thread gives it one */
         cp->start_ms = c->start_ms;
         cp->end_ms = c->end_ms;
         cp->base_bid_cpm_micros = c->base_bid_cpm_micros;

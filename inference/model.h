@@ -57,6 +57,7 @@ typedef struct inf_camp {
     bool paused;               /* campaign or state says paused */
     struct inf_lease_slot *lease; /* its budget lease (lease.h); NULL = not enforced
                                      (worlds built without a lease table: tests) */
+    int32_t opp_slot;          /* its opportunity counter (opps.h); -1 = not counted */
 } inf_camp;
 
 typedef struct inf_world {

@@ -22,6 +22,7 @@
 #include "beat_nng.h"
 #include "exchange.h"
 #include "lease.h"
+#include "opps.h"
 
 #define RECV_POLL_MS 100
 #define BACKOFF_MIN_MS 250
@@ -60,6 +61,8 @@ static void publish(inf_sync *s, int kind) {
     inf_world *w = inf_world_build(s->model, s->snap);
     for (int i = 0; w && s->cfg.leases && i < w->n; i++)
         w->camps[i].lease = inf_leases_slot(s->cfg.leases, w->camps[i].c->id);
+    for (int i = 0; w && s->cfg.opps && i < w->n; i++)
+        w->camps[i].opp_slot = inf_opps_slot(s->cfg.opps, w->camps[i].c->id);
     inf_exch_bind(w);
     if (!w) {
         beat_counter_inc(s->swap_failures[kind]);

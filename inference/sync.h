@@ -20,6 +20,8 @@ typedef struct inf_sync_cfg {
                                   clock is refused (beat_ts_ahead) */
     struct inf_leases *leases; /* each world's campaigns get their lease slot; NULL:
                                   leases not enforced (tests) */
+    struct inf_opps *opps;     /* each world's campaigns get their opportunity
+                                  slot (opps.h); NULL: not counted */
 } inf_sync_cfg;
 
 typedef struct inf_sync inf_sync;

@@ -1,4 +1,4 @@
-/* Bid-log link: inference pushes beat_event JSON lines (type bid; one or a
+/* Bid-log link: inference pushes beat_event JSON lines (type bid or opp; one or a
  * newline-separated batch per message) over nng; this thread pulls them, validates each with beat_event_decode and
  * produces the canonical re-encoding to Kafka keyed by auction id. Garbage
  * is counted and dropped, never fatal; the producer never blocks, so a slow
@@ -35,10 +35,10 @@ int rcv_bidlog_accept(rcv_bidlog *b, const void *data, size_t len) {
         beat_log_rl(5000, BEAT_WARN, "bidlog_invalid", "reason=\"%s\"", why.msg);
         return -EBADMSG;
     }
-    if (ev.type != BEAT_EV_BID) {
+    if (ev.type != BEAT_EV_BID && ev.type != BEAT_EV_OPP) {
         beat_counter_inc(b->invalid);
-        beat_log_rl(5000, BEAT_WARN, "bidlog_invalid", "reason=\"type %s is not bid\"",
-                    beat_event_type_name(ev.type));
+        beat_log_rl(5000, BEAT_WARN, "bidlog_invalid",
+                    "reason=\"type %s is not bid or opp\"", beat_event_type_name(ev.type));
         return -EBADMSG;
     }
     beat_counter_inc(b->accepted);

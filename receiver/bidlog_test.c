@@ -43,6 +43,16 @@ static int t_validation_without_producer(void) {
     CHECK(rcv_bidlog_accept(&b, BID1, sizeof BID1 - 1) < 0);
     CHECK_EQ_INT(beat_counter_get(b.accepted) - ok0, 1);
     CHECK_EQ_INT(beat_counter_get(ev.dropped) - drop0, 1);
+    /* an inference node's opportunity summary is a bid log too */
+    static const char opp[] =
+        "{\"v\":1,\"type\":\"opp\",\"node\":\"inf-1\",\"campaign\":\"c1\","
+        "\"ts\":1700000000000,\"n\":12}";
+    CHECK(rcv_bidlog_accept(&b, opp, sizeof opp - 1) < 0); /* no producer: dropped */
+    CHECK_EQ_INT(beat_counter_get(b.accepted) - ok0, 2);
+    static const char opp0[] =
+        "{\"v\":1,\"type\":\"opp\",\"node\":\"inf-1\",\"campaign\":\"c1\","
+        "\"ts\":1700000000000,\"n\":0}";
+    CHECK_EQ_INT(rcv_bidlog_accept(&b, opp0, sizeof opp0 - 1), -EBADMSG);
     rcv_bidlog_fini(&b);
     return 0;
 }

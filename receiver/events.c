@@ -46,8 +46,10 @@ int rcv_events_send(rcv_events *e, const beat_event *ev, beat_buf *scratch) {
         beat_counter_inc(e->dropped);
         return -ENOTCONN;
     }
-    rc = beat_kproducer_send(e->prod, ev->auction, strlen(ev->auction),
-                             scratch->data, scratch->len);
+    /* Keyed by auction, so an auction's events share a partition; an opp
+     * summary has none: by campaign. */
+    const char *key = ev->type == BEAT_EV_OPP ? ev->campaign : ev->auction;
+    rc = beat_kproducer_send(e->prod, key, strlen(key), scratch->data, scratch->len);
     if (rc < 0) beat_counter_inc(e->dropped); /* logged rate-limited inside */
     return rc;
 }

@@ -97,8 +97,13 @@ def script(prefix, n):
     return evs, exp, pos, neg, feats
 
 
-def sum_aggregates(hport, after=0):
-    """Sums every bucket with seq > after, following the cursor to the end."""
+BASE = ("bids", "wins", "spend_micros", "imps", "clicks")
+
+
+def sum_aggregates(hport, after=0, market=False):
+    """Sums every bucket with seq > after, following the cursor to the end:
+    the base fields of each row, and with market=True the optional market
+    fields too (counts, sums, landscapes added element by element)."""
     tot, seen, epoch = {}, 0, None
     while True:
         d = get_json(f"http://127.0.0.1:{hport}/v1/aggregates?after={after}")
@@ -107,9 +112,14 @@ def sum_aggregates(hport, after=0):
             check(b["seq"] == after + 1, f"seq gap: {b['seq']} after {after}")
             after = b["seq"]
             for c, row in b["campaigns"].items():
-                t = tot.setdefault(c, {k: 0 for k in row})
+                t = tot.setdefault(c, {k: 0 for k in BASE})
                 for k, v in row.items():
-                    t[k] += v
+                    if not market and k not in BASE:
+                        continue
+                    if isinstance(v, list):
+                        t[k] = [x + y for x, y in zip(t.get(k) or [0] * len(v), v)]
+                    else:
+                        t[k] = t.get(k, 0) + v
         seen += len(d["buckets"])
         if not d["buckets"] or after >= d["last_seq"]:
             return tot, after, epoch

@@ -99,6 +99,14 @@ def test_pipeline_end_to_end():
                  what="spend in datastream aggregates")
         check(campaign_spend(e, campaign) < 2 * expect, "duplicate win counted once")
 
+        # The request was an opportunity of the winner's: inference counts
+        # its candidates and sends a summary each second (opp events through
+        # the receiver's bid-log link) that datastream adds to the bucket.
+        def opps():
+            a = get_json(e.url("datastream-1", "/v1/aggregates?after=0"))
+            return sum(b["campaigns"].get(campaign, {}).get("opps", 0) for b in a["buckets"])
+        wait_for(lambda: opps() >= 1, 20, what="opportunities in the aggregates")
+
         # 4. the actuator saw it and its state reached inference
         def state_spend():
             s = get_json(e.url("supervisor", "/v1/state/latest"))

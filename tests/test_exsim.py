@@ -518,3 +518,22 @@ def test_exsim_notice_retries_on_connect_failure():
         check(s["spend_cpm_micros"] > 0 and not [h for h in fb.hits if h[0] != "/openrtb2/bid"],
               "charged, never delivered")
         check(took < 2 + 2.5 + 1.0, f"took {took:.1f}s")
+
+
+def test_exsim_loss_price_switch():
+    """--loss-price: by default a loss notice carries the price to beat
+    (p filled); with 0 it comes with p empty, as from the many exchanges
+    that send no price with a loss (the receiver treats it as absent). Win
+    and bill prices are filled either way."""
+    for flag, want_price in (("1", True), ("0", False)):
+        with FakeBidder() as fb, tempfile.TemporaryDirectory() as tmp:
+            s, _ = notice_run(fb, tmp, "--loss-price", flag)
+            losses = [q for p, q, _ in fb.hits if p == "/loss"]
+            bills = [q for p, q, _ in fb.hits if p == "/bill"]
+            check(len(losses) > 20 and bills, (flag, len(losses), len(bills)))
+            check(all(q.get("l") for q in losses), "loss codes always sent")
+            if want_price:
+                check(all(micros(q["p"]) > 0 for q in losses), "priced losses")
+            else:
+                check(all(q.get("p", "") == "" for q in losses), "no loss price")
+            check(all(micros(q["p"]) > 0 for q in bills), "bills keep their price")

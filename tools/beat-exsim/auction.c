@@ -156,9 +156,10 @@ static bool arr_has(const cJSON *arr, const char *s) {
 /* Substitutes tmpl's macros into out; false when it does not fit. */
 static bool subst(const char *tmpl, const exs_req *r, const bid_view *b, int64_t price_micros,
                   int loss, char *out, size_t cap) {
-    char price[32], lossbuf[16];
-    snprintf(price, sizeof price, "%" PRId64 ".%06" PRId64, price_micros / 1000000,
-             price_micros % 1000000);
+    char price[32] = "", lossbuf[16];
+    if (price_micros >= 0) /* < 0: an exchange that sends no price */
+        snprintf(price, sizeof price, "%" PRId64 ".%06" PRId64, price_micros / 1000000,
+                 price_micros % 1000000);
     snprintf(lossbuf, sizeof lossbuf, "%d", loss);
     const char *names[] = {"AUCTION_ID", "AUCTION_BID_ID", "AUCTION_IMP_ID",
                            "AUCTION_SEAT_ID", "AUCTION_AD_ID", "AUCTION_PRICE",
@@ -366,7 +367,8 @@ static void handle_bids(exs_sim *sim, const exs_req *r, int64_t t_ms, const char
                      : LOSS_OUTBID;
             if (code == LOSS_BELOW_FLOOR || code == LOSS_BELOW_DEAL_FLOOR) s->below_floor++;
             else if (code == LOSS_OUTBID) s->outbid++;
-            notice(sim, EXS_N_LOSS, b->lurl, r, b, thresh, code, 0, EXS_FIRST);
+            notice(sim, EXS_N_LOSS, b->lurl, r, b, sim->loss_price ? thresh : -1, code, 0,
+                   EXS_FIRST);
             if (b->lurl && *b->lurl && !r->test &&
                 exs_unit(w, r->seq, SALT_FORGE + (uint64_t)i) < sim->forge_share)
                 forge_bill(sim, b->lurl, r, b, thresh, code);

@@ -121,6 +121,7 @@ typedef struct exs_sim {
     double replay_share;         /* share of win/bill notices replayed late */
     int64_t replay_delay_ms;     /* ...this long after the first call is due */
     double forge_share;          /* share of loss notices also sent re-typed as bills */
+    bool loss_price;             /* --loss-price: loss notices carry the price to beat */
     int64_t start_ms;            /* wall clock at the start of the run */
     /* Time this process was not running (schedule ticks later than
      * EXS_STALL_GAP_US, summed): taken out of a bid's measured latency, so

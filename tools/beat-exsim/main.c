@@ -26,7 +26,7 @@ static struct {
     double rate, duration_s, market_median, market_sigma, wave, price_wave, dup_prob;
     double test_share, replay_share, forge_share, consent_share;
     int64_t tcf_vendor_id;
-    int64_t replay_delay_ms;
+    int64_t replay_delay_ms, loss_price;
     int64_t seed, connections, tmax_ms, http_timeout_ms, stats_every_s, per_try_ms;
     int64_t notice_conns, notice_queue, notice_timeout_ms, delayed_max, oracle_max;
     int64_t notice_retries, notice_retry_ms;
@@ -97,6 +97,9 @@ static const beat_opt OPTS[] = {
      "share of real auctions' loss notices also called re-typed as a bill (/loss -> /bill, "
      "the same signed query): forgeries a receiver must refuse (403), never charged, "
      "counted apart (\"forged\" in --json)", false},
+    {"loss-price", "BEAT_EXSIM_LOSS_PRICE", BEAT_OPT_INT, &opt.loss_price, "1", 0, 1,
+     "1: loss notices carry the price to beat (${AUCTION_PRICE}); 0: it is substituted "
+     "empty, as by the many exchanges that send no price with a loss", false},
     {"campaigns", "BEAT_EXSIM_CAMPAIGNS", BEAT_OPT_STR, &opt.campaigns, NULL, 0, -1,
      "campaigns JSON (e.g. the supervisor's GET /v1/campaigns): enables the oracle and "
      "the Bayes AUC in --json, and blocks their advertisers in some requests' badv", false},
@@ -316,6 +319,7 @@ int main(int argc, char **argv) {
     sim->replay_share = opt.replay_share;
     sim->replay_delay_ms = opt.replay_delay_ms;
     sim->forge_share = opt.forge_share;
+    sim->loss_price = opt.loss_price != 0;
     sim->notice_retries = (int)opt.notice_retries;
     sim->notice_retry_ms = (int)opt.notice_retry_ms;
     sim->price_wave = 1.0;
