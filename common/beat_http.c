@@ -366,14 +366,16 @@ void beat_http_free(beat_http *h) {
     free(h);
 }
 
-int beat_http_port(const beat_http *h) {
+int beat_http_sock_port(int fd) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    if (!h || getsockname(h->lfd, (struct sockaddr *)&ss, &sl) != 0) return -1;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) return -1;
     if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return -1;
 }
+
+int beat_http_port(const beat_http *h) { return h ? beat_http_sock_port(h->lfd) : -1; }
 
 int beat_http_conns(const beat_http *h) { return h ? h->n_open : 0; }
 

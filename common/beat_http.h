@@ -115,6 +115,9 @@ beat_http *beat_http_new_lim(struct event_base *base, const char *listen,
 void beat_http_free(beat_http *h); /* NULL is a no-op */
 /* The bound TCP port (useful with port 0); -1 if unknown. */
 int beat_http_port(const beat_http *h);
+/* The TCP port a bound socket listens on; -1 if unknown (any server that
+ * does its own accept loop, e.g. inference's bid path). */
+int beat_http_sock_port(int fd);
 /* Open connections (for tests and stats). */
 int beat_http_conns(const beat_http *h);
 /* Exact-path route (the query is not part of the path); the handler checks

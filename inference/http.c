@@ -713,11 +713,4 @@ int inf_http_feed(inf_http *h, const char *data, size_t len, size_t piece,
     return rc;
 }
 
-int inf_http_port(const inf_http *h) {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (!h || getsockname(h->lfd, (struct sockaddr *)&ss, &sl) != 0) return -1;
-    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return -1;
-}
+int inf_http_port(const inf_http *h) { return h ? beat_http_sock_port(h->lfd) : -1; }
