@@ -230,12 +230,11 @@ int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *ver
 int sup_app_load_campaigns_file(sup_app *a, const char *path, beat_reason *why) {
     beat_buf b;
     beat_buf_init(&b, a->cfg.max_json_bytes);
-    int rc = sup_read_config_file(path, &b, why);
-    char hex[65], prev[80] = "";
+    char hex[65];
+    bool same = false;
+    int rc = sup_read_config_file(a->st, path, META_FILE_HASH, &b, hex, &same, why);
     if (rc == 0) {
-        sup_sha256_hex(b.data, b.len, hex);
-        sup_store_meta_get(a->st, META_FILE_HASH, prev, sizeof prev);
-        if (a->cs.version && strcmp(prev, hex) == 0) {
+        if (a->cs.version && same) {
             beat_log(BEAT_INFO, "campaigns_file_unchanged", "path=%s version=%lld", path,
                      (long long)a->cs.version);
             beat_buf_fini(&b);

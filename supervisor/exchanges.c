@@ -109,15 +109,14 @@ int sup_exch_put(sup_exch *x, const char *json, size_t len, int64_t *version,
 int sup_exch_load_file(sup_exch *x, const char *path, beat_reason *why) {
     beat_buf b;
     beat_buf_init(&b, x->max_json);
-    int rc = sup_read_config_file(path, &b, why);
+    char hex[65];
+    bool same = false;
+    int rc = sup_read_config_file(x->st, path, META_XFILE_HASH, &b, hex, &same, why);
     if (rc) {
         beat_buf_fini(&b);
         return rc;
     }
-    char hex[65], prev[80] = "";
-    sup_sha256_hex(b.data ? b.data : "", b.len, hex);
-    sup_store_meta_get(x->st, META_XFILE_HASH, prev, sizeof prev);
-    if (x->xs.version && strcmp(prev, hex) == 0) {
+    if (x->xs.version && same) {
         beat_log(BEAT_INFO, "exchanges_file_unchanged", "path=%s version=%lld", path,
                  (long long)x->xs.version);
         beat_buf_fini(&b);

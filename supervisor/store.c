@@ -400,7 +400,8 @@ int sup_store_backup(sup_store *st, const char *dest, beat_reason *why) {
     return code;
 }
 
-int sup_read_config_file(const char *path, beat_buf *out, beat_reason *why) {
+int sup_read_config_file(sup_store *st, const char *path, const char *meta_key,
+                         beat_buf *out, char hex[65], bool *same, beat_reason *why) {
     beat_buf_reset(out);
     FILE *f = fopen(path, "rb");
     if (!f) return beat_reasonf(why, -errno, "cannot open %s: %s", path, strerror(errno));
@@ -411,7 +412,11 @@ int sup_read_config_file(const char *path, beat_buf *out, beat_reason *why) {
     if (rc == 0 && ferror(f)) rc = beat_reasonf(why, -EIO, "cannot read %s", path);
     else if (rc) beat_reasonf(why, rc, "%s is over %zu bytes", path, out->max);
     fclose(f);
-    return rc;
+    if (rc) return rc;
+    char prev[80] = "";
+    sup_sha256_hex(out->data ? out->data : "", out->len, hex);
+    *same = sup_store_meta_get(st, meta_key, prev, sizeof prev) == 0 && strcmp(prev, hex) == 0;
+    return 0;
 }
 
 void sup_sha256_hex(const void *p, size_t n, char hex[65]) {

@@ -58,9 +58,12 @@ int64_t sup_store_count(sup_store *st, sup_table t);
 int sup_store_meta_get(sup_store *st, const char *key, char *val, size_t val_len);
 
 /* A config file (campaigns, exchanges) read whole into out, at most
- * out->max bytes (then -EMSGSIZE); -errno / -EIO if it cannot be read.
- * why says which. out is the caller's, reset first. */
-int sup_read_config_file(const char *path, beat_buf *out, beat_reason *why);
+ * out->max bytes (then -EMSGSIZE); -errno / -EIO if it cannot be read,
+ * why says which. out is the caller's, reset first. On success hex gets
+ * its SHA-256 and *same whether meta[meta_key] holds that hash already
+ * (the file last applied, unchanged since). */
+int sup_read_config_file(sup_store *st, const char *path, const char *meta_key,
+                         beat_buf *out, char hex[65], bool *same, beat_reason *why);
 /* SHA-256 of p[0..n) as 64 hex digits: what the meta table remembers of
  * the last file or body applied ("" if hashing failed). */
 void sup_sha256_hex(const void *p, size_t n, char hex[65]);
