@@ -45,6 +45,10 @@ static inf_http *server(void) {
     return h;
 }
 
+static int feed(void *h, const char *data, size_t len, size_t piece, beat_buf *out) {
+    return inf_http_feed(h, data, len, piece, out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     static int once;
@@ -52,21 +56,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         beat_log_init("fuzz_http", BEAT_FATAL);
         once = 1;
     }
-    inf_http *h = server();
-    size_t piece = 1 + data[0] % 64;
-    const char *in = (const char *)data + 1;
-    size_t len = size - 1;
-    beat_buf whole, split;
-    beat_buf_init(&whole, 0);
-    beat_buf_init(&split, 0);
-    FUZZ_CHECK(inf_http_feed(h, in, len, 0, &whole) == 0);
-    FUZZ_CHECK(inf_http_feed(h, in, len, piece, &split) == 0);
-    int a[256], b[256];
-    int na = fuzz_http_statuses(&whole, a, 256, false),
-        nb = fuzz_http_statuses(&split, b, 256, false);
-    FUZZ_CHECK(na == nb);
-    FUZZ_CHECK(memcmp(a, b, sizeof a[0] * (size_t)na) == 0);
-    beat_buf_fini(&whole);
-    beat_buf_fini(&split);
+    fuzz_http_whole_vs_split(feed, server(), data, size, false);
     return 0;
 }

@@ -50,6 +50,10 @@ static beat_http *server(void) {
     return h;
 }
 
+static int feed(void *h, const char *data, size_t len, size_t piece, beat_buf *out) {
+    return beat_http_feed(h, data, len, piece, out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     static int once;
@@ -57,21 +61,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         beat_log_init("fuzz_httpd", BEAT_FATAL);
         once = 1;
     }
-    beat_http *h = server();
-    size_t piece = 1 + data[0] % 64;
-    const char *in = (const char *)data + 1;
-    size_t len = size - 1;
-    beat_buf whole, split;
-    beat_buf_init(&whole, 0);
-    beat_buf_init(&split, 0);
-    FUZZ_CHECK(beat_http_feed(h, in, len, 0, &whole) == 0);
-    FUZZ_CHECK(beat_http_feed(h, in, len, piece, &split) == 0);
-    int a[256], b[256];
-    int na = fuzz_http_statuses(&whole, a, 256, true),
-        nb = fuzz_http_statuses(&split, b, 256, true);
-    FUZZ_CHECK(na == nb);
-    FUZZ_CHECK(memcmp(a, b, sizeof a[0] * (size_t)na) == 0);
-    beat_buf_fini(&whole);
-    beat_buf_fini(&split);
+    fuzz_http_whole_vs_split(feed, server(), data, size, true);
     return 0;
 }
