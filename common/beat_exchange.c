@@ -370,8 +370,8 @@ const char *beat_xmatch_reason(beat_xmatch m)
 {
     static const char *const r[BEAT_XM_N] = {
         "ok",
-        "not an exchange: send X-Beat-Exchange and X-Beat-Key, or call from a "
-        "configured network",
+        ("not an exchange: send X-Beat-Exchange and X-Beat-Key, or call from a "
+         "configured network"),
         "X-Beat-Exchange names no configured exchange",
         "X-Beat-Key missing or wrong for this exchange",
         "source address not allowed for this exchange",
