@@ -162,29 +162,6 @@ int beat_json_hex64(const cJSON *v, const char *ctx, const char *name,
     return 0;
 }
 
-/* The encoders would replace bad bytes with U+FFFD, so accepting them here
- * would break decode(encode(x)) == x. */
-bool beat_json_utf8_valid(const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        unsigned c = *s, cp, min;
-        size_t len;
-        if (c < 0x80) { s++; continue; }
-        if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07, min = 0x10000;
-        else return false;
-        for (size_t i = 1; i < len; i++) {
-            if ((s[i] & 0xC0) != 0x80) return false; /* also stops at NUL */
-            cp = cp << 6 | (s[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        s += len;
-    }
-    return true;
-}
-
 int beat_json_text_check(const char *s, const char *ctx, const char *name,
                          size_t max, unsigned flags, beat_reason *why)
 {
@@ -198,7 +175,7 @@ int beat_json_text_check(const char *s, const char *ctx, const char *name,
             !((flags & BEAT_JSON_WS) && (c == '\n' || c == '\r' || c == '\t')))
             return FAIL("%s%s%s: control character", ctx, DOT(ctx), name);
     }
-    if (!beat_json_utf8_valid(s)) return FAIL("%s%s%s: invalid UTF-8", ctx, DOT(ctx), name);
+    if (!beat_utf8_valid(s)) return FAIL("%s%s%s: invalid UTF-8", ctx, DOT(ctx), name);
     return 0;
 }
 

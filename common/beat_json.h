@@ -60,9 +60,6 @@ int beat_json_version(const cJSON *v, const char *ctx, int64_t want,
 int beat_json_hex64(const cJSON *v, const char *ctx, const char *name,
                     uint64_t *out, beat_reason *why);
 
-/* Strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
-bool beat_json_utf8_valid(const char *s);
-
 #define BEAT_JSON_NONEMPTY 1u /* "" is refused */
 #define BEAT_JSON_WS 2u       /* '\n', '\r', '\t' allowed (HTML markup) */
 /* Checks text (a value or an object key): at most max bytes, no control

@@ -105,6 +105,14 @@ int beat_parse_hostport(const char *s, char *host, size_t host_len, int *port);
 int beat_parse_i64(const char *s, int64_t *out);
 int beat_parse_double(const char *s, double *out);
 
+/* Strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
+bool beat_utf8_valid(const char *s);
+/* The id-text rule: valid UTF-8 without control characters (C0, DEL).
+ * Every id that reaches an event (auction, imp, campaign, creative,
+ * exchange) passes it where it enters: event JSON carries ids as text, and
+ * a lossy re-encoding could merge two distinct auctions. */
+bool beat_id_text_ok(const char *s);
+
 /* Random 64-bit value from getrandom(2); used for epochs and ids. */
 uint64_t beat_random_u64(void);
 

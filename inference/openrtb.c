@@ -11,7 +11,6 @@
 #include "openrtb.h"
 
 #include "beat_fx.h"
-#include "beat_json.h"
 #include "privacy.h"
 #include "schain.h"
 
@@ -95,13 +94,11 @@ static int req_id(const cJSON *v, const char *what, const char **out,
         return beat_reasonf(why, -EBADMSG, "%s: longer than %d bytes", what,
                             BEAT_ID_MAX);
     /* Echoed in the response and logged on Kafka, whose event decoder
-     * refuses control characters and invalid UTF-8 in ids (cJSON passes raw
-     * bytes through): refuse them here. Found by fuzz_openrtb. */
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)v->valuestring[i] < 0x20 || v->valuestring[i] == 0x7f)
-            return beat_reasonf(why, -EBADMSG, "%s: control character", what);
-    if (!beat_json_utf8_valid(v->valuestring))
-        return beat_reasonf(why, -EBADMSG, "%s: not valid UTF-8", what);
+     * refuses such ids (cJSON passes raw bytes through). Found by
+     * fuzz_openrtb. */
+    if (!beat_id_text_ok(v->valuestring))
+        return beat_reasonf(why, -EBADMSG,
+                            "%s: control character or invalid UTF-8", what);
     *out = v->valuestring;
     return 0;
 }

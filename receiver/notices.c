@@ -21,7 +21,6 @@
 #include <strings.h>
 
 #include "beat_fx.h"
-#include "beat_json.h"
 #include "beat_log.h"
 
 /* A 1×1 transparent GIF, the classic 43-byte tracking pixel. */
@@ -83,15 +82,6 @@ static bool landing_ok(const char *u) {
     return true;
 }
 
-/* Event JSON carries ids as text, and datastream refuses events whose ids
- * are not UTF-8 or hold control characters (and a lossy re-encoding could
- * merge distinct auctions), so such notices are refused here, where the
- * sender gets a 400 (found by fuzz/fuzz_receiver.c). */
-static bool id_ok(const char *s) {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f) return false;
-    return beat_json_utf8_valid(s);
-}
 
 rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
                             const char *query, int64_t now_ms, beat_notice *n,
@@ -117,8 +107,11 @@ rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
         beat_reasonf(why, -EACCES, "bad signature");
         return RCV_FORGED;
     }
-    if (!id_ok(n->auction) || !id_ok(n->imp) || !id_ok(n->campaign) ||
-        !id_ok(n->crid) || !id_ok(n->exchange)) {
+    /* Refused here, where the sender gets a 400, rather than by datastream
+     * (found by fuzz/fuzz_receiver.c). */
+    if (!beat_id_text_ok(n->auction) || !beat_id_text_ok(n->imp) ||
+        !beat_id_text_ok(n->campaign) || !beat_id_text_ok(n->crid) ||
+        !beat_id_text_ok(n->exchange)) {
         beat_reasonf(why, -EINVAL, "ids must be UTF-8 text without control characters");
         return RCV_MALFORMED;
     }
