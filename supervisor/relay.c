@@ -24,6 +24,15 @@
 #include "beat_wire.h"
 #include "status.h"
 
+/* The latest frame of one kind and what identifies it. */
+enum { V_CAMPAIGNS, V_STATE, V_EXCHANGES, HELD_V, V_MODEL = 0 };
+typedef struct held {
+    sup_frame *f;
+    int64_t v[HELD_V]; /* a snapshot's versions; a model's is v[V_MODEL] */
+    uint32_t crc;      /* as the heartbeat carries it */
+    int64_t ts;        /* ms when received */
+} held;
+
 struct sup_relay {
     sup_relay_cfg cfg;
     char *from, *from_rep; /* owned copies of the primary's URLs */
@@ -35,16 +44,42 @@ struct sup_relay {
     volatile int stopping; /* atomic */
 
     pthread_mutex_t mu; /* guards everything below */
-    sup_frame *snap, *model;
-    int64_t cv, sv, mv, xv;
-    uint32_t snap_crc, model_crc; /* as the heartbeat carries them */
-    int64_t snap_ts, model_ts, seen_ts; /* ms when received / last heard */
+    held snap, model;
+    int64_t seen_ts; /* ms when the primary was last heard */
     beat_ckpt_header mh;
 
     beat_counter *got[3], *bad, *requests, *req_fail;
 };
 
-/* Takes a 'S' frame (copied into a sup_frame) if it decodes and differs. */
+/* Takes frame bytes unless they are the frame already held (a re-send,
+ * e.g. the answer to our own request racing the pub copy; a primary
+ * restarted on another db may reuse version numbers, hence the CRC): the
+ * copy replaces *h's frame, versions, crc and time under the lock, and mh
+ * (a model's header, NULL for a snapshot) replaces r->mh with it. Returns
+ * the new frame, owned by *h (only this thread replaces it), or NULL when
+ * nothing changed. */
+static sup_frame *take(sup_relay *r, held *h, const int64_t v[HELD_V], uint32_t crc,
+                       const beat_ckpt_header *mh, const void *data, size_t len) {
+    pthread_mutex_lock(&r->mu);
+    bool same = h->f && h->crc == crc && memcmp(h->v, v, sizeof h->v) == 0;
+    pthread_mutex_unlock(&r->mu);
+    if (same) return NULL;
+    sup_frame *f = sup_frame_new(len);
+    if (!f) return NULL;
+    memcpy(f->data, data, len);
+    pthread_mutex_lock(&r->mu);
+    sup_frame *old = h->f;
+    h->f = f;
+    memcpy(h->v, v, sizeof h->v);
+    h->crc = crc;
+    h->ts = beat_now_ms();
+    if (mh) r->mh = *mh;
+    pthread_mutex_unlock(&r->mu);
+    sup_frame_unref(old);
+    return f;
+}
+
+/* Takes a 'S' frame if it decodes and differs. */
 static void on_snapshot(sup_relay *r, const void *data, size_t len) {
     beat_campaign_set cs = {0};
     beat_state st = {0};
@@ -55,40 +90,23 @@ static void on_snapshot(sup_relay *r, const void *data, size_t len) {
         beat_log_rl(5000, BEAT_WARN, "relay_bad_frame", "kind=snapshot reason=\"%s\"", why.msg);
         return;
     }
-    int64_t cv = cs.version, sv = st.version, xv = xs.version;
+    int64_t v[HELD_V] = {[V_CAMPAIGNS] = cs.version, [V_STATE] = st.version,
+                         [V_EXCHANGES] = xs.version};
     beat_campaigns_fini(&cs);
     beat_state_fini(&st);
     beat_exchanges_fini(&xs);
-    /* Same versions and bytes: a re-send (e.g. the answer to our own
-     * request racing the pub copy). A primary restarted on another db may
-     * reuse version numbers, hence the CRC. */
-    uint32_t crc = beat_crc32(data, len);
-    pthread_mutex_lock(&r->mu);
-    bool same = r->snap && r->cv == cv && r->sv == sv && r->snap_crc == crc;
-    pthread_mutex_unlock(&r->mu);
-    if (same) return;
-    sup_frame *f = sup_frame_new(len);
+    sup_frame *f = take(r, &r->snap, v, beat_crc32(data, len), NULL, data, len);
     if (!f) return;
-    memcpy(f->data, data, len);
-    pthread_mutex_lock(&r->mu);
-    sup_frame *old = r->snap;
-    r->snap = f;
-    r->cv = cv;
-    r->sv = sv;
-    r->xv = xv;
-    r->snap_crc = crc;
-    r->snap_ts = beat_now_ms();
-    pthread_mutex_unlock(&r->mu);
-    sup_frame_unref(old);
     beat_counter_inc(r->got[0]);
-    sup_pub_set_snapshot(r->pub, cv, sv, xv, f);
+    sup_pub_set_snapshot(r->pub, v[V_CAMPAIGNS], v[V_STATE], v[V_EXCHANGES], f);
 }
 
+/* Takes a 'C' frame if its checkpoint decodes and differs. */
 static void on_model(sup_relay *r, const void *data, size_t len) {
     beat_ckpt ck = {0};
     beat_reason why = {{0}};
-    int64_t v = 0;
-    if (beat_ckpt_frame_version(data, len, &v) != 0 ||
+    int64_t v[HELD_V] = {0};
+    if (beat_ckpt_frame_version(data, len, &v[V_MODEL]) != 0 ||
         beat_ckpt_decode((const uint8_t *)data + BEAT_CKPT_FRAME_HEAD, len - BEAT_CKPT_FRAME_HEAD,
                          r->cfg.recvmax, &ck, &why) != 0) {
         beat_counter_inc(r->bad);
@@ -98,26 +116,13 @@ static void on_model(sup_relay *r, const void *data, size_t len) {
     }
     beat_ckpt_header h = ck.h;
     beat_ckpt_fini(&ck);
+    /* The heartbeat's model_crc covers the checkpoint, not the frame head. */
     uint32_t crc = beat_crc32((const uint8_t *)data + BEAT_CKPT_FRAME_HEAD,
                               len - BEAT_CKPT_FRAME_HEAD);
-    pthread_mutex_lock(&r->mu);
-    bool same = r->model && r->mv == v && r->model_crc == crc;
-    pthread_mutex_unlock(&r->mu);
-    if (same) return;
-    sup_frame *f = sup_frame_new(len);
+    sup_frame *f = take(r, &r->model, v, crc, &h, data, len);
     if (!f) return;
-    memcpy(f->data, data, len);
-    pthread_mutex_lock(&r->mu);
-    sup_frame *old = r->model;
-    r->model = f;
-    r->mv = v;
-    r->model_crc = crc;
-    r->mh = h;
-    r->model_ts = beat_now_ms();
-    pthread_mutex_unlock(&r->mu);
-    sup_frame_unref(old);
     beat_counter_inc(r->got[1]);
-    sup_pub_set_model(r->pub, v, f);
+    sup_pub_set_model(r->pub, v[V_MODEL], f);
 }
 
 /* Asks the primary's rep for "snapshot" or "checkpoint". true when the
@@ -176,11 +181,13 @@ static void *relay_main(void *arg) {
             if (beat_heartbeat_decode(buf, sz, &hb, &why) == 0) {
                 beat_counter_inc(r->got[2]);
                 pthread_mutex_lock(&r->mu);
-                if (hb.campaigns_version != r->cv || hb.state_version != r->sv ||
-                    hb.exchanges_version != r->xv ||
-                    (r->snap && hb.snapshot_crc != r->snap_crc))
+                const held *sn = &r->snap, *mo = &r->model;
+                if (hb.campaigns_version != sn->v[V_CAMPAIGNS] ||
+                    hb.state_version != sn->v[V_STATE] ||
+                    hb.exchanges_version != sn->v[V_EXCHANGES] ||
+                    (sn->f && hb.snapshot_crc != sn->crc))
                     need_snap = true;
-                if (hb.model_version != r->mv || (r->model && hb.model_crc != r->model_crc))
+                if (hb.model_version != mo->v[V_MODEL] || (mo->f && hb.model_crc != mo->crc))
                     need_model = true;
                 pthread_mutex_unlock(&r->mu);
             } else {
@@ -197,15 +204,15 @@ static void *relay_main(void *arg) {
 
 sup_frame *sup_relay_snapshot(sup_relay *r) {
     pthread_mutex_lock(&r->mu);
-    sup_frame *f = sup_frame_ref(r->snap);
+    sup_frame *f = sup_frame_ref(r->snap.f);
     pthread_mutex_unlock(&r->mu);
     return f;
 }
 
 sup_frame *sup_relay_model(sup_relay *r, int64_t *version) {
     pthread_mutex_lock(&r->mu);
-    sup_frame *f = sup_frame_ref(r->model);
-    *version = r->mv;
+    sup_frame *f = sup_frame_ref(r->model.f);
+    *version = r->model.v[V_MODEL];
     pthread_mutex_unlock(&r->mu);
     return f;
 }
@@ -275,10 +282,11 @@ static void on_checkpoint_latest(beat_http_req *req, void *arg) {
 
 static int versions_json(sup_relay *r, beat_buf *b) {
     pthread_mutex_lock(&r->mu);
-    int64_t cv = r->cv, sv = r->sv, mv = r->mv, st = r->snap_ts, mt = r->model_ts;
+    int64_t cv = r->snap.v[V_CAMPAIGNS], sv = r->snap.v[V_STATE], mv = r->model.v[V_MODEL];
+    int64_t st = r->snap.ts, mt = r->model.ts;
     int64_t seen = r->seen_ts;
     beat_ckpt_header h = r->mh;
-    bool model = r->model != NULL;
+    bool model = r->model.f != NULL;
     pthread_mutex_unlock(&r->mu);
     int rc = beat_buf_printf(b, "{\"campaigns\":%lld,\"state\":%lld,\"model\":%lld,"
                                 "\"campaigns_ts\":%lld,\"state_ts\":%lld,\"model_ts\":%lld,"
@@ -307,7 +315,8 @@ static bool relay_health(void *arg, beat_buf *detail) {
     pthread_mutex_lock(&r->mu);
     beat_buf_printf(detail, "\"relay\":true,\"campaigns_version\":%lld,\"state_version\":%lld,"
                             "\"model_version\":%lld,\"primary_seen_ts\":%lld",
-                    (long long)r->cv, (long long)r->sv, (long long)r->mv,
+                    (long long)r->snap.v[V_CAMPAIGNS], (long long)r->snap.v[V_STATE],
+                    (long long)r->model.v[V_MODEL],
                     (long long)r->seen_ts);
     pthread_mutex_unlock(&r->mu);
     return true; /* serving what it has; a missing primary is a weak link */
@@ -380,8 +389,8 @@ void sup_relay_free(sup_relay *r) {
     if (r->sub_open) nng_close(r->sub); /* wakes the thread with ECLOSED */
     if (r->req_open) nng_close(r->req);
     if (r->started) pthread_join(r->thr, NULL);
-    sup_frame_unref(r->snap);
-    sup_frame_unref(r->model);
+    sup_frame_unref(r->snap.f);
+    sup_frame_unref(r->model.f);
     pthread_mutex_destroy(&r->mu);
     free(r->from);
     free(r->from_rep);
