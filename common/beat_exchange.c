@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,27 +18,11 @@
 
 #include "beat_campaign_fields.h"
 #include "beat_json.h"
+#include "beat_sha.h"
 
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
 #define QPS_MAX 10000000
 #define TMAX_RESERVE_MAX 10000
-
-static int sha256(const void *p, size_t n, uint8_t out[32])
-{
-    unsigned int len = 0;
-    if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) || len != 32) return -EIO;
-    return 0;
-}
-
-static void hex_of(const uint8_t *p, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[p[i] >> 4];
-        out[2 * i + 1] = hx[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 /* ---- networks -------------------------------------------------------------- */
 
@@ -183,7 +166,7 @@ static int exchange_from(const cJSON *j, const char *ctx, bool strict, beat_exch
         size_t kl = strlen(k);
         rc = kl < BEAT_EXCH_KEY_MIN ? FAIL("%s.key: must be at least %d bytes", ctx,
                                            BEAT_EXCH_KEY_MIN)
-             : sha256(k, kl, x->key_sha256) ? beat_reasonf(why, -EIO, "sha256 failed")
+             : beat_sha256(k, kl, x->key_sha256) ? beat_reasonf(why, -EIO, "sha256 failed")
                                              : 0;
         OPENSSL_cleanse(k, kl);
         free(k);
@@ -298,11 +281,11 @@ static void exchange_encode(beat_json_enc *e, const beat_exchange *x, bool pub)
     beat_json_put_str(e, x->id);
     char hex[65];
     if (x->has_key && !pub) {
-        hex_of(x->key_sha256, 32, hex);
+        beat_hex(x->key_sha256, 32, hex);
         beat_json_put_printf(e, ",\"key_sha256\":\"%s\"", hex);
     } else if (x->has_key) {
         uint8_t fp[32];
-        if (sha256(x->key_sha256, 32, fp) == 0) hex_of(fp, 6, hex);
+        if (beat_sha256(x->key_sha256, 32, fp) == 0) beat_hex(fp, 6, hex);
         else strcpy(hex, "");
         beat_json_put_printf(e, ",\"key\":true,\"key_fingerprint\":\"%s\"", hex);
     }
@@ -405,7 +388,7 @@ beat_xmatch beat_exchange_match(const beat_exchange_set *s, const char *id,
         uint8_t h[32];
         /* Hash first, then compare digests in constant time: the time taken
          * says nothing about how much of a guessed key was right. */
-        if (!key || sha256(key, strlen(key), h) != 0 || CRYPTO_memcmp(h, x->key_sha256, 32))
+        if (!key || beat_sha256(key, strlen(key), h) != 0 || CRYPTO_memcmp(h, x->key_sha256, 32))
             return BEAT_XM_KEY;
     }
     if (x->n_nets && !in_nets(x, peer)) return BEAT_XM_NETWORK;

@@ -17,6 +17,7 @@
 #include "beat_campaign.h"
 #include "beat_ckpt.h"
 #include "beat_log.h"
+#include "beat_sha.h"
 #include "beat_metrics.h"
 #include "beat_wire.h"
 #include "exchanges.h"
@@ -214,7 +215,7 @@ int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *ver
     int rc = beat_campaigns_decode(json, len, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
     if (rc) return reject(a, K_CAMPAIGNS, why, -EINVAL);
     char hex[65], source[80];
-    sup_sha256_hex(json, len, hex);
+    beat_sha256_hex(json, len, hex);
     snprintf(source, sizeof source, "api:%s", hex);
     if ((rc = install_campaigns(a, &cs, source, NULL, NULL, why)) != 0) {
         beat_campaigns_fini(&cs);

@@ -13,6 +13,7 @@
 
 #include "beat_log.h"
 #include "beat_metrics.h"
+#include "beat_sha.h"
 
 #define META_XFILE_HASH "exchanges_file_sha256"
 
@@ -93,7 +94,7 @@ int sup_exch_put(sup_exch *x, const char *json, size_t len, int64_t *version,
         return -EINVAL;
     }
     char hex[65], source[80];
-    sup_sha256_hex(json, len, hex);
+    beat_sha256_hex(json, len, hex);
     snprintf(source, sizeof source, "api:%s", hex);
     int rc = install(x, &xs, source, NULL, NULL, why);
     if (rc) {

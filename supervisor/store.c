@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "beat_log.h"
+#include "beat_sha.h"
 
 struct sup_store {
     sqlite3 *db;
@@ -414,15 +414,8 @@ int sup_read_config_file(sup_store *st, const char *path, const char *meta_key,
     fclose(f);
     if (rc) return rc;
     char prev[80] = "";
-    sup_sha256_hex(out->data ? out->data : "", out->len, hex);
+    beat_sha256_hex(out->data ? out->data : "", out->len, hex);
     *same = sup_store_meta_get(st, meta_key, prev, sizeof prev) == 0 && strcmp(prev, hex) == 0;
     return 0;
 }
 
-void sup_sha256_hex(const void *p, size_t n, char hex[65]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL)) mdlen = 0;
-    for (unsigned i = 0; i < mdlen && i < 32; i++) sprintf(hex + 2 * i, "%02x", md[i]);
-    hex[mdlen ? 64 : 0] = '\0';
-}

@@ -64,9 +64,6 @@ int sup_store_meta_get(sup_store *st, const char *key, char *val, size_t val_len
  * (the file last applied, unchanged since). */
 int sup_read_config_file(sup_store *st, const char *path, const char *meta_key,
                          beat_buf *out, char hex[65], bool *same, beat_reason *why);
-/* SHA-256 of p[0..n) as 64 hex digits: what the meta table remembers of
- * the last file or body applied ("" if hashing failed). */
-void sup_sha256_hex(const void *p, size_t n, char hex[65]);
 
 /* Successful puts since open (to skip backups when nothing changed). */
 uint64_t sup_store_writes(const sup_store *st);
