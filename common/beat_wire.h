@@ -11,6 +11,7 @@
 #ifndef BEAT_WIRE_H
 #define BEAT_WIRE_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +89,13 @@ typedef struct beat_event {
     uint32_t n_feat;
     uint32_t feat[BEAT_FEAT_MAX];
 } beat_event;
+/* Producers zero an event up to feat (the 256-byte array is written before
+ * read, n_feat says how much): feat must stay the last field. */
+static_assert(offsetof(beat_event, n_feat) < offsetof(beat_event, feat) &&
+                  sizeof(beat_event) - offsetof(beat_event, feat) -
+                          sizeof(uint32_t) * BEAT_FEAT_MAX <
+                      _Alignof(beat_event),
+              "beat_event: feat must be the last field");
 
 const char *beat_event_type_name(beat_event_type t); /* "bid", "win", … */
 int beat_event_type_parse(const char *s, beat_event_type *out);

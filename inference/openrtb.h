@@ -9,6 +9,7 @@
 #ifndef INF_OPENRTB_H
 #define INF_OPENRTB_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +65,10 @@ typedef struct inf_video {
     int n_rqddurs;                /* 2.6 exact durations; 0 = none */
     int rqddurs[INF_DURS_MAX];
 } inf_video;
+/* The imp reset zeroes inf_video up to mimes and resets n_rqddurs by hand. */
+static_assert(offsetof(inf_video, n_mimes) < offsetof(inf_video, mimes) &&
+                  offsetof(inf_video, mimes) < offsetof(inf_video, n_rqddurs),
+              "inf_video: scalars must precede mimes (openrtb.c imp reset)");
 
 typedef enum {
     INF_ASSET_TITLE = 1,
@@ -179,6 +184,14 @@ typedef struct inf_req {
     int n_imp_total;       /* imps in the request */
     inf_imp imp[INF_IMP_MAX];
 } inf_req;
+/* inf_req_parse zeroes the header up to bcat and resets the counts after it
+ * by hand: every count of a list past the cut must be listed there, and
+ * the lists (written before read) must stay at the end. */
+static_assert(offsetof(inf_req, n_bcat) < offsetof(inf_req, bcat) &&
+                  offsetof(inf_req, bcat) < offsetof(inf_req, badv) &&
+                  offsetof(inf_req, bapp) < offsetof(inf_req, n_imp) &&
+                  offsetof(inf_req, n_imp_total) < offsetof(inf_req, imp),
+              "inf_req: header fields must precede bcat (inf_req_parse)");
 
 /* Our seat s passes the request's wseat/bseat. */
 bool inf_req_seat_ok(const inf_req *r, const char *seat);
