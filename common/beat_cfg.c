@@ -66,7 +66,8 @@ static bool bool_parse(const char *s, bool *out) {
     return false;
 }
 
-static bool has_bounds(const beat_opt *o) { return o->min <= o->max; }
+/* Unbounded: min == max (both 0 when a table leaves them out) or min > max. */
+static bool has_bounds(const beat_opt *o) { return o->min < o->max; }
 
 static int errf(char *err, unsigned err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -135,6 +135,13 @@ static int t_set_bounds(void) {
     CHECK_EQ_INT(o_urls.n, 0);
     /* err may be NULL */
     CHECK_EQ_INT(beat_cfg_set(n, "x", NULL, 0), -EINVAL);
+    /* A designated initializer that leaves min and max out is unbounded. */
+    int64_t any = 0;
+    const beat_opt free_int = {.name = "any", .type = BEAT_OPT_INT, .dst = &any, .help = "h"};
+    CHECK_EQ_INT(beat_cfg_set(&free_int, "-7", err, sizeof err), 0);
+    CHECK_EQ_INT(any, -7);
+    CHECK_EQ_INT(beat_cfg_set(&free_int, "123456789", err, sizeof err), 0);
+    CHECK_EQ_INT(any, 123456789);
     return 0;
 }
 

@@ -88,15 +88,17 @@ int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url,
  * other ends (docs/architecture.md, "one shared name"): --datastream (beat_strlist *ds),
  * --supervisor and --admin-token (char **sup, **token), and --dev (bool *dev):
  * the token is required unless --dev (beat_cfg_secret). */
-#define BEAT_PULL_OPTS(ds, sup, token, dev)                                   \
-    {"datastream", "BEAT_DATASTREAM_URLS", BEAT_OPT_STRLIST, (ds),            \
-     "http://127.0.0.1:8082", 0, -1,                                          \
-     "datastream base URL (repeatable; env: comma list)", false},             \
-    {"supervisor", "BEAT_SUPERVISOR_URL", BEAT_OPT_STR, (sup),                \
-     "http://127.0.0.1:8083", 0, -1, "supervisor base URL", false},           \
-    {"admin-token", "BEAT_ADMIN_TOKEN", BEAT_OPT_STR, (token), "", 0, -1,     \
-     "bearer token for the supervisor's write endpoints; required unless --dev", \
-     true},                                                                   \
+#define BEAT_PULL_OPTS(ds, sup, token, dev)                                              \
+    {.name = "datastream", .env = "BEAT_DATASTREAM_URLS",                                \
+     .type = BEAT_OPT_STRLIST, .dst = (ds), .def = "http://127.0.0.1:8082",              \
+     .help = "datastream base URL (repeatable; env: comma list)"},                       \
+    {.name = "supervisor", .env = "BEAT_SUPERVISOR_URL",                                 \
+     .type = BEAT_OPT_STR, .dst = (sup), .def = "http://127.0.0.1:8083",                 \
+     .help = "supervisor base URL"},                                                     \
+    {.name = "admin-token", .env = "BEAT_ADMIN_TOKEN",                                   \
+     .type = BEAT_OPT_STR, .dst = (token), .def = "",                                    \
+     .help = "bearer token for the supervisor's write endpoints; required unless --dev", \
+     .secret = true},                                                                    \
     BEAT_OPT_DEV(dev)
 
 /* Restore before push, so a restart never resets spend or model

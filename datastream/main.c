@@ -45,88 +45,94 @@ static beat_alert_opts o_alert;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt OPTS[] = {
-    {"listen", "BEAT_DATASTREAM_LISTEN", BEAT_OPT_STR, &o_listen,
-     "127.0.0.1:8082", 0, -1,
-     "HTTP address (/v1/aggregates, /v1/samples, /healthz, /metrics)", false},
-    {"kafka-brokers", "BEAT_KAFKA_BROKERS", BEAT_OPT_STR, &o_brokers,
-     "127.0.0.1:9092", 0, -1, "Kafka bootstrap servers (comma list)", false},
-    {"topic", "BEAT_KAFKA_TOPIC", BEAT_OPT_STR, &o_topic, "beat.events", 0, -1,
-     "Kafka topic of events", false},
-    {"kafka-opt", "BEAT_DATASTREAM_KAFKA_OPTS", BEAT_OPT_STRLIST, &o_kafka_opts,
-     NULL, 0, -1,
-     "extra librdkafka consumer property KEY=VALUE (repeatable; env: comma "
-     "list), e.g. session.timeout.ms=6000 or security settings", false},
-    {"group", "BEAT_DATASTREAM_GROUP", BEAT_OPT_STR, &o_group,
-     "beat-datastream", 0, -1,
-     "Kafka consumer group (instances in one group split the partitions)",
-     false},
-    {"start-from", "BEAT_DATASTREAM_START", BEAT_OPT_STR, &o_start_from, "beginning",
-     0, -1,
-     "where a partition with no stored offset (new store) starts: beginning "
-     "(the retained log: nothing produced before is skipped) or end (only new "
-     "events)", false},
-    {"store-dir", "BEAT_DATASTREAM_STORE_DIR", BEAT_OPT_STR, &o_store_dir, NULL, 0, -1,
-     "directory of the per-partition stores (dedup keys + offsets, SQLite; "
-     "required; part of the spend ledger: see docs/operations.md). Every "
-     "instance of the group on a host shares it", false},
-    {"store-sync", "BEAT_DATASTREAM_STORE_SYNC", BEAT_OPT_STR, &o_store_sync, "full", 0,
-     -1,
-     "full: fsync every batch (a power cut loses nothing committed); normal: "
-     "fsync at checkpoints only (a crash loses nothing, a power cut may lose "
-     "the last batches' keys: those notices could count twice)", false},
-    {"dedup-retention-s", "BEAT_DATASTREAM_DEDUP_RETENTION_S", BEAT_OPT_INT,
-     &o_retention_s, "3900", 60, 400 * 86400,
-     "how long a notice key is kept, from its signed ts; must be >= the "
-     "receiver's --notice-max-age-s plus its 300 s future allowance", false},
-    {"dedup-max-keys", "BEAT_DATASTREAM_DEDUP_MAX_KEYS", BEAT_OPT_INT, &o_max_keys,
-     "20000000", 1000, 2000000000,
-     "keys per partition store before it reports store_full (it keeps "
-     "storing: a key is never forgotten early); size it peak notices/s per "
-     "partition x retention x 1.5", false},
-    {"alert-store-fill-warn-pct", "BEAT_ALERT_STORE_FILL_WARN_PCT", BEAT_OPT_DBL,
-     &o_fill_warn_pct, "80", 0, 100,
-     "warn when the fullest partition store reaches this % of --dedup-max-keys "
-     "(0 = off; 100 % is an error)", false},
-    {"bucket-ms", "BEAT_DATASTREAM_BUCKET_MS", BEAT_OPT_INT, &o_bucket_ms,
-     "1000", 10, 3600000, "aggregate bucket length (processing time)", false},
-    {"buckets-max", "BEAT_DATASTREAM_BUCKETS_MAX", BEAT_OPT_INT, &o_buckets_max,
-     "3600", 1, 1000000, "closed buckets kept for readers", false},
-    {"join-window-ms", "BEAT_DATASTREAM_JOIN_WINDOW_MS", BEAT_OPT_INT,
-     &o_window_ms, "30000", 10, 86400000,
-     "how long an auction stays open for joining, from first sight", false},
-    {"max-open-auctions", "BEAT_DATASTREAM_MAX_OPEN_AUCTIONS", BEAT_OPT_INT,
-     &o_max_open, "200000", 1, 100000000,
-     "open join entries; beyond it the oldest is dropped and counted", false},
-    {"neg-rate", "BEAT_DATASTREAM_NEG_RATE", BEAT_OPT_DBL, &o_neg_rate, "0.1",
-     1e-6, 1,
-     "probability of keeping a negative sample (kept ones weigh 1/rate)",
-     false},
-    {"samples-max", "BEAT_DATASTREAM_SAMPLES_MAX", BEAT_OPT_INT, &o_samples_max,
-     "200000", 1, 100000000, "samples kept in the ring for readers", false},
-    {"settle-ms", "BEAT_DATASTREAM_SETTLE_MS", BEAT_OPT_INT, &o_settle_ms, "30000", 1000,
-     86400000,
-     "a bid with no win, bill or loss notice this long after it was made, while every "
-     "receiver was heard throughout, is released from its budget lease (docs/money.md: "
-     "longer than exchanges take to bill; a bill that comes later still debits)", false},
+    {.name = "listen", .env = "BEAT_DATASTREAM_LISTEN",
+     .type = BEAT_OPT_STR, .dst = &o_listen, .def = "127.0.0.1:8082",
+     .help = "HTTP address (/v1/aggregates, /v1/samples, /healthz, /metrics)"},
+    {.name = "kafka-brokers", .env = "BEAT_KAFKA_BROKERS",
+     .type = BEAT_OPT_STR, .dst = &o_brokers, .def = "127.0.0.1:9092",
+     .help = "Kafka bootstrap servers (comma list)"},
+    {.name = "topic", .env = "BEAT_KAFKA_TOPIC",
+     .type = BEAT_OPT_STR, .dst = &o_topic, .def = "beat.events",
+     .help = "Kafka topic of events"},
+    {.name = "kafka-opt", .env = "BEAT_DATASTREAM_KAFKA_OPTS",
+     .type = BEAT_OPT_STRLIST, .dst = &o_kafka_opts,
+     .help = "extra librdkafka consumer property KEY=VALUE (repeatable; env: comma "
+             "list), e.g. session.timeout.ms=6000 or security settings"},
+    {.name = "group", .env = "BEAT_DATASTREAM_GROUP",
+     .type = BEAT_OPT_STR, .dst = &o_group, .def = "beat-datastream",
+     .help = "Kafka consumer group (instances in one group split the partitions)"},
+    {.name = "start-from", .env = "BEAT_DATASTREAM_START",
+     .type = BEAT_OPT_STR, .dst = &o_start_from, .def = "beginning",
+     .help = "where a partition with no stored offset (new store) starts: beginning "
+             "(the retained log: nothing produced before is skipped) or end (only new "
+             "events)"},
+    {.name = "store-dir", .env = "BEAT_DATASTREAM_STORE_DIR",
+     .type = BEAT_OPT_STR, .dst = &o_store_dir,
+     .help = "directory of the per-partition stores (dedup keys + offsets, SQLite; "
+             "required; part of the spend ledger: see docs/operations.md). Every "
+             "instance of the group on a host shares it"},
+    {.name = "store-sync", .env = "BEAT_DATASTREAM_STORE_SYNC",
+     .type = BEAT_OPT_STR, .dst = &o_store_sync, .def = "full",
+     .help = "full: fsync every batch (a power cut loses nothing committed); normal: "
+             "fsync at checkpoints only (a crash loses nothing, a power cut may lose "
+             "the last batches' keys: those notices could count twice)"},
+    {.name = "dedup-retention-s", .env = "BEAT_DATASTREAM_DEDUP_RETENTION_S",
+     .type = BEAT_OPT_INT, .dst = &o_retention_s, .def = "3900", .min = 60, .max = 400 * 86400,
+     .help = "how long a notice key is kept, from its signed ts; must be >= the "
+             "receiver's --notice-max-age-s plus its 300 s future allowance"},
+    {.name = "dedup-max-keys", .env = "BEAT_DATASTREAM_DEDUP_MAX_KEYS",
+     .type = BEAT_OPT_INT, .dst = &o_max_keys, .def = "20000000", .min = 1000, .max = 2000000000,
+     .help = "keys per partition store before it reports store_full (it keeps "
+             "storing: a key is never forgotten early); size it peak notices/s per "
+             "partition x retention x 1.5"},
+    {.name = "alert-store-fill-warn-pct", .env = "BEAT_ALERT_STORE_FILL_WARN_PCT",
+     .type = BEAT_OPT_DBL, .dst = &o_fill_warn_pct, .def = "80", .min = 0, .max = 100,
+     .help = "warn when the fullest partition store reaches this % of --dedup-max-keys "
+             "(0 = off; 100 % is an error)"},
+    {.name = "bucket-ms", .env = "BEAT_DATASTREAM_BUCKET_MS",
+     .type = BEAT_OPT_INT, .dst = &o_bucket_ms, .def = "1000", .min = 10, .max = 3600000,
+     .help = "aggregate bucket length (processing time)"},
+    {.name = "buckets-max", .env = "BEAT_DATASTREAM_BUCKETS_MAX",
+     .type = BEAT_OPT_INT, .dst = &o_buckets_max, .def = "3600", .min = 1, .max = 1000000,
+     .help = "closed buckets kept for readers"},
+    {.name = "join-window-ms", .env = "BEAT_DATASTREAM_JOIN_WINDOW_MS",
+     .type = BEAT_OPT_INT, .dst = &o_window_ms, .def = "30000", .min = 10, .max = 86400000,
+     .help = "how long an auction stays open for joining, from first sight"},
+    {.name = "max-open-auctions", .env = "BEAT_DATASTREAM_MAX_OPEN_AUCTIONS",
+     .type = BEAT_OPT_INT, .dst = &o_max_open, .def = "200000", .min = 1, .max = 100000000,
+     .help = "open join entries; beyond it the oldest is dropped and counted"},
+    {.name = "neg-rate", .env = "BEAT_DATASTREAM_NEG_RATE",
+     .type = BEAT_OPT_DBL, .dst = &o_neg_rate, .def = "0.1", .min = 1e-6, .max = 1,
+     .help = "probability of keeping a negative sample (kept ones weigh 1/rate)"},
+    {.name = "samples-max", .env = "BEAT_DATASTREAM_SAMPLES_MAX",
+     .type = BEAT_OPT_INT, .dst = &o_samples_max, .def = "200000", .min = 1, .max = 100000000,
+     .help = "samples kept in the ring for readers"},
+    {.name = "settle-ms", .env = "BEAT_DATASTREAM_SETTLE_MS",
+     .type = BEAT_OPT_INT, .dst = &o_settle_ms, .def = "30000", .min = 1000, .max = 86400000,
+     .help = "a bid with no win, bill or loss notice this long after it was made, while every "
+             "receiver was heard throughout, is released from its budget lease (docs/money.md: "
+             "longer than exchanges take to bill; a bill that comes later still debits)"},
     BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
-    {"hb-gap-ms", "BEAT_DATASTREAM_HB_GAP_MS", BEAT_OPT_INT, &o_hb_gap_ms, "3000", 100,
-     3600000,
-     "a receiver's heartbeats further apart than this are a gap: bids around it never "
-     "expire (their notices may have been lost unheard)", false},
-    {"receiver-forget-s", "BEAT_DATASTREAM_RECEIVER_FORGET_S", BEAT_OPT_INT, &o_forget_s,
-     "300", 1, 86400,
-     "a receiver whose heartbeat was not read for this long no longer holds back "
-     "a partition's heard time (heard_ms in aggregates; one that said goodbye is "
-     "dropped at once)", false},
-    {"max-campaigns", "BEAT_DATASTREAM_MAX_CAMPAIGNS", BEAT_OPT_INT,
-     &o_max_campaigns, "10000", 1, 1000000,
-     "campaigns per bucket; updates beyond it are dropped and counted", false},
+    {.name = "hb-gap-ms", .env = "BEAT_DATASTREAM_HB_GAP_MS",
+     .type = BEAT_OPT_INT, .dst = &o_hb_gap_ms, .def = "3000", .min = 100, .max = 3600000,
+     .help = "a receiver's heartbeats further apart than this are a gap: bids around it never "
+             "expire (their notices may have been lost unheard)"},
+    {.name = "receiver-forget-s", .env = "BEAT_DATASTREAM_RECEIVER_FORGET_S",
+     .type = BEAT_OPT_INT, .dst = &o_forget_s, .def = "300", .min = 1, .max = 86400,
+     .help = "a receiver whose heartbeat was not read for this long no longer holds back "
+             "a partition's heard time (heard_ms in aggregates; one that said goodbye is "
+             "dropped at once)"},
+    {.name = "max-campaigns", .env = "BEAT_DATASTREAM_MAX_CAMPAIGNS",
+     .type = BEAT_OPT_INT, .dst = &o_max_campaigns, .def = "10000", .min = 1, .max = 1000000,
+     .help = "campaigns per bucket; updates beyond it are dropped and counted"},
     BEAT_ALERT_OPTS(&o_alert),
-    {"name", "BEAT_DATASTREAM_NAME", BEAT_OPT_STR, &o_name, "datastream-1", 0,
-     -1, "instance name (in answers as \"instance\")", false},
+    {.name = "name", .env = "BEAT_DATASTREAM_NAME",
+     .type = BEAT_OPT_STR, .dst = &o_name, .def = "datastream-1",
+     .help = "instance name (in answers as \"instance\")"},
     BEAT_HTTP_OPTS(o_http),
-    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_level, "info", 0, -1,
-     "debug|info|warn|error", false},
+    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR, .dst = &o_level, .def = "info",
+     .help = "debug|info|warn|error"},
     BEAT_OPT_END,
 };
 

@@ -32,29 +32,39 @@ static int64_t o_port_base, o_inference, o_datastream, o_receivers, o_wait_s;
 static bool o_follow;
 
 static const beat_opt opts[] = {
-    {"run-dir", "BEAT_RUN_DIR", BEAT_OPT_STR, &o_run_dir, "run", 0, -1,
-     "directory for logs, pids, SQLite and the env file", false},
-    {"port-base", "BEAT_PORT_BASE", BEAT_OPT_INT, &o_port_base, "8080", 2000, 60000,
-     "first port; every address derives from it (see docs/architecture.md)", false},
-    {"inference", "BEAT_INFERENCE_COUNT", BEAT_OPT_INT, &o_inference, "1", 1, 8,
-     "number of inference nodes", false},
-    {"datastream", "BEAT_DATASTREAM_COUNT", BEAT_OPT_INT, &o_datastream, "1", 1, 8,
-     "number of datastream instances in the consumer group", false},
-    {"receivers", "BEAT_RECEIVER_COUNT", BEAT_OPT_INT, &o_receivers, "2", 1, 8,
-     "number of receivers sharing the notice port (a dead one's notices go to the "
-     "others; inference pushes bid logs to all)", false},
-    {"campaigns", "BEAT_CAMPAIGNS", BEAT_OPT_STR, &o_campaigns, NULL, 0, -1,
-     "campaigns JSON file handed to the supervisor", false},
-    {"exchanges", "BEAT_EXCHANGES", BEAT_OPT_STR, &o_exchanges, "docs/examples/exchanges.json",
-     0, -1,
-     "exchanges JSON file for the supervisor; each \"key\":\"generate\" gets a random key "
-     "at up, written with the file to the run dir (mode 0600); beat-exsim sends as the "
-     "first (run/env). Empty: none, and inference refuses every bid request", false},
-    {"wait-s", "BEAT_WAIT_S", BEAT_OPT_INT, &o_wait_s, "60", 1, 600,
-     "up: seconds to wait for every /healthz", false},
-    {"follow", NULL, BEAT_OPT_BOOL, &o_follow, "false", 0, -1, "logs: keep following", false},
-    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_level, "info", 0, -1,
-     "runner log level", false},
+    {.name = "run-dir", .env = "BEAT_RUN_DIR",
+     .type = BEAT_OPT_STR, .dst = &o_run_dir, .def = "run",
+     .help = "directory for logs, pids, SQLite and the env file"},
+    {.name = "port-base", .env = "BEAT_PORT_BASE",
+     .type = BEAT_OPT_INT, .dst = &o_port_base, .def = "8080", .min = 2000, .max = 60000,
+     .help = "first port; every address derives from it (see docs/architecture.md)"},
+    {.name = "inference", .env = "BEAT_INFERENCE_COUNT",
+     .type = BEAT_OPT_INT, .dst = &o_inference, .def = "1", .min = 1, .max = 8,
+     .help = "number of inference nodes"},
+    {.name = "datastream", .env = "BEAT_DATASTREAM_COUNT",
+     .type = BEAT_OPT_INT, .dst = &o_datastream, .def = "1", .min = 1, .max = 8,
+     .help = "number of datastream instances in the consumer group"},
+    {.name = "receivers", .env = "BEAT_RECEIVER_COUNT",
+     .type = BEAT_OPT_INT, .dst = &o_receivers, .def = "2", .min = 1, .max = 8,
+     .help = "number of receivers sharing the notice port (a dead one's notices go to the "
+             "others; inference pushes bid logs to all)"},
+    {.name = "campaigns", .env = "BEAT_CAMPAIGNS",
+     .type = BEAT_OPT_STR, .dst = &o_campaigns,
+     .help = "campaigns JSON file handed to the supervisor"},
+    {.name = "exchanges", .env = "BEAT_EXCHANGES",
+     .type = BEAT_OPT_STR, .dst = &o_exchanges, .def = "docs/examples/exchanges.json",
+     .help = "exchanges JSON file for the supervisor; each \"key\":\"generate\" gets a random key "
+             "at up, written with the file to the run dir (mode 0600); beat-exsim sends as the "
+             "first (run/env). Empty: none, and inference refuses every bid request"},
+    {.name = "wait-s", .env = "BEAT_WAIT_S",
+     .type = BEAT_OPT_INT, .dst = &o_wait_s, .def = "60", .min = 1, .max = 600,
+     .help = "up: seconds to wait for every /healthz"},
+    {.name = "follow",
+     .type = BEAT_OPT_BOOL, .dst = &o_follow, .def = "false",
+     .help = "logs: keep following"},
+    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR, .dst = &o_level, .def = "info",
+     .help = "runner log level"},
     BEAT_OPT_END,
 };
 
