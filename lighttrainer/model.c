@@ -280,20 +280,89 @@ static bool jnum(const cJSON *o, const char *k, double *out) {
     return true;
 }
 
-/* Restores z, n, avg-CTR sums and cursors from our private section into
- * scratch (2*(dim+1) doubles); *fac and *n_fac point at the factor block
- * inside c->priv (n_fac 0 when none), fac_shape gets its rank and bits.
- * 0 on success, negative if unusable. */
-static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
-                       double sums[2], char **cursors_json, const uint8_t **fac,
-                       uint64_t *n_fac, double fac_shape[2], const uint8_t **prog,
-                       uint64_t *n_prog, beat_reason *why) {
+/* What our private section holds, decoded by priv_decode: the optimizer
+ * state and avg-CTR sums, the cursors, and pointers into c->priv at the
+ * factor rows and the progressive-validation window. */
+typedef struct priv_view {
+    double *opt;          /* 2*(dim+1) doubles (the caller's): z, then n */
+    double sums[2];       /* ctr_wy, ctr_w */
+    char *cursors_json;   /* malloc'd, or NULL */
+    const uint8_t *fac;   /* factor rows (n_fac floats), NULL when none */
+    uint64_t n_fac;
+    double fac_shape[2];  /* their rank and factor bits */
+    const uint8_t *prog;  /* n_prog entries of 9 bytes, NULL when none */
+    uint64_t n_prog;
+} priv_view;
+
+/* The layout after the JSON: u32 layout, u64 count, the optimizer block
+ * (dense: (dim+1) × 16 bytes; sparse: count × 20), then from version 2 the
+ * tails: u64 n_fac, n_fac f32, u64 n_prog, n_prog × 9 bytes, exactly.
+ * false when the sizes do not add up. */
+static bool priv_tails(const ltr_model *m, const cJSON *j, uint32_t version,
+                       const uint8_t *blk, uint64_t left, priv_view *v) {
+    uint32_t layout = beat_get_le32(blk);
+    uint64_t count = beat_get_le64(blk + 4);
+    size_t cnt = (size_t)m->dim + 1;
+    uint64_t used = layout == 0 ? (uint64_t)cnt * 16 : count <= cnt ? count * 20 : UINT64_MAX;
+    if (used > left) return false;
+    uint64_t rest = left - used;
+    if (version == 1) return rest == 0;
+    if (rest < 16) return false;
+    const uint8_t *t = blk + 12 + used;
+    uint64_t nf = beat_get_le64(t);
+    if (nf > (rest - 16) / 4) return false;
+    uint64_t np = beat_get_le64(t + 8 + 4 * nf), left2 = rest - 16 - 4 * nf;
+    if (np > left2 / 9 || left2 != 9 * np) return false;
+    if (jnum(j, "rank", &v->fac_shape[0]) && jnum(j, "factor_bits", &v->fac_shape[1])) {
+        v->n_fac = nf;
+        v->fac = t + 8;
+    }
+    v->n_prog = np;
+    v->prog = t + 16 + 4 * nf;
+    return true;
+}
+
+/* The optimizer block (dense or sparse: ascending in-range indices) into
+ * v->opt, every value finite and every n ≥ 0. 0, or a reason. */
+static int priv_optimizer(const ltr_model *m, const uint8_t *blk, priv_view *v,
+                          beat_reason *why) {
+    uint32_t layout = beat_get_le32(blk);
+    uint64_t count = beat_get_le64(blk + 4);
+    const uint8_t *q = blk + 12;
+    size_t cnt = (size_t)m->dim + 1;
+    if (layout == 0 && count == cnt) {
+        memcpy(v->opt, q, cnt * 16);
+    } else if (layout == 1) {
+        memset(v->opt, 0, cnt * 16);
+        int64_t prev = -1;
+        for (uint64_t k = 0; k < count; k++, q += 20) {
+            uint32_t i = beat_get_le32(q);
+            if ((int64_t)i <= prev || i >= cnt) goto layout;
+            memcpy(&v->opt[i], q + 4, 8);
+            memcpy(&v->opt[cnt + i], q + 12, 8);
+            prev = i;
+        }
+    } else {
+        goto layout;
+    }
+    for (size_t i = 0; i < 2 * cnt; i++)
+        if (!isfinite(v->opt[i]) || (i >= cnt && v->opt[i] < 0))
+            return beat_reasonf(why, -EBADMSG, "private: bad optimizer value");
+    return 0;
+layout:
+    return beat_reasonf(why, -EBADMSG, "private: bad optimizer layout");
+}
+
+/* Restores our private section of c into v (v->opt set by the caller).
+ * 0 on success, negative (with a reason) if unusable: the caller then
+ * warm-starts from the weights. */
+static int priv_decode(const ltr_model *m, const beat_ckpt *c, priv_view *v,
+                       beat_reason *why) {
     const uint8_t *p = c->priv;
     uint64_t n = c->n_priv;
-    *fac = NULL;
-    *n_fac = 0;
-    *prog = NULL;
-    *n_prog = 0;
+    v->cursors_json = NULL;
+    v->fac = v->prog = NULL;
+    v->n_fac = v->n_prog = 0;
     if (!p || n < 12 || memcmp(p, PRIV_MAGIC, 4) != 0)
         return beat_reasonf(why, -EBADMSG, "private: not ours");
     uint32_t version = beat_get_le32(p + 4);
@@ -305,77 +374,25 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, double *scratch,
     cJSON *j = cJSON_ParseWithLength((const char *)p + 12, (size_t)jl);
     const cJSON *algo = cJSON_GetObjectItemCaseSensitive(j, "algo");
     double dim;
+    int rc = 0;
     if (!cJSON_IsObject(j) || !cJSON_IsString(algo) || strcmp(algo->valuestring, "ftrl") ||
-        !jnum(j, "dim", &dim) || dim != (double)m->dim || !jnum(j, "ctr_wy", &sums[0]) ||
-        !jnum(j, "ctr_w", &sums[1]) || sums[0] < 0 || sums[1] < sums[0]) {
-        cJSON_Delete(j);
-        return beat_reasonf(why, -EBADMSG, "private: bad JSON");
-    }
-    const uint8_t *q = p + 12 + jl + 12;
-    uint32_t layout = beat_get_le32(p + 12 + jl);
-    uint64_t count = beat_get_le64(p + 12 + jl + 4), left = n - 12 - jl - 12;
-    size_t cnt = (size_t)m->dim + 1;
-    uint64_t used = layout == 0 ? (uint64_t)cnt * 16 : count <= cnt ? count * 20 : UINT64_MAX;
-    uint64_t rest = used <= left ? left - used : UINT64_MAX;
-    bool ok = false;
-    if (rest == UINT64_MAX) {
-        ok = false;
-    } else if (version == 1) {
-        ok = rest == 0;
-    } else if (rest >= 16) {
-        /* u64 n_fac, n_fac f32, u64 n_prog, n_prog × 9 bytes: exactly */
-        const uint8_t *t = q + used;
-        uint64_t nf = beat_get_le64(t);
-        if (nf <= (rest - 16) / 4) {
-            uint64_t np = beat_get_le64(t + 8 + 4 * nf), left2 = rest - 16 - 4 * nf;
-            if (np <= left2 / 9 && left2 == 9 * np) {
-                ok = true;
-                if (jnum(j, "rank", &fac_shape[0]) && jnum(j, "factor_bits", &fac_shape[1])) {
-                    *n_fac = nf;
-                    *fac = t + 8;
-                }
-                *n_prog = np;
-                *prog = t + 16 + 4 * nf;
-            }
-        }
-    }
-    if (ok && layout == 0 && count == cnt) {
-        memcpy(scratch, q, cnt * 16);
-    } else if (ok && layout == 1) {
-        memset(scratch, 0, cnt * 16);
-        int64_t prev = -1;
-        for (uint64_t k = 0; k < count && ok; k++, q += 20) {
-            uint32_t i = beat_get_le32(q);
-            if ((int64_t)i <= prev || i >= cnt) ok = false; /* ascending, in range */
-            else {
-                memcpy(&scratch[i], q + 4, 8);
-                memcpy(&scratch[cnt + i], q + 12, 8);
-                prev = i;
-            }
-        }
-    } else {
-        ok = false;
-    }
-    if (!ok) {
-        cJSON_Delete(j);
-        return beat_reasonf(why, -EBADMSG, "private: bad optimizer layout");
-    }
-    for (size_t i = 0; i < 2 * cnt; i++)
-        if (!isfinite(scratch[i]) || (i >= cnt && scratch[i] < 0)) {
-            cJSON_Delete(j);
-            return beat_reasonf(why, -EBADMSG, "private: bad optimizer value");
-        }
-    *cursors_json = NULL;
-    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(j, "cursors");
+        !jnum(j, "dim", &dim) || dim != (double)m->dim || !jnum(j, "ctr_wy", &v->sums[0]) ||
+        !jnum(j, "ctr_w", &v->sums[1]) || v->sums[0] < 0 || v->sums[1] < v->sums[0])
+        rc = beat_reasonf(why, -EBADMSG, "private: bad JSON");
+    const uint8_t *blk = p + 12 + jl;
+    if (!rc && !priv_tails(m, j, version, blk, n - 12 - jl - 12, v))
+        rc = beat_reasonf(why, -EBADMSG, "private: bad optimizer layout");
+    if (!rc) rc = priv_optimizer(m, blk, v, why);
+    const cJSON *cur = rc ? NULL : cJSON_GetObjectItemCaseSensitive(j, "cursors");
     if (cJSON_IsObject(cur)) {
         char *s = cJSON_PrintUnformatted(cur);
         if (s) {
-            *cursors_json = strdup(s);
+            v->cursors_json = strdup(s);
             cJSON_free(s);
         }
     }
     cJSON_Delete(j);
-    return 0;
+    return rc;
 }
 
 /* Factor state: the embeddings from the checkpoint's V/U blocks when they
@@ -425,22 +442,19 @@ int ltr_model_restore(ltr_model *m, const beat_ckpt *c, char **cursors_json,
                             " differ from ours (%" PRIu32 ", %016" PRIx64 ")",
                             c->h.hash_bits, c->h.hash_seed, m->hash_bits, m->hash_seed);
     size_t cnt = 2 * ((size_t)m->dim + 1);
-    double *scratch = malloc(cnt * sizeof(double));
-    if (!scratch) return beat_reasonf(why, -ENOMEM, "out of memory");
-    double sums[2] = {0, 0};
-    const uint8_t *fac, *pw;
-    uint64_t n_fac, n_pw;
-    double shape[2] = {0, 0};
-    int rc = priv_decode(m, c, scratch, sums, cursors_json, &fac, &n_fac, shape, &pw, &n_pw,
-                         why);
+    priv_view v = {.opt = malloc(cnt * sizeof(double))};
+    if (!v.opt) return beat_reasonf(why, -ENOMEM, "out of memory");
+    int rc = priv_decode(m, c, &v, why);
     m->samples_seen = c->h.samples_seen > 0 ? c->h.samples_seen : 0;
     if (rc == 0) {
-        memcpy(m->z, scratch, cnt * sizeof(double));
-        m->ctr_wy = sums[0];
-        m->ctr_w = sums[1];
-        free(scratch);
-        *factors_fresh = !factors_restore(m, c, fac, n_fac, shape);
-        for (uint64_t k = 0; prog && k < n_pw; k++, pw += 9) {
+        memcpy(m->z, v.opt, cnt * sizeof(double));
+        m->ctr_wy = v.sums[0];
+        m->ctr_w = v.sums[1];
+        free(v.opt);
+        *cursors_json = v.cursors_json;
+        *factors_fresh = !factors_restore(m, c, v.fac, v.n_fac, v.fac_shape);
+        const uint8_t *pw = v.prog;
+        for (uint64_t k = 0; prog && k < v.n_prog; k++, pw += 9) {
             float p, w;
             memcpy(&p, pw, 4);
             memcpy(&w, pw + 4, 4);
@@ -449,8 +463,9 @@ int ltr_model_restore(ltr_model *m, const beat_ckpt *c, char **cursors_json,
         }
         return 0;
     }
-    free(scratch);
-    *factors_fresh = !factors_restore(m, c, NULL, 0, shape);
+    free(v.opt);
+    double no_shape[2] = {0, 0};
+    *factors_fresh = !factors_restore(m, c, NULL, 0, no_shape);
     /* Warm start: the weights are all we can trust. n = 0 gives every
      * coordinate its full learning rate again. */
     memset(m->z, 0, cnt * sizeof(double));

@@ -242,6 +242,19 @@ static int test_checkpoint_dense_layout(void) {
     CHECK(ltr_model_restore(r, &c, &cursors, &fresh, NULL, &why) == 1);
     CHECK(strstr(why.msg, "layout") != NULL);
     c.n_priv += 8;
+    /* A NaN accumulator in the dense block (after the u32 magic, version,
+     * JSON length, the JSON, u32 layout and u64 count) → warm start. */
+    uint32_t jl;
+    memcpy(&jl, c.priv + 8, 4);
+    uint8_t *opt = c.priv + 12 + jl + 12;
+    double nan = NAN, keep;
+    memcpy(&keep, opt + 1025 * 8, 8);
+    memcpy(opt + 1025 * 8, &nan, 8);
+    CHECK(ltr_model_restore(r, &c, &cursors, &fresh, NULL, &why) == 1);
+    CHECK(strstr(why.msg, "value") != NULL);
+    memcpy(opt + 1025 * 8, &keep, 8);
+    CHECK(ltr_model_restore(r, &c, &cursors, &fresh, NULL, &why) == 0);
+    free(cursors);
     beat_ckpt_fini(&c);
     ltr_model_free(m);
     ltr_model_free(r);
