@@ -1,7 +1,7 @@
 /* beat-actuator: paces every campaign's budget over its flight. Each tick
  * it pulls spend aggregates from the datastream instances, steps one
  * pacing controller per campaign (pacer.c) and pushes the resulting state
- * (multipliers, paused flags, private spend and cursors) to the
+ * (multipliers, paused flags, win-rate curves, private spend and cursors) to the
  * supervisor. Nobody depends on it: a dead peer is counted and skipped,
  * never fatal. It pushes nothing until it has restored its spend from the
  * supervisor (or learned there is none), so a restart never resets spend. */
@@ -34,7 +34,7 @@ static int64_t o_clock_skew_ms;
 static beat_alert_opts o_alert;
 static int64_t o_tick_ms, o_timeout_ms, o_campaigns_every, o_max_campaigns;
 static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_inflight_s,
-    o_transit_s, o_horizon;
+    o_transit_s, o_horizon, o_land_tau_s, o_land_min_bids;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt opts[] = {
@@ -68,6 +68,13 @@ static const beat_opt opts[] = {
     {"hourly-weights", "BEAT_ACTUATOR_HOURLY_WEIGHTS", BEAT_OPT_STR, &o_weights, "", 0,
      -1, "24 comma-separated weights of the planned spend per hour (UTC; stretched "
      "over flights shorter than a day); empty = uniform", false},
+    {"landscape-tau-s", "BEAT_ACTUATOR_LANDSCAPE_TAU_S", BEAT_OPT_DBL, &o_land_tau_s,
+     "1800", 10, 604800, "time constant (data time) of the decaying won/lost counts "
+     "by bid price that the win-rate curve is fitted to", false},
+    {"landscape-min-bids", "BEAT_ACTUATOR_LANDSCAPE_MIN_BIDS", BEAT_OPT_DBL,
+     &o_land_min_bids, "100", 10, 1e9, "decayed settled bids a campaign needs (at "
+     "least 5 wins and 5 losses among them) before its win_curve is published; "
+     "without one inference does not shade first-price bids", false},
     {"http-timeout-ms", "BEAT_ACTUATOR_HTTP_TIMEOUT_MS", BEAT_OPT_INT,
      &o_timeout_ms, "500", 10, 60000, "timeout of every HTTP call", false},
     {"campaigns-every", "BEAT_ACTUATOR_CAMPAIGNS_EVERY", BEAT_OPT_INT,
@@ -334,6 +341,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     lp.st.max_skew_ms = o_clock_skew_ms;
+    lp.st.land_cfg.tau_s = o_land_tau_s;
+    lp.st.land_cfg.min_bids = o_land_min_bids;
     beat_buf_init(&lp.body, STATE_MAX);
     lp.links = act_links_new(&o_datastreams, o_supervisor, o_token, (long)o_timeout_ms);
     if (!lp.links) {

@@ -34,6 +34,7 @@ int act_state_init(act_state *st, int max_campaigns) {
     }
     for (uint32_t i = 0; i < size; i++) st->index[i] = -1;
     st->max_skew_ms = 5000;
+    act_land_cfg_default(&st->land_cfg);
     st->index_mask = size - 1;
     st->max = max_campaigns;
     return 0;
@@ -148,6 +149,7 @@ int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates 
             c->wins = sat_add(c->wins, row->wins);
             c->imps = sat_add(c->imps, row->imps);
             c->clicks = sat_add(c->clicks, row->clicks);
+            act_land_add(&c->land, &st->land_cfg, row->won_cpm, row->lost_cpm, bk->end_ms);
         }
         r->buckets++;
         int ci = (int)(cur - st->cur);
@@ -200,8 +202,17 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
         rc |= put_key(out, &first, c->id);
         rc |= beat_buf_puts(out, "{\"multiplier\":");
         rc |= put_dbl(out, c->ctl.multiplier);
-        rc |= beat_buf_printf(out, ",\"paused\":%s,\"spent_micros\":%" PRId64 "}",
+        rc |= beat_buf_printf(out, ",\"paused\":%s,\"spent_micros\":%" PRId64,
                               c->ctl.paused ? "true" : "false", c->spent_micros);
+        float curve[BEAT_LAND_N];
+        if (act_land_fit(&c->land, &st->land_cfg, curve) == 0) {
+            /* 6 digits: more than the counts carry; rounding keeps the order */
+            for (int k = 0; k < BEAT_LAND_N; k++)
+                rc |= beat_buf_printf(out, "%s%.6g", k ? "," : ",\"win_curve\":[",
+                                      (double)curve[k]);
+            rc |= beat_buf_puts(out, "]");
+        }
+        rc |= beat_buf_puts(out, "}");
     }
     rc |= beat_buf_puts(out, "},\"private\":{\"spend\":{");
     first = true;

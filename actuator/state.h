@@ -13,6 +13,7 @@
 #include "beat_pull.h"
 #include "beat_util.h"
 #include "beat_wire.h"
+#include "landscape.h"
 #include "pacer.h"
 
 #define ACT_CURSORS_MAX 64
@@ -25,6 +26,7 @@ typedef struct act_camp {
     int64_t spent_micros; /* counted from aggregates, restored on start */
     int64_t bids, wins, imps, clicks; /* since this process started */
     act_pacer ctl;
+    act_land land; /* win-price landscape: the state's win_curve */
     beat_gauge *g_spend, *g_mult; /* set by main.c; NULL until then */
 } act_camp;
 
@@ -46,6 +48,7 @@ typedef struct act_state {
      * than this is not trusted as a watermark (5000 after init; main sets
      * --max-clock-skew-ms). */
     int64_t max_skew_ms;
+    act_land_cfg land_cfg; /* defaults after init; main sets the flags */
 } act_state;
 
 typedef struct act_apply_result {
@@ -82,7 +85,8 @@ int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates 
  * it was counted: docs/contracts.md "Aggregates"); 0 if none yet or a
  * datastream does not know (heard_ms 0): the controllers then hold. */
 int64_t act_state_data_ms(const act_state *st, int64_t stale_ms);
-/* Appends the state JSON (public campaigns of the set + private). */
+/* Appends the state JSON (public campaigns of the set, with a win_curve
+ * where the landscape has enough data, + private). */
 int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
                      beat_buf *out);
 /* Restores spend, controller state and cursors from a state JSON's

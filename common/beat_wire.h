@@ -141,6 +141,16 @@ int beat_event_decode(const char *json, size_t len, beat_event *out,
  * counts in bucket 0, $100 and above in the last. */
 extern const int64_t beat_land_edges[BEAT_LAND_N + 1];
 int beat_land_bucket(int64_t cpm_micros);
+/* A win-rate curve W (state "win_curve") gives the win rate of a bid at each
+ * bucket's centre, 10^(4 + (i + 0.5)/5) CPM micros. Between centres W is
+ * linear in log price; below centre 0 it falls linearly to 0 one bucket
+ * step lower (no data there: assume no wins), above the last centre it is
+ * flat. beat_land_pos is a price's position in bucket steps (centre of
+ * bucket i at i; -HUGE_VAL for a price ≤ 0), beat_land_price its inverse,
+ * beat_land_win W at a position. */
+double beat_land_pos(double cpm_micros);
+double beat_land_price(double pos);
+double beat_land_win(const float curve[BEAT_LAND_N], double pos);
 typedef struct beat_agg_row {
     char campaign[BEAT_ID_MAX + 1];
     int64_t bids, wins, spend_micros, imps, clicks;
@@ -207,13 +217,19 @@ int beat_samples_decode(const char *body, size_t len, beat_samples_header *h,
 
 /* ---- pacing state ---------------------------------------------------------- */
 /* {"v":1,"actuator":"beat-actuator","ts":…,"version":N (set by supervisor),
- *  "campaigns":{"c1":{"multiplier":1.2,"paused":false, …other fields kept}},
+ *  "campaigns":{"c1":{"multiplier":1.2,"paused":false,"win_curve":[…], …}},
  *  "private":{…opaque…}}
- * Inference reads only multiplier and paused. */
+ * Inference reads multiplier, paused and, when present, win_curve: the
+ * campaign's win rate by landscape bucket (beat_land_win), BEAT_LAND_N
+ * numbers in [0, 1], non-decreasing; it shades first-price bids with it
+ * (docs/architecture.md "First-price shading"). Other campaign fields are
+ * ignored (not kept by the supervisor). */
 typedef struct beat_state_campaign {
     char id[BEAT_ID_MAX + 1];
     double multiplier;
     bool paused;
+    bool has_curve; /* win_curve present */
+    float win_curve[BEAT_LAND_N];
 } beat_state_campaign;
 typedef struct beat_state {
     char actuator[BEAT_ID_MAX + 1];
@@ -224,7 +240,7 @@ typedef struct beat_state {
     char *private_json;     /* owned raw JSON text of "private", or NULL */
 } beat_state;
 /* Structural checks only (v, types, finite multiplier ≥ 0, id lengths,
- * no duplicate ids). max_campaigns bounds n. */
+ * no duplicate ids, win_curve shape). max_campaigns bounds n. */
 int beat_state_decode(const char *json, size_t len, int max_campaigns,
                       beat_state *out, beat_reason *why);
 /* with_private=false drops "private" (what inference is sent). */

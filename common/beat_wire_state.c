@@ -1,5 +1,5 @@
 /* Wire formats between daemons (beat_wire.h), control plane: the pacing
- * state (actuator -> supervisor -> inference), the supervisor's heartbeat
+ * state (actuator -> supervisor -> inference) and its win-rate curves, the supervisor's heartbeat
  * frame and the checkpoint frame's head. Same rules as beat_wire.c: decoders see untrusted bytes from peers,
  * never assert, never read past len and always give a reason; encoders write
  * exactly what the decoders accept, so decode(encode(x)) == x. */
@@ -18,7 +18,47 @@
 
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
 
+/* ---- win-rate curve ------------------------------------------------------------ */
+
+double beat_land_pos(double cpm_micros)
+{
+    if (!(cpm_micros > 0)) return -HUGE_VAL;
+    return (log10(cpm_micros) - 4.0) * 5.0 - 0.5;
+}
+
+double beat_land_price(double pos)
+{
+    return pow(10.0, 4.0 + (pos + 0.5) / 5.0);
+}
+
+double beat_land_win(const float curve[BEAT_LAND_N], double pos)
+{
+    if (!(pos > -1.0)) return 0.0; /* also NaN */
+    if (pos < 0.0) return (double)curve[0] * (pos + 1.0);
+    if (pos >= BEAT_LAND_N - 1) return curve[BEAT_LAND_N - 1];
+    int i = (int)pos;
+    double f = pos - i;
+    return (double)curve[i] + ((double)curve[i + 1] - (double)curve[i]) * f;
+}
+
 /* ---- pacing state ---------------------------------------------------------- */
+
+/* "win_curve": exactly BEAT_LAND_N finite numbers in [0, 1], non-decreasing. */
+static int j_curve(const cJSON *v, const char *ctx, float *out, beat_reason *why)
+{
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != BEAT_LAND_N)
+        return FAIL("%s.win_curve: must be an array of %d numbers", ctx, BEAT_LAND_N);
+    int i = 0;
+    for (const cJSON *c = v->child; c; c = c->next, i++) {
+        if (!cJSON_IsNumber(c) || !(c->valuedouble >= 0 && c->valuedouble <= 1))
+            return FAIL("%s.win_curve[%d]: must be a number in [0, 1]", ctx, i);
+        out[i] = (float)c->valuedouble;
+        if (i > 0 && out[i] < out[i - 1])
+            return FAIL("%s.win_curve[%d]: below the one before (must be non-decreasing)",
+                        ctx, i);
+    }
+    return 0;
+}
 
 void beat_state_fini(beat_state *s)
 {
@@ -40,7 +80,7 @@ static int state_from(const cJSON *root, int max_campaigns, beat_state *st,
 {
     static const char *const names[] = {"v", "actuator", "ts", "version",
                                         "campaigns", "private"};
-    static const char *const cnames[] = {"multiplier", "paused"};
+    static const char *const cnames[] = {"multiplier", "paused", "win_curve"};
     const cJSON *f[6];
     int rc = beat_json_fields(root, "", names, 6, f, false, why);
     if (rc || (rc = beat_json_version(f[0], "", BEAT_STATE_V, why)) ||
@@ -64,13 +104,15 @@ static int state_from(const cJSON *root, int max_campaigns, beat_state *st,
             return rc;
         if (beat_state_find(st, c->string)) return FAIL("%s: duplicate campaign", ctx);
         beat_state_campaign *sc = &st->c[st->n];
-        const cJSON *cf[2];
+        const cJSON *cf[3];
         strcpy(sc->id, c->string);
-        if ((rc = beat_json_fields(c, ctx, cnames, 2, cf, false, why)) ||
+        if ((rc = beat_json_fields(c, ctx, cnames, 3, cf, false, why)) ||
             (rc = beat_json_double(cf[0], ctx, "multiplier", 0, DBL_MAX, &sc->multiplier,
                                    why)) ||
-            (cf[1] && (rc = beat_json_bool(cf[1], ctx, "paused", &sc->paused, why))))
+            (cf[1] && (rc = beat_json_bool(cf[1], ctx, "paused", &sc->paused, why))) ||
+            (cf[2] && !cJSON_IsNull(cf[2]) && (rc = j_curve(cf[2], ctx, sc->win_curve, why))))
             return rc;
+        sc->has_curve = cf[2] && !cJSON_IsNull(cf[2]);
         st->n++;
     }
     if (f[5] && !cJSON_IsNull(f[5])) {
@@ -118,7 +160,19 @@ int beat_state_encode(const beat_state *s, bool with_private, beat_buf *out)
         beat_json_put_str(&e, c->id);
         beat_json_put_raw(&e, ":{\"multiplier\":");
         beat_json_put_double(&e, c->multiplier);
-        beat_json_put_raw(&e, c->paused ? ",\"paused\":true}" : ",\"paused\":false}");
+        beat_json_put_raw(&e, c->paused ? ",\"paused\":true" : ",\"paused\":false");
+        if (c->has_curve) {
+            beat_json_put_raw(&e, ",\"win_curve\":[");
+            for (int k = 0; k < BEAT_LAND_N; k++) {
+                float w = c->win_curve[k];
+                /* what the decoder refuses is not written either */
+                if (!(w >= 0 && w <= 1) || (k && w < c->win_curve[k - 1])) e.rc = -EINVAL;
+                if (k) beat_json_put_raw(&e, ",");
+                if (!e.rc) beat_json_put_float(&e, w);
+            }
+            beat_json_put_raw(&e, "]");
+        }
+        beat_json_put_raw(&e, "}");
     }
     beat_json_put_raw(&e, "}");
     /* private_json is written verbatim: it must be JSON text, as

@@ -194,6 +194,12 @@ static inf_snap *fuzz_snap(void) {
         beat_state_campaign *sc = &st.c[st.n++];
         snprintf(sc->id, sizeof sc->id, "%s", cs.c[i].id);
         sc->multiplier = 0.5 + i;
+        /* half of them shade first-price bids: fuzzed floors, deals and
+         * values reach the shading law, and the checks below hold it to
+         * the floors */
+        sc->has_curve = i % 2 == 0;
+        for (int k = 0; sc->has_curve && k < BEAT_LAND_N; k++)
+            sc->win_curve[k] = k < 4 ? 0.0f : k > 14 ? 1.0f : (float)(k - 4) / 11;
     }
     return inf_snap_new(&cs, &st, true);
 }
@@ -265,6 +271,9 @@ static void check_response(const inf_req *r) {
             int64_t floor = ib->deal >= 0 ? im->deals[ib->deal].floor_cpm_micros
                                           : im->floor_cpm_micros;
             FUZZ_CHECK(ib->price_cpm_micros > 0 && ib->price_cpm_micros >= floor);
+            /* shading only ever lowers a bid, and only in first price */
+            FUZZ_CHECK(ib->price_cpm_micros <= ib->value_cpm_micros);
+            FUZZ_CHECK(r->at == 1 || ib->price_cpm_micros == ib->value_cpm_micros);
             FUZZ_CHECK(ib->deal >= 0 || !im->private_auction);
             int64_t in_cur = 0;
             FUZZ_CHECK(beat_fx_from_usd(inf_openrtb_fx(), r->bid_cur, ib->price_cpm_micros,

@@ -15,7 +15,9 @@
  * the expected value of the impression to the campaign, so "best expected
  * value" and "highest price" coincide; ties go to the higher pCTR, then to
  * the earlier campaign. The price must reach the floor of the deal it bids
- * on (dealid) or, for an open-auction bid, the imp floor. The response
+ * on (dealid) or, for an open-auction bid, the imp floor. In a first-price
+ * auction (at=1) the winner's bid is then shaded below its value by its
+ * campaign's win-rate curve, when the state has one. The response
  * and the bid-log events are written by response.c.
  *
  * Frequency cap (approximate, by design): a direct-mapped table of 2^18
@@ -34,6 +36,7 @@
 #include "bidder.h"
 #include "bidder_int.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +178,38 @@ int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr,
                     multiplier);
 }
 
+/* ---- first-price shading --------------------------------------------------------- */
+
+#define SHADE_STEPS 48
+
+int64_t inf_bidder_shade(const float curve[BEAT_LAND_N], int64_t value_cpm_micros,
+                         int64_t floor_cpm_micros) {
+    double v = (double)value_cpm_micros, xv = beat_land_pos(v);
+    if (!(beat_land_win(curve, xv) > 0)) return value_cpm_micros; /* never wins: no law */
+    /* W is 0 at and below one step under the lowest bucket that wins: no
+     * surplus to find there. */
+    int j = 0;
+    while (j < BEAT_LAND_N - 1 && !(curve[j] > 0)) j++;
+    double lo = beat_land_price(j - 1.0);
+    if (lo < (double)floor_cpm_micros) lo = (double)floor_cpm_micros;
+    if (lo < 1) lo = 1;
+    if (!(lo < v)) return value_cpm_micros;
+    double x0 = beat_land_pos(lo), dx = (xv - x0) / SHADE_STEPS;
+    double r = pow(v / lo, 1.0 / SHADE_STEPS), b = lo;
+    double best = v, best_s = 0; /* value itself: surplus 0 */
+    for (int k = 0; k < SHADE_STEPS; k++, b *= r) {
+        double s = (v - b) * beat_land_win(curve, x0 + dx * k);
+        if (s > best_s) {
+            best_s = s;
+            best = b;
+        }
+    }
+    /* whole micros, rounded up so the floor (lo ≥ floor) stays met */
+    int64_t out = (int64_t)ceil(best);
+    if (out < floor_cpm_micros) out = floor_cpm_micros;
+    return out < value_cpm_micros ? out : value_cpm_micros;
+}
+
 /* ---- the auction --------------------------------------------------------------- */
 
 /* The request's wseat/bseat against the campaign's seat; the empty lists of
@@ -227,7 +262,8 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
         if (!beats(price, pctr, s->out, s->have)) continue;
         s->have = true;
         *s->out = (inf_bid){.imp = s->i, .camp = ci, .creative = crs[k], .deal = deal,
-                            .price_cpm_micros = price, .pctr = pctr};
+                            .price_cpm_micros = price, .value_cpm_micros = price,
+                            .pctr = pctr};
     }
 }
 
@@ -299,6 +335,13 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     if (nc) score_chunk(&s, cis, crs, nc);
     if (s.have) {
         const inf_camp *cp = &w->camps[out->camp];
+        /* First price: the winner (chosen by value) bids what maximises
+         * its expected surplus instead of its value; the floor of what it
+         * bids on (deal or imp) still holds. */
+        if (r->at == 1 && cp->win_curve)
+            out->price_cpm_micros = inf_bidder_shade(
+                cp->win_curve, out->value_cpm_micros,
+                out->deal >= 0 ? im->deals[out->deal].floor_cpm_micros : im->floor_cpm_micros);
         /* The winner's price is its worst case: it must fit the lease. The
          * filter left only leases with a max bid to spare, so this fails
          * only when workers race for the same last max bid. */

@@ -57,6 +57,7 @@ typedef struct inf_bid {
     int creative;  /* index into the campaign's creatives */
     int deal;      /* index into the imp's deals, -1 for an open-auction bid */
     int64_t price_cpm_micros;
+    int64_t value_cpm_micros; /* price before first-price shading (= price_cpm_micros when not shaded) */
     double pctr;
     uint32_t n_feat;
     uint32_t feat[BEAT_FEAT_MAX];
@@ -93,6 +94,13 @@ int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
 /* The bid-log event of res->bids[k]. */
 void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,
                       const inf_result *res, int k, beat_event *ev);
+
+/* First-price shading (docs/architecture.md "First-price shading"): the
+ * bid b in [floor, value] that maximises (value − b)·W(b) under the win-rate
+ * curve (beat_land_win), searched over 48 log-spaced prices and value
+ * itself; value when W(value) is 0 or floor ≥ value. Exposed for tests. */
+int64_t inf_bidder_shade(const float curve[BEAT_LAND_N], int64_t value_cpm_micros,
+                         int64_t floor_cpm_micros);
 
 /* Price of one campaign at pctr (exposed for tests):
  * base × pctr / avg_ctr × multiplier, rounded to micros, clipped to max. */

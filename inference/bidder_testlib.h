@@ -1,7 +1,7 @@
 /* Shared by the bidder_*_test.c binaries (header-only, all static inline):
  * a hand-built world = a campaigns file decoded at a fixed now, a model with
  * known weights (hash_bits 10) that went through the real checkpoint frame
- * decoder, and a state with multipliers; request builders and the macro
+ * decoder, and a state with multipliers (and win curves); request builders and the macro
  * substitution an exchange does on notice URLs. */
 #ifndef INF_BIDDER_TESTLIB_H
 #define INF_BIDDER_TESTLIB_H
@@ -67,6 +67,10 @@ typedef struct override {
     double mult;
     bool paused, absent;
 } override;
+/* A win_curve (BEAT_LAND_N) make_snap gives the campaign state_curve_id
+ * (NULL: every campaign); state_curve NULL = none. */
+static const float *state_curve;
+static const char *state_curve_id;
 
 /* Campaigns file decoded at T0 (CAMPAIGNS unless a test sets
  * campaigns_file); state version 7 at state_ts, multiplier 1.2 unless
@@ -109,6 +113,10 @@ static inline inf_snap *make_snap(int64_t state_ts, const override *ov, int n_ov
             snprintf(sc->id, sizeof sc->id, "%s", id);
             sc->multiplier = mult;
             sc->paused = paused;
+            if (state_curve && (!state_curve_id || strcmp(state_curve_id, id) == 0)) {
+                sc->has_curve = true;
+                memcpy(sc->win_curve, state_curve, sizeof sc->win_curve);
+            }
         }
     }
     return inf_snap_new(&cs, &st, with_state);

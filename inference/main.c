@@ -171,6 +171,7 @@ static struct {
     beat_loop_timer *stats_ev;
     inf_opps *opps;            /* opportunity counters, one row per worker */
     beat_loop_timer *opps_ev;  /* sends them every second (on worker 0) */
+    beat_counter *shaded, *shade_saved; /* first-price shading (bidder.c) */
 } G;
 
 /* ---- the bid handler ------------------------------------------------------ */
@@ -269,6 +270,13 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
                                      &w->scratch);
         if (rc == 0) {
             code = 200;
+            for (int k = 0; k < w->res.n; k++) {
+                const inf_bid *bd = &w->res.bids[k];
+                if (bd->price_cpm_micros >= bd->value_cpm_micros) continue;
+                beat_counter_inc(G.shaded);
+                beat_counter_add(G.shade_saved,
+                                 (uint64_t)(bd->value_cpm_micros - bd->price_cpm_micros));
+            }
             /* test=1 is not billable traffic: no bid logs (no training,
              * no pacing spend), the answer is otherwise the same. */
             for (int k = 0; !w->req.test && k < w->res.n; k++) {
@@ -341,6 +349,11 @@ static double gauge_fn(void *arg) {
 
 static void metrics_init(void) {
     inf_exch_metrics_init(); /* the per-request metrics are per exchange (exchange.c) */
+    G.shaded = beat_counter_new("beat_inference_shaded_bids_total",
+                                "First-price bids answered below their value (shaded "
+                                "by the campaign's win_curve)");
+    G.shade_saved = beat_counter_new("beat_inference_shade_cpm_micros_total",
+                                     "Sum over shaded bids of value minus bid (CPM micros)");
     beat_gauge_fn_new("beat_inference_model_version", "Model version held",
                       gauge_fn, (void *)&gauge_sel[GV_MODEL_V]);
     beat_gauge_fn_new("beat_inference_state_version", "Pacing state version held",

@@ -241,6 +241,7 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
             cp->in_state = true;
             cp->multiplier = (*hit)->multiplier;
             cp->paused = cp->paused || (*hit)->paused;
+            if ((*hit)->has_curve) cp->win_curve = (*hit)->win_curve;
         }
         uint32_t *sz = w->sizes + (size_t)i * BEAT_CREATIVES_MAX;
         for (int k = 0; k < c->n_creatives && k < BEAT_CREATIVES_MAX; k++)

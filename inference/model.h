@@ -58,6 +58,8 @@ typedef struct inf_camp {
     struct inf_lease_slot *lease; /* its budget lease (lease.h); NULL = not enforced
                                      (worlds built without a lease table: tests) */
     int32_t opp_slot;          /* its opportunity counter (opps.h); -1 = not counted */
+    const float *win_curve;    /* the state's win_curve (BEAT_LAND_N, into the
+                                  world's snapshot); NULL = none: never shaded */
 } inf_camp;
 
 typedef struct inf_world {

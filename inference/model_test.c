@@ -68,7 +68,8 @@ static int snap_frame(beat_buf *b, bool with_state, bool c1_paused) {
         return rc;
     }
     cs.version = 11;
-    beat_state_campaign sc[2] = {{"c2", 1.0, false}, {"c1", 1.5, c1_paused}};
+    beat_state_campaign sc[2] = {{.id = "c2", .multiplier = 1.0},
+                                 {.id = "c1", .multiplier = 1.5, .paused = c1_paused}};
     beat_state st = {.actuator = "t", .ts_ms = T0, .version = 22, .n = 2, .c = sc};
     rc = beat_snapshot_encode(&cs, with_state ? &st : NULL, NULL, b);
     beat_campaigns_fini(&cs);
