@@ -1,0 +1,124 @@
+/* The value law (pacing mode "value"): the multiplier is the price of a
+ * click (λ, up to a per-campaign constant), and λ is steered so that the
+ * forecast spend over the rest of the flight meets the rest of the budget,
+ * from what the aggregates say about supply, not from a clock-shaped plan.
+ * Pure like pacer.c: act_pacer_step calls it with time passed in.
+ *
+ *   supply S    = opportunities per second over the flight so far (opps
+ *                 counted by inference ÷ in-flight seconds of data seen
+ *                 while bidding): the forecast for the rest of the flight
+ *   efficiency E = spend per opportunity at the recent λ: EWMA(spend) ÷
+ *                 EWMA(opps) over data time, time constant eff_frac of the
+ *                 flight (at least eff_min_s); λ̄ = EWMA of ln λ alike, the
+ *                 λ that E was measured at
+ *   forecast    = S × E spend per second at λ̄ (without opps, an older
+ *                 inference: a slow EWMA of the spend rate, i.e. "supply
+ *                 constant in time")
+ *   need        = (budget × (1 − aim_margin) − spent − in flight) ÷ time
+ *                 left (not under end_horizon_s)
+ *   target      = λ̄ × (need ÷ forecast)^(1/γ), the ratio clamped to e^±3;
+ *                 γ the elasticity of spend to λ (value_gamma; a landscape
+ *                 estimate can replace it per campaign here)
+ *   λ           moves toward target in log space with time constant
+ *                 value_frac of the flight (at least value_min_s; falls
+ *                 twice as fast), at most value_end_frac × the time left
+ *                 near the end so the budget lands; per-second factor
+ *                 within [step_down, step_up]; while nothing is spent it
+ *                 rises no higher than blind_max.
+ * So a surge (more opportunities at the same price) is bought at about the
+ * same λ — only the supply forecast and what is left move λ, slowly — and a
+ * drop does not push λ up to buy the dearest impressions. */
+#include "pacer_int.h"
+
+#include <math.h>
+
+void act_value_init(act_pacer *p) {
+    p->last_opps = 0;
+    p->v_obs_s = 0.0;
+    p->v_opps = 0.0;
+    p->v_spend_avg = -1.0;
+    p->v_opps_avg = -1.0;
+    p->v_loglam = 0.0;
+    p->v_slow = -1.0;
+    p->forecast = -1.0;
+}
+
+static double flight_s_of(const act_pacer_in *in) {
+    return fmax((double)(in->end_ms - in->start_ms) / 1000.0, 1e-3);
+}
+
+static double eff_tau_s(const act_pacer_cfg *cfg, const act_pacer_in *in) {
+    return fmax(cfg->eff_frac * flight_s_of(in), cfg->eff_min_s);
+}
+
+static double value_tau_s(const act_pacer_cfg *cfg, const act_pacer_in *in) {
+    return fmax(cfg->value_frac * flight_s_of(in), cfg->value_min_s);
+}
+
+void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
+                     double dt_s, double spend, double opps, bool learn) {
+    if (!learn || !(dt_s > 0)) return;
+    /* The in-flight part of the data interval (opps exist only in flight;
+     * data time unknown: take the whole interval). */
+    double in_s = dt_s;
+    if (in->data_ms > 0) {
+        double hi = fmin((double)in->data_ms, (double)in->end_ms);
+        double lo = fmax((double)in->data_ms - dt_s * 1000.0, (double)in->start_ms);
+        in_s = fmax(0.0, hi - lo) / 1000.0;
+    }
+    if (in_s <= 0) return;
+    p->v_obs_s += in_s;
+    p->v_opps += opps;
+    double rs = spend / dt_s, ro = opps / dt_s, ll = log(p->multiplier);
+    double a = 1.0 - exp(-dt_s / eff_tau_s(cfg, in));
+    if (p->v_spend_avg < 0 || p->v_opps_avg < 0 || !isfinite(p->v_loglam)) {
+        p->v_spend_avg = rs;
+        p->v_opps_avg = ro;
+        p->v_loglam = ll;
+    } else {
+        p->v_spend_avg += a * (rs - p->v_spend_avg);
+        p->v_opps_avg += a * (ro - p->v_opps_avg);
+        p->v_loglam += a * (ll - p->v_loglam);
+    }
+    double as = 1.0 - exp(-dt_s / value_tau_s(cfg, in));
+    p->v_slow = p->v_slow < 0 ? rs : p->v_slow + as * (rs - p->v_slow);
+}
+
+/* Spend per second the rest of the flight would bring at λ̄; < 0 = not
+ * known yet. */
+static double forecast_rate(const act_pacer_cfg *cfg, const act_pacer *p,
+                            const act_pacer_in *in) {
+    bool have_opps = p->v_opps > 0 && p->v_opps_avg > 0 && p->v_spend_avg >= 0 &&
+                     p->v_obs_s >= eff_tau_s(cfg, in);
+    if (have_opps) return p->v_opps / p->v_obs_s * (p->v_spend_avg / p->v_opps_avg);
+    return p->v_slow;
+}
+
+void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
+                    int64_t now_ms, double dt_s) {
+    double flight_s = flight_s_of(in);
+    double left_s = fmax((double)(in->end_ms - now_ms) / 1000.0, 0.0);
+    double committed = (double)in->spent_micros + act_pacer_inflight(cfg, p, in, now_ms);
+    double left = (double)in->budget_micros * (1.0 - cfg->aim_margin) - committed;
+    double need = fmax(left, 0.0) / fmax(left_s, cfg->end_horizon_s);
+    double fr = forecast_rate(cfg, p, in);
+    double lm = log(p->multiplier);
+    bool blind = !(fr > 0) || !(p->v_spend_avg > 0);
+    p->forecast = committed + fmax(fr, 0.0) * left_s;
+    double ratio;
+    if (blind) ratio = exp(3.0);
+    else {
+        double eps = 0.02 * (double)in->budget_micros / flight_s;
+        ratio = act_clampd((need + eps) / (fr + eps), exp(-3.0), exp(3.0));
+    }
+    double gamma = cfg->value_gamma > 0.1 ? cfg->value_gamma : 1.0;
+    double base = blind ? lm : p->v_loglam;
+    double target = base + log(ratio) / gamma;
+    if (blind) target = fmin(target, fmax(lm, log(cfg->blind_max)));
+    double tau = fmin(value_tau_s(cfg, in),
+                      fmax(cfg->value_end_frac * left_s, cfg->value_min_s));
+    if (target < lm) tau *= 0.5; /* budget safety beats revenue */
+    double step = (target - lm) * (1.0 - exp(-dt_s / tau));
+    step = act_clampd(step, dt_s * log(cfg->step_down), dt_s * log(cfg->step_up));
+    p->multiplier = act_clampd(exp(lm + step), cfg->min_mult, cfg->max_mult);
+}
