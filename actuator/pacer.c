@@ -71,7 +71,11 @@ void act_pacer_cfg_default(act_pacer_cfg *c) {
     c->value_frac = 0.08;
     c->value_min_s = 4.0;
     c->value_end_frac = 0.25;
-    c->value_gamma = 1.5;
+    c->warmup = 0.5;
+    c->guard_frac = 0.2;
+    c->surge_cap = 2.0;
+    c->persist_frac = 0.05;
+    c->value_gamma = 2.0;
     c->n_weights = 0;
     for (int h = 0; h < ACT_PACER_HOURS; h++) c->weights[h] = 1.0;
 }
@@ -177,9 +181,8 @@ static double counted_rate(const act_pacer *p) {
     return fmax(p->flow < 0 ? p->rate : p->flow, p->fast < 0 ? p->inst : p->fast);
 }
 
-double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
-                          const act_pacer_in *in, int64_t now_ms) {
-    double r = counted_rate(p);
+static double inflight_at(const act_pacer_cfg *cfg, const act_pacer *p,
+                          const act_pacer_in *in, int64_t now_ms, double r) {
     if (!(r > 0)) return 0.0;
     /* While paused, only what was won before the pause is in flight: once
      * the data covers the pause, just the notice transit is left. */
@@ -188,6 +191,16 @@ double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
         lag = fmin(lag, fmax(0.0, (double)(p->paused_ms - in->data_ms) / 1000.0) +
                             cfg->transit_s);
     return r * lag;
+}
+
+double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
+                          const act_pacer_in *in, int64_t now_ms) {
+    return inflight_at(cfg, p, in, now_ms, counted_rate(p));
+}
+
+double act_inflight_mean(const act_pacer_cfg *cfg, const act_pacer *p,
+                         const act_pacer_in *in, int64_t now_ms) {
+    return inflight_at(cfg, p, in, now_ms, p->flow < 0 ? p->rate : p->flow);
 }
 
 /* The budget stop's arithmetic: *left = budget × (1 − stop_margin) − spent −
@@ -240,6 +253,7 @@ static bool resume_scaled(const act_pacer_cfg *cfg, act_pacer *p, const act_pace
 void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
                     const act_pacer_in *in, int64_t now_ms) {
     double dt = p->last_ms > 0 ? (double)(now_ms - p->last_ms) / 1000.0 : 0.0;
+    if (now_ms > p->last_ms) act_value_remember(p, p->last_ms);
     /* No aggregates at all, or only stale ones (every datastream down):
      * nothing is measured, so nothing is learnt. The controller holds its
      * multiplier (a rising one would spend blind) and keeps its rate and

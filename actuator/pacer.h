@@ -11,6 +11,7 @@
 #include "beat_campaign.h" /* beat_pacing */
 
 #define ACT_PACER_HOURS 24
+#define ACT_PACER_HIST 16
 
 typedef struct act_pacer_cfg {
     double kp;            /* proportional gain on the log rate error */
@@ -45,6 +46,13 @@ typedef struct act_pacer_cfg {
     double eff_frac, eff_min_s;       /* smoothing of spend per opportunity */
     double value_frac, value_min_s;   /* λ moves toward its target over this */
     double value_end_frac;            /* ...at most this × the time left */
+    double warmup;        /* ...and this × the seconds of data seen so far */
+    double guard_frac;    /* the recent spend rate may use what is left over
+                             no less than this fraction of the flight */
+    double surge_cap;     /* an interval's opps count in the supply forecast
+                             at most this × the mean rate so far */
+    double persist_frac;  /* the recent supply rate is expected to last
+                             about this fraction of the flight */
     double value_gamma;   /* elasticity of spend to λ: spend ∝ λ^γ (a constant
                              until a per-campaign estimate is wired in) */
     /* Planned spend curve: relative weight of each hour (all ≥ 0, sum > 0),
@@ -84,6 +92,11 @@ typedef struct act_pacer {
     double v_loglam;    /* EWMA of ln λ over the same time constant */
     double v_slow;      /* slow EWMA of the spend rate: the supply forecast
                            when inference counts no opps; < 0 = none */
+    /* The multipliers of the last ticks, oldest first: the spend in the
+     * aggregates was bought at the one in force at data time, not now. */
+    double lam_hist[ACT_PACER_HIST];
+    int64_t lam_hist_ms[ACT_PACER_HIST]; /* in force from this time on */
+    int n_hist;
     double forecast;    /* value law's last forecast of the flight's total
                            spend at the current λ (micros; < 0 = none) */
 } act_pacer;
