@@ -120,6 +120,7 @@ void act_pacer_init(act_pacer *p) {
     p->last_data_ms = 0;
     p->paused = false;
     p->has_integ = false;
+    p->capped = false;
     act_value_init(p);
 }
 
@@ -321,8 +322,13 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
     if (!isfinite(p->err)) p->err = 0.0;
     p->integ = clampd(p->integ, lmin, lmax);
     if (in->mode == BEAT_PACING_ASAP) {
-        /* No pacing: the campaign's own value, until the hard stop. */
-        if (!p->paused && !scaled) p->multiplier = clampd(1.0, cfg->min_mult, cfg->max_mult);
+        /* No pacing: the campaign's own value, until the hard stop; what is
+         * left after it is spent at the multiplier a scaled resume chose. */
+        bool budget_stop = p->paused && !in->op_paused && now_ms >= in->start_ms &&
+                           now_ms < in->end_ms;
+        if (budget_stop || scaled) p->capped = true;
+        if (!p->paused && !p->capped)
+            p->multiplier = clampd(1.0, cfg->min_mult, cfg->max_mult);
         p->integ = log(p->multiplier);
         return;
     }

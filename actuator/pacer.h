@@ -81,6 +81,8 @@ typedef struct act_pacer {
     int64_t last_data_ms; /* data time (newest bucket end) at the previous step */
     bool paused;
     bool has_integ;     /* integ is valid (else it starts at ln multiplier) */
+    bool capped;        /* asap: the budget stop has been hit; the multiplier
+                           a scaled resume chose stands (1 would burst) */
     /* Value mode: what the aggregates say about supply and its price. All
      * measured over data time while bidding; persisted. */
     int64_t last_opps;  /* opportunities at the previous step */
@@ -90,8 +92,6 @@ typedef struct act_pacer {
                                        their ratio is the spend per opp at the
                                        λ in v_loglam; < 0 = not measured */
     double v_loglam;    /* EWMA of ln λ over the same time constant */
-    double v_slow;      /* slow EWMA of the spend rate: the supply forecast
-                           when inference counts no opps; < 0 = none */
     /* The multipliers of the last ticks, oldest first: the spend in the
      * aggregates was bought at the one in force at data time, not now. */
     double lam_hist[ACT_PACER_HIST];

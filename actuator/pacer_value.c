@@ -10,9 +10,9 @@
  *   efficiency E = spend per opportunity at the recent λ: EWMA(spend) ÷
  *                 EWMA(opps) over data time, time constant eff_frac of the
  *                 flight (at least eff_min_s); λ̄ = EWMA of ln λ alike, the
- *                 λ that E was measured at
+ *                 λ that E was measured at (the λ in force at data time)
  *   forecast    = S × E spend per second at λ̄ (without opps, an older
- *                 inference: a slow EWMA of the spend rate, i.e. "supply
+ *                 inference: the EWMA of the spend rate, i.e. "supply
  *                 constant in time")
  *   need        = (budget × (1 − aim_margin) − spent − in flight) ÷ time
  *                 left (not under end_horizon_s)
@@ -40,7 +40,6 @@ void act_value_init(act_pacer *p) {
     p->v_spend_avg = -1.0;
     p->v_opps_avg = -1.0;
     p->v_loglam = 0.0;
-    p->v_slow = -1.0;
     p->forecast = -1.0;
     p->n_hist = 0;
 }
@@ -110,8 +109,6 @@ void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in 
         p->v_opps_avg += a * (ro - p->v_opps_avg);
         p->v_loglam += a * (ll - p->v_loglam);
     }
-    double as = 1.0 - exp(-dt_s / value_tau_s(cfg, in));
-    p->v_slow = p->v_slow < 0 ? rs : p->v_slow + as * (rs - p->v_slow);
 }
 
 /* Opportunities per second over the rest of the flight: the flight's mean
@@ -133,7 +130,9 @@ static double forecast_rate(const act_pacer_cfg *cfg, const act_pacer *p,
                             const act_pacer_in *in, double left_s) {
     bool have_opps = p->v_opps > 0 && p->v_opps_avg > 0 && p->v_spend_avg >= 0 &&
                      p->v_obs_s >= eff_tau_s(cfg, in);
-    if (!have_opps) return p->v_slow;
+    /* Without opps (an inference that counts none) supply is taken as
+     * constant in time: the recent spend rate is the forecast. */
+    if (!have_opps) return p->v_spend_avg;
     return supply_fc(cfg, p, in, left_s) * (p->v_spend_avg / p->v_opps_avg);
 }
 

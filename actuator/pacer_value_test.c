@@ -23,10 +23,13 @@ typedef struct mkt {
     uint64_t rng;
     double flight_s, opp_rate, wave_amp, wave_period_s;
     double surge_at, surge_len, drop_at, drop_len; /* fractions of the flight */
+    bool no_opps; /* an inference that counts no opportunities */
 } mkt;
 
 typedef struct run {
     double spent, clicks;        /* true spend (micros), Σ pCTR of wins */
+    double lam_min, lam_max;     /* while bidding, before the first stop */
+    double stop_s;               /* when the hard stop first paused it */
     double lam_pre_surge, lam_min_surge, lam_pre_drop, lam_max_drop;
 } run;
 
@@ -89,6 +92,7 @@ static void run_flight(const mkt *m0, beat_pacing mode, run *r) {
     double pipe_s[LAG] = {0}, pipe_o[LAG] = {0}, seen_s = 0, seen_o = 0;
     memset(r, 0, sizeof *r);
     r->lam_min_surge = 1e9;
+    r->lam_min = 1e9;
     int n = (int)m.flight_s + 10;
     for (int k = 0; k < n; k++) {
         double t = k + 0.5, x = t / m.flight_s;
@@ -108,10 +112,16 @@ static void run_flight(const mkt *m0, beat_pacing mode, run *r) {
         pipe_o[0] = opps;
         int64_t now = T0 + (int64_t)(k + 1) * 1000;
         in.spent_micros = (int64_t)seen_s;
-        in.opps = (int64_t)seen_o;
+        in.opps = m.no_opps ? 0 : (int64_t)seen_o;
         in.data_ms = now - LAG * 1000;
         act_pacer_step(&cfg, &p, &in, now);
         double xn = (double)(k + 1) / m.flight_s;
+        if (!p.paused && r->stop_s == 0) { /* until the first stop */
+            r->lam_min = fmin(r->lam_min, p.multiplier);
+            r->lam_max = fmax(r->lam_max, p.multiplier);
+        } else if (r->stop_s == 0) {
+            r->stop_s = k + 1;
+        }
         if (xn <= m.surge_at) r->lam_pre_surge = p.multiplier;
         else if (xn < m.surge_at + m.surge_len && !p.paused)
             r->lam_min_surge = fmin(r->lam_min_surge, p.multiplier);
@@ -193,10 +203,45 @@ static int test_day_flight(void)
     return 0;
 }
 
+/* Without opps (an older inference) the supply is taken as constant in
+ * time: the budget still lands. */
+static int test_no_opps_fallback(void)
+{
+    for (int seed = 1; seed <= 3; seed++) {
+        mkt m = {.rng = (uint64_t)seed * 31u, .flight_s = 120, .opp_rate = 300,
+                 .wave_amp = 0.3, .wave_period_s = 240, .surge_at = 0.4, .surge_len = 0.1,
+                 .drop_at = 0.65, .drop_len = 0.15, .no_opps = true};
+        run v;
+        run_flight(&m, BEAT_PACING_VALUE, &v);
+        fprintf(stderr, "  no opps, seed %d: used=%.4f\n", seed, v.spent);
+        CHECK(v.spent >= 0.99 && v.spent <= 1.005);
+    }
+    return 0;
+}
+
+/* asap: multiplier 1 (the campaign's own value) until the hard stop, which
+ * comes early here (at λ = 1 the market takes twice the budget); the rest
+ * is spent at what the scaled resume chose, without a burst at 1. */
+static int test_asap(void)
+{
+    mkt m = {.rng = 5, .flight_s = 120, .opp_rate = 300, .wave_amp = 0.3,
+             .wave_period_s = 240};
+    run v;
+    run_flight(&m, BEAT_PACING_ASAP, &v);
+    fprintf(stderr, "  asap: used=%.4f stopped at %.0f s, lambda %.3f..%.3f\n", v.spent,
+            v.stop_s, v.lam_min, v.lam_max);
+    CHECK(v.lam_min == 1.0 && v.lam_max == 1.0);
+    CHECK(v.stop_s > 30 && v.stop_s < 90);
+    CHECK(v.spent >= 0.99 && v.spent <= 1.005);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case cases[] = {
         {"demo_flights", test_demo_flights},
         {"day_flight", test_day_flight},
+        {"no_opps_fallback", test_no_opps_fallback},
+        {"asap", test_asap},
         {NULL, NULL},
     };
     return beat_test_main("pacer_value", cases, argc, argv);

@@ -261,10 +261,6 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
             rc |= beat_buf_puts(out, ",\"loglam\":");
             rc |= put_dbl(out, p->v_loglam);
         }
-        if (p->v_slow >= 0) {
-            rc |= beat_buf_puts(out, ",\"slow\":");
-            rc |= put_dbl(out, p->v_slow);
-        }
         rc |= beat_buf_puts(out, "}");
     }
     rc |= beat_buf_puts(out, "},\"cursors\":");
@@ -311,7 +307,6 @@ static void restore_value(act_camp *c, const cJSON *o) {
         p->v_opps_avg = oa;
         p->v_loglam = ll;
     }
-    p->v_slow = field(o, "slow", 0, 1e18, p->v_slow);
 }
 
 int act_state_restore(act_state *st, const char *json, size_t len,
