@@ -6,25 +6,32 @@
  *
  *   supply S    = opportunities per second over the flight so far (opps
  *                 counted by inference ÷ in-flight seconds of data seen
- *                 while bidding): the forecast for the rest of the flight
+ *                 while bidding; an interval counts at most surge_cap × the
+ *                 mean so far), blended with the recent rate, which is
+ *                 taken to last about persist_frac of the flight: the
+ *                 forecast for the rest of the flight
  *   efficiency E = spend per opportunity at the recent λ: EWMA(spend) ÷
  *                 EWMA(opps) over data time, time constant eff_frac of the
- *                 flight (at least eff_min_s); λ̄ = EWMA of ln λ alike, the
- *                 λ that E was measured at (the λ in force at data time)
+ *                 flight (at least eff_min_s); λ̄ = EWMA of ln λ alike, of
+ *                 the λ in force at data time (the one that bought it)
  *   forecast    = S × E spend per second at λ̄ (without opps, an older
  *                 inference: the EWMA of the spend rate, i.e. "supply
  *                 constant in time")
  *   need        = (budget × (1 − aim_margin) − spent − in flight) ÷ time
- *                 left (not under end_horizon_s)
+ *                 left (at least one tick)
  *   target      = λ̄ × (need ÷ forecast)^(1/γ), the ratio clamped to e^±3;
- *                 γ the elasticity of spend to λ (value_gamma; a landscape
- *                 estimate can replace it per campaign here)
+ *                 γ the elasticity of spend to λ (value_gamma: the hook
+ *                 for a per-campaign estimate from the win-price landscape)
+ *   guard       target ≤ λ̄ × (left ÷ (guard_frac × flight × recent spend
+ *                 rate))^(1/γ) while more than guard_frac of the flight is
+ *                 left: a long surge is cut before the hard stop idles it
  *   λ           moves toward target in log space with time constant
- *                 value_frac of the flight (at least value_min_s), at
- *                 most value_end_frac × the time left
- *                 near the end so the budget lands; per-second factor
- *                 within [step_down, step_up]; while nothing is spent it
- *                 rises no higher than blind_max.
+ *                 value_frac of the flight (at least value_min_s; at most
+ *                 warmup × the data seen, so the first guess is left fast,
+ *                 and value_end_frac × the time left, so the budget lands);
+ *                 per-second factor within [step_down, step_up]; while
+ *                 nothing is spent it holds until data comes, then rises no
+ *                 higher than blind_max.
  * So a surge (more opportunities at the same price) is bought at about the
  * same λ — only the supply forecast and what is left move λ, slowly — and a
  * drop does not push λ up to buy the dearest impressions. */
@@ -97,7 +104,8 @@ void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in 
         counted = fmin(opps, cfg->surge_cap * p->v_opps / p->v_obs_s * in_s);
     p->v_obs_s += in_s;
     p->v_opps += counted;
-    double lam = in->data_ms > 0 ? lam_at(p, (double)in->data_ms - dt_s * 500.0) : p->multiplier;
+    double mid_ms = (double)in->data_ms - dt_s * 500.0; /* middle of the interval */
+    double lam = in->data_ms > 0 ? lam_at(p, mid_ms) : p->multiplier;
     double rs = spend / dt_s, ro = opps / dt_s, ll = log(lam);
     double a = 1.0 - exp(-dt_s / eff_tau_s(cfg, in));
     if (p->v_spend_avg < 0 || p->v_opps_avg < 0 || !isfinite(p->v_loglam)) {
@@ -113,9 +121,9 @@ void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in 
 
 /* Opportunities per second over the rest of the flight: the flight's mean
  * so far, except that the recent rate (v_opps_avg) is taken to persist for
- * about value_tau: over a long rest it hardly counts (a surge or a drop is
- * not the future), near the end it is the forecast (the budget lands on
- * the supply there is, not the flight's average). */
+ * about persist_frac of the flight: over a long rest it hardly counts (a
+ * surge or a drop is not the future), near the end it is the forecast (the
+ * budget lands on the supply there is, not the flight's average). */
 static double supply_fc(const act_pacer_cfg *cfg, const act_pacer *p,
                         const act_pacer_in *in, double left_s) {
     double mean = p->v_opps / p->v_obs_s;
@@ -176,7 +184,8 @@ void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
     if (blind) target = fmin(target, fmax(lm, log(cfg->blind_max)));
     /* The first λ is a guess (1 = the campaign's value): leave it as fast as
      * the data allows, i.e. over half the time seen so far; then slowly. */
-    double tau = fmin(value_tau_s(cfg, in), fmax(p->v_obs_s * cfg->warmup, cfg->value_min_s));
+    double tau = fmin(value_tau_s(cfg, in),
+                      fmax(p->v_obs_s * cfg->warmup, cfg->value_min_s));
     tau = fmin(tau, fmax(cfg->value_end_frac * left_s, cfg->eff_min_s));
     double step = (target - lm) * (1.0 - exp(-dt_s / tau));
     step = act_clampd(step, dt_s * log(cfg->step_down), dt_s * log(cfg->step_up));
