@@ -27,7 +27,8 @@
 
 #define STATE_MAX (64u << 20)
 
-static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level, *o_weights;
+static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level, *o_weights,
+    *o_pacing;
 static beat_strlist o_datastreams;
 static bool o_dev;
 static int64_t o_clock_skew_ms;
@@ -65,6 +66,10 @@ static const beat_opt opts[] = {
      "Kafka transit", false},
     {"stop-margin", "BEAT_ACTUATOR_STOP_MARGIN", BEAT_OPT_DBL, &o_stop_margin,
      "0.002", 0, 0.5, "hard stop at spent + in flight >= budget*(1-margin)", false},
+    {"pacing-mode", "BEAT_ACTUATOR_PACING_MODE", BEAT_OPT_STR, &o_pacing, "value", 0, -1,
+     "pacing of campaigns that name none: value (the most clicks for the budget "
+     "within the flight), even (follow the planned spend curve) or asap (no pacing, "
+     "budget stop only)", false},
     {"hourly-weights", "BEAT_ACTUATOR_HOURLY_WEIGHTS", BEAT_OPT_STR, &o_weights, "", 0,
      -1, "24 comma-separated weights of the planned spend per hour (UTC; stretched "
      "over flights shorter than a day); empty = uniform", false},
@@ -164,6 +169,10 @@ static void camp_gauges(act_camp *c) {
     snprintf(name, sizeof name, "beat_actuator_multiplier_ratio{campaign=\"%s\"}",
              c->id);
     c->g_mult = beat_gauge_new(name, "Bid multiplier of a campaign");
+    snprintf(name, sizeof name, "beat_actuator_forecast_spend_micros{campaign=\"%s\"}",
+             c->id);
+    c->g_forecast = beat_gauge_new(name, "Value pacing: the flight's total spend "
+                                         "forecast at the current multiplier (micros)");
 }
 
 /* Asks the supervisor for our last state until it answers 200 or 404. */
@@ -245,11 +254,13 @@ static void tick(loop *lp) {
     for (int i = 0; i < lp->st.n; i++) {
         act_camp *c = lp->st.c[i];
         if (!c->in_set) continue;
-        act_pacer_in in = {c->start_ms, c->end_ms, c->budget_micros,
-                           c->spent_micros, data_ms, c->op_paused};
+        act_pacer_in in = {c->start_ms, c->end_ms, c->budget_micros, c->spent_micros,
+                           data_ms, c->op_paused, c->opps, c->mode};
         act_pacer_step(&lp->pcfg, &c->ctl, &in, now);
         if (c->g_spend) beat_gauge_set(c->g_spend, (double)c->spent_micros);
         if (c->g_mult) beat_gauge_set(c->g_mult, c->ctl.multiplier);
+        if (c->g_forecast && c->mode == BEAT_PACING_VALUE && c->ctl.forecast >= 0)
+            beat_gauge_set(c->g_forecast, c->ctl.forecast);
     }
 
     if (lp->have_set) {
@@ -318,6 +329,11 @@ int main(int argc, char **argv) {
                         "numbers >= 0 with a positive sum\n");
         return 64;
     }
+    beat_pacing default_mode;
+    if (beat_pacing_parse(o_pacing, &default_mode) != 0) {
+        fprintf(stderr, "beat-actuator: --pacing-mode: want value, even or asap\n");
+        return 64;
+    }
     beat_cfg_log(opts);
     beat_stop_install();
     metrics_init();
@@ -343,6 +359,7 @@ int main(int argc, char **argv) {
     lp.st.max_skew_ms = o_clock_skew_ms;
     lp.st.land_cfg.tau_s = o_land_tau_s;
     lp.st.land_cfg.min_bids = o_land_min_bids;
+    lp.st.default_mode = default_mode;
     beat_buf_init(&lp.body, STATE_MAX);
     lp.links = act_links_new(&o_datastreams, o_supervisor, o_token, (long)o_timeout_ms);
     if (!lp.links) {

@@ -35,6 +35,7 @@
  * also covers the bidding until the data shows it (see should_pause).
  */
 #include "pacer.h"
+#include "pacer_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -65,6 +66,16 @@ void act_pacer_cfg_default(act_pacer_cfg *c) {
     c->step_down = 0.3;
     c->step_up = 1.5;
     c->blind_max = 2.0;
+    c->eff_frac = 0.02;
+    c->eff_min_s = 2.0;
+    c->value_frac = 0.08;
+    c->value_min_s = 4.0;
+    c->value_end_frac = 0.25;
+    c->warmup = 0.5;
+    c->guard_frac = 0.2;
+    c->surge_cap = 2.0;
+    c->persist_frac = 0.05;
+    c->value_gamma = 2.0;
     c->n_weights = 0;
     for (int h = 0; h < ACT_PACER_HOURS; h++) c->weights[h] = 1.0;
 }
@@ -109,11 +120,11 @@ void act_pacer_init(act_pacer *p) {
     p->last_data_ms = 0;
     p->paused = false;
     p->has_integ = false;
+    p->capped = false;
+    act_value_init(p);
 }
 
-static double clampd(double x, double lo, double hi) {
-    return x < lo ? lo : x > hi ? hi : x;
-}
+#define clampd act_clampd
 
 /* Cumulative weight of the hours of a UTC day up to t (ms since epoch). */
 static double cum_daily(const act_pacer_cfg *cfg, double t_ms, double day_sum) {
@@ -171,9 +182,8 @@ static double counted_rate(const act_pacer *p) {
     return fmax(p->flow < 0 ? p->rate : p->flow, p->fast < 0 ? p->inst : p->fast);
 }
 
-double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
-                          const act_pacer_in *in, int64_t now_ms) {
-    double r = counted_rate(p);
+static double inflight_at(const act_pacer_cfg *cfg, const act_pacer *p,
+                          const act_pacer_in *in, int64_t now_ms, double r) {
     if (!(r > 0)) return 0.0;
     /* While paused, only what was won before the pause is in flight: once
      * the data covers the pause, just the notice transit is left. */
@@ -182,6 +192,16 @@ double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
         lag = fmin(lag, fmax(0.0, (double)(p->paused_ms - in->data_ms) / 1000.0) +
                             cfg->transit_s);
     return r * lag;
+}
+
+double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
+                          const act_pacer_in *in, int64_t now_ms) {
+    return inflight_at(cfg, p, in, now_ms, counted_rate(p));
+}
+
+double act_inflight_mean(const act_pacer_cfg *cfg, const act_pacer *p,
+                         const act_pacer_in *in, int64_t now_ms) {
+    return inflight_at(cfg, p, in, now_ms, p->flow < 0 ? p->rate : p->flow);
 }
 
 /* The budget stop's arithmetic: *left = budget × (1 − stop_margin) − spent −
@@ -234,6 +254,7 @@ static bool resume_scaled(const act_pacer_cfg *cfg, act_pacer *p, const act_pace
 void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
                     const act_pacer_in *in, int64_t now_ms) {
     double dt = p->last_ms > 0 ? (double)(now_ms - p->last_ms) / 1000.0 : 0.0;
+    if (now_ms > p->last_ms) act_value_remember(p, p->last_ms);
     /* No aggregates at all, or only stale ones (every datastream down):
      * nothing is measured, so nothing is learnt. The controller holds its
      * multiplier (a rising one would spend blind) and keeps its rate and
@@ -260,17 +281,21 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
          * bidding, once the data covers bidding time (after a pause the
          * first buckets are empty because we did not bid, not because the
          * market dried up; a rate learnt then would bid up into a surge). */
-        if (!p->paused && p->bid_since_ms > 0 && in->data_ms != 0 &&
-            (in->data_ms < 0 || in->data_ms > p->bid_since_ms)) {
-            if (p->rate < 0) p->rate = p->inst;
-            else p->rate += a * (p->inst - p->rate);
-        } else if (!p->paused && in->data_ms == 0) { /* data time unknown */
+        bool learn = !p->paused &&
+                     ((p->bid_since_ms > 0 && in->data_ms != 0 &&
+                       (in->data_ms < 0 || in->data_ms > p->bid_since_ms)) ||
+                      in->data_ms == 0); /* data time unknown */
+        if (learn) {
             if (p->rate < 0) p->rate = p->inst;
             else p->rate += a * (p->inst - p->rate);
         }
+        double d_opps = (double)(in->opps - p->last_opps);
+        act_value_learn(cfg, p, in, dt_rate, delta > 0 ? delta : 0.0,
+                        d_opps > 0 ? d_opps : 0.0, learn);
     }
     if (!(dt > 0 && dt_rate == 0)) { /* else: no new data, keep the reference */
         p->last_spent = in->spent_micros;
+        p->last_opps = in->opps;
         p->last_data_ms = in->data_ms;
     }
     /* After a clock step backwards (or a restored state stamped in the
@@ -296,8 +321,26 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
     }
     if (!isfinite(p->err)) p->err = 0.0;
     p->integ = clampd(p->integ, lmin, lmax);
+    if (in->mode == BEAT_PACING_ASAP) {
+        /* No pacing: the campaign's own value, until the hard stop; what is
+         * left after it is spent at the multiplier a scaled resume chose. */
+        bool budget_stop = p->paused && !in->op_paused && now_ms >= in->start_ms &&
+                           now_ms < in->end_ms;
+        if (budget_stop || scaled) p->capped = true;
+        if (!p->paused && !p->capped)
+            p->multiplier = clampd(1.0, cfg->min_mult, cfg->max_mult);
+        p->integ = log(p->multiplier);
+        return;
+    }
     if (p->paused || dt <= 0 || hold || scaled) {
         p->multiplier = clampd(p->multiplier, cfg->min_mult, cfg->max_mult);
+        return;
+    }
+    if (in->mode == BEAT_PACING_VALUE) {
+        act_value_step(cfg, p, in, now_ms, fmin(dt, 5.0));
+        /* The even law's integrator follows, for a switch back to it. */
+        p->integ = log(p->multiplier);
+        p->err = 0.0;
         return;
     }
 

@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "beat_campaign.h" /* beat_pacing */
+
 #define ACT_PACER_HOURS 24
+#define ACT_PACER_HIST 16
 
 typedef struct act_pacer_cfg {
     double kp;            /* proportional gain on the log rate error */
@@ -37,6 +40,21 @@ typedef struct act_pacer_cfg {
     double max_catchup;   /* target rate is at most this × the mean plan rate */
     double step_down, step_up; /* bounds of the multiplier factor per second */
     double blind_max;     /* highest multiplier reached while nothing is spent */
+    /* Value mode (pacer_value.c). Every time constant is a fraction of the
+     * flight with a floor in seconds: the demo's flights last minutes,
+     * production ones days. */
+    double eff_frac, eff_min_s;       /* smoothing of spend per opportunity */
+    double value_frac, value_min_s;   /* λ moves toward its target over this */
+    double value_end_frac;            /* ...at most this × the time left */
+    double warmup;        /* ...and this × the seconds of data seen so far */
+    double guard_frac;    /* the recent spend rate may use what is left over
+                             no less than this fraction of the flight */
+    double surge_cap;     /* an interval's opps count in the supply forecast
+                             at most this × the mean rate so far */
+    double persist_frac;  /* the recent supply rate is expected to last
+                             about this fraction of the flight */
+    double value_gamma;   /* elasticity of spend to λ: spend ∝ λ^γ (a constant
+                             until a per-campaign estimate is wired in) */
     /* Planned spend curve: relative weight of each hour (all ≥ 0, sum > 0),
      * n_weights 0 = uniform. A flight of a day or more follows the hours of
      * the UTC day; a shorter flight has the 24 weights stretched over it. */
@@ -63,6 +81,24 @@ typedef struct act_pacer {
     int64_t last_data_ms; /* data time (newest bucket end) at the previous step */
     bool paused;
     bool has_integ;     /* integ is valid (else it starts at ln multiplier) */
+    bool capped;        /* asap: the budget stop has been hit; the multiplier
+                           a scaled resume chose stands (1 would burst) */
+    /* Value mode: what the aggregates say about supply and its price. All
+     * measured over data time while bidding; persisted. */
+    int64_t last_opps;  /* opportunities at the previous step */
+    double v_obs_s;     /* in-flight seconds of data seen while bidding */
+    double v_opps;      /* opportunities counted over those seconds */
+    double v_spend_avg, v_opps_avg; /* EWMAs (per second) of spend and opps:
+                                       their ratio is the spend per opp at the
+                                       λ in v_loglam; < 0 = not measured */
+    double v_loglam;    /* EWMA of ln λ over the same time constant */
+    /* The multipliers of the last ticks, oldest first: the spend in the
+     * aggregates was bought at the one in force at data time, not now. */
+    double lam_hist[ACT_PACER_HIST];
+    int64_t lam_hist_ms[ACT_PACER_HIST]; /* in force from this time on */
+    int n_hist;
+    double forecast;    /* value law's last forecast of the flight's total
+                           spend at the current λ (micros; < 0 = none) */
 } act_pacer;
 
 /* What the controller knows about the campaign at this step. */
@@ -73,6 +109,9 @@ typedef struct act_pacer_in {
                         rate is measured over wall time); < 0 = no
                         aggregates at all yet (the controller holds) */
     bool op_paused; /* paused by the campaign operator */
+    int64_t opps;   /* opportunities counted from the aggregates, cumulative
+                       like spent_micros (0 = inference counts none) */
+    beat_pacing mode; /* DEFAULT is EVEN here (state.c resolves the default) */
 } act_pacer_in;
 
 void act_pacer_cfg_default(act_pacer_cfg *c);
@@ -92,7 +131,10 @@ double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
  * or spent + in flight at the hard stop). */
 bool act_pacer_should_pause(const act_pacer_cfg *cfg, const act_pacer *p,
                             const act_pacer_in *in, int64_t now_ms);
-/* One controller step at now (normally once per tick). */
+/* One controller step at now (normally once per tick), by in->mode: EVEN
+ * follows the plan curve (pacer.c), VALUE meets the budget from the
+ * forecast supply (pacer_value.c), ASAP bids at multiplier 1. The hard stop
+ * applies in every mode. */
 void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
                     const act_pacer_in *in, int64_t now_ms);
 

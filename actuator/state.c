@@ -35,6 +35,7 @@ int act_state_init(act_state *st, int max_campaigns) {
     for (uint32_t i = 0; i < size; i++) st->index[i] = -1;
     st->max_skew_ms = 5000;
     act_land_cfg_default(&st->land_cfg);
+    st->default_mode = BEAT_PACING_VALUE;
     st->index_mask = size - 1;
     st->max = max_campaigns;
     return 0;
@@ -105,6 +106,9 @@ int act_state_set_campaigns(act_state *st, const beat_campaign_set *cs) {
         c->end_ms = bc->end_ms;
         c->budget_micros = bc->budget_micros;
         c->op_paused = bc->paused;
+        beat_pacing mode = bc->pacing != BEAT_PACING_DEFAULT ? bc->pacing : st->default_mode;
+        if (mode != c->mode && c->mode != BEAT_PACING_DEFAULT) c->ctl.has_integ = false;
+        c->mode = mode;
     }
     return dropped;
 }
@@ -145,6 +149,7 @@ int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates 
                 continue;
             }
             c->spent_micros = sat_add(c->spent_micros, row->spend_micros);
+            c->opps = sat_add(c->opps, row->opps);
             c->bids = sat_add(c->bids, row->bids);
             c->wins = sat_add(c->wins, row->wins);
             c->imps = sat_add(c->imps, row->imps);
@@ -246,6 +251,29 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
         rc |= put_key(out, &first, c->id);
         rc |= put_dbl(out, c->ctl.integ);
     }
+    /* The value law's estimates (pacer_value.c), restored one by one. */
+    rc |= beat_buf_puts(out, "},\"value\":{");
+    first = true;
+    for (int i = 0; i < st->n; i++) {
+        const act_camp *c = st->c[i];
+        const act_pacer *p = &c->ctl;
+        if (!c->in_set) continue;
+        rc |= put_key(out, &first, c->id);
+        rc |= beat_buf_printf(out, "{\"mode\":\"%s\",\"opps\":%" PRId64 ",\"obs_s\":",
+                              beat_pacing_name(c->mode), c->opps);
+        rc |= put_dbl(out, p->v_obs_s);
+        rc |= beat_buf_puts(out, ",\"flight_opps\":");
+        rc |= put_dbl(out, p->v_opps);
+        if (p->v_spend_avg >= 0 && p->v_opps_avg >= 0) {
+            rc |= beat_buf_puts(out, ",\"spend_avg\":");
+            rc |= put_dbl(out, p->v_spend_avg);
+            rc |= beat_buf_puts(out, ",\"opps_avg\":");
+            rc |= put_dbl(out, p->v_opps_avg);
+            rc |= beat_buf_puts(out, ",\"loglam\":");
+            rc |= put_dbl(out, p->v_loglam);
+        }
+        rc |= beat_buf_puts(out, "}");
+    }
     rc |= beat_buf_puts(out, "},\"cursors\":");
     rc |= beat_pull_cursors_encode(st->cur, st->n_cur, out);
     rc |= beat_buf_puts(out, "}}");
@@ -258,6 +286,38 @@ static bool num_of(const cJSON *v, double *out) {
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return false;
     *out = v->valuedouble;
     return true;
+}
+
+static double field(const cJSON *o, const char *k, double lo, double hi, double dflt) {
+    double d;
+    if (!num_of(cJSON_GetObjectItemCaseSensitive(o, k), &d) || d < lo || d > hi) return dflt;
+    return d;
+}
+
+/* One campaign's value-law estimates; each bad field is left at its fresh
+ * value. The mode is the set's to say: restored only so that a campaign
+ * whose set has not come yet keeps the law it had. */
+static void restore_value(act_camp *c, const cJSON *o) {
+    act_pacer *p = &c->ctl;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "mode");
+    beat_pacing mode;
+    if (cJSON_IsString(m) && beat_pacing_parse(m->valuestring, &mode) == 0 &&
+        c->mode == BEAT_PACING_DEFAULT)
+        c->mode = mode;
+    double opps = field(o, "opps", 0, 9e18, -1);
+    if (opps >= 0) {
+        c->opps = (int64_t)opps;
+        p->last_opps = c->opps;
+    }
+    p->v_obs_s = field(o, "obs_s", 0, 1e12, p->v_obs_s);
+    p->v_opps = field(o, "flight_opps", 0, 9e18, p->v_opps);
+    double sa = field(o, "spend_avg", 0, 1e18, -1), oa = field(o, "opps_avg", 0, 1e18, -1);
+    double ll = field(o, "loglam", -20, 20, NAN);
+    if (sa >= 0 && oa >= 0 && isfinite(ll)) {
+        p->v_spend_avg = sa;
+        p->v_opps_avg = oa;
+        p->v_loglam = ll;
+    }
 }
 
 int act_state_restore(act_state *st, const char *json, size_t len,
@@ -307,6 +367,11 @@ int act_state_restore(act_state *st, const char *json, size_t len,
         if (!c) continue;
         c->ctl.integ = d;
         c->ctl.has_integ = true;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "value")) {
+        if (!cJSON_IsObject(it)) continue;
+        act_camp *c = act_state_get(st, it->string);
+        if (c) restore_value(c, it);
     }
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "cursors")) {
         uint64_t epoch, seq;

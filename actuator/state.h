@@ -24,10 +24,12 @@ typedef struct act_camp {
     int64_t start_ms, end_ms, budget_micros;
     bool op_paused;
     int64_t spent_micros; /* counted from aggregates, restored on start */
+    int64_t opps;         /* opportunities counted from aggregates, likewise */
+    beat_pacing mode;     /* the campaign's, else the actuator's default */
     int64_t bids, wins, imps, clicks; /* since this process started */
     act_pacer ctl;
     act_land land; /* win-price landscape: the state's win_curve */
-    beat_gauge *g_spend, *g_mult; /* set by main.c; NULL until then */
+    beat_gauge *g_spend, *g_mult, *g_forecast; /* set by main.c; NULL until then */
 } act_camp;
 
 typedef struct act_state {
@@ -49,6 +51,9 @@ typedef struct act_state {
      * --max-clock-skew-ms). */
     int64_t max_skew_ms;
     act_land_cfg land_cfg; /* defaults after init; main sets the flags */
+    /* Pacing mode of campaigns that name none (VALUE after init; main sets
+     * --pacing-mode). */
+    beat_pacing default_mode;
 } act_state;
 
 typedef struct act_apply_result {
@@ -71,7 +76,8 @@ act_camp *act_state_get(act_state *st, const char *id);
 /* Finds or creates the cursor of a datastream URL; NULL if full. */
 beat_pull_cursor *act_state_cursor(act_state *st, const char *url);
 /* Marks exactly the campaigns of cs as in the set and copies their flight,
- * budget and pause. Returns how many could not be added (table full). */
+ * budget, pause and pacing mode (a change of mode restarts the even law's
+ * integrator from the current multiplier). Returns how many could not be added (table full). */
 int act_state_set_campaigns(act_state *st, const beat_campaign_set *cs);
 /* Counts the buckets of a (an answer to GET /v1/aggregates?after=cur->seq)
  * that are new for cur: a bucket (epoch, seq) is never counted twice. */

@@ -241,6 +241,87 @@ static int test_state_future_times(void) {
     return 0;
 }
 
+/* Pacing modes and the value law's estimates: a campaign's own mode wins,
+ * else the default; opps are counted from the rows; the estimates survive
+ * a restart and a bad one is skipped alone. */
+static int test_state_value_fields(void) {
+    act_state st;
+    CHECK(act_state_init(&st, 10) == 0);
+    CHECK_EQ_INT(st.default_mode, BEAT_PACING_VALUE);
+    st.default_mode = BEAT_PACING_EVEN;
+    beat_campaign bc[2];
+    memset(bc, 0, sizeof bc);
+    snprintf(bc[0].id, sizeof bc[0].id, "named");
+    bc[0].pacing = BEAT_PACING_ASAP;
+    snprintf(bc[1].id, sizeof bc[1].id, "plain");
+    beat_campaign_set cs = {.version = 1, .n = 2, .c = bc};
+    CHECK_EQ_INT(act_state_set_campaigns(&st, &cs), 0);
+    act_camp *named = act_state_find(&st, "named"), *plain = act_state_find(&st, "plain");
+    CHECK_EQ_INT(named->mode, BEAT_PACING_ASAP);
+    CHECK_EQ_INT(plain->mode, BEAT_PACING_EVEN);
+    /* A change of mode restarts the even law's integrator bumplessly. */
+    plain->ctl.has_integ = true;
+    bc[1].pacing = BEAT_PACING_VALUE;
+    CHECK_EQ_INT(act_state_set_campaigns(&st, &cs), 0);
+    CHECK_EQ_INT(plain->mode, BEAT_PACING_VALUE);
+    CHECK(!plain->ctl.has_integ);
+
+    beat_agg_row rows[1] = {row("plain", 50)};
+    rows[0].opps = 40;
+    beat_aggregates a;
+    act_apply_result r;
+    aggs(&a, 1, 1, 2, rows, 1);
+    CHECK(act_state_apply(&st, act_state_cursor(&st, "http://ds"), &a, &r) == 0);
+    CHECK_EQ_INT(plain->opps, 80);
+    plain->ctl.v_obs_s = 12.5;
+    plain->ctl.v_opps = 75;
+    plain->ctl.v_spend_avg = 3.25;
+    plain->ctl.v_opps_avg = 6.5;
+    plain->ctl.v_loglam = -0.5;
+    beat_buf out;
+    beat_buf_init(&out, 1 << 20);
+    CHECK(act_state_encode(&st, "act-1", T0, &out) == 0);
+    act_state back;
+    CHECK(act_state_init(&back, 10) == 0);
+    beat_reason why;
+    CHECK(act_state_restore(&back, out.data, out.len, &why) == 0);
+    act_camp *p = act_state_find(&back, "plain");
+    CHECK(p != NULL);
+    CHECK_EQ_INT(p->mode, BEAT_PACING_VALUE);
+    CHECK_EQ_INT(p->opps, 80);
+    CHECK_EQ_INT(p->ctl.last_opps, 80);
+    CHECK(p->ctl.v_obs_s == 12.5 && p->ctl.v_opps == 75);
+    CHECK(p->ctl.v_spend_avg == 3.25 && p->ctl.v_opps_avg == 6.5);
+    CHECK(p->ctl.v_loglam == -0.5);
+    CHECK_EQ_INT(act_state_find(&back, "named")->mode, BEAT_PACING_ASAP);
+    /* The public part still carries only multiplier, paused, spend. */
+    const char *pub = strstr(out.data, "\"campaigns\":{");
+    const char *priv = strstr(out.data, "\"private\":");
+    CHECK(pub && priv && pub < priv);
+    CHECK(memmem(pub, (size_t)(priv - pub), "opps", 4) == NULL);
+    /* Bad fields: each one skipped alone. */
+    const char *bad = "{\"v\":1,\"ts\":1,\"private\":{\"value\":{"
+                      "\"x\":{\"mode\":\"fast\",\"opps\":-1,\"obs_s\":\"a\","
+                      "\"flight_opps\":7,\"spend_avg\":1,\"opps_avg\":2,\"loglam\":99},"
+                      "\"y\":[1],\"z\":{\"obs_s\":1e999}}}}";
+    act_state e;
+    CHECK(act_state_init(&e, 10) == 0);
+    CHECK(act_state_restore(&e, bad, strlen(bad), &why) == 0);
+    act_camp *x = act_state_find(&e, "x");
+    CHECK(x != NULL);
+    CHECK_EQ_INT(x->mode, BEAT_PACING_DEFAULT);
+    CHECK_EQ_INT(x->opps, 0);
+    CHECK(x->ctl.v_obs_s == 0 && x->ctl.v_opps == 7);
+    CHECK(x->ctl.v_spend_avg < 0); /* loglam out of range: the trio is dropped */
+    CHECK(act_state_find(&e, "y") == NULL);
+    CHECK(act_state_find(&e, "z")->ctl.v_obs_s == 0);
+    act_state_fini(&e);
+    act_state_fini(&back);
+    act_state_fini(&st);
+    beat_buf_fini(&out);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"state_epochs_and_cursors", test_state_epochs_and_cursors},
@@ -248,6 +329,7 @@ int main(int argc, char **argv) {
         {"state_data_time", test_state_data_time},
         {"state_bounded", test_state_bounded},
         {"state_future_times", test_state_future_times},
+        {"state_value_fields", test_state_value_fields},
         {NULL, NULL}};
     return beat_test_main("state", tests, argc, argv);
 }

@@ -84,12 +84,12 @@ int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name,
 
 enum { C_ID, C_ADV, C_ADOMAIN, C_CAT, C_START, C_END, C_FLIGHT, C_BUDGET,
        C_BASE, C_MAX, C_PAUSED, C_TARGETING, C_CREATIVES, C_FREQ, C_SEAT,
-       C_DEALS, C_BUNDLE, C_SCHAIN, C_SELLERS, C_N };
+       C_DEALS, C_BUNDLE, C_SCHAIN, C_SELLERS, C_PACING, C_N };
 static const char *const c_names[C_N] = {
     "id", "advertiser", "adomain", "cat", "start_ms", "end_ms", "flight_s",
     "budget_micros", "base_bid_cpm_micros", "max_bid_cpm_micros", "paused",
     "targeting", "creatives", "freq_cap", "seat", "deals", "bundle",
-    "schain_complete", "sellers"};
+    "schain_complete", "sellers", "pacing"};
 static const char *const t_names[] = {
     "countries", "device_types", "os", "site_cat", "domains_allow",
     "domains_block", "bundles_allow", "bundles_block"};
@@ -166,6 +166,23 @@ static int supply_from(const cJSON *complete, const cJSON *sellers, const char *
     return 0;
 }
 
+static const char *const pacing_names[] = {"default", "even", "value", "asap"};
+
+int beat_pacing_parse(const char *s, beat_pacing *out)
+{
+    for (int i = BEAT_PACING_EVEN; s && i <= BEAT_PACING_ASAP; i++)
+        if (strcmp(s, pacing_names[i]) == 0) {
+            *out = (beat_pacing)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *beat_pacing_name(beat_pacing p)
+{
+    return p >= BEAT_PACING_DEFAULT && p <= BEAT_PACING_ASAP ? pacing_names[p] : "default";
+}
+
 static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
                          bool strict, beat_campaign *c, beat_reason *why)
 {
@@ -219,6 +236,9 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
                                                 BEAT_JSON_NONEMPTY, &c->bundle, why))))
         return rc;
     if ((rc = supply_from(f[C_SCHAIN], f[C_SELLERS], ctx, c, why))) return rc;
+    if (f[C_PACING] && (!cJSON_IsString(f[C_PACING]) ||
+                        beat_pacing_parse(f[C_PACING]->valuestring, &c->pacing) != 0))
+        return FAIL("%s.pacing: must be \"even\", \"value\" or \"asap\"", ctx);
     if (f[C_FREQ]) {
         char fctx[48];
         const cJSON *ff[2];
@@ -403,6 +423,8 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c)
     }
     if (c->schain_complete) beat_json_put_raw(e, ",\"schain_complete\":true");
     if (c->sellers.n) beat_campaign_e_strv(e, "sellers", true, &c->sellers);
+    if (c->pacing != BEAT_PACING_DEFAULT)
+        beat_json_put_printf(e, ",\"pacing\":\"%s\"", beat_pacing_name(c->pacing));
     beat_json_put_raw(e, "}");
 }
 
@@ -410,8 +432,10 @@ int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out)
 {
     beat_json_enc e = beat_json_enc_start(out);
     int v = BEAT_CAMPAIGNS_V_MIN; /* the oldest version that holds the set */
-    for (int i = 0; i < s->n; i++)
-        if (s->c[i].schain_complete || s->c[i].sellers.n) v = 2;
+    for (int i = 0; i < s->n; i++) {
+        if (s->c[i].pacing != BEAT_PACING_DEFAULT) v = 3;
+        else if ((s->c[i].schain_complete || s->c[i].sellers.n) && v < 2) v = 2;
+    }
     beat_json_put_printf(&e, "{\"v\":%d", v);
     if (s->version > 0) beat_json_put_printf(&e, ",\"version\":%" PRId64, s->version);
     beat_json_put_raw(&e, ",\"campaigns\":[");

@@ -14,7 +14,8 @@
  *                 "landing":"https://acme.example/"}],
  *   "freq_cap":{"max":5,"window_s":3600},
  *   "seat":"beat", "deals":["deal-1"], "bundle":"com.acme.app",
- *   "schain_complete":true, "sellers":["exchange.example:pub-1"]}]}
+ *   "schain_complete":true, "sellers":["exchange.example:pub-1"],
+ *   "pacing":"value"}]}
  * Empty/absent targeting lists mean "any". ${CLICK_URL} in adm is replaced
  * by inference with the receiver's signed click URL. "flight_s" is resolved
  * to absolute start_ms/end_ms at decode time (now_ms), and encode always
@@ -37,8 +38,12 @@
  * fields schain_complete and sellers, which limit where a campaign bids, so
  * a reader that ignored them would bid where it must not: a set using them
  * is written as v 2, which v1 readers refuse; a set without them is still
- * written as v 1. Both are read (docs/contracts.md "Campaigns"). */
-#define BEAT_CAMPAIGNS_V 2
+ * written as v 1. 3 added "pacing" (how the actuator spreads the budget): a
+ * set in which a campaign names a mode is written as v 3, so an actuator
+ * that would pace it otherwise refuses it instead; a set naming none keeps
+ * the oldest version that holds it. All three are read (docs/contracts.md
+ * "Campaigns"). */
+#define BEAT_CAMPAIGNS_V 3
 #define BEAT_CAMPAIGNS_V_MIN 1
 #define BEAT_CAMPAIGNS_MAX 10000
 #define BEAT_CREATIVES_MAX 32
@@ -77,6 +82,21 @@ typedef struct beat_creative {
     beat_native_img img, icon;
 } beat_creative;
 
+/* How the actuator spreads a campaign's budget over its flight ("pacing",
+ * v 3). DEFAULT = not named: the actuator's --pacing-mode decides. */
+typedef enum {
+    BEAT_PACING_DEFAULT = 0,
+    BEAT_PACING_EVEN,  /* follow the planned spend curve */
+    BEAT_PACING_VALUE, /* the most value for the budget within the flight */
+    BEAT_PACING_ASAP   /* no pacing: bid the campaign's value until the budget stop */
+} beat_pacing;
+
+/* "even", "value", "asap" -> mode; -EINVAL for anything else (DEFAULT has
+ * no name). */
+int beat_pacing_parse(const char *s, beat_pacing *out);
+/* The name of a mode; "default" for BEAT_PACING_DEFAULT. Static string. */
+const char *beat_pacing_name(beat_pacing p);
+
 typedef struct beat_campaign {
     char id[BEAT_ID_MAX + 1];
     char *advertiser;
@@ -100,6 +120,7 @@ typedef struct beat_campaign {
      * one of sellers: "asi" (any account there) or "asi:sid" */
     bool schain_complete;
     beat_strv sellers;
+    beat_pacing pacing; /* v 3; DEFAULT when absent */
 } beat_campaign;
 
 typedef struct beat_campaign_set {

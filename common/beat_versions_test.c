@@ -146,13 +146,17 @@ static int t_campaigns(void)
     CHECK_EQ_INT(beat_campaigns_decode(m, strlen(m), 0, 0, &cs, &why), 0);
     CHECK(cs.n == 1 && cs.c[0].budget_micros == 100 && cs.c[0].freq_cap_max == 1);
     beat_campaigns_fini(&cs);
-    /* 2 (the supply-chain fields) is read too; 3 is the unknown one */
+    /* 2 (the supply-chain fields) and 3 (pacing) are read too; 4 is the
+     * unknown one */
     bump(m);
     CHECK_EQ_INT(beat_campaigns_decode(m, strlen(m), 0, 0, &cs, &why), 0);
     beat_campaigns_fini(&cs);
     char m3[] = CAMPAIGNS("3");
-    CHECK_EQ_INT(beat_campaigns_decode(m3, strlen(m3), 0, 0, &cs, &why), -EBADMSG);
-    CHECK_REASON(why, "unsupported version 3");
+    CHECK_EQ_INT(beat_campaigns_decode(m3, strlen(m3), 0, 0, &cs, &why), 0);
+    beat_campaigns_fini(&cs);
+    char m4[] = CAMPAIGNS("4");
+    CHECK_EQ_INT(beat_campaigns_decode(m4, strlen(m4), 0, 0, &cs, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 4");
     return 0;
 }
 
@@ -204,9 +208,9 @@ static int t_snapshot(void)
     CHECK_EQ_INT(beat_snapshot_decode(m, strlen(m), &cs, &st, &xs, &why), -EBADMSG);
     CHECK_REASON(why, "snapshot.v: unsupported version 3");
     char m2[] = "S{\"v\":2,\"campaigns_version\":3,\"state_version\":0,\"exchanges_version\":0,"
-                "\"campaigns\":" CAMPAIGNS("3") ",\"state\":null,\"exchanges\":null}";
+                "\"campaigns\":" CAMPAIGNS("4") ",\"state\":null,\"exchanges\":null}";
     CHECK_EQ_INT(beat_snapshot_decode(m2, strlen(m2), &cs, &st, &xs, &why), -EBADMSG);
-    CHECK_REASON(why, "unsupported version 3");
+    CHECK_REASON(why, "unsupported version 4");
     char m3[] = "S{\"v\":2,\"campaigns_version\":3,\"state_version\":0,\"exchanges_version\":4,"
                 "\"campaigns\":" CAMPAIGNS("1") ",\"state\":null,\"exchanges\":" EXCHANGES("2")
                 "}";

@@ -223,6 +223,54 @@ def test_checkpoint_accept_reject_and_get():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_campaign_pacing_and_stored_v2_set():
+    """A set stored by a supervisor from before "pacing" (v 2) loads and is
+    served unchanged; a set naming modes is accepted as v 3 and survives a
+    restart; an unknown mode is refused with the field named."""
+    import sqlite3
+    tmp = tmpdir()
+    db = os.path.join(tmp, "db", "sup.db")
+    os.makedirs(os.path.dirname(db))
+    want = json.load(open(CAMPAIGNS))
+    v2 = {"v": 2, "version": 1, "campaigns": []}
+    for c in want["campaigns"]:
+        c = dict(c)
+        c.pop("flight_s", None)
+        c["start_ms"], c["end_ms"] = 1700000000000, 1700003600000
+        c["sellers"] = ["ssp.example"]
+        v2["campaigns"].append(c)
+    con = sqlite3.connect(db)
+    con.executescript(
+        "CREATE TABLE campaigns(version INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " ts INTEGER NOT NULL, source_hash TEXT, json TEXT NOT NULL);")
+    con.execute("INSERT INTO campaigns(version,ts,source_hash,json) VALUES(1,?,?,?)",
+                (int(time.time() * 1000), "api:old", json.dumps(v2)))
+    con.commit()
+    con.close()
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        p, _, base = start(procs, tmp, "sup1", db=db)
+        got = get_json(base + "/v1/campaigns")
+        check(got["v"] == 2 and got["version"] == 1, f"stored v2 set served: {got['v']}")
+        check([c["id"] for c in got["campaigns"]] == [c["id"] for c in v2["campaigns"]])
+        check(all("pacing" not in c for c in got["campaigns"]), "no pacing invented")
+        modes = ["value", "even", "asap"]
+        v3 = dict(want, v=3)
+        v3["campaigns"] = [dict(c, pacing=modes[i % 3]) for i, c in enumerate(want["campaigns"])]
+        st, _, b = http("PUT", base + "/v1/campaigns", json.dumps(v3), JSON_AUTH)
+        check(st == 200 and json.loads(b) == {"version": 2}, f"PUT v3 -> {st} {b!r}")
+        bad = json.loads(json.dumps(v3))
+        bad["campaigns"][0]["pacing"] = "fast"
+        st, _, b = http("PUT", base + "/v1/campaigns", json.dumps(bad), JSON_AUTH)
+        check(st == 400 and b"campaigns[0].pacing: must be" in b, f"bad mode -> {st} {b!r}")
+        check(p.stop() == 0)
+        p, _, base = start(procs, tmp, "sup2", db=db)
+        got = get_json(base + "/v1/campaigns")
+        check(got["v"] == 3 and got["version"] == 2, f"after restart: v {got['v']}")
+        check([c.get("pacing") for c in got["campaigns"]] ==
+              [c["pacing"] for c in v3["campaigns"]], "modes kept")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_restart_preserves_everything():
     tmp = tmpdir()
     camp = os.path.join(tmp, "campaigns.json")
