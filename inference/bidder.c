@@ -238,10 +238,12 @@ typedef struct imp_scan {
     int low;
     bool have;
     inf_bid *out;
+    inf_result *ex; /* --explain on this imp: candidates' pCTRs go here; else NULL */
 } imp_scan;
 
 /* Scores and prices a chunk of candidates (campaigns cis, creatives crs),
- * keeping the best in s->out. */
+ * keeping the best in s->out; with s->ex, records every pCTR there, and a
+ * candidate with crs[k] < 0 is scored for that only (explain mode). */
 static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
     const inf_model *m = s->w->model;
     float spill[INF_XCACHE_CHUNK][BEAT_FEAT_RAW_MAX];
@@ -251,6 +253,12 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
         const inf_camp *cp = &s->w->camps[ci];
         double pctr = inf_xcache_score(s->w, s->base, &s->raw, s->rows, ci, spill[k],
                                        s->fs ? s->fs[ci] : 0.0);
+        if (s->ex) {
+            inf_result *x = s->ex;
+            if (x->n_explain < INF_EXPLAIN_MAX)
+                x->explain[x->n_explain++] = (inf_explain_ent){ci, pctr};
+            if (crs[k] < 0) continue;
+        }
         int64_t price = price_of(cp->base_bid_cpm_micros, cp->max_bid_cpm_micros, pctr,
                                  m->avg_ctr, cp->multiplier);
         int deal = price > 0 && s->im->n_deals ? inf_deal_pick(cp->c, s->im, price) : -1;
@@ -274,16 +282,18 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
  * through the worker's cache xc) and priced. The winner's feature indices
  * (for the bid log) are computed once, at the end. */
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, int i,
-                         const uint64_t *req, int64_t now_ms, inf_xcache *xc,
-                         _Atomic uint64_t *opps, inf_bid *out) {
+                         const uint64_t *req, const uint64_t *req_all, int64_t now_ms,
+                         inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex,
+                         inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
     int nw = inf_tindex_words(w->tx);
     uint64_t cand[INF_SET_WORDS];
-    memcpy(cand, req, (size_t)nw * sizeof *cand);
+    /* Explain mode visits every campaign targeting admits, live or not. */
+    memcpy(cand, ex ? req_all : req, (size_t)nw * sizeof *cand);
     inf_tindex_imp(w->tx, im, cand);
-    imp_scan s = {.w = w, .im = im, .i = i, .xc = xc, .out = out};
+    imp_scan s = {.w = w, .im = im, .i = i, .xc = xc, .out = out, .ex = ex};
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
     bool have_raw = false;
     int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0, leased = 0;
@@ -305,19 +315,29 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
                     continue;
                 }
             }
+            /* Explain mode: a paused campaign (not in req) is scored for
+             * its pCTR only, and counts nowhere. */
+            if (ex && !(req[k] >> (ci & 63) & 1)) {
+                cr = -1;
+                goto scan;
+            }
             /* A candidate: an opportunity of the campaign's (billable
              * traffic only), whatever its cap, lease and price make of it. */
             if (opps && cp->opp_slot >= 0 && !r->test) inf_opps_inc(opps, cp->opp_slot);
             if (cp->freq_cap_max > 0 &&
                 (!r->cap_key || freq_get(b, cp, r->cap_key, now_ms) >= cp->freq_cap_max)) {
                 capped++;
-                continue;
+                if (!ex) continue;
+                cr = -1; /* explain mode: pCTR only */
             }
             /* Test traffic never spends, so it needs no lease. */
-            if (cp->lease && !r->test && !inf_lease_open(cp->lease, cp->max_bid_cpm_micros)) {
+            if (cr >= 0 && cp->lease && !r->test &&
+                !inf_lease_open(cp->lease, cp->max_bid_cpm_micros)) {
                 leased++;
-                continue;
+                if (!ex) continue;
+                cr = -1;
             }
+        scan:
             if (!have_raw) {
                 imp_features(m, r, im, now_ms, &s.raw);
                 have_raw = true;
@@ -365,6 +385,7 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
                     int64_t now_ms, inf_xcache *xc, inf_result *out) {
     out->now_ms = now_ms;
     out->n = 0;
+    out->n_explain = 0;
     out->reason = INF_NB_NONE;
     if (!w || !w->model) { out->reason = INF_NB_NO_MODEL; return; }
     if (!w->snap || !w->snap->has_state) { out->reason = INF_NB_NO_STATE; return; }
@@ -384,12 +405,15 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
             seat_any = inf_req_seat_ok(r, w->camps[ci].c->seat);
     }
     if (!seat_any) { out->reason = INF_NB_SEAT; return; }
-    uint64_t req[INF_SET_WORDS];
+    uint64_t req[INF_SET_WORDS], req_all[INF_SET_WORDS];
     inf_tindex_request(w->tx, r, req);
+    bool explain = b->cfg.explain;
+    if (explain) inf_tindex_request_all(w->tx, r, req_all);
     inf_nobid worst = INF_NB_NO_IMP;
     bool cur_skip = false;
     for (int i = 0; i < r->n_imp; i++) {
-        inf_nobid nb = bid_imp(b, w, r, i, req, now_ms, xc, out->opps, &out->bids[out->n]);
+        inf_nobid nb = bid_imp(b, w, r, i, req, req_all, now_ms, xc, out->opps,
+                               explain && i == 0 ? out : NULL, &out->bids[out->n]);
         cur_skip |= r->imp[i].skip == INF_IMP_CURRENCY;
         if (nb == INF_NB_NONE) out->n++;
         else if (nb > worst) worst = nb;

@@ -49,6 +49,10 @@ typedef struct inf_bidder_cfg {
     const char *node;         /* --name, logged in bid events */
     int64_t max_state_age_ms; /* older state → no bid (budget safety) */
     int freq_slots_log2;      /* frequency table size; 0 = default (18) */
+    /* --explain (grading only): also score, for the first imp, the
+     * candidates the cap, the lease or a pause would skip, and list every
+     * candidate's pCTR in inf_result.explain (inf_bidder_explain). */
+    bool explain;
 } inf_bidder_cfg;
 
 typedef struct inf_bid {
@@ -63,6 +67,13 @@ typedef struct inf_bid {
     uint32_t feat[BEAT_FEAT_MAX];
 } inf_bid;
 
+#define INF_EXPLAIN_MAX 512 /* a 4 KiB header holds fewer anyway */
+#define INF_EXPLAIN_HDR_MAX 4096
+typedef struct inf_explain_ent {
+    int camp; /* index into inf_world.camps */
+    double pctr;
+} inf_explain_ent;
+
 typedef struct inf_result {
     /* in: the calling worker's opportunity row (opps.h), kept across runs;
      * NULL = not counted */
@@ -71,6 +82,11 @@ typedef struct inf_result {
     inf_nobid reason;  /* when n == 0 */
     int n;
     inf_bid bids[INF_IMP_MAX];
+    /* Only with cfg.explain: the first imp's candidates (where opportunities
+     * are counted, plus paused ones) and their pCTRs, at most
+     * INF_EXPLAIN_MAX (more are left out). */
+    int n_explain;
+    inf_explain_ent explain[INF_EXPLAIN_MAX];
 } inf_result;
 
 typedef struct inf_bidder inf_bidder;
@@ -90,6 +106,13 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
  * working space. -EMSGSIZE if it does not fit (caller answers no-bid). */
 int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
                         const inf_result *res, beat_buf *out, beat_buf *scratch);
+
+/* The X-Beat-Explain header line ("X-Beat-Explain: v=<value cpm micros of
+ * the first imp's bid, 0 if none>;<campaign>=<pCTR>,…\r\n") of res into out
+ * (cap bytes, at most INF_EXPLAIN_HDR_MAX + 1 used): it tells the exchange
+ * our pCTRs, for grading only (--explain). Campaigns that do not fit are
+ * left out; never fails. */
+void inf_bidder_explain(const inf_world *w, const inf_result *res, char *out, size_t cap);
 
 /* The bid-log event of res->bids[k]. */
 void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,

@@ -219,6 +219,63 @@ static int test_freq_cap(void) {
     return 0;
 }
 
+/* --explain: the first imp's candidates with their pCTRs, including those
+ * the cap or a pause keep from bidding (scored for the header only, no
+ * bid, the no-bid reason unchanged); off, nothing is recorded. */
+static int test_explain(void) {
+    inf_bidder_cfg cfg = {.receiver_url = RCV, .secret = SECRET,
+                          .secret_len = strlen(SECRET), .node = "inf-test",
+                          .max_state_age_ms = 30000, .freq_slots_log2 = 12, .explain = true};
+    inf_bidder *b = inf_bidder_new(&cfg), *plain = make_bidder();
+    static inf_result res;
+    override ov[] = {{BOOSTED, 1, true, false}, {"acme-shoes", 1, true, false}};
+    inf_world *w = make_world(ov, 2, T0);
+    CHECK(b && plain && w);
+    const char *j = req_json(BANNER, "0", "a.com", "x-user", NULL);
+    CHECK_EQ_INT(run(plain, w, j, T0, &res), 0);
+    CHECK_EQ_INT(res.n, 1);
+    CHECK_EQ_INT(res.n_explain, 0);
+    CHECK_EQ_INT(run(b, w, j, T0, &res), 0);
+    CHECK_EQ_STR(winner(w, &res), "initech-apps");
+    CHECK(res.bids[0].value_cpm_micros == res.bids[0].price_cpm_micros);
+    bool seen[3] = {false, false, false};
+    for (int i = 0; i < res.n_explain; i++) {
+        const char *id = w->camps[res.explain[i].camp].c->id;
+        CHECK(res.explain[i].pctr > 0 && res.explain[i].pctr < 1);
+        seen[0] |= strcmp(id, "initech-apps") == 0;
+        seen[1] |= strcmp(id, BOOSTED) == 0;      /* paused */
+        seen[2] |= strcmp(id, "acme-shoes") == 0; /* paused */
+    }
+    CHECK(seen[0] && seen[1] && seen[2]);
+    int n_all = res.n_explain;
+    char h[INF_EXPLAIN_HDR_MAX + 1];
+    inf_bidder_explain(w, &res, h, sizeof h);
+    char want[64];
+    snprintf(want, sizeof want, "X-Beat-Explain: v=%lld;", (long long)res.bids[0].price_cpm_micros);
+    CHECK(strncmp(h, want, strlen(want)) == 0 && strstr(h, "initech-apps=") != NULL);
+    CHECK(strcmp(h + strlen(h) - 2, "\r\n") == 0);
+    /* A buffer too small for every campaign: whole entries are left out. */
+    char small[48];
+    inf_bidder_explain(w, &res, small, sizeof small);
+    CHECK(strlen(small) < sizeof small && strcmp(small + strlen(small) - 2, "\r\n") == 0);
+    CHECK(strncmp(small, want, strlen(want)) == 0);
+    const char *eq = strrchr(small, '=');
+    CHECK(eq && eq[1] != 'v' && strchr(small + strlen(want), ',') == NULL);
+    /* Capped: no bid, the same reason as without explain, still listed. */
+    for (int i = 0; i < 19; i++) CHECK_EQ_INT(run(b, w, j, T0 + 1 + i, &res), 0); /* 20 */
+    CHECK_EQ_INT(run(b, w, j, T0 + 100, &res), 0);
+    CHECK_EQ_INT(res.n, 0);
+    CHECK_EQ_INT(res.reason, INF_NB_FREQ_CAP);
+    CHECK_EQ_INT(res.n_explain, n_all);
+    inf_bidder_explain(w, &res, h, sizeof h);
+    CHECK(strncmp(h, "X-Beat-Explain: v=0;", 20) == 0 && strstr(h, "initech-apps=") != NULL);
+    inf_world_free(w);
+    inf_bidder_free(b);
+    inf_bidder_free(plain);
+    inf_req_fini(&R);
+    return 0;
+}
+
 static int test_targeting_and_blocks(void) {
     inf_bidder *b = make_bidder();
     static inf_result res;
@@ -560,6 +617,7 @@ int main(int argc, char **argv) {
         {"paused_and_absent", test_paused_and_absent},
         {"no_model_state_stale", test_no_model_state_stale},
         {"freq_cap", test_freq_cap},
+        {"explain", test_explain},
         {"seats_test_consent_currency", test_seats_test_consent_currency},
         {"targeting_and_blocks", test_targeting_and_blocks},
         {"response_and_notices", test_response_and_notices},

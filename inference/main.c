@@ -40,7 +40,7 @@
 
 static char *o_lease, *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret,
     *o_name, *o_log_level, *o_rates, *o_tcf_purposes;
-static bool o_open;
+static bool o_open, o_explain;
 static int64_t o_lease_every_ms, o_tcf_vendor_id;
 static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
     o_max_model_bytes, o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch,
@@ -129,6 +129,10 @@ static const beat_opt opts[] = {
     {"open", "BEAT_INFERENCE_OPEN", BEAT_OPT_BOOL, &o_open, "false", 0, -1,
      "development only: answer bid requests from anyone, without exchange "
      "authentication or QPS caps (docs/exchanges.md)", false},
+    {"explain", "BEAT_INFERENCE_EXPLAIN", BEAT_OPT_BOOL, &o_explain, "false", 0, -1,
+     "grading only: every bid answer (200 and 204) carries X-Beat-Explain with our "
+     "pCTR for each candidate campaign of the first imp, which tells the exchange what "
+     "we think its traffic is worth; never on a real exchange (docs/demo.md)", false},
     BEAT_ALERT_OPTS(&o_alert),
     {"alert-state-age-warn-s", "BEAT_ALERT_STATE_AGE_WARN_S", BEAT_OPT_DBL, &o_state_warn_s,
      "15", 0, 1e7, "warn when the pacing state is this old (0 = off)", false},
@@ -158,6 +162,7 @@ typedef struct worker {
     inf_req req;
     inf_result res;
     beat_event ev;
+    char explain[INF_EXPLAIN_HDR_MAX + 1]; /* --explain: this answer's header */
 } worker;
 
 static struct {
@@ -255,6 +260,7 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
                                              : INT64_MAX;
     if (beat_mono_us() >= deadline_us) {
         w->res.n = 0;
+        w->res.n_explain = 0;
         w->res.reason = INF_NB_TMAX;
     } else {
         inf_bidder_run(G.bidder, wd, &w->req, beat_now_ms(), w->xc, &w->res);
@@ -289,8 +295,10 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
                         RESP_MAX);
         }
     }
+    if (o_explain) inf_bidder_explain(wd, &w->res, w->explain, sizeof w->explain);
     inf_holder_release(G.holder, w->idx);
-    inf_http_reply(c, code, ver, NULL, w->resp.data, code == 200 ? w->resp.len : 0);
+    inf_http_reply(c, code, ver, o_explain ? w->explain : NULL, w->resp.data,
+                   code == 200 ? w->resp.len : 0);
     inf_exch_done(xs, code == 200 ? INF_OUT_BID : INF_OUT_NOBID, w->res.reason,
                   code == 200 ? w->res.n : 0, w->req.n_imp_total - w->req.n_imp, t0);
     inf_req_fini(&w->req); /* after the reply: the response used its strings */
@@ -558,6 +566,7 @@ int main(int argc, char **argv) {
         .secret_len = strlen(o_secret),
         .node = o_name,
         .max_state_age_ms = o_max_state_age_ms,
+        .explain = o_explain,
     };
     G.bidder = inf_bidder_new(&bcfg);
     if (!G.w || !G.holder || !G.bidder) {

@@ -404,3 +404,30 @@ void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,
     ev->n_feat = bid->n_feat;
     memcpy(ev->feat, bid->feat, bid->n_feat * sizeof ev->feat[0]);
 }
+
+/* --explain: what the exchange may grade us with. snprintf is fine here:
+ * explain mode is for grading runs, not for the hot path. */
+void inf_bidder_explain(const inf_world *w, const inf_result *res, char *out, size_t cap) {
+    if (cap == 0) return;
+    out[0] = '\0';
+    size_t lim = cap - 1 < INF_EXPLAIN_HDR_MAX ? cap - 1 : INF_EXPLAIN_HDR_MAX;
+    static const char tail[] = "\r\n";
+    int64_t v = 0;
+    for (int k = 0; k < res->n; k++)
+        if (res->bids[k].imp == 0) v = res->bids[k].value_cpm_micros;
+    int n = snprintf(out, cap, "X-Beat-Explain: v=%" PRId64 ";", v);
+    if (n < 0 || (size_t)n + sizeof tail - 1 > lim) {
+        out[0] = '\0';
+        return;
+    }
+    size_t len = (size_t)n;
+    for (int i = 0; i < res->n_explain && w; i++) {
+        char ent[BEAT_ID_MAX + 32];
+        int m = snprintf(ent, sizeof ent, "%s%s=%.6g", i ? "," : "",
+                         w->camps[res->explain[i].camp].c->id, res->explain[i].pctr);
+        if (m < 0 || len + (size_t)m + sizeof tail - 1 > lim) break; /* cut, never fail */
+        memcpy(out + len, ent, (size_t)m);
+        len += (size_t)m;
+    }
+    memcpy(out + len, tail, sizeof tail); /* with the NUL */
+}

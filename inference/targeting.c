@@ -428,9 +428,9 @@ static void host_posts(const inf_tindex *x, int dim, const char *host, uint64_t 
     }
 }
 
-void inf_tindex_request(const inf_tindex *x, const inf_req *r, uint64_t *out) {
+/* out &= the campaigns whose targeting and blocks admit r. */
+static void request_narrow(const inf_tindex *x, const inf_req *r, uint64_t *out) {
     int W = x->words;
-    memcpy(out, set_of(x, S_LIVE), (size_t)W * sizeof *out);
     narrow(x, out, S_ANY_COUNTRY, D_COUNTRY, r->country, len_or_0(r->country));
     narrow(x, out, S_ANY_OS, D_OS, r->os, len_or_0(r->os));
     char t[BEAT_I64_CHARS];
@@ -464,6 +464,17 @@ void inf_tindex_request(const inf_tindex *x, const inf_req *r, uint64_t *out) {
         clear_post(out, x, find(x, D_ADOMAIN, r->badv[i], strlen(r->badv[i])));
     for (int i = 0; i < r->n_bapp; i++)
         clear_post(out, x, find(x, D_BUNDLE, r->bapp[i], strlen(r->bapp[i])));
+}
+
+void inf_tindex_request(const inf_tindex *x, const inf_req *r, uint64_t *out) {
+    memcpy(out, set_of(x, S_LIVE), (size_t)x->words * sizeof *out);
+    request_narrow(x, r, out);
+}
+
+void inf_tindex_request_all(const inf_tindex *x, const inf_req *r, uint64_t *out) {
+    memset(out, 0, (size_t)x->words * sizeof *out);
+    for (int i = 0; i < x->n; i++) bit_set(out, (uint32_t)i);
+    request_narrow(x, r, out);
 }
 
 void inf_tindex_imp(const inf_tindex *x, const inf_imp *im, uint64_t *cand) {

@@ -33,6 +33,9 @@ int inf_tindex_words(const inf_tindex *x); /* words of its bit sets */
 /* out[0..words) = the live campaigns with inf_targeting_ok and not
  * inf_blocked for r. No allocation. */
 void inf_tindex_request(const inf_tindex *x, const inf_req *r, uint64_t *out);
+/* The same without the live filter: paused campaigns and those out of the
+ * state too (inference --explain only: off the bid path). */
+void inf_tindex_request_all(const inf_tindex *x, const inf_req *r, uint64_t *out);
 /* cand &= the campaigns with a creative of a format the imp offers (a
  * banner of one of its sizes, any video, any native): a superset of what
  * inf_creative_match accepts, which still decides. */

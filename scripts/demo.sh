@@ -15,12 +15,18 @@ else REPORT=${BEAT_REPORT_DIR:-$PWD/run/report}; fi
 DURATION=${BEAT_DEMO_DURATION_S:-150}
 RATE=${BEAT_DEMO_RATE:-300}
 WAVE=${BEAT_DEMO_WAVE:-0.5}
-SURGE=${BEAT_DEMO_SURGE:-0.55:0.1:5}   # ×5 for 10% of the run
-DROP=${BEAT_DEMO_DROP:-0.25:0.04:0.3}  # and a short drop
+# AT:LEN:FACTOR, comma-separated for several; empty for none.
+SURGE=${BEAT_DEMO_SURGE-0.55:0.1:5}   # ×5 for 10% of the run
+DROP=${BEAT_DEMO_DROP-0.25:0.04:0.3}  # and a short drop
+PRICE_WAVE=${BEAT_DEMO_PRICE_WAVE:-0.15} # the market price's daily wave
+LOSS_PRICE=${BEAT_DEMO_LOSS_PRICE:-1}    # 0: loss notices carry no price
 SEED=${BEAT_DEMO_SEED:-42}
 CONNS=${BEAT_DEMO_CONNECTIONS:-256}   # per inference node: room for the surge
 AUC_WINDOW=${BEAT_DEMO_AUC_WINDOW_S:-15} # Bayes AUC per window of this many seconds
 export BEAT_RUN_DIR=$RUN
+SHAPE=()
+[ -n "$SURGE" ] && SHAPE+=(--surge "$SURGE")
+[ -n "$DROP" ] && SHAPE+=(--surge "$DROP")
 
 "$BIN/beatctl" down >/dev/null 2>&1 || true
 rm -rf "$RUN" "$REPORT" && mkdir -p "$RUN" "$REPORT"
@@ -58,6 +64,11 @@ export BEAT_CURRENCY_RATES=${BEAT_CURRENCY_RATES:-EUR=1.08,GBP=1.27}
 # inference uses their personal data only then (docs/privacy.md).
 export BEAT_INFERENCE_TCF_VENDOR_ID=${BEAT_INFERENCE_TCF_VENDOR_ID:-4242}
 export BEAT_EXSIM_TCF_VENDOR_ID=$BEAT_INFERENCE_TCF_VENDOR_ID
+# Grading only: inference tells the simulator its pCTR per candidate
+# campaign (X-Beat-Explain), for the pCTR oracle (docs/demo.md).
+export BEAT_INFERENCE_EXPLAIN=${BEAT_INFERENCE_EXPLAIN:-1}
+# The actuator's pacing mode, when one is asked for.
+if [ -n "${BEAT_DEMO_PACING:-}" ]; then export BEAT_ACTUATOR_PACING_MODE=$BEAT_DEMO_PACING; fi
 
 echo "== beatctl up"
 # Exchanges with keys generated at up (run/exchange-keys, mode 0600); run/env
@@ -76,10 +87,10 @@ python3 scripts/report.py --put-campaigns "$RUN" "$RUN/campaigns-demo.json" "$RE
 python3 scripts/report.py --poll "$RUN" "$REPORT/engine.jsonl" &
 POLL=$!
 
-echo "== beat-exsim as exchange $BEAT_EXSIM_EXCHANGE: ${DURATION}s at ${RATE} req/s on average (wave $WAVE, surge $SURGE, drop $DROP)"
+echo "== beat-exsim as exchange $BEAT_EXSIM_EXCHANGE: ${DURATION}s at ${RATE} req/s on average (wave $WAVE, surge ${SURGE:-none}, drop ${DROP:-none}, price wave $PRICE_WAVE)"
 "$BIN/beat-exsim" --inference "$BEAT_INFERENCE_URLS" --rate "$RATE" --duration "$DURATION" \
-  --seed "$SEED" --wave "$WAVE" --surge "$SURGE" --surge "$DROP" --connections "$CONNS" \
-  --auc-window-s "$AUC_WINDOW" \
+  --seed "$SEED" --wave "$WAVE" "${SHAPE[@]}" --price-wave "$PRICE_WAVE" \
+  --loss-price "$LOSS_PRICE" --connections "$CONNS" --auc-window-s "$AUC_WINDOW" \
   --currency-rates "$BEAT_CURRENCY_RATES" --campaigns "$REPORT/campaigns.json" \
   --timeline "$REPORT/exsim-timeline.jsonl" --events "$REPORT/events.jsonl" \
   --stats-every-s 10 --json "$REPORT/exsim.json" > "$REPORT/exsim.txt"

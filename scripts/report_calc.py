@@ -94,6 +94,16 @@ def auc_series(engine_rows, bayes):
     return out, model
 
 
+def first_price(sim):
+    """First-price wins: what was paid against the value bid before
+    shading (inference's X-Beat-Explain v=; the bid when not told)."""
+    fp = dict(sim.get("first_price") or {})
+    if fp:
+        fp["paid_vs_value"] = (fp["paid_micros"] / fp["value_micros"]
+                               if fp.get("value_micros") else None)
+    return fp
+
+
 def summarize(out_dir, engine):
     sim = json.load(open(os.path.join(out_dir, "exsim.json")))
     live = json.load(open(os.path.join(out_dir, "campaigns.json")))
@@ -115,6 +125,9 @@ def summarize(out_dir, engine):
         b = c["budget_micros"]
         clicks, exp_clicks = s.get("clicks", 0), s.get("exp_clicks", 0.0)
         oc = o.get("clicks")
+        po = o.get("pctr_oracle", {})
+        pc = po.get("clicks")
+        fp_paid, fp_value = s.get("fp_paid_micros", 0), s.get("fp_value_micros", 0)
         rows.append({
             "id": cid, "budget_micros": b, "spend_micros": round(spend),
             "spend_cpm_micros": s.get("spend_cpm_micros", 0),
@@ -127,6 +140,16 @@ def summarize(out_dir, engine):
             "oracle_eligible": o.get("eligible"),
             "clicks_vs_oracle": (exp_clicks / oc) if oc else None,
             "real_clicks_vs_oracle": (clicks / oc) if oc else None,
+            "oracle_fp_wins": o.get("fp_wins"), "oracle_fp_spend_micros": o.get("fp_spend_micros"),
+            "pctr_oracle_clicks": pc, "pctr_oracle_pctr_sum": po.get("pctr_sum"),
+            "pctr_oracle_spend_micros": po.get("spend_micros"),
+            "pctr_oracle_eligible": po.get("eligible"),
+            "clicks_vs_pctr_oracle": (exp_clicks / pc) if pc else None,
+            "pctr_oracle_vs_oracle": (pc / oc) if pc is not None and oc else None,
+            "engine_pctr_sum": o.get("engine_pctr_sum"),
+            "fp_wins": s.get("fp_wins", 0), "fp_paid_micros": fp_paid,
+            "fp_value_micros": fp_value, "fp_saved_micros": fp_value - fp_paid,
+            "fp_paid_vs_value": (fp_paid / fp_value) if fp_value else None,
             "engine_spend_micros": eng_spend.get(cid),
             "multiplier": state.get("campaigns", {}).get(cid, {}).get("multiplier"),
             "paused": state.get("campaigns", {}).get(cid, {}).get("paused"),
@@ -163,7 +186,11 @@ def summarize(out_dir, engine):
                    "spend_micros": round(sum(r["spend_cpm_micros"] for r in rows) / 1000.0),
                    "clicks": sum(r["clicks"] for r in rows),
                    "exp_clicks": sum(r["exp_clicks"] for r in rows),
-                   "oracle_clicks": sum(r["oracle_clicks"] or 0 for r in rows)},
+                   "oracle_clicks": sum(r["oracle_clicks"] or 0 for r in rows),
+                   "pctr_oracle_clicks": sum(r["pctr_oracle_clicks"] or 0 for r in rows)},
+        "first_price": first_price(sim),
+        "explain": sim.get("explain"),
+        "oracle_explained": sim.get("oracle", {}).get("explained"),
         "auc": {"model_final": final_auc, "bayes_overall": bayes.get("overall"),
                 "ratio_final": (final_auc / bayes["overall"])
                 if final_auc is not None and bayes.get("overall") else None,
@@ -175,6 +202,12 @@ def summarize(out_dir, engine):
     }
     t = summary["totals"]
     t["clicks_vs_oracle"] = t["exp_clicks"] / t["oracle_clicks"] if t["oracle_clicks"] else None
+    t["clicks_vs_pctr_oracle"] = (t["exp_clicks"] / t["pctr_oracle_clicks"]
+                                  if t["pctr_oracle_clicks"] else None)
+    t["pctr_oracle_vs_oracle"] = (t["pctr_oracle_clicks"] / t["oracle_clicks"]
+                                  if t["oracle_clicks"] else None)
+    ratios = [r["clicks_vs_pctr_oracle"] for r in rows if r["clicks_vs_pctr_oracle"] is not None]
+    t["worst_clicks_vs_pctr_oracle"] = min(ratios) if ratios else None
     problems = [k for k in ("bids", "wins", "spend_micros", "clicks") if not sim.get(k)]
     if versions.get("state", 0) <= before.get("state", 0):
         problems.append("state version did not advance")
@@ -212,21 +245,39 @@ def markdown(s):
     L.append(f"## Pacing and outcome per campaign (plan: {s['plan']})")
     L.append("")
     L.append("| campaign | budget $ | billed $ | used % | over % | MAD % | wins | clicks | "
-             "eCPC $ | oracle clicks | clicks ÷ oracle | engine spend $ | multiplier |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+             "eCPC $ | oracle clicks | clicks ÷ oracle | clicks ÷ pCTR-oracle | "
+             "engine spend $ | multiplier |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in s["campaigns"]:
         L.append(f"| {c['id']} | {_money(c['budget_micros'])} | {_money(c['spend_micros'])} | "
                  f"{c['utilisation_pct']:.1f} | {c['overspend_pct']:.2f} | {_f(c['mad_pct'])} | "
                  f"{c['wins']:,} | {c['clicks']:,} | {_f(c['ecpc'], '{:.3f}')} | "
                  f"{_f(c['oracle_clicks'], '{:.0f}')} | {_f(c['clicks_vs_oracle'], '{:.2f}')} | "
+                 f"{_f(c['clicks_vs_pctr_oracle'], '{:.2f}')} | "
                  f"{_money(c['engine_spend_micros'])} | {_f(c['multiplier'], '{:.3f}')} |")
     L.append(f"| **all** | {_money(t['budget_micros'])} | {_money(t['spend_micros'])} | "
              f"{100.0 * t['spend_micros'] / max(t['budget_micros'], 1):.1f} | | | | "
              f"{t['clicks']:,} | | {t['oracle_clicks']:.0f} | "
-             f"{_f(t['clicks_vs_oracle'], '{:.2f}')} | | |")
+             f"{_f(t['clicks_vs_oracle'], '{:.2f}')} | "
+             f"{_f(t['clicks_vs_pctr_oracle'], '{:.2f}')} | | |")
     L.append("")
     L.append("clicks ÷ oracle compares expected clicks (Σ true CTR over the impressions won) "
              "with the oracle's; realised clicks are the sampled ones.")
+    L.append("")
+    L.append(f"**Against the oracles**: clicks ÷ oracle {_f(t['clicks_vs_oracle'], '{:.3f}')} "
+             f"(a bidder that knows the true CTR, first-price bids shaded); clicks ÷ "
+             f"pCTR-oracle {_f(t['clicks_vs_pctr_oracle'], '{:.3f}')} (the same bidder on the "
+             f"engine's own pCTRs: what pacing and pricing cost; worst campaign "
+             f"{_f(t['worst_clicks_vs_pctr_oracle'], '{:.3f}')}); pCTR-oracle ÷ oracle "
+             f"{_f(t['pctr_oracle_vs_oracle'], '{:.3f}')} (what the CTR model costs). "
+             f"{_f(s.get('oracle_explained'), '{:,}')} auctions carried the engine's pCTRs.")
+    fp = s.get("first_price") or {}
+    if fp.get("wins"):
+        L.append("")
+        L.append(f"**First price**: {fp['wins']:,} wins, paid ${_money(fp['paid_micros'])} for a "
+                 f"value bid of ${_money(fp['value_micros'])} (paid ÷ value "
+                 f"{_f(fp.get('paid_vs_value'), '{:.3f}')}); shading saved "
+                 f"${_money(fp['saved_micros'])}.")
     L.append("")
     L.append("## Model quality")
     L.append("")

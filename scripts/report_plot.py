@@ -1,6 +1,8 @@
 """PNG plots of the demo report with gnuplot (scripts/deps.sh demo installs
-gnuplot-nox): cumulative spend vs plan per campaign, multipliers over time,
-model AUC vs Bayes AUC over time, QPS and latency. Writes the data files
+gnuplot-nox): cumulative spend vs plan per campaign, multipliers over time
+(alone, and against the scheduled request rate: the price of a click the
+pacer settles on as traffic swells and drops), model AUC vs Bayes AUC over
+time, QPS and latency. Writes the data files
 and one .gp script per plot into the report directory, so a plot can be
 re-made or restyled by hand. Without gnuplot, returns no plots (the report
 still has every number)."""
@@ -74,6 +76,38 @@ plot {', '.join(plots)}
 """)
 
 
+def lambda_plot(out_dir, summary, engine_rows, timeline, t0):
+    """Each campaign's multiplier (λ up to a per-campaign constant: the
+    bidder prices base × pCTR ÷ avg CTR × multiplier; a gap while paused)
+    against the scheduled request rate on the right axis."""
+    ids = [c["id"] for c in summary["campaigns"]]
+    with open(os.path.join(out_dir, "lambda.dat"), "w") as f:
+        f.write("# t_s " + " ".join(ids) + "\n")
+        for r in engine_rows:
+            st = (r.get("state") or {}).get("campaigns", {})
+            vals = []
+            for cid in ids:
+                m = st.get(cid, {})
+                v = None if m.get("paused") else m.get("multiplier")
+                vals.append("NaN" if v is None else f"{v:.4f}")
+            f.write(f"{(r['ts'] - t0) / 1000:.1f} " + " ".join(vals) + "\n")
+    with open(os.path.join(out_dir, "rate.dat"), "w") as f:
+        f.write("# t_s scheduled_rate\n")
+        for r in timeline:
+            if r.get("rate"):
+                f.write(f"{(r['ts'] - t0) / 1000:.1f} {r['rate']:.1f}\n")
+    plots = [f"'lambda.dat' u 1:{k + 2} w l lw 2 t '{cid}'" for k, cid in enumerate(ids)]
+    plots.append("'rate.dat' u 1:2 axes x1y2 w l dt 2 lc rgb 'gray40' t 'scheduled requests/s'")
+    return _run(out_dir, "lambda", f"""{TERM}
+set output 'lambda.png'
+set title 'Multiplier per campaign (the price of a click, up to a constant) vs traffic'
+set xlabel 'seconds since the flights started'; set ylabel 'multiplier'
+set y2label 'scheduled requests / s'; set ytics nomirror; set y2tics
+set key left top; set grid
+plot {', '.join(plots)}
+""")
+
+
 def auc_plot(out_dir, summary, t0):
     series = summary["auc"]["series"]
     with open(os.path.join(out_dir, "auc.dat"), "w") as f:
@@ -131,5 +165,6 @@ def plot_all(out_dir, summary):
     weights = report_calc.hourly_weights()
     out = [spend_plot(out_dir, summary, timeline, t0, weights),
            multiplier_plot(out_dir, summary, engine_rows, t0),
+           lambda_plot(out_dir, summary, engine_rows, timeline, t0),
            auc_plot(out_dir, summary, t0), qps_plot(out_dir, timeline, t0)]
     return [p for p in out if p]

@@ -27,8 +27,11 @@ class FakeBidder:
     refuse_retyped: a /bill carrying a loss reason (l=) gets 403, as a
     receiver answers a loss URL re-typed as a bill."""
 
-    def __init__(self, delay_s=0.0, flaky=False, notice_port=None, refuse_retyped=False):
+    def __init__(self, delay_s=0.0, flaky=False, notice_port=None, refuse_retyped=False,
+                 explain=False):
         self.port = free_port()
+        self.explain = explain   # answer with X-Beat-Explain, as inference --explain
+        self.explained = {}      # id -> header sent
         self.notice_port = notice_port or self.port
         self.flaky = flaky
         self.refuse_retyped = refuse_retyped
@@ -99,9 +102,19 @@ class FakeBidder:
         rid = req["id"]
         with self.lock:
             self.requests[rid] = req
+        h = int(hashlib.md5(rid.encode()).hexdigest(), 16)
+        cid = "cA" if h % 2 else "cB"
+        hdrs = [("Content-Type", "application/json")]
+        if self.explain:
+            # The value bid before shading: $0.10 CPM above the price; every
+            # fifth answer malformed (the simulator must take it as untold).
+            x = (f"v={int(PRICES[cid] * 1e6) + 100000};cA=0.02,cB=0.03" if h % 5
+                 else "v=1;cA=oops")
+            hdrs.append(("X-Beat-Explain", x))
+            with self.lock:
+                self.explained[rid] = x
         if req.get("site", {}).get("domain") == "blocked.example":
-            return (204, b"")
-        cid = "cA" if int(hashlib.md5(rid.encode()).hexdigest(), 16) % 2 else "cB"
+            return (204, b"", hdrs[1:])
         base = f"http://127.0.0.1:{self.notice_port}"
         # Shaped like BEAT's v2 notice URLs (empty x, f, a trailing s).
         common = (f"v=2&x=&a=${{AUCTION_ID}}&i=${{AUCTION_IMP_ID}}&c={cid}&cr=cr-{cid}"
@@ -117,7 +130,7 @@ class FakeBidder:
             self.bids[rid] = (cid, PRICES[cid])
         body = json.dumps({"id": rid, "cur": "USD",
                            "seatbid": [{"seat": "beat", "bid": [bid]}]}).encode()
-        return (200, body, [("Content-Type", "application/json")])
+        return (200, body, hdrs)
 
     def __enter__(self):
         self.thread.start()
@@ -537,3 +550,46 @@ def test_exsim_loss_price_switch():
             else:
                 check(all(q.get("p", "") == "" for q in losses), "no loss price")
             check(all(micros(q["p"]) > 0 for q in bills), "bills keep their price")
+
+
+def test_exsim_reads_explain_header():
+    """An engine that explains itself (inference --explain): exsim reads the
+    pCTRs of every well-formed X-Beat-Explain (200 and 204), counts the
+    malformed ones and takes them as no pCTRs, feeds the pCTR oracle, and
+    sums per campaign what first-price wins paid against the value bid."""
+    with FakeBidder(explain=True) as fb, tempfile.TemporaryDirectory() as tmp:
+        camps = os.path.join(tmp, "camps.json")
+        sizes = [{"w": w, "h": h} for w, h in ((300, 250), (728, 90), (320, 50), (160, 600),
+                                               (300, 600), (970, 250), (320, 480), (336, 280),
+                                               (468, 60))]
+        json.dump({"campaigns": [{"id": c, "start_ms": 0, "end_ms": 9000000000000,
+                                  "budget_micros": 2000000, "max_bid_cpm_micros": 5000000,
+                                  "creatives": sizes + [{"format": "video"},
+                                                        {"format": "native"}]}
+                                 for c in ("cA", "cB")]}, open(camps, "w"))
+        s, _ = notice_run(fb, tmp, "--campaigns", camps)
+        sent = list(fb.explained.values())
+        bad = sum(1 for x in sent if "oops" in x)
+        check(bad > 0 and len(sent) - bad > 0, (len(sent), bad))
+        ex = s["explain"]
+        check(ex["malformed"] == bad and ex["answers"] == len(sent) - bad, (ex, len(sent), bad))
+        fp = s["first_price"]
+        check(fp["wins"] > 0 and fp["wins"] == s["wins_first_price"], fp)
+        # Every first-price win paid its bid; the value was $0.10 CPM more
+        # (= 100 micros) unless its header was malformed (then value = bid).
+        check(fp["value_micros"] - fp["paid_micros"] == fp["saved_micros"], fp)
+        check(0 < fp["saved_micros"] <= 100 * fp["wins"] + 1, fp)
+        for cid in ("cA", "cB"):
+            c = s["campaigns"][cid]
+            check(c["fp_value_micros"] - c["fp_paid_micros"] <= 100 * c["fp_wins"] + 1, c)
+        o = s["oracle"]
+        check(o["explained"] > 0 and o["explained"] < o["auctions"], o)
+        for cid in ("cA", "cB"):
+            po = o["campaigns"][cid]["pctr_oracle"]
+            check(0 < po["eligible"] < o["campaigns"][cid]["eligible"], (cid, po))
+            check(po["spend_micros"] <= 2000001, (cid, po))
+            # A constant pCTR: Σ pCTR over its wins is that constant × wins.
+            want = 0.02 if cid == "cA" else 0.03
+            check(abs(po["pctr_sum"] - want * po["wins"]) < 0.01 * po["wins"] + 0.01, po)
+        check(sum(o["campaigns"][c]["pctr_oracle"]["wins"] for c in ("cA", "cB")) > 0, o)
+        check(o["pctr_clicks"] > 0 and o["clicks"] > 0, o)

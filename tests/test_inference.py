@@ -255,6 +255,7 @@ def test_every_fixture_bids_or_says_why():
             for f in sorted(os.listdir(os.path.join(REQUESTS, v))):
                 body = fixture(f"{v}/{f}")
                 st, hdr, out = http("POST", url, body, {"x-openrtb-version": v})
+                check(explain_of(hdr) is None, f"{v}/{f}: X-Beat-Explain without --explain")
                 want = EXPECT[f]
                 if want is None:
                     check(st == 204, f"{v}/{f} -> {st} {out[:300]!r}")
@@ -279,5 +280,70 @@ def test_every_fixture_bids_or_says_why():
             check_bid(req, bids[0], rcv_port, 4, None)
         check(metric(inf_port, 'beat_inference_nobid_total{exchange="open",reason="no_imp"}') == n204,
               "no_imp count")
+        check(inf.alive(), "inference died")
+        check(inf.stop() == 0, "SIGTERM exit code")
+
+
+def explain_of(hdr):
+    """X-Beat-Explain → (v, {campaign: pctr}), or None when absent."""
+    x = next((val for k, val in hdr.items() if k.lower() == "x-beat-explain"), None)
+    if x is None:
+        return None
+    v, _, rest = x.partition(";")
+    check(v.startswith("v="), f"explain {x!r}")
+    items = dict(kv.split("=") for kv in rest.split(",") if kv)
+    return int(v[2:]), {k: float(p) for k, p in items.items()}
+
+
+def test_explain_header():
+    """--explain: every bid answer, 200 and 204 alike, carries X-Beat-Explain
+    with the value of the first imp's bid (0 when none) and the pCTR of each
+    candidate campaign, even one the state pauses (the fixture test above
+    checks that no answer carries it without the flag)."""
+    sup_port, inf_port, bidlog_port = free_ports(3)
+    tmp = tempfile.mkdtemp(prefix="inf-explain-")
+    with Procs(tmp) as procs:
+        start_supervisor(procs, tmp, sup_port)
+        sbase = f"http://127.0.0.1:{sup_port}"
+        inf = procs.start("inference", inference_argv(tmp, inf_port, bidlog_port, "inf-x",
+                                                     None, "--explain"))
+        with open(FORMATS, "rb") as f:
+            st, _, b = http("PUT", sbase + "/v1/campaigns", f.read(),
+                            {"Content-Type": "application/json"})
+        check(st == 200, f"PUT campaigns -> {st} {b!r}")
+        mults = {"ortb-banner": 1.0, "ortb-video": 1.0, "ortb-native": 1.0, "ortb-deal": 3.0}
+        for path, body, ctype in (("/v1/state", state(mults), "application/json"),
+                                  ("/v1/checkpoint", ckpt(), "application/octet-stream")):
+            st, _, b = http("POST", sbase + path, body, {"Content-Type": ctype})
+            check(st == 200, f"POST {path} -> {st} {b!r}")
+        wait_for(lambda: healthz(inf_port) and healthz(inf_port)["ready"], 10,
+                 what="inference ready")
+        url = f"http://127.0.0.1:{inf_port}/openrtb2/bid"
+        body = fixture("2.6/simple-banner.json")
+        st, hdr, out = http("POST", url, body, {"x-openrtb-version": "2.6"})
+        check(st == 200, f"bid -> {st} {out[:300]!r}")
+        price = json.loads(out)["seatbid"][0]["bid"][0]["price"]
+        x = explain_of(hdr)
+        check(x is not None, f"no X-Beat-Explain on a 200: {hdr}")
+        v, pctrs = x
+        check(v == round(price * 1e6), f"v={v} for price {price}")
+        check(set(pctrs) == {"ortb-banner", "ortb-deal"} and
+              all(abs(p - 0.5) < 1e-6 for p in pctrs.values()), f"pctrs {pctrs}")
+        # A floor above any price: no bid, the candidates still explained.
+        req = json.loads(body)
+        req["imp"][0]["bidfloor"] = 500.0
+        st, hdr, _ = http("POST", url, json.dumps(req).encode())
+        check(st == 204, f"high floor -> {st}")
+        check(explain_of(hdr) == (0, pctrs), f"204 explain {explain_of(hdr)} vs {pctrs}")
+        # Paused by the state (both): no bid, but still scored for the header.
+        st, _, b = http("POST", sbase + "/v1/state", state(mults, paused=tuple(pctrs)),
+                        {"Content-Type": "application/json"})
+        check(st == 200, f"POST /v1/state -> {st} {b!r}")
+        wait_for(lambda: http("POST", url, body)[0] == 204, 10, what="paused: no bid")
+        st, hdr, _ = http("POST", url, body)
+        check(st == 204 and explain_of(hdr) == (0, pctrs), f"paused -> {st} {hdr}")
+        # Not a bid request the bidder saw: no header.
+        st, hdr, _ = http("POST", url, b"{not json")
+        check(st == 400 and explain_of(hdr) is None, f"bad request -> {st} {hdr}")
         check(inf.alive(), "inference died")
         check(inf.stop() == 0, "SIGTERM exit code")

@@ -15,7 +15,7 @@ import report  # noqa: E402
 
 FAST = {"BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S": "2", "BEAT_ACTUATOR_TICK_MS": "500",
         "BEAT_DATASTREAM_BUCKET_MS": "500", "BEAT_DATASTREAM_JOIN_WINDOW_MS": "3000",
-        "BEAT_CURRENCY_RATES": "EUR=1.08,GBP=1.27"}
+        "BEAT_CURRENCY_RATES": "EUR=1.08,GBP=1.27", "BEAT_INFERENCE_EXPLAIN": "1"}
 RUN_S, RATE = 14, 250
 
 
@@ -66,6 +66,7 @@ def test_report_matches_raw_events():
     check(on_disk["campaigns"] == summary["campaigns"])
     md = open(os.path.join(out, "report.md")).read()
     check("clicks ÷ oracle" in md and "Bayes AUC" in md, md[:500])
+    check("clicks ÷ pCTR-oracle" in md and "pCTR-oracle ÷ oracle" in md, md[:3000])
     sim = json.load(open(os.path.join(out, "exsim.json")))
     events = [json.loads(x) for x in open(os.path.join(out, "events.jsonl")) if x.strip()]
     check(all(sim["notices"][k]["dropped"] == 0 for k in sim["notices"]), sim["notices"])
@@ -104,6 +105,21 @@ def test_report_matches_raw_events():
         # The engine's spend (actuator) never exceeds what was billed.
         if c["engine_spend_micros"] is not None:
             check(c["engine_spend_micros"] <= c["spend_micros"] + 1, (cid, c))
+    # The pCTR oracle: fed by inference --explain on (nearly) every answer.
+    ex = summary["explain"]
+    check(ex["answers"] > 0 and ex["malformed"] == 0, ex)
+    check(summary["oracle_explained"] > 0, summary["oracle_explained"])
+    for cid, c in rows.items():
+        check(c["pctr_oracle_clicks"] is not None and c["pctr_oracle_eligible"] is not None, c)
+        check(c["pctr_oracle_spend_micros"] <= c["budget_micros"] + 1, c)
+    t = summary["totals"]
+    check(t["pctr_oracle_clicks"] > 0 and t["clicks_vs_pctr_oracle"] is not None, t)
+    check(t["pctr_oracle_vs_oracle"] is not None, t)
+    # First price: paid against the value the engine bid (no shading yet in
+    # this engine: value = price, nothing saved; never paid above value).
+    fp = summary["first_price"]
+    check(fp["wins"] > 0 and fp["paid_micros"] <= fp["value_micros"] + fp["wins"], fp)
+    check("First price" in md, md[-3000:])
     bayes = summary["auc"]["bayes_overall"]
     check(bayes is not None and 0.55 < bayes < 0.95, summary["auc"])
     check(len(summary["auc"]["series"]) >= 2, summary["auc"]["series"])

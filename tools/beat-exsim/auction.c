@@ -15,6 +15,7 @@
 
 #include "beat_log.h"
 #include "exsim.h"
+#include "explain.h"
 
 /* OpenRTB 2.5 loss reason codes (list 5.25). */
 #define LOSS_BELOW_FLOOR 100
@@ -251,6 +252,15 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
         c->imps++;
         c->exp_clicks += ctr;
     }
+    if (c && r->at == 1) { /* what shading saved: value bid − price paid */
+        int64_t value = sim->explain_told && sim->explain_value > 0 ? sim->explain_value
+                                                                    : b->price_micros;
+        c->fp_wins++;
+        c->fp_paid_cpm_micros += clearing;
+        c->fp_value_cpm_micros += value;
+        s->fp_paid_cpm_micros += clearing;
+        s->fp_value_cpm_micros += value;
+    }
     /* nurl at once; the bill when the ad renders; sometimes either twice:
      * soon (an exchange's repeat), or --replay-delay-ms later instead (a
      * replay: --replay-share of real auctions' win and bill notices). */
@@ -291,7 +301,7 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
     if (sim->oracle) {
         int ci = exs_camps_find(&sim->camps, b->cid ? b->cid : "");
         exs_oracle_add(sim->oracle, w, r, t_ms, exs_market_cpm_micros(w, r, sim->price_wave),
-                       ci, clicked, ctr);
+                       ci, clicked, ctr, sim->explain_told ? sim->explain_pctr : NULL);
     }
 }
 
@@ -374,8 +384,37 @@ static void handle_bids(exs_sim *sim, const exs_req *r, int64_t t_ms, const char
                 forge_bill(sim, b->lurl, r, b, thresh, code);
         }
     }
-    if (!any_won && sim->oracle) exs_oracle_add(sim->oracle, w, r, t_ms, market, -1, false, 0);
+    if (!any_won && sim->oracle)
+        exs_oracle_add(sim->oracle, w, r, t_ms, market, -1, false, 0,
+                       sim->explain_told ? sim->explain_pctr : NULL);
     cJSON_Delete(root);
+}
+
+static int find_camp(void *arg, const char *id, size_t n) {
+    char buf[72];
+    if (n >= sizeof buf) return -1;
+    memcpy(buf, id, n);
+    buf[n] = '\0';
+    return exs_camps_find(arg, buf);
+}
+
+/* The answer's X-Beat-Explain (inference --explain) into sim->explain_*. */
+static void read_explain(exs_sim *sim) {
+    sim->explain_told = false;
+    const char *h = exs_answer_header("X-Beat-Explain");
+    if (!h) return;
+    float none[1];
+    float *pctr = sim->explain_pctr ? sim->explain_pctr : none;
+    int nc = sim->explain_pctr ? sim->camps.n : 0;
+    int rc = exs_explain_parse(h, strlen(h), find_camp, &sim->camps, pctr, nc,
+                               &sim->explain_value);
+    if (rc < 0) {
+        sim->stats.explain_bad++;
+        beat_log_rl(10000, BEAT_WARN, "explain_malformed", "len=%zu", strlen(h));
+        return;
+    }
+    sim->stats.explain_ok++;
+    sim->explain_told = true;
 }
 
 static void ctx_free(exs_bid_ctx *ctx) {
@@ -407,6 +446,8 @@ void exs_auction_answer(exs_bid_ctx *ctx, int status, const char *body, size_t l
         }
     } else {
         exs_stats_latency(s, lat_us);
+        if (lat_us <= (int64_t)sim->tmax_ms * 1000 && (status == 200 || status == 204))
+            read_explain(sim);
         if (lat_us > (int64_t)sim->tmax_ms * 1000) s->timeouts++; /* late = lost */
         else if (status == 200) {
             s->ans_200++;
@@ -426,7 +467,8 @@ void exs_auction_answer(exs_bid_ctx *ctx, int status, const char *body, size_t l
     if (!answered && sim->oracle)
         exs_oracle_add(sim->oracle, &sim->world, &ctx->req, ctx->t_ms,
                        exs_market_cpm_micros(&sim->world, &ctx->req, sim->price_wave), -1,
-                       false, 0);
+                       false, 0, sim->explain_told ? sim->explain_pctr : NULL);
+    sim->explain_told = false;
     ctx_free(ctx);
 }
 
@@ -466,7 +508,7 @@ void exs_auction_fire(exs_sim *sim) {
         if (sim->oracle)
             exs_oracle_add(sim->oracle, &sim->world, &ctx->req, ctx->t_ms,
                            exs_market_cpm_micros(&sim->world, &ctx->req, sim->price_wave),
-                           -1, false, 0);
+                           -1, false, 0, NULL);
         ctx_free(ctx);
     }
 }

@@ -74,6 +74,14 @@ static void drain_queue(exs_pool *p) {
     }
 }
 
+/* The answer whose callback is running (exs_answer_header); NULL outside. */
+static struct evhttp_request *g_answer;
+
+const char *exs_answer_header(const char *name) {
+    if (!g_answer) return NULL;
+    return evhttp_find_header(evhttp_request_get_input_headers(g_answer), name);
+}
+
 static void on_error(enum evhttp_request_error err, void *arg) {
     slot *s = arg;
     s->err = err;
@@ -102,7 +110,9 @@ static void on_done(struct evhttp_request *req, void *arg) {
     s->cb = NULL;
     s->req = NULL;
     p->busy--;
+    g_answer = status > 0 ? req : NULL;
     cb(cb_arg, status, body, len, lat);
+    g_answer = NULL;
     drain_queue(p);
 }
 

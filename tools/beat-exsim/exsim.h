@@ -27,6 +27,9 @@ typedef struct exs_campaign_stats {
     int64_t bids, wins, spend_cpm_micros, clicks, imps;
     int64_t bid_cpm_micros; /* Σ prices of its non-test bids: their worst case */
     double exp_clicks; /* Σ true CTR over its wins */
+    /* First-price wins: what it paid, and the value it bid before shading
+     * (X-Beat-Explain v=; its bid when the engine did not say). */
+    int64_t fp_wins, fp_paid_cpm_micros, fp_value_cpm_micros;
 } exs_campaign_stats;
 
 enum exs_notice_kind { EXS_N_WIN, EXS_N_BILL, EXS_N_LOSS, EXS_N_CLICK, EXS_N_KINDS };
@@ -58,6 +61,10 @@ typedef struct exs_stats {
      * --events or for the oracle. */
     int64_t test_requests, test_wins, test_notices[EXS_N_KINDS];
     int64_t click_no_href;
+    /* X-Beat-Explain on bid answers (200/204 in time): read, malformed
+     * (taken as no pCTRs for that auction) */
+    int64_t explain_ok, explain_bad;
+    int64_t fp_paid_cpm_micros, fp_value_cpm_micros; /* over all first-price wins */
     int64_t by_fmt_req[3], by_fmt_bids[3], by_fmt_wins[3];
     uint32_t *lat_hist; /* EXS_LAT_BUCKETS of 10 µs; the last one is ≥ 1 s */
     int64_t lat_n;
@@ -132,6 +139,12 @@ typedef struct exs_sim {
     exs_camps camps;      /* n == 0 when no --campaigns */
     exs_oracle *oracle;   /* NULL when no --campaigns */
     FILE *events;         /* --events: one JSON line per billed/clicked notice */
+    /* The answer being handled: the engine's pCTR per campaign of camps
+     * (explain_pctr, NULL when no --campaigns) and its bid's value before
+     * shading, when it sent a well-formed X-Beat-Explain (explain_told). */
+    float *explain_pctr;
+    bool explain_told;
+    int64_t explain_value;
 } exs_sim;
 
 #define EXS_EJECT_SLOW 2 /* one slow answer on a loaded machine is no failure */

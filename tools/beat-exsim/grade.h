@@ -32,10 +32,31 @@ exs_oracle *exs_oracle_new(const exs_camps *cs, int64_t max_auctions);
 void exs_oracle_free(exs_oracle *o);
 /* One auction as the exchange saw it: thresh = price to beat (max of
  * market and floor, USD CPM micros); won = campaign index the engine won
- * with (-1 none); clicked by the truth. */
+ * with (-1 none); clicked by the truth; pctr: the engine's pCTR per
+ * campaign index (X-Beat-Explain; NaN or 0 = not told), NULL = none. */
 void exs_oracle_add(exs_oracle *o, const exs_world *w, const exs_req *r, int64_t t_ms,
-                    int64_t market, int won, bool clicked, double won_ctr);
-/* Runs the offline replay; appends ",\"oracle\":{…},\"bayes_auc\":{…}". */
+                    int64_t market, int won, bool clicked, double won_ctr,
+                    const float *pctr);
+/* The same from its parts (tests): elig bit c = campaign c may bid; ctr,
+ * pctr per campaign (pctr may be NULL). 0, or -ENOSPC past --oracle-max. */
+int exs_oracle_add_raw(exs_oracle *o, int64_t t_ms, int64_t thresh, int64_t floor, int at,
+                       uint64_t elig, const float *ctr, const float *pctr, int won,
+                       bool clicked, double won_ctr);
+
+/* One campaign's outcome in an oracle replay. clicks: Σ true CTR of what it
+ * won; score_sum: Σ of the score it bid on (the true CTR or the pCTR). */
+typedef struct exs_oracle_res {
+    double spend_cpm, clicks, score_sum, fp_paid_cpm, lambda;
+    int64_t wins, elig, fp_wins;
+} exs_oracle_res;
+/* Solves every campaign's λ and replays (oracle.c): bids λ × true CTR, or
+ * with by_pctr λ × the engine's pCTR (only where it told one); shade: bids
+ * in first-price auctions shaded to the surplus-maximising price (the fair
+ * yardstick; false: pays its bid, for comparison). out: one per campaign. */
+int exs_oracle_solve(exs_oracle *o, bool by_pctr, bool shade, exs_oracle_res *out);
+/* Campaign c's shaded first-price bid for a value (CPM micros), ≤ value. */
+double exs_oracle_shade(exs_oracle *o, int c, double value);
+/* Runs both fair replays; appends ",\"oracle\":{…},\"bayes_auc\":{…}". */
 int exs_oracle_json(exs_oracle *o, const exs_world *w, int64_t window_ms, beat_buf *out);
 
 #endif

@@ -298,6 +298,9 @@ int main(int argc, char **argv) {
         }
         sim->world.n_badv = exs_camps_adomains(&sim->camps, &sim->world.badv);
         if (!(sim->oracle = exs_oracle_new(&sim->camps, opt.oracle_max))) return 1;
+        if (!(sim->explain_pctr = calloc((size_t)(sim->camps.n ? sim->camps.n : 1),
+                                         sizeof *sim->explain_pctr)))
+            return 1;
     }
     if (opt.timeline && *opt.timeline && !(r.timeline = fopen(opt.timeline, "a"))) {
         fprintf(stderr, "beat-exsim: --timeline: cannot open %s\n", opt.timeline);
@@ -401,6 +404,7 @@ int main(int argc, char **argv) {
         rc = 1;
     beat_buf_fini(&extra);
     exs_oracle_free(sim->oracle);
+    free(sim->explain_pctr);
     exs_camps_fini(&sim->camps);
     beat_log(BEAT_INFO, "done", "requests=%" PRId64 " bids=%" PRId64 " wins=%" PRId64
              " clicks=%" PRId64, sim->stats.requests, sim->stats.bids, sim->stats.wins,

@@ -31,6 +31,10 @@ int exs_pool_set_exchange(exs_pool *p, const char *exchange, const char *key);
 int exs_pool_request(exs_pool *p, bool post, const char *path_query,
                      const char *body, size_t len, const char *ortb_ver,
                      exs_done_fn cb, void *arg, exs_call **call);
+/* During an exs_done_fn call with an HTTP status: that answer's header
+ * name (case-insensitive), or NULL (absent, or outside a callback). The
+ * string is valid only during the callback. */
+const char *exs_answer_header(const char *name);
 /* Abandons a running call (its connection is reset); cb is never called. */
 void exs_call_cancel(exs_call *c);
 int exs_pool_pending(const exs_pool *p); /* in flight + queued */

@@ -1,13 +1,21 @@
 /* The yardsticks of the demo report. The oracle replays every auction of the
- * run offline with a linear bidder that knows the true CTR: campaign c bids
- * λ_c × CTR (capped at its max bid) on the auctions it is eligible for
- * (camps.c), the exchange takes our highest bid, and each λ_c is found by
- * bisection so that c spends its budget exactly (or everything it can, if
- * the budget is out of reach), repeated a few rounds because the campaigns
- * compete for the same auctions; a final replay in time order enforces
- * each budget as a hard stop. It reports the clicks such a bidder expects. The Bayes AUC is the AUC of the true CTR on the impressions the
- * engine won (labels = the simulated clicks), overall and per window.
- * Runs once at the end of the run; memory bounded by --oracle-max. */
+ * run offline with a linear bidder: campaign c bids λ_c × score (capped at
+ * its max bid) on the auctions it is eligible for (camps.c), the exchange
+ * takes our highest bid, and each λ_c is found by bisection so that c spends
+ * its budget exactly (or everything it can, if the budget is out of reach),
+ * repeated a few rounds because the campaigns compete for the same
+ * auctions; a final replay in time order enforces each budget as a hard
+ * stop. Two oracles, both graded in true expected clicks: the true-CTR one
+ * (score = the hidden CTR: the best a bidder could do) and the pCTR one
+ * (score = the engine's own pCTR from X-Beat-Explain: what pacing and
+ * pricing alone could do with the engine's model). In first-price auctions
+ * a bid is shaded: for value v the oracle bids argmax_b (v − b)·F_c(b), F_c
+ * the distribution of the price to beat over the first-price auctions c is
+ * eligible for in the run (it knows the market's distribution, not each
+ * draw), and pays that bid when it wins. The Bayes AUC is the AUC of the
+ * true CTR on the impressions the engine won (labels = the simulated
+ * clicks), overall and per window. Runs once at the end of the run; memory
+ * bounded by --oracle-max. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -29,14 +37,25 @@ typedef struct rec {
     uint64_t elig; /* bit c: campaign c eligible */
 } rec;
 
+/* Upper envelope of the lines C_k·(v − b_k) (b_k: one micro above the k-th
+ * distinct first-price threshold, C_k: how many thresholds it beats) and
+ * the no-bid line 0: at value v the best line gives the surplus-maximising
+ * first-price bid. Slopes rise with k, so the envelope is built in one
+ * pass and queried by bisection on its breakpoints. */
+typedef struct hull {
+    int n;
+    double *m, *q, *bid, *x; /* line: m·v + q; x[j]: v from which line j is best */
+} hull;
+
 struct exs_oracle {
     const exs_camps *cs;
     int nc;
-    int64_t n, cap, max, dropped;
+    int64_t n, cap, max, dropped, explained;
     rec *r;
-    float *ctr; /* n × nc */
+    float *ctr;  /* n × nc: true CTR where eligible, else 0 */
+    float *pctr; /* n × nc: the engine's pCTR where eligible and told, else 0 */
+    hull *h;     /* nc, built at the first solve */
 };
-
 
 exs_oracle *exs_oracle_new(const exs_camps *cs, int64_t max_auctions) {
     exs_oracle *o = calloc(1, sizeof *o);
@@ -47,10 +66,20 @@ exs_oracle *exs_oracle_new(const exs_camps *cs, int64_t max_auctions) {
     return o;
 }
 
+static void hulls_free(exs_oracle *o) {
+    for (int c = 0; o->h && c < o->nc; c++) {
+        free(o->h[c].m), free(o->h[c].q), free(o->h[c].bid), free(o->h[c].x);
+    }
+    free(o->h);
+    o->h = NULL;
+}
+
 void exs_oracle_free(exs_oracle *o) {
     if (!o) return;
+    hulls_free(o);
     free(o->r);
     free(o->ctr);
+    free(o->pctr);
     free(o);
 }
 
@@ -62,74 +91,173 @@ static bool grow(exs_oracle *o) {
     rec *r = realloc(o->r, (size_t)cap * sizeof *r);
     if (!r) return false;
     o->r = r;
-    float *c = realloc(o->ctr, (size_t)cap * (size_t)(o->nc ? o->nc : 1) * sizeof *c);
+    size_t per = (size_t)(o->nc ? o->nc : 1);
+    float *c = realloc(o->ctr, (size_t)cap * per * sizeof *c);
     if (!c) return false;
     o->ctr = c;
+    float *p = realloc(o->pctr, (size_t)cap * per * sizeof *p);
+    if (!p) return false;
+    o->pctr = p;
     o->cap = cap;
     return true;
 }
 
-void exs_oracle_add(exs_oracle *o, const exs_world *w, const exs_req *r, int64_t t_ms,
-                    int64_t market, int won, bool clicked, double won_ctr) {
-    /* A test auction buys nothing: no opportunity for the oracle either. */
-    if (r->test) return;
+int exs_oracle_add_raw(exs_oracle *o, int64_t t_ms, int64_t thresh, int64_t floor, int at,
+                       uint64_t elig, const float *ctr, const float *pctr, int won,
+                       bool clicked, double won_ctr) {
     if (!grow(o)) {
         o->dropped++;
-        return;
+        return -ENOSPC;
     }
+    if (thresh > INT32_MAX) thresh = INT32_MAX;
+    if (floor > INT32_MAX) floor = INT32_MAX;
     rec *x = &o->r[o->n];
+    *x = (rec){t_ms, (int32_t)thresh, (int32_t)floor, (uint8_t)at, (int8_t)won, clicked,
+               (float)won_ctr, 0};
+    float *c = &o->ctr[o->n * o->nc], *p = &o->pctr[o->n * o->nc];
+    bool told = false;
+    for (int k = 0; k < o->nc; k++) {
+        bool e = elig >> k & 1 && ctr[k] > 0;
+        if (e) x->elig |= 1ULL << k;
+        c[k] = e ? ctr[k] : 0;
+        /* NaN or 0: the engine did not say; not eligible for the pCTR oracle */
+        p[k] = e && pctr && pctr[k] > 0 ? pctr[k] : 0;
+        told |= p[k] > 0;
+    }
+    o->explained += told;
+    o->n++;
+    return 0;
+}
+
+void exs_oracle_add(exs_oracle *o, const exs_world *w, const exs_req *r, int64_t t_ms,
+                    int64_t market, int won, bool clicked, double won_ctr,
+                    const float *pctr) {
+    /* A test auction buys nothing: no opportunity for the oracle either. */
+    if (r->test) return;
     int64_t floor = r->private_auction ? r->deal_floor_usd_micros : r->floor_usd_micros;
     int64_t thresh = market > floor ? market : floor;
-    if (thresh > INT32_MAX) thresh = INT32_MAX;
-    *x = (rec){t_ms, (int32_t)thresh, (int32_t)floor, (uint8_t)r->at, (int8_t)won,
-               clicked, (float)won_ctr, 0};
-    float *ctr = &o->ctr[o->n * o->nc];
-    for (int c = 0; c < o->nc; c++) {
+    float ctr[64];
+    uint64_t elig = 0;
+    for (int c = 0; c < o->nc && c < 64; c++) {
+        ctr[c] = 0;
         if (exs_camp_eligible(o->cs, c, w, r, t_ms)) {
-            x->elig |= 1ULL << c;
+            elig |= 1ULL << c;
             ctr[c] = (float)exs_true_ctr(w, r, exs_camp_id(o->cs, c));
-        } else {
-            ctr[c] = 0;
         }
     }
-    o->n++;
+    exs_oracle_add_raw(o, t_ms, thresh, floor, r->at, elig, ctr, pctr, won, clicked, won_ctr);
 }
 
-static double bid_of(const exs_oracle *o, int c, double lambda, int64_t i) {
-    double b = lambda * o->ctr[i * o->nc + c];
+/* ---- first-price shading ---------------------------------------------------- */
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int hull_build(hull *h, int32_t *t, int64_t m) {
+    qsort(t, (size_t)m, sizeof *t, cmp_i32);
+    size_t cap = (size_t)m + 1;
+    h->m = malloc(cap * sizeof *h->m), h->q = malloc(cap * sizeof *h->q);
+    h->bid = malloc(cap * sizeof *h->bid), h->x = malloc(cap * sizeof *h->x);
+    if (!h->m || !h->q || !h->bid || !h->x) return -ENOMEM;
+    h->n = 1; /* the no-bid line */
+    h->m[0] = 0, h->q[0] = 0, h->bid[0] = 0, h->x[0] = -INFINITY;
+    for (int64_t i = 0; i < m; i++) {
+        if (i + 1 < m && t[i + 1] == t[i]) continue; /* C counts every equal one */
+        double M = (double)(i + 1), B = (double)t[i] + 1.0, Q = -M * B;
+        double x = 0;
+        while (h->n > 0) { /* drop lines the new one beats from their start on */
+            int j = h->n - 1;
+            x = (h->q[j] - Q) / (M - h->m[j]);
+            if (x > h->x[j]) break;
+            h->n--;
+        }
+        int j = h->n++;
+        h->m[j] = M, h->q[j] = Q, h->bid[j] = B, h->x[j] = h->n == 1 ? -INFINITY : x;
+    }
+    return 0;
+}
+
+static double hull_bid(const hull *h, double v) {
+    int lo = 0, hi = h->n - 1; /* the last line with x ≤ v */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (h->x[mid] <= v) lo = mid;
+        else hi = mid - 1;
+    }
+    return h->bid[lo];
+}
+
+static int hulls_build(exs_oracle *o) {
+    if (o->h) return 0;
+    o->h = calloc((size_t)(o->nc ? o->nc : 1), sizeof *o->h);
+    int32_t *t = malloc((size_t)(o->n ? o->n : 1) * sizeof *t);
+    int rc = o->h && t ? 0 : -ENOMEM;
+    for (int c = 0; rc == 0 && c < o->nc; c++) {
+        int64_t m = 0;
+        for (int64_t i = 0; i < o->n; i++)
+            if (o->r[i].at == 1 && o->r[i].elig >> c & 1) t[m++] = o->r[i].thresh;
+        rc = hull_build(&o->h[c], t, m);
+    }
+    free(t);
+    if (rc) hulls_free(o);
+    return rc;
+}
+
+double exs_oracle_shade(exs_oracle *o, int c, double value) {
+    if (hulls_build(o) < 0 || c < 0 || c >= o->nc) return value;
+    return hull_bid(&o->h[c], value);
+}
+
+/* ---- the replay ---------------------------------------------------------------- */
+
+typedef struct solver {
+    const exs_oracle *o;
+    const float *score; /* o->ctr or o->pctr */
+    bool shade;
+} solver;
+
+/* c's bid in auction i at lambda: 0 where it may not bid. */
+static double bid_of(const solver *s, int c, double lambda, int64_t i) {
+    const exs_oracle *o = s->o;
+    double b = lambda * s->score[i * o->nc + c];
+    if (!(b > 0)) return 0;
     double cap = (double)exs_camp_max_bid(o->cs, c);
-    return cap > 0 && b > cap ? cap : b;
+    if (cap > 0 && b > cap) b = cap;
+    if (s->shade && o->r[i].at == 1) b = hull_bid(&o->h[c], b);
+    return b;
 }
 
-typedef struct res {
-    double spend_cpm, clicks;
-    int64_t wins, elig;
-} res;
+static double price_of(const rec *r, double b) {
+    return r->at == 1 ? b : fmin((double)r->thresh + 10000.0, b);
+}
 
 /* c's result at lambda, the others' best bids fixed in other[]. */
-static res play(const exs_oracle *o, int c, double lambda, const double *other) {
-    res x = {0, 0, 0, 0};
+static exs_oracle_res play(const solver *s, int c, double lambda, const double *other) {
+    const exs_oracle *o = s->o;
+    exs_oracle_res x = {0};
     for (int64_t i = 0; i < o->n; i++) {
         const rec *r = &o->r[i];
-        if (!(r->elig >> c & 1)) continue;
+        if (!(s->score[i * o->nc + c] > 0)) continue;
         x.elig++;
-        double b = bid_of(o, c, lambda, i);
+        double b = bid_of(s, c, lambda, i);
         if (b <= other[i] || b <= r->thresh) continue;
-        double price = r->at == 1 ? b : fmin((double)r->thresh + 10000.0, b);
-        x.spend_cpm += price;
+        x.spend_cpm += price_of(r, b);
         x.clicks += o->ctr[i * o->nc + c];
         x.wins++;
     }
     return x;
 }
 
-static void others(const exs_oracle *o, int c, const double *lambda, double *other) {
+static void others(const solver *s, int c, const double *lambda, double *other) {
+    const exs_oracle *o = s->o;
     for (int64_t i = 0; i < o->n; i++) {
         double best = 0;
         uint64_t m = o->r[i].elig & ~(1ULL << c);
         for (int k = 0; m && k < o->nc; k++)
             if (m >> k & 1) {
-                double b = bid_of(o, k, lambda[k], i);
+                double b = bid_of(s, k, lambda[k], i);
                 if (b > best) best = b;
             }
         other[i] = best;
@@ -141,28 +269,67 @@ static void others(const exs_oracle *o, int c, const double *lambda, double *oth
  * budget cannot pay the price sits the auction out (its hard stop). The
  * bisection rounds make the λ consistent only approximately, so this pass
  * is what guarantees no campaign spends more than its budget. */
-static void final_pass(const exs_oracle *o, const double *lambda, res *out) {
-    for (int c = 0; c < o->nc; c++) out[c] = (res){0, 0, 0, 0};
+static void final_pass(const solver *s, const double *lambda, exs_oracle_res *out) {
+    const exs_oracle *o = s->o;
+    for (int c = 0; c < o->nc; c++) out[c] = (exs_oracle_res){.lambda = lambda[c]};
     for (int64_t i = 0; i < o->n; i++) {
         const rec *r = &o->r[i];
         int win = -1;
         double best = 0, price = 0;
         for (int c = 0; c < o->nc; c++) {
-            if (!(r->elig >> c & 1)) continue;
-            double b = bid_of(o, c, lambda[c], i);
+            if (!(s->score[i * o->nc + c] > 0)) continue;
+            out[c].elig++;
+            double b = bid_of(s, c, lambda[c], i);
             if (b <= best || b <= r->thresh) continue;
-            double p = r->at == 1 ? b : fmin((double)r->thresh + 10000.0, b);
+            double p = price_of(r, b);
             if (out[c].spend_cpm + p > (double)exs_camp_budget(o->cs, c) * 1000.0) continue;
             win = c;
             best = b;
             price = p;
         }
-        for (int c = 0; c < o->nc; c++) out[c].elig += r->elig >> c & 1;
         if (win < 0) continue;
-        out[win].spend_cpm += price;
-        out[win].clicks += o->ctr[i * o->nc + win];
-        out[win].wins++;
+        exs_oracle_res *x = &out[win];
+        x->spend_cpm += price;
+        x->clicks += o->ctr[i * o->nc + win];
+        x->score_sum += s->score[i * o->nc + win];
+        x->wins++;
+        if (r->at == 1) {
+            x->fp_wins++;
+            x->fp_paid_cpm += price;
+        }
     }
+}
+
+int exs_oracle_solve(exs_oracle *o, bool by_pctr, bool shade, exs_oracle_res *out) {
+    int nc = o->nc;
+    if (shade && hulls_build(o) < 0) return -ENOMEM;
+    solver s = {o, by_pctr ? o->pctr : o->ctr, shade};
+    double *lambda = calloc((size_t)(nc ? nc : 1), sizeof *lambda);
+    double *other = calloc((size_t)(o->n ? o->n : 1), sizeof *other);
+    if (!lambda || !other) {
+        free(lambda), free(other);
+        return -ENOMEM;
+    }
+    for (int c = 0; c < nc; c++) lambda[c] = 5e7; /* ~$1 CPM at a 2 % CTR */
+    for (int round = 0; round < ROUNDS; round++)
+        for (int c = 0; c < nc; c++) {
+            others(&s, c, lambda, other);
+            double budget_cpm = (double)exs_camp_budget(o->cs, c) * 1000.0;
+            double lo = log(1e3), hi = log(1e12);
+            if (play(&s, c, exp(hi), other).spend_cpm <= budget_cpm) {
+                lambda[c] = exp(hi); /* the budget is out of reach: buy all it can */
+                continue;
+            }
+            for (int it = 0; it < BISECT; it++) {
+                double mid = (lo + hi) / 2;
+                if (play(&s, c, exp(mid), other).spend_cpm > budget_cpm) hi = mid;
+                else lo = mid;
+            }
+            lambda[c] = exp(lo); /* the largest λ within the budget */
+        }
+    final_pass(&s, lambda, out);
+    free(lambda), free(other);
+    return 0;
 }
 
 /* AUC of score vs label over idx[0..n) (ties get the average rank). */
@@ -235,55 +402,52 @@ static int bayes_json(exs_oracle *o, int64_t window_ms, beat_buf *out) {
 int exs_oracle_json(exs_oracle *o, const exs_world *w, int64_t window_ms, beat_buf *out) {
     (void)w;
     int nc = o->nc;
-    double *lambda = calloc((size_t)(nc ? nc : 1), sizeof *lambda);
-    double *other = calloc((size_t)(o->n ? o->n : 1), sizeof *other);
-    res *best = calloc((size_t)(nc ? nc : 1), sizeof *best);
-    if (!lambda || !other || !best) {
-        free(lambda), free(other), free(best);
-        return -ENOMEM;
+    exs_oracle_res *t = calloc((size_t)(nc ? nc : 1), sizeof *t);
+    exs_oracle_res *p = calloc((size_t)(nc ? nc : 1), sizeof *p);
+    int rc = t && p ? 0 : -ENOMEM;
+    if (!rc) rc = exs_oracle_solve(o, false, true, t);
+    if (!rc) rc = exs_oracle_solve(o, true, true, p);
+    if (rc) {
+        free(t), free(p);
+        return rc;
     }
-    for (int c = 0; c < nc; c++) lambda[c] = 5e7; /* ~$1 CPM at a 2 % CTR */
-    for (int round = 0; round < ROUNDS; round++)
-        for (int c = 0; c < nc; c++) {
-            others(o, c, lambda, other);
-            double budget_cpm = (double)exs_camp_budget(o->cs, c) * 1000.0;
-            double lo = log(1e3), hi = log(1e12);
-            if (play(o, c, exp(hi), other).spend_cpm <= budget_cpm) {
-                lambda[c] = exp(hi); /* the budget is out of reach: buy all it can */
-                continue;
-            }
-            for (int it = 0; it < BISECT; it++) {
-                double mid = (lo + hi) / 2;
-                if (play(o, c, exp(mid), other).spend_cpm > budget_cpm) hi = mid;
-                else lo = mid;
-            }
-            lambda[c] = exp(lo); /* the largest λ within the budget */
-        }
-    final_pass(o, lambda, best);
     /* What the engine's wins were worth in expected clicks, per campaign. */
-    int rc = beat_buf_printf(out, ",\"oracle\":{\"auctions\":%" PRId64 ",\"dropped\":%" PRId64
-                             ",\"campaigns\":{", o->n, o->dropped);
+    double sum_t = 0, sum_p = 0, sum_e = 0;
+    rc = beat_buf_printf(out, ",\"oracle\":{\"auctions\":%" PRId64 ",\"dropped\":%" PRId64
+                         ",\"explained\":%" PRId64 ",\"campaigns\":{",
+                         o->n, o->dropped, o->explained);
     for (int c = 0; rc == 0 && c < nc; c++) {
-        double eng = 0;
+        double eng = 0, eng_p = 0;
         int64_t eng_wins = 0;
         for (int64_t i = 0; i < o->n; i++)
             if (o->r[i].won == c) {
                 eng += o->r[i].won_ctr;
+                eng_p += o->pctr[i * nc + c];
                 eng_wins++;
             }
+        sum_t += t[c].clicks, sum_p += p[c].clicks, sum_e += eng;
         if (c) rc = beat_buf_puts(out, ",");
         if (!rc) rc = beat_buf_json_str(out, exs_camp_id(o->cs, c), strlen(exs_camp_id(o->cs, c)));
         if (!rc)
             rc = beat_buf_printf(out, ":{\"eligible\":%" PRId64 ",\"wins\":%" PRId64
                                  ",\"spend_micros\":%.0f,\"budget_micros\":%" PRId64
-                                 ",\"clicks\":%.2f,\"lambda\":%.6g,\"engine_wins\":%" PRId64
-                                 ",\"engine_exp_clicks\":%.2f}",
-                                 best[c].elig, best[c].wins, best[c].spend_cpm / 1000.0,
-                                 exs_camp_budget(o->cs, c), best[c].clicks, lambda[c],
-                                 eng_wins, eng);
+                                 ",\"clicks\":%.2f,\"lambda\":%.6g,\"fp_wins\":%" PRId64
+                                 ",\"fp_spend_micros\":%.0f,\"engine_wins\":%" PRId64
+                                 ",\"engine_exp_clicks\":%.2f,\"engine_pctr_sum\":%.2f",
+                                 t[c].elig, t[c].wins, t[c].spend_cpm / 1000.0,
+                                 exs_camp_budget(o->cs, c), t[c].clicks, t[c].lambda,
+                                 t[c].fp_wins, t[c].fp_paid_cpm / 1000.0, eng_wins, eng, eng_p);
+        if (!rc)
+            rc = beat_buf_printf(out, ",\"pctr_oracle\":{\"eligible\":%" PRId64
+                                 ",\"wins\":%" PRId64 ",\"spend_micros\":%.0f"
+                                 ",\"clicks\":%.2f,\"pctr_sum\":%.2f,\"lambda\":%.6g}}",
+                                 p[c].elig, p[c].wins, p[c].spend_cpm / 1000.0, p[c].clicks,
+                                 p[c].score_sum, p[c].lambda);
     }
-    if (!rc) rc = beat_buf_puts(out, "}}");
+    if (!rc)
+        rc = beat_buf_printf(out, "},\"clicks\":%.2f,\"pctr_clicks\":%.2f"
+                             ",\"engine_exp_clicks\":%.2f}", sum_t, sum_p, sum_e);
     if (!rc) rc = bayes_json(o, window_ms, out);
-    free(lambda), free(other), free(best);
+    free(t), free(p);
     return rc;
 }

@@ -170,6 +170,16 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
                              ",\"failed\":%" PRId64 "},",
                              s->replay_sent, s->replay_ok, s->replay_failed, s->forged_sent,
                              s->forged_refused, s->forged_accepted, s->forged_failed);
+    /* First price: paid vs the value bid before shading (saved = the gap). */
+    if (rc == 0)
+        rc = beat_buf_printf(b, "\"first_price\":{\"wins\":%" PRId64 ",\"paid_micros\":%" PRId64
+                             ",\"value_micros\":%" PRId64 ",\"saved_micros\":%" PRId64
+                             "},\"explain\":{\"answers\":%" PRId64 ",\"malformed\":%" PRId64
+                             "},",
+                             s->wins_first_price, money_micros(s->fp_paid_cpm_micros),
+                             money_micros(s->fp_value_cpm_micros),
+                             money_micros(s->fp_value_cpm_micros - s->fp_paid_cpm_micros),
+                             s->explain_ok, s->explain_bad);
     static const char *const FMT[3] = {"banner", "video", "native"};
     if (rc == 0) rc = beat_buf_puts(b, "\"by_format\":{");
     for (int k = 0; k < 3 && rc == 0; k++)
@@ -186,10 +196,13 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
                                  ",\"spend_micros\":%" PRId64 ",\"spend_cpm_micros\":%" PRId64
                                  ",\"bid_cpm_micros\":%" PRId64
                                  ",\"clicks\":%" PRId64 ",\"imps\":%" PRId64
-                                 ",\"exp_clicks\":%.2f}",
+                                 ",\"exp_clicks\":%.2f,\"fp_wins\":%" PRId64
+                                 ",\"fp_paid_micros\":%" PRId64 ",\"fp_value_micros\":%" PRId64
+                                 "}",
                                  c->bids, c->wins, money_micros(c->spend_cpm_micros),
                                  c->spend_cpm_micros, c->bid_cpm_micros, c->clicks, c->imps,
-                                 c->exp_clicks);
+                                 c->exp_clicks, c->fp_wins, money_micros(c->fp_paid_cpm_micros),
+                                 money_micros(c->fp_value_cpm_micros));
     }
     if (rc == 0) rc = beat_buf_puts(b, "}");
     if (rc == 0 && extra) rc = beat_buf_puts(b, extra);

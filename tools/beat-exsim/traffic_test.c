@@ -225,7 +225,7 @@ static int t_oracle(void) {
         /* Pretend the engine won every third auction with campaign a. */
         bool won = s % 3 == 0;
         exs_oracle_add(o, &w, &r, 1000 + (int64_t)s, exs_market_cpm_micros(&w, &r, 1.0),
-                       won ? 0 : -1, won && exs_unit(&w, s, 99) < ctr, won ? ctr : 0);
+                       won ? 0 : -1, won && exs_unit(&w, s, 99) < ctr, won ? ctr : 0, NULL);
     }
     CHECK(elig_b > 0 && elig_b <= usa + usa / 2);
     beat_buf b;
