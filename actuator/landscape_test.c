@@ -190,6 +190,22 @@ static int test_state_feeds_curve(void) {
     /* the same bucket again is not counted twice */
     CHECK(act_state_apply(&st, cur, &a, &r) == 0 && r.buckets == 0);
     CHECK(c->land.won[8] == 20);
+    /* a restart restores the counts from the private state, so the curve
+     * comes back at once; a bad landscape is skipped alone */
+    act_state st2;
+    CHECK(act_state_init(&st2, 10) == 0);
+    CHECK_EQ_INT(act_state_restore(&st2, b.data, b.len, &why), 0);
+    act_camp *c2 = act_state_find(&st2, "c1");
+    CHECK(c2 && c2->land.t_ms == T0 && c2->land.won[8] == 20 && c2->land.lost[12] == 10);
+    act_state_fini(&st2);
+    static const char bad[] =
+        "{\"ts\":1,\"private\":{\"spend\":{\"c1\":5},\"land\":{\"c1\":{\"t\":1,"
+        "\"won\":[1,2],\"lost\":[1,2]},\"c2\":[]}}}";
+    CHECK(act_state_init(&st2, 10) == 0);
+    CHECK_EQ_INT(act_state_restore(&st2, bad, strlen(bad), &why), 0);
+    c2 = act_state_find(&st2, "c1");
+    CHECK(c2 && c2->spent_micros == 5 && c2->land.t_ms == 0);
+    act_state_fini(&st2);
     /* below the threshold: no curve key at all */
     st.land_cfg.min_bids = 1000;
     beat_buf_reset(&b);

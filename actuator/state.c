@@ -274,6 +274,25 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
         }
         rc |= beat_buf_puts(out, "}");
     }
+    /* The win-price landscape (landscape.c), so a restart shades again at
+     * once instead of after the next min_bids settled bids. */
+    rc |= beat_buf_puts(out, "},\"land\":{");
+    first = true;
+    for (int i = 0; i < st->n; i++) {
+        const act_camp *c = st->c[i];
+        if (!c->in_set || c->land.t_ms <= 0) continue;
+        rc |= put_key(out, &first, c->id);
+        rc |= beat_buf_printf(out, "{\"t\":%" PRId64, c->land.t_ms);
+        for (int k = 0; k < BEAT_LAND_N; k++) {
+            rc |= beat_buf_puts(out, k ? "," : ",\"won\":[");
+            rc |= put_dbl(out, c->land.won[k]);
+        }
+        for (int k = 0; k < BEAT_LAND_N; k++) {
+            rc |= beat_buf_puts(out, k ? "," : "],\"lost\":[");
+            rc |= put_dbl(out, c->land.lost[k]);
+        }
+        rc |= beat_buf_puts(out, "]}");
+    }
     rc |= beat_buf_puts(out, "},\"cursors\":");
     rc |= beat_pull_cursors_encode(st->cur, st->n_cur, out);
     rc |= beat_buf_puts(out, "}}");
@@ -318,6 +337,28 @@ static void restore_value(act_camp *c, const cJSON *o) {
         p->v_opps_avg = oa;
         p->v_loglam = ll;
     }
+}
+
+/* 20 finite counts ≥ 0 into out; false (out untouched) otherwise. */
+static bool counts_of(const cJSON *a, double out[BEAT_LAND_N]) {
+    double v[BEAT_LAND_N];
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != BEAT_LAND_N) return false;
+    int k = 0;
+    for (const cJSON *x = a->child; x; x = x->next, k++)
+        if (!num_of(x, &v[k]) || v[k] < 0 || v[k] > 1e15) return false;
+    memcpy(out, v, sizeof v);
+    return true;
+}
+
+/* One campaign's landscape, whole or not at all. */
+static void restore_land(act_camp *c, const cJSON *o) {
+    act_land l;
+    double t = field(o, "t", 1, 9e15, -1);
+    if (t < 0 || !counts_of(cJSON_GetObjectItemCaseSensitive(o, "won"), l.won) ||
+        !counts_of(cJSON_GetObjectItemCaseSensitive(o, "lost"), l.lost))
+        return;
+    l.t_ms = (int64_t)t;
+    c->land = l;
 }
 
 int act_state_restore(act_state *st, const char *json, size_t len,
@@ -372,6 +413,11 @@ int act_state_restore(act_state *st, const char *json, size_t len,
         if (!cJSON_IsObject(it)) continue;
         act_camp *c = act_state_get(st, it->string);
         if (c) restore_value(c, it);
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "land")) {
+        if (!cJSON_IsObject(it)) continue;
+        act_camp *c = act_state_get(st, it->string);
+        if (c) restore_land(c, it);
     }
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "cursors")) {
         uint64_t epoch, seq;
