@@ -111,8 +111,7 @@ static double spend_at(const act_land *l, const float curve[BEAT_LAND_N], double
     return s;
 }
 
-int act_land_spend_elasticity(const act_land *l, const float curve[BEAT_LAND_N],
-                              double *out) {
+int act_land_spend_elasticity(const act_land *l, const float curve[BEAT_LAND_N], double *out) {
     /* W is piecewise linear between bucket centres, where the bids sit: a
      * central difference gives the mean of the slopes either side. */
     const double h = 0.01;

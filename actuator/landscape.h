@@ -42,7 +42,6 @@ int act_land_fit(const act_land *l, const act_land_cfg *cfg, float curve[BEAT_LA
  * (beat_land_win). 1 means spend moves with the bids alone; above 1, bidding
  * higher also wins more. 0 and *out on success; -EAGAIN when the expected
  * spend is 0 (no bids, or none that win). */
-int act_land_spend_elasticity(const act_land *l, const float curve[BEAT_LAND_N],
-                              double *out);
+int act_land_spend_elasticity(const act_land *l, const float curve[BEAT_LAND_N], double *out);
 
 #endif

@@ -43,9 +43,9 @@ static int test_monotone_fit(void) {
     for (int i = 8; i < BEAT_LAND_N; i++) CHECK(w[i] == 1); /* carried flat */
     /* a longer violating run pools into one block, weighted by counts */
     act_land m = {0};
-    add1(&m, &c, 3, 30, 10, T0);  /* 0.75 */
-    add1(&m, &c, 4, 20, 20, T0);  /* 0.5 */
-    add1(&m, &c, 5, 5, 35, T0);   /* 0.125 → (30+20+5)/120 */
+    add1(&m, &c, 3, 30, 10, T0); /* 0.75 */
+    add1(&m, &c, 4, 20, 20, T0); /* 0.5 */
+    add1(&m, &c, 5, 5, 35, T0);  /* 0.125 → (30+20+5)/120 */
     add1(&m, &c, 6, 100, 0, T0);
     CHECK_EQ_INT(act_land_fit(&m, &c, w), 0);
     CHECK(NEAR(w[3], 55.0 / 120, 1e-6) && w[3] == w[4] && w[4] == w[5]);
@@ -103,7 +103,7 @@ static int test_publish_threshold(void) {
     for (int i = 0; i < BEAT_LAND_N; i++) w[i] = keep[i] = 0.25f;
     act_land l = {0};
     CHECK_EQ_INT(act_land_fit(&l, &c, w), -EAGAIN); /* nothing yet */
-    add1(&l, &c, 9, 50, 49, T0);                     /* 99 bids */
+    add1(&l, &c, 9, 50, 49, T0);                    /* 99 bids */
     CHECK_EQ_INT(act_land_fit(&l, &c, w), -EAGAIN);
     CHECK(memcmp(w, keep, sizeof w) == 0); /* untouched */
     add1(&l, &c, 9, 1, 0, T0);
@@ -167,10 +167,13 @@ static int test_state_feeds_curve(void) {
     rw.lost_cpm[8] = 40;
     rw.won_cpm[12] = 50;
     rw.lost_cpm[12] = 10;
-    beat_agg_bucket bk = {.seq = 1, .start_ms = T0 - 1000, .end_ms = T0, .n_rows = 1,
-                          .rows = &rw};
-    beat_aggregates a = {.epoch = 7, .bucket_ms = 1000, .first_seq = 1, .last_seq = 1,
-                         .n_buckets = 1, .buckets = &bk};
+    beat_agg_bucket bk = {.seq = 1, .start_ms = T0 - 1000, .end_ms = T0, .n_rows = 1, .rows = &rw};
+    beat_aggregates a = {.epoch = 7,
+                         .bucket_ms = 1000,
+                         .first_seq = 1,
+                         .last_seq = 1,
+                         .n_buckets = 1,
+                         .buckets = &bk};
     act_apply_result r;
     CHECK(act_state_apply(&st, cur, &a, &r) == 0 && r.buckets == 1);
     act_camp *c = act_state_find(&st, "c1");

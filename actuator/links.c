@@ -31,8 +31,8 @@ struct act_links {
     beat_buf resp;
 };
 
-act_links *act_links_new(const beat_strlist *datastreams, const char *supervisor,
-                         const char *token, long timeout_ms) {
+act_links *act_links_new(const beat_strlist *datastreams, const char *supervisor, const char *token,
+                         long timeout_ms) {
     act_links *l = calloc(1, sizeof *l);
     if (!l) return NULL;
     l->http = beat_httpc_new(timeout_ms);
@@ -80,8 +80,8 @@ int act_links_restore(act_links *l, act_state *st) {
     if (status == 404) return 0;
     if (status != 200) {
         beat_pull_peer_failed(&l->sup);
-        beat_log_rl(5000, BEAT_WARN, "supervisor_unreachable",
-                    "peer=%s op=restore status=%ld", l->sup.url, status);
+        beat_log_rl(5000, BEAT_WARN, "supervisor_unreachable", "peer=%s op=restore status=%ld",
+                    l->sup.url, status);
         return -EAGAIN;
     }
     /* Whichever actuator wrote it (name and implementation may differ):
@@ -92,8 +92,8 @@ int act_links_restore(act_links *l, act_state *st) {
         /* Garbage from the one store of our spend: starting from zero would
          * overwrite it, so keep asking. */
         beat_pull_peer_failed(&l->sup);
-        beat_log_rl(5000, BEAT_WARN, "restore_bad_state", "peer=%s reason=\"%s\"",
-                    l->sup.url, why.msg);
+        beat_log_rl(5000, BEAT_WARN, "restore_bad_state", "peer=%s reason=\"%s\"", l->sup.url,
+                    why.msg);
         return rc;
     }
     return 1;
@@ -119,31 +119,30 @@ static int pull_one(act_links *l, int i, act_state *st, act_pull_stats *ps) {
     if (rc < 0) {
         beat_pull_peer_failed(d);
         ps->failures++;
-        beat_log_rl(5000, BEAT_WARN, "peer_garbage", "peer=%s reason=\"%s\"",
-                    d->url, why.msg);
+        beat_log_rl(5000, BEAT_WARN, "peer_garbage", "peer=%s reason=\"%s\"", d->url, why.msg);
         return rc;
     }
     act_apply_result r;
     act_state_apply(st, cur, &a, &r);
     if (r.epoch_changed) {
         ps->epoch_resets++;
-        beat_log_rl(1000, BEAT_INFO, "datastream_epoch", "peer=%s epoch=%016" PRIx64,
-                    d->url, cur->epoch);
+        beat_log_rl(1000, BEAT_INFO, "datastream_epoch", "peer=%s epoch=%016" PRIx64, d->url,
+                    cur->epoch);
     }
     ps->buckets += r.buckets;
     ps->missed += r.missed;
     ps->dropped += r.dropped;
     if (r.missed)
-        beat_log_rl(5000, BEAT_WARN, "buckets_missed", "peer=%s missed=%" PRId64,
-                    d->url, r.missed);
+        beat_log_rl(5000, BEAT_WARN, "buckets_missed", "peer=%s missed=%" PRId64, d->url, r.missed);
     if (r.dropped)
-        beat_log_rl(5000, BEAT_WARN, "campaigns_full", "peer=%s dropped=%" PRId64,
-                    d->url, r.dropped);
+        beat_log_rl(5000, BEAT_WARN, "campaigns_full", "peer=%s dropped=%" PRId64, d->url,
+                    r.dropped);
     ps->future += r.future;
     if (r.future)
-        beat_log_rl(10000, BEAT_WARN, "future_timestamp", "what=aggregates peer=%s "
-                    "times=%" PRId64 " max_clock_skew_ms=%" PRId64, d->url, r.future,
-                    st->max_skew_ms);
+        beat_log_rl(10000, BEAT_WARN, "future_timestamp",
+                    "what=aggregates peer=%s "
+                    "times=%" PRId64 " max_clock_skew_ms=%" PRId64,
+                    d->url, r.future, st->max_skew_ms);
     bool more = r.refetch || (r.buckets > 0 && cur->seq < a.last_seq);
     beat_aggregates_fini(&a);
     return more ? 1 : 0;
@@ -163,8 +162,8 @@ int act_links_campaigns(act_links *l, int64_t have_version, int64_t now_ms,
     int rc = get(l, url, CAMPAIGNS_BODY_MAX, &status);
     if (rc < 0 || status != 200) {
         beat_pull_peer_failed(&l->sup);
-        beat_log_rl(5000, BEAT_WARN, "peer_down",
-                    "peer=%s op=campaigns err=%d status=%ld", l->sup.url, rc, status);
+        beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s op=campaigns err=%d status=%ld",
+                    l->sup.url, rc, status);
         return rc < 0 ? rc : -EIO;
     }
     beat_campaign_set cs;
@@ -189,16 +188,16 @@ int act_links_push_state(act_links *l, const beat_buf *body) {
     snprintf(url, sizeof url, "%s/v1/state", l->sup.url);
     long status = 0;
     l->resp.max = 64 * 1024;
-    int rc = beat_httpc_send(l->http, "POST", url, "application/json", body->data,
-                             body->len, l->token, &l->resp, &status);
+    int rc = beat_httpc_send(l->http, "POST", url, "application/json", body->data, body->len,
+                             l->token, &l->resp, &status);
     if (rc == 0 && status == 200) return 0;
     beat_pull_peer_failed(&l->sup);
     if (rc == 0 && status == 400) {
-        beat_log_rl(5000, BEAT_WARN, "state_rejected", "peer=%s body=\"%.200s\"",
-                    l->sup.url, l->resp.data ? l->resp.data : "");
+        beat_log_rl(5000, BEAT_WARN, "state_rejected", "peer=%s body=\"%.200s\"", l->sup.url,
+                    l->resp.data ? l->resp.data : "");
         return -EBADMSG;
     }
-    beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s op=state err=%d status=%ld",
-                l->sup.url, rc, status);
+    beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s op=state err=%d status=%ld", l->sup.url, rc,
+                status);
     return rc < 0 ? rc : -EIO;
 }

@@ -18,8 +18,8 @@ typedef struct act_pull_stats {
 } act_pull_stats;
 
 /* Copies what it needs from its arguments. NULL on OOM. */
-act_links *act_links_new(const beat_strlist *datastreams, const char *supervisor,
-                         const char *token, long timeout_ms);
+act_links *act_links_new(const beat_strlist *datastreams, const char *supervisor, const char *token,
+                         long timeout_ms);
 void act_links_free(act_links *l);
 
 /* 1 = a stored state was restored into st, 0 = the supervisor has none
@@ -30,8 +30,7 @@ int act_links_restore(act_links *l, act_state *st);
 void act_links_pull(act_links *l, act_state *st, act_pull_stats *ps);
 /* GET /v1/campaigns. 1 = a set with a version other than have_version was
  * decoded into out (caller owns it), 0 = unchanged, negative = failure. */
-int act_links_campaigns(act_links *l, int64_t have_version, int64_t now_ms,
-                        beat_campaign_set *out);
+int act_links_campaigns(act_links *l, int64_t have_version, int64_t now_ms, beat_campaign_set *out);
 /* POST /v1/state. 0 = accepted, -EBADMSG = rejected with 400 (reason
  * logged), other negative = transport/5xx failure. */
 int act_links_push_state(act_links *l, const beat_buf *body);

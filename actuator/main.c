@@ -27,66 +27,71 @@
 
 #define STATE_MAX (64u << 20)
 
-static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level, *o_weights,
-    *o_pacing;
+static char *o_listen, *o_supervisor, *o_token, *o_name, *o_log_level, *o_weights, *o_pacing;
 static beat_strlist o_datastreams;
 static bool o_dev;
 static int64_t o_clock_skew_ms;
 static beat_alert_opts o_alert;
 static int64_t o_tick_ms, o_timeout_ms, o_campaigns_every, o_max_campaigns;
-static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_inflight_s,
-    o_transit_s, o_horizon, o_land_tau_s, o_land_min_bids;
+static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_inflight_s, o_transit_s,
+    o_horizon, o_land_tau_s, o_land_min_bids;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt opts[] = {
-    {"listen", "BEAT_ACTUATOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8084",
-     0, -1, "admin HTTP address (/healthz, /metrics)", false},
+    {"listen", "BEAT_ACTUATOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8084", 0, -1,
+     "admin HTTP address (/healthz, /metrics)", false},
     BEAT_PULL_OPTS(&o_datastreams, &o_supervisor, &o_token, &o_dev),
     BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
-    {"tick-ms", "BEAT_ACTUATOR_TICK_MS", BEAT_OPT_INT, &o_tick_ms, "1000", 50,
-     600000, "control period: pull, step, push", false},
-    {"min-multiplier", "BEAT_ACTUATOR_MIN_MULTIPLIER", BEAT_OPT_DBL, &o_min_mult,
-     "0.05", 0.001, 1000, "lowest bid multiplier", false},
-    {"max-multiplier", "BEAT_ACTUATOR_MAX_MULTIPLIER", BEAT_OPT_DBL, &o_max_mult,
-     "10", 0.001, 1000, "highest bid multiplier", false},
+    {"tick-ms", "BEAT_ACTUATOR_TICK_MS", BEAT_OPT_INT, &o_tick_ms, "1000", 50, 600000,
+     "control period: pull, step, push", false},
+    {"min-multiplier", "BEAT_ACTUATOR_MIN_MULTIPLIER", BEAT_OPT_DBL, &o_min_mult, "0.05", 0.001,
+     1000, "lowest bid multiplier", false},
+    {"max-multiplier", "BEAT_ACTUATOR_MAX_MULTIPLIER", BEAT_OPT_DBL, &o_max_mult, "10", 0.001, 1000,
+     "highest bid multiplier", false},
     {"kp", "BEAT_ACTUATOR_KP", BEAT_OPT_DBL, &o_kp, "0.35", 0, 10,
      "PID proportional gain on the log spend-rate error", false},
     {"ki", "BEAT_ACTUATOR_KI", BEAT_OPT_DBL, &o_ki, "0.2", 0, 10,
      "PID integral gain (1/s) on the log spend-rate error", false},
     {"kd", "BEAT_ACTUATOR_KD", BEAT_OPT_DBL, &o_kd, "0", 0, 100,
      "PID derivative gain (s) on the log spend-rate error", false},
-    {"catchup-frac", "BEAT_ACTUATOR_CATCHUP_FRAC", BEAT_OPT_DBL, &o_horizon, "0.05",
-     0.001, 1, "a deviation from plan is worked off over this fraction of the flight",
-     false},
+    {"catchup-frac", "BEAT_ACTUATOR_CATCHUP_FRAC", BEAT_OPT_DBL, &o_horizon, "0.05", 0.001, 1,
+     "a deviation from plan is worked off over this fraction of the flight", false},
     {"inflight-s", "BEAT_ACTUATOR_INFLIGHT_S", BEAT_OPT_DBL, &o_inflight_s, "2", 0, 600,
      "spend in flight (won, not yet counted) = recent spend rate x this, while the "
-     "age of the aggregates is unknown", false},
+     "age of the aggregates is unknown",
+     false},
     {"transit-s", "BEAT_ACTUATOR_TRANSIT_S", BEAT_OPT_DBL, &o_transit_s, "0.5", 0, 600,
      "...else rate x (age of the newest closed bucket + this): notice delay and "
-     "Kafka transit", false},
-    {"stop-margin", "BEAT_ACTUATOR_STOP_MARGIN", BEAT_OPT_DBL, &o_stop_margin,
-     "0.002", 0, 0.5, "hard stop at spent + in flight >= budget*(1-margin)", false},
+     "Kafka transit",
+     false},
+    {"stop-margin", "BEAT_ACTUATOR_STOP_MARGIN", BEAT_OPT_DBL, &o_stop_margin, "0.002", 0, 0.5,
+     "hard stop at spent + in flight >= budget*(1-margin)", false},
     {"pacing-mode", "BEAT_ACTUATOR_PACING_MODE", BEAT_OPT_STR, &o_pacing, "value", 0, -1,
      "pacing of campaigns that name none: value (the most clicks for the budget "
      "within the flight), even (follow the planned spend curve) or asap (no pacing, "
-     "budget stop only)", false},
-    {"hourly-weights", "BEAT_ACTUATOR_HOURLY_WEIGHTS", BEAT_OPT_STR, &o_weights, "", 0,
-     -1, "24 comma-separated weights of the planned spend per hour (UTC; stretched "
-     "over flights shorter than a day); empty = uniform", false},
-    {"landscape-tau-s", "BEAT_ACTUATOR_LANDSCAPE_TAU_S", BEAT_OPT_DBL, &o_land_tau_s,
-     "1800", 10, 604800, "time constant (data time) of the decaying won/lost counts "
-     "by bid price that the win-rate curve is fitted to", false},
-    {"landscape-min-bids", "BEAT_ACTUATOR_LANDSCAPE_MIN_BIDS", BEAT_OPT_DBL,
-     &o_land_min_bids, "100", 10, 1e9, "decayed settled bids a campaign needs (at "
+     "budget stop only)",
+     false},
+    {"hourly-weights", "BEAT_ACTUATOR_HOURLY_WEIGHTS", BEAT_OPT_STR, &o_weights, "", 0, -1,
+     "24 comma-separated weights of the planned spend per hour (UTC; stretched "
+     "over flights shorter than a day); empty = uniform",
+     false},
+    {"landscape-tau-s", "BEAT_ACTUATOR_LANDSCAPE_TAU_S", BEAT_OPT_DBL, &o_land_tau_s, "1800", 10,
+     604800,
+     "time constant (data time) of the decaying won/lost counts "
+     "by bid price that the win-rate curve is fitted to",
+     false},
+    {"landscape-min-bids", "BEAT_ACTUATOR_LANDSCAPE_MIN_BIDS", BEAT_OPT_DBL, &o_land_min_bids,
+     "100", 10, 1e9,
+     "decayed settled bids a campaign needs (at "
      "least 5 wins and 5 losses among them) before its win_curve is published; "
-     "without one inference does not shade first-price bids", false},
-    {"http-timeout-ms", "BEAT_ACTUATOR_HTTP_TIMEOUT_MS", BEAT_OPT_INT,
-     &o_timeout_ms, "500", 10, 60000, "timeout of every HTTP call", false},
-    {"campaigns-every", "BEAT_ACTUATOR_CAMPAIGNS_EVERY", BEAT_OPT_INT,
-     &o_campaigns_every, "5", 1, 3600, "refresh campaigns every N ticks", false},
-    {"max-campaigns", "BEAT_ACTUATOR_MAX_CAMPAIGNS", BEAT_OPT_INT,
-     &o_max_campaigns, "20000", 1, 1000000,
-     "campaigns tracked at most (sets + aggregates); more are dropped", false},
+     "without one inference does not shade first-price bids",
+     false},
+    {"http-timeout-ms", "BEAT_ACTUATOR_HTTP_TIMEOUT_MS", BEAT_OPT_INT, &o_timeout_ms, "500", 10,
+     60000, "timeout of every HTTP call", false},
+    {"campaigns-every", "BEAT_ACTUATOR_CAMPAIGNS_EVERY", BEAT_OPT_INT, &o_campaigns_every, "5", 1,
+     3600, "refresh campaigns every N ticks", false},
+    {"max-campaigns", "BEAT_ACTUATOR_MAX_CAMPAIGNS", BEAT_OPT_INT, &o_max_campaigns, "20000", 1,
+     1000000, "campaigns tracked at most (sets + aggregates); more are dropped", false},
     BEAT_ALERT_OPTS(&o_alert),
     {"name", "BEAT_ACTUATOR_NAME", BEAT_OPT_STR, &o_name, "beat-actuator", 0, -1,
      "instance name, written into every state", false},
@@ -101,20 +106,19 @@ static _Atomic int g_campaigns;
 static _Atomic int g_restore_err; /* last failed restore attempt; 0 = none */
 
 static struct {
-    beat_counter *ticks, *pushes, *push_failures, *buckets, *missed, *dropped,
-        *epoch_resets, *future;
+    beat_counter *ticks, *pushes, *push_failures, *buckets, *missed, *dropped, *epoch_resets,
+        *future;
     beat_gauge *restore, *campaigns, *state_age;
     beat_histogram *tick_s;
 } m;
 
 static void metrics_init(void) {
     m.ticks = beat_counter_new("beat_actuator_ticks_total", "Control ticks run");
-    m.pushes = beat_counter_new("beat_actuator_state_pushes_total",
-                                "States accepted by the supervisor");
+    m.pushes =
+        beat_counter_new("beat_actuator_state_pushes_total", "States accepted by the supervisor");
     m.push_failures = beat_counter_new("beat_actuator_state_push_failures_total",
                                        "State pushes that failed or were rejected");
-    m.buckets = beat_counter_new("beat_actuator_buckets_total",
-                                 "Aggregate buckets counted");
+    m.buckets = beat_counter_new("beat_actuator_buckets_total", "Aggregate buckets counted");
     m.missed = beat_counter_new("beat_actuator_buckets_missed_total",
                                 "Buckets gone from a datastream before we pulled them");
     m.dropped = beat_counter_new("beat_actuator_rows_dropped_total",
@@ -128,8 +132,8 @@ static void metrics_init(void) {
                                "0 restoring, 1 restored from supervisor, 2 fresh start");
     m.campaigns = beat_gauge_new("beat_actuator_campaigns", "Campaigns in the current set");
     m.state_age = beat_gauge_fn_new("beat_actuator_state_age_seconds",
-                                    "Time since the last accepted state push",
-                                    beat_pull_push_age_s, &g_status);
+                                    "Time since the last accepted state push", beat_pull_push_age_s,
+                                    &g_status);
     m.tick_s = beat_histogram_new("beat_actuator_tick_seconds", "Duration of one tick",
                                   beat_latency_bounds, beat_latency_nbounds);
 }
@@ -141,18 +145,17 @@ static void cnt(beat_counter *c, uint64_t n) {
 /* Why the restore has not succeeded yet, for /healthz. */
 static const char *restore_reason(int err) {
     switch (err) {
-    case 0: return "first attempt pending";
-    case -EAGAIN: return "supervisor answered with an error status";
-    case -EBADMSG: return "stored state is not a JSON object";
-    default: return "supervisor unreachable";
+        case 0: return "first attempt pending";
+        case -EAGAIN: return "supervisor answered with an error status";
+        case -EBADMSG: return "stored state is not a JSON object";
+        default: return "supervisor unreachable";
     }
 }
 
 static bool health(void *arg, beat_buf *detail) {
     (void)arg;
     if (!beat_pull_health(&g_status, detail)) {
-        beat_buf_printf(detail, ",\"reason\":\"%s\"",
-                        restore_reason(atomic_load(&g_restore_err)));
+        beat_buf_printf(detail, ",\"reason\":\"%s\"", restore_reason(atomic_load(&g_restore_err)));
         return false;
     }
     beat_buf_printf(detail, ",\"campaigns\":%d,\"last_push_age_ms\":%" PRId64,
@@ -166,11 +169,9 @@ static void camp_gauges(act_camp *c) {
     char name[200];
     snprintf(name, sizeof name, "beat_actuator_spend_micros{campaign=\"%s\"}", c->id);
     c->g_spend = beat_gauge_new(name, "Spend counted for a campaign (micros)");
-    snprintf(name, sizeof name, "beat_actuator_multiplier_ratio{campaign=\"%s\"}",
-             c->id);
+    snprintf(name, sizeof name, "beat_actuator_multiplier_ratio{campaign=\"%s\"}", c->id);
     c->g_mult = beat_gauge_new(name, "Bid multiplier of a campaign");
-    snprintf(name, sizeof name, "beat_actuator_forecast_spend_micros{campaign=\"%s\"}",
-             c->id);
+    snprintf(name, sizeof name, "beat_actuator_forecast_spend_micros{campaign=\"%s\"}", c->id);
     c->g_forecast = beat_gauge_new(name, "Value pacing: the flight's total spend "
                                          "forecast at the current multiplier (micros)");
 }
@@ -182,14 +183,12 @@ static int restore(act_links *l, act_state *st) {
         int rc = act_links_restore(l, st);
         if (rc < 0) atomic_store(&g_restore_err, rc);
         if (rc >= 0) {
-            atomic_store(&g_status.restore,
-                         rc == 1 ? BEAT_RESTORE_DONE : BEAT_RESTORE_FRESH);
+            atomic_store(&g_status.restore, rc == 1 ? BEAT_RESTORE_DONE : BEAT_RESTORE_FRESH);
             if (m.restore) beat_gauge_set(m.restore, rc == 1 ? 1 : 2);
             int64_t spend = 0;
             for (int i = 0; i < st->n; i++) spend += st->c[i]->spent_micros;
             beat_log(BEAT_INFO, rc == 1 ? "restored" : "fresh_start",
-                     "campaigns=%d cursors=%d spend_micros=%" PRId64, st->n,
-                     st->n_cur, spend);
+                     "campaigns=%d cursors=%d spend_micros=%" PRId64, st->n, st->n_cur, spend);
             return 0;
         }
     }
@@ -215,8 +214,7 @@ static void refresh_campaigns(loop *lp, int64_t now_ms) {
     if (rc == 0) return;
     int dropped = act_state_set_campaigns(&lp->st, &cs);
     if (dropped)
-        beat_log(BEAT_WARN, "campaigns_full", "dropped=%d max=%" PRId64, dropped,
-                 o_max_campaigns);
+        beat_log(BEAT_WARN, "campaigns_full", "dropped=%d max=%" PRId64, dropped, o_max_campaigns);
     lp->campaigns_version = cs.version;
     lp->have_set = true;
     int n_in = 0;
@@ -254,8 +252,8 @@ static void tick(loop *lp) {
     for (int i = 0; i < lp->st.n; i++) {
         act_camp *c = lp->st.c[i];
         if (!c->in_set) continue;
-        act_pacer_in in = {c->start_ms, c->end_ms, c->budget_micros, c->spent_micros,
-                           data_ms, c->op_paused, c->opps, c->mode};
+        act_pacer_in in = {c->start_ms, c->end_ms,    c->budget_micros, c->spent_micros,
+                           data_ms,     c->op_paused, c->opps,          c->mode};
         act_pacer_step(&lp->pcfg, &c->ctl, &in, now);
         if (c->g_spend) beat_gauge_set(c->g_spend, (double)c->spent_micros);
         if (c->g_mult) beat_gauge_set(c->g_mult, c->ctl.multiplier);
@@ -298,11 +296,10 @@ static void log_stats(loop *lp) {
         }
     }
     beat_log(BEAT_INFO, "stats",
-             "ticks=%" PRIu64 " pushes=%" PRIu64 " push_failures=%" PRIu64
-             " buckets=%" PRId64 " pull_failures=%" PRId64
-             " campaigns=%d paused=%d spend_micros=%" PRId64,
-             lp->ticks, lp->pushes, lp->push_failures, lp->pulled.buckets,
-             lp->pulled.failures, in, paused, spend);
+             "ticks=%" PRIu64 " pushes=%" PRIu64 " push_failures=%" PRIu64 " buckets=%" PRId64
+             " pull_failures=%" PRId64 " campaigns=%d paused=%d spend_micros=%" PRId64,
+             lp->ticks, lp->pushes, lp->push_failures, lp->pulled.buckets, lp->pulled.failures, in,
+             paused, spend);
 }
 
 int main(int argc, char **argv) {
@@ -376,8 +373,8 @@ int main(int argc, char **argv) {
     int64_t win_ms = 3 * o_tick_ms > 10000 ? 3 * o_tick_ms : 10000;
     beat_alert_rules *alert_rules = beat_alert_pull_rules_run(
         &o_alert, o_name, "actuator", o_supervisor, m.pushes, win_ms, &o_datastreams, win_ms);
-    beat_log(BEAT_INFO, "started", "listen=%s datastreams=%d supervisor=%s name=%s",
-             o_listen, o_datastreams.n, o_supervisor, o_name);
+    beat_log(BEAT_INFO, "started", "listen=%s datastreams=%d supervisor=%s name=%s", o_listen,
+             o_datastreams.n, o_supervisor, o_name);
 
     if (restore(lp.links, &lp.st) == 0) {
         int64_t next = beat_mono_ms(), next_stats = next + 10000;

@@ -159,10 +159,8 @@ static double plan_frac(const act_pacer_cfg *cfg, const act_pacer_in *in, double
     return clampd((w + (x - h) * cfg->weights[h]) / sum, 0, 1);
 }
 
-double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in,
-                         int64_t now_ms) {
-    if (now_ms >= in->end_ms && in->end_ms > in->start_ms)
-        return (double)in->budget_micros;
+double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
+    if (now_ms >= in->end_ms && in->end_ms > in->start_ms) return (double)in->budget_micros;
     return (double)in->budget_micros * plan_frac(cfg, in, (double)now_ms);
 }
 
@@ -171,8 +169,7 @@ double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in,
 static double data_lag_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
     if (in->data_ms < 0) return cfg->max_age_s;
     if (in->data_ms == 0) return cfg->inflight_s;
-    return clampd((double)(now_ms - in->data_ms) / 1000.0, 0, cfg->max_age_s) +
-           cfg->transit_s;
+    return clampd((double)(now_ms - in->data_ms) / 1000.0, 0, cfg->max_age_s) + cfg->transit_s;
 }
 
 /* The spend rate as counted: the larger of the smoothed and the fast one
@@ -182,25 +179,24 @@ static double counted_rate(const act_pacer *p) {
     return fmax(p->flow < 0 ? p->rate : p->flow, p->fast < 0 ? p->inst : p->fast);
 }
 
-static double inflight_at(const act_pacer_cfg *cfg, const act_pacer *p,
-                          const act_pacer_in *in, int64_t now_ms, double r) {
+static double inflight_at(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
+                          int64_t now_ms, double r) {
     if (!(r > 0)) return 0.0;
     /* While paused, only what was won before the pause is in flight: once
      * the data covers the pause, just the notice transit is left. */
     double lag = data_lag_s(cfg, in, now_ms);
     if (p->paused && p->paused_ms > 0 && in->data_ms > 0)
-        lag = fmin(lag, fmax(0.0, (double)(p->paused_ms - in->data_ms) / 1000.0) +
-                            cfg->transit_s);
+        lag = fmin(lag, fmax(0.0, (double)(p->paused_ms - in->data_ms) / 1000.0) + cfg->transit_s);
     return r * lag;
 }
 
-double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p,
-                          const act_pacer_in *in, int64_t now_ms) {
+double act_pacer_inflight(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
+                          int64_t now_ms) {
     return inflight_at(cfg, p, in, now_ms, counted_rate(p));
 }
 
-double act_inflight_mean(const act_pacer_cfg *cfg, const act_pacer *p,
-                         const act_pacer_in *in, int64_t now_ms) {
+double act_inflight_mean(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
+                         int64_t now_ms) {
     return inflight_at(cfg, p, in, now_ms, p->flow < 0 ? p->rate : p->flow);
 }
 
@@ -212,10 +208,10 @@ double act_inflight_mean(const act_pacer_cfg *cfg, const act_pacer *p,
  * judged on the decayed flow bursts at the old multiplier into a surge.
  * And a resume is blind until its spend shows in the aggregates, so from a
  * pause it must also cover that lag (age of the data + transit). */
-static double budget_need(const act_pacer_cfg *cfg, const act_pacer *p,
-                          const act_pacer_in *in, int64_t now_ms, double *left) {
-    *left = (double)in->budget_micros * (1.0 - cfg->stop_margin) -
-            (double)in->spent_micros - act_pacer_inflight(cfg, p, in, now_ms);
+static double budget_need(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
+                          int64_t now_ms, double *left) {
+    *left = (double)in->budget_micros * (1.0 - cfg->stop_margin) - (double)in->spent_micros -
+            act_pacer_inflight(cfg, p, in, now_ms);
     double bid_r = fmax(counted_rate(p), p->rate);
     double ahead_s = cfg->lookahead_s + (p->paused ? data_lag_s(cfg, in, now_ms) : 0.0);
     /* Inference stops bidding at the flight's end by itself: no spend to
@@ -224,8 +220,8 @@ static double budget_need(const act_pacer_cfg *cfg, const act_pacer *p,
     return bid_r > 0 ? bid_r * ahead_s : 0.0;
 }
 
-bool act_pacer_should_pause(const act_pacer_cfg *cfg, const act_pacer *p,
-                            const act_pacer_in *in, int64_t now_ms) {
+bool act_pacer_should_pause(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
+                            int64_t now_ms) {
     if (in->op_paused || in->end_ms <= in->start_ms) return true;
     if (now_ms < in->start_ms || now_ms >= in->end_ms) return true;
     double left, need = budget_need(cfg, p, in, now_ms, &left);
@@ -251,16 +247,16 @@ static bool resume_scaled(const act_pacer_cfg *cfg, act_pacer *p, const act_pace
     return true;
 }
 
-void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
-                    const act_pacer_in *in, int64_t now_ms) {
+void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
+                    int64_t now_ms) {
     double dt = p->last_ms > 0 ? (double)(now_ms - p->last_ms) / 1000.0 : 0.0;
     if (now_ms > p->last_ms) act_value_remember(p, p->last_ms);
     /* No aggregates at all, or only stale ones (every datastream down):
      * nothing is measured, so nothing is learnt. The controller holds its
      * multiplier (a rising one would spend blind) and keeps its rate and
      * references for when data flows again; the hard stop still applies. */
-    bool hold = in->data_ms < 0 ||
-                (in->data_ms > 0 && now_ms - in->data_ms > cfg->max_age_s * 1000.0);
+    bool hold =
+        in->data_ms < 0 || (in->data_ms > 0 && now_ms - in->data_ms > cfg->max_age_s * 1000.0);
     /* The rate is measured over data time (bucket ends) when known: a tick
      * that saw no new bucket, or two, is not a rate of 0 or 2×. */
     double dt_rate = dt;
@@ -281,17 +277,16 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
          * bidding, once the data covers bidding time (after a pause the
          * first buckets are empty because we did not bid, not because the
          * market dried up; a rate learnt then would bid up into a surge). */
-        bool learn = !p->paused &&
-                     ((p->bid_since_ms > 0 && in->data_ms != 0 &&
-                       (in->data_ms < 0 || in->data_ms > p->bid_since_ms)) ||
-                      in->data_ms == 0); /* data time unknown */
+        bool learn = !p->paused && ((p->bid_since_ms > 0 && in->data_ms != 0 &&
+                                     (in->data_ms < 0 || in->data_ms > p->bid_since_ms)) ||
+                                    in->data_ms == 0); /* data time unknown */
         if (learn) {
             if (p->rate < 0) p->rate = p->inst;
             else p->rate += a * (p->inst - p->rate);
         }
         double d_opps = (double)(in->opps - p->last_opps);
-        act_value_learn(cfg, p, in, dt_rate, delta > 0 ? delta : 0.0,
-                        d_opps > 0 ? d_opps : 0.0, learn);
+        act_value_learn(cfg, p, in, dt_rate, delta > 0 ? delta : 0.0, d_opps > 0 ? d_opps : 0.0,
+                        learn);
     }
     if (!(dt > 0 && dt_rate == 0)) { /* else: no new data, keep the reference */
         p->last_spent = in->spent_micros;
@@ -324,11 +319,10 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
     if (in->mode == BEAT_PACING_ASAP) {
         /* No pacing: the campaign's own value, until the hard stop; what is
          * left after it is spent at the multiplier a scaled resume chose. */
-        bool budget_stop = p->paused && !in->op_paused && now_ms >= in->start_ms &&
-                           now_ms < in->end_ms;
+        bool budget_stop =
+            p->paused && !in->op_paused && now_ms >= in->start_ms && now_ms < in->end_ms;
         if (budget_stop || scaled) p->capped = true;
-        if (!p->paused && !p->capped)
-            p->multiplier = clampd(1.0, cfg->min_mult, cfg->max_mult);
+        if (!p->paused && !p->capped) p->multiplier = clampd(1.0, cfg->min_mult, cfg->max_mult);
         p->integ = log(p->multiplier);
         return;
     }
@@ -385,7 +379,7 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p,
     /* Rises are smoothed; falls are taken at once (within step_down):
      * budget safety beats revenue. */
     double alpha = u < lm ? 1.0 : 1.0 - exp(-dt_ctl / cfg->smooth_tau_s);
-    double step = clampd(alpha * (u - lm), dt_ctl * log(cfg->step_down),
-                         dt_ctl * log(cfg->step_up));
+    double step =
+        clampd(alpha * (u - lm), dt_ctl * log(cfg->step_down), dt_ctl * log(cfg->step_up));
     p->multiplier = clampd(exp(lm + step), cfg->min_mult, cfg->max_mult);
 }

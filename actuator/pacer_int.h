@@ -12,8 +12,8 @@ static inline double act_clampd(double x, double lo, double hi) {
 
 /* The in-flight spend at the smoothed rate: act_pacer_inflight takes the
  * larger of it and the fast one, right for a stop, biased for a forecast. */
-double act_inflight_mean(const act_pacer_cfg *cfg, const act_pacer *p,
-                         const act_pacer_in *in, int64_t now_ms);
+double act_inflight_mean(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
+                         int64_t now_ms);
 /* Sets the value-mode fields of a fresh controller. */
 void act_value_init(act_pacer *p);
 /* Remembers the multiplier in force since since_ms (the previous step). */
@@ -21,10 +21,10 @@ void act_value_remember(act_pacer *p, int64_t since_ms);
 /* Folds dt_s seconds of data (spend and opps deltas) into the value
  * estimates; learn: the data covers bidding time (else only the
  * references move, a pause is not a dry market). */
-void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
-                     double dt_s, double spend, double opps, bool learn);
+void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in, double dt_s,
+                     double spend, double opps, bool learn);
 /* One value-law step: sets p->multiplier (and p->forecast). dt_s > 0. */
-void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
-                    int64_t now_ms, double dt_s);
+void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in, int64_t now_ms,
+                    double dt_s);
 
 #endif

@@ -35,12 +35,12 @@ typedef struct sim {
     double base, traffic, sat, gamma, noise_amp;
     surge surges[SURGES_MAX];
     int n_surges, lag;
-    double spent_true;          /* what the market has spent */
-    double pipe[LAG_MAX];       /* spend per tick still on its way */
+    double spent_true;    /* what the market has spent */
+    double pipe[LAG_MAX]; /* spend per tick still on its way */
     uint64_t rng;
-    double sum_dev, max_dev;    /* |spent − planned| / budget, in flight */
+    double sum_dev, max_dev; /* |spent − planned| / budget, in flight */
     int n_dev;
-    double max_mult_jump;       /* largest multiplier ratio between ticks */
+    double max_mult_jump; /* largest multiplier ratio between ticks */
 } sim;
 
 static double noise(sim *s) {
@@ -85,8 +85,7 @@ static void sim_tick(sim *s) {
     s->t_ms += 1000;
     double spend = 0;
     if (!s->p.paused)
-        spend = traffic_at(s) * s->base * pow(fmin(s->p.multiplier, s->sat), s->gamma) *
-                noise(s);
+        spend = traffic_at(s) * s->base * pow(fmin(s->p.multiplier, s->sat), s->gamma) * noise(s);
     memmove(s->pipe + 1, s->pipe, (LAG_MAX - 1) * sizeof(double));
     s->pipe[0] = spend;
     s->spent_true += spend;
@@ -119,8 +118,8 @@ static int sim_finish_mad(sim *s, const char *name, double mad_max) {
     sim_until(s, s->in.end_ms + 10000);
     double util = s->spent_true / (double)s->in.budget_micros;
     double mad = s->sum_dev / (s->n_dev ? s->n_dev : 1);
-    fprintf(stderr, "  %-26s util=%.4f over=%.4f mad=%.4f max_dev=%.4f max_jump=%.2f\n",
-            name, util, fmax(0, util - 1), mad, s->max_dev, s->max_mult_jump);
+    fprintf(stderr, "  %-26s util=%.4f over=%.4f mad=%.4f max_dev=%.4f max_jump=%.2f\n", name, util,
+            fmax(0, util - 1), mad, s->max_dev, s->max_mult_jump);
     CHECK(util >= 0.99);
     CHECK(util <= 1.005);
     CHECK(mad <= mad_max);
@@ -367,8 +366,8 @@ static int test_late_surge_bounded(void) {
             if (over > worst) worst = over;
             CHECK(s.spent_true >= 0.97 * BUDGET);
         }
-    fprintf(stderr, "  %-26s worst over=%.4f (bound %.4f)\n", "90s, x5 surge near the end",
-            worst, 5.0 * 2 / 90);
+    fprintf(stderr, "  %-26s worst over=%.4f (bound %.4f)\n", "90s, x5 surge near the end", worst,
+            5.0 * 2 / 90);
     CHECK(worst <= 5.0 * 2 / 90);
     return 0;
 }
@@ -393,8 +392,8 @@ static int test_no_data_holds(void) {
     act_pacer p;
     act_pacer_init(&p);
     p.multiplier = 0.7;
-    act_pacer_in in = {.start_ms = T0, .end_ms = T0 + 3600000, .budget_micros = BUDGET,
-                       .data_ms = -1};
+    act_pacer_in in = {
+        .start_ms = T0, .end_ms = T0 + 3600000, .budget_micros = BUDGET, .data_ms = -1};
     for (int i = 1; i < 100; i++) act_pacer_step(&s.cfg, &p, &in, T0 + i * 1000LL);
     CHECK(p.multiplier == 0.7); /* restored, nothing pulled yet: held */
     return sim_finish(&s, "1h, datastreams down 60s");
@@ -419,9 +418,14 @@ static int unheard_run(bool with_heard, double *m_before, double *m_after, doubl
     for (uint64_t k = 1; k <= 60; k++) {
         s.t_ms += 1000;
         beat_agg_bucket b = {.seq = k, .start_ms = s.t_ms - 2000, .end_ms = s.t_ms - 1000};
-        beat_aggregates a = {.epoch = 7, .bucket_ms = 1000, .first_seq = 1, .last_seq = k,
-                             .heard_ms = heard, .has_heard = with_heard,
-                             .n_buckets = 1, .buckets = &b};
+        beat_aggregates a = {.epoch = 7,
+                             .bucket_ms = 1000,
+                             .first_seq = 1,
+                             .last_seq = k,
+                             .heard_ms = heard,
+                             .has_heard = with_heard,
+                             .n_buckets = 1,
+                             .buckets = &b};
         act_apply_result r;
         CHECK(act_state_apply(&st, cur, &a, &r) == 0);
         CHECK_EQ_INT(r.buckets, 1);
@@ -453,8 +457,8 @@ static int test_budget_exhausted_pauses(void) {
     act_pacer_cfg_default(&cfg);
     act_pacer p;
     act_pacer_init(&p);
-    act_pacer_in in = {.start_ms = T0, .end_ms = T0 + 3600000,
-                       .budget_micros = BUDGET, .spent_micros = 0};
+    act_pacer_in in = {
+        .start_ms = T0, .end_ms = T0 + 3600000, .budget_micros = BUDGET, .spent_micros = 0};
     act_pacer_step(&cfg, &p, &in, T0 + 1000);
     CHECK(!p.paused);
     in.spent_micros = BUDGET - BUDGET / 1000; /* inside the stop margin */
@@ -493,8 +497,7 @@ static int test_flight_bounds_pause(void) {
     act_pacer_cfg_default(&cfg);
     act_pacer p;
     act_pacer_init(&p);
-    act_pacer_in in = {.start_ms = T0, .end_ms = T0 + 3600000,
-                       .budget_micros = BUDGET};
+    act_pacer_in in = {.start_ms = T0, .end_ms = T0 + 3600000, .budget_micros = BUDGET};
     act_pacer_step(&cfg, &p, &in, T0 - 5000);
     CHECK(p.paused); /* before start */
     act_pacer_step(&cfg, &p, &in, T0 + 1800000);
@@ -518,8 +521,7 @@ static int test_multiplier_bounds_and_nonfinite(void) {
     p.multiplier = NAN;
     p.integ = INFINITY;
     p.has_integ = true;
-    act_pacer_in in = {.start_ms = T0, .end_ms = T0 + 3600000,
-                       .budget_micros = BUDGET};
+    act_pacer_in in = {.start_ms = T0, .end_ms = T0 + 3600000, .budget_micros = BUDGET};
     p.last_ms = T0;
     act_pacer_step(&cfg, &p, &in, T0 + 1000);
     CHECK(isfinite(p.multiplier) && isfinite(p.integ));

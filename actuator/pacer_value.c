@@ -84,8 +84,8 @@ static double value_tau_s(const act_pacer_cfg *cfg, const act_pacer_in *in) {
     return fmax(cfg->value_frac * flight_s_of(in), cfg->value_min_s);
 }
 
-void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
-                     double dt_s, double spend, double opps, bool learn) {
+void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in, double dt_s,
+                     double spend, double opps, bool learn) {
     if (!learn || !(dt_s > 0)) return;
     /* The in-flight part of the data interval (opps exist only in flight;
      * data time unknown: take the whole interval). */
@@ -124,8 +124,8 @@ void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in 
  * about persist_frac of the flight: over a long rest it hardly counts (a
  * surge or a drop is not the future), near the end it is the forecast (the
  * budget lands on the supply there is, not the flight's average). */
-static double supply_fc(const act_pacer_cfg *cfg, const act_pacer *p,
-                        const act_pacer_in *in, double left_s) {
+static double supply_fc(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
+                        double left_s) {
     double mean = p->v_opps / p->v_obs_s;
     double tau = fmax(cfg->persist_frac * flight_s_of(in), cfg->value_min_s);
     double w = left_s > 1e-3 ? tau / left_s * (1.0 - exp(-left_s / tau)) : 1.0;
@@ -134,8 +134,8 @@ static double supply_fc(const act_pacer_cfg *cfg, const act_pacer *p,
 
 /* Spend per second the rest of the flight would bring at λ̄; < 0 = not
  * known yet. */
-static double forecast_rate(const act_pacer_cfg *cfg, const act_pacer *p,
-                            const act_pacer_in *in, double left_s) {
+static double forecast_rate(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
+                            double left_s) {
     bool have_opps = p->v_opps > 0 && p->v_opps_avg > 0 && p->v_spend_avg >= 0 &&
                      p->v_obs_s >= eff_tau_s(cfg, in);
     /* Without opps (an inference that counts none) supply is taken as
@@ -144,8 +144,8 @@ static double forecast_rate(const act_pacer_cfg *cfg, const act_pacer *p,
     return supply_fc(cfg, p, in, left_s) * (p->v_spend_avg / p->v_opps_avg);
 }
 
-void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
-                    int64_t now_ms, double dt_s) {
+void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in, int64_t now_ms,
+                    double dt_s) {
     double flight_s = flight_s_of(in);
     double left_s = fmax((double)(in->end_ms - now_ms) / 1000.0, 0.0);
     /* Unbiased in flight: a forecast that leans low undershoots the budget
@@ -184,8 +184,7 @@ void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
     if (blind) target = fmin(target, fmax(lm, log(cfg->blind_max)));
     /* The first λ is a guess (1 = the campaign's value): leave it as fast as
      * the data allows, i.e. over half the time seen so far; then slowly. */
-    double tau = fmin(value_tau_s(cfg, in),
-                      fmax(p->v_obs_s * cfg->warmup, cfg->value_min_s));
+    double tau = fmin(value_tau_s(cfg, in), fmax(p->v_obs_s * cfg->warmup, cfg->value_min_s));
     tau = fmin(tau, fmax(cfg->value_end_frac * left_s, cfg->eff_min_s));
     double step = (target - lm) * (1.0 - exp(-dt_s / tau));
     step = act_clampd(step, dt_s * log(cfg->step_down), dt_s * log(cfg->step_up));

@@ -23,13 +23,13 @@ typedef struct mkt {
     uint64_t rng;
     double flight_s, opp_rate, wave_amp, wave_period_s;
     double surge_at, surge_len, drop_at, drop_len; /* fractions of the flight */
-    bool no_opps; /* an inference that counts no opportunities */
+    bool no_opps;                                  /* an inference that counts no opportunities */
 } mkt;
 
 typedef struct run {
-    double spent, clicks;        /* true spend (micros), Σ pCTR of wins */
-    double lam_min, lam_max;     /* while bidding, before the first stop */
-    double stop_s;               /* when the hard stop first paused it */
+    double spent, clicks;    /* true spend (micros), Σ pCTR of wins */
+    double lam_min, lam_max; /* while bidding, before the first stop */
+    double stop_s;           /* when the hard stop first paused it */
     double lam_pre_surge, lam_min_surge, lam_pre_drop, lam_max_drop;
 } run;
 
@@ -38,9 +38,7 @@ static double u01(uint64_t *s) {
     return ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
 }
 
-static double gauss(uint64_t *s) {
-    return sqrt(-2.0 * log(u01(s))) * cos(2.0 * M_PI * u01(s));
-}
+static double gauss(uint64_t *s) { return sqrt(-2.0 * log(u01(s))) * cos(2.0 * M_PI * u01(s)); }
 
 static double opp_rate_at(const mkt *m, double t_s) {
     double r = m->opp_rate * (1.0 + m->wave_amp * sin(2.0 * M_PI * t_s / m->wave_period_s));
@@ -161,9 +159,7 @@ static double hindsight_clicks(const mkt *m0) {
  * and, where the market has only that event (so the other one's aftermath
  * does not blur it), λ during the surge ≥ 0.55 × and during the drop
  * ≤ 1.5 × λ just before. */
-static int check_market(const char *name, const mkt *m, bool surge, bool drop,
-                        double min_used)
-{
+static int check_market(const char *name, const mkt *m, bool surge, bool drop, double min_used) {
     run v, e;
     run_flight(m, BEAT_PACING_VALUE, &v);
     run_flight(m, BEAT_PACING_EVEN, &e);
@@ -194,39 +190,50 @@ static int check_market(const char *name, const mkt *m, bool surge, bool drop,
  * of the flight then has to spend what the drop left, and the data is two
  * ticks late) the landing is 98.5-99.8% (even pacing: 97.4-104.4% on the
  * same markets): checked at 98%. */
-static int test_demo_flights(void)
-{
+static int test_demo_flights(void) {
     static const double flights[] = {90, 120, 140};
     int seeds = 3;
     for (int f = 0; f < 3; f++)
         for (int seed = 1; seed <= seeds; seed++)
             for (int kind = 0; kind < 3; kind++) {
-                mkt m = {.rng = (uint64_t)seed * 1000003u, .flight_s = flights[f],
-                         .opp_rate = 300, .wave_amp = 0.3, .wave_period_s = 2 * flights[f],
-                         .surge_at = 0.4, .surge_len = kind == 2 ? 0 : 0.1,
-                         .drop_at = 0.65, .drop_len = kind == 1 ? 0 : 0.15};
+                mkt m = {.rng = (uint64_t)seed * 1000003u,
+                         .flight_s = flights[f],
+                         .opp_rate = 300,
+                         .wave_amp = 0.3,
+                         .wave_period_s = 2 * flights[f],
+                         .surge_at = 0.4,
+                         .surge_len = kind == 2 ? 0 : 0.1,
+                         .drop_at = 0.65,
+                         .drop_len = kind == 1 ? 0 : 0.15};
                 char name[48];
                 snprintf(name, sizeof name, "%.0fs seed %d %s", flights[f], seed,
-                         kind == 0 ? "both" : kind == 1 ? "surge" : "drop");
-                if (check_market(name, &m, kind == 1, kind == 2, kind == 2 ? 0.98 : 0.99))
-                    return 1;
+                         kind == 0   ? "both"
+                         : kind == 1 ? "surge"
+                                     : "drop");
+                if (check_market(name, &m, kind == 1, kind == 2, kind == 2 ? 0.98 : 0.99)) return 1;
             }
     return 0;
 }
 
 /* A day: the daily wave (±50%), a ×5 surge for an hour, a ×0.3 drop for
  * two; every time constant scales with the flight. */
-static int test_day_flight(void)
-{
+static int test_day_flight(void) {
     for (int seed = 1; seed <= 2; seed++)
         for (int kind = 0; kind < 3; kind++) {
-            mkt m = {.rng = (uint64_t)seed * 7919u, .flight_s = 86400, .opp_rate = 8,
-                     .wave_amp = 0.5, .wave_period_s = 86400, .surge_at = 0.4,
-                     .surge_len = kind == 2 ? 0 : 1.0 / 24, .drop_at = 0.65,
+            mkt m = {.rng = (uint64_t)seed * 7919u,
+                     .flight_s = 86400,
+                     .opp_rate = 8,
+                     .wave_amp = 0.5,
+                     .wave_period_s = 86400,
+                     .surge_at = 0.4,
+                     .surge_len = kind == 2 ? 0 : 1.0 / 24,
+                     .drop_at = 0.65,
                      .drop_len = kind == 1 ? 0 : 2.0 / 24};
             char name[48];
             snprintf(name, sizeof name, "1d seed %d %s", seed,
-                     kind == 0 ? "both" : kind == 1 ? "surge" : "drop");
+                     kind == 0   ? "both"
+                     : kind == 1 ? "surge"
+                                 : "drop");
             if (check_market(name, &m, kind == 1, kind == 2, 0.99)) return 1;
         }
     return 0;
@@ -234,12 +241,18 @@ static int test_day_flight(void)
 
 /* Without opps (an older inference) the supply is taken as constant in
  * time: the budget still lands. */
-static int test_no_opps_fallback(void)
-{
+static int test_no_opps_fallback(void) {
     for (int seed = 1; seed <= 3; seed++) {
-        mkt m = {.rng = (uint64_t)seed * 31u, .flight_s = 120, .opp_rate = 300,
-                 .wave_amp = 0.3, .wave_period_s = 240, .surge_at = 0.4, .surge_len = 0.1,
-                 .drop_at = 0.65, .drop_len = 0.15, .no_opps = true};
+        mkt m = {.rng = (uint64_t)seed * 31u,
+                 .flight_s = 120,
+                 .opp_rate = 300,
+                 .wave_amp = 0.3,
+                 .wave_period_s = 240,
+                 .surge_at = 0.4,
+                 .surge_len = 0.1,
+                 .drop_at = 0.65,
+                 .drop_len = 0.15,
+                 .no_opps = true};
         run v;
         run_flight(&m, BEAT_PACING_VALUE, &v);
         fprintf(stderr, "  no opps, seed %d: used=%.4f\n", seed, v.spent);
@@ -251,14 +264,12 @@ static int test_no_opps_fallback(void)
 /* asap: multiplier 1 (the campaign's own value) until the hard stop, which
  * comes early here (at λ = 1 the market takes twice the budget); the rest
  * is spent at what the scaled resume chose, without a burst at 1. */
-static int test_asap(void)
-{
-    mkt m = {.rng = 5, .flight_s = 120, .opp_rate = 300, .wave_amp = 0.3,
-             .wave_period_s = 240};
+static int test_asap(void) {
+    mkt m = {.rng = 5, .flight_s = 120, .opp_rate = 300, .wave_amp = 0.3, .wave_period_s = 240};
     run v;
     run_flight(&m, BEAT_PACING_ASAP, &v);
-    fprintf(stderr, "  asap: used=%.4f stopped at %.0f s, lambda %.3f..%.3f\n", v.spent,
-            v.stop_s, v.lam_min, v.lam_max);
+    fprintf(stderr, "  asap: used=%.4f stopped at %.0f s, lambda %.3f..%.3f\n", v.spent, v.stop_s,
+            v.lam_min, v.lam_max);
     CHECK(v.lam_min == 1.0 && v.lam_max == 1.0);
     CHECK(v.stop_s > 30 && v.stop_s < 90);
     CHECK(v.spent >= 0.99 && v.spent <= 1.005);

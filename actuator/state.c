@@ -174,8 +174,8 @@ int64_t act_state_data_ms(const act_state *st, int64_t stale_ms) {
             (t == 0 || st->data_end_ms[i] < t))
             t = st->data_end_ms[i];
     for (int i = 0; t > 0 && i < st->n_cur; i++)
-        if (st->data_end_ms[i] > 0 && st->data_end_ms[i] >= newest - stale_ms &&
-            st->has_heard[i] && st->heard_ms[i] < t)
+        if (st->data_end_ms[i] > 0 && st->data_end_ms[i] >= newest - stale_ms && st->has_heard[i] &&
+            st->heard_ms[i] < t)
             t = st->heard_ms[i]; /* 0: that datastream does not know */
     return t;
 }
@@ -195,8 +195,7 @@ static int put_key(beat_buf *b, bool *first, const char *k) {
     return rc;
 }
 
-int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
-                     beat_buf *out) {
+int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms, beat_buf *out) {
     int rc = beat_buf_printf(out, "{\"v\":%d,\"actuator\":", BEAT_STATE_V);
     rc |= beat_buf_json_str(out, actuator, strlen(actuator));
     rc |= beat_buf_printf(out, ",\"ts\":%" PRId64 ",\"campaigns\":{", now_ms);
@@ -213,8 +212,8 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
         if (act_land_fit(&c->land, &st->land_cfg, curve) == 0) {
             /* 6 digits: more than the counts carry; rounding keeps the order */
             for (int k = 0; k < BEAT_LAND_N; k++)
-                rc |= beat_buf_printf(out, "%s%.6g", k ? "," : ",\"win_curve\":[",
-                                      (double)curve[k]);
+                rc |=
+                    beat_buf_printf(out, "%s%.6g", k ? "," : ",\"win_curve\":[", (double)curve[k]);
             rc |= beat_buf_puts(out, "]");
         }
         rc |= beat_buf_puts(out, "}");
@@ -361,16 +360,14 @@ static void restore_land(act_camp *c, const cJSON *o) {
     c->land = l;
 }
 
-int act_state_restore(act_state *st, const char *json, size_t len,
-                      beat_reason *why) {
+int act_state_restore(act_state *st, const char *json, size_t len, beat_reason *why) {
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return beat_reasonf(why, -EBADMSG, "state is not a JSON object");
     }
     double d;
-    int64_t ts = num_of(cJSON_GetObjectItemCaseSensitive(root, "ts"), &d) && d > 0
-                     ? (int64_t)d : 0;
+    int64_t ts = num_of(cJSON_GetObjectItemCaseSensitive(root, "ts"), &d) && d > 0 ? (int64_t)d : 0;
     const cJSON *it;
     /* Public multipliers first: a state written by another actuator
      * implementation may have no private part we understand. */

@@ -23,22 +23,22 @@ typedef struct act_camp {
     bool in_set; /* in the supervisor's current campaign set */
     int64_t start_ms, end_ms, budget_micros;
     bool op_paused;
-    int64_t spent_micros; /* counted from aggregates, restored on start */
-    int64_t opps;         /* opportunities counted from aggregates, likewise */
-    beat_pacing mode;     /* the campaign's, else the actuator's default */
+    int64_t spent_micros;             /* counted from aggregates, restored on start */
+    int64_t opps;                     /* opportunities counted from aggregates, likewise */
+    beat_pacing mode;                 /* the campaign's, else the actuator's default */
     int64_t bids, wins, imps, clicks; /* since this process started */
     act_pacer ctl;
-    act_land land; /* win-price landscape: the state's win_curve */
+    act_land land;                             /* win-price landscape: the state's win_curve */
     beat_gauge *g_spend, *g_mult, *g_forecast; /* set by main.c; NULL until then */
 } act_camp;
 
 typedef struct act_state {
     act_camp **c; /* owned, n of them */
     int n, max;
-    int *index;   /* open addressing into c; -1 = empty */
+    int *index; /* open addressing into c; -1 = empty */
     uint32_t index_mask;
     beat_pull_cursor cur[ACT_CURSORS_MAX]; /* keyed by datastream URL */
-    int64_t data_end_ms[ACT_CURSORS_MAX]; /* newest bucket end applied per
+    int64_t data_end_ms[ACT_CURSORS_MAX];  /* newest bucket end applied per
                                              cursor by this process; 0 = none */
     /* The datastream's last heard_ms (every notice produced before it is in
      * the buckets it listed; 0 = it does not know); has_heard false: it
@@ -57,13 +57,13 @@ typedef struct act_state {
 } act_state;
 
 typedef struct act_apply_result {
-    int64_t buckets;  /* buckets counted */
-    int64_t missed;   /* buckets that fell out of the datastream before we saw them */
-    int64_t dropped;  /* rows dropped: campaign table full */
-    int64_t future;   /* times ahead of our clock beyond max_skew_ms: the rows
+    int64_t buckets;    /* buckets counted */
+    int64_t missed;     /* buckets that fell out of the datastream before we saw them */
+    int64_t dropped;    /* rows dropped: campaign table full */
+    int64_t future;     /* times ahead of our clock beyond max_skew_ms: the rows
                          are counted, the time is not taken as a watermark */
     bool epoch_changed; /* the datastream restarted (new epoch) */
-    bool refetch;     /* ...under a cursor past 0: cursor reset, pull again from 0 */
+    bool refetch;       /* ...under a cursor past 0: cursor reset, pull again from 0 */
 } act_apply_result;
 
 /* max_campaigns bounds the table (campaigns seen in sets or aggregates). */
@@ -93,12 +93,10 @@ int act_state_apply(act_state *st, beat_pull_cursor *cur, const beat_aggregates 
 int64_t act_state_data_ms(const act_state *st, int64_t stale_ms);
 /* Appends the state JSON (public campaigns of the set, with a win_curve
  * where the landscape has enough data, + private). */
-int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms,
-                     beat_buf *out);
+int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms, beat_buf *out);
 /* Restores spend, controller state and cursors from a state JSON's
  * "private" (GET /v1/state/latest). -EBADMSG if json is not a JSON object;
  * bad fields inside private are skipped one by one. */
-int act_state_restore(act_state *st, const char *json, size_t len,
-                      beat_reason *why);
+int act_state_restore(act_state *st, const char *json, size_t len, beat_reason *why);
 
 #endif

@@ -42,8 +42,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
     pthread_t th;
     pthread_create(&th, NULL, pull_main, &s);
-    while (getchar() != EOF) {
-    }
+    while (getchar() != EOF) {}
     printf("messages %lu bytes %lu\n", atomic_load(&msgs), atomic_load(&bytes));
     fflush(stdout);
     _exit(0); /* nng_close with a receive in flight can hang in nng 1.5.2 */

@@ -63,8 +63,9 @@ static int gen(long n, uint64_t seed, const char *jpath, const char *spath) {
     double neg_rate = nr ? atof(nr) : 1.0;
     for (long i = 0; i < n; i++) {
         double v = urand();
-        int dom = (int)(v * v * DOMS), sz = urand() < 0.4 ? 0 : urand() < 0.6 ? 1 + (urand() < 0.5)
-                                                                            : 3;
+        int dom = (int)(v * v * DOMS), sz = urand() < 0.4   ? 0
+                                            : urand() < 0.6 ? 1 + (urand() < 0.5)
+                                                            : 3;
         int dev = urand() < 0.4 ? 0 : urand() < 0.75 ? 1 : 2, os = (dev ? 2 : 0) + (urand() < 0.5);
         int ctry = urand() < 0.4 ? 0 : 1 + (int)(urand() * 4), cmp = (int)(urand() * CMPS);
         int hr = (int)(urand() * 24);
@@ -254,8 +255,8 @@ static int score(int n_cmp, int rank, long iters) {
     w.fu = malloc((size_t)n_cmp * rank * sizeof *w.fu);
     for (int i = 0; i < n_cmp; i++) {
         w.camps[i].hash = (uint64_t)i * 0x9E3779B97F4A7C15ULL;
-        memcpy(w.fu + (size_t)i * rank,
-               m->U + (size_t)(w.camps[i].hash & m->factor_mask) * rank, rank * sizeof(float));
+        memcpy(w.fu + (size_t)i * rank, m->U + (size_t)(w.camps[i].hash & m->factor_mask) * rank,
+               rank * sizeof(float));
     }
     beat_feat_raw raw;
     beat_feat_reset(&raw);
@@ -274,8 +275,8 @@ static int score(int n_cmp, int rank, long iters) {
             res[b] = fmin(res[b], (now_s() - t0) / (double)iters * 1e6);
         }
     }
-    printf("{\"campaigns\":%d,\"rank\":%d,\"loop_us\":%.3f,\"blas_us\":%.3f,\"check\":%g}\n",
-           n_cmp, rank, res[0], res[1], check);
+    printf("{\"campaigns\":%d,\"rank\":%d,\"loop_us\":%.3f,\"blas_us\":%.3f,\"check\":%g}\n", n_cmp,
+           rank, res[0], res[1], check);
     free(out);
     free(w.camps);
     free(w.fu);

@@ -28,8 +28,8 @@ typedef struct rule {
     bool notified;          /* the last post of this rule said "firing" */
     beat_alert_level notified_level;
     bool ever_posted;
-    int64_t last_post_ms;   /* monotonic */
-    char msg[MAX_MSG + 1];  /* last message while firing */
+    int64_t last_post_ms;  /* monotonic */
+    char msg[MAX_MSG + 1]; /* last message while firing */
     beat_gauge *gauge;
 } rule;
 
@@ -51,8 +51,8 @@ struct beat_alert {
 static beat_counter *m_sent, *m_dropped;
 
 static void metrics_init(void) {
-    m_sent = beat_counter_new("beat_alerts_sent_total",
-                              "alert posts accepted by the webhook (2xx)");
+    m_sent =
+        beat_counter_new("beat_alerts_sent_total", "alert posts accepted by the webhook (2xx)");
     m_dropped = beat_counter_new("beat_alerts_dropped_total",
                                  "alert posts lost: queue full, failed post or left at stop");
 }
@@ -114,8 +114,8 @@ static void *sender(void *arg) {
         pthread_mutex_unlock(&a->mu);
 
         long status = 0;
-        int rc = c ? beat_httpc_send(c, "POST", a->webhook, "application/json", body,
-                                     strlen(body), NULL, &resp, &status)
+        int rc = c ? beat_httpc_send(c, "POST", a->webhook, "application/json", body, strlen(body),
+                                     NULL, &resp, &status)
                    : -ENOMEM;
         free(body);
         bool ok = rc == 0 && status >= 200 && status < 300;
@@ -196,10 +196,9 @@ static rule *find(beat_alert *a, const char *name) { /* under mu */
     return NULL;
 }
 
-int beat_alert_set(beat_alert *a, const char *rule_name, beat_alert_level level,
-                   bool firing, const char *message) {
-    if (!a || !rule_name_ok(rule_name) ||
-        (level != BEAT_ALERT_WARN && level != BEAT_ALERT_ERROR))
+int beat_alert_set(beat_alert *a, const char *rule_name, beat_alert_level level, bool firing,
+                   const char *message) {
+    if (!a || !rule_name_ok(rule_name) || (level != BEAT_ALERT_WARN && level != BEAT_ALERT_ERROR))
         return -EINVAL;
     pthread_mutex_lock(&a->mu);
     rule *r = find(a, rule_name);

@@ -49,8 +49,8 @@ void beat_alert_free(beat_alert *a);
  * rule: [a-z0-9_]{1,63}; message: why (copied, truncated to 400 bytes),
  * used in the firing post and repeated in the resolved one.
  * Returns 0, -EINVAL (bad rule/level) or -ENOSPC (more than 64 rules). */
-int beat_alert_set(beat_alert *a, const char *rule, beat_alert_level level,
-                   bool firing, const char *message);
+int beat_alert_set(beat_alert *a, const char *rule, beat_alert_level level, bool firing,
+                   const char *message);
 
 /* True while rule is firing (as last reported). */
 bool beat_alert_firing(beat_alert *a, const char *rule);

@@ -57,13 +57,9 @@ double beat_alert_counter_fn(void *counter) {
     return counter ? (double)beat_counter_get(counter) : NAN;
 }
 
-double beat_alert_gauge_fn(void *gauge) {
-    return gauge ? beat_gauge_get(gauge) : NAN;
-}
+double beat_alert_gauge_fn(void *gauge) { return gauge ? beat_gauge_get(gauge) : NAN; }
 
-static double call(beat_rule_fn fn, void *arg) {
-    return fn ? fn(arg) : NAN;
-}
+static double call(beat_rule_fn fn, void *arg) { return fn ? fn(arg) : NAN; }
 
 /* Percent over the window: the newest sample against the oldest one that is
  * still inside it (or the oldest kept). */
@@ -139,10 +135,10 @@ static void fmt_num(char *out, size_t n, double v) {
 static void eval_one(beat_alert_rules *r, rstate *s, int64_t now) {
     double v = NAN;
     switch (s->r.kind) {
-    case BEAT_RULE_VALUE: v = call(s->r.value, s->r.value_arg); break;
-    case BEAT_RULE_RATIO: v = judge_ratio(s, now); break;
-    case BEAT_RULE_SILENT: v = judge_silent(s, now); break;
-    case BEAT_RULE_FAILING: v = judge_failing(s, now); break;
+        case BEAT_RULE_VALUE: v = call(s->r.value, s->r.value_arg); break;
+        case BEAT_RULE_RATIO: v = judge_ratio(s, now); break;
+        case BEAT_RULE_SILENT: v = judge_silent(s, now); break;
+        case BEAT_RULE_FAILING: v = judge_failing(s, now); break;
     }
     s->last = v;
     bool known = !isnan(v) && v >= 0;
@@ -154,13 +150,12 @@ static void eval_one(beat_alert_rules *r, rstate *s, int64_t now) {
     fmt_num(e, sizeof e, s->r.error);
     const char *u = s->r.unit;
     if (err || warn)
-        snprintf(msg, sizeof msg, "%s: %s %s (warn at %s %s, error at %s %s)", s->r.what, val,
-                 u, w, u, e, u);
+        snprintf(msg, sizeof msg, "%s: %s %s (warn at %s %s, error at %s %s)", s->r.what, val, u, w,
+                 u, e, u);
     else
-        snprintf(msg, sizeof msg, "%s: %s %s now, under the warning level (%s %s)", s->r.what,
-                 val, u, w, u);
-    beat_alert_set(r->a, s->r.name, err ? BEAT_ALERT_ERROR : BEAT_ALERT_WARN, err || warn,
-                   msg);
+        snprintf(msg, sizeof msg, "%s: %s %s now, under the warning level (%s %s)", s->r.what, val,
+                 u, w, u);
+    beat_alert_set(r->a, s->r.name, err ? BEAT_ALERT_ERROR : BEAT_ALERT_WARN, err || warn, msg);
 }
 
 void beat_alert_rules_tick(beat_alert_rules *r, int64_t now_ms) {
@@ -205,8 +200,8 @@ static void free_rules(beat_alert_rules *r) {
     free(r);
 }
 
-beat_alert_rules *beat_alert_rules_start(beat_alert *a, const beat_alert_rule *rules,
-                                         int n, int64_t eval_ms) {
+beat_alert_rules *beat_alert_rules_start(beat_alert *a, const beat_alert_rule *rules, int n,
+                                         int64_t eval_ms) {
     if (!a || n < 0 || (n > 0 && !rules) || eval_ms < 0) return NULL;
     beat_alert_rules *r = calloc(1, sizeof *r);
     if (!r) return NULL;
@@ -235,8 +230,7 @@ beat_alert_rules *beat_alert_rules_start(beat_alert *a, const beat_alert_rule *r
         bool needs_total = in->kind == BEAT_RULE_RATIO;
         if (!in->value || (needs_total && !in->total) || in->kind > BEAT_RULE_FAILING ||
             beat_alert_set(a, s->r.name, BEAT_ALERT_WARN, false, "") != 0) {
-            beat_log(BEAT_ERROR, "alert_rule_invalid", "rule=%s kind=%d", s->r.name,
-                     (int)in->kind);
+            beat_log(BEAT_ERROR, "alert_rule_invalid", "rule=%s kind=%d", s->r.name, (int)in->kind);
             free_rules(r);
             return NULL;
         }
@@ -279,9 +273,8 @@ beat_alert *beat_alert_opts_new(const beat_alert_opts *o, const char *source) {
 beat_alert_rules *beat_alert_rules_run(const beat_alert_opts *o, const char *source,
                                        const beat_alert_rule *rules, int n) {
     beat_alert *a = beat_alert_opts_new(o, source);
-    beat_alert_rules *r = a ? beat_alert_rules_start(a, rules, n, o->eval_ms > 0 ? o->eval_ms
-                                                                                : 1000)
-                            : NULL;
+    beat_alert_rules *r =
+        a ? beat_alert_rules_start(a, rules, n, o->eval_ms > 0 ? o->eval_ms : 1000) : NULL;
     if (!r) {
         beat_alert_free(a);
         beat_log(BEAT_ERROR, "alerts_unavailable", "msg=\"alert rules not started\"");
@@ -304,8 +297,7 @@ void beat_alert_rules_end(beat_alert_rules *r) {
 beat_alert_rules *beat_alert_pull_rules_run(const beat_alert_opts *o, const char *source,
                                             const char *daemon, const char *supervisor,
                                             beat_counter *sup_ok, int64_t sup_window_ms,
-                                            const beat_strlist *datastreams,
-                                            int64_t ds_window_ms) {
+                                            const beat_strlist *datastreams, int64_t ds_window_ms) {
     int n_ds = datastreams ? datastreams->n : 0;
     if (n_ds > 32) n_ds = 32; /* MAX_RULES of beat_alert, with room to spare */
     beat_alert_rule *rules = calloc((size_t)n_ds + 1, sizeof *rules);
@@ -318,23 +310,32 @@ beat_alert_rules *beat_alert_pull_rules_run(const beat_alert_opts *o, const char
         beat_pull_peer p;
         beat_pull_peer_init(&p, daemon, supervisor ? supervisor : "", "supervisor", NULL);
         snprintf(whats[0], sizeof whats[0], "supervisor %s failing", p.url);
-        rules[0] = (beat_alert_rule){
-            .name = "supervisor_unreachable", .what = whats[0], .unit = "s",
-            .kind = BEAT_RULE_FAILING, .value = beat_alert_counter_fn,
-            .value_arg = p.failures, .total = sup_ok ? beat_alert_counter_fn : NULL,
-            .total_arg = sup_ok, .warn = o->peer_warn_s, .error = o->peer_error_s,
-            .window_ms = sup_window_ms};
+        rules[0] = (beat_alert_rule){.name = "supervisor_unreachable",
+                                     .what = whats[0],
+                                     .unit = "s",
+                                     .kind = BEAT_RULE_FAILING,
+                                     .value = beat_alert_counter_fn,
+                                     .value_arg = p.failures,
+                                     .total = sup_ok ? beat_alert_counter_fn : NULL,
+                                     .total_arg = sup_ok,
+                                     .warn = o->peer_warn_s,
+                                     .error = o->peer_error_s,
+                                     .window_ms = sup_window_ms};
         for (int i = 0; i < n_ds; i++) {
             char fallback[32];
             snprintf(fallback, sizeof fallback, "datastream%d", i);
             beat_pull_peer_init(&p, daemon, datastreams->v[i], NULL, fallback);
             snprintf(names[i + 1], sizeof names[i + 1], "datastream_%d_unreachable", i + 1);
             snprintf(whats[i + 1], sizeof whats[i + 1], "datastream %s failing", p.url);
-            rules[i + 1] = (beat_alert_rule){
-                .name = names[i + 1], .what = whats[i + 1], .unit = "s",
-                .kind = BEAT_RULE_FAILING, .value = beat_alert_counter_fn,
-                .value_arg = p.failures, .warn = o->peer_warn_s, .error = o->peer_error_s,
-                .window_ms = ds_window_ms};
+            rules[i + 1] = (beat_alert_rule){.name = names[i + 1],
+                                             .what = whats[i + 1],
+                                             .unit = "s",
+                                             .kind = BEAT_RULE_FAILING,
+                                             .value = beat_alert_counter_fn,
+                                             .value_arg = p.failures,
+                                             .warn = o->peer_warn_s,
+                                             .error = o->peer_error_s,
+                                             .window_ms = ds_window_ms};
         }
         r = beat_alert_rules_run(o, source, rules, n_ds + 1);
     }

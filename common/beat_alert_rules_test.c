@@ -19,8 +19,14 @@ static void nap_ms(long ms) {
 }
 
 static double in_v, in_t; /* fake inputs, set by the cases */
-static double fv(void *arg) { (void)arg; return in_v; }
-static double ft(void *arg) { (void)arg; return in_t; }
+static double fv(void *arg) {
+    (void)arg;
+    return in_v;
+}
+static double ft(void *arg) {
+    (void)arg;
+    return in_t;
+}
 
 static beat_alert *no_hook(void) {
     beat_alert_cfg c = {.source = "t", .webhook = ""};
@@ -29,8 +35,13 @@ static beat_alert *no_hook(void) {
 
 static int t_value(void) {
     beat_alert *a = no_hook();
-    beat_alert_rule rule = {.name = "disk_full", .what = "disk", .unit = "%",
-                            .kind = BEAT_RULE_VALUE, .value = fv, .warn = 90, .error = 97};
+    beat_alert_rule rule = {.name = "disk_full",
+                            .what = "disk",
+                            .unit = "%",
+                            .kind = BEAT_RULE_VALUE,
+                            .value = fv,
+                            .warn = 90,
+                            .error = 97};
     beat_alert_rules *r = beat_alert_rules_start(a, &rule, 1, 0);
     CHECK(r != NULL);
     in_v = 50;
@@ -55,10 +66,17 @@ static int t_value(void) {
 
 static int t_ratio(void) {
     beat_alert *a = no_hook();
-    beat_alert_rule rule = {.name = "drops", .what = "drops", .unit = "%",
-                            .kind = BEAT_RULE_RATIO, .value = fv, .total = ft,
-                            .total_is_rest = true, .warn = 1, .error = 10,
-                            .window_ms = 10000, .min_events = 10};
+    beat_alert_rule rule = {.name = "drops",
+                            .what = "drops",
+                            .unit = "%",
+                            .kind = BEAT_RULE_RATIO,
+                            .value = fv,
+                            .total = ft,
+                            .total_is_rest = true,
+                            .warn = 1,
+                            .error = 10,
+                            .window_ms = 10000,
+                            .min_events = 10};
     beat_alert_rules *r = beat_alert_rules_start(a, &rule, 1, 0);
     CHECK(r != NULL);
     in_v = 0, in_t = 0;
@@ -93,8 +111,13 @@ static int t_ratio(void) {
 
 static int t_silent(void) {
     beat_alert *a = no_hook();
-    beat_alert_rule rule = {.name = "hb", .what = "heartbeats", .unit = "s",
-                            .kind = BEAT_RULE_SILENT, .value = fv, .warn = 3, .error = 6};
+    beat_alert_rule rule = {.name = "hb",
+                            .what = "heartbeats",
+                            .unit = "s",
+                            .kind = BEAT_RULE_SILENT,
+                            .value = fv,
+                            .warn = 3,
+                            .error = 6};
     in_v = 7; /* a counter already past 0: the first sight is no change */
     beat_alert_rules *r = beat_alert_rules_start(a, &rule, 1, 0);
     CHECK(r != NULL);
@@ -119,10 +142,22 @@ static int t_silent(void) {
 static int t_failing(void) {
     beat_alert *a = no_hook();
     beat_alert_rule rules[] = {
-        {.name = "with_ok", .what = "peer", .unit = "s", .kind = BEAT_RULE_FAILING,
-         .value = fv, .total = ft, .warn = 3, .error = 10, .window_ms = 2500},
-        {.name = "no_ok", .what = "peer", .unit = "s", .kind = BEAT_RULE_FAILING,
-         .value = fv, .warn = 3, .window_ms = 2500},
+        {.name = "with_ok",
+         .what = "peer",
+         .unit = "s",
+         .kind = BEAT_RULE_FAILING,
+         .value = fv,
+         .total = ft,
+         .warn = 3,
+         .error = 10,
+         .window_ms = 2500},
+        {.name = "no_ok",
+         .what = "peer",
+         .unit = "s",
+         .kind = BEAT_RULE_FAILING,
+         .value = fv,
+         .warn = 3,
+         .window_ms = 2500},
     };
     beat_alert_rules *r = beat_alert_rules_start(a, rules, 2, 0);
     CHECK(r != NULL);
@@ -187,8 +222,12 @@ static int t_thread(void) {
     /* strings are copied: the table may live on the stack */
     char name[16];
     snprintf(name, sizeof name, "%s", "level");
-    beat_alert_rule rule = {.name = name, .what = "x", .unit = "%",
-                            .kind = BEAT_RULE_VALUE, .value = counting, .warn = 50};
+    beat_alert_rule rule = {.name = name,
+                            .what = "x",
+                            .unit = "%",
+                            .kind = BEAT_RULE_VALUE,
+                            .value = counting,
+                            .warn = 50};
     beat_alert_rules *r = beat_alert_rules_start(a, &rule, 1, 20);
     CHECK(r != NULL);
     memset(name, 0, sizeof name);
@@ -222,14 +261,10 @@ static int t_metric_inputs(void) {
 int main(int argc, char **argv) {
     beat_log_init("beat_alert_rules_test", BEAT_FATAL); /* bad tables log errors */
     static const beat_test_case cases[] = {
-        {"value_levels", t_value},
-        {"ratio_over_window", t_ratio},
-        {"silent_counter", t_silent},
-        {"failing_peer", t_failing},
-        {"bad_tables", t_bad_tables},
-        {"evaluator_thread", t_thread},
-        {"metric_inputs", t_metric_inputs},
-        {NULL, NULL},
+        {"value_levels", t_value},          {"ratio_over_window", t_ratio},
+        {"silent_counter", t_silent},       {"failing_peer", t_failing},
+        {"bad_tables", t_bad_tables},       {"evaluator_thread", t_thread},
+        {"metric_inputs", t_metric_inputs}, {NULL, NULL},
     };
     return beat_test_main("beat_alert_rules", cases, argc, argv);
 }

@@ -108,8 +108,9 @@ static int t_fire_repeat_resolve(void) {
     CHECK(beat_alert_firing(a, r));
     CHECK(beat_alert_flush(a, 2000));
     CHECK_EQ_INT(sink_count(&s), 1);
-    CHECK(sink_has(&s, 0, "{\"text\":\"[WARN] beat/actuator supervisor_unreachable: "
-                          "no answer for 12 s\"}"));
+    CHECK(sink_has(&s, 0,
+                   "{\"text\":\"[WARN] beat/actuator supervisor_unreachable: "
+                   "no answer for 12 s\"}"));
 
     for (int i = 0; i < 5; i++) /* still firing: no new post */
         CHECK_EQ_INT(beat_alert_set(a, r, BEAT_ALERT_WARN, true, "no answer"), 0);
@@ -153,8 +154,8 @@ static int t_escalate_and_repeat(void) {
     CHECK(sink_start(&s) == 0);
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", s.port);
-    beat_alert_cfg cfg = {.source = "supervisor-1", .webhook = url, .min_interval_ms = 1,
-                          .repeat_ms = 100};
+    beat_alert_cfg cfg = {
+        .source = "supervisor-1", .webhook = url, .min_interval_ms = 1, .repeat_ms = 100};
     beat_alert *a = beat_alert_new(&cfg);
     CHECK(a != NULL);
     CHECK_EQ_INT(beat_alert_set(a, "disk_full", BEAT_ALERT_WARN, true, "90%"), 0);
@@ -182,8 +183,11 @@ static int t_dead_webhook_never_blocks(void) {
      * that would hang a synchronous caller for the whole timeout. */
     const char *urls[] = {"http://127.0.0.1:1/hook", "http://10.255.255.1:9/hook"};
     for (int u = 0; u < 2; u++) {
-        beat_alert_cfg cfg = {.source = "receiver", .webhook = urls[u],
-                              .min_interval_ms = 1, .queue_max = 4, .timeout_ms = 300};
+        beat_alert_cfg cfg = {.source = "receiver",
+                              .webhook = urls[u],
+                              .min_interval_ms = 1,
+                              .queue_max = 4,
+                              .timeout_ms = 300};
         beat_alert *a = beat_alert_new(&cfg);
         CHECK(a != NULL);
         /* Blocking on the post would cost the 300 ms timeout per call; a
@@ -201,8 +205,8 @@ static int t_dead_webhook_never_blocks(void) {
         }
         if (slow > 10 || worst >= 100000)
             fprintf(stderr, "  slow sets: %d, worst %lld us\n", slow, (long long)worst);
-        CHECK(slow <= 10);      /* at least 95 % under 1 ms */
-        CHECK(worst < 100000);  /* none waited for the network */
+        CHECK(slow <= 10);     /* at least 95 % under 1 ms */
+        CHECK(worst < 100000); /* none waited for the network */
         uint64_t sent = 1, dropped = 0;
         beat_alert_stats(a, &sent, &dropped);
         CHECK_EQ_INT(sent, 0);

@@ -20,8 +20,7 @@ typedef struct beat_bits {
 
 /* The 6-bit value of a base64url character, -1 for any other byte. Some
  * writers use the standard alphabet ('+', '/'); they are accepted too. */
-static inline int beat_bits_b64(unsigned char c)
-{
+static inline int beat_bits_b64(unsigned char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
     if (c >= '0' && c <= '9') return c - '0' + 52;
@@ -31,16 +30,14 @@ static inline int beat_bits_b64(unsigned char c)
 }
 
 /* s[0..len) must be base64url only (checked here: false otherwise). */
-static inline bool beat_bits_init(beat_bits *b, const char *s, size_t len)
-{
+static inline bool beat_bits_init(beat_bits *b, const char *s, size_t len) {
     *b = (beat_bits){s, len * 6, 0, false};
     for (size_t i = 0; i < len; i++)
         if (beat_bits_b64((unsigned char)s[i]) < 0) return false;
     return true;
 }
 
-static inline unsigned beat_bits_bit(beat_bits *b)
-{
+static inline unsigned beat_bits_bit(beat_bits *b) {
     if (b->pos >= b->nbits) {
         b->bad = true;
         return 0;
@@ -51,8 +48,7 @@ static inline unsigned beat_bits_bit(beat_bits *b)
 }
 
 /* n ≤ 36 bits, most significant first. */
-static inline uint64_t beat_bits_int(beat_bits *b, int n)
-{
+static inline uint64_t beat_bits_int(beat_bits *b, int n) {
     if (b->pos + (size_t)n > b->nbits) {
         b->bad = true;
         b->pos = b->nbits;
@@ -63,8 +59,7 @@ static inline uint64_t beat_bits_int(beat_bits *b, int n)
     return v;
 }
 
-static inline void beat_bits_skip(beat_bits *b, size_t n)
-{
+static inline void beat_bits_skip(beat_bits *b, size_t n) {
     if (b->pos + n > b->nbits) {
         b->bad = true;
         b->pos = b->nbits;
@@ -76,8 +71,7 @@ static inline void beat_bits_skip(beat_bits *b, size_t n)
 /* A Fibonacci-coded positive integer (GPP): bit k adds the k-th term of
  * 1, 2, 3, 5, 8, …, and two 1 bits in a row end it. Values are bounded
  * by max (more → bad), which also bounds the bits read. */
-static inline uint32_t beat_bits_fib(beat_bits *b, uint32_t max)
-{
+static inline uint32_t beat_bits_fib(beat_bits *b, uint32_t max) {
     uint64_t f1 = 1, f2 = 2, v = 0;
     unsigned prev = 0;
     for (;;) {

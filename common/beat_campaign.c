@@ -17,8 +17,8 @@
 #include "beat_json.h"
 
 #define I53 BEAT_JSON_I53
-#define LIST_MAX 4096       /* items in one targeting/adomain/cat list */
-#define LIST_STR_MAX 255    /* bytes of one list item / advertiser */
+#define LIST_MAX 4096          /* items in one targeting/adomain/cat list */
+#define LIST_STR_MAX 255       /* bytes of one list item / advertiser */
 #define FLIGHT_S_MAX 315360000 /* ten years */
 
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
@@ -27,23 +27,20 @@
 /* ---- campaign-specific fields (generic ones are in beat_json.c) ----------- */
 
 /* ids: [A-Za-z0-9_.:-]{1,64} — they end up in URLs, metrics and logs. */
-static bool id_valid(const char *s)
-{
+static bool id_valid(const char *s) {
     size_t n = strlen(s);
     if (n == 0 || n > BEAT_ID_MAX) return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' ||
-              c == '-'))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == ':' || c == '-'))
             return false;
     }
     return true;
 }
 
-int beat_campaign_j_id(const cJSON *v, const char *ctx, const char *name,
-                       char out[BEAT_ID_MAX + 1], beat_reason *why)
-{
+int beat_campaign_j_id(const cJSON *v, const char *ctx, const char *name, char out[BEAT_ID_MAX + 1],
+                       beat_reason *why) {
     if (!v) return FAIL("%s%s%s: missing", ctx, DOT(ctx), name);
     if (!cJSON_IsString(v)) return FAIL("%s%s%s: must be a string", ctx, DOT(ctx), name);
     if (!id_valid(v->valuestring))
@@ -52,17 +49,15 @@ int beat_campaign_j_id(const cJSON *v, const char *ctx, const char *name,
     return 0;
 }
 
-void beat_campaign_strv_fini(beat_strv *v)
-{
+void beat_campaign_strv_fini(beat_strv *v) {
     for (int i = 0; i < v->n; i++) free(v->v[i]);
     free(v->v);
     v->v = NULL;
     v->n = 0;
 }
 
-int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name,
-                         beat_strv *out, beat_reason *why)
-{
+int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name, beat_strv *out,
+                         beat_reason *why) {
     if (!v) return 0; /* absent list = any */
     if (!cJSON_IsArray(v)) return FAIL("%s%s%s: must be an array", ctx, DOT(ctx), name);
     int n = cJSON_GetArraySize(v);
@@ -72,8 +67,8 @@ int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name,
     char item[48];
     for (const cJSON *c = v->child; c; c = c->next) {
         snprintf(item, sizeof item, "%s[%d]", name, out->n);
-        int rc = beat_json_strdup(c, ctx, item, LIST_STR_MAX, BEAT_JSON_NONEMPTY,
-                                  &out->v[out->n], why);
+        int rc =
+            beat_json_strdup(c, ctx, item, LIST_STR_MAX, BEAT_JSON_NONEMPTY, &out->v[out->n], why);
         if (rc) return rc;
         out->n++;
     }
@@ -82,29 +77,68 @@ int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name,
 
 /* ---- decode ---------------------------------------------------------------- */
 
-enum { C_ID, C_ADV, C_ADOMAIN, C_CAT, C_START, C_END, C_FLIGHT, C_BUDGET,
-       C_BASE, C_MAX, C_PAUSED, C_TARGETING, C_CREATIVES, C_FREQ, C_SEAT,
-       C_DEALS, C_BUNDLE, C_SCHAIN, C_SELLERS, C_PACING, C_N };
-static const char *const c_names[C_N] = {
-    "id", "advertiser", "adomain", "cat", "start_ms", "end_ms", "flight_s",
-    "budget_micros", "base_bid_cpm_micros", "max_bid_cpm_micros", "paused",
-    "targeting", "creatives", "freq_cap", "seat", "deals", "bundle",
-    "schain_complete", "sellers", "pacing"};
-static const char *const t_names[] = {
-    "countries", "device_types", "os", "site_cat", "domains_allow",
-    "domains_block", "bundles_allow", "bundles_block"};
+enum {
+    C_ID,
+    C_ADV,
+    C_ADOMAIN,
+    C_CAT,
+    C_START,
+    C_END,
+    C_FLIGHT,
+    C_BUDGET,
+    C_BASE,
+    C_MAX,
+    C_PAUSED,
+    C_TARGETING,
+    C_CREATIVES,
+    C_FREQ,
+    C_SEAT,
+    C_DEALS,
+    C_BUNDLE,
+    C_SCHAIN,
+    C_SELLERS,
+    C_PACING,
+    C_N
+};
+static const char *const c_names[C_N] = {"id",
+                                         "advertiser",
+                                         "adomain",
+                                         "cat",
+                                         "start_ms",
+                                         "end_ms",
+                                         "flight_s",
+                                         "budget_micros",
+                                         "base_bid_cpm_micros",
+                                         "max_bid_cpm_micros",
+                                         "paused",
+                                         "targeting",
+                                         "creatives",
+                                         "freq_cap",
+                                         "seat",
+                                         "deals",
+                                         "bundle",
+                                         "schain_complete",
+                                         "sellers",
+                                         "pacing"};
+static const char *const t_names[] = {"countries",     "device_types",  "os",
+                                      "site_cat",      "domains_allow", "domains_block",
+                                      "bundles_allow", "bundles_block"};
 static const char *const fc_names[] = {"max", "window_s"};
 
-static int targeting_from(const cJSON *tj, const char *cctx, bool strict,
-                          beat_campaign *c, beat_reason *why)
-{
+static int targeting_from(const cJSON *tj, const char *cctx, bool strict, beat_campaign *c,
+                          beat_reason *why) {
     char ctx[48];
     snprintf(ctx, sizeof ctx, "%s.targeting", cctx);
     const cJSON *f[8];
     int rc = beat_json_fields(tj, ctx, t_names, 8, f, strict, why);
-    beat_strv *lists[8] = {&c->countries, NULL, &c->os, &c->site_cat,
-                           &c->domains_allow, &c->domains_block,
-                           &c->bundles_allow, &c->bundles_block};
+    beat_strv *lists[8] = {&c->countries,
+                           NULL,
+                           &c->os,
+                           &c->site_cat,
+                           &c->domains_allow,
+                           &c->domains_block,
+                           &c->bundles_allow,
+                           &c->bundles_block};
     for (int i = 0; !rc && i < 8; i++)
         if (lists[i]) rc = beat_campaign_j_strv(f[i], ctx, t_names[i], lists[i], why);
     if (rc || !f[1]) return rc;
@@ -115,17 +149,15 @@ static int targeting_from(const cJSON *tj, const char *cctx, bool strict,
             return FAIL("%s.device_types: too many items (> %d)", ctx, max);
         char item[24];
         snprintf(item, sizeof item, "device_types[%d]", c->n_device_types);
-        if ((rc = beat_json_int32(d, ctx, item, 1, 255,
-                                  &c->device_types[c->n_device_types], why)))
+        if ((rc = beat_json_int32(d, ctx, item, 1, 255, &c->device_types[c->n_device_types], why)))
             return rc;
         c->n_device_types++;
     }
     return 0;
 }
 
-static int creatives_from(const cJSON *aj, const char *cctx, bool strict,
-                          beat_campaign *c, beat_reason *why)
-{
+static int creatives_from(const cJSON *aj, const char *cctx, bool strict, beat_campaign *c,
+                          beat_reason *why) {
     if (!aj) return FAIL("%s.creatives: missing", cctx);
     if (!cJSON_IsArray(aj)) return FAIL("%s.creatives: must be an array", cctx);
     int n = cJSON_GetArraySize(aj);
@@ -150,11 +182,10 @@ static int creatives_from(const cJSON *aj, const char *cctx, bool strict,
 /* sellers entries: "asi" or "asi:sid", both parts non-empty and without
  * spaces (they are compared with source.schain nodes' asi and sid). */
 static int supply_from(const cJSON *complete, const cJSON *sellers, const char *ctx,
-                       beat_campaign *c, beat_reason *why)
-{
+                       beat_campaign *c, beat_reason *why) {
     int rc;
-    if (complete && (rc = beat_json_bool(complete, ctx, "schain_complete",
-                                         &c->schain_complete, why)))
+    if (complete &&
+        (rc = beat_json_bool(complete, ctx, "schain_complete", &c->schain_complete, why)))
         return rc;
     if ((rc = beat_campaign_j_strv(sellers, ctx, "sellers", &c->sellers, why))) return rc;
     for (int i = 0; i < c->sellers.n; i++) {
@@ -168,8 +199,7 @@ static int supply_from(const cJSON *complete, const cJSON *sellers, const char *
 
 static const char *const pacing_names[] = {"default", "even", "value", "asap"};
 
-int beat_pacing_parse(const char *s, beat_pacing *out)
-{
+int beat_pacing_parse(const char *s, beat_pacing *out) {
     for (int i = BEAT_PACING_EVEN; s && i <= BEAT_PACING_ASAP; i++)
         if (strcmp(s, pacing_names[i]) == 0) {
             *out = (beat_pacing)i;
@@ -178,14 +208,12 @@ int beat_pacing_parse(const char *s, beat_pacing *out)
     return -EINVAL;
 }
 
-const char *beat_pacing_name(beat_pacing p)
-{
+const char *beat_pacing_name(beat_pacing p) {
     return p >= BEAT_PACING_DEFAULT && p <= BEAT_PACING_ASAP ? pacing_names[p] : "default";
 }
 
-static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
-                         bool strict, beat_campaign *c, beat_reason *why)
-{
+static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms, bool strict,
+                         beat_campaign *c, beat_reason *why) {
     const cJSON *f[C_N];
     int rc;
     if ((rc = beat_json_fields(cj, ctx, c_names, C_N, f, strict, why)) ||
@@ -213,12 +241,11 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
             return rc;
         if (c->end_ms <= c->start_ms) return FAIL("%s.end_ms: must be > start_ms", ctx);
     }
-    if ((rc = beat_json_int(f[C_BUDGET], ctx, "budget_micros", 1, I53, &c->budget_micros,
+    if ((rc = beat_json_int(f[C_BUDGET], ctx, "budget_micros", 1, I53, &c->budget_micros, why)) ||
+        (rc = beat_json_int(f[C_BASE], ctx, "base_bid_cpm_micros", 1, I53, &c->base_bid_cpm_micros,
                             why)) ||
-        (rc = beat_json_int(f[C_BASE], ctx, "base_bid_cpm_micros", 1, I53,
-                            &c->base_bid_cpm_micros, why)) ||
-        (rc = beat_json_int(f[C_MAX], ctx, "max_bid_cpm_micros", 1, I53,
-                            &c->max_bid_cpm_micros, why)))
+        (rc = beat_json_int(f[C_MAX], ctx, "max_bid_cpm_micros", 1, I53, &c->max_bid_cpm_micros,
+                            why)))
         return rc;
     if (c->max_bid_cpm_micros < c->base_bid_cpm_micros)
         return FAIL("%s.max_bid_cpm_micros: must be >= base_bid_cpm_micros", ctx);
@@ -233,7 +260,7 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
     }
     if ((rc = beat_campaign_j_strv(f[C_DEALS], ctx, "deals", &c->deals, why)) ||
         (f[C_BUNDLE] && (rc = beat_json_strdup(f[C_BUNDLE], ctx, "bundle", LIST_STR_MAX,
-                                                BEAT_JSON_NONEMPTY, &c->bundle, why))))
+                                               BEAT_JSON_NONEMPTY, &c->bundle, why))))
         return rc;
     if ((rc = supply_from(f[C_SCHAIN], f[C_SELLERS], ctx, c, why))) return rc;
     if (f[C_PACING] && (!cJSON_IsString(f[C_PACING]) ||
@@ -245,15 +272,14 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms,
         snprintf(fctx, sizeof fctx, "%s.freq_cap", ctx);
         if ((rc = beat_json_fields(f[C_FREQ], fctx, fc_names, 2, ff, strict, why)) ||
             (rc = beat_json_int32(ff[0], fctx, "max", 1, 1000000, &c->freq_cap_max, why)) ||
-            (rc = beat_json_int32(ff[1], fctx, "window_s", 1, FLIGHT_S_MAX,
-                                  &c->freq_cap_window_s, why)))
+            (rc = beat_json_int32(ff[1], fctx, "window_s", 1, FLIGHT_S_MAX, &c->freq_cap_window_s,
+                                  why)))
             return rc;
     }
     return 0;
 }
 
-static int cmp_idx(const void *a, const void *b, void *arg)
-{
+static int cmp_idx(const void *a, const void *b, void *arg) {
     const beat_campaign *c = arg;
     int ia = *(const int *)a, ib = *(const int *)b;
     int r = strcmp(c[ia].id, c[ib].id);
@@ -262,8 +288,7 @@ static int cmp_idx(const void *a, const void *b, void *arg)
 
 /* Sorting indices keeps the duplicate check O(n log n) for 10k campaigns
  * while the reason still names the later of the two entries. */
-static int check_unique(const beat_campaign_set *s, beat_reason *why)
-{
+static int check_unique(const beat_campaign_set *s, beat_reason *why) {
     if (s->n < 2) return 0;
     int *idx = malloc((size_t)s->n * sizeof *idx);
     if (!idx) return beat_reasonf(why, -ENOMEM, "out of memory");
@@ -277,9 +302,8 @@ static int check_unique(const beat_campaign_set *s, beat_reason *why)
     return rc;
 }
 
-static int set_from(const cJSON *root, int64_t now_ms, bool strict,
-                    beat_campaign_set *s, beat_reason *why)
-{
+static int set_from(const cJSON *root, int64_t now_ms, bool strict, beat_campaign_set *s,
+                    beat_reason *why) {
     static const char *const names[] = {"v", "version", "campaigns"};
     const cJSON *f[3];
     int rc;
@@ -289,13 +313,11 @@ static int set_from(const cJSON *root, int64_t now_ms, bool strict,
         return rc;
     if (v < BEAT_CAMPAIGNS_V_MIN || v > BEAT_CAMPAIGNS_V)
         return FAIL("v: unsupported version %" PRId64, v);
-    if (f[1] && (rc = beat_json_count(f[1], "", "version", &s->version, why)))
-        return rc;
+    if (f[1] && (rc = beat_json_count(f[1], "", "version", &s->version, why))) return rc;
     if (!f[2]) return FAIL("campaigns: missing");
     if (!cJSON_IsArray(f[2])) return FAIL("campaigns: must be an array");
     int n = cJSON_GetArraySize(f[2]);
-    if (n > BEAT_CAMPAIGNS_MAX)
-        return FAIL("campaigns: too many (%d > %d)", n, BEAT_CAMPAIGNS_MAX);
+    if (n > BEAT_CAMPAIGNS_MAX) return FAIL("campaigns: too many (%d > %d)", n, BEAT_CAMPAIGNS_MAX);
     if (n && !(s->c = calloc((size_t)n, sizeof *s->c)))
         return beat_reasonf(why, -ENOMEM, "out of memory");
     for (const cJSON *cj = f[2]->child; cj; cj = cj->next) {
@@ -306,9 +328,8 @@ static int set_from(const cJSON *root, int64_t now_ms, bool strict,
     return check_unique(s, why);
 }
 
-int beat_campaigns_decode(const char *json, size_t len, int64_t now_ms,
-                          unsigned flags, beat_campaign_set *out, beat_reason *why)
-{
+int beat_campaigns_decode(const char *json, size_t len, int64_t now_ms, unsigned flags,
+                          beat_campaign_set *out, beat_reason *why) {
     cJSON *root;
     if (beat_json_parse(json, len, &root, why)) return -EBADMSG;
     beat_campaign_set s = {0};
@@ -322,17 +343,17 @@ int beat_campaigns_decode(const char *json, size_t len, int64_t now_ms,
     return 0;
 }
 
-void beat_campaigns_fini(beat_campaign_set *s)
-{
+void beat_campaigns_fini(beat_campaign_set *s) {
     if (!s) return;
     for (int i = 0; i < s->n && s->c; i++) {
         beat_campaign *c = &s->c[i];
         free(c->advertiser);
-        beat_strv *lists[] = {&c->adomain, &c->cat, &c->countries, &c->os,
-                              &c->site_cat, &c->domains_allow, &c->domains_block,
-                              &c->bundles_allow, &c->bundles_block, &c->deals,
-                              &c->sellers};
-        for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) beat_campaign_strv_fini(lists[k]);
+        beat_strv *lists[] = {
+            &c->adomain,       &c->cat,           &c->countries,     &c->os,
+            &c->site_cat,      &c->domains_allow, &c->domains_block, &c->bundles_allow,
+            &c->bundles_block, &c->deals,         &c->sellers};
+        for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++)
+            beat_campaign_strv_fini(lists[k]);
         free(c->bundle);
         for (int k = 0; k < c->n_creatives && c->creatives; k++)
             beat_creative_fini(&c->creatives[k]);
@@ -342,9 +363,7 @@ void beat_campaigns_fini(beat_campaign_set *s)
     memset(s, 0, sizeof *s);
 }
 
-const beat_campaign *beat_campaigns_find(const beat_campaign_set *s,
-                                         const char *id)
-{
+const beat_campaign *beat_campaigns_find(const beat_campaign_set *s, const char *id) {
     for (int i = 0; s && i < s->n; i++)
         if (strcmp(s->c[i].id, id) == 0) return &s->c[i];
     return NULL;
@@ -352,20 +371,16 @@ const beat_campaign *beat_campaigns_find(const beat_campaign_set *s,
 
 /* ---- encode ---------------------------------------------------------------- */
 
-void beat_campaign_e_key(beat_json_enc *e, const char *key, bool comma)
-{
+void beat_campaign_e_key(beat_json_enc *e, const char *key, bool comma) {
     if (comma) beat_json_put_raw(e, ",");
     beat_json_put_str(e, key);
     beat_json_put_raw(e, ":");
 }
-void beat_campaign_e_i64(beat_json_enc *e, const char *key, int64_t x)
-{
+void beat_campaign_e_i64(beat_json_enc *e, const char *key, int64_t x) {
     beat_campaign_e_key(e, key, true);
     beat_json_put_printf(e, "%" PRId64, x);
 }
-void beat_campaign_e_strv(beat_json_enc *e, const char *key, bool comma,
-                          const beat_strv *v)
-{
+void beat_campaign_e_strv(beat_json_enc *e, const char *key, bool comma, const beat_strv *v) {
     beat_campaign_e_key(e, key, comma);
     beat_json_put_raw(e, "[");
     for (int i = 0; i < v->n; i++) {
@@ -375,8 +390,7 @@ void beat_campaign_e_strv(beat_json_enc *e, const char *key, bool comma,
     beat_json_put_raw(e, "]");
 }
 
-static void campaign_encode(beat_json_enc *e, const beat_campaign *c)
-{
+static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
     beat_json_put_raw(e, "{");
     beat_campaign_e_key(e, "id", false);
     beat_json_put_str(e, c->id);
@@ -411,8 +425,8 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c)
     }
     beat_json_put_raw(e, "]");
     if (c->freq_cap_max > 0) {
-        beat_json_put_printf(e, ",\"freq_cap\":{\"max\":%d,\"window_s\":%d}",
-                             c->freq_cap_max, c->freq_cap_window_s);
+        beat_json_put_printf(e, ",\"freq_cap\":{\"max\":%d,\"window_s\":%d}", c->freq_cap_max,
+                             c->freq_cap_window_s);
     }
     beat_campaign_e_key(e, "seat", true);
     beat_json_put_str(e, c->seat[0] ? c->seat : BEAT_SEAT_DEFAULT);
@@ -428,8 +442,7 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c)
     beat_json_put_raw(e, "}");
 }
 
-int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out)
-{
+int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out) {
     beat_json_enc e = beat_json_enc_start(out);
     int v = BEAT_CAMPAIGNS_V_MIN; /* the oldest version that holds the set */
     for (int i = 0; i < s->n; i++) {
@@ -450,14 +463,13 @@ int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out)
 /* ---- snapshot frame ------------------------------------------------------------ */
 
 int beat_snapshot_encode(const beat_campaign_set *cs, const beat_state *st,
-                         const beat_exchange_set *xs, beat_buf *out)
-{
+                         const beat_exchange_set *xs, beat_buf *out) {
     beat_json_enc e = beat_json_enc_start(out);
-    beat_json_put_printf(&e, "%c{\"v\":%d,\"campaigns_version\":%" PRId64
-                         ",\"state_version\":%" PRId64 ",\"exchanges_version\":%" PRId64
-                         ",\"campaigns\":",
-                         BEAT_FRAME_SNAPSHOT, BEAT_SNAPSHOT_V, cs->version,
-                         st ? st->version : 0, xs ? xs->version : 0);
+    beat_json_put_printf(&e,
+                         "%c{\"v\":%d,\"campaigns_version\":%" PRId64 ",\"state_version\":%" PRId64
+                         ",\"exchanges_version\":%" PRId64 ",\"campaigns\":",
+                         BEAT_FRAME_SNAPSHOT, BEAT_SNAPSHOT_V, cs->version, st ? st->version : 0,
+                         xs ? xs->version : 0);
     if (!e.rc) e.rc = beat_campaigns_encode(cs, out);
     beat_json_put_raw(&e, ",\"state\":");
     if (!st) beat_json_put_raw(&e, "null");
@@ -471,8 +483,7 @@ int beat_snapshot_encode(const beat_campaign_set *cs, const beat_state *st,
 
 /* "exchanges" of a v2 frame: null or a set whose version matches. */
 static int snapshot_exchanges(const cJSON *vj, const cJSON *xj, beat_exchange_set *xs,
-                              beat_reason *why)
-{
+                              beat_reason *why) {
     int64_t xv = 0;
     int rc;
     if (!vj) return FAIL("snapshot.exchanges_version: missing");
@@ -489,20 +500,18 @@ static int snapshot_exchanges(const cJSON *vj, const cJSON *xj, beat_exchange_se
     free(txt);
     if (rc) return FAIL("snapshot.exchanges: %s", sub.msg);
     if (xs->version && xs->version != xv)
-        return FAIL("snapshot.exchanges_version: %" PRId64 " but set says %" PRId64,
-                    xv, xs->version);
+        return FAIL("snapshot.exchanges_version: %" PRId64 " but set says %" PRId64, xv,
+                    xs->version);
     xs->version = xv;
     return 0;
 }
 
 /* v1 frames (no exchanges) are still read: an inference node upgraded
  * before its supervisor keeps syncing (docs/exchanges.md "Upgrading"). */
-static int snapshot_from(const cJSON *root, beat_campaign_set *cs,
-                         beat_state *st, beat_exchange_set *xs, beat_reason *why)
-{
-    static const char *const names[] = {"v", "campaigns_version", "state_version",
-                                        "campaigns", "state", "exchanges_version",
-                                        "exchanges"};
+static int snapshot_from(const cJSON *root, beat_campaign_set *cs, beat_state *st,
+                         beat_exchange_set *xs, beat_reason *why) {
+    static const char *const names[] = {"v",     "campaigns_version", "state_version", "campaigns",
+                                        "state", "exchanges_version", "exchanges"};
     const cJSON *f[7];
     int64_t cv, sv;
     int rc;
@@ -516,8 +525,8 @@ static int snapshot_from(const cJSON *root, beat_campaign_set *cs,
     if (!f[4]) return FAIL("snapshot.state: missing");
     if ((rc = set_from(f[3], beat_now_ms(), false, cs, why))) return rc;
     if (cs->version && cs->version != cv)
-        return FAIL("snapshot.campaigns_version: %" PRId64 " but set says %" PRId64,
-                    cv, cs->version);
+        return FAIL("snapshot.campaigns_version: %" PRId64 " but set says %" PRId64, cv,
+                    cs->version);
     cs->version = cv;
     if (!v1 && (rc = snapshot_exchanges(f[5], f[6], xs, why))) return rc;
     if (cJSON_IsNull(f[4])) {
@@ -532,17 +541,13 @@ static int snapshot_from(const cJSON *root, beat_campaign_set *cs,
     free(txt);
     if (rc) return FAIL("snapshot.state: %s", sub.msg);
     if (st->version && st->version != sv)
-        return FAIL("snapshot.state_version: %" PRId64 " but state says %" PRId64,
-                    sv, st->version);
+        return FAIL("snapshot.state_version: %" PRId64 " but state says %" PRId64, sv, st->version);
     st->version = sv;
     return 0;
 }
 
-int beat_snapshot_decode(const void *msg, size_t len,
-                         beat_campaign_set *out_campaigns,
-                         beat_state *out_state, beat_exchange_set *out_xs,
-                         beat_reason *why)
-{
+int beat_snapshot_decode(const void *msg, size_t len, beat_campaign_set *out_campaigns,
+                         beat_state *out_state, beat_exchange_set *out_xs, beat_reason *why) {
     const char *p = msg;
     if (len < 1 || p[0] != BEAT_FRAME_SNAPSHOT) return FAIL("not a snapshot frame");
     cJSON *root;

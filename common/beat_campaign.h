@@ -55,11 +55,7 @@ typedef struct beat_strv {
 } beat_strv;
 
 /* Creative formats; the values are OpenRTB 2.6 bid.mtype. */
-typedef enum {
-    BEAT_FMT_BANNER = 1,
-    BEAT_FMT_VIDEO = 2,
-    BEAT_FMT_NATIVE = 4
-} beat_format;
+typedef enum { BEAT_FMT_BANNER = 1, BEAT_FMT_VIDEO = 2, BEAT_FMT_NATIVE = 4 } beat_format;
 
 typedef struct beat_native_img {
     char *url; /* owned; NULL = the creative has no such image */
@@ -72,11 +68,11 @@ typedef struct beat_creative {
     char *adm;     /* owned; NULL for native (inference builds it) */
     char *landing; /* owned */
     beat_format format;
-    uint64_t attr;          /* bit a set: has IAB creative attribute a (1..63) */
+    uint64_t attr; /* bit a set: has IAB creative attribute a (1..63) */
     /* video */
     beat_strv mimes;
     int duration_s;
-    uint32_t protocols;     /* bit p set: VAST protocol id p (1..31) */
+    uint32_t protocols; /* bit p set: VAST protocol id p (1..31) */
     /* native (owned strings, NULL when absent) */
     char *title, *sponsored, *desc, *cta;
     beat_native_img img, icon;
@@ -110,11 +106,11 @@ typedef struct beat_campaign {
     int n_device_types;
     beat_creative *creatives;
     int n_creatives;
-    int freq_cap_max;      /* 0 = no cap */
+    int freq_cap_max; /* 0 = no cap */
     int freq_cap_window_s;
     char seat[BEAT_ID_MAX + 1]; /* buyer seat; "beat" when not given */
-    beat_strv deals;       /* PMP deal ids it may bid on */
-    char *bundle;          /* owned; advertised app (bapp), NULL if none */
+    beat_strv deals;            /* PMP deal ids it may bid on */
+    char *bundle;               /* owned; advertised app (bapp), NULL if none */
     /* supply chain (v 2): bid only on a complete source.schain, and/or only
      * when its first node (the seller holding the publisher's account) is
      * one of sellers: "asi" (any account there) or "asi:sid" */
@@ -138,12 +134,11 @@ typedef struct beat_campaign_set {
  * accepted do not, so a newer supervisor's additive field does not stop
  * them. On success out owns everything (beat_campaigns_fini). */
 #define BEAT_CAMPAIGNS_STRICT 1u
-int beat_campaigns_decode(const char *json, size_t len, int64_t now_ms,
-                          unsigned flags, beat_campaign_set *out, beat_reason *why);
+int beat_campaigns_decode(const char *json, size_t len, int64_t now_ms, unsigned flags,
+                          beat_campaign_set *out, beat_reason *why);
 int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out);
 void beat_campaigns_fini(beat_campaign_set *s);
-const beat_campaign *beat_campaigns_find(const beat_campaign_set *s,
-                                         const char *id);
+const beat_campaign *beat_campaigns_find(const beat_campaign_set *s, const char *id);
 
 /* Snapshot frame ('S' + JSON, see beat_wire.h). state and xs may be NULL
  * (none yet). */
@@ -153,9 +148,7 @@ int beat_snapshot_encode(const beat_campaign_set *cs, const beat_state *st,
  * out_state->version == 0 when the snapshot carries no state; likewise
  * out_xs->version == 0 when it carries no exchanges (a v1 frame never
  * does). out_xs may be NULL: the exchanges are validated, then dropped. */
-int beat_snapshot_decode(const void *msg, size_t len,
-                         beat_campaign_set *out_campaigns,
-                         beat_state *out_state, beat_exchange_set *out_xs,
-                         beat_reason *why);
+int beat_snapshot_decode(const void *msg, size_t len, beat_campaign_set *out_campaigns,
+                         beat_state *out_state, beat_exchange_set *out_xs, beat_reason *why);
 
 #endif

@@ -9,23 +9,22 @@
 #include "beat_json.h"
 
 /* An id [A-Za-z0-9_.:-]{1,64} into out; reason names ctx.name. */
-int beat_campaign_j_id(const cJSON *v, const char *ctx, const char *name,
-                       char out[BEAT_ID_MAX + 1], beat_reason *why);
+int beat_campaign_j_id(const cJSON *v, const char *ctx, const char *name, char out[BEAT_ID_MAX + 1],
+                       beat_reason *why);
 /* A list of non-empty strings (absent = empty); out owns the copies. */
-int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name,
-                         beat_strv *out, beat_reason *why);
+int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name, beat_strv *out,
+                         beat_reason *why);
 void beat_campaign_strv_fini(beat_strv *v);
 
 void beat_campaign_e_key(beat_json_enc *e, const char *key, bool comma);
 void beat_campaign_e_i64(beat_json_enc *e, const char *key, int64_t x);
-void beat_campaign_e_strv(beat_json_enc *e, const char *key, bool comma,
-                          const beat_strv *v);
+void beat_campaign_e_strv(beat_json_enc *e, const char *key, bool comma, const beat_strv *v);
 
 /* One creative object at ctx ("campaigns[0].creatives[1]"); strict refuses
  * unknown keys (see beat_campaigns_decode). On error cr may hold partial
  * allocations: beat_creative_fini it. */
-int beat_creative_decode(const cJSON *j, const char *ctx, bool strict,
-                         beat_creative *cr, beat_reason *why);
+int beat_creative_decode(const cJSON *j, const char *ctx, bool strict, beat_creative *cr,
+                         beat_reason *why);
 /* The creative's fields, without the enclosing braces. */
 void beat_creative_encode(beat_json_enc *e, const beat_creative *cr);
 void beat_creative_fini(beat_creative *cr);

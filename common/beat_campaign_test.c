@@ -16,43 +16,37 @@ static int str_eq(const char *a, const char *b) /* NULL reads as "" */
 {
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
-static int strv_eq(const beat_strv *a, const beat_strv *b)
-{
+static int strv_eq(const beat_strv *a, const beat_strv *b) {
     if (a->n != b->n) return 0;
     for (int i = 0; i < a->n; i++)
         if (strcmp(a->v[i], b->v[i])) return 0;
     return 1;
 }
 
-static int campaign_eq(const beat_campaign *a, const beat_campaign *b)
-{
+static int campaign_eq(const beat_campaign *a, const beat_campaign *b) {
     if (strcmp(a->id, b->id) || !str_eq(a->advertiser, b->advertiser) ||
         !strv_eq(&a->adomain, &b->adomain) || !strv_eq(&a->cat, &b->cat) ||
         a->start_ms != b->start_ms || a->end_ms != b->end_ms ||
-        a->budget_micros != b->budget_micros ||
-        a->base_bid_cpm_micros != b->base_bid_cpm_micros ||
+        a->budget_micros != b->budget_micros || a->base_bid_cpm_micros != b->base_bid_cpm_micros ||
         a->max_bid_cpm_micros != b->max_bid_cpm_micros || a->paused != b->paused ||
         !strv_eq(&a->countries, &b->countries) || !strv_eq(&a->os, &b->os) ||
-        !strv_eq(&a->site_cat, &b->site_cat) ||
-        !strv_eq(&a->domains_allow, &b->domains_allow) ||
+        !strv_eq(&a->site_cat, &b->site_cat) || !strv_eq(&a->domains_allow, &b->domains_allow) ||
         !strv_eq(&a->domains_block, &b->domains_block) ||
         !strv_eq(&a->bundles_allow, &b->bundles_allow) ||
-        !strv_eq(&a->bundles_block, &b->bundles_block) ||
-        a->n_device_types != b->n_device_types ||
+        !strv_eq(&a->bundles_block, &b->bundles_block) || a->n_device_types != b->n_device_types ||
         memcmp(a->device_types, b->device_types, sizeof(int) * (size_t)a->n_device_types) ||
         a->n_creatives != b->n_creatives || a->freq_cap_max != b->freq_cap_max ||
         a->freq_cap_window_s != b->freq_cap_window_s)
         return 0;
     for (int i = 0; i < a->n_creatives; i++) {
         const beat_creative *x = &a->creatives[i], *y = &b->creatives[i];
-        if (strcmp(x->crid, y->crid) || x->w != y->w || x->h != y->h ||
-            !str_eq(x->adm, y->adm) || !str_eq(x->landing, y->landing) ||
-            x->format != y->format || x->attr != y->attr || !strv_eq(&x->mimes, &y->mimes) ||
-            x->duration_s != y->duration_s || x->protocols != y->protocols ||
-            !str_eq(x->title, y->title) || !str_eq(x->sponsored, y->sponsored) ||
-            !str_eq(x->desc, y->desc) || !str_eq(x->cta, y->cta) ||
-            !str_eq(x->img.url, y->img.url) || x->img.w != y->img.w || x->img.h != y->img.h ||
-            !str_eq(x->icon.url, y->icon.url) || x->icon.w != y->icon.w ||
+        if (strcmp(x->crid, y->crid) || x->w != y->w || x->h != y->h || !str_eq(x->adm, y->adm) ||
+            !str_eq(x->landing, y->landing) || x->format != y->format || x->attr != y->attr ||
+            !strv_eq(&x->mimes, &y->mimes) || x->duration_s != y->duration_s ||
+            x->protocols != y->protocols || !str_eq(x->title, y->title) ||
+            !str_eq(x->sponsored, y->sponsored) || !str_eq(x->desc, y->desc) ||
+            !str_eq(x->cta, y->cta) || !str_eq(x->img.url, y->img.url) || x->img.w != y->img.w ||
+            x->img.h != y->img.h || !str_eq(x->icon.url, y->icon.url) || x->icon.w != y->icon.w ||
             x->icon.h != y->icon.h)
             return 0;
     }
@@ -63,16 +57,14 @@ static int campaign_eq(const beat_campaign *a, const beat_campaign *b)
     return 1;
 }
 
-static int set_eq(const beat_campaign_set *a, const beat_campaign_set *b)
-{
+static int set_eq(const beat_campaign_set *a, const beat_campaign_set *b) {
     if (a->version != b->version || a->n != b->n) return 0;
     for (int i = 0; i < a->n; i++)
         if (!campaign_eq(&a->c[i], &b->c[i])) return 0;
     return 1;
 }
 
-static int t_example_file(void)
-{
+static int t_example_file(void) {
     size_t len;
     char *json = beat_test_read_file("docs/examples/campaigns.json", &len);
     CHECK(json != NULL);
@@ -112,7 +104,8 @@ static int t_example_file(void)
     CHECK(strstr(b.data, "\"version\":7"));
     CHECK(!strstr(b.data, "flight_s"));
     beat_campaign_set back;
-    CHECK_EQ_INT(beat_campaigns_decode(b.data, b.len, NOW + 999999, BEAT_CAMPAIGNS_STRICT, &back, &why), 0);
+    CHECK_EQ_INT(
+        beat_campaigns_decode(b.data, b.len, NOW + 999999, BEAT_CAMPAIGNS_STRICT, &back, &why), 0);
     CHECK(set_eq(&s, &back));
     CHECK_EQ_INT(beat_campaigns_encode(&back, &b2), 0);
     CHECK_EQ_STR(b.data, b2.data);
@@ -126,22 +119,25 @@ static int t_example_file(void)
 
 static const char *full_json =
     "{\"v\":1,\"version\":3,\"campaigns\":[{\"id\":\"c.1:x_y-z\",\"advertiser\":\"Acmé \\\"Q\\\"\","
-    "\"adomain\":[\"a.com\",\"b.com\"],\"cat\":[\"IAB1\"],\"start_ms\":1000,\"end_ms\":9007199254740992,"
-    "\"budget_micros\":9007199254740992,\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"paused\":true,"
+    "\"adomain\":[\"a.com\",\"b.com\"],\"cat\":[\"IAB1\"],\"start_ms\":1000,\"end_ms\":"
+    "9007199254740992,"
+    "\"budget_micros\":9007199254740992,\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,"
+    "\"paused\":true,"
     "\"targeting\":{\"countries\":[\"USA\"],\"device_types\":[1,2,4],\"os\":[\"ios\",\"android\"],"
     "\"site_cat\":[\"IAB2\"],\"domains_allow\":[\"x.com\"],\"domains_block\":[\"y.com\"],"
     "\"bundles_allow\":[\"com.a\"],\"bundles_block\":[\"com.b\"]},"
-    "\"creatives\":[{\"crid\":\"cr1\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\">\\n\\t\\u00e9</a>\"},"
+    "\"creatives\":[{\"crid\":\"cr1\",\"w\":300,\"h\":250,\"adm\":\"<a "
+    "href=\\\"${CLICK_URL}\\\">\\n\\t\\u00e9</a>\"},"
     "{\"crid\":\"cr2\",\"w\":1,\"h\":65535,\"adm\":\"x\",\"landing\":\"https://l/\"}],"
     "\"freq_cap\":{\"max\":5,\"window_s\":3600}},"
     "{\"id\":\"c2\",\"start_ms\":0,\"end_ms\":1,\"budget_micros\":5,\"base_bid_cpm_micros\":2,"
     "\"max_bid_cpm_micros\":3,\"creatives\":[{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
 
-static int t_roundtrip_full(void)
-{
+static int t_roundtrip_full(void) {
     beat_campaign_set s, back;
     beat_reason why = {{0}};
-    int rc = beat_campaigns_decode(full_json, strlen(full_json), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why);
+    int rc =
+        beat_campaigns_decode(full_json, strlen(full_json), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why);
     if (rc) fprintf(stderr, "  reason: %s\n", why.msg);
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(s.version, 3);
@@ -175,7 +171,8 @@ static int t_roundtrip_full(void)
     beat_campaigns_fini(&back);
     /* an empty set is valid */
     const char *empty = "{\"v\":1,\"campaigns\":[]}";
-    CHECK_EQ_INT(beat_campaigns_decode(empty, strlen(empty), NOW, BEAT_CAMPAIGNS_STRICT, &back, &why), 0);
+    CHECK_EQ_INT(
+        beat_campaigns_decode(empty, strlen(empty), NOW, BEAT_CAMPAIGNS_STRICT, &back, &why), 0);
     CHECK_EQ_INT(back.n, 0);
     beat_campaigns_fini(&back);
     /* encode failure leaves the buffer as it was */
@@ -203,7 +200,8 @@ static const struct {
 } bad_fields[] = {
     {"", "id", "\"\"", "campaigns[0].id: must match"},
     {"", "id", "\"bad id\"", "campaigns[0].id: must match"},
-    {"", "id", "\"0123456789012345678901234567890123456789012345678901234567890123X\"", "campaigns[0].id: must match"},
+    {"", "id", "\"0123456789012345678901234567890123456789012345678901234567890123X\"",
+     "campaigns[0].id: must match"},
     {"", "id", "7", "campaigns[0].id: must be a string"},
     {"", "id", NULL, "campaigns[0].id: missing"},
     {"", "advertiser", "\"a\\u0002\"", "campaigns[0].advertiser: control character"},
@@ -218,7 +216,8 @@ static const struct {
     {"", "budget_micros", "\"1000\"", "campaigns[0].budget_micros: must be an integer"},
     {"", "budget_micros", NULL, "campaigns[0].budget_micros: missing"},
     {"", "base_bid_cpm_micros", "0", "campaigns[0].base_bid_cpm_micros: must be > 0"},
-    {"", "max_bid_cpm_micros", "9", "campaigns[0].max_bid_cpm_micros: must be >= base_bid_cpm_micros"},
+    {"", "max_bid_cpm_micros", "9",
+     "campaigns[0].max_bid_cpm_micros: must be >= base_bid_cpm_micros"},
     {"", "max_bid_cpm_micros", "-1", "campaigns[0].max_bid_cpm_micros: must be > 0"},
     {"", "flight_s", "0", "campaigns[0].flight_s: must be > 0"},
     {"", "flight_s", "2.5", "campaigns[0].flight_s: must be an integer"},
@@ -235,8 +234,10 @@ static const struct {
     {"targeting", "countries", "[1]", "campaigns[0].targeting.countries[0]: must be a string"},
     {"targeting", "os", "[\"\"]", "campaigns[0].targeting.os[0]: must not be empty"},
     {"targeting", "device_types", "[0]", "campaigns[0].targeting.device_types[0]: must be > 0"},
-    {"targeting", "device_types", "[1,2,3,4,5,6,7,1,2,3,4,5,6,7,1,2,3]", "campaigns[0].targeting.device_types: too many"},
-    {"targeting", "device_types", "[1.5]", "campaigns[0].targeting.device_types[0]: must be an integer"},
+    {"targeting", "device_types", "[1,2,3,4,5,6,7,1,2,3,4,5,6,7,1,2,3]",
+     "campaigns[0].targeting.device_types: too many"},
+    {"targeting", "device_types", "[1.5]",
+     "campaigns[0].targeting.device_types[0]: must be an integer"},
     {"targeting", "domains_blok", "[]", "campaigns[0].targeting.domains_blok: unknown field"},
     {"creatives[0]", "w", "0", "campaigns[0].creatives[0].w: must be > 0"},
     {"creatives[0]", "h", "-1", "campaigns[0].creatives[0].h: must be > 0"},
@@ -260,13 +261,11 @@ static const struct {
 };
 
 /* Builds {"v":1,"campaigns":[base with obj.key = value]}; caller frees. */
-static char *mutate(const char *obj, const char *key, const char *value)
-{
+static char *mutate(const char *obj, const char *key, const char *value) {
     cJSON *c = cJSON_Parse(base_campaign), *o = c;
     if (strcmp(obj, "creatives[0]") == 0)
         o = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "creatives"), 0);
-    else if (*obj)
-        o = cJSON_GetObjectItem(c, obj);
+    else if (*obj) o = cJSON_GetObjectItem(c, obj);
     cJSON_DeleteItemFromObjectCaseSensitive(o, key);
     if (value) cJSON_AddItemToObject(o, key, cJSON_Parse(value));
     char *inner = cJSON_PrintUnformatted(c);
@@ -277,8 +276,7 @@ static char *mutate(const char *obj, const char *key, const char *value)
     return out;
 }
 
-static int t_bad_fields(void)
-{
+static int t_bad_fields(void) {
     /* the base itself is valid */
     char *ok = mutate("", "paused", "false");
     beat_campaign_set s;
@@ -306,8 +304,7 @@ static int t_bad_fields(void)
 
 /* Video and native creatives, deals, seat and bundle: the test campaigns
  * file decodes, round-trips exactly, and each bad field is named. */
-static int t_formats(void)
-{
+static int t_formats(void) {
     size_t len;
     char *json = beat_test_read_file("inference/testdata/campaigns-formats.json", &len);
     CHECK(json != NULL);
@@ -365,39 +362,65 @@ static int t_formats(void)
         {"", "{\"crid\":\"v\",\"format\":\"audio\",\"adm\":\"x\"}", "creatives[0].format: must be"},
         {"", "{\"crid\":\"v\",\"format\":\"video\",\"duration\":5,\"protocols\":[2],\"adm\":\"x\"}",
          "creatives[0].mimes: missing"},
-        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[],\"duration\":5,\"protocols\":[2],\"adm\":\"x\"}",
+        {"",
+         "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[],\"duration\":5,\"protocols\":[2],"
+         "\"adm\":\"x\"}",
          "creatives[0].mimes: needs 1 to 16"},
-        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"protocols\":[2],\"adm\":\"x\"}",
+        {"",
+         "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/"
+         "mp4\"],\"protocols\":[2],\"adm\":\"x\"}",
          "creatives[0].duration: missing"},
-        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":0,\"protocols\":[2],\"adm\":\"x\"}",
+        {"",
+         "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/"
+         "mp4\"],\"duration\":0,\"protocols\":[2],\"adm\":\"x\"}",
          "creatives[0].duration: must be > 0"},
-        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[13],\"adm\":\"x\"}",
+        {"",
+         "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/"
+         "mp4\"],\"duration\":5,\"protocols\":[13],\"adm\":\"x\"}",
          "creatives[0].protocols[0]: must be <= 12"},
-        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[],\"adm\":\"x\"}",
+        {"",
+         "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/"
+         "mp4\"],\"duration\":5,\"protocols\":[],\"adm\":\"x\"}",
          "creatives[0].protocols: must not be empty"},
-        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[2],\"adm\":\"x\",\"w\":5}",
+        {"",
+         "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/"
+         "mp4\"],\"duration\":5,\"protocols\":[2],\"adm\":\"x\",\"w\":5}",
          "creatives[0].h: give both w and h"},
-        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[2]}",
+        {"",
+         "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/"
+         "mp4\"],\"duration\":5,\"protocols\":[2]}",
          "creatives[0].adm: missing"},
-        {"", "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"duration\":5,\"protocols\":[2],\"adm\":\"x\",\"title\":\"t\"}",
+        {"",
+         "{\"crid\":\"v\",\"format\":\"video\",\"mimes\":[\"video/"
+         "mp4\"],\"duration\":5,\"protocols\":[2],\"adm\":\"x\",\"title\":\"t\"}",
          "creatives[0].title: only for native"},
         {"", "{\"crid\":\"n\",\"format\":\"native\",\"img\":{\"url\":\"u\",\"w\":1,\"h\":1}}",
          "creatives[0].title: missing"},
         {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\"}", "creatives[0].img: missing"},
-        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"img\":{\"url\":\"u\",\"w\":0,\"h\":1}}",
+        {"",
+         "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"img\":{\"url\":\"u\",\"w\":0,"
+         "\"h\":1}}",
          "creatives[0].img.w: must be > 0"},
         {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"icon\":{\"w\":1,\"h\":1}}",
          "creatives[0].icon.url: missing"},
-        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"icon\":{\"url\":\"u\",\"w\":1,\"h\":1,\"x\":1}}",
+        {"",
+         "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"icon\":{\"url\":\"u\",\"w\":1,"
+         "\"h\":1,\"x\":1}}",
          "creatives[0].icon.x: unknown field"},
-        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"\",\"icon\":{\"url\":\"u\",\"w\":1,\"h\":1}}",
+        {"",
+         "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"\",\"icon\":{\"url\":\"u\",\"w\":1,"
+         "\"h\":1}}",
          "creatives[0].title: must not be empty"},
-        {"", "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"icon\":{\"url\":\"u\",\"w\":1,\"h\":1},\"duration\":5}",
+        {"",
+         "{\"crid\":\"n\",\"format\":\"native\",\"title\":\"t\",\"icon\":{\"url\":\"u\",\"w\":1,"
+         "\"h\":1},\"duration\":5}",
          "creatives[0].duration: only for video"},
         {"", "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\",\"mimes\":[\"video/mp4\"]}",
          "creatives[0].mimes: not for banner"},
-        {"", "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\",\"attr\":[64]}", "creatives[0].attr[0]: must be <= 63"},
-        {"", "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\",\"attr\":3}", "creatives[0].attr: must be an array"},
+        {"", "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\",\"attr\":[64]}",
+         "creatives[0].attr[0]: must be <= 63"},
+        {"", "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\",\"attr\":3}",
+         "creatives[0].attr: must be an array"},
         {",\"seat\":\"a b\"", NULL, "campaigns[0].seat: must match"},
         {",\"deals\":[\"\"]", NULL, "campaigns[0].deals[0]: must not be empty"},
         {",\"deals\":\"d\"", NULL, "campaigns[0].deals: must be an array"},
@@ -409,7 +432,8 @@ static int t_formats(void)
                  "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"flight_s\":60,\"budget_micros\":1,"
                  "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1%s,\"creatives\":[%s]}]}",
                  bad[i].extra,
-                 bad[i].creative ? bad[i].creative : "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\"}");
+                 bad[i].creative ? bad[i].creative
+                                 : "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\"}");
         why.msg[0] = 0;
         rc = beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why);
         if (rc != -EBADMSG || !strstr(why.msg, bad[i].reason)) {
@@ -421,8 +445,7 @@ static int t_formats(void)
     return 0;
 }
 
-static int t_bad_sets(void)
-{
+static int t_bad_sets(void) {
     char buf[4096];
     beat_campaign_set s;
     beat_reason why = {{0}};
@@ -431,23 +454,27 @@ static int t_bad_sets(void)
     char third[1024];
     snprintf(third, sizeof third,
              "{\"id\":\"c3\",\"flight_s\":60,\"budget_micros\":1,\"base_bid_cpm_micros\":1,"
-             "\"max_bid_cpm_micros\":1,\"creatives\":[%s]}", w0);
+             "\"max_bid_cpm_micros\":1,\"creatives\":[%s]}",
+             w0);
     const char *second = "{\"id\":\"c2\",\"flight_s\":60,\"budget_micros\":1,"
                          "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,"
                          "\"creatives\":[{\"crid\":\"a\",\"w\":1,\"h\":1,\"adm\":\"x\"}]}";
-    snprintf(buf, sizeof buf, "{\"v\":1,\"campaigns\":[%s,%s,%s]}", base_campaign,
-             second, third);
-    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), -EBADMSG);
+    snprintf(buf, sizeof buf, "{\"v\":1,\"campaigns\":[%s,%s,%s]}", base_campaign, second, third);
+    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
+                 -EBADMSG);
     CHECK_EQ_STR(why.msg, "campaigns[2].creatives[0].w: must be > 0");
     /* duplicate campaign ids, named at the later index */
     snprintf(buf, sizeof buf, "{\"v\":1,\"campaigns\":[%s,%s]}", base_campaign, base_campaign);
-    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), -EBADMSG);
+    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
+                 -EBADMSG);
     CHECK_REASON(why, "campaigns[1].id: duplicate \"c1\"");
     /* duplicate crid inside a campaign */
     const char *dupcr = "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"flight_s\":1,\"budget_micros\":1,"
                         "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":["
-                        "{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"},{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
-    CHECK_EQ_INT(beat_campaigns_decode(dupcr, strlen(dupcr), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), -EBADMSG);
+                        "{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"},{\"crid\":\"k\",\"w\":1,"
+                        "\"h\":1,\"adm\":\"a\"}]}]}";
+    CHECK_EQ_INT(beat_campaigns_decode(dupcr, strlen(dupcr), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
+                 -EBADMSG);
     CHECK_REASON(why, "campaigns[0].creatives[1].crid: duplicate");
     static const struct {
         const char *json, *reason;
@@ -466,39 +493,52 @@ static int t_bad_sets(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why.msg[0] = 0;
-        CHECK_EQ_INT(beat_campaigns_decode(bad[i].json, strlen(bad[i].json), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), -EBADMSG);
+        CHECK_EQ_INT(beat_campaigns_decode(bad[i].json, strlen(bad[i].json), NOW,
+                                           BEAT_CAMPAIGNS_STRICT, &s, &why),
+                     -EBADMSG);
         CHECK_REASON(why, bad[i].reason);
     }
     /* start/end given explicitly must be ordered */
-    const char *order = "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"start_ms\":5,\"end_ms\":5,\"budget_micros\":1,"
-                        "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
-    CHECK_EQ_INT(beat_campaigns_decode(order, strlen(order), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), -EBADMSG);
+    const char *order =
+        "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"start_ms\":5,\"end_ms\":5,\"budget_micros\":1,"
+        "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[{\"crid\":\"k\",\"w\":1,"
+        "\"h\":1,\"adm\":\"a\"}]}]}";
+    CHECK_EQ_INT(beat_campaigns_decode(order, strlen(order), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
+                 -EBADMSG);
     CHECK_REASON(why, "campaigns[0].end_ms: must be > start_ms");
     /* too many creatives */
-    int n = snprintf(buf, sizeof buf, "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"flight_s\":1,\"budget_micros\":1,"
+    int n = snprintf(buf, sizeof buf,
+                     "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"flight_s\":1,\"budget_micros\":1,"
                      "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[");
     for (int i = 0; i <= BEAT_CREATIVES_MAX; i++)
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s{\"crid\":\"k%d\",\"w\":1,\"h\":1,\"adm\":\"a\"}", i ? "," : "", i);
+        n += snprintf(buf + n, sizeof buf - (size_t)n,
+                      "%s{\"crid\":\"k%d\",\"w\":1,\"h\":1,\"adm\":\"a\"}", i ? "," : "", i);
     snprintf(buf + n, sizeof buf - (size_t)n, "]}]}");
-    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), -EBADMSG);
+    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
+                 -EBADMSG);
     CHECK_REASON(why, "campaigns[0].creatives: too many");
     /* invalid UTF-8 in a free-text field */
-    const char *utf = "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"advertiser\":\"\xc3\x28\",\"flight_s\":1,\"budget_micros\":1,"
-                      "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
-    CHECK_EQ_INT(beat_campaigns_decode(utf, strlen(utf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), -EBADMSG);
+    const char *utf = "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"advertiser\":\"\xc3\x28\",\"flight_"
+                      "s\":1,\"budget_micros\":1,"
+                      "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[{\"crid\":"
+                      "\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
+    CHECK_EQ_INT(beat_campaigns_decode(utf, strlen(utf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
+                 -EBADMSG);
     CHECK_REASON(why, "campaigns[0].advertiser: invalid UTF-8");
     return 0;
 }
 
-static int t_snapshot(void)
-{
+static int t_snapshot(void) {
     beat_campaign_set cs, cs2;
     beat_state st, st2;
     beat_reason why = {{0}};
-    CHECK_EQ_INT(beat_campaigns_decode(full_json, strlen(full_json), NOW, BEAT_CAMPAIGNS_STRICT, &cs, &why), 0);
+    CHECK_EQ_INT(
+        beat_campaigns_decode(full_json, strlen(full_json), NOW, BEAT_CAMPAIGNS_STRICT, &cs, &why),
+        0);
     cs.version = 11;
-    const char *sj = "{\"v\":1,\"actuator\":\"act\",\"ts\":5,\"version\":4,"
-                     "\"campaigns\":{\"c2\":{\"multiplier\":0.5,\"paused\":true}},\"private\":{\"k\":1}}";
+    const char *sj =
+        "{\"v\":1,\"actuator\":\"act\",\"ts\":5,\"version\":4,"
+        "\"campaigns\":{\"c2\":{\"multiplier\":0.5,\"paused\":true}},\"private\":{\"k\":1}}";
     CHECK_EQ_INT(beat_state_decode(sj, strlen(sj), 100, &st, &why), 0);
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
@@ -544,22 +584,29 @@ static int t_snapshot(void)
     static const struct {
         const char *msg, *reason;
     } bad[] = {
-        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":0,\"campaigns\":{\"v\":1,\"version\":3,\"campaigns\":[]},\"state\":null}",
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":0,\"campaigns\":{\"v\":1,\"version\":"
+         "3,\"campaigns\":[]},\"state\":null}",
          "campaigns_version: 2 but set says 3"},
-        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":5,\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null}",
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":5,\"campaigns\":{\"v\":1,"
+         "\"campaigns\":[]},\"state\":null}",
          "state_version: 5 but no state"},
-        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":5,\"campaigns\":{\"v\":1,\"campaigns\":[]},"
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":5,\"campaigns\":{\"v\":1,"
+         "\"campaigns\":[]},"
          "\"state\":{\"v\":1,\"ts\":1,\"campaigns\":{\"c\":{\"multiplier\":-1}}}}",
          "snapshot.state: campaigns.c.multiplier"},
-        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[]}}",
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":0,\"campaigns\":{\"v\":1,"
+         "\"campaigns\":[]}}",
          "snapshot.state: missing"},
-        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[1]},\"state\":null}",
+        {"S{\"v\":1,\"campaigns_version\":2,\"state_version\":0,\"campaigns\":{\"v\":1,"
+         "\"campaigns\":[1]},\"state\":null}",
          "campaigns[0]: must be an object"},
         {"S{\"v\":1,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null}",
          "snapshot.campaigns_version: missing"},
-        {"S{\"v\":1,\"campaigns_version\":1,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null}}",
+        {"S{\"v\":1,\"campaigns_version\":1,\"state_version\":0,\"campaigns\":{\"v\":1,"
+         "\"campaigns\":[]},\"state\":null}}",
          "trailing bytes"},
-        {"S{\"v\":2,\"campaigns_version\":1,\"state_version\":0,\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null}",
+        {"S{\"v\":2,\"campaigns_version\":1,\"state_version\":0,\"campaigns\":{\"v\":1,"
+         "\"campaigns\":[]},\"state\":null}",
          "snapshot.exchanges_version: missing"},
         {"S{\"v\":2,\"campaigns_version\":1,\"state_version\":0,\"exchanges_version\":3,"
          "\"campaigns\":{\"v\":1,\"campaigns\":[]},\"state\":null,\"exchanges\":null}",
@@ -571,7 +618,8 @@ static int t_snapshot(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why.msg[0] = 0;
-        CHECK_EQ_INT(beat_snapshot_decode(bad[i].msg, strlen(bad[i].msg), &cs2, &st2, NULL, &why), -EBADMSG);
+        CHECK_EQ_INT(beat_snapshot_decode(bad[i].msg, strlen(bad[i].msg), &cs2, &st2, NULL, &why),
+                     -EBADMSG);
         CHECK_REASON(why, bad[i].reason);
     }
     beat_campaigns_fini(&cs);
@@ -583,8 +631,7 @@ static int t_snapshot(void)
 /* The supply-chain fields: a v1 set (stored before they existed) still
  * reads and is written back as v1, so older readers keep it; a set using
  * them round-trips as v2. */
-static int t_supply_fields(void)
-{
+static int t_supply_fields(void) {
     char *v1 = mutate("", "paused", "false");
     beat_campaign_set s, back;
     beat_reason why = {{0}};
@@ -620,8 +667,7 @@ static int t_supply_fields(void)
  * set is written back as v2 (stored sets keep loading in older readers);
  * each mode round-trips and makes the set v3; anything else is refused
  * with the field named. */
-static int t_pacing_field(void)
-{
+static int t_pacing_field(void) {
     static const char *fmt =
         "{\"v\":%d,\"campaigns\":[{\"id\":\"c1\",\"flight_s\":60,"
         "\"budget_micros\":1000,\"base_bid_cpm_micros\":10,"
@@ -633,28 +679,27 @@ static int t_pacing_field(void)
     beat_buf b;
     beat_buf_init(&b, 0);
     snprintf(json, sizeof json, fmt, 2, "");
-    CHECK_EQ_INT(beat_campaigns_decode(json, strlen(json), NOW, BEAT_CAMPAIGNS_STRICT, &s,
-                                       &why), 0);
+    CHECK_EQ_INT(beat_campaigns_decode(json, strlen(json), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
+                 0);
     CHECK_EQ_INT(s.c[0].pacing, BEAT_PACING_DEFAULT);
     CHECK_EQ_INT(beat_campaigns_encode(&s, &b), 0);
     CHECK(strncmp(b.data, "{\"v\":2,", 7) == 0);
     CHECK(!strstr(b.data, "pacing"));
     beat_campaigns_fini(&s);
     static const char *const names[] = {"even", "value", "asap"};
-    static const beat_pacing modes[] = {BEAT_PACING_EVEN, BEAT_PACING_VALUE,
-                                        BEAT_PACING_ASAP};
+    static const beat_pacing modes[] = {BEAT_PACING_EVEN, BEAT_PACING_VALUE, BEAT_PACING_ASAP};
     for (int i = 0; i < 3; i++) {
         snprintf(extra, sizeof extra, ",\"pacing\":\"%s\"", names[i]);
         snprintf(json, sizeof json, fmt, 3, extra);
-        CHECK_EQ_INT(beat_campaigns_decode(json, strlen(json), NOW, BEAT_CAMPAIGNS_STRICT,
-                                           &s, &why), 0);
+        CHECK_EQ_INT(
+            beat_campaigns_decode(json, strlen(json), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why), 0);
         CHECK_EQ_INT(s.c[0].pacing, modes[i]);
         CHECK_EQ_STR(beat_pacing_name(s.c[0].pacing), names[i]);
         beat_buf_reset(&b);
         CHECK_EQ_INT(beat_campaigns_encode(&s, &b), 0);
         CHECK(strncmp(b.data, "{\"v\":3,", 7) == 0);
-        CHECK_EQ_INT(beat_campaigns_decode(b.data, b.len, 0, BEAT_CAMPAIGNS_STRICT, &back,
-                                           &why), 0);
+        CHECK_EQ_INT(beat_campaigns_decode(b.data, b.len, 0, BEAT_CAMPAIGNS_STRICT, &back, &why),
+                     0);
         CHECK(set_eq(&s, &back) && back.c[0].pacing == modes[i]);
         beat_campaigns_fini(&s);
         beat_campaigns_fini(&back);
@@ -685,7 +730,4 @@ static const beat_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(int argc, char **argv)
-{
-    return beat_test_main("beat_campaign", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_campaign", cases, argc, argv); }

@@ -22,8 +22,8 @@
  * previous one (keeps LeakSanitizer quiet and repeated sets bounded). */
 typedef struct owned {
     void *dst;
-    void *ptr;       /* STR: the string; STRLIST: the v array */
-    int n;           /* STRLIST: number of strings in ptr */
+    void *ptr; /* STR: the string; STRLIST: the v array */
+    int n;     /* STRLIST: number of strings in ptr */
     struct owned *next;
 } owned;
 static owned *owned_head;
@@ -83,8 +83,8 @@ static int errf(char *err, unsigned err_len, const char *fmt, ...) {
 
 /* Replaces a STRLIST with the comma-separated items of value (empty items
  * are skipped, so "" is the empty list); append keeps existing items. */
-static int strlist_set(const beat_opt *opt, const char *value, bool append,
-                       char *err, unsigned err_len) {
+static int strlist_set(const beat_opt *opt, const char *value, bool append, char *err,
+                       unsigned err_len) {
     beat_strlist *l = opt->dst;
     owned *o = owned_get(opt->dst);
     if (!o) return errf(err, err_len, "out of memory");
@@ -126,96 +126,88 @@ oom:
     return errf(err, err_len, "out of memory");
 }
 
-static int opt_set(const beat_opt *opt, const char *value, bool append,
-                   char *err, unsigned err_len) {
+static int opt_set(const beat_opt *opt, const char *value, bool append, char *err,
+                   unsigned err_len) {
     if (!opt || !opt->dst) return errf(err, err_len, "no destination");
     switch (opt->type) {
-    case BEAT_OPT_STR: {
-        owned *o = owned_get(opt->dst);
-        if (!o) return errf(err, err_len, "out of memory");
-        char *s = NULL;
-        if (value && !(s = strdup(value)))
-            return errf(err, err_len, "out of memory");
-        owned_release(o, BEAT_OPT_STR);
-        o->ptr = s;
-        *(char **)opt->dst = s;
-        return 0;
-    }
-    case BEAT_OPT_INT: {
-        int64_t v;
-        if (!value || beat_parse_i64(value, &v))
-            return errf(err, err_len, "'%s' is not an integer",
-                        value ? value : "");
-        if (has_bounds(opt) && ((double)v < opt->min || (double)v > opt->max))
-            return errf(err, err_len, "%lld is out of range [%.15g, %.15g]",
-                        (long long)v, opt->min, opt->max);
-        *(int64_t *)opt->dst = v;
-        return 0;
-    }
-    case BEAT_OPT_DBL: {
-        double v;
-        if (!value || beat_parse_double(value, &v))
-            return errf(err, err_len, "'%s' is not a finite number",
-                        value ? value : "");
-        if (has_bounds(opt) && (v < opt->min || v > opt->max))
-            return errf(err, err_len, "%.15g is out of range [%.15g, %.15g]", v,
-                        opt->min, opt->max);
-        *(double *)opt->dst = v;
-        return 0;
-    }
-    case BEAT_OPT_BOOL: {
-        bool b;
-        if (!value || !bool_parse(value, &b))
-            return errf(err, err_len,
-                        "'%s' is not a boolean (1/0/true/false/yes/no)",
-                        value ? value : "");
-        *(bool *)opt->dst = b;
-        return 0;
-    }
-    case BEAT_OPT_STRLIST:
-        return strlist_set(opt, value, append, err, err_len);
+        case BEAT_OPT_STR: {
+            owned *o = owned_get(opt->dst);
+            if (!o) return errf(err, err_len, "out of memory");
+            char *s = NULL;
+            if (value && !(s = strdup(value))) return errf(err, err_len, "out of memory");
+            owned_release(o, BEAT_OPT_STR);
+            o->ptr = s;
+            *(char **)opt->dst = s;
+            return 0;
+        }
+        case BEAT_OPT_INT: {
+            int64_t v;
+            if (!value || beat_parse_i64(value, &v))
+                return errf(err, err_len, "'%s' is not an integer", value ? value : "");
+            if (has_bounds(opt) && ((double)v < opt->min || (double)v > opt->max))
+                return errf(err, err_len, "%lld is out of range [%.15g, %.15g]", (long long)v,
+                            opt->min, opt->max);
+            *(int64_t *)opt->dst = v;
+            return 0;
+        }
+        case BEAT_OPT_DBL: {
+            double v;
+            if (!value || beat_parse_double(value, &v))
+                return errf(err, err_len, "'%s' is not a finite number", value ? value : "");
+            if (has_bounds(opt) && (v < opt->min || v > opt->max))
+                return errf(err, err_len, "%.15g is out of range [%.15g, %.15g]", v, opt->min,
+                            opt->max);
+            *(double *)opt->dst = v;
+            return 0;
+        }
+        case BEAT_OPT_BOOL: {
+            bool b;
+            if (!value || !bool_parse(value, &b))
+                return errf(err, err_len, "'%s' is not a boolean (1/0/true/false/yes/no)",
+                            value ? value : "");
+            *(bool *)opt->dst = b;
+            return 0;
+        }
+        case BEAT_OPT_STRLIST: return strlist_set(opt, value, append, err, err_len);
     }
     return errf(err, err_len, "unknown option type");
 }
 
-int beat_cfg_start(const char *prog, const char *svc, const char *summary,
-                   const beat_opt *opts, int argc, char **argv,
-                   char *const *level) {
+int beat_cfg_start(const char *prog, const char *svc, const char *summary, const beat_opt *opts,
+                   int argc, char **argv, char *const *level) {
     beat_cfg_parse(prog, summary, opts, argc, argv, NULL);
     beat_log_level lvl = BEAT_INFO;
     if (beat_log_level_parse(*level, &lvl) != 0) {
-        fprintf(stderr, "%s: --log-level: unknown level \"%s\"\n", prog,
-                *level ? *level : "");
+        fprintf(stderr, "%s: --log-level: unknown level \"%s\"\n", prog, *level ? *level : "");
         return EXIT_USAGE;
     }
     beat_log_init(svc, lvl);
     return 0;
 }
 
-int beat_cfg_set(const beat_opt *opt, const char *value, char *err,
-                 unsigned err_len) {
+int beat_cfg_set(const beat_opt *opt, const char *value, char *err, unsigned err_len) {
     return opt_set(opt, value, false, err, err_len);
 }
 
 /* Argument placeholder for --help, and the type column of --help-md. */
 static const char *type_arg(const beat_opt *o) {
     switch (o->type) {
-    case BEAT_OPT_STR: return " STR";
-    case BEAT_OPT_INT: return " INT";
-    case BEAT_OPT_DBL: return " NUM";
-    case BEAT_OPT_BOOL: return "[=BOOL]";
-    case BEAT_OPT_STRLIST: return " STR (repeatable, env: comma-separated)";
+        case BEAT_OPT_STR: return " STR";
+        case BEAT_OPT_INT: return " INT";
+        case BEAT_OPT_DBL: return " NUM";
+        case BEAT_OPT_BOOL: return "[=BOOL]";
+        case BEAT_OPT_STRLIST: return " STR (repeatable, env: comma-separated)";
     }
     return "";
 }
 
 static const char *type_name(const beat_opt *o) {
     switch (o->type) {
-    case BEAT_OPT_STR: return "string";
-    case BEAT_OPT_INT: return "integer";
-    case BEAT_OPT_DBL: return "number";
-    case BEAT_OPT_BOOL: return "bool";
-    case BEAT_OPT_STRLIST: return "list";
+        case BEAT_OPT_STR: return "string";
+        case BEAT_OPT_INT: return "integer";
+        case BEAT_OPT_DBL: return "number";
+        case BEAT_OPT_BOOL: return "bool";
+        case BEAT_OPT_STRLIST: return "list";
     }
     return "";
 }
@@ -224,21 +216,19 @@ static const char *def_text(const beat_opt *o) {
     if (o->secret && o->def && *o->def) return "***";
     if (o->def) return o->def;
     switch (o->type) {
-    case BEAT_OPT_BOOL: return "false";
-    case BEAT_OPT_INT:
-    case BEAT_OPT_DBL: return "0";
-    default: return "";
+        case BEAT_OPT_BOOL: return "false";
+        case BEAT_OPT_INT:
+        case BEAT_OPT_DBL: return "0";
+        default: return "";
     }
 }
 
-static void print_help(const char *prog, const char *summary,
-                       const beat_opt *opts) {
+static void print_help(const char *prog, const char *summary, const beat_opt *opts) {
     printf("%s — %s\n\nUsage: %s [options]\n\nOptions (precedence: default < "
            "environment < flag):\n",
            prog, summary ? summary : "", prog);
     for (const beat_opt *o = opts; o->name; o++) {
-        printf("  --%s%s\n      %s\n", o->name, type_arg(o),
-               o->help ? o->help : "");
+        printf("  --%s%s\n      %s\n", o->name, type_arg(o), o->help ? o->help : "");
         printf("      ");
         if (o->env) printf("env %s; ", o->env);
         printf("default \"%s\"", def_text(o));
@@ -259,8 +249,7 @@ static void md_cell(const char *s) {
     }
 }
 
-static void print_help_md(const char *prog, const char *summary,
-                          const beat_opt *opts) {
+static void print_help_md(const char *prog, const char *summary, const beat_opt *opts) {
     printf("### %s\n\n", prog);
     if (summary) {
         md_cell(summary);
@@ -269,8 +258,8 @@ static void print_help_md(const char *prog, const char *summary,
     printf("| Flag | Env | Type | Default | Bounds | Help |\n"
            "|---|---|---|---|---|---|\n");
     for (const beat_opt *o = opts; o->name; o++) {
-        printf("| `--%s` | %s%s%s | %s | ", o->name, o->env ? "`" : "",
-               o->env ? o->env : "", o->env ? "`" : "", type_name(o));
+        printf("| `--%s` | %s%s%s | %s | ", o->name, o->env ? "`" : "", o->env ? o->env : "",
+               o->env ? "`" : "", type_name(o));
         const char *d = def_text(o);
         if (*d) {
             printf("`");
@@ -286,11 +275,9 @@ static void print_help_md(const char *prog, const char *summary,
     }
 }
 
-static _Noreturn void usage_fail(const char *prog, const char *name,
-                                 const char *fmt, ...)
+static _Noreturn void usage_fail(const char *prog, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static _Noreturn void usage_fail(const char *prog, const char *name,
-                                 const char *fmt, ...) {
+static _Noreturn void usage_fail(const char *prog, const char *name, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -305,9 +292,8 @@ static _Noreturn void usage_fail(const char *prog, const char *name,
 
 enum { OPT_HELP = 0x10000, OPT_HELP_MD, OPT_BASE };
 
-void beat_cfg_parse(const char *prog, const char *summary,
-                    const beat_opt *opts, int argc, char **argv,
-                    int *first_arg) {
+void beat_cfg_parse(const char *prog, const char *summary, const beat_opt *opts, int argc,
+                    char **argv, int *first_arg) {
     char err[256];
     int nopts = 0;
     while (opts[nopts].name) nopts++;
@@ -322,8 +308,7 @@ void beat_cfg_parse(const char *prog, const char *summary,
         const char *ev = o->env ? getenv(o->env) : NULL;
         /* An empty variable means "not set" except where "" is a value
          * (a string, or the empty list). */
-        if (ev && !*ev && o->type != BEAT_OPT_STR && o->type != BEAT_OPT_STRLIST)
-            ev = NULL;
+        if (ev && !*ev && o->type != BEAT_OPT_STR && o->type != BEAT_OPT_STRLIST) ev = NULL;
         if (ev && opt_set(o, ev, false, err, sizeof err))
             usage_fail(prog, o->name, "%s (from %s)", err, o->env);
     }
@@ -339,8 +324,7 @@ void beat_cfg_parse(const char *prog, const char *summary,
     if (!lo || !seen) usage_fail(prog, NULL, "out of memory");
     for (int i = 0; i < nopts; i++) {
         lo[i].name = opts[i].name;
-        lo[i].has_arg =
-            opts[i].type == BEAT_OPT_BOOL ? optional_argument : required_argument;
+        lo[i].has_arg = opts[i].type == BEAT_OPT_BOOL ? optional_argument : required_argument;
         lo[i].val = OPT_BASE + i;
     }
     lo[nopts] = (struct option){"help", no_argument, NULL, OPT_HELP};
@@ -373,16 +357,14 @@ void beat_cfg_parse(const char *prog, const char *summary,
         /* A repeated list flag adds; its first use replaces env/default. */
         bool append = o->type == BEAT_OPT_STRLIST && seen[i];
         seen[i] = true;
-        if (opt_set(o, val, append, err, sizeof err))
-            usage_fail(prog, o->name, "%s", err);
+        if (opt_set(o, val, append, err, sizeof err)) usage_fail(prog, o->name, "%s", err);
     }
     free(lo);
     free(seen);
     lo = NULL;
     seen = NULL;
     if (first_arg) *first_arg = optind;
-    else if (optind < argc)
-        usage_fail(prog, NULL, "unexpected argument '%s'", argv[optind]);
+    else if (optind < argc) usage_fail(prog, NULL, "unexpected argument '%s'", argv[optind]);
 }
 
 /* Appends v as a logfmt quoted value ("..." with \" and \\ escaped). */
@@ -406,32 +388,26 @@ void beat_cfg_log(const beat_opt *opts) {
             continue;
         }
         switch (o->type) {
-        case BEAT_OPT_STR: {
-            const char *s = *(char **)o->dst;
-            logfmt_quoted(&b, o->secret && s && *s ? "***" : s ? s : "");
-            break;
-        }
-        case BEAT_OPT_INT:
-            beat_buf_printf(&b, "%lld", (long long)*(int64_t *)o->dst);
-            break;
-        case BEAT_OPT_DBL:
-            beat_buf_printf(&b, "%.17g", *(double *)o->dst);
-            break;
-        case BEAT_OPT_BOOL:
-            beat_buf_puts(&b, *(bool *)o->dst ? "true" : "false");
-            break;
-        case BEAT_OPT_STRLIST: {
-            const beat_strlist *l = o->dst;
-            beat_buf j;
-            beat_buf_init(&j, 16 * 1024);
-            for (int i = 0; i < l->n; i++) {
-                if (i) beat_buf_puts(&j, ",");
-                beat_buf_puts(&j, o->secret ? "***" : l->v[i]);
+            case BEAT_OPT_STR: {
+                const char *s = *(char **)o->dst;
+                logfmt_quoted(&b, o->secret && s && *s ? "***" : s ? s : "");
+                break;
             }
-            logfmt_quoted(&b, j.data);
-            beat_buf_fini(&j);
-            break;
-        }
+            case BEAT_OPT_INT: beat_buf_printf(&b, "%lld", (long long)*(int64_t *)o->dst); break;
+            case BEAT_OPT_DBL: beat_buf_printf(&b, "%.17g", *(double *)o->dst); break;
+            case BEAT_OPT_BOOL: beat_buf_puts(&b, *(bool *)o->dst ? "true" : "false"); break;
+            case BEAT_OPT_STRLIST: {
+                const beat_strlist *l = o->dst;
+                beat_buf j;
+                beat_buf_init(&j, 16 * 1024);
+                for (int i = 0; i < l->n; i++) {
+                    if (i) beat_buf_puts(&j, ",");
+                    beat_buf_puts(&j, o->secret ? "***" : l->v[i]);
+                }
+                logfmt_quoted(&b, j.data);
+                beat_buf_fini(&j);
+                break;
+            }
         }
     }
     beat_log(BEAT_INFO, "config", "%s", b.data);
@@ -449,14 +425,17 @@ int beat_cfg_secret(const char *prog, const char *flag, const char *env, char **
     if (!empty && !is_dev) return 0;
     if (!dev) {
         const char *why = empty ? "is empty" : "is the public development default";
-        fprintf(stderr, "%s: --%s: %s; set a secret (flag or %s) or pass --dev "
-                "(BEAT_DEV=1) for development only\n", prog, flag, why, env);
+        fprintf(stderr,
+                "%s: --%s: %s; set a secret (flag or %s) or pass --dev "
+                "(BEAT_DEV=1) for development only\n",
+                prog, flag, why, env);
         beat_log(BEAT_FATAL, "secret_refused", "flag=%s reason=\"%s\"", flag, why);
         return EXIT_USAGE;
     }
     if (!dev_logged) {
         dev_logged = true;
-        beat_log(BEAT_WARN, "dev_mode", "msg=\"DEVELOPMENT MODE (--dev): insecure "
+        beat_log(BEAT_WARN, "dev_mode",
+                 "msg=\"DEVELOPMENT MODE (--dev): insecure "
                  "defaults allowed; never run this in production\"");
     }
     if (empty && dev_value && value) *value = (char *)dev_value;

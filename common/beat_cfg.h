@@ -23,59 +23,60 @@ typedef struct beat_strlist {
 } beat_strlist;
 
 typedef struct beat_opt {
-    const char *name;  /* "listen" → --listen */
-    const char *env;   /* "BEAT_INFERENCE_LISTEN", or NULL for flag-only */
+    const char *name; /* "listen" → --listen */
+    const char *env;  /* "BEAT_INFERENCE_LISTEN", or NULL for flag-only */
     beat_opt_type type;
     void *dst;
-    const char *def;   /* default as text; NULL = empty / unset */
-    double min, max;   /* numeric bounds, inclusive; none if min >= max (e.g.
+    const char *def; /* default as text; NULL = empty / unset */
+    double min, max; /* numeric bounds, inclusive; none if min >= max (e.g.
                           both left out of a designated initializer) */
     const char *help;
-    bool secret;       /* true: value never printed (tokens, secrets) */
+    bool secret; /* true: value never printed (tokens, secrets) */
 } beat_opt;
 
-#define BEAT_OPT_END {0}
+#define BEAT_OPT_END                                                                               \
+    { 0 }
 
 /* Parses env and argv against opts (terminated by BEAT_OPT_END). Handles
  * --help / --help-md (prints, exits 0). On a bad value or unknown flag prints
  * "prog: --name: reason" to stderr and exits 64. Positional arguments are
  * left in argv[*first_arg..argc) when first_arg is not NULL; otherwise they
  * are an error. */
-void beat_cfg_parse(const char *prog, const char *summary,
-                    const beat_opt *opts, int argc, char **argv,
-                    int *first_arg);
+void beat_cfg_parse(const char *prog, const char *summary, const beat_opt *opts, int argc,
+                    char **argv, int *first_arg);
 
 /* The start of every daemon's main(): beat_cfg_parse() (may exit as it
  * says), then the --log-level value (*level, which the parse fills) is
  * parsed and logging starts as svc. Returns 0, or 64 (exit status for a
  * usage error) after "prog: --log-level: unknown level ..." on stderr. */
-int beat_cfg_start(const char *prog, const char *svc, const char *summary,
-                   const beat_opt *opts, int argc, char **argv,
-                   char *const *level);
+int beat_cfg_start(const char *prog, const char *svc, const char *summary, const beat_opt *opts,
+                   int argc, char **argv, char *const *level);
 
 /* Checks a single value against an option (used by tests and fuzzing).
  * Returns 0 or -EINVAL with a reason. */
-int beat_cfg_set(const beat_opt *opt, const char *value, char *err,
-                 unsigned err_len);
+int beat_cfg_set(const beat_opt *opt, const char *value, char *err, unsigned err_len);
 
 /* --dev (env BEAT_DEV): development mode, the only way a daemon starts
  * with the development notice secret or without an admin token
  * (docs/deploy.md "Secrets and --dev"). dst: bool *. */
-#define BEAT_OPT_DEV(ptr)                                                          \
-    {.name = "dev", .env = "BEAT_DEV",                                             \
-     .type = BEAT_OPT_BOOL, .dst = (ptr), .def = "0",                              \
-     .help = "development mode: allow the development notice secret and an empty " \
-             "admin token (logged loudly; never in production)"}
+#define BEAT_OPT_DEV(ptr)                                                                          \
+    {                                                                                              \
+        .name = "dev", .env = "BEAT_DEV", .type = BEAT_OPT_BOOL, .dst = (ptr), .def = "0",         \
+        .help = "development mode: allow the development notice secret and an empty "              \
+                "admin token (logged loudly; never in production)"                                 \
+    }
 
 /* --max-clock-skew-ms (env BEAT_MAX_CLOCK_SKEW_MS, shared by every daemon):
  * how far ahead of our clock a peer's timestamp may be (beat_ts_ahead).
  * dst: int64_t *. */
-#define BEAT_OPT_CLOCK_SKEW(ptr)                                                       \
-    {.name = "max-clock-skew-ms", .env = "BEAT_MAX_CLOCK_SKEW_MS",                     \
-     .type = BEAT_OPT_INT, .dst = (ptr), .def = "5000", .min = 0, .max = 86400000,     \
-     .help = "a timestamp from another daemon further ahead of this clock is refused " \
-             "(counted, logged as future_timestamp), keeping the last good value: a "  \
-             "future time would switch off the staleness checks it feeds"}
+#define BEAT_OPT_CLOCK_SKEW(ptr)                                                                   \
+    {                                                                                              \
+        .name = "max-clock-skew-ms", .env = "BEAT_MAX_CLOCK_SKEW_MS", .type = BEAT_OPT_INT,        \
+        .dst = (ptr), .def = "5000", .min = 0, .max = 86400000,                                    \
+        .help = "a timestamp from another daemon further ahead of this clock is refused "          \
+                "(counted, logged as future_timestamp), keeping the last good value: a "           \
+                "future time would switch off the staleness checks it feeds"                       \
+    }
 
 /* Refuses to run on a secret a production daemon must not use: *value empty
  * or NULL, or equal to dev_value (the well-known development default; NULL:

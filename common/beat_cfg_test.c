@@ -20,14 +20,12 @@ static beat_strlist o_urls;
 static const beat_opt opts[] = {
     {"listen", "BT_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8080", 0, -1,
      "address to listen on", false},
-    {"secret", "BT_SECRET", BEAT_OPT_STR, &o_secret, "dev-secret", 0, -1,
-     "shared secret", true},
+    {"secret", "BT_SECRET", BEAT_OPT_STR, &o_secret, "dev-secret", 0, -1, "shared secret", true},
     {"unset", NULL, BEAT_OPT_STR, &o_unset, NULL, 0, -1, "no default", false},
     {"n", "BT_N", BEAT_OPT_INT, &o_n, "5", 1, 100, "a count | with pipe", false},
     {"ratio", "BT_RATIO", BEAT_OPT_DBL, &o_ratio, "0.5", 0, 1, "a ratio", false},
     {"flag", "BT_FLAG", BEAT_OPT_BOOL, &o_flag, "false", 0, -1, "a flag", false},
-    {"url", "BT_URLS", BEAT_OPT_STRLIST, &o_urls, "http://a,http://b", 0, -1,
-     "peers", false},
+    {"url", "BT_URLS", BEAT_OPT_STRLIST, &o_urls, "http://a,http://b", 0, -1, "peers", false},
     BEAT_OPT_END,
 };
 
@@ -85,9 +83,9 @@ static int t_env_then_flag(void) {
     setenv("BT_LISTEN", ":9000", 1);
 
     /* flags beat env; a repeated list flag replaces the env list */
-    char *argv2[] = {"cfgtest", "--listen=:9100", "--n", "9", "--flag=false",
-                     "--url", "http://f1", "--url=http://f2", "--ratio", "1",
-                     NULL};
+    char *argv2[] = {
+        "cfgtest",         "--listen=:9100", "--n", "9", "--flag=false", "--url", "http://f1",
+        "--url=http://f2", "--ratio",        "1",   NULL};
     parse(10, argv2, NULL);
     CHECK_EQ_STR(o_listen, ":9100");
     CHECK_EQ_INT(o_n, 9);

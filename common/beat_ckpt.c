@@ -15,14 +15,13 @@
 
 #include "beat_json.h"
 
-#define PREFIX_LEN 16        /* magic + version + header_len */
-#define HEADER_MAX 65536     /* header JSON bytes */
+#define PREFIX_LEN 16    /* magic + version + header_len */
+#define HEADER_MAX 65536 /* header JSON bytes */
 #define RANK_MAX 256
 #define I53 BEAT_JSON_I53
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
 
-uint32_t beat_crc32(const void *p, size_t n)
-{
+uint32_t beat_crc32(const void *p, size_t n) {
     const Bytef *b = p;
     uLong crc = crc32(0L, Z_NULL, 0);
     while (n > 0) { /* zlib takes uInt lengths */
@@ -34,33 +33,30 @@ uint32_t beat_crc32(const void *p, size_t n)
     return (uint32_t)crc;
 }
 
-uint64_t beat_ckpt_expected_weights(const beat_ckpt_header *h)
-{
+uint64_t beat_ckpt_expected_weights(const beat_ckpt_header *h) {
     uint64_t factor_len =
         h->rank && h->factor_bits < 32 ? 2 * ((uint64_t)h->rank << h->factor_bits) : 0;
     return (uint64_t)h->dim + 1 + factor_len;
 }
 
 /* Header consistency, shared by encode (why may be NULL) and decode. */
-static int header_check(const beat_ckpt_header *h, beat_reason *why)
-{
+static int header_check(const beat_ckpt_header *h, beat_reason *why) {
     if (strcmp(h->kind, "logreg") != 0)
         return FAIL("header.kind: unknown model kind \"%.31s\"", h->kind);
     if (h->hash_bits < 10 || h->hash_bits > 26)
         return FAIL("header.hash_bits: %" PRIu32 " not in [10, 26]", h->hash_bits);
     if (h->dim != (uint32_t)1 << h->hash_bits)
-        return FAIL("header.dim: %" PRIu32 " != 1 << hash_bits (%" PRIu32 ")",
-                    h->dim, (uint32_t)1 << h->hash_bits);
-    if (h->rank > RANK_MAX)
-        return FAIL("header.rank: %" PRIu32 " > %d", h->rank, RANK_MAX);
+        return FAIL("header.dim: %" PRIu32 " != 1 << hash_bits (%" PRIu32 ")", h->dim,
+                    (uint32_t)1 << h->hash_bits);
+    if (h->rank > RANK_MAX) return FAIL("header.rank: %" PRIu32 " > %d", h->rank, RANK_MAX);
     if (h->rank == 0 && h->factor_bits != 0)
         return FAIL("header.factor_bits: %" PRIu32 " but rank is 0", h->factor_bits);
     if (h->rank > 0 && (h->factor_bits < 4 || h->factor_bits > h->hash_bits))
         return FAIL("header.factor_bits: %" PRIu32 " not in [4, hash_bits]", h->factor_bits);
     uint64_t want = beat_ckpt_expected_weights(h);
     if (h->n_weights != want)
-        return FAIL("header.n_weights: %" PRIu64 " but dim/rank imply %" PRIu64,
-                    h->n_weights, want);
+        return FAIL("header.n_weights: %" PRIu64 " but dim/rank imply %" PRIu64, h->n_weights,
+                    want);
     if (h->samples_seen < 0 || h->samples_seen > I53)
         return FAIL("header.samples_seen: out of range");
     if (h->ts_ms < 0 || h->ts_ms > I53) return FAIL("header.ts: out of range");
@@ -68,33 +64,31 @@ static int header_check(const beat_ckpt_header *h, beat_reason *why)
         return FAIL("header.avg_ctr: must be in [0, 1]");
     if (isfinite(h->auc) && (h->auc < 0 || h->auc > 1))
         return FAIL("header.auc: must be in [0, 1] or null");
-    if (isfinite(h->logloss) && h->logloss < 0)
-        return FAIL("header.logloss: must be >= 0 or null");
+    if (isfinite(h->logloss) && h->logloss < 0) return FAIL("header.logloss: must be >= 0 or null");
     return 0;
 }
 
 /* ---- encode ---------------------------------------------------------------- */
 
-static int put_metric(beat_buf *b, const char *key, double d)
-{
+static int put_metric(beat_buf *b, const char *key, double d) {
     if (!isfinite(d)) return beat_buf_printf(b, ",\"%s\":null", key);
     char tmp[40];
     beat_json_fmt_double(d, tmp);
     return beat_buf_printf(b, ",\"%s\":%s", key, tmp);
 }
 
-static int header_json(const beat_ckpt_header *h, beat_buf *b)
-{
+static int header_json(const beat_ckpt_header *h, beat_buf *b) {
     int rc;
     if ((rc = beat_buf_puts(b, "{\"kind\":")) < 0 ||
         (rc = beat_buf_json_str(b, h->kind, strnlen(h->kind, sizeof h->kind))) < 0 ||
         (rc = beat_buf_puts(b, ",\"trainer\":")) < 0 ||
         (rc = beat_buf_json_str(b, h->trainer, strnlen(h->trainer, sizeof h->trainer))) < 0 ||
-        (rc = beat_buf_printf(b, ",\"hash_bits\":%" PRIu32 ",\"hash_seed\":\"%016" PRIx64
-                              "\",\"dim\":%" PRIu32 ",\"rank\":%" PRIu32
-                              ",\"factor_bits\":%" PRIu32 ",\"n_weights\":%" PRIu64 ",\"samples_seen\":%" PRId64,
-                              h->hash_bits, h->hash_seed, h->dim, h->rank,
-                              h->factor_bits, h->n_weights, h->samples_seen)) < 0 ||
+        (rc = beat_buf_printf(b,
+                              ",\"hash_bits\":%" PRIu32 ",\"hash_seed\":\"%016" PRIx64
+                              "\",\"dim\":%" PRIu32 ",\"rank\":%" PRIu32 ",\"factor_bits\":%" PRIu32
+                              ",\"n_weights\":%" PRIu64 ",\"samples_seen\":%" PRId64,
+                              h->hash_bits, h->hash_seed, h->dim, h->rank, h->factor_bits,
+                              h->n_weights, h->samples_seen)) < 0 ||
         (rc = put_metric(b, "auc", h->auc)) < 0 ||
         (rc = put_metric(b, "logloss", h->logloss)) < 0 ||
         (rc = put_metric(b, "avg_ctr", h->avg_ctr)) < 0 ||
@@ -103,11 +97,10 @@ static int header_json(const beat_ckpt_header *h, beat_buf *b)
     return 0;
 }
 
-int beat_ckpt_encode(const beat_ckpt *c, beat_buf *out)
-{
+int beat_ckpt_encode(const beat_ckpt *c, beat_buf *out) {
     const beat_ckpt_header *h = &c->h;
-    if (header_check(h, NULL) != 0 || (h->n_weights && !c->w) ||
-        (c->n_priv && !c->priv) || memchr(h->kind, 0, sizeof h->kind) == NULL ||
+    if (header_check(h, NULL) != 0 || (h->n_weights && !c->w) || (c->n_priv && !c->priv) ||
+        memchr(h->kind, 0, sizeof h->kind) == NULL ||
         memchr(h->trainer, 0, sizeof h->trainer) == NULL)
         return -EINVAL;
     for (uint64_t i = 0; i < h->n_weights; i++)
@@ -154,9 +147,8 @@ int beat_ckpt_encode(const beat_ckpt *c, beat_buf *out)
 
 /* ---- decode ---------------------------------------------------------------- */
 
-static int j_uint(const cJSON *o, const char *name, bool required, int64_t hi,
-                  int64_t *out, beat_reason *why)
-{
+static int j_uint(const cJSON *o, const char *name, bool required, int64_t hi, int64_t *out,
+                  beat_reason *why) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     if (!v) return required ? FAIL("header.%s: missing", name) : 0;
     double d = v->valuedouble;
@@ -167,9 +159,7 @@ static int j_uint(const cJSON *o, const char *name, bool required, int64_t hi,
 }
 
 /* Metrics may be null (unknown, e.g. no positives in the holdout) → NaN. */
-static int j_metric(const cJSON *o, const char *name, double dflt, double *out,
-                    beat_reason *why)
-{
+static int j_metric(const cJSON *o, const char *name, double dflt, double *out, beat_reason *why) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     if (!v || cJSON_IsNull(v)) {
         *out = dflt;
@@ -182,9 +172,8 @@ static int j_metric(const cJSON *o, const char *name, double dflt, double *out,
 }
 
 /* Text into a fixed field of cap bytes; an absent optional one is left as is. */
-static int j_text(const cJSON *o, const char *name, bool required, char *out,
-                  size_t cap, beat_reason *why)
-{
+static int j_text(const cJSON *o, const char *name, bool required, char *out, size_t cap,
+                  beat_reason *why) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     if (!v && !required) return 0;
     return beat_json_text(v, "header", name, cap - 1, 0, out, why);
@@ -193,8 +182,7 @@ static int j_text(const cJSON *o, const char *name, bool required, char *out,
 /* The header is not NUL-terminated inside the checkpoint: beat_json_parse
  * reads a bounded copy and refuses bytes after the JSON value. The reason
  * stays short: a byte offset into a binary file helps nobody. */
-static cJSON *parse_header(const char *p, size_t len, beat_reason *why)
-{
+static cJSON *parse_header(const char *p, size_t len, beat_reason *why) {
     cJSON *o;
     int rc = beat_json_parse(p, len, &o, why);
     if (rc == -EBADMSG) FAIL("header: invalid JSON");
@@ -203,8 +191,7 @@ static cJSON *parse_header(const char *p, size_t len, beat_reason *why)
 
 /* Refuses duplicate keys: two "dim" keys must not mean different things to
  * the supervisor and to inference. */
-static int header_from(const cJSON *o, beat_ckpt_header *h, beat_reason *why)
-{
+static int header_from(const cJSON *o, beat_ckpt_header *h, beat_reason *why) {
     if (!cJSON_IsObject(o)) return FAIL("header: must be a JSON object");
     int rc = beat_json_unique_keys(o, "header", why);
     if (rc) return rc;
@@ -223,8 +210,7 @@ static int header_from(const cJSON *o, beat_ckpt_header *h, beat_reason *why)
         (rc = j_metric(o, "avg_ctr", 0, &h->avg_ctr, why)))
         return rc;
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(o, "hash_seed");
-    if ((rc = beat_json_hex64(seed, "header", "hash_seed", &h->hash_seed, why)))
-        return rc;
+    if ((rc = beat_json_hex64(seed, "header", "hash_seed", &h->hash_seed, why))) return rc;
     h->hash_bits = (uint32_t)bits;
     h->dim = (uint32_t)dim;
     h->rank = (uint32_t)rank;
@@ -235,9 +221,7 @@ static int header_from(const cJSON *o, beat_ckpt_header *h, beat_reason *why)
     return header_check(h, why);
 }
 
-int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out,
-                     beat_reason *why)
-{
+int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out, beat_reason *why) {
     const uint8_t *b = p;
     if (n > max_bytes) return FAIL("too large: %zu bytes > max %zu", n, max_bytes);
     if (memcmp(b, BEAT_CKPT_MAGIC, n < 8 ? n : 8) != 0)
@@ -254,8 +238,7 @@ int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out,
     if (n - off < 8) return FAIL("truncated before n_weights");
     uint64_t nw = beat_get_le64(b + off);
     off += 8;
-    if (nw > (n - off) / 4)
-        return FAIL("truncated in weights (n_weights %" PRIu64 ")", nw);
+    if (nw > (n - off) / 4) return FAIL("truncated in weights (n_weights %" PRIu64 ")", nw);
     size_t w_at = off;
     off += (size_t)nw * 4;
     if (n - off < 8) return FAIL("truncated before private_len");
@@ -278,8 +261,7 @@ int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out,
     cJSON_Delete(hj);
     if (rc) return rc;
     if (c.h.n_weights != nw)
-        return FAIL("n_weights: header says %" PRIu64 ", data has %" PRIu64,
-                    c.h.n_weights, nw);
+        return FAIL("n_weights: header says %" PRIu64 ", data has %" PRIu64, c.h.n_weights, nw);
     if (!(c.w = malloc(nw ? (size_t)nw * sizeof *c.w : 1)))
         return beat_reasonf(why, -ENOMEM, "out of memory");
     for (uint64_t i = 0; i < nw; i++) {
@@ -302,8 +284,7 @@ int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out,
     return 0;
 }
 
-void beat_ckpt_fini(beat_ckpt *c)
-{
+void beat_ckpt_fini(beat_ckpt *c) {
     if (!c) return;
     free(c->w);
     free(c->priv);

@@ -52,8 +52,8 @@ typedef struct beat_ckpt_header {
 
 typedef struct beat_ckpt {
     beat_ckpt_header h;
-    float *w;        /* n = h.n_weights; owned */
-    uint8_t *priv;   /* owned, may be NULL */
+    float *w;      /* n = h.n_weights; owned */
+    uint8_t *priv; /* owned, may be NULL */
     uint64_t n_priv;
 } beat_ckpt;
 
@@ -64,13 +64,11 @@ int beat_ckpt_encode(const beat_ckpt *c, beat_buf *out);
 /* Validates magic, version, lengths, CRC, header fields (dim == 1<<hash_bits,
  * n_weights consistent with dim and rank, kind known), every weight finite,
  * total ≤ max_bytes. On success out owns copies (beat_ckpt_fini). */
-int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out,
-                     beat_reason *why);
+int beat_ckpt_decode(const void *p, size_t n, size_t max_bytes, beat_ckpt *out, beat_reason *why);
 void beat_ckpt_fini(beat_ckpt *c);
 /* Offsets of the factor blocks in w (valid when rank > 0). */
 static inline uint64_t beat_ckpt_v_at(const beat_ckpt_header *h) { return (uint64_t)h->dim + 1; }
-static inline uint64_t beat_ckpt_u_at(const beat_ckpt_header *h)
-{
+static inline uint64_t beat_ckpt_u_at(const beat_ckpt_header *h) {
     return (uint64_t)h->dim + 1 + ((uint64_t)h->rank << h->factor_bits);
 }
 /* n_weights a kind/dim/rank/factor_bits implies: dim + 1 + 2·2^fb·rank. */

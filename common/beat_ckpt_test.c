@@ -14,8 +14,7 @@
 
 #define MAXB ((size_t)64 << 20)
 
-static void fill(beat_ckpt *c, uint32_t bits, uint32_t rank, uint64_t n_priv)
-{
+static void fill(beat_ckpt *c, uint32_t bits, uint32_t rank, uint64_t n_priv) {
     memset(c, 0, sizeof *c);
     strcpy(c->h.kind, "logreg");
     strcpy(c->h.trainer, "beat-lighttrainer");
@@ -44,15 +43,14 @@ static void fill(beat_ckpt *c, uint32_t bits, uint32_t rank, uint64_t n_priv)
     for (uint64_t i = 0; i < n_priv; i++) c->priv[i] = (uint8_t)(i * 7);
 }
 
-static int same(const beat_ckpt *a, const beat_ckpt *b)
-{
+static int same(const beat_ckpt *a, const beat_ckpt *b) {
     const beat_ckpt_header *x = &a->h, *y = &b->h;
     int metrics = (x->auc == y->auc || (isnan(x->auc) && isnan(y->auc))) &&
                   (x->logloss == y->logloss || (isnan(x->logloss) && isnan(y->logloss))) &&
                   x->avg_ctr == y->avg_ctr;
     return metrics && !strcmp(x->kind, y->kind) && !strcmp(x->trainer, y->trainer) &&
-           x->hash_bits == y->hash_bits && x->hash_seed == y->hash_seed &&
-           x->dim == y->dim && x->rank == y->rank && x->factor_bits == y->factor_bits && x->n_weights == y->n_weights &&
+           x->hash_bits == y->hash_bits && x->hash_seed == y->hash_seed && x->dim == y->dim &&
+           x->rank == y->rank && x->factor_bits == y->factor_bits && x->n_weights == y->n_weights &&
            x->samples_seen == y->samples_seen && x->ts_ms == y->ts_ms &&
            !memcmp(a->w, b->w, x->n_weights * 4) && a->n_priv == b->n_priv &&
            (a->n_priv == 0 || !memcmp(a->priv, b->priv, a->n_priv));
@@ -61,8 +59,7 @@ static int same(const beat_ckpt *a, const beat_ckpt *b)
 static uint32_t le32(const char *p) { return beat_get_le32((const uint8_t *)p); }
 static uint64_t le64(const char *p) { return beat_get_le64((const uint8_t *)p); }
 
-static int t_roundtrip_layout(void)
-{
+static int t_roundtrip_layout(void) {
     beat_ckpt c, back;
     fill(&c, 10, 0, 100);
     beat_buf b;
@@ -106,8 +103,7 @@ static int t_roundtrip_layout(void)
     return 0;
 }
 
-static int t_roundtrip_variants(void)
-{
+static int t_roundtrip_variants(void) {
     beat_buf b;
     beat_buf_init(&b, MAXB);
     beat_reason why = {{0}};
@@ -143,8 +139,7 @@ static int t_roundtrip_variants(void)
     return 0;
 }
 
-static int t_encode_refuses(void)
-{
+static int t_encode_refuses(void) {
     beat_buf b;
     beat_buf_init(&b, MAXB);
     beat_ckpt c;
@@ -173,8 +168,7 @@ static int t_encode_refuses(void)
     return 0;
 }
 
-static int t_truncated_and_flipped(void)
-{
+static int t_truncated_and_flipped(void) {
     beat_ckpt c, back;
     fill(&c, 10, 0, 16);
     beat_buf b;
@@ -217,8 +211,7 @@ static int t_truncated_and_flipped(void)
 /* Assembles a checkpoint by hand with a correct CRC, so header and weight
  * checks are reached. nw_data weights are written from w (or zeros). */
 static void build(beat_buf *b, const char *magic, uint32_t version, const char *hdr,
-                  uint64_t nw_data, const float *w)
-{
+                  uint64_t nw_data, const float *w) {
     uint8_t tmp[8];
     beat_buf_reset(b);
     beat_buf_append(b, magic, 8);
@@ -244,7 +237,8 @@ static void build(beat_buf *b, const char *magic, uint32_t version, const char *
     beat_buf_append(b, tmp, 4);
 }
 
-#define H(extra) "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":\"ff\",\"dim\":1024," extra "}"
+#define H(extra)                                                                                   \
+    "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":\"ff\",\"dim\":1024," extra "}"
 static const struct {
     const char *magic;
     uint32_t version;
@@ -258,31 +252,55 @@ static const struct {
     {"BEATCKPT", 1, "{\"kind\":", 1025, "header: invalid JSON"},
     {"BEATCKPT", 1, H("\"n_weights\":1025} "), 1025, "header: invalid JSON"},
     {"BEATCKPT", 1, "[1]", 1025, "header: must be a JSON object"},
-    {"BEATCKPT", 1, "{\"kind\":\"fm\",\"hash_bits\":10,\"hash_seed\":\"ff\",\"dim\":1024,\"n_weights\":1025}", 1025, "header.kind: unknown model kind"},
-    {"BEATCKPT", 1, "{\"hash_bits\":10,\"hash_seed\":\"ff\",\"dim\":1024,\"n_weights\":1025}", 1025, "header.kind: missing"},
-    {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":9,\"hash_seed\":\"ff\",\"dim\":512,\"n_weights\":513}", 513, "header.hash_bits: 9 not in [10, 26]"},
-    {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":27,\"hash_seed\":\"ff\",\"dim\":134217728,\"n_weights\":1}", 1, "header.hash_bits: 27"},
-    {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":\"ff\",\"dim\":1000,\"n_weights\":1001}", 1001, "header.dim: 1000 != 1 << hash_bits"},
-    {"BEATCKPT", 1, H("\"n_weights\":1024"), 1024, "header.n_weights: 1024 but dim/rank imply 1025"},
-    {"BEATCKPT", 1, H("\"rank\":1,\"factor_bits\":8,\"n_weights\":1025"), 1025, "header.n_weights: 1025 but dim/rank imply 1537"},
-    {"BEATCKPT", 1, H("\"rank\":1,\"n_weights\":1025"), 1025, "header.factor_bits: 0 not in [4, hash_bits]"},
-    {"BEATCKPT", 1, H("\"rank\":1,\"factor_bits\":11,\"n_weights\":5121"), 5121, "header.factor_bits: 11 not in [4, hash_bits]"},
-    {"BEATCKPT", 1, H("\"factor_bits\":8,\"n_weights\":1025"), 1025, "header.factor_bits: 8 but rank is 0"},
-    {"BEATCKPT", 1, H("\"rank\":1,\"factor_bits\":1e3,\"n_weights\":1025"), 1025, "header.factor_bits: must be an integer"},
+    {"BEATCKPT", 1,
+     "{\"kind\":\"fm\",\"hash_bits\":10,\"hash_seed\":\"ff\",\"dim\":1024,\"n_weights\":1025}",
+     1025, "header.kind: unknown model kind"},
+    {"BEATCKPT", 1, "{\"hash_bits\":10,\"hash_seed\":\"ff\",\"dim\":1024,\"n_weights\":1025}", 1025,
+     "header.kind: missing"},
+    {"BEATCKPT", 1,
+     "{\"kind\":\"logreg\",\"hash_bits\":9,\"hash_seed\":\"ff\",\"dim\":512,\"n_weights\":513}",
+     513, "header.hash_bits: 9 not in [10, 26]"},
+    {"BEATCKPT", 1,
+     "{\"kind\":\"logreg\",\"hash_bits\":27,\"hash_seed\":\"ff\",\"dim\":134217728,\"n_weights\":"
+     "1}",
+     1, "header.hash_bits: 27"},
+    {"BEATCKPT", 1,
+     "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":\"ff\",\"dim\":1000,\"n_weights\":1001}",
+     1001, "header.dim: 1000 != 1 << hash_bits"},
+    {"BEATCKPT", 1, H("\"n_weights\":1024"), 1024,
+     "header.n_weights: 1024 but dim/rank imply 1025"},
+    {"BEATCKPT", 1, H("\"rank\":1,\"factor_bits\":8,\"n_weights\":1025"), 1025,
+     "header.n_weights: 1025 but dim/rank imply 1537"},
+    {"BEATCKPT", 1, H("\"rank\":1,\"n_weights\":1025"), 1025,
+     "header.factor_bits: 0 not in [4, hash_bits]"},
+    {"BEATCKPT", 1, H("\"rank\":1,\"factor_bits\":11,\"n_weights\":5121"), 5121,
+     "header.factor_bits: 11 not in [4, hash_bits]"},
+    {"BEATCKPT", 1, H("\"factor_bits\":8,\"n_weights\":1025"), 1025,
+     "header.factor_bits: 8 but rank is 0"},
+    {"BEATCKPT", 1, H("\"rank\":1,\"factor_bits\":1e3,\"n_weights\":1025"), 1025,
+     "header.factor_bits: must be an integer"},
     {"BEATCKPT", 1, H("\"n_weights\":1025"), 1024, "n_weights: header says 1025, data has 1024"},
     {"BEATCKPT", 1, H("\"n_weights\":1.5"), 1025, "header.n_weights: must be an integer"},
-    {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":255,\"dim\":1024,\"n_weights\":1025}", 1025, "header.hash_seed: must be 1-16 hex"},
-    {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":\"0x1\",\"dim\":1024,\"n_weights\":1025}", 1025, "header.hash_seed: must be 1-16 hex"},
-    {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":10,\"dim\":1024,\"n_weights\":1025}", 1025, "header.hash_seed: missing"},
-    {"BEATCKPT", 1, H("\"n_weights\":1025,\"avg_ctr\":2"), 1025, "header.avg_ctr: must be in [0, 1]"},
-    {"BEATCKPT", 1, H("\"n_weights\":1025,\"auc\":1e999"), 1025, "header.auc: must be a finite number or null"},
-    {"BEATCKPT", 1, H("\"n_weights\":1025,\"samples_seen\":-1"), 1025, "header.samples_seen: must be an integer"},
+    {"BEATCKPT", 1,
+     "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":255,\"dim\":1024,\"n_weights\":1025}",
+     1025, "header.hash_seed: must be 1-16 hex"},
+    {"BEATCKPT", 1,
+     "{\"kind\":\"logreg\",\"hash_bits\":10,\"hash_seed\":\"0x1\",\"dim\":1024,\"n_weights\":1025}",
+     1025, "header.hash_seed: must be 1-16 hex"},
+    {"BEATCKPT", 1, "{\"kind\":\"logreg\",\"hash_bits\":10,\"dim\":1024,\"n_weights\":1025}", 1025,
+     "header.hash_seed: missing"},
+    {"BEATCKPT", 1, H("\"n_weights\":1025,\"avg_ctr\":2"), 1025,
+     "header.avg_ctr: must be in [0, 1]"},
+    {"BEATCKPT", 1, H("\"n_weights\":1025,\"auc\":1e999"), 1025,
+     "header.auc: must be a finite number or null"},
+    {"BEATCKPT", 1, H("\"n_weights\":1025,\"samples_seen\":-1"), 1025,
+     "header.samples_seen: must be an integer"},
     {"BEATCKPT", 1, H("\"n_weights\":1025,\"dim\":1024"), 1025, "header.dim: duplicate key"},
-    {"BEATCKPT", 1, H("\"n_weights\":1025,\"trainer\":\"t\\u0001\""), 1025, "header.trainer: control character"},
+    {"BEATCKPT", 1, H("\"n_weights\":1025,\"trainer\":\"t\\u0001\""), 1025,
+     "header.trainer: control character"},
 };
 
-static int t_bad_headers(void)
-{
+static int t_bad_headers(void) {
     beat_buf b;
     beat_buf_init(&b, MAXB);
     beat_ckpt c;
@@ -307,13 +325,14 @@ static int t_bad_headers(void)
     CHECK(c.h.n_weights == 1025);
     beat_ckpt_fini(&c);
     for (size_t i = 0; i < sizeof bad_ckpts / sizeof bad_ckpts[0]; i++) {
-        build(&b, bad_ckpts[i].magic, bad_ckpts[i].version, bad_ckpts[i].hdr, bad_ckpts[i].nw, NULL);
+        build(&b, bad_ckpts[i].magic, bad_ckpts[i].version, bad_ckpts[i].hdr, bad_ckpts[i].nw,
+              NULL);
         why.msg[0] = 0;
         memset(&c, 0x5a, sizeof c);
         int rc = beat_ckpt_decode(b.data, b.len, MAXB, &c, &why);
         if (rc != -EBADMSG || !strstr(why.msg, bad_ckpts[i].reason)) {
-            fprintf(stderr, "  case %zu: rc=%d reason \"%s\" want \"%s\"\n", i, rc,
-                    why.msg, bad_ckpts[i].reason);
+            fprintf(stderr, "  case %zu: rc=%d reason \"%s\" want \"%s\"\n", i, rc, why.msg,
+                    bad_ckpts[i].reason);
             return 1;
         }
         CHECK(c.n_priv == 0x5a5a5a5a5a5a5a5aull); /* out untouched */
@@ -346,8 +365,7 @@ static int t_bad_headers(void)
 
 /* The 'C' frame's head: tag + little-endian version, read back without
  * decoding the checkpoint; short frames and other tags are refused. */
-static int test_frame_head(void)
-{
+static int test_frame_head(void) {
     uint8_t f[BEAT_CKPT_FRAME_HEAD + 1] = {0};
     beat_ckpt_frame_head(f, 0x0102030405LL);
     CHECK(f[0] == BEAT_FRAME_CHECKPOINT && f[1] == 0x05 && f[5] == 0x01 && f[8] == 0);
@@ -372,7 +390,4 @@ static const beat_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(int argc, char **argv)
-{
-    return beat_test_main("beat_ckpt", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_ckpt", cases, argc, argv); }

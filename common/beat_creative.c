@@ -20,17 +20,32 @@
 
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
 
-enum { CR_CRID, CR_W, CR_H, CR_ADM, CR_LANDING, CR_FORMAT, CR_ATTR, CR_MIMES,
-       CR_DURATION, CR_PROTOCOLS, CR_TITLE, CR_IMG, CR_ICON, CR_SPONSORED,
-       CR_DESC, CR_CTA, CR_N };
+enum {
+    CR_CRID,
+    CR_W,
+    CR_H,
+    CR_ADM,
+    CR_LANDING,
+    CR_FORMAT,
+    CR_ATTR,
+    CR_MIMES,
+    CR_DURATION,
+    CR_PROTOCOLS,
+    CR_TITLE,
+    CR_IMG,
+    CR_ICON,
+    CR_SPONSORED,
+    CR_DESC,
+    CR_CTA,
+    CR_N
+};
 static const char *const cr_names[CR_N] = {
-    "crid", "w", "h", "adm", "landing", "format", "attr", "mimes", "duration",
-    "protocols", "title", "img", "icon", "sponsored", "desc", "cta"};
+    "crid",     "w",         "h",     "adm", "landing", "format",    "attr", "mimes",
+    "duration", "protocols", "title", "img", "icon",    "sponsored", "desc", "cta"};
 static const char *const img_names[] = {"url", "w", "h"};
 /* A list of small integers in [1, hi] as a bitmask (attr, protocols). */
-static int j_bits(const cJSON *v, const char *ctx, const char *name, int hi,
-                  bool nonempty, uint64_t *out, beat_reason *why)
-{
+static int j_bits(const cJSON *v, const char *ctx, const char *name, int hi, bool nonempty,
+                  uint64_t *out, beat_reason *why) {
     if (!cJSON_IsArray(v)) return FAIL("%s.%s: must be an array", ctx, name);
     int n = cJSON_GetArraySize(v);
     if (n > 64) return FAIL("%s.%s: too many items (> 64)", ctx, name);
@@ -48,17 +63,13 @@ static int j_bits(const cJSON *v, const char *ctx, const char *name, int hi,
     return 0;
 }
 
-static int j_text(const cJSON *v, const char *ctx, const char *name, char **out,
-                  beat_reason *why)
-{
-    return v ? beat_json_strdup(v, ctx, name, LIST_STR_MAX, BEAT_JSON_NONEMPTY, out, why)
-             : 0;
+static int j_text(const cJSON *v, const char *ctx, const char *name, char **out, beat_reason *why) {
+    return v ? beat_json_strdup(v, ctx, name, LIST_STR_MAX, BEAT_JSON_NONEMPTY, out, why) : 0;
 }
 
 /* Native image {"url","w","h"}: all three required. */
 static int j_img(const cJSON *v, const char *ctx, const char *name, bool strict,
-                 beat_native_img *out, beat_reason *why)
-{
+                 beat_native_img *out, beat_reason *why) {
     if (!v) return 0;
     char ictx[96];
     const cJSON *f[3];
@@ -69,27 +80,21 @@ static int j_img(const cJSON *v, const char *ctx, const char *name, bool strict,
         (rc = beat_json_int32(f[2], ictx, "h", 1, 65535, &out->h, why)))
         return rc;
     if (!f[0]) return FAIL("%s.url: missing", ictx);
-    return beat_json_strdup(f[0], ictx, "url", LANDING_MAX, BEAT_JSON_NONEMPTY, &out->url,
-                            why);
+    return beat_json_strdup(f[0], ictx, "url", LANDING_MAX, BEAT_JSON_NONEMPTY, &out->url, why);
 }
 
-static int video_from(const cJSON *const *f, const char *ctx, beat_creative *cr,
-                      beat_reason *why)
-{
+static int video_from(const cJSON *const *f, const char *ctx, beat_creative *cr, beat_reason *why) {
     int rc;
     uint64_t protos = 0;
     for (int i = CR_TITLE; i < CR_N; i++)
         if (f[i]) return FAIL("%s.%s: only for native creatives", ctx, cr_names[i]);
     if (!f[CR_MIMES]) return FAIL("%s.mimes: missing", ctx);
     if ((rc = beat_campaign_j_strv(f[CR_MIMES], ctx, "mimes", &cr->mimes, why))) return rc;
-    if (cr->mimes.n == 0 || cr->mimes.n > 16)
-        return FAIL("%s.mimes: needs 1 to 16 items", ctx);
-    if ((rc = beat_json_int32(f[CR_DURATION], ctx, "duration", 1, 3600, &cr->duration_s,
-                              why)))
+    if (cr->mimes.n == 0 || cr->mimes.n > 16) return FAIL("%s.mimes: needs 1 to 16 items", ctx);
+    if ((rc = beat_json_int32(f[CR_DURATION], ctx, "duration", 1, 3600, &cr->duration_s, why)))
         return rc;
     if (!f[CR_PROTOCOLS]) return FAIL("%s.protocols: missing", ctx);
-    if ((rc = j_bits(f[CR_PROTOCOLS], ctx, "protocols", 12, true, &protos, why)))
-        return rc;
+    if ((rc = j_bits(f[CR_PROTOCOLS], ctx, "protocols", 12, true, &protos, why))) return rc;
     cr->protocols = (uint32_t)protos;
     if ((f[CR_W] != NULL) != (f[CR_H] != NULL))
         return FAIL("%s.%s: give both w and h or neither", ctx, f[CR_W] ? "h" : "w");
@@ -100,9 +105,8 @@ static int video_from(const cJSON *const *f, const char *ctx, beat_creative *cr,
                             &cr->adm, why);
 }
 
-static int native_from(const cJSON *const *f, const char *ctx, bool strict,
-                       beat_creative *cr, beat_reason *why)
-{
+static int native_from(const cJSON *const *f, const char *ctx, bool strict, beat_creative *cr,
+                       beat_reason *why) {
     int rc;
     static const int video_only[] = {CR_MIMES, CR_DURATION, CR_PROTOCOLS};
     for (size_t i = 0; i < sizeof video_only / sizeof video_only[0]; i++)
@@ -122,15 +126,14 @@ static int native_from(const cJSON *const *f, const char *ctx, bool strict,
     if ((f[CR_W] && (rc = beat_json_int32(f[CR_W], ctx, "w", 1, 65535, &cr->w, why))) ||
         (f[CR_H] && (rc = beat_json_int32(f[CR_H], ctx, "h", 1, 65535, &cr->h, why))))
         return rc;
-    if (f[CR_ADM] && (rc = beat_json_strdup(f[CR_ADM], ctx, "adm", ADM_MAX,
-                                            BEAT_JSON_WS, &cr->adm, why)))
+    if (f[CR_ADM] &&
+        (rc = beat_json_strdup(f[CR_ADM], ctx, "adm", ADM_MAX, BEAT_JSON_WS, &cr->adm, why)))
         return rc;
     return 0;
 }
 
 static int banner_from(const cJSON *const *f, const char *ctx, beat_creative *cr,
-                       beat_reason *why)
-{
+                       beat_reason *why) {
     int rc;
     for (int i = CR_MIMES; i < CR_N; i++)
         if (f[i]) return FAIL("%s.%s: not for banner creatives", ctx, cr_names[i]);
@@ -141,9 +144,8 @@ static int banner_from(const cJSON *const *f, const char *ctx, beat_creative *cr
                             &cr->adm, why);
 }
 
-int beat_creative_decode(const cJSON *j, const char *ctx, bool strict,
-                         beat_creative *cr, beat_reason *why)
-{
+int beat_creative_decode(const cJSON *j, const char *ctx, bool strict, beat_creative *cr,
+                         beat_reason *why) {
     const cJSON *f[CR_N];
     int rc;
     if ((rc = beat_json_fields(j, ctx, cr_names, CR_N, f, strict, why)) ||
@@ -157,8 +159,7 @@ int beat_creative_decode(const cJSON *j, const char *ctx, bool strict,
         else if (strcmp(fmt, "native") == 0) cr->format = BEAT_FMT_NATIVE;
         else return FAIL("%s.format: must be \"banner\", \"video\" or \"native\"", ctx);
     }
-    if (f[CR_ATTR] && (rc = j_bits(f[CR_ATTR], ctx, "attr", 63, false, &cr->attr, why)))
-        return rc;
+    if (f[CR_ATTR] && (rc = j_bits(f[CR_ATTR], ctx, "attr", 63, false, &cr->attr, why))) return rc;
     rc = cr->format == BEAT_FMT_VIDEO    ? video_from(f, ctx, cr, why)
          : cr->format == BEAT_FMT_NATIVE ? native_from(f, ctx, strict, cr, why)
                                          : banner_from(f, ctx, cr, why);
@@ -169,8 +170,7 @@ int beat_creative_decode(const cJSON *j, const char *ctx, bool strict,
     return 0;
 }
 
-static void e_bits(beat_json_enc *e, const char *key, uint64_t bits)
-{
+static void e_bits(beat_json_enc *e, const char *key, uint64_t bits) {
     beat_campaign_e_key(e, key, true);
     beat_json_put_raw(e, "[");
     bool first = true;
@@ -182,15 +182,13 @@ static void e_bits(beat_json_enc *e, const char *key, uint64_t bits)
     beat_json_put_raw(e, "]");
 }
 
-static void e_text(beat_json_enc *e, const char *key, const char *s)
-{
+static void e_text(beat_json_enc *e, const char *key, const char *s) {
     if (!s) return;
     beat_campaign_e_key(e, key, true);
     beat_json_put_str(e, s);
 }
 
-static void e_img(beat_json_enc *e, const char *key, const beat_native_img *im)
-{
+static void e_img(beat_json_enc *e, const char *key, const beat_native_img *im) {
     if (!im->url) return;
     beat_campaign_e_key(e, key, true);
     beat_json_put_raw(e, "{\"url\":");
@@ -200,8 +198,7 @@ static void e_img(beat_json_enc *e, const char *key, const beat_native_img *im)
 
 /* Writes exactly the fields decode accepts for the creative's format, so
  * encode → decode is the identity (the snapshot frame relies on it). */
-void beat_creative_encode(beat_json_enc *e, const beat_creative *cr)
-{
+void beat_creative_encode(beat_json_enc *e, const beat_creative *cr) {
     beat_campaign_e_key(e, "crid", false);
     beat_json_put_str(e, cr->crid);
     if (cr->format == BEAT_FMT_VIDEO) beat_json_put_raw(e, ",\"format\":\"video\"");
@@ -229,9 +226,7 @@ void beat_creative_encode(beat_json_enc *e, const beat_creative *cr)
     }
 }
 
-
-void beat_creative_fini(beat_creative *cr)
-{
+void beat_creative_fini(beat_creative *cr) {
     free(cr->adm);
     free(cr->landing);
     beat_campaign_strv_fini(&cr->mimes);

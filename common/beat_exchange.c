@@ -26,8 +26,7 @@
 
 /* ---- networks -------------------------------------------------------------- */
 
-int beat_cidr_parse(const char *s, beat_cidr *out)
-{
+int beat_cidr_parse(const char *s, beat_cidr *out) {
     char buf[64];
     size_t n = strlen(s);
     if (n == 0 || n >= sizeof buf) return -EINVAL;
@@ -55,8 +54,7 @@ int beat_cidr_parse(const char *s, beat_cidr *out)
     return 0;
 }
 
-static bool prefix_eq(const uint8_t *a, const uint8_t *net, int prefix)
-{
+static bool prefix_eq(const uint8_t *a, const uint8_t *net, int prefix) {
     int full = prefix / 8, rest = prefix % 8;
     if (memcmp(a, net, (size_t)full) != 0) return false;
     if (!rest) return true;
@@ -64,8 +62,7 @@ static bool prefix_eq(const uint8_t *a, const uint8_t *net, int prefix)
     return (a[full] & m) == (net[full] & m);
 }
 
-bool beat_cidr_contains(const beat_cidr *c, const struct sockaddr *peer)
-{
+bool beat_cidr_contains(const beat_cidr *c, const struct sockaddr *peer) {
     if (!peer) return false;
     const uint8_t *a = NULL;
     int fam = 0;
@@ -82,20 +79,18 @@ bool beat_cidr_contains(const beat_cidr *c, const struct sockaddr *peer)
 
 /* ---- decode ---------------------------------------------------------------- */
 
-enum { X_ID, X_KEY, X_KEYH, X_NETS, X_QPS, X_BURST, X_RESERVE, X_AT, X_CUR, X_NOTICES,
-       X_N };
-static const char *const x_names[X_N] = {"id", "key", "key_sha256", "networks", "qps",
-                                         "burst", "tmax_reserve_ms", "at", "cur",
-                                         "notices"};
+enum { X_ID, X_KEY, X_KEYH, X_NETS, X_QPS, X_BURST, X_RESERVE, X_AT, X_CUR, X_NOTICES, X_N };
+static const char *const x_names[X_N] = {"id",  "key",    "key_sha256",      "networks",
+                                         "qps", "burst",  "tmax_reserve_ms", "at",
+                                         "cur", "notices"};
 enum { N_NURL, N_BURL, N_LURL, N_PRICE, N_CUR, N_LOSS, N_N };
-static const char *const n_names[N_N] = {"nurl", "burl", "lurl", "price_macro",
-                                         "currency_macro", "loss_macro"};
+static const char *const n_names[N_N] = {"nurl",        "burl",           "lurl",
+                                         "price_macro", "currency_macro", "loss_macro"};
 
 /* A macro is "${NAME}" with NAME in [A-Z0-9_:]: it goes into a URL verbatim
  * and the exchange replaces it, so nothing else may appear in it. */
 static int macro_from(const cJSON *v, const char *ctx, const char *name, const char *def,
-                      char out[BEAT_EXCH_MACRO_MAX + 1], beat_reason *why)
-{
+                      char out[BEAT_EXCH_MACRO_MAX + 1], beat_reason *why) {
     if (!v) {
         strcpy(out, def);
         return 0;
@@ -114,8 +109,7 @@ static int macro_from(const cJSON *v, const char *ctx, const char *name, const c
 }
 
 static int notices_from(const cJSON *nj, const char *xctx, bool strict, beat_exchange *x,
-                        beat_reason *why)
-{
+                        beat_reason *why) {
     x->nurl = x->burl = x->lurl = true;
     char ctx[48];
     snprintf(ctx, sizeof ctx, "%s.notices", xctx);
@@ -126,23 +120,23 @@ static int notices_from(const cJSON *nj, const char *xctx, bool strict, beat_exc
     bool *flags[3] = {&x->nurl, &x->burl, &x->lurl};
     for (int i = 0; i < 3; i++)
         if (f[i] && (rc = beat_json_bool(f[i], ctx, n_names[i], flags[i], why))) return rc;
-    if ((rc = macro_from(f[N_PRICE], ctx, "price_macro", "${AUCTION_PRICE}",
-                         x->price_macro, why)) ||
-        (rc = macro_from(f[N_CUR], ctx, "currency_macro", "${AUCTION_CURRENCY}",
-                         x->currency_macro, why)) ||
-        (rc = macro_from(f[N_LOSS], ctx, "loss_macro", "${AUCTION_LOSS}", x->loss_macro,
-                         why)))
+    if ((rc =
+             macro_from(f[N_PRICE], ctx, "price_macro", "${AUCTION_PRICE}", x->price_macro, why)) ||
+        (rc = macro_from(f[N_CUR], ctx, "currency_macro", "${AUCTION_CURRENCY}", x->currency_macro,
+                         why)) ||
+        (rc = macro_from(f[N_LOSS], ctx, "loss_macro", "${AUCTION_LOSS}", x->loss_macro, why)))
         return rc;
     return 0;
 }
 
-static int hex_decode(const char *s, uint8_t *out, size_t n)
-{
+static int hex_decode(const char *s, uint8_t *out, size_t n) {
     if (strlen(s) != 2 * n) return -EINVAL;
     for (size_t i = 0; i < 2 * n; i++) {
         char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (d < 0) return -EINVAL;
         if (i % 2 == 0) out[i / 2] = (uint8_t)(d << 4);
         else out[i / 2] |= (uint8_t)d;
@@ -151,8 +145,7 @@ static int hex_decode(const char *s, uint8_t *out, size_t n)
 }
 
 static int exchange_from(const cJSON *j, const char *ctx, bool strict, beat_exchange *x,
-                         beat_reason *why)
-{
+                         beat_reason *why) {
     if (!cJSON_IsObject(j)) return FAIL("%s: must be an object", ctx);
     const cJSON *f[X_N];
     int rc = beat_json_fields(j, ctx, x_names, X_N, f, strict, why);
@@ -160,21 +153,21 @@ static int exchange_from(const cJSON *j, const char *ctx, bool strict, beat_exch
     if (f[X_KEY] && f[X_KEYH]) return FAIL("%s: key and key_sha256 are exclusive", ctx);
     if (f[X_KEY]) {
         char *k = NULL;
-        if ((rc = beat_json_strdup(f[X_KEY], ctx, "key", BEAT_EXCH_KEY_MAX,
-                                   BEAT_JSON_NONEMPTY, &k, why)))
+        if ((rc = beat_json_strdup(f[X_KEY], ctx, "key", BEAT_EXCH_KEY_MAX, BEAT_JSON_NONEMPTY, &k,
+                                   why)))
             return rc;
         size_t kl = strlen(k);
-        rc = kl < BEAT_EXCH_KEY_MIN ? FAIL("%s.key: must be at least %d bytes", ctx,
-                                           BEAT_EXCH_KEY_MIN)
+        rc = kl < BEAT_EXCH_KEY_MIN
+                 ? FAIL("%s.key: must be at least %d bytes", ctx, BEAT_EXCH_KEY_MIN)
              : beat_sha256(k, kl, x->key_sha256) ? beat_reasonf(why, -EIO, "sha256 failed")
-                                             : 0;
+                                                 : 0;
         OPENSSL_cleanse(k, kl);
         free(k);
         if (rc) return rc;
         x->has_key = true;
     } else if (f[X_KEYH]) {
-        if (!cJSON_IsString(f[X_KEYH]) || hex_decode(f[X_KEYH]->valuestring, x->key_sha256,
-                                                     32) != 0)
+        if (!cJSON_IsString(f[X_KEYH]) ||
+            hex_decode(f[X_KEYH]->valuestring, x->key_sha256, 32) != 0)
             return FAIL("%s.key_sha256: must be 64 hex digits", ctx);
         x->has_key = true;
     }
@@ -183,10 +176,10 @@ static int exchange_from(const cJSON *j, const char *ctx, bool strict, beat_exch
         for (const cJSON *nj = f[X_NETS]->child; nj; nj = nj->next) {
             if (x->n_nets == BEAT_EXCH_NETS_MAX)
                 return FAIL("%s.networks: too many (> %d)", ctx, BEAT_EXCH_NETS_MAX);
-            if (!cJSON_IsString(nj) || beat_cidr_parse(nj->valuestring,
-                                                       &x->nets[x->n_nets]) != 0)
+            if (!cJSON_IsString(nj) || beat_cidr_parse(nj->valuestring, &x->nets[x->n_nets]) != 0)
                 return FAIL("%s.networks[%d]: must be an IPv4 or IPv6 CIDR with zero host "
-                            "bits (\"10.0.0.0/8\")", ctx, x->n_nets);
+                            "bits (\"10.0.0.0/8\")",
+                            ctx, x->n_nets);
             x->n_nets++;
         }
     }
@@ -194,8 +187,7 @@ static int exchange_from(const cJSON *j, const char *ctx, bool strict, beat_exch
         return FAIL("%s: needs key (or key_sha256) or networks to authenticate it", ctx);
     if ((rc = beat_json_int(f[X_QPS], ctx, "qps", 0, QPS_MAX, &x->qps, why))) return rc;
     x->burst = x->qps > 0 ? x->qps : 1;
-    if (f[X_BURST] && (rc = beat_json_int(f[X_BURST], ctx, "burst", 1, QPS_MAX, &x->burst,
-                                          why)))
+    if (f[X_BURST] && (rc = beat_json_int(f[X_BURST], ctx, "burst", 1, QPS_MAX, &x->burst, why)))
         return rc;
     x->tmax_reserve_ms = -1;
     if (f[X_RESERVE] && (rc = beat_json_int32(f[X_RESERVE], ctx, "tmax_reserve_ms", 0,
@@ -214,8 +206,7 @@ static int exchange_from(const cJSON *j, const char *ctx, bool strict, beat_exch
     return notices_from(f[X_NOTICES], ctx, strict, x, why);
 }
 
-static int set_from(const cJSON *root, bool strict, beat_exchange_set *s, beat_reason *why)
-{
+static int set_from(const cJSON *root, bool strict, beat_exchange_set *s, beat_reason *why) {
     static const char *const names[] = {"v", "version", "exchanges"};
     const cJSON *f[3];
     int rc;
@@ -227,8 +218,7 @@ static int set_from(const cJSON *root, bool strict, beat_exchange_set *s, beat_r
     if (!f[2]) return FAIL("exchanges: missing");
     if (!cJSON_IsArray(f[2])) return FAIL("exchanges: must be an array");
     int n = cJSON_GetArraySize(f[2]);
-    if (n > BEAT_EXCHANGES_MAX)
-        return FAIL("exchanges: too many (%d > %d)", n, BEAT_EXCHANGES_MAX);
+    if (n > BEAT_EXCHANGES_MAX) return FAIL("exchanges: too many (%d > %d)", n, BEAT_EXCHANGES_MAX);
     if (n && !(s->x = calloc((size_t)n, sizeof *s->x)))
         return beat_reasonf(why, -ENOMEM, "out of memory");
     for (const cJSON *xj = f[2]->child; xj; xj = xj->next) {
@@ -242,9 +232,8 @@ static int set_from(const cJSON *root, bool strict, beat_exchange_set *s, beat_r
     return 0;
 }
 
-int beat_exchanges_decode(const char *json, size_t len, unsigned flags,
-                          beat_exchange_set *out, beat_reason *why)
-{
+int beat_exchanges_decode(const char *json, size_t len, unsigned flags, beat_exchange_set *out,
+                          beat_reason *why) {
     cJSON *root;
     if (beat_json_parse(json, len, &root, why)) return -EBADMSG;
     beat_exchange_set s = {0};
@@ -258,16 +247,14 @@ int beat_exchanges_decode(const char *json, size_t len, unsigned flags,
     return 0;
 }
 
-void beat_exchanges_fini(beat_exchange_set *s)
-{
+void beat_exchanges_fini(beat_exchange_set *s) {
     if (!s) return;
     free(s->x);
     s->x = NULL;
     s->n = 0;
 }
 
-int beat_exchanges_find(const beat_exchange_set *s, const char *id)
-{
+int beat_exchanges_find(const beat_exchange_set *s, const char *id) {
     for (int i = 0; s && id && i < s->n; i++)
         if (strcmp(s->x[i].id, id) == 0) return i;
     return -1;
@@ -275,8 +262,7 @@ int beat_exchanges_find(const beat_exchange_set *s, const char *id)
 
 /* ---- encode ---------------------------------------------------------------- */
 
-static void exchange_encode(beat_json_enc *e, const beat_exchange *x, bool pub)
-{
+static void exchange_encode(beat_json_enc *e, const beat_exchange *x, bool pub) {
     beat_json_put_raw(e, "{\"id\":");
     beat_json_put_str(e, x->id);
     char hex[65];
@@ -316,8 +302,7 @@ static void exchange_encode(beat_json_enc *e, const beat_exchange *x, bool pub)
     beat_json_put_raw(e, "}}");
 }
 
-static int encode(const beat_exchange_set *s, beat_buf *out, bool pub)
-{
+static int encode(const beat_exchange_set *s, beat_buf *out, bool pub) {
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "{\"v\":%d", BEAT_EXCHANGES_V);
     if (s->version > 0) beat_json_put_printf(&e, ",\"version\":%" PRId64, s->version);
@@ -330,27 +315,23 @@ static int encode(const beat_exchange_set *s, beat_buf *out, bool pub)
     return beat_json_enc_done(&e);
 }
 
-int beat_exchanges_encode(const beat_exchange_set *s, beat_buf *out)
-{
+int beat_exchanges_encode(const beat_exchange_set *s, beat_buf *out) {
     return encode(s, out, false);
 }
 
-int beat_exchanges_encode_public(const beat_exchange_set *s, beat_buf *out)
-{
+int beat_exchanges_encode_public(const beat_exchange_set *s, beat_buf *out) {
     return encode(s, out, true);
 }
 
 /* ---- matching -------------------------------------------------------------- */
 
-const char *beat_xmatch_name(beat_xmatch m)
-{
-    static const char *const n[BEAT_XM_N] = {"ok", "no_credentials", "unknown_exchange",
-                                             "wrong_key", "network", "no_exchanges"};
+const char *beat_xmatch_name(beat_xmatch m) {
+    static const char *const n[BEAT_XM_N] = {"ok",        "no_credentials", "unknown_exchange",
+                                             "wrong_key", "network",        "no_exchanges"};
     return m >= 0 && m < BEAT_XM_N ? n[m] : "?";
 }
 
-const char *beat_xmatch_reason(beat_xmatch m)
-{
+const char *beat_xmatch_reason(beat_xmatch m) {
     static const char *const r[BEAT_XM_N] = {
         "ok",
         ("not an exchange: send X-Beat-Exchange and X-Beat-Key, or call from a "
@@ -362,16 +343,14 @@ const char *beat_xmatch_reason(beat_xmatch m)
     return m >= 0 && m < BEAT_XM_N ? r[m] : "forbidden";
 }
 
-static bool in_nets(const beat_exchange *x, const struct sockaddr *peer)
-{
+static bool in_nets(const beat_exchange *x, const struct sockaddr *peer) {
     for (int i = 0; i < x->n_nets; i++)
         if (beat_cidr_contains(&x->nets[i], peer)) return true;
     return false;
 }
 
-beat_xmatch beat_exchange_match(const beat_exchange_set *s, const char *id,
-                                const char *key, const struct sockaddr *peer, int *idx)
-{
+beat_xmatch beat_exchange_match(const beat_exchange_set *s, const char *id, const char *key,
+                                const struct sockaddr *peer, int *idx) {
     if (!s || s->n == 0) return BEAT_XM_NONE;
     if (!id || !*id) {
         for (int i = 0; i < s->n; i++)
@@ -402,8 +381,7 @@ beat_xmatch beat_exchange_match(const beat_exchange_set *s, const char *id,
  * emission interval; a request is allowed while tat stays within burst
  * intervals of now. Equivalent to a bucket of burst tokens refilled at qps,
  * in one word, so every worker of a node shares it with a CAS loop. */
-bool beat_tbucket_take(beat_tbucket *b, int64_t now_ns, int64_t qps, int64_t burst)
-{
+bool beat_tbucket_take(beat_tbucket *b, int64_t now_ns, int64_t qps, int64_t burst) {
     if (qps <= 0) return false;
     if (burst < 1) burst = 1;
     int64_t interval = 1000000000LL / qps;
@@ -414,8 +392,7 @@ bool beat_tbucket_take(beat_tbucket *b, int64_t now_ns, int64_t qps, int64_t bur
         int64_t base = tat > now_ns ? tat : now_ns;
         int64_t next = base + interval;
         if (next - now_ns > limit) return false;
-        if (atomic_compare_exchange_weak_explicit(&b->tat_ns, &tat, next,
-                                                  memory_order_relaxed,
+        if (atomic_compare_exchange_weak_explicit(&b->tat_ns, &tat, next, memory_order_relaxed,
                                                   memory_order_relaxed))
             return true;
     }

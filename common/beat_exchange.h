@@ -49,11 +49,11 @@ typedef struct beat_exchange {
     uint8_t key_sha256[32];
     int n_nets;
     beat_cidr nets[BEAT_EXCH_NETS_MAX];
-    int64_t qps, burst;      /* burst: bucket size, default max(qps, 1) */
-    int tmax_reserve_ms;     /* -1: the node's --tmax-reserve-ms */
-    int at;                  /* 1 or 2 */
-    char cur[4];             /* ISO 4217, upper case */
-    bool nurl, burl, lurl;   /* which notice URLs the bid carries */
+    int64_t qps, burst;    /* burst: bucket size, default max(qps, 1) */
+    int tmax_reserve_ms;   /* -1: the node's --tmax-reserve-ms */
+    int at;                /* 1 or 2 */
+    char cur[4];           /* ISO 4217, upper case */
+    bool nurl, burl, lurl; /* which notice URLs the bid carries */
     char price_macro[BEAT_EXCH_MACRO_MAX + 1];
     char currency_macro[BEAT_EXCH_MACRO_MAX + 1];
     char loss_macro[BEAT_EXCH_MACRO_MAX + 1];
@@ -70,8 +70,8 @@ typedef struct beat_exchange_set {
  * BEAT_EXCHANGES_STRICT refuses unknown keys (operator input). On success
  * out owns everything (beat_exchanges_fini). -EBADMSG with why. */
 #define BEAT_EXCHANGES_STRICT 1u
-int beat_exchanges_decode(const char *json, size_t len, unsigned flags,
-                          beat_exchange_set *out, beat_reason *why);
+int beat_exchanges_decode(const char *json, size_t len, unsigned flags, beat_exchange_set *out,
+                          beat_reason *why);
 /* The whole set with key_sha256 (store, snapshot). */
 int beat_exchanges_encode(const beat_exchange_set *s, beat_buf *out);
 /* As served by GET /v1/exchanges: no key material, only "key":true and a
@@ -108,8 +108,8 @@ const char *beat_xmatch_reason(beat_xmatch m); /* 403 body text */
  * of the presented key compared in constant time — and whose networks (if
  * any) must hold the peer. Without: the first keyless exchange whose
  * networks hold the peer. BEAT_XM_OK and *idx, or the refusal. */
-beat_xmatch beat_exchange_match(const beat_exchange_set *s, const char *id,
-                                const char *key, const struct sockaddr *peer, int *idx);
+beat_xmatch beat_exchange_match(const beat_exchange_set *s, const char *id, const char *key,
+                                const struct sockaddr *peer, int *idx);
 
 /* Token bucket for a QPS cap shared by every worker thread of a node, as
  * one atomic (GCRA: the "theoretical arrival time" of the next request).

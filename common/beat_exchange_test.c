@@ -11,19 +11,17 @@
 #include "beat_test.h"
 
 #define KEY_A "a-secret-key-of-32-bytes-0000000"
-#define SET                                                                              \
-    "{\"v\":1,\"exchanges\":["                                                           \
-    "{\"id\":\"exA\",\"key\":\"" KEY_A "\",\"qps\":50,\"tmax_reserve_ms\":12,\"at\":1," \
-    "\"cur\":\"EUR\",\"notices\":{\"lurl\":false,\"price_macro\":\"${AUCTION_PRICE:X}\"}}," \
+#define SET                                                                                        \
+    "{\"v\":1,\"exchanges\":["                                                                     \
+    "{\"id\":\"exA\",\"key\":\"" KEY_A "\",\"qps\":50,\"tmax_reserve_ms\":12,\"at\":1,"            \
+    "\"cur\":\"EUR\",\"notices\":{\"lurl\":false,\"price_macro\":\"${AUCTION_PRICE:X}\"}},"        \
     "{\"id\":\"exB\",\"networks\":[\"10.0.0.0/8\",\"2001:db8::/32\"],\"qps\":0}]}"
 
-static int decode(const char *json, unsigned flags, beat_exchange_set *s, beat_reason *why)
-{
+static int decode(const char *json, unsigned flags, beat_exchange_set *s, beat_reason *why) {
     return beat_exchanges_decode(json, strlen(json), flags, s, why);
 }
 
-static int t_decode_defaults(void)
-{
+static int t_decode_defaults(void) {
     beat_exchange_set s;
     beat_reason why = {{0}};
     CHECK_EQ_INT(decode(SET, BEAT_EXCHANGES_STRICT, &s, &why), 0);
@@ -45,8 +43,7 @@ static int t_decode_defaults(void)
 
 /* What the store and snapshot hold has the key's hash, never the key, and
  * reads back identically; what GET serves has neither. */
-static int t_encode_no_secret(void)
-{
+static int t_encode_no_secret(void) {
     beat_exchange_set s, s2;
     beat_reason why = {{0}};
     CHECK_EQ_INT(decode(SET, BEAT_EXCHANGES_STRICT, &s, &why), 0);
@@ -72,8 +69,7 @@ static int t_encode_no_secret(void)
     return 0;
 }
 
-static int t_refusals(void)
-{
+static int t_refusals(void) {
     static const struct {
         const char *json, *reason;
     } bad[] = {
@@ -121,22 +117,19 @@ static int t_refusals(void)
     return 0;
 }
 
-static struct sockaddr_in6 peer6(const char *a)
-{
+static struct sockaddr_in6 peer6(const char *a) {
     struct sockaddr_in6 s = {.sin6_family = AF_INET6};
     inet_pton(AF_INET6, a, &s.sin6_addr);
     return s;
 }
 
-static struct sockaddr_in peer4(const char *a)
-{
+static struct sockaddr_in peer4(const char *a) {
     struct sockaddr_in s = {.sin_family = AF_INET};
     inet_pton(AF_INET, a, &s.sin_addr);
     return s;
 }
 
-static int t_cidr(void)
-{
+static int t_cidr(void) {
     beat_cidr c;
     CHECK_EQ_INT(beat_cidr_parse("10.0.0.0/8", &c), 0);
     struct sockaddr_in in = peer4("10.200.1.2"), out = peer4("11.0.0.1");
@@ -159,8 +152,7 @@ static int t_cidr(void)
     return 0;
 }
 
-static int t_match(void)
-{
+static int t_match(void) {
     beat_exchange_set s;
     beat_reason why = {{0}};
     CHECK_EQ_INT(decode(SET, BEAT_EXCHANGES_STRICT, &s, &why), 0);
@@ -187,8 +179,7 @@ static int t_match(void)
     return 0;
 }
 
-static int t_tbucket(void)
-{
+static int t_tbucket(void) {
     beat_tbucket b = {0};
     const int64_t s = 1000000000LL, t0 = 1000 * s;
     int ok = 0;
@@ -211,16 +202,14 @@ static int t_tbucket(void)
 /* Several threads take from one bucket at one instant: exactly burst pass. */
 static beat_tbucket shared;
 static _Atomic int shared_ok;
-static void *taker(void *arg)
-{
+static void *taker(void *arg) {
     (void)arg;
     for (int i = 0; i < 10000; i++)
         if (beat_tbucket_take(&shared, 5000000000LL, 1000, 777)) atomic_fetch_add(&shared_ok, 1);
     return NULL;
 }
 
-static int t_tbucket_threads(void)
-{
+static int t_tbucket_threads(void) {
     pthread_t t[4];
     for (int i = 0; i < 4; i++) CHECK_EQ_INT(pthread_create(&t[i], NULL, taker, NULL), 0);
     for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
@@ -239,7 +228,4 @@ static const beat_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(int argc, char **argv)
-{
-    return beat_test_main("beat_exchange", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_exchange", cases, argc, argv); }

@@ -30,8 +30,8 @@ static uint32_t feat_mask(const beat_hash_params *p) {
     return (UINT32_C(1) << p->bits) - 1;
 }
 
-static uint64_t feat_hash(const beat_hash_params *p, const char *ns,
-                          const char *val, size_t val_len) {
+static uint64_t feat_hash(const beat_hash_params *p, const char *ns, const char *val,
+                          size_t val_len) {
     size_t ns_len = strlen(ns);
     char buf[256];
     if (ns_len + 1 + val_len <= sizeof buf) {
@@ -52,8 +52,7 @@ static uint64_t feat_hash(const beat_hash_params *p, const char *ns,
     return h;
 }
 
-static uint64_t feat_cross(const beat_hash_params *p, uint64_t base,
-                           uint64_t campaign) {
+static uint64_t feat_cross(const beat_hash_params *p, uint64_t base, uint64_t campaign) {
     unsigned char b[16];
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     /* the bytes are the values' own: the compiler folds this away */
@@ -70,14 +69,13 @@ static uint64_t feat_cross(const beat_hash_params *p, uint64_t base,
 
 void beat_feat_reset(beat_feat_raw *f) { f->n = 0; }
 
-void beat_feat_add(beat_feat_raw *f, const beat_hash_params *p, const char *ns,
-                   const char *val, size_t val_len) {
+void beat_feat_add(beat_feat_raw *f, const beat_hash_params *p, const char *ns, const char *val,
+                   size_t val_len) {
     if (f->n < 0 || f->n >= BEAT_FEAT_RAW_MAX) return;
     f->h[f->n++] = feat_hash(p, ns, val ? val : "", val ? val_len : 0);
 }
 
-void beat_feat_add_int(beat_feat_raw *f, const beat_hash_params *p,
-                       const char *ns, int64_t val) {
+void beat_feat_add_int(beat_feat_raw *f, const beat_hash_params *p, const char *ns, int64_t val) {
     char txt[BEAT_I64_CHARS];
     int n = beat_fmt_i64(txt, val); /* same text as "%lld", without printf */
     beat_feat_add(f, p, ns, txt, (size_t)n);
@@ -94,15 +92,14 @@ uint32_t beat_feat_cross_index(const beat_hash_params *p, uint64_t feat_hash,
     return (uint32_t)(feat_cross(p, feat_hash, campaign_hash) & feat_mask(p));
 }
 
-int beat_feat_indices(const beat_hash_params *p, const beat_feat_raw *f,
-                      uint64_t campaign_hash, uint32_t *out, int out_max) {
+int beat_feat_indices(const beat_hash_params *p, const beat_feat_raw *f, uint64_t campaign_hash,
+                      uint32_t *out, int out_max) {
     uint32_t mask = feat_mask(p);
     int n = beat_feat_count(f);
     int k = 0;
     /* Order: bases, crosses, campaign bias — so a truncated out keeps the
      * campaign-independent part first (documented in the header). */
-    for (int i = 0; i < n && k < out_max; i++)
-        out[k++] = (uint32_t)(f->h[i] & mask);
+    for (int i = 0; i < n && k < out_max; i++) out[k++] = (uint32_t)(f->h[i] & mask);
     for (int i = 0; i < n && k < out_max; i++)
         out[k++] = (uint32_t)(feat_cross(p, f->h[i], campaign_hash) & mask);
     if (k < out_max) out[k++] = (uint32_t)(campaign_hash & mask);

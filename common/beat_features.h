@@ -18,7 +18,7 @@
 
 #define BEAT_HASH_BITS_DEFAULT 20
 #define BEAT_HASH_SEED_DEFAULT 0x6265617466656174ULL /* "beatfeat" */
-#define BEAT_FEAT_RAW_MAX 24 /* request features kept per impression */
+#define BEAT_FEAT_RAW_MAX 24                         /* request features kept per impression */
 
 typedef struct beat_hash_params {
     uint32_t bits; /* 10..26 */
@@ -38,10 +38,9 @@ static inline int beat_feat_count(const beat_feat_raw *f) {
 }
 /* Adds hash(ns, value); silently ignores features beyond BEAT_FEAT_RAW_MAX
  * (callers add the most useful first). */
-void beat_feat_add(beat_feat_raw *f, const beat_hash_params *p, const char *ns,
-                   const char *val, size_t val_len);
-void beat_feat_add_int(beat_feat_raw *f, const beat_hash_params *p,
-                       const char *ns, int64_t val);
+void beat_feat_add(beat_feat_raw *f, const beat_hash_params *p, const char *ns, const char *val,
+                   size_t val_len);
+void beat_feat_add_int(beat_feat_raw *f, const beat_hash_params *p, const char *ns, int64_t val);
 uint64_t beat_feat_campaign_hash(const beat_hash_params *p, const char *id);
 /* 2^bits - 1: index = hash & mask. */
 uint32_t beat_feat_mask(const beat_hash_params *p);
@@ -50,7 +49,7 @@ uint32_t beat_feat_cross_index(const beat_hash_params *p, uint64_t feat_hash,
                                uint64_t campaign_hash);
 /* Writes 2*f->n + 1 indices (base, crosses, campaign) into out, at most
  * out_max; returns how many were written. */
-int beat_feat_indices(const beat_hash_params *p, const beat_feat_raw *f,
-                      uint64_t campaign_hash, uint32_t *out, int out_max);
+int beat_feat_indices(const beat_hash_params *p, const beat_feat_raw *f, uint64_t campaign_hash,
+                      uint32_t *out, int out_max);
 
 #endif

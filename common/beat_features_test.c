@@ -17,11 +17,14 @@ static int t_layout_matches_contract(void) {
     CHECK_EQ_INT(f.n, 1);
     CHECK(f.h[0] == XXH3_64bits_withSeed("dom\x1fnews.example", 16, P.seed));
     beat_feat_add_int(&f, &P, "dt", 4);
-    CHECK(f.h[1] == XXH3_64bits_withSeed("dt\x1f" "4", 4, P.seed));
+    CHECK(f.h[1] == XXH3_64bits_withSeed("dt\x1f"
+                                         "4",
+                                         4, P.seed));
     beat_feat_add_int(&f, &P, "hr", -7);
     CHECK(f.h[2] == XXH3_64bits_withSeed("hr\x1f-7", 5, P.seed));
-    CHECK(beat_feat_campaign_hash(&P, "c1") ==
-          XXH3_64bits_withSeed("cmp\x1f" "c1", 6, P.seed));
+    CHECK(beat_feat_campaign_hash(&P, "c1") == XXH3_64bits_withSeed("cmp\x1f"
+                                                                    "c1",
+                                                                    6, P.seed));
     return 0;
 }
 
@@ -62,7 +65,9 @@ static int t_seed_and_namespace_matter(void) {
     beat_hash_params q = P;
     q.seed ^= 1;
     beat_feat_raw a, b, c;
-    beat_feat_reset(&a); beat_feat_reset(&b); beat_feat_reset(&c);
+    beat_feat_reset(&a);
+    beat_feat_reset(&b);
+    beat_feat_reset(&c);
     beat_feat_add(&a, &P, "dom", "x", 1);
     beat_feat_add(&b, &q, "dom", "x", 1);
     beat_feat_add(&c, &P, "pub", "x", 1);

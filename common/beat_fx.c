@@ -38,8 +38,8 @@ int beat_fx_parse(const char *spec, beat_fx *out, beat_reason *why) {
         char *eq = strchr(item, '='), *num_end = NULL;
         double v = eq ? strtod(eq + 1, &num_end) : 0;
         if (!eq || !num_end || num_end == eq + 1 || *num_end || !(v > 0 && v <= RATE_MAX))
-            return beat_reasonf(why, -EINVAL,
-                                "currency rates: \"%s\" is not CUR=usd_per_unit", item);
+            return beat_reasonf(why, -EINVAL, "currency rates: \"%s\" is not CUR=usd_per_unit",
+                                item);
         char c[4];
         if (!code3(item, (size_t)(eq - item), c))
             return beat_reasonf(why, -EINVAL, "currency rates: bad code \"%.8s\"", item);
@@ -84,8 +84,7 @@ int beat_fx_to_usd(const beat_fx *fx, const char *cur, int64_t micros, int64_t *
     return convert((double)micros * r, false, usd_micros);
 }
 
-int beat_fx_from_usd(const beat_fx *fx, const char *cur, int64_t usd_micros,
-                     int64_t *micros) {
+int beat_fx_from_usd(const beat_fx *fx, const char *cur, int64_t usd_micros, int64_t *micros) {
     double r = beat_fx_rate(fx, cur);
     if (r <= 0) return -ENOENT;
     return convert((double)usd_micros / r, true, micros);

@@ -21,19 +21,22 @@
 
 typedef struct beat_fx {
     int n;
-    char cur[BEAT_FX_MAX][4];          /* upper case, NUL-terminated */
+    char cur[BEAT_FX_MAX][4]; /* upper case, NUL-terminated */
     double usd_per_unit[BEAT_FX_MAX];
 } beat_fx;
 
 /* --currency-rates (env BEAT_CURRENCY_RATES, the same on inference and
  * receivers). dst: char **. */
-#define BEAT_OPT_FX(ptr)                                                                        \
-    {.name = "currency-rates", .env = "BEAT_CURRENCY_RATES",                                    \
-     .type = BEAT_OPT_STR, .dst = (ptr), .def = BEAT_FX_DEFAULT,                                \
-     .help = "USD per unit of each other currency, \"CUR=rate,...\" (3-letter codes, rates in " \
-             "(0, 1e6]); replaces the whole default table, rounded rates of "                   \
-             BEAT_FX_DEFAULT_DATE " to override; \"\" = USD only. The same on inference and "   \
-             "receivers"}
+#define BEAT_OPT_FX(ptr)                                                                           \
+    {                                                                                              \
+        .name = "currency-rates", .env = "BEAT_CURRENCY_RATES", .type = BEAT_OPT_STR,              \
+        .dst = (ptr), .def = BEAT_FX_DEFAULT,                                                      \
+        .help =                                                                                    \
+            "USD per unit of each other currency, \"CUR=rate,...\" (3-letter codes, rates in "     \
+            "(0, 1e6]); replaces the whole default table, rounded rates of " BEAT_FX_DEFAULT_DATE  \
+            " to override; \"\" = USD only. The same on inference and "                            \
+            "receivers"                                                                            \
+    }
 
 /* Parses "EUR=1.08,GBP=1.27" (codes case-insensitive; a trailing comma is
  * allowed; USD may not be listed: it is 1 by definition). NULL or "" → a
@@ -52,7 +55,6 @@ int beat_fx_to_usd(const beat_fx *fx, const char *cur, int64_t micros, int64_t *
 
 /* USD micros → micros of cur, rounded down: a bid converted this way never
  * comes back above the USD amount it started from. -ENOENT / -ERANGE. */
-int beat_fx_from_usd(const beat_fx *fx, const char *cur, int64_t usd_micros,
-                     int64_t *micros);
+int beat_fx_from_usd(const beat_fx *fx, const char *cur, int64_t usd_micros, int64_t *micros);
 
 #endif

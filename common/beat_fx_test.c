@@ -15,9 +15,9 @@ static int t_parse(void) {
     CHECK(beat_fx_rate(&fx, "usd") == 1.0 && beat_fx_rate(&fx, "JPY") == 0);
     CHECK(beat_fx_rate(&fx, "EURO") == 0 && beat_fx_rate(&fx, "") == 0);
     CHECK(beat_fx_rate(&fx, NULL) == 0 && beat_fx_rate(NULL, "USD") == 1.0);
-    static const char *const bad[] = {"EUR=0", "EUR=-1", "EUR=abc", "EUR=", "EU=1",
-                                      "EURO=1", "E1R=1", "EUR", ",EUR=1", "EUR=1,,GBP=2",
-                                      "USD=1", "EUR=1,eur=2", "EUR=2e6", "EUR=nan"};
+    static const char *const bad[] = {"EUR=0",  "EUR=-1",      "EUR=abc", "EUR=",   "EU=1",
+                                      "EURO=1", "E1R=1",       "EUR",     ",EUR=1", "EUR=1,,GBP=2",
+                                      "USD=1",  "EUR=1,eur=2", "EUR=2e6", "EUR=nan"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         beat_fx keep = fx;
         CHECK_EQ_INT(beat_fx_parse(bad[i], &fx, &why), -EINVAL);
@@ -55,7 +55,7 @@ static int t_convert(void) {
     CHECK_EQ_INT(beat_fx_to_usd(&fx, "EUR", 1000000000000LL, &v), -ERANGE);
     /* USD → EUR rounds down, and back never exceeds what we started from */
     CHECK_EQ_INT(beat_fx_from_usd(&fx, "EUR", 2500000, &v), 0);
-    CHECK_EQ_INT(v, 2314814); /* 2.3148148… */
+    CHECK_EQ_INT(v, 2314814);                                   /* 2.3148148… */
     CHECK_EQ_INT(beat_fx_from_usd(&fx, "EUR", 2160000, &v), 0); /* a floor's exact value */
     CHECK_EQ_INT(v, 2000000);
     for (int64_t usd = 1; usd < 5000000; usd += 7919) {

@@ -26,8 +26,7 @@
 
 #define FAIL(...) beat_reasonf(why, -EINVAL, __VA_ARGS__)
 
-static bool usp_char(char c, char *out)
-{
+static bool usp_char(char c, char *out) {
     if (c == 'y') c = 'Y';
     if (c == 'n') c = 'N';
     if (c != 'Y' && c != 'N' && c != '-') return false;
@@ -35,8 +34,7 @@ static bool usp_char(char c, char *out)
     return true;
 }
 
-int beat_usp_decode(const char *s, size_t len, beat_usp *out, beat_reason *why)
-{
+int beat_usp_decode(const char *s, size_t len, beat_usp *out, beat_reason *why) {
     beat_usp u;
     if (!s || len != 4 || s[0] != '1' || !usp_char(s[1], &u.notice) ||
         !usp_char(s[2], &u.opt_out_sale) || !usp_char(s[3], &u.lspa))
@@ -48,15 +46,13 @@ int beat_usp_decode(const char *s, size_t len, beat_usp *out, beat_reason *why)
     return 0;
 }
 
-bool beat_gpp_has(const beat_gpp *g, int id)
-{
+bool beat_gpp_has(const beat_gpp *g, int id) {
     for (int i = 0; i < g->n_ids; i++)
         if (g->ids[i] == id) return true;
     return false;
 }
 
-static int header(const char *s, size_t len, beat_gpp *g, beat_reason *why)
-{
+static int header(const char *s, size_t len, beat_gpp *g, beat_reason *why) {
     beat_bits b;
     if (len == 0 || !beat_bits_init(&b, s, len)) return FAIL("gpp: header is not base64url");
     int type = (int)beat_bits_int(&b, 6), version = (int)beat_bits_int(&b, 6);
@@ -85,16 +81,15 @@ static int header(const char *s, size_t len, beat_gpp *g, beat_reason *why)
 /* Bit offsets (after Version) of sale, sharing and targeted opt-outs per
  * US section id 7..12; -1 = the section has no such field. */
 static const int us_off[6][3] = {
-    {12, 14, 16},  /* usnat */
-    {6, 8, -1},    /* usca */
-    {6, -1, 8},    /* usva */
-    {6, -1, 8},    /* usco */
-    {8, -1, 10},   /* usut */
-    {6, -1, 8},    /* usct */
+    {12, 14, 16}, /* usnat */
+    {6, 8, -1},   /* usca */
+    {6, -1, 8},   /* usva */
+    {6, -1, 8},   /* usco */
+    {8, -1, 10},  /* usut */
+    {6, -1, 8},   /* usct */
 };
 
-static int us_section(int id, const char *s, size_t len, beat_gpp_us *u, beat_reason *why)
-{
+static int us_section(int id, const char *s, size_t len, beat_gpp_us *u, beat_reason *why) {
     const char *dot = memchr(s, '.', len);
     size_t core = dot ? (size_t)(dot - s) : len;
     beat_bits b;
@@ -118,8 +113,7 @@ static int us_section(int id, const char *s, size_t len, beat_gpp_us *u, beat_re
     return 0;
 }
 
-int beat_gpp_decode(const char *s, size_t len, beat_gpp *out, beat_reason *why)
-{
+int beat_gpp_decode(const char *s, size_t len, beat_gpp *out, beat_reason *why) {
     if (!s || len == 0) return FAIL("gpp: empty");
     if (len > BEAT_GPP_MAX_LEN) return FAIL("gpp: longer than %d bytes", BEAT_GPP_MAX_LEN);
     beat_gpp g;

@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include "beat_util.h"
 
-#define BEAT_GPP_MAX_LEN 16384 /* longer strings are refused */
+#define BEAT_GPP_MAX_LEN 16384   /* longer strings are refused */
 #define BEAT_GPP_SECTIONS_MAX 32 /* section ids kept from a header */
-#define BEAT_GPP_ID_MAX 64     /* ids above this are refused (known ones are < 30) */
+#define BEAT_GPP_ID_MAX 64       /* ids above this are refused (known ones are < 30) */
 
 /* regs.us_privacy: version '1', then notice, opt-out of sale and LSPA
  * coverage, each 'Y', 'N' or '-' (not applicable). */
@@ -34,19 +34,19 @@ int beat_usp_decode(const char *s, size_t len, beat_usp *out, beat_reason *why);
  * (California has no targeted-advertising field, the states but California
  * no sharing field). */
 typedef struct beat_gpp_us {
-    int id;               /* 7..12 */
+    int id; /* 7..12 */
     int version;
     int sale, sharing, targeted;
 } beat_gpp_us;
 
 typedef struct beat_gpp {
-    int n_ids;                        /* header section ids, ascending */
+    int n_ids; /* header section ids, ascending */
     uint8_t ids[BEAT_GPP_SECTIONS_MAX];
-    int n_us;                         /* decoded US sections (7..12) */
+    int n_us; /* decoded US sections (7..12) */
     beat_gpp_us us[6];
-    bool has_usp;                     /* section 6 (uspv1) */
+    bool has_usp; /* section 6 (uspv1) */
     beat_usp usp;
-    size_t tcf_off, tcf_len;          /* section 2 (tcfeuv2) text, len 0 = none */
+    size_t tcf_off, tcf_len; /* section 2 (tcfeuv2) text, len 0 = none */
 } beat_gpp;
 
 /* Decodes s[0..len): header type 3 version 1, one '~'-separated section per

@@ -15,9 +15,9 @@ static int t_usp(void) {
         int rc;
         char sale;
     } cases[] = {
-        {"1YNN", 0, 'N'}, {"1YYY", 0, 'Y'}, {"1---", 0, '-'}, {"1nyn", 0, 'Y'},
-        {"", -EINVAL, 0}, {"1YN", -EINVAL, 0}, {"2YNN", -EINVAL, 0},
-        {"1YXN", -EINVAL, 0}, {"1YNNN", -EINVAL, 0},
+        {"1YNN", 0, 'N'},     {"1YYY", 0, 'Y'},     {"1---", 0, '-'},
+        {"1nyn", 0, 'Y'},     {"", -EINVAL, 0},     {"1YN", -EINVAL, 0},
+        {"2YNN", -EINVAL, 0}, {"1YXN", -EINVAL, 0}, {"1YNNN", -EINVAL, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         beat_usp u = {0};
@@ -58,8 +58,7 @@ static int t_real_strings(void) {
     /* usnat with every opt-out set to 1, and with 1/2/3 */
     CHECK_EQ_INT(decode("DBABLA~BVQVAAAAAUA.YA", &g), 0);
     CHECK_EQ_INT(g.n_us, 1);
-    CHECK(g.us[0].id == 7 && g.us[0].sale == 1 && g.us[0].sharing == 1 &&
-          g.us[0].targeted == 1);
+    CHECK(g.us[0].id == 7 && g.us[0].sale == 1 && g.us[0].sharing == 1 && g.us[0].targeted == 1);
     CHECK_EQ_INT(decode("DBABLA~BbbbGxsbFbA.YA", &g), 0);
     CHECK(g.us[0].sale == 1 && g.us[0].sharing == 2 && g.us[0].targeted == 3);
     CHECK_EQ_INT(decode("DBABzw~1YNN~BVVqAAEABCA.QA", &g), 0);
@@ -71,11 +70,14 @@ static int t_real_strings(void) {
         const char *section;
         int sale, sharing, targeted;
     } st[] = {
-        {8, "BVoYYZoI", 2, 2, -1},  {9, "BVoYYYI", 2, -1, 2},
-        {10, "BVoYYQg", 2, -1, 2},  {11, "BVaGGGCA.QA", 2, -1, 2},
+        {8, "BVoYYZoI", 2, 2, -1},
+        {9, "BVoYYYI", 2, -1, 2},
+        {10, "BVoYYQg", 2, -1, 2},
+        {11, "BVaGGGCA.QA", 2, -1, 2},
         {12, "BVoYYYQg", 2, -1, 2},
         /* the GPP Java library's decode tests: Virginia and Utah */
-        {9, "BbYbG9s", 1, -1, 2},   {11, "BbWGxvbA", 1, -1, 2},
+        {9, "BbYbG9s", 1, -1, 2},
+        {11, "BbWGxvbA", 1, -1, 2},
     };
     for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
         char s[128], h[32];
@@ -97,7 +99,7 @@ static int t_us_offsets(void) {
     static const struct {
         int id, sale, sharing, targeted, nfields;
     } sec[] = {
-        {7, 12, 14, 16, 30}, {8, 6, 8, -1, 20}, {9, 6, -1, 8, 20},
+        {7, 12, 14, 16, 30}, {8, 6, 8, -1, 20},   {9, 6, -1, 8, 20},
         {10, 6, -1, 8, 20},  {11, 8, -1, 10, 20}, {12, 6, -1, 8, 20},
     };
     for (size_t i = 0; i < sizeof sec / sizeof sec[0]; i++)
@@ -131,16 +133,16 @@ static int t_us_offsets(void) {
 
 static int t_malformed(void) {
     static const char *const bad[] = {
-        "",                 /* empty */
-        "DBABMA",           /* a section listed, none present */
+        "",                                                     /* empty */
+        "DBABMA",                                               /* a section listed, none present */
         "DBACNYA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", /* one of two */
-        "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", /* a TC string, type 2 */
-        "DCABMA~x",         /* header version 2 */
-        "DBABLA~B!!",       /* section not base64url */
-        "DBABLA~B",         /* usnat cut short */
-        "DBABLA~",          /* empty section */
-        "DBACNYA~x~1YN",    /* bad uspv1 inside */
-        "DBA",              /* header cut short */
+        "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA",         /* a TC string, type 2 */
+        "DCABMA~x",                                             /* header version 2 */
+        "DBABLA~B!!",                                           /* section not base64url */
+        "DBABLA~B",                                             /* usnat cut short */
+        "DBABLA~",                                              /* empty section */
+        "DBACNYA~x~1YN",                                        /* bad uspv1 inside */
+        "DBA",                                                  /* header cut short */
         "D BABMA~x",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -156,11 +158,10 @@ static int t_malformed(void) {
 }
 
 int main(int argc, char **argv) {
-    static const beat_test_case tests[] = {
-        {"usp", t_usp},
-        {"real_strings", t_real_strings},
-        {"us_offsets", t_us_offsets},
-        {"malformed", t_malformed},
-        {NULL, NULL}};
+    static const beat_test_case tests[] = {{"usp", t_usp},
+                                           {"real_strings", t_real_strings},
+                                           {"us_offsets", t_us_offsets},
+                                           {"malformed", t_malformed},
+                                           {NULL, NULL}};
     return beat_test_main("beat_gpp", tests, argc, argv);
 }

@@ -27,37 +27,38 @@
 
 httpd_metrics httpd_m;
 
-
 /* ---- replies ----------------------------------------------------------- */
 
 static const char *reason_phrase(int code) {
     switch (code) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 418: return "I'm a teapot";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 201: return "Created";
+        case 204: return "No Content";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 411: return "Length Required";
+        case 413: return "Payload Too Large";
+        case 414: return "URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 417: return "Expectation Failed";
+        case 418: return "I'm a teapot";
+        case 429: return "Too Many Requests";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 503: return "Service Unavailable";
     }
-    return code < 300 ? "OK" : code < 400 ? "Redirect" : code < 500 ? "Client Error"
-                                                                   : "Server Error";
+    return code < 300   ? "OK"
+           : code < 400 ? "Redirect"
+           : code < 500 ? "Client Error"
+                        : "Server Error";
 }
 
 /* Status line and headers; false if the output buffer refused them. */
@@ -75,8 +76,8 @@ static bool put_head(httpd_conn *c, int code, const char *ctype, size_t len) {
            evbuffer_add(c->out, "\r\n", 2) == 0;
 }
 
-void httpd_send(httpd_conn *c, int code, const char *ctype, const void *body,
-                size_t len, bool head_only) {
+void httpd_send(httpd_conn *c, int code, const char *ctype, const void *body, size_t len,
+                bool head_only) {
     if (c->replied) return;
     c->replied = true;
     if (code == 204 || code == 304) len = 0;
@@ -105,10 +106,9 @@ void httpd_send_error(httpd_conn *c, int code, const char *why) {
     beat_buf_fini(&b);
 }
 
-void beat_http_reply(beat_http_req *req, int code, const char *content_type,
-                     const void *body, size_t len) {
-    httpd_send(req->c, code, content_type, body, len,
-               req->c->hd.method == BEAT_HTTP_HEAD);
+void beat_http_reply(beat_http_req *req, int code, const char *content_type, const void *body,
+                     size_t len) {
+    httpd_send(req->c, code, content_type, body, len, req->c->hd.method == BEAT_HTTP_HEAD);
 }
 
 void beat_http_reply_json(beat_http_req *req, int code, const char *json, size_t len) {
@@ -128,9 +128,8 @@ void beat_http_reply_error(beat_http_req *req, int code, const char *reason) {
     beat_buf_fini(&b);
 }
 
-void beat_http_reply_ref(beat_http_req *req, int code, const char *content_type,
-                         const void *body, size_t len,
-                         void (*cleanup)(const void *body, size_t len, void *arg),
+void beat_http_reply_ref(beat_http_req *req, int code, const char *content_type, const void *body,
+                         size_t len, void (*cleanup)(const void *body, size_t len, void *arg),
                          void *arg) {
     httpd_conn *c = req->c;
     bool head_only = c->hd.method == BEAT_HTTP_HEAD;
@@ -161,14 +160,12 @@ int beat_http_add_header(beat_http_req *req, const char *name, const char *value
 
 /* ---- admin endpoints --------------------------------------------------- */
 
-void beat_http_health_body(beat_buf *out, bool ready, int64_t start_ms,
-                           const beat_buf *detail) {
+void beat_http_health_body(beat_buf *out, bool ready, int64_t start_ms, const beat_buf *detail) {
     const char *svc = beat_log_svc();
     beat_buf_puts(out, "{\"svc\":");
     beat_buf_json_str(out, svc, strlen(svc));
-    beat_buf_printf(out, ",\"ready\":%s,\"uptime_s\":%lld,\"pid\":%d",
-                    ready ? "true" : "false", (long long)((beat_mono_ms() - start_ms) / 1000),
-                    (int)getpid());
+    beat_buf_printf(out, ",\"ready\":%s,\"uptime_s\":%lld,\"pid\":%d", ready ? "true" : "false",
+                    (long long)((beat_mono_ms() - start_ms) / 1000), (int)getpid());
     const char *d = detail->data;
     size_t dl = detail->len;
     while (dl && (*d == ',' || *d == ' ' || *d == '\n')) d++, dl--;
@@ -201,8 +198,7 @@ static void on_metrics(beat_http_req *req, void *arg) {
         beat_log_rl(10000, BEAT_ERROR, "metrics_render_failed", "err=%d", rc);
         beat_http_reply_error(req, 500, "metrics render failed");
     } else {
-        beat_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data,
-                        out.len);
+        beat_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
     }
     beat_buf_fini(&out);
 }
@@ -212,9 +208,7 @@ static void on_notfound(beat_http_req *req, void *arg) {
     beat_http_reply_error(req, 404, "not found");
 }
 
-void httpd_dispatch(httpd_conn *c, beat_http_req *req) {
-    c->route->fn(req, c->route->arg);
-}
+void httpd_dispatch(httpd_conn *c, beat_http_req *req) { c->route->fn(req, c->route->arg); }
 
 const httpd_route *httpd_route_find(const beat_http *h, const char *path) {
     for (int i = 0; i < h->nroutes; i++)
@@ -259,8 +253,7 @@ void httpd_metrics_once(void) {
 int beat_http_listen_socket(const char *listen_addr, bool reuseport, int *fd_out) {
     char host[256];
     int port;
-    if (beat_parse_hostport(listen_addr, host, sizeof host, &port))
-        return -EINVAL;
+    if (beat_parse_hostport(listen_addr, host, sizeof host, &port)) return -EINVAL;
     char ps[16];
     snprintf(ps, sizeof ps, "%d", port);
     struct addrinfo hints = {0}, *ai = NULL;
@@ -275,16 +268,15 @@ int beat_http_listen_socket(const char *listen_addr, bool reuseport, int *fd_out
     if (g) return g == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
     int rc = -EADDRNOTAVAIL;
     for (struct addrinfo *p = ai; p; p = p->ai_next) {
-        int fd = socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        p->ai_protocol);
+        int fd =
+            socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, p->ai_protocol);
         if (fd < 0) {
             rc = -errno;
             continue;
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (reuseport &&
-            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
             rc = -errno;
             close(fd);
             continue;
@@ -302,9 +294,8 @@ int beat_http_listen_socket(const char *listen_addr, bool reuseport, int *fd_out
     return rc;
 }
 
-beat_http *beat_http_new_lim(struct event_base *base, const char *listen,
-                             size_t max_body, bool reuseport,
-                             const beat_http_limits *lim, int *err) {
+beat_http *beat_http_new_lim(struct event_base *base, const char *listen, size_t max_body,
+                             bool reuseport, const beat_http_limits *lim, int *err) {
     int e = -ENOMEM;
     beat_http *h = NULL;
     if (!base) {
@@ -342,8 +333,8 @@ fail:
     return NULL;
 }
 
-beat_http *beat_http_new(struct event_base *base, const char *listen,
-                         size_t max_body, bool reuseport, int *err) {
+beat_http *beat_http_new(struct event_base *base, const char *listen, size_t max_body,
+                         bool reuseport, int *err) {
     return beat_http_new_lim(base, listen, max_body, reuseport, NULL, err);
 }
 
@@ -477,15 +468,13 @@ beat_admin *beat_admin_start_lim(const char *listen, beat_health_fn fn, void *ar
         e = -ENOMEM;
         goto fail;
     }
-    a->wake = event_new(a->base, a->pipe[0], EV_READ | EV_PERSIST,
-                        admin_wake_cb, a);
+    a->wake = event_new(a->base, a->pipe[0], EV_READ | EV_PERSIST, admin_wake_cb, a);
     if (!a->wake || event_add(a->wake, NULL) != 0) {
         e = -ENOMEM;
         goto fail;
     }
     /* Binding happens here, on the caller's thread, so errors return. */
-    if (!(a->http = beat_http_new_lim(a->base, listen, 4096, false, lim, &e)))
-        goto fail;
+    if (!(a->http = beat_http_new_lim(a->base, listen, 4096, false, lim, &e))) goto fail;
     beat_http_set_health(a->http, fn, arg);
     int prc = pthread_create(&a->th, NULL, admin_main, a);
     if (prc) {
@@ -499,16 +488,14 @@ fail:
     return NULL;
 }
 
-beat_admin *beat_admin_start(const char *listen, beat_health_fn fn, void *arg,
-                             int *err) {
+beat_admin *beat_admin_start(const char *listen, beat_health_fn fn, void *arg, int *err) {
     return beat_admin_start_lim(listen, fn, arg, NULL, err);
 }
 
 void beat_admin_stop(beat_admin *a) {
     if (!a) return;
     char c = 1;
-    while (write(a->pipe[1], &c, 1) < 0 && errno == EINTR) {
-    }
+    while (write(a->pipe[1], &c, 1) < 0 && errno == EINTR) {}
     pthread_join(a->th, NULL);
     admin_free(a);
 }

@@ -49,46 +49,69 @@ typedef struct beat_http_limits {
     int64_t idle_timeout_ms;   /* keep-alive connection with nothing sent */
 } beat_http_limits;
 
-#define BEAT_HTTP_LIMITS_DEFAULT {1024, 5000, 10000, 65536, 60000}
+#define BEAT_HTTP_LIMITS_DEFAULT                                                                   \
+    { 1024, 5000, 10000, 65536, 60000 }
 #define BEAT_HTTP_MAX_LINE 8192    /* request line; longer → 414 */
 #define BEAT_HTTP_MAX_HEADER 16384 /* request line + headers; more → 431 */
 #define BEAT_HTTP_MAX_HEADERS 64   /* header lines; more → 431 */
 
 /* Option-table rows (common/beat_cfg.h) for the limits in L, a static
  * beat_http_limits of the daemon's main.c: `BEAT_HTTP_OPTS(http_lim),`. */
-#define BEAT_HTTP_OPTS(L)                                                                           \
-    {.name = "http-max-conns", .env = "BEAT_HTTP_MAX_CONNS",                                        \
-     .type = BEAT_OPT_INT, .dst = &(L).max_conns, .def = "1024", .min = 1, .max = 1000000,          \
-     .help = "Open HTTP connections per server; at the cap a new connection evicts the one "        \
-             "waiting longest for a complete request (never one being answered)"},                  \
-    {.name = "http-header-timeout-ms", .env = "BEAT_HTTP_HEADER_TIMEOUT_MS",                        \
-     .type = BEAT_OPT_INT, .dst = &(L).header_timeout_ms, .def = "5000", .min = 100, .max = 600000, \
-     .help = "A request's line and headers must arrive within this from its first byte "            \
-             "(from accept for a connection's first request); not extended by reads"},              \
-    {.name = "http-body-timeout-ms", .env = "BEAT_HTTP_BODY_TIMEOUT_MS",                            \
-     .type = BEAT_OPT_INT, .dst = &(L).body_timeout_ms, .def = "10000", .min = 100, .max = 3600000, \
-     .help = "A request body must arrive within this (plus its length at "                          \
-             "--http-body-min-rate) from the end of its headers"},                                  \
-    {.name = "http-body-min-rate", .env = "BEAT_HTTP_BODY_MIN_RATE",                                \
-     .type = BEAT_OPT_INT, .dst = &(L).body_min_rate, .def = "65536", .min = 1024, .max = 1e12,     \
-     .help = "Slowest body upload allowed, in bytes per second, on top of "                         \
-             "--http-body-timeout-ms"},                                                             \
-    {.name = "http-idle-timeout-ms", .env = "BEAT_HTTP_IDLE_TIMEOUT_MS",                            \
-     .type = BEAT_OPT_INT, .dst = &(L).idle_timeout_ms, .def = "60000", .min = 100, .max = 3600000, \
-     .help = "An idle keep-alive connection is closed after this"}
+#define BEAT_HTTP_OPTS(L)                                                                          \
+    {.name = "http-max-conns",                                                                     \
+     .env = "BEAT_HTTP_MAX_CONNS",                                                                 \
+     .type = BEAT_OPT_INT,                                                                         \
+     .dst = &(L).max_conns,                                                                        \
+     .def = "1024",                                                                                \
+     .min = 1,                                                                                     \
+     .max = 1000000,                                                                               \
+     .help = "Open HTTP connections per server; at the cap a new connection evicts the one "       \
+             "waiting longest for a complete request (never one being answered)"},                 \
+        {.name = "http-header-timeout-ms",                                                         \
+         .env = "BEAT_HTTP_HEADER_TIMEOUT_MS",                                                     \
+         .type = BEAT_OPT_INT,                                                                     \
+         .dst = &(L).header_timeout_ms,                                                            \
+         .def = "5000",                                                                            \
+         .min = 100,                                                                               \
+         .max = 600000,                                                                            \
+         .help = "A request's line and headers must arrive within this from its first byte "       \
+                 "(from accept for a connection's first request); not extended by reads"},         \
+        {.name = "http-body-timeout-ms",                                                           \
+         .env = "BEAT_HTTP_BODY_TIMEOUT_MS",                                                       \
+         .type = BEAT_OPT_INT,                                                                     \
+         .dst = &(L).body_timeout_ms,                                                              \
+         .def = "10000",                                                                           \
+         .min = 100,                                                                               \
+         .max = 3600000,                                                                           \
+         .help = "A request body must arrive within this (plus its length at "                     \
+                 "--http-body-min-rate) from the end of its headers"},                             \
+        {.name = "http-body-min-rate",                                                             \
+         .env = "BEAT_HTTP_BODY_MIN_RATE",                                                         \
+         .type = BEAT_OPT_INT,                                                                     \
+         .dst = &(L).body_min_rate,                                                                \
+         .def = "65536",                                                                           \
+         .min = 1024,                                                                              \
+         .max = 1e12,                                                                              \
+         .help = "Slowest body upload allowed, in bytes per second, on top of "                    \
+                 "--http-body-timeout-ms"},                                                        \
+    {                                                                                              \
+        .name = "http-idle-timeout-ms", .env = "BEAT_HTTP_IDLE_TIMEOUT_MS", .type = BEAT_OPT_INT,  \
+        .dst = &(L).idle_timeout_ms, .def = "60000", .min = 100, .max = 3600000,                   \
+        .help = "An idle keep-alive connection is closed after this"                               \
+    }
 
 /* What a route accepts, checked when the headers are in and before any of
  * the body is read. A zeroed struct means: the server's max_body, no token,
  * bodies of writes must be application/json. */
 typedef struct beat_http_route_opts {
-    size_t max_body;      /* 0: the server's max_body; larger → 413 */
-    const char *token;    /* writes (not GET/HEAD) need "Authorization: Bearer
+    size_t max_body;            /* 0: the server's max_body; larger → 413 */
+    const char *token;          /* writes (not GET/HEAD) need "Authorization: Bearer
                              <token>" → 401; NULL or "": no token needed */
-    const char *types;    /* comma-separated media types a write's body may
+    const char *types;          /* comma-separated media types a write's body may
                              have → 415; NULL: "application/json" */
-    bool any_type;        /* any Content-Type (or none) is accepted */
-    const char *read_only;/* non-NULL: writes get 403 with this reason */
-    const char *allow;    /* methods served, "GET, PUT" → 405 for others with
+    bool any_type;              /* any Content-Type (or none) is accepted */
+    const char *read_only;      /* non-NULL: writes get 403 with this reason */
+    const char *allow;          /* methods served, "GET, PUT" → 405 for others with
                              an Allow header; NULL: the handler checks */
     beat_counter *unauthorized; /* also counts this route's 401s, if set */
     beat_counter *too_large;    /* also counts this route's 413s, if set */
@@ -107,11 +130,10 @@ int beat_http_listen_socket(const char *listen, bool reuseport, int *fd_out);
  * copied. listen NULL: no listener (beat_http_feed only). Returns NULL and
  * *err (negative errno) on failure; the caller
  * logs it. Every connection is freed by beat_http_free. */
-beat_http *beat_http_new(struct event_base *base, const char *listen,
-                         size_t max_body, bool reuseport, int *err);
-beat_http *beat_http_new_lim(struct event_base *base, const char *listen,
-                             size_t max_body, bool reuseport,
-                             const beat_http_limits *lim, int *err);
+beat_http *beat_http_new(struct event_base *base, const char *listen, size_t max_body,
+                         bool reuseport, int *err);
+beat_http *beat_http_new_lim(struct event_base *base, const char *listen, size_t max_body,
+                             bool reuseport, const beat_http_limits *lim, int *err);
 void beat_http_free(beat_http *h); /* NULL is a no-op */
 /* The bound TCP port (useful with port 0); -1 if unknown. */
 int beat_http_port(const beat_http *h);
@@ -132,20 +154,17 @@ void beat_http_set_health(beat_http *h, beat_health_fn fn, void *arg);
  * bid server): {"svc","ready","uptime_s","pid", ...detail} where detail
  * holds a beat_health_fn's `"k":v` pairs (stray commas and spaces around
  * them are tolerated). start_ms: the server's beat_mono_ms() at start. */
-void beat_http_health_body(beat_buf *out, bool ready, int64_t start_ms,
-                           const beat_buf *detail);
+void beat_http_health_body(beat_buf *out, bool ready, int64_t start_ms, const beat_buf *detail);
 /* Runs data[0..len) through the parser, limits and handlers as one
  * connection's input arriving in pieces of `piece` bytes (0: at once) and
  * appends every byte the server would send to out. No socket, no timers:
  * for tests and the fuzz target. 0 or a negative errno. */
-int beat_http_feed(beat_http *h, const char *data, size_t len, size_t piece,
-                   beat_buf *out);
+int beat_http_feed(beat_http *h, const char *data, size_t len, size_t piece, beat_buf *out);
 
 /* Admin server on its own thread: /healthz and /metrics only, default
  * limits (lim NULL) or the daemon's --http-* flags. */
 typedef struct beat_admin beat_admin;
-beat_admin *beat_admin_start(const char *listen, beat_health_fn fn, void *arg,
-                             int *err);
+beat_admin *beat_admin_start(const char *listen, beat_health_fn fn, void *arg, int *err);
 beat_admin *beat_admin_start_lim(const char *listen, beat_health_fn fn, void *arg,
                                  const beat_http_limits *lim, int *err);
 void beat_admin_stop(beat_admin *a); /* joins the thread; NULL is a no-op */
@@ -180,16 +199,15 @@ const char *beat_http_req_peer(const beat_http_req *req);
 int beat_http_add_header(beat_http_req *req, const char *name, const char *value);
 /* Replies (once; later calls do nothing). body is copied; content_type NULL
  * sends none. reply_json sets Content-Type: application/json. */
-void beat_http_reply(beat_http_req *req, int code, const char *content_type,
-                     const void *body, size_t len);
+void beat_http_reply(beat_http_req *req, int code, const char *content_type, const void *body,
+                     size_t len);
 void beat_http_reply_json(beat_http_req *req, int code, const char *json, size_t len);
 /* {"error":"<reason>"} with the code; reason is JSON-escaped. */
 void beat_http_reply_error(beat_http_req *req, int code, const char *reason);
 /* Like beat_http_reply, but body is not copied: cleanup(body, len, arg) runs
  * once the bytes are sent or dropped (also when this call fails). */
-void beat_http_reply_ref(beat_http_req *req, int code, const char *content_type,
-                         const void *body, size_t len,
-                         void (*cleanup)(const void *body, size_t len, void *arg),
+void beat_http_reply_ref(beat_http_req *req, int code, const char *content_type, const void *body,
+                         size_t len, void (*cleanup)(const void *body, size_t len, void *arg),
                          void *arg);
 
 /* ---- request helpers ---------------------------------------------------- */
@@ -201,8 +219,8 @@ int beat_http_body(beat_http_req *req, beat_buf *out);
 int beat_http_query(beat_http_req *req, const char *key, char *val, size_t val_len);
 /* Integer query parameter; def if absent; -EINVAL if present but not an
  * integer in [min, max]. */
-int beat_http_query_i64(beat_http_req *req, const char *key, int64_t def, int64_t min,
-                        int64_t max, int64_t *out);
+int beat_http_query_i64(beat_http_req *req, const char *key, int64_t def, int64_t min, int64_t max,
+                        int64_t *out);
 /* True if "Authorization: Bearer <token>" matches (constant time). An empty
  * or NULL token means no auth is configured: always true. */
 bool beat_http_bearer_ok(beat_http_req *req, const char *token);

@@ -11,13 +11,9 @@
 
 /* ---- the request ----------------------------------------------------------- */
 
-beat_http_method beat_http_req_method(const beat_http_req *req) {
-    return req->c->hd.method;
-}
+beat_http_method beat_http_req_method(const beat_http_req *req) { return req->c->hd.method; }
 
-const char *beat_http_req_path(const beat_http_req *req) {
-    return req->base + req->c->hd.path;
-}
+const char *beat_http_req_path(const beat_http_req *req) { return req->base + req->c->hd.path; }
 
 const char *beat_http_req_query(const beat_http_req *req) {
     return req->c->hd.query ? req->base + req->c->hd.query : NULL;
@@ -61,8 +57,7 @@ static int query_decode(const char *s, size_t n, char *out, size_t out_len) {
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
         if (c == '+') c = ' ';
-        else if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-                 hexval(s[i + 2]) >= 0) {
+        else if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
             i += 2;
         }
@@ -98,8 +93,8 @@ int beat_http_query(beat_http_req *req, const char *key, char *val, size_t val_l
     return -ENOENT;
 }
 
-int beat_http_query_i64(beat_http_req *req, const char *key, int64_t def, int64_t min,
-                        int64_t max, int64_t *out) {
+int beat_http_query_i64(beat_http_req *req, const char *key, int64_t def, int64_t min, int64_t max,
+                        int64_t *out) {
     char v[32];
     int rc = beat_http_query(req, key, v, sizeof v);
     if (rc == -ENOENT) {

@@ -20,11 +20,9 @@
 /* A port that was free a moment ago (the kernel picks it). */
 static int free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t l = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) ||
-        getsockname(fd, (struct sockaddr *)&a, &l)) {
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &l)) {
         close(fd);
         return -1;
     }
@@ -141,8 +139,7 @@ static void on_query(beat_http_req *req, void *arg) {
     int rc2 = beat_http_query_i64(req, "after", -1, 0, 1000, &n);
     beat_buf b;
     beat_buf_init(&b, 4096);
-    beat_buf_printf(&b, "{\"rc1\":%d,\"rc2\":%d,\"n\":%lld,\"v\":", rc1, rc2,
-                    (long long)n);
+    beat_buf_printf(&b, "{\"rc1\":%d,\"rc2\":%d,\"n\":%lld,\"v\":", rc1, rc2, (long long)n);
     if (rc1 == 0) beat_buf_json_str(&b, v, strlen(v));
     else beat_buf_puts(&b, "null");
     beat_buf_puts(&b, "}");
@@ -152,8 +149,7 @@ static void on_query(beat_http_req *req, void *arg) {
 
 static void on_auth(beat_http_req *req, void *arg) {
     srv *s = arg;
-    if (!beat_http_bearer_ok(req, s->token))
-        beat_http_reply_error(req, 401, "unauthorized");
+    if (!beat_http_bearer_ok(req, s->token)) beat_http_reply_error(req, 401, "unauthorized");
     else beat_http_reply_json(req, 200, "{}", 2);
 }
 
@@ -176,12 +172,10 @@ static void *srv_main(void *arg) {
     return NULL;
 }
 
-static long req(beat_httpc *c, const char *method, const char *url,
-                const void *body, size_t len, const char *bearer,
-                beat_buf *resp) {
+static long req(beat_httpc *c, const char *method, const char *url, const void *body, size_t len,
+                const char *bearer, beat_buf *resp) {
     long st = -1;
-    int rc = beat_httpc_send(c, method, url, "application/json", body, len,
-                             bearer, resp, &st);
+    int rc = beat_httpc_send(c, method, url, "application/json", body, len, bearer, resp, &st);
     return rc ? rc : st;
 }
 
@@ -253,8 +247,7 @@ static int t_server(void) {
     for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
         snprintf(url, sizeof url, "%s/q%s", base_url, qs[i].q);
         CHECK_EQ_INT(req(c, "GET", url, NULL, 0, NULL, &r), 200);
-        if (strcmp(r.data, qs[i].want) != 0)
-            fprintf(stderr, "  query %s\n", qs[i].q);
+        if (strcmp(r.data, qs[i].want) != 0) fprintf(stderr, "  query %s\n", qs[i].q);
         CHECK_EQ_STR(r.data, qs[i].want);
     }
 
@@ -319,8 +312,7 @@ static int t_client_timeout(void) {
     /* A listener that never accepts: the handshake completes in the
      * kernel, no reply ever comes. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t l = sizeof a;
     CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
     CHECK(listen(fd, 8) == 0);

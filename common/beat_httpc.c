@@ -58,9 +58,9 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *arg) {
     return n;
 }
 
-int beat_httpc_send(beat_httpc *c, const char *method, const char *url,
-                    const char *content_type, const void *body, size_t len,
-                    const char *bearer, beat_buf *resp, long *status) {
+int beat_httpc_send(beat_httpc *c, const char *method, const char *url, const char *content_type,
+                    const void *body, size_t len, const char *bearer, beat_buf *resp,
+                    long *status) {
     if (!c || !method || !url || !resp) return -EINVAL;
     CURL *h = c->curl;
     /* Reset clears options but keeps the connection cache (keep-alive). */
@@ -105,8 +105,7 @@ int beat_httpc_send(beat_httpc *c, const char *method, const char *url,
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, len ? body : "");
-        if (strcmp(method, "POST") != 0)
-            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        if (strcmp(method, "POST") != 0) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     }
 
     CURLcode rc = curl_easy_perform(h);
@@ -123,13 +122,12 @@ int beat_httpc_send(beat_httpc *c, const char *method, const char *url,
     beat_buf_reset(resp);
     if (c->too_big || rc == CURLE_FILESIZE_EXCEEDED) return -EMSGSIZE;
     switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
-    case CURLE_COULDNT_CONNECT: return -ECONNREFUSED;
-    default: return -EIO;
+        case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
+        case CURLE_COULDNT_CONNECT: return -ECONNREFUSED;
+        default: return -EIO;
     }
 }
 
-int beat_httpc_get(beat_httpc *c, const char *url, beat_buf *resp,
-                   long *status) {
+int beat_httpc_get(beat_httpc *c, const char *url, beat_buf *resp, long *status) {
     return beat_httpc_send(c, "GET", url, NULL, NULL, 0, NULL, resp, status);
 }

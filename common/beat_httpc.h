@@ -19,9 +19,8 @@ void beat_httpc_free(beat_httpc *c); /* NULL is a no-op */
  * -ETIMEDOUT, -ECONNREFUSED or -EIO; beat_httpc_error() has curl's text.
  * bearer may be NULL. content_type may be NULL for GET. */
 int beat_httpc_get(beat_httpc *c, const char *url, beat_buf *resp, long *status);
-int beat_httpc_send(beat_httpc *c, const char *method, const char *url,
-                    const char *content_type, const void *body, size_t len,
-                    const char *bearer, beat_buf *resp, long *status);
+int beat_httpc_send(beat_httpc *c, const char *method, const char *url, const char *content_type,
+                    const void *body, size_t len, const char *bearer, beat_buf *resp, long *status);
 const char *beat_httpc_error(const beat_httpc *c);
 
 #endif

@@ -71,10 +71,10 @@ static bool out_pending(const httpd_conn *c) { return evbuffer_get_length(c->out
 static int64_t deadline(const httpd_conn *c) {
     int64_t d;
     switch (c->st) {
-    case C_LINGER: return c->linger_dl;
-    case C_HEAD: d = c->head_dl; break;
-    case C_BODY: d = c->body_dl; break;
-    default: d = c->first ? c->head_dl : c->idle_dl; break;
+        case C_LINGER: return c->linger_dl;
+        case C_HEAD: d = c->head_dl; break;
+        case C_BODY: d = c->body_dl; break;
+        default: d = c->first ? c->head_dl : c->idle_dl; break;
     }
     if (out_pending(c) && c->write_dl && c->write_dl < d) d = c->write_dl;
     return d;
@@ -198,9 +198,7 @@ static void req_reset(httpd_conn *c) {
     c->idle_dl = beat_mono_ms() + c->h->lim.idle_timeout_ms;
 }
 
-static bool is_write(beat_http_method m) {
-    return m != BEAT_HTTP_GET && m != BEAT_HTTP_HEAD;
-}
+static bool is_write(beat_http_method m) { return m != BEAT_HTTP_GET && m != BEAT_HTTP_HEAD; }
 
 /* Checks made with the headers in and no body read. 0, or a status with
  * *why and the counter to count it in. */
@@ -245,8 +243,8 @@ static int admit(httpd_conn *c, char *p, const char **why, beat_counter **m) {
 }
 
 static void dispatch(httpd_conn *c, char *p) {
-    beat_http_req req = {.c = c, .base = p, .body = p + c->head_len,
-                         .body_len = c->need - c->head_len};
+    beat_http_req req = {
+        .c = c, .base = p, .body = p + c->head_len, .body_len = c->need - c->head_len};
     /* The body is NUL-terminated for handlers: borrow the byte after it
      * (there is always room: the buffer keeps a spare byte). */
     char saved = p[c->need];
@@ -262,8 +260,7 @@ static void dispatch(httpd_conn *c, char *p) {
 static void process(httpd_conn *c) {
     beat_http *h = c->h;
     size_t off = 0;
-    while (!c->closing && c->st != C_LINGER &&
-           evbuffer_get_length(c->out) <= HTTPD_OUT_HIGH) {
+    while (!c->closing && c->st != C_LINGER && evbuffer_get_length(c->out) <= HTTPD_OUT_HIGH) {
         char *p = c->in + off;
         size_t len = c->in_len - off;
         if (c->st == C_IDLE) {
@@ -325,9 +322,9 @@ static void process(httpd_conn *c) {
             c->first = false;
             req_reset(c);
             if (!ka) c->closing = true;
-            c->write_dl = beat_mono_ms() + h->lim.body_timeout_ms +
-                          (int64_t)(evbuffer_get_length(c->out) * 1000 /
-                                    (size_t)h->lim.body_min_rate);
+            c->write_dl =
+                beat_mono_ms() + h->lim.body_timeout_ms +
+                (int64_t)(evbuffer_get_length(c->out) * 1000 / (size_t)h->lim.body_min_rate);
         }
     }
 out:
@@ -435,8 +432,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
         expire(c, 0, NULL, httpd_m.t_write);
     else if (c->st == C_HEAD || (c->st == C_IDLE && c->first))
         expire(c, 408, "request headers not complete in time", httpd_m.t_header);
-    else if (c->st == C_BODY)
-        expire(c, 408, "request body not complete in time", httpd_m.t_body);
+    else if (c->st == C_BODY) expire(c, 408, "request body not complete in time", httpd_m.t_body);
     else expire(c, 0, NULL, httpd_m.t_idle);
 }
 
@@ -545,8 +541,7 @@ void httpd_on_accept(int lfd, short what, void *arg) {
     }
 }
 
-int beat_http_feed(beat_http *h, const char *data, size_t len, size_t piece,
-                   beat_buf *out) {
+int beat_http_feed(beat_http *h, const char *data, size_t len, size_t piece, beat_buf *out) {
     httpd_conn *c = conn_new(h, -1);
     if (!c) return -ENOMEM;
     if (!piece) piece = len ? len : 1;

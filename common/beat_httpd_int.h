@@ -15,11 +15,11 @@
 struct event;
 struct evbuffer;
 
-#define HTTPD_OUT_HIGH (256 * 1024) /* stop taking pipelined requests above */
-#define HTTPD_XHDR_MAX 4096         /* extra response headers per reply */
-#define HTTPD_LINGER_MS 2000        /* read-and-discard after a refusal, */
+#define HTTPD_OUT_HIGH (256 * 1024)   /* stop taking pipelined requests above */
+#define HTTPD_XHDR_MAX 4096           /* extra response headers per reply */
+#define HTTPD_LINGER_MS 2000          /* read-and-discard after a refusal, */
 #define HTTPD_LINGER_MAX (256 * 1024) /* and at most this much of it */
-#define HTTPD_CRLF_MAX 8            /* stray CRLFs allowed before a request */
+#define HTTPD_CRLF_MAX 8              /* stray CRLFs allowed before a request */
 
 /* A parsed request head. Offsets are from the request's first byte; the
  * strings they point at are NUL-terminated in place. 0 = absent (offset 0
@@ -100,8 +100,8 @@ struct beat_http {
     beat_health_fn health;
     void *health_arg;
     int64_t start_ms;
-    httpd_conn *conns;          /* every open connection */
-    httpd_conn *whead, *wtail;  /* waiting for a request, oldest first */
+    httpd_conn *conns;         /* every open connection */
+    httpd_conn *whead, *wtail; /* waiting for a request, oldest first */
     int n_open;
 };
 
@@ -124,8 +124,8 @@ void httpd_close_all(beat_http *h);
 const httpd_route *httpd_route_find(const beat_http *h, const char *path);
 
 /* beat_http.c: writes a complete response to c->out. */
-void httpd_send(httpd_conn *c, int code, const char *ctype, const void *body,
-                size_t len, bool head_only);
+void httpd_send(httpd_conn *c, int code, const char *ctype, const void *body, size_t len,
+                bool head_only);
 /* An error reply from the server itself: JSON reason, connection closes. */
 void httpd_send_error(httpd_conn *c, int code, const char *why);
 void httpd_dispatch(httpd_conn *c, beat_http_req *req);

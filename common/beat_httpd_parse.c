@@ -42,18 +42,20 @@ static beat_http_method method_of(const char *m, size_t n) {
     static const struct {
         const char *s;
         beat_http_method m;
-    } t[] = {{"GET", BEAT_HTTP_GET},   {"HEAD", BEAT_HTTP_HEAD},
-             {"POST", BEAT_HTTP_POST}, {"PUT", BEAT_HTTP_PUT},
+    } t[] = {{"GET", BEAT_HTTP_GET},
+             {"HEAD", BEAT_HTTP_HEAD},
+             {"POST", BEAT_HTTP_POST},
+             {"PUT", BEAT_HTTP_PUT},
              {"DELETE", BEAT_HTTP_DELETE}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strlen(t[i].s) == n && memcmp(t[i].s, m, n) == 0) return t[i].m;
     return BEAT_HTTP_OTHER;
 }
 
-#define FAIL(code, reason)                                                               \
-    do {                                                                                 \
-        *why = reason;                                                                   \
-        return code;                                                                     \
+#define FAIL(code, reason)                                                                         \
+    do {                                                                                           \
+        *why = reason;                                                                             \
+        return code;                                                                               \
     } while (0)
 
 /* Request line: METHOD SP target SP HTTP/1.x; NUL-terminates path and query. */
@@ -76,8 +78,8 @@ static int parse_line(char *s, char *le, httpd_head *hd, const char **why) {
             FAIL(400, "malformed request target");
     if (*tgt != '/') { /* absolute-form (proxies): skip scheme://authority */
         char *sl = NULL;
-        if (sp2 - tgt > 8 && (strncasecmp(tgt, "http://", 7) == 0 ||
-                              strncasecmp(tgt, "https://", 8) == 0))
+        if (sp2 - tgt > 8 &&
+            (strncasecmp(tgt, "http://", 7) == 0 || strncasecmp(tgt, "https://", 8) == 0))
             sl = memchr(tgt + 8, '/', (size_t)(sp2 - tgt - 8));
         if (!sl) FAIL(400, "request target must be a path");
         tgt = sl;

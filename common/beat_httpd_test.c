@@ -122,8 +122,7 @@ static void on_echo(beat_http_req *req, void *arg) {
     const char *b = beat_http_req_body(req, &n);
     const char *x = beat_http_req_header(req, "x-tag");
     char out[128];
-    int k = snprintf(out, sizeof out, "%s|%s|%zu|%s", beat_http_req_path(req),
-                     x ? x : "-", n, b);
+    int k = snprintf(out, sizeof out, "%s|%s|%zu|%s", beat_http_req_path(req), x ? x : "-", n, b);
     beat_http_add_header(req, "X-Seen", "1");
     if (beat_http_add_header(req, "Bad", "a\r\nb") != -EINVAL) k = 0;
     beat_http_reply(req, 200, "text/plain", out, (size_t)k);
@@ -235,22 +234,31 @@ static int t_feed(void) {
         if (i != sizeof early / sizeof early[0] - 1) CHECK_EQ_INT(handled, 0);
     }
     /* the good forms of the same */
-    CHECK_EQ_INT(feed(h, "POST /w HTTP/1.1\r\nAuthorization: Bearer tok\r\nContent-Type: "
-                         "application/json; charset=utf-8\r\nContent-Length: 2\r\n\r\n{}",
-                      1, &out), 0);
+    CHECK_EQ_INT(feed(h,
+                      "POST /w HTTP/1.1\r\nAuthorization: Bearer tok\r\nContent-Type: "
+                      "application/json; charset=utf-8\r\nContent-Length: 2\r\n\r\n{}",
+                      1, &out),
+                 0);
     CHECK(strstr(out.data, "HTTP/1.1 200 OK\r\n") && strstr(out.data, "/w|-|2|{}"));
     CHECK_EQ_INT(feed(h, "GET /w HTTP/1.1\r\n\r\n", 0, &out), 0); /* reads need no token */
     CHECK(strstr(out.data, "HTTP/1.1 200 OK\r\n"));
-    CHECK_EQ_INT(feed(h, "POST /any HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 8"
-                         "\r\nExpect: 100-continue\r\n\r\n12345678", 0, &out), 0);
+    CHECK_EQ_INT(feed(h,
+                      "POST /any HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 8"
+                      "\r\nExpect: 100-continue\r\n\r\n12345678",
+                      0, &out),
+                 0);
     CHECK(strstr(out.data, "HTTP/1.1 200 OK\r\n"));
-    CHECK_EQ_INT(feed(h, "POST /any HTTP/1.1\r\nContent-Length: 8\r\nExpect: 100-continue\r\n\r\n"
-                         "12345678", 63, &out), 0);
+    CHECK_EQ_INT(feed(h,
+                      "POST /any HTTP/1.1\r\nContent-Length: 8\r\nExpect: 100-continue\r\n\r\n"
+                      "12345678",
+                      63, &out),
+                 0);
     CHECK(strncmp(out.data, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200", 37) == 0);
     /* headers that never end: 431 once past the limit, not a bigger buffer */
     static char flood[BEAT_HTTP_MAX_HEADER + 100];
     int n = snprintf(flood, sizeof flood, "GET /e HTTP/1.1\r\n");
-    while ((size_t)n < sizeof flood - 10) n += snprintf(flood + n, sizeof flood - (size_t)n, "A: b\r\n");
+    while ((size_t)n < sizeof flood - 10)
+        n += snprintf(flood + n, sizeof flood - (size_t)n, "A: b\r\n");
     CHECK_EQ_INT(feed(h, flood, 1000, &out), 0);
     CHECK(strstr(out.data, "HTTP/1.1 431 "));
     memset(flood, 'a', sizeof flood - 1);
@@ -295,7 +303,8 @@ static void srv_stop(srv *s) {
 
 static int dial(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct timeval tv = {3, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -334,8 +343,10 @@ static int healthz_ok(int port) {
 }
 
 static int t_deadlines(void) {
-    beat_http_limits lim = {.max_conns = 64, .header_timeout_ms = 400,
-                            .body_timeout_ms = 400, .body_min_rate = 1 << 20,
+    beat_http_limits lim = {.max_conns = 64,
+                            .header_timeout_ms = 400,
+                            .body_timeout_ms = 400,
+                            .body_min_rate = 1 << 20,
                             .idle_timeout_ms = 300};
     srv s;
     CHECK_EQ_INT(srv_start(&s, &lim), 0);
@@ -396,8 +407,10 @@ static int t_deadlines(void) {
 }
 
 static int t_evict(void) {
-    beat_http_limits lim = {.max_conns = 8, .header_timeout_ms = 30000,
-                            .body_timeout_ms = 30000, .body_min_rate = 1 << 20,
+    beat_http_limits lim = {.max_conns = 8,
+                            .header_timeout_ms = 30000,
+                            .body_timeout_ms = 30000,
+                            .body_min_rate = 1 << 20,
                             .idle_timeout_ms = 30000};
     srv s;
     CHECK_EQ_INT(srv_start(&s, &lim), 0);
@@ -428,11 +441,7 @@ static int t_evict(void) {
 int main(int argc, char **argv) {
     evthread_use_pthreads();
     static const beat_test_case tests[] = {
-        {"parse", t_parse},
-        {"feed", t_feed},
-        {"deadlines", t_deadlines},
-        {"evict", t_evict},
-        {0},
+        {"parse", t_parse}, {"feed", t_feed}, {"deadlines", t_deadlines}, {"evict", t_evict}, {0},
     };
     return beat_test_main("beat_httpd", tests, argc, argv);
 }

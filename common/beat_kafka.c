@@ -19,19 +19,16 @@
 #include "beat_metrics.h"
 #include "beat_util.h"
 
-int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv,
-                        char *err, size_t err_len) {
+int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv, char *err, size_t err_len) {
     if (!conf) return -EINVAL;
     if (!kv) return 0;
     for (; kv[0]; kv += 2) {
         if (!kv[1]) {
-            if (err && err_len)
-                snprintf(err, err_len, "%s: missing value", kv[0]);
+            if (err && err_len) snprintf(err, err_len, "%s: missing value", kv[0]);
             return -EINVAL;
         }
         char e[512] = "";
-        if (rd_kafka_conf_set(conf, kv[0], kv[1], e, sizeof e) !=
-            RD_KAFKA_CONF_OK) {
+        if (rd_kafka_conf_set(conf, kv[0], kv[1], e, sizeof e) != RD_KAFKA_CONF_OK) {
             if (err && err_len) snprintf(err, err_len, "%s: %s", kv[0], e);
             return -EINVAL;
         }
@@ -55,21 +52,20 @@ static void sanitize(char *dst, size_t n, const char *src) {
  * Each level bucket has its own rate limiter so a storm of connection
  * warnings cannot hide the rare info line and vice versa. Broker trouble is
  * a weak-link condition, so syslog levels up to LOG_WARNING map to warn. */
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf) {
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     char msg[512], f[64];
     sanitize(msg, sizeof msg, buf);
     sanitize(f, sizeof f, fac);
     const char *name = rk ? rd_kafka_name(rk) : "";
     if (level <= 4)
-        beat_log_rl(1000, BEAT_WARN, "kafka_log",
-                    "fac=%s client=%s syslog=%d msg=\"%s\"", f, name, level, msg);
+        beat_log_rl(1000, BEAT_WARN, "kafka_log", "fac=%s client=%s syslog=%d msg=\"%s\"", f, name,
+                    level, msg);
     else if (level <= 6)
-        beat_log_rl(1000, BEAT_INFO, "kafka_log",
-                    "fac=%s client=%s syslog=%d msg=\"%s\"", f, name, level, msg);
+        beat_log_rl(1000, BEAT_INFO, "kafka_log", "fac=%s client=%s syslog=%d msg=\"%s\"", f, name,
+                    level, msg);
     else
-        beat_log_rl(100, BEAT_DEBUG, "kafka_log",
-                    "fac=%s client=%s syslog=%d msg=\"%s\"", f, name, level, msg);
+        beat_log_rl(100, BEAT_DEBUG, "kafka_log", "fac=%s client=%s syslog=%d msg=\"%s\"", f, name,
+                    level, msg);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
@@ -77,8 +73,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
     char msg[512];
     sanitize(msg, sizeof msg, reason);
     beat_log_rl(5000, BEAT_WARN, "kafka_error", "client=%s err=%s reason=\"%s\"",
-                rk ? rd_kafka_name(rk) : "",
-                rd_kafka_err2name((rd_kafka_resp_err_t)err), msg);
+                rk ? rd_kafka_name(rk) : "", rd_kafka_err2name((rd_kafka_resp_err_t)err), msg);
 }
 
 void beat_kafka_route_logs(rd_kafka_conf_t *conf) {
@@ -192,7 +187,8 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
     }
     for (int i = 0; i < 3; i++) {
         /* Totals restart when a broker object goes away: count growth only. */
-        if (errs[i] > KS.last_errs[i]) beat_counter_add(KS.errs[i], (uint64_t)(errs[i] - KS.last_errs[i]));
+        if (errs[i] > KS.last_errs[i])
+            beat_counter_add(KS.errs[i], (uint64_t)(errs[i] - KS.last_errs[i]));
         KS.last_errs[i] = errs[i];
     }
     pthread_mutex_unlock(&KS.mu);
@@ -242,8 +238,7 @@ struct beat_kproducer {
 static char aside_marker;
 
 /* Runs on the polling thread (or in beat_kproducer_free's flush). */
-static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
-                      void *opaque) {
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     beat_kproducer *p = opaque;
     if (m->_private == &aside_marker) {
@@ -256,8 +251,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
         atomic_fetch_add_explicit(&p->delivered, 1, memory_order_relaxed);
     } else {
         atomic_fetch_add_explicit(&p->delivery_errors, 1, memory_order_relaxed);
-        beat_log_rl(5000, BEAT_WARN, "kafka_delivery_failed", "err=%s",
-                    rd_kafka_err2name(m->err));
+        beat_log_rl(5000, BEAT_WARN, "kafka_delivery_failed", "err=%s", rd_kafka_err2name(m->err));
     }
 }
 
@@ -267,12 +261,10 @@ static void *poll_main(void *arg) {
     return NULL;
 }
 
-beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
-                                   int64_t queue_max,
+beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic, int64_t queue_max,
                                    const char *const *extra_kv) {
     char err[512] = "";
-    if (!brokers || !*brokers || !topic || !*topic || queue_max < 1 ||
-        queue_max > INT32_MAX) {
+    if (!brokers || !*brokers || !topic || !*topic || queue_max < 1 || queue_max > INT32_MAX) {
         beat_log(BEAT_ERROR, "kafka_producer_failed",
                  "reason=\"brokers, topic and queue_max>0 are required\"");
         return NULL;
@@ -287,25 +279,38 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
     if (kb > 2097151) kb = 2097151;
     snprintf(qkb, sizeof qkb, "%lld", (long long)kb);
     const char *defaults[] = {
-        "bootstrap.servers", brokers,
-        "acks", "1",
-        "enable.idempotence", "false",
+        "bootstrap.servers",
+        brokers,
+        "acks",
+        "1",
+        "enable.idempotence",
+        "false",
         /* A couple of internal retries for transient broker errors (leader
          * moves, a broker restart); they never block the caller and may
          * duplicate, which datastream dedups by (auction, imp, type). */
-        "message.send.max.retries", "2",
-        "retry.backoff.ms", "100",
-        "linger.ms", "5",
-        "queue.buffering.max.messages", qmax,
-        "queue.buffering.max.kbytes", qkb,
+        "message.send.max.retries",
+        "2",
+        "retry.backoff.ms",
+        "100",
+        "linger.ms",
+        "5",
+        "queue.buffering.max.messages",
+        qmax,
+        "queue.buffering.max.kbytes",
+        qkb,
         /* A message waiting for a dead broker gives up after 30 s, so the
          * queue drains (as delivery errors) instead of filling for ever. */
-        "message.timeout.ms", "30000",
+        "message.timeout.ms",
+        "30000",
         /* Reconnect fast once the (dev) broker is back on its port. */
-        "reconnect.backoff.ms", "100",
-        "reconnect.backoff.max.ms", "1000",
-        "socket.keepalive.enable", "true",
-        "statistics.interval.ms", "2000", /* beat_kafka_route_stats */
+        "reconnect.backoff.ms",
+        "100",
+        "reconnect.backoff.max.ms",
+        "1000",
+        "socket.keepalive.enable",
+        "true",
+        "statistics.interval.ms",
+        "2000", /* beat_kafka_route_stats */
         NULL,
     };
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -343,23 +348,21 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
         free(p);
         return NULL;
     }
-    beat_log(BEAT_INFO, "kafka_producer_started",
-             "brokers=%s topic=%s queue_max=%lld", brokers, topic,
-             (long long)queue_max);
+    beat_log(BEAT_INFO, "kafka_producer_started", "brokers=%s topic=%s queue_max=%lld", brokers,
+             topic, (long long)queue_max);
     return p;
 }
 
 static int produce_one(beat_kproducer *p, int32_t partition, const void *key, size_t key_len,
-                const void *val, size_t val_len, bool counted);
+                       const void *val, size_t val_len, bool counted);
 
-int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
-                        const void *val, size_t val_len) {
+int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len, const void *val,
+                        size_t val_len) {
     return produce_one(p, RD_KAFKA_PARTITION_UA, key, key_len, val, val_len, true);
 }
 
-int beat_kproducer_send_to(beat_kproducer *p, int32_t partition, const void *key,
-                           size_t key_len, const void *val, size_t val_len,
-                           bool counted) {
+int beat_kproducer_send_to(beat_kproducer *p, int32_t partition, const void *key, size_t key_len,
+                           const void *val, size_t val_len, bool counted) {
     return produce_one(p, partition, key, key_len, val, val_len, counted);
 }
 
@@ -376,10 +379,9 @@ int beat_kproducer_partitions(beat_kproducer *p, int timeout_ms) {
 }
 
 static int produce_one(beat_kproducer *p, int32_t partition, const void *key, size_t key_len,
-                const void *val, size_t val_len, bool counted) {
+                       const void *val, size_t val_len, bool counted) {
     if (!p) return -EINVAL;
-    if (rd_kafka_produce(p->rkt, partition, RD_KAFKA_MSG_F_COPY,
-                         (void *)val, val_len, key, key_len,
+    if (rd_kafka_produce(p->rkt, partition, RD_KAFKA_MSG_F_COPY, (void *)val, val_len, key, key_len,
                          counted ? NULL : &aside_marker) == 0) {
         if (counted) atomic_fetch_add_explicit(&p->sent, 1, memory_order_relaxed);
         return 0;
@@ -389,12 +391,11 @@ static int produce_one(beat_kproducer *p, int32_t partition, const void *key, si
     rd_kafka_resp_err_t e = rd_kafka_last_error();
     if (!counted) return e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EIO;
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        beat_log_rl(5000, BEAT_WARN, "kafka_queue_full",
-                    "queued=%lld", (long long)beat_kproducer_queued(p));
+        beat_log_rl(5000, BEAT_WARN, "kafka_queue_full", "queued=%lld",
+                    (long long)beat_kproducer_queued(p));
         return -ENOBUFS;
     }
-    beat_log_rl(5000, BEAT_WARN, "kafka_produce_failed", "err=%s",
-                rd_kafka_err2name(e));
+    beat_log_rl(5000, BEAT_WARN, "kafka_produce_failed", "err=%s", rd_kafka_err2name(e));
     return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? -EMSGSIZE : -EIO;
 }
 
@@ -403,8 +404,7 @@ void beat_kproducer_get_stats(beat_kproducer *p, beat_kproducer_stats *out) {
     out->sent = atomic_load_explicit(&p->sent, memory_order_relaxed);
     out->delivered = atomic_load_explicit(&p->delivered, memory_order_relaxed);
     out->dropped = atomic_load_explicit(&p->dropped, memory_order_relaxed);
-    out->delivery_errors =
-        atomic_load_explicit(&p->delivery_errors, memory_order_relaxed);
+    out->delivery_errors = atomic_load_explicit(&p->delivery_errors, memory_order_relaxed);
     out->queued = beat_kproducer_queued(p);
 }
 

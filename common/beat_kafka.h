@@ -23,8 +23,7 @@
 
 /* Applies NULL-terminated key/value pairs ("k1","v1","k2","v2",NULL) to a
  * conf; returns 0 or -EINVAL with librdkafka's message in err. */
-int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv,
-                        char *err, size_t err_len);
+int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv, char *err, size_t err_len);
 
 /* Routes librdkafka's log lines into beat_log (ev "kafka_log", rate-limited
  * per level) and its error callback into a rate-limited warn "kafka_error".
@@ -61,18 +60,16 @@ typedef struct beat_kproducer_stats {
  * extra_kv: more librdkafka properties, may be NULL. Starts a thread that
  * serves delivery reports. Returns NULL (reason logged as
  * "kafka_producer_failed") on bad config. */
-beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic,
-                                   int64_t queue_max,
+beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic, int64_t queue_max,
                                    const char *const *extra_kv);
 /* Copies key and value; never blocks. 0, or -ENOBUFS (dropped, counted). */
-int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len,
-                        const void *val, size_t val_len);
+int beat_kproducer_send(beat_kproducer *p, const void *key, size_t key_len, const void *val,
+                        size_t val_len);
 /* As beat_kproducer_send, into an explicit partition (the receiver's
  * heartbeats go to every partition). counted=false: the message moves none
  * of the stats below (the caller counts it; it still takes a queue slot). */
-int beat_kproducer_send_to(beat_kproducer *p, int32_t partition, const void *key,
-                           size_t key_len, const void *val, size_t val_len,
-                           bool counted);
+int beat_kproducer_send_to(beat_kproducer *p, int32_t partition, const void *key, size_t key_len,
+                           const void *val, size_t val_len, bool counted);
 /* The topic's partition count from the broker's metadata, waiting at most
  * timeout_ms (so never on an event loop). > 0, or a negative errno
  * (-ETIMEDOUT, -ENOENT: no such topic, -EIO). */
@@ -88,26 +85,25 @@ typedef struct beat_kconsumer beat_kconsumer;
 
 /* Start positions the rebalance fn may set for an assigned partition,
  * beside an offset >= 0: */
-#define BEAT_KC_START_DEFAULT (-1001)  /* committed offset, else auto.offset.reset */
-#define BEAT_KC_START_BEGINNING (-2)   /* the log's start */
-#define BEAT_KC_START_END (-1)         /* the log's end (only what comes next) */
-#define BEAT_KC_START_PAUSED (-3000)   /* assigned but not read: beat_kconsumer_resume */
+#define BEAT_KC_START_DEFAULT (-1001) /* committed offset, else auto.offset.reset */
+#define BEAT_KC_START_BEGINNING (-2)  /* the log's start */
+#define BEAT_KC_START_END (-1)        /* the log's end (only what comes next) */
+#define BEAT_KC_START_PAUSED (-3000)  /* assigned but not read: beat_kconsumer_resume */
 
 /* Called on the polling thread when partitions are assigned (revoked=false)
  * or revoked (revoked=true), before the change takes effect. On assign,
  * start[i] (n entries, all BEAT_KC_START_DEFAULT on entry) may be set to
  * where partitions[i] starts; start is NULL on revoke. */
-typedef void (*beat_kconsumer_rebalance_fn)(void *arg, bool revoked,
-                                            const int32_t *partitions, int n,
-                                            int64_t *start);
+typedef void (*beat_kconsumer_rebalance_fn)(void *arg, bool revoked, const int32_t *partitions,
+                                            int n, int64_t *start);
 typedef struct beat_kconsumer_stats {
     uint64_t consumed;
     uint64_t errors;
-    uint64_t offset_resets;   /* OFFSET_OUT_OF_RANGE: resumed at the log's start */
-    uint64_t log_replaced;    /* a mark did not match: read again from the log's start */
-    uint64_t log_verified;    /* a mark was read again and matched */
+    uint64_t offset_resets; /* OFFSET_OUT_OF_RANGE: resumed at the log's start */
+    uint64_t log_replaced;  /* a mark did not match: read again from the log's start */
+    uint64_t log_verified;  /* a mark was read again and matched */
     uint64_t rebalances;
-    int32_t assigned;         /* partitions currently assigned */
+    int32_t assigned; /* partitions currently assigned */
 } beat_kconsumer_stats;
 
 /* The last message read of a partition: its offset, Kafka timestamp and a
@@ -122,8 +118,7 @@ typedef struct beat_kc_mark {
 } beat_kc_mark;
 void beat_kc_mark_of(const rd_kafka_message_t *m, beat_kc_mark *out);
 
-beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
-                                   const char *topic,
+beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group, const char *topic,
                                    beat_kconsumer_rebalance_fn fn, void *arg,
                                    const char *const *extra_kv);
 /* Fills msgs with up to max messages (waiting at most timeout_ms). Returns
@@ -132,14 +127,13 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
  * rate-limited, never returned as messages. Never hands out a message of a
  * partition that is paused, not assigned, or was reassigned during the
  * call (it is fetched again from the new start). */
-int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
-                        int timeout_ms);
+int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max, int timeout_ms);
 /* Commits next[i] as partitions[i]'s offset (async): what monitoring reads
  * as the group's position, and where a member without a start of its own
  * resumes. Also committed (synchronously, ≤ 1 s) when the partitions are
  * revoked. */
-void beat_kconsumer_commit(beat_kconsumer *c, const int32_t *partitions,
-                           const int64_t *next, int n);
+void beat_kconsumer_commit(beat_kconsumer *c, const int32_t *partitions, const int64_t *next,
+                           int n);
 /* Stops reading an assigned partition (what was fetched is dropped) until
  * beat_kconsumer_resume. 0, -ENOENT (not assigned) or -EIO. */
 int beat_kconsumer_pause(beat_kconsumer *c, int32_t partition);

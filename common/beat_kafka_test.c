@@ -63,8 +63,7 @@ static int t_stats_follow_the_broker(void) {
     CHECK(beat_kafka_unreachable_s() == 0); /* nothing known yet */
     /* extra properties win over the producer's defaults: faster statistics */
     static const char *const fast[] = {"statistics.interval.ms", "200", NULL};
-    beat_kproducer *p = beat_kproducer_new(rd_kafka_mock_cluster_bootstraps(mc), "t", 1000,
-                                           fast);
+    beat_kproducer *p = beat_kproducer_new(rd_kafka_mock_cluster_bootstraps(mc), "t", 1000, fast);
     CHECK(p != NULL);
     CHECK(beat_kproducer_send(p, "k", 1, "v", 1) == 0);
     CHECK(wait_value("beat_kafka_brokers_up", positive, 8000));

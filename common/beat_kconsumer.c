@@ -38,8 +38,7 @@ struct beat_kconsumer {
     char *topic;
     beat_kconsumer_rebalance_fn fn;
     void *arg;
-    _Atomic uint64_t consumed, errors, offset_resets, rebalances, log_replaced,
-        log_verified;
+    _Atomic uint64_t consumed, errors, offset_resets, rebalances, log_replaced, log_verified;
     _Atomic int32_t assigned;
     bool reset_earliest; /* auto.offset.reset asks for the log's start */
     /* Polling thread only (rebalance_cb runs inside poll): */
@@ -68,8 +67,7 @@ static void commit_revoked(beat_kconsumer *c, const int32_t *p, int n) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n ? n : 1);
     for (int i = 0; i < n; i++)
         if (part_ok(p[i]) && c->next_commit[p[i]] >= 0)
-            rd_kafka_topic_partition_list_add(l, c->topic, p[i])->offset =
-                c->next_commit[p[i]];
+            rd_kafka_topic_partition_list_add(l, c->topic, p[i])->offset = c->next_commit[p[i]];
     if (l->cnt > 0) {
         rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
         rd_kafka_resp_err_t e = rd_kafka_commit_queue(c->rk, l, q, NULL, NULL);
@@ -80,9 +78,8 @@ static void commit_revoked(beat_kconsumer *c, const int32_t *p, int n) {
         }
         if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
             atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-            beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed",
-                        "err=%s when=revoke partitions=%d", rd_kafka_err2name(e),
-                        l->cnt);
+            beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s when=revoke partitions=%d",
+                        rd_kafka_err2name(e), l->cnt);
         }
         rd_kafka_queue_destroy(q);
     }
@@ -111,8 +108,7 @@ void beat_kc_mark_of(const rd_kafka_message_t *m, beat_kc_mark *out) {
     out->ts_ms = rd_kafka_message_timestamp(m, &tt);
     uint64_t h = XXH3_64bits_withSeed(m->key ? m->key : "", m->key ? m->key_len : 0,
                                       0x6b6d61726bULL /* "kmark" */);
-    out->hash = XXH3_64bits_withSeed(m->payload ? m->payload : "",
-                                     m->payload ? m->len : 0, h);
+    out->hash = XXH3_64bits_withSeed(m->payload ? m->payload : "", m->payload ? m->len : 0, h);
 }
 
 /* Where a partition starts (>= 0) with the caller's mark just below it:
@@ -131,8 +127,7 @@ static int64_t check_start(beat_kconsumer *c, int32_t p, int64_t s) {
  * at its next message. Polling thread (error_cb). */
 static void suspect_all(beat_kconsumer *c) {
     for (int p = 0; p < KC_PARTS_MAX; p++)
-        if (c->owned[p] && !c->paused[p] && c->mark[p].offset >= 0 &&
-            c->check[p] == KC_OK)
+        if (c->owned[p] && !c->paused[p] && c->mark[p].offset >= 0 && c->check[p] == KC_OK)
             c->check[p] = KC_SUSPECT;
 }
 
@@ -154,28 +149,22 @@ static void sanitize(char *dst, size_t n, const char *src) {
  * "kafka_offset_reset" (an alert rule of datastream watches the count);
  * everything else goes out as "kafka_log" like beat_kafka.c does.
  * Runs on librdkafka's threads. */
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf) {
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     beat_kconsumer *c = rk ? rd_kafka_opaque(rk) : NULL;
     char msg[512], f[64];
     sanitize(msg, sizeof msg, buf);
     sanitize(f, sizeof f, fac);
-    if (c && level <= 4 && fac && strcmp(fac, "OFFSET") == 0 &&
-        strstr(buf, "offset reset")) {
+    if (c && level <= 4 && fac && strcmp(fac, "OFFSET") == 0 && strstr(buf, "offset reset")) {
         atomic_fetch_add_explicit(&c->offset_resets, 1, memory_order_relaxed);
         beat_log_rl(1000, BEAT_WARN, "kafka_offset_reset", "action=%s msg=\"%s\"",
                     c->reset_earliest ? "log_start" : "log_end", msg);
         return;
     }
     if (level <= 4)
-        beat_log_rl(1000, BEAT_WARN, "kafka_log", "fac=%s syslog=%d msg=\"%s\"",
-                    f, level, msg);
+        beat_log_rl(1000, BEAT_WARN, "kafka_log", "fac=%s syslog=%d msg=\"%s\"", f, level, msg);
     else if (level <= 6)
-        beat_log_rl(1000, BEAT_INFO, "kafka_log", "fac=%s syslog=%d msg=\"%s\"",
-                    f, level, msg);
-    else
-        beat_log_rl(100, BEAT_DEBUG, "kafka_log", "fac=%s syslog=%d msg=\"%s\"",
-                    f, level, msg);
+        beat_log_rl(1000, BEAT_INFO, "kafka_log", "fac=%s syslog=%d msg=\"%s\"", f, level, msg);
+    else beat_log_rl(100, BEAT_DEBUG, "kafka_log", "fac=%s syslog=%d msg=\"%s\"", f, level, msg);
 }
 
 /* Broker/transport errors reach us here (librdkafka serves it from
@@ -197,17 +186,14 @@ static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     (void)offsets;
     beat_kconsumer *c = opaque;
     /* _NO_OFFSET: nothing to commit, not an error. */
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
-        return;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
     atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-    beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s",
-                rd_kafka_err2name(err));
+    beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s", rd_kafka_err2name(err));
 }
 
 /* Copies the partitions of our topic into a plain array for the user fn.
  * Returns the count; *out is malloc'd (caller frees), NULL when n == 0. */
-static int part_array(beat_kconsumer *c,
-                      const rd_kafka_topic_partition_list_t *parts,
+static int part_array(beat_kconsumer *c, const rd_kafka_topic_partition_list_t *parts,
                       int32_t **out) {
     *out = NULL;
     if (!parts || parts->cnt <= 0) return 0;
@@ -215,8 +201,7 @@ static int part_array(beat_kconsumer *c,
     if (!a) return 0;
     int n = 0;
     for (int i = 0; i < parts->cnt; i++)
-        if (strcmp(parts->elems[i].topic, c->topic) == 0)
-            a[n++] = parts->elems[i].partition;
+        if (strcmp(parts->elems[i].topic, c->topic) == 0) a[n++] = parts->elems[i].partition;
     *out = a;
     return n;
 }
@@ -238,11 +223,10 @@ static void pin_start_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *p
         int64_t lo, hi;
         if (tp->offset >= 0) continue;
         tp->err = RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi,
-                                             1000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi, 1000) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR)
             tp->offset = earliest ? lo : hi;
-        else
-            tp->offset = RD_KAFKA_OFFSET_INVALID;
+        else tp->offset = RD_KAFKA_OFFSET_INVALID;
     }
 }
 
@@ -274,7 +258,7 @@ static int apply_starts(beat_kconsumer *c, rd_kafka_topic_partition_list_t *part
             tp->offset = RD_KAFKA_OFFSET_BEGINNING;
             paused++;
         } else {
-            tp->offset = s >= 0 ? check_start(c, tp->partition, s)
+            tp->offset = s >= 0                   ? check_start(c, tp->partition, s)
                          : s == BEAT_KC_START_END ? RD_KAFKA_OFFSET_END
                                                   : RD_KAFKA_OFFSET_BEGINNING;
         }
@@ -334,10 +318,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 free(pp);
             }
         }
-        beat_log(BEAT_INFO, "kafka_assigned",
-                 "protocol=%s partitions=%d paused=%d total=%d",
-                 coop ? "cooperative" : "eager", n, npause,
-                 (int)atomic_load(&c->assigned));
+        beat_log(BEAT_INFO, "kafka_assigned", "protocol=%s partitions=%d paused=%d total=%d",
+                 coop ? "cooperative" : "eager", n, npause, (int)atomic_load(&c->assigned));
         free(start);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         /* The user drops its state first: nothing from these partitions
@@ -351,14 +333,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (coop) atomic_fetch_sub(&c->assigned, n);
         else atomic_store(&c->assigned, 0);
         if (atomic_load(&c->assigned) < 0) atomic_store(&c->assigned, 0);
-        beat_log(BEAT_INFO, "kafka_revoked",
-                 "protocol=%s partitions=%d lost=%d total=%d",
-                 coop ? "cooperative" : "eager", n, lost ? 1 : 0,
-                 (int)atomic_load(&c->assigned));
+        beat_log(BEAT_INFO, "kafka_revoked", "protocol=%s partitions=%d lost=%d total=%d",
+                 coop ? "cooperative" : "eager", n, lost ? 1 : 0, (int)atomic_load(&c->assigned));
     } else {
         atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
-                    "err=%s reason=\"rebalance failed\"", rd_kafka_err2name(err));
+        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"rebalance failed\"",
+                    rd_kafka_err2name(err));
         if (c->fn) c->fn(c->arg, true, p, n, NULL);
         rerr = rd_kafka_assign(rk, NULL);
         atomic_store(&c->assigned, 0);
@@ -373,15 +353,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
         rd_kafka_error_destroy(error);
     } else if (rerr) {
-        beat_log(BEAT_WARN, "kafka_consume_error",
-                 "err=%s reason=\"assign failed\"", rd_kafka_err2name(rerr));
+        beat_log(BEAT_WARN, "kafka_consume_error", "err=%s reason=\"assign failed\"",
+                 rd_kafka_err2name(rerr));
         atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
     }
     free(p);
 }
 
-beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
-                                   const char *topic,
+beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group, const char *topic,
                                    beat_kconsumer_rebalance_fn fn, void *arg,
                                    const char *const *extra_kv) {
     char err[512] = "";
@@ -409,26 +388,38 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
             c->reset_earliest = !strcmp(kv[1], "earliest") || !strcmp(kv[1], "smallest") ||
                                 !strcmp(kv[1], "beginning");
     const char *defaults[] = {
-        "bootstrap.servers", brokers,
-        "group.id", group,
+        "bootstrap.servers",
+        brokers,
+        "group.id",
+        group,
         /* A lost offset (the broker's log restarted) resumes at the new
          * log's start: nothing produced since is skipped. */
-        "auto.offset.reset", "earliest",
-        "enable.auto.commit", "false",
-        "enable.auto.offset.store", "false",
-        "enable.partition.eof", "false",
+        "auto.offset.reset",
+        "earliest",
+        "enable.auto.commit",
+        "false",
+        "enable.auto.offset.store",
+        "false",
+        "enable.partition.eof",
+        "false",
         /* A dead member's partitions move within ~6 s (Kafka's minimum
          * session) instead of 45 s; it also bounds how long leaving the
          * group can take when the broker is gone. Frequent heartbeats notice a rebalance fast, which also
          * shortens the window where a broker that refuses commits during
          * rebalances (the mock) makes the next owner re-read events. */
-        "session.timeout.ms", "6000",
-        "heartbeat.interval.ms", "500",
-        "reconnect.backoff.ms", "100",
-        "reconnect.backoff.max.ms", "1000",
+        "session.timeout.ms",
+        "6000",
+        "heartbeat.interval.ms",
+        "500",
+        "reconnect.backoff.ms",
+        "100",
+        "reconnect.backoff.max.ms",
+        "1000",
         /* Bound what librdkafka prefetches for us (memory limit). */
-        "queued.max.messages.kbytes", "65536",
-        "statistics.interval.ms", "2000", /* beat_kafka_route_stats */
+        "queued.max.messages.kbytes",
+        "65536",
+        "statistics.interval.ms",
+        "2000", /* beat_kafka_route_stats */
         NULL,
     };
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -471,14 +462,14 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group,
         free(c);
         return NULL;
     }
-    beat_log(BEAT_INFO, "kafka_consumer_started", "brokers=%s group=%s topic=%s",
-             brokers, group, topic);
+    beat_log(BEAT_INFO, "kafka_consumer_started", "brokers=%s group=%s topic=%s", brokers, group,
+             topic);
     return c;
 }
 
 /* Seeks one partition (async unless wait_ms > 0). 0 or -EIO (logged). */
-static int seek_to(beat_kconsumer *c, const char *topic, int32_t partition,
-                   int64_t offset, int wait_ms, const char *what) {
+static int seek_to(beat_kconsumer *c, const char *topic, int32_t partition, int64_t offset,
+                   int wait_ms, const char *what) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, wait_ms);
@@ -488,14 +479,13 @@ static int seek_to(beat_kconsumer *c, const char *topic, int32_t partition,
         !(wait_ms == 0 && l->elems[0].err == RD_KAFKA_RESP_ERR__IN_PROGRESS)) {
         /* a per-partition failure */
         beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
-                    "err=%s partition=%d reason=\"seek to %s\"",
-                    rd_kafka_err2name(l->elems[0].err), (int)partition, what);
+                    "err=%s partition=%d reason=\"seek to %s\"", rd_kafka_err2name(l->elems[0].err),
+                    (int)partition, what);
         rc = -EIO;
     } else if (e) {
         beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
-                    "err=%s partition=%d reason=\"seek to %s: %s\"",
-                    rd_kafka_error_name(e), (int)partition, what,
-                    rd_kafka_error_string(e));
+                    "err=%s partition=%d reason=\"seek to %s: %s\"", rd_kafka_error_name(e),
+                    (int)partition, what, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         rc = -EIO;
     }
@@ -514,9 +504,8 @@ static void handle_error(beat_kconsumer *c, const rd_kafka_message_t *m) {
          * everything in the new one is unread. */
         atomic_fetch_add_explicit(&c->offset_resets, 1, memory_order_relaxed);
         beat_log_rl(5000, BEAT_WARN, "kafka_offset_reset",
-                    "partition=%d offset=%lld err=%s action=log_start",
-                    (int)m->partition, (long long)m->offset,
-                    rd_kafka_err2name(m->err));
+                    "partition=%d offset=%lld err=%s action=log_start", (int)m->partition,
+                    (long long)m->offset, rd_kafka_err2name(m->err));
         seek_to(c, m->rkt ? rd_kafka_topic_name(m->rkt) : c->topic, m->partition,
                 RD_KAFKA_OFFSET_BEGINNING, 0, "log start");
         return;
@@ -524,9 +513,8 @@ static void handle_error(beat_kconsumer *c, const rd_kafka_message_t *m) {
     atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
     char msg[512];
     sanitize(msg, sizeof msg, rd_kafka_message_errstr(m));
-    beat_log_rl(5000, BEAT_WARN, "kafka_consume_error",
-                "err=%s partition=%d reason=\"%s\"", rd_kafka_err2name(m->err),
-                (int)m->partition, msg);
+    beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s partition=%d reason=\"%s\"",
+                rd_kafka_err2name(m->err), (int)m->partition, msg);
 }
 
 /* Says so when a partition's offsets went backwards: the broker's log
@@ -537,14 +525,13 @@ static void track_offset(beat_kconsumer *c, const rd_kafka_message_t *m) {
     if (!part_ok(m->partition)) return;
     int64_t *last = &c->last_offset[m->partition];
     if (*last >= 0 && m->offset <= *last)
-        beat_log_rl(5000, BEAT_WARN, "kafka_log_restarted",
-                    "partition=%d from=%lld to=%lld", (int)m->partition,
-                    (long long)*last, (long long)m->offset);
+        beat_log_rl(5000, BEAT_WARN, "kafka_log_restarted", "partition=%d from=%lld to=%lld",
+                    (int)m->partition, (long long)*last, (long long)m->offset);
     *last = m->offset;
 }
 
-void beat_kconsumer_commit(beat_kconsumer *c, const int32_t *partitions,
-                           const int64_t *next, int n) {
+void beat_kconsumer_commit(beat_kconsumer *c, const int32_t *partitions, const int64_t *next,
+                           int n) {
     if (!c || n <= 0) return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
     for (int i = 0; i < n; i++) {
@@ -559,8 +546,7 @@ void beat_kconsumer_commit(beat_kconsumer *c, const int32_t *partitions,
         rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 1 /* async */);
         if (e) {
             atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-            beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s",
-                        rd_kafka_err2name(e));
+            beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s", rd_kafka_err2name(e));
         }
     }
     rd_kafka_topic_partition_list_destroy(l);
@@ -579,7 +565,7 @@ int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset) 
     if (!c || !part_ok(partition) || !c->owned[partition]) return -ENOENT;
     /* Seek while paused, then resume: librdkafka resumes from the seeked
      * position (seeking first and pausing after would lose the seek). */
-    int64_t o = offset >= 0 ? offset
+    int64_t o = offset >= 0                   ? offset
                 : offset == BEAT_KC_START_END ? RD_KAFKA_OFFSET_END
                                               : RD_KAFKA_OFFSET_BEGINNING;
     bool expected = c->expected[partition];
@@ -616,8 +602,7 @@ int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset) 
 
 static bool check_msg(beat_kconsumer *c, const rd_kafka_message_t *m);
 
-int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
-                        int timeout_ms) {
+int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max, int timeout_ms) {
     if (!c || !msgs || max <= 0) return -EINVAL;
     if (timeout_ms < 0) timeout_ms = 0;
     if (max > c->msg_gen_cap) {
@@ -663,11 +648,9 @@ int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max,
         if (part_ok(p)) beat_kc_mark_of(msgs[i], &c->mark[p]);
         msgs[k++] = msgs[i];
     }
-    if (k < n)
-        beat_log_rl(5000, BEAT_INFO, "kafka_revoked_dropped", "messages=%d", n - k);
+    if (k < n) beat_log_rl(5000, BEAT_INFO, "kafka_revoked_dropped", "messages=%d", n - k);
     n = k;
-    if (n > 0)
-        atomic_fetch_add_explicit(&c->consumed, (uint64_t)n, memory_order_relaxed);
+    if (n > 0) atomic_fetch_add_explicit(&c->consumed, (uint64_t)n, memory_order_relaxed);
     return n;
 }
 
@@ -685,8 +668,8 @@ static void log_replaced(beat_kconsumer *c, const rd_kafka_message_t *m, const c
     int32_t p = m->partition;
     atomic_fetch_add_explicit(&c->log_replaced, 1, memory_order_relaxed);
     beat_log_rl(1000, BEAT_WARN, "kafka_log_replaced",
-                "partition=%d mark_offset=%lld read_offset=%lld why=%s action=log_start",
-                (int)p, (long long)c->mark[p].offset, (long long)m->offset, why);
+                "partition=%d mark_offset=%lld read_offset=%lld why=%s action=log_start", (int)p,
+                (long long)c->mark[p].offset, (long long)m->offset, why);
     c->check[p] = KC_OK;
     c->mark[p].offset = -1;
     c->last_offset[p] = -1;
@@ -725,8 +708,10 @@ static bool check_msg(beat_kconsumer *c, const rd_kafka_message_t *m) {
     /* The mark is no longer in the log (retention deleted it): nothing to
      * compare; the log still holds everything after it. */
     c->check[p] = KC_OK;
-    beat_log_rl(5000, BEAT_INFO, "kafka_mark_gone", "partition=%d mark_offset=%lld "
-                "read_offset=%lld", (int)p, (long long)mk->offset, (long long)m->offset);
+    beat_log_rl(5000, BEAT_INFO, "kafka_mark_gone",
+                "partition=%d mark_offset=%lld "
+                "read_offset=%lld",
+                (int)p, (long long)mk->offset, (long long)m->offset);
     return true;
 }
 
@@ -734,8 +719,7 @@ void beat_kconsumer_get_stats(beat_kconsumer *c, beat_kconsumer_stats *out) {
     if (!c || !out) return;
     out->consumed = atomic_load_explicit(&c->consumed, memory_order_relaxed);
     out->errors = atomic_load_explicit(&c->errors, memory_order_relaxed);
-    out->offset_resets =
-        atomic_load_explicit(&c->offset_resets, memory_order_relaxed);
+    out->offset_resets = atomic_load_explicit(&c->offset_resets, memory_order_relaxed);
     out->rebalances = atomic_load_explicit(&c->rebalances, memory_order_relaxed);
     out->log_replaced = atomic_load_explicit(&c->log_replaced, memory_order_relaxed);
     out->log_verified = atomic_load_explicit(&c->log_verified, memory_order_relaxed);

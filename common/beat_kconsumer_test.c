@@ -88,25 +88,24 @@ static void commit_msgs(beat_kconsumer *c, rd_kafka_message_t **m, int n) {
 }
 
 /* Polls the consumers in turn until cond or the deadline; counts messages. */
-#define POLL_UNTIL(cond, ms, cs, ncs, counts)                                 \
-    do {                                                                      \
-        int64_t dl_ = beat_mono_ms() + (ms);                                  \
-        while (!(cond) && beat_mono_ms() < dl_) {                             \
-            for (int ci_ = 0; ci_ < (ncs); ci_++) {                           \
-                rd_kafka_message_t *m_[64];                                   \
-                int n_ = beat_kconsumer_poll((cs)[ci_], m_, 64, 50);          \
-                if (n_ > 0) commit_msgs((cs)[ci_], m_, n_);                  \
-                for (int j_ = 0; j_ < n_; j_++) rd_kafka_message_destroy(m_[j_]); \
-                if (n_ > 0) (counts)[ci_] += n_;                              \
-            }                                                                 \
-        }                                                                     \
+#define POLL_UNTIL(cond, ms, cs, ncs, counts)                                                      \
+    do {                                                                                           \
+        int64_t dl_ = beat_mono_ms() + (ms);                                                       \
+        while (!(cond) && beat_mono_ms() < dl_) {                                                  \
+            for (int ci_ = 0; ci_ < (ncs); ci_++) {                                                \
+                rd_kafka_message_t *m_[64];                                                        \
+                int n_ = beat_kconsumer_poll((cs)[ci_], m_, 64, 50);                               \
+                if (n_ > 0) commit_msgs((cs)[ci_], m_, n_);                                        \
+                for (int j_ = 0; j_ < n_; j_++) rd_kafka_message_destroy(m_[j_]);                  \
+                if (n_ > 0) (counts)[ci_] += n_;                                                   \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 static const char *const FAST[] = {
-    "auto.offset.reset", "earliest", /* no race with the first produce */
-    "session.timeout.ms", "3000",    /* mock waits session-1 s to rejoin */
-    "heartbeat.interval.ms", "300",
-    NULL};
+    "auto.offset.reset",     "earliest", /* no race with the first produce */
+    "session.timeout.ms",    "3000",     /* mock waits session-1 s to rejoin */
+    "heartbeat.interval.ms", "300",      NULL};
 
 static int test_eager_and_at_most_once(void) {
     env e;
@@ -148,10 +147,15 @@ static int test_eager_and_at_most_once(void) {
 static int test_cooperative_split(void) {
     env e;
     CHECK_EQ_INT(env_up(&e), 0);
-    static const char *const COOP[] = {
-        "auto.offset.reset", "earliest", "session.timeout.ms", "3000",
-        "heartbeat.interval.ms", "300",
-        "partition.assignment.strategy", "cooperative-sticky", NULL};
+    static const char *const COOP[] = {"auto.offset.reset",
+                                       "earliest",
+                                       "session.timeout.ms",
+                                       "3000",
+                                       "heartbeat.interval.ms",
+                                       "300",
+                                       "partition.assignment.strategy",
+                                       "cooperative-sticky",
+                                       NULL};
     seen s[2] = {{0}, {0}};
     beat_kconsumer *c[2];
     int got[2] = {0, 0};
@@ -183,8 +187,7 @@ static int test_cooperative_split(void) {
 }
 
 /* Like POLL_UNTIL, but records each message's id ("{\"n\":ID}") in seen. */
-static void poll_ids(beat_kconsumer **cs, int ncs, int *seen, int max_id,
-                     int *total) {
+static void poll_ids(beat_kconsumer **cs, int ncs, int *seen, int max_id, int *total) {
     for (int ci = 0; ci < ncs; ci++) {
         rd_kafka_message_t *m[64];
         int n = beat_kconsumer_poll(cs[ci], m, 64, 20);
@@ -267,8 +270,7 @@ static int produce_to(env *e, int32_t part, const char *prefix, int n) {
         snprintf(v, sizeof v, "{\"%s\":%d}", prefix, i);
         if (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(part),
                               RD_KAFKA_V_VALUE(v, strlen(v)),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_END))
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END))
             return -1;
     }
     int rc = rd_kafka_flush(p, 5000) ? -1 : 0;
@@ -328,8 +330,8 @@ static int test_new_group_starts_at_log_start(void) {
     produce(&e, "early", 40);
     beat_kproducer_free(e.prod, 5000);
     e.prod = beat_kproducer_new(e.boot, TOPIC, 10000, NULL);
-    static const char *const DEF[] = {"session.timeout.ms", "3000",
-                                      "heartbeat.interval.ms", "300", NULL};
+    static const char *const DEF[] = {"session.timeout.ms", "3000", "heartbeat.interval.ms", "300",
+                                      NULL};
     seen s = {0};
     beat_kconsumer *c[1];
     int got[1] = {0};
@@ -351,15 +353,14 @@ static int test_start_offsets_pause_resume(void) {
     starts[2] = BEAT_KC_START_BEGINNING; /* all 10 */
     starts[3] = 1000;                    /* beyond the log: out of range → start */
     start_assigns = 0;
-    static const char *const DEF[] = {"session.timeout.ms", "3000",
-                                      "heartbeat.interval.ms", "300", NULL};
+    static const char *const DEF[] = {"session.timeout.ms", "3000", "heartbeat.interval.ms", "300",
+                                      NULL};
     beat_kconsumer *c = beat_kconsumer_new(e.boot, "g-start", TOPIC, on_start, NULL, DEF);
     CHECK(c != NULL);
     got_t g;
     memset(&g, 0, sizeof g);
     int64_t dl = beat_mono_ms() + 15000;
-    while ((g.n[0] < 5 || g.n[2] < 10 || g.n[3] < 10) && beat_mono_ms() < dl)
-        poll_got(c, &g, 100);
+    while ((g.n[0] < 5 || g.n[2] < 10 || g.n[3] < 10) && beat_mono_ms() < dl) poll_got(c, &g, 100);
     poll_got(c, &g, 500); /* nothing more may follow */
     CHECK_EQ_INT(start_assigns, 1);
     CHECK_EQ_INT(g.n[0], 5);
@@ -402,8 +403,7 @@ static int test_start_offsets_pause_resume(void) {
  * read again from its start, counted; no mark → the offset is trusted. */
 static beat_kconsumer *mark_c;
 static beat_kc_mark marks[PARTS];
-static void on_mark_start(void *arg, bool revoked, const int32_t *p, int n,
-                          int64_t *start) {
+static void on_mark_start(void *arg, bool revoked, const int32_t *p, int n, int64_t *start) {
     (void)arg;
     if (revoked) return;
     for (int i = 0; i < n; i++) {
@@ -417,8 +417,8 @@ static int test_mark_detects_replaced_log(void) {
     env e;
     CHECK_EQ_INT(env_up(&e), 0);
     for (int p = 0; p < PARTS; p++) CHECK_EQ_INT(produce_to(&e, p, "m", 10), 0);
-    static const char *const DEF[] = {"session.timeout.ms", "3000",
-                                      "heartbeat.interval.ms", "300", NULL};
+    static const char *const DEF[] = {"session.timeout.ms", "3000", "heartbeat.interval.ms", "300",
+                                      NULL};
     /* First reader: every mark at offset 9. */
     beat_kconsumer *c = beat_kconsumer_new(e.boot, "g-mark-1", TOPIC, NULL, NULL, DEF);
     CHECK(c != NULL);

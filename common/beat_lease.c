@@ -14,15 +14,13 @@
 
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
 
-void beat_lease_fini(beat_lease_msg *m)
-{
+void beat_lease_fini(beat_lease_msg *m) {
     if (!m) return;
     free(m->rows);
     memset(m, 0, sizeof *m);
 }
 
-int beat_lease_encode(const beat_lease_msg *m, beat_buf *out)
-{
+int beat_lease_encode(const beat_lease_msg *m, beat_buf *out) {
     bool report = m->tag == BEAT_FRAME_LEASE_REPORT;
     if ((!report && m->tag != BEAT_FRAME_LEASE_GRANT) || m->n < 0 ||
         (report && !beat_json_len_ok(m->node, BEAT_ID_MAX, true)))
@@ -50,16 +48,14 @@ int beat_lease_encode(const beat_lease_msg *m, beat_buf *out)
     return beat_json_enc_done(&e);
 }
 
-static int find(const beat_lease_msg *m, const char *id)
-{
+static int find(const beat_lease_msg *m, const char *id) {
     for (int i = 0; i < m->n; i++)
         if (strcmp(m->rows[i].id, id) == 0) return i;
     return -1;
 }
 
 static int lease_from(const cJSON *root, bool report, int max_rows, beat_lease_msg *m,
-                      beat_reason *why)
-{
+                      beat_reason *why) {
     static const char *const names[] = {"v", "node", "inc", "ts", "final", "campaigns"};
     const cJSON *f[6];
     int rc = beat_json_fields(root, "", names, 6, f, false, why);
@@ -68,8 +64,8 @@ static int lease_from(const cJSON *root, bool report, int max_rows, beat_lease_m
         (rc = beat_json_count(f[3], "", "ts", &m->ts_ms, why)))
         return rc;
     if (report) {
-        if ((rc = beat_json_text(f[1], "", "node", BEAT_ID_MAX, BEAT_JSON_NONEMPTY, m->node,
-                                 why)) ||
+        if ((rc =
+                 beat_json_text(f[1], "", "node", BEAT_ID_MAX, BEAT_JSON_NONEMPTY, m->node, why)) ||
             (f[4] && (rc = beat_json_bool(f[4], "", "final", &m->final, why))))
             return rc;
     }
@@ -93,9 +89,8 @@ static int lease_from(const cJSON *root, bool report, int max_rows, beat_lease_m
     return 0;
 }
 
-int beat_lease_decode(const void *msg, size_t len, char want, int max_rows,
-                      beat_lease_msg *out, beat_reason *why)
-{
+int beat_lease_decode(const void *msg, size_t len, char want, int max_rows, beat_lease_msg *out,
+                      beat_reason *why) {
     const char *p = msg;
     if (len < 1 || p[0] != want)
         return FAIL("not a lease %s frame", want == BEAT_FRAME_LEASE_REPORT ? "report" : "grant");

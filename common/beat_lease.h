@@ -36,13 +36,13 @@ typedef struct beat_lease_row {
 } beat_lease_row;
 
 typedef struct beat_lease_msg {
-    char tag;                    /* BEAT_FRAME_LEASE_REPORT or _GRANT */
-    char node[BEAT_ID_MAX + 1];  /* report only */
+    char tag;                   /* BEAT_FRAME_LEASE_REPORT or _GRANT */
+    char node[BEAT_ID_MAX + 1]; /* report only */
     uint64_t inc;
     int64_t ts_ms;
-    bool final;                  /* report only: the node is stopping */
+    bool final; /* report only: the node is stopping */
     int n;
-    beat_lease_row *rows;        /* owned */
+    beat_lease_row *rows; /* owned */
 } beat_lease_msg;
 
 /* Appends the frame (tag included). -EINVAL for an unwritable message
@@ -51,8 +51,8 @@ int beat_lease_encode(const beat_lease_msg *m, beat_buf *out);
 /* Decodes a whole frame whose tag must be want. At most max_rows campaigns.
  * On success out owns its rows (beat_lease_fini); -EBADMSG with a reason
  * otherwise (out untouched). */
-int beat_lease_decode(const void *msg, size_t len, char want, int max_rows,
-                      beat_lease_msg *out, beat_reason *why);
+int beat_lease_decode(const void *msg, size_t len, char want, int max_rows, beat_lease_msg *out,
+                      beat_reason *why);
 void beat_lease_fini(beat_lease_msg *m);
 
 #endif

@@ -6,12 +6,15 @@
 #include "beat_lease.h"
 #include "beat_test.h"
 
-static int t_roundtrip(void)
-{
+static int t_roundtrip(void) {
     beat_lease_row rows[2] = {{"c1", 1500000}, {"c-2", BEAT_LEASE_CPM_MAX}};
-    beat_lease_msg m = {.tag = BEAT_FRAME_LEASE_REPORT, .node = "inference-1",
-                        .inc = 0x9f3a0c1d2e4b5a69ull, .ts_ms = 1700000000123, .final = true,
-                        .n = 2, .rows = rows};
+    beat_lease_msg m = {.tag = BEAT_FRAME_LEASE_REPORT,
+                        .node = "inference-1",
+                        .inc = 0x9f3a0c1d2e4b5a69ull,
+                        .ts_ms = 1700000000123,
+                        .final = true,
+                        .n = 2,
+                        .rows = rows};
     beat_buf b;
     beat_buf_init(&b, 4096);
     CHECK_EQ_INT(beat_lease_encode(&m, &b), 0);
@@ -53,12 +56,14 @@ static const struct {
     {"L{\"v\":2,\"node\":\"n\",\"inc\":\"1\",\"ts\":1,\"campaigns\":{}}", "unsupported version 2"},
     {"L{\"v\":1,\"inc\":\"1\",\"ts\":1,\"campaigns\":{}}", "node: missing"},
     {"L{\"v\":1,\"node\":\"n\",\"ts\":1,\"campaigns\":{}}", "inc: missing"},
-    {"L{\"v\":1,\"node\":\"n\",\"inc\":\"xyz\",\"ts\":1,\"campaigns\":{}}", "inc: must be 1-16 hex"},
+    {"L{\"v\":1,\"node\":\"n\",\"inc\":\"xyz\",\"ts\":1,\"campaigns\":{}}",
+     "inc: must be 1-16 hex"},
     {"L{\"v\":1,\"node\":\"n\",\"inc\":\"1\",\"ts\":1}", "campaigns: missing"},
     {"L{\"v\":1,\"node\":\"n\",\"inc\":\"1\",\"ts\":1,\"campaigns\":[]}", "must be an object"},
     {"L{\"v\":1,\"node\":\"n\",\"inc\":\"1\",\"ts\":1,\"campaigns\":{\"c\":-5}}", "campaigns.c"},
     {"L{\"v\":1,\"node\":\"n\",\"inc\":\"1\",\"ts\":1,\"campaigns\":{\"c\":1.5}}", "campaigns.c"},
-    {"L{\"v\":1,\"node\":\"n\",\"inc\":\"1\",\"ts\":1,\"campaigns\":{\"c\":1,\"c\":2}}", "duplicate"},
+    {"L{\"v\":1,\"node\":\"n\",\"inc\":\"1\",\"ts\":1,\"campaigns\":{\"c\":1,\"c\":2}}",
+     "duplicate"},
     {"L{\"v\":1,\"node\":\"n\",\"inc\":\"1\",\"ts\":1,\"campaigns\":{\"a\":1,\"b\":2,\"c\":3}}",
      "too many"},
     {"L{\"v\":1,\"node\":\"n\",\"inc\":\"1\",\"ts\":1,\"campaigns\":{\"\":1}}", "campaigns.key"},
@@ -66,8 +71,7 @@ static const struct {
     {"", "not a lease report"},
 };
 
-static int t_refused(void)
-{
+static int t_refused(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         beat_lease_msg m;
         memset(&m, 0x5a, sizeof m);
@@ -84,8 +88,7 @@ static int t_refused(void)
 }
 
 /* The version rule: unknown fields at every level are ignored. */
-static int t_additive(void)
-{
+static int t_additive(void) {
     const char *m = "G{\"v\":1,\"zz\":{\"a\":[1]},\"inc\":\"ff\",\"ts\":3,\"campaigns\":{\"c\":7},"
                     "\"zz_n\":1}";
     beat_lease_msg g;
@@ -103,7 +106,4 @@ static const beat_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(int argc, char **argv)
-{
-    return beat_test_main("beat_lease", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_lease", cases, argc, argv); }

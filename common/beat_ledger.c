@@ -14,16 +14,14 @@
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
 #define AMOUNT_MAX ((int64_t)1 << 62) /* far beyond any budget, far from overflow */
 
-void beat_ledger_fini(beat_ledger *l)
-{
+void beat_ledger_fini(beat_ledger *l) {
     if (!l) return;
     for (int i = 0; i < l->n; i++) free(l->parts[i].rows);
     free(l->parts);
     memset(l, 0, sizeof *l);
 }
 
-int beat_ledger_encode(const beat_ledger *l, beat_buf *out)
-{
+int beat_ledger_encode(const beat_ledger *l, beat_buf *out) {
     if (!beat_json_len_ok(l->instance, BEAT_ID_MAX, false) || l->n < 0) return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "{\"v\":%d,\"instance\":", BEAT_LEDGER_V);
@@ -52,8 +50,7 @@ int beat_ledger_encode(const beat_ledger *l, beat_buf *out)
 }
 
 static int part_from(const cJSON *pj, const char *ctx, int max_rows, beat_ledger_part *p,
-                     beat_reason *why)
-{
+                     beat_reason *why) {
     static const char *const names[] = {"p", "seq", "campaigns"};
     static const char *const rnames[] = {"spend_cpm", "released_cpm"};
     const cJSON *f[3];
@@ -80,16 +77,14 @@ static int part_from(const cJSON *pj, const char *ctx, int max_rows, beat_ledger
         strcpy(r->id, c->string);
         if ((rc = beat_json_fields(c, cctx, rnames, 2, rf, false, why)) ||
             (rc = beat_json_int(rf[0], cctx, "spend_cpm", 0, AMOUNT_MAX, &r->spend_cpm, why)) ||
-            (rc = beat_json_int(rf[1], cctx, "released_cpm", 0, AMOUNT_MAX, &r->released_cpm,
-                                why)))
+            (rc = beat_json_int(rf[1], cctx, "released_cpm", 0, AMOUNT_MAX, &r->released_cpm, why)))
             return rc;
         p->n++;
     }
     return 0;
 }
 
-static int ledger_from(const cJSON *root, int max_rows, beat_ledger *l, beat_reason *why)
-{
+static int ledger_from(const cJSON *root, int max_rows, beat_ledger *l, beat_reason *why) {
     static const char *const names[] = {"v", "instance", "store_full", "partitions"};
     const cJSON *f[4];
     int rc = beat_json_fields(root, "", names, 4, f, false, why);
@@ -116,8 +111,7 @@ static int ledger_from(const cJSON *root, int max_rows, beat_ledger *l, beat_rea
 }
 
 int beat_ledger_decode(const char *json, size_t len, int max_rows, beat_ledger *out,
-                       beat_reason *why)
-{
+                       beat_reason *why) {
     cJSON *root;
     if (beat_json_parse(json, len, &root, why)) return -EBADMSG;
     beat_ledger l;

@@ -5,8 +5,7 @@
 #include "beat_ledger.h"
 #include "beat_test.h"
 
-static int t_roundtrip(void)
-{
+static int t_roundtrip(void) {
     beat_ledger_row r0[2] = {{"c1", 123000, 456000}, {"c2", 0, 7}};
     beat_ledger_part parts[2] = {{.p = 0, .seq = 812, .n = 2, .rows = r0}, {.p = 3, .seq = 1}};
     beat_ledger l = {.instance = "datastream-1", .store_full = true, .n = 2, .parts = parts};
@@ -35,17 +34,19 @@ static const struct {
     {"{\"v\":1,\"partitions\":[{\"p\":-1,\"seq\":1,\"campaigns\":{}}]}", "partitions[0].p"},
     {"{\"v\":1,\"partitions\":[{\"p\":0,\"campaigns\":{}}]}", "partitions[0].seq: missing"},
     {"{\"v\":1,\"partitions\":[{\"p\":0,\"seq\":1,\"campaigns\":{}},{\"p\":0,\"seq\":2,"
-     "\"campaigns\":{}}]}", "duplicate partition"},
+     "\"campaigns\":{}}]}",
+     "duplicate partition"},
     {"{\"v\":1,\"partitions\":[{\"p\":0,\"seq\":1,\"campaigns\":{\"c\":{\"spend_cpm\":1}}}]}",
      "released_cpm: missing"},
     {"{\"v\":1,\"partitions\":[{\"p\":0,\"seq\":1,\"campaigns\":{\"c\":{\"spend_cpm\":-1,"
-     "\"released_cpm\":0}}}]}", "spend_cpm"},
+     "\"released_cpm\":0}}}]}",
+     "spend_cpm"},
     {"{\"v\":1,\"partitions\":[{\"p\":0,\"seq\":1,\"campaigns\":{\"a\":{\"spend_cpm\":1,"
-     "\"released_cpm\":0},\"b\":{\"spend_cpm\":1,\"released_cpm\":0}}}]}", "too many"},
+     "\"released_cpm\":0},\"b\":{\"spend_cpm\":1,\"released_cpm\":0}}}]}",
+     "too many"},
 };
 
-static int t_refused(void)
-{
+static int t_refused(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         beat_ledger l;
         beat_reason why = {{0}};
@@ -59,8 +60,7 @@ static int t_refused(void)
     return 0;
 }
 
-static int t_additive(void)
-{
+static int t_additive(void) {
     const char *j = "{\"v\":1,\"zz\":[1],\"partitions\":[{\"p\":2,\"zz\":{},\"seq\":5,"
                     "\"campaigns\":{\"c\":{\"spend_cpm\":1,\"released_cpm\":2,\"zz\":3}}}]}";
     beat_ledger l;
@@ -78,7 +78,4 @@ static const beat_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(int argc, char **argv)
-{
-    return beat_test_main("beat_ledger", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_ledger", cases, argc, argv); }

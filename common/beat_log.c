@@ -24,8 +24,7 @@ static char log_svc[64];
 static atomic_int log_min = BEAT_INFO;
 static atomic_uint_fast64_t log_counts[BEAT_FATAL + 1];
 
-static const char *const lvl_names[] = {"debug", "info", "warn", "error",
-                                        "fatal"};
+static const char *const lvl_names[] = {"debug", "info", "warn", "error", "fatal"};
 
 void beat_log_init(const char *svc, beat_log_level min) {
     snprintf(log_svc, sizeof log_svc, "%s", svc ? svc : "");
@@ -33,17 +32,14 @@ void beat_log_init(const char *svc, beat_log_level min) {
     atomic_store(&log_min, (int)min);
 }
 
-const char *beat_log_svc(void) {
-    return log_svc[0] ? log_svc : program_invocation_short_name;
-}
+const char *beat_log_svc(void) { return log_svc[0] ? log_svc : program_invocation_short_name; }
 
 int beat_log_level_parse(const char *s, beat_log_level *out) {
     static const struct {
         const char *name;
         beat_log_level lvl;
-    } names[] = {{"debug", BEAT_DEBUG}, {"info", BEAT_INFO},
-                 {"warn", BEAT_WARN},   {"warning", BEAT_WARN},
-                 {"error", BEAT_ERROR}, {"fatal", BEAT_FATAL}};
+    } names[] = {{"debug", BEAT_DEBUG},  {"info", BEAT_INFO},   {"warn", BEAT_WARN},
+                 {"warning", BEAT_WARN}, {"error", BEAT_ERROR}, {"fatal", BEAT_FATAL}};
     if (!s) return -EINVAL;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(s, names[i].name) == 0) {
@@ -98,8 +94,8 @@ static bool is_reserved_key(const char *k, size_t n) {
 
 /* Appends a key/value pair; the value is unescaped from its logfmt quoting
  * when quoted (\" and \\ become " and \). */
-static void put_field(beat_buf *out, const char *k, size_t kn, const char *v,
-                      size_t vn, bool quoted) {
+static void put_field(beat_buf *out, const char *k, size_t kn, const char *v, size_t vn,
+                      bool quoted) {
     beat_buf_puts(out, ",");
     if (is_reserved_key(k, kn)) {
         /* Never shadow the fixed fields: with a duplicate key parsers
@@ -128,8 +124,7 @@ static void put_field(beat_buf *out, const char *k, size_t kn, const char *v,
     }
     size_t m = 0;
     for (size_t i = 0; i < vn; i++) {
-        if (v[i] == '\\' && i + 1 < vn && (v[i + 1] == '"' || v[i + 1] == '\\'))
-            i++;
+        if (v[i] == '\\' && i + 1 < vn && (v[i + 1] == '"' || v[i + 1] == '\\')) i++;
         tmp[m++] = v[i];
     }
     beat_buf_json_str(out, tmp, m);
@@ -210,8 +205,8 @@ static void write_all(const char *p, size_t n) {
     pthread_mutex_unlock(&write_mu);
 }
 
-static void vlog_sup(beat_log_level lvl, const char *ev, uint64_t suppressed,
-                     const char *fmt, va_list ap) {
+static void vlog_sup(beat_log_level lvl, const char *ev, uint64_t suppressed, const char *fmt,
+                     va_list ap) {
     if ((int)lvl < BEAT_DEBUG || lvl > BEAT_FATAL) lvl = BEAT_ERROR;
     if (lvl != BEAT_FATAL && (int)lvl < atomic_load(&log_min)) return;
     atomic_fetch_add(&log_counts[lvl], 1);
@@ -242,16 +237,15 @@ static void vlog_sup(beat_log_level lvl, const char *ev, uint64_t suppressed,
     /* Unbounded on purpose: msg is bounded, so the escaped line is too,
      * and a failed append mid-field would leave invalid JSON. */
     beat_buf_init(&line, 0);
-    beat_buf_printf(&line, "{\"ts\":%lld,\"lvl\":\"%s\",\"svc\":",
-                    (long long)beat_now_ms(), lvl_names[lvl]);
+    beat_buf_printf(&line, "{\"ts\":%lld,\"lvl\":\"%s\",\"svc\":", (long long)beat_now_ms(),
+                    lvl_names[lvl]);
     const char *svc = beat_log_svc();
     beat_buf_json_str(&line, svc, strlen(svc));
     beat_buf_puts(&line, ",\"ev\":");
     ev = ev ? ev : "";
     beat_buf_json_str(&line, ev, strlen(ev));
     put_fields(&line, msg, (size_t)n);
-    if (suppressed) beat_buf_printf(&line, ",\"suppressed\":%llu",
-                                    (unsigned long long)suppressed);
+    if (suppressed) beat_buf_printf(&line, ",\"suppressed\":%llu", (unsigned long long)suppressed);
     if (truncated) beat_buf_puts(&line, ",\"truncated\":true");
     beat_buf_puts(&line, "}\n");
     write_all(line.data, line.len);
@@ -259,8 +253,7 @@ static void vlog_sup(beat_log_level lvl, const char *ev, uint64_t suppressed,
     if (msg != small) free(msg);
 }
 
-void beat_vlog(beat_log_level lvl, const char *ev, const char *fmt,
-               va_list ap) {
+void beat_vlog(beat_log_level lvl, const char *ev, const char *fmt, va_list ap) {
     vlog_sup(lvl, ev, 0, fmt, ap);
 }
 
@@ -271,8 +264,8 @@ void beat_log(beat_log_level lvl, const char *ev, const char *fmt, ...) {
     va_end(ap);
 }
 
-void beat_log_suppressed(beat_log_level lvl, const char *ev,
-                         uint64_t suppressed, const char *fmt, ...) {
+void beat_log_suppressed(beat_log_level lvl, const char *ev, uint64_t suppressed, const char *fmt,
+                         ...) {
     va_list ap;
     va_start(ap, fmt);
     vlog_sup(lvl, ev, suppressed, fmt, ap);

@@ -32,16 +32,15 @@ void beat_vlog(beat_log_level lvl, const char *ev, const char *fmt, va_list ap);
 
 /* Rate-limited variant: at most one line per interval_ms per call site; the
  * line carries "suppressed":N for the ones skipped. */
-#define beat_log_rl(interval_ms, lvl, ev, ...)                                \
-    do {                                                                      \
-        static beat_ratelimit beat_rl_;                                       \
-        uint64_t beat_sup_;                                                   \
-        if (beat_ratelimit_ok(&beat_rl_, (interval_ms), &beat_sup_))          \
-            beat_log_suppressed((lvl), (ev), beat_sup_, __VA_ARGS__);         \
+#define beat_log_rl(interval_ms, lvl, ev, ...)                                                     \
+    do {                                                                                           \
+        static beat_ratelimit beat_rl_;                                                            \
+        uint64_t beat_sup_;                                                                        \
+        if (beat_ratelimit_ok(&beat_rl_, (interval_ms), &beat_sup_))                               \
+            beat_log_suppressed((lvl), (ev), beat_sup_, __VA_ARGS__);                              \
     } while (0)
-void beat_log_suppressed(beat_log_level lvl, const char *ev,
-                         uint64_t suppressed, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void beat_log_suppressed(beat_log_level lvl, const char *ev, uint64_t suppressed, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
 
 /* Count of lines logged at each level since start (for metrics and tests). */
 uint64_t beat_log_count(beat_log_level lvl);

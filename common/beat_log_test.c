@@ -58,8 +58,7 @@ static double jnum(const cJSON *j, const char *k) {
 static int t_basic_fields(void) {
     beat_log_init("tsvc", BEAT_INFO);
     capture_begin();
-    beat_log(BEAT_WARN, "peer_down", "peer=%s err=%d ratio=%.2f", "http://x:1/a",
-             -111, 0.5);
+    beat_log(BEAT_WARN, "peer_down", "peer=%s err=%d ratio=%.2f", "http://x:1/a", -111, 0.5);
     char *s = capture_end();
     cJSON *j = one_line(s);
     CHECK(j);
@@ -80,14 +79,15 @@ static int t_basic_fields(void) {
 
 static int t_quoted_and_msg(void) {
     capture_begin();
-    beat_log(BEAT_INFO, "x", "starting up name=\"a b \\\"c\\\"\" n=007 v=1e999 "
-                             "z=-0 h=0x10 t=true empty=");
+    beat_log(BEAT_INFO, "x",
+             "starting up name=\"a b \\\"c\\\"\" n=007 v=1e999 "
+             "z=-0 h=0x10 t=true empty=");
     char *s = capture_end();
     cJSON *j = one_line(s);
     CHECK(j);
     CHECK_EQ_STR(jstr(j, "msg"), "starting up");
     CHECK_EQ_STR(jstr(j, "name"), "a b \"c\"");
-    CHECK_EQ_STR(jstr(j, "n"), "007");  /* not a JSON number */
+    CHECK_EQ_STR(jstr(j, "n"), "007");   /* not a JSON number */
     CHECK_EQ_STR(jstr(j, "v"), "1e999"); /* not finite */
     CHECK(jnum(j, "z") == 0);
     CHECK_EQ_STR(jstr(j, "h"), "0x10");
@@ -115,15 +115,32 @@ static int t_reserved_keys(void) {
 
 static int t_nasty_inputs(void) {
     static const char *nasty[] = {
-        "a\"b", "\"", "\\", "\\\"", "x\ny", "\r\n\t\b\f", "\x01\x02\x1f\x7f",
-        "\xff\xfe", "\xc3", "\xe2\x82", "\xed\xa0\x80", "\xf4\x90\x80\x80",
-        "k=\"unterminated", "=", "==", "a=b=c", "}", "{\"x\":1}", "",
-        "\xc0\xaf", "caf\xc3\xa9",
+        "a\"b",
+        "\"",
+        "\\",
+        "\\\"",
+        "x\ny",
+        "\r\n\t\b\f",
+        "\x01\x02\x1f\x7f",
+        "\xff\xfe",
+        "\xc3",
+        "\xe2\x82",
+        "\xed\xa0\x80",
+        "\xf4\x90\x80\x80",
+        "k=\"unterminated",
+        "=",
+        "==",
+        "a=b=c",
+        "}",
+        "{\"x\":1}",
+        "",
+        "\xc0\xaf",
+        "caf\xc3\xa9",
     };
     for (size_t i = 0; i < sizeof nasty / sizeof nasty[0]; i++) {
         capture_begin();
-        beat_log(BEAT_ERROR, nasty[i], "v=%s q=\"%s\" %s k%s=1", nasty[i],
-                 nasty[i], nasty[i], nasty[i]);
+        beat_log(BEAT_ERROR, nasty[i], "v=%s q=\"%s\" %s k%s=1", nasty[i], nasty[i], nasty[i],
+                 nasty[i]);
         char *s = capture_end();
         cJSON *j = one_line(s);
         if (!j) fprintf(stderr, "  input %zu gave: %s", i, s);
@@ -208,8 +225,7 @@ static int t_levels_and_counts(void) {
 
 static int t_suppressed(void) {
     capture_begin();
-    for (int i = 0; i < 5; i++)
-        beat_log_rl(100000, BEAT_WARN, "flaky", "i=%d", i);
+    for (int i = 0; i < 5; i++) beat_log_rl(100000, BEAT_WARN, "flaky", "i=%d", i);
     beat_log_suppressed(BEAT_WARN, "direct", 7, "x=%d", 1);
     char *s = capture_end();
     /* exactly one rate-limited line, then the direct one */
@@ -232,14 +248,10 @@ static int t_suppressed(void) {
 
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
-        {"basic_fields", t_basic_fields},
-        {"quoted_and_msg", t_quoted_and_msg},
-        {"reserved_keys", t_reserved_keys},
-        {"nasty_inputs", t_nasty_inputs},
-        {"huge_value", t_huge_value},
-        {"levels_and_counts", t_levels_and_counts},
-        {"suppressed", t_suppressed},
-        {0},
+        {"basic_fields", t_basic_fields},   {"quoted_and_msg", t_quoted_and_msg},
+        {"reserved_keys", t_reserved_keys}, {"nasty_inputs", t_nasty_inputs},
+        {"huge_value", t_huge_value},       {"levels_and_counts", t_levels_and_counts},
+        {"suppressed", t_suppressed},       {0},
     };
     beat_log_init("tsvc", BEAT_INFO);
     return beat_test_main("beat_log", tests, argc, argv);

@@ -24,8 +24,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
     t->fn(t->arg);
 }
 
-beat_loop_timer *beat_loop_every(struct event_base *base, int64_t period_ms,
-                                 void (*fn)(void *arg), void *arg) {
+beat_loop_timer *beat_loop_every(struct event_base *base, int64_t period_ms, void (*fn)(void *arg),
+                                 void *arg) {
     beat_loop_timer *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->fn = fn;

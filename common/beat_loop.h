@@ -15,8 +15,8 @@ typedef struct beat_loop_timer beat_loop_timer;
 
 /* Calls fn(arg) on base's thread every period_ms until freed. Returns NULL
  * on OOM; the caller owns the timer (beat_loop_timer_free). */
-beat_loop_timer *beat_loop_every(struct event_base *base, int64_t period_ms,
-                                 void (*fn)(void *arg), void *arg);
+beat_loop_timer *beat_loop_every(struct event_base *base, int64_t period_ms, void (*fn)(void *arg),
+                                 void *arg);
 /* Breaks base's loop within 100 ms once beat_stop_requested() (SIGTERM,
  * SIGINT or beat_stop_request()). NULL on OOM; the caller owns it. */
 beat_loop_timer *beat_loop_stop_watch(struct event_base *base);

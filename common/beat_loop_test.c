@@ -64,6 +64,4 @@ static const beat_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(int argc, char **argv) {
-    return beat_test_main("beat_loop", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_loop", cases, argc, argv); }

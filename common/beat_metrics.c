@@ -46,11 +46,9 @@ struct beat_histogram {
     _Atomic uint64_t sum_bits;
 };
 
-const double beat_latency_bounds[] = {
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-    0.025,   0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0};
-const int beat_latency_nbounds =
-    (int)(sizeof beat_latency_bounds / sizeof beat_latency_bounds[0]);
+const double beat_latency_bounds[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                      0.025,   0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0};
+const int beat_latency_nbounds = (int)(sizeof beat_latency_bounds / sizeof beat_latency_bounds[0]);
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static metric **reg;
@@ -71,8 +69,7 @@ static bool name_ok(const char *s, size_t n) {
     if (n == 0) return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                     c == '_' || c == ':';
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
         if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
     }
     return true;
@@ -84,8 +81,7 @@ static bool labels_ok(const char *s) {
     while (i < n) {
         size_t ks = i;
         while (i < n && s[i] != '=') i++;
-        if (i >= n || !name_ok(s + ks, i - ks) || memchr(s + ks, ':', i - ks))
-            return false;
+        if (i >= n || !name_ok(s + ks, i - ks) || memchr(s + ks, ':', i - ks)) return false;
         if (i - ks == 2 && memcmp(s + ks, "le", 2) == 0) return false;
         i++;
         if (i >= n || s[i] != '"') return false;
@@ -139,8 +135,7 @@ static bool same_family(mtype a, mtype b) {
 /* Registers m (allocated by the caller, size bytes) or returns the
  * existing metric with that name; NULL on a clash or bad name. Takes
  * ownership of m either way. */
-static metric *reg_add(metric *m, mtype type, const char *name,
-                       const char *help) {
+static metric *reg_add(metric *m, mtype type, const char *name, const char *help) {
     if (!name || !split_name(name, &m->base, &m->labels)) {
         free(m);
         return NULL;
@@ -157,8 +152,7 @@ static metric *reg_add(metric *m, mtype type, const char *name,
             goto drop;
         }
         /* One base name is one family with one type. */
-        if (strcmp(o->base, m->base) == 0 && !same_family(o->type, type))
-            goto drop;
+        if (strcmp(o->base, m->base) == 0 && !same_family(o->type, type)) goto drop;
     }
     if (!m->name || !m->help) goto drop;
     if (reg_n == reg_cap) {
@@ -187,8 +181,8 @@ beat_counter *beat_counter_new(const char *name, const char *help) {
     return (beat_counter *)reg_add(&c->m, M_COUNTER, name, help);
 }
 
-beat_counter *beat_counter_labeled(const char *base, const char *help,
-                                   const char *label, const char *value) {
+beat_counter *beat_counter_labeled(const char *base, const char *help, const char *label,
+                                   const char *value) {
     /* Worst case every byte of value doubles; malformed base or label
      * names are left to the registry's own check. */
     size_t n = strlen(base) + strlen(label) + 2 * strlen(value) + 6;
@@ -215,9 +209,7 @@ void beat_counter_add(beat_counter *c, uint64_t n) {
 }
 
 uint64_t beat_counter_get(const beat_counter *c) {
-    return c ? atomic_load_explicit(&((beat_counter *)c)->v,
-                                    memory_order_relaxed)
-             : 0;
+    return c ? atomic_load_explicit(&((beat_counter *)c)->v, memory_order_relaxed) : 0;
 }
 
 beat_gauge *beat_gauge_new(const char *name, const char *help) {
@@ -227,8 +219,8 @@ beat_gauge *beat_gauge_new(const char *name, const char *help) {
     return (beat_gauge *)reg_add(&g->m, M_GAUGE, name, help);
 }
 
-beat_gauge *beat_gauge_fn_new(const char *name, const char *help,
-                              double (*fn)(void *arg), void *arg) {
+beat_gauge *beat_gauge_fn_new(const char *name, const char *help, double (*fn)(void *arg),
+                              void *arg) {
     if (!fn) return NULL;
     beat_gauge *g = calloc(1, sizeof *g);
     if (!g) return NULL;
@@ -243,10 +235,8 @@ void beat_gauge_set(beat_gauge *g, double v) {
 
 static void atomic_add_double(_Atomic uint64_t *bits, double d) {
     uint64_t old = atomic_load_explicit(bits, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(
-        bits, &old, d2u(u2d(old) + d), memory_order_relaxed,
-        memory_order_relaxed)) {
-    }
+    while (!atomic_compare_exchange_weak_explicit(bits, &old, d2u(u2d(old) + d),
+                                                  memory_order_relaxed, memory_order_relaxed)) {}
 }
 
 void beat_gauge_add(beat_gauge *g, double d) {
@@ -256,33 +246,29 @@ void beat_gauge_add(beat_gauge *g, double d) {
 double beat_gauge_get(const beat_gauge *g) {
     if (!g) return 0.0;
     if (g->fn) return g->fn(g->arg);
-    return u2d(atomic_load_explicit(&((beat_gauge *)g)->bits,
-                                    memory_order_relaxed));
+    return u2d(atomic_load_explicit(&((beat_gauge *)g)->bits, memory_order_relaxed));
 }
 
-beat_histogram *beat_histogram_new(const char *name, const char *help,
-                                   const double *bounds, int n) {
+beat_histogram *beat_histogram_new(const char *name, const char *help, const double *bounds,
+                                   int n) {
     if (n < 0 || n > HIST_MAX_BOUNDS || (n && !bounds)) return NULL;
     for (int i = 0; i < n; i++)
-        if (!isfinite(bounds[i]) || (i && bounds[i] <= bounds[i - 1]))
-            return NULL;
+        if (!isfinite(bounds[i]) || (i && bounds[i] <= bounds[i - 1])) return NULL;
     beat_histogram *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->n = n;
     if (n) memcpy(h->bounds, bounds, (size_t)n * sizeof *bounds);
     atomic_init(&h->sum_bits, d2u(0.0));
-    beat_histogram *r =
-        (beat_histogram *)reg_add(&h->m, M_HISTOGRAM, name, help);
+    beat_histogram *r = (beat_histogram *)reg_add(&h->m, M_HISTOGRAM, name, help);
     /* Same name again with different buckets is a programmer error. */
-    if (r && (r->n != n || (n && memcmp(r->bounds, bounds,
-                                        (size_t)n * sizeof *bounds))))
+    if (r && (r->n != n || (n && memcmp(r->bounds, bounds, (size_t)n * sizeof *bounds))))
         return NULL;
     return r;
 }
 
 void beat_histogram_observe(beat_histogram *h, double v) {
     if (!h || isnan(v)) return; /* a NaN would poison _sum forever */
-    int lo = 0, hi = h->n; /* first bound >= v, or n (+Inf) */
+    int lo = 0, hi = h->n;      /* first bound >= v, or n (+Inf) */
     while (lo < hi) {
         int mid = (lo + hi) / 2;
         if (v <= h->bounds[mid]) hi = mid;
@@ -317,49 +303,46 @@ static int put_help(beat_buf *out, const metric *m) {
     return rc;
 }
 
-static int put_sample(beat_buf *out, const metric *m, const char *suffix,
-                      const char *extra_label, const char *value) {
+static int put_sample(beat_buf *out, const metric *m, const char *suffix, const char *extra_label,
+                      const char *value) {
     bool lab = m->labels[0] || extra_label;
-    return beat_buf_printf(out, "%s%s%s%s%s%s%s %s\n", m->base, suffix,
-                           lab ? "{" : "", m->labels,
-                           m->labels[0] && extra_label ? "," : "",
-                           extra_label ? extra_label : "", lab ? "}" : "",
-                           value);
+    return beat_buf_printf(out, "%s%s%s%s%s%s%s %s\n", m->base, suffix, lab ? "{" : "", m->labels,
+                           m->labels[0] && extra_label ? "," : "", extra_label ? extra_label : "",
+                           lab ? "}" : "", value);
 }
 
 static int render_one(beat_buf *out, const metric *m) {
     char v[64];
     switch (m->type) {
-    case M_COUNTER:
-        snprintf(v, sizeof v, "%llu",
-                 (unsigned long long)beat_counter_get((const beat_counter *)m));
-        return put_sample(out, m, "", NULL, v);
-    case M_GAUGE:
-    case M_GAUGE_FN:
-        fmt_double(v, sizeof v, beat_gauge_get((const beat_gauge *)m));
-        return put_sample(out, m, "", NULL, v);
-    case M_HISTOGRAM: {
-        beat_histogram *h = (beat_histogram *)m;
-        uint64_t cum = 0;
-        int rc = 0;
-        char le[80], num[64];
-        for (int i = 0; i <= h->n && !rc; i++) {
-            cum += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
-            if (i < h->n) fmt_double(num, sizeof num, h->bounds[i]);
-            else snprintf(num, sizeof num, "+Inf");
-            snprintf(le, sizeof le, "le=\"%s\"", num);
+        case M_COUNTER:
+            snprintf(v, sizeof v, "%llu",
+                     (unsigned long long)beat_counter_get((const beat_counter *)m));
+            return put_sample(out, m, "", NULL, v);
+        case M_GAUGE:
+        case M_GAUGE_FN:
+            fmt_double(v, sizeof v, beat_gauge_get((const beat_gauge *)m));
+            return put_sample(out, m, "", NULL, v);
+        case M_HISTOGRAM: {
+            beat_histogram *h = (beat_histogram *)m;
+            uint64_t cum = 0;
+            int rc = 0;
+            char le[80], num[64];
+            for (int i = 0; i <= h->n && !rc; i++) {
+                cum += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+                if (i < h->n) fmt_double(num, sizeof num, h->bounds[i]);
+                else snprintf(num, sizeof num, "+Inf");
+                snprintf(le, sizeof le, "le=\"%s\"", num);
+                snprintf(v, sizeof v, "%llu", (unsigned long long)cum);
+                rc = put_sample(out, m, "_bucket", le, v);
+            }
+            if (rc) return rc;
+            fmt_double(v, sizeof v, u2d(atomic_load_explicit(&h->sum_bits, memory_order_relaxed)));
+            rc = put_sample(out, m, "_sum", NULL, v);
+            /* _count is the +Inf bucket read above, so the two always agree. */
             snprintf(v, sizeof v, "%llu", (unsigned long long)cum);
-            rc = put_sample(out, m, "_bucket", le, v);
+            if (!rc) rc = put_sample(out, m, "_count", NULL, v);
+            return rc;
         }
-        if (rc) return rc;
-        fmt_double(v, sizeof v,
-                   u2d(atomic_load_explicit(&h->sum_bits, memory_order_relaxed)));
-        rc = put_sample(out, m, "_sum", NULL, v);
-        /* _count is the +Inf bucket read above, so the two always agree. */
-        snprintf(v, sizeof v, "%llu", (unsigned long long)cum);
-        if (!rc) rc = put_sample(out, m, "_count", NULL, v);
-        return rc;
-    }
     }
     return 0;
 }

@@ -20,8 +20,8 @@ beat_counter *beat_counter_new(const char *name, const char *help);
 /* base{label="value"}: value is escaped per Prometheus rules (\\, \", \n),
  * so any text (a peer URL) can be a label value. NULL as beat_counter_new,
  * or when label is not a valid label name. */
-beat_counter *beat_counter_labeled(const char *base, const char *help,
-                                   const char *label, const char *value);
+beat_counter *beat_counter_labeled(const char *base, const char *help, const char *label,
+                                   const char *value);
 void beat_counter_add(beat_counter *c, uint64_t n);
 static inline void beat_counter_inc(beat_counter *c) { beat_counter_add(c, 1); }
 uint64_t beat_counter_get(const beat_counter *c);
@@ -32,13 +32,12 @@ void beat_gauge_add(beat_gauge *g, double d);
 double beat_gauge_get(const beat_gauge *g);
 /* A gauge computed at scrape time; fn runs on the scraping thread, so it
  * must be thread-safe. */
-beat_gauge *beat_gauge_fn_new(const char *name, const char *help,
-                              double (*fn)(void *arg), void *arg);
+beat_gauge *beat_gauge_fn_new(const char *name, const char *help, double (*fn)(void *arg),
+                              void *arg);
 
 /* bounds: ascending upper bounds (le), n of them (max 32); +Inf is implied.
  * The bounds array is copied. */
-beat_histogram *beat_histogram_new(const char *name, const char *help,
-                                   const double *bounds, int n);
+beat_histogram *beat_histogram_new(const char *name, const char *help, const double *bounds, int n);
 void beat_histogram_observe(beat_histogram *h, double v);
 /* Latency buckets in seconds from 50 µs to 5 s, for *_seconds histograms. */
 extern const double beat_latency_bounds[];

@@ -38,15 +38,14 @@ static int t_register(void) {
     CHECK(!beat_counter_new("beat_t_x{peer=a}", "x"));
     CHECK(!beat_counter_new("beat_t_x{1p=\"a\"}", "x"));
     CHECK(!beat_counter_new("beat_t_x{p=\"a\",}", "x"));
-    CHECK(!beat_histogram_new("beat_t_h{le=\"1\"}", "x", beat_latency_bounds,
-                              beat_latency_nbounds));
+    CHECK(
+        !beat_histogram_new("beat_t_h{le=\"1\"}", "x", beat_latency_bounds, beat_latency_nbounds));
     double bad[] = {1, 0.5};
     CHECK(!beat_histogram_new("beat_t_badh", "x", bad, 2));
     CHECK(!beat_histogram_new("beat_t_badh", "x", beat_latency_bounds, 33));
     /* same base, different labels: a distinct metric of the same family */
     beat_counter *p1 = beat_counter_new("beat_t_fail_total{peer=\"a\"}", "f");
-    beat_counter *p2 =
-        beat_counter_new("beat_t_fail_total{peer=\"b\",kind=\"x\\\"y\"}", "f");
+    beat_counter *p2 = beat_counter_new("beat_t_fail_total{peer=\"b\",kind=\"x\\\"y\"}", "f");
     CHECK(p1 && p2 && p1 != p2);
     CHECK(!beat_gauge_new("beat_t_fail_total{peer=\"c\"}", "wrong family"));
     return 0;
@@ -58,8 +57,7 @@ static int t_labeled(void) {
     const char *url = "http://h:1/a\"b\\c\nd";
     beat_counter *c = beat_counter_labeled("beat_t_link_total", "l", "peer", url);
     CHECK(c);
-    CHECK(beat_counter_new("beat_t_link_total{peer=\"http://h:1/a\\\"b\\\\c\\nd\"}",
-                           "l") == c);
+    CHECK(beat_counter_new("beat_t_link_total{peer=\"http://h:1/a\\\"b\\\\c\\nd\"}", "l") == c);
     CHECK(beat_counter_labeled("beat_t_link_total", "l", "peer", url) == c);
     CHECK(beat_counter_labeled("beat_t_link_total", "l", "peer", "") != NULL);
     CHECK(!beat_counter_labeled("beat_t_link_total", "l", "1peer", "x"));
@@ -98,10 +96,9 @@ static void *hammer(void *p) {
 }
 
 static int t_threads(void) {
-    thr_arg a = {beat_counter_new("beat_t_thr_total", "t"),
-                 beat_gauge_new("beat_t_thr_inflight", "t"),
-                 beat_histogram_new("beat_t_thr_seconds", "t",
-                                    beat_latency_bounds, beat_latency_nbounds)};
+    thr_arg a = {
+        beat_counter_new("beat_t_thr_total", "t"), beat_gauge_new("beat_t_thr_inflight", "t"),
+        beat_histogram_new("beat_t_thr_seconds", "t", beat_latency_bounds, beat_latency_nbounds)};
     CHECK(a.c && a.g && a.h);
     pthread_t th[4];
     for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, hammer, &a);
@@ -121,16 +118,14 @@ static int t_threads(void) {
 static double gfn(void *arg) { return *(double *)arg; }
 
 static int t_render(void) {
-    beat_counter *c1 = beat_counter_new("beat_r_fail_total{peer=\"ds1\"}",
-                                        "link failures\nper peer \\ x");
+    beat_counter *c1 =
+        beat_counter_new("beat_r_fail_total{peer=\"ds1\"}", "link failures\nper peer \\ x");
     beat_gauge *g = beat_gauge_new("beat_r_queue_len", "queue length");
-    beat_counter *c2 = beat_counter_new("beat_r_fail_total{peer=\"ds2\"}",
-                                        "link failures");
+    beat_counter *c2 = beat_counter_new("beat_r_fail_total{peer=\"ds2\"}", "link failures");
     static double fv = 2.5;
     CHECK(beat_gauge_fn_new("beat_r_fn", "computed", gfn, &fv));
     static const double b[] = {0.1, 1, 10};
-    beat_histogram *h = beat_histogram_new("beat_r_lat_seconds{path=\"/bid\"}",
-                                           "latency", b, 3);
+    beat_histogram *h = beat_histogram_new("beat_r_lat_seconds{path=\"/bid\"}", "latency", b, 3);
     beat_histogram *h2 = beat_histogram_new("beat_r_plain_seconds", "p", b, 3);
     beat_gauge *gn = beat_gauge_new("beat_r_nan", "nan");
     CHECK(c1 && g && c2 && h && h2 && gn);

@@ -24,25 +24,24 @@
 
 int beat_nng_err(int rv) {
     switch (rv) {
-    case 0: return 0;
-    case NNG_ETIMEDOUT: return -ETIMEDOUT;
-    case NNG_EAGAIN: return -EAGAIN;
-    case NNG_ECONNREFUSED: return -ECONNREFUSED;
-    case NNG_EMSGSIZE: return -EMSGSIZE;
-    case NNG_EINVAL: return -EINVAL;
-    case NNG_EADDRINVAL: return -EINVAL;
-    case NNG_ENOMEM: return -ENOMEM;
-    case NNG_ECLOSED: return -EPIPE;
-    case NNG_EADDRINUSE: return -EADDRINUSE;
-    default: return -EIO;
+        case 0: return 0;
+        case NNG_ETIMEDOUT: return -ETIMEDOUT;
+        case NNG_EAGAIN: return -EAGAIN;
+        case NNG_ECONNREFUSED: return -ECONNREFUSED;
+        case NNG_EMSGSIZE: return -EMSGSIZE;
+        case NNG_EINVAL: return -EINVAL;
+        case NNG_EADDRINVAL: return -EINVAL;
+        case NNG_ENOMEM: return -ENOMEM;
+        case NNG_ECLOSED: return -EPIPE;
+        case NNG_EADDRINUSE: return -EADDRINUSE;
+        default: return -EIO;
     }
 }
 
 /* Logs the nng message where it is lost otherwise, closes s, returns code. */
-static int nng_fail(nng_socket *s, const char *role, const char *what,
-                    const char *url, int rv) {
-    beat_log(BEAT_WARN, "nng_open_failed", "role=%s step=%s url=%s err=\"%s\"",
-             role, what, url ? url : "", nng_strerror(rv));
+static int nng_fail(nng_socket *s, const char *role, const char *what, const char *url, int rv) {
+    beat_log(BEAT_WARN, "nng_open_failed", "role=%s step=%s url=%s err=\"%s\"", role, what,
+             url ? url : "", nng_strerror(rv));
     nng_close(*s);
     *s = (nng_socket)NNG_SOCKET_INITIALIZER;
     return beat_nng_err(rv);
@@ -104,8 +103,7 @@ int beat_nng_rep_open(nng_socket *s, const char *url, size_t recvmax) {
     return 0;
 }
 
-int beat_nng_req_open(nng_socket *s, const char *url, int timeout_ms,
-                      size_t recvmax) {
+int beat_nng_req_open(nng_socket *s, const char *url, int timeout_ms, size_t recvmax) {
     nng_socket t;
     int rv = nng_req0_open(&t);
     if (rv != 0) return beat_nng_err(rv);
@@ -164,8 +162,7 @@ int beat_nng_send_nb(nng_socket s, const void *data, size_t len) {
 
 /* Uses the socket's own request state (not an nng_ctx), so one caller at a
  * time per req socket: a second concurrent call would cancel the first. */
-int beat_nng_call(nng_socket s, const void *req, size_t req_len, void **reply,
-                  size_t *reply_len) {
+int beat_nng_call(nng_socket s, const void *req, size_t req_len, void **reply, size_t *reply_len) {
     int rv = nng_send(s, (void *)req, req_len, 0);
     if (rv != 0) return beat_nng_err(rv);
     void *buf = NULL;

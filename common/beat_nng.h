@@ -27,8 +27,7 @@ int beat_nng_err(int nng_rv);
 int beat_nng_pub_open(nng_socket *s, const char *url, int sendbuf);
 int beat_nng_sub_open(nng_socket *s, const char *url, size_t recvmax);
 int beat_nng_rep_open(nng_socket *s, const char *url, size_t recvmax);
-int beat_nng_req_open(nng_socket *s, const char *url, int timeout_ms,
-                      size_t recvmax);
+int beat_nng_req_open(nng_socket *s, const char *url, int timeout_ms, size_t recvmax);
 int beat_nng_push_open(nng_socket *s, const char *urls, int sendbuf);
 int beat_nng_pull_open(nng_socket *s, const char *url, size_t recvmax);
 
@@ -38,7 +37,6 @@ int beat_nng_send_nb(nng_socket s, const void *data, size_t len);
 
 /* Request/reply on a req socket: sends req, waits for the reply (bounded by
  * the socket's timeouts). On success *reply is malloc'd (caller frees). */
-int beat_nng_call(nng_socket s, const void *req, size_t req_len, void **reply,
-                  size_t *reply_len);
+int beat_nng_call(nng_socket s, const void *req, size_t req_len, void **reply, size_t *reply_len);
 
 #endif

@@ -208,17 +208,16 @@ static int t_bad_url(void) {
 }
 
 int main(int argc, char **argv) {
-    static const beat_test_case tests[] = {
-        {"err_map", t_err_map},
-        {"pubsub", t_pubsub},
-        {"pubsub_late_publisher", t_pubsub_late_publisher},
-        {"reqrep", t_reqrep},
-        {"req_no_peer_times_out", t_req_no_peer_times_out},
-        {"push_no_peer", t_push_no_peer},
-        {"push_list", t_push_list},
-        {"push_list_bad", t_push_list_bad},
-        {"bad_url", t_bad_url},
-        {NULL, NULL}};
+    static const beat_test_case tests[] = {{"err_map", t_err_map},
+                                           {"pubsub", t_pubsub},
+                                           {"pubsub_late_publisher", t_pubsub_late_publisher},
+                                           {"reqrep", t_reqrep},
+                                           {"req_no_peer_times_out", t_req_no_peer_times_out},
+                                           {"push_no_peer", t_push_no_peer},
+                                           {"push_list", t_push_list},
+                                           {"push_list_bad", t_push_list_bad},
+                                           {"bad_url", t_bad_url},
+                                           {NULL, NULL}};
     int rc = beat_test_main("beat_nng", tests, argc, argv);
     nng_fini();
     return rc;

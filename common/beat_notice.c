@@ -16,18 +16,18 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define NOTICE_QUERY_MAX 8192 /* whole query string, bytes */
-#define NOTICE_PARAMS_MAX 32  /* key=value pairs, unknown ones included */
+#define NOTICE_QUERY_MAX 8192            /* whole query string, bytes */
+#define NOTICE_PARAMS_MAX 32             /* key=value pairs, unknown ones included */
 #define PRICE_MAX_MICROS 1000000000000LL /* 1e6 CPM */
 
 const char *beat_notice_type_name(beat_event_type t) {
     switch (t) {
-    case BEAT_EV_WIN: return "win";
-    case BEAT_EV_BILL: return "bill";
-    case BEAT_EV_LOSS: return "loss";
-    case BEAT_EV_IMP: return "imp";
-    case BEAT_EV_CLICK: return "click";
-    default: return NULL;
+        case BEAT_EV_WIN: return "win";
+        case BEAT_EV_BILL: return "bill";
+        case BEAT_EV_LOSS: return "loss";
+        case BEAT_EV_IMP: return "imp";
+        case BEAT_EV_CLICK: return "click";
+        default: return NULL;
     }
 }
 
@@ -56,8 +56,8 @@ static bool bid_cur_signed(const char *c) { return c && *c && strcmp(c, "USD") !
 
 int beat_notice_text(const beat_notice_fields *f, char *buf, size_t cap) {
     const char *type = f ? beat_notice_type_name(f->type) : NULL;
-    if (!type || !buf || !f->auction || !f->imp || !f->campaign || !*f->auction ||
-        !*f->imp || !*f->campaign)
+    if (!type || !buf || !f->auction || !f->imp || !f->campaign || !*f->auction || !*f->imp ||
+        !*f->campaign)
         return -EINVAL;
     const char *landing = f->type == BEAT_EV_CLICK && f->landing ? f->landing : "";
     size_t n = 0, ll = strlen(landing);
@@ -100,8 +100,8 @@ static int hmac_hex(const void *secret, size_t secret_len, const char *msg, size
     return 0;
 }
 
-int beat_notice_sign(const void *secret, size_t secret_len,
-                     const beat_notice_fields *f, char *sig_out) {
+int beat_notice_sign(const void *secret, size_t secret_len, const beat_notice_fields *f,
+                     char *sig_out) {
     if (!sig_out) return -EINVAL;
     char msg[BEAT_NOTICE_TEXT_MAX];
     int n = beat_notice_text(f, msg, sizeof msg);
@@ -109,10 +109,9 @@ int beat_notice_sign(const void *secret, size_t secret_len,
     return hmac_hex(secret, secret_len, msg, (size_t)n, sig_out);
 }
 
-int beat_notice_sign_v1(const void *secret, size_t secret_len,
-                        const char *auction, const char *imp,
-                        const char *campaign, int64_t bid_cpm_micros,
-                        int64_t ts_ms, const char *landing, char *sig_out) {
+int beat_notice_sign_v1(const void *secret, size_t secret_len, const char *auction, const char *imp,
+                        const char *campaign, int64_t bid_cpm_micros, int64_t ts_ms,
+                        const char *landing, char *sig_out) {
     if (!auction || !imp || !campaign || !sig_out) return -EINVAL;
     if (!landing) landing = "";
     if (strlen(auction) > BEAT_ID_MAX || strlen(imp) > BEAT_ID_MAX ||
@@ -120,15 +119,13 @@ int beat_notice_sign_v1(const void *secret, size_t secret_len,
         return -EINVAL;
     if (strlen(landing) >= BEAT_URL_MAX) return -EMSGSIZE;
     char msg[3 * BEAT_ID_MAX + BEAT_URL_MAX + 64];
-    int n = snprintf(msg, sizeof msg, "v1\n%s\n%s\n%s\n%" PRId64 "\n%" PRId64
-                     "\n%s", auction, imp, campaign, bid_cpm_micros, ts_ms,
-                     landing);
+    int n = snprintf(msg, sizeof msg, "v1\n%s\n%s\n%s\n%" PRId64 "\n%" PRId64 "\n%s", auction, imp,
+                     campaign, bid_cpm_micros, ts_ms, landing);
     if (n < 0 || (size_t)n >= sizeof msg) return -EMSGSIZE;
     return hmac_hex(secret, secret_len, msg, (size_t)n, sig_out);
 }
 
-bool beat_notice_verify(const void *secret, size_t secret_len,
-                        const beat_notice *n) {
+bool beat_notice_verify(const void *secret, size_t secret_len, const beat_notice *n) {
     char want[BEAT_SIG_HEX + 1];
     if (strlen(n->sig) != BEAT_SIG_HEX) return false;
     const char *landing = n->type == BEAT_EV_CLICK ? n->landing : "";
@@ -137,11 +134,17 @@ bool beat_notice_verify(const void *secret, size_t secret_len,
         rc = beat_notice_sign_v1(secret, secret_len, n->auction, n->imp, n->campaign,
                                  n->bid_cpm_micros, n->ts_ms, landing, want);
     } else if (n->version == 2) {
-        beat_notice_fields f = {
-            .type = n->type, .exchange = n->exchange, .flags = n->flags,
-            .auction = n->auction, .imp = n->imp, .campaign = n->campaign,
-            .crid = n->crid, .bid_cpm_micros = n->bid_cpm_micros,
-            .bid_cur = n->bid_currency, .ts_ms = n->ts_ms, .landing = landing};
+        beat_notice_fields f = {.type = n->type,
+                                .exchange = n->exchange,
+                                .flags = n->flags,
+                                .auction = n->auction,
+                                .imp = n->imp,
+                                .campaign = n->campaign,
+                                .crid = n->crid,
+                                .bid_cpm_micros = n->bid_cpm_micros,
+                                .bid_cur = n->bid_currency,
+                                .ts_ms = n->ts_ms,
+                                .landing = landing};
         rc = beat_notice_sign(secret, secret_len, &f, want);
     } else {
         return false;
@@ -155,9 +158,8 @@ static int url_encode(beat_buf *out, const char *s) {
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         int rc;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-            c == '~') {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
             rc = beat_buf_append(out, s, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
@@ -168,8 +170,8 @@ static int url_encode(beat_buf *out, const char *s) {
     return 0;
 }
 
-int beat_notice_url(beat_buf *out, const char *base, const void *secret,
-                    size_t secret_len, const beat_notice_fields *f) {
+int beat_notice_url(beat_buf *out, const char *base, const void *secret, size_t secret_len,
+                    const beat_notice_fields *f) {
     const char *path = f ? beat_notice_type_name(f->type) : NULL;
     if (!path || !base) return -EINVAL;
     const char *landing = "";
@@ -190,19 +192,16 @@ int beat_notice_url(beat_buf *out, const char *base, const void *secret,
         (rc = beat_buf_printf(out, "/%s?v=2&x=", path)) < 0 ||
         (rc = url_encode(out, f->exchange ? f->exchange : "")) < 0 ||
         (rc = beat_buf_puts(out, "&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=")) < 0 ||
-        (rc = url_encode(out, f->campaign)) < 0 ||
-        (rc = beat_buf_puts(out, "&cr=")) < 0 ||
+        (rc = url_encode(out, f->campaign)) < 0 || (rc = beat_buf_puts(out, "&cr=")) < 0 ||
         (rc = url_encode(out, f->crid ? f->crid : "")) < 0 ||
         (rc = beat_buf_printf(out, "&b=%" PRId64, f->bid_cpm_micros)) < 0 ||
         (bid_cur_signed(f->bid_cur) && (rc = beat_buf_printf(out, "&bc=%s", f->bid_cur)) < 0) ||
         (rc = beat_buf_printf(out, "&t=%" PRId64 "&f=%" PRIu32, f->ts_ms, f->flags)) < 0)
         goto fail;
     if (f->type == BEAT_EV_WIN || f->type == BEAT_EV_BILL || f->type == BEAT_EV_LOSS) {
-        if ((rc = beat_buf_puts(out, "&p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}")) < 0)
-            goto fail;
+        if ((rc = beat_buf_puts(out, "&p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}")) < 0) goto fail;
     }
-    if (f->type == BEAT_EV_LOSS && (rc = beat_buf_puts(out, "&l=${AUCTION_LOSS}")) < 0)
-        goto fail;
+    if (f->type == BEAT_EV_LOSS && (rc = beat_buf_puts(out, "&l=${AUCTION_LOSS}")) < 0) goto fail;
     if (f->type == BEAT_EV_CLICK &&
         ((rc = beat_buf_puts(out, "&u=")) < 0 || (rc = url_encode(out, landing)) < 0))
         goto fail;
@@ -250,7 +249,10 @@ static int url_decode(const char *s, size_t n, char *out, size_t cap) {
 static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out) {
     const char *p = s;
     bool neg = false;
-    if (*p == '-') { neg = true; p++; }
+    if (*p == '-') {
+        neg = true;
+        p++;
+    }
     if (!*p) return -EINVAL;
     int64_t v = 0;
     for (; *p; p++) {
@@ -294,24 +296,20 @@ int beat_price_parse(const char *s, int64_t *cpm_micros) {
 }
 
 enum { F_V, F_X, F_F, F_A, F_I, F_C, F_CR, F_B, F_BC, F_T, F_P, F_CUR, F_L, F_U, F_S, F_N };
-static const char *const field_names[F_N] = {"v", "x", "f", "a", "i", "c", "cr", "b", "bc",
-                                            "t", "p", "cur", "l", "u", "s"};
+static const char *const field_names[F_N] = {"v",  "x", "f", "a",   "i", "c", "cr", "b",
+                                             "bc", "t", "p", "cur", "l", "u", "s"};
 
 static bool is_hex_lower(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
     return true;
 }
 
-int beat_notice_parse(beat_event_type type, const char *query,
-                      beat_notice *out, beat_reason *why) {
-    if (!beat_notice_type_name(type))
-        return beat_reasonf(why, -EINVAL, "not a notice type");
+int beat_notice_parse(beat_event_type type, const char *query, beat_notice *out, beat_reason *why) {
+    if (!beat_notice_type_name(type)) return beat_reasonf(why, -EINVAL, "not a notice type");
     if (!query) return beat_reasonf(why, -EINVAL, "missing query");
     size_t qlen = strlen(query);
-    if (qlen > NOTICE_QUERY_MAX)
-        return beat_reasonf(why, -EINVAL, "query too long");
+    if (qlen > NOTICE_QUERY_MAX) return beat_reasonf(why, -EINVAL, "query too long");
 
     beat_notice n;
     memset(&n, 0, sizeof n);
@@ -327,25 +325,28 @@ int beat_notice_parse(beat_event_type type, const char *query,
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *pe = amp ? amp : end;
-        if (pe == p) { p = pe + 1; continue; } /* "&&" or trailing '&' */
-        if (++params > NOTICE_PARAMS_MAX)
-            return beat_reasonf(why, -EINVAL, "too many parameters");
+        if (pe == p) {
+            p = pe + 1;
+            continue;
+        } /* "&&" or trailing '&' */
+        if (++params > NOTICE_PARAMS_MAX) return beat_reasonf(why, -EINVAL, "too many parameters");
         const char *eq = memchr(p, '=', (size_t)(pe - p));
         if (!eq) return beat_reasonf(why, -EINVAL, "parameter without '='");
         size_t klen = (size_t)(eq - p);
         int f = -1;
         for (int k = 0; k < F_N; k++)
-            if (strlen(field_names[k]) == klen && memcmp(field_names[k], p, klen) == 0)
-                f = k;
-        if (f < 0) { p = pe + 1; continue; } /* unknown keys are ignored */
+            if (strlen(field_names[k]) == klen && memcmp(field_names[k], p, klen) == 0) f = k;
+        if (f < 0) {
+            p = pe + 1;
+            continue;
+        } /* unknown keys are ignored */
         const char *name = field_names[f];
         if (seen[f]) return beat_reasonf(why, -EINVAL, "duplicate parameter %s", name);
         seen[f] = true;
         int rc = url_decode(eq + 1, (size_t)(pe - eq - 1), val, sizeof val);
         if (rc == -EMSGSIZE) return beat_reasonf(why, -EINVAL, "%s too long", name);
         if (rc < 0) return beat_reasonf(why, -EINVAL, "bad escape in %s", name);
-        if (strstr(val, "${"))
-            return beat_reasonf(why, -EINVAL, "unsubstituted macro in %s", name);
+        if (strstr(val, "${")) return beat_reasonf(why, -EINVAL, "unsubstituted macro in %s", name);
         size_t vlen = strlen(val);
         int64_t iv;
         /* A loss may come without a price or reason: exchanges that do not
@@ -355,72 +356,76 @@ int beat_notice_parse(beat_event_type type, const char *query,
             continue;
         }
         switch (f) {
-        case F_V:
-            /* Say which: an operator reading the 400 needs the number. */
-            if (parse_int(val, 1, 2, &iv) < 0)
-                return beat_reasonf(why, -EINVAL, "unsupported notice version %.16s", val);
-            n.version = (int)iv;
-            break;
-        case F_X:
-            if (vlen > BEAT_ID_MAX) return beat_reasonf(why, -EINVAL, "x too long");
-            memcpy(n.exchange, val, vlen + 1);
-            break;
-        case F_F:
-            if (parse_int(val, 0, UINT32_MAX, &iv) < 0)
-                return beat_reasonf(why, -EINVAL, "bad f");
-            if (iv & ~(int64_t)BEAT_NOTICE_F_KNOWN)
-                return beat_reasonf(why, -EINVAL, "unknown flags in f=%" PRId64, iv);
-            n.flags = (uint32_t)iv;
-            break;
-        case F_A: case F_I: case F_C: case F_CR: {
-            if (vlen > BEAT_ID_MAX) return beat_reasonf(why, -EINVAL, "%s too long", name);
-            if (vlen == 0 && f != F_CR) return beat_reasonf(why, -EINVAL, "empty %s", name);
-            char *dst = f == F_A ? n.auction : f == F_I ? n.imp
-                      : f == F_C ? n.campaign : n.crid;
-            memcpy(dst, val, vlen + 1);
-            break;
-        }
-        case F_B: case F_T:
-            if (parse_int(val, 0, INT64_MAX, &iv) < 0)
-                return beat_reasonf(why, -EINVAL, "bad %s", name);
-            if (f == F_B) n.bid_cpm_micros = iv;
-            else n.ts_ms = iv;
-            break;
-        case F_P:
-            if (beat_price_parse(val, &n.price_cpm_micros) < 0)
-                return beat_reasonf(why, -EINVAL, "bad price");
-            break;
-        case F_BC: /* as signed: 3 upper-case letters */
-            if (vlen != 3)
-                return beat_reasonf(why, -EINVAL, "bad bc");
-            for (size_t k = 0; k < vlen; k++)
-                if (val[k] < 'A' || val[k] > 'Z') return beat_reasonf(why, -EINVAL, "bad bc");
-            memcpy(n.bid_currency, val, vlen + 1);
-            break;
-        case F_CUR:
-            if (vlen >= sizeof n.currency)
-                return beat_reasonf(why, -EINVAL, "cur too long");
-            for (size_t k = 0; k < vlen; k++)
-                if (!((val[k] >= 'A' && val[k] <= 'Z') || (val[k] >= 'a' && val[k] <= 'z')))
-                    return beat_reasonf(why, -EINVAL, "bad cur");
-            memcpy(n.currency, val, vlen + 1);
-            break;
-        case F_L:
-            if (parse_int(val, 0, INT32_MAX, &iv) < 0)
-                return beat_reasonf(why, -EINVAL, "bad loss code");
-            n.loss_code = (int32_t)iv;
-            break;
-        case F_U:
-            if (type != BEAT_EV_CLICK)
-                return beat_reasonf(why, -EINVAL, "u only allowed on click");
-            if (vlen == 0) return beat_reasonf(why, -EINVAL, "empty u");
-            memcpy(n.landing, val, vlen + 1);
-            break;
-        case F_S:
-            if (vlen != BEAT_SIG_HEX || !is_hex_lower(val, vlen))
-                return beat_reasonf(why, -EINVAL, "bad signature format");
-            memcpy(n.sig, val, vlen + 1);
-            break;
+            case F_V:
+                /* Say which: an operator reading the 400 needs the number. */
+                if (parse_int(val, 1, 2, &iv) < 0)
+                    return beat_reasonf(why, -EINVAL, "unsupported notice version %.16s", val);
+                n.version = (int)iv;
+                break;
+            case F_X:
+                if (vlen > BEAT_ID_MAX) return beat_reasonf(why, -EINVAL, "x too long");
+                memcpy(n.exchange, val, vlen + 1);
+                break;
+            case F_F:
+                if (parse_int(val, 0, UINT32_MAX, &iv) < 0)
+                    return beat_reasonf(why, -EINVAL, "bad f");
+                if (iv & ~(int64_t)BEAT_NOTICE_F_KNOWN)
+                    return beat_reasonf(why, -EINVAL, "unknown flags in f=%" PRId64, iv);
+                n.flags = (uint32_t)iv;
+                break;
+            case F_A:
+            case F_I:
+            case F_C:
+            case F_CR: {
+                if (vlen > BEAT_ID_MAX) return beat_reasonf(why, -EINVAL, "%s too long", name);
+                if (vlen == 0 && f != F_CR) return beat_reasonf(why, -EINVAL, "empty %s", name);
+                char *dst = f == F_A   ? n.auction
+                            : f == F_I ? n.imp
+                            : f == F_C ? n.campaign
+                                       : n.crid;
+                memcpy(dst, val, vlen + 1);
+                break;
+            }
+            case F_B:
+            case F_T:
+                if (parse_int(val, 0, INT64_MAX, &iv) < 0)
+                    return beat_reasonf(why, -EINVAL, "bad %s", name);
+                if (f == F_B) n.bid_cpm_micros = iv;
+                else n.ts_ms = iv;
+                break;
+            case F_P:
+                if (beat_price_parse(val, &n.price_cpm_micros) < 0)
+                    return beat_reasonf(why, -EINVAL, "bad price");
+                break;
+            case F_BC: /* as signed: 3 upper-case letters */
+                if (vlen != 3) return beat_reasonf(why, -EINVAL, "bad bc");
+                for (size_t k = 0; k < vlen; k++)
+                    if (val[k] < 'A' || val[k] > 'Z') return beat_reasonf(why, -EINVAL, "bad bc");
+                memcpy(n.bid_currency, val, vlen + 1);
+                break;
+            case F_CUR:
+                if (vlen >= sizeof n.currency) return beat_reasonf(why, -EINVAL, "cur too long");
+                for (size_t k = 0; k < vlen; k++)
+                    if (!((val[k] >= 'A' && val[k] <= 'Z') || (val[k] >= 'a' && val[k] <= 'z')))
+                        return beat_reasonf(why, -EINVAL, "bad cur");
+                memcpy(n.currency, val, vlen + 1);
+                break;
+            case F_L:
+                if (parse_int(val, 0, INT32_MAX, &iv) < 0)
+                    return beat_reasonf(why, -EINVAL, "bad loss code");
+                n.loss_code = (int32_t)iv;
+                break;
+            case F_U:
+                if (type != BEAT_EV_CLICK)
+                    return beat_reasonf(why, -EINVAL, "u only allowed on click");
+                if (vlen == 0) return beat_reasonf(why, -EINVAL, "empty u");
+                memcpy(n.landing, val, vlen + 1);
+                break;
+            case F_S:
+                if (vlen != BEAT_SIG_HEX || !is_hex_lower(val, vlen))
+                    return beat_reasonf(why, -EINVAL, "bad signature format");
+                memcpy(n.sig, val, vlen + 1);
+                break;
         }
         p = pe + 1;
     }
@@ -431,8 +436,7 @@ int beat_notice_parse(beat_event_type type, const char *query,
             return beat_reasonf(why, -EINVAL, "missing %s", field_names[required[k]]);
     if ((type == BEAT_EV_WIN || type == BEAT_EV_BILL) && !seen[F_P])
         return beat_reasonf(why, -EINVAL, "missing p");
-    if (type == BEAT_EV_CLICK && !seen[F_U])
-        return beat_reasonf(why, -EINVAL, "missing u");
+    if (type == BEAT_EV_CLICK && !seen[F_U]) return beat_reasonf(why, -EINVAL, "missing u");
     /* v1 signed neither x nor f: honouring them would let anyone who holds
      * a v1 URL mark it as test traffic (and so unbilled). */
     if (n.version == 1 && (seen[F_X] || seen[F_F]))

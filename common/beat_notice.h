@@ -42,33 +42,33 @@
 
 /* What a v2 signature covers, as the signer has it. */
 typedef struct beat_notice_fields {
-    beat_event_type type;     /* win, bill, loss, imp or click */
-    const char *exchange;     /* x: the exchange id; NULL = "" (--open) */
-    uint32_t flags;           /* f: BEAT_NOTICE_F_* */
+    beat_event_type type; /* win, bill, loss, imp or click */
+    const char *exchange; /* x: the exchange id; NULL = "" (--open) */
+    uint32_t flags;       /* f: BEAT_NOTICE_F_* */
     const char *auction, *imp, *campaign;
-    const char *crid;         /* NULL = "" */
-    int64_t bid_cpm_micros;   /* USD */
-    int64_t ts_ms;            /* signing time */
-    const char *landing;      /* click: required; other types: ignored */
-    const char *bid_cur;      /* bc: 3 upper-case letters; NULL, "" or "USD" = USD
+    const char *crid;       /* NULL = "" */
+    int64_t bid_cpm_micros; /* USD */
+    int64_t ts_ms;          /* signing time */
+    const char *landing;    /* click: required; other types: ignored */
+    const char *bid_cur;    /* bc: 3 upper-case letters; NULL, "" or "USD" = USD
                                  (then neither written nor signed) */
 } beat_notice_fields;
 
 typedef struct beat_notice {
-    beat_event_type type;     /* from the URL path, never from the query */
-    int version;              /* v: 1 or 2 (absent = 1) */
+    beat_event_type type;           /* from the URL path, never from the query */
+    int version;                    /* v: 1 or 2 (absent = 1) */
     char exchange[BEAT_ID_MAX + 1]; /* x (absent = "") */
-    uint32_t flags;           /* f (absent = 0) */
+    uint32_t flags;                 /* f (absent = 0) */
     char auction[BEAT_ID_MAX + 1];
     char imp[BEAT_ID_MAX + 1];
     char campaign[BEAT_ID_MAX + 1];
     char crid[BEAT_ID_MAX + 1];
-    int64_t bid_cpm_micros;   /* USD */
-    char bid_currency[4];     /* bc (absent = "": USD) */
-    int64_t ts_ms;            /* signed timestamp */
-    int64_t price_cpm_micros; /* -1 when absent; in currency, or bid_currency */
-    char currency[8];         /* cur (absent or empty = "") */
-    int32_t loss_code;        /* -1 when absent */
+    int64_t bid_cpm_micros;     /* USD */
+    char bid_currency[4];       /* bc (absent = "": USD) */
+    int64_t ts_ms;              /* signed timestamp */
+    int64_t price_cpm_micros;   /* -1 when absent; in currency, or bid_currency */
+    char currency[8];           /* cur (absent or empty = "") */
+    int32_t loss_code;          /* -1 when absent */
     char landing[BEAT_URL_MAX]; /* click only */
     char sig[BEAT_SIG_HEX + 1];
 } beat_notice;
@@ -80,35 +80,32 @@ typedef struct beat_notice {
 int beat_notice_text(const beat_notice_fields *f, char *buf, size_t cap);
 
 /* sig_out gets the v2 signature: BEAT_SIG_HEX hex chars + NUL. */
-int beat_notice_sign(const void *secret, size_t secret_len,
-                     const beat_notice_fields *f, char *sig_out);
+int beat_notice_sign(const void *secret, size_t secret_len, const beat_notice_fields *f,
+                     char *sig_out);
 /* The v1 signature (landing NULL or ""). Only to verify notices signed
  * before the upgrade and to test that; nothing signs v1 any more. */
-int beat_notice_sign_v1(const void *secret, size_t secret_len,
-                        const char *auction, const char *imp,
-                        const char *campaign, int64_t bid_cpm_micros,
-                        int64_t ts_ms, const char *landing, char *sig_out);
+int beat_notice_sign_v1(const void *secret, size_t secret_len, const char *auction, const char *imp,
+                        const char *campaign, int64_t bid_cpm_micros, int64_t ts_ms,
+                        const char *landing, char *sig_out);
 /* Constant-time check of n->sig against the fields of n, with the
  * signature version n->version says (whether v1 is still welcome is the
  * caller's decision). */
-bool beat_notice_verify(const void *secret, size_t secret_len,
-                        const beat_notice *n);
+bool beat_notice_verify(const void *secret, size_t secret_len, const beat_notice *n);
 
 /* Appends the v2 notice URL for f to out, with the macros left in place for
  * the exchange and auction/imp written as the macro text
  * (${AUCTION_ID}/${AUCTION_IMP_ID}). The signature covers the real auction
  * and imp ids in f. base = "http://127.0.0.1:8081". On error out is left as
  * it was. */
-int beat_notice_url(beat_buf *out, const char *base, const void *secret,
-                    size_t secret_len, const beat_notice_fields *f);
+int beat_notice_url(beat_buf *out, const char *base, const void *secret, size_t secret_len,
+                    const beat_notice_fields *f);
 
 /* Parses a query string (the part after '?', URL-encoded) of a notice of
  * the given type (the URL path's). Converts p (decimal CPM, e.g. "1.2345")
  * to CPM micros, rounding half up; an unsubstituted macro, an unknown
  * version or flag bit, or garbage → -EINVAL with reason. Does not verify
  * the signature. */
-int beat_notice_parse(beat_event_type type, const char *query,
-                      beat_notice *out, beat_reason *why);
+int beat_notice_parse(beat_event_type type, const char *query, beat_notice *out, beat_reason *why);
 
 /* Decimal CPM text ("2.5", "0.000123") → CPM micros. -EINVAL on junk,
  * negatives, > 1e6 CPM or more than 9 decimals. */

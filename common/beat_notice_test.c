@@ -12,9 +12,15 @@ static const char SECRET[] = "test-secret";
 #define SL (sizeof SECRET - 1)
 
 static beat_notice_fields F(beat_event_type t) {
-    return (beat_notice_fields){.type = t, .exchange = "", .flags = 0, .auction = "A1",
-                                .imp = "1", .campaign = "c1", .crid = "cr1",
-                                .bid_cpm_micros = 1500000, .ts_ms = 1700000000123LL,
+    return (beat_notice_fields){.type = t,
+                                .exchange = "",
+                                .flags = 0,
+                                .auction = "A1",
+                                .imp = "1",
+                                .campaign = "c1",
+                                .crid = "cr1",
+                                .bid_cpm_micros = 1500000,
+                                .ts_ms = 1700000000123LL,
                                 .landing = NULL};
 }
 
@@ -56,8 +62,8 @@ static int t_sign_known_shape(void) {
     CHECK(beat_notice_sign(SECRET, SL, &f, b) < 0);
     /* v1, kept for the upgrade window: its pinned value is unchanged.
      * HMAC-SHA256("test-secret", "v1\nA1\n1\nc1\n1500000\n1700000000123\n")[:16] */
-    CHECK_EQ_INT(beat_notice_sign_v1(SECRET, SL, "A1", "1", "c1", 1500000, 1700000000123LL,
-                                     NULL, a), 0);
+    CHECK_EQ_INT(
+        beat_notice_sign_v1(SECRET, SL, "A1", "1", "c1", 1500000, 1700000000123LL, NULL, a), 0);
     CHECK_EQ_STR(a, "8093dae4b3bb8fe3ac8408d9890cb29c");
     CHECK_EQ_INT(beat_notice_sign_v1(SECRET, SL, "A1", "1", "c1", 1, 2, NULL, NULL), -EINVAL);
     return 0;
@@ -95,8 +101,8 @@ static int t_signed_text(void) {
     id[BEAT_ID_MAX] = 0;
     memset(land, 'u', sizeof land - 1);
     land[sizeof land - 1] = 0;
-    f = (beat_notice_fields){BEAT_EV_CLICK, id, UINT32_MAX, id, id, id, id, INT64_MIN,
-                             INT64_MIN, land, NULL};
+    f = (beat_notice_fields){BEAT_EV_CLICK, id,        UINT32_MAX, id,  id, id, id,
+                             INT64_MIN,     INT64_MIN, land,       NULL};
     CHECK(beat_notice_text(&f, buf, sizeof buf) > 0);
     return 0;
 }
@@ -121,8 +127,9 @@ static void fill(beat_notice *n, beat_event_type t, int version) {
         return;
     }
     strcpy(n->exchange, "exch-1");
-    beat_notice_fields f = {t, n->exchange, n->flags, n->auction, n->imp, n->campaign,
-                            n->crid, n->bid_cpm_micros, n->ts_ms, n->landing, n->bid_currency};
+    beat_notice_fields f = {t,        n->exchange, n->flags,       n->auction,
+                            n->imp,   n->campaign, n->crid,        n->bid_cpm_micros,
+                            n->ts_ms, n->landing,  n->bid_currency};
     beat_notice_sign(SECRET, SL, &f, n->sig);
 }
 
@@ -132,38 +139,72 @@ static int t_tamper_fails(void) {
         fill(&n, (beat_event_type)t, 2);
         CHECK(beat_notice_verify(SECRET, SL, &n));
         CHECK(!beat_notice_verify("other", 5, &n));
-        m = n; m.auction[0] ^= 1; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; strcat(m.imp, "0"); CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.campaign[1] = 'X'; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.bid_cpm_micros++; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.ts_ms--; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.sig[31] = m.sig[31] == '0' ? '1' : '0'; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.sig[5] = 0; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.auction[0] ^= 1;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        strcat(m.imp, "0");
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.campaign[1] = 'X';
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.bid_cpm_micros++;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.ts_ms--;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.sig[31] = m.sig[31] == '0' ? '1' : '0';
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.sig[5] = 0;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
         /* v2 signs the creative, the exchange and the flags... */
-        m = n; strcpy(m.crid, "other"); CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.crid[0] = 0; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; strcpy(m.exchange, "exch-2"); CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.exchange[0] = 0; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.flags = BEAT_NOTICE_F_TEST; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        strcpy(m.crid, "other");
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.crid[0] = 0;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        strcpy(m.exchange, "exch-2");
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.exchange[0] = 0;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.flags = BEAT_NOTICE_F_TEST;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
         /* ...and is checked with its own version only. */
-        m = n; m.version = 1; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.version = 3; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.version = 1;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.version = 3;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
         if (t == BEAT_EV_CLICK) {
-            m = n; strcpy(m.landing, "https://evil.example/"); CHECK(!beat_notice_verify(SECRET, SL, &m));
+            m = n;
+            strcpy(m.landing, "https://evil.example/");
+            CHECK(!beat_notice_verify(SECRET, SL, &m));
         }
         /* The type is signed: a notice moved to any other path is forged. */
         for (int u = BEAT_EV_WIN; u <= BEAT_EV_CLICK; u++) {
             if (u == t) continue;
-            m = n; m.type = (beat_event_type)u;
+            m = n;
+            m.type = (beat_event_type)u;
             CHECK(!beat_notice_verify(SECRET, SL, &m));
         }
         /* Only what the exchange substitutes (p, cur, l) may differ. */
-        m = n; m.price_cpm_micros = 5; strcpy(m.currency, "EUR"); m.loss_code = 7;
+        m = n;
+        m.price_cpm_micros = 5;
+        strcpy(m.currency, "EUR");
+        m.loss_code = 7;
         CHECK(beat_notice_verify(SECRET, SL, &m));
     }
     /* The cases the upgrade is for, spelt out. */
-    static const int retype[][2] = {{BEAT_EV_WIN, BEAT_EV_BILL}, {BEAT_EV_LOSS, BEAT_EV_BILL},
-                                    {BEAT_EV_WIN, BEAT_EV_IMP}};
+    static const int retype[][2] = {
+        {BEAT_EV_WIN, BEAT_EV_BILL}, {BEAT_EV_LOSS, BEAT_EV_BILL}, {BEAT_EV_WIN, BEAT_EV_IMP}};
     for (size_t k = 0; k < sizeof retype / sizeof retype[0]; k++) {
         beat_notice n;
         fill(&n, (beat_event_type)retype[k][0], 2);
@@ -182,21 +223,33 @@ static int t_v1_still_verifies(void) {
         beat_notice n, m;
         fill(&n, (beat_event_type)t, 1);
         CHECK(beat_notice_verify(SECRET, SL, &n));
-        m = n; m.version = 2; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.bid_cpm_micros++; CHECK(!beat_notice_verify(SECRET, SL, &m));
-        m = n; m.auction[0] ^= 1; CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.version = 2;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.bid_cpm_micros++;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        m.auction[0] ^= 1;
+        CHECK(!beat_notice_verify(SECRET, SL, &m));
         /* the weaknesses v2 removes */
-        m = n; strcpy(m.crid, "other"); CHECK(beat_notice_verify(SECRET, SL, &m));
+        m = n;
+        strcpy(m.crid, "other");
+        CHECK(beat_notice_verify(SECRET, SL, &m));
         if (t != BEAT_EV_CLICK) {
-            m = n; m.type = BEAT_EV_BILL; CHECK(beat_notice_verify(SECRET, SL, &m));
+            m = n;
+            m.type = BEAT_EV_BILL;
+            CHECK(beat_notice_verify(SECRET, SL, &m));
         }
     }
     /* A v1 URL as inference used to write it parses as v1 and verifies. */
     char sig[BEAT_SIG_HEX + 1], q[512];
-    CHECK_EQ_INT(beat_notice_sign_v1(SECRET, SL, "A-1", "2", "c1", 1234567, 1700000000001LL,
-                                     NULL, sig), 0);
-    snprintf(q, sizeof q, "a=A-1&i=2&c=c1&cr=cr1&b=1234567&t=1700000000001&p=1.5&cur=USD"
-             "&s=%s", sig);
+    CHECK_EQ_INT(
+        beat_notice_sign_v1(SECRET, SL, "A-1", "2", "c1", 1234567, 1700000000001LL, NULL, sig), 0);
+    snprintf(q, sizeof q,
+             "a=A-1&i=2&c=c1&cr=cr1&b=1234567&t=1700000000001&p=1.5&cur=USD"
+             "&s=%s",
+             sig);
     beat_notice n;
     beat_reason why = {{0}};
     CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, q, &n, &why), 0);
@@ -224,67 +277,75 @@ static void subst(char *s, size_t cap, const char *macro, const char *val) {
 static int t_round_trip(void) {
     static const char *const paths[] = {"", "", "/win?", "/bill?", "/loss?", "/imp?", "/click?"};
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) {
-      for (int test = 0; test < 2; test++) {
-        beat_buf b;
-        beat_buf_init(&b, 4096);
-        const char *landing = "https://shop.example/p?x=1&y=a b/ü";
-        beat_notice_fields f = {(beat_event_type)t, test ? "ex&1" : "", test ? 1u : 0u,
-                                "A-1", "2", "c/1&x", "cr 1", 1234567, 1700000000001LL,
-                                landing, NULL};
-        CHECK_EQ_INT(beat_notice_url(&b, "http://127.0.0.1:8081/", SECRET, SL, &f), 0);
-        CHECK(strstr(b.data, "http://127.0.0.1:8081/") == b.data);
-        CHECK(strstr(b.data, paths[t]) != NULL);
-        CHECK(strstr(b.data, test ? "?v=2&x=ex%261&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c="
-                                  : "?v=2&x=&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=") != NULL);
-        CHECK(strstr(b.data, test ? "&t=1700000000001&f=1" : "&t=1700000000001&f=0") != NULL);
-        CHECK((strstr(b.data, "${AUCTION_PRICE}") != NULL) ==
-              (t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS));
-        CHECK((strstr(b.data, "${AUCTION_LOSS}") != NULL) == (t == BEAT_EV_LOSS));
-        char url[BEAT_URL_MAX * 2];
-        snprintf(url, sizeof url, "%s", b.data);
-        /* What the exchange does. */
-        subst(url, sizeof url, "${AUCTION_ID}", "A-1");
-        subst(url, sizeof url, "${AUCTION_IMP_ID}", "2");
-        subst(url, sizeof url, "${AUCTION_PRICE}", "1.2345675");
-        subst(url, sizeof url, "${AUCTION_CURRENCY}", "USD");
-        subst(url, sizeof url, "${AUCTION_LOSS}", "102");
-        CHECK(!strstr(url, "${"));
-        const char *q = strchr(url, '?');
-        CHECK(q != NULL);
-        beat_notice n;
-        beat_reason why = {{0}};
-        int rc = beat_notice_parse((beat_event_type)t, q + 1, &n, &why);
-        if (rc) fprintf(stderr, "  parse: %s (%s)\n", why.msg, url);
-        CHECK_EQ_INT(rc, 0);
-        CHECK_EQ_INT(n.version, 2);
-        CHECK_EQ_STR(n.exchange, test ? "ex&1" : "");
-        CHECK_EQ_INT(n.flags, test ? BEAT_NOTICE_F_TEST : 0);
-        CHECK_EQ_STR(n.auction, "A-1");
-        CHECK_EQ_STR(n.imp, "2");
-        CHECK_EQ_STR(n.campaign, "c/1&x");
-        CHECK_EQ_STR(n.crid, "cr 1");
-        CHECK_EQ_INT(n.bid_cpm_micros, 1234567);
-        CHECK_EQ_INT(n.ts_ms, 1700000000001LL);
-        if (t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS) {
-            CHECK_EQ_INT(n.price_cpm_micros, 1234568);
-            CHECK_EQ_STR(n.currency, "USD");
-        } else {
-            CHECK_EQ_INT(n.price_cpm_micros, -1);
+        for (int test = 0; test < 2; test++) {
+            beat_buf b;
+            beat_buf_init(&b, 4096);
+            const char *landing = "https://shop.example/p?x=1&y=a b/ü";
+            beat_notice_fields f = {(beat_event_type)t,
+                                    test ? "ex&1" : "",
+                                    test ? 1u : 0u,
+                                    "A-1",
+                                    "2",
+                                    "c/1&x",
+                                    "cr 1",
+                                    1234567,
+                                    1700000000001LL,
+                                    landing,
+                                    NULL};
+            CHECK_EQ_INT(beat_notice_url(&b, "http://127.0.0.1:8081/", SECRET, SL, &f), 0);
+            CHECK(strstr(b.data, "http://127.0.0.1:8081/") == b.data);
+            CHECK(strstr(b.data, paths[t]) != NULL);
+            CHECK(strstr(b.data, test ? "?v=2&x=ex%261&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c="
+                                      : "?v=2&x=&a=${AUCTION_ID}&i=${AUCTION_IMP_ID}&c=") != NULL);
+            CHECK(strstr(b.data, test ? "&t=1700000000001&f=1" : "&t=1700000000001&f=0") != NULL);
+            CHECK((strstr(b.data, "${AUCTION_PRICE}") != NULL) ==
+                  (t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS));
+            CHECK((strstr(b.data, "${AUCTION_LOSS}") != NULL) == (t == BEAT_EV_LOSS));
+            char url[BEAT_URL_MAX * 2];
+            snprintf(url, sizeof url, "%s", b.data);
+            /* What the exchange does. */
+            subst(url, sizeof url, "${AUCTION_ID}", "A-1");
+            subst(url, sizeof url, "${AUCTION_IMP_ID}", "2");
+            subst(url, sizeof url, "${AUCTION_PRICE}", "1.2345675");
+            subst(url, sizeof url, "${AUCTION_CURRENCY}", "USD");
+            subst(url, sizeof url, "${AUCTION_LOSS}", "102");
+            CHECK(!strstr(url, "${"));
+            const char *q = strchr(url, '?');
+            CHECK(q != NULL);
+            beat_notice n;
+            beat_reason why = {{0}};
+            int rc = beat_notice_parse((beat_event_type)t, q + 1, &n, &why);
+            if (rc) fprintf(stderr, "  parse: %s (%s)\n", why.msg, url);
+            CHECK_EQ_INT(rc, 0);
+            CHECK_EQ_INT(n.version, 2);
+            CHECK_EQ_STR(n.exchange, test ? "ex&1" : "");
+            CHECK_EQ_INT(n.flags, test ? BEAT_NOTICE_F_TEST : 0);
+            CHECK_EQ_STR(n.auction, "A-1");
+            CHECK_EQ_STR(n.imp, "2");
+            CHECK_EQ_STR(n.campaign, "c/1&x");
+            CHECK_EQ_STR(n.crid, "cr 1");
+            CHECK_EQ_INT(n.bid_cpm_micros, 1234567);
+            CHECK_EQ_INT(n.ts_ms, 1700000000001LL);
+            if (t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS) {
+                CHECK_EQ_INT(n.price_cpm_micros, 1234568);
+                CHECK_EQ_STR(n.currency, "USD");
+            } else {
+                CHECK_EQ_INT(n.price_cpm_micros, -1);
+            }
+            CHECK_EQ_INT(n.loss_code, t == BEAT_EV_LOSS ? 102 : -1);
+            CHECK_EQ_STR(n.landing, t == BEAT_EV_CLICK ? landing : "");
+            CHECK(beat_notice_verify(SECRET, SL, &n));
+            /* A different substituted auction id does not verify. */
+            n.auction[0] = 'B';
+            CHECK(!beat_notice_verify(SECRET, SL, &n));
+            /* Nor does the same query under another path (a loss billed). */
+            if (t != BEAT_EV_CLICK) {
+                beat_event_type other = t == BEAT_EV_BILL ? BEAT_EV_WIN : BEAT_EV_BILL;
+                if (beat_notice_parse(other, q + 1, &n, &why) == 0)
+                    CHECK(!beat_notice_verify(SECRET, SL, &n));
+            }
+            beat_buf_fini(&b);
         }
-        CHECK_EQ_INT(n.loss_code, t == BEAT_EV_LOSS ? 102 : -1);
-        CHECK_EQ_STR(n.landing, t == BEAT_EV_CLICK ? landing : "");
-        CHECK(beat_notice_verify(SECRET, SL, &n));
-        /* A different substituted auction id does not verify. */
-        n.auction[0] = 'B';
-        CHECK(!beat_notice_verify(SECRET, SL, &n));
-        /* Nor does the same query under another path (a loss billed). */
-        if (t != BEAT_EV_CLICK) {
-            beat_event_type other = t == BEAT_EV_BILL ? BEAT_EV_WIN : BEAT_EV_BILL;
-            if (beat_notice_parse(other, q + 1, &n, &why) == 0)
-                CHECK(!beat_notice_verify(SECRET, SL, &n));
-        }
-        beat_buf_fini(&b);
-      }
     }
     /* Bad args leave the buffer unchanged. */
     beat_buf b;
@@ -305,20 +366,45 @@ static int t_round_trip(void) {
 }
 
 static int t_price_parse(void) {
-    static const struct { const char *s; int rc; int64_t v; } T[] = {
-        {"1", 0, 1000000}, {"1.5", 0, 1500000}, {"0.000001", 0, 1},
-        {"2.5", 0, 2500000}, {"0.000123", 0, 123}, {"0", 0, 0},
-        {"0.0000005", 0, 1}, {"0.00000049", 0, 0}, {"1.2345675", 0, 1234568},
-        {"1.2345674", 0, 1234567}, {"1.999999999", 0, 2000000},
-        {"007.25", 0, 7250000}, {".5", 0, 500000},
-        {"1000000", 0, 1000000000000LL}, {"1000000.0000004", 0, 1000000000000LL},
-        {"1000000.0000005", -EINVAL, 0}, {"1000000.1", -EINVAL, 0},
-        {"1000001", -EINVAL, 0}, {"99999999999999999999999", -EINVAL, 0},
-        {"", -EINVAL, 0}, {"-1", -EINVAL, 0}, {"1e3", -EINVAL, 0},
-        {"abc", -EINVAL, 0}, {"1.2.3", -EINVAL, 0}, {"1.0000000001", -EINVAL, 0},
-        {"1.", -EINVAL, 0}, {".", -EINVAL, 0}, {"+1", -EINVAL, 0},
-        {" 1", -EINVAL, 0}, {"1 ", -EINVAL, 0}, {"0x10", -EINVAL, 0},
-        {"${AUCTION_PRICE}", -EINVAL, 0}, {"nan", -EINVAL, 0}, {"inf", -EINVAL, 0},
+    static const struct {
+        const char *s;
+        int rc;
+        int64_t v;
+    } T[] = {
+        {"1", 0, 1000000},
+        {"1.5", 0, 1500000},
+        {"0.000001", 0, 1},
+        {"2.5", 0, 2500000},
+        {"0.000123", 0, 123},
+        {"0", 0, 0},
+        {"0.0000005", 0, 1},
+        {"0.00000049", 0, 0},
+        {"1.2345675", 0, 1234568},
+        {"1.2345674", 0, 1234567},
+        {"1.999999999", 0, 2000000},
+        {"007.25", 0, 7250000},
+        {".5", 0, 500000},
+        {"1000000", 0, 1000000000000LL},
+        {"1000000.0000004", 0, 1000000000000LL},
+        {"1000000.0000005", -EINVAL, 0},
+        {"1000000.1", -EINVAL, 0},
+        {"1000001", -EINVAL, 0},
+        {"99999999999999999999999", -EINVAL, 0},
+        {"", -EINVAL, 0},
+        {"-1", -EINVAL, 0},
+        {"1e3", -EINVAL, 0},
+        {"abc", -EINVAL, 0},
+        {"1.2.3", -EINVAL, 0},
+        {"1.0000000001", -EINVAL, 0},
+        {"1.", -EINVAL, 0},
+        {".", -EINVAL, 0},
+        {"+1", -EINVAL, 0},
+        {" 1", -EINVAL, 0},
+        {"1 ", -EINVAL, 0},
+        {"0x10", -EINVAL, 0},
+        {"${AUCTION_PRICE}", -EINVAL, 0},
+        {"nan", -EINVAL, 0},
+        {"inf", -EINVAL, 0},
     };
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
         int64_t v = -77;
@@ -337,7 +423,11 @@ static int t_price_parse(void) {
 #define OK_WIN "a=A&i=1&c=c1&cr=x&b=100&t=5&p=1.5&cur=USD&" SIG
 
 static int t_malformed(void) {
-    static const struct { int type; const char *q; const char *why; } T[] = {
+    static const struct {
+        int type;
+        const char *q;
+        const char *why;
+    } T[] = {
         {BEAT_EV_WIN, "", "missing a"},
         {BEAT_EV_WIN, "i=1&c=c1&b=1&t=5&p=1&" SIG, "missing a"},
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&" SIG, "missing p"},
@@ -347,7 +437,8 @@ static int t_malformed(void) {
         {BEAT_EV_WIN, OK_WIN "&a=B", "duplicate parameter a"},
         {BEAT_EV_WIN, "a=${AUCTION_ID}&i=1&c=c1&b=1&t=5&p=1&" SIG, "unsubstituted macro in a"},
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=${AUCTION_PRICE}&" SIG, "unsubstituted macro in p"},
-        {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=%24%7BAUCTION_PRICE%7D&" SIG, "unsubstituted macro in p"},
+        {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=%24%7BAUCTION_PRICE%7D&" SIG,
+         "unsubstituted macro in p"},
         {BEAT_EV_LOSS, "a=A&i=1&c=c1&b=1&t=5&l=${AUCTION_LOSS}&" SIG, "unsubstituted macro in l"},
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=-1&" SIG, "bad price"},
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=1e3&" SIG, "bad price"},
@@ -355,13 +446,17 @@ static int t_malformed(void) {
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=-5&t=5&p=1&" SIG, "bad b"},
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=99999999999999999999&p=1&" SIG, "bad t"},
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=1&s=XYZ", "bad signature format"},
-        {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=1&s=0123456789ABCDEF0123456789abcdef", "bad signature format"},
+        {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=1&s=0123456789ABCDEF0123456789abcdef",
+         "bad signature format"},
         {BEAT_EV_WIN, "a=A%2&i=1&c=c1&b=1&t=5&p=1&" SIG, "bad escape in a"},
         {BEAT_EV_WIN, "a=A%zz&i=1&c=c1&b=1&t=5&p=1&" SIG, "bad escape in a"},
         {BEAT_EV_WIN, "a=A%00B&i=1&c=c1&b=1&t=5&p=1&" SIG, "bad escape in a"},
         {BEAT_EV_WIN, "a=&i=1&c=c1&b=1&t=5&p=1&" SIG, "empty a"},
         {BEAT_EV_WIN, "a&i=1&c=c1&b=1&t=5&p=1&" SIG, "parameter without '='"},
-        {BEAT_EV_WIN, "a=0123456789012345678901234567890123456789012345678901234567890123X&i=1&c=c1&b=1&t=5&p=1&" SIG, "a too long"},
+        {BEAT_EV_WIN,
+         "a=0123456789012345678901234567890123456789012345678901234567890123X&i=1&c=c1&b=1&t=5&p="
+         "1&" SIG,
+         "a too long"},
         {BEAT_EV_WIN, OK_WIN "&u=http%3A%2F%2Fx", "u only allowed on click"},
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=1&cur=US1&" SIG, "bad cur"},
         {BEAT_EV_WIN, "a=A&i=1&c=c1&b=1&t=5&p=1&cur=USDUSDUSD&" SIG, "cur too long"},
@@ -377,7 +472,9 @@ static int t_malformed(void) {
         {BEAT_EV_WIN, "v=2&f=2&" OK_WIN, "unknown flags in f=2"},
         {BEAT_EV_WIN, "v=2&f=3&" OK_WIN, "unknown flags in f=3"},
         {BEAT_EV_WIN, "v=2&x=${EXCHANGE}&" OK_WIN, "unsubstituted macro in x"},
-        {BEAT_EV_WIN, "v=2&x=0123456789012345678901234567890123456789012345678901234567890123X&" OK_WIN, "x too long"},
+        {BEAT_EV_WIN,
+         "v=2&x=0123456789012345678901234567890123456789012345678901234567890123X&" OK_WIN,
+         "x too long"},
         /* v1 signed neither: they cannot ride along on a v1 URL */
         {BEAT_EV_WIN, "f=1&" OK_WIN, "x and f need v=2"},
         {BEAT_EV_WIN, "v=1&x=e&" OK_WIN, "x and f need v=2"},
@@ -419,10 +516,12 @@ static int t_accepted_variants(void) {
     CHECK_EQ_INT(n.loss_code, -1);
     CHECK_EQ_INT(n.price_cpm_micros, -1);
     CHECK_EQ_STR(n.crid, "");
-    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_LOSS, "a=A&i=1&c=c1&b=1&t=5&p=&l=&cur=&" SIG, &n, &why), 0);
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_LOSS, "a=A&i=1&c=c1&b=1&t=5&p=&l=&cur=&" SIG, &n, &why),
+                 0);
     CHECK_EQ_INT(n.loss_code, -1);
     CHECK_EQ_INT(n.price_cpm_micros, -1);
-    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_LOSS, "a=A&i=1&c=c1&b=1&t=5&p=0.5&l=102&" SIG, &n, &why), 0);
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_LOSS, "a=A&i=1&c=c1&b=1&t=5&p=0.5&l=102&" SIG, &n, &why),
+                 0);
     CHECK_EQ_INT(n.loss_code, 102);
     CHECK_EQ_INT(n.price_cpm_micros, 500000);
     /* ... but an empty price on a win is still an error. */
@@ -502,23 +601,25 @@ static int t_bid_currency(void) {
         snprintf(t2, sizeof t2, "%s%s", bad[i], filled);
         CHECK(beat_notice_parse(BEAT_EV_WIN, t2, &nt, &why) != 0);
     }
-    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN, "bc=EUR&a=A1&i=1&c=c1&b=1&t=5&p=1&"
-                                   "s=0123456789abcdef0123456789abcdef", &nt, &why), -EINVAL);
+    CHECK_EQ_INT(beat_notice_parse(BEAT_EV_WIN,
+                                   "bc=EUR&a=A1&i=1&c=c1&b=1&t=5&p=1&"
+                                   "s=0123456789abcdef0123456789abcdef",
+                                   &nt, &why),
+                 -EINVAL);
     CHECK_REASON(why, "bc needs v=2");
     return 0;
 }
 
 int main(int argc, char **argv) {
-    static const beat_test_case tests[] = {
-        {"bid_currency", t_bid_currency},
-        {"sign_known_shape", t_sign_known_shape},
-        {"signed_text", t_signed_text},
-        {"tamper_fails", t_tamper_fails},
-        {"v1_still_verifies", t_v1_still_verifies},
-        {"round_trip", t_round_trip},
-        {"price_parse", t_price_parse},
-        {"malformed", t_malformed},
-        {"accepted_variants", t_accepted_variants},
-        {NULL, NULL}};
+    static const beat_test_case tests[] = {{"bid_currency", t_bid_currency},
+                                           {"sign_known_shape", t_sign_known_shape},
+                                           {"signed_text", t_signed_text},
+                                           {"tamper_fails", t_tamper_fails},
+                                           {"v1_still_verifies", t_v1_still_verifies},
+                                           {"round_trip", t_round_trip},
+                                           {"price_parse", t_price_parse},
+                                           {"malformed", t_malformed},
+                                           {"accepted_variants", t_accepted_variants},
+                                           {NULL, NULL}};
     return beat_test_main("beat_notice", tests, argc, argv);
 }

@@ -16,8 +16,8 @@
 #include "beat_json.h"
 #include "beat_log.h"
 
-void beat_pull_begin(beat_pull_cursor *c, uint64_t epoch, int64_t n,
-                     uint64_t first_seq, beat_pull_check *r) {
+void beat_pull_begin(beat_pull_cursor *c, uint64_t epoch, int64_t n, uint64_t first_seq,
+                     beat_pull_check *r) {
     memset(r, 0, sizeof *r);
     bool known = c->has_epoch;
     if (known && epoch != c->epoch) {
@@ -33,8 +33,7 @@ void beat_pull_begin(beat_pull_cursor *c, uint64_t epoch, int64_t n,
     }
     c->epoch = epoch;
     c->has_epoch = true;
-    if (known && n > 0 && first_seq > c->seq + 1)
-        r->missed = (int64_t)(first_seq - c->seq - 1);
+    if (known && n > 0 && first_seq > c->seq + 1) r->missed = (int64_t)(first_seq - c->seq - 1);
 }
 
 int beat_pull_cursors_encode(const beat_pull_cursor *c, int n, beat_buf *out) {
@@ -56,8 +55,7 @@ int beat_pull_cursor_decode(const struct cJSON *v, uint64_t *epoch, uint64_t *se
     beat_reason why = {{0}}; /* the caller skips a bad entry silently */
     uint64_t e;
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(v, "seq");
-    if (beat_json_hex64(cJSON_GetObjectItemCaseSensitive(v, "epoch"), "", "epoch", &e,
-                        &why) != 0 ||
+    if (beat_json_hex64(cJSON_GetObjectItemCaseSensitive(v, "epoch"), "", "epoch", &e, &why) != 0 ||
         !cJSON_IsNumber(s) || !(s->valuedouble >= 0 && s->valuedouble <= 9e18))
         return -EINVAL;
     *epoch = e;
@@ -65,8 +63,8 @@ int beat_pull_cursor_decode(const struct cJSON *v, uint64_t *epoch, uint64_t *se
     return 0;
 }
 
-void beat_pull_peer_init(beat_pull_peer *p, const char *daemon, const char *url,
-                         const char *label, const char *fallback) {
+void beat_pull_peer_init(beat_pull_peer *p, const char *daemon, const char *url, const char *label,
+                         const char *fallback) {
     snprintf(p->url, sizeof p->url, "%s", url);
     size_t len = strlen(p->url);
     while (len > 0 && p->url[len - 1] == '/') p->url[--len] = '\0';
@@ -74,8 +72,7 @@ void beat_pull_peer_init(beat_pull_peer *p, const char *daemon, const char *url,
     snprintf(base, sizeof base, "beat_%s_link_failures_total", daemon);
     const char *help = "Failed calls to a peer (transport, status or garbage)";
     p->failures = beat_counter_labeled(base, help, "peer", label ? label : p->url);
-    if (!p->failures && fallback)
-        p->failures = beat_counter_labeled(base, help, "peer", fallback);
+    if (!p->failures && fallback) p->failures = beat_counter_labeled(base, help, "peer", fallback);
 }
 
 beat_pull_peer *beat_pull_peers_new(const char *daemon, const beat_strlist *urls) {
@@ -88,14 +85,13 @@ beat_pull_peer *beat_pull_peers_new(const char *daemon, const beat_strlist *urls
     return p;
 }
 
-int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url,
-                  beat_buf *resp) {
+int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url, beat_buf *resp) {
     long status = 0;
     int rc = beat_httpc_get(h, url, resp, &status);
     if (rc == 0 && status == 200) return 0;
     beat_pull_peer_failed(p);
-    beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s err=%d status=%ld detail=\"%s\"",
-                p->url, rc, status, rc < 0 ? beat_httpc_error(h) : "http status");
+    beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s err=%d status=%ld detail=\"%s\"", p->url, rc,
+                status, rc < 0 ? beat_httpc_error(h) : "http status");
     return rc < 0 ? rc : -EIO;
 }
 

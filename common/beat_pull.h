@@ -28,7 +28,7 @@ typedef struct beat_pull_cursor {
     char url[BEAT_PULL_URL_MAX]; /* the instance's base URL: the cursor's key */
     bool has_epoch;              /* an answer (or a restore) set epoch */
     uint64_t epoch;
-    uint64_t seq;                /* last item consumed */
+    uint64_t seq; /* last item consumed */
 } beat_pull_cursor;
 
 /* What an answer's header says about the cursor (beat_pull_begin). */
@@ -42,8 +42,8 @@ typedef struct beat_pull_check {
 /* Checks an answer to "after=c->seq" (its epoch, item count and first seq)
  * before any item is consumed, and moves the cursor to the answer's epoch.
  * The caller counts and logs what r reports. */
-void beat_pull_begin(beat_pull_cursor *c, uint64_t epoch, int64_t n,
-                     uint64_t first_seq, beat_pull_check *r);
+void beat_pull_begin(beat_pull_cursor *c, uint64_t epoch, int64_t n, uint64_t first_seq,
+                     beat_pull_check *r);
 /* True if item seq is new for c (the cursor advances to it); false for a
  * duplicate or out-of-order item, which must be skipped. */
 static inline bool beat_pull_take(beat_pull_cursor *c, uint64_t seq) {
@@ -69,8 +69,8 @@ typedef struct beat_pull_peer {
 /* Sets p->url from url and registers the counter
  * beat_<daemon>_link_failures_total{peer="<label>"}; label NULL = the URL
  * itself (escaped), or fallback if the registry refuses that. */
-void beat_pull_peer_init(beat_pull_peer *p, const char *daemon, const char *url,
-                         const char *label, const char *fallback);
+void beat_pull_peer_init(beat_pull_peer *p, const char *daemon, const char *url, const char *label,
+                         const char *fallback);
 /* The datastream peers of a puller, one per URL, each labelled by its URL
  * (fallback "datastream<i>"). Caller frees the array (free()); NULL on
  * OOM. At least one slot is allocated, so an empty list is not NULL. */
@@ -81,25 +81,33 @@ static inline void beat_pull_peer_failed(const beat_pull_peer *p) {
 /* GET url (a path of p) into resp (bounded by resp->max). 0 on a 200;
  * otherwise the failure is counted on p, logged rate-limited as peer_down
  * and returned (transport error, or -EIO for another status). */
-int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url,
-                  beat_buf *resp);
+int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url, beat_buf *resp);
 
 /* beat_opt rows for a puller's links, whose env twins are shared with the
  * other ends (docs/architecture.md, "one shared name"): --datastream (beat_strlist *ds),
  * --supervisor and --admin-token (char **sup, **token), and --dev (bool *dev):
  * the token is required unless --dev (beat_cfg_secret). */
-#define BEAT_PULL_OPTS(ds, sup, token, dev)                                              \
-    {.name = "datastream", .env = "BEAT_DATASTREAM_URLS",                                \
-     .type = BEAT_OPT_STRLIST, .dst = (ds), .def = "http://127.0.0.1:8082",              \
-     .help = "datastream base URL (repeatable; env: comma list)"},                       \
-    {.name = "supervisor", .env = "BEAT_SUPERVISOR_URL",                                 \
-     .type = BEAT_OPT_STR, .dst = (sup), .def = "http://127.0.0.1:8083",                 \
-     .help = "supervisor base URL"},                                                     \
-    {.name = "admin-token", .env = "BEAT_ADMIN_TOKEN",                                   \
-     .type = BEAT_OPT_STR, .dst = (token), .def = "",                                    \
-     .help = "bearer token for the supervisor's write endpoints; required unless --dev", \
-     .secret = true},                                                                    \
-    BEAT_OPT_DEV(dev)
+#define BEAT_PULL_OPTS(ds, sup, token, dev)                                                        \
+    {.name = "datastream",                                                                         \
+     .env = "BEAT_DATASTREAM_URLS",                                                                \
+     .type = BEAT_OPT_STRLIST,                                                                     \
+     .dst = (ds),                                                                                  \
+     .def = "http://127.0.0.1:8082",                                                               \
+     .help = "datastream base URL (repeatable; env: comma list)"},                                 \
+        {.name = "supervisor",                                                                     \
+         .env = "BEAT_SUPERVISOR_URL",                                                             \
+         .type = BEAT_OPT_STR,                                                                     \
+         .dst = (sup),                                                                             \
+         .def = "http://127.0.0.1:8083",                                                           \
+         .help = "supervisor base URL"},                                                           \
+        {.name = "admin-token",                                                                    \
+         .env = "BEAT_ADMIN_TOKEN",                                                                \
+         .type = BEAT_OPT_STR,                                                                     \
+         .dst = (token),                                                                           \
+         .def = "",                                                                                \
+         .help = "bearer token for the supervisor's write endpoints; required unless --dev",       \
+         .secret = true},                                                                          \
+        BEAT_OPT_DEV(dev)
 
 /* Restore before push, so a restart never resets spend or model
  * (docs/architecture.md "Where state lives"): where a puller stands, for its

@@ -72,12 +72,12 @@ static int t_cursors_json(void) {
     cJSON *root = cJSON_Parse(b.data);
     CHECK(root);
     uint64_t e = 0, s = 0;
-    CHECK_EQ_INT(beat_pull_cursor_decode(cJSON_GetObjectItemCaseSensitive(root, "http://a\"b"),
-                                         &e, &s), 0);
+    CHECK_EQ_INT(
+        beat_pull_cursor_decode(cJSON_GetObjectItemCaseSensitive(root, "http://a\"b"), &e, &s), 0);
     CHECK(e == 0x9f3a000000000001ULL);
     CHECK_EQ_INT(s, 77);
-    CHECK_EQ_INT(beat_pull_cursor_decode(cJSON_GetObjectItemCaseSensitive(root, "nope"), &e,
-                                         &s), -EINVAL);
+    CHECK_EQ_INT(beat_pull_cursor_decode(cJSON_GetObjectItemCaseSensitive(root, "nope"), &e, &s),
+                 -EINVAL);
     cJSON_Delete(root);
     beat_buf_reset(&b);
     CHECK_EQ_INT(beat_pull_cursors_encode(c, 0, &b), 0);
@@ -85,10 +85,14 @@ static int t_cursors_json(void) {
     beat_buf_fini(&b);
 
     const char *bad[] = {
-        "{\"epoch\":\"\",\"seq\":1}",         "{\"epoch\":\"12345678901234567\",\"seq\":1}",
-        "{\"epoch\":\"xyz\",\"seq\":1}",      "{\"epoch\":1,\"seq\":1}",
-        "{\"epoch\":\"a\",\"seq\":-1}",       "{\"epoch\":\"a\",\"seq\":\"1\"}",
-        "{\"epoch\":\"a\",\"seq\":1e19}",     "{\"epoch\":\"a\"}",
+        "{\"epoch\":\"\",\"seq\":1}",
+        "{\"epoch\":\"12345678901234567\",\"seq\":1}",
+        "{\"epoch\":\"xyz\",\"seq\":1}",
+        "{\"epoch\":1,\"seq\":1}",
+        "{\"epoch\":\"a\",\"seq\":-1}",
+        "{\"epoch\":\"a\",\"seq\":\"1\"}",
+        "{\"epoch\":\"a\",\"seq\":1e19}",
+        "{\"epoch\":\"a\"}",
         "[]",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -117,8 +121,7 @@ static int t_peer(void) {
     beat_pull_peer s;
     beat_pull_peer_init(&s, "t", "http://sup/", "supervisor", NULL);
     CHECK_EQ_STR(s.url, "http://sup");
-    CHECK(beat_counter_new("beat_t_link_failures_total{peer=\"supervisor\"}", "x") ==
-          s.failures);
+    CHECK(beat_counter_new("beat_t_link_failures_total{peer=\"supervisor\"}", "x") == s.failures);
     /* a daemon name the registry refuses: no counter, counting is a no-op */
     beat_pull_peer bad;
     beat_pull_peer_init(&bad, "t-x", "http://z", NULL, NULL);
@@ -206,6 +209,4 @@ static const beat_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(int argc, char **argv) {
-    return beat_test_main("beat_pull", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_pull", cases, argc, argv); }

@@ -7,8 +7,7 @@
 
 int beat_sha256(const void *p, size_t n, uint8_t out[BEAT_SHA256_LEN]) {
     unsigned int len = 0;
-    if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) || len != BEAT_SHA256_LEN)
-        return -EIO;
+    if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) || len != BEAT_SHA256_LEN) return -EIO;
     return 0;
 }
 

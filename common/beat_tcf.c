@@ -20,16 +20,14 @@
 
 #define FAIL(...) beat_reasonf(why, -EINVAL, __VA_ARGS__)
 
-static void letters(beat_bits *b, char out[3])
-{
+static void letters(beat_bits *b, char out[3]) {
     for (int i = 0; i < 2; i++) out[i] = (char)('A' + beat_bits_int(b, 6));
     out[2] = '\0';
 }
 
 /* One vendor section: is vendor in it? Ranges must lie in 1..max. */
-static int vendor_section(beat_bits *b, int vendor, int *max_out, bool *range_out,
-                          bool *has, const char *what, beat_reason *why)
-{
+static int vendor_section(beat_bits *b, int vendor, int *max_out, bool *range_out, bool *has,
+                          const char *what, beat_reason *why) {
     int max = (int)beat_bits_int(b, 16);
     bool range = beat_bits_int(b, 1);
     *has = false;
@@ -63,8 +61,7 @@ static int vendor_section(beat_bits *b, int vendor, int *max_out, bool *range_ou
 
 /* Publisher restrictions: parsed past (they are the core segment's tail)
  * and kept only as "purpose not allowed" for the vendor asked about. */
-static int restrictions(beat_bits *b, int vendor, beat_tcf *t, beat_reason *why)
-{
+static int restrictions(beat_bits *b, int vendor, beat_tcf *t, beat_reason *why) {
     if (b->pos + 12 > b->nbits) return 0; /* some writers end before the count */
     int n = (int)beat_bits_int(b, 12);
     t->n_restrictions = n;
@@ -77,8 +74,7 @@ static int restrictions(beat_bits *b, int vendor, beat_tcf *t, beat_reason *why)
             int lo = (int)beat_bits_int(b, 16);
             int hi = is_range ? (int)beat_bits_int(b, 16) : lo;
             if (b->bad) break;
-            if (lo < 1 || hi < lo)
-                return FAIL("tcf: publisher restriction range %d-%d", lo, hi);
+            if (lo < 1 || hi < lo) return FAIL("tcf: publisher restriction range %d-%d", lo, hi);
             if (type == 0 && purpose >= 1 && purpose <= 24 && vendor >= lo && vendor <= hi)
                 t->restricted |= 1u << (purpose - 1);
         }
@@ -87,9 +83,7 @@ static int restrictions(beat_bits *b, int vendor, beat_tcf *t, beat_reason *why)
     return 0;
 }
 
-int beat_tcf_decode(const char *s, size_t len, int vendor, beat_tcf *out,
-                    beat_reason *why)
-{
+int beat_tcf_decode(const char *s, size_t len, int vendor, beat_tcf *out, beat_reason *why) {
     if (!s || len == 0) return FAIL("tcf: empty");
     if (len > BEAT_TCF_MAX_LEN) return FAIL("tcf: longer than %d bytes", BEAT_TCF_MAX_LEN);
     const char *dot = memchr(s, '.', len);
@@ -130,8 +124,8 @@ int beat_tcf_decode(const char *s, size_t len, int vendor, beat_tcf *out,
     t.purposes_li = pl;
     int rc;
     bool li_range;
-    if ((rc = vendor_section(&b, vendor, &t.max_vendor_id, &t.vendor_range,
-                             &t.vendor_consent, "vendor consent", why)) ||
+    if ((rc = vendor_section(&b, vendor, &t.max_vendor_id, &t.vendor_range, &t.vendor_consent,
+                             "vendor consent", why)) ||
         (rc = vendor_section(&b, vendor, &t.max_vendor_li, &li_range, &t.vendor_li,
                              "vendor legitimate interest", why)) ||
         (rc = restrictions(&b, vendor, &t, why)))

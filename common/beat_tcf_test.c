@@ -60,12 +60,30 @@ static int t_encoded_table(void) {
         int vendor;
         bool consent;
     } cases[] = {
-        {"bitfield hit", {.purposes = 0xd, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4}, 755, true},
-        {"bitfield miss", {.purposes = 0xd, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4}, 756, false},
-        {"bitfield last", {.purposes = 0xd, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4}, 4202, true},
-        {"bitfield past max", {.purposes = 0xd, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4}, 4203, false},
-        {"range hit", {.purposes = 0x1, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4, .range = true}, 42, true},
-        {"range miss", {.purposes = 0x1, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4, .range = true}, 43, false},
+        {"bitfield hit",
+         {.purposes = 0xd, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4},
+         755,
+         true},
+        {"bitfield miss",
+         {.purposes = 0xd, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4},
+         756,
+         false},
+        {"bitfield last",
+         {.purposes = 0xd, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4},
+         4202,
+         true},
+        {"bitfield past max",
+         {.purposes = 0xd, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4},
+         4203,
+         false},
+        {"range hit",
+         {.purposes = 0x1, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4, .range = true},
+         42,
+         true},
+        {"range miss",
+         {.purposes = 0x1, .max_vendor = 4202, .vendors = v_some, .n_vendors = 4, .range = true},
+         43,
+         false},
         {"no vendors", {.purposes = 0xffffff, .max_vendor = 0}, 1, false},
     };
     static char s[16000];
@@ -89,8 +107,13 @@ static int t_encoded_table(void) {
 
 static int t_restrictions(void) {
     static const int v[] = {7};
-    tl_tcf spec = {.purposes = 0xf, .special = 1, .max_vendor = 7, .vendors = v,
-                   .n_vendors = 1, .restrict_purpose = 3, .restrict_vendor = 7};
+    tl_tcf spec = {.purposes = 0xf,
+                   .special = 1,
+                   .max_vendor = 7,
+                   .vendors = v,
+                   .n_vendors = 1,
+                   .restrict_purpose = 3,
+                   .restrict_vendor = 7};
     char s[200];
     tl_tcf_encode(&spec, s);
     beat_tcf t;
@@ -115,8 +138,9 @@ static int t_malformed(void) {
     CHECK_REASON(why, "base64url");
     CHECK_EQ_INT(beat_tcf_decode(".abc", 4, 1, &t, &why), -EINVAL);
     /* A v1 consent string ("B…") is not v2 */
-    CHECK_EQ_INT(beat_tcf_decode("BOzcJxTOzcJxTBcAAAENAiCMAP_AAAAAAAAADTwAQDTgAAAA", 46, 1,
-                                 &t, &why), -EINVAL);
+    CHECK_EQ_INT(
+        beat_tcf_decode("BOzcJxTOzcJxTBcAAAENAiCMAP_AAAAAAAAADTwAQDTgAAAA", 46, 1, &t, &why),
+        -EINVAL);
     CHECK_REASON(why, "version 1");
     /* Every prefix of a valid string is refused, never read past */
     size_t n = strlen(REAL_RANGE);
@@ -140,11 +164,10 @@ static int t_malformed(void) {
 }
 
 int main(int argc, char **argv) {
-    static const beat_test_case tests[] = {
-        {"real_strings", t_real_strings},
-        {"encoded_table", t_encoded_table},
-        {"restrictions", t_restrictions},
-        {"malformed", t_malformed},
-        {NULL, NULL}};
+    static const beat_test_case tests[] = {{"real_strings", t_real_strings},
+                                           {"encoded_table", t_encoded_table},
+                                           {"restrictions", t_restrictions},
+                                           {"malformed", t_malformed},
+                                           {NULL, NULL}};
     return beat_test_main("beat_tcf", tests, argc, argv);
 }

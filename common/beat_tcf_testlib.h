@@ -18,13 +18,11 @@ typedef struct tl_bits {
     size_t n;
 } tl_bits;
 
-static inline void tl_put(tl_bits *w, uint64_t v, int n)
-{
+static inline void tl_put(tl_bits *w, uint64_t v, int n) {
     for (int i = n - 1; i >= 0; i--) w->b[w->n++] = (unsigned char)(v >> i & 1u);
 }
 
-static inline void tl_fib(tl_bits *w, uint32_t v)
-{
+static inline void tl_fib(tl_bits *w, uint32_t v) {
     uint32_t f[32];
     int k = 0;
     f[0] = 1;
@@ -43,10 +41,8 @@ static inline void tl_fib(tl_bits *w, uint32_t v)
 }
 
 /* base64url of the bits, zero-padded to a multiple of 6. */
-static inline void tl_b64(tl_bits *w, char *out)
-{
-    static const char A[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static inline void tl_b64(tl_bits *w, char *out) {
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     while (w->n % 6) w->b[w->n++] = 0;
     size_t k = 0;
     for (size_t i = 0; i < w->n; i += 6) {
@@ -58,35 +54,33 @@ static inline void tl_b64(tl_bits *w, char *out)
 }
 
 typedef struct tl_tcf {
-    int version;                  /* 0 → 2 */
-    uint32_t purposes;            /* bit i-1 = purpose i */
-    uint32_t special;             /* bit i-1 = special feature i */
+    int version;       /* 0 → 2 */
+    uint32_t purposes; /* bit i-1 = purpose i */
+    uint32_t special;  /* bit i-1 = special feature i */
     int max_vendor;
-    const int *vendors;           /* consented vendor ids */
+    const int *vendors; /* consented vendor ids */
     int n_vendors;
-    bool range;                   /* range-encode the consent section */
-    int restrict_purpose;         /* > 0: one type-0 restriction on it for */
-    int restrict_vendor;          /* this vendor */
+    bool range;           /* range-encode the consent section */
+    int restrict_purpose; /* > 0: one type-0 restriction on it for */
+    int restrict_vendor;  /* this vendor */
 } tl_tcf;
 
-static inline bool tl_in(const int *v, int n, int id)
-{
+static inline bool tl_in(const int *v, int n, int id) {
     for (int i = 0; i < n; i++)
         if (v[i] == id) return true;
     return false;
 }
 
 /* out: room for (bits/6 + 2) characters. */
-static inline void tl_tcf_encode(const tl_tcf *s, char *out)
-{
+static inline void tl_tcf_encode(const tl_tcf *s, char *out) {
     static tl_bits w;
     w.n = 0;
     tl_put(&w, s->version ? (uint64_t)s->version : 2, 6);
     tl_put(&w, 16000000000ULL, 36);
     tl_put(&w, 16000000000ULL, 36);
-    tl_put(&w, 92, 12);  /* CmpId */
-    tl_put(&w, 1, 12);   /* CmpVersion */
-    tl_put(&w, 1, 6);    /* ConsentScreen */
+    tl_put(&w, 92, 12); /* CmpId */
+    tl_put(&w, 1, 12);  /* CmpVersion */
+    tl_put(&w, 1, 6);   /* ConsentScreen */
     tl_put(&w, 'E' - 'A', 6);
     tl_put(&w, 'N' - 'A', 6);
     tl_put(&w, 150, 12); /* VendorListVersion */
@@ -127,8 +121,7 @@ static inline void tl_tcf_encode(const tl_tcf *s, char *out)
 }
 
 /* A GPP header listing ids[0..n) (ascending), as single entries. */
-static inline void tl_gpp_header(const int *ids, int n, char *out)
-{
+static inline void tl_gpp_header(const int *ids, int n, char *out) {
     static tl_bits w;
     w.n = 0;
     tl_put(&w, 3, 6);
@@ -146,9 +139,8 @@ static inline void tl_gpp_header(const int *ids, int n, char *out)
 /* A US section (id 7..12) whose 2-bit fields are all 0 but the opt-outs
  * at the given bit offsets after Version (see beat_gpp.c), each 0..2
  * (-1: field absent, left 0). nfields 2-bit fields in all. */
-static inline void tl_gpp_us(int off_sale, int sale, int off_sharing, int sharing,
-                             int off_targeted, int targeted, int nfields, char *out)
-{
+static inline void tl_gpp_us(int off_sale, int sale, int off_sharing, int sharing, int off_targeted,
+                             int targeted, int nfields, char *out) {
     static tl_bits w;
     w.n = 0;
     tl_put(&w, 1, 6);

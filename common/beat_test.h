@@ -16,41 +16,39 @@ typedef struct beat_test_case {
     int (*fn)(void); /* 0 = pass */
 } beat_test_case;
 
-#define CHECK(c)                                                              \
-    do {                                                                      \
-        if (!(c)) {                                                           \
-            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__,          \
-                    __LINE__, #c);                                            \
-            return 1;                                                         \
-        }                                                                     \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c);                \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
-#define CHECK_EQ_INT(a, b)                                                    \
-    do {                                                                      \
-        long long a_ = (long long)(a), b_ = (long long)(b);                   \
-        if (a_ != b_) {                                                       \
-            fprintf(stderr, "  %s:%d: %s == %lld, expected %lld\n", __FILE__, \
-                    __LINE__, #a, a_, b_);                                    \
-            return 1;                                                         \
-        }                                                                     \
+#define CHECK_EQ_INT(a, b)                                                                         \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_) {                                                                            \
+            fprintf(stderr, "  %s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_,    \
+                    b_);                                                                           \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 /* A beat_reason (why) whose message contains sub. */
-#define CHECK_REASON(why, sub)                                               \
-    do {                                                                     \
-        if (!strstr((why).msg, (sub))) {                                     \
-            fprintf(stderr, "  %s:%d: reason \"%s\" lacks \"%s\"\n",         \
-                    __FILE__, __LINE__, (why).msg, (sub));                   \
-            return 1;                                                        \
-        }                                                                    \
+#define CHECK_REASON(why, sub)                                                                     \
+    do {                                                                                           \
+        if (!strstr((why).msg, (sub))) {                                                           \
+            fprintf(stderr, "  %s:%d: reason \"%s\" lacks \"%s\"\n", __FILE__, __LINE__,           \
+                    (why).msg, (sub));                                                             \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
-#define CHECK_EQ_STR(a, b)                                                    \
-    do {                                                                      \
-        const char *a_ = (a), *b_ = (b);                                      \
-        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                              \
-            fprintf(stderr, "  %s:%d: %s == \"%s\", expected \"%s\"\n",       \
-                    __FILE__, __LINE__, #a, a_ ? a_ : "(null)",               \
-                    b_ ? b_ : "(null)");                                      \
-            return 1;                                                         \
-        }                                                                     \
+#define CHECK_EQ_STR(a, b)                                                                         \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                   \
+            fprintf(stderr, "  %s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,    \
+                    a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                       \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 
 /* Reads a fixture file into a NUL-terminated heap copy (the caller frees
@@ -91,8 +89,8 @@ static inline char *beat_test_read_file(const char *rel, size_t *len) {
     return b;
 }
 
-static inline int beat_test_main(const char *suite, const beat_test_case *t,
-                                 int argc, char **argv) {
+static inline int beat_test_main(const char *suite, const beat_test_case *t, int argc,
+                                 char **argv) {
     int pass = 0, fail = 0;
     for (; t->name; t++) {
         if (argc > 1 && !strstr(t->name, argv[1])) continue;

@@ -22,8 +22,7 @@
 #include <unistd.h>
 
 _Noreturn void beat_assert_fail(const char *expr, const char *file, int line) {
-    beat_log(BEAT_FATAL, "assert_failed", "expr=\"%s\" file=%s line=%d", expr,
-             file, line);
+    beat_log(BEAT_FATAL, "assert_failed", "expr=\"%s\" file=%s line=%d", expr, file, line);
     abort();
 }
 
@@ -77,9 +76,7 @@ int beat_buf_append(beat_buf *b, const void *p, size_t n) {
     return 0;
 }
 
-int beat_buf_puts(beat_buf *b, const char *s) {
-    return beat_buf_append(b, s, strlen(s));
-}
+int beat_buf_puts(beat_buf *b, const char *s) { return beat_buf_append(b, s, strlen(s)); }
 
 /* Digits backwards from the end of a scratch array, two at a time, then
  * copied. */
@@ -113,8 +110,7 @@ int beat_fmt_u64(char *out, uint64_t v) { return fmt_dec(out, v, false); }
 
 int beat_fmt_i64(char *out, int64_t v) {
     /* -(v + 1) + 1 avoids negating INT64_MIN */
-    return v >= 0 ? fmt_dec(out, (uint64_t)v, false)
-                  : fmt_dec(out, (uint64_t)(-(v + 1)) + 1, true);
+    return v >= 0 ? fmt_dec(out, (uint64_t)v, false) : fmt_dec(out, (uint64_t)(-(v + 1)) + 1, true);
 }
 
 int beat_buf_put_i64(beat_buf *b, int64_t v) {
@@ -173,9 +169,7 @@ int beat_buf_json_str(beat_buf *b, const char *s, size_t n) {
     while (!rc && i < n) {
         /* Copy the longest run that needs no escaping in one append. */
         size_t j = i;
-        while (j < n && p[j] >= 0x20 && p[j] < 0x7F && p[j] != '"' &&
-               p[j] != '\\')
-            j++;
+        while (j < n && p[j] >= 0x20 && p[j] < 0x7F && p[j] != '"' && p[j] != '\\') j++;
         if (j > i) {
             rc = beat_buf_append(b, p + i, j - i);
             i = j;
@@ -186,31 +180,31 @@ int beat_buf_json_str(beat_buf *b, const char *s, size_t n) {
         size_t elen = 2;
         esc[0] = '\\';
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        default:
-            if (c < 0x20 || c == 0x7F) {
-                memcpy(esc, "\\u00", 4);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                elen = 6;
-            } else {
-                size_t l = utf8_seq_len(p + i, n - i);
-                if (l) {
-                    rc = beat_buf_append(b, p + i, l);
-                    i += l;
-                    continue;
-                }
-                /* Invalid UTF-8 byte: the replacement character keeps the
+            case '"': esc[1] = '"'; break;
+            case '\\': esc[1] = '\\'; break;
+            case '\n': esc[1] = 'n'; break;
+            case '\r': esc[1] = 'r'; break;
+            case '\t': esc[1] = 't'; break;
+            case '\b': esc[1] = 'b'; break;
+            case '\f': esc[1] = 'f'; break;
+            default:
+                if (c < 0x20 || c == 0x7F) {
+                    memcpy(esc, "\\u00", 4);
+                    esc[4] = hex[c >> 4];
+                    esc[5] = hex[c & 15];
+                    elen = 6;
+                } else {
+                    size_t l = utf8_seq_len(p + i, n - i);
+                    if (l) {
+                        rc = beat_buf_append(b, p + i, l);
+                        i += l;
+                        continue;
+                    }
+                    /* Invalid UTF-8 byte: the replacement character keeps the
                  * output valid JSON and visibly marks the damage. */
-                memcpy(esc, "\\ufffd", 6);
-                elen = 6;
-            }
+                    memcpy(esc, "\\ufffd", 6);
+                    elen = 6;
+                }
         }
         rc = beat_buf_append(b, esc, elen);
         i++;
@@ -252,17 +246,14 @@ int64_t beat_mono_ms(void) { return beat_mono_us() / 1000; }
 
 /* ---- rate limiting ----------------------------------------------------- */
 
-bool beat_ratelimit_ok(beat_ratelimit *rl, int64_t interval_ms,
-                       uint64_t *suppressed) {
+bool beat_ratelimit_ok(beat_ratelimit *rl, int64_t interval_ms, uint64_t *suppressed) {
     int64_t now = beat_mono_ms();
     int64_t next = __atomic_load_n(&rl->next_ms, __ATOMIC_ACQUIRE);
     while (now >= next) {
         /* Only the thread that moves next_ms forward gets to act. */
-        if (__atomic_compare_exchange_n(&rl->next_ms, &next, now + interval_ms,
-                                        false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE)) {
-            uint64_t s = __atomic_exchange_n(&rl->suppressed, 0,
-                                             __ATOMIC_ACQ_REL);
+        if (__atomic_compare_exchange_n(&rl->next_ms, &next, now + interval_ms, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            uint64_t s = __atomic_exchange_n(&rl->suppressed, 0, __ATOMIC_ACQ_REL);
             if (suppressed) *suppressed = s;
             return true;
         }
@@ -281,8 +272,7 @@ static int stop_pipe[2] = {-1, -1};
 static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
 
 static void stop_pipe_init(void) {
-    if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
-        stop_pipe[0] = stop_pipe[1] = -1;
+    if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0) stop_pipe[0] = stop_pipe[1] = -1;
 }
 
 static void stop_handler(int sig) {
@@ -363,8 +353,7 @@ int beat_parse_hostport(const char *s, char *host, size_t host_len, int *port) {
         if (*c < '0' || *c > '9') return -EINVAL;
     if (beat_parse_i64(ps, &p) || p < 0 || p > 65535) return -EINVAL;
     for (size_t i = 0; i < hl; i++)
-        if (h[i] == ' ' || h[i] == '/' || (unsigned char)h[i] < 0x20)
-            return -EINVAL;
+        if (h[i] == ' ' || h[i] == '/' || (unsigned char)h[i] < 0x20) return -EINVAL;
     memcpy(host, h, hl);
     host[hl] = '\0';
     *port = (int)p;
@@ -403,8 +392,7 @@ uint64_t beat_random_u64(void) {
     if (got == sizeof v) return v;
     /* getrandom unavailable: mix time and pid (splitmix64); ids stay
      * distinct enough for epochs, never used for secrets. */
-    uint64_t z = (uint64_t)beat_mono_us() ^ ((uint64_t)getpid() << 32) ^
-                 (uint64_t)beat_now_ms();
+    uint64_t z = (uint64_t)beat_mono_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)beat_now_ms();
     z += 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -418,7 +406,10 @@ bool beat_utf8_valid(const char *str) {
     while (*s) {
         unsigned c = *s, cp, min;
         size_t len;
-        if (c < 0x80) { s++; continue; }
+        if (c < 0x80) {
+            s++;
+            continue;
+        }
         if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F, min = 0x80;
         else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F, min = 0x800;
         else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07, min = 0x10000;

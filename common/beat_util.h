@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BEAT_ASSERT(c)                                                        \
-    do {                                                                      \
-        if (!(c)) beat_assert_fail(#c, __FILE__, __LINE__);                   \
+#define BEAT_ASSERT(c)                                                                             \
+    do {                                                                                           \
+        if (!(c)) beat_assert_fail(#c, __FILE__, __LINE__);                                        \
     } while (0)
 _Noreturn void beat_assert_fail(const char *expr, const char *file, int line);
 
@@ -29,8 +29,7 @@ void beat_buf_fini(beat_buf *b);
 void beat_buf_reset(beat_buf *b); /* len = 0, keeps memory */
 int beat_buf_append(beat_buf *b, const void *p, size_t n);
 int beat_buf_puts(beat_buf *b, const char *s);
-int beat_buf_printf(beat_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int beat_buf_printf(beat_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included, escaped. */
 int beat_buf_json_str(beat_buf *b, const char *s, size_t n);
 /* Decimal integers without printf (hot encoders: bid logs, responses). */
@@ -51,7 +50,7 @@ typedef struct beat_reason {
 int beat_reasonf(beat_reason *why, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-int64_t beat_now_ms(void);   /* wall clock, unix ms */
+int64_t beat_now_ms(void); /* wall clock, unix ms */
 /* True when ts_ms, a wall-clock time another daemon stamped, is more than
  * skew_ms ahead of now_ms. Such a time would read as fresh for as long as it
  * is ahead and switch off every age check it feeds: it is refused wherever
@@ -59,7 +58,7 @@ int64_t beat_now_ms(void);   /* wall clock, unix ms */
 static inline bool beat_ts_ahead(int64_t ts_ms, int64_t now_ms, int64_t skew_ms) {
     return ts_ms > now_ms && ts_ms - now_ms > skew_ms;
 }
-int64_t beat_mono_us(void);  /* monotonic, for durations */
+int64_t beat_mono_us(void); /* monotonic, for durations */
 int64_t beat_mono_ms(void);
 
 /* Little-endian integers in byte buffers, whatever the host's order: the
@@ -72,8 +71,7 @@ static inline void beat_put_le64(uint8_t *p, uint64_t v) {
     for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline uint32_t beat_get_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static inline uint64_t beat_get_le64(const uint8_t *p) {
     return (uint64_t)beat_get_le32(p) | (uint64_t)beat_get_le32(p + 4) << 32;
@@ -86,8 +84,7 @@ typedef struct beat_ratelimit {
 } beat_ratelimit;
 /* True if the caller may act now; *suppressed gets how many were refused
  * since the last allowed one. */
-bool beat_ratelimit_ok(beat_ratelimit *rl, int64_t interval_ms,
-                       uint64_t *suppressed);
+bool beat_ratelimit_ok(beat_ratelimit *rl, int64_t interval_ms, uint64_t *suppressed);
 
 /* SIGTERM/SIGINT handling shared by daemons. beat_stop_install() sets the
  * handlers; threads poll beat_stop_requested() or sleep with

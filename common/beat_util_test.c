@@ -67,8 +67,8 @@ static char *roundtrip(const char *s, size_t n) {
 /* The printf-free integer writers agree with printf on edges and on
  * pseudo-random values of every magnitude. */
 static int t_fmt_int(void) {
-    static const int64_t edge[] = {0, 1, -1, 9, 10, -10, 99, 100, INT64_MAX, INT64_MIN,
-                                   INT64_MIN + 1, 1000000, -999999999};
+    static const int64_t edge[] = {
+        0, 1, -1, 9, 10, -10, 99, 100, INT64_MAX, INT64_MIN, INT64_MIN + 1, 1000000, -999999999};
     char a[BEAT_I64_CHARS], b[64];
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
         int n = beat_fmt_i64(a, edge[i]);
@@ -199,8 +199,7 @@ static int t_hostport(void) {
     CHECK_EQ_INT(beat_parse_hostport("host:+1", h, sizeof h, &p), -EINVAL);
     CHECK_EQ_INT(beat_parse_hostport("::1:80", h, sizeof h, &p), -EINVAL);
     CHECK_EQ_INT(beat_parse_hostport("[::1]80", h, sizeof h, &p), -EINVAL);
-    CHECK_EQ_INT(beat_parse_hostport("averyveryverylonghostname:1", h, 8, &p),
-                 -EINVAL);
+    CHECK_EQ_INT(beat_parse_hostport("averyveryverylonghostname:1", h, 8, &p), -EINVAL);
     return 0;
 }
 

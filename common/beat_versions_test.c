@@ -12,16 +12,14 @@
 #include "beat_wire.h"
 
 /* Rewrites the first "v":1 of a message to "v":2 (in place). */
-static void bump(char *msg)
-{
+static void bump(char *msg) {
     char *p = strstr(msg, "\"v\":1");
     if (p) p[4] = '2';
 }
 
 #define FUTURE "\"zz_future\":{\"a\":[1,\"x\",null],\"b\":{\"c\":true}}"
 
-static int t_event(void)
-{
+static int t_event(void) {
     char m[] = "{\"v\":1," FUTURE ",\"type\":\"win\",\"auction\":\"A\",\"imp\":\"1\","
                "\"campaign\":\"c1\",\"price\":1000,\"bid\":2000,\"ts\":5,\"zz_n\":3}";
     beat_event ev;
@@ -43,8 +41,7 @@ static int t_event(void)
     return 0;
 }
 
-static int t_aggregates(void)
-{
+static int t_aggregates(void) {
     char m[] = "{\"v\":1," FUTURE ",\"instance\":\"ds\",\"epoch\":\"ab\",\"bucket_ms\":1000,"
                "\"first_seq\":1,\"last_seq\":1,\"buckets\":[{\"seq\":1," FUTURE ",\"start_ms\":0,"
                "\"end_ms\":1000,\"campaigns\":{\"c1\":{\"bids\":4,\"wins\":2," FUTURE
@@ -74,18 +71,17 @@ static int t_aggregates(void)
     return 0;
 }
 
-static int count_sample(void *arg, const beat_sample *s)
-{
+static int count_sample(void *arg, const beat_sample *s) {
     *(int *)arg += s->label;
     return 0;
 }
 
-static int t_samples(void)
-{
-    char m[] = "{\"v\":1," FUTURE ",\"instance\":\"ds\",\"epoch\":\"ab\",\"first_seq\":1,"
-               "\"last_seq\":2,\"n\":2}\n"
-               "{\"seq\":1," FUTURE ",\"campaign\":\"c1\",\"label\":1,\"w\":1.0,\"ts\":1,\"feat\":[3]}\n"
-               "{\"seq\":2,\"campaign\":\"c1\",\"label\":1,\"w\":1.0,\"ts\":2,\"feat\":[4],\"zz\":0}\n";
+static int t_samples(void) {
+    char m[] =
+        "{\"v\":1," FUTURE ",\"instance\":\"ds\",\"epoch\":\"ab\",\"first_seq\":1,"
+        "\"last_seq\":2,\"n\":2}\n"
+        "{\"seq\":1," FUTURE ",\"campaign\":\"c1\",\"label\":1,\"w\":1.0,\"ts\":1,\"feat\":[3]}\n"
+        "{\"seq\":2,\"campaign\":\"c1\",\"label\":1,\"w\":1.0,\"ts\":2,\"feat\":[4],\"zz\":0}\n";
     beat_samples_header h;
     beat_reason why = {{0}};
     int clicks = 0;
@@ -97,8 +93,7 @@ static int t_samples(void)
     return 0;
 }
 
-static int t_state(void)
-{
+static int t_state(void) {
     char m[] = "{\"v\":1," FUTURE ",\"actuator\":\"a\",\"ts\":9,\"campaigns\":{\"c1\":{"
                "\"multiplier\":1.5," FUTURE ",\"paused\":true}},\"private\":{}}";
     beat_state s;
@@ -112,8 +107,7 @@ static int t_state(void)
     return 0;
 }
 
-static int t_heartbeat(void)
-{
+static int t_heartbeat(void) {
     char m[] = "H{\"v\":1," FUTURE ",\"ts\":1,\"campaigns_version\":2,\"state_version\":3,"
                "\"model_version\":4,\"snapshot_crc\":5,\"model_crc\":6}";
     beat_heartbeat hb;
@@ -127,16 +121,15 @@ static int t_heartbeat(void)
 }
 
 /* One campaign with an unknown key at each level a campaign has. */
-#define CAMPAIGNS(v)                                                                    \
-    "{\"v\":" v "," FUTURE ",\"campaigns\":[{\"id\":\"c1\",\"start_ms\":1,\"end_ms\":2,"   \
-    "\"budget_micros\":100,\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":2," FUTURE     \
-    ",\"targeting\":{\"countries\":[]," FUTURE "},\"freq_cap\":{\"max\":1,\"window_s\":9," \
-    FUTURE "},\"creatives\":[{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"x\"," FUTURE "}]}]}"
+#define CAMPAIGNS(v)                                                                               \
+    "{\"v\":" v "," FUTURE ",\"campaigns\":[{\"id\":\"c1\",\"start_ms\":1,\"end_ms\":2,"           \
+    "\"budget_micros\":100,\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":2," FUTURE             \
+    ",\"targeting\":{\"countries\":[]," FUTURE "},\"freq_cap\":{\"max\":1,\"window_s\":9," FUTURE  \
+    "},\"creatives\":[{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"x\"," FUTURE "}]}]}"
 
 /* Campaigns are operator input first: the supervisor decodes them strictly
  * (a typo must not change spending), every other reader leniently. */
-static int t_campaigns(void)
-{
+static int t_campaigns(void) {
     char m[] = CAMPAIGNS("1");
     beat_campaign_set cs;
     beat_reason why = {{0}};
@@ -160,18 +153,16 @@ static int t_campaigns(void)
     return 0;
 }
 
-#define EXCHANGES(v)                                                                     \
-    "{\"v\":" v "," FUTURE ",\"exchanges\":[{\"id\":\"x1\",\"networks\":[\"10.0.0.0/8\"],"   \
+#define EXCHANGES(v)                                                                               \
+    "{\"v\":" v "," FUTURE ",\"exchanges\":[{\"id\":\"x1\",\"networks\":[\"10.0.0.0/8\"],"         \
     "\"qps\":5," FUTURE ",\"notices\":{\"lurl\":false," FUTURE "}}]}"
 
 /* Exchanges, like campaigns, are decoded strictly from operators only. */
-static int t_exchanges(void)
-{
+static int t_exchanges(void) {
     char m[] = EXCHANGES("1");
     beat_exchange_set xs;
     beat_reason why = {{0}};
-    CHECK_EQ_INT(beat_exchanges_decode(m, strlen(m), BEAT_EXCHANGES_STRICT, &xs, &why),
-                 -EBADMSG);
+    CHECK_EQ_INT(beat_exchanges_decode(m, strlen(m), BEAT_EXCHANGES_STRICT, &xs, &why), -EBADMSG);
     CHECK_REASON(why, "zz_future: unknown field");
     CHECK_EQ_INT(beat_exchanges_decode(m, strlen(m), 0, &xs, &why), 0);
     CHECK(xs.n == 1 && xs.x[0].qps == 5 && !xs.x[0].lurl);
@@ -184,11 +175,11 @@ static int t_exchanges(void)
 
 /* The snapshot is at v2 (exchanges added); v1 frames are still read, as a
  * snapshot without exchanges, and v3 is refused. */
-static int t_snapshot(void)
-{
-    char m[] = "S{\"v\":2," FUTURE ",\"campaigns_version\":3,\"state_version\":0,"
-               "\"exchanges_version\":4,\"campaigns\":" CAMPAIGNS("1") ",\"state\":null,"
-               "\"exchanges\":" EXCHANGES("1") "}";
+static int t_snapshot(void) {
+    char m[] =
+        "S{\"v\":2," FUTURE ",\"campaigns_version\":3,\"state_version\":0,"
+        "\"exchanges_version\":4,\"campaigns\":" CAMPAIGNS("1") ",\"state\":null,"
+                                                                "\"exchanges\":" EXCHANGES("1") "}";
     beat_campaign_set cs;
     beat_state st;
     beat_exchange_set xs;
@@ -212,26 +203,16 @@ static int t_snapshot(void)
     CHECK_EQ_INT(beat_snapshot_decode(m2, strlen(m2), &cs, &st, &xs, &why), -EBADMSG);
     CHECK_REASON(why, "unsupported version 4");
     char m3[] = "S{\"v\":2,\"campaigns_version\":3,\"state_version\":0,\"exchanges_version\":4,"
-                "\"campaigns\":" CAMPAIGNS("1") ",\"state\":null,\"exchanges\":" EXCHANGES("2")
-                "}";
+                "\"campaigns\":" CAMPAIGNS("1") ",\"state\":null,\"exchanges\":" EXCHANGES("2") "}";
     CHECK_EQ_INT(beat_snapshot_decode(m3, strlen(m3), &cs, &st, &xs, &why), -EBADMSG);
     CHECK_REASON(why, "snapshot.exchanges: v: unsupported version 2");
     return 0;
 }
 
 static const beat_test_case cases[] = {
-    {"event", t_event},
-    {"aggregates", t_aggregates},
-    {"samples", t_samples},
-    {"state", t_state},
-    {"heartbeat", t_heartbeat},
-    {"campaigns", t_campaigns},
-    {"exchanges", t_exchanges},
-    {"snapshot", t_snapshot},
-    {NULL, NULL},
+    {"event", t_event},         {"aggregates", t_aggregates}, {"samples", t_samples},
+    {"state", t_state},         {"heartbeat", t_heartbeat},   {"campaigns", t_campaigns},
+    {"exchanges", t_exchanges}, {"snapshot", t_snapshot},     {NULL, NULL},
 };
 
-int main(int argc, char **argv)
-{
-    return beat_test_main("beat_versions", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_versions", cases, argc, argv); }

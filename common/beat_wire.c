@@ -24,9 +24,7 @@
 
 /* ---- wire-specific fields (generic ones are in beat_json.c) ---------------- */
 
-static int j_feat(const cJSON *v, const char *ctx, uint32_t *feat, uint32_t *n,
-                  beat_reason *why)
-{
+static int j_feat(const cJSON *v, const char *ctx, uint32_t *feat, uint32_t *n, beat_reason *why) {
     if (!cJSON_IsArray(v)) return FAIL("%s%sfeat: must be an array", ctx, DOT(ctx));
     uint32_t k = 0;
     for (const cJSON *c = v->child; c; c = c->next) {
@@ -43,8 +41,7 @@ static int j_feat(const cJSON *v, const char *ctx, uint32_t *feat, uint32_t *n,
 
 /* ---- encode helpers -------------------------------------------------------- */
 
-static void e_feat(beat_json_enc *e, const uint32_t *feat, uint32_t n)
-{
+static void e_feat(beat_json_enc *e, const uint32_t *feat, uint32_t n) {
     beat_json_put_raw(e, ",\"feat\":[");
     for (uint32_t i = 0; i < n; i++) {
         if (i) beat_json_put_raw(e, ",");
@@ -54,16 +51,14 @@ static void e_feat(beat_json_enc *e, const uint32_t *feat, uint32_t n)
 }
 /* ---- events ---------------------------------------------------------------- */
 
-static const char *const ev_names[] = {NULL,  "bid", "win",   "bill",
-                                       "loss", "imp", "click", "hb", "opp"};
+static const char *const ev_names[] = {NULL,  "bid",   "win", "bill", "loss",
+                                       "imp", "click", "hb",  "opp"};
 
-const char *beat_event_type_name(beat_event_type t)
-{
+const char *beat_event_type_name(beat_event_type t) {
     return t >= BEAT_EV_BID && t <= BEAT_EV_OPP ? ev_names[t] : "unknown";
 }
 
-int beat_event_type_parse(const char *s, beat_event_type *out)
-{
+int beat_event_type_parse(const char *s, beat_event_type *out) {
     for (int t = BEAT_EV_BID; t <= BEAT_EV_OPP; t++)
         if (s && strcmp(s, ev_names[t]) == 0) {
             *out = (beat_event_type)t;
@@ -73,8 +68,7 @@ int beat_event_type_parse(const char *s, beat_event_type *out)
 }
 
 /* A heartbeat: node, ts, lost, bye (beat_wire.h). */
-static int hb_encode(const beat_event *ev, beat_buf *out)
-{
+static int hb_encode(const beat_event *ev, beat_buf *out) {
     if (!beat_wire_id_ok(ev->node, true) || ev->lost < 0) return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_raw(&e, "{\"v\":");
@@ -90,9 +84,9 @@ static int hb_encode(const beat_event *ev, beat_buf *out)
     return beat_json_enc_done(&e);
 }
 
-static int opp_encode(const beat_event *ev, beat_buf *out)
-{
-    if (!beat_wire_id_ok(ev->node, true) || !beat_wire_id_ok(ev->campaign, true) || ev->opps < 1) return -EINVAL;
+static int opp_encode(const beat_event *ev, beat_buf *out) {
+    if (!beat_wire_id_ok(ev->node, true) || !beat_wire_id_ok(ev->campaign, true) || ev->opps < 1)
+        return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_raw(&e, "{\"v\":");
     beat_json_put_i64(&e, BEAT_EVENT_V);
@@ -108,15 +102,13 @@ static int opp_encode(const beat_event *ev, beat_buf *out)
     return beat_json_enc_done(&e);
 }
 
-int beat_event_encode(const beat_event *ev, beat_buf *out)
-{
+int beat_event_encode(const beat_event *ev, beat_buf *out) {
     if (ev->type == BEAT_EV_HB) return hb_encode(ev, out);
     if (ev->type == BEAT_EV_OPP) return opp_encode(ev, out);
-    if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK ||
-        !beat_wire_id_ok(ev->auction, true) || !beat_wire_id_ok(ev->imp, true) ||
-        !beat_wire_id_ok(ev->campaign, false) || !beat_wire_id_ok(ev->crid, false) ||
-        !beat_wire_id_ok(ev->node, false) || !beat_wire_id_ok(ev->exchange, false) ||
-        ev->n_feat > BEAT_FEAT_MAX || !isfinite(ev->pctr))
+    if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK || !beat_wire_id_ok(ev->auction, true) ||
+        !beat_wire_id_ok(ev->imp, true) || !beat_wire_id_ok(ev->campaign, false) ||
+        !beat_wire_id_ok(ev->crid, false) || !beat_wire_id_ok(ev->node, false) ||
+        !beat_wire_id_ok(ev->exchange, false) || ev->n_feat > BEAT_FEAT_MAX || !isfinite(ev->pctr))
         return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     /* no printf here: this runs for every bid of every inference node */
@@ -161,18 +153,36 @@ int beat_event_encode(const beat_event *ev, beat_buf *out)
     return beat_json_enc_done(&e);
 }
 
-enum { EV_V, EV_TYPE, EV_AUCTION, EV_IMP, EV_CAMPAIGN, EV_CRID, EV_NODE, EV_PRICE,
-       EV_BID, EV_NTS, EV_LOSS, EV_PCTR, EV_MODEL, EV_STATE, EV_TS, EV_FEAT, EV_LOST,
-       EV_BYE, EV_EXCHANGE, EV_OPPS, EV_N };
+enum {
+    EV_V,
+    EV_TYPE,
+    EV_AUCTION,
+    EV_IMP,
+    EV_CAMPAIGN,
+    EV_CRID,
+    EV_NODE,
+    EV_PRICE,
+    EV_BID,
+    EV_NTS,
+    EV_LOSS,
+    EV_PCTR,
+    EV_MODEL,
+    EV_STATE,
+    EV_TS,
+    EV_FEAT,
+    EV_LOST,
+    EV_BYE,
+    EV_EXCHANGE,
+    EV_OPPS,
+    EV_N
+};
 static const char *const ev_fields[EV_N] = {
-    "v", "type", "auction", "imp", "campaign", "crid", "node", "price", "bid",
-    "nts", "loss", "pctr", "model_v", "state_v", "ts", "feat", "lost", "bye",
-    "exchange", "n"};
+    "v",    "type", "auction", "imp",     "campaign", "crid", "node", "price", "bid",      "nts",
+    "loss", "pctr", "model_v", "state_v", "ts",       "feat", "lost", "bye",   "exchange", "n"};
 
 /* A heartbeat names its receiver and time; it carries no auction. Other
  * fields an hb does not define are ignored like any unknown field. */
-static int hb_from(const cJSON *const *f, beat_event *ev, beat_reason *why)
-{
+static int hb_from(const cJSON *const *f, beat_event *ev, beat_reason *why) {
     int rc;
     if ((rc = beat_wire_j_id(f[EV_NODE], "", "node", true, ev->node, why)) ||
         (rc = beat_json_count(f[EV_TS], "", "ts", &ev->ts_ms, why)) ||
@@ -186,8 +196,7 @@ static int hb_from(const cJSON *const *f, beat_event *ev, beat_reason *why)
 }
 
 /* Opportunities name their node, campaign and time; no auction. */
-static int opp_from(const cJSON *const *f, beat_event *ev, beat_reason *why)
-{
+static int opp_from(const cJSON *const *f, beat_event *ev, beat_reason *why) {
     int rc;
     if ((rc = beat_wire_j_id(f[EV_NODE], "", "node", true, ev->node, why)) ||
         (rc = beat_wire_j_id(f[EV_CAMPAIGN], "", "campaign", true, ev->campaign, why)) ||
@@ -197,8 +206,7 @@ static int opp_from(const cJSON *const *f, beat_event *ev, beat_reason *why)
     return 0;
 }
 
-static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
-{
+static int event_from(const cJSON *root, beat_event *ev, beat_reason *why) {
     const cJSON *f[EV_N];
     int rc = beat_json_fields(root, "", ev_fields, EV_N, f, false, why);
     if (rc) return rc;
@@ -237,9 +245,7 @@ static int event_from(const cJSON *root, beat_event *ev, beat_reason *why)
     return 0;
 }
 
-int beat_event_decode(const char *json, size_t len, beat_event *out,
-                      beat_reason *why)
-{
+int beat_event_decode(const char *json, size_t len, beat_event *out, beat_reason *why) {
     cJSON *root;
     if (beat_json_parse(json, len, &root, why)) return -EBADMSG;
     beat_event ev;
@@ -252,22 +258,21 @@ int beat_event_decode(const char *json, size_t len, beat_event *out,
 
 /* ---- training samples ------------------------------------------------------ */
 
-int beat_samples_header_encode(const beat_samples_header *h, beat_buf *out)
-{
+int beat_samples_header_encode(const beat_samples_header *h, beat_buf *out) {
     if (!beat_wire_id_ok(h->instance, true)) return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "{\"v\":%d,\"instance\":", BEAT_SAMPLES_V);
     beat_json_put_str(&e, h->instance);
-    beat_json_put_printf(&e, ",\"epoch\":\"%016" PRIx64 "\",\"first_seq\":%" PRIu64
+    beat_json_put_printf(&e,
+                         ",\"epoch\":\"%016" PRIx64 "\",\"first_seq\":%" PRIu64
                          ",\"last_seq\":%" PRIu64 ",\"n\":%" PRId64 "}\n",
                          h->epoch, h->first_seq, h->last_seq, h->n);
     return beat_json_enc_done(&e);
 }
 
-int beat_sample_encode(const beat_sample *s, beat_buf *out)
-{
-    if (!beat_wire_id_ok(s->campaign, true) || s->n_feat > BEAT_FEAT_MAX ||
-        !isfinite(s->weight) || (s->label != 0 && s->label != 1))
+int beat_sample_encode(const beat_sample *s, beat_buf *out) {
+    if (!beat_wire_id_ok(s->campaign, true) || s->n_feat > BEAT_FEAT_MAX || !isfinite(s->weight) ||
+        (s->label != 0 && s->label != 1))
         return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "{\"seq\":%" PRIu64 ",\"campaign\":", s->seq);
@@ -280,11 +285,8 @@ int beat_sample_encode(const beat_sample *s, beat_buf *out)
     return beat_json_enc_done(&e);
 }
 
-static int samples_header_from(const cJSON *root, beat_samples_header *h,
-                               beat_reason *why)
-{
-    static const char *const names[] = {"v", "instance", "epoch", "first_seq",
-                                        "last_seq", "n"};
+static int samples_header_from(const cJSON *root, beat_samples_header *h, beat_reason *why) {
+    static const char *const names[] = {"v", "instance", "epoch", "first_seq", "last_seq", "n"};
     const cJSON *f[6];
     int64_t fs, ls;
     int rc = beat_json_fields(root, "line 1", names, 6, f, false, why);
@@ -300,9 +302,7 @@ static int samples_header_from(const cJSON *root, beat_samples_header *h,
     return 0;
 }
 
-static int sample_from(const cJSON *root, const char *ctx, beat_sample *s,
-                       beat_reason *why)
-{
+static int sample_from(const cJSON *root, const char *ctx, beat_sample *s, beat_reason *why) {
     static const char *const names[] = {"seq", "campaign", "label", "w", "ts", "feat"};
     const cJSON *f[6];
     int64_t seq, label;
@@ -324,9 +324,7 @@ static int sample_from(const cJSON *root, const char *ctx, beat_sample *s,
 
 /* Splits body into lines; line_no counts from 1. Returns the next line or
  * NULL at the end, skipping empty lines (a trailing '\n' is normal). */
-static const char *next_line(const char **cur, const char *end, size_t *n,
-                             int *line_no)
-{
+static const char *next_line(const char **cur, const char *end, size_t *n, int *line_no) {
     while (*cur < end) {
         const char *s = *cur;
         const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -345,9 +343,7 @@ static const char *next_line(const char **cur, const char *end, size_t *n,
 /* Two passes: the first validates every line, so fn never sees part of a
  * body that is refused later; the second hands the samples out. */
 int beat_samples_decode(const char *body, size_t len, beat_samples_header *h,
-                        int (*fn)(void *arg, const beat_sample *s), void *arg,
-                        beat_reason *why)
-{
+                        int (*fn)(void *arg, const beat_sample *s), void *arg, beat_reason *why) {
     beat_samples_header hdr;
     memset(&hdr, 0, sizeof hdr);
     const char *cur = body, *end = body + len, *line;
@@ -356,8 +352,7 @@ int beat_samples_decode(const char *body, size_t len, beat_samples_header *h,
     line = next_line(&cur, end, &n, &line_no);
     if (!line) return FAIL("line 1: missing header");
     cJSON *root;
-    if (beat_json_parse(line, n, &root, why))
-        return FAIL("line %d: invalid JSON", line_no);
+    if (beat_json_parse(line, n, &root, why)) return FAIL("line %d: invalid JSON", line_no);
     rc = samples_header_from(root, &hdr, why);
     cJSON_Delete(root);
     if (rc) return rc;
@@ -371,8 +366,7 @@ int beat_samples_decode(const char *body, size_t len, beat_samples_header *h,
             char ctx[24];
             snprintf(ctx, sizeof ctx, "line %d", line_no);
             beat_reason sub;
-            if (beat_json_parse(line, n, &root, &sub))
-                return FAIL("%s: %s", ctx, sub.msg);
+            if (beat_json_parse(line, n, &root, &sub)) return FAIL("%s: %s", ctx, sub.msg);
             beat_sample s;
             memset(&s, 0, sizeof s);
             rc = sample_from(root, ctx, &s, why);
@@ -382,8 +376,7 @@ int beat_samples_decode(const char *body, size_t len, beat_samples_header *h,
             if (pass == 1 && fn && (rc = fn(arg, &s)) != 0) return rc;
         }
         if (pass == 0 && count != hdr.n)
-            return FAIL("line 1: n is %" PRId64 " but body has %" PRId64 " samples",
-                        hdr.n, count);
+            return FAIL("line 1: n is %" PRId64 " but body has %" PRId64 " samples", hdr.n, count);
         if (pass == 0 && h) *h = hdr;
     }
     return 0;

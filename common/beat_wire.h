@@ -22,15 +22,16 @@
  * fields it does not know, so adding an optional field needs no bump (a
  * field an old reader must not ignore, e.g. one that limits spend, is an
  * incompatible change). docs/contracts.md, "Versions". */
-#define BEAT_EVENT_V 1     /* events on Kafka and bid logs */
-#define BEAT_AGG_V 1       /* GET /v1/aggregates */
-#define BEAT_SAMPLES_V 1   /* GET /v1/samples */
-#define BEAT_STATE_V 1     /* pacing state */
-#define BEAT_SNAPSHOT_V 2  /* 'S' frame (its campaigns and exchanges carry their own v);
+#define BEAT_EVENT_V 1   /* events on Kafka and bid logs */
+#define BEAT_AGG_V 1     /* GET /v1/aggregates */
+#define BEAT_SAMPLES_V 1 /* GET /v1/samples */
+#define BEAT_STATE_V 1   /* pacing state */
+#define BEAT_SNAPSHOT_V                                                                            \
+    2                      /* 'S' frame (its campaigns and exchanges carry their own v);
                               2 added exchanges, 1 is still read */
 #define BEAT_HEARTBEAT_V 1 /* 'H' frame */
-#define BEAT_ID_MAX 64   /* auction, imp, campaign, creative ids: bytes */
-#define BEAT_FEAT_MAX 64 /* hashed feature indices per bid / sample */
+#define BEAT_ID_MAX 64     /* auction, imp, campaign, creative ids: bytes */
+#define BEAT_FEAT_MAX 64   /* hashed feature indices per bid / sample */
 
 /* ---- events -------------------------------------------------------------- */
 typedef enum {
@@ -104,8 +105,7 @@ int beat_event_encode(const beat_event *ev, beat_buf *out);
 /* Parses one JSON event. -EBADMSG with a reason on anything invalid
  * (unknown v or type, missing auction/imp/ts — or node for hb —, ids too
  * long, bad numbers). */
-int beat_event_decode(const char *json, size_t len, beat_event *out,
-                      beat_reason *why);
+int beat_event_decode(const char *json, size_t len, beat_event *out, beat_reason *why);
 
 /* ---- aggregates ---------------------------------------------------------- */
 /* GET /v1/aggregates?after=SEQ →
@@ -182,8 +182,7 @@ typedef struct beat_aggregates {
 } beat_aggregates;
 int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out);
 /* On success out owns its arrays: free with beat_aggregates_fini. */
-int beat_aggregates_decode(const char *json, size_t len, beat_aggregates *out,
-                           beat_reason *why);
+int beat_aggregates_decode(const char *json, size_t len, beat_aggregates *out, beat_reason *why);
 void beat_aggregates_fini(beat_aggregates *a);
 
 /* ---- training samples ----------------------------------------------------- */
@@ -212,8 +211,7 @@ int beat_sample_encode(const beat_sample *s, beat_buf *out);                 /* 
 /* Decodes a whole response body: header, then calls fn for each sample line.
  * A bad line fails the whole body (-EBADMSG, reason names the line). */
 int beat_samples_decode(const char *body, size_t len, beat_samples_header *h,
-                        int (*fn)(void *arg, const beat_sample *s), void *arg,
-                        beat_reason *why);
+                        int (*fn)(void *arg, const beat_sample *s), void *arg, beat_reason *why);
 
 /* ---- pacing state ---------------------------------------------------------- */
 /* {"v":1,"actuator":"beat-actuator","ts":…,"version":N (set by supervisor),
@@ -241,8 +239,8 @@ typedef struct beat_state {
 } beat_state;
 /* Structural checks only (v, types, finite multiplier ≥ 0, id lengths,
  * no duplicate ids, win_curve shape). max_campaigns bounds n. */
-int beat_state_decode(const char *json, size_t len, int max_campaigns,
-                      beat_state *out, beat_reason *why);
+int beat_state_decode(const char *json, size_t len, int max_campaigns, beat_state *out,
+                      beat_reason *why);
 /* with_private=false drops "private" (what inference is sent). */
 int beat_state_encode(const beat_state *s, bool with_private, beat_buf *out);
 void beat_state_fini(beat_state *s);

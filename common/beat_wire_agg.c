@@ -23,19 +23,17 @@
 /* ---- aggregates -------------------------------------------------------------- */
 
 const int64_t beat_land_edges[BEAT_LAND_N + 1] = {
-    10000,    15849,    25119,    39811,    63096,    100000,   158489,
-    251189,   398107,   630957,   1000000,  1584893,  2511886,  3981072,
-    6309573,  10000000, 15848932, 25118864, 39810717, 63095734, 100000000};
+    10000,   15849,    25119,    39811,    63096,    100000,   158489,
+    251189,  398107,   630957,   1000000,  1584893,  2511886,  3981072,
+    6309573, 10000000, 15848932, 25118864, 39810717, 63095734, 100000000};
 
-int beat_land_bucket(int64_t cpm_micros)
-{
+int beat_land_bucket(int64_t cpm_micros) {
     int i = 0;
     while (i < BEAT_LAND_N - 1 && cpm_micros >= beat_land_edges[i + 1]) i++;
     return i;
 }
 
-static void put_land(beat_json_enc *e, const char *key, const int32_t *h)
-{
+static void put_land(beat_json_enc *e, const char *key, const int32_t *h) {
     int last = -1;
     for (int i = 0; i < BEAT_LAND_N; i++)
         if (h[i]) last = i;
@@ -49,8 +47,7 @@ static void put_land(beat_json_enc *e, const char *key, const int32_t *h)
 }
 
 /* The optional market fields of a row (beat_wire.h), each absent when 0. */
-static void put_market(beat_json_enc *e, const beat_agg_row *r)
-{
+static void put_market(beat_json_enc *e, const beat_agg_row *r) {
     beat_wire_put_num(e, ",\"losses\":", r->losses);
     beat_wire_put_num(e, ",\"loss_outbid\":", r->loss_outbid);
     beat_wire_put_num(e, ",\"loss_floor\":", r->loss_floor);
@@ -69,9 +66,7 @@ static void put_market(beat_json_enc *e, const beat_agg_row *r)
     put_land(e, ",\"lost_cpm\":[", r->lost_cpm);
 }
 
-static int j_land(const cJSON *v, const char *ctx, const char *name, int32_t *h,
-                  beat_reason *why)
-{
+static int j_land(const cJSON *v, const char *ctx, const char *name, int32_t *h, beat_reason *why) {
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != BEAT_LAND_N)
         return FAIL("%s%s%s: must be an array of %d counts", ctx, DOT(ctx), name, BEAT_LAND_N);
     int i = 0;
@@ -84,28 +79,30 @@ static int j_land(const cJSON *v, const char *ctx, const char *name, int32_t *h,
     return 0;
 }
 
-int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out)
-{
+int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out) {
     if (!beat_wire_id_ok(a->instance, true) || a->n_buckets < 0) return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "{\"v\":%d,\"instance\":", BEAT_AGG_V);
     beat_json_put_str(&e, a->instance);
-    beat_json_put_printf(&e, ",\"epoch\":\"%016" PRIx64 "\",\"bucket_ms\":%" PRId64
+    beat_json_put_printf(&e,
+                         ",\"epoch\":\"%016" PRIx64 "\",\"bucket_ms\":%" PRId64
                          ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64,
                          a->epoch, a->bucket_ms, a->first_seq, a->last_seq);
     if (a->has_heard) beat_json_put_printf(&e, ",\"heard_ms\":%" PRId64, a->heard_ms);
     beat_json_put_raw(&e, ",\"buckets\":[");
     for (int i = 0; i < a->n_buckets && !e.rc; i++) {
         const beat_agg_bucket *bk = &a->buckets[i];
-        beat_json_put_printf(&e, "%s{\"seq\":%" PRIu64 ",\"start_ms\":%" PRId64
-                             ",\"end_ms\":%" PRId64 ",\"campaigns\":{",
+        beat_json_put_printf(&e,
+                             "%s{\"seq\":%" PRIu64 ",\"start_ms\":%" PRId64 ",\"end_ms\":%" PRId64
+                             ",\"campaigns\":{",
                              i ? "," : "", bk->seq, bk->start_ms, bk->end_ms);
         for (int j = 0; j < bk->n_rows && !e.rc; j++) {
             const beat_agg_row *r = &bk->rows[j];
             if (!beat_wire_id_ok(r->campaign, true)) e.rc = -EINVAL;
             if (j) beat_json_put_raw(&e, ",");
             beat_json_put_str(&e, r->campaign);
-            beat_json_put_printf(&e, ":{\"bids\":%" PRId64 ",\"wins\":%" PRId64
+            beat_json_put_printf(&e,
+                                 ":{\"bids\":%" PRId64 ",\"wins\":%" PRId64
                                  ",\"spend_micros\":%" PRId64 ",\"imps\":%" PRId64
                                  ",\"clicks\":%" PRId64,
                                  r->bids, r->wins, r->spend_micros, r->imps, r->clicks);
@@ -119,8 +116,7 @@ int beat_aggregates_encode(const beat_aggregates *a, beat_buf *out)
     return beat_json_enc_done(&e);
 }
 
-void beat_aggregates_fini(beat_aggregates *a)
-{
+void beat_aggregates_fini(beat_aggregates *a) {
     if (!a) return;
     for (int i = 0; i < a->n_buckets && a->buckets; i++) free(a->buckets[i].rows);
     free(a->buckets);
@@ -129,13 +125,11 @@ void beat_aggregates_fini(beat_aggregates *a)
 
 enum { ROW_COUNTS = 11, ROW_FIELDS = 15 };
 static const char *const row_fields[ROW_FIELDS] = {
-    "bids", "wins", "spend_micros", "imps", "clicks", "losses", "loss_outbid",
-    "loss_floor", "loss_other", "expired", "opps", "pctr_bids", "pctr_wins", "won_cpm",
-    "lost_cpm"};
+    "bids",   "wins",        "spend_micros", "imps",       "clicks",
+    "losses", "loss_outbid", "loss_floor",   "loss_other", "expired",
+    "opps",   "pctr_bids",   "pctr_wins",    "won_cpm",    "lost_cpm"};
 
-static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk,
-                       beat_reason *why)
-{
+static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk, beat_reason *why) {
     static const char *const names[] = {"seq", "start_ms", "end_ms", "campaigns"};
     const cJSON *f[4];
     int64_t x;
@@ -163,19 +157,16 @@ static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk,
         beat_agg_row *r = &bk->rows[bk->n_rows];
         strcpy(r->campaign, c->string);
         const cJSON *rf[ROW_FIELDS];
-        int64_t *dst[ROW_COUNTS] = {&r->bids,   &r->wins,        &r->spend_micros,
-                                    &r->imps,   &r->clicks,      &r->losses,
-                                    &r->loss_outbid, &r->loss_floor, &r->loss_other,
-                                    &r->expired, &r->opps};
-        if ((rc = beat_json_fields(c, rctx, row_fields, ROW_FIELDS, rf, false, why)))
-            return rc;
+        int64_t *dst[ROW_COUNTS] = {&r->bids,       &r->wins,    &r->spend_micros, &r->imps,
+                                    &r->clicks,     &r->losses,  &r->loss_outbid,  &r->loss_floor,
+                                    &r->loss_other, &r->expired, &r->opps};
+        if ((rc = beat_json_fields(c, rctx, row_fields, ROW_FIELDS, rf, false, why))) return rc;
         for (int k = 0; k < ROW_COUNTS; k++)
-            if (rf[k] && (rc = beat_json_count(rf[k], rctx, row_fields[k], dst[k], why)))
-                return rc;
-        if ((rf[11] && (rc = beat_json_double(rf[11], rctx, "pctr_bids", 0, 1e15,
-                                              &r->pctr_bids, why))) ||
-            (rf[12] && (rc = beat_json_double(rf[12], rctx, "pctr_wins", 0, 1e15,
-                                              &r->pctr_wins, why))) ||
+            if (rf[k] && (rc = beat_json_count(rf[k], rctx, row_fields[k], dst[k], why))) return rc;
+        if ((rf[11] &&
+             (rc = beat_json_double(rf[11], rctx, "pctr_bids", 0, 1e15, &r->pctr_bids, why))) ||
+            (rf[12] &&
+             (rc = beat_json_double(rf[12], rctx, "pctr_wins", 0, 1e15, &r->pctr_wins, why))) ||
             (rf[13] && (rc = j_land(rf[13], rctx, "won_cpm", r->won_cpm, why))) ||
             (rf[14] && (rc = j_land(rf[14], rctx, "lost_cpm", r->lost_cpm, why))))
             return rc;
@@ -184,10 +175,8 @@ static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk,
     return 0;
 }
 
-int beat_aggregates_decode(const char *json, size_t len, beat_aggregates *out,
-                           beat_reason *why)
-{
-    static const char *const names[] = {"v", "instance", "epoch", "bucket_ms",
+int beat_aggregates_decode(const char *json, size_t len, beat_aggregates *out, beat_reason *why) {
+    static const char *const names[] = {"v",         "instance", "epoch",   "bucket_ms",
                                         "first_seq", "last_seq", "buckets", "heard_ms"};
     cJSON *root;
     if (beat_json_parse(json, len, &root, why)) return -EBADMSG;

@@ -12,8 +12,7 @@
 
 #define CURVE "[0,0,0,0.01,0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.95,1,1,1,1,1]"
 
-static int t_curve_roundtrip(void)
-{
+static int t_curve_roundtrip(void) {
     const char *in = "{\"v\":1,\"actuator\":\"a\",\"ts\":5,\"campaigns\":{"
                      "\"c1\":{\"multiplier\":1.5,\"paused\":false,\"win_curve\":" CURVE "},"
                      "\"c2\":{\"multiplier\":1,\"win_curve\":null},"
@@ -77,8 +76,7 @@ static const struct {
      "campaigns.c1.win_curve[6]: below the one before (must be non-decreasing)"},
 };
 
-static int t_curve_bad(void)
-{
+static int t_curve_bad(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         beat_state st;
         beat_reason why = {{0}};
@@ -92,8 +90,7 @@ static int t_curve_bad(void)
     return 0;
 }
 
-static int t_curve_shape(void)
-{
+static int t_curve_shape(void) {
     float w[BEAT_LAND_N];
     for (int i = 0; i < BEAT_LAND_N; i++) w[i] = (float)i / (BEAT_LAND_N - 1);
     w[0] = 0.5f;
@@ -122,7 +119,4 @@ static const beat_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(int argc, char **argv)
-{
-    return beat_test_main("beat_wire_curve", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_wire_curve", cases, argc, argv); }

@@ -20,19 +20,14 @@
 
 /* ---- win-rate curve ------------------------------------------------------------ */
 
-double beat_land_pos(double cpm_micros)
-{
+double beat_land_pos(double cpm_micros) {
     if (!(cpm_micros > 0)) return -HUGE_VAL;
     return (log10(cpm_micros) - 4.0) * 5.0 - 0.5;
 }
 
-double beat_land_price(double pos)
-{
-    return pow(10.0, 4.0 + (pos + 0.5) / 5.0);
-}
+double beat_land_price(double pos) { return pow(10.0, 4.0 + (pos + 0.5) / 5.0); }
 
-double beat_land_win(const float curve[BEAT_LAND_N], double pos)
-{
+double beat_land_win(const float curve[BEAT_LAND_N], double pos) {
     if (!(pos > -1.0)) return 0.0; /* also NaN */
     if (pos < 0.0) return (double)curve[0] * (pos + 1.0);
     if (pos >= BEAT_LAND_N - 1) return curve[BEAT_LAND_N - 1];
@@ -44,8 +39,7 @@ double beat_land_win(const float curve[BEAT_LAND_N], double pos)
 /* ---- pacing state ---------------------------------------------------------- */
 
 /* "win_curve": exactly BEAT_LAND_N finite numbers in [0, 1], non-decreasing. */
-static int j_curve(const cJSON *v, const char *ctx, float *out, beat_reason *why)
-{
+static int j_curve(const cJSON *v, const char *ctx, float *out, beat_reason *why) {
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != BEAT_LAND_N)
         return FAIL("%s.win_curve: must be an array of %d numbers", ctx, BEAT_LAND_N);
     int i = 0;
@@ -54,46 +48,38 @@ static int j_curve(const cJSON *v, const char *ctx, float *out, beat_reason *why
             return FAIL("%s.win_curve[%d]: must be a number in [0, 1]", ctx, i);
         out[i] = (float)c->valuedouble;
         if (i > 0 && out[i] < out[i - 1])
-            return FAIL("%s.win_curve[%d]: below the one before (must be non-decreasing)",
-                        ctx, i);
+            return FAIL("%s.win_curve[%d]: below the one before (must be non-decreasing)", ctx, i);
     }
     return 0;
 }
 
-void beat_state_fini(beat_state *s)
-{
+void beat_state_fini(beat_state *s) {
     if (!s) return;
     free(s->c);
     free(s->private_json);
     memset(s, 0, sizeof *s);
 }
 
-const beat_state_campaign *beat_state_find(const beat_state *s, const char *id)
-{
+const beat_state_campaign *beat_state_find(const beat_state *s, const char *id) {
     for (int i = 0; s && i < s->n; i++)
         if (strcmp(s->c[i].id, id) == 0) return &s->c[i];
     return NULL;
 }
 
-static int state_from(const cJSON *root, int max_campaigns, beat_state *st,
-                      beat_reason *why)
-{
-    static const char *const names[] = {"v", "actuator", "ts", "version",
-                                        "campaigns", "private"};
+static int state_from(const cJSON *root, int max_campaigns, beat_state *st, beat_reason *why) {
+    static const char *const names[] = {"v", "actuator", "ts", "version", "campaigns", "private"};
     static const char *const cnames[] = {"multiplier", "paused", "win_curve"};
     const cJSON *f[6];
     int rc = beat_json_fields(root, "", names, 6, f, false, why);
     if (rc || (rc = beat_json_version(f[0], "", BEAT_STATE_V, why)) ||
-        (f[1] && (rc = beat_json_text(f[1], "", "actuator", BEAT_ID_MAX, 0,
-                                      st->actuator, why))) ||
+        (f[1] && (rc = beat_json_text(f[1], "", "actuator", BEAT_ID_MAX, 0, st->actuator, why))) ||
         (rc = beat_json_count(f[2], "", "ts", &st->ts_ms, why)) ||
         (f[3] && (rc = beat_json_count(f[3], "", "version", &st->version, why))))
         return rc;
     if (!f[4]) return FAIL("campaigns: missing");
     if (!cJSON_IsObject(f[4])) return FAIL("campaigns: must be an object");
     int n = cJSON_GetArraySize(f[4]);
-    if (n > max_campaigns)
-        return FAIL("campaigns: too many (%d > %d)", n, max_campaigns);
+    if (n > max_campaigns) return FAIL("campaigns: too many (%d > %d)", n, max_campaigns);
     if (n > 0 && !(st->c = calloc((size_t)n, sizeof *st->c)))
         return beat_reasonf(why, -ENOMEM, "out of memory");
     for (const cJSON *c = f[4]->child; c; c = c->next) {
@@ -107,8 +93,7 @@ static int state_from(const cJSON *root, int max_campaigns, beat_state *st,
         const cJSON *cf[3];
         strcpy(sc->id, c->string);
         if ((rc = beat_json_fields(c, ctx, cnames, 3, cf, false, why)) ||
-            (rc = beat_json_double(cf[0], ctx, "multiplier", 0, DBL_MAX, &sc->multiplier,
-                                   why)) ||
+            (rc = beat_json_double(cf[0], ctx, "multiplier", 0, DBL_MAX, &sc->multiplier, why)) ||
             (cf[1] && (rc = beat_json_bool(cf[1], ctx, "paused", &sc->paused, why))) ||
             (cf[2] && !cJSON_IsNull(cf[2]) && (rc = j_curve(cf[2], ctx, sc->win_curve, why))))
             return rc;
@@ -123,9 +108,8 @@ static int state_from(const cJSON *root, int max_campaigns, beat_state *st,
     return 0;
 }
 
-int beat_state_decode(const char *json, size_t len, int max_campaigns,
-                      beat_state *out, beat_reason *why)
-{
+int beat_state_decode(const char *json, size_t len, int max_campaigns, beat_state *out,
+                      beat_reason *why) {
     cJSON *root;
     if (beat_json_parse(json, len, &root, why)) return -EBADMSG;
     beat_state st;
@@ -140,8 +124,7 @@ int beat_state_decode(const char *json, size_t len, int max_campaigns,
     return 0;
 }
 
-int beat_state_encode(const beat_state *s, bool with_private, beat_buf *out)
-{
+int beat_state_encode(const beat_state *s, bool with_private, beat_buf *out) {
     if (!beat_json_len_ok(s->actuator, BEAT_ID_MAX, false) || s->n < 0) return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "{\"v\":%d", BEAT_STATE_V);
@@ -154,8 +137,7 @@ int beat_state_encode(const beat_state *s, bool with_private, beat_buf *out)
     beat_json_put_raw(&e, ",\"campaigns\":{");
     for (int i = 0; i < s->n && !e.rc; i++) {
         const beat_state_campaign *c = &s->c[i];
-        if (!beat_json_len_ok(c->id, BEAT_ID_MAX, true) || !isfinite(c->multiplier))
-            e.rc = -EINVAL;
+        if (!beat_json_len_ok(c->id, BEAT_ID_MAX, true) || !isfinite(c->multiplier)) e.rc = -EINVAL;
         if (i) beat_json_put_raw(&e, ",");
         beat_json_put_str(&e, c->id);
         beat_json_put_raw(&e, ":{\"multiplier\":");
@@ -187,8 +169,7 @@ int beat_state_encode(const beat_state *s, bool with_private, beat_buf *out)
 
 /* ---- heartbeat frame --------------------------------------------------------- */
 
-int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out)
-{
+int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out) {
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "%c{\"v\":%d,\"ts\":%" PRId64 ",\"campaigns_version\":%" PRId64,
                          BEAT_FRAME_HEARTBEAT, BEAT_HEARTBEAT_V, hb->ts_ms, hb->campaigns_version);
@@ -200,12 +181,14 @@ int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out)
     return beat_json_enc_done(&e);
 }
 
-int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,
-                          beat_reason *why)
-{
-    static const char *const names[] = {"v", "ts", "campaigns_version",
-                                        "state_version", "model_version",
-                                        "snapshot_crc", "model_crc",
+int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out, beat_reason *why) {
+    static const char *const names[] = {"v",
+                                        "ts",
+                                        "campaigns_version",
+                                        "state_version",
+                                        "model_version",
+                                        "snapshot_crc",
+                                        "model_crc",
                                         "exchanges_version"};
     const char *p = msg;
     if (len < 1 || p[0] != BEAT_FRAME_HEARTBEAT) return FAIL("not a heartbeat frame");
@@ -217,14 +200,14 @@ int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,
     int rc = beat_json_fields(root, "", names, 8, f, false, why);
     if (!rc && f[7])
         rc = beat_json_count(f[7], "", "exchanges_version", &hb.exchanges_version, why);
-    if (!rc && !((rc = beat_json_version(f[0], "", BEAT_HEARTBEAT_V, why)) ||
-                 (rc = beat_json_count(f[1], "", "ts", &hb.ts_ms, why)) ||
-                 (rc = beat_json_count(f[2], "", "campaigns_version", &hb.campaigns_version,
-                                       why)) ||
-                 (rc = beat_json_count(f[3], "", "state_version", &hb.state_version, why)) ||
-                 (rc = beat_json_count(f[4], "", "model_version", &hb.model_version, why)) ||
-                 (rc = beat_json_int(f[5], "", "snapshot_crc", 0, UINT32_MAX, &scrc, why)) ||
-                 (rc = beat_json_int(f[6], "", "model_crc", 0, UINT32_MAX, &mcrc, why)))) {
+    if (!rc &&
+        !((rc = beat_json_version(f[0], "", BEAT_HEARTBEAT_V, why)) ||
+          (rc = beat_json_count(f[1], "", "ts", &hb.ts_ms, why)) ||
+          (rc = beat_json_count(f[2], "", "campaigns_version", &hb.campaigns_version, why)) ||
+          (rc = beat_json_count(f[3], "", "state_version", &hb.state_version, why)) ||
+          (rc = beat_json_count(f[4], "", "model_version", &hb.model_version, why)) ||
+          (rc = beat_json_int(f[5], "", "snapshot_crc", 0, UINT32_MAX, &scrc, why)) ||
+          (rc = beat_json_int(f[6], "", "model_crc", 0, UINT32_MAX, &mcrc, why)))) {
         hb.snapshot_crc = (uint32_t)scrc;
         hb.model_crc = (uint32_t)mcrc;
         *out = hb;
@@ -233,14 +216,12 @@ int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,
     return rc;
 }
 
-void beat_ckpt_frame_head(uint8_t out[BEAT_CKPT_FRAME_HEAD], int64_t version)
-{
+void beat_ckpt_frame_head(uint8_t out[BEAT_CKPT_FRAME_HEAD], int64_t version) {
     out[0] = BEAT_FRAME_CHECKPOINT;
     beat_put_le64(out + 1, (uint64_t)version);
 }
 
-int beat_ckpt_frame_version(const void *frame, size_t len, int64_t *version)
-{
+int beat_ckpt_frame_version(const void *frame, size_t len, int64_t *version) {
     const uint8_t *p = frame;
     if (len < BEAT_CKPT_FRAME_HEAD || p[0] != BEAT_FRAME_CHECKPOINT) return -EBADMSG;
     *version = (int64_t)beat_get_le64(p + 1);

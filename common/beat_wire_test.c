@@ -10,8 +10,7 @@
 
 #include "beat_test.h"
 
-static beat_event full_bid(void)
-{
+static beat_event full_bid(void) {
     beat_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = BEAT_EV_BID;
@@ -33,8 +32,7 @@ static beat_event full_bid(void)
     return ev;
 }
 
-static int t_event_roundtrip(void)
-{
+static int t_event_roundtrip(void) {
     beat_event ev = full_bid(), back;
     beat_buf b;
     beat_reason why;
@@ -71,12 +69,18 @@ static int t_event_roundtrip(void)
 /* pctr goes on the wire with 9 significant digits (no printf on the bid
  * path): short decimals come back exactly, the rest within 5e-9 relative,
  * and rounding that carries into the next power of ten stays right. */
-static int t_event_pctr_text(void)
-{
-    static const struct { double p; const char *text; } cases[] = {
-        {0.0123, "0.0123"}, {0.5, "0.5"}, {0.1, "0.1"}, {0.9999999999, "1"},
-        {0.0999999999999, "0.1"}, {0.000123456789123, "0.000123456789"},
-        {1.0, "1"}, {0.25e-10, "0.000000000025"}};
+static int t_event_pctr_text(void) {
+    static const struct {
+        double p;
+        const char *text;
+    } cases[] = {{0.0123, "0.0123"},
+                 {0.5, "0.5"},
+                 {0.1, "0.1"},
+                 {0.9999999999, "1"},
+                 {0.0999999999999, "0.1"},
+                 {0.000123456789123, "0.000123456789"},
+                 {1.0, "1"},
+                 {0.25e-10, "0.000000000025"}};
     beat_buf b;
     beat_buf_init(&b, 1 << 16);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -106,8 +110,7 @@ static int t_event_pctr_text(void)
     return 0;
 }
 
-static int t_event_encode_refuses(void)
-{
+static int t_event_encode_refuses(void) {
     beat_buf b;
     beat_buf_init(&b, 1 << 16);
     beat_event ev = full_bid();
@@ -128,8 +131,7 @@ static int t_event_encode_refuses(void)
     return 0;
 }
 
-static int t_event_types(void)
-{
+static int t_event_types(void) {
     beat_event_type t;
     CHECK_EQ_STR(beat_event_type_name(BEAT_EV_BILL), "bill");
     CHECK_EQ_STR(beat_event_type_name((beat_event_type)0), "unknown");
@@ -149,19 +151,26 @@ static const struct {
     {"[]", "must be an object"},
     {"{" EV_OK ",\"ts\":1}x", "trailing bytes"},
     {"{\"type\":\"bid\",\"auction\":\"a\",\"imp\":\"1\",\"ts\":1}", "v: missing"},
-    {"{\"v\":2,\"type\":\"bid\",\"auction\":\"a\",\"imp\":\"1\",\"ts\":1}", "unsupported version 2"},
+    {"{\"v\":2,\"type\":\"bid\",\"auction\":\"a\",\"imp\":\"1\",\"ts\":1}",
+     "unsupported version 2"},
     {"{\"v\":1,\"type\":\"bogus\",\"auction\":\"a\",\"imp\":\"1\",\"ts\":1}", "type: unknown"},
     {"{\"v\":1,\"type\":7,\"auction\":\"a\",\"imp\":\"1\",\"ts\":1}", "type: unknown"},
     {"{\"v\":1,\"auction\":\"a\",\"imp\":\"1\",\"ts\":1}", "type: missing"},
     {"{\"v\":1,\"type\":\"bid\",\"imp\":\"1\",\"ts\":1}", "auction: missing"},
-    {"{\"v\":1,\"type\":\"bid\",\"auction\":\"\",\"imp\":\"1\",\"ts\":1}", "auction: must not be empty"},
-    {"{\"v\":1,\"type\":\"bid\",\"auction\":5,\"imp\":\"1\",\"ts\":1}", "auction: must be a string"},
+    {"{\"v\":1,\"type\":\"bid\",\"auction\":\"\",\"imp\":\"1\",\"ts\":1}",
+     "auction: must not be empty"},
+    {"{\"v\":1,\"type\":\"bid\",\"auction\":5,\"imp\":\"1\",\"ts\":1}",
+     "auction: must be a string"},
     {"{\"v\":1,\"type\":\"bid\",\"auction\":\"a\",\"ts\":1}", "imp: missing"},
     {"{" EV_OK "}", "ts: missing"},
-    {"{\"v\":1,\"type\":\"bid\",\"auction\":\"0123456789012345678901234567890123456789012345678901234567890123X\",\"imp\":\"1\",\"ts\":1}",
+    {"{\"v\":1,\"type\":\"bid\",\"auction\":"
+     "\"0123456789012345678901234567890123456789012345678901234567890123X\",\"imp\":\"1\",\"ts\":"
+     "1}",
      "auction: longer than 64"},
-    {"{\"v\":1,\"type\":\"bid\",\"auction\":\"a\\u0001\",\"imp\":\"1\",\"ts\":1}", "auction: control character"},
-    {"{\"v\":1,\"type\":\"bid\",\"auction\":\"a\",\"imp\":\"\xff\",\"ts\":1}", "imp: invalid UTF-8"},
+    {"{\"v\":1,\"type\":\"bid\",\"auction\":\"a\\u0001\",\"imp\":\"1\",\"ts\":1}",
+     "auction: control character"},
+    {"{\"v\":1,\"type\":\"bid\",\"auction\":\"a\",\"imp\":\"\xff\",\"ts\":1}",
+     "imp: invalid UTF-8"},
     {"{" EV_OK ",\"ts\":1,\"campaign\":\"c\\u007f\"}", "campaign: control character"},
     {"{" EV_OK ",\"ts\":-1}", "ts: must be >= 0"},
     {"{" EV_OK ",\"ts\":1.5}", "ts: must be an integer"},
@@ -181,15 +190,16 @@ static const struct {
     {"{" EV_OK ",\"ts\":1,\"ts\":2}", "ts: duplicate key"},
 };
 
-static int t_event_bad(void)
-{
+static int t_event_bad(void) {
     char big[2048];
     int n = snprintf(big, sizeof big, "{" EV_OK ",\"ts\":1,\"feat\":[");
-    for (int i = 0; i <= BEAT_FEAT_MAX; i++) n += snprintf(big + n, sizeof big - n, "%s%d", i ? "," : "", i);
+    for (int i = 0; i <= BEAT_FEAT_MAX; i++)
+        n += snprintf(big + n, sizeof big - n, "%s%d", i ? "," : "", i);
     snprintf(big + n, sizeof big - n, "]}");
     for (size_t i = 0; i <= sizeof bad_events / sizeof bad_events[0]; i++) {
         const char *json = i < sizeof bad_events / sizeof bad_events[0] ? bad_events[i].json : big;
-        const char *reason = i < sizeof bad_events / sizeof bad_events[0] ? bad_events[i].reason : "feat: too many";
+        const char *reason =
+            i < sizeof bad_events / sizeof bad_events[0] ? bad_events[i].reason : "feat: too many";
         beat_event ev;
         memset(&ev, 0x5a, sizeof ev);
         beat_reason why = {{0}};
@@ -213,8 +223,7 @@ static int t_event_bad(void)
 
 /* A heartbeat round-trips with node, ts, lost and bye; it needs no auction
  * or imp but must name its node; no other type may leave out auction/imp. */
-static int t_event_hb(void)
-{
+static int t_event_hb(void) {
     beat_buf b;
     beat_buf_init(&b, 1 << 12);
     beat_event hb;
@@ -253,7 +262,8 @@ static int t_event_hb(void)
         {"{\"v\":1,\"type\":\"hb\",\"node\":\"\",\"ts\":1}", "node: must not be empty"},
         {"{\"v\":1,\"type\":\"hb\",\"node\":\"r\"}", "ts: missing"},
         {"{\"v\":1,\"type\":\"hb\",\"node\":\"r\",\"ts\":1,\"lost\":-1}", "lost: must be >= 0"},
-        {"{\"v\":1,\"type\":\"hb\",\"node\":\"r\",\"ts\":1,\"bye\":1}", "bye: must be true or false"},
+        {"{\"v\":1,\"type\":\"hb\",\"node\":\"r\",\"ts\":1,\"bye\":1}",
+         "bye: must be true or false"},
         {"{\"v\":2,\"type\":\"hb\",\"node\":\"r\",\"ts\":1}", "unsupported version 2"},
         /* only hb may leave out auction and imp */
         {"{\"v\":1,\"type\":\"win\",\"node\":\"r\",\"ts\":1}", "auction: missing"},
@@ -264,15 +274,15 @@ static int t_event_hb(void)
         CHECK_REASON(w, bad[i].reason);
     }
     /* unknown fields are ignored (an auction on an hb too) */
-    const char *extra = "{\"v\":1,\"type\":\"hb\",\"node\":\"r\",\"ts\":5,\"auction\":\"x\",\"zz\":[1]}";
+    const char *extra =
+        "{\"v\":1,\"type\":\"hb\",\"node\":\"r\",\"ts\":5,\"auction\":\"x\",\"zz\":[1]}";
     CHECK_EQ_INT(beat_event_decode(extra, strlen(extra), &back, &why), 0);
     CHECK_EQ_INT(back.lost, 0);
     return 0;
 }
 
 /* An inference node's opportunity summary: node, campaign, ts, n ≥ 1. */
-static int t_event_opp(void)
-{
+static int t_event_opp(void) {
     beat_buf b;
     beat_buf_init(&b, 1 << 12);
     beat_event o;
@@ -305,8 +315,10 @@ static int t_event_opp(void)
         {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"ts\":1,\"n\":1}", "campaign: missing"},
         {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"n\":1}", "ts: missing"},
         {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"ts\":1}", "n: missing"},
-        {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"ts\":1,\"n\":0}", "n: must be > 0"},
-        {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"ts\":1,\"n\":1.5}", "n: must be an integer"},
+        {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"ts\":1,\"n\":0}",
+         "n: must be > 0"},
+        {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"ts\":1,\"n\":1.5}",
+         "n: must be an integer"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         beat_reason w = {{0}};
@@ -318,16 +330,14 @@ static int t_event_opp(void)
 
 /* ---- aggregates ---- */
 
-static int agg_equal(const beat_aggregates *a, const beat_aggregates *b)
-{
-    if (strcmp(a->instance, b->instance) || a->epoch != b->epoch ||
-        a->bucket_ms != b->bucket_ms || a->first_seq != b->first_seq ||
-        a->last_seq != b->last_seq || a->n_buckets != b->n_buckets)
+static int agg_equal(const beat_aggregates *a, const beat_aggregates *b) {
+    if (strcmp(a->instance, b->instance) || a->epoch != b->epoch || a->bucket_ms != b->bucket_ms ||
+        a->first_seq != b->first_seq || a->last_seq != b->last_seq || a->n_buckets != b->n_buckets)
         return 0;
     for (int i = 0; i < a->n_buckets; i++) {
         const beat_agg_bucket *x = &a->buckets[i], *y = &b->buckets[i];
-        if (x->seq != y->seq || x->start_ms != y->start_ms ||
-            x->end_ms != y->end_ms || x->n_rows != y->n_rows)
+        if (x->seq != y->seq || x->start_ms != y->start_ms || x->end_ms != y->end_ms ||
+            x->n_rows != y->n_rows)
             return 0;
         for (int j = 0; j < x->n_rows; j++)
             if (memcmp(&x->rows[j], &y->rows[j], sizeof x->rows[j])) return 0;
@@ -335,8 +345,7 @@ static int agg_equal(const beat_aggregates *a, const beat_aggregates *b)
     return 1;
 }
 
-static int t_agg_roundtrip(void)
-{
+static int t_agg_roundtrip(void) {
     beat_agg_row rows[3];
     memset(rows, 0, sizeof rows);
     strcpy(rows[0].campaign, "c1");
@@ -356,8 +365,12 @@ static int t_agg_roundtrip(void)
         {.seq = 42, .start_ms = 2000, .end_ms = 3000, .n_rows = 0, .rows = NULL},
         {.seq = 45, .start_ms = 5000, .end_ms = 6000, .n_rows = 1, .rows = rows + 2},
     };
-    beat_aggregates a = {.epoch = 0xfedcba9876543210ull, .bucket_ms = 1000,
-                         .first_seq = 3, .last_seq = 45, .n_buckets = 3, .buckets = bk};
+    beat_aggregates a = {.epoch = 0xfedcba9876543210ull,
+                         .bucket_ms = 1000,
+                         .first_seq = 3,
+                         .last_seq = 45,
+                         .n_buckets = 3,
+                         .buckets = bk};
     strcpy(a.instance, "ds-1");
     beat_buf b;
     beat_buf_init(&b, 1 << 16);
@@ -382,43 +395,67 @@ static int t_agg_roundtrip(void)
     return 0;
 }
 
-#define AGG_HEAD "{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"00ff\",\"bucket_ms\":1000,\"first_seq\":1,\"last_seq\":2,"
+#define AGG_HEAD                                                                                   \
+    "{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"00ff\",\"bucket_ms\":1000,\"first_seq\":1,\"last_" \
+    "seq\":2,"
 static const struct {
     const char *json, *reason;
 } bad_aggs[] = {
-    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"xyz\",\"bucket_ms\":1000,\"first_seq\":1,\"last_seq\":2,\"buckets\":[]}", "epoch: must be 1-16 hex"},
-    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"00000000000000000\",\"bucket_ms\":1000,\"first_seq\":1,\"last_seq\":2,\"buckets\":[]}", "epoch: must be 1-16 hex"},
-    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":5,\"bucket_ms\":1000,\"first_seq\":1,\"last_seq\":2,\"buckets\":[]}", "epoch: must be 1-16 hex"},
-    {"{\"v\":1,\"epoch\":\"1\",\"bucket_ms\":1000,\"first_seq\":1,\"last_seq\":2,\"buckets\":[]}", "instance: missing"},
-    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"1\",\"bucket_ms\":0,\"first_seq\":1,\"last_seq\":2,\"buckets\":[]}", "bucket_ms: must be > 0"},
+    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"xyz\",\"bucket_ms\":1000,\"first_seq\":1,\"last_"
+     "seq\":2,\"buckets\":[]}",
+     "epoch: must be 1-16 hex"},
+    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"00000000000000000\",\"bucket_ms\":1000,\"first_"
+     "seq\":1,\"last_seq\":2,\"buckets\":[]}",
+     "epoch: must be 1-16 hex"},
+    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":5,\"bucket_ms\":1000,\"first_seq\":1,\"last_seq\":2,"
+     "\"buckets\":[]}",
+     "epoch: must be 1-16 hex"},
+    {"{\"v\":1,\"epoch\":\"1\",\"bucket_ms\":1000,\"first_seq\":1,\"last_seq\":2,\"buckets\":[]}",
+     "instance: missing"},
+    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"1\",\"bucket_ms\":0,\"first_seq\":1,\"last_seq\":"
+     "2,\"buckets\":[]}",
+     "bucket_ms: must be > 0"},
     {AGG_HEAD "\"buckets\":{}}", "buckets: must be an array"},
     {AGG_HEAD "\"x\":1}", "buckets: missing"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":2,\"start_ms\":0,\"end_ms\":1},{\"seq\":2,\"start_ms\":1,\"end_ms\":2}]}", "buckets[1].seq: not ascending"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":2,\"start_ms\":5,\"end_ms\":1}]}", "buckets[0].end_ms: must be >= 5"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":2,\"start_ms\":0,\"end_ms\":1},{\"seq\":2,\"start_ms\":1,"
+              "\"end_ms\":2}]}",
+     "buckets[1].seq: not ascending"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":2,\"start_ms\":5,\"end_ms\":1}]}",
+     "buckets[0].end_ms: must be >= 5"},
     {AGG_HEAD "\"buckets\":[{\"start_ms\":5,\"end_ms\":6}]}", "buckets[0].seq: missing"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"spend_micros\":-1}}}]}",
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"spend_"
+              "micros\":-1}}}]}",
      "buckets[0].campaigns.c1.spend_micros: must be >= 0"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"bids\":1.5}}}]}",
+    {AGG_HEAD
+     "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"bids\":1.5}}}]}",
      "campaigns.c1.bids: must be an integer"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{},\"c1\":{}}}]}",
+    {AGG_HEAD
+     "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{},\"c1\":{}}}]}",
      "campaigns.c1: duplicate campaign"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"\":{}}}]}", "must not be empty"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":[]}}]}", "campaigns.c1: must be an object"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":[]}]}", "buckets[0].campaigns: must be an object"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"won_cpm\":[1,2]}}}]}",
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"\":{}}}]}",
+     "must not be empty"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":[]}}]}",
+     "campaigns.c1: must be an object"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":[]}]}",
+     "buckets[0].campaigns: must be an object"},
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"won_"
+              "cpm\":[1,2]}}}]}",
      "campaigns.c1.won_cpm: must be an array of 20 counts"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"lost_cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,-1]}}}]}",
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"lost_"
+              "cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,-1]}}}]}",
      "lost_cpm: must be >= 0"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"won_cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2147483648]}}}]}",
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"won_"
+              "cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2147483648]}}}]}",
      "won_cpm: must be <= 2147483647"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"pctr_bids\":-0.5}}}]}",
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"pctr_"
+              "bids\":-0.5}}}]}",
      "pctr_bids"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"losses\":\"3\"}}}]}",
+    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{"
+              "\"losses\":\"3\"}}}]}",
      "losses"},
 };
 
-static int t_agg_bad(void)
-{
+static int t_agg_bad(void) {
     for (size_t i = 0; i < sizeof bad_aggs / sizeof bad_aggs[0]; i++) {
         beat_aggregates a;
         beat_reason why = {{0}};
@@ -439,8 +476,7 @@ typedef struct got {
     beat_sample s[8];
 } got;
 
-static int collect(void *arg, const beat_sample *s)
-{
+static int collect(void *arg, const beat_sample *s) {
     got *g = arg;
     if (g->n == g->stop_at) return -ECANCELED;
     if (g->n < 8) g->s[g->n] = *s;
@@ -448,8 +484,7 @@ static int collect(void *arg, const beat_sample *s)
     return 0;
 }
 
-static beat_sample mk_sample(uint64_t seq, int label, float w, uint32_t nf)
-{
+static beat_sample mk_sample(uint64_t seq, int label, float w, uint32_t nf) {
     beat_sample s;
     memset(&s, 0, sizeof s);
     s.seq = seq;
@@ -462,10 +497,9 @@ static beat_sample mk_sample(uint64_t seq, int label, float w, uint32_t nf)
     return s;
 }
 
-static int t_samples_roundtrip(void)
-{
-    beat_samples_header h = {.epoch = 0x0123456789abcdefull, .first_seq = 5,
-                             .last_seq = 7, .n = 3}, hb;
+static int t_samples_roundtrip(void) {
+    beat_samples_header h = {.epoch = 0x0123456789abcdefull, .first_seq = 5, .last_seq = 7, .n = 3},
+                        hb;
     strcpy(h.instance, "ds-2");
     beat_sample s[3] = {mk_sample(5, 1, 1.0f, 3), mk_sample(6, 0, 0.1f, 0),
                         mk_sample(7, 0, 12.5f, BEAT_FEAT_MAX)};
@@ -482,8 +516,9 @@ static int t_samples_roundtrip(void)
     CHECK_EQ_INT(g.n, 3);
     for (int i = 0; i < 3; i++) CHECK(memcmp(&s[i], &g.s[i], sizeof s[i]) == 0);
     /* CRLF and no final newline are tolerated */
-    const char *crlf = "{\"v\":1,\"instance\":\"d\",\"epoch\":\"1\",\"first_seq\":0,\"last_seq\":0,\"n\":1}\r\n"
-                       "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":2,\"ts\":3}";
+    const char *crlf =
+        "{\"v\":1,\"instance\":\"d\",\"epoch\":\"1\",\"first_seq\":0,\"last_seq\":0,\"n\":1}\r\n"
+        "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":2,\"ts\":3}";
     g.n = 0;
     CHECK_EQ_INT(beat_samples_decode(crlf, strlen(crlf), &hb, collect, &g, &why), 0);
     CHECK_EQ_INT(g.n, 1);
@@ -508,26 +543,33 @@ static const struct {
     {"", "line 1: missing header"},
     {"\n\n", "line 1: missing header"},
     {"nope\n", "line 1: invalid JSON"},
-    {"{\"v\":1,\"instance\":\"d\",\"epoch\":\"1\",\"first_seq\":0,\"last_seq\":0}\n", "line 1.n: missing"},
+    {"{\"v\":1,\"instance\":\"d\",\"epoch\":\"1\",\"first_seq\":0,\"last_seq\":0}\n",
+     "line 1.n: missing"},
     {SH "2}\n" S1, "n is 2 but body has 1"},
     {SH "0}\n" S1, "n is 0 but body has 1"},
-    {SH "3}\n" S1 S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":2,\"w\":1,\"ts\":3}\n", "line 4.label: must be <= 1"},
-    {SH "2}\n" S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":0,\"ts\":3}\n", "line 3.w: must be > 0"},
-    {SH "2}\n" S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":1e-60,\"ts\":3}\n", "line 3.w: must be > 0"},
-    {SH "2}\n" S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":-1,\"ts\":3}\n", "line 3.w: must be >= 0"},
+    {SH "3}\n" S1 S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":2,\"w\":1,\"ts\":3}\n",
+     "line 4.label: must be <= 1"},
+    {SH "2}\n" S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":0,\"ts\":3}\n",
+     "line 3.w: must be > 0"},
+    {SH "2}\n" S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":1e-60,\"ts\":3}\n",
+     "line 3.w: must be > 0"},
+    {SH "2}\n" S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":-1,\"ts\":3}\n",
+     "line 3.w: must be >= 0"},
     {SH "2}\n" S1 "{\"seq\":1,\"label\":0,\"w\":1,\"ts\":3}\n", "line 3.campaign: missing"},
-    {SH "2}\n" S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":1,\"ts\":3\n", "line 3: invalid JSON"},
-    {SH "1}\n" "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":1,\"ts\":3,\"feat\":[1,-2]}\n", "line 2.feat[]: must be >= 0"},
+    {SH "2}\n" S1 "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":1,\"ts\":3\n",
+     "line 3: invalid JSON"},
+    {SH "1}\n"
+        "{\"seq\":1,\"campaign\":\"c\",\"label\":0,\"w\":1,\"ts\":3,\"feat\":[1,-2]}\n",
+     "line 2.feat[]: must be >= 0"},
 };
 
-static int t_samples_bad(void)
-{
+static int t_samples_bad(void) {
     for (size_t i = 0; i < sizeof bad_samples / sizeof bad_samples[0]; i++) {
         got g = {.stop_at = -1};
         beat_samples_header h;
         beat_reason why = {{0}};
-        int rc = beat_samples_decode(bad_samples[i].body, strlen(bad_samples[i].body),
-                                     &h, collect, &g, &why);
+        int rc = beat_samples_decode(bad_samples[i].body, strlen(bad_samples[i].body), &h, collect,
+                                     &g, &why);
         if (rc != -EBADMSG) {
             fprintf(stderr, "  case %zu rc=%d\n", i, rc);
             return 1;
@@ -540,13 +582,11 @@ static int t_samples_bad(void)
 
 /* ---- state ---- */
 
-static int t_state_roundtrip(void)
-{
-    const char *in =
-        "{\"v\":1,\"actuator\":\"beat-actuator\",\"ts\":1700000000000,\"version\":12,"
-        "\"campaigns\":{\"c1\":{\"multiplier\":1.2,\"paused\":false,\"spent\":5},"
-        "\"c2\":{\"multiplier\":0,\"paused\":true}},"
-        "\"private\":{ \"pid\" : {\"i\": [1, 2.5, \"x\"]}, \"n\":null }}";
+static int t_state_roundtrip(void) {
+    const char *in = "{\"v\":1,\"actuator\":\"beat-actuator\",\"ts\":1700000000000,\"version\":12,"
+                     "\"campaigns\":{\"c1\":{\"multiplier\":1.2,\"paused\":false,\"spent\":5},"
+                     "\"c2\":{\"multiplier\":0,\"paused\":true}},"
+                     "\"private\":{ \"pid\" : {\"i\": [1, 2.5, \"x\"]}, \"n\":null }}";
     beat_state st, back;
     beat_reason why;
     CHECK_EQ_INT(beat_state_decode(in, strlen(in), 10, &st, &why), 0);
@@ -601,20 +641,26 @@ static const struct {
     {"{\"v\":3,\"ts\":1,\"campaigns\":{}}", "unsupported version"},
     {ST "\"version\":-1,\"campaigns\":{}}", "version: must be >= 0"},
     {ST "\"campaigns\":{\"c1\":{\"multiplier\":-1}}}", "campaigns.c1.multiplier: must be >= 0"},
-    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1e999}}}", "campaigns.c1.multiplier: must be a finite number"},
+    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1e999}}}",
+     "campaigns.c1.multiplier: must be a finite number"},
     {ST "\"campaigns\":{\"c1\":{\"paused\":true}}}", "campaigns.c1.multiplier: missing"},
-    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1,\"paused\":\"yes\"}}}", "campaigns.c1.paused: must be true or false"},
-    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1},\"c1\":{\"multiplier\":2}}}", "campaigns.c1: duplicate campaign"},
-    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1},\"c2\":{\"multiplier\":2},\"c3\":{\"multiplier\":2}}}", "campaigns: too many (3 > 2)"},
-    {ST "\"campaigns\":{\"0123456789012345678901234567890123456789012345678901234567890123X\":{\"multiplier\":1}}}", "longer than 64"},
+    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1,\"paused\":\"yes\"}}}",
+     "campaigns.c1.paused: must be true or false"},
+    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1},\"c1\":{\"multiplier\":2}}}",
+     "campaigns.c1: duplicate campaign"},
+    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1},\"c2\":{\"multiplier\":2},\"c3\":{\"multiplier\":"
+        "2}}}",
+     "campaigns: too many (3 > 2)"},
+    {ST "\"campaigns\":{\"0123456789012345678901234567890123456789012345678901234567890123X\":{"
+        "\"multiplier\":1}}}",
+     "longer than 64"},
     {ST "\"campaigns\":{\"\":{\"multiplier\":1}}}", "must not be empty"},
     {ST "\"campaigns\":{\"c1\":5}}", "campaigns.c1: must be an object"},
     {"{\"v\":1,\"actuator\":7,\"ts\":1,\"campaigns\":{}}", "actuator: must be a string"},
     {ST "\"campaigns\":{}", "invalid JSON"},
 };
 
-static int t_state_bad(void)
-{
+static int t_state_bad(void) {
     for (size_t i = 0; i < sizeof bad_states / sizeof bad_states[0]; i++) {
         beat_state st;
         beat_reason why = {{0}};
@@ -630,11 +676,13 @@ static int t_state_bad(void)
 
 /* ---- heartbeat ---- */
 
-static int t_heartbeat(void)
-{
-    beat_heartbeat hb = {.ts_ms = 1700000000000, .campaigns_version = 3,
-                         .state_version = 9007199254740992, .model_version = 0,
-                         .snapshot_crc = 0xffffffffu, .model_crc = 12345},
+static int t_heartbeat(void) {
+    beat_heartbeat hb = {.ts_ms = 1700000000000,
+                         .campaigns_version = 3,
+                         .state_version = 9007199254740992,
+                         .model_version = 0,
+                         .snapshot_crc = 0xffffffffu,
+                         .model_crc = 12345},
                    back;
     beat_buf b;
     beat_reason why;
@@ -648,10 +696,12 @@ static int t_heartbeat(void)
     CHECK_EQ_INT(beat_heartbeat_decode(b.data, b.len, &back, &why), -EBADMSG);
     CHECK_REASON(why, "not a heartbeat");
     CHECK_EQ_INT(beat_heartbeat_decode(b.data, 0, &back, &why), -EBADMSG);
-    const char *m = "H{\"v\":1,\"ts\":1,\"campaigns_version\":1,\"state_version\":1,\"model_version\":1,\"snapshot_crc\":1}";
+    const char *m = "H{\"v\":1,\"ts\":1,\"campaigns_version\":1,\"state_version\":1,\"model_"
+                    "version\":1,\"snapshot_crc\":1}";
     CHECK_EQ_INT(beat_heartbeat_decode(m, strlen(m), &back, &why), -EBADMSG);
     CHECK_REASON(why, "model_crc: missing");
-    m = "H{\"v\":1,\"ts\":1,\"campaigns_version\":1,\"state_version\":1,\"model_version\":1,\"snapshot_crc\":4294967296,\"model_crc\":0}";
+    m = "H{\"v\":1,\"ts\":1,\"campaigns_version\":1,\"state_version\":1,\"model_version\":1,"
+        "\"snapshot_crc\":4294967296,\"model_crc\":0}";
     CHECK_EQ_INT(beat_heartbeat_decode(m, strlen(m), &back, &why), -EBADMSG);
     CHECK_REASON(why, "snapshot_crc: must be <=");
     beat_buf_fini(&b);
@@ -676,7 +726,4 @@ static const beat_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(int argc, char **argv)
-{
-    return beat_test_main("beat_wire", cases, argc, argv);
-}
+int main(int argc, char **argv) { return beat_test_main("beat_wire", cases, argc, argv); }

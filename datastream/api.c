@@ -33,9 +33,8 @@ static void on_aggregates(beat_http_req *req, void *arg) {
     }
     beat_buf out;
     beat_buf_init(&out, BODY_MAX);
-    int rc = dst_buckets_encode(api->buckets, beat_now_ms(), (uint64_t)after,
-                                DST_AGG_PER_CALL_MAX, api->instance, api->epoch,
-                                &out);
+    int rc = dst_buckets_encode(api->buckets, beat_now_ms(), (uint64_t)after, DST_AGG_PER_CALL_MAX,
+                                api->instance, api->epoch, &out);
     if (rc) {
         beat_log_rl(5000, BEAT_ERROR, "encode_failed", "what=aggregates rc=%d", rc);
         beat_http_reply_error(req, 500, "cannot encode aggregates");
@@ -78,15 +77,15 @@ static void on_samples(beat_http_req *req, void *arg) {
         beat_http_reply_error(req, 400, "after must be an integer >= 0");
         return;
     }
-    if (beat_http_query_i64(req, "max", DST_SAMPLES_PER_CALL_DEF, 1,
-                            DST_SAMPLES_PER_CALL_MAX, &max) != 0) {
+    if (beat_http_query_i64(req, "max", DST_SAMPLES_PER_CALL_DEF, 1, DST_SAMPLES_PER_CALL_MAX,
+                            &max) != 0) {
         beat_http_reply_error(req, 400, "max must be an integer in [1, 10000]");
         return;
     }
     beat_buf out;
     beat_buf_init(&out, BODY_MAX);
-    int rc = dst_samples_encode(api->samples, (uint64_t)after, (int)max,
-                                api->instance, api->epoch, &out);
+    int rc = dst_samples_encode(api->samples, (uint64_t)after, (int)max, api->instance, api->epoch,
+                                &out);
     if (rc) {
         beat_log_rl(5000, BEAT_ERROR, "encode_failed", "what=samples rc=%d", rc);
         beat_http_reply_error(req, 500, "cannot encode samples");
@@ -98,12 +97,12 @@ static void on_samples(beat_http_req *req, void *arg) {
 }
 
 void dst_api_install(beat_http *h, dst_api *api) {
-    h_agg = beat_histogram_new(
-        "beat_datastream_http_request_seconds{path=\"/v1/aggregates\"}",
-        "Time to answer API requests.", beat_latency_bounds, beat_latency_nbounds);
-    h_smp = beat_histogram_new(
-        "beat_datastream_http_request_seconds{path=\"/v1/samples\"}",
-        "Time to answer API requests.", beat_latency_bounds, beat_latency_nbounds);
+    h_agg = beat_histogram_new("beat_datastream_http_request_seconds{path=\"/v1/aggregates\"}",
+                               "Time to answer API requests.", beat_latency_bounds,
+                               beat_latency_nbounds);
+    h_smp = beat_histogram_new("beat_datastream_http_request_seconds{path=\"/v1/samples\"}",
+                               "Time to answer API requests.", beat_latency_bounds,
+                               beat_latency_nbounds);
     /* Read-only API: other methods are refused before any body is read. */
     beat_http_route_opts o = {.allow = "GET"};
     beat_http_route_ex(h, "/v1/aggregates", on_aggregates, api, &o);

@@ -11,7 +11,7 @@
 #include "samples.h"
 #include "store.h"
 
-#define DST_AGG_PER_CALL_MAX 600   /* buckets per /v1/aggregates answer */
+#define DST_AGG_PER_CALL_MAX 600 /* buckets per /v1/aggregates answer */
 #define DST_SAMPLES_PER_CALL_MAX 10000
 #define DST_SAMPLES_PER_CALL_DEF 1000
 

@@ -57,10 +57,9 @@ static int64_t floor_to(int64_t t, int64_t step) {
     return q * step;
 }
 
-dst_buckets *dst_buckets_new(int64_t bucket_ms, int64_t buckets_max,
-                             int64_t campaigns_max, int64_t now_ms) {
-    if (bucket_ms < 1 || buckets_max < 1 || campaigns_max < 1 ||
-        campaigns_max > (1 << 24))
+dst_buckets *dst_buckets_new(int64_t bucket_ms, int64_t buckets_max, int64_t campaigns_max,
+                             int64_t now_ms) {
+    if (bucket_ms < 1 || buckets_max < 1 || campaigns_max < 1 || campaigns_max > (1 << 24))
         return NULL;
     dst_buckets *b = calloc(1, sizeof *b);
     if (!b) return NULL;
@@ -86,8 +85,7 @@ dst_buckets *dst_buckets_new(int64_t bucket_ms, int64_t buckets_max,
 void dst_buckets_free(dst_buckets *b) {
     if (!b) return;
     if (b->ring)
-        for (int64_t i = 0; i < b->count; i++)
-            free(b->ring[(b->head + i) % b->max].rows);
+        for (int64_t i = 0; i < b->count; i++) free(b->ring[(b->head + i) % b->max].rows);
     free(b->ring);
     free(b->rows);
     free(b->ct);
@@ -97,8 +95,7 @@ void dst_buckets_free(dst_buckets *b) {
 
 static camp *ct_slot(dst_buckets *b, const char *id) {
     uint64_t i = XXH3_64bits(id, strlen(id)) & b->ct_mask;
-    while (b->ct[i].id[0] && strcmp(b->ct[i].id, id) != 0)
-        i = (i + 1) & b->ct_mask;
+    while (b->ct[i].id[0] && strcmp(b->ct[i].id, id) != 0) i = (i + 1) & b->ct_mask;
     return &b->ct[i];
 }
 
@@ -172,8 +169,7 @@ static void land_inc(int32_t *c) {
     if (*c < INT32_MAX) (*c)++;
 }
 
-int dst_buckets_add(dst_buckets *b, int64_t now_ms, const char *campaign,
-                    const dst_delta *d) {
+int dst_buckets_add(dst_buckets *b, int64_t now_ms, const char *campaign, const dst_delta *d) {
     if (!campaign || !campaign[0] || strlen(campaign) > BEAT_ID_MAX) return -EINVAL;
     pthread_mutex_lock(&b->mu);
     tick_locked(b, now_ms);
@@ -228,9 +224,8 @@ static uint64_t first_seq_locked(const dst_buckets *b) {
     return b->count ? b->last_seq - (uint64_t)b->count + 1 : 0;
 }
 
-int dst_buckets_encode(dst_buckets *b, int64_t now_ms, uint64_t after,
-                       int max, const char *instance, uint64_t epoch,
-                       beat_buf *out) {
+int dst_buckets_encode(dst_buckets *b, int64_t now_ms, uint64_t after, int max,
+                       const char *instance, uint64_t epoch, beat_buf *out) {
     if (max < 1) return -EINVAL;
     pthread_mutex_lock(&b->mu);
     tick_locked(b, now_ms);
@@ -289,8 +284,7 @@ uint64_t dst_buckets_first_seq(dst_buckets *b) {
     return s;
 }
 
-void dst_buckets_sum(dst_buckets *b, const char *campaign, uint64_t after,
-                     dst_totals *out) {
+void dst_buckets_sum(dst_buckets *b, const char *campaign, uint64_t after, dst_totals *out) {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&b->mu);
     for (int64_t i = 0; i < b->count; i++) {

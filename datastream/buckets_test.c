@@ -96,8 +96,7 @@ static int test_campaign_bound(void) {
 
 static int test_encode(void) {
     dst_buckets *b = dst_buckets_new(1000, 1000, 10, T0);
-    dst_delta d = {.bids = 2, .wins = 1, .imps = 1, .clicks = 1,
-                   .price_cpm_micros = 2500000};
+    dst_delta d = {.bids = 2, .wins = 1, .imps = 1, .clicks = 1, .price_cpm_micros = 2500000};
     dst_buckets_add(b, T0 + 1, "c1", &d);
     dst_buckets_add(b, T0 + 2, "c2", &d);
     beat_buf out;

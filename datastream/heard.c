@@ -38,9 +38,7 @@ struct dst_heard {
     _Atomic int receivers;
 };
 
-static struct {
-    beat_counter *beats, *gaps, *full, *forgotten, *byes, *future;
-} M;
+static struct { beat_counter *beats, *gaps, *full, *forgotten, *byes, *future; } M;
 
 dst_heard *dst_heard_new(int64_t forget_ms) {
     if (forget_ms < 1) return NULL;
@@ -102,8 +100,9 @@ void dst_heard_beat(dst_heard *h, int32_t p, const char *node, int64_t ts_ms, in
         beat_counter_inc(M.future);
         beat_log_rl(10000, BEAT_WARN, "future_timestamp",
                     "what=heartbeat partition=%d node=%s ts=%lld ahead_ms=%lld "
-                    "max_clock_skew_ms=%lld", (int)p, node, (long long)ts_ms,
-                    (long long)(ts_ms - now_ms), (long long)h->skew_ms);
+                    "max_clock_skew_ms=%lld",
+                    (int)p, node, (long long)ts_ms, (long long)(ts_ms - now_ms),
+                    (long long)h->skew_ms);
         return;
     }
     part *q = &h->p[p];
@@ -120,8 +119,8 @@ void dst_heard_beat(dst_heard *h, int32_t p, const char *node, int64_t ts_ms, in
         if (!q->r && !(q->r = calloc(DST_HEARD_RECEIVERS_MAX, sizeof *q->r))) return;
         if (q->n == DST_HEARD_RECEIVERS_MAX) {
             beat_counter_inc(M.full);
-            beat_log_rl(60000, BEAT_WARN, "heartbeat_receivers_full",
-                        "partition=%d max=%d node=%s", (int)p, DST_HEARD_RECEIVERS_MAX, node);
+            beat_log_rl(60000, BEAT_WARN, "heartbeat_receivers_full", "partition=%d max=%d node=%s",
+                        (int)p, DST_HEARD_RECEIVERS_MAX, node);
             return;
         }
         rcv *r = &q->r[q->n++];
@@ -138,8 +137,8 @@ void dst_heard_beat(dst_heard *h, int32_t p, const char *node, int64_t ts_ms, in
     if (lost > r->lost) {
         beat_counter_inc(M.gaps);
         beat_log_rl(10000, BEAT_WARN, "receiver_lost_events",
-                    "partition=%d node=%s lost=%lld before=%lld", (int)p, node,
-                    (long long)lost, (long long)r->lost);
+                    "partition=%d node=%s lost=%lld before=%lld", (int)p, node, (long long)lost,
+                    (long long)r->lost);
     }
     r->lost = lost; /* a restarted receiver counts from 0 again */
     /* Re-read heartbeats (a log read again) never move it back. */
@@ -174,7 +173,8 @@ int64_t dst_heard_tick(dst_heard *h, int64_t now_ms) {
             if (r->newest_ts < ph) ph = r->newest_ts;
             int j = 0;
             while (j < nn && strcmp(names[j], r->name) != 0) j++;
-            if (j == nn && nn < DST_HEARD_RECEIVERS_MAX) snprintf(names[nn++], sizeof names[0], "%s", r->name);
+            if (j == nn && nn < DST_HEARD_RECEIVERS_MAX)
+                snprintf(names[nn++], sizeof names[0], "%s", r->name);
             k++;
         }
         /* Nobody heard here (yet, or any more): unknown, not "now". */
@@ -206,12 +206,8 @@ int64_t dst_heard_part(const dst_heard *h, int32_t p, int64_t *last_gap_ts) {
     return ph;
 }
 
-int64_t dst_heard_get(const dst_heard *h) {
-    return atomic_load(&((dst_heard *)h)->heard_ms);
-}
+int64_t dst_heard_get(const dst_heard *h) { return atomic_load(&((dst_heard *)h)->heard_ms); }
 
-int dst_heard_receivers(const dst_heard *h) {
-    return atomic_load(&((dst_heard *)h)->receivers);
-}
+int dst_heard_receivers(const dst_heard *h) { return atomic_load(&((dst_heard *)h)->receivers); }
 
 const _Atomic int64_t *dst_heard_src(const dst_heard *h) { return &h->heard_ms; }

@@ -47,8 +47,8 @@ void dst_heard_set_gap_ms(dst_heard *h, int64_t gap_ms);
  * sent for it read (docs/money.md, expiry). Consumer thread only. */
 int64_t dst_heard_part(const dst_heard *h, int32_t p, int64_t *last_gap_ts);
 
-int64_t dst_heard_get(const dst_heard *h);        /* last published; any thread */
-int dst_heard_receivers(const dst_heard *h);       /* distinct names known; any thread */
+int64_t dst_heard_get(const dst_heard *h);   /* last published; any thread */
+int dst_heard_receivers(const dst_heard *h); /* distinct names known; any thread */
 /* The published heard time's address, for readers that snapshot it under
  * their own lock (buckets.c: the heard time of each bucket as it closes). */
 const _Atomic int64_t *dst_heard_src(const dst_heard *h);

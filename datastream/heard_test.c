@@ -84,9 +84,14 @@ static int test_heard_moves_stalls_resumes(void) {
 }
 
 static dst_stream *mk_stream(int64_t now) {
-    dst_stream_cfg c = {.bucket_ms = 1000, .buckets_max = 100, .campaigns_max = 10,
-                        .join_window_ms = 30000, .max_open = 100, .samples_max = 100,
-                        .neg_rate = 1.0, .seed = 1};
+    dst_stream_cfg c = {.bucket_ms = 1000,
+                        .buckets_max = 100,
+                        .campaigns_max = 10,
+                        .join_window_ms = 30000,
+                        .max_open = 100,
+                        .samples_max = 100,
+                        .neg_rate = 1.0,
+                        .seed = 1};
     return dst_stream_new(&c, now);
 }
 
@@ -101,8 +106,8 @@ static int test_hb_counts_nowhere(void) {
     dst_stream_set_heard(s, h);
     dst_buckets *b = dst_stream_buckets(s);
     dst_buckets_set_heard_src(b, dst_heard_src(h));
-    dst_store_cfg sc = {.dir = dir, .topic = "t", .retention_ms = 3900000,
-                        .max_keys = 1000, .sync_full = false};
+    dst_store_cfg sc = {
+        .dir = dir, .topic = "t", .retention_ms = 3900000, .max_keys = 1000, .sync_full = false};
     dst_store *st = dst_store_new(&sc);
     CHECK(st != NULL);
     int32_t p = 0;
@@ -118,7 +123,9 @@ static int test_hb_counts_nowhere(void) {
              (long long)(T0 + 10));
     snprintf(hb2, sizeof hb2, "{\"v\":1,\"type\":\"hb\",\"node\":\"r1\",\"ts\":%lld,\"lost\":0}",
              (long long)(T0 + 20));
-    dst_store_msg m[] = {{win, strlen(win), 0}, {hb1, strlen(hb1), 1}, {hb2, strlen(hb2), 2},
+    dst_store_msg m[] = {{win, strlen(win), 0},
+                         {hb1, strlen(hb1), 1},
+                         {hb2, strlen(hb2), 2},
                          {hb2, strlen(hb2), 3}}; /* the same heartbeat twice: no dup */
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, m, 4, now += 10), 0);
     const dst_stream_stats *ss = dst_stream_stats_get(s);
@@ -214,8 +221,8 @@ static int test_unsettled_bids_expire_only_when_heard(void) {
     dst_heard *h = dst_heard_new(300000);
     dst_heard_set_gap_ms(h, 3000);
     dst_stream_set_heard(s, h); /* heartbeats read by the stream reach h */
-    dst_store_cfg sc = {.dir = dir, .topic = "t", .retention_ms = 3900000,
-                        .max_keys = 100000, .sync_full = false};
+    dst_store_cfg sc = {
+        .dir = dir, .topic = "t", .retention_ms = 3900000, .max_keys = 100000, .sync_full = false};
     dst_store *st = dst_store_new(&sc);
     CHECK(st != NULL && h != NULL);
     int32_t p = 0;
@@ -238,7 +245,7 @@ static int test_unsettled_bids_expire_only_when_heard(void) {
     m[0] = hb_at(buf[0], sizeof buf[0], T0 - 500, off++);
     for (int i = 1; i < 4; i++) m[i] = (dst_store_msg){buf[i], strlen(buf[i]), off++};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, m, 4, now += 100), 0);
-    CHECK_EQ_INT(released(st), 3000000); /* B2's loss */
+    CHECK_EQ_INT(released(st), 3000000);  /* B2's loss */
     for (int sec = 1; sec <= 40; sec++) { /* B1's entry closes at T0 + 30 s */
         CHECK_EQ_INT(second(st, s, h, now = T0 + sec * 1000, &off, true), 0);
         if (sec < 30) CHECK_EQ_INT(released(st), 3000000); /* not before settle */
@@ -266,7 +273,8 @@ static int test_unsettled_bids_expire_only_when_heard(void) {
     int64_t t3 = now;
     snprintf(b3, sizeof b3,
              "{\"v\":1,\"type\":\"bid\",\"auction\":\"B3\",\"imp\":\"1\","
-             "\"campaign\":\"c1\",\"price\":3000000,\"ts\":%lld,\"feat\":[1]}", (long long)t3);
+             "\"campaign\":\"c1\",\"price\":3000000,\"ts\":%lld,\"feat\":[1]}",
+             (long long)t3);
     one = (dst_store_msg){b3, strlen(b3), off++};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, &one, 1, now), 0);
     for (int sec = 1; sec <= 50; sec++) /* r1 silent from 3 s to 11 s */

@@ -42,8 +42,7 @@ static uint64_t pow2_at_least(uint64_t v) {
     return p;
 }
 
-dst_join *dst_join_new(int64_t max_open, int64_t window_ms, dst_close_fn fn,
-                       void *arg) {
+dst_join *dst_join_new(int64_t max_open, int64_t window_ms, dst_close_fn fn, void *arg) {
     if (max_open < 1 || max_open > (1LL << 30) || window_ms < 1) return NULL;
     dst_join *j = calloc(1, sizeof *j);
     if (!j) return NULL;
@@ -131,8 +130,7 @@ bool dst_join_closed_get(dst_join *j, uint64_t key, uint16_t *flags) {
     return true;
 }
 
-void dst_join_closed_put(dst_join *j, uint64_t key, uint16_t flags,
-                         int64_t now_ms) {
+void dst_join_closed_put(dst_join *j, uint64_t key, uint16_t flags, int64_t now_ms) {
     age(j, now_ms);
     closed_gen *g = &j->gen[j->cur];
     closed_slot *s = gen_find(j, g, key);
@@ -153,9 +151,7 @@ void dst_join_closed_put(dst_join *j, uint64_t key, uint16_t flags,
     g->n++;
 }
 
-int64_t dst_join_closed_count(const dst_join *j) {
-    return j->gen[0].n + j->gen[1].n;
-}
+int64_t dst_join_closed_count(const dst_join *j) { return j->gen[0].n + j->gen[1].n; }
 
 /* ---- open entries ---------------------------------------------------------- */
 
@@ -170,18 +166,15 @@ static void unlink_entry(dst_join *j, dst_entry *e) {
     j->n_open--;
 }
 
-static void close_entry(dst_join *j, dst_entry *e, dst_close_reason why,
-                        int64_t now_ms) {
+static void close_entry(dst_join *j, dst_entry *e, dst_close_reason why, int64_t now_ms) {
     if (j->fn) j->fn(j->arg, e, why);
     unlink_entry(j, e);
     dst_join_closed_put(j, e->key, e->flags, now_ms);
     entry_free(e);
 }
 
-dst_entry *dst_join_insert(dst_join *j, uint64_t key, int32_t partition,
-                           int64_t now_ms) {
-    if (j->n_open >= j->max_open && j->head)
-        close_entry(j, j->head, DST_CLOSE_EVICTED, now_ms);
+dst_entry *dst_join_insert(dst_join *j, uint64_t key, int32_t partition, int64_t now_ms) {
+    if (j->n_open >= j->max_open && j->head) close_entry(j, j->head, DST_CLOSE_EVICTED, now_ms);
     dst_entry *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     e->key = key;
@@ -220,8 +213,7 @@ void dst_join_expire(dst_join *j, int64_t now_ms) {
         close_entry(j, j->head, DST_CLOSE_EXPIRED, now_ms);
 }
 
-int64_t dst_join_drop_partitions(dst_join *j, const int32_t *parts, int n,
-                                 int64_t now_ms) {
+int64_t dst_join_drop_partitions(dst_join *j, const int32_t *parts, int n, int64_t now_ms) {
     if (n <= 0) return 0;
     int64_t dropped = 0;
     for (dst_entry *e = j->head, *nx; e; e = nx) {

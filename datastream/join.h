@@ -22,11 +22,11 @@ typedef enum { DST_CLOSE_EXPIRED, DST_CLOSE_EVICTED, DST_CLOSE_REVOKED } dst_clo
 
 typedef struct dst_entry {
     uint64_t key;
-    struct dst_entry *hnext;      /* hash chain */
+    struct dst_entry *hnext;       /* hash chain */
     struct dst_entry *prev, *next; /* FIFO by first sight = expiry order */
     int64_t first_ms;
     int64_t bid_ts_ms;
-    int64_t bid_cpm;   /* the bid's price (its worst case), from the bid log */
+    int64_t bid_cpm; /* the bid's price (its worst case), from the bid log */
     double pctr;
     int32_t partition;
     uint16_t flags;
@@ -41,29 +41,25 @@ typedef void (*dst_close_fn)(void *arg, dst_entry *e, dst_close_reason why);
 typedef struct dst_join dst_join;
 
 /* max_open ≥ 1 entries; window_ms from first sight. NULL on bad args/OOM. */
-dst_join *dst_join_new(int64_t max_open, int64_t window_ms, dst_close_fn fn,
-                       void *arg);
+dst_join *dst_join_new(int64_t max_open, int64_t window_ms, dst_close_fn fn, void *arg);
 void dst_join_free(dst_join *j); /* frees entries without calling fn */
 
 uint64_t dst_join_key(const char *auction, const char *imp);
 dst_entry *dst_join_find(dst_join *j, uint64_t key);
 /* New entry (flags 0). When full, the oldest is closed first (EVICTED).
  * NULL only on OOM. */
-dst_entry *dst_join_insert(dst_join *j, uint64_t key, int32_t partition,
-                           int64_t now_ms);
+dst_entry *dst_join_insert(dst_join *j, uint64_t key, int32_t partition, int64_t now_ms);
 /* Sets the bid's features on an entry (copied). 0 or -ENOMEM. */
 int dst_join_set_feat(dst_entry *e, const uint32_t *feat, uint32_t n);
 
 /* Recently closed set: flags of a closed key, false if unknown. */
 bool dst_join_closed_get(dst_join *j, uint64_t key, uint16_t *flags);
-void dst_join_closed_put(dst_join *j, uint64_t key, uint16_t flags,
-                         int64_t now_ms);
+void dst_join_closed_put(dst_join *j, uint64_t key, uint16_t flags, int64_t now_ms);
 
 /* Closes entries whose window ended (EXPIRED); ages the closed set. */
 void dst_join_expire(dst_join *j, int64_t now_ms);
 /* Closes every entry of these partitions (REVOKED). Returns how many. */
-int64_t dst_join_drop_partitions(dst_join *j, const int32_t *parts, int n,
-                                 int64_t now_ms);
+int64_t dst_join_drop_partitions(dst_join *j, const int32_t *parts, int n, int64_t now_ms);
 
 int64_t dst_join_open(const dst_join *j);
 int64_t dst_join_closed_count(const dst_join *j);

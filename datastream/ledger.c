@@ -38,8 +38,8 @@ struct dst_ledger {
     bool in_tx;
     int64_t seq;
     dst_ledger_mark mark, tx_mark; /* committed; of the open batch */
-    beat_ledger_row *tot;  /* committed totals, then rows new in the batch */
-    int64_t *pend;         /* per row: [2i] spend, [2i+1] released of the batch */
+    beat_ledger_row *tot;          /* committed totals, then rows new in the batch */
+    int64_t *pend;                 /* per row: [2i] spend, [2i+1] released of the batch */
     int n_tot, n_tot_committed, cap_tot;
     sqlite3_stmt *tot_put;
 };
@@ -84,8 +84,7 @@ static int exec(dst_ledger *l, const char *sql, beat_reason *why) {
 }
 
 /* One integer column of a one-row query; *found false when no row. */
-static int query_i64(dst_ledger *l, const char *sql, int64_t *out, bool *found,
-                     beat_reason *why) {
+static int query_i64(dst_ledger *l, const char *sql, int64_t *out, bool *found, beat_reason *why) {
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_step(s);
@@ -128,8 +127,8 @@ static int tot_grow(dst_ledger *l) {
 
 static int load_totals(dst_ledger *l, beat_reason *why) {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(l->db, "SELECT campaign, spend_cpm, released_cpm FROM totals",
-                                -1, &s, NULL);
+    int rc = sqlite3_prepare_v2(l->db, "SELECT campaign, spend_cpm, released_cpm FROM totals", -1,
+                                &s, NULL);
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(s, 0);
         if (!id || tot_grow(l) != 0) {
@@ -157,16 +156,15 @@ static int init_or_check(dst_ledger *l, const char *topic, beat_reason *why) {
     int rc = exec(l, "BEGIN IMMEDIATE", why);
     if (rc) return rc;
     if ((rc = exec(l, SCHEMA, why)) != 0) goto fail;
-    int r = sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)",
-                               -1, &l->meta_put, NULL);
+    int r = sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)", -1,
+                               &l->meta_put, NULL);
     if (r != SQLITE_OK) {
         rc = sql_err(l, r, why, "prepare meta");
         goto fail;
     }
     int64_t format = 0, part = -1;
     bool found = false;
-    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='format'", &format, &found, why)))
-        goto fail;
+    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='format'", &format, &found, why))) goto fail;
     if (!found) {
         if ((r = meta_set(l, "format", DST_LEDGER_FORMAT, NULL)) != SQLITE_DONE ||
             (r = meta_set(l, "topic", 0, topic)) != SQLITE_DONE ||
@@ -176,42 +174,38 @@ static int init_or_check(dst_ledger *l, const char *topic, beat_reason *why) {
         }
     } else {
         if (format != DST_LEDGER_FORMAT) {
-            rc = beat_reasonf(why, -EBADMSG, "%s: ledger format %lld, expected %d",
-                              l->path, (long long)format, DST_LEDGER_FORMAT);
+            rc = beat_reasonf(why, -EBADMSG, "%s: ledger format %lld, expected %d", l->path,
+                              (long long)format, DST_LEDGER_FORMAT);
             goto fail;
         }
         sqlite3_stmt *s = NULL;
         bool same = false;
-        if (sqlite3_prepare_v2(l->db, "SELECT v FROM meta WHERE k='topic'", -1, &s,
-                               NULL) == SQLITE_OK &&
+        if (sqlite3_prepare_v2(l->db, "SELECT v FROM meta WHERE k='topic'", -1, &s, NULL) ==
+                SQLITE_OK &&
             sqlite3_step(s) == SQLITE_ROW) {
             const char *t = (const char *)sqlite3_column_text(s, 0);
             same = t && strcmp(t, topic) == 0;
         }
         sqlite3_finalize(s);
-        if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='partition'", &part, NULL,
-                            why)))
+        if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='partition'", &part, NULL, why)))
             goto fail;
         if (!same || part != l->partition) {
-            rc = beat_reasonf(why, -EBADMSG,
-                              "%s: the ledger of another topic or partition (%lld)",
+            rc = beat_reasonf(why, -EBADMSG, "%s: the ledger of another topic or partition (%lld)",
                               l->path, (long long)part);
             goto fail;
         }
     }
     found = false;
-    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='next_offset'", &l->next_offset,
-                        &found, why)))
+    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='next_offset'", &l->next_offset, &found,
+                        why)))
         goto fail;
     if (!found) l->next_offset = -1;
     found = false;
-    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='clock_ms'", &l->clock_ms, &found,
-                        why)))
+    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='clock_ms'", &l->clock_ms, &found, why)))
         goto fail;
     if (!found) l->clock_ms = 0;
     found = false;
-    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='seq'", &l->seq, &found, why)))
-        goto fail;
+    if ((rc = query_i64(l, "SELECT v FROM meta WHERE k='seq'", &l->seq, &found, why))) goto fail;
     if (!found) l->seq = 0;
     /* Files written before marks existed have none: their offset is trusted. */
     l->mark.offset = -1;
@@ -231,8 +225,8 @@ fail:
     return rc;
 }
 
-int dst_ledger_open(const char *dir, const char *topic, int32_t partition,
-                    bool sync_full, dst_ledger **out, beat_reason *why) {
+int dst_ledger_open(const char *dir, const char *topic, int32_t partition, bool sync_full,
+                    dst_ledger **out, beat_reason *why) {
     if (!dir || !*dir || !topic || !*topic || partition < 0 || !out)
         return beat_reasonf(why, -EINVAL, "bad ledger arguments");
     dst_ledger *l = calloc(1, sizeof *l);
@@ -242,10 +236,8 @@ int dst_ledger_open(const char *dir, const char *topic, int32_t partition,
         free(l);
         return beat_reasonf(why, -ENOMEM, "out of memory");
     }
-    int rc = sqlite3_open_v2(l->path, &l->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        l->path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = sql_err(l, rc, why, "open");
         dst_ledger_close(l);
@@ -279,16 +271,14 @@ int dst_ledger_open(const char *dir, const char *topic, int32_t partition,
         dst_ledger_close(l);
         return rc;
     }
-    if ((rc = exec(l, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-                   why)) ||
+    if ((rc = exec(l, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", why)) ||
         (rc = exec(l, "PRAGMA journal_size_limit=16777216", why)) ||
-        (rc = exec(l, "PRAGMA cache_size=-32768", why)) ||
-        (rc = init_or_check(l, topic, why))) {
+        (rc = exec(l, "PRAGMA cache_size=-32768", why)) || (rc = init_or_check(l, topic, why))) {
         dst_ledger_close(l);
         return rc;
     }
-    if ((rc = sqlite3_prepare_v2(l->db, "INSERT OR IGNORE INTO keys(nts, k) VALUES(?2, ?1)",
-                                 -1, &l->ins, NULL)) != SQLITE_OK ||
+    if ((rc = sqlite3_prepare_v2(l->db, "INSERT OR IGNORE INTO keys(nts, k) VALUES(?2, ?1)", -1,
+                                 &l->ins, NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(l->db,
                                  "DELETE FROM keys WHERE (nts, k) IN (SELECT nts, k "
                                  "FROM keys WHERE nts < ?1 ORDER BY nts, k LIMIT ?2)",
@@ -409,8 +399,7 @@ static void totals_settle(dst_ledger *l, bool committed) {
     for (int i = 0; i < l->n_tot; i++) l->pend[2 * i] = l->pend[2 * i + 1] = 0;
 }
 
-int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms,
-                      beat_reason *why) {
+int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms, beat_reason *why) {
     if (!l->in_tx) return beat_reasonf(why, -EINVAL, "no batch open");
     int rc = meta_set(l, "next_offset", next_offset, NULL);
     if (rc == SQLITE_DONE) rc = meta_set(l, "clock_ms", clock_ms, NULL);

@@ -49,8 +49,8 @@ int64_t dst_ledger_release_key(uint64_t join_key);
  * or unreadable is refused: -EBADMSG (corrupt or foreign) or -EIO, with a
  * reason. sync_full: fsync every commit (synchronous=FULL), else only at
  * checkpoints (NORMAL: a power cut may lose the last commits). */
-int dst_ledger_open(const char *dir, const char *topic, int32_t partition,
-                    bool sync_full, dst_ledger **out, beat_reason *why);
+int dst_ledger_open(const char *dir, const char *topic, int32_t partition, bool sync_full,
+                    dst_ledger **out, beat_reason *why);
 void dst_ledger_close(dst_ledger *l); /* rolls back an open batch; NULL no-op */
 
 const char *dst_ledger_path(const dst_ledger *l);
@@ -67,8 +67,7 @@ int dst_ledger_begin(dst_ledger *l, beat_reason *why);
  * a negative errno (the batch must be rolled back). A notice is identified
  * by both: its replays carry the same signed ts. */
 int dst_ledger_add(dst_ledger *l, int64_t key, int64_t nts_ms);
-int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms,
-                      beat_reason *why);
+int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms, beat_reason *why);
 void dst_ledger_rollback(dst_ledger *l);
 /* The mark of the open batch's last message, written at its commit (a
  * batch committed without one leaves no mark). */
@@ -78,8 +77,7 @@ void dst_ledger_mark_get(const dst_ledger *l, dst_ledger_mark *out);
 
 /* Adds to a campaign's spend and released totals in the open batch (written
  * at commit, dropped at rollback): docs/contracts.md "Spend ledger". */
-int dst_ledger_credit(dst_ledger *l, const char *campaign, int64_t spend_cpm,
-                      int64_t released_cpm);
+int dst_ledger_credit(dst_ledger *l, const char *campaign, int64_t spend_cpm, int64_t released_cpm);
 /* Committed batches so far: never goes back (it is in the file). */
 int64_t dst_ledger_seq(const dst_ledger *l);
 /* The committed totals per campaign (valid until the next batch). */

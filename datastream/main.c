@@ -33,10 +33,10 @@
 #define POLL_MS 100
 #define PARTS_MAX 1024
 
-static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level,
-    *o_start_from, *o_store_dir, *o_store_sync;
-static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open,
-    o_samples_max, o_max_campaigns, o_retention_s, o_max_keys, o_forget_s;
+static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level, *o_start_from,
+    *o_store_dir, *o_store_sync;
+static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open, o_samples_max, o_max_campaigns,
+    o_retention_s, o_max_keys, o_forget_s;
 static int64_t o_settle_ms, o_hb_gap_ms, o_clock_skew_ms;
 static double o_fill_warn_pct;
 static double o_neg_rate;
@@ -45,93 +45,186 @@ static beat_alert_opts o_alert;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt OPTS[] = {
-    {.name = "listen", .env = "BEAT_DATASTREAM_LISTEN",
-     .type = BEAT_OPT_STR, .dst = &o_listen, .def = "127.0.0.1:8082",
+    {.name = "listen",
+     .env = "BEAT_DATASTREAM_LISTEN",
+     .type = BEAT_OPT_STR,
+     .dst = &o_listen,
+     .def = "127.0.0.1:8082",
      .help = "HTTP address (/v1/aggregates, /v1/samples, /healthz, /metrics)"},
-    {.name = "kafka-brokers", .env = "BEAT_KAFKA_BROKERS",
-     .type = BEAT_OPT_STR, .dst = &o_brokers, .def = "127.0.0.1:9092",
+    {.name = "kafka-brokers",
+     .env = "BEAT_KAFKA_BROKERS",
+     .type = BEAT_OPT_STR,
+     .dst = &o_brokers,
+     .def = "127.0.0.1:9092",
      .help = "Kafka bootstrap servers (comma list)"},
-    {.name = "topic", .env = "BEAT_KAFKA_TOPIC",
-     .type = BEAT_OPT_STR, .dst = &o_topic, .def = "beat.events",
+    {.name = "topic",
+     .env = "BEAT_KAFKA_TOPIC",
+     .type = BEAT_OPT_STR,
+     .dst = &o_topic,
+     .def = "beat.events",
      .help = "Kafka topic of events"},
-    {.name = "kafka-opt", .env = "BEAT_DATASTREAM_KAFKA_OPTS",
-     .type = BEAT_OPT_STRLIST, .dst = &o_kafka_opts,
+    {.name = "kafka-opt",
+     .env = "BEAT_DATASTREAM_KAFKA_OPTS",
+     .type = BEAT_OPT_STRLIST,
+     .dst = &o_kafka_opts,
      .help = "extra librdkafka consumer property KEY=VALUE (repeatable; env: comma "
              "list), e.g. session.timeout.ms=6000 or security settings"},
-    {.name = "group", .env = "BEAT_DATASTREAM_GROUP",
-     .type = BEAT_OPT_STR, .dst = &o_group, .def = "beat-datastream",
+    {.name = "group",
+     .env = "BEAT_DATASTREAM_GROUP",
+     .type = BEAT_OPT_STR,
+     .dst = &o_group,
+     .def = "beat-datastream",
      .help = "Kafka consumer group (instances in one group split the partitions)"},
-    {.name = "start-from", .env = "BEAT_DATASTREAM_START",
-     .type = BEAT_OPT_STR, .dst = &o_start_from, .def = "beginning",
+    {.name = "start-from",
+     .env = "BEAT_DATASTREAM_START",
+     .type = BEAT_OPT_STR,
+     .dst = &o_start_from,
+     .def = "beginning",
      .help = "where a partition with no stored offset (new store) starts: beginning "
              "(the retained log: nothing produced before is skipped) or end (only new "
              "events)"},
-    {.name = "store-dir", .env = "BEAT_DATASTREAM_STORE_DIR",
-     .type = BEAT_OPT_STR, .dst = &o_store_dir,
+    {.name = "store-dir",
+     .env = "BEAT_DATASTREAM_STORE_DIR",
+     .type = BEAT_OPT_STR,
+     .dst = &o_store_dir,
      .help = "directory of the per-partition stores (dedup keys + offsets, SQLite; "
              "required; part of the spend ledger: see docs/operations.md). Every "
              "instance of the group on a host shares it"},
-    {.name = "store-sync", .env = "BEAT_DATASTREAM_STORE_SYNC",
-     .type = BEAT_OPT_STR, .dst = &o_store_sync, .def = "full",
+    {.name = "store-sync",
+     .env = "BEAT_DATASTREAM_STORE_SYNC",
+     .type = BEAT_OPT_STR,
+     .dst = &o_store_sync,
+     .def = "full",
      .help = "full: fsync every batch (a power cut loses nothing committed); normal: "
              "fsync at checkpoints only (a crash loses nothing, a power cut may lose "
              "the last batches' keys: those notices could count twice)"},
-    {.name = "dedup-retention-s", .env = "BEAT_DATASTREAM_DEDUP_RETENTION_S",
-     .type = BEAT_OPT_INT, .dst = &o_retention_s, .def = "3900", .min = 60, .max = 400 * 86400,
+    {.name = "dedup-retention-s",
+     .env = "BEAT_DATASTREAM_DEDUP_RETENTION_S",
+     .type = BEAT_OPT_INT,
+     .dst = &o_retention_s,
+     .def = "3900",
+     .min = 60,
+     .max = 400 * 86400,
      .help = "how long a notice key is kept, from its signed ts; must be >= the "
              "receiver's --notice-max-age-s plus its 300 s future allowance"},
-    {.name = "dedup-max-keys", .env = "BEAT_DATASTREAM_DEDUP_MAX_KEYS",
-     .type = BEAT_OPT_INT, .dst = &o_max_keys, .def = "20000000", .min = 1000, .max = 2000000000,
+    {.name = "dedup-max-keys",
+     .env = "BEAT_DATASTREAM_DEDUP_MAX_KEYS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_max_keys,
+     .def = "20000000",
+     .min = 1000,
+     .max = 2000000000,
      .help = "keys per partition store before it reports store_full (it keeps "
              "storing: a key is never forgotten early); size it peak notices/s per "
              "partition x retention x 1.5"},
-    {.name = "alert-store-fill-warn-pct", .env = "BEAT_ALERT_STORE_FILL_WARN_PCT",
-     .type = BEAT_OPT_DBL, .dst = &o_fill_warn_pct, .def = "80", .min = 0, .max = 100,
+    {.name = "alert-store-fill-warn-pct",
+     .env = "BEAT_ALERT_STORE_FILL_WARN_PCT",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_fill_warn_pct,
+     .def = "80",
+     .min = 0,
+     .max = 100,
      .help = "warn when the fullest partition store reaches this % of --dedup-max-keys "
              "(0 = off; 100 % is an error)"},
-    {.name = "bucket-ms", .env = "BEAT_DATASTREAM_BUCKET_MS",
-     .type = BEAT_OPT_INT, .dst = &o_bucket_ms, .def = "1000", .min = 10, .max = 3600000,
+    {.name = "bucket-ms",
+     .env = "BEAT_DATASTREAM_BUCKET_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_bucket_ms,
+     .def = "1000",
+     .min = 10,
+     .max = 3600000,
      .help = "aggregate bucket length (processing time)"},
-    {.name = "buckets-max", .env = "BEAT_DATASTREAM_BUCKETS_MAX",
-     .type = BEAT_OPT_INT, .dst = &o_buckets_max, .def = "3600", .min = 1, .max = 1000000,
+    {.name = "buckets-max",
+     .env = "BEAT_DATASTREAM_BUCKETS_MAX",
+     .type = BEAT_OPT_INT,
+     .dst = &o_buckets_max,
+     .def = "3600",
+     .min = 1,
+     .max = 1000000,
      .help = "closed buckets kept for readers"},
-    {.name = "join-window-ms", .env = "BEAT_DATASTREAM_JOIN_WINDOW_MS",
-     .type = BEAT_OPT_INT, .dst = &o_window_ms, .def = "30000", .min = 10, .max = 86400000,
+    {.name = "join-window-ms",
+     .env = "BEAT_DATASTREAM_JOIN_WINDOW_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_window_ms,
+     .def = "30000",
+     .min = 10,
+     .max = 86400000,
      .help = "how long an auction stays open for joining, from first sight"},
-    {.name = "max-open-auctions", .env = "BEAT_DATASTREAM_MAX_OPEN_AUCTIONS",
-     .type = BEAT_OPT_INT, .dst = &o_max_open, .def = "200000", .min = 1, .max = 100000000,
+    {.name = "max-open-auctions",
+     .env = "BEAT_DATASTREAM_MAX_OPEN_AUCTIONS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_max_open,
+     .def = "200000",
+     .min = 1,
+     .max = 100000000,
      .help = "open join entries; beyond it the oldest is dropped and counted"},
-    {.name = "neg-rate", .env = "BEAT_DATASTREAM_NEG_RATE",
-     .type = BEAT_OPT_DBL, .dst = &o_neg_rate, .def = "0.1", .min = 1e-6, .max = 1,
+    {.name = "neg-rate",
+     .env = "BEAT_DATASTREAM_NEG_RATE",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_neg_rate,
+     .def = "0.1",
+     .min = 1e-6,
+     .max = 1,
      .help = "probability of keeping a negative sample (kept ones weigh 1/rate)"},
-    {.name = "samples-max", .env = "BEAT_DATASTREAM_SAMPLES_MAX",
-     .type = BEAT_OPT_INT, .dst = &o_samples_max, .def = "200000", .min = 1, .max = 100000000,
+    {.name = "samples-max",
+     .env = "BEAT_DATASTREAM_SAMPLES_MAX",
+     .type = BEAT_OPT_INT,
+     .dst = &o_samples_max,
+     .def = "200000",
+     .min = 1,
+     .max = 100000000,
      .help = "samples kept in the ring for readers"},
-    {.name = "settle-ms", .env = "BEAT_DATASTREAM_SETTLE_MS",
-     .type = BEAT_OPT_INT, .dst = &o_settle_ms, .def = "30000", .min = 1000, .max = 86400000,
+    {.name = "settle-ms",
+     .env = "BEAT_DATASTREAM_SETTLE_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_settle_ms,
+     .def = "30000",
+     .min = 1000,
+     .max = 86400000,
      .help = "a bid with no win, bill or loss notice this long after it was made, while every "
              "receiver was heard throughout, is released from its budget lease (docs/money.md: "
              "longer than exchanges take to bill; a bill that comes later still debits)"},
     BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
-    {.name = "hb-gap-ms", .env = "BEAT_DATASTREAM_HB_GAP_MS",
-     .type = BEAT_OPT_INT, .dst = &o_hb_gap_ms, .def = "3000", .min = 100, .max = 3600000,
+    {.name = "hb-gap-ms",
+     .env = "BEAT_DATASTREAM_HB_GAP_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_hb_gap_ms,
+     .def = "3000",
+     .min = 100,
+     .max = 3600000,
      .help = "a receiver's heartbeats further apart than this are a gap: bids around it never "
              "expire (their notices may have been lost unheard)"},
-    {.name = "receiver-forget-s", .env = "BEAT_DATASTREAM_RECEIVER_FORGET_S",
-     .type = BEAT_OPT_INT, .dst = &o_forget_s, .def = "300", .min = 1, .max = 86400,
+    {.name = "receiver-forget-s",
+     .env = "BEAT_DATASTREAM_RECEIVER_FORGET_S",
+     .type = BEAT_OPT_INT,
+     .dst = &o_forget_s,
+     .def = "300",
+     .min = 1,
+     .max = 86400,
      .help = "a receiver whose heartbeat was not read for this long no longer holds back "
              "a partition's heard time (heard_ms in aggregates; one that said goodbye is "
              "dropped at once)"},
-    {.name = "max-campaigns", .env = "BEAT_DATASTREAM_MAX_CAMPAIGNS",
-     .type = BEAT_OPT_INT, .dst = &o_max_campaigns, .def = "10000", .min = 1, .max = 1000000,
+    {.name = "max-campaigns",
+     .env = "BEAT_DATASTREAM_MAX_CAMPAIGNS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_max_campaigns,
+     .def = "10000",
+     .min = 1,
+     .max = 1000000,
      .help = "campaigns per bucket; updates beyond it are dropped and counted"},
     BEAT_ALERT_OPTS(&o_alert),
-    {.name = "name", .env = "BEAT_DATASTREAM_NAME",
-     .type = BEAT_OPT_STR, .dst = &o_name, .def = "datastream-1",
+    {.name = "name",
+     .env = "BEAT_DATASTREAM_NAME",
+     .type = BEAT_OPT_STR,
+     .dst = &o_name,
+     .def = "datastream-1",
      .help = "instance name (in answers as \"instance\")"},
     BEAT_HTTP_OPTS(o_http),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_level, .def = "info",
+    {.name = "log-level",
+     .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR,
+     .dst = &o_level,
+     .def = "info",
      .help = "debug|info|warn|error"},
     BEAT_OPT_END,
 };
@@ -171,8 +264,7 @@ static void expect_mark(int32_t p, int64_t start) {
  * is dropped and their stores closed before they move, so nothing
  * half-joined lingers here and the next owner finds the store as we left
  * it. Assigned partitions start where their store says. */
-static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n,
-                         int64_t *start) {
+static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n, int64_t *start) {
     (void)arg;
     int64_t now = beat_now_ms();
     if (revoked) {
@@ -185,18 +277,17 @@ static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n,
         bool from_end = strcmp(o_start_from, "end") == 0;
         for (int i = 0; i < n; i++) expect_mark(p[i], start[i]);
         for (int i = 0; i < n; i++)
-            start[i] = start[i] == DST_STORE_REFUSED      ? BEAT_KC_START_PAUSED
-                       : start[i] == DST_STORE_FROM_START ? (from_end ? BEAT_KC_START_END
-                                                                      : BEAT_KC_START_BEGINNING)
-                                                          : start[i];
+            start[i] = start[i] == DST_STORE_REFUSED ? BEAT_KC_START_PAUSED
+                       : start[i] == DST_STORE_FROM_START
+                           ? (from_end ? BEAT_KC_START_END : BEAT_KC_START_BEGINNING)
+                           : start[i];
     }
     pthread_mutex_lock(&D.mu);
     for (int i = 0; i < n; i++) {
         int k = 0;
         while (k < D.n_parts && D.parts[k] != p[i]) k++;
         if (revoked && k < D.n_parts) D.parts[k] = D.parts[--D.n_parts];
-        else if (!revoked && k == D.n_parts && D.n_parts < PARTS_MAX)
-            D.parts[D.n_parts++] = p[i];
+        else if (!revoked && k == D.n_parts && D.n_parts < PARTS_MAX) D.parts[D.n_parts++] = p[i];
     }
     pthread_mutex_unlock(&D.mu);
 }
@@ -239,24 +330,20 @@ static void log_stats(void) {
              "samples_pos=%llu samples_neg=%llu unjoined=%llu last_seq=%llu "
              "assigned=%d kafka_errors=%llu offset_resets=%llu log_replaced=%llu "
              "kafka_unreachable_s=%.0f heartbeats=%llu receivers=%d heard_age_s=%.1f",
-             (unsigned long long)k.consumed,
-             (unsigned long long)s->events[BEAT_EV_BID],
+             (unsigned long long)k.consumed, (unsigned long long)s->events[BEAT_EV_BID],
              (unsigned long long)s->events[BEAT_EV_WIN],
              (unsigned long long)s->events[BEAT_EV_BILL],
              (unsigned long long)s->events[BEAT_EV_IMP],
-             (unsigned long long)s->events[BEAT_EV_CLICK],
-             (unsigned long long)s->invalid, (unsigned long long)s->duplicates,
-             (unsigned long long)s->durable_duplicates,
+             (unsigned long long)s->events[BEAT_EV_CLICK], (unsigned long long)s->invalid,
+             (unsigned long long)s->duplicates, (unsigned long long)s->durable_duplicates,
              (unsigned long long)s->debited_before, (unsigned long long)s->late,
              (long long)dst_stream_open(D.stream), (unsigned long long)s->evicted,
-             (long long)si.keys, si.full ? 1 : 0, si.refused,
-             (unsigned long long)s->samples_pos, (unsigned long long)s->samples_neg,
-             (unsigned long long)s->samples_unjoined,
+             (long long)si.keys, si.full ? 1 : 0, si.refused, (unsigned long long)s->samples_pos,
+             (unsigned long long)s->samples_neg, (unsigned long long)s->samples_unjoined,
              (unsigned long long)dst_buckets_last_seq(dst_stream_buckets(D.stream)),
-             (int)k.assigned, (unsigned long long)k.errors,
-             (unsigned long long)k.offset_resets, (unsigned long long)k.log_replaced,
-             beat_kafka_unreachable_s(), (unsigned long long)s->heartbeats,
-             dst_heard_receivers(D.heard), g_heard_age(NULL));
+             (int)k.assigned, (unsigned long long)k.errors, (unsigned long long)k.offset_resets,
+             (unsigned long long)k.log_replaced, beat_kafka_unreachable_s(),
+             (unsigned long long)s->heartbeats, dst_heard_receivers(D.heard), g_heard_age(NULL));
 }
 
 /* Orders a batch's message indices by (partition, arrival): each
@@ -328,7 +415,7 @@ static void *consumer_main(void *arg) {
             expect_mark(rparts[i], rstart[i]);
             int64_t o = rstart[i] == DST_STORE_FROM_START
                             ? (strcmp(o_start_from, "end") == 0 ? BEAT_KC_START_END
-                                                                 : BEAT_KC_START_BEGINNING)
+                                                                : BEAT_KC_START_BEGINNING)
                             : rstart[i];
             if (beat_kconsumer_resume(D.kc, rparts[i], o) != 0) /* still paused */
                 dst_store_retry_later(D.store, rparts[i], now, "kafka seek/resume failed");
@@ -360,8 +447,7 @@ static bool on_health(void *arg, beat_buf *detail) {
     pthread_mutex_lock(&D.mu);
     beat_buf_printf(detail, "\"name\":");
     beat_buf_json_str(detail, o_name, strlen(o_name));
-    beat_buf_printf(detail, ",\"epoch\":\"%016llx\",\"partitions\":[",
-                    (unsigned long long)D.epoch);
+    beat_buf_printf(detail, ",\"epoch\":\"%016llx\",\"partitions\":[", (unsigned long long)D.epoch);
     for (int i = 0; i < D.n_parts; i++)
         beat_buf_printf(detail, "%s%d", i ? "," : "", (int)D.parts[i]);
     int np = D.n_parts;
@@ -377,8 +463,8 @@ static bool on_health(void *arg, beat_buf *detail) {
     beat_buf_printf(detail,
                     ",\"store_full\":%s,\"store\":{\"open\":%d,\"keys\":%lld,"
                     "\"max_keys\":%lld,\"fill_ratio\":%.4f,\"refused\":[",
-                    si.full ? "true" : "false", si.open, (long long)si.keys,
-                    (long long)o_max_keys, si.fill_ratio);
+                    si.full ? "true" : "false", si.open, (long long)si.keys, (long long)o_max_keys,
+                    si.fill_ratio);
     for (int i = 0; i < si.n_listed; i++)
         beat_buf_printf(detail, "%s%d", i ? "," : "", (int)si.refused_parts[i]);
     beat_buf_printf(detail, "]}");
@@ -424,16 +510,19 @@ static void register_metrics(void) {
     beat_gauge_fn_new("beat_datastream_heard_age_seconds",
                       "Age of the instance's heard time: every notice the known receivers "
                       "produced before it has been counted (min over held partitions and "
-                      "their receivers' newest heartbeats).", g_heard_age, NULL);
+                      "their receivers' newest heartbeats).",
+                      g_heard_age, NULL);
     beat_gauge_fn_new("beat_datastream_receivers_known",
                       "Distinct receivers whose heartbeats hold back the heard time of "
-                      "the partitions held.", g_receivers, NULL);
+                      "the partitions held.",
+                      g_receivers, NULL);
     K.consumed = beat_counter_new("beat_datastream_kafka_messages_total",
                                   "Kafka messages consumed (valid or not).");
     K.errors = beat_counter_new("beat_datastream_kafka_errors_total",
                                 "Kafka consumer errors (transport, broker, commit).");
-    K.resets = beat_counter_new("beat_datastream_offset_resets_total",
-                                "Offsets out of range (the broker lost its log): read again from the log's start.");
+    K.resets = beat_counter_new(
+        "beat_datastream_offset_resets_total",
+        "Offsets out of range (the broker lost its log): read again from the log's start.");
     K.rebalances = beat_counter_new("beat_datastream_rebalances_total",
                                     "Consumer-group rebalance callbacks (assign and revoke).");
     K.replaced = beat_counter_new("beat_datastream_log_replaced_total",
@@ -495,31 +584,50 @@ static beat_alert_rules *start_rules(beat_alert *a) {
     char what[300], fill_what[160], lost_what[300];
     snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
     snprintf(fill_what, sizeof fill_what,
-             "dedup store full (of --dedup-max-keys %lld per partition)",
-             (long long)o_max_keys);
+             "dedup store full (of --dedup-max-keys %lld per partition)", (long long)o_max_keys);
     snprintf(lost_what, sizeof lost_what,
              "Kafka %s lost the log being read (offset out of range, or a new log "
-             "reusing its offsets): resumed at the log's start", o_brokers);
+             "reusing its offsets): resumed at the log's start",
+             o_brokers);
     beat_alert_rule rules[] = {
-        {.name = "kafka_unreachable", .what = what, .unit = "s", .kind = BEAT_RULE_VALUE,
-         .value = beat_kafka_unreachable_fn, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
+        {.name = "kafka_unreachable",
+         .what = what,
+         .unit = "s",
+         .kind = BEAT_RULE_VALUE,
+         .value = beat_kafka_unreachable_fn,
+         .warn = o_alert.peer_warn_s,
+         .error = o_alert.peer_error_s},
         {.name = "event_drop_rate",
          .what = "events dropped (invalid, join table full, too many campaigns)",
-         .unit = "%", .kind = BEAT_RULE_RATIO, .value = a_lost,
-         .total = beat_alert_counter_fn, .total_arg = K.consumed,
-         .warn = o_alert.drop_warn_pct, .error = o_alert.drop_error_pct},
-        {.name = "dedup_store_full", .what = fill_what, .unit = "%",
-         .kind = BEAT_RULE_VALUE, .value = a_fill_pct, .warn = o_fill_warn_pct,
+         .unit = "%",
+         .kind = BEAT_RULE_RATIO,
+         .value = a_lost,
+         .total = beat_alert_counter_fn,
+         .total_arg = K.consumed,
+         .warn = o_alert.drop_warn_pct,
+         .error = o_alert.drop_error_pct},
+        {.name = "dedup_store_full",
+         .what = fill_what,
+         .unit = "%",
+         .kind = BEAT_RULE_VALUE,
+         .value = a_fill_pct,
+         .warn = o_fill_warn_pct,
          .error = 100},
         {.name = "dedup_store_refused",
          .what = "partitions not consumed: their dedup store cannot be used",
-         .unit = "", .kind = BEAT_RULE_VALUE, .value = beat_alert_gauge_fn,
-         .value_arg = A.refused, .error = 1},
-        {.name = "kafka_log_lost", .what = lost_what, .unit = "",
-         .kind = BEAT_RULE_VALUE, .value = a_log_lost, .warn = 1},
+         .unit = "",
+         .kind = BEAT_RULE_VALUE,
+         .value = beat_alert_gauge_fn,
+         .value_arg = A.refused,
+         .error = 1},
+        {.name = "kafka_log_lost",
+         .what = lost_what,
+         .unit = "",
+         .kind = BEAT_RULE_VALUE,
+         .value = a_log_lost,
+         .warn = 1},
     };
-    return beat_alert_rules_start(a, rules, (int)(sizeof rules / sizeof rules[0]),
-                                  o_alert.eval_ms);
+    return beat_alert_rules_start(a, rules, (int)(sizeof rules / sizeof rules[0]), o_alert.eval_ms);
 }
 
 static _Noreturn void die(const char *ev, const char *msg) {
@@ -539,13 +647,17 @@ int main(int argc, char **argv) {
         return 64;
     }
     if (strcmp(o_start_from, "beginning") != 0 && strcmp(o_start_from, "end") != 0) {
-        fprintf(stderr, "beat-datastream: --start-from: expected beginning or end, "
-                        "got \"%s\"\n", o_start_from);
+        fprintf(stderr,
+                "beat-datastream: --start-from: expected beginning or end, "
+                "got \"%s\"\n",
+                o_start_from);
         return 64;
     }
     if (strcmp(o_store_sync, "full") != 0 && strcmp(o_store_sync, "normal") != 0) {
-        fprintf(stderr, "beat-datastream: --store-sync: expected full or normal, "
-                        "got \"%s\"\n", o_store_sync);
+        fprintf(stderr,
+                "beat-datastream: --store-sync: expected full or normal, "
+                "got \"%s\"\n",
+                o_store_sync);
         return 64;
     }
     if (!o_store_dir || !*o_store_dir) {
@@ -558,10 +670,14 @@ int main(int argc, char **argv) {
 
     D.epoch = beat_random_u64();
     dst_stream_cfg cfg = {
-        .bucket_ms = o_bucket_ms, .buckets_max = o_buckets_max,
-        .campaigns_max = o_max_campaigns, .join_window_ms = o_window_ms,
-        .max_open = o_max_open, .samples_max = o_samples_max,
-        .neg_rate = o_neg_rate, .seed = beat_random_u64(),
+        .bucket_ms = o_bucket_ms,
+        .buckets_max = o_buckets_max,
+        .campaigns_max = o_max_campaigns,
+        .join_window_ms = o_window_ms,
+        .max_open = o_max_open,
+        .samples_max = o_samples_max,
+        .neg_rate = o_neg_rate,
+        .seed = beat_random_u64(),
     };
     D.stream = dst_stream_new(&cfg, beat_now_ms());
     if (!D.stream) die("start_failed", "cannot allocate join table, buckets or samples");
@@ -588,8 +704,11 @@ int main(int argc, char **argv) {
         die("store_dir_unusable", msg);
     }
     dst_store_cfg scfg = {
-        .dir = o_store_dir, .topic = o_topic, .retention_ms = o_retention_s * 1000,
-        .max_keys = o_max_keys, .sync_full = strcmp(o_store_sync, "full") == 0,
+        .dir = o_store_dir,
+        .topic = o_topic,
+        .retention_ms = o_retention_s * 1000,
+        .max_keys = o_max_keys,
+        .sync_full = strcmp(o_store_sync, "full") == 0,
     };
     D.store = dst_store_new(&scfg);
     if (!D.store) die("start_failed", "cannot allocate the partition stores");
@@ -604,8 +723,10 @@ int main(int argc, char **argv) {
         die("listen_failed", msg);
     }
     dst_api api = {.buckets = dst_stream_buckets(D.stream),
-                   .samples = dst_stream_samples(D.stream), .store = D.store,
-                   .instance = o_name, .epoch = D.epoch};
+                   .samples = dst_stream_samples(D.stream),
+                   .store = D.store,
+                   .instance = o_name,
+                   .epoch = D.epoch};
     dst_api_install(http, &api);
     beat_http_set_health(http, on_health, NULL);
     register_metrics();
@@ -635,8 +756,8 @@ int main(int argc, char **argv) {
     if (!D.kc) { /* only a bad property gets here: a config error */
         fprintf(stderr, "beat-datastream: cannot create the Kafka consumer (bad "
                         "--kafka-brokers/--group/--topic/--kafka-opt, see log)\n");
-        beat_log(BEAT_FATAL, "kafka_config_invalid", "brokers=%s group=%s topic=%s",
-                 o_brokers, o_group, o_topic);
+        beat_log(BEAT_FATAL, "kafka_config_invalid", "brokers=%s group=%s topic=%s", o_brokers,
+                 o_group, o_topic);
         return 64;
     }
     beat_alert *alert = beat_alert_opts_new(&o_alert, o_name);
@@ -648,10 +769,8 @@ int main(int argc, char **argv) {
 
     beat_loop_timer *stop_ev = beat_loop_stop_watch(base);
     if (!stop_ev) die("start_failed", "event_new failed");
-    beat_log(BEAT_INFO, "started",
-             "name=%s listen=%s brokers=%s topic=%s group=%s epoch=%016llx",
-             o_name, o_listen, o_brokers, o_topic, o_group,
-             (unsigned long long)D.epoch);
+    beat_log(BEAT_INFO, "started", "name=%s listen=%s brokers=%s topic=%s group=%s epoch=%016llx",
+             o_name, o_listen, o_brokers, o_topic, o_group, (unsigned long long)D.epoch);
 
     event_base_dispatch(base);
 

@@ -15,16 +15,25 @@
 #define W 30000            /* join window */
 
 static dst_stream *mk(void) {
-    dst_stream_cfg c = {.bucket_ms = 1000, .buckets_max = 1000, .campaigns_max = 100,
-                        .join_window_ms = W, .max_open = 1000, .samples_max = 1000,
-                        .neg_rate = 1.0, .seed = 1};
+    dst_stream_cfg c = {.bucket_ms = 1000,
+                        .buckets_max = 1000,
+                        .campaigns_max = 100,
+                        .join_window_ms = W,
+                        .max_open = 1000,
+                        .samples_max = 1000,
+                        .neg_rate = 1.0,
+                        .seed = 1};
     return dst_stream_new(&c, T0);
 }
 
 /* A bid of campaign c1 at bid CPM micros with pctr, at T0 + at. */
 static void bid(dst_stream *s, const char *auction, int64_t bid_cpm, double pctr, int64_t at) {
-    beat_event e = {.type = BEAT_EV_BID, .ts_ms = T0 + at, .price_cpm_micros = bid_cpm,
-                    .pctr = pctr, .n_feat = 1, .feat = {7}};
+    beat_event e = {.type = BEAT_EV_BID,
+                    .ts_ms = T0 + at,
+                    .price_cpm_micros = bid_cpm,
+                    .pctr = pctr,
+                    .n_feat = 1,
+                    .feat = {7}};
     snprintf(e.auction, sizeof e.auction, "%s", auction);
     strcpy(e.imp, "1");
     strcpy(e.campaign, "c1");
@@ -35,8 +44,12 @@ static void bid(dst_stream *s, const char *auction, int64_t bid_cpm, double pctr
  * bid = our signed bid price, loss = loss code. */
 static void notice(dst_stream *s, beat_event_type t, const char *auction, int64_t price,
                    int64_t bid_cpm, int32_t loss, int64_t at) {
-    beat_event e = {.type = t, .ts_ms = T0 + at, .price_cpm_micros = price,
-                    .bid_cpm_micros = bid_cpm, .loss_code = loss, .notice_ts_ms = T0};
+    beat_event e = {.type = t,
+                    .ts_ms = T0 + at,
+                    .price_cpm_micros = price,
+                    .bid_cpm_micros = bid_cpm,
+                    .loss_code = loss,
+                    .notice_ts_ms = T0};
     snprintf(e.auction, sizeof e.auction, "%s", auction);
     strcpy(e.imp, "1");
     strcpy(e.campaign, "c1");
@@ -58,7 +71,7 @@ static int64_t land_sum(const int64_t *h) {
 
 static int test_land_edges(void) {
     CHECK_EQ_INT(beat_land_bucket(0), 0);
-    CHECK_EQ_INT(beat_land_bucket(9999), 0);     /* below $0.01: first */
+    CHECK_EQ_INT(beat_land_bucket(9999), 0); /* below $0.01: first */
     CHECK_EQ_INT(beat_land_bucket(15848), 0);
     CHECK_EQ_INT(beat_land_bucket(15849), 1);
     CHECK_EQ_INT(beat_land_bucket(999999), 9);
@@ -67,7 +80,7 @@ static int test_land_edges(void) {
     CHECK_EQ_INT(beat_land_bucket(63095733), 18);
     CHECK_EQ_INT(beat_land_bucket(63095734), 19);
     CHECK_EQ_INT(beat_land_bucket(1000000000000LL), 19); /* $100 and above: last */
-    for (int i = 0; i < BEAT_LAND_N; i++) { /* five per decade, ascending */
+    for (int i = 0; i < BEAT_LAND_N; i++) {              /* five per decade, ascending */
         CHECK(beat_land_edges[i] < beat_land_edges[i + 1]);
         CHECK(fabs(log10((double)beat_land_edges[i]) - (4 + i / 5.0)) < 1e-4);
         CHECK_EQ_INT(beat_land_bucket(beat_land_edges[i]), i);
@@ -83,14 +96,14 @@ static int test_losses_once_and_landscape(void) {
     notice(s, BEAT_EV_LOSS, "L1", 1500000, 2000000, 102, 10); /* outbid, priced */
     notice(s, BEAT_EV_LOSS, "L1", 1500000, 2000000, 102, 20); /* duplicate */
     bid(s, "L2", 30000, 0.01, 0);
-    notice(s, BEAT_EV_LOSS, "L2", 0, 30000, 100, 10);         /* below floor, no price */
-    notice(s, BEAT_EV_LOSS, "L3", 0, 5000000, 101, 10);       /* deal floor, bid unseen */
-    notice(s, BEAT_EV_LOSS, "L4", 0, 5000000, 0, 10);         /* no code: other */
-    notice(s, BEAT_EV_LOSS, "L5", 0, 5000000, 205, 10);       /* advertiser: other */
+    notice(s, BEAT_EV_LOSS, "L2", 0, 30000, 100, 10);   /* below floor, no price */
+    notice(s, BEAT_EV_LOSS, "L3", 0, 5000000, 101, 10); /* deal floor, bid unseen */
+    notice(s, BEAT_EV_LOSS, "L4", 0, 5000000, 0, 10);   /* no code: other */
+    notice(s, BEAT_EV_LOSS, "L5", 0, 5000000, 205, 10); /* advertiser: other */
     bid(s, "W1", 2000000, 0.04, 0);
     notice(s, BEAT_EV_WIN, "W1", 1000000, 2000000, 0, 10);
     notice(s, BEAT_EV_BILL, "W1", 1000000, 2000000, 0, 20);
-    notice(s, BEAT_EV_LOSS, "W1", 0, 2000000, 102, 30);       /* after its win: not lost */
+    notice(s, BEAT_EV_LOSS, "W1", 0, 2000000, 102, 30); /* after its win: not lost */
     dst_totals t = tot(s, 2000);
     CHECK_EQ_INT(t.bids, 3);
     CHECK_EQ_INT(t.wins, 1);

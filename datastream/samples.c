@@ -49,9 +49,8 @@ void dst_samples_free(dst_samples *s) {
     free(s);
 }
 
-uint64_t dst_samples_push(dst_samples *s, const char *campaign, int label,
-                          float weight, int64_t ts_ms, const uint32_t *feat,
-                          uint32_t n) {
+uint64_t dst_samples_push(dst_samples *s, const char *campaign, int label, float weight,
+                          int64_t ts_ms, const uint32_t *feat, uint32_t n) {
     if (n > BEAT_FEAT_MAX) n = BEAT_FEAT_MAX;
     uint32_t *f = NULL;
     if (n) { /* allocated outside the lock */
@@ -87,8 +86,7 @@ static uint64_t first_seq_locked(const dst_samples *s) {
     return s->count ? s->last_seq - (uint64_t)s->count + 1 : 0;
 }
 
-static int get_locked(dst_samples *s, uint64_t after, int max,
-                      beat_sample *out) {
+static int get_locked(dst_samples *s, uint64_t after, int max, beat_sample *out) {
     uint64_t first = first_seq_locked(s);
     int64_t start = 0;
     if (s->count && after >= first) start = (int64_t)(after - first + 1);
@@ -117,8 +115,8 @@ int dst_samples_get(dst_samples *s, uint64_t after, int max, beat_sample *out) {
     return n;
 }
 
-int dst_samples_encode(dst_samples *s, uint64_t after, int max,
-                       const char *instance, uint64_t epoch, beat_buf *out) {
+int dst_samples_encode(dst_samples *s, uint64_t after, int max, const char *instance,
+                       uint64_t epoch, beat_buf *out) {
     if (max < 1) return -EINVAL;
     beat_sample *tmp = malloc(sizeof *tmp * (size_t)max);
     if (!tmp) return -ENOMEM;

@@ -16,15 +16,14 @@ void dst_samples_free(dst_samples *s);
 
 /* Copies feat (n ≤ BEAT_FEAT_MAX). Returns the new sample's seq (1, 2, …),
  * or 0 on OOM (dropped). */
-uint64_t dst_samples_push(dst_samples *s, const char *campaign, int label,
-                          float weight, int64_t ts_ms, const uint32_t *feat,
-                          uint32_t n);
+uint64_t dst_samples_push(dst_samples *s, const char *campaign, int label, float weight,
+                          int64_t ts_ms, const uint32_t *feat, uint32_t n);
 /* Copies up to max samples with seq > after into out (ascending); returns
  * the count. */
 int dst_samples_get(dst_samples *s, uint64_t after, int max, beat_sample *out);
 /* GET /v1/samples body (JSON lines, beat_wire.h). */
-int dst_samples_encode(dst_samples *s, uint64_t after, int max,
-                       const char *instance, uint64_t epoch, beat_buf *out);
+int dst_samples_encode(dst_samples *s, uint64_t after, int max, const char *instance,
+                       uint64_t epoch, beat_buf *out);
 uint64_t dst_samples_last_seq(dst_samples *s);
 uint64_t dst_samples_first_seq(dst_samples *s);
 

@@ -16,8 +16,7 @@ static int count(void *arg, const beat_sample *s) {
 static int test_ring(void) {
     dst_samples *s = dst_samples_new(5);
     uint32_t f[3] = {1, 2, 3};
-    for (int i = 1; i <= 8; i++)
-        CHECK_EQ_INT(dst_samples_push(s, "c1", i % 2, 1.0f, i, f, 3), i);
+    for (int i = 1; i <= 8; i++) CHECK_EQ_INT(dst_samples_push(s, "c1", i % 2, 1.0f, i, f, 3), i);
     CHECK_EQ_INT(dst_samples_last_seq(s), 8);
     CHECK_EQ_INT(dst_samples_first_seq(s), 4);
     beat_sample out[10];

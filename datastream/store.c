@@ -78,10 +78,10 @@ static void metrics_init(void) {
                                  "Batches committed to a partition store.");
     M.full_batches = beat_counter_new("beat_datastream_store_full_batches_total",
                                       "Batches committed while their store was full.");
-    M.bids_expired = beat_counter_new(
-        "beat_datastream_bids_expired_total",
-        "Bids released without a notice: none came within --settle-ms while every "
-        "receiver was heard throughout (docs/money.md).");
+    M.bids_expired =
+        beat_counter_new("beat_datastream_bids_expired_total",
+                         "Bids released without a notice: none came within --settle-ms while every "
+                         "receiver was heard throughout (docs/money.md).");
     M.expiry_dropped = beat_counter_new(
         "beat_datastream_expiry_dropped_total",
         "Unsettled bids that will never expire (a gap in what was heard, partition "
@@ -122,8 +122,8 @@ static void publish(dst_store *st) {
 }
 
 dst_store *dst_store_new(const dst_store_cfg *cfg) {
-    if (!cfg || !cfg->dir || !*cfg->dir || !cfg->topic || !*cfg->topic ||
-        cfg->retention_ms < 1 || cfg->max_keys < 1)
+    if (!cfg || !cfg->dir || !*cfg->dir || !cfg->topic || !*cfg->topic || cfg->retention_ms < 1 ||
+        cfg->max_keys < 1)
         return NULL;
     pthread_once(&metrics_once, metrics_init);
     dst_store *st = calloc(1, sizeof *st);
@@ -219,8 +219,8 @@ static void refuse(dst_store *st, int32_t i, const char *op, const beat_reason *
     for (char *q = msg; *q; q++)
         if (*q == '"' || *q == '\\') *q = '\'';
     beat_log_rl(5000, BEAT_ERROR, "store_failed",
-                "partition=%d op=%s action=not_consumed retry_ms=%lld reason=\"%s\"",
-                (int)i, op, (long long)st->cfg.retry_ms, msg);
+                "partition=%d op=%s action=not_consumed retry_ms=%lld reason=\"%s\"", (int)i, op,
+                (long long)st->cfg.retry_ms, msg);
 }
 
 /* Opens partition i's ledger; its start offset or DST_STORE_REFUSED. */
@@ -238,20 +238,20 @@ static int64_t open_part(dst_store *st, int32_t i, int64_t now_ms, const char *o
     p->next_expire_ms = now_ms; /* a reopened store may hold old keys */
     snap(st, i);
     int64_t next = dst_ledger_next_offset(l);
-    beat_log(BEAT_INFO, "store_opened", "partition=%d path=%s next_offset=%lld keys=%lld",
-             (int)i, dst_ledger_path(l), (long long)next, (long long)dst_ledger_keys(l));
+    beat_log(BEAT_INFO, "store_opened", "partition=%d path=%s next_offset=%lld keys=%lld", (int)i,
+             dst_ledger_path(l), (long long)next, (long long)dst_ledger_keys(l));
     return next >= 0 ? next : DST_STORE_FROM_START;
 }
 
-void dst_store_assign(dst_store *st, const int32_t *parts, int n, int64_t *start,
-                      int64_t now_ms) {
+void dst_store_assign(dst_store *st, const int32_t *parts, int n, int64_t *start, int64_t now_ms) {
     for (int k = 0; k < n; k++) {
         int32_t i = parts[k];
         if (!part_ok(i)) { /* no ledger can exist for it: never consume it */
             start[k] = DST_STORE_REFUSED;
             beat_log_rl(5000, BEAT_ERROR, "store_failed",
                         "partition=%d op=open action=not_consumed reason=\"partition "
-                        "number beyond %d\"", (int)i, DST_STORE_PARTS_MAX - 1);
+                        "number beyond %d\"",
+                        (int)i, DST_STORE_PARTS_MAX - 1);
             continue;
         }
         part *p = &st->p[i];
@@ -272,8 +272,8 @@ void dst_store_revoke(dst_store *st, const int32_t *parts, int n) {
         if (!part_ok(parts[k])) continue;
         part *p = &st->p[parts[k]];
         if (p->l)
-            beat_log(BEAT_INFO, "store_closed", "partition=%d next_offset=%lld",
-                     (int)parts[k], (long long)dst_ledger_next_offset(p->l));
+            beat_log(BEAT_INFO, "store_closed", "partition=%d next_offset=%lld", (int)parts[k],
+                     (long long)dst_ledger_next_offset(p->l));
         dst_ledger_close(p->l);
         p->l = NULL;
         snap(st, parts[k]);
@@ -299,8 +299,8 @@ static int grow(dst_store *st, int n) {
 }
 
 static bool is_notice(beat_event_type t) {
-    return t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS ||
-           t == BEAT_EV_IMP || t == BEAT_EV_CLICK;
+    return t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS || t == BEAT_EV_IMP ||
+           t == BEAT_EV_CLICK;
 }
 
 /* The money of a new notice, once per (auction, imp), in the batch: the
@@ -321,8 +321,7 @@ static int settle(dst_ledger *l, const beat_event *ev, int64_t nts, uint8_t *wha
     int64_t released = 0;
     if ((priced || ev->type == BEAT_EV_LOSS) && ev->bid_cpm_micros > 0 &&
         ev->bid_cpm_micros <= DST_PRICE_CPM_MAX) {
-        int rc = dst_ledger_add(l, dst_ledger_release_key(dst_join_key(ev->auction, ev->imp)),
-                                nts);
+        int rc = dst_ledger_add(l, dst_ledger_release_key(dst_join_key(ev->auction, ev->imp)), nts);
         if (rc < 0) return rc;
         if (rc == 1) released = ev->bid_cpm_micros;
     }
@@ -332,9 +331,8 @@ static int settle(dst_ledger *l, const beat_event *ev, int64_t nts, uint8_t *wha
 }
 
 /* Records the batch in the ledger; fills st->ev / st->what. */
-static int record(dst_store *st, dst_ledger *l, int32_t partition,
-                  const dst_store_msg *m, int n, int64_t now_ms,
-                  const dst_ledger_mark *last, beat_reason *why) {
+static int record(dst_store *st, dst_ledger *l, int32_t partition, const dst_store_msg *m, int n,
+                  int64_t now_ms, const dst_ledger_mark *last, beat_reason *why) {
     int64_t clock = dst_ledger_clock_ms(l), next = -1;
     int rc = dst_ledger_begin(l, why);
     if (rc) return rc;
@@ -348,9 +346,8 @@ static int record(dst_store *st, dst_ledger *l, int32_t partition,
             /* the reason may quote input: keep it one logfmt value */
             for (char *q = bad.msg; *q; q++)
                 if (*q == '"' || *q == '\\') *q = '\'';
-            beat_log_rl(5000, BEAT_WARN, "invalid_event",
-                        "partition=%d offset=%lld reason=\"%s\"", (int)partition,
-                        (long long)m[i].offset, bad.msg);
+            beat_log_rl(5000, BEAT_WARN, "invalid_event", "partition=%d offset=%lld reason=\"%s\"",
+                        (int)partition, (long long)m[i].offset, bad.msg);
         } else {
             st->what[i] = W_NEW;
             /* The retention clock: the newest event time seen, never ahead
@@ -359,14 +356,13 @@ static int record(dst_store *st, dst_ledger *l, int32_t partition,
             if (ts > clock) clock = ts;
             if (is_notice(ev->type)) {
                 int64_t nts = ev->notice_ts_ms > 0 ? ev->notice_ts_ms : ev->ts_ms;
-                rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, (int)ev->type),
-                                    nts);
+                rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, (int)ev->type), nts);
                 if (rc == 0) st->what[i] = W_DUP;
                 else if (rc == 1) rc = settle(l, ev, nts, &st->what[i]);
                 if (rc < 0) {
                     dst_ledger_rollback(l);
-                    return beat_reasonf(why, rc, "%s: insert failed (%s)",
-                                        dst_ledger_path(l), strerror(-rc));
+                    return beat_reasonf(why, rc, "%s: insert failed (%s)", dst_ledger_path(l),
+                                        strerror(-rc));
                 }
             }
         }
@@ -377,20 +373,18 @@ static int record(dst_store *st, dst_ledger *l, int32_t partition,
     return dst_ledger_commit(l, next, clock, why);
 }
 
-int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition,
-                     const dst_store_msg *m, int n, int64_t now_ms) {
+int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition, const dst_store_msg *m, int n,
+                     int64_t now_ms) {
     return dst_store_ingest_marked(st, s, partition, m, n, now_ms, NULL);
 }
 
 void dst_store_mark(dst_store *st, int32_t partition, dst_ledger_mark *out) {
     out->offset = -1;
-    if (part_ok(partition) && st->p[partition].l)
-        dst_ledger_mark_get(st->p[partition].l, out);
+    if (part_ok(partition) && st->p[partition].l) dst_ledger_mark_get(st->p[partition].l, out);
 }
 
-int dst_store_ingest_marked(dst_store *st, dst_stream *s, int32_t partition,
-                            const dst_store_msg *m, int n, int64_t now_ms,
-                            const dst_ledger_mark *last) {
+int dst_store_ingest_marked(dst_store *st, dst_stream *s, int32_t partition, const dst_store_msg *m,
+                            int n, int64_t now_ms, const dst_ledger_mark *last) {
     if (!part_ok(partition) || !st->p[partition].l) return -ENOENT;
     if (n <= 0) return 0;
     part *p = &st->p[partition];
@@ -412,20 +406,19 @@ int dst_store_ingest_marked(dst_store *st, dst_stream *s, int32_t partition,
     snap(st, partition);
     for (int i = 0; i < n; i++) {
         switch (st->what[i]) {
-        case W_INVALID: dst_stream_count_invalid(s); break;
-        case W_DUP: dst_stream_count_duplicate(s, &st->ev[i]); break;
-        case W_NEW_DEBITED:
-            dst_stream_apply_ex(s, &st->ev[i], partition, now_ms, DST_APPLY_DEBITED);
-            break;
-        default: dst_stream_apply_ex(s, &st->ev[i], partition, now_ms, 0); break;
+            case W_INVALID: dst_stream_count_invalid(s); break;
+            case W_DUP: dst_stream_count_duplicate(s, &st->ev[i]); break;
+            case W_NEW_DEBITED:
+                dst_stream_apply_ex(s, &st->ev[i], partition, now_ms, DST_APPLY_DEBITED);
+                break;
+            default: dst_stream_apply_ex(s, &st->ev[i], partition, now_ms, 0); break;
         }
     }
     if (dst_ledger_keys(p->l) >= st->cfg.max_keys) {
         beat_counter_inc(M.full_batches);
         beat_log_rl(60000, BEAT_ERROR, "store_full",
-                    "partition=%d keys=%lld max=%lld action=kept_storing",
-                    (int)partition, (long long)dst_ledger_keys(p->l),
-                    (long long)st->cfg.max_keys);
+                    "partition=%d keys=%lld max=%lld action=kept_storing", (int)partition,
+                    (long long)dst_ledger_keys(p->l), (long long)st->cfg.max_keys);
     }
     publish(st);
     return 0;
@@ -446,8 +439,7 @@ static void expire(dst_store *st, int32_t i, int64_t now_ms, int64_t deadline_us
             for (char *q = why.msg; *q; q++)
                 if (*q == '"' || *q == '\\') *q = '\'';
             beat_log_rl(5000, BEAT_ERROR, "store_failed",
-                        "partition=%d op=expire action=retry reason=\"%s\"", (int)i,
-                        why.msg);
+                        "partition=%d op=expire action=retry reason=\"%s\"", (int)i, why.msg);
             p->next_expire_ms = now_ms + st->cfg.retry_ms;
             break;
         }
@@ -464,8 +456,7 @@ static void expire(dst_store *st, int32_t i, int64_t now_ms, int64_t deadline_us
     if (total) beat_counter_add(M.expired, (uint64_t)total);
 }
 
-int dst_store_maintain(dst_store *st, int64_t now_ms, int32_t *parts, int64_t *start,
-                       int max) {
+int dst_store_maintain(dst_store *st, int64_t now_ms, int32_t *parts, int64_t *start, int max) {
     int out = 0;
     bool changed = false;
     int64_t deadline_us = beat_mono_us() + st->cfg.expire_budget_ms * 1000;
@@ -477,8 +468,7 @@ int dst_store_maintain(dst_store *st, int64_t now_ms, int32_t *parts, int64_t *s
             if (s != DST_STORE_REFUSED) {
                 parts[out] = i;
                 start[out++] = s;
-                beat_log(BEAT_INFO, "store_recovered", "partition=%d start=%lld", i,
-                         (long long)s);
+                beat_log(BEAT_INFO, "store_recovered", "partition=%d start=%lld", i, (long long)s);
             }
             changed = true;
         }
@@ -492,8 +482,7 @@ int dst_store_maintain(dst_store *st, int64_t now_ms, int32_t *parts, int64_t *s
     return out;
 }
 
-void dst_store_retry_later(dst_store *st, int32_t partition, int64_t now_ms,
-                           const char *reason) {
+void dst_store_retry_later(dst_store *st, int32_t partition, int64_t now_ms, const char *reason) {
     if (!part_ok(partition) || !st->p[partition].assigned) return;
     beat_reason why = {{0}};
     snprintf(why.msg, sizeof why.msg, "%s", reason);
@@ -512,8 +501,7 @@ void dst_store_info_get(dst_store *st, dst_store_info *out) {
 /* A bid may expire when its partition has heard every receiver up to its
  * settle window's end and saw no gap since it was made. 1 = expire now,
  * 0 = not yet, -1 = never (drop it). */
-static int ripe(const dst_unsettled *u, const dst_heard *h, int64_t settle_ms,
-                int64_t now_ms) {
+static int ripe(const dst_unsettled *u, const dst_heard *h, int64_t settle_ms, int64_t now_ms) {
     int64_t gap, heard = dst_heard_part(h, u->partition, &gap);
     if (gap >= u->bid_ts_ms) return -1; /* something may have been lost unheard */
     if (heard >= u->bid_ts_ms + settle_ms) return 1;
@@ -525,8 +513,8 @@ static int ripe(const dst_unsettled *u, const dst_heard *h, int64_t settle_ms,
 int dst_store_expire(dst_store *st, dst_stream *s, const dst_heard *h, int64_t settle_ms,
                      int64_t now_ms) {
     if (!st->wait && !(st->wait = malloc(DST_UNSETTLED_MAX * sizeof *st->wait))) return 0;
-    st->n_wait += dst_stream_take_unsettled(s, st->wait + st->n_wait,
-                                            DST_UNSETTLED_MAX - st->n_wait);
+    st->n_wait +=
+        dst_stream_take_unsettled(s, st->wait + st->n_wait, DST_UNSETTLED_MAX - st->n_wait);
     int done = 0, keep = 0;
     for (;;) {
         /* One transaction per partition: find the next partition with a ripe bid. */
@@ -554,9 +542,9 @@ int dst_store_expire(dst_store *st, dst_stream *s, const dst_heard *h, int64_t s
                 u->released = true;
             }
         }
-        bool ok = tx && rc >= 0 &&
-                  dst_ledger_commit(l, dst_ledger_next_offset(l), dst_ledger_clock_ms(l),
-                                    &why) == 0;
+        bool ok =
+            tx && rc >= 0 &&
+            dst_ledger_commit(l, dst_ledger_next_offset(l), dst_ledger_clock_ms(l), &why) == 0;
         /* In the aggregates only what the ledger now says expired. */
         for (int i = 0; released && i < st->n_wait; i++)
             if (st->wait[i].released) {
@@ -569,15 +557,14 @@ int dst_store_expire(dst_store *st, dst_stream *s, const dst_heard *h, int64_t s
             snap(st, p);
         } else if (tx) {
             dst_ledger_rollback(l);
-            beat_log_rl(5000, BEAT_WARN, "expiry_failed", "partition=%d reason=\"%s\"",
-                        (int)p, why.msg);
+            beat_log_rl(5000, BEAT_WARN, "expiry_failed", "partition=%d reason=\"%s\"", (int)p,
+                        why.msg);
         }
     }
     for (int i = 0; i < st->n_wait; i++) {
         dst_unsettled *u = &st->wait[i];
         if (u->partition < 0) continue;
-        int r = part_ok(u->partition) && st->p[u->partition].l ? ripe(u, h, settle_ms, now_ms)
-                                                                : -1;
+        int r = part_ok(u->partition) && st->p[u->partition].l ? ripe(u, h, settle_ms, now_ms) : -1;
         if (r < 0) beat_counter_inc(M.expiry_dropped);
         else st->wait[keep++] = *u;
     }

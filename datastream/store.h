@@ -41,12 +41,12 @@ typedef struct dst_store_msg {
 } dst_store_msg;
 
 typedef struct dst_store_info {
-    bool assigned_once;    /* assign ran at least once */
-    int open, refused;     /* ledgers open / assigned partitions refused */
-    int64_t keys;          /* over the open ledgers */
-    double fill_ratio;     /* max over open ledgers of keys / max_keys */
-    bool full;             /* one of them reached max_keys */
-    int n_listed;          /* refused partitions (the first 16) */
+    bool assigned_once; /* assign ran at least once */
+    int open, refused;  /* ledgers open / assigned partitions refused */
+    int64_t keys;       /* over the open ledgers */
+    double fill_ratio;  /* max over open ledgers of keys / max_keys */
+    bool full;          /* one of them reached max_keys */
+    int n_listed;       /* refused partitions (the first 16) */
     int32_t refused_parts[16];
 } dst_store_info;
 
@@ -60,8 +60,7 @@ void dst_store_free(dst_store *st); /* closes every ledger; NULL no-op */
 /* Opens the ledgers of newly assigned partitions and fills start[i]: the
  * stored next offset, DST_STORE_FROM_START or DST_STORE_REFUSED (logged
  * "store_failed", retried by dst_store_maintain). */
-void dst_store_assign(dst_store *st, const int32_t *parts, int n, int64_t *start,
-                      int64_t now_ms);
+void dst_store_assign(dst_store *st, const int32_t *parts, int n, int64_t *start, int64_t now_ms);
 void dst_store_revoke(dst_store *st, const int32_t *parts, int n);
 
 /* One partition's messages of a batch, in offset order: decodes them,
@@ -71,14 +70,13 @@ void dst_store_revoke(dst_store *st, const int32_t *parts, int n);
  * applied, the partition is refused (the caller stops consuming it; it is
  * retried from its stored offset by dst_store_maintain). -ENOENT: the
  * partition has no open ledger (refused or not assigned): nothing applied. */
-int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition,
-                     const dst_store_msg *m, int n, int64_t now_ms);
+int dst_store_ingest(dst_store *st, dst_stream *s, int32_t partition, const dst_store_msg *m, int n,
+                     int64_t now_ms);
 /* The same, recording last (the batch's last message: dst_ledger_mark)
  * with the offset, so that a resume can tell whether the broker's log is
  * still the one read (NULL: no mark). */
-int dst_store_ingest_marked(dst_store *st, dst_stream *s, int32_t partition,
-                            const dst_store_msg *m, int n, int64_t now_ms,
-                            const dst_ledger_mark *last);
+int dst_store_ingest_marked(dst_store *st, dst_stream *s, int32_t partition, const dst_store_msg *m,
+                            int n, int64_t now_ms, const dst_ledger_mark *last);
 /* The committed mark of an open partition (offset -1: none, or not open). */
 void dst_store_mark(dst_store *st, int32_t partition, dst_ledger_mark *out);
 
@@ -99,14 +97,12 @@ int dst_store_expire(dst_store *st, dst_stream *s, const dst_heard *h, int64_t s
 /* Retention (a bounded amount of deletes) and retries of refused ledgers.
  * Fills parts/start (up to max) with the partitions whose ledger opened
  * again: resume them at start. Returns how many. */
-int dst_store_maintain(dst_store *st, int64_t now_ms, int32_t *parts, int64_t *start,
-                       int max);
+int dst_store_maintain(dst_store *st, int64_t now_ms, int32_t *parts, int64_t *start, int max);
 
 /* Closes the partition's ledger and treats it as refused, so that
  * dst_store_maintain reopens it and hands it back later (when the caller
  * could not resume reading it). */
-void dst_store_retry_later(dst_store *st, int32_t partition, int64_t now_ms,
-                           const char *reason);
+void dst_store_retry_later(dst_store *st, int32_t partition, int64_t now_ms, const char *reason);
 
 void dst_store_info_get(dst_store *st, dst_store_info *out); /* thread-safe */
 

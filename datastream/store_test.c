@@ -30,7 +30,6 @@ static char dir[256];
 static int64_t clk = T0;
 static int64_t NOW(void) { return clk += 10; }
 
-
 static void fresh_dir(void) {
     snprintf(dir, sizeof dir, "/tmp/beat-store-test-XXXXXX");
     if (!mkdtemp(dir)) abort();
@@ -43,15 +42,24 @@ static void rm_dir(void) {
 }
 
 static dst_stream *mk_stream(void) {
-    dst_stream_cfg c = {.bucket_ms = 1000, .buckets_max = 1000, .campaigns_max = 100,
-                        .join_window_ms = 30000, .max_open = 1000, .samples_max = 1000,
-                        .neg_rate = 1.0, .seed = 1};
+    dst_stream_cfg c = {.bucket_ms = 1000,
+                        .buckets_max = 1000,
+                        .campaigns_max = 100,
+                        .join_window_ms = 30000,
+                        .max_open = 1000,
+                        .samples_max = 1000,
+                        .neg_rate = 1.0,
+                        .seed = 1};
     return dst_stream_new(&c, clk);
 }
 
 static dst_store *mk_store(int64_t max_keys) {
-    dst_store_cfg c = {.dir = dir, .topic = TOPIC, .retention_ms = 3900000,
-                       .max_keys = max_keys, .sync_full = false, .retry_ms = 1000};
+    dst_store_cfg c = {.dir = dir,
+                       .topic = TOPIC,
+                       .retention_ms = 3900000,
+                       .max_keys = max_keys,
+                       .sync_full = false,
+                       .retry_ms = 1000};
     return dst_store_new(&c);
 }
 
@@ -65,8 +73,8 @@ static dst_totals tot(dst_stream *s, const char *camp) {
 }
 
 /* A message of one event; the JSON lives in a static ring of buffers. */
-static dst_store_msg msg(const char *type, const char *auction, int64_t price,
-                         int64_t nts, int64_t offset) {
+static dst_store_msg msg(const char *type, const char *auction, int64_t price, int64_t nts,
+                         int64_t offset) {
     static char buf[64][256];
     static int k;
     char *b = buf[k++ % 64];
@@ -113,13 +121,13 @@ static int test_ledger_reopen_offsets_retention(void) {
     CHECK_EQ_INT(dst_ledger_add(l, k3, T0), 1); /* the rolled-back one is new */
     CHECK_EQ_INT(dst_ledger_commit(l, 50, T0 + 700000, &why), 0);
     /* Retention: only keys with nts < cutoff go, in batches of max. */
-    CHECK_EQ_INT(dst_ledger_expire(l, T0, 10, &why), 0);         /* none older */
-    CHECK_EQ_INT(dst_ledger_expire(l, T0 + 1, 1, &why), 1);      /* k1 or k3 */
-    CHECK_EQ_INT(dst_ledger_expire(l, T0 + 1, 10, &why), 1);     /* the other */
+    CHECK_EQ_INT(dst_ledger_expire(l, T0, 10, &why), 0);     /* none older */
+    CHECK_EQ_INT(dst_ledger_expire(l, T0 + 1, 1, &why), 1);  /* k1 or k3 */
+    CHECK_EQ_INT(dst_ledger_expire(l, T0 + 1, 10, &why), 1); /* the other */
     CHECK_EQ_INT(dst_ledger_keys(l), 1);
     CHECK_EQ_INT(dst_ledger_begin(l, &why), 0);
     CHECK_EQ_INT(dst_ledger_add(l, k2, T0 + 600000), 0); /* newer: still there */
-    CHECK_EQ_INT(dst_ledger_add(l, k1, T0), 1); /* expired: forgotten */
+    CHECK_EQ_INT(dst_ledger_add(l, k1, T0), 1);          /* expired: forgotten */
     CHECK_EQ_INT(dst_ledger_commit(l, 51, T0 + 700000, &why), 0);
     dst_ledger_close(l);
     rm_dir();
@@ -184,7 +192,8 @@ static int test_store_duplicate_across_restart(void) {
     dst_store_assign(st, parts, 2, start, NOW());
     CHECK_EQ_INT(start[0], DST_STORE_FROM_START);
     CHECK_EQ_INT(start[1], DST_STORE_FROM_START);
-    dst_store_msg b1[] = {msg("bill", "A1", 2000000, T0, 0), msg("win", "A2", 3000000, T0, 1),
+    dst_store_msg b1[] = {msg("bill", "A1", 2000000, T0, 0),
+                          msg("win", "A2", 3000000, T0, 1),
                           msg("bill", "A1", 2000000, T0, 2), /* same batch: dup */
                           {"not json", 8, 3}};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b1, 4, NOW()), 0);
@@ -207,8 +216,8 @@ static int test_store_duplicate_across_restart(void) {
     dst_store_assign(st, parts, 2, start, NOW());
     CHECK_EQ_INT(start[0], 4); /* the next offset after the batch */
     CHECK_EQ_INT(start[1], DST_STORE_FROM_START);
-    dst_store_msg b2[] = {msg("bill", "A1", 2000000, T0, 4),  /* replayed bill */
-                          msg("bill", "A2", 3000000, T0, 5),  /* A2's win counted before */
+    dst_store_msg b2[] = {msg("bill", "A1", 2000000, T0, 4), /* replayed bill */
+                          msg("bill", "A2", 3000000, T0, 5), /* A2's win counted before */
                           msg("imp", "A2", 0, T0, 6), msg("bill", "A9", 1000000, T0, 7)};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b2, 4, NOW()), 0);
     t = tot(s, "c1");
@@ -324,7 +333,7 @@ static int test_store_ledger_totals(void) {
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b2, 5, NOW()), 0);
     r = ledger_of(st, 0, "c1", &seq);
     CHECK_EQ_INT(seq, 2);
-    CHECK_EQ_INT(r.spend_cpm, 6000000);    /* + A4's bill */
+    CHECK_EQ_INT(r.spend_cpm, 6000000);     /* + A4's bill */
     CHECK_EQ_INT(r.released_cpm, 15000000); /* + A5's loss and A4's bill */
     dst_store_revoke(st, parts, 1);
     ledger_of(st, 0, "c1", &seq);
@@ -340,8 +349,8 @@ static int test_store_ledger_totals(void) {
 static int test_store_retention(void) {
     fresh_dir();
     dst_stream *s = mk_stream();
-    dst_store_cfg c = {.dir = dir, .topic = TOPIC, .retention_ms = 60000,
-                       .max_keys = 1000000, .expire_batch = 3};
+    dst_store_cfg c = {
+        .dir = dir, .topic = TOPIC, .retention_ms = 60000, .max_keys = 1000000, .expire_batch = 3};
     dst_store *st = dst_store_new(&c);
     int32_t p = 0;
     int64_t start;
@@ -366,8 +375,7 @@ static int test_store_retention(void) {
     } while (in.keys > 2 && beat_mono_ms() < deadline);
     CHECK_EQ_INT(in.keys, 2);
     /* the old ones are forgotten (new again), the new ones are not */
-    dst_store_msg again[] = {msg("imp", "old3", 0, t - 90000, 12),
-                             msg("imp", "new1", 0, t, 13)};
+    dst_store_msg again[] = {msg("imp", "old3", 0, t - 90000, 12), msg("imp", "new1", 0, t, 13)};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, again, 2, NOW()), 0);
     const dst_stream_stats *ss = dst_stream_stats_get(s);
     CHECK_EQ_INT(ss->durable_duplicates, 1);
@@ -439,7 +447,7 @@ static int test_store_refused_then_recovered(void) {
     CHECK_EQ_INT(tot(s, "c1").spend_micros, 0);
     int32_t rp[4];
     int64_t rs[4];
-    CHECK_EQ_INT(dst_store_maintain(st, t + 10, rp, rs, 4), 0); /* before retry_ms */
+    CHECK_EQ_INT(dst_store_maintain(st, t + 10, rp, rs, 4), 0);   /* before retry_ms */
     CHECK_EQ_INT(dst_store_maintain(st, t + 2000, rp, rs, 4), 0); /* still corrupt */
     CHECK_EQ_INT(unlink(path), 0); /* the operator moves the bad file away */
     CHECK_EQ_INT(dst_store_maintain(st, t + 4000, rp, rs, 4), 1);
@@ -489,8 +497,11 @@ static int test_throughput(void) {
     if (N < 500) N = 500;
     for (int full = 0; full <= 1; full++) {
         dst_stream *s = mk_stream();
-        dst_store_cfg c = {.dir = dir, .topic = TOPIC, .retention_ms = 3900000,
-                           .max_keys = 100000000, .sync_full = full};
+        dst_store_cfg c = {.dir = dir,
+                           .topic = TOPIC,
+                           .retention_ms = 3900000,
+                           .max_keys = 100000000,
+                           .sync_full = full};
         dst_store *st = dst_store_new(&c);
         int32_t p = full;
         int64_t start;
@@ -547,7 +558,7 @@ int main(int argc, char **argv) {
         {"ledger_reopen_offsets_retention", test_ledger_reopen_offsets_retention},
         {"ledger_refuses_bad_files", test_ledger_refuses_bad_files},
         {"store_duplicate_across_restart", test_store_duplicate_across_restart},
-    {"store_ledger_totals", test_store_ledger_totals},
+        {"store_ledger_totals", test_store_ledger_totals},
         {"store_mark", test_store_mark},
         {"store_retention", test_store_retention},
         {"store_full_keeps_storing", test_store_full_keeps_storing},

@@ -47,8 +47,7 @@ static void metrics_init(void) {
     static const char *names[] = {"", "bid", "win", "bill", "loss", "imp", "click"};
     char name[128];
     for (int t = BEAT_EV_BID; t <= BEAT_EV_CLICK; t++) {
-        snprintf(name, sizeof name, "beat_datastream_events_total{type=\"%s\"}",
-                 names[t]);
+        snprintf(name, sizeof name, "beat_datastream_events_total{type=\"%s\"}", names[t]);
         M.events[t] = beat_counter_new(name, "Valid events consumed, by type.");
     }
     M.invalid = beat_counter_new("beat_datastream_invalid_events_total",
@@ -88,8 +87,7 @@ static void metrics_init(void) {
         "beat_datastream_unsettled_dropped_total",
         "Closed bids with no settling notice not kept for expiry (queue full): their "
         "price stays committed (docs/money.md).");
-    M.open = beat_gauge_new("beat_datastream_open_auctions",
-                            "Join entries open now.");
+    M.open = beat_gauge_new("beat_datastream_open_auctions", "Join entries open now.");
 }
 
 void dst_stream_expired(dst_stream *s, const dst_unsettled *u, int64_t now_ms) {
@@ -114,8 +112,7 @@ dst_stream *dst_stream_new(const dst_stream_cfg *cfg, int64_t now_ms) {
     s->cfg = *cfg;
     s->rng = cfg->seed ? cfg->seed : 0x9e3779b97f4a7c15ULL;
     s->join = dst_join_new(cfg->max_open, cfg->join_window_ms, on_close, s);
-    s->buckets = dst_buckets_new(cfg->bucket_ms, cfg->buckets_max,
-                                 cfg->campaigns_max, now_ms);
+    s->buckets = dst_buckets_new(cfg->bucket_ms, cfg->buckets_max, cfg->campaigns_max, now_ms);
     s->samples = dst_samples_new(cfg->samples_max);
     s->unsettled = malloc(DST_UNSETTLED_MAX * sizeof *s->unsettled);
     if (!s->join || !s->buckets || !s->samples) {
@@ -148,8 +145,7 @@ static void emit(dst_stream *s, const dst_entry *e, int label, float w) {
         beat_counter_inc(M.no_campaign);
         return;
     }
-    if (!dst_samples_push(s->samples, e->campaign, label, w, e->bid_ts_ms,
-                          e->feat, e->n_feat))
+    if (!dst_samples_push(s->samples, e->campaign, label, w, e->bid_ts_ms, e->feat, e->n_feat))
         return; /* OOM: dropped */
     if (label) {
         s->st.samples_pos++;
@@ -175,8 +171,10 @@ static void keep_unsettled(dst_stream *s, const dst_entry *e, int64_t now_ms) {
         return;
     }
     dst_unsettled *u = &s->unsettled[(s->un_head + s->un_n++) % DST_UNSETTLED_MAX];
-    *u = (dst_unsettled){.join_key = e->key, .partition = e->partition,
-                         .bid_ts_ms = e->bid_ts_ms, .bid_cpm = e->bid_cpm,
+    *u = (dst_unsettled){.join_key = e->key,
+                         .partition = e->partition,
+                         .bid_ts_ms = e->bid_ts_ms,
+                         .bid_cpm = e->bid_cpm,
                          .closed_ms = now_ms,
                          .landed = (e->flags & (DST_F_LANDED | DST_F_WON)) != 0};
     memcpy(u->campaign, e->campaign, sizeof u->campaign);
@@ -242,40 +240,40 @@ static void loss_class(dst_delta *d, int32_t code) {
 
 /* Aggregates for one non-duplicate event; flags carry what was already
  * counted for its (auction, imp); e is its open join entry (NULL: late). */
-static void account(dst_stream *s, uint16_t *flags, const dst_entry *e,
-                    const beat_event *ev, const char *campaign, int64_t now_ms) {
+static void account(dst_stream *s, uint16_t *flags, const dst_entry *e, const beat_event *ev,
+                    const char *campaign, int64_t now_ms) {
     dst_delta d = {0};
     switch (ev->type) {
-    case BEAT_EV_BID:
-        d.bids = 1;
-        d.pctr_bids = ev->pctr;
-        if (*flags & DST_F_WON) d.pctr_wins = ev->pctr; /* its win came first */
-        break;
-    case BEAT_EV_WIN:
-    case BEAT_EV_BILL:
-        if (!(*flags & DST_F_WON)) {
-            d.wins = 1;
-            *flags |= DST_F_WON;
-            if (e && (*flags & DST_F_TYPEBIT(BEAT_EV_BID))) d.pctr_wins = e->pctr;
-            land(flags, ev->bid_cpm_micros, &d.won_bid_cpm);
-        }
-        if (!(*flags & DST_F_SPENT) && ev->price_cpm_micros != 0) {
-            if (ev->price_cpm_micros > 0 && ev->price_cpm_micros <= DST_PRICE_CPM_MAX) {
-                d.price_cpm_micros = ev->price_cpm_micros;
-                *flags |= DST_F_SPENT;
-            } else {
-                s->st.bad_price++;
-                beat_counter_inc(M.bad_price);
+        case BEAT_EV_BID:
+            d.bids = 1;
+            d.pctr_bids = ev->pctr;
+            if (*flags & DST_F_WON) d.pctr_wins = ev->pctr; /* its win came first */
+            break;
+        case BEAT_EV_WIN:
+        case BEAT_EV_BILL:
+            if (!(*flags & DST_F_WON)) {
+                d.wins = 1;
+                *flags |= DST_F_WON;
+                if (e && (*flags & DST_F_TYPEBIT(BEAT_EV_BID))) d.pctr_wins = e->pctr;
+                land(flags, ev->bid_cpm_micros, &d.won_bid_cpm);
             }
-        }
-        break;
-    case BEAT_EV_IMP: d.imps = 1; break;
-    case BEAT_EV_CLICK: d.clicks = 1; break;
-    case BEAT_EV_LOSS: /* counted, never debited (its price, if any, is theirs) */
-        loss_class(&d, ev->loss_code);
-        land(flags, ev->bid_cpm_micros, &d.lost_bid_cpm);
-        break;
-    default: return;
+            if (!(*flags & DST_F_SPENT) && ev->price_cpm_micros != 0) {
+                if (ev->price_cpm_micros > 0 && ev->price_cpm_micros <= DST_PRICE_CPM_MAX) {
+                    d.price_cpm_micros = ev->price_cpm_micros;
+                    *flags |= DST_F_SPENT;
+                } else {
+                    s->st.bad_price++;
+                    beat_counter_inc(M.bad_price);
+                }
+            }
+            break;
+        case BEAT_EV_IMP: d.imps = 1; break;
+        case BEAT_EV_CLICK: d.clicks = 1; break;
+        case BEAT_EV_LOSS: /* counted, never debited (its price, if any, is theirs) */
+            loss_class(&d, ev->loss_code);
+            land(flags, ev->bid_cpm_micros, &d.lost_bid_cpm);
+            break;
+        default: return;
     }
     if (!campaign || !campaign[0]) {
         s->st.no_campaign++;
@@ -285,14 +283,12 @@ static void account(dst_stream *s, uint16_t *flags, const dst_entry *e,
     if (dst_buckets_add(s->buckets, now_ms, campaign, &d) != 0) {
         s->st.campaign_overflow++;
         beat_counter_inc(M.overflow);
-        beat_log_rl(5000, BEAT_WARN, "campaign_overflow",
-                    "campaign=%s max=%lld", campaign,
+        beat_log_rl(5000, BEAT_WARN, "campaign_overflow", "campaign=%s max=%lld", campaign,
                     (long long)s->cfg.campaigns_max);
     }
 }
 
-static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev,
-                       int64_t now_ms) {
+static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev, int64_t now_ms) {
     e->flags |= DST_F_TYPEBIT(ev->type);
     if (ev->type == BEAT_EV_BID) {
         /* The bid is what the sample is about: its campaign and features. */
@@ -304,8 +300,7 @@ static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev,
     } else if (!e->campaign[0] && ev->campaign[0]) {
         memcpy(e->campaign, ev->campaign, sizeof e->campaign);
     }
-    account(s, &e->flags, e, ev, ev->campaign[0] ? ev->campaign : e->campaign,
-            now_ms);
+    account(s, &e->flags, e, ev, ev->campaign[0] ? ev->campaign : e->campaign, now_ms);
     if (ev->type == BEAT_EV_LOSS ||
         ((ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) && ev->price_cpm_micros > 0))
         e->flags |= DST_F_SETTLED;
@@ -316,8 +311,7 @@ static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev,
     }
 }
 
-void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition,
-                      int64_t now_ms) {
+void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition, int64_t now_ms) {
     dst_stream_apply_ex(s, ev, partition, now_ms, 0);
 }
 
@@ -349,13 +343,12 @@ static uint16_t debited_flag(dst_stream *s, const beat_event *ev, uint16_t flags
     return DST_F_SPENT;
 }
 
-void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
-                         int64_t now_ms, unsigned apply_flags) {
+void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition, int64_t now_ms,
+                         unsigned apply_flags) {
     if (ev->type == BEAT_EV_HB) { /* a watermark, never an event of any count */
         s->st.heartbeats++;
         if (s->heard)
-            dst_heard_beat(s->heard, partition, ev->node, ev->ts_ms, ev->lost, ev->bye,
-                           now_ms);
+            dst_heard_beat(s->heard, partition, ev->node, ev->ts_ms, ev->lost, ev->bye, now_ms);
         return;
     }
     if (ev->type == BEAT_EV_OPP) { /* a node's summary: no auction, no join */
@@ -403,8 +396,8 @@ duplicate:
     beat_counter_inc(M.duplicates);
 }
 
-int dst_stream_apply_json(dst_stream *s, const char *json, size_t len,
-                          int32_t partition, int64_t now_ms, beat_reason *why) {
+int dst_stream_apply_json(dst_stream *s, const char *json, size_t len, int32_t partition,
+                          int64_t now_ms, beat_reason *why) {
     beat_event ev;
     if (!json) { /* an empty Kafka message has no payload at all */
         json = "";
@@ -426,18 +419,13 @@ void dst_stream_tick(dst_stream *s, int64_t now_ms) {
     beat_gauge_set(M.open, (double)dst_join_open(s->join));
 }
 
-void dst_stream_revoke(dst_stream *s, const int32_t *parts, int n,
-                       int64_t now_ms) {
+void dst_stream_revoke(dst_stream *s, const int32_t *parts, int n, int64_t now_ms) {
     int64_t d = dst_join_drop_partitions(s->join, parts, n, now_ms);
-    if (d)
-        beat_log(BEAT_INFO, "join_revoked", "partitions=%d entries=%lld", n,
-                 (long long)d);
+    if (d) beat_log(BEAT_INFO, "join_revoked", "partitions=%d entries=%lld", n, (long long)d);
     beat_gauge_set(M.open, (double)dst_join_open(s->join));
 }
 
 dst_buckets *dst_stream_buckets(dst_stream *s) { return s->buckets; }
 dst_samples *dst_stream_samples(dst_stream *s) { return s->samples; }
-const dst_stream_stats *dst_stream_stats_get(const dst_stream *s) {
-    return &s->st;
-}
+const dst_stream_stats *dst_stream_stats_get(const dst_stream *s) { return &s->st; }
 int64_t dst_stream_open(const dst_stream *s) { return dst_join_open(s->join); }

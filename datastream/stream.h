@@ -48,17 +48,16 @@ void dst_stream_free(dst_stream *s);
 
 /* Decodes one Kafka message value and applies it. -EBADMSG (counted as
  * invalid, reason in why) if the JSON is not a valid event. */
-int dst_stream_apply_json(dst_stream *s, const char *json, size_t len,
-                          int32_t partition, int64_t now_ms, beat_reason *why);
-void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition,
-                      int64_t now_ms);
+int dst_stream_apply_json(dst_stream *s, const char *json, size_t len, int32_t partition,
+                          int64_t now_ms, beat_reason *why);
+void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition, int64_t now_ms);
 /* As dst_stream_apply, with what the partition's ledger knows (store.c):
  * DST_APPLY_DEBITED = the spend of this (auction, imp) was already counted
  * (by this process before a restart, or by the partition's previous
  * owner): the event still counts as a win, never as spend again. */
 #define DST_APPLY_DEBITED 1u
-void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
-                         int64_t now_ms, unsigned flags);
+void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition, int64_t now_ms,
+                         unsigned flags);
 /* Counts an event the ledger already held (a durable duplicate): in the
  * event and duplicate counters, never in aggregates or samples. */
 void dst_stream_count_duplicate(dst_stream *s, const beat_event *ev);
@@ -86,8 +85,7 @@ void dst_stream_expired(dst_stream *s, const dst_unsettled *u, int64_t now_ms);
 /* Closes due join entries (emitting negatives) and due buckets. */
 void dst_stream_tick(dst_stream *s, int64_t now_ms);
 /* Drops join state of revoked partitions (no samples from them). */
-void dst_stream_revoke(dst_stream *s, const int32_t *parts, int n,
-                       int64_t now_ms);
+void dst_stream_revoke(dst_stream *s, const int32_t *parts, int n, int64_t now_ms);
 
 /* Heartbeats applied from now on go to h (borrowed; NULL: only counted). */
 void dst_stream_set_heard(dst_stream *s, dst_heard *h);

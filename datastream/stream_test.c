@@ -14,15 +14,18 @@
 #define W 30000            /* join window */
 
 static dst_stream *mk(double neg_rate, int64_t max_open) {
-    dst_stream_cfg c = {.bucket_ms = 1000, .buckets_max = 1000,
-                        .campaigns_max = 100, .join_window_ms = W,
-                        .max_open = max_open, .samples_max = 10000,
-                        .neg_rate = neg_rate, .seed = 42};
+    dst_stream_cfg c = {.bucket_ms = 1000,
+                        .buckets_max = 1000,
+                        .campaigns_max = 100,
+                        .join_window_ms = W,
+                        .max_open = max_open,
+                        .samples_max = 10000,
+                        .neg_rate = neg_rate,
+                        .seed = 42};
     return dst_stream_new(&c, T0);
 }
 
-static beat_event ev(beat_event_type t, const char *auction, const char *camp,
-                     int64_t price) {
+static beat_event ev(beat_event_type t, const char *auction, const char *camp, int64_t price) {
     beat_event e;
     memset(&e, 0, sizeof e);
     e.type = t;
@@ -34,14 +37,14 @@ static beat_event ev(beat_event_type t, const char *auction, const char *camp,
     return e;
 }
 
-static void put(dst_stream *s, beat_event_type t, const char *auction,
-                const char *camp, int64_t price, int64_t at) {
+static void put(dst_stream *s, beat_event_type t, const char *auction, const char *camp,
+                int64_t price, int64_t at) {
     beat_event e = ev(t, auction, camp, price);
     dst_stream_apply(s, &e, 0, T0 + at);
 }
 
-static void bid(dst_stream *s, const char *auction, const char *camp,
-                uint32_t f0, uint32_t nf, int64_t at) {
+static void bid(dst_stream *s, const char *auction, const char *camp, uint32_t f0, uint32_t nf,
+                int64_t at) {
     beat_event e = ev(BEAT_EV_BID, auction, camp, 2000000);
     e.n_feat = nf;
     for (uint32_t i = 0; i < nf; i++) e.feat[i] = f0 + i;
@@ -56,13 +59,13 @@ static dst_totals tot(dst_stream *s, const char *camp) {
     return t;
 }
 
-#define CHECK_TOT(t, b, w, sp, im, cl)                                        \
-    do {                                                                      \
-        CHECK_EQ_INT((t).bids, b);                                            \
-        CHECK_EQ_INT((t).wins, w);                                            \
-        CHECK_EQ_INT((t).spend_micros, sp);                                   \
-        CHECK_EQ_INT((t).imps, im);                                           \
-        CHECK_EQ_INT((t).clicks, cl);                                         \
+#define CHECK_TOT(t, b, w, sp, im, cl)                                                             \
+    do {                                                                                           \
+        CHECK_EQ_INT((t).bids, b);                                                                 \
+        CHECK_EQ_INT((t).wins, w);                                                                 \
+        CHECK_EQ_INT((t).spend_micros, sp);                                                        \
+        CHECK_EQ_INT((t).imps, im);                                                                \
+        CHECK_EQ_INT((t).clicks, cl);                                                              \
     } while (0)
 
 static int test_basic_join_and_dedup(void) {
@@ -210,18 +213,21 @@ static int test_json_inputs(void) {
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         CHECK_EQ_INT(dst_stream_apply_json(s, good[i], strlen(good[i]), 3, T0 + 10, &why), 0);
     const char *bad[] = {
-        "", "not json", "[]", "{\"v\":2,\"type\":\"win\",\"auction\":\"a\",\"imp\":\"1\",\"ts\":1}",
+        "",
+        "not json",
+        "[]",
+        "{\"v\":2,\"type\":\"win\",\"auction\":\"a\",\"imp\":\"1\",\"ts\":1}",
         "{\"v\":1,\"type\":\"wins\",\"auction\":\"a\",\"imp\":\"1\",\"ts\":1}",
         "{\"v\":1,\"type\":\"win\",\"auction\":\"\",\"imp\":\"1\",\"ts\":1}",
         "{\"v\":1,\"type\":\"win\",\"auction\":\"a\",\"imp\":\"1\",\"ts\":1,\"price\":-5}",
         "{\"v\":1,\"type\":\"win\",\"auction\":\"a\",\"imp\":\"1\"}",
         "{\"v\":1,\"type\":\"bid\",\"auction\":\"a\",\"imp\":\"1\",\"ts\":1,\"feat\":[-1]}",
-        "{\"v\":1,\"type\":\"win\",\"auction\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+        "{\"v\":1,\"type\":\"win\",\"auction\":"
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
         "\"imp\":\"1\",\"ts\":1}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        CHECK_EQ_INT(dst_stream_apply_json(s, bad[i], strlen(bad[i]), 3, T0 + 10, &why),
-                     -EBADMSG);
+        CHECK_EQ_INT(dst_stream_apply_json(s, bad[i], strlen(bad[i]), 3, T0 + 10, &why), -EBADMSG);
     const dst_stream_stats *st = dst_stream_stats_get(s);
     CHECK_EQ_INT(st->invalid, sizeof bad / sizeof *bad);
     CHECK_EQ_INT(st->no_campaign, 1);
@@ -238,8 +244,7 @@ static int test_json_inputs(void) {
     /* the aggregates encode and decode back (ids with quotes and UTF-8) */
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
-    CHECK_EQ_INT(dst_buckets_encode(dst_stream_buckets(s), T0 + 1000, 0, 600,
-                                    "ds-1", 7, &b), 0);
+    CHECK_EQ_INT(dst_buckets_encode(dst_stream_buckets(s), T0 + 1000, 0, 600, "ds-1", 7, &b), 0);
     beat_aggregates a;
     CHECK_EQ_INT(beat_aggregates_decode(b.data, b.len, &a, &why), 0);
     CHECK_EQ_INT(a.n_buckets, 1);

@@ -11,13 +11,12 @@
 
 #include "beat_util.h"
 
-#define FUZZ_CHECK(c)                                                             \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s: invariant failed: %s (line %d)\n", __FILE__, #c, \
-                    __LINE__);                                                    \
-            abort();                                                              \
-        }                                                                         \
+#define FUZZ_CHECK(c)                                                                              \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s: invariant failed: %s (line %d)\n", __FILE__, #c, __LINE__);       \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static inline int fuzz_same_bytes(const beat_buf *a, const beat_buf *b) {

@@ -30,8 +30,7 @@ static void fuzz_roundtrip(const uint8_t *p, size_t n) {
     FUZZ_CHECK(a.h.n_weights == beat_ckpt_expected_weights(&a.h));
     if (a.h.rank) {
         FUZZ_CHECK(a.h.factor_bits >= 4 && a.h.factor_bits <= a.h.hash_bits);
-        FUZZ_CHECK(beat_ckpt_u_at(&a.h) + ((uint64_t)a.h.rank << a.h.factor_bits) ==
-                   a.h.n_weights);
+        FUZZ_CHECK(beat_ckpt_u_at(&a.h) + ((uint64_t)a.h.rank << a.h.factor_bits) == a.h.n_weights);
     } else {
         FUZZ_CHECK(a.h.factor_bits == 0 && a.h.n_weights == (uint64_t)a.h.dim + 1);
     }

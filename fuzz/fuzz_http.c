@@ -35,9 +35,13 @@ static inf_http *server(void) {
     if (!h) {
         static struct event_base *base;
         base = event_base_new();
-        inf_http_cfg cfg = {.listen = NULL, .max_body = 2048, .max_header = 1024,
-                            .max_conns = 1, .read_timeout_ms = 1000,
-                            .idle_timeout_ms = 1000, .bid = echo};
+        inf_http_cfg cfg = {.listen = NULL,
+                            .max_body = 2048,
+                            .max_header = 1024,
+                            .max_conns = 1,
+                            .read_timeout_ms = 1000,
+                            .idle_timeout_ms = 1000,
+                            .bid = echo};
         int err = 0;
         h = inf_http_new(base, &cfg, &err);
         FUZZ_CHECK(h != NULL);

@@ -22,8 +22,7 @@ static void echo(beat_http_req *req, void *arg) {
     size_t n;
     const char *b = beat_http_req_body(req, &n);
     FUZZ_CHECK(n <= 64 && strlen(b) <= n); /* NUL-terminated, within the limit */
-    if (beat_http_req_method(req) == BEAT_HTTP_POST &&
-        strcmp(beat_http_req_path(req), "/w") == 0)
+    if (beat_http_req_method(req) == BEAT_HTTP_POST && strcmp(beat_http_req_path(req), "/w") == 0)
         FUZZ_CHECK(beat_http_bearer_ok(req, "tok"));
     char v[32], out[160];
     int rq = beat_http_query(req, "a", v, sizeof v);

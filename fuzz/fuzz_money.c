@@ -50,9 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     beat_buf_init(&e1, 0);
     beat_buf_init(&e2, 0);
     switch (data[0] % 3) {
-    case 0: fuzz_lease(p, n, BEAT_FRAME_LEASE_REPORT, &e1, &e2); break;
-    case 1: fuzz_lease(p, n, BEAT_FRAME_LEASE_GRANT, &e1, &e2); break;
-    default: fuzz_ledger(p, n, &e1, &e2); break;
+        case 0: fuzz_lease(p, n, BEAT_FRAME_LEASE_REPORT, &e1, &e2); break;
+        case 1: fuzz_lease(p, n, BEAT_FRAME_LEASE_GRANT, &e1, &e2); break;
+        default: fuzz_ledger(p, n, &e1, &e2); break;
     }
     beat_buf_fini(&e1);
     beat_buf_fini(&e2);

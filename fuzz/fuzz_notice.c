@@ -45,8 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(strlen(n.exchange) <= BEAT_ID_MAX);
         FUZZ_CHECK((n.flags & ~BEAT_NOTICE_F_KNOWN) == 0);
         if (n.version == 1) FUZZ_CHECK(n.exchange[0] == '\0' && n.flags == 0);
-        if (type == BEAT_EV_WIN || type == BEAT_EV_BILL)
-            FUZZ_CHECK(n.price_cpm_micros >= 0);
+        if (type == BEAT_EV_WIN || type == BEAT_EV_BILL) FUZZ_CHECK(n.price_cpm_micros >= 0);
         /* A random signature essentially never verifies; re-signing the
          * parsed fields with their version always does (v2: unless an id
          * holds a '\n', which the signer refuses), and never for another
@@ -54,18 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)beat_notice_verify(SECRET, sizeof SECRET - 1, &n);
         int src;
         if (n.version == 1) {
-            src = beat_notice_sign_v1(SECRET, sizeof SECRET - 1, n.auction, n.imp,
-                                      n.campaign, n.bid_cpm_micros, n.ts_ms, n.landing,
-                                      n.sig);
+            src = beat_notice_sign_v1(SECRET, sizeof SECRET - 1, n.auction, n.imp, n.campaign,
+                                      n.bid_cpm_micros, n.ts_ms, n.landing, n.sig);
             FUZZ_CHECK(src == 0);
         } else {
-            beat_notice_fields f = {n.type, n.exchange, n.flags, n.auction, n.imp,
-                                    n.campaign, n.crid, n.bid_cpm_micros, n.ts_ms,
-                                    n.landing, n.bid_currency};
+            beat_notice_fields f = {n.type,  n.exchange, n.flags,       n.auction,
+                                    n.imp,   n.campaign, n.crid,        n.bid_cpm_micros,
+                                    n.ts_ms, n.landing,  n.bid_currency};
             src = beat_notice_sign(SECRET, sizeof SECRET - 1, &f, n.sig);
-            bool nl = strchr(n.exchange, '\n') || strchr(n.auction, '\n') ||
-                      strchr(n.imp, '\n') || strchr(n.campaign, '\n') ||
-                      strchr(n.crid, '\n');
+            bool nl = strchr(n.exchange, '\n') || strchr(n.auction, '\n') || strchr(n.imp, '\n') ||
+                      strchr(n.campaign, '\n') || strchr(n.crid, '\n');
             FUZZ_CHECK(nl ? src == -EINVAL : src == 0);
         }
         if (src == 0) {

@@ -45,94 +45,182 @@
 /* The example banner campaigns, a targeted and frequency-capped one, and
  * the video / native / deal campaigns of inference/testdata/campaigns-formats.json. */
 static const char CAMPAIGNS[] =
-    "{\"v\":1,\"campaigns\":[{\"id\":\"acme-shoes\",\"advertiser\":\"Acme Shoes\",\"adomain\":[\"acme"
-    "-shoes.example\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cp"
-    "m_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":"
-    "[],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_block\":[\"block"
-    "ed.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-shoes-3"
-    "00x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acm"
-    "e-shoes.example/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https:"
-    "//www.acme-shoes.example/landing?src=beat\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,"
-    "\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example/728x90.png\\\""
-    " width=\\\"728\\\" height=\\\"90\\\"></a>\",\"landing\":\"https://www.acme-shoes.example/landing"
-    "?src=beat\"}]},{\"id\":\"globex-travel\",\"advertiser\":\"Globex Travel\",\"adomain\":[\"globex."
-    "example\"],\"cat\":[\"IAB20\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_micro"
-    "s\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[\"USA\""
-    ",\"GBR\",\"DEU\"],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_b"
-    "lock\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\""
-    ":\"globex-travel-300x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\""
-    "https://cdn.globex.example/300x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing"
-    "\":\"https://www.globex.example/landing?src=beat\"},{\"crid\":\"globex-travel-320x50\",\"w\":320"
-    ",\"h\":50,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.globex.example/320x50."
-    "png\\\" width=\\\"320\\\" height=\\\"50\\\"></a>\",\"landing\":\"https://www.globex.example/land"
-    "ing?src=beat\"}]},{\"id\":\"initech-apps\",\"advertiser\":\"Initech Apps\",\"adomain\":[\"initec"
-    "h.example\"],\"cat\":[\"IAB19\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_mic"
-    "ros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[],\""
-    "device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_block\":[\"blocked.ex"
-    "ample\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"initech-apps-320x"
-    "50\",\"w\":320,\"h\":50,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.initech."
-    "example/320x50.png\\\" width=\\\"320\\\" height=\\\"50\\\"></a>\",\"landing\":\"https://www.init"
-    "ech.example/landing?src=beat\"},{\"crid\":\"initech-apps-300x250\",\"w\":300,\"h\":250,\"adm\":\""
-    "<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.initech.example/300x250.png\\\" width=\\\""
-    "300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.initech.example/landing?src=beat\"}]"
-    ",\"freq_cap\":{\"max\":20,\"window_s\":3600}},{\"id\":\"umbrella-news\",\"advertiser\":\"Umbrell"
-    "a News\",\"adomain\":[\"umbrella.example\"],\"cat\":[\"IAB12\"],\"flight_s\":3600,\"budget_micro"
-    "s\":50000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"t"
-    "argeting\":{\"countries\":[],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],"
-    "\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\""
-    ":[{\"crid\":\"umbrella-news-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><"
-    "img src=\\\"https://cdn.umbrella.example/728x90.png\\\" width=\\\"728\\\" height=\\\"90\\\"></a>"
-    "\",\"landing\":\"https://www.umbrella.example/landing?src=beat\"},{\"crid\":\"umbrella-news-160x"
-    "600\",\"w\":160,\"h\":600,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.umbrel"
-    "la.example/160x600.png\\\" width=\\\"160\\\" height=\\\"600\\\"></a>\",\"landing\":\"https://www"
-    ".umbrella.example/landing?src=beat\"},{\"crid\":\"umbrella-news-300x250\",\"w\":300,\"h\":250,\""
-    "adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.umbrella.example/300x250.png\\\" w"
-    "idth=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.umbrella.example/landing?sr"
-    "c=beat\"}]},{\"id\":\"fuzz-targeted\",\"advertiser\":\"Acme Shoes\",\"adomain\":[\"acme-shoes.ex"
-    "ample\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_micros\""
-    ":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[\"USA\",\""
-    "GBR\"],\"device_types\":[1,2,4],\"os\":[\"iOS\",\"Android\"],\"site_cat\":[\"IAB3\",\"IAB12\"],\""
-    "domains_allow\":[\"example.com\"],\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[\"c"
-    "om.example.app\"],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-shoes-300x250\",\"w\":30"
-    "0,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example/3"
-    "00x250.png\\\" width=\\\"300\\\" height=\\\"250\\\"></a>\",\"landing\":\"https://www.acme-shoes."
-    "example/landing?src=beat\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href"
-    "=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example/728x90.png\\\" width=\\\"728\\\""
-    " height=\\\"90\\\"></a>\",\"landing\":\"https://www.acme-shoes.example/landing?src=beat\"}],\"fr"
-    "eq_cap\":{\"max\":2,\"window_s\":60}},{\"id\":\"ortb-banner\",\"advertiser\":\"Ortb-Banner\",\"a"
-    "domain\":[\"ortb-banner.example\"],\"cat\":[\"IAB19\"],\"flight_s\":3600,\"budget_micros\":50000"
-    "000,\"base_bid_cpm_micros\":1200000,\"max_bid_cpm_micros\":9000000,\"paused\":false,\"creatives\""
-    ":[{\"crid\":\"ortb-banner-300x250\",\"w\":300,\"h\":250,\"attr\":[1],\"adm\":\"<a href=\\\"${CLI"
-    "CK_URL}\\\"><img src=\\\"https://cdn.ortb-banner.example/300x250.png\\\" width=\\\"300\\\" heigh"
-    "t=\\\"250\\\"></a>\",\"landing\":\"https://www.ortb-banner.example/landing?src=beat\"},{\"crid\""
-    ":\"ortb-banner-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img src=\\\"h"
-    "ttps://cdn.ortb-banner.example/728x90.png\\\"></a>\",\"landing\":\"https://www.ortb-banner.examp"
-    "le/landing?src=beat\"}],\"bundle\":\"com.ortb.banner\"},{\"id\":\"ortb-video\",\"advertiser\":\""
-    "Ortb-Video\",\"adomain\":[\"ortb-video.example\"],\"cat\":[\"IAB2\"],\"flight_s\":3600,\"budget_"
-    "micros\":50000000,\"base_bid_cpm_micros\":2000000,\"max_bid_cpm_micros\":9000000,\"paused\":fals"
-    "e,\"creatives\":[{\"crid\":\"ortb-video-15s\",\"format\":\"video\",\"mimes\":[\"video/mp4\"],\"d"
-    "uration\":15,\"protocols\":[2,3,5,6],\"adm\":\"<VAST version=\\\"3.0\\\"><Ad id=\\\"v15\\\"><InL"
-    "ine><AdSystem>BEAT</AdSystem><AdTitle>15s</AdTitle><Creatives><Creative><Linear><Duration>00:00:"
-    "15</Duration><VideoClicks><ClickThrough><![CDATA[${CLICK_URL}]]></ClickThrough></VideoClicks><Me"
-    "diaFiles><MediaFile delivery=\\\"progressive\\\" type=\\\"video/mp4\\\" width=\\\"640\\\" height"
-    "=\\\"480\\\"><![CDATA[https://cdn.ortb-video.example/15s.mp4]]></MediaFile></MediaFiles></Linear"
-    "></Creative></Creatives></InLine></Ad></VAST>\",\"landing\":\"https://www.ortb-video.example/lan"
-    "ding?src=beat\"},{\"crid\":\"ortb-video-60s\",\"format\":\"video\",\"mimes\":[\"video/webm\"],\""
-    "duration\":60,\"protocols\":[7,8],\"w\":1280,\"h\":720,\"adm\":\"<VAST version=\\\"4.0\\\"><Ad><"
-    "InLine><AdSystem>BEAT</AdSystem></InLine></Ad></VAST>\",\"landing\":\"https://www.ortb-video.exa"
-    "mple/landing?src=beat\"}]},{\"id\":\"ortb-native\",\"advertiser\":\"Ortb-Native\",\"adomain\":[\""
-    "ortb-native.example\"],\"cat\":[\"IAB20\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_b"
-    "id_cpm_micros\":1000000,\"max_bid_cpm_micros\":9000000,\"paused\":false,\"creatives\":[{\"crid\""
-    ":\"ortb-native-1\",\"format\":\"native\",\"title\":\"Weekend in \\\"Lisbon\\\" from $199\",\"img"
-    "\":{\"url\":\"https://cdn.ortb-native.example/lisbon.jpg\",\"w\":1200,\"h\":627},\"icon\":{\"url"
-    "\":\"https://cdn.ortb-native.example/icon.png\",\"w\":50,\"h\":50},\"sponsored\":\"Ortb Travel\""
-    ",\"desc\":\"Three nights by the river, breakfast included.\",\"cta\":\"Book now\",\"landing\":\""
-    "https://www.ortb-native.example/landing?src=beat\"}]},{\"id\":\"ortb-deal\",\"advertiser\":\"Ort"
-    "b-Deal\",\"adomain\":[\"ortb-deal.example\"],\"cat\":[\"IAB22\"],\"flight_s\":3600,\"budget_micr"
-    "os\":50000000,\"base_bid_cpm_micros\":1100000,\"max_bid_cpm_micros\":9000000,\"paused\":false,\""
-    "seat\":\"Agency1\",\"deals\":[\"AB-Agency1-0001\",\"deal-x\"],\"targeting\":{\"domains_allow\":["
-    "\"foobar.com\"]},\"creatives\":[{\"crid\":\"ortb-deal-300x250\",\"w\":300,\"h\":250,\"adm\":\"<a"
-    " href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.ortb-deal.example/300x250.png\\\"></a>\",\"l"
+    "{\"v\":1,\"campaigns\":[{\"id\":\"acme-shoes\",\"advertiser\":\"Acme "
+    "Shoes\",\"adomain\":[\"acme"
+    "-shoes.example\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_"
+    "cp"
+    "m_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{"
+    "\"countries\":"
+    "[],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_block\":["
+    "\"block"
+    "ed.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-"
+    "shoes-3"
+    "00x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\"https://cdn.acm"
+    "e-shoes.example/300x250.png\\\" width=\\\"300\\\" "
+    "height=\\\"250\\\"></a>\",\"landing\":\"https:"
+    "//www.acme-shoes.example/"
+    "landing?src=beat\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,"
+    "\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\"https://cdn.acme-shoes.example/728x90.png\\\""
+    " width=\\\"728\\\" "
+    "height=\\\"90\\\"></a>\",\"landing\":\"https://www.acme-shoes.example/landing"
+    "?src=beat\"}]},{\"id\":\"globex-travel\",\"advertiser\":\"Globex "
+    "Travel\",\"adomain\":[\"globex."
+    "example\"],\"cat\":[\"IAB20\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_"
+    "micro"
+    "s\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":["
+    "\"USA\""
+    ",\"GBR\",\"DEU\"],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],"
+    "\"domains_b"
+    "lock\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{"
+    "\"crid\""
+    ":\"globex-travel-300x250\",\"w\":300,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\""
+    "https://cdn.globex.example/300x250.png\\\" width=\\\"300\\\" "
+    "height=\\\"250\\\"></a>\",\"landing"
+    "\":\"https://www.globex.example/"
+    "landing?src=beat\"},{\"crid\":\"globex-travel-320x50\",\"w\":320"
+    ",\"h\":50,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\"https://cdn.globex.example/320x50."
+    "png\\\" width=\\\"320\\\" "
+    "height=\\\"50\\\"></a>\",\"landing\":\"https://www.globex.example/land"
+    "ing?src=beat\"}]},{\"id\":\"initech-apps\",\"advertiser\":\"Initech "
+    "Apps\",\"adomain\":[\"initec"
+    "h.example\"],\"cat\":[\"IAB19\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_"
+    "mic"
+    "ros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":[],"
+    "\""
+    "device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":[],\"domains_block\":[\"blocked."
+    "ex"
+    "ample\"],\"bundles_allow\":[],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"initech-apps-"
+    "320x"
+    "50\",\"w\":320,\"h\":50,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\"https://cdn.initech."
+    "example/320x50.png\\\" width=\\\"320\\\" "
+    "height=\\\"50\\\"></a>\",\"landing\":\"https://www.init"
+    "ech.example/"
+    "landing?src=beat\"},{\"crid\":\"initech-apps-300x250\",\"w\":300,\"h\":250,\"adm\":\""
+    "<a href=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.initech.example/300x250.png\\\" "
+    "width=\\\""
+    "300\\\" "
+    "height=\\\"250\\\"></a>\",\"landing\":\"https://www.initech.example/landing?src=beat\"}]"
+    ",\"freq_cap\":{\"max\":20,\"window_s\":3600}},{\"id\":\"umbrella-news\",\"advertiser\":"
+    "\"Umbrell"
+    "a "
+    "News\",\"adomain\":[\"umbrella.example\"],\"cat\":[\"IAB12\"],\"flight_s\":3600,\"budget_micro"
+    "s\":50000000,\"base_bid_cpm_micros\":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,"
+    "\"t"
+    "argeting\":{\"countries\":[],\"device_types\":[],\"os\":[],\"site_cat\":[],\"domains_allow\":["
+    "],"
+    "\"domains_block\":[\"blocked.example\"],\"bundles_allow\":[],\"bundles_block\":[]},"
+    "\"creatives\""
+    ":[{\"crid\":\"umbrella-news-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a "
+    "href=\\\"${CLICK_URL}\\\"><"
+    "img src=\\\"https://cdn.umbrella.example/728x90.png\\\" width=\\\"728\\\" "
+    "height=\\\"90\\\"></a>"
+    "\",\"landing\":\"https://www.umbrella.example/"
+    "landing?src=beat\"},{\"crid\":\"umbrella-news-160x"
+    "600\",\"w\":160,\"h\":600,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\"https://cdn.umbrel"
+    "la.example/160x600.png\\\" width=\\\"160\\\" "
+    "height=\\\"600\\\"></a>\",\"landing\":\"https://www"
+    ".umbrella.example/"
+    "landing?src=beat\"},{\"crid\":\"umbrella-news-300x250\",\"w\":300,\"h\":250,\""
+    "adm\":\"<a href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\"https://cdn.umbrella.example/300x250.png\\\" w"
+    "idth=\\\"300\\\" "
+    "height=\\\"250\\\"></a>\",\"landing\":\"https://www.umbrella.example/landing?sr"
+    "c=beat\"}]},{\"id\":\"fuzz-targeted\",\"advertiser\":\"Acme "
+    "Shoes\",\"adomain\":[\"acme-shoes.ex"
+    "ample\"],\"cat\":[\"IAB18\"],\"flight_s\":3600,\"budget_micros\":50000000,\"base_bid_cpm_"
+    "micros\""
+    ":1500000,\"max_bid_cpm_micros\":6000000,\"paused\":false,\"targeting\":{\"countries\":["
+    "\"USA\",\""
+    "GBR\"],\"device_types\":[1,2,4],\"os\":[\"iOS\",\"Android\"],\"site_cat\":[\"IAB3\",\"IAB12\"]"
+    ",\""
+    "domains_allow\":[\"example.com\"],\"domains_block\":[\"blocked.example\"],\"bundles_allow\":["
+    "\"c"
+    "om.example.app\"],\"bundles_block\":[]},\"creatives\":[{\"crid\":\"acme-shoes-300x250\",\"w\":"
+    "30"
+    "0,\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\"https://cdn.acme-shoes.example/3"
+    "00x250.png\\\" width=\\\"300\\\" "
+    "height=\\\"250\\\"></a>\",\"landing\":\"https://www.acme-shoes."
+    "example/landing?src=beat\"},{\"crid\":\"acme-shoes-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a "
+    "href"
+    "=\\\"${CLICK_URL}\\\"><img src=\\\"https://cdn.acme-shoes.example/728x90.png\\\" "
+    "width=\\\"728\\\""
+    " height=\\\"90\\\"></a>\",\"landing\":\"https://www.acme-shoes.example/"
+    "landing?src=beat\"}],\"fr"
+    "eq_cap\":{\"max\":2,\"window_s\":60}},{\"id\":\"ortb-banner\",\"advertiser\":\"Ortb-Banner\","
+    "\"a"
+    "domain\":[\"ortb-banner.example\"],\"cat\":[\"IAB19\"],\"flight_s\":3600,\"budget_micros\":"
+    "50000"
+    "000,\"base_bid_cpm_micros\":1200000,\"max_bid_cpm_micros\":9000000,\"paused\":false,"
+    "\"creatives\""
+    ":[{\"crid\":\"ortb-banner-300x250\",\"w\":300,\"h\":250,\"attr\":[1],\"adm\":\"<a "
+    "href=\\\"${CLI"
+    "CK_URL}\\\"><img src=\\\"https://cdn.ortb-banner.example/300x250.png\\\" width=\\\"300\\\" "
+    "heigh"
+    "t=\\\"250\\\"></a>\",\"landing\":\"https://www.ortb-banner.example/"
+    "landing?src=beat\"},{\"crid\""
+    ":\"ortb-banner-728x90\",\"w\":728,\"h\":90,\"adm\":\"<a href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\"h"
+    "ttps://cdn.ortb-banner.example/728x90.png\\\"></a>\",\"landing\":\"https://"
+    "www.ortb-banner.examp"
+    "le/"
+    "landing?src=beat\"}],\"bundle\":\"com.ortb.banner\"},{\"id\":\"ortb-video\",\"advertiser\":\""
+    "Ortb-Video\",\"adomain\":[\"ortb-video.example\"],\"cat\":[\"IAB2\"],\"flight_s\":3600,"
+    "\"budget_"
+    "micros\":50000000,\"base_bid_cpm_micros\":2000000,\"max_bid_cpm_micros\":9000000,\"paused\":"
+    "fals"
+    "e,\"creatives\":[{\"crid\":\"ortb-video-15s\",\"format\":\"video\",\"mimes\":[\"video/"
+    "mp4\"],\"d"
+    "uration\":15,\"protocols\":[2,3,5,6],\"adm\":\"<VAST version=\\\"3.0\\\"><Ad "
+    "id=\\\"v15\\\"><InL"
+    "ine><AdSystem>BEAT</AdSystem><AdTitle>15s</"
+    "AdTitle><Creatives><Creative><Linear><Duration>00:00:"
+    "15</Duration><VideoClicks><ClickThrough><![CDATA[${CLICK_URL}]]></ClickThrough></"
+    "VideoClicks><Me"
+    "diaFiles><MediaFile delivery=\\\"progressive\\\" type=\\\"video/mp4\\\" width=\\\"640\\\" "
+    "height"
+    "=\\\"480\\\"><![CDATA[https://cdn.ortb-video.example/15s.mp4]]></MediaFile></MediaFiles></"
+    "Linear"
+    "></Creative></Creatives></InLine></Ad></VAST>\",\"landing\":\"https://www.ortb-video.example/"
+    "lan"
+    "ding?src=beat\"},{\"crid\":\"ortb-video-60s\",\"format\":\"video\",\"mimes\":[\"video/"
+    "webm\"],\""
+    "duration\":60,\"protocols\":[7,8],\"w\":1280,\"h\":720,\"adm\":\"<VAST "
+    "version=\\\"4.0\\\"><Ad><"
+    "InLine><AdSystem>BEAT</AdSystem></InLine></Ad></VAST>\",\"landing\":\"https://"
+    "www.ortb-video.exa"
+    "mple/"
+    "landing?src=beat\"}]},{\"id\":\"ortb-native\",\"advertiser\":\"Ortb-Native\",\"adomain\":[\""
+    "ortb-native.example\"],\"cat\":[\"IAB20\"],\"flight_s\":3600,\"budget_micros\":50000000,"
+    "\"base_b"
+    "id_cpm_micros\":1000000,\"max_bid_cpm_micros\":9000000,\"paused\":false,\"creatives\":[{"
+    "\"crid\""
+    ":\"ortb-native-1\",\"format\":\"native\",\"title\":\"Weekend in \\\"Lisbon\\\" from "
+    "$199\",\"img"
+    "\":{\"url\":\"https://cdn.ortb-native.example/"
+    "lisbon.jpg\",\"w\":1200,\"h\":627},\"icon\":{\"url"
+    "\":\"https://cdn.ortb-native.example/icon.png\",\"w\":50,\"h\":50},\"sponsored\":\"Ortb "
+    "Travel\""
+    ",\"desc\":\"Three nights by the river, breakfast included.\",\"cta\":\"Book "
+    "now\",\"landing\":\""
+    "https://www.ortb-native.example/"
+    "landing?src=beat\"}]},{\"id\":\"ortb-deal\",\"advertiser\":\"Ort"
+    "b-Deal\",\"adomain\":[\"ortb-deal.example\"],\"cat\":[\"IAB22\"],\"flight_s\":3600,\"budget_"
+    "micr"
+    "os\":50000000,\"base_bid_cpm_micros\":1100000,\"max_bid_cpm_micros\":9000000,\"paused\":false,"
+    "\""
+    "seat\":\"Agency1\",\"deals\":[\"AB-Agency1-0001\",\"deal-x\"],\"targeting\":{\"domains_"
+    "allow\":["
+    "\"foobar.com\"]},\"creatives\":[{\"crid\":\"ortb-deal-300x250\",\"w\":300,\"h\":250,\"adm\":"
+    "\"<a"
+    " href=\\\"${CLICK_URL}\\\"><img "
+    "src=\\\"https://cdn.ortb-deal.example/300x250.png\\\"></a>\",\"l"
     "anding\":\"https://www.ortb-deal.example/landing?src=beat\"}]}]}";
 
 static struct {
@@ -169,8 +257,7 @@ static inf_model *fuzz_model(void) {
     beat_buf_append(&b, pre, sizeof pre);
     inf_model *m = NULL;
     beat_reason why = {{0}};
-    if (beat_ckpt_encode(&ck, &b) != 0 ||
-        inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
+    if (beat_ckpt_encode(&ck, &b) != 0 || inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
         fprintf(stderr, "fuzz_openrtb: model: %s\n", why.msg);
     beat_buf_fini(&b);
     return m;
@@ -179,7 +266,8 @@ static inf_model *fuzz_model(void) {
 static inf_snap *fuzz_snap(void) {
     beat_campaign_set cs;
     beat_reason why = {{0}};
-    if (beat_campaigns_decode(CAMPAIGNS, sizeof CAMPAIGNS - 1, T0, BEAT_CAMPAIGNS_STRICT, &cs, &why) != 0) {
+    if (beat_campaigns_decode(CAMPAIGNS, sizeof CAMPAIGNS - 1, T0, BEAT_CAMPAIGNS_STRICT, &cs,
+                              &why) != 0) {
         fprintf(stderr, "fuzz_openrtb: campaigns: %s\n", why.msg);
         return NULL;
     }
@@ -211,8 +299,10 @@ static void fuzz_init(void) {
     inf_model_unref(m);
     inf_snap_unref(s);
     inf_bidder_cfg cfg = {.receiver_url = "http://127.0.0.1:8081",
-                          .secret = SECRET, .secret_len = sizeof SECRET - 1,
-                          .node = "fuzz", .max_state_age_ms = 3600000,
+                          .secret = SECRET,
+                          .secret_len = sizeof SECRET - 1,
+                          .node = "fuzz",
+                          .max_state_age_ms = 3600000,
                           .freq_slots_log2 = 10};
     F.bidder = inf_bidder_new(&cfg);
     F.gz = inf_gunzip_new(65536);
@@ -268,16 +358,16 @@ static void check_response(const inf_req *r) {
                     ib = &F.res.bids[k];
             FUZZ_CHECK(ib != NULL);
             const inf_imp *im = &r->imp[ib->imp];
-            int64_t floor = ib->deal >= 0 ? im->deals[ib->deal].floor_cpm_micros
-                                          : im->floor_cpm_micros;
+            int64_t floor =
+                ib->deal >= 0 ? im->deals[ib->deal].floor_cpm_micros : im->floor_cpm_micros;
             FUZZ_CHECK(ib->price_cpm_micros > 0 && ib->price_cpm_micros >= floor);
             /* shading only ever lowers a bid, and only in first price */
             FUZZ_CHECK(ib->price_cpm_micros <= ib->value_cpm_micros);
             FUZZ_CHECK(r->at == 1 || ib->price_cpm_micros == ib->value_cpm_micros);
             FUZZ_CHECK(ib->deal >= 0 || !im->private_auction);
             int64_t in_cur = 0;
-            FUZZ_CHECK(beat_fx_from_usd(inf_openrtb_fx(), r->bid_cur, ib->price_cpm_micros,
-                                        &in_cur) == 0);
+            FUZZ_CHECK(
+                beat_fx_from_usd(inf_openrtb_fx(), r->bid_cur, ib->price_cpm_micros, &in_cur) == 0);
             FUZZ_CHECK(in_cur > 0 && llround(price->valuedouble * 1e6) == in_cur);
             FUZZ_CHECK(cJSON_IsNumber(mtype) && (im->formats & (unsigned)mtype->valueint));
             if (mtype->valueint == 4) {
@@ -335,8 +425,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 beat_event back;
                 beat_reason ew = {{0}};
                 if (beat_event_decode(F.evbuf.data, F.evbuf.len, &back, &ew) != 0) {
-                    fprintf(stderr, "fuzz_openrtb: event: %s\n%.*s\n", ew.msg,
-                            (int)F.evbuf.len, F.evbuf.data);
+                    fprintf(stderr, "fuzz_openrtb: event: %s\n%.*s\n", ew.msg, (int)F.evbuf.len,
+                            F.evbuf.data);
                     abort();
                 }
             }

@@ -10,7 +10,7 @@
  * not accepted), an accepted notice always encodes to an event that
  * decodes back to the same fields, and a test notice never reaches the
  * producer. */
-#include "../receiver/events.c"  /* notices.c hands accepted events here */
+#include "../receiver/events.c" /* notices.c hands accepted events here */
 #include "../receiver/notices.c"
 
 #include <stdlib.h>
@@ -58,8 +58,8 @@ static const beat_fx *fx(void) {
     return &t;
 }
 
-static rcv_reject check_one(const rcv_notice_cfg *cfg, beat_event_type type,
-                            const char *q, beat_notice *n) {
+static rcv_reject check_one(const rcv_notice_cfg *cfg, beat_event_type type, const char *q,
+                            beat_notice *n) {
     beat_reason why;
     memset(&why, 0, sizeof why);
     rcv_reject r = rcv_notice_check(cfg, type, q, NOW_MS, n, &why);
@@ -86,16 +86,14 @@ static rcv_reject check_one(const rcv_notice_cfg *cfg, beat_event_type type,
     FUZZ_CHECK(beat_event_encode(&ev, &b) == 0);
     FUZZ_CHECK(beat_event_decode(b.data, b.len, &back, &why) == 0);
     FUZZ_CHECK(back.type == ev.type && strcmp(back.auction, ev.auction) == 0 &&
-               strcmp(back.imp, ev.imp) == 0 &&
-               strcmp(back.campaign, ev.campaign) == 0 &&
+               strcmp(back.imp, ev.imp) == 0 && strcmp(back.campaign, ev.campaign) == 0 &&
                back.price_cpm_micros == ev.price_cpm_micros &&
                back.bid_cpm_micros == ev.bid_cpm_micros);
     /* Test traffic is answered, never produced. */
-    uint64_t offered = beat_counter_get(g_events.dropped) +
-                       beat_counter_get(g_events.encode_errors);
+    uint64_t offered =
+        beat_counter_get(g_events.dropped) + beat_counter_get(g_events.encode_errors);
     rcv_notice_accept(&g_notices, n, NOW_MS, &b);
-    uint64_t after = beat_counter_get(g_events.dropped) +
-                     beat_counter_get(g_events.encode_errors);
+    uint64_t after = beat_counter_get(g_events.dropped) + beat_counter_get(g_events.encode_errors);
     FUZZ_CHECK(after == offered + ((n->flags & BEAT_NOTICE_F_TEST) ? 0 : 1));
     beat_buf_fini(&b);
     return r;
@@ -136,18 +134,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char sig[BEAT_SIG_HEX + 1];
         int src;
         if (n.version == 1) {
-            src = beat_notice_sign_v1(SECRET, sizeof SECRET - 1, n.auction, n.imp,
-                                      n.campaign, n.bid_cpm_micros, n.ts_ms, n.landing, sig);
+            src = beat_notice_sign_v1(SECRET, sizeof SECRET - 1, n.auction, n.imp, n.campaign,
+                                      n.bid_cpm_micros, n.ts_ms, n.landing, sig);
         } else {
-            beat_notice_fields f = {n.type, n.exchange, n.flags, n.auction, n.imp,
-                                    n.campaign, n.crid, n.bid_cpm_micros, n.ts_ms,
-                                    n.landing, n.bid_currency};
+            beat_notice_fields f = {n.type,  n.exchange, n.flags,       n.auction,
+                                    n.imp,   n.campaign, n.crid,        n.bid_cpm_micros,
+                                    n.ts_ms, n.landing,  n.bid_currency};
             src = beat_notice_sign(SECRET, sizeof SECRET - 1, &f, sig); /* '\n' in an id */
         }
         char *q2 = src == 0 ? resign(q, sig) : NULL;
         beat_notice n2;
-        if (q2 && beat_notice_parse(type, q2, &n2, &why) == 0 &&
-            strcmp(n2.sig, sig) == 0 && strcmp(n2.auction, n.auction) == 0) {
+        if (q2 && beat_notice_parse(type, q2, &n2, &why) == 0 && strcmp(n2.sig, sig) == 0 &&
+            strcmp(n2.auction, n.auction) == 0) {
             rcv_reject r2 = check_one(&cfg, type, q2, &n2);
             if (n2.version == 1 && !cfg.accept_v1) FUZZ_CHECK(r2 == RCV_FORGED);
             else FUZZ_CHECK(r2 != RCV_FORGED);

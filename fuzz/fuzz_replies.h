@@ -32,8 +32,8 @@ static inline int fuzz_http_statuses(const beat_buf *out, int *codes, int max, b
         FUZZ_CHECK(code == 100 || code == 204 || clen >= 0);
         const char *next = he + 4 + (clen > 0 ? clen : 0);
         /* A HEAD answer has the Content-Length but no body. */
-        bool ok = next == end || (next < end && end - next >= 9 &&
-                                  memcmp(next, "HTTP/1.1 ", 9) == 0);
+        bool ok =
+            next == end || (next < end && end - next >= 9 && memcmp(next, "HTTP/1.1 ", 9) == 0);
         if (!ok) next = he + 4;
         FUZZ_CHECK(next <= end);
         p = next;

@@ -46,8 +46,10 @@ static void setup(void) {
     beat_reason why = {{0}};
     if (sup_store_open(path, 3, &st, &why) != 0) abort();
     /* Small limits keep accepted checkpoints cheap to store. */
-    sup_cfg cfg = {.max_ckpt_bytes = 1 << 16, .max_json_bytes = 1 << 16,
-                   .max_multiplier = 10, .hash_bits = 10,
+    sup_cfg cfg = {.max_ckpt_bytes = 1 << 16,
+                   .max_json_bytes = 1 << 16,
+                   .max_multiplier = 10,
+                   .hash_bits = 10,
                    .hash_seed = BEAT_HASH_SEED_DEFAULT};
     app = sup_app_new(&cfg, st, NULL);
     if (!app || sup_app_load(app) != 0) abort();
@@ -74,8 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (after != v || v <= before) abort();
     size_t n = 0;
-    const char *served = which == 0 ? sup_app_state_json(app, &n)
-                         : which == 2 ? sup_app_campaigns_json(app, &n) : NULL;
+    const char *served = which == 0   ? sup_app_state_json(app, &n)
+                         : which == 2 ? sup_app_campaigns_json(app, &n)
+                                      : NULL;
     if (served) {
         beat_state st = {0};
         beat_campaign_set cs = {0};

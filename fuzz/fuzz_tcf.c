@@ -67,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (int i = 0; i < g.n_us; i++) {
                 const beat_gpp_us *u = &g.us[i];
                 FUZZ_CHECK(u->id >= 7 && u->id <= 12 && beat_gpp_has(&g, u->id));
-                FUZZ_CHECK(u->sale >= -1 && u->sale <= 3 && u->sharing >= -1 &&
-                           u->sharing <= 3 && u->targeted >= -1 && u->targeted <= 3);
+                FUZZ_CHECK(u->sale >= -1 && u->sale <= 3 && u->sharing >= -1 && u->sharing <= 3 &&
+                           u->targeted >= -1 && u->targeted <= 3);
             }
             FUZZ_CHECK(g.tcf_off + g.tcf_len <= n);
             if (g.tcf_len) check_tcf(s + g.tcf_off, g.tcf_len, 755);

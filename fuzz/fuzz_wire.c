@@ -19,8 +19,7 @@
 #define MAX_BYTES (1 << 20)
 #define NOW_MS 1700000000000LL
 
-static void fuzz_event(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
-{
+static void fuzz_event(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_event a, b;
     beat_reason why;
     if (beat_event_decode(p, n, &a, &why) != 0) return;
@@ -31,8 +30,7 @@ static void fuzz_event(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     FUZZ_CHECK(fuzz_same_bytes(e1, e2));
 }
 
-static void fuzz_state(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
-{
+static void fuzz_state(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_state a, b;
     beat_reason why;
     if (beat_state_decode(p, n, 100, &a, &why) != 0) return;
@@ -49,8 +47,7 @@ static void fuzz_state(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     beat_state_fini(&b);
 }
 
-static void fuzz_campaigns(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
-{
+static void fuzz_campaigns(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_campaign_set a, b;
     beat_reason why;
     if (beat_campaigns_decode(p, n, NOW_MS, BEAT_CAMPAIGNS_STRICT, &a, &why) != 0) return;
@@ -69,8 +66,7 @@ static void fuzz_campaigns(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
 
 /* Exchange sets share the campaigns' seeds (both are operator JSON): a set
  * that decodes re-encodes stably, and never with a plain key in it. */
-static void fuzz_exchanges(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
-{
+static void fuzz_exchanges(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_exchange_set a, b;
     beat_reason why;
     beat_buf_reset(e1);
@@ -88,8 +84,7 @@ static void fuzz_exchanges(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     beat_exchanges_fini(&b);
 }
 
-static void fuzz_ckpt(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
-{
+static void fuzz_ckpt(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_ckpt a, b;
     beat_reason why;
     if (beat_ckpt_decode(p, n, MAX_BYTES, &a, &why) != 0) return;
@@ -105,8 +100,7 @@ static void fuzz_ckpt(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     beat_ckpt_fini(&b);
 }
 
-static void fuzz_aggregates(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
-{
+static void fuzz_aggregates(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_aggregates a, b;
     beat_reason why;
     if (beat_aggregates_decode(p, n, &a, &why) != 0) return;
@@ -119,15 +113,13 @@ static void fuzz_aggregates(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     beat_aggregates_fini(&b);
 }
 
-static int reencode_sample(void *arg, const beat_sample *s)
-{
+static int reencode_sample(void *arg, const beat_sample *s) {
     FUZZ_CHECK(s->n_feat <= BEAT_FEAT_MAX && (s->label == 0 || s->label == 1));
     FUZZ_CHECK(beat_sample_encode(s, arg) == 0);
     return 0;
 }
 
-static void fuzz_samples(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
-{
+static void fuzz_samples(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_samples_header h, h2;
     beat_reason why;
     beat_buf lines;
@@ -136,8 +128,7 @@ static void fuzz_samples(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
         FUZZ_CHECK(beat_samples_header_encode(&h, e1) == 0);
         FUZZ_CHECK(beat_buf_append(e1, lines.data, lines.len) == 0);
         beat_buf_reset(&lines);
-        FUZZ_CHECK(beat_samples_decode(e1->data, e1->len, &h2, reencode_sample,
-                                       &lines, &why) == 0);
+        FUZZ_CHECK(beat_samples_decode(e1->data, e1->len, &h2, reencode_sample, &lines, &why) == 0);
         FUZZ_CHECK(memcmp(&h, &h2, sizeof h) == 0);
         FUZZ_CHECK(beat_samples_header_encode(&h2, e2) == 0);
         FUZZ_CHECK(beat_buf_append(e2, lines.data, lines.len) == 0);
@@ -146,8 +137,7 @@ static void fuzz_samples(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     beat_buf_fini(&lines);
 }
 
-static void fuzz_heartbeat(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
-{
+static void fuzz_heartbeat(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_heartbeat a, b;
     beat_reason why;
     if (beat_heartbeat_decode(p, n, &a, &why) != 0) return;
@@ -158,8 +148,7 @@ static void fuzz_heartbeat(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
     FUZZ_CHECK(fuzz_same_bytes(e1, e2));
 }
 
-static void fuzz_snapshot(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
-{
+static void fuzz_snapshot(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_campaign_set ca, cb;
     beat_state sa, sb;
     beat_exchange_set xa, xb;
@@ -182,8 +171,7 @@ static void fuzz_snapshot(const char *p, size_t n, beat_buf *e1, beat_buf *e2)
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1 || size > MAX_BYTES) return 0;
     /* An exact-size copy, so ASan catches any read past the input. */
     size_t n = size - 1;
@@ -194,17 +182,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     beat_buf_init(&e1, 0);
     beat_buf_init(&e2, 0);
     switch (data[0] % 8) {
-    case 0: fuzz_event(p, n, &e1, &e2); break;
-    case 1: fuzz_state(p, n, &e1, &e2); break;
-    case 2:
-        fuzz_campaigns(p, n, &e1, &e2);
-        fuzz_exchanges(p, n, &e1, &e2);
-        break;
-    case 3: fuzz_ckpt(p, n, &e1, &e2); break;
-    case 4: fuzz_aggregates(p, n, &e1, &e2); break;
-    case 5: fuzz_samples(p, n, &e1, &e2); break;
-    case 6: fuzz_heartbeat(p, n, &e1, &e2); break;
-    default: fuzz_snapshot(p, n, &e1, &e2); break;
+        case 0: fuzz_event(p, n, &e1, &e2); break;
+        case 1: fuzz_state(p, n, &e1, &e2); break;
+        case 2:
+            fuzz_campaigns(p, n, &e1, &e2);
+            fuzz_exchanges(p, n, &e1, &e2);
+            break;
+        case 3: fuzz_ckpt(p, n, &e1, &e2); break;
+        case 4: fuzz_aggregates(p, n, &e1, &e2); break;
+        case 5: fuzz_samples(p, n, &e1, &e2); break;
+        case 6: fuzz_heartbeat(p, n, &e1, &e2); break;
+        default: fuzz_snapshot(p, n, &e1, &e2); break;
     }
     beat_buf_fini(&e1);
     beat_buf_fini(&e2);

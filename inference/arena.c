@@ -13,7 +13,7 @@
 
 #define ALIGN 16
 
-static char *region;        /* n × slice bytes; NULL: hooks not installed */
+static char *region; /* n × slice bytes; NULL: hooks not installed */
 static size_t region_len, slice_len;
 static atomic_uint_fast64_t overflows;
 
@@ -46,8 +46,7 @@ int inf_arena_init(int n_slices, size_t slice_bytes) {
     slice_len = (slice_bytes + 4095) & ~(size_t)4095;
     region_len = slice_len * (size_t)n_slices;
     /* Reserved address space; pages are touched only as requests use them. */
-    void *m = mmap(NULL, region_len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *m = mmap(NULL, region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         region_len = 0;
         return -ENOMEM;

@@ -51,8 +51,8 @@
 
 const char *inf_nobid_name(inf_nobid r) {
     static const char *const names[INF_NB_N] = {
-        "none", "no_model", "no_state", "stale_state", "currency", "blocklist",
-        "seat", "tmax", "no_imp", "no_match", "schain_incomplete", "schain_seller",
+        "none",     "no_model",    "no_state", "stale_state", "currency",          "blocklist",
+        "seat",     "tmax",        "no_imp",   "no_match",    "schain_incomplete", "schain_seller",
         "freq_cap", "below_floor", "response", "lease"};
     return (unsigned)r < INF_NB_N ? names[r] : "?";
 }
@@ -95,8 +95,7 @@ static uint32_t freq_window(const beat_campaign *c, int64_t now_ms) {
     return (uint32_t)((now_ms / 1000 / win_s) & 0xffff);
 }
 
-static int freq_get(inf_bidder *b, const inf_camp *cp, const char *user,
-                    int64_t now_ms) {
+static int freq_get(inf_bidder *b, const inf_camp *cp, const char *user, int64_t now_ms) {
     uint64_t k = freq_key(cp, user);
     uint64_t v = atomic_load_explicit(&b->freq[k & b->freq_mask], memory_order_relaxed);
     if ((uint32_t)(v >> 32) != (uint32_t)(k >> 32) ||
@@ -105,8 +104,7 @@ static int freq_get(inf_bidder *b, const inf_camp *cp, const char *user,
     return (int)(v & 0xffff);
 }
 
-static void freq_incr(inf_bidder *b, const inf_camp *cp, const char *user,
-                      int64_t now_ms) {
+static void freq_incr(inf_bidder *b, const inf_camp *cp, const char *user, int64_t now_ms) {
     uint64_t k = freq_key(cp, user);
     _Atomic uint64_t *slot = &b->freq[k & b->freq_mask];
     uint64_t tag = k >> 32, win = freq_window(cp->c, now_ms);
@@ -120,15 +118,14 @@ static void freq_incr(inf_bidder *b, const inf_camp *cp, const char *user,
                                                     memory_order_relaxed));
 }
 
-int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user,
-                          int64_t now_ms) {
+int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user, int64_t now_ms) {
     return freq_get(b, cp, user, now_ms);
 }
 
 /* ---- scoring and pricing ------------------------------------------------------ */
 
-static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im,
-                         int64_t now_ms, beat_feat_raw *f) {
+static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im, int64_t now_ms,
+                         beat_feat_raw *f) {
     const beat_hash_params *p = &m->hp;
     beat_feat_reset(f);
     const char *dom = r->domain ? r->domain : r->bundle;
@@ -151,8 +148,7 @@ static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im
     }
     beat_feat_add(f, p, "sz", sz, (size_t)n);
     if (im->pos >= 0) beat_feat_add_int(f, p, "pos", im->pos);
-    const char *chan = r->chan == INF_CHAN_SITE ? "site"
-                     : r->chan == INF_CHAN_APP  ? "app" : "dooh";
+    const char *chan = r->chan == INF_CHAN_SITE ? "site" : r->chan == INF_CHAN_APP ? "app" : "dooh";
     beat_feat_add(f, p, "chan", chan, strlen(chan));
     if (r->n_cats) beat_feat_add(f, p, "cat", r->cats[0], strlen(r->cats[0]));
     if (r->devicetype >= 0) beat_feat_add_int(f, p, "dt", r->devicetype);
@@ -161,8 +157,7 @@ static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im
     beat_feat_add_int(f, p, "hr", (now_ms / 3600000) % 24);
 }
 
-static int64_t price_of(int64_t base, int64_t max, double pctr, double avg_ctr,
-                        double multiplier) {
+static int64_t price_of(int64_t base, int64_t max, double pctr, double avg_ctr, double multiplier) {
     if (!(avg_ctr > 0)) avg_ctr = INF_AVG_CTR_DEFAULT;
     double p = (double)base * pctr / avg_ctr * multiplier;
     if (!(p > 0)) return 0; /* also NaN */
@@ -172,10 +167,8 @@ static int64_t price_of(int64_t base, int64_t max, double pctr, double avg_ctr,
     return p - (double)r >= 0.5 ? r + 1 : r;
 }
 
-int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr,
-                         double multiplier) {
-    return price_of(c->base_bid_cpm_micros, c->max_bid_cpm_micros, pctr, avg_ctr,
-                    multiplier);
+int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr, double multiplier) {
+    return price_of(c->base_bid_cpm_micros, c->max_bid_cpm_micros, pctr, avg_ctr, multiplier);
 }
 
 /* ---- first-price shading --------------------------------------------------------- */
@@ -259,8 +252,8 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
                 x->explain[x->n_explain++] = (inf_explain_ent){ci, pctr};
             if (crs[k] < 0) continue;
         }
-        int64_t price = price_of(cp->base_bid_cpm_micros, cp->max_bid_cpm_micros, pctr,
-                                 m->avg_ctr, cp->multiplier);
+        int64_t price = price_of(cp->base_bid_cpm_micros, cp->max_bid_cpm_micros, pctr, m->avg_ctr,
+                                 cp->multiplier);
         int deal = price > 0 && s->im->n_deals ? inf_deal_pick(cp->c, s->im, price) : -1;
         if (price <= 0 ||
             (deal < 0 && (s->im->private_auction || price < s->im->floor_cpm_micros))) {
@@ -269,8 +262,12 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
         }
         if (!beats(price, pctr, s->out, s->have)) continue;
         s->have = true;
-        *s->out = (inf_bid){.imp = s->i, .camp = ci, .creative = crs[k], .deal = deal,
-                            .price_cpm_micros = price, .value_cpm_micros = price,
+        *s->out = (inf_bid){.imp = s->i,
+                            .camp = ci,
+                            .creative = crs[k],
+                            .deal = deal,
+                            .price_cpm_micros = price,
+                            .value_cpm_micros = price,
                             .pctr = pctr};
     }
 }
@@ -283,8 +280,7 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
  * (for the bid log) are computed once, at the end. */
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, int i,
                          const uint64_t *req, const uint64_t *req_all, int64_t now_ms,
-                         inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex,
-                         inf_bid *out) {
+                         inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex, inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
@@ -367,8 +363,8 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
          * only when workers race for the same last max bid. */
         if (cp->lease && !r->test && !inf_lease_take(cp->lease, out->price_cpm_micros))
             return INF_NB_LEASE;
-        out->n_feat = (uint32_t)beat_feat_indices(&m->hp, &s.raw, cp->hash, out->feat,
-                                                  BEAT_FEAT_MAX);
+        out->n_feat =
+            (uint32_t)beat_feat_indices(&m->hp, &s.raw, cp->hash, out->feat, BEAT_FEAT_MAX);
         /* test traffic is not billable: it does not use up the cap */
         if (cp->freq_cap_max > 0 && !r->test) freq_incr(b, cp, r->cap_key, now_ms);
         return INF_NB_NONE;
@@ -381,21 +377,33 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     return INF_NB_NO_MATCH;
 }
 
-void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
-                    int64_t now_ms, inf_xcache *xc, inf_result *out) {
+void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r, int64_t now_ms,
+                    inf_xcache *xc, inf_result *out) {
     out->now_ms = now_ms;
     out->n = 0;
     out->n_explain = 0;
     out->reason = INF_NB_NONE;
-    if (!w || !w->model) { out->reason = INF_NB_NO_MODEL; return; }
-    if (!w->snap || !w->snap->has_state) { out->reason = INF_NB_NO_STATE; return; }
+    if (!w || !w->model) {
+        out->reason = INF_NB_NO_MODEL;
+        return;
+    }
+    if (!w->snap || !w->snap->has_state) {
+        out->reason = INF_NB_NO_STATE;
+        return;
+    }
     if (now_ms - w->snap->st.ts_ms > b->cfg.max_state_age_ms) {
         out->reason = INF_NB_STALE_STATE;
         return;
     }
-    if (!r->cur_ok) { out->reason = INF_NB_CURRENCY; return; }
+    if (!r->cur_ok) {
+        out->reason = INF_NB_CURRENCY;
+        return;
+    }
     /* Honouring a truncated block list could serve a blocked advertiser. */
-    if (r->blocks_truncated) { out->reason = INF_NB_BLOCKLIST; return; }
+    if (r->blocks_truncated) {
+        out->reason = INF_NB_BLOCKLIST;
+        return;
+    }
     /* A truncated bseat could hide a block; no campaign seat allowed → say so
      * instead of a vaguer no_match. */
     bool seat_any = !r->seats_truncated;
@@ -404,7 +412,10 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
         for (int ci = 0; ci < w->n && !seat_any; ci++)
             seat_any = inf_req_seat_ok(r, w->camps[ci].c->seat);
     }
-    if (!seat_any) { out->reason = INF_NB_SEAT; return; }
+    if (!seat_any) {
+        out->reason = INF_NB_SEAT;
+        return;
+    }
     uint64_t req[INF_SET_WORDS], req_all[INF_SET_WORDS];
     inf_tindex_request(w->tx, r, req);
     bool explain = b->cfg.explain;

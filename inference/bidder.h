@@ -24,20 +24,20 @@ typedef enum {
     INF_NB_NO_MODEL,
     INF_NB_NO_STATE,
     INF_NB_STALE_STATE,
-    INF_NB_CURRENCY,    /* request cur lists no currency we know, or every imp
+    INF_NB_CURRENCY,          /* request cur lists no currency we know, or every imp
                            was skipped and a floor's currency is unknown */
-    INF_NB_BLOCKLIST,   /* bcat/badv too long to honour */
-    INF_NB_SEAT,        /* wseat/bseat exclude every campaign's seat */
-    INF_NB_TMAX,        /* tmax leaves no time to answer (main.c decides) */
-    INF_NB_NO_IMP,      /* no imp usable (inf_imp_skip says why per imp) */
-    INF_NB_NO_MATCH,    /* no campaign passed flight/pause/creative fit/
+    INF_NB_BLOCKLIST,         /* bcat/badv too long to honour */
+    INF_NB_SEAT,              /* wseat/bseat exclude every campaign's seat */
+    INF_NB_TMAX,              /* tmax leaves no time to answer (main.c decides) */
+    INF_NB_NO_IMP,            /* no imp usable (inf_imp_skip says why per imp) */
+    INF_NB_NO_MATCH,          /* no campaign passed flight/pause/creative fit/
                            targeting/blocks/deals */
     INF_NB_SCHAIN_INCOMPLETE, /* matches, but they need a complete source.schain */
     INF_NB_SCHAIN_SELLER,     /* matches, but the chain's seller is not theirs */
-    INF_NB_FREQ_CAP,    /* matches, all frequency-capped */
-    INF_NB_BELOW_FLOOR, /* priced, all under the floor (or priced at 0) */
-    INF_NB_RESPONSE,    /* the response did not fit its buffer */
-    INF_NB_LEASE,       /* matches, but no budget lease left (docs/money.md) */
+    INF_NB_FREQ_CAP,          /* matches, all frequency-capped */
+    INF_NB_BELOW_FLOOR,       /* priced, all under the floor (or priced at 0) */
+    INF_NB_RESPONSE,          /* the response did not fit its buffer */
+    INF_NB_LEASE,             /* matches, but no budget lease left (docs/money.md) */
     INF_NB_N
 } inf_nobid;
 const char *inf_nobid_name(inf_nobid r);
@@ -56,12 +56,13 @@ typedef struct inf_bidder_cfg {
 } inf_bidder_cfg;
 
 typedef struct inf_bid {
-    int imp;       /* index into inf_req.imp */
-    int camp;      /* index into inf_world.camps */
-    int creative;  /* index into the campaign's creatives */
-    int deal;      /* index into the imp's deals, -1 for an open-auction bid */
+    int imp;      /* index into inf_req.imp */
+    int camp;     /* index into inf_world.camps */
+    int creative; /* index into the campaign's creatives */
+    int deal;     /* index into the imp's deals, -1 for an open-auction bid */
     int64_t price_cpm_micros;
-    int64_t value_cpm_micros; /* price before first-price shading (= price_cpm_micros when not shaded) */
+    int64_t
+        value_cpm_micros; /* price before first-price shading (= price_cpm_micros when not shaded) */
     double pctr;
     uint32_t n_feat;
     uint32_t feat[BEAT_FEAT_MAX];
@@ -78,8 +79,8 @@ typedef struct inf_result {
     /* in: the calling worker's opportunity row (opps.h), kept across runs;
      * NULL = not counted */
     _Atomic uint64_t *opps;
-    int64_t now_ms;    /* also the signed notice timestamp */
-    inf_nobid reason;  /* when n == 0 */
+    int64_t now_ms;   /* also the signed notice timestamp */
+    inf_nobid reason; /* when n == 0 */
     int n;
     inf_bid bids[INF_IMP_MAX];
     /* Only with cfg.explain: the first imp's candidates (where opportunities
@@ -99,13 +100,13 @@ void inf_bidder_free(inf_bidder *b);
  * now_ms, scoring through the calling worker's cross-weight cache xc (NULL:
  * none; same answers, slower). Fills out (out->n bids, or out->reason).
  * Counts chosen bids in the frequency table. Never fails. */
-void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r,
-                    int64_t now_ms, inf_xcache *xc, inf_result *out);
+void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r, int64_t now_ms,
+                    inf_xcache *xc, inf_result *out);
 
 /* Appends the OpenRTB bid response for res (res->n > 0) to out; scratch is
  * working space. -EMSGSIZE if it does not fit (caller answers no-bid). */
-int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
-                        const inf_result *res, beat_buf *out, beat_buf *scratch);
+int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r, const inf_result *res,
+                        beat_buf *out, beat_buf *scratch);
 
 /* The X-Beat-Explain header line ("X-Beat-Explain: v=<value cpm micros of
  * the first imp's bid, 0 if none>;<campaign>=<pCTR>,…\r\n") of res into out
@@ -127,12 +128,10 @@ int64_t inf_bidder_shade(const float curve[BEAT_LAND_N], int64_t value_cpm_micro
 
 /* Price of one campaign at pctr (exposed for tests):
  * base × pctr / avg_ctr × multiplier, rounded to micros, clipped to max. */
-int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr,
-                         double multiplier);
+int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr, double multiplier);
 
 /* Frequency table view for tests: bids counted for (user, campaign) in the
  * current window. */
-int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user,
-                          int64_t now_ms);
+int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user, int64_t now_ms);
 
 #endif

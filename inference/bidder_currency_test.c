@@ -58,12 +58,16 @@ static int test_bid_currency(void) {
     CHECK_EQ_INT(res.reason, INF_NB_CURRENCY);
     /* an imp floor in EUR converts (2 EUR = 2.5 USD < 5.4: bids); in an
      * unknown currency every imp is skipped: "currency", not no_match/no_imp */
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "2,\"bidfloorcur\":\"EUR\"", "www.foobar.com",
-                                    "u1", NULL), T0, &res), 0);
+    CHECK_EQ_INT(run(b, w,
+                     req_json(BANNER, "2,\"bidfloorcur\":\"EUR\"", "www.foobar.com", "u1", NULL),
+                     T0, &res),
+                 0);
     CHECK_EQ_INT(R.imp[0].floor_cpm_micros, 2500000);
     CHECK_EQ_INT(res.n, 1);
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "2,\"bidfloorcur\":\"XYZ\"", "www.foobar.com",
-                                    "u1", NULL), T0, &res), 0);
+    CHECK_EQ_INT(run(b, w,
+                     req_json(BANNER, "2,\"bidfloorcur\":\"XYZ\"", "www.foobar.com", "u1", NULL),
+                     T0, &res),
+                 0);
     CHECK_EQ_INT(res.n, 0);
     CHECK_EQ_INT(res.reason, INF_NB_CURRENCY);
     CHECK_EQ_INT(inf_openrtb_rates_set(NULL, &why), 0);

@@ -50,46 +50,69 @@ static int test_private_auction(void) {
     inf_world *w = make_world(NULL, 0, T0);
     CHECK(b && w);
     /* the fixture's deals: Agency1's deal is ortb-deal's */
-    CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 2.5, ",\"wseat\":[\"Agency1\"]")
-                                           "," DEAL("XY-Agency2-0001", 2, ",\"wseat\":[\"Agency2\"]")), ""),
-                        "ortb-deal", "AB-Agency1-0001", "Agency1", 0), 0);
+    CHECK_EQ_INT(
+        expect(b, w,
+               deal_req(PRIV(DEAL("AB-Agency1-0001", 2.5, ",\"wseat\":[\"Agency1\"]") "," DEAL(
+                            "XY-Agency2-0001", 2, ",\"wseat\":[\"Agency2\"]")),
+                        ""),
+               "ortb-deal", "AB-Agency1-0001", "Agency1", 0),
+        0);
     /* a deal nobody lists: no open bid either (ortb-banner would pay more) */
-    CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("other", 0.1, "")), ""), NULL, NULL, NULL,
-                        INF_NB_NO_MATCH), 0);
+    CHECK_EQ_INT(
+        expect(b, w, deal_req(PRIV(DEAL("other", 0.1, "")), ""), NULL, NULL, NULL, INF_NB_NO_MATCH),
+        0);
     /* listed, but wseat excludes the campaign's seat */
-    CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 1, ",\"wseat\":[\"beat\"]")), ""),
-                        NULL, NULL, NULL, INF_NB_NO_MATCH), 0);
+    CHECK_EQ_INT(expect(b, w,
+                        deal_req(PRIV(DEAL("AB-Agency1-0001", 1, ",\"wseat\":[\"beat\"]")), ""),
+                        NULL, NULL, NULL, INF_NB_NO_MATCH),
+                 0);
     /* wadomain: the deal admits only listed advertiser domains */
-    CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 1, ",\"wadomain\":[\"x.com\"]")), ""),
-                        NULL, NULL, NULL, INF_NB_NO_MATCH), 0);
-    CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 1,
-                                                 ",\"wadomain\":[\"x.com\",\"ORTB-deal.example\"]")), ""),
-                        "ortb-deal", "AB-Agency1-0001", "Agency1", 0), 0);
+    CHECK_EQ_INT(expect(b, w,
+                        deal_req(PRIV(DEAL("AB-Agency1-0001", 1, ",\"wadomain\":[\"x.com\"]")), ""),
+                        NULL, NULL, NULL, INF_NB_NO_MATCH),
+                 0);
+    CHECK_EQ_INT(expect(b, w,
+                        deal_req(PRIV(DEAL("AB-Agency1-0001", 1,
+                                           ",\"wadomain\":[\"x.com\",\"ORTB-deal.example\"]")),
+                                 ""),
+                        "ortb-deal", "AB-Agency1-0001", "Agency1", 0),
+                 0);
     /* listed, floor above the price (2.64) */
     CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 2.7, "")), ""), NULL, NULL,
-                        NULL, INF_NB_BELOW_FLOOR), 0);
+                        NULL, INF_NB_BELOW_FLOOR),
+                 0);
     /* the deal floor, not the imp's, is the bar */
     CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 2.6, "")), ""), "ortb-deal",
-                        "AB-Agency1-0001", "Agency1", 0), 0);
+                        "AB-Agency1-0001", "Agency1", 0),
+                 0);
     /* the highest floor the price reaches */
-    CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 1, "") "," DEAL("deal-x", 2, "")
-                                            "," DEAL("deal-x", 3, "")), ""),
-                        "ortb-deal", "deal-x", "Agency1", 0), 0);
+    CHECK_EQ_INT(expect(b, w,
+                        deal_req(PRIV(DEAL("AB-Agency1-0001", 1,
+                                           "") "," DEAL("deal-x", 2, "") "," DEAL("deal-x", 3, "")),
+                                 ""),
+                        "ortb-deal", "deal-x", "Agency1", 0),
+                 0);
     /* a deal floor in EUR through the rate table: 2 EUR = 3 USD > 2.64 */
     beat_reason why = {{0}};
     CHECK_EQ_INT(inf_openrtb_rates_set("EUR=1.5", &why), 0);
-    CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 2, ",\"bidfloorcur\":\"EUR\"")), ""),
-                        NULL, NULL, NULL, INF_NB_BELOW_FLOOR), 0);
-    CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 1.7, ",\"bidfloorcur\":\"EUR\"")), ""),
-                        "ortb-deal", "AB-Agency1-0001", "Agency1", 0), 0);
+    CHECK_EQ_INT(expect(b, w,
+                        deal_req(PRIV(DEAL("AB-Agency1-0001", 2, ",\"bidfloorcur\":\"EUR\"")), ""),
+                        NULL, NULL, NULL, INF_NB_BELOW_FLOOR),
+                 0);
+    CHECK_EQ_INT(
+        expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 1.7, ",\"bidfloorcur\":\"EUR\"")), ""),
+               "ortb-deal", "AB-Agency1-0001", "Agency1", 0),
+        0);
     /* unknown deal currency: the deal is unusable, the private imp skipped */
-    CHECK_EQ_INT(expect(b, w, deal_req(PRIV(DEAL("AB-Agency1-0001", 1, ",\"bidfloorcur\":\"JPY\"")), ""),
-                        NULL, NULL, NULL, INF_NB_NO_IMP), 0);
+    CHECK_EQ_INT(expect(b, w,
+                        deal_req(PRIV(DEAL("AB-Agency1-0001", 1, ",\"bidfloorcur\":\"JPY\"")), ""),
+                        NULL, NULL, NULL, INF_NB_NO_IMP),
+                 0);
     CHECK_EQ_INT(R.imp[0].skip, INF_IMP_PRIVATE);
     CHECK_EQ_INT(inf_openrtb_rates_set(NULL, &why), 0);
     /* private without any deal */
-    CHECK_EQ_INT(expect(b, w, deal_req("{\"private_auction\":1}", ""), NULL, NULL, NULL,
-                        INF_NB_NO_IMP), 0);
+    CHECK_EQ_INT(
+        expect(b, w, deal_req("{\"private_auction\":1}", ""), NULL, NULL, NULL, INF_NB_NO_IMP), 0);
     inf_world_free(w);
     inf_bidder_free(b);
     inf_req_fini(&R);
@@ -104,17 +127,20 @@ static int test_open_auction_deals(void) {
     CHECK(b && w);
     /* open auction with our deal: bid on the deal */
     CHECK_EQ_INT(expect(b, w, deal_req(OPEN(DEAL("AB-Agency1-0001", 2, "")), ""), "ortb-deal",
-                        "AB-Agency1-0001", "Agency1", 0), 0);
+                        "AB-Agency1-0001", "Agency1", 0),
+                 0);
     /* deal floor out of reach: an open bid at the imp floor */
-    CHECK_EQ_INT(expect(b, w, deal_req(OPEN(DEAL("AB-Agency1-0001", 9, "")), ""), "ortb-deal",
-                        NULL, "Agency1", 0), 0);
+    CHECK_EQ_INT(expect(b, w, deal_req(OPEN(DEAL("AB-Agency1-0001", 9, "")), ""), "ortb-deal", NULL,
+                        "Agency1", 0),
+                 0);
     /* no pmp at all */
     CHECK_EQ_INT(expect(b, w, deal_req("", ""), "ortb-deal", NULL, "Agency1", 0), 0);
     inf_world_free(w);
     w = make_world(NULL, 0, T0);
     /* with ortb-banner open: the higher price wins, deal or not */
     CHECK_EQ_INT(expect(b, w, deal_req(OPEN(DEAL("AB-Agency1-0001", 2, "")), ""), "ortb-banner",
-                        NULL, "beat", 0), 0);
+                        NULL, "beat", 0),
+                 0);
     inf_world_free(w);
     inf_bidder_free(b);
     inf_req_fini(&R);
@@ -127,31 +153,37 @@ static int test_seats_and_bapp(void) {
     inf_world *w = make_world(NULL, 0, T0);
     CHECK(b && w);
     CHECK_EQ_INT(expect(b, w, deal_req("", ""), "ortb-banner", NULL, "beat", 0), 0);
-    CHECK_EQ_INT(expect(b, w, deal_req("", ",\"wseat\":[\"Agency1\"]"), "ortb-deal", NULL,
-                        "Agency1", 0), 0);
-    CHECK_EQ_INT(expect(b, w, deal_req("", ",\"bseat\":[\"beat\"]"), "ortb-deal", NULL,
-                        "Agency1", 0), 0);
-    CHECK_EQ_INT(expect(b, w, deal_req("", ",\"wseat\":[\"nobody\"]"), NULL, NULL, NULL,
-                        INF_NB_SEAT), 0);
+    CHECK_EQ_INT(
+        expect(b, w, deal_req("", ",\"wseat\":[\"Agency1\"]"), "ortb-deal", NULL, "Agency1", 0), 0);
+    CHECK_EQ_INT(
+        expect(b, w, deal_req("", ",\"bseat\":[\"beat\"]"), "ortb-deal", NULL, "Agency1", 0), 0);
+    CHECK_EQ_INT(
+        expect(b, w, deal_req("", ",\"wseat\":[\"nobody\"]"), NULL, NULL, NULL, INF_NB_SEAT), 0);
     CHECK_EQ_INT(expect(b, w, deal_req("", ",\"bseat\":[\"beat\",\"Agency1\"]"), NULL, NULL, NULL,
-                        INF_NB_SEAT), 0);
+                        INF_NB_SEAT),
+                 0);
     /* bapp lists ortb-banner's advertised app */
-    CHECK_EQ_INT(expect(b, w, deal_req("", ",\"bapp\":[\"com.ortb.banner\"]"), "ortb-deal",
-                        NULL, "Agency1", 0), 0);
+    CHECK_EQ_INT(expect(b, w, deal_req("", ",\"bapp\":[\"com.ortb.banner\"]"), "ortb-deal", NULL,
+                        "Agency1", 0),
+                 0);
     static inf_result res;
     cJSON *resp = answer(b, w, deal_req("", ""), &res);
     CHECK(resp != NULL);
     CHECK_EQ_STR(sfield(bid_at(resp, 0, 0), "bundle"), "com.ortb.banner");
-    CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetObjectItem(bid_at(resp, 0, 0), "attr"), 0)->valueint, 1);
+    CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetObjectItem(bid_at(resp, 0, 0), "attr"), 0)->valueint,
+                 1);
     cJSON_Delete(resp);
 
     /* two imps won by campaigns of two seats: two seatbids, each its bids */
     const char *two =
         "{\"id\":\"auction-1\",\"imp\":[{\"id\":\"1\",\"banner\":{\"w\":300,\"h\":250},"
-        "\"pmp\":" PRIV(DEAL("AB-Agency1-0001", 1, "")) "},"
-        "{\"id\":\"2\",\"banner\":{\"w\":728,\"h\":90}},"
-        "{\"id\":\"3\",\"banner\":{\"w\":300,\"h\":250},\"pmp\":" PRIV(DEAL("deal-x", 1, "")) "}],"
-        "\"site\":{\"domain\":\"www.foobar.com\"}}";
+        "\"pmp\":" PRIV(
+            DEAL("AB-Agency1-0001", 1,
+                 "")) "},"
+                      "{\"id\":\"2\",\"banner\":{\"w\":728,\"h\":90}},"
+                      "{\"id\":\"3\",\"banner\":{\"w\":300,\"h\":250},\"pmp\":" PRIV(
+                          DEAL("deal-x", 1, "")) "}],"
+                                                 "\"site\":{\"domain\":\"www.foobar.com\"}}";
     resp = answer(b, w, two, &res);
     CHECK(resp != NULL);
     const cJSON *sbs = cJSON_GetObjectItem(resp, "seatbid");

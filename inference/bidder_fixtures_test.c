@@ -16,12 +16,14 @@ static double num(const cJSON *o, const char *k, double def) {
 }
 
 /* Macro substitution as the exchange does it, with this auction's ids. */
-static void subst(const char *in, char *out, size_t n, const char *auction,
-                  const char *imp) {
-    const struct { const char *m, *v; } macros[] = {
-        {"${AUCTION_ID}", auction}, {"${AUCTION_IMP_ID}", imp},
-        {"${AUCTION_PRICE}", "0.5"}, {"${AUCTION_CURRENCY}", "USD"},
-        {"${AUCTION_LOSS}", "102"}};
+static void subst(const char *in, char *out, size_t n, const char *auction, const char *imp) {
+    const struct {
+        const char *m, *v;
+    } macros[] = {{"${AUCTION_ID}", auction},
+                  {"${AUCTION_IMP_ID}", imp},
+                  {"${AUCTION_PRICE}", "0.5"},
+                  {"${AUCTION_CURRENCY}", "USD"},
+                  {"${AUCTION_LOSS}", "102"}};
     size_t k = 0;
     while (*in && k + 1 < n) {
         bool hit = false;
@@ -39,8 +41,8 @@ static void subst(const char *in, char *out, size_t n, const char *auction,
     out[k] = '\0';
 }
 
-static int check_url(const char *url, beat_event_type t, const char *auction,
-                     const char *imp, const cJSON *bid, int64_t price) {
+static int check_url(const char *url, beat_event_type t, const char *auction, const char *imp,
+                     const cJSON *bid, int64_t price) {
     char sub[4096];
     CHECK(url != NULL);
     CHECK(strncmp(url, RCV "/", strlen(RCV) + 1) == 0);
@@ -80,14 +82,14 @@ static int check_native(const cJSON *imp, const char *adm) {
     cJSON *resp = cJSON_Parse(adm);
     CHECK(resp != NULL);
     const cJSON *nresp = item(resp, "native") ? item(resp, "native") : resp;
-    CHECK(strncmp(item(item(nresp, "link"), "url")->valuestring, RCV "/click?", 
-                  strlen(RCV) + 7) == 0);
+    CHECK(strncmp(item(item(nresp, "link"), "url")->valuestring, RCV "/click?", strlen(RCV) + 7) ==
+          0);
     const cJSON *ra, *qa;
     int n = 0;
     cJSON_ArrayForEach(ra, item(nresp, "assets")) {
         bool found = false;
-        cJSON_ArrayForEach(qa, item(nreq, "assets"))
-            found |= num(qa, "id", -1) == num(ra, "id", -2);
+        cJSON_ArrayForEach(qa, item(nreq, "assets")) found |=
+            num(qa, "id", -1) == num(ra, "id", -2);
         CHECK(found);
         n++;
     }
@@ -95,8 +97,8 @@ static int check_native(const cJSON *imp, const char *adm) {
     cJSON_ArrayForEach(qa, item(nreq, "assets")) {
         if (num(qa, "required", 0) != 1) continue;
         bool found = false;
-        cJSON_ArrayForEach(ra, item(nresp, "assets"))
-            found |= num(qa, "id", -1) == num(ra, "id", -2);
+        cJSON_ArrayForEach(ra, item(nresp, "assets")) found |=
+            num(qa, "id", -1) == num(ra, "id", -2);
         CHECK(found);
     }
     cJSON_Delete(resp);
@@ -134,8 +136,8 @@ static int check_bid(const cJSON *req, const cJSON *bid) {
         const cJSON *ban = item(imp, "banner");
         int bw = (int)num(bid, "w", 0), bh = (int)num(bid, "h", 0);
         bool fits = num(ban, "w", -1) == bw && num(ban, "h", -1) == bh;
-        cJSON_ArrayForEach(it, item(ban, "format"))
-            fits |= num(it, "w", -1) == bw && num(it, "h", -1) == bh;
+        cJSON_ArrayForEach(it, item(ban, "format")) fits |=
+            num(it, "w", -1) == bw && num(it, "h", -1) == bh;
         CHECK(fits);
         CHECK(strstr(adm, RCV "/click?") != NULL);
     } else if (mtype == 2) {
@@ -160,12 +162,12 @@ static int check_bid(const cJSON *req, const cJSON *bid) {
 
 typedef struct expect {
     const char *name;
-    int bids;            /* 0: a 204 */
-    int mtype;           /* of the first bid */
-    const char *camp;    /* cid of the first bid */
-    const char *dealid;  /* NULL: none */
-    inf_nobid reason;    /* when 0 bids */
-    inf_imp_skip skip0;  /* imp[0] skip reason */
+    int bids;           /* 0: a 204 */
+    int mtype;          /* of the first bid */
+    const char *camp;   /* cid of the first bid */
+    const char *dealid; /* NULL: none */
+    inf_nobid reason;   /* when 0 bids */
+    inf_imp_skip skip0; /* imp[0] skip reason */
 } expect;
 
 /* Runs body and checks the answer against want. */

@@ -48,43 +48,58 @@ static int test_video_fit(void) {
     inf_world *w = make_world(NULL, 0, T0);
     CHECK(b && w);
     /* mp4, 15 s in [5, 30], protocol 2 */
-    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{" MP4 ",\"minduration\":5,\"maxduration\":30,"
-                                  "\"protocols\":[2]}", "ortb-video", "ortb-video-15s", 2, 0), 0);
+    CHECK_EQ_INT(expect_bid(b, w,
+                            "\"video\":{" MP4 ",\"minduration\":5,\"maxduration\":30,"
+                            "\"protocols\":[2]}",
+                            "ortb-video", "ortb-video-15s", 2, 0),
+                 0);
     /* no protocols given: any; no durations: any */
     CHECK_EQ_INT(expect_bid(b, w, "\"video\":{" MP4 "}", "ortb-video", "ortb-video-15s", 2, 0), 0);
     /* mime nobody has */
-    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{\"mimes\":[\"video/ogg\"]}", NULL, NULL, 0,
-                            INF_NB_NO_MATCH), 0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, "\"video\":{\"mimes\":[\"video/ogg\"]}", NULL, NULL, 0, INF_NB_NO_MATCH),
+        0);
     /* case-insensitive mime */
     CHECK_EQ_INT(expect_bid(b, w, "\"video\":{\"mimes\":[\"VIDEO/MP4\"]}", "ortb-video",
-                            "ortb-video-15s", 2, 0), 0);
+                            "ortb-video-15s", 2, 0),
+                 0);
     /* too short a max, too long a min, protocols we lack, rqddurs */
-    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{" MP4 ",\"maxduration\":10}", NULL, NULL, 0,
-                            INF_NB_NO_MATCH), 0);
-    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{" MP4 ",\"minduration\":20}", NULL, NULL, 0,
-                            INF_NB_NO_MATCH), 0);
-    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{" MP4 ",\"protocols\":[1,4]}", NULL, NULL, 0,
-                            INF_NB_NO_MATCH), 0);
-    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{" MP4 ",\"protocols\":[40]}", NULL, NULL, 0,
-                            INF_NB_NO_MATCH), 0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, "\"video\":{" MP4 ",\"maxduration\":10}", NULL, NULL, 0, INF_NB_NO_MATCH),
+        0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, "\"video\":{" MP4 ",\"minduration\":20}", NULL, NULL, 0, INF_NB_NO_MATCH),
+        0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, "\"video\":{" MP4 ",\"protocols\":[1,4]}", NULL, NULL, 0, INF_NB_NO_MATCH),
+        0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, "\"video\":{" MP4 ",\"protocols\":[40]}", NULL, NULL, 0, INF_NB_NO_MATCH),
+        0);
     CHECK_EQ_INT(expect_bid(b, w, "\"video\":{" MP4 ",\"protocol\":3}", "ortb-video",
-                            "ortb-video-15s", 2, 0), 0);
-    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{" MP4 ",\"rqddurs\":[30]}", NULL, NULL, 0,
-                            INF_NB_NO_MATCH), 0);
+                            "ortb-video-15s", 2, 0),
+                 0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, "\"video\":{" MP4 ",\"rqddurs\":[30]}", NULL, NULL, 0, INF_NB_NO_MATCH),
+        0);
     CHECK_EQ_INT(expect_bid(b, w, "\"video\":{" MP4 ",\"rqddurs\":[30,15]}", "ortb-video",
-                            "ortb-video-15s", 2, 0), 0);
+                            "ortb-video-15s", 2, 0),
+                 0);
     /* the second creative: webm, 60 s, protocols 7/8 */
-    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{\"mimes\":[\"video/webm\"],\"maxduration\":30}",
-                            NULL, NULL, 0, INF_NB_NO_MATCH), 0);
-    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{\"mimes\":[\"video/webm\",\"video/mp4\"],"
-                                  "\"minduration\":30,\"protocols\":[7]}",
-                            "ortb-video", "ortb-video-60s", 2, 0), 0);
+    CHECK_EQ_INT(expect_bid(b, w, "\"video\":{\"mimes\":[\"video/webm\"],\"maxduration\":30}", NULL,
+                            NULL, 0, INF_NB_NO_MATCH),
+                 0);
+    CHECK_EQ_INT(expect_bid(b, w,
+                            "\"video\":{\"mimes\":[\"video/webm\",\"video/mp4\"],"
+                            "\"minduration\":30,\"protocols\":[7]}",
+                            "ortb-video", "ortb-video-60s", 2, 0),
+                 0);
     /* no mimes: the imp is skipped with its reason */
     CHECK_EQ_INT(expect_bid(b, w, "\"video\":{\"w\":640}", NULL, NULL, 0, INF_NB_NO_IMP), 0);
     CHECK_EQ_INT(R.imp[0].skip, INF_IMP_VIDEO_MIMES);
     /* audio only */
-    CHECK_EQ_INT(expect_bid(b, w, "\"audio\":{\"mimes\":[\"audio/mp4\"]}", NULL, NULL, 0,
-                            INF_NB_NO_IMP), 0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, "\"audio\":{\"mimes\":[\"audio/mp4\"]}", NULL, NULL, 0, INF_NB_NO_IMP), 0);
     CHECK_EQ_INT(R.imp[0].skip, INF_IMP_AUDIO);
     inf_world_free(w);
     inf_bidder_free(b);
@@ -111,8 +126,8 @@ static int test_video_response(void) {
     CHECK(strstr(adm, "&amp;") == NULL);
     CHECK(strstr(adm, "${CLICK_URL}") == NULL);
     cJSON_Delete(resp);
-    resp = answer(b, w, imp_req("\"video\":{\"mimes\":[\"video/webm\"],\"w\":640,\"h\":360}"),
-                  &res);
+    resp =
+        answer(b, w, imp_req("\"video\":{\"mimes\":[\"video/webm\"],\"w\":640,\"h\":360}"), &res);
     CHECK(resp != NULL);
     bid = bid_at(resp, 0, 0);
     CHECK_EQ_INT(ifield(bid, "w"), 1280); /* the creative's own size */
@@ -137,18 +152,24 @@ static int test_battr_and_multiformat(void) {
     inf_world *w = make_world(NULL, 0, T0);
     /* ortb-banner's 300x250 has attr 1; ortb-deal's (no attr) takes over */
     CHECK_EQ_INT(expect_bid(b, w, "\"banner\":{\"w\":300,\"h\":250}", "ortb-banner",
-                            "ortb-banner-300x250", 1, 0), 0);
+                            "ortb-banner-300x250", 1, 0),
+                 0);
     CHECK_EQ_INT(expect_bid(b, w, "\"banner\":{\"w\":300,\"h\":250,\"battr\":[1]}", "ortb-deal",
-                            "ortb-deal-300x250", 1, 0), 0);
+                            "ortb-deal-300x250", 1, 0),
+                 0);
     /* battr of another format does not apply */
-    CHECK_EQ_INT(expect_bid(b, w, "\"banner\":{\"w\":300,\"h\":250},\"video\":{\"mimes\":"
-                                  "[\"video/ogg\"],\"battr\":[1]}",
-                            "ortb-banner", "ortb-banner-300x250", 1, 0), 0);
+    CHECK_EQ_INT(expect_bid(b, w,
+                            "\"banner\":{\"w\":300,\"h\":250},\"video\":{\"mimes\":"
+                            "[\"video/ogg\"],\"battr\":[1]}",
+                            "ortb-banner", "ortb-banner-300x250", 1, 0),
+                 0);
     CHECK_EQ_INT(expect_bid(b, w, "\"banner\":{\"w\":300,\"h\":250},\"video\":{" MP4 "}",
-                            "ortb-video", "ortb-video-15s", 2, 0), 0);
+                            "ortb-video", "ortb-video-15s", 2, 0),
+                 0);
     /* a 0x0 banner next to a video: the video is still usable */
-    CHECK_EQ_INT(expect_bid(b, w, "\"banner\":{\"w\":0,\"h\":0},\"video\":{" MP4 "}",
-                            "ortb-video", "ortb-video-15s", 2, 0), 0);
+    CHECK_EQ_INT(expect_bid(b, w, "\"banner\":{\"w\":0,\"h\":0},\"video\":{" MP4 "}", "ortb-video",
+                            "ortb-video-15s", 2, 0),
+                 0);
     CHECK_EQ_INT(R.imp[0].formats, INF_FMT_VIDEO);
     inf_world_free(w);
     inf_bidder_free(b);
@@ -156,13 +177,16 @@ static int test_battr_and_multiformat(void) {
     return 0;
 }
 
-#define NREQ(assets) "\"native\":{\"ver\":\"1.2\",\"request\":\"{\\\"ver\\\":\\\"1.2\\\"," \
-                     "\\\"assets\\\":[" assets "]}\"}"
-#define TITLE(req, len) "{\\\"id\\\":1,\\\"required\\\":" #req ",\\\"title\\\":{\\\"len\\\":" #len "}}"
-#define IMG(id, req, type, dims) "{\\\"id\\\":" #id ",\\\"required\\\":" #req \
-                                 ",\\\"img\\\":{\\\"type\\\":" #type "," dims "}}"
-#define DATA(id, req, type, len) "{\\\"id\\\":" #id ",\\\"required\\\":" #req \
-                                 ",\\\"data\\\":{\\\"type\\\":" #type ",\\\"len\\\":" #len "}}"
+#define NREQ(assets)                                                                               \
+    "\"native\":{\"ver\":\"1.2\",\"request\":\"{\\\"ver\\\":\\\"1.2\\\","                          \
+    "\\\"assets\\\":[" assets "]}\"}"
+#define TITLE(req, len)                                                                            \
+    "{\\\"id\\\":1,\\\"required\\\":" #req ",\\\"title\\\":{\\\"len\\\":" #len "}}"
+#define IMG(id, req, type, dims)                                                                   \
+    "{\\\"id\\\":" #id ",\\\"required\\\":" #req ",\\\"img\\\":{\\\"type\\\":" #type "," dims "}}"
+#define DATA(id, req, type, len)                                                                   \
+    "{\\\"id\\\":" #id ",\\\"required\\\":" #req ",\\\"data\\\":{\\\"type\\\":" #type              \
+    ",\\\"len\\\":" #len "}}"
 
 static int test_native_fit(void) {
     campaigns_file = FORMAT_CAMPAIGNS;
@@ -178,22 +202,31 @@ static int test_native_fit(void) {
     /* nothing fillable at all */
     CHECK_EQ_INT(expect_bid(b, w, NREQ(TITLE(0, 20)), NULL, NULL, 0, NM), 0);
     /* main image: min sizes met (1200x627 ≥ 600x300), exact size not */
-    CHECK_EQ_INT(expect_bid(b, w, NREQ(IMG(2, 1, 3, "\\\"wmin\\\":600,\\\"hmin\\\":300")), N, CR, 4, 0), 0);
-    CHECK_EQ_INT(expect_bid(b, w, NREQ(IMG(2, 1, 3, "\\\"w\\\":300,\\\"h\\\":250")), NULL, NULL, 0, NM), 0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, NREQ(IMG(2, 1, 3, "\\\"wmin\\\":600,\\\"hmin\\\":300")), N, CR, 4, 0), 0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, NREQ(IMG(2, 1, 3, "\\\"w\\\":300,\\\"h\\\":250")), NULL, NULL, 0, NM), 0);
     CHECK_EQ_INT(expect_bid(b, w, NREQ(IMG(2, 1, 3, "\\\"wmin\\\":1300")), NULL, NULL, 0, NM), 0);
     /* icon 50x50 exact */
     CHECK_EQ_INT(expect_bid(b, w, NREQ(IMG(2, 1, 1, "\\\"w\\\":50,\\\"h\\\":50")), N, CR, 4, 0), 0);
-    CHECK_EQ_INT(expect_bid(b, w, NREQ(IMG(2, 1, 1, "\\\"w\\\":80,\\\"h\\\":80")), NULL, NULL, 0, NM), 0);
+    CHECK_EQ_INT(
+        expect_bid(b, w, NREQ(IMG(2, 1, 1, "\\\"w\\\":80,\\\"h\\\":80")), NULL, NULL, 0, NM), 0);
     /* data: sponsored (1) ≤ 25, desc (2) too long for 10, cta (12), rating (3) none */
     CHECK_EQ_INT(expect_bid(b, w, NREQ(DATA(3, 1, 2, 10)), NULL, NULL, 0, NM), 0);
     CHECK_EQ_INT(expect_bid(b, w, NREQ(DATA(3, 1, 12, 15)), N, CR, 4, 0), 0);
     CHECK_EQ_INT(expect_bid(b, w, NREQ(TITLE(1, 90) "," DATA(3, 1, 3, 5)), NULL, NULL, 0, NM), 0);
     /* a required video asset cannot be met */
-    CHECK_EQ_INT(expect_bid(b, w, NREQ(TITLE(1, 90) ",{\\\"id\\\":9,\\\"required\\\":1,"
-                                       "\\\"video\\\":{}}"), NULL, NULL, 0, NM), 0);
+    CHECK_EQ_INT(expect_bid(b, w,
+                            NREQ(TITLE(1, 90) ",{\\\"id\\\":9,\\\"required\\\":1,"
+                                              "\\\"video\\\":{}}"),
+                            NULL, NULL, 0, NM),
+                 0);
     /* native battr vs creative attr: the native creative has none */
-    CHECK_EQ_INT(expect_bid(b, w, "\"native\":{\"battr\":[1,2,3],\"request\":{\"assets\":"
-                                  "[{\"id\":1,\"title\":{\"len\":90}}]}}", N, CR, 4, 0), 0);
+    CHECK_EQ_INT(expect_bid(b, w,
+                            "\"native\":{\"battr\":[1,2,3],\"request\":{\"assets\":"
+                            "[{\"id\":1,\"title\":{\"len\":90}}]}}",
+                            N, CR, 4, 0),
+                 0);
     inf_world_free(w);
     inf_bidder_free(b);
     inf_req_fini(&R);
@@ -208,8 +241,9 @@ static int test_native_response(void) {
     inf_bidder *b = make_bidder();
     inf_world *w = make_world(NULL, 0, T0);
     static inf_result res;
-    cJSON *resp = answer(b, w, imp_req(NREQ(TITLE(1, 90) "," IMG(7, 0, 3, "\\\"wmin\\\":100")
-                                            "," DATA(8, 0, 3, 5) "," DATA(9, 0, 1, 25))),
+    cJSON *resp = answer(b, w,
+                         imp_req(NREQ(TITLE(1, 90) "," IMG(7, 0, 3, "\\\"wmin\\\":100") "," DATA(
+                             8, 0, 3, 5) "," DATA(9, 0, 1, 25))),
                          &res);
     CHECK(resp != NULL);
     const cJSON *bid = bid_at(resp, 0, 0);
@@ -239,8 +273,10 @@ static int test_native_response(void) {
     cJSON_Delete(adm);
     cJSON_Delete(resp);
 
-    resp = answer(b, w, imp_req("\"native\":{\"request\":\"{\\\"native\\\":{\\\"assets\\\":["
-                                TITLE(1, 90) "]}}\"}"), &res);
+    resp = answer(b, w,
+                  imp_req("\"native\":{\"request\":\"{\\\"native\\\":{\\\"assets\\\":[" TITLE(
+                      1, 90) "]}}\"}"),
+                  &res);
     CHECK(resp != NULL);
     adm = cJSON_Parse(sfield(bid_at(resp, 0, 0), "adm"));
     CHECK(adm != NULL);

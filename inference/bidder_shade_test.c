@@ -98,24 +98,28 @@ static int test_first_price_bids(void) {
     inf_result res, ref;
     const char *at1 = ",\"at\":1", *at2 = ",\"at\":2";
     /* the reference: no curve, second price; umbrella-news wins at 5.4 */
-    CHECK_EQ_INT(run(b, wn, req_json(BANNER, "0.03", "www.foobar.com", "u1", at2), T0 + 1000,
-                     &ref), 0);
+    CHECK_EQ_INT(run(b, wn, req_json(BANNER, "0.03", "www.foobar.com", "u1", at2), T0 + 1000, &ref),
+                 0);
     CHECK_EQ_INT(ref.n, 1);
     CHECK_EQ_INT(ref.bids[0].price_cpm_micros, 5400000);
     CHECK_EQ_INT(ref.bids[0].value_cpm_micros, 5400000);
     /* second price with a curve, at absent, first price without a curve:
      * the very same bid */
-    const struct { inf_world *w; const char *extra; } same[] = {
-        {wc, at2}, {wc, NULL}, {wn, at1}, {wn, NULL}};
+    const struct {
+        inf_world *w;
+        const char *extra;
+    } same[] = {{wc, at2}, {wc, NULL}, {wn, at1}, {wn, NULL}};
     for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
-        CHECK_EQ_INT(run(b, same[k].w, req_json(BANNER, "0.03", "www.foobar.com", "u1",
-                                                same[k].extra), T0 + 1000, &res), 0);
+        CHECK_EQ_INT(run(b, same[k].w,
+                         req_json(BANNER, "0.03", "www.foobar.com", "u1", same[k].extra), T0 + 1000,
+                         &res),
+                     0);
         CHECK_EQ_INT(res.n, 1);
         CHECK(memcmp(&res.bids[0], &ref.bids[0], sizeof ref.bids[0]) == 0);
     }
     /* first price with a curve: the same winner, shaded by the law */
-    CHECK_EQ_INT(run(b, wc, req_json(BANNER, "0.03", "www.foobar.com", "u1", at1), T0 + 1000,
-                     &res), 0);
+    CHECK_EQ_INT(run(b, wc, req_json(BANNER, "0.03", "www.foobar.com", "u1", at1), T0 + 1000, &res),
+                 0);
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_STR(winner(wc, &res), BOOSTED);
     CHECK_EQ_INT(res.bids[0].value_cpm_micros, 5400000);
@@ -133,8 +137,8 @@ static int test_first_price_bids(void) {
     CHECK(cJSON_IsNumber(price) && fabs(price->valuedouble - want / 1e6) < 1e-6);
     cJSON_Delete(resp);
     /* an imp floor above the optimum: bid the floor */
-    CHECK_EQ_INT(run(b, wc, req_json(BANNER, "4.5", "www.foobar.com", "u1", at1), T0 + 1000,
-                     &res), 0);
+    CHECK_EQ_INT(run(b, wc, req_json(BANNER, "4.5", "www.foobar.com", "u1", at1), T0 + 1000, &res),
+                 0);
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_INT(res.bids[0].price_cpm_micros, 4500000);
     CHECK_EQ_INT(res.bids[0].value_cpm_micros, 5400000);
@@ -157,11 +161,10 @@ static int test_first_price_deal_floor(void) {
     CHECK(b && w);
     inf_result res;
     /* ortb-deal values the imp at 2.64; the deal's floor 2.6 binds */
-    const char *json =
-        "{\"id\":\"auction-1\",\"at\":1,\"imp\":[{\"id\":\"1\",\"bidfloor\":0.5,"
-        "\"banner\":{\"w\":300,\"h\":250},\"pmp\":{\"private_auction\":1,\"deals\":["
-        "{\"id\":\"AB-Agency1-0001\",\"bidfloor\":2.6}]}}],\"site\":{\"id\":\"s\","
-        "\"domain\":\"www.foobar.com\"},\"user\":{\"id\":\"u1\"}}";
+    const char *json = "{\"id\":\"auction-1\",\"at\":1,\"imp\":[{\"id\":\"1\",\"bidfloor\":0.5,"
+                       "\"banner\":{\"w\":300,\"h\":250},\"pmp\":{\"private_auction\":1,\"deals\":["
+                       "{\"id\":\"AB-Agency1-0001\",\"bidfloor\":2.6}]}}],\"site\":{\"id\":\"s\","
+                       "\"domain\":\"www.foobar.com\"},\"user\":{\"id\":\"u1\"}}";
     CHECK_EQ_INT(run(b, w, json, T0 + 1000, &res), 0);
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_STR(winner(w, &res), "ortb-deal");
@@ -169,11 +172,10 @@ static int test_first_price_deal_floor(void) {
     CHECK_EQ_INT(res.bids[0].value_cpm_micros, 2640000);
     CHECK_EQ_INT(res.bids[0].price_cpm_micros, 2600000);
     /* a low deal floor: shaded below it toward the optimum, not under it */
-    const char *low =
-        "{\"id\":\"auction-1\",\"at\":1,\"imp\":[{\"id\":\"1\",\"bidfloor\":2.5,"
-        "\"banner\":{\"w\":300,\"h\":250},\"pmp\":{\"private_auction\":1,\"deals\":["
-        "{\"id\":\"AB-Agency1-0001\",\"bidfloor\":0.2}]}}],\"site\":{\"id\":\"s\","
-        "\"domain\":\"www.foobar.com\"},\"user\":{\"id\":\"u1\"}}";
+    const char *low = "{\"id\":\"auction-1\",\"at\":1,\"imp\":[{\"id\":\"1\",\"bidfloor\":2.5,"
+                      "\"banner\":{\"w\":300,\"h\":250},\"pmp\":{\"private_auction\":1,\"deals\":["
+                      "{\"id\":\"AB-Agency1-0001\",\"bidfloor\":0.2}]}}],\"site\":{\"id\":\"s\","
+                      "\"domain\":\"www.foobar.com\"},\"user\":{\"id\":\"u1\"}}";
     CHECK_EQ_INT(run(b, w, low, T0 + 1000, &res), 0);
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_INT(res.bids[0].price_cpm_micros, inf_bidder_shade(lin_curve, 2640000, 200000));

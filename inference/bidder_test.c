@@ -17,8 +17,8 @@ static int test_exact_price(void) {
     inf_world *w = make_world(NULL, 0, T0);
     CHECK(b && w);
     static inf_result res;
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0.03", "www.foobar.com", "u1", NULL),
-                     T0 + 1000, &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0.03", "www.foobar.com", "u1", NULL), T0 + 1000, &res),
+                 0);
     CHECK_EQ_INT(res.n, 1);
     /* 1.5 CPM × 0.75 / 0.25 × 1.2 = 5.4 CPM */
     CHECK_EQ_STR(winner(w, &res), BOOSTED);
@@ -33,8 +33,8 @@ static int test_exact_price(void) {
     /* Without the boost the others price at 1.5 × 0.5 / 0.25 × 1.2 = 3.6. */
     override ov[] = {{BOOSTED, 1.2, true, false}};
     inf_world *w2 = make_world(ov, 1, T0);
-    CHECK_EQ_INT(run(b, w2, req_json(BANNER, "0.03", "www.foobar.com", "u1", NULL),
-                     T0 + 1000, &res), 0);
+    CHECK_EQ_INT(
+        run(b, w2, req_json(BANNER, "0.03", "www.foobar.com", "u1", NULL), T0 + 1000, &res), 0);
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_INT(res.bids[0].price_cpm_micros, 3600000);
     CHECK(fabs(res.bids[0].pctr - 0.5) < 1e-9);
@@ -44,8 +44,8 @@ static int test_exact_price(void) {
     /* A larger multiplier is clipped to max_bid (6 CPM); 0 never bids. */
     override big[] = {{BOOSTED, 2.0, false, false}};
     inf_world *w3 = make_world(big, 1, T0);
-    CHECK_EQ_INT(run(b, w3, req_json(BANNER, "0", "www.foobar.com", "u1", NULL),
-                     T0 + 1000, &res), 0);
+    CHECK_EQ_INT(run(b, w3, req_json(BANNER, "0", "www.foobar.com", "u1", NULL), T0 + 1000, &res),
+                 0);
     CHECK_EQ_INT(res.bids[0].price_cpm_micros, 6000000);
     CHECK_EQ_INT(inf_bidder_price(c, 0.75, 0.25, 0.0), 0);
     CHECK_EQ_INT(inf_bidder_price(c, 0.5, 0.0, 1.0), 6000000); /* avg ≤ 0 → 0.01 */
@@ -85,21 +85,24 @@ static int test_sizes(void) {
     inf_world *w = make_world(NULL, 0, T0);
     static inf_result res;
     CHECK(b && w);
-    CHECK_EQ_INT(run(b, w, req_json("{\"w\":999,\"h\":999}", "0", "a.com", "u1", NULL),
-                     T0, &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json("{\"w\":999,\"h\":999}", "0", "a.com", "u1", NULL), T0, &res),
+                 0);
     CHECK_EQ_INT(res.n, 0);
     CHECK_EQ_INT(res.reason, INF_NB_NO_MATCH);
     /* format[]: the first size with a creative wins the creative choice. */
-    CHECK_EQ_INT(run(b, w, req_json("{\"format\":[{\"w\":999,\"h\":1},{\"w\":728,\"h\":90}]}",
-                                    "0", "a.com", "u1", NULL), T0, &res), 0);
+    CHECK_EQ_INT(run(b, w,
+                     req_json("{\"format\":[{\"w\":999,\"h\":1},{\"w\":728,\"h\":90}]}", "0",
+                              "a.com", "u1", NULL),
+                     T0, &res),
+                 0);
     CHECK_EQ_INT(res.n, 1);
     const beat_campaign *c = w->camps[res.bids[0].camp].c;
     CHECK_EQ_STR(c->creatives[res.bids[0].creative].crid, "umbrella-news-728x90");
     /* 160x600 exists only for umbrella-news. */
     override ov[] = {{BOOSTED, 1.2, true, false}};
     inf_world *w2 = make_world(ov, 1, T0);
-    CHECK_EQ_INT(run(b, w2, req_json("{\"w\":160,\"h\":600}", "0", "a.com", "u1", NULL),
-                     T0, &res), 0);
+    CHECK_EQ_INT(run(b, w2, req_json("{\"w\":160,\"h\":600}", "0", "a.com", "u1", NULL), T0, &res),
+                 0);
     CHECK_EQ_INT(res.n, 0);
     /* No banner at all → no_imp. */
     const char *video = "{\"id\":\"v\",\"imp\":[{\"id\":\"1\",\"video\":{}}],\"site\":{}}";
@@ -130,8 +133,7 @@ static int test_paused_and_absent(void) {
     CHECK_EQ_INT(res.reason, INF_NB_NO_MATCH);
     /* Out of flight. */
     inf_world *w3 = make_world(NULL, 0, T0 + 3600 * 1000); /* fresh state then */
-    CHECK_EQ_INT(run(b, w3, req_json(BANNER, "0", "a.com", "u1", NULL),
-                     T0 + 3600 * 1000, &res), 0);
+    CHECK_EQ_INT(run(b, w3, req_json(BANNER, "0", "a.com", "u1", NULL), T0 + 3600 * 1000, &res), 0);
     CHECK_EQ_INT(res.reason, INF_NB_NO_MATCH);
     CHECK_EQ_INT(run(b, w3, req_json(BANNER, "0", "a.com", "u1", NULL), T0 - 1, &res), 0);
     CHECK_EQ_INT(res.reason, INF_NB_NO_MATCH);
@@ -170,11 +172,11 @@ static int test_no_model_state_stale(void) {
     CHECK_EQ_INT(res.n, 0);
     CHECK_EQ_INT(res.reason, INF_NB_STALE_STATE);
     /* Request currency and imp currency. */
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", "u1", ",\"cur\":[\"EUR\"]"),
-                     T0, &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", "u1", ",\"cur\":[\"EUR\"]"), T0, &res),
+                 0);
     CHECK_EQ_INT(res.reason, INF_NB_CURRENCY);
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0,\"bidfloorcur\":\"EUR\"", "a.com", "u1", NULL),
-                     T0, &res), 0);
+    CHECK_EQ_INT(
+        run(b, w, req_json(BANNER, "0,\"bidfloorcur\":\"EUR\"", "a.com", "u1", NULL), T0, &res), 0);
     CHECK_EQ_INT(res.reason, INF_NB_CURRENCY); /* no rate for EUR: say so */
     inf_world_free(w);
     inf_bidder_free(b);
@@ -205,8 +207,8 @@ static int test_freq_cap(void) {
     CHECK_EQ_INT(res.reason, INF_NB_FREQ_CAP);
     /* Next fixed window (aligned to multiples of 3600 s) starts afresh. */
     int64_t next_win = (T0 / 3600000 + 1) * 3600000;
-    CHECK(next_win < T0 + 3600000); /* still in flight */
-    inf_world *w2 = make_world(ov, 2, next_win); /* a state fresh at that time */
+    CHECK(next_win < T0 + 3600000);                          /* still in flight */
+    inf_world *w2 = make_world(ov, 2, next_win);             /* a state fresh at that time */
     j = req_json(BANNER, "0", "a.com", "capped-user", NULL); /* static buffer reused */
     CHECK_EQ_INT(run(b, w2, j, next_win, &res), 0);
     CHECK_EQ_INT(res.reason, INF_NB_NONE);
@@ -223,9 +225,13 @@ static int test_freq_cap(void) {
  * the cap or a pause keep from bidding (scored for the header only, no
  * bid, the no-bid reason unchanged); off, nothing is recorded. */
 static int test_explain(void) {
-    inf_bidder_cfg cfg = {.receiver_url = RCV, .secret = SECRET,
-                          .secret_len = strlen(SECRET), .node = "inf-test",
-                          .max_state_age_ms = 30000, .freq_slots_log2 = 12, .explain = true};
+    inf_bidder_cfg cfg = {.receiver_url = RCV,
+                          .secret = SECRET,
+                          .secret_len = strlen(SECRET),
+                          .node = "inf-test",
+                          .max_state_age_ms = 30000,
+                          .freq_slots_log2 = 12,
+                          .explain = true};
     inf_bidder *b = inf_bidder_new(&cfg), *plain = make_bidder();
     static inf_result res;
     override ov[] = {{BOOSTED, 1, true, false}, {"acme-shoes", 1, true, false}};
@@ -282,34 +288,40 @@ static int test_targeting_and_blocks(void) {
     inf_world *w = make_world(NULL, 0, T0);
     CHECK(b && w);
     /* badv / bcat remove the boosted advertiser; acme takes the imp. */
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", "u1",
-                                    ",\"badv\":[\"umbrella.example\"]"), T0, &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", "u1", ",\"badv\":[\"umbrella.example\"]"),
+                     T0, &res),
+                 0);
     CHECK_EQ_STR(winner(w, &res), "acme-shoes");
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", "u1", ",\"bcat\":[\"IAB12\"]"),
-                     T0, &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", "u1", ",\"bcat\":[\"IAB12\"]"), T0, &res),
+                 0);
     CHECK_EQ_STR(winner(w, &res), "acme-shoes");
     /* A block on a sub-category does not block the parent. */
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", "u1", ",\"bcat\":[\"IAB12-1\"]"),
-                     T0, &res), 0);
+    CHECK_EQ_INT(
+        run(b, w, req_json(BANNER, "0", "a.com", "u1", ",\"bcat\":[\"IAB12-1\"]"), T0, &res), 0);
     CHECK_EQ_STR(winner(w, &res), BOOSTED);
     /* domains_block matches the domain and its subdomains. */
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "www.blocked.example", "u1", NULL), T0,
-                     &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "www.blocked.example", "u1", NULL), T0, &res), 0);
     CHECK_EQ_INT(res.reason, INF_NB_NO_MATCH);
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "notblocked.example", "u1", NULL), T0,
-                     &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "notblocked.example", "u1", NULL), T0, &res), 0);
     CHECK_EQ_INT(res.n, 1);
     /* globex-travel targets USA/GBR/DEU: alone, it bids only with a country. */
-    override ov[] = {{BOOSTED, 1, true, false}, {"acme-shoes", 1, true, false},
+    override ov[] = {{BOOSTED, 1, true, false},
+                     {"acme-shoes", 1, true, false},
                      {"initech-apps", 1, true, false}};
     inf_world *w2 = make_world(ov, 3, T0);
     CHECK_EQ_INT(run(b, w2, req_json(BANNER, "0", "a.com", "u1", NULL), T0, &res), 0);
     CHECK_EQ_INT(res.n, 0);
-    CHECK_EQ_INT(run(b, w2, req_json(BANNER, "0", "a.com", "u1",
-                                     ",\"device\":{\"geo\":{\"country\":\"FRA\"}}"), T0, &res), 0);
+    CHECK_EQ_INT(
+        run(b, w2,
+            req_json(BANNER, "0", "a.com", "u1", ",\"device\":{\"geo\":{\"country\":\"FRA\"}}"), T0,
+            &res),
+        0);
     CHECK_EQ_INT(res.n, 0);
-    CHECK_EQ_INT(run(b, w2, req_json(BANNER, "0", "a.com", "u1",
-                                     ",\"device\":{\"geo\":{\"country\":\"usa\"}}"), T0, &res), 0);
+    CHECK_EQ_INT(
+        run(b, w2,
+            req_json(BANNER, "0", "a.com", "u1", ",\"device\":{\"geo\":{\"country\":\"usa\"}}"), T0,
+            &res),
+        0);
     CHECK_EQ_STR(winner(w2, &res), "globex-travel");
     /* A truncated block list is not honoured partially: no bid at all. */
     char extra[8192];
@@ -326,8 +338,8 @@ static int test_targeting_and_blocks(void) {
     return 0;
 }
 
-static int check_notice(const char *url, beat_event_type t, const char *path,
-                        int64_t ts, const char *landing) {
+static int check_notice(const char *url, beat_event_type t, const char *path, int64_t ts,
+                        const char *landing) {
     char sub[4096];
     CHECK(strncmp(url, RCV, strlen(RCV)) == 0);
     CHECK(strncmp(url + strlen(RCV), path, strlen(path)) == 0);
@@ -362,8 +374,7 @@ static int test_response_and_notices(void) {
     static inf_result res;
     CHECK(b && w);
     int64_t now = T0 + 1234;
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0.03", "www.foobar.com", "u1", NULL), now,
-                     &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0.03", "www.foobar.com", "u1", NULL), now, &res), 0);
     CHECK_EQ_INT(res.n, 1);
     beat_buf out, scratch;
     beat_buf_init(&out, 1 << 20);
@@ -386,17 +397,16 @@ static int test_response_and_notices(void) {
     CHECK_EQ_STR(cJSON_GetObjectItem(bid, "cid")->valuestring, BOOSTED);
     CHECK_EQ_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(bid, "adomain"), 0)->valuestring,
                  "umbrella.example");
-    CHECK_EQ_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(bid, "cat"), 0)->valuestring,
-                 "IAB12");
+    CHECK_EQ_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(bid, "cat"), 0)->valuestring, "IAB12");
     CHECK_EQ_INT(cJSON_GetObjectItem(bid, "w")->valueint, 300);
     CHECK_EQ_INT(cJSON_GetObjectItem(bid, "h")->valueint, 250);
     CHECK_EQ_INT(cJSON_GetObjectItem(bid, "mtype")->valueint, 1);
-    CHECK(check_notice(cJSON_GetObjectItem(bid, "nurl")->valuestring, BEAT_EV_WIN,
-                       "/win?", now, NULL) == 0);
-    CHECK(check_notice(cJSON_GetObjectItem(bid, "burl")->valuestring, BEAT_EV_BILL,
-                       "/bill?", now, NULL) == 0);
-    CHECK(check_notice(cJSON_GetObjectItem(bid, "lurl")->valuestring, BEAT_EV_LOSS,
-                       "/loss?", now, NULL) == 0);
+    CHECK(check_notice(cJSON_GetObjectItem(bid, "nurl")->valuestring, BEAT_EV_WIN, "/win?", now,
+                       NULL) == 0);
+    CHECK(check_notice(cJSON_GetObjectItem(bid, "burl")->valuestring, BEAT_EV_BILL, "/bill?", now,
+                       NULL) == 0);
+    CHECK(check_notice(cJSON_GetObjectItem(bid, "lurl")->valuestring, BEAT_EV_LOSS, "/loss?", now,
+                       NULL) == 0);
     /* adm: the click URL replaced the macro, &-escaped inside href="…". */
     const char *adm = cJSON_GetObjectItem(bid, "adm")->valuestring;
     CHECK(strstr(adm, "${CLICK_URL}") == NULL);
@@ -482,12 +492,17 @@ static int test_seats_test_consent_currency(void) {
     inf_world *w = make_world(NULL, 0, T0);
     CHECK(b && w);
     /* wseat without our seat / bseat with it: no bid; wseat with it: bid. */
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL, ",\"wseat\":[\"x\"]"), T0, &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL, ",\"wseat\":[\"x\"]"), T0, &res),
+                 0);
     CHECK_EQ_INT(res.reason, INF_NB_SEAT);
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL, ",\"bseat\":[\"beat\"]"), T0, &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL, ",\"bseat\":[\"beat\"]"), T0, &res),
+                 0);
     CHECK_EQ_INT(res.reason, INF_NB_SEAT);
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL,
-                                    ",\"wseat\":[\"x\",\"beat\"],\"bseat\":[\"y\"],\"at\":1"), T0, &res), 0);
+    CHECK_EQ_INT(run(b, w,
+                     req_json(BANNER, "0", "a.com", NULL,
+                              ",\"wseat\":[\"x\",\"beat\"],\"bseat\":[\"y\"],\"at\":1"),
+                     T0, &res),
+                 0);
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_INT(R.at, 1);
 
@@ -496,13 +511,13 @@ static int test_seats_test_consent_currency(void) {
     inf_world *wc = make_world(ov, 2, T0);
     CHECK(wc);
     static const char *const gdpr_no_consent[] = {
-        ",\"regs\":{\"gdpr\":1}",                       /* 2.6 */
-        ",\"regs\":{\"ext\":{\"gdpr\":1}}",             /* 2.5 */
+        ",\"regs\":{\"gdpr\":1}",           /* 2.6 */
+        ",\"regs\":{\"ext\":{\"gdpr\":1}}", /* 2.5 */
         ",\"regs\":{\"coppa\":1}",
     };
     for (int i = 0; i < 3; i++) {
-        CHECK_EQ_INT(run(b, wc, req_json(BANNER, "0", "a.com", "u-gdpr", gdpr_no_consent[i]),
-                         T0, &res), 0);
+        CHECK_EQ_INT(
+            run(b, wc, req_json(BANNER, "0", "a.com", "u-gdpr", gdpr_no_consent[i]), T0, &res), 0);
         CHECK(R.user_id == NULL && !R.personal_ok);
         CHECK_EQ_INT(res.reason, INF_NB_FREQ_CAP);
     }
@@ -527,7 +542,8 @@ static int test_seats_test_consent_currency(void) {
     snprintf(j, sizeof j,
              "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
              "\"site\":{\"domain\":\"a.com\"},\"regs\":{\"ext\":{\"gdpr\":1}},"
-             "\"user\":{\"id\":\"u-gdpr\",\"ext\":{\"consent\":\"%s\"}}}", tcf);
+             "\"user\":{\"id\":\"u-gdpr\",\"ext\":{\"consent\":\"%s\"}}}",
+             tcf);
     CHECK_EQ_INT(run(b, wc, j, T0, &res), 0);
     CHECK(R.gdpr && R.personal_ok);
     CHECK_EQ_STR(R.consent, tcf);
@@ -537,7 +553,8 @@ static int test_seats_test_consent_currency(void) {
     snprintf(j, sizeof j,
              "{\"id\":\"a\",\"test\":1,\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
              "\"site\":{\"domain\":\"a.com\"},\"regs\":{\"gdpr\":1},"
-             "\"user\":{\"id\":\"u-gdpr\",\"consent\":\"%s\"}}", tcf);
+             "\"user\":{\"id\":\"u-gdpr\",\"consent\":\"%s\"}}",
+             tcf);
     CHECK_EQ_INT(run(b, wc, j, T0, &res), 0);
     CHECK(R.test && R.personal_ok);
     CHECK_EQ_INT(res.n, 1);
@@ -555,8 +572,10 @@ static int test_seats_test_consent_currency(void) {
             cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(jr, "seatbid"), 0), "bid"),
             0);
         CHECK(bid != NULL);
-        static const struct { const char *key; beat_event_type t; } U[] = {
-            {"nurl", BEAT_EV_WIN}, {"burl", BEAT_EV_BILL}, {"lurl", BEAT_EV_LOSS}};
+        static const struct {
+            const char *key;
+            beat_event_type t;
+        } U[] = {{"nurl", BEAT_EV_WIN}, {"burl", BEAT_EV_BILL}, {"lurl", BEAT_EV_LOSS}};
         for (int k = 0; k < 3; k++) {
             char sub[4096];
             substitute(cJSON_GetObjectItem(bid, U[k].key)->valuestring, sub, sizeof sub);
@@ -598,9 +617,11 @@ static int test_seats_test_consent_currency(void) {
     CHECK(inf_openrtb_rate("EUR") == 0);
 
     /* device.sua platform stands in for device.os */
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", NULL,
-                                    ",\"device\":{\"sua\":{\"platform\":{\"brand\":\"Android\"}}}"),
-                     T0, &res), 0);
+    CHECK_EQ_INT(run(b, w,
+                     req_json(BANNER, "0", "a.com", NULL,
+                              ",\"device\":{\"sua\":{\"platform\":{\"brand\":\"Android\"}}}"),
+                     T0, &res),
+                 0);
     CHECK_EQ_STR(R.os, "Android");
     inf_world_free(w);
     inf_world_free(wc);

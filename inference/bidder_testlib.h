@@ -55,8 +55,7 @@ static inline inf_model *make_model(double avg_ctr) {
     beat_buf_append(&b, pre, sizeof pre);
     inf_model *m = NULL;
     beat_reason why = {{0}};
-    if (beat_ckpt_encode(&ck, &b) == 0 &&
-        inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
+    if (beat_ckpt_encode(&ck, &b) == 0 && inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
         fprintf(stderr, "  model: %s\n", why.msg);
     beat_buf_fini(&b);
     return m;
@@ -77,8 +76,7 @@ static const char *state_curve_id;
  * overridden. */
 static const char *campaigns_file = CAMPAIGNS;
 
-static inline inf_snap *make_snap(int64_t state_ts, const override *ov, int n_ov,
-                                  bool with_state) {
+static inline inf_snap *make_snap(int64_t state_ts, const override *ov, int n_ov, bool with_state) {
     size_t len = 0;
     char *json = beat_test_read_file(campaigns_file, &len);
     if (!json) return NULL;
@@ -132,22 +130,25 @@ static inline inf_world *make_world(const override *ov, int n_ov, int64_t state_
 }
 
 static inline inf_bidder *make_bidder(void) {
-    inf_bidder_cfg cfg = {.receiver_url = RCV, .secret = SECRET,
-                          .secret_len = strlen(SECRET), .node = "inf-test",
-                          .max_state_age_ms = 30000, .freq_slots_log2 = 12};
+    inf_bidder_cfg cfg = {.receiver_url = RCV,
+                          .secret = SECRET,
+                          .secret_len = strlen(SECRET),
+                          .node = "inf-test",
+                          .max_state_age_ms = 30000,
+                          .freq_slots_log2 = 12};
     return inf_bidder_new(&cfg);
 }
 
 /* The simple-banner fixture's shape with knobs. */
-static inline const char *req_json(const char *banner, const char *floor,
-                            const char *domain, const char *user, const char *extra) {
+static inline const char *req_json(const char *banner, const char *floor, const char *domain,
+                                   const char *user, const char *extra) {
     static char buf[16384];
     snprintf(buf, sizeof buf,
              "{\"id\":\"auction-1\",\"imp\":[{\"id\":\"1\",\"bidfloor\":%s,\"banner\":%s}],"
              "\"site\":{\"id\":\"102855\",\"domain\":\"%s\",\"cat\":[\"IAB3-1\"],"
              "\"publisher\":{\"id\":\"8953\"}}%s%s%s%s}",
-             floor, banner, domain, user ? ",\"user\":{\"id\":\"" : "",
-             user ? user : "", user ? "\"}" : "", extra ? extra : "");
+             floor, banner, domain, user ? ",\"user\":{\"id\":\"" : "", user ? user : "",
+             user ? "\"}" : "", extra ? extra : "");
     return buf;
 }
 #define BANNER "{\"w\":300,\"h\":250}"
@@ -163,7 +164,7 @@ static inline inf_xcache *test_xc(void) {
 }
 
 static inline int run(inf_bidder *b, const inf_world *w, const char *json, int64_t now,
-               inf_result *res) {
+                      inf_result *res) {
     beat_reason why = {{0}};
     inf_req_fini(&R);
     if (inf_req_parse(json, strlen(json), &R, &why) != 0) {
@@ -180,10 +181,11 @@ static inline const char *winner(const inf_world *w, const inf_result *res) {
 
 /* Substitutes the exchange's macros the way an exchange would. */
 static inline void substitute(const char *in, char *out, size_t n) {
-    static const struct { const char *m, *v; } macros[] = {
-        {"${AUCTION_ID}", "auction-1"}, {"${AUCTION_IMP_ID}", "1"},
-        {"${AUCTION_PRICE}", "4.2"},    {"${AUCTION_CURRENCY}", "USD"},
-        {"${AUCTION_LOSS}", "102"},     {"&amp;", "&"}};
+    static const struct {
+        const char *m, *v;
+    } macros[] = {{"${AUCTION_ID}", "auction-1"}, {"${AUCTION_IMP_ID}", "1"},
+                  {"${AUCTION_PRICE}", "4.2"},    {"${AUCTION_CURRENCY}", "USD"},
+                  {"${AUCTION_LOSS}", "102"},     {"&amp;", "&"}};
     size_t k = 0;
     while (*in && k + 1 < n) {
         bool hit = false;
@@ -205,8 +207,7 @@ static inline void substitute(const char *in, char *out, size_t n) {
 
 /* Runs json and renders the response: NULL for a 204 (reason in res).
  * The caller frees with cJSON_Delete. */
-static inline cJSON *answer(inf_bidder *b, const inf_world *w, const char *json,
-                            inf_result *res) {
+static inline cJSON *answer(inf_bidder *b, const inf_world *w, const char *json, inf_result *res) {
     static beat_buf out, scratch;
     if (!out.max) {
         beat_buf_init(&out, 1 << 20);

@@ -70,8 +70,7 @@ static void send_some(inf_bidlog *b, int head, int k) {
             continue;
         }
         if (in_msg && (in_msg == b->cfg.batch || b->msg.len + 1 + b->one.len > MSG_MAX)) {
-            count_send(b, beat_nng_send_nb(b->s, b->msg.data, b->msg.len),
-                       (uint64_t)in_msg);
+            count_send(b, beat_nng_send_nb(b->s, b->msg.data, b->msg.len), (uint64_t)in_msg);
             beat_buf_reset(&b->msg);
             in_msg = 0;
         }
@@ -82,8 +81,7 @@ static void send_some(inf_bidlog *b, int head, int k) {
         }
         in_msg++;
     }
-    if (in_msg)
-        count_send(b, beat_nng_send_nb(b->s, b->msg.data, b->msg.len), (uint64_t)in_msg);
+    if (in_msg) count_send(b, beat_nng_send_nb(b->s, b->msg.data, b->msg.len), (uint64_t)in_msg);
 }
 
 static void *sender_main(void *arg) {

@@ -40,19 +40,19 @@ static bool img_fits(const beat_native_img *im, const inf_asset *a) {
  * pointer is the text (title/data) or the image. */
 const void *inf_asset_fill(const beat_creative *cr, const inf_asset *a) {
     switch (a->kind) {
-    case INF_ASSET_TITLE:
-        return text_fits(cr->title, a->len) ? cr->title : NULL;
-    case INF_ASSET_IMG:
-        if (a->type == 1) return img_fits(&cr->icon, a) ? &cr->icon : NULL;
-        if (a->type == 0 || a->type == 3) return img_fits(&cr->img, a) ? &cr->img : NULL;
-        return NULL;
-    case INF_ASSET_DATA: {
-        const char *t = a->type == 1 ? cr->sponsored : a->type == 2 ? cr->desc
-                      : a->type == 12 ? cr->cta : NULL;
-        return text_fits(t, a->len) ? t : NULL;
-    }
-    default:
-        return NULL;
+        case INF_ASSET_TITLE: return text_fits(cr->title, a->len) ? cr->title : NULL;
+        case INF_ASSET_IMG:
+            if (a->type == 1) return img_fits(&cr->icon, a) ? &cr->icon : NULL;
+            if (a->type == 0 || a->type == 3) return img_fits(&cr->img, a) ? &cr->img : NULL;
+            return NULL;
+        case INF_ASSET_DATA: {
+            const char *t = a->type == 1    ? cr->sponsored
+                            : a->type == 2  ? cr->desc
+                            : a->type == 12 ? cr->cta
+                                            : NULL;
+            return text_fits(t, a->len) ? t : NULL;
+        }
+        default: return NULL;
     }
 }
 
@@ -78,8 +78,7 @@ int inf_creative_match(const beat_campaign *c, const uint32_t *sizes, const inf_
             for (int k = 0; k < nc; k++) {
                 const beat_creative *cr = &c->creatives[k];
                 /* the packed sizes (a dense array) decide most misses */
-                if (sizes ? sizes[k] != key
-                          : (cr->w != im->sizes[s].w || cr->h != im->sizes[s].h))
+                if (sizes ? sizes[k] != key : (cr->w != im->sizes[s].w || cr->h != im->sizes[s].h))
                     continue;
                 if (cr->format == BEAT_FMT_BANNER && cr->w == im->sizes[s].w &&
                     cr->h == im->sizes[s].h && !(cr->attr & im->battr[INF_FMT_BANNER]))
@@ -136,4 +135,3 @@ int inf_deal_pick(const beat_campaign *c, const inf_imp *im, int64_t price) {
     }
     return best;
 }
-

@@ -27,9 +27,8 @@ static const char *const outs[INF_OUT_N] = {"bid", "nobid", "bad_request"};
 static void slot_metrics(inf_xslot *s) {
     char name[192];
     for (int i = 0; i < INF_OUT_N; i++) {
-        snprintf(name, sizeof name,
-                 "beat_inference_requests_total{exchange=\"%s\",outcome=\"%s\"}", s->id,
-                 outs[i]);
+        snprintf(name, sizeof name, "beat_inference_requests_total{exchange=\"%s\",outcome=\"%s\"}",
+                 s->id, outs[i]);
         s->outcome[i] = beat_counter_new(name, "Bid requests by exchange and outcome");
     }
     for (int i = 1; i < INF_NB_N; i++) {
@@ -40,15 +39,14 @@ static void slot_metrics(inf_xslot *s) {
     s->nobid[0] = s->nobid[INF_NB_NO_MATCH]; /* unreachable; keeps the index safe */
     snprintf(name, sizeof name, "beat_inference_bids_total{exchange=\"%s\"}", s->id);
     s->bids = beat_counter_new(name, "Bids answered (one per imp)");
-    snprintf(name, sizeof name, "beat_inference_imps_over_limit_total{exchange=\"%s\"}",
-             s->id);
+    snprintf(name, sizeof name, "beat_inference_imps_over_limit_total{exchange=\"%s\"}", s->id);
     s->imps_over = beat_counter_new(name, "Imps beyond the per-request limit, not bid on");
     snprintf(name, sizeof name, "beat_inference_qps_limited_total{exchange=\"%s\"}", s->id);
     s->qps_limited = beat_counter_new(name, "Requests answered 204 over the exchange's "
                                             "per-node QPS cap");
     snprintf(name, sizeof name, "beat_inference_bid_latency_seconds{exchange=\"%s\"}", s->id);
-    s->latency = beat_histogram_new(name, "Time to answer a bid request",
-                                    beat_latency_bounds, beat_latency_nbounds);
+    s->latency = beat_histogram_new(name, "Time to answer a bid request", beat_latency_bounds,
+                                    beat_latency_nbounds);
 }
 
 inf_xslot *inf_xslot_get(const char *id) {

@@ -14,7 +14,7 @@
 #include "bidder.h"
 #include "model.h"
 
-#define INF_XSLOTS_MAX 1024 /* exchange ids one process ever sees; then refused */
+#define INF_XSLOTS_MAX 1024  /* exchange ids one process ever sees; then refused */
 #define INF_EXCH_OPEN "open" /* metric label of --open traffic */
 
 enum { INF_OUT_BID, INF_OUT_NOBID, INF_OUT_BAD, INF_OUT_N };

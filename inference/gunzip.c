@@ -38,8 +38,7 @@ void inf_gunzip_free(inf_gunzip *g) {
     free(g);
 }
 
-int inf_gunzip_run(inf_gunzip *g, const void *in, size_t len, const char **out,
-                   size_t *out_len) {
+int inf_gunzip_run(inf_gunzip *g, const void *in, size_t len, const char **out, size_t *out_len) {
     if (inflateReset(&g->zs) != Z_OK) return -EBADMSG;
     if (len > UINT32_MAX) return -EMSGSIZE;
     g->zs.next_in = (Bytef *)(uintptr_t)in;

@@ -17,7 +17,6 @@ void inf_gunzip_free(inf_gunzip *g);
  * On success *out points into g (valid until the next call) and *out_len
  * is its length. -EMSGSIZE when the output exceeds max, -EBADMSG when the
  * input is not valid or is truncated. */
-int inf_gunzip_run(inf_gunzip *g, const void *in, size_t len, const char **out,
-                   size_t *out_len);
+int inf_gunzip_run(inf_gunzip *g, const void *in, size_t len, const char **out, size_t *out_len);
 
 #endif

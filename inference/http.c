@@ -95,8 +95,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg);
 /* Sends what is queued. Returns false if the connection was closed. */
 static bool flush(inf_http_conn *c) {
     while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                         MSG_NOSIGNAL);
+        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
         if (n > 0) {
             c->out_off += (size_t)n;
             c->last_ms = now_ms();
@@ -131,21 +130,21 @@ static bool flush(inf_http_conn *c) {
 
 static const char *reason_phrase(int code) {
     switch (code) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 204: return "No Content";
+        case 400: return "Bad Request";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 411: return "Length Required";
+        case 413: return "Payload Too Large";
+        case 415: return "Unsupported Media Type";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
     }
     return "Unknown";
 }
@@ -153,7 +152,8 @@ static const char *reason_phrase(int code) {
 static char *put_u(char *p, uint64_t v) {
     char t[24];
     int n = 0;
-    do t[n++] = (char)('0' + v % 10); while ((v /= 10));
+    do t[n++] = (char)('0' + v % 10);
+    while ((v /= 10));
     while (n) *p++ = t[--n];
     return p;
 }
@@ -169,8 +169,8 @@ static const char *date_header(inf_http *h) {
     return h->date;
 }
 
-void inf_http_reply(inf_http_conn *c, int code, const char *ortb_version,
-                    const char *extra_headers, const char *body, size_t len) {
+void inf_http_reply(inf_http_conn *c, int code, const char *ortb_version, const char *extra_headers,
+                    const char *body, size_t len) {
     if (c->replied) return;
     c->replied = true;
     if (!c->ka) c->closing = true; /* HTTP/1.0, Connection: close, errors */
@@ -215,8 +215,7 @@ void inf_http_reply(inf_http_conn *c, int code, const char *ortb_version,
         static const char e500[] = "HTTP/1.1 500 Internal Server Error\r\n"
                                    "Content-Length: 0\r\nConnection: close\r\n\r\n";
         (void)beat_buf_append(&c->out, e500, sizeof e500 - 1);
-        beat_log_rl(5000, BEAT_ERROR, "http_reply_too_large", "code=%d len=%zu",
-                    code, len);
+        beat_log_rl(5000, BEAT_ERROR, "http_reply_too_large", "code=%d len=%zu", code, len);
     }
 }
 
@@ -276,30 +275,29 @@ static void serve_metrics(inf_http_conn *c) {
 }
 
 /* base: where the request starts in c->in (header positions are relative). */
-static void dispatch(inf_http_conn *c, const char *base, const char *body,
-                     size_t blen) {
+static void dispatch(inf_http_conn *c, const char *base, const char *body, size_t blen) {
     switch (c->route) {
-    case R_BID: {
-        inf_http_req rq = {
-            .post = c->post,
-            .body = blen ? body : NULL,
-            .body_len = blen,
-            .content_encoding = c->ce_pos ? base + c->ce_pos : NULL,
-            .ortb_version = c->ov_pos ? base + c->ov_pos : NULL,
-            .tag = c->gv.tag,
-            .tag_i = c->gv.tag_i,
-        };
-        if (c->gv.code) { /* refused by the gate, answered once the body is in */
-            inf_http_reply(c, c->gv.code, NULL, c->gv.headers, NULL, 0);
+        case R_BID: {
+            inf_http_req rq = {
+                .post = c->post,
+                .body = blen ? body : NULL,
+                .body_len = blen,
+                .content_encoding = c->ce_pos ? base + c->ce_pos : NULL,
+                .ortb_version = c->ov_pos ? base + c->ov_pos : NULL,
+                .tag = c->gv.tag,
+                .tag_i = c->gv.tag_i,
+            };
+            if (c->gv.code) { /* refused by the gate, answered once the body is in */
+                inf_http_reply(c, c->gv.code, NULL, c->gv.headers, NULL, 0);
+                break;
+            }
+            c->h->cfg.bid(c->h->cfg.bid_arg, &rq, c);
+            if (!c->replied) inf_http_reply_error(c, 500, NULL, NULL, "no reply");
             break;
         }
-        c->h->cfg.bid(c->h->cfg.bid_arg, &rq, c);
-        if (!c->replied) inf_http_reply_error(c, 500, NULL, NULL, "no reply");
-        break;
-    }
-    case R_HEALTH: serve_health(c); break;
-    case R_METRICS: serve_metrics(c); break;
-    default: inf_http_reply_error(c, 404, NULL, NULL, "not found"); break;
+        case R_HEALTH: serve_health(c); break;
+        case R_METRICS: serve_metrics(c); break;
+        default: inf_http_reply_error(c, 404, NULL, NULL, "not found"); break;
     }
 }
 
@@ -518,8 +516,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         socklen_t plen = sizeof peer;
         int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-                errno == ENOMEM) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 beat_log_rl(5000, BEAT_WARN, "http_accept_failed", "err=%d", -errno);
                 event_del(h->lev); /* out of fds: breathe instead of spinning */
                 struct timeval tv = {0, 100000};
@@ -529,8 +526,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         }
         if (h->free_head < 0 && !evict_oldest(h)) {
             beat_counter_inc(M.refused);
-            beat_log_rl(5000, BEAT_WARN, "http_conn_limit", "max_conns=%d",
-                        h->cfg.max_conns);
+            beat_log_rl(5000, BEAT_WARN, "http_conn_limit", "max_conns=%d", h->cfg.max_conns);
             close(fd);
             continue;
         }
@@ -589,10 +585,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
 
 static void metrics_once(void) {
     if (M.open) return; /* registering twice returns the same metrics anyway */
-    M.open = beat_gauge_new("beat_inference_http_connections",
-                            "Open HTTP connections (all workers)");
-    M.accepted = beat_counter_new("beat_inference_http_connections_total",
-                                  "HTTP connections accepted");
+    M.open =
+        beat_gauge_new("beat_inference_http_connections", "Open HTTP connections (all workers)");
+    M.accepted =
+        beat_counter_new("beat_inference_http_connections_total", "HTTP connections accepted");
     M.refused = beat_counter_new("beat_inference_http_refused_total",
                                  "Connections closed at accept: --max-conns reached "
                                  "and every connection busy answering");
@@ -601,9 +597,8 @@ static void metrics_once(void) {
                                  "one waiting longest for a complete request");
     M.oversize = beat_counter_new("beat_inference_http_rejected_total{reason=\"oversize\"}",
                                   "Requests refused by the HTTP layer");
-    M.malformed = beat_counter_new(
-        "beat_inference_http_rejected_total{reason=\"malformed\"}",
-        "Requests refused by the HTTP layer");
+    M.malformed = beat_counter_new("beat_inference_http_rejected_total{reason=\"malformed\"}",
+                                   "Requests refused by the HTTP layer");
     M.timeout = beat_counter_new("beat_inference_http_rejected_total{reason=\"timeout\"}",
                                  "Requests refused by the HTTP layer");
 }
@@ -644,8 +639,7 @@ inf_http *inf_http_new(struct event_base *base, const inf_http_cfg *cfg, int *er
     h->sweep = event_new(base, -1, EV_PERSIST, on_sweep, h);
     h->resume = evtimer_new(base, accept_pause_end, h);
     struct timeval sec = {1, 0};
-    if (!h->lev || !h->sweep || !h->resume || event_add(h->lev, NULL) ||
-        event_add(h->sweep, &sec))
+    if (!h->lev || !h->sweep || !h->resume || event_add(h->lev, NULL) || event_add(h->sweep, &sec))
         goto fail;
     return h;
 fail:
@@ -677,8 +671,7 @@ void inf_http_free(inf_http *h) {
 
 int inf_http_conns(const inf_http *h) { return h ? h->n_open : 0; }
 
-int inf_http_feed(inf_http *h, const char *data, size_t len, size_t piece,
-                  beat_buf *out) {
+int inf_http_feed(inf_http *h, const char *data, size_t len, size_t piece, beat_buf *out) {
     inf_http_conn c;
     memset(&c, 0, sizeof c);
     c.h = h;
@@ -687,7 +680,7 @@ int inf_http_feed(inf_http *h, const char *data, size_t len, size_t piece,
     req_reset(&c);
     if (!piece) piece = len ? len : 1;
     int rc = 0;
-    for (size_t off = 0; off < len && !c.closing; ) {
+    for (size_t off = 0; off < len && !c.closing;) {
         int rr = in_reserve(&c);
         if (rr < 0) {
             rc = rr;

@@ -25,8 +25,8 @@ typedef struct inf_http_conn inf_http_conn;
 
 /* One parsed request; pointers are valid only during the handler call. */
 typedef struct inf_http_req {
-    bool post;                    /* method is POST (else: other method) */
-    const char *body;             /* NUL-terminated; NULL when empty */
+    bool post;        /* method is POST (else: other method) */
+    const char *body; /* NUL-terminated; NULL when empty */
     size_t body_len;
     const char *content_encoding; /* header value or NULL */
     const char *ortb_version;     /* x-openrtb-version value or NULL */
@@ -58,14 +58,14 @@ typedef void (*inf_http_gate_fn)(void *arg, const inf_http_head *hd, inf_http_ve
 typedef void (*inf_http_fn)(void *arg, const inf_http_req *req, inf_http_conn *conn);
 
 typedef struct inf_http_cfg {
-    const char *listen;   /* "host:port"; NULL: no listener (inf_http_feed) */
-    bool reuseport;       /* SO_REUSEPORT: each worker binds the same address */
-    size_t max_body;      /* larger bodies → 413 */
-    size_t max_header;    /* request line + headers; larger → 431 */
-    int max_conns;        /* open connections per server; more are refused */
-    int read_timeout_ms;  /* a started request must be complete within this */
-    int idle_timeout_ms;  /* idle keep-alive connections closed after this */
-    inf_http_fn bid;      /* POST /openrtb2/bid (any method reaches it) */
+    const char *listen;  /* "host:port"; NULL: no listener (inf_http_feed) */
+    bool reuseport;      /* SO_REUSEPORT: each worker binds the same address */
+    size_t max_body;     /* larger bodies → 413 */
+    size_t max_header;   /* request line + headers; larger → 431 */
+    int max_conns;       /* open connections per server; more are refused */
+    int read_timeout_ms; /* a started request must be complete within this */
+    int idle_timeout_ms; /* idle keep-alive connections closed after this */
+    inf_http_fn bid;     /* POST /openrtb2/bid (any method reaches it) */
     void *bid_arg;
     inf_http_gate_fn gate; /* NULL: every bid request reaches bid */
     void *gate_arg;
@@ -83,16 +83,15 @@ int inf_http_conns(const inf_http *h);
  * connection arriving in pieces of `piece` bytes (0: all at once), and
  * appends every response to out. No socket is involved: for tests and the
  * fuzz target. 0 or a negative errno. */
-int inf_http_feed(inf_http *h, const char *data, size_t len, size_t piece,
-                  beat_buf *out);
+int inf_http_feed(inf_http *h, const char *data, size_t len, size_t piece, beat_buf *out);
 /* The bound TCP port (useful when listening on port 0); -1 if unknown. */
 int inf_http_port(const inf_http *h);
 
 /* Queues the response. extra_headers: complete "Name: value\r\n" lines or
  * NULL; ortb_version: echoed as x-openrtb-version when not NULL. A non-empty
  * body is sent as application/json. */
-void inf_http_reply(inf_http_conn *c, int code, const char *ortb_version,
-                    const char *extra_headers, const char *body, size_t len);
+void inf_http_reply(inf_http_conn *c, int code, const char *ortb_version, const char *extra_headers,
+                    const char *body, size_t len);
 /* {"error":"<reason>"} with code. */
 void inf_http_reply_error(inf_http_conn *c, int code, const char *ortb_version,
                           const char *extra_headers, const char *reason);

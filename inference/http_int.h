@@ -14,15 +14,15 @@
 
 struct event;
 
-#define IN_INIT (16 * 1024)          /* first input buffer of a slot */
-#define IN_KEEP (64 * 1024)          /* larger ones are freed on close */
-#define OUT_MAX (32 * 1024 * 1024)   /* /metrics may be big; bids are small */
-#define OUT_HIGH (256 * 1024)        /* stop taking pipelined requests above */
-#define HEADERS_MAX 100              /* header lines per request; more → 431 */
-#define CHUNK_LINE_MAX 1024          /* a chunk-size line longer than this → 400 */
-#define LINGER_MS 2000               /* read-and-discard after an error reply */
+#define IN_INIT (16 * 1024)        /* first input buffer of a slot */
+#define IN_KEEP (64 * 1024)        /* larger ones are freed on close */
+#define OUT_MAX (32 * 1024 * 1024) /* /metrics may be big; bids are small */
+#define OUT_HIGH (256 * 1024)      /* stop taking pipelined requests above */
+#define HEADERS_MAX 100            /* header lines per request; more → 431 */
+#define CHUNK_LINE_MAX 1024        /* a chunk-size line longer than this → 400 */
+#define LINGER_MS 2000             /* read-and-discard after an error reply */
 #define ACCEPT_BATCH 32
-#define CRLF_MAX 8                   /* stray CRLFs before a request; more → 400 */
+#define CRLF_MAX 8 /* stray CRLFs before a request; more → 400 */
 
 enum { ST_IDLE, ST_HEAD, ST_BODY };
 enum { R_NONE, R_BID, R_HEALTH, R_METRICS, R_NOTFOUND };
@@ -48,12 +48,12 @@ struct inf_http_conn {
     size_t ch_raw, ch_dec;
     uint64_t ch_left;
     bool replied, closing, linger, peer_eof;
-    bool served;   /* a request was answered: idle is keep-alive, not a start */
-    int crlf;      /* stray CRLFs before this request (bounded) */
+    bool served; /* a request was answered: idle is keep-alive, not a start */
+    int crlf;    /* stray CRLFs before this request (bounded) */
     int64_t req_start_ms, last_ms;
     struct sockaddr_storage peer; /* ss_family 0: unknown */
     inf_http_verdict gv;          /* the gate's verdict on the current request */
-    int64_t idle_ms; /* since when idle: accept or the last request; reads
+    int64_t idle_ms;              /* since when idle: accept or the last request; reads
                         do not move it, so trickled CRLFs buy no time */
 };
 

@@ -41,8 +41,8 @@ int inf_http_parse_head(inf_http_conn *c) {
     /* absolute-form (proxies): skip scheme://authority */
     if (tgt[0] != '/') {
         char *sl = NULL;
-        if ((size_t)(sp2 - tgt) > 8 && (strncasecmp(tgt, "http://", 7) == 0 ||
-                                        strncasecmp(tgt, "https://", 8) == 0))
+        if ((size_t)(sp2 - tgt) > 8 &&
+            (strncasecmp(tgt, "http://", 7) == 0 || strncasecmp(tgt, "https://", 8) == 0))
             sl = memchr(tgt + 8, '/', (size_t)(sp2 - tgt - 8));
         if (!sl) return tgt[0] == '*' ? 404 : 400;
         tgt = sl;
@@ -147,72 +147,70 @@ int inf_http_dechunk(inf_http_conn *c) {
     for (;;) {
         size_t avail = c->in_len - c->ch_raw;
         switch (c->ch_state) {
-        case CH_SIZE:
-        case CH_TRAILER: {
-            char *line = c->in + c->ch_raw;
-            char *nl = memchr(line, '\n', avail);
-            if (!nl) {
-                if (avail > CHUNK_LINE_MAX) return 400;
-                return 0;
-            }
-            size_t ll = (size_t)(nl - line);
-            c->ch_raw += ll + 1;
-            if (ll && line[ll - 1] == '\r') ll--;
-            if (c->ch_state == CH_TRAILER) {
-                if (ll == 0) {
-                    c->ch_state = CH_DONE;
-                    return 1;
+            case CH_SIZE:
+            case CH_TRAILER: {
+                char *line = c->in + c->ch_raw;
+                char *nl = memchr(line, '\n', avail);
+                if (!nl) {
+                    if (avail > CHUNK_LINE_MAX) return 400;
+                    return 0;
                 }
-                if (c->ch_raw - c->ch_dec > c->h->cfg.max_header) return 431;
+                size_t ll = (size_t)(nl - line);
+                c->ch_raw += ll + 1;
+                if (ll && line[ll - 1] == '\r') ll--;
+                if (c->ch_state == CH_TRAILER) {
+                    if (ll == 0) {
+                        c->ch_state = CH_DONE;
+                        return 1;
+                    }
+                    if (c->ch_raw - c->ch_dec > c->h->cfg.max_header) return 431;
+                    continue;
+                }
+                uint64_t sz = 0;
+                size_t k = 0;
+                for (; k < ll; k++) {
+                    char ch = line[k];
+                    int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                            : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                            : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                                     : -1;
+                    if (d < 0) break;
+                    if (k >= 15) return 413;
+                    sz = sz * 16 + (uint64_t)d;
+                }
+                if (k == 0 || (k < ll && line[k] != ';' && line[k] != ' ' && line[k] != '\t'))
+                    return 400;
+                if (sz == 0) {
+                    c->ch_state = CH_TRAILER;
+                    continue;
+                }
+                if (c->ch_dec - c->hdr_end + sz > c->h->cfg.max_body) return 413;
+                c->ch_left = sz;
+                c->ch_state = CH_DATA;
                 continue;
             }
-            uint64_t sz = 0;
-            size_t k = 0;
-            for (; k < ll; k++) {
-                char ch = line[k];
-                int d = ch >= '0' && ch <= '9'   ? ch - '0'
-                        : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                        : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                                 : -1;
-                if (d < 0) break;
-                if (k >= 15) return 413;
-                sz = sz * 16 + (uint64_t)d;
-            }
-            if (k == 0 || (k < ll && line[k] != ';' && line[k] != ' ' && line[k] != '\t'))
-                return 400;
-            if (sz == 0) {
-                c->ch_state = CH_TRAILER;
+            case CH_DATA: {
+                size_t n = avail < c->ch_left ? avail : (size_t)c->ch_left;
+                if (n == 0) return 0;
+                memmove(c->in + c->ch_dec, c->in + c->ch_raw, n);
+                c->ch_dec += n;
+                c->ch_raw += n;
+                c->ch_left -= n;
+                if (c->ch_left == 0) c->ch_state = CH_DATA_END;
                 continue;
             }
-            if (c->ch_dec - c->hdr_end + sz > c->h->cfg.max_body) return 413;
-            c->ch_left = sz;
-            c->ch_state = CH_DATA;
-            continue;
-        }
-        case CH_DATA: {
-            size_t n = avail < c->ch_left ? avail : (size_t)c->ch_left;
-            if (n == 0) return 0;
-            memmove(c->in + c->ch_dec, c->in + c->ch_raw, n);
-            c->ch_dec += n;
-            c->ch_raw += n;
-            c->ch_left -= n;
-            if (c->ch_left == 0) c->ch_state = CH_DATA_END;
-            continue;
-        }
-        case CH_DATA_END:
-            if (avail == 0) return 0;
-            if (c->in[c->ch_raw] == '\n') {
-                c->ch_raw += 1;
-            } else {
-                if (avail < 2) return 0;
-                if (c->in[c->ch_raw] != '\r' || c->in[c->ch_raw + 1] != '\n') return 400;
-                c->ch_raw += 2;
-            }
-            c->ch_state = CH_SIZE;
-            continue;
-        default:
-            return 1;
+            case CH_DATA_END:
+                if (avail == 0) return 0;
+                if (c->in[c->ch_raw] == '\n') {
+                    c->ch_raw += 1;
+                } else {
+                    if (avail < 2) return 0;
+                    if (c->in[c->ch_raw] != '\r' || c->in[c->ch_raw + 1] != '\n') return 400;
+                    c->ch_raw += 2;
+                }
+                c->ch_state = CH_SIZE;
+                continue;
+            default: return 1;
         }
     }
 }
-

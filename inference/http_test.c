@@ -23,17 +23,17 @@
 
 static int port;
 static atomic_int done;
-static atomic_int bids_seen;       /* bid handler calls */
-static inf_http_gate_fn gate_fn;   /* the gate of the next run (NULL: none) */
-static atomic_int gate_peer_ok;    /* the gate saw a loopback IPv4 peer */
+static atomic_int bids_seen;     /* bid handler calls */
+static inf_http_gate_fn gate_fn; /* the gate of the next run (NULL: none) */
+static atomic_int gate_peer_ok;  /* the gate saw a loopback IPv4 peer */
 
 /* A gate deciding by X-Beat-Exchange alone: "deny" → 403, "full" → 204
  * with a reason header, anything else admitted with tag_i = its length. */
 static void gate_by_id(void *arg, const inf_http_head *hd, inf_http_verdict *v) {
     (void)arg;
     const struct sockaddr_in *p = (const struct sockaddr_in *)hd->peer;
-    if (p && p->sin_family == AF_INET && p->sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
-        hd->key && strcmp(hd->key, "k") == 0)
+    if (p && p->sin_family == AF_INET && p->sin_addr.s_addr == htonl(INADDR_LOOPBACK) && hd->key &&
+        strcmp(hd->key, "k") == 0)
         atomic_store(&gate_peer_ok, 1);
     const char *x = hd->exchange ? hd->exchange : "";
     if (strcmp(x, "deny") == 0) {
@@ -56,8 +56,7 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     }
     char b[256];
     atomic_fetch_add(&bids_seen, 1);
-    int n = snprintf(b, sizeof b,
-                     "{\"len\":%zu,\"v\":\"%s\",\"ce\":\"%s\",\"b0\":\"%c\",\"t\":%d}",
+    int n = snprintf(b, sizeof b, "{\"len\":%zu,\"v\":\"%s\",\"ce\":\"%s\",\"b0\":\"%c\",\"t\":%d}",
                      rq->body_len, rq->ortb_version ? rq->ortb_version : "",
                      rq->content_encoding ? rq->content_encoding : "",
                      rq->body_len ? rq->body[0] : '-', rq->tag_i);
@@ -135,8 +134,9 @@ static void exchange(const char *req, int quiet_ms) {
     close(fd);
 }
 
-#define POST1 "POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n" \
-              "x-openrtb-version: 2.6\r\n\r\nhello"
+#define POST1                                                                                      \
+    "POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"                              \
+    "x-openrtb-version: 2.6\r\n\r\nhello"
 
 static void sc_keepalive(void) {
     int fd = dial();
@@ -151,8 +151,7 @@ static void sc_keepalive(void) {
 }
 
 static void sc_pipeline(void) {
-    exchange(POST1 POST1 "POST /openrtb2/bid?q=1 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
-             200);
+    exchange(POST1 POST1 "POST /openrtb2/bid?q=1 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 200);
 }
 
 static void sc_bytewise(void) {
@@ -168,7 +167,8 @@ static void sc_bytewise(void) {
 
 static void sc_chunked(void) {
     exchange("POST /openrtb2/bid HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-             "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nTrailer: x\r\n\r\n", 200);
+             "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nTrailer: x\r\n\r\n",
+             200);
 }
 
 static void sc_oversize(void) {
@@ -177,7 +177,8 @@ static void sc_oversize(void) {
 
 static void sc_oversize_chunked(void) {
     exchange("POST /openrtb2/bid HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-             "fffff\r\n", 300);
+             "fffff\r\n",
+             300);
 }
 
 static void sc_malformed(void) { exchange("GARBAGE\r\n\r\n", 300); }
@@ -186,7 +187,8 @@ static void sc_badheader(void) {
 }
 static void sc_smuggle(void) {
     exchange("POST /openrtb2/bid HTTP/1.1\r\nContent-Length: 3\r\n"
-             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 300);
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+             300);
 }
 static void sc_version(void) { exchange("GET /healthz HTTP/2.0\r\n\r\n", 300); }
 
@@ -208,7 +210,8 @@ static void sc_routes(void) {
     exchange("GET /openrtb2/bid HTTP/1.1\r\n\r\n"
              "GET /healthz HTTP/1.1\r\n\r\n"
              "GET /metrics HTTP/1.1\r\n\r\n"
-             "GET /nope HTTP/1.1\r\n\r\n", 200);
+             "GET /nope HTTP/1.1\r\n\r\n",
+             200);
 }
 
 static void sc_http10(void) {
@@ -252,9 +255,14 @@ static void poll_done(evutil_socket_t fd, short what, void *arg) {
 
 static int run(scenario sc, int max_conns, int read_timeout_ms) {
     struct event_base *base = event_base_new();
-    inf_http_cfg cfg = {.listen = "127.0.0.1:0", .max_body = 4096, .max_header = 1024,
-                        .max_conns = max_conns, .read_timeout_ms = read_timeout_ms,
-                        .idle_timeout_ms = 60000, .bid = on_bid, .health = health,
+    inf_http_cfg cfg = {.listen = "127.0.0.1:0",
+                        .max_body = 4096,
+                        .max_header = 1024,
+                        .max_conns = max_conns,
+                        .read_timeout_ms = read_timeout_ms,
+                        .idle_timeout_ms = 60000,
+                        .bid = on_bid,
+                        .health = health,
                         .gate = gate_fn};
     int err = 0;
     inf_http *h = inf_http_new(base, &cfg, &err);
@@ -346,8 +354,7 @@ static int test_expect_continue(void) {
 static int test_routes(void) {
     CHECK(run(sc_routes, 8, 5000) == 0);
     const char *a = strstr(got, "HTTP/1.1 405 "), *b = strstr(got, "HTTP/1.1 200 OK");
-    const char *m = strstr(got, "text/plain; version=0.0.4"),
-               *d = strstr(got, "HTTP/1.1 404 ");
+    const char *m = strstr(got, "text/plain; version=0.0.4"), *d = strstr(got, "HTTP/1.1 404 ");
     CHECK(a && b && m && d && a < b && b < m && m < d);
     CHECK(strstr(got, "Allow: POST\r\n"));
     CHECK(strstr(got, "{\"svc\":"));
@@ -373,17 +380,17 @@ static int test_read_timeout(void) {
     return 0;
 }
 
-#define XPOST(x) "POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nX-Beat-Exchange: " x \
-                 "\r\nX-Beat-Key: k\r\nContent-Length: 5\r\n\r\nhello"
+#define XPOST(x)                                                                                   \
+    "POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nX-Beat-Exchange: " x                                \
+    "\r\nX-Beat-Key: k\r\nContent-Length: 5\r\n\r\nhello"
 
-static void sc_gate_pipeline(void) {
-    exchange(XPOST("abc") XPOST("full") XPOST("abcd"), 300);
-}
+static void sc_gate_pipeline(void) { exchange(XPOST("abc") XPOST("full") XPOST("abcd"), 300); }
 
 static void sc_gate_deny(void) {
     /* the body never arrives: a refusal must not wait for it */
     exchange("POST /openrtb2/bid HTTP/1.1\r\nX-Beat-Exchange: deny\r\n"
-             "Content-Length: 1000\r\n\r\n", 2000);
+             "Content-Length: 1000\r\n\r\n",
+             2000);
 }
 
 /* The hook after the head: admitted requests reach the handler with the
@@ -417,7 +424,7 @@ static int test_gate(void) {
 
 static int test_conn_limit(void) {
     CHECK(run(sc_limit, 2, 5000) == 0);
-    CHECK_EQ_INT(conns_seen, 1); /* the oldest idle one was evicted */
+    CHECK_EQ_INT(conns_seen, 1);               /* the oldest idle one was evicted */
     CHECK(strstr(got, "HTTP/1.1 200 OK\r\n")); /* the newcomer is served */
     return 0;
 }

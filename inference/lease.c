@@ -30,10 +30,10 @@
 struct inf_leases {
     inf_lease_cfg cfg;
     uint64_t inc;
-    inf_lease_slot *slots;        /* cfg.max_campaigns, 64-byte aligned */
+    inf_lease_slot *slots; /* cfg.max_campaigns, 64-byte aligned */
     _Atomic int n;
-    inf_lease_slot closed;        /* for campaigns beyond the table: never granted */
-    _Atomic int32_t *index;       /* slot + 1, 0 = empty; open addressing */
+    inf_lease_slot closed;  /* for campaigns beyond the table: never granted */
+    _Atomic int32_t *index; /* slot + 1, 0 = empty; open addressing */
     uint32_t index_mask;
     bool full_logged;
     bool have_sock;
@@ -41,8 +41,8 @@ struct inf_leases {
     pthread_t thr;
     bool have_thr;
     atomic_bool stop;
-    atomic_bool kick;             /* a new slot: report now, not at the next tick */
-    _Atomic int reported_n;       /* slots covered by the last answered report */
+    atomic_bool kick;       /* a new slot: report now, not at the next tick */
+    _Atomic int reported_n; /* slots covered by the last answered report */
     _Atomic int64_t last_ok_ms;
     beat_buf out;
     beat_counter *rounds, *failures, *refused;
@@ -55,8 +55,8 @@ int64_t inf_leases_last_ok_ms(const inf_leases *t) {
 }
 bool inf_leases_ready(const inf_leases *t) {
     inf_leases *m = (inf_leases *)t;
-    return !m->have_sock || (atomic_load(&m->last_ok_ms) > 0 &&
-                             atomic_load(&m->reported_n) == atomic_load(&m->n));
+    return !m->have_sock ||
+           (atomic_load(&m->last_ok_ms) > 0 && atomic_load(&m->reported_n) == atomic_load(&m->n));
 }
 
 static uint32_t h_id(const char *id) { return (uint32_t)XXH3_64bits(id, strlen(id)); }
@@ -76,7 +76,8 @@ inf_lease_slot *inf_leases_slot(inf_leases *t, const char *id) {
     int n = atomic_load_explicit(&t->n, memory_order_relaxed);
     if (n >= t->cfg.max_campaigns) {
         if (!t->full_logged)
-            beat_log(BEAT_ERROR, "lease_table_full", "max=%d campaign=%s", t->cfg.max_campaigns, id);
+            beat_log(BEAT_ERROR, "lease_table_full", "max=%d campaign=%s", t->cfg.max_campaigns,
+                     id);
         t->full_logged = true;
         return &t->closed;
     }
@@ -102,8 +103,12 @@ int inf_leases_sync_once(inf_leases *t, bool final) {
         rows[i].cpm = atomic_load_explicit(&t->slots[i].used_cpm, memory_order_relaxed);
         if (rows[i].cpm < 0) rows[i].cpm = 0;
     }
-    beat_lease_msg m = {.tag = BEAT_FRAME_LEASE_REPORT, .inc = t->inc, .ts_ms = beat_now_ms(),
-                        .final = final, .n = n, .rows = rows};
+    beat_lease_msg m = {.tag = BEAT_FRAME_LEASE_REPORT,
+                        .inc = t->inc,
+                        .ts_ms = beat_now_ms(),
+                        .final = final,
+                        .n = n,
+                        .rows = rows};
     snprintf(m.node, sizeof m.node, "%s", t->cfg.node);
     beat_buf_reset(&t->out);
     int rc = beat_lease_encode(&m, &t->out);
@@ -126,8 +131,7 @@ int inf_leases_sync_once(inf_leases *t, bool final) {
         if (len > 0 && p[0] == BEAT_FRAME_ERROR)
             beat_log_rl(5000, BEAT_WARN, "lease_refused", "reason=\"%.*s\"",
                         (int)(len - 1 > 200 ? 200 : len - 1), p + 1);
-        else
-            beat_log_rl(5000, BEAT_WARN, "lease_garbage", "reason=\"%s\"", why.msg);
+        else beat_log_rl(5000, BEAT_WARN, "lease_garbage", "reason=\"%s\"", why.msg);
         free(reply);
         return -EBADMSG;
     }
@@ -143,8 +147,7 @@ int inf_leases_sync_once(inf_leases *t, bool final) {
         int64_t old = atomic_load_explicit(&s->granted_cpm, memory_order_relaxed);
         while (g.rows[i].cpm > old &&
                !atomic_compare_exchange_weak_explicit(&s->granted_cpm, &old, g.rows[i].cpm,
-                                                      memory_order_relaxed,
-                                                      memory_order_relaxed)) {
+                                                      memory_order_relaxed, memory_order_relaxed)) {
         }
     }
     beat_lease_fini(&g);

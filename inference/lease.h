@@ -33,17 +33,18 @@ static inline bool inf_lease_take(inf_lease_slot *s, int64_t cpm) {
  * an imp is never lost to a winner whose lease is nearly empty). */
 static inline bool inf_lease_open(const inf_lease_slot *s, int64_t cpm) {
     return atomic_load_explicit(&s->granted_cpm, memory_order_relaxed) -
-               atomic_load_explicit(&s->used_cpm, memory_order_relaxed) >= cpm;
+               atomic_load_explicit(&s->used_cpm, memory_order_relaxed) >=
+           cpm;
 }
 
 typedef struct inf_leases inf_leases;
 
 typedef struct inf_lease_cfg {
-    const char *url;        /* supervisor lease socket (we dial req); NULL = no link */
-    const char *node;       /* this node's name */
-    int every_ms;           /* report interval (1000) */
-    int timeout_ms;         /* per round trip (500) */
-    int max_campaigns;      /* slots: ids ever seen (0 = 2 × BEAT_CAMPAIGNS_MAX) */
+    const char *url;   /* supervisor lease socket (we dial req); NULL = no link */
+    const char *node;  /* this node's name */
+    int every_ms;      /* report interval (1000) */
+    int timeout_ms;    /* per round trip (500) */
+    int max_campaigns; /* slots: ids ever seen (0 = 2 × BEAT_CAMPAIGNS_MAX) */
 } inf_lease_cfg;
 
 /* A table of cfg->max_campaigns slots and, if cfg->url is set, the lease

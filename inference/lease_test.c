@@ -32,7 +32,7 @@ static int t_take_never_exceeds(void) {
     CHECK(t);
     inf_lease_slot *s = inf_leases_slot(t, "c1");
     CHECK(s && s == inf_leases_slot(t, "c1")); /* stable */
-    CHECK(!inf_lease_take(s, 1));             /* nothing granted yet */
+    CHECK(!inf_lease_take(s, 1));              /* nothing granted yet */
     grant(s, 100003);
     racer r[4];
     pthread_t th[4];

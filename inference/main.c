@@ -38,111 +38,113 @@
 #define RESP_MAX (1024 * 1024) /* a response that does not fit → no-bid */
 #define SCRATCH_MAX (64 * 1024)
 
-static char *o_lease, *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret,
-    *o_name, *o_log_level, *o_rates, *o_tcf_purposes;
+static char *o_lease, *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret, *o_name,
+    *o_log_level, *o_rates, *o_tcf_purposes;
 static bool o_open, o_explain;
 static int64_t o_lease_every_ms, o_tcf_vendor_id;
-static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms,
-    o_max_model_bytes, o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch,
-    o_read_timeout_ms, o_idle_timeout_ms;
+static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms, o_max_model_bytes,
+    o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch, o_read_timeout_ms,
+    o_idle_timeout_ms;
 static bool o_dev;
 static int64_t o_clock_skew_ms;
 static beat_alert_opts o_alert;
 static double o_state_warn_s, o_state_error_s, o_model_warn_s, o_model_error_s;
 
 static const beat_opt opts[] = {
-    {"listen", "BEAT_INFERENCE_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8080",
-     0, -1, "HTTP address for /openrtb2/bid, /healthz, /metrics", false},
-    {"workers", "BEAT_INFERENCE_WORKERS", BEAT_OPT_INT, &o_workers, "1", 1,
-     MAX_WORKERS, "HTTP event loops, one thread each (SO_REUSEPORT when > 1)", false},
+    {"listen", "BEAT_INFERENCE_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8080", 0, -1,
+     "HTTP address for /openrtb2/bid, /healthz, /metrics", false},
+    {"workers", "BEAT_INFERENCE_WORKERS", BEAT_OPT_INT, &o_workers, "1", 1, MAX_WORKERS,
+     "HTTP event loops, one thread each (SO_REUSEPORT when > 1)", false},
     {"max-body", "BEAT_INFERENCE_MAX_BODY", BEAT_OPT_INT, &o_max_body, "65536", 1024,
      16 * 1024 * 1024, "largest bid request body in bytes (larger → 413)", false},
-    {"max-conns", "BEAT_INFERENCE_MAX_CONNS", BEAT_OPT_INT, &o_max_conns, "1024", 1,
-     65536, "open HTTP connections per worker; at the cap a new one closes the "
-     "connection that has waited longest for a request", false},
-    {"read-timeout-ms", "BEAT_INFERENCE_READ_TIMEOUT_MS", BEAT_OPT_INT,
-     &o_read_timeout_ms, "10000", 100, 600000,
-     "a started request must arrive whole within this (else 408, closed)", false},
-    {"idle-timeout-ms", "BEAT_INFERENCE_IDLE_TIMEOUT_MS", BEAT_OPT_INT,
-     &o_idle_timeout_ms, "60000", 100, 3600000,
-     "idle keep-alive connections are closed after this", false},
-    {"supervisor-pub", "BEAT_SUPERVISOR_PUB", BEAT_OPT_STR, &o_pub,
-     "tcp://127.0.0.1:7103", 0, -1,
+    {"max-conns", "BEAT_INFERENCE_MAX_CONNS", BEAT_OPT_INT, &o_max_conns, "1024", 1, 65536,
+     "open HTTP connections per worker; at the cap a new one closes the "
+     "connection that has waited longest for a request",
+     false},
+    {"read-timeout-ms", "BEAT_INFERENCE_READ_TIMEOUT_MS", BEAT_OPT_INT, &o_read_timeout_ms, "10000",
+     100, 600000, "a started request must arrive whole within this (else 408, closed)", false},
+    {"idle-timeout-ms", "BEAT_INFERENCE_IDLE_TIMEOUT_MS", BEAT_OPT_INT, &o_idle_timeout_ms, "60000",
+     100, 3600000, "idle keep-alive connections are closed after this", false},
+    {"supervisor-pub", "BEAT_SUPERVISOR_PUB", BEAT_OPT_STR, &o_pub, "tcp://127.0.0.1:7103", 0, -1,
      "supervisor nng pub address (snapshots, checkpoints, heartbeats)", false},
-    {"supervisor-rep", "BEAT_SUPERVISOR_REP", BEAT_OPT_STR, &o_rep,
-     "tcp://127.0.0.1:7104", 0, -1, "supervisor nng rep address (requests)", false},
-    {"supervisor-lease", "BEAT_SUPERVISOR_LEASE", BEAT_OPT_STR, &o_lease,
-     "tcp://127.0.0.1:7105", 0, -1,
+    {"supervisor-rep", "BEAT_SUPERVISOR_REP", BEAT_OPT_STR, &o_rep, "tcp://127.0.0.1:7104", 0, -1,
+     "supervisor nng rep address (requests)", false},
+    {"supervisor-lease", "BEAT_SUPERVISOR_LEASE", BEAT_OPT_STR, &o_lease, "tcp://127.0.0.1:7105", 0,
+     -1,
      "primary supervisor's nng lease address: this node reports what it bid and gets "
-     "its budget leases (docs/money.md); without a lease nothing is bid", false},
-    {"lease-every-ms", "BEAT_INFERENCE_LEASE_EVERY_MS", BEAT_OPT_INT, &o_lease_every_ms,
-     "1000", 100, 60000, "how often this node reports its bids and renews its leases",
+     "its budget leases (docs/money.md); without a lease nothing is bid",
      false},
-    {"receiver-url", "BEAT_RECEIVER_URL", BEAT_OPT_STR, &o_receiver_url,
-     "http://127.0.0.1:8081", 0, -1, "base URL of notice URLs (win/bill/loss/click)",
-     false},
-    {"receiver-bidlog", "BEAT_RECEIVER_BIDLOG", BEAT_OPT_STR, &o_bidlog,
-     "tcp://127.0.0.1:7101", 0, -1,
+    {"lease-every-ms", "BEAT_INFERENCE_LEASE_EVERY_MS", BEAT_OPT_INT, &o_lease_every_ms, "1000",
+     100, 60000, "how often this node reports its bids and renews its leases", false},
+    {"receiver-url", "BEAT_RECEIVER_URL", BEAT_OPT_STR, &o_receiver_url, "http://127.0.0.1:8081", 0,
+     -1, "base URL of notice URLs (win/bill/loss/click)", false},
+    {"receiver-bidlog", "BEAT_RECEIVER_BIDLOG", BEAT_OPT_STR, &o_bidlog, "tcp://127.0.0.1:7101", 0,
+     -1,
      "receiver nng pull address for bid logs; a comma list dials every receiver "
-     "and spreads bid logs over the ones that are up", false},
-    {"bidlog-sendbuf", "BEAT_INFERENCE_BIDLOG_SENDBUF", BEAT_OPT_INT, &o_sendbuf,
-     "1024", 0, 8192,
+     "and spreads bid logs over the ones that are up",
+     false},
+    {"bidlog-sendbuf", "BEAT_INFERENCE_BIDLOG_SENDBUF", BEAT_OPT_INT, &o_sendbuf, "1024", 0, 8192,
      "bid-log messages buffered while the receiver is slow or away; beyond it "
-     "they are dropped and counted", false},
-    {"bidlog-queue", "BEAT_INFERENCE_BIDLOG_QUEUE", BEAT_OPT_INT, &o_bidlog_queue,
-     "8192", 16, 1048576,
+     "they are dropped and counted",
+     false},
+    {"bidlog-queue", "BEAT_INFERENCE_BIDLOG_QUEUE", BEAT_OPT_INT, &o_bidlog_queue, "8192", 16,
+     1048576,
      "bid events waiting for the bid-log sender thread; beyond it they are "
-     "dropped and counted", false},
-    {"bidlog-batch", "BEAT_INFERENCE_BIDLOG_BATCH", BEAT_OPT_INT, &o_bidlog_batch,
-     "32", 1, 1024,
+     "dropped and counted",
+     false},
+    {"bidlog-batch", "BEAT_INFERENCE_BIDLOG_BATCH", BEAT_OPT_INT, &o_bidlog_batch, "32", 1, 1024,
      "most bid events per nng message, newline-separated (1: one per message; "
      "a batch holds what queued up since the last send, so it adds no delay; "
-     "keep batches under the receiver's --bidlog-max-bytes)", false},
-    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, NULL, 0,
-     -1, "HMAC key of notice URL signatures (same as the receiver); required unless --dev",
-     true},
+     "keep batches under the receiver's --bidlog-max-bytes)",
+     false},
+    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, NULL, 0, -1,
+     "HMAC key of notice URL signatures (same as the receiver); required unless --dev", true},
     BEAT_OPT_DEV(&o_dev),
-    {"max-state-age-ms", "BEAT_INFERENCE_MAX_STATE_AGE_MS", BEAT_OPT_INT,
-     &o_max_state_age_ms, "600000", 1000, 86400000,
+    {"max-state-age-ms", "BEAT_INFERENCE_MAX_STATE_AGE_MS", BEAT_OPT_INT, &o_max_state_age_ms,
+     "600000", 1000, 86400000,
      "no bids while the pacing state is older than this: how long a node keeps pacing "
      "on the last multipliers while the actuator or supervisor is away (budget leases, "
-     "not this, bound the money)", false},
+     "not this, bound the money)",
+     false},
     BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
-    {"max-model-bytes", "BEAT_INFERENCE_MAX_MODEL_BYTES", BEAT_OPT_INT,
-     &o_max_model_bytes, "67108864", 65536, 1073741824,
+    {"max-model-bytes", "BEAT_INFERENCE_MAX_MODEL_BYTES", BEAT_OPT_INT, &o_max_model_bytes,
+     "67108864", 65536, 1073741824,
      "largest checkpoint accepted; sizes the nng receive limit (bigger messages "
-     "are dropped by nng silently)", false},
+     "are dropped by nng silently)",
+     false},
     BEAT_OPT_FX(&o_rates),
-    {"tcf-vendor-id", "BEAT_INFERENCE_TCF_VENDOR_ID", BEAT_OPT_INT, &o_tcf_vendor_id,
-     "0", 0, 65535,
+    {"tcf-vendor-id", "BEAT_INFERENCE_TCF_VENDOR_ID", BEAT_OPT_INT, &o_tcf_vendor_id, "0", 0, 65535,
      "our IAB TCF vendor id: under GDPR personal data is used only with this "
      "vendor's consent in the TC string; 0 (no id) bids GDPR traffic "
-     "contextually (docs/privacy.md)", false},
-    {"tcf-purposes", "BEAT_INFERENCE_TCF_PURPOSES", BEAT_OPT_STR, &o_tcf_purposes,
-     "1,3,4", 0, -1,
+     "contextually (docs/privacy.md)",
+     false},
+    {"tcf-purposes", "BEAT_INFERENCE_TCF_PURPOSES", BEAT_OPT_STR, &o_tcf_purposes, "1,3,4", 0, -1,
      "TCF purposes that need consent before personal data is used (1 store "
-     "and access, 3 and 4 personalised ads profile and selection)", false},
-    {"tmax-reserve-ms", "BEAT_INFERENCE_TMAX_RESERVE_MS", BEAT_OPT_INT,
-     &o_tmax_reserve_ms, "5", 0, 1000,
+     "and access, 3 and 4 personalised ads profile and selection)",
+     false},
+    {"tmax-reserve-ms", "BEAT_INFERENCE_TMAX_RESERVE_MS", BEAT_OPT_INT, &o_tmax_reserve_ms, "5", 0,
+     1000,
      "time kept for the network out of a request's tmax: when less than this is "
-     "left of tmax since the request arrived, answer no-bid (204)", false},
+     "left of tmax since the request arrived, answer no-bid (204)",
+     false},
     {"open", "BEAT_INFERENCE_OPEN", BEAT_OPT_BOOL, &o_open, "false", 0, -1,
      "development only: answer bid requests from anyone, without exchange "
-     "authentication or QPS caps (docs/exchanges.md)", false},
+     "authentication or QPS caps (docs/exchanges.md)",
+     false},
     {"explain", "BEAT_INFERENCE_EXPLAIN", BEAT_OPT_BOOL, &o_explain, "false", 0, -1,
      "grading only: every bid answer (200 and 204) carries X-Beat-Explain with our "
      "pCTR for each candidate campaign of the first imp, which tells the exchange what "
-     "we think its traffic is worth; never on a real exchange (docs/demo.md)", false},
-    BEAT_ALERT_OPTS(&o_alert),
-    {"alert-state-age-warn-s", "BEAT_ALERT_STATE_AGE_WARN_S", BEAT_OPT_DBL, &o_state_warn_s,
-     "15", 0, 1e7, "warn when the pacing state is this old (0 = off)", false},
-    {"alert-state-age-error-s", "BEAT_ALERT_STATE_AGE_ERROR_S", BEAT_OPT_DBL,
-     &o_state_error_s, "30", 0, 1e7, "error when the pacing state is this old (0 = off)",
+     "we think its traffic is worth; never on a real exchange (docs/demo.md)",
      false},
-    {"alert-model-age-warn-s", "BEAT_ALERT_MODEL_AGE_WARN_S", BEAT_OPT_DBL, &o_model_warn_s,
-     "3600", 0, 1e7, "warn when the model is this old (0 = off)", false},
-    {"alert-model-age-error-s", "BEAT_ALERT_MODEL_AGE_ERROR_S", BEAT_OPT_DBL,
-     &o_model_error_s, "21600", 0, 1e7, "error when the model is this old (0 = off)", false},
+    BEAT_ALERT_OPTS(&o_alert),
+    {"alert-state-age-warn-s", "BEAT_ALERT_STATE_AGE_WARN_S", BEAT_OPT_DBL, &o_state_warn_s, "15",
+     0, 1e7, "warn when the pacing state is this old (0 = off)", false},
+    {"alert-state-age-error-s", "BEAT_ALERT_STATE_AGE_ERROR_S", BEAT_OPT_DBL, &o_state_error_s,
+     "30", 0, 1e7, "error when the pacing state is this old (0 = off)", false},
+    {"alert-model-age-warn-s", "BEAT_ALERT_MODEL_AGE_WARN_S", BEAT_OPT_DBL, &o_model_warn_s, "3600",
+     0, 1e7, "warn when the model is this old (0 = off)", false},
+    {"alert-model-age-error-s", "BEAT_ALERT_MODEL_AGE_ERROR_S", BEAT_OPT_DBL, &o_model_error_s,
+     "21600", 0, 1e7, "error when the model is this old (0 = off)", false},
     {"name", "BEAT_INFERENCE_NAME", BEAT_OPT_STR, &o_name, "inference-1", 0, -1,
      "instance name (node id in bid logs)", false},
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
@@ -174,8 +176,8 @@ static struct {
     worker *w;
     int nw;
     beat_loop_timer *stats_ev;
-    inf_opps *opps;            /* opportunity counters, one row per worker */
-    beat_loop_timer *opps_ev;  /* sends them every second (on worker 0) */
+    inf_opps *opps;                     /* opportunity counters, one row per worker */
+    beat_loop_timer *opps_ev;           /* sends them every second (on worker 0) */
     beat_counter *shaded, *shade_saved; /* first-price shading (bidder.c) */
 } G;
 
@@ -189,8 +191,11 @@ static void on_gate(void *arg, const inf_http_head *hd, inf_http_verdict *v) {
     inf_exch_verdict xv;
     inf_exch_gate(wd, o_open, hd->exchange, hd->key, hd->peer, beat_mono_us() * 1000, &xv);
     inf_holder_release(G.holder, w->idx);
-    *v = (inf_http_verdict){.code = xv.code, .reason = xv.reason, .headers = xv.headers,
-                            .tag = xv.slot, .tag_i = xv.xi};
+    *v = (inf_http_verdict){.code = xv.code,
+                            .reason = xv.reason,
+                            .headers = xv.headers,
+                            .tag = xv.slot,
+                            .tag_i = xv.xi};
 }
 
 static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
@@ -200,8 +205,7 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     const char *ver = rq->ortb_version;
     if (!rq->post) {
         inf_exch_done(xs, INF_OUT_BAD, 0, 0, 0, t0);
-        inf_http_reply_error(c, 405, NULL, "Allow: POST\r\n",
-                             "method not allowed: use POST");
+        inf_http_reply_error(c, 405, NULL, "Allow: POST\r\n", "method not allowed: use POST");
         return;
     }
     const char *body = rq->body;
@@ -214,13 +218,10 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
             rc = inf_gunzip_run(w->gz, body ? body : "", len, &body, &len);
         if (rc < 0) {
             if (rc == -EMSGSIZE)
-                inf_http_reply_error(c, 413, NULL, NULL,
-                                     "body: inflated size over --max-body");
+                inf_http_reply_error(c, 413, NULL, NULL, "body: inflated size over --max-body");
             else if (rc == -ENOTSUP)
-                inf_http_reply_error(c, 415, NULL, NULL,
-                                     "Content-Encoding: only gzip or deflate");
-            else
-                inf_http_reply_error(c, 400, NULL, NULL, "body: invalid gzip data");
+                inf_http_reply_error(c, 415, NULL, NULL, "Content-Encoding: only gzip or deflate");
+            else inf_http_reply_error(c, 400, NULL, NULL, "body: invalid gzip data");
             inf_exch_done(xs, INF_OUT_BAD, 0, 0, 0, t0);
             return;
         }
@@ -256,8 +257,8 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
      * handler's entry (body read) stands in for the arrival. Less than the
      * reserve (the exchange's tmax_reserve_ms, else --tmax-reserve-ms) left
      * → a late bid would be thrown away: no-bid. */
-    int64_t deadline_us = w->req.tmax_ms > 0 ? t0 + (w->req.tmax_ms - reserve_ms) * 1000
-                                             : INT64_MAX;
+    int64_t deadline_us =
+        w->req.tmax_ms > 0 ? t0 + (w->req.tmax_ms - reserve_ms) * 1000 : INT64_MAX;
     if (beat_mono_us() >= deadline_us) {
         w->res.n = 0;
         w->res.n_explain = 0;
@@ -272,8 +273,7 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     int code = 204;
     if (w->res.n > 0) {
         beat_buf_reset(&w->resp);
-        int rc = inf_bidder_response(G.bidder, wd, &w->req, &w->res, &w->resp,
-                                     &w->scratch);
+        int rc = inf_bidder_response(G.bidder, wd, &w->req, &w->res, &w->resp, &w->scratch);
         if (rc == 0) {
             code = 200;
             for (int k = 0; k < w->res.n; k++) {
@@ -291,8 +291,7 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
             }
         } else {
             w->res.reason = INF_NB_RESPONSE;
-            beat_log_rl(5000, BEAT_ERROR, "response_too_large", "err=%d max=%d", rc,
-                        RESP_MAX);
+            beat_log_rl(5000, BEAT_ERROR, "response_too_large", "err=%d max=%d", rc, RESP_MAX);
         }
     }
     if (o_explain) inf_bidder_explain(wd, &w->res, w->explain, sizeof w->explain);
@@ -315,19 +314,17 @@ static bool health(void *arg, beat_buf *d) {
     int64_t state_age = v.has_state ? now - v.state_ts_ms : -1;
     beat_buf_puts(d, "\"name\":");
     beat_buf_json_str(d, o_name, strlen(o_name));
-    beat_buf_printf(d,
-                    ",\"workers\":%d,\"has_model\":%s,\"has_state\":%s,"
-                    "\"model_version\":%lld,\"campaigns_version\":%lld,"
-                    "\"state_version\":%lld,\"campaigns\":%d,\"state_age_ms\":%lld,"
-                    "\"model_age_ms\":%lld,\"state_stale\":%s,\"lease_age_ms\":%lld",
-                    G.nw, v.has_model ? "true" : "false",
-                    v.has_state ? "true" : "false", (long long)v.model_v,
-                    (long long)v.campaigns_v, (long long)v.state_v, v.n_campaigns,
-                    (long long)state_age,
-                    (long long)(v.has_model ? now - v.model_ts_ms : -1),
-                    state_age > o_max_state_age_ms ? "true" : "false",
-                    (long long)(inf_leases_last_ok_ms(G.leases)
-                                    ? now - inf_leases_last_ok_ms(G.leases) : -1));
+    beat_buf_printf(
+        d,
+        ",\"workers\":%d,\"has_model\":%s,\"has_state\":%s,"
+        "\"model_version\":%lld,\"campaigns_version\":%lld,"
+        "\"state_version\":%lld,\"campaigns\":%d,\"state_age_ms\":%lld,"
+        "\"model_age_ms\":%lld,\"state_stale\":%s,\"lease_age_ms\":%lld",
+        G.nw, v.has_model ? "true" : "false", v.has_state ? "true" : "false", (long long)v.model_v,
+        (long long)v.campaigns_v, (long long)v.state_v, v.n_campaigns, (long long)state_age,
+        (long long)(v.has_model ? now - v.model_ts_ms : -1),
+        state_age > o_max_state_age_ms ? "true" : "false",
+        (long long)(inf_leases_last_ok_ms(G.leases) ? now - inf_leases_last_ok_ms(G.leases) : -1));
     beat_buf_printf(d, ",\"exchanges_version\":%lld,\"exchanges\":%d,\"open\":%s",
                     (long long)v.exchanges_v, v.n_exchanges, o_open ? "true" : "false");
     /* Without an exchange configured every bid request is refused: not
@@ -337,20 +334,20 @@ static bool health(void *arg, beat_buf *d) {
 }
 
 enum { GV_MODEL_V, GV_STATE_V, GV_CAMP_V, GV_CAMPS, GV_STATE_AGE, GV_MODEL_AGE };
-static const int gauge_sel[] = {GV_MODEL_V, GV_STATE_V, GV_CAMP_V,
-                                GV_CAMPS, GV_STATE_AGE, GV_MODEL_AGE};
+static const int gauge_sel[] = {GV_MODEL_V, GV_STATE_V,   GV_CAMP_V,
+                                GV_CAMPS,   GV_STATE_AGE, GV_MODEL_AGE};
 
 static double gauge_fn(void *arg) {
     inf_versions v;
     inf_holder_versions(G.holder, &v);
     double now = (double)beat_now_ms();
     switch (*(const int *)arg) {
-    case GV_MODEL_V: return (double)v.model_v;
-    case GV_STATE_V: return (double)v.state_v;
-    case GV_CAMP_V: return (double)v.campaigns_v;
-    case GV_CAMPS: return v.n_campaigns;
-    case GV_STATE_AGE: return v.has_state ? (now - (double)v.state_ts_ms) / 1e3 : -1;
-    case GV_MODEL_AGE: return v.has_model ? (now - (double)v.model_ts_ms) / 1e3 : -1;
+        case GV_MODEL_V: return (double)v.model_v;
+        case GV_STATE_V: return (double)v.state_v;
+        case GV_CAMP_V: return (double)v.campaigns_v;
+        case GV_CAMPS: return v.n_campaigns;
+        case GV_STATE_AGE: return v.has_state ? (now - (double)v.state_ts_ms) / 1e3 : -1;
+        case GV_MODEL_AGE: return v.has_model ? (now - (double)v.model_ts_ms) / 1e3 : -1;
     }
     return 0;
 }
@@ -362,14 +359,14 @@ static void metrics_init(void) {
                                 "by the campaign's win_curve)");
     G.shade_saved = beat_counter_new("beat_inference_shade_cpm_micros_total",
                                      "Sum over shaded bids of value minus bid (CPM micros)");
-    beat_gauge_fn_new("beat_inference_model_version", "Model version held",
-                      gauge_fn, (void *)&gauge_sel[GV_MODEL_V]);
-    beat_gauge_fn_new("beat_inference_state_version", "Pacing state version held",
-                      gauge_fn, (void *)&gauge_sel[GV_STATE_V]);
-    beat_gauge_fn_new("beat_inference_campaigns_version", "Campaign set version held",
-                      gauge_fn, (void *)&gauge_sel[GV_CAMP_V]);
-    beat_gauge_fn_new("beat_inference_campaigns", "Campaigns in the world",
-                      gauge_fn, (void *)&gauge_sel[GV_CAMPS]);
+    beat_gauge_fn_new("beat_inference_model_version", "Model version held", gauge_fn,
+                      (void *)&gauge_sel[GV_MODEL_V]);
+    beat_gauge_fn_new("beat_inference_state_version", "Pacing state version held", gauge_fn,
+                      (void *)&gauge_sel[GV_STATE_V]);
+    beat_gauge_fn_new("beat_inference_campaigns_version", "Campaign set version held", gauge_fn,
+                      (void *)&gauge_sel[GV_CAMP_V]);
+    beat_gauge_fn_new("beat_inference_campaigns", "Campaigns in the world", gauge_fn,
+                      (void *)&gauge_sel[GV_CAMPS]);
     beat_gauge_fn_new("beat_inference_state_age_seconds",
                       "Age of the pacing state (by its ts); -1 if none", gauge_fn,
                       (void *)&gauge_sel[GV_STATE_AGE]);
@@ -388,22 +385,51 @@ static beat_alert_rules *start_alert_rules(void) {
     snprintf(sup, sizeof sup, "supervisor %s silent (no heartbeat)", o_pub);
     snprintf(rcv, sizeof rcv, "receiver %s: bid-log pushes failing", o_bidlog);
     beat_alert_rule r[] = {
-        {.name = "supervisor_unreachable", .what = sup, .unit = "s", .kind = BEAT_RULE_SILENT,
-         .value = beat_alert_counter_fn, .value_arg = hb, .warn = o_alert.peer_warn_s,
+        {.name = "supervisor_unreachable",
+         .what = sup,
+         .unit = "s",
+         .kind = BEAT_RULE_SILENT,
+         .value = beat_alert_counter_fn,
+         .value_arg = hb,
+         .warn = o_alert.peer_warn_s,
          .error = o_alert.peer_error_s},
-        {.name = "receiver_unreachable", .what = rcv, .unit = "s", .kind = BEAT_RULE_FAILING,
-         .value = beat_alert_counter_fn, .value_arg = drop, .total = beat_alert_counter_fn,
-         .total_arg = sent, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
-        {.name = "bidlog_drop_rate", .what = "bid logs dropped", .unit = "%",
-         .kind = BEAT_RULE_RATIO, .value = beat_alert_counter_fn, .value_arg = drop,
-         .total = beat_alert_counter_fn, .total_arg = sent, .total_is_rest = true,
-         .warn = o_alert.drop_warn_pct, .error = o_alert.drop_error_pct},
-        {.name = "state_stale", .what = "pacing state age", .unit = "s",
-         .kind = BEAT_RULE_VALUE, .value = gauge_fn, .value_arg = (void *)&gauge_sel[GV_STATE_AGE],
-         .warn = o_state_warn_s, .error = o_state_error_s},
-        {.name = "model_stale", .what = "model age", .unit = "s", .kind = BEAT_RULE_VALUE,
-         .value = gauge_fn, .value_arg = (void *)&gauge_sel[GV_MODEL_AGE],
-         .warn = o_model_warn_s, .error = o_model_error_s},
+        {.name = "receiver_unreachable",
+         .what = rcv,
+         .unit = "s",
+         .kind = BEAT_RULE_FAILING,
+         .value = beat_alert_counter_fn,
+         .value_arg = drop,
+         .total = beat_alert_counter_fn,
+         .total_arg = sent,
+         .warn = o_alert.peer_warn_s,
+         .error = o_alert.peer_error_s},
+        {.name = "bidlog_drop_rate",
+         .what = "bid logs dropped",
+         .unit = "%",
+         .kind = BEAT_RULE_RATIO,
+         .value = beat_alert_counter_fn,
+         .value_arg = drop,
+         .total = beat_alert_counter_fn,
+         .total_arg = sent,
+         .total_is_rest = true,
+         .warn = o_alert.drop_warn_pct,
+         .error = o_alert.drop_error_pct},
+        {.name = "state_stale",
+         .what = "pacing state age",
+         .unit = "s",
+         .kind = BEAT_RULE_VALUE,
+         .value = gauge_fn,
+         .value_arg = (void *)&gauge_sel[GV_STATE_AGE],
+         .warn = o_state_warn_s,
+         .error = o_state_error_s},
+        {.name = "model_stale",
+         .what = "model age",
+         .unit = "s",
+         .kind = BEAT_RULE_VALUE,
+         .value = gauge_fn,
+         .value_arg = (void *)&gauge_sel[GV_MODEL_AGE],
+         .warn = o_model_warn_s,
+         .error = o_model_error_s},
     };
     return beat_alert_rules_run(&o_alert, o_name, r, (int)(sizeof r / sizeof r[0]));
 }
@@ -413,20 +439,18 @@ static void log_stats(void) {
     inf_holder_versions(G.holder, &v);
     inf_exch_totals t;
     inf_exch_get_totals(&t);
-    beat_log(BEAT_INFO, "stats",
-             "bid=%llu nobid=%llu bad_request=%llu bids=%llu no_model=%llu "
-             "no_state=%llu stale_state=%llu refused=%llu qps_limited=%llu "
-             "model_version=%lld campaigns_version=%lld state_version=%lld "
-             "exchanges_version=%lld",
-             (unsigned long long)t.outcome[INF_OUT_BID],
-             (unsigned long long)t.outcome[INF_OUT_NOBID],
-             (unsigned long long)t.outcome[INF_OUT_BAD], (unsigned long long)t.bids,
-             (unsigned long long)t.nobid[INF_NB_NO_MODEL],
-             (unsigned long long)t.nobid[INF_NB_NO_STATE],
-             (unsigned long long)t.nobid[INF_NB_STALE_STATE],
-             (unsigned long long)t.refused, (unsigned long long)t.qps_limited,
-             (long long)v.model_v, (long long)v.campaigns_v, (long long)v.state_v,
-             (long long)v.exchanges_v);
+    beat_log(
+        BEAT_INFO, "stats",
+        "bid=%llu nobid=%llu bad_request=%llu bids=%llu no_model=%llu "
+        "no_state=%llu stale_state=%llu refused=%llu qps_limited=%llu "
+        "model_version=%lld campaigns_version=%lld state_version=%lld "
+        "exchanges_version=%lld",
+        (unsigned long long)t.outcome[INF_OUT_BID], (unsigned long long)t.outcome[INF_OUT_NOBID],
+        (unsigned long long)t.outcome[INF_OUT_BAD], (unsigned long long)t.bids,
+        (unsigned long long)t.nobid[INF_NB_NO_MODEL], (unsigned long long)t.nobid[INF_NB_NO_STATE],
+        (unsigned long long)t.nobid[INF_NB_STALE_STATE], (unsigned long long)t.refused,
+        (unsigned long long)t.qps_limited, (long long)v.model_v, (long long)v.campaigns_v,
+        (long long)v.state_v, (long long)v.exchanges_v);
 }
 
 /* ---- workers ---------------------------------------------------------------- */
@@ -523,15 +547,16 @@ int main(int argc, char **argv) {
         return 64;
     /* Notice URLs are built on it for every bid: refuse a base the exchange
      * could not call back, rather than bid with dead notice URLs. */
-    if (strncmp(o_receiver_url, "http://", 7) != 0 &&
-        strncmp(o_receiver_url, "https://", 8) != 0) {
+    if (strncmp(o_receiver_url, "http://", 7) != 0 && strncmp(o_receiver_url, "https://", 8) != 0) {
         fprintf(stderr, "beat-inference: --receiver-url: must start with http:// or "
                         "https://\n");
         return 64;
     }
     if (!*o_name || strlen(o_name) > BEAT_ID_MAX) {
-        fprintf(stderr, "beat-inference: --name: 1..%d bytes (it is the node id in bid "
-                        "logs)\n", BEAT_ID_MAX);
+        fprintf(stderr,
+                "beat-inference: --name: 1..%d bytes (it is the node id in bid "
+                "logs)\n",
+                BEAT_ID_MAX);
         return 64;
     }
     beat_reason why = {{0}};
@@ -546,7 +571,8 @@ int main(int argc, char **argv) {
     beat_stop_install();
     beat_cfg_log(opts);
     if (o_open)
-        beat_log(BEAT_WARN, "open_mode", "msg=\"--open: bid requests are answered for anyone, "
+        beat_log(BEAT_WARN, "open_mode",
+                 "msg=\"--open: bid requests are answered for anyone, "
                  "unauthenticated and uncapped; for development only\"");
     metrics_init();
     inf_privacy_metrics_init();
@@ -616,8 +642,7 @@ int main(int argc, char **argv) {
     };
     G.sync = inf_sync_start(&scfg, G.holder, &rc);
     if (!G.sync) {
-        beat_log(BEAT_FATAL, "supervisor_link_failed", "pub=%s rep=%s err=%d", o_pub,
-                 o_rep, rc);
+        beat_log(BEAT_FATAL, "supervisor_link_failed", "pub=%s rep=%s err=%d", o_pub, o_rep, rc);
         cleanup();
         return 1;
     }
@@ -641,10 +666,12 @@ int main(int argc, char **argv) {
             beat_stop_request();
             break;
         }
-    beat_log(BEAT_INFO, "listening", "listen=%s workers=%d supervisor_pub=%s "
+    beat_log(BEAT_INFO, "listening",
+             "listen=%s workers=%d supervisor_pub=%s "
              "supervisor_rep=%s supervisor_lease=%s receiver_bidlog=%s name=%s "
-             "incarnation=%016" PRIx64, o_listen, started, o_pub, o_rep, o_lease, o_bidlog,
-             o_name, inf_leases_incarnation(G.leases));
+             "incarnation=%016" PRIx64,
+             o_listen, started, o_pub, o_rep, o_lease, o_bidlog, o_name,
+             inf_leases_incarnation(G.leases));
     event_base_dispatch(G.w[0].base);
 
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);

@@ -20,14 +20,13 @@
 #define HASH_BITS_MIN 10
 #define HASH_BITS_MAX 26
 
-int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
-                  beat_reason *why) {
+int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out, beat_reason *why) {
     const beat_ckpt_header *h = &ck->h;
     if (strcmp(h->kind, "logreg") != 0)
         return beat_reasonf(why, -EINVAL, "kind: \"%s\" not supported", h->kind);
     if (h->hash_bits < HASH_BITS_MIN || h->hash_bits > HASH_BITS_MAX)
-        return beat_reasonf(why, -EINVAL, "hash_bits: %u outside %d..%d",
-                            h->hash_bits, HASH_BITS_MIN, HASH_BITS_MAX);
+        return beat_reasonf(why, -EINVAL, "hash_bits: %u outside %d..%d", h->hash_bits,
+                            HASH_BITS_MIN, HASH_BITS_MAX);
     /* beat_ckpt_decode checks these too; a hand-built ckpt (tests) may not
      * have gone through it, and scoring indexes w[] with them. */
     if (h->dim != (UINT32_C(1) << h->hash_bits))
@@ -35,9 +34,8 @@ int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
     if (h->n_weights < (uint64_t)h->dim + 1 || !ck->w)
         return beat_reasonf(why, -EINVAL, "n_weights: %llu < dim + 1",
                             (unsigned long long)h->n_weights);
-    if (h->rank > 0 &&
-        (h->factor_bits < 1 || h->factor_bits > h->hash_bits || h->rank > 256 ||
-         h->n_weights != beat_ckpt_expected_weights(h)))
+    if (h->rank > 0 && (h->factor_bits < 1 || h->factor_bits > h->hash_bits || h->rank > 256 ||
+                        h->n_weights != beat_ckpt_expected_weights(h)))
         return beat_reasonf(why, -EINVAL, "factor block: rank %u factor_bits %u n_weights %llu",
                             h->rank, h->factor_bits, (unsigned long long)h->n_weights);
     inf_model *m = calloc(1, sizeof *m);
@@ -49,8 +47,7 @@ int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
     h = &m->ck.h; /* ck (and the old h) is now zeroed */
     m->hp.bits = h->hash_bits;
     m->hp.seed = h->hash_seed;
-    m->avg_ctr = (h->avg_ctr > 0 && isfinite(h->avg_ctr)) ? h->avg_ctr
-                                                          : INF_AVG_CTR_DEFAULT;
+    m->avg_ctr = (h->avg_ctr > 0 && isfinite(h->avg_ctr)) ? h->avg_ctr : INF_AVG_CTR_DEFAULT;
     if (h->rank > 0) {
         m->rank = h->rank;
         m->factor_mask = (UINT32_C(1) << h->factor_bits) - 1;
@@ -61,14 +58,13 @@ int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
     return 0;
 }
 
-int inf_model_decode(const void *frame, size_t len, size_t max_bytes,
-                     inf_model **out, beat_reason *why) {
+int inf_model_decode(const void *frame, size_t len, size_t max_bytes, inf_model **out,
+                     beat_reason *why) {
     int64_t version;
     if (beat_ckpt_frame_version(frame, len, &version) < 0)
         return beat_reasonf(why, -EBADMSG, "checkpoint frame: too short or bad tag");
     if (version <= 0)
-        return beat_reasonf(why, -EBADMSG, "checkpoint frame: version %lld",
-                            (long long)version);
+        return beat_reasonf(why, -EBADMSG, "checkpoint frame: version %lld", (long long)version);
     beat_ckpt ck;
     memset(&ck, 0, sizeof ck);
     int rc = beat_ckpt_decode((const uint8_t *)frame + BEAT_CKPT_FRAME_HEAD,
@@ -148,8 +144,7 @@ inf_snap *inf_snap_new(beat_campaign_set *cs, beat_state *st, bool has_state) {
     return s;
 }
 
-int inf_snap_decode(const void *frame, size_t len, inf_snap **out,
-                    beat_reason *why) {
+int inf_snap_decode(const void *frame, size_t len, inf_snap **out, beat_reason *why) {
     beat_campaign_set cs;
     beat_state st;
     beat_exchange_set xs = {0};
@@ -235,8 +230,7 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
         beat_state_campaign key, *kp = &key;
         memcpy(key.id, c->id, sizeof key.id);
         const beat_state_campaign **hit =
-            n_st > 0 ? bsearch(&kp, idx, (size_t)n_st, sizeof *idx, cmp_state_ptr)
-                     : NULL;
+            n_st > 0 ? bsearch(&kp, idx, (size_t)n_st, sizeof *idx, cmp_state_ptr) : NULL;
         if (hit) {
             cp->in_state = true;
             cp->multiplier = (*hit)->multiplier;
@@ -291,8 +285,8 @@ void inf_world_free(inf_world *w) {
     free(w);
 }
 
-bool inf_world_factor_scores(const inf_world *w, const beat_feat_raw *raw, float *out,
-                             int out_cap, bool blas) {
+bool inf_world_factor_scores(const inf_world *w, const beat_feat_raw *raw, float *out, int out_cap,
+                             bool blas) {
     const inf_model *m = w->model;
     if (!m || m->rank == 0 || !w->fu || w->n <= 0 || w->n > out_cap) return false;
     int r = (int)m->rank, nf = beat_feat_count(raw);
@@ -372,9 +366,7 @@ const inf_world *inf_holder_acquire(inf_holder *h, int slot) {
     }
 }
 
-void inf_holder_release(inf_holder *h, int slot) {
-    atomic_store(&h->slots[slot].w, NULL);
-}
+void inf_holder_release(inf_holder *h, int slot) { atomic_store(&h->slots[slot].w, NULL); }
 
 void inf_holder_publish(inf_holder *h, inf_world *w) {
     inf_world *old = atomic_exchange(&h->cur, w);

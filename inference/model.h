@@ -22,20 +22,20 @@
 typedef struct inf_model {
     int refs;
     int64_t version;
-    beat_ckpt ck;          /* owned */
+    beat_ckpt ck; /* owned */
     beat_hash_params hp;
-    double avg_ctr;        /* > 0 */
-    uint32_t rank;         /* factor term (beat_ckpt.h); 0 = none */
-    uint32_t factor_mask;  /* 2^factor_bits - 1 */
-    const float *V, *U;    /* into ck.w when rank > 0 */
+    double avg_ctr;       /* > 0 */
+    uint32_t rank;        /* factor term (beat_ckpt.h); 0 = none */
+    uint32_t factor_mask; /* 2^factor_bits - 1 */
+    const float *V, *U;   /* into ck.w when rank > 0 */
 } inf_model;
 
 typedef struct inf_snap {
     int refs;
-    beat_campaign_set cs;  /* owned */
-    beat_state st;         /* owned; has_state false when the frame had none */
+    beat_campaign_set cs; /* owned */
+    beat_state st;        /* owned; has_state false when the frame had none */
     bool has_state;
-    beat_exchange_set xs;  /* owned; version 0 and n 0 when the frame had none */
+    beat_exchange_set xs; /* owned; version 0 and n 0 when the frame had none */
 } inf_snap;
 
 /* Per-campaign data a bid needs, computed once per world. The first 64
@@ -46,52 +46,50 @@ typedef struct inf_camp {
     _Alignas(64) int64_t start_ms, end_ms; /* flight */
     double multiplier;
     int64_t base_bid_cpm_micros, max_bid_cpm_micros;
-    uint64_t hash;             /* beat_feat_campaign_hash under the model's params */
-    const uint32_t *sizes;     /* (w << 16) | h per creative, in the world */
-    float own_w;               /* the model's weight of the campaign alone */
-    int32_t freq_cap_max;      /* 0 = none */
+    uint64_t hash;         /* beat_feat_campaign_hash under the model's params */
+    const uint32_t *sizes; /* (w << 16) | h per creative, in the world */
+    float own_w;           /* the model's weight of the campaign alone */
+    int32_t freq_cap_max;  /* 0 = none */
     /* -- colder -- */
     const beat_campaign *c;
-    uint64_t id_hash;          /* model-independent, keys the frequency table */
-    bool in_state;             /* absent from the state → never bid */
-    bool paused;               /* campaign or state says paused */
+    uint64_t id_hash;             /* model-independent, keys the frequency table */
+    bool in_state;                /* absent from the state → never bid */
+    bool paused;                  /* campaign or state says paused */
     struct inf_lease_slot *lease; /* its budget lease (lease.h); NULL = not enforced
                                      (worlds built without a lease table: tests) */
-    int32_t opp_slot;          /* its opportunity counter (opps.h); -1 = not counted */
-    const float *win_curve;    /* the state's win_curve (BEAT_LAND_N, into the
+    int32_t opp_slot;             /* its opportunity counter (opps.h); -1 = not counted */
+    const float *win_curve;       /* the state's win_curve (BEAT_LAND_N, into the
                                   world's snapshot); NULL = none: never shaded */
 } inf_camp;
 
 typedef struct inf_world {
-    inf_model *model;      /* may be NULL: no model yet */
-    inf_snap *snap;        /* may be NULL: no campaigns/state yet */
+    inf_model *model; /* may be NULL: no model yet */
+    inf_snap *snap;   /* may be NULL: no campaigns/state yet */
     int n;
-    inf_camp *camps;       /* owned, n entries, campaign set order */
-    uint32_t *sizes;       /* owned, n × BEAT_CREATIVES_MAX: camps[i].sizes */
-    float *fu;             /* owned, n × model rank: the campaigns' U rows
+    inf_camp *camps; /* owned, n entries, campaign set order */
+    uint32_t *sizes; /* owned, n × BEAT_CREATIVES_MAX: camps[i].sizes */
+    float *fu;       /* owned, n × model rank: the campaigns' U rows
                               gathered for one sgemv per imp; NULL if rank 0 */
-    inf_tindex *tx;        /* owned: targeting index over camps (never NULL) */
+    inf_tindex *tx;  /* owned: targeting index over camps (never NULL) */
     /* the node's slot of each exchange of snap->xs (exchange.h), same order;
        NULL when not bound (worlds built by tests) */
     struct inf_xslot *xslot[BEAT_EXCHANGES_MAX];
-    uint64_t id;           /* unique per built world (caches key on it) */
+    uint64_t id;                    /* unique per built world (caches key on it) */
     struct inf_world *retired_next; /* holder's retire list */
 } inf_world;
 
 /* Takes ck on success (zeroes it); on error the caller keeps it. Validates
  * what inference needs beyond beat_ckpt_decode: kind, hash_bits 10..26. */
-int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out,
-                  beat_reason *why);
+int inf_model_new(beat_ckpt *ck, int64_t version, inf_model **out, beat_reason *why);
 /* Decodes a whole 'C' frame (tag + u64le version + checkpoint). */
-int inf_model_decode(const void *frame, size_t len, size_t max_bytes,
-                     inf_model **out, beat_reason *why);
+int inf_model_decode(const void *frame, size_t len, size_t max_bytes, inf_model **out,
+                     beat_reason *why);
 void inf_model_unref(inf_model *m);
 
 /* Takes cs and st (zeroes them). has_state false when st carries nothing. */
 inf_snap *inf_snap_new(beat_campaign_set *cs, beat_state *st, bool has_state);
 /* Decodes a whole 'S' frame (its exchanges go into s->xs). */
-int inf_snap_decode(const void *frame, size_t len, inf_snap **out,
-                    beat_reason *why);
+int inf_snap_decode(const void *frame, size_t len, inf_snap **out, beat_reason *why);
 void inf_snap_unref(inf_snap *s);
 
 /* Builds a world from m and s (either may be NULL), taking a reference on
@@ -120,8 +118,8 @@ double inf_model_sigmoid(double z);
  * one cblas_sgemv (blas false: plain loops, for the benchmark). Returns
  * false and writes nothing when the model has no factor term or out_cap <
  * w->n. No allocation; OpenBLAS runs single-threaded (set once here). */
-bool inf_world_factor_scores(const inf_world *w, const beat_feat_raw *raw, float *out,
-                             int out_cap, bool blas);
+bool inf_world_factor_scores(const inf_world *w, const beat_feat_raw *raw, float *out, int out_cap,
+                             bool blas);
 
 /* ---- publication ---------------------------------------------------------- */
 typedef struct inf_holder inf_holder;

@@ -33,8 +33,7 @@ static const char CAMPAIGNS[] =
     "\"adm\":\"w\"}]}]}";
 
 /* A 'C' frame: tag, u64le version, checkpoint bytes. */
-static int ckpt_frame(beat_buf *b, int64_t version, uint32_t bits, double avg_ctr,
-                      float bias) {
+static int ckpt_frame(beat_buf *b, int64_t version, uint32_t bits, double avg_ctr, float bias) {
     beat_ckpt ck;
     memset(&ck, 0, sizeof ck);
     snprintf(ck.h.kind, sizeof ck.h.kind, "logreg");
@@ -62,7 +61,8 @@ static int ckpt_frame(beat_buf *b, int64_t version, uint32_t bits, double avg_ct
 static int snap_frame(beat_buf *b, bool with_state, bool c1_paused) {
     beat_campaign_set cs;
     beat_reason why = {{0}};
-    int rc = beat_campaigns_decode(CAMPAIGNS, strlen(CAMPAIGNS), T0, BEAT_CAMPAIGNS_STRICT, &cs, &why);
+    int rc =
+        beat_campaigns_decode(CAMPAIGNS, strlen(CAMPAIGNS), T0, BEAT_CAMPAIGNS_STRICT, &cs, &why);
     if (rc) {
         fprintf(stderr, "  campaigns: %s\n", why.msg);
         return rc;
@@ -269,8 +269,7 @@ static int test_holder_swaps(void) {
         CHECK_EQ_INT(pthread_create(&th[i], NULL, reader, (void *)(intptr_t)i), 0);
     /* At least 20000 swaps and 200000 reads overlapping them (bounded: 10 s). */
     int64_t deadline = beat_mono_ms() + 10000;
-    for (int k = 0; (k < 20000 || atomic_load(&reads) < 200000) && beat_mono_ms() < deadline;
-         k++)
+    for (int k = 0; (k < 20000 || atomic_load(&reads) < 200000) && beat_mono_ms() < deadline; k++)
         inf_holder_publish(H, inf_world_build(m, s));
     atomic_store(&stop_readers, true);
     for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);

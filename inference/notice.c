@@ -55,8 +55,7 @@ static EVP_MAC_CTX *keyed_ctx(const inf_signer *s) {
     return tl.ctx;
 }
 
-int inf_notice_sign(const inf_signer *s, const beat_notice_fields *f,
-                    char sig[BEAT_SIG_HEX + 1]) {
+int inf_notice_sign(const inf_signer *s, const beat_notice_fields *f, char sig[BEAT_SIG_HEX + 1]) {
     char msg[BEAT_NOTICE_TEXT_MAX];
     int n = beat_notice_text(f, msg, sizeof msg);
     if (n < 0) return n;
@@ -83,8 +82,8 @@ static int url_encode(beat_buf *out, const char *s) {
     const char *run = s;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~')
             continue;
         char e[3] = {'%', hex[c >> 4], hex[c & 15]};
         int rc;
@@ -96,21 +95,21 @@ static int url_encode(beat_buf *out, const char *s) {
     return s > run ? beat_buf_append(out, run, (size_t)(s - run)) : 0;
 }
 
-int inf_notice_url(beat_buf *out, const char *base, const beat_notice_fields *f,
-                   const char *sig) {
+int inf_notice_url(beat_buf *out, const char *base, const beat_notice_fields *f, const char *sig) {
     return inf_notice_url_m(out, base, f, sig, NULL);
 }
 
-int inf_notice_url_m(beat_buf *out, const char *base, const beat_notice_fields *f,
-                     const char *sig, const inf_notice_macros *m) {
+int inf_notice_url_m(beat_buf *out, const char *base, const beat_notice_fields *f, const char *sig,
+                     const inf_notice_macros *m) {
     const char *mp = m && m->price ? m->price : "${AUCTION_PRICE}";
     const char *mc = m && m->currency ? m->currency : "${AUCTION_CURRENCY}";
     const char *ml = m && m->loss ? m->loss : "${AUCTION_LOSS}";
-    const char *path = !f                        ? NULL
+    const char *path = !f                         ? NULL
                        : f->type == BEAT_EV_WIN   ? "/win"
                        : f->type == BEAT_EV_BILL  ? "/bill"
                        : f->type == BEAT_EV_LOSS  ? "/loss"
-                       : f->type == BEAT_EV_CLICK ? "/click" : NULL;
+                       : f->type == BEAT_EV_CLICK ? "/click"
+                                                  : NULL;
     if (!path || !base || !sig) return -EINVAL;
     bool click = f->type == BEAT_EV_CLICK;
     const char *landing = f->landing;
@@ -132,12 +131,10 @@ int inf_notice_url_m(beat_buf *out, const char *base, const beat_notice_fields *
         (rc = beat_buf_puts(out, "&t=")) < 0 || (rc = beat_buf_put_i64(out, f->ts_ms)) < 0 ||
         (rc = beat_buf_puts(out, "&f=")) < 0 || (rc = beat_buf_put_i64(out, f->flags)) < 0 ||
         (!click && ((rc = beat_buf_puts(out, "&p=")) < 0 || (rc = beat_buf_puts(out, mp)) < 0 ||
-                    (rc = beat_buf_puts(out, "&cur=")) < 0 ||
-                    (rc = beat_buf_puts(out, mc)) < 0)) ||
+                    (rc = beat_buf_puts(out, "&cur=")) < 0 || (rc = beat_buf_puts(out, mc)) < 0)) ||
         (f->type == BEAT_EV_LOSS &&
          ((rc = beat_buf_puts(out, "&l=")) < 0 || (rc = beat_buf_puts(out, ml)) < 0)) ||
-        (click && ((rc = beat_buf_puts(out, "&u=")) < 0 ||
-                   (rc = url_encode(out, landing)) < 0)) ||
+        (click && ((rc = beat_buf_puts(out, "&u=")) < 0 || (rc = url_encode(out, landing)) < 0)) ||
         (rc = beat_buf_puts(out, "&s=")) < 0 || (rc = beat_buf_puts(out, sig)) < 0) {
         out->len = start;
         if (out->data) out->data[start] = '\0';

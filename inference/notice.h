@@ -23,14 +23,12 @@ void inf_signer_init(inf_signer *s, const void *secret, size_t secret_len);
  * context keyed once per signer (one small allocation per thread, kept for
  * the thread's life). The type is signed, so each of a bid's URLs needs its
  * own. 0 or negative errno. */
-int inf_notice_sign(const inf_signer *s, const beat_notice_fields *f,
-                    char sig[BEAT_SIG_HEX + 1]);
+int inf_notice_sign(const inf_signer *s, const beat_notice_fields *f, char sig[BEAT_SIG_HEX + 1]);
 
 /* Appends the URL beat_notice_url would give for f (win, bill, loss, or
  * click with its landing) with sig, which must have been computed for
  * exactly f. On error out is left as it was. */
-int inf_notice_url(beat_buf *out, const char *base, const beat_notice_fields *f,
-                   const char *sig);
+int inf_notice_url(beat_buf *out, const char *base, const beat_notice_fields *f, const char *sig);
 
 /* The macros an exchange substitutes in win/bill/loss URLs (unsigned: p,
  * cur, l). NULL members: the OpenRTB defaults ${AUCTION_PRICE},
@@ -39,7 +37,7 @@ typedef struct inf_notice_macros {
     const char *price, *currency, *loss;
 } inf_notice_macros;
 /* inf_notice_url with the exchange's own macro names (m may be NULL). */
-int inf_notice_url_m(beat_buf *out, const char *base, const beat_notice_fields *f,
-                     const char *sig, const inf_notice_macros *m);
+int inf_notice_url_m(beat_buf *out, const char *base, const beat_notice_fields *f, const char *sig,
+                     const inf_notice_macros *m);
 
 #endif

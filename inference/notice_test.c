@@ -22,7 +22,10 @@ static void fill_macros(const char *url, const char *auction, const char *imp, c
         int hit = -1;
         for (int m = 0; m < 5; m++)
             if (strncmp(p, from[m], strlen(from[m])) == 0) hit = m;
-        if (hit < 0) { q[n++] = *p++; continue; }
+        if (hit < 0) {
+            q[n++] = *p++;
+            continue;
+        }
         n += (size_t)snprintf(q + n, cap - n, "%s", to[hit]);
         p += strlen(from[hit]);
     }
@@ -32,19 +35,26 @@ static void fill_macros(const char *url, const char *auction, const char *imp, c
 static const char *g_bid_cur; /* the bid currency of the fields below */
 
 static int same_as_common(const inf_signer *s, const char *base, const char *exchange,
-                          uint32_t flags, const char *auction, const char *imp,
-                          const char *camp, const char *crid, int64_t bid, int64_t ts) {
+                          uint32_t flags, const char *auction, const char *imp, const char *camp,
+                          const char *crid, int64_t bid, int64_t ts) {
     static beat_buf a, b;
     beat_buf_init(&a, 1 << 16);
     beat_buf_init(&b, 1 << 16);
     char sig[BEAT_SIG_HEX + 1], sig2[BEAT_SIG_HEX + 1], prev[BEAT_SIG_HEX + 1] = "";
     beat_event_type t[] = {BEAT_EV_WIN, BEAT_EV_BILL, BEAT_EV_LOSS, BEAT_EV_CLICK};
     for (int k = 0; k < 4; k++) {
-        beat_notice_fields f = {t[k], exchange, flags, auction, imp, camp, crid, bid, ts,
-                                t[k] == BEAT_EV_CLICK
-                                    ? "https://www.acme.example/landing?src=beat&x=1 2"
-                                    : NULL,
-                                g_bid_cur};
+        beat_notice_fields f = {
+            t[k],
+            exchange,
+            flags,
+            auction,
+            imp,
+            camp,
+            crid,
+            bid,
+            ts,
+            t[k] == BEAT_EV_CLICK ? "https://www.acme.example/landing?src=beat&x=1 2" : NULL,
+            g_bid_cur};
         CHECK_EQ_INT(inf_notice_sign(s, &f, sig), 0);
         CHECK_EQ_INT(beat_notice_sign(s->secret, s->secret_len, &f, sig2), 0);
         CHECK_EQ_STR(sig, sig2);
@@ -84,18 +94,21 @@ static int test_matches_common(void) {
     inf_signer_init(&s3, "", 0);
     CHECK(s1.gen != s2.gen);
     for (int round = 0; round < 2; round++) { /* alternate: re-key each time */
-        CHECK_EQ_INT(same_as_common(&s1, "http://127.0.0.1:8081", "", 0, "auc-1", "1",
-                                    "acme-shoes", "acme-300x250", 1234567, 1700000000000LL), 0);
+        CHECK_EQ_INT(same_as_common(&s1, "http://127.0.0.1:8081", "", 0, "auc-1", "1", "acme-shoes",
+                                    "acme-300x250", 1234567, 1700000000000LL),
+                     0);
         CHECK_EQ_INT(same_as_common(&s2, "http://rcv.example:8081//", "ex/1 é", BEAT_NOTICE_F_TEST,
-                                    "a.b-c~", "imp_2", "camp+x", "cr id~é", 1, 0), 0);
-        CHECK_EQ_INT(same_as_common(&s3, "https://r", "", BEAT_NOTICE_F_TEST, "x", "y", "z",
-                                    NULL, 0, 5), 0);
+                                    "a.b-c~", "imp_2", "camp+x", "cr id~é", 1, 0),
+                     0);
+        CHECK_EQ_INT(
+            same_as_common(&s3, "https://r", "", BEAT_NOTICE_F_TEST, "x", "y", "z", NULL, 0, 5), 0);
     }
     /* a bid in EUR: bc written and signed; USD writes nothing extra */
     for (int k = 0; k < 2; k++) {
         g_bid_cur = k ? "EUR" : "USD";
-        CHECK_EQ_INT(same_as_common(&s1, "http://127.0.0.1:8081", "", 0, "auc-1", "1",
-                                    "acme-shoes", "acme-300x250", 1234567, 1700000000000LL), 0);
+        CHECK_EQ_INT(same_as_common(&s1, "http://127.0.0.1:8081", "", 0, "auc-1", "1", "acme-shoes",
+                                    "acme-300x250", 1234567, 1700000000000LL),
+                     0);
     }
     g_bid_cur = NULL;
     char sig[BEAT_SIG_HEX + 1];
@@ -116,8 +129,8 @@ static int test_matches_common(void) {
     f.landing = "h${X}";
     CHECK_EQ_INT(inf_notice_url(&b, "http://x", &f, "s"), -EINVAL);
     f.type = BEAT_EV_WIN;
-    CHECK(inf_notice_url(&b, "http://127.0.0.1:8081", &f,
-                         "0123456789abcdef0123456789abcdef") < 0); /* over 64 bytes */
+    CHECK(inf_notice_url(&b, "http://127.0.0.1:8081", &f, "0123456789abcdef0123456789abcdef") <
+          0); /* over 64 bytes */
     CHECK_EQ_INT((int)b.len, 0);
     CHECK_EQ_INT(inf_notice_url(&b, "http://x", NULL, "s"), -EINVAL);
     beat_buf_fini(&b);
@@ -129,8 +142,8 @@ static int test_matches_common(void) {
 static int test_exchange_macros(void) {
     inf_signer s;
     inf_signer_init(&s, "secret-one", 10);
-    beat_notice_fields f = {BEAT_EV_LOSS, "adx-eu", 0, "auc", "1", "c1", "cr", 2000000,
-                            1700000000000LL, NULL, NULL};
+    beat_notice_fields f = {BEAT_EV_LOSS, "adx-eu",        0,    "auc", "1", "c1", "cr",
+                            2000000,      1700000000000LL, NULL, NULL};
     char sig[BEAT_SIG_HEX + 1];
     CHECK_EQ_INT(inf_notice_sign(&s, &f, sig), 0);
     const inf_notice_macros m = {"${WIN_PRICE}", "${WIN_CUR}", "${LOSS_CODE}"};

@@ -58,8 +58,7 @@ static const char *opt_str(const cJSON *o, const char *k) {
 
 /* Optional integral number in [min, max]: def when absent, wrong-typed,
  * fractional or out of range. */
-static int64_t opt_int(const cJSON *o, const char *k, int64_t min, int64_t max,
-                       int64_t def) {
+static int64_t opt_int(const cJSON *o, const char *k, int64_t min, int64_t max, int64_t def) {
     const cJSON *v = o ? get(o, k) : NULL;
     if (!cJSON_IsNumber(v)) return def;
     double d = v->valuedouble;
@@ -83,22 +82,19 @@ static int str_list(const cJSON *arr, const char **out, int max, bool *truncated
     return n;
 }
 
-static int req_id(const cJSON *v, const char *what, const char **out,
-                  beat_reason *why) {
+static int req_id(const cJSON *v, const char *what, const char **out, beat_reason *why) {
     if (!v) return beat_reasonf(why, -EBADMSG, "%s: missing", what);
     if (!cJSON_IsString(v)) return beat_reasonf(why, -EBADMSG, "%s: not a string", what);
     size_t n = strlen(v->valuestring);
     if (n == 0) return beat_reasonf(why, -EBADMSG, "%s: empty", what);
     /* Ids are signed into notice URLs and logged on Kafka with this bound. */
     if (n > BEAT_ID_MAX)
-        return beat_reasonf(why, -EBADMSG, "%s: longer than %d bytes", what,
-                            BEAT_ID_MAX);
+        return beat_reasonf(why, -EBADMSG, "%s: longer than %d bytes", what, BEAT_ID_MAX);
     /* Echoed in the response and logged on Kafka, whose event decoder
      * refuses such ids (cJSON passes raw bytes through). Found by
      * fuzz_openrtb. */
     if (!beat_id_text_ok(v->valuestring))
-        return beat_reasonf(why, -EBADMSG,
-                            "%s: control character or invalid UTF-8", what);
+        return beat_reasonf(why, -EBADMSG, "%s: control character or invalid UTF-8", what);
     *out = v->valuestring;
     return 0;
 }
@@ -130,8 +126,7 @@ static void parse_banner(const cJSON *banner, inf_imp *im) {
     const cJSON *fmt = get(banner, "format"), *f;
     if (cJSON_IsArray(fmt)) {
         cJSON_ArrayForEach(f, fmt) {
-            add_size(im, opt_int(f, "w", 0, SIZE_DIM_MAX, 0),
-                     opt_int(f, "h", 0, SIZE_DIM_MAX, 0));
+            add_size(im, opt_int(f, "w", 0, SIZE_DIM_MAX, 0), opt_int(f, "h", 0, SIZE_DIM_MAX, 0));
         }
     }
     int pos = (int)opt_int(banner, "pos", 0, 255, -1);
@@ -253,8 +248,7 @@ static int64_t floor_usd(const cJSON *fl, const cJSON *cur, bool *known) {
     return llround(cpm * 1e6);
 }
 
-static int check_floor(const cJSON *fl, const cJSON *cur, const char *what,
-                       beat_reason *why) {
+static int check_floor(const cJSON *fl, const cJSON *cur, const char *what, beat_reason *why) {
     if (cur && !cJSON_IsString(cur))
         return beat_reasonf(why, -EBADMSG, "%s.bidfloorcur: not a string", what);
     if (fl && !cJSON_IsNumber(fl))
@@ -314,8 +308,7 @@ static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_rea
     im->native.n_assets = 0;
     im->private_auction = false;
     im->n_deals = 0;
-    if (!cJSON_IsObject(jimp))
-        return beat_reasonf(why, -EBADMSG, "imp[%d]: not an object", i);
+    if (!cJSON_IsObject(jimp)) return beat_reasonf(why, -EBADMSG, "imp[%d]: not an object", i);
     snprintf(what, sizeof what, "imp[%d].id", i);
     int rc = req_id(get(jimp, "id"), what, &im->id, why);
     if (rc < 0) return rc;
@@ -347,10 +340,8 @@ static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_rea
     if (pmp && (rc = parse_pmp(pmp, i, im, why)) < 0) return rc;
     bool deal_ok = false;
     for (int k = 0; k < im->n_deals; k++) deal_ok |= im->deals[k].usable;
-    if (!cur_known)
-        im->skip = INF_IMP_CURRENCY;
-    else if (!im->formats)
-        im->skip = none;
+    if (!cur_known) im->skip = INF_IMP_CURRENCY;
+    else if (!im->formats) im->skip = none;
     else if (im->private_auction && !deal_ok)
         im->skip = INF_IMP_PRIVATE; /* an open bid there breaks the deal terms */
     return 0;
@@ -370,8 +361,7 @@ static int parse_imps(const cJSON *root, inf_req *r, beat_reason *why) {
         if (rc < 0) return rc;
         for (int k = 0; k < i; k++)
             if (strcmp(r->imp[k].id, r->imp[i].id) == 0)
-                return beat_reasonf(why, -EBADMSG,
-                                    "imp[%d].id: duplicate of imp[%d].id", i, k);
+                return beat_reasonf(why, -EBADMSG, "imp[%d].id: duplicate of imp[%d].id", i, k);
         i++;
     }
     r->n_imp = i;
@@ -393,8 +383,7 @@ static int parse_channel(const cJSON *root, inf_req *r, beat_reason *why) {
         if (site) r->domain = opt_str(site, "domain");
         else r->bundle = opt_str(app, "bundle");
     } else if (dooh) {
-        if (!cJSON_IsObject(dooh))
-            return beat_reasonf(why, -EBADMSG, "dooh: not an object");
+        if (!cJSON_IsObject(dooh)) return beat_reasonf(why, -EBADMSG, "dooh: not an object");
         r->chan = INF_CHAN_DOOH;
         src = dooh;
     } else {
@@ -518,8 +507,8 @@ int inf_req_parse(const char *body, size_t len, inf_req *r, beat_reason *why) {
         goto fail;
     }
     if ((rc = req_id(get(root, "id"), "id", &r->id, why)) < 0 ||
-        (rc = parse_imps(root, r, why)) < 0 ||
-        (rc = parse_channel(root, r, why)) < 0 || (rc = parse_cur(root, r, why)) < 0)
+        (rc = parse_imps(root, r, why)) < 0 || (rc = parse_channel(root, r, why)) < 0 ||
+        (rc = parse_cur(root, r, why)) < 0)
         goto fail;
     const cJSON *tmax = get(root, "tmax");
     if (tmax && !cJSON_IsNumber(tmax)) {
@@ -554,14 +543,14 @@ void inf_req_fini(inf_req *r) {
 
 const char *inf_imp_skip_name(inf_imp_skip s) {
     switch (s) {
-    case INF_IMP_OK: return "ok";
-    case INF_IMP_NO_FORMAT: return "no_format";
-    case INF_IMP_AUDIO: return "audio";
-    case INF_IMP_NO_SIZE: return "no_size";
-    case INF_IMP_VIDEO_MIMES: return "video_mimes";
-    case INF_IMP_NATIVE_REQ: return "native_request";
-    case INF_IMP_CURRENCY: return "imp_currency";
-    case INF_IMP_PRIVATE: return "private_auction";
+        case INF_IMP_OK: return "ok";
+        case INF_IMP_NO_FORMAT: return "no_format";
+        case INF_IMP_AUDIO: return "audio";
+        case INF_IMP_NO_SIZE: return "no_size";
+        case INF_IMP_VIDEO_MIMES: return "video_mimes";
+        case INF_IMP_NATIVE_REQ: return "native_request";
+        case INF_IMP_CURRENCY: return "imp_currency";
+        case INF_IMP_PRIVATE: return "private_auction";
     }
     return "?";
 }

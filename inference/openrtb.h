@@ -17,23 +17,19 @@
 #include "beat_util.h"
 #include "beat_wire.h"
 
-#define INF_IMP_MAX 32     /* imps examined per request; later ones get no bid */
-#define INF_SIZE_MAX 8     /* banner w×h + format[] sizes kept per imp */
-#define INF_CAT_MAX 16     /* site/app categories kept */
-#define INF_BLOCK_MAX 256  /* bcat / badv / bapp entries; more → whole request no-bid */
-#define INF_SEAT_MAX 32    /* wseat / bseat entries kept (more → seat no-bid) */
-#define INF_MIMES_MAX 16   /* video.mimes kept */
-#define INF_DURS_MAX 8     /* video.rqddurs kept */
-#define INF_ASSETS_MAX 16  /* native assets kept; more → the native is unusable */
-#define INF_DEALS_MAX 8    /* pmp.deals kept per imp */
+#define INF_IMP_MAX 32      /* imps examined per request; later ones get no bid */
+#define INF_SIZE_MAX 8      /* banner w×h + format[] sizes kept per imp */
+#define INF_CAT_MAX 16      /* site/app categories kept */
+#define INF_BLOCK_MAX 256   /* bcat / badv / bapp entries; more → whole request no-bid */
+#define INF_SEAT_MAX 32     /* wseat / bseat entries kept (more → seat no-bid) */
+#define INF_MIMES_MAX 16    /* video.mimes kept */
+#define INF_DURS_MAX 8      /* video.rqddurs kept */
+#define INF_ASSETS_MAX 16   /* native assets kept; more → the native is unusable */
+#define INF_DEALS_MAX 8     /* pmp.deals kept per imp */
 #define INF_SEGMENTS_MAX 32 /* user.data[].segment[].id kept (privacy.c) */
-#define INF_SCHAIN_MAX 8   /* source.schain nodes kept (more → truncated) */
+#define INF_SCHAIN_MAX 8    /* source.schain nodes kept (more → truncated) */
 
-typedef enum {
-    INF_CHAN_SITE = 1,
-    INF_CHAN_APP,
-    INF_CHAN_DOOH
-} inf_chan;
+typedef enum { INF_CHAN_SITE = 1, INF_CHAN_APP, INF_CHAN_DOOH } inf_chan;
 
 /* Formats offered by an imp, as a bit set; the values are bid.mtype. */
 #define INF_FMT_BANNER 1u
@@ -43,13 +39,13 @@ typedef enum {
 /* Why an imp cannot be bid on although the request is valid. */
 typedef enum {
     INF_IMP_OK = 0,
-    INF_IMP_NO_FORMAT,  /* no banner, video or native object */
-    INF_IMP_AUDIO,      /* audio only: we have no audio creatives */
-    INF_IMP_NO_SIZE,    /* banner without a usable w×h (e.g. w=0,h=0) */
-    INF_IMP_VIDEO_MIMES,/* video without mimes (required by the spec) */
-    INF_IMP_NATIVE_REQ, /* native request unparsable or without assets */
-    INF_IMP_CURRENCY,   /* bidfloorcur neither USD nor in the rate table */
-    INF_IMP_PRIVATE     /* pmp.private_auction=1 without a usable deal */
+    INF_IMP_NO_FORMAT,   /* no banner, video or native object */
+    INF_IMP_AUDIO,       /* audio only: we have no audio creatives */
+    INF_IMP_NO_SIZE,     /* banner without a usable w×h (e.g. w=0,h=0) */
+    INF_IMP_VIDEO_MIMES, /* video without mimes (required by the spec) */
+    INF_IMP_NATIVE_REQ,  /* native request unparsable or without assets */
+    INF_IMP_CURRENCY,    /* bidfloorcur neither USD nor in the rate table */
+    INF_IMP_PRIVATE      /* pmp.private_auction=1 without a usable deal */
 } inf_imp_skip;
 
 typedef struct inf_size {
@@ -62,7 +58,7 @@ typedef struct inf_video {
     uint32_t protocols;           /* bit p: VAST protocol p; 0 = any */
     int n_mimes;
     const char *mimes[INF_MIMES_MAX];
-    int n_rqddurs;                /* 2.6 exact durations; 0 = none */
+    int n_rqddurs; /* 2.6 exact durations; 0 = none */
     int rqddurs[INF_DURS_MAX];
 } inf_video;
 /* The imp reset zeroes inf_video up to mimes and resets n_rqddurs by hand. */
@@ -74,43 +70,43 @@ typedef enum {
     INF_ASSET_TITLE = 1,
     INF_ASSET_IMG,
     INF_ASSET_DATA,
-    INF_ASSET_OTHER  /* video or unknown: we cannot fill it */
+    INF_ASSET_OTHER /* video or unknown: we cannot fill it */
 } inf_asset_kind;
 
 typedef struct inf_asset {
     int64_t id;
     bool required;
     inf_asset_kind kind;
-    int type;            /* img: 1 icon, 3 main (0 absent); data: 1, 2, 12 … */
-    int len;             /* title/data max length; 0 = none given */
-    int w, h, wmin, hmin;/* img; 0 when absent */
+    int type;             /* img: 1 icon, 3 main (0 absent); data: 1, 2, 12 … */
+    int len;              /* title/data max length; 0 = none given */
+    int w, h, wmin, hmin; /* img; 0 when absent */
 } inf_asset;
 
 typedef struct inf_native {
-    bool wrapped;        /* request was {"native":{…}} (1.0/1.1): wrap adm too */
+    bool wrapped; /* request was {"native":{…}} (1.0/1.1): wrap adm too */
     int n_assets;
     inf_asset assets[INF_ASSETS_MAX];
 } inf_native;
 
 typedef struct inf_deal {
     const char *id;
-    int64_t floor_cpm_micros;     /* USD CPM micros; 0 when absent */
-    bool usable;                  /* currency known */
-    int n_wseat;                  /* 0 = any seat */
+    int64_t floor_cpm_micros; /* USD CPM micros; 0 when absent */
+    bool usable;              /* currency known */
+    int n_wseat;              /* 0 = any seat */
     const char *wseat[INF_SEAT_MAX];
-    int n_wadomain;               /* 0 = any advertiser */
+    int n_wadomain; /* 0 = any advertiser */
     const char *wadomain[INF_SEAT_MAX];
 } inf_deal;
 
 typedef struct inf_imp {
     const char *id;
     inf_imp_skip skip;
-    unsigned formats;             /* INF_FMT_* usable in this imp */
-    int n_sizes;                  /* sizes[0] is the primary one */
+    unsigned formats; /* INF_FMT_* usable in this imp */
+    int n_sizes;      /* sizes[0] is the primary one */
     inf_size sizes[INF_SIZE_MAX];
-    int pos;                      /* banner.pos (video.pos), -1 absent */
-    int64_t floor_cpm_micros;     /* USD CPM micros; 0 when absent */
-    uint64_t battr[5];            /* by mtype (1, 2, 4): blocked creative attrs */
+    int pos;                  /* banner.pos (video.pos), -1 absent */
+    int64_t floor_cpm_micros; /* USD CPM micros; 0 when absent */
+    uint64_t battr[5];        /* by mtype (1, 2, 4): blocked creative attrs */
     inf_video video;
     inf_native native;
     bool private_auction;
@@ -125,36 +121,36 @@ typedef struct inf_schain_node {
 } inf_schain_node;
 
 typedef struct inf_req {
-    void *tree;            /* owned parse tree (cJSON); strings below live in it */
-    int n_trees;           /* native request strings parsed as their own trees */
+    void *tree;  /* owned parse tree (cJSON); strings below live in it */
+    int n_trees; /* native request strings parsed as their own trees */
     void *trees[INF_IMP_MAX];
     const char *id;
-    int64_t tmax_ms;       /* 0 = absent */
-    bool cur_ok;           /* we can bid in a currency cur allows */
-    bool cur_absent;       /* no cur: the exchange's default currency applies
+    int64_t tmax_ms;           /* 0 = absent */
+    bool cur_ok;               /* we can bid in a currency cur allows */
+    bool cur_absent;           /* no cur: the exchange's default currency applies
                               (inf_req_default_cur) */
-    char bid_cur[4];       /* ...that one: "USD" unless cur excludes it */
-    double bid_usd_per_unit; /* its rate (1 for USD) */
-    int at;                /* auction type: 1 first price, 2 second; 0 absent (the
+    char bid_cur[4];           /* ...that one: "USD" unless cur excludes it */
+    double bid_usd_per_unit;   /* its rate (1 for USD) */
+    int at;                    /* auction type: 1 first price, 2 second; 0 absent (the
                               caller applies the exchange's default) */
     const beat_exchange *exch; /* set by the caller after parsing: who sent it
                                   (NULL: --open, defaults) */
-    bool test;             /* test=1: not billable; answered, not logged */
-    bool seats_truncated;  /* wseat/bseat longer than INF_SEAT_MAX */
-    int n_wseat, n_bseat;  /* 0 wseat = any seat */
+    bool test;                 /* test=1: not billable; answered, not logged */
+    bool seats_truncated;      /* wseat/bseat longer than INF_SEAT_MAX */
+    int n_wseat, n_bseat;      /* 0 wseat = any seat */
     const char *wseat[INF_SEAT_MAX], *bseat[INF_SEAT_MAX];
-    bool gdpr;             /* regs.gdpr=1 (2.6) or regs.ext.gdpr=1 (2.5) */
-    bool coppa;            /* regs.coppa=1 */
-    const char *consent;   /* user.consent (2.6) or user.ext.consent (2.5) */
-    bool personal_ok;      /* personal data usable (privacy.c decides);
+    bool gdpr;           /* regs.gdpr=1 (2.6) or regs.ext.gdpr=1 (2.5) */
+    bool coppa;          /* regs.coppa=1 */
+    const char *consent; /* user.consent (2.6) or user.ext.consent (2.5) */
+    bool personal_ok;    /* personal data usable (privacy.c decides);
                               else every field below is cleared */
     inf_chan chan;
-    const char *domain;    /* site.domain (NULL if absent or app) */
-    const char *bundle;    /* app.bundle */
-    const char *pub_id;    /* site/app.publisher.id */
+    const char *domain; /* site.domain (NULL if absent or app) */
+    const char *bundle; /* app.bundle */
+    const char *pub_id; /* site/app.publisher.id */
     int n_cats;
     const char *cats[INF_CAT_MAX]; /* site.cat or app.cat */
-    int devicetype;        /* -1 absent */
+    int devicetype;                /* -1 absent */
     const char *os, *country, *user_id;
     /* Identity and privacy signals, read and then gated by privacy.c: what
      * the request's consent does not allow is cleared before anything
@@ -165,14 +161,14 @@ typedef struct inf_req {
     const char *us_privacy, *gpp; /* regs (or regs.ext) strings */
     uint64_t gpp_sid;             /* bit i: section i in regs.gpp_sid */
     bool gpp_sid_given;
-    int privacy;                  /* inf_privacy_reason (privacy.h) */
-    bool has_geo;                 /* precise lat/lon (device.geo, else user.geo) */
+    int privacy;  /* inf_privacy_reason (privacy.h) */
+    bool has_geo; /* precise lat/lon (device.geo, else user.geo) */
     double lat, lon;
     int n_segments;
     const char *segments[INF_SEGMENTS_MAX];
     /* source.schain (2.6) or source.ext.schain (2.5), schain.c */
-    int schain_complete;          /* -1 absent, else 0 or 1 */
-    bool schain_truncated;        /* more than INF_SCHAIN_MAX nodes */
+    int schain_complete;   /* -1 absent, else 0 or 1 */
+    bool schain_truncated; /* more than INF_SCHAIN_MAX nodes */
     int n_schain;
     inf_schain_node schain[INF_SCHAIN_MAX];
     bool blocks_truncated; /* bcat/badv/bapp longer than INF_BLOCK_MAX */
@@ -180,8 +176,8 @@ typedef struct inf_req {
     const char *bcat[INF_BLOCK_MAX];
     const char *badv[INF_BLOCK_MAX];
     const char *bapp[INF_BLOCK_MAX];
-    int n_imp;             /* examined imps (≤ INF_IMP_MAX) */
-    int n_imp_total;       /* imps in the request */
+    int n_imp;       /* examined imps (≤ INF_IMP_MAX) */
+    int n_imp_total; /* imps in the request */
     inf_imp imp[INF_IMP_MAX];
 } inf_req;
 /* inf_req_parse zeroes the header up to bcat and resets the counts after it

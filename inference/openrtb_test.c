@@ -26,7 +26,7 @@ typedef struct fixture {
     int n_imp;
     inf_imp_skip skip0, skip1;
     inf_chan chan;
-    int w0, h0;              /* imp[0] primary size, 0 if none */
+    int w0, h0; /* imp[0] primary size, 0 if none */
     int64_t floor0;
 } fixture;
 
@@ -155,12 +155,14 @@ static const bad_case bad[] = {
     {"{\"id\":5," IMP1 SITE "}", "id: not a string"},
     {"{\"id\":null," IMP1 SITE "}", "id: missing"},
     {"{\"id\":\"\"," IMP1 SITE "}", "id: empty"},
-    {"{\"id\":\"0123456789012345678901234567890123456789012345678901234567890123X\","
-     IMP1 SITE "}", "id: longer than 64 bytes"},
+    {"{\"id\":\"0123456789012345678901234567890123456789012345678901234567890123X\"," IMP1 SITE "}",
+     "id: longer than 64 bytes"},
     {"{\"id\":\"a\\u0001b\"," IMP1 SITE "}", "id: control character or invalid UTF-8"},
     {"{\"id\":\"a\xb4\xb4\"," IMP1 SITE "}", "id: control character or invalid UTF-8"},
-    {"{\"id\":\"a\",\"imp\":[{\"id\":\"\xc0\xaf\"}]" SITE "}", "imp[0].id: control character or invalid UTF-8"},
-    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\\n\"}]" SITE "}", "imp[0].id: control character or invalid UTF-8"},
+    {"{\"id\":\"a\",\"imp\":[{\"id\":\"\xc0\xaf\"}]" SITE "}",
+     "imp[0].id: control character or invalid UTF-8"},
+    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\\n\"}]" SITE "}",
+     "imp[0].id: control character or invalid UTF-8"},
     {"{\"id\":\"a\"" SITE "}", "imp: missing"},
     {"{\"id\":\"a\",\"imp\":{}" SITE "}", "imp: not an array"},
     {"{\"id\":\"a\",\"imp\":[]" SITE "}", "imp: empty"},
@@ -186,23 +188,23 @@ static const bad_case bad[] = {
     {"{\"id\":\"a\"," IMP1 SITE ",\"cur\":\"USD\"}", "cur: not an array"},
     {"{\"id\":\"a\"," IMP1 SITE ",\"tmax\":\"100\"}", "tmax: not a number"},
     {"{\"id\":\"a\"," IMP1 SITE "} {}", "body: trailing data"},
-    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"video\":[]}]" SITE "}",
-     "imp[0].video: not an object"},
+    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"video\":[]}]" SITE "}", "imp[0].video: not an object"},
     {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"native\":\"x\"}]" SITE "}",
      "imp[0].native: not an object"},
-    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"audio\":1}]" SITE "}",
-     "imp[0].audio: not an object"},
-    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":[]}]" SITE "}",
-     "imp[0].pmp: not an object"},
+    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"audio\":1}]" SITE "}", "imp[0].audio: not an object"},
+    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":[]}]" SITE "}", "imp[0].pmp: not an object"},
     {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":{\"deals\":{}}}]" SITE "}",
      "imp[0].pmp.deals: not an array"},
     {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":{\"deals\":[{\"bidfloor\":1}]}}]" SITE "}",
      "imp[0].pmp.deals[0].id: missing"},
-    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":{\"deals\":[{\"id\":\"d\",\"bidfloor\":\"2\"}]}}]" SITE "}",
+    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":{\"deals\":[{\"id\":\"d\",\"bidfloor\":\"2\"}]}}"
+     "]" SITE "}",
      "imp[0].pmp.deals[0].bidfloor: not a number"},
-    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":{\"deals\":[{\"id\":\"d\",\"bidfloor\":-1}]}}]" SITE "}",
+    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":{\"deals\":[{\"id\":\"d\",\"bidfloor\":-1}]}}"
+     "]" SITE "}",
      "imp[0].pmp.deals[0].bidfloor: negative"},
-    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":{\"deals\":[{\"id\":\"d\",\"bidfloorcur\":[]}]}}]" SITE "}",
+    {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"pmp\":{\"deals\":[{\"id\":\"d\",\"bidfloorcur\":[]}]}}"
+     "]" SITE "}",
      "imp[0].pmp.deals[0].bidfloorcur: not a string"},
     {NULL, NULL},
 };
@@ -213,8 +215,8 @@ static int test_malformed(void) {
         beat_reason why = {{0}};
         int rc = inf_req_parse(c->body, strlen(c->body), &r, &why);
         if (rc != -EBADMSG || !strstr(why.msg, c->reason))
-            fprintf(stderr, "  body %s: rc=%d reason \"%s\", want \"%s\"\n", c->body,
-                    rc, why.msg, c->reason);
+            fprintf(stderr, "  body %s: rc=%d reason \"%s\", want \"%s\"\n", c->body, rc, why.msg,
+                    c->reason);
         CHECK_EQ_INT(rc, -EBADMSG);
         CHECK(strstr(why.msg, c->reason) != NULL);
         CHECK(strchr(why.msg, '\n') == NULL);
@@ -254,8 +256,8 @@ static int test_edge_cases(void) {
     char big[8192];
     size_t n = (size_t)snprintf(big, sizeof big, "{\"id\":\"a\",\"site\":{},\"imp\":[");
     for (int i = 0; i < INF_IMP_MAX + 8; i++)
-        n += (size_t)snprintf(big + n, sizeof big - n, "%s{\"id\":\"i%d\",\"banner\":{\"w\":1,\"h\":1}}",
-                              i ? "," : "", i);
+        n += (size_t)snprintf(big + n, sizeof big - n,
+                              "%s{\"id\":\"i%d\",\"banner\":{\"w\":1,\"h\":1}}", i ? "," : "", i);
     n += (size_t)snprintf(big + n, sizeof big - n, "]}");
     CHECK(n < sizeof big);
     CHECK_EQ_INT(inf_req_parse(big, n, &r, &why), 0);
@@ -278,7 +280,8 @@ static int test_edge_cases(void) {
     /* A native request with more assets than we keep is unusable (its
      * required ones could not all be checked); at the cap it is fine. */
     for (int extra = 0; extra <= 1; extra++) {
-        n = (size_t)snprintf(huge, sizeof huge, "{\"id\":\"a\",\"site\":{},\"imp\":[{\"id\":\"1\","
+        n = (size_t)snprintf(huge, sizeof huge,
+                             "{\"id\":\"a\",\"site\":{},\"imp\":[{\"id\":\"1\","
                              "\"native\":{\"request\":{\"assets\":[");
         for (int i = 0; i < INF_ASSETS_MAX + extra; i++)
             n += (size_t)snprintf(huge + n, sizeof huge - n, "%s{\"id\":%d,\"title\":{\"len\":9}}",
@@ -369,10 +372,11 @@ static int test_formats(void) {
     CHECK_EQ_INT(inf_openrtb_rates_set(NULL, &why), 0);
 
     /* banner + video in one imp: both formats, banner.pos else video.pos */
-    const char *multi = "{\"id\":\"a\",\"site\":{},\"imp\":[{\"id\":\"1\","
-                        "\"banner\":{\"w\":300,\"h\":250},\"video\":{\"mimes\":[\"v/m\"],\"pos\":3}},"
-                        "{\"id\":\"2\",\"banner\":{\"w\":1,\"h\":1,\"pos\":7},\"video\":{\"mimes\":[\"v/m\"],"
-                        "\"pos\":3}}]}";
+    const char *multi =
+        "{\"id\":\"a\",\"site\":{},\"imp\":[{\"id\":\"1\","
+        "\"banner\":{\"w\":300,\"h\":250},\"video\":{\"mimes\":[\"v/m\"],\"pos\":3}},"
+        "{\"id\":\"2\",\"banner\":{\"w\":1,\"h\":1,\"pos\":7},\"video\":{\"mimes\":[\"v/m\"],"
+        "\"pos\":3}}]}";
     CHECK_EQ_INT(inf_req_parse(multi, strlen(multi), &r, &why), 0);
     CHECK_EQ_INT(r.imp[0].formats, INF_FMT_BANNER | INF_FMT_VIDEO);
     CHECK_EQ_INT(r.imp[0].pos, 3);
@@ -383,12 +387,9 @@ static int test_formats(void) {
 
 int main(int argc, char **argv) {
     static const beat_test_case cases[] = {
-        {"fixtures", test_fixtures},
-        {"fixture_fields", test_fixture_fields},
-        {"malformed", test_malformed},
-        {"edge_cases", test_edge_cases},
-        {"formats", test_formats},
-        {NULL, NULL},
+        {"fixtures", test_fixtures},   {"fixture_fields", test_fixture_fields},
+        {"malformed", test_malformed}, {"edge_cases", test_edge_cases},
+        {"formats", test_formats},     {NULL, NULL},
     };
     return beat_test_main("openrtb", cases, argc, argv);
 }

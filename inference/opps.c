@@ -14,13 +14,13 @@
 
 struct inf_opps {
     int workers, max;
-    int64_t stride;                /* counters per row, a multiple of 8 (64 bytes) */
-    _Atomic uint64_t *rows;        /* workers × stride */
-    _Atomic int n;                 /* slots in use: an id is written before n moves */
-    char (*ids)[BEAT_ID_MAX + 1];  /* max */
-    int32_t *hash;                 /* open addressing over ids: slot + 1, 0 = free */
+    int64_t stride;               /* counters per row, a multiple of 8 (64 bytes) */
+    _Atomic uint64_t *rows;       /* workers × stride */
+    _Atomic int n;                /* slots in use: an id is written before n moves */
+    char (*ids)[BEAT_ID_MAX + 1]; /* max */
+    int32_t *hash;                /* open addressing over ids: slot + 1, 0 = free */
     uint64_t hmask;
-    uint64_t *sent;                /* per slot: the sum already sent (collector) */
+    uint64_t *sent; /* per slot: the sum already sent (collector) */
     bool full_logged;
 };
 

@@ -30,8 +30,7 @@ _Atomic uint64_t *inf_opps_row(inf_opps *o, int worker);
 
 /* One more opportunity in slot, on the worker that owns row. */
 static inline void inf_opps_inc(_Atomic uint64_t *row, int32_t slot) {
-    atomic_store_explicit(&row[slot],
-                          atomic_load_explicit(&row[slot], memory_order_relaxed) + 1,
+    atomic_store_explicit(&row[slot], atomic_load_explicit(&row[slot], memory_order_relaxed) + 1,
                           memory_order_relaxed);
 }
 

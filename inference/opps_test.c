@@ -70,8 +70,9 @@ static int test_bidder_counts_candidates(void) {
     CHECK_EQ_INT(res.n, 1);
     /* badv leaves acme-shoes and initech-apps; a floor nobody reaches
      * still counts them (price comes after) */
-    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", "u1",
-                                    ",\"badv\":[\"umbrella.example\"]"), T0, &res), 0);
+    CHECK_EQ_INT(run(b, w, req_json(BANNER, "0", "a.com", "u1", ",\"badv\":[\"umbrella.example\"]"),
+                     T0, &res),
+                 0);
     CHECK_EQ_INT(run(b, w, req_json(BANNER, "500", "a.com", "u1", NULL), T0, &res), 0);
     CHECK_EQ_INT(res.reason, INF_NB_BELOW_FLOOR);
     /* test traffic is not an opportunity */

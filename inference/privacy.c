@@ -34,7 +34,7 @@ static beat_counter *priv_geo_withheld;
 
 const char *inf_privacy_reason_name(inf_privacy_reason r) {
     static const char *const names[INF_PRIV_N] = {
-        "none", "consent", "coppa", "tcf_missing", "tcf_invalid", "tcf_purpose",
+        "none",       "consent",     "coppa",       "tcf_missing", "tcf_invalid", "tcf_purpose",
         "tcf_vendor", "usp_opt_out", "usp_invalid", "gpp_opt_out", "gpp_invalid"};
     return (unsigned)r < INF_PRIV_N ? names[r] : "?";
 }
@@ -60,16 +60,15 @@ int inf_privacy_config(int vendor_id, const char *purposes, beat_reason *why) {
 void inf_privacy_metrics_init(void) {
     char name[160];
     for (int i = 0; i < INF_PRIV_N; i++) {
-        snprintf(name, sizeof name,
-                 "beat_inference_privacy_total{outcome=\"%s\",reason=\"%s\"}",
+        snprintf(name, sizeof name, "beat_inference_privacy_total{outcome=\"%s\",reason=\"%s\"}",
                  i <= INF_PRIV_CONSENT ? "personal" : "contextual",
                  inf_privacy_reason_name((inf_privacy_reason)i));
         priv_counters[i] = beat_counter_new(name, "Bid requests by privacy outcome: whether "
-                                             "personal data could be used, and why");
+                                                  "personal data could be used, and why");
     }
     priv_geo_withheld = beat_counter_new("beat_inference_privacy_geo_withheld_total",
-                                    "Requests with personal data allowed but precise "
-                                    "geo withheld (GDPR without special feature 1)");
+                                         "Requests with personal data allowed but precise "
+                                         "geo withheld (GDPR without special feature 1)");
 }
 
 /* ---- reading -------------------------------------------------------------- */
@@ -174,8 +173,7 @@ static inf_privacy_reason priv_decide(const inf_req *r, bool *geo_ok) {
         if (u.opt_out_sale == 'Y') return INF_PRIV_USP_OPT_OUT;
     }
     if (have_gpp) {
-        if (g.has_usp && sid_listed(r, 6) && g.usp.opt_out_sale == 'Y')
-            return INF_PRIV_GPP_OPT_OUT;
+        if (g.has_usp && sid_listed(r, 6) && g.usp.opt_out_sale == 'Y') return INF_PRIV_GPP_OPT_OUT;
         for (int i = 0; i < g.n_us; i++) {
             const beat_gpp_us *u = &g.us[i];
             if (sid_listed(r, u->id) && (u->sale == 1 || u->sharing == 1 || u->targeted == 1))

@@ -17,16 +17,16 @@ struct cJSON;
 
 /* Why a request's personal data may or may not be used (metric label). */
 typedef enum {
-    INF_PRIV_NONE = 0,       /* no regulation signalled: personal */
-    INF_PRIV_CONSENT,        /* GDPR applies and the TCF string consents: personal */
-    INF_PRIV_COPPA,          /* regs.coppa=1 */
-    INF_PRIV_TCF_MISSING,    /* GDPR applies, no TCF string */
-    INF_PRIV_TCF_INVALID,    /* the TCF string does not decode as v2 */
-    INF_PRIV_TCF_PURPOSE,    /* a required purpose lacks consent (or is restricted) */
-    INF_PRIV_TCF_VENDOR,     /* no consent for our vendor id (or none configured) */
-    INF_PRIV_USP_OPT_OUT,    /* us_privacy opt-out of sale = Y */
+    INF_PRIV_NONE = 0,    /* no regulation signalled: personal */
+    INF_PRIV_CONSENT,     /* GDPR applies and the TCF string consents: personal */
+    INF_PRIV_COPPA,       /* regs.coppa=1 */
+    INF_PRIV_TCF_MISSING, /* GDPR applies, no TCF string */
+    INF_PRIV_TCF_INVALID, /* the TCF string does not decode as v2 */
+    INF_PRIV_TCF_PURPOSE, /* a required purpose lacks consent (or is restricted) */
+    INF_PRIV_TCF_VENDOR,  /* no consent for our vendor id (or none configured) */
+    INF_PRIV_USP_OPT_OUT, /* us_privacy opt-out of sale = Y */
     INF_PRIV_USP_INVALID,
-    INF_PRIV_GPP_OPT_OUT,    /* a GPP US section: sale, sharing or targeted ads opt-out */
+    INF_PRIV_GPP_OPT_OUT, /* a GPP US section: sale, sharing or targeted ads opt-out */
     INF_PRIV_GPP_INVALID,
     INF_PRIV_N
 } inf_privacy_reason;

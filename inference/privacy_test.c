@@ -9,15 +9,16 @@
 #include "privacy.h"
 
 #define VENDOR 777
-#define IDS "\"user\":{\"id\":\"uid-secret\",\"buyeruid\":\"buid-secret\"%s," \
-            "\"data\":[{\"id\":\"dmp\",\"segment\":[{\"id\":\"seg-secret-1\"}," \
-            "{\"id\":\"seg-secret-2\"}]}]},"                                      \
-            "\"device\":{\"ifa\":\"ifa-secret\",\"geo\":{\"lat\":52.52,\"lon\":13.405," \
-            "\"country\":\"DEU\"}}"
+#define IDS                                                                                        \
+    "\"user\":{\"id\":\"uid-secret\",\"buyeruid\":\"buid-secret\"%s,"                              \
+    "\"data\":[{\"id\":\"dmp\",\"segment\":[{\"id\":\"seg-secret-1\"},"                            \
+    "{\"id\":\"seg-secret-2\"}]}]},"                                                               \
+    "\"device\":{\"ifa\":\"ifa-secret\",\"geo\":{\"lat\":52.52,\"lon\":13.405,"                    \
+    "\"country\":\"DEU\"}}"
 
 /* The consent strings of the table, made once by the test encoder. */
-static char tcf_ok[400], tcf_ok_geo[400], tcf_p1[400], tcf_other_vendor[400],
-    tcf_restricted[400], gpp_tcf_ok[600], gpp_tcf_p1[600];
+static char tcf_ok[400], tcf_ok_geo[400], tcf_p1[400], tcf_other_vendor[400], tcf_restricted[400],
+    gpp_tcf_ok[600], gpp_tcf_p1[600];
 
 static void make_strings(void) {
     static const int ours[] = {VENDOR}, theirs[] = {VENDOR + 1};
@@ -71,10 +72,11 @@ static int t_decisions(void) {
         {"{\"ext\":{\"gdpr\":1}}", NULL, INF_PRIV_TCF_MISSING, false},
         {"{\"gdpr\":1}", "CO-tcf", INF_PRIV_TCF_INVALID, false},
         {"{\"gdpr\":1}", tcf_p1, INF_PRIV_TCF_PURPOSE, false},
-        {"{\"gdpr\":1}", "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", INF_PRIV_TCF_PURPOSE, false},
+        {"{\"gdpr\":1}", "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", INF_PRIV_TCF_PURPOSE,
+         false},
         {"{\"gdpr\":1}", tcf_restricted, INF_PRIV_TCF_PURPOSE, false},
         {"{\"gdpr\":1}", tcf_other_vendor, INF_PRIV_TCF_VENDOR, false},
-        {"{\"gdpr\":1}", tcf_ok, INF_PRIV_CONSENT, false},    /* no special feature 1 */
+        {"{\"gdpr\":1}", tcf_ok, INF_PRIV_CONSENT, false}, /* no special feature 1 */
         {"{\"gdpr\":1}", tcf_ok_geo, INF_PRIV_CONSENT, true},
         {"{\"gdpr\":1,\"coppa\":1}", tcf_ok_geo, INF_PRIV_COPPA, false},
         {"{\"coppa\":1}", NULL, INF_PRIV_COPPA, false},
@@ -87,19 +89,22 @@ static int t_decisions(void) {
         {"{\"gpp\":\"DBABLA~BVQVAAAAAUA.YA\",\"gpp_sid\":[7]}", NULL, INF_PRIV_GPP_OPT_OUT, false},
         {"{\"gpp\":\"DBABLA~BbbbGxsbFbA.YA\",\"gpp_sid\":[7]}", NULL, INF_PRIV_GPP_OPT_OUT, false},
         {"{\"gpp\":\"DBABzw~1YNN~BVVqAAEABCA.QA\",\"gpp_sid\":[7]}", NULL, INF_PRIV_NONE, true},
-        {"{\"gpp\":\"DBABzw~1YYN~BVVqAAEABCA.QA\",\"gpp_sid\":[6,7]}", NULL, INF_PRIV_GPP_OPT_OUT, false},
+        {"{\"gpp\":\"DBABzw~1YYN~BVVqAAEABCA.QA\",\"gpp_sid\":[6,7]}", NULL, INF_PRIV_GPP_OPT_OUT,
+         false},
         /* an opt-out in a section gpp_sid does not name does not apply */
         {"{\"gpp\":\"DBABLA~BVQVAAAAAUA.YA\",\"gpp_sid\":[8]}", NULL, INF_PRIV_NONE, true},
         /* ... but without gpp_sid every section counts */
         {"{\"gpp\":\"DBABLA~BVQVAAAAAUA.YA\"}", NULL, INF_PRIV_GPP_OPT_OUT, false},
-        {"{\"ext\":{\"gpp\":\"DBABLA~BVQVAAAAAUA.YA\",\"gpp_sid\":[7]}}", NULL, INF_PRIV_GPP_OPT_OUT, false},
+        {"{\"ext\":{\"gpp\":\"DBABLA~BVQVAAAAAUA.YA\",\"gpp_sid\":[7]}}", NULL,
+         INF_PRIV_GPP_OPT_OUT, false},
         {"{\"gpp\":\"not-gpp\",\"gpp_sid\":[7]}", NULL, INF_PRIV_GPP_INVALID, false},
         /* GDPR through GPP: section 2 listed in gpp_sid, TCF in the string */
         {"{\"gpp\":\"GPP_TCF_OK\",\"gpp_sid\":[2]}", NULL, INF_PRIV_CONSENT, false},
         {"{\"gpp\":\"GPP_TCF_P1\",\"gpp_sid\":[2]}", NULL, INF_PRIV_TCF_PURPOSE, false},
         {"{\"gdpr\":1,\"gpp\":\"GPP_TCF_OK\",\"gpp_sid\":[2]}", NULL, INF_PRIV_CONSENT, false},
         /* user.consent wins over the GPP copy */
-        {"{\"gdpr\":1,\"gpp\":\"GPP_TCF_OK\",\"gpp_sid\":[2]}", tcf_p1, INF_PRIV_TCF_PURPOSE, false},
+        {"{\"gdpr\":1,\"gpp\":\"GPP_TCF_OK\",\"gpp_sid\":[2]}", tcf_p1, INF_PRIV_TCF_PURPOSE,
+         false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char regs[1200] = "";
@@ -109,8 +114,7 @@ static int t_decisions(void) {
             if (at)
                 snprintf(regs, sizeof regs, "%.*s%s%s", (int)(at - src), src,
                          ok ? gpp_tcf_ok : gpp_tcf_p1, at + 10);
-            else
-                snprintf(regs, sizeof regs, "%s", src);
+            else snprintf(regs, sizeof regs, "%s", src);
         }
         const char *json = request(cases[i].regs ? regs : NULL, cases[i].consent);
         inf_req_fini(&R);
@@ -153,7 +157,8 @@ static int t_reading(void) {
                      "\"geo\":{\"lat\":91,\"lon\":0}},\"user\":{\"geo\":{\"lat\":-33.9,"
                      "\"lon\":151.2},\"data\":[{\"segment\":[");
     for (int i = 0; i < 40; i++)
-        n += snprintf(j + n, sizeof j - (size_t)n, "%s{\"id\":\"s%d\"},{\"id\":7}", i ? "," : "", i);
+        n +=
+            snprintf(j + n, sizeof j - (size_t)n, "%s{\"id\":\"s%d\"},{\"id\":7}", i ? "," : "", i);
     snprintf(j + n, sizeof j - (size_t)n, "]},5]}}");
     inf_req_fini(&R);
     CHECK_EQ_INT(inf_req_parse(j, strlen(j), &R, &why), 0);
@@ -161,9 +166,10 @@ static int t_reading(void) {
     CHECK(R.has_geo && R.lat == -33.9 && R.lon == 151.2);
     CHECK_EQ_INT(R.n_segments, INF_SEGMENTS_MAX);
     CHECK_EQ_STR(R.segments[0], "s0");
-    const char *b = "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
-                    "\"site\":{\"domain\":\"a.com\"},\"device\":{\"ifa\":5,\"geo\":{\"lat\":\"1\",\"lon\":2}},"
-                    "\"user\":{\"buyeruid\":\"b1\",\"data\":{\"segment\":1}}}";
+    const char *b =
+        "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
+        "\"site\":{\"domain\":\"a.com\"},\"device\":{\"ifa\":5,\"geo\":{\"lat\":\"1\",\"lon\":2}},"
+        "\"user\":{\"buyeruid\":\"b1\",\"data\":{\"segment\":1}}}";
     inf_req_fini(&R);
     CHECK_EQ_INT(inf_req_parse(b, strlen(b), &R, &why), 0);
     CHECK_EQ_STR(R.cap_key, "b1");
@@ -176,7 +182,7 @@ static int t_reading(void) {
 
 static bool has_secret(const char *s, size_t n) {
     static const char *const secrets[] = {"uid-secret", "buid-secret", "ifa-secret",
-                                          "seg-secret", "52.52", "13.405"};
+                                          "seg-secret", "52.52",       "13.405"};
     for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
         if (memmem(s, n, secrets[i], strlen(secrets[i]))) return true;
     return false;
@@ -190,7 +196,8 @@ static int t_no_consent_contextual_bid(void) {
     inf_bidder *b = make_bidder();
     inf_world *w = make_world(NULL, 0, T0);
     /* only initech-apps, frequency-capped, left */
-    override ov[] = {{BOOSTED, 1, true, false}, {"acme-shoes", 1, true, false},
+    override ov[] = {{BOOSTED, 1, true, false},
+                     {"acme-shoes", 1, true, false},
                      {"globex-travel", 1, true, false}};
     inf_world *wc = make_world(ov, 3, T0);
     CHECK(b && w && wc);

@@ -22,8 +22,8 @@
  * the adm's href="…", in an HTML attribute too). Control bytes are tested
  * apart; bytes ≥ 0x80 (UTF-8) pass through. */
 static const bool json_special[128] = {['"'] = true, ['\\'] = true};
-static const bool html_special[128] = {['"'] = true, ['\\'] = true, ['&'] = true,
-                                       ['<'] = true, ['>'] = true, ['\''] = true};
+static const bool html_special[128] = {
+    ['"'] = true, ['\\'] = true, ['&'] = true, ['<'] = true, ['>'] = true, ['\''] = true};
 
 /* Appends s[0..n) as the body of a JSON string (no quotes); html adds
  * HTML-attribute escaping (& → &amp; …). Verbatim runs are appended whole:
@@ -38,19 +38,24 @@ static int esc(beat_buf *o, const char *s, size_t n, bool html) {
         const char *rep;
         char u[7];
         switch (c) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '\'': rep = "&#39;"; break;
-        case '"': rep = html ? "&quot;" : "\\\""; break;
-        case '\\': rep = "\\\\"; break;
-        case '\n': rep = "\\n"; break;
-        case '\r': rep = "\\r"; break;
-        case '\t': rep = "\\t"; break;
-        default:
-            u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-            u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = 0;
-            rep = u;
+            case '&': rep = "&amp;"; break;
+            case '<': rep = "&lt;"; break;
+            case '>': rep = "&gt;"; break;
+            case '\'': rep = "&#39;"; break;
+            case '"': rep = html ? "&quot;" : "\\\""; break;
+            case '\\': rep = "\\\\"; break;
+            case '\n': rep = "\\n"; break;
+            case '\r': rep = "\\r"; break;
+            case '\t': rep = "\\t"; break;
+            default:
+                u[0] = '\\';
+                u[1] = 'u';
+                u[2] = '0';
+                u[3] = '0';
+                u[4] = hex[c >> 4];
+                u[5] = hex[c & 15];
+                u[6] = 0;
+                rep = u;
         }
         int rc;
         if ((i > run && (rc = beat_buf_append(o, s + run, i - run)) < 0) ||
@@ -73,8 +78,7 @@ static int put_strv(beat_buf *o, const char *key, const beat_strv *v) {
     for (int i = 0; rc >= 0 && i < v->n; i++) {
         if (i && (rc = beat_buf_puts(o, ",")) < 0) break;
         if ((rc = beat_buf_puts(o, "\"")) < 0 ||
-            (rc = esc(o, v->v[i], strlen(v->v[i]), false)) < 0 ||
-            (rc = beat_buf_puts(o, "\"")) < 0)
+            (rc = esc(o, v->v[i], strlen(v->v[i]), false)) < 0 || (rc = beat_buf_puts(o, "\"")) < 0)
             break;
     }
     return rc < 0 ? rc : beat_buf_puts(o, "]");
@@ -139,9 +143,9 @@ static beat_notice_fields notice_fields(const inf_req *r, const inf_bid *bid,
 
 /* nurl, burl and lurl — those the exchange uses, with its macro names —
  * each signed for its own type with the pre-keyed HMAC (notice.c). */
-static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch,
-                       const inf_req *r, const inf_bid *bid, const beat_campaign *c,
-                       const beat_creative *cr, int64_t ts_ms) {
+static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch, const inf_req *r,
+                       const inf_bid *bid, const beat_campaign *c, const beat_creative *cr,
+                       int64_t ts_ms) {
     static const struct {
         beat_event_type t;
         const char *key;
@@ -176,9 +180,8 @@ static int put_notices(inf_bidder *b, beat_buf *o, beat_buf *scratch,
 
 /* The signed click URL into scratch (empty without a landing page: nothing
  * to sign, the macro becomes ""). */
-static int click_url(inf_bidder *b, beat_buf *scratch, const inf_req *r,
-                     const inf_bid *bid, const beat_campaign *c,
-                     const beat_creative *cr, int64_t ts_ms) {
+static int click_url(inf_bidder *b, beat_buf *scratch, const inf_req *r, const inf_bid *bid,
+                     const beat_campaign *c, const beat_creative *cr, int64_t ts_ms) {
     char sig[BEAT_SIG_HEX + 1];
     int rc;
     beat_buf_reset(scratch);
@@ -194,15 +197,13 @@ static int click_url(inf_bidder *b, beat_buf *scratch, const inf_req *r,
  * signed click URL: HTML/XML-escaped, except inside a CDATA section
  * ("<![CDATA[${CLICK_URL}]]>", where escapes would stay literal; the URL is
  * percent-encoded, so it cannot contain "]]>"). */
-static int put_adm_template(inf_bidder *b, beat_buf *o, beat_buf *scratch,
-                            const inf_req *r, const inf_bid *bid,
-                            const beat_campaign *c, const beat_creative *cr,
+static int put_adm_template(inf_bidder *b, beat_buf *o, beat_buf *scratch, const inf_req *r,
+                            const inf_bid *bid, const beat_campaign *c, const beat_creative *cr,
                             int64_t ts_ms) {
     static const char macro[] = "${CLICK_URL}", cdata[] = "<![CDATA[";
     const char *adm = cr->adm ? cr->adm : "";
     int rc;
-    if (strstr(adm, macro) && (rc = click_url(b, scratch, r, bid, c, cr, ts_ms)) < 0)
-        return rc;
+    if (strstr(adm, macro) && (rc = click_url(b, scratch, r, bid, c, cr, ts_ms)) < 0) return rc;
     if ((rc = beat_buf_puts(o, ",\"adm\":\"")) < 0) return rc;
     const char *s = adm, *hit;
     while ((hit = strstr(s, macro)) != NULL) {
@@ -247,14 +248,14 @@ static int ntext(beat_buf *o, const char *lit, const char *t) {
  * asset ids (only assets we can fill), link.url = the signed click URL,
  * written straight into the adm string (literals pre-escaped, values
  * escaped twice). Wrapped in {"native":…} when the request was. */
-static int put_adm_native(inf_bidder *b, beat_buf *o, beat_buf *scratch,
-                          const inf_req *r, const inf_bid *bid,
-                          const beat_campaign *c, const beat_creative *cr,
+static int put_adm_native(inf_bidder *b, beat_buf *o, beat_buf *scratch, const inf_req *r,
+                          const inf_bid *bid, const beat_campaign *c, const beat_creative *cr,
                           int64_t ts_ms) {
     const inf_native *nat = &r->imp[bid->imp].native;
     int rc = click_url(b, scratch, r, bid, c, cr, ts_ms);
     if (rc < 0 ||
-        (rc = beat_buf_puts(o, nat->wrapped ? ",\"adm\":\"{\\\"native\\\":{" : ",\"adm\":\"{")) < 0 ||
+        (rc = beat_buf_puts(o, nat->wrapped ? ",\"adm\":\"{\\\"native\\\":{" : ",\"adm\":\"{")) <
+            0 ||
         (rc = beat_buf_puts(o, "\\\"ver\\\":\\\"1.2\\\",\\\"link\\\":{\\\"url\\\":\\\"")) < 0 ||
         (rc = esc2(o, scratch->data, scratch->len)) < 0 ||
         (rc = beat_buf_puts(o, "\\\"},\\\"assets\\\":[")) < 0)
@@ -274,8 +275,7 @@ static int put_adm_native(inf_bidder *b, beat_buf *o, beat_buf *scratch,
         } else if (a->kind == INF_ASSET_IMG) {
             const beat_native_img *im = fill;
             rc = ntext(o, ",\\\"img\\\":{\\\"url\\\":\\\"", im->url);
-            if (rc >= 0)
-                rc = beat_buf_printf(o, ",\\\"w\\\":%d,\\\"h\\\":%d}}", im->w, im->h);
+            if (rc >= 0) rc = beat_buf_printf(o, ",\\\"w\\\":%d,\\\"h\\\":%d}}", im->w, im->h);
         } else {
             rc = ntext(o, ",\\\"data\\\":{\\\"value\\\":\\\"", fill);
             if (rc >= 0) rc = beat_buf_puts(o, "}}");
@@ -285,8 +285,8 @@ static int put_adm_native(inf_bidder *b, beat_buf *o, beat_buf *scratch,
     return beat_buf_puts(o, nat->wrapped ? "]}}\"" : "]}\"");
 }
 
-static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
-                   const inf_bid *bid, int64_t ts_ms, beat_buf *o, beat_buf *scratch) {
+static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r, const inf_bid *bid,
+                   int64_t ts_ms, beat_buf *o, beat_buf *scratch) {
     const beat_campaign *c = w->camps[bid->camp].c;
     const beat_creative *cr = &c->creatives[bid->creative];
     const inf_imp *im = &r->imp[bid->imp];
@@ -299,8 +299,7 @@ static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
     if (price <= 0) return -ERANGE; /* a micro of USD worth nothing there: no bid */
     uint64_t seq = atomic_fetch_add_explicit(&b->bid_seq, 1, memory_order_relaxed);
     if ((rc = put_bid_id(o, b->bid_prefix, seq & 0xffffffffu)) < 0 ||
-        (rc = put_str(o, ",\"impid\":\"", im->id)) < 0 ||
-        (rc = put_price(o, price)) < 0 ||
+        (rc = put_str(o, ",\"impid\":\"", im->id)) < 0 || (rc = put_price(o, price)) < 0 ||
         (rc = put_str(o, ",\"adid\":\"", cr->crid)) < 0 ||
         (rc = put_str(o, ",\"crid\":\"", cr->crid)) < 0 ||
         (rc = put_str(o, ",\"cid\":\"", c->id)) < 0 ||
@@ -329,17 +328,16 @@ static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r,
             }
         if ((rc = beat_buf_puts(o, "]")) < 0) return rc;
     }
-    rc = cr->format == BEAT_FMT_NATIVE
-             ? put_adm_native(b, o, scratch, r, bid, c, cr, ts_ms)
-             : put_adm_template(b, o, scratch, r, bid, c, cr, ts_ms);
+    rc = cr->format == BEAT_FMT_NATIVE ? put_adm_native(b, o, scratch, r, bid, c, cr, ts_ms)
+                                       : put_adm_template(b, o, scratch, r, bid, c, cr, ts_ms);
     if (rc < 0 || (rc = put_notices(b, o, scratch, r, bid, c, cr, ts_ms)) < 0) return rc;
     return beat_buf_puts(o, "}");
 }
 
 /* One seatbid per campaign seat (most responses: one), bids in imp order
  * within it. Quadratic in bids, which are at most INF_IMP_MAX. */
-int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r,
-                        const inf_result *res, beat_buf *out, beat_buf *scratch) {
+int inf_bidder_response(inf_bidder *b, const inf_world *w, const inf_req *r, const inf_result *res,
+                        beat_buf *out, beat_buf *scratch) {
     size_t start = out->len;
     int rc = beat_buf_puts(out, "{\"id\":\"");
     if (rc >= 0) rc = esc(out, r->id, strlen(r->id), false);

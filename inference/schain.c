@@ -61,8 +61,7 @@ static bool seller_match(const char *entry, const inf_schain_node *node) {
 }
 
 inf_schain_verdict inf_schain_check(const beat_campaign *c, const inf_req *r) {
-    if (c->schain_complete &&
-        (r->schain_complete != 1 || r->n_schain == 0 || r->schain_truncated))
+    if (c->schain_complete && (r->schain_complete != 1 || r->n_schain == 0 || r->schain_truncated))
         return INF_SCHAIN_INCOMPLETE;
     if (c->sellers.n) {
         if (r->n_schain == 0) return INF_SCHAIN_SELLER;

@@ -17,7 +17,8 @@ static const char *with_source(const char *source) {
 
 #define NODE(asi, sid) "{\"asi\":\"" asi "\",\"sid\":\"" sid "\",\"hp\":1}"
 #define CHAIN(c, nodes) "{\"schain\":{\"ver\":\"1.0\",\"complete\":" #c ",\"nodes\":[" nodes "]}}"
-#define CHAIN25(c, nodes) "{\"ext\":{\"schain\":{\"ver\":\"1.0\",\"complete\":" #c ",\"nodes\":[" nodes "]}}}"
+#define CHAIN25(c, nodes)                                                                          \
+    "{\"ext\":{\"schain\":{\"ver\":\"1.0\",\"complete\":" #c ",\"nodes\":[" nodes "]}}}"
 
 static int parse(const char *source) {
     beat_reason why = {{0}};
@@ -33,7 +34,8 @@ static int parse(const char *source) {
 static int t_read(void) {
     CHECK_EQ_INT(parse(NULL), 0);
     CHECK(R.schain_complete == -1 && R.n_schain == 0);
-    CHECK_EQ_INT(parse(CHAIN(1, NODE("exchange.example", "pub-1") "," NODE("ssp.example", "9"))), 0);
+    CHECK_EQ_INT(parse(CHAIN(1, NODE("exchange.example", "pub-1") "," NODE("ssp.example", "9"))),
+                 0);
     CHECK(R.schain_complete == 1 && R.n_schain == 2 && !R.schain_truncated);
     CHECK_EQ_STR(R.schain[0].asi, "exchange.example");
     CHECK_EQ_STR(R.schain[1].sid, "9");
@@ -53,9 +55,13 @@ static int t_read(void) {
     CHECK_EQ_INT(parse("{\"schain\":5}"), 0);
     CHECK_EQ_INT(parse("7"), 0);
     /* bounded */
-    CHECK_EQ_INT(parse(CHAIN(1, NODE("a", "1") "," NODE("a", "2") "," NODE("a", "3") ","
-                                NODE("a", "4") "," NODE("a", "5") "," NODE("a", "6") ","
-                                NODE("a", "7") "," NODE("a", "8") "," NODE("a", "9"))), 0);
+    CHECK_EQ_INT(
+        parse(CHAIN(
+            1,
+            NODE("a", "1") "," NODE("a", "2") "," NODE("a", "3") "," NODE("a", "4") "," NODE(
+                "a", "5") "," NODE("a", "6") "," NODE("a", "7") "," NODE("a", "8") "," NODE("a",
+                                                                                            "9"))),
+        0);
     CHECK(R.n_schain == INF_SCHAIN_MAX && R.schain_truncated && R.schain_complete == 1);
     return 0;
 }
@@ -82,7 +88,8 @@ static int t_rules(void) {
         {false, 2, CHAIN(1, NODE("exchange.example", "pub-2")), INF_SCHAIN_SELLER},
         {false, 2, CHAIN(1, NODE("exchange.example.evil", "pub-1")), INF_SCHAIN_SELLER},
         /* the seller is the first node, not a later reseller */
-        {false, 2, CHAIN(1, NODE("other.example", "1") "," NODE("ssp.example", "1")), INF_SCHAIN_SELLER},
+        {false, 2, CHAIN(1, NODE("other.example", "1") "," NODE("ssp.example", "1")),
+         INF_SCHAIN_SELLER},
         {true, 2, CHAIN(0, NODE("ssp.example", "1")), INF_SCHAIN_INCOMPLETE},
         {true, 2, CHAIN(1, NODE("ssp.example", "1")), INF_SCHAIN_OK},
     };
@@ -112,8 +119,8 @@ static int t_bid_path(void) {
     CHECK_EQ_INT(run(b, w, with_source(CHAIN(1, NODE("rogue.example", "1"))), T0, &res), 0);
     CHECK_EQ_INT(res.n, 0);
     CHECK_EQ_STR(inf_nobid_name(res.reason), "schain_seller");
-    CHECK_EQ_INT(run(b, w, with_source(CHAIN25(1, NODE("exchange.example", "pub-1"))), T0,
-                     &res), 0);
+    CHECK_EQ_INT(run(b, w, with_source(CHAIN25(1, NODE("exchange.example", "pub-1"))), T0, &res),
+                 0);
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_STR(winner(w, &res), "chain-bound");
     inf_bidder_free(b);
@@ -123,10 +130,7 @@ static int t_bid_path(void) {
 
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
-        {"read", t_read},
-        {"rules", t_rules},
-        {"bid_path", t_bid_path},
-        {NULL, NULL}};
+        {"read", t_read}, {"rules", t_rules}, {"bid_path", t_bid_path}, {NULL, NULL}};
     int rc = beat_test_main("schain", tests, argc, argv);
     inf_req_fini(&R);
     return rc;

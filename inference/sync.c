@@ -43,7 +43,7 @@ struct inf_sync {
     inf_snap *snap;
     bool need[2];
     int64_t next_ms[2], backoff_ms[2];
-    beat_heartbeat hb;      /* latest heartbeat */
+    beat_heartbeat hb; /* latest heartbeat */
     bool have_hb, silent;
     int64_t last_hb_ms, last_silence_req_ms;
     beat_counter *requests[2], *req_failures[2], *swaps[2], *swap_failures[2];
@@ -76,9 +76,10 @@ static void publish(inf_sync *s, int kind) {
     beat_counter_inc(s->swaps[kind]);
     bool ready = w->model && w->snap && w->snap->has_state;
     if (ready && !was_ready)
-        beat_log(BEAT_INFO, "ready", "model_version=%lld campaigns_version=%lld "
-                 "state_version=%lld campaigns=%d", (long long)held_mv(s),
-                 (long long)held_cv(s), (long long)held_sv(s), w->n);
+        beat_log(BEAT_INFO, "ready",
+                 "model_version=%lld campaigns_version=%lld "
+                 "state_version=%lld campaigns=%d",
+                 (long long)held_mv(s), (long long)held_cv(s), (long long)held_sv(s), w->n);
 }
 
 /* True (counted, logged) when a frame's wall-clock ts is further ahead of
@@ -88,9 +89,11 @@ static bool future(inf_sync *s, int kind, int64_t ts_ms, int64_t version) {
     if (!beat_ts_ahead(ts_ms, now, s->cfg.max_clock_skew_ms)) return false;
     beat_counter_inc(s->future[kind]);
     beat_counter_inc(s->swap_failures[kind]);
-    beat_log_rl(5000, BEAT_WARN, "future_timestamp", "what=%s version=%lld ts=%lld "
-                "ahead_ms=%lld max_clock_skew_ms=%lld", what_name[kind], (long long)version,
-                (long long)ts_ms, (long long)(ts_ms - now), (long long)s->cfg.max_clock_skew_ms);
+    beat_log_rl(5000, BEAT_WARN, "future_timestamp",
+                "what=%s version=%lld ts=%lld "
+                "ahead_ms=%lld max_clock_skew_ms=%lld",
+                what_name[kind], (long long)version, (long long)ts_ms, (long long)(ts_ms - now),
+                (long long)s->cfg.max_clock_skew_ms);
     return true;
 }
 
@@ -100,8 +103,7 @@ static int apply_snapshot(inf_sync *s, const void *msg, size_t len) {
     int rc = inf_snap_decode(msg, len, &sn, &why);
     if (rc < 0) {
         beat_counter_inc(s->swap_failures[W_SNAP]);
-        beat_log_rl(5000, BEAT_WARN, "snapshot_rejected", "err=%d reason=\"%s\"", rc,
-                    why.msg);
+        beat_log_rl(5000, BEAT_WARN, "snapshot_rejected", "err=%d reason=\"%s\"", rc, why.msg);
         return rc;
     }
     /* A state stamped in the future would never age past
@@ -129,9 +131,10 @@ static int apply_snapshot(inf_sync *s, const void *msg, size_t len) {
     inf_snap_unref(s->snap); /* the published world keeps its own reference */
     s->snap = sn;
     publish(s, W_SNAP);
-    beat_log(BEAT_DEBUG, "snapshot_applied", "campaigns_version=%lld state_version=%lld "
-             "exchanges_version=%lld campaigns=%d exchanges=%d", (long long)cv, (long long)sv,
-             (long long)xv, sn->cs.n, sn->xs.n);
+    beat_log(BEAT_DEBUG, "snapshot_applied",
+             "campaigns_version=%lld state_version=%lld "
+             "exchanges_version=%lld campaigns=%d exchanges=%d",
+             (long long)cv, (long long)sv, (long long)xv, sn->cs.n, sn->xs.n);
     return 0;
 }
 
@@ -151,8 +154,8 @@ static int apply_checkpoint(inf_sync *s, const void *msg, size_t len) {
     int rc = inf_model_decode(msg, len, s->cfg.max_model_bytes, &m, &why);
     if (rc < 0) {
         beat_counter_inc(s->swap_failures[W_CKPT]);
-        beat_log_rl(5000, BEAT_WARN, "checkpoint_rejected",
-                    "version=%lld err=%d reason=\"%s\"", (long long)v, rc, why.msg);
+        beat_log_rl(5000, BEAT_WARN, "checkpoint_rejected", "version=%lld err=%d reason=\"%s\"",
+                    (long long)v, rc, why.msg);
         return rc;
     }
     /* Its ts feeds the model age (alerts, /healthz): same rule as states. */
@@ -162,9 +165,10 @@ static int apply_checkpoint(inf_sync *s, const void *msg, size_t len) {
     }
     inf_model_unref(s->model);
     s->model = m;
-    beat_log(BEAT_INFO, "model_applied", "version=%lld hash_bits=%u dim=%u "
-             "avg_ctr=%g trainer=%s", (long long)m->version, m->hp.bits,
-             m->ck.h.dim, m->avg_ctr, m->ck.h.trainer);
+    beat_log(BEAT_INFO, "model_applied",
+             "version=%lld hash_bits=%u dim=%u "
+             "avg_ctr=%g trainer=%s",
+             (long long)m->version, m->hp.bits, m->ck.h.dim, m->avg_ctr, m->ck.h.trainer);
     publish(s, W_CKPT);
     return 0;
 }
@@ -196,15 +200,14 @@ static void on_heartbeat(inf_sync *s, const void *msg, size_t len) {
 static int on_frame(inf_sync *s, const uint8_t *msg, size_t len) {
     if (len == 0) goto bad;
     switch (msg[0]) {
-    case BEAT_FRAME_SNAPSHOT: return apply_snapshot(s, msg, len);
-    case BEAT_FRAME_CHECKPOINT: return apply_checkpoint(s, msg, len);
-    case BEAT_FRAME_HEARTBEAT: on_heartbeat(s, msg, len); return 0;
-    default: break;
+        case BEAT_FRAME_SNAPSHOT: return apply_snapshot(s, msg, len);
+        case BEAT_FRAME_CHECKPOINT: return apply_checkpoint(s, msg, len);
+        case BEAT_FRAME_HEARTBEAT: on_heartbeat(s, msg, len); return 0;
+        default: break;
     }
 bad:
     beat_counter_inc(s->bad_frames);
-    beat_log_rl(5000, BEAT_WARN, "bad_frame", "len=%zu tag=%d", len,
-                len ? msg[0] : -1);
+    beat_log_rl(5000, BEAT_WARN, "bad_frame", "len=%zu tag=%d", len, len ? msg[0] : -1);
     return -EBADMSG;
 }
 
@@ -224,8 +227,8 @@ static void request(inf_sync *s, int what) {
     if (rc < 0) {
         beat_counter_inc(s->req_failures[what]);
         beat_counter_inc(s->link_failures);
-        beat_log_rl(5000, BEAT_WARN, "supervisor_request_failed", "what=%s url=%s err=%d",
-                    q, s->cfg.rep_url, rc);
+        beat_log_rl(5000, BEAT_WARN, "supervisor_request_failed", "what=%s url=%s err=%d", q,
+                    s->cfg.rep_url, rc);
         backoff(s, what, now);
         return;
     }
@@ -233,8 +236,8 @@ static void request(inf_sync *s, int what) {
     if (n > 0 && m[0] == BEAT_FRAME_ERROR) {
         /* Nothing to give yet: the next heartbeat whose version differs
          * from ours asks again. */
-        beat_log_rl(10000, BEAT_INFO, "supervisor_has_none", "what=%s reason=\"%.*s\"",
-                    q, (int)(n > 120 ? 120 : n - 1), (const char *)m + 1);
+        beat_log_rl(10000, BEAT_INFO, "supervisor_has_none", "what=%s reason=\"%.*s\"", q,
+                    (int)(n > 120 ? 120 : n - 1), (const char *)m + 1);
         s->need[what] = false;
         s->backoff_ms[what] = BACKOFF_MIN_MS;
     } else if (n > 0 && m[0] != (what == W_SNAP ? BEAT_FRAME_SNAPSHOT : BEAT_FRAME_CHECKPOINT)) {
@@ -281,8 +284,7 @@ static void *sync_main(void *arg) {
             on_frame(s, buf, len);
             nng_free(buf, len);
         } else if (rv != NNG_ETIMEDOUT) {
-            beat_log_rl(5000, BEAT_WARN, "supervisor_recv_failed", "err=%d",
-                        beat_nng_err(rv));
+            beat_log_rl(5000, BEAT_WARN, "supervisor_recv_failed", "err=%d", beat_nng_err(rv));
             if (rv == NNG_ECLOSED) break;
         }
         check_silence(s, beat_mono_ms());
@@ -304,8 +306,8 @@ static void metrics_init(inf_sync *s) {
         s->swaps[w] = beat_counter_new(name, "New worlds published");
         snprintf(name, sizeof name, "beat_inference_swap_failures_total{kind=\"%s\"}",
                  what_name[w]);
-        s->swap_failures[w] = beat_counter_new(
-            name, "Frames rejected by validation; the last good world is kept");
+        s->swap_failures[w] =
+            beat_counter_new(name, "Frames rejected by validation; the last good world is kept");
         snprintf(name, sizeof name, "beat_inference_sync_future_ts_total{what=\"%s\"}",
                  what_name[w]);
         s->future[w] = beat_counter_new(
@@ -314,8 +316,8 @@ static void metrics_init(inf_sync *s) {
     }
     s->link_failures = beat_counter_new("beat_inference_link_failures_total{peer=\"supervisor\"}",
                                         "Failures on links to peers");
-    s->heartbeats = beat_counter_new("beat_inference_heartbeats_total",
-                                     "Supervisor heartbeats received");
+    s->heartbeats =
+        beat_counter_new("beat_inference_heartbeats_total", "Supervisor heartbeats received");
     s->bad_frames = beat_counter_new("beat_inference_sync_bad_frames_total",
                                      "Unknown or undecodable frames from the supervisor");
     s->stale_frames = beat_counter_new("beat_inference_sync_stale_frames_total",

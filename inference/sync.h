@@ -11,11 +11,11 @@
 #include "model.h"
 
 typedef struct inf_sync_cfg {
-    const char *pub_url;     /* supervisor pub (we dial + subscribe) */
-    const char *rep_url;     /* supervisor rep (we dial req) */
-    size_t max_model_bytes;  /* checkpoint bound; sizes NNG_OPT_RECVMAXSZ */
-    int req_timeout_ms;      /* 500 */
-    int silence_ms;          /* heartbeats missing this long → re-request (3000) */
+    const char *pub_url;       /* supervisor pub (we dial + subscribe) */
+    const char *rep_url;       /* supervisor rep (we dial req) */
+    size_t max_model_bytes;    /* checkpoint bound; sizes NNG_OPT_RECVMAXSZ */
+    int req_timeout_ms;        /* 500 */
+    int silence_ms;            /* heartbeats missing this long → re-request (3000) */
     int64_t max_clock_skew_ms; /* a state or model stamped further ahead of our
                                   clock is refused (beat_ts_ahead) */
     struct inf_leases *leases; /* each world's campaigns get their lease slot; NULL:

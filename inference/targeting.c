@@ -54,10 +54,9 @@ bool inf_targeting_ok(const beat_campaign *c, const inf_req *r) {
     if (r->domain && list_has(&c->domains_block, r->domain, host_match)) return false;
     if (r->bundle && list_has(&c->bundles_block, r->bundle, str_eq)) return false;
     if (c->domains_allow.n || c->bundles_allow.n) {
-        bool ok = (r->chan == INF_CHAN_SITE &&
-                   list_has(&c->domains_allow, r->domain, host_match)) ||
-                  (r->chan == INF_CHAN_APP &&
-                   list_has(&c->bundles_allow, r->bundle, str_eq));
+        bool ok =
+            (r->chan == INF_CHAN_SITE && list_has(&c->domains_allow, r->domain, host_match)) ||
+            (r->chan == INF_CHAN_APP && list_has(&c->bundles_allow, r->bundle, str_eq));
         if (!ok) return false;
     }
     if (c->site_cat.n) {
@@ -102,7 +101,13 @@ static int dt_key(char out[BEAT_I64_CHARS], int v) { return beat_fmt_i64(out, v)
 /* ---- the index ------------------------------------------------------------------ */
 
 enum {
-    D_COUNTRY, D_OS, D_DT, D_DOM_ALLOW, D_BUN_ALLOW, D_DOM_BLOCK, D_BUN_BLOCK,
+    D_COUNTRY,
+    D_OS,
+    D_DT,
+    D_DOM_ALLOW,
+    D_BUN_ALLOW,
+    D_DOM_BLOCK,
+    D_BUN_BLOCK,
     D_SITE_CAT,
     D_CAT,     /* '-'-prefixes of the campaign's own categories (bcat) */
     D_ADOMAIN, /* dot-suffixes of its advertiser domains (badv) */
@@ -110,27 +115,35 @@ enum {
     D_SIZE,    /* banner creative w×h, 8 raw bytes */
     D_N
 };
-static const bool dim_fold[D_N] = {
-    [D_COUNTRY] = true, [D_OS] = true, [D_DOM_ALLOW] = true, [D_BUN_ALLOW] = true,
-    [D_DOM_BLOCK] = true, [D_BUN_BLOCK] = true, [D_SITE_CAT] = true, [D_CAT] = true,
-    [D_ADOMAIN] = true};
+static const bool dim_fold[D_N] = {[D_COUNTRY] = true,   [D_OS] = true,        [D_DOM_ALLOW] = true,
+                                   [D_BUN_ALLOW] = true, [D_DOM_BLOCK] = true, [D_BUN_BLOCK] = true,
+                                   [D_SITE_CAT] = true,  [D_CAT] = true,       [D_ADOMAIN] = true};
 
 /* Fixed sets: campaigns without a constraint in a dimension, and formats. */
-enum { S_LIVE, S_ANY_COUNTRY, S_ANY_OS, S_ANY_DT, S_NO_ALLOW, S_ANY_SITE_CAT,
-       S_VIDEO, S_NATIVE, S_N };
+enum {
+    S_LIVE,
+    S_ANY_COUNTRY,
+    S_ANY_OS,
+    S_ANY_DT,
+    S_NO_ALLOW,
+    S_ANY_SITE_CAT,
+    S_VIDEO,
+    S_NATIVE,
+    S_N
+};
 
 typedef struct entry {
     uint64_t h;
-    uint32_t key, klen; /* into keys */
+    uint32_t key, klen;   /* into keys */
     uint32_t post, npost; /* into post */
     int dim;
-    int64_t bits;       /* long postings also as a bit set: offset into
+    int64_t bits; /* long postings also as a bit set: offset into
                            bitsets, or -1 */
 } entry;
 
 struct inf_tindex {
     int n, words;
-    uint64_t *sets;  /* S_N × words */
+    uint64_t *sets; /* S_N × words */
     entry *e;
     uint32_t ne;
     uint32_t *slots; /* open addressing: entry index + 1, 0 = empty */
@@ -138,7 +151,7 @@ struct inf_tindex {
     char *keys;
     uint32_t *post;
     uint64_t *bitsets; /* words per long posting (entry.bits) */
-    bool used[D_N];  /* some campaign has a key in the dimension */
+    bool used[D_N];    /* some campaign has a key in the dimension */
 };
 
 static inline unsigned char fold(unsigned char c) {
@@ -227,7 +240,10 @@ static void add(builder *b, int dim, const char *s, size_t n, uint32_t camp) {
     if (b->np == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 256;
         pair *p = realloc(b->p, cap * sizeof *p);
-        if (!p) { b->err = -ENOMEM; return; }
+        if (!p) {
+            b->err = -ENOMEM;
+            return;
+        }
         b->p = p;
         b->cap = cap;
     }
@@ -235,13 +251,15 @@ static void add(builder *b, int dim, const char *s, size_t n, uint32_t camp) {
         size_t cap = b->kcap ? 2 * b->kcap : 4096;
         while (cap < b->klen + n + 1) cap *= 2;
         char *k = cap < UINT32_MAX ? realloc(b->keys, cap) : NULL;
-        if (!k) { b->err = -ENOMEM; return; }
+        if (!k) {
+            b->err = -ENOMEM;
+            return;
+        }
         b->keys = k;
         b->kcap = cap;
     }
     char *k = b->keys + b->klen;
-    for (size_t i = 0; i < n; i++)
-        k[i] = dim_fold[dim] ? (char)fold((unsigned char)s[i]) : s[i];
+    for (size_t i = 0; i < n; i++) k[i] = dim_fold[dim] ? (char)fold((unsigned char)s[i]) : s[i];
     b->p[b->np++] = (pair){key_hash(dim, s, n), (uint32_t)b->klen, (uint32_t)n, camp, dim};
     b->klen += n;
 }
@@ -418,8 +436,7 @@ static size_t len_or_0(const char *s) { return s ? strlen(s) : 0; }
 
 /* The postings of host and of each of its suffixes after a '.' (what a
  * host_match rule can name), OR-ed into set or, with clear, removed. */
-static void host_posts(const inf_tindex *x, int dim, const char *host, uint64_t *set,
-                       bool clear) {
+static void host_posts(const inf_tindex *x, int dim, const char *host, uint64_t *set, bool clear) {
     if (!x->used[dim]) return;
     for (const char *s = host; s; s = next_suffix(s)) {
         const entry *e = find(x, dim, s, strlen(s));

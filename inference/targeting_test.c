@@ -22,9 +22,8 @@ static uint32_t rnd(uint32_t n) {
 static const char *const COUNTRY[] = {"USA", "usa", "GBR", "DEU", "Gbr", ""};
 static const char *const OS[] = {"ios", "IOS", "android", "Android", "linux"};
 static const char *const DOMAIN[] = {"a.com", "www.a.com", "x.b.a.com", "com", "A.COM",
-                                     "b.com", ".com", "a.com.", "", "news.example"};
-static const char *const CAT[] = {"IAB1", "IAB1-2", "IAB12", "iab1", "IAB1-2-3", "IAB2",
-                                  "-x", ""};
+                                     "b.com", ".com",      "a.com.",    "",    "news.example"};
+static const char *const CAT[] = {"IAB1", "IAB1-2", "IAB12", "iab1", "IAB1-2-3", "IAB2", "-x", ""};
 static const char *const BUNDLE[] = {"com.a.app", "com.A.app", "com.b", "", "COM.B"};
 #define PICK(a) a[rnd(sizeof a / sizeof a[0])]
 
@@ -66,8 +65,9 @@ static void rand_world(void) {
             beat_creative *cr = &crs[i][k];
             memset(cr, 0, sizeof *cr);
             static const int sz[][2] = {{300, 250}, {728, 90}, {320, 50}};
-            cr->format = rnd(5) == 0 ? BEAT_FMT_VIDEO : rnd(5) == 0 ? BEAT_FMT_NATIVE
-                                                                     : BEAT_FMT_BANNER;
+            cr->format = rnd(5) == 0   ? BEAT_FMT_VIDEO
+                         : rnd(5) == 0 ? BEAT_FMT_NATIVE
+                                       : BEAT_FMT_BANNER;
             int s = (int)rnd(3);
             cr->w = sz[s][0];
             cr->h = sz[s][1];
@@ -109,12 +109,13 @@ static int t_request_set_matches_rules(void) {
             uint64_t set[INF_SET_WORDS];
             inf_tindex_request(x, &r, set);
             for (int i = 0; i < NC; i++) {
-                bool want = live[i] && inf_targeting_ok(&camps[i], &r) &&
-                            !inf_blocked(&camps[i], &r);
+                bool want =
+                    live[i] && inf_targeting_ok(&camps[i], &r) && !inf_blocked(&camps[i], &r);
                 if (bit(set, i) != want) {
-                    fprintf(stderr, "  world %d req %d campaign %d: index %d, rules %d "
-                            "(domain=%s bundle=%s country=%s)\n", world, q, i,
-                            bit(set, i), want, r.domain ? r.domain : "-",
+                    fprintf(stderr,
+                            "  world %d req %d campaign %d: index %d, rules %d "
+                            "(domain=%s bundle=%s country=%s)\n",
+                            world, q, i, bit(set, i), want, r.domain ? r.domain : "-",
                             r.bundle ? r.bundle : "-", r.country ? r.country : "-");
                     inf_tindex_free(x);
                     return 1;

@@ -15,7 +15,7 @@ typedef struct row {
     uint64_t used;     /* tick of the last imp that used it */
     float *v;
     uint64_t *filled;
-    int cap;           /* campaigns v and filled have room for */
+    int cap; /* campaigns v and filled have room for */
 } row;
 
 #define SETS (INF_XCACHE_ROWS / 2)
@@ -76,8 +76,7 @@ static row *claim(inf_xcache *c, const inf_world *w, uint64_t h) {
     return r;
 }
 
-void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
-                     inf_xrow *rows) {
+void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw, inf_xrow *rows) {
     int n = beat_feat_count(raw);
     if (c) c->tick++;
     for (int j = 0; j < n; j++) {
@@ -86,9 +85,8 @@ void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw
     }
 }
 
-void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
-                     inf_xrow *rows, const int *cis, int n,
-                     float spill[][BEAT_FEAT_RAW_MAX]) {
+void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw, inf_xrow *rows,
+                     const int *cis, int n, float spill[][BEAT_FEAT_RAW_MAX]) {
     const inf_model *m = w->model;
     const float *wt = m->ck.w;
     uint32_t dim = m->ck.h.dim;

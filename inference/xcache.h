@@ -17,8 +17,8 @@
 #define INF_XCACHE_ROWS 128
 
 typedef struct inf_xrow {
-    float *v;          /* weight per campaign; NULL: this feature is uncached */
-    uint64_t *filled;  /* bit i: v[i] holds campaign i's weight */
+    float *v;         /* weight per campaign; NULL: this feature is uncached */
+    uint64_t *filled; /* bit i: v[i] holds campaign i's weight */
 } inf_xrow;
 
 typedef struct inf_xcache inf_xcache;
@@ -32,8 +32,7 @@ void inf_xcache_free(inf_xcache *c);
  * needed. A feature left uncached ({NULL}): c NULL, out of memory, or its
  * set's two rows taken by other features of the imp. Valid until the next
  * call. */
-void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
-                     inf_xrow *rows);
+void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw, inf_xrow *rows);
 
 /* Scoring a chunk of candidates: inf_xcache_fill puts the cross weights of
  * campaigns cis[0..n) (n ≤ INF_XCACHE_CHUNK) into rows, computing every
@@ -44,9 +43,8 @@ void inf_xcache_rows(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw
  * (inf_model_logit_base) + its crosses + its own weight + factor, equal to
  * inf_model_pctr's. */
 #define INF_XCACHE_CHUNK 32
-void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw,
-                     inf_xrow *rows, const int *cis, int n,
-                     float spill[][BEAT_FEAT_RAW_MAX]);
+void inf_xcache_fill(inf_xcache *c, const inf_world *w, const beat_feat_raw *raw, inf_xrow *rows,
+                     const int *cis, int n, float spill[][BEAT_FEAT_RAW_MAX]);
 double inf_xcache_score(const inf_world *w, double base, const beat_feat_raw *raw,
                         const inf_xrow *rows, int ci, const float *spill, double factor);
 

@@ -65,8 +65,7 @@ static uint64_t pool[POOL];
 static void rand_raw(beat_feat_raw *raw, int fresh_in) {
     raw->n = 1 + (int)(rnd64() % 10);
     for (int j = 0; j < raw->n; j++)
-        raw->h[j] = fresh_in && rnd64() % (uint64_t)fresh_in == 0 ? rnd64()
-                                                                   : pool[rnd64() % POOL];
+        raw->h[j] = fresh_in && rnd64() % (uint64_t)fresh_in == 0 ? rnd64() : pool[rnd64() % POOL];
 }
 
 static int same_scores(inf_xcache *xc, const inf_world *w, int reqs, int fresh_in) {
@@ -88,8 +87,7 @@ static int same_scores(inf_xcache *xc, const inf_world *w, int reqs, int fresh_i
                 double want = inf_model_pctr(w->model, base, &raw, w->camps[cis[k]].hash, f);
                 double got = inf_xcache_score(w, base, &raw, rows, cis[k], spill[k], f);
                 if (memcmp(&want, &got, sizeof want) != 0) {
-                    fprintf(stderr, "  req %d campaign %d: %.17g != %.17g\n", q, cis[k],
-                            got, want);
+                    fprintf(stderr, "  req %d campaign %d: %.17g != %.17g\n", q, cis[k], got, want);
                     return 1;
                 }
             }

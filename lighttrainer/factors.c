@@ -26,8 +26,7 @@ int ltr_factors_init(ltr_factors *f, uint32_t rank, uint32_t bits, double lr, do
                      uint64_t seed) {
     memset(f, 0, sizeof *f);
     if (rank == 0) return 0;
-    if (rank > LTR_RANK_MAX || bits < LTR_FACTOR_BITS_MIN || bits > 24 || !(lr > 0) ||
-        !(l2 >= 0))
+    if (rank > LTR_RANK_MAX || bits < LTR_FACTOR_BITS_MIN || bits > 24 || !(lr > 0) || !(l2 >= 0))
         return -EINVAL;
     size_t rows = (size_t)1 << bits, emb = rows * rank;
     float *p = malloc((2 * emb + 2 * rows) * sizeof *p);
@@ -79,8 +78,7 @@ double ltr_factors_term(const ltr_factors *f, const uint32_t *rows, int n, uint3
 
 /* row ← (1 - step·l2)·row - step·g·dir, where step = lr / sqrt(acc) after
  * acc += mean((g·dir + l2·row)²). */
-static void row_step(const ltr_factors *f, float *row, float *acc, const float *dir,
-                     double g) {
+static void row_step(const ltr_factors *f, float *row, float *acc, const float *dir, double g) {
     int r = (int)f->rank;
     double sq = 0;
     for (int j = 0; j < r; j++) {

@@ -16,9 +16,9 @@
 #define LTR_BLAS_MIN_RANK 16 /* the training steps use OpenBLAS from this rank */
 
 typedef struct ltr_factors {
-    uint32_t rank, bits, rows;   /* rows = 2^bits; rank 0 = no term */
-    float *V, *U;                /* rows × rank each, row-major (one allocation) */
-    float *accV, *accU;          /* row-wise AdaGrad sums of mean squared gradient */
+    uint32_t rank, bits, rows; /* rows = 2^bits; rank 0 = no term */
+    float *V, *U;              /* rows × rank each, row-major (one allocation) */
+    float *accV, *accU;        /* row-wise AdaGrad sums of mean squared gradient */
     double lr, l2;
     bool blas;
 } ltr_factors;

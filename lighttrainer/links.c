@@ -23,8 +23,8 @@
 
 struct ltr_links {
     beat_httpc *pull, *push;
-    beat_pull_peer *ds;     /* n_ds of them */
-    beat_pull_cursor *cur;  /* cur[i] is ds[i]'s position */
+    beat_pull_peer *ds;    /* n_ds of them */
+    beat_pull_cursor *cur; /* cur[i] is ds[i]'s position */
     int n_ds, pull_max;
     beat_pull_peer sup;
     char *token;
@@ -33,9 +33,8 @@ struct ltr_links {
     int n_batch;
 };
 
-ltr_links *ltr_links_new(const beat_strlist *datastreams, const char *supervisor,
-                         const char *token, long pull_timeout_ms,
-                         long push_timeout_ms, int pull_max) {
+ltr_links *ltr_links_new(const beat_strlist *datastreams, const char *supervisor, const char *token,
+                         long pull_timeout_ms, long push_timeout_ms, int pull_max) {
     ltr_links *l = calloc(1, sizeof *l);
     if (!l) return NULL;
     l->pull = beat_httpc_new(pull_timeout_ms);
@@ -78,8 +77,7 @@ static int collect(void *arg, const beat_sample *s) {
     return 0;
 }
 
-int ltr_links_pull(ltr_links *l, int i, ltr_sample_fn fn, void *arg,
-                   ltr_pull_stats *ps) {
+int ltr_links_pull(ltr_links *l, int i, ltr_sample_fn fn, void *arg, ltr_pull_stats *ps) {
     beat_pull_peer *d = &l->ds[i];
     beat_pull_cursor *cur = &l->cur[i];
     char url[700];
@@ -100,22 +98,22 @@ int ltr_links_pull(ltr_links *l, int i, ltr_sample_fn fn, void *arg,
     if (rc < 0) {
         beat_pull_peer_failed(d);
         ps->failures++;
-        beat_log_rl(5000, BEAT_WARN, "peer_garbage", "peer=%s err=%d reason=\"%s\"",
-                    d->url, rc, why.msg);
+        beat_log_rl(5000, BEAT_WARN, "peer_garbage", "peer=%s err=%d reason=\"%s\"", d->url, rc,
+                    why.msg);
         return rc;
     }
     beat_pull_check chk;
     beat_pull_begin(cur, h.epoch, h.n, h.first_seq, &chk);
     if (chk.epoch_changed) {
         ps->epoch_resets++;
-        beat_log_rl(1000, BEAT_INFO, "datastream_epoch", "peer=%s epoch=%016" PRIx64,
-                    d->url, h.epoch);
+        beat_log_rl(1000, BEAT_INFO, "datastream_epoch", "peer=%s epoch=%016" PRIx64, d->url,
+                    h.epoch);
     }
     if (chk.refetch) return -EAGAIN; /* the answer was to an old cursor */
     if (chk.missed) {
         ps->missed += chk.missed;
-        beat_log_rl(5000, BEAT_WARN, "samples_missed", "peer=%s missed=%" PRId64,
-                    d->url, chk.missed);
+        beat_log_rl(5000, BEAT_WARN, "samples_missed", "peer=%s missed=%" PRId64, d->url,
+                    chk.missed);
     }
     int delivered = 0;
     for (int k = 0; k < l->n_batch; k++) {
@@ -137,8 +135,8 @@ void ltr_links_cursors_restore(ltr_links *l, const char *json) {
     for (int i = 0; i < l->n_ds; i++) {
         beat_pull_cursor *c = &l->cur[i];
         uint64_t epoch, seq;
-        if (beat_pull_cursor_decode(cJSON_GetObjectItemCaseSensitive(root, c->url), &epoch,
-                                    &seq) != 0)
+        if (beat_pull_cursor_decode(cJSON_GetObjectItemCaseSensitive(root, c->url), &epoch, &seq) !=
+            0)
             continue;
         c->has_epoch = true;
         c->epoch = epoch;
@@ -166,8 +164,8 @@ int ltr_links_fetch_ckpt(ltr_links *l, size_t max_bytes, beat_ckpt *out) {
     if (rc < 0 || status != 200) {
         beat_pull_peer_failed(&l->sup);
         beat_log_rl(5000, BEAT_WARN, "supervisor_unreachable",
-                    "peer=%s op=restore err=%d status=%ld detail=\"%s\"", l->sup.url, rc,
-                    status, rc < 0 ? beat_httpc_error(l->push) : "http status");
+                    "peer=%s op=restore err=%d status=%ld detail=\"%s\"", l->sup.url, rc, status,
+                    rc < 0 ? beat_httpc_error(l->push) : "http status");
         beat_buf_fini(&body);
         return rc < 0 ? rc : -EAGAIN;
     }
@@ -176,8 +174,8 @@ int ltr_links_fetch_ckpt(ltr_links *l, size_t max_bytes, beat_ckpt *out) {
     beat_buf_fini(&body);
     if (rc < 0) {
         beat_pull_peer_failed(&l->sup);
-        beat_log_rl(5000, BEAT_WARN, "restore_bad_checkpoint", "peer=%s reason=\"%s\"",
-                    l->sup.url, why.msg);
+        beat_log_rl(5000, BEAT_WARN, "restore_bad_checkpoint", "peer=%s reason=\"%s\"", l->sup.url,
+                    why.msg);
         return rc;
     }
     return 1;
@@ -188,12 +186,12 @@ int ltr_links_push_ckpt(ltr_links *l, const beat_buf *ckpt) {
     snprintf(url, sizeof url, "%s/v1/checkpoint", l->sup.url);
     long status = 0;
     l->resp.max = 64 * 1024;
-    int rc = beat_httpc_send(l->push, "POST", url, "application/octet-stream",
-                             ckpt->data, ckpt->len, l->token, &l->resp, &status);
+    int rc = beat_httpc_send(l->push, "POST", url, "application/octet-stream", ckpt->data,
+                             ckpt->len, l->token, &l->resp, &status);
     if (rc == 0 && status == 200) return 0;
     beat_pull_peer_failed(&l->sup);
     beat_log_rl(5000, BEAT_WARN, rc == 0 && status == 400 ? "checkpoint_rejected" : "peer_down",
-                "peer=%s op=checkpoint err=%d status=%ld body=\"%.200s\"", l->sup.url, rc,
-                status, rc == 0 && l->resp.data ? l->resp.data : "");
+                "peer=%s op=checkpoint err=%d status=%ld body=\"%.200s\"", l->sup.url, rc, status,
+                rc == 0 && l->resp.data ? l->resp.data : "");
     return rc < 0 ? rc : status == 400 ? -EBADMSG : -EIO;
 }

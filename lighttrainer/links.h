@@ -22,9 +22,8 @@ typedef int (*ltr_sample_fn)(void *arg, const beat_sample *s);
 
 /* Copies its arguments. pull_timeout_ms bounds sample pulls and the
  * restore; push_timeout_ms bounds checkpoint pushes. NULL on OOM. */
-ltr_links *ltr_links_new(const beat_strlist *datastreams, const char *supervisor,
-                         const char *token, long pull_timeout_ms,
-                         long push_timeout_ms, int pull_max);
+ltr_links *ltr_links_new(const beat_strlist *datastreams, const char *supervisor, const char *token,
+                         long pull_timeout_ms, long push_timeout_ms, int pull_max);
 void ltr_links_free(ltr_links *l);
 int ltr_links_n_datastreams(const ltr_links *l);
 
@@ -32,8 +31,7 @@ int ltr_links_n_datastreams(const ltr_links *l);
  * before, in order. Returns how many were delivered, -EAGAIN after an
  * epoch reset (pull again: the cursor went back to 0), other negatives on
  * failure (counted and logged here). */
-int ltr_links_pull(ltr_links *l, int i, ltr_sample_fn fn, void *arg,
-                   ltr_pull_stats *ps);
+int ltr_links_pull(ltr_links *l, int i, ltr_sample_fn fn, void *arg, ltr_pull_stats *ps);
 
 /* Cursors as a JSON object {url:{"epoch":"hex","seq":N}} appended to out,
  * and back (unknown or bad entries are skipped). */

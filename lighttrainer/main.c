@@ -33,8 +33,8 @@ static bool o_dev;
 static beat_alert_opts o_alert;
 static int64_t o_rank, o_factor_bits;
 static double o_factor_lr, o_factor_l2;
-static int64_t o_hash_bits, o_ckpt_every_s, o_ckpt_every_n, o_window, o_pull_max,
-    o_poll_ms, o_timeout_ms, o_pull_timeout_ms;
+static int64_t o_hash_bits, o_ckpt_every_s, o_ckpt_every_n, o_window, o_pull_max, o_poll_ms,
+    o_timeout_ms, o_pull_timeout_ms;
 static double o_alpha, o_beta, o_l1, o_l2, o_prior_ctr;
 
 #define STR_(x) #x
@@ -42,73 +42,167 @@ static double o_alpha, o_beta, o_l1, o_l2, o_prior_ctr;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt opts[] = {
-    {.name = "listen", .env = "BEAT_LIGHTTRAINER_LISTEN",
-     .type = BEAT_OPT_STR, .dst = &o_listen, .def = "127.0.0.1:8085",
+    {.name = "listen",
+     .env = "BEAT_LIGHTTRAINER_LISTEN",
+     .type = BEAT_OPT_STR,
+     .dst = &o_listen,
+     .def = "127.0.0.1:8085",
      .help = "admin HTTP address (/healthz, /metrics)"},
     BEAT_PULL_OPTS(&o_datastreams, &o_supervisor, &o_token, &o_dev),
-    {.name = "hash-bits", .env = "BEAT_HASH_BITS",
-     .type = BEAT_OPT_INT, .dst = &o_hash_bits, .def = STR(BEAT_HASH_BITS_DEFAULT),
-     .min = LTR_HASH_BITS_MIN, .max = LTR_HASH_BITS_MAX,
+    {.name = "hash-bits",
+     .env = "BEAT_HASH_BITS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_hash_bits,
+     .def = STR(BEAT_HASH_BITS_DEFAULT),
+     .min = LTR_HASH_BITS_MIN,
+     .max = LTR_HASH_BITS_MAX,
      .help = "model dimension = 2^bits hashed weights (+ bias); as the supervisor's"},
-    {.name = "hash-seed", .env = "BEAT_HASH_SEED",
-     .type = BEAT_OPT_STR, .dst = &o_hash_seed,
+    {.name = "hash-seed",
+     .env = "BEAT_HASH_SEED",
+     .type = BEAT_OPT_STR,
+     .dst = &o_hash_seed,
      .help = "feature-hash seed (hex) written into checkpoints; empty = the built-in default"},
-    {.name = "alpha", .env = "BEAT_LIGHTTRAINER_ALPHA",
-     .type = BEAT_OPT_DBL, .dst = &o_alpha, .def = "0.1", .min = 1e-6, .max = 100,
+    {.name = "alpha",
+     .env = "BEAT_LIGHTTRAINER_ALPHA",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_alpha,
+     .def = "0.1",
+     .min = 1e-6,
+     .max = 100,
      .help = "FTRL alpha (learning rate scale)"},
-    {.name = "beta", .env = "BEAT_LIGHTTRAINER_BETA",
-     .type = BEAT_OPT_DBL, .dst = &o_beta, .def = "1", .min = 0, .max = 1000,
+    {.name = "beta",
+     .env = "BEAT_LIGHTTRAINER_BETA",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_beta,
+     .def = "1",
+     .min = 0,
+     .max = 1000,
      .help = "FTRL beta (learning rate smoothing)"},
-    {.name = "l1", .env = "BEAT_LIGHTTRAINER_L1",
-     .type = BEAT_OPT_DBL, .dst = &o_l1, .def = "0.1", .min = 0, .max = 1000,
+    {.name = "l1",
+     .env = "BEAT_LIGHTTRAINER_L1",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_l1,
+     .def = "0.1",
+     .min = 0,
+     .max = 1000,
      .help = "FTRL L1 regularisation (sparsity)"},
-    {.name = "l2", .env = "BEAT_LIGHTTRAINER_L2",
-     .type = BEAT_OPT_DBL, .dst = &o_l2, .def = "1", .min = 0, .max = 1000,
+    {.name = "l2",
+     .env = "BEAT_LIGHTTRAINER_L2",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_l2,
+     .def = "1",
+     .min = 0,
+     .max = 1000,
      .help = "FTRL L2 regularisation"},
-    {.name = "rank", .env = "BEAT_LIGHTTRAINER_RANK",
-     .type = BEAT_OPT_INT, .dst = &o_rank, .def = "8", .min = 0, .max = LTR_RANK_MAX,
+    {.name = "rank",
+     .env = "BEAT_LIGHTTRAINER_RANK",
+     .type = BEAT_OPT_INT,
+     .dst = &o_rank,
+     .def = "8",
+     .min = 0,
+     .max = LTR_RANK_MAX,
      .help = "rank of the campaign x context factor term (0 disables it)"},
-    {.name = "factor-bits", .env = "BEAT_LIGHTTRAINER_FACTOR_BITS",
-     .type = BEAT_OPT_INT, .dst = &o_factor_bits, .def = "16", .min = LTR_FACTOR_BITS_MIN,
+    {.name = "factor-bits",
+     .env = "BEAT_LIGHTTRAINER_FACTOR_BITS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_factor_bits,
+     .def = "16",
+     .min = LTR_FACTOR_BITS_MIN,
      .max = LTR_HASH_BITS_MAX,
      .help = "factor embedding rows = 2^bits per table (capped at --hash-bits)"},
-    {.name = "factor-lr", .env = "BEAT_LIGHTTRAINER_FACTOR_LR",
-     .type = BEAT_OPT_DBL, .dst = &o_factor_lr, .def = "0.02", .min = 1e-6, .max = 10,
+    {.name = "factor-lr",
+     .env = "BEAT_LIGHTTRAINER_FACTOR_LR",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_factor_lr,
+     .def = "0.02",
+     .min = 1e-6,
+     .max = 10,
      .help = "AdaGrad learning rate of the factor embeddings"},
-    {.name = "factor-l2", .env = "BEAT_LIGHTTRAINER_FACTOR_L2",
-     .type = BEAT_OPT_DBL, .dst = &o_factor_l2, .def = "0.0001", .min = 0, .max = 100,
+    {.name = "factor-l2",
+     .env = "BEAT_LIGHTTRAINER_FACTOR_L2",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_factor_l2,
+     .def = "0.0001",
+     .min = 0,
+     .max = 100,
      .help = "L2 regularisation of the factor embeddings"},
-    {.name = "checkpoint-every-s", .env = "BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S",
-     .type = BEAT_OPT_INT, .dst = &o_ckpt_every_s, .def = "10", .min = 1, .max = 86400,
+    {.name = "checkpoint-every-s",
+     .env = "BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S",
+     .type = BEAT_OPT_INT,
+     .dst = &o_ckpt_every_s,
+     .def = "10",
+     .min = 1,
+     .max = 86400,
      .help = "push a checkpoint at least this often (if trained)"},
-    {.name = "checkpoint-every-n", .env = "BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_N",
-     .type = BEAT_OPT_INT, .dst = &o_ckpt_every_n, .def = "50000", .min = 1, .max = 1000000000,
+    {.name = "checkpoint-every-n",
+     .env = "BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_N",
+     .type = BEAT_OPT_INT,
+     .dst = &o_ckpt_every_n,
+     .def = "50000",
+     .min = 1,
+     .max = 1000000000,
      .help = "...or after this many new samples"},
-    {.name = "window", .env = "BEAT_LIGHTTRAINER_WINDOW",
-     .type = BEAT_OPT_INT, .dst = &o_window, .def = "20000", .min = 10, .max = 10000000,
+    {.name = "window",
+     .env = "BEAT_LIGHTTRAINER_WINDOW",
+     .type = BEAT_OPT_INT,
+     .dst = &o_window,
+     .def = "20000",
+     .min = 10,
+     .max = 10000000,
      .help = "samples in the progressive AUC / log loss window"},
-    {.name = "prior-ctr", .env = "BEAT_LIGHTTRAINER_PRIOR_CTR",
-     .type = BEAT_OPT_DBL, .dst = &o_prior_ctr, .def = "0.01", .min = 1e-6, .max = 0.5,
+    {.name = "prior-ctr",
+     .env = "BEAT_LIGHTTRAINER_PRIOR_CTR",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_prior_ctr,
+     .def = "0.01",
+     .min = 1e-6,
+     .max = 0.5,
      .help = "click rate of the initial model (bias) and avg_ctr prior"},
-    {.name = "pull-max", .env = "BEAT_LIGHTTRAINER_PULL_MAX",
-     .type = BEAT_OPT_INT, .dst = &o_pull_max, .def = "1000", .min = 1, .max = 100000,
+    {.name = "pull-max",
+     .env = "BEAT_LIGHTTRAINER_PULL_MAX",
+     .type = BEAT_OPT_INT,
+     .dst = &o_pull_max,
+     .def = "1000",
+     .min = 1,
+     .max = 100000,
      .help = "samples asked for per pull"},
-    {.name = "poll-ms", .env = "BEAT_LIGHTTRAINER_POLL_MS",
-     .type = BEAT_OPT_INT, .dst = &o_poll_ms, .def = "200", .min = 1, .max = 60000,
+    {.name = "poll-ms",
+     .env = "BEAT_LIGHTTRAINER_POLL_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_poll_ms,
+     .def = "200",
+     .min = 1,
+     .max = 60000,
      .help = "pause between pulls when the datastreams had nothing more"},
-    {.name = "http-timeout-ms", .env = "BEAT_LIGHTTRAINER_HTTP_TIMEOUT_MS",
-     .type = BEAT_OPT_INT, .dst = &o_timeout_ms, .def = "2000", .min = 10, .max = 600000,
+    {.name = "http-timeout-ms",
+     .env = "BEAT_LIGHTTRAINER_HTTP_TIMEOUT_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_timeout_ms,
+     .def = "2000",
+     .min = 10,
+     .max = 600000,
      .help = "timeout of checkpoint pushes and restores"},
-    {.name = "pull-timeout-ms", .env = "BEAT_LIGHTTRAINER_PULL_TIMEOUT_MS",
-     .type = BEAT_OPT_INT, .dst = &o_pull_timeout_ms, .def = "1000", .min = 10, .max = 600000,
+    {.name = "pull-timeout-ms",
+     .env = "BEAT_LIGHTTRAINER_PULL_TIMEOUT_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_pull_timeout_ms,
+     .def = "1000",
+     .min = 10,
+     .max = 600000,
      .help = "timeout of sample pulls"},
     BEAT_ALERT_OPTS(&o_alert),
-    {.name = "name", .env = "BEAT_LIGHTTRAINER_NAME",
-     .type = BEAT_OPT_STR, .dst = &o_name, .def = "beat-lighttrainer",
+    {.name = "name",
+     .env = "BEAT_LIGHTTRAINER_NAME",
+     .type = BEAT_OPT_STR,
+     .dst = &o_name,
+     .def = "beat-lighttrainer",
      .help = "trainer name, written into every checkpoint"},
     BEAT_HTTP_OPTS(o_http),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
+    {.name = "log-level",
+     .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR,
+     .dst = &o_log_level,
+     .def = "info",
      .help = "debug|info|warn|error"},
     BEAT_OPT_END,
 };
@@ -139,18 +233,18 @@ static void metrics_init(void) {
                            "Progressive AUC over the last --window samples");
     m.logloss = beat_gauge_new("beat_lighttrainer_progressive_logloss",
                                "Progressive log loss over the last --window samples");
-    m.avg_ctr = beat_gauge_new("beat_lighttrainer_avg_ctr_ratio",
-                               "Click rate corrected for down-sampling");
+    m.avg_ctr =
+        beat_gauge_new("beat_lighttrainer_avg_ctr_ratio", "Click rate corrected for down-sampling");
     m.restore = beat_gauge_new("beat_lighttrainer_restore_state",
                                "0 restoring, 1 restored from supervisor, 2 fresh start");
-    m.ckpt_bytes = beat_gauge_new("beat_lighttrainer_checkpoint_bytes",
-                                  "Size of the last checkpoint");
+    m.ckpt_bytes =
+        beat_gauge_new("beat_lighttrainer_checkpoint_bytes", "Size of the last checkpoint");
     m.model_age = beat_gauge_fn_new("beat_lighttrainer_model_age_seconds",
-                                    "Time since the last accepted checkpoint",
-                                    beat_pull_push_age_s, &g_status);
+                                    "Time since the last accepted checkpoint", beat_pull_push_age_s,
+                                    &g_status);
     m.ckpt_s = beat_histogram_new("beat_lighttrainer_checkpoint_seconds",
-                                  "Time to build and push one checkpoint",
-                                  beat_latency_bounds, beat_latency_nbounds);
+                                  "Time to build and push one checkpoint", beat_latency_bounds,
+                                  beat_latency_nbounds);
 }
 
 static void cnt(beat_counter *c, uint64_t n) {
@@ -170,13 +264,13 @@ static bool health(void *arg, beat_buf *detail) {
 
 typedef struct trainer {
     ltr_model *model;
-    beat_hash_params hp;  /* the model's: campaign hashes for the factor term */
+    beat_hash_params hp; /* the model's: campaign hashes for the factor term */
     ltr_prog prog;
     ltr_links *links;
     beat_buf ckpt, cursors;
-    int64_t since_push;    /* samples trained since the last accepted push */
-    bool need_push;        /* initial model not pushed yet */
-    int64_t next_push_ms;  /* monotonic */
+    int64_t since_push;   /* samples trained since the last accepted push */
+    bool need_push;       /* initial model not pushed yet */
+    int64_t next_push_ms; /* monotonic */
     int64_t push_backoff_ms;
     uint64_t pushes, push_failures, bad;
     ltr_pull_stats pulled;
@@ -204,8 +298,7 @@ static int restore(trainer *t, size_t max_bytes) {
         memset(&c, 0, sizeof c);
         int rc = ltr_links_fetch_ckpt(t->links, max_bytes, &c);
         if (rc == -EFBIG)
-            beat_log(BEAT_WARN, "checkpoint_incompatible", "reason=\"over %zu bytes\"",
-                     max_bytes);
+            beat_log(BEAT_WARN, "checkpoint_incompatible", "reason=\"over %zu bytes\"", max_bytes);
         if (rc == 0 || rc == -EFBIG) {
             t->need_push = true;
             atomic_store(&g_status.restore, BEAT_RESTORE_FRESH);
@@ -227,14 +320,13 @@ static int restore(trainer *t, size_t max_bytes) {
                 gset(m.restore, 2);
             } else {
                 if (r == 1)
-                    beat_log(BEAT_WARN, "warm_start", "trainer=%s reason=\"%s\"",
-                             c.h.trainer, why.msg);
+                    beat_log(BEAT_WARN, "warm_start", "trainer=%s reason=\"%s\"", c.h.trainer,
+                             why.msg);
                 if (fresh_factors)
                     beat_log(BEAT_WARN, "factors_fresh",
-                             "trainer=%s rank=%" PRIu32 " factor_bits=%" PRIu32
-                             " ours=%" PRId64 "/%" PRIu32,
-                             c.h.trainer, c.h.rank, c.h.factor_bits, o_rank,
-                             t->model->fac.bits);
+                             "trainer=%s rank=%" PRIu32 " factor_bits=%" PRIu32 " ours=%" PRId64
+                             "/%" PRIu32,
+                             c.h.trainer, c.h.rank, c.h.factor_bits, o_rank, t->model->fac.bits);
                 ltr_links_cursors_restore(t->links, cursors);
                 atomic_store(&g_status.restore, BEAT_RESTORE_DONE);
                 gset(m.restore, 1);
@@ -258,8 +350,7 @@ static void push_checkpoint(trainer *t) {
     ltr_prog_compute(&t->prog, &pr);
     beat_buf_reset(&t->cursors);
     ltr_links_cursors_json(t->links, &t->cursors);
-    ltr_ckpt_meta meta = {o_name, pr.auc, pr.logloss, beat_now_ms(), t->cursors.data,
-                          &t->prog};
+    ltr_ckpt_meta meta = {o_name, pr.auc, pr.logloss, beat_now_ms(), t->cursors.data, &t->prog};
     beat_buf_reset(&t->ckpt);
     int rc = ltr_model_encode(t->model, &meta, &t->ckpt);
     if (rc == 0) rc = ltr_links_push_ckpt(t->links, &t->ckpt);
@@ -282,8 +373,7 @@ static void push_checkpoint(trainer *t) {
         cnt(m.ckpt_failures, 1);
         /* Retry sooner than the period, but back off from a sick peer. */
         t->push_backoff_ms = t->push_backoff_ms ? t->push_backoff_ms * 2 : 500;
-        if (t->push_backoff_ms > o_ckpt_every_s * 1000)
-            t->push_backoff_ms = o_ckpt_every_s * 1000;
+        if (t->push_backoff_ms > o_ckpt_every_s * 1000) t->push_backoff_ms = o_ckpt_every_s * 1000;
         t->next_push_ms = now + t->push_backoff_ms;
     }
     if (m.ckpt_s) beat_histogram_observe(m.ckpt_s, (double)(beat_mono_us() - t0) / 1e6);
@@ -293,12 +383,12 @@ static void log_stats(trainer *t) {
     ltr_prog_result pr;
     ltr_prog_compute(&t->prog, &pr);
     beat_log(BEAT_INFO, "stats",
-             "samples_seen=%" PRId64 " pulled=%" PRId64 " missed=%" PRId64
-             " pull_failures=%" PRId64 " bad=%" PRIu64 " checkpoints=%" PRIu64
-             " checkpoint_failures=%" PRIu64 " auc=%.4f logloss=%.4f window=%d avg_ctr=%.5f",
-             t->model->samples_seen, t->pulled.samples, t->pulled.missed,
-             t->pulled.failures, t->bad, t->pushes, t->push_failures, pr.auc,
-             pr.logloss, pr.n, ltr_model_avg_ctr(t->model));
+             "samples_seen=%" PRId64 " pulled=%" PRId64 " missed=%" PRId64 " pull_failures=%" PRId64
+             " bad=%" PRIu64 " checkpoints=%" PRIu64 " checkpoint_failures=%" PRIu64
+             " auc=%.4f logloss=%.4f window=%d avg_ctr=%.5f",
+             t->model->samples_seen, t->pulled.samples, t->pulled.missed, t->pulled.failures,
+             t->bad, t->pushes, t->push_failures, pr.auc, pr.logloss, pr.n,
+             ltr_model_avg_ctr(t->model));
 }
 
 /* One round over every datastream; true if any had a full batch (more is
@@ -388,13 +478,11 @@ int main(int argc, char **argv) {
     int64_t sup_win = 3000 * o_ckpt_every_s > 30000 ? 3000 * o_ckpt_every_s : 30000;
     int64_t ds_win = 10 * o_poll_ms > 10000 ? 10 * o_poll_ms : 10000;
     beat_alert_rules *alert_rules = beat_alert_pull_rules_run(
-        &o_alert, o_name, "lighttrainer", o_supervisor, m.ckpts, sup_win, &o_datastreams,
-        ds_win);
+        &o_alert, o_name, "lighttrainer", o_supervisor, m.ckpts, sup_win, &o_datastreams, ds_win);
     beat_log(BEAT_INFO, "started",
-             "listen=%s datastreams=%d supervisor=%s name=%s hash_bits=%" PRId64
-             " rank=%" PRId64 " factor_bits=%" PRId64,
-             o_listen, o_datastreams.n, o_supervisor, o_name, o_hash_bits, o_rank,
-             o_factor_bits);
+             "listen=%s datastreams=%d supervisor=%s name=%s hash_bits=%" PRId64 " rank=%" PRId64
+             " factor_bits=%" PRId64,
+             o_listen, o_datastreams.n, o_supervisor, o_name, o_hash_bits, o_rank, o_factor_bits);
 
     if (restore(&t, max_bytes) == 0) {
         int64_t now = beat_mono_ms();

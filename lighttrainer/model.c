@@ -77,9 +77,9 @@ double ltr_model_weight(const ltr_model *m, uint32_t i) {
 
 ltr_model *ltr_model_new(uint32_t hash_bits, uint64_t hash_seed, const ltr_ftrl *f,
                          const ltr_fm *fm, double prior_ctr) {
-    if (hash_bits < LTR_HASH_BITS_MIN || hash_bits > LTR_HASH_BITS_MAX ||
-        !(f->alpha > 0) || !(f->beta >= 0) || !(f->l1 >= 0) || !(f->l2 >= 0) ||
-        !(prior_ctr > 0 && prior_ctr < 1) || (fm && fm->rank && fm->bits > hash_bits))
+    if (hash_bits < LTR_HASH_BITS_MIN || hash_bits > LTR_HASH_BITS_MAX || !(f->alpha > 0) ||
+        !(f->beta >= 0) || !(f->l1 >= 0) || !(f->l2 >= 0) || !(prior_ctr > 0 && prior_ctr < 1) ||
+        (fm && fm->rank && fm->bits > hash_bits))
         return NULL;
     ltr_model *m = calloc(1, sizeof *m);
     if (!m) return NULL;
@@ -123,13 +123,13 @@ double ltr_model_predict(const ltr_model *m, const uint32_t *idx, int n, uint64_
     double s = coord_weight(m, m->dim);
     for (int k = 0; k < n; k++) s += coord_weight(m, idx[k] & (m->dim - 1));
     float vsum[LTR_RANK_MAX];
-    s += ltr_factors_term(&m->fac, idx, factor_bases(m, idx, n, cmp_hash), (uint32_t)cmp_hash,
-                          vsum);
+    s +=
+        ltr_factors_term(&m->fac, idx, factor_bases(m, idx, n, cmp_hash), (uint32_t)cmp_hash, vsum);
     return sigmoid(s);
 }
 
-double ltr_model_learn(ltr_model *m, const uint32_t *idx, int n, uint64_t cmp_hash,
-                       int label, double weight) {
+double ltr_model_learn(ltr_model *m, const uint32_t *idx, int n, uint64_t cmp_hash, int label,
+                       double weight) {
     uint32_t at[65];
     double w[65];
     int k, cnt = n > 64 ? 64 : n;
@@ -158,8 +158,7 @@ double ltr_model_learn(ltr_model *m, const uint32_t *idx, int n, uint64_t cmp_ha
 }
 
 double ltr_model_avg_ctr(const ltr_model *m) {
-    return (m->ctr_wy + CTR_PRIOR_WEIGHT * m->prior_ctr) /
-           (m->ctr_w + CTR_PRIOR_WEIGHT);
+    return (m->ctr_wy + CTR_PRIOR_WEIGHT * m->prior_ctr) / (m->ctr_w + CTR_PRIOR_WEIGHT);
 }
 
 /* ---- checkpoint out ---------------------------------------------------- */
@@ -173,9 +172,9 @@ static int priv_encode(const ltr_model *m, const char *cursors_json, const ltr_p
                       "\"beta\":%.17g,\"l1\":%.17g,\"l2\":%.17g,\"ctr_wy\":%.17g,"
                       "\"ctr_w\":%.17g,\"rank\":%" PRIu32 ",\"factor_bits\":%" PRIu32
                       ",\"factor_lr\":%.17g,\"factor_l2\":%.17g,\"cursors\":%s}",
-                      m->dim, m->f.alpha, m->f.beta, m->f.l1, m->f.l2, m->ctr_wy,
-                      m->ctr_w, m->fac.rank, m->fac.rank ? m->fac.bits : 0, m->fac.lr,
-                      m->fac.l2, cursors_json && *cursors_json ? cursors_json : "{}");
+                      m->dim, m->f.alpha, m->f.beta, m->f.l1, m->f.l2, m->ctr_wy, m->ctr_w,
+                      m->fac.rank, m->fac.rank ? m->fac.bits : 0, m->fac.lr, m->fac.l2,
+                      cursors_json && *cursors_json ? cursors_json : "{}");
     if (jl < 0) return -ENOMEM;
     size_t cnt = (size_t)m->dim + 1, touched = 0;
     for (size_t i = 0; i < cnt; i++) touched += m->z[i] != 0 || m->n[i] != 0;
@@ -284,13 +283,13 @@ static bool jnum(const cJSON *o, const char *k, double *out) {
  * state and avg-CTR sums, the cursors, and pointers into c->priv at the
  * factor rows and the progressive-validation window. */
 typedef struct priv_view {
-    double *opt;          /* 2*(dim+1) doubles (the caller's): z, then n */
-    double sums[2];       /* ctr_wy, ctr_w */
-    char *cursors_json;   /* malloc'd, or NULL */
-    const uint8_t *fac;   /* factor rows (n_fac floats), NULL when none */
+    double *opt;        /* 2*(dim+1) doubles (the caller's): z, then n */
+    double sums[2];     /* ctr_wy, ctr_w */
+    char *cursors_json; /* malloc'd, or NULL */
+    const uint8_t *fac; /* factor rows (n_fac floats), NULL when none */
     uint64_t n_fac;
-    double fac_shape[2];  /* their rank and factor bits */
-    const uint8_t *prog;  /* n_prog entries of 9 bytes, NULL when none */
+    double fac_shape[2]; /* their rank and factor bits */
+    const uint8_t *prog; /* n_prog entries of 9 bytes, NULL when none */
     uint64_t n_prog;
 } priv_view;
 
@@ -298,8 +297,8 @@ typedef struct priv_view {
  * (dense: (dim+1) × 16 bytes; sparse: count × 20), then from version 2 the
  * tails: u64 n_fac, n_fac f32, u64 n_prog, n_prog × 9 bytes, exactly.
  * false when the sizes do not add up. */
-static bool priv_tails(const ltr_model *m, const cJSON *j, uint32_t version,
-                       const uint8_t *blk, uint64_t left, priv_view *v) {
+static bool priv_tails(const ltr_model *m, const cJSON *j, uint32_t version, const uint8_t *blk,
+                       uint64_t left, priv_view *v) {
     uint32_t layout = beat_get_le32(blk);
     uint64_t count = beat_get_le64(blk + 4);
     size_t cnt = (size_t)m->dim + 1;
@@ -324,8 +323,7 @@ static bool priv_tails(const ltr_model *m, const cJSON *j, uint32_t version,
 
 /* The optimizer block (dense or sparse: ascending in-range indices) into
  * v->opt, every value finite and every n ≥ 0. 0, or a reason. */
-static int priv_optimizer(const ltr_model *m, const uint8_t *blk, priv_view *v,
-                          beat_reason *why) {
+static int priv_optimizer(const ltr_model *m, const uint8_t *blk, priv_view *v, beat_reason *why) {
     uint32_t layout = beat_get_le32(blk);
     uint64_t count = beat_get_le64(blk + 4);
     const uint8_t *q = blk + 12;
@@ -356,8 +354,7 @@ layout:
 /* Restores our private section of c into v (v->opt set by the caller).
  * 0 on success, negative (with a reason) if unusable: the caller then
  * warm-starts from the weights. */
-static int priv_decode(const ltr_model *m, const beat_ckpt *c, priv_view *v,
-                       beat_reason *why) {
+static int priv_decode(const ltr_model *m, const beat_ckpt *c, priv_view *v, beat_reason *why) {
     const uint8_t *p = c->priv;
     uint64_t n = c->n_priv;
     v->cursors_json = NULL;
@@ -369,8 +366,7 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, priv_view *v,
     if (version != 1 && version != PRIV_VERSION)
         return beat_reasonf(why, -EBADMSG, "private: version %" PRIu32, version);
     uint64_t jl = beat_get_le32(p + 8);
-    if (jl > n - 12 || n - 12 - jl < 12)
-        return beat_reasonf(why, -EBADMSG, "private: truncated");
+    if (jl > n - 12 || n - 12 - jl < 12) return beat_reasonf(why, -EBADMSG, "private: truncated");
     cJSON *j = cJSON_ParseWithLength((const char *)p + 12, (size_t)jl);
     const cJSON *algo = cJSON_GetObjectItemCaseSensitive(j, "algo");
     double dim;
@@ -402,8 +398,8 @@ static int priv_decode(const ltr_model *m, const beat_ckpt *c, priv_view *v,
  * neither fits (the caller keeps fresh factors). Non-finite values never
  * get in; a restored row keeps an accumulator > 0 so that it is written
  * again. */
-static bool factors_restore(ltr_model *m, const beat_ckpt *c, const uint8_t *fac,
-                            uint64_t n_fac, const double shape[2]) {
+static bool factors_restore(ltr_model *m, const beat_ckpt *c, const uint8_t *fac, uint64_t n_fac,
+                            const double shape[2]) {
     ltr_factors *f = &m->fac;
     if (f->rank == 0) return true;
     size_t r = f->rank, emb = (size_t)f->rows * r, all = 2 * emb + 2 * (size_t)f->rows;
@@ -429,17 +425,17 @@ static bool factors_restore(ltr_model *m, const beat_ckpt *c, const uint8_t *fac
     return true;
 }
 
-int ltr_model_restore(ltr_model *m, const beat_ckpt *c, char **cursors_json,
-                      bool *factors_fresh, ltr_prog *prog, beat_reason *why) {
+int ltr_model_restore(ltr_model *m, const beat_ckpt *c, char **cursors_json, bool *factors_fresh,
+                      ltr_prog *prog, beat_reason *why) {
     *cursors_json = NULL;
     *factors_fresh = false;
     if (strcmp(c->h.kind, "logreg") != 0)
         return beat_reasonf(why, -EINVAL, "kind %s is not ours", c->h.kind);
-    if (c->h.hash_bits != m->hash_bits || c->h.dim != m->dim ||
-        c->h.hash_seed != m->hash_seed || c->h.n_weights < (uint64_t)m->dim + 1)
+    if (c->h.hash_bits != m->hash_bits || c->h.dim != m->dim || c->h.hash_seed != m->hash_seed ||
+        c->h.n_weights < (uint64_t)m->dim + 1)
         return beat_reasonf(why, -EINVAL,
-                            "hash_bits %" PRIu32 " seed %016" PRIx64
-                            " differ from ours (%" PRIu32 ", %016" PRIx64 ")",
+                            "hash_bits %" PRIu32 " seed %016" PRIx64 " differ from ours (%" PRIu32
+                            ", %016" PRIx64 ")",
                             c->h.hash_bits, c->h.hash_seed, m->hash_bits, m->hash_seed);
     size_t cnt = 2 * ((size_t)m->dim + 1);
     priv_view v = {.opt = malloc(cnt * sizeof(double))};

@@ -29,11 +29,11 @@ typedef struct ltr_model {
     uint32_t hash_bits, dim;
     uint64_t hash_seed;
     ltr_ftrl f;
-    double *z, *n;        /* dim + 1 each; [dim] is the bias. One allocation. */
+    double *z, *n; /* dim + 1 each; [dim] is the bias. One allocation. */
     int64_t samples_seen;
     double ctr_wy, ctr_w; /* decayed importance-weighted click and sample sums */
     double prior_ctr;
-    ltr_factors fac;      /* rank 0: none */
+    ltr_factors fac; /* rank 0: none */
 } ltr_model;
 
 /* New model whose prediction is ~prior_ctr everywhere (bias = logit(prior);
@@ -53,8 +53,8 @@ double ltr_model_predict(const ltr_model *m, const uint32_t *idx, int n, uint64_
  * by the importance weight; a factor step on the same gradient). Returns
  * the score from before the update: progressive validation. weight must
  * be finite and > 0. */
-double ltr_model_learn(ltr_model *m, const uint32_t *idx, int n, uint64_t cmp_hash,
-                       int label, double weight);
+double ltr_model_learn(ltr_model *m, const uint32_t *idx, int n, uint64_t cmp_hash, int label,
+                       double weight);
 /* The click rate of the traffic, corrected for negative down-sampling
  * (Σ w·y / Σ w over recent samples, shrunk towards the prior). */
 double ltr_model_avg_ctr(const ltr_model *m);
@@ -81,7 +81,7 @@ int ltr_model_encode(const ltr_model *m, const ltr_ckpt_meta *meta, beat_buf *ou
  * (*factors_fresh set true). On 0, prog (if not NULL) gets the saved
  * progressive window appended, so the AUC figure continues after a restart. On 0 *cursors_json
  * gets a malloc'd copy of the saved cursors (or NULL); the caller frees. */
-int ltr_model_restore(ltr_model *m, const beat_ckpt *c, char **cursors_json,
-                      bool *factors_fresh, ltr_prog *prog, beat_reason *why);
+int ltr_model_restore(ltr_model *m, const beat_ckpt *c, char **cursors_json, bool *factors_fresh,
+                      ltr_prog *prog, beat_reason *why);
 
 #endif

@@ -103,8 +103,9 @@ static int test_learns_known_model(void) {
     }
     double auc_true = auc_of(pt, yh, H), auc_model = auc_of(pm, yh, H);
     double real_ctr = clicks / total, avg = ltr_model_avg_ctr(m);
-    fprintf(stderr, "  auc true=%.4f model=%.4f ctr real=%.4f avg_ctr=%.4f "
-                    "mean p model=%.4f true=%.4f\n",
+    fprintf(stderr,
+            "  auc true=%.4f model=%.4f ctr real=%.4f avg_ctr=%.4f "
+            "mean p model=%.4f true=%.4f\n",
             auc_true, auc_model, real_ctr, avg, mean_pm, mean_pt);
     CHECK(auc_true > 0.7);
     CHECK(auc_model > auc_true - 0.02);
@@ -148,8 +149,12 @@ static int test_checkpoint_round_trip(void) {
     train_some(m, 20000);
     beat_buf out;
     beat_buf_init(&out, 64 << 20);
-    ltr_ckpt_meta meta = {"trainer-x", 0.71, 0.2, 1700000000123LL,
-                          "{\"http://ds1\":{\"epoch\":\"00000000000000ab\",\"seq\":42}}", NULL};
+    ltr_ckpt_meta meta = {"trainer-x",
+                          0.71,
+                          0.2,
+                          1700000000123LL,
+                          "{\"http://ds1\":{\"epoch\":\"00000000000000ab\",\"seq\":42}}",
+                          NULL};
     CHECK(ltr_model_encode(m, &meta, &out) == 0);
 
     beat_ckpt c;
@@ -191,8 +196,7 @@ static int test_checkpoint_round_trip(void) {
     c.priv[0] = 'X';
     CHECK(ltr_model_restore(w, &c, &cursors, &fresh, NULL, &why) == 1);
     CHECK(cursors == NULL);
-    for (int k = 0; k < 3; k++)
-        CHECK(fabs(ltr_model_weight(w, idx[k]) - c.w[idx[k]]) < 1e-6);
+    for (int k = 0; k < 3; k++) CHECK(fabs(ltr_model_weight(w, idx[k]) - c.w[idx[k]]) < 1e-6);
     CHECK(fabs(ltr_model_weight(w, w->dim) - c.w[w->dim]) < 1e-6);
 
     /* Another hash space → refused, model untouched. */
@@ -455,8 +459,7 @@ static int test_factors_checkpoint(void) {
             for (int k = 0; k < FM_BASES; k++) v += V[(idx[k] & 1023) * 4 + j];
             s += u[j] * v;
         }
-        CHECK(fabs(1 / (1 + exp(-s)) - ltr_model_predict(m, idx, 2 * FM_BASES + 1, ch)) <
-              1e-5);
+        CHECK(fabs(1 / (1 + exp(-s)) - ltr_model_predict(m, idx, 2 * FM_BASES + 1, ch)) < 1e-5);
     }
 
     ltr_model *r = ltr_model_new(BITS, 99, &f, &fm, 0.05);

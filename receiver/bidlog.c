@@ -18,10 +18,10 @@ void rcv_bidlog_init(rcv_bidlog *b, rcv_events *events) {
     memset(b, 0, sizeof *b);
     b->events = events;
     beat_buf_init(&b->scratch, RCV_EVENT_MAX);
-    b->accepted = beat_counter_new("beat_receiver_bidlogs_total",
-                                   "Valid bid logs received from inference");
-    b->invalid = beat_counter_new("beat_receiver_bidlog_invalid_total",
-                                  "Bid logs rejected as invalid");
+    b->accepted =
+        beat_counter_new("beat_receiver_bidlogs_total", "Valid bid logs received from inference");
+    b->invalid =
+        beat_counter_new("beat_receiver_bidlog_invalid_total", "Bid logs rejected as invalid");
     b->shed = beat_counter_new("beat_receiver_bidlogs_shed_total",
                                "Valid bid logs dropped to keep spool room for notices "
                                "(local Kafka queue at --bidlog-spool-pct)");
@@ -37,19 +37,17 @@ int rcv_bidlog_accept(rcv_bidlog *b, const void *data, size_t len) {
     }
     if (ev.type != BEAT_EV_BID && ev.type != BEAT_EV_OPP) {
         beat_counter_inc(b->invalid);
-        beat_log_rl(5000, BEAT_WARN, "bidlog_invalid",
-                    "reason=\"type %s is not bid or opp\"", beat_event_type_name(ev.type));
+        beat_log_rl(5000, BEAT_WARN, "bidlog_invalid", "reason=\"type %s is not bid or opp\"",
+                    beat_event_type_name(ev.type));
         return -EBADMSG;
     }
     beat_counter_inc(b->accepted);
     /* A bid log lost in an outage costs a training join; a notice lost
      * costs money: bid logs stop at shed_at, notices may fill the queue. */
-    if (b->shed_at > 0 && b->events->prod &&
-        beat_kproducer_queued(b->events->prod) >= b->shed_at) {
+    if (b->shed_at > 0 && b->events->prod && beat_kproducer_queued(b->events->prod) >= b->shed_at) {
         beat_counter_inc(b->shed);
         beat_counter_inc(b->events->dropped);
-        beat_log_rl(5000, BEAT_WARN, "bidlog_shed", "queued_at_least=%lld",
-                    (long long)b->shed_at);
+        beat_log_rl(5000, BEAT_WARN, "bidlog_shed", "queued_at_least=%lld", (long long)b->shed_at);
         return -ENOBUFS;
     }
     return rcv_events_send(b->events, &ev, &b->scratch);
@@ -62,8 +60,7 @@ static void *bidlog_main(void *arg) {
         int rv = nng_recvmsg(b->sock, &m, 0);
         if (rv == NNG_ECLOSED) break;
         if (rv != 0) {
-            beat_log_rl(5000, BEAT_WARN, "bidlog_recv_failed", "err=\"%s\"",
-                        nng_strerror(rv));
+            beat_log_rl(5000, BEAT_WARN, "bidlog_recv_failed", "err=\"%s\"", nng_strerror(rv));
             continue;
         }
         /* Inference may batch several events per message (--bidlog-batch),

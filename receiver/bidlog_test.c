@@ -32,11 +32,9 @@ static int t_validation_without_producer(void) {
     uint64_t drop0 = beat_counter_get(ev.dropped);
     CHECK_EQ_INT(rcv_bidlog_accept(&b, "not json", 8), -EBADMSG);
     CHECK_EQ_INT(rcv_bidlog_accept(&b, "", 0), -EBADMSG);
-    static const char win[] =
-        "{\"v\":1,\"type\":\"win\",\"auction\":\"A\",\"imp\":\"1\",\"ts\":1}";
+    static const char win[] = "{\"v\":1,\"type\":\"win\",\"auction\":\"A\",\"imp\":\"1\",\"ts\":1}";
     CHECK_EQ_INT(rcv_bidlog_accept(&b, win, sizeof win - 1), -EBADMSG);
-    static const char v2[] =
-        "{\"v\":2,\"type\":\"bid\",\"auction\":\"A\",\"imp\":\"1\",\"ts\":1}";
+    static const char v2[] = "{\"v\":2,\"type\":\"bid\",\"auction\":\"A\",\"imp\":\"1\",\"ts\":1}";
     CHECK_EQ_INT(rcv_bidlog_accept(&b, v2, sizeof v2 - 1), -EBADMSG);
     CHECK_EQ_INT(beat_counter_get(b.invalid) - inv0, 4);
     /* Valid, but no producer: counted as accepted, then dropped. */
@@ -44,14 +42,12 @@ static int t_validation_without_producer(void) {
     CHECK_EQ_INT(beat_counter_get(b.accepted) - ok0, 1);
     CHECK_EQ_INT(beat_counter_get(ev.dropped) - drop0, 1);
     /* an inference node's opportunity summary is a bid log too */
-    static const char opp[] =
-        "{\"v\":1,\"type\":\"opp\",\"node\":\"inf-1\",\"campaign\":\"c1\","
-        "\"ts\":1700000000000,\"n\":12}";
+    static const char opp[] = "{\"v\":1,\"type\":\"opp\",\"node\":\"inf-1\",\"campaign\":\"c1\","
+                              "\"ts\":1700000000000,\"n\":12}";
     CHECK(rcv_bidlog_accept(&b, opp, sizeof opp - 1) < 0); /* no producer: dropped */
     CHECK_EQ_INT(beat_counter_get(b.accepted) - ok0, 2);
-    static const char opp0[] =
-        "{\"v\":1,\"type\":\"opp\",\"node\":\"inf-1\",\"campaign\":\"c1\","
-        "\"ts\":1700000000000,\"n\":0}";
+    static const char opp0[] = "{\"v\":1,\"type\":\"opp\",\"node\":\"inf-1\",\"campaign\":\"c1\","
+                               "\"ts\":1700000000000,\"n\":0}";
     CHECK_EQ_INT(rcv_bidlog_accept(&b, opp0, sizeof opp0 - 1), -EBADMSG);
     rcv_bidlog_fini(&b);
     return 0;
@@ -61,8 +57,8 @@ static int t_validation_without_producer(void) {
  * each is decoded into evs[i] with its key checked against the auction id
  * (bad_keys counts mismatches). Messages are destroyed before the handle,
  * which librdkafka requires (else rd_kafka_destroy waits for ever). */
-static int consume(const char *bootstraps, const char *topic, int parts,
-                   beat_event *evs, int want, int timeout_ms, int *bad) {
+static int consume(const char *bootstraps, const char *topic, int parts, beat_event *evs, int want,
+                   int timeout_ms, int *bad) {
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err, sizeof err);
@@ -74,8 +70,7 @@ static int consume(const char *bootstraps, const char *topic, int parts,
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(parts);
     for (int p = 0; p < parts; p++)
-        rd_kafka_topic_partition_list_add(tp, topic, p)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(tp, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(rk, tp);
     rd_kafka_topic_partition_list_destroy(tp);
     int n = 0;
@@ -150,9 +145,8 @@ static int t_nng_to_kafka(void) {
         const beat_event *e = &evs[i];
         if (e->type != BEAT_EV_BID) bad++;
         if (strcmp(e->auction, "AU-1") == 0)
-            seen1 = e->price_cpm_micros == 1500000 && e->n_feat == 3 &&
-                    e->feat[2] == 4000 && e->model_version == 5 &&
-                    strcmp(e->node, "inf-1") == 0;
+            seen1 = e->price_cpm_micros == 1500000 && e->n_feat == 3 && e->feat[2] == 4000 &&
+                    e->model_version == 5 && strcmp(e->node, "inf-1") == 0;
         if (strcmp(e->auction, "AU-2") == 0) seen2 = true;
     }
     /* Delivery reports arrive on the producer's own polling thread. */
@@ -162,7 +156,7 @@ static int t_nng_to_kafka(void) {
         beat_kproducer_get_stats(prod, &st);
     } while (st.delivered < 2 && beat_mono_ms() < dl && !beat_stop_sleep_ms(20));
     nng_close(push);
-    rcv_bidlog_fini(&b); /* no sends after this: the producer may go */
+    rcv_bidlog_fini(&b);            /* no sends after this: the producer may go */
     unlink(url + strlen("ipc://")); /* nng leaves the socket file behind */
     beat_kproducer_free(prod, 1000);
     rd_kafka_mock_cluster_destroy(mc);

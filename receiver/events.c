@@ -22,13 +22,13 @@ void rcv_events_init(rcv_events *e, beat_kproducer *prod) {
     e->prod = prod;
     e->dropped = beat_counter_new("beat_receiver_kafka_dropped_total",
                                   "Events dropped before Kafka (queue full or refused)");
-    e->delivered = beat_counter_new("beat_receiver_kafka_delivered_total",
-                                    "Events acknowledged by Kafka");
-    e->delivery_errors = beat_counter_new(
-        "beat_receiver_kafka_delivery_errors_total",
-        "Events that left the local queue but were not delivered");
-    e->encode_errors = beat_counter_new("beat_receiver_encode_errors_total",
-                                        "Events that could not be encoded");
+    e->delivered =
+        beat_counter_new("beat_receiver_kafka_delivered_total", "Events acknowledged by Kafka");
+    e->delivery_errors =
+        beat_counter_new("beat_receiver_kafka_delivery_errors_total",
+                         "Events that left the local queue but were not delivered");
+    e->encode_errors =
+        beat_counter_new("beat_receiver_encode_errors_total", "Events that could not be encoded");
     beat_gauge_fn_new("beat_receiver_kafka_queue_messages",
                       "Messages waiting in the local Kafka queue", queue_len, e);
 }
@@ -38,8 +38,7 @@ int rcv_events_send(rcv_events *e, const beat_event *ev, beat_buf *scratch) {
     int rc = beat_event_encode(ev, scratch);
     if (rc < 0) {
         beat_counter_inc(e->encode_errors);
-        beat_log_rl(5000, BEAT_WARN, "event_encode_failed", "err=%d auction=%s",
-                    rc, ev->auction);
+        beat_log_rl(5000, BEAT_WARN, "event_encode_failed", "err=%d auction=%s", rc, ev->auction);
         return rc;
     }
     if (!e->prod) {

@@ -19,13 +19,12 @@
 #define META_EVERY_MS 30000
 #define META_WAIT_MS 1000
 
-int rcv_hb_encode(const char *node, int64_t ts_ms, int64_t lost, bool bye, char *out,
-                  size_t cap, size_t *len) {
+int rcv_hb_encode(const char *node, int64_t ts_ms, int64_t lost, bool bye, char *out, size_t cap,
+                  size_t *len) {
     beat_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = BEAT_EV_HB;
-    if (snprintf(ev.node, sizeof ev.node, "%s", node) >= (int)sizeof ev.node)
-        return -EINVAL;
+    if (snprintf(ev.node, sizeof ev.node, "%s", node) >= (int)sizeof ev.node) return -EINVAL;
     ev.ts_ms = ts_ms;
     ev.lost = lost;
     ev.bye = bye;
@@ -49,13 +48,11 @@ static void beat_all(rcv_hb *h, int32_t n, bool bye) {
     char buf[256];
     size_t len = 0;
     int64_t lost = h->lost ? h->lost(h->lost_arg) : 0;
-    if (rcv_hb_encode(h->node, beat_now_ms(), lost, bye, buf, sizeof buf, &len) != 0)
-        return;
+    if (rcv_hb_encode(h->node, beat_now_ms(), lost, bye, buf, sizeof buf, &len) != 0) return;
     for (int32_t p = 0; p < n; p++) {
         /* Aside from the event counts: the receiver's kafka_* figures stay
          * about notices and bid logs. */
-        if (beat_kproducer_send_to(h->prod, p, h->node, strlen(h->node), buf, len, false) ==
-            0) {
+        if (beat_kproducer_send_to(h->prod, p, h->node, strlen(h->node), buf, len, false) == 0) {
             beat_counter_inc(h->sent);
         } else {
             beat_counter_inc(h->dropped);
@@ -102,8 +99,7 @@ static double g_partitions(void *arg) {
 int rcv_hb_start(rcv_hb *h, beat_kproducer *prod, const char *node, int64_t every_ms,
                  int64_t (*lost)(void *), void *lost_arg) {
     memset(h, 0, sizeof *h);
-    if (!prod || !node || !*node || strlen(node) >= sizeof h->node || every_ms < 1)
-        return -EINVAL;
+    if (!prod || !node || !*node || strlen(node) >= sizeof h->node || every_ms < 1) return -EINVAL;
     h->prod = prod;
     snprintf(h->node, sizeof h->node, "%s", node);
     h->every_ms = every_ms;

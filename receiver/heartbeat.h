@@ -41,7 +41,7 @@ int rcv_hb_start(rcv_hb *h, beat_kproducer *prod, const char *node, int64_t ever
 void rcv_hb_stop(rcv_hb *h, bool bye);
 
 /* Encodes one heartbeat (the thread's and the tests' one definition). */
-int rcv_hb_encode(const char *node, int64_t ts_ms, int64_t lost, bool bye, char *out,
-                  size_t cap, size_t *len);
+int rcv_hb_encode(const char *node, int64_t ts_ms, int64_t lost, bool bye, char *out, size_t cap,
+                  size_t *len);
 
 #endif

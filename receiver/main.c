@@ -28,96 +28,180 @@
 
 #define MAX_WORKERS 64
 
-static char *o_listen, *o_admin, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name,
-    *o_log_level, *o_rates;
+static char *o_listen, *o_admin, *o_bidlog, *o_brokers, *o_topic, *o_secret, *o_name, *o_log_level,
+    *o_rates;
 static beat_fx g_fx; /* read-only once the workers start */
 static bool o_reuseport, o_dev;
-static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max,
-    o_msg_timeout_ms, o_retry_after_s, o_bidlog_pct, o_heartbeat_ms;
+static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max, o_msg_timeout_ms,
+    o_retry_after_s, o_bidlog_pct, o_heartbeat_ms;
 static double o_qwarn, o_qerror;
 static bool o_accept_v1;
 static beat_alert_opts o_alert;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt opts[] = {
-    {.name = "listen", .env = "BEAT_RECEIVER_LISTEN",
-     .type = BEAT_OPT_STR, .dst = &o_listen, .def = "127.0.0.1:8081",
+    {.name = "listen",
+     .env = "BEAT_RECEIVER_LISTEN",
+     .type = BEAT_OPT_STR,
+     .dst = &o_listen,
+     .def = "127.0.0.1:8081",
      .help = "HTTP address for notices, /healthz, /metrics"},
-    {.name = "reuseport", .env = "BEAT_RECEIVER_REUSEPORT",
-     .type = BEAT_OPT_BOOL, .dst = &o_reuseport, .def = "false",
+    {.name = "reuseport",
+     .env = "BEAT_RECEIVER_REUSEPORT",
+     .type = BEAT_OPT_BOOL,
+     .dst = &o_reuseport,
+     .def = "false",
      .help = "share --listen with other receiver processes on this host (SO_REUSEPORT; "
              "the kernel spreads connections over them); each needs its own "
              "--bidlog-listen and --admin-listen"},
-    {.name = "admin-listen", .env = "BEAT_RECEIVER_ADMIN_LISTEN",
-     .type = BEAT_OPT_STR, .dst = &o_admin, .def = "",
+    {.name = "admin-listen",
+     .env = "BEAT_RECEIVER_ADMIN_LISTEN",
+     .type = BEAT_OPT_STR,
+     .dst = &o_admin,
+     .def = "",
      .help = "extra HTTP address serving only this process's /healthz and /metrics "
              "(empty = none): with --reuseport, --listen reaches any of the receivers"},
-    {.name = "bidlog-listen", .env = "BEAT_RECEIVER_BIDLOG",
-     .type = BEAT_OPT_STR, .dst = &o_bidlog, .def = "tcp://127.0.0.1:7101",
+    {.name = "bidlog-listen",
+     .env = "BEAT_RECEIVER_BIDLOG",
+     .type = BEAT_OPT_STR,
+     .dst = &o_bidlog,
+     .def = "tcp://127.0.0.1:7101",
      .help = "nng pull address for inference bid logs (one address; inference's "
              "--receiver-bidlog lists every receiver's)"},
-    {.name = "bidlog-max-bytes", .env = "BEAT_RECEIVER_BIDLOG_MAX_BYTES",
-     .type = BEAT_OPT_INT, .dst = &o_bidlog_max, .def = "65536", .min = 1024, .max = 16777216,
+    {.name = "bidlog-max-bytes",
+     .env = "BEAT_RECEIVER_BIDLOG_MAX_BYTES",
+     .type = BEAT_OPT_INT,
+     .dst = &o_bidlog_max,
+     .def = "65536",
+     .min = 1024,
+     .max = 16777216,
      .help = "largest bid-log message accepted (nng drops bigger ones silently)"},
-    {.name = "kafka-brokers", .env = "BEAT_KAFKA_BROKERS",
-     .type = BEAT_OPT_STR, .dst = &o_brokers, .def = "127.0.0.1:9092",
+    {.name = "kafka-brokers",
+     .env = "BEAT_KAFKA_BROKERS",
+     .type = BEAT_OPT_STR,
+     .dst = &o_brokers,
+     .def = "127.0.0.1:9092",
      .help = "Kafka bootstrap servers (comma list)"},
-    {.name = "topic", .env = "BEAT_KAFKA_TOPIC",
-     .type = BEAT_OPT_STR, .dst = &o_topic, .def = "beat.events",
+    {.name = "topic",
+     .env = "BEAT_KAFKA_TOPIC",
+     .type = BEAT_OPT_STR,
+     .dst = &o_topic,
+     .def = "beat.events",
      .help = "Kafka topic for events"},
-    {.name = "queue-max", .env = "BEAT_RECEIVER_QUEUE_MAX",
-     .type = BEAT_OPT_INT, .dst = &o_queue_max, .def = "100000", .min = 1, .max = 10000000,
+    {.name = "queue-max",
+     .env = "BEAT_RECEIVER_QUEUE_MAX",
+     .type = BEAT_OPT_INT,
+     .dst = &o_queue_max,
+     .def = "100000",
+     .min = 1,
+     .max = 10000000,
      .help = "events held locally while Kafka is slow or down (the spool); beyond it a "
              "notice is answered 503 and a bid log dropped, both counted"},
-    {.name = "message-timeout-ms", .env = "BEAT_RECEIVER_MESSAGE_TIMEOUT_MS",
-     .type = BEAT_OPT_INT, .dst = &o_msg_timeout_ms, .def = "0", .min = 0, .max = 2147483647,
+    {.name = "message-timeout-ms",
+     .env = "BEAT_RECEIVER_MESSAGE_TIMEOUT_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_msg_timeout_ms,
+     .def = "0",
+     .min = 0,
+     .max = 2147483647,
      .help = "how long a queued event waits for Kafka before it is given up as a delivery "
              "error (librdkafka message.timeout.ms); 0 = until delivered, so a notice "
              "answered 2xx survives any outage the queue can hold"},
-    {.name = "bidlog-spool-pct", .env = "BEAT_RECEIVER_BIDLOG_SPOOL_PCT",
-     .type = BEAT_OPT_INT, .dst = &o_bidlog_pct, .def = "50", .min = 1, .max = 100,
+    {.name = "bidlog-spool-pct",
+     .env = "BEAT_RECEIVER_BIDLOG_SPOOL_PCT",
+     .type = BEAT_OPT_INT,
+     .dst = &o_bidlog_pct,
+     .def = "50",
+     .min = 1,
+     .max = 100,
      .help = "bid logs are dropped once the local queue is this % of --queue-max, so "
              "notices keep the rest (100 = bid logs may fill it)"},
-    {.name = "heartbeat-ms", .env = "BEAT_RECEIVER_HEARTBEAT_MS",
-     .type = BEAT_OPT_INT, .dst = &o_heartbeat_ms, .def = "1000", .min = 50, .max = 60000,
+    {.name = "heartbeat-ms",
+     .env = "BEAT_RECEIVER_HEARTBEAT_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_heartbeat_ms,
+     .def = "1000",
+     .min = 50,
+     .max = 60000,
      .help = "how often a heartbeat event (type hb: --name, time, events lost so far) goes "
              "into every partition of the topic, so datastream can tell no notices from no "
              "news (docs/contracts.md \"Heartbeats\")"},
-    {.name = "retry-after-s", .env = "BEAT_RECEIVER_RETRY_AFTER_S",
-     .type = BEAT_OPT_INT, .dst = &o_retry_after_s, .def = "10", .min = 1, .max = 3600,
+    {.name = "retry-after-s",
+     .env = "BEAT_RECEIVER_RETRY_AFTER_S",
+     .type = BEAT_OPT_INT,
+     .dst = &o_retry_after_s,
+     .def = "10",
+     .min = 1,
+     .max = 3600,
      .help = "Retry-After of the 503 answered while the queue is full"},
-    {.name = "notice-secret", .env = "BEAT_NOTICE_SECRET",
-     .type = BEAT_OPT_STR, .dst = &o_secret,
+    {.name = "notice-secret",
+     .env = "BEAT_NOTICE_SECRET",
+     .type = BEAT_OPT_STR,
+     .dst = &o_secret,
      .help = "HMAC key of notice signatures (same as inference); required unless --dev",
      .secret = true},
     BEAT_OPT_DEV(&o_dev),
     BEAT_OPT_FX(&o_rates),
-    {.name = "notice-max-age-s", .env = "BEAT_RECEIVER_NOTICE_MAX_AGE_S",
-     .type = BEAT_OPT_INT, .dst = &o_max_age_s, .def = "3600", .min = 1, .max = 30 * 86400,
+    {.name = "notice-max-age-s",
+     .env = "BEAT_RECEIVER_NOTICE_MAX_AGE_S",
+     .type = BEAT_OPT_INT,
+     .dst = &o_max_age_s,
+     .def = "3600",
+     .min = 1,
+     .max = 30 * 86400,
      .help = "notices signed longer ago than this are refused (410)"},
-    {.name = "notice-accept-v1", .env = "BEAT_RECEIVER_NOTICE_ACCEPT_V1",
-     .type = BEAT_OPT_BOOL, .dst = &o_accept_v1, .def = "false",
+    {.name = "notice-accept-v1",
+     .env = "BEAT_RECEIVER_NOTICE_ACCEPT_V1",
+     .type = BEAT_OPT_BOOL,
+     .dst = &o_accept_v1,
+     .def = "false",
      .help = "also accept signature v1 notices (type and creative unsigned); for the upgrade "
              "only: turn off --notice-max-age-s after the last v1 inference node is gone"},
-    {.name = "max-body", .env = "BEAT_RECEIVER_MAX_BODY",
-     .type = BEAT_OPT_INT, .dst = &o_max_body, .def = "16384", .min = 256, .max = 1048576,
+    {.name = "max-body",
+     .env = "BEAT_RECEIVER_MAX_BODY",
+     .type = BEAT_OPT_INT,
+     .dst = &o_max_body,
+     .def = "16384",
+     .min = 256,
+     .max = 1048576,
      .help = "largest POST body (bytes)"},
-    {.name = "workers", .env = "BEAT_RECEIVER_WORKERS",
-     .type = BEAT_OPT_INT, .dst = &o_workers, .def = "1", .min = 1, .max = MAX_WORKERS,
+    {.name = "workers",
+     .env = "BEAT_RECEIVER_WORKERS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_workers,
+     .def = "1",
+     .min = 1,
+     .max = MAX_WORKERS,
      .help = "HTTP event loops (SO_REUSEPORT when more than one)"},
     BEAT_ALERT_OPTS(&o_alert),
-    {.name = "alert-queue-warn-pct", .env = "BEAT_ALERT_KAFKA_QUEUE_WARN_PCT",
-     .type = BEAT_OPT_DBL, .dst = &o_qwarn, .def = "80", .min = 0, .max = 100,
+    {.name = "alert-queue-warn-pct",
+     .env = "BEAT_ALERT_KAFKA_QUEUE_WARN_PCT",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_qwarn,
+     .def = "80",
+     .min = 0,
+     .max = 100,
      .help = "warn when the local Kafka queue is this % of --queue-max (0 = off)"},
-    {.name = "alert-queue-error-pct", .env = "BEAT_ALERT_KAFKA_QUEUE_ERROR_PCT",
-     .type = BEAT_OPT_DBL, .dst = &o_qerror, .def = "95", .min = 0, .max = 100,
+    {.name = "alert-queue-error-pct",
+     .env = "BEAT_ALERT_KAFKA_QUEUE_ERROR_PCT",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_qerror,
+     .def = "95",
+     .min = 0,
+     .max = 100,
      .help = "error when the local Kafka queue is this % of --queue-max (0 = off)"},
-    {.name = "name", .env = "BEAT_RECEIVER_NAME",
-     .type = BEAT_OPT_STR, .dst = &o_name, .def = "receiver-1",
+    {.name = "name",
+     .env = "BEAT_RECEIVER_NAME",
+     .type = BEAT_OPT_STR,
+     .dst = &o_name,
+     .def = "receiver-1",
      .help = "instance name"},
     BEAT_HTTP_OPTS(o_http),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
+    {.name = "log-level",
+     .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR,
+     .dst = &o_log_level,
+     .def = "info",
      .help = "debug|info|warn|error"},
     BEAT_OPT_END,
 };
@@ -176,16 +260,30 @@ static beat_alert_rules *start_rules(beat_alert *a) {
     char what[300];
     snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
     beat_alert_rule rules[] = {
-        {.name = "kafka_unreachable", .what = what, .unit = "s", .kind = BEAT_RULE_VALUE,
-         .value = beat_kafka_unreachable_fn, .warn = o_alert.peer_warn_s, .error = o_alert.peer_error_s},
-        {.name = "kafka_drop_rate", .what = "events lost on the way to Kafka", .unit = "%",
-         .kind = BEAT_RULE_RATIO, .value = a_lost, .total = a_offered,
-         .warn = o_alert.drop_warn_pct, .error = o_alert.drop_error_pct},
-        {.name = "kafka_queue_full", .what = "local Kafka queue fill", .unit = "%",
-         .kind = BEAT_RULE_VALUE, .value = a_queue_pct, .warn = o_qwarn, .error = o_qerror},
+        {.name = "kafka_unreachable",
+         .what = what,
+         .unit = "s",
+         .kind = BEAT_RULE_VALUE,
+         .value = beat_kafka_unreachable_fn,
+         .warn = o_alert.peer_warn_s,
+         .error = o_alert.peer_error_s},
+        {.name = "kafka_drop_rate",
+         .what = "events lost on the way to Kafka",
+         .unit = "%",
+         .kind = BEAT_RULE_RATIO,
+         .value = a_lost,
+         .total = a_offered,
+         .warn = o_alert.drop_warn_pct,
+         .error = o_alert.drop_error_pct},
+        {.name = "kafka_queue_full",
+         .what = "local Kafka queue fill",
+         .unit = "%",
+         .kind = BEAT_RULE_VALUE,
+         .value = a_queue_pct,
+         .warn = o_qwarn,
+         .error = o_qerror},
     };
-    return beat_alert_rules_start(a, rules, (int)(sizeof rules / sizeof rules[0]),
-                                  o_alert.eval_ms);
+    return beat_alert_rules_start(a, rules, (int)(sizeof rules / sizeof rules[0]), o_alert.eval_ms);
 }
 
 static bool health(void *arg, beat_buf *d) {
@@ -199,11 +297,9 @@ static bool health(void *arg, beat_buf *d) {
                     "\"kafka_dropped\":%llu,\"kafka_delivery_errors\":%llu,"
                     "\"kafka_queued\":%lld,\"notices\":%llu,\"notices_refused\":%llu,"
                     "\"workers\":%d,\"heartbeat_partitions\":%d",
-                    (unsigned long long)st.sent,
-                    (unsigned long long)st.delivered,
-                    (unsigned long long)st.dropped,
-                    (unsigned long long)st.delivery_errors, (long long)st.queued,
-                    (unsigned long long)rcv_notices_accepted(&R.notices),
+                    (unsigned long long)st.sent, (unsigned long long)st.delivered,
+                    (unsigned long long)st.dropped, (unsigned long long)st.delivery_errors,
+                    (long long)st.queued, (unsigned long long)rcv_notices_accepted(&R.notices),
                     (unsigned long long)rcv_notices_refused(&R.notices), R.nw,
                     (int)atomic_load(&R.hb.partitions));
     return R.prod != NULL;
@@ -212,23 +308,22 @@ static bool health(void *arg, beat_buf *d) {
 static void log_stats(void) {
     beat_kproducer_stats st;
     rcv_events_stats(&R.events, &st);
-    beat_log(BEAT_INFO, "stats",
-             "notices=%llu test_notices=%llu v1_notices=%llu rejected=%llu refused=%llu "
-             "bidlogs=%llu bidlog_invalid=%llu bidlogs_shed=%llu "
-             "kafka_sent=%llu kafka_delivered=%llu kafka_dropped=%llu "
-             "kafka_delivery_errors=%llu kafka_queued=%lld kafka_unreachable_s=%.0f",
-             (unsigned long long)rcv_notices_accepted(&R.notices),
-             (unsigned long long)rcv_notices_test(&R.notices),
-             (unsigned long long)beat_counter_get(R.notices.v1),
-             (unsigned long long)rcv_notices_rejected(&R.notices),
-             (unsigned long long)rcv_notices_refused(&R.notices),
-             (unsigned long long)beat_counter_get(R.bidlog.accepted),
-             (unsigned long long)beat_counter_get(R.bidlog.invalid),
-             (unsigned long long)beat_counter_get(R.bidlog.shed),
-             (unsigned long long)st.sent, (unsigned long long)st.delivered,
-             (unsigned long long)beat_counter_get(R.events.dropped),
-             (unsigned long long)st.delivery_errors, (long long)st.queued,
-             beat_kafka_unreachable_s());
+    beat_log(
+        BEAT_INFO, "stats",
+        "notices=%llu test_notices=%llu v1_notices=%llu rejected=%llu refused=%llu "
+        "bidlogs=%llu bidlog_invalid=%llu bidlogs_shed=%llu "
+        "kafka_sent=%llu kafka_delivered=%llu kafka_dropped=%llu "
+        "kafka_delivery_errors=%llu kafka_queued=%lld kafka_unreachable_s=%.0f",
+        (unsigned long long)rcv_notices_accepted(&R.notices),
+        (unsigned long long)rcv_notices_test(&R.notices),
+        (unsigned long long)beat_counter_get(R.notices.v1),
+        (unsigned long long)rcv_notices_rejected(&R.notices),
+        (unsigned long long)rcv_notices_refused(&R.notices),
+        (unsigned long long)beat_counter_get(R.bidlog.accepted),
+        (unsigned long long)beat_counter_get(R.bidlog.invalid),
+        (unsigned long long)beat_counter_get(R.bidlog.shed), (unsigned long long)st.sent,
+        (unsigned long long)st.delivered, (unsigned long long)beat_counter_get(R.events.dropped),
+        (unsigned long long)st.delivery_errors, (long long)st.queued, beat_kafka_unreachable_s());
 }
 
 /* Worker 0 only: mirror producer counts into metrics; stats every 10 s. */
@@ -246,8 +341,7 @@ static int worker_init(worker *w, bool reuseport) {
     int err = 0;
     w->base = event_base_new();
     if (!w->base) return -ENOMEM;
-    w->http = beat_http_new_lim(w->base, o_listen, (size_t)o_max_body, reuseport, &o_http,
-                                &err);
+    w->http = beat_http_new_lim(w->base, o_listen, (size_t)o_max_body, reuseport, &o_http, &err);
     if (!w->http) return err ? err : -EIO;
     rcv_worker_bufs_init(&w->bufs, &R.notices, (size_t)o_max_body);
     rcv_notices_route(w->http, &w->bufs);
@@ -285,8 +379,10 @@ int main(int argc, char **argv) {
     /* BEAT_RECEIVER_BIDLOG is also inference's twin, where it may list every
      * receiver: a receiver listens on one address of its own. */
     if (strchr(o_bidlog, ',')) {
-        fprintf(stderr, "beat-receiver: --bidlog-listen: one address per receiver, "
-                        "not a list (got %s)\n", o_bidlog);
+        fprintf(stderr,
+                "beat-receiver: --bidlog-listen: one address per receiver, "
+                "not a list (got %s)\n",
+                o_bidlog);
         return 64;
     }
     beat_stop_install();
@@ -301,12 +397,11 @@ int main(int argc, char **argv) {
      * dedups by (auction, imp, type)). */
     char tmo[24];
     snprintf(tmo, sizeof tmo, "%lld", (long long)o_msg_timeout_ms);
-    const char *spool_kv[] = {"message.timeout.ms", tmo,
-                              "message.send.max.retries", "2147483647", NULL};
+    const char *spool_kv[] = {"message.timeout.ms", tmo, "message.send.max.retries", "2147483647",
+                              NULL};
     R.prod = beat_kproducer_new(o_brokers, o_topic, o_queue_max, spool_kv);
     if (!R.prod) {
-        beat_log(BEAT_FATAL, "kafka_config_invalid", "brokers=%s topic=%s",
-                 o_brokers, o_topic);
+        beat_log(BEAT_FATAL, "kafka_config_invalid", "brokers=%s topic=%s", o_brokers, o_topic);
         return 64;
     }
     rcv_events_init(&R.events, R.prod);
@@ -330,13 +425,12 @@ int main(int argc, char **argv) {
     R.nw = (int)o_workers;
     for (int i = 0; i < R.nw && rc == 0; i++) {
         rc = worker_init(&R.w[i], R.nw > 1 || o_reuseport);
-        if (rc != 0)
-            beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, rc);
+        if (rc != 0) beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, rc);
     }
-    if (rc == 0 && *o_admin && !(R.admin = beat_admin_start_lim(o_admin, health, NULL, &o_http, &rc)))
+    if (rc == 0 && *o_admin &&
+        !(R.admin = beat_admin_start_lim(o_admin, health, NULL, &o_http, &rc)))
         beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_admin, rc);
-    if (rc == 0 && (rc = rcv_bidlog_start(&R.bidlog, o_bidlog,
-                                          (size_t)o_bidlog_max)) != 0)
+    if (rc == 0 && (rc = rcv_bidlog_start(&R.bidlog, o_bidlog, (size_t)o_bidlog_max)) != 0)
         beat_log(BEAT_FATAL, "bidlog_listen_failed", "url=%s err=%d", o_bidlog, rc);
     if (rc != 0) {
         beat_admin_stop(R.admin);
@@ -358,9 +452,8 @@ int main(int argc, char **argv) {
     for (int i = 1; i < R.nw; i++, started++)
         if (pthread_create(&R.w[i].thr, NULL, beat_loop_thread, R.w[i].base) != 0) break;
     beat_log(BEAT_INFO, "ready",
-             "listen=%s reuseport=%d admin=%s bidlog=%s brokers=%s topic=%s workers=%d",
-             o_listen, (int)o_reuseport, *o_admin ? o_admin : "-", o_bidlog, o_brokers,
-             o_topic, started);
+             "listen=%s reuseport=%d admin=%s bidlog=%s brokers=%s topic=%s workers=%d", o_listen,
+             (int)o_reuseport, *o_admin ? o_admin : "-", o_bidlog, o_brokers, o_topic, started);
     event_base_dispatch(R.w[0].base);
 
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);

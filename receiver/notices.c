@@ -25,24 +25,23 @@
 
 /* A 1×1 transparent GIF, the classic 43-byte tracking pixel. */
 static const unsigned char pixel_gif[43] = {
-    'G', 'I', 'F', '8', '9', 'a', 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00,
-    0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
-    0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+    'G',  'I',  'F',  '8',  '9',  'a',  0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
 
 /* Largest bid we could have signed: 1e6 CPM (what beat_price_parse takes);
  * also keeps every number inside the event schema's 53-bit range. */
 #define RCV_CPM_MAX 1000000000000LL
 
-static const char *const reject_names[RCV_REJECT_N] = {
-    "ok", "malformed", "forged", "expired", "price", "currency"};
+static const char *const reject_names[RCV_REJECT_N] = {"ok",      "malformed", "forged",
+                                                       "expired", "price",     "currency"};
 
 int rcv_reject_status(rcv_reject r) {
     switch (r) {
-    case RCV_OK: return 200;
-    case RCV_FORGED: return 403;
-    case RCV_EXPIRED: return 410;
-    default: return 400;
+        case RCV_OK: return 200;
+        case RCV_FORGED: return 403;
+        case RCV_EXPIRED: return 410;
+        default: return 400;
     }
 }
 
@@ -60,8 +59,7 @@ static bool has_sig_param(const char *q) {
         if (n >= 2 && q[0] == 's' && q[1] == '=') {
             if (n - 2 != BEAT_SIG_HEX) return false;
             for (size_t i = 2; i < n; i++)
-                if (!isdigit((unsigned char)q[i]) && !(q[i] >= 'a' && q[i] <= 'f'))
-                    return false;
+                if (!isdigit((unsigned char)q[i]) && !(q[i] >= 'a' && q[i] <= 'f')) return false;
             return true;
         }
         q = amp ? amp + 1 : NULL;
@@ -82,10 +80,8 @@ static bool landing_ok(const char *u) {
     return true;
 }
 
-
-rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
-                            const char *query, int64_t now_ms, beat_notice *n,
-                            beat_reason *why) {
+rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type, const char *query,
+                            int64_t now_ms, beat_notice *n, beat_reason *why) {
     if (!query) query = "";
     if (beat_notice_parse(type, query, n, why) != 0) {
         if (!has_sig_param(query)) {
@@ -109,9 +105,8 @@ rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
     }
     /* Refused here, where the sender gets a 400, rather than by datastream
      * (found by fuzz/fuzz_receiver.c). */
-    if (!beat_id_text_ok(n->auction) || !beat_id_text_ok(n->imp) ||
-        !beat_id_text_ok(n->campaign) || !beat_id_text_ok(n->crid) ||
-        !beat_id_text_ok(n->exchange)) {
+    if (!beat_id_text_ok(n->auction) || !beat_id_text_ok(n->imp) || !beat_id_text_ok(n->campaign) ||
+        !beat_id_text_ok(n->crid) || !beat_id_text_ok(n->exchange)) {
         beat_reasonf(why, -EINVAL, "ids must be UTF-8 text without control characters");
         return RCV_MALFORMED;
     }
@@ -132,8 +127,9 @@ rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
      * A currency we have no rate for is refused, never counted as if USD
      * (docs/contracts.md "Currencies"). */
     if (n->price_cpm_micros >= 0) {
-        const char *cur = n->currency[0] ? n->currency
-                        : n->bid_currency[0] ? n->bid_currency : "USD";
+        const char *cur = n->currency[0]       ? n->currency
+                          : n->bid_currency[0] ? n->bid_currency
+                                               : "USD";
         int64_t usd = 0;
         int rc = beat_fx_to_usd(cfg->fx, cur, n->price_cpm_micros, &usd);
         if (rc == -ENOENT) {
@@ -150,8 +146,7 @@ rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
     /* A second-price exchange never charges more than we bid; a larger
      * price is tampering or an exchange bug, and would overspend. Loss
      * notices carry the winner's price, which may well be higher. */
-    if ((type == BEAT_EV_WIN || type == BEAT_EV_BILL) &&
-        n->price_cpm_micros > n->bid_cpm_micros) {
+    if ((type == BEAT_EV_WIN || type == BEAT_EV_BILL) && n->price_cpm_micros > n->bid_cpm_micros) {
         beat_reasonf(why, -EINVAL, "price above bid");
         return RCV_PRICE;
     }
@@ -177,8 +172,7 @@ void rcv_notice_to_event(const beat_notice *n, int64_t now_ms, beat_event *ev) {
     ev->loss_code = n->loss_code > 0 ? n->loss_code : 0;
 }
 
-void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
-                      rcv_events *events) {
+void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg, rcv_events *events) {
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
     s->events = events;
@@ -196,19 +190,18 @@ void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
     s->v1 = beat_counter_new("beat_receiver_notices_v1_total",
                              "Notices accepted with signature v1 (--notice-accept-v1)");
     for (int r = RCV_MALFORMED; r < RCV_REJECT_N; r++) {
-        snprintf(name, sizeof name, "beat_receiver_rejected_total{reason=\"%s\"}",
-                 reject_names[r]);
+        snprintf(name, sizeof name, "beat_receiver_rejected_total{reason=\"%s\"}", reject_names[r]);
         s->rejected[r] = beat_counter_new(name, "Notices rejected, by reason");
     }
-    s->refused[0] = beat_counter_new(
-        "beat_receiver_notices_refused_total{reason=\"spool_full\"}",
-        "Valid notices answered 503 (event not queued for Kafka), by reason");
-    s->refused[1] = beat_counter_new(
-        "beat_receiver_notices_refused_total{reason=\"producer\"}",
-        "Valid notices answered 503 (event not queued for Kafka), by reason");
+    s->refused[0] =
+        beat_counter_new("beat_receiver_notices_refused_total{reason=\"spool_full\"}",
+                         "Valid notices answered 503 (event not queued for Kafka), by reason");
+    s->refused[1] =
+        beat_counter_new("beat_receiver_notices_refused_total{reason=\"producer\"}",
+                         "Valid notices answered 503 (event not queued for Kafka), by reason");
     s->latency = beat_histogram_new("beat_receiver_request_duration_seconds",
-                                    "Notice handling time (excludes network)",
-                                    beat_latency_bounds, beat_latency_nbounds);
+                                    "Notice handling time (excludes network)", beat_latency_bounds,
+                                    beat_latency_nbounds);
 }
 
 void rcv_worker_bufs_init(rcv_worker_bufs *w, rcv_notices *s, size_t max_body) {
@@ -222,8 +215,7 @@ void rcv_worker_bufs_fini(rcv_worker_bufs *w) {
     beat_buf_fini(&w->event);
 }
 
-int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms,
-                      beat_buf *scratch) {
+int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms, beat_buf *scratch) {
     if (n->version == 1) beat_counter_inc(s->v1);
     if (n->flags & BEAT_NOTICE_F_TEST) {
         /* Test traffic: nothing reaches Kafka, so no reader can debit it,
@@ -240,8 +232,7 @@ int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms,
 
 uint64_t rcv_notices_accepted(const rcv_notices *s) {
     uint64_t n = 0;
-    for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++)
-        n += beat_counter_get(s->accepted[t]);
+    for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) n += beat_counter_get(s->accepted[t]);
     return n;
 }
 
@@ -257,8 +248,7 @@ uint64_t rcv_notices_refused(const rcv_notices *s) {
 
 uint64_t rcv_notices_rejected(const rcv_notices *s) {
     uint64_t n = 0;
-    for (int r = RCV_MALFORMED; r < RCV_REJECT_N; r++)
-        n += beat_counter_get(s->rejected[r]);
+    for (int r = RCV_MALFORMED; r < RCV_REJECT_N; r++) n += beat_counter_get(s->rejected[r]);
     return n;
 }
 
@@ -266,8 +256,7 @@ uint64_t rcv_notices_rejected(const rcv_notices *s) {
  * form-encoded body (trailing whitespace trimmed). NULL = body too big. */
 static const char *notice_query(beat_http_req *req, rcv_worker_bufs *w) {
     const char *q = beat_http_req_query(req);
-    if ((q && *q) || beat_http_req_method(req) != BEAT_HTTP_POST)
-        return q ? q : "";
+    if ((q && *q) || beat_http_req_method(req) != BEAT_HTTP_POST) return q ? q : "";
     beat_buf_reset(&w->body);
     if (beat_http_body(req, &w->body) < 0) return NULL;
     while (w->body.len > 0 && isspace((unsigned char)w->body.data[w->body.len - 1]))
@@ -275,8 +264,7 @@ static const char *notice_query(beat_http_req *req, rcv_worker_bufs *w) {
     return w->body.data ? w->body.data : "";
 }
 
-static void handle(beat_http_req *req, rcv_worker_bufs *w,
-                   beat_event_type type) {
+static void handle(beat_http_req *req, rcv_worker_bufs *w, beat_event_type type) {
     int64_t t0 = beat_mono_us();
     rcv_notices *s = w->shared;
     beat_http_method cmd = beat_http_req_method(req);
@@ -307,9 +295,9 @@ static void handle(beat_http_req *req, rcv_worker_bufs *w,
         char ra[16];
         snprintf(ra, sizeof ra, "%d", s->cfg.retry_after_s);
         beat_http_add_header(req, "Retry-After", ra);
-        beat_http_reply_error(req, 503, rc == -ENOBUFS
-                                            ? "event spool full (Kafka slow or down); retry later"
-                                            : "event not queued for Kafka; retry later");
+        beat_http_reply_error(req, 503,
+                              rc == -ENOBUFS ? "event spool full (Kafka slow or down); retry later"
+                                             : "event not queued for Kafka; retry later");
         goto done;
     }
     if (type == BEAT_EV_IMP) {

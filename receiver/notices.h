@@ -24,20 +24,19 @@ typedef enum {
 typedef struct rcv_notice_cfg {
     const void *secret;
     size_t secret_len;
-    int64_t max_age_ms;    /* older signed ts → expired */
-    int64_t max_future_ms; /* ts further ahead than this → malformed */
-    bool accept_v1;        /* --notice-accept-v1: the upgrade window */
-    int retry_after_s;     /* Retry-After of a 503 (event not queued for Kafka) */
+    int64_t max_age_ms;       /* older signed ts → expired */
+    int64_t max_future_ms;    /* ts further ahead than this → malformed */
+    bool accept_v1;           /* --notice-accept-v1: the upgrade window */
+    int retry_after_s;        /* Retry-After of a 503 (event not queued for Kafka) */
     const struct beat_fx *fx; /* --currency-rates (borrowed); NULL = USD only */
 } rcv_notice_cfg;
 
 /* Parses, verifies and checks one notice query string (pure; no I/O).
  * On RCV_OK *n is filled, its price converted to USD micros (currency
  * "USD"); otherwise why says what was wrong. */
-rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type,
-                            const char *query, int64_t now_ms, beat_notice *n,
-                            beat_reason *why);
-int rcv_reject_status(rcv_reject r); /* HTTP status for a rejection */
+rcv_reject rcv_notice_check(const rcv_notice_cfg *cfg, beat_event_type type, const char *query,
+                            int64_t now_ms, beat_notice *n, beat_reason *why);
+int rcv_reject_status(rcv_reject r);       /* HTTP status for a rejection */
 const char *rcv_reject_name(rcv_reject r); /* metric label */
 /* The Kafka event for an accepted notice, stamped now_ms. */
 void rcv_notice_to_event(const beat_notice *n, int64_t now_ms, beat_event *ev);
@@ -62,15 +61,13 @@ typedef struct rcv_worker_bufs {
     beat_buf body, event;
 } rcv_worker_bufs;
 
-void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg,
-                      rcv_events *events);
+void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg, rcv_events *events);
 /* What follows an accepted notice (rcv_notice_check said RCV_OK): a real
  * one becomes a Kafka event (scratch: the worker's event buffer) and counts
  * as accepted once queued; a test one (BEAT_NOTICE_F_TEST) produces
  * nothing, only its counter moves. 0, or rcv_events_send's negative code
  * (not queued: -ENOBUFS when the spool is full; the caller answers 503). */
-int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms,
-                      beat_buf *scratch);
+int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms, beat_buf *scratch);
 void rcv_worker_bufs_init(rcv_worker_bufs *w, rcv_notices *s, size_t max_body);
 void rcv_worker_bufs_fini(rcv_worker_bufs *w);
 /* Routes the five notice paths on h; w must outlive h. */

@@ -13,36 +13,35 @@
 
 static const char SECRET[] = "unit-secret";
 static const int64_t NOW = 1700000000000LL;
-static rcv_notice_cfg CFG = {SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000, false, 10,
-                             NULL};
+static rcv_notice_cfg CFG = {SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000, false, 10, NULL};
 
 /* Builds a v2 query signed for type t (as an exchange would send it after
  * substituting the macros), flags f. p/l/u NULL = absent; sig_override
  * replaces the signature. */
-static void query_f(char *out, size_t n, beat_event_type t, uint32_t f, const char *a,
-                    int64_t b, int64_t ts, const char *p, const char *l, const char *u_raw,
-                    const char *u_enc, const char *sig_override) {
+static void query_f(char *out, size_t n, beat_event_type t, uint32_t f, const char *a, int64_t b,
+                    int64_t ts, const char *p, const char *l, const char *u_raw, const char *u_enc,
+                    const char *sig_override) {
     char sig[BEAT_SIG_HEX + 1];
     beat_notice_fields nf = {t, "ex1", f, a, "1", "c1", "cr9", b, ts, u_raw, NULL};
     beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
-    int k = snprintf(out, n, "v=2&x=ex1&a=%s&i=1&c=c1&cr=cr9&b=%" PRId64 "&t=%" PRId64
-                     "&f=%u", a, b, ts, f);
+    int k = snprintf(out, n, "v=2&x=ex1&a=%s&i=1&c=c1&cr=cr9&b=%" PRId64 "&t=%" PRId64 "&f=%u", a,
+                     b, ts, f);
     if (p) k += snprintf(out + k, n - k, "&p=%s&cur=USD", p);
     if (l) k += snprintf(out + k, n - k, "&l=%s", l);
     if (u_enc) k += snprintf(out + k, n - k, "&u=%s", u_enc);
     snprintf(out + k, n - k, "&s=%s", sig_override ? sig_override : sig);
 }
 
-static void query(char *out, size_t n, beat_event_type t, const char *a, int64_t b,
-                  int64_t ts, const char *p, const char *l, const char *u_raw,
-                  const char *u_enc, const char *sig_override) {
+static void query(char *out, size_t n, beat_event_type t, const char *a, int64_t b, int64_t ts,
+                  const char *p, const char *l, const char *u_raw, const char *u_enc,
+                  const char *sig_override) {
     query_f(out, n, t, 0, a, b, ts, p, l, u_raw, u_enc, sig_override);
 }
 
 /* The same notice as inference signed it before v2: no v, x, f; the
  * signature covers neither the type nor the creative. */
-static void query_v1(char *out, size_t n, const char *a, int64_t b, int64_t ts,
-                     const char *p, const char *l) {
+static void query_v1(char *out, size_t n, const char *a, int64_t b, int64_t ts, const char *p,
+                     const char *l) {
     char sig[BEAT_SIG_HEX + 1];
     beat_notice_sign_v1(SECRET, sizeof SECRET - 1, a, "1", "c1", b, ts, NULL, sig);
     int k = snprintf(out, n, "a=%s&i=1&c=c1&cr=cr9&b=%" PRId64 "&t=%" PRId64, a, b, ts);
@@ -100,9 +99,9 @@ static int t_signature(void) {
     CHECK_EQ_INT(check(BEAT_EV_WIN, "v=2&a=A1&i=1&c=c1&b=1&t=1&p=1&s=ABC", &n), RCV_FORGED);
     /* Changing a signed field breaks it: the auction, the creative, the
      * exchange, the flags. */
-    static const char *const tamper[][2] = {
-        {"a=A1&", "a=B1&"}, {"cr=cr9&", "cr=cr8&"}, {"cr=cr9&", ""},
-        {"x=ex1&", "x=ex2&"}, {"x=ex1&", ""}, {"f=0&", "f=1&"}};
+    static const char *const tamper[][2] = {{"a=A1&", "a=B1&"}, {"cr=cr9&", "cr=cr8&"},
+                                            {"cr=cr9&", ""},    {"x=ex1&", "x=ex2&"},
+                                            {"x=ex1&", ""},     {"f=0&", "f=1&"}};
     for (size_t k = 0; k < sizeof tamper / sizeof tamper[0]; k++) {
         query(q, sizeof q, BEAT_EV_WIN, "A1", 2500000, NOW, "1.0", NULL, NULL, NULL, NULL);
         char t[1024], *at = strstr(q, tamper[k][0]);
@@ -130,8 +129,8 @@ static int t_signature(void) {
  * are forgeries (403), whatever the price. */
 static int t_retyped(void) {
     static const int cases[][2] = {{BEAT_EV_LOSS, BEAT_EV_BILL}, {BEAT_EV_LOSS, BEAT_EV_WIN},
-                                   {BEAT_EV_WIN, BEAT_EV_BILL}, {BEAT_EV_WIN, BEAT_EV_IMP},
-                                   {BEAT_EV_BILL, BEAT_EV_WIN}, {BEAT_EV_IMP, BEAT_EV_CLICK}};
+                                   {BEAT_EV_WIN, BEAT_EV_BILL},  {BEAT_EV_WIN, BEAT_EV_IMP},
+                                   {BEAT_EV_BILL, BEAT_EV_WIN},  {BEAT_EV_IMP, BEAT_EV_CLICK}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char q[1024];
         beat_notice n;
@@ -205,14 +204,13 @@ static int t_accept_test_produces_nothing(void) {
     uint64_t v10 = beat_counter_get(s.v1);
     char q[2048];
     beat_notice n;
-    beat_event_type types[] = {BEAT_EV_WIN, BEAT_EV_BILL, BEAT_EV_LOSS, BEAT_EV_IMP,
-                               BEAT_EV_CLICK};
+    beat_event_type types[] = {BEAT_EV_WIN, BEAT_EV_BILL, BEAT_EV_LOSS, BEAT_EV_IMP, BEAT_EV_CLICK};
     for (int k = 0; k < 5; k++) {
         beat_event_type t = types[k];
         bool priced = t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS;
         bool click = t == BEAT_EV_CLICK;
-        query_f(q, sizeof q, t, BEAT_NOTICE_F_TEST, "T1", 2500000, NOW, priced ? "1.0" : NULL,
-                NULL, click ? "https://shop.example/" : NULL,
+        query_f(q, sizeof q, t, BEAT_NOTICE_F_TEST, "T1", 2500000, NOW, priced ? "1.0" : NULL, NULL,
+                click ? "https://shop.example/" : NULL,
                 click ? "https%3A%2F%2Fshop.example%2F" : NULL, NULL);
         CHECK_EQ_INT(check(t, q, &n), RCV_OK); /* answered exactly as a real one */
         CHECK_EQ_INT(n.flags, BEAT_NOTICE_F_TEST);
@@ -247,22 +245,25 @@ static int t_accept_test_produces_nothing(void) {
 static int t_time_and_price(void) {
     char q[1024];
     beat_notice n;
-    query(q, sizeof q, BEAT_EV_WIN, "A1", 2500000, NOW - 3600 * 1000 - 1, "1.0", NULL, NULL, NULL, NULL);
+    query(q, sizeof q, BEAT_EV_WIN, "A1", 2500000, NOW - 3600 * 1000 - 1, "1.0", NULL, NULL, NULL,
+          NULL);
     CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), RCV_EXPIRED);
-    query(q, sizeof q, BEAT_EV_WIN, "A1", 2500000, NOW - 3600 * 1000, "1.0", NULL, NULL, NULL, NULL);
+    query(q, sizeof q, BEAT_EV_WIN, "A1", 2500000, NOW - 3600 * 1000, "1.0", NULL, NULL, NULL,
+          NULL);
     CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), RCV_OK);
-    query(q, sizeof q, BEAT_EV_WIN, "A1", 2500000, NOW + 300 * 1000 + 1, "1.0", NULL, NULL, NULL, NULL);
+    query(q, sizeof q, BEAT_EV_WIN, "A1", 2500000, NOW + 300 * 1000 + 1, "1.0", NULL, NULL, NULL,
+          NULL);
     CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), RCV_MALFORMED);
     query(q, sizeof q, BEAT_EV_WIN, "A1", 2500000, NOW, "2.500001", NULL, NULL, NULL, NULL);
     CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), RCV_PRICE);
     query(q, sizeof q, BEAT_EV_BILL, "A1", 2500000, NOW, "2.500001", NULL, NULL, NULL, NULL);
     CHECK_EQ_INT(check(BEAT_EV_BILL, q, &n), RCV_PRICE);
     /* Test traffic gets the same answers. */
-    query_f(q, sizeof q, BEAT_EV_BILL, BEAT_NOTICE_F_TEST, "A1", 2500000, NOW, "2.500001",
-            NULL, NULL, NULL, NULL);
+    query_f(q, sizeof q, BEAT_EV_BILL, BEAT_NOTICE_F_TEST, "A1", 2500000, NOW, "2.500001", NULL,
+            NULL, NULL, NULL);
     CHECK_EQ_INT(check(BEAT_EV_BILL, q, &n), RCV_PRICE);
-    query_f(q, sizeof q, BEAT_EV_BILL, BEAT_NOTICE_F_TEST, "A1", 2500000,
-            NOW - 3600 * 1000 - 1, "1.0", NULL, NULL, NULL, NULL);
+    query_f(q, sizeof q, BEAT_EV_BILL, BEAT_NOTICE_F_TEST, "A1", 2500000, NOW - 3600 * 1000 - 1,
+            "1.0", NULL, NULL, NULL, NULL);
     CHECK_EQ_INT(check(BEAT_EV_BILL, q, &n), RCV_EXPIRED);
     /* A loss notice carries the winner's price: above our bid is normal. */
     query(q, sizeof q, BEAT_EV_LOSS, "A1", 2500000, NOW, "9.0", "102", NULL, NULL, NULL);
@@ -299,7 +300,8 @@ static int t_click_landing(void) {
         {"data:text/html,x", "data%3Atext%2Fhtml%2Cx"},
         {"//evil.example/", "%2F%2Fevil.example%2F"},
         {"http:///nohost", "http%3A%2F%2F%2Fnohost"},
-        {"https://a.example/\r\nSet-Cookie: x", "https%3A%2F%2Fa.example%2F%0D%0ASet-Cookie%3A%20x"},
+        {"https://a.example/\r\nSet-Cookie: x",
+         "https%3A%2F%2Fa.example%2F%0D%0ASet-Cookie%3A%20x"},
         {"ftp://a.example/", "ftp%3A%2F%2Fa.example%2F"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -322,17 +324,21 @@ static int t_ids_utf8(void) {
     char q[1024];
     beat_notice n;
     /* each signed over the decoded bytes, so only id_ok can refuse it */
-    static const struct { const char *enc, *raw; rcv_reject want; } T[] = {
+    static const struct {
+        const char *enc, *raw;
+        rcv_reject want;
+    } T[] = {
         {"%FF%FE", "\xff\xfe", RCV_MALFORMED},
         {"%C3%A9t%C3%A9", "\xc3\xa9t\xc3\xa9", RCV_OK},
         {"A%11", "A\x11", RCV_MALFORMED},
     };
     for (size_t k = 0; k < sizeof T / sizeof T[0]; k++) {
         char sig[BEAT_SIG_HEX + 1];
-        beat_notice_fields f = {BEAT_EV_WIN, "", 0, T[k].raw, "1", "c1", "", 2500000, NOW, NULL, NULL};
+        beat_notice_fields f = {BEAT_EV_WIN, "",      0,   T[k].raw, "1", "c1",
+                                "",          2500000, NOW, NULL,     NULL};
         CHECK_EQ_INT(beat_notice_sign(SECRET, sizeof SECRET - 1, &f, sig), 0);
-        snprintf(q, sizeof q, "v=2&a=%s&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s",
-                 T[k].enc, NOW, sig);
+        snprintf(q, sizeof q, "v=2&a=%s&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s", T[k].enc, NOW,
+                 sig);
         CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), T[k].want);
         if (T[k].want == RCV_OK) CHECK_EQ_STR(n.auction, T[k].raw);
     }
@@ -340,8 +346,7 @@ static int t_ids_utf8(void) {
     char sig[BEAT_SIG_HEX + 1];
     beat_notice_fields f = {BEAT_EV_WIN, "x\x01", 0, "A1", "1", "c1", "", 2500000, NOW, NULL, NULL};
     CHECK_EQ_INT(beat_notice_sign(SECRET, sizeof SECRET - 1, &f, sig), 0);
-    snprintf(q, sizeof q, "v=2&x=x%%01&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s",
-             NOW, sig);
+    snprintf(q, sizeof q, "v=2&x=x%%01&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s", NOW, sig);
     CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), RCV_MALFORMED);
     return 0;
 }
@@ -368,19 +373,23 @@ static int t_currency(void) {
     cfg.fx = &fx;
     char q[2048], sig[BEAT_SIG_HEX + 1];
     beat_notice n;
-    static const struct { const char *cur; const char *p; int64_t usd; rcv_reject r; } T[] = {
-        {"USD", "2", 2000000, RCV_OK},      {"EUR", "2", 2160000, RCV_OK},
-        {"eur", "2", 2160000, RCV_OK},      {"GBP", "1.5", 1905000, RCV_OK},
-        {"", "2", 2000000, RCV_OK},         /* no cur, bid in USD: USD */
-        {"XYZ", "2", 0, RCV_CURRENCY},      {"EURO", "2", 0, RCV_CURRENCY},
-        {"EUR", "2.5", 0, RCV_PRICE},       /* 2.70 USD: above the 2.5 USD bid */
+    static const struct {
+        const char *cur;
+        const char *p;
+        int64_t usd;
+        rcv_reject r;
+    } T[] = {
+        {"USD", "2", 2000000, RCV_OK}, {"EUR", "2", 2160000, RCV_OK},
+        {"eur", "2", 2160000, RCV_OK}, {"GBP", "1.5", 1905000, RCV_OK},
+        {"", "2", 2000000, RCV_OK}, /* no cur, bid in USD: USD */
+        {"XYZ", "2", 0, RCV_CURRENCY}, {"EURO", "2", 0, RCV_CURRENCY},
+        {"EUR", "2.5", 0, RCV_PRICE}, /* 2.70 USD: above the 2.5 USD bid */
     };
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
-        beat_notice_fields nf = {BEAT_EV_WIN, "", 0, "A1", "1", "c1", "", 2500000, NOW, NULL,
-                                 NULL};
+        beat_notice_fields nf = {BEAT_EV_WIN, "", 0, "A1", "1", "c1", "", 2500000, NOW, NULL, NULL};
         beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
-        snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=%s&cur=%s&s=%s",
-                 NOW, T[i].p, T[i].cur, sig);
+        snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=%s&cur=%s&s=%s", NOW,
+                 T[i].p, T[i].cur, sig);
         rcv_reject r = check_why(&cfg, BEAT_EV_WIN, q, &n, &why);
         if (r != T[i].r) fprintf(stderr, "  case %zu: %s\n", i, why.msg);
         CHECK_EQ_INT(r, T[i].r);
@@ -393,12 +402,10 @@ static int t_currency(void) {
     CHECK_EQ_INT(rcv_reject_status(RCV_CURRENCY), 400);
     CHECK_EQ_STR(rcv_reject_name(RCV_CURRENCY), "currency");
     /* no table at all: USD only, EUR refused */
-    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=2&cur=EUR&s=%s", NOW,
-             sig);
+    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=2&cur=EUR&s=%s", NOW, sig);
     CHECK_EQ_INT(check_why(&CFG, BEAT_EV_WIN, q, &n, &why), RCV_CURRENCY);
     /* a bid made in EUR (bc signed), the price without cur: EUR */
-    beat_notice_fields nf = {BEAT_EV_BILL, "", 0, "A1", "1", "c1", "", 2500000, NOW, NULL,
-                             "EUR"};
+    beat_notice_fields nf = {BEAT_EV_BILL, "", 0, "A1", "1", "c1", "", 2500000, NOW, NULL, "EUR"};
     beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
     snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&bc=EUR&t=%" PRId64 "&p=2&s=%s", NOW, sig);
     CHECK_EQ_INT(check_why(&cfg, BEAT_EV_BILL, q, &n, &why), RCV_OK);
@@ -410,11 +417,11 @@ static int t_currency(void) {
     nf.type = BEAT_EV_LOSS;
     nf.bid_cur = NULL;
     beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
-    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=9&cur=XYZ&l=102&s=%s",
-             NOW, sig);
+    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=9&cur=XYZ&l=102&s=%s", NOW,
+             sig);
     CHECK_EQ_INT(check_why(&cfg, BEAT_EV_LOSS, q, &n, &why), RCV_CURRENCY);
-    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=&cur=XYZ&l=102&s=%s",
-             NOW, sig);
+    snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=&cur=XYZ&l=102&s=%s", NOW,
+             sig);
     CHECK_EQ_INT(check_why(&cfg, BEAT_EV_LOSS, q, &n, &why), RCV_OK);
     return 0;
 }

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "beat_log.h"
 #include "beat_metrics.h"
 
@@ -21,8 +20,7 @@ struct sup_api {
     beat_counter *too_large[4]; /* the same counters as sup_app's rejected_total */
 };
 
-static bool method_is(beat_http_req *req, beat_http_method want,
-                      const char *allow) {
+static bool method_is(beat_http_req *req, beat_http_method want, const char *allow) {
     if (beat_http_req_method(req) == want) return true;
     beat_http_add_header(req, "Allow", allow);
     beat_http_reply_error(req, 405, "method not allowed");
@@ -39,8 +37,7 @@ static bool auth_ok(sup_api *api, beat_http_req *req) {
 
 /* The body, bounded by max: false, a 413 reply and a count if larger. The
  * route's own limit (beat_http_route_ex) refuses most before they are read. */
-static bool body(beat_http_req *req, size_t max, beat_counter *rej, const char **p,
-                 size_t *len) {
+static bool body(beat_http_req *req, size_t max, beat_counter *rej, const char **p, size_t *len) {
     size_t n = 0;
     const char *b = beat_http_req_body(req, &n);
     if (n > max) {
@@ -55,8 +52,7 @@ static bool body(beat_http_req *req, size_t max, beat_counter *rej, const char *
     return true;
 }
 
-static void reply_result(beat_http_req *req, int rc, int64_t version,
-                         const beat_reason *why) {
+static void reply_result(beat_http_req *req, int rc, int64_t version, const beat_reason *why) {
     if (rc == 0) {
         char out[64];
         int n = snprintf(out, sizeof out, "{\"version\":%lld}", (long long)version);
@@ -167,8 +163,8 @@ static void on_checkpoint_latest(beat_http_req *req, void *arg) {
     char ver[24];
     snprintf(ver, sizeof ver, "%lld", (long long)v);
     beat_http_add_header(req, "X-Beat-Version", ver);
-    beat_http_reply_ref(req, 200, "application/octet-stream", f->data + 9, f->len - 9,
-                        unref_frame, f);
+    beat_http_reply_ref(req, 200, "application/octet-stream", f->data + 9, f->len - 9, unref_frame,
+                        f);
 }
 
 static void on_versions(beat_http_req *req, void *arg) {
@@ -197,8 +193,7 @@ static void on_leases(beat_http_req *req, void *arg) {
     beat_buf_fini(&b);
 }
 
-sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token,
-                     const sup_cfg *cfg) {
+sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token, const sup_cfg *cfg) {
     sup_api *api = calloc(1, sizeof *api);
     if (!api) return NULL;
     api->app = a;
@@ -216,7 +211,8 @@ sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token,
     /* Token, size and media type are checked by the server before a byte of
      * a write's body is read; application/json is not a type a browser may
      * POST cross-site without asking first (docs/deploy.md "HTTP edges"). */
-    beat_http_route_opts o = {.max_body = api->max_json, .token = api->token,
+    beat_http_route_opts o = {.max_body = api->max_json,
+                              .token = api->token,
                               .unauthorized = api->unauthorized,
                               .too_large = api->too_large[0]};
     o.allow = "GET, PUT";

@@ -11,8 +11,7 @@ typedef struct sup_api sup_api;
 /* admin_token: Bearer token required on writes ("" or NULL = no auth);
  * cfg gives the body limits (413 above them). Borrows h, a and the token;
  * they must outlive the api. */
-sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token,
-                     const sup_cfg *cfg);
+sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token, const sup_cfg *cfg);
 void sup_api_free(sup_api *api); /* NULL is a no-op */
 
 #endif

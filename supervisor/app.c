@@ -32,7 +32,7 @@ struct sup_app {
     sup_cfg cfg;
     sup_store *st;
     sup_pub *pub;
-    beat_alert *alert; /* borrowed; NULL = no alerts */
+    beat_alert *alert;  /* borrowed; NULL = no alerts */
     sup_banker *banker; /* borrowed; NULL = no leases (relays, tests) */
 
     beat_campaign_set cs; /* cs.version == 0: none */
@@ -61,8 +61,7 @@ struct sup_app {
 /* Returns a malloc'd copy of the JSON object text with a top-level
  * "version":v (replacing any other value). Textual insertion when the key
  * is absent, so numbers the encoder wrote are never reformatted. */
-static int json_with_version(const char *json, size_t len, int64_t v, char **out,
-                             size_t *out_len) {
+static int json_with_version(const char *json, size_t len, int64_t v, char **out, size_t *out_len) {
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -127,9 +126,8 @@ sup_banker *sup_app_banker(const sup_app *a) { return a->banker; }
 void sup_app_set_alert(sup_app *a, beat_alert *alert) { a->alert = alert; }
 
 /* Stores one row and times it. */
-static int store_put(sup_app *a, sup_table t, int64_t version, int64_t ts,
-                     const char *label, uint32_t crc, const void *data, size_t len,
-                     const char *mk, const char *mv) {
+static int store_put(sup_app *a, sup_table t, int64_t version, int64_t ts, const char *label,
+                     uint32_t crc, const void *data, size_t len, const char *mk, const char *mv) {
     int64_t t0 = beat_mono_us();
     int rc = sup_store_put(a->st, t, version, ts, label, crc, data, len, mk, mv);
     beat_histogram_observe(a->db_write, (double)(beat_mono_us() - t0) / 1e6);
@@ -171,8 +169,8 @@ static sup_frame *model_frame(int64_t version, const void *bytes, size_t len) {
 
 /* Encodes cs (absolute times) with "version", stores, swaps in. Takes cs
  * on success; on error the caller keeps it. */
-static int install_campaigns(sup_app *a, beat_campaign_set *cs, const char *source,
-                             const char *mk, const char *mv, beat_reason *why) {
+static int install_campaigns(sup_app *a, beat_campaign_set *cs, const char *source, const char *mk,
+                             const char *mv, beat_reason *why) {
     int64_t version;
     int rc = sup_store_next_version(a->st, SUP_T_CAMPAIGNS, &version);
     if (rc) return beat_reasonf(why, -EIO, "store failed");
@@ -209,8 +207,8 @@ static int install_campaigns(sup_app *a, beat_campaign_set *cs, const char *sour
 int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *version,
                           beat_reason *why) {
     if (len > a->cfg.max_json_bytes)
-        return reject(a, K_CAMPAIGNS, why, beat_reasonf(why, -EMSGSIZE, "body over %zu bytes",
-                                                   a->cfg.max_json_bytes));
+        return reject(a, K_CAMPAIGNS, why,
+                      beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", a->cfg.max_json_bytes));
     beat_campaign_set cs = {0};
     int rc = beat_campaigns_decode(json, len, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
     if (rc) return reject(a, K_CAMPAIGNS, why, -EINVAL);
@@ -272,12 +270,16 @@ int sup_app_load_campaigns_file(sup_app *a, const char *path, beat_reason *why) 
 static int ts_validate(const sup_app *a, const char *what, int64_t ts_ms, beat_reason *why) {
     int64_t now = beat_now_ms();
     if (!beat_ts_ahead(ts_ms, now, a->cfg.max_clock_skew_ms)) return 0;
-    beat_log_rl(5000, BEAT_WARN, "future_timestamp", "what=%s ts=%lld ahead_ms=%lld "
-                "max_clock_skew_ms=%lld", what, (long long)ts_ms, (long long)(ts_ms - now),
+    beat_log_rl(5000, BEAT_WARN, "future_timestamp",
+                "what=%s ts=%lld ahead_ms=%lld "
+                "max_clock_skew_ms=%lld",
+                what, (long long)ts_ms, (long long)(ts_ms - now),
                 (long long)a->cfg.max_clock_skew_ms);
-    return beat_reasonf(why, -EINVAL, "ts %lld is %lld ms ahead of this clock "
-                        "(--max-clock-skew-ms %lld)", (long long)ts_ms,
-                        (long long)(ts_ms - now), (long long)a->cfg.max_clock_skew_ms);
+    return beat_reasonf(why, -EINVAL,
+                        "ts %lld is %lld ms ahead of this clock "
+                        "(--max-clock-skew-ms %lld)",
+                        (long long)ts_ms, (long long)(ts_ms - now),
+                        (long long)a->cfg.max_clock_skew_ms);
 }
 
 static int state_validate(const sup_app *a, const beat_state *s, beat_reason *why) {
@@ -287,11 +289,9 @@ static int state_validate(const sup_app *a, const beat_state *s, beat_reason *wh
         const beat_state_campaign *c = &s->c[i];
         if (!beat_campaigns_find(&a->cs, c->id))
             return beat_reasonf(why, -EINVAL, "unknown campaign %s", c->id);
-        if (!isfinite(c->multiplier) || c->multiplier < 0 ||
-            c->multiplier > a->cfg.max_multiplier)
-            return beat_reasonf(why, -EINVAL,
-                                "campaigns.%s.multiplier: must be finite in [0, %g]", c->id,
-                                a->cfg.max_multiplier);
+        if (!isfinite(c->multiplier) || c->multiplier < 0 || c->multiplier > a->cfg.max_multiplier)
+            return beat_reasonf(why, -EINVAL, "campaigns.%s.multiplier: must be finite in [0, %g]",
+                                c->id, a->cfg.max_multiplier);
     }
     return 0;
 }
@@ -299,8 +299,8 @@ static int state_validate(const sup_app *a, const beat_state *s, beat_reason *wh
 int sup_app_post_state(sup_app *a, const char *json, size_t len, int64_t *version,
                        beat_reason *why) {
     if (len > a->cfg.max_json_bytes)
-        return reject(a, K_STATE, why, beat_reasonf(why, -EMSGSIZE, "body over %zu bytes",
-                                               a->cfg.max_json_bytes));
+        return reject(a, K_STATE, why,
+                      beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", a->cfg.max_json_bytes));
     beat_state s = {0};
     if (beat_state_decode(json, len, BEAT_CAMPAIGNS_MAX, &s, why) != 0)
         return reject(a, K_STATE, why, -EINVAL);
@@ -356,9 +356,9 @@ static int ckpt_validate(const sup_app *a, const void *p, size_t n, beat_ckpt *c
         rc = beat_reasonf(why, -EINVAL, "hash_bits %u != configured %u", ck->h.hash_bits,
                           a->cfg.hash_bits);
     else if (ck->h.hash_seed != a->cfg.hash_seed)
-        rc = beat_reasonf(why, -EINVAL, "hash_seed %016llx != configured %016llx",
-                          (unsigned long long)ck->h.hash_seed,
-                          (unsigned long long)a->cfg.hash_seed);
+        rc =
+            beat_reasonf(why, -EINVAL, "hash_seed %016llx != configured %016llx",
+                         (unsigned long long)ck->h.hash_seed, (unsigned long long)a->cfg.hash_seed);
     else rc = ts_validate(a, "checkpoint", ck->h.ts_ms, why);
     if (rc) beat_ckpt_fini(ck);
     return rc;
@@ -378,8 +378,9 @@ static void install_model(sup_app *a, sup_frame *f, int64_t v, int64_t ts,
 int sup_app_post_checkpoint(sup_app *a, const void *bytes, size_t len, int64_t *version,
                             beat_reason *why) {
     if (len > a->cfg.max_ckpt_bytes)
-        return reject(a, K_CKPT, why, beat_reasonf(why, -EMSGSIZE, "checkpoint over %zu bytes",
-                                              a->cfg.max_ckpt_bytes));
+        return reject(
+            a, K_CKPT, why,
+            beat_reasonf(why, -EMSGSIZE, "checkpoint over %zu bytes", a->cfg.max_ckpt_bytes));
     beat_ckpt ck = {0};
     if (ckpt_validate(a, bytes, len, &ck, why) != 0) return reject(a, K_CKPT, why, -EINVAL);
     beat_ckpt_header h = ck.h;
@@ -390,8 +391,8 @@ int sup_app_post_checkpoint(sup_app *a, const void *bytes, size_t len, int64_t *
     sup_frame *f = model_frame(v, bytes, len);
     if (!f) return beat_reasonf(why, -ENOMEM, "out of memory");
     int64_t now = beat_now_ms();
-    if (store_put(a, SUP_T_CHECKPOINTS, v, now, h.trainer, beat_crc32(bytes, len), bytes, len,
-                  NULL, NULL) != 0) {
+    if (store_put(a, SUP_T_CHECKPOINTS, v, now, h.trainer, beat_crc32(bytes, len), bytes, len, NULL,
+                  NULL) != 0) {
         sup_frame_unref(f);
         return beat_reasonf(why, -EIO, "store failed");
     }
@@ -468,9 +469,11 @@ int sup_app_load(sup_app *a) {
     beat_gauge_set(a->version_g[K_STATE], (double)a->state.version);
     beat_gauge_set(a->db_bytes, sup_store_disk_bytes(a->st));
     publish_snapshot(a);
-    beat_log(BEAT_INFO, "store_loaded", "path=%s campaigns_version=%lld state_version=%lld"
-             " model_version=%lld", sup_store_path(a->st), (long long)a->cs.version,
-             (long long)a->state.version, (long long)a->model_version);
+    beat_log(BEAT_INFO, "store_loaded",
+             "path=%s campaigns_version=%lld state_version=%lld"
+             " model_version=%lld",
+             sup_store_path(a->st), (long long)a->cs.version, (long long)a->state.version,
+             (long long)a->model_version);
     return 0;
 }
 
@@ -508,8 +511,9 @@ int sup_app_versions_json(const sup_app *a, beat_buf *out) {
     const char *act = a->state.version ? a->state.actuator : "";
     if (!rc) rc = beat_buf_json_str(out, act, strlen(act));
     if (!rc) rc = sup_status_model_json(out, a->model ? &a->mh : NULL);
-    if (!rc) rc = beat_buf_printf(out, ",\"exchanges\":%lld",
-                                  (long long)sup_exch_current(a->exch)->version);
+    if (!rc)
+        rc = beat_buf_printf(out, ",\"exchanges\":%lld",
+                             (long long)sup_exch_current(a->exch)->version);
     if (!rc && a->pub) rc = beat_buf_printf(out, ",\"peers\":%d", sup_pub_peers(a->pub));
     if (!rc) rc = beat_buf_puts(out, "}");
     return rc;
@@ -517,8 +521,9 @@ int sup_app_versions_json(const sup_app *a, beat_buf *out) {
 
 bool sup_app_health(void *arg, beat_buf *detail) {
     sup_app *a = arg;
-    beat_buf_printf(detail, "\"campaigns_version\":%lld,\"state_version\":%lld,"
-                            "\"model_version\":%lld,\"campaigns\":%d",
+    beat_buf_printf(detail,
+                    "\"campaigns_version\":%lld,\"state_version\":%lld,"
+                    "\"model_version\":%lld,\"campaigns\":%d",
                     (long long)a->cs.version, (long long)a->state.version,
                     (long long)a->model_version, a->cs.n);
     return true; /* serving and writable: the supervisor's whole job */
@@ -532,8 +537,7 @@ void sup_app_stats(sup_app *a) {
              " accepted_campaigns=%llu accepted_state=%llu accepted_checkpoint=%llu"
              " rejected_campaigns=%llu rejected_state=%llu rejected_checkpoint=%llu"
              " db_write_failures=%llu db_bytes=%.0f",
-             (long long)a->cs.version, (long long)a->state.version,
-             (long long)a->model_version,
+             (long long)a->cs.version, (long long)a->state.version, (long long)a->model_version,
              (unsigned long long)beat_counter_get(a->accepted[K_CAMPAIGNS]),
              (unsigned long long)beat_counter_get(a->accepted[K_STATE]),
              (unsigned long long)beat_counter_get(a->accepted[K_CKPT]),
@@ -564,11 +568,11 @@ sup_app *sup_app_new(const sup_cfg *cfg, sup_store *st, sup_pub *pub) {
     }
     a->db_fail = beat_counter_new("beat_supervisor_db_write_failures_total",
                                   "SQLite writes that failed (answered 503)");
-    a->db_bytes = beat_gauge_new("beat_supervisor_db_size_bytes",
-                                 "SQLite file plus WAL size on disk");
-    a->db_write = beat_histogram_new("beat_supervisor_db_write_seconds",
-                                     "SQLite write transaction latency",
-                                     beat_latency_bounds, beat_latency_nbounds);
+    a->db_bytes =
+        beat_gauge_new("beat_supervisor_db_size_bytes", "SQLite file plus WAL size on disk");
+    a->db_write =
+        beat_histogram_new("beat_supervisor_db_write_seconds", "SQLite write transaction latency",
+                           beat_latency_bounds, beat_latency_nbounds);
     a->exch = sup_exch_new(st, cfg->max_json_bytes, republish, a);
     if (!a->exch) {
         free(a);

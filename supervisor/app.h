@@ -15,10 +15,10 @@
 #include "store.h"
 
 typedef struct sup_cfg {
-    size_t max_ckpt_bytes;  /* largest checkpoint accepted */
-    size_t max_json_bytes;  /* largest campaigns / state body */
-    double max_multiplier;  /* state multipliers must be in [0, this] */
-    uint32_t hash_bits;     /* checkpoints must match these */
+    size_t max_ckpt_bytes; /* largest checkpoint accepted */
+    size_t max_json_bytes; /* largest campaigns / state body */
+    double max_multiplier; /* state multipliers must be in [0, this] */
+    uint32_t hash_bits;    /* checkpoints must match these */
     uint64_t hash_seed;
     int64_t max_clock_skew_ms; /* states and checkpoints stamped further ahead of
                                   our clock are refused (0 = any ahead) */

@@ -168,9 +168,7 @@ static lrow *row_of(incn *x, int account, bool create) {
     return &x->rows[lo];
 }
 
-static int64_t committed(const account *x) {
-    return x->spend_cpm + x->alloc_cpm - x->released_cpm;
-}
+static int64_t committed(const account *x) { return x->spend_cpm + x->alloc_cpm - x->released_cpm; }
 
 int sup_bank_restore(sup_bank *b, const sup_bank_row *r) {
     int k = acct_of(b, r->campaign);
@@ -200,8 +198,7 @@ static bool eligible(const sup_bank *b, const account *x, int64_t now_ms) {
     return !b->hold && x->in_set && !x->paused && now_ms < x->end_ms;
 }
 
-int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms,
-                    beat_lease_msg *grant) {
+int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms, beat_lease_msg *grant) {
     incn *x = incn_of(b, rep->node, rep->inc, true);
     if (!x) return -ENOMEM;
     if (x->final) return -EINVAL;
@@ -280,9 +277,13 @@ int sup_bank_flush(sup_bank *b, int (*fn)(void *arg, const sup_bank_row *r), voi
         for (int k = 0; k < x->n; k++) {
             lrow *w = &x->rows[k];
             if (!w->dirty) continue;
-            sup_bank_row r = {.node = x->node, .inc = x->inc, .campaign = b->a[w->account].id,
-                              .granted_cpm = w->granted, .used_cpm = w->used,
-                              .final = x->final, .ts_ms = x->last_ms};
+            sup_bank_row r = {.node = x->node,
+                              .inc = x->inc,
+                              .campaign = b->a[w->account].id,
+                              .granted_cpm = w->granted,
+                              .used_cpm = w->used,
+                              .final = x->final,
+                              .ts_ms = x->last_ms};
             int rc = fn(arg, &r);
             if (rc) return rc;
         }
@@ -295,14 +296,15 @@ void sup_bank_clean(sup_bank *b) {
         for (int k = 0; k < b->in[i].n; k++) b->in[i].rows[k].dirty = false;
 }
 
-int sup_bank_acct_get(const sup_bank *b, const char *campaign, int64_t now_ms,
-                      sup_bank_acct *out) {
+int sup_bank_acct_get(const sup_bank *b, const char *campaign, int64_t now_ms, sup_bank_acct *out) {
     int pos = locate(b, campaign);
     if (pos < 0) return -ENOENT;
     int k = b->order[pos];
     const account *x = &b->a[k];
-    *out = (sup_bank_acct){.budget_cpm = x->budget_cpm, .spend_cpm = x->spend_cpm,
-                           .released_cpm = x->released_cpm, .allowed_cpm = x->alloc_cpm,
+    *out = (sup_bank_acct){.budget_cpm = x->budget_cpm,
+                           .spend_cpm = x->spend_cpm,
+                           .released_cpm = x->released_cpm,
+                           .allowed_cpm = x->alloc_cpm,
                            .committed_cpm = committed(x),
                            .live_nodes = live_nodes(b, k, now_ms)};
     return 0;

@@ -39,8 +39,7 @@ void sup_bank_free(sup_bank *b); /* NULL: no-op */
 /* Budgets, flights, pauses and max bids of the current set (copied). */
 int sup_bank_set_campaigns(sup_bank *b, const beat_campaign_set *cs);
 /* The counted ledger, cumulative: replaces the campaign's totals. */
-int sup_bank_set_ledger(sup_bank *b, const char *campaign, int64_t spend_cpm,
-                        int64_t released_cpm);
+int sup_bank_set_ledger(sup_bank *b, const char *campaign, int64_t spend_cpm, int64_t released_cpm);
 /* While set, nothing new is granted (the dedup store is full, or the ledger
  * is not known yet after a restart: see banker.c). */
 void sup_bank_hold(sup_bank *b, bool hold);
@@ -50,8 +49,7 @@ int sup_bank_restore(sup_bank *b, const sup_bank_row *r);
 /* Applies a report and writes the answer into grant (rows owned by grant:
  * beat_lease_fini). -ENOMEM; -EINVAL for a report whose incarnation said
  * goodbye already (answered with an 'E' frame by the caller). */
-int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms,
-                    beat_lease_msg *grant);
+int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms, beat_lease_msg *grant);
 /* Calls fn for every row changed since the last sup_bank_clean; a nonzero
  * return from fn stops there. Rows stay dirty until sup_bank_clean, which
  * the caller calls once what fn wrote is durable (its COMMIT succeeded). */
@@ -63,8 +61,7 @@ typedef struct sup_bank_acct {
     int64_t budget_cpm, spend_cpm, released_cpm, allowed_cpm, committed_cpm;
     int live_nodes;
 } sup_bank_acct;
-int sup_bank_acct_get(const sup_bank *b, const char *campaign, int64_t now_ms,
-                      sup_bank_acct *out);
+int sup_bank_acct_get(const sup_bank *b, const char *campaign, int64_t now_ms, sup_bank_acct *out);
 /* Campaign ids known to the bank, for iteration: i in [0, n). */
 int sup_bank_n(const sup_bank *b);
 const char *sup_bank_id(const sup_bank *b, int i);

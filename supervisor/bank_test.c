@@ -24,8 +24,8 @@ static beat_campaign_set set_of(int n, int64_t budget_micros) {
 }
 
 static beat_lease_msg report(const char *node, uint64_t inc, int n, const int64_t *used) {
-    beat_lease_msg m = {.tag = 'L', .inc = inc, .n = n,
-                        .rows = calloc((size_t)n, sizeof(beat_lease_row))};
+    beat_lease_msg m = {
+        .tag = 'L', .inc = inc, .n = n, .rows = calloc((size_t)n, sizeof(beat_lease_row))};
     snprintf(m.node, sizeof m.node, "%s", node);
     for (int i = 0; i < n; i++) {
         snprintf(m.rows[i].id, sizeof m.rows[i].id, "c%d", i);

@@ -79,8 +79,7 @@ static int db_exec(sqlite3 *db, const char *sql) {
 static int save_row(void *arg, const sup_bank_row *r) {
     sqlite3 *db = arg;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db,
-                                "INSERT OR REPLACE INTO allowances VALUES(?,?,?,?,?,?,?)", -1,
+    int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO allowances VALUES(?,?,?,?,?,?,?)", -1,
                                 &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, r->node, -1, SQLITE_STATIC);
@@ -113,7 +112,8 @@ static int restore(sup_banker *b) {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(b->db,
                                 "SELECT node, inc, campaign, granted_cpm, used_cpm, final, ts_ms"
-                                " FROM allowances", -1, &st, NULL);
+                                " FROM allowances",
+                                -1, &st, NULL);
     int n = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         sup_bank_row r = {.node = (const char *)sqlite3_column_text(st, 0),
@@ -181,8 +181,8 @@ static lpart *part_of(sup_banker *b, int32_t p) {
 static void save_part(sup_banker *b, const lpart *x) {
     if (db_exec(b->db, "BEGIN IMMEDIATE")) return;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(b->db, "INSERT OR REPLACE INTO ledger VALUES(?,?,?,?,?)", -1,
-                                &st, NULL);
+    int rc =
+        sqlite3_prepare_v2(b->db, "INSERT OR REPLACE INTO ledger VALUES(?,?,?,?,?)", -1, &st, NULL);
     for (int k = 0; rc == SQLITE_OK && k < x->n; k++) {
         sqlite3_reset(st);
         sqlite3_bind_int(st, 1, x->p);
@@ -216,9 +216,8 @@ static void merge(sup_banker *b, int url, beat_ledger *l) {
 
 static int load_ledger(sup_banker *b) {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(b->db,
-                                "SELECT p, campaign, seq, spend_cpm, released_cpm FROM ledger",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        b->db, "SELECT p, campaign, seq, spend_cpm, released_cpm FROM ledger", -1, &st, NULL);
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         lpart *x = part_of(b, sqlite3_column_int(st, 0));
         const char *id = (const char *)sqlite3_column_text(st, 1);
@@ -258,8 +257,7 @@ static void *ledger_main(void *arg) {
             beat_reason why = {{0}};
             if (rc == 0 && status == 200)
                 rc = beat_ledger_decode(resp.data, resp.len, REPORT_MAX, &l, &why);
-            else if (rc == 0)
-                rc = -EPROTO;
+            else if (rc == 0) rc = -EPROTO;
             if (rc) {
                 beat_counter_inc(b->ledger_failures);
                 beat_log_rl(5000, BEAT_WARN, "ledger_unreachable",
@@ -368,8 +366,9 @@ sup_banker *sup_banker_new(const sup_banker_cfg *cfg, int *err) {
         if (!(b->urls[i] = strdup(cfg->ledger_urls[i]))) rc = -ENOMEM;
     b->reports = beat_counter_new("beat_supervisor_lease_reports_total",
                                   "Lease reports from inference nodes answered with a grant.");
-    b->refused = beat_counter_new("beat_supervisor_lease_refused_total",
-                                  "Lease reports refused (unreadable, goodbye said, store failed).");
+    b->refused =
+        beat_counter_new("beat_supervisor_lease_refused_total",
+                         "Lease reports refused (unreadable, goodbye said, store failed).");
     b->store_failures = beat_counter_new("beat_supervisor_lease_store_failures_total",
                                          "Allowance writes that failed (no grant was sent).");
     b->ledger_failures = beat_counter_new("beat_supervisor_ledger_failures_total",

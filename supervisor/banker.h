@@ -18,13 +18,13 @@
 typedef struct sup_banker sup_banker;
 
 typedef struct sup_banker_cfg {
-    const char *lease_url;        /* nng rep to listen on */
-    const char *db_path;          /* allowances (a file of its own) */
+    const char *lease_url; /* nng rep to listen on */
+    const char *db_path;   /* allowances (a file of its own) */
     sup_bank_cfg bank;
     const char *const *ledger_urls; /* datastream base URLs */
     int n_ledger;
-    int ledger_every_ms;          /* 500 */
-    int ledger_timeout_ms;        /* 1000 */
+    int ledger_every_ms;   /* 500 */
+    int ledger_timeout_ms; /* 1000 */
 } sup_banker_cfg;
 
 /* Opens the db (restoring every allowance), listens, starts both threads.

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_sha.h"
@@ -39,8 +38,8 @@ sup_exch *sup_exch_new(sup_store *st, size_t max_json, void (*changed)(void *), 
                                    "Writes accepted and stored");
     x->rejected = beat_counter_new("beat_supervisor_rejected_total{kind=\"exchanges\"}",
                                    "Writes rejected as invalid or too large");
-    x->version_g = beat_gauge_new("beat_supervisor_exchanges_version",
-                                  "Current version (0 = none)");
+    x->version_g =
+        beat_gauge_new("beat_supervisor_exchanges_version", "Current version (0 = none)");
     return x;
 }
 
@@ -65,8 +64,7 @@ static int install(sup_exch *x, beat_exchange_set *xs, const char *source, const
     int rc = beat_exchanges_encode(xs, &b);
     int64_t now = beat_now_ms();
     if (rc == 0)
-        rc = sup_store_put(x->st, SUP_T_EXCHANGES, version, now, source, 0, b.data, b.len,
-                           mk, mv);
+        rc = sup_store_put(x->st, SUP_T_EXCHANGES, version, now, source, 0, b.data, b.len, mk, mv);
     beat_buf_fini(&b);
     if (rc) {
         xs->version = 0;
@@ -81,8 +79,7 @@ static int install(sup_exch *x, beat_exchange_set *xs, const char *source, const
     return 0;
 }
 
-int sup_exch_put(sup_exch *x, const char *json, size_t len, int64_t *version,
-                 beat_reason *why) {
+int sup_exch_put(sup_exch *x, const char *json, size_t len, int64_t *version, beat_reason *why) {
     if (len > x->max_json) {
         beat_counter_inc(x->rejected);
         return beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", x->max_json);

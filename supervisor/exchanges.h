@@ -26,8 +26,7 @@ int sup_exch_load(sup_exch *x);
 int sup_exch_load_file(sup_exch *x, const char *path, beat_reason *why);
 /* PUT /v1/exchanges: 0 and *version; -EINVAL (400, why), -EMSGSIZE (413),
  * -EIO (503). A refused set changes nothing. */
-int sup_exch_put(sup_exch *x, const char *json, size_t len, int64_t *version,
-                 beat_reason *why);
+int sup_exch_put(sup_exch *x, const char *json, size_t len, int64_t *version, beat_reason *why);
 
 /* The current set (version 0 and n 0: none), owned by x. */
 const beat_exchange_set *sup_exch_current(const sup_exch *x);

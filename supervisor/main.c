@@ -36,8 +36,8 @@
 static char *o_relay, *o_relay_rep, *o_lease, *o_lease_db;
 static beat_strlist o_datastream;
 static int64_t o_lease_horizon_s, o_lease_min_bids;
-static char *o_listen, *o_db, *o_campaigns, *o_exchanges, *o_pub, *o_rep, *o_token, *o_seed, *o_name,
-    *o_level;
+static char *o_listen, *o_db, *o_campaigns, *o_exchanges, *o_pub, *o_rep, *o_token, *o_seed,
+    *o_name, *o_level;
 static int64_t o_backup_s;
 static double o_disk_warn, o_disk_error;
 static beat_alert_opts o_alert;
@@ -51,100 +51,196 @@ static int64_t o_clock_skew_ms;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
 static const beat_opt OPTS[] = {
-    {.name = "listen", .env = "BEAT_SUPERVISOR_LISTEN",
-     .type = BEAT_OPT_STR, .dst = &o_listen, .def = "127.0.0.1:8083",
+    {.name = "listen",
+     .env = "BEAT_SUPERVISOR_LISTEN",
+     .type = BEAT_OPT_STR,
+     .dst = &o_listen,
+     .def = "127.0.0.1:8083",
      .help = "HTTP listen address host:port"},
-    {.name = "db", .env = "BEAT_SUPERVISOR_DB",
-     .type = BEAT_OPT_STR, .dst = &o_db, .def = "run/supervisor.db",
+    {.name = "db",
+     .env = "BEAT_SUPERVISOR_DB",
+     .type = BEAT_OPT_STR,
+     .dst = &o_db,
+     .def = "run/supervisor.db",
      .help = "SQLite database file (parent directory created if missing)"},
-    {.name = "campaigns", .env = "BEAT_CAMPAIGNS",
-     .type = BEAT_OPT_STR, .dst = &o_campaigns,
+    {.name = "campaigns",
+     .env = "BEAT_CAMPAIGNS",
+     .type = BEAT_OPT_STR,
+     .dst = &o_campaigns,
      .help = "campaigns JSON file applied at start when its content changed since last applied"},
-    {.name = "exchanges", .env = "BEAT_EXCHANGES",
-     .type = BEAT_OPT_STR, .dst = &o_exchanges,
+    {.name = "exchanges",
+     .env = "BEAT_EXCHANGES",
+     .type = BEAT_OPT_STR,
+     .dst = &o_exchanges,
      .help = "exchanges JSON file (docs/exchanges.md) applied at start when its content changed "
              "since last applied"},
-    {.name = "pub", .env = "BEAT_SUPERVISOR_PUB",
-     .type = BEAT_OPT_STR, .dst = &o_pub, .def = "tcp://127.0.0.1:7103",
+    {.name = "pub",
+     .env = "BEAT_SUPERVISOR_PUB",
+     .type = BEAT_OPT_STR,
+     .dst = &o_pub,
+     .def = "tcp://127.0.0.1:7103",
      .help = "nng PUB listen URL (snapshots, checkpoints, heartbeats to inference)"},
-    {.name = "rep", .env = "BEAT_SUPERVISOR_REP",
-     .type = BEAT_OPT_STR, .dst = &o_rep, .def = "tcp://127.0.0.1:7104",
+    {.name = "rep",
+     .env = "BEAT_SUPERVISOR_REP",
+     .type = BEAT_OPT_STR,
+     .dst = &o_rep,
+     .def = "tcp://127.0.0.1:7104",
      .help = "nng REP listen URL (answers \"snapshot\" / \"checkpoint\")"},
-    {.name = "lease", .env = "BEAT_SUPERVISOR_LEASE",
-     .type = BEAT_OPT_STR, .dst = &o_lease, .def = "tcp://127.0.0.1:7105",
+    {.name = "lease",
+     .env = "BEAT_SUPERVISOR_LEASE",
+     .type = BEAT_OPT_STR,
+     .dst = &o_lease,
+     .def = "tcp://127.0.0.1:7105",
      .help = "nng rep address of the budget leases inference nodes report to (docs/money.md)"},
-    {.name = "lease-db", .env = "BEAT_SUPERVISOR_LEASE_DB",
-     .type = BEAT_OPT_STR, .dst = &o_lease_db,
+    {.name = "lease-db",
+     .env = "BEAT_SUPERVISOR_LEASE_DB",
+     .type = BEAT_OPT_STR,
+     .dst = &o_lease_db,
      .help = "SQLite file of the allowances granted (default: --db with \".leases\" appended); "
              "kept apart from --db so that restoring a backup of it cannot forget a grant"},
-    {.name = "datastream", .env = "BEAT_DATASTREAM_URLS",
-     .type = BEAT_OPT_STRLIST, .dst = &o_datastream,
+    {.name = "datastream",
+     .env = "BEAT_DATASTREAM_URLS",
+     .type = BEAT_OPT_STRLIST,
+     .dst = &o_datastream,
      .help = "datastream base URLs whose spend ledgers settle the leases (repeatable; env: comma "
              "list); without any, leases are never settled and bidding stops once the budget's "
              "worth of bids is out"},
-    {.name = "lease-horizon-s", .env = "BEAT_SUPERVISOR_LEASE_HORIZON_S",
-     .type = BEAT_OPT_INT, .dst = &o_lease_horizon_s, .def = "120", .min = 1, .max = 86400,
+    {.name = "lease-horizon-s",
+     .env = "BEAT_SUPERVISOR_LEASE_HORIZON_S",
+     .type = BEAT_OPT_INT,
+     .dst = &o_lease_horizon_s,
+     .def = "120",
+     .min = 1,
+     .max = 86400,
      .help = "a node's lease covers this much of its recent bidding: how long it keeps bidding "
              "while the supervisor is away"},
-    {.name = "lease-min-bids", .env = "BEAT_SUPERVISOR_LEASE_MIN_BIDS",
-     .type = BEAT_OPT_INT, .dst = &o_lease_min_bids, .def = "50", .min = 1, .max = 1000000,
+    {.name = "lease-min-bids",
+     .env = "BEAT_SUPERVISOR_LEASE_MIN_BIDS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_lease_min_bids,
+     .def = "50",
+     .min = 1,
+     .max = 1000000,
      .help = "a lease covers at least this many bids at the campaign's max bid"},
-    {.name = "admin-token", .env = "BEAT_ADMIN_TOKEN",
-     .type = BEAT_OPT_STR, .dst = &o_token,
+    {.name = "admin-token",
+     .env = "BEAT_ADMIN_TOKEN",
+     .type = BEAT_OPT_STR,
+     .dst = &o_token,
      .help = "Bearer token required on writes; required unless --dev (a relay takes no writes "
              "and needs none)",
      .secret = true},
     BEAT_OPT_DEV(&o_dev),
     BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
-    {.name = "keep", .env = "BEAT_SUPERVISOR_KEEP",
-     .type = BEAT_OPT_INT, .dst = &o_keep, .def = "20", .min = 1, .max = 100000,
+    {.name = "keep",
+     .env = "BEAT_SUPERVISOR_KEEP",
+     .type = BEAT_OPT_INT,
+     .dst = &o_keep,
+     .def = "20",
+     .min = 1,
+     .max = 100000,
      .help = "versions kept per kind (campaigns, states, checkpoints)"},
-    {.name = "max-checkpoint-bytes", .env = "BEAT_SUPERVISOR_MAX_CHECKPOINT_BYTES",
-     .type = BEAT_OPT_INT, .dst = &o_max_ckpt, .def = "67108864", .min = 1024, .max = 2147483647.0,
+    {.name = "max-checkpoint-bytes",
+     .env = "BEAT_SUPERVISOR_MAX_CHECKPOINT_BYTES",
+     .type = BEAT_OPT_INT,
+     .dst = &o_max_ckpt,
+     .def = "67108864",
+     .min = 1024,
+     .max = 2147483647.0,
      .help = "largest checkpoint accepted; subscribers must set RECVMAXSZ above it + 9; pub memory"
              " is up to subscribers x pub-sendbuf x this"},
-    {.name = "max-json-bytes", .env = "BEAT_SUPERVISOR_MAX_JSON_BYTES",
-     .type = BEAT_OPT_INT, .dst = &o_max_json, .def = "16777216", .min = 1024, .max = 1073741824.0,
+    {.name = "max-json-bytes",
+     .env = "BEAT_SUPERVISOR_MAX_JSON_BYTES",
+     .type = BEAT_OPT_INT,
+     .dst = &o_max_json,
+     .def = "16777216",
+     .min = 1024,
+     .max = 1073741824.0,
      .help = "largest campaigns or state body accepted"},
-    {.name = "max-multiplier", .env = "BEAT_SUPERVISOR_MAX_MULTIPLIER",
-     .type = BEAT_OPT_DBL, .dst = &o_max_mult, .def = "10", .min = 0, .max = 1e6,
+    {.name = "max-multiplier",
+     .env = "BEAT_SUPERVISOR_MAX_MULTIPLIER",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_max_mult,
+     .def = "10",
+     .min = 0,
+     .max = 1e6,
      .help = "state multipliers must be within [0, this]"},
-    {.name = "hash-bits", .env = "BEAT_HASH_BITS",
-     .type = BEAT_OPT_INT, .dst = &o_hash_bits, .def = STR(BEAT_HASH_BITS_DEFAULT), .min = 10,
+    {.name = "hash-bits",
+     .env = "BEAT_HASH_BITS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_hash_bits,
+     .def = STR(BEAT_HASH_BITS_DEFAULT),
+     .min = 10,
      .max = 26,
      .help = "feature-hash bits a checkpoint must have"},
-    {.name = "hash-seed", .env = "BEAT_HASH_SEED",
-     .type = BEAT_OPT_STR, .dst = &o_seed,
+    {.name = "hash-seed",
+     .env = "BEAT_HASH_SEED",
+     .type = BEAT_OPT_STR,
+     .dst = &o_seed,
      .help = "feature-hash seed (hex) a checkpoint must have; empty = the built-in default"},
     BEAT_ALERT_OPTS(&o_alert),
-    {.name = "alert-disk-warn-pct", .env = "BEAT_ALERT_DISK_WARN_PCT",
-     .type = BEAT_OPT_DBL, .dst = &o_disk_warn, .def = "90", .min = 0, .max = 100,
+    {.name = "alert-disk-warn-pct",
+     .env = "BEAT_ALERT_DISK_WARN_PCT",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_disk_warn,
+     .def = "90",
+     .min = 0,
+     .max = 100,
      .help = "warn when the database's filesystem is this % full (0 = off)"},
-    {.name = "alert-disk-error-pct", .env = "BEAT_ALERT_DISK_ERROR_PCT",
-     .type = BEAT_OPT_DBL, .dst = &o_disk_error, .def = "97", .min = 0, .max = 100,
+    {.name = "alert-disk-error-pct",
+     .env = "BEAT_ALERT_DISK_ERROR_PCT",
+     .type = BEAT_OPT_DBL,
+     .dst = &o_disk_error,
+     .def = "97",
+     .min = 0,
+     .max = 100,
      .help = "error when the database's filesystem is this % full (0 = off)"},
-    {.name = "heartbeat-ms", .env = "BEAT_SUPERVISOR_HEARTBEAT_MS",
-     .type = BEAT_OPT_INT, .dst = &o_hb_ms, .def = "1000", .min = 10, .max = 60000,
+    {.name = "heartbeat-ms",
+     .env = "BEAT_SUPERVISOR_HEARTBEAT_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_hb_ms,
+     .def = "1000",
+     .min = 10,
+     .max = 60000,
      .help = "heartbeat period on the pub socket"},
-    {.name = "pub-sendbuf", .env = "BEAT_SUPERVISOR_PUB_SENDBUF",
-     .type = BEAT_OPT_INT, .dst = &o_sendbuf, .def = "16", .min = 1, .max = 8192,
+    {.name = "pub-sendbuf",
+     .env = "BEAT_SUPERVISOR_PUB_SENDBUF",
+     .type = BEAT_OPT_INT,
+     .dst = &o_sendbuf,
+     .def = "16",
+     .min = 1,
+     .max = 8192,
      .help = "messages buffered per subscriber before the pub socket drops"},
-    {.name = "backup-every-s", .env = "BEAT_SUPERVISOR_BACKUP_EVERY_S",
-     .type = BEAT_OPT_INT, .dst = &o_backup_s, .def = "3600", .min = 0, .max = 604800,
+    {.name = "backup-every-s",
+     .env = "BEAT_SUPERVISOR_BACKUP_EVERY_S",
+     .type = BEAT_OPT_INT,
+     .dst = &o_backup_s,
+     .def = "3600",
+     .min = 0,
+     .max = 604800,
      .help = "online backup of the database to DB.bak at start and then every this many"
              " seconds when something changed (0 = never); named when the db is found corrupt"},
-    {.name = "relay-from", .env = "BEAT_SUPERVISOR_RELAY_FROM",
-     .type = BEAT_OPT_STR, .dst = &o_relay,
+    {.name = "relay-from",
+     .env = "BEAT_SUPERVISOR_RELAY_FROM",
+     .type = BEAT_OPT_STR,
+     .dst = &o_relay,
      .help = "primary's nng PUB URL: run as a read-only relay (no database; writes get 403)"},
-    {.name = "relay-rep", .env = "BEAT_SUPERVISOR_RELAY_REP",
-     .type = BEAT_OPT_STR, .dst = &o_relay_rep,
+    {.name = "relay-rep",
+     .env = "BEAT_SUPERVISOR_RELAY_REP",
+     .type = BEAT_OPT_STR,
+     .dst = &o_relay_rep,
      .help = "primary's nng REP URL (required with --relay-from)"},
-    {.name = "name", .env = "BEAT_SUPERVISOR_NAME",
-     .type = BEAT_OPT_STR, .dst = &o_name, .def = "supervisor-1",
+    {.name = "name",
+     .env = "BEAT_SUPERVISOR_NAME",
+     .type = BEAT_OPT_STR,
+     .dst = &o_name,
+     .def = "supervisor-1",
      .help = "instance name"},
     BEAT_HTTP_OPTS(o_http),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_level, .def = "info",
+    {.name = "log-level",
+     .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR,
+     .dst = &o_level,
+     .def = "info",
      .help = "debug|info|warn|error"},
     BEAT_OPT_END,
 };
@@ -188,13 +284,15 @@ static void corrupt_msg(char *msg, size_t n, const char *why) {
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
     if (rc == 0)
-        snprintf(msg, n, "database %s is corrupt (%s); last good backup: %s (taken %s, passes"
+        snprintf(msg, n,
+                 "database %s is corrupt (%s); last good backup: %s (taken %s, passes"
                  " integrity_check): move %s aside and copy the backup in its place",
                  o_db, why, backup_path, when, o_db);
     else
-        snprintf(msg, n, "database %s is corrupt (%s); no good backup at %s (%s): move it"
-                 " aside and restore one from elsewhere, or start with a new --db", o_db, why,
-                 backup_path, bw.msg);
+        snprintf(msg, n,
+                 "database %s is corrupt (%s); no good backup at %s (%s): move it"
+                 " aside and restore one from elsewhere, or start with a new --db",
+                 o_db, why, backup_path, bw.msg);
 }
 
 static char *db_dir; /* directory of o_db, for statvfs */
@@ -211,8 +309,13 @@ static beat_alert_rules *start_rules(beat_alert *a) {
     char what[300];
     snprintf(what, sizeof what, "filesystem of %s used", o_db);
     beat_alert_rule rules[] = {
-        {.name = "disk_full", .what = what, .unit = "%", .kind = BEAT_RULE_VALUE,
-         .value = disk_used_pct, .warn = o_disk_warn, .error = o_disk_error},
+        {.name = "disk_full",
+         .what = what,
+         .unit = "%",
+         .kind = BEAT_RULE_VALUE,
+         .value = disk_used_pct,
+         .warn = o_disk_warn,
+         .error = o_disk_error},
     };
     return beat_alert_rules_start(a, rules, 1, o_alert.eval_ms);
 }
@@ -250,9 +353,7 @@ static void age_gauges(sup_app *app) {
                       (void *)&AGE_KEY[2]);
 }
 
-static void on_stats(void *arg) {
-    sup_app_stats(arg);
-}
+static void on_stats(void *arg) { sup_app_stats(arg); }
 
 static int parse_seed(const char *s, uint64_t *out) {
     if (!s || !*s) return -EINVAL;
@@ -269,7 +370,9 @@ static int parse_seed(const char *s, uint64_t *out) {
 static int run_relay(const sup_cfg *cfg) {
     char msg[512];
     int rc = 0;
-    sup_pub_cfg pc = {.pub_url = o_pub, .rep_url = o_rep, .sendbuf = (int)o_sendbuf,
+    sup_pub_cfg pc = {.pub_url = o_pub,
+                      .rep_url = o_rep,
+                      .sendbuf = (int)o_sendbuf,
                       .heartbeat_ms = (int)o_hb_ms};
     sup_pub *pub = sup_pub_new(&pc, &rc);
     if (!pub) {
@@ -277,10 +380,12 @@ static int run_relay(const sup_cfg *cfg) {
                  rc);
         die("nng_listen_failed", msg);
     }
-    sup_relay_cfg rcfg = {.pub_url = o_relay, .rep_url = o_relay_rep,
+    sup_relay_cfg rcfg = {.pub_url = o_relay,
+                          .rep_url = o_relay_rep,
                           .recvmax = cfg->max_ckpt_bytes + 4096 +
                                      (cfg->max_json_bytes > cfg->max_ckpt_bytes
-                                          ? cfg->max_json_bytes - cfg->max_ckpt_bytes : 0),
+                                          ? cfg->max_json_bytes - cfg->max_ckpt_bytes
+                                          : 0),
                           .heartbeat_ms = (int)o_hb_ms};
     sup_relay *r = sup_relay_new(&rcfg, pub, &rc);
     if (!r) die("relay_start_failed", "cannot open the relay's nng sockets");
@@ -288,8 +393,8 @@ static int run_relay(const sup_cfg *cfg) {
     if (!base) die("start_failed", "event_base_new failed");
     /* The primary's body limit, so a writer pointed here by mistake gets
      * the 403 that explains it rather than a 413. */
-    size_t max_body = cfg->max_ckpt_bytes > cfg->max_json_bytes ? cfg->max_ckpt_bytes
-                                                                 : cfg->max_json_bytes;
+    size_t max_body =
+        cfg->max_ckpt_bytes > cfg->max_json_bytes ? cfg->max_ckpt_bytes : cfg->max_json_bytes;
     beat_http *http = beat_http_new_lim(base, o_listen, max_body, false, &o_http, &rc);
     if (!http) {
         snprintf(msg, sizeof msg, "cannot listen on %s: %s", o_listen, strerror(-rc));
@@ -336,8 +441,8 @@ int main(int argc, char **argv) {
         return 64;
     }
     /* A relay answers every write 403: only a primary needs the token. */
-    if (!relay && beat_cfg_secret("beat-supervisor", "admin-token", "BEAT_ADMIN_TOKEN",
-                                  &o_token, NULL, o_dev) != 0)
+    if (!relay && beat_cfg_secret("beat-supervisor", "admin-token", "BEAT_ADMIN_TOKEN", &o_token,
+                                  NULL, o_dev) != 0)
         return 64;
     beat_cfg_log(OPTS);
     beat_stop_install();
@@ -357,7 +462,9 @@ int main(int argc, char **argv) {
         die("db_open_failed", msg);
     }
 
-    sup_pub_cfg pc = {.pub_url = o_pub, .rep_url = o_rep, .sendbuf = (int)o_sendbuf,
+    sup_pub_cfg pc = {.pub_url = o_pub,
+                      .rep_url = o_rep,
+                      .sendbuf = (int)o_sendbuf,
                       .heartbeat_ms = (int)o_hb_ms};
     sup_pub *pub = sup_pub_new(&pc, &rc);
     if (!pub) {
@@ -411,8 +518,8 @@ int main(int argc, char **argv) {
 
     struct event_base *base = event_base_new();
     if (!base) die("start_failed", "event_base_new failed");
-    size_t max_body = cfg.max_ckpt_bytes > cfg.max_json_bytes ? cfg.max_ckpt_bytes
-                                                               : cfg.max_json_bytes;
+    size_t max_body =
+        cfg.max_ckpt_bytes > cfg.max_json_bytes ? cfg.max_ckpt_bytes : cfg.max_json_bytes;
     beat_http *http = beat_http_new_lim(base, o_listen, max_body, false, &o_http, &rc);
     if (!http) {
         snprintf(msg, sizeof msg, "cannot listen on %s: %s", o_listen, strerror(-rc));
@@ -433,9 +540,9 @@ int main(int argc, char **argv) {
         die("start_failed", "event_new failed");
     beat_log(BEAT_INFO, "started",
              "name=%s listen=%s pub=%s rep=%s db=%s campaigns_version=%lld state_version=%lld"
-             " model_version=%lld", o_name, o_listen, o_pub, o_rep, o_db,
-             (long long)sup_app_version(app, 0), (long long)sup_app_version(app, 1),
-             (long long)sup_app_version(app, 2));
+             " model_version=%lld",
+             o_name, o_listen, o_pub, o_rep, o_db, (long long)sup_app_version(app, 0),
+             (long long)sup_app_version(app, 1), (long long)sup_app_version(app, 2));
 
     event_base_dispatch(base);
 

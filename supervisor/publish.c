@@ -97,8 +97,8 @@ void sup_pub_heartbeat(sup_pub *p) {
     beat_buf_fini(&b);
 }
 
-void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version,
-                          int64_t state_version, int64_t exchanges_version, sup_frame *f) {
+void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version, int64_t state_version,
+                          int64_t exchanges_version, sup_frame *f) {
     uint32_t crc = beat_crc32(f->data, f->len);
     sup_frame_ref(f);
     pthread_mutex_lock(&p->mu);
@@ -204,8 +204,7 @@ static void *hb_main(void *arg) {
         next.tv_nsec += (long)(p->heartbeat_ms % 1000) * 1000000L;
         next.tv_sec += p->heartbeat_ms / 1000 + next.tv_nsec / 1000000000L;
         next.tv_nsec %= 1000000000L;
-        while (!p->stopping && pthread_cond_timedwait(&p->cv, &p->mu, &next) != ETIMEDOUT) {
-        }
+        while (!p->stopping && pthread_cond_timedwait(&p->cv, &p->mu, &next) != ETIMEDOUT) {}
         if (p->stopping) break;
         pthread_mutex_unlock(&p->mu);
         sup_pub_heartbeat(p);
@@ -223,15 +222,15 @@ static void make_metrics(sup_pub *p) {
         p->sent[i] = beat_counter_new(name, "Frames sent on the pub socket");
         snprintf(name, sizeof name, "beat_supervisor_publish_dropped_total{frame=\"%s\"}",
                  kinds[i]);
-        p->dropped[i] = beat_counter_new(
-            name, "Frames not sent: no subscriber or its send buffer was full");
+        p->dropped[i] =
+            beat_counter_new(name, "Frames not sent: no subscriber or its send buffer was full");
     }
     const char *h = "Requests served on the rep socket";
     p->req_snap = beat_counter_new("beat_supervisor_rep_requests_total{req=\"snapshot\"}", h);
     p->req_ckpt = beat_counter_new("beat_supervisor_rep_requests_total{req=\"checkpoint\"}", h);
     p->req_other = beat_counter_new("beat_supervisor_rep_requests_total{req=\"unknown\"}", h);
-    p->rep_fail = beat_counter_new("beat_supervisor_rep_failures_total",
-                                   "Rep socket receive/send failures");
+    p->rep_fail =
+        beat_counter_new("beat_supervisor_rep_failures_total", "Rep socket receive/send failures");
 }
 
 static void on_pipe(nng_pipe pipe, nng_pipe_ev ev, void *arg) {
@@ -240,9 +239,7 @@ static void on_pipe(nng_pipe pipe, nng_pipe_ev ev, void *arg) {
     __atomic_add_fetch(&p->peers, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1, __ATOMIC_RELAXED);
 }
 
-int sup_pub_peers(sup_pub *p) {
-    return __atomic_load_n(&p->peers, __ATOMIC_RELAXED);
-}
+int sup_pub_peers(sup_pub *p) { return __atomic_load_n(&p->peers, __ATOMIC_RELAXED); }
 
 sup_pub *sup_pub_new(const sup_pub_cfg *cfg, int *err) {
     sup_pub *p = calloc(1, sizeof *p);

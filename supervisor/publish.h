@@ -25,7 +25,7 @@ typedef struct sup_pub sup_pub;
 
 typedef struct sup_pub_cfg {
     const char *pub_url, *rep_url;
-    int sendbuf;          /* messages buffered per subscriber */
+    int sendbuf; /* messages buffered per subscriber */
     int heartbeat_ms;
 } sup_pub_cfg;
 
@@ -37,8 +37,8 @@ void sup_pub_free(sup_pub *p);
 
 /* Makes f (an 'S' frame) current and publishes it. Takes a reference of
  * its own; the caller keeps its own. */
-void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version,
-                          int64_t state_version, int64_t exchanges_version, sup_frame *f);
+void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version, int64_t state_version,
+                          int64_t exchanges_version, sup_frame *f);
 /* Makes f (a 'C' frame: tag, u64 LE version, checkpoint bytes) current
  * and publishes it. Takes a reference of its own. */
 void sup_pub_set_model(sup_pub *p, int64_t model_version, sup_frame *f);

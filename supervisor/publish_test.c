@@ -51,8 +51,7 @@ static uint8_t *recv_tag(nng_socket s, char tag, int timeout_ms, size_t *len) {
 static sup_pub *start(void) {
     snprintf(pub_url, sizeof pub_url, "ipc:///tmp/beat-sup-test-%d-pub.ipc", (int)getpid());
     snprintf(rep_url, sizeof rep_url, "ipc:///tmp/beat-sup-test-%d-rep.ipc", (int)getpid());
-    sup_pub_cfg cfg = {.pub_url = pub_url, .rep_url = rep_url, .sendbuf = 16,
-                       .heartbeat_ms = 50};
+    sup_pub_cfg cfg = {.pub_url = pub_url, .rep_url = rep_url, .sendbuf = 16, .heartbeat_ms = 50};
     int err = 0;
     return sup_pub_new(&cfg, &err);
 }
@@ -152,8 +151,7 @@ static int test_pub_and_rep(void) {
 static int test_listen_conflict_fails_cleanly(void) {
     sup_pub *p = start();
     CHECK(p != NULL);
-    sup_pub_cfg cfg = {.pub_url = pub_url, .rep_url = rep_url, .sendbuf = 4,
-                       .heartbeat_ms = 1000};
+    sup_pub_cfg cfg = {.pub_url = pub_url, .rep_url = rep_url, .sendbuf = 4, .heartbeat_ms = 1000};
     int err = 0;
     sup_pub *q = sup_pub_new(&cfg, &err);
     CHECK(q == NULL);

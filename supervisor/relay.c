@@ -90,8 +90,8 @@ static void on_snapshot(sup_relay *r, const void *data, size_t len) {
         beat_log_rl(5000, BEAT_WARN, "relay_bad_frame", "kind=snapshot reason=\"%s\"", why.msg);
         return;
     }
-    int64_t v[HELD_V] = {[V_CAMPAIGNS] = cs.version, [V_STATE] = st.version,
-                         [V_EXCHANGES] = xs.version};
+    int64_t v[HELD_V] = {
+        [V_CAMPAIGNS] = cs.version, [V_STATE] = st.version, [V_EXCHANGES] = xs.version};
     beat_campaigns_fini(&cs);
     beat_state_fini(&st);
     beat_exchanges_fini(&xs);
@@ -117,8 +117,8 @@ static void on_model(sup_relay *r, const void *data, size_t len) {
     beat_ckpt_header h = ck.h;
     beat_ckpt_fini(&ck);
     /* The heartbeat's model_crc covers the checkpoint, not the frame head. */
-    uint32_t crc = beat_crc32((const uint8_t *)data + BEAT_CKPT_FRAME_HEAD,
-                              len - BEAT_CKPT_FRAME_HEAD);
+    uint32_t crc =
+        beat_crc32((const uint8_t *)data + BEAT_CKPT_FRAME_HEAD, len - BEAT_CKPT_FRAME_HEAD);
     sup_frame *f = take(r, &r->model, v, crc, &h, data, len);
     if (!f) return;
     beat_counter_inc(r->got[1]);
@@ -134,8 +134,8 @@ static bool fetch(sup_relay *r, const char *what) {
     int rc = beat_nng_call(r->req, what, strlen(what), &rep, &n);
     if (rc) {
         beat_counter_inc(r->req_fail);
-        beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s req=%s err=%d", r->cfg.rep_url,
-                    what, rc);
+        beat_log_rl(5000, BEAT_WARN, "peer_down", "peer=%s req=%s err=%d", r->cfg.rep_url, what,
+                    rc);
         return false;
     }
     const uint8_t *p = rep;
@@ -219,14 +219,12 @@ sup_frame *sup_relay_model(sup_relay *r, int64_t *version) {
 
 /* ---- HTTP ------------------------------------------------------------------ */
 
-static void forbid(beat_http_req *req) {
-    beat_http_reply_error(req, 403, "read-only relay");
-}
+static void forbid(beat_http_req *req) { beat_http_reply_error(req, 403, "read-only relay"); }
 
 /* Replies with member key ("campaigns" / "state") of the snapshot, with a
  * top-level "version" as the primary serves it. */
-static void reply_member(sup_relay *r, beat_http_req *req, const char *key,
-                         const char *verkey, const char *none) {
+static void reply_member(sup_relay *r, beat_http_req *req, const char *key, const char *verkey,
+                         const char *none) {
     sup_frame *f = sup_relay_snapshot(r);
     cJSON *root = f ? cJSON_ParseWithLength((const char *)f->data + 1, f->len - 1) : NULL;
     sup_frame_unref(f);
@@ -276,8 +274,8 @@ static void on_checkpoint_latest(beat_http_req *req, void *arg) {
     char ver[24];
     snprintf(ver, sizeof ver, "%lld", (long long)v);
     beat_http_add_header(req, "X-Beat-Version", ver);
-    beat_http_reply_ref(req, 200, "application/octet-stream", f->data + BEAT_CKPT_FRAME_HEAD, f->len - BEAT_CKPT_FRAME_HEAD,
-                        unref_frame, f);
+    beat_http_reply_ref(req, 200, "application/octet-stream", f->data + BEAT_CKPT_FRAME_HEAD,
+                        f->len - BEAT_CKPT_FRAME_HEAD, unref_frame, f);
 }
 
 static int versions_json(sup_relay *r, beat_buf *b) {
@@ -288,14 +286,16 @@ static int versions_json(sup_relay *r, beat_buf *b) {
     beat_ckpt_header h = r->mh;
     bool model = r->model.f != NULL;
     pthread_mutex_unlock(&r->mu);
-    int rc = beat_buf_printf(b, "{\"campaigns\":%lld,\"state\":%lld,\"model\":%lld,"
-                                "\"campaigns_ts\":%lld,\"state_ts\":%lld,\"model_ts\":%lld,"
-                                "\"relay_from\":",
+    int rc = beat_buf_printf(b,
+                             "{\"campaigns\":%lld,\"state\":%lld,\"model\":%lld,"
+                             "\"campaigns_ts\":%lld,\"state_ts\":%lld,\"model_ts\":%lld,"
+                             "\"relay_from\":",
                              (long long)cv, (long long)sv, (long long)mv, (long long)st,
                              (long long)st, (long long)mt);
     if (!rc) rc = beat_buf_json_str(b, r->from, strlen(r->from));
-    if (!rc) rc = beat_buf_printf(b, ",\"primary_seen_ts\":%lld,\"peers\":%d",
-                                  (long long)seen, sup_pub_peers(r->pub));
+    if (!rc)
+        rc = beat_buf_printf(b, ",\"primary_seen_ts\":%lld,\"peers\":%d", (long long)seen,
+                             sup_pub_peers(r->pub));
     if (!rc) rc = sup_status_model_json(b, model ? &h : NULL);
     if (!rc) rc = beat_buf_puts(b, "}");
     return rc;
@@ -313,11 +313,11 @@ static void on_versions(beat_http_req *req, void *arg) {
 static bool relay_health(void *arg, beat_buf *detail) {
     sup_relay *r = arg;
     pthread_mutex_lock(&r->mu);
-    beat_buf_printf(detail, "\"relay\":true,\"campaigns_version\":%lld,\"state_version\":%lld,"
-                            "\"model_version\":%lld,\"primary_seen_ts\":%lld",
+    beat_buf_printf(detail,
+                    "\"relay\":true,\"campaigns_version\":%lld,\"state_version\":%lld,"
+                    "\"model_version\":%lld,\"primary_seen_ts\":%lld",
                     (long long)r->snap.v[V_CAMPAIGNS], (long long)r->snap.v[V_STATE],
-                    (long long)r->model.v[V_MODEL],
-                    (long long)r->seen_ts);
+                    (long long)r->model.v[V_MODEL], (long long)r->seen_ts);
     pthread_mutex_unlock(&r->mu);
     return true; /* serving what it has; a missing primary is a weak link */
 }
@@ -352,8 +352,7 @@ sup_relay *sup_relay_new(const sup_relay_cfg *cfg, sup_pub *pub, int *err) {
     static const char *const kinds[3] = {"snapshot", "checkpoint", "heartbeat"};
     char name[128];
     for (int i = 0; i < 3; i++) {
-        snprintf(name, sizeof name, "beat_supervisor_relay_received_total{frame=\"%s\"}",
-                 kinds[i]);
+        snprintf(name, sizeof name, "beat_supervisor_relay_received_total{frame=\"%s\"}", kinds[i]);
         r->got[i] = beat_counter_new(name, "New frames taken from the primary");
     }
     r->bad = beat_counter_new("beat_supervisor_relay_bad_frames_total",
@@ -366,8 +365,7 @@ sup_relay *sup_relay_new(const sup_relay_cfg *cfg, sup_pub *pub, int *err) {
     if (rc == 0) {
         r->sub_open = true;
         nng_socket_set_ms(r->sub, NNG_OPT_RECVTIMEO, cfg->heartbeat_ms);
-        rc = beat_nng_req_open(&r->req, cfg->rep_url, 2 * cfg->heartbeat_ms + 1000,
-                               cfg->recvmax);
+        rc = beat_nng_req_open(&r->req, cfg->rep_url, 2 * cfg->heartbeat_ms + 1000, cfg->recvmax);
     }
     if (rc == 0) {
         r->req_open = true;

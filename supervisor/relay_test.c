@@ -39,7 +39,8 @@ static sup_frame *snapshot(int64_t cv) {
     fclose(f);
     beat_campaign_set cs = {0};
     beat_reason why = {{0}};
-    if (beat_campaigns_decode(json, n, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, &why) != 0) return NULL;
+    if (beat_campaigns_decode(json, n, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, &why) != 0)
+        return NULL;
     cs.version = cv;
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
@@ -102,8 +103,8 @@ static int test_relays_identical_frames_and_drops_garbage(void) {
     sup_pub_cfg rc = {.pub_url = url[2], .rep_url = url[3], .sendbuf = 16, .heartbeat_ms = 50};
     sup_pub *rpub = sup_pub_new(&rc, &err);
     CHECK(rpub != NULL);
-    sup_relay_cfg cfg = {.pub_url = url[0], .rep_url = url[1], .recvmax = 1 << 20,
-                         .heartbeat_ms = 50};
+    sup_relay_cfg cfg = {
+        .pub_url = url[0], .rep_url = url[1], .recvmax = 1 << 20, .heartbeat_ms = 50};
     sup_relay *r = sup_relay_new(&cfg, rpub, &err);
     CHECK(r != NULL);
     nng_socket req;

@@ -11,7 +11,6 @@
 #include <math.h>
 #include <string.h>
 
-
 static const char PAGE[] =
     "<!doctype html><html><head><meta charset=\"utf-8\"><title>BEAT supervisor</title>\n"
     "<style>body{font:14px system-ui,sans-serif;margin:20px;color:#222;background:#fafafa}"
@@ -88,9 +87,7 @@ static void on_root(beat_http_req *req, void *arg) {
     beat_http_reply(req, 200, "text/html; charset=utf-8", PAGE, sizeof PAGE - 1);
 }
 
-void sup_status_route(beat_http *h) {
-    beat_http_route(h, "/", on_root, NULL);
-}
+void sup_status_route(beat_http *h) { beat_http_route(h, "/", on_root, NULL); }
 
 static int put_num(beat_buf *b, const char *key, double v) {
     return isfinite(v) ? beat_buf_printf(b, ",\"%s\":%.6g", key, v)
@@ -98,15 +95,15 @@ static int put_num(beat_buf *b, const char *key, double v) {
 }
 
 int sup_status_model_json(beat_buf *b, const beat_ckpt_header *h) {
-    if (!h)
-        return beat_buf_puts(b, ",\"model_trainer\":\"\",\"model_auc\":null");
+    if (!h) return beat_buf_puts(b, ",\"model_trainer\":\"\",\"model_auc\":null");
     int rc = beat_buf_puts(b, ",\"model_trainer\":");
     if (!rc) rc = beat_buf_json_str(b, h->trainer, strnlen(h->trainer, sizeof h->trainer));
     if (!rc) rc = beat_buf_puts(b, ",\"model_kind\":");
     if (!rc) rc = beat_buf_json_str(b, h->kind, strnlen(h->kind, sizeof h->kind));
     if (!rc) rc = put_num(b, "model_auc", h->auc);
     if (!rc) rc = put_num(b, "model_logloss", h->logloss);
-    if (!rc) rc = beat_buf_printf(b, ",\"model_samples_seen\":%lld,\"model_built_ts\":%lld",
-                                  (long long)h->samples_seen, (long long)h->ts_ms);
+    if (!rc)
+        rc = beat_buf_printf(b, ",\"model_samples_seen\":%lld,\"model_built_ts\":%lld",
+                             (long long)h->samples_seen, (long long)h->ts_ms);
     return rc;
 }

@@ -31,23 +31,21 @@ struct sup_store {
 };
 
 static const char *const TABLE[SUP_T_N] = {"campaigns", "states", "checkpoints", "exchanges"};
-static const char *const LABEL[SUP_T_N] = {"source_hash", "actuator", "trainer",
-                                           "source_hash"};
+static const char *const LABEL[SUP_T_N] = {"source_hash", "actuator", "trainer", "source_hash"};
 
-static const char SCHEMA[] =
-    "CREATE TABLE IF NOT EXISTS campaigns("
-    " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
-    " source_hash TEXT, json TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS states("
-    " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
-    " actuator TEXT, json TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS checkpoints("
-    " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
-    " trainer TEXT, crc INTEGER NOT NULL, blob BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS exchanges("
-    " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
-    " source_hash TEXT, json TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);";
+static const char SCHEMA[] = "CREATE TABLE IF NOT EXISTS campaigns("
+                             " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+                             " source_hash TEXT, json TEXT NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS states("
+                             " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+                             " actuator TEXT, json TEXT NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS checkpoints("
+                             " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+                             " trainer TEXT, crc INTEGER NOT NULL, blob BLOB NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS exchanges("
+                             " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+                             " source_hash TEXT, json TEXT NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);";
 
 /* mkdir -p of the directory part of path. */
 static int mkdir_parents(const char *path) {
@@ -74,8 +72,8 @@ static int exec(sup_store *st, const char *sql) {
     char *err = NULL;
     int rc = sqlite3_exec(st->db, sql, NULL, NULL, &err);
     if (rc != SQLITE_OK) {
-        beat_log_rl(5000, BEAT_ERROR, "db_error", "path=%s sql=\"%.60s\" err=\"%s\"",
-                    st->path, sql, err ? err : sqlite3_errstr(rc));
+        beat_log_rl(5000, BEAT_ERROR, "db_error", "path=%s sql=\"%.60s\" err=\"%s\"", st->path, sql,
+                    err ? err : sqlite3_errstr(rc));
         sqlite3_free(err);
         return -EIO;
     }
@@ -101,8 +99,7 @@ static int integrity_check(sqlite3 *db, beat_reason *why) {
     const char *res = (const char *)sqlite3_column_text(s, 0);
     int code = 0;
     if (!res || strcmp(res, "ok") != 0)
-        code = beat_reasonf(why, -EBADMSG, "integrity_check: %.150s",
-                            res ? res : "(null)");
+        code = beat_reasonf(why, -EBADMSG, "integrity_check: %.150s", res ? res : "(null)");
     sqlite3_finalize(s);
     return code;
 }
@@ -120,8 +117,8 @@ int sup_store_open(const char *path, int keep, sup_store **out, beat_reason *why
         sup_store_close(st);
         return -ENOMEM;
     }
-    rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                            SQLITE_OPEN_FULLMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &st->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
         int code = is_corrupt_rc(rc) ? -EBADMSG : -EIO;
         beat_reasonf(why, code, "open %s: %s", path,
@@ -140,7 +137,8 @@ int sup_store_open(const char *path, int keep, sup_store **out, beat_reason *why
     rc = sqlite3_exec(st->db,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                       "PRAGMA journal_size_limit=67108864;"
-                      "PRAGMA foreign_keys=OFF;", NULL, NULL, &err);
+                      "PRAGMA foreign_keys=OFF;",
+                      NULL, NULL, &err);
     if (rc == SQLITE_OK) rc = sqlite3_exec(st->db, SCHEMA, NULL, NULL, &err);
     if (rc != SQLITE_OK) {
         int code = is_corrupt_rc(rc) ? -EBADMSG : -EIO;
@@ -174,8 +172,8 @@ int sup_store_next_version(sup_store *st, sup_table t, int64_t *out) {
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
-        beat_log_rl(5000, BEAT_ERROR, "db_error", "path=%s op=next_version err=\"%s\"",
-                    st->path, sqlite3_errmsg(st->db));
+        beat_log_rl(5000, BEAT_ERROR, "db_error", "path=%s op=next_version err=\"%s\"", st->path,
+                    sqlite3_errmsg(st->db));
         sqlite3_finalize(s);
         return -EIO;
     }
@@ -186,8 +184,8 @@ int sup_store_next_version(sup_store *st, sup_table t, int64_t *out) {
 
 static int prep(sup_store *st, const char *sql, sqlite3_stmt **s) {
     if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) == SQLITE_OK) return 0;
-    beat_log_rl(5000, BEAT_ERROR, "db_error", "path=%s sql=\"%.60s\" err=\"%s\"", st->path,
-                sql, sqlite3_errmsg(st->db));
+    beat_log_rl(5000, BEAT_ERROR, "db_error", "path=%s sql=\"%.60s\" err=\"%s\"", st->path, sql,
+                sqlite3_errmsg(st->db));
     *s = NULL;
     return -EIO;
 }
@@ -201,9 +199,9 @@ static int step_done(sup_store *st, sqlite3_stmt *s, const char *op) {
     return -EIO;
 }
 
-int sup_store_put(sup_store *st, sup_table t, int64_t version, int64_t ts_ms,
-                  const char *label, uint32_t crc, const void *data, size_t len,
-                  const char *meta_key, const char *meta_val) {
+int sup_store_put(sup_store *st, sup_table t, int64_t version, int64_t ts_ms, const char *label,
+                  uint32_t crc, const void *data, size_t len, const char *meta_key,
+                  const char *meta_val) {
     BEAT_ASSERT(t >= 0 && t < SUP_T_N);
     char sql[256];
     sqlite3_stmt *s = NULL;
@@ -213,8 +211,8 @@ int sup_store_put(sup_store *st, sup_table t, int64_t version, int64_t ts_ms,
         snprintf(sql, sizeof sql,
                  "INSERT INTO checkpoints(version,ts,trainer,crc,blob) VALUES(?,?,?,?,?)");
     else
-        snprintf(sql, sizeof sql, "INSERT INTO %s(version,ts,%s,json) VALUES(?,?,?,?)",
-                 TABLE[t], LABEL[t]);
+        snprintf(sql, sizeof sql, "INSERT INTO %s(version,ts,%s,json) VALUES(?,?,?,?)", TABLE[t],
+                 LABEL[t]);
     if ((rc = prep(st, sql, &s)) != 0) goto fail;
     sqlite3_bind_int64(s, 1, version);
     sqlite3_bind_int64(s, 2, ts_ms);
@@ -237,8 +235,7 @@ int sup_store_put(sup_store *st, sup_table t, int64_t version, int64_t ts_ms,
     if ((rc = exec(st, sql)) != 0) goto fail;
 
     if (meta_key) {
-        if ((rc = prep(st, "INSERT OR REPLACE INTO meta(k,v) VALUES(?,?)", &s)) != 0)
-            goto fail;
+        if ((rc = prep(st, "INSERT OR REPLACE INTO meta(k,v) VALUES(?,?)", &s)) != 0) goto fail;
         sqlite3_bind_text(s, 1, meta_key, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, meta_val ? meta_val : "", -1, SQLITE_STATIC);
         if ((rc = step_done(st, s, "meta")) != 0) goto fail;
@@ -265,11 +262,14 @@ int sup_store_latest(sup_store *st, sup_table t, sup_row *out) {
     BEAT_ASSERT(t >= 0 && t < SUP_T_N);
     char sql[200];
     if (t == SUP_T_CHECKPOINTS)
-        snprintf(sql, sizeof sql, "SELECT version,ts,trainer,crc,blob FROM checkpoints"
-                                  " ORDER BY version DESC LIMIT 1");
+        snprintf(sql, sizeof sql,
+                 "SELECT version,ts,trainer,crc,blob FROM checkpoints"
+                 " ORDER BY version DESC LIMIT 1");
     else
-        snprintf(sql, sizeof sql, "SELECT version,ts,%s,0,json FROM %s"
-                                  " ORDER BY version DESC LIMIT 1", LABEL[t], TABLE[t]);
+        snprintf(sql, sizeof sql,
+                 "SELECT version,ts,%s,0,json FROM %s"
+                 " ORDER BY version DESC LIMIT 1",
+                 LABEL[t], TABLE[t]);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_step(s);
@@ -278,8 +278,8 @@ int sup_store_latest(sup_store *st, sup_table t, sup_row *out) {
         return -ENOENT;
     }
     if (rc != SQLITE_ROW) {
-        beat_log_rl(5000, BEAT_ERROR, "db_error", "path=%s op=latest table=%s err=\"%s\"",
-                    st->path, TABLE[t], sqlite3_errmsg(st->db));
+        beat_log_rl(5000, BEAT_ERROR, "db_error", "path=%s op=latest table=%s err=\"%s\"", st->path,
+                    TABLE[t], sqlite3_errmsg(st->db));
         sqlite3_finalize(s);
         return -EIO;
     }
@@ -356,8 +356,9 @@ int sup_store_check_file(const char *path, beat_reason *why) {
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
     if (rc == SQLITE_OK) rc = integrity_check(db, why);
-    else rc = beat_reasonf(why, is_corrupt_rc(rc) ? -EBADMSG : -EIO, "open %s: %s", path,
-                           sqlite3_errstr(rc));
+    else
+        rc = beat_reasonf(why, is_corrupt_rc(rc) ? -EBADMSG : -EIO, "open %s: %s", path,
+                          sqlite3_errstr(rc));
     sqlite3_close(db);
     return rc;
 }
@@ -400,15 +401,16 @@ int sup_store_backup(sup_store *st, const char *dest, beat_reason *why) {
     return code;
 }
 
-int sup_read_config_file(sup_store *st, const char *path, const char *meta_key,
-                         beat_buf *out, char hex[65], bool *same, beat_reason *why) {
+int sup_read_config_file(sup_store *st, const char *path, const char *meta_key, beat_buf *out,
+                         char hex[65], bool *same, beat_reason *why) {
     beat_buf_reset(out);
     FILE *f = fopen(path, "rb");
     if (!f) return beat_reasonf(why, -errno, "cannot open %s: %s", path, strerror(errno));
     char chunk[65536];
     size_t n;
     int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = beat_buf_append(out, chunk, n);
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = beat_buf_append(out, chunk, n);
     if (rc == 0 && ferror(f)) rc = beat_reasonf(why, -EIO, "cannot read %s", path);
     else if (rc) beat_reasonf(why, rc, "%s is over %zu bytes", path, out->max);
     fclose(f);
@@ -418,4 +420,3 @@ int sup_read_config_file(sup_store *st, const char *path, const char *meta_key,
     *same = sup_store_meta_get(st, meta_key, prev, sizeof prev) == 0 && strcmp(prev, hex) == 0;
     return 0;
 }
-

@@ -11,7 +11,11 @@
 #include "beat_util.h"
 
 typedef enum {
-    SUP_T_CAMPAIGNS = 0, SUP_T_STATES, SUP_T_CHECKPOINTS, SUP_T_EXCHANGES, SUP_T_N
+    SUP_T_CAMPAIGNS = 0,
+    SUP_T_STATES,
+    SUP_T_CHECKPOINTS,
+    SUP_T_EXCHANGES,
+    SUP_T_N
 } sup_table;
 
 typedef struct sup_store sup_store;
@@ -20,9 +24,9 @@ typedef struct sup_store sup_store;
  * by table. */
 typedef struct sup_row {
     int64_t version, ts_ms;
-    char *label;   /* owned */
-    uint32_t crc;  /* checkpoints only */
-    void *data;    /* owned, NUL-terminated (not counted in len) */
+    char *label;  /* owned */
+    uint32_t crc; /* checkpoints only */
+    void *data;   /* owned, NUL-terminated (not counted in len) */
     size_t len;
 } sup_row;
 
@@ -42,9 +46,9 @@ int sup_store_next_version(sup_store *st, sup_table t, int64_t *out);
  * retention, and if meta_key is not NULL also sets meta[meta_key]. The data
  * is bound as TEXT for campaigns/states/exchanges and BLOB for checkpoints.
  * Returns 0, -EEXIST (version already used), or -EIO (logged). */
-int sup_store_put(sup_store *st, sup_table t, int64_t version, int64_t ts_ms,
-                  const char *label, uint32_t crc, const void *data, size_t len,
-                  const char *meta_key, const char *meta_val);
+int sup_store_put(sup_store *st, sup_table t, int64_t version, int64_t ts_ms, const char *label,
+                  uint32_t crc, const void *data, size_t len, const char *meta_key,
+                  const char *meta_val);
 
 /* Latest row of t: 0 and *out filled (free with sup_row_fini), -ENOENT if
  * the table is empty, -EIO on error. */
@@ -62,8 +66,8 @@ int sup_store_meta_get(sup_store *st, const char *key, char *val, size_t val_len
  * why says which. out is the caller's, reset first. On success hex gets
  * its SHA-256 and *same whether meta[meta_key] holds that hash already
  * (the file last applied, unchanged since). */
-int sup_read_config_file(sup_store *st, const char *path, const char *meta_key,
-                         beat_buf *out, char hex[65], bool *same, beat_reason *why);
+int sup_read_config_file(sup_store *st, const char *path, const char *meta_key, beat_buf *out,
+                         char hex[65], bool *same, beat_reason *why);
 
 /* Successful puts since open (to skip backups when nothing changed). */
 uint64_t sup_store_writes(const sup_store *st);

@@ -29,13 +29,19 @@
 #define BODY_MAX (64 * 1024)
 #define ADM_MAX (32 * 1024) /* VAST and native markup, macros substituted */
 
-enum { SALT_CLICK = 0xc11c, SALT_DELAY = 0xde1a, SALT_DUP = 0xd0b1, SALT_TEST = 0x7e57,
-       SALT_REPLAY = 0x4e91, SALT_FORGE = 0xf042 };
+enum {
+    SALT_CLICK = 0xc11c,
+    SALT_DELAY = 0xde1a,
+    SALT_DUP = 0xd0b1,
+    SALT_TEST = 0x7e57,
+    SALT_REPLAY = 0x4e91,
+    SALT_FORGE = 0xf042
+};
 
 #define EJECT_US 1000000 /* first ejection of a failing node; doubles to 8× */
 
-int exs_macro_subst(const char *tmpl, const char *const *names,
-                    const char *const *vals, int n, char *out, size_t cap) {
+int exs_macro_subst(const char *tmpl, const char *const *names, const char *const *vals, int n,
+                    char *out, size_t cap) {
     size_t k = 0;
     for (const char *p = tmpl; *p;) {
         const char *rep = NULL;
@@ -68,8 +74,10 @@ int exs_macro_subst(const char *tmpl, const char *const *names,
  * carries in markup. */
 static int unescape(const char *h, const char *end, char *out, size_t cap) {
     size_t k = 0;
-    static const struct { const char *ent; char c; } ENT[] = {
-        {"&amp;", '&'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&lt;", '<'}, {"&gt;", '>'}};
+    static const struct {
+        const char *ent;
+        char c;
+    } ENT[] = {{"&amp;", '&'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&lt;", '<'}, {"&gt;", '>'}};
     for (const char *p = h; p < end;) {
         char c = *p;
         size_t adv = 1;
@@ -129,7 +137,6 @@ int exs_adm_href(const char *adm, char *out, size_t cap) {
     return rc;
 }
 
-
 typedef struct bid_view {
     const char *id, *impid, *nurl, *burl, *lurl, *adm, *cid, *crid, *adid, *seat, *dealid;
     const cJSON *adomain, *cat;
@@ -162,18 +169,23 @@ static bool subst(const char *tmpl, const exs_req *r, const bid_view *b, int64_t
         snprintf(price, sizeof price, "%" PRId64 ".%06" PRId64, price_micros / 1000000,
                  price_micros % 1000000);
     snprintf(lossbuf, sizeof lossbuf, "%d", loss);
-    const char *names[] = {"AUCTION_ID", "AUCTION_BID_ID", "AUCTION_IMP_ID",
-                           "AUCTION_SEAT_ID", "AUCTION_AD_ID", "AUCTION_PRICE",
-                           "AUCTION_CURRENCY", "AUCTION_LOSS"};
-    const char *vals[] = {r->id, b->id ? b->id : "", "1", b->seat ? b->seat : "",
-                          b->adid ? b->adid : "", price, "USD", lossbuf};
+    const char *names[] = {"AUCTION_ID",    "AUCTION_BID_ID", "AUCTION_IMP_ID",   "AUCTION_SEAT_ID",
+                           "AUCTION_AD_ID", "AUCTION_PRICE",  "AUCTION_CURRENCY", "AUCTION_LOSS"};
+    const char *vals[] = {r->id,
+                          b->id ? b->id : "",
+                          "1",
+                          b->seat ? b->seat : "",
+                          b->adid ? b->adid : "",
+                          price,
+                          "USD",
+                          lossbuf};
     return exs_macro_subst(tmpl, names, vals, 8, out, cap) == 0;
 }
 
 /* Calls a notice URL template (absent → nothing) now or after delay_ms;
  * how: enum exs_call_how. */
-static void notice(exs_sim *sim, int kind, const char *tmpl, const exs_req *r,
-                   const bid_view *b, int64_t price, int loss, int64_t delay_ms, int how) {
+static void notice(exs_sim *sim, int kind, const char *tmpl, const exs_req *r, const bid_view *b,
+                   int64_t price, int loss, int64_t delay_ms, int how) {
     if (!tmpl || !*tmpl) return;
     char url[EXS_URL_MAX];
     if (!subst(tmpl, r, b, price, loss, url, sizeof url)) {
@@ -203,8 +215,8 @@ static void forge_bill(exs_sim *sim, const char *lurl, const exs_req *r, const b
 /* The exchange's checks of one bid against the request: deal rules,
  * blocked advertisers and categories, format and size. */
 static int check_bid(const exs_world *w, const exs_req *r, const bid_view *b) {
-    if (r->private_auction && (!b->dealid || r->deal < 0 ||
-                               strcmp(b->dealid, exs_deal_id(r->deal)) != 0))
+    if (r->private_auction &&
+        (!b->dealid || r->deal < 0 || strcmp(b->dealid, exs_deal_id(r->deal)) != 0))
         return LOSS_NOT_IN_DEAL;
     if (r->badv >= 0 && arr_has(b->adomain, w->badv[r->badv])) return LOSS_ADVERTISER;
     if (arr_has(b->cat, "IAB25") || arr_has(b->cat, "IAB26") ||
@@ -231,8 +243,7 @@ static int64_t delay_ms(const exs_world *w, const exs_req *r, uint64_t salt, int
     return lo + (int64_t)(exs_unit(w, r->seq, salt) * (double)(hi - lo));
 }
 
-static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clearing,
-                int64_t t_ms) {
+static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clearing, int64_t t_ms) {
     exs_stats *s = &sim->stats;
     const exs_world *w = &sim->world;
     double ctr = exs_true_ctr(w, r, b->cid ? b->cid : "");
@@ -253,8 +264,8 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
         c->exp_clicks += ctr;
     }
     if (c && r->at == 1) { /* what shading saved: value bid − price paid */
-        int64_t value = sim->explain_told && sim->explain_value > 0 ? sim->explain_value
-                                                                    : b->price_micros;
+        int64_t value =
+            sim->explain_told && sim->explain_value > 0 ? sim->explain_value : b->price_micros;
         c->fp_wins++;
         c->fp_paid_cpm_micros += clearing;
         c->fp_value_cpm_micros += value;
@@ -294,14 +305,14 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
         } else {
             /* Clicks come a few seconds after the render, skewed short. */
             double u = exs_unit(w, r->seq, SALT_DELAY + 3);
-            exs_notice(sim, EXS_N_CLICK, href, render + 300 + (int64_t)(u * u * 3500.0),
-                       b->cid, r->id, clearing, EXS_FIRST, r->test);
+            exs_notice(sim, EXS_N_CLICK, href, render + 300 + (int64_t)(u * u * 3500.0), b->cid,
+                       r->id, clearing, EXS_FIRST, r->test);
         }
     }
     if (sim->oracle) {
         int ci = exs_camps_find(&sim->camps, b->cid ? b->cid : "");
-        exs_oracle_add(sim->oracle, w, r, t_ms, exs_market_cpm_micros(w, r, sim->price_wave),
-                       ci, clicked, ctr, sim->explain_told ? sim->explain_pctr : NULL);
+        exs_oracle_add(sim->oracle, w, r, t_ms, exs_market_cpm_micros(w, r, sim->price_wave), ci,
+                       clicked, ctr, sim->explain_told ? sim->explain_pctr : NULL);
     }
 }
 
@@ -335,14 +346,24 @@ static void handle_bids(exs_sim *sim, const exs_req *r, int64_t t_ms, const char
                 continue;
             }
             bid_view *b = &bids[nb++];
-            *b = (bid_view){jstr(bid, "id"), impid, jstr(bid, "nurl"), jstr(bid, "burl"),
-                            jstr(bid, "lurl"), jstr(bid, "adm"), jstr(bid, "cid"),
-                            jstr(bid, "crid"), jstr(bid, "adid"), jstr(sb, "seat"),
+            *b = (bid_view){jstr(bid, "id"),
+                            impid,
+                            jstr(bid, "nurl"),
+                            jstr(bid, "burl"),
+                            jstr(bid, "lurl"),
+                            jstr(bid, "adm"),
+                            jstr(bid, "cid"),
+                            jstr(bid, "crid"),
+                            jstr(bid, "adid"),
+                            jstr(sb, "seat"),
                             jstr(bid, "dealid"),
                             cJSON_GetObjectItemCaseSensitive(bid, "adomain"),
-                            cJSON_GetObjectItemCaseSensitive(bid, "cat"), jint(bid, "mtype", 0),
-                            jint(bid, "w", 0), jint(bid, "h", 0),
-                            llround(pr->valuedouble * 1e6), 0};
+                            cJSON_GetObjectItemCaseSensitive(bid, "cat"),
+                            jint(bid, "mtype", 0),
+                            jint(bid, "w", 0),
+                            jint(bid, "h", 0),
+                            llround(pr->valuedouble * 1e6),
+                            0};
             b->reject = check_bid(w, r, b);
             s->bids++;
             s->by_fmt_bids[r->fmt]++;
@@ -373,8 +394,9 @@ static void handle_bids(exs_sim *sim, const exs_req *r, int64_t t_ms, const char
             any_won = true;
         } else {
             int code = b->reject ? b->reject
-                     : b->price_micros < floor ? (in_deal ? LOSS_BELOW_DEAL_FLOOR : LOSS_BELOW_FLOOR)
-                     : LOSS_OUTBID;
+                       : b->price_micros < floor
+                           ? (in_deal ? LOSS_BELOW_DEAL_FLOOR : LOSS_BELOW_FLOOR)
+                           : LOSS_OUTBID;
             if (code == LOSS_BELOW_FLOOR || code == LOSS_BELOW_DEAL_FLOOR) s->below_floor++;
             else if (code == LOSS_OUTBID) s->outbid++;
             notice(sim, EXS_N_LOSS, b->lurl, r, b, sim->loss_price ? thresh : -1, code, 0,
@@ -406,8 +428,7 @@ static void read_explain(exs_sim *sim) {
     float none[1];
     float *pctr = sim->explain_pctr ? sim->explain_pctr : none;
     int nc = sim->explain_pctr ? sim->camps.n : 0;
-    int rc = exs_explain_parse(h, strlen(h), find_camp, &sim->camps, pctr, nc,
-                               &sim->explain_value);
+    int rc = exs_explain_parse(h, strlen(h), find_camp, &sim->camps, pctr, nc, &sim->explain_value);
     if (rc < 0) {
         sim->stats.explain_bad++;
         beat_log_rl(10000, BEAT_WARN, "explain_malformed", "len=%zu", strlen(h));
@@ -466,8 +487,8 @@ void exs_auction_answer(exs_bid_ctx *ctx, int status, const char *body, size_t l
     /* Auctions the engine did not take part in still count for the oracle. */
     if (!answered && sim->oracle)
         exs_oracle_add(sim->oracle, &sim->world, &ctx->req, ctx->t_ms,
-                       exs_market_cpm_micros(&sim->world, &ctx->req, sim->price_wave), -1,
-                       false, 0, sim->explain_told ? sim->explain_pctr : NULL);
+                       exs_market_cpm_micros(&sim->world, &ctx->req, sim->price_wave), -1, false, 0,
+                       sim->explain_told ? sim->explain_pctr : NULL);
     sim->explain_told = false;
     ctx_free(ctx);
 }
@@ -507,8 +528,8 @@ void exs_auction_fire(exs_sim *sim) {
         sim->stats.skipped++;
         if (sim->oracle)
             exs_oracle_add(sim->oracle, &sim->world, &ctx->req, ctx->t_ms,
-                           exs_market_cpm_micros(&sim->world, &ctx->req, sim->price_wave),
-                           -1, false, 0, NULL);
+                           exs_market_cpm_micros(&sim->world, &ctx->req, sim->price_wave), -1,
+                           false, 0, NULL);
         ctx_free(ctx);
     }
 }

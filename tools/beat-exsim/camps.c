@@ -25,8 +25,7 @@ struct exs_camp {
     char id[72];
     int64_t start_ms, end_ms, budget_micros, max_bid_cpm_micros;
     bool paused;
-    strs adomain, cat, countries, os, site_cat, dom_allow, dom_block, bun_allow, bun_block,
-        deals;
+    strs adomain, cat, countries, os, site_cat, dom_allow, dom_block, bun_allow, bun_block, deals;
     int devtypes[16], n_devtypes;
     int sizes[32][2], n_sizes;
     bool video, native;
@@ -117,8 +116,7 @@ int exs_camps_load(const char *path, exs_camps *out, char *err, size_t errn) {
     }
     int k = cJSON_GetArraySize(arr);
     if (k > CAMPS_MAX) {
-        snprintf(err, errn, "%s: %d campaigns, the oracle handles at most %d", path, k,
-                 CAMPS_MAX);
+        snprintf(err, errn, "%s: %d campaigns, the oracle handles at most %d", path, k, CAMPS_MAX);
         cJSON_Delete(root);
         return -E2BIG;
     }
@@ -137,7 +135,7 @@ int exs_camps_load(const char *path, exs_camps *out, char *err, size_t errn) {
 void exs_camps_fini(exs_camps *cs) {
     for (int i = 0; i < cs->n; i++) {
         exs_camp *c = &cs->c[i];
-        strs *all[] = {&c->adomain, &c->cat, &c->countries, &c->os, &c->site_cat,
+        strs *all[] = {&c->adomain,   &c->cat,       &c->countries, &c->os,        &c->site_cat,
                        &c->dom_allow, &c->dom_block, &c->bun_allow, &c->bun_block, &c->deals};
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) strs_free(all[k]);
     }

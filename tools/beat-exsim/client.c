@@ -49,8 +49,8 @@ struct exs_pool {
     int q_head, q_len, q_max;
 };
 
-static int start_on(slot *s, bool post, const char *pq, const char *body,
-                    size_t len, const char *ver, exs_done_fn cb, void *arg);
+static int start_on(slot *s, bool post, const char *pq, const char *body, size_t len,
+                    const char *ver, exs_done_fn cb, void *arg);
 
 static void pending_free(pending *p) {
     free(p->pq);
@@ -100,8 +100,7 @@ static void on_done(struct evhttp_request *req, void *arg) {
         len = evbuffer_get_length(in);
         body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     } else {
-        status = (s->have_err && s->err == EVREQ_HTTP_TIMEOUT) ? -ETIMEDOUT
-                 : -EIO;
+        status = (s->have_err && s->err == EVREQ_HTTP_TIMEOUT) ? -ETIMEDOUT : -EIO;
     }
     exs_done_fn cb = s->cb;
     void *cb_arg = s->arg;
@@ -116,8 +115,8 @@ static void on_done(struct evhttp_request *req, void *arg) {
     drain_queue(p);
 }
 
-static int start_on(slot *s, bool post, const char *pq, const char *body,
-                    size_t len, const char *ver, exs_done_fn cb, void *arg) {
+static int start_on(slot *s, bool post, const char *pq, const char *body, size_t len,
+                    const char *ver, exs_done_fn cb, void *arg) {
     struct evhttp_request *req = evhttp_request_new(on_done, s);
     if (!req) return -ENOMEM;
     evhttp_request_set_error_cb(req, on_error);
@@ -137,8 +136,7 @@ static int start_on(slot *s, bool post, const char *pq, const char *body,
     s->start_us = beat_mono_us();
     s->req = req;
     s->pool->busy++;
-    if (evhttp_make_request(s->conn, req, post ? EVHTTP_REQ_POST : EVHTTP_REQ_GET,
-                            pq) != 0) {
+    if (evhttp_make_request(s->conn, req, post ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, pq) != 0) {
         s->busy = false;
         s->cb = NULL;
         s->req = NULL;
@@ -148,9 +146,9 @@ static int start_on(slot *s, bool post, const char *pq, const char *body,
     return 0;
 }
 
-exs_pool *exs_pool_new(struct event_base *base, const char *host, int port,
-                       int conns, int timeout_ms, int queue_max) {
-    if (conns < 1 || strlen(host) >= sizeof ((exs_pool *)0)->host) return NULL;
+exs_pool *exs_pool_new(struct event_base *base, const char *host, int port, int conns,
+                       int timeout_ms, int queue_max) {
+    if (conns < 1 || strlen(host) >= sizeof((exs_pool *)0)->host) return NULL;
     exs_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     snprintf(p->host, sizeof p->host, "%s", host);
@@ -209,9 +207,8 @@ int exs_pool_set_exchange(exs_pool *p, const char *exchange, const char *key) {
     return p->exchange && (p->key || !key || !*key) ? 0 : -ENOMEM;
 }
 
-int exs_pool_request(exs_pool *p, bool post, const char *pq, const char *body,
-                     size_t len, const char *ver, exs_done_fn cb, void *arg,
-                     exs_call **call) {
+int exs_pool_request(exs_pool *p, bool post, const char *pq, const char *body, size_t len,
+                     const char *ver, exs_done_fn cb, void *arg, exs_call **call) {
     if (call) *call = NULL;
     if (p->busy < p->n) {
         for (int i = 0; i < p->n; i++)
@@ -264,8 +261,7 @@ struct exs_notifier {
     exs_pool *pools[NOTIFIER_HOSTS_MAX];
 };
 
-exs_notifier *exs_notifier_new(struct event_base *base, int conns,
-                               int timeout_ms, int queue_max) {
+exs_notifier *exs_notifier_new(struct event_base *base, int conns, int timeout_ms, int queue_max) {
     exs_notifier *n = calloc(1, sizeof *n);
     if (!n) return NULL;
     n->base = base;
@@ -292,22 +288,20 @@ int exs_notifier_get(exs_notifier *n, const char *url, exs_done_fn cb, void *arg
     if (port < 0) port = 80;
     exs_pool *p = NULL;
     for (int i = 0; i < n->n && !p; i++)
-        if (n->pools[i]->port == port && strcmp(n->pools[i]->host, host) == 0)
-            p = n->pools[i];
+        if (n->pools[i]->port == port && strcmp(n->pools[i]->host, host) == 0) p = n->pools[i];
     if (!p) {
         rc = -ENOSPC;
         if (n->n >= NOTIFIER_HOSTS_MAX) goto out;
         rc = -ENOMEM;
-        if (!(p = exs_pool_new(n->base, host, port, n->conns, n->timeout_ms,
-                               n->queue_max)))
+        if (!(p = exs_pool_new(n->base, host, port, n->conns, n->timeout_ms, n->queue_max)))
             goto out;
         n->pools[n->n++] = p;
     }
     const char *path = evhttp_uri_get_path(u);
     const char *query = evhttp_uri_get_query(u);
     char pq[EXS_URL_MAX];
-    int k = snprintf(pq, sizeof pq, "%s%s%s", path && *path ? path : "/",
-                     query ? "?" : "", query ? query : "");
+    int k = snprintf(pq, sizeof pq, "%s%s%s", path && *path ? path : "/", query ? "?" : "",
+                     query ? query : "");
     rc = -EINVAL;
     if (k < 0 || (size_t)k >= sizeof pq) goto out;
     rc = exs_pool_request(p, false, pq, NULL, 0, NULL, cb, arg, NULL);

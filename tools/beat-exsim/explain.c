@@ -11,8 +11,8 @@
 #include "explain.h"
 
 static bool id_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
 }
 
 static size_t skip_sp(const char *s, size_t i, size_t len) {
@@ -24,8 +24,8 @@ static size_t skip_sp(const char *s, size_t i, size_t len) {
 static bool number(const char *s, size_t *i, size_t len, double *out) {
     char buf[32];
     size_t k = 0;
-    while (*i + k < len && k < sizeof buf - 1 &&
-           strchr("0123456789.eE+-", s[*i + k]) && s[*i + k] != '\0')
+    while (*i + k < len && k < sizeof buf - 1 && strchr("0123456789.eE+-", s[*i + k]) &&
+           s[*i + k] != '\0')
         buf[k] = s[*i + k], k++;
     if (k == 0 || k == sizeof buf - 1) return false;
     buf[k] = '\0';
@@ -37,8 +37,8 @@ static bool number(const char *s, size_t *i, size_t len, double *out) {
     return true;
 }
 
-int exs_explain_parse(const char *hdr, size_t len, exs_explain_find_fn find, void *arg,
-                      float *pctr, int nc, int64_t *value) {
+int exs_explain_parse(const char *hdr, size_t len, exs_explain_find_fn find, void *arg, float *pctr,
+                      int nc, int64_t *value) {
     for (int c = 0; c < nc; c++) pctr[c] = NAN;
     *value = 0;
     if (!hdr || len > EXS_EXPLAIN_MAX) return -EINVAL;

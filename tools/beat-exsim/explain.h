@@ -19,7 +19,7 @@ typedef int (*exs_explain_find_fn)(void *arg, const char *id, size_t n);
  * the v= figure. Tolerant but all or nothing: on any malformed part
  * returns -EINVAL and leaves every pctr NaN and *value 0. Else the number
  * of campaigns set. */
-int exs_explain_parse(const char *hdr, size_t len, exs_explain_find_fn find, void *arg,
-                      float *pctr, int nc, int64_t *value);
+int exs_explain_parse(const char *hdr, size_t len, exs_explain_find_fn find, void *arg, float *pctr,
+                      int nc, int64_t *value);
 
 #endif

@@ -26,7 +26,7 @@ typedef struct exs_campaign_stats {
     char id[72];
     int64_t bids, wins, spend_cpm_micros, clicks, imps;
     int64_t bid_cpm_micros; /* Σ prices of its non-test bids: their worst case */
-    double exp_clicks; /* Σ true CTR over its wins */
+    double exp_clicks;      /* Σ true CTR over its wins */
     /* First-price wins: what it paid, and the value it bid before shading
      * (X-Beat-Explain v=; its bid when the engine did not say). */
     int64_t fp_wins, fp_paid_cpm_micros, fp_value_cpm_micros;
@@ -36,7 +36,7 @@ enum exs_notice_kind { EXS_N_WIN, EXS_N_BILL, EXS_N_LOSS, EXS_N_CLICK, EXS_N_KIN
 
 typedef struct exs_stats {
     int64_t requests, skipped, errors, timeouts, retries, per_try_timeouts, ejections;
-    int64_t sim_stalled; /* due while this process was not running: not sent */
+    int64_t sim_stalled;    /* due while this process was not running: not sent */
     int64_t stall_adjusted; /* answers whose latency had our own stall taken out */
     int64_t ans_200, ans_204, ans_400, ans_other;
     int64_t bad_responses, bids, wins, spend_cpm_micros, clicks, imps;
@@ -86,13 +86,12 @@ double exs_hist_quantile_ms(const uint32_t *hist, int64_t n, double q);
 exs_campaign_stats *exs_stats_campaign(exs_stats *s, const char *id);
 void exs_stats_print(const exs_stats *s, double elapsed_s);
 /* extra: more JSON members (",\"k\":…" form) appended at the top level. */
-int exs_stats_write_json(const exs_stats *s, double elapsed_s, const char *extra,
-                         const char *path);
+int exs_stats_write_json(const exs_stats *s, double elapsed_s, const char *extra, const char *path);
 /* One timeline line (JSON) with cumulative counters at wall time now_ms;
  * per campaign [wins, spend micros, clicks, bids, bid micros] (bid micros:
  * the sum of its non-test bid prices, their worst case). */
-int exs_stats_timeline(const exs_stats *s, int64_t now_ms, double rate,
-                       double p50_ms, double p99_ms, FILE *f);
+int exs_stats_timeline(const exs_stats *s, int64_t now_ms, double rate, double p50_ms,
+                       double p99_ms, FILE *f);
 
 /* ---- the simulator ------------------------------------------------------- */
 typedef struct exs_delayq exs_delayq;
@@ -136,9 +135,9 @@ typedef struct exs_sim {
     int64_t last_tick_us, stall_us;
     uint64_t next_seq;
     int64_t bids_in_flight;
-    exs_camps camps;      /* n == 0 when no --campaigns */
-    exs_oracle *oracle;   /* NULL when no --campaigns */
-    FILE *events;         /* --events: one JSON line per billed/clicked notice */
+    exs_camps camps;    /* n == 0 when no --campaigns */
+    exs_oracle *oracle; /* NULL when no --campaigns */
+    FILE *events;       /* --events: one JSON line per billed/clicked notice */
     /* The answer being handled: the engine's pCTR per campaign of camps
      * (explain_pctr, NULL when no --campaigns) and its bid's value before
      * shading, when it sent a well-formed X-Beat-Explain (explain_told). */
@@ -147,7 +146,7 @@ typedef struct exs_sim {
     int64_t explain_value;
 } exs_sim;
 
-#define EXS_EJECT_SLOW 2 /* one slow answer on a loaded machine is no failure */
+#define EXS_EJECT_SLOW 2       /* one slow answer on a loaded machine is no failure */
 #define EXS_STALL_GAP_US 20000 /* the tick runs every ≤ 1 ms; a gap this long is a stall */
 
 typedef struct exs_bid_ctx exs_bid_ctx;
@@ -159,7 +158,7 @@ typedef struct exs_try { /* one attempt of a bid request on one node */
 
 struct exs_bid_ctx {
     exs_sim *sim;
-    exs_try t[2];          /* the first try and at most one retry */
+    exs_try t[2]; /* the first try and at most one retry */
     int tries;
     struct event *per_try; /* per-try timer; NULL when not armed */
     int64_t t0_us;         /* first attempt: latency and tmax count from here */
@@ -179,8 +178,8 @@ void exs_auction_answer(exs_bid_ctx *ctx, int status, const char *body, size_t l
 void exs_auction_fire(exs_sim *sim);
 /* Exposed for tests: macro substitution and the click link in an adm
  * (banner href, VAST ClickThrough, Native 1.2 link.url). */
-int exs_macro_subst(const char *tmpl, const char *const *names,
-                    const char *const *vals, int n, char *out, size_t cap);
+int exs_macro_subst(const char *tmpl, const char *const *names, const char *const *vals, int n,
+                    char *out, size_t cap);
 int exs_adm_href(const char *adm, char *out, size_t cap);
 
 /* How a notice call stands to the auction it belongs to. */
@@ -201,9 +200,8 @@ enum exs_call_how {
  * are retried per sim->notice_retries; forgeries never. */
 exs_delayq *exs_delayq_new(int64_t max);
 void exs_delayq_free(exs_delayq *q);
-int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
-               const char *camp, const char *auction, int64_t price_cpm_micros,
-               int how, bool test);
+int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms, const char *camp,
+               const char *auction, int64_t price_cpm_micros, int how, bool test);
 /* Sends what is due (all when flush); returns how many still wait. */
 int64_t exs_delayq_run(exs_sim *sim, bool flush);
 /* At exit: counts what still waits as never delivered (a first call as

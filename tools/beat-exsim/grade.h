@@ -35,13 +35,12 @@ void exs_oracle_free(exs_oracle *o);
  * with (-1 none); clicked by the truth; pctr: the engine's pCTR per
  * campaign index (X-Beat-Explain; NaN or 0 = not told), NULL = none. */
 void exs_oracle_add(exs_oracle *o, const exs_world *w, const exs_req *r, int64_t t_ms,
-                    int64_t market, int won, bool clicked, double won_ctr,
-                    const float *pctr);
+                    int64_t market, int won, bool clicked, double won_ctr, const float *pctr);
 /* The same from its parts (tests): elig bit c = campaign c may bid; ctr,
  * pctr per campaign (pctr may be NULL). 0, or -ENOSPC past --oracle-max. */
 int exs_oracle_add_raw(exs_oracle *o, int64_t t_ms, int64_t thresh, int64_t floor, int at,
-                       uint64_t elig, const float *ctr, const float *pctr, int won,
-                       bool clicked, double won_ctr);
+                       uint64_t elig, const float *ctr, const float *pctr, int won, bool clicked,
+                       double won_ctr);
 
 /* One campaign's outcome in an oracle replay. clicks: Σ true CTR of what it
  * won; score_sum: Σ of the score it bid on (the true CTR or the pCTR). */

@@ -13,7 +13,7 @@
 #include "beat_log.h"
 #include "exsim.h"
 
-#define EJECT_US 1000000 /* first ejection of a failing node; doubles to 8× */
+#define EJECT_US 1000000       /* first ejection of a failing node; doubles to 8× */
 #define RETRY_MIN_LEFT_US 5000 /* no retry with less than this left of tmax */
 
 static void on_answer(void *arg, int status, const char *body, size_t len, int64_t lat_us);
@@ -52,8 +52,8 @@ static int try_send(exs_sim *sim, exs_bid_ctx *ctx, int skip, bool allow_ejected
             if (t == skip || ejected(sim, t, now) != (pass == 1)) continue;
             bool probe = sim->fail_streak[t] > 0;
             tr->ctx = ctx;
-            rc = exs_pool_request(sim->targets[t], true, sim->paths[t], ctx->body, ctx->len,
-                                  ver, on_answer, tr, &tr->call);
+            rc = exs_pool_request(sim->targets[t], true, sim->paths[t], ctx->body, ctx->len, ver,
+                                  on_answer, tr, &tr->call);
             if (rc == 0) {
                 tr->target = t;
                 if (probe) sim->probing[t] = true;

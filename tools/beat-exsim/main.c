@@ -18,7 +18,7 @@
 #include "beat_log.h"
 #include "exsim.h"
 
-#define GRACE_MS 2000 /* after the run: wait this long for notices at most */
+#define GRACE_MS 2000   /* after the run: wait this long for notices at most */
 #define STALL_US 100000 /* a schedule tick this late means we were not running */
 
 static struct {
@@ -36,16 +36,19 @@ static struct {
 } opt;
 
 static const beat_opt OPTS[] = {
-    {"inference", "BEAT_EXSIM_INFERENCE", BEAT_OPT_STRLIST, &opt.inference,
-     "http://127.0.0.1:8080", 0, -1,
+    {"inference", "BEAT_EXSIM_INFERENCE", BEAT_OPT_STRLIST, &opt.inference, "http://127.0.0.1:8080",
+     0, -1,
      "inference base URL (repeatable or comma list; requests are spread "
-     "round-robin; a path other than / replaces /openrtb2/bid)", false},
+     "round-robin; a path other than / replaces /openrtb2/bid)",
+     false},
     {"exchange", "BEAT_EXSIM_EXCHANGE", BEAT_OPT_STR, &opt.exchange, "", 0, -1,
      "exchange id to send as (X-Beat-Exchange); empty: no exchange headers (an engine "
-     "in --open mode, or one that knows this address by network)", false},
+     "in --open mode, or one that knows this address by network)",
+     false},
     {"exchange-key", "BEAT_EXSIM_EXCHANGE_KEY", BEAT_OPT_STR, &opt.exchange_key, "", 0, -1,
      "that exchange's shared secret (X-Beat-Key); prefer the environment variable, "
-     "since a flag shows in ps", true},
+     "since a flag shows in ps",
+     true},
     {"rate", "BEAT_EXSIM_RATE", BEAT_OPT_DBL, &opt.rate, "200", 0.1, 1e6,
      "bid requests per second (open loop: fired on schedule regardless of answers)", false},
     {"duration", "BEAT_EXSIM_DURATION", BEAT_OPT_DBL, &opt.duration_s, "60", 0.1, 86400 * 7,
@@ -54,90 +57,100 @@ static const beat_opt OPTS[] = {
      "seed of the traffic, the hidden CTR model and market prices", false},
     {"connections", "BEAT_EXSIM_CONNECTIONS", BEAT_OPT_INT, &opt.connections, "32", 1, 4096,
      "keep-alive connections per inference node = max outstanding requests "
-     "each; when all are busy a request is counted as skipped", false},
+     "each; when all are busy a request is counted as skipped",
+     false},
     {"tmax", "BEAT_EXSIM_TMAX", BEAT_OPT_INT, &opt.tmax_ms, "100", 1, 10000,
      "tmax sent in requests (ms); a later answer is a timeout and loses", false},
-    {"http-timeout-ms", "BEAT_EXSIM_HTTP_TIMEOUT_MS", BEAT_OPT_INT, &opt.http_timeout_ms,
-     "1000", 10, 60000, "give up on a bid request after this long (ms)", false},
-    {"per-try-timeout-ms", "BEAT_EXSIM_PER_TRY_TIMEOUT_MS", BEAT_OPT_INT, &opt.per_try_ms,
-     "0", 0, 60000,
+    {"http-timeout-ms", "BEAT_EXSIM_HTTP_TIMEOUT_MS", BEAT_OPT_INT, &opt.http_timeout_ms, "1000",
+     10, 60000, "give up on a bid request after this long (ms)", false},
+    {"per-try-timeout-ms", "BEAT_EXSIM_PER_TRY_TIMEOUT_MS", BEAT_OPT_INT, &opt.per_try_ms, "0", 0,
+     60000,
      "a try unanswered after this long is abandoned and the request retried once on "
      "another live node within tmax (Envoy's per_try_timeout); two in a row eject the "
-     "node; 0 = tmax/3", false},
+     "node; 0 = tmax/3",
+     false},
     {"wave", "BEAT_EXSIM_WAVE", BEAT_OPT_DBL, &opt.wave, "0", 0, 0.9,
      "amplitude of the daily traffic wave compressed into the run (0 = flat rate)", false},
     {"surge", "BEAT_EXSIM_SURGE", BEAT_OPT_STRLIST, &opt.surge, NULL, 0, -1,
      "AT:LEN:FACTOR (fractions of the run): rate × FACTOR from AT for LEN, e.g. "
-     "0.6:0.1:5 (a surge) or 0.3:0.05:0.2 (a drop); repeatable", false},
+     "0.6:0.1:5 (a surge) or 0.3:0.05:0.2 (a drop); repeatable",
+     false},
     {"price-wave", "BEAT_EXSIM_PRICE_WAVE", BEAT_OPT_DBL, &opt.price_wave, "0.15", 0, 0.9,
      "amplitude of the market price's daily wave", false},
-    {"currency-rates", "BEAT_EXSIM_CURRENCY_RATES", BEAT_OPT_STR, &opt.rates,
-     "EUR=1.08,GBP=1.27", 0, -1,
-     "USD per unit of the floor currencies (same form as inference's --currency-rates)",
+    {"currency-rates", "BEAT_EXSIM_CURRENCY_RATES", BEAT_OPT_STR, &opt.rates, "EUR=1.08,GBP=1.27",
+     0, -1, "USD per unit of the floor currencies (same form as inference's --currency-rates)",
      false},
-    {"consent-share", "BEAT_EXSIM_CONSENT_SHARE", BEAT_OPT_DBL, &opt.consent_share, "0.7", 0,
-     1, "share of GDPR users whose TCF v2 string consents to purposes 1-4, special "
-     "feature 1 and --tcf-vendor-id; the others consent to purpose 1 only", false},
-    {"tcf-vendor-id", "BEAT_EXSIM_TCF_VENDOR_ID", BEAT_OPT_INT, &opt.tcf_vendor_id, "0", 0,
-     65535, "the bidder's IAB vendor id that consenting users' strings name (0: none, so "
-     "no string gives the bidder personal data)", false},
+    {"consent-share", "BEAT_EXSIM_CONSENT_SHARE", BEAT_OPT_DBL, &opt.consent_share, "0.7", 0, 1,
+     "share of GDPR users whose TCF v2 string consents to purposes 1-4, special "
+     "feature 1 and --tcf-vendor-id; the others consent to purpose 1 only",
+     false},
+    {"tcf-vendor-id", "BEAT_EXSIM_TCF_VENDOR_ID", BEAT_OPT_INT, &opt.tcf_vendor_id, "0", 0, 65535,
+     "the bidder's IAB vendor id that consenting users' strings name (0: none, so "
+     "no string gives the bidder personal data)",
+     false},
     {"dup-prob", "BEAT_EXSIM_DUP_PROB", BEAT_OPT_DBL, &opt.dup_prob, "0.05", 0, 1,
      "probability that a win or bill notice is called twice (exchanges retry)", false},
     {"test-share", "BEAT_EXSIM_TEST_SHARE", BEAT_OPT_DBL, &opt.test_share, "0", 0, 1,
      "share of requests sent with OpenRTB test=1: answered and their notices called, "
-     "but never billed, counted apart (\"test\" in --json)", false},
+     "but never billed, counted apart (\"test\" in --json)",
+     false},
     {"replay-share", "BEAT_EXSIM_REPLAY_SHARE", BEAT_OPT_DBL, &opt.replay_share, "0", 0, 1,
      "share of real auctions' win and bill notices called once more --replay-delay-ms "
      "later, instead of any quick repeat (--dup-prob): replays, never charged, counted "
-     "apart (\"replays\" in --json)", false},
-    {"replay-delay-ms", "BEAT_EXSIM_REPLAY_DELAY_MS", BEAT_OPT_INT, &opt.replay_delay_ms,
-     "120000", 0, 86400000, "how long after its first call a notice is replayed (ms); "
-     "replays still waiting when the run ends are sent then", false},
+     "apart (\"replays\" in --json)",
+     false},
+    {"replay-delay-ms", "BEAT_EXSIM_REPLAY_DELAY_MS", BEAT_OPT_INT, &opt.replay_delay_ms, "120000",
+     0, 86400000,
+     "how long after its first call a notice is replayed (ms); "
+     "replays still waiting when the run ends are sent then",
+     false},
     {"forge-share", "BEAT_EXSIM_FORGE_SHARE", BEAT_OPT_DBL, &opt.forge_share, "0", 0, 1,
      "share of real auctions' loss notices also called re-typed as a bill (/loss -> /bill, "
      "the same signed query): forgeries a receiver must refuse (403), never charged, "
-     "counted apart (\"forged\" in --json)", false},
+     "counted apart (\"forged\" in --json)",
+     false},
     {"loss-price", "BEAT_EXSIM_LOSS_PRICE", BEAT_OPT_INT, &opt.loss_price, "1", 0, 1,
      "1: loss notices carry the price to beat (${AUCTION_PRICE}); 0: it is substituted "
-     "empty, as by the many exchanges that send no price with a loss", false},
+     "empty, as by the many exchanges that send no price with a loss",
+     false},
     {"campaigns", "BEAT_EXSIM_CAMPAIGNS", BEAT_OPT_STR, &opt.campaigns, NULL, 0, -1,
      "campaigns JSON (e.g. the supervisor's GET /v1/campaigns): enables the oracle and "
-     "the Bayes AUC in --json, and blocks their advertisers in some requests' badv", false},
+     "the Bayes AUC in --json, and blocks their advertisers in some requests' badv",
+     false},
     {"oracle-max", "BEAT_EXSIM_ORACLE_MAX", BEAT_OPT_INT, &opt.oracle_max, "1000000", 1000,
      50000000, "auctions the oracle keeps for its replay; beyond, dropped and counted", false},
-    {"auc-window-s", "BEAT_EXSIM_AUC_WINDOW_S", BEAT_OPT_INT, &opt.auc_window_s, "10", 1,
-     3600, "window of the Bayes AUC over time (s)", false},
+    {"auc-window-s", "BEAT_EXSIM_AUC_WINDOW_S", BEAT_OPT_INT, &opt.auc_window_s, "10", 1, 3600,
+     "window of the Bayes AUC over time (s)", false},
     {"timeline", "BEAT_EXSIM_TIMELINE", BEAT_OPT_STR, &opt.timeline, NULL, 0, -1,
      "append one JSON line per second (rate, counters, latency, per-campaign wins, spend, "
-     "clicks, bids and bid prices)", false},
+     "clicks, bids and bid prices)",
+     false},
     {"events", "BEAT_EXSIM_EVENTS", BEAT_OPT_STR, &opt.events, NULL, 0, -1,
      "write one JSON line per bill charged (sent, or due and dropped) and click sent "
      "(the raw truth for tests)",
      false},
-    {"delayed-max", "BEAT_EXSIM_DELAYED_MAX", BEAT_OPT_INT, &opt.delayed_max, "200000", 1,
-     10000000, "notices waiting for their delay (bills, clicks, repeats); beyond, dropped",
-     false},
-    {"market-median", "BEAT_EXSIM_MARKET_MEDIAN", BEAT_OPT_DBL, &opt.market_median, "1.0",
-     0.001, 1000, "median of the lognormal competing bid (CPM)", false},
-    {"market-sigma", "BEAT_EXSIM_MARKET_SIGMA", BEAT_OPT_DBL, &opt.market_sigma, "0.5", 0,
-     5, "sigma of the lognormal competing bid", false},
-    {"notice-connections", "BEAT_EXSIM_NOTICE_CONNECTIONS", BEAT_OPT_INT, &opt.notice_conns,
-     "16", 1, 1024, "connections per notice host", false},
+    {"delayed-max", "BEAT_EXSIM_DELAYED_MAX", BEAT_OPT_INT, &opt.delayed_max, "200000", 1, 10000000,
+     "notices waiting for their delay (bills, clicks, repeats); beyond, dropped", false},
+    {"market-median", "BEAT_EXSIM_MARKET_MEDIAN", BEAT_OPT_DBL, &opt.market_median, "1.0", 0.001,
+     1000, "median of the lognormal competing bid (CPM)", false},
+    {"market-sigma", "BEAT_EXSIM_MARKET_SIGMA", BEAT_OPT_DBL, &opt.market_sigma, "0.5", 0, 5,
+     "sigma of the lognormal competing bid", false},
+    {"notice-connections", "BEAT_EXSIM_NOTICE_CONNECTIONS", BEAT_OPT_INT, &opt.notice_conns, "16",
+     1, 1024, "connections per notice host", false},
     {"notice-queue", "BEAT_EXSIM_NOTICE_QUEUE", BEAT_OPT_INT, &opt.notice_queue, "10000", 0,
      1000000, "notices that may wait for a connection; beyond, dropped and counted", false},
-    {"notice-timeout-ms", "BEAT_EXSIM_NOTICE_TIMEOUT_MS", BEAT_OPT_INT,
-     &opt.notice_timeout_ms, "2000", 10, 60000, "timeout of one notice call (ms)", false},
-    {"notice-retries", "BEAT_EXSIM_NOTICE_RETRIES", BEAT_OPT_INT, &opt.notice_retries, "0", 0,
-     100,
+    {"notice-timeout-ms", "BEAT_EXSIM_NOTICE_TIMEOUT_MS", BEAT_OPT_INT, &opt.notice_timeout_ms,
+     "2000", 10, 60000, "timeout of one notice call (ms)", false},
+    {"notice-retries", "BEAT_EXSIM_NOTICE_RETRIES", BEAT_OPT_INT, &opt.notice_retries, "0", 0, 100,
      "call a notice again up to N times after no answer, a timeout or a 5xx (never after a "
-     "4xx); it is charged once. 0 = one call, as at many exchanges", false},
-    {"notice-retry-ms", "BEAT_EXSIM_NOTICE_RETRY_MS", BEAT_OPT_INT, &opt.notice_retry_ms,
-     "1000", 1, 600000, "wait before the first notice retry (ms); doubles for each next one",
+     "4xx); it is charged once. 0 = one call, as at many exchanges",
      false},
+    {"notice-retry-ms", "BEAT_EXSIM_NOTICE_RETRY_MS", BEAT_OPT_INT, &opt.notice_retry_ms, "1000", 1,
+     600000, "wait before the first notice retry (ms); doubles for each next one", false},
     {"json", "BEAT_EXSIM_JSON", BEAT_OPT_STR, &opt.json, NULL, 0, -1,
      "write a JSON summary to this file at the end", false},
-    {"stats-every-s", "BEAT_EXSIM_STATS_EVERY_S", BEAT_OPT_INT, &opt.stats_every_s, "0", 0,
-     3600, "log a progress line every N seconds (0 = off)", false},
+    {"stats-every-s", "BEAT_EXSIM_STATS_EVERY_S", BEAT_OPT_INT, &opt.stats_every_s, "0", 0, 3600,
+     "log a progress line every N seconds (0 = off)", false},
     {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &opt.log_level, "info", 0, -1,
      "debug|info|warn|error", false},
     BEAT_OPT_END};
@@ -168,9 +181,8 @@ static void timeline_line(run *r, double rate) {
 static void progress(run *r, int64_t now) {
     const exs_stats *s = &r->sim.stats;
     beat_log(BEAT_INFO, "progress",
-             "t_s=%.1f requests=%" PRId64 " skipped=%" PRId64 " bids=%" PRId64
-             " wins=%" PRId64 " clicks=%" PRId64 " timeouts=%" PRId64 " errors=%" PRId64
-             " p50_ms=%.2f p99_ms=%.2f",
+             "t_s=%.1f requests=%" PRId64 " skipped=%" PRId64 " bids=%" PRId64 " wins=%" PRId64
+             " clicks=%" PRId64 " timeouts=%" PRId64 " errors=%" PRId64 " p50_ms=%.2f p99_ms=%.2f",
              (double)(now - r->start_us) / 1e6, s->requests, s->skipped, s->bids, s->wins,
              s->clicks, s->timeouts, s->errors, exs_stats_latency_ms(s, 0.5),
              exs_stats_latency_ms(s, 0.99));
@@ -218,8 +230,7 @@ static void on_tick(evutil_socket_t fd, short ev, void *arg) {
     if (r->ending) {
         bool idle = r->sim.bids_in_flight == 0 && exs_notifier_pending(r->sim.notifier) == 0 &&
                     exs_delayq_run(&r->sim, true) == 0;
-        if (idle || now - r->end_us > (int64_t)GRACE_MS * 1000)
-            event_base_loopbreak(r->sim.base);
+        if (idle || now - r->end_us > (int64_t)GRACE_MS * 1000) event_base_loopbreak(r->sim.base);
     }
 }
 
@@ -252,10 +263,10 @@ static void add_target(run *r, const char *url) {
     const char *path = evhttp_uri_get_path(u);
     exs_sim *sim = &r->sim;
     int i = sim->n_targets++;
-    sim->paths[i] = strdup(path && strcmp(path, "") != 0 && strcmp(path, "/") != 0
-                               ? path : "/openrtb2/bid");
-    sim->targets[i] = exs_pool_new(sim->base, host, port, (int)opt.connections,
-                                   (int)opt.http_timeout_ms, 0);
+    sim->paths[i] =
+        strdup(path && strcmp(path, "") != 0 && strcmp(path, "/") != 0 ? path : "/openrtb2/bid");
+    sim->targets[i] =
+        exs_pool_new(sim->base, host, port, (int)opt.connections, (int)opt.http_timeout_ms, 0);
     if (!sim->targets[i] || !sim->paths[i] ||
         exs_pool_set_exchange(sim->targets[i], opt.exchange, opt.exchange_key) != 0) {
         fprintf(stderr, "beat-exsim: cannot set up %s\n", url);
@@ -298,8 +309,8 @@ int main(int argc, char **argv) {
         }
         sim->world.n_badv = exs_camps_adomains(&sim->camps, &sim->world.badv);
         if (!(sim->oracle = exs_oracle_new(&sim->camps, opt.oracle_max))) return 1;
-        if (!(sim->explain_pctr = calloc((size_t)(sim->camps.n ? sim->camps.n : 1),
-                                         sizeof *sim->explain_pctr)))
+        if (!(sim->explain_pctr =
+                  calloc((size_t)(sim->camps.n ? sim->camps.n : 1), sizeof *sim->explain_pctr)))
             return 1;
     }
     if (opt.timeline && *opt.timeline && !(r.timeline = fopen(opt.timeline, "a"))) {
@@ -339,12 +350,12 @@ int main(int argc, char **argv) {
     sim->fail_streak = calloc((size_t)opt.inference.n, sizeof *sim->fail_streak);
     sim->probing = calloc((size_t)opt.inference.n, sizeof *sim->probing);
     sim->slow_streak = calloc((size_t)opt.inference.n, sizeof *sim->slow_streak);
-    if (!sim->base || !sim->targets || !sim->paths || !sim->down_until_us ||
-        !sim->fail_streak || !sim->probing || !sim->slow_streak)
+    if (!sim->base || !sim->targets || !sim->paths || !sim->down_until_us || !sim->fail_streak ||
+        !sim->probing || !sim->slow_streak)
         return 1;
     for (int i = 0; i < opt.inference.n; i++) add_target(&r, opt.inference.v[i]);
-    sim->notifier = exs_notifier_new(sim->base, (int)opt.notice_conns,
-                                     (int)opt.notice_timeout_ms, (int)opt.notice_queue);
+    sim->notifier = exs_notifier_new(sim->base, (int)opt.notice_conns, (int)opt.notice_timeout_ms,
+                                     (int)opt.notice_queue);
     if (!sim->notifier) return 1;
     beat_cfg_log(OPTS);
 
@@ -399,16 +410,15 @@ int main(int argc, char **argv) {
         beat_buf_reset(&extra);
     }
     if (opt.json && *opt.json &&
-        exs_stats_write_json(&sim->stats, elapsed_s, extra.len ? extra.data : NULL,
-                             opt.json) < 0)
+        exs_stats_write_json(&sim->stats, elapsed_s, extra.len ? extra.data : NULL, opt.json) < 0)
         rc = 1;
     beat_buf_fini(&extra);
     exs_oracle_free(sim->oracle);
     free(sim->explain_pctr);
     exs_camps_fini(&sim->camps);
-    beat_log(BEAT_INFO, "done", "requests=%" PRId64 " bids=%" PRId64 " wins=%" PRId64
-             " clicks=%" PRId64, sim->stats.requests, sim->stats.bids, sim->stats.wins,
-             sim->stats.clicks);
+    beat_log(BEAT_INFO, "done",
+             "requests=%" PRId64 " bids=%" PRId64 " wins=%" PRId64 " clicks=%" PRId64,
+             sim->stats.requests, sim->stats.bids, sim->stats.wins, sim->stats.clicks);
     exs_stats_fini(&sim->stats);
     return rc;
 }

@@ -12,12 +12,12 @@
 #define EXS_URL_MAX 4096 /* notice and click URLs; longer ones are refused */
 /* status: HTTP code, or -ETIMEDOUT / -ECONNREFUSED / -EIO when no answer.
  * body is valid only during the call. */
-typedef void (*exs_done_fn)(void *arg, int status, const char *body,
-                            size_t len, int64_t latency_us);
+typedef void (*exs_done_fn)(void *arg, int status, const char *body, size_t len,
+                            int64_t latency_us);
 typedef struct exs_pool exs_pool;
 typedef struct exs_call exs_call; /* one request in flight on a connection */
-exs_pool *exs_pool_new(struct event_base *base, const char *host, int port,
-                       int conns, int timeout_ms, int queue_max);
+exs_pool *exs_pool_new(struct event_base *base, const char *host, int port, int conns,
+                       int timeout_ms, int queue_max);
 void exs_pool_free(exs_pool *p); /* NULL is a no-op; aborts what is pending */
 /* Every POST of p carries X-Beat-Exchange: exchange and, when key is not
  * NULL or empty, X-Beat-Key: key (docs/exchanges.md). Copies both; an
@@ -28,9 +28,8 @@ int exs_pool_set_exchange(exs_pool *p, const char *exchange, const char *key);
  * exactly once unless the call is cancelled; *call (may be NULL) names it
  * while it runs on a connection (NULL when queued). -EBUSY when every
  * connection is busy and the queue is full (cb is not called). */
-int exs_pool_request(exs_pool *p, bool post, const char *path_query,
-                     const char *body, size_t len, const char *ortb_ver,
-                     exs_done_fn cb, void *arg, exs_call **call);
+int exs_pool_request(exs_pool *p, bool post, const char *path_query, const char *body, size_t len,
+                     const char *ortb_ver, exs_done_fn cb, void *arg, exs_call **call);
 /* During an exs_done_fn call with an HTTP status: that answer's header
  * name (case-insensitive), or NULL (absent, or outside a callback). The
  * string is valid only during the callback. */
@@ -44,8 +43,7 @@ int exs_pool_size(const exs_pool *p);
 /* Notice sender: GETs absolute http:// URLs over per-host pools.
  * -EINVAL bad URL, -ENOSPC too many hosts, -EBUSY queue full. */
 typedef struct exs_notifier exs_notifier;
-exs_notifier *exs_notifier_new(struct event_base *base, int conns,
-                               int timeout_ms, int queue_max);
+exs_notifier *exs_notifier_new(struct event_base *base, int conns, int timeout_ms, int queue_max);
 void exs_notifier_free(exs_notifier *n);
 int exs_notifier_get(exs_notifier *n, const char *url, exs_done_fn cb, void *arg);
 int exs_notifier_pending(const exs_notifier *n);

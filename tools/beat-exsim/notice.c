@@ -113,8 +113,15 @@ static int push(exs_delayq *q, dnotice d) {
 static int retry_later(notice_call *c) {
     int shift = c->attempt < 16 ? c->attempt : 16;
     int64_t wait_us = ((int64_t)c->sim->notice_retry_ms << shift) * 1000;
-    dnotice d = {beat_mono_us() + wait_us, c->kind, c->how, false, c->attempt + 1, 0, c->url,
-                 strdup(""), strdup("")};
+    dnotice d = {beat_mono_us() + wait_us,
+                 c->kind,
+                 c->how,
+                 false,
+                 c->attempt + 1,
+                 0,
+                 c->url,
+                 strdup(""),
+                 strdup("")};
     if (!d.camp || !d.auction) {
         free(d.camp);
         free(d.auction);
@@ -130,13 +137,12 @@ static int retry_later(notice_call *c) {
     return 0;
 }
 
-static void on_notice(void *arg, int status, const char *body, size_t len,
-                      int64_t lat_us) {
+static void on_notice(void *arg, int status, const char *body, size_t len, int64_t lat_us) {
     (void)body, (void)len, (void)lat_us;
     notice_call *c = arg;
     exs_stats *s = &c->sim->stats;
-    bool ok = c->kind == EXS_N_CLICK ? (status >= 300 && status < 400)
-                                     : (status >= 200 && status < 300);
+    bool ok =
+        c->kind == EXS_N_CLICK ? (status >= 300 && status < 400) : (status >= 200 && status < 300);
     /* No answer, a timeout or a server error may pass; a 4xx will not. */
     bool retriable = status != -ECANCELED && (status < 0 || status >= 500);
     if (c->how == EXS_FORGED) { /* called once: what did the receiver say? */
@@ -144,8 +150,8 @@ static void on_notice(void *arg, int status, const char *body, size_t len,
             s->forged_refused++;
         } else if (status >= 200 && status < 300) {
             s->forged_accepted++;
-            beat_log_rl(5000, BEAT_WARN, "forgery_accepted", "status=%d url=\"%.200s\"",
-                        status, c->url);
+            beat_log_rl(5000, BEAT_WARN, "forgery_accepted", "status=%d url=\"%.200s\"", status,
+                        c->url);
         } else {
             s->forged_failed++;
         }
@@ -166,16 +172,15 @@ static void on_notice(void *arg, int status, const char *body, size_t len,
         s->notice_ok[c->kind]++;
     } else if (!(retriable && c->attempt < c->sim->notice_retries && retry_later(c) == 0)) {
         s->notice_failed[c->kind]++;
-        beat_log_rl(5000, BEAT_WARN, "notice_failed", "kind=%s status=%d attempt=%d",
-                    KIND[c->kind], status, c->attempt);
+        beat_log_rl(5000, BEAT_WARN, "notice_failed", "kind=%s status=%d attempt=%d", KIND[c->kind],
+                    status, c->attempt);
     }
     call_free(c);
 }
 
 /* Counts what a real auction's first call stands for: a bill's price as
  * spend, a click; logs it to --events (wins are counted by the auction). */
-static void charge(exs_sim *sim, int kind, const char *camp, const char *auction,
-                   int64_t price) {
+static void charge(exs_sim *sim, int kind, const char *camp, const char *auction, int64_t price) {
     exs_stats *s = &sim->stats;
     exs_campaign_stats *c = exs_stats_campaign(s, camp && *camp ? camp : "?");
     if (kind == EXS_N_BILL) {
@@ -188,7 +193,8 @@ static void charge(exs_sim *sim, int kind, const char *camp, const char *auction
         return;
     }
     if (sim->events) {
-        fprintf(sim->events, "{\"ev\":\"%s\",\"auction\":\"%s\",\"campaign\":\"%s\","
+        fprintf(sim->events,
+                "{\"ev\":\"%s\",\"auction\":\"%s\",\"campaign\":\"%s\","
                 "\"price_cpm_micros\":%" PRId64 ",\"ts\":%" PRId64 "}\n",
                 KIND[kind], auction ? auction : "", camp ? camp : "", price, beat_now_ms());
     }
@@ -199,19 +205,17 @@ static void charge(exs_sim *sim, int kind, const char *camp, const char *auction
  * its own records, whoever hears of it. */
 static void charge_unsent(exs_sim *sim, int kind, const char *camp, const char *auction,
                           int64_t price, int how, bool test) {
-    if (kind == EXS_N_BILL && how == EXS_FIRST && !test)
-        charge(sim, kind, camp, auction, price);
+    if (kind == EXS_N_BILL && how == EXS_FIRST && !test) charge(sim, kind, camp, auction, price);
 }
 
 /* Sends one notice GET now; counts what it stands for once it is first sent
  * (a retry only counts as a retry). */
-static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
-                     const char *auction, int64_t price, int how, bool test, int attempt) {
+static void send_now(exs_sim *sim, int kind, const char *url, const char *camp, const char *auction,
+                     int64_t price, int how, bool test, int attempt) {
     exs_stats *s = &sim->stats;
     notice_call *call = calloc(1, sizeof *call);
     if (call) *call = (notice_call){sim, kind, how, attempt, strdup(url)};
-    int rc = !call || !call->url ? -ENOMEM
-                                 : exs_notifier_get(sim->notifier, url, on_notice, call);
+    int rc = !call || !call->url ? -ENOMEM : exs_notifier_get(sim->notifier, url, on_notice, call);
     if (how == EXS_FORGED || how == EXS_REPLAY) { /* never charged, counted apart */
         if (rc != 0) {
             if (call) call_free(call);
@@ -232,8 +236,8 @@ static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
         if (attempt) s->notice_failed[kind]++; /* sent before, never answered well */
         else s->notice_dropped[kind]++;
         if (!attempt) charge_unsent(sim, kind, camp, auction, price, how, test);
-        beat_log_rl(5000, BEAT_WARN, "notice_dropped", "kind=%s err=%d attempt=%d", KIND[kind],
-                    rc, attempt);
+        beat_log_rl(5000, BEAT_WARN, "notice_dropped", "kind=%s err=%d attempt=%d", KIND[kind], rc,
+                    attempt);
         return;
     }
     if (attempt) {
@@ -253,8 +257,8 @@ static void send_now(exs_sim *sim, int kind, const char *url, const char *camp,
     charge(sim, kind, camp, auction, price);
 }
 
-int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
-               const char *camp, const char *auction, int64_t price, int how, bool test) {
+int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms, const char *camp,
+               const char *auction, int64_t price, int how, bool test) {
     if (delay_ms <= 0) {
         send_now(sim, kind, url, camp, auction, price, how, test, 0);
         return 0;
@@ -270,8 +274,15 @@ int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms,
                     KIND[kind], q->n);
         return -ENOSPC;
     }
-    dnotice d = {beat_mono_us() + delay_ms * 1000, kind, how, test, 0, price, strdup(url),
-                 strdup(camp ? camp : ""), strdup(auction ? auction : "")};
+    dnotice d = {beat_mono_us() + delay_ms * 1000,
+                 kind,
+                 how,
+                 test,
+                 0,
+                 price,
+                 strdup(url),
+                 strdup(camp ? camp : ""),
+                 strdup(auction ? auction : "")};
     if (!d.url || !d.camp || !d.auction) {
         dn_free(&d);
         if (how == EXS_REPLAY) sim->stats.replay_failed++;
@@ -304,7 +315,8 @@ void exs_delayq_abandon(exs_sim *sim) {
         else if (d->how == EXS_FORGED) sim->stats.forged_failed++;
         else if (d->attempt) sim->stats.notice_failed[d->kind]++;
         else sim->stats.notice_dropped[d->kind]++;
-        if (!d->attempt) charge_unsent(sim, d->kind, d->camp, d->auction, d->price, d->how, d->test);
+        if (!d->attempt)
+            charge_unsent(sim, d->kind, d->camp, d->auction, d->price, d->how, d->test);
         dn_free(d);
     }
     q->n = 0;

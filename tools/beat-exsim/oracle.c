@@ -103,8 +103,8 @@ static bool grow(exs_oracle *o) {
 }
 
 int exs_oracle_add_raw(exs_oracle *o, int64_t t_ms, int64_t thresh, int64_t floor, int at,
-                       uint64_t elig, const float *ctr, const float *pctr, int won,
-                       bool clicked, double won_ctr) {
+                       uint64_t elig, const float *ctr, const float *pctr, int won, bool clicked,
+                       double won_ctr) {
     if (!grow(o)) {
         o->dropped++;
         return -ENOSPC;
@@ -112,8 +112,8 @@ int exs_oracle_add_raw(exs_oracle *o, int64_t t_ms, int64_t thresh, int64_t floo
     if (thresh > INT32_MAX) thresh = INT32_MAX;
     if (floor > INT32_MAX) floor = INT32_MAX;
     rec *x = &o->r[o->n];
-    *x = (rec){t_ms, (int32_t)thresh, (int32_t)floor, (uint8_t)at, (int8_t)won, clicked,
-               (float)won_ctr, 0};
+    *x = (rec){t_ms,        (int32_t)thresh, (int32_t)floor, (uint8_t)at,
+               (int8_t)won, clicked,         (float)won_ctr, 0};
     float *c = &o->ctr[o->n * o->nc], *p = &o->pctr[o->n * o->nc];
     bool told = false;
     for (int k = 0; k < o->nc; k++) {
@@ -130,8 +130,7 @@ int exs_oracle_add_raw(exs_oracle *o, int64_t t_ms, int64_t thresh, int64_t floo
 }
 
 void exs_oracle_add(exs_oracle *o, const exs_world *w, const exs_req *r, int64_t t_ms,
-                    int64_t market, int won, bool clicked, double won_ctr,
-                    const float *pctr) {
+                    int64_t market, int won, bool clicked, double won_ctr, const float *pctr) {
     /* A test auction buys nothing: no opportunity for the oracle either. */
     if (r->test) return;
     int64_t floor = r->private_auction ? r->deal_floor_usd_micros : r->floor_usd_micros;
@@ -378,9 +377,11 @@ static int bayes_json(exs_oracle *o, int64_t window_ms, beat_buf *out) {
     double all = auc_of(o->r, idx, n, &pos);
     int rc = beat_buf_puts(out, ",\"bayes_auc\":{\"overall\":");
     if (!rc) rc = put_auc(out, all);
-    if (!rc) rc = beat_buf_printf(out, ",\"n\":%" PRId64 ",\"clicks\":%" PRId64
-                                  ",\"window_ms\":%" PRId64 ",\"windows\":[",
-                                  n, pos, window_ms);
+    if (!rc)
+        rc = beat_buf_printf(out,
+                             ",\"n\":%" PRId64 ",\"clicks\":%" PRId64 ",\"window_ms\":%" PRId64
+                             ",\"windows\":[",
+                             n, pos, window_ms);
     int first = 1;
     for (int64_t t0 = t_first; rc == 0 && n > 0 && t0 <= t_last; t0 += window_ms) {
         int64_t k = 0, p = 0;
@@ -413,7 +414,8 @@ int exs_oracle_json(exs_oracle *o, const exs_world *w, int64_t window_ms, beat_b
     }
     /* What the engine's wins were worth in expected clicks, per campaign. */
     double sum_t = 0, sum_p = 0, sum_e = 0;
-    rc = beat_buf_printf(out, ",\"oracle\":{\"auctions\":%" PRId64 ",\"dropped\":%" PRId64
+    rc = beat_buf_printf(out,
+                         ",\"oracle\":{\"auctions\":%" PRId64 ",\"dropped\":%" PRId64
                          ",\"explained\":%" PRId64 ",\"campaigns\":{",
                          o->n, o->dropped, o->explained);
     for (int c = 0; rc == 0 && c < nc; c++) {
@@ -429,24 +431,28 @@ int exs_oracle_json(exs_oracle *o, const exs_world *w, int64_t window_ms, beat_b
         if (c) rc = beat_buf_puts(out, ",");
         if (!rc) rc = beat_buf_json_str(out, exs_camp_id(o->cs, c), strlen(exs_camp_id(o->cs, c)));
         if (!rc)
-            rc = beat_buf_printf(out, ":{\"eligible\":%" PRId64 ",\"wins\":%" PRId64
+            rc = beat_buf_printf(out,
+                                 ":{\"eligible\":%" PRId64 ",\"wins\":%" PRId64
                                  ",\"spend_micros\":%.0f,\"budget_micros\":%" PRId64
                                  ",\"clicks\":%.2f,\"lambda\":%.6g,\"fp_wins\":%" PRId64
                                  ",\"fp_spend_micros\":%.0f,\"engine_wins\":%" PRId64
                                  ",\"engine_exp_clicks\":%.2f,\"engine_pctr_sum\":%.2f",
                                  t[c].elig, t[c].wins, t[c].spend_cpm / 1000.0,
-                                 exs_camp_budget(o->cs, c), t[c].clicks, t[c].lambda,
-                                 t[c].fp_wins, t[c].fp_paid_cpm / 1000.0, eng_wins, eng, eng_p);
+                                 exs_camp_budget(o->cs, c), t[c].clicks, t[c].lambda, t[c].fp_wins,
+                                 t[c].fp_paid_cpm / 1000.0, eng_wins, eng, eng_p);
         if (!rc)
-            rc = beat_buf_printf(out, ",\"pctr_oracle\":{\"eligible\":%" PRId64
-                                 ",\"wins\":%" PRId64 ",\"spend_micros\":%.0f"
+            rc = beat_buf_printf(out,
+                                 ",\"pctr_oracle\":{\"eligible\":%" PRId64 ",\"wins\":%" PRId64
+                                 ",\"spend_micros\":%.0f"
                                  ",\"clicks\":%.2f,\"pctr_sum\":%.2f,\"lambda\":%.6g}}",
                                  p[c].elig, p[c].wins, p[c].spend_cpm / 1000.0, p[c].clicks,
                                  p[c].score_sum, p[c].lambda);
     }
     if (!rc)
-        rc = beat_buf_printf(out, "},\"clicks\":%.2f,\"pctr_clicks\":%.2f"
-                             ",\"engine_exp_clicks\":%.2f}", sum_t, sum_p, sum_e);
+        rc = beat_buf_printf(out,
+                             "},\"clicks\":%.2f,\"pctr_clicks\":%.2f"
+                             ",\"engine_exp_clicks\":%.2f}",
+                             sum_t, sum_p, sum_e);
     if (!rc) rc = bayes_json(o, window_ms, out);
     free(t), free(p);
     return rc;

@@ -171,9 +171,9 @@ static int t_explain_parse(void) {
     const char *none = "v=0;";
     CHECK_EQ_INT(exs_explain_parse(none, strlen(none), find, NULL, p, 2, &v), 0);
     CHECK(v == 0 && isnan(p[0]) && isnan(p[1]));
-    const char *bad[] = {"", "v=", "v=x;a=0.1", "w=1;a=0.1", "v=1;a=0.1,", "v=1;a=1.5",
-                         "v=1;a", "v=1;a=0.1;bb=0.2", "v=1;a=nan", "v=-3;a=0.1",
-                         "v=1;a b=0.1", "v=1;a=0.1,,bb=0.2"};
+    const char *bad[] = {"",           "v=",         "v=x;a=0.1",   "w=1;a=0.1",
+                         "v=1;a=0.1,", "v=1;a=1.5",  "v=1;a",       "v=1;a=0.1;bb=0.2",
+                         "v=1;a=nan",  "v=-3;a=0.1", "v=1;a b=0.1", "v=1;a=0.1,,bb=0.2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_EQ_INT(exs_explain_parse(bad[i], strlen(bad[i]), find, NULL, p, 2, &v), -EINVAL);
         CHECK(v == 0 && isnan(p[0]) && isnan(p[1]));
@@ -187,12 +187,11 @@ static int t_explain_parse(void) {
 }
 
 int main(int argc, char **argv) {
-    static const beat_test_case tests[] = {
-        {"shade_bounds", t_shade_bounds},
-        {"shading_pays_less", t_shading_pays_less},
-        {"second_price_untouched", t_second_price_untouched},
-        {"pctr_oracle", t_pctr_oracle},
-        {"explain_parse", t_explain_parse},
-        {NULL, NULL}};
+    static const beat_test_case tests[] = {{"shade_bounds", t_shade_bounds},
+                                           {"shading_pays_less", t_shading_pays_less},
+                                           {"second_price_untouched", t_second_price_untouched},
+                                           {"pctr_oracle", t_pctr_oracle},
+                                           {"explain_parse", t_explain_parse},
+                                           {NULL, NULL}};
     return beat_test_main("exsim_oracle", tests, argc, argv);
 }

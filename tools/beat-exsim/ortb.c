@@ -16,8 +16,12 @@ static char consent_yes[256], consent_no[256];
 static double consent_share;
 
 void exs_consent_init(double share, int vendor) {
-    tl_tcf yes = {.purposes = 0xf, .special = 1, .max_vendor = vendor,
-                  .vendors = &vendor, .n_vendors = vendor > 0, .range = true};
+    tl_tcf yes = {.purposes = 0xf,
+                  .special = 1,
+                  .max_vendor = vendor,
+                  .vendors = &vendor,
+                  .n_vendors = vendor > 0,
+                  .range = true};
     tl_tcf no = {.purposes = 1};
     tl_tcf_encode(&yes, consent_yes);
     tl_tcf_encode(&no, consent_no);
@@ -44,12 +48,13 @@ static int imp_json(const exs_world *w, const exs_req *r, beat_buf *o) {
             /* Alternatives an exchange commonly offers next to the main size. */
             int aw, ah;
             exs_size_of(exs_alt_size(r->size), &aw, &ah);
-            rc = beat_buf_printf(o, "\"banner\":{\"format\":[{\"w\":%d,\"h\":%d},"
-                                 "{\"w\":%d,\"h\":%d}],\"pos\":%d%s}", W, H, aw, ah,
-                                 r->pos, r->seq % 5 == 0 ? ",\"battr\":[1,3]" : "");
+            rc = beat_buf_printf(o,
+                                 "\"banner\":{\"format\":[{\"w\":%d,\"h\":%d},"
+                                 "{\"w\":%d,\"h\":%d}],\"pos\":%d%s}",
+                                 W, H, aw, ah, r->pos, r->seq % 5 == 0 ? ",\"battr\":[1,3]" : "");
         } else {
-            rc = beat_buf_printf(o, "\"banner\":{\"w\":%d,\"h\":%d,\"pos\":%d%s}", W, H,
-                                 r->pos, r->seq % 5 == 0 ? ",\"battr\":[1,3]" : "");
+            rc = beat_buf_printf(o, "\"banner\":{\"w\":%d,\"h\":%d,\"pos\":%d%s}", W, H, r->pos,
+                                 r->seq % 5 == 0 ? ",\"battr\":[1,3]" : "");
         }
     } else if (r->fmt == EXS_VIDEO) {
         static const char *const MIMES[] = {"[\"video/mp4\"]", "[\"video/mp4\",\"video/webm\"]",
@@ -58,19 +63,21 @@ static int imp_json(const exs_world *w, const exs_req *r, beat_buf *o) {
         static const int MAXD[] = {15, 30, 60};
         int m = (int)(r->seq % 7 == 0 ? 2 : r->seq % 3 == 0 ? 1 : 0);
         int p = (int)((r->seq / 3) % 3), d = (int)((r->seq / 7) % 3);
-        rc = beat_buf_printf(o, "\"video\":{\"mimes\":%s,\"minduration\":5,"
+        rc = beat_buf_printf(o,
+                             "\"video\":{\"mimes\":%s,\"minduration\":5,"
                              "\"maxduration\":%d,\"protocols\":%s,\"w\":%d,\"h\":%d,"
                              "\"linearity\":1,\"startdelay\":0,\"%s\":1,\"pos\":1}",
                              MIMES[m], MAXD[d], PROTOS[p], W, H,
                              r->ver == 26 ? "plcmt" : "placement");
     } else {
         rc = beat_buf_printf(
-            o, "\"native\":{\"ver\":\"1.2\",\"request\":\"{\\\"ver\\\":\\\"1.2\\\","
-               "\\\"context\\\":1,\\\"plcmttype\\\":1,\\\"plcmtcnt\\\":1,\\\"assets\\\":["
-               "{\\\"id\\\":1,\\\"required\\\":1,\\\"title\\\":{\\\"len\\\":90}},"
-               "{\\\"id\\\":2,\\\"required\\\":1,\\\"img\\\":{\\\"type\\\":3,\\\"wmin\\\":%d,"
-               "\\\"hmin\\\":%d}},{\\\"id\\\":3,\\\"required\\\":%d,\\\"data\\\":{\\\"type\\\":1,"
-               "\\\"len\\\":25}}]}\"}",
+            o,
+            "\"native\":{\"ver\":\"1.2\",\"request\":\"{\\\"ver\\\":\\\"1.2\\\","
+            "\\\"context\\\":1,\\\"plcmttype\\\":1,\\\"plcmtcnt\\\":1,\\\"assets\\\":["
+            "{\\\"id\\\":1,\\\"required\\\":1,\\\"title\\\":{\\\"len\\\":90}},"
+            "{\\\"id\\\":2,\\\"required\\\":1,\\\"img\\\":{\\\"type\\\":3,\\\"wmin\\\":%d,"
+            "\\\"hmin\\\":%d}},{\\\"id\\\":3,\\\"required\\\":%d,\\\"data\\\":{\\\"type\\\":1,"
+            "\\\"len\\\":25}}]}\"}",
             W / 2, H / 2, r->seq % 4 == 0 ? 1 : 0);
     }
     if (rc < 0) return rc;
@@ -99,15 +106,19 @@ int exs_req_json(const exs_world *w, const exs_req *r, int tmax_ms, beat_buf *ou
     int rc = beat_buf_printf(out, "{\"id\":\"%s\",", r->id);
     if (rc < 0 || (rc = imp_json(w, r, out)) < 0) return rc;
     if (r->app)
-        rc = beat_buf_printf(out, ",\"app\":{\"id\":\"a%d\",\"bundle\":\"%s\",\"cat\":[\"%s\"],"
+        rc = beat_buf_printf(out,
+                             ",\"app\":{\"id\":\"a%d\",\"bundle\":\"%s\",\"cat\":[\"%s\"],"
                              "\"storeurl\":\"https://play.example/%s\",\"publisher\":"
-                             "{\"id\":\"pub%d\"}}", r->dom, dom, cat, dom, 100 + r->dom / 5);
+                             "{\"id\":\"pub%d\"}}",
+                             r->dom, dom, cat, dom, 100 + r->dom / 5);
     else
-        rc = beat_buf_printf(out, ",\"site\":{\"id\":\"s%d\",\"domain\":\"%s\",\"cat\":[\"%s\"],"
+        rc = beat_buf_printf(out,
+                             ",\"site\":{\"id\":\"s%d\",\"domain\":\"%s\",\"cat\":[\"%s\"],"
                              "\"page\":\"http://%s/\",\"publisher\":{\"id\":\"pub%d\"}}",
                              r->dom, dom, cat, dom, r->dom / 5);
     if (rc < 0) return rc;
-    rc = beat_buf_printf(out, ",\"device\":{\"devicetype\":%d,\"os\":\"%s\",\"ua\":\"beat-exsim\","
+    rc = beat_buf_printf(out,
+                         ",\"device\":{\"devicetype\":%d,\"os\":\"%s\",\"ua\":\"beat-exsim\","
                          "\"ip\":\"10.%d.%d.1\",\"geo\":{\"country\":\"%s\"}}",
                          exs_devtype(r->dev), exs_os_name(r->os), r->user / 256, r->user % 256,
                          exs_ctry_name(r->ctry));
@@ -118,12 +129,12 @@ int exs_req_json(const exs_world *w, const exs_req *r, int tmax_ms, beat_buf *ou
                              r->gdpr ? "\"" : "");
     else
         rc = beat_buf_printf(out, ",\"user\":{\"id\":\"u%d\"%s%s%s}", r->user,
-                             r->gdpr ? ",\"ext\":{\"consent\":\"" : "", r->gdpr ? consent_of(r) : "",
-                             r->gdpr ? "\"}" : "");
+                             r->gdpr ? ",\"ext\":{\"consent\":\"" : "",
+                             r->gdpr ? consent_of(r) : "", r->gdpr ? "\"}" : "");
     if (rc < 0) return rc;
     if (r->ver == 26)
-        rc = beat_buf_printf(out, ",\"regs\":{\"gdpr\":%d},\"source\":{\"tid\":\"t-%s\"}",
-                             r->gdpr, r->id);
+        rc = beat_buf_printf(out, ",\"regs\":{\"gdpr\":%d},\"source\":{\"tid\":\"t-%s\"}", r->gdpr,
+                             r->id);
     else
         rc = beat_buf_printf(out, ",\"regs\":{\"ext\":{\"gdpr\":%d}},\"source\":{\"tid\":\"t-%s\"}",
                              r->gdpr, r->id);

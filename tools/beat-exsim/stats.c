@@ -80,10 +80,10 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
            " timeouts=%" PRId64 " errors=%" PRId64 " bad=%" PRId64 "\n",
            s->ans_200, s->ans_204, s->ans_400, s->ans_other, s->timeouts, s->errors,
            s->bad_responses);
-    printf("latency: p50=%.2f ms p99=%.2f ms (n=%" PRId64 ")\n",
-           exs_stats_latency_ms(s, 0.50), exs_stats_latency_ms(s, 0.99), s->lat_n);
-    printf("%-20s %10s %10s %7s %14s %8s %7s\n", "campaign", "bids", "wins", "win%",
-           "spend_micros", "clicks", "ctr%");
+    printf("latency: p50=%.2f ms p99=%.2f ms (n=%" PRId64 ")\n", exs_stats_latency_ms(s, 0.50),
+           exs_stats_latency_ms(s, 0.99), s->lat_n);
+    printf("%-20s %10s %10s %7s %14s %8s %7s\n", "campaign", "bids", "wins", "win%", "spend_micros",
+           "clicks", "ctr%");
     for (int i = 0; i < s->n_campaigns; i++) {
         const exs_campaign_stats *c = &s->campaigns[i];
         printf("%-20s %10" PRId64 " %10" PRId64 " %6.1f%% %14" PRId64 " %8" PRId64 " %6.2f%%\n",
@@ -100,10 +100,10 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
            s->below_floor, s->outbid, s->blocked_bids, s->retries, s->per_try_timeouts,
            s->ejections);
     for (int k = 0; k < EXS_N_KINDS; k++)
-        printf("notices %-5s sent=%" PRId64 " ok=%" PRId64 " failed=%" PRId64
-               " dropped=%" PRId64 " retries=%" PRId64 "\n", KIND_NAMES[k], s->notice_sent[k],
-               s->notice_ok[k], s->notice_failed[k], s->notice_dropped[k],
-               s->notice_retried[k]);
+        printf("notices %-5s sent=%" PRId64 " ok=%" PRId64 " failed=%" PRId64 " dropped=%" PRId64
+               " retries=%" PRId64 "\n",
+               KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k], s->notice_failed[k],
+               s->notice_dropped[k], s->notice_retried[k]);
     if (s->test_requests)
         printf("test traffic (never billed): requests=%" PRId64 " wins=%" PRId64
                " notices win=%" PRId64 " bill=%" PRId64 " loss=%" PRId64 " click=%" PRId64 "\n",
@@ -114,8 +114,8 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
         printf("replays (never billed): sent=%" PRId64 " ok=%" PRId64 " failed=%" PRId64
                "; forged bills (never billed): sent=%" PRId64 " refused=%" PRId64
                " accepted=%" PRId64 " failed=%" PRId64 "\n",
-               s->replay_sent, s->replay_ok, s->replay_failed, s->forged_sent,
-               s->forged_refused, s->forged_accepted, s->forged_failed);
+               s->replay_sent, s->replay_ok, s->replay_failed, s->forged_sent, s->forged_refused,
+               s->forged_accepted, s->forged_failed);
     if (s->click_no_href || s->campaigns_dropped)
         printf("click_no_href=%" PRId64 " campaigns_dropped=%d\n", s->click_no_href,
                s->campaigns_dropped);
@@ -132,18 +132,19 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
         ",\"spend_micros\":%" PRId64 ",\"spend_cpm_micros\":%" PRId64 ",\"clicks\":%" PRId64
         ",\"below_floor\":%" PRId64 ",\"outbid\":%" PRId64
         ",\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"n\":%" PRId64 "},\"notices\":{",
-        elapsed_s, s->requests, s->skipped, s->retries, s->ans_200, s->ans_204, s->ans_400, s->ans_other,
-        s->timeouts, s->errors, s->bad_responses, s->bids, s->wins,
+        elapsed_s, s->requests, s->skipped, s->retries, s->ans_200, s->ans_204, s->ans_400,
+        s->ans_other, s->timeouts, s->errors, s->bad_responses, s->bids, s->wins,
         money_micros(s->spend_cpm_micros), s->spend_cpm_micros, s->clicks, s->below_floor,
         s->outbid, exs_stats_latency_ms(s, 0.50), exs_stats_latency_ms(s, 0.99), s->lat_n);
     for (int k = 0; k < EXS_N_KINDS && rc == 0; k++)
-        rc = beat_buf_printf(b, "%s\"%s\":{\"sent\":%" PRId64 ",\"ok\":%" PRId64
-                             ",\"failed\":%" PRId64 ",\"dropped\":%" PRId64
-                             ",\"retries\":%" PRId64 "}",
+        rc = beat_buf_printf(b,
+                             "%s\"%s\":{\"sent\":%" PRId64 ",\"ok\":%" PRId64 ",\"failed\":%" PRId64
+                             ",\"dropped\":%" PRId64 ",\"retries\":%" PRId64 "}",
                              k ? "," : "", KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k],
                              s->notice_failed[k], s->notice_dropped[k], s->notice_retried[k]);
     if (rc == 0)
-        rc = beat_buf_printf(b, "},\"notice_dupes\":%" PRId64 ",\"delayed_dropped\":%" PRId64
+        rc = beat_buf_printf(b,
+                             "},\"notice_dupes\":%" PRId64 ",\"delayed_dropped\":%" PRId64
                              ",\"click_no_href\":%" PRId64 ",\"imps\":%" PRId64
                              ",\"per_try_timeouts\":%" PRId64 ",\"ejections\":%" PRId64
                              ",\"filtered_bids\":%" PRId64 ",\"deal_bids\":%" PRId64
@@ -155,7 +156,8 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
     if (rc == 0) {
         int64_t sent = 0;
         for (int k = 0; k < EXS_N_KINDS; k++) sent += s->test_notices[k];
-        rc = beat_buf_printf(b, "\"test\":{\"requests\":%" PRId64 ",\"wins\":%" PRId64
+        rc = beat_buf_printf(b,
+                             "\"test\":{\"requests\":%" PRId64 ",\"wins\":%" PRId64
                              ",\"notices_sent\":%" PRId64 ",\"notices\":{",
                              s->test_requests, s->test_wins, sent);
     }
@@ -164,18 +166,19 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
                              s->test_notices[k]);
     if (rc == 0) rc = beat_buf_puts(b, "}},");
     if (rc == 0)
-        rc = beat_buf_printf(b, "\"replays\":{\"sent\":%" PRId64 ",\"ok\":%" PRId64
+        rc = beat_buf_printf(b,
+                             "\"replays\":{\"sent\":%" PRId64 ",\"ok\":%" PRId64
                              ",\"failed\":%" PRId64 "},\"forged\":{\"sent\":%" PRId64
-                             ",\"refused\":%" PRId64 ",\"accepted\":%" PRId64
-                             ",\"failed\":%" PRId64 "},",
+                             ",\"refused\":%" PRId64 ",\"accepted\":%" PRId64 ",\"failed\":%" PRId64
+                             "},",
                              s->replay_sent, s->replay_ok, s->replay_failed, s->forged_sent,
                              s->forged_refused, s->forged_accepted, s->forged_failed);
     /* First price: paid vs the value bid before shading (saved = the gap). */
     if (rc == 0)
-        rc = beat_buf_printf(b, "\"first_price\":{\"wins\":%" PRId64 ",\"paid_micros\":%" PRId64
+        rc = beat_buf_printf(b,
+                             "\"first_price\":{\"wins\":%" PRId64 ",\"paid_micros\":%" PRId64
                              ",\"value_micros\":%" PRId64 ",\"saved_micros\":%" PRId64
-                             "},\"explain\":{\"answers\":%" PRId64 ",\"malformed\":%" PRId64
-                             "},",
+                             "},\"explain\":{\"answers\":%" PRId64 ",\"malformed\":%" PRId64 "},",
                              s->wins_first_price, money_micros(s->fp_paid_cpm_micros),
                              money_micros(s->fp_value_cpm_micros),
                              money_micros(s->fp_value_cpm_micros - s->fp_paid_cpm_micros),
@@ -183,22 +186,21 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
     static const char *const FMT[3] = {"banner", "video", "native"};
     if (rc == 0) rc = beat_buf_puts(b, "\"by_format\":{");
     for (int k = 0; k < 3 && rc == 0; k++)
-        rc = beat_buf_printf(b, "%s\"%s\":{\"requests\":%" PRId64 ",\"bids\":%" PRId64
-                             ",\"wins\":%" PRId64 "}", k ? "," : "", FMT[k], s->by_fmt_req[k],
-                             s->by_fmt_bids[k], s->by_fmt_wins[k]);
+        rc = beat_buf_printf(
+            b, "%s\"%s\":{\"requests\":%" PRId64 ",\"bids\":%" PRId64 ",\"wins\":%" PRId64 "}",
+            k ? "," : "", FMT[k], s->by_fmt_req[k], s->by_fmt_bids[k], s->by_fmt_wins[k]);
     if (rc == 0) rc = beat_buf_puts(b, "},\"campaigns\":{");
     for (int i = 0; i < s->n_campaigns && rc == 0; i++) {
         const exs_campaign_stats *c = &s->campaigns[i];
         if (i) rc = beat_buf_puts(b, ",");
         if (rc == 0) rc = beat_buf_json_str(b, c->id, strlen(c->id));
         if (rc == 0)
-            rc = beat_buf_printf(b, ":{\"bids\":%" PRId64 ",\"wins\":%" PRId64
+            rc = beat_buf_printf(b,
+                                 ":{\"bids\":%" PRId64 ",\"wins\":%" PRId64
                                  ",\"spend_micros\":%" PRId64 ",\"spend_cpm_micros\":%" PRId64
-                                 ",\"bid_cpm_micros\":%" PRId64
-                                 ",\"clicks\":%" PRId64 ",\"imps\":%" PRId64
-                                 ",\"exp_clicks\":%.2f,\"fp_wins\":%" PRId64
-                                 ",\"fp_paid_micros\":%" PRId64 ",\"fp_value_micros\":%" PRId64
-                                 "}",
+                                 ",\"bid_cpm_micros\":%" PRId64 ",\"clicks\":%" PRId64
+                                 ",\"imps\":%" PRId64 ",\"exp_clicks\":%.2f,\"fp_wins\":%" PRId64
+                                 ",\"fp_paid_micros\":%" PRId64 ",\"fp_value_micros\":%" PRId64 "}",
                                  c->bids, c->wins, money_micros(c->spend_cpm_micros),
                                  c->spend_cpm_micros, c->bid_cpm_micros, c->clicks, c->imps,
                                  c->exp_clicks, c->fp_wins, money_micros(c->fp_paid_cpm_micros),
@@ -212,19 +214,20 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
 
 int exs_stats_timeline(const exs_stats *s, int64_t now_ms, double rate, double p50_ms,
                        double p99_ms, FILE *f) {
-    fprintf(f, "{\"ts\":%" PRId64 ",\"rate\":%.1f,\"requests\":%" PRId64
-            ",\"skipped\":%" PRId64 ",\"answered\":%" PRId64 ",\"timeouts\":%" PRId64
-            ",\"errors\":%" PRId64 ",\"retries\":%" PRId64 ",\"bids\":%" PRId64
-            ",\"wins\":%" PRId64 ",\"spend_micros\":%" PRId64 ",\"clicks\":%" PRId64
+    fprintf(f,
+            "{\"ts\":%" PRId64 ",\"rate\":%.1f,\"requests\":%" PRId64 ",\"skipped\":%" PRId64
+            ",\"answered\":%" PRId64 ",\"timeouts\":%" PRId64 ",\"errors\":%" PRId64
+            ",\"retries\":%" PRId64 ",\"bids\":%" PRId64 ",\"wins\":%" PRId64
+            ",\"spend_micros\":%" PRId64 ",\"clicks\":%" PRId64
             ",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"campaigns\":{",
-            now_ms, rate, s->requests, s->skipped, s->ans_200 + s->ans_204, s->timeouts,
-            s->errors, s->retries, s->bids, s->wins, money_micros(s->spend_cpm_micros),
-            s->clicks, p50_ms, p99_ms);
+            now_ms, rate, s->requests, s->skipped, s->ans_200 + s->ans_204, s->timeouts, s->errors,
+            s->retries, s->bids, s->wins, money_micros(s->spend_cpm_micros), s->clicks, p50_ms,
+            p99_ms);
     for (int i = 0; i < s->n_campaigns; i++) {
         const exs_campaign_stats *c = &s->campaigns[i];
         fprintf(f, "%s\"%s\":[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "]",
-                i ? "," : "", c->id, c->wins, money_micros(c->spend_cpm_micros), c->clicks,
-                c->bids, money_micros(c->bid_cpm_micros));
+                i ? "," : "", c->id, c->wins, money_micros(c->spend_cpm_micros), c->clicks, c->bids,
+                money_micros(c->bid_cpm_micros));
     }
     fputs("}}\n", f);
     return fflush(f) == 0 ? 0 : -EIO;

@@ -16,9 +16,8 @@
 
 enum { SALT_REQ = 1, SALT_MARKET1, SALT_MARKET2, SALT_EFFECT, SALT_CMP, SALT_NOMKT };
 
-static const int SIZES[EXS_SIZES][2] = {{300, 250}, {728, 90}, {320, 50}, {160, 600},
-                                        {300, 600}, {970, 250}, {640, 480}, {1280, 720},
-                                        {1200, 627}};
+static const int SIZES[EXS_SIZES][2] = {{300, 250}, {728, 90},  {320, 50},   {160, 600}, {300, 600},
+                                        {970, 250}, {640, 480}, {1280, 720}, {1200, 627}};
 static const int BANNER_W[6] = {35, 20, 25, 8, 7, 5};
 static const int DEVTYPE[EXS_DEVS] = {2, 4, 5}; /* PC, phone, tablet */
 static const int DEV_W[EXS_DEVS] = {40, 45, 15};
@@ -27,8 +26,8 @@ static const char *const CTRIES[EXS_CTRIES] = {"USA", "GBR", "DEU", "FRA",
                                                "JPN", "CAN", "ESP", "ITA"};
 static const int CTRY_W[EXS_CTRIES] = {35, 13, 12, 10, 10, 8, 6, 6};
 static const double CTRY_PRICE[EXS_CTRIES] = {1.3, 1.1, 1.0, 0.9, 1.0, 1.0, 0.7, 0.7};
-static const char *const CATS[EXS_CATS] = {"IAB1", "IAB2", "IAB3", "IAB5", "IAB7",
-                                           "IAB8", "IAB9", "IAB12", "IAB13", "IAB17",
+static const char *const CATS[EXS_CATS] = {"IAB1",  "IAB2",  "IAB3",  "IAB5",  "IAB7",
+                                           "IAB8",  "IAB9",  "IAB12", "IAB13", "IAB17",
                                            "IAB18", "IAB19", "IAB20", "IAB22"};
 /* Deals of the simulated exchange: which traffic carries them. */
 static const char *const DEALS[EXS_DEALS] = {"deal-premium-video", "deal-news-plus",
@@ -82,8 +81,7 @@ static int pick(double u, const int *weights, int n) {
 static double base_logit(const exs_world *w, const exs_req *r) {
     return w->b0 + w->dom_eff[r->dom] + w->pub_eff[r->dom] + w->cat_eff[r->cat] +
            w->size_eff[r->size] + (r->pos >= 0 ? w->pos_eff[r->pos == 1 ? 0 : 1] : 0) +
-           w->chan_eff[r->app] + w->dev_eff[r->dev] + w->os_eff[r->os] +
-           w->ctry_eff[r->ctry];
+           w->chan_eff[r->app] + w->dev_eff[r->dev] + w->os_eff[r->os] + w->ctry_eff[r->ctry];
 }
 
 static double mean_ctr(const exs_world *w, int n) {
@@ -97,8 +95,7 @@ static double mean_ctr(const exs_world *w, int n) {
     return sum / n;
 }
 
-void exs_world_init(exs_world *w, uint64_t seed, double market_median,
-                    double market_sigma) {
+void exs_world_init(exs_world *w, uint64_t seed, double market_median, double market_sigma) {
     memset(w, 0, sizeof *w);
     w->seed = seed;
     w->run_id = (uint32_t)beat_random_u64();
@@ -218,9 +215,11 @@ void exs_req_gen(const exs_world *w, uint64_t seq, exs_req *r) {
     r->floor_usd_micros = llround((double)r->floor_cur_micros * w->rates[r->cur]);
     /* Deals: on matching inventory, some as private auctions. */
     r->deal = -1;
-    int cand = r->fmt == EXS_VIDEO ? 0 : CATS[r->cat][3] == '1' && CATS[r->cat][4] == '2' ? 1
-             : strcmp(CATS[r->cat], "IAB17") == 0 ? 2
-             : (r->fmt == EXS_NATIVE && strcmp(CATS[r->cat], "IAB20") == 0) ? 3 : 4;
+    int cand = r->fmt == EXS_VIDEO                                            ? 0
+               : CATS[r->cat][3] == '1' && CATS[r->cat][4] == '2'             ? 1
+               : strcmp(CATS[r->cat], "IAB17") == 0                           ? 2
+               : (r->fmt == EXS_NATIVE && strcmp(CATS[r->cat], "IAB20") == 0) ? 3
+                                                                              : 4;
     if (U(14) < (cand == 4 ? 0.05 : 0.35)) {
         r->deal = cand;
         r->private_auction = U(15) < 0.4;
@@ -254,8 +253,10 @@ int64_t exs_market_cpm_micros(const exs_world *w, const exs_req *r, double price
     double z = normal_of(exs_unit(w, r->seq, SALT_MARKET1), exs_unit(w, r->seq, SALT_MARKET2));
     /* Per segment: format, size, country, device, and site quality (better
      * sites click more and cost more, so the market is not a free lunch). */
-    double med = w->market_median * FMT_PRICE[r->fmt] * SIZE_PRICE[r->size] *
-                 CTRY_PRICE[r->ctry] * (r->dev == 0 ? 1.0 : r->dev == 1 ? 0.8 : 0.9) *
+    double med = w->market_median * FMT_PRICE[r->fmt] * SIZE_PRICE[r->size] * CTRY_PRICE[r->ctry] *
+                 (r->dev == 0   ? 1.0
+                  : r->dev == 1 ? 0.8
+                                : 0.9) *
                  exp(0.5 * w->dom_eff[r->dom]) * price_wave;
     double cpm = med * exp(w->market_sigma * z);
     if (cpm > 1000.0) cpm = 1000.0;

@@ -46,25 +46,24 @@ typedef struct exs_world {
 typedef struct exs_req {
     uint64_t seq;
     char id[48];
-    int ver;               /* 25 or 26: OpenRTB 2.5 / 2.6 */
-    int app;               /* 0 site, 1 app */
+    int ver; /* 25 or 26: OpenRTB 2.5 / 2.6 */
+    int app; /* 0 site, 1 app */
     int dom, cat, fmt, size, pos, dev, os, ctry, user, at;
-    int multisize;         /* banner: also offers format[] alternatives */
-    int cur;               /* floor currency: 0 USD, 1 EUR, 2 GBP */
+    int multisize;            /* banner: also offers format[] alternatives */
+    int cur;                  /* floor currency: 0 USD, 1 EUR, 2 GBP */
     int64_t floor_cur_micros; /* bidfloor in cur (CPM micros, whole cents) */
     int64_t floor_usd_micros;
-    int deal;              /* -1 none, else index into the deal table */
+    int deal; /* -1 none, else index into the deal table */
     int private_auction;
     int64_t deal_floor_usd_micros;
-    int bcat_extra;        /* -1, or a category blocked beyond IAB25/26 */
-    int badv;              /* -1, or index into world.badv */
+    int bcat_extra; /* -1, or a category blocked beyond IAB25/26 */
+    int badv;       /* -1, or index into world.badv */
     int gdpr;
-    int test;              /* OpenRTB test=1 (--test-share): nothing is bought */
+    int test; /* OpenRTB test=1 (--test-share): nothing is bought */
 } exs_req;
 
 /* Rates default to EUR 1.08, GBP 1.27 USD; set world.rates after init. */
-void exs_world_init(exs_world *w, uint64_t seed, double market_median,
-                    double market_sigma);
+void exs_world_init(exs_world *w, uint64_t seed, double market_median, double market_sigma);
 void exs_req_gen(const exs_world *w, uint64_t seq, exs_req *r);
 /* Ground truth: probability that an impression of campaign on r is clicked. */
 double exs_true_ctr(const exs_world *w, const exs_req *r, const char *campaign);
@@ -103,6 +102,6 @@ typedef struct exs_curve {
 } exs_curve;
 int exs_curve_add(exs_curve *c, const char *spec); /* "AT:LEN:FACTOR" */
 double exs_curve_at(const exs_curve *c, double x); /* x in [0,1) */
-double exs_daily(double x); /* the wave shape, in [-1,1] */
+double exs_daily(double x);                        /* the wave shape, in [-1,1] */
 
 #endif

@@ -245,8 +245,8 @@ static int t_oracle(void) {
     CHECK(cJSON_GetObjectItem(bb, "wins")->valueint > 0);
     double auc = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "bayes_auc"), "overall")->valuedouble;
     CHECK(auc > 0.6 && auc < 0.95);
-    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "bayes_auc"),
-                                                 "windows")) == 4);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "bayes_auc"), "windows")) ==
+          4);
     cJSON_Delete(j);
     free(doc);
     beat_buf_fini(&b);
@@ -259,8 +259,9 @@ static int t_macros(void) {
     const char *names[] = {"AUCTION_ID", "AUCTION_PRICE"};
     const char *vals[] = {"A1", "1.500000"};
     char out[128];
-    CHECK_EQ_INT(exs_macro_subst("x?a=${AUCTION_ID}&p=${AUCTION_PRICE}&q=${OTHER}&z=${",
-                                 names, vals, 2, out, sizeof out), 0);
+    CHECK_EQ_INT(exs_macro_subst("x?a=${AUCTION_ID}&p=${AUCTION_PRICE}&q=${OTHER}&z=${", names,
+                                 vals, 2, out, sizeof out),
+                 0);
     CHECK_EQ_STR(out, "x?a=A1&p=1.500000&q=${OTHER}&z=${");
     CHECK_EQ_INT(exs_macro_subst("${AUCTION_ID}${AUCTION_ID}", names, vals, 2, out, 4), -EMSGSIZE);
     CHECK_EQ_INT(exs_macro_subst("", names, vals, 2, out, sizeof out), 0);
@@ -270,8 +271,8 @@ static int t_macros(void) {
 
 static int t_href(void) {
     char out[128];
-    CHECK_EQ_INT(exs_adm_href("<a href=\"http://r/click?a=1&amp;u=x%2F\"><img></a>", out,
-                              sizeof out), 0);
+    CHECK_EQ_INT(
+        exs_adm_href("<a href=\"http://r/click?a=1&amp;u=x%2F\"><img></a>", out, sizeof out), 0);
     CHECK_EQ_STR(out, "http://r/click?a=1&u=x%2F");
     CHECK_EQ_INT(exs_adm_href("<a href='http://x/y'>", out, sizeof out), 0);
     CHECK_EQ_STR(out, "http://x/y");
@@ -280,13 +281,18 @@ static int t_href(void) {
     CHECK_EQ_INT(exs_adm_href("<a href=\"\">", out, sizeof out), -ENOENT);
     CHECK_EQ_INT(exs_adm_href("<a href=\"http://long/\">", out, 8), -EMSGSIZE);
     CHECK_EQ_INT(exs_adm_href("<VAST><Ad><Linear><VideoClicks><ClickThrough><![CDATA["
-                              "http://r/click?a=1&u=x]]></ClickThrough>", out, sizeof out), 0);
+                              "http://r/click?a=1&u=x]]></ClickThrough>",
+                              out, sizeof out),
+                 0);
     CHECK_EQ_STR(out, "http://r/click?a=1&u=x");
-    CHECK_EQ_INT(exs_adm_href("<ClickThrough id=\"c\">http://r/c?a=1&amp;b=2</ClickThrough>",
-                              out, sizeof out), 0);
+    CHECK_EQ_INT(exs_adm_href("<ClickThrough id=\"c\">http://r/c?a=1&amp;b=2</ClickThrough>", out,
+                              sizeof out),
+                 0);
     CHECK_EQ_STR(out, "http://r/c?a=1&b=2");
     CHECK_EQ_INT(exs_adm_href("{\"native\":{\"ver\":\"1.2\",\"link\":{\"url\":"
-                              "\"http://r/click?a=1&u=x%2F\"},\"assets\":[]}}", out, sizeof out), 0);
+                              "\"http://r/click?a=1&u=x%2F\"},\"assets\":[]}}",
+                              out, sizeof out),
+                 0);
     CHECK_EQ_STR(out, "http://r/click?a=1&u=x%2F");
     CHECK_EQ_INT(exs_adm_href("{\"link\":{\"url\":\"http://n/\"}}", out, sizeof out), 0);
     CHECK_EQ_STR(out, "http://n/");
@@ -318,8 +324,7 @@ static int t_consent(void) {
             CHECK(cJSON_IsString(c));
             beat_tcf t;
             beat_reason why = {{0}};
-            CHECK_EQ_INT(beat_tcf_decode(c->valuestring, strlen(c->valuestring), 755, &t, &why),
-                         0);
+            CHECK_EQ_INT(beat_tcf_decode(c->valuestring, strlen(c->valuestring), 755, &t, &why), 0);
             gdpr++;
             bool all = beat_tcf_purpose(&t, 1) && beat_tcf_purpose(&t, 3) &&
                        beat_tcf_purpose(&t, 4) && beat_tcf_special_feature(&t, 1);

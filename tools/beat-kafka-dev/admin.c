@@ -29,8 +29,7 @@ static bool health(void *arg, beat_buf *detail) {
     beat_buf_json_str(detail, c->bootstraps, strlen(c->bootstraps));
     beat_buf_puts(detail, ",\"topic\":");
     beat_buf_json_str(detail, c->topic, strlen(c->topic));
-    beat_buf_printf(detail, ",\"brokers\":%d,\"partitions\":%d", c->brokers,
-                    c->partitions);
+    beat_buf_printf(detail, ",\"brokers\":%d,\"partitions\":%d", c->brokers, c->partitions);
     return c->mcluster != NULL;
 }
 
@@ -54,17 +53,15 @@ static void fault_broker(beat_http_req *req, void *arg) {
         beat_http_reply_error(req, 400, "state must be down or up");
         return;
     }
-    rd_kafka_resp_err_t e =
-        strcmp(state, "down") == 0
-            ? rd_kafka_mock_broker_set_down(c->mcluster, (int32_t)id)
-            : rd_kafka_mock_broker_set_up(c->mcluster, (int32_t)id);
+    rd_kafka_resp_err_t e = strcmp(state, "down") == 0
+                                ? rd_kafka_mock_broker_set_down(c->mcluster, (int32_t)id)
+                                : rd_kafka_mock_broker_set_up(c->mcluster, (int32_t)id);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         beat_http_reply_error(req, 400, rd_kafka_err2str(e));
         return;
     }
     beat_counter_inc(faults_total);
-    beat_log(BEAT_WARN, "kafka_dev_fault", "broker=%lld state=%s",
-             (long long)id, state);
+    beat_log(BEAT_WARN, "kafka_dev_fault", "broker=%lld state=%s", (long long)id, state);
     beat_http_reply_json(req, 200, "{\"ok\":true}", 11);
 }
 
@@ -80,15 +77,13 @@ static void fault_rtt(beat_http_req *req, void *arg) {
         beat_http_reply_error(req, 400, "ms must be 0..60000");
         return;
     }
-    rd_kafka_resp_err_t e =
-        rd_kafka_mock_broker_set_rtt(c->mcluster, (int32_t)id, (int)ms);
+    rd_kafka_resp_err_t e = rd_kafka_mock_broker_set_rtt(c->mcluster, (int32_t)id, (int)ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         beat_http_reply_error(req, 400, rd_kafka_err2str(e));
         return;
     }
     beat_counter_inc(faults_total);
-    beat_log(BEAT_WARN, "kafka_dev_fault", "broker=%lld rtt_ms=%lld",
-             (long long)id, (long long)ms);
+    beat_log(BEAT_WARN, "kafka_dev_fault", "broker=%lld rtt_ms=%lld", (long long)id, (long long)ms);
     beat_http_reply_json(req, 200, "{\"ok\":true}", 11);
 }
 
@@ -102,8 +97,7 @@ static bool parse_err(const char *s, rd_kafka_resp_err_t *out) {
     bool numeric = beat_parse_i64(s, &code) == 0;
     for (size_t i = 0; i < n; i++) {
         if (!descs[i].name) continue;
-        if (numeric ? (int64_t)descs[i].code == code
-                    : strcasecmp(descs[i].name, s) == 0) {
+        if (numeric ? (int64_t)descs[i].code == code : strcasecmp(descs[i].name, s) == 0) {
             *out = descs[i].code;
             return true;
         }
@@ -125,8 +119,8 @@ static void fault_errors(beat_http_req *req, void *arg) {
         beat_http_reply_error(req, 400, "count must be 1..100000");
         return;
     }
-    if (beat_http_query(req, "err", err_s, sizeof err_s) != 0 ||
-        !parse_err(err_s, &err) || err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (beat_http_query(req, "err", err_s, sizeof err_s) != 0 || !parse_err(err_s, &err) ||
+        err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         beat_http_reply_error(req, 400, "err must be a Kafka error code or name");
         return;
     }
@@ -136,20 +130,18 @@ static void fault_errors(beat_http_req *req, void *arg) {
         return;
     }
     for (int64_t i = 0; i < count; i++) errs[i] = err;
-    rd_kafka_mock_push_request_errors_array(c->mcluster, (int16_t)api,
-                                            (size_t)count, errs);
+    rd_kafka_mock_push_request_errors_array(c->mcluster, (int16_t)api, (size_t)count, errs);
     free(errs);
     beat_counter_inc(faults_total);
-    beat_log(BEAT_WARN, "kafka_dev_fault", "api=%lld err=%s count=%lld",
-             (long long)api, rd_kafka_err2name(err), (long long)count);
+    beat_log(BEAT_WARN, "kafka_dev_fault", "api=%lld err=%s count=%lld", (long long)api,
+             rd_kafka_err2name(err), (long long)count);
     beat_http_reply_json(req, 200, "{\"ok\":true}", 11);
 }
 
 void kdev_admin_install(beat_http *h, kdev_cluster *c) {
-    faults_total = beat_counter_new("beat_kafka_dev_faults_total",
-                                    "Faults injected through /fault/*");
-    beat_gauge *g = beat_gauge_new("beat_kafka_dev_brokers",
-                                   "Mock brokers in the dev cluster");
+    faults_total =
+        beat_counter_new("beat_kafka_dev_faults_total", "Faults injected through /fault/*");
+    beat_gauge *g = beat_gauge_new("beat_kafka_dev_brokers", "Mock brokers in the dev cluster");
     beat_gauge_set(g, c->brokers);
     beat_http_set_health(h, health, c);
     beat_http_route(h, "/fault/broker", fault_broker, c);

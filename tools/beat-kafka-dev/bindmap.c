@@ -30,9 +30,7 @@ static atomic_int next_idx;
 static atomic_int remapped;
 static atomic_int last_errno;
 
-static void find_real(void) {
-    real_bind = (bind_fn)dlsym(RTLD_NEXT, "bind");
-}
+static void find_real(void) { real_bind = (bind_fn)dlsym(RTLD_NEXT, "bind"); }
 
 void kdev_bindmap_begin(int port) {
     atomic_store(&base_port, port);

@@ -28,8 +28,8 @@ static rd_kafka_mock_cluster_t *try_create(kdev_cluster *c, int *err) {
          * its listeners differently than we expect (EPROTO: give up rather
          * than run on ports nobody knows). */
         if (!*err) {
-            beat_log(BEAT_ERROR, "kafka_dev_bind_unexpected",
-                     "remapped=%d brokers=%d", remapped, c->brokers);
+            beat_log(BEAT_ERROR, "kafka_dev_bind_unexpected", "remapped=%d brokers=%d", remapped,
+                     c->brokers);
             *err = EPROTO;
         }
         rd_kafka_mock_cluster_destroy(m);
@@ -38,8 +38,8 @@ static rd_kafka_mock_cluster_t *try_create(kdev_cluster *c, int *err) {
     return m;
 }
 
-int kdev_cluster_init(kdev_cluster *c, int port, int brokers, int partitions,
-                      const char *topic, int bind_wait_ms) {
+int kdev_cluster_init(kdev_cluster *c, int port, int brokers, int partitions, const char *topic,
+                      int bind_wait_ms) {
     memset(c, 0, sizeof *c);
     c->port = port;
     c->brokers = brokers;
@@ -63,26 +63,23 @@ int kdev_cluster_init(kdev_cluster *c, int port, int brokers, int partitions,
     for (;;) {
         attempts++;
         c->mcluster = try_create(c, &err);
-        if (c->mcluster || err == EPROTO || beat_mono_ms() >= deadline ||
-            beat_stop_requested())
+        if (c->mcluster || err == EPROTO || beat_mono_ms() >= deadline || beat_stop_requested())
             break;
-        beat_log_rl(2000, BEAT_WARN, "kafka_dev_bind_retry", "port=%d err=\"%s\"",
-                    port, strerror(err ? err : EIO));
+        beat_log_rl(2000, BEAT_WARN, "kafka_dev_bind_retry", "port=%d err=\"%s\"", port,
+                    strerror(err ? err : EIO));
         beat_stop_sleep_ms(200);
     }
     if (!c->mcluster) {
-        beat_log(BEAT_ERROR, "kafka_dev_bind_failed",
-                 "port=%d brokers=%d attempts=%d err=\"%s\"", port, brokers,
-                 attempts, strerror(err ? err : EIO));
+        beat_log(BEAT_ERROR, "kafka_dev_bind_failed", "port=%d brokers=%d attempts=%d err=\"%s\"",
+                 port, brokers, attempts, strerror(err ? err : EIO));
         rd_kafka_destroy(c->rk);
         c->rk = NULL;
         return err ? -err : -EIO;
     }
-    rd_kafka_resp_err_t e =
-        rd_kafka_mock_topic_create(c->mcluster, topic, partitions, 1);
+    rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(c->mcluster, topic, partitions, 1);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        beat_log(BEAT_ERROR, "kafka_dev_failed", "reason=\"topic %s: %s\"",
-                 topic, rd_kafka_err2str(e));
+        beat_log(BEAT_ERROR, "kafka_dev_failed", "reason=\"topic %s: %s\"", topic,
+                 rd_kafka_err2str(e));
         kdev_cluster_fini(c);
         return -EINVAL;
     }
@@ -100,15 +97,13 @@ void kdev_cluster_fini(kdev_cluster *c) {
 
 int kdev_write_bootstrap(const char *path, const char *bootstraps) {
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >=
-        (int)sizeof tmp)
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
         return -ENAMETOOLONG;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
     size_t n = strlen(bootstraps);
     int rc = 0;
-    if (write(fd, bootstraps, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
-        rc = -EIO;
+    if (write(fd, bootstraps, n) != (ssize_t)n || write(fd, "\n", 1) != 1) rc = -EIO;
     if (close(fd) != 0 && rc == 0) rc = -errno;
     if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
     if (rc != 0) unlink(tmp);

@@ -22,32 +22,66 @@ static int64_t o_port, o_brokers, o_partitions, o_bind_wait_ms;
 static char *o_topic, *o_bootstrap_file, *o_listen, *o_log_level, *o_name;
 
 static const beat_opt opts[] = {
-    {.name = "port", .env = "BEAT_KAFKA_DEV_PORT",
-     .type = BEAT_OPT_INT, .dst = &o_port, .def = "9092", .min = 1, .max = 65535,
+    {.name = "port",
+     .env = "BEAT_KAFKA_DEV_PORT",
+     .type = BEAT_OPT_INT,
+     .dst = &o_port,
+     .def = "9092",
+     .min = 1,
+     .max = 65535,
      .help = "first broker port on 127.0.0.1 (broker N listens on port+N-1)"},
-    {.name = "brokers", .env = "BEAT_KAFKA_DEV_BROKERS",
-     .type = BEAT_OPT_INT, .dst = &o_brokers, .def = "1", .min = 1, .max = 16,
+    {.name = "brokers",
+     .env = "BEAT_KAFKA_DEV_BROKERS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_brokers,
+     .def = "1",
+     .min = 1,
+     .max = 16,
      .help = "number of mock brokers"},
-    {.name = "partitions", .env = "BEAT_KAFKA_DEV_PARTITIONS",
-     .type = BEAT_OPT_INT, .dst = &o_partitions, .def = "4", .min = 1, .max = 1024,
+    {.name = "partitions",
+     .env = "BEAT_KAFKA_DEV_PARTITIONS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_partitions,
+     .def = "4",
+     .min = 1,
+     .max = 1024,
      .help = "partitions of the events topic"},
-    {.name = "topic", .env = "BEAT_KAFKA_TOPIC",
-     .type = BEAT_OPT_STR, .dst = &o_topic, .def = "beat.events",
+    {.name = "topic",
+     .env = "BEAT_KAFKA_TOPIC",
+     .type = BEAT_OPT_STR,
+     .dst = &o_topic,
+     .def = "beat.events",
      .help = "events topic created at start"},
-    {.name = "bootstrap-file", .env = "BEAT_KAFKA_DEV_BOOTSTRAP_FILE",
-     .type = BEAT_OPT_STR, .dst = &o_bootstrap_file,
+    {.name = "bootstrap-file",
+     .env = "BEAT_KAFKA_DEV_BOOTSTRAP_FILE",
+     .type = BEAT_OPT_STR,
+     .dst = &o_bootstrap_file,
      .help = "write the bootstrap address list here (atomically) once ready"},
-    {.name = "bind-wait-ms", .env = "BEAT_KAFKA_DEV_BIND_WAIT_MS",
-     .type = BEAT_OPT_INT, .dst = &o_bind_wait_ms, .def = "5000", .min = 0, .max = 600000,
+    {.name = "bind-wait-ms",
+     .env = "BEAT_KAFKA_DEV_BIND_WAIT_MS",
+     .type = BEAT_OPT_INT,
+     .dst = &o_bind_wait_ms,
+     .def = "5000",
+     .min = 0,
+     .max = 600000,
      .help = "keep retrying busy broker ports this long before giving up"},
-    {.name = "listen", .env = "BEAT_KAFKA_DEV_LISTEN",
-     .type = BEAT_OPT_STR, .dst = &o_listen, .def = "127.0.0.1:8086",
+    {.name = "listen",
+     .env = "BEAT_KAFKA_DEV_LISTEN",
+     .type = BEAT_OPT_STR,
+     .dst = &o_listen,
+     .def = "127.0.0.1:8086",
      .help = "admin HTTP address (/healthz, /metrics, /fault/*)"},
-    {.name = "name", .env = "BEAT_KAFKA_DEV_NAME",
-     .type = BEAT_OPT_STR, .dst = &o_name, .def = "kafka-dev-1",
+    {.name = "name",
+     .env = "BEAT_KAFKA_DEV_NAME",
+     .type = BEAT_OPT_STR,
+     .dst = &o_name,
+     .def = "kafka-dev-1",
      .help = "instance name"},
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
+    {.name = "log-level",
+     .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR,
+     .dst = &o_log_level,
+     .def = "info",
      .help = "debug|info|warn|error"},
     BEAT_OPT_END,
 };
@@ -70,18 +104,16 @@ int main(int argc, char **argv) {
     beat_cfg_log(opts);
 
     kdev_cluster cluster;
-    int rc = kdev_cluster_init(&cluster, (int)o_port, (int)o_brokers,
-                               (int)o_partitions, o_topic, (int)o_bind_wait_ms);
+    int rc = kdev_cluster_init(&cluster, (int)o_port, (int)o_brokers, (int)o_partitions, o_topic,
+                               (int)o_bind_wait_ms);
     if (rc != 0) {
-        beat_log(BEAT_FATAL, "kafka_dev_start_failed", "port=%lld err=%d",
-                 (long long)o_port, rc);
+        beat_log(BEAT_FATAL, "kafka_dev_start_failed", "port=%lld err=%d", (long long)o_port, rc);
         return 1;
     }
 
     struct event_base *base = event_base_new();
     int err = 0;
-    beat_http *http = base ? beat_http_new(base, o_listen, 4096, false, &err)
-                           : NULL;
+    beat_http *http = base ? beat_http_new(base, o_listen, 4096, false, &err) : NULL;
     if (!http) {
         beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, err);
         kdev_cluster_fini(&cluster);
@@ -94,16 +126,14 @@ int main(int argc, char **argv) {
         rc = kdev_write_bootstrap(o_bootstrap_file, cluster.bootstraps);
         if (rc != 0) {
             /* Clients configured by flag still work; say so and go on. */
-            beat_log(BEAT_ERROR, "bootstrap_file_failed", "path=%s err=%d",
-                     o_bootstrap_file, rc);
+            beat_log(BEAT_ERROR, "bootstrap_file_failed", "path=%s err=%d", o_bootstrap_file, rc);
         }
     }
     printf("%s\n", cluster.bootstraps);
     fflush(stdout);
     beat_log(BEAT_INFO, "kafka_dev_ready",
-             "bootstrap=%s brokers=%d topic=%s partitions=%d admin=%s",
-             cluster.bootstraps, cluster.brokers, cluster.topic,
-             cluster.partitions, o_listen);
+             "bootstrap=%s brokers=%d topic=%s partitions=%d admin=%s", cluster.bootstraps,
+             cluster.brokers, cluster.topic, cluster.partitions, o_listen);
 
     beat_loop_timer *tick = beat_loop_stop_watch(base);
     event_base_dispatch(base);

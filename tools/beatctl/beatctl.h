@@ -18,9 +18,9 @@
 #define CTL_MAX_ENV 32
 
 typedef struct ctl_daemon {
-    char name[48];   /* "inference-1" */
-    char bin[32];    /* "beat-inference" */
-    int admin_port;  /* where /healthz answers */
+    char name[48];  /* "inference-1" */
+    char bin[32];   /* "beat-inference" */
+    int admin_port; /* where /healthz answers */
     char *argv[CTL_MAX_ARGS];
     int argc;
     /* runner bookkeeping */
@@ -37,8 +37,8 @@ typedef struct ctl_layout {
     int port_base;
     int n_inference, n_datastream, n_receiver;
     char campaigns[512];
-    char exchanges[600];       /* run/exchanges.json for the supervisor, or "" */
-    char exsim_exchange[65];   /* beat-exsim's identity in run/env, or "" */
+    char exchanges[600];     /* run/exchanges.json for the supervisor, or "" */
+    char exsim_exchange[65]; /* beat-exsim's identity in run/env, or "" */
     char exsim_key[257];
     char *env[CTL_MAX_ENV]; /* "KEY=value", exported to every daemon */
     int n_env;

@@ -75,16 +75,15 @@ int ctl_exchanges_prepare(ctl_layout *l, const char *src, char *err, size_t err_
     cJSON_ArrayForEach(x, xs) {
         cJSON *k = cJSON_GetObjectItemCaseSensitive(x, "key");
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "id");
-        if (!cJSON_IsString(k) || strcmp(k->valuestring, "generate") != 0 ||
-            !cJSON_IsString(id) || strlen(id->valuestring) >= sizeof l->exsim_exchange)
+        if (!cJSON_IsString(k) || strcmp(k->valuestring, "generate") != 0 || !cJSON_IsString(id) ||
+            strlen(id->valuestring) >= sizeof l->exsim_exchange)
             continue; /* the supervisor validates the rest */
         char key[33];
         snprintf(key, sizeof key, "%016llx%016llx", (unsigned long long)beat_random_u64(),
                  (unsigned long long)beat_random_u64());
         cJSON_SetValuestring(k, key);
         if (kl < sizeof keys)
-            kl += (size_t)snprintf(keys + kl, sizeof keys - kl, "%s %s\n", id->valuestring,
-                                   key);
+            kl += (size_t)snprintf(keys + kl, sizeof keys - kl, "%s %s\n", id->valuestring, key);
         if (!l->exsim_exchange[0]) {
             snprintf(l->exsim_exchange, sizeof l->exsim_exchange, "%s", id->valuestring);
             snprintf(l->exsim_key, sizeof l->exsim_key, "%s", key);

@@ -40,8 +40,9 @@ static void env_add(ctl_layout *l, const char *key, const char *fmt, ...) {
 static void env_secret(ctl_layout *l, const char *key) {
     const char *v = getenv(key);
     if (v && *v) env_add(l, key, "%s", v);
-    else env_add(l, key, "%016llx%016llx", (unsigned long long)beat_random_u64(),
-                 (unsigned long long)beat_random_u64());
+    else
+        env_add(l, key, "%016llx%016llx", (unsigned long long)beat_random_u64(),
+                (unsigned long long)beat_random_u64());
 }
 
 static ctl_daemon *add(ctl_layout *l, const char *name, const char *bin, int port) {
@@ -152,8 +153,7 @@ int ctl_layout_build(ctl_layout *l) {
         d = add(l, name, "beat-datastream", i == 1 ? P + 2 : P + 20 + i);
         ctl_path(l, path, sizeof path, "datastream-store");
         arg(d, "--store-dir=%s", path);
-        if (!retention || !*retention)
-            arg(d, "--dedup-retention-s=%lld", (long long)(age_s + 300));
+        if (!retention || !*retention) arg(d, "--dedup-retention-s=%lld", (long long)(age_s + 300));
     }
     add(l, "actuator", "beat-actuator", P + 4);
     add(l, "lighttrainer", "beat-lighttrainer", P + 5);

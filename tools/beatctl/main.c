@@ -32,38 +32,76 @@ static int64_t o_port_base, o_inference, o_datastream, o_receivers, o_wait_s;
 static bool o_follow;
 
 static const beat_opt opts[] = {
-    {.name = "run-dir", .env = "BEAT_RUN_DIR",
-     .type = BEAT_OPT_STR, .dst = &o_run_dir, .def = "run",
+    {.name = "run-dir",
+     .env = "BEAT_RUN_DIR",
+     .type = BEAT_OPT_STR,
+     .dst = &o_run_dir,
+     .def = "run",
      .help = "directory for logs, pids, SQLite and the env file"},
-    {.name = "port-base", .env = "BEAT_PORT_BASE",
-     .type = BEAT_OPT_INT, .dst = &o_port_base, .def = "8080", .min = 2000, .max = 60000,
+    {.name = "port-base",
+     .env = "BEAT_PORT_BASE",
+     .type = BEAT_OPT_INT,
+     .dst = &o_port_base,
+     .def = "8080",
+     .min = 2000,
+     .max = 60000,
      .help = "first port; every address derives from it (see docs/architecture.md)"},
-    {.name = "inference", .env = "BEAT_INFERENCE_COUNT",
-     .type = BEAT_OPT_INT, .dst = &o_inference, .def = "1", .min = 1, .max = 8,
+    {.name = "inference",
+     .env = "BEAT_INFERENCE_COUNT",
+     .type = BEAT_OPT_INT,
+     .dst = &o_inference,
+     .def = "1",
+     .min = 1,
+     .max = 8,
      .help = "number of inference nodes"},
-    {.name = "datastream", .env = "BEAT_DATASTREAM_COUNT",
-     .type = BEAT_OPT_INT, .dst = &o_datastream, .def = "1", .min = 1, .max = 8,
+    {.name = "datastream",
+     .env = "BEAT_DATASTREAM_COUNT",
+     .type = BEAT_OPT_INT,
+     .dst = &o_datastream,
+     .def = "1",
+     .min = 1,
+     .max = 8,
      .help = "number of datastream instances in the consumer group"},
-    {.name = "receivers", .env = "BEAT_RECEIVER_COUNT",
-     .type = BEAT_OPT_INT, .dst = &o_receivers, .def = "2", .min = 1, .max = 8,
+    {.name = "receivers",
+     .env = "BEAT_RECEIVER_COUNT",
+     .type = BEAT_OPT_INT,
+     .dst = &o_receivers,
+     .def = "2",
+     .min = 1,
+     .max = 8,
      .help = "number of receivers sharing the notice port (a dead one's notices go to the "
              "others; inference pushes bid logs to all)"},
-    {.name = "campaigns", .env = "BEAT_CAMPAIGNS",
-     .type = BEAT_OPT_STR, .dst = &o_campaigns,
+    {.name = "campaigns",
+     .env = "BEAT_CAMPAIGNS",
+     .type = BEAT_OPT_STR,
+     .dst = &o_campaigns,
      .help = "campaigns JSON file handed to the supervisor"},
-    {.name = "exchanges", .env = "BEAT_EXCHANGES",
-     .type = BEAT_OPT_STR, .dst = &o_exchanges, .def = "docs/examples/exchanges.json",
+    {.name = "exchanges",
+     .env = "BEAT_EXCHANGES",
+     .type = BEAT_OPT_STR,
+     .dst = &o_exchanges,
+     .def = "docs/examples/exchanges.json",
      .help = "exchanges JSON file for the supervisor; each \"key\":\"generate\" gets a random key "
              "at up, written with the file to the run dir (mode 0600); beat-exsim sends as the "
              "first (run/env). Empty: none, and inference refuses every bid request"},
-    {.name = "wait-s", .env = "BEAT_WAIT_S",
-     .type = BEAT_OPT_INT, .dst = &o_wait_s, .def = "60", .min = 1, .max = 600,
+    {.name = "wait-s",
+     .env = "BEAT_WAIT_S",
+     .type = BEAT_OPT_INT,
+     .dst = &o_wait_s,
+     .def = "60",
+     .min = 1,
+     .max = 600,
      .help = "up: seconds to wait for every /healthz"},
     {.name = "follow",
-     .type = BEAT_OPT_BOOL, .dst = &o_follow, .def = "false",
+     .type = BEAT_OPT_BOOL,
+     .dst = &o_follow,
+     .def = "false",
      .help = "logs: keep following"},
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_level, .def = "info",
+    {.name = "log-level",
+     .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR,
+     .dst = &o_level,
+     .def = "info",
      .help = "runner log level"},
     BEAT_OPT_END,
 };
@@ -105,7 +143,11 @@ static pid_t runner_pid(void) {
     return pid > 0 && kill(pid, 0) == 0 ? pid : 0;
 }
 
-typedef struct { int pid; long long start_ms; int restarts; } pidinfo;
+typedef struct {
+    int pid;
+    long long start_ms;
+    int restarts;
+} pidinfo;
 
 static pidinfo read_pid(const char *name) {
     pidinfo pi = {0, 0, 0};
@@ -147,7 +189,10 @@ static int cmd_status(void) {
         int h = pi.pid ? health(c, L.d[i].admin_port) : -1;
         printf("%-16s %8d %9lld %8d %s\n", L.d[i].name, pi.pid,
                pi.pid ? (long long)(now - pi.start_ms) / 1000 : 0LL, pi.restarts,
-               !pi.pid ? "down" : h == 1 ? "ready" : h == 0 ? "alive" : "no-answer");
+               !pi.pid  ? "down"
+               : h == 1 ? "ready"
+               : h == 0 ? "alive"
+                        : "no-answer");
     }
     beat_httpc_free(c);
     return rp ? 0 : 3;
@@ -155,7 +200,8 @@ static int cmd_status(void) {
 
 static int cmd_up(void) {
     if (runner_pid()) {
-        fprintf(stderr, "beatctl: already up (runner pid %d); `beatctl down` first\n", runner_pid());
+        fprintf(stderr, "beatctl: already up (runner pid %d); `beatctl down` first\n",
+                runner_pid());
         return 1;
     }
     if (mkdirs("") < 0 || mkdirs("logs") < 0 || mkdirs("pids") < 0 || mkdirs("hold") < 0) {
@@ -191,16 +237,26 @@ static int cmd_up(void) {
         ctl_path(&L, p, sizeof p, "logs/beatctl.log");
         int fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0644);
         int nul = open("/dev/null", O_RDWR);
-        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
-        if (nul >= 0) { dup2(nul, 0); close(nul); }
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        if (nul >= 0) {
+            dup2(nul, 0);
+            close(nul);
+        }
         ctl_path(&L, p, sizeof p, "beatctl.pid");
         FILE *f = fopen(p, "w");
-        if (f) { fprintf(f, "%d\n", (int)getpid()); fclose(f); }
+        if (f) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+        }
         beat_stop_install();
         _exit(ctl_runner(&L));
     }
-    printf("beatctl: runner pid %d, run dir %s, waiting for %d daemons\n", (int)pid,
-           L.run_dir, L.n);
+    printf("beatctl: runner pid %d, run dir %s, waiting for %d daemons\n", (int)pid, L.run_dir,
+           L.n);
     beat_httpc *c = beat_httpc_new(1000);
     int64_t deadline = beat_mono_ms() + o_wait_s * 1000;
     int answering = 0;
@@ -221,15 +277,15 @@ static int cmd_up(void) {
         for (;;) {
             late = NULL;
             for (int i = 0; i < L.n && !late; i++)
-                if (!strcmp(L.d[i].bin, "beat-datastream") &&
-                    health(c, L.d[i].admin_port) != 1)
+                if (!strcmp(L.d[i].bin, "beat-datastream") && health(c, L.d[i].admin_port) != 1)
                     late = L.d[i].name;
             if (!late || beat_mono_ms() >= ready_deadline) break;
             usleep(100000);
         }
         if (late) {
-            fprintf(stderr, "beatctl: %s not ready after %d s (no partition assignment yet, "
-                            "or a partition store refused: see %s/logs/%s.log)\n",
+            fprintf(stderr,
+                    "beatctl: %s not ready after %d s (no partition assignment yet, "
+                    "or a partition store refused: see %s/logs/%s.log)\n",
                     late, DS_READY_WAIT_MS / 1000, L.run_dir, late);
             beat_log(BEAT_WARN, "datastream_not_ready", "name=%s waited_ms=%d", late,
                      DS_READY_WAIT_MS);
@@ -265,9 +321,11 @@ static int cmd_down(void) {
 }
 
 static int parse_signal(const char *s) {
-    static const struct { const char *n; int sig; } t[] = {
-        {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT},
-        {"INT", SIGINT},   {"HUP", SIGHUP},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}};
+    static const struct {
+        const char *n;
+        int sig;
+    } t[] = {{"KILL", SIGKILL}, {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT},
+             {"INT", SIGINT},   {"HUP", SIGHUP},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}};
     if (!strncmp(s, "SIG", 3)) s += 3;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (!strcasecmp(s, t[i].n)) return t[i].sig;
@@ -334,8 +392,7 @@ static int cmd_crash(int sig) {
     }
     int64_t deadline = beat_mono_ms() + 10000;
     while (sig == SIGKILL && kill(rp, 0) == 0 && beat_mono_ms() < deadline) usleep(20000);
-    printf("beatctl: sent signal %d to the runner (pid %d) and all its daemons\n", sig,
-           (int)rp);
+    printf("beatctl: sent signal %d to the runner (pid %d) and all its daemons\n", sig, (int)rp);
     return 0;
 }
 
@@ -360,8 +417,8 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     int first = argc;
-    beat_cfg_parse("beatctl", "Runs a whole BEAT engine locally and keeps it running.",
-                   opts, argc, argv, &first);
+    beat_cfg_parse("beatctl", "Runs a whole BEAT engine locally and keeps it running.", opts, argc,
+                   argv, &first);
     beat_log_level lvl = BEAT_INFO;
     beat_log_level_parse(o_level, &lvl);
     beat_log_init("beatctl", lvl);

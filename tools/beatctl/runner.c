@@ -72,8 +72,8 @@ static int spawn(ctl_layout *l, ctl_daemon *d) {
     d->pid = pid;
     d->start_ms = beat_now_ms();
     write_pidfile(l, d);
-    beat_log(BEAT_INFO, "daemon_started", "name=%s pid=%d restarts=%d", d->name,
-             (int)pid, d->restarts);
+    beat_log(BEAT_INFO, "daemon_started", "name=%s pid=%d restarts=%d", d->name, (int)pid,
+             d->restarts);
     return 0;
 }
 
@@ -98,11 +98,13 @@ static void reap(ctl_layout *l, int64_t now) {
         d->pid = 0;
         write_pidfile(l, d);
         if (WIFSIGNALED(st))
-            beat_log(BEAT_WARN, "daemon_exited", "name=%s pid=%d signal=%d ran_ms=%lld restart_in_ms=%lld",
-                     d->name, (int)pid, WTERMSIG(st), (long long)ran, (long long)delay);
+            beat_log(BEAT_WARN, "daemon_exited",
+                     "name=%s pid=%d signal=%d ran_ms=%lld restart_in_ms=%lld", d->name, (int)pid,
+                     WTERMSIG(st), (long long)ran, (long long)delay);
         else
-            beat_log(BEAT_WARN, "daemon_exited", "name=%s pid=%d status=%d ran_ms=%lld restart_in_ms=%lld",
-                     d->name, (int)pid, WEXITSTATUS(st), (long long)ran, (long long)delay);
+            beat_log(BEAT_WARN, "daemon_exited",
+                     "name=%s pid=%d status=%d ran_ms=%lld restart_in_ms=%lld", d->name, (int)pid,
+                     WEXITSTATUS(st), (long long)ran, (long long)delay);
     }
 }
 
