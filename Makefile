@@ -34,7 +34,7 @@ FUZZERS   := $(foreach f,$(FUZZ_SRC),$(BUILD)/fuzz/$(basename $(notdir $(f)))/$(
 PROBE_SRC := $(wildcard bench/*.c)
 PROBES    := $(patsubst %.c,$(BUILD)/%,$(PROBE_SRC))
 
-.PHONY: all deps test unit asan-unit check bench bench-probes bench-slowhttp fuzz fuzz-targets \
+.PHONY: all deps format format-check test unit asan-unit check bench bench-probes bench-slowhttp fuzz fuzz-targets \
         run demo clean recovery
 .DEFAULT_GOAL := all
 
@@ -125,6 +125,13 @@ fuzz-targets: $(FUZZERS)
 deps:
 	@scripts/deps.sh build
 
+# One style (.clang-format): `make format` applies it, `make test` checks it.
+FORMAT_SRC = $(shell find common $(DAEMONS) tools fuzz bench -name '*.[ch]' 2>/dev/null)
+format:
+	@clang-format -i $(FORMAT_SRC)
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_SRC) && echo "format: clean"
+
 unit: $(TESTS)
 asan-unit: $(ASAN_TESTS) $(REPLAYS)
 
@@ -135,6 +142,7 @@ check: all unit asan-unit bench-probes
 
 test:
 	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory -j2 all unit asan-unit bench-probes
 	@BUILD=$(BUILD) tests/run_all.sh
 

@@ -7,7 +7,7 @@ need=(build-essential pkg-config python3 librdkafka-dev libevent-dev libnng-dev
       libsqlite3-dev libopenblas-dev libcjson-dev libcurl4-openssl-dev libssl-dev
       zlib1g-dev libxxhash-dev sqlite3 curl)
 case "${1:-build}" in
-  test)  need+=(kcat prometheus docker-compose chromium) ;;
+  test)  need+=(kcat prometheus docker-compose chromium clang-format) ;;
   demo)  need+=(gnuplot-nox) ;;
   bench) need+=(wrk nginx-light kcat liblinear-tools hyperfine slowhttptest) ;;
   fuzz)  need+=(clang libclang-rt-14-dev) ;;
