@@ -81,59 +81,32 @@ typedef struct beat_alert_opts {
     double peer_warn_s, peer_error_s, drop_warn_pct, drop_error_pct;
 } beat_alert_opts;
 
-#define BEAT_ALERT_OPTS(o)                                                                         \
-    {.name = "alert-webhook",                                                                      \
-     .env = "BEAT_ALERT_WEBHOOK",                                                                  \
-     .type = BEAT_OPT_STR,                                                                         \
-     .dst = &(o)->webhook,                                                                         \
-     .help = "Slack-compatible webhook URL for alerts (empty = alerts are only logged and "        \
-             "shown as beat_alert_firing)",                                                        \
-     .secret = true},                                                                              \
-        {.name = "alert-interval-ms",                                                              \
-         .env = "BEAT_ALERT_INTERVAL_MS",                                                          \
-         .type = BEAT_OPT_INT,                                                                     \
-         .dst = &(o)->interval_ms,                                                                 \
-         .def = "60000",                                                                           \
-         .min = 10,                                                                                \
-         .max = 86400000,                                                                          \
-         .help = "an alert rule posts to the webhook at most this often"},                         \
-        {.name = "alert-eval-ms",                                                                  \
-         .env = "BEAT_ALERT_EVAL_MS",                                                              \
-         .type = BEAT_OPT_INT,                                                                     \
-         .dst = &(o)->eval_ms,                                                                     \
-         .def = "1000",                                                                            \
-         .min = 50,                                                                                \
-         .max = 600000,                                                                            \
-         .help = "alert rules are evaluated this often"},                                          \
-        {.name = "alert-peer-warn-s",                                                              \
-         .env = "BEAT_ALERT_PEER_WARN_S",                                                          \
-         .type = BEAT_OPT_DBL,                                                                     \
-         .dst = &(o)->peer_warn_s,                                                                 \
-         .def = "30",                                                                              \
-         .min = 0,                                                                                 \
-         .max = 1e7,                                                                               \
-         .help = "warn when a peer has been unreachable this long (0 = off)"},                     \
-        {.name = "alert-peer-error-s",                                                             \
-         .env = "BEAT_ALERT_PEER_ERROR_S",                                                         \
-         .type = BEAT_OPT_DBL,                                                                     \
-         .dst = &(o)->peer_error_s,                                                                \
-         .def = "300",                                                                             \
-         .min = 0,                                                                                 \
-         .max = 1e7,                                                                               \
-         .help = "error when a peer has been unreachable this long (0 = off)"},                    \
-        {.name = "alert-drop-warn-pct",                                                            \
-         .env = "BEAT_ALERT_DROP_WARN_PCT",                                                        \
-         .type = BEAT_OPT_DBL,                                                                     \
-         .dst = &(o)->drop_warn_pct,                                                               \
-         .def = "1",                                                                               \
-         .min = 0,                                                                                 \
-         .max = 100,                                                                               \
-         .help = "warn when this % of events were dropped over the last minute (0 = off)"},        \
-    {                                                                                              \
-        .name = "alert-drop-error-pct", .env = "BEAT_ALERT_DROP_ERROR_PCT", .type = BEAT_OPT_DBL,  \
-        .dst = &(o)->drop_error_pct, .def = "10", .min = 0, .max = 100,                            \
-        .help = "error when this % of events were dropped over the last minute (0 = off)"          \
-    }
+/* clang-format off */
+#define BEAT_ALERT_OPTS(o)                                                                       \
+    {.name = "alert-webhook", .env = "BEAT_ALERT_WEBHOOK",                                       \
+     .type = BEAT_OPT_STR, .dst = &(o)->webhook,                                                 \
+     .help = "Slack-compatible webhook URL for alerts (empty = alerts are only logged and "      \
+             "shown as beat_alert_firing)",                                                      \
+     .secret = true},                                                                            \
+    {.name = "alert-interval-ms", .env = "BEAT_ALERT_INTERVAL_MS",                               \
+     .type = BEAT_OPT_INT, .dst = &(o)->interval_ms, .def = "60000", .min = 10, .max = 86400000, \
+     .help = "an alert rule posts to the webhook at most this often"},                           \
+    {.name = "alert-eval-ms", .env = "BEAT_ALERT_EVAL_MS",                                       \
+     .type = BEAT_OPT_INT, .dst = &(o)->eval_ms, .def = "1000", .min = 50, .max = 600000,        \
+     .help = "alert rules are evaluated this often"},                                            \
+    {.name = "alert-peer-warn-s", .env = "BEAT_ALERT_PEER_WARN_S",                               \
+     .type = BEAT_OPT_DBL, .dst = &(o)->peer_warn_s, .def = "30", .min = 0, .max = 1e7,          \
+     .help = "warn when a peer has been unreachable this long (0 = off)"},                       \
+    {.name = "alert-peer-error-s", .env = "BEAT_ALERT_PEER_ERROR_S",                             \
+     .type = BEAT_OPT_DBL, .dst = &(o)->peer_error_s, .def = "300", .min = 0, .max = 1e7,        \
+     .help = "error when a peer has been unreachable this long (0 = off)"},                      \
+    {.name = "alert-drop-warn-pct", .env = "BEAT_ALERT_DROP_WARN_PCT",                           \
+     .type = BEAT_OPT_DBL, .dst = &(o)->drop_warn_pct, .def = "1", .min = 0, .max = 100,         \
+     .help = "warn when this % of events were dropped over the last minute (0 = off)"},          \
+    {.name = "alert-drop-error-pct", .env = "BEAT_ALERT_DROP_ERROR_PCT",                         \
+     .type = BEAT_OPT_DBL, .dst = &(o)->drop_error_pct, .def = "10", .min = 0, .max = 100,       \
+     .help = "error when this % of events were dropped over the last minute (0 = off)"}
+/* clang-format on */
 
 /* beat_alert_new with these knobs (source = instance name). NULL on OOM. */
 beat_alert *beat_alert_opts_new(const beat_alert_opts *o, const char *source);

@@ -59,24 +59,25 @@ int beat_cfg_set(const beat_opt *opt, const char *value, char *err, unsigned err
 /* --dev (env BEAT_DEV): development mode, the only way a daemon starts
  * with the development notice secret or without an admin token
  * (docs/deploy.md "Secrets and --dev"). dst: bool *. */
-#define BEAT_OPT_DEV(ptr)                                                                          \
-    {                                                                                              \
-        .name = "dev", .env = "BEAT_DEV", .type = BEAT_OPT_BOOL, .dst = (ptr), .def = "0",         \
-        .help = "development mode: allow the development notice secret and an empty "              \
-                "admin token (logged loudly; never in production)"                                 \
-    }
+/* clang-format off */
+#define BEAT_OPT_DEV(ptr)                                                          \
+    {.name = "dev", .env = "BEAT_DEV",                                             \
+     .type = BEAT_OPT_BOOL, .dst = (ptr), .def = "0",                              \
+     .help = "development mode: allow the development notice secret and an empty " \
+             "admin token (logged loudly; never in production)"}
+/* clang-format on */
 
 /* --max-clock-skew-ms (env BEAT_MAX_CLOCK_SKEW_MS, shared by every daemon):
  * how far ahead of our clock a peer's timestamp may be (beat_ts_ahead).
  * dst: int64_t *. */
-#define BEAT_OPT_CLOCK_SKEW(ptr)                                                                   \
-    {                                                                                              \
-        .name = "max-clock-skew-ms", .env = "BEAT_MAX_CLOCK_SKEW_MS", .type = BEAT_OPT_INT,        \
-        .dst = (ptr), .def = "5000", .min = 0, .max = 86400000,                                    \
-        .help = "a timestamp from another daemon further ahead of this clock is refused "          \
-                "(counted, logged as future_timestamp), keeping the last good value: a "           \
-                "future time would switch off the staleness checks it feeds"                       \
-    }
+/* clang-format off */
+#define BEAT_OPT_CLOCK_SKEW(ptr)                                                       \
+    {.name = "max-clock-skew-ms", .env = "BEAT_MAX_CLOCK_SKEW_MS",                     \
+     .type = BEAT_OPT_INT, .dst = (ptr), .def = "5000", .min = 0, .max = 86400000,     \
+     .help = "a timestamp from another daemon further ahead of this clock is refused " \
+             "(counted, logged as future_timestamp), keeping the last good value: a "  \
+             "future time would switch off the staleness checks it feeds"}
+/* clang-format on */
 
 /* Refuses to run on a secret a production daemon must not use: *value empty
  * or NULL, or equal to dev_value (the well-known development default; NULL:

@@ -27,16 +27,15 @@ typedef struct beat_fx {
 
 /* --currency-rates (env BEAT_CURRENCY_RATES, the same on inference and
  * receivers). dst: char **. */
-#define BEAT_OPT_FX(ptr)                                                                           \
-    {                                                                                              \
-        .name = "currency-rates", .env = "BEAT_CURRENCY_RATES", .type = BEAT_OPT_STR,              \
-        .dst = (ptr), .def = BEAT_FX_DEFAULT,                                                      \
-        .help =                                                                                    \
-            "USD per unit of each other currency, \"CUR=rate,...\" (3-letter codes, rates in "     \
-            "(0, 1e6]); replaces the whole default table, rounded rates of " BEAT_FX_DEFAULT_DATE  \
-            " to override; \"\" = USD only. The same on inference and "                            \
-            "receivers"                                                                            \
-    }
+/* clang-format off */
+#define BEAT_OPT_FX(ptr)                                                                        \
+    {.name = "currency-rates", .env = "BEAT_CURRENCY_RATES",                                    \
+     .type = BEAT_OPT_STR, .dst = (ptr), .def = BEAT_FX_DEFAULT,                                \
+     .help = "USD per unit of each other currency, \"CUR=rate,...\" (3-letter codes, rates in " \
+             "(0, 1e6]); replaces the whole default table, rounded rates of "                   \
+             BEAT_FX_DEFAULT_DATE " to override; \"\" = USD only. The same on inference and "   \
+             "receivers"}
+/* clang-format on */
 
 /* Parses "EUR=1.08,GBP=1.27" (codes case-insensitive; a trailing comma is
  * allowed; USD may not be listed: it is 1 by definition). NULL or "" → a

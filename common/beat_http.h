@@ -57,48 +57,28 @@ typedef struct beat_http_limits {
 
 /* Option-table rows (common/beat_cfg.h) for the limits in L, a static
  * beat_http_limits of the daemon's main.c: `BEAT_HTTP_OPTS(http_lim),`. */
-#define BEAT_HTTP_OPTS(L)                                                                          \
-    {.name = "http-max-conns",                                                                     \
-     .env = "BEAT_HTTP_MAX_CONNS",                                                                 \
-     .type = BEAT_OPT_INT,                                                                         \
-     .dst = &(L).max_conns,                                                                        \
-     .def = "1024",                                                                                \
-     .min = 1,                                                                                     \
-     .max = 1000000,                                                                               \
-     .help = "Open HTTP connections per server; at the cap a new connection evicts the one "       \
-             "waiting longest for a complete request (never one being answered)"},                 \
-        {.name = "http-header-timeout-ms",                                                         \
-         .env = "BEAT_HTTP_HEADER_TIMEOUT_MS",                                                     \
-         .type = BEAT_OPT_INT,                                                                     \
-         .dst = &(L).header_timeout_ms,                                                            \
-         .def = "5000",                                                                            \
-         .min = 100,                                                                               \
-         .max = 600000,                                                                            \
-         .help = "A request's line and headers must arrive within this from its first byte "       \
-                 "(from accept for a connection's first request); not extended by reads"},         \
-        {.name = "http-body-timeout-ms",                                                           \
-         .env = "BEAT_HTTP_BODY_TIMEOUT_MS",                                                       \
-         .type = BEAT_OPT_INT,                                                                     \
-         .dst = &(L).body_timeout_ms,                                                              \
-         .def = "10000",                                                                           \
-         .min = 100,                                                                               \
-         .max = 3600000,                                                                           \
-         .help = "A request body must arrive within this (plus its length at "                     \
-                 "--http-body-min-rate) from the end of its headers"},                             \
-        {.name = "http-body-min-rate",                                                             \
-         .env = "BEAT_HTTP_BODY_MIN_RATE",                                                         \
-         .type = BEAT_OPT_INT,                                                                     \
-         .dst = &(L).body_min_rate,                                                                \
-         .def = "65536",                                                                           \
-         .min = 1024,                                                                              \
-         .max = 1e12,                                                                              \
-         .help = "Slowest body upload allowed, in bytes per second, on top of "                    \
-                 "--http-body-timeout-ms"},                                                        \
-    {                                                                                              \
-        .name = "http-idle-timeout-ms", .env = "BEAT_HTTP_IDLE_TIMEOUT_MS", .type = BEAT_OPT_INT,  \
-        .dst = &(L).idle_timeout_ms, .def = "60000", .min = 100, .max = 3600000,                   \
-        .help = "An idle keep-alive connection is closed after this"                               \
-    }
+/* clang-format off */
+#define BEAT_HTTP_OPTS(L)                                                                           \
+    {.name = "http-max-conns", .env = "BEAT_HTTP_MAX_CONNS",                                        \
+     .type = BEAT_OPT_INT, .dst = &(L).max_conns, .def = "1024", .min = 1, .max = 1000000,          \
+     .help = "Open HTTP connections per server; at the cap a new connection evicts the one "        \
+             "waiting longest for a complete request (never one being answered)"},                  \
+    {.name = "http-header-timeout-ms", .env = "BEAT_HTTP_HEADER_TIMEOUT_MS",                        \
+     .type = BEAT_OPT_INT, .dst = &(L).header_timeout_ms, .def = "5000", .min = 100, .max = 600000, \
+     .help = "A request's line and headers must arrive within this from its first byte "            \
+             "(from accept for a connection's first request); not extended by reads"},              \
+    {.name = "http-body-timeout-ms", .env = "BEAT_HTTP_BODY_TIMEOUT_MS",                            \
+     .type = BEAT_OPT_INT, .dst = &(L).body_timeout_ms, .def = "10000", .min = 100, .max = 3600000, \
+     .help = "A request body must arrive within this (plus its length at "                          \
+             "--http-body-min-rate) from the end of its headers"},                                  \
+    {.name = "http-body-min-rate", .env = "BEAT_HTTP_BODY_MIN_RATE",                                \
+     .type = BEAT_OPT_INT, .dst = &(L).body_min_rate, .def = "65536", .min = 1024, .max = 1e12,     \
+     .help = "Slowest body upload allowed, in bytes per second, on top of "                         \
+             "--http-body-timeout-ms"},                                                             \
+    {.name = "http-idle-timeout-ms", .env = "BEAT_HTTP_IDLE_TIMEOUT_MS",                            \
+     .type = BEAT_OPT_INT, .dst = &(L).idle_timeout_ms, .def = "60000", .min = 100, .max = 3600000, \
+     .help = "An idle keep-alive connection is closed after this"}
+/* clang-format on */
 
 /* What a route accepts, checked when the headers are in and before any of
  * the body is read. A zeroed struct means: the server's max_body, no token,

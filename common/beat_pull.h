@@ -87,27 +87,20 @@ int beat_pull_get(beat_httpc *h, const beat_pull_peer *p, const char *url, beat_
  * other ends (docs/architecture.md, "one shared name"): --datastream (beat_strlist *ds),
  * --supervisor and --admin-token (char **sup, **token), and --dev (bool *dev):
  * the token is required unless --dev (beat_cfg_secret). */
-#define BEAT_PULL_OPTS(ds, sup, token, dev)                                                        \
-    {.name = "datastream",                                                                         \
-     .env = "BEAT_DATASTREAM_URLS",                                                                \
-     .type = BEAT_OPT_STRLIST,                                                                     \
-     .dst = (ds),                                                                                  \
-     .def = "http://127.0.0.1:8082",                                                               \
-     .help = "datastream base URL (repeatable; env: comma list)"},                                 \
-        {.name = "supervisor",                                                                     \
-         .env = "BEAT_SUPERVISOR_URL",                                                             \
-         .type = BEAT_OPT_STR,                                                                     \
-         .dst = (sup),                                                                             \
-         .def = "http://127.0.0.1:8083",                                                           \
-         .help = "supervisor base URL"},                                                           \
-        {.name = "admin-token",                                                                    \
-         .env = "BEAT_ADMIN_TOKEN",                                                                \
-         .type = BEAT_OPT_STR,                                                                     \
-         .dst = (token),                                                                           \
-         .def = "",                                                                                \
-         .help = "bearer token for the supervisor's write endpoints; required unless --dev",       \
-         .secret = true},                                                                          \
-        BEAT_OPT_DEV(dev)
+/* clang-format off */
+#define BEAT_PULL_OPTS(ds, sup, token, dev)                                              \
+    {.name = "datastream", .env = "BEAT_DATASTREAM_URLS",                                \
+     .type = BEAT_OPT_STRLIST, .dst = (ds), .def = "http://127.0.0.1:8082",              \
+     .help = "datastream base URL (repeatable; env: comma list)"},                       \
+    {.name = "supervisor", .env = "BEAT_SUPERVISOR_URL",                                 \
+     .type = BEAT_OPT_STR, .dst = (sup), .def = "http://127.0.0.1:8083",                 \
+     .help = "supervisor base URL"},                                                     \
+    {.name = "admin-token", .env = "BEAT_ADMIN_TOKEN",                                   \
+     .type = BEAT_OPT_STR, .dst = (token), .def = "",                                    \
+     .help = "bearer token for the supervisor's write endpoints; required unless --dev", \
+     .secret = true},                                                                    \
+    BEAT_OPT_DEV(dev)
+/* clang-format on */
 
 /* Restore before push, so a restart never resets spend or model
  * (docs/architecture.md "Where state lives"): where a puller stands, for its
