@@ -37,68 +37,84 @@ static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_infligh
     o_horizon, o_land_tau_s, o_land_min_bids;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
+/* One option per entry, its fields named: a table, laid out by hand. */
+/* clang-format off */
 static const beat_opt opts[] = {
-    {"listen", "BEAT_ACTUATOR_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8084", 0, -1,
-     "admin HTTP address (/healthz, /metrics)", false},
+    {.name = "listen", .env = "BEAT_ACTUATOR_LISTEN",
+     .type = BEAT_OPT_STR, .dst = &o_listen, .def = "127.0.0.1:8084",
+     .help = "admin HTTP address (/healthz, /metrics)"},
     BEAT_PULL_OPTS(&o_datastreams, &o_supervisor, &o_token, &o_dev),
     BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
-    {"tick-ms", "BEAT_ACTUATOR_TICK_MS", BEAT_OPT_INT, &o_tick_ms, "1000", 50, 600000,
-     "control period: pull, step, push", false},
-    {"min-multiplier", "BEAT_ACTUATOR_MIN_MULTIPLIER", BEAT_OPT_DBL, &o_min_mult, "0.05", 0.001,
-     1000, "lowest bid multiplier", false},
-    {"max-multiplier", "BEAT_ACTUATOR_MAX_MULTIPLIER", BEAT_OPT_DBL, &o_max_mult, "10", 0.001, 1000,
-     "highest bid multiplier", false},
-    {"kp", "BEAT_ACTUATOR_KP", BEAT_OPT_DBL, &o_kp, "0.35", 0, 10,
-     "PID proportional gain on the log spend-rate error", false},
-    {"ki", "BEAT_ACTUATOR_KI", BEAT_OPT_DBL, &o_ki, "0.2", 0, 10,
-     "PID integral gain (1/s) on the log spend-rate error", false},
-    {"kd", "BEAT_ACTUATOR_KD", BEAT_OPT_DBL, &o_kd, "0", 0, 100,
-     "PID derivative gain (s) on the log spend-rate error", false},
-    {"catchup-frac", "BEAT_ACTUATOR_CATCHUP_FRAC", BEAT_OPT_DBL, &o_horizon, "0.05", 0.001, 1,
-     "a deviation from plan is worked off over this fraction of the flight", false},
-    {"inflight-s", "BEAT_ACTUATOR_INFLIGHT_S", BEAT_OPT_DBL, &o_inflight_s, "2", 0, 600,
-     "spend in flight (won, not yet counted) = recent spend rate x this, while the "
-     "age of the aggregates is unknown",
-     false},
-    {"transit-s", "BEAT_ACTUATOR_TRANSIT_S", BEAT_OPT_DBL, &o_transit_s, "0.5", 0, 600,
-     "...else rate x (age of the newest closed bucket + this): notice delay and "
-     "Kafka transit",
-     false},
-    {"stop-margin", "BEAT_ACTUATOR_STOP_MARGIN", BEAT_OPT_DBL, &o_stop_margin, "0.002", 0, 0.5,
-     "hard stop at spent + in flight >= budget*(1-margin)", false},
-    {"pacing-mode", "BEAT_ACTUATOR_PACING_MODE", BEAT_OPT_STR, &o_pacing, "value", 0, -1,
-     "pacing of campaigns that name none: value (the most clicks for the budget "
-     "within the flight), even (follow the planned spend curve) or asap (no pacing, "
-     "budget stop only)",
-     false},
-    {"hourly-weights", "BEAT_ACTUATOR_HOURLY_WEIGHTS", BEAT_OPT_STR, &o_weights, "", 0, -1,
-     "24 comma-separated weights of the planned spend per hour (UTC; stretched "
-     "over flights shorter than a day); empty = uniform",
-     false},
-    {"landscape-tau-s", "BEAT_ACTUATOR_LANDSCAPE_TAU_S", BEAT_OPT_DBL, &o_land_tau_s, "1800", 10,
-     604800,
-     "time constant (data time) of the decaying won/lost counts "
-     "by bid price that the win-rate curve is fitted to",
-     false},
-    {"landscape-min-bids", "BEAT_ACTUATOR_LANDSCAPE_MIN_BIDS", BEAT_OPT_DBL, &o_land_min_bids,
-     "100", 10, 1e9,
-     "decayed settled bids a campaign needs (at "
-     "least 5 wins and 5 losses among them) before its win_curve is published; "
-     "without one inference does not shade first-price bids",
-     false},
-    {"http-timeout-ms", "BEAT_ACTUATOR_HTTP_TIMEOUT_MS", BEAT_OPT_INT, &o_timeout_ms, "500", 10,
-     60000, "timeout of every HTTP call", false},
-    {"campaigns-every", "BEAT_ACTUATOR_CAMPAIGNS_EVERY", BEAT_OPT_INT, &o_campaigns_every, "5", 1,
-     3600, "refresh campaigns every N ticks", false},
-    {"max-campaigns", "BEAT_ACTUATOR_MAX_CAMPAIGNS", BEAT_OPT_INT, &o_max_campaigns, "20000", 1,
-     1000000, "campaigns tracked at most (sets + aggregates); more are dropped", false},
+    {.name = "tick-ms", .env = "BEAT_ACTUATOR_TICK_MS",
+     .type = BEAT_OPT_INT, .dst = &o_tick_ms, .def = "1000", .min = 50, .max = 600000,
+     .help = "control period: pull, step, push"},
+    {.name = "min-multiplier", .env = "BEAT_ACTUATOR_MIN_MULTIPLIER",
+     .type = BEAT_OPT_DBL, .dst = &o_min_mult, .def = "0.05", .min = 0.001, .max = 1000,
+     .help = "lowest bid multiplier"},
+    {.name = "max-multiplier", .env = "BEAT_ACTUATOR_MAX_MULTIPLIER",
+     .type = BEAT_OPT_DBL, .dst = &o_max_mult, .def = "10", .min = 0.001, .max = 1000,
+     .help = "highest bid multiplier"},
+    {.name = "kp", .env = "BEAT_ACTUATOR_KP",
+     .type = BEAT_OPT_DBL, .dst = &o_kp, .def = "0.35", .min = 0, .max = 10,
+     .help = "PID proportional gain on the log spend-rate error"},
+    {.name = "ki", .env = "BEAT_ACTUATOR_KI",
+     .type = BEAT_OPT_DBL, .dst = &o_ki, .def = "0.2", .min = 0, .max = 10,
+     .help = "PID integral gain (1/s) on the log spend-rate error"},
+    {.name = "kd", .env = "BEAT_ACTUATOR_KD",
+     .type = BEAT_OPT_DBL, .dst = &o_kd, .def = "0", .min = 0, .max = 100,
+     .help = "PID derivative gain (s) on the log spend-rate error"},
+    {.name = "catchup-frac", .env = "BEAT_ACTUATOR_CATCHUP_FRAC",
+     .type = BEAT_OPT_DBL, .dst = &o_horizon, .def = "0.05", .min = 0.001, .max = 1,
+     .help = "a deviation from plan is worked off over this fraction of the flight"},
+    {.name = "inflight-s", .env = "BEAT_ACTUATOR_INFLIGHT_S",
+     .type = BEAT_OPT_DBL, .dst = &o_inflight_s, .def = "2", .min = 0, .max = 600,
+     .help = "spend in flight (won, not yet counted) = recent spend rate x this, while the "
+             "age of the aggregates is unknown"},
+    {.name = "transit-s", .env = "BEAT_ACTUATOR_TRANSIT_S",
+     .type = BEAT_OPT_DBL, .dst = &o_transit_s, .def = "0.5", .min = 0, .max = 600,
+     .help = "...else rate x (age of the newest closed bucket + this): notice delay and "
+             "Kafka transit"},
+    {.name = "stop-margin", .env = "BEAT_ACTUATOR_STOP_MARGIN",
+     .type = BEAT_OPT_DBL, .dst = &o_stop_margin, .def = "0.002", .min = 0, .max = 0.5,
+     .help = "hard stop at spent + in flight >= budget*(1-margin)"},
+    {.name = "pacing-mode", .env = "BEAT_ACTUATOR_PACING_MODE",
+     .type = BEAT_OPT_STR, .dst = &o_pacing, .def = "value",
+     .help = "pacing of campaigns that name none: value (the most clicks for the budget "
+             "within the flight), even (follow the planned spend curve) or asap (no pacing, "
+             "budget stop only)"},
+    {.name = "hourly-weights", .env = "BEAT_ACTUATOR_HOURLY_WEIGHTS",
+     .type = BEAT_OPT_STR, .dst = &o_weights, .def = "",
+     .help = "24 comma-separated weights of the planned spend per hour (UTC; stretched "
+             "over flights shorter than a day); empty = uniform"},
+    {.name = "landscape-tau-s", .env = "BEAT_ACTUATOR_LANDSCAPE_TAU_S",
+     .type = BEAT_OPT_DBL, .dst = &o_land_tau_s, .def = "1800", .min = 10, .max = 604800,
+     .help = "time constant (data time) of the decaying won/lost counts "
+             "by bid price that the win-rate curve is fitted to"},
+    {.name = "landscape-min-bids", .env = "BEAT_ACTUATOR_LANDSCAPE_MIN_BIDS",
+     .type = BEAT_OPT_DBL, .dst = &o_land_min_bids, .def = "100", .min = 10, .max = 1e9,
+     .help = "decayed settled bids a campaign needs (at "
+             "least 5 wins and 5 losses among them) before its win_curve is published; "
+             "without one inference does not shade first-price bids"},
+    {.name = "http-timeout-ms", .env = "BEAT_ACTUATOR_HTTP_TIMEOUT_MS",
+     .type = BEAT_OPT_INT, .dst = &o_timeout_ms, .def = "500", .min = 10, .max = 60000,
+     .help = "timeout of every HTTP call"},
+    {.name = "campaigns-every", .env = "BEAT_ACTUATOR_CAMPAIGNS_EVERY",
+     .type = BEAT_OPT_INT, .dst = &o_campaigns_every, .def = "5", .min = 1, .max = 3600,
+     .help = "refresh campaigns every N ticks"},
+    {.name = "max-campaigns", .env = "BEAT_ACTUATOR_MAX_CAMPAIGNS",
+     .type = BEAT_OPT_INT, .dst = &o_max_campaigns, .def = "20000", .min = 1, .max = 1000000,
+     .help = "campaigns tracked at most (sets + aggregates); more are dropped"},
     BEAT_ALERT_OPTS(&o_alert),
-    {"name", "BEAT_ACTUATOR_NAME", BEAT_OPT_STR, &o_name, "beat-actuator", 0, -1,
-     "instance name, written into every state", false},
+    {.name = "name", .env = "BEAT_ACTUATOR_NAME",
+     .type = BEAT_OPT_STR, .dst = &o_name, .def = "beat-actuator",
+     .help = "instance name, written into every state"},
     BEAT_HTTP_OPTS(o_http),
-    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
-     "debug|info|warn|error", false},
-    BEAT_OPT_END};
+    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
+     .help = "debug|info|warn|error"},
+    BEAT_OPT_END,
+};
+/* clang-format on */
 
 /* Read by the admin thread: atomics only. */
 static beat_pull_status g_status;

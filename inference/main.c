@@ -50,107 +50,123 @@ static int64_t o_clock_skew_ms;
 static beat_alert_opts o_alert;
 static double o_state_warn_s, o_state_error_s, o_model_warn_s, o_model_error_s;
 
+/* One option per entry, its fields named: a table, laid out by hand. */
+/* clang-format off */
 static const beat_opt opts[] = {
-    {"listen", "BEAT_INFERENCE_LISTEN", BEAT_OPT_STR, &o_listen, "127.0.0.1:8080", 0, -1,
-     "HTTP address for /openrtb2/bid, /healthz, /metrics", false},
-    {"workers", "BEAT_INFERENCE_WORKERS", BEAT_OPT_INT, &o_workers, "1", 1, MAX_WORKERS,
-     "HTTP event loops, one thread each (SO_REUSEPORT when > 1)", false},
-    {"max-body", "BEAT_INFERENCE_MAX_BODY", BEAT_OPT_INT, &o_max_body, "65536", 1024,
-     16 * 1024 * 1024, "largest bid request body in bytes (larger → 413)", false},
-    {"max-conns", "BEAT_INFERENCE_MAX_CONNS", BEAT_OPT_INT, &o_max_conns, "1024", 1, 65536,
-     "open HTTP connections per worker; at the cap a new one closes the "
-     "connection that has waited longest for a request",
-     false},
-    {"read-timeout-ms", "BEAT_INFERENCE_READ_TIMEOUT_MS", BEAT_OPT_INT, &o_read_timeout_ms, "10000",
-     100, 600000, "a started request must arrive whole within this (else 408, closed)", false},
-    {"idle-timeout-ms", "BEAT_INFERENCE_IDLE_TIMEOUT_MS", BEAT_OPT_INT, &o_idle_timeout_ms, "60000",
-     100, 3600000, "idle keep-alive connections are closed after this", false},
-    {"supervisor-pub", "BEAT_SUPERVISOR_PUB", BEAT_OPT_STR, &o_pub, "tcp://127.0.0.1:7103", 0, -1,
-     "supervisor nng pub address (snapshots, checkpoints, heartbeats)", false},
-    {"supervisor-rep", "BEAT_SUPERVISOR_REP", BEAT_OPT_STR, &o_rep, "tcp://127.0.0.1:7104", 0, -1,
-     "supervisor nng rep address (requests)", false},
-    {"supervisor-lease", "BEAT_SUPERVISOR_LEASE", BEAT_OPT_STR, &o_lease, "tcp://127.0.0.1:7105", 0,
-     -1,
-     "primary supervisor's nng lease address: this node reports what it bid and gets "
-     "its budget leases (docs/money.md); without a lease nothing is bid",
-     false},
-    {"lease-every-ms", "BEAT_INFERENCE_LEASE_EVERY_MS", BEAT_OPT_INT, &o_lease_every_ms, "1000",
-     100, 60000, "how often this node reports its bids and renews its leases", false},
-    {"receiver-url", "BEAT_RECEIVER_URL", BEAT_OPT_STR, &o_receiver_url, "http://127.0.0.1:8081", 0,
-     -1, "base URL of notice URLs (win/bill/loss/click)", false},
-    {"receiver-bidlog", "BEAT_RECEIVER_BIDLOG", BEAT_OPT_STR, &o_bidlog, "tcp://127.0.0.1:7101", 0,
-     -1,
-     "receiver nng pull address for bid logs; a comma list dials every receiver "
-     "and spreads bid logs over the ones that are up",
-     false},
-    {"bidlog-sendbuf", "BEAT_INFERENCE_BIDLOG_SENDBUF", BEAT_OPT_INT, &o_sendbuf, "1024", 0, 8192,
-     "bid-log messages buffered while the receiver is slow or away; beyond it "
-     "they are dropped and counted",
-     false},
-    {"bidlog-queue", "BEAT_INFERENCE_BIDLOG_QUEUE", BEAT_OPT_INT, &o_bidlog_queue, "8192", 16,
-     1048576,
-     "bid events waiting for the bid-log sender thread; beyond it they are "
-     "dropped and counted",
-     false},
-    {"bidlog-batch", "BEAT_INFERENCE_BIDLOG_BATCH", BEAT_OPT_INT, &o_bidlog_batch, "32", 1, 1024,
-     "most bid events per nng message, newline-separated (1: one per message; "
-     "a batch holds what queued up since the last send, so it adds no delay; "
-     "keep batches under the receiver's --bidlog-max-bytes)",
-     false},
-    {"notice-secret", "BEAT_NOTICE_SECRET", BEAT_OPT_STR, &o_secret, NULL, 0, -1,
-     "HMAC key of notice URL signatures (same as the receiver); required unless --dev", true},
+    {.name = "listen", .env = "BEAT_INFERENCE_LISTEN",
+     .type = BEAT_OPT_STR, .dst = &o_listen, .def = "127.0.0.1:8080",
+     .help = "HTTP address for /openrtb2/bid, /healthz, /metrics"},
+    {.name = "workers", .env = "BEAT_INFERENCE_WORKERS",
+     .type = BEAT_OPT_INT, .dst = &o_workers, .def = "1", .min = 1, .max = MAX_WORKERS,
+     .help = "HTTP event loops, one thread each (SO_REUSEPORT when > 1)"},
+    {.name = "max-body", .env = "BEAT_INFERENCE_MAX_BODY",
+     .type = BEAT_OPT_INT, .dst = &o_max_body, .def = "65536", .min = 1024, .max = 16 * 1024 * 1024,
+     .help = "largest bid request body in bytes (larger → 413)"},
+    {.name = "max-conns", .env = "BEAT_INFERENCE_MAX_CONNS",
+     .type = BEAT_OPT_INT, .dst = &o_max_conns, .def = "1024", .min = 1, .max = 65536,
+     .help = "open HTTP connections per worker; at the cap a new one closes the "
+             "connection that has waited longest for a request"},
+    {.name = "read-timeout-ms", .env = "BEAT_INFERENCE_READ_TIMEOUT_MS",
+     .type = BEAT_OPT_INT, .dst = &o_read_timeout_ms, .def = "10000", .min = 100, .max = 600000,
+     .help = "a started request must arrive whole within this (else 408, closed)"},
+    {.name = "idle-timeout-ms", .env = "BEAT_INFERENCE_IDLE_TIMEOUT_MS",
+     .type = BEAT_OPT_INT, .dst = &o_idle_timeout_ms, .def = "60000", .min = 100, .max = 3600000,
+     .help = "idle keep-alive connections are closed after this"},
+    {.name = "supervisor-pub", .env = "BEAT_SUPERVISOR_PUB",
+     .type = BEAT_OPT_STR, .dst = &o_pub, .def = "tcp://127.0.0.1:7103",
+     .help = "supervisor nng pub address (snapshots, checkpoints, heartbeats)"},
+    {.name = "supervisor-rep", .env = "BEAT_SUPERVISOR_REP",
+     .type = BEAT_OPT_STR, .dst = &o_rep, .def = "tcp://127.0.0.1:7104",
+     .help = "supervisor nng rep address (requests)"},
+    {.name = "supervisor-lease", .env = "BEAT_SUPERVISOR_LEASE",
+     .type = BEAT_OPT_STR, .dst = &o_lease, .def = "tcp://127.0.0.1:7105",
+     .help = "primary supervisor's nng lease address: this node reports what it bid and gets "
+             "its budget leases (docs/money.md); without a lease nothing is bid"},
+    {.name = "lease-every-ms", .env = "BEAT_INFERENCE_LEASE_EVERY_MS",
+     .type = BEAT_OPT_INT, .dst = &o_lease_every_ms, .def = "1000", .min = 100, .max = 60000,
+     .help = "how often this node reports its bids and renews its leases"},
+    {.name = "receiver-url", .env = "BEAT_RECEIVER_URL",
+     .type = BEAT_OPT_STR, .dst = &o_receiver_url, .def = "http://127.0.0.1:8081",
+     .help = "base URL of notice URLs (win/bill/loss/click)"},
+    {.name = "receiver-bidlog", .env = "BEAT_RECEIVER_BIDLOG",
+     .type = BEAT_OPT_STR, .dst = &o_bidlog, .def = "tcp://127.0.0.1:7101",
+     .help = "receiver nng pull address for bid logs; a comma list dials every receiver "
+             "and spreads bid logs over the ones that are up"},
+    {.name = "bidlog-sendbuf", .env = "BEAT_INFERENCE_BIDLOG_SENDBUF",
+     .type = BEAT_OPT_INT, .dst = &o_sendbuf, .def = "1024", .min = 0, .max = 8192,
+     .help = "bid-log messages buffered while the receiver is slow or away; beyond it "
+             "they are dropped and counted"},
+    {.name = "bidlog-queue", .env = "BEAT_INFERENCE_BIDLOG_QUEUE",
+     .type = BEAT_OPT_INT, .dst = &o_bidlog_queue, .def = "8192", .min = 16, .max = 1048576,
+     .help = "bid events waiting for the bid-log sender thread; beyond it they are "
+             "dropped and counted"},
+    {.name = "bidlog-batch", .env = "BEAT_INFERENCE_BIDLOG_BATCH",
+     .type = BEAT_OPT_INT, .dst = &o_bidlog_batch, .def = "32", .min = 1, .max = 1024,
+     .help = "most bid events per nng message, newline-separated (1: one per message; "
+             "a batch holds what queued up since the last send, so it adds no delay; "
+             "keep batches under the receiver's --bidlog-max-bytes)"},
+    {.name = "notice-secret", .env = "BEAT_NOTICE_SECRET",
+     .type = BEAT_OPT_STR, .dst = &o_secret,
+     .help = "HMAC key of notice URL signatures (same as the receiver); required unless --dev",
+     .secret = true},
     BEAT_OPT_DEV(&o_dev),
-    {"max-state-age-ms", "BEAT_INFERENCE_MAX_STATE_AGE_MS", BEAT_OPT_INT, &o_max_state_age_ms,
-     "600000", 1000, 86400000,
-     "no bids while the pacing state is older than this: how long a node keeps pacing "
-     "on the last multipliers while the actuator or supervisor is away (budget leases, "
-     "not this, bound the money)",
-     false},
+    {.name = "max-state-age-ms", .env = "BEAT_INFERENCE_MAX_STATE_AGE_MS",
+     .type = BEAT_OPT_INT, .dst = &o_max_state_age_ms, .def = "600000", .min = 1000,
+     .max = 86400000,
+     .help = "no bids while the pacing state is older than this: how long a node keeps pacing "
+             "on the last multipliers while the actuator or supervisor is away (budget leases, "
+             "not this, bound the money)"},
     BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
-    {"max-model-bytes", "BEAT_INFERENCE_MAX_MODEL_BYTES", BEAT_OPT_INT, &o_max_model_bytes,
-     "67108864", 65536, 1073741824,
-     "largest checkpoint accepted; sizes the nng receive limit (bigger messages "
-     "are dropped by nng silently)",
-     false},
+    {.name = "max-model-bytes", .env = "BEAT_INFERENCE_MAX_MODEL_BYTES",
+     .type = BEAT_OPT_INT, .dst = &o_max_model_bytes, .def = "67108864", .min = 65536,
+     .max = 1073741824,
+     .help = "largest checkpoint accepted; sizes the nng receive limit (bigger messages "
+             "are dropped by nng silently)"},
     BEAT_OPT_FX(&o_rates),
-    {"tcf-vendor-id", "BEAT_INFERENCE_TCF_VENDOR_ID", BEAT_OPT_INT, &o_tcf_vendor_id, "0", 0, 65535,
-     "our IAB TCF vendor id: under GDPR personal data is used only with this "
-     "vendor's consent in the TC string; 0 (no id) bids GDPR traffic "
-     "contextually (docs/privacy.md)",
-     false},
-    {"tcf-purposes", "BEAT_INFERENCE_TCF_PURPOSES", BEAT_OPT_STR, &o_tcf_purposes, "1,3,4", 0, -1,
-     "TCF purposes that need consent before personal data is used (1 store "
-     "and access, 3 and 4 personalised ads profile and selection)",
-     false},
-    {"tmax-reserve-ms", "BEAT_INFERENCE_TMAX_RESERVE_MS", BEAT_OPT_INT, &o_tmax_reserve_ms, "5", 0,
-     1000,
-     "time kept for the network out of a request's tmax: when less than this is "
-     "left of tmax since the request arrived, answer no-bid (204)",
-     false},
-    {"open", "BEAT_INFERENCE_OPEN", BEAT_OPT_BOOL, &o_open, "false", 0, -1,
-     "development only: answer bid requests from anyone, without exchange "
-     "authentication or QPS caps (docs/exchanges.md)",
-     false},
-    {"explain", "BEAT_INFERENCE_EXPLAIN", BEAT_OPT_BOOL, &o_explain, "false", 0, -1,
-     "grading only: every bid answer (200 and 204) carries X-Beat-Explain with our "
-     "pCTR for each candidate campaign of the first imp, which tells the exchange what "
-     "we think its traffic is worth; never on a real exchange (docs/demo.md)",
-     false},
+    {.name = "tcf-vendor-id", .env = "BEAT_INFERENCE_TCF_VENDOR_ID",
+     .type = BEAT_OPT_INT, .dst = &o_tcf_vendor_id, .def = "0", .min = 0, .max = 65535,
+     .help = "our IAB TCF vendor id: under GDPR personal data is used only with this "
+             "vendor's consent in the TC string; 0 (no id) bids GDPR traffic "
+             "contextually (docs/privacy.md)"},
+    {.name = "tcf-purposes", .env = "BEAT_INFERENCE_TCF_PURPOSES",
+     .type = BEAT_OPT_STR, .dst = &o_tcf_purposes, .def = "1,3,4",
+     .help = "TCF purposes that need consent before personal data is used (1 store "
+             "and access, 3 and 4 personalised ads profile and selection)"},
+    {.name = "tmax-reserve-ms", .env = "BEAT_INFERENCE_TMAX_RESERVE_MS",
+     .type = BEAT_OPT_INT, .dst = &o_tmax_reserve_ms, .def = "5", .min = 0, .max = 1000,
+     .help = "time kept for the network out of a request's tmax: when less than this is "
+             "left of tmax since the request arrived, answer no-bid (204)"},
+    {.name = "open", .env = "BEAT_INFERENCE_OPEN",
+     .type = BEAT_OPT_BOOL, .dst = &o_open, .def = "false",
+     .help = "development only: answer bid requests from anyone, without exchange "
+             "authentication or QPS caps (docs/exchanges.md)"},
+    {.name = "explain", .env = "BEAT_INFERENCE_EXPLAIN",
+     .type = BEAT_OPT_BOOL, .dst = &o_explain, .def = "false",
+     .help = "grading only: every bid answer (200 and 204) carries X-Beat-Explain with our "
+             "pCTR for each candidate campaign of the first imp, which tells the exchange what "
+             "we think its traffic is worth; never on a real exchange (docs/demo.md)"},
     BEAT_ALERT_OPTS(&o_alert),
-    {"alert-state-age-warn-s", "BEAT_ALERT_STATE_AGE_WARN_S", BEAT_OPT_DBL, &o_state_warn_s, "15",
-     0, 1e7, "warn when the pacing state is this old (0 = off)", false},
-    {"alert-state-age-error-s", "BEAT_ALERT_STATE_AGE_ERROR_S", BEAT_OPT_DBL, &o_state_error_s,
-     "30", 0, 1e7, "error when the pacing state is this old (0 = off)", false},
-    {"alert-model-age-warn-s", "BEAT_ALERT_MODEL_AGE_WARN_S", BEAT_OPT_DBL, &o_model_warn_s, "3600",
-     0, 1e7, "warn when the model is this old (0 = off)", false},
-    {"alert-model-age-error-s", "BEAT_ALERT_MODEL_AGE_ERROR_S", BEAT_OPT_DBL, &o_model_error_s,
-     "21600", 0, 1e7, "error when the model is this old (0 = off)", false},
-    {"name", "BEAT_INFERENCE_NAME", BEAT_OPT_STR, &o_name, "inference-1", 0, -1,
-     "instance name (node id in bid logs)", false},
-    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &o_log_level, "info", 0, -1,
-     "debug|info|warn|error", false},
+    {.name = "alert-state-age-warn-s", .env = "BEAT_ALERT_STATE_AGE_WARN_S",
+     .type = BEAT_OPT_DBL, .dst = &o_state_warn_s, .def = "15", .min = 0, .max = 1e7,
+     .help = "warn when the pacing state is this old (0 = off)"},
+    {.name = "alert-state-age-error-s", .env = "BEAT_ALERT_STATE_AGE_ERROR_S",
+     .type = BEAT_OPT_DBL, .dst = &o_state_error_s, .def = "30", .min = 0, .max = 1e7,
+     .help = "error when the pacing state is this old (0 = off)"},
+    {.name = "alert-model-age-warn-s", .env = "BEAT_ALERT_MODEL_AGE_WARN_S",
+     .type = BEAT_OPT_DBL, .dst = &o_model_warn_s, .def = "3600", .min = 0, .max = 1e7,
+     .help = "warn when the model is this old (0 = off)"},
+    {.name = "alert-model-age-error-s", .env = "BEAT_ALERT_MODEL_AGE_ERROR_S",
+     .type = BEAT_OPT_DBL, .dst = &o_model_error_s, .def = "21600", .min = 0, .max = 1e7,
+     .help = "error when the model is this old (0 = off)"},
+    {.name = "name", .env = "BEAT_INFERENCE_NAME",
+     .type = BEAT_OPT_STR, .dst = &o_name, .def = "inference-1",
+     .help = "instance name (node id in bid logs)"},
+    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
+     .help = "debug|info|warn|error"},
     BEAT_OPT_END,
 };
+/* clang-format on */
 
 typedef struct worker {
     int idx; /* also the hazard slot */

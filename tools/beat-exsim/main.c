@@ -35,125 +35,147 @@ static struct {
     char *exchange, *exchange_key;
 } opt;
 
+/* One option per entry, its fields named: a table, laid out by hand. */
+/* clang-format off */
 static const beat_opt OPTS[] = {
-    {"inference", "BEAT_EXSIM_INFERENCE", BEAT_OPT_STRLIST, &opt.inference, "http://127.0.0.1:8080",
-     0, -1,
-     "inference base URL (repeatable or comma list; requests are spread "
-     "round-robin; a path other than / replaces /openrtb2/bid)",
-     false},
-    {"exchange", "BEAT_EXSIM_EXCHANGE", BEAT_OPT_STR, &opt.exchange, "", 0, -1,
-     "exchange id to send as (X-Beat-Exchange); empty: no exchange headers (an engine "
-     "in --open mode, or one that knows this address by network)",
-     false},
-    {"exchange-key", "BEAT_EXSIM_EXCHANGE_KEY", BEAT_OPT_STR, &opt.exchange_key, "", 0, -1,
-     "that exchange's shared secret (X-Beat-Key); prefer the environment variable, "
-     "since a flag shows in ps",
-     true},
-    {"rate", "BEAT_EXSIM_RATE", BEAT_OPT_DBL, &opt.rate, "200", 0.1, 1e6,
-     "bid requests per second (open loop: fired on schedule regardless of answers)", false},
-    {"duration", "BEAT_EXSIM_DURATION", BEAT_OPT_DBL, &opt.duration_s, "60", 0.1, 86400 * 7,
-     "seconds to send for", false},
-    {"seed", "BEAT_EXSIM_SEED", BEAT_OPT_INT, &opt.seed, "1", 0, 9e18,
-     "seed of the traffic, the hidden CTR model and market prices", false},
-    {"connections", "BEAT_EXSIM_CONNECTIONS", BEAT_OPT_INT, &opt.connections, "32", 1, 4096,
-     "keep-alive connections per inference node = max outstanding requests "
-     "each; when all are busy a request is counted as skipped",
-     false},
-    {"tmax", "BEAT_EXSIM_TMAX", BEAT_OPT_INT, &opt.tmax_ms, "100", 1, 10000,
-     "tmax sent in requests (ms); a later answer is a timeout and loses", false},
-    {"http-timeout-ms", "BEAT_EXSIM_HTTP_TIMEOUT_MS", BEAT_OPT_INT, &opt.http_timeout_ms, "1000",
-     10, 60000, "give up on a bid request after this long (ms)", false},
-    {"per-try-timeout-ms", "BEAT_EXSIM_PER_TRY_TIMEOUT_MS", BEAT_OPT_INT, &opt.per_try_ms, "0", 0,
-     60000,
-     "a try unanswered after this long is abandoned and the request retried once on "
-     "another live node within tmax (Envoy's per_try_timeout); two in a row eject the "
-     "node; 0 = tmax/3",
-     false},
-    {"wave", "BEAT_EXSIM_WAVE", BEAT_OPT_DBL, &opt.wave, "0", 0, 0.9,
-     "amplitude of the daily traffic wave compressed into the run (0 = flat rate)", false},
-    {"surge", "BEAT_EXSIM_SURGE", BEAT_OPT_STRLIST, &opt.surge, NULL, 0, -1,
-     "AT:LEN:FACTOR (fractions of the run): rate × FACTOR from AT for LEN, e.g. "
-     "0.6:0.1:5 (a surge) or 0.3:0.05:0.2 (a drop); repeatable",
-     false},
-    {"price-wave", "BEAT_EXSIM_PRICE_WAVE", BEAT_OPT_DBL, &opt.price_wave, "0.15", 0, 0.9,
-     "amplitude of the market price's daily wave", false},
-    {"currency-rates", "BEAT_EXSIM_CURRENCY_RATES", BEAT_OPT_STR, &opt.rates, "EUR=1.08,GBP=1.27",
-     0, -1, "USD per unit of the floor currencies (same form as inference's --currency-rates)",
-     false},
-    {"consent-share", "BEAT_EXSIM_CONSENT_SHARE", BEAT_OPT_DBL, &opt.consent_share, "0.7", 0, 1,
-     "share of GDPR users whose TCF v2 string consents to purposes 1-4, special "
-     "feature 1 and --tcf-vendor-id; the others consent to purpose 1 only",
-     false},
-    {"tcf-vendor-id", "BEAT_EXSIM_TCF_VENDOR_ID", BEAT_OPT_INT, &opt.tcf_vendor_id, "0", 0, 65535,
-     "the bidder's IAB vendor id that consenting users' strings name (0: none, so "
-     "no string gives the bidder personal data)",
-     false},
-    {"dup-prob", "BEAT_EXSIM_DUP_PROB", BEAT_OPT_DBL, &opt.dup_prob, "0.05", 0, 1,
-     "probability that a win or bill notice is called twice (exchanges retry)", false},
-    {"test-share", "BEAT_EXSIM_TEST_SHARE", BEAT_OPT_DBL, &opt.test_share, "0", 0, 1,
-     "share of requests sent with OpenRTB test=1: answered and their notices called, "
-     "but never billed, counted apart (\"test\" in --json)",
-     false},
-    {"replay-share", "BEAT_EXSIM_REPLAY_SHARE", BEAT_OPT_DBL, &opt.replay_share, "0", 0, 1,
-     "share of real auctions' win and bill notices called once more --replay-delay-ms "
-     "later, instead of any quick repeat (--dup-prob): replays, never charged, counted "
-     "apart (\"replays\" in --json)",
-     false},
-    {"replay-delay-ms", "BEAT_EXSIM_REPLAY_DELAY_MS", BEAT_OPT_INT, &opt.replay_delay_ms, "120000",
-     0, 86400000,
-     "how long after its first call a notice is replayed (ms); "
-     "replays still waiting when the run ends are sent then",
-     false},
-    {"forge-share", "BEAT_EXSIM_FORGE_SHARE", BEAT_OPT_DBL, &opt.forge_share, "0", 0, 1,
-     "share of real auctions' loss notices also called re-typed as a bill (/loss -> /bill, "
-     "the same signed query): forgeries a receiver must refuse (403), never charged, "
-     "counted apart (\"forged\" in --json)",
-     false},
-    {"loss-price", "BEAT_EXSIM_LOSS_PRICE", BEAT_OPT_INT, &opt.loss_price, "1", 0, 1,
-     "1: loss notices carry the price to beat (${AUCTION_PRICE}); 0: it is substituted "
-     "empty, as by the many exchanges that send no price with a loss",
-     false},
-    {"campaigns", "BEAT_EXSIM_CAMPAIGNS", BEAT_OPT_STR, &opt.campaigns, NULL, 0, -1,
-     "campaigns JSON (e.g. the supervisor's GET /v1/campaigns): enables the oracle and "
-     "the Bayes AUC in --json, and blocks their advertisers in some requests' badv",
-     false},
-    {"oracle-max", "BEAT_EXSIM_ORACLE_MAX", BEAT_OPT_INT, &opt.oracle_max, "1000000", 1000,
-     50000000, "auctions the oracle keeps for its replay; beyond, dropped and counted", false},
-    {"auc-window-s", "BEAT_EXSIM_AUC_WINDOW_S", BEAT_OPT_INT, &opt.auc_window_s, "10", 1, 3600,
-     "window of the Bayes AUC over time (s)", false},
-    {"timeline", "BEAT_EXSIM_TIMELINE", BEAT_OPT_STR, &opt.timeline, NULL, 0, -1,
-     "append one JSON line per second (rate, counters, latency, per-campaign wins, spend, "
-     "clicks, bids and bid prices)",
-     false},
-    {"events", "BEAT_EXSIM_EVENTS", BEAT_OPT_STR, &opt.events, NULL, 0, -1,
-     "write one JSON line per bill charged (sent, or due and dropped) and click sent "
-     "(the raw truth for tests)",
-     false},
-    {"delayed-max", "BEAT_EXSIM_DELAYED_MAX", BEAT_OPT_INT, &opt.delayed_max, "200000", 1, 10000000,
-     "notices waiting for their delay (bills, clicks, repeats); beyond, dropped", false},
-    {"market-median", "BEAT_EXSIM_MARKET_MEDIAN", BEAT_OPT_DBL, &opt.market_median, "1.0", 0.001,
-     1000, "median of the lognormal competing bid (CPM)", false},
-    {"market-sigma", "BEAT_EXSIM_MARKET_SIGMA", BEAT_OPT_DBL, &opt.market_sigma, "0.5", 0, 5,
-     "sigma of the lognormal competing bid", false},
-    {"notice-connections", "BEAT_EXSIM_NOTICE_CONNECTIONS", BEAT_OPT_INT, &opt.notice_conns, "16",
-     1, 1024, "connections per notice host", false},
-    {"notice-queue", "BEAT_EXSIM_NOTICE_QUEUE", BEAT_OPT_INT, &opt.notice_queue, "10000", 0,
-     1000000, "notices that may wait for a connection; beyond, dropped and counted", false},
-    {"notice-timeout-ms", "BEAT_EXSIM_NOTICE_TIMEOUT_MS", BEAT_OPT_INT, &opt.notice_timeout_ms,
-     "2000", 10, 60000, "timeout of one notice call (ms)", false},
-    {"notice-retries", "BEAT_EXSIM_NOTICE_RETRIES", BEAT_OPT_INT, &opt.notice_retries, "0", 0, 100,
-     "call a notice again up to N times after no answer, a timeout or a 5xx (never after a "
-     "4xx); it is charged once. 0 = one call, as at many exchanges",
-     false},
-    {"notice-retry-ms", "BEAT_EXSIM_NOTICE_RETRY_MS", BEAT_OPT_INT, &opt.notice_retry_ms, "1000", 1,
-     600000, "wait before the first notice retry (ms); doubles for each next one", false},
-    {"json", "BEAT_EXSIM_JSON", BEAT_OPT_STR, &opt.json, NULL, 0, -1,
-     "write a JSON summary to this file at the end", false},
-    {"stats-every-s", "BEAT_EXSIM_STATS_EVERY_S", BEAT_OPT_INT, &opt.stats_every_s, "0", 0, 3600,
-     "log a progress line every N seconds (0 = off)", false},
-    {"log-level", "BEAT_LOG_LEVEL", BEAT_OPT_STR, &opt.log_level, "info", 0, -1,
-     "debug|info|warn|error", false},
-    BEAT_OPT_END};
+    {.name = "inference", .env = "BEAT_EXSIM_INFERENCE",
+     .type = BEAT_OPT_STRLIST, .dst = &opt.inference, .def = "http://127.0.0.1:8080",
+     .help = "inference base URL (repeatable or comma list; requests are spread "
+             "round-robin; a path other than / replaces /openrtb2/bid)"},
+    {.name = "exchange", .env = "BEAT_EXSIM_EXCHANGE",
+     .type = BEAT_OPT_STR, .dst = &opt.exchange, .def = "",
+     .help = "exchange id to send as (X-Beat-Exchange); empty: no exchange headers (an engine "
+             "in --open mode, or one that knows this address by network)"},
+    {.name = "exchange-key", .env = "BEAT_EXSIM_EXCHANGE_KEY",
+     .type = BEAT_OPT_STR, .dst = &opt.exchange_key, .def = "",
+     .help = "that exchange's shared secret (X-Beat-Key); prefer the environment variable, "
+             "since a flag shows in ps",
+     .secret = true},
+    {.name = "rate", .env = "BEAT_EXSIM_RATE",
+     .type = BEAT_OPT_DBL, .dst = &opt.rate, .def = "200", .min = 0.1, .max = 1e6,
+     .help = "bid requests per second (open loop: fired on schedule regardless of answers)"},
+    {.name = "duration", .env = "BEAT_EXSIM_DURATION",
+     .type = BEAT_OPT_DBL, .dst = &opt.duration_s, .def = "60", .min = 0.1, .max = 86400 * 7,
+     .help = "seconds to send for"},
+    {.name = "seed", .env = "BEAT_EXSIM_SEED",
+     .type = BEAT_OPT_INT, .dst = &opt.seed, .def = "1", .min = 0, .max = 9e18,
+     .help = "seed of the traffic, the hidden CTR model and market prices"},
+    {.name = "connections", .env = "BEAT_EXSIM_CONNECTIONS",
+     .type = BEAT_OPT_INT, .dst = &opt.connections, .def = "32", .min = 1, .max = 4096,
+     .help = "keep-alive connections per inference node = max outstanding requests "
+             "each; when all are busy a request is counted as skipped"},
+    {.name = "tmax", .env = "BEAT_EXSIM_TMAX",
+     .type = BEAT_OPT_INT, .dst = &opt.tmax_ms, .def = "100", .min = 1, .max = 10000,
+     .help = "tmax sent in requests (ms); a later answer is a timeout and loses"},
+    {.name = "http-timeout-ms", .env = "BEAT_EXSIM_HTTP_TIMEOUT_MS",
+     .type = BEAT_OPT_INT, .dst = &opt.http_timeout_ms, .def = "1000", .min = 10, .max = 60000,
+     .help = "give up on a bid request after this long (ms)"},
+    {.name = "per-try-timeout-ms", .env = "BEAT_EXSIM_PER_TRY_TIMEOUT_MS",
+     .type = BEAT_OPT_INT, .dst = &opt.per_try_ms, .def = "0", .min = 0, .max = 60000,
+     .help = "a try unanswered after this long is abandoned and the request retried once on "
+             "another live node within tmax (Envoy's per_try_timeout); two in a row eject the "
+             "node; 0 = tmax/3"},
+    {.name = "wave", .env = "BEAT_EXSIM_WAVE",
+     .type = BEAT_OPT_DBL, .dst = &opt.wave, .def = "0", .min = 0, .max = 0.9,
+     .help = "amplitude of the daily traffic wave compressed into the run (0 = flat rate)"},
+    {.name = "surge", .env = "BEAT_EXSIM_SURGE",
+     .type = BEAT_OPT_STRLIST, .dst = &opt.surge,
+     .help = "AT:LEN:FACTOR (fractions of the run): rate × FACTOR from AT for LEN, e.g. "
+             "0.6:0.1:5 (a surge) or 0.3:0.05:0.2 (a drop); repeatable"},
+    {.name = "price-wave", .env = "BEAT_EXSIM_PRICE_WAVE",
+     .type = BEAT_OPT_DBL, .dst = &opt.price_wave, .def = "0.15", .min = 0, .max = 0.9,
+     .help = "amplitude of the market price's daily wave"},
+    {.name = "currency-rates", .env = "BEAT_EXSIM_CURRENCY_RATES",
+     .type = BEAT_OPT_STR, .dst = &opt.rates, .def = "EUR=1.08,GBP=1.27",
+     .help = "USD per unit of the floor currencies (same form as inference's --currency-rates)"},
+    {.name = "consent-share", .env = "BEAT_EXSIM_CONSENT_SHARE",
+     .type = BEAT_OPT_DBL, .dst = &opt.consent_share, .def = "0.7", .min = 0, .max = 1,
+     .help = "share of GDPR users whose TCF v2 string consents to purposes 1-4, special "
+             "feature 1 and --tcf-vendor-id; the others consent to purpose 1 only"},
+    {.name = "tcf-vendor-id", .env = "BEAT_EXSIM_TCF_VENDOR_ID",
+     .type = BEAT_OPT_INT, .dst = &opt.tcf_vendor_id, .def = "0", .min = 0, .max = 65535,
+     .help = "the bidder's IAB vendor id that consenting users' strings name (0: none, so "
+             "no string gives the bidder personal data)"},
+    {.name = "dup-prob", .env = "BEAT_EXSIM_DUP_PROB",
+     .type = BEAT_OPT_DBL, .dst = &opt.dup_prob, .def = "0.05", .min = 0, .max = 1,
+     .help = "probability that a win or bill notice is called twice (exchanges retry)"},
+    {.name = "test-share", .env = "BEAT_EXSIM_TEST_SHARE",
+     .type = BEAT_OPT_DBL, .dst = &opt.test_share, .def = "0", .min = 0, .max = 1,
+     .help = "share of requests sent with OpenRTB test=1: answered and their notices called, "
+             "but never billed, counted apart (\"test\" in --json)"},
+    {.name = "replay-share", .env = "BEAT_EXSIM_REPLAY_SHARE",
+     .type = BEAT_OPT_DBL, .dst = &opt.replay_share, .def = "0", .min = 0, .max = 1,
+     .help = "share of real auctions' win and bill notices called once more --replay-delay-ms "
+             "later, instead of any quick repeat (--dup-prob): replays, never charged, counted "
+             "apart (\"replays\" in --json)"},
+    {.name = "replay-delay-ms", .env = "BEAT_EXSIM_REPLAY_DELAY_MS",
+     .type = BEAT_OPT_INT, .dst = &opt.replay_delay_ms, .def = "120000", .min = 0, .max = 86400000,
+     .help = "how long after its first call a notice is replayed (ms); "
+             "replays still waiting when the run ends are sent then"},
+    {.name = "forge-share", .env = "BEAT_EXSIM_FORGE_SHARE",
+     .type = BEAT_OPT_DBL, .dst = &opt.forge_share, .def = "0", .min = 0, .max = 1,
+     .help = "share of real auctions' loss notices also called re-typed as a bill (/loss -> /bill, "
+             "the same signed query): forgeries a receiver must refuse (403), never charged, "
+             "counted apart (\"forged\" in --json)"},
+    {.name = "loss-price", .env = "BEAT_EXSIM_LOSS_PRICE",
+     .type = BEAT_OPT_INT, .dst = &opt.loss_price, .def = "1", .min = 0, .max = 1,
+     .help = "1: loss notices carry the price to beat (${AUCTION_PRICE}); 0: it is substituted "
+             "empty, as by the many exchanges that send no price with a loss"},
+    {.name = "campaigns", .env = "BEAT_EXSIM_CAMPAIGNS",
+     .type = BEAT_OPT_STR, .dst = &opt.campaigns,
+     .help = "campaigns JSON (e.g. the supervisor's GET /v1/campaigns): enables the oracle and "
+             "the Bayes AUC in --json, and blocks their advertisers in some requests' badv"},
+    {.name = "oracle-max", .env = "BEAT_EXSIM_ORACLE_MAX",
+     .type = BEAT_OPT_INT, .dst = &opt.oracle_max, .def = "1000000", .min = 1000, .max = 50000000,
+     .help = "auctions the oracle keeps for its replay; beyond, dropped and counted"},
+    {.name = "auc-window-s", .env = "BEAT_EXSIM_AUC_WINDOW_S",
+     .type = BEAT_OPT_INT, .dst = &opt.auc_window_s, .def = "10", .min = 1, .max = 3600,
+     .help = "window of the Bayes AUC over time (s)"},
+    {.name = "timeline", .env = "BEAT_EXSIM_TIMELINE",
+     .type = BEAT_OPT_STR, .dst = &opt.timeline,
+     .help = "append one JSON line per second (rate, counters, latency, per-campaign wins, spend, "
+             "clicks, bids and bid prices)"},
+    {.name = "events", .env = "BEAT_EXSIM_EVENTS",
+     .type = BEAT_OPT_STR, .dst = &opt.events,
+     .help = "write one JSON line per bill charged (sent, or due and dropped) and click sent "
+             "(the raw truth for tests)"},
+    {.name = "delayed-max", .env = "BEAT_EXSIM_DELAYED_MAX",
+     .type = BEAT_OPT_INT, .dst = &opt.delayed_max, .def = "200000", .min = 1, .max = 10000000,
+     .help = "notices waiting for their delay (bills, clicks, repeats); beyond, dropped"},
+    {.name = "market-median", .env = "BEAT_EXSIM_MARKET_MEDIAN",
+     .type = BEAT_OPT_DBL, .dst = &opt.market_median, .def = "1.0", .min = 0.001, .max = 1000,
+     .help = "median of the lognormal competing bid (CPM)"},
+    {.name = "market-sigma", .env = "BEAT_EXSIM_MARKET_SIGMA",
+     .type = BEAT_OPT_DBL, .dst = &opt.market_sigma, .def = "0.5", .min = 0, .max = 5,
+     .help = "sigma of the lognormal competing bid"},
+    {.name = "notice-connections", .env = "BEAT_EXSIM_NOTICE_CONNECTIONS",
+     .type = BEAT_OPT_INT, .dst = &opt.notice_conns, .def = "16", .min = 1, .max = 1024,
+     .help = "connections per notice host"},
+    {.name = "notice-queue", .env = "BEAT_EXSIM_NOTICE_QUEUE",
+     .type = BEAT_OPT_INT, .dst = &opt.notice_queue, .def = "10000", .min = 0, .max = 1000000,
+     .help = "notices that may wait for a connection; beyond, dropped and counted"},
+    {.name = "notice-timeout-ms", .env = "BEAT_EXSIM_NOTICE_TIMEOUT_MS",
+     .type = BEAT_OPT_INT, .dst = &opt.notice_timeout_ms, .def = "2000", .min = 10, .max = 60000,
+     .help = "timeout of one notice call (ms)"},
+    {.name = "notice-retries", .env = "BEAT_EXSIM_NOTICE_RETRIES",
+     .type = BEAT_OPT_INT, .dst = &opt.notice_retries, .def = "0", .min = 0, .max = 100,
+     .help = "call a notice again up to N times after no answer, a timeout or a 5xx (never after a "
+             "4xx); it is charged once. 0 = one call, as at many exchanges"},
+    {.name = "notice-retry-ms", .env = "BEAT_EXSIM_NOTICE_RETRY_MS",
+     .type = BEAT_OPT_INT, .dst = &opt.notice_retry_ms, .def = "1000", .min = 1, .max = 600000,
+     .help = "wait before the first notice retry (ms); doubles for each next one"},
+    {.name = "json", .env = "BEAT_EXSIM_JSON",
+     .type = BEAT_OPT_STR, .dst = &opt.json,
+     .help = "write a JSON summary to this file at the end"},
+    {.name = "stats-every-s", .env = "BEAT_EXSIM_STATS_EVERY_S",
+     .type = BEAT_OPT_INT, .dst = &opt.stats_every_s, .def = "0", .min = 0, .max = 3600,
+     .help = "log a progress line every N seconds (0 = off)"},
+    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
+     .type = BEAT_OPT_STR, .dst = &opt.log_level, .def = "info",
+     .help = "debug|info|warn|error"},
+    BEAT_OPT_END,
+};
+/* clang-format on */
 
 typedef struct run {
     exs_sim sim;
