@@ -78,10 +78,10 @@ static const beat_opt opts[] = {
      .type = BEAT_OPT_DBL, .dst = &o_stop_margin, .def = "0.002", .min = 0, .max = 0.5,
      .help = "hard stop at spent + in flight >= budget*(1-margin)"},
     {.name = "pacing-mode", .env = "BEAT_ACTUATOR_PACING_MODE",
-     .type = BEAT_OPT_STR, .dst = &o_pacing, .def = "value",
-     .help = "pacing of campaigns that name none: value (the most clicks for the budget "
-             "within the flight), even (follow the planned spend curve) or asap (no pacing, "
-             "budget stop only)"},
+     .type = BEAT_OPT_STR, .dst = &o_pacing, .def = "even",
+     .help = "pacing of campaigns that name none: even (follow the planned spend curve), "
+             "value (hold the price of a click and let spend follow supply: docs/swapping.md "
+             "says where it does not yet beat even) or asap (no pacing, budget stop only)"},
     {.name = "hourly-weights", .env = "BEAT_ACTUATOR_HOURLY_WEIGHTS",
      .type = BEAT_OPT_STR, .dst = &o_weights, .def = "",
      .help = "24 comma-separated weights of the planned spend per hour (UTC; stretched "

@@ -35,7 +35,7 @@ int act_state_init(act_state *st, int max_campaigns) {
     for (uint32_t i = 0; i < size; i++) st->index[i] = -1;
     st->max_skew_ms = 5000;
     act_land_cfg_default(&st->land_cfg);
-    st->default_mode = BEAT_PACING_VALUE;
+    st->default_mode = BEAT_PACING_EVEN;
     st->index_mask = size - 1;
     st->max = max_campaigns;
     return 0;

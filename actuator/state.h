@@ -51,7 +51,7 @@ typedef struct act_state {
      * --max-clock-skew-ms). */
     int64_t max_skew_ms;
     act_land_cfg land_cfg; /* defaults after init; main sets the flags */
-    /* Pacing mode of campaigns that name none (VALUE after init; main sets
+    /* Pacing mode of campaigns that name none (EVEN after init; main sets
      * --pacing-mode). */
     beat_pacing default_mode;
 } act_state;

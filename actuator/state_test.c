@@ -247,8 +247,7 @@ static int test_state_future_times(void) {
 static int test_state_value_fields(void) {
     act_state st;
     CHECK(act_state_init(&st, 10) == 0);
-    CHECK_EQ_INT(st.default_mode, BEAT_PACING_VALUE);
-    st.default_mode = BEAT_PACING_EVEN;
+    CHECK_EQ_INT(st.default_mode, BEAT_PACING_EVEN);
     beat_campaign bc[2];
     memset(bc, 0, sizeof bc);
     snprintf(bc[0].id, sizeof bc[0].id, "named");
