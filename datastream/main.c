@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "api.h"
 #include "beat_alert_rules.h"
 #include "beat_cfg.h"
@@ -448,98 +449,6 @@ static void register_metrics(void) {
                       "Seq of the newest closed aggregate bucket.", g_last_seq, NULL);
 }
 
-/* ---- alert rules (evaluator thread: registry atomics only) -------------- */
-
-static struct {
-    beat_counter *lost[3]; /* invalid, evicted, campaign overflow */
-    beat_gauge *fill, *refused;
-} A;
-
-/* The fullest partition store, in % of --dedup-max-keys. */
-static double a_fill_pct(void *arg) {
-    (void)arg;
-    return 100.0 * beat_alert_gauge_fn(A.fill);
-}
-
-/* 1 for 10 minutes after an offset fell out of range or a partition's log
- * was found replaced (the broker lost the log we were reading: what it held
- * and we had not read is gone). */
-static double a_log_lost(void *arg) {
-    (void)arg;
-    int64_t t = atomic_load(&K.last_reset_ms);
-    return t && beat_mono_ms() - t < 600000 ? 1 : 0;
-}
-
-static double a_lost(void *arg) {
-    (void)arg;
-    double n = 0;
-    for (int i = 0; i < 3; i++) n += beat_alert_counter_fn(A.lost[i]);
-    return n;
-}
-
-/* After dst_stream_new: the stream registered the counters looked up here
- * (registering a name again returns the existing metric). */
-static beat_alert_rules *start_rules(beat_alert *a) {
-    A.lost[0] = beat_counter_new("beat_datastream_invalid_events_total",
-                                 "Messages that are not valid events (dropped).");
-    A.lost[1] = beat_counter_new("beat_datastream_evicted_total",
-                                 "Join entries dropped early: --max-open-auctions reached.");
-    A.lost[2] = beat_counter_new("beat_datastream_campaign_overflow_total",
-                                 "Aggregate updates dropped: too many campaigns in a bucket.");
-    A.fill = beat_gauge_new("beat_datastream_store_fill_ratio",
-                            "Fullest open partition store: keys / --dedup-max-keys.");
-    A.refused = beat_gauge_new("beat_datastream_store_refused_partitions",
-                               "Assigned partitions not consumed: their store cannot be "
-                               "opened or written (retried).");
-    char what[300], fill_what[160], lost_what[300];
-    snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
-    snprintf(fill_what, sizeof fill_what,
-             "dedup store full (of --dedup-max-keys %lld per partition)", (long long)o_max_keys);
-    snprintf(lost_what, sizeof lost_what,
-             "Kafka %s lost the log being read (offset out of range, or a new log "
-             "reusing its offsets): resumed at the log's start",
-             o_brokers);
-    beat_alert_rule rules[] = {
-        {.name = "kafka_unreachable",
-         .what = what,
-         .unit = "s",
-         .kind = BEAT_RULE_VALUE,
-         .value = beat_kafka_unreachable_fn,
-         .warn = o_alert.peer_warn_s,
-         .error = o_alert.peer_error_s},
-        {.name = "event_drop_rate",
-         .what = "events dropped (invalid, join table full, too many campaigns)",
-         .unit = "%",
-         .kind = BEAT_RULE_RATIO,
-         .value = a_lost,
-         .total = beat_alert_counter_fn,
-         .total_arg = K.consumed,
-         .warn = o_alert.drop_warn_pct,
-         .error = o_alert.drop_error_pct},
-        {.name = "dedup_store_full",
-         .what = fill_what,
-         .unit = "%",
-         .kind = BEAT_RULE_VALUE,
-         .value = a_fill_pct,
-         .warn = o_fill_warn_pct,
-         .error = 100},
-        {.name = "dedup_store_refused",
-         .what = "partitions not consumed: their dedup store cannot be used",
-         .unit = "",
-         .kind = BEAT_RULE_VALUE,
-         .value = beat_alert_gauge_fn,
-         .value_arg = A.refused,
-         .error = 1},
-        {.name = "kafka_log_lost",
-         .what = lost_what,
-         .unit = "",
-         .kind = BEAT_RULE_VALUE,
-         .value = a_log_lost,
-         .warn = 1},
-    };
-    return beat_alert_rules_start(a, rules, (int)(sizeof rules / sizeof rules[0]), o_alert.eval_ms);
-}
-
 static _Noreturn void die(const char *ev, const char *msg) {
     fprintf(stderr, "beat-datastream: %s\n", msg);
     beat_log(BEAT_FATAL, ev, "reason=\"%s\"", msg);
@@ -671,7 +580,13 @@ int main(int argc, char **argv) {
         return 64;
     }
     beat_alert *alert = beat_alert_opts_new(&o_alert, o_name);
-    beat_alert_rules *rules = alert ? start_rules(alert) : NULL;
+    dst_alerts_cfg acfg = {.brokers = o_brokers,
+                           .max_keys = o_max_keys,
+                           .fill_warn_pct = o_fill_warn_pct,
+                           .opts = &o_alert,
+                           .consumed = K.consumed,
+                           .last_reset_ms = &K.last_reset_ms};
+    beat_alert_rules *rules = alert ? dst_alerts_start(alert, &acfg) : NULL;
     if (!rules) beat_log(BEAT_ERROR, "alerts_unavailable", "msg=\"alert rules not started\"");
     pthread_t thr;
     if (pthread_create(&thr, NULL, consumer_main, NULL) != 0)
