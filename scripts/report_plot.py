@@ -54,18 +54,24 @@ plot {', '.join(plots)}
 """)
 
 
-def multiplier_plot(out_dir, summary, engine_rows, t0):
-    ids = [c["id"] for c in summary["campaigns"]]
-    with open(os.path.join(out_dir, "multipliers.dat"), "w") as f:
+def _write_multipliers(path, ids, engine_rows, t0, paused):
+    """One line per poll: seconds since t0, then each campaign's multiplier
+    from the state (paused: the value written while it is paused)."""
+    with open(path, "w") as f:
         f.write("# t_s " + " ".join(ids) + "\n")
         for r in engine_rows:
             st = (r.get("state") or {}).get("campaigns", {})
             vals = []
             for cid in ids:
                 m = st.get(cid, {})
-                v = 0.0 if m.get("paused") else m.get("multiplier")
+                v = paused if m.get("paused") else m.get("multiplier")
                 vals.append("NaN" if v is None else f"{v:.4f}")
             f.write(f"{(r['ts'] - t0) / 1000:.1f} " + " ".join(vals) + "\n")
+
+
+def multiplier_plot(out_dir, summary, engine_rows, t0):
+    ids = [c["id"] for c in summary["campaigns"]]
+    _write_multipliers(os.path.join(out_dir, "multipliers.dat"), ids, engine_rows, t0, 0.0)
     plots = [f"'multipliers.dat' u 1:{k + 2} w l lw 2 t '{cid}'" for k, cid in enumerate(ids)]
     return _run(out_dir, "multipliers", f"""{TERM}
 set output 'multipliers.png'
@@ -81,16 +87,7 @@ def lambda_plot(out_dir, summary, engine_rows, timeline, t0):
     bidder prices base × pCTR ÷ avg CTR × multiplier; a gap while paused)
     against the scheduled request rate on the right axis."""
     ids = [c["id"] for c in summary["campaigns"]]
-    with open(os.path.join(out_dir, "lambda.dat"), "w") as f:
-        f.write("# t_s " + " ".join(ids) + "\n")
-        for r in engine_rows:
-            st = (r.get("state") or {}).get("campaigns", {})
-            vals = []
-            for cid in ids:
-                m = st.get(cid, {})
-                v = None if m.get("paused") else m.get("multiplier")
-                vals.append("NaN" if v is None else f"{v:.4f}")
-            f.write(f"{(r['ts'] - t0) / 1000:.1f} " + " ".join(vals) + "\n")
+    _write_multipliers(os.path.join(out_dir, "lambda.dat"), ids, engine_rows, t0, None)
     with open(os.path.join(out_dir, "rate.dat"), "w") as f:
         f.write("# t_s scheduled_rate\n")
         for r in timeline:
