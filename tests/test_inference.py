@@ -223,6 +223,26 @@ def check_bid(req, b0, rcv_port, mtype, dealid):
     check(st == 403, f"forged nurl -> {st}")
 
 
+FORMAT_MULTS = {"ortb-banner": 1.0, "ortb-video": 1.0, "ortb-native": 1.0, "ortb-deal": 3.0}
+
+
+def load_formats(sbase, inf_port):
+    """The format fixtures' campaigns, a state and a model through the
+    supervisor at sbase; returns once inference at inf_port is ready.
+    pCTR 0.5 / avg 0.5: price = base × multiplier; ortb-deal at 3.3 clears
+    the 2.5 deal floor."""
+    with open(FORMATS, "rb") as f:
+        st, _, b = http("PUT", sbase + "/v1/campaigns", f.read(),
+                        {"Content-Type": "application/json"})
+    check(st == 200, f"PUT campaigns -> {st} {b!r}")
+    for path, body, ctype in (("/v1/state", state(FORMAT_MULTS), "application/json"),
+                              ("/v1/checkpoint", ckpt(), "application/octet-stream")):
+        st, _, b = http("POST", sbase + path, body, {"Content-Type": ctype})
+        check(st == 200, f"POST {path} -> {st} {b!r}")
+    wait_for(lambda: healthz(inf_port) and healthz(inf_port)["ready"], 10,
+             what="inference ready")
+
+
 def test_every_fixture_bids_or_says_why():
     sup_port, inf_port, rcv_port, bidlog_port, kafka_port = free_ports(5)
     tmp = tempfile.mkdtemp(prefix="inf-fx-")
@@ -236,19 +256,7 @@ def test_every_fixture_bids_or_says_why():
         wait_for(lambda: healthz(rcv_port), 10, what="receiver serving")
         inf = procs.start("inference", inference_argv(tmp, inf_port, bidlog_port, "inf-fx",
                                                      rcv_port))
-        with open(FORMATS, "rb") as f:
-            st, _, b = http("PUT", sbase + "/v1/campaigns", f.read(),
-                            {"Content-Type": "application/json"})
-        check(st == 200, f"PUT campaigns -> {st} {b!r}")
-        # pCTR 0.5 / avg 0.5: price = base × multiplier; ortb-deal at 3.3
-        # clears the 2.5 deal floor.
-        mults = {"ortb-banner": 1.0, "ortb-video": 1.0, "ortb-native": 1.0, "ortb-deal": 3.0}
-        for path, body, ctype in (("/v1/state", state(mults), "application/json"),
-                                  ("/v1/checkpoint", ckpt(), "application/octet-stream")):
-            st, _, b = http("POST", sbase + path, body, {"Content-Type": ctype})
-            check(st == 200, f"POST {path} -> {st} {b!r}")
-        wait_for(lambda: healthz(inf_port) and healthz(inf_port)["ready"], 10,
-                 what="inference ready")
+        load_formats(sbase, inf_port)
         url = f"http://127.0.0.1:{inf_port}/openrtb2/bid"
         n204 = 0
         for v in ("2.5", "2.6"):
@@ -307,17 +315,7 @@ def test_explain_header():
         sbase = f"http://127.0.0.1:{sup_port}"
         inf = procs.start("inference", inference_argv(tmp, inf_port, bidlog_port, "inf-x",
                                                      None, "--explain"))
-        with open(FORMATS, "rb") as f:
-            st, _, b = http("PUT", sbase + "/v1/campaigns", f.read(),
-                            {"Content-Type": "application/json"})
-        check(st == 200, f"PUT campaigns -> {st} {b!r}")
-        mults = {"ortb-banner": 1.0, "ortb-video": 1.0, "ortb-native": 1.0, "ortb-deal": 3.0}
-        for path, body, ctype in (("/v1/state", state(mults), "application/json"),
-                                  ("/v1/checkpoint", ckpt(), "application/octet-stream")):
-            st, _, b = http("POST", sbase + path, body, {"Content-Type": ctype})
-            check(st == 200, f"POST {path} -> {st} {b!r}")
-        wait_for(lambda: healthz(inf_port) and healthz(inf_port)["ready"], 10,
-                 what="inference ready")
+        load_formats(sbase, inf_port)
         url = f"http://127.0.0.1:{inf_port}/openrtb2/bid"
         body = fixture("2.6/simple-banner.json")
         st, hdr, out = http("POST", url, body, {"x-openrtb-version": "2.6"})
@@ -336,7 +334,7 @@ def test_explain_header():
         check(st == 204, f"high floor -> {st}")
         check(explain_of(hdr) == (0, pctrs), f"204 explain {explain_of(hdr)} vs {pctrs}")
         # Paused by the state (both): no bid, but still scored for the header.
-        st, _, b = http("POST", sbase + "/v1/state", state(mults, paused=tuple(pctrs)),
+        st, _, b = http("POST", sbase + "/v1/state", state(FORMAT_MULTS, paused=tuple(pctrs)),
                         {"Content-Type": "application/json"})
         check(st == 200, f"POST /v1/state -> {st} {b!r}")
         wait_for(lambda: http("POST", url, body)[0] == 204, 10, what="paused: no bid")
