@@ -226,8 +226,16 @@ void inf_leases_stop(inf_leases *t) {
     if (t->have_thr) pthread_join(t->thr, NULL);
     /* The final report frees what this incarnation was granted and did not
      * bid: without it the supervisor must hold the rest as spent. */
-    if (t->have_thr && inf_leases_sync_once(t, true) == 0)
-        beat_log(BEAT_INFO, "lease_final_report", "inc=%016" PRIx64, t->inc);
+    if (t->have_thr) {
+        /* A link that is still reconnecting (a supervisor just restarted)
+         * times out once; two more tries bound the shutdown at three
+         * timeouts. An answer, even a refusal, ends it: the supervisor
+         * heard us. */
+        int rc = -ETIMEDOUT;
+        for (int tries = 0; tries < 3 && (rc == -ETIMEDOUT || rc == -ECONNREFUSED); tries++)
+            rc = inf_leases_sync_once(t, true);
+        if (rc == 0) beat_log(BEAT_INFO, "lease_final_report", "inc=%016" PRIx64, t->inc);
+    }
     if (t->have_sock) nng_close(t->req);
     beat_buf_fini(&t->out);
     free(t->slots);
