@@ -98,6 +98,7 @@ enum {
     C_SCHAIN,
     C_SELLERS,
     C_PACING,
+    C_TZ,
     C_N
 };
 static const char *const c_names[C_N] = {"id",
@@ -119,7 +120,8 @@ static const char *const c_names[C_N] = {"id",
                                          "bundle",
                                          "schain_complete",
                                          "sellers",
-                                         "pacing"};
+                                         "pacing",
+                                         "tz"};
 static const char *const t_names[] = {"countries",     "device_types",  "os",
                                       "site_cat",      "domains_allow", "domains_block",
                                       "bundles_allow", "bundles_block"};
@@ -266,6 +268,12 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms, bool 
     if (f[C_PACING] && (!cJSON_IsString(f[C_PACING]) ||
                         beat_pacing_parse(f[C_PACING]->valuestring, &c->pacing) != 0))
         return FAIL("%s.pacing: must be \"even\", \"value\" or \"asap\"", ctx);
+    if (f[C_TZ]) {
+        beat_reason tzwhy = {{0}};
+        if (!cJSON_IsString(f[C_TZ]) || !(c->tz = beat_tz_get(f[C_TZ]->valuestring, &tzwhy)))
+            return FAIL("%s.tz: %s", ctx,
+                        tzwhy.msg[0] ? tzwhy.msg : "must be a time zone name (string)");
+    }
     if (f[C_FREQ]) {
         char fctx[48];
         const cJSON *ff[2];
@@ -439,15 +447,29 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
     if (c->sellers.n) beat_campaign_e_strv(e, "sellers", true, &c->sellers);
     if (c->pacing != BEAT_PACING_DEFAULT)
         beat_json_put_printf(e, ",\"pacing\":\"%s\"", beat_pacing_name(c->pacing));
+    if (c->tz) {
+        beat_campaign_e_key(e, "tz", true);
+        beat_json_put_str(e, beat_tz_name(c->tz));
+    }
     beat_json_put_raw(e, "}");
+}
+
+/* The oldest set version that can carry c: a field a reader of an older
+ * version would ignore changes where or how a campaign spends, so its set
+ * is written at the version that introduced the field. */
+static int campaign_min_version(const beat_campaign *c) {
+    if (c->tz) return 4;
+    if (c->pacing != BEAT_PACING_DEFAULT) return 3;
+    if (c->schain_complete || c->sellers.n) return 2;
+    return 1;
 }
 
 int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out) {
     beat_json_enc e = beat_json_enc_start(out);
     int v = BEAT_CAMPAIGNS_V_MIN; /* the oldest version that holds the set */
     for (int i = 0; i < s->n; i++) {
-        if (s->c[i].pacing != BEAT_PACING_DEFAULT) v = 3;
-        else if ((s->c[i].schain_complete || s->c[i].sellers.n) && v < 2) v = 2;
+        int cv = campaign_min_version(&s->c[i]);
+        if (cv > v) v = cv;
     }
     beat_json_put_printf(&e, "{\"v\":%d", v);
     if (s->version > 0) beat_json_put_printf(&e, ",\"version\":%" PRId64, s->version);

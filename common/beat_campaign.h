@@ -15,7 +15,7 @@
  *   "freq_cap":{"max":5,"window_s":3600},
  *   "seat":"beat", "deals":["deal-1"], "bundle":"com.acme.app",
  *   "schain_complete":true, "sellers":["exchange.example:pub-1"],
- *   "pacing":"value"}]}
+ *   "pacing":"value", "tz":"America/New_York"}]}
  * Empty/absent targeting lists mean "any". ${CLICK_URL} in adm is replaced
  * by inference with the receiver's signed click URL. "flight_s" is resolved
  * to absolute start_ms/end_ms at decode time (now_ms), and encode always
@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "beat_exchange.h"
+#include "beat_tz.h"
 #include "beat_util.h"
 #include "beat_wire.h"
 
@@ -41,9 +42,11 @@
  * written as v 1. 3 added "pacing" (how the actuator spreads the budget): a
  * set in which a campaign names a mode is written as v 3, so an actuator
  * that would pace it otherwise refuses it instead; a set naming none keeps
- * the oldest version that holds it. All three are read (docs/contracts.md
- * "Campaigns"). */
-#define BEAT_CAMPAIGNS_V 3
+ * the oldest version that holds it. 4 added the trading-desk fields, "tz"
+ * first (the zone a campaign's days and hours are reckoned in): a set
+ * using any of them is written as v 4. All four are read
+ * (docs/contracts.md "Campaigns"). */
+#define BEAT_CAMPAIGNS_V 4
 #define BEAT_CAMPAIGNS_V_MIN 1
 #define BEAT_CAMPAIGNS_MAX 10000
 #define BEAT_CREATIVES_MAX 32
@@ -117,6 +120,7 @@ typedef struct beat_campaign {
     bool schain_complete;
     beat_strv sellers;
     beat_pacing pacing; /* v 3; DEFAULT when absent */
+    const beat_tz *tz;  /* v 4, "tz": interned (beat_tz.h), never freed; NULL = UTC */
 } beat_campaign;
 
 typedef struct beat_campaign_set {

@@ -52,7 +52,7 @@ static int campaign_eq(const beat_campaign *a, const beat_campaign *b) {
     }
     if (strcmp(a->seat, b->seat) || !strv_eq(&a->deals, &b->deals) ||
         !str_eq(a->bundle, b->bundle) || a->schain_complete != b->schain_complete ||
-        !strv_eq(&a->sellers, &b->sellers) || a->pacing != b->pacing)
+        !strv_eq(&a->sellers, &b->sellers) || a->pacing != b->pacing || a->tz != b->tz)
         return 0;
     return 1;
 }
@@ -482,7 +482,7 @@ static int t_bad_sets(void) {
         {"", "invalid JSON"},
         {"[]", "must be an object"},
         {"{\"campaigns\":[]}", "v: missing"},
-        {"{\"v\":4,\"campaigns\":[]}", "v: unsupported version 4"},
+        {"{\"v\":5,\"campaigns\":[]}", "v: unsupported version 5"},
         {"{\"v\":0,\"campaigns\":[]}", "v: unsupported version 0"},
         {"{\"v\":1}", "campaigns: missing"},
         {"{\"v\":1,\"campaigns\":{}}", "campaigns: must be an array"},

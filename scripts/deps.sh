@@ -5,7 +5,7 @@
 set -euo pipefail
 need=(build-essential pkg-config python3 librdkafka-dev libevent-dev libnng-dev
       libsqlite3-dev libopenblas-dev libcjson-dev libcurl4-openssl-dev libssl-dev
-      zlib1g-dev libxxhash-dev sqlite3 curl)
+      zlib1g-dev libxxhash-dev sqlite3 curl tzdata)
 case "${1:-build}" in
   test)  need+=(kcat prometheus docker-compose chromium clang-format) ;;
   demo)  need+=(gnuplot-nox) ;;
