@@ -13,8 +13,9 @@
  * consumer thread only; must never block longer than the caller's timeout
  * (plus at most 1 s to commit when partitions are revoked, 1 s per resumed
  * partition, and the start-offset lookups of an assignment) and never hand
- * broker errors out as messages. */
-#include "beat_kafka.h"
+ * broker errors out as messages. This file polls, pauses, resumes and
+ * checks logs; beat_kconsumer_group.c handles assignments and revokes. */
+#include "beat_kconsumer_int.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -25,82 +26,6 @@
 
 #include "beat_log.h"
 #include "beat_util.h"
-
-/* Per-partition bookkeeping (ownership, commit on revoke, restart notice)
- * covers partitions below this; higher ones are consumed without it. */
-#define KC_PARTS_MAX 1024
-
-/* A partition's log identity check (beat_kconsumer_expect). */
-enum { KC_OK, KC_SUSPECT, KC_SOUGHT };
-
-struct beat_kconsumer {
-    rd_kafka_t *rk;
-    char *topic;
-    beat_kconsumer_rebalance_fn fn;
-    void *arg;
-    _Atomic uint64_t consumed, errors, offset_resets, rebalances, log_replaced, log_verified;
-    _Atomic int32_t assigned;
-    bool reset_earliest; /* auto.offset.reset asks for the log's start */
-    /* Polling thread only (rebalance_cb runs inside poll): */
-    int64_t last_offset[KC_PARTS_MAX]; /* highest offset seen; -1 = none */
-    int64_t next_commit[KC_PARTS_MAX]; /* processed in this ownership */
-    bool owned[KC_PARTS_MAX];
-    bool paused[KC_PARTS_MAX];
-    /* Bumped on every assign, revoke, pause and resume of a partition: a
-     * message collected under an older generation is not handed out. */
-    uint32_t gen[KC_PARTS_MAX];
-    uint32_t *msg_gen; /* poll scratch: generation of each collected message */
-    /* The last message processed (handed out, or named by the caller) and
-     * whether it must be read again and compared before going on. */
-    beat_kc_mark mark[KC_PARTS_MAX];
-    bool expected[KC_PARTS_MAX]; /* mark named by the caller: check on start */
-    uint8_t check[KC_PARTS_MAX];
-    int msg_gen_cap;
-};
-
-static bool part_ok(int32_t p) { return p >= 0 && p < KC_PARTS_MAX; }
-
-/* A partition about to move: make the offsets already handed out durable
- * first, or the next owner would hand the same events out again (counted
- * twice across instances). Waits at most 1 s for the coordinator. */
-static void commit_revoked(beat_kconsumer *c, const int32_t *p, int n) {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n ? n : 1);
-    for (int i = 0; i < n; i++)
-        if (part_ok(p[i]) && c->next_commit[p[i]] >= 0)
-            rd_kafka_topic_partition_list_add(l, c->topic, p[i])->offset = c->next_commit[p[i]];
-    if (l->cnt > 0) {
-        rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
-        rd_kafka_resp_err_t e = rd_kafka_commit_queue(c->rk, l, q, NULL, NULL);
-        if (!e) {
-            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 1000);
-            e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
-            if (ev) rd_kafka_event_destroy(ev);
-        }
-        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-            atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-            beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s when=revoke partitions=%d",
-                        rd_kafka_err2name(e), l->cnt);
-        }
-        rd_kafka_queue_destroy(q);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-static void set_owned(beat_kconsumer *c, const int32_t *p, int n, bool owned) {
-    for (int i = 0; i < n; i++) {
-        if (!part_ok(p[i])) continue;
-        c->owned[p[i]] = owned;
-        c->paused[p[i]] = false;
-        c->gen[p[i]]++;
-        c->next_commit[p[i]] = -1;
-        c->last_offset[p[i]] = -1;
-        if (!owned) {
-            c->mark[p[i]].offset = -1;
-            c->expected[p[i]] = false;
-            c->check[p[i]] = KC_OK;
-        }
-    }
-}
 
 void beat_kc_mark_of(const rd_kafka_message_t *m, beat_kc_mark *out) {
     rd_kafka_timestamp_type_t tt;
@@ -113,8 +38,8 @@ void beat_kc_mark_of(const rd_kafka_message_t *m, beat_kc_mark *out) {
 
 /* Where a partition starts (>= 0) with the caller's mark just below it:
  * start one message earlier, on the mark, and compare it first. */
-static int64_t check_start(beat_kconsumer *c, int32_t p, int64_t s) {
-    if (!part_ok(p)) return s;
+int64_t beat_kc_check_start(beat_kconsumer *c, int32_t p, int64_t s) {
+    if (!beat_kc_part_ok(p)) return s;
     bool check = s >= 1 && c->expected[p] && c->mark[p].offset == s - 1;
     c->expected[p] = false;
     c->check[p] = check ? KC_SOUGHT : KC_OK;
@@ -189,175 +114,6 @@ static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
     atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
     beat_log_rl(5000, BEAT_WARN, "kafka_commit_failed", "err=%s", rd_kafka_err2name(err));
-}
-
-/* Copies the partitions of our topic into a plain array for the user fn.
- * Returns the count; *out is malloc'd (caller frees), NULL when n == 0. */
-static int part_array(beat_kconsumer *c, const rd_kafka_topic_partition_list_t *parts,
-                      int32_t **out) {
-    *out = NULL;
-    if (!parts || parts->cnt <= 0) return 0;
-    int32_t *a = malloc(sizeof *a * (size_t)parts->cnt);
-    if (!a) return 0;
-    int n = 0;
-    for (int i = 0; i < parts->cnt; i++)
-        if (strcmp(parts->elems[i].topic, c->topic) == 0) a[n++] = parts->elems[i].partition;
-    *out = a;
-    return n;
-}
-
-/* Sets an explicit start offset on every newly assigned partition: the
- * group's committed offset, or else the current start of the log (its end
- * when auto.offset.reset asks for latest). Left to auto.offset.reset, the
- * start is resolved lazily at the first fetch, up to a second after the
- * assignment, silently skipping what arrived in between when that is the
- * end; pinned here, "assigned" means "reading from here on". If the broker
- * does not answer in time the offsets stay unset and the reset policy
- * applies. */
-static void pin_start_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
-                              bool earliest) {
-    if (!parts || parts->cnt <= 0) return;
-    if (rd_kafka_committed(rk, parts, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-    for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        int64_t lo, hi;
-        if (tp->offset >= 0) continue;
-        tp->err = RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi, 1000) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-            tp->offset = earliest ? lo : hi;
-        else tp->offset = RD_KAFKA_OFFSET_INVALID;
-    }
-}
-
-/* Where each newly assigned partition starts: the user fn's choice (start,
- * parallel to p), else pinned as above. Partitions of other topics keep
- * the default. Returns how many must be paused once assigned. */
-static int apply_starts(beat_kconsumer *c, rd_kafka_topic_partition_list_t *parts,
-                        const int64_t *start, int n) {
-    bool any_default = false;
-    for (int i = 0; i < n; i++) any_default |= start[i] == BEAT_KC_START_DEFAULT;
-    for (int i = 0; i < parts->cnt; i++)
-        any_default |= strcmp(parts->elems[i].topic, c->topic) != 0;
-    if (any_default) pin_start_offsets(c->rk, parts, c->reset_earliest);
-    int k = 0, paused = 0;
-    for (int i = 0; i < parts->cnt && k < n; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        if (strcmp(tp->topic, c->topic) != 0) continue;
-        int64_t s = start[k++];
-        if (s < 0 && part_ok(tp->partition)) { /* no check: nothing to compare */
-            c->expected[tp->partition] = false;
-            c->check[tp->partition] = KC_OK;
-            c->mark[tp->partition].offset = -1;
-        }
-        if (s == BEAT_KC_START_DEFAULT) continue;
-        tp->err = RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (s == BEAT_KC_START_PAUSED) {
-            /* Fetching is stopped right after the assign; whatever comes
-             * before is never handed out (paused[]), and resume seeks. */
-            tp->offset = RD_KAFKA_OFFSET_BEGINNING;
-            paused++;
-        } else {
-            tp->offset = s >= 0                   ? check_start(c, tp->partition, s)
-                         : s == BEAT_KC_START_END ? RD_KAFKA_OFFSET_END
-                                                  : RD_KAFKA_OFFSET_BEGINNING;
-        }
-    }
-    return paused;
-}
-
-static int pause_list(beat_kconsumer *c, const int32_t *p, int n) {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n ? n : 1);
-    for (int i = 0; i < n; i++) rd_kafka_topic_partition_list_add(l, c->topic, p[i]);
-    rd_kafka_resp_err_t e = rd_kafka_pause_partitions(c->rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e) {
-        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"pause\"",
-                    rd_kafka_err2name(e));
-        return -EIO;
-    }
-    return 0;
-}
-
-/* Handles both protocols: EAGER hands over the whole assignment each time
- * (assign / unassign everything), COOPERATIVE only the delta
- * (incremental_assign / incremental_unassign). */
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
-    beat_kconsumer *c = opaque;
-    bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-    int32_t *p = NULL;
-    int n = part_array(c, parts, &p);
-    atomic_fetch_add_explicit(&c->rebalances, 1, memory_order_relaxed);
-    rd_kafka_error_t *error = NULL;
-    rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
-
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        int64_t *start = calloc((size_t)(n ? n : 1), sizeof *start);
-        for (int i = 0; start && i < n; i++) start[i] = BEAT_KC_START_DEFAULT;
-        /* The user picks the starts first (datastream opens its stores). */
-        if (c->fn && start) c->fn(c->arg, false, p, n, start);
-        int npause = 0;
-        if (start) npause = apply_starts(c, parts, start, n);
-        else pin_start_offsets(rk, parts, c->reset_earliest);
-        if (coop) error = rd_kafka_incremental_assign(rk, parts);
-        else rerr = rd_kafka_assign(rk, parts);
-        if (!error && !rerr) {
-            if (coop) atomic_fetch_add(&c->assigned, n);
-            else atomic_store(&c->assigned, n);
-            set_owned(c, p, n, true);
-            if (npause) {
-                int32_t *pp = malloc(sizeof *pp * (size_t)npause);
-                int k = 0;
-                for (int i = 0; pp && i < n; i++)
-                    if (start[i] == BEAT_KC_START_PAUSED) pp[k++] = p[i];
-                for (int i = 0; i < k; i++)
-                    if (part_ok(pp[i])) c->paused[pp[i]] = true;
-                if (pp) pause_list(c, pp, k);
-                free(pp);
-            }
-        }
-        beat_log(BEAT_INFO, "kafka_assigned", "protocol=%s partitions=%d paused=%d total=%d",
-                 coop ? "cooperative" : "eager", n, npause, (int)atomic_load(&c->assigned));
-        free(start);
-    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        /* The user drops its state first: nothing from these partitions
-         * reaches it after this call. */
-        bool lost = rd_kafka_assignment_lost(rk);
-        if (!lost) commit_revoked(c, p, n); /* lost: others own them already */
-        set_owned(c, p, n, false);
-        if (c->fn) c->fn(c->arg, true, p, n, NULL);
-        if (coop) error = rd_kafka_incremental_unassign(rk, parts);
-        else rerr = rd_kafka_assign(rk, NULL);
-        if (coop) atomic_fetch_sub(&c->assigned, n);
-        else atomic_store(&c->assigned, 0);
-        if (atomic_load(&c->assigned) < 0) atomic_store(&c->assigned, 0);
-        beat_log(BEAT_INFO, "kafka_revoked", "protocol=%s partitions=%d lost=%d total=%d",
-                 coop ? "cooperative" : "eager", n, lost ? 1 : 0, (int)atomic_load(&c->assigned));
-    } else {
-        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"rebalance failed\"",
-                    rd_kafka_err2name(err));
-        if (c->fn) c->fn(c->arg, true, p, n, NULL);
-        rerr = rd_kafka_assign(rk, NULL);
-        atomic_store(&c->assigned, 0);
-        for (int i = 0; i < KC_PARTS_MAX; i++) {
-            c->owned[i] = c->paused[i] = false;
-            c->gen[i]++;
-        }
-    }
-    if (error) {
-        beat_log(BEAT_WARN, "kafka_consume_error", "err=%s reason=\"%s\"",
-                 rd_kafka_error_name(error), rd_kafka_error_string(error));
-        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-        rd_kafka_error_destroy(error);
-    } else if (rerr) {
-        beat_log(BEAT_WARN, "kafka_consume_error", "err=%s reason=\"assign failed\"",
-                 rd_kafka_err2name(rerr));
-        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-    }
-    free(p);
 }
 
 beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group, const char *topic,
@@ -437,7 +193,7 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group, const
     /* Our own callbacks replace the shared ones: they also count. */
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
-    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, beat_kc_rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
     rd_kafka_conf_set_opaque(conf, c);
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -522,7 +278,7 @@ static void handle_error(beat_kconsumer *c, const rd_kafka_message_t *m) {
  * now. Not counted as an offset reset (that is librdkafka's OUT_OF_RANGE
  * handling, which may or may not have happened first). */
 static void track_offset(beat_kconsumer *c, const rd_kafka_message_t *m) {
-    if (!part_ok(m->partition)) return;
+    if (!beat_kc_part_ok(m->partition)) return;
     int64_t *last = &c->last_offset[m->partition];
     if (*last >= 0 && m->offset <= *last)
         beat_log_rl(5000, BEAT_WARN, "kafka_log_restarted", "partition=%d from=%lld to=%lld",
@@ -536,7 +292,7 @@ void beat_kconsumer_commit(beat_kconsumer *c, const int32_t *partitions, const i
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
     for (int i = 0; i < n; i++) {
         if (next[i] < 0) continue;
-        if (part_ok(partitions[i])) {
+        if (beat_kc_part_ok(partitions[i])) {
             if (!c->owned[partitions[i]]) continue; /* moved meanwhile */
             c->next_commit[partitions[i]] = next[i];
         }
@@ -553,16 +309,16 @@ void beat_kconsumer_commit(beat_kconsumer *c, const int32_t *partitions, const i
 }
 
 int beat_kconsumer_pause(beat_kconsumer *c, int32_t partition) {
-    if (!c || !part_ok(partition) || !c->owned[partition]) return -ENOENT;
+    if (!c || !beat_kc_part_ok(partition) || !c->owned[partition]) return -ENOENT;
     c->paused[partition] = true;
     c->gen[partition]++;
-    int rc = pause_list(c, &partition, 1);
+    int rc = beat_kc_pause_list(c, &partition, 1);
     beat_log(BEAT_INFO, "kafka_paused", "partition=%d", (int)partition);
     return rc;
 }
 
 int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset) {
-    if (!c || !part_ok(partition) || !c->owned[partition]) return -ENOENT;
+    if (!c || !beat_kc_part_ok(partition) || !c->owned[partition]) return -ENOENT;
     /* Seek while paused, then resume: librdkafka resumes from the seeked
      * position (seeking first and pausing after would lose the seek). */
     int64_t o = offset >= 0                   ? offset
@@ -571,7 +327,7 @@ int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset) 
     bool expected = c->expected[partition];
     beat_kc_mark mark = c->mark[partition];
     if (o >= 0) {
-        o = check_start(c, partition, o);
+        o = beat_kc_check_start(c, partition, o);
     } else {
         c->expected[partition] = false;
         c->check[partition] = KC_OK;
@@ -628,7 +384,7 @@ int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max, i
             if (!n && beat_mono_ms() >= deadline) break;
             continue;
         }
-        c->msg_gen[n] = part_ok(m->partition) ? c->gen[m->partition] : 0;
+        c->msg_gen[n] = beat_kc_part_ok(m->partition) ? c->gen[m->partition] : 0;
         msgs[n++] = m;
     }
     /* A rebalance inside this call (rebalance_cb runs in consumer_poll)
@@ -639,13 +395,13 @@ int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max, i
     int k = 0;
     for (int i = 0; i < n; i++) {
         int32_t p = msgs[i]->partition;
-        if (part_ok(p) && (!c->owned[p] || c->paused[p] || c->msg_gen[i] != c->gen[p] ||
-                           (c->check[p] != KC_OK && !check_msg(c, msgs[i])))) {
+        if (beat_kc_part_ok(p) && (!c->owned[p] || c->paused[p] || c->msg_gen[i] != c->gen[p] ||
+                                   (c->check[p] != KC_OK && !check_msg(c, msgs[i])))) {
             rd_kafka_message_destroy(msgs[i]);
             continue;
         }
         track_offset(c, msgs[i]);
-        if (part_ok(p)) beat_kc_mark_of(msgs[i], &c->mark[p]);
+        if (beat_kc_part_ok(p)) beat_kc_mark_of(msgs[i], &c->mark[p]);
         msgs[k++] = msgs[i];
     }
     if (k < n) beat_log_rl(5000, BEAT_INFO, "kafka_revoked_dropped", "messages=%d", n - k);
@@ -655,7 +411,7 @@ int beat_kconsumer_poll(beat_kconsumer *c, rd_kafka_message_t **msgs, int max, i
 }
 
 int beat_kconsumer_expect(beat_kconsumer *c, int32_t partition, const beat_kc_mark *mark) {
-    if (!c || !mark || !part_ok(partition)) return -ENOENT;
+    if (!c || !mark || !beat_kc_part_ok(partition)) return -ENOENT;
     c->mark[partition] = *mark;
     c->expected[partition] = mark->offset >= 0;
     return 0;
@@ -743,8 +499,8 @@ void beat_kconsumer_free(beat_kconsumer *c) {
             rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
             if (!ev) continue;
             if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
-                rebalance_cb(c->rk, rd_kafka_event_error(ev),
-                             rd_kafka_event_topic_partition_list(ev), c);
+                beat_kc_rebalance_cb(c->rk, rd_kafka_event_error(ev),
+                                     rd_kafka_event_topic_partition_list(ev), c);
             }
             rd_kafka_event_destroy(ev);
         }
