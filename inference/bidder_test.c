@@ -197,6 +197,18 @@ static int test_freq_cap(void) {
         CHECK_EQ_STR(winner(w, &res), "initech-apps");
     }
     CHECK_EQ_INT(inf_bidder_freq_count(b, &w->camps[2], UKEY("capped-user"), T0), 20);
+    /* the bid log carries the person's keyed hash and the cap window, never the id */
+    {
+        static beat_event ev;
+        inf_bidder_event(b, w, &R, &res, 0, &ev);
+        CHECK(ev.cap_key == UKEY("capped-user") && ev.cap_key != 0);
+        CHECK_EQ_INT(ev.cap_window_s, 3600);
+        beat_buf o;
+        beat_buf_init(&o, 1 << 16);
+        CHECK_EQ_INT(beat_event_encode(&ev, &o), 0);
+        CHECK(!strstr(o.data, "capped-user"));
+        beat_buf_fini(&o);
+    }
     CHECK_EQ_INT(run(b, w, j, T0 + 100, &res), 0);
     CHECK_EQ_INT(res.n, 0);
     CHECK_EQ_INT(res.reason, INF_NB_FREQ_CAP);
