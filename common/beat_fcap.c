@@ -116,8 +116,8 @@ beat_fcap_row *beat_fcap_tab_upsert(beat_fcap_tab *t, uint64_t camp, uint64_t ke
             return &s[i];
         /* Empty first, then the oldest window's end: ended windows are the
          * oldest, and among open ones the nearest to ending loses least. */
-        if (!victim || (victim->window_s && (!s[i].window_s || beat_fcap_row_end(&s[i]) <
-                                                                    beat_fcap_row_end(victim))))
+        if (!victim || (victim->window_s &&
+                        (!s[i].window_s || beat_fcap_row_end(&s[i]) < beat_fcap_row_end(victim))))
             victim = &s[i];
     }
     if (!victim->window_s) t->n++;

@@ -16,10 +16,10 @@
 
 #define BEAT_FCAP_V 1
 #define BEAT_FRAME_FCAP 'F'
-#define BEAT_FCAP_RECENT 4           /* bid times of the latest impressions kept per row */
-#define BEAT_FCAP_FRAME_ROWS 8192    /* rows per frame at most */
-#define BEAT_FCAP_ROW_BYTES 48       /* camp, key, start, window_s, count, recent */
-#define BEAT_FCAP_HDR_BYTES 15       /* tag, version, flags, ts, n */
+#define BEAT_FCAP_RECENT 4        /* bid times of the latest impressions kept per row */
+#define BEAT_FCAP_FRAME_ROWS 8192 /* rows per frame at most */
+#define BEAT_FCAP_ROW_BYTES 48    /* camp, key, start, window_s, count, recent */
+#define BEAT_FCAP_HDR_BYTES 15    /* tag, version, flags, ts, n */
 #define BEAT_FCAP_FRAME_MAX (BEAT_FCAP_HDR_BYTES + BEAT_FCAP_FRAME_ROWS * BEAT_FCAP_ROW_BYTES)
 
 /* Which id a cap key was made from, best first (docs/privacy.md "Frequency

@@ -57,9 +57,9 @@ static int t_table_evicts_oldest(void) {
     /* same row again: found, not replaced */
     CHECK_EQ_INT(beat_fcap_tab_upsert(t, 1, 102, 180000, 60, 0, &ev)->count, 1);
     beat_fcap_tab_upsert(t, 1, 999, 600000, 60, 0, &ev);
-    CHECK(ev);                                       /* key 100's window (ends 120000) was open */
-    CHECK(!beat_fcap_tab_find(t, 1, 100, 60000));    /* the oldest went */
-    CHECK(beat_fcap_tab_find(t, 1, 101, 120000));    /* the others stay */
+    CHECK(ev);                                    /* key 100's window (ends 120000) was open */
+    CHECK(!beat_fcap_tab_find(t, 1, 100, 60000)); /* the oldest went */
+    CHECK(beat_fcap_tab_find(t, 1, 101, 120000)); /* the others stay */
     beat_fcap_tab_upsert(t, 1, 998, 600000, 60, 10000000, &ev);
     CHECK(!ev); /* key 101's window had ended by now */
     CHECK_EQ_INT(beat_fcap_tab_rows(t), 4);

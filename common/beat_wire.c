@@ -188,9 +188,9 @@ enum {
     EV_N
 };
 static const char *const ev_fields[EV_N] = {
-    "v",    "type", "auction", "imp",     "campaign", "crid", "node", "price", "bid",      "nts",
-    "loss", "pctr", "model_v", "state_v", "ts",       "feat", "lost", "bye",   "exchange", "n",
-    "cap",  "cap_s"};
+    "v",    "type", "auction",  "imp",  "campaign", "crid",    "node", "price",
+    "bid",  "nts",  "loss",     "pctr", "model_v",  "state_v", "ts",   "feat",
+    "lost", "bye",  "exchange", "n",    "cap",      "cap_s"};
 
 /* A heartbeat names its receiver and time; it carries no auction. Other
  * fields an hb does not define are ignored like any unknown field. */

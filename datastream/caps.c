@@ -108,8 +108,9 @@ int dst_caps_encode(dst_caps *c, uint64_t after, int max, const char *instance, 
     pthread_mutex_lock(&c->mu);
     uint64_t first = c->seq > (uint64_t)c->jsize ? c->seq - (uint64_t)c->jsize + 1 : 1;
     uint64_t s = after + 1 > first ? after + 1 : first, last = after < c->seq ? after : c->seq;
-    int bad = beat_buf_printf(out, "{\"v\":1,\"instance\":\"%s\",\"epoch\":\"%016" PRIx64 "\",\"rows\":[",
-                    instance, epoch);
+    int bad =
+        beat_buf_printf(out, "{\"v\":1,\"instance\":\"%s\",\"epoch\":\"%016" PRIx64 "\",\"rows\":[",
+                        instance, epoch);
     int n = 0;
     for (; s <= c->seq && n < max; s++) {
         last = s;
@@ -118,11 +119,12 @@ int dst_caps_encode(dst_caps *c, uint64_t after, int max, const char *instance, 
         if (j->seq != s || r->seq != s) continue; /* changed again later */
         bad |= beat_buf_puts(out, n++ ? ",[" : "[") | put_hex(out, r->camp) |
                beat_buf_puts(out, ",") | put_hex(out, r->key);
-        bad |= beat_buf_printf(out, ",%" PRId64 ",%d,%u,[%u,%u,%u,%u]]", r->win_start_ms, r->window_s,
-                        r->count, r->recent[0], r->recent[1], r->recent[2], r->recent[3]);
+        bad |=
+            beat_buf_printf(out, ",%" PRId64 ",%d,%u,[%u,%u,%u,%u]]", r->win_start_ms, r->window_s,
+                            r->count, r->recent[0], r->recent[1], r->recent[2], r->recent[3]);
     }
     bad |= beat_buf_printf(out, "],\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 "}",
-                             c->seq ? first : 0, last);
+                           c->seq ? first : 0, last);
     pthread_mutex_unlock(&c->mu);
     return bad < 0 ? -EMSGSIZE : 0;
 }

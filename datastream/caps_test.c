@@ -75,9 +75,10 @@ static int t_counts_impressions(void) {
     beat_buf_init(&b, 1 << 20);
     CHECK_EQ_INT(dst_caps_encode(c, 0, 100, "ds", 1, &b), 0);
     char want[256];
-    snprintf(want, sizeof want, "\"rows\":[[\"%016llx\",\"0000000000000007\",%lld,3600,2,[%u,%u,0,0]]]",
-             (unsigned long long)beat_fcap_camp("c1"),
-             (long long)beat_fcap_win_start(T0, 3600), (unsigned)(T0 + 8), (unsigned)T0);
+    snprintf(want, sizeof want,
+             "\"rows\":[[\"%016llx\",\"0000000000000007\",%lld,3600,2,[%u,%u,0,0]]]",
+             (unsigned long long)beat_fcap_camp("c1"), (long long)beat_fcap_win_start(T0, 3600),
+             (unsigned)(T0 + 8), (unsigned)T0);
     CHECK(strstr(b.data, want));
     CHECK(strstr(b.data, "\"first_seq\":1,\"last_seq\":2}"));
     /* from the cursor: nothing new */

@@ -93,8 +93,8 @@ static uint64_t slot_hash(uint64_t camp, uint64_t key) {
     return h ^ (h >> 31);
 }
 
-bool inf_fcap_allow(inf_fcap *f, uint64_t camp, uint64_t key, int max, int32_t window_s,
-                    int local, int64_t now_ms, int64_t mono_ms, uint64_t *seen) {
+bool inf_fcap_allow(inf_fcap *f, uint64_t camp, uint64_t key, int max, int32_t window_s, int local,
+                    int64_t now_ms, int64_t mono_ms, uint64_t *seen) {
     uint64_t h = slot_hash(camp, key);
     uint64_t v = atomic_load_explicit(&f->slots[h & f->mask], memory_order_relaxed);
     *seen = v;
@@ -173,8 +173,10 @@ void inf_fcap_metrics_init(inf_fcap *f) {
                       "Cap decisions made on this node's own counts (no current frame), "
                       "cumulative",
                       local_fn, f);
-    beat_gauge_fn_new("beat_inference_fcap_evicted", "Global cap rows of an open window dropped "
-                      "(--fcap-rows reached), cumulative", evicted_fn, f);
+    beat_gauge_fn_new("beat_inference_fcap_evicted",
+                      "Global cap rows of an open window dropped "
+                      "(--fcap-rows reached), cumulative",
+                      evicted_fn, f);
 }
 
 void inf_fcap_stats_get(inf_fcap *f, int64_t mono_ms, inf_fcap_stats *st) {

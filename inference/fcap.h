@@ -48,8 +48,8 @@ static inline bool inf_fcap_decide(bool fresh, uint32_t global, bool inflight, i
 /* May campaign camp (id hash) with cap max per window_s bid on key now?
  * local: this node's own count in the window (the fallback). *seen gets
  * the pair's in-flight slot as read, for inf_fcap_take. Workers. */
-bool inf_fcap_allow(inf_fcap *f, uint64_t camp, uint64_t key, int max, int32_t window_s,
-                    int local, int64_t now_ms, int64_t mono_ms, uint64_t *seen);
+bool inf_fcap_allow(inf_fcap *f, uint64_t camp, uint64_t key, int max, int32_t window_s, int local,
+                    int64_t now_ms, int64_t mono_ms, uint64_t *seen);
 /* Marks the winner's bid in flight: false if another worker bid on the
  * pair since allow read seen (then this one must not bid). untake puts
  * seen back when the bid is dropped after all (no lease). */

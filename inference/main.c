@@ -617,9 +617,8 @@ int main(int argc, char **argv) {
     inf_arena_bind(0);
     G.w = calloc((size_t)G.nw, sizeof *G.w);
     G.holder = inf_holder_new(G.nw);
-    inf_fcap_cfg fcfg = {.rows_max = o_fcap_rows,
-                         .inflight_ms = o_fcap_inflight_ms,
-                         .stale_ms = o_fcap_stale_ms};
+    inf_fcap_cfg fcfg = {
+        .rows_max = o_fcap_rows, .inflight_ms = o_fcap_inflight_ms, .stale_ms = o_fcap_stale_ms};
     G.fcap = inf_fcap_new(&fcfg);
     inf_bidder_cfg bcfg = {
         .fcap = G.fcap,

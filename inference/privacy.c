@@ -204,8 +204,8 @@ void inf_privacy_apply(const cJSON *root, inf_req *r) {
      * cookie id, then the device's advertising id, then the exchange's own
      * user id (bidder.c qualifies it by the exchange). Only ids the gate
      * left. */
-    r->cap_kind = r->buyeruid ? BEAT_FCAP_ID_BUYERUID
-                  : r->ifa    ? BEAT_FCAP_ID_IFA
+    r->cap_kind = r->buyeruid  ? BEAT_FCAP_ID_BUYERUID
+                  : r->ifa     ? BEAT_FCAP_ID_IFA
                   : r->user_id ? BEAT_FCAP_ID_USER
                                : BEAT_FCAP_ID_NONE;
     r->cap_key = r->buyeruid ? r->buyeruid : r->ifa ? r->ifa : r->user_id;

@@ -177,13 +177,16 @@ static int t_reading(void) {
     CHECK_EQ_STR(R.cap_key, "b1");
     CHECK(!R.ifa && !R.has_geo && R.n_segments == 0);
     /* the cap id order: buyeruid, then ifa, then the exchange's user id */
-    const char *ids[] = {
-        "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],\"site\":{\"domain\":\"a.com\"},\"user\":{\"id\":\"u\","
-        "\"buyeruid\":\"b\"},\"device\":{\"ifa\":\"i\"}}",
-        "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],\"site\":{\"domain\":\"a.com\"},\"user\":{\"id\":\"u\"},"
-        "\"device\":{\"ifa\":\"i\"}}",
-        "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],\"site\":{\"domain\":\"a.com\"},\"user\":{\"id\":\"u\"}}",
-        "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],\"site\":{\"domain\":\"a.com\"}}"};
+    const char *ids[] = {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER
+                         "}],\"site\":{\"domain\":\"a.com\"},\"user\":{\"id\":\"u\","
+                         "\"buyeruid\":\"b\"},\"device\":{\"ifa\":\"i\"}}",
+                         "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER
+                         "}],\"site\":{\"domain\":\"a.com\"},\"user\":{\"id\":\"u\"},"
+                         "\"device\":{\"ifa\":\"i\"}}",
+                         "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER
+                         "}],\"site\":{\"domain\":\"a.com\"},\"user\":{\"id\":\"u\"}}",
+                         "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER
+                         "}],\"site\":{\"domain\":\"a.com\"}}"};
     const char *want[] = {"b", "i", "u", NULL};
     const int kind[] = {BEAT_FCAP_ID_BUYERUID, BEAT_FCAP_ID_IFA, BEAT_FCAP_ID_USER,
                         BEAT_FCAP_ID_NONE};
@@ -229,7 +232,9 @@ static int t_no_consent_contextual_bid(void) {
     CHECK_EQ_INT(run(b, wc, request("{\"gdpr\":1}", tcf_ok_geo), T0, &res), 0);
     CHECK_EQ_INT(res.n, 1);
     /* the best id is ours (buyeruid), not the exchange's user id */
-    CHECK_EQ_INT(inf_bidder_freq_count(b, capped, cap_key_of_id(BEAT_FCAP_ID_BUYERUID, "buid-secret"), T0), 1);
+    CHECK_EQ_INT(
+        inf_bidder_freq_count(b, capped, cap_key_of_id(BEAT_FCAP_ID_BUYERUID, "buid-secret"), T0),
+        1);
     CHECK_EQ_INT(inf_bidder_freq_count(b, capped, UKEY("uid-secret"), T0), 0);
 
     /* Without the needed purposes: the capped campaign cannot bid (no key),

@@ -66,10 +66,8 @@ static bool parse_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out) {
 
 /* The published form of (camp, key, start): the sum over the sources. */
 static void merged(sup_fcap *f, const beat_fcap_row *r, beat_fcap_row *out) {
-    *out = (beat_fcap_row){.camp = r->camp,
-                           .key = r->key,
-                           .win_start_ms = r->win_start_ms,
-                           .window_s = r->window_s};
+    *out = (beat_fcap_row){
+        .camp = r->camp, .key = r->key, .win_start_ms = r->win_start_ms, .window_s = r->window_s};
     uint32_t all[BEAT_FCAP_RECENT * 8];
     int na = 0;
     for (int i = 0; i < f->cfg.n_urls; i++) {

@@ -20,9 +20,9 @@ typedef struct sup_fcap sup_fcap;
 typedef struct sup_fcap_cfg {
     const char *const *urls; /* datastream base URLs */
     int n_urls;
-    int64_t every_ms;   /* pull period */
-    int64_t rows_max;   /* rows kept per datastream */
-    long timeout_ms;    /* per GET */
+    int64_t every_ms; /* pull period */
+    int64_t rows_max; /* rows kept per datastream */
+    long timeout_ms;  /* per GET */
 } sup_fcap_cfg;
 
 /* Starts the thread (none when n_urls is 0). pub is borrowed and must

@@ -9,10 +9,10 @@
 #include "beat_test.h"
 #include "fcap.h"
 
-
-#define ROW(count, r0) "[[\"00000000000000c1\",\"0000000000000007\",3600000,3600," #count ",[" #r0 ",0,0,0]]]"
-#define ANSWER(epoch, rows, last) \
-    "{\"v\":1,\"instance\":\"ds\",\"epoch\":\"" epoch "\",\"rows\":" rows \
+#define ROW(count, r0)                                                                             \
+    "[[\"00000000000000c1\",\"0000000000000007\",3600000,3600," #count ",[" #r0 ",0,0,0]]]"
+#define ANSWER(epoch, rows, last)                                                                  \
+    "{\"v\":1,\"instance\":\"ds\",\"epoch\":\"" epoch "\",\"rows\":" rows                          \
     ",\"first_seq\":1,\"last_seq\":" #last "}"
 
 static int merge(sup_fcap *f, int i, const char *json, beat_fcap_row *out) {
