@@ -122,3 +122,31 @@ def test_cap_holds_across_two_nodes():
         for n in nodes:
             print(f"fcap: {n} decisions on local counts:",
                   metric(e.ports[n], "beat_inference_fcap_local_decisions"))
+
+        # A weak link: with datastream down the frames go incomplete, the
+        # nodes go on bidding on their own counts (each up to the cap), and
+        # no daemon stalls or dies.
+        e.ctl("stop", "datastream-1", "KILL")
+        wait_for(lambda: not e.pid("datastream-1"), 10, what="datastream-1 down")
+        for n in nodes:
+            wait_for(lambda: (metric(e.ports[n], "beat_inference_fcap_frame_age_seconds") or 0)
+                     > 2.2, 10, what=f"{n} cap frames older than --fcap-stale-ms")
+        alone = f"person-alone-{time.time_ns()}"
+        got = {}
+        for i in range(40):
+            node = nodes[i % 2]
+            st, body = conn.call("POST", f"127.0.0.1:{e.ports[node]}", "/openrtb2/bid",
+                                 json.dumps(request(f"fd-{i}-{time.time_ns()}", alone)), hdrs)
+            if st == 200:
+                cid = json.loads(body)["seatbid"][0]["bid"][0]["cid"]
+                got[(node, cid)] = got.get((node, cid), 0) + 1
+        check(got and max(got.values()) <= CAP, f"local caps per node: {got}")
+        for n in nodes:
+            check((metric(e.ports[n], "beat_inference_fcap_local_decisions") or 0) > 0,
+                  f"{n} decided on its own counts")
+            check(e.health(n).get("ready"), f"{n} still ready")
+        check(e.health("supervisor").get("ok", True) is not False, "supervisor alive")
+        check(not e.fatal_events(), f"fatal events: {e.fatal_events()}")
+        e.ctl("start", "datastream-1")
+        for n in nodes:
+            wait_for(lambda: frames_fresh(e, n), 40, what=f"{n} cap frames back")
