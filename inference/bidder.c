@@ -138,7 +138,9 @@ static uint64_t cap_key_of(inf_bidder *b, const inf_req *r, uint64_t *ck) {
     return *ck;
 }
 
-/* May capped campaign cp bid on the request's person? (see the top) */
+/* May capped campaign cp bid on the request's person? (see the top) The
+ * campaign's id_hash is beat_fcap_camp of its id: how datastream and the
+ * supervisor name it in cap rows. */
 static bool cap_allows(inf_bidder *b, const inf_camp *cp, const inf_req *r, uint64_t *ck,
                        int64_t now_ms, uint64_t *seen) {
     uint64_t k = cap_key_of(b, r, ck);

@@ -203,6 +203,8 @@ static int test_freq_cap(void) {
         inf_bidder_event(b, w, &R, &res, 0, &ev);
         CHECK(ev.cap_key == UKEY("capped-user") && ev.cap_key != 0);
         CHECK_EQ_INT(ev.cap_window_s, 3600);
+        /* the global rows name the campaign as datastream does */
+        CHECK(w->camps[2].id_hash == beat_fcap_camp(w->camps[2].c->id));
         beat_buf o;
         beat_buf_init(&o, 1 << 16);
         CHECK_EQ_INT(beat_event_encode(&ev, &o), 0);
