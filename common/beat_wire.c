@@ -148,6 +148,15 @@ int beat_event_encode(const beat_event *ev, beat_buf *out) {
     beat_json_put_raw(&e, ",\"ts\":");
     beat_json_put_i64(&e, ev->ts_ms);
     beat_wire_put_num(&e, ",\"nts\":", ev->notice_ts_ms);
+    if (ev->type == BEAT_EV_BID && ev->cap_key && ev->cap_window_s > 0) {
+        char hex[17];
+        for (int i = 0; i < 16; i++) hex[i] = "0123456789abcdef"[ev->cap_key >> (60 - 4 * i) & 15];
+        hex[16] = '\0';
+        beat_json_put_raw(&e, ",\"cap\":\"");
+        beat_json_put_raw(&e, hex);
+        beat_json_put_raw(&e, "\"");
+        beat_wire_put_num(&e, ",\"cap_s\":", ev->cap_window_s);
+    }
     if (ev->n_feat) e_feat(&e, ev->feat, ev->n_feat);
     beat_json_put_raw(&e, "}");
     return beat_json_enc_done(&e);
@@ -174,11 +183,14 @@ enum {
     EV_BYE,
     EV_EXCHANGE,
     EV_OPPS,
+    EV_CAP,
+    EV_CAP_S,
     EV_N
 };
 static const char *const ev_fields[EV_N] = {
-    "v",    "type", "auction", "imp",     "campaign", "crid", "node", "price", "bid",      "nts",
-    "loss", "pctr", "model_v", "state_v", "ts",       "feat", "lost", "bye",   "exchange", "n"};
+    "v",    "type", "auction",  "imp",  "campaign", "crid",    "node", "price",
+    "bid",  "nts",  "loss",     "pctr", "model_v",  "state_v", "ts",   "feat",
+    "lost", "bye",  "exchange", "n",    "cap",      "cap_s"};
 
 /* A heartbeat names its receiver and time; it carries no auction. Other
  * fields an hb does not define are ignored like any unknown field. */
@@ -203,6 +215,26 @@ static int opp_from(const cJSON *const *f, beat_event *ev, beat_reason *why) {
         (rc = beat_json_count(f[EV_TS], "", "ts", &ev->ts_ms, why)) ||
         (rc = beat_json_int(f[EV_OPPS], "", "n", 1, I53, &ev->opps, why)))
         return rc;
+    return 0;
+}
+
+/* A bid's frequency-cap key and window: both or neither. */
+static int cap_from(const cJSON *const *f, beat_event *ev, beat_reason *why) {
+    if (!f[EV_CAP] && !f[EV_CAP_S]) return 0;
+    const char *h = cJSON_IsString(f[EV_CAP]) ? f[EV_CAP]->valuestring : NULL;
+    uint64_t k = 0;
+    for (int i = 0; h && i < 16; i++) {
+        int c = h[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) h = NULL;
+        else k = k << 4 | (uint64_t)d;
+    }
+    if (!h || h[16] || !k) return FAIL("cap: must be 16 lowercase hex digits, not all 0");
+    int64_t s;
+    int rc = f[EV_CAP_S] ? beat_json_int(f[EV_CAP_S], "", "cap_s", 1, INT32_MAX, &s, why)
+                         : FAIL("cap_s: missing (cap given)");
+    if (rc) return rc;
+    ev->cap_key = k;
+    ev->cap_window_s = (int32_t)s;
     return 0;
 }
 
@@ -242,7 +274,7 @@ static int event_from(const cJSON *root, beat_event *ev, beat_reason *why) {
         if ((rc = beat_json_int(f[EV_LOSS], "", "loss", 0, INT32_MAX, &x, why))) return rc;
         ev->loss_code = (int32_t)x;
     }
-    return 0;
+    return cap_from(f, ev, why);
 }
 
 int beat_event_decode(const char *json, size_t len, beat_event *out, beat_reason *why) {

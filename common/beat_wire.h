@@ -87,6 +87,11 @@ typedef struct beat_event {
     int64_t lost; /* hb: events the receiver failed to deliver, cumulative */
     bool bye;     /* hb: the receiver's last heartbeat */
     int64_t opps; /* opp: opportunities counted ("n") */
+    /* bid: the frequency-cap key (beat_fcap_key; 0 = none, "cap" as 16 hex
+     * digits) and the campaign's cap window (s, "cap_s"): the impression of
+     * this bid counts in that window of the bid's ts. */
+    uint64_t cap_key;
+    int32_t cap_window_s;
     uint32_t n_feat;
     uint32_t feat[BEAT_FEAT_MAX];
 } beat_event;

@@ -41,6 +41,16 @@ static int t_event_roundtrip(void) {
     CHECK_EQ_INT(beat_event_decode(b.data, b.len, &back, &why), 0);
     CHECK(memcmp(&ev, &back, sizeof ev) == 0);
     CHECK(strstr(b.data, "\"pctr\":0.0123,"));
+    /* a bid's frequency-cap key and window travel as hex and seconds */
+    ev.cap_key = 0x00ab00000000cd01ULL;
+    ev.cap_window_s = 3600;
+    beat_buf_reset(&b);
+    CHECK_EQ_INT(beat_event_encode(&ev, &b), 0);
+    CHECK(strstr(b.data, "\"cap\":\"00ab00000000cd01\",\"cap_s\":3600"));
+    CHECK_EQ_INT(beat_event_decode(b.data, b.len, &back, &why), 0);
+    CHECK(memcmp(&ev, &back, sizeof ev) == 0);
+    ev.cap_key = 0;
+    ev.cap_window_s = 0;
     /* every type, and the minimal event with its zero fields absent */
     for (int t = BEAT_EV_BID; t <= BEAT_EV_CLICK; t++) {
         beat_event m;
@@ -188,6 +198,11 @@ static const struct {
     {"{" EV_OK ",\"ts\":1,\"feat\":[4294967296]}", "feat[]: must be <= 4294967295"},
     {"{" EV_OK ",\"ts\":1,\"feat\":[0.5]}", "feat[]: must be an integer"},
     {"{" EV_OK ",\"ts\":1,\"ts\":2}", "ts: duplicate key"},
+    {"{" EV_OK ",\"ts\":1,\"cap\":\"00000000000000g1\",\"cap_s\":60}", "cap: must be 16"},
+    {"{" EV_OK ",\"ts\":1,\"cap\":\"0000000000000000\",\"cap_s\":60}", "cap: must be 16"},
+    {"{" EV_OK ",\"ts\":1,\"cap\":\"00000000000001\",\"cap_s\":60}", "cap: must be 16"},
+    {"{" EV_OK ",\"ts\":1,\"cap\":\"0000000000000001\"}", "cap_s: missing"},
+    {"{" EV_OK ",\"ts\":1,\"cap\":\"0000000000000001\",\"cap_s\":0}", "cap_s: must be > 0"},
 };
 
 static int t_event_bad(void) {

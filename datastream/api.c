@@ -96,6 +96,33 @@ static void on_samples(beat_http_req *req, void *arg) {
     beat_histogram_observe(h_smp, (double)(beat_mono_us() - t0) / 1e6);
 }
 
+/* Frequency-cap rows changed after a cursor (docs/contracts.md "Frequency
+ * caps"): what the supervisor relays to every inference node. */
+static void on_caps(beat_http_req *req, void *arg) {
+    dst_api *api = arg;
+    if (!get_only(req)) return;
+    int64_t after, max;
+    if (beat_http_query_i64(req, "after", 0, 0, INT64_MAX, &after) != 0) {
+        beat_http_reply_error(req, 400, "after must be an integer >= 0");
+        return;
+    }
+    if (beat_http_query_i64(req, "max", DST_CAPS_PER_CALL_MAX, 1, DST_CAPS_PER_CALL_MAX, &max) !=
+        0) {
+        beat_http_reply_error(req, 400, "max must be an integer in [1, 8192]");
+        return;
+    }
+    beat_buf out;
+    beat_buf_init(&out, BODY_MAX);
+    int rc = dst_caps_encode(api->caps, (uint64_t)after, (int)max, api->instance, api->epoch, &out);
+    if (rc) {
+        beat_log_rl(5000, BEAT_ERROR, "encode_failed", "what=caps rc=%d", rc);
+        beat_http_reply_error(req, 500, "cannot encode caps");
+    } else {
+        beat_http_reply_json(req, 200, out.data, out.len);
+    }
+    beat_buf_fini(&out);
+}
+
 void dst_api_install(beat_http *h, dst_api *api) {
     h_agg = beat_histogram_new("beat_datastream_http_request_seconds{path=\"/v1/aggregates\"}",
                                "Time to answer API requests.", beat_latency_bounds,
@@ -108,4 +135,5 @@ void dst_api_install(beat_http *h, dst_api *api) {
     beat_http_route_ex(h, "/v1/aggregates", on_aggregates, api, &o);
     beat_http_route_ex(h, "/v1/samples", on_samples, api, &o);
     beat_http_route_ex(h, "/v1/ledger", on_ledger, api, &o);
+    if (api->caps) beat_http_route_ex(h, "/v1/caps", on_caps, api, &o);
 }

@@ -1,5 +1,6 @@
 /* datastream's HTTP API: GET /v1/aggregates and GET /v1/samples
- * (beat_wire.h formats) and GET /v1/ledger (beat_ledger.h). Runs on the
+ * (beat_wire.h formats), GET /v1/ledger (beat_ledger.h) and GET /v1/caps
+ * (caps.h). Runs on the
  * libevent main thread. */
 #ifndef DST_API_H
 #define DST_API_H
@@ -8,6 +9,7 @@
 
 #include "beat_http.h"
 #include "buckets.h"
+#include "caps.h"
 #include "samples.h"
 #include "store.h"
 
@@ -19,6 +21,7 @@ typedef struct dst_api {
     dst_buckets *buckets; /* borrowed */
     dst_samples *samples; /* borrowed */
     dst_store *store;     /* borrowed */
+    dst_caps *caps;       /* borrowed */
     const char *instance;
     uint64_t epoch;
 } dst_api;

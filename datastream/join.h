@@ -16,6 +16,7 @@
 #define DST_F_POS 0x0800     /* a positive sample was emitted */
 #define DST_F_SETTLED 0x1000 /* a priced win/bill or a loss was read (docs/money.md) */
 #define DST_F_LANDED 0x2000  /* the bid's price is in the win-price landscape */
+#define DST_F_CAPPED 0x4000  /* the impression was counted for its frequency cap */
 #define DST_F_TYPEBIT(t) ((uint16_t)(1u << (unsigned)(t)))
 
 typedef enum { DST_CLOSE_EXPIRED, DST_CLOSE_EVICTED, DST_CLOSE_REVOKED } dst_close_reason;
@@ -28,6 +29,8 @@ typedef struct dst_entry {
     int64_t bid_ts_ms;
     int64_t bid_cpm; /* the bid's price (its worst case), from the bid log */
     double pctr;
+    uint64_t cap_key; /* the bid's frequency-cap key, 0 = none */
+    int32_t cap_window_s;
     int32_t partition;
     uint16_t flags;
     uint16_t n_feat;

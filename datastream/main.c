@@ -37,7 +37,7 @@
 static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level, *o_start_from,
     *o_store_dir, *o_store_sync;
 static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open, o_samples_max, o_max_campaigns,
-    o_retention_s, o_max_keys, o_forget_s;
+    o_retention_s, o_max_keys, o_forget_s, o_fcap_rows;
 static int64_t o_settle_ms, o_hb_gap_ms, o_clock_skew_ms;
 static double o_fill_warn_pct;
 static double o_neg_rate;
@@ -128,6 +128,10 @@ static const beat_opt OPTS[] = {
     {.name = "max-campaigns", .env = "BEAT_DATASTREAM_MAX_CAMPAIGNS",
      .type = BEAT_OPT_INT, .dst = &o_max_campaigns, .def = "10000", .min = 1, .max = 1000000,
      .help = "campaigns per bucket; updates beyond it are dropped and counted"},
+    {.name = "fcap-rows", .env = "BEAT_DATASTREAM_FCAP_ROWS",
+     .type = BEAT_OPT_INT, .dst = &o_fcap_rows, .def = "262144", .min = 4, .max = 1 << 28,
+     .help = "frequency-cap rows (campaign, person, window) kept, about 80 bytes each; when "
+             "full the oldest window is evicted and counted (docs/campaigns.md \"freq_cap\")"},
     BEAT_ALERT_OPTS(&o_alert),
     {.name = "name", .env = "BEAT_DATASTREAM_NAME",
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "datastream-1",
@@ -145,6 +149,7 @@ static struct {
     dst_stream *stream;
     dst_store *store;
     dst_heard *heard;
+    dst_caps *caps;
     _Atomic int64_t heard_seen_mono; /* mono ms of the last non-zero heard time */
     int64_t start_mono;
     beat_kconsumer *kc;
@@ -506,6 +511,9 @@ int main(int argc, char **argv) {
     if (D.heard) dst_heard_set_max_skew_ms(D.heard, o_clock_skew_ms);
     if (!D.heard) die("start_failed", "cannot allocate the heard table");
     dst_stream_set_heard(D.stream, D.heard);
+    D.caps = dst_caps_new(o_fcap_rows);
+    if (!D.caps) die("start_failed", "cannot allocate the frequency-cap table");
+    dst_stream_set_caps(D.stream, D.caps);
     dst_buckets_set_heard_src(dst_stream_buckets(D.stream), dst_heard_src(D.heard));
     /* The store directory is the daemon's own setup: a missing flag or an
      * unusable directory is fatal at start (a single partition's file
@@ -544,6 +552,7 @@ int main(int argc, char **argv) {
     dst_api api = {.buckets = dst_stream_buckets(D.stream),
                    .samples = dst_stream_samples(D.stream),
                    .store = D.store,
+                   .caps = D.caps,
                    .instance = o_name,
                    .epoch = D.epoch};
     dst_api_install(http, &api);
@@ -614,6 +623,7 @@ int main(int argc, char **argv) {
     D.kc = NULL;
     dst_store_free(D.store); /* after the consumer: its revoke closed them */
     dst_stream_free(D.stream);
+    dst_caps_free(D.caps);
     dst_heard_free(D.heard);
     beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
     return 0;

@@ -18,6 +18,7 @@
 
 #include "beat_log.h"
 #include "beat_metrics.h"
+#include "caps.h"
 #include "join.h"
 
 struct dst_stream {
@@ -30,7 +31,10 @@ struct dst_stream {
     uint64_t rng;
     dst_stream_stats st;
     dst_heard *heard; /* borrowed; NULL: heartbeats are only counted */
+    dst_caps *caps;   /* borrowed; NULL: impressions are not counted per person */
 };
+
+void dst_stream_set_caps(dst_stream *s, dst_caps *c) { s->caps = c; }
 
 void dst_stream_set_heard(dst_stream *s, dst_heard *h) { s->heard = h; }
 
@@ -297,10 +301,23 @@ static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev, int64_
         e->pctr = ev->pctr;
         e->bid_ts_ms = ev->ts_ms;
         e->bid_cpm = ev->price_cpm_micros;
+        e->cap_key = ev->cap_key;
+        e->cap_window_s = ev->cap_window_s;
     } else if (!e->campaign[0] && ev->campaign[0]) {
         memcpy(e->campaign, ev->campaign, sizeof e->campaign);
     }
     account(s, &e->flags, e, ev, ev->campaign[0] ? ev->campaign : e->campaign, now_ms);
+    /* The impression, for frequency caps: the first win, bill or imp
+     * notice of a bid that carries a cap key, whichever of bid and notice
+     * comes first (the join keeps both). Test traffic never gets here (no
+     * bid log, no notice produced), a forged notice never passed the
+     * receiver, and a replay is a duplicate. */
+    if (s->caps && e->cap_key && !(e->flags & DST_F_CAPPED) &&
+        (e->flags & DST_F_TYPEBIT(BEAT_EV_BID)) &&
+        (e->flags & (DST_F_WON | DST_F_TYPEBIT(BEAT_EV_IMP)))) {
+        e->flags |= DST_F_CAPPED;
+        dst_caps_count(s->caps, e->campaign, e->cap_key, e->cap_window_s, e->bid_ts_ms);
+    }
     if (ev->type == BEAT_EV_LOSS ||
         ((ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) && ev->price_cpm_micros > 0))
         e->flags |= DST_F_SETTLED;

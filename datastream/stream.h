@@ -87,6 +87,10 @@ void dst_stream_tick(dst_stream *s, int64_t now_ms);
 /* Drops join state of revoked partitions (no samples from them). */
 void dst_stream_revoke(dst_stream *s, const int32_t *parts, int n, int64_t now_ms);
 
+/* Impressions of capped bids are counted in c from now on (borrowed; NULL:
+ * not counted). */
+struct dst_caps;
+void dst_stream_set_caps(dst_stream *s, struct dst_caps *c);
 /* Heartbeats applied from now on go to h (borrowed; NULL: only counted). */
 void dst_stream_set_heard(dst_stream *s, dst_heard *h);
 

@@ -33,6 +33,7 @@
 #include "../inference/model.c"
 #include "../inference/targeting.c"
 #include "../inference/xcache.c"
+#include "../inference/fcap.c"
 
 #include <stdio.h>
 #include <stdlib.h>

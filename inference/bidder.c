@@ -20,19 +20,20 @@
  * campaign's win-rate curve, when the state has one. The response
  * and the bid-log events are written by response.c.
  *
- * Frequency cap (approximate, by design): a direct-mapped table of 2^18
- * 64-bit atomic slots shared by all workers, keyed by hash(user.id,
- * campaign). A slot packs a 32-bit key tag, the 16-bit index of a fixed
- * (tumbling) window of freq_cap.window_s and a 16-bit count. Consequences:
- * a colliding key evicts the slot (undercount: the cap may be exceeded);
- * a tag collision (2^-32) overcounts; windows are aligned to multiples of
- * window_s, so a user may see up to 2×max around a boundary; counts are per
- * inference node; what is counted is our bids, not impressions, which is
- * conservative (we stop bidding before the cap in impressions is reached).
- * The key is the request's cap_key (user.id, else user.buyeruid, else
- * device.ifa), which the privacy gate leaves only when personal data may be
- * used (privacy.c): a request without one is never bid on by a capped
- * campaign. */
+ * Frequency cap: docs/campaigns.md "freq_cap". With the supervisor's
+ * frame of global impression counts current (fcap.c), a capped campaign
+ * bids on a person while global count + this node's bid in flight < max,
+ * one bid in flight per node and person. Without it (no frame for
+ * --fcap-stale-ms) the node counts its own bids, as a fallback: a
+ * direct-mapped table of 2^18 64-bit atomic slots shared by all workers,
+ * keyed by hash(cap key, campaign), packing a 32-bit key tag, the 16-bit
+ * index of the fixed (tumbling) window of freq_cap.window_s and a 16-bit
+ * count (a colliding key evicts the slot: undercount; counts are this
+ * node's only, so N nodes allow up to N × max). The key is a keyed hash of
+ * the request's best id (privacy.c sets which: buyeruid, else ifa, else
+ * the exchange's user id qualified by the exchange; beat_fcap_key), which
+ * the privacy gate leaves only when personal data may be used: a request
+ * without one is never bid on by a capped campaign. */
 #include "bidder.h"
 #include "bidder_int.h"
 
@@ -42,7 +43,9 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "beat_fcap.h"
 #include "creative.h"
+#include "fcap.h"
 #include "lease.h"
 #include "opps.h"
 #include "schain.h"
@@ -86,8 +89,8 @@ void inf_bidder_free(inf_bidder *b) {
 
 /* ---- frequency table ------------------------------------------------------ */
 
-static uint64_t freq_key(const inf_camp *cp, const char *user) {
-    return XXH3_64bits_withSeed(user, strlen(user), cp->id_hash);
+static uint64_t freq_key(const inf_camp *cp, uint64_t user) {
+    return XXH3_64bits_withSeed(&user, sizeof user, cp->id_hash);
 }
 
 static uint32_t freq_window(const beat_campaign *c, int64_t now_ms) {
@@ -95,7 +98,7 @@ static uint32_t freq_window(const beat_campaign *c, int64_t now_ms) {
     return (uint32_t)((now_ms / 1000 / win_s) & 0xffff);
 }
 
-static int freq_get(inf_bidder *b, const inf_camp *cp, const char *user, int64_t now_ms) {
+static int freq_get(inf_bidder *b, const inf_camp *cp, uint64_t user, int64_t now_ms) {
     uint64_t k = freq_key(cp, user);
     uint64_t v = atomic_load_explicit(&b->freq[k & b->freq_mask], memory_order_relaxed);
     if ((uint32_t)(v >> 32) != (uint32_t)(k >> 32) ||
@@ -104,7 +107,7 @@ static int freq_get(inf_bidder *b, const inf_camp *cp, const char *user, int64_t
     return (int)(v & 0xffff);
 }
 
-static void freq_incr(inf_bidder *b, const inf_camp *cp, const char *user, int64_t now_ms) {
+static void freq_incr(inf_bidder *b, const inf_camp *cp, uint64_t user, int64_t now_ms) {
     uint64_t k = freq_key(cp, user);
     _Atomic uint64_t *slot = &b->freq[k & b->freq_mask];
     uint64_t tag = k >> 32, win = freq_window(cp->c, now_ms);
@@ -118,8 +121,34 @@ static void freq_incr(inf_bidder *b, const inf_camp *cp, const char *user, int64
                                                     memory_order_relaxed));
 }
 
-int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user, int64_t now_ms) {
-    return freq_get(b, cp, user, now_ms);
+int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, uint64_t key, int64_t now_ms) {
+    return freq_get(b, cp, key, now_ms);
+}
+
+uint64_t inf_bidder_cap_key(const inf_bidder *b, const inf_req *r) {
+    if (!r->cap_key) return 0;
+    return beat_fcap_key(b->cfg.secret, b->cfg.secret_len, (beat_fcap_id_kind)r->cap_kind,
+                         r->exch ? r->exch->id : "", r->cap_key);
+}
+
+/* The cap key of the request, made on first use (an HMAC: only requests
+ * that meet a capped campaign pay for it); 0 = no usable id. */
+static uint64_t cap_key_of(inf_bidder *b, const inf_req *r, uint64_t *ck) {
+    if (*ck == UINT64_MAX) *ck = inf_bidder_cap_key(b, r);
+    return *ck;
+}
+
+/* May capped campaign cp bid on the request's person? (see the top) The
+ * campaign's id_hash is beat_fcap_camp of its id: how datastream and the
+ * supervisor name it in cap rows. */
+static bool cap_allows(inf_bidder *b, const inf_camp *cp, const inf_req *r, uint64_t *ck,
+                       int64_t now_ms, uint64_t *seen) {
+    uint64_t k = cap_key_of(b, r, ck);
+    if (!k) return false;
+    int local = freq_get(b, cp, k, now_ms);
+    if (!b->cfg.fcap) return local < cp->freq_cap_max;
+    return inf_fcap_allow(b->cfg.fcap, cp->id_hash, k, cp->freq_cap_max, cp->c->freq_cap_window_s,
+                          local, now_ms, beat_mono_ms(), seen);
 }
 
 /* ---- scoring and pricing ------------------------------------------------------ */
@@ -280,7 +309,8 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
  * (for the bid log) are computed once, at the end. */
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, int i,
                          const uint64_t *req, const uint64_t *req_all, int64_t now_ms,
-                         inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex, inf_bid *out) {
+                         inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex, uint64_t *ck,
+                         inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
@@ -320,8 +350,8 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
             /* A candidate: an opportunity of the campaign's (billable
              * traffic only), whatever its cap, lease and price make of it. */
             if (opps && cp->opp_slot >= 0 && !r->test) inf_opps_inc(opps, cp->opp_slot);
-            if (cp->freq_cap_max > 0 &&
-                (!r->cap_key || freq_get(b, cp, r->cap_key, now_ms) >= cp->freq_cap_max)) {
+            uint64_t seen;
+            if (cp->freq_cap_max > 0 && !cap_allows(b, cp, r, ck, now_ms, &seen)) {
                 capped++;
                 if (!ex) continue;
                 cr = -1; /* explain mode: pCTR only */
@@ -358,15 +388,24 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
             out->price_cpm_micros = inf_bidder_shade(
                 cp->win_curve, out->value_cpm_micros,
                 out->deal >= 0 ? im->deals[out->deal].floor_cpm_micros : im->floor_cpm_micros);
+        /* A capped winner's bid goes in flight on its person: unless a
+         * worker of this node bid on them since the filter looked. Test
+         * traffic is not billable: it does not use up the cap. */
+        uint64_t seen = 0, k = cp->freq_cap_max > 0 && !r->test ? *ck : 0;
+        if (k && b->cfg.fcap &&
+            (!cap_allows(b, cp, r, ck, now_ms, &seen) ||
+             !inf_fcap_take(b->cfg.fcap, cp->id_hash, k, now_ms, seen)))
+            return INF_NB_FREQ_CAP;
         /* The winner's price is its worst case: it must fit the lease. The
          * filter left only leases with a max bid to spare, so this fails
          * only when workers race for the same last max bid. */
-        if (cp->lease && !r->test && !inf_lease_take(cp->lease, out->price_cpm_micros))
+        if (cp->lease && !r->test && !inf_lease_take(cp->lease, out->price_cpm_micros)) {
+            if (k && b->cfg.fcap) inf_fcap_untake(b->cfg.fcap, cp->id_hash, k, now_ms, seen);
             return INF_NB_LEASE;
+        }
         out->n_feat =
             (uint32_t)beat_feat_indices(&m->hp, &s.raw, cp->hash, out->feat, BEAT_FEAT_MAX);
-        /* test traffic is not billable: it does not use up the cap */
-        if (cp->freq_cap_max > 0 && !r->test) freq_incr(b, cp, r->cap_key, now_ms);
+        if (k) freq_incr(b, cp, k, now_ms);
         return INF_NB_NONE;
     }
     if (s.low) return INF_NB_BELOW_FLOOR;
@@ -380,6 +419,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
 void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r, int64_t now_ms,
                     inf_xcache *xc, inf_result *out) {
     out->now_ms = now_ms;
+    out->cap_key = 0;
     out->n = 0;
     out->n_explain = 0;
     out->reason = INF_NB_NONE;
@@ -422,13 +462,15 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r, int64_t
     if (explain) inf_tindex_request_all(w->tx, r, req_all);
     inf_nobid worst = INF_NB_NO_IMP;
     bool cur_skip = false;
+    uint64_t ck = UINT64_MAX; /* not made yet */
     for (int i = 0; i < r->n_imp; i++) {
         inf_nobid nb = bid_imp(b, w, r, i, req, req_all, now_ms, xc, out->opps,
-                               explain && i == 0 ? out : NULL, &out->bids[out->n]);
+                               explain && i == 0 ? out : NULL, &ck, &out->bids[out->n]);
         cur_skip |= r->imp[i].skip == INF_IMP_CURRENCY;
         if (nb == INF_NB_NONE) out->n++;
         else if (nb > worst) worst = nb;
     }
+    out->cap_key = ck == UINT64_MAX ? 0 : ck;
     /* No imp got past its own checks, and a floor's currency was unknown:
      * say "currency", which the operator can fix with a rate. */
     if (out->n == 0) out->reason = worst == INF_NB_NO_IMP && cur_skip ? INF_NB_CURRENCY : worst;

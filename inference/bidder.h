@@ -49,6 +49,8 @@ typedef struct inf_bidder_cfg {
     const char *node;         /* --name, logged in bid events */
     int64_t max_state_age_ms; /* older state → no bid (budget safety) */
     int freq_slots_log2;      /* frequency table size; 0 = default (18) */
+    struct inf_fcap *fcap;    /* global cap counts (fcap.h), borrowed; NULL:
+                                 this node's own counts only */
     /* --explain (grading only): also score, for the first imp, the
      * candidates the cap, the lease or a pause would skip, and list every
      * candidate's pCTR in inf_result.explain (inf_bidder_explain). */
@@ -80,6 +82,8 @@ typedef struct inf_result {
      * NULL = not counted */
     _Atomic uint64_t *opps;
     int64_t now_ms;   /* also the signed notice timestamp */
+    uint64_t cap_key; /* the request's frequency-cap key, if a capped
+                         campaign needed it; 0 = none */
     inf_nobid reason; /* when n == 0 */
     int n;
     inf_bid bids[INF_IMP_MAX];
@@ -132,6 +136,9 @@ int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr, do
 
 /* Frequency table view for tests: bids counted for (user, campaign) in the
  * current window. */
-int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user, int64_t now_ms);
+int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, uint64_t key, int64_t now_ms);
+/* The request's frequency-cap key (beat_fcap_key of its cap id), 0 if it
+ * has no usable id. */
+uint64_t inf_bidder_cap_key(const inf_bidder *b, const inf_req *r);
 
 #endif

@@ -196,7 +196,21 @@ static int test_freq_cap(void) {
         CHECK_EQ_INT(run(b, w, j, T0 + i, &res), 0);
         CHECK_EQ_STR(winner(w, &res), "initech-apps");
     }
-    CHECK_EQ_INT(inf_bidder_freq_count(b, &w->camps[2], "capped-user", T0), 20);
+    CHECK_EQ_INT(inf_bidder_freq_count(b, &w->camps[2], UKEY("capped-user"), T0), 20);
+    /* the bid log carries the person's keyed hash and the cap window, never the id */
+    {
+        static beat_event ev;
+        inf_bidder_event(b, w, &R, &res, 0, &ev);
+        CHECK(ev.cap_key == UKEY("capped-user") && ev.cap_key != 0);
+        CHECK_EQ_INT(ev.cap_window_s, 3600);
+        /* the global rows name the campaign as datastream does */
+        CHECK(w->camps[2].id_hash == beat_fcap_camp(w->camps[2].c->id));
+        beat_buf o;
+        beat_buf_init(&o, 1 << 16);
+        CHECK_EQ_INT(beat_event_encode(&ev, &o), 0);
+        CHECK(!strstr(o.data, "capped-user"));
+        beat_buf_fini(&o);
+    }
     CHECK_EQ_INT(run(b, w, j, T0 + 100, &res), 0);
     CHECK_EQ_INT(res.n, 0);
     CHECK_EQ_INT(res.reason, INF_NB_FREQ_CAP);
@@ -213,7 +227,7 @@ static int test_freq_cap(void) {
     CHECK_EQ_INT(run(b, w2, j, next_win, &res), 0);
     CHECK_EQ_INT(res.reason, INF_NB_NONE);
     CHECK_EQ_INT(res.n, 1);
-    CHECK_EQ_INT(inf_bidder_freq_count(b, &w2->camps[2], "capped-user", next_win), 1);
+    CHECK_EQ_INT(inf_bidder_freq_count(b, &w2->camps[2], UKEY("capped-user"), next_win), 1);
     inf_world_free(w);
     inf_world_free(w2);
     inf_bidder_free(b);
@@ -548,7 +562,7 @@ static int test_seats_test_consent_currency(void) {
     CHECK(R.gdpr && R.personal_ok);
     CHECK_EQ_STR(R.consent, tcf);
     CHECK_EQ_INT(res.n, 1);
-    CHECK_EQ_INT(inf_bidder_freq_count(b, &wc->camps[2], "u-gdpr", T0), 1);
+    CHECK_EQ_INT(inf_bidder_freq_count(b, &wc->camps[2], UKEY("u-gdpr"), T0), 1);
     /* 2.6: regs.gdpr + user.consent; test=1 bids but does not count */
     snprintf(j, sizeof j,
              "{\"id\":\"a\",\"test\":1,\"imp\":[{\"id\":\"1\",\"banner\":" BANNER "}],"
@@ -558,7 +572,7 @@ static int test_seats_test_consent_currency(void) {
     CHECK_EQ_INT(run(b, wc, j, T0, &res), 0);
     CHECK(R.test && R.personal_ok);
     CHECK_EQ_INT(res.n, 1);
-    CHECK_EQ_INT(inf_bidder_freq_count(b, &wc->camps[2], "u-gdpr", T0), 1);
+    CHECK_EQ_INT(inf_bidder_freq_count(b, &wc->camps[2], UKEY("u-gdpr"), T0), 1);
     /* ...and its notice URLs are signed as test traffic (f=1), each for
      * its own type, so the receiver answers them and produces nothing. */
     {

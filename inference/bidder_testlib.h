@@ -15,6 +15,7 @@
 
 #include "beat_campaign.h"
 #include "beat_ckpt.h"
+#include "beat_fcap.h"
 #include "beat_notice.h"
 #include "beat_test.h"
 #include "bidder.h"
@@ -235,5 +236,11 @@ static inline int ifield(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItem(o, k);
     return cJSON_IsNumber(v) ? v->valueint : -1;
 }
+
+/* The cap key the bidder makes of an id (no exchange in these tests). */
+static inline uint64_t cap_key_of_id(beat_fcap_id_kind kind, const char *id) {
+    return beat_fcap_key(SECRET, strlen(SECRET), kind, "", id);
+}
+#define UKEY(id) cap_key_of_id(BEAT_FCAP_ID_USER, id)
 
 #endif

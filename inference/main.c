@@ -25,6 +25,7 @@
 #include "bidder.h"
 #include "bidlog.h"
 #include "exchange.h"
+#include "fcap.h"
 #include "gunzip.h"
 #include "http.h"
 #include "lease.h"
@@ -46,7 +47,7 @@ static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms, o_max_model
     o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch, o_read_timeout_ms,
     o_idle_timeout_ms;
 static bool o_dev;
-static int64_t o_clock_skew_ms;
+static int64_t o_clock_skew_ms, o_fcap_rows, o_fcap_inflight_ms, o_fcap_stale_ms;
 static beat_alert_opts o_alert;
 static double o_state_warn_s, o_state_error_s, o_model_warn_s, o_model_error_s;
 
@@ -110,6 +111,18 @@ static const beat_opt opts[] = {
      .help = "HMAC key of notice URL signatures (same as the receiver); required unless --dev",
      .secret = true},
     BEAT_OPT_DEV(&o_dev),
+    {.name = "fcap-rows", .env = "BEAT_INFERENCE_FCAP_ROWS",
+     .type = BEAT_OPT_INT, .dst = &o_fcap_rows, .def = "262144", .min = 4, .max = 1 << 28,
+     .help = "global frequency-cap rows kept from the supervisor's frames (about 80 bytes "
+             "each; the oldest window goes first)"},
+    {.name = "fcap-inflight-ms", .env = "BEAT_INFERENCE_FCAP_INFLIGHT_MS",
+     .type = BEAT_OPT_INT, .dst = &o_fcap_inflight_ms, .def = "3000", .min = 10, .max = 3600000,
+     .help = "a capped bid not seen counted this long is taken as lost: at least the time "
+             "from bid to win notice to the supervisor's frame (docs/campaigns.md \"freq_cap\")"},
+    {.name = "fcap-stale-ms", .env = "BEAT_INFERENCE_FCAP_STALE_MS",
+     .type = BEAT_OPT_INT, .dst = &o_fcap_stale_ms, .def = "2000", .min = 100, .max = 3600000,
+     .help = "no complete frequency-cap frame for this long: caps use this node's own "
+             "counts until one comes"},
     {.name = "max-state-age-ms", .env = "BEAT_INFERENCE_MAX_STATE_AGE_MS",
      .type = BEAT_OPT_INT, .dst = &o_max_state_age_ms, .def = "600000", .min = 1000,
      .max = 86400000,
@@ -189,6 +202,7 @@ static struct {
     inf_bidlog *bidlog;
     inf_sync *sync;
     inf_leases *leases;
+    inf_fcap *fcap;
     worker *w;
     int nw;
     beat_loop_timer *stats_ev;
@@ -548,6 +562,7 @@ static void cleanup(void) {
     inf_leases_stop(G.leases);
     inf_bidlog_free(G.bidlog);
     inf_bidder_free(G.bidder);
+    inf_fcap_free(G.fcap); /* after the sync thread and the workers */
     free(G.w);
     inf_arena_fini();
 }
@@ -602,7 +617,11 @@ int main(int argc, char **argv) {
     inf_arena_bind(0);
     G.w = calloc((size_t)G.nw, sizeof *G.w);
     G.holder = inf_holder_new(G.nw);
+    inf_fcap_cfg fcfg = {
+        .rows_max = o_fcap_rows, .inflight_ms = o_fcap_inflight_ms, .stale_ms = o_fcap_stale_ms};
+    G.fcap = inf_fcap_new(&fcfg);
     inf_bidder_cfg bcfg = {
+        .fcap = G.fcap,
         .receiver_url = o_receiver_url,
         .secret = o_secret,
         .secret_len = strlen(o_secret),
@@ -611,10 +630,11 @@ int main(int argc, char **argv) {
         .explain = o_explain,
     };
     G.bidder = inf_bidder_new(&bcfg);
-    if (!G.w || !G.holder || !G.bidder) {
+    if (!G.w || !G.holder || !G.bidder || !G.fcap) {
         beat_log(BEAT_FATAL, "out_of_memory", "what=startup");
         return 1;
     }
+    inf_fcap_metrics_init(G.fcap);
     int rc = 0;
     inf_bidlog_cfg lcfg = {
         .url = o_bidlog,
@@ -655,6 +675,7 @@ int main(int argc, char **argv) {
         .max_clock_skew_ms = o_clock_skew_ms,
         .leases = G.leases,
         .opps = G.opps,
+        .fcap = G.fcap,
     };
     G.sync = inf_sync_start(&scfg, G.holder, &rc);
     if (!G.sync) {

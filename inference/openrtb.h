@@ -156,8 +156,9 @@ typedef struct inf_req {
      * the request's consent does not allow is cleared before anything
      * else sees the request (docs/privacy.md). */
     const char *buyeruid, *ifa;   /* user.buyeruid, device.ifa */
-    const char *cap_key;          /* frequency-cap key: user_id, else buyeruid,
-                                     else ifa; NULL = no usable id */
+    const char *cap_key;          /* frequency-cap id: buyeruid, else ifa, else
+                                     user_id; NULL = no usable id */
+    int cap_kind;                 /* which (beat_fcap_id_kind) */
     const char *us_privacy, *gpp; /* regs (or regs.ext) strings */
     uint64_t gpp_sid;             /* bit i: section i in regs.gpp_sid */
     bool gpp_sid_given;

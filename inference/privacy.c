@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat_fcap.h"
 #include "beat_gpp.h"
 #include "beat_metrics.h"
 #include "beat_tcf.h"
@@ -198,6 +199,15 @@ void inf_privacy_apply(const cJSON *root, inf_req *r) {
         if (priv_geo_withheld) beat_counter_inc(priv_geo_withheld);
     }
     if (!r->has_geo) r->lat = r->lon = 0;
-    r->cap_key = r->user_id ? r->user_id : r->buyeruid ? r->buyeruid : r->ifa;
+    /* The frequency-cap id: the one most likely to name the same person on
+     * every exchange first (docs/privacy.md "Frequency caps"): our own
+     * cookie id, then the device's advertising id, then the exchange's own
+     * user id (bidder.c qualifies it by the exchange). Only ids the gate
+     * left. */
+    r->cap_kind = r->buyeruid  ? BEAT_FCAP_ID_BUYERUID
+                  : r->ifa     ? BEAT_FCAP_ID_IFA
+                  : r->user_id ? BEAT_FCAP_ID_USER
+                               : BEAT_FCAP_ID_NONE;
+    r->cap_key = r->buyeruid ? r->buyeruid : r->ifa ? r->ifa : r->user_id;
     if (priv_counters[why]) beat_counter_inc(priv_counters[why]);
 }

@@ -131,7 +131,9 @@ static int t_decisions(void) {
             CHECK_EQ_STR(R.user_id, "uid-secret");
             CHECK_EQ_STR(R.buyeruid, "buid-secret");
             CHECK_EQ_STR(R.ifa, "ifa-secret");
-            CHECK_EQ_STR(R.cap_key, "uid-secret");
+            /* the cap id: ours first (docs/privacy.md "Frequency caps") */
+            CHECK_EQ_STR(R.cap_key, "buid-secret");
+            CHECK_EQ_INT(R.cap_kind, BEAT_FCAP_ID_BUYERUID);
             CHECK_EQ_INT(R.n_segments, 2);
             CHECK_EQ_STR(R.segments[1], "seg-secret-2");
         } else {
@@ -145,7 +147,7 @@ static int t_decisions(void) {
     return 0;
 }
 
-/* Reading: the cap key falls back to buyeruid then ifa; user.geo stands in
+/* Reading: the cap id is buyeruid, else ifa, else user.id; user.geo stands in
  * for device.geo; out-of-range or mistyped values are absent; segments are
  * bounded. */
 static int t_reading(void) {
@@ -174,6 +176,26 @@ static int t_reading(void) {
     CHECK_EQ_INT(inf_req_parse(b, strlen(b), &R, &why), 0);
     CHECK_EQ_STR(R.cap_key, "b1");
     CHECK(!R.ifa && !R.has_geo && R.n_segments == 0);
+    /* the cap id order: buyeruid, then ifa, then the exchange's user id */
+    const char *ids[] = {"{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER
+                         "}],\"site\":{\"domain\":\"a.com\"},\"user\":{\"id\":\"u\","
+                         "\"buyeruid\":\"b\"},\"device\":{\"ifa\":\"i\"}}",
+                         "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER
+                         "}],\"site\":{\"domain\":\"a.com\"},\"user\":{\"id\":\"u\"},"
+                         "\"device\":{\"ifa\":\"i\"}}",
+                         "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER
+                         "}],\"site\":{\"domain\":\"a.com\"},\"user\":{\"id\":\"u\"}}",
+                         "{\"id\":\"a\",\"imp\":[{\"id\":\"1\",\"banner\":" BANNER
+                         "}],\"site\":{\"domain\":\"a.com\"}}"};
+    const char *want[] = {"b", "i", "u", NULL};
+    const int kind[] = {BEAT_FCAP_ID_BUYERUID, BEAT_FCAP_ID_IFA, BEAT_FCAP_ID_USER,
+                        BEAT_FCAP_ID_NONE};
+    for (int i = 0; i < 4; i++) {
+        inf_req_fini(&R);
+        CHECK_EQ_INT(inf_req_parse(ids[i], strlen(ids[i]), &R, &why), 0);
+        CHECK(want[i] ? R.cap_key && strcmp(R.cap_key, want[i]) == 0 : !R.cap_key);
+        CHECK_EQ_INT(R.cap_kind, kind[i]);
+    }
     CHECK_EQ_INT(inf_privacy_config(1, "1,25", &why), -EINVAL);
     CHECK_EQ_INT(inf_privacy_config(1, "1,,3", &why), -EINVAL);
     CHECK_EQ_INT(inf_privacy_config(70000, "1", &why), -EINVAL);
@@ -209,7 +231,11 @@ static int t_no_consent_contextual_bid(void) {
     /* With consent the id reaches the cap: the property below is not vacuous. */
     CHECK_EQ_INT(run(b, wc, request("{\"gdpr\":1}", tcf_ok_geo), T0, &res), 0);
     CHECK_EQ_INT(res.n, 1);
-    CHECK_EQ_INT(inf_bidder_freq_count(b, capped, "uid-secret", T0), 1);
+    /* the best id is ours (buyeruid), not the exchange's user id */
+    CHECK_EQ_INT(
+        inf_bidder_freq_count(b, capped, cap_key_of_id(BEAT_FCAP_ID_BUYERUID, "buid-secret"), T0),
+        1);
+    CHECK_EQ_INT(inf_bidder_freq_count(b, capped, UKEY("uid-secret"), T0), 0);
 
     /* Without the needed purposes: the capped campaign cannot bid (no key),
      * and no id of the request was counted. */
@@ -217,7 +243,9 @@ static int t_no_consent_contextual_bid(void) {
     CHECK_EQ_INT(run(b2, wc, request("{\"gdpr\":1}", tcf_p1), T0, &res), 0);
     CHECK_EQ_INT(res.n, 0);
     CHECK_EQ_INT(res.reason, INF_NB_FREQ_CAP);
-    for (int i = 0; i < 3; i++) CHECK_EQ_INT(inf_bidder_freq_count(b2, capped, secrets[i], T0), 0);
+    for (int i = 0; i < 3; i++)
+        for (int k = BEAT_FCAP_ID_BUYERUID; k <= BEAT_FCAP_ID_USER; k++)
+            CHECK_EQ_INT(inf_bidder_freq_count(b2, capped, cap_key_of_id(k, secrets[i]), T0), 0);
 
     /* The full world bids contextually; its features are exactly those of
      * the same request stripped of every personal field. */

@@ -399,6 +399,13 @@ void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,
     ev->pctr = bid->pctr;
     ev->model_version = w->model->version;
     ev->state_version = w->snap->st.version;
+    /* The impression of a capped bid counts for its person, per the cap's
+     * window (datastream, docs/campaigns.md "freq_cap"): only the keyed
+     * hash travels, never the id. */
+    if (c->freq_cap_max > 0 && res->cap_key) {
+        ev->cap_key = res->cap_key;
+        ev->cap_window_s = c->freq_cap_window_s > 0 ? c->freq_cap_window_s : 1;
+    }
     ev->n_feat = bid->n_feat;
     memcpy(ev->feat, bid->feat, bid->n_feat * sizeof ev->feat[0]);
 }

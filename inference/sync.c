@@ -20,7 +20,9 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_nng.h"
+#include "beat_fcap.h"
 #include "exchange.h"
+#include "fcap.h"
 #include "lease.h"
 #include "opps.h"
 
@@ -203,6 +205,14 @@ static int on_frame(inf_sync *s, const uint8_t *msg, size_t len) {
         case BEAT_FRAME_SNAPSHOT: return apply_snapshot(s, msg, len);
         case BEAT_FRAME_CHECKPOINT: return apply_checkpoint(s, msg, len);
         case BEAT_FRAME_HEARTBEAT: on_heartbeat(s, msg, len); return 0;
+        case BEAT_FRAME_FCAP: {
+            if (!s->cfg.fcap) return 0; /* not used here */
+            beat_reason why = {{0}};
+            if (inf_fcap_apply(s->cfg.fcap, msg, len, beat_now_ms(), beat_mono_ms(), &why) == 0)
+                return 0;
+            beat_log_rl(5000, BEAT_WARN, "fcap_frame_rejected", "reason=\"%s\"", why.msg);
+            return -EBADMSG;
+        }
         default: break;
     }
 bad:

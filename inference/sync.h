@@ -22,6 +22,8 @@ typedef struct inf_sync_cfg {
                                   leases not enforced (tests) */
     struct inf_opps *opps;     /* each world's campaigns get their opportunity
                                   slot (opps.h); NULL: not counted */
+    struct inf_fcap *fcap;     /* 'F' frames are applied to it (fcap.h); NULL:
+                                  ignored */
 } inf_sync_cfg;
 
 typedef struct inf_sync inf_sync;

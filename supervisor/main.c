@@ -28,6 +28,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_loop.h"
+#include "fcap.h"
 #include "publish.h"
 #include "relay.h"
 #include "status.h"
@@ -35,7 +36,7 @@
 
 static char *o_relay, *o_relay_rep, *o_lease, *o_lease_db;
 static beat_strlist o_datastream;
-static int64_t o_lease_horizon_s, o_lease_min_bids;
+static int64_t o_lease_horizon_s, o_lease_min_bids, o_fcap_every_ms, o_fcap_rows;
 static char *o_listen, *o_db, *o_campaigns, *o_exchanges, *o_pub, *o_rep, *o_token, *o_seed,
     *o_name, *o_level;
 static int64_t o_backup_s;
@@ -88,6 +89,14 @@ static const beat_opt OPTS[] = {
      .type = BEAT_OPT_INT, .dst = &o_lease_horizon_s, .def = "120", .min = 1, .max = 86400,
      .help = "a node's lease covers this much of its recent bidding: how long it keeps bidding "
              "while the supervisor is away"},
+    {.name = "fcap-every-ms", .env = "BEAT_SUPERVISOR_FCAP_EVERY_MS",
+     .type = BEAT_OPT_INT, .dst = &o_fcap_every_ms, .def = "250", .min = 20, .max = 60000,
+     .help = "how often each --datastream's frequency-cap rows are pulled and the changes "
+             "published to inference (docs/campaigns.md \"freq_cap\")"},
+    {.name = "fcap-rows", .env = "BEAT_SUPERVISOR_FCAP_ROWS",
+     .type = BEAT_OPT_INT, .dst = &o_fcap_rows, .def = "262144", .min = 4, .max = 1 << 28,
+     .help = "frequency-cap rows kept per datastream (about 80 bytes each); the oldest "
+             "window is evicted and counted when full"},
     {.name = "lease-min-bids", .env = "BEAT_SUPERVISOR_LEASE_MIN_BIDS",
      .type = BEAT_OPT_INT, .dst = &o_lease_min_bids, .def = "50", .min = 1, .max = 1000000,
      .help = "a lease covers at least this many bids at the campaign's max bid"},
@@ -401,6 +410,13 @@ int main(int argc, char **argv) {
     if (o_datastream.n == 0)
         beat_log(BEAT_WARN, "no_ledger", "msg=\"no --datastream: leases are never settled\"");
     sup_app_set_banker(app, banker);
+    sup_fcap_cfg fcfg = {.urls = (const char *const *)o_datastream.v,
+                         .n_urls = o_datastream.n,
+                         .every_ms = o_fcap_every_ms,
+                         .rows_max = o_fcap_rows,
+                         .timeout_ms = 1000};
+    sup_fcap *fcap = sup_fcap_new(&fcfg, pub);
+    if (!fcap) die("start_failed", "cannot start the frequency-cap puller");
     /* Rejected writes alert (BEAT_ALERT_WEBHOOK; unset = tracked, not posted). */
     beat_alert *alert = beat_alert_opts_new(&o_alert, o_name);
     if (!alert) die("start_failed", "cannot start alerts");
@@ -459,6 +475,7 @@ int main(int argc, char **argv) {
     beat_loop_timer_free(backup_ev);
     sup_api_free(api);
     beat_http_free(http);
+    sup_fcap_free(fcap); /* before the pub socket it sends on */
     sup_pub_free(pub);
     beat_alert_rules_stop(rules);
     free(db_dir);

@@ -59,11 +59,11 @@ struct sup_pub {
     pthread_t rep_thr, hb_thr;
     bool rep_started, hb_started;
 
-    beat_counter *sent[3], *dropped[3];
+    beat_counter *sent[4], *dropped[4];
     beat_counter *req_snap, *req_ckpt, *req_other, *rep_fail;
 };
 
-enum { F_SNAP, F_CKPT, F_HB };
+enum { F_SNAP, F_CKPT, F_HB, F_FCAP };
 
 static void publish(sup_pub *p, int kind, const void *data, size_t len) {
     int rc = beat_nng_send_nb(p->pub, data, len);
@@ -214,10 +214,12 @@ static void *hb_main(void *arg) {
     return NULL;
 }
 
+void sup_pub_fcap(sup_pub *p, const void *data, size_t len) { publish(p, F_FCAP, data, len); }
+
 static void make_metrics(sup_pub *p) {
-    static const char *const kinds[3] = {"snapshot", "checkpoint", "heartbeat"};
+    static const char *const kinds[4] = {"snapshot", "checkpoint", "heartbeat", "fcap"};
     char name[128];
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         snprintf(name, sizeof name, "beat_supervisor_published_total{frame=\"%s\"}", kinds[i]);
         p->sent[i] = beat_counter_new(name, "Frames sent on the pub socket");
         snprintf(name, sizeof name, "beat_supervisor_publish_dropped_total{frame=\"%s\"}",

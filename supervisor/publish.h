@@ -42,6 +42,9 @@ void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version, int64_t state_v
 /* Makes f (a 'C' frame: tag, u64 LE version, checkpoint bytes) current
  * and publishes it. Takes a reference of its own. */
 void sup_pub_set_model(sup_pub *p, int64_t model_version, sup_frame *f);
+/* Publishes a frequency-cap frame ('F', beat_fcap.h) as is: never kept,
+ * never answered on rep (the next ones follow within a second). */
+void sup_pub_fcap(sup_pub *p, const void *data, size_t len);
 /* Subscribers currently connected to the pub socket. */
 int sup_pub_peers(sup_pub *p);
 /* Sends a heartbeat now (the thread also sends one every heartbeat_ms). */

@@ -18,6 +18,7 @@
 
 #include "beat_campaign.h"
 #include "beat_ckpt.h"
+#include "beat_fcap.h"
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_nng.h"
@@ -193,6 +194,8 @@ static void *relay_main(void *arg) {
             } else {
                 beat_counter_inc(r->bad);
             }
+        } else if (tag == BEAT_FRAME_FCAP) {
+            sup_pub_fcap(r->pub, buf, sz); /* as is: inference checks it */
         } else {
             beat_counter_inc(r->bad);
             beat_log_rl(5000, BEAT_WARN, "relay_bad_frame", "kind=unknown tag=%d", tag);
