@@ -482,7 +482,7 @@ static int t_bad_sets(void) {
         {"", "invalid JSON"},
         {"[]", "must be an object"},
         {"{\"campaigns\":[]}", "v: missing"},
-        {"{\"v\":4,\"campaigns\":[]}", "v: unsupported version 4"},
+        {"{\"v\":5,\"campaigns\":[]}", "v: unsupported version 5"},
         {"{\"v\":0,\"campaigns\":[]}", "v: unsupported version 0"},
         {"{\"v\":1}", "campaigns: missing"},
         {"{\"v\":1,\"campaigns\":{}}", "campaigns: must be an array"},
