@@ -124,6 +124,9 @@ typedef struct beat_campaign_aud {
     beat_strv lists_incl, lists_excl;   /* first-party list ids (beat_seglist.h) */
 } beat_campaign_aud;
 
+/* Whether any of it is used (a v 4 field; inference checks only those). */
+bool beat_campaign_aud_used(const beat_campaign_aud *a);
+
 typedef struct beat_campaign {
     char id[BEAT_ID_MAX + 1];
     char *advertiser;

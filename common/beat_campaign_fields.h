@@ -42,7 +42,6 @@ int beat_campaign_aud_decode(const cJSON *const *f, const char *ctx, bool strict
 /* The non-empty fields as ,"key":… members (nothing when none is used,
  * so older sets encode byte for byte as before). */
 void beat_campaign_aud_encode(beat_json_enc *e, const beat_campaign_aud *a);
-bool beat_campaign_aud_used(const beat_campaign_aud *a); /* any v 4 field */
 void beat_campaign_aud_fini(beat_campaign_aud *a);
 
 #endif
