@@ -28,6 +28,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_loop.h"
+#include "beat_seglist.h"
 #include "publish.h"
 #include "relay.h"
 #include "status.h"
@@ -42,6 +43,7 @@ static int64_t o_backup_s;
 static double o_disk_warn, o_disk_error;
 static beat_alert_opts o_alert;
 static int64_t o_keep, o_max_ckpt, o_max_json, o_hash_bits, o_hb_ms, o_sendbuf;
+static int64_t o_max_seg_bytes, o_max_seg_ids;
 static double o_max_mult;
 static bool o_dev;
 static int64_t o_clock_skew_ms;
@@ -71,7 +73,7 @@ static const beat_opt OPTS[] = {
      .help = "nng PUB listen URL (snapshots, checkpoints, heartbeats to inference)"},
     {.name = "rep", .env = "BEAT_SUPERVISOR_REP",
      .type = BEAT_OPT_STR, .dst = &o_rep, .def = "tcp://127.0.0.1:7104",
-     .help = "nng REP listen URL (answers \"snapshot\" / \"checkpoint\")"},
+     .help = "nng REP listen URL (answers \"snapshot\" / \"checkpoint\" / \"segments\")"},
     {.name = "lease", .env = "BEAT_SUPERVISOR_LEASE",
      .type = BEAT_OPT_STR, .dst = &o_lease, .def = "tcp://127.0.0.1:7105",
      .help = "nng rep address of the budget leases inference nodes report to (docs/money.md)"},
@@ -108,6 +110,14 @@ static const beat_opt OPTS[] = {
     {.name = "max-json-bytes", .env = "BEAT_SUPERVISOR_MAX_JSON_BYTES",
      .type = BEAT_OPT_INT, .dst = &o_max_json, .def = "16777216", .min = 1024, .max = 1073741824.0,
      .help = "largest campaigns or state body accepted"},
+    {.name = "max-segment-bytes", .env = "BEAT_SUPERVISOR_MAX_SEGMENT_BYTES",
+     .type = BEAT_OPT_INT, .dst = &o_max_seg_bytes, .def = "33554432", .min = 1024,
+     .max = 1073741824.0,
+     .help = "largest first-party segment list upload (PUT /v1/segments/<id>) accepted"},
+    {.name = "max-segment-ids", .env = "BEAT_SUPERVISOR_MAX_SEGMENT_IDS",
+     .type = BEAT_OPT_INT, .dst = &o_max_seg_ids, .def = "1000000", .min = 1,
+     .max = BEAT_SEGLIST_IDS_MAX,
+     .help = "user ids one segment list may hold (all lists together: at most 4000000)"},
     {.name = "max-multiplier", .env = "BEAT_SUPERVISOR_MAX_MULTIPLIER",
      .type = BEAT_OPT_DBL, .dst = &o_max_mult, .def = "10", .min = 0, .max = 1e6,
      .help = "state multipliers must be within [0, this]"},
@@ -422,6 +432,11 @@ int main(int argc, char **argv) {
     if (o_exchanges && *o_exchanges &&
         sup_exch_load_file(sup_app_exchanges(app), o_exchanges, &why) != 0)
         die("exchanges_file_invalid", why.msg);
+    sup_segs *segs = sup_segs_new(st, pub, (uint32_t)o_max_seg_ids, &rc);
+    if (!segs) {
+        snprintf(msg, sizeof msg, "cannot read segment lists from %s (err %d)", o_db, rc);
+        die("db_read_failed", msg);
+    }
 
     struct event_base *base = event_base_new();
     if (!base) die("start_failed", "event_base_new failed");
@@ -434,6 +449,7 @@ int main(int argc, char **argv) {
     }
     sup_api *api = sup_api_new(http, app, o_token, &cfg);
     if (!api) die("start_failed", "out of memory");
+    sup_api_segments(api, http, segs, (size_t)o_max_seg_bytes);
     sup_status_route(http);
 
     beat_loop_timer *stop_ev = beat_loop_stop_watch(base);
@@ -464,6 +480,7 @@ int main(int argc, char **argv) {
     free(db_dir);
     g_app = NULL;
     sup_app_free(app);
+    sup_segs_free(segs);
     sup_banker_free(banker);
     free(lease_db);
     beat_alert_flush(alert, 2000);
