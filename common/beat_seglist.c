@@ -1,5 +1,5 @@
 /* First-party segment lists (beat_seglist.h): the upload parser the
- * supervisor runs on operators' bodies, and the 'L' frame codec. Both read
+ * supervisor runs on operators' bodies, and the 'U' frame codec. Both read
  * untrusted bytes: bounded, never assert, say which line or byte is wrong. */
 #include "beat_seglist.h"
 

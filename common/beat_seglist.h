@@ -6,9 +6,9 @@
  * ids up by binary search. A hash collision can admit a user that is not
  * listed with a probability of about n / 2^64 per lookup (n = list size).
  *
- * The 'L' frame (supervisor → inference, docs/contracts.md "Segment lists"),
+ * The 'U' frame (supervisor → inference, docs/contracts.md "Segment lists"),
  * little-endian, exact length:
- *   'L' | u8 v (BEAT_SEGLISTS_V) | u64 segments version | u64 seed | u32 lists
+ *   'U' | u8 v (BEAT_SEGLISTS_V) | u64 segments version | u64 seed | u32 lists
  *   then per list, in ascending id order:
  *   u8 id length | id ([A-Za-z0-9_.:-]{1,64}) | u64 list version | u32 n |
  *   n × u64 hashes, strictly ascending
@@ -22,7 +22,7 @@
 #include "beat_util.h"
 #include "beat_wire.h"
 
-#define BEAT_FRAME_SEGMENTS 'L'
+#define BEAT_FRAME_SEGMENTS 'U'
 #define BEAT_SEGLISTS_V 1
 #define BEAT_SEGLISTS_MAX 256          /* lists */
 #define BEAT_SEGLIST_IDS_MAX 1000000   /* ids of one list */
@@ -62,7 +62,7 @@ int beat_seglist_parse(const char *body, size_t len, uint64_t seed, uint32_t max
 bool beat_seglist_has(const beat_seglist *l, uint64_t h);
 const beat_seglist *beat_seglists_find(const beat_seglists *s, const char *id);
 
-/* The whole 'L' frame, tag included. -EINVAL if s breaks a rule above. */
+/* The whole 'U' frame, tag included. -EINVAL if s breaks a rule above. */
 int beat_seglists_encode(const beat_seglists *s, beat_buf *out);
 /* Checks every rule (lengths, ids, order, bounds) before anything is kept:
  * on success out owns a copy (beat_seglists_fini); -EBADMSG with why. */

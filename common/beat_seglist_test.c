@@ -1,5 +1,5 @@
 /* Unit tests for beat_seglist.c: the upload parser (ids, lines, bounds),
- * membership, and the 'L' frame round trip with every corruption refused. */
+ * membership, and the 'U' frame round trip with every corruption refused. */
 #include "beat_seglist.h"
 
 #include <errno.h>
@@ -58,7 +58,7 @@ static int t_frame_round_trip(void) {
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
     CHECK_EQ_INT(make_frame(&b), 0);
-    CHECK_EQ_INT(b.data[0], 'L');
+    CHECK_EQ_INT(b.data[0], 'U');
     beat_seglists d;
     beat_reason why = {{0}};
     CHECK_EQ_INT(beat_seglists_decode(b.data, b.len, &d, &why), 0);

@@ -257,7 +257,7 @@ const beat_state_campaign *beat_state_find(const beat_state *s, const char *id);
  *        "model_version":K,"snapshot_crc":…,"model_crc":…,"exchanges_version":E,
  *        "segments_version":L}
  *        (exchanges_version and segments_version: optional, 0 when absent)
- *  'L' + first-party segment lists, binary (beat_seglist.h)
+ *  'U' + first-party segment lists, binary (beat_seglist.h)
  *  'E' + UTF-8 reason (rep socket only: nothing to give yet)
  * Requests on the rep socket are the ASCII strings "snapshot", "checkpoint"
  * or "segments". */
@@ -281,7 +281,7 @@ typedef struct beat_heartbeat {
     int64_t campaigns_version, state_version, model_version;
     uint32_t snapshot_crc, model_crc;
     int64_t exchanges_version; /* 0: none (or a supervisor without exchanges) */
-    int64_t segments_version;  /* first-party lists ('L', beat_seglist.h); 0: none */
+    int64_t segments_version;  /* first-party lists ('U', beat_seglist.h); 0: none */
 } beat_heartbeat;
 int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out); /* with tag */
 int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,

@@ -1,5 +1,5 @@
 /* libFuzzer target for first-party segment lists (beat_seglist.h): the
- * upload parser reads operators' bodies, the 'L' frame decoder reads what
+ * upload parser reads operators' bodies, the 'U' frame decoder reads what
  * reaches inference. Byte 0 picks (byte % 2), the rest is the input. A
  * parsed upload must be sorted and distinct and within max ids; a decoded
  * frame must re-encode to the same bytes and decode again.

@@ -19,13 +19,13 @@
 
 typedef enum { INF_AUD_OK = 0, INF_AUD_GEO, INF_AUD_SEGMENTS, INF_AUD_LISTS } inf_aud_verdict;
 
-/* Decoded segment lists ('L' frame), shared by successive worlds. refs is
+/* Decoded segment lists ('U' frame), shared by successive worlds. refs is
  * touched only by the thread that builds and frees worlds. */
 typedef struct inf_segs {
     int refs;
     beat_seglists s;
 } inf_segs;
-/* Decodes a whole 'L' frame; refs = 1. -EBADMSG / -ENOMEM with why. */
+/* Decodes a whole 'U' frame; refs = 1. -EBADMSG / -ENOMEM with why. */
 int inf_segs_decode(const void *frame, size_t len, inf_segs **out, beat_reason *why);
 void inf_segs_unref(inf_segs *s); /* NULL is a no-op */
 

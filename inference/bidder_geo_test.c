@@ -167,7 +167,7 @@ static int t_segments(void) {
 }
 
 /* The lists "crm" = {u-listed, ifa-listed} and "other" = {u-other}, as an
- * 'L' frame would bring them. */
+ * 'U' frame would bring them. */
 static inf_segs *make_segs(void) {
     uint64_t crm[2] = {beat_seglist_hash(LSEED, "u-listed", 8),
                        beat_seglist_hash(LSEED, "ifa-listed", 10)};

@@ -1,4 +1,4 @@
-/* Supervisor → inference sync thread. Frames ('S','C','H','E','L') are
+/* Supervisor → inference sync thread. Frames ('S','C','H','E','U') are
  * defined in beat_wire.h and beat_seglist.h. The thread owns the model and snapshot it last applied,
  * builds a new world whenever either changes and publishes it; a frame that
  * fails to decode or validate is counted and dropped, keeping the last good
@@ -44,7 +44,7 @@ struct inf_sync {
     /* Thread-only state below. */
     inf_model *model;
     inf_snap *snap;
-    inf_segs *segs; /* first-party segment lists; NULL until the first 'L' */
+    inf_segs *segs; /* first-party segment lists; NULL until the first 'U' */
     bool need[W_N];
     int64_t next_ms[W_N], backoff_ms[W_N];
     beat_heartbeat hb; /* latest heartbeat */
@@ -182,7 +182,7 @@ static int apply_checkpoint(inf_sync *s, const void *msg, size_t len) {
     return 0;
 }
 
-/* A corrupt or oversize 'L' frame is refused whole: the lists held stay. */
+/* A corrupt or oversize 'U' frame is refused whole: the lists held stay. */
 static int apply_segments(inf_sync *s, const void *msg, size_t len) {
     inf_segs *g = NULL;
     beat_reason why = {{0}};

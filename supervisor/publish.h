@@ -42,7 +42,7 @@ void sup_pub_set_snapshot(sup_pub *p, int64_t campaigns_version, int64_t state_v
 /* Makes f (a 'C' frame: tag, u64 LE version, checkpoint bytes) current
  * and publishes it. Takes a reference of its own. */
 void sup_pub_set_model(sup_pub *p, int64_t model_version, sup_frame *f);
-/* Makes f (an 'L' frame, beat_seglist.h) current and publishes it; the
+/* Makes f (an 'U' frame, beat_seglist.h) current and publishes it; the
  * heartbeat names segments_version from now on. Takes a reference. */
 void sup_pub_set_segments(sup_pub *p, int64_t segments_version, sup_frame *f);
 /* Subscribers currently connected to the pub socket. */

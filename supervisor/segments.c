@@ -1,5 +1,5 @@
 /* First-party segment lists (segments.h). The lists live in memory as
- * their hashes (what the 'L' frame carries, at most
+ * their hashes (what the 'U' frame carries, at most
  * BEAT_SEGLIST_TOTAL_MAX in all: 32 MiB) and in SQLite; every change is
  * one transaction (the list row and the segments version in meta), then
  * the frame is rebuilt and published. The hash seed is drawn once per
@@ -73,7 +73,7 @@ static size_t total_ids(const sup_segs *g) {
     return t;
 }
 
-/* The 'L' frame of every list, published; the gauges follow. */
+/* The 'U' frame of every list, published; the gauges follow. */
 static void publish(sup_segs *g) {
     beat_gauge_set(g->lists_g, g->n);
     beat_gauge_set(g->ids_g, (double)total_ids(g));

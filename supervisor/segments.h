@@ -2,7 +2,7 @@
  * (PUT /v1/segments/<id>, one user id per line) are hashed with the
  * database's seed, stored in SQLite (table segment_lists, one row per list
  * with the segments version of its upload) and published to inference as
- * one 'L' frame holding every list. Main thread only. */
+ * one 'U' frame holding every list. Main thread only. */
 #ifndef SUP_SEGMENTS_H
 #define SUP_SEGMENTS_H
 
