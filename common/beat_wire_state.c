@@ -204,8 +204,7 @@ int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out, beat
     int rc = beat_json_fields(root, "", names, 9, f, false, why);
     if (!rc && f[7])
         rc = beat_json_count(f[7], "", "exchanges_version", &hb.exchanges_version, why);
-    if (!rc && f[8])
-        rc = beat_json_count(f[8], "", "segments_version", &hb.segments_version, why);
+    if (!rc && f[8]) rc = beat_json_count(f[8], "", "segments_version", &hb.segments_version, why);
     if (!rc &&
         !((rc = beat_json_version(f[0], "", BEAT_HEARTBEAT_V, why)) ||
           (rc = beat_json_count(f[1], "", "ts", &hb.ts_ms, why)) ||

@@ -243,9 +243,8 @@ static void on_segment_list(beat_http_req *req, void *arg) {
 
 void sup_api_segments(sup_api *api, beat_http *h, sup_segs *g, size_t max_body) {
     api->segs = g;
-    beat_http_route_opts o = {.token = api->token,
-                              .unauthorized = api->unauthorized,
-                              .allow = "GET"};
+    beat_http_route_opts o = {
+        .token = api->token, .unauthorized = api->unauthorized, .allow = "GET"};
     beat_http_route_ex(h, "/v1/segments", on_segments, api, &o);
     o.allow = "GET, PUT, DELETE";
     o.max_body = max_body;

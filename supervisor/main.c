@@ -70,7 +70,7 @@ static const beat_opt OPTS[] = {
              "since last applied"},
     {.name = "pub", .env = "BEAT_SUPERVISOR_PUB",
      .type = BEAT_OPT_STR, .dst = &o_pub, .def = "tcp://127.0.0.1:7103",
-     .help = "nng PUB listen URL (snapshots, checkpoints, heartbeats to inference)"},
+     .help = "nng PUB listen URL (snapshots, checkpoints, segment lists, heartbeats to inference)"},
     {.name = "rep", .env = "BEAT_SUPERVISOR_REP",
      .type = BEAT_OPT_STR, .dst = &o_rep, .def = "tcp://127.0.0.1:7104",
      .help = "nng REP listen URL (answers \"snapshot\" / \"checkpoint\" / \"segments\")"},
@@ -283,6 +283,15 @@ static int parse_seed(const char *s, uint64_t *out) {
     return 0;
 }
 
+/* The largest frame a relay takes from its primary: a checkpoint, a
+ * snapshot or the segment lists, plus frame overhead. */
+static size_t relay_recvmax(const sup_cfg *cfg) {
+    size_t m =
+        cfg->max_ckpt_bytes > cfg->max_json_bytes ? cfg->max_ckpt_bytes : cfg->max_json_bytes;
+    if (m < BEAT_SEGLISTS_FRAME_MAX) m = BEAT_SEGLISTS_FRAME_MAX;
+    return m + 4096;
+}
+
 /* Relay mode: no database, no writes; frames come from the primary. */
 static int run_relay(const sup_cfg *cfg) {
     char msg[512];
@@ -299,10 +308,7 @@ static int run_relay(const sup_cfg *cfg) {
     }
     sup_relay_cfg rcfg = {.pub_url = o_relay,
                           .rep_url = o_relay_rep,
-                          .recvmax = cfg->max_ckpt_bytes + 4096 +
-                                     (cfg->max_json_bytes > cfg->max_ckpt_bytes
-                                          ? cfg->max_json_bytes - cfg->max_ckpt_bytes
-                                          : 0),
+                          .recvmax = relay_recvmax(cfg),
                           .heartbeat_ms = (int)o_hb_ms};
     sup_relay *r = sup_relay_new(&rcfg, pub, &rc);
     if (!r) die("relay_start_failed", "cannot open the relay's nng sockets");
