@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "beat_campaign_fields.h"
+#include "beat_seglist.h"
 
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
 
@@ -93,12 +94,9 @@ static int seg_rules_from(const cJSON *v, const char *ctx, const char *name, boo
 static int list_ids_from(const cJSON *v, const char *ctx, const char *name, beat_strv *out,
                          beat_reason *why) {
     int rc = beat_campaign_j_strv(v, ctx, name, out, why);
-    for (int i = 0; !rc && i < out->n; i++) {
-        cJSON tmp = {.type = cJSON_String, .valuestring = out->v[i]};
-        char item[48], id[BEAT_ID_MAX + 1];
-        snprintf(item, sizeof item, "%s[%d]", name, i);
-        rc = beat_campaign_j_id(&tmp, ctx, item, id, why);
-    }
+    for (int i = 0; !rc && i < out->n; i++)
+        if (!beat_seglist_id_ok(out->v[i], strlen(out->v[i])))
+            rc = FAIL("%s.%s[%d]: must match [A-Za-z0-9_.:-]{1,%d}", ctx, name, i, BEAT_ID_MAX);
     return rc;
 }
 

@@ -88,7 +88,7 @@ const beat_seglist *beat_seglists_find(const beat_seglists *s, const char *id) {
     return NULL;
 }
 
-static bool id_ok(const char *s, size_t n) {
+bool beat_seglist_id_ok(const char *s, size_t n) {
     if (n == 0 || n > BEAT_ID_MAX) return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -105,8 +105,8 @@ int beat_seglists_encode(const beat_seglists *s, beat_buf *out) {
     for (int i = 0; i < s->n; i++) {
         const beat_seglist *l = &s->l[i];
         size_t il = strnlen(l->id, BEAT_ID_MAX + 1);
-        if (!id_ok(l->id, il) || (i && strcmp(s->l[i - 1].id, l->id) >= 0) || l->version < 0 ||
-            l->n > BEAT_SEGLIST_IDS_MAX)
+        if (!beat_seglist_id_ok(l->id, il) || (i && strcmp(s->l[i - 1].id, l->id) >= 0) ||
+            l->version < 0 || l->n > BEAT_SEGLIST_IDS_MAX)
             return -EINVAL;
         for (uint32_t k = 1; k < l->n; k++)
             if (l->h[k] <= l->h[k - 1]) return -EINVAL;
@@ -160,7 +160,8 @@ static int check_frame(const uint8_t *p, size_t len, int *n_lists, size_t *total
         if (len - off < 1) return FAIL("segments[%u]: truncated", i);
         size_t il = p[off++];
         if (len - off < il + 12) return FAIL("segments[%u]: truncated", i);
-        if (!id_ok((const char *)p + off, il)) return FAIL("segments[%u]: bad list id", i);
+        if (!beat_seglist_id_ok((const char *)p + off, il))
+            return FAIL("segments[%u]: bad list id", i);
         if (prev) {
             int c = memcmp(prev, p + off, il < prev_len ? il : prev_len);
             if (c > 0 || (c == 0 && prev_len >= il))

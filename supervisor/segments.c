@@ -229,21 +229,9 @@ static int store(sup_segs *g, const char *id, int64_t version, int64_t ts, const
     return rc;
 }
 
-static bool list_id_ok(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n > BEAT_ID_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == ':' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 int sup_segs_put(sup_segs *g, const char *id, const char *body, size_t len, int64_t *version,
                  uint32_t *n, beat_reason *why) {
-    if (!list_id_ok(id)) {
+    if (!beat_seglist_id_ok(id, strlen(id))) {
         beat_counter_inc(g->rejected);
         return beat_reasonf(why, -EINVAL, "list id must match [A-Za-z0-9_.:-]{1,%d}", BEAT_ID_MAX);
     }
