@@ -132,7 +132,7 @@ static int targeting_from(const cJSON *tj, const char *cctx, bool strict, beat_c
     /* the v 1 keys, then the geography/audience ones (beat_campaign_geo.c) */
     const char *names[8 + BEAT_AUD_KEYS];
     memcpy(names, t_names, sizeof t_names);
-    memcpy(names + 8, beat_campaign_aud_keys, sizeof beat_campaign_aud_keys);
+    memcpy(names + 8, beat_campaign_aud_keys, BEAT_AUD_KEYS * sizeof *names);
     const cJSON *f[8 + BEAT_AUD_KEYS];
     int rc = beat_json_fields(tj, ctx, names, 8 + BEAT_AUD_KEYS, f, strict, why);
     if (!rc) rc = beat_campaign_aud_decode(f + 8, ctx, strict, &c->aud, why);

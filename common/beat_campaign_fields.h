@@ -33,7 +33,7 @@ void beat_creative_fini(beat_creative *cr);
  * reads inside "targeting", in the order of the slots f[] passed to
  * beat_campaign_aud_decode. */
 #define BEAT_AUD_KEYS 9
-extern const char *const beat_campaign_aud_keys[BEAT_AUD_KEYS];
+extern const char *const *const beat_campaign_aud_keys;
 /* f[k]: the member named beat_campaign_aud_keys[k] or NULL. ctx names the
  * targeting object ("campaigns[0].targeting"). On error a may hold partial
  * allocations: beat_campaign_aud_fini it. */

@@ -15,9 +15,10 @@
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
 
 enum { K_REGIONS, K_METROS, K_CITIES, K_ZIPS, K_RADIUS, K_SEG_IN, K_SEG_EX, K_LIST_IN, K_LIST_EX };
-const char *const beat_campaign_aud_keys[BEAT_AUD_KEYS] = {
+static const char *const aud_names[BEAT_AUD_KEYS] = {
     "regions",          "metros",           "cities",        "zips",         "radius",
     "segments_include", "segments_exclude", "lists_include", "lists_exclude"};
+const char *const *const beat_campaign_aud_keys = aud_names;
 
 /* "CCC:RR": a country code as the request's geo.country carries it
  * (letters), ':', a subdivision code (letters and digits): both parts are
@@ -36,7 +37,7 @@ static bool region_ok(const char *s) {
 
 static int radius_from(const cJSON *v, const char *ctx, bool strict, beat_campaign_aud *a,
                        beat_reason *why) {
-    static const char *const names[] = {"lat", "lon", "radius_km"};
+    static const char *const radius_names[] = {"lat", "lon", "radius_km"};
     if (!cJSON_IsArray(v)) return FAIL("%s.radius: must be an array", ctx);
     int n = cJSON_GetArraySize(v);
     if (n > BEAT_RADIUS_MAX) return FAIL("%s.radius: too many (> %d)", ctx, BEAT_RADIUS_MAX);
@@ -48,7 +49,7 @@ static int radius_from(const cJSON *v, const char *ctx, bool strict, beat_campai
         const cJSON *f[3];
         beat_geo_radius *g = &a->radius[a->n_radius];
         int rc;
-        if ((rc = beat_json_fields(it, ictx, names, 3, f, strict, why)) ||
+        if ((rc = beat_json_fields(it, ictx, radius_names, 3, f, strict, why)) ||
             (rc = beat_json_double(f[0], ictx, "lat", -90, 90, &g->lat, why)) ||
             (rc = beat_json_double(f[1], ictx, "lon", -180, 180, &g->lon, why)) ||
             (rc = beat_json_double(f[2], ictx, "radius_km", 0, BEAT_RADIUS_KM_MAX, &g->radius_km,
@@ -63,7 +64,7 @@ static int radius_from(const cJSON *v, const char *ctx, bool strict, beat_campai
 /* [{"provider":"dp1","ids":["s1"]}, …]: providers unique, ids non-empty. */
 static int seg_rules_from(const cJSON *v, const char *ctx, const char *name, bool strict,
                           beat_seg_rule **out, int *n_out, beat_reason *why) {
-    static const char *const names[] = {"provider", "ids"};
+    static const char *const seg_names[] = {"provider", "ids"};
     if (!cJSON_IsArray(v)) return FAIL("%s.%s: must be an array", ctx, name);
     int n = cJSON_GetArraySize(v);
     if (n > BEAT_SEG_RULES_MAX)
@@ -76,7 +77,7 @@ static int seg_rules_from(const cJSON *v, const char *ctx, const char *name, boo
         beat_seg_rule *s = &(*out)[*n_out];
         const cJSON *f[2];
         int rc;
-        if ((rc = beat_json_fields(it, ictx, names, 2, f, strict, why)) ||
+        if ((rc = beat_json_fields(it, ictx, seg_names, 2, f, strict, why)) ||
             (rc = beat_campaign_j_id(f[0], ictx, "provider", s->provider, why)))
             return rc;
         (*n_out)++;
@@ -147,7 +148,7 @@ static void seg_rules_encode(beat_json_enc *e, const char *key, const beat_seg_r
 void beat_campaign_aud_encode(beat_json_enc *e, const beat_campaign_aud *a) {
     const beat_strv *geo[4] = {&a->regions, &a->metros, &a->cities, &a->zips};
     for (int k = 0; k < 4; k++)
-        if (geo[k]->n) beat_campaign_e_strv(e, beat_campaign_aud_keys[k], true, geo[k]);
+        if (geo[k]->n) beat_campaign_e_strv(e, aud_names[k], true, geo[k]);
     if (a->n_radius) {
         beat_json_put_raw(e, ",\"radius\":[");
         for (int i = 0; i < a->n_radius; i++) {

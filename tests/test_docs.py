@@ -26,3 +26,23 @@ def test_readme_leads_with_demo_and_test():
     first_block = text.split("```")[1]
     check("make demo" in first_block and "make test" in first_block,
           "README's first code block shows make demo and make test")
+
+
+def test_campaigns_doc_covers_every_field():
+    """Every key the campaign codec accepts (its *_names tables) is named in
+    docs/campaigns.md, so a new field cannot ship undocumented."""
+    import glob, re
+    doc = open(os.path.join(ROOT, "docs", "campaigns.md")).read()
+    keys = set()
+    for path in glob.glob(os.path.join(ROOT, "common", "beat_campaign*.c")):
+        if path.endswith("_test.c"):
+            continue
+        src = open(path).read()
+        for name, body in re.findall(r"static const char \*const (\w+_names)\[\w*\]\s*=\s*\{(.*?)\};",
+                                     src, re.S):
+            if name == "pacing_names":  # values, not keys
+                continue
+            keys.update(re.findall(r'"([a-z_0-9]+)"', body))
+    check(len(keys) >= 30, f"found the codec's key tables ({len(keys)} keys)")
+    missing = sorted(k for k in keys if f"`{k}`" not in doc)
+    check(not missing, f"docs/campaigns.md does not document {missing}")
