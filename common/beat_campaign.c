@@ -449,13 +449,22 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
     beat_json_put_raw(e, "}");
 }
 
+/* The oldest set version that can carry c: a field a reader of an older
+ * version would ignore changes where or how a campaign spends, so its set
+ * is written at the version that introduced the field. */
+static int campaign_min_version(const beat_campaign *c) {
+    if (beat_campaign_aud_used(&c->aud)) return 4;
+    if (c->pacing != BEAT_PACING_DEFAULT) return 3;
+    if (c->schain_complete || c->sellers.n) return 2;
+    return 1;
+}
+
 int beat_campaigns_encode(const beat_campaign_set *s, beat_buf *out) {
     beat_json_enc e = beat_json_enc_start(out);
     int v = BEAT_CAMPAIGNS_V_MIN; /* the oldest version that holds the set */
     for (int i = 0; i < s->n; i++) {
-        if (beat_campaign_aud_used(&s->c[i].aud)) v = 4;
-        else if (s->c[i].pacing != BEAT_PACING_DEFAULT && v < 3) v = 3;
-        else if ((s->c[i].schain_complete || s->c[i].sellers.n) && v < 2) v = 2;
+        int cv = campaign_min_version(&s->c[i]);
+        if (cv > v) v = cv;
     }
     beat_json_put_printf(&e, "{\"v\":%d", v);
     if (s->version > 0) beat_json_put_printf(&e, ",\"version\":%" PRId64, s->version);

@@ -44,10 +44,10 @@
  * written as v 1. 3 added "pacing" (how the actuator spreads the budget): a
  * set in which a campaign names a mode is written as v 3, so an actuator
  * that would pace it otherwise refuses it instead; a set naming none keeps
- * the oldest version that holds it. 4 added the geography and audience
- * targeting of beat_campaign_aud (regions … lists_exclude): they narrow
- * where a campaign bids, so a set using any of them is written as v 4. All
- * four are read (docs/contracts.md "Campaigns", docs/campaigns.md). */
+ * the oldest version that holds it. 4 added the trading-desk fields, "tz"
+ * first (the zone a campaign's days and hours are reckoned in): a set
+ * using any of them is written as v 4. All four are read
+ * (docs/contracts.md "Campaigns"). */
 #define BEAT_CAMPAIGNS_V 4
 #define BEAT_CAMPAIGNS_V_MIN 1
 #define BEAT_CAMPAIGNS_MAX 10000

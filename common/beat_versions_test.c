@@ -139,8 +139,8 @@ static int t_campaigns(void) {
     CHECK_EQ_INT(beat_campaigns_decode(m, strlen(m), 0, 0, &cs, &why), 0);
     CHECK(cs.n == 1 && cs.c[0].budget_micros == 100 && cs.c[0].freq_cap_max == 1);
     beat_campaigns_fini(&cs);
-    /* 2 (the supply-chain fields) and 3 (pacing) are read too; 4 is the
-     * unknown one */
+    /* 2 (the supply-chain fields), 3 (pacing) and 4 (the trading-desk
+     * fields) are read too; 5 is the unknown one */
     bump(m);
     CHECK_EQ_INT(beat_campaigns_decode(m, strlen(m), 0, 0, &cs, &why), 0);
     beat_campaigns_fini(&cs);
@@ -148,8 +148,11 @@ static int t_campaigns(void) {
     CHECK_EQ_INT(beat_campaigns_decode(m3, strlen(m3), 0, 0, &cs, &why), 0);
     beat_campaigns_fini(&cs);
     char m4[] = CAMPAIGNS("4");
-    CHECK_EQ_INT(beat_campaigns_decode(m4, strlen(m4), 0, 0, &cs, &why), -EBADMSG);
-    CHECK_REASON(why, "unsupported version 4");
+    CHECK_EQ_INT(beat_campaigns_decode(m4, strlen(m4), 0, 0, &cs, &why), 0);
+    beat_campaigns_fini(&cs);
+    char m5[] = CAMPAIGNS("5");
+    CHECK_EQ_INT(beat_campaigns_decode(m5, strlen(m5), 0, 0, &cs, &why), -EBADMSG);
+    CHECK_REASON(why, "unsupported version 5");
     return 0;
 }
 
@@ -199,9 +202,9 @@ static int t_snapshot(void) {
     CHECK_EQ_INT(beat_snapshot_decode(m, strlen(m), &cs, &st, &xs, &why), -EBADMSG);
     CHECK_REASON(why, "snapshot.v: unsupported version 3");
     char m2[] = "S{\"v\":2,\"campaigns_version\":3,\"state_version\":0,\"exchanges_version\":0,"
-                "\"campaigns\":" CAMPAIGNS("4") ",\"state\":null,\"exchanges\":null}";
+                "\"campaigns\":" CAMPAIGNS("5") ",\"state\":null,\"exchanges\":null}";
     CHECK_EQ_INT(beat_snapshot_decode(m2, strlen(m2), &cs, &st, &xs, &why), -EBADMSG);
-    CHECK_REASON(why, "unsupported version 4");
+    CHECK_REASON(why, "unsupported version 5");
     char m3[] = "S{\"v\":2,\"campaigns_version\":3,\"state_version\":0,\"exchanges_version\":4,"
                 "\"campaigns\":" CAMPAIGNS("1") ",\"state\":null,\"exchanges\":" EXCHANGES("2") "}";
     CHECK_EQ_INT(beat_snapshot_decode(m3, strlen(m3), &cs, &st, &xs, &why), -EBADMSG);
