@@ -131,8 +131,13 @@ static int targeting_from(const cJSON *tj, const char *cctx, bool strict, beat_c
                           beat_reason *why) {
     char ctx[48];
     snprintf(ctx, sizeof ctx, "%s.targeting", cctx);
-    const cJSON *f[8];
-    int rc = beat_json_fields(tj, ctx, t_names, 8, f, strict, why);
+    /* the v 1 keys, then the geography/audience ones (beat_campaign_geo.c) */
+    const char *names[8 + BEAT_AUD_KEYS];
+    memcpy(names, t_names, sizeof t_names);
+    memcpy(names + 8, beat_campaign_aud_keys, BEAT_AUD_KEYS * sizeof *names);
+    const cJSON *f[8 + BEAT_AUD_KEYS];
+    int rc = beat_json_fields(tj, ctx, names, 8 + BEAT_AUD_KEYS, f, strict, why);
+    if (!rc) rc = beat_campaign_aud_decode(f + 8, ctx, strict, &c->aud, why);
     beat_strv *lists[8] = {&c->countries,
                            NULL,
                            &c->os,
@@ -366,6 +371,7 @@ void beat_campaigns_fini(beat_campaign_set *s) {
         for (int k = 0; k < c->n_creatives && c->creatives; k++)
             beat_creative_fini(&c->creatives[k]);
         free(c->creatives);
+        beat_campaign_aud_fini(&c->aud);
     }
     free(s->c);
     memset(s, 0, sizeof *s);
@@ -424,6 +430,7 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
     beat_campaign_e_strv(e, "domains_block", true, &c->domains_block);
     beat_campaign_e_strv(e, "bundles_allow", true, &c->bundles_allow);
     beat_campaign_e_strv(e, "bundles_block", true, &c->bundles_block);
+    beat_campaign_aud_encode(e, &c->aud);
     beat_json_put_raw(e, "},\"creatives\":[");
     for (int i = 0; i < c->n_creatives; i++) {
         const beat_creative *cr = &c->creatives[i];
@@ -458,7 +465,7 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
  * version would ignore changes where or how a campaign spends, so its set
  * is written at the version that introduced the field. */
 static int campaign_min_version(const beat_campaign *c) {
-    if (c->tz) return 4;
+    if (c->tz || beat_campaign_aud_used(&c->aud)) return 4;
     if (c->pacing != BEAT_PACING_DEFAULT) return 3;
     if (c->schain_complete || c->sellers.n) return 2;
     return 1;

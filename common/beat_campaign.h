@@ -16,6 +16,9 @@
  *   "seat":"beat", "deals":["deal-1"], "bundle":"com.acme.app",
  *   "schain_complete":true, "sellers":["exchange.example:pub-1"],
  *   "pacing":"value", "tz":"America/New_York"}]}
+ * v 4 adds "tz" and, to "targeting": "regions", "metros", "cities", "zips",
+ * "radius", "segments_include", "segments_exclude", "lists_include",
+ * "lists_exclude" (beat_campaign_aud; docs/campaigns.md).
  * Empty/absent targeting lists mean "any". ${CLICK_URL} in adm is replaced
  * by inference with the receiver's signed click URL. "flight_s" is resolved
  * to absolute start_ms/end_ms at decode time (now_ms), and encode always
@@ -96,6 +99,35 @@ int beat_pacing_parse(const char *s, beat_pacing *out);
 /* The name of a mode; "default" for BEAT_PACING_DEFAULT. Static string. */
 const char *beat_pacing_name(beat_pacing p);
 
+/* Geography and audience targeting (v 4, common/beat_campaign_geo.c; the
+ * rules: docs/campaigns.md). The geo lists and radius targets together
+ * name places: a campaign with any of them bids only on requests inside at
+ * least one. Segment and list rules need the user's data, which the
+ * privacy gate may have cleared: an include rule then never matches, an
+ * exclude rule has nothing to exclude. */
+#define BEAT_RADIUS_MAX 64       /* radius targets per campaign */
+#define BEAT_RADIUS_KM_MAX 500.0 /* a larger circle is a region, not a radius */
+#define BEAT_SEG_RULES_MAX 16    /* providers per include / exclude list */
+typedef struct beat_geo_radius {
+    double lat, lon, radius_km; /* [-90,90], [-180,180], (0, BEAT_RADIUS_KM_MAX] */
+} beat_geo_radius;
+typedef struct beat_seg_rule {
+    char provider[BEAT_ID_MAX + 1]; /* user.data[].id */
+    beat_strv ids;                  /* its segment ids (user.data[].segment[].id) */
+} beat_seg_rule;
+typedef struct beat_campaign_aud {
+    beat_strv regions; /* "USA:NY": country (as in geo.country) ':' subdivision */
+    beat_strv metros, cities, zips;
+    int n_radius;
+    beat_geo_radius *radius; /* owned */
+    int n_seg_incl, n_seg_excl;
+    beat_seg_rule *seg_incl, *seg_excl; /* owned */
+    beat_strv lists_incl, lists_excl;   /* first-party list ids (beat_seglist.h) */
+} beat_campaign_aud;
+
+/* Whether any of it is used (a v 4 field; inference checks only those). */
+bool beat_campaign_aud_used(const beat_campaign_aud *a);
+
 typedef struct beat_campaign {
     char id[BEAT_ID_MAX + 1];
     char *advertiser;
@@ -119,8 +151,9 @@ typedef struct beat_campaign {
      * one of sellers: "asi" (any account there) or "asi:sid" */
     bool schain_complete;
     beat_strv sellers;
-    beat_pacing pacing; /* v 3; DEFAULT when absent */
-    const beat_tz *tz;  /* v 4, "tz": interned (beat_tz.h), never freed; NULL = UTC */
+    beat_pacing pacing;    /* v 3; DEFAULT when absent */
+    const beat_tz *tz;     /* v 4, "tz": interned (beat_tz.h), never freed; NULL = UTC */
+    beat_campaign_aud aud; /* v 4; all empty when absent */
 } beat_campaign;
 
 typedef struct beat_campaign_set {

@@ -29,4 +29,19 @@ int beat_creative_decode(const cJSON *j, const char *ctx, bool strict, beat_crea
 void beat_creative_encode(beat_json_enc *e, const beat_creative *cr);
 void beat_creative_fini(beat_creative *cr);
 
+/* Geography and audience targeting (beat_campaign_geo.c): the keys it
+ * reads inside "targeting", in the order of the slots f[] passed to
+ * beat_campaign_aud_decode. */
+#define BEAT_AUD_KEYS 9
+extern const char *const *const beat_campaign_aud_keys;
+/* f[k]: the member named beat_campaign_aud_keys[k] or NULL. ctx names the
+ * targeting object ("campaigns[0].targeting"). On error a may hold partial
+ * allocations: beat_campaign_aud_fini it. */
+int beat_campaign_aud_decode(const cJSON *const *f, const char *ctx, bool strict,
+                             beat_campaign_aud *a, beat_reason *why);
+/* The non-empty fields as ,"key":… members (nothing when none is used,
+ * so older sets encode byte for byte as before). */
+void beat_campaign_aud_encode(beat_json_enc *e, const beat_campaign_aud *a);
+void beat_campaign_aud_fini(beat_campaign_aud *a);
+
 #endif

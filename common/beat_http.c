@@ -210,9 +210,18 @@ static void on_notfound(beat_http_req *req, void *arg) {
 
 void httpd_dispatch(httpd_conn *c, beat_http_req *req) { c->route->fn(req, c->route->arg); }
 
+/* Exact paths first; then a route ending in "/" "*" takes every longer path
+ * under its prefix (such a "/v1/segments/" route serves "/v1/segments/crm"). */
 const httpd_route *httpd_route_find(const beat_http *h, const char *path) {
     for (int i = 0; i < h->nroutes; i++)
         if (strcmp(h->routes[i].path, path) == 0) return &h->routes[i];
+    for (int i = 0; i < h->nroutes; i++) {
+        const char *rp = h->routes[i].path;
+        size_t n = strlen(rp);
+        if (n >= 2 && rp[n - 1] == '*' && rp[n - 2] == '/' && strncmp(path, rp, n - 1) == 0 &&
+            path[n - 1])
+            return &h->routes[i];
+    }
     return &h->fallback;
 }
 

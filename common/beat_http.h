@@ -123,7 +123,9 @@ int beat_http_sock_port(int fd);
 /* Open connections (for tests and stats). */
 int beat_http_conns(const beat_http *h);
 /* Exact-path route (the query is not part of the path); the handler checks
- * the method itself. opts NULL: zeroed options; copied. */
+ * the method itself. opts NULL: zeroed options; copied. A path ending in
+ * "/" followed by "*" is a prefix route: it serves every non-empty path below the prefix
+ * that has no exact route (beat_http_req_path gives the full path). */
 void beat_http_route(beat_http *h, const char *path, beat_http_fn fn, void *arg);
 void beat_http_route_ex(beat_http *h, const char *path, beat_http_fn fn, void *arg,
                         const beat_http_route_opts *opts);

@@ -161,6 +161,13 @@ static void on_quit(beat_http_req *req, void *arg) {
     event_base_loopexit(s->base, &tv);
 }
 
+/* Prefix route: echoes the full path it was called with. */
+static void on_prefix(beat_http_req *req, void *arg) {
+    (void)arg;
+    const char *p = beat_http_req_path(req);
+    beat_http_reply(req, 200, "text/plain", p, strlen(p));
+}
+
 static void on_fallback(beat_http_req *req, void *arg) {
     (void)arg;
     beat_http_reply_error(req, 418, "fallback \"here\"\n");
@@ -194,6 +201,7 @@ static int t_server(void) {
     beat_http_route(s.h, "/q", on_query, &s);
     beat_http_route(s.h, "/auth", on_auth, &s);
     beat_http_route(s.h, "/quit", on_quit, &s);
+    beat_http_route(s.h, "/p/*", on_prefix, &s);
     beat_http_fallback(s.h, on_fallback, &s);
     /* binding the same port again fails unless both use SO_REUSEPORT */
     beat_http *dup = beat_http_new(s.base, listen, 1024, false, &err);
@@ -265,6 +273,16 @@ static int t_server(void) {
     snprintf(url, sizeof url, "%s/other/path", base_url);
     CHECK_EQ_INT(req(c, "GET", url, NULL, 0, NULL, &r), 418);
     CHECK_EQ_STR(r.data, "{\"error\":\"fallback \\\"here\\\"\\n\"}");
+    /* a prefix route serves the paths below it, not the prefix itself */
+    snprintf(url, sizeof url, "%s/p/list-1?x=2", base_url);
+    CHECK_EQ_INT(req(c, "GET", url, NULL, 0, NULL, &r), 200);
+    CHECK_EQ_STR(r.data, "/p/list-1");
+    snprintf(url, sizeof url, "%s/p/", base_url);
+    CHECK_EQ_INT(req(c, "GET", url, NULL, 0, NULL, &r), 418);
+    snprintf(url, sizeof url, "%s/p", base_url);
+    CHECK_EQ_INT(req(c, "GET", url, NULL, 0, NULL, &r), 418);
+    snprintf(url, sizeof url, "%s/px/1", base_url);
+    CHECK_EQ_INT(req(c, "GET", url, NULL, 0, NULL, &r), 418);
     /* routes match the path without the query */
     snprintf(url, sizeof url, "%s/healthz?x=1", base_url);
     CHECK_EQ_INT(req(c, "GET", url, NULL, 0, NULL, &r), 200);

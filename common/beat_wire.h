@@ -259,10 +259,13 @@ const beat_state_campaign *beat_state_find(const beat_state *s, const char *id);
  *        "exchanges":<exchange set JSON, keys as SHA-256 only>|null}
  *  'C' + 8-byte little-endian model version + checkpoint bytes (beat_ckpt.h)
  *  'H' + JSON heartbeat {"v":1,"ts":…,"campaigns_version":N,"state_version":M,
- *        "model_version":K,"snapshot_crc":…,"model_crc":…,"exchanges_version":E}
- *        (exchanges_version: optional, 0 when absent)
+ *        "model_version":K,"snapshot_crc":…,"model_crc":…,"exchanges_version":E,
+ *        "segments_version":L}
+ *        (exchanges_version and segments_version: optional, 0 when absent)
+ *  'U' + first-party segment lists, binary (beat_seglist.h)
  *  'E' + UTF-8 reason (rep socket only: nothing to give yet)
- * Requests on the rep socket are the ASCII strings "snapshot" or "checkpoint". */
+ * Requests on the rep socket are the ASCII strings "snapshot", "checkpoint"
+ * or "segments". */
 #define BEAT_FRAME_SNAPSHOT 'S'
 #define BEAT_FRAME_CHECKPOINT 'C'
 #define BEAT_FRAME_HEARTBEAT 'H'
@@ -283,6 +286,7 @@ typedef struct beat_heartbeat {
     int64_t campaigns_version, state_version, model_version;
     uint32_t snapshot_crc, model_crc;
     int64_t exchanges_version; /* 0: none (or a supervisor without exchanges) */
+    int64_t segments_version;  /* first-party lists ('U', beat_seglist.h); 0: none */
 } beat_heartbeat;
 int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out); /* with tag */
 int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out,

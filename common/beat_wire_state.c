@@ -177,7 +177,10 @@ int beat_heartbeat_encode(const beat_heartbeat *hb, beat_buf *out) {
                          hb->state_version, hb->model_version);
     beat_json_put_printf(&e, ",\"snapshot_crc\":%" PRIu32 ",\"model_crc\":%" PRIu32,
                          hb->snapshot_crc, hb->model_crc);
-    beat_json_put_printf(&e, ",\"exchanges_version\":%" PRId64 "}", hb->exchanges_version);
+    beat_json_put_printf(&e, ",\"exchanges_version\":%" PRId64, hb->exchanges_version);
+    if (hb->segments_version > 0)
+        beat_json_put_printf(&e, ",\"segments_version\":%" PRId64, hb->segments_version);
+    beat_json_put_raw(&e, "}");
     return beat_json_enc_done(&e);
 }
 
@@ -189,17 +192,19 @@ int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out, beat
                                         "model_version",
                                         "snapshot_crc",
                                         "model_crc",
-                                        "exchanges_version"};
+                                        "exchanges_version",
+                                        "segments_version"};
     const char *p = msg;
     if (len < 1 || p[0] != BEAT_FRAME_HEARTBEAT) return FAIL("not a heartbeat frame");
     cJSON *root;
     if (beat_json_parse(p + 1, len - 1, &root, why)) return -EBADMSG;
     beat_heartbeat hb = {0};
-    const cJSON *f[8];
+    const cJSON *f[9];
     int64_t scrc, mcrc;
-    int rc = beat_json_fields(root, "", names, 8, f, false, why);
+    int rc = beat_json_fields(root, "", names, 9, f, false, why);
     if (!rc && f[7])
         rc = beat_json_count(f[7], "", "exchanges_version", &hb.exchanges_version, why);
+    if (!rc && f[8]) rc = beat_json_count(f[8], "", "segments_version", &hb.segments_version, why);
     if (!rc &&
         !((rc = beat_json_version(f[0], "", BEAT_HEARTBEAT_V, why)) ||
           (rc = beat_json_count(f[1], "", "ts", &hb.ts_ms, why)) ||

@@ -706,6 +706,13 @@ static int t_heartbeat(void) {
     CHECK(b.data[0] == BEAT_FRAME_HEARTBEAT);
     CHECK_EQ_INT(beat_heartbeat_decode(b.data, b.len, &back, &why), 0);
     CHECK(memcmp(&hb, &back, sizeof hb) == 0);
+    /* segments_version: written only when there are lists, read back */
+    CHECK(!strstr(b.data, "segments_version"));
+    hb.segments_version = 12;
+    beat_buf_reset(&b);
+    CHECK_EQ_INT(beat_heartbeat_encode(&hb, &b), 0);
+    CHECK_EQ_INT(beat_heartbeat_decode(b.data, b.len, &back, &why), 0);
+    CHECK_EQ_INT(back.segments_version, 12);
     /* refused: wrong tag, empty, missing field, crc beyond 32 bits */
     b.data[0] = 'S';
     CHECK_EQ_INT(beat_heartbeat_decode(b.data, b.len, &back, &why), -EBADMSG);

@@ -3,6 +3,7 @@
  * inf_bidder_run, the response inf_bidder_response and every bid-log event
  * (inf_bidder_event + beat_event_encode) — against a fixed in-memory world
  * built once: the example campaigns plus a targeted, frequency-capped one,
+ * one with geography/audience targeting,
  * a state with multipliers, and a tiny (2^10) model with non-zero weights.
  * Invariants checked: a parse error carries a reason; a request whose
  * privacy signals do not allow personal data carries none (ids, segments,
@@ -34,6 +35,7 @@
 #include "../inference/targeting.c"
 #include "../inference/xcache.c"
 #include "../inference/fcap.c"
+#include "../inference/audience.c"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +108,17 @@ static const char CAMPAIGNS[] =
     "width=\\\""
     "300\\\" "
     "height=\\\"250\\\"></a>\",\"landing\":\"https://www.initech.example/landing?src=beat\"}]"
-    ",\"freq_cap\":{\"max\":20,\"window_s\":3600}},{\"id\":\"umbrella-news\",\"advertiser\":"
+    ",\"freq_cap\":{\"max\":20,\"window_s\":3600}},"
+    /* geography and audiences (campaign sets v 4; lists: none held) */
+    "{\"id\":\"geo-aud\",\"flight_s\":3600,\"budget_micros\":50000000,"
+    "\"base_bid_cpm_micros\":2000000,\"max_bid_cpm_micros\":6000000,\"targeting\":{"
+    "\"regions\":[\"USA:NY\"],\"metros\":[\"501\"],\"cities\":[\"Boston\"],\"zips\":[\"94103\"],"
+    "\"radius\":[{\"lat\":40.7128,\"lon\":-74.006,\"radius_km\":50}],"
+    "\"segments_include\":[{\"provider\":\"dmp\",\"ids\":[\"s1\",\"s2\"]}],"
+    "\"segments_exclude\":[{\"provider\":\"dmp\",\"ids\":[\"x\"]}],"
+    "\"lists_exclude\":[\"churned\"]},\"creatives\":[{\"crid\":\"geo-300x250\",\"w\":300,"
+    "\"h\":250,\"adm\":\"<a href=\\\"${CLICK_URL}\\\">g</a>\"}]},"
+    "{\"id\":\"umbrella-news\",\"advertiser\":"
     "\"Umbrell"
     "a "
     "News\",\"adomain\":[\"umbrella.example\"],\"cat\":[\"IAB12\"],\"flight_s\":3600,\"budget_micro"
@@ -316,7 +328,7 @@ static void fuzz_init(void) {
     beat_buf_init(&F.resp, 1024 * 1024);
     beat_buf_init(&F.scratch, 64 * 1024);
     beat_buf_init(&F.evbuf, 16 * 1024);
-    FUZZ_CHECK(F.world && F.bidder && F.gz && F.world->n == 9);
+    FUZZ_CHECK(F.world && F.bidder && F.gz && F.world->n == 10);
     F.verbose = getenv("FUZZ_OPENRTB_VERBOSE") != NULL;
     F.ready = true;
 }

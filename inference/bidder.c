@@ -43,6 +43,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "audience.h"
 #include "beat_fcap.h"
 #include "creative.h"
 #include "fcap.h"
@@ -54,9 +55,11 @@
 
 const char *inf_nobid_name(inf_nobid r) {
     static const char *const names[INF_NB_N] = {
-        "none",     "no_model",    "no_state", "stale_state", "currency",          "blocklist",
-        "seat",     "tmax",        "no_imp",   "no_match",    "schain_incomplete", "schain_seller",
-        "freq_cap", "below_floor", "response", "lease"};
+        "none",        "no_model",          "no_state",      "stale_state",
+        "currency",    "blocklist",         "seat",          "tmax",
+        "no_imp",      "no_match",          "geo",           "segments",
+        "lists",       "schain_incomplete", "schain_seller", "freq_cap",
+        "below_floor", "response",          "lease"};
     return (unsigned)r < INF_NB_N ? names[r] : "?";
 }
 
@@ -308,9 +311,9 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
  * through the worker's cache xc) and priced. The winner's feature indices
  * (for the bid log) are computed once, at the end. */
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, int i,
-                         const uint64_t *req, const uint64_t *req_all, int64_t now_ms,
-                         inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex, uint64_t *ck,
-                         inf_bid *out) {
+                         const uint64_t *req, const uint64_t *req_all, const inf_aud_refused *ar,
+                         int64_t now_ms, inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex,
+                         uint64_t *ck, inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
@@ -318,12 +321,17 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     uint64_t cand[INF_SET_WORDS];
     /* Explain mode visits every campaign targeting admits, live or not. */
     memcpy(cand, ex ? req_all : req, (size_t)nw * sizeof *cand);
+    /* Campaigns refused by geography/audience are visited up to that check
+     * only, so the no-bid reason names it only when they fit otherwise. */
+    if (ar->any)
+        for (int k = 0; k < nw; k++) cand[k] |= ar->set[0][k] | ar->set[1][k] | ar->set[2][k];
     inf_tindex_imp(w->tx, im, cand);
     imp_scan s = {.w = w, .im = im, .i = i, .xc = xc, .out = out, .ex = ex};
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
     bool have_raw = false;
     int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0, leased = 0;
     int supply[2] = {0, 0}; /* refused by schain_complete, by sellers */
+    int aud[3] = {0, 0, 0}; /* refused by geography, segments, lists */
     for (int k = 0; k < nw; k++)
         for (uint64_t bits = cand[k]; bits; bits &= bits - 1) {
             int ci = k * 64 + __builtin_ctzll(bits);
@@ -338,6 +346,17 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
                 inf_schain_verdict v = inf_schain_check(c, r);
                 if (v != INF_SCHAIN_OK) {
                     supply[v == INF_SCHAIN_INCOMPLETE ? 0 : 1]++;
+                    continue;
+                }
+            }
+            if (ar->any) {
+                uint64_t bit = 1ULL << (ci & 63);
+                int v = (ar->set[0][k] & bit)   ? 0
+                        : (ar->set[1][k] & bit) ? 1
+                        : (ar->set[2][k] & bit) ? 2
+                                                : -1;
+                if (v >= 0) {
+                    aud[v]++;
                     continue;
                 }
             }
@@ -413,6 +432,9 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     if (leased) return INF_NB_LEASE;
     if (supply[1]) return INF_NB_SCHAIN_SELLER;
     if (supply[0]) return INF_NB_SCHAIN_INCOMPLETE;
+    if (aud[2]) return INF_NB_LISTS;
+    if (aud[1]) return INF_NB_SEGMENTS;
+    if (aud[0]) return INF_NB_GEO;
     return INF_NB_NO_MATCH;
 }
 
@@ -460,11 +482,13 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r, int64_t
     inf_tindex_request(w->tx, r, req);
     bool explain = b->cfg.explain;
     if (explain) inf_tindex_request_all(w->tx, r, req_all);
+    inf_aud_refused ar;
+    inf_aud_filter(w->aud, r, inf_tindex_words(w->tx), req, explain ? req_all : NULL, &ar);
     inf_nobid worst = INF_NB_NO_IMP;
     bool cur_skip = false;
     uint64_t ck = UINT64_MAX; /* not made yet */
     for (int i = 0; i < r->n_imp; i++) {
-        inf_nobid nb = bid_imp(b, w, r, i, req, req_all, now_ms, xc, out->opps,
+        inf_nobid nb = bid_imp(b, w, r, i, req, req_all, &ar, now_ms, xc, out->opps,
                                explain && i == 0 ? out : NULL, &ck, &out->bids[out->n]);
         cur_skip |= r->imp[i].skip == INF_IMP_CURRENCY;
         if (nb == INF_NB_NONE) out->n++;

@@ -357,6 +357,8 @@ static bool health(void *arg, beat_buf *d) {
         (long long)(inf_leases_last_ok_ms(G.leases) ? now - inf_leases_last_ok_ms(G.leases) : -1));
     beat_buf_printf(d, ",\"exchanges_version\":%lld,\"exchanges\":%d,\"open\":%s",
                     (long long)v.exchanges_v, v.n_exchanges, o_open ? "true" : "false");
+    beat_buf_printf(d, ",\"segments_version\":%lld,\"segment_lists\":%d", (long long)v.segments_v,
+                    v.n_segment_lists);
     /* Without an exchange configured every bid request is refused: not
      * ready to do the job (docs/exchanges.md "Before the first snapshot"). */
     return v.has_model && v.has_state && inf_leases_ready(G.leases) &&

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "audience.h"
 #include "beat_log.h"
 
 #define HASH_BITS_MIN 10
@@ -271,6 +272,12 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
     w->snap = s;
     if (m) m->refs++;
     if (s) s->refs++;
+    /* geography and segments are enforced from the start; the sync thread
+     * attaches the lists it holds */
+    if (inf_aud_attach(w, NULL) < 0) {
+        inf_world_free(w);
+        return NULL;
+    }
     return w;
 }
 
@@ -282,6 +289,7 @@ void inf_world_free(inf_world *w) {
     free(w->sizes);
     free(w->fu);
     inf_tindex_free(w->tx);
+    inf_aud_free(w->aud);
     free(w);
 }
 
@@ -325,7 +333,8 @@ struct inf_holder {
     inf_world *retired; /* writer-only list */
     _Atomic int64_t model_v, campaigns_v, state_v, model_ts, state_ts;
     _Atomic int n_campaigns, n_exchanges;
-    _Atomic int64_t exchanges_v;
+    _Atomic int64_t exchanges_v, segments_v;
+    _Atomic int n_segment_lists;
     _Atomic bool has_model, has_state;
 };
 
@@ -385,6 +394,11 @@ void inf_holder_publish(inf_holder *h, inf_world *w) {
     atomic_store(&h->state_ts, hs ? w->snap->st.ts_ms : 0);
     atomic_store(&h->has_model, hm);
     atomic_store(&h->has_state, hs);
+    int64_t gv = 0;
+    int gn = 0;
+    inf_aud_segs(w ? w->aud : NULL, &gv, &gn);
+    atomic_store(&h->segments_v, gv);
+    atomic_store(&h->n_segment_lists, gn);
     inf_holder_reclaim(h);
 }
 
@@ -426,4 +440,6 @@ void inf_holder_versions(inf_holder *h, inf_versions *out) {
     out->n_exchanges = atomic_load(&h->n_exchanges);
     out->has_model = atomic_load(&h->has_model);
     out->has_state = atomic_load(&h->has_state);
+    out->segments_v = atomic_load(&h->segments_v);
+    out->n_segment_lists = atomic_load(&h->n_segment_lists);
 }

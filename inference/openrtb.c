@@ -424,6 +424,15 @@ static int parse_cur(const cJSON *root, inf_req *r, beat_reason *why) {
     return 0;
 }
 
+/* region, metro, city, zip of a geo object, where not already known (the
+ * device's geo is read first). */
+static void coarse_geo(const cJSON *geo, inf_req *r) {
+    if (!r->region) r->region = opt_str(geo, "region");
+    if (!r->metro) r->metro = opt_str(geo, "metro");
+    if (!r->city) r->city = opt_str(geo, "city");
+    if (!r->zip) r->zip = opt_str(geo, "zip");
+}
+
 static void parse_device_user(const cJSON *root, inf_req *r) {
     const cJSON *dev = get(root, "device");
     r->devicetype = -1;
@@ -431,7 +440,10 @@ static void parse_device_user(const cJSON *root, inf_req *r) {
         r->devicetype = (int)opt_int(dev, "devicetype", 0, 255, -1);
         r->os = opt_str(dev, "os");
         const cJSON *geo = get(dev, "geo");
-        if (cJSON_IsObject(geo)) r->country = opt_str(geo, "country");
+        if (cJSON_IsObject(geo)) {
+            r->country = opt_str(geo, "country");
+            coarse_geo(geo, r);
+        }
         /* 2.6 structured user agent: its platform stands in for a missing os */
         const cJSON *sua = get(dev, "sua");
         if (!r->os && cJSON_IsObject(sua)) {
@@ -452,6 +464,8 @@ static void parse_device_user(const cJSON *root, inf_req *r) {
     const cJSON *user = get(root, "user");
     if (cJSON_IsObject(user)) {
         r->user_id = opt_str(user, "id");
+        const cJSON *ugeo = get(user, "geo");
+        if (cJSON_IsObject(ugeo)) coarse_geo(ugeo, r);
         r->consent = opt_str(user, "consent");
         const cJSON *uext = get(user, "ext");
         if (!r->consent && cJSON_IsObject(uext)) r->consent = opt_str(uext, "consent");

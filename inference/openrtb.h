@@ -152,6 +152,9 @@ typedef struct inf_req {
     const char *cats[INF_CAT_MAX]; /* site.cat or app.cat */
     int devicetype;                /* -1 absent */
     const char *os, *country, *user_id;
+    /* Coarse geo, each from device.geo else user.geo (not personal data
+     * here: docs/privacy.md); NULL when absent or not a string. */
+    const char *region, *metro, *city, *zip;
     /* Identity and privacy signals, read and then gated by privacy.c: what
      * the request's consent does not allow is cleared before anything
      * else sees the request (docs/privacy.md). */
@@ -167,6 +170,7 @@ typedef struct inf_req {
     double lat, lon;
     int n_segments;
     const char *segments[INF_SEGMENTS_MAX];
+    const char *seg_provider[INF_SEGMENTS_MAX]; /* its user.data[].id; NULL if none */
     /* source.schain (2.6) or source.ext.schain (2.5), schain.c */
     int schain_complete;   /* -1 absent, else 0 or 1 */
     bool schain_truncated; /* more than INF_SCHAIN_MAX nodes */

@@ -101,10 +101,13 @@ static void pv_segments(const cJSON *user, inf_req *r) {
     cJSON_ArrayForEach(d, data) {
         const cJSON *segs = pv_get(d, "segment");
         if (!cJSON_IsArray(segs)) continue;
+        const char *provider = pv_str(d, "id");
         cJSON_ArrayForEach(s, segs) {
             if (r->n_segments == INF_SEGMENTS_MAX) return; /* bounded: rest unused */
             const char *id = pv_str(s, "id");
-            if (id) r->segments[r->n_segments++] = id;
+            if (!id) continue;
+            r->seg_provider[r->n_segments] = provider;
+            r->segments[r->n_segments++] = id;
         }
     }
 }

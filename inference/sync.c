@@ -1,5 +1,5 @@
-/* Supervisor → inference sync thread. Frames ('S','C','H','E') are defined
- * in beat_wire.h. The thread owns the model and snapshot it last applied,
+/* Supervisor → inference sync thread. Frames ('S','C','H','E','U') are
+ * defined in beat_wire.h and beat_seglist.h. The thread owns the model and snapshot it last applied,
  * builds a new world whenever either changes and publishes it; a frame that
  * fails to decode or validate is counted and dropped, keeping the last good
  * world. Requests on the rep socket back off 250 ms → 2 s on failure.
@@ -20,6 +20,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_nng.h"
+#include "audience.h"
 #include "beat_fcap.h"
 #include "exchange.h"
 #include "fcap.h"
@@ -31,8 +32,10 @@
 #define BACKOFF_MAX_MS 2000
 #define FRAME_SLACK 4096 /* tag + version + snapshot overhead over the model */
 
-enum { W_SNAP = 0, W_CKPT = 1 };
-static const char *const what_name[2] = {"snapshot", "checkpoint"};
+enum { W_SNAP = 0, W_CKPT = 1, W_SEGS = 2, W_N };
+static const char *const what_name[W_N] = {"snapshot", "checkpoint", "segments"};
+static const uint8_t what_tag[W_N] = {BEAT_FRAME_SNAPSHOT, BEAT_FRAME_CHECKPOINT,
+                                      BEAT_FRAME_SEGMENTS};
 
 struct inf_sync {
     inf_sync_cfg cfg;
@@ -43,13 +46,14 @@ struct inf_sync {
     /* Thread-only state below. */
     inf_model *model;
     inf_snap *snap;
-    bool need[2];
-    int64_t next_ms[2], backoff_ms[2];
+    inf_segs *segs; /* first-party segment lists; NULL until the first 'U' */
+    bool need[W_N];
+    int64_t next_ms[W_N], backoff_ms[W_N];
     beat_heartbeat hb; /* latest heartbeat */
     bool have_hb, silent;
     int64_t last_hb_ms, last_silence_req_ms;
-    beat_counter *requests[2], *req_failures[2], *swaps[2], *swap_failures[2];
-    beat_counter *link_failures, *heartbeats, *bad_frames, *stale_frames, *future[2];
+    beat_counter *requests[W_N], *req_failures[W_N], *swaps[W_N], *swap_failures[W_N];
+    beat_counter *link_failures, *heartbeats, *bad_frames, *stale_frames, *future[W_N];
 };
 
 static int64_t held_cv(const inf_sync *s) { return s->snap ? s->snap->cs.version : 0; }
@@ -58,9 +62,14 @@ static int64_t held_sv(const inf_sync *s) {
 }
 static int64_t held_mv(const inf_sync *s) { return s->model ? s->model->version : 0; }
 static int64_t held_xv(const inf_sync *s) { return s->snap ? s->snap->xs.version : 0; }
+static int64_t held_gv(const inf_sync *s) { return s->segs ? s->segs->s.version : 0; }
 
 static void publish(inf_sync *s, int kind) {
     inf_world *w = inf_world_build(s->model, s->snap);
+    if (w && inf_aud_attach(w, s->segs) < 0) {
+        inf_world_free(w);
+        w = NULL;
+    }
     for (int i = 0; w && s->cfg.leases && i < w->n; i++)
         w->camps[i].lease = inf_leases_slot(s->cfg.leases, w->camps[i].c->id);
     for (int i = 0; w && s->cfg.opps && i < w->n; i++)
@@ -175,6 +184,33 @@ static int apply_checkpoint(inf_sync *s, const void *msg, size_t len) {
     return 0;
 }
 
+/* A corrupt or oversize 'U' frame is refused whole: the lists held stay. */
+static int apply_segments(inf_sync *s, const void *msg, size_t len) {
+    inf_segs *g = NULL;
+    beat_reason why = {{0}};
+    int rc = inf_segs_decode(msg, len, &g, &why);
+    if (rc < 0) {
+        beat_counter_inc(s->swap_failures[W_SEGS]);
+        beat_log_rl(5000, BEAT_WARN, "segments_rejected", "err=%d reason=\"%s\"", rc, why.msg);
+        return rc;
+    }
+    int64_t v = g->s.version;
+    if (s->segs && v == held_gv(s)) {
+        inf_segs_unref(g); /* duplicate (pub + reply) */
+        return 0;
+    }
+    if (v < held_gv(s) && !(s->have_hb && v == s->hb.segments_version)) {
+        beat_counter_inc(s->stale_frames);
+        inf_segs_unref(g);
+        return 0;
+    }
+    inf_segs_unref(s->segs);
+    s->segs = g;
+    publish(s, W_SEGS);
+    beat_log(BEAT_INFO, "segments_applied", "version=%lld lists=%d", (long long)v, g->s.n);
+    return 0;
+}
+
 static void on_heartbeat(inf_sync *s, const void *msg, size_t len) {
     beat_heartbeat hb;
     beat_reason why = {{0}};
@@ -196,6 +232,7 @@ static void on_heartbeat(inf_sync *s, const void *msg, size_t len) {
         hb.exchanges_version != held_xv(s))
         s->need[W_SNAP] = true;
     if (hb.model_version != held_mv(s)) s->need[W_CKPT] = true;
+    if (hb.segments_version != held_gv(s)) s->need[W_SEGS] = true;
 }
 
 /* Returns 0 when the frame was understood (applied, duplicate or stale). */
@@ -213,6 +250,7 @@ static int on_frame(inf_sync *s, const uint8_t *msg, size_t len) {
             beat_log_rl(5000, BEAT_WARN, "fcap_frame_rejected", "reason=\"%s\"", why.msg);
             return -EBADMSG;
         }
+        case BEAT_FRAME_SEGMENTS: return apply_segments(s, msg, len);
         default: break;
     }
 bad:
@@ -250,7 +288,7 @@ static void request(inf_sync *s, int what) {
                     (int)(n > 120 ? 120 : n - 1), (const char *)m + 1);
         s->need[what] = false;
         s->backoff_ms[what] = BACKOFF_MIN_MS;
-    } else if (n > 0 && m[0] != (what == W_SNAP ? BEAT_FRAME_SNAPSHOT : BEAT_FRAME_CHECKPOINT)) {
+    } else if (n > 0 && m[0] != what_tag[what]) {
         beat_counter_inc(s->req_failures[what]);
         beat_counter_inc(s->bad_frames);
         beat_log_rl(5000, BEAT_WARN, "supervisor_bad_reply", "what=%s tag=%d", q, m[0]);
@@ -276,7 +314,7 @@ static void check_silence(inf_sync *s, int64_t now) {
     /* Re-ask at most once per silence period; the request backoff applies. */
     if (now - s->last_silence_req_ms >= s->cfg.silence_ms) {
         s->last_silence_req_ms = now;
-        s->need[W_SNAP] = s->need[W_CKPT] = true;
+        for (int w = 0; w < W_N; w++) s->need[w] = true;
     }
 }
 
@@ -285,7 +323,7 @@ static void *sync_main(void *arg) {
     s->last_hb_ms = s->last_silence_req_ms = beat_mono_ms();
     while (!atomic_load(&s->stop)) {
         int64_t now = beat_mono_ms();
-        for (int w = 0; w < 2; w++)
+        for (int w = 0; w < W_N; w++)
             if (s->need[w] && now >= s->next_ms[w]) request(s, w);
         void *buf = NULL;
         size_t len = 0;
@@ -305,7 +343,7 @@ static void *sync_main(void *arg) {
 
 static void metrics_init(inf_sync *s) {
     char name[128];
-    for (int w = 0; w < 2; w++) {
+    for (int w = 0; w < W_N; w++) {
         snprintf(name, sizeof name, "beat_inference_sync_requests_total{what=\"%s\"}",
                  what_name[w]);
         s->requests[w] = beat_counter_new(name, "Requests sent to the supervisor rep socket");
@@ -344,11 +382,15 @@ inf_sync *inf_sync_start(const inf_sync_cfg *cfg, inf_holder *h, int *err) {
     if (s->cfg.req_timeout_ms <= 0) s->cfg.req_timeout_ms = 500;
     if (s->cfg.silence_ms <= 0) s->cfg.silence_ms = 3000;
     s->h = h;
-    s->need[W_SNAP] = s->need[W_CKPT] = true;
-    s->backoff_ms[W_SNAP] = s->backoff_ms[W_CKPT] = BACKOFF_MIN_MS;
+    for (int w = 0; w < W_N; w++) {
+        s->need[w] = true;
+        s->backoff_ms[w] = BACKOFF_MIN_MS;
+    }
     atomic_init(&s->stop, false);
     metrics_init(s);
-    size_t recvmax = cfg->max_model_bytes + FRAME_SLACK;
+    size_t recvmax = cfg->max_model_bytes > BEAT_SEGLISTS_FRAME_MAX ? cfg->max_model_bytes
+                                                                    : BEAT_SEGLISTS_FRAME_MAX;
+    recvmax += FRAME_SLACK;
     int rc = beat_nng_sub_open(&s->sub, cfg->pub_url, recvmax);
     if (rc < 0) goto fail;
     rc = beat_nng_req_open(&s->req, cfg->rep_url, s->cfg.req_timeout_ms, recvmax);
@@ -378,5 +420,6 @@ void inf_sync_stop(inf_sync *s) {
     inf_holder_reclaim(s->h);
     inf_model_unref(s->model);
     inf_snap_unref(s->snap);
+    inf_segs_unref(s->segs);
     free(s);
 }

@@ -14,6 +14,7 @@
 
 struct sup_api {
     sup_app *app;
+    sup_segs *segs; /* NULL until sup_api_segments */
     size_t max_json, max_ckpt;
     const char *token;
     beat_counter *unauthorized;
@@ -191,6 +192,64 @@ static void on_leases(beat_http_req *req, void *arg) {
     if (sup_banker_json(bk, &b) == 0) beat_http_reply_json(req, 200, b.data, b.len);
     else beat_http_reply_error(req, 503, "cannot encode leases");
     beat_buf_fini(&b);
+}
+
+/* GET /v1/segments: every list's id, version and size (never its ids). */
+static void on_segments(beat_http_req *req, void *arg) {
+    sup_api *api = arg;
+    beat_buf b;
+    beat_buf_init(&b, (size_t)1 << 20);
+    if (sup_segs_json(api->segs, NULL, &b) == 0) beat_http_reply_json(req, 200, b.data, b.len);
+    else beat_http_reply_error(req, 503, "cannot encode segment lists");
+    beat_buf_fini(&b);
+}
+
+/* /v1/segments/<id>: GET (its version and size), PUT (one user id per
+ * line, text/plain), DELETE. The route checked token, size and type. */
+static void on_segment_list(beat_http_req *req, void *arg) {
+    sup_api *api = arg;
+    const char *id = beat_http_req_path(req) + strlen("/v1/segments/");
+    beat_http_method m = beat_http_req_method(req);
+    beat_reason why = {{0}};
+    int64_t v = 0;
+    int rc;
+    char out[128];
+    if (m == BEAT_HTTP_GET) {
+        beat_buf b;
+        beat_buf_init(&b, 4096);
+        rc = sup_segs_json(api->segs, id, &b);
+        if (rc == 0) beat_http_reply_json(req, 200, b.data, b.len);
+        else beat_http_reply_error(req, rc == -ENOENT ? 404 : 503, "no such list");
+        beat_buf_fini(&b);
+        return;
+    }
+    if (m == BEAT_HTTP_DELETE) {
+        rc = sup_segs_delete(api->segs, id, &v, &why);
+        if (rc == -ENOENT) beat_http_reply_error(req, 404, why.msg);
+        else reply_result(req, rc, v, &why);
+        return;
+    }
+    size_t len = 0;
+    const char *body = beat_http_req_body(req, &len);
+    uint32_t n = 0;
+    rc = sup_segs_put(api->segs, id, body ? body : "", len, &v, &n, &why);
+    if (rc) {
+        reply_result(req, rc, v, &why);
+        return;
+    }
+    int k = snprintf(out, sizeof out, "{\"version\":%lld,\"size\":%u}", (long long)v, n);
+    beat_http_reply_json(req, 200, out, (size_t)k);
+}
+
+void sup_api_segments(sup_api *api, beat_http *h, sup_segs *g, size_t max_body) {
+    api->segs = g;
+    beat_http_route_opts o = {
+        .token = api->token, .unauthorized = api->unauthorized, .allow = "GET"};
+    beat_http_route_ex(h, "/v1/segments", on_segments, api, &o);
+    o.allow = "GET, PUT, DELETE";
+    o.max_body = max_body;
+    o.types = "text/plain";
+    beat_http_route_ex(h, "/v1/segments/*", on_segment_list, api, &o);
 }
 
 sup_api *sup_api_new(beat_http *h, sup_app *a, const char *admin_token, const sup_cfg *cfg) {

@@ -28,6 +28,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_loop.h"
+#include "beat_seglist.h"
 #include "fcap.h"
 #include "publish.h"
 #include "relay.h"
@@ -43,6 +44,7 @@ static int64_t o_backup_s;
 static double o_disk_warn, o_disk_error;
 static beat_alert_opts o_alert;
 static int64_t o_keep, o_max_ckpt, o_max_json, o_hash_bits, o_hb_ms, o_sendbuf;
+static int64_t o_max_seg_bytes, o_max_seg_ids;
 static double o_max_mult;
 static bool o_dev;
 static int64_t o_clock_skew_ms;
@@ -69,10 +71,10 @@ static const beat_opt OPTS[] = {
              "since last applied"},
     {.name = "pub", .env = "BEAT_SUPERVISOR_PUB",
      .type = BEAT_OPT_STR, .dst = &o_pub, .def = "tcp://127.0.0.1:7103",
-     .help = "nng PUB listen URL (snapshots, checkpoints, heartbeats to inference)"},
+     .help = "nng PUB listen URL (snapshots, checkpoints, segment lists, heartbeats to inference)"},
     {.name = "rep", .env = "BEAT_SUPERVISOR_REP",
      .type = BEAT_OPT_STR, .dst = &o_rep, .def = "tcp://127.0.0.1:7104",
-     .help = "nng REP listen URL (answers \"snapshot\" / \"checkpoint\")"},
+     .help = "nng REP listen URL (answers \"snapshot\" / \"checkpoint\" / \"segments\")"},
     {.name = "lease", .env = "BEAT_SUPERVISOR_LEASE",
      .type = BEAT_OPT_STR, .dst = &o_lease, .def = "tcp://127.0.0.1:7105",
      .help = "nng rep address of the budget leases inference nodes report to (docs/money.md)"},
@@ -117,6 +119,14 @@ static const beat_opt OPTS[] = {
     {.name = "max-json-bytes", .env = "BEAT_SUPERVISOR_MAX_JSON_BYTES",
      .type = BEAT_OPT_INT, .dst = &o_max_json, .def = "16777216", .min = 1024, .max = 1073741824.0,
      .help = "largest campaigns or state body accepted"},
+    {.name = "max-segment-bytes", .env = "BEAT_SUPERVISOR_MAX_SEGMENT_BYTES",
+     .type = BEAT_OPT_INT, .dst = &o_max_seg_bytes, .def = "33554432", .min = 1024,
+     .max = 1073741824.0,
+     .help = "largest first-party segment list upload (PUT /v1/segments/<id>) accepted"},
+    {.name = "max-segment-ids", .env = "BEAT_SUPERVISOR_MAX_SEGMENT_IDS",
+     .type = BEAT_OPT_INT, .dst = &o_max_seg_ids, .def = "1000000", .min = 1,
+     .max = BEAT_SEGLIST_IDS_MAX,
+     .help = "user ids one segment list may hold (all lists together: at most 4000000)"},
     {.name = "max-multiplier", .env = "BEAT_SUPERVISOR_MAX_MULTIPLIER",
      .type = BEAT_OPT_DBL, .dst = &o_max_mult, .def = "10", .min = 0, .max = 1e6,
      .help = "state multipliers must be within [0, this]"},
@@ -282,6 +292,15 @@ static int parse_seed(const char *s, uint64_t *out) {
     return 0;
 }
 
+/* The largest frame a relay takes from its primary: a checkpoint, a
+ * snapshot or the segment lists, plus frame overhead. */
+static size_t relay_recvmax(const sup_cfg *cfg) {
+    size_t m =
+        cfg->max_ckpt_bytes > cfg->max_json_bytes ? cfg->max_ckpt_bytes : cfg->max_json_bytes;
+    if (m < BEAT_SEGLISTS_FRAME_MAX) m = BEAT_SEGLISTS_FRAME_MAX;
+    return m + 4096;
+}
+
 /* Relay mode: no database, no writes; frames come from the primary. */
 static int run_relay(const sup_cfg *cfg) {
     char msg[512];
@@ -298,10 +317,7 @@ static int run_relay(const sup_cfg *cfg) {
     }
     sup_relay_cfg rcfg = {.pub_url = o_relay,
                           .rep_url = o_relay_rep,
-                          .recvmax = cfg->max_ckpt_bytes + 4096 +
-                                     (cfg->max_json_bytes > cfg->max_ckpt_bytes
-                                          ? cfg->max_json_bytes - cfg->max_ckpt_bytes
-                                          : 0),
+                          .recvmax = relay_recvmax(cfg),
                           .heartbeat_ms = (int)o_hb_ms};
     sup_relay *r = sup_relay_new(&rcfg, pub, &rc);
     if (!r) die("relay_start_failed", "cannot open the relay's nng sockets");
@@ -438,6 +454,11 @@ int main(int argc, char **argv) {
     if (o_exchanges && *o_exchanges &&
         sup_exch_load_file(sup_app_exchanges(app), o_exchanges, &why) != 0)
         die("exchanges_file_invalid", why.msg);
+    sup_segs *segs = sup_segs_new(st, pub, (uint32_t)o_max_seg_ids, &rc);
+    if (!segs) {
+        snprintf(msg, sizeof msg, "cannot read segment lists from %s (err %d)", o_db, rc);
+        die("db_read_failed", msg);
+    }
 
     struct event_base *base = event_base_new();
     if (!base) die("start_failed", "event_base_new failed");
@@ -450,6 +471,7 @@ int main(int argc, char **argv) {
     }
     sup_api *api = sup_api_new(http, app, o_token, &cfg);
     if (!api) die("start_failed", "out of memory");
+    sup_api_segments(api, http, segs, (size_t)o_max_seg_bytes);
     sup_status_route(http);
 
     beat_loop_timer *stop_ev = beat_loop_stop_watch(base);
@@ -481,6 +503,7 @@ int main(int argc, char **argv) {
     free(db_dir);
     g_app = NULL;
     sup_app_free(app);
+    sup_segs_free(segs);
     sup_banker_free(banker);
     free(lease_db);
     beat_alert_flush(alert, 2000);

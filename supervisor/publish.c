@@ -51,19 +51,20 @@ struct sup_pub {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* wakes the heartbeat thread on stop */
     bool stopping;
-    sup_frame *snap, *model; /* current frames, guarded by mu */
-    int64_t c_ver, sv, mv, xv;
+    sup_frame *snap, *model, *segs; /* current frames, guarded by mu */
+    int64_t c_ver, sv, mv, xv, gv;
     int peers; /* atomic: pipes on the pub socket */
     uint32_t snap_crc, model_crc;
 
     pthread_t rep_thr, hb_thr;
     bool rep_started, hb_started;
 
-    beat_counter *sent[4], *dropped[4];
-    beat_counter *req_snap, *req_ckpt, *req_other, *rep_fail;
+    beat_counter *sent[5], *dropped[5]; /* by frame kind (F_*) */
+    beat_counter *req_snap, *req_ckpt, *req_segs, *req_other, *rep_fail;
 };
 
-enum { F_SNAP, F_CKPT, F_HB, F_FCAP };
+enum { F_SNAP, F_CKPT, F_HB, F_FCAP, F_SEGS, F_KINDS };
+_Static_assert(F_KINDS == 5, "sup_pub.sent and dropped hold one counter per kind");
 
 static void publish(sup_pub *p, int kind, const void *data, size_t len) {
     int rc = beat_nng_send_nb(p->pub, data, len);
@@ -84,6 +85,7 @@ void sup_pub_heartbeat(sup_pub *p) {
     hb.campaigns_version = p->c_ver;
     hb.state_version = p->sv;
     hb.exchanges_version = p->xv;
+    hb.segments_version = p->gv;
     hb.model_version = p->mv;
     hb.snapshot_crc = p->snap_crc;
     hb.model_crc = p->model_crc;
@@ -125,6 +127,17 @@ void sup_pub_set_model(sup_pub *p, int64_t model_version, sup_frame *f) {
     pthread_mutex_unlock(&p->mu);
     sup_frame_unref(old);
     publish(p, F_CKPT, f->data, f->len);
+}
+
+void sup_pub_set_segments(sup_pub *p, int64_t segments_version, sup_frame *f) {
+    sup_frame_ref(f);
+    pthread_mutex_lock(&p->mu);
+    sup_frame *old = p->segs;
+    p->segs = f;
+    p->gv = segments_version;
+    pthread_mutex_unlock(&p->mu);
+    sup_frame_unref(old);
+    publish(p, F_SEGS, f->data, f->len);
 }
 
 /* Sends one reply frame; the rep socket's SENDTIMEO bounds the wait. */
@@ -183,6 +196,12 @@ static void *rep_main(void *arg) {
             f = sup_frame_ref(p->model);
             pthread_mutex_unlock(&p->mu);
             none = "no model yet";
+        } else if (req_is(buf, sz, "segments")) {
+            beat_counter_inc(p->req_segs);
+            pthread_mutex_lock(&p->mu);
+            f = sup_frame_ref(p->segs);
+            pthread_mutex_unlock(&p->mu);
+            none = "no segment lists yet";
         } else {
             beat_counter_inc(p->req_other);
             none = "unknown request";
@@ -217,9 +236,10 @@ static void *hb_main(void *arg) {
 void sup_pub_fcap(sup_pub *p, const void *data, size_t len) { publish(p, F_FCAP, data, len); }
 
 static void make_metrics(sup_pub *p) {
-    static const char *const kinds[4] = {"snapshot", "checkpoint", "heartbeat", "fcap"};
+    static const char *const kinds[F_KINDS] = {"snapshot", "checkpoint", "heartbeat", "fcap",
+                                               "segments"};
     char name[128];
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < F_KINDS; i++) {
         snprintf(name, sizeof name, "beat_supervisor_published_total{frame=\"%s\"}", kinds[i]);
         p->sent[i] = beat_counter_new(name, "Frames sent on the pub socket");
         snprintf(name, sizeof name, "beat_supervisor_publish_dropped_total{frame=\"%s\"}",
@@ -230,6 +250,7 @@ static void make_metrics(sup_pub *p) {
     const char *h = "Requests served on the rep socket";
     p->req_snap = beat_counter_new("beat_supervisor_rep_requests_total{req=\"snapshot\"}", h);
     p->req_ckpt = beat_counter_new("beat_supervisor_rep_requests_total{req=\"checkpoint\"}", h);
+    p->req_segs = beat_counter_new("beat_supervisor_rep_requests_total{req=\"segments\"}", h);
     p->req_other = beat_counter_new("beat_supervisor_rep_requests_total{req=\"unknown\"}", h);
     p->rep_fail =
         beat_counter_new("beat_supervisor_rep_failures_total", "Rep socket receive/send failures");
@@ -297,6 +318,7 @@ void sup_pub_free(sup_pub *p) {
     if (p->pub_open) nng_close(p->pub);
     sup_frame_unref(p->snap);
     sup_frame_unref(p->model);
+    sup_frame_unref(p->segs);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);

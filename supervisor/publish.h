@@ -1,6 +1,6 @@
 /* The supervisor → inference link (docs/architecture.md "The careful link"):
- * nng PUB of snapshot, checkpoint and heartbeat frames, and a REP socket
- * answering "snapshot" / "checkpoint". Frames are immutable and refcounted so
+ * nng PUB of snapshot, checkpoint, segment lists and heartbeat frames, and
+ * a REP socket answering "snapshot" / "checkpoint" / "segments". Frames are immutable and refcounted so
  * the rep and heartbeat threads never wait on the main thread's work. */
 #ifndef SUP_PUBLISH_H
 #define SUP_PUBLISH_H
@@ -45,6 +45,9 @@ void sup_pub_set_model(sup_pub *p, int64_t model_version, sup_frame *f);
 /* Publishes a frequency-cap frame ('F', beat_fcap.h) as is: never kept,
  * never answered on rep (the next ones follow within a second). */
 void sup_pub_fcap(sup_pub *p, const void *data, size_t len);
+/* Makes f (an 'U' frame, beat_seglist.h) current and publishes it; the
+ * heartbeat names segments_version from now on. Takes a reference. */
+void sup_pub_set_segments(sup_pub *p, int64_t segments_version, sup_frame *f);
 /* Subscribers currently connected to the pub socket. */
 int sup_pub_peers(sup_pub *p);
 /* Sends a heartbeat now (the thread also sends one every heartbeat_ms). */

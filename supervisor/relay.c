@@ -22,6 +22,7 @@
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_nng.h"
+#include "beat_seglist.h"
 #include "beat_wire.h"
 #include "status.h"
 
@@ -44,12 +45,12 @@ struct sup_relay {
     bool started;
     volatile int stopping; /* atomic */
 
-    pthread_mutex_t mu; /* guards everything below */
-    held snap, model;
-    int64_t seen_ts; /* ms when the primary was last heard */
+    pthread_mutex_t mu;     /* guards everything below */
+    held snap, model, segs; /* segs: v[0] is the segments version */
+    int64_t seen_ts;        /* ms when the primary was last heard */
     beat_ckpt_header mh;
 
-    beat_counter *got[3], *bad, *requests, *req_fail;
+    beat_counter *got[4], *bad, *requests, *req_fail;
 };
 
 /* Takes frame bytes unless they are the frame already held (a re-send,
@@ -126,7 +127,24 @@ static void on_model(sup_relay *r, const void *data, size_t len) {
     sup_pub_set_model(r->pub, v[V_MODEL], f);
 }
 
-/* Asks the primary's rep for "snapshot" or "checkpoint". true when the
+/* Takes a 'U' frame (segment lists) if it decodes and differs. */
+static void on_segments(sup_relay *r, const void *data, size_t len) {
+    beat_seglists g = {0};
+    beat_reason why = {{0}};
+    if (beat_seglists_decode(data, len, &g, &why) != 0) {
+        beat_counter_inc(r->bad);
+        beat_log_rl(5000, BEAT_WARN, "relay_bad_frame", "kind=segments reason=\"%s\"", why.msg);
+        return;
+    }
+    int64_t v[HELD_V] = {g.version};
+    beat_seglists_fini(&g);
+    sup_frame *f = take(r, &r->segs, v, beat_crc32(data, len), NULL, data, len);
+    if (!f) return;
+    beat_counter_inc(r->got[3]);
+    sup_pub_set_segments(r->pub, v[0], f);
+}
+
+/* Asks the primary's rep for "snapshot", "checkpoint" or "segments". true when the
  * answer settled the question (a frame, or 'E': the primary has none). */
 static bool fetch(sup_relay *r, const char *what) {
     void *rep = NULL;
@@ -143,6 +161,7 @@ static bool fetch(sup_relay *r, const char *what) {
     bool ok = true;
     if (n > 0 && p[0] == BEAT_FRAME_SNAPSHOT) on_snapshot(r, rep, n);
     else if (n > 0 && p[0] == BEAT_FRAME_CHECKPOINT) on_model(r, rep, n);
+    else if (n > 0 && p[0] == BEAT_FRAME_SEGMENTS) on_segments(r, rep, n);
     else if (!(n > 0 && p[0] == BEAT_FRAME_ERROR)) ok = false, beat_counter_inc(r->bad);
     free(rep);
     return ok;
@@ -150,17 +169,18 @@ static bool fetch(sup_relay *r, const char *what) {
 
 static void *relay_main(void *arg) {
     sup_relay *r = arg;
-    bool need_snap = true, need_model = true;
+    bool need_snap = true, need_model = true, need_segs = true;
     int64_t last_msg = beat_mono_us(), last_fetch = 0;
     int64_t hb_us = (int64_t)r->cfg.heartbeat_ms * 1000;
     while (!__atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE)) {
         int64_t now = beat_mono_us();
         if (now - last_msg > 3 * hb_us && now - last_fetch > hb_us)
-            need_snap = need_model = true; /* primary silent: poll its rep */
-        if ((need_snap || need_model) && now - last_fetch > hb_us / 4) {
+            need_snap = need_model = need_segs = true; /* primary silent: poll its rep */
+        if ((need_snap || need_model || need_segs) && now - last_fetch > hb_us / 4) {
             last_fetch = now;
             if (need_snap && fetch(r, "snapshot")) need_snap = false;
             if (need_model && fetch(r, "checkpoint")) need_model = false;
+            if (need_segs && fetch(r, "segments")) need_segs = false;
         }
         char *buf = NULL;
         size_t sz = 0;
@@ -176,6 +196,8 @@ static void *relay_main(void *arg) {
             on_snapshot(r, buf, sz);
         } else if (tag == BEAT_FRAME_CHECKPOINT) {
             on_model(r, buf, sz);
+        } else if (tag == BEAT_FRAME_SEGMENTS) {
+            on_segments(r, buf, sz);
         } else if (tag == BEAT_FRAME_HEARTBEAT) {
             beat_heartbeat hb;
             beat_reason why = {{0}};
@@ -190,6 +212,7 @@ static void *relay_main(void *arg) {
                     need_snap = true;
                 if (hb.model_version != mo->v[V_MODEL] || (mo->f && hb.model_crc != mo->crc))
                     need_model = true;
+                if (hb.segments_version != r->segs.v[0]) need_segs = true;
                 pthread_mutex_unlock(&r->mu);
             } else {
                 beat_counter_inc(r->bad);
@@ -352,9 +375,9 @@ sup_relay *sup_relay_new(const sup_relay_cfg *cfg, sup_pub *pub, int *err) {
     r->cfg.rep_url = r->from_rep;
     r->pub = pub;
     pthread_mutex_init(&r->mu, NULL);
-    static const char *const kinds[3] = {"snapshot", "checkpoint", "heartbeat"};
+    static const char *const kinds[4] = {"snapshot", "checkpoint", "heartbeat", "segments"};
     char name[128];
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         snprintf(name, sizeof name, "beat_supervisor_relay_received_total{frame=\"%s\"}", kinds[i]);
         r->got[i] = beat_counter_new(name, "New frames taken from the primary");
     }
@@ -392,6 +415,7 @@ void sup_relay_free(sup_relay *r) {
     if (r->started) pthread_join(r->thr, NULL);
     sup_frame_unref(r->snap.f);
     sup_frame_unref(r->model.f);
+    sup_frame_unref(r->segs.f);
     pthread_mutex_destroy(&r->mu);
     free(r->from);
     free(r->from_rep);

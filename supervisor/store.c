@@ -350,6 +350,11 @@ const char *sup_store_path(const sup_store *st) { return st->path; }
 
 uint64_t sup_store_writes(const sup_store *st) { return st->writes; }
 
+struct sqlite3 *sup_store_db(sup_store *st, bool write) {
+    if (write) st->writes++;
+    return st->db;
+}
+
 int sup_store_check_file(const char *path, beat_reason *why) {
     struct stat sb;
     if (stat(path, &sb) != 0) return beat_reasonf(why, -ENOENT, "%s: not found", path);

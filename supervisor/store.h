@@ -6,6 +6,7 @@
 #ifndef SUP_STORE_H
 #define SUP_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "beat_util.h"
@@ -71,6 +72,11 @@ int sup_read_config_file(sup_store *st, const char *path, const char *meta_key, 
 
 /* Successful puts since open (to skip backups when nothing changed). */
 uint64_t sup_store_writes(const sup_store *st);
+
+/* The connection, for a module with tables of its own (segments.c); write
+ * counts a write for sup_store_writes. Main thread only, like the rest. */
+struct sqlite3;
+struct sqlite3 *sup_store_db(sup_store *st, bool write);
 
 /* Online backup (sqlite3_backup) of the whole database into dest, written
  * to dest.tmp, integrity-checked, fsync'd and renamed, so dest is always

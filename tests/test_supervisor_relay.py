@@ -159,3 +159,25 @@ def test_nodes_before_primary_converge():
         sv = write(base, "POST", "/v1/state", state(mult=0.9))
         v = wait_for(lambda: converged(sup, (inf1, inf2)), 15, what="restart: converged")
         check(v["state"] == sv, f"versions {v}")
+
+
+def test_relay_forwards_segment_lists():
+    """First-party segment lists ('U' frames) reach a node behind the relay,
+    and so do their replacements."""
+    sup, rel, inf, r1, r2 = free_ports(5)
+    tmp = tempfile.mkdtemp(prefix="beat-relay-seg-")
+    with Procs(tmp) as procs:
+        start_primary(procs, tmp, sup)
+        relay = start_relay(procs, tmp, rel)
+        start_inference(procs, tmp, inf, "relay-", "inf-relayed", (r1, r2))
+        base = f"http://127.0.0.1:{sup}"
+        check(write(base, "PUT", "/v1/segments/crm", "u-1\nu-2\n", "text/plain") == 1, "put")
+        wait_for(lambda: healthz(inf)["segments_version"] == 1, 10, what="list through relay")
+        check(healthz(inf)["segment_lists"] == 1, "one list")
+        check(write(base, "DELETE", "/v1/segments/crm", None) == 2, "delete")
+        wait_for(lambda: healthz(inf)["segments_version"] == 2 and
+                 healthz(inf)["segment_lists"] == 0, 10, what="delete through relay")
+        check(metric(rel, 'beat_supervisor_relay_received_total{frame="segments"}') >= 2,
+              "relay counted the frames")
+        check(not metric(rel, "beat_supervisor_relay_bad_frames_total"), "no bad frames")
+        relay.stop()

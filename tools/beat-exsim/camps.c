@@ -1,9 +1,13 @@
 /* The campaigns as the oracle sees them: budget, flight, bid cap, and a
- * simplified eligibility test (targeting lists, creative format and size,
- * private deals, the request's badv/bcat blocks) read from the same JSON the
- * supervisor serves. Approximate on purpose (no frequency caps, no
- * attribute checks); only the oracle uses it, never the auction itself. */
+ * simplified eligibility test (targeting lists, geography and segments,
+ * creative format and size, private deals, the request's badv/bcat blocks)
+ * read from the same JSON the supervisor serves. Approximate on purpose (no
+ * frequency caps, no attribute checks; first-party lists are the
+ * advertiser's and unknown here: a campaign that needs one is never
+ * eligible, an exclusion list excludes nobody); only the oracle uses it,
+ * never the auction itself. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,11 @@ struct exs_camp {
     int devtypes[16], n_devtypes;
     int sizes[32][2], n_sizes;
     bool video, native;
+    /* geography and audiences (campaign sets v 4); segments as "provider\tid" */
+    strs regions, metros, cities, zips, seg_in, seg_ex;
+    double radius[8][3]; /* lat, lon, km */
+    int n_radius;
+    bool lists_in;
 };
 
 static void strs_read(strs *s, const cJSON *arr) {
@@ -57,6 +66,40 @@ static int64_t jnum(const cJSON *o, const char *k, int64_t def) {
     return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
 }
 
+/* {"provider","ids"} rules as "provider\tid" strings. */
+static void seg_read(strs *s, const cJSON *arr) {
+    const cJSON *rule, *id;
+    cJSON_ArrayForEach(rule, arr) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(rule, "provider");
+        cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(rule, "ids")) {
+            char buf[160];
+            if (!cJSON_IsString(p) || !cJSON_IsString(id) || s->n == LIST_MAX) continue;
+            snprintf(buf, sizeof buf, "%s\t%s", p->valuestring, id->valuestring);
+            s->v[s->n++] = strdup(buf);
+        }
+    }
+}
+
+static void aud_read(exs_camp *c, const cJSON *t) {
+    strs_read(&c->regions, cJSON_GetObjectItemCaseSensitive(t, "regions"));
+    strs_read(&c->metros, cJSON_GetObjectItemCaseSensitive(t, "metros"));
+    strs_read(&c->cities, cJSON_GetObjectItemCaseSensitive(t, "cities"));
+    strs_read(&c->zips, cJSON_GetObjectItemCaseSensitive(t, "zips"));
+    seg_read(&c->seg_in, cJSON_GetObjectItemCaseSensitive(t, "segments_include"));
+    seg_read(&c->seg_ex, cJSON_GetObjectItemCaseSensitive(t, "segments_exclude"));
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(t, "radius")) {
+        if (c->n_radius == 8) break;
+        double *g = c->radius[c->n_radius++];
+        const char *k[3] = {"lat", "lon", "radius_km"};
+        for (int i = 0; i < 3; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, k[i]);
+            g[i] = cJSON_IsNumber(v) ? v->valuedouble : 0;
+        }
+    }
+    c->lists_in = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "lists_include")) > 0;
+}
+
 static void camp_read(exs_camp *c, const cJSON *j, int64_t now_ms) {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
     snprintf(c->id, sizeof c->id, "%s", cJSON_IsString(id) ? id->valuestring : "?");
@@ -78,6 +121,7 @@ static void camp_read(exs_camp *c, const cJSON *j, int64_t now_ms) {
     strs_read(&c->bun_allow, cJSON_GetObjectItemCaseSensitive(t, "bundles_allow"));
     strs_read(&c->bun_block, cJSON_GetObjectItemCaseSensitive(t, "bundles_block"));
     const cJSON *x;
+    aud_read(c, t);
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(t, "device_types")) {
         if (cJSON_IsNumber(x) && c->n_devtypes < 16) c->devtypes[c->n_devtypes++] = x->valueint;
     }
@@ -135,8 +179,10 @@ int exs_camps_load(const char *path, exs_camps *out, char *err, size_t errn) {
 void exs_camps_fini(exs_camps *cs) {
     for (int i = 0; i < cs->n; i++) {
         exs_camp *c = &cs->c[i];
-        strs *all[] = {&c->adomain,   &c->cat,       &c->countries, &c->os,        &c->site_cat,
-                       &c->dom_allow, &c->dom_block, &c->bun_allow, &c->bun_block, &c->deals};
+        strs *all[] = {&c->adomain,   &c->cat,       &c->countries, &c->os,
+                       &c->site_cat,  &c->dom_allow, &c->dom_block, &c->bun_allow,
+                       &c->bun_block, &c->deals,     &c->regions,   &c->metros,
+                       &c->cities,    &c->zips,      &c->seg_in,    &c->seg_ex};
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) strs_free(all[k]);
     }
     free(cs->c);
@@ -163,6 +209,44 @@ int exs_camps_adomains(const exs_camps *cs, const char *const **out) {
     return n;
 }
 
+static double km(double la1, double lo1, double la2, double lo2) {
+    double d = M_PI / 180, a = sin((la2 - la1) * d / 2), b = sin((lo2 - lo1) * d / 2);
+    double h = a * a + cos(la1 * d) * cos(la2 * d) * b * b;
+    return 2 * 6371.0088 * asin(sqrt(h < 1 ? h : 1));
+}
+
+/* The engine's rules (docs/campaigns.md), on what the request carries: a
+ * place needs its signal, personal data (segments, position) its consent. */
+static bool geo_ok(const exs_camp *c, const exs_req *r) {
+    if (!c->regions.n && !c->metros.n && !c->cities.n && !c->zips.n && !c->n_radius) return true;
+    const char *ctry = exs_ctry_name(r->ctry), *region = exs_place_field(r, 0);
+    for (int k = 0; k < c->regions.n; k++) {
+        const char *e = c->regions.v[k], *colon = strchr(e, ':');
+        if (colon && (size_t)(colon - e) == strlen(ctry) &&
+            strncasecmp(e, ctry, strlen(ctry)) == 0 && strcasecmp(colon + 1, region) == 0)
+            return true;
+    }
+    const char *m = exs_place_field(r, 1);
+    if ((m && strs_has(&c->metros, m, false)) ||
+        strs_has(&c->cities, exs_place_field(r, 2), false) ||
+        strs_has(&c->zips, exs_place_field(r, 3), false))
+        return true;
+    for (int k = 0; r->latlon && exs_personal_ok(r) && k < c->n_radius; k++)
+        if (km(c->radius[k][0], c->radius[k][1], r->lat, r->lon) <= c->radius[k][2]) return true;
+    return false;
+}
+
+static bool seg_hit(const strs *rules, const exs_req *r) {
+    for (int i = 0; i < EXS_SEGS && exs_personal_ok(r); i++) {
+        if (!(r->segs >> i & 1u)) continue;
+        char key[160];
+        snprintf(key, sizeof key, "%s\t%s", exs_seg_provider(i), exs_seg_id(i));
+        for (int k = 0; k < rules->n; k++)
+            if (strcmp(rules->v[k], key) == 0) return true;
+    }
+    return false;
+}
+
 bool exs_camp_eligible(const exs_camps *cs, int i, const exs_world *w, const exs_req *r,
                        int64_t t_ms) {
     const exs_camp *c = &cs->c[i];
@@ -184,6 +268,9 @@ bool exs_camp_eligible(const exs_camps *cs, int i, const exs_world *w, const exs
         return false;
     if (r->badv >= 0 && strs_has(&c->adomain, w->badv[r->badv], false)) return false;
     if (r->bcat_extra >= 0 && strs_has(&c->cat, exs_cat_name(r->bcat_extra), true)) return false;
+    if (!geo_ok(c, r) || c->lists_in || (c->seg_in.n && !seg_hit(&c->seg_in, r)) ||
+        seg_hit(&c->seg_ex, r))
+        return false;
     if (r->fmt == EXS_VIDEO) return c->video;
     if (r->fmt == EXS_NATIVE) return c->native;
     int W, H, aw = 0, ah = 0;

@@ -186,12 +186,63 @@ static int t_explain_parse(void) {
     return 0;
 }
 
+/* The oracle's eligibility follows the engine's geography and audience
+ * rules on what the request carries: "plain" targets nothing, the others
+ * the same plus one rule each. */
+static int t_geo_eligibility(void) {
+    char path[] = "/tmp/exsim-geo-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    const char *cr = "\"creatives\":[{\"crid\":\"b\",\"w\":300,\"h\":250},"
+                     "{\"crid\":\"s\",\"w\":320,\"h\":50},{\"format\":\"video\"},"
+                     "{\"format\":\"native\"}]";
+    const char *t[] = {"{}", "{\"regions\":[\"USA:NY\"]}",
+                       "{\"segments_include\":[{\"provider\":\"exsim-dmp\",\"ids\":[\"auto\"]}]}",
+                       "{\"radius\":[{\"lat\":40.7128,\"lon\":-74.006,\"radius_km\":30}]}",
+                       "{\"lists_include\":[\"crm\"]}"};
+    fprintf(f, "{\"campaigns\":[");
+    for (int i = 0; i < 5; i++)
+        fprintf(f,
+                "%s{\"id\":\"c%d\",\"start_ms\":0,\"end_ms\":9000000000000,"
+                "\"budget_micros\":1,\"max_bid_cpm_micros\":1,\"targeting\":%s,%s}",
+                i ? "," : "", i, t[i], cr);
+    fprintf(f, "]}");
+    fclose(f);
+    exs_camps cs;
+    char err[128];
+    int rc = exs_camps_load(path, &cs, err, sizeof err);
+    unlink(path);
+    CHECK_EQ_INT(rc, 0);
+    exs_world w;
+    exs_world_init(&w, 7, 1.0, 0.5);
+    exs_consent_init(0.6, 755);
+    int hits[5] = {0};
+    for (uint64_t s = 0; s < 5000; s++) {
+        exs_req r;
+        exs_req_gen(&w, s, &r);
+        bool plain = exs_camp_eligible(&cs, 0, &w, &r, 1000);
+        bool ny = r.ctry == 0 && r.place == 0, pers = exs_personal_ok(&r);
+        bool want[5] = {plain, plain && ny, plain && pers && (r.segs & 1u),
+                        plain && pers && r.latlon && ny, false};
+        for (int i = 0; i < 5; i++) {
+            bool got = exs_camp_eligible(&cs, i, &w, &r, 1000);
+            CHECK_EQ_INT(got, want[i]);
+            hits[i] += got;
+        }
+    }
+    for (int i = 0; i < 4; i++) CHECK(hits[i] > 0);
+    exs_camps_fini(&cs);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {{"shade_bounds", t_shade_bounds},
                                            {"shading_pays_less", t_shading_pays_less},
                                            {"second_price_untouched", t_second_price_untouched},
                                            {"pctr_oracle", t_pctr_oracle},
                                            {"explain_parse", t_explain_parse},
+                                           {"geo_eligibility", t_geo_eligibility},
                                            {NULL, NULL}};
     return beat_test_main("exsim_oracle", tests, argc, argv);
 }

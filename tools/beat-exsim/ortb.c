@@ -14,6 +14,7 @@
  * vendor range-encoded: short), and of the rest. */
 static char consent_yes[256], consent_no[256];
 static double consent_share;
+static int consent_vendor;
 
 void exs_consent_init(double share, int vendor) {
     tl_tcf yes = {.purposes = 0xf,
@@ -26,12 +27,19 @@ void exs_consent_init(double share, int vendor) {
     tl_tcf_encode(&yes, consent_yes);
     tl_tcf_encode(&no, consent_no);
     consent_share = share;
+    consent_vendor = vendor;
 }
 
 /* A user's consent does not change between requests. */
 static const char *consent_of(const exs_req *r) {
     uint64_t h = ((uint64_t)(unsigned)r->user + 1) * 0x9e3779b97f4a7c15ULL;
     return (double)(h >> 11) / 9007199254740992.0 < consent_share ? consent_yes : consent_no;
+}
+
+/* A GDPR request allows personal data only with our vendor named (the
+ * engine's --tcf-vendor-id is the same number as --tcf-vendor-id here). */
+bool exs_personal_ok(const exs_req *r) {
+    return !r->gdpr || (consent_vendor > 0 && consent_of(r) == consent_yes);
 }
 
 static int money(beat_buf *o, const char *key, int64_t micros) {
@@ -119,19 +127,20 @@ int exs_req_json(const exs_world *w, const exs_req *r, int tmax_ms, beat_buf *ou
     if (rc < 0) return rc;
     rc = beat_buf_printf(out,
                          ",\"device\":{\"devicetype\":%d,\"os\":\"%s\",\"ua\":\"beat-exsim\","
-                         "\"ip\":\"10.%d.%d.1\",\"geo\":{\"country\":\"%s\"}}",
+                         "\"ip\":\"10.%d.%d.1\",\"geo\":{\"country\":\"%s\"",
                          exs_devtype(r->dev), exs_os_name(r->os), r->user / 256, r->user % 256,
                          exs_ctry_name(r->ctry));
-    if (rc < 0) return rc;
+    if (rc < 0 || (rc = exs_geo_json(r, out)) < 0 || (rc = beat_buf_puts(out, "}}")) < 0) return rc;
     if (r->ver == 26)
-        rc = beat_buf_printf(out, ",\"user\":{\"id\":\"u%d\"%s%s%s}", r->user,
+        rc = beat_buf_printf(out, ",\"user\":{\"id\":\"u%d\"%s%s%s", r->user,
                              r->gdpr ? ",\"consent\":\"" : "", r->gdpr ? consent_of(r) : "",
                              r->gdpr ? "\"" : "");
     else
-        rc = beat_buf_printf(out, ",\"user\":{\"id\":\"u%d\"%s%s%s}", r->user,
+        rc = beat_buf_printf(out, ",\"user\":{\"id\":\"u%d\"%s%s%s", r->user,
                              r->gdpr ? ",\"ext\":{\"consent\":\"" : "",
                              r->gdpr ? consent_of(r) : "", r->gdpr ? "\"}" : "");
-    if (rc < 0) return rc;
+    if (rc < 0 || (rc = exs_user_data_json(r, out)) < 0 || (rc = beat_buf_puts(out, "}")) < 0)
+        return rc;
     if (r->ver == 26)
         rc = beat_buf_printf(out, ",\"regs\":{\"gdpr\":%d},\"source\":{\"tid\":\"t-%s\"}", r->gdpr,
                              r->id);

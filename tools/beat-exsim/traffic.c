@@ -229,6 +229,7 @@ void exs_req_gen(const exs_world *w, uint64_t seq, exs_req *r) {
     r->badv = (w->n_badv > 0 && U(18) < 0.06) ? (int)(U(19) * w->n_badv) : -1;
     r->gdpr = (r->ctry == 1 || r->ctry == 2 || r->ctry == 3 || r->ctry >= 6);
 #undef U
+    exs_req_geo(w, r); /* its own randomness: the draws above stay as they were */
 }
 
 static uint64_t fnv1a(const char *s) {

@@ -60,7 +60,13 @@ typedef struct exs_req {
     int badv;       /* -1, or index into world.badv */
     int gdpr;
     int test; /* OpenRTB test=1 (--test-share): nothing is bought */
+    /* geo.c: where the user is and what providers know (not in the truth) */
+    int place;   /* index into the country's places */
+    bool latlon; /* the request carries a precise position */
+    double lat, lon;
+    uint32_t segs; /* bit i: segment i (exs_seg_provider, exs_seg_id) */
 } exs_req;
+#define EXS_SEGS 12
 
 /* Rates default to EUR 1.08, GBP 1.27 USD; set world.rates after init. */
 void exs_world_init(exs_world *w, uint64_t seed, double market_median, double market_sigma);
@@ -87,6 +93,19 @@ extern const char *const EXS_CUR[3];
  * no vendor named); the others to purpose 1 only. Call once before any
  * exs_req_json. */
 void exs_consent_init(double share, int vendor);
+/* geo.c: fills r's place, position and segments (called by exs_req_gen). */
+void exs_req_geo(const exs_world *w, exs_req *r);
+/* geo.c: the geo object's members after "country" and the user's "data"
+ * member (nothing when no segments), each with a leading comma. */
+int exs_geo_json(const exs_req *r, beat_buf *out);
+int exs_user_data_json(const exs_req *r, beat_buf *out);
+/* The place's region (k 0), metro (1, NULL outside the US), city (2), zip (3). */
+const char *exs_place_field(const exs_req *r, int k);
+const char *exs_seg_provider(int i);
+const char *exs_seg_id(int i);
+/* ortb.c: whether inference may use r's personal data (ids, segments,
+ * lat/lon): no GDPR, or a consenting user's TCF string. */
+bool exs_personal_ok(const exs_req *r);
 /* ortb.c: appends the request JSON (shape by r->ver). */
 int exs_req_json(const exs_world *w, const exs_req *r, int tmax_ms, beat_buf *out);
 

@@ -341,8 +341,58 @@ static int t_consent(void) {
     return 0;
 }
 
+/* Requests carry coarse geo (region, city, zip; metro in the US only),
+ * a precise position on most app and few site requests, and segments of
+ * two providers; a user's place in a country and segments do not change
+ * between requests. */
+static int t_geo_and_segments(void) {
+    exs_world w;
+    exs_world_init(&w, 42, 1.0, 0.5);
+    exs_consent_init(0.6, 755);
+    int app = 0, app_ll = 0, site = 0, site_ll = 0, with_segs = 0, n = 3000;
+    char first_region[EXS_USERS][EXS_CTRIES];
+    memset(first_region, 0, sizeof first_region);
+    for (uint64_t s = 0; s < (uint64_t)n; s++) {
+        exs_req r;
+        exs_req_gen(&w, s, &r);
+        beat_buf b;
+        beat_buf_init(&b, 1 << 16);
+        CHECK(exs_req_json(&w, &r, 100, &b) >= 0);
+        if (s == 0 && getenv("EXSIM_DUMP")) fprintf(stderr, "%s\n", b.data);
+        cJSON *j = cJSON_ParseWithLength(b.data, b.len);
+        CHECK(j != NULL);
+        const cJSON *g = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "device"), "geo");
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(g, "region")));
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(g, "city")));
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(g, "zip")));
+        CHECK((cJSON_GetObjectItem(g, "metro") != NULL) == (r.ctry == 0));
+        bool ll = cJSON_IsNumber(cJSON_GetObjectItem(g, "lat"));
+        CHECK(ll == r.latlon);
+        if (r.app) app++, app_ll += ll;
+        else site++, site_ll += ll;
+        char *reg = &first_region[r.user][r.ctry];
+        if (!*reg) *reg = (char)('0' + r.place);
+        CHECK_EQ_INT(*reg, '0' + r.place);
+        const cJSON *data = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "user"), "data"), *d;
+        CHECK((data != NULL) == (r.segs != 0));
+        with_segs += r.segs != 0;
+        cJSON_ArrayForEach(d, data) {
+            const char *p = cJSON_GetObjectItem(d, "id")->valuestring;
+            CHECK(strcmp(p, "exsim-dmp") == 0 || strcmp(p, "exsim-dmp2") == 0);
+            CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(d, "segment")) > 0);
+        }
+        cJSON_Delete(j);
+        beat_buf_fini(&b);
+    }
+    CHECK(app_ll > 0.6 * app && app_ll < 0.8 * app);
+    CHECK(site_ll < 0.2 * site);
+    CHECK(with_segs > 0.5 * n && with_segs < 0.8 * n);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
+        {"geo_and_segments", t_geo_and_segments},
         {"deterministic", t_deterministic},
         {"ctr_range_and_campaign_effect", t_ctr_range_and_campaign_effect},
         {"market", t_market},
