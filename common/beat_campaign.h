@@ -15,7 +15,8 @@
  *   "freq_cap":{"max":5,"window_s":3600},
  *   "seat":"beat", "deals":["deal-1"], "bundle":"com.acme.app",
  *   "schain_complete":true, "sellers":["exchange.example:pub-1"],
- *   "pacing":"value", "tz":"America/New_York"}]}
+ *   "pacing":"value", "tz":"America/New_York",
+ *   "schedule":{"mon":["09-17"],"sat":[],"sun":[]}}]}
  * Empty/absent targeting lists mean "any". ${CLICK_URL} in adm is replaced
  * by inference with the receiver's signed click URL. "flight_s" is resolved
  * to absolute start_ms/end_ms at decode time (now_ms), and encode always
@@ -31,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "beat_exchange.h"
+#include "beat_sched.h"
 #include "beat_tz.h"
 #include "beat_util.h"
 #include "beat_wire.h"
@@ -121,6 +123,8 @@ typedef struct beat_campaign {
     beat_strv sellers;
     beat_pacing pacing; /* v 3; DEFAULT when absent */
     const beat_tz *tz;  /* v 4, "tz": interned (beat_tz.h), never freed; NULL = UTC */
+    /* v 4, "schedule": the open hours in tz (beat_sched.h); .on false = always open */
+    beat_sched schedule;
 } beat_campaign;
 
 typedef struct beat_campaign_set {

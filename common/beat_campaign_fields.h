@@ -29,4 +29,7 @@ int beat_creative_decode(const cJSON *j, const char *ctx, bool strict, beat_crea
 void beat_creative_encode(beat_json_enc *e, const beat_creative *cr);
 void beat_creative_fini(beat_creative *cr);
 
+/* ,"schedule":{…} (every weekday, ranges merged; beat_sched.h). */
+void beat_campaign_e_sched(beat_json_enc *e, const beat_campaign *c);
+
 #endif

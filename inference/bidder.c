@@ -52,9 +52,9 @@
 
 const char *inf_nobid_name(inf_nobid r) {
     static const char *const names[INF_NB_N] = {
-        "none",     "no_model",    "no_state", "stale_state", "currency",          "blocklist",
-        "seat",     "tmax",        "no_imp",   "no_match",    "schain_incomplete", "schain_seller",
-        "freq_cap", "below_floor", "response", "lease"};
+        "none",          "no_model", "no_state",    "stale_state", "currency", "blocklist",
+        "seat",          "tmax",     "no_imp",      "no_match",    "schedule", "schain_incomplete",
+        "schain_seller", "freq_cap", "below_floor", "response",    "lease"};
     return (unsigned)r < INF_NB_N ? names[r] : "?";
 }
 
@@ -294,7 +294,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     imp_scan s = {.w = w, .im = im, .i = i, .xc = xc, .out = out, .ex = ex};
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
     bool have_raw = false;
-    int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0, leased = 0;
+    int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0, leased = 0, closed = 0;
     int supply[2] = {0, 0}; /* refused by schain_complete, by sellers */
     for (int k = 0; k < nw; k++)
         for (uint64_t bits = cand[k]; bits; bits &= bits - 1) {
@@ -312,6 +312,11 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
                     supply[v == INF_SCHAIN_INCOMPLETE ? 0 : 1]++;
                     continue;
                 }
+            }
+            /* Dayparting: the hour of engine time in the campaign's zone. */
+            if (c->schedule.on && !beat_sched_open(&c->schedule, c->tz, engine_ms)) {
+                closed++;
+                continue;
             }
             /* Explain mode: a paused campaign (not in req) is scored for
              * its pCTR only, and counts nowhere. */
@@ -376,6 +381,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     if (leased) return INF_NB_LEASE;
     if (supply[1]) return INF_NB_SCHAIN_SELLER;
     if (supply[0]) return INF_NB_SCHAIN_INCOMPLETE;
+    if (closed) return INF_NB_SCHEDULE;
     return INF_NB_NO_MATCH;
 }
 

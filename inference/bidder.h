@@ -32,6 +32,7 @@ typedef enum {
     INF_NB_NO_IMP,            /* no imp usable (inf_imp_skip says why per imp) */
     INF_NB_NO_MATCH,          /* no campaign passed flight/pause/creative fit/
                            targeting/blocks/deals */
+    INF_NB_SCHEDULE,          /* matches, but outside its schedule's open hours */
     INF_NB_SCHAIN_INCOMPLETE, /* matches, but they need a complete source.schain */
     INF_NB_SCHAIN_SELLER,     /* matches, but the chain's seller is not theirs */
     INF_NB_FREQ_CAP,          /* matches, all frequency-capped */

@@ -91,3 +91,61 @@ def test_flight_starts_on_the_engine_calendar():
         for p in (sup, inf):
             check(any(e["ev"] == "sim_clock" for e in p.events()), f"{p.name}: no sim_clock "
                                                                    "warning logged")
+
+
+def test_schedule_open_hours_on_the_engine_clock():
+    """A campaign open Mondays 08-10 and 12-13 in New York bids only then:
+    an engine morning plays in a few wall seconds, every answer is checked
+    against the engine time before it was sent and after it came back."""
+    tz = "America/New_York"
+    # Monday 2030-01-07, EST (UTC-5): local 04:00 = 09:00 UTC.
+    monday_4 = calendar.timegm((2030, 1, 7, 9, 0, 0)) * 1000
+    clock = SimClock(monday_4, 7200)
+    local_h = lambda e: ((e - monday_4) / HOUR_MS) + 4  # local hour of the Monday
+
+    def is_open(e):
+        h = local_h(e)
+        return 8 <= h < 10 or 12 <= h < 13
+
+    sup_port, inf_port, bidlog_port = free_ports(3)
+    tmp = tempfile.mkdtemp(prefix="simsched-")
+    with Procs(tmp) as procs:
+        start_supervisor(procs, tmp, sup_port, extra=clock.argv())
+        sbase = f"http://127.0.0.1:{sup_port}"
+        procs.start("inference", inference_argv(tmp, inf_port, bidlog_port, "inf-sched", None,
+                                                *clock.argv()))
+        wait_for(lambda: healthz(inf_port), 10, what="inference serving")
+        cs = json.loads(one_campaign(monday_4 - 24 * HOUR_MS, monday_4 + 7 * 24 * HOUR_MS))
+        cs["v"] = 4
+        cs["campaigns"][0]["tz"] = tz
+        cs["campaigns"][0]["schedule"] = {"mon": ["08-10", "12-13"], "tue": [], "wed": [],
+                                          "thu": [], "fri": [], "sat": [], "sun": []}
+        st, _, b = http("PUT", sbase + "/v1/campaigns", json.dumps(cs),
+                        {"Content-Type": "application/json"})
+        check(st == 200, f"PUT campaigns -> {st} {b!r}")
+        post(sbase, "/v1/state", state({"umbrella-news": 1.0}))
+        post(sbase, "/v1/checkpoint", ckpt(), ctype="application/octet-stream")
+        wait_for(lambda: healthz(inf_port)["ready"], 10, what="inference ready")
+        check(local_h(clock.engine_ms()) < 7.5, "inference ready after the first open hour "
+                                                "began: machine too slow for this clock")
+        # Test traffic (test=1) needs no budget lease: as fast as this loop
+        # asks, only the schedule can say no.
+        req = json.load(open(SIMPLE))
+        req["test"] = 1
+        body = json.dumps(req)
+        seen = {"open_bid": 0, "closed_nobid": 0}
+        while local_h(clock.engine_ms()) < 14:
+            before = clock.engine_ms()
+            st, _, _ = bid(inf_port, body)
+            after = clock.engine_ms()
+            check(st in (200, 204), f"bid -> {st}")
+            if is_open(before) and is_open(after) and local_h(after) - local_h(before) < 1:
+                check(st == 200, f"no bid at local {local_h(before):.2f}h, an open hour")
+                seen["open_bid"] += 1
+            elif not is_open(before) and not is_open(after) and (
+                    int(local_h(before)) == int(local_h(after))):
+                check(st == 204, f"bid at local {local_h(before):.2f}h, a closed hour")
+                seen["closed_nobid"] += 1
+        check(seen["open_bid"] > 0 and seen["closed_nobid"] > 0, f"answers {seen}")
+        n = metric(inf_port, 'beat_inference_nobid_total{exchange="open",reason="schedule"}')
+        check(n >= seen["closed_nobid"], f"schedule no-bids counted {n}, seen {seen}")
