@@ -282,7 +282,9 @@ static void tick(loop *lp) {
                            data_ms,
                            c->op_paused,
                            c->opps,
-                           c->mode};
+                           c->mode,
+                           &c->sched,
+                           c->tz};
         act_pacer_step(&lp->pcfg, &c->ctl, &in, now);
         if (c->g_spend) beat_gauge_set(c->g_spend, (double)c->spent_micros);
         if (c->g_mult) beat_gauge_set(c->g_mult, c->ctl.multiplier);
