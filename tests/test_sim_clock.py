@@ -7,7 +7,8 @@ bid before the engine clock reaches its start and bids once it has, a
 fraction of a wall second per engine hour later."""
 import calendar, json, os, subprocess, tempfile
 
-from beatlib import BIN, Procs, SimClock, check, free_ports, healthz, http, metric, wait_for
+from beatlib import (BIN, Procs, SimClock, check, free_ports, get_json, healthz, http, metric,
+                     wait_for)
 from test_inference_sync import (CAMPAIGNS, SIMPLE, bid, ckpt, inference_argv, post,
                                  start_supervisor, state)
 
@@ -63,6 +64,10 @@ def test_flight_starts_on_the_engine_calendar():
         post(sbase, "/v1/checkpoint", ckpt(), ctype="application/octet-stream")
         wait_for(lambda: healthz(inf_port)["ready"], 10, what="inference ready")
         body = open(SIMPLE, "rb").read()
+        # The supervisor says which clock it judges flights by (status page).
+        v = get_json(sbase + "/v1/versions")
+        check(v["clock_rate"] == 7200 and abs(v["engine_ms"] - clock.engine_ms()) < HOUR_MS,
+              f"versions {v}")
 
         # Before the flight (on the engine clock): no bid, however often asked.
         n_before = 0
