@@ -111,11 +111,33 @@ bool beat_sched_open(const beat_sched *s, const beat_tz *z, int64_t utc_ms) {
     return open_local(s, local_ms(z, utc_ms));
 }
 
+/* A whole local day from t (a local midnight) to t + 24 h at offset off_ms
+ * (no change within it): the open hours' weights, without a zone lookup
+ * per hour. Only when local hours are UTC hours too, or nothing is
+ * weighted. */
+static double whole_day(const beat_sched *s, const double *w_utc, int64_t local, int64_t off_ms) {
+    int64_t day = (local - floor_mod(local, DAY_MS)) / DAY_MS;
+    uint32_t bits = s && s->on ? s->hours[floor_mod(day + 4, 7)] : ALL_DAY;
+    double sum = 0;
+    for (int h = 0; h < 24; h++)
+        if (bits >> h & 1) sum += w_utc ? w_utc[floor_mod(h - off_ms / HOUR_MS, 24)] : 1.0;
+    return sum * (double)HOUR_MS;
+}
+
 double beat_sched_weight(const beat_sched *s, const beat_tz *z, const double *w_utc,
                          int64_t from_ms, int64_t to_ms) {
     double sum = 0;
     for (int64_t t = from_ms; t < to_ms;) {
-        int64_t local = local_ms(z, t);
+        int64_t local = local_ms(z, t), off = local - t;
+        /* Fast path: a whole local day at one offset (flights run for
+         * weeks; the actuator asks every tick). */
+        if (floor_mod(local, DAY_MS) == 0 && to_ms - t >= DAY_MS &&
+            (!w_utc || off % HOUR_MS == 0) &&
+            local_ms(z, t + DAY_MS - 1) - (t + DAY_MS - 1) == off) {
+            sum += whole_day(s, w_utc, local, off);
+            t += DAY_MS;
+            continue;
+        }
         int64_t end = t + (HOUR_MS - floor_mod(local, HOUR_MS)); /* next local hour */
         int64_t utc_end = t + (HOUR_MS - floor_mod(t, HOUR_MS)); /* next UTC hour */
         if (utc_end < end) end = utc_end;

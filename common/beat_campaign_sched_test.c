@@ -171,6 +171,23 @@ static int t_dst(void) {
     w[21] = 0;
     CHECK(fabs(beat_sched_weight(&one, in, w, utc(2026, 3, 9, 0, 0), utc(2026, 3, 10, 0, 0)) -
                (0.5 * 1.0 + 0.5 * 3.0) * H) < 1e-6);
+    /* Whole days are summed at once: the same as hour by hour, over six
+     * weeks across the spring change, with and without weights, in a zone
+     * of whole hours and one of half hours. */
+    double wv[24];
+    for (int h = 0; h < 24; h++) wv[h] = 1.0 + h % 5;
+    const beat_tz *zones[] = {ny, in};
+    for (int k = 0; k < 2; k++)
+        for (int weighted = 0; weighted < 2; weighted++) {
+            const double *ww = weighted ? wv : NULL;
+            int64_t a = utc(2026, 2, 20, 3, 17), b = a + 42 * 24 * H;
+            double by_hour = 0;
+            for (int64_t t = a; t < b; t += H)
+                by_hour += beat_sched_weight(&s, zones[k], ww, t, t + H);
+            double all = beat_sched_weight(&s, zones[k], ww, a, b);
+            CHECK(fabs(all - by_hour) < 1e-3);
+            CHECK(all > 0);
+        }
     /* No schedule: open always, the plain (weighted) length. */
     CHECK(beat_sched_open(NULL, ny, 0));
     CHECK(beat_sched_weight(NULL, NULL, NULL, 5, 5 + 7 * H) == 7.0 * H);
