@@ -123,6 +123,12 @@ def test_schedule_open_hours_on_the_engine_clock():
         cs = json.loads(one_campaign(monday_4 - 24 * HOUR_MS, monday_4 + 7 * 24 * HOUR_MS))
         cs["v"] = 4
         cs["campaigns"][0]["tz"] = tz
+        # Open at no hour: refused with the field named, nothing stored.
+        cs["campaigns"][0]["schedule"] = {d: [] for d in ("mon", "tue", "wed", "thu", "fri",
+                                                          "sat", "sun")}
+        st, _, b = http("PUT", sbase + "/v1/campaigns", json.dumps(cs),
+                        {"Content-Type": "application/json"})
+        check(st == 400 and b"campaigns[0].schedule: open at no hour" in b, f"{st} {b!r}")
         cs["campaigns"][0]["schedule"] = {"mon": ["08-10", "12-13"], "tue": [], "wed": [],
                                           "thu": [], "fri": [], "sat": [], "sun": []}
         st, _, b = http("PUT", sbase + "/v1/campaigns", json.dumps(cs),
