@@ -16,6 +16,7 @@
 #include "beat_alert_rules.h"
 #include "beat_campaign.h"
 #include "beat_cfg.h"
+#include "beat_clock.h"
 #include "beat_http.h"
 #include "beat_log.h"
 #include "beat_metrics.h"
@@ -37,6 +38,7 @@ static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_infligh
     o_horizon, o_land_tau_s, o_land_min_bids;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
+static char *o_sim_clock; /* --sim-clock: engine time spec */
 /* One option per entry, its fields named: a table, laid out by hand. */
 /* clang-format off */
 static const beat_opt opts[] = {
@@ -109,6 +111,7 @@ static const beat_opt opts[] = {
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "beat-actuator",
      .help = "instance name, written into every state"},
     BEAT_HTTP_OPTS(o_http),
+    BEAT_OPT_SIM_CLOCK(&o_sim_clock),
     {.name = "log-level", .env = "BEAT_LOG_LEVEL",
      .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
      .help = "debug|info|warn|error"},
@@ -249,7 +252,7 @@ static void tick(loop *lp) {
     int64_t t0 = beat_mono_us();
     int64_t now = beat_now_ms();
     if (lp->refresh_now || !lp->have_set || lp->ticks % (uint64_t)o_campaigns_every == 0)
-        refresh_campaigns(lp, now);
+        refresh_campaigns(lp, beat_engine_ms()); /* "flight_s" starts at engine now */
 
     act_pull_stats ps = {0};
     act_links_pull(lp->links, &lp->st, &ps);
@@ -268,8 +271,20 @@ static void tick(loop *lp) {
     for (int i = 0; i < lp->st.n; i++) {
         act_camp *c = lp->st.c[i];
         if (!c->in_set) continue;
-        act_pacer_in in = {c->start_ms, c->end_ms,    c->budget_micros, c->spent_micros,
-                           data_ms,     c->op_paused, c->opps,          c->mode};
+        /* The flight is in engine time, the aggregates and this tick in
+         * wall time: the pacer gets the flight as wall times (its plan maps
+         * them back to engine hours), so a simulated clock simply makes
+         * the flight shorter. */
+        act_pacer_in in = {beat_wall_of_engine_ms(c->start_ms),
+                           beat_wall_of_engine_ms(c->end_ms),
+                           c->budget_micros,
+                           c->spent_micros,
+                           data_ms,
+                           c->op_paused,
+                           c->opps,
+                           c->mode,
+                           &c->sched,
+                           c->tz};
         act_pacer_step(&lp->pcfg, &c->ctl, &in, now);
         if (c->g_spend) beat_gauge_set(c->g_spend, (double)c->spent_micros);
         if (c->g_mult) beat_gauge_set(c->g_mult, c->ctl.multiplier);
@@ -324,6 +339,7 @@ int main(int argc, char **argv) {
                        "supervisor.",
                        opts, argc, argv, &o_log_level) != 0)
         return 64;
+    if (beat_cfg_sim_clock("beat-actuator", o_sim_clock) != 0) return 64;
     if (beat_cfg_secret("beat-actuator", "admin-token", "BEAT_ADMIN_TOKEN", &o_token, NULL,
                         o_dev) != 0)
         return 64;

@@ -41,6 +41,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "beat_clock.h"
+
 #define DAY_MS 86400000.0
 #define HOUR_MS 3600000.0
 
@@ -137,11 +139,26 @@ static double cum_daily(const act_pacer_cfg *cfg, double t_ms, double day_sum) {
     return days * day_sum + w + (in_day - h) * cfg->weights[h];
 }
 
-/* Cumulative plan fraction F(t) in [0, 1]. */
-static double plan_frac(const act_pacer_cfg *cfg, const act_pacer_in *in, double t_ms) {
-    double s = (double)in->start_ms, e = (double)in->end_ms;
+/* Cumulative plan fraction F(t) in [0, 1]. The flight and t are wall
+ * times; the hours of the day are engine hours (the same on the wall clock;
+ * under a simulated clock the map is linear, so a plan without weights is
+ * unchanged). */
+static double plan_frac(const act_pacer_cfg *cfg, const act_pacer_in *in, double t_wall_ms) {
+    double s = (double)beat_engine_of_wall_ms(in->start_ms);
+    double e = (double)beat_engine_of_wall_ms(in->end_ms);
+    double t_ms = (double)beat_engine_of_wall_ms((int64_t)t_wall_ms);
     if (e <= s || t_ms <= s) return 0.0;
     if (t_ms >= e) return 1.0;
+    if (act_has_sched(in)) {
+        /* Dayparting: closed time weighs nothing; open time weighs its UTC
+         * hour's weight. A schedule never open in the flight: linear (it
+         * cannot spend anyway). */
+        const double *w = cfg->n_weights == ACT_PACER_HOURS ? cfg->weights : NULL;
+        double all = beat_sched_weight(in->sched, in->tz, w, (int64_t)s, (int64_t)e);
+        if (!(all > 0)) return (t_ms - s) / (e - s);
+        return clampd(beat_sched_weight(in->sched, in->tz, w, (int64_t)s, (int64_t)t_ms) / all, 0,
+                      1);
+    }
     if (cfg->n_weights != ACT_PACER_HOURS) return (t_ms - s) / (e - s);
     double sum = 0;
     for (int i = 0; i < ACT_PACER_HOURS; i++) sum += cfg->weights[i];
@@ -157,6 +174,14 @@ static double plan_frac(const act_pacer_cfg *cfg, const act_pacer_in *in, double
     double w = 0;
     for (int i = 0; i < h; i++) w += cfg->weights[i];
     return clampd((w + (x - h) * cfg->weights[h]) / sum, 0, 1);
+}
+
+double act_open_s(const act_pacer_in *in, double from_ms, double to_ms) {
+    if (!(to_ms > from_ms)) return 0.0;
+    if (!act_has_sched(in)) return (to_ms - from_ms) / 1000.0;
+    int64_t a = beat_engine_of_wall_ms((int64_t)from_ms),
+            b = beat_engine_of_wall_ms((int64_t)to_ms);
+    return beat_sched_weight(in->sched, in->tz, NULL, a, b) / beat_clock_rate() / 1000.0;
 }
 
 double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
@@ -263,6 +288,14 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
     if (in->data_ms > 0 && p->last_data_ms > 0)
         dt_rate = (double)(in->data_ms - p->last_data_ms) / 1000.0;
     if (hold) dt_rate = 0;
+    /* Dayparting: only data from open time says what our bids meet; an
+     * interval that is closed, even in part, teaches nothing (the
+     * references still move). */
+    bool open_data = true;
+    if (act_has_sched(in) && dt_rate > 0) {
+        double hi = in->data_ms > 0 ? (double)in->data_ms : (double)now_ms;
+        open_data = act_open_s(in, hi - dt_rate * 1000.0, hi) >= dt_rate * 0.999;
+    }
     if (dt > 0 && dt_rate > 0) {
         /* Spend only grows; a smaller figure (restore from an older state)
          * is not a negative rate. */
@@ -277,9 +310,10 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
          * bidding, once the data covers bidding time (after a pause the
          * first buckets are empty because we did not bid, not because the
          * market dried up; a rate learnt then would bid up into a surge). */
-        bool learn = !p->paused && ((p->bid_since_ms > 0 && in->data_ms != 0 &&
-                                     (in->data_ms < 0 || in->data_ms > p->bid_since_ms)) ||
-                                    in->data_ms == 0); /* data time unknown */
+        bool learn = !p->paused && open_data &&
+                     ((p->bid_since_ms > 0 && in->data_ms != 0 &&
+                       (in->data_ms < 0 || in->data_ms > p->bid_since_ms)) ||
+                      in->data_ms == 0); /* data time unknown */
         if (learn) {
             if (p->rate < 0) p->rate = p->inst;
             else p->rate += a * (p->inst - p->rate);
@@ -326,7 +360,11 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
         p->integ = log(p->multiplier);
         return;
     }
-    if (p->paused || dt <= 0 || hold || scaled) {
+    /* Closed by its schedule: inference does not bid, so the multiplier
+     * holds where the last open hour left it. */
+    bool closed =
+        act_has_sched(in) && !beat_sched_open(in->sched, in->tz, beat_engine_of_wall_ms(now_ms));
+    if (p->paused || dt <= 0 || hold || scaled || closed) {
         p->multiplier = clampd(p->multiplier, cfg->min_mult, cfg->max_mult);
         return;
     }
@@ -338,9 +376,14 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
         return;
     }
 
+    /* With a schedule, the flight is its open time. */
     double flight_s = (double)(in->end_ms - in->start_ms) / 1000.0;
-    double mean_rate = (double)in->budget_micros / flight_s;
     double left_s = (double)(in->end_ms - now_ms) / 1000.0;
+    if (act_has_sched(in)) {
+        flight_s = fmax(act_open_s(in, (double)in->start_ms, (double)in->end_ms), 1.0);
+        left_s = act_open_s(in, (double)now_ms, (double)in->end_ms);
+    }
+    double mean_rate = (double)in->budget_micros / flight_s;
     double plan_rate =
         (act_pacer_planned(cfg, in, now_ms + 1000) - act_pacer_planned(cfg, in, now_ms));
     if (left_s < 1.0) plan_rate = mean_rate;

@@ -112,6 +112,11 @@ typedef struct act_pacer_in {
     int64_t opps;     /* opportunities counted from the aggregates, cumulative
                        like spent_micros (0 = inference counts none) */
     beat_pacing mode; /* DEFAULT is EVEN here (state.c resolves the default) */
+    /* The campaign's schedule in its zone (NULL or !on: open at every
+     * hour): the plan and the supply forecast count open time only, and
+     * the controller neither learns nor moves while it is closed. */
+    const beat_sched *sched;
+    const beat_tz *tz;
 } act_pacer_in;
 
 void act_pacer_cfg_default(act_pacer_cfg *c);

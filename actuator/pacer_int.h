@@ -14,6 +14,11 @@ static inline double act_clampd(double x, double lo, double hi) {
  * larger of it and the fast one, right for a stop, biased for a forecast. */
 double act_inflight_mean(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
                          int64_t now_ms);
+/* True when in has a schedule (pacer.h). */
+static inline bool act_has_sched(const act_pacer_in *in) { return in->sched && in->sched->on; }
+/* Seconds of open time (all of it without a schedule) between two wall
+ * times; the schedule is read on engine time (beat_clock.h). */
+double act_open_s(const act_pacer_in *in, double from_ms, double to_ms);
 /* Sets the value-mode fields of a fresh controller. */
 void act_value_init(act_pacer *p);
 /* Remembers the multiplier in force since since_ms (the previous step). */

@@ -93,7 +93,7 @@ void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in 
     if (in->data_ms > 0) {
         double hi = fmin((double)in->data_ms, (double)in->end_ms);
         double lo = fmax((double)in->data_ms - dt_s * 1000.0, (double)in->start_ms);
-        in_s = fmax(0.0, hi - lo) / 1000.0;
+        in_s = act_open_s(in, lo, hi); /* open time only: supply per open second */
     }
     if (in_s <= 0) return;
     /* A surge counts in the supply forecast at most surge_cap × the mean so
@@ -147,7 +147,8 @@ static double forecast_rate(const act_pacer_cfg *cfg, const act_pacer *p, const 
 void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in, int64_t now_ms,
                     double dt_s) {
     double flight_s = flight_s_of(in);
-    double left_s = fmax((double)(in->end_ms - now_ms) / 1000.0, 0.0);
+    /* The supply still to come is the open time left. */
+    double left_s = fmax(act_open_s(in, (double)now_ms, (double)in->end_ms), 0.0);
     /* Unbiased in flight: a forecast that leans low undershoots the budget
      * (the stop keeps its own, pessimistic estimate). */
     double committed = (double)in->spent_micros + act_inflight_mean(cfg, p, in, now_ms);

@@ -106,6 +106,8 @@ int act_state_set_campaigns(act_state *st, const beat_campaign_set *cs) {
         c->end_ms = bc->end_ms;
         c->budget_micros = bc->budget_micros;
         c->op_paused = bc->paused;
+        c->sched = bc->schedule;
+        c->tz = bc->tz;
         beat_pacing mode = bc->pacing != BEAT_PACING_DEFAULT ? bc->pacing : st->default_mode;
         if (mode != c->mode && c->mode != BEAT_PACING_DEFAULT) c->ctl.has_integ = false;
         c->mode = mode;

@@ -23,9 +23,12 @@ typedef struct act_camp {
     bool in_set; /* in the supervisor's current campaign set */
     int64_t start_ms, end_ms, budget_micros;
     bool op_paused;
-    int64_t spent_micros;             /* counted from aggregates, restored on start */
-    int64_t opps;                     /* opportunities counted from aggregates, likewise */
-    beat_pacing mode;                 /* the campaign's, else the actuator's default */
+    int64_t spent_micros; /* counted from aggregates, restored on start */
+    int64_t opps;         /* opportunities counted from aggregates, likewise */
+    beat_pacing mode;     /* the campaign's, else the actuator's default */
+    /* dayparting: open hours and their zone (interned, never freed) */
+    beat_sched sched;
+    const beat_tz *tz;
     int64_t bids, wins, imps, clicks; /* since this process started */
     act_pacer ctl;
     act_land land;                             /* win-price landscape: the state's win_curve */

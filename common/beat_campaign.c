@@ -99,6 +99,7 @@ enum {
     C_SELLERS,
     C_PACING,
     C_TZ,
+    C_SCHED,
     C_N
 };
 static const char *const c_names[C_N] = {"id",
@@ -121,7 +122,8 @@ static const char *const c_names[C_N] = {"id",
                                          "schain_complete",
                                          "sellers",
                                          "pacing",
-                                         "tz"};
+                                         "tz",
+                                         "schedule"};
 static const char *const t_names[] = {"countries",     "device_types",  "os",
                                       "site_cat",      "domains_allow", "domains_block",
                                       "bundles_allow", "bundles_block"};
@@ -279,6 +281,8 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms, bool 
             return FAIL("%s.tz: %s", ctx,
                         tzwhy.msg[0] ? tzwhy.msg : "must be a time zone name (string)");
     }
+    if (f[C_SCHED] && (rc = beat_sched_decode(f[C_SCHED], ctx, strict, &c->schedule, why)))
+        return rc;
     if (f[C_FREQ]) {
         char fctx[48];
         const cJSON *ff[2];
@@ -458,6 +462,7 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
         beat_campaign_e_key(e, "tz", true);
         beat_json_put_str(e, beat_tz_name(c->tz));
     }
+    if (c->schedule.on) beat_campaign_e_sched(e, c);
     beat_json_put_raw(e, "}");
 }
 
@@ -465,7 +470,7 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
  * version would ignore changes where or how a campaign spends, so its set
  * is written at the version that introduced the field. */
 static int campaign_min_version(const beat_campaign *c) {
-    if (c->tz || beat_campaign_aud_used(&c->aud)) return 4;
+    if (c->tz || c->schedule.on || beat_campaign_aud_used(&c->aud)) return 4;
     if (c->pacing != BEAT_PACING_DEFAULT) return 3;
     if (c->schain_complete || c->sellers.n) return 2;
     return 1;

@@ -15,10 +15,11 @@
  *   "freq_cap":{"max":5,"window_s":3600},
  *   "seat":"beat", "deals":["deal-1"], "bundle":"com.acme.app",
  *   "schain_complete":true, "sellers":["exchange.example:pub-1"],
- *   "pacing":"value", "tz":"America/New_York"}]}
- * v 4 adds "tz" and, to "targeting": "regions", "metros", "cities", "zips",
- * "radius", "segments_include", "segments_exclude", "lists_include",
- * "lists_exclude" (beat_campaign_aud; docs/campaigns.md).
+ *   "pacing":"value", "tz":"America/New_York",
+ *   "schedule":{"mon":["09-17"],"sat":[],"sun":[]}}]}
+ * v 4 adds "tz", "schedule" and, to "targeting": "regions", "metros",
+ * "cities", "zips", "radius", "segments_include", "segments_exclude",
+ * "lists_include", "lists_exclude" (beat_campaign_aud; docs/campaigns.md).
  * Empty/absent targeting lists mean "any". ${CLICK_URL} in adm is replaced
  * by inference with the receiver's signed click URL. "flight_s" is resolved
  * to absolute start_ms/end_ms at decode time (now_ms), and encode always
@@ -34,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "beat_exchange.h"
+#include "beat_sched.h"
 #include "beat_tz.h"
 #include "beat_util.h"
 #include "beat_wire.h"
@@ -151,8 +153,10 @@ typedef struct beat_campaign {
      * one of sellers: "asi" (any account there) or "asi:sid" */
     bool schain_complete;
     beat_strv sellers;
-    beat_pacing pacing;    /* v 3; DEFAULT when absent */
-    const beat_tz *tz;     /* v 4, "tz": interned (beat_tz.h), never freed; NULL = UTC */
+    beat_pacing pacing; /* v 3; DEFAULT when absent */
+    const beat_tz *tz;  /* v 4, "tz": interned (beat_tz.h), never freed; NULL = UTC */
+    /* v 4, "schedule": the open hours in tz (beat_sched.h); .on false = always open */
+    beat_sched schedule;
     beat_campaign_aud aud; /* v 4; all empty when absent */
 } beat_campaign;
 

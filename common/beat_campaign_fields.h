@@ -44,4 +44,7 @@ int beat_campaign_aud_decode(const cJSON *const *f, const char *ctx, bool strict
 void beat_campaign_aud_encode(beat_json_enc *e, const beat_campaign_aud *a);
 void beat_campaign_aud_fini(beat_campaign_aud *a);
 
+/* ,"schedule":{…} (every weekday, ranges merged; beat_sched.h). */
+void beat_campaign_e_sched(beat_json_enc *e, const beat_campaign *c);
+
 #endif

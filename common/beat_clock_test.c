@@ -1,6 +1,7 @@
 /* The simulated engine clock: spec parsing (refusals leave the clock as it
  * was) and the linear map from wall time. */
 #include <errno.h>
+#include <stdlib.h>
 #include "beat_clock.h"
 #include "beat_test.h"
 
@@ -20,7 +21,13 @@ static int t_map(void) {
     CHECK(beat_engine_of_wall_ms(1000000) == 5000000);
     CHECK(beat_engine_of_wall_ms(1001000) == 5000000 + 720000);
     CHECK(beat_clock_rate() == 720.0);
+    /* and back: the wall time at which the engine shows a time */
+    CHECK(beat_wall_of_engine_ms(5000000 + 720000) == 1001000);
+    CHECK(beat_wall_of_engine_ms(5000000 - 3 * 86400000LL) == 1000000 - 360000);
+    for (int64_t w = 999000; w < 1003000; w += 7)
+        CHECK(llabs(beat_wall_of_engine_ms(beat_engine_of_wall_ms(w)) - w) <= 1);
     CHECK(beat_clock_configure("", &why) == 0);
+    CHECK(beat_wall_of_engine_ms(42) == 42);
     CHECK(!beat_clock_simulated() && beat_engine_of_wall_ms(42) == 42);
     return 0;
 }

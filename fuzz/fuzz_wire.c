@@ -57,6 +57,11 @@ static void fuzz_campaigns(const char *p, size_t n, beat_buf *e1, beat_buf *e2) 
     for (int i = 0; i < a.n; i++) {
         FUZZ_CHECK(beat_campaigns_find(&b, a.c[i].id) != NULL);
         FUZZ_CHECK(a.c[i].start_ms == b.c[i].start_ms && a.c[i].end_ms == b.c[i].end_ms);
+        /* a schedule survives the trip bit for bit and is open some time */
+        const beat_sched *sa = &a.c[i].schedule, *sb = &b.c[i].schedule;
+        FUZZ_CHECK(sa->on == sb->on && memcmp(sa->hours, sb->hours, sizeof sa->hours) == 0);
+        FUZZ_CHECK(!sa->on ||
+                   beat_sched_weight(sa, a.c[i].tz, NULL, NOW_MS, NOW_MS + 8 * 86400000LL) > 0);
     }
     FUZZ_CHECK(beat_campaigns_encode(&b, e2) == 0);
     FUZZ_CHECK(fuzz_same_bytes(e1, e2));

@@ -44,6 +44,7 @@
 #include <xxhash.h>
 
 #include "audience.h"
+#include "beat_clock.h"
 #include "beat_fcap.h"
 #include "creative.h"
 #include "fcap.h"
@@ -55,11 +56,10 @@
 
 const char *inf_nobid_name(inf_nobid r) {
     static const char *const names[INF_NB_N] = {
-        "none",        "no_model",          "no_state",      "stale_state",
-        "currency",    "blocklist",         "seat",          "tmax",
-        "no_imp",      "no_match",          "geo",           "segments",
-        "lists",       "schain_incomplete", "schain_seller", "freq_cap",
-        "below_floor", "response",          "lease"};
+        "none",          "no_model", "no_state",    "stale_state", "currency",
+        "blocklist",     "seat",     "tmax",        "no_imp",      "no_match",
+        "schedule",      "geo",      "segments",    "lists",       "schain_incomplete",
+        "schain_seller", "freq_cap", "below_floor", "response",    "lease"};
     return (unsigned)r < INF_NB_N ? names[r] : "?";
 }
 
@@ -156,7 +156,7 @@ static bool cap_allows(inf_bidder *b, const inf_camp *cp, const inf_req *r, uint
 
 /* ---- scoring and pricing ------------------------------------------------------ */
 
-static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im, int64_t now_ms,
+static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im, int64_t engine_ms,
                          beat_feat_raw *f) {
     const beat_hash_params *p = &m->hp;
     beat_feat_reset(f);
@@ -186,7 +186,7 @@ static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im
     if (r->devicetype >= 0) beat_feat_add_int(f, p, "dt", r->devicetype);
     if (r->os) beat_feat_add(f, p, "os", r->os, strlen(r->os));
     if (r->country) beat_feat_add(f, p, "ctry", r->country, strlen(r->country));
-    beat_feat_add_int(f, p, "hr", (now_ms / 3600000) % 24);
+    beat_feat_add_int(f, p, "hr", (engine_ms / 3600000) % 24);
 }
 
 static int64_t price_of(int64_t base, int64_t max, double pctr, double avg_ctr, double multiplier) {
@@ -312,8 +312,8 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
  * (for the bid log) are computed once, at the end. */
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, int i,
                          const uint64_t *req, const uint64_t *req_all, const inf_aud_refused *ar,
-                         int64_t now_ms, inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex,
-                         uint64_t *ck, inf_bid *out) {
+                         int64_t now_ms, int64_t engine_ms, inf_xcache *xc, _Atomic uint64_t *opps,
+                         inf_result *ex, uint64_t *ck, inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
@@ -329,14 +329,14 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     imp_scan s = {.w = w, .im = im, .i = i, .xc = xc, .out = out, .ex = ex};
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
     bool have_raw = false;
-    int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0, leased = 0;
+    int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0, leased = 0, closed = 0;
     int supply[2] = {0, 0}; /* refused by schain_complete, by sellers */
     int aud[3] = {0, 0, 0}; /* refused by geography, segments, lists */
     for (int k = 0; k < nw; k++)
         for (uint64_t bits = cand[k]; bits; bits &= bits - 1) {
             int ci = k * 64 + __builtin_ctzll(bits);
             const inf_camp *cp = &w->camps[ci];
-            if (now_ms < cp->start_ms || now_ms >= cp->end_ms) continue;
+            if (engine_ms < cp->start_ms || engine_ms >= cp->end_ms) continue;
             const beat_campaign *c = cp->c;
             if (!seat_allowed(r, c)) continue;
             if (im->private_auction && !inf_deal_any(c, im)) continue; /* deal bids only */
@@ -348,6 +348,11 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
                     supply[v == INF_SCHAIN_INCOMPLETE ? 0 : 1]++;
                     continue;
                 }
+            }
+            /* Dayparting: the hour of engine time in the campaign's zone. */
+            if (c->schedule.on && !beat_sched_open(&c->schedule, c->tz, engine_ms)) {
+                closed++;
+                continue;
             }
             if (ar->any) {
                 uint64_t bit = 1ULL << (ci & 63);
@@ -384,7 +389,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
             }
         scan:
             if (!have_raw) {
-                imp_features(m, r, im, now_ms, &s.raw);
+                imp_features(m, r, im, engine_ms, &s.raw);
                 have_raw = true;
                 s.base = inf_model_logit_base(m, &s.raw);
                 if (inf_world_factor_scores(w, &s.raw, fs, BEAT_CAMPAIGNS_MAX, true)) s.fs = fs;
@@ -435,6 +440,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     if (aud[2]) return INF_NB_LISTS;
     if (aud[1]) return INF_NB_SEGMENTS;
     if (aud[0]) return INF_NB_GEO;
+    if (closed) return INF_NB_SCHEDULE;
     return INF_NB_NO_MATCH;
 }
 
@@ -484,11 +490,14 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r, int64_t
     if (explain) inf_tindex_request_all(w->tx, r, req_all);
     inf_aud_refused ar;
     inf_aud_filter(w->aud, r, inf_tindex_words(w->tx), req, explain ? req_all : NULL, &ar);
+    /* Flights, schedules and the hour of day follow engine time; state
+     * age, caps' windows and the bid log's stamps keep the wall clock. */
+    int64_t engine_ms = beat_engine_of_wall_ms(now_ms);
     inf_nobid worst = INF_NB_NO_IMP;
     bool cur_skip = false;
     uint64_t ck = UINT64_MAX; /* not made yet */
     for (int i = 0; i < r->n_imp; i++) {
-        inf_nobid nb = bid_imp(b, w, r, i, req, req_all, &ar, now_ms, xc, out->opps,
+        inf_nobid nb = bid_imp(b, w, r, i, req, req_all, &ar, now_ms, engine_ms, xc, out->opps,
                                explain && i == 0 ? out : NULL, &ck, &out->bids[out->n]);
         cur_skip |= r->imp[i].skip == INF_IMP_CURRENCY;
         if (nb == INF_NB_NONE) out->n++;

@@ -32,6 +32,7 @@ typedef enum {
     INF_NB_NO_IMP,            /* no imp usable (inf_imp_skip says why per imp) */
     INF_NB_NO_MATCH,          /* no campaign passed flight/pause/creative fit/
                            targeting/blocks/deals */
+    INF_NB_SCHEDULE,          /* matches, but outside its schedule's open hours */
     INF_NB_GEO,               /* matches, but outside their regions/metros/cities/
                                  zips/radius (or no such signal) */
     INF_NB_SEGMENTS,          /* matches, but segments_include/exclude refuse the user */

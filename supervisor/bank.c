@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat_clock.h"
+
 typedef struct account {
     char id[BEAT_ID_MAX + 1];
     bool in_set, paused;
@@ -194,8 +196,9 @@ static int live_nodes(const sup_bank *b, int k, int64_t now_ms) {
     return n;
 }
 
+/* The flight ends in engine time; now_ms is the wall clock. */
 static bool eligible(const sup_bank *b, const account *x, int64_t now_ms) {
-    return !b->hold && x->in_set && !x->paused && now_ms < x->end_ms;
+    return !b->hold && x->in_set && !x->paused && beat_engine_of_wall_ms(now_ms) < x->end_ms;
 }
 
 int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms, beat_lease_msg *grant) {

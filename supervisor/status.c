@@ -2,10 +2,12 @@
  * "Supervisor status page"): campaigns with budget, the spend the ledger
  * counted and the worst case committed (docs/money.md), the actuator's own
  * spend figure, multiplier and paused flag; state and model versions and
- * ages; model metrics; connected subscribers. Static bytes: the page renders
- * itself from /v1/versions, /v1/campaigns, /v1/state/latest and /v1/leases
- * (absent on a relay), so it costs the daemon nothing between polls. All
- * user text is set via textContent. */
+ * ages; model metrics; connected subscribers; each flight's phase by
+ * engine time (the supervisor's engine_ms under a simulated clock, else the
+ * browser's clock). Static bytes: the page renders itself from
+ * /v1/versions, /v1/campaigns, /v1/state/latest and /v1/leases (absent on a
+ * relay), so it costs the daemon nothing between polls. All user text is
+ * set via textContent. */
 #include "status.h"
 
 #include <math.h>
@@ -27,7 +29,8 @@ static const char PAGE[] =
     "<h2>Campaigns</h2><table id=\"campaigns\"><thead><tr><th>id</th>"
     "<th class=\"num\">budget</th><th class=\"num\">counted</th>"
     "<th class=\"num\">committed</th><th class=\"num\">actuator's spend</th>"
-    "<th class=\"num\">multiplier</th><th>paused</th></tr></thead><tbody></tbody></table>\n"
+    "<th class=\"num\">multiplier</th><th>paused</th><th>flight</th>"
+    "</tr></thead><tbody></tbody></table>\n"
     "<script>\n"
     "'use strict';\n"
     "function el(t,txt,cls){const e=document.createElement(t);"
@@ -50,7 +53,8 @@ static const char PAGE[] =
     ":'(primary)';\n"
     "  const m=document.getElementById('meta');m.className='ok';\n"
     "  m.textContent='updated '+new Date().toISOString()+(v.peers!==undefined?"
-    "' \\u2014 subscribers connected: '+v.peers:'');\n"
+    "' \\u2014 subscribers connected: '+v.peers:'')+(v.engine_ms?' \\u2014 simulated engine "
+    "time '+new Date(v.engine_ms).toISOString()+' (\\u00d7'+v.clock_rate+')':'');\n"
     "  let tb=body('versions');\n"
     "  row(tb,['campaigns',num(v.campaigns),age(v.campaigns_ts),'']);\n"
     "  row(tb,['state',num(v.state),age(v.state_ts),v.state_actuator||'']);\n"
@@ -64,13 +68,14 @@ static const char PAGE[] =
     "  else row(tb,['no model yet']);\n"
     "  tb=body('campaigns');\n"
     "  const sc=(st&&st.campaigns)||{},sp=(st&&st.private&&st.private.spend)||{};\n"
-    "  const la=(ls&&ls.campaigns)||{};\n"
+    "  const la=(ls&&ls.campaigns)||{},now=v.engine_ms||Date.now();\n"
     "  for(const c of (cs&&cs.campaigns)||[]){const s=sc[c.id]||{},a=la[c.id]||{};\n"
     "   const spend=(typeof sp[c.id]==='number')?sp[c.id]:s.spent_micros;\n"
     "   row(tb,[c.id,num(money(c.budget_micros)),num(money(a.spend_micros)),"
     "num(money(a.committed_micros)),num(money(spend)),"
     "num(typeof s.multiplier==='number'?s.multiplier.toFixed(3):'-'),"
-    "String(!!(c.paused||s.paused))])}\n"
+    "String(!!(c.paused||s.paused)),"
+    "now<c.start_ms?'not started':now>=c.end_ms?'ended':'live'])}\n"
     "  if(!cs)row(tb,['no campaigns yet']);\n"
     " }catch(e){const m=document.getElementById('meta');m.className='err';"
     "m.textContent='cannot reach the API: '+e.message}\n"

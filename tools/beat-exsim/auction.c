@@ -262,6 +262,15 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
         c->wins++;
         c->imps++;
         c->exp_clicks += ctr;
+        /* Bought outside its open hours? Closed both when asked and when
+         * answered, so an hour turning during the call is not held
+         * against the engine. */
+        int ci = sim->camps.n ? exs_camps_find(&sim->camps, b->cid ? b->cid : "") : -1;
+        if (ci >= 0 && !exs_camp_open(&sim->camps, ci, t_ms) &&
+            !exs_camp_open(&sim->camps, ci, beat_now_ms())) {
+            c->off_schedule_imps++;
+            s->off_schedule_imps++;
+        }
     }
     if (c && r->at == 1) { /* what shading saved: value bid − price paid */
         int64_t value =

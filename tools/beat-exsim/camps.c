@@ -1,11 +1,11 @@
 /* The campaigns as the oracle sees them: budget, flight, bid cap, and a
  * simplified eligibility test (targeting lists, geography and segments,
- * creative format and size, private deals, the request's badv/bcat blocks)
- * read from the same JSON the supervisor serves. Approximate on purpose (no
- * frequency caps, no attribute checks; first-party lists are the
- * advertiser's and unknown here: a campaign that needs one is never
- * eligible, an exclusion list excludes nobody); only the oracle uses it,
- * never the auction itself. */
+ * creative format and size, private deals, the request's badv/bcat blocks,
+ * the schedule in its zone on engine time) read from the same JSON the
+ * supervisor serves. Approximate on purpose (no frequency caps, no
+ * attribute checks; first-party lists are the advertiser's and unknown
+ * here: a campaign that needs one is never eligible, an exclusion list
+ * excludes nobody); only the oracle uses it, never the auction itself. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +15,8 @@
 
 #include <cJSON.h>
 
+#include "beat_clock.h"
+#include "beat_sched.h"
 #include "exsim.h"
 
 #define LIST_MAX 64
@@ -38,6 +40,8 @@ struct exs_camp {
     double radius[8][3]; /* lat, lon, km */
     int n_radius;
     bool lists_in;
+    beat_sched sched; /* .on false: no schedule */
+    const beat_tz *tz;
 };
 
 static void strs_read(strs *s, const cJSON *arr) {
@@ -98,6 +102,19 @@ static void aud_read(exs_camp *c, const cJSON *t) {
         }
     }
     c->lists_in = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "lists_include")) > 0;
+}
+
+/* tz and schedule, validated as the supervisor does (0, or -EINVAL with
+ * the reason in why). */
+static int camp_when(exs_camp *c, const cJSON *j, beat_reason *why) {
+    const cJSON *tz = cJSON_GetObjectItemCaseSensitive(j, "tz");
+    beat_reason tzwhy = {{0}};
+    if (tz && (!cJSON_IsString(tz) || !(c->tz = beat_tz_get(tz->valuestring, &tzwhy))))
+        return beat_reasonf(why, -EINVAL, "%s.tz: %s", c->id,
+                            tzwhy.msg[0] ? tzwhy.msg : "must be a time zone name");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "schedule");
+    if (s && beat_sched_decode(s, c->id, false, &c->sched, why) != 0) return -EINVAL;
+    return 0;
 }
 
 static void camp_read(exs_camp *c, const cJSON *j, int64_t now_ms) {
@@ -169,9 +186,19 @@ int exs_camps_load(const char *path, exs_camps *out, char *err, size_t errn) {
         cJSON_Delete(root);
         return -ENOMEM;
     }
-    int64_t now = beat_now_ms();
+    int64_t now = beat_engine_ms(); /* "flight_s" starts at engine now */
     const cJSON *j;
-    cJSON_ArrayForEach(j, arr) camp_read(&out->c[out->n++], j, now);
+    beat_reason why = {{0}};
+    cJSON_ArrayForEach(j, arr) {
+        exs_camp *c = &out->c[out->n++];
+        camp_read(c, j, now);
+        if (camp_when(c, j, &why) != 0) {
+            snprintf(err, errn, "%s: %s", path, why.msg);
+            cJSON_Delete(root);
+            exs_camps_fini(out);
+            return -EINVAL;
+        }
+    }
     cJSON_Delete(root);
     return 0;
 }
@@ -195,6 +222,11 @@ int exs_camps_find(const exs_camps *cs, const char *id) {
     for (int i = 0; i < cs->n; i++)
         if (strcmp(cs->c[i].id, id) == 0) return i;
     return -1;
+}
+
+bool exs_camp_open(const exs_camps *cs, int i, int64_t t_ms) {
+    const exs_camp *c = &cs->c[i];
+    return beat_sched_open(&c->sched, c->tz, beat_engine_of_wall_ms(t_ms));
 }
 
 int64_t exs_camp_budget(const exs_camps *cs, int i) { return cs->c[i].budget_micros; }
@@ -250,7 +282,9 @@ static bool seg_hit(const strs *rules, const exs_req *r) {
 bool exs_camp_eligible(const exs_camps *cs, int i, const exs_world *w, const exs_req *r,
                        int64_t t_ms) {
     const exs_camp *c = &cs->c[i];
-    if (c->paused || t_ms < c->start_ms || t_ms >= c->end_ms) return false;
+    int64_t e_ms = beat_engine_of_wall_ms(t_ms); /* flights are in engine time */
+    if (c->paused || e_ms < c->start_ms || e_ms >= c->end_ms) return false;
+    if (!beat_sched_open(&c->sched, c->tz, e_ms)) return false;
     if (c->countries.n && !strs_has(&c->countries, exs_ctry_name(r->ctry), false)) return false;
     if (c->os.n && !strs_has(&c->os, exs_os_name(r->os), false)) return false;
     if (c->n_devtypes) {

@@ -25,6 +25,9 @@
 typedef struct exs_campaign_stats {
     char id[72];
     int64_t bids, wins, spend_cpm_micros, clicks, imps;
+    /* impressions bought while its schedule was closed from the request
+     * to the answer (engine time, its zone): 0 for a correct engine */
+    int64_t off_schedule_imps;
     int64_t bid_cpm_micros; /* Σ prices of its non-test bids: their worst case */
     double exp_clicks;      /* Σ true CTR over its wins */
     /* First-price wins: what it paid, and the value it bid before shading
@@ -68,6 +71,10 @@ typedef struct exs_stats {
     int64_t by_fmt_req[3], by_fmt_bids[3], by_fmt_wins[3];
     uint32_t *lat_hist; /* EXS_LAT_BUCKETS of 10 µs; the last one is ≥ 1 s */
     int64_t lat_n;
+    /* Engine time (beat_clock.h) at the first and last auction: the span
+     * of campaign time the run covered (the wall span under no --sim-clock). */
+    int64_t engine_start_ms, engine_end_ms;
+    int64_t off_schedule_imps; /* Σ over campaigns */
     int n_campaigns, campaigns_dropped;
     exs_campaign_stats *campaigns; /* up to EXS_CAMPAIGNS_MAX */
 } exs_stats;

@@ -24,6 +24,9 @@ int64_t exs_camp_budget(const exs_camps *cs, int i);
 int64_t exs_camp_max_bid(const exs_camps *cs, int i);
 bool exs_camp_eligible(const exs_camps *cs, int i, const exs_world *w, const exs_req *r,
                        int64_t t_ms);
+/* Whether campaign i's schedule is open at wall time t_ms (engine time in
+ * its zone; no schedule: always). */
+bool exs_camp_open(const exs_camps *cs, int i, int64_t t_ms);
 /* Distinct advertiser domains of all campaigns (for badv); borrowed. */
 int exs_camps_adomains(const exs_camps *cs, const char *const **out);
 
