@@ -29,4 +29,13 @@ int beat_creative_decode(const cJSON *j, const char *ctx, bool strict, beat_crea
 void beat_creative_encode(beat_json_enc *e, const beat_creative *cr);
 void beat_creative_fini(beat_creative *cr);
 
+/* "daily_budget_micros" and "rollover" (v 4, beat_campaign_budget.c): either
+ * may be NULL (absent); needs c->budget_micros decoded first. */
+int beat_campaign_budget_decode(const cJSON *daily, const cJSON *rollover, const char *ctx,
+                                beat_campaign *c, beat_reason *why);
+/* Appends ,"daily_budget_micros":…,"rollover":… when the campaign has them. */
+void beat_campaign_budget_encode(beat_json_enc *e, const beat_campaign *c);
+/* True when c uses a field of this file (its set must be written as v 4). */
+bool beat_campaign_budget_used(const beat_campaign *c);
+
 #endif
