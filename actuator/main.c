@@ -16,6 +16,7 @@
 #include "beat_alert_rules.h"
 #include "beat_campaign.h"
 #include "beat_cfg.h"
+#include "beat_clock.h"
 #include "beat_http.h"
 #include "beat_log.h"
 #include "beat_metrics.h"
@@ -268,8 +269,17 @@ static void tick(loop *lp) {
     for (int i = 0; i < lp->st.n; i++) {
         act_camp *c = lp->st.c[i];
         if (!c->in_set) continue;
-        act_pacer_in in = {c->start_ms, c->end_ms,    c->budget_micros, c->spent_micros,
-                           data_ms,     c->op_paused, c->opps,          c->mode};
+        act_pacer_in in = {.start_ms = c->start_ms,
+                           .end_ms = c->end_ms,
+                           .budget_micros = c->budget_micros,
+                           .spent_micros = c->spent_micros,
+                           .data_ms = data_ms,
+                           .op_paused = c->op_paused,
+                           .opps = c->opps,
+                           .mode = c->mode};
+        /* a daily budget: the controller paces today (engine time decides the day) */
+        act_daily_scope(&c->day_c, &c->daily, &c->ctl, &in, beat_engine_of_wall_ms(now), now,
+                        beat_clock_rate());
         act_pacer_step(&lp->pcfg, &c->ctl, &in, now);
         if (c->g_spend) beat_gauge_set(c->g_spend, (double)c->spent_micros);
         if (c->g_mult) beat_gauge_set(c->g_mult, c->ctl.multiplier);
