@@ -38,6 +38,7 @@ static double o_min_mult, o_max_mult, o_kp, o_ki, o_kd, o_stop_margin, o_infligh
     o_horizon, o_land_tau_s, o_land_min_bids;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
+static char *o_sim_clock; /* --sim-clock: engine time spec */
 /* One option per entry, its fields named: a table, laid out by hand. */
 /* clang-format off */
 static const beat_opt opts[] = {
@@ -110,6 +111,7 @@ static const beat_opt opts[] = {
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "beat-actuator",
      .help = "instance name, written into every state"},
     BEAT_HTTP_OPTS(o_http),
+    BEAT_OPT_SIM_CLOCK(&o_sim_clock),
     {.name = "log-level", .env = "BEAT_LOG_LEVEL",
      .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
      .help = "debug|info|warn|error"},
@@ -250,7 +252,7 @@ static void tick(loop *lp) {
     int64_t t0 = beat_mono_us();
     int64_t now = beat_now_ms();
     if (lp->refresh_now || !lp->have_set || lp->ticks % (uint64_t)o_campaigns_every == 0)
-        refresh_campaigns(lp, now);
+        refresh_campaigns(lp, beat_engine_ms()); /* "flight_s" starts at engine now */
 
     act_pull_stats ps = {0};
     act_links_pull(lp->links, &lp->st, &ps);
@@ -269,8 +271,12 @@ static void tick(loop *lp) {
     for (int i = 0; i < lp->st.n; i++) {
         act_camp *c = lp->st.c[i];
         if (!c->in_set) continue;
-        act_pacer_in in = {.start_ms = c->start_ms,
-                           .end_ms = c->end_ms,
+        /* The flight is in engine time, the aggregates and this tick in
+         * wall time: the pacer gets the flight as wall times (its plan maps
+         * them back to engine hours), so a simulated clock simply makes
+         * the flight shorter. */
+        act_pacer_in in = {.start_ms = beat_wall_of_engine_ms(c->start_ms),
+                           .end_ms = beat_wall_of_engine_ms(c->end_ms),
                            .budget_micros = c->budget_micros,
                            .spent_micros = c->spent_micros,
                            .data_ms = data_ms,
@@ -334,6 +340,7 @@ int main(int argc, char **argv) {
                        "supervisor.",
                        opts, argc, argv, &o_log_level) != 0)
         return 64;
+    if (beat_cfg_sim_clock("beat-actuator", o_sim_clock) != 0) return 64;
     if (beat_cfg_secret("beat-actuator", "admin-token", "BEAT_ADMIN_TOKEN", &o_token, NULL,
                         o_dev) != 0)
         return 64;

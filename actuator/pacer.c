@@ -41,6 +41,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "beat_clock.h"
+
 #define DAY_MS 86400000.0
 #define HOUR_MS 3600000.0
 
@@ -137,9 +139,14 @@ static double cum_daily(const act_pacer_cfg *cfg, double t_ms, double day_sum) {
     return days * day_sum + w + (in_day - h) * cfg->weights[h];
 }
 
-/* Cumulative plan fraction F(t) in [0, 1]. */
-static double plan_frac(const act_pacer_cfg *cfg, const act_pacer_in *in, double t_ms) {
-    double s = (double)in->start_ms, e = (double)in->end_ms;
+/* Cumulative plan fraction F(t) in [0, 1]. The flight and t are wall
+ * times; the hours of the day are engine hours (the same on the wall clock;
+ * under a simulated clock the map is linear, so a plan without weights is
+ * unchanged). */
+static double plan_frac(const act_pacer_cfg *cfg, const act_pacer_in *in, double t_wall_ms) {
+    double s = (double)beat_engine_of_wall_ms(in->start_ms);
+    double e = (double)beat_engine_of_wall_ms(in->end_ms);
+    double t_ms = (double)beat_engine_of_wall_ms((int64_t)t_wall_ms);
     if (e <= s || t_ms <= s) return 0.0;
     if (t_ms >= e) return 1.0;
     if (cfg->n_weights != ACT_PACER_HOURS) return (t_ms - s) / (e - s);

@@ -4,6 +4,7 @@
  * value is the operator's mistake: say which option and why, exit 64 —
  * never start with a half-understood configuration. */
 #include "beat_cfg.h"
+#include "beat_clock.h"
 #include "beat_log.h"
 #include "beat_util.h"
 
@@ -182,6 +183,18 @@ int beat_cfg_start(const char *prog, const char *svc, const char *summary, const
         return EXIT_USAGE;
     }
     beat_log_init(svc, lvl);
+    return 0;
+}
+
+int beat_cfg_sim_clock(const char *prog, const char *spec) {
+    beat_reason why = {{0}};
+    if (beat_clock_configure(spec, &why) != 0) {
+        fprintf(stderr, "%s: --sim-clock: %s\n", prog, why.msg);
+        return EXIT_USAGE;
+    }
+    if (beat_clock_simulated())
+        beat_log(BEAT_WARN, "sim_clock", "spec=%s engine_ms=%lld rate=%g", spec,
+                 (long long)beat_engine_ms(), beat_clock_rate());
     return 0;
 }
 

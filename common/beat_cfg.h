@@ -79,6 +79,24 @@ int beat_cfg_set(const beat_opt *opt, const char *value, char *err, unsigned err
              "future time would switch off the staleness checks it feeds"}
 /* clang-format on */
 
+/* --sim-clock (env BEAT_SIM_CLOCK, shared by every daemon and beat-exsim):
+ * the engine clock's spec (beat_clock.h), empty = the wall clock. Demos and
+ * tests only. dst: char **. */
+/* clang-format off */
+#define BEAT_OPT_SIM_CLOCK(ptr)                                                        \
+    {.name = "sim-clock", .env = "BEAT_SIM_CLOCK",                                     \
+     .type = BEAT_OPT_STR, .dst = (ptr), .def = "",                                    \
+     .help = "simulated engine clock ORIGIN_WALL_MS:START_ENGINE_MS:RATE for demos "   \
+             "and tests (campaign flights, schedules and days follow it; timeouts "    \
+             "keep the wall clock); empty = wall clock; never set in production"}
+/* clang-format on */
+
+/* Starts the engine clock from the --sim-clock value (NULL or "" = wall
+ * clock). Returns 0, or 64 (the usage exit status) after "prog:
+ * --sim-clock: reason" on stderr. A simulated clock is logged as a
+ * "sim_clock" warning. Call after beat_cfg_start, before threads start. */
+int beat_cfg_sim_clock(const char *prog, const char *spec);
+
 /* Refuses to run on a secret a production daemon must not use: *value empty
  * or NULL, or equal to dev_value (the well-known development default; NULL:
  * none). With dev, an empty *value becomes dev_value (when given) and the

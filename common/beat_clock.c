@@ -47,6 +47,11 @@ int64_t beat_engine_of_wall_ms(int64_t wall_ms) {
     return G.start_ms + (int64_t)((double)(wall_ms - G.origin_wall_ms) * G.rate);
 }
 
+int64_t beat_wall_of_engine_ms(int64_t engine_ms) {
+    if (!G.sim) return engine_ms;
+    return G.origin_wall_ms + (int64_t)((double)(engine_ms - G.start_ms) / G.rate);
+}
+
 int64_t beat_engine_ms(void) { return beat_engine_of_wall_ms(beat_now_ms()); }
 
 double beat_clock_rate(void) { return G.sim ? G.rate : 1.0; }

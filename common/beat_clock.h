@@ -25,6 +25,9 @@ int beat_clock_configure(const char *spec, beat_reason *why);
 int64_t beat_engine_ms(void);
 /* The engine time of a given wall time (for times other daemons stamped). */
 int64_t beat_engine_of_wall_ms(int64_t wall_ms);
+/* The wall time at which the engine clock shows engine_ms (the inverse,
+ * to the ms): for a daemon whose other inputs are wall-stamped. */
+int64_t beat_wall_of_engine_ms(int64_t engine_ms);
 /* How many engine ms pass per wall ms (1 on the wall clock). */
 double beat_clock_rate(void);
 /* True when a simulated clock is configured. */

@@ -45,6 +45,7 @@ static beat_strlist o_kafka_opts;
 static beat_alert_opts o_alert;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
+static char *o_sim_clock; /* --sim-clock: engine time spec */
 /* One option per entry, its fields named: a table, laid out by hand. */
 /* clang-format off */
 static const beat_opt OPTS[] = {
@@ -133,6 +134,7 @@ static const beat_opt OPTS[] = {
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "datastream-1",
      .help = "instance name (in answers as \"instance\")"},
     BEAT_HTTP_OPTS(o_http),
+    BEAT_OPT_SIM_CLOCK(&o_sim_clock),
     {.name = "log-level", .env = "BEAT_LOG_LEVEL",
      .type = BEAT_OPT_STR, .dst = &o_level, .def = "info",
      .help = "debug|info|warn|error"},
@@ -461,6 +463,7 @@ int main(int argc, char **argv) {
                        "aggregates and training samples over HTTP.",
                        OPTS, argc, argv, &o_level) != 0)
         return 64;
+    if (beat_cfg_sim_clock("beat-datastream", o_sim_clock) != 0) return 64;
     if (!o_name[0] || strlen(o_name) > BEAT_ID_MAX) {
         fprintf(stderr, "beat-datastream: --name: must be 1..%d bytes\n", BEAT_ID_MAX);
         return 64;

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "beat_clock.h"
 #include "creative.h"
 #include "lease.h"
 #include "opps.h"
@@ -124,7 +125,7 @@ int inf_bidder_freq_count(inf_bidder *b, const inf_camp *cp, const char *user, i
 
 /* ---- scoring and pricing ------------------------------------------------------ */
 
-static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im, int64_t now_ms,
+static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im, int64_t engine_ms,
                          beat_feat_raw *f) {
     const beat_hash_params *p = &m->hp;
     beat_feat_reset(f);
@@ -154,7 +155,7 @@ static void imp_features(const inf_model *m, const inf_req *r, const inf_imp *im
     if (r->devicetype >= 0) beat_feat_add_int(f, p, "dt", r->devicetype);
     if (r->os) beat_feat_add(f, p, "os", r->os, strlen(r->os));
     if (r->country) beat_feat_add(f, p, "ctry", r->country, strlen(r->country));
-    beat_feat_add_int(f, p, "hr", (now_ms / 3600000) % 24);
+    beat_feat_add_int(f, p, "hr", (engine_ms / 3600000) % 24);
 }
 
 static int64_t price_of(int64_t base, int64_t max, double pctr, double avg_ctr, double multiplier) {
@@ -280,7 +281,8 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
  * (for the bid log) are computed once, at the end. */
 static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, int i,
                          const uint64_t *req, const uint64_t *req_all, int64_t now_ms,
-                         inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex, inf_bid *out) {
+                         int64_t engine_ms, inf_xcache *xc, _Atomic uint64_t *opps, inf_result *ex,
+                         inf_bid *out) {
     const inf_imp *im = &r->imp[i];
     if (im->skip != INF_IMP_OK) return INF_NB_NO_IMP;
     const inf_model *m = w->model;
@@ -298,7 +300,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
         for (uint64_t bits = cand[k]; bits; bits &= bits - 1) {
             int ci = k * 64 + __builtin_ctzll(bits);
             const inf_camp *cp = &w->camps[ci];
-            if (now_ms < cp->start_ms || now_ms >= cp->end_ms) continue;
+            if (engine_ms < cp->start_ms || engine_ms >= cp->end_ms) continue;
             const beat_campaign *c = cp->c;
             if (!seat_allowed(r, c)) continue;
             if (im->private_auction && !inf_deal_any(c, im)) continue; /* deal bids only */
@@ -335,7 +337,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
             }
         scan:
             if (!have_raw) {
-                imp_features(m, r, im, now_ms, &s.raw);
+                imp_features(m, r, im, engine_ms, &s.raw);
                 have_raw = true;
                 s.base = inf_model_logit_base(m, &s.raw);
                 if (inf_world_factor_scores(w, &s.raw, fs, BEAT_CAMPAIGNS_MAX, true)) s.fs = fs;
@@ -420,10 +422,13 @@ void inf_bidder_run(inf_bidder *b, const inf_world *w, const inf_req *r, int64_t
     inf_tindex_request(w->tx, r, req);
     bool explain = b->cfg.explain;
     if (explain) inf_tindex_request_all(w->tx, r, req_all);
+    /* Flights, schedules and the hour of day follow engine time; state
+     * age, caps' windows and the bid log's stamps keep the wall clock. */
+    int64_t engine_ms = beat_engine_of_wall_ms(now_ms);
     inf_nobid worst = INF_NB_NO_IMP;
     bool cur_skip = false;
     for (int i = 0; i < r->n_imp; i++) {
-        inf_nobid nb = bid_imp(b, w, r, i, req, req_all, now_ms, xc, out->opps,
+        inf_nobid nb = bid_imp(b, w, r, i, req, req_all, now_ms, engine_ms, xc, out->opps,
                                explain && i == 0 ? out : NULL, &out->bids[out->n]);
         cur_skip |= r->imp[i].skip == INF_IMP_CURRENCY;
         if (nb == INF_NB_NONE) out->n++;

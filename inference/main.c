@@ -50,6 +50,7 @@ static int64_t o_clock_skew_ms;
 static beat_alert_opts o_alert;
 static double o_state_warn_s, o_state_error_s, o_model_warn_s, o_model_error_s;
 
+static char *o_sim_clock; /* --sim-clock: engine time spec */
 /* One option per entry, its fields named: a table, laid out by hand. */
 /* clang-format off */
 static const beat_opt opts[] = {
@@ -161,6 +162,7 @@ static const beat_opt opts[] = {
     {.name = "name", .env = "BEAT_INFERENCE_NAME",
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "inference-1",
      .help = "instance name (node id in bid logs)"},
+    BEAT_OPT_SIM_CLOCK(&o_sim_clock),
     {.name = "log-level", .env = "BEAT_LOG_LEVEL",
      .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
      .help = "debug|info|warn|error"},
@@ -558,6 +560,7 @@ int main(int argc, char **argv) {
                        "and CTR model kept in sync with the supervisor.",
                        opts, argc, argv, &o_log_level) != 0)
         return 64;
+    if (beat_cfg_sim_clock("beat-inference", o_sim_clock) != 0) return 64;
     if (beat_cfg_secret("beat-inference", "notice-secret", "BEAT_NOTICE_SECRET", &o_secret,
                         BEAT_NOTICE_DEV_SECRET, o_dev) != 0)
         return 64;

@@ -41,6 +41,7 @@ static double o_alpha, o_beta, o_l1, o_l2, o_prior_ctr;
 #define STR(x) STR_(x)
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
+static char *o_sim_clock; /* --sim-clock: engine time spec */
 /* One option per entry, its fields named: a table, laid out by hand. */
 /* clang-format off */
 static const beat_opt opts[] = {
@@ -109,6 +110,7 @@ static const beat_opt opts[] = {
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "beat-lighttrainer",
      .help = "trainer name, written into every checkpoint"},
     BEAT_HTTP_OPTS(o_http),
+    BEAT_OPT_SIM_CLOCK(&o_sim_clock),
     {.name = "log-level", .env = "BEAT_LOG_LEVEL",
      .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
      .help = "debug|info|warn|error"},
@@ -326,6 +328,7 @@ int main(int argc, char **argv) {
                        "the supervisor.",
                        opts, argc, argv, &o_log_level) != 0)
         return 64;
+    if (beat_cfg_sim_clock("beat-lighttrainer", o_sim_clock) != 0) return 64;
     if (beat_cfg_secret("beat-lighttrainer", "admin-token", "BEAT_ADMIN_TOKEN", &o_token, NULL,
                         o_dev) != 0)
         return 64;

@@ -39,6 +39,7 @@ static bool o_accept_v1;
 static beat_alert_opts o_alert;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
+static char *o_sim_clock; /* --sim-clock: engine time spec */
 /* One option per entry, its fields named: a table, laid out by hand. */
 /* clang-format off */
 static const beat_opt opts[] = {
@@ -118,6 +119,7 @@ static const beat_opt opts[] = {
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "receiver-1",
      .help = "instance name"},
     BEAT_HTTP_OPTS(o_http),
+    BEAT_OPT_SIM_CLOCK(&o_sim_clock),
     {.name = "log-level", .env = "BEAT_LOG_LEVEL",
      .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
      .help = "debug|info|warn|error"},
@@ -283,6 +285,7 @@ int main(int argc, char **argv) {
                        "produces them to Kafka.",
                        opts, argc, argv, &o_log_level) != 0)
         return 64;
+    if (beat_cfg_sim_clock("beat-receiver", o_sim_clock) != 0) return 64;
     if (beat_cfg_secret("beat-receiver", "notice-secret", "BEAT_NOTICE_SECRET", &o_secret,
                         BEAT_NOTICE_DEV_SECRET, o_dev) != 0)
         return 64;

@@ -16,6 +16,7 @@
 #include "beat_alert.h"
 #include "beat_campaign.h"
 #include "beat_ckpt.h"
+#include "beat_clock.h"
 #include "beat_log.h"
 #include "beat_sha.h"
 #include "beat_metrics.h"
@@ -210,7 +211,7 @@ int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *ver
         return reject(a, K_CAMPAIGNS, why,
                       beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", a->cfg.max_json_bytes));
     beat_campaign_set cs = {0};
-    int rc = beat_campaigns_decode(json, len, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
+    int rc = beat_campaigns_decode(json, len, beat_engine_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
     if (rc) return reject(a, K_CAMPAIGNS, why, -EINVAL);
     char hex[65], source[80];
     beat_sha256_hex(json, len, hex);
@@ -241,7 +242,7 @@ int sup_app_load_campaigns_file(sup_app *a, const char *path, beat_reason *why) 
         }
         beat_campaign_set cs = {0};
         beat_reason r = {{0}};
-        rc = beat_campaigns_decode(b.data, b.len, beat_now_ms(), BEAT_CAMPAIGNS_STRICT, &cs, &r);
+        rc = beat_campaigns_decode(b.data, b.len, beat_engine_ms(), BEAT_CAMPAIGNS_STRICT, &cs, &r);
         if (rc) {
             rc = beat_reasonf(why, -EINVAL, "%s: %s", path, r.msg);
         } else {
@@ -416,7 +417,7 @@ int sup_app_load(sup_app *a) {
         beat_campaign_set cs = {0};
         char *json = NULL;
         size_t len = 0;
-        if (beat_campaigns_decode(r.data, r.len, beat_now_ms(), 0, &cs, &why) == 0 &&
+        if (beat_campaigns_decode(r.data, r.len, beat_engine_ms(), 0, &cs, &why) == 0 &&
             json_with_version(r.data, r.len, r.version, &json, &len) == 0) {
             cs.version = r.version;
             a->cs = cs;

@@ -210,8 +210,9 @@ static int live_nodes(const sup_bank *b, int k, int64_t now_ms) {
     return n;
 }
 
+/* The flight ends in engine time; now_ms is the wall clock. */
 static bool eligible(const sup_bank *b, const account *x, int64_t now_ms) {
-    return !b->hold && x->in_set && !x->paused && now_ms < x->end_ms;
+    return !b->hold && x->in_set && !x->paused && beat_engine_of_wall_ms(now_ms) < x->end_ms;
 }
 
 /* Allowance granted for account k and not bid yet (as last reported). */

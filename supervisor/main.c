@@ -50,6 +50,7 @@ static int64_t o_clock_skew_ms;
 #define STR(x) STR2(x)
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
+static char *o_sim_clock; /* --sim-clock: engine time spec */
 /* One option per entry, its fields named: a table, laid out by hand. */
 /* clang-format off */
 static const beat_opt OPTS[] = {
@@ -145,6 +146,7 @@ static const beat_opt OPTS[] = {
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "supervisor-1",
      .help = "instance name"},
     BEAT_HTTP_OPTS(o_http),
+    BEAT_OPT_SIM_CLOCK(&o_sim_clock),
     {.name = "log-level", .env = "BEAT_LOG_LEVEL",
      .type = BEAT_OPT_STR, .dst = &o_level, .def = "info",
      .help = "debug|info|warn|error"},
@@ -330,6 +332,7 @@ int main(int argc, char **argv) {
                        "HTTP and publishes them to inference over nng.",
                        OPTS, argc, argv, &o_level) != 0)
         return 64;
+    if (beat_cfg_sim_clock("beat-supervisor", o_sim_clock) != 0) return 64;
     sup_cfg cfg = {
         .max_ckpt_bytes = (size_t)o_max_ckpt,
         .max_json_bytes = (size_t)o_max_json,

@@ -357,3 +357,26 @@ class Engine:
                 if '"lvl":"fatal"' in line:
                     out.append((n, line))
         return out
+
+
+class SimClock:
+    """A simulated engine clock (common/beat_clock.h) shared by every process
+    of a test: at wall time origin_ms the engine shows start_ms, and it runs
+    rate times faster. spec is the --sim-clock / BEAT_SIM_CLOCK value;
+    engine_ms() is what the daemons read at a wall time (now by default)."""
+
+    def __init__(self, start_ms, rate, origin_ms=None):
+        self.origin_ms = int(time.time() * 1000) if origin_ms is None else int(origin_ms)
+        self.start_ms, self.rate = int(start_ms), rate
+        self.spec = f"{self.origin_ms}:{self.start_ms}:{rate:g}"
+
+    def engine_ms(self, wall_ms=None):
+        w = time.time() * 1000 if wall_ms is None else wall_ms
+        return self.start_ms + int((w - self.origin_ms) * self.rate)
+
+    def wall_s_until(self, engine_ms):
+        """Wall seconds from now until the engine clock shows engine_ms."""
+        return (engine_ms - self.engine_ms()) / self.rate / 1000.0
+
+    def argv(self):
+        return ["--sim-clock", self.spec]

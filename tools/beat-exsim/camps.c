@@ -11,6 +11,7 @@
 
 #include <cJSON.h>
 
+#include "beat_clock.h"
 #include "exsim.h"
 
 #define LIST_MAX 64
@@ -125,7 +126,7 @@ int exs_camps_load(const char *path, exs_camps *out, char *err, size_t errn) {
         cJSON_Delete(root);
         return -ENOMEM;
     }
-    int64_t now = beat_now_ms();
+    int64_t now = beat_engine_ms(); /* "flight_s" starts at engine now */
     const cJSON *j;
     cJSON_ArrayForEach(j, arr) camp_read(&out->c[out->n++], j, now);
     cJSON_Delete(root);
@@ -166,7 +167,8 @@ int exs_camps_adomains(const exs_camps *cs, const char *const **out) {
 bool exs_camp_eligible(const exs_camps *cs, int i, const exs_world *w, const exs_req *r,
                        int64_t t_ms) {
     const exs_camp *c = &cs->c[i];
-    if (c->paused || t_ms < c->start_ms || t_ms >= c->end_ms) return false;
+    int64_t e_ms = beat_engine_of_wall_ms(t_ms); /* flights are in engine time */
+    if (c->paused || e_ms < c->start_ms || e_ms >= c->end_ms) return false;
     if (c->countries.n && !strs_has(&c->countries, exs_ctry_name(r->ctry), false)) return false;
     if (c->os.n && !strs_has(&c->os, exs_os_name(r->os), false)) return false;
     if (c->n_devtypes) {

@@ -68,6 +68,9 @@ typedef struct exs_stats {
     int64_t by_fmt_req[3], by_fmt_bids[3], by_fmt_wins[3];
     uint32_t *lat_hist; /* EXS_LAT_BUCKETS of 10 µs; the last one is ≥ 1 s */
     int64_t lat_n;
+    /* Engine time (beat_clock.h) at the first and last auction: the span
+     * of campaign time the run covered (the wall span under no --sim-clock). */
+    int64_t engine_start_ms, engine_end_ms;
     int n_campaigns, campaigns_dropped;
     exs_campaign_stats *campaigns; /* up to EXS_CAMPAIGNS_MAX */
 } exs_stats;

@@ -15,6 +15,7 @@
 #include <event2/http.h>
 
 #include "beat_cfg.h"
+#include "beat_clock.h"
 #include "beat_log.h"
 #include "exsim.h"
 
@@ -32,7 +33,7 @@ static struct {
     int64_t notice_retries, notice_retry_ms;
     int64_t auc_window_s;
     char *json, *log_level, *rates, *campaigns, *timeline, *events;
-    char *exchange, *exchange_key;
+    char *exchange, *exchange_key, *sim_clock;
 } opt;
 
 /* One option per entry, its fields named: a table, laid out by hand. */
@@ -170,6 +171,7 @@ static const beat_opt OPTS[] = {
     {.name = "stats-every-s", .env = "BEAT_EXSIM_STATS_EVERY_S",
      .type = BEAT_OPT_INT, .dst = &opt.stats_every_s, .def = "0", .min = 0, .max = 3600,
      .help = "log a progress line every N seconds (0 = off)"},
+    BEAT_OPT_SIM_CLOCK(&opt.sim_clock),
     {.name = "log-level", .env = "BEAT_LOG_LEVEL",
      .type = BEAT_OPT_STR, .dst = &opt.log_level, .def = "info",
      .help = "debug|info|warn|error"},
@@ -221,7 +223,13 @@ static void on_tick(evutil_socket_t fd, short ev, void *arg) {
             r->end_us = now;
         } else {
             /* Open loop: everything due by now goes out, late or not. */
-            rate = opt.rate * exs_curve_at(&r->curve, x);
+            /* Under a simulated clock the day is the engine's (UTC) day. */
+            double day_x = x;
+            if (beat_clock_simulated()) {
+                int64_t e = beat_engine_ms() % 86400000;
+                day_x = (double)(e < 0 ? e + 86400000 : e) / 86400000.0;
+            }
+            rate = opt.rate * exs_curve_at(&r->curve, x, day_x);
             r->due += rate * (double)(now - r->last_us) / 1e6;
             /* This process was not scheduled for longer than a bid's whole
              * deadline (an overloaded machine): what fell due meanwhile is
@@ -234,7 +242,7 @@ static void on_tick(evutil_socket_t fd, short ev, void *arg) {
                 beat_log_rl(5000, BEAT_WARN, "sim_stalled", "gap_ms=%" PRId64 " lost=%" PRIu64,
                             (now - r->last_us) / 1000, lost);
             }
-            r->sim.price_wave = 1.0 + opt.price_wave * exs_daily(x);
+            r->sim.price_wave = 1.0 + opt.price_wave * exs_daily(day_x);
             while ((double)r->sim.next_seq < r->due) exs_auction_fire(&r->sim);
         }
     }
@@ -304,6 +312,7 @@ int main(int argc, char **argv) {
                        "and the Bayes AUC (docs/demo.md).",
                        OPTS, argc, argv, &opt.log_level) != 0)
         return 64;
+    if (beat_cfg_sim_clock("beat-exsim", opt.sim_clock) != 0) return 64;
     if (opt.inference.n < 1) {
         fprintf(stderr, "beat-exsim: --inference: at least one URL needed\n");
         return 64;
@@ -393,10 +402,12 @@ int main(int argc, char **argv) {
     r.next_tl_us = r.start_us + 1000000;
     r.due = 1.0; /* the first request goes out at once */
     sim->start_ms = beat_now_ms();
+    sim->stats.engine_start_ms = beat_engine_of_wall_ms(sim->start_ms);
     r.next_stats_us = r.start_us + opt.stats_every_s * 1000000;
     event_base_dispatch(sim->base);
 
     double elapsed_s = (double)((r.end_us ? r.end_us : beat_mono_us()) - r.start_us) / 1e6;
+    sim->stats.engine_end_ms = beat_engine_ms();
     event_free(r.tick);
     /* Whatever is still in flight after the grace period is dropped
      * (counted by the callbacks as errors / dropped notices). */

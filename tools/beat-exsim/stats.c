@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat_clock.h"
 #include "beat_log.h"
 #include "exsim.h"
 
@@ -143,16 +144,17 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
                              k ? "," : "", KIND_NAMES[k], s->notice_sent[k], s->notice_ok[k],
                              s->notice_failed[k], s->notice_dropped[k], s->notice_retried[k]);
     if (rc == 0)
-        rc = beat_buf_printf(b,
-                             "},\"notice_dupes\":%" PRId64 ",\"delayed_dropped\":%" PRId64
-                             ",\"click_no_href\":%" PRId64 ",\"imps\":%" PRId64
-                             ",\"per_try_timeouts\":%" PRId64 ",\"ejections\":%" PRId64
-                             ",\"filtered_bids\":%" PRId64 ",\"deal_bids\":%" PRId64
-                             ",\"wins_first_price\":%" PRId64 ",\"sim_stalled\":%" PRId64
-                             ",\"stall_adjusted\":%" PRId64 ",",
-                             s->notice_dupes, s->delayed_dropped, s->click_no_href, s->imps,
-                             s->per_try_timeouts, s->ejections, s->blocked_bids, s->deal_bids,
-                             s->wins_first_price, s->sim_stalled, s->stall_adjusted);
+        rc = beat_buf_printf(
+            b,
+            "},\"notice_dupes\":%" PRId64 ",\"delayed_dropped\":%" PRId64
+            ",\"click_no_href\":%" PRId64 ",\"imps\":%" PRId64 ",\"per_try_timeouts\":%" PRId64
+            ",\"ejections\":%" PRId64 ",\"filtered_bids\":%" PRId64 ",\"deal_bids\":%" PRId64
+            ",\"wins_first_price\":%" PRId64 ",\"sim_stalled\":%" PRId64
+            ",\"stall_adjusted\":%" PRId64 ",\"engine\":{\"start_ms\":%" PRId64
+            ",\"end_ms\":%" PRId64 ",\"rate\":%g},",
+            s->notice_dupes, s->delayed_dropped, s->click_no_href, s->imps, s->per_try_timeouts,
+            s->ejections, s->blocked_bids, s->deal_bids, s->wins_first_price, s->sim_stalled,
+            s->stall_adjusted, s->engine_start_ms, s->engine_end_ms, beat_clock_rate());
     if (rc == 0) {
         int64_t sent = 0;
         for (int k = 0; k < EXS_N_KINDS; k++) sent += s->test_notices[k];

@@ -284,8 +284,8 @@ int exs_curve_add(exs_curve *c, const char *spec) {
     return 0;
 }
 
-double exs_curve_at(const exs_curve *c, double x) {
-    double v = 1.0 + c->wave * exs_daily(x);
+double exs_curve_at(const exs_curve *c, double x, double day_x) {
+    double v = 1.0 + c->wave * exs_daily(day_x);
     for (int i = 0; i < c->n; i++)
         if (x >= c->s[i].at && x < c->s[i].at + c->s[i].len) v *= c->s[i].factor;
     return v;

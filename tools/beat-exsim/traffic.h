@@ -101,7 +101,10 @@ typedef struct exs_curve {
     int n;
 } exs_curve;
 int exs_curve_add(exs_curve *c, const char *spec); /* "AT:LEN:FACTOR" */
-double exs_curve_at(const exs_curve *c, double x); /* x in [0,1) */
-double exs_daily(double x);                        /* the wave shape, in [-1,1] */
+/* x: the run's progress in [0,1) (surges); day_x: where in the day the
+ * traffic is, [0,1) (the wave): x itself on the wall clock, the engine's
+ * time of day under a simulated clock. */
+double exs_curve_at(const exs_curve *c, double x, double day_x);
+double exs_daily(double x); /* the wave shape, in [-1,1] */
 
 #endif

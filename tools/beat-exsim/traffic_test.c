@@ -172,7 +172,7 @@ static int t_curve(void) {
     c.wave = 0.5;
     double sum = 0, lo = 9, hi = 0;
     for (int i = 0; i < 1000; i++) {
-        double v = exs_curve_at(&c, i / 1000.0);
+        double v = exs_curve_at(&c, i / 1000.0, i / 1000.0);
         sum += v;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
@@ -184,10 +184,10 @@ static int t_curve(void) {
     CHECK_EQ_INT(exs_curve_add(&c, "1.2:0.1:5"), -EINVAL);
     CHECK_EQ_INT(exs_curve_add(&c, "0.1:0.1"), -EINVAL);
     exs_curve flat = {0};
-    CHECK(exs_curve_at(&flat, 0.3) == 1.0);
-    CHECK(fabs(exs_curve_at(&c, 0.65) / (1.0 + 0.5 * exs_daily(0.65)) - 5.0) < 1e-9);
-    CHECK(fabs(exs_curve_at(&c, 0.22) / (1.0 + 0.5 * exs_daily(0.22)) - 0.2) < 1e-9);
-    CHECK(fabs(exs_curve_at(&c, 0.75) - (1.0 + 0.5 * exs_daily(0.75))) < 1e-9);
+    CHECK(exs_curve_at(&flat, 0.3, 0.3) == 1.0);
+    CHECK(fabs(exs_curve_at(&c, 0.65, 0.65) / (1.0 + 0.5 * exs_daily(0.65)) - 5.0) < 1e-9);
+    CHECK(fabs(exs_curve_at(&c, 0.22, 0.22) / (1.0 + 0.5 * exs_daily(0.22)) - 0.2) < 1e-9);
+    CHECK(fabs(exs_curve_at(&c, 0.75, 0.75) - (1.0 + 0.5 * exs_daily(0.75))) < 1e-9);
     return 0;
 }
 
