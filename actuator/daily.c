@@ -34,7 +34,7 @@ int act_daily_scope(const beat_campaign *c, act_daily *d, act_pacer *p, act_pace
     in->budget_micros = budget;
     in->start_ms = ctl_time(day.start_ms, engine_ms, now_ms, rate);
     in->end_ms = ctl_time(day.end_ms, engine_ms, now_ms, rate);
-    in->day_start_ms = ctl_time(day.day_start_ms, engine_ms, now_ms, rate);
-    in->day_len_ms = ctl_time(day.day_end_ms, engine_ms, now_ms, rate) - in->day_start_ms;
+    in->day_start_ms = day.day_start_ms; /* engine time: the plan reads hours in it */
+    in->day_len_ms = day.day_end_ms - day.day_start_ms;
     return 1;
 }

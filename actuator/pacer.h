@@ -113,8 +113,9 @@ typedef struct act_pacer_in {
                        like spent_micros (0 = inference counts none) */
     beat_pacing mode; /* DEFAULT is EVEN here (state.c resolves the default) */
     /* A daily budget (daily.c): [start_ms, end_ms) is (part of) one local
-     * day, which runs from day_start_ms for day_len_ms; the hourly weights
-     * follow its local hours. day_len_ms 0: no day (the flight's plan). */
+     * day, which runs from day_start_ms for day_len_ms (engine time, like
+     * the plan's hours); the hourly weights follow its local hours.
+     * day_len_ms 0: no day (the flight's plan). */
     int64_t day_start_ms, day_len_ms;
 } act_pacer_in;
 

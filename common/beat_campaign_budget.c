@@ -78,6 +78,7 @@ int beat_daily_day(const beat_campaign *c, int64_t t_ms, beat_day *out) {
     beat_tz_civil(z, c->end_ms - 1, &last);
     out->day = now.day;
     out->day_start_ms = now.day_start_ms;
+    out->day_end_ms = now.day_end_ms;
     out->plan_micros = day_plan(c, &now, &out->start_ms, &out->end_ms);
     int64_t left = out->plan_micros;
     if (last.day > now.day) {

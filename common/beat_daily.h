@@ -21,7 +21,8 @@ const char *beat_rollover_name(beat_rollover r);
 typedef struct beat_day {
     int64_t day;              /* local days since 1970-01-01 */
     int64_t start_ms, end_ms; /* the day's UTC bounds, clipped to the flight */
-    int64_t day_start_ms;     /* the whole local day's first instant (unclipped) */
+    int64_t day_start_ms;     /* the whole local day's bounds (unclipped): 23-25 h */
+    int64_t day_end_ms;
     int64_t plan_micros;      /* the daily budget pro-rated to [start_ms, end_ms) */
     int64_t plan_left_micros; /* plan of this day and of every later day of the flight */
 } beat_day;
