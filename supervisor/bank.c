@@ -240,10 +240,12 @@ static void day_roll(sup_bank *b, int k, int64_t engine_ms) {
 }
 
 /* What today may still add to committed (INT64_MAX: no daily budget; 0
- * outside the flight). */
-static int64_t day_head(const account *x) {
+ * outside the flight, where *in_day is false). */
+static int64_t day_head(const account *x, bool *in_day) {
+    *in_day = false;
     if (!x->in_set || x->day_c.daily_budget_micros <= 0) return INT64_MAX;
     int64_t budget = beat_daily_budget(&x->day_c, &x->day, 1000);
+    *in_day = budget > 0;
     return budget > 0 ? x->day.base + budget - committed(x) : 0;
 }
 
@@ -304,8 +306,9 @@ int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms, beat
             int64_t target = want_d > (double)floor_cpm ? (int64_t)want_d : floor_cpm;
             int64_t left = w->granted - w->used;
             int64_t head = a->budget_cpm - committed(a);
-            int64_t today = day_head(a);
-            if (left < target / 2 && head > 0 && today <= 0) a->daily_stops++;
+            bool in_day;
+            int64_t today = day_head(a, &in_day);
+            if (left < target / 2 && head > 0 && in_day && today <= 0) a->daily_stops++;
             if (today < head) head = today;
             if (left < target / 2 && head > 0) {
                 int live = live_nodes(b, k, now_ms);

@@ -419,10 +419,11 @@ sup_banker *sup_banker_new(const sup_banker_cfg *cfg, int *err) {
                                          "Allowance writes that failed (no grant was sent).");
     b->ledger_failures = beat_counter_new("beat_supervisor_ledger_failures_total",
                                           "Datastream ledger reads that failed.");
-    b->daily_stops = beat_counter_new(
-        "beat_supervisor_lease_daily_stops_total",
-        "Lease grants withheld because a campaign had committed its day's budget (reason "
-        "daily_budget: the day's base + budget is reached; granting resumes the next local day).");
+    b->daily_stops = beat_counter_labeled(
+        "beat_supervisor_lease_withheld_total",
+        "Lease grants withheld from a node that asked for more, by reason (daily_budget: the "
+        "campaign committed its day's budget; granting resumes the next local day).",
+        "reason", "daily_budget");
     if (!rc && sqlite3_open_v2(cfg->db_path, &b->db,
                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                                NULL) != SQLITE_OK) {

@@ -87,8 +87,8 @@ def test_daily_budget_stops_each_day_and_rolls_over():
         check(t["start_ms"] == d0 and t["end_ms"] == d0 + DAY_MS and t["budget_micros"] == DAILY
               and t["committed_micros"] == DAILY, f"day 1 status {t}")
         check(t["daily_stops"] > 0, f"no daily stop counted {t}")
-        check(metric(sup_port, "beat_supervisor_lease_daily_stops_total") > 0,
-              "beat_supervisor_lease_daily_stops_total")
+        check(metric(sup_port, 'beat_supervisor_lease_withheld_total{reason="daily_budget"}') > 0,
+              "the daily stops counted by reason")
         check(metric(inf_port, 'beat_inference_nobid_total{exchange="open",reason="lease"}') > 0,
               "inference no-bids with reason lease")
 
