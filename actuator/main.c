@@ -275,16 +275,19 @@ static void tick(loop *lp) {
          * wall time: the pacer gets the flight as wall times (its plan maps
          * them back to engine hours), so a simulated clock simply makes
          * the flight shorter. */
-        act_pacer_in in = {beat_wall_of_engine_ms(c->start_ms),
-                           beat_wall_of_engine_ms(c->end_ms),
-                           c->budget_micros,
-                           c->spent_micros,
-                           data_ms,
-                           c->op_paused,
-                           c->opps,
-                           c->mode,
-                           &c->sched,
-                           c->tz};
+        act_pacer_in in = {.start_ms = beat_wall_of_engine_ms(c->start_ms),
+                           .end_ms = beat_wall_of_engine_ms(c->end_ms),
+                           .budget_micros = c->budget_micros,
+                           .spent_micros = c->spent_micros,
+                           .data_ms = data_ms,
+                           .op_paused = c->op_paused,
+                           .opps = c->opps,
+                           .mode = c->mode,
+                           .sched = &c->sched,
+                           .tz = c->tz};
+        /* a daily budget: the controller paces today (engine time decides the day) */
+        act_daily_scope(&c->day_c, &c->daily, &c->ctl, &in, beat_engine_of_wall_ms(now), now,
+                        beat_clock_rate());
         act_pacer_step(&lp->pcfg, &c->ctl, &in, now);
         if (c->g_spend) beat_gauge_set(c->g_spend, (double)c->spent_micros);
         if (c->g_mult) beat_gauge_set(c->g_mult, c->ctl.multiplier);

@@ -162,6 +162,15 @@ static double plan_frac(const act_pacer_cfg *cfg, const act_pacer_in *in, double
     if (cfg->n_weights != ACT_PACER_HOURS) return (t_ms - s) / (e - s);
     double sum = 0;
     for (int i = 0; i < ACT_PACER_HOURS; i++) sum += cfg->weights[i];
+    if (in->day_len_ms > 0) {
+        /* One local day (a daily budget): its hours, whatever its length
+         * (23-25 h across a daylight-saving change: hours stretched a bit). */
+        double ds = (double)in->day_start_ms, dl = (double)in->day_len_ms;
+        double w0 = cum_daily(cfg, (s - ds) / dl * DAY_MS, sum);
+        double w1 = cum_daily(cfg, fmin((e - ds) / dl, 1.0) * DAY_MS, sum);
+        if (!(w1 > w0)) return (t_ms - s) / (e - s);
+        return clampd((cum_daily(cfg, (t_ms - ds) / dl * DAY_MS, sum) - w0) / (w1 - w0), 0, 1);
+    }
     if (e - s >= DAY_MS) {
         double w0 = cum_daily(cfg, s, sum), w1 = cum_daily(cfg, e, sum);
         if (!(w1 > w0)) return (t_ms - s) / (e - s);

@@ -117,6 +117,11 @@ typedef struct act_pacer_in {
      * the controller neither learns nor moves while it is closed. */
     const beat_sched *sched;
     const beat_tz *tz;
+    /* A daily budget (daily.c): [start_ms, end_ms) is (part of) one local
+     * day, which runs from day_start_ms for day_len_ms (engine time, like
+     * the plan's hours); the hourly weights follow its local hours.
+     * day_len_ms 0: no day (the flight's plan). */
+    int64_t day_start_ms, day_len_ms;
 } act_pacer_in;
 
 void act_pacer_cfg_default(act_pacer_cfg *c);

@@ -108,6 +108,12 @@ int act_state_set_campaigns(act_state *st, const beat_campaign_set *cs) {
         c->op_paused = bc->paused;
         c->sched = bc->schedule;
         c->tz = bc->tz;
+        c->day_c.start_ms = bc->start_ms;
+        c->day_c.end_ms = bc->end_ms;
+        c->day_c.budget_micros = bc->budget_micros;
+        c->day_c.daily_budget_micros = bc->daily_budget_micros;
+        c->day_c.rollover = bc->rollover;
+        c->day_c.tz = bc->tz;
         beat_pacing mode = bc->pacing != BEAT_PACING_DEFAULT ? bc->pacing : st->default_mode;
         if (mode != c->mode && c->mode != BEAT_PACING_DEFAULT) c->ctl.has_integ = false;
         c->mode = mode;
@@ -227,6 +233,16 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms, 
         if (c->spent_micros == 0 && !c->in_set) continue;
         rc |= put_key(out, &first, c->id);
         rc |= beat_buf_printf(out, "%" PRId64, c->spent_micros);
+    }
+    /* Day accounts (daily.h): day, its start, base, share, carry. */
+    rc |= beat_buf_puts(out, "},\"daily\":{");
+    first = true;
+    for (int i = 0; i < st->n; i++) {
+        const beat_daily *d = &st->c[i]->daily.day;
+        if (!st->c[i]->in_set || !d->set) continue;
+        rc |= put_key(out, &first, st->c[i]->id);
+        rc |= beat_buf_printf(out, "[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "]",
+                              d->day, d->start_ms, d->base, d->share, d->carry);
     }
     rc |= beat_buf_puts(out, "},\"mult\":{");
     first = true;
@@ -389,6 +405,20 @@ int act_state_restore(act_state *st, const char *json, size_t len, beat_reason *
         c->spent_micros = (int64_t)d;
         c->ctl.last_spent = c->spent_micros;
         c->ctl.last_ms = ts;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "daily")) {
+        double v[5];
+        int k = 0;
+        for (const cJSON *x = cJSON_IsArray(it) ? it->child : NULL; x && k < 5; x = x->next, k++)
+            if (!num_of(x, &v[k]) || fabs(v[k]) > 9e15) break;
+        act_camp *c = k == 5 && cJSON_GetArraySize(it) == 5 ? act_state_get(st, it->string) : NULL;
+        if (c)
+            c->daily.day = (beat_daily){.set = true,
+                                        .day = (int64_t)v[0],
+                                        .start_ms = (int64_t)v[1],
+                                        .base = (int64_t)v[2],
+                                        .share = (int64_t)v[3],
+                                        .carry = (int64_t)v[4]};
     }
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(priv, "mult")) {
         if (!num_of(it, &d) || d <= 0) continue;

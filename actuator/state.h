@@ -13,6 +13,7 @@
 #include "beat_pull.h"
 #include "beat_util.h"
 #include "beat_wire.h"
+#include "daily.h"
 #include "landscape.h"
 #include "pacer.h"
 
@@ -31,7 +32,9 @@ typedef struct act_camp {
     const beat_tz *tz;
     int64_t bids, wins, imps, clicks; /* since this process started */
     act_pacer ctl;
-    act_land land;                             /* win-price landscape: the state's win_curve */
+    beat_campaign day_c; /* daily budget, rule, zone, flight: the scalars daily.c reads */
+    act_daily daily;     /* the current day's account (persisted in "private") */
+    act_land land;       /* win-price landscape: the state's win_curve */
     beat_gauge *g_spend, *g_mult, *g_forecast; /* set by main.c; NULL until then */
 } act_camp;
 

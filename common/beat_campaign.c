@@ -100,6 +100,8 @@ enum {
     C_PACING,
     C_TZ,
     C_SCHED,
+    C_DAILY,
+    C_ROLLOVER,
     C_N
 };
 static const char *const c_names[C_N] = {"id",
@@ -123,7 +125,9 @@ static const char *const c_names[C_N] = {"id",
                                          "sellers",
                                          "pacing",
                                          "tz",
-                                         "schedule"};
+                                         "schedule",
+                                         "daily_budget_micros",
+                                         "rollover"};
 static const char *const t_names[] = {"countries",     "device_types",  "os",
                                       "site_cat",      "domains_allow", "domains_block",
                                       "bundles_allow", "bundles_block"};
@@ -262,11 +266,8 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms, bool 
         return rc;
     if (f[C_TARGETING] && (rc = targeting_from(f[C_TARGETING], ctx, strict, c, why))) return rc;
     if ((rc = creatives_from(f[C_CREATIVES], ctx, strict, c, why))) return rc;
-    if (f[C_SEAT]) {
-        if ((rc = beat_campaign_j_id(f[C_SEAT], ctx, "seat", c->seat, why))) return rc;
-    } else {
-        strcpy(c->seat, BEAT_SEAT_DEFAULT);
-    }
+    if (!f[C_SEAT]) strcpy(c->seat, BEAT_SEAT_DEFAULT);
+    else if ((rc = beat_campaign_j_id(f[C_SEAT], ctx, "seat", c->seat, why))) return rc;
     if ((rc = beat_campaign_j_strv(f[C_DEALS], ctx, "deals", &c->deals, why)) ||
         (f[C_BUNDLE] && (rc = beat_json_strdup(f[C_BUNDLE], ctx, "bundle", LIST_STR_MAX,
                                                BEAT_JSON_NONEMPTY, &c->bundle, why))))
@@ -283,6 +284,7 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms, bool 
     }
     if (f[C_SCHED] && (rc = beat_sched_decode(f[C_SCHED], ctx, strict, &c->schedule, why)))
         return rc;
+    if ((rc = beat_campaign_budget_decode(f[C_DAILY], f[C_ROLLOVER], ctx, c, why))) return rc;
     if (f[C_FREQ]) {
         char fctx[48];
         const cJSON *ff[2];
@@ -463,6 +465,7 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
         beat_json_put_str(e, beat_tz_name(c->tz));
     }
     if (c->schedule.on) beat_campaign_e_sched(e, c);
+    beat_campaign_budget_encode(e, c);
     beat_json_put_raw(e, "}");
 }
 
@@ -470,7 +473,8 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
  * version would ignore changes where or how a campaign spends, so its set
  * is written at the version that introduced the field. */
 static int campaign_min_version(const beat_campaign *c) {
-    if (c->tz || c->schedule.on || beat_campaign_aud_used(&c->aud)) return 4;
+    if (c->tz || c->schedule.on || beat_campaign_aud_used(&c->aud) || beat_campaign_budget_used(c))
+        return 4;
     if (c->pacing != BEAT_PACING_DEFAULT) return 3;
     if (c->schain_complete || c->sellers.n) return 2;
     return 1;

@@ -16,10 +16,12 @@
  *   "seat":"beat", "deals":["deal-1"], "bundle":"com.acme.app",
  *   "schain_complete":true, "sellers":["exchange.example:pub-1"],
  *   "pacing":"value", "tz":"America/New_York",
- *   "schedule":{"mon":["09-17"],"sat":[],"sun":[]}}]}
- * v 4 adds "tz", "schedule" and, to "targeting": "regions", "metros",
- * "cities", "zips", "radius", "segments_include", "segments_exclude",
- * "lists_include", "lists_exclude" (beat_campaign_aud; docs/campaigns.md).
+ *   "schedule":{"mon":["09-17"],"sat":[],"sun":[]},
+ *   "daily_budget_micros":…, "rollover":"next_day"}]}
+ * v 4 adds "tz", "schedule", "daily_budget_micros", "rollover" and, to
+ * "targeting": "regions", "metros", "cities", "zips", "radius",
+ * "segments_include", "segments_exclude", "lists_include", "lists_exclude"
+ * (docs/campaigns.md).
  * Empty/absent targeting lists mean "any". ${CLICK_URL} in adm is replaced
  * by inference with the receiver's signed click URL. "flight_s" is resolved
  * to absolute start_ms/end_ms at decode time (now_ms), and encode always
@@ -95,6 +97,13 @@ typedef enum {
     BEAT_PACING_ASAP   /* no pacing: bid the campaign's value until the budget stop */
 } beat_pacing;
 
+/* What happens to a day's unspent budget ("rollover", v 4; beat_daily.h). */
+typedef enum {
+    BEAT_ROLLOVER_NONE = 0, /* each day gets its daily budget; unspent is lost */
+    BEAT_ROLLOVER_NEXT_DAY, /* the next day gets it on top of its own */
+    BEAT_ROLLOVER_EVEN      /* spread evenly over the flight's remaining days */
+} beat_rollover;
+
 /* "even", "value", "asap" -> mode; -EINVAL for anything else (DEFAULT has
  * no name). */
 int beat_pacing_parse(const char *s, beat_pacing *out);
@@ -157,7 +166,9 @@ typedef struct beat_campaign {
     const beat_tz *tz;  /* v 4, "tz": interned (beat_tz.h), never freed; NULL = UTC */
     /* v 4, "schedule": the open hours in tz (beat_sched.h); .on false = always open */
     beat_sched schedule;
-    beat_campaign_aud aud; /* v 4; all empty when absent */
+    beat_campaign_aud aud;       /* v 4; all empty when absent */
+    int64_t daily_budget_micros; /* v 4; 0 = none; ≤ budget_micros (beat_daily.h) */
+    beat_rollover rollover;      /* v 4; NONE when absent */
 } beat_campaign;
 
 typedef struct beat_campaign_set {

@@ -47,4 +47,13 @@ void beat_campaign_aud_fini(beat_campaign_aud *a);
 /* ,"schedule":{…} (every weekday, ranges merged; beat_sched.h). */
 void beat_campaign_e_sched(beat_json_enc *e, const beat_campaign *c);
 
+/* "daily_budget_micros" and "rollover" (v 4, beat_campaign_budget.c): either
+ * may be NULL (absent); needs c->budget_micros decoded first. */
+int beat_campaign_budget_decode(const cJSON *daily, const cJSON *rollover, const char *ctx,
+                                beat_campaign *c, beat_reason *why);
+/* Appends ,"daily_budget_micros":…,"rollover":… when the campaign has them. */
+void beat_campaign_budget_encode(beat_json_enc *e, const beat_campaign *c);
+/* True when c uses a field of this file (its set must be written as v 4). */
+bool beat_campaign_budget_used(const beat_campaign *c);
+
 #endif

@@ -1,7 +1,10 @@
 /* Banker arithmetic (bank.h). Campaign accounts are append-only (an index
  * never moves, so lease rows refer to them by index) with a sorted index
  * for lookup by id; each incarnation keeps its rows sorted by account.
- * Amounts are CPM micros throughout; a budget in micros is × 1000. */
+ * Amounts are CPM micros throughout; a budget in micros is × 1000. A
+ * campaign with a daily budget also has a day account (beat_daily.h): the
+ * committed amount frozen at the day's start, to which the day may add its
+ * budget (docs/money.md "Daily budgets"). */
 #include "bank.h"
 
 #include <errno.h>
@@ -16,7 +19,11 @@ typedef struct account {
     bool in_set, paused;
     int64_t budget_cpm, start_ms, end_ms, max_bid_cpm;
     int64_t spend_cpm, released_cpm;
-    int64_t alloc_cpm; /* Σ granted (used, once an incarnation said goodbye) */
+    int64_t alloc_cpm;   /* Σ granted (used, once an incarnation said goodbye) */
+    beat_campaign day_c; /* the scalars beat_daily.h reads (no owned fields) */
+    beat_daily day;      /* in CPM micros; day.set false until the first day */
+    bool day_dirty;
+    int64_t daily_stops; /* grants withheld for the day's budget */
 } account;
 
 typedef struct lrow {
@@ -117,6 +124,13 @@ int sup_bank_set_campaigns(sup_bank *b, const beat_campaign_set *cs) {
         x->start_ms = c->start_ms;
         x->end_ms = c->end_ms;
         x->max_bid_cpm = c->max_bid_cpm_micros;
+        beat_campaign *d = &x->day_c;
+        d->start_ms = c->start_ms;
+        d->end_ms = c->end_ms;
+        d->budget_micros = c->budget_micros;
+        d->daily_budget_micros = c->daily_budget_micros;
+        d->rollover = c->rollover;
+        d->tz = c->tz;
     }
     return 0;
 }
@@ -201,6 +215,40 @@ static bool eligible(const sup_bank *b, const account *x, int64_t now_ms) {
     return !b->hold && x->in_set && !x->paused && beat_engine_of_wall_ms(now_ms) < x->end_ms;
 }
 
+/* Allowance granted for account k and not bid yet (as last reported). */
+static int64_t unused_lease(const sup_bank *b, int k) {
+    int64_t n = 0;
+    for (int i = 0; i < b->n_in; i++) {
+        const lrow *w = b->in[i].final ? NULL : row_of(&b->in[i], k, false);
+        if (w && w->granted > w->used) n += w->granted - w->used;
+    }
+    return n;
+}
+
+/* Rolls account k's day account to the day of engine_ms: at the first look
+ * into a new day, committed less the allowance not bid yet (as reported
+ * before this report) is its base, frozen and stored with the grant that
+ * follows, before anything is granted in that day. Yesterday's unused
+ * allowance is bid today, so it counts against today's budget, and so do
+ * the bids this report brings (a few may be yesterday's last: the safe
+ * side for today). */
+static void day_roll(sup_bank *b, int k, int64_t engine_ms) {
+    account *x = &b->a[k];
+    if (!x->in_set || x->day_c.daily_budget_micros <= 0) return;
+    if (beat_daily_roll(&x->day_c, &x->day, engine_ms, committed(x) - unused_lease(b, k), 1000) > 0)
+        x->day_dirty = true;
+}
+
+/* What today may still add to committed (INT64_MAX: no daily budget; 0
+ * outside the flight, where *in_day is false). */
+static int64_t day_head(const account *x, bool *in_day) {
+    *in_day = false;
+    if (!x->in_set || x->day_c.daily_budget_micros <= 0) return INT64_MAX;
+    int64_t budget = beat_daily_budget(&x->day_c, &x->day, 1000);
+    *in_day = budget > 0;
+    return budget > 0 ? x->day.base + budget - committed(x) : 0;
+}
+
 int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms, beat_lease_msg *grant) {
     incn *x = incn_of(b, rep->node, rep->inc, true);
     if (!x) return -ENOMEM;
@@ -218,6 +266,7 @@ int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms, beat
             return -ENOMEM;
         }
         account *a = &b->a[k];
+        day_roll(b, k, beat_engine_of_wall_ms(now_ms));
         int64_t used = rep->rows[i].cpm > w->used ? rep->rows[i].cpm : w->used;
         /* The bid rate, smoothed over reports (a quiet node's rate decays). */
         if (w->rate_ms > 0 && now_ms > w->rate_ms) {
@@ -257,6 +306,10 @@ int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms, beat
             int64_t target = want_d > (double)floor_cpm ? (int64_t)want_d : floor_cpm;
             int64_t left = w->granted - w->used;
             int64_t head = a->budget_cpm - committed(a);
+            bool in_day;
+            int64_t today = day_head(a, &in_day);
+            if (left < target / 2 && head > 0 && in_day && today <= 0) a->daily_stops++;
+            if (today < head) head = today;
             if (left < target / 2 && head > 0) {
                 int live = live_nodes(b, k, now_ms);
                 int64_t share = head / (live > 0 ? live : 1);
@@ -294,7 +347,33 @@ int sup_bank_flush(sup_bank *b, int (*fn)(void *arg, const sup_bank_row *r), voi
     return 0;
 }
 
+int sup_bank_flush_days(sup_bank *b,
+                        int (*fn)(void *arg, const char *campaign, const beat_daily *d),
+                        void *arg) {
+    for (int i = 0; i < b->n; i++) {
+        if (!b->a[i].day_dirty) continue;
+        int rc = fn(arg, b->a[i].id, &b->a[i].day);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int sup_bank_restore_day(sup_bank *b, const char *campaign, const beat_daily *d) {
+    int k = acct_of(b, campaign);
+    if (k < 0) return k;
+    b->a[k].day = *d;
+    b->a[k].day.set = true;
+    return 0;
+}
+
+int64_t sup_bank_daily_stops(const sup_bank *b) {
+    int64_t n = 0;
+    for (int i = 0; i < b->n; i++) n += b->a[i].daily_stops;
+    return n;
+}
+
 void sup_bank_clean(sup_bank *b) {
+    for (int i = 0; i < b->n; i++) b->a[i].day_dirty = false;
     for (int i = 0; i < b->n_in; i++)
         for (int k = 0; k < b->in[i].n; k++) b->in[i].rows[k].dirty = false;
 }
@@ -309,6 +388,21 @@ int sup_bank_acct_get(const sup_bank *b, const char *campaign, int64_t now_ms, s
                            .released_cpm = x->released_cpm,
                            .allowed_cpm = x->alloc_cpm,
                            .committed_cpm = committed(x),
-                           .live_nodes = live_nodes(b, k, now_ms)};
+                           .live_nodes = live_nodes(b, k, now_ms),
+                           .daily_stops = x->daily_stops};
+    /* Today as the next grant would see it (rolled on a copy: a status
+     * read changes nothing). */
+    beat_daily d = x->day;
+    beat_day day;
+    if (x->in_set && x->day_c.daily_budget_micros > 0 &&
+        beat_daily_roll(&x->day_c, &d, beat_engine_of_wall_ms(now_ms),
+                        committed(x) - unused_lease(b, k), 1000) >= 0 &&
+        beat_daily_day(&x->day_c, d.start_ms, &day) == 0) {
+        out->has_day = true;
+        out->day_start_ms = day.start_ms;
+        out->day_end_ms = day.end_ms;
+        out->day_budget_cpm = beat_daily_budget(&x->day_c, &d, 1000);
+        out->day_committed_cpm = committed(x) - d.base;
+    }
     return 0;
 }

@@ -3,7 +3,8 @@
  * campaign, and the one rule — per campaign,
  *     committed = spend + Σ allowances − released ≤ budget,
  * where an incarnation that said goodbye counts what it used, not what it
- * was allowed. Grants are sized from each node's recent bid rate and split
+ * was allowed; with a daily budget also committed ≤ the day's base + the
+ * day's budget (docs/money.md "Daily budgets"). Grants are sized from each node's recent bid rate and split
  * when the headroom is short. banker.c feeds it reports, ledger totals and
  * the campaign set, and stores what changed. Not thread-safe: one owner. */
 #ifndef SUP_BANK_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "beat_campaign.h"
+#include "beat_daily.h"
 #include "beat_lease.h"
 
 typedef struct sup_bank sup_bank;
@@ -55,11 +57,25 @@ int sup_bank_report(sup_bank *b, const beat_lease_msg *rep, int64_t now_ms, beat
  * the caller calls once what fn wrote is durable (its COMMIT succeeded). */
 int sup_bank_flush(sup_bank *b, int (*fn)(void *arg, const sup_bank_row *r), void *arg);
 void sup_bank_clean(sup_bank *b);
+/* Day accounts, durable like the rows: every one changed since the last
+ * sup_bank_clean (a new day's frozen base must be stored with the first
+ * grant of that day), and restored at start. */
+int sup_bank_flush_days(sup_bank *b,
+                        int (*fn)(void *arg, const char *campaign, const beat_daily *d), void *arg);
+int sup_bank_restore_day(sup_bank *b, const char *campaign, const beat_daily *d);
+/* Grants withheld because a campaign's day was used up, over all campaigns
+ * since start (cumulative: the caller turns deltas into a counter). */
+int64_t sup_bank_daily_stops(const sup_bank *b);
 
 /* Per campaign, for the status page and tests. -ENOENT if unknown. */
 typedef struct sup_bank_acct {
     int64_t budget_cpm, spend_cpm, released_cpm, allowed_cpm, committed_cpm;
     int live_nodes;
+    /* A daily budget: today's bounds (engine time, clipped to the flight),
+     * budget, and committed − the day's base; has_day false otherwise. */
+    bool has_day;
+    int64_t day_start_ms, day_end_ms, day_budget_cpm, day_committed_cpm;
+    int64_t daily_stops;
 } sup_bank_acct;
 int sup_bank_acct_get(const sup_bank *b, const char *campaign, int64_t now_ms, sup_bank_acct *out);
 /* Campaign ids known to the bank, for iteration: i in [0, n). */

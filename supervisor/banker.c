@@ -35,7 +35,11 @@ static const char LEASE_SCHEMA[] =
     " final INTEGER NOT NULL, ts_ms INTEGER NOT NULL, PRIMARY KEY(node, inc, campaign));"
     "CREATE TABLE IF NOT EXISTS ledger(p INTEGER NOT NULL, campaign TEXT NOT NULL,"
     " seq INTEGER NOT NULL, spend_cpm INTEGER NOT NULL, released_cpm INTEGER NOT NULL,"
-    " PRIMARY KEY(p, campaign));";
+    " PRIMARY KEY(p, campaign));"
+    /* a campaign's current day (bank.h "Day accounts"), in CPM micros */
+    "CREATE TABLE IF NOT EXISTS days(campaign TEXT PRIMARY KEY, day INTEGER NOT NULL,"
+    " start_ms INTEGER NOT NULL, base_cpm INTEGER NOT NULL, share_cpm INTEGER NOT NULL,"
+    " carry_cpm INTEGER NOT NULL);";
 
 typedef struct lpart {
     int32_t p;
@@ -59,7 +63,8 @@ struct sup_banker {
     int n_parts;
     bool *full; /* per ledger URL */
     int64_t *ledger_ok_ms;
-    beat_counter *reports, *refused, *store_failures, *ledger_failures;
+    beat_counter *reports, *refused, *store_failures, *ledger_failures, *daily_stops;
+    int64_t daily_stops_seen; /* sup_bank_daily_stops at the last report */
 };
 
 /* ---- db ------------------------------------------------------------------ */
@@ -95,11 +100,30 @@ static int save_row(void *arg, const sup_bank_row *r) {
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-/* Writes every dirty allowance in one transaction; the bank forgets they
- * were dirty only once the COMMIT is through. Caller holds mu. */
+static int save_day(void *arg, const char *campaign, const beat_daily *d) {
+    sqlite3 *db = arg;
+    sqlite3_stmt *st = NULL;
+    int rc =
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO days VALUES(?,?,?,?,?,?)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, d->day);
+        sqlite3_bind_int64(st, 3, d->start_ms);
+        sqlite3_bind_int64(st, 4, d->base);
+        sqlite3_bind_int64(st, 5, d->share);
+        sqlite3_bind_int64(st, 6, d->carry);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Writes every dirty allowance and day account in one transaction; the bank
+ * forgets they were dirty only once the COMMIT is through. Caller holds mu. */
 static int persist(sup_banker *b) {
     if (db_exec(b->db, "BEGIN IMMEDIATE")) return -EIO;
-    if (sup_bank_flush(b->bank, save_row, b->db) != 0 || db_exec(b->db, "COMMIT")) {
+    if (sup_bank_flush(b->bank, save_row, b->db) != 0 ||
+        sup_bank_flush_days(b->bank, save_day, b->db) != 0 || db_exec(b->db, "COMMIT")) {
         db_exec(b->db, "ROLLBACK");
         beat_counter_inc(b->store_failures);
         return -EIO;
@@ -129,7 +153,25 @@ static int restore(sup_banker *b) {
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return -EIO;
-    beat_log(BEAT_INFO, "allowances_restored", "rows=%d", n);
+    rc = sqlite3_prepare_v2(
+        b->db, "SELECT campaign, day, start_ms, base_cpm, share_cpm, carry_cpm FROM days", -1, &st,
+        NULL);
+    int days = 0;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        beat_daily d = {.set = true,
+                        .day = sqlite3_column_int64(st, 1),
+                        .start_ms = sqlite3_column_int64(st, 2),
+                        .base = sqlite3_column_int64(st, 3),
+                        .share = sqlite3_column_int64(st, 4),
+                        .carry = sqlite3_column_int64(st, 5)};
+        if (!id || sup_bank_restore_day(b->bank, id, &d) != 0) break;
+        days++;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return -EIO;
+    beat_log(BEAT_INFO, "allowances_restored", "rows=%d days=%d", n, days);
     return 0;
 }
 
@@ -308,6 +350,10 @@ static void handle(sup_banker *b, const void *data, size_t len, beat_buf *out) {
         beat_lease_fini(&g);
         rc = -EIO;
     }
+    int64_t stops = sup_bank_daily_stops(b->bank);
+    if (stops > b->daily_stops_seen)
+        beat_counter_add(b->daily_stops, (uint64_t)(stops - b->daily_stops_seen));
+    b->daily_stops_seen = stops;
     pthread_mutex_unlock(&b->mu);
     if (rep.final && rc == 0)
         beat_log(BEAT_INFO, "lease_goodbye", "node=%s inc=%016" PRIx64, rep.node, rep.inc);
@@ -373,6 +419,11 @@ sup_banker *sup_banker_new(const sup_banker_cfg *cfg, int *err) {
                                          "Allowance writes that failed (no grant was sent).");
     b->ledger_failures = beat_counter_new("beat_supervisor_ledger_failures_total",
                                           "Datastream ledger reads that failed.");
+    b->daily_stops = beat_counter_labeled(
+        "beat_supervisor_lease_withheld_total",
+        "Lease grants withheld from a node that asked for more, by reason (daily_budget: the "
+        "campaign committed its day's budget; granting resumes the next local day).",
+        "reason", "daily_budget");
     if (!rc && sqlite3_open_v2(cfg->db_path, &b->db,
                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                                NULL) != SQLITE_OK) {
@@ -443,9 +494,17 @@ int sup_banker_json(sup_banker *b, beat_buf *out) {
         rc |= beat_buf_printf(out,
                               ":{\"budget_micros\":%" PRId64 ",\"spend_micros\":%" PRId64
                               ",\"released_micros\":%" PRId64 ",\"allowed_micros\":%" PRId64
-                              ",\"committed_micros\":%" PRId64 ",\"live_nodes\":%d}",
+                              ",\"committed_micros\":%" PRId64 ",\"live_nodes\":%d",
                               a.budget_cpm / 1000, a.spend_cpm / 1000, a.released_cpm / 1000,
                               a.allowed_cpm / 1000, (a.committed_cpm + 999) / 1000, a.live_nodes);
+        if (a.has_day)
+            rc |= beat_buf_printf(out,
+                                  ",\"today\":{\"start_ms\":%" PRId64 ",\"end_ms\":%" PRId64
+                                  ",\"budget_micros\":%" PRId64 ",\"committed_micros\":%" PRId64
+                                  ",\"daily_stops\":%" PRId64 "}",
+                                  a.day_start_ms, a.day_end_ms, a.day_budget_cpm / 1000,
+                                  (a.day_committed_cpm + 999) / 1000, a.daily_stops);
+        rc |= beat_buf_puts(out, "}");
     }
     rc |= beat_buf_puts(out, "},\"ledger\":[");
     for (int i = 0; i < b->cfg.n_ledger; i++) {
