@@ -16,6 +16,12 @@ int beat_campaign_j_strv(const cJSON *v, const char *ctx, const char *name, beat
                          beat_reason *why);
 void beat_campaign_strv_fini(beat_strv *v);
 
+/* A whole set from its parsed JSON (beat_campaigns_decode minus the
+ * parse), for frames that embed one (beat_snapshot.c). On error s holds
+ * what was decoded so far: beat_campaigns_fini it. */
+int beat_campaign_set_from(const cJSON *root, int64_t now_ms, bool strict, beat_campaign_set *s,
+                           beat_reason *why);
+
 void beat_campaign_e_key(beat_json_enc *e, const char *key, bool comma);
 void beat_campaign_e_i64(beat_json_enc *e, const char *key, int64_t x);
 void beat_campaign_e_strv(beat_json_enc *e, const char *key, bool comma, const beat_strv *v);
