@@ -26,24 +26,11 @@
 
 /* ---- campaign-specific fields (generic ones are in beat_json.c) ----------- */
 
-/* ids: [A-Za-z0-9_.:-]{1,64} — they end up in URLs, metrics and logs. */
-static bool id_valid(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n > BEAT_ID_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == ':' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 int beat_campaign_j_id(const cJSON *v, const char *ctx, const char *name, char out[BEAT_ID_MAX + 1],
                        beat_reason *why) {
     if (!v) return FAIL("%s%s%s: missing", ctx, DOT(ctx), name);
     if (!cJSON_IsString(v)) return FAIL("%s%s%s: must be a string", ctx, DOT(ctx), name);
-    if (!id_valid(v->valuestring))
+    if (!beat_id_ok(v->valuestring, strlen(v->valuestring), BEAT_ID_MAX))
         return FAIL("%s%s%s: must match [A-Za-z0-9_.:-]{1,%d}", ctx, DOT(ctx), name, BEAT_ID_MAX);
     strcpy(out, v->valuestring);
     return 0;

@@ -96,7 +96,7 @@ static int list_ids_from(const cJSON *v, const char *ctx, const char *name, beat
                          beat_reason *why) {
     int rc = beat_campaign_j_strv(v, ctx, name, out, why);
     for (int i = 0; !rc && i < out->n; i++)
-        if (!beat_seglist_id_ok(out->v[i], strlen(out->v[i])))
+        if (!beat_id_ok(out->v[i], strlen(out->v[i]), BEAT_ID_MAX))
             rc = FAIL("%s.%s[%d]: must match [A-Za-z0-9_.:-]{1,%d}", ctx, name, i, BEAT_ID_MAX);
     return rc;
 }

@@ -88,24 +88,13 @@ const beat_seglist *beat_seglists_find(const beat_seglists *s, const char *id) {
     return NULL;
 }
 
-bool beat_seglist_id_ok(const char *s, size_t n) {
-    if (n == 0 || n > BEAT_ID_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == ':' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 int beat_seglists_encode(const beat_seglists *s, beat_buf *out) {
     if (s->n < 0 || s->n > BEAT_SEGLISTS_MAX || s->version < 0) return -EINVAL;
     size_t total = 0;
     for (int i = 0; i < s->n; i++) {
         const beat_seglist *l = &s->l[i];
         size_t il = strnlen(l->id, BEAT_ID_MAX + 1);
-        if (!beat_seglist_id_ok(l->id, il) || (i && strcmp(s->l[i - 1].id, l->id) >= 0) ||
+        if (!beat_id_ok(l->id, il, BEAT_ID_MAX) || (i && strcmp(s->l[i - 1].id, l->id) >= 0) ||
             l->version < 0 || l->n > BEAT_SEGLIST_IDS_MAX)
             return -EINVAL;
         for (uint32_t k = 1; k < l->n; k++)
@@ -160,7 +149,7 @@ static int check_frame(const uint8_t *p, size_t len, int *n_lists, size_t *total
         if (len - off < 1) return FAIL("segments[%u]: truncated", i);
         size_t il = p[off++];
         if (len - off < il + 12) return FAIL("segments[%u]: truncated", i);
-        if (!beat_seglist_id_ok((const char *)p + off, il))
+        if (!beat_id_ok((const char *)p + off, il, BEAT_ID_MAX))
             return FAIL("segments[%u]: bad list id", i);
         if (prev) {
             int c = memcmp(prev, p + off, il < prev_len ? il : prev_len);

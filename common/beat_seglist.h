@@ -48,8 +48,7 @@ typedef struct beat_seglists {
     uint64_t *store; /* owned by decoded sets: the lists' hashes */
 } beat_seglists;
 
-/* A list id: [A-Za-z0-9_.:-]{1,BEAT_ID_MAX} (s need not be NUL-terminated). */
-bool beat_seglist_id_ok(const char *s, size_t n);
+/* A list id follows the name rule, beat_id_ok(s, n, BEAT_ID_MAX). */
 
 /* The keyed hash of one user id. */
 uint64_t beat_seglist_hash(uint64_t seed, const char *user, size_t len);

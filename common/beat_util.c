@@ -424,6 +424,17 @@ bool beat_utf8_valid(const char *str) {
     return true;
 }
 
+bool beat_id_ok(const char *s, size_t n, size_t max) {
+    if (n == 0 || n > max) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == ':' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 bool beat_id_text_ok(const char *s) {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p < 0x20 || *p == 0x7f) return false;

@@ -109,6 +109,10 @@ bool beat_utf8_valid(const char *s);
  * exchange) passes it where it enters: event JSON carries ids as text, and
  * a lossy re-encoding could merge two distinct auctions. */
 bool beat_id_text_ok(const char *s);
+/* The name rule of what operators name (campaigns, seats, segment lists):
+ * [A-Za-z0-9_.:-]{1,max}. Such names end up in URLs, metrics and logs
+ * unescaped. s need not be NUL-terminated. */
+bool beat_id_ok(const char *s, size_t n, size_t max);
 
 /* Random 64-bit value from getrandom(2); used for epochs and ids. */
 uint64_t beat_random_u64(void);

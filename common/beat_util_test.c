@@ -272,6 +272,19 @@ static int t_le(void) {
     return 0;
 }
 
+/* The name rule: letters, digits and _.:- only, 1..max bytes; the length
+ * is the caller's (no NUL needed). */
+static int t_id_ok(void) {
+    CHECK(beat_id_ok("camp-1_a.b:c", 12, 64));
+    CHECK(beat_id_ok("abcdef", 3, 3)); /* only the first n bytes count */
+    CHECK(!beat_id_ok("", 0, 64));
+    CHECK(!beat_id_ok("abcd", 4, 3));
+    static const char *const bad[] = {"a b", "a/b", "a\"b", "caf\xc3\xa9", "a\n", "a%2f"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK(!beat_id_ok(bad[i], strlen(bad[i]), 64));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"buf_basic", t_buf_basic},
@@ -286,6 +299,7 @@ int main(int argc, char **argv) {
         {"ratelimit", t_ratelimit},
         {"random", t_random},
         {"stop", t_stop},
+        {"id_ok", t_id_ok},
         {0},
     };
     return beat_test_main("beat_util", tests, argc, argv);

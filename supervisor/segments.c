@@ -231,7 +231,7 @@ static int store(sup_segs *g, const char *id, int64_t version, int64_t ts, const
 
 int sup_segs_put(sup_segs *g, const char *id, const char *body, size_t len, int64_t *version,
                  uint32_t *n, beat_reason *why) {
-    if (!beat_seglist_id_ok(id, strlen(id))) {
+    if (!beat_id_ok(id, strlen(id), BEAT_ID_MAX)) {
         beat_counter_inc(g->rejected);
         return beat_reasonf(why, -EINVAL, "list id must match [A-Za-z0-9_.:-]{1,%d}", BEAT_ID_MAX);
     }
