@@ -357,7 +357,16 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
 
     double eps = 0.02 * mean_rate;
     bool blind = p->rate <= 0;
-    double e = clampd(log((target + eps) / (fmax(p->rate, 0.0) + eps)), -3.0, 3.0);
+    /* The rate was bought at the multiplier in force at data time: what
+     * the current one buys is expected to differ by their ratio (spend at
+     * least proportional to the multiplier), so a cut already made is not
+     * made again while the data still shows the surge it answered. */
+    double seen = fmax(p->rate, 0.0);
+    if (in->data_ms > 0 && !blind) {
+        double lam_d = act_lam_at(p, (double)in->data_ms);
+        if (lam_d > 0) seen *= clampd(p->multiplier / lam_d, 0.1, 10.0);
+    }
+    double e = clampd(log((target + eps) / (seen + eps)), -3.0, 3.0);
     /* After a long gap (restart, stall) act as if one short step passed:
      * one stale measurement must not swing the multiplier end to end. */
     double dt_ctl = fmin(dt, 5.0);

@@ -14,6 +14,9 @@ static inline double act_clampd(double x, double lo, double hi) {
  * larger of it and the fast one, right for a stop, biased for a forecast. */
 double act_inflight_mean(const act_pacer_cfg *cfg, const act_pacer *p, const act_pacer_in *in,
                          int64_t now_ms);
+/* The multiplier in force at t_ms (the oldest remembered one before the
+ * history; the current one when nothing is remembered). */
+double act_lam_at(const act_pacer *p, double t_ms);
 /* Sets the value-mode fields of a fresh controller. */
 void act_value_init(act_pacer *p);
 /* Remembers the multiplier in force since since_ms (the previous step). */

@@ -63,14 +63,13 @@ void act_value_remember(act_pacer *p, int64_t since_ms) {
     p->lam_hist_ms[p->n_hist++] = since_ms;
 }
 
-/* The multiplier in force at t_ms (the oldest remembered one before the
- * history; the current one when nothing is remembered). */
-static double lam_at(const act_pacer *p, double t_ms) {
+double act_lam_at(const act_pacer *p, double t_ms) {
     if (p->n_hist == 0) return p->multiplier;
     int i = p->n_hist - 1;
     while (i > 0 && (double)p->lam_hist_ms[i] > t_ms) i--;
     return p->lam_hist[i];
 }
+#define lam_at act_lam_at
 
 static double flight_s_of(const act_pacer_in *in) {
     return fmax((double)(in->end_ms - in->start_ms) / 1000.0, 1e-3);
