@@ -198,7 +198,8 @@ static int test_first_price_deal_floor(void) {
                       "\"domain\":\"www.foobar.com\"},\"user\":{\"id\":\"u1\"}}";
     CHECK_EQ_INT(run(b, w, low, T0 + 1000, &res), 0);
     CHECK_EQ_INT(res.n, 1);
-    CHECK_EQ_INT(res.bids[0].price_cpm_micros, inf_bidder_shade(lin_curve, 2640000, 2640000, 200000));
+    CHECK_EQ_INT(res.bids[0].price_cpm_micros,
+                 inf_bidder_shade(lin_curve, 2640000, 2640000, 200000));
     CHECK(res.bids[0].price_cpm_micros < 2500000); /* the imp floor is not the bar */
     inf_world_free(w);
     inf_bidder_free(b);
