@@ -16,10 +16,13 @@
  *                 most the time left (so the flight lands on its budget)
  *                 but not under end_horizon_s (no last-second sprint);
  *                 clamped to [0, max_catchup × budget/flight]
- *   e           = ln((target + ε) / (rate + ε)), ε = 2% of the mean plan
- *                 rate, clamped to ±3: spend is roughly a power of the
- *                 multiplier, so a log error makes the loop gain the same at
- *                 any traffic level
+ *   e           = ln((target + ε) / (rate × m / m_d + ε)), ε = 2% of the
+ *                 mean plan rate, clamped to ±3: spend is roughly a power
+ *                 of the multiplier, so a log error makes the loop gain the
+ *                 same at any traffic level; m_d is the multiplier in force
+ *                 at data time (the one that bought rate), m the current
+ *                 one: a cut made for a surge the data still shows is not
+ *                 made again
  *   PID         u = I + kp·e + kd·de/dt,  I += ki·e·dt (conditional
  *                 integration: not while the output is saturated in e's
  *                 direction, nor above blind_max while nothing is spent)
