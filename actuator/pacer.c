@@ -16,10 +16,13 @@
  *                 most the time left (so the flight lands on its budget)
  *                 but not under end_horizon_s (no last-second sprint);
  *                 clamped to [0, max_catchup × budget/flight]
- *   e           = ln((target + ε) / (rate + ε)), ε = 2% of the mean plan
- *                 rate, clamped to ±3: spend is roughly a power of the
- *                 multiplier, so a log error makes the loop gain the same at
- *                 any traffic level
+ *   e           = ln((target + ε) / (rate × m / m_d + ε)), ε = 2% of the
+ *                 mean plan rate, clamped to ±3: spend is roughly a power
+ *                 of the multiplier, so a log error makes the loop gain the
+ *                 same at any traffic level; m_d is the multiplier in force
+ *                 at data time (the one that bought rate), m the current
+ *                 one: a cut made for a surge the data still shows is not
+ *                 made again
  *   PID         u = I + kp·e + kd·de/dt,  I += ki·e·dt (conditional
  *                 integration: not while the output is saturated in e's
  *                 direction, nor above blind_max while nothing is spent)
@@ -409,7 +412,16 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
 
     double eps = 0.02 * mean_rate;
     bool blind = p->rate <= 0;
-    double e = clampd(log((target + eps) / (fmax(p->rate, 0.0) + eps)), -3.0, 3.0);
+    /* The rate was bought at the multiplier in force at data time: what
+     * the current one buys is expected to differ by their ratio (spend at
+     * least proportional to the multiplier), so a cut already made is not
+     * made again while the data still shows the surge it answered. */
+    double seen = fmax(p->rate, 0.0);
+    if (in->data_ms > 0 && !blind) {
+        double lam_d = act_lam_at(p, (double)in->data_ms);
+        if (lam_d > 0) seen *= clampd(p->multiplier / lam_d, 0.1, 10.0);
+    }
+    double e = clampd(log((target + eps) / (seen + eps)), -3.0, 3.0);
     /* After a long gap (restart, stall) act as if one short step passed:
      * one stale measurement must not swing the multiplier end to end. */
     double dt_ctl = fmin(dt, 5.0);

@@ -19,6 +19,9 @@ static inline bool act_has_sched(const act_pacer_in *in) { return in->sched && i
 /* Seconds of open time (all of it without a schedule) between two wall
  * times; the schedule is read on engine time (beat_clock.h). */
 double act_open_s(const act_pacer_in *in, double from_ms, double to_ms);
+/* The multiplier in force at t_ms (the oldest remembered one before the
+ * history; the current one when nothing is remembered). */
+double act_lam_at(const act_pacer *p, double t_ms);
 /* Sets the value-mode fields of a fresh controller. */
 void act_value_init(act_pacer *p);
 /* Remembers the multiplier in force since since_ms (the previous step). */

@@ -182,6 +182,29 @@ static int test_noisy_market(void) {
     return sim_finish(&s, "105s, noise 40%");
 }
 
+/* A ×4 surge over the last fifth of a short flight, ending 5-13 s before
+ * it (as in a flight that ends in the demo's late surge): the cut must not
+ * outlast the surge, or the flight lands short (and a late rise lands
+ * over). The rate in the data was bought at the multiplier of data time,
+ * so the error is taken against what the current one buys. Without that
+ * the same markets land 93.1% and 101.9%. */
+static int test_surge_ending_late(void) {
+    static const double at[][2] = {{0.75, 0.15}, {0.78, 0.12}, {0.80, 0.11},
+                                   {0.82, 0.11}, {0.84, 0.08}, {0.85, 0.08}};
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        sim s;
+        sim_init(&s, 138, 1.6);
+        s.noise_amp = 0.3;
+        sim_surge(&s, 0.0, 0.04, 0.0);
+        sim_surge(&s, at[k][0], at[k][1], 4.0);
+        char name[40];
+        snprintf(name, sizeof name, "138s, x4 at %.0f-%.0f%%", 100 * at[k][0],
+                 100 * (at[k][0] + at[k][1]));
+        if (sim_finish(&s, name)) return 1;
+    }
+    return 0;
+}
+
 static int test_long_flight_surge_and_drop(void) {
     sim s;
     sim_init(&s, 6 * 3600, 0.7);
@@ -549,6 +572,7 @@ int main(int argc, char **argv) {
         {"step_down_x02", test_step_down_x02},
         {"short_flight_surge", test_short_flight_surge},
         {"noisy_market", test_noisy_market},
+        {"surge_ending_late", test_surge_ending_late},
         {"long_flight_surge_and_drop", test_long_flight_surge_and_drop},
         {"budget_change_mid_flight", test_budget_change_mid_flight},
         {"budget_cut_below_spend_stops", test_budget_cut_below_spend_stops},

@@ -63,9 +63,7 @@ void act_value_remember(act_pacer *p, int64_t since_ms) {
     p->lam_hist_ms[p->n_hist++] = since_ms;
 }
 
-/* The multiplier in force at t_ms (the oldest remembered one before the
- * history; the current one when nothing is remembered). */
-static double lam_at(const act_pacer *p, double t_ms) {
+double act_lam_at(const act_pacer *p, double t_ms) {
     if (p->n_hist == 0) return p->multiplier;
     int i = p->n_hist - 1;
     while (i > 0 && (double)p->lam_hist_ms[i] > t_ms) i--;
@@ -105,7 +103,7 @@ void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in 
     p->v_obs_s += in_s;
     p->v_opps += counted;
     double mid_ms = (double)in->data_ms - dt_s * 500.0; /* middle of the interval */
-    double lam = in->data_ms > 0 ? lam_at(p, mid_ms) : p->multiplier;
+    double lam = in->data_ms > 0 ? act_lam_at(p, mid_ms) : p->multiplier;
     double rs = spend / dt_s, ro = opps / dt_s, ll = log(lam);
     double a = 1.0 - exp(-dt_s / eff_tau_s(cfg, in));
     if (p->v_spend_avg < 0 || p->v_opps_avg < 0 || !isfinite(p->v_loglam)) {

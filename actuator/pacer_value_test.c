@@ -23,6 +23,8 @@ typedef struct mkt {
     uint64_t rng;
     double flight_s, opp_rate, wave_amp, wave_period_s;
     double surge_at, surge_len, drop_at, drop_len; /* fractions of the flight */
+    double wave_phase;                             /* of the wave, in periods */
+    double drop_factor;                            /* 0 = 0.3 */
     bool no_opps;                                  /* an inference that counts no opportunities */
     double budget_frac; /* of what λ = 1 spends on the flight; 0 = 0.5 */
 } mkt;
@@ -42,10 +44,12 @@ static double u01(uint64_t *s) {
 static double gauss(uint64_t *s) { return sqrt(-2.0 * log(u01(s))) * cos(2.0 * M_PI * u01(s)); }
 
 static double opp_rate_at(const mkt *m, double t_s) {
-    double r = m->opp_rate * (1.0 + m->wave_amp * sin(2.0 * M_PI * t_s / m->wave_period_s));
+    double r = m->opp_rate *
+               (1.0 + m->wave_amp * sin(2.0 * M_PI * (t_s / m->wave_period_s + m->wave_phase)));
     double x = t_s / m->flight_s;
     if (x >= m->surge_at && x < m->surge_at + m->surge_len) r *= 5.0;
-    if (x >= m->drop_at && x < m->drop_at + m->drop_len) r *= 0.3;
+    if (x >= m->drop_at && x < m->drop_at + m->drop_len)
+        r *= m->drop_factor > 0 ? m->drop_factor : 0.3;
     return r;
 }
 
@@ -347,6 +351,44 @@ static int test_asap(void) {
     return 0;
 }
 
+/* Thin first, rich later, like the standard demo: the flight starts on
+ * the wave's way down (±50%), a ×0.15 drop at a quarter, the trough at
+ * 40%, then a ×5 surge at 60% and the crest. A causal law cannot know the
+ * surge is coming, yet a single campaign here stays near the hindsight
+ * bidder (0.906-0.970 measured; even pacing 0.75-0.89): what the demo
+ * loses on this shape (value ÷ pCTR-oracle 0.79-0.81) comes from what
+ * this market lacks — six campaigns outbidding each other on shared
+ * supply (each loop reads a sibling's win as a dearer market), a CTR model
+ * that learns during the flight, first-price shading and bids held at
+ * the max bid, where λ no longer moves spend. Checked: used 98-100.5%,
+ * ≥ 0.9 of hindsight, more clicks than even. */
+static int test_trough_then_surge(void) {
+    for (int seed = 1; seed <= 3; seed++)
+        for (int f = 0; f < 3; f++) {
+            double fl = f == 0 ? 90 : f == 1 ? 140 : 86400;
+            mkt m = {.rng = (uint64_t)seed * 13u,
+                     .flight_s = fl,
+                     .opp_rate = fl > 1000 ? 8 : 300,
+                     .wave_amp = 0.5,
+                     .wave_period_s = fl * 1.1,
+                     .wave_phase = 0.3,
+                     .surge_at = 0.6,
+                     .surge_len = 0.1,
+                     .drop_at = 0.25,
+                     .drop_len = 0.05,
+                     .drop_factor = 0.15};
+            run v, e;
+            run_flight(&m, BEAT_PACING_VALUE, &v);
+            run_flight(&m, BEAT_PACING_EVEN, &e);
+            double h = hindsight_clicks(&m);
+            fprintf(stderr, "  trough seed %d %.0fs: value used=%.4f %.3f even used=%.4f %.3f\n",
+                    seed, fl, v.spent, v.clicks / h, e.spent, e.clicks / h);
+            CHECK(v.spent >= 0.98 && v.spent <= 1.005);
+            CHECK(v.clicks >= 0.9 * h && v.clicks > e.clicks);
+        }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case cases[] = {
         {"demo_flights", test_demo_flights},
@@ -355,6 +397,7 @@ int main(int argc, char **argv) {
         {"tight_budget", test_tight_budget},
         {"deep_wave", test_deep_wave},
         {"asap", test_asap},
+        {"trough_then_surge", test_trough_then_surge},
         {NULL, NULL},
     };
     return beat_test_main("pacer_value", cases, argc, argv);

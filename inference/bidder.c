@@ -199,6 +199,13 @@ static int64_t price_of(int64_t base, int64_t max, double pctr, double avg_ctr, 
     return p - (double)r >= 0.5 ? r + 1 : r;
 }
 
+/* The same without the max bid (at most 1000 × it): the value first-price
+ * shading weighs a bid against. */
+static int64_t value_of(int64_t base, int64_t max, double pctr, double avg_ctr, double multiplier) {
+    return price_of(base, max > INT64_MAX / 1000 ? INT64_MAX : max * 1000, pctr, avg_ctr,
+                    multiplier);
+}
+
 int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr, double multiplier) {
     return price_of(c->base_bid_cpm_micros, c->max_bid_cpm_micros, pctr, avg_ctr, multiplier);
 }
@@ -208,9 +215,12 @@ int64_t inf_bidder_price(const beat_campaign *c, double pctr, double avg_ctr, do
 #define SHADE_STEPS 48
 
 int64_t inf_bidder_shade(const float curve[BEAT_LAND_N], int64_t value_cpm_micros,
-                         int64_t floor_cpm_micros) {
-    double v = (double)value_cpm_micros, xv = beat_land_pos(v);
-    if (!(beat_land_win(curve, xv) > 0)) return value_cpm_micros; /* never wins: no law */
+                         int64_t max_cpm_micros, int64_t floor_cpm_micros) {
+    /* The max bid caps what is bid, not what the imp is worth: a value
+     * above it still raises the surplus of every price up to it. */
+    int64_t cap = max_cpm_micros < value_cpm_micros ? max_cpm_micros : value_cpm_micros;
+    double v = (double)value_cpm_micros, hi = (double)cap, xv = beat_land_pos(hi);
+    if (!(beat_land_win(curve, xv) > 0)) return cap; /* never wins: no law */
     /* W is 0 at and below one step under the lowest bucket that wins: no
      * surplus to find there. */
     int j = 0;
@@ -218,10 +228,10 @@ int64_t inf_bidder_shade(const float curve[BEAT_LAND_N], int64_t value_cpm_micro
     double lo = beat_land_price(j - 1.0);
     if (lo < (double)floor_cpm_micros) lo = (double)floor_cpm_micros;
     if (lo < 1) lo = 1;
-    if (!(lo < v)) return value_cpm_micros;
+    if (!(lo < hi)) return cap;
     double x0 = beat_land_pos(lo), dx = (xv - x0) / SHADE_STEPS;
-    double r = pow(v / lo, 1.0 / SHADE_STEPS), b = lo;
-    double best = v, best_s = 0; /* value itself: surplus 0 */
+    double r = pow(hi / lo, 1.0 / SHADE_STEPS), b = lo;
+    double best = hi, best_s = (v - hi) * beat_land_win(curve, xv); /* 0 at the value itself */
     for (int k = 0; k < SHADE_STEPS; k++, b *= r) {
         double s = (v - b) * beat_land_win(curve, x0 + dx * k);
         if (s > best_s) {
@@ -232,7 +242,7 @@ int64_t inf_bidder_shade(const float curve[BEAT_LAND_N], int64_t value_cpm_micro
     /* whole micros, rounded up so the floor (lo ≥ floor) stays met */
     int64_t out = (int64_t)ceil(best);
     if (out < floor_cpm_micros) out = floor_cpm_micros;
-    return out < value_cpm_micros ? out : value_cpm_micros;
+    return out < cap ? out : cap;
 }
 
 /* ---- the auction --------------------------------------------------------------- */
@@ -410,7 +420,10 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
          * bids on (deal or imp) still holds. */
         if (r->at == 1 && cp->win_curve)
             out->price_cpm_micros = inf_bidder_shade(
-                cp->win_curve, out->value_cpm_micros,
+                cp->win_curve,
+                value_of(cp->base_bid_cpm_micros, cp->max_bid_cpm_micros, out->pctr, m->avg_ctr,
+                         cp->multiplier),
+                out->value_cpm_micros,
                 out->deal >= 0 ? im->deals[out->deal].floor_cpm_micros : im->floor_cpm_micros);
         /* A capped winner's bid goes in flight on its person: unless a
          * worker of this node bid on them since the filter looked. Test

@@ -129,11 +129,13 @@ void inf_bidder_event(const inf_bidder *b, const inf_world *w, const inf_req *r,
                       const inf_result *res, int k, beat_event *ev);
 
 /* First-price shading (docs/architecture.md "First-price shading"): the
- * bid b in [floor, value] that maximises (value − b)·W(b) under the win-rate
- * curve (beat_land_win), searched over 48 log-spaced prices and value
- * itself; value when W(value) is 0 or floor ≥ value. Exposed for tests. */
+ * bid b in [floor, cap] that maximises (value − b)·W(b) under the win-rate
+ * curve (beat_land_win), cap = min(value, max: the campaign's max bid),
+ * searched over 48 log-spaced prices and cap itself; cap when W(cap) is 0
+ * or floor ≥ cap. The value is not capped: a campaign whose value is above
+ * its max bid bids closer to the max. Exposed for tests. */
 int64_t inf_bidder_shade(const float curve[BEAT_LAND_N], int64_t value_cpm_micros,
-                         int64_t floor_cpm_micros);
+                         int64_t max_cpm_micros, int64_t floor_cpm_micros);
 
 /* Price of one campaign at pctr (exposed for tests):
  * base × pctr / avg_ctr × multiplier, rounded to micros, clipped to max. */

@@ -35,7 +35,7 @@ static int test_shade_law(void) {
     const double step = pow(10, 0.2); /* one landscape bucket */
     for (double pos = 7; pos <= 14.5; pos += 0.5) {
         int64_t v = (int64_t)beat_land_price(pos);
-        int64_t b = inf_bidder_shade(lin_curve, v, 0);
+        int64_t b = inf_bidder_shade(lin_curve, v, v, 0);
         double opt = lin_optimum((double)v);
         if (fabs(log((double)b / opt)) > log(step) / 4)
             fprintf(stderr, "  v=%lld b=%lld opt=%.0f\n", (long long)v, (long long)b, opt);
@@ -45,19 +45,36 @@ static int test_shade_law(void) {
               0.99 * surplus(lin_curve, (double)v, opt));
         /* a floor above the optimum is the bid; one at or above v leaves v */
         int64_t fl = (int64_t)(opt * 1.3) < v ? (int64_t)(opt * 1.3) : v - 1;
-        CHECK_EQ_INT(inf_bidder_shade(lin_curve, v, fl), fl);
-        CHECK_EQ_INT(inf_bidder_shade(lin_curve, v, v), v);
-        CHECK_EQ_INT(inf_bidder_shade(lin_curve, v, v + 5), v);
+        CHECK_EQ_INT(inf_bidder_shade(lin_curve, v, v, fl), fl);
+        CHECK_EQ_INT(inf_bidder_shade(lin_curve, v, v, v), v);
+        CHECK_EQ_INT(inf_bidder_shade(lin_curve, v, v, v + 5), v);
+    }
+    /* A value above the max bid: the max caps the bid, not the value, so
+     * the bid is the optimum of the whole value when that is under the max,
+     * and the max itself when the optimum is above it (surplus grows up to
+     * it); both above what shading the capped value would bid. */
+    for (double pos = 8; pos <= 12; pos += 0.5) {
+        int64_t v = (int64_t)beat_land_price(pos), max = v / 2;
+        int64_t capped = inf_bidder_shade(lin_curve, max, max, 0);
+        int64_t b = inf_bidder_shade(lin_curve, v, max, 0);
+        double opt = lin_optimum((double)v);
+        CHECK(b <= max);
+        CHECK(b > capped);
+        if (opt < max) CHECK(fabs(log((double)b / opt)) <= log(step) / 4);
+        else CHECK(b >= (int64_t)(0.99 * max));
+        CHECK(surplus(lin_curve, (double)v, (double)b) >=
+              0.99 * surplus(lin_curve, (double)v, fmin(opt, (double)max)));
+        CHECK_EQ_INT(inf_bidder_shade(lin_curve, v, max, max + 5), max); /* floor above the max */
     }
     /* a value where W is 0 (below the data), or a curve that never wins */
     int64_t low = (int64_t)beat_land_price(4.5);
-    CHECK_EQ_INT(inf_bidder_shade(lin_curve, low, 0), low);
+    CHECK_EQ_INT(inf_bidder_shade(lin_curve, low, low, 0), low);
     float zero[BEAT_LAND_N] = {0};
-    CHECK_EQ_INT(inf_bidder_shade(zero, 3000000, 0), 3000000);
+    CHECK_EQ_INT(inf_bidder_shade(zero, 3000000, 3000000, 0), 3000000);
     /* a sure win at any price in the data: the lowest price with data */
     float sure[BEAT_LAND_N];
     for (int i = 0; i < BEAT_LAND_N; i++) sure[i] = i < 8 ? 0 : 1;
-    int64_t b = inf_bidder_shade(sure, 5000000, 0);
+    int64_t b = inf_bidder_shade(sure, 5000000, 5000000, 0);
     CHECK(b >= (int64_t)beat_land_price(7.5) && b <= (int64_t)beat_land_price(8) + 1);
     /* bounds over many random monotone curves, values and floors */
     uint64_t s = 42;
@@ -72,8 +89,11 @@ static int test_shade_law(void) {
         s = s * 6364136223846793005ULL + 1442695040888963407ULL;
         int64_t v = 1 + (int64_t)((s >> 20) % 50000000);
         int64_t fl = (int64_t)((s >> 8) % 4096) * (v / 4096 + 1) / 2;
-        int64_t got = inf_bidder_shade(c, v, fl);
+        int64_t got = inf_bidder_shade(c, v, v, fl);
         CHECK(got <= v);
+        int64_t max = v / 3 + 1, gm = inf_bidder_shade(c, v, max, fl);
+        CHECK(gm <= max && gm > 0);
+        CHECK(gm >= (fl < max ? fl : max));
         CHECK(got >= (fl < v ? fl : v));
         CHECK(got > 0);
     }
@@ -123,7 +143,7 @@ static int test_first_price_bids(void) {
     CHECK_EQ_INT(res.n, 1);
     CHECK_EQ_STR(winner(wc, &res), BOOSTED);
     CHECK_EQ_INT(res.bids[0].value_cpm_micros, 5400000);
-    int64_t want = inf_bidder_shade(lin_curve, 5400000, 30000);
+    int64_t want = inf_bidder_shade(lin_curve, 5400000, 5400000, 30000);
     CHECK_EQ_INT(res.bids[0].price_cpm_micros, want);
     CHECK(want < 5400000 * 0.8);
     CHECK(fabs(log((double)want / lin_optimum(5400000))) < 0.1);
@@ -178,7 +198,8 @@ static int test_first_price_deal_floor(void) {
                       "\"domain\":\"www.foobar.com\"},\"user\":{\"id\":\"u1\"}}";
     CHECK_EQ_INT(run(b, w, low, T0 + 1000, &res), 0);
     CHECK_EQ_INT(res.n, 1);
-    CHECK_EQ_INT(res.bids[0].price_cpm_micros, inf_bidder_shade(lin_curve, 2640000, 200000));
+    CHECK_EQ_INT(res.bids[0].price_cpm_micros,
+                 inf_bidder_shade(lin_curve, 2640000, 2640000, 200000));
     CHECK(res.bids[0].price_cpm_micros < 2500000); /* the imp floor is not the bar */
     inf_world_free(w);
     inf_bidder_free(b);

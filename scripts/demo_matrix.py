@@ -64,20 +64,23 @@ def load(out, name, seed):
 
 def figures(s):
     """One run's row: overall ratios, the worst campaign's pCTR ratio,
-    min used %, max over %."""
+    min used %, max over %, max MAD % (deviation from the even plan)."""
     t, rows = s["totals"], s["campaigns"]
     pr = [c["clicks_vs_pctr_oracle"] for c in rows if c.get("clicks_vs_pctr_oracle") is not None]
     return {"clicks_vs_oracle": t.get("clicks_vs_oracle"),
             "clicks_vs_pctr_oracle": t.get("clicks_vs_pctr_oracle"),
             "worst_pctr_ratio": min(pr) if pr else None,
             "min_used_pct": min((c["utilisation_pct"] for c in rows), default=None),
-            "max_over_pct": max((c["overspend_pct"] for c in rows), default=None)}
+            "max_over_pct": max((c["overspend_pct"] for c in rows), default=None),
+            "max_mad_pct": max((c["mad_pct"] for c in rows if c.get("mad_pct") is not None),
+                               default=None)}
 
 
 COLS = [("clicks_vs_oracle", "clicks ÷ oracle", "{:.3f}"),
         ("clicks_vs_pctr_oracle", "clicks ÷ pCTR-oracle", "{:.3f}"),
         ("worst_pctr_ratio", "worst campaign ÷ pCTR-oracle", "{:.3f}"),
-        ("min_used_pct", "min used %", "{:.1f}"), ("max_over_pct", "max over %", "{:.2f}")]
+        ("min_used_pct", "min used %", "{:.1f}"), ("max_over_pct", "max over %", "{:.2f}"),
+        ("max_mad_pct", "max MAD %", "{:.1f}")]
 
 
 def _f(x, fmt):
