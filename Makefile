@@ -35,7 +35,7 @@ PROBE_SRC := $(wildcard bench/*.c)
 PROBES    := $(patsubst %.c,$(BUILD)/%,$(PROBE_SRC))
 
 .PHONY: all deps format format-check test unit asan-unit check bench bench-probes bench-slowhttp fuzz fuzz-targets \
-        run demo clean recovery
+        run demo demo-desk clean recovery
 .DEFAULT_GOAL := all
 
 all: $(BINS)
@@ -177,6 +177,13 @@ demo:
 	@scripts/deps.sh demo
 	@$(MAKE) --no-print-directory -j2 all
 	@BUILD=$(BUILD) scripts/demo.sh
+
+# A 3-day flight on a simulated clock, graded on the trading-desk controls.
+demo-desk:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory -j2 all
+	@BUILD=$(BUILD) BEAT_DEMO_MODE=desk BEAT_DEMO_DIR=$${BEAT_DEMO_DIR:-$(CURDIR)/run/desk} \
+	  scripts/demo.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -5,8 +5,8 @@
  * walks the journal from the reader's cursor, naming a row only at its
  * latest change. A reader further behind than the ring misses the rows
  * changed in between (first_seq tells it). The clock that ends windows is
- * the latest bid time counted, never this host's clock: windows are the
- * bidders' (engine) time. */
+ * the engine time of the latest bid counted, never this host's clock:
+ * windows are the bidders' engine time (beat_clock.h). */
 #include "caps.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "beat_clock.h"
 #include "beat_fcap.h"
 #include "beat_metrics.h"
 
@@ -81,10 +82,13 @@ void dst_caps_count(dst_caps *c, const char *campaign, uint64_t key, int32_t win
                     int64_t bid_ts_ms) {
     if (!key || window_s <= 0 || !campaign[0]) return;
     uint64_t camp = beat_fcap_camp(campaign);
-    int64_t start = beat_fcap_win_start(bid_ts_ms, window_s);
+    /* Windows are engine time (a one-day cap is one engine day under a
+     * simulated clock); bid_ts_ms stays the bid's identity in recent. */
+    int64_t t = beat_engine_of_wall_ms(bid_ts_ms);
+    int64_t start = beat_fcap_win_start(t, window_s);
     bool ev;
     pthread_mutex_lock(&c->mu);
-    if (bid_ts_ms > c->clock_ms) c->clock_ms = bid_ts_ms;
+    if (t > c->clock_ms) c->clock_ms = t;
     beat_fcap_row *r = beat_fcap_tab_upsert(c->tab, camp, key, start, window_s, c->clock_ms, &ev);
     beat_fcap_row_add(r, bid_ts_ms);
     r->seq = ++c->seq;

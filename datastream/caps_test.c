@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "beat_clock.h"
 #include "beat_fcap.h"
 #include "beat_test.h"
 #include "caps.h"
@@ -121,10 +122,40 @@ static int t_eviction_and_cursor(void) {
     return 0;
 }
 
+/* Under a simulated clock at rate R a window of window_s seconds is
+ * window_s engine seconds: window_s / R wall seconds (here one engine day
+ * at 720x: two wall minutes), not window_s wall seconds. */
+static int t_engine_windows(void) {
+    beat_reason why;
+    /* engine 2023-11-14 00:00 UTC (a day start) at wall T0, 720x */
+    CHECK_EQ_INT(beat_clock_configure("1000000000000:1699920000000:720", &why), 0);
+    dst_caps *c = dst_caps_new(64);
+    CHECK(c);
+    dst_caps_count(c, "c1", 9, 86400, T0);
+    dst_caps_count(c, "c1", 9, 86400, T0 + 119999); /* the same engine day */
+    dst_caps_stats st;
+    dst_caps_stats_get(c, &st);
+    CHECK_EQ_INT(st.rows, 1);
+    dst_caps_count(c, "c1", 9, 86400, T0 + 120000); /* the next engine day */
+    dst_caps_stats_get(c, &st);
+    CHECK_EQ_INT(st.rows, 2);
+    beat_buf b;
+    beat_buf_init(&b, 1 << 20);
+    CHECK_EQ_INT(dst_caps_encode(c, 0, 10, "ds", 1, &b), 0);
+    /* rows carry the engine window start; recent keeps the bid's wall ms */
+    CHECK(strstr(b.data, ",1699920000000,86400,2,"));
+    CHECK(strstr(b.data, ",1700006400000,86400,1,"));
+    beat_buf_fini(&b);
+    dst_caps_free(c);
+    CHECK_EQ_INT(beat_clock_configure(NULL, &why), 0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"counts_impressions", t_counts_impressions},
         {"eviction_and_cursor", t_eviction_and_cursor},
+        {"engine_windows", t_engine_windows},
         {0},
     };
     return beat_test_main("dst_caps", tests, argc, argv);

@@ -96,9 +96,10 @@ static uint64_t freq_key(const inf_camp *cp, uint64_t user) {
     return XXH3_64bits_withSeed(&user, sizeof user, cp->id_hash);
 }
 
+/* The window index of wall time now_ms: windows are engine time. */
 static uint32_t freq_window(const beat_campaign *c, int64_t now_ms) {
     int64_t win_s = c->freq_cap_window_s > 0 ? c->freq_cap_window_s : 1;
-    return (uint32_t)((now_ms / 1000 / win_s) & 0xffff);
+    return (uint32_t)((beat_engine_of_wall_ms(now_ms) / 1000 / win_s) & 0xffff);
 }
 
 static int freq_get(inf_bidder *b, const inf_camp *cp, uint64_t user, int64_t now_ms) {

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "beat_clock.h"
 #include "beat_fcap.h"
 #include "beat_metrics.h"
 
@@ -104,7 +105,10 @@ bool inf_fcap_allow(inf_fcap *f, uint64_t camp, uint64_t key, int max, int32_t w
         atomic_fetch_add_explicit(&f->local_decisions, 1, memory_order_relaxed);
         return inf_fcap_decide(false, 0, false, local, max);
     }
-    int64_t start = beat_fcap_win_start(now_ms, window_s);
+    /* The window is engine time; in-flight stamps stay wall ms (a bid's
+     * identity), so the window's start is compared in wall ms too. */
+    int64_t start = beat_fcap_win_start(beat_engine_of_wall_ms(now_ms), window_s);
+    int64_t start_wall = beat_wall_of_engine_ms(start);
     uint32_t global = 0;
     beat_fcap_row row = {0};
     pthread_rwlock_rdlock(&f->mu);
@@ -116,7 +120,7 @@ bool inf_fcap_allow(inf_fcap *f, uint64_t camp, uint64_t key, int max, int32_t w
     if (v && (uint32_t)(v >> 32) == (uint32_t)(h >> 32)) {
         uint32_t t = (uint32_t)v, age = (uint32_t)now_ms - t;
         /* in flight: recent enough, in this window, and not yet seen counted */
-        inflight = age < (uint64_t)f->cfg.inflight_ms && age <= (uint64_t)(now_ms - start) &&
+        inflight = age < (uint64_t)f->cfg.inflight_ms && age <= (uint64_t)(now_ms - start_wall) &&
                    !beat_fcap_row_has(&row, t);
     }
     return inf_fcap_decide(true, global, inflight, local, max);

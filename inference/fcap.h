@@ -31,7 +31,8 @@ inf_fcap *inf_fcap_new(const inf_fcap_cfg *cfg);
 void inf_fcap_free(inf_fcap *f);
 
 /* Applies an 'F' frame (sync thread). mono_ms: this host's monotonic clock,
- * for freshness; now_ms: the bidding clock, for eviction. 0 or -EBADMSG
+ * for freshness; now_ms: engine time (beat_clock.h), for eviction: rows'
+ * windows are engine time. 0 or -EBADMSG
  * with a reason (the frame is then ignored). */
 int inf_fcap_apply(inf_fcap *f, const uint8_t *frame, size_t len, int64_t now_ms, int64_t mono_ms,
                    beat_reason *why);
@@ -46,6 +47,9 @@ static inline bool inf_fcap_decide(bool fresh, uint32_t global, bool inflight, i
 }
 
 /* May campaign camp (id hash) with cap max per window_s bid on key now?
+ * now_ms is the wall clock (bids in flight are stamped with it); the window
+ * is the one of its engine time, so under a simulated clock at rate R it
+ * spans window_s / R wall seconds.
  * local: this node's own count in the window (the fallback). *seen gets
  * the pair's in-flight slot as read, for inf_fcap_take. Workers. */
 bool inf_fcap_allow(inf_fcap *f, uint64_t camp, uint64_t key, int max, int32_t window_s, int local,

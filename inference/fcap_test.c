@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "beat_clock.h"
 #include "beat_fcap.h"
 #include "beat_test.h"
 #include "fcap.h"
@@ -131,6 +132,31 @@ static int t_stale_falls_back(void) {
     return 0;
 }
 
+/* Under a simulated clock at rate R a cap window of window_s seconds spans
+ * window_s / R wall seconds: one engine day at 720x is two wall minutes,
+ * and a person capped in it may be bid on again in the next one. */
+static int t_engine_windows(void) {
+    beat_reason why;
+    const int64_t day0 = 1699920000000LL; /* an engine day start, at wall T0 */
+    CHECK_EQ_INT(beat_clock_configure("1700000000000:1699920000000:720", &why), 0);
+    inf_fcap *f = mk();
+    CHECK(f);
+    beat_fcap_row r = {.camp = CAMP, .key = KEY, .win_start_ms = day0, .window_s = 86400, .count = 2};
+    uint8_t buf[BEAT_FCAP_HDR_BYTES + BEAT_FCAP_ROW_BYTES];
+    int64_t n = beat_fcap_frame_encode(&r, 1, T0, buf, sizeof buf);
+    buf[2] = 1;
+    CHECK_EQ_INT(inf_fcap_apply(f, buf, (size_t)n, day0, M0, &why), 0);
+    uint64_t seen;
+    CHECK(!inf_fcap_allow(f, CAMP, KEY, 2, 86400, 0, T0 + 119999, M0, &seen));
+    CHECK(inf_fcap_allow(f, CAMP, KEY, 2, 86400, 0, T0 + 120000, M0, &seen));
+    /* a bid in flight at the end of the day does not hold the next one */
+    CHECK(inf_fcap_take(f, CAMP, KEY, T0 + 119000, seen));
+    CHECK(inf_fcap_allow(f, CAMP, KEY, 3, 86400, 0, T0 + 120500, M0, &seen));
+    inf_fcap_free(f);
+    CHECK_EQ_INT(beat_clock_configure(NULL, &why), 0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"decide", t_decide},
@@ -138,6 +164,7 @@ int main(int argc, char **argv) {
         {"inflight_expires", t_inflight_expires},
         {"workers_race", t_workers_race},
         {"stale_falls_back", t_stale_falls_back},
+        {"engine_windows", t_engine_windows},
         {0},
     };
     return beat_test_main("inf_fcap", tests, argc, argv);

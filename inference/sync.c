@@ -17,6 +17,7 @@
 
 #include <nng/nng.h>
 
+#include "beat_clock.h"
 #include "beat_log.h"
 #include "beat_metrics.h"
 #include "beat_nng.h"
@@ -245,7 +246,7 @@ static int on_frame(inf_sync *s, const uint8_t *msg, size_t len) {
         case BEAT_FRAME_FCAP: {
             if (!s->cfg.fcap) return 0; /* not used here */
             beat_reason why = {{0}};
-            if (inf_fcap_apply(s->cfg.fcap, msg, len, beat_now_ms(), beat_mono_ms(), &why) == 0)
+            if (inf_fcap_apply(s->cfg.fcap, msg, len, beat_engine_ms(), beat_mono_ms(), &why) == 0)
                 return 0;
             beat_log_rl(5000, BEAT_WARN, "fcap_frame_rejected", "reason=\"%s\"", why.msg);
             return -EBADMSG;

@@ -7,6 +7,8 @@ truth (oracle clicks, Bayes AUC). See docs/demo.md for how to read it.
   report.py --wait-ready RUN            wait for every daemon, print versions
   report.py --put-campaigns RUN IN OUT  load IN into the supervisor, save
                                         the stored set (absolute flights) to OUT
+  report.py --put-list RUN ID FILE      upload a first-party list (one user id
+                                        a line) to the supervisor
   report.py --poll RUN OUT              append engine samples (versions, state)
                                         to OUT every second until killed
   report.py --settle RUN                wait until the pacing state covers the
@@ -20,6 +22,7 @@ import json, os, signal, sys, time, urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report_calc  # noqa: E402
+import report_desk  # noqa: E402
 import report_plot  # noqa: E402
 
 
@@ -99,6 +102,18 @@ def put_campaigns(run, src, dst):
     return 0
 
 
+def put_list(run, list_id, path):
+    env = env_of(run)
+    req = urllib.request.Request(env["BEAT_SUPERVISOR_URL"] + "/v1/segments/" + list_id,
+                                 data=open(path, "rb").read(), method="PUT",
+                                 headers={"Content-Type": "text/plain"})
+    if env.get("BEAT_ADMIN_TOKEN"):
+        req.add_header("Authorization", "Bearer " + env["BEAT_ADMIN_TOKEN"])
+    with urllib.request.urlopen(req, timeout=10) as r:
+        print(f"list {list_id}: {r.read().decode(errors='replace').strip()}", file=sys.stderr)
+    return 0
+
+
 def poll(run, out):
     """One line per second: supervisor versions (model AUC) and the pacing
     state (multipliers, paused, the actuator's spend). Never fatal."""
@@ -157,6 +172,10 @@ def report(run, out_dir, as_json=False):
     summary = report_calc.summarize(out_dir, engine)
     summary["plots"] = report_plot.plot_all(out_dir, summary)
     md = report_calc.markdown(summary)
+    desk = report_desk.grade(out_dir)
+    if desk is not None:  # make demo-desk
+        summary["desk"] = desk
+        md += report_desk.markdown(desk)
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
     with open(os.path.join(out_dir, "report.md"), "w") as f:
@@ -170,6 +189,8 @@ def main(argv):
         return wait_ready(argv[2])
     if len(argv) >= 5 and argv[1] == "--put-campaigns":
         return put_campaigns(argv[2], argv[3], argv[4])
+    if len(argv) >= 5 and argv[1] == "--put-list":
+        return put_list(argv[2], argv[3], argv[4])
     if len(argv) >= 4 and argv[1] == "--poll":
         return poll(argv[2], argv[3])
     if len(argv) >= 3 and argv[1] == "--settle":

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "beat_clock.h"
 #include "beat_fcap.h"
 #include "beat_httpc.h"
 #include "beat_json.h"
@@ -193,7 +194,7 @@ static void round_once(sup_fcap *f, beat_httpc *hc, beat_buf *resp) {
         beat_reason why = {{0}};
         int rc = beat_httpc_get(hc, url, resp, &status);
         if (rc == 0 && status == 200)
-            rc = sup_fcap_merge(f, i, resp->data, resp->len, beat_now_ms(), f->rows + n,
+            rc = sup_fcap_merge(f, i, resp->data, resp->len, beat_engine_ms(), f->rows + n,
                                 BEAT_FCAP_FRAME_ROWS - n, &why);
         else if (rc == 0) rc = -EPROTO;
         if (rc < 0) {
@@ -209,7 +210,7 @@ static void round_once(sup_fcap *f, beat_httpc *hc, beat_buf *resp) {
             n = 0;
         }
     }
-    int64_t now = beat_now_ms(), held = 0;
+    int64_t now = beat_engine_ms(), held = 0; /* windows end in engine time */
     for (int i = 0; i < f->cfg.n_urls; i++) {
         n = sweep(f, i, n, now);
         if (n == BEAT_FCAP_FRAME_ROWS) {

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "beat_clock.h"
 #include "beat_log.h"
 #include "exsim.h"
 #include "explain.h"
@@ -271,6 +272,8 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
             c->off_schedule_imps++;
             s->off_schedule_imps++;
         }
+        if (ci >= 0 && sim->desk)
+            exs_desk_win(sim->desk, ci, r, beat_engine_of_wall_ms(t_ms), clearing);
     }
     if (c && r->at == 1) { /* what shading saved: value bid − price paid */
         int64_t value =

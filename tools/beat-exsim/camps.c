@@ -3,9 +3,10 @@
  * creative format and size, private deals, the request's badv/bcat blocks,
  * the schedule in its zone on engine time) read from the same JSON the
  * supervisor serves. Approximate on purpose (no frequency caps, no
- * attribute checks; first-party lists are the advertiser's and unknown
- * here: a campaign that needs one is never eligible, an exclusion list
- * excludes nobody); only the oracle uses it, never the auction itself. */
+ * attribute checks; first-party lists are the advertiser's: known here
+ * only when the run hands their files over (--list), else a campaign that
+ * needs one is never eligible and an exclusion list excludes nobody). The
+ * oracle and the trading-desk grading (desk.c) use it, never the auction. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,7 +40,8 @@ struct exs_camp {
     strs regions, metros, cities, zips, seg_in, seg_ex;
     double radius[8][3]; /* lat, lon, km */
     int n_radius;
-    bool lists_in;
+    strs lists_in, lists_ex;
+    int fcap_max, fcap_window_s; /* freq_cap; 0: none */
     beat_sched sched; /* .on false: no schedule */
     const beat_tz *tz;
 };
@@ -101,7 +103,8 @@ static void aud_read(exs_camp *c, const cJSON *t) {
             g[i] = cJSON_IsNumber(v) ? v->valuedouble : 0;
         }
     }
-    c->lists_in = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "lists_include")) > 0;
+    strs_read(&c->lists_in, cJSON_GetObjectItemCaseSensitive(t, "lists_include"));
+    strs_read(&c->lists_ex, cJSON_GetObjectItemCaseSensitive(t, "lists_exclude"));
 }
 
 /* tz and schedule, validated as the supervisor does (0, or -EINVAL with
@@ -137,8 +140,11 @@ static void camp_read(exs_camp *c, const cJSON *j, int64_t now_ms) {
     strs_read(&c->dom_block, cJSON_GetObjectItemCaseSensitive(t, "domains_block"));
     strs_read(&c->bun_allow, cJSON_GetObjectItemCaseSensitive(t, "bundles_allow"));
     strs_read(&c->bun_block, cJSON_GetObjectItemCaseSensitive(t, "bundles_block"));
-    const cJSON *x;
+    const cJSON *x, *fc = cJSON_GetObjectItemCaseSensitive(j, "freq_cap");
     aud_read(c, t);
+    c->fcap_max = (int)jnum(fc, "max", 0);
+    c->fcap_window_s = (int)jnum(fc, "window_s", 0);
+    if (c->fcap_max <= 0 || c->fcap_window_s <= 0) c->fcap_max = c->fcap_window_s = 0;
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(t, "device_types")) {
         if (cJSON_IsNumber(x) && c->n_devtypes < 16) c->devtypes[c->n_devtypes++] = x->valueint;
     }
@@ -209,10 +215,13 @@ void exs_camps_fini(exs_camps *cs) {
         strs *all[] = {&c->adomain,   &c->cat,       &c->countries, &c->os,
                        &c->site_cat,  &c->dom_allow, &c->dom_block, &c->bun_allow,
                        &c->bun_block, &c->deals,     &c->regions,   &c->metros,
-                       &c->cities,    &c->zips,      &c->seg_in,    &c->seg_ex};
+                       &c->cities,    &c->zips,      &c->seg_in,    &c->seg_ex,
+                       &c->lists_in,  &c->lists_ex};
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) strs_free(all[k]);
     }
     free(cs->c);
+    for (int i = 0; i < cs->n_lists; i++) free(cs->lists[i].bits);
+    free(cs->lists);
     memset(cs, 0, sizeof *cs);
 }
 
@@ -279,6 +288,73 @@ static bool seg_hit(const strs *rules, const exs_req *r) {
     return false;
 }
 
+/* Is r's user in any of the named lists? Only ids the privacy gate leaves
+ * count (the exchange's user id "u<n>" is what the lists hold). */
+static bool list_hit(const exs_camps *cs, const strs *names, const exs_req *r) {
+    if (!exs_personal_ok(r) || r->user < 0) return false;
+    for (int k = 0; k < names->n; k++)
+        for (int i = 0; i < cs->n_lists; i++) {
+            const exs_ulist *l = &cs->lists[i];
+            if (strcmp(l->id, names->v[k]) == 0 && r->user < l->n_users &&
+                (l->bits[r->user >> 3] >> (r->user & 7) & 1))
+                return true;
+        }
+    return false;
+}
+
+bool exs_camp_on_target(const exs_camps *cs, int i, const exs_req *r) {
+    const exs_camp *c = &cs->c[i];
+    return geo_ok(c, r) && (!c->seg_in.n || seg_hit(&c->seg_in, r)) && !seg_hit(&c->seg_ex, r) &&
+           (!c->lists_in.n || list_hit(cs, &c->lists_in, r)) && !list_hit(cs, &c->lists_ex, r);
+}
+
+const beat_tz *exs_camp_tz(const exs_camps *cs, int i) { return cs->c[i].tz; }
+
+int exs_camp_fcap(const exs_camps *cs, int i, int *window_s) {
+    *window_s = cs->c[i].fcap_window_s;
+    return cs->c[i].fcap_max;
+}
+
+int exs_camps_list_load(exs_camps *cs, const char *spec, char *err, size_t errn) {
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof cs->lists[0].id) {
+        snprintf(err, errn, "want LIST_ID=PATH, got %s", spec);
+        return -EINVAL;
+    }
+    FILE *f = fopen(eq + 1, "r");
+    if (!f) {
+        snprintf(err, errn, "cannot open %s", eq + 1);
+        return -errno;
+    }
+    exs_ulist *ls = realloc(cs->lists, (size_t)(cs->n_lists + 1) * sizeof *ls);
+    uint8_t *bits = calloc(EXS_LIST_USERS_MAX / 8, 1);
+    if (ls) cs->lists = ls;
+    if (!ls || !bits) {
+        free(bits);
+        fclose(f);
+        return -ENOMEM;
+    }
+    exs_ulist *l = &cs->lists[cs->n_lists++];
+    snprintf(l->id, sizeof l->id, "%.*s", (int)(eq - spec), spec);
+    l->bits = bits;
+    l->n_users = 0;
+    char line[128];
+    /* One id a line, as uploaded; only this exchange's user ids (u<n>)
+     * can name its users, anything else matches nobody here. */
+    while (fgets(line, sizeof line, f)) {
+        char *end;
+        if (line[0] != 'u') continue;
+        long u = strtol(line + 1, &end, 10);
+        if (end == line + 1 || (*end && *end != '\n' && *end != '\r') || u < 0 ||
+            u >= EXS_LIST_USERS_MAX)
+            continue;
+        bits[u >> 3] |= (uint8_t)(1u << (u & 7));
+        if (u + 1 > l->n_users) l->n_users = (int)u + 1;
+    }
+    fclose(f);
+    return 0;
+}
+
 bool exs_camp_eligible(const exs_camps *cs, int i, const exs_world *w, const exs_req *r,
                        int64_t t_ms) {
     const exs_camp *c = &cs->c[i];
@@ -302,9 +378,7 @@ bool exs_camp_eligible(const exs_camps *cs, int i, const exs_world *w, const exs
         return false;
     if (r->badv >= 0 && strs_has(&c->adomain, w->badv[r->badv], false)) return false;
     if (r->bcat_extra >= 0 && strs_has(&c->cat, exs_cat_name(r->bcat_extra), true)) return false;
-    if (!geo_ok(c, r) || c->lists_in || (c->seg_in.n && !seg_hit(&c->seg_in, r)) ||
-        seg_hit(&c->seg_ex, r))
-        return false;
+    if (!exs_camp_on_target(cs, i, r)) return false;
     if (r->fmt == EXS_VIDEO) return c->video;
     if (r->fmt == EXS_NATIVE) return c->native;
     int W, H, aw = 0, ah = 0;

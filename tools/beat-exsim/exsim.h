@@ -17,6 +17,7 @@
 #include <event2/http.h>
 
 #include "beat_util.h"
+#include "desk.h"
 #include "grade.h"
 #include "net.h"
 #include "traffic.h"
@@ -144,6 +145,7 @@ typedef struct exs_sim {
     int64_t bids_in_flight;
     exs_camps camps;    /* n == 0 when no --campaigns */
     exs_oracle *oracle; /* NULL when no --campaigns */
+    exs_desk *desk;     /* trading-desk grading; NULL when no --campaigns */
     FILE *events;       /* --events: one JSON line per billed/clicked notice */
     /* The answer being handled: the engine's pCTR per campaign of camps
      * (explain_pctr, NULL when no --campaigns) and its bid's value before

@@ -6,13 +6,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "beat_tz.h"
 #include "beat_util.h"
 #include "traffic.h"
 
 typedef struct exs_camp exs_camp;
+/* A first-party list as uploaded to the supervisor: bit u = user "u<u>". */
+typedef struct exs_ulist {
+    char id[72];
+    uint8_t *bits;
+    int n_users;
+} exs_ulist;
+#define EXS_LIST_USERS_MAX (1 << 20)
 typedef struct exs_camps {
     int n;
     exs_camp *c;
+    exs_ulist *lists; /* --list; freed by exs_camps_fini */
+    int n_lists;
 } exs_camps;
 /* Reads a campaigns JSON (file or the supervisor's GET /v1/campaigns
  * answer, with absolute start_ms/end_ms). 0, or negative with a message. */
@@ -24,6 +34,16 @@ int64_t exs_camp_budget(const exs_camps *cs, int i);
 int64_t exs_camp_max_bid(const exs_camps *cs, int i);
 bool exs_camp_eligible(const exs_camps *cs, int i, const exs_world *w, const exs_req *r,
                        int64_t t_ms);
+/* Whether r is inside campaign i's geography and audiences (regions,
+ * metros, cities, zips, radius; segments; lists given by
+ * exs_camps_list_load) by the engine's rules, consent included. */
+bool exs_camp_on_target(const exs_camps *cs, int i, const exs_req *r);
+/* Campaign i's zone (NULL = UTC) and frequency cap (max, 0 = none). */
+const beat_tz *exs_camp_tz(const exs_camps *cs, int i);
+int exs_camp_fcap(const exs_camps *cs, int i, int *window_s);
+/* Reads "LIST_ID=PATH" (one id a line) into cs (after exs_camps_load).
+ * 0, or negative with a message. */
+int exs_camps_list_load(exs_camps *cs, const char *spec, char *err, size_t errn);
 /* Whether campaign i's schedule is open at wall time t_ms (engine time in
  * its zone; no schedule: always). */
 bool exs_camp_open(const exs_camps *cs, int i, int64_t t_ms);

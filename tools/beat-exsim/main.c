@@ -34,6 +34,8 @@ static struct {
     int64_t auc_window_s;
     char *json, *log_level, *rates, *campaigns, *timeline, *events;
     char *exchange, *exchange_key, *sim_clock;
+    int64_t users;
+    beat_strlist lists;
 } opt;
 
 /* One option per entry, its fields named: a table, laid out by hand. */
@@ -165,6 +167,15 @@ static const beat_opt OPTS[] = {
     {.name = "notice-retry-ms", .env = "BEAT_EXSIM_NOTICE_RETRY_MS",
      .type = BEAT_OPT_INT, .dst = &opt.notice_retry_ms, .def = "1000", .min = 1, .max = 600000,
      .help = "wait before the first notice retry (ms); doubles for each next one"},
+    {.name = "users", .env = "BEAT_EXSIM_USERS",
+     .type = BEAT_OPT_INT, .dst = &opt.users, .def = "5000", .min = 1, .max = 1000000,
+     .help = "distinct users the traffic comes from (fewer: each recurs more often, so "
+             "frequency caps bind)"},
+    {.name = "list", .env = "BEAT_EXSIM_LISTS",
+     .type = BEAT_OPT_STRLIST, .dst = &opt.lists,
+     .help = "LIST_ID=PATH: a first-party list as uploaded to the supervisor (one user id a "
+             "line), so that the oracle and the trading-desk grading know who is on it "
+             "(repeatable or comma list)"},
     {.name = "json", .env = "BEAT_EXSIM_JSON",
      .type = BEAT_OPT_STR, .dst = &opt.json,
      .help = "write a JSON summary to this file at the end"},
@@ -322,6 +333,7 @@ int main(int argc, char **argv) {
     static run r;
     exs_sim *sim = &r.sim;
     exs_world_init(&sim->world, (uint64_t)opt.seed, opt.market_median, opt.market_sigma);
+    sim->world.users = (int)opt.users;
     if (parse_rates(opt.rates, sim->world.rates) < 0) {
         fprintf(stderr, "beat-exsim: --currency-rates: want e.g. EUR=1.08,GBP=1.27\n");
         return 64;
@@ -338,7 +350,13 @@ int main(int argc, char **argv) {
             fprintf(stderr, "beat-exsim: --campaigns: %s\n", err);
             return 64;
         }
+        for (int i = 0; i < opt.lists.n; i++)
+            if (exs_camps_list_load(&sim->camps, opt.lists.v[i], err, sizeof err) < 0) {
+                fprintf(stderr, "beat-exsim: --list: %s\n", err);
+                return 64;
+            }
         sim->world.n_badv = exs_camps_adomains(&sim->camps, &sim->world.badv);
+        if (!(sim->desk = exs_desk_new(&sim->camps, 20))) return 1;
         if (!(sim->oracle = exs_oracle_new(&sim->camps, opt.oracle_max))) return 1;
         if (!(sim->explain_pctr =
                   calloc((size_t)(sim->camps.n ? sim->camps.n : 1), sizeof *sim->explain_pctr)))
@@ -442,11 +460,13 @@ int main(int argc, char **argv) {
         beat_log(BEAT_ERROR, "oracle_failed", "auctions dropped or no memory");
         beat_buf_reset(&extra);
     }
+    if (sim->desk && exs_desk_json(sim->desk, &extra) < 0) beat_buf_reset(&extra);
     if (opt.json && *opt.json &&
         exs_stats_write_json(&sim->stats, elapsed_s, extra.len ? extra.data : NULL, opt.json) < 0)
         rc = 1;
     beat_buf_fini(&extra);
     exs_oracle_free(sim->oracle);
+    exs_desk_free(sim->desk);
     free(sim->explain_pctr);
     exs_camps_fini(&sim->camps);
     beat_log(BEAT_INFO, "done",

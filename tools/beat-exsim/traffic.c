@@ -202,7 +202,7 @@ void exs_req_gen(const exs_world *w, uint64_t seq, exs_req *r) {
     if (r->app && r->dev == 0) r->dev = 1; /* apps run on phones and tablets */
     r->os = (r->dev != 0 ? 2 : 0) + (U(9) < 0.5 ? 0 : 1);
     r->ctry = pick(U(10), CTRY_W, EXS_CTRIES);
-    r->user = (int)(U(11) * EXS_USERS);
+    r->user = (int)(U(11) * (w->users > 0 ? w->users : EXS_USERS));
     r->at = (r->dom % 4 == 0) ? 1 : 2; /* per publisher, as exchanges do */
     /* Floors by format, in USD; EU and UK publishers often price locally. */
     double lo = r->fmt == EXS_VIDEO ? 1.5 : r->fmt == EXS_NATIVE ? 0.3 : 0.1;

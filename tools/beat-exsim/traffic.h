@@ -41,6 +41,7 @@ typedef struct exs_world {
     double rates[3];                    /* USD per unit: USD, EUR, GBP */
     const char *const *badv;            /* advertiser domains requests may block */
     int n_badv;
+    int users; /* the user population (--users); 0 = EXS_USERS */
 } exs_world;
 
 typedef struct exs_req {
