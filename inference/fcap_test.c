@@ -141,7 +141,8 @@ static int t_engine_windows(void) {
     CHECK_EQ_INT(beat_clock_configure("1700000000000:1699920000000:720", &why), 0);
     inf_fcap *f = mk();
     CHECK(f);
-    beat_fcap_row r = {.camp = CAMP, .key = KEY, .win_start_ms = day0, .window_s = 86400, .count = 2};
+    beat_fcap_row r = {
+        .camp = CAMP, .key = KEY, .win_start_ms = day0, .window_s = 86400, .count = 2};
     uint8_t buf[BEAT_FCAP_HDR_BYTES + BEAT_FCAP_ROW_BYTES];
     int64_t n = beat_fcap_frame_encode(&r, 1, T0, buf, sizeof buf);
     buf[2] = 1;

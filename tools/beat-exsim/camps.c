@@ -42,7 +42,7 @@ struct exs_camp {
     int n_radius;
     strs lists_in, lists_ex;
     int fcap_max, fcap_window_s; /* freq_cap; 0: none */
-    beat_sched sched; /* .on false: no schedule */
+    beat_sched sched;            /* .on false: no schedule */
     const beat_tz *tz;
 };
 
@@ -212,11 +212,10 @@ int exs_camps_load(const char *path, exs_camps *out, char *err, size_t errn) {
 void exs_camps_fini(exs_camps *cs) {
     for (int i = 0; i < cs->n; i++) {
         exs_camp *c = &cs->c[i];
-        strs *all[] = {&c->adomain,   &c->cat,       &c->countries, &c->os,
-                       &c->site_cat,  &c->dom_allow, &c->dom_block, &c->bun_allow,
-                       &c->bun_block, &c->deals,     &c->regions,   &c->metros,
-                       &c->cities,    &c->zips,      &c->seg_in,    &c->seg_ex,
-                       &c->lists_in,  &c->lists_ex};
+        strs *all[] = {&c->adomain,   &c->cat,       &c->countries, &c->os,        &c->site_cat,
+                       &c->dom_allow, &c->dom_block, &c->bun_allow, &c->bun_block, &c->deals,
+                       &c->regions,   &c->metros,    &c->cities,    &c->zips,      &c->seg_in,
+                       &c->seg_ex,    &c->lists_in,  &c->lists_ex};
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) strs_free(all[k]);
     }
     free(cs->c);

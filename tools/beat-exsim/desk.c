@@ -71,8 +71,8 @@ static desk_day *day_of(desk_camp *c, const beat_tz *tz, int64_t engine_ms) {
         if (c->days[i].day == cv.day) return &c->days[i];
     if (c->n_days == DESK_DAYS) return &c->days[DESK_DAYS - 1];
     desk_day *x = &c->days[c->n_days++];
-    *x = (desk_day){.day = cv.day, .start_ms = cv.day_start_ms, .y = cv.year, .m = cv.month,
-                    .d = cv.mday};
+    *x = (desk_day){
+        .day = cv.day, .start_ms = cv.day_start_ms, .y = cv.year, .m = cv.month, .d = cv.mday};
     return x;
 }
 
@@ -139,10 +139,10 @@ int exs_desk_json(const exs_desk *d, beat_buf *out) {
         const desk_camp *c = &d->c[i];
         const beat_tz *tz = exs_camp_tz(d->cs, i);
         off += c->off_target;
-        if (beat_buf_printf(out, "%s{\"id\":\"%s\",\"tz\":\"%s\",\"off_target_imps\":%" PRId64
-                                 ",\"days\":[",
-                            i ? "," : "", exs_camp_id(d->cs, i), tz ? beat_tz_name(tz) : "UTC",
-                            c->off_target) < 0)
+        if (beat_buf_printf(
+                out, "%s{\"id\":\"%s\",\"tz\":\"%s\",\"off_target_imps\":%" PRId64 ",\"days\":[",
+                i ? "," : "", exs_camp_id(d->cs, i), tz ? beat_tz_name(tz) : "UTC",
+                c->off_target) < 0)
             return -ENOMEM;
         for (int k = 0; k < c->n_days; k++) {
             const desk_day *x = &c->days[k];
