@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "market_testlib.h"
 #include "beat_test.h"
 #include "pacer.h"
 
@@ -28,13 +29,6 @@ typedef struct jmkt {
     double elig[NC]; /* share of the opportunities open to each campaign */
     double budget_frac[NC];
 } jmkt;
-
-static double u01(uint64_t *s) {
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double gauss(uint64_t *s) { return sqrt(-2.0 * log(u01(s))) * cos(2.0 * M_PI * u01(s)); }
 
 static double rate_at(const jmkt *m, double t_s) {
     double r = m->opp_rate *

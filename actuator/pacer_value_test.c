@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "market_testlib.h"
 #include "beat_test.h"
 #include "pacer.h"
 
@@ -35,13 +36,6 @@ typedef struct run {
     double stop_s;           /* when the hard stop first paused it */
     double lam_pre_surge, lam_min_surge, lam_pre_drop, lam_max_drop;
 } run;
-
-static double u01(uint64_t *s) {
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double gauss(uint64_t *s) { return sqrt(-2.0 * log(u01(s))) * cos(2.0 * M_PI * u01(s)); }
 
 static double opp_rate_at(const mkt *m, double t_s) {
     double r = m->opp_rate *
