@@ -45,6 +45,16 @@ void beat_kafka_route_stats(rd_kafka_conf_t *conf);
 double beat_kafka_unreachable_s(void);
 /* The same as an alert-rule input (beat_rule_fn shape; arg unused). */
 double beat_kafka_unreachable_fn(void *arg);
+/* The "Kafka unreachable" alert rule (a beat_alert_rule initializer,
+ * beat_alert_rules.h) every daemon that talks to Kafka raises: what_ names
+ * the brokers, the thresholds are the daemon's --alert-peer-* options
+ * (opts_ points to its beat_alert_opts). */
+#define BEAT_KAFKA_UNREACHABLE_RULE(what_, opts_)                                                  \
+    {                                                                                              \
+        .name = "kafka_unreachable", .what = (what_), .unit = "s", .kind = BEAT_RULE_VALUE,        \
+        .value = beat_kafka_unreachable_fn, .warn = (opts_)->peer_warn_s,                          \
+        .error = (opts_)->peer_error_s                                                             \
+    }
 
 typedef struct beat_kproducer beat_kproducer;
 typedef struct beat_kproducer_stats {

@@ -57,13 +57,7 @@ beat_alert_rules *dst_alerts_start(beat_alert *a, const dst_alerts_cfg *c) {
              "reusing its offsets): resumed at the log's start",
              c->brokers);
     beat_alert_rule rules[] = {
-        {.name = "kafka_unreachable",
-         .what = what,
-         .unit = "s",
-         .kind = BEAT_RULE_VALUE,
-         .value = beat_kafka_unreachable_fn,
-         .warn = c->opts->peer_warn_s,
-         .error = c->opts->peer_error_s},
+        BEAT_KAFKA_UNREACHABLE_RULE(what, c->opts),
         {.name = "event_drop_rate",
          .what = "events dropped (invalid, join table full, too many campaigns)",
          .unit = "%",

@@ -181,13 +181,7 @@ static beat_alert_rules *start_rules(beat_alert *a) {
     char what[300];
     snprintf(what, sizeof what, "Kafka %s unreachable", o_brokers);
     beat_alert_rule rules[] = {
-        {.name = "kafka_unreachable",
-         .what = what,
-         .unit = "s",
-         .kind = BEAT_RULE_VALUE,
-         .value = beat_kafka_unreachable_fn,
-         .warn = o_alert.peer_warn_s,
-         .error = o_alert.peer_error_s},
+        BEAT_KAFKA_UNREACHABLE_RULE(what, &o_alert),
         {.name = "kafka_drop_rate",
          .what = "events lost on the way to Kafka",
          .unit = "%",
