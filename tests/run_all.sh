@@ -13,23 +13,12 @@ tally() { # parses "...: N passed, M failed" from a log
 }
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# Unit tests run three at a time: the slow ones mostly wait (Kafka
-# rebalances in the mock cluster), so they overlap well on two cores. Each
-# writes its own log; the tally reads them in a fixed order afterwards.
-units=$(mktemp -d)
-find "$BUILD/test" "$BUILD/asan/test" -type f -name '*_test' 2>/dev/null | sort >"$units/list"
-run_unit() { # test binary, log dir
-  local log; log="$2/$(echo "$1" | tr '/' '_').log"
-  if "$1" >"$log" 2>&1; then echo ok >"$log.rc"; else echo fail >"$log.rc"; fi
-}
-export -f run_unit
-xargs -P 3 -I{} bash -c 'run_unit "$1" "$2"' _ {} "$units" <"$units/list"
-while read -r t; do
-  log="$units/$(echo "$t" | tr '/' '_').log"
-  if [ "$(cat "$log.rc" 2>/dev/null)" != ok ]; then cat "$log"; echo "FAIL $t"; fi
+for t in $(find "$BUILD/test" "$BUILD/asan/test" -type f -name '*_test' 2>/dev/null | sort); do
+  log=$(mktemp)
+  if ! "$t" >"$log" 2>&1; then cat "$log"; echo "FAIL $t"; fi
   tally "$log" "$t"; grep -E 'passed, [0-9]+ failed' "$log" | sed "s|^|$t: |"
-done <"$units/list"
-rm -rf "$units"
+  rm -f "$log"
+done
 for r in $(find "$BUILD/asan/fuzz" -type f -name 'fuzz_*' 2>/dev/null | sort); do
   name=$(basename "$r"); corpus=fuzz/corpus/${name#fuzz_}
   [ -d "$corpus" ] || continue
