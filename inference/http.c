@@ -343,6 +343,10 @@ static void process(inf_http_conn *c) {
         char *in = c->in + consumed;
         size_t len = c->in_len - consumed;
         if (c->st == ST_IDLE) { /* tolerate a few stray CRLFs between requests */
+            /* A request's clock starts at its first byte, stray CRLFs
+             * included, and for a connection's first request at accept:
+             * bytes trickled in late or one at a time buy no time. */
+            if (len && !c->crlf) c->req_start_ms = c->served ? now_ms() : c->idle_ms;
             while (len && (*in == '\r' || *in == '\n') && c->crlf <= CRLF_MAX)
                 in++, len--, consumed++, c->crlf++;
             if (c->crlf > CRLF_MAX) {
@@ -351,7 +355,6 @@ static void process(inf_http_conn *c) {
             }
             if (!len) break;
             c->st = ST_HEAD;
-            c->req_start_ms = now_ms();
         }
         /* Parse relative to the request start: shift the view. */
         char *save_in = c->in;
@@ -498,7 +501,9 @@ static bool evict_oldest(inf_http *h) {
     for (int i = 0; i < h->cfg.max_conns; i++) {
         inf_http_conn *c = &h->conns[i];
         if (c->fd < 0 || c->out.len > c->out_off) continue;
-        int64_t since = c->linger ? INT64_MIN : c->st == ST_IDLE ? c->idle_ms : c->req_start_ms;
+        int64_t since = c->linger                      ? INT64_MIN
+                        : c->st == ST_IDLE && !c->crlf ? c->idle_ms
+                                                       : c->req_start_ms;
         if (since < best_since) best = c, best_since = since;
     }
     if (!best) return false;
@@ -551,8 +556,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
     }
 }
 
-/* Once a second: slow requests get 408, idle keep-alives and stuck writers
- * are closed, lingering closes end. */
+/* Once a second: slow requests get 408 (read_timeout_ms after their first
+ * byte, or after accept for a connection's first), idle keep-alives and
+ * stuck writers are closed, lingering closes end. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -568,7 +574,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
                 beat_counter_inc(M.timeout);
                 conn_close(c);
             }
-        } else if (c->st != ST_IDLE) {
+        } else if (c->st != ST_IDLE || c->crlf) { /* a request started */
             if (now - c->req_start_ms > h->cfg.read_timeout_ms) {
                 fail(c, 408);
                 (void)flush(c);
