@@ -86,6 +86,7 @@ static void send_some(inf_bidlog *b, int head, int k) {
 
 static void *sender_main(void *arg) {
     inf_bidlog *b = arg;
+    pthread_setname_np(pthread_self(), "inf-bidlog");
     pthread_mutex_lock(&b->mu);
     for (;;) {
         while (!b->stop && b->n == 0) {
