@@ -176,6 +176,8 @@ class Run:
         s1 = proc_stat()
         self.busy = {c: stat_share(s0, s1, c) for c in (SERVER_CPU, CLIENT_CPU)}
         self.n = max(self.qps * float(kw.get("seconds") or DUR), 1)
+        with open(f"/proc/{pid}/comm") as f:  # the main thread (inference's worker 0)
+            self.main = f.read().strip()
 
     def us(self, names=None, sys_only=False):
         """CPU µs per request of the named threads (None: all)."""
@@ -266,7 +268,7 @@ def run(tmp, sink_exe, loadgen_exe):
             before = hist_buckets(inf_port, hname)
             hr = paced_run(tmp, loadgen_exe, url, body_path, half, DUR, 256)
             hq = quantiles(before, hist_buckets(inf_port, hname))
-            sent = metric_sum(inf_port, "beat_inference_bidlog_sent_total")
+            sent = settled(lambda: metric_sum(inf_port, "beat_inference_bidlog_sent_total"))
             sink.stdin.close()
             sunk = sink.stdout.read().strip()
         finally:
@@ -275,6 +277,19 @@ def run(tmp, sink_exe, loadgen_exe):
             sink.wait(5)
     print_report(ng1, ng2, inf1, {k: p1[k] - p0[k] for k in p1}, half, hr, hq, sent, sunk)
     return 0
+
+
+def settled(f, deadline=3.0):
+    """f() once two reads 50 ms apart agree (the bid-log sender gathers
+    for a few ms), or its last value at the deadline."""
+    end, last = time.monotonic() + deadline, f()
+    while time.monotonic() < end:
+        time.sleep(0.05)
+        v = f()
+        if v == last:
+            break
+        last = v
+    return last
 
 
 def metric_sum(port, name):
@@ -323,7 +338,7 @@ def print_report(ng1, ng2, inf1, ph, half, hr, hq, sent, sunk):
     # thread-CPU counters, the rest of the worker threads' CPU is HTTP.
     per = {k: ph[k] / max(ph["n"], 1) / 1e3 for k in PHASES}
     hs = sum(per.values())
-    workers = {k for k in inf1.cpu if k.startswith("inf-w") or k == "beat-inference"}
+    workers = {k for k in inf1.cpu if k.startswith("inf-w") or k == inf1.main}
     bidlog = {k for k in inf1.cpu if k.startswith("inf-bidlog") or k.startswith("nng:")}
     wk = inf1.us(workers)
     print(f"inference CPU per request, by part: handler {hs:.1f} µs (" +
