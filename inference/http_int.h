@@ -67,6 +67,7 @@ struct inf_http {
     int free_head, n_open;
     size_t in_max;
     int64_t start_ms;
+    int64_t now_ms; /* monotonic ms read at the start of the current callback */
     time_t date_at;
     char date[64];
     beat_buf scratch; /* /healthz and /metrics rendering */
