@@ -16,7 +16,8 @@ pinned to core 0, wrk, the open-loop load generator and the sink to core 1
     sender and nng's threads, other threads, and the kernel's share (stime);
   - p50/p99/p99.9 at half of inference's peak from bench/loadgen (open
     loop: latency from each request's scheduled send, so a stall counts
-    for every request it delays), and the handler's own p50/p99.
+    for every request it delays), the handler's own p50/p99, and nginx's
+    at the same rate (the tail the shared cores cause on their own).
 Prints figures; asserts nothing about speed. Used by bench.py; runs alone
 too (BUILD=build-x python3 bench/bench_inference.py)."""
 import json, os, random, shutil, struct, subprocess, sys, tempfile, time, zlib
@@ -260,14 +261,16 @@ def run(tmp, sink_exe, loadgen_exe):
                 inf1 = Run(inf.pid, url, script)
                 p1 = phases(inf_port)
                 ng2 = Run(ng.pid, ng_url, script)
+                # Half of inference's peak, open loop, many connections; nginx
+                # at the same rate: the tail the shared cores give anyway.
+                half = inf1.qps / 2
+                before = hist_buckets(inf_port, hname)
+                hr = paced_run(tmp, loadgen_exe, url, body_path, half, DUR, 256)
+                hq = quantiles(before, hist_buckets(inf_port, hname))
+                hn = paced_run(tmp, loadgen_exe, ng_url, body_path, half, DUR, 256)
             finally:
                 ng.terminate()
                 ng.wait(5)
-            # Half of the peak, open loop, many connections.
-            half = inf1.qps / 2
-            before = hist_buckets(inf_port, hname)
-            hr = paced_run(tmp, loadgen_exe, url, body_path, half, DUR, 256)
-            hq = quantiles(before, hist_buckets(inf_port, hname))
             sent = settled(lambda: metric_sum(inf_port, "beat_inference_bidlog_sent_total"))
             sink.stdin.close()
             sunk = sink.stdout.read().strip()
@@ -275,7 +278,7 @@ def run(tmp, sink_exe, loadgen_exe):
             if sink.poll() is None:
                 sink.kill()
             sink.wait(5)
-    print_report(ng1, ng2, inf1, {k: p1[k] - p0[k] for k in p1}, half, hr, hq, sent, sunk)
+    print_report(ng1, ng2, inf1, {k: p1[k] - p0[k] for k in p1}, half, hr, hn, hq, sent, sunk)
     return 0
 
 
@@ -312,7 +315,7 @@ def phases(port):
     return out
 
 
-def print_report(ng1, ng2, inf1, ph, half, hr, hq, sent, sunk):
+def print_report(ng1, ng2, inf1, ph, half, hr, hn, hq, sent, sunk):
     base = (ng1.qps + ng2.qps) / 2
     ng_us = (ng1.us() + ng2.us()) / 2
     ng_sys = (ng1.us(sys_only=True) + ng2.us(sys_only=True)) / 2
@@ -355,6 +358,9 @@ def print_report(ng1, ng2, inf1, ph, half, hr, hq, sent, sunk):
           f"{hr['p50_us']} µs, p99 {hr['p99_us']} µs, p99.9 {hr['p999_us']} µs, max "
           f"{hr['max_us']} µs (unsent {hr['unsent']}, non-2xx {hr['non2xx']}, errors "
           f"{hr['errors']}); handler p50 {fmt_s(hq[0.5])}, p99 {fmt_s(hq[0.99])}")
+    print(f"  nginx at the same rate: achieved {float(hn['achieved_rps']):,.0f} req/s, p50 "
+          f"{hn['p50_us']} µs, p99 {hn['p99_us']} µs, p99.9 {hn['p999_us']} µs, max "
+          f"{hn['max_us']} µs (unsent {hn['unsent']})")
     print(f"bid logs: inference sent {sent:,.0f} events, at the sink: {sunk}")
     return 0
 
