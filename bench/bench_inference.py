@@ -187,15 +187,22 @@ class Run:
         return 1e6 * t / self.n
 
 
-def paced_run(tmp, exe, url, body_path, rate, seconds, conns):
-    """bench/loadgen at a constant rate: {key: value} of its report line."""
+def paced_run(tmp, exe, url, body_path, rate, seconds, conns, pid):
+    """bench/loadgen at a constant rate: {key: value} of its report line,
+    plus the server's (pid) CPU µs per answered request, all threads and
+    system only ("cpu_us", "sys_us")."""
     hp = url.split("/")[2]
+    c0 = thread_cpu(pid)
     r = subprocess.run(client_argv([exe, hp, "/openrtb2/bid", body_path, str(int(rate)),
                                     str(seconds), str(conns)]),
                        capture_output=True, text=True, timeout=int(seconds) + 30)
     if r.returncode != 0:
         raise RuntimeError(f"loadgen failed: {r.stderr.strip()}")
-    return dict(kv.split("=", 1) for kv in r.stdout.split())
+    out = dict(kv.split("=", 1) for kv in r.stdout.split())
+    d, n = cpu_delta(c0, thread_cpu(pid)), max(int(out["done"]), 1)
+    out["cpu_us"] = 1e6 * sum(u + s for u, s in d.values()) / n
+    out["sys_us"] = 1e6 * sum(s for _, s in d.values()) / n
+    return out
 
 
 def fmt_s(v):
@@ -265,9 +272,9 @@ def run(tmp, sink_exe, loadgen_exe):
                 # at the same rate: the tail the shared cores give anyway.
                 half = inf1.qps / 2
                 before = hist_buckets(inf_port, hname)
-                hr = paced_run(tmp, loadgen_exe, url, body_path, half, DUR, 256)
+                hr = paced_run(tmp, loadgen_exe, url, body_path, half, DUR, 256, inf.pid)
                 hq = quantiles(before, hist_buckets(inf_port, hname))
-                hn = paced_run(tmp, loadgen_exe, ng_url, body_path, half, DUR, 256)
+                hn = paced_run(tmp, loadgen_exe, ng_url, body_path, half, DUR, 256, ng.pid)
             finally:
                 ng.terminate()
                 ng.wait(5)
@@ -351,8 +358,8 @@ def print_report(ng1, ng2, inf1, ph, half, hr, hn, hq, sent, sunk):
           f"threads), other threads {inf1.us() - wk - inf1.us(bidlog):.1f} µs; "
           f"kernel (stime, all threads) {inf1.us(sys_only=True):.1f} µs")
     top = sorted(inf1.cpu.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))[:6]
-    print("  threads (µs/request user+sys): " + ", ".join(
-        f"{k} {1e6 * (v[0] + v[1]) / inf1.n:.1f}" for k, v in top))
+    print("  threads (µs/request user + system): " + ", ".join(
+        f"{k} {1e6 * v[0] / inf1.n:.1f} + {1e6 * v[1] / inf1.n:.1f}" for k, v in top))
     print(f"at half peak, open loop ({int(half):,} req/s scheduled, 256 conns, latency from "
           f"the scheduled send): achieved {float(hr['achieved_rps']):,.0f} req/s, p50 "
           f"{hr['p50_us']} µs, p99 {hr['p99_us']} µs, p99.9 {hr['p999_us']} µs, max "
@@ -361,6 +368,10 @@ def print_report(ng1, ng2, inf1, ph, half, hr, hn, hq, sent, sunk):
     print(f"  nginx at the same rate: achieved {float(hn['achieved_rps']):,.0f} req/s, p50 "
           f"{hn['p50_us']} µs, p99 {hn['p99_us']} µs, p99.9 {hn['p999_us']} µs, max "
           f"{hn['max_us']} µs (unsent {hn['unsent']})")
+    print(f"  CPU per request at this same offered rate (the client idle between "
+          f"requests for both): inference {hr['cpu_us']:.1f} µs ({hr['sys_us']:.1f} "
+          f"system), nginx {hn['cpu_us']:.1f} µs ({hn['sys_us']:.1f} system); ratio "
+          f"nginx/inference {hn['cpu_us'] / max(hr['cpu_us'], 1e-9):.2f}")
     print(f"bid logs: inference sent {sent:,.0f} events, at the sink: {sunk}")
     return 0
 
