@@ -110,6 +110,7 @@ static int conn_open(int ep, conn *c) {
 /* A connection the server closed or reset: its request failed; reopen. */
 static void conn_reset(int ep, conn *c) {
     if (c->busy) G.errors++;
+    c->busy = false;
     close(c->fd);
     G.reconnects++;
     if (conn_open(ep, c) < 0) c->fd = -1;
