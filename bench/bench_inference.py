@@ -2,13 +2,22 @@
 """Inference throughput and latency with a production-sized world:
 1,000 campaigns and a 2^20-weight model pushed through a real supervisor
 (PUT /v1/campaigns, POST /v1/state, POST /v1/checkpoint), one inference
-worker, its bid logs pushed over TCP to a sink that discards them (so the
-receiver → Kafka pipeline does not compete for the same two cores; the send
-cost stays in the figure). Same wrk settings for nginx (1 worker, fixed
-300-byte POST reply) in the same run:
-  - peak bids/s and the ratio inference / nginx;
-  - p50/p99 latency at half of inference's peak (wrk paced with delay());
-  - the handler's own p50/p99 (beat_inference_bid_latency_seconds).
+worker, its bid logs pushed over TCP to a sink that discards and counts
+them (so the receiver → Kafka pipeline does not compete for the same two
+cores; the send cost stays in the figure). The server (inference, then
+nginx: 1 worker, fixed 300-byte POST reply, config as in benchlib) runs
+pinned to core 0, wrk, the open-loop load generator and the sink to core 1
+(BEAT_BENCH_PIN=0: no pinning). In the same run it prints:
+  - req/s and CPU µs per request (all threads, /proc/<pid>/task/*/stat) of
+    inference and nginx, and both ratios; each core's busy and steal time;
+  - where inference's CPU goes per request: the handler (mean of
+    beat_inference_bid_latency_seconds; it runs on the pinned core), the
+    HTTP server and event loop (the worker thread's rest), the bid-log
+    sender and nng's threads, other threads, and the kernel's share (stime);
+  - p50/p99/p99.9 at half of inference's peak from bench/loadgen (open
+    loop: latency from each request's scheduled send, so a stall counts
+    for every request it delays), the handler's own p50/p99, and nginx's
+    at the same rate (the tail the shared cores cause on their own).
 Prints figures; asserts nothing about speed. Used by bench.py; runs alone
 too (BUILD=build-x python3 bench/bench_inference.py)."""
 import json, os, random, shutil, struct, subprocess, sys, tempfile, time, zlib
@@ -18,7 +27,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, HERE)
 from beatlib import (BUILD, ROOT, Procs, free_ports, get_json, healthz, http,  # noqa: E402
                      wait_for)
-from benchlib import CONNS, DUR, nginx, post_many_script, probe_path, wrk  # noqa: E402
+from benchlib import (CLIENT_CPU, CONNS, DUR, PIN, SERVER_CPU, client_argv,  # noqa: E402
+                      cpu_delta, nginx, pin, post_many_script, probe_path, proc_stat,
+                      stat_share, thread_cpu, wrk)
 
 N_CAMPAIGNS = int(os.environ.get("BEAT_BENCH_CAMPAIGNS", "1000"))
 # Campaigns that fit the bench request, 1 in FIT_EVERY (they are scored;
@@ -155,28 +166,50 @@ def cpu_s(pid):
     return total
 
 
-def measured(pid, url, script, **kw):
-    """wrk run plus the server's CPU microseconds per request."""
-    c0 = cpu_s(pid)
-    qps, lat, err = wrk(url, script, **kw)
-    secs = float(kw.get("seconds") or DUR)
-    cpu_us = (cpu_s(pid) - c0) * 1e6 / max(qps * secs, 1)
-    return qps, lat, err, cpu_us
+class Run:
+    """One measured wrk run against a server: req/s, latency, the server's
+    CPU by thread and the cores' busy / steal shares."""
+
+    def __init__(self, pid, url, script, **kw):
+        c0, s0 = thread_cpu(pid), proc_stat()
+        self.qps, self.lat, self.err = wrk(url, script, **kw)
+        self.cpu = cpu_delta(c0, thread_cpu(pid))
+        s1 = proc_stat()
+        self.busy = {c: stat_share(s0, s1, c) for c in (SERVER_CPU, CLIENT_CPU)}
+        self.n = max(self.qps * float(kw.get("seconds") or DUR), 1)
+        with open(f"/proc/{pid}/comm") as f:  # the main thread (inference's worker 0)
+            self.main = f.read().strip()
+
+    def us(self, names=None, sys_only=False):
+        """CPU µs per request of the named threads (None: all)."""
+        t = sum((v[1] if sys_only else v[0] + v[1]) for k, v in self.cpu.items()
+                if names is None or k in names)
+        return 1e6 * t / self.n
 
 
-def paced_script(tmp, bodies_path, delay_ms):
-    s = os.path.join(tmp, f"paced-{delay_ms}.lua")
-    with open(s, "w") as f:
-        f.write(open(post_many_script(tmp, bodies_path)).read())
-        f.write(f"function delay() return {delay_ms} end\n")
-    return s
+def paced_run(tmp, exe, url, body_path, rate, seconds, conns, pid):
+    """bench/loadgen at a constant rate: {key: value} of its report line,
+    plus the server's (pid) CPU µs per answered request, all threads and
+    system only ("cpu_us", "sys_us")."""
+    hp = url.split("/")[2]
+    c0 = thread_cpu(pid)
+    r = subprocess.run(client_argv([exe, hp, "/openrtb2/bid", body_path, str(int(rate)),
+                                    str(seconds), str(conns)]),
+                       capture_output=True, text=True, timeout=int(seconds) + 30)
+    if r.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {r.stderr.strip()}")
+    out = dict(kv.split("=", 1) for kv in r.stdout.split())
+    d, n = cpu_delta(c0, thread_cpu(pid)), max(int(out["done"]), 1)
+    out["cpu_us"] = 1e6 * sum(u + s for u, s in d.values()) / n
+    out["sys_us"] = 1e6 * sum(s for _, s in d.values()) / n
+    return out
 
 
 def fmt_s(v):
     return "?" if v is None else f"<={v * 1e6:.0f}us"
 
 
-def run(tmp, sink_exe):
+def run(tmp, sink_exe, loadgen_exe):
     sup_port, inf_port, sink_port = free_ports(3)
     with Procs(os.path.join(tmp, "logs")) as procs:
         procs.start("supervisor", ["beat-supervisor", "--listen", f"127.0.0.1:{sup_port}",
@@ -186,7 +219,7 @@ def run(tmp, sink_exe):
                                    "--hash-bits", str(HASH_BITS)])
         sbase = f"http://127.0.0.1:{sup_port}"
         wait_for(lambda: get_json(sbase + "/healthz")["ready"], 15, what="supervisor")
-        sink = subprocess.Popen([sink_exe, f"tcp://127.0.0.1:{sink_port}"],
+        sink = subprocess.Popen(client_argv([sink_exe, f"tcp://127.0.0.1:{sink_port}"]),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             if sink.stdout.readline().strip() != "listening":
@@ -224,57 +257,130 @@ def run(tmp, sink_exe):
             if st != 200:
                 raise RuntimeError(f"inference did not bid ({st} {b[:200]!r})")
             script = post_many_script(tmp, body_path)
+            pin(inf.pid)
             ng, ng_url = nginx(tmp)
+            pin(ng.pid)
+            hname = "beat_inference_bid_latency_seconds"
             try:
                 wrk(url, script, seconds=2)  # warm-up (pages, caches)
-                base_qps, base_lat, _, ng_cpu = measured(ng.pid, ng_url, script)
-                inf_qps, inf_lat, inf_err, inf_cpu = measured(inf.pid, url, script)
-                base2, _, _, ng_cpu2 = measured(ng.pid, ng_url, script)
+                ng1 = Run(ng.pid, ng_url, script)
+                p0 = phases(inf_port)
+                inf1 = Run(inf.pid, url, script)
+                p1 = phases(inf_port)
+                ng2 = Run(ng.pid, ng_url, script)
+                # Half of inference's peak, open loop, many connections; nginx
+                # at the same rate: the tail the shared cores give anyway.
+                half = inf1.qps / 2
+                before = hist_buckets(inf_port, hname)
+                hr = paced_run(tmp, loadgen_exe, url, body_path, half, DUR, 256, inf.pid)
+                hq = quantiles(before, hist_buckets(inf_port, hname))
+                hn = paced_run(tmp, loadgen_exe, ng_url, body_path, half, DUR, 256, ng.pid)
             finally:
                 ng.terminate()
                 ng.wait(5)
-            base = (base_qps + base2) / 2
-            # Half of the peak: each connection waits delay ms between requests.
-            half = inf_qps / 2
-            delay_ms = 2
-            conns = max(1, round(half * delay_ms / 1000))
-            hname = "beat_inference_bid_latency_seconds"
-            before = hist_buckets(inf_port, hname)
-            h_qps, h_lat, h_err = wrk(url, paced_script(tmp, body_path, delay_ms),
-                                      conns=conns)
-            hq = quantiles(before, hist_buckets(inf_port, hname))
+            sent = settled(lambda: metric_sum(inf_port, "beat_inference_bidlog_sent_total"))
             sink.stdin.close()
             sunk = sink.stdout.read().strip()
         finally:
             if sink.poll() is None:
                 sink.kill()
             sink.wait(5)
-        print(f"nginx fixed 300-byte POST reply: {base:,.0f} req/s "
-              f"(runs {base_qps:,.0f} / {base2:,.0f}; p50 {base_lat.get('50')}, "
-              f"p99 {base_lat.get('99')}; wrk -t1 -c{CONNS} -d{DUR}s)")
-        n_fit = (N_CAMPAIGNS + FIT_EVERY - 1) // FIT_EVERY
-        print(f"inference, {N_CAMPAIGNS} campaigns ({n_fit} fit each request; "
-              f"{N_REQUESTS} distinct requests: 2,000 domains, 200 publishers), "
-              f"2^{HASH_BITS}-weight model, 1 worker, bid-log batch {BIDLOG_BATCH or 'default'}: "
-              f"{inf_qps:,.0f} bids/s (p50 {inf_lat.get('50')}, p99 {inf_lat.get('99')}, "
-              f"non-2xx {inf_err})")
-        print(f"ratio inference/nginx: {inf_qps / base:.2f}")
-        ng_us = (ng_cpu + ng_cpu2) / 2
-        print(f"CPU per request (all threads): inference {inf_cpu:.1f}us, nginx "
-              f"{ng_us:.1f}us; CPU ratio nginx/inference {ng_us / max(inf_cpu, 1e-9):.2f} "
-              f"(steadier than req/s when other work shares the cores)")
-        print(f"at half peak ({h_qps:,.0f} req/s, {conns} conns): p50 {h_lat.get('50')}, "
-              f"p99 {h_lat.get('99')} (non-2xx {h_err}); handler p50 {fmt_s(hq[0.5])}, "
-              f"p99 {fmt_s(hq[0.99])}")
-        print(f"bid logs at the sink: {sunk}")
+    print_report(ng1, ng2, inf1, {k: p1[k] - p0[k] for k in p1}, half, hr, hn, hq, sent, sunk)
+    return 0
+
+
+def settled(f, deadline=3.0):
+    """f() once two reads 50 ms apart agree (the bid-log sender gathers
+    for a few ms), or its last value at the deadline."""
+    end, last = time.monotonic() + deadline, f()
+    while time.monotonic() < end:
+        time.sleep(0.05)
+        v = f()
+        if v == last:
+            break
+        last = v
+    return last
+
+
+def metric_sum(port, name):
+    """Sum of a metric's samples at /metrics over its labels (name may
+    carry its own); 0 when absent (an older binary)."""
+    st, _, b = http("GET", f"http://127.0.0.1:{port}/metrics")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in b.decode().splitlines()
+               if line.startswith(name) and line[len(name)] in " {")
+
+
+PHASES = ("parse", "auction", "response", "event")
+
+
+def phases(port):
+    """Sampled handler CPU by phase (inference/prof.h): ns summed and the
+    number of sampled requests."""
+    out = {ph: metric_sum(port, f'beat_inference_handler_cpu_nanos_total{{phase="{ph}"}}')
+           for ph in PHASES}
+    out["n"] = metric_sum(port, "beat_inference_handler_sampled_total")
+    return out
+
+
+def print_report(ng1, ng2, inf1, ph, half, hr, hn, hq, sent, sunk):
+    base = (ng1.qps + ng2.qps) / 2
+    ng_us = (ng1.us() + ng2.us()) / 2
+    ng_sys = (ng1.us(sys_only=True) + ng2.us(sys_only=True)) / 2
+    pinned = f"server core {SERVER_CPU}, client core {CLIENT_CPU}" if PIN else "not pinned"
+    print(f"wrk -t1 -c{CONNS} -d{DUR}s ({pinned}; cores shared with whatever else runs)")
+    print(f"nginx fixed 300-byte POST reply: {base:,.0f} req/s (runs {ng1.qps:,.0f} / "
+          f"{ng2.qps:,.0f}; p50 {ng1.lat.get('50')}, p99 {ng1.lat.get('99')}), "
+          f"{ng_us:.1f} µs CPU/request ({ng_sys:.1f} system)")
+    n_fit = (N_CAMPAIGNS + FIT_EVERY - 1) // FIT_EVERY
+    print(f"inference, {N_CAMPAIGNS} campaigns ({n_fit} fit each request; "
+          f"{N_REQUESTS} distinct requests: 2,000 domains, 200 publishers), "
+          f"2^{HASH_BITS}-weight model, 1 worker, bid-log batch {BIDLOG_BATCH or 'default'}: "
+          f"{inf1.qps:,.0f} bids/s (p50 {inf1.lat.get('50')}, p99 {inf1.lat.get('99')}, "
+          f"non-2xx {inf1.err}), {inf1.us():.1f} µs CPU/request "
+          f"({inf1.us(sys_only=True):.1f} system)")
+    print(f"ratio inference/nginx: req/s {inf1.qps / base:.2f}, CPU per request "
+          f"{ng_us / max(inf1.us(), 1e-9):.2f} (nginx µs / inference µs; steadier than "
+          f"req/s when other work shares the cores)")
+    for label, r in (("nginx", ng1), ("inference", inf1), ("nginx again", ng2)):
+        print(f"  cores during {label}: " + ", ".join(
+            f"cpu{c} busy {b:.0f}% steal {st:.1f}%" for c, (b, st) in sorted(r.busy.items())))
+    # Where inference's CPU goes: the handler's phases from its sampled
+    # thread-CPU counters, the rest of the worker threads' CPU is HTTP.
+    per = {k: ph[k] / max(ph["n"], 1) / 1e3 for k in PHASES}
+    hs = sum(per.values())
+    workers = {k for k in inf1.cpu if k.startswith("inf-w") or k == inf1.main}
+    bidlog = {k for k in inf1.cpu if k.startswith("inf-bidlog") or k.startswith("nng:")}
+    wk = inf1.us(workers)
+    print(f"inference CPU per request, by part: handler {hs:.1f} µs (" +
+          ", ".join(f"{k} {v:.1f}" for k, v in per.items()) +
+          f"; sampled 1 in 64, {ph['n']:,.0f} requests), HTTP + reply + event loop "
+          f"{wk - hs:.1f} µs (worker thread {wk:.1f} minus handler), bid log {inf1.us(bidlog):.1f} µs (sender + nng "
+          f"threads), other threads {inf1.us() - wk - inf1.us(bidlog):.1f} µs; "
+          f"kernel (stime, all threads) {inf1.us(sys_only=True):.1f} µs")
+    top = sorted(inf1.cpu.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))[:6]
+    print("  threads (µs/request user + system): " + ", ".join(
+        f"{k} {1e6 * v[0] / inf1.n:.1f} + {1e6 * v[1] / inf1.n:.1f}" for k, v in top))
+    print(f"at half peak, open loop ({int(half):,} req/s scheduled, 256 conns, latency from "
+          f"the scheduled send): achieved {float(hr['achieved_rps']):,.0f} req/s, p50 "
+          f"{hr['p50_us']} µs, p99 {hr['p99_us']} µs, p99.9 {hr['p999_us']} µs, max "
+          f"{hr['max_us']} µs (unsent {hr['unsent']}, non-2xx {hr['non2xx']}, errors "
+          f"{hr['errors']}); handler p50 {fmt_s(hq[0.5])}, p99 {fmt_s(hq[0.99])}")
+    print(f"  nginx at the same rate: achieved {float(hn['achieved_rps']):,.0f} req/s, p50 "
+          f"{hn['p50_us']} µs, p99 {hn['p99_us']} µs, p99.9 {hn['p999_us']} µs, max "
+          f"{hn['max_us']} µs (unsent {hn['unsent']})")
+    print(f"  CPU per request at this same offered rate (the client idle between "
+          f"requests for both): inference {hr['cpu_us']:.1f} µs ({hr['sys_us']:.1f} "
+          f"system), nginx {hn['cpu_us']:.1f} µs ({hn['sys_us']:.1f} system); ratio "
+          f"nginx/inference {hn['cpu_us'] / max(hr['cpu_us'], 1e-9):.2f}")
+    print(f"bid logs: inference sent {sent:,.0f} events, at the sink: {sunk}")
     return 0
 
 
 def main():
-    sink_exe = probe_path("bidlog_sink")
+    sink_exe, loadgen_exe = probe_path("bidlog_sink"), probe_path("loadgen")
     tmp = tempfile.mkdtemp(prefix="beat-bench-inf-")
     try:
-        return run(tmp, sink_exe)
+        return run(tmp, sink_exe, loadgen_exe)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

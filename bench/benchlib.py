@@ -22,12 +22,103 @@ def probe_path(name):
     return exe
 
 
+# Server and load generator on separate cores (BEAT_BENCH_PIN=0: no
+# pinning): the server's process on SERVER_CPU, wrk / loadgen / sinks on
+# CLIENT_CPU, so neither steals the other's core and figures are steadier.
+PIN = os.environ.get("BEAT_BENCH_PIN", "1") != "0" and (os.cpu_count() or 1) >= 2
+SERVER_CPU, CLIENT_CPU = 0, 1
+
+
+def client_argv(argv):
+    """argv run on the client core (taskset) when pinning."""
+    return (["taskset", "-c", str(CLIENT_CPU)] + argv) if PIN else argv
+
+
+def pin(pid, cpu=SERVER_CPU):
+    """Moves every thread of pid and of its children (nginx's worker) to
+    cpu; threads started later inherit it. No-op without pinning."""
+    if not PIN:
+        return
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            pids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    for p in pids:
+        for tid in os.listdir(f"/proc/{p}/task"):
+            try:
+                os.sched_setaffinity(int(tid), {cpu})
+            except OSError:
+                pass
+
+
+def thread_cpu(pid):
+    """{thread name: [user s, system s]} over every thread of pid and its
+    children (names from /proc/<tid>/comm; same-named threads summed)."""
+    tck = os.sysconf("SC_CLK_TCK")
+    out = {}
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            pids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/stat") as f:
+                    st = f.read()
+            except OSError:
+                continue
+            name = st[st.index("(") + 1:st.rindex(")")]
+            fields = st.rsplit(")", 1)[1].split()
+            e = out.setdefault(name, [0.0, 0.0])
+            e[0] += int(fields[11]) / tck
+            e[1] += int(fields[12]) / tck
+    return out
+
+
+def cpu_delta(before, after):
+    """{name: [user s, system s]} spent between two thread_cpu snapshots
+    (threads that ended in between are lost; bench threads live on)."""
+    return {k: [v[0] - before.get(k, [0, 0])[0], v[1] - before.get(k, [0, 0])[1]]
+            for k, v in after.items()}
+
+
+def proc_stat():
+    """{cpuN: (busy jiffies, steal jiffies, total jiffies)} from /proc/stat."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if not line.startswith("cpu") or line.startswith("cpu "):
+                continue
+            name, *v = line.split()
+            v = [int(x) for x in v[:8]] + [0] * max(0, 8 - len(v))
+            idle = v[3] + v[4]
+            out[name] = (sum(v) - idle - v[7], v[7], sum(v))
+    return out
+
+
+def stat_share(before, after, cpu):
+    """(busy %, steal %) of core cpu between two proc_stat snapshots."""
+    b, a = before.get(f"cpu{cpu}"), after.get(f"cpu{cpu}")
+    if not b or not a or a[2] == b[2]:
+        return 0.0, 0.0
+    tot = a[2] - b[2]
+    return 100.0 * (a[0] - b[0]) / tot, 100.0 * (a[1] - b[1]) / tot
+
+
 def wrk(url, script=None, seconds=None, conns=None):
-    """(requests/s, {"50": p50, "99": p99}, non-2xx/3xx count). To pace the
-    load, give the script a delay() function."""
+    """(requests/s, {"50": p50, "99": p99}, non-2xx/3xx count), on the
+    client core. To pace the load, give the script a delay() function."""
     exe = "wrk"
     secs = seconds or DUR
-    argv = [exe, "-t1", f"-c{conns or CONNS}", f"-d{secs}s", "--latency"]
+    argv = client_argv([exe, "-t1", f"-c{conns or CONNS}", f"-d{secs}s", "--latency"])
     if script:
         argv += ["-s", script]
     r = subprocess.run(argv + [url], capture_output=True, text=True, timeout=int(secs) + 30)

@@ -1,8 +1,12 @@
 /* Bid-log queue and sender thread (inference → receiver). Workers call
  * inf_bidlog_send on the bid path: a copy into a fixed ring under a mutex
- * held for a memcpy, and a wake-up only when the sender sleeps idle or a
- * batch is full, so the bid path makes no system call here. The sender
- * encodes and sends with beat_nng_send_nb, which never waits: -EAGAIN (no
+ * held for a memcpy. Under load the sender wakes on its own clock, every
+ * FILL_WAIT_NS, and takes what queued up meanwhile: a worker wakes it only
+ * when it sleeps idle (the first event after a quiet spell) or the ring is
+ * a quarter full, so the bid path makes no system call here and the
+ * sender's wake-ups (context switches on a worker's core) are a few a
+ * second per hundred events, not one per batch of 64. The sender encodes
+ * and sends with beat_nng_send_nb, which never waits: -EAGAIN (no
  * receiver, nng buffer full) is a counted drop. Never blocks a worker. */
 #include "bidlog.h"
 
@@ -17,8 +21,7 @@
 #include "beat_metrics.h"
 #include "beat_nng.h"
 
-#define FILL_WAIT_NS 2000000L /* a woken sender waits this long for a batch */
-#define WAKE_AT 64            /* ... or until this many events are queued */
+#define FILL_WAIT_NS 10000000L /* a woken sender gathers events this long */
 /* Bytes per batched message: under the receiver's default --bidlog-max-bytes
  * (64 KiB), since nng drops a larger message without a word
  * (docs/architecture.md "Library facts"). */
@@ -31,6 +34,7 @@ struct inf_bidlog {
     pthread_cond_t cv;
     pthread_t th;
     bool started, opened, stop, idle, filling;
+    int wake_at;      /* queued events that cut a gathering short: a quarter of the ring */
     beat_event *ring; /* cfg.queue slots */
     int head, n;      /* [head, head+n) queued; the sender owns [head, head+taken) */
     beat_buf msg, one;
@@ -86,6 +90,7 @@ static void send_some(inf_bidlog *b, int head, int k) {
 
 static void *sender_main(void *arg) {
     inf_bidlog *b = arg;
+    pthread_setname_np(pthread_self(), "inf-bidlog");
     pthread_mutex_lock(&b->mu);
     for (;;) {
         while (!b->stop && b->n == 0) {
@@ -94,7 +99,7 @@ static void *sender_main(void *arg) {
             b->idle = false;
         }
         if (b->stop) break;
-        if (b->n < WAKE_AT) { /* let a batch gather: one wake-up per batch */
+        if (b->n < b->wake_at) { /* let a batch gather: one wake-up per period */
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += FILL_WAIT_NS;
@@ -126,7 +131,7 @@ void inf_bidlog_send(inf_bidlog *b, const beat_event *ev) {
     }
     memcpy(&b->ring[(b->head + b->n) % b->cfg.queue], ev, sizeof *ev);
     b->n++;
-    bool wake = b->idle || (b->filling && b->n == WAKE_AT);
+    bool wake = b->idle || (b->filling && b->n == b->wake_at);
     pthread_mutex_unlock(&b->mu);
     if (wake) pthread_cond_signal(&b->cv);
 }
@@ -142,6 +147,7 @@ inf_bidlog *inf_bidlog_new(const inf_bidlog_cfg *cfg, int *err) {
         return NULL;
     }
     b->cfg = *cfg;
+    b->wake_at = cfg->queue / 4 > 0 ? cfg->queue / 4 : 1;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     beat_buf_init(&b->msg, MSG_MAX + 1);

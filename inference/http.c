@@ -28,10 +28,13 @@ static struct {
     beat_gauge *open;
 } M;
 
-static int64_t now_ms(void) {
+/* The clock is read once per event callback (tick) and every timestamp
+ * taken while serving it is that reading: timeouts are in seconds, and a
+ * callback serving pipelined requests reads it once, not per request. */
+static int64_t tick(inf_http *h) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return h->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- connection slots ------------------------------------------------------ */
@@ -85,7 +88,7 @@ static void conn_linger(inf_http_conn *c) {
     c->linger = true;
     shutdown(c->fd, SHUT_WR);
     c->in_len = 0;
-    c->last_ms = now_ms();
+    c->last_ms = c->h->now_ms;
     ev_set(c->rev, &c->rev_on, true);
 }
 
@@ -98,7 +101,7 @@ static bool flush(inf_http_conn *c) {
         ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
         if (n > 0) {
             c->out_off += (size_t)n;
-            c->last_ms = now_ms();
+            c->last_ms = c->h->now_ms;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -343,6 +346,10 @@ static void process(inf_http_conn *c) {
         char *in = c->in + consumed;
         size_t len = c->in_len - consumed;
         if (c->st == ST_IDLE) { /* tolerate a few stray CRLFs between requests */
+            /* A request's clock starts at its first byte, stray CRLFs
+             * included, and for a connection's first request at accept:
+             * bytes trickled in late or one at a time buy no time. */
+            if (len && !c->crlf) c->req_start_ms = c->served ? c->h->now_ms : c->idle_ms;
             while (len && (*in == '\r' || *in == '\n') && c->crlf <= CRLF_MAX)
                 in++, len--, consumed++, c->crlf++;
             if (c->crlf > CRLF_MAX) {
@@ -351,7 +358,6 @@ static void process(inf_http_conn *c) {
             }
             if (!len) break;
             c->st = ST_HEAD;
-            c->req_start_ms = now_ms();
         }
         /* Parse relative to the request start: shift the view. */
         char *save_in = c->in;
@@ -402,7 +408,7 @@ static void process(inf_http_conn *c) {
         if (!ka) c->closing = true;
         req_reset(c);
         c->served = true;
-        c->idle_ms = now_ms();
+        c->idle_ms = c->h->now_ms;
     }
     if (consumed) {
         c->in_len -= consumed;
@@ -432,6 +438,7 @@ static int in_reserve(inf_http_conn *c) {
 static void on_read(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     inf_http_conn *c = arg;
+    tick(c->h);
     if (c->linger) { /* discard until EOF or LINGER_MS */
         char tmp[4096];
         ssize_t n = recv(fd, tmp, sizeof tmp, 0);
@@ -460,7 +467,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
         ev_set(c->rev, &c->rev_on, false);
     } else {
         c->in_len += (size_t)n;
-        c->last_ms = now_ms();
+        c->last_ms = c->h->now_ms;
     }
     process(c);
     if (c->peer_eof && !c->closing && c->out.len == c->out_off) {
@@ -474,6 +481,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     inf_http_conn *c = arg;
+    tick(c->h);
     if (!flush(c)) return;
     if (c->out.len == 0 && !c->closing && !c->linger && c->in_len) {
         process(c); /* requests held back while the output was full */
@@ -498,7 +506,9 @@ static bool evict_oldest(inf_http *h) {
     for (int i = 0; i < h->cfg.max_conns; i++) {
         inf_http_conn *c = &h->conns[i];
         if (c->fd < 0 || c->out.len > c->out_off) continue;
-        int64_t since = c->linger ? INT64_MIN : c->st == ST_IDLE ? c->idle_ms : c->req_start_ms;
+        int64_t since = c->linger                      ? INT64_MIN
+                        : c->st == ST_IDLE && !c->crlf ? c->idle_ms
+                                                       : c->req_start_ms;
         if (since < best_since) best = c, best_since = since;
     }
     if (!best) return false;
@@ -511,6 +521,7 @@ static bool evict_oldest(inf_http *h) {
 static void on_accept(evutil_socket_t lfd, short what, void *arg) {
     (void)what;
     inf_http *h = arg;
+    tick(h);
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
@@ -541,7 +552,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         c->closing = c->linger = c->peer_eof = c->served = false;
         c->rev_on = c->wev_on = false;
         req_reset(c);
-        c->last_ms = c->idle_ms = now_ms();
+        c->last_ms = c->idle_ms = h->now_ms;
         event_assign(c->rev, h->base, fd, EV_READ | EV_PERSIST, on_read, c);
         event_assign(c->wev, h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
         ev_set(c->rev, &c->rev_on, true);
@@ -551,13 +562,14 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
     }
 }
 
-/* Once a second: slow requests get 408, idle keep-alives and stuck writers
- * are closed, lingering closes end. */
+/* Once a second: slow requests get 408 (read_timeout_ms after their first
+ * byte, or after accept for a connection's first), idle keep-alives and
+ * stuck writers are closed, lingering closes end. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     inf_http *h = arg;
-    int64_t now = now_ms();
+    int64_t now = tick(h);
     for (int i = 0; i < h->cfg.max_conns; i++) {
         inf_http_conn *c = &h->conns[i];
         if (c->fd < 0) continue;
@@ -568,7 +580,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
                 beat_counter_inc(M.timeout);
                 conn_close(c);
             }
-        } else if (c->st != ST_IDLE) {
+        } else if (c->st != ST_IDLE || c->crlf) { /* a request started */
             if (now - c->req_start_ms > h->cfg.read_timeout_ms) {
                 fail(c, 408);
                 (void)flush(c);
@@ -695,6 +707,7 @@ int inf_http_feed(inf_http *h, const char *data, size_t len, size_t piece, beat_
         if (n > c.in_cap - c.in_len - 1) n = c.in_cap - c.in_len - 1;
         memcpy(c.in + c.in_len, data + off, n);
         c.in_len += n;
+        tick(h);
         off += n;
         process(&c);
         if (beat_buf_append(out, c.out.data, c.out.len)) rc = -EMSGSIZE;

@@ -48,9 +48,10 @@ struct inf_http_conn {
     size_t ch_raw, ch_dec;
     uint64_t ch_left;
     bool replied, closing, linger, peer_eof;
-    bool served; /* a request was answered: idle is keep-alive, not a start */
-    int crlf;    /* stray CRLFs before this request (bounded) */
-    int64_t req_start_ms, last_ms;
+    bool served;          /* a request was answered: idle is keep-alive, not a start */
+    int crlf;             /* stray CRLFs before this request (bounded) */
+    int64_t req_start_ms; /* the current request's clock: its first byte, or accept */
+    int64_t last_ms;
     struct sockaddr_storage peer; /* ss_family 0: unknown */
     inf_http_verdict gv;          /* the gate's verdict on the current request */
     int64_t idle_ms;              /* since when idle: accept or the last request; reads
@@ -66,6 +67,7 @@ struct inf_http {
     int free_head, n_open;
     size_t in_max;
     int64_t start_ms;
+    int64_t now_ms; /* monotonic ms read at the start of the current callback */
     time_t date_at;
     char date[64];
     beat_buf scratch; /* /healthz and /metrics rendering */

@@ -158,6 +158,7 @@ int inf_leases_sync_once(inf_leases *t, bool final) {
 
 static void *run(void *arg) {
     inf_leases *t = arg;
+    pthread_setname_np(pthread_self(), "inf-lease");
     while (!atomic_load(&t->stop)) {
         int64_t t0 = beat_now_ms();
         inf_leases_sync_once(t, false);

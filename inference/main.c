@@ -32,6 +32,7 @@
 #include "model.h"
 #include "openrtb.h"
 #include "opps.h"
+#include "prof.h"
 #include "privacy.h"
 #include "sync.h"
 
@@ -195,6 +196,7 @@ typedef struct worker {
     inf_req req;
     inf_result res;
     beat_event ev;
+    inf_prof prof;                         /* sampled phase CPU (prof.h) */
     char explain[INF_EXPLAIN_HDR_MAX + 1]; /* --explain: this answer's header */
 } worker;
 
@@ -233,6 +235,7 @@ static void on_gate(void *arg, const inf_http_head *hd, inf_http_verdict *v) {
 static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     worker *w = arg;
     int64_t t0 = beat_mono_us();
+    inf_prof_begin(&w->prof);
     inf_xslot *xs = rq->tag; /* the exchange the gate admitted it as */
     const char *ver = rq->ortb_version;
     if (!rq->post) {
@@ -263,6 +266,7 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     inf_arena_on();
     int prc = inf_req_parse(body, len, &w->req, &why);
     inf_arena_off();
+    inf_prof_mark(&w->prof, INF_PH_PARSE);
     if (prc < 0) {
         inf_arena_reset();
         inf_http_reply_error(c, 400, ver, NULL, why.msg);
@@ -302,10 +306,12 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
             w->res.reason = INF_NB_TMAX;
         }
     }
+    inf_prof_mark(&w->prof, INF_PH_AUCTION);
     int code = 204;
     if (w->res.n > 0) {
         beat_buf_reset(&w->resp);
         int rc = inf_bidder_response(G.bidder, wd, &w->req, &w->res, &w->resp, &w->scratch);
+        inf_prof_mark(&w->prof, INF_PH_RESPONSE);
         if (rc == 0) {
             code = 200;
             for (int k = 0; k < w->res.n; k++) {
@@ -321,6 +327,7 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
                 inf_bidder_event(G.bidder, wd, &w->req, &w->res, k, &w->ev);
                 inf_bidlog_send(G.bidlog, &w->ev);
             }
+            inf_prof_mark(&w->prof, INF_PH_EVENT);
         } else {
             w->res.reason = INF_NB_RESPONSE;
             beat_log_rl(5000, BEAT_ERROR, "response_too_large", "err=%d max=%d", rc, RESP_MAX);
@@ -388,6 +395,7 @@ static double gauge_fn(void *arg) {
 
 static void metrics_init(void) {
     inf_exch_metrics_init(); /* the per-request metrics are per exchange (exchange.c) */
+    inf_prof_metrics_init();
     G.shaded = beat_counter_new("beat_inference_shaded_bids_total",
                                 "First-price bids answered below their value (shaded "
                                 "by the campaign's win_curve)");
@@ -550,6 +558,9 @@ static void worker_fini(worker *w) {
 /* Worker threads parse in their own arena slice (the main thread has 0). */
 static void *worker_main(void *arg) {
     worker *w = arg;
+    char name[16]; /* per-thread CPU in top -H and the bench */
+    snprintf(name, sizeof name, "inf-w%d", w->idx);
+    pthread_setname_np(pthread_self(), name);
     inf_arena_bind(w->idx);
     return beat_loop_thread(w->base);
 }

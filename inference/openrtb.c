@@ -293,6 +293,16 @@ static int parse_pmp(const cJSON *pmp, int i, inf_imp *im, beat_reason *why) {
     return 0;
 }
 
+/* "imp[<i>]<tail>" into w (cap ≥ 32 + strlen(tail)): the context of an
+ * error, built for every imp, so without printf. */
+static const char *imp_what(char *w, int i, const char *tail) {
+    memcpy(w, "imp[", 4);
+    int n = 4 + beat_fmt_i64(w + 4, i);
+    w[n++] = ']';
+    strcpy(w + n, tail);
+    return w;
+}
+
 static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_reason *why) {
     char what[48];
     im->id = NULL;
@@ -309,11 +319,10 @@ static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_rea
     im->private_auction = false;
     im->n_deals = 0;
     if (!cJSON_IsObject(jimp)) return beat_reasonf(why, -EBADMSG, "imp[%d]: not an object", i);
-    snprintf(what, sizeof what, "imp[%d].id", i);
-    int rc = req_id(get(jimp, "id"), what, &im->id, why);
+    int rc = req_id(get(jimp, "id"), imp_what(what, i, ".id"), &im->id, why);
     if (rc < 0) return rc;
 
-    snprintf(what, sizeof what, "imp[%d]", i);
+    imp_what(what, i, "");
     const cJSON *fl = get(jimp, "bidfloor"), *cur = get(jimp, "bidfloorcur");
     if ((rc = check_floor(fl, cur, what, why)) < 0) return rc;
     /* The floor in USD: bidfloorcur through the rate table. An unknown

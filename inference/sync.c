@@ -321,6 +321,7 @@ static void check_silence(inf_sync *s, int64_t now) {
 
 static void *sync_main(void *arg) {
     inf_sync *s = arg;
+    pthread_setname_np(pthread_self(), "inf-sync");
     s->last_hb_ms = s->last_silence_req_ms = beat_mono_ms();
     while (!atomic_load(&s->stop)) {
         int64_t now = beat_mono_ms();

@@ -19,12 +19,14 @@ class Flood:
 
     def __init__(self, port, every=0.15):
         self.port, self.every = port, every
-        self.socks = []  # [sock, prefix bytes, trickle byte, opened_at, closed_at]
+        self.socks = []  # [sock, prefix, trickle byte, opened_at, closed_at, trickle_from]
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.th = threading.Thread(target=self.run, daemon=True)
 
-    def add(self, n, prefix, trickle):
+    def add(self, n, prefix, trickle, after=0.0):
+        """n sockets sending prefix at once, then trickle from `after`
+        seconds on (silent until then)."""
         for _ in range(n):
             s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
             s.setblocking(False)
@@ -34,7 +36,8 @@ class Flood:
             except OSError:
                 pass
             with self.lock:
-                self.socks.append([s, prefix, trickle, time.monotonic(), None])
+                now = time.monotonic()
+                self.socks.append([s, prefix, trickle, now, None, now + after])
 
     def run(self):
         while not self.stop.wait(self.every):
@@ -50,6 +53,8 @@ class Flood:
                     pass
                 except OSError:
                     e[4] = time.monotonic()
+                    continue
+                if time.monotonic() < e[5]:
                     continue
                 try:
                     s.send(e[2])
@@ -200,4 +205,34 @@ def test_inference_bid_port_survives_slow_flood():
             check(worst < 2000, f"/healthz took {worst:.0f} ms under the flood")
             wait_for(lambda: fl.open_count() == 0, 8, what="slow sockets closed")
         check(metric(port, "beat_inference_http_evicted_total") > 0)
+        healthz_ms(port)
+
+
+def test_inference_request_clock_starts_at_accept():
+    """A client silent for most of the read timeout that then trickles a
+    request head (or stray line breaks) a byte at a time gets no fresh read
+    timeout from its first byte: a connection's first request is timed from
+    accept, so a slot is held at most --read-timeout-ms plus the sweep's
+    second, never twice that."""
+    tmp = tempfile.mkdtemp(prefix="edges-")
+    port, pub, rep, lease, bidlog = free_ports(5)
+    argv = ["beat-inference", "--listen", f"127.0.0.1:{port}",
+            "--supervisor-pub", f"tcp://127.0.0.1:{pub}",
+            "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
+            "--supervisor-lease", f"tcp://127.0.0.1:{lease}",
+            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}", "--name", "inf-clock",
+            "--read-timeout-ms", "3000"]
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        procs.start("inference", argv)
+        wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["svc"], 10,
+                 what="inference serving")
+        with Flood(port) as fl:
+            fl.add(20, b"", b"P", after=2.4)  # a request head, one byte at a time
+            fl.add(20, b"", b"\n", after=2.4)  # stray line breaks, from late on
+            wait_for(lambda: fl.open_count() == 0, 12, what="late tricklers closed")
+            longest = fl.longest_open_s()
+            # from accept: 3 s + up to 1 s of sweep; from the first byte it
+            # would be at least 2.4 + 3 s
+            check(longest < 5.0, f"a late trickler held its slot {longest:.1f} s")
+        check(metric(port, 'beat_inference_http_rejected_total{reason="timeout"}') > 0)
         healthz_ms(port)
