@@ -226,6 +226,10 @@ int main(int argc, char **argv) {
                mid, lo, hi);
     }
     printf("  %-9s %6" PRId64 " ns/req (sum of medians)\n", "handler", sum);
+    uint64_t lookups, misses;
+    inf_xcache_stats(xc, &lookups, &misses);
+    printf("  cross weights: %.0f per request, %.0f of them from the model (cache misses)\n",
+           (double)lookups / (double)total, (double)misses / (double)total);
     printf("  last response %zu bytes\n", resp.len);
     beat_buf_fini(&resp);
     beat_buf_fini(&scratch);

@@ -17,6 +17,7 @@
 
 #include "audience.h"
 #include "beat_log.h"
+#include "rtpl.h"
 
 #define HASH_BITS_MIN 10
 #define HASH_BITS_MAX 26
@@ -274,7 +275,7 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
     if (s) s->refs++;
     /* geography and segments are enforced from the start; the sync thread
      * attaches the lists it holds */
-    if (inf_aud_attach(w, NULL) < 0) {
+    if (inf_aud_attach(w, NULL) < 0 || !(w->rtpl = inf_rtpl_build(w))) {
         inf_world_free(w);
         return NULL;
     }
@@ -290,6 +291,7 @@ void inf_world_free(inf_world *w) {
     free(w->fu);
     inf_tindex_free(w->tx);
     inf_aud_free(w->aud);
+    inf_rtpl_free(w->rtpl);
     free(w);
 }
 

@@ -66,13 +66,15 @@ typedef struct inf_world {
     inf_model *model; /* may be NULL: no model yet */
     inf_snap *snap;   /* may be NULL: no campaigns/state yet */
     int n;
-    inf_camp *camps;     /* owned, n entries, campaign set order */
-    uint32_t *sizes;     /* owned, n × BEAT_CREATIVES_MAX: camps[i].sizes */
-    float *fu;           /* owned, n × model rank: the campaigns' U rows
+    inf_camp *camps;       /* owned, n entries, campaign set order */
+    uint32_t *sizes;       /* owned, n × BEAT_CREATIVES_MAX: camps[i].sizes */
+    float *fu;             /* owned, n × model rank: the campaigns' U rows
                               gathered for one sgemv per imp; NULL if rank 0 */
-    inf_tindex *tx;      /* owned: targeting index over camps (never NULL) */
-    struct inf_aud *aud; /* owned: geography/audience rules and the segment
+    inf_tindex *tx;        /* owned: targeting index over camps (never NULL) */
+    struct inf_aud *aud;   /* owned: geography/audience rules and the segment
                             lists (audience.h); never NULL once built */
+    struct inf_rtpl *rtpl; /* owned: each creative's fixed bid JSON (rtpl.h);
+                              never NULL once built */
     /* the node's slot of each exchange of snap->xs (exchange.h), same order;
        NULL when not bound (worlds built by tests) */
     struct inf_xslot *xslot[BEAT_EXCHANGES_MAX];
