@@ -351,19 +351,20 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
             const beat_campaign *c = cp->c;
             if (!seat_allowed(r, c)) continue;
             if (im->private_auction && !inf_deal_any(c, im)) continue; /* deal bids only */
-            int cr = inf_creative_match(c, cp->sizes, im);
+            int cr = inf_creative_match(c, cp->sizes, cp->n_creatives, im);
             if (cr < 0) continue;
-            if (c->schain_complete || c->sellers.n) { /* few campaigns have rules */
-                inf_schain_verdict v = inf_schain_check(c, r);
+            if (cp->rules) { /* few campaigns have rules */
+                inf_schain_verdict v =
+                    c->schain_complete || c->sellers.n ? inf_schain_check(c, r) : INF_SCHAIN_OK;
                 if (v != INF_SCHAIN_OK) {
                     supply[v == INF_SCHAIN_INCOMPLETE ? 0 : 1]++;
                     continue;
                 }
-            }
-            /* Dayparting: the hour of engine time in the campaign's zone. */
-            if (c->schedule.on && !beat_sched_open(&c->schedule, c->tz, engine_ms)) {
-                closed++;
-                continue;
+                /* Dayparting: the hour of engine time in the campaign's zone. */
+                if (c->schedule.on && !beat_sched_open(&c->schedule, c->tz, engine_ms)) {
+                    closed++;
+                    continue;
+                }
             }
             if (ar->any) {
                 uint64_t bit = 1ULL << (ci & 63);

@@ -216,6 +216,8 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
         inf_camp *cp = &w->camps[i];
         const beat_campaign *c = &s->cs.c[i];
         cp->c = c;
+        cp->n_creatives = c->n_creatives < BEAT_CREATIVES_MAX ? c->n_creatives : BEAT_CREATIVES_MAX;
+        cp->rules = c->schain_complete || c->sellers.n || c->schedule.on;
         cp->opp_slot = -1; /* until the sync thread gives it one */
         cp->start_ms = c->start_ms;
         cp->end_ms = c->end_ms;

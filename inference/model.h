@@ -52,6 +52,9 @@ typedef struct inf_camp {
     int32_t freq_cap_max;  /* 0 = none */
     /* -- colder -- */
     const beat_campaign *c;
+    int32_t n_creatives;          /* c's, at most BEAT_CREATIVES_MAX: the filter reads
+                            this line, not c's */
+    bool rules;                   /* c has supply-chain rules or a schedule to check */
     uint64_t id_hash;             /* model-independent, keys the frequency table */
     bool in_state;                /* absent from the state → never bid */
     bool paused;                  /* campaign or state says paused */
