@@ -72,16 +72,22 @@ static bool native_fits(const beat_creative *cr, const inf_native *n) {
  * an attribute the imp blocks (battr of that format) is never chosen. */
 int inf_creative_match(const beat_campaign *c, const uint32_t *sizes, int nc, const inf_imp *im) {
     if (!sizes) nc = c->n_creatives < BEAT_CREATIVES_MAX ? c->n_creatives : BEAT_CREATIVES_MAX;
+    uint64_t battr = im->battr[INF_FMT_BANNER];
     if (im->formats & INF_FMT_BANNER)
         for (int s = 0; s < im->n_sizes; s++) {
-            uint32_t key = ((uint32_t)im->sizes[s].w << 16) | ((uint32_t)im->sizes[s].h & 0xffff);
+            int iw = im->sizes[s].w, ih = im->sizes[s].h;
+            /* the packed sizes (a dense array) decide: a match is a banner
+             * of exactly this size */
+            if (sizes && iw > 0 && iw <= 0xffff && ih > 0 && ih <= 0xffff) {
+                uint32_t key = ((uint32_t)iw << 16) | (uint32_t)ih;
+                for (int k = 0; k < nc; k++)
+                    if (sizes[k] == key && !(battr && (c->creatives[k].attr & battr))) return k;
+                continue;
+            }
             for (int k = 0; k < nc; k++) {
-                /* the packed sizes (a dense array) decide most misses */
-                if (sizes && sizes[k] != key) continue;
                 const beat_creative *cr = &c->creatives[k];
-                if (!sizes && (cr->w != im->sizes[s].w || cr->h != im->sizes[s].h)) continue;
-                if (cr->format == BEAT_FMT_BANNER && cr->w == im->sizes[s].w &&
-                    cr->h == im->sizes[s].h && !(cr->attr & im->battr[INF_FMT_BANNER]))
+                if (cr->format == BEAT_FMT_BANNER && cr->w == iw && cr->h == ih &&
+                    !(cr->attr & battr))
                     return k;
             }
         }

@@ -242,8 +242,15 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
             if ((*hit)->has_curve) cp->win_curve = (*hit)->win_curve;
         }
         uint32_t *sz = w->sizes + (size_t)i * BEAT_CREATIVES_MAX;
-        for (int k = 0; k < c->n_creatives && k < BEAT_CREATIVES_MAX; k++)
-            sz[k] = ((uint32_t)c->creatives[k].w << 16) | ((uint32_t)c->creatives[k].h & 0xffff);
+        /* Banners whose size packs exactly; 0 (never an imp's key) for the
+         * rest, so a key that matches is a banner of that very size and the
+         * filter reads the creative only for battr (creative.c). */
+        for (int k = 0; k < c->n_creatives && k < BEAT_CREATIVES_MAX; k++) {
+            const beat_creative *cr = &c->creatives[k];
+            bool packs = cr->format == BEAT_FMT_BANNER && cr->w > 0 && cr->w <= 0xffff &&
+                         cr->h > 0 && cr->h <= 0xffff;
+            sz[k] = packs ? ((uint32_t)cr->w << 16) | (uint32_t)cr->h : 0;
+        }
         cp->sizes = sz;
     }
     free(idx);

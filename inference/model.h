@@ -47,7 +47,7 @@ typedef struct inf_camp {
     double multiplier;
     int64_t base_bid_cpm_micros, max_bid_cpm_micros;
     uint64_t hash;         /* beat_feat_campaign_hash under the model's params */
-    const uint32_t *sizes; /* (w << 16) | h per creative, in the world */
+    const uint32_t *sizes; /* (w << 16) | h per banner creative, 0 for others */
     float own_w;           /* the model's weight of the campaign alone */
     int32_t freq_cap_max;  /* 0 = none */
     /* -- colder -- */
