@@ -283,12 +283,17 @@ typedef struct imp_scan {
 static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
     const inf_model *m = s->w->model;
     float spill[INF_XCACHE_CHUNK][BEAT_FEAT_RAW_MAX];
+    double pctrs[INF_XCACHE_CHUNK];
     inf_xcache_fill(s->xc, s->w, &s->raw, s->rows, cis, n, spill);
+    /* Every pCTR first: they are independent, so their sums and exp()
+     * overlap instead of each waiting behind the last one's pricing. */
+    for (int k = 0; k < n; k++)
+        pctrs[k] = inf_xcache_score(s->w, s->base, &s->raw, s->rows, cis[k], spill[k],
+                                    s->fs ? s->fs[cis[k]] : 0.0);
     for (int k = 0; k < n; k++) {
         int ci = cis[k];
         const inf_camp *cp = &s->w->camps[ci];
-        double pctr = inf_xcache_score(s->w, s->base, &s->raw, s->rows, ci, spill[k],
-                                       s->fs ? s->fs[ci] : 0.0);
+        double pctr = pctrs[k];
         if (s->ex) {
             inf_result *x = s->ex;
             if (x->n_explain < INF_EXPLAIN_MAX)
