@@ -112,7 +112,7 @@ static const beat_opt opts[] = {
      .type = BEAT_OPT_INT, .dst = &o_conv_max_age_s, .def = "2592000", .min = 1,
      .max = 2592000,
      .help = "conversions later than this after their click are refused (410), whatever "
-             "the campaign's window; datastream keeps their keys past it"},
+             "the campaign's window"},
     {.name = "max-body", .env = "BEAT_RECEIVER_MAX_BODY",
      .type = BEAT_OPT_INT, .dst = &o_max_body, .def = "16384", .min = 256, .max = 1048576,
      .help = "largest POST body (bytes)"},
