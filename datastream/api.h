@@ -18,10 +18,11 @@
 #define DST_SAMPLES_PER_CALL_DEF 1000
 
 typedef struct dst_api {
-    dst_buckets *buckets; /* borrowed */
-    dst_samples *samples; /* borrowed */
-    dst_store *store;     /* borrowed */
-    dst_caps *caps;       /* borrowed */
+    dst_buckets *buckets;      /* borrowed */
+    dst_samples *samples;      /* borrowed */
+    dst_samples *conv_samples; /* borrowed; ?kind=conv */
+    dst_store *store;          /* borrowed */
+    dst_caps *caps;            /* borrowed */
     const char *instance;
     uint64_t epoch;
 } dst_api;

@@ -554,6 +554,7 @@ int main(int argc, char **argv) {
     }
     dst_api api = {.buckets = dst_stream_buckets(D.stream),
                    .samples = dst_stream_samples(D.stream),
+                   .conv_samples = dst_stream_conv_samples(D.stream),
                    .store = D.store,
                    .caps = D.caps,
                    .instance = o_name,
