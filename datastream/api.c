@@ -138,7 +138,7 @@ static void on_reports(beat_http_req *req, void *arg) {
     }
     beat_buf out;
     beat_buf_init(&out, BODY_MAX);
-    int rc = dst_report_read(api->store_dir, api->topic, &q, &out, &why);
+    int rc = dst_report_read(api->store_dir, api->topic, api->store_id, &q, &out, &why);
     if (rc == -E2BIG) {
         beat_http_reply_error(req, 400, why.msg);
     } else if (rc) {

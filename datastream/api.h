@@ -23,6 +23,7 @@ typedef struct dst_api {
     dst_store *store;              /* borrowed */
     dst_caps *caps;                /* borrowed */
     const char *store_dir, *topic; /* GET /v1/reports reads their files */
+    const char *store_id;          /* the directory's (report_read.h) */
     const char *instance;
     uint64_t epoch;
 } dst_api;

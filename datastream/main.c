@@ -29,6 +29,7 @@
 #include "beat_util.h"
 #include "heard.h"
 #include "opts.h"
+#include "report_read.h"
 #include "store.h"
 #include "stream.h"
 
@@ -423,6 +424,9 @@ int main(int argc, char **argv) {
         snprintf(msg, sizeof msg, "--store-dir %s: not a writable directory", dst_o.store_dir);
         die("store_dir_unusable", msg);
     }
+    static char store_id[33];
+    if (dst_report_store_id(dst_o.store_dir, store_id) != 0) /* readers then count it per URL */
+        beat_log(BEAT_ERROR, "store_id_failed", "dir=%s", dst_o.store_dir);
     dst_store_cfg scfg = {
         .dir = dst_o.store_dir,
         .topic = dst_o.topic,
@@ -450,6 +454,7 @@ int main(int argc, char **argv) {
                    .instance = dst_o.name,
                    .epoch = D.epoch,
                    .store_dir = dst_o.store_dir,
+                   .store_id = store_id,
                    .topic = dst_o.topic};
     dst_api_install(http, &api);
     beat_http_set_health(http, on_health, NULL);

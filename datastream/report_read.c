@@ -5,8 +5,12 @@
  * store written before reports existed) holds no rows. */
 #include "report_read.h"
 
+#include "beat_util.h"
+
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,40 @@ void dst_report_iso(int64_t t, char *buf, size_t n) {
     snprintf(buf, n, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ", (long long)y, (long long)m,
              (long long)d, (long long)(ms / 3600000), (long long)(ms / 60000 % 60),
              (long long)(ms / 1000 % 60));
+}
+
+int dst_report_store_id(const char *dir, char out[33]) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/store-id", dir);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            char b[33] = {0};
+            ssize_t n = read(fd, b, 32);
+            close(fd);
+            if (n == 32 && strspn(b, "0123456789abcdef") == 32) {
+                memcpy(out, b, 33);
+                return 0;
+            }
+            return -EBADMSG;
+        }
+        /* Absent: one instance creates it, the others read what it wrote. */
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0 && errno == EEXIST) {
+            usleep(50000);
+            continue;
+        }
+        if (fd < 0) return -errno;
+        char b[33];
+        snprintf(b, sizeof b, "%016llx%016llx", (unsigned long long)beat_random_u64(),
+                 (unsigned long long)beat_random_u64());
+        bool ok = write(fd, b, 32) == 32 && fsync(fd) == 0;
+        close(fd);
+        if (!ok) return -EIO;
+        memcpy(out, b, 33);
+        return 0;
+    }
+    return -EAGAIN;
 }
 
 /* name is "<topic>-<partition>.db". */
@@ -148,7 +186,8 @@ static int encode_row(beat_buf *b, const dst_rq *q, sqlite3_stmt *s, bool first)
     return beat_buf_puts(b, q->csv ? "\r\n" : "}");
 }
 
-static int encode(sqlite3 *mem, const dst_rq *q, int nfiles, beat_buf *out, beat_reason *why) {
+static int encode(sqlite3 *mem, const dst_rq *q, const char *store_id, int nfiles, beat_buf *out,
+                  beat_reason *why) {
     char order[128] = "";
     for (int i = 0; i < q->n_group; i++) {
         static const char *const COL[] = {"hour_ms", "campaign", "exchange", "creative"};
@@ -181,7 +220,7 @@ static int encode(sqlite3 *mem, const dst_rq *q, int nfiles, beat_buf *out, beat
         beat_buf_puts(out, ",\"group_by\":[");
         for (int i = 0; i < q->n_group; i++)
             beat_buf_printf(out, "%s\"%s\"", i ? "," : "", dst_rq_col_name(q->group[i]));
-        beat_buf_printf(out, "],\"partitions\":%d,\"rows\":[", nfiles);
+        beat_buf_printf(out, "],\"store\":\"%s\",\"partitions\":%d,\"rows\":[", store_id, nfiles);
     }
     int rc, n = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) encode_row(out, q, s, n++ == 0);
@@ -192,8 +231,8 @@ static int encode(sqlite3 *mem, const dst_rq *q, int nfiles, beat_buf *out, beat
     return 0;
 }
 
-int dst_report_read(const char *dir, const char *topic, const dst_rq *q, beat_buf *out,
-                    beat_reason *why) {
+int dst_report_read(const char *dir, const char *topic, const char *store_id, const dst_rq *q,
+                    beat_buf *out, beat_reason *why) {
     DIR *d = opendir(dir);
     if (!d) return beat_reasonf(why, -EIO, "%s: %s", dir, strerror(errno));
     sqlite3 *mem = NULL;
@@ -236,7 +275,7 @@ int dst_report_read(const char *dir, const char *topic, const dst_rq *q, beat_bu
     closedir(d);
     sqlite3_finalize(count);
     sqlite3_finalize(put);
-    if (!out_rc) out_rc = encode(mem, q, nfiles, out, why);
+    if (!out_rc) out_rc = encode(mem, q, store_id, nfiles, out, why);
     sqlite3_close_v2(mem);
     return out_rc;
 }

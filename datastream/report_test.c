@@ -97,7 +97,7 @@ static int report(const char *query, char *buf, size_t n) {
     }
     beat_buf out;
     beat_buf_init(&out, 1 << 20);
-    int rc = dst_report_read(dir, TOPIC, &q, &out, &why);
+    int rc = dst_report_read(dir, TOPIC, "t", &q, &out, &why);
     if (rc) fprintf(stderr, "  read: %s\n", why.msg);
     snprintf(buf, n, "%.*s", (int)out.len, out.data ? out.data : "");
     beat_buf_fini(&out);
