@@ -115,7 +115,12 @@ static int read_file(const char *path, const dst_rq *q, sqlite3_stmt *put, beat_
     sqlite3_bind_int64(s, 1, q->from_ms);
     sqlite3_bind_int64(s, 2, q->to_ms);
     if (q->campaign[0]) sqlite3_bind_text(s, 3, q->campaign, -1, SQLITE_STATIC);
+    int n = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (++n > DST_REPORT_ROWS_MAX) { /* memory stays bounded within a file too */
+            rc = SQLITE_TOOBIG;
+            break;
+        }
         sqlite3_reset(put);
         sqlite3_bind_int64(put, 1, sqlite3_column_int64(s, 0));
         for (int i = 1; i < 4; i++) {
@@ -129,7 +134,12 @@ static int read_file(const char *path, const dst_rq *q, sqlite3_stmt *put, beat_
             break;
         }
     }
-    int out = rc == SQLITE_DONE ? 0 : beat_reasonf(why, -EIO, "%s: %s", path, sqlite3_errmsg(db));
+    int out = rc == SQLITE_DONE     ? 0
+              : rc == SQLITE_TOOBIG ? beat_reasonf(why, -E2BIG,
+                                                   "more than %d rows: narrow from/to, group_by "
+                                                   "or campaign",
+                                                   DST_REPORT_ROWS_MAX)
+                                    : beat_reasonf(why, -EIO, "%s: %s", path, sqlite3_errmsg(db));
     sqlite3_finalize(s);
     sqlite3_close_v2(db);
     return out;

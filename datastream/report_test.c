@@ -255,6 +255,45 @@ static int test_hours_filters_retention(void) {
     return 0;
 }
 
+/* Many rows in one batch (the pending table grows and re-indexes), and the
+ * store directory's identity: made once, read back the same. */
+static int test_many_rows_and_store_id(void) {
+    fresh_dir();
+    dst_stream *s = mk_stream();
+    dst_store *st = mk_store();
+    int32_t p = 0;
+    int64_t start;
+    dst_store_assign(st, &p, 1, &start, clk);
+    enum { N = 700 };
+    static dst_store_msg m[N];
+    static char json[N][320];
+    for (int i = 0; i < N; i++) {
+        /* 350 creatives, each bid twice: 350 rows of 2 bids */
+        snprintf(json[i], sizeof json[i],
+                 "{\"v\":1,\"type\":\"bid\",\"auction\":\"M%d\",\"imp\":\"1\","
+                 "\"campaign\":\"c1\",\"crid\":\"cr%d\",\"price\":1,\"ts\":%lld,"
+                 "\"node\":\"inf-1\"}",
+                 i, i % 350, (long long)T0);
+        m[i] = (dst_store_msg){json[i], strlen(json[i]), i};
+    }
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, m, N, clk), 0);
+    static char got[65536];
+    CHECK_EQ_INT(report("group_by=creative", got, sizeof got), 0);
+    int lines = 0;
+    for (const char *q = got; (q = strstr(q, ",0,2,0,0,0,0,0\r\n")); q++) lines++;
+    CHECK_EQ_INT(lines, 350);
+    CHECK(strstr(got, "\n\"cr349\",0,2,"));
+    char id1[33], id2[33];
+    CHECK_EQ_INT(dst_report_store_id(dir, id1), 0);
+    CHECK_EQ_INT(dst_report_store_id(dir, id2), 0);
+    CHECK_EQ_INT((int)strlen(id1), 32);
+    CHECK_EQ_STR(id1, id2);
+    dst_store_free(st);
+    dst_stream_free(s);
+    rm_dir();
+    return 0;
+}
+
 static int test_query_parser(void) {
     dst_rq q;
     beat_reason why = {{0}};
@@ -316,6 +355,7 @@ int main(int argc, char **argv) {
         {"counted_once_across_restart", test_counted_once_across_restart},
         {"crash_mid_batch_no_double_count", test_crash_mid_batch_no_double_count},
         {"hours_filters_retention", test_hours_filters_retention},
+        {"many_rows_and_store_id", test_many_rows_and_store_id},
         {"query_parser", test_query_parser},
         {NULL, NULL},
     };

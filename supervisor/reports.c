@@ -41,6 +41,14 @@ void sup_reports_acc_fini(sup_reports_acc *acc) {
     memset(acc, 0, sizeof *acc);
 }
 
+/* A count from a peer: an integer-valued number within ±2^62 (a double
+ * beyond int64 would be undefined to convert), else -1. */
+static int64_t count_of(const cJSON *v) {
+    if (!cJSON_IsNumber(v)) return 0;
+    double d = v->valuedouble;
+    return d >= -4.6e18 && d <= 4.6e18 ? (int64_t)d : -1;
+}
+
 int sup_reports_add(sup_reports_acc *acc, const char *json, size_t len, char *store,
                     size_t store_len, beat_reason *why) {
     cJSON *root = cJSON_ParseWithLength(json, len);
@@ -55,7 +63,8 @@ int sup_reports_add(sup_reports_acc *acc, const char *json, size_t len, char *st
         if (rc) break;
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "campaign");
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(r, "hour_ms");
-        if (!cJSON_IsString(c) || strlen(c->valuestring) > 64 || !cJSON_IsNumber(h)) {
+        if (!cJSON_IsString(c) || strlen(c->valuestring) > 64 || !cJSON_IsNumber(h) ||
+            count_of(h) < 0) {
             rc = beat_reasonf(why, -EBADMSG, "a row without campaign or hour_ms");
             break;
         }
@@ -72,10 +81,10 @@ int sup_reports_add(sup_reports_acc *acc, const char *json, size_t len, char *st
         sup_reports_row *o = &acc->rows[acc->n++];
         memset(o, 0, sizeof *o);
         snprintf(o->campaign, sizeof o->campaign, "%s", c->valuestring);
-        o->hour_ms = (int64_t)h->valuedouble;
-        for (int i = 0; i < 7; i++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, VAL[i]);
-            o->v[i] = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+        o->hour_ms = count_of(h);
+        for (int i = 0; i < 7 && !rc; i++) {
+            o->v[i] = count_of(cJSON_GetObjectItemCaseSensitive(r, VAL[i]));
+            if (o->v[i] < 0) rc = beat_reasonf(why, -EBADMSG, "%s out of range", VAL[i]);
         }
     }
     cJSON_Delete(root);
