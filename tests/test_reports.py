@@ -10,7 +10,12 @@ simulated exchange load and two datastreams:
   - after kill -9 of everything (`beatctl crash`) and `beatctl up` on the
     same run directory, GET /v1/reports answers exactly what it did before:
     nothing counted is lost, nothing is counted twice;
-  - bad queries get 400 with a reason."""
+  - bad queries get 400 with a reason;
+  - kill -9 of everything in the middle of the load: once the engine is
+    back, per campaign the report's wins and spend are at least what the
+    exchange simulator had seen 2 s before the kill (its timeline has 1 s
+    steps: "at most the last second" plus one step) and never more than it
+    saw in all, and the spend equals the spend ledger."""
 import csv, io, json, os, tempfile, time
 
 import recovery
@@ -70,6 +75,32 @@ def settled_reports(e, timeout=40.0, stable=3.0):
             return rep
         time.sleep(0.25)
     raise AssertionError(f"reports never settled: {rep}")
+
+
+def crash(e):
+    """kill -9 of the runner, the dev broker and every daemon at one
+    instant (`beatctl crash`); returns what `up_again` needs."""
+    env = e.shared_env()
+    pids = [e.pid(n) for n in e.names()]
+    e.ctl("crash")
+
+    def gone(p):
+        try:
+            os.kill(p, 0)
+            return False
+        except OSError:
+            return True
+    wait_for(lambda: all(gone(p) for p in pids if p), 10, what="everything dead")
+    return env
+
+
+def up_again(e, env):
+    """`beatctl up` on the same run dir, with the same secrets."""
+    for k in ("BEAT_NOTICE_SECRET", "BEAT_ADMIN_TOKEN"):
+        e.env[k] = env[k]
+    e.up()
+    wait_for(lambda: all(e.health(n).get("ready") for n in e.names()), 60,
+             what="every daemon ready again")
 
 
 def test_reports_equal_counted_totals_after_kill9_of_everything():
@@ -138,22 +169,7 @@ def test_reports_equal_counted_totals_after_kill9_of_everything():
             check(st == 400 and why.encode() in body, f"{q} -> {st} {body[:200]!r}")
 
         # kill -9 of every process (runner, broker, daemons), then up again.
-        env = e.shared_env()
-        pids = [e.pid(n) for n in e.names()]
-        e.ctl("crash")
-
-        def gone(p):
-            try:
-                os.kill(p, 0)
-                return False
-            except OSError:
-                return True
-        wait_for(lambda: all(gone(p) for p in pids if p), 10, what="everything dead")
-        for k in ("BEAT_NOTICE_SECRET", "BEAT_ADMIN_TOKEN"):
-            e.env[k] = env[k]
-        e.up()
-        wait_for(lambda: all(e.health(n).get("ready") for n in e.names()), 60,
-                 what="every daemon ready again")
+        up_again(e, crash(e))
         after = settled_reports(e)
         check(after["rows"] == rep["rows"],
               f"after kill -9 of everything:\n{after['rows']}\n!=\n{rep['rows']}")
@@ -161,4 +177,41 @@ def test_reports_equal_counted_totals_after_kill9_of_everything():
         for c, v in led2.items():
             check(abs(by_campaign(after).get(c, {}).get("spend_micros", 0) - v) <= 4,
                   f"{c}: ledger after restart {v}")
+        check(not e.fatal_events(), f"fatal events: {e.fatal_events()}")
+
+
+def test_reports_lose_at_most_the_last_seconds_when_everything_dies_under_load():
+    tmp = tempfile.mkdtemp(prefix="beat-reports-load-")
+    with Engine(os.path.join(tmp, "run"), campaigns=recovery.campaigns_file(tmp),
+                n_inference=1, n_datastream=2, env=dict(recovery.FAST)) as e:
+        wait_for(lambda: all(e.health(n).get("ready") for n in e.names()), 60,
+                 what="every daemon ready")
+        sim = recovery.Sim(e, tmp, "1")
+        wait_for(lambda: sum(recovery.spend(e).values()) > 0, 30, what="spend > 0")
+        time.sleep(4)  # load up to the kill (nothing to poll: the load is the point)
+        t_kill = int(time.time() * 1000)
+        env = crash(e)
+        summary = sim.stop()  # no load after the kill: the bounds are the kill's
+        lines = sim.lines()
+        up_again(e, env)
+        rep = settled_reports(e)
+        rows = by_campaign(rep)
+        led, _ = recovery.settle_counted(e)
+        seen = {c: recovery.tl_value(lines, t_kill - 2000, recovery.camp_field(c, 0))
+                for c in summary.get("campaigns", {})}
+        spent = {c: recovery.tl_value(lines, t_kill - 2000, recovery.camp_field(c, 1))
+                 for c in summary.get("campaigns", {})}
+        print(f"wins 2 s before the kill {seen}, spend {spent}; report "
+              f"{ {c: (r['wins'], r['spend_micros']) for c, r in rows.items()} }")
+        check(sum(seen.values()) > 0, f"no wins before the kill: {seen}")
+        for c, v in summary.get("campaigns", {}).items():
+            r = rows.get(c, {})
+            check(seen[c] <= r.get("wins", 0) <= v["wins"],
+                  f"{c}: wins {r.get('wins', 0)} not in [{seen[c]}, {v['wins']}]")
+            check(spent[c] - 2 <= r.get("spend_micros", 0) <= v["spend_micros"],
+                  f"{c}: spend {r.get('spend_micros', 0)} not in [{spent[c]}, "
+                  f"{v['spend_micros']}]")
+        for c, v in led.items():
+            check(abs(rows.get(c, {}).get("spend_micros", 0) - v) <= 4,
+                  f"{c}: report spend {rows.get(c, {}).get('spend_micros', 0)} != ledger {v}")
         check(not e.fatal_events(), f"fatal events: {e.fatal_events()}")
