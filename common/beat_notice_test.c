@@ -101,8 +101,8 @@ static int t_signed_text(void) {
     id[BEAT_ID_MAX] = 0;
     memset(land, 'u', sizeof land - 1);
     land[sizeof land - 1] = 0;
-    f = (beat_notice_fields){BEAT_EV_CLICK, id,        UINT32_MAX, id,  id, id, id,
-                             INT64_MIN,     INT64_MIN, land,       NULL};
+    f = (beat_notice_fields){BEAT_EV_CLICK, id,        UINT32_MAX, id,   id, id, id,
+                             INT64_MIN,     INT64_MIN, land,       NULL, 0};
     CHECK(beat_notice_text(&f, buf, sizeof buf) > 0);
     return 0;
 }
@@ -127,9 +127,9 @@ static void fill(beat_notice *n, beat_event_type t, int version) {
         return;
     }
     strcpy(n->exchange, "exch-1");
-    beat_notice_fields f = {t,        n->exchange, n->flags,       n->auction,
-                            n->imp,   n->campaign, n->crid,        n->bid_cpm_micros,
-                            n->ts_ms, n->landing,  n->bid_currency};
+    beat_notice_fields f = {t,        n->exchange, n->flags,        n->auction,
+                            n->imp,   n->campaign, n->crid,         n->bid_cpm_micros,
+                            n->ts_ms, n->landing,  n->bid_currency, n->conv_window_s};
     beat_notice_sign(SECRET, SL, &f, n->sig);
 }
 
@@ -291,7 +291,8 @@ static int t_round_trip(void) {
                                     1234567,
                                     1700000000001LL,
                                     landing,
-                                    NULL};
+                                    NULL,
+                                    0};
             CHECK_EQ_INT(beat_notice_url(&b, "http://127.0.0.1:8081/", SECRET, SL, &f), 0);
             CHECK(strstr(b.data, "http://127.0.0.1:8081/") == b.data);
             CHECK(strstr(b.data, paths[t]) != NULL);
@@ -350,7 +351,7 @@ static int t_round_trip(void) {
     /* Bad args leave the buffer unchanged. */
     beat_buf b;
     beat_buf_init(&b, 64);
-    beat_notice_fields f = {BEAT_EV_WIN, "", 0, "a", "1", "c", "cr", 1, 2, NULL, NULL};
+    beat_notice_fields f = {BEAT_EV_WIN, "", 0, "a", "1", "c", "cr", 1, 2, NULL, NULL, 0};
     CHECK(beat_notice_url(&b, "http://x", SECRET, SL, &f) < 0); /* over 64 bytes */
     CHECK_EQ_INT(b.len, 0);
     f.type = BEAT_EV_CLICK;

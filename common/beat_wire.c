@@ -52,14 +52,14 @@ static void e_feat(beat_json_enc *e, const uint32_t *feat, uint32_t n) {
 /* ---- events ---------------------------------------------------------------- */
 
 static const char *const ev_names[] = {NULL,  "bid",   "win", "bill", "loss",
-                                       "imp", "click", "hb",  "opp"};
+                                       "imp", "click", "hb",  "opp",  "conv"};
 
 const char *beat_event_type_name(beat_event_type t) {
-    return t >= BEAT_EV_BID && t <= BEAT_EV_OPP ? ev_names[t] : "unknown";
+    return t >= BEAT_EV_BID && t <= BEAT_EV_CONV ? ev_names[t] : "unknown";
 }
 
 int beat_event_type_parse(const char *s, beat_event_type *out) {
-    for (int t = BEAT_EV_BID; t <= BEAT_EV_OPP; t++)
+    for (int t = BEAT_EV_BID; t <= BEAT_EV_CONV; t++)
         if (s && strcmp(s, ev_names[t]) == 0) {
             *out = (beat_event_type)t;
             return 0;
@@ -105,10 +105,15 @@ static int opp_encode(const beat_event *ev, beat_buf *out) {
 int beat_event_encode(const beat_event *ev, beat_buf *out) {
     if (ev->type == BEAT_EV_HB) return hb_encode(ev, out);
     if (ev->type == BEAT_EV_OPP) return opp_encode(ev, out);
-    if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK || !beat_wire_id_ok(ev->auction, true) ||
-        !beat_wire_id_ok(ev->imp, true) || !beat_wire_id_ok(ev->campaign, false) ||
-        !beat_wire_id_ok(ev->crid, false) || !beat_wire_id_ok(ev->node, false) ||
-        !beat_wire_id_ok(ev->exchange, false) || ev->n_feat > BEAT_FEAT_MAX || !isfinite(ev->pctr))
+    bool conv = ev->type == BEAT_EV_CONV;
+    if (conv && (!ev->campaign[0] || ev->conv_window_s < 1 || ev->notice_ts_ms <= 0 ||
+                 ev->value_micros < 0))
+        return -EINVAL;
+    if ((!conv && (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK)) ||
+        !beat_wire_id_ok(ev->auction, true) || !beat_wire_id_ok(ev->imp, true) ||
+        !beat_wire_id_ok(ev->campaign, false) || !beat_wire_id_ok(ev->crid, false) ||
+        !beat_wire_id_ok(ev->node, false) || !beat_wire_id_ok(ev->exchange, false) ||
+        ev->n_feat > BEAT_FEAT_MAX || !isfinite(ev->pctr))
         return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     /* no printf here: this runs for every bid of every inference node */
@@ -157,6 +162,10 @@ int beat_event_encode(const beat_event *ev, beat_buf *out) {
         beat_json_put_raw(&e, "\"");
         beat_wire_put_num(&e, ",\"cap_s\":", ev->cap_window_s);
     }
+    if (conv) {
+        beat_wire_put_num(&e, ",\"conv_s\":", ev->conv_window_s);
+        beat_wire_put_num(&e, ",\"value\":", ev->value_micros);
+    }
     if (ev->n_feat) e_feat(&e, ev->feat, ev->n_feat);
     beat_json_put_raw(&e, "}");
     return beat_json_enc_done(&e);
@@ -185,12 +194,14 @@ enum {
     EV_OPPS,
     EV_CAP,
     EV_CAP_S,
+    EV_CONV_S,
+    EV_VALUE,
     EV_N
 };
 static const char *const ev_fields[EV_N] = {
-    "v",    "type", "auction",  "imp",  "campaign", "crid",    "node", "price",
-    "bid",  "nts",  "loss",     "pctr", "model_v",  "state_v", "ts",   "feat",
-    "lost", "bye",  "exchange", "n",    "cap",      "cap_s"};
+    "v",    "type", "auction",  "imp",  "campaign", "crid",    "node",   "price",
+    "bid",  "nts",  "loss",     "pctr", "model_v",  "state_v", "ts",     "feat",
+    "lost", "bye",  "exchange", "n",    "cap",      "cap_s",   "conv_s", "value"};
 
 /* A heartbeat names its receiver and time; it carries no auction. Other
  * fields an hb does not define are ignored like any unknown field. */
@@ -238,6 +249,20 @@ static int cap_from(const cJSON *const *f, beat_event *ev, beat_reason *why) {
     return 0;
 }
 
+/* A conversion names its campaign, its click's signed time and window. */
+static int conv_from(const cJSON *const *f, beat_event *ev, beat_reason *why) {
+    int64_t s = 0;
+    int rc;
+    if (!ev->campaign[0]) return FAIL("campaign: missing (conv)");
+    if (ev->notice_ts_ms <= 0) return FAIL("nts: missing (conv)");
+    if (!f[EV_CONV_S]) return FAIL("conv_s: missing (conv)");
+    if ((rc = beat_json_int(f[EV_CONV_S], "", "conv_s", 1, INT32_MAX, &s, why)) ||
+        (f[EV_VALUE] && (rc = beat_json_count(f[EV_VALUE], "", "value", &ev->value_micros, why))))
+        return rc;
+    ev->conv_window_s = (int32_t)s;
+    return 0;
+}
+
 static int event_from(const cJSON *root, beat_event *ev, beat_reason *why) {
     const cJSON *f[EV_N];
     int rc = beat_json_fields(root, "", ev_fields, EV_N, f, false, why);
@@ -274,6 +299,7 @@ static int event_from(const cJSON *root, beat_event *ev, beat_reason *why) {
         if ((rc = beat_json_int(f[EV_LOSS], "", "loss", 0, INT32_MAX, &x, why))) return rc;
         ev->loss_code = (int32_t)x;
     }
+    if (ev->type == BEAT_EV_CONV) return conv_from(f, ev, why);
     return cap_from(f, ev, why);
 }
 

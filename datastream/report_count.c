@@ -38,6 +38,9 @@ int dst_report_count(dst_ledger *l, const beat_event *ev, int64_t spend_cpm, int
         }
         case BEAT_EV_IMP: d.imps = 1; break;
         case BEAT_EV_CLICK: d.clicks = 1; break;
+        case BEAT_EV_CONV: /* within its click's signed window, as the aggregates count it */
+            d.convs = ev->ts_ms - ev->notice_ts_ms <= (int64_t)ev->conv_window_s * 1000;
+            break;
         default: return 0;
     }
     if (!d.opps && !d.bids && !d.wins && !d.spend_cpm && !d.imps && !d.clicks && !d.convs) return 0;

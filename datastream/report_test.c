@@ -294,6 +294,43 @@ static int test_many_rows_and_store_id(void) {
     return 0;
 }
 
+/* Conversions: once per click, within the click's signed window, in the
+ * row of the click's campaign (the hour the receiver took it). */
+static int test_conversions(void) {
+    fresh_dir();
+    dst_stream *s = mk_stream();
+    dst_store *st = mk_store();
+    int32_t p = 0;
+    int64_t start;
+    dst_store_assign(st, &p, 1, &start, clk);
+    static char j[4][320];
+    const struct {
+        const char *auction;
+        int64_t ts;
+    } c[4] = {{"K1", T0 + 1000},
+              {"K1", T0 + 2000}, /* a replay */
+              {"K2", T0 + 500},
+              {"K3", T0 + 3700000}}; /* K3: after its 3600 s window */
+    dst_store_msg m[4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(j[i], sizeof j[i],
+                 "{\"v\":1,\"type\":\"conv\",\"auction\":\"%s\",\"imp\":\"1\","
+                 "\"campaign\":\"c1\",\"crid\":\"cr1\",\"exchange\":\"x1\",\"nts\":%lld,"
+                 "\"ts\":%lld,\"conv_s\":3600,\"value\":5}",
+                 c[i].auction, (long long)T0, (long long)c[i].ts);
+        m[i] = (dst_store_msg){j[i], strlen(j[i]), i};
+    }
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, m, 4, clk), 0);
+    char got[1024], want[256];
+    CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
+    snprintf(want, sizeof want, "%s0,0,0,0,0,0,2\r\n", HDR);
+    CHECK_EQ_STR(got, want);
+    dst_store_free(st);
+    dst_stream_free(s);
+    rm_dir();
+    return 0;
+}
+
 static int test_query_parser(void) {
     dst_rq q;
     beat_reason why = {{0}};
@@ -356,6 +393,7 @@ int main(int argc, char **argv) {
         {"crash_mid_batch_no_double_count", test_crash_mid_batch_no_double_count},
         {"hours_filters_retention", test_hours_filters_retention},
         {"many_rows_and_store_id", test_many_rows_and_store_id},
+        {"conversions", test_conversions},
         {"query_parser", test_query_parser},
         {NULL, NULL},
     };

@@ -302,7 +302,7 @@ static int grow(dst_store *st, int n) {
 
 static bool is_notice(beat_event_type t) {
     return t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS || t == BEAT_EV_IMP ||
-           t == BEAT_EV_CLICK;
+           t == BEAT_EV_CLICK || t == BEAT_EV_CONV;
 }
 
 /* The money of a new notice, once per (auction, imp), in the batch: the
@@ -359,7 +359,7 @@ static int record(dst_store *st, dst_ledger *l, int32_t partition, const dst_sto
             if (ts > clock) clock = ts;
             int64_t spent = 0, nts = 0;
             if (is_notice(ev->type)) {
-                nts = ev->notice_ts_ms > 0 ? ev->notice_ts_ms : ev->ts_ms;
+                nts = dst_stream_dedup_ts(ev);
                 rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, (int)ev->type), nts);
                 if (rc == 0) st->what[i] = W_DUP;
                 else if (rc == 1) rc = settle(l, ev, nts, &st->what[i], &spent);

@@ -39,7 +39,8 @@ void dst_stream_set_caps(dst_stream *s, dst_caps *c) { s->caps = c; }
 void dst_stream_set_heard(dst_stream *s, dst_heard *h) { s->heard = h; }
 
 static struct {
-    beat_counter *events[BEAT_EV_CLICK + 1];
+    beat_counter *events[BEAT_EV_CONV + 1];
+    beat_counter *convs_attributed, *convs_late;
     beat_counter *invalid, *duplicates, *durable, *debited, *late, *evicted, *revoked;
     beat_counter *no_campaign, *overflow, *bad_price, *opp_events;
     beat_counter *pos, *neg, *skipped, *unjoined, *unsettled_dropped;
@@ -54,6 +55,13 @@ static void metrics_init(void) {
         snprintf(name, sizeof name, "beat_datastream_events_total{type=\"%s\"}", names[t]);
         M.events[t] = beat_counter_new(name, "Valid events consumed, by type.");
     }
+    M.events[BEAT_EV_CONV] = beat_counter_new("beat_datastream_events_total{type=\"conv\"}",
+                                              "Valid events consumed, by type.");
+    M.convs_attributed = beat_counter_new(
+        "beat_datastream_convs_attributed_total",
+        "Conversions counted for their click's campaign (first per click, within its window).");
+    M.convs_late = beat_counter_new("beat_datastream_convs_late_total",
+                                    "Conversions after their click's signed window: not counted.");
     M.invalid = beat_counter_new("beat_datastream_invalid_events_total",
                                  "Messages that are not valid events (dropped).");
     M.duplicates = beat_counter_new("beat_datastream_duplicates_total",
@@ -328,12 +336,42 @@ static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev, int64_
     }
 }
 
+int64_t dst_stream_dedup_ts(const beat_event *ev) {
+    if (ev->type == BEAT_EV_CONV) return ev->notice_ts_ms + (int64_t)ev->conv_window_s * 1000;
+    return ev->notice_ts_ms > 0 ? ev->notice_ts_ms : ev->ts_ms;
+}
+
+/* Attribution (docs/contracts.md "Conversions"): the token names the click
+ * it came through, the last one before the conversion (the landing page
+ * keeps the newest token), so a conversion counts for that click's
+ * campaign when it came within the window signed with the click, in the
+ * bucket open when it is read. Once per click: its key is the click's
+ * (auction, imp) in the store, so replays never get here. No join: a
+ * conversion comes long after its click's entry closed. */
+static void conv_apply(dst_stream *s, const beat_event *ev, int64_t now_ms) {
+    s->st.events[BEAT_EV_CONV]++;
+    beat_counter_inc(M.events[BEAT_EV_CONV]);
+    if (ev->ts_ms - ev->notice_ts_ms > (int64_t)ev->conv_window_s * 1000) {
+        s->st.convs_late++;
+        beat_counter_inc(M.convs_late);
+        return;
+    }
+    dst_delta d = {.convs = 1, .conv_value_micros = ev->value_micros};
+    if (dst_buckets_add(s->buckets, now_ms, ev->campaign, &d) != 0) {
+        s->st.campaign_overflow++;
+        beat_counter_inc(M.overflow);
+        return;
+    }
+    s->st.convs_attributed++;
+    beat_counter_inc(M.convs_attributed);
+}
+
 void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition, int64_t now_ms) {
     dst_stream_apply_ex(s, ev, partition, now_ms, 0);
 }
 
 void dst_stream_count_duplicate(dst_stream *s, const beat_event *ev) {
-    if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;
+    if ((ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) && ev->type != BEAT_EV_CONV) return;
     s->st.events[ev->type]++;
     beat_counter_inc(M.events[ev->type]);
     s->st.duplicates++;
@@ -376,6 +414,10 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
             s->st.campaign_overflow++;
             beat_counter_inc(M.overflow);
         }
+        return;
+    }
+    if (ev->type == BEAT_EV_CONV) {
+        conv_apply(s, ev, now_ms);
         return;
     }
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;

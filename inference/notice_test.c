@@ -54,7 +54,8 @@ static int same_as_common(const inf_signer *s, const char *base, const char *exc
             bid,
             ts,
             t[k] == BEAT_EV_CLICK ? "https://www.acme.example/landing?src=beat&x=1 2" : NULL,
-            g_bid_cur};
+            g_bid_cur,
+            0};
         CHECK_EQ_INT(inf_notice_sign(s, &f, sig), 0);
         CHECK_EQ_INT(beat_notice_sign(s->secret, s->secret_len, &f, sig2), 0);
         CHECK_EQ_STR(sig, sig2);
@@ -115,7 +116,7 @@ static int test_matches_common(void) {
     char long_id[BEAT_ID_MAX + 2];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
-    beat_notice_fields f = {BEAT_EV_WIN, "", 0, long_id, "1", "c", "cr", 1, 1, NULL, NULL};
+    beat_notice_fields f = {BEAT_EV_WIN, "", 0, long_id, "1", "c", "cr", 1, 1, NULL, NULL, 0};
     CHECK_EQ_INT(inf_notice_sign(&s1, &f, sig), -EINVAL);
     f.auction = "a\nb"; /* would make the signed text ambiguous */
     CHECK_EQ_INT(inf_notice_sign(&s1, &f, sig), -EINVAL);
@@ -143,7 +144,7 @@ static int test_exchange_macros(void) {
     inf_signer s;
     inf_signer_init(&s, "secret-one", 10);
     beat_notice_fields f = {BEAT_EV_LOSS, "adx-eu",        0,    "auc", "1", "c1", "cr",
-                            2000000,      1700000000000LL, NULL, NULL};
+                            2000000,      1700000000000LL, NULL, NULL,  0};
     char sig[BEAT_SIG_HEX + 1];
     CHECK_EQ_INT(inf_notice_sign(&s, &f, sig), 0);
     const inf_notice_macros m = {"${WIN_PRICE}", "${WIN_CUR}", "${LOSS_CODE}"};

@@ -24,6 +24,7 @@ import json, os, signal, sys, time, urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report_calc  # noqa: E402
+import report_conv  # noqa: E402
 import report_desk  # noqa: E402
 import report_plot  # noqa: E402
 import report_xcheck  # noqa: E402
@@ -174,11 +175,16 @@ def report(run, out_dir, as_json=False):
     engine["before"] = json.load(open(before_path)) if os.path.exists(before_path) else {}
     summary = report_calc.summarize(out_dir, engine)
     summary["plots"] = report_plot.plot_all(out_dir, summary)
+    md = report_calc.markdown(summary)
+    sim = json.load(open(os.path.join(out_dir, "exsim.json")))
+    convs, complete = report_conv.engine_convs(env.get("BEAT_DATASTREAM_URLS", ""))
+    summary["conversions"] = report_conv.grade(sim, summary["campaigns"], convs, complete)
+    md += report_conv.markdown(summary["conversions"])
     # The engine's own hourly reports against the simulator and the ledger.
     xc = summary["reports_check"] = report_xcheck.check(env, out_dir)
     if xc["problem"]:
         summary["problems"].append(xc["problem"])
-    md = report_calc.markdown(summary) + report_xcheck.markdown(xc)
+    md += report_xcheck.markdown(xc)
     desk = report_desk.grade(out_dir)
     if desk is not None:  # make demo-desk
         summary["desk"] = desk

@@ -1,14 +1,15 @@
 """The demo report's cross-check of the engine's hourly reports
 (docs/reports.md "The demo's cross-check"): GET /v1/reports grouped by
 campaign from a datastream, next to the exchange simulator's own counts
-(exsim.json: wins, clicks, billed CPM) and the supervisor's spend ledger
+(exsim.json: wins, clicks, billed CPM, conversions) and the supervisor's spend ledger
 (/v1/leases). Per campaign: "equal", "below" (only when notices were lost
 on the way: refused or never sent) or "ABOVE" (double counting: a
 failure). Standard library only."""
 import json, os, urllib.request
 
 FIELDS = (("wins", "wins", "wins"), ("clicks", "clicks", "clicks"),
-          ("spend CPM µ", "spend_cpm_micros", "spend_cpm_micros"))
+          ("spend CPM µ", "spend_cpm_micros", "spend_cpm_micros"),
+          ("conversions", "conversions", "convs"))
 
 
 def _get(url, timeout=5):
@@ -46,7 +47,7 @@ def check(env, out_dir):
         if cid in leases:
             c["ledger spend µ"] = [r.get("spend_micros", 0), leases[cid].get("spend_micros", 0)]
         pairs = list(c.values())
-        verdict = ("ABOVE" if any(a > b for a, b in pairs[:3]) else
+        verdict = ("ABOVE" if any(a > b for a, b in pairs[:len(FIELDS)]) else
                    "equal" if all(a == b for a, b in pairs) else "below")
         # The ledger and the reports come from the same store: they agree
         # to rounding or something is wrong.
@@ -56,7 +57,7 @@ def check(env, out_dir):
         camps[cid] = c
         if verdict != "equal" and worst in ("equal", "below"):
             worst = verdict
-    lost_any = sum(lost.get(k, 0) for k in ("win", "bill", "click"))
+    lost_any = sum(lost.get(k, 0) for k in ("win", "bill", "click", "conv"))
     ok = worst == "equal" or (worst == "below" and lost_any > 0)
     problem = None if ok else (f"reports {worst} the exchange's counts" if worst != "below" else
                                "reports below the exchange's counts with no notice lost")
@@ -72,11 +73,11 @@ def markdown(x):
              f"partition files) against the exchange simulator's counts and the supervisor's "
              f"spend ledger (reports / other):")
     L.append("")
-    L.append("| campaign | wins | clicks | spend CPM µ | ledger spend µ | verdict |")
-    L.append("|---|---:|---:|---:|---:|---|")
+    L.append("| campaign | wins | clicks | spend CPM µ | conversions | ledger spend µ | verdict |")
+    L.append("|---|---:|---:|---:|---:|---:|---|")
     for cid, c in x["campaigns"].items():
         cell = [f"{a:,} / {b:,}" for a, b in
-                (c[k] for k in ("wins", "clicks", "spend CPM µ"))]
+                (c[k] for k in ("wins", "clicks", "spend CPM µ", "conversions"))]
         led = c.get("ledger spend µ")
         cell.append(f"{led[0]:,} / {led[1]:,}" if led else "–")
         L.append(f"| {cid} | " + " | ".join(cell) + f" | {c['verdict']} |")
