@@ -330,12 +330,14 @@ int beat_samples_header_encode(const beat_samples_header *h, beat_buf *out) {
 
 int beat_sample_encode(const beat_sample *s, beat_buf *out) {
     if (!beat_wire_id_ok(s->campaign, true) || s->n_feat > BEAT_FEAT_MAX || !isfinite(s->weight) ||
-        (s->label != 0 && s->label != 1))
+        (s->label != 0 && s->label != 1) || (s->conv != 0 && s->conv != 1))
         return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "{\"seq\":%" PRIu64 ",\"campaign\":", s->seq);
     beat_json_put_str(&e, s->campaign);
-    beat_json_put_printf(&e, ",\"label\":%d,\"w\":", s->label);
+    beat_json_put_printf(&e, ",\"label\":%d", s->label);
+    if (s->conv) beat_json_put_raw(&e, ",\"conv\":1");
+    beat_json_put_raw(&e, ",\"w\":");
     beat_json_put_float(&e, s->weight);
     beat_json_put_printf(&e, ",\"ts\":%" PRId64, s->ts_ms);
     e_feat(&e, s->feat, s->n_feat);
@@ -361,20 +363,22 @@ static int samples_header_from(const cJSON *root, beat_samples_header *h, beat_r
 }
 
 static int sample_from(const cJSON *root, const char *ctx, beat_sample *s, beat_reason *why) {
-    static const char *const names[] = {"seq", "campaign", "label", "w", "ts", "feat"};
-    const cJSON *f[6];
-    int64_t seq, label;
+    static const char *const names[] = {"seq", "campaign", "label", "w", "ts", "feat", "conv"};
+    const cJSON *f[7];
+    int64_t seq, label, conv = 0;
     double w;
-    int rc = beat_json_fields(root, ctx, names, 6, f, false, why);
+    int rc = beat_json_fields(root, ctx, names, 7, f, false, why);
     if (rc || (rc = beat_json_count(f[0], ctx, "seq", &seq, why)) ||
         (rc = beat_wire_j_id(f[1], ctx, "campaign", true, s->campaign, why)) ||
         (rc = beat_json_int(f[2], ctx, "label", 0, 1, &label, why)) ||
         (rc = beat_json_double(f[3], ctx, "w", 0, FLT_MAX, &w, why)) ||
         (rc = beat_json_count(f[4], ctx, "ts", &s->ts_ms, why)) ||
-        (f[5] && (rc = j_feat(f[5], ctx, s->feat, &s->n_feat, why))))
+        (f[5] && (rc = j_feat(f[5], ctx, s->feat, &s->n_feat, why))) ||
+        (f[6] && (rc = beat_json_int(f[6], ctx, "conv", 0, 1, &conv, why))))
         return rc;
     s->seq = (uint64_t)seq;
     s->label = (int)label;
+    s->conv = (int)conv;
     s->weight = (float)w;
     if (!(s->weight > 0)) return FAIL("%s.w: must be > 0", ctx);
     return 0;

@@ -210,11 +210,15 @@ void beat_aggregates_fini(beat_aggregates *a);
  * line 1: {"v":1,"instance":"ds-1","epoch":"…","first_seq":F,"last_seq":L,"n":K}
  * then K lines: {"seq":S,"campaign":"c1","label":1,"w":1.0,"ts":…,"feat":[…]}
  * label 1 = clicked. w = importance weight (1/r for down-sampled negatives).
+ * "conv":1 (optional, absent = 0) marks a conversion sample: the clicked
+ * bid's features again when its conversion was attributed, served only on
+ * GET /v1/samples?kind=conv (its own ring and seqs), never to click readers.
  * first_seq = oldest still in the ring (after < first_seq-1 → missed). */
 typedef struct beat_sample {
     uint64_t seq;
     char campaign[BEAT_ID_MAX + 1];
     int label;
+    int conv; /* 1: a conversion of this clicked bid ("conv":1; GET /v1/samples?kind=conv) */
     float weight;
     int64_t ts_ms;
     uint32_t n_feat;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "beat_log.h"
 #include "beat_metrics.h"
@@ -84,10 +85,19 @@ static void on_samples(beat_http_req *req, void *arg) {
         beat_http_reply_error(req, 400, "max must be an integer in [1, 10000]");
         return;
     }
+    /* Conversion samples have their own ring and seqs: a click reader never
+     * sees one (docs/contracts.md "Training samples"). */
+    char kind[16] = "";
+    int qr = beat_http_query(req, "kind", kind, sizeof kind);
+    if (qr == -ENOENT) kind[0] = '\0';
+    if ((qr < 0 && qr != -ENOENT) || (kind[0] && strcmp(kind, "conv") != 0)) {
+        beat_http_reply_error(req, 400, "kind must be conv (or absent: clicks)");
+        return;
+    }
+    dst_samples *ring = kind[0] && api->conv_samples ? api->conv_samples : api->samples;
     beat_buf out;
     beat_buf_init(&out, BODY_MAX);
-    int rc = dst_samples_encode(api->samples, (uint64_t)after, (int)max, api->instance, api->epoch,
-                                &out);
+    int rc = dst_samples_encode(ring, (uint64_t)after, (int)max, api->instance, api->epoch, &out);
     if (rc) {
         beat_log_rl(5000, BEAT_ERROR, "encode_failed", "what=samples rc=%d", rc);
         beat_http_reply_error(req, 500, "cannot encode samples");

@@ -20,6 +20,7 @@
 typedef struct dst_api {
     dst_buckets *buckets;          /* borrowed */
     dst_samples *samples;          /* borrowed */
+    dst_samples *conv_samples;     /* borrowed; ?kind=conv */
     dst_store *store;              /* borrowed */
     dst_caps *caps;                /* borrowed */
     const char *store_dir, *topic; /* GET /v1/reports reads their files */

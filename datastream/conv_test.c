@@ -127,7 +127,73 @@ static int t_once_per_click(void) {
     return 0;
 }
 
+static beat_event ev(beat_event_type t, const char *auction, int64_t ts) {
+    beat_event e;
+    memset(&e, 0, sizeof e);
+    e.type = t;
+    e.ts_ms = ts;
+    snprintf(e.auction, sizeof e.auction, "%s", auction);
+    strcpy(e.imp, "1");
+    strcpy(e.campaign, "c1");
+    return e;
+}
+
+/* A conversion of a clicked bid becomes a conversion sample: the bid's
+ * features again, "conv":1, in its own ring; the click samples are as
+ * before. A conversion whose click was never seen makes none. */
+static int t_conv_samples(void) {
+    dst_stream *s = mk_stream();
+    beat_event b = ev(BEAT_EV_BID, "S1", clk);
+    b.n_feat = 3;
+    b.feat[0] = 11, b.feat[1] = 22, b.feat[2] = 33;
+    b.price_cpm_micros = 1000000;
+    dst_stream_apply(s, &b, 0, clk += 10);
+    beat_event w = ev(BEAT_EV_WIN, "S1", clk);
+    w.price_cpm_micros = 500000;
+    w.notice_ts_ms = clk;
+    dst_stream_apply(s, &w, 0, clk += 10);
+    beat_event c = ev(BEAT_EV_CLICK, "S1", clk);
+    c.notice_ts_ms = b.ts_ms;
+    dst_stream_apply(s, &c, 0, clk += 10);
+    beat_event v = ev(BEAT_EV_CONV, "S1", clk + 60000);
+    v.notice_ts_ms = b.ts_ms;
+    v.conv_window_s = 3600;
+    dst_stream_apply(s, &v, 0, clk += 60000);   /* long after the join window */
+    beat_event u = ev(BEAT_EV_CONV, "S2", clk); /* never clicked here */
+    u.notice_ts_ms = clk - 1000;
+    u.conv_window_s = 3600;
+    dst_stream_apply(s, &u, 0, clk += 10);
+    const dst_stream_stats *st = dst_stream_stats_get(s);
+    CHECK_EQ_INT(st->samples_pos, 1);
+    CHECK_EQ_INT(st->conv_samples, 1);
+    CHECK_EQ_INT(st->conv_unjoined, 1);
+    CHECK_EQ_INT(tot(s, "c1").convs, 2);
+    beat_sample out[4];
+    CHECK_EQ_INT(dst_samples_get(dst_stream_conv_samples(s), 0, 4, out), 1);
+    CHECK_EQ_INT(out[0].conv, 1);
+    CHECK_EQ_INT(out[0].label, 1);
+    CHECK_EQ_INT(out[0].n_feat, 3);
+    CHECK_EQ_INT(out[0].feat[2], 33);
+    CHECK_EQ_INT(out[0].ts_ms, b.ts_ms);
+    CHECK_EQ_INT(dst_samples_get(dst_stream_samples(s), 0, 4, out), 1);
+    CHECK_EQ_INT(out[0].conv, 0); /* the click sample, unchanged */
+    beat_buf buf;
+    beat_buf_init(&buf, 1 << 14);
+    CHECK_EQ_INT(dst_samples_encode(dst_stream_conv_samples(s), 0, 10, "ds-1", 1, &buf), 0);
+    CHECK(strstr(buf.data, "\"label\":1,\"conv\":1,\"w\":1"));
+    beat_samples_header h;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(beat_samples_decode(buf.data, buf.len, &h, NULL, NULL, &why), 0);
+    beat_buf_reset(&buf);
+    CHECK_EQ_INT(dst_samples_encode(dst_stream_samples(s), 0, 10, "ds-1", 1, &buf), 0);
+    CHECK(!strstr(buf.data, "conv"));
+    beat_buf_fini(&buf);
+    dst_stream_free(s);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    static const beat_test_case tests[] = {{"once_per_click", t_once_per_click}, {NULL, NULL}};
+    static const beat_test_case tests[] = {
+        {"once_per_click", t_once_per_click}, {"conv_samples", t_conv_samples}, {NULL, NULL}};
     return beat_test_main("datastream_conv", tests, argc, argv);
 }

@@ -18,7 +18,8 @@
 
 #define DST_LEDGER_FORMAT 1 /* meta "format": refused when different */
 
-/* The key kinds beside the notice types (beat_event_type 1..6): a debit
+/* The key kinds beside the notice types (beat_event_type 1..6, and 9 for a
+ * conversion, stored under the end of its window: stream.h): a debit
  * marker per (auction, imp) says its spend was already counted, a release
  * marker that its bid was settled (docs/money.md: its price no longer
  * counts as committed). */

@@ -449,6 +449,7 @@ int main(int argc, char **argv) {
     }
     dst_api api = {.buckets = dst_stream_buckets(D.stream),
                    .samples = dst_stream_samples(D.stream),
+                   .conv_samples = dst_stream_conv_samples(D.stream),
                    .store = D.store,
                    .caps = D.caps,
                    .instance = dst_o.name,

@@ -21,8 +21,20 @@
 #include "caps.h"
 #include "join.h"
 
+/* A clicked bid's features, remembered for its conversion sample. */
+typedef struct dst_click {
+    uint64_t key; /* join key; 0 = empty */
+    int64_t bid_ts_ms;
+    uint16_t n_feat;
+    uint32_t feat[BEAT_FEAT_MAX];
+    char campaign[BEAT_ID_MAX + 1];
+} dst_click;
+
 struct dst_stream {
     dst_stream_cfg cfg;
+    dst_click *clicks; /* ring of DST_CLICKS_MAX, oldest overwritten */
+    int clicks_next;
+    dst_samples *conv_samples;
     dst_unsettled *unsettled; /* ring of DST_UNSETTLED_MAX */
     int un_head, un_n;
     dst_join *join;
@@ -40,7 +52,7 @@ void dst_stream_set_heard(dst_stream *s, dst_heard *h) { s->heard = h; }
 
 static struct {
     beat_counter *events[BEAT_EV_CONV + 1];
-    beat_counter *convs_attributed, *convs_late;
+    beat_counter *convs_attributed, *convs_late, *conv_samples, *conv_unjoined;
     beat_counter *invalid, *duplicates, *durable, *debited, *late, *evicted, *revoked;
     beat_counter *no_campaign, *overflow, *bad_price, *opp_events;
     beat_counter *pos, *neg, *skipped, *unjoined, *unsettled_dropped;
@@ -62,6 +74,11 @@ static void metrics_init(void) {
         "Conversions counted for their click's campaign (first per click, within its window).");
     M.convs_late = beat_counter_new("beat_datastream_convs_late_total",
                                     "Conversions after their click's signed window: not counted.");
+    M.conv_samples = beat_counter_new("beat_datastream_conv_samples_total",
+                                      "Conversion samples emitted (GET /v1/samples?kind=conv).");
+    M.conv_unjoined = beat_counter_new(
+        "beat_datastream_conv_samples_unjoined_total",
+        "Attributed conversions without a sample: their click's features were no longer held.");
     M.invalid = beat_counter_new("beat_datastream_invalid_events_total",
                                  "Messages that are not valid events (dropped).");
     M.duplicates = beat_counter_new("beat_datastream_duplicates_total",
@@ -127,7 +144,11 @@ dst_stream *dst_stream_new(const dst_stream_cfg *cfg, int64_t now_ms) {
     s->buckets = dst_buckets_new(cfg->bucket_ms, cfg->buckets_max, cfg->campaigns_max, now_ms);
     s->samples = dst_samples_new(cfg->samples_max);
     s->unsettled = malloc(DST_UNSETTLED_MAX * sizeof *s->unsettled);
-    if (!s->join || !s->buckets || !s->samples) {
+    s->clicks = calloc(DST_CLICKS_MAX, sizeof *s->clicks);
+    s->conv_samples =
+        dst_samples_new(cfg->samples_max < DST_CLICKS_MAX ? cfg->samples_max : DST_CLICKS_MAX);
+    if (s->conv_samples) dst_samples_set_conv(s->conv_samples);
+    if (!s->join || !s->buckets || !s->samples || !s->clicks || !s->conv_samples) {
         dst_stream_free(s);
         return NULL;
     }
@@ -139,6 +160,8 @@ void dst_stream_free(dst_stream *s) {
     dst_join_free(s->join);
     dst_buckets_free(s->buckets);
     dst_samples_free(s->samples);
+    dst_samples_free(s->conv_samples);
+    free(s->clicks);
     free(s->unsettled);
     free(s);
 }
@@ -162,6 +185,14 @@ static void emit(dst_stream *s, const dst_entry *e, int label, float w) {
     if (label) {
         s->st.samples_pos++;
         beat_counter_inc(M.pos);
+        /* Remembered for a conversion that may follow (the oldest goes). */
+        dst_click *c = &s->clicks[s->clicks_next];
+        s->clicks_next = (s->clicks_next + 1) % DST_CLICKS_MAX;
+        c->key = e->key ? e->key : 1;
+        c->bid_ts_ms = e->bid_ts_ms;
+        c->n_feat = e->n_feat;
+        if (e->n_feat) memcpy(c->feat, e->feat, sizeof *c->feat * e->n_feat);
+        memcpy(c->campaign, e->campaign, sizeof c->campaign);
     } else {
         s->st.samples_neg++;
         beat_counter_inc(M.neg);
@@ -364,6 +395,23 @@ static void conv_apply(dst_stream *s, const beat_event *ev, int64_t now_ms) {
     }
     s->st.convs_attributed++;
     beat_counter_inc(M.convs_attributed);
+    /* The conversion sample: the clicked bid's features, newest first (a
+     * linear scan: conversions are few, the ring is small). */
+    uint64_t key = dst_join_key(ev->auction, ev->imp);
+    for (int i = 0; i < DST_CLICKS_MAX; i++) {
+        const dst_click *c =
+            &s->clicks[(s->clicks_next - 1 - i + 2 * DST_CLICKS_MAX) % DST_CLICKS_MAX];
+        if (!c->key) break;
+        if (c->key != key) continue;
+        if (dst_samples_push(s->conv_samples, c->campaign, 1, 1.0f, c->bid_ts_ms, c->feat,
+                             c->n_feat)) {
+            s->st.conv_samples++;
+            beat_counter_inc(M.conv_samples);
+        }
+        return;
+    }
+    s->st.conv_unjoined++;
+    beat_counter_inc(M.conv_unjoined);
 }
 
 void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition, int64_t now_ms) {
@@ -486,5 +534,6 @@ void dst_stream_revoke(dst_stream *s, const int32_t *parts, int n, int64_t now_m
 
 dst_buckets *dst_stream_buckets(dst_stream *s) { return s->buckets; }
 dst_samples *dst_stream_samples(dst_stream *s) { return s->samples; }
+dst_samples *dst_stream_conv_samples(dst_stream *s) { return s->conv_samples; }
 const dst_stream_stats *dst_stream_stats_get(const dst_stream *s) { return &s->st; }
 int64_t dst_stream_open(const dst_stream *s) { return dst_join_open(s->join); }

@@ -41,6 +41,8 @@ typedef struct dst_stream_stats {
     uint64_t opp_events;       /* inference nodes' opp events: aggregated, never joined */
     uint64_t convs_attributed; /* conv events counted for their click's campaign */
     uint64_t convs_late;       /* conv events after their signed window: not counted */
+    uint64_t conv_samples;     /* conversion samples emitted */
+    uint64_t conv_unjoined;    /* attributed, but the click's features were not held */
 } dst_stream_stats;
 
 typedef struct dst_stream dst_stream;
@@ -105,6 +107,11 @@ void dst_stream_set_heard(dst_stream *s, dst_heard *h);
 
 dst_buckets *dst_stream_buckets(dst_stream *s);
 dst_samples *dst_stream_samples(dst_stream *s);
+/* Conversion samples (docs/contracts.md "Training samples", "conv":1): the
+ * features of a clicked bid again, when a conversion of that click was
+ * attributed while the click is among the last DST_CLICKS_MAX remembered. */
+dst_samples *dst_stream_conv_samples(dst_stream *s);
+#define DST_CLICKS_MAX 8192
 const dst_stream_stats *dst_stream_stats_get(const dst_stream *s);
 int64_t dst_stream_open(const dst_stream *s);
 

@@ -33,6 +33,7 @@ static void fill_macros(const char *url, const char *auction, const char *imp, c
 }
 
 static const char *g_bid_cur; /* the bid currency of the fields below */
+static int32_t g_cw;          /* a click's signed conversion window (0: none) */
 
 static int same_as_common(const inf_signer *s, const char *base, const char *exchange,
                           uint32_t flags, const char *auction, const char *imp, const char *camp,
@@ -55,7 +56,7 @@ static int same_as_common(const inf_signer *s, const char *base, const char *exc
             ts,
             t[k] == BEAT_EV_CLICK ? "https://www.acme.example/landing?src=beat&x=1 2" : NULL,
             g_bid_cur,
-            0};
+            t[k] == BEAT_EV_CLICK ? g_cw : 0};
         CHECK_EQ_INT(inf_notice_sign(s, &f, sig), 0);
         CHECK_EQ_INT(beat_notice_sign(s->secret, s->secret_len, &f, sig2), 0);
         CHECK_EQ_STR(sig, sig2);
@@ -77,6 +78,7 @@ static int same_as_common(const inf_signer *s, const char *base, const char *exc
         CHECK_EQ_INT(nt.flags, flags);
         CHECK_EQ_STR(nt.bid_currency, g_bid_cur && strcmp(g_bid_cur, "USD") ? g_bid_cur : "");
         CHECK_EQ_STR(nt.exchange, exchange);
+        CHECK_EQ_INT(nt.conv_window_s, t[k] == BEAT_EV_CLICK ? g_cw : 0);
         CHECK(beat_notice_verify(s->secret, s->secret_len, &nt));
         /* ...under its own path only */
         if (t[k] != BEAT_EV_BILL && t[k] != BEAT_EV_CLICK &&
@@ -104,6 +106,12 @@ static int test_matches_common(void) {
         CHECK_EQ_INT(
             same_as_common(&s3, "https://r", "", BEAT_NOTICE_F_TEST, "x", "y", "z", NULL, 0, 5), 0);
     }
+    /* a click with a conversion window: cw written and signed */
+    g_cw = 86400;
+    CHECK_EQ_INT(same_as_common(&s1, "http://127.0.0.1:8081", "x1", 0, "auc-1", "1", "acme-shoes",
+                                "acme-300x250", 1234567, 1700000000000LL),
+                 0);
+    g_cw = 0;
     /* a bid in EUR: bc written and signed; USD writes nothing extra */
     for (int k = 0; k < 2; k++) {
         g_bid_cur = k ? "EUR" : "USD";

@@ -237,6 +237,7 @@ def test_click_to_conversion_attributed_once():
                 st, _, b = http("GET", f"{base}/conv?{q}")
             check(st == (want or (204 if post else 200)), f"conv -> {st} {b!r}")
 
+        produce_bids(kport, [("V1", "c1", [1, 2]), ("V2", "c2", [3, 4]), ("V4", "c1", [5, 6])])
         t1, t2, t3 = click("V1", "c1", cw=3600), click("V2", "c2"), click("V3", "c2", f=1)
         conv(t1)
         conv(t1)                           # the pixel again
@@ -259,6 +260,22 @@ def test_click_to_conversion_attributed_once():
         check(metric(dh, "beat_datastream_convs_attributed_total") == 2, "2 attributed")
         check(metric(dh, "beat_datastream_store_duplicates_total") == 2, "2 duplicates")
         check(metric(hp, 'beat_receiver_test_notices_total{type="conv"}') == 1, "1 test conv")
+        # Conversion samples: the clicked bids' features again, "conv":1, on
+        # their own endpoint; the click samples carry none.
+        def conv_samples():
+            st, _, body = http("GET", f"http://127.0.0.1:{dh}/v1/samples?kind=conv&after=0")
+            check(st == 200, f"conversion samples -> {st}")
+            lines = body.decode().splitlines()
+            rows = [json.loads(x) for x in lines[1:]]
+            check(json.loads(lines[0])["n"] == len(rows), lines[0])
+            return rows if len(rows) == 2 else None
+        rows = wait_for(conv_samples, 10, 0.2, "2 conversion samples")
+        check(sorted((r["campaign"], tuple(r["feat"])) for r in rows) ==
+              [("c1", (1, 2)), ("c2", (3, 4))] and all(r["conv"] == 1 and r["label"] == 1
+                                                       for r in rows), rows)
+        check(all("conv" not in r for r in tds.get_samples(dh)[1]), "click samples unchanged")
+        st, _, b = http("GET", f"http://127.0.0.1:{dh}/v1/samples?kind=views")
+        check(st == 400, f"kind=views -> {st} {b!r}")
 
 
 def test_datastream_start_from_is_checked():
