@@ -4,9 +4,10 @@ simulated exchange load and two datastreams:
     the store directory), in JSON and CSV (format=csv or Accept: text/csv);
   - per campaign its spend equals the spend ledger the supervisor settles
     leases with, its wins, clicks and spend equal what the exchange
-    simulator saw (when no win/bill/click notice was lost), and its bids,
-    wins, impressions, clicks and opportunities equal the datastreams' own
-    aggregates (summed over every bucket since start);
+    simulator saw (when no win/bill/click notice was lost), its conversions
+    the simulator's (when no conversion call was lost), and its bids, wins,
+    impressions, clicks, conversions and opportunities equal the
+    datastreams' own aggregates (summed over every bucket since start);
   - after kill -9 of everything (`beatctl crash`) and `beatctl up` on the
     same run directory, GET /v1/reports answers exactly what it did before:
     nothing counted is lost, nothing is counted twice;
@@ -21,7 +22,7 @@ import csv, io, json, os, tempfile, time
 import recovery
 from beatlib import Engine, check, get_json, http, wait_for
 
-VALS = ("opportunities", "bids", "wins", "spend_micros", "impressions", "clicks")
+VALS = ("opportunities", "bids", "wins", "spend_micros", "impressions", "clicks", "conversions")
 
 
 def reports(e, name, query="group_by=campaign"):
@@ -45,7 +46,7 @@ def aggregates(e):
                 for c, v in b["campaigns"].items():
                     t = out.setdefault(c, {k: 0 for k in VALS})
                     for k, src in (("opportunities", "opps"), ("bids", "bids"),
-                                   ("wins", "wins"), ("impressions", "imps"),
+                                   ("conversions", "convs"), ("wins", "wins"), ("impressions", "imps"),
                                    ("clicks", "clicks"), ("spend_micros", "spend_micros")):
                         t[k] += v.get(src, 0)
             if not a["buckets"] or a["last_seq"] <= after:
@@ -140,10 +141,13 @@ def test_reports_equal_counted_totals_after_kill9_of_everything():
             if lost.get("click", 0) == 0:
                 check(r.get("clicks", 0) == v["clicks"],
                       f"{c}: clicks {r.get('clicks')} != exsim {v['clicks']}")
+            if lost.get("conv", 0) == 0:
+                check(r.get("conversions", 0) == v.get("convs", 0),
+                      f"{c}: conversions {r.get('conversions')} != exsim {v.get('convs')}")
         # The datastreams' aggregates (nothing restarted yet).
         agg = aggregates(e)
         for c, a in agg.items():
-            for k in ("opportunities", "bids", "wins", "impressions", "clicks"):
+            for k in ("opportunities", "bids", "wins", "impressions", "clicks", "conversions"):
                 check(rows.get(c, {}).get(k, 0) == a[k],
                       f"{c}: {k} report {rows.get(c, {}).get(k, 0)} != aggregates {a[k]}")
 
