@@ -73,7 +73,8 @@ def markdown(x):
              f"partition files) against the exchange simulator's counts and the supervisor's "
              f"spend ledger (reports / other):")
     L.append("")
-    L.append("| campaign | wins | clicks | spend CPM µ | conversions | ledger spend µ | verdict |")
+    L.append("| campaign | wins | clicks | spend CPM µ | conversions | ledger spend µ "
+             "| verdict |")
     L.append("|---|---:|---:|---:|---:|---:|---|")
     for cid, c in x["campaigns"].items():
         cell = [f"{a:,} / {b:,}" for a, b in

@@ -46,8 +46,9 @@ def aggregates(e):
                 for c, v in b["campaigns"].items():
                     t = out.setdefault(c, {k: 0 for k in VALS})
                     for k, src in (("opportunities", "opps"), ("bids", "bids"),
-                                   ("conversions", "convs"), ("wins", "wins"), ("impressions", "imps"),
-                                   ("clicks", "clicks"), ("spend_micros", "spend_micros")):
+                                   ("conversions", "convs"), ("wins", "wins"),
+                                   ("impressions", "imps"), ("clicks", "clicks"),
+                                   ("spend_micros", "spend_micros")):
                         t[k] += v.get(src, 0)
             if not a["buckets"] or a["last_seq"] <= after:
                 break
