@@ -5,7 +5,8 @@ scripts/report.py. The report's per-campaign spend must equal the sum of
 the billed prices the simulator sent (events.jsonl), and its wins and
 clicks the notices it logged; the oracle and Bayes AUC must be present and
 sane; the engine must never count more spend than the exchange billed, and
-it must attribute exactly the conversions the simulator's users made."""
+it must attribute exactly the conversions the simulator's users made; the
+report's cross-check of GET /v1/reports must find every campaign equal."""
 import json, os, subprocess, sys, tempfile, time
 
 from beatlib import BIN, ROOT, Engine, check, wait_for
@@ -106,6 +107,16 @@ def test_report_matches_raw_events():
     check(t["spend_micros"] == round(sum(r["billed"] for r in raw.values()) / 1000), t)
     check(summary["raw_events"]["bill_cpm_micros"] == sim["spend_cpm_micros"], summary["raw_events"])
     check(summary["run"]["wins"] == sum(r["win"] for r in raw.values()), summary["run"])
+
+    # The hourly reports endpoint, cross-checked per campaign against the
+    # simulator's counts and the spend ledger (nothing dropped: all equal).
+    xc = summary["reports_check"]
+    check(xc["ok"] and xc["campaigns"], xc)
+    for cid, c in rows.items():
+        x = xc["campaigns"][cid]
+        check(x["verdict"] == "equal", (cid, x))
+        check(x["wins"][0] == c["wins"] and x["spend CPM µ"][0] == c["spend_cpm_micros"], (cid, x))
+    check("## Reports endpoint cross-check" in md and "Cross-check passed" in md, md[-2000:])
 
     # Grading present and sane.
     for cid, c in rows.items():
