@@ -121,6 +121,13 @@ static void accepted(sup_app *a, int kind) {
     if (a->alert) beat_alert_set(a->alert, alert_rule[kind], BEAT_ALERT_WARN, false, "");
 }
 
+/* A body over --max-json-bytes is refused, counted, before it is parsed. */
+static int body_fits(sup_app *a, int kind, size_t len, beat_reason *why) {
+    if (len <= a->cfg.max_json_bytes) return 0;
+    return reject(a, kind, why,
+                  beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", a->cfg.max_json_bytes));
+}
+
 void sup_app_set_banker(sup_app *a, sup_banker *b) { a->banker = b; }
 sup_banker *sup_app_banker(const sup_app *a) { return a->banker; }
 
@@ -207,11 +214,10 @@ static int install_campaigns(sup_app *a, beat_campaign_set *cs, const char *sour
 
 int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *version,
                           beat_reason *why) {
-    if (len > a->cfg.max_json_bytes)
-        return reject(a, K_CAMPAIGNS, why,
-                      beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", a->cfg.max_json_bytes));
+    int rc = body_fits(a, K_CAMPAIGNS, len, why);
+    if (rc) return rc;
     beat_campaign_set cs = {0};
-    int rc = beat_campaigns_decode(json, len, beat_engine_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
+    rc = beat_campaigns_decode(json, len, beat_engine_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
     if (rc) return reject(a, K_CAMPAIGNS, why, -EINVAL);
     char hex[65], source[80];
     beat_sha256_hex(json, len, hex);
@@ -299,13 +305,12 @@ static int state_validate(const sup_app *a, const beat_state *s, beat_reason *wh
 
 int sup_app_post_state(sup_app *a, const char *json, size_t len, int64_t *version,
                        beat_reason *why) {
-    if (len > a->cfg.max_json_bytes)
-        return reject(a, K_STATE, why,
-                      beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", a->cfg.max_json_bytes));
+    int rc = body_fits(a, K_STATE, len, why);
+    if (rc) return rc;
     beat_state s = {0};
     if (beat_state_decode(json, len, BEAT_CAMPAIGNS_MAX, &s, why) != 0)
         return reject(a, K_STATE, why, -EINVAL);
-    int rc = state_validate(a, &s, why);
+    rc = state_validate(a, &s, why);
     if (rc) {
         beat_state_fini(&s);
         return reject(a, K_STATE, why, rc);
