@@ -4,6 +4,7 @@
  * thread: all only read (versions under the holder's lock, atomics). */
 #include "health.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,9 +45,11 @@ bool inf_health_fn(void *arg, beat_buf *d) {
            (H.open || v.n_exchanges > 0);
 }
 
-enum { GV_MODEL_V, GV_STATE_V, GV_CAMP_V, GV_CAMPS, GV_STATE_AGE, GV_MODEL_AGE };
+enum { GV_MODEL_V, GV_STATE_V, GV_CAMP_V, GV_CAMPS, GV_STATE_AGE, GV_MODEL_AGE, GV_N };
+/* The gauges' args: &gauge_sel[k] holds k. */
 static const int gauge_sel[] = {GV_MODEL_V, GV_STATE_V,   GV_CAMP_V,
                                 GV_CAMPS,   GV_STATE_AGE, GV_MODEL_AGE};
+static_assert(sizeof gauge_sel / sizeof gauge_sel[0] == GV_N, "one selector per gauge");
 
 static double gauge_fn(void *arg) {
     inf_versions v;

@@ -5,6 +5,7 @@
  * it never publishes anything that did not pass validation. */
 #include "app.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +28,8 @@
 #define META_FILE_HASH "campaigns_file_sha256"
 
 enum { K_CAMPAIGNS, K_STATE, K_CKPT, K_N };
-static const char *const KIND[K_N] = {"campaigns", "state", "checkpoint"};
+static const char *const KIND[] = {"campaigns", "state", "checkpoint"};
+static_assert(sizeof KIND / sizeof KIND[0] == K_N, "one name per kind");
 
 struct sup_app {
     sup_cfg cfg;
@@ -103,8 +105,9 @@ static int json_with_version(const char *json, size_t len, int64_t v, char **out
     return res ? (*out = res, 0) : -ENOMEM;
 }
 
-static const char *const alert_rule[K_N] = {"campaigns_rejected", "state_rejected",
-                                            "checkpoint_rejected"};
+static const char *const alert_rule[] = {"campaigns_rejected", "state_rejected",
+                                         "checkpoint_rejected"};
+static_assert(sizeof alert_rule / sizeof alert_rule[0] == K_N, "one alert rule per kind");
 
 /* Counts a refusal and raises its alert; why already holds the reason. */
 static int reject(sup_app *a, int kind, const beat_reason *why, int rc) {
@@ -564,9 +567,10 @@ sup_app *sup_app_new(const sup_cfg *cfg, sup_store *st, sup_pub *pub) {
     a->cfg = *cfg;
     a->st = st;
     a->pub = pub;
-    static const char *const vname[K_N] = {"beat_supervisor_campaigns_version",
-                                           "beat_supervisor_state_version",
-                                           "beat_supervisor_model_version"};
+    static const char *const vname[] = {"beat_supervisor_campaigns_version",
+                                        "beat_supervisor_state_version",
+                                        "beat_supervisor_model_version"};
+    static_assert(sizeof vname / sizeof vname[0] == K_N, "one version gauge per kind");
     char name[128];
     for (int k = 0; k < K_N; k++) {
         snprintf(name, sizeof name, "beat_supervisor_accepted_total{kind=\"%s\"}", KIND[k]);
