@@ -176,9 +176,7 @@ static const beat_opt opts[] = {
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "inference-1",
      .help = "instance name (node id in bid logs)"},
     BEAT_OPT_SIM_CLOCK(&o_sim_clock),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
-     .help = "debug|info|warn|error"},
+    BEAT_OPT_LOG_LEVEL(&o_log_level),
     BEAT_OPT_END,
 };
 /* clang-format on */
