@@ -80,10 +80,24 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
                 rk ? rd_kafka_name(rk) : "", rd_kafka_err2name((rd_kafka_resp_err_t)err), msg);
 }
 
+/* What the producer and the consumer both want, before their own defaults:
+ * reconnect fast once the (dev) broker is back on its port, and statistics
+ * every 2 s for beat_kafka_route_stats. */
+static const char *const COMMON_KV[] = {
+    "reconnect.backoff.ms",
+    "100",
+    "reconnect.backoff.max.ms",
+    "1000",
+    "statistics.interval.ms",
+    "2000",
+    NULL,
+};
+
 rd_kafka_conf_t *beat_kafka_conf_new(const char *const *defaults, const char *const *extra_kv,
                                      char *err, size_t err_len) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (beat_kafka_conf_set(conf, defaults, err, err_len) != 0 ||
+    if (beat_kafka_conf_set(conf, COMMON_KV, err, err_len) != 0 ||
+        beat_kafka_conf_set(conf, defaults, err, err_len) != 0 ||
         beat_kafka_conf_set(conf, extra_kv, err, err_len) != 0) {
         beat_kafka_log_safe(err, err_len, err);
         rd_kafka_conf_destroy(conf);
@@ -320,15 +334,8 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic, int64
          * queue drains (as delivery errors) instead of filling for ever. */
         "message.timeout.ms",
         "30000",
-        /* Reconnect fast once the (dev) broker is back on its port. */
-        "reconnect.backoff.ms",
-        "100",
-        "reconnect.backoff.max.ms",
-        "1000",
         "socket.keepalive.enable",
         "true",
-        "statistics.interval.ms",
-        "2000", /* beat_kafka_route_stats */
         NULL,
     };
     rd_kafka_conf_t *conf = beat_kafka_conf_new(defaults, extra_kv, err, sizeof err);

@@ -25,8 +25,10 @@
  * conf; returns 0 or -EINVAL with librdkafka's message in err. */
 int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv, char *err, size_t err_len);
 
-/* A new conf with defaults, then extra_kv (may be NULL), applied (pairs as
- * beat_kafka_conf_set), and librdkafka's logs, errors and statistics routed
+/* A new conf with the settings every client shares (reconnect backoff,
+ * statistics.interval.ms 2000), then defaults, then extra_kv (may be NULL)
+ * applied (pairs as beat_kafka_conf_set), and librdkafka's logs, errors
+ * and statistics routed
  * (beat_kafka_route_logs, beat_kafka_route_stats): the common start of the
  * producer and the consumer. NULL on a bad property, with librdkafka's
  * message in err made one logfmt value. The caller owns the conf until
@@ -49,7 +51,7 @@ void beat_kafka_log_line(const char *client, int level, const char *fac, const c
 void beat_kafka_route_logs(rd_kafka_conf_t *conf);
 
 /* Turns librdkafka's statistics (every statistics.interval.ms; the
- * producer and consumer set 2000) into process-wide metrics:
+ * beat_kafka_conf_new sets 2000) into process-wide metrics:
  * beat_kafka_brokers_up, beat_kafka_unreachable_seconds,
  * beat_kafka_queue_messages, beat_kafka_consumer_lag_messages,
  * beat_kafka_broker_rtt_seconds{broker}, beat_kafka_broker_errors_total{kind}.

@@ -104,6 +104,12 @@ static int t_conf_new(void) {
     size_t vn = sizeof v;
     CHECK(rd_kafka_conf_get(conf, "linger.ms", v, &vn) == RD_KAFKA_CONF_OK);
     CHECK_EQ_STR(v, "5");
+    vn = sizeof v; /* the settings every client shares */
+    CHECK(rd_kafka_conf_get(conf, "statistics.interval.ms", v, &vn) == RD_KAFKA_CONF_OK);
+    CHECK_EQ_STR(v, "2000");
+    vn = sizeof v;
+    CHECK(rd_kafka_conf_get(conf, "reconnect.backoff.max.ms", v, &vn) == RD_KAFKA_CONF_OK);
+    CHECK_EQ_STR(v, "1000");
     rd_kafka_conf_destroy(conf);
     CHECK(beat_kafka_conf_new(ok, bad, err, sizeof err) == NULL);
     CHECK(strstr(err, "no.such.property") != NULL);

@@ -151,15 +151,9 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group, const
         "6000",
         "heartbeat.interval.ms",
         "500",
-        "reconnect.backoff.ms",
-        "100",
-        "reconnect.backoff.max.ms",
-        "1000",
         /* Bound what librdkafka prefetches for us (memory limit). */
         "queued.max.messages.kbytes",
         "65536",
-        "statistics.interval.ms",
-        "2000", /* beat_kafka_route_stats */
         NULL,
     };
     rd_kafka_conf_t *conf = beat_kafka_conf_new(defaults, extra_kv, err, sizeof err);
