@@ -6,6 +6,7 @@
  * ignored would spend real money. */
 #include "beat_campaign.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -200,6 +201,8 @@ static int supply_from(const cJSON *complete, const cJSON *sellers, const char *
 }
 
 static const char *const pacing_names[] = {"default", "even", "value", "asap"};
+static_assert(sizeof pacing_names / sizeof pacing_names[0] == BEAT_PACING_ASAP + 1,
+              "one name per pacing mode, indexed by beat_pacing");
 
 int beat_pacing_parse(const char *s, beat_pacing *out) {
     for (int i = BEAT_PACING_EVEN; s && i <= BEAT_PACING_ASAP; i++)

@@ -6,6 +6,7 @@
  * decoders accept, so decode(encode(x)) == x. */
 #include "beat_wire.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <float.h>
@@ -53,6 +54,8 @@ static void e_feat(beat_json_enc *e, const uint32_t *feat, uint32_t n) {
 
 static const char *const ev_names[] = {NULL,  "bid",   "win", "bill", "loss",
                                        "imp", "click", "hb",  "opp",  "conv"};
+static_assert(sizeof ev_names / sizeof ev_names[0] == BEAT_EV_CONV + 1,
+              "one name per event type, indexed by beat_event_type");
 
 const char *beat_event_type_name(beat_event_type t) {
     return t >= BEAT_EV_BID && t <= BEAT_EV_CONV ? ev_names[t] : "unknown";
