@@ -6,6 +6,7 @@
  * ignored would spend real money. */
 #include "beat_campaign.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -89,6 +90,7 @@ enum {
     C_SCHED,
     C_DAILY,
     C_ROLLOVER,
+    C_CONV_WINDOW,
     C_N
 };
 static const char *const c_names[C_N] = {"id",
@@ -114,7 +116,8 @@ static const char *const c_names[C_N] = {"id",
                                          "tz",
                                          "schedule",
                                          "daily_budget_micros",
-                                         "rollover"};
+                                         "rollover",
+                                         "conv_window_s"};
 static const char *const t_names[] = {"countries",     "device_types",  "os",
                                       "site_cat",      "domains_allow", "domains_block",
                                       "bundles_allow", "bundles_block"};
@@ -198,6 +201,8 @@ static int supply_from(const cJSON *complete, const cJSON *sellers, const char *
 }
 
 static const char *const pacing_names[] = {"default", "even", "value", "asap"};
+static_assert(sizeof pacing_names / sizeof pacing_names[0] == BEAT_PACING_ASAP + 1,
+              "one name per pacing mode, indexed by beat_pacing");
 
 int beat_pacing_parse(const char *s, beat_pacing *out) {
     for (int i = BEAT_PACING_EVEN; s && i <= BEAT_PACING_ASAP; i++)
@@ -272,6 +277,12 @@ static int campaign_from(const cJSON *cj, const char *ctx, int64_t now_ms, bool 
     if (f[C_SCHED] && (rc = beat_sched_decode(f[C_SCHED], ctx, strict, &c->schedule, why)))
         return rc;
     if ((rc = beat_campaign_budget_decode(f[C_DAILY], f[C_ROLLOVER], ctx, c, why))) return rc;
+    /* Only attribution reads it (docs/contracts.md "Conversions"): a reader
+     * that ignores it signs no window and the default applies, so it needs
+     * no new set version. */
+    if (f[C_CONV_WINDOW] && (rc = beat_json_int32(f[C_CONV_WINDOW], ctx, "conv_window_s", 1,
+                                                  BEAT_CONV_WINDOW_MAX_S, &c->conv_window_s, why)))
+        return rc;
     if (f[C_FREQ]) {
         char fctx[48];
         const cJSON *ff[2];
@@ -453,6 +464,7 @@ static void campaign_encode(beat_json_enc *e, const beat_campaign *c) {
     }
     if (c->schedule.on) beat_campaign_e_sched(e, c);
     beat_campaign_budget_encode(e, c);
+    if (c->conv_window_s > 0) beat_json_put_printf(e, ",\"conv_window_s\":%d", c->conv_window_s);
     beat_json_put_raw(e, "}");
 }
 

@@ -17,7 +17,7 @@
  *   "schain_complete":true, "sellers":["exchange.example:pub-1"],
  *   "pacing":"value", "tz":"America/New_York",
  *   "schedule":{"mon":["09-17"],"sat":[],"sun":[]},
- *   "daily_budget_micros":…, "rollover":"next_day"}]}
+ *   "daily_budget_micros":…, "rollover":"next_day", "conv_window_s":604800}]}
  * v 4 adds "tz", "schedule", "daily_budget_micros", "rollover" and, to
  * "targeting": "regions", "metros", "cities", "zips", "radius",
  * "segments_include", "segments_exclude", "lists_include", "lists_exclude"
@@ -36,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "beat_conv.h"
 #include "beat_exchange.h"
 #include "beat_sched.h"
 #include "beat_tz.h"
@@ -169,6 +170,10 @@ typedef struct beat_campaign {
     beat_campaign_aud aud;       /* v 4; all empty when absent */
     int64_t daily_budget_micros; /* v 4; 0 = none; ≤ budget_micros (beat_daily.h) */
     beat_rollover rollover;      /* v 4; NONE when absent */
+    /* "conv_window_s": conversions count within this many seconds of the
+     * click (signed into its click URL); 0 = BEAT_CONV_WINDOW_DEFAULT_S.
+     * Written only when set, with no set version of its own. */
+    int conv_window_s;
 } beat_campaign;
 
 typedef struct beat_campaign_set {

@@ -3,6 +3,7 @@
  * day arithmetic of beat_daily.h that the bank and the actuator share. */
 #include "beat_daily.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,9 +13,11 @@
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
 
 static const char *const rollover_names[] = {"none", "next_day", "even"};
+static_assert(sizeof rollover_names / sizeof rollover_names[0] == BEAT_ROLLOVER_EVEN + 1,
+              "one name per rollover mode, indexed by beat_rollover");
 
 int beat_rollover_parse(const char *s, beat_rollover *out) {
-    for (int i = 0; s && i < 3; i++)
+    for (int i = 0; s && i <= BEAT_ROLLOVER_EVEN; i++)
         if (strcmp(s, rollover_names[i]) == 0) {
             *out = (beat_rollover)i;
             return 0;

@@ -276,6 +276,21 @@ static char *mutate(const char *obj, const char *key, const char *value) {
     return out;
 }
 
+/* The strict decoder refuses json with -EBADMSG and a reason holding
+ * reason, its out-parameter untouched; what names the case on failure. */
+static int refused(const char *json, const char *reason, const char *what) {
+    beat_campaign_set s;
+    memset(&s, 0x5a, sizeof s);
+    beat_reason why = {{0}};
+    int rc = beat_campaigns_decode(json, strlen(json), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why);
+    if (rc != -EBADMSG || !strstr(why.msg, reason)) {
+        fprintf(stderr, "  %s: rc=%d reason \"%s\" want \"%s\"\n", what, rc, why.msg, reason);
+        return 1;
+    }
+    CHECK(s.n == 0x5a5a5a5a); /* out untouched */
+    return 0;
+}
+
 static int t_bad_fields(void) {
     /* the base itself is valid */
     char *ok = mutate("", "paused", "false");
@@ -286,18 +301,11 @@ static int t_bad_fields(void) {
     beat_campaigns_fini(&s);
     free(ok);
     for (size_t i = 0; i < sizeof bad_fields / sizeof bad_fields[0]; i++) {
-        char *json = mutate(bad_fields[i].obj, bad_fields[i].key, bad_fields[i].value);
-        memset(&s, 0x5a, sizeof s);
-        why.msg[0] = 0;
-        int rc = beat_campaigns_decode(json, strlen(json), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why);
-        if (rc != -EBADMSG || !strstr(why.msg, bad_fields[i].reason)) {
-            fprintf(stderr, "  case %zu %s.%s: rc=%d reason \"%s\" want \"%s\"\n", i,
-                    bad_fields[i].obj, bad_fields[i].key, rc, why.msg, bad_fields[i].reason);
-            free(json);
-            return 1;
-        }
-        CHECK(s.n == 0x5a5a5a5a); /* out untouched */
+        char *json = mutate(bad_fields[i].obj, bad_fields[i].key, bad_fields[i].value), what[96];
+        snprintf(what, sizeof what, "case %zu %s.%s", i, bad_fields[i].obj, bad_fields[i].key);
+        int rc = refused(json, bad_fields[i].reason, what);
         free(json);
+        if (rc) return 1;
     }
     return 0;
 }
@@ -434,13 +442,9 @@ static int t_formats(void) {
                  bad[i].extra,
                  bad[i].creative ? bad[i].creative
                                  : "{\"crid\":\"b\",\"w\":1,\"h\":1,\"adm\":\"x\"}");
-        why.msg[0] = 0;
-        rc = beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why);
-        if (rc != -EBADMSG || !strstr(why.msg, bad[i].reason)) {
-            fprintf(stderr, "  case %zu: rc=%d reason \"%s\" want \"%s\"\n", i, rc, why.msg,
-                    bad[i].reason);
-            return 1;
-        }
+        char what[32];
+        snprintf(what, sizeof what, "case %zu", i);
+        if (refused(buf, bad[i].reason, what)) return 1;
     }
     return 0;
 }
@@ -465,17 +469,13 @@ static int t_bad_sets(void) {
     CHECK_EQ_STR(why.msg, "campaigns[2].creatives[0].w: must be > 0");
     /* duplicate campaign ids, named at the later index */
     snprintf(buf, sizeof buf, "{\"v\":1,\"campaigns\":[%s,%s]}", base_campaign, base_campaign);
-    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
-                 -EBADMSG);
-    CHECK_REASON(why, "campaigns[1].id: duplicate \"c1\"");
+    if (refused(buf, "campaigns[1].id: duplicate \"c1\"", "duplicate id")) return 1;
     /* duplicate crid inside a campaign */
     const char *dupcr = "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"flight_s\":1,\"budget_micros\":1,"
                         "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":["
                         "{\"crid\":\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"},{\"crid\":\"k\",\"w\":1,"
                         "\"h\":1,\"adm\":\"a\"}]}]}";
-    CHECK_EQ_INT(beat_campaigns_decode(dupcr, strlen(dupcr), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
-                 -EBADMSG);
-    CHECK_REASON(why, "campaigns[0].creatives[1].crid: duplicate");
+    if (refused(dupcr, "campaigns[0].creatives[1].crid: duplicate", "duplicate crid")) return 1;
     static const struct {
         const char *json, *reason;
     } bad[] = {
@@ -491,21 +491,14 @@ static int t_bad_sets(void) {
         {"{\"v\":1,\"campaigns\":[]} x", "trailing bytes"},
         {"{\"v\":1,\"v\":1,\"campaigns\":[]}", "v: duplicate key"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        why.msg[0] = 0;
-        CHECK_EQ_INT(beat_campaigns_decode(bad[i].json, strlen(bad[i].json), NOW,
-                                           BEAT_CAMPAIGNS_STRICT, &s, &why),
-                     -EBADMSG);
-        CHECK_REASON(why, bad[i].reason);
-    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (refused(bad[i].json, bad[i].reason, bad[i].json)) return 1;
     /* start/end given explicitly must be ordered */
     const char *order =
         "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"start_ms\":5,\"end_ms\":5,\"budget_micros\":1,"
         "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[{\"crid\":\"k\",\"w\":1,"
         "\"h\":1,\"adm\":\"a\"}]}]}";
-    CHECK_EQ_INT(beat_campaigns_decode(order, strlen(order), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
-                 -EBADMSG);
-    CHECK_REASON(why, "campaigns[0].end_ms: must be > start_ms");
+    if (refused(order, "campaigns[0].end_ms: must be > start_ms", "order")) return 1;
     /* too many creatives */
     int n = snprintf(buf, sizeof buf,
                      "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"flight_s\":1,\"budget_micros\":1,"
@@ -514,17 +507,13 @@ static int t_bad_sets(void) {
         n += snprintf(buf + n, sizeof buf - (size_t)n,
                       "%s{\"crid\":\"k%d\",\"w\":1,\"h\":1,\"adm\":\"a\"}", i ? "," : "", i);
     snprintf(buf + n, sizeof buf - (size_t)n, "]}]}");
-    CHECK_EQ_INT(beat_campaigns_decode(buf, strlen(buf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
-                 -EBADMSG);
-    CHECK_REASON(why, "campaigns[0].creatives: too many");
+    if (refused(buf, "campaigns[0].creatives: too many", "too many creatives")) return 1;
     /* invalid UTF-8 in a free-text field */
     const char *utf = "{\"v\":1,\"campaigns\":[{\"id\":\"c\",\"advertiser\":\"\xc3\x28\",\"flight_"
                       "s\":1,\"budget_micros\":1,"
                       "\"base_bid_cpm_micros\":1,\"max_bid_cpm_micros\":1,\"creatives\":[{\"crid\":"
                       "\"k\",\"w\":1,\"h\":1,\"adm\":\"a\"}]}]}";
-    CHECK_EQ_INT(beat_campaigns_decode(utf, strlen(utf), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
-                 -EBADMSG);
-    CHECK_REASON(why, "campaigns[0].advertiser: invalid UTF-8");
+    if (refused(utf, "campaigns[0].advertiser: invalid UTF-8", "utf-8")) return 1;
     return 0;
 }
 

@@ -67,6 +67,15 @@ int beat_cfg_set(const beat_opt *opt, const char *value, char *err, unsigned err
              "admin token (logged loudly; never in production)"}
 /* clang-format on */
 
+/* --log-level (env BEAT_LOG_LEVEL, shared by every daemon): the lowest
+ * level logged, read by beat_cfg_start. dst: char **. */
+/* clang-format off */
+#define BEAT_OPT_LOG_LEVEL(ptr)                                                    \
+    {.name = "log-level", .env = "BEAT_LOG_LEVEL",                                 \
+     .type = BEAT_OPT_STR, .dst = (ptr), .def = "info",                            \
+     .help = "debug|info|warn|error"}
+/* clang-format on */
+
 /* --max-clock-skew-ms (env BEAT_MAX_CLOCK_SKEW_MS, shared by every daemon):
  * how far ahead of our clock a peer's timestamp may be (beat_ts_ahead).
  * dst: int64_t *. */

@@ -4,6 +4,7 @@
  * bring their own locking. */
 #include "beat_fcap.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,12 @@ int64_t beat_fcap_tab_index(const beat_fcap_tab *t, const beat_fcap_row *r) { re
 int64_t beat_fcap_tab_rows(const beat_fcap_tab *t) { return t->n; }
 
 /* ---- frame ---------------------------------------------------------------------- */
+
+/* The frame's layout (docs/contracts.md "Frequency caps"): the sizes are what the
+ * encoder and decoder write and read field by field. */
+static_assert(BEAT_FCAP_HDR_BYTES == 3 + 8 + 4, "fcap header: tag, version, flags, ts, n");
+static_assert(BEAT_FCAP_ROW_BYTES == 8 + 8 + 8 + 4 + 4 + 4 * BEAT_FCAP_RECENT,
+              "fcap row: camp, key, start, window_s, count, recent");
 
 int64_t beat_fcap_frame_encode(const beat_fcap_row *rows, int n, int64_t ts_ms, uint8_t *out,
                                size_t cap) {

@@ -5,6 +5,7 @@
  * reason, never guessed at (fuzz/fuzz_httpd.c). */
 #include "beat_httpd_int.h"
 
+#include <assert.h>
 #include <string.h>
 #include <strings.h>
 
@@ -178,6 +179,8 @@ bool httpd_type_in(const char *ctype, const char *list) {
 
 bool httpd_method_in(beat_http_method m, const char *list) {
     static const char *const names[] = {"", "GET", "HEAD", "POST", "PUT", "DELETE"};
+    static_assert(sizeof names / sizeof names[0] == BEAT_HTTP_DELETE + 1 && BEAT_HTTP_OTHER == 0,
+                  "one name per beat_http_method");
     if (m == BEAT_HTTP_OTHER || !list) return false;
     return httpd_type_in(names[m], list);
 }

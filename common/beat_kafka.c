@@ -39,7 +39,7 @@ int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv, char *err,
 /* beat_log's logfmt parser treats '"' as a quote: replace quotes and
  * backslashes and control characters so a librdkafka message always stays
  * one value. */
-static void sanitize(char *dst, size_t n, const char *src) {
+void beat_kafka_log_safe(char *dst, size_t n, const char *src) {
     size_t i = 0;
     for (; src && *src && i + 1 < n; src++) {
         unsigned char c = (unsigned char)*src;
@@ -48,32 +48,64 @@ static void sanitize(char *dst, size_t n, const char *src) {
     dst[i] = '\0';
 }
 
-/* librdkafka calls this from its own threads; beat_log is thread-safe.
- * Each level bucket has its own rate limiter so a storm of connection
+/* Each level bucket has its own rate limiter so a storm of connection
  * warnings cannot hide the rare info line and vice versa. Broker trouble is
  * a weak-link condition, so syslog levels up to LOG_WARNING map to warn. */
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    char msg[512], f[64];
-    sanitize(msg, sizeof msg, buf);
-    sanitize(f, sizeof f, fac);
-    const char *name = rk ? rd_kafka_name(rk) : "";
+void beat_kafka_log_line(const char *client, int level, const char *fac, const char *buf) {
+    char msg[512], f[64], cl[160] = "";
+    beat_kafka_log_safe(msg, sizeof msg, buf);
+    beat_kafka_log_safe(f, sizeof f, fac);
+    if (client) snprintf(cl, sizeof cl, "client=%s ", client);
     if (level <= 4)
-        beat_log_rl(1000, BEAT_WARN, "kafka_log", "fac=%s client=%s syslog=%d msg=\"%s\"", f, name,
-                    level, msg);
+        beat_log_rl(1000, BEAT_WARN, "kafka_log", "fac=%s %ssyslog=%d msg=\"%s\"", f, cl, level,
+                    msg);
     else if (level <= 6)
-        beat_log_rl(1000, BEAT_INFO, "kafka_log", "fac=%s client=%s syslog=%d msg=\"%s\"", f, name,
-                    level, msg);
+        beat_log_rl(1000, BEAT_INFO, "kafka_log", "fac=%s %ssyslog=%d msg=\"%s\"", f, cl, level,
+                    msg);
     else
-        beat_log_rl(100, BEAT_DEBUG, "kafka_log", "fac=%s client=%s syslog=%d msg=\"%s\"", f, name,
-                    level, msg);
+        beat_log_rl(100, BEAT_DEBUG, "kafka_log", "fac=%s %ssyslog=%d msg=\"%s\"", f, cl, level,
+                    msg);
+}
+
+/* librdkafka calls this from its own threads; beat_log is thread-safe. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    beat_kafka_log_line(rk ? rd_kafka_name(rk) : "", level, fac, buf);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     (void)opaque;
     char msg[512];
-    sanitize(msg, sizeof msg, reason);
+    beat_kafka_log_safe(msg, sizeof msg, reason);
     beat_log_rl(5000, BEAT_WARN, "kafka_error", "client=%s err=%s reason=\"%s\"",
                 rk ? rd_kafka_name(rk) : "", rd_kafka_err2name((rd_kafka_resp_err_t)err), msg);
+}
+
+/* What the producer and the consumer both want, before their own defaults:
+ * reconnect fast once the (dev) broker is back on its port, and statistics
+ * every 2 s for beat_kafka_route_stats. */
+static const char *const COMMON_KV[] = {
+    "reconnect.backoff.ms",
+    "100",
+    "reconnect.backoff.max.ms",
+    "1000",
+    "statistics.interval.ms",
+    "2000",
+    NULL,
+};
+
+rd_kafka_conf_t *beat_kafka_conf_new(const char *const *defaults, const char *const *extra_kv,
+                                     char *err, size_t err_len) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (beat_kafka_conf_set(conf, COMMON_KV, err, err_len) != 0 ||
+        beat_kafka_conf_set(conf, defaults, err, err_len) != 0 ||
+        beat_kafka_conf_set(conf, extra_kv, err, err_len) != 0) {
+        beat_kafka_log_safe(err, err_len, err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    beat_kafka_route_logs(conf);
+    beat_kafka_route_stats(conf);
+    return conf;
 }
 
 void beat_kafka_route_logs(rd_kafka_conf_t *conf) {
@@ -302,27 +334,16 @@ beat_kproducer *beat_kproducer_new(const char *brokers, const char *topic, int64
          * queue drains (as delivery errors) instead of filling for ever. */
         "message.timeout.ms",
         "30000",
-        /* Reconnect fast once the (dev) broker is back on its port. */
-        "reconnect.backoff.ms",
-        "100",
-        "reconnect.backoff.max.ms",
-        "1000",
         "socket.keepalive.enable",
         "true",
-        "statistics.interval.ms",
-        "2000", /* beat_kafka_route_stats */
         NULL,
     };
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (beat_kafka_conf_set(conf, defaults, err, sizeof err) != 0 ||
-        beat_kafka_conf_set(conf, extra_kv, err, sizeof err) != 0) {
+    rd_kafka_conf_t *conf = beat_kafka_conf_new(defaults, extra_kv, err, sizeof err);
+    if (!conf) {
         beat_log(BEAT_ERROR, "kafka_producer_failed", "reason=\"%s\"", err);
-        rd_kafka_conf_destroy(conf);
         free(p);
         return NULL;
     }
-    beat_kafka_route_logs(conf);
-    beat_kafka_route_stats(conf);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     rd_kafka_conf_set_opaque(conf, p);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

@@ -25,6 +25,25 @@
  * conf; returns 0 or -EINVAL with librdkafka's message in err. */
 int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv, char *err, size_t err_len);
 
+/* A new conf with the settings every client shares (reconnect backoff,
+ * statistics.interval.ms 2000), then defaults, then extra_kv (may be NULL)
+ * applied (pairs as beat_kafka_conf_set), and librdkafka's logs, errors
+ * and statistics routed
+ * (beat_kafka_route_logs, beat_kafka_route_stats): the common start of the
+ * producer and the consumer. NULL on a bad property, with librdkafka's
+ * message in err made one logfmt value. The caller owns the conf until
+ * rd_kafka_new takes it. */
+rd_kafka_conf_t *beat_kafka_conf_new(const char *const *defaults, const char *const *extra_kv,
+                                     char *err, size_t err_len);
+
+/* Copies src (NULL: "") into dst (n bytes) as one logfmt value: quotes and
+ * backslashes become ', control characters spaces. dst may be src. */
+void beat_kafka_log_safe(char *dst, size_t n, const char *src);
+/* One librdkafka log line as beat_log "kafka_log": syslog levels up to 4
+ * (warning) warn, up to 6 info, the rest debug; rate-limited per level.
+ * client (NULL: no field) names the client. Any thread. */
+void beat_kafka_log_line(const char *client, int level, const char *fac, const char *buf);
+
 /* Routes librdkafka's log lines into beat_log (ev "kafka_log", rate-limited
  * per level) and its error callback into a rate-limited warn "kafka_error".
  * Sets log_cb and error_cb on conf; call before rd_kafka_new(). Used by the
@@ -32,7 +51,7 @@ int beat_kafka_conf_set(rd_kafka_conf_t *conf, const char *const *kv, char *err,
 void beat_kafka_route_logs(rd_kafka_conf_t *conf);
 
 /* Turns librdkafka's statistics (every statistics.interval.ms; the
- * producer and consumer set 2000) into process-wide metrics:
+ * beat_kafka_conf_new sets 2000) into process-wide metrics:
  * beat_kafka_brokers_up, beat_kafka_unreachable_seconds,
  * beat_kafka_queue_messages, beat_kafka_consumer_lag_messages,
  * beat_kafka_broker_rtt_seconds{broker}, beat_kafka_broker_errors_total{kind}.

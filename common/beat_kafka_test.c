@@ -2,12 +2,14 @@
  * in-process mock cluster: a producer's statistics show the broker UP,
  * its queue and the metric families; with the broker down, "unreachable"
  * grows; with it back, it returns to 0. The cases poll with deadlines of
- * several statistics intervals. */
+ * several statistics intervals. Also the shared conf start and the
+ * "kafka_log" line of the producer and the consumer (stderr captured). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "beat_kafka.h" /* rdkafka.h first: rdkafka_mock.h needs it */
 #include <librdkafka/rdkafka_mock.h>
@@ -91,10 +93,80 @@ static int t_stats_follow_the_broker(void) {
     return 0;
 }
 
+static int t_conf_new(void) {
+    char err[256] = "";
+    static const char *const ok[] = {"linger.ms", "5", NULL};
+    static const char *const bad[] = {"no.such.property", "1", NULL};
+    static const char *const odd[] = {"linger.ms", NULL};
+    rd_kafka_conf_t *conf = beat_kafka_conf_new(ok, NULL, err, sizeof err);
+    CHECK(conf != NULL);
+    char v[32];
+    size_t vn = sizeof v;
+    CHECK(rd_kafka_conf_get(conf, "linger.ms", v, &vn) == RD_KAFKA_CONF_OK);
+    CHECK_EQ_STR(v, "5");
+    vn = sizeof v; /* the settings every client shares */
+    CHECK(rd_kafka_conf_get(conf, "statistics.interval.ms", v, &vn) == RD_KAFKA_CONF_OK);
+    CHECK_EQ_STR(v, "2000");
+    vn = sizeof v;
+    CHECK(rd_kafka_conf_get(conf, "reconnect.backoff.max.ms", v, &vn) == RD_KAFKA_CONF_OK);
+    CHECK_EQ_STR(v, "1000");
+    rd_kafka_conf_destroy(conf);
+    CHECK(beat_kafka_conf_new(ok, bad, err, sizeof err) == NULL);
+    CHECK(strstr(err, "no.such.property") != NULL);
+    CHECK(strchr(err, '"') == NULL); /* one logfmt value */
+    CHECK(beat_kafka_conf_new(odd, NULL, err, sizeof err) == NULL);
+    CHECK_EQ_STR(err, "linger.ms: missing value");
+    return 0;
+}
+
+static int t_log_safe(void) {
+    char out[8];
+    beat_kafka_log_safe(out, sizeof out, "a\"b\\c\nd");
+    CHECK_EQ_STR(out, "a'b'c d");
+    beat_kafka_log_safe(out, sizeof out, "0123456789");
+    CHECK_EQ_STR(out, "0123456");
+    beat_kafka_log_safe(out, sizeof out, NULL);
+    CHECK_EQ_STR(out, "");
+    char in_place[] = "x\"y";
+    beat_kafka_log_safe(in_place, sizeof in_place, in_place);
+    CHECK_EQ_STR(in_place, "x'y");
+    return 0;
+}
+
+/* The producer's line names the client, the consumer's does not. */
+static int t_log_line(void) {
+    fflush(stderr);
+    FILE *cap = tmpfile();
+    CHECK(cap != NULL);
+    int saved = dup(STDERR_FILENO);
+    dup2(fileno(cap), STDERR_FILENO);
+    beat_log_init("beat_kafka_test", BEAT_DEBUG);
+    beat_kafka_log_line("rdkafka#producer-1", 3, "FAIL", "broker \"down\"");
+    beat_kafka_log_line(NULL, 6, "CONF", "fine");
+    beat_log_init("beat_kafka_test", BEAT_FATAL);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char buf[2048] = "";
+    rewind(cap);
+    size_t n = fread(buf, 1, sizeof buf - 1, cap);
+    buf[n] = 0;
+    fclose(cap);
+    CHECK(strstr(buf, "\"lvl\":\"warn\"") != NULL);
+    CHECK(strstr(buf, "\"fac\":\"FAIL\",\"client\":\"rdkafka#producer-1\",\"syslog\":3,"
+                      "\"msg\":\"broker 'down'\"") != NULL);
+    CHECK(strstr(buf, "\"lvl\":\"info\"") != NULL);
+    CHECK(strstr(buf, "\"fac\":\"CONF\",\"syslog\":6,\"msg\":\"fine\"") != NULL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     beat_log_init("beat_kafka_test", BEAT_FATAL); /* broker-down warnings expected */
     static const beat_test_case cases[] = {
         {"stats_follow_the_broker", t_stats_follow_the_broker},
+        {"conf_new", t_conf_new},
+        {"log_safe", t_log_safe},
+        {"log_line", t_log_line},
         {NULL, NULL},
     };
     return beat_test_main("beat_kafka", cases, argc, argv);

@@ -56,17 +56,6 @@ static void suspect_all(beat_kconsumer *c) {
             c->check[p] = KC_SUSPECT;
 }
 
-/* beat_log's logfmt parser treats '"' as a quote: keep a librdkafka line one
- * value (same rule as beat_kafka.c). */
-static void sanitize(char *dst, size_t n, const char *src) {
-    size_t i = 0;
-    for (; src && *src && i + 1 < n; src++) {
-        unsigned char ch = (unsigned char)*src;
-        dst[i++] = (ch == '"' || ch == '\\') ? '\'' : (ch < 0x20 ? ' ' : (char)ch);
-    }
-    dst[i] = '\0';
-}
-
 /* Replaces the shared log callback of beat_kafka_route_logs() because the
  * consumer must see one line: librdkafka resolves OFFSET_OUT_OF_RANGE by
  * itself (auto.offset.reset=earliest: the log's start) and only says so in
@@ -76,20 +65,15 @@ static void sanitize(char *dst, size_t n, const char *src) {
  * Runs on librdkafka's threads. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     beat_kconsumer *c = rk ? rd_kafka_opaque(rk) : NULL;
-    char msg[512], f[64];
-    sanitize(msg, sizeof msg, buf);
-    sanitize(f, sizeof f, fac);
     if (c && level <= 4 && fac && strcmp(fac, "OFFSET") == 0 && strstr(buf, "offset reset")) {
+        char msg[512];
+        beat_kafka_log_safe(msg, sizeof msg, buf);
         atomic_fetch_add_explicit(&c->offset_resets, 1, memory_order_relaxed);
         beat_log_rl(1000, BEAT_WARN, "kafka_offset_reset", "action=%s msg=\"%s\"",
                     c->reset_earliest ? "log_start" : "log_end", msg);
         return;
     }
-    if (level <= 4)
-        beat_log_rl(1000, BEAT_WARN, "kafka_log", "fac=%s syslog=%d msg=\"%s\"", f, level, msg);
-    else if (level <= 6)
-        beat_log_rl(1000, BEAT_INFO, "kafka_log", "fac=%s syslog=%d msg=\"%s\"", f, level, msg);
-    else beat_log_rl(100, BEAT_DEBUG, "kafka_log", "fac=%s syslog=%d msg=\"%s\"", f, level, msg);
+    beat_kafka_log_line(NULL, level, fac, buf);
 }
 
 /* Broker/transport errors reach us here (librdkafka serves it from
@@ -100,7 +84,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
     atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
     suspect_all(c);
     char msg[512];
-    sanitize(msg, sizeof msg, reason);
+    beat_kafka_log_safe(msg, sizeof msg, reason);
     beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"%s\"",
                 rd_kafka_err2name((rd_kafka_resp_err_t)err), msg);
 }
@@ -167,29 +151,18 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group, const
         "6000",
         "heartbeat.interval.ms",
         "500",
-        "reconnect.backoff.ms",
-        "100",
-        "reconnect.backoff.max.ms",
-        "1000",
         /* Bound what librdkafka prefetches for us (memory limit). */
         "queued.max.messages.kbytes",
         "65536",
-        "statistics.interval.ms",
-        "2000", /* beat_kafka_route_stats */
         NULL,
     };
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (beat_kafka_conf_set(conf, defaults, err, sizeof err) != 0 ||
-        beat_kafka_conf_set(conf, extra_kv, err, sizeof err) != 0) {
-        sanitize(err, sizeof err, err);
+    rd_kafka_conf_t *conf = beat_kafka_conf_new(defaults, extra_kv, err, sizeof err);
+    if (!conf) {
         beat_log(BEAT_ERROR, "kafka_consumer_failed", "reason=\"%s\"", err);
-        rd_kafka_conf_destroy(conf);
         free(c->topic);
         free(c);
         return NULL;
     }
-    beat_kafka_route_logs(conf);
-    beat_kafka_route_stats(conf);
     /* Our own callbacks replace the shared ones: they also count. */
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
@@ -198,7 +171,7 @@ beat_kconsumer *beat_kconsumer_new(const char *brokers, const char *group, const
     rd_kafka_conf_set_opaque(conf, c);
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!c->rk) {
-        sanitize(err, sizeof err, err);
+        beat_kafka_log_safe(err, sizeof err, err);
         beat_log(BEAT_ERROR, "kafka_consumer_failed", "reason=\"%s\"", err);
         rd_kafka_conf_destroy(conf);
         free(c->topic);
@@ -268,7 +241,7 @@ static void handle_error(beat_kconsumer *c, const rd_kafka_message_t *m) {
     }
     atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
     char msg[512];
-    sanitize(msg, sizeof msg, rd_kafka_message_errstr(m));
+    beat_kafka_log_safe(msg, sizeof msg, rd_kafka_message_errstr(m));
     beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s partition=%d reason=\"%s\"",
                 rd_kafka_err2name(m->err), (int)m->partition, msg);
 }
@@ -312,7 +285,7 @@ int beat_kconsumer_pause(beat_kconsumer *c, int32_t partition) {
     if (!c || !beat_kc_part_ok(partition) || !c->owned[partition]) return -ENOENT;
     c->paused[partition] = true;
     c->gen[partition]++;
-    int rc = beat_kc_pause_list(c, &partition, 1);
+    int rc = beat_kc_fetch_pause(c, &partition, 1, true);
     beat_log(BEAT_INFO, "kafka_paused", "partition=%d", (int)partition);
     return rc;
 }
@@ -338,16 +311,7 @@ int beat_kconsumer_resume(beat_kconsumer *c, int32_t partition, int64_t offset) 
         c->mark[partition] = mark;
         return -EIO;
     }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, c->topic, partition);
-    rd_kafka_resp_err_t e = rd_kafka_resume_partitions(c->rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e) {
-        atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"resume\"",
-                    rd_kafka_err2name(e));
-        return -EIO;
-    }
+    if (beat_kc_fetch_pause(c, &partition, 1, false) != 0) return -EIO;
     c->paused[partition] = false;
     c->gen[partition]++;
     c->last_offset[partition] = -1;

@@ -127,15 +127,16 @@ static int apply_starts(beat_kconsumer *c, rd_kafka_topic_partition_list_t *part
     return paused;
 }
 
-int beat_kc_pause_list(beat_kconsumer *c, const int32_t *p, int n) {
+int beat_kc_fetch_pause(beat_kconsumer *c, const int32_t *p, int n, bool pause) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n ? n : 1);
     for (int i = 0; i < n; i++) rd_kafka_topic_partition_list_add(l, c->topic, p[i]);
-    rd_kafka_resp_err_t e = rd_kafka_pause_partitions(c->rk, l);
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e) {
         atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"pause\"",
-                    rd_kafka_err2name(e));
+        beat_log_rl(5000, BEAT_WARN, "kafka_consume_error", "err=%s reason=\"%s\"",
+                    rd_kafka_err2name(e), pause ? "pause" : "resume");
         return -EIO;
     }
     return 0;
@@ -175,7 +176,7 @@ void beat_kc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                     if (start[i] == BEAT_KC_START_PAUSED) pp[k++] = p[i];
                 for (int i = 0; i < k; i++)
                     if (beat_kc_part_ok(pp[i])) c->paused[pp[i]] = true;
-                if (pp) beat_kc_pause_list(c, pp, k);
+                if (pp) beat_kc_fetch_pause(c, pp, k, true);
                 free(pp);
             }
         }

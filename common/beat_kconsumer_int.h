@@ -47,9 +47,9 @@ static inline bool beat_kc_part_ok(int32_t p) { return p >= 0 && p < KC_PARTS_MA
  * message earlier when the caller's mark sits just below s, so that the
  * mark is read again and compared first (beat_kconsumer_expect). */
 int64_t beat_kc_check_start(beat_kconsumer *c, int32_t p, int64_t s);
-/* Pauses fetching of partitions p[0..n) of our topic; -EIO (logged,
- * counted) when librdkafka refuses. */
-int beat_kc_pause_list(beat_kconsumer *c, const int32_t *p, int n);
+/* Pauses (pause) or resumes fetching of partitions p[0..n) of our topic;
+ * -EIO (logged, counted) when librdkafka refuses. */
+int beat_kc_fetch_pause(beat_kconsumer *c, const int32_t *p, int n, bool pause);
 /* librdkafka's rebalance callback (runs inside the consumer poll). */
 void beat_kc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t *parts, void *opaque);

@@ -102,10 +102,12 @@ static void commit_msgs(beat_kconsumer *c, rd_kafka_message_t **m, int n) {
         }                                                                                          \
     } while (0)
 
-static const char *const FAST[] = {
-    "auto.offset.reset",     "earliest", /* no race with the first produce */
-    "session.timeout.ms",    "3000",     /* mock waits session-1 s to rejoin */
-    "heartbeat.interval.ms", "300",      NULL};
+/* Group timing of every consumer here: the mock waits session - 1 s
+ * before a rejoin, so a short session keeps rebalances quick. */
+#define QUICK_GROUP "session.timeout.ms", "3000", "heartbeat.interval.ms", "300"
+static const char *const DEF[] = {QUICK_GROUP, NULL};
+/* From the log's start: no race with the first produce. */
+static const char *const FAST[] = {"auto.offset.reset", "earliest", QUICK_GROUP, NULL};
 
 static int test_eager_and_at_most_once(void) {
     env e;
@@ -149,10 +151,7 @@ static int test_cooperative_split(void) {
     CHECK_EQ_INT(env_up(&e), 0);
     static const char *const COOP[] = {"auto.offset.reset",
                                        "earliest",
-                                       "session.timeout.ms",
-                                       "3000",
-                                       "heartbeat.interval.ms",
-                                       "300",
+                                       QUICK_GROUP, /* as FAST */
                                        "partition.assignment.strategy",
                                        "cooperative-sticky",
                                        NULL};
@@ -330,8 +329,6 @@ static int test_new_group_starts_at_log_start(void) {
     produce(&e, "early", 40);
     beat_kproducer_free(e.prod, 5000);
     e.prod = beat_kproducer_new(e.boot, TOPIC, 10000, NULL);
-    static const char *const DEF[] = {"session.timeout.ms", "3000", "heartbeat.interval.ms", "300",
-                                      NULL};
     seen s = {0};
     beat_kconsumer *c[1];
     int got[1] = {0};
@@ -353,8 +350,6 @@ static int test_start_offsets_pause_resume(void) {
     starts[2] = BEAT_KC_START_BEGINNING; /* all 10 */
     starts[3] = 1000;                    /* beyond the log: out of range → start */
     start_assigns = 0;
-    static const char *const DEF[] = {"session.timeout.ms", "3000", "heartbeat.interval.ms", "300",
-                                      NULL};
     beat_kconsumer *c = beat_kconsumer_new(e.boot, "g-start", TOPIC, on_start, NULL, DEF);
     CHECK(c != NULL);
     got_t g;
@@ -417,8 +412,6 @@ static int test_mark_detects_replaced_log(void) {
     env e;
     CHECK_EQ_INT(env_up(&e), 0);
     for (int p = 0; p < PARTS; p++) CHECK_EQ_INT(produce_to(&e, p, "m", 10), 0);
-    static const char *const DEF[] = {"session.timeout.ms", "3000", "heartbeat.interval.ms", "300",
-                                      NULL};
     /* First reader: every mark at offset 9. */
     beat_kconsumer *c = beat_kconsumer_new(e.boot, "g-mark-1", TOPIC, NULL, NULL, DEF);
     CHECK(c != NULL);

@@ -6,6 +6,7 @@
  * never calls exit. */
 #include "beat_log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -25,6 +26,8 @@ static atomic_int log_min = BEAT_INFO;
 static atomic_uint_fast64_t log_counts[BEAT_FATAL + 1];
 
 static const char *const lvl_names[] = {"debug", "info", "warn", "error", "fatal"};
+static_assert(sizeof lvl_names / sizeof lvl_names[0] == BEAT_FATAL + 1 && BEAT_DEBUG == 0,
+              "one name per level, indexed by beat_log_level");
 
 void beat_log_init(const char *svc, beat_log_level min) {
     snprintf(log_svc, sizeof log_svc, "%s", svc ? svc : "");

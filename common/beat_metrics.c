@@ -6,6 +6,7 @@
  * registration and HELP text is escaped. */
 #include "beat_metrics.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -299,6 +300,7 @@ static int put_help(beat_buf *out, const metric *m) {
         else rc = beat_buf_append(out, p, 1);
     }
     static const char *const tn[] = {"counter", "gauge", "gauge", "histogram"};
+    static_assert(sizeof tn / sizeof tn[0] == M_HISTOGRAM + 1, "one TYPE per mtype");
     if (!rc) rc = beat_buf_printf(out, "\n# TYPE %s %s\n", m->base, tn[m->type]);
     return rc;
 }

@@ -7,6 +7,8 @@
  * (docs/contracts.md "Notice URLs"). */
 #include "beat_notice.h"
 
+#include "beat_conv.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,6 +56,21 @@ static int put_num(char *buf, size_t cap, size_t *n, int64_t v) {
  * be mistaken for t (digits only) or the landing (always last). */
 static bool bid_cur_signed(const char *c) { return c && *c && strcmp(c, "USD") != 0; }
 
+/* A click's conversion window is a line of its own before t, tagged "cw="
+ * so that it can be mistaken for neither t (digits only) nor a bc line;
+ * clicks without one sign exactly what they did before it existed. */
+static bool cw_signed(const beat_notice_fields *f) {
+    return f->type == BEAT_EV_CLICK && f->conv_window_s != 0;
+}
+
+static int put_cw(char *buf, size_t cap, size_t *n, int32_t cw) {
+    if (cw < 1 || cw > BEAT_CONV_WINDOW_MAX_S) return -EINVAL;
+    if (*n + 3 > cap) return -EMSGSIZE;
+    memcpy(buf + *n, "cw=", 3);
+    *n += 3;
+    return put_num(buf, cap, n, cw);
+}
+
 int beat_notice_text(const beat_notice_fields *f, char *buf, size_t cap) {
     const char *type = f ? beat_notice_type_name(f->type) : NULL;
     if (!type || !buf || !f->auction || !f->imp || !f->campaign || !*f->auction || !*f->imp ||
@@ -72,6 +89,7 @@ int beat_notice_text(const beat_notice_fields *f, char *buf, size_t cap) {
         (rc = put_field(buf, cap, &n, f->crid ? f->crid : "", BEAT_ID_MAX)) < 0 ||
         (rc = put_num(buf, cap, &n, f->bid_cpm_micros)) < 0 ||
         (bid_cur_signed(f->bid_cur) && (rc = put_field(buf, cap, &n, f->bid_cur, 3)) < 0) ||
+        (cw_signed(f) && (rc = put_cw(buf, cap, &n, f->conv_window_s)) < 0) ||
         (rc = put_num(buf, cap, &n, f->ts_ms)) < 0)
         return rc;
     /* The landing is last: it may hold anything but must fit. */
@@ -144,7 +162,8 @@ bool beat_notice_verify(const void *secret, size_t secret_len, const beat_notice
                                 .bid_cpm_micros = n->bid_cpm_micros,
                                 .bid_cur = n->bid_currency,
                                 .ts_ms = n->ts_ms,
-                                .landing = landing};
+                                .landing = landing,
+                                .conv_window_s = n->conv_window_s};
         rc = beat_notice_sign(secret, secret_len, &f, want);
     } else {
         return false;
@@ -196,6 +215,7 @@ int beat_notice_url(beat_buf *out, const char *base, const void *secret, size_t 
         (rc = url_encode(out, f->crid ? f->crid : "")) < 0 ||
         (rc = beat_buf_printf(out, "&b=%" PRId64, f->bid_cpm_micros)) < 0 ||
         (bid_cur_signed(f->bid_cur) && (rc = beat_buf_printf(out, "&bc=%s", f->bid_cur)) < 0) ||
+        (cw_signed(f) && (rc = beat_buf_printf(out, "&cw=%" PRId32, f->conv_window_s)) < 0) ||
         (rc = beat_buf_printf(out, "&t=%" PRId64 "&f=%" PRIu32, f->ts_ms, f->flags)) < 0)
         goto fail;
     if (f->type == BEAT_EV_WIN || f->type == BEAT_EV_BILL || f->type == BEAT_EV_LOSS) {
@@ -295,9 +315,9 @@ int beat_price_parse(const char *s, int64_t *cpm_micros) {
     return 0;
 }
 
-enum { F_V, F_X, F_F, F_A, F_I, F_C, F_CR, F_B, F_BC, F_T, F_P, F_CUR, F_L, F_U, F_S, F_N };
+enum { F_V, F_X, F_F, F_A, F_I, F_C, F_CR, F_B, F_BC, F_T, F_P, F_CUR, F_L, F_U, F_S, F_CW, F_N };
 static const char *const field_names[F_N] = {"v",  "x", "f", "a",   "i", "c", "cr", "b",
-                                             "bc", "t", "p", "cur", "l", "u", "s"};
+                                             "bc", "t", "p", "cur", "l", "u", "s",  "cw"};
 
 static bool is_hex_lower(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -421,6 +441,13 @@ int beat_notice_parse(beat_event_type type, const char *query, beat_notice *out,
                 if (vlen == 0) return beat_reasonf(why, -EINVAL, "empty u");
                 memcpy(n.landing, val, vlen + 1);
                 break;
+            case F_CW: /* signed (a cw= line): the click's conversion window */
+                if (type != BEAT_EV_CLICK)
+                    return beat_reasonf(why, -EINVAL, "cw only allowed on click");
+                if (parse_int(val, 1, BEAT_CONV_WINDOW_MAX_S, &iv) < 0)
+                    return beat_reasonf(why, -EINVAL, "bad cw");
+                n.conv_window_s = (int32_t)iv;
+                break;
             case F_S:
                 if (vlen != BEAT_SIG_HEX || !is_hex_lower(val, vlen))
                     return beat_reasonf(why, -EINVAL, "bad signature format");
@@ -442,6 +469,7 @@ int beat_notice_parse(beat_event_type type, const char *query, beat_notice *out,
     if (n.version == 1 && (seen[F_X] || seen[F_F]))
         return beat_reasonf(why, -EINVAL, "x and f need v=2");
     if (n.version == 1 && seen[F_BC]) return beat_reasonf(why, -EINVAL, "bc needs v=2");
+    if (n.version == 1 && seen[F_CW]) return beat_reasonf(why, -EINVAL, "cw needs v=2");
     *out = n;
     return 0;
 }

@@ -4,9 +4,10 @@
  *            &cr=CRID&b=BID_CPM_MICROS[&bc=BID_CUR]&t=TS_MS&f=FLAGS
  *            &p=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}&s=SIG
  *   /bill same as /win; /loss adds &l=${AUCTION_LOSS}; /imp has no p/cur;
- *   /click adds &u=URL-ENCODED-LANDING.
+ *   /click adds [&cw=CONV_WINDOW_S] and &u=URL-ENCODED-LANDING.
  * SIG = first 16 bytes of HMAC-SHA256(secret, "v2\n" TYPE "\n" x "\n" f "\n"
- * a "\n" i "\n" c "\n" cr "\n" b "\n" [bc "\n"] t "\n" u), lowercase hex (32 chars),
+ * a "\n" i "\n" c "\n" cr "\n" b "\n" [bc "\n"] ["cw=" cw "\n"] t "\n" u),
+ * lowercase hex (32 chars), the cw line only on a click with a window,
  * TYPE the notice type's name ("win", "bill", …) and u the landing (clicks
  * only, "" otherwise). Everything the receiver debits or builds an event
  * from is signed, the type included (a loss URL re-typed to /bill does not
@@ -38,7 +39,7 @@
 #define BEAT_NOTICE_F_KNOWN BEAT_NOTICE_F_TEST
 
 /* Longest signed text: the ids, the landing, three numbers and the rest. */
-#define BEAT_NOTICE_TEXT_MAX (5 * BEAT_ID_MAX + BEAT_URL_MAX + 3 * BEAT_I64_CHARS + 32)
+#define BEAT_NOTICE_TEXT_MAX (5 * BEAT_ID_MAX + BEAT_URL_MAX + 4 * BEAT_I64_CHARS + 48)
 
 /* What a v2 signature covers, as the signer has it. */
 typedef struct beat_notice_fields {
@@ -52,6 +53,9 @@ typedef struct beat_notice_fields {
     const char *landing;    /* click: required; other types: ignored */
     const char *bid_cur;    /* bc: 3 upper-case letters; NULL, "" or "USD" = USD
                                  (then neither written nor signed) */
+    int32_t conv_window_s;  /* cw, clicks only: the campaign's conversion window
+                               (s, ≤ BEAT_CONV_WINDOW_MAX_S); 0 = none (then
+                               neither written nor signed: the default applies) */
 } beat_notice_fields;
 
 typedef struct beat_notice {
@@ -70,6 +74,7 @@ typedef struct beat_notice {
     char currency[8];           /* cur (absent or empty = "") */
     int32_t loss_code;          /* -1 when absent */
     char landing[BEAT_URL_MAX]; /* click only */
+    int32_t conv_window_s;      /* cw (click only; absent = 0) */
     char sig[BEAT_SIG_HEX + 1];
 } beat_notice;
 

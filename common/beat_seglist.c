@@ -3,6 +3,7 @@
  * untrusted bytes: bounded, never assert, say which line or byte is wrong. */
 #include "beat_seglist.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,7 @@ int beat_seglists_encode(const beat_seglists *s, beat_buf *out) {
     }
     if (total > BEAT_SEGLIST_TOTAL_MAX) return -EINVAL;
     size_t start = out->len;
+    static_assert(BEAT_SEGLISTS_FRAME_HEAD == 2 + 8 + 8 + 4, "tag, v, version, seed, count");
     uint8_t head[BEAT_SEGLISTS_FRAME_HEAD];
     head[0] = BEAT_FRAME_SEGMENTS;
     head[1] = BEAT_SEGLISTS_V;

@@ -6,6 +6,7 @@
  * decoders accept, so decode(encode(x)) == x. */
 #include "beat_wire.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <float.h>
@@ -52,14 +53,16 @@ static void e_feat(beat_json_enc *e, const uint32_t *feat, uint32_t n) {
 /* ---- events ---------------------------------------------------------------- */
 
 static const char *const ev_names[] = {NULL,  "bid",   "win", "bill", "loss",
-                                       "imp", "click", "hb",  "opp"};
+                                       "imp", "click", "hb",  "opp",  "conv"};
+static_assert(sizeof ev_names / sizeof ev_names[0] == BEAT_EV_CONV + 1,
+              "one name per event type, indexed by beat_event_type");
 
 const char *beat_event_type_name(beat_event_type t) {
-    return t >= BEAT_EV_BID && t <= BEAT_EV_OPP ? ev_names[t] : "unknown";
+    return t >= BEAT_EV_BID && t <= BEAT_EV_CONV ? ev_names[t] : "unknown";
 }
 
 int beat_event_type_parse(const char *s, beat_event_type *out) {
-    for (int t = BEAT_EV_BID; t <= BEAT_EV_OPP; t++)
+    for (int t = BEAT_EV_BID; t <= BEAT_EV_CONV; t++)
         if (s && strcmp(s, ev_names[t]) == 0) {
             *out = (beat_event_type)t;
             return 0;
@@ -105,10 +108,15 @@ static int opp_encode(const beat_event *ev, beat_buf *out) {
 int beat_event_encode(const beat_event *ev, beat_buf *out) {
     if (ev->type == BEAT_EV_HB) return hb_encode(ev, out);
     if (ev->type == BEAT_EV_OPP) return opp_encode(ev, out);
-    if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK || !beat_wire_id_ok(ev->auction, true) ||
-        !beat_wire_id_ok(ev->imp, true) || !beat_wire_id_ok(ev->campaign, false) ||
-        !beat_wire_id_ok(ev->crid, false) || !beat_wire_id_ok(ev->node, false) ||
-        !beat_wire_id_ok(ev->exchange, false) || ev->n_feat > BEAT_FEAT_MAX || !isfinite(ev->pctr))
+    bool conv = ev->type == BEAT_EV_CONV;
+    if (conv && (!ev->campaign[0] || ev->conv_window_s < 1 || ev->notice_ts_ms <= 0 ||
+                 ev->value_micros < 0))
+        return -EINVAL;
+    if ((!conv && (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK)) ||
+        !beat_wire_id_ok(ev->auction, true) || !beat_wire_id_ok(ev->imp, true) ||
+        !beat_wire_id_ok(ev->campaign, false) || !beat_wire_id_ok(ev->crid, false) ||
+        !beat_wire_id_ok(ev->node, false) || !beat_wire_id_ok(ev->exchange, false) ||
+        ev->n_feat > BEAT_FEAT_MAX || !isfinite(ev->pctr))
         return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     /* no printf here: this runs for every bid of every inference node */
@@ -157,6 +165,10 @@ int beat_event_encode(const beat_event *ev, beat_buf *out) {
         beat_json_put_raw(&e, "\"");
         beat_wire_put_num(&e, ",\"cap_s\":", ev->cap_window_s);
     }
+    if (conv) {
+        beat_wire_put_num(&e, ",\"conv_s\":", ev->conv_window_s);
+        beat_wire_put_num(&e, ",\"value\":", ev->value_micros);
+    }
     if (ev->n_feat) e_feat(&e, ev->feat, ev->n_feat);
     beat_json_put_raw(&e, "}");
     return beat_json_enc_done(&e);
@@ -185,12 +197,14 @@ enum {
     EV_OPPS,
     EV_CAP,
     EV_CAP_S,
+    EV_CONV_S,
+    EV_VALUE,
     EV_N
 };
 static const char *const ev_fields[EV_N] = {
-    "v",    "type", "auction",  "imp",  "campaign", "crid",    "node", "price",
-    "bid",  "nts",  "loss",     "pctr", "model_v",  "state_v", "ts",   "feat",
-    "lost", "bye",  "exchange", "n",    "cap",      "cap_s"};
+    "v",    "type", "auction",  "imp",  "campaign", "crid",    "node",   "price",
+    "bid",  "nts",  "loss",     "pctr", "model_v",  "state_v", "ts",     "feat",
+    "lost", "bye",  "exchange", "n",    "cap",      "cap_s",   "conv_s", "value"};
 
 /* A heartbeat names its receiver and time; it carries no auction. Other
  * fields an hb does not define are ignored like any unknown field. */
@@ -238,6 +252,20 @@ static int cap_from(const cJSON *const *f, beat_event *ev, beat_reason *why) {
     return 0;
 }
 
+/* A conversion names its campaign, its click's signed time and window. */
+static int conv_from(const cJSON *const *f, beat_event *ev, beat_reason *why) {
+    int64_t s = 0;
+    int rc;
+    if (!ev->campaign[0]) return FAIL("campaign: missing (conv)");
+    if (ev->notice_ts_ms <= 0) return FAIL("nts: missing (conv)");
+    if (!f[EV_CONV_S]) return FAIL("conv_s: missing (conv)");
+    if ((rc = beat_json_int(f[EV_CONV_S], "", "conv_s", 1, INT32_MAX, &s, why)) ||
+        (f[EV_VALUE] && (rc = beat_json_count(f[EV_VALUE], "", "value", &ev->value_micros, why))))
+        return rc;
+    ev->conv_window_s = (int32_t)s;
+    return 0;
+}
+
 static int event_from(const cJSON *root, beat_event *ev, beat_reason *why) {
     const cJSON *f[EV_N];
     int rc = beat_json_fields(root, "", ev_fields, EV_N, f, false, why);
@@ -274,6 +302,7 @@ static int event_from(const cJSON *root, beat_event *ev, beat_reason *why) {
         if ((rc = beat_json_int(f[EV_LOSS], "", "loss", 0, INT32_MAX, &x, why))) return rc;
         ev->loss_code = (int32_t)x;
     }
+    if (ev->type == BEAT_EV_CONV) return conv_from(f, ev, why);
     return cap_from(f, ev, why);
 }
 
@@ -304,12 +333,14 @@ int beat_samples_header_encode(const beat_samples_header *h, beat_buf *out) {
 
 int beat_sample_encode(const beat_sample *s, beat_buf *out) {
     if (!beat_wire_id_ok(s->campaign, true) || s->n_feat > BEAT_FEAT_MAX || !isfinite(s->weight) ||
-        (s->label != 0 && s->label != 1))
+        (s->label != 0 && s->label != 1) || (s->conv != 0 && s->conv != 1))
         return -EINVAL;
     beat_json_enc e = beat_json_enc_start(out);
     beat_json_put_printf(&e, "{\"seq\":%" PRIu64 ",\"campaign\":", s->seq);
     beat_json_put_str(&e, s->campaign);
-    beat_json_put_printf(&e, ",\"label\":%d,\"w\":", s->label);
+    beat_json_put_printf(&e, ",\"label\":%d", s->label);
+    if (s->conv) beat_json_put_raw(&e, ",\"conv\":1");
+    beat_json_put_raw(&e, ",\"w\":");
     beat_json_put_float(&e, s->weight);
     beat_json_put_printf(&e, ",\"ts\":%" PRId64, s->ts_ms);
     e_feat(&e, s->feat, s->n_feat);
@@ -335,20 +366,22 @@ static int samples_header_from(const cJSON *root, beat_samples_header *h, beat_r
 }
 
 static int sample_from(const cJSON *root, const char *ctx, beat_sample *s, beat_reason *why) {
-    static const char *const names[] = {"seq", "campaign", "label", "w", "ts", "feat"};
-    const cJSON *f[6];
-    int64_t seq, label;
+    static const char *const names[] = {"seq", "campaign", "label", "w", "ts", "feat", "conv"};
+    const cJSON *f[7];
+    int64_t seq, label, conv = 0;
     double w;
-    int rc = beat_json_fields(root, ctx, names, 6, f, false, why);
+    int rc = beat_json_fields(root, ctx, names, 7, f, false, why);
     if (rc || (rc = beat_json_count(f[0], ctx, "seq", &seq, why)) ||
         (rc = beat_wire_j_id(f[1], ctx, "campaign", true, s->campaign, why)) ||
         (rc = beat_json_int(f[2], ctx, "label", 0, 1, &label, why)) ||
         (rc = beat_json_double(f[3], ctx, "w", 0, FLT_MAX, &w, why)) ||
         (rc = beat_json_count(f[4], ctx, "ts", &s->ts_ms, why)) ||
-        (f[5] && (rc = j_feat(f[5], ctx, s->feat, &s->n_feat, why))))
+        (f[5] && (rc = j_feat(f[5], ctx, s->feat, &s->n_feat, why))) ||
+        (f[6] && (rc = beat_json_int(f[6], ctx, "conv", 0, 1, &conv, why))))
         return rc;
     s->seq = (uint64_t)seq;
     s->label = (int)label;
+    s->conv = (int)conv;
     s->weight = (float)w;
     if (!(s->weight > 0)) return FAIL("%s.w: must be > 0", ctx);
     return 0;

@@ -41,8 +41,9 @@ typedef enum {
     BEAT_EV_LOSS,
     BEAT_EV_IMP,
     BEAT_EV_CLICK,
-    BEAT_EV_HB, /* a receiver's heartbeat: no auction, never counted */
-    BEAT_EV_OPP /* an inference node's opportunities of one campaign: no auction */
+    BEAT_EV_HB,  /* a receiver's heartbeat: no auction, never counted */
+    BEAT_EV_OPP, /* an inference node's opportunities of one campaign: no auction */
+    BEAT_EV_CONV /* a conversion of a click (receiver /conv, beat_conv.h) */
 } beat_event_type;
 
 /* Event JSON (fields absent when zero/empty, except v, type, auction, imp, ts):
@@ -67,6 +68,14 @@ typedef enum {
  *        targeting, flight, seat, deals, creative fit and supply-chain rules
  *        (before frequency cap, lease and price). Sent once a second per
  *        campaign with N > 0. No auction and imp; node, campaign, n ≥ 1 required.
+ * conv:  {"v":1,"type":"conv","auction":"A1","imp":"1","campaign":"c1",
+ *         "crid":"cr1","exchange":"adx-eu","ts":…,"nts":…,"conv_s":86400,
+ *         "value":12500000}
+ *        a conversion of the click of (auction, imp): nts = the click URL's
+ *        signed t, conv_s = the campaign's conversion window (s) signed with
+ *        it, ts = when the receiver took the conversion, value = the
+ *        advertiser's value in micros (absent = 0). campaign, nts and
+ *        conv_s ≥ 1 required (docs/contracts.md "Conversions").
  * Dedup key downstream: (auction, imp, type). */
 typedef struct beat_event {
     beat_event_type type;
@@ -92,6 +101,8 @@ typedef struct beat_event {
      * this bid counts in that window of the bid's ts. */
     uint64_t cap_key;
     int32_t cap_window_s;
+    int32_t conv_window_s; /* conv: the signed window (s, "conv_s") */
+    int64_t value_micros;  /* conv: the advertiser's value ("value"), 0 = none */
     uint32_t n_feat;
     uint32_t feat[BEAT_FEAT_MAX];
 } beat_event;
@@ -136,6 +147,9 @@ int beat_event_decode(const char *json, size_t len, beat_event *out, beat_reason
  *   "expired":N  bids that no notice settled within --settle-ms;
  *   "opps":N  opportunities: imps where the campaign was a candidate, as
  *       inference nodes report them (opp events);
+ *   "convs":N, "conv_value_micros":N  conversions attributed to the
+ *       campaign's clicks (once per click, within its window) and the sum
+ *       of their values;
  *   "pctr_bids":x, "pctr_wins":x  Σ pCTR of bids, of wins joined to their bid;
  *   "won_cpm":[…], "lost_cpm":[…]  BEAT_LAND_N counts: our bid prices that
  *       won (first win/bill) or lost (loss notice or expired), by landscape
@@ -160,6 +174,7 @@ typedef struct beat_agg_row {
     char campaign[BEAT_ID_MAX + 1];
     int64_t bids, wins, spend_micros, imps, clicks;
     int64_t losses, loss_outbid, loss_floor, loss_other, expired, opps;
+    int64_t convs, conv_value_micros; /* attributed conversions, their value */
     double pctr_bids, pctr_wins;
     /* 32 bits: a count per bucket (seconds) never nears 2^31, and every
      * closed bucket a datastream keeps holds its rows (--buckets-max). */
@@ -195,11 +210,15 @@ void beat_aggregates_fini(beat_aggregates *a);
  * line 1: {"v":1,"instance":"ds-1","epoch":"…","first_seq":F,"last_seq":L,"n":K}
  * then K lines: {"seq":S,"campaign":"c1","label":1,"w":1.0,"ts":…,"feat":[…]}
  * label 1 = clicked. w = importance weight (1/r for down-sampled negatives).
+ * "conv":1 (optional, absent = 0) marks a conversion sample: the clicked
+ * bid's features again when its conversion was attributed, served only on
+ * GET /v1/samples?kind=conv (its own ring and seqs), never to click readers.
  * first_seq = oldest still in the ring (after < first_seq-1 → missed). */
 typedef struct beat_sample {
     uint64_t seq;
     char campaign[BEAT_ID_MAX + 1];
     int label;
+    int conv; /* 1: a conversion of this clicked bid ("conv":1; GET /v1/samples?kind=conv) */
     float weight;
     int64_t ts_ms;
     uint32_t n_feat;

@@ -54,6 +54,8 @@ static void put_market(beat_json_enc *e, const beat_agg_row *r) {
     beat_wire_put_num(e, ",\"loss_other\":", r->loss_other);
     beat_wire_put_num(e, ",\"expired\":", r->expired);
     beat_wire_put_num(e, ",\"opps\":", r->opps);
+    beat_wire_put_num(e, ",\"convs\":", r->convs);
+    beat_wire_put_num(e, ",\"conv_value_micros\":", r->conv_value_micros);
     if (r->pctr_bids != 0) {
         beat_json_put_raw(e, ",\"pctr_bids\":");
         beat_json_put_double(e, r->pctr_bids);
@@ -123,11 +125,12 @@ void beat_aggregates_fini(beat_aggregates *a) {
     memset(a, 0, sizeof *a);
 }
 
-enum { ROW_COUNTS = 11, ROW_FIELDS = 15 };
+enum { ROW_COUNTS = 13, ROW_FIELDS = 17 };
 static const char *const row_fields[ROW_FIELDS] = {
-    "bids",   "wins",        "spend_micros", "imps",       "clicks",
-    "losses", "loss_outbid", "loss_floor",   "loss_other", "expired",
-    "opps",   "pctr_bids",   "pctr_wins",    "won_cpm",    "lost_cpm"};
+    "bids",    "wins",        "spend_micros",      "imps",       "clicks",
+    "losses",  "loss_outbid", "loss_floor",        "loss_other", "expired",
+    "opps",    "convs",       "conv_value_micros", "pctr_bids",  "pctr_wins",
+    "won_cpm", "lost_cpm"};
 
 static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk, beat_reason *why) {
     static const char *const names[] = {"seq", "start_ms", "end_ms", "campaigns"};
@@ -157,18 +160,19 @@ static int bucket_from(const cJSON *bj, const char *ctx, beat_agg_bucket *bk, be
         beat_agg_row *r = &bk->rows[bk->n_rows];
         strcpy(r->campaign, c->string);
         const cJSON *rf[ROW_FIELDS];
-        int64_t *dst[ROW_COUNTS] = {&r->bids,       &r->wins,    &r->spend_micros, &r->imps,
-                                    &r->clicks,     &r->losses,  &r->loss_outbid,  &r->loss_floor,
-                                    &r->loss_other, &r->expired, &r->opps};
+        int64_t *dst[ROW_COUNTS] = {
+            &r->bids,   &r->wins,        &r->spend_micros,     &r->imps,       &r->clicks,
+            &r->losses, &r->loss_outbid, &r->loss_floor,       &r->loss_other, &r->expired,
+            &r->opps,   &r->convs,       &r->conv_value_micros};
         if ((rc = beat_json_fields(c, rctx, row_fields, ROW_FIELDS, rf, false, why))) return rc;
         for (int k = 0; k < ROW_COUNTS; k++)
             if (rf[k] && (rc = beat_json_count(rf[k], rctx, row_fields[k], dst[k], why))) return rc;
-        if ((rf[11] &&
-             (rc = beat_json_double(rf[11], rctx, "pctr_bids", 0, 1e15, &r->pctr_bids, why))) ||
-            (rf[12] &&
-             (rc = beat_json_double(rf[12], rctx, "pctr_wins", 0, 1e15, &r->pctr_wins, why))) ||
-            (rf[13] && (rc = j_land(rf[13], rctx, "won_cpm", r->won_cpm, why))) ||
-            (rf[14] && (rc = j_land(rf[14], rctx, "lost_cpm", r->lost_cpm, why))))
+        if ((rf[13] &&
+             (rc = beat_json_double(rf[13], rctx, "pctr_bids", 0, 1e15, &r->pctr_bids, why))) ||
+            (rf[14] &&
+             (rc = beat_json_double(rf[14], rctx, "pctr_wins", 0, 1e15, &r->pctr_wins, why))) ||
+            (rf[15] && (rc = j_land(rf[15], rctx, "won_cpm", r->won_cpm, why))) ||
+            (rf[16] && (rc = j_land(rf[16], rctx, "lost_cpm", r->lost_cpm, why))))
             return rc;
         bk->n_rows++;
     }

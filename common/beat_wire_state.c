@@ -5,6 +5,7 @@
  * exactly what the decoders accept, so decode(encode(x)) == x. */
 #include "beat_wire.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <float.h>
@@ -220,6 +221,8 @@ int beat_heartbeat_decode(const void *msg, size_t len, beat_heartbeat *out, beat
     cJSON_Delete(root);
     return rc;
 }
+
+static_assert(BEAT_CKPT_FRAME_HEAD == 1 + 8, "'C' frame head: tag, version");
 
 void beat_ckpt_frame_head(uint8_t out[BEAT_CKPT_FRAME_HEAD], int64_t version) {
     out[0] = BEAT_FRAME_CHECKPOINT;

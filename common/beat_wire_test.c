@@ -152,10 +152,31 @@ static int t_event_types(void) {
     return 0;
 }
 
-#define EV_OK "\"v\":1,\"type\":\"bid\",\"auction\":\"a\",\"imp\":\"1\""
-static const struct {
+/* A body a decoder must refuse, and what its reason must say. */
+typedef struct bad_case {
     const char *json, *reason;
-} bad_events[] = {
+} bad_case;
+
+/* beat_event_decode refuses each of bad[0..n) with -EBADMSG and the
+ * reason it names, leaving its out-parameter untouched. */
+static int events_refused(const bad_case *bad, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        beat_event ev;
+        memset(&ev, 0x5a, sizeof ev);
+        beat_reason why = {{0}};
+        int rc = beat_event_decode(bad[i].json, strlen(bad[i].json), &ev, &why);
+        if (rc != -EBADMSG) {
+            fprintf(stderr, "  case %zu (%s) rc=%d\n", i, bad[i].json, rc);
+            return 1;
+        }
+        CHECK_REASON(why, bad[i].reason);
+        CHECK(((unsigned char *)&ev)[0] == 0x5a); /* out untouched */
+    }
+    return 0;
+}
+
+#define EV_OK "\"v\":1,\"type\":\"bid\",\"auction\":\"a\",\"imp\":\"1\""
+static const bad_case bad_events[] = {
     {"", "invalid JSON"},
     {"not json", "invalid JSON"},
     {"[]", "must be an object"},
@@ -211,21 +232,8 @@ static int t_event_bad(void) {
     for (int i = 0; i <= BEAT_FEAT_MAX; i++)
         n += snprintf(big + n, sizeof big - n, "%s%d", i ? "," : "", i);
     snprintf(big + n, sizeof big - n, "]}");
-    for (size_t i = 0; i <= sizeof bad_events / sizeof bad_events[0]; i++) {
-        const char *json = i < sizeof bad_events / sizeof bad_events[0] ? bad_events[i].json : big;
-        const char *reason =
-            i < sizeof bad_events / sizeof bad_events[0] ? bad_events[i].reason : "feat: too many";
-        beat_event ev;
-        memset(&ev, 0x5a, sizeof ev);
-        beat_reason why = {{0}};
-        int rc = beat_event_decode(json, strlen(json), &ev, &why);
-        if (rc != -EBADMSG) {
-            fprintf(stderr, "  case %zu (%s) rc=%d\n", i, json, rc);
-            return 1;
-        }
-        CHECK_REASON(why, reason);
-        CHECK(((unsigned char *)&ev)[0] == 0x5a); /* out untouched */
-    }
+    if (events_refused(bad_events, sizeof bad_events / sizeof bad_events[0])) return 1;
+    if (events_refused(&(bad_case){big, "feat: too many"}, 1)) return 1;
     /* feat at exactly the limit is fine */
     char *comma = strrchr(big, ',');
     strcpy(comma, "]}");
@@ -270,9 +278,7 @@ static int t_event_hb(void) {
     beat_buf_reset(&b);
     CHECK_EQ_INT(beat_event_encode(&hb, &b), -EINVAL);
     beat_buf_fini(&b);
-    static const struct {
-        const char *json, *reason;
-    } bad[] = {
+    static const bad_case bad[] = {
         {"{\"v\":1,\"type\":\"hb\",\"ts\":1}", "node: missing"},
         {"{\"v\":1,\"type\":\"hb\",\"node\":\"\",\"ts\":1}", "node: must not be empty"},
         {"{\"v\":1,\"type\":\"hb\",\"node\":\"r\"}", "ts: missing"},
@@ -283,11 +289,7 @@ static int t_event_hb(void) {
         /* only hb may leave out auction and imp */
         {"{\"v\":1,\"type\":\"win\",\"node\":\"r\",\"ts\":1}", "auction: missing"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        beat_reason w = {{0}};
-        CHECK_EQ_INT(beat_event_decode(bad[i].json, strlen(bad[i].json), &back, &w), -EBADMSG);
-        CHECK_REASON(w, bad[i].reason);
-    }
+    if (events_refused(bad, sizeof bad / sizeof bad[0])) return 1;
     /* unknown fields are ignored (an auction on an hb too) */
     const char *extra =
         "{\"v\":1,\"type\":\"hb\",\"node\":\"r\",\"ts\":5,\"auction\":\"x\",\"zz\":[1]}";
@@ -323,9 +325,7 @@ static int t_event_opp(void) {
     beat_buf_reset(&b);
     CHECK_EQ_INT(beat_event_encode(&o, &b), -EINVAL);
     beat_buf_fini(&b);
-    static const struct {
-        const char *json, *reason;
-    } bad[] = {
+    static const bad_case bad[] = {
         {"{\"v\":1,\"type\":\"opp\",\"campaign\":\"c\",\"ts\":1,\"n\":1}", "node: missing"},
         {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"ts\":1,\"n\":1}", "campaign: missing"},
         {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"n\":1}", "ts: missing"},
@@ -335,11 +335,7 @@ static int t_event_opp(void) {
         {"{\"v\":1,\"type\":\"opp\",\"node\":\"i\",\"campaign\":\"c\",\"ts\":1,\"n\":1.5}",
          "n: must be an integer"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        beat_reason w = {{0}};
-        CHECK_EQ_INT(beat_event_decode(bad[i].json, strlen(bad[i].json), &back, &w), -EBADMSG);
-        CHECK_REASON(w, bad[i].reason);
-    }
+    if (events_refused(bad, sizeof bad / sizeof bad[0])) return 1;
     return 0;
 }
 
@@ -413,9 +409,7 @@ static int t_agg_roundtrip(void) {
 #define AGG_HEAD                                                                                   \
     "{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"00ff\",\"bucket_ms\":1000,\"first_seq\":1,\"last_" \
     "seq\":2,"
-static const struct {
-    const char *json, *reason;
-} bad_aggs[] = {
+static const bad_case bad_aggs[] = {
     {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"xyz\",\"bucket_ms\":1000,\"first_seq\":1,\"last_"
      "seq\":2,\"buckets\":[]}",
      "epoch: must be 1-16 hex"},
@@ -647,9 +641,7 @@ static int t_state_roundtrip(void) {
 }
 
 #define ST "{\"v\":1,\"actuator\":\"a\",\"ts\":1,"
-static const struct {
-    const char *json, *reason;
-} bad_states[] = {
+static const bad_case bad_states[] = {
     {"{\"v\":1,\"actuator\":\"a\",\"ts\":1}", "campaigns: missing"},
     {ST "\"campaigns\":[]}", "campaigns: must be an object"},
     {"{\"v\":1,\"actuator\":\"a\",\"campaigns\":{}}", "ts: missing"},

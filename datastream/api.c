@@ -8,9 +8,12 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "beat_log.h"
 #include "beat_metrics.h"
+#include "report_query.h"
+#include "report_read.h"
 
 #define BODY_MAX (32u << 20)
 
@@ -82,10 +85,19 @@ static void on_samples(beat_http_req *req, void *arg) {
         beat_http_reply_error(req, 400, "max must be an integer in [1, 10000]");
         return;
     }
+    /* Conversion samples have their own ring and seqs: a click reader never
+     * sees one (docs/contracts.md "Training samples"). */
+    char kind[16] = "";
+    int qr = beat_http_query(req, "kind", kind, sizeof kind);
+    if (qr == -ENOENT) kind[0] = '\0';
+    if ((qr < 0 && qr != -ENOENT) || (kind[0] && strcmp(kind, "conv") != 0)) {
+        beat_http_reply_error(req, 400, "kind must be conv (or absent: clicks)");
+        return;
+    }
+    dst_samples *ring = kind[0] && api->conv_samples ? api->conv_samples : api->samples;
     beat_buf out;
     beat_buf_init(&out, BODY_MAX);
-    int rc = dst_samples_encode(api->samples, (uint64_t)after, (int)max, api->instance, api->epoch,
-                                &out);
+    int rc = dst_samples_encode(ring, (uint64_t)after, (int)max, api->instance, api->epoch, &out);
     if (rc) {
         beat_log_rl(5000, BEAT_ERROR, "encode_failed", "what=samples rc=%d", rc);
         beat_http_reply_error(req, 500, "cannot encode samples");
@@ -123,6 +135,35 @@ static void on_caps(beat_http_req *req, void *arg) {
     beat_buf_fini(&out);
 }
 
+/* Hourly report rows of every partition file in the store directory
+ * (docs/reports.md). */
+static void on_reports(beat_http_req *req, void *arg) {
+    dst_api *api = arg;
+    if (!get_only(req)) return;
+    dst_rq q;
+    beat_reason why = {{0}};
+    if (dst_rq_parse(beat_http_req_query(req), beat_http_req_header(req, "Accept"), &q, &why)) {
+        beat_http_reply_error(req, 400, why.msg);
+        return;
+    }
+    beat_buf out;
+    beat_buf_init(&out, BODY_MAX);
+    int rc = dst_report_read(api->store_dir, api->topic, api->store_id, &q, &out, &why);
+    if (rc == -E2BIG) {
+        beat_http_reply_error(req, 400, why.msg);
+    } else if (rc) {
+        for (char *p = why.msg; *p; p++)
+            if (*p == '"' || *p == '\\') *p = '\'';
+        beat_log_rl(5000, BEAT_WARN, "report_failed", "reason=\"%s\"", why.msg);
+        beat_http_reply_error(req, 503, "cannot read the report rows (see the log)");
+    } else if (q.csv) {
+        beat_http_reply(req, 200, "text/csv; charset=utf-8", out.data, out.len);
+    } else {
+        beat_http_reply_json(req, 200, out.data, out.len);
+    }
+    beat_buf_fini(&out);
+}
+
 void dst_api_install(beat_http *h, dst_api *api) {
     h_agg = beat_histogram_new("beat_datastream_http_request_seconds{path=\"/v1/aggregates\"}",
                                "Time to answer API requests.", beat_latency_bounds,
@@ -136,4 +177,5 @@ void dst_api_install(beat_http *h, dst_api *api) {
     beat_http_route_ex(h, "/v1/samples", on_samples, api, &o);
     beat_http_route_ex(h, "/v1/ledger", on_ledger, api, &o);
     if (api->caps) beat_http_route_ex(h, "/v1/caps", on_caps, api, &o);
+    if (api->store_dir) beat_http_route_ex(h, "/v1/reports", on_reports, api, &o);
 }

@@ -1,6 +1,6 @@
 /* datastream's HTTP API: GET /v1/aggregates and GET /v1/samples
  * (beat_wire.h formats), GET /v1/ledger (beat_ledger.h) and GET /v1/caps
- * (caps.h). Runs on the
+ * (caps.h), GET /v1/reports (report_read.h). Runs on the
  * libevent main thread. */
 #ifndef DST_API_H
 #define DST_API_H
@@ -18,10 +18,13 @@
 #define DST_SAMPLES_PER_CALL_DEF 1000
 
 typedef struct dst_api {
-    dst_buckets *buckets; /* borrowed */
-    dst_samples *samples; /* borrowed */
-    dst_store *store;     /* borrowed */
-    dst_caps *caps;       /* borrowed */
+    dst_buckets *buckets;          /* borrowed */
+    dst_samples *samples;          /* borrowed */
+    dst_samples *conv_samples;     /* borrowed; ?kind=conv */
+    dst_store *store;              /* borrowed */
+    dst_caps *caps;                /* borrowed */
+    const char *store_dir, *topic; /* GET /v1/reports reads their files */
+    const char *store_id;          /* the directory's (report_read.h) */
     const char *instance;
     uint64_t epoch;
 } dst_api;

@@ -207,6 +207,8 @@ int dst_buckets_add(dst_buckets *b, int64_t now_ms, const char *campaign, const 
     r->loss_other += d->loss_other;
     r->expired += d->expired;
     r->opps += d->opps;
+    r->convs += d->convs;
+    r->conv_value_micros += d->conv_value_micros;
     r->pctr_bids += d->pctr_bids;
     r->pctr_wins += d->pctr_wins;
     if (d->won_bid_cpm > 0) land_inc(&r->won_cpm[beat_land_bucket(d->won_bid_cpm)]);
@@ -304,6 +306,8 @@ void dst_buckets_sum(dst_buckets *b, const char *campaign, uint64_t after, dst_t
             out->loss_other += row->loss_other;
             out->expired += row->expired;
             out->opps += row->opps;
+            out->convs += row->convs;
+            out->conv_value_micros += row->conv_value_micros;
             out->pctr_bids += row->pctr_bids;
             out->pctr_wins += row->pctr_wins;
             for (int k = 0; k < BEAT_LAND_N; k++) {

@@ -18,7 +18,8 @@ typedef struct dst_delta {
     double pctr_bids, pctr_wins;
     /* our bid price that won / lost, into the landscape; 0 = none */
     int64_t won_bid_cpm, lost_bid_cpm;
-    int64_t opps; /* opportunities an inference node reported */
+    int64_t opps;                     /* opportunities an inference node reported */
+    int64_t convs, conv_value_micros; /* an attributed conversion and its value */
 } dst_delta;
 
 /* Totals over closed buckets (tests, stats). */
@@ -28,6 +29,7 @@ typedef struct dst_totals {
     double pctr_bids, pctr_wins;
     int64_t won_cpm[BEAT_LAND_N], lost_cpm[BEAT_LAND_N];
     int64_t opps;
+    int64_t convs, conv_value_micros;
 } dst_totals;
 
 typedef struct dst_buckets dst_buckets;

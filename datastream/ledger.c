@@ -6,6 +6,8 @@
  *                                  mark_hash (the last message read)
  *   totals(campaign TEXT PRIMARY KEY, spend_cpm, released_cpm)
  *       the spend ledger, cumulative, in the same transactions as the keys
+ *   reports(hour_ms, campaign, exchange, creative, counts…)
+ *       the hourly report rows (report_rows.h), in the same transactions
  * Ordering the keys by nts first keeps inserts near the end of the B-tree
  * (notices arrive roughly in nts order), so a batch dirties a few pages
  * instead of one page per key, and retention deletes a prefix without a
@@ -24,13 +26,14 @@
 #include <xxhash.h>
 
 #include "beat_log.h"
+#include "report_rows.h"
 
 /* Part of the file format (ledger.h): the seed and the text hashed. */
 #define KEY_SEED 0x62656174u /* "beat" */
 
 struct dst_ledger {
     sqlite3 *db;
-    sqlite3_stmt *ins, *meta_put, *expire;
+    sqlite3_stmt *ins, *meta_put, *expire, *has;
     char *path;
     int32_t partition;
     int64_t next_offset, clock_ms, keys;
@@ -42,6 +45,7 @@ struct dst_ledger {
     int64_t *pend;                 /* per row: [2i] spend, [2i+1] released of the batch */
     int n_tot, n_tot_committed, cap_tot;
     sqlite3_stmt *tot_put;
+    dst_rrows *rep; /* the batch's report increments */
 };
 
 static const char SCHEMA[] =
@@ -155,7 +159,7 @@ static int load_totals(dst_ledger *l, beat_reason *why) {
 static int init_or_check(dst_ledger *l, const char *topic, beat_reason *why) {
     int rc = exec(l, "BEGIN IMMEDIATE", why);
     if (rc) return rc;
-    if ((rc = exec(l, SCHEMA, why)) != 0) goto fail;
+    if ((rc = exec(l, SCHEMA, why)) != 0 || (rc = exec(l, DST_REPORT_SCHEMA, why)) != 0) goto fail;
     int r = sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)", -1,
                                &l->meta_put, NULL);
     if (r != SQLITE_OK) {
@@ -283,6 +287,8 @@ int dst_ledger_open(const char *dir, const char *topic, int32_t partition, bool 
                                  "DELETE FROM keys WHERE (nts, k) IN (SELECT nts, k "
                                  "FROM keys WHERE nts < ?1 ORDER BY nts, k LIMIT ?2)",
                                  -1, &l->expire, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(l->db, "SELECT 1 FROM keys WHERE nts = ?2 AND k = ?1", -1, &l->has,
+                                 NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(l->db,
                                  "INSERT OR REPLACE INTO totals(campaign, spend_cpm, "
                                  "released_cpm) VALUES(?1, ?2, ?3)",
@@ -290,6 +296,10 @@ int dst_ledger_open(const char *dir, const char *topic, int32_t partition, bool 
         rc = sql_err(l, rc, why, "prepare");
         dst_ledger_close(l);
         return rc;
+    }
+    if (!(l->rep = dst_rrows_new(l->db, why))) {
+        dst_ledger_close(l);
+        return -EIO;
     }
     *out = l;
     return 0;
@@ -301,7 +311,9 @@ void dst_ledger_close(dst_ledger *l) {
     sqlite3_finalize(l->ins);
     sqlite3_finalize(l->meta_put);
     sqlite3_finalize(l->expire);
+    sqlite3_finalize(l->has);
     sqlite3_finalize(l->tot_put);
+    dst_rrows_free(l->rep);
     if (l->db) sqlite3_close_v2(l->db);
     free(l->tot);
     free(l->pend);
@@ -345,6 +357,16 @@ int dst_ledger_add(dst_ledger *l, int64_t key, int64_t nts_ms) {
         return 1;
     }
     return 0;
+}
+
+int dst_ledger_has(dst_ledger *l, int64_t key, int64_t nts_ms) {
+    sqlite3_bind_int64(l->has, 1, key);
+    sqlite3_bind_int64(l->has, 2, nts_ms);
+    int rc = sqlite3_step(l->has);
+    sqlite3_reset(l->has);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return (rc & 0xff) == SQLITE_CORRUPT ? -EBADMSG : -EIO;
 }
 
 int dst_ledger_credit(dst_ledger *l, const char *campaign, int64_t spend_cpm,
@@ -408,6 +430,7 @@ int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms, beat
     if (rc == SQLITE_DONE) rc = meta_set(l, "mark_ts", l->tx_mark.ts_ms, NULL);
     if (rc == SQLITE_DONE) rc = meta_set(l, "mark_hash", (int64_t)l->tx_mark.hash, NULL);
     if (rc == SQLITE_DONE) rc = totals_put(l);
+    if (rc == SQLITE_DONE) rc = dst_rrows_flush(l->rep);
     if (rc != SQLITE_DONE) {
         rc = sql_err(l, rc, why, "write meta");
         dst_ledger_rollback(l);
@@ -426,6 +449,7 @@ int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms, beat
     l->seq++;
     l->mark = l->tx_mark;
     totals_settle(l, true);
+    dst_rrows_clear(l->rep);
     return 0;
 }
 
@@ -436,6 +460,18 @@ void dst_ledger_rollback(dst_ledger *l) {
     l->in_tx = false;
     l->tx_added = 0;
     totals_settle(l, false);
+    if (l->rep) dst_rrows_clear(l->rep);
+}
+
+int dst_ledger_report(dst_ledger *l, const dst_report_key *k, const dst_report_delta *d) {
+    if (!l->in_tx) return -EINVAL;
+    return dst_rrows_add(l->rep, k, d);
+}
+
+int dst_ledger_report_expire(dst_ledger *l, int64_t cutoff_hour_ms, int max, beat_reason *why) {
+    if (l->in_tx) return beat_reasonf(why, -EINVAL, "batch open");
+    int n = dst_rrows_expire(l->rep, cutoff_hour_ms, max);
+    return n >= 0 ? n : sql_err(l, -n, why, "expire reports");
 }
 
 int dst_ledger_expire(dst_ledger *l, int64_t cutoff_ms, int max, beat_reason *why) {

@@ -14,10 +14,12 @@
 #include "beat_ledger.h"
 #include "beat_util.h"
 #include "beat_wire.h"
+#include "report_rows.h"
 
 #define DST_LEDGER_FORMAT 1 /* meta "format": refused when different */
 
-/* The key kinds beside the notice types (beat_event_type 1..6): a debit
+/* The key kinds beside the notice types (beat_event_type 1..6, and 9 for a
+ * conversion, stored under the end of its window: stream.h): a debit
  * marker per (auction, imp) says its spend was already counted, a release
  * marker that its bid was settled (docs/money.md: its price no longer
  * counts as committed). */
@@ -67,6 +69,9 @@ int dst_ledger_begin(dst_ledger *l, beat_reason *why);
  * a negative errno (the batch must be rolled back). A notice is identified
  * by both: its replays carry the same signed ts. */
 int dst_ledger_add(dst_ledger *l, int64_t key, int64_t nts_ms);
+/* 1 = (nts, key) is stored (committed or in the open batch), 0 = not, or
+ * a negative errno. */
+int dst_ledger_has(dst_ledger *l, int64_t key, int64_t nts_ms);
 int dst_ledger_commit(dst_ledger *l, int64_t next_offset, int64_t clock_ms, beat_reason *why);
 void dst_ledger_rollback(dst_ledger *l);
 /* The mark of the open batch's last message, written at its commit (a
@@ -82,6 +87,13 @@ int dst_ledger_credit(dst_ledger *l, const char *campaign, int64_t spend_cpm, in
 int64_t dst_ledger_seq(const dst_ledger *l);
 /* The committed totals per campaign (valid until the next batch). */
 int dst_ledger_totals(const dst_ledger *l, const beat_ledger_row **rows);
+
+/* Adds d to report row k in the open batch (written at commit, dropped at
+ * rollback): report_rows.h. 0, -EINVAL (no batch) or -ENOMEM. */
+int dst_ledger_report(dst_ledger *l, const dst_report_key *k, const dst_report_delta *d);
+/* Deletes at most max report rows of hours before cutoff_hour_ms (its own
+ * transaction): how many, or a negative errno. */
+int dst_ledger_report_expire(dst_ledger *l, int64_t cutoff_hour_ms, int max, beat_reason *why);
 
 /* Deletes at most max keys whose nts < cutoff_ms (its own transaction).
  * Returns how many, or a negative errno. */

@@ -1,10 +1,11 @@
 /* beat-datastream: consumes the event topic in a consumer group, joins bids
  * with their notices, and serves per-campaign aggregates (actuator) and
  * labelled training samples (lighttrainer) over HTTP (docs/contracts.md).
- * main wires flags, the consumer thread (poll → store.c, which records each
- * partition's batch in its ledger, then stream.c) and the libevent HTTP
- * thread (api.c). Kafka being down is never fatal: the consumer keeps
- * retrying and the HTTP side keeps serving what it has. A partition whose
+ * main wires flags (opts.c), the consumer thread (poll → store.c, which
+ * records each partition's batch and its report rows in its ledger, then
+ * stream.c) and the libevent HTTP thread (api.c). Kafka being down is
+ * never fatal: the consumer keeps retrying and the HTTP side keeps serving
+ * what it has. A partition whose
  * store cannot be used is not consumed (never consumed without dedup). */
 #include <errno.h>
 #include <event2/event.h>
@@ -27,124 +28,14 @@
 #include "beat_metrics.h"
 #include "beat_util.h"
 #include "heard.h"
+#include "opts.h"
+#include "report_read.h"
 #include "store.h"
 #include "stream.h"
 
 #define POLL_BATCH 1024
 #define POLL_MS 100
 #define PARTS_MAX 1024
-
-static char *o_listen, *o_brokers, *o_topic, *o_group, *o_name, *o_level, *o_start_from,
-    *o_store_dir, *o_store_sync;
-static int64_t o_bucket_ms, o_buckets_max, o_window_ms, o_max_open, o_samples_max, o_max_campaigns,
-    o_retention_s, o_max_keys, o_forget_s, o_fcap_rows;
-static int64_t o_settle_ms, o_hb_gap_ms, o_clock_skew_ms;
-static double o_fill_warn_pct;
-static double o_neg_rate;
-static beat_strlist o_kafka_opts;
-static beat_alert_opts o_alert;
-
-static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
-static char *o_sim_clock; /* --sim-clock: engine time spec */
-/* One option per entry, its fields named: a table, laid out by hand. */
-/* clang-format off */
-static const beat_opt OPTS[] = {
-    {.name = "listen", .env = "BEAT_DATASTREAM_LISTEN",
-     .type = BEAT_OPT_STR, .dst = &o_listen, .def = "127.0.0.1:8082",
-     .help = "HTTP address (/v1/aggregates, /v1/samples, /healthz, /metrics)"},
-    {.name = "kafka-brokers", .env = "BEAT_KAFKA_BROKERS",
-     .type = BEAT_OPT_STR, .dst = &o_brokers, .def = "127.0.0.1:9092",
-     .help = "Kafka bootstrap servers (comma list)"},
-    {.name = "topic", .env = "BEAT_KAFKA_TOPIC",
-     .type = BEAT_OPT_STR, .dst = &o_topic, .def = "beat.events",
-     .help = "Kafka topic of events"},
-    {.name = "kafka-opt", .env = "BEAT_DATASTREAM_KAFKA_OPTS",
-     .type = BEAT_OPT_STRLIST, .dst = &o_kafka_opts,
-     .help = "extra librdkafka consumer property KEY=VALUE (repeatable; env: comma "
-             "list), e.g. session.timeout.ms=6000 or security settings"},
-    {.name = "group", .env = "BEAT_DATASTREAM_GROUP",
-     .type = BEAT_OPT_STR, .dst = &o_group, .def = "beat-datastream",
-     .help = "Kafka consumer group (instances in one group split the partitions)"},
-    {.name = "start-from", .env = "BEAT_DATASTREAM_START",
-     .type = BEAT_OPT_STR, .dst = &o_start_from, .def = "beginning",
-     .help = "where a partition with no stored offset (new store) starts: beginning "
-             "(the retained log: nothing produced before is skipped) or end (only new "
-             "events)"},
-    {.name = "store-dir", .env = "BEAT_DATASTREAM_STORE_DIR",
-     .type = BEAT_OPT_STR, .dst = &o_store_dir,
-     .help = "directory of the per-partition stores (dedup keys + offsets, SQLite; "
-             "required; part of the spend ledger: see docs/operations.md). Every "
-             "instance of the group on a host shares it"},
-    {.name = "store-sync", .env = "BEAT_DATASTREAM_STORE_SYNC",
-     .type = BEAT_OPT_STR, .dst = &o_store_sync, .def = "full",
-     .help = "full: fsync every batch (a power cut loses nothing committed); normal: "
-             "fsync at checkpoints only (a crash loses nothing, a power cut may lose "
-             "the last batches' keys: those notices could count twice)"},
-    {.name = "dedup-retention-s", .env = "BEAT_DATASTREAM_DEDUP_RETENTION_S",
-     .type = BEAT_OPT_INT, .dst = &o_retention_s, .def = "3900", .min = 60, .max = 400 * 86400,
-     .help = "how long a notice key is kept, from its signed ts; must be >= the "
-             "receiver's --notice-max-age-s plus its 300 s future allowance"},
-    {.name = "dedup-max-keys", .env = "BEAT_DATASTREAM_DEDUP_MAX_KEYS",
-     .type = BEAT_OPT_INT, .dst = &o_max_keys, .def = "20000000", .min = 1000, .max = 2000000000,
-     .help = "keys per partition store before it reports store_full (it keeps "
-             "storing: a key is never forgotten early); size it peak notices/s per "
-             "partition x retention x 1.5"},
-    {.name = "alert-store-fill-warn-pct", .env = "BEAT_ALERT_STORE_FILL_WARN_PCT",
-     .type = BEAT_OPT_DBL, .dst = &o_fill_warn_pct, .def = "80", .min = 0, .max = 100,
-     .help = "warn when the fullest partition store reaches this % of --dedup-max-keys "
-             "(0 = off; 100 % is an error)"},
-    {.name = "bucket-ms", .env = "BEAT_DATASTREAM_BUCKET_MS",
-     .type = BEAT_OPT_INT, .dst = &o_bucket_ms, .def = "1000", .min = 10, .max = 3600000,
-     .help = "aggregate bucket length (processing time)"},
-    {.name = "buckets-max", .env = "BEAT_DATASTREAM_BUCKETS_MAX",
-     .type = BEAT_OPT_INT, .dst = &o_buckets_max, .def = "3600", .min = 1, .max = 1000000,
-     .help = "closed buckets kept for readers"},
-    {.name = "join-window-ms", .env = "BEAT_DATASTREAM_JOIN_WINDOW_MS",
-     .type = BEAT_OPT_INT, .dst = &o_window_ms, .def = "30000", .min = 10, .max = 86400000,
-     .help = "how long an auction stays open for joining, from first sight"},
-    {.name = "max-open-auctions", .env = "BEAT_DATASTREAM_MAX_OPEN_AUCTIONS",
-     .type = BEAT_OPT_INT, .dst = &o_max_open, .def = "200000", .min = 1, .max = 100000000,
-     .help = "open join entries; beyond it the oldest is dropped and counted"},
-    {.name = "neg-rate", .env = "BEAT_DATASTREAM_NEG_RATE",
-     .type = BEAT_OPT_DBL, .dst = &o_neg_rate, .def = "0.1", .min = 1e-6, .max = 1,
-     .help = "probability of keeping a negative sample (kept ones weigh 1/rate)"},
-    {.name = "samples-max", .env = "BEAT_DATASTREAM_SAMPLES_MAX",
-     .type = BEAT_OPT_INT, .dst = &o_samples_max, .def = "200000", .min = 1, .max = 100000000,
-     .help = "samples kept in the ring for readers"},
-    {.name = "settle-ms", .env = "BEAT_DATASTREAM_SETTLE_MS",
-     .type = BEAT_OPT_INT, .dst = &o_settle_ms, .def = "30000", .min = 1000, .max = 86400000,
-     .help = "a bid with no win, bill or loss notice this long after it was made, while every "
-             "receiver was heard throughout, is released from its budget lease (docs/money.md: "
-             "longer than exchanges take to bill; a bill that comes later still debits)"},
-    BEAT_OPT_CLOCK_SKEW(&o_clock_skew_ms),
-    {.name = "hb-gap-ms", .env = "BEAT_DATASTREAM_HB_GAP_MS",
-     .type = BEAT_OPT_INT, .dst = &o_hb_gap_ms, .def = "3000", .min = 100, .max = 3600000,
-     .help = "a receiver's heartbeats further apart than this are a gap: bids around it never "
-             "expire (their notices may have been lost unheard)"},
-    {.name = "receiver-forget-s", .env = "BEAT_DATASTREAM_RECEIVER_FORGET_S",
-     .type = BEAT_OPT_INT, .dst = &o_forget_s, .def = "300", .min = 1, .max = 86400,
-     .help = "a receiver whose heartbeat was not read for this long no longer holds back "
-             "a partition's heard time (heard_ms in aggregates; one that said goodbye is "
-             "dropped at once)"},
-    {.name = "max-campaigns", .env = "BEAT_DATASTREAM_MAX_CAMPAIGNS",
-     .type = BEAT_OPT_INT, .dst = &o_max_campaigns, .def = "10000", .min = 1, .max = 1000000,
-     .help = "campaigns per bucket; updates beyond it are dropped and counted"},
-    {.name = "fcap-rows", .env = "BEAT_DATASTREAM_FCAP_ROWS",
-     .type = BEAT_OPT_INT, .dst = &o_fcap_rows, .def = "262144", .min = 4, .max = 1 << 28,
-     .help = "frequency-cap rows (campaign, person, window) kept, about 80 bytes each; when "
-             "full the oldest window is evicted and counted (docs/campaigns.md \"freq_cap\")"},
-    BEAT_ALERT_OPTS(&o_alert),
-    {.name = "name", .env = "BEAT_DATASTREAM_NAME",
-     .type = BEAT_OPT_STR, .dst = &o_name, .def = "datastream-1",
-     .help = "instance name (in answers as \"instance\")"},
-    BEAT_HTTP_OPTS(o_http),
-    BEAT_OPT_SIM_CLOCK(&o_sim_clock),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_level, .def = "info",
-     .help = "debug|info|warn|error"},
-    BEAT_OPT_END,
-};
-/* clang-format on */
 
 /* Shared between the consumer thread (writes) and the HTTP thread (health). */
 static struct {
@@ -192,7 +83,7 @@ static void on_rebalance(void *arg, bool revoked, const int32_t *p, int n, int64
     } else {
         dst_heard_assign(D.heard, p, n);
         dst_store_assign(D.store, p, n, start, now);
-        bool from_end = strcmp(o_start_from, "end") == 0;
+        bool from_end = strcmp(dst_o.start_from, "end") == 0;
         for (int i = 0; i < n; i++) expect_mark(p[i], start[i]);
         for (int i = 0; i < n; i++)
             start[i] = start[i] == DST_STORE_REFUSED ? BEAT_KC_START_PAUSED
@@ -332,8 +223,8 @@ static void *consumer_main(void *arg) {
         for (int i = 0; i < nr; i++) {
             expect_mark(rparts[i], rstart[i]);
             int64_t o = rstart[i] == DST_STORE_FROM_START
-                            ? (strcmp(o_start_from, "end") == 0 ? BEAT_KC_START_END
-                                                                : BEAT_KC_START_BEGINNING)
+                            ? (strcmp(dst_o.start_from, "end") == 0 ? BEAT_KC_START_END
+                                                                    : BEAT_KC_START_BEGINNING)
                             : rstart[i];
             if (beat_kconsumer_resume(D.kc, rparts[i], o) != 0) /* still paused */
                 dst_store_retry_later(D.store, rparts[i], now, "kafka seek/resume failed");
@@ -342,7 +233,7 @@ static void *consumer_main(void *arg) {
          * bucket holds (heard.h); buckets read it as they close. */
         if (dst_heard_tick(D.heard, now) > 0) atomic_store(&D.heard_seen_mono, beat_mono_ms());
         dst_stream_tick(D.stream, now);
-        dst_store_expire(D.store, D.stream, D.heard, o_settle_ms, now);
+        dst_store_expire(D.store, D.stream, D.heard, dst_o.settle_ms, now);
         atomic_store(&D.open_auctions, dst_stream_open(D.stream));
         sync_kafka_metrics();
         if (beat_mono_ms() >= next_stats) {
@@ -364,7 +255,7 @@ static bool on_health(void *arg, beat_buf *detail) {
     bool ready = atomic_load(&D.assigned_once) && si.refused == 0;
     pthread_mutex_lock(&D.mu);
     beat_buf_printf(detail, "\"name\":");
-    beat_buf_json_str(detail, o_name, strlen(o_name));
+    beat_buf_json_str(detail, dst_o.name, strlen(dst_o.name));
     beat_buf_printf(detail, ",\"epoch\":\"%016llx\",\"partitions\":[", (unsigned long long)D.epoch);
     for (int i = 0; i < D.n_parts; i++)
         beat_buf_printf(detail, "%s%d", i ? "," : "", (int)D.parts[i]);
@@ -381,8 +272,8 @@ static bool on_health(void *arg, beat_buf *detail) {
     beat_buf_printf(detail,
                     ",\"store_full\":%s,\"store\":{\"open\":%d,\"keys\":%lld,"
                     "\"max_keys\":%lld,\"fill_ratio\":%.4f,\"refused\":[",
-                    si.full ? "true" : "false", si.open, (long long)si.keys, (long long)o_max_keys,
-                    si.fill_ratio);
+                    si.full ? "true" : "false", si.open, (long long)si.keys,
+                    (long long)dst_o.max_keys, si.fill_ratio);
     for (int i = 0; i < si.n_listed; i++)
         beat_buf_printf(detail, "%s%d", i ? "," : "", (int)si.refused_parts[i]);
     beat_buf_printf(detail, "]}");
@@ -466,79 +357,83 @@ int main(int argc, char **argv) {
     if (beat_cfg_start("beat-datastream", "datastream",
                        "Joins bids with their notices from Kafka; serves per-campaign "
                        "aggregates and training samples over HTTP.",
-                       OPTS, argc, argv, &o_level) != 0)
+                       dst_opts, argc, argv, &dst_o.level) != 0)
         return 64;
-    if (beat_cfg_sim_clock("beat-datastream", o_sim_clock) != 0) return 64;
-    if (!o_name[0] || strlen(o_name) > BEAT_ID_MAX) {
+    if (beat_cfg_sim_clock("beat-datastream", dst_o.sim_clock) != 0) return 64;
+    if (!dst_o.name[0] || strlen(dst_o.name) > BEAT_ID_MAX) {
         fprintf(stderr, "beat-datastream: --name: must be 1..%d bytes\n", BEAT_ID_MAX);
         return 64;
     }
-    if (strcmp(o_start_from, "beginning") != 0 && strcmp(o_start_from, "end") != 0) {
+    if (strcmp(dst_o.start_from, "beginning") != 0 && strcmp(dst_o.start_from, "end") != 0) {
         fprintf(stderr,
                 "beat-datastream: --start-from: expected beginning or end, "
                 "got \"%s\"\n",
-                o_start_from);
+                dst_o.start_from);
         return 64;
     }
-    if (strcmp(o_store_sync, "full") != 0 && strcmp(o_store_sync, "normal") != 0) {
+    if (strcmp(dst_o.store_sync, "full") != 0 && strcmp(dst_o.store_sync, "normal") != 0) {
         fprintf(stderr,
                 "beat-datastream: --store-sync: expected full or normal, "
                 "got \"%s\"\n",
-                o_store_sync);
+                dst_o.store_sync);
         return 64;
     }
-    if (!o_store_dir || !*o_store_dir) {
+    if (!dst_o.store_dir || !*dst_o.store_dir) {
         fprintf(stderr, "beat-datastream: --store-dir: required (the per-partition "
                         "dedup stores; see docs/operations.md)\n");
         return 64;
     }
-    beat_cfg_log(OPTS);
+    beat_cfg_log(dst_opts);
     beat_stop_install();
 
     D.epoch = beat_random_u64();
     dst_stream_cfg cfg = {
-        .bucket_ms = o_bucket_ms,
-        .buckets_max = o_buckets_max,
-        .campaigns_max = o_max_campaigns,
-        .join_window_ms = o_window_ms,
-        .max_open = o_max_open,
-        .samples_max = o_samples_max,
-        .neg_rate = o_neg_rate,
+        .bucket_ms = dst_o.bucket_ms,
+        .buckets_max = dst_o.buckets_max,
+        .campaigns_max = dst_o.max_campaigns,
+        .join_window_ms = dst_o.window_ms,
+        .max_open = dst_o.max_open,
+        .samples_max = dst_o.samples_max,
+        .neg_rate = dst_o.neg_rate,
         .seed = beat_random_u64(),
     };
     D.stream = dst_stream_new(&cfg, beat_now_ms());
     if (!D.stream) die("start_failed", "cannot allocate join table, buckets or samples");
     D.start_mono = beat_mono_ms();
-    D.heard = dst_heard_new(o_forget_s * 1000);
-    if (D.heard) dst_heard_set_gap_ms(D.heard, o_hb_gap_ms);
-    if (D.heard) dst_heard_set_max_skew_ms(D.heard, o_clock_skew_ms);
+    D.heard = dst_heard_new(dst_o.forget_s * 1000);
+    if (D.heard) dst_heard_set_gap_ms(D.heard, dst_o.hb_gap_ms);
+    if (D.heard) dst_heard_set_max_skew_ms(D.heard, dst_o.clock_skew_ms);
     if (!D.heard) die("start_failed", "cannot allocate the heard table");
     dst_stream_set_heard(D.stream, D.heard);
-    D.caps = dst_caps_new(o_fcap_rows);
+    D.caps = dst_caps_new(dst_o.fcap_rows);
     if (!D.caps) die("start_failed", "cannot allocate the frequency-cap table");
     dst_stream_set_caps(D.stream, D.caps);
     dst_buckets_set_heard_src(dst_stream_buckets(D.stream), dst_heard_src(D.heard));
     /* The store directory is the daemon's own setup: a missing flag or an
      * unusable directory is fatal at start (a single partition's file
      * failing later is not: that partition waits). */
-    if (mkdir(o_store_dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(dst_o.store_dir, 0755) != 0 && errno != EEXIST) {
         char msg[600];
-        snprintf(msg, sizeof msg, "--store-dir %s: %s", o_store_dir, strerror(errno));
+        snprintf(msg, sizeof msg, "--store-dir %s: %s", dst_o.store_dir, strerror(errno));
         die("store_dir_unusable", msg);
     }
     struct stat sd;
-    if (stat(o_store_dir, &sd) != 0 || !S_ISDIR(sd.st_mode) ||
-        access(o_store_dir, W_OK | X_OK) != 0) {
+    if (stat(dst_o.store_dir, &sd) != 0 || !S_ISDIR(sd.st_mode) ||
+        access(dst_o.store_dir, W_OK | X_OK) != 0) {
         char msg[600];
-        snprintf(msg, sizeof msg, "--store-dir %s: not a writable directory", o_store_dir);
+        snprintf(msg, sizeof msg, "--store-dir %s: not a writable directory", dst_o.store_dir);
         die("store_dir_unusable", msg);
     }
+    static char store_id[33];
+    if (dst_report_store_id(dst_o.store_dir, store_id) != 0) /* readers then count it per URL */
+        beat_log(BEAT_ERROR, "store_id_failed", "dir=%s", dst_o.store_dir);
     dst_store_cfg scfg = {
-        .dir = o_store_dir,
-        .topic = o_topic,
-        .retention_ms = o_retention_s * 1000,
-        .max_keys = o_max_keys,
-        .sync_full = strcmp(o_store_sync, "full") == 0,
+        .dir = dst_o.store_dir,
+        .topic = dst_o.topic,
+        .retention_ms = dst_o.retention_s * 1000,
+        .report_retention_ms = dst_o.report_retention_h * 3600000,
+        .max_keys = dst_o.max_keys,
+        .sync_full = strcmp(dst_o.store_sync, "full") == 0,
     };
     D.store = dst_store_new(&scfg);
     if (!D.store) die("start_failed", "cannot allocate the partition stores");
@@ -546,18 +441,22 @@ int main(int argc, char **argv) {
     struct event_base *base = event_base_new();
     if (!base) die("start_failed", "event_base_new failed");
     int rc = 0;
-    beat_http *http = beat_http_new_lim(base, o_listen, 4096, false, &o_http, &rc);
+    beat_http *http = beat_http_new_lim(base, dst_o.listen, 4096, false, &dst_o.http, &rc);
     if (!http) {
         char msg[256];
-        snprintf(msg, sizeof msg, "cannot listen on %s: %s", o_listen, strerror(-rc));
+        snprintf(msg, sizeof msg, "cannot listen on %s: %s", dst_o.listen, strerror(-rc));
         die("listen_failed", msg);
     }
     dst_api api = {.buckets = dst_stream_buckets(D.stream),
                    .samples = dst_stream_samples(D.stream),
+                   .conv_samples = dst_stream_conv_samples(D.stream),
                    .store = D.store,
                    .caps = D.caps,
-                   .instance = o_name,
-                   .epoch = D.epoch};
+                   .instance = dst_o.name,
+                   .epoch = D.epoch,
+                   .store_dir = dst_o.store_dir,
+                   .store_id = store_id,
+                   .topic = dst_o.topic};
     dst_api_install(http, &api);
     beat_http_set_health(http, on_health, NULL);
     register_metrics();
@@ -566,36 +465,36 @@ int main(int argc, char **argv) {
      * → NULL-terminated key/value pairs. A lost offset (the broker's log
      * restarted) resumes at the log's start: the store's keys make a
      * re-read harmless, a skip would lose events. */
-    const char **kv = calloc((size_t)o_kafka_opts.n * 2 + 3, sizeof *kv);
+    const char **kv = calloc((size_t)dst_o.kafka_opts.n * 2 + 3, sizeof *kv);
     if (!kv) die("start_failed", "out of memory");
     int nkv = 0;
     kv[nkv++] = "auto.offset.reset";
     kv[nkv++] = "earliest";
-    for (int i = 0; i < o_kafka_opts.n; i++) {
-        char *eq = strchr(o_kafka_opts.v[i], '=');
-        if (!eq || eq == o_kafka_opts.v[i]) {
+    for (int i = 0; i < dst_o.kafka_opts.n; i++) {
+        char *eq = strchr(dst_o.kafka_opts.v[i], '=');
+        if (!eq || eq == dst_o.kafka_opts.v[i]) {
             fprintf(stderr, "beat-datastream: --kafka-opt: expected KEY=VALUE, got \"%s\"\n",
-                    o_kafka_opts.v[i]);
+                    dst_o.kafka_opts.v[i]);
             return 64;
         }
         *eq = '\0';
-        kv[nkv++] = o_kafka_opts.v[i];
+        kv[nkv++] = dst_o.kafka_opts.v[i];
         kv[nkv++] = eq + 1;
     }
-    D.kc = beat_kconsumer_new(o_brokers, o_group, o_topic, on_rebalance, NULL, kv);
+    D.kc = beat_kconsumer_new(dst_o.brokers, dst_o.group, dst_o.topic, on_rebalance, NULL, kv);
     free(kv);
     if (!D.kc) { /* only a bad property gets here: a config error */
         fprintf(stderr, "beat-datastream: cannot create the Kafka consumer (bad "
                         "--kafka-brokers/--group/--topic/--kafka-opt, see log)\n");
-        beat_log(BEAT_FATAL, "kafka_config_invalid", "brokers=%s group=%s topic=%s", o_brokers,
-                 o_group, o_topic);
+        beat_log(BEAT_FATAL, "kafka_config_invalid", "brokers=%s group=%s topic=%s", dst_o.brokers,
+                 dst_o.group, dst_o.topic);
         return 64;
     }
-    beat_alert *alert = beat_alert_opts_new(&o_alert, o_name);
-    dst_alerts_cfg acfg = {.brokers = o_brokers,
-                           .max_keys = o_max_keys,
-                           .fill_warn_pct = o_fill_warn_pct,
-                           .opts = &o_alert,
+    beat_alert *alert = beat_alert_opts_new(&dst_o.alert, dst_o.name);
+    dst_alerts_cfg acfg = {.brokers = dst_o.brokers,
+                           .max_keys = dst_o.max_keys,
+                           .fill_warn_pct = dst_o.fill_warn_pct,
+                           .opts = &dst_o.alert,
                            .consumed = K.consumed,
                            .last_reset_ms = &K.last_reset_ms};
     beat_alert_rules *rules = alert ? dst_alerts_start(alert, &acfg) : NULL;
@@ -607,11 +506,12 @@ int main(int argc, char **argv) {
     beat_loop_timer *stop_ev = beat_loop_stop_watch(base);
     if (!stop_ev) die("start_failed", "event_new failed");
     beat_log(BEAT_INFO, "started", "name=%s listen=%s brokers=%s topic=%s group=%s epoch=%016llx",
-             o_name, o_listen, o_brokers, o_topic, o_group, (unsigned long long)D.epoch);
+             dst_o.name, dst_o.listen, dst_o.brokers, dst_o.topic, dst_o.group,
+             (unsigned long long)D.epoch);
 
     event_base_dispatch(base);
 
-    beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
+    beat_log(BEAT_INFO, "stopping", "name=%s", dst_o.name);
     beat_stop_request(); /* in case the loop ended for another reason */
     pthread_join(thr, NULL);
     beat_alert_rules_stop(rules);
@@ -628,6 +528,6 @@ int main(int argc, char **argv) {
     dst_stream_free(D.stream);
     dst_caps_free(D.caps);
     dst_heard_free(D.heard);
-    beat_log(BEAT_INFO, "stopped", "name=%s", o_name);
+    beat_log(BEAT_INFO, "stopped", "name=%s", dst_o.name);
     return 0;
 }

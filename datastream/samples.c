@@ -25,7 +25,10 @@ struct dst_samples {
     int64_t max, head, count; /* head = oldest */
     uint64_t last_seq;
     slot *ring;
+    int conv; /* set once before use */
 };
+
+void dst_samples_set_conv(dst_samples *s) { s->conv = 1; }
 
 dst_samples *dst_samples_new(int64_t max) {
     if (max < 1 || max > (1LL << 28)) return NULL;
@@ -99,6 +102,7 @@ static int get_locked(dst_samples *s, uint64_t after, int max, beat_sample *out)
         o->seq = sl->seq;
         memcpy(o->campaign, sl->campaign, sizeof o->campaign);
         o->label = sl->label;
+        o->conv = s->conv;
         o->weight = sl->weight;
         o->ts_ms = sl->ts_ms;
         o->n_feat = sl->n_feat;

@@ -12,6 +12,8 @@
 typedef struct dst_samples dst_samples;
 
 dst_samples *dst_samples_new(int64_t max); /* NULL on bad max / OOM */
+/* Every sample of s is a conversion sample ("conv":1 on the wire). */
+void dst_samples_set_conv(dst_samples *s);
 void dst_samples_free(dst_samples *s);
 
 /* Copies feat (n ≤ BEAT_FEAT_MAX). Returns the new sample's seq (1, 2, …),

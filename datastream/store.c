@@ -21,11 +21,12 @@
 #include "beat_util.h"
 #include "join.h"
 #include "ledger.h"
+#include "report_count.h"
 
 typedef struct part {
     dst_ledger *l;
     bool assigned, refused;
-    int64_t next_retry_ms, next_expire_ms;
+    int64_t next_retry_ms, next_expire_ms, next_report_ms;
     /* The ledger's committed totals as GET /v1/ledger serves them; under
      * mu (the HTTP thread reads them). snap_seq < 0: not held here. */
     beat_ledger_row *snap;
@@ -140,6 +141,7 @@ dst_store *dst_store_new(const dst_store_cfg *cfg) {
     if (st->cfg.retry_ms <= 0) st->cfg.retry_ms = 5000;
     if (st->cfg.expire_batch <= 0) st->cfg.expire_batch = 2000;
     if (st->cfg.expire_budget_ms <= 0) st->cfg.expire_budget_ms = 20;
+    if (st->cfg.report_retention_ms <= 0) st->cfg.report_retention_ms = 400 * 24 * DST_HOUR_MS;
     pthread_mutex_init(&st->mu, NULL);
     for (int i = 0; i < DST_STORE_PARTS_MAX; i++) st->p[i].snap_seq = -1;
     publish(st);
@@ -300,7 +302,7 @@ static int grow(dst_store *st, int n) {
 
 static bool is_notice(beat_event_type t) {
     return t == BEAT_EV_WIN || t == BEAT_EV_BILL || t == BEAT_EV_LOSS || t == BEAT_EV_IMP ||
-           t == BEAT_EV_CLICK;
+           t == BEAT_EV_CLICK || t == BEAT_EV_CONV;
 }
 
 /* The money of a new notice, once per (auction, imp), in the batch: the
@@ -308,7 +310,7 @@ static bool is_notice(beat_event_type t) {
  * settles the bid, whose signed price then no longer counts as committed
  * (released; docs/money.md). Markers make both exactly once for the life
  * of the keys. 0 or a negative errno. */
-static int settle(dst_ledger *l, const beat_event *ev, int64_t nts, uint8_t *what) {
+static int settle(dst_ledger *l, const beat_event *ev, int64_t nts, uint8_t *what, int64_t *spent) {
     bool priced = (ev->type == BEAT_EV_WIN || ev->type == BEAT_EV_BILL) &&
                   ev->price_cpm_micros > 0 && ev->price_cpm_micros <= DST_PRICE_CPM_MAX;
     int64_t spend = 0;
@@ -325,6 +327,7 @@ static int settle(dst_ledger *l, const beat_event *ev, int64_t nts, uint8_t *wha
         if (rc < 0) return rc;
         if (rc == 1) released = ev->bid_cpm_micros;
     }
+    *spent = spend;
     if ((spend || released) && ev->campaign[0])
         return dst_ledger_credit(l, ev->campaign, spend, released);
     return 0;
@@ -354,16 +357,20 @@ static int record(dst_store *st, dst_ledger *l, int32_t partition, const dst_sto
              * of ours (a bogus future ts must not expire everything). */
             int64_t ts = ev->ts_ms < now_ms ? ev->ts_ms : now_ms;
             if (ts > clock) clock = ts;
+            int64_t spent = 0, nts = 0;
             if (is_notice(ev->type)) {
-                int64_t nts = ev->notice_ts_ms > 0 ? ev->notice_ts_ms : ev->ts_ms;
+                nts = dst_stream_dedup_ts(ev);
                 rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, (int)ev->type), nts);
                 if (rc == 0) st->what[i] = W_DUP;
-                else if (rc == 1) rc = settle(l, ev, nts, &st->what[i]);
-                if (rc < 0) {
-                    dst_ledger_rollback(l);
-                    return beat_reasonf(why, rc, "%s: insert failed (%s)", dst_ledger_path(l),
-                                        strerror(-rc));
-                }
+                else if (rc == 1) rc = settle(l, ev, nts, &st->what[i], &spent);
+            }
+            /* The report rows, in the same transaction (report_count.h). */
+            if (rc >= 0 && (st->what[i] == W_NEW || st->what[i] == W_NEW_DEBITED))
+                rc = dst_report_count(l, ev, spent, nts, now_ms);
+            if (rc < 0) {
+                dst_ledger_rollback(l);
+                return beat_reasonf(why, rc, "%s: insert failed (%s)", dst_ledger_path(l),
+                                    strerror(-rc));
             }
         }
         if (m[i].offset + 1 > next) next = m[i].offset + 1;
@@ -471,6 +478,10 @@ int dst_store_maintain(dst_store *st, int64_t now_ms, int32_t *parts, int64_t *s
                 beat_log(BEAT_INFO, "store_recovered", "partition=%d start=%lld", i, (long long)s);
             }
             changed = true;
+        }
+        if (p->l && now_ms >= p->next_report_ms) { /* report retention, in steps */
+            int n = dst_report_retain(p->l, i, st->cfg.report_retention_ms, 2000, now_ms);
+            p->next_report_ms = now_ms + (n == 2000 ? 100 : 5000);
         }
         if (p->l && now_ms >= p->next_expire_ms && beat_mono_us() < deadline_us) {
             int64_t before = dst_ledger_keys(p->l);

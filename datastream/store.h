@@ -31,6 +31,8 @@ typedef struct dst_store_cfg {
     int64_t retry_ms;         /* a refused ledger is tried again this often */
     int expire_batch;         /* keys per DELETE (0 = 2000) */
     int64_t expire_budget_ms; /* per maintain call (0 = 20) */
+    /* Report rows of engine hours older than this go (0 = 400 days). */
+    int64_t report_retention_ms;
 } dst_store_cfg;
 
 /* One consumed Kafka message: its value and offset. */

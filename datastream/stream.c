@@ -21,8 +21,20 @@
 #include "caps.h"
 #include "join.h"
 
+/* A clicked bid's features, remembered for its conversion sample. */
+typedef struct dst_click {
+    uint64_t key; /* join key; 0 = empty */
+    int64_t bid_ts_ms;
+    uint16_t n_feat;
+    uint32_t feat[BEAT_FEAT_MAX];
+    char campaign[BEAT_ID_MAX + 1];
+} dst_click;
+
 struct dst_stream {
     dst_stream_cfg cfg;
+    dst_click *clicks; /* ring of DST_CLICKS_MAX, oldest overwritten */
+    int clicks_next;
+    dst_samples *conv_samples;
     dst_unsettled *unsettled; /* ring of DST_UNSETTLED_MAX */
     int un_head, un_n;
     dst_join *join;
@@ -39,7 +51,8 @@ void dst_stream_set_caps(dst_stream *s, dst_caps *c) { s->caps = c; }
 void dst_stream_set_heard(dst_stream *s, dst_heard *h) { s->heard = h; }
 
 static struct {
-    beat_counter *events[BEAT_EV_CLICK + 1];
+    beat_counter *events[BEAT_EV_CONV + 1];
+    beat_counter *convs_attributed, *convs_late, *conv_samples, *conv_unjoined;
     beat_counter *invalid, *duplicates, *durable, *debited, *late, *evicted, *revoked;
     beat_counter *no_campaign, *overflow, *bad_price, *opp_events;
     beat_counter *pos, *neg, *skipped, *unjoined, *unsettled_dropped;
@@ -54,6 +67,18 @@ static void metrics_init(void) {
         snprintf(name, sizeof name, "beat_datastream_events_total{type=\"%s\"}", names[t]);
         M.events[t] = beat_counter_new(name, "Valid events consumed, by type.");
     }
+    M.events[BEAT_EV_CONV] = beat_counter_new("beat_datastream_events_total{type=\"conv\"}",
+                                              "Valid events consumed, by type.");
+    M.convs_attributed = beat_counter_new(
+        "beat_datastream_convs_attributed_total",
+        "Conversions counted for their click's campaign (first per click, within its window).");
+    M.convs_late = beat_counter_new("beat_datastream_convs_late_total",
+                                    "Conversions after their click's signed window: not counted.");
+    M.conv_samples = beat_counter_new("beat_datastream_conv_samples_total",
+                                      "Conversion samples emitted (GET /v1/samples?kind=conv).");
+    M.conv_unjoined = beat_counter_new(
+        "beat_datastream_conv_samples_unjoined_total",
+        "Attributed conversions without a sample: their click's features were no longer held.");
     M.invalid = beat_counter_new("beat_datastream_invalid_events_total",
                                  "Messages that are not valid events (dropped).");
     M.duplicates = beat_counter_new("beat_datastream_duplicates_total",
@@ -119,7 +144,11 @@ dst_stream *dst_stream_new(const dst_stream_cfg *cfg, int64_t now_ms) {
     s->buckets = dst_buckets_new(cfg->bucket_ms, cfg->buckets_max, cfg->campaigns_max, now_ms);
     s->samples = dst_samples_new(cfg->samples_max);
     s->unsettled = malloc(DST_UNSETTLED_MAX * sizeof *s->unsettled);
-    if (!s->join || !s->buckets || !s->samples) {
+    s->clicks = calloc(DST_CLICKS_MAX, sizeof *s->clicks);
+    s->conv_samples =
+        dst_samples_new(cfg->samples_max < DST_CLICKS_MAX ? cfg->samples_max : DST_CLICKS_MAX);
+    if (s->conv_samples) dst_samples_set_conv(s->conv_samples);
+    if (!s->join || !s->buckets || !s->samples || !s->clicks || !s->conv_samples) {
         dst_stream_free(s);
         return NULL;
     }
@@ -131,6 +160,8 @@ void dst_stream_free(dst_stream *s) {
     dst_join_free(s->join);
     dst_buckets_free(s->buckets);
     dst_samples_free(s->samples);
+    dst_samples_free(s->conv_samples);
+    free(s->clicks);
     free(s->unsettled);
     free(s);
 }
@@ -154,6 +185,14 @@ static void emit(dst_stream *s, const dst_entry *e, int label, float w) {
     if (label) {
         s->st.samples_pos++;
         beat_counter_inc(M.pos);
+        /* Remembered for a conversion that may follow (the oldest goes). */
+        dst_click *c = &s->clicks[s->clicks_next];
+        s->clicks_next = (s->clicks_next + 1) % DST_CLICKS_MAX;
+        c->key = e->key ? e->key : 1;
+        c->bid_ts_ms = e->bid_ts_ms;
+        c->n_feat = e->n_feat;
+        if (e->n_feat) memcpy(c->feat, e->feat, sizeof *c->feat * e->n_feat);
+        memcpy(c->campaign, e->campaign, sizeof c->campaign);
     } else {
         s->st.samples_neg++;
         beat_counter_inc(M.neg);
@@ -328,12 +367,59 @@ static void apply_open(dst_stream *s, dst_entry *e, const beat_event *ev, int64_
     }
 }
 
+int64_t dst_stream_dedup_ts(const beat_event *ev) {
+    if (ev->type == BEAT_EV_CONV) return ev->notice_ts_ms + (int64_t)ev->conv_window_s * 1000;
+    return ev->notice_ts_ms > 0 ? ev->notice_ts_ms : ev->ts_ms;
+}
+
+/* Attribution (docs/contracts.md "Conversions"): the token names the click
+ * it came through, the last one before the conversion (the landing page
+ * keeps the newest token), so a conversion counts for that click's
+ * campaign when it came within the window signed with the click, in the
+ * bucket open when it is read. Once per click: its key is the click's
+ * (auction, imp) in the store, so replays never get here. No join: a
+ * conversion comes long after its click's entry closed. */
+static void conv_apply(dst_stream *s, const beat_event *ev, int64_t now_ms) {
+    s->st.events[BEAT_EV_CONV]++;
+    beat_counter_inc(M.events[BEAT_EV_CONV]);
+    if (ev->ts_ms - ev->notice_ts_ms > (int64_t)ev->conv_window_s * 1000) {
+        s->st.convs_late++;
+        beat_counter_inc(M.convs_late);
+        return;
+    }
+    dst_delta d = {.convs = 1, .conv_value_micros = ev->value_micros};
+    if (dst_buckets_add(s->buckets, now_ms, ev->campaign, &d) != 0) {
+        s->st.campaign_overflow++;
+        beat_counter_inc(M.overflow);
+        return;
+    }
+    s->st.convs_attributed++;
+    beat_counter_inc(M.convs_attributed);
+    /* The conversion sample: the clicked bid's features, newest first (a
+     * linear scan: conversions are few, the ring is small). */
+    uint64_t key = dst_join_key(ev->auction, ev->imp);
+    for (int i = 0; i < DST_CLICKS_MAX; i++) {
+        const dst_click *c =
+            &s->clicks[(s->clicks_next - 1 - i + 2 * DST_CLICKS_MAX) % DST_CLICKS_MAX];
+        if (!c->key) break;
+        if (c->key != key) continue;
+        if (dst_samples_push(s->conv_samples, c->campaign, 1, 1.0f, c->bid_ts_ms, c->feat,
+                             c->n_feat)) {
+            s->st.conv_samples++;
+            beat_counter_inc(M.conv_samples);
+        }
+        return;
+    }
+    s->st.conv_unjoined++;
+    beat_counter_inc(M.conv_unjoined);
+}
+
 void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition, int64_t now_ms) {
     dst_stream_apply_ex(s, ev, partition, now_ms, 0);
 }
 
 void dst_stream_count_duplicate(dst_stream *s, const beat_event *ev) {
-    if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;
+    if ((ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) && ev->type != BEAT_EV_CONV) return;
     s->st.events[ev->type]++;
     beat_counter_inc(M.events[ev->type]);
     s->st.duplicates++;
@@ -376,6 +462,10 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
             s->st.campaign_overflow++;
             beat_counter_inc(M.overflow);
         }
+        return;
+    }
+    if (ev->type == BEAT_EV_CONV) {
+        conv_apply(s, ev, now_ms);
         return;
     }
     if (ev->type < BEAT_EV_BID || ev->type > BEAT_EV_CLICK) return;
@@ -444,5 +534,6 @@ void dst_stream_revoke(dst_stream *s, const int32_t *parts, int n, int64_t now_m
 
 dst_buckets *dst_stream_buckets(dst_stream *s) { return s->buckets; }
 dst_samples *dst_stream_samples(dst_stream *s) { return s->samples; }
+dst_samples *dst_stream_conv_samples(dst_stream *s) { return s->conv_samples; }
 const dst_stream_stats *dst_stream_stats_get(const dst_stream *s) { return &s->st; }
 int64_t dst_stream_open(const dst_stream *s) { return dst_join_open(s->join); }

@@ -30,18 +30,29 @@ typedef struct dst_stream_cfg {
 /* Counters of one stream (also mirrored into /metrics). Written by the
  * consumer thread only; read them on that thread (or in tests). */
 typedef struct dst_stream_stats {
-    uint64_t events[BEAT_EV_CLICK + 1]; /* by beat_event_type */
+    uint64_t events[BEAT_EV_CONV + 1]; /* by beat_event_type (hb, opp apart) */
     uint64_t invalid, duplicates, late;
     uint64_t durable_duplicates; /* of duplicates: caught by the ledger */
     uint64_t debited_before;     /* priced win/bill whose spend the ledger
                                     says was counted already */
     uint64_t evicted, revoked, no_campaign, campaign_overflow, bad_price;
     uint64_t samples_pos, samples_neg, samples_skipped, samples_unjoined;
-    uint64_t heartbeats; /* receivers' hb events: no aggregate, sample or key */
-    uint64_t opp_events; /* inference nodes' opp events: aggregated, never joined */
+    uint64_t heartbeats;       /* receivers' hb events: no aggregate, sample or key */
+    uint64_t opp_events;       /* inference nodes' opp events: aggregated, never joined */
+    uint64_t convs_attributed; /* conv events counted for their click's campaign */
+    uint64_t convs_late;       /* conv events after their signed window: not counted */
+    uint64_t conv_samples;     /* conversion samples emitted */
+    uint64_t conv_unjoined;    /* attributed, but the click's features were not held */
 } dst_stream_stats;
 
 typedef struct dst_stream dst_stream;
+
+/* The time a notice's dedup key is stored under (ledger.h): its signed ts
+ * (the event's ts when it has none). A conversion's key is stored under the
+ * end of its window instead, the last moment the receiver takes it, so it
+ * is kept --dedup-retention-s past that and a replay is always a duplicate
+ * (docs/contracts.md "Conversions"). */
+int64_t dst_stream_dedup_ts(const beat_event *ev);
 
 dst_stream *dst_stream_new(const dst_stream_cfg *cfg, int64_t now_ms);
 void dst_stream_free(dst_stream *s);
@@ -96,6 +107,11 @@ void dst_stream_set_heard(dst_stream *s, dst_heard *h);
 
 dst_buckets *dst_stream_buckets(dst_stream *s);
 dst_samples *dst_stream_samples(dst_stream *s);
+/* Conversion samples (docs/contracts.md "Training samples", "conv":1): the
+ * features of a clicked bid again, when a conversion of that click was
+ * attributed while the click is among the last DST_CLICKS_MAX remembered. */
+dst_samples *dst_stream_conv_samples(dst_stream *s);
+#define DST_CLICKS_MAX 8192
 const dst_stream_stats *dst_stream_stats_get(const dst_stream *s);
 int64_t dst_stream_open(const dst_stream *s);
 

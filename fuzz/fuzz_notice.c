@@ -57,9 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                       n.bid_cpm_micros, n.ts_ms, n.landing, n.sig);
             FUZZ_CHECK(src == 0);
         } else {
-            beat_notice_fields f = {n.type,  n.exchange, n.flags,       n.auction,
-                                    n.imp,   n.campaign, n.crid,        n.bid_cpm_micros,
-                                    n.ts_ms, n.landing,  n.bid_currency};
+            beat_notice_fields f = {n.type,  n.exchange, n.flags,        n.auction,
+                                    n.imp,   n.campaign, n.crid,         n.bid_cpm_micros,
+                                    n.ts_ms, n.landing,  n.bid_currency, n.conv_window_s};
             src = beat_notice_sign(SECRET, sizeof SECRET - 1, &f, n.sig);
             bool nl = strchr(n.exchange, '\n') || strchr(n.auction, '\n') || strchr(n.imp, '\n') ||
                       strchr(n.campaign, '\n') || strchr(n.crid, '\n');

@@ -10,6 +10,7 @@
  * not accepted), an accepted notice always encodes to an event that
  * decodes back to the same fields, and a test notice never reaches the
  * producer. */
+#include "../receiver/conv.c"   /* notices.c routes /conv and builds click redirects */
 #include "../receiver/events.c" /* notices.c hands accepted events here */
 #include "../receiver/notices.c"
 
@@ -137,9 +138,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             src = beat_notice_sign_v1(SECRET, sizeof SECRET - 1, n.auction, n.imp, n.campaign,
                                       n.bid_cpm_micros, n.ts_ms, n.landing, sig);
         } else {
-            beat_notice_fields f = {n.type,  n.exchange, n.flags,       n.auction,
-                                    n.imp,   n.campaign, n.crid,        n.bid_cpm_micros,
-                                    n.ts_ms, n.landing,  n.bid_currency};
+            beat_notice_fields f = {n.type,  n.exchange, n.flags,        n.auction,
+                                    n.imp,   n.campaign, n.crid,         n.bid_cpm_micros,
+                                    n.ts_ms, n.landing,  n.bid_currency, n.conv_window_s};
             src = beat_notice_sign(SECRET, sizeof SECRET - 1, &f, sig); /* '\n' in an id */
         }
         char *q2 = src == 0 ? resign(q, sig) : NULL;

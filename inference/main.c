@@ -1,8 +1,9 @@
 /* beat-inference: answers OpenRTB bid requests (POST /openrtb2/bid) from the
  * current world (campaigns + pacing state + CTR model) that the sync thread
  * keeps in step with the supervisor (docs/architecture.md "Bidding" and "The
- * careful link"). Flags, wiring, the HTTP handler and the worker loops live
- * here; HTTP is http.c, parse memory arena.c, parsing openrtb.c, the auction
+ * careful link"). Flags, wiring and the main loop live here; the workers and
+ * the bid handler are worker.c, /healthz, gauges, alerts and stats health.c,
+ * HTTP http.c, parse memory arena.c, parsing openrtb.c, the auction
  * bidder.c, worlds model.c, the supervisor link sync.c, bid logs bidlog.c.
  * The bid path never blocks on a peer and never logs per request. */
 #include <errno.h>
@@ -26,19 +27,17 @@
 #include "bidlog.h"
 #include "exchange.h"
 #include "fcap.h"
-#include "gunzip.h"
-#include "http.h"
+#include "health.h"
 #include "lease.h"
 #include "model.h"
 #include "openrtb.h"
 #include "opps.h"
-#include "prof.h"
 #include "privacy.h"
+#include "prof.h"
 #include "sync.h"
+#include "worker.h"
 
 #define MAX_WORKERS 64
-#define RESP_MAX (1024 * 1024) /* a response that does not fit → no-bid */
-#define SCRATCH_MAX (64 * 1024)
 
 static char *o_lease, *o_listen, *o_pub, *o_rep, *o_receiver_url, *o_bidlog, *o_secret, *o_name,
     *o_log_level, *o_rates, *o_tcf_purposes;
@@ -177,28 +176,10 @@ static const beat_opt opts[] = {
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "inference-1",
      .help = "instance name (node id in bid logs)"},
     BEAT_OPT_SIM_CLOCK(&o_sim_clock),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
-     .help = "debug|info|warn|error"},
+    BEAT_OPT_LOG_LEVEL(&o_log_level),
     BEAT_OPT_END,
 };
 /* clang-format on */
-
-typedef struct worker {
-    int idx; /* also the hazard slot */
-    struct event_base *base;
-    inf_http *http;
-    beat_loop_timer *tick; /* stop watch */
-    pthread_t thr;
-    beat_buf resp, scratch;
-    inf_gunzip *gz; /* Content-Encoding: gzip bodies, bounded by --max-body */
-    inf_xcache *xc; /* this worker's cross-weight cache */
-    inf_req req;
-    inf_result res;
-    beat_event ev;
-    inf_prof prof;                         /* sampled phase CPU (prof.h) */
-    char explain[INF_EXPLAIN_HDR_MAX + 1]; /* --explain: this answer's header */
-} worker;
 
 static struct {
     inf_holder *holder;
@@ -207,299 +188,19 @@ static struct {
     inf_sync *sync;
     inf_leases *leases;
     inf_fcap *fcap;
-    worker *w;
+    inf_worker *w;
     int nw;
+    inf_worker_cfg wcfg; /* what every worker shares */
     beat_loop_timer *stats_ev;
-    inf_opps *opps;                     /* opportunity counters, one row per worker */
-    beat_loop_timer *opps_ev;           /* sends them every second (on worker 0) */
-    beat_counter *shaded, *shade_saved; /* first-price shading (bidder.c) */
+    inf_opps *opps;           /* opportunity counters, one row per worker */
+    beat_loop_timer *opps_ev; /* sends them every second (on worker 0) */
 } G;
 
-/* ---- the bid handler ------------------------------------------------------ */
-
-/* The gate, after a bid request's head and before its body: which
- * exchange sent it, and whether its QPS cap has room (exchange.c). */
-static void on_gate(void *arg, const inf_http_head *hd, inf_http_verdict *v) {
-    worker *w = arg;
-    const inf_world *wd = inf_holder_acquire(G.holder, w->idx);
-    inf_exch_verdict xv;
-    inf_exch_gate(wd, o_open, hd->exchange, hd->key, hd->peer, beat_mono_us() * 1000, &xv);
-    inf_holder_release(G.holder, w->idx);
-    *v = (inf_http_verdict){.code = xv.code,
-                            .reason = xv.reason,
-                            .headers = xv.headers,
-                            .tag = xv.slot,
-                            .tag_i = xv.xi};
-}
-
-static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
-    worker *w = arg;
-    int64_t t0 = beat_mono_us();
-    inf_prof_begin(&w->prof);
-    inf_xslot *xs = rq->tag; /* the exchange the gate admitted it as */
-    const char *ver = rq->ortb_version;
-    if (!rq->post) {
-        inf_exch_done(xs, INF_OUT_BAD, 0, 0, 0, t0);
-        inf_http_reply_error(c, 405, NULL, "Allow: POST\r\n", "method not allowed: use POST");
-        return;
-    }
-    const char *body = rq->body;
-    size_t len = rq->body_len;
-    const char *enc = rq->content_encoding;
-    if (enc && strcasecmp(enc, "identity") != 0) {
-        int rc = -ENOTSUP;
-        if (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0 ||
-            strcasecmp(enc, "deflate") == 0)
-            rc = inf_gunzip_run(w->gz, body ? body : "", len, &body, &len);
-        if (rc < 0) {
-            if (rc == -EMSGSIZE)
-                inf_http_reply_error(c, 413, NULL, NULL, "body: inflated size over --max-body");
-            else if (rc == -ENOTSUP)
-                inf_http_reply_error(c, 415, NULL, NULL, "Content-Encoding: only gzip or deflate");
-            else inf_http_reply_error(c, 400, NULL, NULL, "body: invalid gzip data");
-            inf_exch_done(xs, INF_OUT_BAD, 0, 0, 0, t0);
-            return;
-        }
-    }
-    beat_reason why = {{0}};
-    /* The parse tree lives in this worker's arena until inf_req_fini. */
-    inf_arena_on();
-    int prc = inf_req_parse(body, len, &w->req, &why);
-    inf_arena_off();
-    inf_prof_mark(&w->prof, INF_PH_PARSE);
-    if (prc < 0) {
-        inf_arena_reset();
-        inf_http_reply_error(c, 400, ver, NULL, why.msg);
-        inf_exch_done(xs, INF_OUT_BAD, 0, 0, 0, t0);
-        return;
-    }
-    const inf_world *wd = inf_holder_acquire(G.holder, w->idx);
-    /* The exchange's settings in this world; gone only if a new set dropped
-     * it between the head and the body. */
-    const beat_exchange *x = o_open ? NULL : inf_exch_find(wd, xs, rq->tag_i);
-    if (!o_open && !x) {
-        inf_holder_release(G.holder, w->idx);
-        inf_req_fini(&w->req);
-        inf_arena_reset();
-        inf_http_reply_error(c, 403, ver, NULL, "exchange no longer configured");
-        return;
-    }
-    w->req.exch = x;
-    if (w->req.at == 0) w->req.at = x ? x->at : 2;
-    if (x) inf_req_default_cur(&w->req, x->cur);
-    int64_t reserve_ms = x && x->tmax_reserve_ms >= 0 ? x->tmax_reserve_ms : o_tmax_reserve_ms;
-
-    /* tmax: the exchange stops waiting tmax ms after it sent the request; the
-     * handler's entry (body read) stands in for the arrival. Less than the
-     * reserve (the exchange's tmax_reserve_ms, else --tmax-reserve-ms) left
-     * → a late bid would be thrown away: no-bid. */
-    int64_t deadline_us =
-        w->req.tmax_ms > 0 ? t0 + (w->req.tmax_ms - reserve_ms) * 1000 : INT64_MAX;
-    if (beat_mono_us() >= deadline_us) {
-        w->res.n = 0;
-        w->res.n_explain = 0;
-        w->res.reason = INF_NB_TMAX;
-    } else {
-        inf_bidder_run(G.bidder, wd, &w->req, beat_now_ms(), w->xc, &w->res);
-        if (w->res.n > 0 && beat_mono_us() >= deadline_us) {
-            w->res.n = 0;
-            w->res.reason = INF_NB_TMAX;
-        }
-    }
-    inf_prof_mark(&w->prof, INF_PH_AUCTION);
-    int code = 204;
-    if (w->res.n > 0) {
-        beat_buf_reset(&w->resp);
-        int rc = inf_bidder_response(G.bidder, wd, &w->req, &w->res, &w->resp, &w->scratch);
-        inf_prof_mark(&w->prof, INF_PH_RESPONSE);
-        if (rc == 0) {
-            code = 200;
-            for (int k = 0; k < w->res.n; k++) {
-                const inf_bid *bd = &w->res.bids[k];
-                if (bd->price_cpm_micros >= bd->value_cpm_micros) continue;
-                beat_counter_inc(G.shaded);
-                beat_counter_add(G.shade_saved,
-                                 (uint64_t)(bd->value_cpm_micros - bd->price_cpm_micros));
-            }
-            /* test=1 is not billable traffic: no bid logs (no training,
-             * no pacing spend), the answer is otherwise the same. */
-            for (int k = 0; !w->req.test && k < w->res.n; k++) {
-                inf_bidder_event(G.bidder, wd, &w->req, &w->res, k, &w->ev);
-                inf_bidlog_send(G.bidlog, &w->ev);
-            }
-            inf_prof_mark(&w->prof, INF_PH_EVENT);
-        } else {
-            w->res.reason = INF_NB_RESPONSE;
-            beat_log_rl(5000, BEAT_ERROR, "response_too_large", "err=%d max=%d", rc, RESP_MAX);
-        }
-    }
-    if (o_explain) inf_bidder_explain(wd, &w->res, w->explain, sizeof w->explain);
-    inf_holder_release(G.holder, w->idx);
-    inf_http_reply(c, code, ver, o_explain ? w->explain : NULL, w->resp.data,
-                   code == 200 ? w->resp.len : 0);
-    inf_exch_done(xs, code == 200 ? INF_OUT_BID : INF_OUT_NOBID, w->res.reason,
-                  code == 200 ? w->res.n : 0, w->req.n_imp_total - w->req.n_imp, t0);
-    inf_req_fini(&w->req); /* after the reply: the response used its strings */
-    inf_arena_reset();
-}
-
-/* ---- health, metrics, stats --------------------------------------------------- */
-
-static bool health(void *arg, beat_buf *d) {
-    (void)arg;
-    inf_versions v;
-    inf_holder_versions(G.holder, &v);
-    int64_t now = beat_now_ms();
-    int64_t state_age = v.has_state ? now - v.state_ts_ms : -1;
-    beat_buf_puts(d, "\"name\":");
-    beat_buf_json_str(d, o_name, strlen(o_name));
-    beat_buf_printf(
-        d,
-        ",\"workers\":%d,\"has_model\":%s,\"has_state\":%s,"
-        "\"model_version\":%lld,\"campaigns_version\":%lld,"
-        "\"state_version\":%lld,\"campaigns\":%d,\"state_age_ms\":%lld,"
-        "\"model_age_ms\":%lld,\"state_stale\":%s,\"lease_age_ms\":%lld",
-        G.nw, v.has_model ? "true" : "false", v.has_state ? "true" : "false", (long long)v.model_v,
-        (long long)v.campaigns_v, (long long)v.state_v, v.n_campaigns, (long long)state_age,
-        (long long)(v.has_model ? now - v.model_ts_ms : -1),
-        state_age > o_max_state_age_ms ? "true" : "false",
-        (long long)(inf_leases_last_ok_ms(G.leases) ? now - inf_leases_last_ok_ms(G.leases) : -1));
-    beat_buf_printf(d, ",\"exchanges_version\":%lld,\"exchanges\":%d,\"open\":%s",
-                    (long long)v.exchanges_v, v.n_exchanges, o_open ? "true" : "false");
-    beat_buf_printf(d, ",\"segments_version\":%lld,\"segment_lists\":%d", (long long)v.segments_v,
-                    v.n_segment_lists);
-    /* Without an exchange configured every bid request is refused: not
-     * ready to do the job (docs/exchanges.md "Before the first snapshot"). */
-    return v.has_model && v.has_state && inf_leases_ready(G.leases) &&
-           (o_open || v.n_exchanges > 0);
-}
-
-enum { GV_MODEL_V, GV_STATE_V, GV_CAMP_V, GV_CAMPS, GV_STATE_AGE, GV_MODEL_AGE };
-static const int gauge_sel[] = {GV_MODEL_V, GV_STATE_V,   GV_CAMP_V,
-                                GV_CAMPS,   GV_STATE_AGE, GV_MODEL_AGE};
-
-static double gauge_fn(void *arg) {
-    inf_versions v;
-    inf_holder_versions(G.holder, &v);
-    double now = (double)beat_now_ms();
-    switch (*(const int *)arg) {
-        case GV_MODEL_V: return (double)v.model_v;
-        case GV_STATE_V: return (double)v.state_v;
-        case GV_CAMP_V: return (double)v.campaigns_v;
-        case GV_CAMPS: return v.n_campaigns;
-        case GV_STATE_AGE: return v.has_state ? (now - (double)v.state_ts_ms) / 1e3 : -1;
-        case GV_MODEL_AGE: return v.has_model ? (now - (double)v.model_ts_ms) / 1e3 : -1;
-    }
-    return 0;
-}
-
-static void metrics_init(void) {
-    inf_exch_metrics_init(); /* the per-request metrics are per exchange (exchange.c) */
-    inf_prof_metrics_init();
-    G.shaded = beat_counter_new("beat_inference_shaded_bids_total",
-                                "First-price bids answered below their value (shaded "
-                                "by the campaign's win_curve)");
-    G.shade_saved = beat_counter_new("beat_inference_shade_cpm_micros_total",
-                                     "Sum over shaded bids of value minus bid (CPM micros)");
-    beat_gauge_fn_new("beat_inference_model_version", "Model version held", gauge_fn,
-                      (void *)&gauge_sel[GV_MODEL_V]);
-    beat_gauge_fn_new("beat_inference_state_version", "Pacing state version held", gauge_fn,
-                      (void *)&gauge_sel[GV_STATE_V]);
-    beat_gauge_fn_new("beat_inference_campaigns_version", "Campaign set version held", gauge_fn,
-                      (void *)&gauge_sel[GV_CAMP_V]);
-    beat_gauge_fn_new("beat_inference_campaigns", "Campaigns in the world", gauge_fn,
-                      (void *)&gauge_sel[GV_CAMPS]);
-    beat_gauge_fn_new("beat_inference_state_age_seconds",
-                      "Age of the pacing state (by its ts); -1 if none", gauge_fn,
-                      (void *)&gauge_sel[GV_STATE_AGE]);
-    beat_gauge_fn_new("beat_inference_model_age_seconds",
-                      "Age of the model (checkpoint ts); -1 if none", gauge_fn,
-                      (void *)&gauge_sel[GV_MODEL_AGE]);
-}
-
-/* Alert rules (ops): inputs are the registry counters of bidlog.c and
- * sync.c (same name = same counter) and the age gauges above. */
-static beat_alert_rules *start_alert_rules(void) {
-    beat_counter *hb = beat_counter_new("beat_inference_heartbeats_total", "");
-    beat_counter *sent = beat_counter_new("beat_inference_bidlog_sent_total", "");
-    beat_counter *drop = beat_counter_new("beat_inference_bidlog_dropped_total", "");
-    char sup[300], rcv[300];
-    snprintf(sup, sizeof sup, "supervisor %s silent (no heartbeat)", o_pub);
-    snprintf(rcv, sizeof rcv, "receiver %s: bid-log pushes failing", o_bidlog);
-    beat_alert_rule r[] = {
-        {.name = "supervisor_unreachable",
-         .what = sup,
-         .unit = "s",
-         .kind = BEAT_RULE_SILENT,
-         .value = beat_alert_counter_fn,
-         .value_arg = hb,
-         .warn = o_alert.peer_warn_s,
-         .error = o_alert.peer_error_s},
-        {.name = "receiver_unreachable",
-         .what = rcv,
-         .unit = "s",
-         .kind = BEAT_RULE_FAILING,
-         .value = beat_alert_counter_fn,
-         .value_arg = drop,
-         .total = beat_alert_counter_fn,
-         .total_arg = sent,
-         .warn = o_alert.peer_warn_s,
-         .error = o_alert.peer_error_s},
-        {.name = "bidlog_drop_rate",
-         .what = "bid logs dropped",
-         .unit = "%",
-         .kind = BEAT_RULE_RATIO,
-         .value = beat_alert_counter_fn,
-         .value_arg = drop,
-         .total = beat_alert_counter_fn,
-         .total_arg = sent,
-         .total_is_rest = true,
-         .warn = o_alert.drop_warn_pct,
-         .error = o_alert.drop_error_pct},
-        {.name = "state_stale",
-         .what = "pacing state age",
-         .unit = "s",
-         .kind = BEAT_RULE_VALUE,
-         .value = gauge_fn,
-         .value_arg = (void *)&gauge_sel[GV_STATE_AGE],
-         .warn = o_state_warn_s,
-         .error = o_state_error_s},
-        {.name = "model_stale",
-         .what = "model age",
-         .unit = "s",
-         .kind = BEAT_RULE_VALUE,
-         .value = gauge_fn,
-         .value_arg = (void *)&gauge_sel[GV_MODEL_AGE],
-         .warn = o_model_warn_s,
-         .error = o_model_error_s},
-    };
-    return beat_alert_rules_run(&o_alert, o_name, r, (int)(sizeof r / sizeof r[0]));
-}
-
-static void log_stats(void) {
-    inf_versions v;
-    inf_holder_versions(G.holder, &v);
-    inf_exch_totals t;
-    inf_exch_get_totals(&t);
-    beat_log(
-        BEAT_INFO, "stats",
-        "bid=%llu nobid=%llu bad_request=%llu bids=%llu no_model=%llu "
-        "no_state=%llu stale_state=%llu refused=%llu qps_limited=%llu "
-        "model_version=%lld campaigns_version=%lld state_version=%lld "
-        "exchanges_version=%lld",
-        (unsigned long long)t.outcome[INF_OUT_BID], (unsigned long long)t.outcome[INF_OUT_NOBID],
-        (unsigned long long)t.outcome[INF_OUT_BAD], (unsigned long long)t.bids,
-        (unsigned long long)t.nobid[INF_NB_NO_MODEL], (unsigned long long)t.nobid[INF_NB_NO_STATE],
-        (unsigned long long)t.nobid[INF_NB_STALE_STATE], (unsigned long long)t.refused,
-        (unsigned long long)t.qps_limited, (long long)v.model_v, (long long)v.campaigns_v,
-        (long long)v.state_v, (long long)v.exchanges_v);
-}
-
-/* ---- workers ---------------------------------------------------------------- */
+/* ---- timers on worker 0 ------------------------------------------------------- */
 
 static void stats_tick(void *arg) {
     (void)arg;
-    log_stats();
+    inf_health_log_stats();
 }
 
 /* Opportunities counted since the last second, into the bid log. */
@@ -513,61 +214,9 @@ static void opps_tick(void *arg) {
     inf_opps_collect(G.opps, beat_now_ms(), o_name, emit_opp, NULL);
 }
 
-static int worker_init(worker *w, int idx, bool reuseport) {
-    int err = 0;
-    w->idx = idx;
-    w->res.opps = inf_opps_row(G.opps, idx);
-    beat_buf_init(&w->resp, RESP_MAX);
-    beat_buf_init(&w->scratch, SCRATCH_MAX);
-    w->gz = inf_gunzip_new((size_t)o_max_body);
-    w->xc = inf_xcache_new();
-    if (!w->gz || !w->xc) return -ENOMEM;
-    w->base = event_base_new();
-    if (!w->base) return -ENOMEM;
-    inf_http_cfg hc = {
-        .listen = o_listen,
-        .reuseport = reuseport,
-        .max_body = (size_t)o_max_body,
-        .max_header = 16 * 1024,
-        .max_conns = (int)o_max_conns,
-        .read_timeout_ms = (int)o_read_timeout_ms,
-        .idle_timeout_ms = (int)o_idle_timeout_ms,
-        .bid = on_bid,
-        .bid_arg = w,
-        .gate = on_gate,
-        .gate_arg = w,
-        .health = health,
-    };
-    w->http = inf_http_new(w->base, &hc, &err);
-    if (!w->http) return err ? err : -EIO;
-    w->tick = beat_loop_stop_watch(w->base);
-    if (!w->tick) return -ENOMEM;
-    return 0;
-}
-
-static void worker_fini(worker *w) {
-    beat_loop_timer_free(w->tick);
-    inf_http_free(w->http);
-    if (w->base) event_base_free(w->base);
-    beat_buf_fini(&w->resp);
-    beat_buf_fini(&w->scratch);
-    inf_gunzip_free(w->gz);
-    inf_xcache_free(w->xc);
-}
-
-/* Worker threads parse in their own arena slice (the main thread has 0). */
-static void *worker_main(void *arg) {
-    worker *w = arg;
-    char name[16]; /* per-thread CPU in top -H and the bench */
-    snprintf(name, sizeof name, "inf-w%d", w->idx);
-    pthread_setname_np(pthread_self(), name);
-    inf_arena_bind(w->idx);
-    return beat_loop_thread(w->base);
-}
-
 static void cleanup(void) {
     inf_sync_stop(G.sync); /* before the holder: it is the holder's writer */
-    for (int i = 0; i < G.nw; i++) worker_fini(&G.w[i]);
+    for (int i = 0; i < G.nw; i++) inf_worker_fini(&G.w[i]);
     beat_loop_timer_free(G.stats_ev);
     beat_loop_timer_free(G.opps_ev);
     inf_holder_free(G.holder);
@@ -621,7 +270,10 @@ int main(int argc, char **argv) {
         beat_log(BEAT_WARN, "open_mode",
                  "msg=\"--open: bid requests are answered for anyone, "
                  "unauthenticated and uncapped; for development only\"");
-    metrics_init();
+    inf_exch_metrics_init(); /* the per-request metrics are per exchange (exchange.c) */
+    inf_prof_metrics_init();
+    inf_worker_metrics_init();
+    inf_health_metrics_init();
     inf_privacy_metrics_init();
 
     G.nw = (int)o_workers;
@@ -699,8 +351,39 @@ int main(int argc, char **argv) {
         cleanup();
         return 1;
     }
+    inf_health_cfg hcfg = {
+        .holder = G.holder,
+        .leases = G.leases,
+        .name = o_name,
+        .workers = G.nw,
+        .open = o_open,
+        .max_state_age_ms = o_max_state_age_ms,
+        .pub_url = o_pub,
+        .bidlog_url = o_bidlog,
+        .alert = &o_alert,
+        .state_warn_s = o_state_warn_s,
+        .state_error_s = o_state_error_s,
+        .model_warn_s = o_model_warn_s,
+        .model_error_s = o_model_error_s,
+    };
+    inf_health_set(&hcfg);
+    G.wcfg = (inf_worker_cfg){
+        .holder = G.holder,
+        .bidder = G.bidder,
+        .bidlog = G.bidlog,
+        .opps = G.opps,
+        .open = o_open,
+        .explain = o_explain,
+        .tmax_reserve_ms = o_tmax_reserve_ms,
+        .listen = o_listen,
+        .max_body = (size_t)o_max_body,
+        .max_conns = (int)o_max_conns,
+        .read_timeout_ms = (int)o_read_timeout_ms,
+        .idle_timeout_ms = (int)o_idle_timeout_ms,
+        .health = inf_health_fn,
+    };
     for (int i = 0; i < G.nw; i++) {
-        if ((rc = worker_init(&G.w[i], i, G.nw > 1)) != 0) {
+        if ((rc = inf_worker_init(&G.w[i], i, &G.wcfg, G.nw > 1)) != 0) {
             beat_log(BEAT_FATAL, "listen_failed", "listen=%s err=%d", o_listen, rc);
             G.nw = i + 1; /* fini what was (partly) set up */
             cleanup();
@@ -709,11 +392,11 @@ int main(int argc, char **argv) {
     }
     G.stats_ev = beat_loop_every(G.w[0].base, 10000, stats_tick, NULL);
     G.opps_ev = beat_loop_every(G.w[0].base, 1000, opps_tick, NULL);
-    beat_alert_rules *alert_rules = start_alert_rules();
+    beat_alert_rules *alert_rules = inf_health_alerts_start();
 
     int started = 1;
     for (int i = 1; i < G.nw; i++, started++)
-        if (pthread_create(&G.w[i].thr, NULL, worker_main, &G.w[i]) != 0) {
+        if (pthread_create(&G.w[i].thr, NULL, inf_worker_main, &G.w[i]) != 0) {
             /* Its socket would accept connections nobody serves: stop. */
             beat_log(BEAT_FATAL, "worker_start_failed", "worker=%d", i);
             beat_stop_request();
@@ -729,7 +412,7 @@ int main(int argc, char **argv) {
 
     beat_log(BEAT_INFO, "stopping", "name=%s", o_name);
     for (int i = 1; i < started; i++) pthread_join(G.w[i].thr, NULL);
-    log_stats();
+    inf_health_log_stats();
     beat_alert_rules_end(alert_rules);
     cleanup();
     beat_log(BEAT_INFO, "stopped", "name=%s", o_name);

@@ -115,6 +115,9 @@ int inf_notice_url_m(beat_buf *out, const char *base, const beat_notice_fields *
         (rc = beat_buf_put_i64(out, f->bid_cpm_micros)) < 0 ||
         (f->bid_cur && *f->bid_cur && strcmp(f->bid_cur, "USD") != 0 &&
          ((rc = beat_buf_puts(out, "&bc=")) < 0 || (rc = url_encode(out, f->bid_cur)) < 0)) ||
+        (click && f->conv_window_s &&
+         ((rc = beat_buf_puts(out, "&cw=")) < 0 ||
+          (rc = beat_buf_put_i64(out, f->conv_window_s)) < 0)) ||
         (rc = beat_buf_puts(out, "&t=")) < 0 || (rc = beat_buf_put_i64(out, f->ts_ms)) < 0 ||
         (rc = beat_buf_puts(out, "&f=")) < 0 || (rc = beat_buf_put_i64(out, f->flags)) < 0 ||
         (!click && ((rc = beat_buf_puts(out, "&p=")) < 0 || (rc = beat_buf_puts(out, mp)) < 0 ||

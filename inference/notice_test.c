@@ -33,6 +33,7 @@ static void fill_macros(const char *url, const char *auction, const char *imp, c
 }
 
 static const char *g_bid_cur; /* the bid currency of the fields below */
+static int32_t g_cw;          /* a click's signed conversion window (0: none) */
 
 static int same_as_common(const inf_signer *s, const char *base, const char *exchange,
                           uint32_t flags, const char *auction, const char *imp, const char *camp,
@@ -54,7 +55,8 @@ static int same_as_common(const inf_signer *s, const char *base, const char *exc
             bid,
             ts,
             t[k] == BEAT_EV_CLICK ? "https://www.acme.example/landing?src=beat&x=1 2" : NULL,
-            g_bid_cur};
+            g_bid_cur,
+            t[k] == BEAT_EV_CLICK ? g_cw : 0};
         CHECK_EQ_INT(inf_notice_sign(s, &f, sig), 0);
         CHECK_EQ_INT(beat_notice_sign(s->secret, s->secret_len, &f, sig2), 0);
         CHECK_EQ_STR(sig, sig2);
@@ -76,6 +78,7 @@ static int same_as_common(const inf_signer *s, const char *base, const char *exc
         CHECK_EQ_INT(nt.flags, flags);
         CHECK_EQ_STR(nt.bid_currency, g_bid_cur && strcmp(g_bid_cur, "USD") ? g_bid_cur : "");
         CHECK_EQ_STR(nt.exchange, exchange);
+        CHECK_EQ_INT(nt.conv_window_s, t[k] == BEAT_EV_CLICK ? g_cw : 0);
         CHECK(beat_notice_verify(s->secret, s->secret_len, &nt));
         /* ...under its own path only */
         if (t[k] != BEAT_EV_BILL && t[k] != BEAT_EV_CLICK &&
@@ -103,6 +106,12 @@ static int test_matches_common(void) {
         CHECK_EQ_INT(
             same_as_common(&s3, "https://r", "", BEAT_NOTICE_F_TEST, "x", "y", "z", NULL, 0, 5), 0);
     }
+    /* a click with a conversion window: cw written and signed */
+    g_cw = 86400;
+    CHECK_EQ_INT(same_as_common(&s1, "http://127.0.0.1:8081", "x1", 0, "auc-1", "1", "acme-shoes",
+                                "acme-300x250", 1234567, 1700000000000LL),
+                 0);
+    g_cw = 0;
     /* a bid in EUR: bc written and signed; USD writes nothing extra */
     for (int k = 0; k < 2; k++) {
         g_bid_cur = k ? "EUR" : "USD";
@@ -115,7 +124,7 @@ static int test_matches_common(void) {
     char long_id[BEAT_ID_MAX + 2];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
-    beat_notice_fields f = {BEAT_EV_WIN, "", 0, long_id, "1", "c", "cr", 1, 1, NULL, NULL};
+    beat_notice_fields f = {BEAT_EV_WIN, "", 0, long_id, "1", "c", "cr", 1, 1, NULL, NULL, 0};
     CHECK_EQ_INT(inf_notice_sign(&s1, &f, sig), -EINVAL);
     f.auction = "a\nb"; /* would make the signed text ambiguous */
     CHECK_EQ_INT(inf_notice_sign(&s1, &f, sig), -EINVAL);
@@ -143,7 +152,7 @@ static int test_exchange_macros(void) {
     inf_signer s;
     inf_signer_init(&s, "secret-one", 10);
     beat_notice_fields f = {BEAT_EV_LOSS, "adx-eu",        0,    "auc", "1", "c1", "cr",
-                            2000000,      1700000000000LL, NULL, NULL};
+                            2000000,      1700000000000LL, NULL, NULL,  0};
     char sig[BEAT_SIG_HEX + 1];
     CHECK_EQ_INT(inf_notice_sign(&s, &f, sig), 0);
     const inf_notice_macros m = {"${WIN_PRICE}", "${WIN_CUR}", "${LOSS_CODE}"};
@@ -222,7 +231,8 @@ static int test_many_inputs(void) {
                                     len * 1000003LL,
                                     1700000000000LL + len,
                                     landing,
-                                    len % 5 ? NULL : "EUR"};
+                                    len % 5 ? NULL : "EUR",
+                                    len % 7 ? 0 : 86400};
             char a[BEAT_SIG_HEX + 1], b[BEAT_SIG_HEX + 1];
             int ra = inf_notice_sign(&s, &f, a), rb = beat_notice_sign(secret, lens[k], &f, b);
             CHECK_EQ_INT(ra, rb);

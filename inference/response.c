@@ -193,6 +193,7 @@ static int click_url(inf_bidder *b, beat_buf *scratch, const inf_req *r, const i
     beat_notice_fields f = notice_fields(r, bid, c, cr, ts_ms);
     f.type = BEAT_EV_CLICK;
     f.landing = cr->landing;
+    f.conv_window_s = c->conv_window_s; /* signed: the receiver's conversion token */
     if ((rc = inf_notice_sign(&b->signer, &f, sig)) < 0) return rc;
     return inf_notice_url(scratch, b->cfg.receiver_url, &f, sig);
 }

@@ -36,6 +36,8 @@ static int64_t o_queue_max, o_max_age_s, o_max_body, o_workers, o_bidlog_max, o_
     o_retry_after_s, o_bidlog_pct, o_heartbeat_ms;
 static double o_qwarn, o_qerror;
 static bool o_accept_v1;
+static char *o_conv_param;
+static int64_t o_conv_max_age_s;
 static beat_alert_opts o_alert;
 
 static beat_http_limits o_http = BEAT_HTTP_LIMITS_DEFAULT;
@@ -102,6 +104,15 @@ static const beat_opt opts[] = {
      .type = BEAT_OPT_BOOL, .dst = &o_accept_v1, .def = "false",
      .help = "also accept signature v1 notices (type and creative unsigned); for the upgrade "
              "only: turn off --notice-max-age-s after the last v1 inference node is gone"},
+    {.name = "conv-param", .env = "BEAT_RECEIVER_CONV_PARAM",
+     .type = BEAT_OPT_STR, .dst = &o_conv_param, .def = "beat_cv",
+     .help = "query parameter that carries a click's conversion token to its landing page "
+             "(docs/contracts.md \"Conversions\"); \"\" = hand out no tokens"},
+    {.name = "conv-max-age-s", .env = "BEAT_RECEIVER_CONV_MAX_AGE_S",
+     .type = BEAT_OPT_INT, .dst = &o_conv_max_age_s, .def = "2592000", .min = 1,
+     .max = 2592000,
+     .help = "conversions later than this after their click are refused (410), whatever "
+             "the campaign's window"},
     {.name = "max-body", .env = "BEAT_RECEIVER_MAX_BODY",
      .type = BEAT_OPT_INT, .dst = &o_max_body, .def = "16384", .min = 256, .max = 1048576,
      .help = "largest POST body (bytes)"},
@@ -327,6 +338,8 @@ int main(int argc, char **argv) {
         .max_age_ms = o_max_age_s * 1000,
         .max_future_ms = 5 * 60 * 1000,
         .accept_v1 = o_accept_v1,
+        .conv_param = o_conv_param,
+        .conv_max_age_ms = o_conv_max_age_s * 1000,
         .retry_after_s = (int)o_retry_after_s,
         .fx = &g_fx,
     };

@@ -22,9 +22,10 @@
 
 #include "beat_fx.h"
 #include "beat_log.h"
+#include "conv.h"
 
 /* A 1×1 transparent GIF, the classic 43-byte tracking pixel. */
-static const unsigned char pixel_gif[43] = {
+const unsigned char rcv_pixel_gif[43] = {
     'G',  'I',  'F',  '8',  '9',  'a',  0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
     0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
     0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
@@ -193,6 +194,7 @@ void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg, rcv_events *eve
         snprintf(name, sizeof name, "beat_receiver_rejected_total{reason=\"%s\"}", reject_names[r]);
         s->rejected[r] = beat_counter_new(name, "Notices rejected, by reason");
     }
+    rcv_conv_metrics_init(s);
     s->refused[0] =
         beat_counter_new("beat_receiver_notices_refused_total{reason=\"spool_full\"}",
                          "Valid notices answered 503 (event not queued for Kafka), by reason");
@@ -208,11 +210,13 @@ void rcv_worker_bufs_init(rcv_worker_bufs *w, rcv_notices *s, size_t max_body) {
     w->shared = s;
     beat_buf_init(&w->body, max_body);
     beat_buf_init(&w->event, RCV_EVENT_MAX);
+    beat_buf_init(&w->location, BEAT_URL_MAX + BEAT_CONV_TOKEN_MAX + 64);
 }
 
 void rcv_worker_bufs_fini(rcv_worker_bufs *w) {
     beat_buf_fini(&w->body);
     beat_buf_fini(&w->event);
+    beat_buf_fini(&w->location);
 }
 
 int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms, beat_buf *scratch) {
@@ -233,13 +237,13 @@ int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms, beat
 uint64_t rcv_notices_accepted(const rcv_notices *s) {
     uint64_t n = 0;
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) n += beat_counter_get(s->accepted[t]);
-    return n;
+    return n + beat_counter_get(s->accepted[BEAT_EV_CONV]);
 }
 
 uint64_t rcv_notices_test(const rcv_notices *s) {
     uint64_t n = 0;
     for (int t = BEAT_EV_WIN; t <= BEAT_EV_CLICK; t++) n += beat_counter_get(s->test[t]);
-    return n;
+    return n + beat_counter_get(s->test[BEAT_EV_CONV]);
 }
 
 uint64_t rcv_notices_refused(const rcv_notices *s) {
@@ -248,13 +252,12 @@ uint64_t rcv_notices_refused(const rcv_notices *s) {
 
 uint64_t rcv_notices_rejected(const rcv_notices *s) {
     uint64_t n = 0;
-    for (int r = RCV_MALFORMED; r < RCV_REJECT_N; r++) n += beat_counter_get(s->rejected[r]);
+    for (int r = RCV_MALFORMED; r < RCV_REJECT_N; r++)
+        n += beat_counter_get(s->rejected[r]) + beat_counter_get(s->conv_rejected[r]);
     return n;
 }
 
-/* The notice's query: the URL's, or for a POST without one, the
- * form-encoded body (trailing whitespace trimmed). NULL = body too big. */
-static const char *notice_query(beat_http_req *req, rcv_worker_bufs *w) {
+const char *rcv_notice_query(beat_http_req *req, rcv_worker_bufs *w) {
     const char *q = beat_http_req_query(req);
     if ((q && *q) || beat_http_req_method(req) != BEAT_HTTP_POST) return q ? q : "";
     beat_buf_reset(&w->body);
@@ -262,6 +265,16 @@ static const char *notice_query(beat_http_req *req, rcv_worker_bufs *w) {
     while (w->body.len > 0 && isspace((unsigned char)w->body.data[w->body.len - 1]))
         w->body.data[--w->body.len] = '\0';
     return w->body.data ? w->body.data : "";
+}
+
+void rcv_reply_refused(beat_http_req *req, rcv_notices *s, int rc) {
+    beat_counter_inc(s->refused[rc == -ENOBUFS ? 0 : 1]);
+    char ra[16];
+    snprintf(ra, sizeof ra, "%d", s->cfg.retry_after_s);
+    beat_http_add_header(req, "Retry-After", ra);
+    beat_http_reply_error(req, 503,
+                          rc == -ENOBUFS ? "event spool full (Kafka slow or down); retry later"
+                                         : "event not queued for Kafka; retry later");
 }
 
 static void handle(beat_http_req *req, rcv_worker_bufs *w, beat_event_type type) {
@@ -272,7 +285,7 @@ static void handle(beat_http_req *req, rcv_worker_bufs *w, beat_event_type type)
         beat_http_reply_error(req, 405, "use GET or POST");
         goto done;
     }
-    const char *query = notice_query(req, w);
+    const char *query = rcv_notice_query(req, w);
     if (!query) {
         beat_counter_inc(s->rejected[RCV_MALFORMED]);
         beat_http_reply_error(req, 413, "body too large");
@@ -291,19 +304,14 @@ static void handle(beat_http_req *req, rcv_worker_bufs *w, beat_event_type type)
     /* Test or not, the answer is the same. */
     beat_http_add_header(req, "Cache-Control", "no-store");
     if (rc < 0 && type != BEAT_EV_CLICK) {
-        beat_counter_inc(s->refused[rc == -ENOBUFS ? 0 : 1]);
-        char ra[16];
-        snprintf(ra, sizeof ra, "%d", s->cfg.retry_after_s);
-        beat_http_add_header(req, "Retry-After", ra);
-        beat_http_reply_error(req, 503,
-                              rc == -ENOBUFS ? "event spool full (Kafka slow or down); retry later"
-                                             : "event not queued for Kafka; retry later");
+        rcv_reply_refused(req, s, rc);
         goto done;
     }
     if (type == BEAT_EV_IMP) {
-        beat_http_reply(req, 200, "image/gif", pixel_gif, sizeof pixel_gif);
+        beat_http_reply(req, 200, "image/gif", rcv_pixel_gif, sizeof rcv_pixel_gif);
     } else if (type == BEAT_EV_CLICK) {
-        beat_http_add_header(req, "Location", n.landing);
+        /* The landing, with the click's conversion token when there is room. */
+        beat_http_add_header(req, "Location", rcv_conv_location(s, &n, &w->location));
         beat_http_reply(req, 302, NULL, NULL, 0);
     } else {
         beat_http_reply(req, 204, NULL, NULL, 0);
@@ -327,4 +335,5 @@ void rcv_notices_route(beat_http *h, rcv_worker_bufs *w) {
     beat_http_route_ex(h, "/loss", on_loss, w, &o);
     beat_http_route_ex(h, "/imp", on_imp, w, &o);
     beat_http_route_ex(h, "/click", on_click, w, &o);
+    rcv_conv_route(h, w);
 }

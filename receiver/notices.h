@@ -1,4 +1,5 @@
-/* Notice endpoints of the receiver: /win /bill /loss /imp /click. */
+/* Notice endpoints of the receiver: /win /bill /loss /imp /click, and
+ * /conv (conv.c). */
 #ifndef RCV_NOTICES_H
 #define RCV_NOTICES_H
 
@@ -29,6 +30,11 @@ typedef struct rcv_notice_cfg {
     bool accept_v1;           /* --notice-accept-v1: the upgrade window */
     int retry_after_s;        /* Retry-After of a 503 (event not queued for Kafka) */
     const struct beat_fx *fx; /* --currency-rates (borrowed); NULL = USD only */
+    /* Conversions (conv.c): the landing's query parameter that carries the
+     * token ("" or NULL = none handed out), and the longest any window may
+     * run (a token older than min(its window, this) is expired). */
+    const char *conv_param;
+    int64_t conv_max_age_ms;
 } rcv_notice_cfg;
 
 /* Parses, verifies and checks one notice query string (pure; no I/O).
@@ -45,8 +51,10 @@ void rcv_notice_to_event(const beat_notice *n, int64_t now_ms, beat_event *ev);
 typedef struct rcv_notices {
     rcv_notice_cfg cfg;
     rcv_events *events;
-    beat_counter *accepted[BEAT_EV_CLICK + 1]; /* by type, real traffic only */
-    beat_counter *test[BEAT_EV_CLICK + 1];     /* test notices, by type */
+    beat_counter *accepted[BEAT_EV_CONV + 1];  /* by type, real traffic only */
+    beat_counter *test[BEAT_EV_CONV + 1];      /* test notices, by type */
+    beat_counter *conv_rejected[RCV_REJECT_N]; /* /conv calls refused, by reason */
+    beat_counter *conv_tokens;                 /* tokens handed out on clicks */
     beat_counter *v1;                          /* v1 notices accepted */
     beat_counter *rejected[RCV_REJECT_N];
     /* Valid notices answered 503 because their event could not be queued
@@ -58,7 +66,7 @@ typedef struct rcv_notices {
 /* Per-worker scratch, so workers never share buffers. */
 typedef struct rcv_worker_bufs {
     rcv_notices *shared;
-    beat_buf body, event;
+    beat_buf body, event, location;
 } rcv_worker_bufs;
 
 void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg, rcv_events *events);
@@ -68,6 +76,12 @@ void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg, rcv_events *eve
  * nothing, only its counter moves. 0, or rcv_events_send's negative code
  * (not queued: -ENOBUFS when the spool is full; the caller answers 503). */
 int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms, beat_buf *scratch);
+/* The notice's query: the URL's, or for a POST without one, the
+ * form-encoded body (trailing whitespace trimmed). NULL = body too big. */
+const char *rcv_notice_query(beat_http_req *req, rcv_worker_bufs *w);
+/* Answers 503 with Retry-After for an event that could not be queued (rc
+ * from rcv_events_send), counting it. */
+void rcv_reply_refused(beat_http_req *req, rcv_notices *s, int rc);
 void rcv_worker_bufs_init(rcv_worker_bufs *w, rcv_notices *s, size_t max_body);
 void rcv_worker_bufs_fini(rcv_worker_bufs *w);
 /* Routes the five notice paths on h; w must outlive h. */

@@ -13,7 +13,8 @@
 
 static const char SECRET[] = "unit-secret";
 static const int64_t NOW = 1700000000000LL;
-static rcv_notice_cfg CFG = {SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000, false, 10, NULL};
+static rcv_notice_cfg CFG = {
+    SECRET, sizeof SECRET - 1, 3600 * 1000, 300 * 1000, false, 10, NULL, NULL, 0};
 
 /* Builds a v2 query signed for type t (as an exchange would send it after
  * substituting the macros), flags f. p/l/u NULL = absent; sig_override
@@ -22,7 +23,7 @@ static void query_f(char *out, size_t n, beat_event_type t, uint32_t f, const ch
                     int64_t ts, const char *p, const char *l, const char *u_raw, const char *u_enc,
                     const char *sig_override) {
     char sig[BEAT_SIG_HEX + 1];
-    beat_notice_fields nf = {t, "ex1", f, a, "1", "c1", "cr9", b, ts, u_raw, NULL};
+    beat_notice_fields nf = {t, "ex1", f, a, "1", "c1", "cr9", b, ts, u_raw, NULL, 0};
     beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
     int k = snprintf(out, n, "v=2&x=ex1&a=%s&i=1&c=c1&cr=cr9&b=%" PRId64 "&t=%" PRId64 "&f=%u", a,
                      b, ts, f);
@@ -334,8 +335,8 @@ static int t_ids_utf8(void) {
     };
     for (size_t k = 0; k < sizeof T / sizeof T[0]; k++) {
         char sig[BEAT_SIG_HEX + 1];
-        beat_notice_fields f = {BEAT_EV_WIN, "",      0,   T[k].raw, "1", "c1",
-                                "",          2500000, NOW, NULL,     NULL};
+        beat_notice_fields f = {BEAT_EV_WIN, "",      0,   T[k].raw, "1",  "c1",
+                                "",          2500000, NOW, NULL,     NULL, 0};
         CHECK_EQ_INT(beat_notice_sign(SECRET, sizeof SECRET - 1, &f, sig), 0);
         snprintf(q, sizeof q, "v=2&a=%s&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s", T[k].enc, NOW,
                  sig);
@@ -344,7 +345,8 @@ static int t_ids_utf8(void) {
     }
     /* The exchange id is held to the same rule (events will carry it). */
     char sig[BEAT_SIG_HEX + 1];
-    beat_notice_fields f = {BEAT_EV_WIN, "x\x01", 0, "A1", "1", "c1", "", 2500000, NOW, NULL, NULL};
+    beat_notice_fields f = {BEAT_EV_WIN, "x\x01", 0,   "A1", "1",  "c1",
+                            "",          2500000, NOW, NULL, NULL, 0};
     CHECK_EQ_INT(beat_notice_sign(SECRET, sizeof SECRET - 1, &f, sig), 0);
     snprintf(q, sizeof q, "v=2&x=x%%01&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=1&s=%s", NOW, sig);
     CHECK_EQ_INT(check(BEAT_EV_WIN, q, &n), RCV_MALFORMED);
@@ -386,7 +388,8 @@ static int t_currency(void) {
         {"EUR", "2.5", 0, RCV_PRICE}, /* 2.70 USD: above the 2.5 USD bid */
     };
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
-        beat_notice_fields nf = {BEAT_EV_WIN, "", 0, "A1", "1", "c1", "", 2500000, NOW, NULL, NULL};
+        beat_notice_fields nf = {BEAT_EV_WIN, "",      0,   "A1", "1",  "c1",
+                                 "",          2500000, NOW, NULL, NULL, 0};
         beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
         snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=%s&cur=%s&s=%s", NOW,
                  T[i].p, T[i].cur, sig);
@@ -405,7 +408,8 @@ static int t_currency(void) {
     snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&t=%" PRId64 "&p=2&cur=EUR&s=%s", NOW, sig);
     CHECK_EQ_INT(check_why(&CFG, BEAT_EV_WIN, q, &n, &why), RCV_CURRENCY);
     /* a bid made in EUR (bc signed), the price without cur: EUR */
-    beat_notice_fields nf = {BEAT_EV_BILL, "", 0, "A1", "1", "c1", "", 2500000, NOW, NULL, "EUR"};
+    beat_notice_fields nf = {BEAT_EV_BILL, "",      0,   "A1", "1",   "c1",
+                             "",           2500000, NOW, NULL, "EUR", 0};
     beat_notice_sign(SECRET, sizeof SECRET - 1, &nf, sig);
     snprintf(q, sizeof q, "v=2&a=A1&i=1&c=c1&b=2500000&bc=EUR&t=%" PRId64 "&p=2&s=%s", NOW, sig);
     CHECK_EQ_INT(check_why(&cfg, BEAT_EV_BILL, q, &n, &why), RCV_OK);

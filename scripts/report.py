@@ -2,7 +2,9 @@
 """The demo report: what the exchange simulator saw (bids, wins, billed
 spend, clicks, latency) next to what the engine holds (budgets, pacing
 state, model versions and quality), graded against the simulator's ground
-truth (oracle clicks, Bayes AUC). See docs/demo.md for how to read it.
+truth (oracle clicks, Bayes AUC), and the engine's hourly reports (GET
+/v1/reports) cross-checked against the simulator's counts and the spend
+ledger (docs/reports.md). See docs/demo.md for how to read it.
 
   report.py --wait-ready RUN            wait for every daemon, print versions
   report.py --put-campaigns RUN IN OUT  load IN into the supervisor, save
@@ -22,8 +24,10 @@ import json, os, signal, sys, time, urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report_calc  # noqa: E402
+import report_conv  # noqa: E402
 import report_desk  # noqa: E402
 import report_plot  # noqa: E402
+import report_xcheck  # noqa: E402
 
 
 def env_of(run):
@@ -172,6 +176,15 @@ def report(run, out_dir, as_json=False):
     summary = report_calc.summarize(out_dir, engine)
     summary["plots"] = report_plot.plot_all(out_dir, summary)
     md = report_calc.markdown(summary)
+    sim = json.load(open(os.path.join(out_dir, "exsim.json")))
+    convs, complete = report_conv.engine_convs(env.get("BEAT_DATASTREAM_URLS", ""))
+    summary["conversions"] = report_conv.grade(sim, summary["campaigns"], convs, complete)
+    md += report_conv.markdown(summary["conversions"])
+    # The engine's own hourly reports against the simulator and the ledger.
+    xc = summary["reports_check"] = report_xcheck.check(env, out_dir)
+    if xc["problem"]:
+        summary["problems"].append(xc["problem"])
+    md += report_xcheck.markdown(xc)
     desk = report_desk.grade(out_dir)
     if desk is not None:  # make demo-desk
         summary["desk"] = desk

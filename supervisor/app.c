@@ -5,6 +5,7 @@
  * it never publishes anything that did not pass validation. */
 #include "app.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +28,8 @@
 #define META_FILE_HASH "campaigns_file_sha256"
 
 enum { K_CAMPAIGNS, K_STATE, K_CKPT, K_N };
-static const char *const KIND[K_N] = {"campaigns", "state", "checkpoint"};
+static const char *const KIND[] = {"campaigns", "state", "checkpoint"};
+static_assert(sizeof KIND / sizeof KIND[0] == K_N, "one name per kind");
 
 struct sup_app {
     sup_cfg cfg;
@@ -103,8 +105,9 @@ static int json_with_version(const char *json, size_t len, int64_t v, char **out
     return res ? (*out = res, 0) : -ENOMEM;
 }
 
-static const char *const alert_rule[K_N] = {"campaigns_rejected", "state_rejected",
-                                            "checkpoint_rejected"};
+static const char *const alert_rule[] = {"campaigns_rejected", "state_rejected",
+                                         "checkpoint_rejected"};
+static_assert(sizeof alert_rule / sizeof alert_rule[0] == K_N, "one alert rule per kind");
 
 /* Counts a refusal and raises its alert; why already holds the reason. */
 static int reject(sup_app *a, int kind, const beat_reason *why, int rc) {
@@ -119,6 +122,13 @@ static int reject(sup_app *a, int kind, const beat_reason *why, int rc) {
 static void accepted(sup_app *a, int kind) {
     beat_counter_inc(a->accepted[kind]);
     if (a->alert) beat_alert_set(a->alert, alert_rule[kind], BEAT_ALERT_WARN, false, "");
+}
+
+/* A body over --max-json-bytes is refused, counted, before it is parsed. */
+static int body_fits(sup_app *a, int kind, size_t len, beat_reason *why) {
+    if (len <= a->cfg.max_json_bytes) return 0;
+    return reject(a, kind, why,
+                  beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", a->cfg.max_json_bytes));
 }
 
 void sup_app_set_banker(sup_app *a, sup_banker *b) { a->banker = b; }
@@ -207,11 +217,10 @@ static int install_campaigns(sup_app *a, beat_campaign_set *cs, const char *sour
 
 int sup_app_put_campaigns(sup_app *a, const char *json, size_t len, int64_t *version,
                           beat_reason *why) {
-    if (len > a->cfg.max_json_bytes)
-        return reject(a, K_CAMPAIGNS, why,
-                      beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", a->cfg.max_json_bytes));
+    int rc = body_fits(a, K_CAMPAIGNS, len, why);
+    if (rc) return rc;
     beat_campaign_set cs = {0};
-    int rc = beat_campaigns_decode(json, len, beat_engine_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
+    rc = beat_campaigns_decode(json, len, beat_engine_ms(), BEAT_CAMPAIGNS_STRICT, &cs, why);
     if (rc) return reject(a, K_CAMPAIGNS, why, -EINVAL);
     char hex[65], source[80];
     beat_sha256_hex(json, len, hex);
@@ -299,13 +308,12 @@ static int state_validate(const sup_app *a, const beat_state *s, beat_reason *wh
 
 int sup_app_post_state(sup_app *a, const char *json, size_t len, int64_t *version,
                        beat_reason *why) {
-    if (len > a->cfg.max_json_bytes)
-        return reject(a, K_STATE, why,
-                      beat_reasonf(why, -EMSGSIZE, "body over %zu bytes", a->cfg.max_json_bytes));
+    int rc = body_fits(a, K_STATE, len, why);
+    if (rc) return rc;
     beat_state s = {0};
     if (beat_state_decode(json, len, BEAT_CAMPAIGNS_MAX, &s, why) != 0)
         return reject(a, K_STATE, why, -EINVAL);
-    int rc = state_validate(a, &s, why);
+    rc = state_validate(a, &s, why);
     if (rc) {
         beat_state_fini(&s);
         return reject(a, K_STATE, why, rc);
@@ -559,9 +567,10 @@ sup_app *sup_app_new(const sup_cfg *cfg, sup_store *st, sup_pub *pub) {
     a->cfg = *cfg;
     a->st = st;
     a->pub = pub;
-    static const char *const vname[K_N] = {"beat_supervisor_campaigns_version",
-                                           "beat_supervisor_state_version",
-                                           "beat_supervisor_model_version"};
+    static const char *const vname[] = {"beat_supervisor_campaigns_version",
+                                        "beat_supervisor_state_version",
+                                        "beat_supervisor_model_version"};
+    static_assert(sizeof vname / sizeof vname[0] == K_N, "one version gauge per kind");
     char name[128];
     for (int k = 0; k < K_N; k++) {
         snprintf(name, sizeof name, "beat_supervisor_accepted_total{kind=\"%s\"}", KIND[k]);

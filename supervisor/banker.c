@@ -81,41 +81,36 @@ static int db_exec(sqlite3 *db, const char *sql) {
     return 0;
 }
 
-static int save_row(void *arg, const sup_bank_row *r) {
-    sqlite3 *db = arg;
+/* One parameter of db_put: text when s is set, else the integer i. */
+typedef struct db_val {
+    const char *s;
+    int64_t i;
+} db_val;
+
+/* Runs one write statement with v[0..n) bound to its parameters in order:
+ * 0, or -EIO (the caller's transaction rolls back). */
+static int db_put(sqlite3 *db, const char *sql, const db_val *v, int n) {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO allowances VALUES(?,?,?,?,?,?,?)", -1,
-                                &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, r->node, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->inc);
-        sqlite3_bind_text(st, 3, r->campaign, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, r->granted_cpm);
-        sqlite3_bind_int64(st, 5, r->used_cpm);
-        sqlite3_bind_int(st, 6, r->final);
-        sqlite3_bind_int64(st, 7, r->ts_ms);
-        rc = sqlite3_step(st);
-    }
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    for (int k = 0; rc == SQLITE_OK && k < n; k++)
+        rc = v[k].s ? sqlite3_bind_text(st, k + 1, v[k].s, -1, SQLITE_STATIC)
+                    : sqlite3_bind_int64(st, k + 1, v[k].i);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+static int save_row(void *arg, const sup_bank_row *r) {
+    const db_val v[] = {{.s = r->node},        {.i = (int64_t)r->inc}, {.s = r->campaign},
+                        {.i = r->granted_cpm}, {.i = r->used_cpm},     {.i = r->final},
+                        {.i = r->ts_ms}};
+    return db_put(arg, "INSERT OR REPLACE INTO allowances VALUES(?,?,?,?,?,?,?)", v, 7);
+}
+
 static int save_day(void *arg, const char *campaign, const beat_daily *d) {
-    sqlite3 *db = arg;
-    sqlite3_stmt *st = NULL;
-    int rc =
-        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO days VALUES(?,?,?,?,?,?)", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, d->day);
-        sqlite3_bind_int64(st, 3, d->start_ms);
-        sqlite3_bind_int64(st, 4, d->base);
-        sqlite3_bind_int64(st, 5, d->share);
-        sqlite3_bind_int64(st, 6, d->carry);
-        rc = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -EIO;
+    const db_val v[] = {{.s = campaign}, {.i = d->day},   {.i = d->start_ms},
+                        {.i = d->base},  {.i = d->share}, {.i = d->carry}};
+    return db_put(arg, "INSERT OR REPLACE INTO days VALUES(?,?,?,?,?,?)", v, 6);
 }
 
 /* Writes every dirty allowance and day account in one transaction; the bank

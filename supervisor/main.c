@@ -32,6 +32,7 @@
 #include "fcap.h"
 #include "publish.h"
 #include "relay.h"
+#include "reports.h"
 #include "status.h"
 #include "store.h"
 
@@ -166,9 +167,7 @@ static const beat_opt OPTS[] = {
      .help = "instance name"},
     BEAT_HTTP_OPTS(o_http),
     BEAT_OPT_SIM_CLOCK(&o_sim_clock),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_level, .def = "info",
-     .help = "debug|info|warn|error"},
+    BEAT_OPT_LOG_LEVEL(&o_level),
     BEAT_OPT_END,
 };
 /* clang-format on */
@@ -476,6 +475,10 @@ int main(int argc, char **argv) {
     if (!api) die("start_failed", "out of memory");
     sup_api_segments(api, http, segs, (size_t)o_max_seg_bytes);
     sup_status_route(http);
+    sup_reports_cfg rpcfg = {.urls = (const char *const *)o_datastream.v, .n_urls = o_datastream.n};
+    sup_reports *reports = sup_reports_new(&rpcfg);
+    if (!reports) die("start_failed", "out of memory");
+    sup_reports_route(http, reports);
 
     beat_loop_timer *stop_ev = beat_loop_stop_watch(base);
     beat_loop_timer *stats_ev = beat_loop_every(base, 10000, on_stats, app);
@@ -501,6 +504,7 @@ int main(int argc, char **argv) {
     sup_api_free(api);
     beat_http_free(http);
     sup_fcap_free(fcap); /* before the pub socket it sends on */
+    sup_reports_free(reports);
     sup_pub_free(pub);
     beat_alert_rules_stop(rules);
     free(db_dir);

@@ -8,6 +8,7 @@
  * large as the biggest checkpoint ever written. */
 #include "store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -30,8 +31,11 @@ struct sup_store {
     uint64_t writes; /* successful puts since open */
 };
 
-static const char *const TABLE[SUP_T_N] = {"campaigns", "states", "checkpoints", "exchanges"};
-static const char *const LABEL[SUP_T_N] = {"source_hash", "actuator", "trainer", "source_hash"};
+static const char *const TABLE[] = {"campaigns", "states", "checkpoints", "exchanges"};
+static const char *const LABEL[] = {"source_hash", "actuator", "trainer", "source_hash"};
+static_assert(sizeof TABLE / sizeof TABLE[0] == SUP_T_N &&
+                  sizeof LABEL / sizeof LABEL[0] == SUP_T_N,
+              "one table and one label column per sup_table");
 
 static const char SCHEMA[] = "CREATE TABLE IF NOT EXISTS campaigns("
                              " version INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"

@@ -1,7 +1,8 @@
 """End to end through real processes under beatctl: a bid request gets a
 bid; its win notice flows receiver → Kafka → datastream → actuator →
 supervisor → inference (state version rises); its click becomes a training
-sample → trainer checkpoint → supervisor → inference (model version rises)."""
+sample → trainer checkpoint → supervisor → inference (model version rises);
+the conversion reported with the click's token is attributed once."""
 import json, os, re, shutil, struct, subprocess, tempfile, time, urllib.parse
 from beatlib import (ROOT, Engine, check, get_json, http, http_noredirect, wait_for)
 
@@ -122,6 +123,22 @@ def test_pipeline_end_to_end():
         st, hdrs, _ = http_noredirect(substitute(href, rid, "1", price))
         check(st == 302 and hdrs.get("Location", "").startswith("https://"),
               f"click -> {st} {hdrs.get('Location')}")
+        # The campaign's conversion window is signed into its click URL
+        # (docs/examples/campaigns.json conv_window_s); the redirect hands the
+        # landing page a token, and the advertiser's conversion pixel with it
+        # is attributed to the campaign in the aggregates, once.
+        windows = {c["id"]: c.get("conv_window_s") for c in json.load(open(EXAMPLES))["campaigns"]}
+        check(windows.get(campaign) and f"&cw={windows[campaign]}&" in href, (campaign, href))
+        token = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(hdrs["Location"]).query))
+        origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(href))
+        for _ in range(2):  # the second call is a replay: counted once
+            st, _, _ = http("GET", f"{origin}/conv?cv={token['beat_cv']}&val=20")
+            check(st == 200, f"conversion pixel -> {st}")
+
+        def convs():
+            a = get_json(e.url("datastream-1", "/v1/aggregates?after=0"))
+            return sum(b["campaigns"].get(campaign, {}).get("convs", 0) for b in a["buckets"])
+        wait_for(lambda: convs() >= 1, 20, what="the conversion in the aggregates")
 
         def positive_sample():
             st, _, b = http("GET", e.url("datastream-1", "/v1/samples?after=0&max=1000"))
@@ -140,6 +157,7 @@ def test_pipeline_end_to_end():
         wait_for(lambda: e.health("inference-1")["model_version"] >= mv, 20,
                  what="inference holding the trained model")
         check(mv > mv0, "model version rose")
+        check(convs() == 1, f"the conversion counted once: {convs()}")
         # Every daemon serves Prometheus text with its own beat_<daemon>_ metrics.
         prefix = {"kafka-dev": "beat_kafka_dev_", "supervisor": "beat_supervisor_",
                   "receiver-1": "beat_receiver_", "receiver-2": "beat_receiver_",

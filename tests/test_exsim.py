@@ -277,6 +277,10 @@ def test_exsim_against_fake_bidder():
         # Clicks: only on won auctions, 302 answered, counted per campaign.
         check(len(clicks) >= 3 and len(clicks) == s["clicks"], (len(clicks), s["clicks"]))
         check(s["notices"]["click"]["ok"] == s["clicks"], s["notices"])
+        # The fake landing redirect carries no conversion token: converting
+        # clicks are counted as such and nothing is sent to /conv.
+        check(s["convs"]["fired"] == 0 and s["convs"]["no_token"] == s["convs"]["decided"]
+              and s["notices"]["conv"]["sent"] == 0, s["convs"])
         for q in clicks:
             check(q["a"] in won, f"click on a lost auction {q}")
             per[q["c"]][2] += 1
@@ -291,7 +295,8 @@ def test_exsim_against_fake_bidder():
         check(s["campaigns"]["cA"]["wins"] > 0.6 * s["campaigns"]["cA"]["bids"])
         check(s["campaigns"]["cB"]["wins"] < 0.6 * s["campaigns"]["cB"]["bids"])
         check(s["test"] == {"requests": 0, "wins": 0, "notices_sent": 0,
-                            "notices": {"win": 0, "bill": 0, "loss": 0, "click": 0}}, s["test"])
+                            "notices": {"win": 0, "bill": 0, "loss": 0, "click": 0, "conv": 0}},
+              s["test"])
         check(all("test" not in rq for rq in fb.requests.values()), "test=1 without --test-share")
 
 

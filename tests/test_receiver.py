@@ -9,15 +9,18 @@ import urllib.parse
 
 from beatlib import (Procs, free_ports, healthz, http,
                      http_noredirect, metric, wait_for, check)
+import base64
 
 SECRET = "test-secret-receiver"
 TOPIC = "beat.events"
 
 
-def sign(kind, a, i, c, cr, b, t, u="", x="", f=0, secret=SECRET, bc=None):
+def sign(kind, a, i, c, cr, b, t, u="", x="", f=0, secret=SECRET, bc=None, cw=None):
     """Signature v2: the notice type, exchange and flags, then the ids; a bid
-    currency other than USD (bc) on its own line after b."""
+    currency other than USD (bc) on its own line after b, then a click's
+    conversion window (cw) as a "cw=" line."""
     b = f"{b}\n{bc}" if bc else b
+    b = f"{b}\ncw={cw}" if cw else b
     msg = f"v2\n{kind}\n{x}\n{f}\n{a}\n{i}\n{c}\n{cr}\n{b}\n{t}\n{u}".encode()
     return hmac.new(secret.encode(), msg, hashlib.sha256).digest()[:16].hex()
 
@@ -29,7 +32,7 @@ def sign_v1(a, i, c, b, t, u="", secret=SECRET):
 
 
 def notice_query(kind, a, i="1", c="camp1", cr="cr1", b=2500000, t=None,
-                 p=None, l=None, u=None, sig=None, x="", f=0, v=2, cur="USD", bc=None):
+                 p=None, l=None, u=None, sig=None, x="", f=0, v=2, cur="USD", bc=None, cw=None):
     """The query of a `kind` notice as an exchange sends it (macros filled),
     signed for `kind` (v=2) or the old way (v=1)."""
     t = int(time.time() * 1000) if t is None else t
@@ -38,8 +41,10 @@ def notice_query(kind, a, i="1", c="camp1", cr="cr1", b=2500000, t=None,
         sig = sig if sig is not None else sign_v1(a, i, c, b, t, u or "")
     else:
         q = [("v", "2"), ("x", x), ("a", a), ("i", i), ("c", c), ("cr", cr),
-             ("b", str(b))] + ([("bc", bc)] if bc else []) + [("t", str(t)), ("f", str(f))]
-        sig = sig if sig is not None else sign(kind, a, i, c, cr, b, t, u or "", x, f, bc=bc)
+             ("b", str(b))] + ([("bc", bc)] if bc else []) + ([("cw", str(cw))] if cw else []) + \
+            [("t", str(t)), ("f", str(f))]
+        sig = sig if sig is not None else sign(kind, a, i, c, cr, b, t, u or "", x, f, bc=bc,
+                                               cw=cw)
     if p is not None:
         q += [("p", p)] + ([("cur", cur)] if cur is not None else [])
     if l is not None:
@@ -113,7 +118,9 @@ def test_notices_reach_kafka_and_bad_ones_are_refused():
         check(len(b) == 43 and b.startswith(b"GIF89a"), f"gif {b!r}")
         landing = "https://advertiser.example/landing?x=1&y=2"
         st, h, _ = http_noredirect(f"{base}/click?" + notice_query("click", "AC1", u=landing, t=now))
-        check(st == 302 and h.get("Location") == landing, f"click -> {st} {h}")
+        # the landing, with the click's conversion token added
+        check(st == 302 and h.get("Location", "").startswith(landing + "&beat_cv="),
+              f"click -> {st} {h}")
 
         # Rejections: each with a JSON reason and the right code.
         def expect(code, url, method="GET", reason=None):
@@ -155,7 +162,8 @@ def test_notices_reach_kafka_and_bad_ones_are_refused():
         check(st == 204, f"test bill -> {st}")
         st, h, _ = http_noredirect(f"{base}/click?" + notice_query("click", "AT3", u=landing,
                                                                    t=now, f=1))
-        check(st == 302 and h.get("Location") == landing, f"test click -> {st} {h}")
+        check(st == 302 and h.get("Location", "").startswith(landing + "&beat_cv="),
+              f"test click -> {st} {h}")
         expect(400, f"{base}/bill?" + notice_query("bill", "AT4", p="2.6", t=now, f=1),
                reason="price above bid")
         expect(403, f"{base}/bill?" + notice_query("bill", "AT5", p="1.0", t=now, f=1)
@@ -253,7 +261,8 @@ def test_receiver_without_kafka_answers_fast_and_refuses_when_the_spool_is_full(
         check(codes[:10] == [200] * 10 and codes[10:] == [503] * 30, f"codes {codes}")
         landing = "https://advertiser.example/l"
         st, h, _ = http_noredirect(f"{base}/click?" + notice_query("click", "NC", u=landing))
-        check(st == 302 and h.get("Location") == landing, f"click with a full spool -> {st}")
+        check(st == 302 and h.get("Location", "").startswith(landing + "?beat_cv="),
+              f"click with a full spool -> {st}")
         m = lambda n: metric(hp, n) or 0
         check(m('beat_receiver_notices_refused_total{reason="spool_full"}') == 30, "refused count")
         check(m('beat_receiver_notices_total{type="imp"}') == 10, "only queued ones accepted")
@@ -441,3 +450,99 @@ def test_prices_in_other_currencies_are_counted_in_usd():
         check(metric(hp, 'beat_receiver_rejected_total{reason="currency"}') == 2)
         evs = produced(cases + [("bill", "CB1", None, 2160000)])
         check(not {"CX1", "CX2", "CP1"} & set(evs), f"refused notices produced: {evs.keys()}")
+
+
+def conv_token(location):
+    """The conversion token a click's redirect hands to the landing page."""
+    q = urllib.parse.urlsplit(location).query
+    return dict(urllib.parse.parse_qsl(q))["beat_cv"]
+
+
+def make_token(x, f, a, i, c, cr, t, w, kind="conv", secret=SECRET):
+    """A token signed here as docs/contracts.md "Conversions" says: base64url
+    of the signed text, ".", its signature."""
+    text = f"v2\n{kind}\n{x}\n{f}\n{a}\n{i}\n{c}\n{cr}\n{t}\n{w}".encode()
+    sig = hmac.new(secret.encode(), text, hashlib.sha256).digest()[:16].hex()
+    return base64.urlsafe_b64encode(text).decode().rstrip("=") + "." + sig
+
+
+def test_conversions_signed_checked_and_produced():
+    """A click's 302 carries a signed conversion token (the campaign's
+    window, cw, signed into the click URL; the default without one). /conv
+    takes it as a pixel (GET → GIF) or a postback (POST → 204) and produces
+    a conv event keyed by auction; a replay produces the same dedup key
+    (datastream counts it once: tests/test_stream_e2e.py). Forged, re-typed
+    or missing tokens are 403, garbage 400, a token past its window 410;
+    a test click's conversion is answered but never produced."""
+    kport, kadmin, hp, bp = free_ports(4)
+    with Procs(tempfile.mkdtemp(prefix="rcv-conv-")) as procs:
+        start_kafka(procs, "kafka", kport, kadmin)
+        start_receiver(procs, kport, hp, bp)
+        base = f"http://127.0.0.1:{hp}"
+        now = int(time.time() * 1000)
+        landing = "https://shop.example/p?x=1#top"
+
+        def click(a, **kw):
+            st, h, b = http_noredirect(f"{base}/click?" + notice_query("click", a, u=landing,
+                                                                      t=kw.pop("t", now), **kw))
+            check(st == 302, f"click {a} -> {st} {b!r}")
+            loc = h["Location"]
+            check(loc.startswith("https://shop.example/p?x=1&beat_cv=") and loc.endswith("#top"),
+                  loc)
+            return conv_token(loc)
+
+        tok = click("CV1", x="adx", cw=3600)
+        check(tok == make_token("adx", 0, "CV1", "1", "camp1", "cr1", now, 3600),
+              f"token {tok}: as documented")
+        check(click("CV1", x="adx", cw=3600) == tok, "the same click, the same token")
+        check(click("CV2") == make_token("", 0, "CV2", "1", "camp1", "cr1", now, 604800),
+              "no cw: the default window")
+        st, h, b = http("GET", f"{base}/conv?cv={tok}")
+        check(st == 200 and h.get("Content-Type") == "image/gif" and len(b) == 43, f"pixel {st}")
+        st, _, b = http("POST", f"{base}/conv", body=f"cv={tok}&val=12.50",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        check(st == 204, f"postback -> {st} {b!r}")
+
+        def expect(code, q, reason, method="GET"):
+            st, _, b = http(method, f"{base}/conv?{q}")
+            check(st == code and reason in json.loads(b)["error"], f"{q} -> {st} {b!r}")
+        bad_sig = tok[:-1] + ("0" if tok[-1] != "0" else "1")
+        expect(403, f"cv={bad_sig}", "bad signature")
+        expect(403, "val=3", "missing conversion token")
+        # Re-typed: a click URL's query, a click-typed token, a tampered field.
+        expect(403, notice_query("click", "CV3", u=landing, t=now), "missing conversion token")
+        expect(403, "cv=" + make_token("adx", 0, "CV1", "1", "camp1", "cr1", now, 3600,
+                                       kind="click"), "not a conversion token")
+        forged = make_token("adx", 0, "CV1", "1", "camp2", "cr1", now, 3600).split(".")[0]
+        expect(403, f"cv={forged}.{tok.split('.')[1]}", "bad signature")
+        expect(400, "cv=%%%", "bad cv")
+        expect(400, "cv=abc.def", "bad token format")
+        expect(400, f"cv={tok}&val=abc", "bad val")
+        expect(405, f"cv={tok}", "use GET or POST", method="PUT")
+        # Past its window (60 s from a click signed 2 minutes ago): 410.
+        old = click("CV4", cw=60, t=now - 120000)
+        expect(410, f"cv={old}", "conversion window over")
+        # A test click's conversion: answered, never produced.
+        st, _, _ = http("GET", f"{base}/conv?cv=" + click("CV5", f=1))
+        check(st == 200, f"test conversion -> {st}")
+        st, _, _ = http("GET", f"{base}/conv?cv={click('CV6')}&val=3")
+        check(st == 200, f"CV6 -> {st}")
+
+        evs = [e for _, e in wait_events(kport, ["CV6"]) if e["type"] == "conv"]
+        by = {}
+        for e in evs:
+            by.setdefault(e["auction"], []).append(e)
+        check(sorted(by) == ["CV1", "CV6"], f"conv events {sorted(by)}")
+        a, b2 = by["CV1"]
+        check(a["campaign"] == "camp1" and a["crid"] == "cr1" and a["exchange"] == "adx", a)
+        check(a["nts"] == now and a["conv_s"] == 3600 and "value" not in a, a)
+        check(b2["value"] == 12500000, b2)
+        # the replay carries the same dedup key: (auction, imp, conv, nts)
+        check((a["imp"], a["nts"], a["conv_s"]) == (b2["imp"], b2["nts"], b2["conv_s"]), (a, b2))
+        m = lambda n: metric(hp, n) or 0
+        check(m('beat_receiver_notices_total{type="conv"}') == 3, "3 produced")
+        check(m('beat_receiver_test_notices_total{type="conv"}') == 1, "1 test")
+        check(m('beat_receiver_convs_rejected_total{reason="forged"}') == 5, "5 forged")
+        check(m('beat_receiver_convs_rejected_total{reason="malformed"}') == 3, "3 malformed")
+        check(m('beat_receiver_convs_rejected_total{reason="expired"}') == 1, "1 expired")
+        check(m("beat_receiver_conv_tokens_total") == 6, "6 tokens handed out (6 clicks)")

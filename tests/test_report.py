@@ -4,7 +4,9 @@ beat-exsim with the oracle, a timeline and a raw event log), then
 scripts/report.py. The report's per-campaign spend must equal the sum of
 the billed prices the simulator sent (events.jsonl), and its wins and
 clicks the notices it logged; the oracle and Bayes AUC must be present and
-sane; the engine must never count more spend than the exchange billed."""
+sane; the engine must never count more spend than the exchange billed, and
+it must attribute exactly the conversions the simulator's users made; the
+report's cross-check of GET /v1/reports must find every campaign equal."""
 import json, os, subprocess, sys, tempfile, time
 
 from beatlib import BIN, ROOT, Engine, check, wait_for
@@ -75,7 +77,8 @@ def test_report_matches_raw_events():
     # auction actually sent.
     raw = {}
     for ev in events:
-        r = raw.setdefault(ev["campaign"], {"win": 0, "bill": 0, "click": 0, "billed": 0})
+        r = raw.setdefault(ev["campaign"], {"win": 0, "bill": 0, "click": 0, "conv": 0,
+                                            "billed": 0})
         r[ev["ev"]] += 1
         if ev["ev"] == "bill":
             r["billed"] += ev["price_cpm_micros"]
@@ -91,10 +94,29 @@ def test_report_matches_raw_events():
         check(c["wins"] == r["win"] == r["bill"], (cid, c["wins"], r))
         check(c["clicks"] == r["click"], (cid, c["clicks"], r))
         check(abs(c["utilisation_pct"] - 100.0 * r["billed"] / 1000 / c["budget_micros"]) < 1e-6)
+    # Conversions: every one the simulator's users made (a conv event, sent
+    # once with its click's token) is attributed by the engine, once.
+    conv = {c["id"]: c for c in summary["conversions"]["campaigns"]}
+    check(sum(r["conv"] for r in raw.values()) > 0, ("no conversions in the run", raw))
+    for cid, c in conv.items():
+        r = raw.get(cid, {"conv": 0})
+        check(c["true_convs"] == r["conv"] and c["convs"] == r["conv"], (cid, c, r))
+    check(summary["conversions"]["engine_complete"], summary["conversions"])
+    check("## Conversions" in md, md[-2000:])
     t = summary["totals"]
     check(t["spend_micros"] == round(sum(r["billed"] for r in raw.values()) / 1000), t)
     check(summary["raw_events"]["bill_cpm_micros"] == sim["spend_cpm_micros"], summary["raw_events"])
     check(summary["run"]["wins"] == sum(r["win"] for r in raw.values()), summary["run"])
+
+    # The hourly reports endpoint, cross-checked per campaign against the
+    # simulator's counts and the spend ledger (nothing dropped: all equal).
+    xc = summary["reports_check"]
+    check(xc["ok"] and xc["campaigns"], xc)
+    for cid, c in rows.items():
+        x = xc["campaigns"][cid]
+        check(x["verdict"] == "equal", (cid, x))
+        check(x["wins"][0] == c["wins"] and x["spend CPM µ"][0] == c["spend_cpm_micros"], (cid, x))
+    check("## Reports endpoint cross-check" in md and "Cross-check passed" in md, md[-2000:])
 
     # Grading present and sane.
     for cid, c in rows.items():

@@ -13,7 +13,8 @@ import json, os, subprocess, tempfile, time
 
 from beatlib import (BIN, Procs, check, free_ports, healthz, http, http_noredirect,
                      metric, wait_for)
-from test_receiver import SECRET, TOPIC, notice_query, start_kafka, start_receiver
+from test_receiver import (SECRET, TOPIC, conv_token, notice_query, start_kafka,
+                           start_receiver)
 import test_datastream as tds
 
 WINDOW_MS = 2500
@@ -205,6 +206,76 @@ def test_receiver_to_datastream_exact_with_broker_outage():
         start_ds(procs, kport, h2, group="e2e-replay")
         wait_for(lambda: exact(h2), 30, 0.2, "replayed aggregates")
         check(ds.stop() == 0 and r.stop() == 0, "both exit 0")
+
+
+def test_click_to_conversion_attributed_once():
+    """A click's token → /conv → Kafka → datastream: the conversion counts
+    for the click's campaign in the aggregates ("convs", "conv_value_micros"),
+    once per click however often the advertiser calls (a replayed pixel, a
+    postback with a value: duplicates, by the store's key), and a test
+    click's conversion never."""
+    kport, kadmin, hp, bp, dh = free_ports(5)
+    with Procs(tempfile.mkdtemp(prefix="beat-e2e-conv-")) as procs:
+        start_kafka(procs, "kafka", kport, kadmin)
+        start_receiver(procs, kport, hp, bp)
+        start_ds(procs, kport, dh, group="conv")
+        wait_for(lambda: tds.ready_with(dh, tds.PARTS), 20, 0.1, "datastream assigned")
+        base = f"http://127.0.0.1:{hp}"
+
+        def click(a, c, **kw):
+            q = notice_query("click", a, c=c, b=BID, u="https://shop.example/p", **kw)
+            st, h, b = http_noredirect(f"{base}/click?{q}")
+            check(st == 302, f"click {a} -> {st} {b!r}")
+            return conv_token(h["Location"])
+
+        def conv(tok, val=None, post=False, want=None):
+            q = f"cv={tok}" + (f"&val={val}" if val is not None else "")
+            if post:
+                st, _, b = http("POST", f"{base}/conv", body=q,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            else:
+                st, _, b = http("GET", f"{base}/conv?{q}")
+            check(st == (want or (204 if post else 200)), f"conv -> {st} {b!r}")
+
+        produce_bids(kport, [("V1", "c1", [1, 2]), ("V2", "c2", [3, 4]), ("V4", "c1", [5, 6])])
+        t1, t2, t3 = click("V1", "c1", cw=3600), click("V2", "c2"), click("V3", "c2", f=1)
+        conv(t1)
+        conv(t1)                           # the pixel again
+        conv(t1, val="99.00", post=True)   # a postback for the same click
+        conv(t2, val="7.5", post=True)
+        conv(t3)                           # test traffic
+        click("V4", "c1")                  # clicked, never converted
+
+        def totals():
+            tot, _, _ = tds.sum_aggregates(dh, market=True)
+            got = {c: (r.get("clicks", 0), r.get("convs", 0), r.get("conv_value_micros", 0))
+                   for c, r in tot.items()}
+            return got if got == {"c1": (2, 1, 0), "c2": (1, 1, 7500000)} else None
+        try:
+            wait_for(totals, 20, 0.2, "conversions in the aggregates")
+        except AssertionError:
+            print("got", tds.sum_aggregates(dh, market=True)[0])
+            raise
+        check(metric(dh, 'beat_datastream_events_total{type="conv"}') == 4, "4 conv events read")
+        check(metric(dh, "beat_datastream_convs_attributed_total") == 2, "2 attributed")
+        check(metric(dh, "beat_datastream_store_duplicates_total") == 2, "2 duplicates")
+        check(metric(hp, 'beat_receiver_test_notices_total{type="conv"}') == 1, "1 test conv")
+        # Conversion samples: the clicked bids' features again, "conv":1, on
+        # their own endpoint; the click samples carry none.
+        def conv_samples():
+            st, _, body = http("GET", f"http://127.0.0.1:{dh}/v1/samples?kind=conv&after=0")
+            check(st == 200, f"conversion samples -> {st}")
+            lines = body.decode().splitlines()
+            rows = [json.loads(x) for x in lines[1:]]
+            check(json.loads(lines[0])["n"] == len(rows), lines[0])
+            return rows if len(rows) == 2 else None
+        rows = wait_for(conv_samples, 10, 0.2, "2 conversion samples")
+        check(sorted((r["campaign"], tuple(r["feat"])) for r in rows) ==
+              [("c1", (1, 2)), ("c2", (3, 4))] and all(r["conv"] == 1 and r["label"] == 1
+                                                       for r in rows), rows)
+        check(all("conv" not in r for r in tds.get_samples(dh)[1]), "click samples unchanged")
+        st, _, b = http("GET", f"http://127.0.0.1:{dh}/v1/samples?kind=views")
+        check(st == 400, f"kind=views -> {st} {b!r}")
 
 
 def test_datastream_start_from_is_checked():

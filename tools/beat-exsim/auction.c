@@ -36,7 +36,8 @@ enum {
     SALT_DUP = 0xd0b1,
     SALT_TEST = 0x7e57,
     SALT_REPLAY = 0x4e91,
-    SALT_FORGE = 0xf042
+    SALT_FORGE = 0xf042,
+    SALT_CONV = 0xc0de
 };
 
 #define EJECT_US 1000000 /* first ejection of a failing node; doubles to 8× */
@@ -317,8 +318,14 @@ static void won(exs_sim *sim, const exs_req *r, const bid_view *b, int64_t clear
         } else {
             /* Clicks come a few seconds after the render, skewed short. */
             double u = exs_unit(w, r->seq, SALT_DELAY + 3);
-            exs_notice(sim, EXS_N_CLICK, href, render + 300 + (int64_t)(u * u * 3500.0), b->cid,
-                       r->id, clearing, EXS_FIRST, r->test);
+            /* Some users convert (exs_true_cvr, hidden from the engine):
+             * their advertiser reports it seconds later with the token
+             * the click's redirect carried; the value is theirs, $5–$100. */
+            bool conv = exs_unit(w, r->seq, SALT_CONV) < exs_true_cvr(w, r, b->cid ? b->cid : "");
+            int64_t conv_delay = conv ? delay_ms(w, r, SALT_CONV + 1, 500, 8000) : 0;
+            int64_t value = 5000000 + (int64_t)(exs_unit(w, r->seq, SALT_CONV + 2) * 95e6);
+            exs_notice_click(sim, href, render + 300 + (int64_t)(u * u * 3500.0), b->cid, r->id,
+                             clearing, r->test, conv_delay, value / 10000 * 10000);
         }
     }
     if (sim->oracle) {

@@ -34,9 +34,12 @@ typedef struct exs_campaign_stats {
     /* First-price wins: what it paid, and the value it bid before shading
      * (X-Beat-Explain v=; its bid when the engine did not say). */
     int64_t fp_wins, fp_paid_cpm_micros, fp_value_cpm_micros;
+    /* Conversions its simulated users made (ground truth): fired at the
+     * receiver's /conv with the click's token, and their value (micros). */
+    int64_t convs, conv_value_micros;
 } exs_campaign_stats;
 
-enum exs_notice_kind { EXS_N_WIN, EXS_N_BILL, EXS_N_LOSS, EXS_N_CLICK, EXS_N_KINDS };
+enum exs_notice_kind { EXS_N_WIN, EXS_N_BILL, EXS_N_LOSS, EXS_N_CLICK, EXS_N_CONV, EXS_N_KINDS };
 
 typedef struct exs_stats {
     int64_t requests, skipped, errors, timeouts, retries, per_try_timeouts, ejections;
@@ -65,6 +68,11 @@ typedef struct exs_stats {
      * --events or for the oracle. */
     int64_t test_requests, test_wins, test_notices[EXS_N_KINDS];
     int64_t click_no_href;
+    /* Conversions (hidden per-click rate, exs_true_cvr): decided on clicks,
+     * fired at /conv after the click's 302 handed a token (convs: first
+     * calls, the ground truth, also per campaign), or lost because the
+     * click got no redirect with a token (conv_no_token). */
+    int64_t convs, conv_value_micros, conv_decided, conv_no_token;
     /* X-Beat-Explain on bid answers (200/204 in time): read, malformed
      * (taken as no pCTRs for that auction) */
     int64_t explain_ok, explain_bad;
@@ -211,6 +219,17 @@ exs_delayq *exs_delayq_new(int64_t max);
 void exs_delayq_free(exs_delayq *q);
 int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms, const char *camp,
                const char *auction, int64_t price_cpm_micros, int how, bool test);
+/* A click (EXS_N_CLICK, first call) whose user converts: conv_delay_ms after
+ * its 302 the token in the Location's beat_cv is sent to the receiver's
+ * /conv (same origin as the click URL) with val = value_micros; a click
+ * answered without a token counts in conv_no_token. */
+int exs_notice_click(exs_sim *sim, const char *url, int64_t delay_ms, const char *camp,
+                     const char *auction, int64_t price, bool test, int64_t conv_delay_ms,
+                     int64_t value_micros);
+/* The /conv URL for a click URL's origin and a redirect's Location into
+ * out (cap); -EINVAL when the Location carries no beat_cv token. */
+int exs_conv_url(const char *click_url, const char *location, int64_t value_micros, char *out,
+                 size_t cap);
 /* Sends what is due (all when flush); returns how many still wait. */
 int64_t exs_delayq_run(exs_sim *sim, bool flush);
 /* At exit: counts what still waits as never delivered (a first call as

@@ -31,7 +31,8 @@ typedef struct dnotice {
     bool test;
     int attempt; /* 0: the first call; n: the n-th retry */
     int64_t price;
-    char *url, *camp, *auction; /* owned */
+    char *url, *camp, *auction;        /* owned */
+    int64_t conv_delay_ms, conv_value; /* a click whose user converts: delay > 0 */
 } dnotice;
 
 struct exs_delayq {
@@ -44,9 +45,13 @@ typedef struct notice_call {
     exs_sim *sim;
     int kind, how, attempt;
     char *url; /* owned */
+    bool test;
+    /* a converting click: when, its value, and for whom (owned) */
+    int64_t conv_delay_ms, conv_value;
+    char *camp, *auction;
 } notice_call;
 
-static const char *const KIND[EXS_N_KINDS] = {"win", "bill", "loss", "click"};
+static const char *const KIND[EXS_N_KINDS] = {"win", "bill", "loss", "click", "conv"};
 
 exs_delayq *exs_delayq_new(int64_t max) {
     exs_delayq *q = calloc(1, sizeof *q);
@@ -99,6 +104,8 @@ static void sift_down(exs_delayq *q, int64_t i) {
 
 static void call_free(notice_call *c) {
     free(c->url);
+    free(c->camp);
+    free(c->auction);
     free(c);
 }
 
@@ -116,12 +123,14 @@ static int retry_later(notice_call *c) {
     dnotice d = {beat_mono_us() + wait_us,
                  c->kind,
                  c->how,
-                 false,
+                 c->test,
                  c->attempt + 1,
                  0,
                  c->url,
-                 strdup(""),
-                 strdup("")};
+                 strdup(c->camp ? c->camp : ""),
+                 strdup(c->auction ? c->auction : ""),
+                 c->conv_delay_ms,
+                 c->conv_value};
     if (!d.camp || !d.auction) {
         free(d.camp);
         free(d.auction);
@@ -137,12 +146,44 @@ static int retry_later(notice_call *c) {
     return 0;
 }
 
+int exs_conv_url(const char *click_url, const char *location, int64_t value_micros, char *out,
+                 size_t cap) {
+    const char *p = location ? strstr(location, "beat_cv=") : NULL;
+    while (p && p != location && p[-1] != '?' && p[-1] != '&') p = strstr(p + 1, "beat_cv=");
+    const char *scheme = strstr(click_url, "://");
+    if (!p || !scheme) return -EINVAL;
+    p += 8;
+    size_t tl = strcspn(p, "&#");
+    const char *path = strchr(scheme + 3, '/');
+    size_t ol = path ? (size_t)(path - click_url) : strlen(click_url);
+    if (!tl) return -EINVAL;
+    int n = snprintf(out, cap, "%.*s/conv?cv=%.*s&val=%" PRId64 ".%06" PRId64, (int)ol, click_url,
+                     (int)tl, p, value_micros / 1000000, value_micros % 1000000);
+    return n > 0 && (size_t)n < cap ? 0 : -EMSGSIZE;
+}
+
+/* The user of a converting click reached the landing page: its server
+ * reports the conversion later with the token the redirect handed over. */
+static void convert(notice_call *c) {
+    char url[EXS_URL_MAX];
+    if (exs_conv_url(c->url, exs_answer_header("Location"), c->conv_value, url, sizeof url) < 0) {
+        c->sim->stats.conv_no_token++;
+        return;
+    }
+    exs_notice(c->sim, EXS_N_CONV, url, c->conv_delay_ms, c->camp, c->auction, c->conv_value,
+               EXS_FIRST, c->test);
+}
+
 static void on_notice(void *arg, int status, const char *body, size_t len, int64_t lat_us) {
     (void)body, (void)len, (void)lat_us;
     notice_call *c = arg;
     exs_stats *s = &c->sim->stats;
     bool ok =
         c->kind == EXS_N_CLICK ? (status >= 300 && status < 400) : (status >= 200 && status < 300);
+    /* A converting click that never redirected reached no landing page. */
+    if (c->kind == EXS_N_CLICK && c->conv_delay_ms > 0 && !ok && status != -ECANCELED &&
+        !(status < 0 || status >= 500))
+        c->sim->stats.conv_no_token++;
     /* No answer, a timeout or a server error may pass; a 4xx will not. */
     bool retriable = status != -ECANCELED && (status < 0 || status >= 500);
     if (c->how == EXS_FORGED) { /* called once: what did the receiver say? */
@@ -170,6 +211,7 @@ static void on_notice(void *arg, int status, const char *body, size_t len, int64
         else s->notice_dropped[c->kind]++;
     } else if (ok) {
         s->notice_ok[c->kind]++;
+        if (c->kind == EXS_N_CLICK && c->conv_delay_ms > 0) convert(c);
     } else if (!(retriable && c->attempt < c->sim->notice_retries && retry_later(c) == 0)) {
         s->notice_failed[c->kind]++;
         beat_log_rl(5000, BEAT_WARN, "notice_failed", "kind=%s status=%d attempt=%d", KIND[c->kind],
@@ -189,6 +231,13 @@ static void charge(exs_sim *sim, int kind, const char *camp, const char *auction
     } else if (kind == EXS_N_CLICK) {
         s->clicks++;
         if (c) c->clicks++;
+    } else if (kind == EXS_N_CONV) { /* price: the conversion's value */
+        s->convs++;
+        s->conv_value_micros += price;
+        if (c) {
+            c->convs++;
+            c->conv_value_micros += price;
+        }
     } else if (kind != EXS_N_WIN) {
         return;
     }
@@ -211,10 +260,18 @@ static void charge_unsent(exs_sim *sim, int kind, const char *camp, const char *
 /* Sends one notice GET now; counts what it stands for once it is first sent
  * (a retry only counts as a retry). */
 static void send_now(exs_sim *sim, int kind, const char *url, const char *camp, const char *auction,
-                     int64_t price, int how, bool test, int attempt) {
+                     int64_t price, int how, bool test, int attempt, int64_t conv_delay_ms,
+                     int64_t conv_value) {
     exs_stats *s = &sim->stats;
     notice_call *call = calloc(1, sizeof *call);
-    if (call) *call = (notice_call){sim, kind, how, attempt, strdup(url)};
+    if (call) {
+        *call = (notice_call){sim,  kind,          how,        attempt, strdup(url),
+                              test, conv_delay_ms, conv_value, NULL,    NULL};
+        if (conv_delay_ms > 0) {
+            call->camp = strdup(camp ? camp : "");
+            call->auction = strdup(auction ? auction : "");
+        }
+    }
     int rc = !call || !call->url ? -ENOMEM : exs_notifier_get(sim->notifier, url, on_notice, call);
     if (how == EXS_FORGED || how == EXS_REPLAY) { /* never charged, counted apart */
         if (rc != 0) {
@@ -257,10 +314,28 @@ static void send_now(exs_sim *sim, int kind, const char *url, const char *camp, 
     charge(sim, kind, camp, auction, price);
 }
 
+static int queue_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms, const char *camp,
+                        const char *auction, int64_t price, int how, bool test,
+                        int64_t conv_delay_ms, int64_t conv_value);
+
 int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms, const char *camp,
                const char *auction, int64_t price, int how, bool test) {
+    return queue_notice(sim, kind, url, delay_ms, camp, auction, price, how, test, 0, 0);
+}
+
+int exs_notice_click(exs_sim *sim, const char *url, int64_t delay_ms, const char *camp,
+                     const char *auction, int64_t price, bool test, int64_t conv_delay_ms,
+                     int64_t value_micros) {
+    if (conv_delay_ms > 0) sim->stats.conv_decided++;
+    return queue_notice(sim, EXS_N_CLICK, url, delay_ms, camp, auction, price, EXS_FIRST, test,
+                        conv_delay_ms, value_micros);
+}
+
+static int queue_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms, const char *camp,
+                        const char *auction, int64_t price, int how, bool test,
+                        int64_t conv_delay_ms, int64_t conv_value) {
     if (delay_ms <= 0) {
-        send_now(sim, kind, url, camp, auction, price, how, test, 0);
+        send_now(sim, kind, url, camp, auction, price, how, test, 0, conv_delay_ms, conv_value);
         return 0;
     }
     exs_delayq *q = sim->delayq;
@@ -282,7 +357,9 @@ int exs_notice(exs_sim *sim, int kind, const char *url, int64_t delay_ms, const 
                  price,
                  strdup(url),
                  strdup(camp ? camp : ""),
-                 strdup(auction ? auction : "")};
+                 strdup(auction ? auction : ""),
+                 conv_delay_ms,
+                 conv_value};
     if (!d.url || !d.camp || !d.auction) {
         dn_free(&d);
         if (how == EXS_REPLAY) sim->stats.replay_failed++;
@@ -301,7 +378,8 @@ int64_t exs_delayq_run(exs_sim *sim, bool flush) {
         dnotice d = q->h[0];
         q->h[0] = q->h[--q->n];
         if (q->n) sift_down(q, 0);
-        send_now(sim, d.kind, d.url, d.camp, d.auction, d.price, d.how, d.test, d.attempt);
+        send_now(sim, d.kind, d.url, d.camp, d.auction, d.price, d.how, d.test, d.attempt,
+                 d.conv_delay_ms, d.conv_value);
         dn_free(&d);
     }
     return q->n;

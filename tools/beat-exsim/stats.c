@@ -15,7 +15,7 @@
 
 #define LAT_BUCKET_US 10
 
-static const char *const KIND_NAMES[EXS_N_KINDS] = {"win", "bill", "loss", "click"};
+static const char *const KIND_NAMES[EXS_N_KINDS] = {"win", "bill", "loss", "click", "conv"};
 
 int exs_stats_init(exs_stats *s) {
     memset(s, 0, sizeof *s);
@@ -111,6 +111,10 @@ void exs_stats_print(const exs_stats *s, double elapsed_s) {
                s->test_requests, s->test_wins, s->test_notices[EXS_N_WIN],
                s->test_notices[EXS_N_BILL], s->test_notices[EXS_N_LOSS],
                s->test_notices[EXS_N_CLICK]);
+    if (s->conv_decided)
+        printf("conversions: decided=%" PRId64 " fired=%" PRId64 " value=%.2f no_token=%" PRId64
+               "\n",
+               s->conv_decided, s->convs, (double)s->conv_value_micros / 1e6, s->conv_no_token);
     if (s->replay_sent || s->forged_sent)
         printf("replays (never billed): sent=%" PRId64 " ok=%" PRId64 " failed=%" PRId64
                "; forged bills (never billed): sent=%" PRId64 " refused=%" PRId64
@@ -146,16 +150,17 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
     if (rc == 0)
         rc = beat_buf_printf(
             b,
-            "},\"notice_dupes\":%" PRId64 ",\"delayed_dropped\":%" PRId64
+            "},\"convs\":{\"fired\":%" PRId64 ",\"value_micros\":%" PRId64 ",\"decided\":%" PRId64
+            ",\"no_token\":%" PRId64 "},\"notice_dupes\":%" PRId64 ",\"delayed_dropped\":%" PRId64
             ",\"click_no_href\":%" PRId64 ",\"imps\":%" PRId64 ",\"per_try_timeouts\":%" PRId64
             ",\"ejections\":%" PRId64 ",\"filtered_bids\":%" PRId64 ",\"deal_bids\":%" PRId64
             ",\"wins_first_price\":%" PRId64 ",\"sim_stalled\":%" PRId64
             ",\"stall_adjusted\":%" PRId64 ",\"off_schedule_imps\":%" PRId64
             ",\"engine\":{\"start_ms\":%" PRId64 ",\"end_ms\":%" PRId64 ",\"rate\":%g},",
-            s->notice_dupes, s->delayed_dropped, s->click_no_href, s->imps, s->per_try_timeouts,
-            s->ejections, s->blocked_bids, s->deal_bids, s->wins_first_price, s->sim_stalled,
-            s->stall_adjusted, s->off_schedule_imps, s->engine_start_ms, s->engine_end_ms,
-            beat_clock_rate());
+            s->convs, s->conv_value_micros, s->conv_decided, s->conv_no_token, s->notice_dupes,
+            s->delayed_dropped, s->click_no_href, s->imps, s->per_try_timeouts, s->ejections,
+            s->blocked_bids, s->deal_bids, s->wins_first_price, s->sim_stalled, s->stall_adjusted,
+            s->off_schedule_imps, s->engine_start_ms, s->engine_end_ms, beat_clock_rate());
     if (rc == 0) {
         int64_t sent = 0;
         for (int k = 0; k < EXS_N_KINDS; k++) sent += s->test_notices[k];
@@ -204,11 +209,12 @@ static int encode(const exs_stats *s, double elapsed_s, const char *extra, beat_
                 ",\"spend_cpm_micros\":%" PRId64 ",\"bid_cpm_micros\":%" PRId64
                 ",\"clicks\":%" PRId64 ",\"imps\":%" PRId64 ",\"off_schedule_imps\":%" PRId64
                 ",\"exp_clicks\":%.2f,\"fp_wins\":%" PRId64 ",\"fp_paid_micros\":%" PRId64
-                ",\"fp_value_micros\":%" PRId64 "}",
+                ",\"fp_value_micros\":%" PRId64 ",\"convs\":%" PRId64
+                ",\"conv_value_micros\":%" PRId64 "}",
                 c->bids, c->wins, money_micros(c->spend_cpm_micros), c->spend_cpm_micros,
                 c->bid_cpm_micros, c->clicks, c->imps, c->off_schedule_imps, c->exp_clicks,
                 c->fp_wins, money_micros(c->fp_paid_cpm_micros),
-                money_micros(c->fp_value_cpm_micros));
+                money_micros(c->fp_value_cpm_micros), c->convs, c->conv_value_micros);
     }
     if (rc == 0) rc = beat_buf_puts(b, "}");
     if (rc == 0 && extra) rc = beat_buf_puts(b, extra);

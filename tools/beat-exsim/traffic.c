@@ -249,6 +249,13 @@ double exs_true_ctr(const exs_world *w, const exs_req *r, const char *campaign) 
     return 1.0 / (1.0 + exp(-z));
 }
 
+double exs_true_cvr(const exs_world *w, const exs_req *r, const char *campaign) {
+    (void)w;
+    uint64_t ck = fnv1a(campaign ? campaign : "") * 0x9e3779b97f4a7c15ULL;
+    double base = 0.05 + 0.10 * (double)(ck >> 11) / 9007199254740992.0;
+    return base * (r->segs ? 1.25 : 0.85);
+}
+
 int64_t exs_market_cpm_micros(const exs_world *w, const exs_req *r, double price_wave) {
     if (exs_unit(w, r->seq, SALT_NOMKT) < 0.08) return 0; /* no other bidder */
     double z = normal_of(exs_unit(w, r->seq, SALT_MARKET1), exs_unit(w, r->seq, SALT_MARKET2));

@@ -48,9 +48,7 @@ static const beat_opt opts[] = {
     {.name = "name", .env = "BEAT_KAFKA_DEV_NAME",
      .type = BEAT_OPT_STR, .dst = &o_name, .def = "kafka-dev-1",
      .help = "instance name"},
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
-     .help = "debug|info|warn|error"},
+    BEAT_OPT_LOG_LEVEL(&o_log_level),
     BEAT_OPT_END,
 };
 /* clang-format on */
