@@ -17,7 +17,10 @@ pinned to core 0, wrk, the open-loop load generator and the sink to core 1
   - p50/p99/p99.9 at half of inference's peak from bench/loadgen (open
     loop: latency from each request's scheduled send, so a stall counts
     for every request it delays), the handler's own p50/p99, and nginx's
-    at the same rate (the tail the shared cores cause on their own).
+    at the same rate (the tail the shared cores cause on their own);
+  - last, the handler's phases measured alone by bench/handler_probe (one
+    thread, no HTTP, thread CPU time: the quiet figure for A/B runs of
+    handler changes).
 Prints figures; asserts nothing about speed. Used by bench.py; runs alone
 too (BUILD=build-x python3 bench/bench_inference.py)."""
 import json, os, random, shutil, struct, subprocess, sys, tempfile, time, zlib
@@ -376,13 +379,31 @@ def print_report(ng1, ng2, inf1, ph, half, hr, hn, hq, sent, sunk):
     return 0
 
 
+def handler_probe(exe):
+    """The handler alone (bench/handler_probe.c: same world and request
+    shapes, one thread, no HTTP), pinned like the server: the phases
+    without the kernel, the network or the other processes, steadier than
+    the sampled figures above for an A/B of handler changes."""
+    p = subprocess.Popen([exe, "20000", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    pin(p.pid)
+    out, err = p.communicate(timeout=300)
+    if p.returncode != 0:
+        print(f"handler_probe failed ({p.returncode}): {err[-400:]}")
+        return
+    print(out.rstrip())
+
+
 def main():
     sink_exe, loadgen_exe = probe_path("bidlog_sink"), probe_path("loadgen")
+    probe_exe = probe_path("handler_probe")
     tmp = tempfile.mkdtemp(prefix="beat-bench-inf-")
     try:
-        return run(tmp, sink_exe, loadgen_exe)
+        rc = run(tmp, sink_exe, loadgen_exe)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    handler_probe(probe_exe)
+    return rc
 
 
 if __name__ == "__main__":

@@ -283,12 +283,17 @@ typedef struct imp_scan {
 static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
     const inf_model *m = s->w->model;
     float spill[INF_XCACHE_CHUNK][BEAT_FEAT_RAW_MAX];
+    double pctrs[INF_XCACHE_CHUNK];
     inf_xcache_fill(s->xc, s->w, &s->raw, s->rows, cis, n, spill);
+    /* Every pCTR first: they are independent, so their sums and exp()
+     * overlap instead of each waiting behind the last one's pricing. */
+    for (int k = 0; k < n; k++)
+        pctrs[k] = inf_xcache_score(s->w, s->base, &s->raw, s->rows, cis[k], spill[k],
+                                    s->fs ? s->fs[cis[k]] : 0.0);
     for (int k = 0; k < n; k++) {
         int ci = cis[k];
         const inf_camp *cp = &s->w->camps[ci];
-        double pctr = inf_xcache_score(s->w, s->base, &s->raw, s->rows, ci, spill[k],
-                                       s->fs ? s->fs[ci] : 0.0);
+        double pctr = pctrs[k];
         if (s->ex) {
             inf_result *x = s->ex;
             if (x->n_explain < INF_EXPLAIN_MAX)
@@ -351,19 +356,20 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
             const beat_campaign *c = cp->c;
             if (!seat_allowed(r, c)) continue;
             if (im->private_auction && !inf_deal_any(c, im)) continue; /* deal bids only */
-            int cr = inf_creative_match(c, cp->sizes, im);
+            int cr = inf_creative_match(c, cp->sizes, cp->n_creatives, im);
             if (cr < 0) continue;
-            if (c->schain_complete || c->sellers.n) { /* few campaigns have rules */
-                inf_schain_verdict v = inf_schain_check(c, r);
+            if (cp->rules) { /* few campaigns have rules */
+                inf_schain_verdict v =
+                    c->schain_complete || c->sellers.n ? inf_schain_check(c, r) : INF_SCHAIN_OK;
                 if (v != INF_SCHAIN_OK) {
                     supply[v == INF_SCHAIN_INCOMPLETE ? 0 : 1]++;
                     continue;
                 }
-            }
-            /* Dayparting: the hour of engine time in the campaign's zone. */
-            if (c->schedule.on && !beat_sched_open(&c->schedule, c->tz, engine_ms)) {
-                closed++;
-                continue;
+                /* Dayparting: the hour of engine time in the campaign's zone. */
+                if (c->schedule.on && !beat_sched_open(&c->schedule, c->tz, engine_ms)) {
+                    closed++;
+                    continue;
+                }
             }
             if (ar->any) {
                 uint64_t bit = 1ULL << (ci & 63);

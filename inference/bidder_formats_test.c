@@ -4,6 +4,7 @@
  * format gets (VAST with the click URL in CDATA, a Native 1.2 document with
  * the request's asset ids, wrapped like the request). */
 #include "bidder_testlib.h"
+#include "creative.h"
 
 /* A site imp on www.foobar.com; imp is the inside of the imp object after
  * its id. */
@@ -291,9 +292,56 @@ static int test_native_response(void) {
     return 0;
 }
 
+/* The world's packed sizes (banners only, model.c) decide exactly what the
+ * creatives themselves would: every campaign of every test file against
+ * banner, video and native imps, with and without battr, sizes that pack
+ * and sizes that do not. */
+static int test_packed_sizes_agree(void) {
+    static const char *const files[] = {CAMPAIGNS, FORMAT_CAMPAIGNS,
+                                        "inference/testdata/campaigns-schain.json",
+                                        "inference/testdata/campaigns-schedule.json"};
+    static const char *const imps[] = {
+        "{\"id\":\"1\",\"banner\":{\"w\":300,\"h\":250}}",
+        "{\"id\":\"1\",\"banner\":{\"w\":300,\"h\":250,\"battr\":[1,2,3,4,5,6,7,8,9,10]}}",
+        "{\"id\":\"1\",\"banner\":{\"format\":[{\"w\":728,\"h\":90},{\"w\":300,\"h\":250}]}}",
+        "{\"id\":\"1\",\"banner\":{\"w\":1280,\"h\":720}}",
+        "{\"id\":\"1\",\"banner\":{\"w\":70000,\"h\":250}}",
+        "{\"id\":\"1\",\"banner\":{\"w\":300,\"h\":250},\"video\":{\"mimes\":[\"video/mp4\"],"
+        "\"w\":1280,\"h\":720,\"protocols\":[2,3,5,6]}}",
+        "{\"id\":\"1\",\"video\":{\"mimes\":[\"video/mp4\"],\"protocols\":[2,3,5,6]}}",
+    };
+    int compared = 0, matched = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        campaigns_file = files[f];
+        inf_world *w = make_world(NULL, 0, T0);
+        CHECK(w != NULL);
+        for (size_t i = 0; i < sizeof imps / sizeof imps[0]; i++) {
+            char body[1024];
+            snprintf(body, sizeof body,
+                     "{\"id\":\"a\",\"imp\":[%s],\"site\":{\"id\":\"s\",\"domain\":\"x.example\"}}",
+                     imps[i]);
+            beat_reason why = {{0}};
+            inf_req_fini(&R);
+            CHECK_EQ_INT(inf_req_parse(body, strlen(body), &R, &why), 0);
+            for (int ci = 0; ci < w->n; ci++) {
+                const inf_camp *cp = &w->camps[ci];
+                int packed = inf_creative_match(cp->c, cp->sizes, cp->n_creatives, &R.imp[0]);
+                CHECK_EQ_INT(packed, inf_creative_match(cp->c, NULL, 0, &R.imp[0]));
+                compared++;
+                matched += packed >= 0;
+            }
+        }
+        inf_world_free(w);
+    }
+    inf_req_fini(&R);
+    CHECK(compared > 50 && matched > 10);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case cases[] = {
         {"video_fit", test_video_fit},
+        {"packed_sizes_agree", test_packed_sizes_agree},
         {"video_response", test_video_response},
         {"battr_and_multiformat", test_battr_and_multiformat},
         {"native_fit", test_native_fit},

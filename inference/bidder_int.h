@@ -15,7 +15,7 @@ struct inf_bidder {
     uint64_t freq_mask;
     _Atomic uint64_t bid_seq;
     uint64_t bid_prefix; /* random per process: bid ids unique across nodes */
-    inf_signer signer;   /* notice signatures, pre-keyed per thread */
+    inf_signer signer;   /* notice signatures, pre-keyed once */
     bool url_plain;      /* receiver_url needs no JSON escaping; the rest of
                             a notice URL never does (percent-encoded ids,
                             digits, hex, fixed text) */

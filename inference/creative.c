@@ -70,18 +70,24 @@ static bool native_fits(const beat_creative *cr, const inf_native *n) {
 /* The creative to bid with: banner sizes in the imp's order of sizes, then
  * video, then native; within a format the campaign's order. A creative with
  * an attribute the imp blocks (battr of that format) is never chosen. */
-int inf_creative_match(const beat_campaign *c, const uint32_t *sizes, const inf_imp *im) {
-    int nc = c->n_creatives < BEAT_CREATIVES_MAX ? c->n_creatives : BEAT_CREATIVES_MAX;
+int inf_creative_match(const beat_campaign *c, const uint32_t *sizes, int nc, const inf_imp *im) {
+    if (!sizes) nc = c->n_creatives < BEAT_CREATIVES_MAX ? c->n_creatives : BEAT_CREATIVES_MAX;
+    uint64_t battr = im->battr[INF_FMT_BANNER];
     if (im->formats & INF_FMT_BANNER)
         for (int s = 0; s < im->n_sizes; s++) {
-            uint32_t key = ((uint32_t)im->sizes[s].w << 16) | ((uint32_t)im->sizes[s].h & 0xffff);
+            int iw = im->sizes[s].w, ih = im->sizes[s].h;
+            /* the packed sizes (a dense array) decide: a match is a banner
+             * of exactly this size */
+            if (sizes && iw > 0 && iw <= 0xffff && ih > 0 && ih <= 0xffff) {
+                uint32_t key = ((uint32_t)iw << 16) | (uint32_t)ih;
+                for (int k = 0; k < nc; k++)
+                    if (sizes[k] == key && !(battr && (c->creatives[k].attr & battr))) return k;
+                continue;
+            }
             for (int k = 0; k < nc; k++) {
                 const beat_creative *cr = &c->creatives[k];
-                /* the packed sizes (a dense array) decide most misses */
-                if (sizes ? sizes[k] != key : (cr->w != im->sizes[s].w || cr->h != im->sizes[s].h))
-                    continue;
-                if (cr->format == BEAT_FMT_BANNER && cr->w == im->sizes[s].w &&
-                    cr->h == im->sizes[s].h && !(cr->attr & im->battr[INF_FMT_BANNER]))
+                if (cr->format == BEAT_FMT_BANNER && cr->w == iw && cr->h == ih &&
+                    !(cr->attr & battr))
                     return k;
             }
         }

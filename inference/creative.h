@@ -11,9 +11,12 @@
 /* Index of the creative of c to bid with on im, -1 if none fits: banner
  * sizes in the imp's order of sizes, then video, then native; within a
  * format the campaign's order; never one with an attribute the imp's
- * battr (of that format) blocks. sizes (may be NULL): the campaign's
- * creatives' (w << 16) | h, as inf_camp.sizes, to skip misses quickly. */
-int inf_creative_match(const beat_campaign *c, const uint32_t *sizes, const inf_imp *im);
+ * battr (of that format) blocks. sizes (may be NULL): as inf_camp.sizes,
+ * each banner creative's (w << 16) | h, 0 for the others, to decide sizes
+ * without reading the creatives; with sizes, nc is c's creative count
+ * (inf_camp.n_creatives) and a banner imp none of them fits touches nothing
+ * of c. */
+int inf_creative_match(const beat_campaign *c, const uint32_t *sizes, int nc, const inf_imp *im);
 
 /* What of native creative cr fills asset a: the text (title/data) or the
  * beat_native_img; NULL when it cannot. */

@@ -17,6 +17,7 @@
 
 #include "audience.h"
 #include "beat_log.h"
+#include "rtpl.h"
 
 #define HASH_BITS_MIN 10
 #define HASH_BITS_MAX 26
@@ -215,6 +216,8 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
         inf_camp *cp = &w->camps[i];
         const beat_campaign *c = &s->cs.c[i];
         cp->c = c;
+        cp->n_creatives = c->n_creatives < BEAT_CREATIVES_MAX ? c->n_creatives : BEAT_CREATIVES_MAX;
+        cp->rules = c->schain_complete || c->sellers.n || c->schedule.on;
         cp->opp_slot = -1; /* until the sync thread gives it one */
         cp->start_ms = c->start_ms;
         cp->end_ms = c->end_ms;
@@ -239,8 +242,15 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
             if ((*hit)->has_curve) cp->win_curve = (*hit)->win_curve;
         }
         uint32_t *sz = w->sizes + (size_t)i * BEAT_CREATIVES_MAX;
-        for (int k = 0; k < c->n_creatives && k < BEAT_CREATIVES_MAX; k++)
-            sz[k] = ((uint32_t)c->creatives[k].w << 16) | ((uint32_t)c->creatives[k].h & 0xffff);
+        /* Banners whose size packs exactly; 0 (never an imp's key) for the
+         * rest, so a key that matches is a banner of that very size and the
+         * filter reads the creative only for battr (creative.c). */
+        for (int k = 0; k < c->n_creatives && k < BEAT_CREATIVES_MAX; k++) {
+            const beat_creative *cr = &c->creatives[k];
+            bool packs = cr->format == BEAT_FMT_BANNER && cr->w > 0 && cr->w <= 0xffff &&
+                         cr->h > 0 && cr->h <= 0xffff;
+            sz[k] = packs ? ((uint32_t)cr->w << 16) | (uint32_t)cr->h : 0;
+        }
         cp->sizes = sz;
     }
     free(idx);
@@ -274,7 +284,7 @@ inf_world *inf_world_build(inf_model *m, inf_snap *s) {
     if (s) s->refs++;
     /* geography and segments are enforced from the start; the sync thread
      * attaches the lists it holds */
-    if (inf_aud_attach(w, NULL) < 0) {
+    if (inf_aud_attach(w, NULL) < 0 || !(w->rtpl = inf_rtpl_build(w))) {
         inf_world_free(w);
         return NULL;
     }
@@ -290,6 +300,7 @@ void inf_world_free(inf_world *w) {
     free(w->fu);
     inf_tindex_free(w->tx);
     inf_aud_free(w->aud);
+    inf_rtpl_free(w->rtpl);
     free(w);
 }
 

@@ -47,11 +47,14 @@ typedef struct inf_camp {
     double multiplier;
     int64_t base_bid_cpm_micros, max_bid_cpm_micros;
     uint64_t hash;         /* beat_feat_campaign_hash under the model's params */
-    const uint32_t *sizes; /* (w << 16) | h per creative, in the world */
+    const uint32_t *sizes; /* (w << 16) | h per banner creative, 0 for others */
     float own_w;           /* the model's weight of the campaign alone */
     int32_t freq_cap_max;  /* 0 = none */
     /* -- colder -- */
     const beat_campaign *c;
+    int32_t n_creatives;          /* c's, at most BEAT_CREATIVES_MAX: the filter reads
+                            this line, not c's */
+    bool rules;                   /* c has supply-chain rules or a schedule to check */
     uint64_t id_hash;             /* model-independent, keys the frequency table */
     bool in_state;                /* absent from the state → never bid */
     bool paused;                  /* campaign or state says paused */
@@ -66,13 +69,15 @@ typedef struct inf_world {
     inf_model *model; /* may be NULL: no model yet */
     inf_snap *snap;   /* may be NULL: no campaigns/state yet */
     int n;
-    inf_camp *camps;     /* owned, n entries, campaign set order */
-    uint32_t *sizes;     /* owned, n × BEAT_CREATIVES_MAX: camps[i].sizes */
-    float *fu;           /* owned, n × model rank: the campaigns' U rows
+    inf_camp *camps;       /* owned, n entries, campaign set order */
+    uint32_t *sizes;       /* owned, n × BEAT_CREATIVES_MAX: camps[i].sizes */
+    float *fu;             /* owned, n × model rank: the campaigns' U rows
                               gathered for one sgemv per imp; NULL if rank 0 */
-    inf_tindex *tx;      /* owned: targeting index over camps (never NULL) */
-    struct inf_aud *aud; /* owned: geography/audience rules and the segment
+    inf_tindex *tx;        /* owned: targeting index over camps (never NULL) */
+    struct inf_aud *aud;   /* owned: geography/audience rules and the segment
                             lists (audience.h); never NULL once built */
+    struct inf_rtpl *rtpl; /* owned: each creative's fixed bid JSON (rtpl.h);
+                              never NULL once built */
     /* the node's slot of each exchange of snap->xs (exchange.h), same order;
        NULL when not bound (worlds built by tests) */
     struct inf_xslot *xslot[BEAT_EXCHANGES_MAX];

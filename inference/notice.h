@@ -5,6 +5,7 @@
 #ifndef INF_NOTICE_H
 #define INF_NOTICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "beat_notice.h"
@@ -13,15 +14,17 @@
 typedef struct inf_signer {
     const void *secret;
     size_t secret_len;
-    uint64_t gen; /* unique per signer: keys the per-thread HMAC context */
+    /* SHA-256 states after key⊕ipad and key⊕opad (notice.c); read-only
+       once initialised, so any number of threads sign with one signer */
+    _Alignas(8) unsigned char inner[128], outer[128];
+    bool keyed; /* false: OpenSSL failed, signing takes the slow path */
 } inf_signer;
 
-/* secret must outlive the signer. */
+/* secret must outlive the signer. No allocation. */
 void inf_signer_init(inf_signer *s, const void *secret, size_t secret_len);
 
-/* The signature beat_notice_sign would give for f, using a per-thread HMAC
- * context keyed once per signer (one small allocation per thread, kept for
- * the thread's life). The type is signed, so each of a bid's URLs needs its
+/* The signature beat_notice_sign would give for f, from the signer's
+ * precomputed HMAC states (no allocation, thread-safe). The type is signed, so each of a bid's URLs needs its
  * own. 0 or negative errno. */
 int inf_notice_sign(const inf_signer *s, const beat_notice_fields *f, char sig[BEAT_SIG_HEX + 1]);
 

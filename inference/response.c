@@ -3,13 +3,16 @@
  * (banner markup, VAST, a Native 1.2 document built with the request's
  * asset ids), nurl/burl/lurl and the click URL signed once per bid. Runs on
  * the worker threads for every bid: no allocation beyond the caller's
- * buffers; the common path (ids, prices, sizes, URLs) is printf-free, while
- * rarer parts (creative attrs, Native asset fields, \u escapes) still use
- * it. */
+ * buffers. What a creative's bids share (ids, adomain, cat, size, mtype,
+ * bundle, attr, the escaped adm around its click macros) is written once
+ * per world into its template (rtpl.h), so a bid copies it and writes only
+ * the id, impid, price, deal, click and notice URLs; that path is
+ * printf-free (Native asset fields and templates still use printf). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "beat_fx.h"
@@ -17,6 +20,7 @@
 #include "bidder_int.h"
 #include "creative.h"
 #include "notice.h"
+#include "rtpl.h"
 
 /* Bytes that need escaping in a JSON string (and, for a URL placed inside
  * the adm's href="…", in an HTML attribute too). Control bytes are tested
@@ -194,31 +198,6 @@ static int click_url(inf_bidder *b, beat_buf *scratch, const inf_req *r, const i
     return inf_notice_url(scratch, b->cfg.receiver_url, &f, sig);
 }
 
-/* Banner markup / VAST template with every ${CLICK_URL} replaced by the
- * signed click URL: HTML/XML-escaped, except inside a CDATA section
- * ("<![CDATA[${CLICK_URL}]]>", where escapes would stay literal; the URL is
- * percent-encoded, so it cannot contain "]]>"). */
-static int put_adm_template(inf_bidder *b, beat_buf *o, beat_buf *scratch, const inf_req *r,
-                            const inf_bid *bid, const beat_campaign *c, const beat_creative *cr,
-                            int64_t ts_ms) {
-    static const char macro[] = "${CLICK_URL}", cdata[] = "<![CDATA[";
-    const char *adm = cr->adm ? cr->adm : "";
-    int rc;
-    if (strstr(adm, macro) && (rc = click_url(b, scratch, r, bid, c, cr, ts_ms)) < 0) return rc;
-    if ((rc = beat_buf_puts(o, ",\"adm\":\"")) < 0) return rc;
-    const char *s = adm, *hit;
-    while ((hit = strstr(s, macro)) != NULL) {
-        bool in_cdata = (size_t)(hit - adm) >= sizeof cdata - 1 &&
-                        memcmp(hit - (sizeof cdata - 1), cdata, sizeof cdata - 1) == 0;
-        if ((rc = esc(o, s, (size_t)(hit - s), false)) < 0 ||
-            (rc = esc(o, scratch->data, scratch->len, !in_cdata)) < 0)
-            return rc;
-        s = hit + sizeof macro - 1;
-    }
-    if ((rc = esc(o, s, strlen(s), false)) < 0) return rc;
-    return beat_buf_puts(o, "\"");
-}
-
 /* Appends s[0..n) escaped twice: as a string inside the native document,
  * which is itself the adm string of the response. Verbatim runs pass whole. */
 static int esc2(beat_buf *o, const char *s, size_t n) {
@@ -286,11 +265,130 @@ static int put_adm_native(inf_bidder *b, beat_buf *o, beat_buf *scratch, const i
     return beat_buf_puts(o, nat->wrapped ? "]}}\"" : "]}\"");
 }
 
+/* ---- templates ------------------------------------------------------------- */
+
+/* A run of t->text from `from` to its end. */
+static inf_rtpl_run run_from(const beat_buf *t, size_t from) {
+    return (inf_rtpl_run){(uint32_t)from, (uint32_t)(t->len - from), false};
+}
+
+/* The fixed parts of a bid of creative cr of c into t (see rtpl.h), exactly
+ * what put_bid would write for them. */
+static int tpl_creative(beat_buf *t, inf_rtpl_run **runs, size_t *n_runs, size_t *cap_runs,
+                        const beat_campaign *c, const beat_creative *cr, inf_rtpl_cr *out) {
+    size_t at = t->len;
+    int rc;
+    if ((rc = put_str(t, ",\"adid\":\"", cr->crid)) < 0 ||
+        (rc = put_str(t, ",\"crid\":\"", cr->crid)) < 0 ||
+        (rc = put_str(t, ",\"cid\":\"", c->id)) < 0 ||
+        (rc = put_strv(t, ",\"adomain\":[", &c->adomain)) < 0 ||
+        (rc = put_strv(t, ",\"cat\":[", &c->cat)) < 0)
+        return rc;
+    /* a video without its own size takes the imp's player size: per bid */
+    out->wh_var = cr->format == BEAT_FMT_VIDEO && !(cr->w && cr->h);
+    if (!out->wh_var) {
+        if (cr->format != BEAT_FMT_NATIVE && cr->w > 0 && cr->h > 0 &&
+            ((rc = put_int(t, ",\"w\":", cr->w)) < 0 || (rc = put_int(t, ",\"h\":", cr->h)) < 0))
+            return rc;
+        if ((rc = put_int(t, ",\"mtype\":", (int)cr->format)) < 0) return rc;
+    }
+    out->head = run_from(t, at);
+    at = t->len;
+    if (c->bundle && (rc = put_str(t, ",\"bundle\":\"", c->bundle)) < 0) return rc;
+    if (cr->attr) {
+        bool first = true;
+        if ((rc = beat_buf_puts(t, ",\"attr\":[")) < 0) return rc;
+        for (int a = 1; a < 64; a++)
+            if (cr->attr >> a & 1) {
+                if ((rc = beat_buf_printf(t, first ? "%d" : ",%d", a)) < 0) return rc;
+                first = false;
+            }
+        if ((rc = beat_buf_puts(t, "]")) < 0) return rc;
+    }
+    out->tail = run_from(t, at);
+    out->adm = (uint32_t)*n_runs;
+    out->n_adm = 0;
+    if (cr->format == BEAT_FMT_NATIVE) return 0;
+    /* Banner markup / VAST: the runs between ${CLICK_URL} macros, escaped;
+     * the signed click URL goes between them per bid, HTML/XML-escaped
+     * except inside a CDATA section ("<![CDATA[${CLICK_URL}]]>", where
+     * escapes would stay literal; the URL is percent-encoded, so it cannot
+     * contain "]]>"). */
+    static const char macro[] = "${CLICK_URL}", cdata[] = "<![CDATA[";
+    const char *adm = cr->adm ? cr->adm : "", *p = adm, *hit;
+    at = t->len;
+    if ((rc = beat_buf_puts(t, ",\"adm\":\"")) < 0) return rc;
+    for (;;) {
+        hit = strstr(p, macro);
+        size_t n = hit ? (size_t)(hit - p) : strlen(p);
+        if ((rc = esc(t, p, n, false)) < 0 || (!hit && (rc = beat_buf_puts(t, "\"")) < 0))
+            return rc;
+        if (*n_runs == *cap_runs) {
+            size_t nc = *cap_runs ? 2 * *cap_runs : 256;
+            inf_rtpl_run *nr = realloc(*runs, nc * sizeof *nr);
+            if (!nr) return -ENOMEM;
+            *runs = nr;
+            *cap_runs = nc;
+        }
+        inf_rtpl_run *r = &(*runs)[(*n_runs)++];
+        *r = run_from(t, at);
+        if (!hit) break;
+        r->cdata = (size_t)(hit - adm) >= sizeof cdata - 1 &&
+                   memcmp(hit - (sizeof cdata - 1), cdata, sizeof cdata - 1) == 0;
+        if (++out->n_adm == UINT16_MAX) return -E2BIG;
+        p = hit + sizeof macro - 1;
+        at = t->len;
+    }
+    out->n_adm++;
+    return t->len > UINT32_MAX ? -E2BIG : 0;
+}
+
+void inf_rtpl_free(inf_rtpl *t) {
+    if (!t) return;
+    beat_buf_fini(&t->text);
+    free(t->cr);
+    free(t->first);
+    free(t->runs);
+    free(t);
+}
+
+inf_rtpl *inf_rtpl_build(const inf_world *w) {
+    inf_rtpl *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    size_t total = 0;
+    for (int i = 0; i < w->n; i++) total += (size_t)w->camps[i].c->n_creatives;
+    t->cr = calloc(total ? total : 1, sizeof *t->cr);
+    t->first = calloc(w->n > 0 ? (size_t)w->n : 1, sizeof *t->first);
+    beat_buf_init(&t->text, UINT32_MAX);
+    size_t n_runs = 0, cap_runs = 0, k = 0;
+    int rc = t->cr && t->first ? 0 : -ENOMEM;
+    for (int i = 0; rc == 0 && i < w->n; i++) {
+        const beat_campaign *c = w->camps[i].c;
+        t->first[i] = (uint32_t)k;
+        for (int j = 0; rc == 0 && j < c->n_creatives; j++, k++)
+            rc = tpl_creative(&t->text, &t->runs, &n_runs, &cap_runs, c, &c->creatives[j],
+                              &t->cr[k]);
+    }
+    if (rc < 0) {
+        inf_rtpl_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* ---- bids -------------------------------------------------------------------- */
+
+static int put_run(beat_buf *o, const inf_rtpl *t, inf_rtpl_run r) {
+    return beat_buf_append(o, t->text.data + r.off, r.len);
+}
+
 static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r, const inf_bid *bid,
                    int64_t ts_ms, beat_buf *o, beat_buf *scratch) {
     const beat_campaign *c = w->camps[bid->camp].c;
     const beat_creative *cr = &c->creatives[bid->creative];
     const inf_imp *im = &r->imp[bid->imp];
+    const inf_rtpl *t = w->rtpl;
+    const inf_rtpl_cr *tc = &t->cr[t->first[bid->camp] + (uint32_t)bid->creative];
     /* The price in the response's currency (USD unless the request's cur
      * excludes it), rounded down: never more than the USD price we chose
      * (docs/contracts.md "Currencies"). Notices still sign USD micros. */
@@ -301,36 +399,26 @@ static int put_bid(inf_bidder *b, const inf_world *w, const inf_req *r, const in
     uint64_t seq = atomic_fetch_add_explicit(&b->bid_seq, 1, memory_order_relaxed);
     if ((rc = put_bid_id(o, b->bid_prefix, seq & 0xffffffffu)) < 0 ||
         (rc = put_str(o, ",\"impid\":\"", im->id)) < 0 || (rc = put_price(o, price)) < 0 ||
-        (rc = put_str(o, ",\"adid\":\"", cr->crid)) < 0 ||
-        (rc = put_str(o, ",\"crid\":\"", cr->crid)) < 0 ||
-        (rc = put_str(o, ",\"cid\":\"", c->id)) < 0 ||
-        (rc = put_strv(o, ",\"adomain\":[", &c->adomain)) < 0 ||
-        (rc = put_strv(o, ",\"cat\":[", &c->cat)) < 0)
+        (rc = put_run(o, t, tc->head)) < 0)
         return rc;
-    int bw = cr->w, bh = cr->h;
-    if (cr->format == BEAT_FMT_VIDEO && !(bw && bh)) {
-        bw = im->video.w;
-        bh = im->video.h;
-    }
-    if (cr->format != BEAT_FMT_NATIVE && bw > 0 && bh > 0 &&
-        ((rc = put_int(o, ",\"w\":", bw)) < 0 || (rc = put_int(o, ",\"h\":", bh)) < 0))
+    if (tc->wh_var && ((im->video.w > 0 && im->video.h > 0 &&
+                        ((rc = put_int(o, ",\"w\":", im->video.w)) < 0 ||
+                         (rc = put_int(o, ",\"h\":", im->video.h)) < 0)) ||
+                       (rc = put_int(o, ",\"mtype\":", (int)cr->format)) < 0))
         return rc;
-    if ((rc = put_int(o, ",\"mtype\":", (int)cr->format)) < 0) return rc;
     if (bid->deal >= 0 && (rc = put_str(o, ",\"dealid\":\"", im->deals[bid->deal].id)) < 0)
         return rc;
-    if (c->bundle && (rc = put_str(o, ",\"bundle\":\"", c->bundle)) < 0) return rc;
-    if (cr->attr) {
-        bool first = true;
-        if ((rc = beat_buf_puts(o, ",\"attr\":[")) < 0) return rc;
-        for (int a = 1; a < 64; a++)
-            if (cr->attr >> a & 1) {
-                if ((rc = beat_buf_printf(o, first ? "%d" : ",%d", a)) < 0) return rc;
-                first = false;
-            }
-        if ((rc = beat_buf_puts(o, "]")) < 0) return rc;
+    if ((rc = put_run(o, t, tc->tail)) < 0) return rc;
+    if (cr->format == BEAT_FMT_NATIVE) {
+        rc = put_adm_native(b, o, scratch, r, bid, c, cr, ts_ms);
+    } else {
+        if (tc->n_adm > 1 && (rc = click_url(b, scratch, r, bid, c, cr, ts_ms)) < 0) return rc;
+        for (int k = 0; rc >= 0 && k < tc->n_adm; k++) {
+            const inf_rtpl_run *ru = &t->runs[tc->adm + (uint32_t)k];
+            if ((rc = put_run(o, t, *ru)) >= 0 && k + 1 < tc->n_adm)
+                rc = esc(o, scratch->data, scratch->len, !ru->cdata);
+        }
     }
-    rc = cr->format == BEAT_FMT_NATIVE ? put_adm_native(b, o, scratch, r, bid, c, cr, ts_ms)
-                                       : put_adm_template(b, o, scratch, r, bid, c, cr, ts_ms);
     if (rc < 0 || (rc = put_notices(b, o, scratch, r, bid, c, cr, ts_ms)) < 0) return rc;
     return beat_buf_puts(o, "}");
 }

@@ -162,7 +162,7 @@ static int t_imp_set_covers_creatives(void) {
                     native |= (im.formats & INF_FMT_NATIVE) && cr->format == BEAT_FMT_NATIVE;
                 }
                 CHECK_EQ_INT(bit(set, i), banner || video || native);
-                if (inf_creative_match(&camps[i], NULL, &im) >= 0) CHECK(bit(set, i));
+                if (inf_creative_match(&camps[i], NULL, 0, &im) >= 0) CHECK(bit(set, i));
                 fits += banner;
             }
         }
