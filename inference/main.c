@@ -3,7 +3,7 @@
  * keeps in step with the supervisor (docs/architecture.md "Bidding" and "The
  * careful link"). Flags, wiring and the main loop live here; the workers and
  * the bid handler are worker.c, /healthz, gauges, alerts and stats health.c,
- * HTTP http.c, parse memory arena.c, parsing openrtb.c, the auction
+ * HTTP http_conn.c and http.c, parse memory arena.c, parsing openrtb.c, the auction
  * bidder.c, worlds model.c, the supervisor link sync.c, bid logs bidlog.c.
  * The bid path never blocks on a peer and never logs per request. */
 #include <errno.h>
