@@ -18,6 +18,7 @@
 
 #include "beat_http.h"
 #include "beat_log.h"
+#include "beat_loop.h"
 #include "beat_metrics.h"
 #include "beat_util.h"
 
@@ -34,18 +35,11 @@ static int64_t tick(inf_http *h) {
 
 /* ---- connection slots ------------------------------------------------------ */
 
-static void ev_set(struct event *ev, bool *on, bool want) {
-    if (want == *on) return;
-    if (want) event_add(ev, NULL);
-    else event_del(ev);
-    *on = want;
-}
-
 static void conn_close(inf_http_conn *c) {
     inf_http *h = c->h;
     if (c->fd < 0) return;
-    ev_set(c->rev, &c->rev_on, false);
-    ev_set(c->wev, &c->wev_on, false);
+    beat_loop_ev_set(c->rev, &c->rev_on, false);
+    beat_loop_ev_set(c->wev, &c->wev_on, false);
     close(c->fd);
     c->fd = -1;
     if (c->in_cap > IN_KEEP) { /* a rare big body: give the memory back */
@@ -69,7 +63,7 @@ static void conn_linger(inf_http_conn *c) {
     shutdown(c->fd, SHUT_WR);
     c->in_len = 0;
     c->last_ms = c->h->now_ms;
-    ev_set(c->rev, &c->rev_on, true);
+    beat_loop_ev_set(c->rev, &c->rev_on, true);
 }
 
 /* Sends what is queued. Returns false if the connection was closed. */
@@ -83,9 +77,9 @@ static bool flush(inf_http_conn *c) {
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ev_set(c->wev, &c->wev_on, true);
+            beat_loop_ev_set(c->wev, &c->wev_on, true);
             /* Bounded output: no more requests until the client reads. */
-            if (c->out.len - c->out_off > OUT_HIGH) ev_set(c->rev, &c->rev_on, false);
+            if (c->out.len - c->out_off > OUT_HIGH) beat_loop_ev_set(c->rev, &c->rev_on, false);
             return true;
         }
         conn_close(c); /* reset by peer */
@@ -93,7 +87,7 @@ static bool flush(inf_http_conn *c) {
     }
     beat_buf_reset(&c->out);
     c->out_off = 0;
-    ev_set(c->wev, &c->wev_on, false);
+    beat_loop_ev_set(c->wev, &c->wev_on, false);
     if (c->closing) {
         conn_linger(c);
         return true;
@@ -102,7 +96,7 @@ static bool flush(inf_http_conn *c) {
         conn_close(c);
         return false;
     }
-    ev_set(c->rev, &c->rev_on, true);
+    beat_loop_ev_set(c->rev, &c->rev_on, true);
     return true;
 }
 
@@ -141,7 +135,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
         return;
     }
     if (rr > 0) { /* full: the request cannot fit */
-        ev_set(c->rev, &c->rev_on, false);
+        beat_loop_ev_set(c->rev, &c->rev_on, false);
         inf_http_fail(c, rr);
         (void)flush(c);
         return;
@@ -154,7 +148,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     }
     if (n == 0) {
         c->peer_eof = true;
-        ev_set(c->rev, &c->rev_on, false);
+        beat_loop_ev_set(c->rev, &c->rev_on, false);
     } else {
         c->in_len += (size_t)n;
         c->last_ms = c->h->now_ms;
@@ -177,13 +171,6 @@ static void on_write(evutil_socket_t fd, short what, void *arg) {
         inf_http_process(c); /* requests held back while the output was full */
         (void)flush(c);
     }
-}
-
-static void accept_pause_end(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    inf_http *h = arg;
-    event_add(h->lev, NULL);
 }
 
 /* All slots taken: closes the connection waiting longest for a complete
@@ -217,12 +204,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         socklen_t plen = sizeof peer;
         int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                beat_log_rl(5000, BEAT_WARN, "http_accept_failed", "err=%d", -errno);
-                event_del(h->lev); /* out of fds: breathe instead of spinning */
-                struct timeval tv = {0, 100000};
-                evtimer_add(h->resume, &tv);
-            }
+            beat_http_accept_pause(h->lev, h->resume, errno); /* out of fds: breathe */
             return;
         }
         if (h->free_head < 0 && !evict_oldest(h)) {
@@ -245,7 +227,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         c->last_ms = c->idle_ms = h->now_ms;
         event_assign(c->rev, h->base, fd, EV_READ | EV_PERSIST, on_read, c);
         event_assign(c->wev, h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
-        ev_set(c->rev, &c->rev_on, true);
+        beat_loop_ev_set(c->rev, &c->rev_on, true);
         h->n_open++;
         beat_gauge_add(inf_http_m.open, 1);
         beat_counter_inc(inf_http_m.accepted);
@@ -341,7 +323,7 @@ inf_http *inf_http_new(struct event_base *base, const inf_http_cfg *cfg, int *er
     e = -ENOMEM;
     h->lev = event_new(base, h->lfd, EV_READ | EV_PERSIST, on_accept, h);
     h->sweep = event_new(base, -1, EV_PERSIST, on_sweep, h);
-    h->resume = evtimer_new(base, accept_pause_end, h);
+    h->resume = h->lev ? beat_http_accept_resume_new(base, h->lev) : NULL;
     struct timeval sec = {1, 0};
     if (!h->lev || !h->sweep || !h->resume || event_add(h->lev, NULL) || event_add(h->sweep, &sec))
         goto fail;
