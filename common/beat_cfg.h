@@ -76,6 +76,35 @@ int beat_cfg_set(const beat_opt *opt, const char *value, char *err, unsigned err
      .help = "debug|info|warn|error"}
 /* clang-format on */
 
+/* --kafka-brokers (env BEAT_KAFKA_BROKERS, shared by the daemons that talk
+ * to Kafka: receiver, datastream): the bootstrap servers. dst: char **. */
+/* clang-format off */
+#define BEAT_OPT_KAFKA_BROKERS(ptr)                                                \
+    {.name = "kafka-brokers", .env = "BEAT_KAFKA_BROKERS",                         \
+     .type = BEAT_OPT_STR, .dst = (ptr), .def = "127.0.0.1:9092",                  \
+     .help = "Kafka bootstrap servers (comma list)"}
+/* clang-format on */
+
+/* --topic (env BEAT_KAFKA_TOPIC): the events topic, one name for its
+ * producers and consumers; help says what this program does with it.
+ * dst: char **. */
+/* clang-format off */
+#define BEAT_OPT_KAFKA_TOPIC(ptr, help_text)                                       \
+    {.name = "topic", .env = "BEAT_KAFKA_TOPIC",                                   \
+     .type = BEAT_OPT_STR, .dst = (ptr), .def = "beat.events",                     \
+     .help = (help_text)}
+/* clang-format on */
+
+/* --notice-secret (env BEAT_NOTICE_SECRET): the HMAC key inference signs
+ * notice URLs with and the receiver checks them with, so both must read the
+ * same variable. A secret: never printed; checked by beat_cfg_secret.
+ * dst: char **. */
+/* clang-format off */
+#define BEAT_OPT_NOTICE_SECRET(ptr, help_text)                                     \
+    {.name = "notice-secret", .env = "BEAT_NOTICE_SECRET",                         \
+     .type = BEAT_OPT_STR, .dst = (ptr), .help = (help_text), .secret = true}
+/* clang-format on */
+
 /* --max-clock-skew-ms (env BEAT_MAX_CLOCK_SKEW_MS, shared by every daemon):
  * how far ahead of our clock a peer's timestamp may be (beat_ts_ahead).
  * dst: int64_t *. */

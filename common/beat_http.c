@@ -328,7 +328,7 @@ beat_http *beat_http_new_lim(struct event_base *base, const char *listen, size_t
         if ((e = beat_http_listen_socket(listen, reuseport, &h->lfd))) goto fail;
         e = -ENOMEM;
         h->lev = event_new(base, h->lfd, EV_READ | EV_PERSIST, httpd_on_accept, h);
-        h->resume = evtimer_new(base, httpd_accept_resume, h);
+        h->resume = h->lev ? beat_http_accept_resume_new(base, h->lev) : NULL;
         if (!h->lev || !h->resume || event_add(h->lev, NULL)) goto fail;
     }
     e = -ENOMEM;
@@ -364,6 +364,24 @@ void beat_http_free(beat_http *h) {
     for (int i = 0; i < h->nroutes; i++) route_fini(&h->routes[i]);
     free(h->routes);
     free(h);
+}
+
+static void accept_resume(evutil_socket_t fd, short what, void *lev) {
+    (void)fd;
+    (void)what;
+    event_add(lev, NULL);
+}
+
+struct event *beat_http_accept_resume_new(struct event_base *base, struct event *lev) {
+    return evtimer_new(base, accept_resume, lev);
+}
+
+void beat_http_accept_pause(struct event *lev, struct event *resume, int err) {
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) return;
+    beat_log_rl(5000, BEAT_WARN, "http_accept_failed", "err=%d", -err);
+    event_del(lev);
+    struct timeval tv = {0, 100000};
+    evtimer_add(resume, &tv);
 }
 
 int beat_http_sock_port(int fd) {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include "beat_util.h"
 
+struct event;
 struct event_base;
 typedef struct beat_counter beat_counter;
 
@@ -102,6 +103,17 @@ typedef struct beat_http_route_opts {
  * reuseport. 0 and *fd_out (the caller owns it), or a negative errno. For
  * servers that do their own accept loop (inference's bid path). */
 int beat_http_listen_socket(const char *listen, bool reuseport, int *fd_out);
+
+/* For a server's accept loop (beat_http's and inference's): after accept
+ * failed with errno err, when the process is out of descriptors or memory
+ * (EMFILE, ENFILE, ENOBUFS, ENOMEM), logs http_accept_failed
+ * (rate-limited), stops listening on lev and has resume listen again in
+ * 100 ms: the loop breathes instead of spinning on a listener it cannot
+ * drain. Other errors: nothing. resume: from beat_http_accept_resume_new. */
+void beat_http_accept_pause(struct event *lev, struct event *resume, int err);
+/* The timer beat_http_accept_pause arms: adds lev back when it fires.
+ * NULL on OOM; the caller frees it (event_free) along with lev. */
+struct event *beat_http_accept_resume_new(struct event_base *base, struct event *lev);
 
 /* Binds listen ("host:port"; ":8080" = all addresses) on base and installs
  * /healthz and /metrics. max_body: the default body limit of routes.

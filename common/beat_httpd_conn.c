@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "beat_log.h"
+#include "beat_loop.h"
 
 #define IN_INIT 4096
 #define IN_KEEP (64 * 1024)
@@ -56,13 +57,6 @@ static void wait_leave(httpd_conn *c) {
     else h->wtail = c->wprev;
     c->wprev = c->wnext = NULL;
     c->waiting = false;
-}
-
-static void ev_set(struct event *ev, bool *on, bool want) {
-    if (!ev || want == *on) return;
-    if (want) event_add(ev, NULL);
-    else event_del(ev);
-    *on = want;
 }
 
 static bool out_pending(const httpd_conn *c) { return evbuffer_get_length(c->out) > 0; }
@@ -137,20 +131,20 @@ static bool flush(httpd_conn *c) {
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ev_set(c->wev, &c->wev_on, true);
+            beat_loop_ev_set(c->wev, &c->wev_on, true);
             wait_leave(c); /* being answered: not a candidate for eviction */
             if (evbuffer_get_length(c->out) > HTTPD_OUT_HIGH || c->closing)
-                ev_set(c->rev, &c->rev_on, c->st == C_LINGER);
+                beat_loop_ev_set(c->rev, &c->rev_on, c->st == C_LINGER);
             rearm(c);
             return true;
         }
         httpd_conn_close(c); /* reset by the peer */
         return false;
     }
-    ev_set(c->wev, &c->wev_on, false);
+    beat_loop_ev_set(c->wev, &c->wev_on, false);
     if (c->st == C_LINGER) {
         shutdown(c->fd, SHUT_WR);
-        ev_set(c->rev, &c->rev_on, true);
+        beat_loop_ev_set(c->rev, &c->rev_on, true);
         wait_enter(c);
         rearm(c);
         return true;
@@ -160,7 +154,7 @@ static bool flush(httpd_conn *c) {
         return false;
     }
     wait_enter(c);
-    ev_set(c->rev, &c->rev_on, !c->peer_eof);
+    beat_loop_ev_set(c->rev, &c->rev_on, !c->peer_eof);
     rearm(c);
     return true;
 }
@@ -383,7 +377,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
         return;
     }
     if (room == 0) { /* a full buffer waits for the output to drain */
-        ev_set(c->rev, &c->rev_on, false);
+        beat_loop_ev_set(c->rev, &c->rev_on, false);
         return;
     }
     ssize_t n = recv(fd, c->in + c->in_len, room, 0);
@@ -394,7 +388,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     }
     if (n == 0) {
         c->peer_eof = true;
-        ev_set(c->rev, &c->rev_on, false);
+        beat_loop_ev_set(c->rev, &c->rev_on, false);
     } else {
         c->in_len += (size_t)n;
     }
@@ -462,13 +456,6 @@ static void evict_oldest(beat_http *h) {
     httpd_conn_close(v);
 }
 
-void httpd_accept_resume(int fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    beat_http *h = arg;
-    event_add(h->lev, NULL);
-}
-
 void httpd_on_accept(int lfd, short what, void *arg) {
     (void)what;
     beat_http *h = arg;
@@ -482,12 +469,7 @@ void httpd_on_accept(int lfd, short what, void *arg) {
                 evict_oldest(h); /* out of fds: make room the same way */
                 continue;
             }
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                beat_log_rl(5000, BEAT_WARN, "http_accept_failed", "err=%d", -errno);
-                event_del(h->lev); /* breathe instead of spinning */
-                struct timeval tv = {0, 100000};
-                evtimer_add(h->resume, &tv);
-            }
+            beat_http_accept_pause(h->lev, h->resume, errno);
             return;
         }
         if (h->n_open >= h->lim.max_conns) {
@@ -536,7 +518,7 @@ void httpd_on_accept(int lfd, short what, void *arg) {
         beat_gauge_add(httpd_m.open, 1);
         beat_counter_inc(httpd_m.accepted);
         wait_enter(c);
-        ev_set(c->rev, &c->rev_on, true);
+        beat_loop_ev_set(c->rev, &c->rev_on, true);
         rearm(c);
     }
 }

@@ -117,7 +117,6 @@ void httpd_metrics_once(void);
 
 /* beat_httpd_conn.c */
 void httpd_on_accept(int lfd, short what, void *arg);
-void httpd_accept_resume(int fd, short what, void *arg); /* after EMFILE */
 void httpd_conn_close(httpd_conn *c);
 void httpd_close_all(beat_http *h);
 /* Finds the route of path (NUL-terminated), the fallback when none. */

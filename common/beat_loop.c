@@ -1,7 +1,8 @@
 /* Stop watch, periodic timers and worker-thread entry on libevent bases,
  * so every daemon leaves its loops the same way on SIGTERM. Used from the
  * daemons' main.c at start-up; never touches a base from another thread
- * (the stop flag is polled on the base's own thread instead). */
+ * (the stop flag is polled on the base's own thread instead). Also the
+ * switch of a connection's events both HTTP servers use. */
 #include "beat_loop.h"
 
 #include <event2/event.h>
@@ -56,4 +57,11 @@ void beat_loop_timer_free(beat_loop_timer *t) {
 void *beat_loop_thread(void *base) {
     event_base_dispatch(base);
     return NULL;
+}
+
+void beat_loop_ev_set(struct event *ev, bool *on, bool want) {
+    if (!ev || want == *on) return;
+    if (want) event_add(ev, NULL);
+    else event_del(ev);
+    *on = want;
 }

@@ -7,8 +7,10 @@
 #ifndef BEAT_LOOP_H
 #define BEAT_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+struct event;
 struct event_base;
 
 typedef struct beat_loop_timer beat_loop_timer;
@@ -25,5 +27,11 @@ void beat_loop_timer_free(beat_loop_timer *t); /* NULL is a no-op */
 /* pthread entry of a worker: dispatches the event_base passed as arg until
  * its loop breaks (see beat_loop_stop_watch). Returns NULL. */
 void *beat_loop_thread(void *base);
+
+/* Makes ev pending (no timeout) when want and not pending otherwise; *on
+ * remembers which, so the HTTP servers can switch a connection's read and
+ * write events in every callback and call libevent only on a change.
+ * ev NULL (a connection fed without a socket, in tests): nothing. */
+void beat_loop_ev_set(struct event *ev, bool *on, bool want);
 
 #endif

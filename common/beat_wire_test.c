@@ -1,5 +1,7 @@
-/* Unit tests for beat_wire.c: every format round-trips exactly, and a table
- * of malformed inputs is refused with the reason a peer's log would show. */
+/* Unit tests for beat_wire.c: events and training samples round-trip
+ * exactly, and a table of malformed inputs is refused with the reason a
+ * peer's log would show (aggregates: beat_wire_agg_test.c; state and
+ * heartbeat: beat_wire_state_test.c). */
 #include "beat_wire.h"
 
 #include <errno.h>
@@ -339,145 +341,6 @@ static int t_event_opp(void) {
     return 0;
 }
 
-/* ---- aggregates ---- */
-
-static int agg_equal(const beat_aggregates *a, const beat_aggregates *b) {
-    if (strcmp(a->instance, b->instance) || a->epoch != b->epoch || a->bucket_ms != b->bucket_ms ||
-        a->first_seq != b->first_seq || a->last_seq != b->last_seq || a->n_buckets != b->n_buckets)
-        return 0;
-    for (int i = 0; i < a->n_buckets; i++) {
-        const beat_agg_bucket *x = &a->buckets[i], *y = &b->buckets[i];
-        if (x->seq != y->seq || x->start_ms != y->start_ms || x->end_ms != y->end_ms ||
-            x->n_rows != y->n_rows)
-            return 0;
-        for (int j = 0; j < x->n_rows; j++)
-            if (memcmp(&x->rows[j], &y->rows[j], sizeof x->rows[j])) return 0;
-    }
-    return 1;
-}
-
-static int t_agg_roundtrip(void) {
-    beat_agg_row rows[3];
-    memset(rows, 0, sizeof rows);
-    strcpy(rows[0].campaign, "c1");
-    rows[0].bids = 10, rows[0].wins = 3, rows[0].spend_micros = 4500;
-    rows[0].imps = 3, rows[0].clicks = 1;
-    rows[0].losses = 6, rows[0].loss_outbid = 3, rows[0].loss_floor = 2;
-    rows[0].loss_other = 1, rows[0].expired = 2, rows[0].opps = 77;
-    rows[0].pctr_bids = 0.123456789012345, rows[0].pctr_wins = 1e-9;
-    rows[0].won_cpm[0] = 1, rows[0].won_cpm[BEAT_LAND_N - 1] = INT32_MAX;
-    rows[0].lost_cpm[7] = 4;
-    strcpy(rows[1].campaign, "c2");
-    rows[1].bids = 9007199254740992;
-    strcpy(rows[2].campaign, "c1");
-    rows[2].wins = 1;
-    beat_agg_bucket bk[3] = {
-        {.seq = 41, .start_ms = 1000, .end_ms = 2000, .n_rows = 2, .rows = rows},
-        {.seq = 42, .start_ms = 2000, .end_ms = 3000, .n_rows = 0, .rows = NULL},
-        {.seq = 45, .start_ms = 5000, .end_ms = 6000, .n_rows = 1, .rows = rows + 2},
-    };
-    beat_aggregates a = {.epoch = 0xfedcba9876543210ull,
-                         .bucket_ms = 1000,
-                         .first_seq = 3,
-                         .last_seq = 45,
-                         .n_buckets = 3,
-                         .buckets = bk};
-    strcpy(a.instance, "ds-1");
-    beat_buf b;
-    beat_buf_init(&b, 1 << 16);
-    CHECK_EQ_INT(beat_aggregates_encode(&a, &b), 0);
-    CHECK(strstr(b.data, "\"epoch\":\"fedcba9876543210\""));
-    beat_aggregates back;
-    beat_reason why;
-    CHECK_EQ_INT(beat_aggregates_decode(b.data, b.len, &back, &why), 0);
-    CHECK(agg_equal(&a, &back));
-    beat_aggregates_fini(&back);
-    CHECK_EQ_INT(back.n_buckets, 0);
-    CHECK(back.buckets == NULL);
-    beat_aggregates_fini(&back); /* twice is harmless */
-    /* an empty response */
-    a.n_buckets = 0;
-    beat_buf_reset(&b);
-    CHECK_EQ_INT(beat_aggregates_encode(&a, &b), 0);
-    CHECK_EQ_INT(beat_aggregates_decode(b.data, b.len, &back, &why), 0);
-    CHECK(agg_equal(&a, &back));
-    beat_aggregates_fini(&back);
-    beat_buf_fini(&b);
-    return 0;
-}
-
-#define AGG_HEAD                                                                                   \
-    "{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"00ff\",\"bucket_ms\":1000,\"first_seq\":1,\"last_" \
-    "seq\":2,"
-static const bad_case bad_aggs[] = {
-    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"xyz\",\"bucket_ms\":1000,\"first_seq\":1,\"last_"
-     "seq\":2,\"buckets\":[]}",
-     "epoch: must be 1-16 hex"},
-    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"00000000000000000\",\"bucket_ms\":1000,\"first_"
-     "seq\":1,\"last_seq\":2,\"buckets\":[]}",
-     "epoch: must be 1-16 hex"},
-    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":5,\"bucket_ms\":1000,\"first_seq\":1,\"last_seq\":2,"
-     "\"buckets\":[]}",
-     "epoch: must be 1-16 hex"},
-    {"{\"v\":1,\"epoch\":\"1\",\"bucket_ms\":1000,\"first_seq\":1,\"last_seq\":2,\"buckets\":[]}",
-     "instance: missing"},
-    {"{\"v\":1,\"instance\":\"ds-1\",\"epoch\":\"1\",\"bucket_ms\":0,\"first_seq\":1,\"last_seq\":"
-     "2,\"buckets\":[]}",
-     "bucket_ms: must be > 0"},
-    {AGG_HEAD "\"buckets\":{}}", "buckets: must be an array"},
-    {AGG_HEAD "\"x\":1}", "buckets: missing"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":2,\"start_ms\":0,\"end_ms\":1},{\"seq\":2,\"start_ms\":1,"
-              "\"end_ms\":2}]}",
-     "buckets[1].seq: not ascending"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":2,\"start_ms\":5,\"end_ms\":1}]}",
-     "buckets[0].end_ms: must be >= 5"},
-    {AGG_HEAD "\"buckets\":[{\"start_ms\":5,\"end_ms\":6}]}", "buckets[0].seq: missing"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"spend_"
-              "micros\":-1}}}]}",
-     "buckets[0].campaigns.c1.spend_micros: must be >= 0"},
-    {AGG_HEAD
-     "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"bids\":1.5}}}]}",
-     "campaigns.c1.bids: must be an integer"},
-    {AGG_HEAD
-     "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{},\"c1\":{}}}]}",
-     "campaigns.c1: duplicate campaign"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"\":{}}}]}",
-     "must not be empty"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":[]}}]}",
-     "campaigns.c1: must be an object"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":[]}]}",
-     "buckets[0].campaigns: must be an object"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"won_"
-              "cpm\":[1,2]}}}]}",
-     "campaigns.c1.won_cpm: must be an array of 20 counts"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"lost_"
-              "cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,-1]}}}]}",
-     "lost_cpm: must be >= 0"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"won_"
-              "cpm\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2147483648]}}}]}",
-     "won_cpm: must be <= 2147483647"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{\"pctr_"
-              "bids\":-0.5}}}]}",
-     "pctr_bids"},
-    {AGG_HEAD "\"buckets\":[{\"seq\":1,\"start_ms\":0,\"end_ms\":1,\"campaigns\":{\"c1\":{"
-              "\"losses\":\"3\"}}}]}",
-     "losses"},
-};
-
-static int t_agg_bad(void) {
-    for (size_t i = 0; i < sizeof bad_aggs / sizeof bad_aggs[0]; i++) {
-        beat_aggregates a;
-        beat_reason why = {{0}};
-        int rc = beat_aggregates_decode(bad_aggs[i].json, strlen(bad_aggs[i].json), &a, &why);
-        if (rc != -EBADMSG) {
-            fprintf(stderr, "  case %zu rc=%d\n", i, rc);
-            return 1;
-        }
-        CHECK_REASON(why, bad_aggs[i].reason);
-    }
-    return 0;
-}
-
 /* ---- samples ---- */
 
 typedef struct got {
@@ -589,139 +452,6 @@ static int t_samples_bad(void) {
     return 0;
 }
 
-/* ---- state ---- */
-
-static int t_state_roundtrip(void) {
-    const char *in = "{\"v\":1,\"actuator\":\"beat-actuator\",\"ts\":1700000000000,\"version\":12,"
-                     "\"campaigns\":{\"c1\":{\"multiplier\":1.2,\"paused\":false,\"spent\":5},"
-                     "\"c2\":{\"multiplier\":0,\"paused\":true}},"
-                     "\"private\":{ \"pid\" : {\"i\": [1, 2.5, \"x\"]}, \"n\":null }}";
-    beat_state st, back;
-    beat_reason why;
-    CHECK_EQ_INT(beat_state_decode(in, strlen(in), 10, &st, &why), 0);
-    CHECK_EQ_STR(st.actuator, "beat-actuator");
-    CHECK_EQ_INT(st.version, 12);
-    CHECK_EQ_INT(st.n, 2);
-    CHECK_EQ_STR(st.private_json, "{\"pid\":{\"i\":[1,2.5,\"x\"]},\"n\":null}");
-    const beat_state_campaign *c = beat_state_find(&st, "c1");
-    CHECK(c && c->multiplier == 1.2 && !c->paused);
-    c = beat_state_find(&st, "c2");
-    CHECK(c && c->multiplier == 0 && c->paused);
-    CHECK(beat_state_find(&st, "c3") == NULL);
-
-    beat_buf b;
-    beat_buf_init(&b, 1 << 16);
-    CHECK_EQ_INT(beat_state_encode(&st, true, &b), 0);
-    CHECK_EQ_INT(beat_state_decode(b.data, b.len, 10, &back, &why), 0);
-    CHECK_EQ_STR(back.actuator, st.actuator);
-    CHECK(back.ts_ms == st.ts_ms && back.version == st.version && back.n == st.n);
-    CHECK(memcmp(back.c, st.c, sizeof *st.c * (size_t)st.n) == 0);
-    CHECK_EQ_STR(back.private_json, st.private_json);
-    beat_state_fini(&back);
-    /* without private: what inference is sent */
-    beat_buf_reset(&b);
-    CHECK_EQ_INT(beat_state_encode(&st, false, &b), 0);
-    CHECK(!strstr(b.data, "private"));
-    CHECK_EQ_INT(beat_state_decode(b.data, b.len, 10, &back, &why), 0);
-    CHECK(back.private_json == NULL);
-    beat_state_fini(&back);
-    beat_state_fini(&st);
-    CHECK(st.c == NULL && st.private_json == NULL && st.n == 0);
-
-    /* minimal: no actuator, no version, no campaigns */
-    const char *min = "{\"v\":1,\"ts\":0,\"campaigns\":{},\"private\":null}";
-    CHECK_EQ_INT(beat_state_decode(min, strlen(min), 0, &st, &why), 0);
-    CHECK(st.n == 0 && st.version == 0 && st.private_json == NULL && st.actuator[0] == 0);
-    beat_buf_reset(&b);
-    CHECK_EQ_INT(beat_state_encode(&st, true, &b), 0);
-    CHECK_EQ_STR(b.data, "{\"v\":1,\"ts\":0,\"campaigns\":{}}");
-    beat_state_fini(&st);
-    beat_buf_fini(&b);
-    return 0;
-}
-
-#define ST "{\"v\":1,\"actuator\":\"a\",\"ts\":1,"
-static const bad_case bad_states[] = {
-    {"{\"v\":1,\"actuator\":\"a\",\"ts\":1}", "campaigns: missing"},
-    {ST "\"campaigns\":[]}", "campaigns: must be an object"},
-    {"{\"v\":1,\"actuator\":\"a\",\"campaigns\":{}}", "ts: missing"},
-    {"{\"v\":3,\"ts\":1,\"campaigns\":{}}", "unsupported version"},
-    {ST "\"version\":-1,\"campaigns\":{}}", "version: must be >= 0"},
-    {ST "\"campaigns\":{\"c1\":{\"multiplier\":-1}}}", "campaigns.c1.multiplier: must be >= 0"},
-    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1e999}}}",
-     "campaigns.c1.multiplier: must be a finite number"},
-    {ST "\"campaigns\":{\"c1\":{\"paused\":true}}}", "campaigns.c1.multiplier: missing"},
-    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1,\"paused\":\"yes\"}}}",
-     "campaigns.c1.paused: must be true or false"},
-    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1},\"c1\":{\"multiplier\":2}}}",
-     "campaigns.c1: duplicate campaign"},
-    {ST "\"campaigns\":{\"c1\":{\"multiplier\":1},\"c2\":{\"multiplier\":2},\"c3\":{\"multiplier\":"
-        "2}}}",
-     "campaigns: too many (3 > 2)"},
-    {ST "\"campaigns\":{\"0123456789012345678901234567890123456789012345678901234567890123X\":{"
-        "\"multiplier\":1}}}",
-     "longer than 64"},
-    {ST "\"campaigns\":{\"\":{\"multiplier\":1}}}", "must not be empty"},
-    {ST "\"campaigns\":{\"c1\":5}}", "campaigns.c1: must be an object"},
-    {"{\"v\":1,\"actuator\":7,\"ts\":1,\"campaigns\":{}}", "actuator: must be a string"},
-    {ST "\"campaigns\":{}", "invalid JSON"},
-};
-
-static int t_state_bad(void) {
-    for (size_t i = 0; i < sizeof bad_states / sizeof bad_states[0]; i++) {
-        beat_state st;
-        beat_reason why = {{0}};
-        int rc = beat_state_decode(bad_states[i].json, strlen(bad_states[i].json), 2, &st, &why);
-        if (rc != -EBADMSG) {
-            fprintf(stderr, "  case %zu rc=%d\n", i, rc);
-            return 1;
-        }
-        CHECK_REASON(why, bad_states[i].reason);
-    }
-    return 0;
-}
-
-/* ---- heartbeat ---- */
-
-static int t_heartbeat(void) {
-    beat_heartbeat hb = {.ts_ms = 1700000000000,
-                         .campaigns_version = 3,
-                         .state_version = 9007199254740992,
-                         .model_version = 0,
-                         .snapshot_crc = 0xffffffffu,
-                         .model_crc = 12345},
-                   back;
-    beat_buf b;
-    beat_reason why;
-    beat_buf_init(&b, 4096);
-    CHECK_EQ_INT(beat_heartbeat_encode(&hb, &b), 0);
-    CHECK(b.data[0] == BEAT_FRAME_HEARTBEAT);
-    CHECK_EQ_INT(beat_heartbeat_decode(b.data, b.len, &back, &why), 0);
-    CHECK(memcmp(&hb, &back, sizeof hb) == 0);
-    /* segments_version: written only when there are lists, read back */
-    CHECK(!strstr(b.data, "segments_version"));
-    hb.segments_version = 12;
-    beat_buf_reset(&b);
-    CHECK_EQ_INT(beat_heartbeat_encode(&hb, &b), 0);
-    CHECK_EQ_INT(beat_heartbeat_decode(b.data, b.len, &back, &why), 0);
-    CHECK_EQ_INT(back.segments_version, 12);
-    /* refused: wrong tag, empty, missing field, crc beyond 32 bits */
-    b.data[0] = 'S';
-    CHECK_EQ_INT(beat_heartbeat_decode(b.data, b.len, &back, &why), -EBADMSG);
-    CHECK_REASON(why, "not a heartbeat");
-    CHECK_EQ_INT(beat_heartbeat_decode(b.data, 0, &back, &why), -EBADMSG);
-    const char *m = "H{\"v\":1,\"ts\":1,\"campaigns_version\":1,\"state_version\":1,\"model_"
-                    "version\":1,\"snapshot_crc\":1}";
-    CHECK_EQ_INT(beat_heartbeat_decode(m, strlen(m), &back, &why), -EBADMSG);
-    CHECK_REASON(why, "model_crc: missing");
-    m = "H{\"v\":1,\"ts\":1,\"campaigns_version\":1,\"state_version\":1,\"model_version\":1,"
-        "\"snapshot_crc\":4294967296,\"model_crc\":0}";
-    CHECK_EQ_INT(beat_heartbeat_decode(m, strlen(m), &back, &why), -EBADMSG);
-    CHECK_REASON(why, "snapshot_crc: must be <=");
-    beat_buf_fini(&b);
-    return 0;
-}
-
 static const beat_test_case cases[] = {
     {"event_roundtrip", t_event_roundtrip},
     {"event_pctr_text", t_event_pctr_text},
@@ -730,13 +460,8 @@ static const beat_test_case cases[] = {
     {"event_hb", t_event_hb},
     {"event_opp", t_event_opp},
     {"event_bad", t_event_bad},
-    {"agg_roundtrip", t_agg_roundtrip},
-    {"agg_bad", t_agg_bad},
     {"samples_roundtrip", t_samples_roundtrip},
     {"samples_bad", t_samples_bad},
-    {"state_roundtrip", t_state_roundtrip},
-    {"state_bad", t_state_bad},
-    {"heartbeat", t_heartbeat},
     {NULL, NULL},
 };
 

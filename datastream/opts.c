@@ -10,12 +10,8 @@ const beat_opt dst_opts[] = {
     {.name = "listen", .env = "BEAT_DATASTREAM_LISTEN",
      .type = BEAT_OPT_STR, .dst = &dst_o.listen, .def = "127.0.0.1:8082",
      .help = "HTTP address (/v1/aggregates, /v1/samples, /healthz, /metrics)"},
-    {.name = "kafka-brokers", .env = "BEAT_KAFKA_BROKERS",
-     .type = BEAT_OPT_STR, .dst = &dst_o.brokers, .def = "127.0.0.1:9092",
-     .help = "Kafka bootstrap servers (comma list)"},
-    {.name = "topic", .env = "BEAT_KAFKA_TOPIC",
-     .type = BEAT_OPT_STR, .dst = &dst_o.topic, .def = "beat.events",
-     .help = "Kafka topic of events"},
+    BEAT_OPT_KAFKA_BROKERS(&dst_o.brokers),
+    BEAT_OPT_KAFKA_TOPIC(&dst_o.topic, "Kafka topic of events"),
     {.name = "kafka-opt", .env = "BEAT_DATASTREAM_KAFKA_OPTS",
      .type = BEAT_OPT_STRLIST, .dst = &dst_o.kafka_opts,
      .help = "extra librdkafka consumer property KEY=VALUE (repeatable; env: comma "
@@ -102,9 +98,7 @@ const beat_opt dst_opts[] = {
      .help = "hourly report rows (GET /v1/reports) of engine hours older than this are "
              "deleted from the partition stores (default 400 days; docs/reports.md)"},
     BEAT_OPT_SIM_CLOCK(&dst_o.sim_clock),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &dst_o.level, .def = "info",
-     .help = "debug|info|warn|error"},
+    BEAT_OPT_LOG_LEVEL(&dst_o.level),
     BEAT_OPT_END,
 };
 /* clang-format on */

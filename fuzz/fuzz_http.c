@@ -7,10 +7,11 @@
  * and how the bytes were split changes nothing but the interim "100
  * Continue" lines.
  * The handler echoes body length and headers, as in http_test.c; the
- * OpenRTB handler itself is fuzz_openrtb's job. http.c and http_parse.c
- * are #included: the replayer links only fuzz/<name>.c + replay.c +
+ * OpenRTB handler itself is fuzz_openrtb's job. http.c, http_conn.c and
+ * http_parse.c are #included: the replayer links only fuzz/<name>.c + replay.c +
  * libbeat.a. */
 #include "../inference/http.c"
+#include "../inference/http_conn.c"
 #include "../inference/http_parse.c"
 
 #include <stdio.h>

@@ -16,6 +16,7 @@
 #include "beat_features.h"
 
 #include "../supervisor/app.c"
+#include "../supervisor/app_read.c"
 #include "../supervisor/bank.c"
 #include "../supervisor/banker.c"
 #include "../supervisor/exchanges.c"

@@ -1,52 +1,23 @@
-/* Lean HTTP/1.1 server of the inference bid path (see http.h for why).
- * Called by main.c (one server per worker event loop); calls the bid
- * handler for POST /openrtb2/bid and answers /healthz and /metrics itself.
- * It must never block the loop, never trust a byte of input (every length
- * is bounded before use; the parsing itself is http_parse.c) and never
- * allocate per request: each connection slot keeps its buffers between
- * requests and connections. */
+/* Lean HTTP/1.1 server of the inference bid path (see http.h for why):
+ * requests and replies. Serves every complete request a connection has
+ * read (pipelining, Expect: 100-continue, the gate), calls the bid handler
+ * for POST /openrtb2/bid and answers /healthz and /metrics itself; the
+ * socket side is http_conn.c. It must never trust a byte of input (every
+ * length is bounded before use; the parsing itself is http_parse.c) and
+ * never allocate per request: a slot keeps its buffers between requests. */
 #include "http_int.h"
 
-#include <errno.h>
-#include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "beat_http.h"
 #include "beat_log.h"
 #include "beat_metrics.h"
-#include "beat_util.h"
 
-static struct {
-    beat_counter *refused, *oversize, *malformed, *timeout, *accepted, *evicted;
-    beat_gauge *open;
-} M;
+/* ---- requests ---------------------------------------------------------------- */
 
-/* The clock is read once per event callback (tick) and every timestamp
- * taken while serving it is that reading: timeouts are in seconds, and a
- * callback serving pipelined requests reads it once, not per request. */
-static int64_t tick(inf_http *h) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return h->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- connection slots ------------------------------------------------------ */
-
-static void ev_set(struct event *ev, bool *on, bool want) {
-    if (want == *on) return;
-    if (want) event_add(ev, NULL);
-    else event_del(ev);
-    *on = want;
-}
-
-static void req_reset(inf_http_conn *c) {
+void inf_http_req_reset(inf_http_conn *c) {
     c->st = ST_IDLE;
     c->route = R_NONE;
     c->scan = c->hdr_end = c->ce_pos = c->ov_pos = c->xe_pos = c->xk_pos = 0;
@@ -59,74 +30,6 @@ static void req_reset(inf_http_conn *c) {
     c->ch_left = 0;
     c->replied = false;
     c->crlf = 0;
-}
-
-static void conn_close(inf_http_conn *c) {
-    inf_http *h = c->h;
-    if (c->fd < 0) return;
-    ev_set(c->rev, &c->rev_on, false);
-    ev_set(c->wev, &c->wev_on, false);
-    close(c->fd);
-    c->fd = -1;
-    if (c->in_cap > IN_KEEP) { /* a rare big body: give the memory back */
-        free(c->in);
-        c->in = NULL;
-        c->in_cap = 0;
-    }
-    if (c->out.cap > IN_KEEP) beat_buf_fini(&c->out);
-    beat_buf_reset(&c->out);
-    c->in_len = c->out_off = 0;
-    c->next_free = h->free_head;
-    h->free_head = (int)(c - h->conns);
-    h->n_open--;
-    beat_gauge_add(M.open, -1);
-}
-
-/* Error replies close the connection, but not at once: a client still
- * sending its (refused) body would get a reset and lose the reply. */
-static void conn_linger(inf_http_conn *c) {
-    c->linger = true;
-    shutdown(c->fd, SHUT_WR);
-    c->in_len = 0;
-    c->last_ms = c->h->now_ms;
-    ev_set(c->rev, &c->rev_on, true);
-}
-
-static void on_read(evutil_socket_t fd, short what, void *arg);
-static void on_write(evutil_socket_t fd, short what, void *arg);
-
-/* Sends what is queued. Returns false if the connection was closed. */
-static bool flush(inf_http_conn *c) {
-    while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
-        if (n > 0) {
-            c->out_off += (size_t)n;
-            c->last_ms = c->h->now_ms;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ev_set(c->wev, &c->wev_on, true);
-            /* Bounded output: no more requests until the client reads. */
-            if (c->out.len - c->out_off > OUT_HIGH) ev_set(c->rev, &c->rev_on, false);
-            return true;
-        }
-        conn_close(c); /* reset by peer */
-        return false;
-    }
-    beat_buf_reset(&c->out);
-    c->out_off = 0;
-    ev_set(c->wev, &c->wev_on, false);
-    if (c->closing) {
-        conn_linger(c);
-        return true;
-    }
-    if (c->peer_eof && c->in_len == 0) {
-        conn_close(c);
-        return false;
-    }
-    ev_set(c->rev, &c->rev_on, true);
-    return true;
 }
 
 /* ---- replies ----------------------------------------------------------------- */
@@ -304,10 +207,10 @@ static void dispatch(inf_http_conn *c, const char *base, const char *body, size_
     }
 }
 
-static void fail(inf_http_conn *c, int code) {
-    beat_counter_inc(code == 413 || code == 431 ? M.oversize
-                     : code == 408              ? M.timeout
-                                                : M.malformed);
+void inf_http_fail(inf_http_conn *c, int code) {
+    beat_counter_inc(code == 413 || code == 431 ? inf_http_m.oversize
+                     : code == 408              ? inf_http_m.timeout
+                                                : inf_http_m.malformed);
     c->ka = false;
     c->replied = false;
     inf_http_reply_error(c, code, NULL, NULL,
@@ -340,7 +243,7 @@ static bool gate(inf_http_conn *c) {
 
 /* Serves every complete request in the input buffer (pipelining), then
  * compacts what is left of a partial one to the front. */
-static void process(inf_http_conn *c) {
+void inf_http_process(inf_http_conn *c) {
     size_t consumed = 0;
     while (!c->closing && c->out.len - c->out_off <= OUT_HIGH) {
         char *in = c->in + consumed;
@@ -353,7 +256,7 @@ static void process(inf_http_conn *c) {
             while (len && (*in == '\r' || *in == '\n') && c->crlf <= CRLF_MAX)
                 in++, len--, consumed++, c->crlf++;
             if (c->crlf > CRLF_MAX) {
-                fail(c, 400);
+                inf_http_fail(c, 400);
                 break;
             }
             if (!len) break;
@@ -398,7 +301,7 @@ static void process(inf_http_conn *c) {
         c->in = save_in;
         c->in_len = save_len;
         if (rc) {
-            fail(c, rc);
+            inf_http_fail(c, rc);
             break;
         }
         if (!raw_end) break; /* need more bytes */
@@ -406,7 +309,7 @@ static void process(inf_http_conn *c) {
         dispatch(c, in, in + c->hdr_end, blen);
         consumed += raw_end;
         if (!ka) c->closing = true;
-        req_reset(c);
+        inf_http_req_reset(c);
         c->served = true;
         c->idle_ms = c->h->now_ms;
     }
@@ -415,308 +318,3 @@ static void process(inf_http_conn *c) {
         if (c->in_len) memmove(c->in, c->in + consumed, c->in_len);
     }
 }
-
-/* ---- events ---------------------------------------------------------------------- */
-
-/* Room for at least one more input byte (plus a spare): 0, -ENOMEM, or
- * the HTTP status when the request cannot fit in --max-body + headers. */
-static int in_reserve(inf_http_conn *c) {
-    if (c->in_cap - c->in_len >= 2) return 0;
-    size_t ncap = c->in_cap ? c->in_cap * 2 : IN_INIT;
-    if (ncap > c->h->in_max) ncap = c->h->in_max;
-    if (ncap <= c->in_cap) return c->st == ST_BODY ? 413 : 431;
-    char *nb = realloc(c->in, ncap);
-    if (!nb) {
-        beat_log_rl(5000, BEAT_ERROR, "http_out_of_memory", "bytes=%zu", ncap);
-        return -ENOMEM;
-    }
-    c->in = nb;
-    c->in_cap = ncap;
-    return 0;
-}
-
-static void on_read(evutil_socket_t fd, short what, void *arg) {
-    (void)what;
-    inf_http_conn *c = arg;
-    tick(c->h);
-    if (c->linger) { /* discard until EOF or LINGER_MS */
-        char tmp[4096];
-        ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) conn_close(c);
-        return;
-    }
-    int rr = in_reserve(c);
-    if (rr < 0) {
-        conn_close(c);
-        return;
-    }
-    if (rr > 0) { /* full: the request cannot fit */
-        ev_set(c->rev, &c->rev_on, false);
-        fail(c, rr);
-        (void)flush(c);
-        return;
-    }
-    ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len - 1, 0);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-        conn_close(c);
-        return;
-    }
-    if (n == 0) {
-        c->peer_eof = true;
-        ev_set(c->rev, &c->rev_on, false);
-    } else {
-        c->in_len += (size_t)n;
-        c->last_ms = c->h->now_ms;
-    }
-    process(c);
-    if (c->peer_eof && !c->closing && c->out.len == c->out_off) {
-        conn_close(c); /* half-closed with nothing (more) to answer */
-        return;
-    }
-    (void)flush(c);
-}
-
-static void on_write(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    inf_http_conn *c = arg;
-    tick(c->h);
-    if (!flush(c)) return;
-    if (c->out.len == 0 && !c->closing && !c->linger && c->in_len) {
-        process(c); /* requests held back while the output was full */
-        (void)flush(c);
-    }
-}
-
-static void accept_pause_end(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    inf_http *h = arg;
-    event_add(h->lev, NULL);
-}
-
-/* All slots taken: closes the connection waiting longest for a complete
- * request (lingering ones first), never one with a reply being written, so
- * a flood of idle or slow sockets cannot lock out the exchanges. A scan of
- * the slots, made only at the cap. false if every connection is busy. */
-static bool evict_oldest(inf_http *h) {
-    inf_http_conn *best = NULL;
-    int64_t best_since = INT64_MAX;
-    for (int i = 0; i < h->cfg.max_conns; i++) {
-        inf_http_conn *c = &h->conns[i];
-        if (c->fd < 0 || c->out.len > c->out_off) continue;
-        int64_t since = c->linger                      ? INT64_MIN
-                        : c->st == ST_IDLE && !c->crlf ? c->idle_ms
-                                                       : c->req_start_ms;
-        if (since < best_since) best = c, best_since = since;
-    }
-    if (!best) return false;
-    beat_counter_inc(M.evicted);
-    beat_log_rl(5000, BEAT_WARN, "http_conn_evicted", "max_conns=%d", h->cfg.max_conns);
-    conn_close(best);
-    return true;
-}
-
-static void on_accept(evutil_socket_t lfd, short what, void *arg) {
-    (void)what;
-    inf_http *h = arg;
-    tick(h);
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
-        struct sockaddr_storage peer;
-        socklen_t plen = sizeof peer;
-        int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                beat_log_rl(5000, BEAT_WARN, "http_accept_failed", "err=%d", -errno);
-                event_del(h->lev); /* out of fds: breathe instead of spinning */
-                struct timeval tv = {0, 100000};
-                evtimer_add(h->resume, &tv);
-            }
-            return;
-        }
-        if (h->free_head < 0 && !evict_oldest(h)) {
-            beat_counter_inc(M.refused);
-            beat_log_rl(5000, BEAT_WARN, "http_conn_limit", "max_conns=%d", h->cfg.max_conns);
-            close(fd);
-            continue;
-        }
-        inf_http_conn *c = &h->conns[h->free_head];
-        h->free_head = c->next_free;
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->fd = fd;
-        c->peer = peer;
-        c->in_len = c->out_off = 0;
-        beat_buf_reset(&c->out);
-        c->closing = c->linger = c->peer_eof = c->served = false;
-        c->rev_on = c->wev_on = false;
-        req_reset(c);
-        c->last_ms = c->idle_ms = h->now_ms;
-        event_assign(c->rev, h->base, fd, EV_READ | EV_PERSIST, on_read, c);
-        event_assign(c->wev, h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
-        ev_set(c->rev, &c->rev_on, true);
-        h->n_open++;
-        beat_gauge_add(M.open, 1);
-        beat_counter_inc(M.accepted);
-    }
-}
-
-/* Once a second: slow requests get 408 (read_timeout_ms after their first
- * byte, or after accept for a connection's first), idle keep-alives and
- * stuck writers are closed, lingering closes end. */
-static void on_sweep(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    inf_http *h = arg;
-    int64_t now = tick(h);
-    for (int i = 0; i < h->cfg.max_conns; i++) {
-        inf_http_conn *c = &h->conns[i];
-        if (c->fd < 0) continue;
-        if (c->linger) {
-            if (now - c->last_ms > LINGER_MS) conn_close(c);
-        } else if (c->out.len > c->out_off) {
-            if (now - c->last_ms > h->cfg.read_timeout_ms) {
-                beat_counter_inc(M.timeout);
-                conn_close(c);
-            }
-        } else if (c->st != ST_IDLE || c->crlf) { /* a request started */
-            if (now - c->req_start_ms > h->cfg.read_timeout_ms) {
-                fail(c, 408);
-                (void)flush(c);
-            }
-        } else if (now - c->idle_ms >
-                   (c->served ? h->cfg.idle_timeout_ms : h->cfg.read_timeout_ms)) {
-            if (!c->served) beat_counter_inc(M.timeout); /* connected, never asked */
-            conn_close(c);
-        }
-    }
-}
-
-/* ---- setup -------------------------------------------------------------------------- */
-
-static void metrics_once(void) {
-    if (M.open) return; /* registering twice returns the same metrics anyway */
-    M.open =
-        beat_gauge_new("beat_inference_http_connections", "Open HTTP connections (all workers)");
-    M.accepted =
-        beat_counter_new("beat_inference_http_connections_total", "HTTP connections accepted");
-    M.refused = beat_counter_new("beat_inference_http_refused_total",
-                                 "Connections closed at accept: --max-conns reached "
-                                 "and every connection busy answering");
-    M.evicted = beat_counter_new("beat_inference_http_evicted_total",
-                                 "Connections closed at --max-conns to make room: the "
-                                 "one waiting longest for a complete request");
-    M.oversize = beat_counter_new("beat_inference_http_rejected_total{reason=\"oversize\"}",
-                                  "Requests refused by the HTTP layer");
-    M.malformed = beat_counter_new("beat_inference_http_rejected_total{reason=\"malformed\"}",
-                                   "Requests refused by the HTTP layer");
-    M.timeout = beat_counter_new("beat_inference_http_rejected_total{reason=\"timeout\"}",
-                                 "Requests refused by the HTTP layer");
-}
-
-inf_http *inf_http_new(struct event_base *base, const inf_http_cfg *cfg, int *err) {
-    int e = -ENOMEM;
-    if (!base || !cfg || !cfg->bid || cfg->max_conns < 1) {
-        *err = -EINVAL;
-        return NULL;
-    }
-    metrics_once();
-    inf_http *h = calloc(1, sizeof *h);
-    if (!h) goto fail;
-    h->base = base;
-    h->cfg = *cfg;
-    h->lfd = -1;
-    h->start_ms = beat_mono_ms();
-    h->in_max = cfg->max_header + cfg->max_body + cfg->max_body / 2 + 4096;
-    beat_buf_init(&h->scratch, OUT_MAX);
-    h->conns = calloc((size_t)cfg->max_conns, sizeof *h->conns);
-    if (!h->conns) goto fail;
-    h->free_head = -1;
-    for (int i = cfg->max_conns - 1; i >= 0; i--) {
-        inf_http_conn *c = &h->conns[i];
-        c->h = h;
-        c->fd = -1;
-        beat_buf_init(&c->out, OUT_MAX);
-        c->rev = malloc(event_get_struct_event_size());
-        c->wev = malloc(event_get_struct_event_size());
-        if (!c->rev || !c->wev) goto fail;
-        c->next_free = h->free_head;
-        h->free_head = i;
-    }
-    if (!cfg->listen) return h; /* inf_http_feed only (tests, fuzzing) */
-    if ((e = beat_http_listen_socket(cfg->listen, cfg->reuseport, &h->lfd))) goto fail;
-    e = -ENOMEM;
-    h->lev = event_new(base, h->lfd, EV_READ | EV_PERSIST, on_accept, h);
-    h->sweep = event_new(base, -1, EV_PERSIST, on_sweep, h);
-    h->resume = evtimer_new(base, accept_pause_end, h);
-    struct timeval sec = {1, 0};
-    if (!h->lev || !h->sweep || !h->resume || event_add(h->lev, NULL) || event_add(h->sweep, &sec))
-        goto fail;
-    return h;
-fail:
-    inf_http_free(h);
-    *err = e;
-    return NULL;
-}
-
-void inf_http_free(inf_http *h) {
-    if (!h) return;
-    if (h->conns) {
-        for (int i = 0; i < h->cfg.max_conns; i++) {
-            inf_http_conn *c = &h->conns[i];
-            if (c->fd >= 0) conn_close(c);
-            free(c->in);
-            beat_buf_fini(&c->out);
-            free(c->rev);
-            free(c->wev);
-        }
-        free(h->conns);
-    }
-    if (h->lev) event_free(h->lev);
-    if (h->sweep) event_free(h->sweep);
-    if (h->resume) event_free(h->resume);
-    if (h->lfd >= 0) close(h->lfd);
-    beat_buf_fini(&h->scratch);
-    free(h);
-}
-
-int inf_http_conns(const inf_http *h) { return h ? h->n_open : 0; }
-
-int inf_http_feed(inf_http *h, const char *data, size_t len, size_t piece, beat_buf *out) {
-    inf_http_conn c;
-    memset(&c, 0, sizeof c);
-    c.h = h;
-    c.fd = -1; /* no socket: nothing here may send or close */
-    beat_buf_init(&c.out, OUT_MAX);
-    req_reset(&c);
-    if (!piece) piece = len ? len : 1;
-    int rc = 0;
-    for (size_t off = 0; off < len && !c.closing;) {
-        int rr = in_reserve(&c);
-        if (rr < 0) {
-            rc = rr;
-            break;
-        }
-        if (rr > 0) {
-            fail(&c, rr);
-            break;
-        }
-        size_t n = len - off;
-        if (n > piece) n = piece;
-        if (n > c.in_cap - c.in_len - 1) n = c.in_cap - c.in_len - 1;
-        memcpy(c.in + c.in_len, data + off, n);
-        c.in_len += n;
-        tick(h);
-        off += n;
-        process(&c);
-        if (beat_buf_append(out, c.out.data, c.out.len)) rc = -EMSGSIZE;
-        beat_buf_reset(&c.out); /* as if flushed */
-    }
-    if (!rc && beat_buf_append(out, c.out.data, c.out.len)) rc = -EMSGSIZE;
-    free(c.in);
-    beat_buf_fini(&c.out);
-    return rc;
-}
-
-int inf_http_port(const inf_http *h) { return h ? beat_http_sock_port(h->lfd) : -1; }

@@ -1,6 +1,7 @@
-/* Internals of inference's HTTP server shared by http.c (connections,
- * replies, dispatch) and http_parse.c (request head and chunked body):
- * the connection slot and server layouts. Not a public API: use http.h. */
+/* Internals of inference's HTTP server shared by http_conn.c (accept,
+ * read, write, deadlines), http.c (requests, replies, dispatch) and
+ * http_parse.c (request head and chunked body): the connection slot and
+ * server layouts. Not a public API: use http.h. */
 #ifndef INF_HTTP_INT_H
 #define INF_HTTP_INT_H
 
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "beat_metrics.h"
 #include "http.h"
 
 struct event;
@@ -72,6 +74,24 @@ struct inf_http {
     char date[64];
     beat_buf scratch; /* /healthz and /metrics rendering */
 };
+
+/* The server's metrics, registered once by the first inf_http_new and
+ * shared by every worker's server (updates are atomic). */
+typedef struct inf_http_metrics {
+    beat_counter *refused, *oversize, *malformed, *timeout, *accepted, *evicted;
+    beat_gauge *open;
+} inf_http_metrics;
+extern inf_http_metrics inf_http_m;
+
+/* Serves every complete request in c's input (pipelining), then compacts
+ * what is left of a partial one to the front. Queues replies in c->out;
+ * the caller flushes them. */
+void inf_http_process(inf_http_conn *c);
+/* Answers an HTTP error (counted as oversize, timeout or malformed) and
+ * marks the connection closing. */
+void inf_http_fail(inf_http_conn *c, int code);
+/* Clears the per-request fields before the next request on c. */
+void inf_http_req_reset(inf_http_conn *c);
 
 /* Parses the request line and headers in in[0..hdr_end), NUL-terminating
  * the values kept. 0, or an HTTP status for the error reply. */

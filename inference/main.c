@@ -3,7 +3,7 @@
  * keeps in step with the supervisor (docs/architecture.md "Bidding" and "The
  * careful link"). Flags, wiring and the main loop live here; the workers and
  * the bid handler are worker.c, /healthz, gauges, alerts and stats health.c,
- * HTTP http.c, parse memory arena.c, parsing openrtb.c, the auction
+ * HTTP http_conn.c and http.c, parse memory arena.c, parsing openrtb.c, the auction
  * bidder.c, worlds model.c, the supervisor link sync.c, bid logs bidlog.c.
  * The bid path never blocks on a peer and never logs per request. */
 #include <errno.h>
@@ -107,10 +107,8 @@ static const beat_opt opts[] = {
      .help = "most bid events per nng message, newline-separated (1: one per message; "
              "a batch holds what queued up since the last send, so it adds no delay; "
              "keep batches under the receiver's --bidlog-max-bytes)"},
-    {.name = "notice-secret", .env = "BEAT_NOTICE_SECRET",
-     .type = BEAT_OPT_STR, .dst = &o_secret,
-     .help = "HMAC key of notice URL signatures (same as the receiver); required unless --dev",
-     .secret = true},
+    BEAT_OPT_NOTICE_SECRET(&o_secret, "HMAC key of notice URL signatures (same as the "
+                                      "receiver); required unless --dev"),
     BEAT_OPT_DEV(&o_dev),
     {.name = "fcap-rows", .env = "BEAT_INFERENCE_FCAP_ROWS",
      .type = BEAT_OPT_INT, .dst = &o_fcap_rows, .def = "262144", .min = 4, .max = 1 << 28,

@@ -111,9 +111,7 @@ static const beat_opt opts[] = {
      .help = "trainer name, written into every checkpoint"},
     BEAT_HTTP_OPTS(o_http),
     BEAT_OPT_SIM_CLOCK(&o_sim_clock),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
-     .help = "debug|info|warn|error"},
+    BEAT_OPT_LOG_LEVEL(&o_log_level),
     BEAT_OPT_END,
 };
 /* clang-format on */

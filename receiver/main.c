@@ -64,12 +64,8 @@ static const beat_opt opts[] = {
     {.name = "bidlog-max-bytes", .env = "BEAT_RECEIVER_BIDLOG_MAX_BYTES",
      .type = BEAT_OPT_INT, .dst = &o_bidlog_max, .def = "65536", .min = 1024, .max = 16777216,
      .help = "largest bid-log message accepted (nng drops bigger ones silently)"},
-    {.name = "kafka-brokers", .env = "BEAT_KAFKA_BROKERS",
-     .type = BEAT_OPT_STR, .dst = &o_brokers, .def = "127.0.0.1:9092",
-     .help = "Kafka bootstrap servers (comma list)"},
-    {.name = "topic", .env = "BEAT_KAFKA_TOPIC",
-     .type = BEAT_OPT_STR, .dst = &o_topic, .def = "beat.events",
-     .help = "Kafka topic for events"},
+    BEAT_OPT_KAFKA_BROKERS(&o_brokers),
+    BEAT_OPT_KAFKA_TOPIC(&o_topic, "Kafka topic for events"),
     {.name = "queue-max", .env = "BEAT_RECEIVER_QUEUE_MAX",
      .type = BEAT_OPT_INT, .dst = &o_queue_max, .def = "100000", .min = 1, .max = 10000000,
      .help = "events held locally while Kafka is slow or down (the spool); beyond it a "
@@ -91,10 +87,8 @@ static const beat_opt opts[] = {
     {.name = "retry-after-s", .env = "BEAT_RECEIVER_RETRY_AFTER_S",
      .type = BEAT_OPT_INT, .dst = &o_retry_after_s, .def = "10", .min = 1, .max = 3600,
      .help = "Retry-After of the 503 answered while the queue is full"},
-    {.name = "notice-secret", .env = "BEAT_NOTICE_SECRET",
-     .type = BEAT_OPT_STR, .dst = &o_secret,
-     .help = "HMAC key of notice signatures (same as inference); required unless --dev",
-     .secret = true},
+    BEAT_OPT_NOTICE_SECRET(&o_secret, "HMAC key of notice signatures (same as inference); "
+                                      "required unless --dev"),
     BEAT_OPT_DEV(&o_dev),
     BEAT_OPT_FX(&o_rates),
     {.name = "notice-max-age-s", .env = "BEAT_RECEIVER_NOTICE_MAX_AGE_S",
@@ -131,9 +125,7 @@ static const beat_opt opts[] = {
      .help = "instance name"},
     BEAT_HTTP_OPTS(o_http),
     BEAT_OPT_SIM_CLOCK(&o_sim_clock),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &o_log_level, .def = "info",
-     .help = "debug|info|warn|error"},
+    BEAT_OPT_LOG_LEVEL(&o_log_level),
     BEAT_OPT_END,
 };
 /* clang-format on */

@@ -2,7 +2,8 @@
  * which each is replaced: decode + validate → assign the next version →
  * store in SQLite (durable before acknowledged) → swap in memory →
  * publish. A rejected or failed write changes nothing. Main thread only;
- * it never publishes anything that did not pass validation. */
+ * it never publishes anything that did not pass validation. The read side
+ * (versions, health, stats) is in app_read.c. */
 #include "app.h"
 
 #include <assert.h>
@@ -14,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "app_int.h"
 #include "beat_alert.h"
 #include "beat_campaign.h"
 #include "beat_ckpt.h"
@@ -23,41 +25,11 @@
 #include "beat_metrics.h"
 #include "beat_wire.h"
 #include "exchanges.h"
-#include "status.h"
 
 #define META_FILE_HASH "campaigns_file_sha256"
 
-enum { K_CAMPAIGNS, K_STATE, K_CKPT, K_N };
 static const char *const KIND[] = {"campaigns", "state", "checkpoint"};
 static_assert(sizeof KIND / sizeof KIND[0] == K_N, "one name per kind");
-
-struct sup_app {
-    sup_cfg cfg;
-    sup_store *st;
-    sup_pub *pub;
-    beat_alert *alert;  /* borrowed; NULL = no alerts */
-    sup_banker *banker; /* borrowed; NULL = no leases (relays, tests) */
-
-    beat_campaign_set cs; /* cs.version == 0: none */
-    char *cs_json;        /* served JSON incl. "version" */
-    size_t cs_len;
-    int64_t cs_ts;
-
-    beat_state state; /* state.version == 0: none */
-    char *state_json; /* incl. "private" and "version" */
-    size_t state_len;
-    int64_t state_ts;
-
-    sup_frame *model; /* 'C' frame or NULL */
-    int64_t model_version, model_ts;
-    beat_ckpt_header mh; /* of the current model */
-
-    sup_exch *exch; /* owned: the exchange set, published inside the snapshot */
-
-    beat_counter *accepted[K_N], *rejected[K_N], *db_fail;
-    beat_gauge *version_g[K_N], *db_bytes;
-    beat_histogram *db_write;
-};
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -484,79 +456,6 @@ int sup_app_load(sup_app *a) {
              sup_store_path(a->st), (long long)a->cs.version, (long long)a->state.version,
              (long long)a->model_version);
     return 0;
-}
-
-/* ---- read side ------------------------------------------------------------- */
-
-sup_exch *sup_app_exchanges(const sup_app *a) { return a->exch; }
-
-const char *sup_app_campaigns_json(const sup_app *a, size_t *len) {
-    *len = a->cs_len;
-    return a->cs.version ? a->cs_json : NULL;
-}
-
-const char *sup_app_state_json(const sup_app *a, size_t *len) {
-    *len = a->state_len;
-    return a->state.version ? a->state_json : NULL;
-}
-
-sup_frame *sup_app_model(const sup_app *a, int64_t *version) {
-    *version = a->model_version;
-    return sup_frame_ref(a->model);
-}
-
-int64_t sup_app_version(const sup_app *a, int which) {
-    return which == 0 ? a->cs.version : which == 1 ? a->state.version : a->model_version;
-}
-
-int sup_app_versions_json(const sup_app *a, beat_buf *out) {
-    int rc = beat_buf_printf(out,
-                             "{\"campaigns\":%lld,\"state\":%lld,\"model\":%lld,"
-                             "\"campaigns_ts\":%lld,\"state_ts\":%lld,\"model_ts\":%lld,"
-                             "\"state_actuator\":",
-                             (long long)a->cs.version, (long long)a->state.version,
-                             (long long)a->model_version, (long long)a->cs_ts,
-                             (long long)a->state_ts, (long long)a->model_ts);
-    const char *act = a->state.version ? a->state.actuator : "";
-    if (!rc) rc = beat_buf_json_str(out, act, strlen(act));
-    if (!rc) rc = sup_status_model_json(out, a->model ? &a->mh : NULL);
-    if (!rc)
-        rc = beat_buf_printf(out, ",\"exchanges\":%lld",
-                             (long long)sup_exch_current(a->exch)->version);
-    if (!rc && a->pub) rc = beat_buf_printf(out, ",\"peers\":%d", sup_pub_peers(a->pub));
-    if (!rc && beat_clock_simulated()) /* flights on the status page are judged by it */
-        rc = beat_buf_printf(out, ",\"engine_ms\":%lld,\"clock_rate\":%g",
-                             (long long)beat_engine_ms(), beat_clock_rate());
-    if (!rc) rc = beat_buf_puts(out, "}");
-    return rc;
-}
-
-bool sup_app_health(void *arg, beat_buf *detail) {
-    sup_app *a = arg;
-    beat_buf_printf(detail,
-                    "\"campaigns_version\":%lld,\"state_version\":%lld,"
-                    "\"model_version\":%lld,\"campaigns\":%d",
-                    (long long)a->cs.version, (long long)a->state.version,
-                    (long long)a->model_version, a->cs.n);
-    return true; /* serving and writable: the supervisor's whole job */
-}
-
-void sup_app_stats(sup_app *a) {
-    double bytes = sup_store_disk_bytes(a->st);
-    beat_gauge_set(a->db_bytes, bytes);
-    beat_log(BEAT_INFO, "stats",
-             "campaigns_version=%lld state_version=%lld model_version=%lld"
-             " accepted_campaigns=%llu accepted_state=%llu accepted_checkpoint=%llu"
-             " rejected_campaigns=%llu rejected_state=%llu rejected_checkpoint=%llu"
-             " db_write_failures=%llu db_bytes=%.0f",
-             (long long)a->cs.version, (long long)a->state.version, (long long)a->model_version,
-             (unsigned long long)beat_counter_get(a->accepted[K_CAMPAIGNS]),
-             (unsigned long long)beat_counter_get(a->accepted[K_STATE]),
-             (unsigned long long)beat_counter_get(a->accepted[K_CKPT]),
-             (unsigned long long)beat_counter_get(a->rejected[K_CAMPAIGNS]),
-             (unsigned long long)beat_counter_get(a->rejected[K_STATE]),
-             (unsigned long long)beat_counter_get(a->rejected[K_CKPT]),
-             (unsigned long long)beat_counter_get(a->db_fail), bytes);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */

@@ -4,11 +4,12 @@ do not lock /healthz out and are closed by their absolute deadlines, at the
 connection cap the oldest waiting socket makes room; an unauthenticated or
 oversize write is refused before its body is sent, a text/plain write gets
 415 (docs/deploy.md "HTTP edges"). Inference's own bid server is held to
-the same on its bid port. Limits come from the environment so that a binary
+the same on its bid port, and out of descriptors it pauses accept and
+listens again by itself. Limits come from the environment so that a binary
 without these edges still starts (and fails the checks, not the start)."""
-import os, socket, tempfile, threading, time
+import os, shutil, socket, tempfile, threading, time
 
-from beatlib import Procs, check, free_port, free_ports, get_json, http, metric, wait_for
+from beatlib import BIN, Procs, check, free_port, free_ports, get_json, http, metric, wait_for
 
 TOKEN = "sekrit"
 
@@ -236,3 +237,35 @@ def test_inference_request_clock_starts_at_accept():
             check(longest < 5.0, f"a late trickler held its slot {longest:.1f} s")
         check(metric(port, 'beat_inference_http_rejected_total{reason="timeout"}') > 0)
         healthz_ms(port)
+
+
+def test_inference_out_of_descriptors_pauses_accept():
+    """Out of file descriptors, the bid port stops accepting for a moment
+    (http_accept_failed, logged rate-limited) instead of failing accept in
+    a loop, and listens again by itself once the clients are gone."""
+    tmp = tempfile.mkdtemp(prefix="edges-")
+    port, pub, rep, lease, bidlog = free_ports(5)
+    prlimit = shutil.which("prlimit")
+    check(prlimit is not None, "prlimit (util-linux) is needed to lower the descriptor limit")
+    argv = [prlimit, "--nofile=64:64", os.path.join(BIN, "beat-inference"),
+            "--listen", f"127.0.0.1:{port}",
+            "--supervisor-pub", f"tcp://127.0.0.1:{pub}",
+            "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
+            "--supervisor-lease", f"tcp://127.0.0.1:{lease}",
+            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}", "--name", "inf-fds"]
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        p = procs.start("inference", argv)
+        wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["svc"], 10,
+                 what="inference serving")
+        socks = []
+        try:
+            for _ in range(100):  # more than the 64 descriptors; the rest wait in the backlog
+                socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            wait_for(lambda: any(e.get("ev") == "http_accept_failed" and e.get("err") == -24
+                                 for e in p.events()), 10, what="http_accept_failed (EMFILE)")
+        finally:
+            for s in socks:
+                s.close()
+        wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["svc"], 10,
+                 what="serving again once the descriptors are free")
+        check(p.alive(), "inference survived running out of descriptors")

@@ -183,9 +183,7 @@ static const beat_opt OPTS[] = {
      .type = BEAT_OPT_INT, .dst = &opt.stats_every_s, .def = "0", .min = 0, .max = 3600,
      .help = "log a progress line every N seconds (0 = off)"},
     BEAT_OPT_SIM_CLOCK(&opt.sim_clock),
-    {.name = "log-level", .env = "BEAT_LOG_LEVEL",
-     .type = BEAT_OPT_STR, .dst = &opt.log_level, .def = "info",
-     .help = "debug|info|warn|error"},
+    BEAT_OPT_LOG_LEVEL(&opt.log_level),
     BEAT_OPT_END,
 };
 /* clang-format on */
