@@ -1,5 +1,5 @@
 /* The workers of beat-inference: each runs one event loop with its HTTP
- * server (http.c), and on it the exchange gate (exchange.c) and the bid
+ * server (http.c, http_conn.c), and on it the exchange gate (exchange.c) and the bid
  * handler: inflate, parse (openrtb.c, in the worker's arena), the auction
  * (bidder.c) against the world it holds, the reply and the bid logs. Runs
  * on the worker threads only; never blocks on a peer, never logs per
