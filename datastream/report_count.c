@@ -40,10 +40,13 @@ int dst_report_count(dst_ledger *l, const beat_event *ev, int64_t spend_cpm, int
         case BEAT_EV_CLICK: d.clicks = 1; break;
         case BEAT_EV_CONV: /* within its click's signed window, as the aggregates count it */
             d.convs = ev->ts_ms - ev->notice_ts_ms <= (int64_t)ev->conv_window_s * 1000;
+            d.conv_value = d.convs ? ev->value_micros : 0;
             break;
         default: return 0;
     }
-    if (!d.opps && !d.bids && !d.wins && !d.spend_cpm && !d.imps && !d.clicks && !d.convs) return 0;
+    if (!d.opps && !d.bids && !d.wins && !d.spend_cpm && !d.imps && !d.clicks && !d.convs &&
+        !d.conv_value)
+        return 0;
     dst_report_key k = {.hour_ms = dst_report_hour_ms(ev->ts_ms, now_ms)};
     memcpy(k.campaign, ev->campaign, sizeof k.campaign);
     memcpy(k.exchange, ev->exchange, sizeof k.exchange);
