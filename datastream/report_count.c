@@ -1,8 +1,10 @@
-/* Report rows from events (report_count.h): every bid and opp summary read
- * from a committed batch (each offset is read into a committed batch once:
- * the store decides where a partition resumes), and notices once per
- * signed notice (their ledger keys), wins once per (auction, imp) (the
- * first of its win and bill notices). Events
+/* Report rows from events (report_count.h): each offset is read into a
+ * committed batch once (the store decides where a partition resumes);
+ * notices count once per signed notice (their ledger keys), opp summaries
+ * once per (node, campaign, ts) key, bids once while the join remembers
+ * their (auction, imp) (store.c decides; docs/reports.md "Bids and
+ * opportunities"), wins once per (auction, imp) (the first of its win and
+ * bill notices). Events
  * without a campaign count nowhere, as in the aggregates. */
 #include "report_count.h"
 
