@@ -358,6 +358,7 @@ static void route_fini(httpd_route *r) {
 void beat_http_free(beat_http *h) {
     if (!h) return;
     httpd_close_all(h);
+    httpd_defer_free(h);
     if (h->lev) event_free(h->lev);
     if (h->resume) event_free(h->resume);
     if (h->lfd >= 0) close(h->lfd);

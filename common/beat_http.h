@@ -204,6 +204,27 @@ void beat_http_reply_ref(beat_http_req *req, int code, const char *content_type,
                          size_t len, void (*cleanup)(const void *body, size_t len, void *arg),
                          void *arg);
 
+/* ---- deferred replies --------------------------------------------------- */
+
+/* For an answer that takes long to compute (reading files): the handler
+ * calls beat_http_defer(), hands the handle to another thread and returns
+ * at once, so the loop keeps serving other connections. This connection
+ * then reads and answers nothing else (pipelined requests wait) until
+ * beat_http_pending_reply(), which may be called from any thread, queues
+ * the answer for the loop to send. The request itself is gone when the
+ * handler returns: copy what the answer needs first. Headers added with
+ * beat_http_add_header() before deferring go out with the answer. An
+ * answer not ready within the idle timeout (--http-idle-timeout-ms) is
+ * dropped with the connection. NULL (out of memory, or already answered):
+ * reply now instead. */
+typedef struct beat_http_pending beat_http_pending;
+beat_http_pending *beat_http_defer(beat_http_req *req);
+/* Answers a deferred request exactly once (the handle is freed); takes
+ * body's bytes (body is left empty, reusable). Every deferred request must
+ * be answered before beat_http_free. */
+void beat_http_pending_reply(beat_http_pending *p, int code, const char *content_type,
+                             beat_buf *body);
+
 /* ---- request helpers ---------------------------------------------------- */
 
 /* Copies the request body into out (bounded by out->max: -EMSGSIZE). */

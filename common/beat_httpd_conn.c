@@ -90,6 +90,7 @@ static void rearm(httpd_conn *c) {
 void httpd_conn_close(httpd_conn *c) {
     beat_http *h = c->h;
     wait_leave(c);
+    if (c->pending) httpd_pending_orphan(c->pending); /* its answer is dropped when it comes */
     if (c->fd >= 0) {
         if (c->prev) c->prev->next = c->next;
         else h->conns = c->next;
@@ -142,6 +143,12 @@ static bool flush(httpd_conn *c) {
         return false;
     }
     beat_loop_ev_set(c->wev, &c->wev_on, false);
+    if (c->pending) { /* being answered: neither read nor evicted meanwhile */
+        wait_leave(c);
+        beat_loop_ev_set(c->rev, &c->rev_on, false);
+        rearm(c);
+        return true;
+    }
     if (c->st == C_LINGER) {
         shutdown(c->fd, SHUT_WR);
         beat_loop_ev_set(c->rev, &c->rev_on, true);
@@ -246,7 +253,7 @@ static void dispatch(httpd_conn *c, char *p) {
     beat_buf_reset(&c->xhdr);
     httpd_dispatch(c, &req);
     p[c->need] = saved;
-    if (!c->replied) httpd_send_error(c, 500, "the handler sent no reply");
+    if (!c->replied && !c->pending) httpd_send_error(c, 500, "the handler sent no reply");
 }
 
 /* Serves every complete request in the input (pipelining), stopping when
@@ -254,7 +261,8 @@ static void dispatch(httpd_conn *c, char *p) {
 static void process(httpd_conn *c) {
     beat_http *h = c->h;
     size_t off = 0;
-    while (!c->closing && c->st != C_LINGER && evbuffer_get_length(c->out) <= HTTPD_OUT_HIGH) {
+    while (!c->closing && !c->pending && c->st != C_LINGER &&
+           evbuffer_get_length(c->out) <= HTTPD_OUT_HIGH) {
         char *p = c->in + off;
         size_t len = c->in_len - off;
         if (c->st == C_IDLE) {
@@ -393,7 +401,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
         c->in_len += (size_t)n;
     }
     process(c);
-    if (c->peer_eof && c->st != C_LINGER && !out_pending(c)) {
+    if (c->peer_eof && c->st != C_LINGER && !out_pending(c) && !c->pending) {
         httpd_conn_close(c); /* half-closed with nothing (more) to answer */
         return;
     }
@@ -405,7 +413,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     httpd_conn *c = arg;
     if (!flush(c)) return;
-    if (!out_pending(c) && c->st != C_LINGER && c->in_len) {
+    if (!out_pending(c) && c->st != C_LINGER && c->in_len && !c->pending) {
         process(c); /* requests held back while the output was full */
         (void)flush(c);
     }
@@ -521,6 +529,16 @@ void httpd_on_accept(int lfd, short what, void *arg) {
         beat_loop_ev_set(c->rev, &c->rev_on, true);
         rearm(c);
     }
+}
+
+void httpd_conn_resume(httpd_conn *c) {
+    beat_http *h = c->h;
+    c->replied = false; /* that answer is out: the next request's is to come */
+    c->write_dl = beat_mono_ms() + h->lim.body_timeout_ms +
+                  (int64_t)(evbuffer_get_length(c->out) * 1000 / (size_t)h->lim.body_min_rate);
+    if (c->fd < 0) return; /* fed: beat_http_feed drains the output */
+    if (c->st != C_LINGER && c->in_len) process(c);
+    (void)flush(c);
 }
 
 int beat_http_feed(beat_http *h, const char *data, size_t len, size_t piece, beat_buf *out) {

@@ -83,6 +83,7 @@ struct httpd_conn {
     httpd_head hd;
     const httpd_route *route;
     bool cont_sent, replied;
+    beat_http_pending *pending; /* a deferred answer: serves nothing else till it comes */
     beat_buf xhdr;
     int64_t head_dl, body_dl, idle_dl, write_dl, linger_dl, armed_dl;
     char peer[64];
@@ -103,6 +104,7 @@ struct beat_http {
     httpd_conn *conns;         /* every open connection */
     httpd_conn *whead, *wtail; /* waiting for a request, oldest first */
     int n_open;
+    struct httpd_defer *defer; /* deferred answers (beat_httpd_defer.c); NULL until one */
 };
 
 /* Metrics shared by every server of the process (registered once). */
@@ -116,6 +118,9 @@ extern httpd_metrics httpd_m;
 void httpd_metrics_once(void);
 
 /* beat_httpd_conn.c */
+/* After a deferred answer was queued: serves what the client pipelined
+ * meanwhile and sends. The connection may be closed on return. */
+void httpd_conn_resume(httpd_conn *c);
 void httpd_on_accept(int lfd, short what, void *arg);
 void httpd_conn_close(httpd_conn *c);
 void httpd_close_all(beat_http *h);
@@ -128,5 +133,10 @@ void httpd_send(httpd_conn *c, int code, const char *ctype, const void *body, si
 /* An error reply from the server itself: JSON reason, connection closes. */
 void httpd_send_error(httpd_conn *c, int code, const char *why);
 void httpd_dispatch(httpd_conn *c, beat_http_req *req);
+
+/* beat_httpd_defer.c: frees the queue of deferred answers (beat_http_free);
+ * forgets the connection of a pending answer (its connection closed). */
+void httpd_defer_free(beat_http *h);
+void httpd_pending_orphan(beat_http_pending *p);
 
 #endif

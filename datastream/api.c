@@ -14,6 +14,7 @@
 #include "beat_metrics.h"
 #include "report_query.h"
 #include "report_read.h"
+#include "report_serve.h"
 
 #define BODY_MAX (32u << 20)
 
@@ -136,7 +137,8 @@ static void on_caps(beat_http_req *req, void *arg) {
 }
 
 /* Hourly report rows of every partition file in the store directory
- * (docs/reports.md). */
+ * (docs/reports.md): parsed here, read by a report worker
+ * (report_serve.h), or here when none could start. */
 static void on_reports(beat_http_req *req, void *arg) {
     dst_api *api = arg;
     if (!get_only(req)) return;
@@ -144,6 +146,10 @@ static void on_reports(beat_http_req *req, void *arg) {
     beat_reason why = {{0}};
     if (dst_rq_parse(beat_http_req_query(req), beat_http_req_header(req, "Accept"), &q, &why)) {
         beat_http_reply_error(req, 400, why.msg);
+        return;
+    }
+    if (api->rserve) {
+        dst_rserve_handle(api->rserve, req, &q);
         return;
     }
     beat_buf out;
@@ -177,5 +183,17 @@ void dst_api_install(beat_http *h, dst_api *api) {
     beat_http_route_ex(h, "/v1/samples", on_samples, api, &o);
     beat_http_route_ex(h, "/v1/ledger", on_ledger, api, &o);
     if (api->caps) beat_http_route_ex(h, "/v1/caps", on_caps, api, &o);
-    if (api->store_dir) beat_http_route_ex(h, "/v1/reports", on_reports, api, &o);
+    if (!api->store_dir) return;
+    dst_rserve_cfg rc = {.dir = api->store_dir,
+                         .topic = api->topic,
+                         .store_id = api->store_id,
+                         .workers = api->report_workers,
+                         .queue_max = api->report_queue_max};
+    if (api->report_workers > 0) api->rserve = dst_rserve_new(&rc);
+    beat_http_route_ex(h, "/v1/reports", on_reports, api, &o);
+}
+
+void dst_api_stop(dst_api *api) {
+    dst_rserve_free(api->rserve);
+    api->rserve = NULL;
 }

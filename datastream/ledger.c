@@ -159,7 +159,9 @@ static int load_totals(dst_ledger *l, beat_reason *why) {
 static int init_or_check(dst_ledger *l, const char *topic, beat_reason *why) {
     int rc = exec(l, "BEGIN IMMEDIATE", why);
     if (rc) return rc;
-    if ((rc = exec(l, SCHEMA, why)) != 0 || (rc = exec(l, DST_REPORT_SCHEMA, why)) != 0) goto fail;
+    if ((rc = exec(l, SCHEMA, why)) != 0 || (rc = exec(l, DST_REPORT_SCHEMA, why)) != 0 ||
+        (rc = dst_rrows_migrate(l->db, why)) != 0)
+        goto fail;
     int r = sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)", -1,
                                &l->meta_put, NULL);
     if (r != SQLITE_OK) {

@@ -456,6 +456,8 @@ int main(int argc, char **argv) {
                    .epoch = D.epoch,
                    .store_dir = dst_o.store_dir,
                    .store_id = store_id,
+                   .report_workers = (int)dst_o.report_workers,
+                   .report_queue_max = (int)dst_o.report_queue_max,
                    .topic = dst_o.topic};
     dst_api_install(http, &api);
     beat_http_set_health(http, on_health, NULL);
@@ -518,6 +520,7 @@ int main(int argc, char **argv) {
     if (alert) beat_alert_flush(alert, 2000);
     beat_alert_free(alert);
     beat_loop_timer_free(stop_ev);
+    dst_api_stop(&api); /* its workers answer through http */
     beat_http_free(http);
     event_base_free(base);
     /* Leaves the group (the revoke callback runs here, the consumer thread

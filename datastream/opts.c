@@ -97,6 +97,14 @@ const beat_opt dst_opts[] = {
      .max = 876000,
      .help = "hourly report rows (GET /v1/reports) of engine hours older than this are "
              "deleted from the partition stores (default 400 days; docs/reports.md)"},
+    {.name = "report-workers", .env = "BEAT_DATASTREAM_REPORT_WORKERS", .type = BEAT_OPT_INT,
+     .dst = &dst_o.report_workers, .def = "2", .min = 1, .max = 16,
+     .help = "threads answering GET /v1/reports, so a long report never delays the "
+             "aggregates, ledger, samples and caps answers (docs/reports.md)"},
+    {.name = "report-queue-max", .env = "BEAT_DATASTREAM_REPORT_QUEUE_MAX", .type = BEAT_OPT_INT,
+     .dst = &dst_o.report_queue_max, .def = "8", .min = 0, .max = 1024,
+     .help = "GET /v1/reports queries waiting for a busy report worker; beyond, 503 with "
+             "Retry-After"},
     BEAT_OPT_SIM_CLOCK(&dst_o.sim_clock),
     BEAT_OPT_LOG_LEVEL(&dst_o.level),
     BEAT_OPT_END,

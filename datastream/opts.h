@@ -22,7 +22,7 @@ typedef struct dst_opt_values {
 
     beat_http_limits http;
     char *sim_clock; /* --sim-clock: engine time spec */
-    int64_t report_retention_h;
+    int64_t report_retention_h, report_workers, report_queue_max;
 } dst_opt_values;
 
 extern dst_opt_values dst_o;

@@ -1,8 +1,10 @@
-/* Report rows from events (report_count.h): every bid and opp summary read
- * from a committed batch (each offset is read into a committed batch once:
- * the store decides where a partition resumes), and notices once per
- * signed notice (their ledger keys), wins once per (auction, imp) (the
- * first of its win and bill notices). Events
+/* Report rows from events (report_count.h): each offset is read into a
+ * committed batch once (the store decides where a partition resumes);
+ * notices count once per signed notice (their ledger keys), opp summaries
+ * once per (node, campaign, ts) key, bids once while the join remembers
+ * their (auction, imp) (store.c decides; docs/reports.md "Bids and
+ * opportunities"), wins once per (auction, imp) (the first of its win and
+ * bill notices). Events
  * without a campaign count nowhere, as in the aggregates. */
 #include "report_count.h"
 
@@ -40,10 +42,13 @@ int dst_report_count(dst_ledger *l, const beat_event *ev, int64_t spend_cpm, int
         case BEAT_EV_CLICK: d.clicks = 1; break;
         case BEAT_EV_CONV: /* within its click's signed window, as the aggregates count it */
             d.convs = ev->ts_ms - ev->notice_ts_ms <= (int64_t)ev->conv_window_s * 1000;
+            d.conv_value = d.convs ? ev->value_micros : 0;
             break;
         default: return 0;
     }
-    if (!d.opps && !d.bids && !d.wins && !d.spend_cpm && !d.imps && !d.clicks && !d.convs) return 0;
+    if (!d.opps && !d.bids && !d.wins && !d.spend_cpm && !d.imps && !d.clicks && !d.convs &&
+        !d.conv_value)
+        return 0;
     dst_report_key k = {.hour_ms = dst_report_hour_ms(ev->ts_ms, now_ms)};
     memcpy(k.campaign, ev->campaign, sizeof k.campaign);
     memcpy(k.exchange, ev->exchange, sizeof k.exchange);

@@ -13,9 +13,9 @@
  * wall clock, never later than now_ms: beat_clock.h's engine time. */
 int64_t dst_report_hour_ms(int64_t ts_ms, int64_t now_ms);
 
-/* Adds ev to its row in l's open batch. Call for a bid or opp event, and
- * for a notice only when its key was new in the batch (a duplicate counts
- * nothing); spend_cpm is what its debit added (0: none). A win or bill
+/* Adds ev to its row in l's open batch. Call for a bid the join has not
+ * seen, an opp whose key was new, and a notice whose key was new (a
+ * duplicate counts nothing); spend_cpm is what its debit added (0: none). A win or bill
  * counts a win once per (auction, imp): unless the ledger holds the other
  * of the two under nts_ms. 0 or a negative errno (the batch must be
  * rolled back). */

@@ -1,8 +1,10 @@
 /* The reader of report rows (report_read.h): each partition file's rows in
  * the asked hours, grouped in SQLite, are summed into an in-memory table
  * keyed by the group columns (columns not grouped by are constants), then
- * encoded in the order of group_by. A file without the reports table (a
- * store written before reports existed) holds no rows. */
+ * encoded in the order of group_by, with the derived cpa, ctr and cvr. A
+ * file without the reports table (a store written before reports existed)
+ * holds no rows; one without a later column (not opened by a writer since
+ * the upgrade, which adds it) reads 0 there. */
 #include "report_read.h"
 
 #include "beat_util.h"
@@ -16,9 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NVAL 7
-static const char *const VAL_NAMES[NVAL] = {"opportunities", "bids",   "wins",       "spend_cpm",
-                                            "impressions",   "clicks", "conversions"};
+#define NVAL 8
+static const char *const VAL_NAMES[NVAL] = {
+    "opportunities", "bids",   "wins",        "spend_cpm",
+    "impressions",   "clicks", "conversions", "conv_value_micros"};
+enum { V_WINS = 2, V_SPEND = 3, V_CLICKS = 5, V_CONVS = 6 };
 
 void dst_report_iso(int64_t t, char *buf, size_t n) {
     int64_t days = t / 86400000, ms = t % 86400000;
@@ -93,18 +97,21 @@ static int read_file(const char *path, const dst_rq *q, sqlite3_stmt *put, beat_
         return rc;
     }
     sqlite3_busy_timeout(db, 1000);
-    char sql[700];
-    snprintf(sql, sizeof sql,
-             "SELECT %s, %s, %s, %s, sum(opps), sum(bids), sum(wins), sum(spend_cpm), sum(imps),"
-             " sum(clicks), sum(convs) FROM reports WHERE hour_ms >= ?1 AND hour_ms < ?2%s"
-             " GROUP BY 1, 2, 3, 4",
-             grouped(q, DST_RQ_HOUR) ? "hour_ms" : "0",
-             grouped(q, DST_RQ_CAMPAIGN) ? "campaign" : "''",
-             grouped(q, DST_RQ_EXCHANGE) ? "exchange" : "''",
-             grouped(q, DST_RQ_CREATIVE) ? "creative" : "''",
-             q->campaign[0] ? " AND campaign = ?3" : "");
     sqlite3_stmt *s = NULL;
-    rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+    for (int old = 0; old < 2; old++) {
+        char sql[700];
+        snprintf(sql, sizeof sql,
+                 "SELECT %s, %s, %s, %s, sum(opps), sum(bids), sum(wins), sum(spend_cpm),"
+                 " sum(imps), sum(clicks), sum(convs), %s FROM reports"
+                 " WHERE hour_ms >= ?1 AND hour_ms < ?2%s GROUP BY 1, 2, 3, 4",
+                 grouped(q, DST_RQ_HOUR) ? "hour_ms" : "0",
+                 grouped(q, DST_RQ_CAMPAIGN) ? "campaign" : "''",
+                 grouped(q, DST_RQ_EXCHANGE) ? "exchange" : "''",
+                 grouped(q, DST_RQ_CREATIVE) ? "creative" : "''", old ? "0" : "sum(conv_value)",
+                 q->campaign[0] ? " AND campaign = ?3" : "");
+        rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+        if (rc == SQLITE_OK || !strstr(sqlite3_errmsg(db), "no such column: conv_value")) break;
+    }
     if (rc != SQLITE_OK) {
         /* No reports table: a store from before reports (no rows). */
         bool none = strstr(sqlite3_errmsg(db), "no such table") != NULL;
@@ -155,6 +162,25 @@ static void csv_text(beat_buf *b, const char *s) {
     beat_buf_puts(b, "\"");
 }
 
+/* What the counts give (docs/reports.md "Derived columns"): cost per
+ * conversion (real micros, rounded down), clicks per win and conversions
+ * per click; null (CSV: empty) where the divisor is 0. */
+static void derived(beat_buf *b, bool csv, const int64_t *v) {
+    const char *const name[3] = {"cpa_micros", "ctr", "cvr"};
+    for (int i = 0; i < 3; i++) {
+        int64_t den = i == 0 ? v[V_CONVS] : i == 1 ? v[V_WINS] : v[V_CLICKS];
+        if (!csv) beat_buf_printf(b, ",\"%s\":", name[i]);
+        else beat_buf_puts(b, ",");
+        if (den <= 0) {
+            if (!csv) beat_buf_puts(b, "null");
+        } else if (i == 0) {
+            beat_buf_printf(b, "%lld", (long long)(v[V_SPEND] / 1000 / den));
+        } else {
+            beat_buf_printf(b, "%.6g", (double)(i == 1 ? v[V_CLICKS] : v[V_CONVS]) / (double)den);
+        }
+    }
+}
+
 /* One result row (cols in group order, then the values). */
 static int encode_row(beat_buf *b, const dst_rq *q, sqlite3_stmt *s, bool first) {
     if (!q->csv) beat_buf_puts(b, first ? "{" : ",{");
@@ -179,10 +205,11 @@ static int encode_row(beat_buf *b, const dst_rq *q, sqlite3_stmt *s, bool first)
             }
         }
     }
+    int64_t val[NVAL];
     for (int i = 0; i < NVAL; i++) {
         const char *sep = i || q->n_group ? "," : "";
-        int64_t v = sqlite3_column_int64(s, 4 + i);
-        if (i == 3) { /* spend: real micros, then the exact CPM sum */
+        int64_t v = val[i] = sqlite3_column_int64(s, 4 + i);
+        if (i == V_SPEND) { /* spend: real micros, then the exact CPM sum */
             if (q->csv) beat_buf_printf(b, "%s%lld", sep, (long long)(v / 1000));
             else
                 beat_buf_printf(b, "%s\"spend_micros\":%lld,\"spend_cpm_micros\":%lld", sep,
@@ -193,6 +220,7 @@ static int encode_row(beat_buf *b, const dst_rq *q, sqlite3_stmt *s, bool first)
             beat_buf_printf(b, "%s\"%s\":%lld", sep, VAL_NAMES[i], (long long)v);
         }
     }
+    derived(b, q->csv, val);
     return beat_buf_puts(b, q->csv ? "\r\n" : "}");
 }
 
@@ -207,7 +235,7 @@ static int encode(sqlite3 *mem, const dst_rq *q, const char *store_id, int nfile
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT hour_ms, campaign, exchange, creative, opps, bids, wins, spend_cpm, imps,"
-             " clicks, convs FROM agg%s",
+             " clicks, convs, conv_value FROM agg%s",
              order);
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(mem, sql, -1, &s, NULL) != SQLITE_OK)
@@ -217,8 +245,8 @@ static int encode(sqlite3 *mem, const dst_rq *q, const char *store_id, int nfile
             beat_buf_printf(out, "%s%s", i ? "," : "", dst_rq_col_name(q->group[i]));
         for (int i = 0; i < NVAL; i++)
             beat_buf_printf(out, "%s%s", i || q->n_group ? "," : "",
-                            i == 3 ? "spend_micros" : VAL_NAMES[i]);
-        beat_buf_puts(out, "\r\n");
+                            i == V_SPEND ? "spend_micros" : VAL_NAMES[i]);
+        beat_buf_puts(out, ",cpa_micros,ctr,cvr\r\n");
     } else {
         char from[32], to[32];
         dst_report_iso(q->from_ms, from, sizeof from);
@@ -252,15 +280,18 @@ int dst_report_read(const char *dir, const char *topic, const char *store_id, co
         rc = sqlite3_exec(mem,
                           "CREATE TABLE agg(hour_ms INTEGER, campaign TEXT, exchange TEXT,"
                           " creative TEXT, opps, bids, wins, spend_cpm, imps, clicks, convs,"
+                          " conv_value,"
                           " PRIMARY KEY(hour_ms, campaign, exchange, creative)) WITHOUT ROWID",
                           NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(
             mem,
-            "INSERT INTO agg VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) ON CONFLICT DO UPDATE SET"
+            "INSERT INTO agg VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+            " ON CONFLICT DO UPDATE SET"
             " opps=opps+excluded.opps, bids=bids+excluded.bids, wins=wins+excluded.wins,"
             " spend_cpm=spend_cpm+excluded.spend_cpm, imps=imps+excluded.imps,"
-            " clicks=clicks+excluded.clicks, convs=convs+excluded.convs",
+            " clicks=clicks+excluded.clicks, convs=convs+excluded.convs,"
+            " conv_value=conv_value+excluded.conv_value",
             -1, &put, NULL);
     int out_rc = rc == SQLITE_OK ? 0 : beat_reasonf(why, -EIO, "report: in-memory table failed");
     int nfiles = 0;

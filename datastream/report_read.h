@@ -3,7 +3,8 @@
  * host shares the directory, so any of them answers for all its
  * partitions, also those of an instance that is down. Files are opened
  * read-only per request (WAL: readers never wait for the writers). Runs on
- * the HTTP thread; the work is bounded by the rows in the asked hours. */
+ * a report worker (report_serve.h); the work is bounded by the rows in the
+ * asked hours. Thread-safe: every call has its own connections. */
 #ifndef DST_REPORT_READ_H
 #define DST_REPORT_READ_H
 

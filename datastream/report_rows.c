@@ -6,6 +6,7 @@
 #include "report_rows.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -16,7 +17,29 @@ const char DST_REPORT_SCHEMA[] =
     " bids INTEGER NOT NULL DEFAULT 0, wins INTEGER NOT NULL DEFAULT 0,"
     " spend_cpm INTEGER NOT NULL DEFAULT 0, imps INTEGER NOT NULL DEFAULT 0,"
     " clicks INTEGER NOT NULL DEFAULT 0, convs INTEGER NOT NULL DEFAULT 0,"
+    " conv_value INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY(hour_ms, campaign, exchange, creative)) WITHOUT ROWID;";
+
+/* Columns added after the table's first version, oldest first: a file
+ * made before gets each with its default (docs/reports.md "Durable"). */
+static const char *const ADDED[][2] = {
+    {"conv_value", "ALTER TABLE reports ADD COLUMN conv_value INTEGER NOT NULL DEFAULT 0"},
+};
+
+int dst_rrows_migrate(sqlite3 *db, beat_reason *why) {
+    for (size_t i = 0; i < sizeof ADDED / sizeof ADDED[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT %s FROM reports LIMIT 0", ADDED[i][0]);
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+        sqlite3_finalize(s);
+        if (rc == SQLITE_OK) continue;
+        if (sqlite3_exec(db, ADDED[i][1], NULL, NULL, NULL) != SQLITE_OK)
+            return beat_reasonf(why, -EIO, "migrate reports (%s): %s", ADDED[i][0],
+                                sqlite3_errmsg(db));
+    }
+    return 0;
+}
 
 typedef struct pend {
     dst_report_key k;
@@ -40,11 +63,13 @@ dst_rrows *dst_rrows_new(sqlite3 *db, beat_reason *why) {
     int rc = sqlite3_prepare_v2(
         db,
         "INSERT INTO reports(hour_ms, campaign, exchange, creative, opps, bids, wins,"
-        " spend_cpm, imps, clicks, convs) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+        " spend_cpm, imps, clicks, convs, conv_value)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
         " ON CONFLICT(hour_ms, campaign, exchange, creative) DO UPDATE SET"
         " opps=opps+excluded.opps, bids=bids+excluded.bids, wins=wins+excluded.wins,"
         " spend_cpm=spend_cpm+excluded.spend_cpm, imps=imps+excluded.imps,"
-        " clicks=clicks+excluded.clicks, convs=convs+excluded.convs",
+        " clicks=clicks+excluded.clicks, convs=convs+excluded.convs,"
+        " conv_value=conv_value+excluded.conv_value",
         -1, &r->put, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db,
@@ -124,6 +149,7 @@ int dst_rrows_add(dst_rrows *r, const dst_report_key *k, const dst_report_delta 
     t->imps += d->imps;
     t->clicks += d->clicks;
     t->convs += d->convs;
+    t->conv_value += d->conv_value;
     return 0;
 }
 
@@ -136,9 +162,9 @@ int dst_rrows_flush(dst_rrows *r) {
         sqlite3_bind_text(s, 2, p->k.campaign, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 3, p->k.exchange, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, p->k.creative, -1, SQLITE_STATIC);
-        const int64_t v[] = {p->d.opps, p->d.bids,   p->d.wins, p->d.spend_cpm,
-                             p->d.imps, p->d.clicks, p->d.convs};
-        for (int j = 0; j < 7; j++) sqlite3_bind_int64(s, 5 + j, v[j]);
+        const int64_t v[] = {p->d.opps, p->d.bids,   p->d.wins,  p->d.spend_cpm,
+                             p->d.imps, p->d.clicks, p->d.convs, p->d.conv_value};
+        for (int j = 0; j < 8; j++) sqlite3_bind_int64(s, 5 + j, v[j]);
         int rc = sqlite3_step(s);
         sqlite3_reset(s);
         if (rc != SQLITE_DONE) return rc;

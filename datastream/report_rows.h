@@ -24,13 +24,19 @@ typedef struct dst_report_key {
 } dst_report_key;
 
 /* What a row counts; spend in CPM micros (summed exactly; the reader
- * divides by 1000 after summing). */
+ * divides by 1000 after summing); conv_value: the counted conversions'
+ * values (micros). */
 typedef struct dst_report_delta {
-    int64_t opps, bids, wins, spend_cpm, imps, clicks, convs;
+    int64_t opps, bids, wins, spend_cpm, imps, clicks, convs, conv_value;
 } dst_report_delta;
 
 /* The table, created with the ledger's other tables. */
 extern const char DST_REPORT_SCHEMA[];
+
+/* Brings a file's table written by an older version up to this schema
+ * (ALTER TABLE ADD COLUMN: columns added later read 0 in old rows). Inside
+ * the caller's transaction, after DST_REPORT_SCHEMA. 0 or -EIO with why. */
+int dst_rrows_migrate(sqlite3 *db, beat_reason *why);
 
 typedef struct dst_rrows dst_rrows;
 

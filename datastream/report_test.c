@@ -7,6 +7,7 @@
  * should, with a reason. */
 #include <errno.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,8 @@ static int report(const char *query, char *buf, size_t n) {
     return rc;
 }
 
-static const char *HDR = "opportunities,bids,wins,spend_micros,impressions,clicks,conversions\r\n";
+static const char *HDR = "opportunities,bids,wins,spend_micros,impressions,clicks,conversions,"
+                         "conv_value_micros,cpa_micros,ctr,cvr\r\n";
 
 static int test_counted_once_across_restart(void) {
     fresh_dir();
@@ -128,7 +130,7 @@ static int test_counted_once_across_restart(void) {
     char got[4096];
     CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
     char want[256];
-    snprintf(want, sizeof want, "%s5,2,1,2000,1,1,0\r\n", HDR);
+    snprintf(want, sizeof want, "%s5,2,1,2000,1,1,0,0,,1,0\r\n", HDR);
     CHECK_EQ_STR(got, want);
     /* A restart: the notices come again (another owner, a re-read log). */
     dst_store_free(st);
@@ -140,7 +142,7 @@ static int test_counted_once_across_restart(void) {
                           ev("imp", "A2", 0, T0 + 95, 11, NULL)};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b2, 3, clk), 0);
     CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
-    snprintf(want, sizeof want, "%s5,2,1,2000,2,1,0\r\n", HDR);
+    snprintf(want, sizeof want, "%s5,2,1,2000,2,1,0,0,,1,0\r\n", HDR);
     CHECK_EQ_STR(got, want);
     /* The rows' spend is the spend ledger's. */
     beat_ledger l;
@@ -151,9 +153,9 @@ static int test_counted_once_across_restart(void) {
     /* Grouped by every column: the opp has no exchange or creative. */
     CHECK_EQ_INT(report("group_by=campaign,exchange,creative", got, sizeof got), 0);
     CHECK_EQ_STR(got, "campaign,exchange,creative,opportunities,bids,wins,spend_micros,"
-                      "impressions,clicks,conversions\r\n"
-                      "\"c1\",\"\",\"\",5,0,0,0,0,0,0\r\n"
-                      "\"c1\",\"x1\",\"cr1\",0,2,1,2000,2,1,0\r\n");
+                      "impressions,clicks,conversions,conv_value_micros,cpa_micros,ctr,cvr\r\n"
+                      "\"c1\",\"\",\"\",5,0,0,0,0,0,0,0,,,\r\n"
+                      "\"c1\",\"x1\",\"cr1\",0,2,1,2000,2,1,0,0,,1,0\r\n");
     dst_store_free(st);
     dst_stream_free(s);
     rm_dir();
@@ -193,7 +195,7 @@ static int test_crash_mid_batch_no_double_count(void) {
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     char got[1024], want[256];
     CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
-    snprintf(want, sizeof want, "%s0,1,1,1000,0,0,0\r\n", HDR);
+    snprintf(want, sizeof want, "%s0,1,1,1000,0,0,0,0,,0,\r\n", HDR);
     CHECK_EQ_STR(got, want); /* nothing of the dead batch */
     /* The next owner resumes where the store says and reads it again:
      * counted once. */
@@ -203,7 +205,7 @@ static int test_crash_mid_batch_no_double_count(void) {
     dst_store_msg b2[] = {ev("imp", "A9", 0, T0 + 100, 2, NULL)};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b2, 1, clk), 0);
     CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
-    snprintf(want, sizeof want, "%s0,1,1,1000,1,0,0\r\n", HDR);
+    snprintf(want, sizeof want, "%s0,1,1,1000,1,0,0,0,,0,\r\n", HDR);
     CHECK_EQ_STR(got, want);
     dst_store_free(st);
     dst_stream_free(s);
@@ -229,8 +231,9 @@ static int test_hours_filters_retention(void) {
     CHECK_EQ_INT(report("group_by=hour,campaign", got, sizeof got), 0);
     snprintf(want, sizeof want,
              "hour,campaign,opportunities,bids,wins,spend_micros,impressions,clicks,"
-             "conversions\r\n%s,\"c1\",0,2,0,0,0,0,0\r\n%s,\"c1\",0,1,0,0,0,0,0\r\n"
-             "%s,\"c2\",0,1,0,0,0,0,0\r\n",
+             "conversions,conv_value_micros,cpa_micros,ctr,cvr\r\n"
+             "%s,\"c1\",0,2,0,0,0,0,0,0,,,\r\n%s,\"c1\",0,1,0,0,0,0,0,0,,,\r\n"
+             "%s,\"c2\",0,1,0,0,0,0,0,0,,,\r\n",
              h0, h1, h1);
     CHECK_EQ_STR(got, want);
     /* from = the second hour (any time in it), campaign filter */
@@ -280,7 +283,7 @@ static int test_many_rows_and_store_id(void) {
     static char got[65536];
     CHECK_EQ_INT(report("group_by=creative", got, sizeof got), 0);
     int lines = 0;
-    for (const char *q = got; (q = strstr(q, ",0,2,0,0,0,0,0\r\n")); q++) lines++;
+    for (const char *q = got; (q = strstr(q, ",0,2,0,0,0,0,0,0,,,\r\n")); q++) lines++;
     CHECK_EQ_INT(lines, 350);
     CHECK(strstr(got, "\n\"cr349\",0,2,"));
     char id1[33], id2[33];
@@ -323,7 +326,118 @@ static int test_conversions(void) {
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, m, 4, clk), 0);
     char got[1024], want[256];
     CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
-    snprintf(want, sizeof want, "%s0,0,0,0,0,0,2\r\n", HDR);
+    snprintf(want, sizeof want, "%s0,0,0,0,0,0,2,10,0,,\r\n", HDR);
+    CHECK_EQ_STR(got, want);
+    dst_store_free(st);
+    dst_stream_free(s);
+    rm_dir();
+    return 0;
+}
+
+/* A partition file made before conv_value existed: the reader reads it as
+ * it is (conv_value 0), and the first writer to open it adds the column
+ * (ALTER TABLE) without touching its rows; then conversions count their
+ * value, and the JSON answer derives CPA (null without conversions). */
+static int test_old_schema_migrates(void) {
+    fresh_dir();
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s-0.db", dir, TOPIC);
+    dst_ledger *l = NULL;
+    beat_reason why = {{0}};
+    CHECK_EQ_INT(dst_ledger_open(dir, TOPIC, 0, false, &l, &why), 0);
+    dst_ledger_close(l);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(
+              db,
+              "DROP TABLE reports;"
+              "CREATE TABLE reports(hour_ms INTEGER NOT NULL, campaign TEXT NOT NULL,"
+              " exchange TEXT NOT NULL, creative TEXT NOT NULL, opps INTEGER NOT NULL DEFAULT 0,"
+              " bids INTEGER NOT NULL DEFAULT 0, wins INTEGER NOT NULL DEFAULT 0,"
+              " spend_cpm INTEGER NOT NULL DEFAULT 0, imps INTEGER NOT NULL DEFAULT 0,"
+              " clicks INTEGER NOT NULL DEFAULT 0, convs INTEGER NOT NULL DEFAULT 0,"
+              " PRIMARY KEY(hour_ms, campaign, exchange, creative)) WITHOUT ROWID;"
+              "INSERT INTO reports VALUES(1789995600000, 'c1', 'x1', 'cr1', 0, 4, 2, 6000000,"
+              " 2, 1, 1);",
+              NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    char got[1024], want[256];
+    CHECK_EQ_INT(report("group_by=", got, sizeof got), 0); /* not migrated yet */
+    snprintf(want, sizeof want, "%s0,4,2,6000,2,1,1,0,6000,0.5,1\r\n", HDR);
+    CHECK_EQ_STR(got, want);
+    dst_stream *s = mk_stream();
+    dst_store *st = mk_store();
+    int32_t p = 0;
+    int64_t start;
+    dst_store_assign(st, &p, 1, &start, clk);
+    CHECK(start != DST_STORE_REFUSED);
+    static char j[320];
+    snprintf(j, sizeof j,
+             "{\"v\":1,\"type\":\"conv\",\"auction\":\"Q1\",\"imp\":\"1\","
+             "\"campaign\":\"c1\",\"crid\":\"cr1\",\"exchange\":\"x1\",\"nts\":%lld,"
+             "\"ts\":%lld,\"conv_s\":3600,\"value\":2500000}",
+             (long long)T0, (long long)T0 + 1000);
+    dst_store_msg m = {j, strlen(j), 0};
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, &m, 1, clk), 0);
+    CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
+    snprintf(want, sizeof want, "%s0,4,2,6000,2,1,2,2500000,3000,0.5,2\r\n", HDR);
+    CHECK_EQ_STR(got, want);
+    dst_rq q;
+    CHECK_EQ_INT(dst_rq_parse("group_by=campaign,hour", NULL, &q, &why), 0);
+    beat_buf out;
+    beat_buf_init(&out, 1 << 20);
+    CHECK_EQ_INT(dst_report_read(dir, TOPIC, "t", &q, &out, &why), 0);
+    CHECK(out.len && strstr(out.data, "\"conversions\":1,\"conv_value_micros\":0,"
+                                      "\"cpa_micros\":6000,\"ctr\":0.5,\"cvr\":1}"));
+    CHECK(strstr(out.data, "\"impressions\":0,\"clicks\":0,\"conversions\":1,"
+                           "\"conv_value_micros\":2500000,\"cpa_micros\":0,\"ctr\":null,"
+                           "\"cvr\":null}"));
+    beat_buf_fini(&out);
+    dst_store_free(st);
+    dst_stream_free(s);
+    rm_dir();
+    return 0;
+}
+
+/* A bid or opp event produced twice (the receiver's producer retried a
+ * message Kafka had taken): an opp summary has a key (node, campaign, ts)
+ * and counts once for good; a bid counts once while the join remembers its
+ * (auction, imp), as in the aggregates, within a batch and across batches;
+ * after a restart (empty join) a late copy counts again, as there. */
+static int test_duplicate_bids_and_opps(void) {
+    fresh_dir();
+    dst_stream *s = mk_stream();
+    dst_store *st = mk_store();
+    int32_t p = 0;
+    int64_t start;
+    dst_store_assign(st, &p, 1, &start, clk);
+    dst_store_msg b1[] = {ev("opp", "", 5, T0, 0, NULL), ev("bid", "D1", 3000000, T0, 1, NULL),
+                          ev("bid", "D1", 3000000, T0, 2, NULL), ev("opp", "", 5, T0, 3, NULL),
+                          ev("bid", "D2", 3000000, T0, 4, NULL)};
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, b1, 5, clk), 0);
+    dst_store_msg b2[] = {ev("bid", "D1", 3000000, T0, 5, NULL), ev("opp", "", 5, T0, 6, NULL)};
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, b2, 2, clk), 0);
+    char got[1024], want[256];
+    CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
+    snprintf(want, sizeof want, "%s5,2,0,0,0,0,0,0,,,\r\n", HDR);
+    CHECK_EQ_STR(got, want);
+    /* The aggregates agree: 5 opps, 2 bids. */
+    dst_stream_tick(s, clk + 5000);
+    dst_totals tot = {0};
+    dst_buckets_sum(dst_stream_buckets(s), "c1", 0, &tot);
+    CHECK_EQ_INT(tot.opps, 5);
+    CHECK_EQ_INT(tot.bids, 2);
+    /* A restart: the opp is still a duplicate (its key is stored); the
+     * join starts empty, so a bid copy this late counts again. */
+    dst_store_free(st);
+    dst_stream_free(s);
+    s = mk_stream();
+    st = mk_store();
+    dst_store_assign(st, &p, 1, &start, clk);
+    dst_store_msg b3[] = {ev("opp", "", 5, T0, 7, NULL), ev("bid", "D2", 3000000, T0, 8, NULL)};
+    CHECK_EQ_INT(dst_store_ingest(st, s, 0, b3, 2, clk), 0);
+    CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
+    snprintf(want, sizeof want, "%s5,3,0,0,0,0,0,0,,,\r\n", HDR);
     CHECK_EQ_STR(got, want);
     dst_store_free(st);
     dst_stream_free(s);
@@ -394,6 +508,8 @@ int main(int argc, char **argv) {
         {"hours_filters_retention", test_hours_filters_retention},
         {"many_rows_and_store_id", test_many_rows_and_store_id},
         {"conversions", test_conversions},
+        {"old_schema_migrates", test_old_schema_migrates},
+        {"duplicate_bids_and_opps", test_duplicate_bids_and_opps},
         {"query_parser", test_query_parser},
         {NULL, NULL},
     };

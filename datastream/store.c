@@ -43,6 +43,9 @@ struct dst_store {
     beat_event *ev;
     uint8_t *what;
     int cap;
+    uint64_t *bids; /* the batch's bid keys (open addressing), 2 × cap slots */
+    uint32_t *bgen; /* a slot is used when its generation is the batch's */
+    uint32_t gen;
     /* Unsettled bids waiting for their partition's heard time (expiry). */
     dst_unsettled *wait;
     int n_wait;
@@ -156,6 +159,8 @@ void dst_store_free(dst_store *st) {
     }
     free(st->ev);
     free(st->what);
+    free(st->bids);
+    free(st->bgen);
     free(st->wait);
     free(st->dir);
     free(st->topic);
@@ -296,8 +301,30 @@ static int grow(dst_store *st, int n) {
     uint8_t *w = realloc(st->what, (size_t)n);
     if (!w) return -ENOMEM;
     st->what = w;
+    uint64_t *b = realloc(st->bids, sizeof *b * 2 * (size_t)n);
+    if (!b) return -ENOMEM;
+    st->bids = b;
+    uint32_t *g = calloc(2 * (size_t)n, sizeof *g);
+    if (!g) return -ENOMEM;
+    free(st->bgen);
+    st->bgen = g;
+    st->gen = 0;
     st->cap = n;
     return 0;
+}
+
+/* A bid the aggregates would not count (docs/reports.md "Bids and
+ * opportunities"): the join remembers its (auction, imp)'s bid, or the
+ * batch had it already (the join sees the batch only after it commits). */
+static bool bid_again(dst_store *st, dst_stream *s, const beat_event *ev) {
+    if (dst_stream_seen(s, ev->auction, ev->imp, BEAT_EV_BID)) return true;
+    uint64_t k = dst_join_key(ev->auction, ev->imp);
+    size_t n = 2 * (size_t)st->cap, i = k % n;
+    for (; st->bgen[i] == st->gen; i = (i + 1) % n)
+        if (st->bids[i] == k) return true;
+    st->bgen[i] = st->gen;
+    st->bids[i] = k;
+    return false;
 }
 
 static bool is_notice(beat_event_type t) {
@@ -334,9 +361,14 @@ static int settle(dst_ledger *l, const beat_event *ev, int64_t nts, uint8_t *wha
 }
 
 /* Records the batch in the ledger; fills st->ev / st->what. */
-static int record(dst_store *st, dst_ledger *l, int32_t partition, const dst_store_msg *m, int n,
-                  int64_t now_ms, const dst_ledger_mark *last, beat_reason *why) {
+static int record(dst_store *st, dst_stream *s, dst_ledger *l, int32_t partition,
+                  const dst_store_msg *m, int n, int64_t now_ms, const dst_ledger_mark *last,
+                  beat_reason *why) {
     int64_t clock = dst_ledger_clock_ms(l), next = -1;
+    if (++st->gen == 0) { /* wrapped: no slot may look used */
+        memset(st->bgen, 0, 2 * (size_t)st->cap * sizeof *st->bgen);
+        st->gen = 1;
+    }
     int rc = dst_ledger_begin(l, why);
     if (rc) return rc;
     if (last && last->offset == m[n - 1].offset) dst_ledger_set_mark(l, last);
@@ -358,14 +390,21 @@ static int record(dst_store *st, dst_ledger *l, int32_t partition, const dst_sto
             int64_t ts = ev->ts_ms < now_ms ? ev->ts_ms : now_ms;
             if (ts > clock) clock = ts;
             int64_t spent = 0, nts = 0;
+            bool count = true;
             if (is_notice(ev->type)) {
                 nts = dst_stream_dedup_ts(ev);
                 rc = dst_ledger_add(l, dst_ledger_key(ev->auction, ev->imp, (int)ev->type), nts);
                 if (rc == 0) st->what[i] = W_DUP;
                 else if (rc == 1) rc = settle(l, ev, nts, &st->what[i], &spent);
+            } else if (ev->type == BEAT_EV_OPP) { /* few: a key each (node, campaign, ts) */
+                rc = dst_ledger_add(l, dst_ledger_key(ev->node, ev->campaign, (int)ev->type),
+                                    ev->ts_ms);
+                if (rc == 0) st->what[i] = W_DUP;
+            } else if (ev->type == BEAT_EV_BID) { /* many: no key, the join's memory */
+                count = !bid_again(st, s, ev);
             }
             /* The report rows, in the same transaction (report_count.h). */
-            if (rc >= 0 && (st->what[i] == W_NEW || st->what[i] == W_NEW_DEBITED))
+            if (rc >= 0 && count && (st->what[i] == W_NEW || st->what[i] == W_NEW_DEBITED))
                 rc = dst_report_count(l, ev, spent, nts, now_ms);
             if (rc < 0) {
                 dst_ledger_rollback(l);
@@ -403,7 +442,7 @@ int dst_store_ingest_marked(dst_store *st, dst_stream *s, int32_t partition, con
         return -EIO;
     }
     int64_t t0 = beat_mono_us();
-    if (record(st, p->l, partition, m, n, now_ms, last, &why) != 0) {
+    if (record(st, s, p->l, partition, m, n, now_ms, last, &why) != 0) {
         refuse(st, partition, "write", &why, now_ms);
         publish(st);
         return -EIO;

@@ -428,6 +428,14 @@ void dst_stream_count_duplicate(dst_stream *s, const beat_event *ev) {
     beat_counter_inc(M.durable);
 }
 
+bool dst_stream_seen(dst_stream *s, const char *auction, const char *imp, beat_event_type type) {
+    uint64_t key = dst_join_key(auction, imp);
+    uint16_t bit = DST_F_TYPEBIT(type), flags = 0;
+    const dst_entry *e = dst_join_find(s->join, key);
+    if (e) return (e->flags & bit) != 0;
+    return dst_join_closed_get(s->join, key, &flags) && (flags & bit);
+}
+
 void dst_stream_count_invalid(dst_stream *s) {
     s->st.invalid++;
     beat_counter_inc(M.invalid);

@@ -72,6 +72,10 @@ void dst_stream_apply_ex(dst_stream *s, const beat_event *ev, int32_t partition,
 /* Counts an event the ledger already held (a durable duplicate): in the
  * event and duplicate counters, never in aggregates or samples. */
 void dst_stream_count_duplicate(dst_stream *s, const beat_event *ev);
+/* Whether the join still remembers an event of this type for (auction,
+ * imp) (an open entry, or a closed one's flags): one applied now would be
+ * a duplicate to the aggregates. */
+bool dst_stream_seen(dst_stream *s, const char *auction, const char *imp, beat_event_type type);
 /* Counts a message that is not a valid event (see dst_stream_apply_json). */
 void dst_stream_count_invalid(dst_stream *s);
 /* A bid whose join entry closed with no settling notice read (no priced

@@ -22,8 +22,10 @@
 #define STORES_MAX 64
 #define ROWS_MAX 200000 /* summed rows kept; beyond, an answer is refused */
 
-static const char *const VAL[7] = {"opportunities", "bids",   "wins",       "spend_cpm_micros",
-                                   "impressions",   "clicks", "conversions"};
+#define NVAL 8
+static const char *const VAL[NVAL] = {
+    "opportunities", "bids",   "wins",        "spend_cpm_micros",
+    "impressions",   "clicks", "conversions", "conv_value_micros"};
 
 struct sup_reports {
     sup_reports_cfg cfg;
@@ -82,7 +84,7 @@ int sup_reports_add(sup_reports_acc *acc, const char *json, size_t len, char *st
         memset(o, 0, sizeof *o);
         snprintf(o->campaign, sizeof o->campaign, "%s", c->valuestring);
         o->hour_ms = count_of(h);
-        for (int i = 0; i < 7 && !rc; i++) {
+        for (int i = 0; i < NVAL && !rc; i++) {
             o->v[i] = count_of(cJSON_GetObjectItemCaseSensitive(r, VAL[i]));
             if (o->v[i] < 0) rc = beat_reasonf(why, -EBADMSG, "%s out of range", VAL[i]);
         }
@@ -104,7 +106,7 @@ int sup_reports_encode(sup_reports_acc *acc, int64_t fetched_ms, int64_t from_ms
     int n = 0;
     for (int i = 0; i < acc->n; i++) {
         if (n && cmp_row(&acc->rows[n - 1], &acc->rows[i]) == 0) {
-            for (int k = 0; k < 7; k++) acc->rows[n - 1].v[k] += acc->rows[i].v[k];
+            for (int k = 0; k < NVAL; k++) acc->rows[n - 1].v[k] += acc->rows[i].v[k];
         } else {
             acc->rows[n++] = acc->rows[i];
         }
@@ -122,7 +124,7 @@ int sup_reports_encode(sup_reports_acc *acc, int64_t fetched_ms, int64_t from_ms
         beat_buf_json_str(out, r->campaign, strlen(r->campaign));
         beat_buf_printf(out, ",\"hour_ms\":%lld,\"spend_micros\":%lld", (long long)r->hour_ms,
                         (long long)(r->v[3] / 1000));
-        for (int k = 0; k < 7; k++)
+        for (int k = 0; k < NVAL; k++)
             if (k != 3) beat_buf_printf(out, ",\"%s\":%lld", VAL[k], (long long)r->v[k]);
         beat_buf_puts(out, "}");
     }

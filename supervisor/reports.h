@@ -33,7 +33,8 @@ void sup_reports_route(beat_http *h, sup_reports *r);
 typedef struct sup_reports_row {
     char campaign[65];
     int64_t hour_ms;
-    int64_t v[7]; /* opportunities, bids, wins, spend_micros, impressions, clicks, conversions */
+    int64_t v[8]; /* opportunities, bids, wins, spend (CPM micros), impressions, clicks,
+                     conversions, conv_value_micros */
 } sup_reports_row;
 typedef struct sup_reports_acc {
     sup_reports_row *rows;

@@ -1,7 +1,8 @@
 /* The Reports page's bytes (reports.h): one self-contained HTML page that
  * polls GET /v1/reports/recent every 5 s and draws, per campaign, the
  * chosen figure (spend, impressions or clicks) per engine hour as an SVG
- * line chart, with a table of the hours' totals per campaign below. No
+ * line chart, with a table of the hours' totals per campaign below (with
+ * the conversions' value and the cost per conversion, CPA). No
  * external assets; all user text is set via textContent. */
 #include <stddef.h>
 
@@ -26,7 +27,8 @@ const char SUP_REPORTS_PAGE[] =
     "<table id=\"totals\"><thead><tr><th>campaign</th><th class=\"num\">opportunities</th>"
     "<th class=\"num\">bids</th><th class=\"num\">wins</th><th class=\"num\">spend</th>"
     "<th class=\"num\">impressions</th><th class=\"num\">clicks</th>"
-    "<th class=\"num\">conversions</th></tr></thead><tbody></tbody></table>\n"
+    "<th class=\"num\">conversions</th><th class=\"num\">conv. value</th>"
+    "<th class=\"num\">CPA</th></tr></thead><tbody></tbody></table>\n"
     "<script>\n"
     "'use strict';\n"
     "const "
@@ -70,12 +72,15 @@ const char SUP_REPORTS_PAGE[] =
     "function table(){\n"
     " const tb=document.querySelector('#totals tbody');tb.replaceChildren();if(!last)return;\n"
     " const K=['opportunities','bids','wins','spend_micros','impressions','clicks',"
-    "'conversions'],t=new Map();\n"
+    "'conversions','conv_value_micros'],M=new Set(['spend_micros','conv_value_micros']),"
+    "t=new Map();\n"
     " for(const r of last.rows){const a=t.get(r.campaign)||K.map(()=>0);"
     "K.forEach((k,i)=>a[i]+=r[k]);t.set(r.campaign,a)}\n"
     " for(const [c,a] of [...t.entries()].sort()){const tr=el('tr');tr.appendChild(el('td',c));"
-    "a.forEach((v,i)=>tr.appendChild(el('td',K[i]==='spend_micros'?(v/1e6).toFixed(2):v,"
-    "'num')));tb.appendChild(tr)}\n"
+    "a.forEach((v,i)=>tr.appendChild(el('td',M.has(K[i])?(v/1e6).toFixed(2):(v||0),'num')));"
+    "const cv=a[K.indexOf('conversions')];tr.appendChild(el('td',cv>0?"
+    "(a[K.indexOf('spend_micros')]/cv/1e6).toFixed(2):'\\u2013','num cpa'));"
+    "tb.appendChild(tr)}\n"
     "}\n"
     "async function refresh(){\n"
     " const m=document.getElementById('meta');\n"

@@ -13,7 +13,7 @@ static int test_merge_and_refuse(void) {
     beat_reason why = {{0}};
     const char *a = "{\"v\":1,\"store\":\"s1\",\"rows\":["
                     "{\"campaign\":\"b\",\"hour_ms\":7200000,\"wins\":2,\"spend_cpm_micros\":1500,"
-                    "\"clicks\":1},"
+                    "\"clicks\":1,\"conversions\":2,\"conv_value_micros\":70},"
                     "{\"campaign\":\"a\",\"hour_ms\":3600000,\"impressions\":4}]}";
     const char *b =
         "{\"v\":1,\"store\":\"s2\",\"rows\":["
@@ -40,9 +40,11 @@ static int test_merge_and_refuse(void) {
                  "{\"v\":1,\"fetched_ms\":5,\"from_ms\":0,\"answered\":2,\"asked\":3,"
                  "\"complete\":false,\"rows\":["
                  "{\"campaign\":\"a\",\"hour_ms\":3600000,\"spend_micros\":0,\"opportunities\":0,"
-                 "\"bids\":0,\"wins\":0,\"impressions\":4,\"clicks\":0,\"conversions\":0},"
+                 "\"bids\":0,\"wins\":0,\"impressions\":4,\"clicks\":0,\"conversions\":0,"
+                 "\"conv_value_micros\":0},"
                  "{\"campaign\":\"b\",\"hour_ms\":7200000,\"spend_micros\":3,\"opportunities\":0,"
-                 "\"bids\":0,\"wins\":5,\"impressions\":0,\"clicks\":1,\"conversions\":0}]}");
+                 "\"bids\":0,\"wins\":5,\"impressions\":0,\"clicks\":1,\"conversions\":2,"
+                 "\"conv_value_micros\":70}]}");
     beat_buf_fini(&out);
     sup_reports_acc_fini(&acc);
     return 0;

@@ -478,3 +478,103 @@ def test_store_dir_is_required():
     r = subprocess.run([os.path.join(BIN, "beat-datastream")], capture_output=True,
                        text=True, timeout=10)
     check(r.returncode == 64 and "--store-dir" in r.stderr, f"{r.returncode} {r.stderr!r}")
+
+
+def fill_report_file(path, days=30, campaigns=50, exchanges=3, creatives=4, share=1):
+    """A partition file holding only report rows (the reader reads every
+    <topic>-<n>.db of the store directory; no instance owns partition 900):
+    the 432 000 rows docs/reports.md measures with, in one file."""
+    import sqlite3
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE reports(hour_ms INTEGER NOT NULL, campaign TEXT NOT NULL,"
+               " exchange TEXT NOT NULL, creative TEXT NOT NULL, opps INTEGER NOT NULL DEFAULT 0,"
+               " bids INTEGER NOT NULL DEFAULT 0, wins INTEGER NOT NULL DEFAULT 0,"
+               " spend_cpm INTEGER NOT NULL DEFAULT 0, imps INTEGER NOT NULL DEFAULT 0,"
+               " clicks INTEGER NOT NULL DEFAULT 0, convs INTEGER NOT NULL DEFAULT 0,"
+               " PRIMARY KEY(hour_ms, campaign, exchange, creative)) WITHOUT ROWID")
+    h0 = (int(time.time() * 1000) // 3600000 - days * 24) * 3600000
+
+    def rows():
+        i = 0
+        for h in range(days * 24):
+            for c in range(campaigns):
+                for x in range(exchanges):
+                    for cr in range(creatives):
+                        i += 1
+                        if i % share == 0:
+                            yield (h0 + h * 3600000, f"c{c}", f"x{x}", f"cr{cr}", 9, 5, 2, 3000, 2, 1, 0)
+    db.executemany("INSERT INTO reports VALUES(?,?,?,?,?,?,?,?,?,?,?)", rows())
+    db.commit()
+    db.close()
+
+
+def test_long_report_never_delays_aggregates():
+    """GET /v1/reports runs on report workers (docs/reports.md "Query"):
+    while two 30-day queries run (one worker, one waiting), /v1/aggregates
+    answers well within the time one query takes alone; a third query gets
+    503 with Retry-After; the deferred answers are whole and in order on a
+    keep-alive connection with a request pipelined behind them."""
+    import socket, threading
+    kport, admin, hport = free_ports(3)
+    with Procs(tempfile.mkdtemp(prefix="beat-ds-rep-")) as procs:
+        store = os.path.join(procs.logdir, "store")
+        os.makedirs(store)
+        fill_report_file(os.path.join(store, f"{TOPIC}-900.db"))
+        start_kafka(procs, "kafka-dev", kport, admin)
+        start_ds(procs, "ds-1", kport, hport, store=store,
+                 extra=("--report-workers", "1", "--report-queue-max", "1"))
+        wait_for(lambda: ready_with(hport, PARTS), 20, 0.1, "datastream assigned")
+        big = f"http://127.0.0.1:{hport}/v1/reports?group_by=campaign,hour"
+        t0 = time.monotonic()
+        st, _, body = http("GET", big, timeout=60)
+        alone = time.monotonic() - t0
+        check(st == 200, body[:300])
+        want = len(json.loads(body)["rows"])
+        check(want == 30 * 24 * 50, f"{want} rows")
+        check(alone >= 0.3, f"one query took {alone:.2f} s alone: too small a store to test with")
+
+        got = []
+
+        def ask():
+            got.append(http("GET", big, timeout=60))
+        ts = [threading.Thread(target=ask) for _ in range(2)]
+        for t in ts:
+            t.start()
+        wait_for(lambda: metric(hport, "beat_datastream_reports_inflight") == 2, 10, 0.01,
+                 "two report queries accepted")
+        st, hdr, body = http("GET", big, timeout=10)
+        check(st == 503 and hdr.get("Retry-After") == "1", f"{st} {hdr} {body[:200]}")
+        lat = []
+        while metric(hport, "beat_datastream_reports_inflight") > 0:
+            t1 = time.monotonic()
+            st, _, _ = http("GET", f"http://127.0.0.1:{hport}/v1/aggregates?after=0", timeout=10)
+            lat.append(time.monotonic() - t1)
+            check(st == 200)
+        for t in ts:
+            t.join(60)
+        check(len(lat) >= 3, f"only {len(lat)} aggregates answers while the reports ran "
+              f"(one report alone: {alone:.2f} s)")
+        check(max(lat) < alone / 2, f"aggregates waited {max(lat):.3f} s while reports ran "
+              f"(one report alone: {alone:.2f} s)")
+        check([g[0] for g in got] == [200, 200], [g[0] for g in got])
+        check(all(len(json.loads(g[2])["rows"]) == want for g in got))
+
+        # Keep-alive: a request pipelined behind a deferred one is answered
+        # after it, on the same connection.
+        s = socket.create_connection(("127.0.0.1", hport), timeout=30)
+        s.sendall(b"GET /v1/reports?group_by=campaign HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /v1/ledger HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            raw += b
+        s.close()
+        first, rest = raw.split(b"\r\n\r\n", 1)
+        check(first.startswith(b"HTTP/1.1 200"), first[:100])
+        n = int([ln.split(b":")[1] for ln in first.split(b"\r\n")
+                 if ln.lower().startswith(b"content-length")][0])
+        check(len(json.loads(rest[:n])["rows"]) == 50)
+        check(rest[n:].startswith(b"HTTP/1.1 200"), rest[n:n + 100])
+        check(b"\r\n\r\n{" in rest[n:], rest[n:n + 300])

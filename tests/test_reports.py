@@ -22,7 +22,8 @@ import csv, io, json, os, tempfile, time
 import recovery
 from beatlib import Engine, check, get_json, http, wait_for
 
-VALS = ("opportunities", "bids", "wins", "spend_micros", "impressions", "clicks", "conversions")
+VALS = ("opportunities", "bids", "wins", "spend_micros", "impressions", "clicks", "conversions",
+        "conv_value_micros")
 
 
 def reports(e, name, query="group_by=campaign"):
@@ -48,7 +49,8 @@ def aggregates(e):
                     for k, src in (("opportunities", "opps"), ("bids", "bids"),
                                    ("conversions", "convs"), ("wins", "wins"),
                                    ("impressions", "imps"), ("clicks", "clicks"),
-                                   ("spend_micros", "spend_micros")):
+                                   ("spend_micros", "spend_micros"),
+                                   ("conv_value_micros", "conv_value_micros")):
                         t[k] += v.get(src, 0)
             if not a["buckets"] or a["last_seq"] <= after:
                 break
@@ -145,10 +147,17 @@ def test_reports_equal_counted_totals_after_kill9_of_everything():
             if lost.get("conv", 0) == 0:
                 check(r.get("conversions", 0) == v.get("convs", 0),
                       f"{c}: conversions {r.get('conversions')} != exsim {v.get('convs')}")
+                check(r.get("conv_value_micros", 0) == v.get("conv_value_micros", 0),
+                      f"{c}: conversion value {r.get('conv_value_micros')} != exsim "
+                      f"{v.get('conv_value_micros')}")
+            # Derived: cost per conversion, null without one.
+            cpa = r.get("spend_micros", 0) // r["conversions"] if r.get("conversions") else None
+            check(r.get("cpa_micros") == cpa, f"{c}: cpa_micros {r.get('cpa_micros')} != {cpa}")
         # The datastreams' aggregates (nothing restarted yet).
         agg = aggregates(e)
         for c, a in agg.items():
-            for k in ("opportunities", "bids", "wins", "impressions", "clicks", "conversions"):
+            for k in ("opportunities", "bids", "wins", "impressions", "clicks", "conversions",
+                      "conv_value_micros"):
                 check(rows.get(c, {}).get(k, 0) == a[k],
                       f"{c}: {k} report {rows.get(c, {}).get(k, 0)} != aggregates {a[k]}")
 

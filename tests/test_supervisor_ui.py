@@ -103,13 +103,13 @@ def test_reports_page_in_chromium():
     tmp = tempfile.mkdtemp(prefix="beat-sup-reports-")
     h0 = int(time.time() * 1000) // 3600000 * 3600000 - 2 * 3600000
 
-    def row(c, h, spend, imps, clicks):
+    def row(c, h, spend, imps, clicks, convs=0):
         return {"campaign": c, "hour_ms": h0 + h * 3600000, "opportunities": 10 * imps,
                 "bids": 2 * imps, "wins": imps, "spend_micros": spend,
                 "spend_cpm_micros": spend * 1000, "impressions": imps, "clicks": clicks,
-                "conversions": 0}
-    a = {"v": 1, "store": "a" * 32, "rows": [row("acme-shoes", 0, 5000000, 40, 3),
-                                             row("acme-shoes", 1, 7000000, 50, 4),
+                "conversions": convs, "conv_value_micros": convs * 1500000}
+    a = {"v": 1, "store": "a" * 32, "rows": [row("acme-shoes", 0, 5000000, 40, 3, 1),
+                                             row("acme-shoes", 1, 7000000, 50, 4, 1),
                                              row("globex-travel", 2, 2500000, 20, 1)]}
     c = {"v": 1, "store": "c" * 32, "rows": [row("acme-shoes", 1, 1000000, 5, 1),
                                              row("initech-apps", 0, 3000000, 30, 2)]}
@@ -143,9 +143,12 @@ def test_reports_page_in_chromium():
             dom = chromium(base + "/reports", tmp, "--dump-dom")
             for cid in ("acme-shoes", "globex-travel", "initech-apps"):
                 check(f'data-campaign="{cid}"' in dom, f"no line for {cid}:\n{dom[-3000:]}")
-            # totals: acme-shoes spend 5 + 7 + 1 = $13.00, impressions 95, clicks 8
+            # totals: acme-shoes spend 5 + 7 + 1 = $13.00, impressions 95, clicks 8,
+            # 2 conversions worth $3.00: CPA $6.50; none for globex-travel: no CPA
             for needle in ("<td>acme-shoes</td>", '<td class="num">13.00</td>',
                            '<td class="num">95</td>', '<td class="num">8</td>',
+                           '<td class="num">3.00</td>', '<td class="num cpa">6.50</td>',
+                           '<td class="num cpa">\u2013</td>',
                            "3 of 4 answered", '<div id="meta" class="err">'):
                 check(needle in dom, f"{needle!r} missing from rendered DOM:\n{dom[-3000:]}")
             png = os.path.join(tmp, "supervisor-reports.png")
