@@ -133,6 +133,8 @@ static int t_roundtrip_variants(void) {
     CHECK_EQ_INT(beat_ckpt_encode(&c, &b), 0);
     CHECK_EQ_INT(beat_ckpt_decode(b.data, b.len, MAXB, &back, &why), 0);
     CHECK(same(&c, &back));
+    /* 4 MB of weights: on huge-page boundaries (read at random per request) */
+    CHECK(((uintptr_t)back.w & ((2u << 20) - 1)) == 0);
     beat_ckpt_fini(&back);
     beat_ckpt_fini(&c);
     beat_buf_fini(&b);

@@ -11,7 +11,9 @@
  * JSON whose id echoes the request, one bid per distinct existing imp, price
  * > 0 and ≥ that imp's floor (or its deal's floor for a deal bid; private
  * auctions only deal bids), mtype one of the imp's formats, a native adm is
- * JSON, and the bid-log event re-decodes.
+ * JSON, and the bid-log event re-decodes; and inf_jget (jget.h) finds the
+ * member cJSON_GetObjectItemCaseSensitive finds, in every container of any
+ * input that is JSON.
  *
  * Why the .c files are #included: the Makefile builds a replayer from
  * fuzz/<name>.c + fuzz/replay.c + libbeat.a only (and fuzz/run.sh compiles
@@ -397,6 +399,20 @@ static void check_response(const inf_req *r) {
     cJSON_Delete(resp);
 }
 
+/* inf_jget against cJSON's lookup in every container of the tree: each
+ * object's own keys (the first 64: bounded work per input) and a few keys
+ * that are absent, empty or prefixes. cJSON bounds the nesting. */
+static void check_jget(const cJSON *o) {
+    static const char *const extra[] = {"", "i", "id", "imp", "ext", "site", "\xff"};
+    int n = 0;
+    for (const cJSON *it = o->child; it && n < 64; it = it->next, n++)
+        if (it->string)
+            FUZZ_CHECK(inf_jget(o, it->string) == cJSON_GetObjectItemCaseSensitive(o, it->string));
+    for (size_t k = 0; k < sizeof extra / sizeof *extra; k++)
+        FUZZ_CHECK(inf_jget(o, extra[k]) == cJSON_GetObjectItemCaseSensitive(o, extra[k]));
+    for (const cJSON *it = o->child; it; it = it->next) check_jget(it);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!F.ready) fuzz_init();
@@ -408,6 +424,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (zr < 0) return 0;
         FUZZ_CHECK(size <= 65536);
     }
+    cJSON *tree = cJSON_ParseWithLength(body, size); /* any JSON, request or not */
+    if (tree) check_jget(tree);
+    cJSON_Delete(tree);
     beat_reason why = {{0}};
     int rc = inf_req_parse(body, size, &F.req, &why);
     if (rc < 0) {

@@ -11,6 +11,7 @@
 #include "openrtb.h"
 
 #include "beat_fx.h"
+#include "jget.h"
 #include "privacy.h"
 #include "schain.h"
 
@@ -46,7 +47,7 @@ void inf_req_default_cur(inf_req *r, const char *cur) {
 #define SIZE_DIM_MAX 100000
 
 static const cJSON *get(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    const cJSON *v = inf_jget(o, k);
     return (v && cJSON_IsNull(v)) ? NULL : v;
 }
 

@@ -13,6 +13,7 @@
  *     sharing or targeted-advertising opt-out, or its US Privacy section
  *     saying 'Y' → contextual. */
 #include "privacy.h"
+#include "jget.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -75,7 +76,7 @@ void inf_privacy_metrics_init(void) {
 /* ---- reading -------------------------------------------------------------- */
 
 static const cJSON *pv_get(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+    const cJSON *v = cJSON_IsObject(o) ? inf_jget(o, k) : NULL;
     return (v && cJSON_IsNull(v)) ? NULL : v;
 }
 

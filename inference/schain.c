@@ -2,13 +2,14 @@
  * other descriptive fields: a chain of the wrong shape is absent, which a
  * campaign that requires one then refuses. */
 #include "schain.h"
+#include "jget.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
 #include <strings.h>
 
 static const cJSON *sc_get(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+    const cJSON *v = cJSON_IsObject(o) ? inf_jget(o, k) : NULL;
     return (v && cJSON_IsNull(v)) ? NULL : v;
 }
 
