@@ -39,7 +39,7 @@ void dst_report_iso(int64_t t, char *buf, size_t n) {
 }
 
 int dst_report_store_id(const char *dir, char out[33]) {
-    char path[4096];
+    char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/store-id", dir);
     for (int attempt = 0; attempt < 2; attempt++) {
         int fd = open(path, O_RDONLY);
@@ -53,19 +53,23 @@ int dst_report_store_id(const char *dir, char out[33]) {
             }
             return -EBADMSG;
         }
-        /* Absent: one instance creates it, the others read what it wrote. */
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-        if (fd < 0 && errno == EEXIST) {
-            usleep(50000);
-            continue;
-        }
-        if (fd < 0) return -errno;
+        if (errno != ENOENT) return -errno;
+        /* Absent: written whole under a private name, then linked into
+         * place, so an instance starting beside this one either finds no
+         * file or a complete one, never one still being written; link()
+         * fails with EEXIST when another instance won, and its id is read. */
         char b[33];
         snprintf(b, sizeof b, "%016llx%016llx", (unsigned long long)beat_random_u64(),
                  (unsigned long long)beat_random_u64());
+        snprintf(tmp, sizeof tmp, "%s/.store-id.%s", dir, b);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0) return -errno;
         bool ok = write(fd, b, 32) == 32 && fsync(fd) == 0;
         close(fd);
-        if (!ok) return -EIO;
+        int rc = ok && link(tmp, path) == 0 ? 0 : ok ? -errno : -EIO;
+        unlink(tmp);
+        if (rc == -EEXIST) continue;
+        if (rc < 0) return rc;
         memcpy(out, b, 33);
         return 0;
     }

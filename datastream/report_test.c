@@ -297,6 +297,45 @@ static int test_many_rows_and_store_id(void) {
     return 0;
 }
 
+/* Instances starting together on one store directory all get one id: none
+ * may read the file while another is still writing it. Many processes race
+ * on a fresh directory, in rounds; each writes the id it got to a pipe. */
+static int test_store_id_race(void) {
+    enum { KIDS = 32, ROUNDS = 40 };
+    for (int r = 0; r < ROUNDS; r++) {
+        fresh_dir();
+        int fds[2];
+        CHECK_EQ_INT(pipe(fds), 0);
+        for (int k = 0; k < KIDS; k++) {
+            pid_t pid = fork();
+            CHECK(pid >= 0);
+            if (pid == 0) {
+                char id[33] = {0};
+                int rc = dst_report_store_id(dir, id);
+                char line[40];
+                snprintf(line, sizeof line, "%s\n", rc == 0 ? id : "error");
+                _exit(write(fds[1], line, strlen(line)) > 0 ? 0 : 1);
+            }
+        }
+        close(fds[1]);
+        for (int k = 0; k < KIDS; k++) {
+            int st;
+            CHECK(wait(&st) > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+        static char got[KIDS * 40 + 1];
+        size_t n = 0;
+        ssize_t m;
+        while (n < sizeof got - 1 && (m = read(fds[0], got + n, sizeof got - 1 - n)) > 0)
+            n += (size_t)m;
+        got[n] = 0;
+        close(fds[0]);
+        CHECK_EQ_INT((int)n, KIDS * 33); /* no "error" line, every id 32 hex */
+        for (int k = 1; k < KIDS; k++) CHECK(memcmp(got, got + 33 * k, 33) == 0);
+        rm_dir();
+    }
+    return 0;
+}
+
 /* Conversions: once per click, within the click's signed window, in the
  * row of the click's campaign (the hour the receiver took it). */
 static int test_conversions(void) {
@@ -507,6 +546,7 @@ int main(int argc, char **argv) {
         {"crash_mid_batch_no_double_count", test_crash_mid_batch_no_double_count},
         {"hours_filters_retention", test_hours_filters_retention},
         {"many_rows_and_store_id", test_many_rows_and_store_id},
+        {"store_id_race", test_store_id_race},
         {"conversions", test_conversions},
         {"old_schema_migrates", test_old_schema_migrates},
         {"duplicate_bids_and_opps", test_duplicate_bids_and_opps},
