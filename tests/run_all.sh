@@ -28,10 +28,12 @@ phase_end() { phases+=("$1 $(($(date +%s) - phase_t0))s"); echo "phase $1: $(($(
 #  cluster_test: the dev broker cluster, elections and sessions on timers.
 SERIAL_UNIT="beat_kconsumer_test beat_kafka_test cluster_test"
 # Integration files asserting on wall time or latency (a request answered
-# within 0.5 s, /healthz under a flood, exsim's pacing and p50, a simulated
-# clock running at a wall-clock rate): they run alone after the pool.
-SERIAL_INTEGRATION="test_exsim.py test_exsim_schedule.py test_http_edges.py test_kafka_dev.py
-  test_pacer_trainer.py test_receiver.py test_sim_clock.py test_stream_e2e.py"
+# within 0.5 s, /healthz under a flood, exsim's pacing and p50) or running
+# the engine on a simulated clock at a wall-clock rate (a day in 12 or 29 s,
+# whose budgets and rollovers must land inside it): alone after the pool.
+SERIAL_INTEGRATION="test_daily_budget.py test_demo_desk.py test_exsim.py test_exsim_schedule.py
+  test_http_edges.py test_kafka_dev.py test_pacer_trainer.py test_receiver.py test_sim_clock.py
+  test_stream_e2e.py"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
