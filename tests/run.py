@@ -3,7 +3,7 @@
 NN-*.py in recovery-tests/) under the given directory, in file order.
 Prints one line per test and a final 'N passed, N failed' line.
 
-  run.py DIR [FILTER] [-j N] [--serial "a.py b.py"] [--file F]
+  run.py DIR [FILTER] [-j N] [--serial "a.py b.py"] [--first "c.py"] [--file F]
 
 FILTER is a substring of file:function. With -j N the files run as N child
 processes at a time (each file's lines and tracebacks printed together when
@@ -67,9 +67,10 @@ class Child:
         return passed, failed
 
 
-def run_parallel(d, files, only, jobs, serial):
+def run_parallel(d, files, only, jobs, serial, first):
     passed = failed = 0
     pool = [f for f in files if f not in serial]
+    pool.sort(key=lambda f: f not in first)  # stable: the --first files lead
     running = []
 
     def reap(block):
@@ -107,6 +108,7 @@ def main():
     ap.add_argument("only", nargs="?")
     ap.add_argument("-j", "--jobs", type=int, default=1)
     ap.add_argument("--serial", default="")
+    ap.add_argument("--first", default="", help="files to start first (the longest)")
     ap.add_argument("--file")
     a = ap.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -115,7 +117,8 @@ def main():
     if a.file:
         files = [f for f in files if f == a.file]
     if a.jobs > 1 and not a.file:
-        passed, failed = run_parallel(a.dir, files, a.only, a.jobs, set(a.serial.split()))
+        passed, failed = run_parallel(a.dir, files, a.only, a.jobs, set(a.serial.split()),
+                                      set(a.first.split()))
     else:
         passed, failed = run_files(a.dir, files, a.only)
     print(f"integration: {passed} passed, {failed} failed")

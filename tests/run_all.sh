@@ -34,6 +34,9 @@ SERIAL_UNIT="beat_kconsumer_test beat_kafka_test cluster_test"
 SERIAL_INTEGRATION="test_daily_budget.py test_demo_desk.py test_exsim.py test_exsim_schedule.py
   test_http_edges.py test_kafka_dev.py test_pacer_trainer.py test_receiver.py test_sim_clock.py
   test_stream_e2e.py"
+# The longest files of the pool (~30-70 s each), started first.
+FIRST_INTEGRATION="test_reports.py test_datastream.py test_standalone.py test_alerts.py
+  test_swap_trainer.py test_report.py"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -66,8 +69,18 @@ for r in $(find "$BUILD/asan/fuzz" -type f -name 'fuzz_*' 2>/dev/null | sort); d
   seeds=""; [ "$name" = fuzz_openrtb ] && seeds=tests/fixtures/openrtb # the IAB examples seed it too
   names+=("$r"); cmds+=("$r $corpus $seeds")
 done
+# The longest CPU-bound tests (simulated markets, stores under ASan) start
+# first so that none of them is left running alone at the end of the pool.
+HEAVY_UNIT="pacer_value_test pacer_joint_test store_test model_test"
+order=()
+for pass_ in heavy rest; do
+  for i in "${!names[@]}"; do
+    [[ " $HEAVY_UNIT " == *" $(basename "${names[$i]}") "* ]] && h=heavy || h=rest
+    [ "$h" = "$pass_" ] && order+=("$i")
+  done
+done
 serial=()
-for i in "${!names[@]}"; do
+for i in "${order[@]}"; do
   n=${names[$i]}
   if [[ " $SERIAL_UNIT " == *" $(basename "$n") "* ]]; then serial+=("$i"); continue; fi
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
@@ -84,7 +97,8 @@ phase_end unit+fuzz
 
 phase_start
 log=$(mktemp)
-BUILD=$BUILD python3 tests/run.py tests -j "$JOBS" --serial "$SERIAL_INTEGRATION" 2>&1 | tee "$log"
+BUILD=$BUILD python3 tests/run.py tests -j "$JOBS" --serial "$SERIAL_INTEGRATION" \
+  --first "$FIRST_INTEGRATION" 2>&1 | tee "$log"
 tally "$log" integration
 rm -f "$log"
 phase_end integration
