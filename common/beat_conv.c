@@ -211,32 +211,6 @@ static int token_parse(const char *cv, beat_conv *c, beat_reason *why) {
     return 0;
 }
 
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static int url_decode(const char *s, size_t n, char *out, size_t cap) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '+') c = ' ';
-        else if (c == '%') {
-            if (i + 2 >= n) return -EINVAL;
-            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-            if (h < 0 || l < 0) return -EINVAL;
-            c = (char)(h * 16 + l);
-            i += 2;
-        }
-        if (c == '\0' || k + 1 >= cap) return -EINVAL;
-        out[k++] = c;
-    }
-    out[k] = '\0';
-    return 0;
-}
-
 int beat_conv_parse(const char *query, beat_conv *out, beat_reason *why) {
     if (!query) query = "";
     size_t qlen = strlen(query);
@@ -263,7 +237,7 @@ int beat_conv_parse(const char *query, beat_conv *out, beat_reason *why) {
             if (!eq) return beat_reasonf(why, -EINVAL, "parameter without '='");
             if ((is_cv && have_cv) || (is_val && have_val))
                 return beat_reasonf(why, -EINVAL, "duplicate parameter %s", is_cv ? "cv" : "val");
-            if (url_decode(eq + 1, (size_t)(pe - eq - 1), val, sizeof val) < 0)
+            if (beat_url_decode(eq + 1, (size_t)(pe - eq - 1), val, sizeof val) < 0)
                 return beat_reasonf(why, -EINVAL, "bad %s", is_cv ? "cv" : "val");
             if (is_cv) {
                 have_cv = true;

@@ -243,9 +243,7 @@ static int hexval(char c) {
     return -1;
 }
 
-/* Decodes s[0..n) into out (cap bytes incl. NUL). -EMSGSIZE when too long,
- * -EINVAL on a bad escape or an embedded NUL. */
-static int url_decode(const char *s, size_t n, char *out, size_t cap) {
+int beat_url_decode(const char *s, size_t n, char *out, size_t cap) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -363,7 +361,7 @@ int beat_notice_parse(beat_event_type type, const char *query, beat_notice *out,
         const char *name = field_names[f];
         if (seen[f]) return beat_reasonf(why, -EINVAL, "duplicate parameter %s", name);
         seen[f] = true;
-        int rc = url_decode(eq + 1, (size_t)(pe - eq - 1), val, sizeof val);
+        int rc = beat_url_decode(eq + 1, (size_t)(pe - eq - 1), val, sizeof val);
         if (rc == -EMSGSIZE) return beat_reasonf(why, -EINVAL, "%s too long", name);
         if (rc < 0) return beat_reasonf(why, -EINVAL, "bad escape in %s", name);
         if (strstr(val, "${")) return beat_reasonf(why, -EINVAL, "unsubstituted macro in %s", name);

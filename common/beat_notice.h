@@ -112,6 +112,11 @@ int beat_notice_url(beat_buf *out, const char *base, const void *secret, size_t 
  * the signature. */
 int beat_notice_parse(beat_event_type type, const char *query, beat_notice *out, beat_reason *why);
 
+/* Decodes the URL-encoded query value s[0..n) ('+' is a space) into out
+ * (cap bytes, NUL included). -EMSGSIZE when too long, -EINVAL on a bad
+ * escape or an embedded NUL. Shared by notice and conversion parsing. */
+int beat_url_decode(const char *s, size_t n, char *out, size_t cap);
+
 /* Decimal CPM text ("2.5", "0.000123") → CPM micros. -EINVAL on junk,
  * negatives, > 1e6 CPM or more than 9 decimals. */
 int beat_price_parse(const char *s, int64_t *cpm_micros);

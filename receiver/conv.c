@@ -109,17 +109,8 @@ static void on_conv(beat_http_req *req, void *arg) {
     rcv_worker_bufs *w = arg;
     rcv_notices *s = w->shared;
     int64_t t0 = beat_mono_us();
-    beat_http_method cmd = beat_http_req_method(req);
-    if (cmd != BEAT_HTTP_GET && cmd != BEAT_HTTP_POST) {
-        beat_http_reply_error(req, 405, "use GET or POST");
-        goto done;
-    }
-    const char *query = rcv_notice_query(req, w);
-    if (!query) {
-        beat_counter_inc(s->conv_rejected[RCV_MALFORMED]);
-        beat_http_reply_error(req, 413, "body too large");
-        goto done;
-    }
+    const char *query = rcv_notice_query(req, w, s->conv_rejected[RCV_MALFORMED]);
+    if (!query) goto done;
     beat_conv c;
     beat_reason why = {{0}};
     int64_t now = beat_now_ms();
@@ -142,7 +133,8 @@ static void on_conv(beat_http_req *req, void *arg) {
         }
         beat_counter_inc(s->accepted[BEAT_EV_CONV]);
     }
-    if (cmd == BEAT_HTTP_GET) beat_http_reply(req, 200, "image/gif", rcv_pixel_gif, 43);
+    if (beat_http_req_method(req) == BEAT_HTTP_GET)
+        beat_http_reply(req, 200, "image/gif", rcv_pixel_gif, 43);
     else beat_http_reply(req, 204, NULL, NULL, 0);
 done:
     beat_histogram_observe(s->latency, (double)(beat_mono_us() - t0) / 1e6);

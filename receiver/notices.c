@@ -257,11 +257,20 @@ uint64_t rcv_notices_rejected(const rcv_notices *s) {
     return n;
 }
 
-const char *rcv_notice_query(beat_http_req *req, rcv_worker_bufs *w) {
+const char *rcv_notice_query(beat_http_req *req, rcv_worker_bufs *w, beat_counter *malformed) {
+    beat_http_method cmd = beat_http_req_method(req);
+    if (cmd != BEAT_HTTP_GET && cmd != BEAT_HTTP_POST) {
+        beat_http_reply_error(req, 405, "use GET or POST");
+        return NULL;
+    }
     const char *q = beat_http_req_query(req);
-    if ((q && *q) || beat_http_req_method(req) != BEAT_HTTP_POST) return q ? q : "";
+    if ((q && *q) || cmd != BEAT_HTTP_POST) return q ? q : "";
     beat_buf_reset(&w->body);
-    if (beat_http_body(req, &w->body) < 0) return NULL;
+    if (beat_http_body(req, &w->body) < 0) {
+        beat_counter_inc(malformed);
+        beat_http_reply_error(req, 413, "body too large");
+        return NULL;
+    }
     while (w->body.len > 0 && isspace((unsigned char)w->body.data[w->body.len - 1]))
         w->body.data[--w->body.len] = '\0';
     return w->body.data ? w->body.data : "";
@@ -280,17 +289,8 @@ void rcv_reply_refused(beat_http_req *req, rcv_notices *s, int rc) {
 static void handle(beat_http_req *req, rcv_worker_bufs *w, beat_event_type type) {
     int64_t t0 = beat_mono_us();
     rcv_notices *s = w->shared;
-    beat_http_method cmd = beat_http_req_method(req);
-    if (cmd != BEAT_HTTP_GET && cmd != BEAT_HTTP_POST) {
-        beat_http_reply_error(req, 405, "use GET or POST");
-        goto done;
-    }
-    const char *query = rcv_notice_query(req, w);
-    if (!query) {
-        beat_counter_inc(s->rejected[RCV_MALFORMED]);
-        beat_http_reply_error(req, 413, "body too large");
-        goto done;
-    }
+    const char *query = rcv_notice_query(req, w, s->rejected[RCV_MALFORMED]);
+    if (!query) goto done;
     beat_notice n;
     beat_reason why = {{0}};
     int64_t now = beat_now_ms();

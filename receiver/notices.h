@@ -77,8 +77,10 @@ void rcv_notices_init(rcv_notices *s, const rcv_notice_cfg *cfg, rcv_events *eve
  * (not queued: -ENOBUFS when the spool is full; the caller answers 503). */
 int rcv_notice_accept(rcv_notices *s, const beat_notice *n, int64_t now_ms, beat_buf *scratch);
 /* The notice's query: the URL's, or for a POST without one, the
- * form-encoded body (trailing whitespace trimmed). NULL = body too big. */
-const char *rcv_notice_query(beat_http_req *req, rcv_worker_bufs *w);
+ * form-encoded body (trailing whitespace trimmed). NULL = already answered:
+ * 405 for a method other than GET/POST, 413 for a body too big (counted in
+ * malformed). */
+const char *rcv_notice_query(beat_http_req *req, rcv_worker_bufs *w, beat_counter *malformed);
 /* Answers 503 with Retry-After for an event that could not be queued (rc
  * from rcv_events_send), counting it. */
 void rcv_reply_refused(beat_http_req *req, rcv_notices *s, int rc);
