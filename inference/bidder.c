@@ -272,6 +272,8 @@ typedef struct imp_scan {
     double base;
     const float *fs; /* factor term per campaign, or NULL */
     int low;
+    int leased; /* priced above what their lease has left */
+    bool spend; /* billable traffic: bids must fit their leases */
     bool have;
     inf_bid *out;
     inf_result *ex; /* --explain on this imp: candidates' pCTRs go here; else NULL */
@@ -309,6 +311,13 @@ static void score_chunk(imp_scan *s, const int *cis, const int *crs, int n) {
             continue;
         }
         if (!beats(price, pctr, s->out, s->have)) continue;
+        /* The price is the bid's worst case and must fit what the lease has
+         * left (the filter only asked for something left): a lease's last
+         * fraction of a max bid still buys the cheaper imps. */
+        if (cp->lease && s->spend && !inf_lease_open(cp->lease, price)) {
+            s->leased++;
+            continue;
+        }
         s->have = true;
         *s->out = (inf_bid){.imp = s->i,
                             .camp = ci,
@@ -342,7 +351,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     if (ar->any)
         for (int k = 0; k < nw; k++) cand[k] |= ar->set[0][k] | ar->set[1][k] | ar->set[2][k];
     inf_tindex_imp(w->tx, im, cand);
-    imp_scan s = {.w = w, .im = im, .i = i, .xc = xc, .out = out, .ex = ex};
+    imp_scan s = {.w = w, .im = im, .i = i, .xc = xc, .out = out, .ex = ex, .spend = !r->test};
     float fs[BEAT_CAMPAIGNS_MAX]; /* factor term per campaign of w, this imp */
     bool have_raw = false;
     int cis[INF_XCACHE_CHUNK], crs[INF_XCACHE_CHUNK], nc = 0, capped = 0, leased = 0, closed = 0;
@@ -397,9 +406,10 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
                 if (!ex) continue;
                 cr = -1; /* explain mode: pCTR only */
             }
-            /* Test traffic never spends, so it needs no lease. */
-            if (cr >= 0 && cp->lease && !r->test &&
-                !inf_lease_open(cp->lease, cp->max_bid_cpm_micros)) {
+            /* Test traffic never spends, so it needs no lease; billable
+             * traffic needs something left here, and its price to fit once
+             * it is known (score_chunk). */
+            if (cr >= 0 && cp->lease && !r->test && !inf_lease_open(cp->lease, 1)) {
                 leased++;
                 if (!ex) continue;
                 cr = -1;
@@ -441,8 +451,8 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
              !inf_fcap_take(b->cfg.fcap, cp->id_hash, k, now_ms, seen)))
             return INF_NB_FREQ_CAP;
         /* The winner's price is its worst case: it must fit the lease. The
-         * filter left only leases with a max bid to spare, so this fails
-         * only when workers race for the same last max bid. */
+         * scan kept only prices that fitted, so this fails only when workers
+         * race for the lease's last bids. */
         if (cp->lease && !r->test && !inf_lease_take(cp->lease, out->price_cpm_micros)) {
             if (k && b->cfg.fcap) inf_fcap_untake(b->cfg.fcap, cp->id_hash, k, now_ms, seen);
             return INF_NB_LEASE;
@@ -454,7 +464,7 @@ static inf_nobid bid_imp(inf_bidder *b, const inf_world *w, const inf_req *r, in
     }
     if (s.low) return INF_NB_BELOW_FLOOR;
     if (capped) return INF_NB_FREQ_CAP;
-    if (leased) return INF_NB_LEASE;
+    if (leased || s.leased) return INF_NB_LEASE;
     if (supply[1]) return INF_NB_SCHAIN_SELLER;
     if (supply[0]) return INF_NB_SCHAIN_INCOMPLETE;
     if (aud[2]) return INF_NB_LISTS;

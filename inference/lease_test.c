@@ -1,4 +1,4 @@
-/* Budget leases on the bid path: a campaign bids while a max bid fits what
+/* Budget leases on the bid path: a campaign bids while its price fits what
  * it was granted and never past it — also with workers racing for the last
  * of a lease — test traffic needs no lease, an exhausted campaign leaves
  * the imp to the next one, and grants only ever raise a lease. */
@@ -71,11 +71,17 @@ static int t_bidder_respects_leases(void) {
     for (int i = 0; i < w->n; i++)
         if (strcmp(w->camps[i].c->id, BOOSTED) == 0) boosted = i;
     CHECK(boosted >= 0 && atomic_load(&w->camps[boosted].lease->used_cpm) == 0);
-    /* the boosted campaign holds three max bids: it wins while a max bid
-     * fits, then the imp goes to another campaign */
+    /* the boosted campaign's price on this request, its lease unbounded */
     inf_camp *cb = &w->camps[boosted];
     for (int i = 0; i < w->n; i++) grant(w->camps[i].lease, 1000 * cb->max_bid_cpm_micros);
-    grant(cb->lease, 3 * cb->max_bid_cpm_micros);
+    CHECK_EQ_INT(run(b, w, req, T0 + 1000, &res), 0);
+    CHECK(res.n == 1 && res.bids[0].camp == boosted);
+    int64_t price = res.bids[0].price_cpm_micros;
+    CHECK(price > 0 && price < cb->max_bid_cpm_micros); /* else the next check says nothing */
+    /* it holds three of its prices, less than a max bid: it wins exactly
+     * while its price fits, then the imp goes to another campaign */
+    atomic_store(&cb->lease->used_cpm, 0);
+    grant(cb->lease, 3 * price);
     int won = 0;
     for (int k = 0; k < 10; k++) {
         CHECK_EQ_INT(run(b, w, req, T0 + 1000, &res), 0);
@@ -84,9 +90,8 @@ static int t_bidder_respects_leases(void) {
         int64_t used = atomic_load(&cb->lease->used_cpm);
         CHECK(used <= atomic_load(&cb->lease->granted_cpm));
     }
-    CHECK(won >= 1 && won <= 3);
-    CHECK(atomic_load(&cb->lease->granted_cpm) - atomic_load(&cb->lease->used_cpm) <
-          cb->max_bid_cpm_micros);
+    CHECK_EQ_INT(won, 3);
+    CHECK(atomic_load(&cb->lease->granted_cpm) == atomic_load(&cb->lease->used_cpm));
     inf_world_free(w);
     inf_bidder_free(b);
     inf_req_fini(&R);
