@@ -2,7 +2,7 @@
  * committed batch once (the store decides where a partition resumes);
  * notices count once per signed notice (their ledger keys), opp summaries
  * once per (node, campaign, ts) key, bids once while the join remembers
- * their (auction, imp) (store.c decides; docs/reports.md "Bids and
+ * their (auction, imp) (store_ingest.c decides; docs/reports.md "Bids and
  * opportunities"), wins once per (auction, imp) (the first of its win and
  * bill notices). Events
  * without a campaign count nowhere, as in the aggregates. */
