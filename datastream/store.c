@@ -180,8 +180,7 @@ void dst_store_refuse(dst_store *st, int32_t i, const char *op, const beat_reaso
     beat_counter_inc(dst_store_m.errors);
     char msg[sizeof why->msg];
     snprintf(msg, sizeof msg, "%s", why->msg);
-    for (char *q = msg; *q; q++)
-        if (*q == '"' || *q == '\\') *q = '\'';
+    beat_log_value_safe(msg);
     beat_log_rl(5000, BEAT_ERROR, "store_failed",
                 "partition=%d op=%s action=not_consumed retry_ms=%lld reason=\"%s\"", (int)i, op,
                 (long long)st->cfg.retry_ms, msg);
@@ -262,8 +261,7 @@ static void expire(dst_store *st, int32_t i, int64_t now_ms, int64_t deadline_us
         int n = dst_ledger_expire(p->l, cutoff, st->cfg.expire_batch, &why);
         if (n < 0) {
             beat_counter_inc(dst_store_m.errors);
-            for (char *q = why.msg; *q; q++)
-                if (*q == '"' || *q == '\\') *q = '\'';
+            beat_log_value_safe(why.msg);
             beat_log_rl(5000, BEAT_ERROR, "store_failed",
                         "partition=%d op=expire action=retry reason=\"%s\"", (int)i, why.msg);
             p->next_expire_ms = now_ms + st->cfg.retry_ms;

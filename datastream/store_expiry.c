@@ -72,6 +72,7 @@ int dst_store_expire(dst_store *st, dst_stream *s, const dst_heard *h, int64_t s
             dst_store_snap(st, p);
         } else if (tx) {
             dst_ledger_rollback(l);
+            beat_log_value_safe(why.msg);
             beat_log_rl(5000, BEAT_WARN, "expiry_failed", "partition=%d reason=\"%s\"", (int)p,
                         why.msg);
         }

@@ -108,8 +108,7 @@ static int record(dst_store *st, dst_stream *s, dst_ledger *l, int32_t partition
         if (beat_event_decode(json, m[i].payload ? m[i].len : 0, ev, &bad) != 0) {
             st->what[i] = W_INVALID;
             /* the reason may quote input: keep it one logfmt value */
-            for (char *q = bad.msg; *q; q++)
-                if (*q == '"' || *q == '\\') *q = '\'';
+            beat_log_value_safe(bad.msg);
             beat_log_rl(5000, BEAT_WARN, "invalid_event", "partition=%d offset=%lld reason=\"%s\"",
                         (int)partition, (long long)m[i].offset, bad.msg);
         } else {
