@@ -20,7 +20,7 @@ simulated exchange load and two datastreams:
 import contextlib, csv, io, json, os, tempfile, time
 
 import recovery
-from beatlib import Engine, check, get_json, http, wait_for
+from beatlib import Engine, check, get_json, http, pid_gone, wait_for
 
 VALS = ("opportunities", "bids", "wins", "spend_micros", "impressions", "clicks", "conversions",
         "conv_value_micros")
@@ -87,14 +87,7 @@ def crash(e):
     env = e.shared_env()
     pids = [e.pid(n) for n in e.names()]
     e.ctl("crash")
-
-    def gone(p):
-        try:
-            os.kill(p, 0)
-            return False
-        except OSError:
-            return True
-    wait_for(lambda: all(gone(p) for p in pids if p), 10, what="everything dead")
+    wait_for(lambda: all(pid_gone(p) for p in pids if p), 10, what="everything dead")
     return env
 
 
