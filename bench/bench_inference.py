@@ -31,7 +31,7 @@ sys.path.insert(0, HERE)
 from beatlib import (BUILD, ROOT, Procs, free_ports, get_json, healthz, http,  # noqa: E402
                      wait_for)
 from benchlib import (CLIENT_CPU, CONNS, DUR, PIN, SERVER_CPU, client_argv,  # noqa: E402
-                      cpu_delta, nginx, pin, post_many_script, probe_path, proc_stat,
+                      cpu_delta, family, nginx, pin, post_many_script, probe_path, proc_stat,
                       stat_share, thread_cpu, wrk)
 
 N_CAMPAIGNS = int(os.environ.get("BEAT_BENCH_CAMPAIGNS", "1000"))
@@ -153,13 +153,7 @@ def cpu_s(pid):
     (nginx's worker is the master's child)."""
     tck = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    pids = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            pids += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    for p in pids:
+    for p in family(pid):
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()

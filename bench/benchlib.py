@@ -34,18 +34,23 @@ def client_argv(argv):
     return (["taskset", "-c", str(CLIENT_CPU)] + argv) if PIN else argv
 
 
-def pin(pid, cpu=SERVER_CPU):
-    """Moves every thread of pid and of its children (nginx's worker) to
-    cpu; threads started later inherit it. No-op without pinning."""
-    if not PIN:
-        return
+def family(pid):
+    """pid and its children (nginx's worker is the master's child)."""
     pids = [pid]
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             pids += [int(x) for x in f.read().split()]
     except OSError:
         pass
-    for p in pids:
+    return pids
+
+
+def pin(pid, cpu=SERVER_CPU):
+    """Moves every thread of pid and of its children (nginx's worker) to
+    cpu; threads started later inherit it. No-op without pinning."""
+    if not PIN:
+        return
+    for p in family(pid):
         for tid in os.listdir(f"/proc/{p}/task"):
             try:
                 os.sched_setaffinity(int(tid), {cpu})
@@ -58,13 +63,7 @@ def thread_cpu(pid):
     children (names from /proc/<tid>/comm; same-named threads summed)."""
     tck = os.sysconf("SC_CLK_TCK")
     out = {}
-    pids = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            pids += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    for p in pids:
+    for p in family(pid):
         try:
             tids = os.listdir(f"/proc/{p}/task")
         except OSError:

@@ -4,20 +4,14 @@
 #include <errno.h>
 #include <math.h>
 #include "beat_campaign.h"
+#include "beat_campaign_testlib.h"
 #include "beat_test.h"
 
-#define NOW 1700000000000LL
 #define H 3600000LL
 
-static const char *FMT = "{\"v\":%d,\"campaigns\":[{\"id\":\"c1\",\"flight_s\":60,"
-                         "\"budget_micros\":1000,\"base_bid_cpm_micros\":10,"
-                         "\"max_bid_cpm_micros\":20%s,"
-                         "\"creatives\":[{\"crid\":\"cr1\",\"w\":300,\"h\":250,\"adm\":\"x\"}]}]}";
-
+/* The one-campaign set (v 4) with extra fields. */
 static int decode(const char *extra, unsigned flags, beat_campaign_set *s, beat_reason *why) {
-    char json[2048];
-    snprintf(json, sizeof json, FMT, 4, extra);
-    return beat_campaigns_decode(json, strlen(json), NOW, flags, s, why);
+    return decode_one(4, extra, flags, s, why);
 }
 
 /* UTC ms of a UTC civil time (days from civil, as beat_tz does). */
@@ -35,10 +29,7 @@ static int t_round_trip(void) {
     beat_buf b;
     beat_buf_init(&b, 0);
     /* Absent: open always, the set stays v1, nothing encoded. */
-    char json[1024];
-    snprintf(json, sizeof json, FMT, 1, "");
-    CHECK_EQ_INT(beat_campaigns_decode(json, strlen(json), NOW, BEAT_CAMPAIGNS_STRICT, &s, &why),
-                 0);
+    CHECK_EQ_INT(decode_one(1, "", BEAT_CAMPAIGNS_STRICT, &s, &why), 0);
     CHECK(!s.c[0].schedule.on);
     CHECK(beat_sched_open(&s.c[0].schedule, NULL, NOW));
     CHECK_EQ_INT(beat_campaigns_encode(&s, &b), 0);

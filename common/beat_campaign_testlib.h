@@ -1,7 +1,8 @@
 /* Shared by the beat_campaign_*_test.c binaries (header-only, all static
  * inline): field-by-field equality of campaign sets, so a round trip can be
- * checked exactly, and the check that the strict decoder refuses a set
- * with the reason a peer's log would show. Tests only. */
+ * checked exactly, a one-campaign set with the fields under test added,
+ * and the check that the strict decoder refuses a set with the reason a
+ * peer's log would show. Tests only. */
 #ifndef BEAT_CAMPAIGN_TESTLIB_H
 #define BEAT_CAMPAIGN_TESTLIB_H
 
@@ -64,6 +65,20 @@ static inline int set_eq(const beat_campaign_set *a, const beat_campaign_set *b)
     for (int i = 0; i < a->n; i++)
         if (!campaign_eq(&a->c[i], &b->c[i])) return 0;
     return 1;
+}
+
+/* A set (version v) of one small campaign that also carries extra
+ * (",\"field\":value…"), decoded at NOW with flags: the tests of one field.
+ * 0 or the decoder's rc. */
+static inline int decode_one(int v, const char *extra, unsigned flags, beat_campaign_set *s,
+                             beat_reason *why) {
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"v\":%d,\"campaigns\":[{\"id\":\"c1\",\"flight_s\":60,\"budget_micros\":1000,"
+             "\"base_bid_cpm_micros\":10,\"max_bid_cpm_micros\":20%s,\"creatives\":[{\"crid\":"
+             "\"cr1\",\"w\":300,\"h\":250,\"adm\":\"x\"}]}]}",
+             v, extra);
+    return beat_campaigns_decode(json, strlen(json), NOW, flags, s, why);
 }
 
 /* The strict decoder refuses json with -EBADMSG and a reason holding

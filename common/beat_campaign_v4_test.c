@@ -3,20 +3,12 @@
  * field named when malformed. */
 #include <errno.h>
 #include "beat_campaign.h"
+#include "beat_campaign_testlib.h"
 #include "beat_test.h"
 
-#define NOW 1700000000000LL
-
-static const char *FMT = "{\"v\":%d,\"campaigns\":[{\"id\":\"c1\",\"flight_s\":60,"
-                         "\"budget_micros\":1000,\"base_bid_cpm_micros\":10,"
-                         "\"max_bid_cpm_micros\":20%s,"
-                         "\"creatives\":[{\"crid\":\"cr1\",\"w\":300,\"h\":250,\"adm\":\"x\"}]}]}";
-
-/* Decodes the one-campaign set with extra fields; 0 or the decode's rc. */
+/* The one-campaign set with extra fields, decoded strictly. */
 static int decode(int v, const char *extra, beat_campaign_set *s, beat_reason *why) {
-    char json[1024];
-    snprintf(json, sizeof json, FMT, v, extra);
-    return beat_campaigns_decode(json, strlen(json), NOW, BEAT_CAMPAIGNS_STRICT, s, why);
+    return decode_one(v, extra, BEAT_CAMPAIGNS_STRICT, s, why);
 }
 
 /* "tz": absent = UTC and the set stays v1; named zones and fixed offsets

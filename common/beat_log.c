@@ -267,6 +267,11 @@ void beat_log(beat_log_level lvl, const char *ev, const char *fmt, ...) {
     va_end(ap);
 }
 
+void beat_log_value_safe(char *s) {
+    for (; s && *s; s++)
+        if (*s == '"' || *s == '\\') *s = '\'';
+}
+
 void beat_log_suppressed(beat_log_level lvl, const char *ev, uint64_t suppressed, const char *fmt,
                          ...) {
     va_list ap;

@@ -42,6 +42,10 @@ void beat_vlog(beat_log_level lvl, const char *ev, const char *fmt, va_list ap);
 void beat_log_suppressed(beat_log_level lvl, const char *ev, uint64_t suppressed, const char *fmt,
                          ...) __attribute__((format(printf, 4, 5)));
 
+/* Makes s, in place, safe to log as one quoted value (key="%s"): every
+ * '"' and '\\' becomes '\''. For reasons that may quote untrusted input. */
+void beat_log_value_safe(char *s);
+
 /* Count of lines logged at each level since start (for metrics and tests). */
 uint64_t beat_log_count(beat_log_level lvl);
 

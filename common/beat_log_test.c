@@ -246,12 +246,35 @@ static int t_suppressed(void) {
     return 0;
 }
 
+/* A reason quoting input stays one value once made safe. */
+static int t_value_safe(void) {
+    char why[] = "bad \"x\\\" y\"";
+    beat_log_value_safe(why);
+    CHECK_EQ_STR(why, "bad 'x'' y'");
+    beat_log_value_safe(NULL); /* nothing to do */
+    capture_begin();
+    beat_log(BEAT_INFO, "x", "reason=\"%s\" n=1", why);
+    char *s = capture_end();
+    cJSON *j = one_line(s);
+    CHECK(j);
+    CHECK_EQ_STR(jstr(j, "reason"), "bad 'x'' y'");
+    CHECK(jnum(j, "n") == 1);
+    cJSON_Delete(j);
+    free(s);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
-        {"basic_fields", t_basic_fields},   {"quoted_and_msg", t_quoted_and_msg},
-        {"reserved_keys", t_reserved_keys}, {"nasty_inputs", t_nasty_inputs},
-        {"huge_value", t_huge_value},       {"levels_and_counts", t_levels_and_counts},
-        {"suppressed", t_suppressed},       {0},
+        {"basic_fields", t_basic_fields},
+        {"quoted_and_msg", t_quoted_and_msg},
+        {"reserved_keys", t_reserved_keys},
+        {"nasty_inputs", t_nasty_inputs},
+        {"huge_value", t_huge_value},
+        {"levels_and_counts", t_levels_and_counts},
+        {"suppressed", t_suppressed},
+        {"value_safe", t_value_safe},
+        {0},
     };
     beat_log_init("tsvc", BEAT_INFO);
     return beat_test_main("beat_log", tests, argc, argv);

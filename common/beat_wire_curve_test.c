@@ -9,6 +9,7 @@
 
 #include "beat_test.h"
 #include "beat_wire.h"
+#include "beat_wire_testlib.h"
 
 #define CURVE "[0,0,0,0.01,0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.95,1,1,1,1,1]"
 
@@ -57,9 +58,7 @@ static int t_curve_roundtrip(void) {
 }
 
 #define ST "{\"v\":1,\"ts\":1,\"campaigns\":{\"c1\":{\"multiplier\":1,\"win_curve\":"
-static const struct {
-    const char *json, *reason;
-} bad[] = {
+static const bad_case bad[] = {
     {ST "[0.5]}}}", "campaigns.c1.win_curve: must be an array of 20 numbers"},
     {ST "{}}}}", "campaigns.c1.win_curve: must be an array of 20 numbers"},
     {ST "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}}}",
@@ -76,18 +75,13 @@ static const struct {
      "campaigns.c1.win_curve[6]: below the one before (must be non-decreasing)"},
 };
 
+static int decode_state(const char *json, size_t len, void *out, beat_reason *why) {
+    return beat_state_decode(json, len, 2, out, why);
+}
+
 static int t_curve_bad(void) {
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        beat_state st;
-        beat_reason why = {{0}};
-        int rc = beat_state_decode(bad[i].json, strlen(bad[i].json), 2, &st, &why);
-        if (rc != -EBADMSG) {
-            fprintf(stderr, "  case %zu rc=%d\n", i, rc);
-            return 1;
-        }
-        CHECK_REASON(why, bad[i].reason);
-    }
-    return 0;
+    beat_state st;
+    return ALL_REFUSED(bad, decode_state, st);
 }
 
 static int t_curve_shape(void) {

@@ -10,11 +10,7 @@
 #include <string.h>
 
 #include "beat_test.h"
-
-/* A body a decoder must refuse, and what its reason must say. */
-typedef struct bad_case {
-    const char *json, *reason;
-} bad_case;
+#include "beat_wire_testlib.h"
 
 /* ---- state ---- */
 
@@ -94,18 +90,13 @@ static const bad_case bad_states[] = {
     {ST "\"campaigns\":{}", "invalid JSON"},
 };
 
+static int decode_state(const char *json, size_t len, void *out, beat_reason *why) {
+    return beat_state_decode(json, len, 2, out, why);
+}
+
 static int t_state_bad(void) {
-    for (size_t i = 0; i < sizeof bad_states / sizeof bad_states[0]; i++) {
-        beat_state st;
-        beat_reason why = {{0}};
-        int rc = beat_state_decode(bad_states[i].json, strlen(bad_states[i].json), 2, &st, &why);
-        if (rc != -EBADMSG) {
-            fprintf(stderr, "  case %zu rc=%d\n", i, rc);
-            return 1;
-        }
-        CHECK_REASON(why, bad_states[i].reason);
-    }
-    return 0;
+    beat_state st;
+    return ALL_REFUSED(bad_states, decode_state, st);
 }
 
 /* ---- heartbeat ---- */

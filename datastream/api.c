@@ -158,8 +158,7 @@ static void on_reports(beat_http_req *req, void *arg) {
     if (rc == -E2BIG) {
         beat_http_reply_error(req, 400, why.msg);
     } else if (rc) {
-        for (char *p = why.msg; *p; p++)
-            if (*p == '"' || *p == '\\') *p = '\'';
+        beat_log_value_safe(why.msg);
         beat_log_rl(5000, BEAT_WARN, "report_failed", "reason=\"%s\"", why.msg);
         beat_http_reply_error(req, 503, "cannot read the report rows (see the log)");
     } else if (q.csv) {

@@ -11,40 +11,14 @@
 
 #include "beat_test.h"
 #include "store.h"
+#include "store_testlib.h"
 #include "stream.h"
 
 #define T0 1000000000000LL
-#define TOPIC "beat.events"
 #define HOUR_MS 3600000LL
 
-static char dir[256];
-static int64_t clk = T0;
-
-static dst_stream *mk_stream(void) {
-    dst_stream_cfg c = {.bucket_ms = 1000,
-                        .buckets_max = 100000,
-                        .campaigns_max = 100,
-                        .join_window_ms = 30000,
-                        .max_open = 1000,
-                        .samples_max = 1000,
-                        .neg_rate = 1.0,
-                        .seed = 1};
-    return dst_stream_new(&c, clk);
-}
-
-static dst_store *mk_store(void) {
-    dst_store_cfg c = {
-        .dir = dir, .topic = TOPIC, .retention_ms = 3900000, .max_keys = 100000, .retry_ms = 1000};
-    return dst_store_new(&c);
-}
-
-static dst_totals tot(dst_stream *s, const char *camp) {
-    clk += 2000;
-    dst_stream_tick(s, clk);
-    dst_totals t;
-    dst_buckets_sum(dst_stream_buckets(s), camp, 0, &t);
-    return t;
-}
+static dst_stream *mk_stream(void) { return test_stream(100000); }
+static dst_store *mk_store(void) { return test_store(100000, 0); }
 
 /* A conv event for the click of auction at click_ts, taken at ts. */
 static dst_store_msg conv(const char *auction, int64_t click_ts, int64_t ts, int window_s,
@@ -65,13 +39,10 @@ static int ingest(dst_store *st, dst_stream *s, dst_store_msg m) {
 }
 
 static int t_once_per_click(void) {
-    snprintf(dir, sizeof dir, "/tmp/beat-conv-test-XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    fresh_dir("conv");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store();
-    int32_t part = 0;
-    int64_t start;
-    dst_store_assign(st, &part, 1, &start, clk);
+    assign_one(st, 0, clk);
     int64_t click = clk - 5000;
     CHECK_EQ_INT(ingest(st, s, conv("A1", click, clk, 86400, 20000000, 0)), 0);
     CHECK_EQ_INT(ingest(st, s, conv("A1", click, clk + 50, 86400, 20000000, 1)), 0); /* replay */
@@ -94,8 +65,7 @@ static int t_once_per_click(void) {
     dst_stream_free(s);
     s = mk_stream();
     st = mk_store();
-    dst_store_assign(st, &part, 1, &start, clk);
-    CHECK_EQ_INT(start, 5);
+    CHECK_EQ_INT(assign_one(st, 0, clk), 5);
     CHECK_EQ_INT(ingest(st, s, conv("A1", click, clk, 86400, 20000000, 5)), 0);
     CHECK_EQ_INT(tot(s, "c1").convs, 0);
     CHECK_EQ_INT(dst_stream_stats_get(s)->durable_duplicates, 1);
@@ -119,11 +89,7 @@ static int t_once_per_click(void) {
     dst_store_maintain(st, clk, rp, rs, 4);
     dst_store_info_get(st, &info);
     CHECK_EQ_INT(info.keys, 2); /* A1 and A2 gone; A9 and B1 stay */
-    dst_store_free(st);
-    dst_stream_free(s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "  could not remove %s\n", dir);
+    teardown(st, s);
     return 0;
 }
 
@@ -195,5 +161,6 @@ static int t_conv_samples(void) {
 int main(int argc, char **argv) {
     static const beat_test_case tests[] = {
         {"once_per_click", t_once_per_click}, {"conv_samples", t_conv_samples}, {NULL, NULL}};
+    clk = T0;
     return beat_test_main("datastream_conv", tests, argc, argv);
 }

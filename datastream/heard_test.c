@@ -15,6 +15,7 @@
 #include "buckets.h"
 #include "heard.h"
 #include "store.h"
+#include "store_testlib.h"
 #include "stream.h"
 
 #define T0 1700000000000LL
@@ -98,17 +99,14 @@ static dst_stream *mk_stream(int64_t now) {
 /* Heartbeats through the partition store and the stream: counted as
  * heartbeats only; the bucket that closes after them carries their time. */
 static int test_hb_counts_nowhere(void) {
-    char dir[] = "/tmp/beat-heard-test-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    fresh_dir("heard");
     int64_t now = T0;
     dst_stream *s = mk_stream(now);
     dst_heard *h = dst_heard_new(300000);
     dst_stream_set_heard(s, h);
     dst_buckets *b = dst_stream_buckets(s);
     dst_buckets_set_heard_src(b, dst_heard_src(h));
-    dst_store_cfg sc = {
-        .dir = dir, .topic = "t", .retention_ms = 3900000, .max_keys = 1000, .sync_full = false};
-    dst_store *st = dst_store_new(&sc);
+    dst_store *st = test_store(1000, 0);
     CHECK(st != NULL);
     int32_t p = 0;
     int64_t start;
@@ -167,12 +165,8 @@ static int test_hb_counts_nowhere(void) {
     beat_buf_fini(&out);
     /* no samples came from heartbeats */
     CHECK_EQ_INT(dst_samples_last_seq(dst_stream_samples(s)), 0);
-    dst_store_free(st);
-    dst_stream_free(s);
+    teardown(st, s);
     dst_heard_free(h);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK_EQ_INT(system(cmd), 0);
     return 0;
 }
 
@@ -214,16 +208,13 @@ static int64_t released(dst_store *st) {
  * the bid — and only once: a bill that comes later debits, releasing
  * nothing again. A bid around a gap (beats too far apart) never expires. */
 static int test_unsettled_bids_expire_only_when_heard(void) {
-    char dir[] = "/tmp/beat-expiry-test-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    fresh_dir("expiry");
     int64_t now = T0;
     dst_stream *s = mk_stream(now);
     dst_heard *h = dst_heard_new(300000);
     dst_heard_set_gap_ms(h, 3000);
     dst_stream_set_heard(s, h); /* heartbeats read by the stream reach h */
-    dst_store_cfg sc = {
-        .dir = dir, .topic = "t", .retention_ms = 3900000, .max_keys = 100000, .sync_full = false};
-    dst_store *st = dst_store_new(&sc);
+    dst_store *st = test_store(100000, 0);
     CHECK(st != NULL && h != NULL);
     int32_t p = 0;
     int64_t start, off = 0;
@@ -282,12 +273,8 @@ static int test_unsettled_bids_expire_only_when_heard(void) {
     CHECK_EQ_INT(released(st), 6000000); /* B3 stays committed */
     dst_buckets_sum(dst_stream_buckets(s), "c1", 0, &t);
     CHECK_EQ_INT(t.expired, 1); /* B3 is not lost */
-    dst_store_free(st);
-    dst_stream_free(s);
+    teardown(st, s);
     dst_heard_free(h);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK_EQ_INT(system(cmd), 0);
     return 0;
 }
 

@@ -12,7 +12,7 @@
  * (notices arrive roughly in nts order), so a batch dirties a few pages
  * instead of one page per key, and retention deletes a prefix without a
  * second index. A duplicate is the same signed notice, so it carries the
- * same nts: the lookup is exact. Called by store.c on the consumer thread.
+ * same nts: the lookup is exact. Called by store*.c on the consumer thread.
  * It must never report a key as new that a committed batch stored (that is
  * a double debit), so every failure is an error the caller turns into "do
  * not consume this partition", never a guess. */

@@ -1,7 +1,7 @@
 /* One Kafka partition's dedup ledger: a SQLite file (WAL) holding the notice
  * keys this partition ever counted, within the retention, and the next
  * offset to consume (docs/contracts.md "Aggregates", docs/operations.md
- * "The datastream store"). Used by store.c on the consumer thread; one
+ * "The datastream store"). Used by store*.c on the consumer thread; one
  * ledger object is used by one thread at a time, but several processes may
  * open the same file (the partition's old and new owner): SQLite's locks
  * serialise their transactions. */

@@ -1,7 +1,7 @@
 /* beat-datastream: consumes the event topic in a consumer group, joins bids
  * with their notices, and serves per-campaign aggregates (actuator) and
  * labelled training samples (lighttrainer) over HTTP (docs/contracts.md).
- * main wires flags (opts.c), the consumer thread (poll → store.c, which
+ * main wires flags (opts.c), the consumer thread (poll → store_ingest.c, which
  * records each partition's batch and its report rows in its ledger, then
  * stream.c) and the libevent HTTP thread (api.c). Kafka being down is
  * never fatal: the consumer keeps retrying and the HTTP side keeps serving

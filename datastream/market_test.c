@@ -143,7 +143,7 @@ static int test_pctr_win_before_bid(void) {
     return 0;
 }
 
-/* A bid no notice answered is lost once it expires (store.c decides when):
+/* A bid no notice answered is lost once it expires (store_expiry.c decides when):
  * counted as expired, in the landscape at its bid price, and a late loss
  * for it then counts as a loss but is not placed twice. A bid won without
  * a price is not lost when it expires. */

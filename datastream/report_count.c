@@ -2,7 +2,7 @@
  * committed batch once (the store decides where a partition resumes);
  * notices count once per signed notice (their ledger keys), opp summaries
  * once per (node, campaign, ts) key, bids once while the join remembers
- * their (auction, imp) (store.c decides; docs/reports.md "Bids and
+ * their (auction, imp) (store_ingest.c decides; docs/reports.md "Bids and
  * opportunities"), wins once per (auction, imp) (the first of its win and
  * bill notices). Events
  * without a campaign count nowhere, as in the aggregates. */
@@ -62,8 +62,7 @@ int dst_report_retain(dst_ledger *l, int32_t partition, int64_t retention_ms, in
     beat_reason why = {{0}};
     int n = dst_ledger_report_expire(l, cutoff, max, &why);
     if (n < 0) {
-        for (char *q = why.msg; *q; q++)
-            if (*q == '"' || *q == '\\') *q = '\'';
+        beat_log_value_safe(why.msg);
         beat_log_rl(5000, BEAT_WARN, "report_expire_failed",
                     "partition=%d action=retry reason=\"%s\"", (int)partition, why.msg);
     }

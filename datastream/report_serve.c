@@ -74,8 +74,7 @@ static void run(dst_rserve *rs, job *j) {
     if (rc) {
         code = rc == -E2BIG ? 400 : 503;
         if (code == 503) {
-            for (char *p = why.msg; *p; p++)
-                if (*p == '"' || *p == '\\') *p = '\'';
+            beat_log_value_safe(why.msg);
             beat_log_rl(5000, BEAT_WARN, "report_failed", "reason=\"%s\"", why.msg);
         }
         beat_buf_reset(&out);

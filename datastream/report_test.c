@@ -21,48 +21,14 @@
 #include "report_query.h"
 #include "report_read.h"
 #include "store.h"
+#include "store_testlib.h"
 #include "stream.h"
 
 #define H 3600000LL
 #define T0 (1790000000000LL - 1790000000000LL % H + 600000) /* 10 min into an hour */
-#define TOPIC "beat.events"
 
-static char dir[256];
-static int64_t clk = T0 + 2 * H;
-
-static void fresh_dir(void) {
-    snprintf(dir, sizeof dir, "/tmp/beat-report-test-XXXXXX");
-    if (!mkdtemp(dir)) abort();
-}
-
-static void rm_dir(void) {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "  could not remove %s\n", dir);
-}
-
-static dst_stream *mk_stream(void) {
-    dst_stream_cfg c = {.bucket_ms = 1000,
-                        .buckets_max = 1000,
-                        .campaigns_max = 100,
-                        .join_window_ms = 30000,
-                        .max_open = 1000,
-                        .samples_max = 1000,
-                        .neg_rate = 1.0,
-                        .seed = 1};
-    return dst_stream_new(&c, clk);
-}
-
-static dst_store *mk_store(void) {
-    dst_store_cfg c = {.dir = dir,
-                       .topic = TOPIC,
-                       .retention_ms = 3900000,
-                       .max_keys = 1000000,
-                       .sync_full = false,
-                       .retry_ms = 1000,
-                       .report_retention_ms = 48 * H};
-    return dst_store_new(&c);
-}
+static dst_stream *mk_stream(void) { return test_stream(1000); }
+static dst_store *mk_store(void) { return test_store(1000000, 48 * H); }
 
 /* A message: type, auction, price (CPM micros), event ts; campaign c1 on
  * exchange x1 with creative cr1 unless camp is given. */
@@ -109,12 +75,10 @@ static const char *HDR = "opportunities,bids,wins,spend_micros,impressions,click
                          "conv_value_micros,cpa_micros,ctr,cvr\r\n";
 
 static int test_counted_once_across_restart(void) {
-    fresh_dir();
+    fresh_dir("report");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store();
-    int32_t p = 0;
-    int64_t start;
-    dst_store_assign(st, &p, 1, &start, clk);
+    int64_t start = assign_one(st, 0, clk);
     dst_store_msg b1[] = {
         ev("opp", "", 5, T0, 0, NULL),
         ev("bid", "A1", 3000000, T0, 1, NULL),
@@ -135,7 +99,7 @@ static int test_counted_once_across_restart(void) {
     /* A restart: the notices come again (another owner, a re-read log). */
     dst_store_free(st);
     st = mk_store();
-    dst_store_assign(st, &p, 1, &start, clk);
+    start = assign_one(st, 0, clk);
     CHECK_EQ_INT(start, 9);
     dst_store_msg b2[] = {ev("bill", "A1", 2000000, T0 + 60, 9, NULL),
                           ev("click", "A1", 0, T0 + 80, 10, NULL),
@@ -156,9 +120,7 @@ static int test_counted_once_across_restart(void) {
                       "impressions,clicks,conversions,conv_value_micros,cpa_micros,ctr,cvr\r\n"
                       "\"c1\",\"\",\"\",5,0,0,0,0,0,0,0,,,\r\n"
                       "\"c1\",\"x1\",\"cr1\",0,2,1,2000,2,1,0,0,,1,0\r\n");
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
@@ -178,12 +140,10 @@ static void crash_mid_batch(void) {
 }
 
 static int test_crash_mid_batch_no_double_count(void) {
-    fresh_dir();
+    fresh_dir("report");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store();
-    int32_t p = 0;
-    int64_t start;
-    dst_store_assign(st, &p, 1, &start, clk);
+    int64_t start = assign_one(st, 0, clk);
     dst_store_msg b1[] = {ev("bid", "A9", 3000000, T0, 0, NULL),
                           ev("win", "A9", 1000000, T0 + 10, 1, NULL)};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b1, 2, clk), 0);
@@ -200,21 +160,19 @@ static int test_crash_mid_batch_no_double_count(void) {
     /* The next owner resumes where the store says and reads it again:
      * counted once. */
     st = mk_store();
-    dst_store_assign(st, &p, 1, &start, clk);
+    start = assign_one(st, 0, clk);
     CHECK_EQ_INT(start, 2);
     dst_store_msg b2[] = {ev("imp", "A9", 0, T0 + 100, 2, NULL)};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b2, 1, clk), 0);
     CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
     snprintf(want, sizeof want, "%s0,1,1,1000,1,0,0,0,,0,\r\n", HDR);
     CHECK_EQ_STR(got, want);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
 static int test_hours_filters_retention(void) {
-    fresh_dir();
+    fresh_dir("report");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store();
     int32_t parts[2] = {0, 1};
@@ -252,21 +210,17 @@ static int test_hours_filters_retention(void) {
     dst_store_maintain(st, T0 + 49 * H, rp, rs, 4);
     CHECK_EQ_INT(report("group_by=hour", got, sizeof got), 0);
     CHECK(!strstr(got, h0) && strstr(got, h1));
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
 /* Many rows in one batch (the pending table grows and re-indexes), and the
  * store directory's identity: made once, read back the same. */
 static int test_many_rows_and_store_id(void) {
-    fresh_dir();
+    fresh_dir("report");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store();
-    int32_t p = 0;
-    int64_t start;
-    dst_store_assign(st, &p, 1, &start, clk);
+    assign_one(st, 0, clk);
     enum { N = 700 };
     static dst_store_msg m[N];
     static char json[N][320];
@@ -291,9 +245,7 @@ static int test_many_rows_and_store_id(void) {
     CHECK_EQ_INT(dst_report_store_id(dir, id2), 0);
     CHECK_EQ_INT((int)strlen(id1), 32);
     CHECK_EQ_STR(id1, id2);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
@@ -303,7 +255,7 @@ static int test_many_rows_and_store_id(void) {
 static int test_store_id_race(void) {
     enum { KIDS = 32, ROUNDS = 40 };
     for (int r = 0; r < ROUNDS; r++) {
-        fresh_dir();
+        fresh_dir("report");
         int fds[2];
         CHECK_EQ_INT(pipe(fds), 0);
         for (int k = 0; k < KIDS; k++) {
@@ -339,12 +291,10 @@ static int test_store_id_race(void) {
 /* Conversions: once per click, within the click's signed window, in the
  * row of the click's campaign (the hour the receiver took it). */
 static int test_conversions(void) {
-    fresh_dir();
+    fresh_dir("report");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store();
-    int32_t p = 0;
-    int64_t start;
-    dst_store_assign(st, &p, 1, &start, clk);
+    assign_one(st, 0, clk);
     static char j[4][320];
     const struct {
         const char *auction;
@@ -367,9 +317,7 @@ static int test_conversions(void) {
     CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
     snprintf(want, sizeof want, "%s0,0,0,0,0,0,2,10,0,,\r\n", HDR);
     CHECK_EQ_STR(got, want);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
@@ -378,7 +326,7 @@ static int test_conversions(void) {
  * (ALTER TABLE) without touching its rows; then conversions count their
  * value, and the JSON answer derives CPA (null without conversions). */
 static int test_old_schema_migrates(void) {
-    fresh_dir();
+    fresh_dir("report");
     char path[400];
     snprintf(path, sizeof path, "%s/%s-0.db", dir, TOPIC);
     dst_ledger *l = NULL;
@@ -406,9 +354,7 @@ static int test_old_schema_migrates(void) {
     CHECK_EQ_STR(got, want);
     dst_stream *s = mk_stream();
     dst_store *st = mk_store();
-    int32_t p = 0;
-    int64_t start;
-    dst_store_assign(st, &p, 1, &start, clk);
+    int64_t start = assign_one(st, 0, clk);
     CHECK(start != DST_STORE_REFUSED);
     static char j[320];
     snprintf(j, sizeof j,
@@ -432,9 +378,7 @@ static int test_old_schema_migrates(void) {
                            "\"conv_value_micros\":2500000,\"cpa_micros\":0,\"ctr\":null,"
                            "\"cvr\":null}"));
     beat_buf_fini(&out);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
@@ -444,12 +388,10 @@ static int test_old_schema_migrates(void) {
  * (auction, imp), as in the aggregates, within a batch and across batches;
  * after a restart (empty join) a late copy counts again, as there. */
 static int test_duplicate_bids_and_opps(void) {
-    fresh_dir();
+    fresh_dir("report");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store();
-    int32_t p = 0;
-    int64_t start;
-    dst_store_assign(st, &p, 1, &start, clk);
+    assign_one(st, 0, clk);
     dst_store_msg b1[] = {ev("opp", "", 5, T0, 0, NULL), ev("bid", "D1", 3000000, T0, 1, NULL),
                           ev("bid", "D1", 3000000, T0, 2, NULL), ev("opp", "", 5, T0, 3, NULL),
                           ev("bid", "D2", 3000000, T0, 4, NULL)};
@@ -472,15 +414,13 @@ static int test_duplicate_bids_and_opps(void) {
     dst_stream_free(s);
     s = mk_stream();
     st = mk_store();
-    dst_store_assign(st, &p, 1, &start, clk);
+    assign_one(st, 0, clk);
     dst_store_msg b3[] = {ev("opp", "", 5, T0, 7, NULL), ev("bid", "D2", 3000000, T0, 8, NULL)};
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b3, 2, clk), 0);
     CHECK_EQ_INT(report("group_by=", got, sizeof got), 0);
     snprintf(want, sizeof want, "%s5,3,0,0,0,0,0,0,,,\r\n", HDR);
     CHECK_EQ_STR(got, want);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
@@ -540,6 +480,7 @@ static int test_query_parser(void) {
 }
 
 int main(int argc, char **argv) {
+    clk = T0 + 2 * H;
     beat_log_init("report_test", getenv("STORE_VERBOSE") ? BEAT_INFO : BEAT_FATAL);
     static const beat_test_case t[] = {
         {"counted_once_across_restart", test_counted_once_across_restart},

@@ -19,58 +19,15 @@
 #include "beat_test.h"
 #include "ledger.h"
 #include "store.h"
+#include "store_testlib.h"
 #include "stream.h"
 
 #define T0 1000000000000LL
-#define TOPIC "beat.events"
-
-static char dir[256];
-
-/* The stream's clock: only moves forward (buckets close behind it). */
-static int64_t clk = T0;
+/* The stream's clock (clk) moves on by 10 ms at each step. */
 static int64_t NOW(void) { return clk += 10; }
 
-static void fresh_dir(void) {
-    snprintf(dir, sizeof dir, "/tmp/beat-store-test-XXXXXX");
-    if (!mkdtemp(dir)) abort();
-}
-
-static void rm_dir(void) {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "  could not remove %s\n", dir);
-}
-
-static dst_stream *mk_stream(void) {
-    dst_stream_cfg c = {.bucket_ms = 1000,
-                        .buckets_max = 1000,
-                        .campaigns_max = 100,
-                        .join_window_ms = 30000,
-                        .max_open = 1000,
-                        .samples_max = 1000,
-                        .neg_rate = 1.0,
-                        .seed = 1};
-    return dst_stream_new(&c, clk);
-}
-
-static dst_store *mk_store(int64_t max_keys) {
-    dst_store_cfg c = {.dir = dir,
-                       .topic = TOPIC,
-                       .retention_ms = 3900000,
-                       .max_keys = max_keys,
-                       .sync_full = false,
-                       .retry_ms = 1000};
-    return dst_store_new(&c);
-}
-
-/* Totals of every closed bucket (closes the current one first). */
-static dst_totals tot(dst_stream *s, const char *camp) {
-    clk += 2000;
-    dst_stream_tick(s, clk);
-    dst_totals t;
-    dst_buckets_sum(dst_stream_buckets(s), camp, 0, &t);
-    return t;
-}
+static dst_stream *mk_stream(void) { return test_stream(1000); }
+static dst_store *mk_store(int64_t max_keys) { return test_store(max_keys, 0); }
 
 /* A message of one event; the JSON lives in a static ring of buffers. */
 static dst_store_msg msg(const char *type, const char *auction, int64_t price, int64_t nts,
@@ -87,7 +44,7 @@ static dst_store_msg msg(const char *type, const char *auction, int64_t price, i
 }
 
 static int test_ledger_reopen_offsets_retention(void) {
-    fresh_dir();
+    fresh_dir("store");
     dst_ledger *l = NULL;
     beat_reason why = {{0}};
     CHECK_EQ_INT(dst_ledger_open(dir, TOPIC, 3, true, &l, &why), 0);
@@ -135,7 +92,7 @@ static int test_ledger_reopen_offsets_retention(void) {
 }
 
 static int test_ledger_refuses_bad_files(void) {
-    fresh_dir();
+    fresh_dir("store");
     dst_ledger *l = NULL;
     beat_reason why = {{0}};
     char path[400];
@@ -184,7 +141,7 @@ static int test_ledger_refuses_bad_files(void) {
  * (as a restarted or new owner does) is a duplicate; the win's debit
  * marker keeps the bill of the same auction from debiting again. */
 static int test_store_duplicate_across_restart(void) {
-    fresh_dir();
+    fresh_dir("store");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store(1000000);
     int32_t parts[] = {0, 1};
@@ -234,9 +191,7 @@ static int test_store_duplicate_across_restart(void) {
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, b2, 1, NOW()), -ENOENT);
     dst_store_assign(st, parts, 1, start, NOW());
     CHECK_EQ_INT(start[0], 8);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
@@ -265,12 +220,10 @@ static beat_ledger_row ledger_of(dst_store *st, int32_t pn, const char *camp, in
  * a reopen; a batch without one, or an old file, has none (its offset is
  * then trusted as before). */
 static int test_store_mark(void) {
-    fresh_dir();
+    fresh_dir("store");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store(1000000);
-    int32_t p = 0;
-    int64_t start;
-    dst_store_assign(st, &p, 1, &start, NOW());
+    assign_one(st, 0, NOW());
     dst_ledger_mark m;
     dst_store_mark(st, 0, &m);
     CHECK_EQ_INT(m.offset, -1);
@@ -283,8 +236,7 @@ static int test_store_mark(void) {
     CHECK(m.hash == 0xfeedfacecafebeefULL);
     dst_store_free(st); /* a restart: the mark comes back with the offset */
     st = mk_store(1000000);
-    dst_store_assign(st, &p, 1, &start, NOW());
-    CHECK_EQ_INT(start, 2);
+    CHECK_EQ_INT(assign_one(st, 0, NOW()), 2);
     dst_store_mark(st, 0, &m);
     CHECK_EQ_INT(m.offset, 1);
     CHECK(m.hash == 0xfeedfacecafebeefULL);
@@ -296,14 +248,12 @@ static int test_store_mark(void) {
     CHECK_EQ_INT(m.offset, -1);
     dst_store_mark(st, 5, &m); /* not open */
     CHECK_EQ_INT(m.offset, -1);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
 static int test_store_ledger_totals(void) {
-    fresh_dir();
+    fresh_dir("store");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store(1000000);
     int32_t parts[] = {0};
@@ -338,23 +288,19 @@ static int test_store_ledger_totals(void) {
     dst_store_revoke(st, parts, 1);
     ledger_of(st, 0, "c1", &seq);
     CHECK_EQ_INT(seq, -1); /* not held: not served */
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
 /* Retention through the store: keys older than the retention as seen by
  * the partition's event clock go, newer ones stay. */
 static int test_store_retention(void) {
-    fresh_dir();
+    fresh_dir("store");
     dst_stream *s = mk_stream();
     dst_store_cfg c = {
         .dir = dir, .topic = TOPIC, .retention_ms = 60000, .max_keys = 1000000, .expire_batch = 3};
     dst_store *st = dst_store_new(&c);
-    int32_t p = 0;
-    int64_t start;
-    dst_store_assign(st, &p, 1, &start, clk);
+    assign_one(st, 0, clk);
     int64_t t = clk; /* events in the test's own time line around t */
     dst_store_msg b[12];
     char a[16];
@@ -379,19 +325,16 @@ static int test_store_retention(void) {
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, again, 2, NOW()), 0);
     const dst_stream_stats *ss = dst_stream_stats_get(s);
     CHECK_EQ_INT(ss->durable_duplicates, 1);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
 static int test_store_full_keeps_storing(void) {
-    fresh_dir();
+    fresh_dir("store");
     dst_stream *s = mk_stream();
     dst_store *st = mk_store(1000); /* the smallest bound the flag allows */
     int32_t p = 2;
-    int64_t start;
-    dst_store_assign(st, &p, 1, &start, NOW());
+    assign_one(st, p, NOW());
     dst_store_msg b[64];
     char a[32];
     int off = 0;
@@ -412,9 +355,7 @@ static int test_store_full_keeps_storing(void) {
     CHECK_EQ_INT(dst_store_ingest(st, s, p, &d, 1, NOW()), 0);
     CHECK_EQ_INT(dst_stream_stats_get(s)->durable_duplicates, 1);
     CHECK_EQ_INT(tot(s, "c1").imps, 1280);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
@@ -422,7 +363,7 @@ static int test_store_full_keeps_storing(void) {
  * retried, and consumed from the log's start once the file is usable. A
  * batch that fails to commit applies nothing. */
 static int test_store_refused_then_recovered(void) {
-    fresh_dir();
+    fresh_dir("store");
     char path[400];
     snprintf(path, sizeof path, "%s/%s-1.db", dir, TOPIC);
     FILE *f = fopen(path, "w");
@@ -480,9 +421,7 @@ static int test_store_refused_then_recovered(void) {
     CHECK_EQ_INT(rs[0], DST_STORE_FROM_START); /* nothing was stored for p0 */
     CHECK_EQ_INT(dst_store_ingest(st, s, 0, &b0, 1, NOW()), 0);
     CHECK_EQ_INT(tot(s, "c1").spend_micros, 6000);
-    dst_store_free(st);
-    dst_stream_free(s);
-    rm_dir();
+    teardown(st, s);
     return 0;
 }
 
@@ -491,7 +430,7 @@ static int test_store_refused_then_recovered(void) {
  * sets the bills per run (default 100000; the rate falls as the table
  * outgrows the cache: see docs/operations.md "The datastream store"). */
 static int test_throughput(void) {
-    fresh_dir();
+    fresh_dir("store");
     const char *env = getenv("STORE_BENCH_N");
     int N = env ? atoi(env) : 100000;
     if (N < 500) N = 500;
@@ -504,8 +443,7 @@ static int test_throughput(void) {
                            .sync_full = full};
         dst_store *st = dst_store_new(&c);
         int32_t p = full;
-        int64_t start;
-        dst_store_assign(st, &p, 1, &start, NOW());
+        assign_one(st, p, NOW());
         enum { B = 500 };
         static dst_store_msg b[B];
         static char bufs[B][256];
@@ -553,6 +491,7 @@ static int test_throughput(void) {
 }
 
 int main(int argc, char **argv) {
+    clk = T0;
     beat_log_init("store_test", getenv("STORE_VERBOSE") ? BEAT_INFO : BEAT_FATAL);
     static const beat_test_case t[] = {
         {"ledger_reopen_offsets_retention", test_ledger_reopen_offsets_retention},

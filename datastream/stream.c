@@ -204,7 +204,7 @@ static void unjoined(dst_stream *s) {
     beat_counter_inc(M.unjoined);
 }
 
-/* Keeps a closed bid that nothing settled, for expiry (store.c). */
+/* Keeps a closed bid that nothing settled, for expiry (store_expiry.c). */
 static void keep_unsettled(dst_stream *s, const dst_entry *e, int64_t now_ms) {
     if (!(e->flags & DST_F_HASBID) || (e->flags & DST_F_SETTLED) || e->bid_cpm <= 0 ||
         !e->campaign[0] || !s->unsettled)

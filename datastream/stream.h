@@ -62,7 +62,7 @@ void dst_stream_free(dst_stream *s);
 int dst_stream_apply_json(dst_stream *s, const char *json, size_t len, int32_t partition,
                           int64_t now_ms, beat_reason *why);
 void dst_stream_apply(dst_stream *s, const beat_event *ev, int32_t partition, int64_t now_ms);
-/* As dst_stream_apply, with what the partition's ledger knows (store.c):
+/* As dst_stream_apply, with what the partition's ledger knows (store_ingest.c):
  * DST_APPLY_DEBITED = the spend of this (auction, imp) was already counted
  * (by this process before a restart, or by the partition's previous
  * owner): the event still counts as a win, never as spend again. */
@@ -80,13 +80,13 @@ bool dst_stream_seen(dst_stream *s, const char *auction, const char *imp, beat_e
 void dst_stream_count_invalid(dst_stream *s);
 /* A bid whose join entry closed with no settling notice read (no priced
  * win/bill, no loss): a candidate for expiry (docs/money.md), which
- * store.c decides with the partition's heard time. */
+ * store_expiry.c decides with the partition's heard time. */
 typedef struct dst_unsettled {
     uint64_t join_key;
     int32_t partition;
     int64_t bid_ts_ms, bid_cpm, closed_ms;
     bool landed;   /* already in the landscape (won without a price) */
-    bool released; /* store.c: released in the transaction under way */
+    bool released; /* store_expiry.c: released in the transaction under way */
     char campaign[BEAT_ID_MAX + 1];
 } dst_unsettled;
 #define DST_UNSETTLED_MAX 65536 /* beyond, candidates are dropped (never expire) */

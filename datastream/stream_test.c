@@ -310,7 +310,7 @@ static int test_revoke_and_evict(void) {
     return 0;
 }
 
-/* What the partition store tells the stream (store.c): a durable duplicate
+/* What the partition store tells the stream (store_ingest.c): a durable duplicate
  * is counted, never aggregated; a win whose (auction, imp) the store says
  * was debited already counts as a win without spend, in the join window
  * and after it (late), and a later bill does not debit either. */

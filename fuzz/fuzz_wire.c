@@ -175,32 +175,23 @@ static void fuzz_snapshot(const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
     beat_state_fini(&sb);
 }
 
+static void pick_codec(uint8_t pick, const char *p, size_t n, beat_buf *e1, beat_buf *e2) {
+    switch (pick % 8) {
+        case 0: fuzz_event(p, n, e1, e2); break;
+        case 1: fuzz_state(p, n, e1, e2); break;
+        case 2:
+            fuzz_campaigns(p, n, e1, e2);
+            fuzz_exchanges(p, n, e1, e2);
+            break;
+        case 3: fuzz_ckpt(p, n, e1, e2); break;
+        case 4: fuzz_aggregates(p, n, e1, e2); break;
+        case 5: fuzz_samples(p, n, e1, e2); break;
+        case 6: fuzz_heartbeat(p, n, e1, e2); break;
+        default: fuzz_snapshot(p, n, e1, e2); break;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (size < 1 || size > MAX_BYTES) return 0;
-    /* An exact-size copy, so ASan catches any read past the input. */
-    size_t n = size - 1;
-    char *p = malloc(n ? n : 1);
-    if (!p) return 0;
-    memcpy(p, data + 1, n);
-    beat_buf e1, e2;
-    beat_buf_init(&e1, 0);
-    beat_buf_init(&e2, 0);
-    switch (data[0] % 8) {
-        case 0: fuzz_event(p, n, &e1, &e2); break;
-        case 1: fuzz_state(p, n, &e1, &e2); break;
-        case 2:
-            fuzz_campaigns(p, n, &e1, &e2);
-            fuzz_exchanges(p, n, &e1, &e2);
-            break;
-        case 3: fuzz_ckpt(p, n, &e1, &e2); break;
-        case 4: fuzz_aggregates(p, n, &e1, &e2); break;
-        case 5: fuzz_samples(p, n, &e1, &e2); break;
-        case 6: fuzz_heartbeat(p, n, &e1, &e2); break;
-        default: fuzz_snapshot(p, n, &e1, &e2); break;
-    }
-    beat_buf_fini(&e1);
-    beat_buf_fini(&e2);
-    free(p);
-    return 0;
+    return fuzz_codecs(data, size, MAX_BYTES, pick_codec);
 }

@@ -48,14 +48,20 @@ static int token_query(const char *loc, char *q, size_t cap) {
     return 0;
 }
 
+/* A receiver's notices on cfg() in the caller's storage (static: it is
+ * large), and buf sized for a landing URL with its token. */
+static void notices_on(rcv_events *events, rcv_notices *s, beat_buf *buf) {
+    rcv_notice_cfg c = cfg();
+    rcv_events_init(events, NULL);
+    rcv_notices_init(s, &c, events);
+    beat_buf_init(buf, BEAT_URL_MAX + BEAT_CONV_TOKEN_MAX + 64);
+}
+
 static int t_location(void) {
     static rcv_events events;
     static rcv_notices s;
-    rcv_notice_cfg c = cfg();
-    rcv_events_init(&events, NULL);
-    rcv_notices_init(&s, &c, &events);
     beat_buf buf;
-    beat_buf_init(&buf, BEAT_URL_MAX + BEAT_CONV_TOKEN_MAX + 64);
+    notices_on(&events, &s, &buf);
     uint64_t tokens0 = beat_counter_get(s.conv_tokens);
     beat_notice n = click("https://shop.example/p", 0);
     const char *loc = rcv_conv_location(&s, &n, &buf);
@@ -98,11 +104,8 @@ static int t_location(void) {
 static void signed_query(const beat_notice *n, const char *extra, char *q, size_t cap) {
     static rcv_events events;
     static rcv_notices s;
-    rcv_notice_cfg c = cfg();
-    rcv_events_init(&events, NULL);
-    rcv_notices_init(&s, &c, &events);
     beat_buf buf;
-    beat_buf_init(&buf, BEAT_URL_MAX + BEAT_CONV_TOKEN_MAX + 64);
+    notices_on(&events, &s, &buf);
     token_query(rcv_conv_location(&s, n, &buf), q, cap);
     strncat(q, extra, cap - strlen(q) - 1);
     beat_buf_fini(&buf);

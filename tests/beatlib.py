@@ -125,6 +125,15 @@ def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):
                          + (f" (last error: {last_exc})" if last_exc else ""))
 
 
+def pid_gone(pid):
+    """No process pid any more (signal 0 refused)."""
+    try:
+        os.kill(pid, 0)
+        return False
+    except OSError:
+        return True
+
+
 def http(method, url, body=None, headers=None, timeout=5.0):
     """Returns (status, headers dict, body bytes); never raises on HTTP codes."""
     data = body.encode() if isinstance(body, str) else body

@@ -25,7 +25,7 @@ Appends one row to the report table (BEAT_RECOVERY_REPORT, default
 run/recovery/report.md). Every wait is a poll with a deadline; the engine
 and the simulator are stopped by PID even when a check fails."""
 import json, os, signal, subprocess, tempfile, threading, time
-from beatlib import BIN, ROOT, Engine, check, get_json, http, metric, wait_for
+from beatlib import BIN, ROOT, Engine, check, get_json, http, metric, pid_gone, wait_for
 import beatlib
 
 FAST = {"BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S": "1", "BEAT_ACTUATOR_TICK_MS": "300",
@@ -406,14 +406,7 @@ def outage_all(c, down_s):
     e.ctl("crash")
     c.killed_all = True
     c.notes.append("load paused while nothing ran")
-
-    def gone(p):
-        try:
-            os.kill(p, 0)
-            return False
-        except OSError:
-            return True
-    wait_for(lambda: all(gone(p) for p in [runner] + pids), 10, what="everything dead")
+    wait_for(lambda: all(pid_gone(p) for p in [runner] + pids), 10, what="everything dead")
     time.sleep(down_s)  # everything stays dead this long (nothing to poll)
     for k in ("BEAT_NOTICE_SECRET", "BEAT_ADMIN_TOKEN"):
         e.env[k] = env[k]

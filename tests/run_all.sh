@@ -71,7 +71,7 @@ for r in $(find "$BUILD/asan/fuzz" -type f -name 'fuzz_*' 2>/dev/null | sort); d
 done
 # The longest CPU-bound tests (simulated markets, stores under ASan) start
 # first so that none of them is left running alone at the end of the pool.
-HEAVY_UNIT="pacer_value_test pacer_joint_test store_test model_test"
+HEAVY_UNIT="pacer_value_test pacer_joint_test store_test model_test factors_test"
 order=()
 for pass_ in heavy rest; do
   for i in "${!names[@]}"; do

@@ -5,7 +5,7 @@ held daemon stays down; `crash` SIGKILLs the runner and every daemon at
 once and `up` starts the same run dir again. run/env, which holds the
 secrets, is readable by its owner only."""
 import os, tempfile, time
-from beatlib import ROOT, Engine, check, wait_for
+from beatlib import ROOT, Engine, check, pid_gone, wait_for
 
 EXAMPLES = os.path.join(ROOT, "docs", "examples", "campaigns.json")
 
@@ -63,14 +63,7 @@ def test_crash_kills_everything_at_once_and_up_restarts():
         pids = {n: e.pid(n) for n in names}
         sizes = {n: len(e.log(n)) for n in names}
         e.ctl("crash")
-
-        def dead(p):
-            try:
-                os.kill(p, 0)
-                return False
-            except OSError:
-                return True
-        wait_for(lambda: all(dead(p) for p in pids.values()), 10, what="every daemon dead")
+        wait_for(lambda: all(pid_gone(p) for p in pids.values()), 10, what="every daemon dead")
         check(e.ctl("status", check=False).returncode == 3, "runner reported up after crash")
         for n in names:  # SIGKILL, not a graceful stop: no "stopping" line
             check('stopping"' not in e.log(n)[sizes[n]:], f"{n} stopped gracefully")

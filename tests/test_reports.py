@@ -17,10 +17,10 @@ simulated exchange load and two datastreams:
     exchange simulator had seen 2 s before the kill (its timeline has 1 s
     steps: "at most the last second" plus one step) and never more than it
     saw in all, and the spend equals the spend ledger."""
-import csv, io, json, os, tempfile, time
+import contextlib, csv, io, json, os, tempfile, time
 
 import recovery
-from beatlib import Engine, check, get_json, http, wait_for
+from beatlib import Engine, check, get_json, http, pid_gone, wait_for
 
 VALS = ("opportunities", "bids", "wins", "spend_micros", "impressions", "clicks", "conversions",
         "conv_value_micros")
@@ -87,14 +87,7 @@ def crash(e):
     env = e.shared_env()
     pids = [e.pid(n) for n in e.names()]
     e.ctl("crash")
-
-    def gone(p):
-        try:
-            os.kill(p, 0)
-            return False
-        except OSError:
-            return True
-    wait_for(lambda: all(gone(p) for p in pids if p), 10, what="everything dead")
+    wait_for(lambda: all(pid_gone(p) for p in pids if p), 10, what="everything dead")
     return env
 
 
@@ -107,14 +100,23 @@ def up_again(e, env):
              what="every daemon ready again")
 
 
-def test_reports_equal_counted_totals_after_kill9_of_everything():
-    tmp = tempfile.mkdtemp(prefix="beat-reports-")
+@contextlib.contextmanager
+def engine_under_load(prefix):
+    """A whole engine (one inference, two datastreams) in a fresh run
+    directory, every daemon ready and the exchange simulator's load already
+    spending: yields (engine, sim)."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
     with Engine(os.path.join(tmp, "run"), campaigns=recovery.campaigns_file(tmp),
                 n_inference=1, n_datastream=2, env=dict(recovery.FAST)) as e:
         wait_for(lambda: all(e.health(n).get("ready") for n in e.names()), 60,
                  what="every daemon ready")
         sim = recovery.Sim(e, tmp, "1")
         wait_for(lambda: sum(recovery.spend(e).values()) > 0, 30, what="spend > 0")
+        yield e, sim
+
+
+def test_reports_equal_counted_totals_after_kill9_of_everything():
+    with engine_under_load("beat-reports-") as (e, sim):
         time.sleep(5)  # some load (nothing to poll: the load is the point)
         summary = sim.stop()
         led, _ = recovery.settle_counted(e)
@@ -195,13 +197,7 @@ def test_reports_equal_counted_totals_after_kill9_of_everything():
 
 
 def test_reports_lose_at_most_the_last_seconds_when_everything_dies_under_load():
-    tmp = tempfile.mkdtemp(prefix="beat-reports-load-")
-    with Engine(os.path.join(tmp, "run"), campaigns=recovery.campaigns_file(tmp),
-                n_inference=1, n_datastream=2, env=dict(recovery.FAST)) as e:
-        wait_for(lambda: all(e.health(n).get("ready") for n in e.names()), 60,
-                 what="every daemon ready")
-        sim = recovery.Sim(e, tmp, "1")
-        wait_for(lambda: sum(recovery.spend(e).values()) > 0, 30, what="spend > 0")
+    with engine_under_load("beat-reports-load-") as (e, sim):
         time.sleep(4)  # load up to the kill (nothing to poll: the load is the point)
         t_kill = int(time.time() * 1000)
         env = crash(e)

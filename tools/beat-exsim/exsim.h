@@ -2,8 +2,9 @@
  * (requests, hidden truth, OpenRTB, rate curve), net.h (non-blocking HTTP),
  * grade.h (campaigns, oracle, Bayes AUC), and here the simulator itself:
  * stats.c counts and reports, lb.c spreads bid requests over nodes like an
- * exchange's load balancer, auction.c runs the auctions, notice.c fires
- * (delayed) notices and clicks. Not a library: nothing outside
+ * exchange's load balancer, auction.c runs the auctions (markup.c reads
+ * and fills the creative's text), notice.c fires (delayed) notices and
+ * clicks. Not a library: nothing outside
  * tools/beat-exsim includes these headers. */
 #ifndef EXSIM_H
 #define EXSIM_H
@@ -193,8 +194,8 @@ int exs_lb_send(exs_sim *sim, exs_bid_ctx *ctx);
 void exs_auction_answer(exs_bid_ctx *ctx, int status, const char *body, size_t len);
 /* Sends the next request to some free target, or counts it as skipped. */
 void exs_auction_fire(exs_sim *sim);
-/* Exposed for tests: macro substitution and the click link in an adm
- * (banner href, VAST ClickThrough, Native 1.2 link.url). */
+/* markup.c: macro substitution, and the click link in an adm (banner
+ * href, VAST ClickThrough, Native 1.2 link.url). */
 int exs_macro_subst(const char *tmpl, const char *const *names, const char *const *vals, int n,
                     char *out, size_t cap);
 int exs_adm_href(const char *adm, char *out, size_t cap);
