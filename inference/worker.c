@@ -180,6 +180,7 @@ int inf_worker_init(inf_worker *w, int idx, const inf_worker_cfg *cfg, bool reus
         .max_conns = cfg->max_conns,
         .read_timeout_ms = cfg->read_timeout_ms,
         .idle_timeout_ms = cfg->idle_timeout_ms,
+        .srccap = cfg->srccap,
         .bid = on_bid,
         .bid_arg = w,
         .gate = on_gate,
