@@ -1,8 +1,7 @@
 /* Connection I/O of inference's HTTP server: accepting (with eviction at
  * --max-conns and a cap per source address), reading into each slot's
- * buffer, writing replies out,
- * lingering closes and the once-a-second deadline sweep; setup and
- * teardown of a server. Runs on its worker's event loop and never blocks
+ * buffer, writing replies out, lingering closes and the once-a-second
+ * deadline sweep; setup and teardown of a server. Runs on its worker's event loop and never blocks
  * it; what a request means is http.c's business (inf_http_process). */
 #include "http_int.h"
 
@@ -296,15 +295,13 @@ static void metrics_once(void) {
         beat_gauge_new("beat_inference_http_connections", "Open HTTP connections (all workers)");
     inf_http_m.accepted =
         beat_counter_new("beat_inference_http_connections_total", "HTTP connections accepted");
-    inf_http_m.refused = beat_counter_new("beat_inference_http_refused_total{reason=\"max_conns\"}",
-                                          "Connections closed at accept: --max-conns reached "
-                                          "and every connection busy answering, or the source "
-                                          "address at --max-conns-per-source");
+    static const char *const rf = "Connections closed at accept: --max-conns reached and every "
+                                  "connection busy answering, or the source address at "
+                                  "--max-conns-per-source";
+    inf_http_m.refused =
+        beat_counter_new("beat_inference_http_refused_total{reason=\"max_conns\"}", rf);
     inf_http_m.per_source =
-        beat_counter_new("beat_inference_http_refused_total{reason=\"per_source\"}",
-                         "Connections closed at accept: --max-conns reached "
-                         "and every connection busy answering, or the source "
-                         "address at --max-conns-per-source");
+        beat_counter_new("beat_inference_http_refused_total{reason=\"per_source\"}", rf);
     inf_http_m.evicted = beat_counter_new("beat_inference_http_evicted_total",
                                           "Connections closed at --max-conns to make room: the "
                                           "one waiting longest for a complete request");
