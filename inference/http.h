@@ -7,9 +7,10 @@
  * last complete request; reads never extend them, stray line breaks are a
  * few at most), connection count bounded (--max-conns: at the cap the
  * connection waiting longest for a complete request is evicted) and per
- * source address (--max-conns-per-source). Serves /openrtb2/bid through the
- * caller's handler plus /healthz and /metrics. Never blocks, never logs per
- * request; buffers are pooled per connection slot and kept between requests. */
+ * source address (--max-conns-per-source, exchanges' networks exempt).
+ * Serves /openrtb2/bid through the caller's handler plus /healthz and
+ * /metrics. Never blocks, never logs per request; buffers are pooled per
+ * connection slot and kept between requests. */
 #ifndef INF_HTTP_H
 #define INF_HTTP_H
 
@@ -70,7 +71,12 @@ typedef struct inf_http_cfg {
     int idle_timeout_ms;        /* idle keep-alive connections closed after this */
     struct beat_srccap *srccap; /* per-source-address cap, shared by the workers
                                    (borrowed; NULL: none) */
-    inf_http_fn bid;            /* POST /openrtb2/bid (any method reaches it) */
+    /* Asked only for a connection over the per-source cap: true lets it
+     * in uncounted (the worker: inside a configured exchange's networks).
+     * NULL: none. */
+    bool (*exempt)(void *arg, const struct sockaddr *peer);
+    void *exempt_arg;
+    inf_http_fn bid; /* POST /openrtb2/bid (any method reaches it) */
     void *bid_arg;
     inf_http_gate_fn gate; /* NULL: every bid request reaches bid */
     void *gate_arg;

@@ -214,6 +214,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         /* The source's cap first: a connection refused anyway must not
          * evict another to make room for itself. */
         int counted = beat_srccap_admit(h->cfg.srccap, (struct sockaddr *)&peer);
+        if (counted < 0 && h->cfg.exempt &&
+            h->cfg.exempt(h->cfg.exempt_arg, (struct sockaddr *)&peer))
+            counted = 0; /* an exchange's network: in, uncounted */
         if (counted < 0) {
             beat_counter_inc(inf_http_m.per_source);
             char ip[64];

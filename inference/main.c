@@ -79,11 +79,13 @@ static const beat_opt opts[] = {
     {.name = "max-conns-per-source", .env = "BEAT_INFERENCE_MAX_CONNS_PER_SOURCE",
      .type = BEAT_OPT_INT, .dst = &o_max_conns_per_source, .def = "512", .min = 0, .max = 1000000,
      .help = "open HTTP connections one client address may hold (all workers together); "
-             "more are closed at accept; 0: no cap"},
+             "more are closed at accept, unless the address is in a configured exchange's "
+             "networks or --exempt-networks; 0: no cap"},
     {.name = "exempt-networks", .env = "BEAT_INFERENCE_EXEMPT_NETWORKS",
      .type = BEAT_OPT_STR, .dst = &o_exempt_networks, .def = "",
-     .help = "comma-separated CIDRs not held to --max-conns-per-source: the exchanges' "
-             "networks, which reach us from few addresses (\"10.1.0.0/16,2001:db8::/32\")"},
+     .help = "comma-separated CIDRs not held to --max-conns-per-source besides the "
+             "configured exchanges' networks: keyed exchanges without networks, a proxy "
+             "in front of them (\"10.1.0.0/16,2001:db8::/32\")"},
     {.name = "supervisor-pub", .env = "BEAT_SUPERVISOR_PUB",
      .type = BEAT_OPT_STR, .dst = &o_pub, .def = "tcp://127.0.0.1:7103",
      .help = "supervisor nng pub address (snapshots, checkpoints, heartbeats)"},

@@ -302,39 +302,48 @@ def bid_ok(port):
 def test_inference_per_source_cap_and_crlf_drip():
     """The slot-pinning attack: one address opens more sockets than a
     worker has slots and keeps them with a stray line break now and then
-    (from accept, or after one request). From 127.0.0.2, against
-    --max-conns 200 and --max-conns-per-source 100: the sockets past 100
+    (from accept, or after one request). From 127.0.0.2, 350 sockets against
+    --max-conns 300 and --max-conns-per-source 100: the sockets past 100
     are closed at accept, the dripping ones by their deadline (read timeout
     from accept; idle timeout from their one request, the breaks buying
     nothing), and a client on 127.0.0.1 gets bids all along. An exempt
-    network (--exempt-networks) is not held to the cap."""
+    network (--exempt-networks) and a configured exchange's network are not
+    held to the cap."""
     tmp = tempfile.mkdtemp(prefix="edges-cap-")
     sup_port, port, bidlog = free_ports(3)
     with Procs(os.path.join(tmp, "logs")) as procs:
         start_sup_ipc(procs, tmp, sup_port)
         procs.start("inference", inference_argv(
-            tmp, port, bidlog, "inf-cap", None, "--max-conns", "200",
-            "--max-conns-per-source", "100", "--exempt-networks", "127.0.0.3/32",
+            tmp, port, bidlog, "inf-cap", None, "--max-conns", "300",
+            "--max-conns-per-source", "100", "--exempt-networks", "127.0.0.4/32",
             "--read-timeout-ms", "2000", "--idle-timeout-ms", "2000"))
-        load_formats(f"http://127.0.0.1:{sup_port}", port)
+        sup = f"http://127.0.0.1:{sup_port}"
+        load_formats(sup, port)
+        xs = {"v": 1, "exchanges": [{"id": "ex3", "networks": ["127.0.0.3/32"], "qps": 1000}]}
+        st, _, b = http("PUT", sup + "/v1/exchanges", json.dumps(xs).encode(),
+                        {"Content-Type": "application/json"})
+        check(st == 200, f"PUT exchanges -> {st} {b!r}")
+        wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["exchanges"] == 1, 10,
+                 what="the exchange set at inference")
         wait_for(lambda: bid_ok(port), 10, what="a first bid")
         with Flood(port, every=0.5, src="127.0.0.2", keep_200=True) as fl:
             one = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
             fl.add(50, b"", b"\r\n")  # silent, then a break every 0.5 s
             fl.add(50, one, b"\r\n")  # one request, then the same
             held = list(fl.socks)  # within the cap
-            fl.add(75, b"", b"\r\n")
-            fl.add(75, one, b"\r\n")
+            fl.add(125, b"", b"\r\n")
+            fl.add(125, one, b"\r\n")
             bids = 0
             while fl.open_count():
                 check(bid_ok(port), "a bid request from 127.0.0.1 got no bid under the flood")
                 bids += 1
                 time.sleep(0.2)  # an exchange's pace, within the campaigns' budget lease
                 check(fl.longest_open_s() < 8, "dripping sockets still open after 8 s")
-            # 250 from one address: the 150 past the cap closed at accept, at once
-            check(metric(port, 'beat_inference_http_refused_total{reason="per_source"}') == 150,
+            # 350 from one address, more than the slots: the 250 past the cap
+            # closed at accept, at once
+            check(metric(port, 'beat_inference_http_refused_total{reason="per_source"}') == 250,
                   "per-source refusals")
-            check(fl.closed_within(1.0) == 150, f"{fl.closed_within(1.0)} closed at once")
+            check(fl.closed_within(1.0) == 250, f"{fl.closed_within(1.0)} closed at once")
             # the 100 within it by their deadline: 2 s from accept or from their
             # request, + up to 1 s of sweep; the breaks bought nothing
             for name, grp in (("silent", held[:50]), ("served", held[50:])):
@@ -342,16 +351,19 @@ def test_inference_per_source_cap_and_crlf_drip():
                 check(1.5 < longest < 4.5, f"a {name} dripping socket held its slot {longest:.1f} s")
         check(bids > 5, f"only {bids} bids during the flood")
         check(metric(port, 'beat_inference_http_refused_total{reason="max_conns"}') == 0)
-        # an exempt address may hold more than the cap
+        # an exempt address (the flag's, an exchange's) may hold more than the cap
         socks = [socket.create_connection(("127.0.0.1", port), timeout=5,
-                                          source_address=("127.0.0.3", 0)) for _ in range(120)]
+                                          source_address=(src, 0))
+                 for src in ("127.0.0.3", "127.0.0.4") for _ in range(120)]
         try:
             for s in socks:
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             for s in socks:
-                check(s.recv(4096).startswith(b"HTTP/1.1 200 "), "exempt socket not served")
+                r = s.recv(4096)
+                check(r.startswith(b"HTTP/1.1 200 "), f"exempt socket {s.getsockname()} not served: {r[:80]!r}")
         finally:
             for s in socks:
                 s.close()
-        check(metric(port, 'beat_inference_http_refused_total{reason="per_source"}') == 150)
+        check(metric(port, 'beat_inference_http_refused_total{reason="per_source"}') == 250)
+        check(metric(port, "beat_inference_http_evicted_total") == 0)
         check(bid_ok(port), "bidding after the flood")
