@@ -38,19 +38,20 @@ typedef void (*beat_http_fn)(beat_http_req *req, void *arg);
 typedef bool (*beat_health_fn)(void *arg, beat_buf *detail);
 
 /* Edge limits of one server; every daemon exposes them as the --http-*
- * flags of BEAT_HTTP_OPTS. Fields are int64_t so the option table can
- * write them directly. */
+ * flags of BEAT_HTTP_OPTS. Fields are int64_t (and char * for a string)
+ * so the option table can write them directly. */
 typedef struct beat_http_limits {
     int64_t max_conns;            /* open connections; at the cap the one waiting
-                                  longest for a complete request is evicted */
+                                     longest for a complete request is evicted */
     int64_t header_timeout_ms;    /* request line + headers, from the first byte
-                                  (from accept for the first request) */
+                                     (from accept for the first request) */
     int64_t body_timeout_ms;      /* body, from the end of the headers ... */
     int64_t body_min_rate;        /* ... plus Content-Length / this (bytes/s) */
     int64_t idle_timeout_ms;      /* keep-alive connection with nothing sent */
     int64_t max_conns_per_source; /* open connections one peer address may
                                      hold (beat_srccap.h); 0: no cap */
-    char *exempt_networks;        /* comma-separated CIDRs not held to it */
+    char *exempt_networks;        /* comma-separated CIDRs not held to it;
+                                     read by beat_http_new_lim, not kept */
 } beat_http_limits;
 
 #define BEAT_HTTP_LIMITS_DEFAULT                                                                   \
