@@ -73,8 +73,13 @@ def main():
     body_path, req = bid_request_file(tmp, "slow-1")
     rows = []
     try:
+        # The attackers and the probes all connect from 127.0.0.1: with the
+        # per-address cap on, the attack would lock the probes out at 512
+        # and be refused past that, so the cap is off and this measures the
+        # deadlines and the eviction (tests/test_http_edges.py shows the cap).
+        no_cap = {"BEAT_INFERENCE_MAX_CONNS_PER_SOURCE": "0", "BEAT_HTTP_MAX_CONNS_PER_SOURCE": "0"}
         with Engine(os.path.join(tmp, "run"),
-                    campaigns=os.path.join(ROOT, "docs/examples/campaigns.json")) as e:
+                    campaigns=os.path.join(ROOT, "docs/examples/campaigns.json"), env=no_cap) as e:
             wait_for(lambda: e.health("inference-1").get("ready"), 60, what="inference ready")
             bid_url = e.url("inference-1", "/openrtb2/bid")
             # as the engine's configured exchange (docs/exchanges.md)

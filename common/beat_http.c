@@ -8,6 +8,7 @@
  * must never block. */
 #include "beat_httpd_int.h"
 #include "beat_log.h"
+#include "beat_srccap.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -235,9 +236,10 @@ static void metrics_init(void) {
         "beat_http_evicted_total",
         "Connections closed at --http-max-conns to make room: the one waiting longest "
         "for a complete request");
-    m->refused = beat_counter_new(
-        "beat_http_refused_total",
-        "Connections closed at accept: --http-max-conns reached and all being answered");
+    static const char *const rf = "Connections closed at accept: --http-max-conns reached and "
+                                  "all being answered, or the peer at --http-max-conns-per-source";
+    m->refused = beat_counter_new("beat_http_refused_total{reason=\"max_conns\"}", rf);
+    m->per_source = beat_counter_new("beat_http_refused_total{reason=\"per_source\"}", rf);
     static const char *const th = "Connections closed by a deadline";
     m->t_header = beat_counter_new("beat_http_timeouts_total{phase=\"header\"}", th);
     m->t_body = beat_counter_new("beat_http_timeouts_total{phase=\"body\"}", th);
@@ -321,6 +323,17 @@ beat_http *beat_http_new_lim(struct event_base *base, const char *listen, size_t
         e = -EINVAL;
         goto fail;
     }
+    /* A counted connection holds one of max_conns (plus the one being
+     * accepted): that bounds the addresses the table tracks. */
+    if (h->lim.max_conns_per_source &&
+        !(h->srccap = beat_srccap_new((int)h->lim.max_conns_per_source, (int)h->lim.max_conns + 1,
+                                      h->lim.exempt_networks, &e))) {
+        if (e == -EINVAL)
+            beat_log(BEAT_ERROR, "http_bad_exempt_networks", "networks=\"%s\"",
+                     h->lim.exempt_networks);
+        goto fail;
+    }
+    h->lim.exempt_networks = NULL; /* parsed: the caller's string is not kept */
     h->max_body = max_body ? max_body : 64 * 1024;
     h->start_ms = beat_mono_ms();
     h->fallback.fn = on_notfound;
@@ -364,6 +377,7 @@ void beat_http_free(beat_http *h) {
     if (h->lfd >= 0) close(h->lfd);
     for (int i = 0; i < h->nroutes; i++) route_fini(&h->routes[i]);
     free(h->routes);
+    beat_srccap_free(h->srccap); /* after the connections: they release it */
     free(h);
 }
 

@@ -38,20 +38,24 @@ typedef void (*beat_http_fn)(beat_http_req *req, void *arg);
 typedef bool (*beat_health_fn)(void *arg, beat_buf *detail);
 
 /* Edge limits of one server; every daemon exposes them as the --http-*
- * flags of BEAT_HTTP_OPTS. Fields are int64_t so the option table can
- * write them directly. */
+ * flags of BEAT_HTTP_OPTS. Fields are int64_t (and char * for a string)
+ * so the option table can write them directly. */
 typedef struct beat_http_limits {
-    int64_t max_conns;         /* open connections; at the cap the one waiting
-                                  longest for a complete request is evicted */
-    int64_t header_timeout_ms; /* request line + headers, from the first byte
-                                  (from accept for the first request) */
-    int64_t body_timeout_ms;   /* body, from the end of the headers ... */
-    int64_t body_min_rate;     /* ... plus Content-Length / this (bytes/s) */
-    int64_t idle_timeout_ms;   /* keep-alive connection with nothing sent */
+    int64_t max_conns;            /* open connections; at the cap the one waiting
+                                     longest for a complete request is evicted */
+    int64_t header_timeout_ms;    /* request line + headers, from the first byte
+                                     (from accept for the first request) */
+    int64_t body_timeout_ms;      /* body, from the end of the headers ... */
+    int64_t body_min_rate;        /* ... plus Content-Length / this (bytes/s) */
+    int64_t idle_timeout_ms;      /* keep-alive connection with nothing sent */
+    int64_t max_conns_per_source; /* open connections one peer address may
+                                     hold (beat_srccap.h); 0: no cap */
+    char *exempt_networks;        /* comma-separated CIDRs not held to it;
+                                     read by beat_http_new_lim, not kept */
 } beat_http_limits;
 
 #define BEAT_HTTP_LIMITS_DEFAULT                                                                   \
-    { 1024, 5000, 10000, 65536, 60000 }
+    { 1024, 5000, 10000, 65536, 60000, 512, NULL }
 #define BEAT_HTTP_MAX_LINE 8192    /* request line; longer → 414 */
 #define BEAT_HTTP_MAX_HEADER 16384 /* request line + headers; more → 431 */
 #define BEAT_HTTP_MAX_HEADERS 64   /* header lines; more → 431 */
@@ -78,7 +82,15 @@ typedef struct beat_http_limits {
              "--http-body-timeout-ms"},                                                             \
     {.name = "http-idle-timeout-ms", .env = "BEAT_HTTP_IDLE_TIMEOUT_MS",                            \
      .type = BEAT_OPT_INT, .dst = &(L).idle_timeout_ms, .def = "60000", .min = 100, .max = 3600000, \
-     .help = "An idle keep-alive connection is closed after this"}
+     .help = "An idle keep-alive connection is closed after this"},                                 \
+    {.name = "http-max-conns-per-source", .env = "BEAT_HTTP_MAX_CONNS_PER_SOURCE",                  \
+     .type = BEAT_OPT_INT, .dst = &(L).max_conns_per_source, .def = "512", .min = 0, .max = 1000000,\
+     .help = "Open HTTP connections one client address may hold per server; more are "             \
+             "closed at accept; 0: no cap"},                                                        \
+    {.name = "http-exempt-networks", .env = "BEAT_HTTP_EXEMPT_NETWORKS",                            \
+     .type = BEAT_OPT_STR, .dst = &(L).exempt_networks, .def = "",                                  \
+     .help = "Comma-separated CIDRs not held to --http-max-conns-per-source (the exchanges' "       \
+             "networks, a trusted proxy)"}
 /* clang-format on */
 
 /* What a route accepts, checked when the headers are in and before any of

@@ -2,12 +2,15 @@
  * writes, pipelining, deadlines and eviction, on the server's event_base
  * with raw events. Why it is shaped this way (docs/deploy.md "HTTP edges"):
  *  - deadlines are absolute: a request's headers must be in within
- *    header_timeout_ms of its first byte (of accept for the first request),
+ *    header_timeout_ms of its first byte (of accept for the first request;
+ *    stray line breaks are not a first byte, and a few at most),
  *    its body within body_timeout_ms + length / body_min_rate; reads never
  *    push them back, so trickling bytes buys nothing;
  *  - at max_conns a new connection evicts the one waiting longest for a
  *    complete request (never one whose reply is being written), so idle and
- *    slow sockets cannot lock out an honest client;
+ *    slow sockets cannot lock out an honest client; one address may hold
+ *    max_conns_per_source at most (beat_srccap.h), so a single host cannot
+ *    take every slot;
  *  - route, token, Content-Length and Content-Type are checked when the
  *    headers are in: a refused body is never read, only drained briefly.
  * Runs on the loop thread only; never blocks; memory per connection is
@@ -29,6 +32,7 @@
 
 #include "beat_log.h"
 #include "beat_loop.h"
+#include "beat_srccap.h"
 
 #define IN_INIT 4096
 #define IN_KEEP (64 * 1024)
@@ -98,6 +102,7 @@ void httpd_conn_close(httpd_conn *c) {
         h->n_open--;
         beat_gauge_add(httpd_m.open, -1);
         close(c->fd);
+        if (c->src_counted) beat_srccap_release(h->srccap, (struct sockaddr *)&c->addr);
     }
     if (c->rev) event_free(c->rev);
     if (c->wev) event_free(c->wev);
@@ -266,21 +271,22 @@ static void process(httpd_conn *c) {
         char *p = c->in + off;
         size_t len = c->in_len - off;
         if (c->st == C_IDLE) {
+            /* A few stray CRLFs between requests are tolerated, more are
+             * refused. They start no request: the idle deadline (for a
+             * first request the header deadline from accept) runs on, so
+             * line breaks trickled in buy no time. */
+            while (len && (*p == '\r' || *p == '\n')) {
+                if (++c->crlf > HTTPD_CRLF_MAX) {
+                    refuse(c, 400, "line breaks before the request", httpd_m.r_malformed);
+                    goto out;
+                }
+                p++, len--, off++;
+            }
             if (!len) break;
-            c->st = C_HEAD; /* stray CRLFs count: they start the clock too */
+            c->st = C_HEAD;
             if (!c->first) c->head_dl = beat_mono_ms() + h->lim.header_timeout_ms;
         }
         if (c->st == C_HEAD) {
-            if (c->scan == 0) {
-                while (len && (*p == '\r' || *p == '\n')) {
-                    if (++c->crlf > HTTPD_CRLF_MAX) {
-                        refuse(c, 400, "line breaks before the request", httpd_m.r_malformed);
-                        goto out;
-                    }
-                    p++, len--, off++;
-                }
-                if (!len) break;
-            }
             size_t he = httpd_head_end(p, len, &c->scan);
             if (!he) {
                 if (len > BEAT_HTTP_MAX_LINE && !memchr(p, '\n', BEAT_HTTP_MAX_LINE + 1))
@@ -480,8 +486,22 @@ void httpd_on_accept(int lfd, short what, void *arg) {
             beat_http_accept_pause(h->lev, h->resume, errno);
             return;
         }
+        /* The source's cap first: a connection refused anyway must not
+         * evict another to make room for itself. */
+        int counted = beat_srccap_admit(h->srccap, (struct sockaddr *)&ss);
+        if (counted < 0) {
+            beat_counter_inc(httpd_m.per_source);
+            char ip[64];
+            beat_log_rl(5000, BEAT_WARN, "http_conn_per_source",
+                        "peer=%s max_conns_per_source=%lld",
+                        beat_srccap_ip((struct sockaddr *)&ss, ip, sizeof ip),
+                        (long long)h->lim.max_conns_per_source);
+            close(fd);
+            continue;
+        }
         if (h->n_open >= h->lim.max_conns) {
             if (!h->whead) { /* every connection is being answered */
+                if (counted) beat_srccap_release(h->srccap, (struct sockaddr *)&ss);
                 beat_counter_inc(httpd_m.refused);
                 beat_log_rl(5000, BEAT_WARN, "http_conn_limit", "max_conns=%lld",
                             (long long)h->lim.max_conns);
@@ -497,6 +517,7 @@ void httpd_on_accept(int lfd, short what, void *arg) {
             c->tmr = evtimer_new(h->base, on_timer, c);
         }
         if (!c || !c->rev || !c->wev || !c->tmr) {
+            if (counted) beat_srccap_release(h->srccap, (struct sockaddr *)&ss);
             beat_log_rl(5000, BEAT_ERROR, "http_out_of_memory", "what=conn");
             if (c) {
                 c->fd = -1;
@@ -519,6 +540,8 @@ void httpd_on_accept(int lfd, short what, void *arg) {
             port = ntohs(a->sin6_port);
         }
         snprintf(c->peer, sizeof c->peer, "%s:%d", ip, port);
+        c->addr = ss;
+        c->src_counted = counted > 0;
         c->next = h->conns;
         if (h->conns) h->conns->prev = c;
         h->conns = c;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "beat_http.h"
 #include "beat_metrics.h"
@@ -87,6 +88,8 @@ struct httpd_conn {
     beat_buf xhdr;
     int64_t head_dl, body_dl, idle_dl, write_dl, linger_dl, armed_dl;
     char peer[64];
+    struct sockaddr_storage addr; /* the peer, for the per-source cap */
+    bool src_counted;             /* counted in h->srccap: released at close */
 };
 
 struct beat_http {
@@ -104,13 +107,14 @@ struct beat_http {
     httpd_conn *conns;         /* every open connection */
     httpd_conn *whead, *wtail; /* waiting for a request, oldest first */
     int n_open;
-    struct httpd_defer *defer; /* deferred answers (beat_httpd_defer.c); NULL until one */
+    struct beat_srccap *srccap; /* lim.max_conns_per_source (owned; NULL: none) */
+    struct httpd_defer *defer;  /* deferred answers (beat_httpd_defer.c); NULL until one */
 };
 
 /* Metrics shared by every server of the process (registered once). */
 typedef struct httpd_metrics {
     beat_gauge *open;
-    beat_counter *accepted, *evicted, *refused;
+    beat_counter *accepted, *evicted, *refused, *per_source;
     beat_counter *t_header, *t_body, *t_idle, *t_write;
     beat_counter *r_malformed, *r_oversize, *r_auth, *r_type, *r_length, *r_method;
 } httpd_metrics;

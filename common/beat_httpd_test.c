@@ -402,6 +402,22 @@ static int t_deadlines(void) {
     took = beat_mono_ms() - t0;
     CHECK(took >= 250 && took < 2000);
     close(fd);
+    /* line breaks dripped after a request start no request: closed at the
+     * idle deadline, silently, not given a header deadline (408) */
+    fd = dial(port);
+    CHECK(send(fd, get, strlen(get), MSG_NOSIGNAL) > 0);
+    CHECK(recv(fd, buf, sizeof buf, 0) > 0 && strstr(buf, "HTTP/1.1 200 OK"));
+    bool eof = false;
+    for (int i = 0; i < 20 && !eof; i++) {
+        usleep(100 * 1000);
+        (void)send(fd, "\n", 1, MSG_NOSIGNAL);
+        ssize_t r = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        if (r > 0) buf[r] = '\0';
+        CHECK(r <= 0 || !strstr(buf, "408"));
+        eof = r == 0 || (r < 0 && errno != EAGAIN);
+    }
+    CHECK(eof);
+    close(fd);
     srv_stop(&s);
     return 0;
 }
@@ -438,10 +454,62 @@ static int t_evict(void) {
     return 0;
 }
 
+/* One address holds at most max_conns_per_source: more are closed at
+ * accept, without evicting anyone; a close makes room; an exempt network
+ * is not counted. */
+static int t_per_source(void) {
+    beat_http_limits lim = {.max_conns = 16,
+                            .header_timeout_ms = 30000,
+                            .body_timeout_ms = 30000,
+                            .body_min_rate = 1 << 20,
+                            .idle_timeout_ms = 30000,
+                            .max_conns_per_source = 3};
+    for (int exempt = 0; exempt < 2; exempt++) {
+        lim.exempt_networks = exempt ? "10.0.0.0/8, 127.0.0.0/8" : NULL;
+        srv s;
+        CHECK_EQ_INT(srv_start(&s, &lim), 0);
+        int port = beat_http_port(s.h);
+        uint64_t ps0 = beat_counter_get(httpd_m.per_source);
+        uint64_t ev0 = beat_counter_get(httpd_m.evicted);
+        int fds[5];
+        char buf[64];
+        for (int i = 0; i < 5; i++) CHECK((fds[i] = dial(port)) >= 0);
+        if (!exempt) {
+            CHECK(read_all(fds[3], buf, sizeof buf) == 0); /* closed at accept */
+            CHECK(read_all(fds[4], buf, sizeof buf) == 0);
+            CHECK(!healthz_ok(port)); /* this address is at its cap */
+            CHECK_EQ_INT(beat_counter_get(httpd_m.per_source), ps0 + 3);
+            close(fds[0]);
+            fds[0] = -1;
+            /* the close is seen on the server's next loop turn */
+            int64_t t0 = beat_mono_ms();
+            while (!healthz_ok(port) && beat_mono_ms() - t0 < 2000) usleep(10 * 1000);
+            CHECK(beat_mono_ms() - t0 < 2000);
+        } else {
+            for (int i = 0; i < 5; i++) CHECK(healthz_ok(port));
+            CHECK_EQ_INT(beat_counter_get(httpd_m.per_source), ps0);
+        }
+        CHECK_EQ_INT(beat_counter_get(httpd_m.evicted), ev0);
+        for (int i = 0; i < 5; i++)
+            if (fds[i] >= 0) close(fds[i]);
+        srv_stop(&s);
+    }
+    /* a bad network is refused at creation */
+    lim.exempt_networks = "10.0.0.1/8";
+    int err = 0;
+    struct event_base *b = event_base_new();
+    CHECK(beat_http_new_lim(b, "127.0.0.1:0", 1024, false, &lim, &err) == NULL);
+    CHECK_EQ_INT(err, -EINVAL);
+    event_base_free(b);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     evthread_use_pthreads();
     static const beat_test_case tests[] = {
-        {"parse", t_parse}, {"feed", t_feed}, {"deadlines", t_deadlines}, {"evict", t_evict}, {0},
+        {"parse", t_parse},           {"feed", t_feed},
+        {"deadlines", t_deadlines},   {"evict", t_evict},
+        {"per_source", t_per_source}, {0},
     };
     return beat_test_main("beat_httpd", tests, argc, argv);
 }

@@ -71,6 +71,15 @@ void inf_exch_bind(inf_world *w) {
     for (int i = 0; i < w->snap->xs.n; i++) w->xslot[i] = inf_xslot_get(w->snap->xs.x[i].id);
 }
 
+bool inf_exch_network_holds(const inf_world *w, const struct sockaddr *peer) {
+    if (!w || !w->snap) return false;
+    const beat_exchange_set *xs = &w->snap->xs;
+    for (int i = 0; i < xs->n; i++)
+        for (int k = 0; k < xs->x[i].n_nets; k++)
+            if (beat_cidr_contains(&xs->x[i].nets[k], peer)) return true;
+    return false;
+}
+
 void inf_exch_metrics_init(void) {
     char name[128];
     for (int i = 1; i < BEAT_XM_N; i++) {

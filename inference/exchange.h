@@ -55,6 +55,11 @@ void inf_exch_gate(const inf_world *w, bool open, const char *id, const char *ke
  * newer one than the gate saw), or NULL if it is no longer configured. */
 const beat_exchange *inf_exch_find(const inf_world *w, const inf_xslot *slot, int xi);
 
+/* Whether peer is inside the networks of an exchange of world w (NULL:
+ * none): such a connection is not held to --max-conns-per-source. A scan
+ * of every network; asked only for a connection over that cap. */
+bool inf_exch_network_holds(const inf_world *w, const struct sockaddr *peer);
+
 /* Registers the refusal counters (call once at start, before serving). */
 void inf_exch_metrics_init(void);
 

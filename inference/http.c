@@ -248,11 +248,11 @@ void inf_http_process(inf_http_conn *c) {
     while (!c->closing && c->out.len - c->out_off <= OUT_HIGH) {
         char *in = c->in + consumed;
         size_t len = c->in_len - consumed;
-        if (c->st == ST_IDLE) { /* tolerate a few stray CRLFs between requests */
-            /* A request's clock starts at its first byte, stray CRLFs
-             * included, and for a connection's first request at accept:
-             * bytes trickled in late or one at a time buy no time. */
-            if (len && !c->crlf) c->req_start_ms = c->served ? c->h->now_ms : c->idle_ms;
+        if (c->st == ST_IDLE) {
+            /* A few stray CRLFs between requests are tolerated (RFC 9112
+             * 2.2), more are refused. They start no request: the
+             * connection stays idle, timed from its last complete request
+             * (or accept), so line breaks trickled in buy no time. */
             while (len && (*in == '\r' || *in == '\n') && c->crlf <= CRLF_MAX)
                 in++, len--, consumed++, c->crlf++;
             if (c->crlf > CRLF_MAX) {
@@ -260,6 +260,10 @@ void inf_http_process(inf_http_conn *c) {
                 break;
             }
             if (!len) break;
+            /* A request's clock starts at its first byte, and for a
+             * connection's first request at accept: a client silent until
+             * late gets no fresh read timeout. */
+            c->req_start_ms = c->served ? c->h->now_ms : c->idle_ms;
             c->st = ST_HEAD;
         }
         /* Parse relative to the request start: shift the view. */

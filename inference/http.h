@@ -3,11 +3,14 @@
  * more than the bidder itself. Keep-alive, pipelining, partial reads,
  * Content-Length and chunked bodies, Expect: 100-continue; oversize → 413,
  * malformed → 400, slow clients → 408/close (timeouts swept once a second,
- * absolute from a request's first byte or from accept; reads never extend
- * them), connection count bounded (--max-conns: at the cap the connection
- * waiting longest for a complete request is evicted). Serves /openrtb2/bid through the
- * caller's handler plus /healthz and /metrics. Never blocks, never logs per
- * request; buffers are pooled per connection slot and kept between requests. */
+ * absolute from a request's first byte or from accept, idle time from the
+ * last complete request; reads never extend them, stray line breaks are a
+ * few at most), connection count bounded (--max-conns: at the cap the
+ * connection waiting longest for a complete request is evicted) and per
+ * source address (--max-conns-per-source, exchanges' networks exempt).
+ * Serves /openrtb2/bid through the caller's handler plus /healthz and
+ * /metrics. Never blocks, never logs per request; buffers are pooled per
+ * connection slot and kept between requests. */
 #ifndef INF_HTTP_H
 #define INF_HTTP_H
 
@@ -19,6 +22,7 @@
 
 struct event_base;
 struct sockaddr;
+struct beat_srccap;
 
 typedef struct inf_http inf_http;
 typedef struct inf_http_conn inf_http_conn;
@@ -58,14 +62,21 @@ typedef void (*inf_http_gate_fn)(void *arg, const inf_http_head *hd, inf_http_ve
 typedef void (*inf_http_fn)(void *arg, const inf_http_req *req, inf_http_conn *conn);
 
 typedef struct inf_http_cfg {
-    const char *listen;  /* "host:port"; NULL: no listener (inf_http_feed) */
-    bool reuseport;      /* SO_REUSEPORT: each worker binds the same address */
-    size_t max_body;     /* larger bodies → 413 */
-    size_t max_header;   /* request line + headers; larger → 431 */
-    int max_conns;       /* open connections per server; more are refused */
-    int read_timeout_ms; /* a started request must be complete within this */
-    int idle_timeout_ms; /* idle keep-alive connections closed after this */
-    inf_http_fn bid;     /* POST /openrtb2/bid (any method reaches it) */
+    const char *listen;         /* "host:port"; NULL: no listener (inf_http_feed) */
+    bool reuseport;             /* SO_REUSEPORT: each worker binds the same address */
+    size_t max_body;            /* larger bodies → 413 */
+    size_t max_header;          /* request line + headers; larger → 431 */
+    int max_conns;              /* open connections per server; more are refused */
+    int read_timeout_ms;        /* a started request must be complete within this */
+    int idle_timeout_ms;        /* idle keep-alive connections closed after this */
+    struct beat_srccap *srccap; /* per-source-address cap, shared by the workers
+                                   (borrowed; NULL: none) */
+    /* Asked only for a connection over the per-source cap: true lets it
+     * in uncounted (the worker: inside a configured exchange's networks).
+     * NULL: none. */
+    bool (*exempt)(void *arg, const struct sockaddr *peer);
+    void *exempt_arg;
+    inf_http_fn bid; /* POST /openrtb2/bid (any method reaches it) */
     void *bid_arg;
     inf_http_gate_fn gate; /* NULL: every bid request reaches bid */
     void *gate_arg;

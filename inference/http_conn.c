@@ -1,7 +1,7 @@
 /* Connection I/O of inference's HTTP server: accepting (with eviction at
- * --max-conns), reading into each slot's buffer, writing replies out,
- * lingering closes and the once-a-second deadline sweep; setup and
- * teardown of a server. Runs on its worker's event loop and never blocks
+ * --max-conns and a cap per source address), reading into each slot's
+ * buffer, writing replies out, lingering closes and the once-a-second
+ * deadline sweep; setup and teardown of a server. Runs on its worker's event loop and never blocks
  * it; what a request means is http.c's business (inf_http_process). */
 #include "http_int.h"
 
@@ -20,6 +20,7 @@
 #include "beat_log.h"
 #include "beat_loop.h"
 #include "beat_metrics.h"
+#include "beat_srccap.h"
 #include "beat_util.h"
 
 inf_http_metrics inf_http_m;
@@ -42,6 +43,8 @@ static void conn_close(inf_http_conn *c) {
     beat_loop_ev_set(c->wev, &c->wev_on, false);
     close(c->fd);
     c->fd = -1;
+    if (c->src_counted) beat_srccap_release(h->cfg.srccap, (struct sockaddr *)&c->peer);
+    c->src_counted = false;
     if (c->in_cap > IN_KEEP) { /* a rare big body: give the memory back */
         free(c->in);
         c->in = NULL;
@@ -77,6 +80,9 @@ static bool flush(inf_http_conn *c) {
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* The write deadline runs from here, not from the last byte the
+             * client took: reading a byte now and then holds no slot. */
+            if (!c->out_wait_ms) c->out_wait_ms = c->h->now_ms;
             beat_loop_ev_set(c->wev, &c->wev_on, true);
             /* Bounded output: no more requests until the client reads. */
             if (c->out.len - c->out_off > OUT_HIGH) beat_loop_ev_set(c->rev, &c->rev_on, false);
@@ -86,7 +92,7 @@ static bool flush(inf_http_conn *c) {
         return false;
     }
     beat_buf_reset(&c->out);
-    c->out_off = 0;
+    c->out_off = c->out_wait_ms = 0;
     beat_loop_ev_set(c->wev, &c->wev_on, false);
     if (c->closing) {
         conn_linger(c);
@@ -183,9 +189,7 @@ static bool evict_oldest(inf_http *h) {
     for (int i = 0; i < h->cfg.max_conns; i++) {
         inf_http_conn *c = &h->conns[i];
         if (c->fd < 0 || c->out.len > c->out_off) continue;
-        int64_t since = c->linger                      ? INT64_MIN
-                        : c->st == ST_IDLE && !c->crlf ? c->idle_ms
-                                                       : c->req_start_ms;
+        int64_t since = c->linger ? INT64_MIN : c->st == ST_IDLE ? c->idle_ms : c->req_start_ms;
         if (since < best_since) best = c, best_since = since;
     }
     if (!best) return false;
@@ -207,13 +211,30 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
             beat_http_accept_pause(h->lev, h->resume, errno); /* out of fds: breathe */
             return;
         }
+        /* The source's cap first: a connection refused anyway must not
+         * evict another to make room for itself. */
+        int counted = beat_srccap_admit(h->cfg.srccap, (struct sockaddr *)&peer);
+        if (counted < 0 && h->cfg.exempt &&
+            h->cfg.exempt(h->cfg.exempt_arg, (struct sockaddr *)&peer))
+            counted = 0; /* an exchange's network: in, uncounted */
+        if (counted < 0) {
+            beat_counter_inc(inf_http_m.per_source);
+            char ip[64];
+            beat_log_rl(5000, BEAT_WARN, "http_conn_per_source", "peer=%s max_conns_per_source=%d",
+                        beat_srccap_ip((struct sockaddr *)&peer, ip, sizeof ip),
+                        beat_srccap_max(h->cfg.srccap));
+            close(fd);
+            continue;
+        }
         if (h->free_head < 0 && !evict_oldest(h)) {
+            if (counted) beat_srccap_release(h->cfg.srccap, (struct sockaddr *)&peer);
             beat_counter_inc(inf_http_m.refused);
             beat_log_rl(5000, BEAT_WARN, "http_conn_limit", "max_conns=%d", h->cfg.max_conns);
             close(fd);
             continue;
         }
         inf_http_conn *c = &h->conns[h->free_head];
+        c->src_counted = counted > 0;
         h->free_head = c->next_free;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -222,6 +243,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
         c->in_len = c->out_off = 0;
         beat_buf_reset(&c->out);
         c->closing = c->linger = c->peer_eof = c->served = false;
+        c->out_wait_ms = 0;
         c->rev_on = c->wev_on = false;
         inf_http_req_reset(c);
         c->last_ms = c->idle_ms = h->now_ms;
@@ -235,8 +257,10 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg) {
 }
 
 /* Once a second: slow requests get 408 (read_timeout_ms after their first
- * byte, or after accept for a connection's first), idle keep-alives and
- * stuck writers are closed, lingering closes end. */
+ * byte, or after accept for a connection's first); idle keep-alives
+ * (idle_timeout_ms after the last complete request, read_timeout_ms after
+ * accept if none yet) and writers whose client has not taken their reply
+ * for read_timeout_ms are closed; lingering closes end. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -248,11 +272,12 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
         if (c->linger) {
             if (now - c->last_ms > LINGER_MS) conn_close(c);
         } else if (c->out.len > c->out_off) {
-            if (now - c->last_ms > h->cfg.read_timeout_ms) {
+            int64_t since = c->out_wait_ms ? c->out_wait_ms : c->last_ms;
+            if (now - since > h->cfg.read_timeout_ms) {
                 beat_counter_inc(inf_http_m.timeout);
                 conn_close(c);
             }
-        } else if (c->st != ST_IDLE || c->crlf) { /* a request started */
+        } else if (c->st != ST_IDLE) { /* a request started */
             if (now - c->req_start_ms > h->cfg.read_timeout_ms) {
                 inf_http_fail(c, 408);
                 (void)flush(c);
@@ -273,9 +298,13 @@ static void metrics_once(void) {
         beat_gauge_new("beat_inference_http_connections", "Open HTTP connections (all workers)");
     inf_http_m.accepted =
         beat_counter_new("beat_inference_http_connections_total", "HTTP connections accepted");
-    inf_http_m.refused = beat_counter_new("beat_inference_http_refused_total",
-                                          "Connections closed at accept: --max-conns reached "
-                                          "and every connection busy answering");
+    static const char *const rf = "Connections closed at accept: --max-conns reached and every "
+                                  "connection busy answering, or the source address at "
+                                  "--max-conns-per-source";
+    inf_http_m.refused =
+        beat_counter_new("beat_inference_http_refused_total{reason=\"max_conns\"}", rf);
+    inf_http_m.per_source =
+        beat_counter_new("beat_inference_http_refused_total{reason=\"per_source\"}", rf);
     inf_http_m.evicted = beat_counter_new("beat_inference_http_evicted_total",
                                           "Connections closed at --max-conns to make room: the "
                                           "one waiting longest for a complete request");

@@ -51,13 +51,15 @@ struct inf_http_conn {
     uint64_t ch_left;
     bool replied, closing, linger, peer_eof;
     bool served;          /* a request was answered: idle is keep-alive, not a start */
-    int crlf;             /* stray CRLFs before this request (bounded) */
+    bool src_counted;     /* counted in cfg.srccap: released at close */
+    int crlf;             /* stray CRLFs before this request (bounded; they do not start it) */
     int64_t req_start_ms; /* the current request's clock: its first byte, or accept */
     int64_t last_ms;
+    int64_t out_wait_ms;          /* since when replies wait for the client to read (0: not) */
     struct sockaddr_storage peer; /* ss_family 0: unknown */
     inf_http_verdict gv;          /* the gate's verdict on the current request */
-    int64_t idle_ms;              /* since when idle: accept or the last request; reads
-                        do not move it, so trickled CRLFs buy no time */
+    int64_t idle_ms;              /* since when idle: accept or the last complete request;
+                                     reads do not move it, so trickled CRLFs buy no time */
 };
 
 struct inf_http {
@@ -78,7 +80,7 @@ struct inf_http {
 /* The server's metrics, registered once by the first inf_http_new and
  * shared by every worker's server (updates are atomic). */
 typedef struct inf_http_metrics {
-    beat_counter *refused, *oversize, *malformed, *timeout, *accepted, *evicted;
+    beat_counter *refused, *per_source, *oversize, *malformed, *timeout, *accepted, *evicted;
     beat_gauge *open;
 } inf_http_metrics;
 extern inf_http_metrics inf_http_m;

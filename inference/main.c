@@ -22,6 +22,7 @@
 #include "beat_loop.h"
 #include "beat_metrics.h"
 #include "beat_notice.h"
+#include "beat_srccap.h"
 #include "beat_util.h"
 #include "bidder.h"
 #include "bidlog.h"
@@ -45,7 +46,8 @@ static bool o_open, o_explain;
 static int64_t o_lease_every_ms, o_tcf_vendor_id;
 static int64_t o_workers, o_max_body, o_sendbuf, o_max_state_age_ms, o_max_model_bytes,
     o_tmax_reserve_ms, o_max_conns, o_bidlog_queue, o_bidlog_batch, o_read_timeout_ms,
-    o_idle_timeout_ms;
+    o_idle_timeout_ms, o_max_conns_per_source;
+static char *o_exempt_networks;
 static bool o_dev;
 static int64_t o_clock_skew_ms, o_fcap_rows, o_fcap_inflight_ms, o_fcap_stale_ms;
 static beat_alert_opts o_alert;
@@ -74,6 +76,16 @@ static const beat_opt opts[] = {
     {.name = "idle-timeout-ms", .env = "BEAT_INFERENCE_IDLE_TIMEOUT_MS",
      .type = BEAT_OPT_INT, .dst = &o_idle_timeout_ms, .def = "60000", .min = 100, .max = 3600000,
      .help = "idle keep-alive connections are closed after this"},
+    {.name = "max-conns-per-source", .env = "BEAT_INFERENCE_MAX_CONNS_PER_SOURCE",
+     .type = BEAT_OPT_INT, .dst = &o_max_conns_per_source, .def = "512", .min = 0, .max = 1000000,
+     .help = "open HTTP connections one client address may hold (all workers together); "
+             "more are closed at accept, unless the address is in a configured exchange's "
+             "networks or --exempt-networks; 0: no cap"},
+    {.name = "exempt-networks", .env = "BEAT_INFERENCE_EXEMPT_NETWORKS",
+     .type = BEAT_OPT_STR, .dst = &o_exempt_networks, .def = "",
+     .help = "comma-separated CIDRs not held to --max-conns-per-source besides the "
+             "configured exchanges' networks: keyed exchanges without networks, a proxy "
+             "in front of them (\"10.1.0.0/16,2001:db8::/32\")"},
     {.name = "supervisor-pub", .env = "BEAT_SUPERVISOR_PUB",
      .type = BEAT_OPT_STR, .dst = &o_pub, .def = "tcp://127.0.0.1:7103",
      .help = "supervisor nng pub address (snapshots, checkpoints, heartbeats)"},
@@ -186,6 +198,7 @@ static struct {
     inf_sync *sync;
     inf_leases *leases;
     inf_fcap *fcap;
+    beat_srccap *srccap; /* --max-conns-per-source, shared by the workers */
     inf_worker *w;
     int nw;
     inf_worker_cfg wcfg; /* what every worker shares */
@@ -224,7 +237,8 @@ static void cleanup(void) {
     inf_leases_stop(G.leases);
     inf_bidlog_free(G.bidlog);
     inf_bidder_free(G.bidder);
-    inf_fcap_free(G.fcap); /* after the sync thread and the workers */
+    inf_fcap_free(G.fcap);      /* after the sync thread and the workers */
+    beat_srccap_free(G.srccap); /* after the workers: their connections release it */
     free(G.w);
     inf_arena_fini();
 }
@@ -260,6 +274,19 @@ int main(int argc, char **argv) {
     }
     if (inf_privacy_config((int)o_tcf_vendor_id, o_tcf_purposes, &why) != 0) {
         fprintf(stderr, "beat-inference: --tcf-purposes: %s\n", why.msg);
+        return 64;
+    }
+    /* Every worker's connections count against one table: the cap is per
+     * address for the node, and a counted connection holds a slot, so the
+     * slots of all workers (plus one being accepted in each) bound it. */
+    int sc_err = 0;
+    G.srccap = beat_srccap_new((int)o_max_conns_per_source, (int)(o_workers * (o_max_conns + 1)),
+                               o_exempt_networks, &sc_err);
+    if (!G.srccap) {
+        fprintf(stderr, "beat-inference: --exempt-networks: %s\n",
+                sc_err == -EINVAL ? "comma-separated IPv4 or IPv6 CIDRs with zero host bits "
+                                    "(\"10.0.0.0/8,2001:db8::/32\")"
+                                  : "out of memory");
         return 64;
     }
     beat_stop_install();
@@ -378,6 +405,7 @@ int main(int argc, char **argv) {
         .max_conns = (int)o_max_conns,
         .read_timeout_ms = (int)o_read_timeout_ms,
         .idle_timeout_ms = (int)o_idle_timeout_ms,
+        .srccap = G.srccap,
         .health = inf_health_fn,
     };
     for (int i = 0; i < G.nw; i++) {

@@ -48,6 +48,17 @@ static void on_gate(void *arg, const inf_http_head *hd, inf_http_verdict *v) {
                             .tag_i = xv.xi};
 }
 
+/* A connection over --max-conns-per-source: let in if an exchange of the
+ * current world lists its network (exchanges reach a node from few
+ * addresses with many keep-alive connections each). */
+static bool on_exempt(void *arg, const struct sockaddr *peer) {
+    inf_worker *w = arg;
+    const inf_world *wd = inf_holder_acquire(w->cfg->holder, w->idx);
+    bool in = inf_exch_network_holds(wd, peer);
+    inf_holder_release(w->cfg->holder, w->idx);
+    return in;
+}
+
 static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
     inf_worker *w = arg;
     const inf_worker_cfg *cfg = w->cfg;
@@ -180,6 +191,9 @@ int inf_worker_init(inf_worker *w, int idx, const inf_worker_cfg *cfg, bool reus
         .max_conns = cfg->max_conns,
         .read_timeout_ms = cfg->read_timeout_ms,
         .idle_timeout_ms = cfg->idle_timeout_ms,
+        .srccap = cfg->srccap,
+        .exempt = on_exempt,
+        .exempt_arg = w,
         .bid = on_bid,
         .bid_arg = w,
         .gate = on_gate,

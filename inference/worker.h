@@ -37,7 +37,8 @@ typedef struct inf_worker_cfg {
     const char *listen;
     size_t max_body;
     int max_conns, read_timeout_ms, idle_timeout_ms;
-    beat_health_fn health; /* /healthz detail + readiness */
+    struct beat_srccap *srccap; /* --max-conns-per-source (borrowed) */
+    beat_health_fn health;      /* /healthz detail + readiness */
     void *health_arg;
 } inf_worker_cfg;
 

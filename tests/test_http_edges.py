@@ -4,12 +4,16 @@ do not lock /healthz out and are closed by their absolute deadlines, at the
 connection cap the oldest waiting socket makes room; an unauthenticated or
 oversize write is refused before its body is sent, a text/plain write gets
 415 (docs/deploy.md "HTTP edges"). Inference's own bid server is held to
-the same on its bid port, and out of descriptors it pauses accept and
-listens again by itself. Limits come from the environment so that a binary
+the same on its bid port, caps the connections of one address (from
+127.0.0.2: the slot-pinning attack of sockets dripping line breaks does
+not stop bidding), and out of descriptors it pauses accept and listens
+again by itself. Limits come from the environment so that a binary
 without these edges still starts (and fails the checks, not the start)."""
-import os, shutil, socket, tempfile, threading, time
+import json, os, shutil, socket, tempfile, threading, time
 
 from beatlib import BIN, Procs, check, free_port, free_ports, get_json, http, metric, wait_for
+from test_inference import fixture, load_formats
+from test_inference_sync import inference_argv, start_supervisor as start_sup_ipc
 
 TOKEN = "sekrit"
 
@@ -18,8 +22,11 @@ class Flood:
     """Slow sockets trickling one byte each every `every` seconds from a
     thread; records when the server closed each (EOF, reset or a reply)."""
 
-    def __init__(self, port, every=0.15):
-        self.port, self.every = port, every
+    def __init__(self, port, every=0.15, src="127.0.0.1", keep_200=False):
+        """src: the address the sockets connect from (all of 127/8 is
+        loopback on Linux); keep_200: a 200 reply (to a prefix that is a
+        whole request) is not taken as the server closing the socket."""
+        self.port, self.every, self.src, self.keep_200 = port, every, src, keep_200
         self.socks = []  # [sock, prefix, trickle byte, opened_at, closed_at, trickle_from]
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -29,7 +36,8 @@ class Flood:
         """n sockets sending prefix at once, then trickle from `after`
         seconds on (silent until then)."""
         for _ in range(n):
-            s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=5,
+                                         source_address=(self.src, 0))
             s.setblocking(False)
             try:
                 if prefix:
@@ -47,7 +55,10 @@ class Flood:
             for e in live:
                 s = e[0]
                 try:
-                    if s.recv(4096) is not None:  # a reply (408) or b"" (EOF)
+                    got = s.recv(4096)
+                    if self.keep_200 and got.startswith(b"HTTP/1.1 200 "):
+                        pass  # the answer to its one request: still open
+                    else:  # a reply (408) or b"" (EOF)
                         e[4] = time.monotonic()
                         continue
                 except BlockingIOError:
@@ -68,9 +79,14 @@ class Flood:
         with self.lock:
             return sum(1 for e in self.socks if e[4] is None)
 
-    def longest_open_s(self):
+    def longest_open_s(self, among=None):
         with self.lock:
-            return max((e[4] or time.monotonic()) - e[3] for e in self.socks)
+            return max((e[4] or time.monotonic()) - e[3] for e in (among or self.socks))
+
+    def closed_within(self, seconds):
+        """How many were closed no later than `seconds` after they opened."""
+        with self.lock:
+            return sum(1 for e in self.socks if e[4] is not None and e[4] - e[3] <= seconds)
 
     def __enter__(self):
         self.th.start()
@@ -269,3 +285,85 @@ def test_inference_out_of_descriptors_pauses_accept():
         wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["svc"], 10,
                  what="serving again once the descriptors are free")
         check(p.alive(), "inference survived running out of descriptors")
+
+
+def bid_ok(port):
+    """One bid request on a new connection from 127.0.0.1: True if it bid."""
+    try:
+        st, _, out = http("POST", f"http://127.0.0.1:{port}/openrtb2/bid",
+                          fixture("2.6/simple-banner.json"), {"x-openrtb-version": "2.6"},
+                          timeout=3)
+    except OSError as e:
+        print(f"bid request: {e}")
+        return False
+    return st == 200 and bool(json.loads(out)["seatbid"])
+
+
+def test_inference_per_source_cap_and_crlf_drip():
+    """The slot-pinning attack: one address opens more sockets than a
+    worker has slots and keeps them with a stray line break now and then
+    (from accept, or after one request). From 127.0.0.2, 350 sockets against
+    --max-conns 300 and --max-conns-per-source 100: the sockets past 100
+    are closed at accept, the dripping ones by their deadline (read timeout
+    from accept; idle timeout from their one request, the breaks buying
+    nothing), and a client on 127.0.0.1 gets bids all along. An exempt
+    network (--exempt-networks) and a configured exchange's network are not
+    held to the cap."""
+    tmp = tempfile.mkdtemp(prefix="edges-cap-")
+    sup_port, port, bidlog = free_ports(3)
+    with Procs(os.path.join(tmp, "logs")) as procs:
+        start_sup_ipc(procs, tmp, sup_port)
+        procs.start("inference", inference_argv(
+            tmp, port, bidlog, "inf-cap", None, "--max-conns", "300",
+            "--max-conns-per-source", "100", "--exempt-networks", "127.0.0.4/32",
+            "--read-timeout-ms", "2000", "--idle-timeout-ms", "2000"))
+        sup = f"http://127.0.0.1:{sup_port}"
+        load_formats(sup, port)
+        xs = {"v": 1, "exchanges": [{"id": "ex3", "networks": ["127.0.0.3/32"], "qps": 1000}]}
+        st, _, b = http("PUT", sup + "/v1/exchanges", json.dumps(xs).encode(),
+                        {"Content-Type": "application/json"})
+        check(st == 200, f"PUT exchanges -> {st} {b!r}")
+        wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["exchanges"] == 1, 10,
+                 what="the exchange set at inference")
+        wait_for(lambda: bid_ok(port), 10, what="a first bid")
+        with Flood(port, every=0.5, src="127.0.0.2", keep_200=True) as fl:
+            one = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            fl.add(50, b"", b"\r\n")  # silent, then a break every 0.5 s
+            fl.add(50, one, b"\r\n")  # one request, then the same
+            held = list(fl.socks)  # within the cap
+            fl.add(125, b"", b"\r\n")
+            fl.add(125, one, b"\r\n")
+            bids = 0
+            while fl.open_count():
+                check(bid_ok(port), "a bid request from 127.0.0.1 got no bid under the flood")
+                bids += 1
+                time.sleep(0.2)  # an exchange's pace, within the campaigns' budget lease
+                check(fl.longest_open_s() < 8, "dripping sockets still open after 8 s")
+            # 350 from one address, more than the slots: the 250 past the cap
+            # closed at accept, at once
+            check(metric(port, 'beat_inference_http_refused_total{reason="per_source"}') == 250,
+                  "per-source refusals")
+            check(fl.closed_within(1.0) == 250, f"{fl.closed_within(1.0)} closed at once")
+            # the 100 within it by their deadline: 2 s from accept or from their
+            # request, + up to 1 s of sweep; the breaks bought nothing
+            for name, grp in (("silent", held[:50]), ("served", held[50:])):
+                longest = fl.longest_open_s(grp)
+                check(1.5 < longest < 4.5, f"a {name} dripping socket held its slot {longest:.1f} s")
+        check(bids > 5, f"only {bids} bids during the flood")
+        check(metric(port, 'beat_inference_http_refused_total{reason="max_conns"}') == 0)
+        # an exempt address (the flag's, an exchange's) may hold more than the cap
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=5,
+                                          source_address=(src, 0))
+                 for src in ("127.0.0.3", "127.0.0.4") for _ in range(120)]
+        try:
+            for s in socks:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            for s in socks:
+                r = s.recv(4096)
+                check(r.startswith(b"HTTP/1.1 200 "), f"exempt socket {s.getsockname()} not served: {r[:80]!r}")
+        finally:
+            for s in socks:
+                s.close()
+        check(metric(port, 'beat_inference_http_refused_total{reason="per_source"}') == 250)
+        check(metric(port, "beat_inference_http_evicted_total") == 0)
+        check(bid_ok(port), "bidding after the flood")

@@ -127,7 +127,9 @@ def test_bad_flags_exit_64():
         for i, bad in enumerate((["--workers", "0"], ["--receiver-url", "ftp://x"],
                                  ["--name", "n" * 65], ["--max-state-age-ms", "abc"],
                                  ["--currency-rates", "EUR=abc"],
-                                 ["--currency-rates", "EURO=1.1"])):
+                                 ["--currency-rates", "EURO=1.1"],
+                                 ["--exempt-networks", "10.0.0.1/8"],
+                                 ["--max-conns-per-source", "-1"])):
             p = procs.start(f"inference-bad{i}", ["beat-inference", "--listen",
                                                   f"127.0.0.1:{port}", *bad])
             wait_for(lambda: not p.alive(), 5, what=f"exit on {bad}")
