@@ -369,41 +369,38 @@ done:
     return true;
 }
 
-/* cJSON's parse_value: literals first (whole words, nothing after them
- * checked here), then by the first byte. v NULL: check and skip. */
+/* cJSON's parse_value tries the literals (whole words, nothing after them
+ * checked here) before the first byte decides; no other value starts
+ * with n, f or t, so dispatching on that byte first is the same. v NULL:
+ * check and skip. */
+static bool literal(jp *p, const char *word, size_t n, inf_jtype t, inf_jv *v) {
+    if (p->off + n > p->len || memcmp(p->c + p->off, word, n) != 0) return false;
+    if (v) v->type = (uint8_t)t;
+    p->off += n;
+    return true;
+}
+
 static bool value(jp *p, const inf_jschema *s, inf_jv *v) {
-    size_t o = p->off, n = p->len;
-    const unsigned char *c = p->c + o;
-    if (o + 4 <= n && memcmp(c, "null", 4) == 0) {
-        if (v) v->type = INF_J_NULL;
-        p->off += 4;
-        return true;
+    if (p->off >= p->len) return false;
+    unsigned char c = p->c[p->off];
+    switch (c) {
+        case 'n': return literal(p, "null", 4, INF_J_NULL, v);
+        case 'f': return literal(p, "false", 5, INF_J_FALSE, v);
+        case 't': return literal(p, "true", 4, INF_J_TRUE, v);
+        case '"': {
+            char *str = NULL;
+            if (!string(p, v ? &str : NULL)) return false;
+            if (v) v->type = INF_J_STR, v->s = str;
+            return true;
+        }
+        case '[': return array(p, s, v);
+        case '{': return object(p, s, v);
+        default:
+            if (c != '-' && !digit(c)) return false;
+            if (!number(p, v ? &v->d : NULL)) return false;
+            if (v) v->type = INF_J_NUM;
+            return true;
     }
-    if (o + 5 <= n && memcmp(c, "false", 5) == 0) {
-        if (v) v->type = INF_J_FALSE;
-        p->off += 5;
-        return true;
-    }
-    if (o + 4 <= n && memcmp(c, "true", 4) == 0) {
-        if (v) v->type = INF_J_TRUE;
-        p->off += 4;
-        return true;
-    }
-    if (o >= n) return false;
-    if (*c == '"') {
-        char *str = NULL;
-        if (!string(p, v ? &str : NULL)) return false;
-        if (v) v->type = INF_J_STR, v->s = str;
-        return true;
-    }
-    if (*c == '-' || digit(*c)) {
-        if (!number(p, v ? &v->d : NULL)) return false;
-        if (v) v->type = INF_J_NUM;
-        return true;
-    }
-    if (*c == '[') return array(p, s, v);
-    if (*c == '{') return object(p, s, v);
-    return false;
 }
 
 int inf_jparse(inf_jmem *m, char *text, size_t len, const inf_jschema *s, inf_jv **root,
