@@ -89,7 +89,7 @@ static int req_id(const inf_jv *v, const char *what, const char **out, beat_reas
     if (n > BEAT_ID_MAX)
         return beat_reasonf(why, -EBADMSG, "%s: longer than %d bytes", what, BEAT_ID_MAX);
     /* Echoed in the response and logged on Kafka, whose event decoder
-     * refuses such ids (cJSON passes raw bytes through). Found by
+     * refuses such ids (the parser passes raw bytes through). Found by
      * fuzz_openrtb. */
     if (!beat_id_text_ok(v->s))
         return beat_reasonf(why, -EBADMSG, "%s: control character or invalid UTF-8", what);
