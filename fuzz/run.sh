@@ -4,7 +4,8 @@
 # replays its corpus, then fuzzes each for FUZZ_SECONDS (default 60).
 # New crashes land in $BUILD/fuzz/<target>/crash-*. FUZZ_ONLY=name runs
 # the targets whose name contains it. The OpenRTB target is also seeded with
-# the IAB examples of tests/fixtures/openrtb/ (kept once, there).
+# the IAB examples of tests/fixtures/openrtb/ (kept once, there), and the
+# differential one (fuzz_openrtb_diff) with the OpenRTB seeds too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -18,7 +19,10 @@ for f in fuzz/fuzz_*.c; do
   mkdir -p "$dir/corpus"
   seeds=fuzz/corpus/${name#fuzz_}
   [ -d "$seeds" ] && cp -n "$seeds"/* "$dir/corpus/" 2>/dev/null || true
-  if [ "$name" = fuzz_openrtb ]; then
+  if [ "$name" = fuzz_openrtb_diff ]; then
+    cp -n fuzz/corpus/openrtb/* "$dir/corpus/" 2>/dev/null || true
+  fi
+  if [ "$name" = fuzz_openrtb ] || [ "$name" = fuzz_openrtb_diff ]; then
     for s in $(find tests/fixtures/openrtb -name '*.json'); do
       cp -n "$s" "$dir/corpus/fixture-$(echo "${s#tests/fixtures/openrtb/}" | tr / -)"
     done

@@ -37,9 +37,12 @@ static void *a_malloc(size_t n) {
 
 /* Arena pointers are released wholesale by inf_arena_reset. */
 static void a_free(void *p) {
-    if ((char *)p >= region && (char *)p < region + region_len) return;
+    if (region && (char *)p >= region && (char *)p < region + region_len) return;
     free(p);
 }
+
+void *inf_arena_alloc(size_t n) { return a_malloc(n); }
+void inf_arena_free(void *p) { a_free(p); }
 
 int inf_arena_init(int n_slices, size_t slice_bytes) {
     if (region || n_slices < 1 || slice_bytes < 4096) return -EINVAL;

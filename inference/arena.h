@@ -22,6 +22,10 @@ void inf_arena_off(void);
 /* Forgets every allocation of this thread's slice: call when nothing
  * allocated from it is in use any more (after inf_req_fini). */
 void inf_arena_reset(void);
+/* The same allocator for the bid path's own parser (jparse.c): from this
+ * thread's slice while on, else malloc; inf_arena_free takes either. */
+void *inf_arena_alloc(size_t n);
+void inf_arena_free(void *p);
 /* Allocations that did not fit and went to malloc (all threads). */
 uint64_t inf_arena_overflows(void);
 

@@ -1,21 +1,21 @@
-/* OpenRTB request parsing for the bid path: cJSON tree → inf_req. Called by
+/* OpenRTB request parsing for the bid path: body → inf_req in one pass
+ * (jparse.c, keeping only the members openrtb_schema.c names). Called by
  * the HTTP handler once per request, before the world is consulted, so a
  * malformed request is always a 400 whatever state the node is in.
  * Strict on what decides the auction (ids, imp array, site/app, floors,
  * currency), lenient on optional descriptive fields: a wrongly-typed
  * device/user/geo field is treated as absent, as exchanges do send junk there.
- * cJSON allocates through the worker's arena hooks (arena.c, main.c), nested
+ * The parse allocates from the worker's arena (arena.c, main.c), nested
  * native request strings included; nothing else here allocates. Identity
  * and consent fields are read and gated by privacy.c, the supply chain by
  * schain.c. */
 #include "openrtb.h"
 
 #include "beat_fx.h"
-#include "jget.h"
+#include "openrtb_int.h"
 #include "privacy.h"
 #include "schain.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -46,57 +46,54 @@ void inf_req_default_cur(inf_req *r, const char *cur) {
 }
 #define SIZE_DIM_MAX 100000
 
-static const cJSON *get(const cJSON *o, const char *k) {
-    const cJSON *v = inf_jget(o, k);
-    return (v && cJSON_IsNull(v)) ? NULL : v;
-}
+static const inf_jv *get(const inf_jv *o, const char *k) { return inf_jv_get(o, k); }
 
 /* Optional string field: NULL when absent or not a string. */
-static const char *opt_str(const cJSON *o, const char *k) {
-    const cJSON *v = o ? get(o, k) : NULL;
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+static const char *opt_str(const inf_jv *o, const char *k) {
+    const inf_jv *v = o ? get(o, k) : NULL;
+    return inf_jv_is(v, INF_J_STR) && v->s[0] ? v->s : NULL;
 }
 
 /* Optional integral number in [min, max]: def when absent, wrong-typed,
  * fractional or out of range. */
-static int64_t opt_int(const cJSON *o, const char *k, int64_t min, int64_t max, int64_t def) {
-    const cJSON *v = o ? get(o, k) : NULL;
-    if (!cJSON_IsNumber(v)) return def;
-    double d = v->valuedouble;
+static int64_t opt_int(const inf_jv *o, const char *k, int64_t min, int64_t max, int64_t def) {
+    const inf_jv *v = o ? get(o, k) : NULL;
+    if (!inf_jv_is(v, INF_J_NUM)) return def;
+    double d = v->d;
     if (!(d >= (double)min && d <= (double)max) || d != floor(d)) return def;
     return (int64_t)d;
 }
 
 /* Copies up to max string entries of arr; non-strings are skipped. */
-static int str_list(const cJSON *arr, const char **out, int max, bool *truncated) {
+static int str_list(const inf_jv *arr, const char **out, int max, bool *truncated) {
     int n = 0;
-    const cJSON *it;
-    if (!cJSON_IsArray(arr)) return 0;
-    cJSON_ArrayForEach(it, arr) {
-        if (!cJSON_IsString(it) || !it->valuestring[0]) continue;
+    const inf_jv *it;
+    if (!inf_jv_is(arr, INF_J_ARR)) return 0;
+    JV_FOR(it, arr) {
+        if (!inf_jv_is(it, INF_J_STR) || !it->s[0]) continue;
         if (n == max) {
             if (truncated) *truncated = true;
             break;
         }
-        out[n++] = it->valuestring;
+        out[n++] = it->s;
     }
     return n;
 }
 
-static int req_id(const cJSON *v, const char *what, const char **out, beat_reason *why) {
+static int req_id(const inf_jv *v, const char *what, const char **out, beat_reason *why) {
     if (!v) return beat_reasonf(why, -EBADMSG, "%s: missing", what);
-    if (!cJSON_IsString(v)) return beat_reasonf(why, -EBADMSG, "%s: not a string", what);
-    size_t n = strlen(v->valuestring);
+    if (!inf_jv_is(v, INF_J_STR)) return beat_reasonf(why, -EBADMSG, "%s: not a string", what);
+    size_t n = strlen(v->s);
     if (n == 0) return beat_reasonf(why, -EBADMSG, "%s: empty", what);
     /* Ids are signed into notice URLs and logged on Kafka with this bound. */
     if (n > BEAT_ID_MAX)
         return beat_reasonf(why, -EBADMSG, "%s: longer than %d bytes", what, BEAT_ID_MAX);
     /* Echoed in the response and logged on Kafka, whose event decoder
-     * refuses such ids (cJSON passes raw bytes through). Found by
+     * refuses such ids (the parser passes raw bytes through). Found by
      * fuzz_openrtb. */
-    if (!beat_id_text_ok(v->valuestring))
+    if (!beat_id_text_ok(v->s))
         return beat_reasonf(why, -EBADMSG, "%s: control character or invalid UTF-8", what);
-    *out = v->valuestring;
+    *out = v->s;
     return 0;
 }
 
@@ -109,24 +106,24 @@ static void add_size(inf_imp *im, int64_t w, int64_t h) {
 
 /* A list of small integers (battr, protocols) as a bit set; entries outside
  * [1, 63] or not integral are ignored (unknown codes block nothing we have). */
-static uint64_t int_bits(const cJSON *arr) {
+static uint64_t int_bits(const inf_jv *arr) {
     uint64_t bits = 0;
-    const cJSON *it;
-    if (!cJSON_IsArray(arr)) return 0;
-    cJSON_ArrayForEach(it, arr) {
-        if (!cJSON_IsNumber(it)) continue;
-        double d = it->valuedouble;
+    const inf_jv *it;
+    if (!inf_jv_is(arr, INF_J_ARR)) return 0;
+    JV_FOR(it, arr) {
+        if (!inf_jv_is(it, INF_J_NUM)) continue;
+        double d = it->d;
         if (d >= 1 && d <= 63 && d == floor(d)) bits |= (uint64_t)1 << (int)d;
     }
     return bits;
 }
 
-static void parse_banner(const cJSON *banner, inf_imp *im) {
+static void parse_banner(const inf_jv *banner, inf_imp *im) {
     add_size(im, opt_int(banner, "w", 0, SIZE_DIM_MAX, 0),
              opt_int(banner, "h", 0, SIZE_DIM_MAX, 0));
-    const cJSON *fmt = get(banner, "format"), *f;
-    if (cJSON_IsArray(fmt)) {
-        cJSON_ArrayForEach(f, fmt) {
+    const inf_jv *fmt = get(banner, "format"), *f;
+    if (inf_jv_is(fmt, INF_J_ARR)) {
+        JV_FOR(f, fmt) {
             add_size(im, opt_int(f, "w", 0, SIZE_DIM_MAX, 0), opt_int(f, "h", 0, SIZE_DIM_MAX, 0));
         }
     }
@@ -138,7 +135,7 @@ static void parse_banner(const cJSON *banner, inf_imp *im) {
 
 /* Video: mimes are required by the spec; without them we cannot know what
  * the player plays, so the video is unusable (not a 400: a reasoned skip). */
-static bool parse_video(const cJSON *v, inf_imp *im) {
+static bool parse_video(const inf_jv *v, inf_imp *im) {
     inf_video *vd = &im->video;
     vd->w = (int)opt_int(v, "w", 0, SIZE_DIM_MAX, 0);
     vd->h = (int)opt_int(v, "h", 0, SIZE_DIM_MAX, 0);
@@ -151,13 +148,12 @@ static bool parse_video(const cJSON *v, inf_imp *im) {
     /* Ids past 31 fit no creative (ours are 1..12) but must not read as
      * "any": bit 0, which no creative has, keeps the set non-empty. */
     vd->protocols = (uint32_t)p | (p >> 32 ? 1u : 0u);
-    const cJSON *durs = get(v, "rqddurs"), *it;
-    if (cJSON_IsArray(durs)) {
-        cJSON_ArrayForEach(it, durs) {
+    const inf_jv *durs = get(v, "rqddurs"), *it;
+    if (inf_jv_is(durs, INF_J_ARR)) {
+        JV_FOR(it, durs) {
             if (vd->n_rqddurs == INF_DURS_MAX) break;
-            if (cJSON_IsNumber(it) && it->valuedouble >= 1 && it->valuedouble <= 86400 &&
-                it->valuedouble == floor(it->valuedouble))
-                vd->rqddurs[vd->n_rqddurs++] = (int)it->valuedouble;
+            if (inf_jv_is(it, INF_J_NUM) && it->d >= 1 && it->d <= 86400 && it->d == floor(it->d))
+                vd->rqddurs[vd->n_rqddurs++] = (int)it->d;
         }
     }
     if (im->pos < 0) im->pos = (int)opt_int(v, "pos", 0, 255, -1);
@@ -168,25 +164,24 @@ static bool parse_video(const cJSON *v, inf_imp *im) {
 }
 
 /* One Native 1.2 asset; false when it cannot be represented (no id). */
-static bool parse_asset(const cJSON *a, inf_asset *out) {
-    const cJSON *idv = get(a, "id"), *x;
-    if (!cJSON_IsNumber(idv) || idv->valuedouble < 0 || idv->valuedouble > 1e15 ||
-        idv->valuedouble != floor(idv->valuedouble))
+static bool parse_asset(const inf_jv *a, inf_asset *out) {
+    const inf_jv *idv = get(a, "id"), *x;
+    if (!inf_jv_is(idv, INF_J_NUM) || idv->d < 0 || idv->d > 1e15 || idv->d != floor(idv->d))
         return false;
     memset(out, 0, sizeof *out);
-    out->id = (int64_t)idv->valuedouble;
+    out->id = (int64_t)idv->d;
     out->required = opt_int(a, "required", 0, 1, 0) == 1;
-    if (cJSON_IsObject(x = get(a, "title"))) {
+    if (inf_jv_is(x = get(a, "title"), INF_J_OBJ)) {
         out->kind = INF_ASSET_TITLE;
         out->len = (int)opt_int(x, "len", 0, 1000000, 0);
-    } else if (cJSON_IsObject(x = get(a, "img"))) {
+    } else if (inf_jv_is(x = get(a, "img"), INF_J_OBJ)) {
         out->kind = INF_ASSET_IMG;
         out->type = (int)opt_int(x, "type", 0, 1000, 0);
         out->w = (int)opt_int(x, "w", 0, SIZE_DIM_MAX, 0);
         out->h = (int)opt_int(x, "h", 0, SIZE_DIM_MAX, 0);
         out->wmin = (int)opt_int(x, "wmin", 0, SIZE_DIM_MAX, 0);
         out->hmin = (int)opt_int(x, "hmin", 0, SIZE_DIM_MAX, 0);
-    } else if (cJSON_IsObject(x = get(a, "data"))) {
+    } else if (inf_jv_is(x = get(a, "data"), INF_J_OBJ)) {
         out->kind = INF_ASSET_DATA;
         out->type = (int)opt_int(x, "type", 0, 1000000, 0);
         out->len = (int)opt_int(x, "len", 0, 1000000, 0);
@@ -198,34 +193,34 @@ static bool parse_asset(const cJSON *a, inf_asset *out) {
 
 /* imp.native.request: a JSON string (2.5) or an object (some 2.6
  * exchanges), with or without the 1.0/1.1 {"native":{…}} wrapper. A string
- * is parsed into its own tree (kept in r->trees, freed by inf_req_fini; in
- * the worker it comes from the same arena as the request). Any defect makes
- * the native unusable — a reasoned skip, never a 400, since the outer
- * request is valid. */
-static bool parse_native(inf_req *r, const cJSON *n, inf_imp *im) {
-    const cJSON *req = get(n, "request");
+ * is parsed in place (it lies in the request's copy, r->mem, and is not
+ * read again) into nodes of the same memory. Any defect makes the native
+ * unusable — a reasoned skip, never a 400, since the outer request is
+ * valid. Like the rest of the string, what follows its JSON is ignored. */
+static bool parse_native(inf_req *r, const inf_jv *n, inf_imp *im) {
+    const inf_jv *req = get(n, "request");
     im->battr[INF_FMT_NATIVE] = int_bits(get(n, "battr"));
-    if (cJSON_IsString(req)) {
-        if (r->n_trees == INF_IMP_MAX) return false;
-        cJSON *t = cJSON_ParseWithLength(req->valuestring, strlen(req->valuestring));
-        if (!t) return false;
-        r->trees[r->n_trees++] = t;
+    if (inf_jv_is(req, INF_J_STR)) {
+        inf_jv *t;
+        size_t end;
+        if (inf_jparse(r->mem, (char *)req->s, strlen(req->s), &inf_ortb_native_req, &t, &end) < 0)
+            return false;
         req = t;
     }
-    if (!cJSON_IsObject(req)) return false;
-    const cJSON *inner = get(req, "native");
-    if (cJSON_IsObject(inner)) {
+    if (!inf_jv_is(req, INF_J_OBJ)) return false;
+    const inf_jv *inner = get(req, "native");
+    if (inf_jv_is(inner, INF_J_OBJ)) {
         im->native.wrapped = true;
         req = inner;
     }
-    const cJSON *assets = get(req, "assets"), *a;
-    if (!cJSON_IsArray(assets)) return false;
+    const inf_jv *assets = get(req, "assets"), *a;
+    if (!inf_jv_is(assets, INF_J_ARR)) return false;
     int n_assets = 0;
-    cJSON_ArrayForEach(a, assets) {
+    JV_FOR(a, assets) {
         if (n_assets == INF_ASSETS_MAX) return false; /* cannot check them all */
         inf_asset *as = &im->native.assets[n_assets];
-        if (!cJSON_IsObject(a) || !parse_asset(a, as)) {
-            if (cJSON_IsObject(a) && opt_int(a, "required", 0, 1, 0) == 1) return false;
+        if (!inf_jv_is(a, INF_J_OBJ) || !parse_asset(a, as)) {
+            if (inf_jv_is(a, INF_J_OBJ) && opt_int(a, "required", 0, 1, 0) == 1) return false;
             continue; /* an optional asset we cannot name: leave it out */
         }
         n_assets++;
@@ -239,50 +234,50 @@ static bool parse_native(inf_req *r, const cJSON *n, inf_imp *im) {
 /* A floor in USD CPM micros from value + currency (0 when absent); *known
  * false for a currency not in the table (the value is then kept as if USD,
  * for logs only). The value was type-checked by the caller. */
-static int64_t floor_usd(const cJSON *fl, const cJSON *cur, bool *known) {
-    double rate = cur ? inf_openrtb_rate(cur->valuestring) : 1.0;
+static int64_t floor_usd(const inf_jv *fl, const inf_jv *cur, bool *known) {
+    double rate = cur ? inf_openrtb_rate(cur->s) : 1.0;
     *known = rate > 0;
     if (!*known) rate = 1.0;
     if (!fl) return 0;
-    double cpm = fl->valuedouble * rate;
+    double cpm = fl->d * rate;
     if (!(cpm <= FLOOR_MAX_CPM)) cpm = FLOOR_MAX_CPM;
     return llround(cpm * 1e6);
 }
 
-static int check_floor(const cJSON *fl, const cJSON *cur, const char *what, beat_reason *why) {
-    if (cur && !cJSON_IsString(cur))
+static int check_floor(const inf_jv *fl, const inf_jv *cur, const char *what, beat_reason *why) {
+    if (cur && !inf_jv_is(cur, INF_J_STR))
         return beat_reasonf(why, -EBADMSG, "%s.bidfloorcur: not a string", what);
-    if (fl && !cJSON_IsNumber(fl))
+    if (fl && !inf_jv_is(fl, INF_J_NUM))
         return beat_reasonf(why, -EBADMSG, "%s.bidfloor: not a number", what);
-    if (fl && !(fl->valuedouble >= 0))
-        return beat_reasonf(why, -EBADMSG, "%s.bidfloor: negative", what);
+    if (fl && !(fl->d >= 0)) return beat_reasonf(why, -EBADMSG, "%s.bidfloor: negative", what);
     return 0;
 }
 
 /* pmp: deals decide money, so their shape is strict (400 on a wrong type);
  * a deal in an unknown currency is kept but unusable. */
-static int parse_pmp(const cJSON *pmp, int i, inf_imp *im, beat_reason *why) {
-    if (!cJSON_IsObject(pmp)) return beat_reasonf(why, -EBADMSG, "imp[%d].pmp: not an object", i);
+static int parse_pmp(const inf_jv *pmp, int i, inf_imp *im, beat_reason *why) {
+    if (!inf_jv_is(pmp, INF_J_OBJ))
+        return beat_reasonf(why, -EBADMSG, "imp[%d].pmp: not an object", i);
     im->private_auction = opt_int(pmp, "private_auction", 0, 1, 0) == 1;
-    const cJSON *deals = get(pmp, "deals"), *d;
+    const inf_jv *deals = get(pmp, "deals"), *d;
     if (!deals) return 0;
-    if (!cJSON_IsArray(deals))
+    if (!inf_jv_is(deals, INF_J_ARR))
         return beat_reasonf(why, -EBADMSG, "imp[%d].pmp.deals: not an array", i);
     int k = 0;
-    cJSON_ArrayForEach(d, deals) {
+    JV_FOR(d, deals) {
         char what[64];
         snprintf(what, sizeof what, "imp[%d].pmp.deals[%d]", i, k);
-        if (!cJSON_IsObject(d)) return beat_reasonf(why, -EBADMSG, "%s: not an object", what);
-        const cJSON *idv = get(d, "id");
-        if (!cJSON_IsString(idv) || !idv->valuestring[0])
+        if (!inf_jv_is(d, INF_J_OBJ)) return beat_reasonf(why, -EBADMSG, "%s: not an object", what);
+        const inf_jv *idv = get(d, "id");
+        if (!inf_jv_is(idv, INF_J_STR) || !idv->s[0])
             return beat_reasonf(why, -EBADMSG, "%s.id: missing or not a string", what);
-        const cJSON *fl = get(d, "bidfloor"), *cur = get(d, "bidfloorcur");
+        const inf_jv *fl = get(d, "bidfloor"), *cur = get(d, "bidfloorcur");
         int rc = check_floor(fl, cur, what, why);
         if (rc < 0) return rc;
         k++;
         if (im->n_deals == INF_DEALS_MAX) continue; /* bounded: later deals unused */
         inf_deal *dl = &im->deals[im->n_deals++];
-        dl->id = idv->valuestring;
+        dl->id = idv->s;
         dl->floor_cpm_micros = floor_usd(fl, cur, &dl->usable);
         bool trunc = false;
         dl->n_wseat = str_list(get(d, "wseat"), dl->wseat, INF_SEAT_MAX, &trunc);
@@ -304,7 +299,7 @@ static const char *imp_what(char *w, int i, const char *tail) {
     return w;
 }
 
-static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_reason *why) {
+static int parse_imp(inf_req *r, const inf_jv *jimp, int i, inf_imp *im, beat_reason *why) {
     char what[48];
     im->id = NULL;
     im->skip = INF_IMP_OK;
@@ -319,12 +314,13 @@ static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_rea
     im->native.n_assets = 0;
     im->private_auction = false;
     im->n_deals = 0;
-    if (!cJSON_IsObject(jimp)) return beat_reasonf(why, -EBADMSG, "imp[%d]: not an object", i);
+    if (!inf_jv_is(jimp, INF_J_OBJ))
+        return beat_reasonf(why, -EBADMSG, "imp[%d]: not an object", i);
     int rc = req_id(get(jimp, "id"), imp_what(what, i, ".id"), &im->id, why);
     if (rc < 0) return rc;
 
     imp_what(what, i, "");
-    const cJSON *fl = get(jimp, "bidfloor"), *cur = get(jimp, "bidfloorcur");
+    const inf_jv *fl = get(jimp, "bidfloor"), *cur = get(jimp, "bidfloorcur");
     if ((rc = check_floor(fl, cur, what, why)) < 0) return rc;
     /* The floor in USD: bidfloorcur through the rate table. An unknown
      * currency skips the imp (never guess a rate). */
@@ -332,10 +328,10 @@ static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_rea
     im->floor_cpm_micros = floor_usd(fl, cur, &cur_known);
 
     static const char *const kinds[] = {"banner", "video", "native", "audio"};
-    const cJSON *obj[4];
+    const inf_jv *obj[4];
     for (int k = 0; k < 4; k++) {
         obj[k] = get(jimp, kinds[k]);
-        if (obj[k] && !cJSON_IsObject(obj[k]))
+        if (obj[k] && !inf_jv_is(obj[k], INF_J_OBJ))
             return beat_reasonf(why, -EBADMSG, "imp[%d].%s: not an object", i, kinds[k]);
     }
     inf_imp_skip none = INF_IMP_NO_FORMAT; /* why no format is usable */
@@ -346,7 +342,7 @@ static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_rea
         parse_banner(obj[0], im);
         if (im->n_sizes == 0) none = INF_IMP_NO_SIZE;
     }
-    const cJSON *pmp = get(jimp, "pmp");
+    const inf_jv *pmp = get(jimp, "pmp");
     if (pmp && (rc = parse_pmp(pmp, i, im, why)) < 0) return rc;
     bool deal_ok = false;
     for (int k = 0; k < im->n_deals; k++) deal_ok |= im->deals[k].usable;
@@ -357,15 +353,15 @@ static int parse_imp(inf_req *r, const cJSON *jimp, int i, inf_imp *im, beat_rea
     return 0;
 }
 
-static int parse_imps(const cJSON *root, inf_req *r, beat_reason *why) {
-    const cJSON *imps = get(root, "imp");
+static int parse_imps(const inf_jv *root, inf_req *r, beat_reason *why) {
+    const inf_jv *imps = get(root, "imp");
     if (!imps) return beat_reasonf(why, -EBADMSG, "imp: missing");
-    if (!cJSON_IsArray(imps)) return beat_reasonf(why, -EBADMSG, "imp: not an array");
-    r->n_imp_total = cJSON_GetArraySize(imps);
+    if (!inf_jv_is(imps, INF_J_ARR)) return beat_reasonf(why, -EBADMSG, "imp: not an array");
+    r->n_imp_total = imps->n;
     if (r->n_imp_total == 0) return beat_reasonf(why, -EBADMSG, "imp: empty");
-    const cJSON *it;
+    const inf_jv *it;
     int i = 0;
-    cJSON_ArrayForEach(it, imps) {
+    JV_FOR(it, imps) {
         if (i == INF_IMP_MAX) break; /* bounded work: the rest get no bid */
         int rc = parse_imp(r, it, i, &r->imp[i], why);
         if (rc < 0) return rc;
@@ -379,28 +375,28 @@ static int parse_imps(const cJSON *root, inf_req *r, beat_reason *why) {
 }
 
 /* site / app / dooh: exactly one of them. */
-static int parse_channel(const cJSON *root, inf_req *r, beat_reason *why) {
-    const cJSON *site = get(root, "site"), *app = get(root, "app");
-    const cJSON *dooh = get(root, "dooh");
+static int parse_channel(const inf_jv *root, inf_req *r, beat_reason *why) {
+    const inf_jv *site = get(root, "site"), *app = get(root, "app");
+    const inf_jv *dooh = get(root, "dooh");
     if (site && app) return beat_reasonf(why, -EBADMSG, "site and app: both present");
     if ((site || app) && dooh)
         return beat_reasonf(why, -EBADMSG, "%s and dooh: both present", site ? "site" : "app");
-    const cJSON *src = site ? site : app;
+    const inf_jv *src = site ? site : app;
     if (src) {
-        if (!cJSON_IsObject(src))
+        if (!inf_jv_is(src, INF_J_OBJ))
             return beat_reasonf(why, -EBADMSG, "%s: not an object", site ? "site" : "app");
         r->chan = site ? INF_CHAN_SITE : INF_CHAN_APP;
         if (site) r->domain = opt_str(site, "domain");
         else r->bundle = opt_str(app, "bundle");
     } else if (dooh) {
-        if (!cJSON_IsObject(dooh)) return beat_reasonf(why, -EBADMSG, "dooh: not an object");
+        if (!inf_jv_is(dooh, INF_J_OBJ)) return beat_reasonf(why, -EBADMSG, "dooh: not an object");
         r->chan = INF_CHAN_DOOH;
         src = dooh;
     } else {
         return beat_reasonf(why, -EBADMSG, "site, app or dooh: none present");
     }
-    const cJSON *pub = get(src, "publisher");
-    if (cJSON_IsObject(pub)) r->pub_id = opt_str(pub, "id");
+    const inf_jv *pub = get(src, "publisher");
+    if (inf_jv_is(pub, INF_J_OBJ)) r->pub_id = opt_str(pub, "id");
     r->n_cats = str_list(get(src, "cat"), r->cats, INF_CAT_MAX, NULL);
     return 0;
 }
@@ -409,23 +405,23 @@ static int parse_channel(const cJSON *root, inf_req *r, beat_reason *why) {
  * request allows it (no cur, an empty one, or one listing USD), else the
  * first listed currency the rate table knows; none known → cur_ok false
  * (no-bid "currency"). */
-static int parse_cur(const cJSON *root, inf_req *r, beat_reason *why) {
-    const cJSON *cur = get(root, "cur"), *it;
+static int parse_cur(const inf_jv *root, inf_req *r, beat_reason *why) {
+    const inf_jv *cur = get(root, "cur"), *it;
     r->cur_ok = r->cur_absent = true;
     memcpy(r->bid_cur, "USD", 4);
     r->bid_usd_per_unit = 1.0;
     if (!cur) return 0;
-    if (!cJSON_IsArray(cur)) return beat_reasonf(why, -EBADMSG, "cur: not an array");
-    if (cJSON_GetArraySize(cur) == 0) return 0; /* empty = unspecified */
+    if (!inf_jv_is(cur, INF_J_ARR)) return beat_reasonf(why, -EBADMSG, "cur: not an array");
+    if (cur->n == 0) return 0; /* empty = unspecified */
     r->cur_absent = false;
-    cJSON_ArrayForEach(it, cur) {
-        if (cJSON_IsString(it) && strcasecmp(it->valuestring, "USD") == 0) return 0;
+    JV_FOR(it, cur) {
+        if (inf_jv_is(it, INF_J_STR) && strcasecmp(it->s, "USD") == 0) return 0;
     }
     r->cur_ok = false;
-    cJSON_ArrayForEach(it, cur) {
-        double rate = cJSON_IsString(it) ? beat_fx_rate(&rates, it->valuestring) : 0;
+    JV_FOR(it, cur) {
+        double rate = inf_jv_is(it, INF_J_STR) ? beat_fx_rate(&rates, it->s) : 0;
         if (rate > 0) {
-            for (int k = 0; k < 3; k++) r->bid_cur[k] = (char)(it->valuestring[k] & ~0x20);
+            for (int k = 0; k < 3; k++) r->bid_cur[k] = (char)(it->s[k] & ~0x20);
             r->bid_usd_per_unit = rate;
             r->cur_ok = true;
             return 0;
@@ -436,49 +432,49 @@ static int parse_cur(const cJSON *root, inf_req *r, beat_reason *why) {
 
 /* region, metro, city, zip of a geo object, where not already known (the
  * device's geo is read first). */
-static void coarse_geo(const cJSON *geo, inf_req *r) {
+static void coarse_geo(const inf_jv *geo, inf_req *r) {
     if (!r->region) r->region = opt_str(geo, "region");
     if (!r->metro) r->metro = opt_str(geo, "metro");
     if (!r->city) r->city = opt_str(geo, "city");
     if (!r->zip) r->zip = opt_str(geo, "zip");
 }
 
-static void parse_device_user(const cJSON *root, inf_req *r) {
-    const cJSON *dev = get(root, "device");
+static void parse_device_user(const inf_jv *root, inf_req *r) {
+    const inf_jv *dev = get(root, "device");
     r->devicetype = -1;
-    if (cJSON_IsObject(dev)) {
+    if (inf_jv_is(dev, INF_J_OBJ)) {
         r->devicetype = (int)opt_int(dev, "devicetype", 0, 255, -1);
         r->os = opt_str(dev, "os");
-        const cJSON *geo = get(dev, "geo");
-        if (cJSON_IsObject(geo)) {
+        const inf_jv *geo = get(dev, "geo");
+        if (inf_jv_is(geo, INF_J_OBJ)) {
             r->country = opt_str(geo, "country");
             coarse_geo(geo, r);
         }
         /* 2.6 structured user agent: its platform stands in for a missing os */
-        const cJSON *sua = get(dev, "sua");
-        if (!r->os && cJSON_IsObject(sua)) {
-            const cJSON *plat = get(sua, "platform");
-            if (cJSON_IsObject(plat)) r->os = opt_str(plat, "brand");
+        const inf_jv *sua = get(dev, "sua");
+        if (!r->os && inf_jv_is(sua, INF_J_OBJ)) {
+            const inf_jv *plat = get(sua, "platform");
+            if (inf_jv_is(plat, INF_J_OBJ)) r->os = opt_str(plat, "brand");
         }
     }
     /* Consent, 2.6 top-level fields first, then the 2.5 ext locations. */
-    const cJSON *regs = get(root, "regs"), *rext = NULL;
-    if (cJSON_IsObject(regs)) {
+    const inf_jv *regs = get(root, "regs"), *rext = NULL;
+    if (inf_jv_is(regs, INF_J_OBJ)) {
         rext = get(regs, "ext");
-        if (!cJSON_IsObject(rext)) rext = NULL;
+        if (!inf_jv_is(rext, INF_J_OBJ)) rext = NULL;
         int64_t g = opt_int(regs, "gdpr", 0, 1, -1);
         if (g < 0) g = opt_int(rext, "gdpr", 0, 1, 0);
         r->gdpr = g == 1;
         r->coppa = opt_int(regs, "coppa", 0, 1, 0) == 1;
     }
-    const cJSON *user = get(root, "user");
-    if (cJSON_IsObject(user)) {
+    const inf_jv *user = get(root, "user");
+    if (inf_jv_is(user, INF_J_OBJ)) {
         r->user_id = opt_str(user, "id");
-        const cJSON *ugeo = get(user, "geo");
-        if (cJSON_IsObject(ugeo)) coarse_geo(ugeo, r);
+        const inf_jv *ugeo = get(user, "geo");
+        if (inf_jv_is(ugeo, INF_J_OBJ)) coarse_geo(ugeo, r);
         r->consent = opt_str(user, "consent");
-        const cJSON *uext = get(user, "ext");
-        if (!r->consent && cJSON_IsObject(uext)) r->consent = opt_str(uext, "consent");
+        const inf_jv *uext = get(user, "ext");
+        if (!r->consent && inf_jv_is(uext, INF_J_OBJ)) r->consent = opt_str(uext, "consent");
     }
     /* What of the user's data may be used is privacy.c's decision, made in
      * inf_req_parse once everything is read. */
@@ -495,7 +491,7 @@ bool inf_req_seat_ok(const inf_req *r, const char *seat) {
     return !listed(r->bseat, r->n_bseat, seat);
 }
 
-static void parse_auction(const cJSON *root, inf_req *r) {
+static void parse_auction(const inf_jv *root, inf_req *r) {
     r->at = (int)opt_int(root, "at", 1, 1000, 0);
     r->test = opt_int(root, "test", 0, 1, 0) == 1;
     r->n_wseat = str_list(get(root, "wseat"), r->wseat, INF_SEAT_MAX, &r->seats_truncated);
@@ -514,19 +510,32 @@ int inf_req_parse(const char *body, size_t len, inf_req *r, beat_reason *why) {
     r->n_imp = 0;
     r->n_imp_total = 0;
     if (!body || len == 0) return beat_reasonf(why, -EBADMSG, "body: empty");
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (!root) {
-        size_t at = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
-        return beat_reasonf(why, -EBADMSG, "body: invalid JSON near byte %zu", at);
+    /* Strings are unescaped in place, so the parse works on a copy. */
+    inf_jmem *m = inf_jmem_new();
+    char *text = m ? inf_jmem_alloc(m, len + 1) : NULL;
+    if (!text) {
+        inf_jmem_free(m);
+        return beat_reasonf(why, -EBADMSG, "body: no memory to parse it");
     }
-    if (end && !only_space(end, body + len)) {
-        cJSON_Delete(root);
-        return beat_reasonf(why, -EBADMSG, "body: trailing data after the JSON object");
+    memcpy(text, body, len);
+    text[len] = 0;
+    r->mem = m;
+    inf_jv *root;
+    size_t end;
+    int rc = inf_jparse(m, text, len, &inf_ortb_request, &root, &end);
+    if (rc == -ENOMEM) {
+        rc = beat_reasonf(why, -EBADMSG, "body: no memory to parse it");
+        goto fail;
     }
-    r->tree = root;
-    int rc;
-    if (!cJSON_IsObject(root)) {
+    if (rc < 0) {
+        rc = beat_reasonf(why, -EBADMSG, "body: invalid JSON near byte %zu", end);
+        goto fail;
+    }
+    if (!only_space(body + end, body + len)) {
+        rc = beat_reasonf(why, -EBADMSG, "body: trailing data after the JSON object");
+        goto fail;
+    }
+    if (!inf_jv_is(root, INF_J_OBJ)) {
         rc = beat_reasonf(why, -EBADMSG, "body: not a JSON object");
         goto fail;
     }
@@ -534,8 +543,8 @@ int inf_req_parse(const char *body, size_t len, inf_req *r, beat_reason *why) {
         (rc = parse_imps(root, r, why)) < 0 || (rc = parse_channel(root, r, why)) < 0 ||
         (rc = parse_cur(root, r, why)) < 0)
         goto fail;
-    const cJSON *tmax = get(root, "tmax");
-    if (tmax && !cJSON_IsNumber(tmax)) {
+    const inf_jv *tmax = get(root, "tmax");
+    if (tmax && !inf_jv_is(tmax, INF_J_NUM)) {
         rc = beat_reasonf(why, -EBADMSG, "tmax: not a number");
         goto fail;
     }
@@ -557,10 +566,8 @@ fail:
 
 void inf_req_fini(inf_req *r) {
     if (!r) return;
-    cJSON_Delete(r->tree);
-    r->tree = NULL;
-    for (int i = 0; i < r->n_trees; i++) cJSON_Delete(r->trees[i]);
-    r->n_trees = 0;
+    inf_jmem_free(r->mem);
+    r->mem = NULL;
     r->id = NULL;
     r->n_imp = 0;
 }

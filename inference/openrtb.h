@@ -1,6 +1,6 @@
 /* OpenRTB 2.5/2.6 bid requests parsed into the compact struct the bidder
  * reads (inf_req). Only fields the bidder uses are kept; strings point into
- * the parse tree, which the request owns until inf_req_fini. Everything here
+ * the parse's memory, which the request owns until inf_req_fini. Everything here
  * is untrusted input: malformed → -EBADMSG with a one-line reason (HTTP 400),
  * never an assert. Also here: the bidfloorcur currency table, consent
  * (2.5 ext and 2.6 top-level; decided on by privacy.c), wseat/bseat, at, test, device.sua, banner /
@@ -121,9 +121,7 @@ typedef struct inf_schain_node {
 } inf_schain_node;
 
 typedef struct inf_req {
-    void *tree;  /* owned parse tree (cJSON); strings below live in it */
-    int n_trees; /* native request strings parsed as their own trees */
-    void *trees[INF_IMP_MAX];
+    void *mem; /* owned: the parse (jparse.h inf_jmem); strings below live in it */
     const char *id;
     int64_t tmax_ms;           /* 0 = absent */
     bool cur_ok;               /* we can bid in a currency cur allows */
@@ -198,7 +196,7 @@ static_assert(offsetof(inf_req, n_bcat) < offsetof(inf_req, bcat) &&
 bool inf_req_seat_ok(const inf_req *r, const char *seat);
 
 /* Parses body[0..len) (need not be NUL-terminated). On success r owns the
- * parse tree: call inf_req_fini. On failure returns -EBADMSG with why set,
+ * parse's memory: call inf_req_fini. On failure returns -EBADMSG with why set,
  * and r holds nothing (inf_req_fini is still safe). r may be reused. */
 int inf_req_parse(const char *body, size_t len, inf_req *r, beat_reason *why);
 

@@ -13,9 +13,8 @@
  *     sharing or targeted-advertising opt-out, or its US Privacy section
  *     saying 'Y' → contextual. */
 #include "privacy.h"
-#include "jget.h"
+#include "jparse.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,35 +74,32 @@ void inf_privacy_metrics_init(void) {
 
 /* ---- reading -------------------------------------------------------------- */
 
-static const cJSON *pv_get(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_IsObject(o) ? inf_jget(o, k) : NULL;
-    return (v && cJSON_IsNull(v)) ? NULL : v;
-}
+static const inf_jv *pv_get(const inf_jv *o, const char *k) { return inf_jv_get(o, k); }
 
-static const char *pv_str(const cJSON *o, const char *k) {
-    const cJSON *v = pv_get(o, k);
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+static const char *pv_str(const inf_jv *o, const char *k) {
+    const inf_jv *v = pv_get(o, k);
+    return inf_jv_is(v, INF_J_STR) && v->s[0] ? v->s : NULL;
 }
 
 /* lat/lon of a geo object, when both are numbers in range. */
-static bool pv_geo(const cJSON *geo, double *lat, double *lon) {
-    const cJSON *a = pv_get(geo, "lat"), *o = pv_get(geo, "lon");
-    if (!cJSON_IsNumber(a) || !cJSON_IsNumber(o)) return false;
-    double la = a->valuedouble, lo = o->valuedouble;
+static bool pv_geo(const inf_jv *geo, double *lat, double *lon) {
+    const inf_jv *a = pv_get(geo, "lat"), *o = pv_get(geo, "lon");
+    if (!inf_jv_is(a, INF_J_NUM) || !inf_jv_is(o, INF_J_NUM)) return false;
+    double la = a->d, lo = o->d;
     if (!(la >= -90 && la <= 90) || !(lo >= -180 && lo <= 180)) return false;
     *lat = la;
     *lon = lo;
     return true;
 }
 
-static void pv_segments(const cJSON *user, inf_req *r) {
-    const cJSON *data = pv_get(user, "data"), *d, *s;
-    if (!cJSON_IsArray(data)) return;
-    cJSON_ArrayForEach(d, data) {
-        const cJSON *segs = pv_get(d, "segment");
-        if (!cJSON_IsArray(segs)) continue;
+static void pv_segments(const inf_jv *user, inf_req *r) {
+    const inf_jv *data = pv_get(user, "data"), *d, *s;
+    if (!inf_jv_is(data, INF_J_ARR)) return;
+    JV_FOR(d, data) {
+        const inf_jv *segs = pv_get(d, "segment");
+        if (!inf_jv_is(segs, INF_J_ARR)) continue;
         const char *provider = pv_str(d, "id");
-        cJSON_ArrayForEach(s, segs) {
+        JV_FOR(s, segs) {
             if (r->n_segments == INF_SEGMENTS_MAX) return; /* bounded: rest unused */
             const char *id = pv_str(s, "id");
             if (!id) continue;
@@ -113,9 +109,9 @@ static void pv_segments(const cJSON *user, inf_req *r) {
     }
 }
 
-static void pv_read(const cJSON *root, inf_req *r) {
-    const cJSON *user = pv_get(root, "user"), *dev = pv_get(root, "device");
-    const cJSON *regs = pv_get(root, "regs"), *rext = pv_get(regs, "ext");
+static void pv_read(const inf_jv *root, inf_req *r) {
+    const inf_jv *user = pv_get(root, "user"), *dev = pv_get(root, "device");
+    const inf_jv *regs = pv_get(root, "regs"), *rext = pv_get(regs, "ext");
     r->buyeruid = pv_str(user, "buyeruid");
     r->ifa = pv_str(dev, "ifa");
     r->has_geo = pv_geo(pv_get(dev, "geo"), &r->lat, &r->lon) ||
@@ -124,16 +120,16 @@ static void pv_read(const cJSON *root, inf_req *r) {
     r->us_privacy = pv_str(regs, "us_privacy");
     if (!r->us_privacy) r->us_privacy = pv_str(rext, "us_privacy");
     r->gpp = pv_str(regs, "gpp");
-    const cJSON *sid = pv_get(regs, "gpp_sid"), *it;
+    const inf_jv *sid = pv_get(regs, "gpp_sid"), *it;
     if (!r->gpp) {
         r->gpp = pv_str(rext, "gpp");
         if (!sid) sid = pv_get(rext, "gpp_sid");
     }
-    if (cJSON_IsArray(sid)) {
+    if (inf_jv_is(sid, INF_J_ARR)) {
         r->gpp_sid_given = true;
-        cJSON_ArrayForEach(it, sid) {
-            if (cJSON_IsNumber(it) && it->valuedouble >= 1 && it->valuedouble < 64)
-                r->gpp_sid |= (uint64_t)1 << (int)it->valuedouble;
+        JV_FOR(it, sid) {
+            if (inf_jv_is(it, INF_J_NUM) && it->d >= 1 && it->d < 64)
+                r->gpp_sid |= (uint64_t)1 << (int)it->d;
         }
     }
 }
@@ -188,8 +184,12 @@ static inf_privacy_reason priv_decide(const inf_req *r, bool *geo_ok) {
     return ok;
 }
 
-void inf_privacy_apply(const cJSON *root, inf_req *r) {
+void inf_privacy_apply(const inf_jv *root, inf_req *r) {
     pv_read(root, r);
+    inf_privacy_gate(r);
+}
+
+void inf_privacy_gate(inf_req *r) {
     bool geo_ok;
     inf_privacy_reason why = priv_decide(r, &geo_ok);
     r->privacy = why;

@@ -13,7 +13,7 @@
 #include "beat_util.h"
 #include "openrtb.h"
 
-struct cJSON;
+struct inf_jv;
 
 /* Why a request's personal data may or may not be used (metric label). */
 typedef enum {
@@ -45,6 +45,9 @@ void inf_privacy_metrics_init(void);
  * fields are absent), then gates them: sets r->personal_ok, r->privacy and
  * r->cap_key, and clears what may not be used. user_id, consent, gdpr and
  * coppa must already be parsed. */
-void inf_privacy_apply(const struct cJSON *root, inf_req *r);
+void inf_privacy_apply(const struct inf_jv *root, inf_req *r);
+/* The gate alone, on fields already read into r (inf_privacy_apply's
+ * second half; the fuzz oracle reads them its own way). */
+void inf_privacy_gate(inf_req *r);
 
 #endif

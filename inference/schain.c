@@ -2,45 +2,41 @@
  * other descriptive fields: a chain of the wrong shape is absent, which a
  * campaign that requires one then refuses. */
 #include "schain.h"
-#include "jget.h"
+#include "jparse.h"
 
-#include <cjson/cJSON.h>
 #include <string.h>
 #include <strings.h>
 
-static const cJSON *sc_get(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_IsObject(o) ? inf_jget(o, k) : NULL;
-    return (v && cJSON_IsNull(v)) ? NULL : v;
+static const inf_jv *sc_get(const inf_jv *o, const char *k) { return inf_jv_get(o, k); }
+
+static const char *sc_str(const inf_jv *o, const char *k) {
+    const inf_jv *v = sc_get(o, k);
+    return inf_jv_is(v, INF_J_STR) && v->s[0] ? v->s : NULL;
 }
 
-static const char *sc_str(const cJSON *o, const char *k) {
-    const cJSON *v = sc_get(o, k);
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+static int sc_int01(const inf_jv *o, const char *k) {
+    const inf_jv *v = sc_get(o, k);
+    if (!inf_jv_is(v, INF_J_NUM)) return -1;
+    return v->d == 0 ? 0 : v->d == 1 ? 1 : -1;
 }
 
-static int sc_int01(const cJSON *o, const char *k) {
-    const cJSON *v = sc_get(o, k);
-    if (!cJSON_IsNumber(v)) return -1;
-    return v->valuedouble == 0 ? 0 : v->valuedouble == 1 ? 1 : -1;
-}
-
-void inf_schain_read(const cJSON *root, inf_req *r) {
+void inf_schain_read(const inf_jv *root, inf_req *r) {
     r->schain_complete = -1;
     r->schain_truncated = false;
     r->n_schain = 0;
-    const cJSON *src = sc_get(root, "source");
-    const cJSON *sc = sc_get(src, "schain");
+    const inf_jv *src = sc_get(root, "source");
+    const inf_jv *sc = sc_get(src, "schain");
     if (!sc) sc = sc_get(sc_get(src, "ext"), "schain");
-    if (!cJSON_IsObject(sc)) return;
-    const cJSON *nodes = sc_get(sc, "nodes"), *n;
+    if (!inf_jv_is(sc, INF_J_OBJ)) return;
+    const inf_jv *nodes = sc_get(sc, "nodes"), *n;
     int complete = sc_int01(sc, "complete");
-    if (complete < 0 || !cJSON_IsArray(nodes)) return;
-    cJSON_ArrayForEach(n, nodes) {
+    if (complete < 0 || !inf_jv_is(nodes, INF_J_ARR)) return;
+    JV_FOR(n, nodes) {
         if (r->n_schain == INF_SCHAIN_MAX) {
             r->schain_truncated = true;
             break;
         }
-        if (!cJSON_IsObject(n)) { /* a hole in the chain: it cannot be complete */
+        if (!inf_jv_is(n, INF_J_OBJ)) { /* a hole in the chain: it cannot be complete */
             complete = 0;
             continue;
         }

@@ -9,7 +9,7 @@
 #include "beat_campaign.h"
 #include "openrtb.h"
 
-struct cJSON;
+struct inf_jv;
 
 /* Why a campaign's supply rules refuse a request. */
 typedef enum {
@@ -20,7 +20,7 @@ typedef enum {
 
 /* Reads the chain of root into r (absent or malformed: schain_complete -1,
  * no nodes; nodes beyond INF_SCHAIN_MAX set schain_truncated). */
-void inf_schain_read(const struct cJSON *root, inf_req *r);
+void inf_schain_read(const struct inf_jv *root, inf_req *r);
 
 /* The campaign's supply rules against r. A truncated chain is not complete
  * (its unread nodes could break it). The seller is the chain's first node:

@@ -90,7 +90,8 @@ static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
         }
     }
     beat_reason why = {{0}};
-    /* The parse tree lives in this worker's arena until inf_req_fini. */
+    /* The parse (the body's copy, its nodes) lives in this worker's arena
+     * until inf_req_fini. */
     inf_arena_on();
     int prc = inf_req_parse(body, len, &w->req, &why);
     inf_arena_off();

@@ -67,6 +67,8 @@ for r in $(find "$BUILD/asan/fuzz" -type f -name 'fuzz_*' 2>/dev/null | sort); d
   name=$(basename "$r"); corpus=fuzz/corpus/${name#fuzz_}
   [ -d "$corpus" ] || continue
   seeds=""; [ "$name" = fuzz_openrtb ] && seeds=tests/fixtures/openrtb # the IAB examples seed it too
+  # the differential parser target replays every OpenRTB seed as well
+  [ "$name" = fuzz_openrtb_diff ] && seeds="fuzz/corpus/openrtb tests/fixtures/openrtb"
   names+=("$r"); cmds+=("$r $corpus $seeds")
 done
 # The longest CPU-bound tests (simulated markets, stores under ASan) start
