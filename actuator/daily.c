@@ -3,6 +3,8 @@
  * kept in counted spend. */
 #include "daily.h"
 
+#include <math.h>
+
 /* A time of the engine's day in the controller's time base. */
 static int64_t ctl_time(int64_t t_engine, int64_t engine_ms, int64_t now_ms, double rate) {
     return now_ms + (int64_t)((double)(t_engine - engine_ms) / rate);
@@ -23,7 +25,17 @@ int act_daily_scope(const beat_campaign *c, act_daily *d, act_pacer *p, act_pace
         apply_base(d, p, 0);
         return 0;
     }
-    if (rc > 0) p->capped = false; /* asap: a new day, a new stop */
+    if (rc > 0) {
+        p->capped = false; /* asap: a new day, a new stop */
+        /* The last day's landing cut the multiplier to stop on its budget:
+         * the new day starts where that day cruised (the integrator with
+         * it: bumpless), not a window's worth of catching up below it. */
+        if (p->cruise > 0) {
+            p->multiplier = p->cruise;
+            p->integ = log(p->cruise);
+            p->err = 0.0;
+        }
+    }
     if (!(rate > 0)) rate = 1.0;
     int64_t budget = beat_daily_budget(c, &d->day, 1);
     int64_t life = in->budget_micros - d->day.base;

@@ -5,10 +5,12 @@
  *
  * The law:
  *   planned(t)  = budget × F(t), F the cumulative plan curve (uniform, or
- *                 the hourly weights), plan_rate(t) = budget × F'(t)
+ *                 the hourly weights), plan_rate(t) = budget × F'(t); a
+ *                 day's F completes land_lags data lags early (the lead)
  *   committed   = spent + in flight: recent spend rate × (age of the
  *                 newest closed bucket + transit_s), i.e. wins not yet
- *                 billed and buckets not yet closed or pulled
+ *                 billed and buckets not yet closed or pulled (the larger
+ *                 of the smoothed and fast rates; in a day, the smoothed)
  *   rate        = EWMA of the measured spend rate over data time (bucket
  *                 ends; time constant rate_tau_s)
  *   target      = plan_rate + (planned × (1 − aim_margin) − committed) / H
@@ -67,6 +69,8 @@ void act_pacer_cfg_default(act_pacer_cfg *c) {
     c->min_horizon_s = 15.0;
     c->end_horizon_s = 5.0;
     c->aim_margin = 0.0015;
+    c->land_lags = 3.0;
+    c->land_max_frac = 0.1;
     c->max_catchup = 4.0;
     c->step_down = 0.3;
     c->step_up = 1.5;
@@ -196,17 +200,50 @@ double act_open_s(const act_pacer_in *in, double from_ms, double to_ms) {
     return beat_sched_weight(in->sched, in->tz, NULL, a, b) / beat_clock_rate() / 1000.0;
 }
 
-double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
-    if (now_ms >= in->end_ms && in->end_ms > in->start_ms) return (double)in->budget_micros;
-    return (double)in->budget_micros * plan_frac(cfg, in, (double)now_ms);
-}
-
 /* How far behind the spend we see is: age of the newest closed bucket plus
  * notice and Kafka transit (inflight_s while the age is unknown). */
 static double data_lag_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
     if (in->data_ms < 0) return cfg->max_age_s;
     if (in->data_ms == 0) return cfg->inflight_s;
     return clampd((double)(now_ms - in->data_ms) / 1000.0, 0, cfg->max_age_s) + cfg->transit_s;
+}
+
+/* Seconds of open time the plan completes before the flight's end: a few
+ * data lags. A shortfall is seen a lag late and bought back over a few
+ * more; planned to the last second, whatever the market withholds near the
+ * end (users capped late in a day, a window closing) is lost for good. A
+ * lead spent early costs nothing: the hard stop holds the budget. On the
+ * wall clock a lag of seconds is nothing against a day; under a simulated
+ * clock it is minutes of engine time, which is what the lead is for. */
+static double land_lead_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms,
+                          double flight_s) {
+    if (!(flight_s > 0) || in->day_len_ms <= 0) return 0.0; /* days only, for now */
+    return fmin(cfg->land_lags * data_lag_s(cfg, in, now_ms), cfg->land_max_frac * flight_s);
+}
+
+/* The flight's open seconds (all of it without a schedule). */
+static double open_flight_s(const act_pacer_in *in) {
+    return act_open_s(in, (double)in->start_ms, (double)in->end_ms);
+}
+
+double act_land_lead_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
+    return land_lead_s(cfg, in, now_ms, open_flight_s(in));
+}
+
+/* The plan at t with the lead lead_s: the curve reaches the budget when a
+ * fraction lead_s/flight_s of it (the last seconds' share on a uniform
+ * plan) is still to come. */
+static double planned_at(const act_pacer_cfg *cfg, const act_pacer_in *in, double t_ms,
+                         double lead_frac) {
+    if (t_ms >= (double)in->end_ms && in->end_ms > in->start_ms) return (double)in->budget_micros;
+    double f = plan_frac(cfg, in, t_ms) / (1.0 - clampd(lead_frac, 0.0, 0.5));
+    return (double)in->budget_micros * fmin(f, 1.0);
+}
+
+double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
+    double flight_s = open_flight_s(in);
+    double lead_frac = flight_s > 0 ? land_lead_s(cfg, in, now_ms, flight_s) / flight_s : 0.0;
+    return planned_at(cfg, in, (double)now_ms, lead_frac);
 }
 
 /* The spend rate as counted: the larger of the smoothed and the fast one
@@ -282,6 +319,78 @@ static bool resume_scaled(const act_pacer_cfg *cfg, act_pacer *p, const act_pace
     p->err = 0.0;
     p->paused = false;
     return true;
+}
+
+/* One even-law step (the law in the header comment): dt > 0 seconds since
+ * the last step, lead_s the day's landing lead (0 outside a day). */
+static void even_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
+                      int64_t now_ms, double dt, double lead_s) {
+    double lmin = log(cfg->min_mult), lmax = log(cfg->max_mult);
+    /* With a schedule, the flight is its open time. */
+    double flight_s = (double)(in->end_ms - in->start_ms) / 1000.0;
+    double left_s = (double)(in->end_ms - now_ms) / 1000.0;
+    if (act_has_sched(in)) {
+        flight_s = fmax(act_open_s(in, (double)in->start_ms, (double)in->end_ms), 1.0);
+        left_s = act_open_s(in, (double)now_ms, (double)in->end_ms);
+    }
+    double mean_rate = (double)in->budget_micros / flight_s;
+    double lead_frac = lead_s / flight_s, planned = planned_at(cfg, in, (double)now_ms, lead_frac);
+    double plan_rate = planned_at(cfg, in, (double)now_ms + 1000, lead_frac) - planned;
+    if (left_s < 1.0) plan_rate = mean_rate;
+    double horizon_s = fmax(cfg->catchup_frac * flight_s, cfg->min_horizon_s);
+    /* Near the end the gap is closed by the plan's landing, but never over
+     * less than end_horizon_s: what a rise spends shows only a lag later. */
+    horizon_s = fmax(fmin(horizon_s, left_s - lead_s), fmax(dt, cfg->end_horizon_s));
+    /* A day's plan completes a lead early, so it is tracked on the
+     * unbiased in-flight estimate: the pessimistic one, right for the
+     * stop, would land every day short by its bias (~1% of a day at a
+     * simulated clock's pace). A flight without a lead keeps tracking on
+     * the pessimistic one: a surge in its last seconds then cannot push it
+     * over the budget (pacer_test surge_ending_late). */
+    double committed =
+        (double)in->spent_micros + (lead_s > 0 ? act_inflight_mean(cfg, p, in, now_ms)
+                                               : act_pacer_inflight(cfg, p, in, now_ms));
+    /* Aim a little under the plan: landing exactly on the budget means
+     * half of the flights end a noisy last second above it. */
+    double gap = planned * (1.0 - cfg->aim_margin) - committed;
+    double target = clampd(plan_rate + gap / horizon_s, 0.0, cfg->max_catchup * mean_rate);
+
+    double eps = 0.02 * mean_rate;
+    bool blind = p->rate <= 0;
+    /* The rate was bought at the multiplier in force at data time: what
+     * the current one buys is expected to differ by their ratio (spend at
+     * least proportional to the multiplier), so a cut already made is not
+     * made again while the data still shows the surge it answered. */
+    double seen = fmax(p->rate, 0.0);
+    if (in->data_ms > 0 && !blind) {
+        double lam_d = act_lam_at(p, (double)in->data_ms);
+        if (lam_d > 0) seen *= clampd(p->multiplier / lam_d, 0.1, 10.0);
+    }
+    double e = clampd(log((target + eps) / (seen + eps)), -3.0, 3.0);
+    /* After a long gap (restart, stall) act as if one short step passed:
+     * one stale measurement must not swing the multiplier end to end. */
+    double dt_ctl = fmin(dt, 5.0);
+    double de = (e - p->err) / dt_ctl;
+    p->err = e;
+
+    double u_p = cfg->kp * e + cfg->kd * de;
+    double integ = p->integ + cfg->ki * e * dt_ctl;
+    double u = integ + u_p;
+    /* Conditional integration: the integrator does not run further into a
+     * saturated output, nor above blind_max while nothing is spent. */
+    if ((u > lmax && e > 0) || (u < lmin && e < 0)) integ = p->integ;
+    if (blind && e > 0) integ = fmin(integ, fmax(p->integ, log(cfg->blind_max)));
+    p->integ = clampd(integ, lmin, lmax);
+    u = clampd(p->integ + u_p, lmin, lmax);
+    if (blind) u = fmin(u, fmax(log(p->multiplier), log(cfg->blind_max)));
+
+    double lm = log(p->multiplier);
+    /* Rises are smoothed; falls are taken at once (within step_down):
+     * budget safety beats revenue. */
+    double alpha = u < lm ? 1.0 : 1.0 - exp(-dt_ctl / cfg->smooth_tau_s);
+    double step =
+        clampd(alpha * (u - lm), dt_ctl * log(cfg->step_down), dt_ctl * log(cfg->step_up));
+    p->multiplier = clampd(exp(lm + step), cfg->min_mult, cfg->max_mult);
 }
 
 void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
@@ -380,6 +489,12 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
         p->multiplier = clampd(p->multiplier, cfg->min_mult, cfg->max_mult);
         return;
     }
+    /* Before the end game (twice the landing lead from the end) the
+     * multiplier is what the market asks of this campaign; a new day
+     * starts from it, not from the landing's cut. */
+    double lead_s = act_land_lead_s(cfg, in, now_ms);
+    if (lead_s > 0 && act_open_s(in, (double)now_ms, (double)in->end_ms) > 2.0 * lead_s)
+        p->cruise = p->multiplier;
     if (in->mode == BEAT_PACING_VALUE) {
         act_value_step(cfg, p, in, now_ms, fmin(dt, 5.0));
         /* The even law's integrator follows, for a switch back to it. */
@@ -387,63 +502,5 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
         p->err = 0.0;
         return;
     }
-
-    /* With a schedule, the flight is its open time. */
-    double flight_s = (double)(in->end_ms - in->start_ms) / 1000.0;
-    double left_s = (double)(in->end_ms - now_ms) / 1000.0;
-    if (act_has_sched(in)) {
-        flight_s = fmax(act_open_s(in, (double)in->start_ms, (double)in->end_ms), 1.0);
-        left_s = act_open_s(in, (double)now_ms, (double)in->end_ms);
-    }
-    double mean_rate = (double)in->budget_micros / flight_s;
-    double plan_rate =
-        (act_pacer_planned(cfg, in, now_ms + 1000) - act_pacer_planned(cfg, in, now_ms));
-    if (left_s < 1.0) plan_rate = mean_rate;
-    double horizon_s = fmax(cfg->catchup_frac * flight_s, cfg->min_horizon_s);
-    /* Near the end the gap is closed by the end, but never over less than
-     * end_horizon_s: what a rise spends shows only a lag later, and a
-     * last-second sprint lands past the budget. */
-    horizon_s = fmax(fmin(horizon_s, left_s), fmax(dt, cfg->end_horizon_s));
-    double committed = (double)in->spent_micros + act_pacer_inflight(cfg, p, in, now_ms);
-    /* Aim a little under the plan: landing exactly on the budget means
-     * half of the flights end a noisy last second above it. */
-    double gap = act_pacer_planned(cfg, in, now_ms) * (1.0 - cfg->aim_margin) - committed;
-    double target = clampd(plan_rate + gap / horizon_s, 0.0, cfg->max_catchup * mean_rate);
-
-    double eps = 0.02 * mean_rate;
-    bool blind = p->rate <= 0;
-    /* The rate was bought at the multiplier in force at data time: what
-     * the current one buys is expected to differ by their ratio (spend at
-     * least proportional to the multiplier), so a cut already made is not
-     * made again while the data still shows the surge it answered. */
-    double seen = fmax(p->rate, 0.0);
-    if (in->data_ms > 0 && !blind) {
-        double lam_d = act_lam_at(p, (double)in->data_ms);
-        if (lam_d > 0) seen *= clampd(p->multiplier / lam_d, 0.1, 10.0);
-    }
-    double e = clampd(log((target + eps) / (seen + eps)), -3.0, 3.0);
-    /* After a long gap (restart, stall) act as if one short step passed:
-     * one stale measurement must not swing the multiplier end to end. */
-    double dt_ctl = fmin(dt, 5.0);
-    double de = (e - p->err) / dt_ctl;
-    p->err = e;
-
-    double u_p = cfg->kp * e + cfg->kd * de;
-    double integ = p->integ + cfg->ki * e * dt_ctl;
-    double u = integ + u_p;
-    /* Conditional integration: the integrator does not run further into a
-     * saturated output, nor above blind_max while nothing is spent. */
-    if ((u > lmax && e > 0) || (u < lmin && e < 0)) integ = p->integ;
-    if (blind && e > 0) integ = fmin(integ, fmax(p->integ, log(cfg->blind_max)));
-    p->integ = clampd(integ, lmin, lmax);
-    u = clampd(p->integ + u_p, lmin, lmax);
-    if (blind) u = fmin(u, fmax(log(p->multiplier), log(cfg->blind_max)));
-
-    double lm = log(p->multiplier);
-    /* Rises are smoothed; falls are taken at once (within step_down):
-     * budget safety beats revenue. */
-    double alpha = u < lm ? 1.0 : 1.0 - exp(-dt_ctl / cfg->smooth_tau_s);
-    double step =
-        clampd(alpha * (u - lm), dt_ctl * log(cfg->step_down), dt_ctl * log(cfg->step_up));
-    p->multiplier = clampd(exp(lm + step), cfg->min_mult, cfg->max_mult);
+    even_step(cfg, p, in, now_ms, dt, lead_s);
 }

@@ -37,6 +37,11 @@ typedef struct act_pacer_cfg {
     double min_horizon_s;      /* ...but never over less than this */
     double end_horizon_s;      /* near the flight's end: never less than this */
     double aim_margin;         /* track planned × (1 − this): land just under budget */
+    double land_lags;          /* the plan completes this many data lags (age of the
+                             aggregates + transit) before the flight's last open
+                             second: a shortfall seen late still has time to be
+                             bought, and the hard stop holds what runs ahead */
+    double land_max_frac;      /* ...but at most this fraction of the open flight early */
     double max_catchup;        /* target rate is at most this × the mean plan rate */
     double step_down, step_up; /* bounds of the multiplier factor per second */
     double blind_max;          /* highest multiplier reached while nothing is spent */
@@ -97,6 +102,9 @@ typedef struct act_pacer {
     double lam_hist[ACT_PACER_HIST];
     int64_t lam_hist_ms[ACT_PACER_HIST]; /* in force from this time on */
     int n_hist;
+    double cruise;   /* the multiplier before the current day's (flight's)
+                           end game, where the landing cuts it: a new day
+                           starts from it (daily.c); 0 = none yet */
     double forecast; /* value law's last forecast of the flight's total
                            spend at the current λ (micros; < 0 = none) */
 } act_pacer;
@@ -129,8 +137,9 @@ void act_pacer_cfg_default(act_pacer_cfg *c);
  * -EINVAL (c untouched) otherwise. */
 int act_pacer_set_weights(act_pacer_cfg *c, const char *spec);
 void act_pacer_init(act_pacer *p);
-/* Planned cumulative spend at now (micros), along the weighted curve,
- * 0 before start and budget from end on. */
+/* Planned cumulative spend at now (micros), along the weighted curve
+ * compressed to complete land_lags data lags before the end (the lag
+ * measured at now), 0 before start and budget from then on. */
 double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms);
 /* Spend believed in flight: won or about to be counted, not yet in
  * spent_micros. */

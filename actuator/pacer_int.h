@@ -19,6 +19,9 @@ static inline bool act_has_sched(const act_pacer_in *in) { return in->sched && i
 /* Seconds of open time (all of it without a schedule) between two wall
  * times; the schedule is read on engine time (beat_clock.h). */
 double act_open_s(const act_pacer_in *in, double from_ms, double to_ms);
+/* Seconds of open time before the end at which the plan (and the value
+ * law's need) completes: land_lags data lags, capped (pacer.c). */
+double act_land_lead_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms);
 /* The multiplier in force at t_ms (the oldest remembered one before the
  * history; the current one when nothing is remembered). */
 double act_lam_at(const act_pacer *p, double t_ms);

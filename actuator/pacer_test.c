@@ -1,6 +1,6 @@
 /* Unit tests of the pacing controller (pacer.c) on a deterministic
  * simulated market, tick by tick: no sleeps, no wall clock, no sockets.
- * Every flight scenario checks the issue's done-means: budget utilisation
+ * Every flight scenario checks the pacing targets: budget utilisation
  * ≥ 99%, overspend ≤ 0.5%, mean absolute deviation of cumulative spend
  * from the plan ≤ 5% of budget (and prints the figures). */
 #include <math.h>

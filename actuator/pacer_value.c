@@ -18,7 +18,8 @@
  *                 inference: the EWMA of the spend rate, i.e. "supply
  *                 constant in time")
  *   need        = (budget × (1 − aim_margin) − spent − in flight) ÷ time
- *                 left (at least one tick)
+ *                 left before a day's landing lead (pacer.c; at least one
+ *                 tick)
  *   target      = λ̄ × (need ÷ forecast)^(1/γ), the ratio clamped to e^±3;
  *                 γ the elasticity of spend to λ (value_gamma: the hook
  *                 for a per-campaign estimate from the win-price landscape)
@@ -48,6 +49,7 @@ void act_value_init(act_pacer *p) {
     p->v_opps_avg = -1.0;
     p->v_loglam = 0.0;
     p->forecast = -1.0;
+    p->cruise = 0.0;
     p->n_hist = 0;
 }
 
@@ -151,9 +153,10 @@ void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
      * (the stop keeps its own, pessimistic estimate). */
     double committed = (double)in->spent_micros + act_inflight_mean(cfg, p, in, now_ms);
     double left = (double)in->budget_micros * (1.0 - cfg->aim_margin) - committed;
-    /* Over the time left, but not less than a tick: what is bid in the last
-     * seconds shows only after the flight, and the hard stop guards it. */
-    double end_s = fmax(left_s, cfg->lookahead_s);
+    /* Over the time left before the landing lead (pacer.c; a day's), but
+     * not less than a tick: what is bid in the last seconds shows only
+     * after the flight, and the hard stop guards it. */
+    double end_s = fmax(left_s - act_land_lead_s(cfg, in, now_ms), cfg->lookahead_s);
     double need = fmax(left, 0.0) / end_s;
     double fr = forecast_rate(cfg, p, in, left_s);
     double lm = log(p->multiplier);

@@ -289,6 +289,10 @@ int act_state_encode(const act_state *st, const char *actuator, int64_t now_ms, 
             rc |= beat_buf_puts(out, ",\"loglam\":");
             rc |= put_dbl(out, p->v_loglam);
         }
+        if (p->cruise > 0) {
+            rc |= beat_buf_puts(out, ",\"cruise\":");
+            rc |= put_dbl(out, p->cruise);
+        }
         rc |= beat_buf_puts(out, "}");
     }
     /* The win-price landscape (landscape.c), so a restart shades again at
@@ -348,6 +352,7 @@ static void restore_value(act_camp *c, const cJSON *o) {
     p->v_obs_s = field(o, "obs_s", 0, 1e12, p->v_obs_s);
     p->v_opps = field(o, "flight_opps", 0, 9e18, p->v_opps);
     double sa = field(o, "spend_avg", 0, 1e18, -1), oa = field(o, "opps_avg", 0, 1e18, -1);
+    p->cruise = field(o, "cruise", 1e-6, 1e6, p->cruise);
     double ll = field(o, "loglam", -20, 20, NAN);
     if (sa >= 0 && oa >= 0 && isfinite(ll)) {
         p->v_spend_avg = sa;

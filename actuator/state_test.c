@@ -277,6 +277,7 @@ static int test_state_value_fields(void) {
     plain->ctl.v_spend_avg = 3.25;
     plain->ctl.v_opps_avg = 6.5;
     plain->ctl.v_loglam = -0.5;
+    plain->ctl.cruise = 1.75;
     beat_buf out;
     beat_buf_init(&out, 1 << 20);
     CHECK(act_state_encode(&st, "act-1", T0, &out) == 0);
@@ -292,6 +293,7 @@ static int test_state_value_fields(void) {
     CHECK(p->ctl.v_obs_s == 12.5 && p->ctl.v_opps == 75);
     CHECK(p->ctl.v_spend_avg == 3.25 && p->ctl.v_opps_avg == 6.5);
     CHECK(p->ctl.v_loglam == -0.5);
+    CHECK(p->ctl.cruise == 1.75); /* a restarted actuator starts tomorrow where today cruised */
     CHECK_EQ_INT(act_state_find(&back, "named")->mode, BEAT_PACING_ASAP);
     /* The public part still carries only multiplier, paused, spend. */
     const char *pub = strstr(out.data, "\"campaigns\":{");

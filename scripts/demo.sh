@@ -77,6 +77,9 @@ export BEAT_LIGHTTRAINER_CHECKPOINT_EVERY_S=${BEAT_LIGHTTRAINER_CHECKPOINT_EVERY
 export BEAT_ACTUATOR_TICK_MS=${BEAT_ACTUATOR_TICK_MS:-250}
 export BEAT_DATASTREAM_BUCKET_MS=${BEAT_DATASTREAM_BUCKET_MS:-250}
 export BEAT_DATASTREAM_JOIN_WINDOW_MS=${BEAT_DATASTREAM_JOIN_WINDOW_MS:-5000}
+# ...and budget leases are renewed as often: the bids still unsettled when
+# a day (or flight) ends are locked at their worst case until a renewal.
+export BEAT_INFERENCE_LEASE_EVERY_MS=${BEAT_INFERENCE_LEASE_EVERY_MS:-250}
 # A short run has few clicks: keep every negative (default 10%), and judge
 # the model over its last 8,000 samples (about the last minute), not since
 # its cold start.
