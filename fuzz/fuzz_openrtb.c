@@ -36,6 +36,7 @@
 #include "../inference/gunzip.c"
 #include "../inference/notice.c"
 #include "../inference/model.c"
+#include "../inference/world.c"
 #include "../inference/targeting.c"
 #include "../inference/xcache.c"
 #include "../inference/fcap.c"
