@@ -271,7 +271,8 @@ static inf_model *fuzz_model(void) {
     ck.w = w;
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
-    uint8_t pre[9] = {BEAT_FRAME_CHECKPOINT, 1, 0, 0, 0, 0, 0, 0, 0};
+    uint8_t pre[BEAT_CKPT_FRAME_HEAD];
+    beat_ckpt_frame_head(pre, 1);
     beat_buf_append(&b, pre, sizeof pre);
     inf_model *m = NULL;
     beat_reason why = {{0}};
