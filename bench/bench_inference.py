@@ -23,13 +23,13 @@ pinned to core 0, wrk, the open-loop load generator and the sink to core 1
     handler changes).
 Prints figures; asserts nothing about speed. Used by bench.py; runs alone
 too (BUILD=build-x python3 bench/bench_inference.py)."""
-import json, os, random, shutil, struct, subprocess, sys, tempfile, time, zlib
+import json, os, random, shutil, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, HERE)
 from beatlib import (BUILD, ROOT, Procs, free_ports, get_json, healthz, http,  # noqa: E402
-                     wait_for)
+                     pack_checkpoint, wait_for)
 from benchlib import (CLIENT_CPU, CONNS, DUR, PIN, SERVER_CPU, client_argv,  # noqa: E402
                       cpu_delta, family, nginx, pin, post_many_script, probe_path, proc_stat,
                       stat_share, thread_cpu, wrk)
@@ -113,13 +113,10 @@ def checkpoint(bits):
     nw = dim + 1
     rnd = random.Random(11)
     w = [rnd.gauss(0.0, 0.05) for _ in range(dim)] + [-4.6]
-    hdr = json.dumps({"kind": "logreg", "trainer": "bench", "hash_bits": bits,
-                      "hash_seed": SEED, "dim": dim, "rank": 0, "n_weights": nw,
-                      "samples_seen": 1000000, "auc": 0.7, "logloss": 0.05,
-                      "avg_ctr": 0.01, "ts": int(time.time() * 1000)}).encode()
-    b = b"BEATCKPT" + struct.pack("<II", 1, len(hdr)) + hdr
-    b += struct.pack("<Q", nw) + struct.pack(f"<{nw}f", *w) + struct.pack("<Q", 0)
-    return b + struct.pack("<I", zlib.crc32(b) & 0xffffffff)
+    return pack_checkpoint({"kind": "logreg", "trainer": "bench", "hash_bits": bits,
+                            "hash_seed": SEED, "dim": dim, "rank": 0, "n_weights": nw,
+                            "samples_seen": 1000000, "auc": 0.7, "logloss": 0.05,
+                            "avg_ctr": 0.01, "ts": int(time.time() * 1000)}, w)
 
 
 def state(ids):

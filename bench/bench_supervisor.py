@@ -13,12 +13,11 @@
      SQLite transaction plus a snapshot publish.
 Subscribers, supervisor and this script share the machine. Prints one line
 per figure; nothing here asserts speed."""
-import http.client, json, os, shutil, struct, subprocess, sys, tempfile, threading, time
-import zlib
+import http.client, json, os, shutil, subprocess, sys, tempfile, threading, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, HERE)
-from beatlib import ROOT, Procs, free_ports, get_json, healthz, wait_for  # noqa: E402
+from beatlib import ROOT, Procs, free_ports, get_json, healthz, pack_checkpoint, wait_for  # noqa: E402
 from benchlib import probe_path  # noqa: E402
 
 SEED = "6265617466656174"  # BEAT_HASH_SEED_DEFAULT
@@ -69,13 +68,10 @@ def state(i):
 def big_ckpt(bits=BITS):
     dim = 1 << bits
     nw = dim + 1
-    hdr = json.dumps({"kind": "logreg", "trainer": "bench", "hash_bits": bits,
-                      "hash_seed": SEED, "dim": dim, "rank": 0, "n_weights": nw,
-                      "samples_seen": 1, "auc": 0.5, "logloss": 0.69, "avg_ctr": 0.01,
-                      "ts": int(time.time() * 1000)}).encode()
-    b = b"BEATCKPT" + struct.pack("<II", 1, len(hdr)) + hdr
-    b += struct.pack("<Q", nw) + b"\0" * (4 * nw) + struct.pack("<Q", 0)
-    return b + struct.pack("<I", zlib.crc32(b) & 0xffffffff)
+    return pack_checkpoint({"kind": "logreg", "trainer": "bench", "hash_bits": bits,
+                            "hash_seed": SEED, "dim": dim, "rank": 0, "n_weights": nw,
+                            "samples_seen": 1, "auc": 0.5, "logloss": 0.69, "avg_ctr": 0.01,
+                            "ts": int(time.time() * 1000)}, bytes(4 * nw))
 
 
 def post(conn, path, body, ctype="application/json"):

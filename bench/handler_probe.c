@@ -64,12 +64,10 @@ static inf_model *model(void) {
     ck.w = w;
     beat_buf b;
     beat_buf_init(&b, 16u << 20);
-    uint8_t pre[BEAT_CKPT_FRAME_HEAD];
-    beat_ckpt_frame_head(pre, 1);
-    beat_buf_append(&b, pre, sizeof pre);
     inf_model *m = NULL;
     beat_reason why = {{0}};
-    if (beat_ckpt_encode(&ck, &b) != 0 || inf_model_decode(b.data, b.len, 16u << 20, &m, &why))
+    if (beat_ckpt_frame_encode(&ck, 1, &b) != 0 ||
+        inf_model_decode(b.data, b.len, 16u << 20, &m, &why))
         fprintf(stderr, "handler_probe: model: %s\n", why.msg);
     beat_buf_fini(&b);
     free(w);

@@ -387,14 +387,33 @@ static int test_frame_head(void) {
     return 0;
 }
 
+/* A whole 'C' frame: the head for the version, then the checkpoint exactly
+ * as beat_ckpt_encode writes it, appended after what out held. */
+static int test_frame_encode(void) {
+    beat_ckpt c;
+    fill(&c, 10, 0, 10);
+    beat_buf f, ck;
+    beat_buf_init(&f, MAXB);
+    beat_buf_init(&ck, MAXB);
+    beat_buf_puts(&f, "pre");
+    CHECK_EQ_INT(beat_ckpt_frame_encode(&c, 77, &f), 0);
+    CHECK_EQ_INT(beat_ckpt_encode(&c, &ck), 0);
+    CHECK(f.len == 3 + BEAT_CKPT_FRAME_HEAD + ck.len);
+    int64_t v = -1;
+    CHECK_EQ_INT(beat_ckpt_frame_version(f.data + 3, f.len - 3, &v), 0);
+    CHECK(v == 77);
+    CHECK(memcmp(f.data + 3 + BEAT_CKPT_FRAME_HEAD, ck.data, ck.len) == 0);
+    beat_buf_fini(&f);
+    beat_buf_fini(&ck);
+    beat_ckpt_fini(&c);
+    return 0;
+}
+
 static const beat_test_case cases[] = {
-    {"frame_head", test_frame_head},
-    {"roundtrip_layout", t_roundtrip_layout},
-    {"roundtrip_variants", t_roundtrip_variants},
-    {"encode_refuses", t_encode_refuses},
-    {"truncated_and_flipped", t_truncated_and_flipped},
-    {"bad_headers", t_bad_headers},
-    {NULL, NULL},
+    {"frame_head", test_frame_head},          {"frame_encode", test_frame_encode},
+    {"roundtrip_layout", t_roundtrip_layout}, {"roundtrip_variants", t_roundtrip_variants},
+    {"encode_refuses", t_encode_refuses},     {"truncated_and_flipped", t_truncated_and_flipped},
+    {"bad_headers", t_bad_headers},           {NULL, NULL},
 };
 
 int main(int argc, char **argv) { return beat_test_main("beat_ckpt", cases, argc, argv); }

@@ -295,6 +295,10 @@ const beat_state_campaign *beat_state_find(const beat_state *s, const char *id);
 
 /* Writes the head of a 'C' frame for version into out[0..9). */
 void beat_ckpt_frame_head(uint8_t out[BEAT_CKPT_FRAME_HEAD], int64_t version);
+struct beat_ckpt; /* beat_ckpt.h */
+/* Appends a whole 'C' frame to out: the head for version, then c encoded
+ * (beat_ckpt_encode). 0, or its error with part of the frame appended. */
+int beat_ckpt_frame_encode(const struct beat_ckpt *c, int64_t version, beat_buf *out);
 /* The model version of a 'C' frame without decoding the checkpoint; the
  * checkpoint bytes follow at frame + BEAT_CKPT_FRAME_HEAD. -EBADMSG if it
  * is shorter than the head or has another tag (*version untouched). */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat_ckpt.h"
 #include "beat_json.h"
 
 #define FAIL(...) beat_reasonf(why, -EBADMSG, __VA_ARGS__)
@@ -227,6 +228,13 @@ static_assert(BEAT_CKPT_FRAME_HEAD == 1 + 8, "'C' frame head: tag, version");
 void beat_ckpt_frame_head(uint8_t out[BEAT_CKPT_FRAME_HEAD], int64_t version) {
     out[0] = BEAT_FRAME_CHECKPOINT;
     beat_put_le64(out + 1, (uint64_t)version);
+}
+
+int beat_ckpt_frame_encode(const beat_ckpt *c, int64_t version, beat_buf *out) {
+    uint8_t head[BEAT_CKPT_FRAME_HEAD];
+    beat_ckpt_frame_head(head, version);
+    int rc = beat_buf_append(out, head, sizeof head);
+    return rc ? rc : beat_ckpt_encode(c, out);
 }
 
 int beat_ckpt_frame_version(const void *frame, size_t len, int64_t *version) {

@@ -70,7 +70,7 @@ int64_t dst_ledger_key(const char *auction, const char *imp, int kind) {
 
 int64_t dst_ledger_release_key(uint64_t join_key) {
     uint8_t b[9];
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(join_key >> (8 * i));
+    beat_put_le64(b, join_key);
     b[8] = (uint8_t)('0' + DST_LEDGER_RELEASE);
     return (int64_t)(XXH3_64bits_withSeed(b, sizeof b, KEY_SEED) >> 1);
 }

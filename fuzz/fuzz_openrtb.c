@@ -36,6 +36,7 @@
 #include "../inference/gunzip.c"
 #include "../inference/notice.c"
 #include "../inference/model.c"
+#include "../inference/world.c"
 #include "../inference/targeting.c"
 #include "../inference/xcache.c"
 #include "../inference/fcap.c"
@@ -270,11 +271,10 @@ static inf_model *fuzz_model(void) {
     ck.w = w;
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
-    uint8_t pre[9] = {BEAT_FRAME_CHECKPOINT, 1, 0, 0, 0, 0, 0, 0, 0};
-    beat_buf_append(&b, pre, sizeof pre);
     inf_model *m = NULL;
     beat_reason why = {{0}};
-    if (beat_ckpt_encode(&ck, &b) != 0 || inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
+    if (beat_ckpt_frame_encode(&ck, 1, &b) != 0 ||
+        inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
         fprintf(stderr, "fuzz_openrtb: model: %s\n", why.msg);
     beat_buf_fini(&b);
     return m;

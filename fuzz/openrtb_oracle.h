@@ -1,6 +1,6 @@
 /* The bid path's request reading as it was with cJSON (openrtb.c,
  * privacy.c and schain.c before the one-pass parser, jparse.c): kept here
- * only as the oracle of fuzz_jparse.c, which requires both to accept and
+ * only as the oracle of fuzz_openrtb_diff.c, which requires both to accept and
  * refuse the same bodies with the same reasons and to read the same
  * inf_req. Not built into any daemon; names carry orc_. The privacy
  * decision itself is shared (inf_privacy_gate). */

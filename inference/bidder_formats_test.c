@@ -292,7 +292,7 @@ static int test_native_response(void) {
     return 0;
 }
 
-/* The world's packed sizes (banners only, model.c) decide exactly what the
+/* The world's packed sizes (banners only, world.c) decide exactly what the
  * creatives themselves would: every campaign of every test file against
  * banner, video and native imps, with and without battr, sizes that pack
  * and sizes that do not. */

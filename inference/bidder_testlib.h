@@ -51,12 +51,10 @@ static inline inf_model *make_model(double avg_ctr) {
     ck.w = w;
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
-    uint8_t pre[BEAT_CKPT_FRAME_HEAD];
-    beat_ckpt_frame_head(pre, 5);
-    beat_buf_append(&b, pre, sizeof pre);
     inf_model *m = NULL;
     beat_reason why = {{0}};
-    if (beat_ckpt_encode(&ck, &b) == 0 && inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
+    if (beat_ckpt_frame_encode(&ck, 5, &b) == 0 &&
+        inf_model_decode(b.data, b.len, 1 << 20, &m, &why) != 0)
         fprintf(stderr, "  model: %s\n", why.msg);
     beat_buf_fini(&b);
     return m;

@@ -1,33 +1,12 @@
-/* The lean HTTP server against raw sockets: keep-alive, pipelining, a
- * request cut into single bytes, chunked bodies, Expect: 100-continue,
- * 413/431/400/405/404/505, HTTP/1.0 close, the read timeout (408), the
- * connection limit, /healthz and /metrics. The server runs on this thread's
- * event loop; each scenario's client runs on a second thread. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+/* The lean HTTP server against raw sockets, request by request: keep-alive,
+ * pipelining, a request cut into single bytes, chunked bodies, Expect:
+ * 100-continue, 413/431/400/405/404/505, HTTP/1.0 close, stray line breaks,
+ * the gate, /healthz and /metrics. Connection lifetimes and limits are in
+ * http_conn_test.c; the harness (server on this thread's event loop, each
+ * scenario's client on a second thread) is http_testlib.h. */
+#include "http_testlib.h"
 
-#include "beat_log.h"
-#include "beat_srccap.h"
-#include "beat_test.h"
-#include "http.h"
-
-static int port;
-static atomic_int done;
-static atomic_int bids_seen;     /* bid handler calls */
-static inf_http_gate_fn gate_fn; /* the gate of the next run (NULL: none) */
-static atomic_int gate_peer_ok;  /* the gate saw a loopback IPv4 peer */
+static atomic_int gate_peer_ok; /* the gate saw a loopback IPv4 peer */
 
 /* A gate deciding by X-Beat-Exchange alone: "deny" → 403, "full" → 204
  * with a reason header, anything else admitted with tag_i = its length. */
@@ -48,100 +27,6 @@ static void gate_by_id(void *arg, const inf_http_head *hd, inf_http_verdict *v) 
         v->tag_i = (int)strlen(x);
     }
 }
-
-/* Echo handler: {"len":N,"v":"<x-openrtb-version>","ce":"<encoding>"}. */
-static void on_bid(void *arg, const inf_http_req *rq, inf_http_conn *c) {
-    (void)arg;
-    if (!rq->post) {
-        inf_http_reply_error(c, 405, NULL, "Allow: POST\r\n", "use POST");
-        return;
-    }
-    char b[256];
-    atomic_fetch_add(&bids_seen, 1);
-    int n = snprintf(b, sizeof b, "{\"len\":%zu,\"v\":\"%s\",\"ce\":\"%s\",\"b0\":\"%c\",\"t\":%d}",
-                     rq->body_len, rq->ortb_version ? rq->ortb_version : "",
-                     rq->content_encoding ? rq->content_encoding : "",
-                     rq->body_len ? rq->body[0] : '-', rq->tag_i);
-    inf_http_reply(c, 200, rq->ortb_version, NULL, b, (size_t)n);
-}
-
-static bool health(void *arg, beat_buf *d) {
-    (void)arg;
-    beat_buf_puts(d, "\"x\":1");
-    return true;
-}
-
-/* rcvbuf > 0: a receive buffer that small (a client slow to take replies). */
-static int dial_buf(int rcvbuf) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-static int dial(void) { return dial_buf(0); }
-
-/* Reads until EOF or quiet_ms of silence; returns bytes read, *eof set. */
-static size_t slurp(int fd, char *out, size_t cap, int quiet_ms, bool *eof) {
-    size_t n = 0;
-    *eof = false;
-    while (n + 1 < cap) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, quiet_ms) <= 0) break;
-        ssize_t k = recv(fd, out + n, cap - 1 - n, 0);
-        if (k <= 0) {
-            *eof = true;
-            break;
-        }
-        n += (size_t)k;
-    }
-    out[n] = '\0';
-    return n;
-}
-
-static int count(const char *hay, const char *needle) {
-    int k = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) k++;
-    return k;
-}
-
-/* ---- scenarios (client thread) ------------------------------------------- */
-
-static char got[1 << 16];
-static bool got_eof;
-static int conns_seen;
-
-typedef void (*scenario)(void);
-
-static void send_all(int fd, const char *s, size_t n) {
-    while (n) {
-        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
-        if (k <= 0) return;
-        s += k;
-        n -= (size_t)k;
-    }
-}
-
-static void exchange(const char *req, int quiet_ms) {
-    int fd = dial();
-    if (fd < 0) {
-        got[0] = '\0';
-        return;
-    }
-    send_all(fd, req, strlen(req));
-    slurp(fd, got, sizeof got, quiet_ms, &got_eof);
-    close(fd);
-}
-
-#define POST1                                                                                      \
-    "POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"                              \
-    "x-openrtb-version: 2.6\r\n\r\nhello"
 
 static void sc_keepalive(void) {
     int fd = dial();
@@ -223,178 +108,11 @@ static void sc_http10(void) {
     exchange("POST /openrtb2/bid HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi", 1000);
 }
 
-static void sc_timeout(void) { /* headers never finish: 408 by the sweep */
-    exchange("POST /openrtb2/bid HTTP/1.1\r\nContent-Le", 2500);
-}
-
-static void sc_limit(void) {
-    int a = dial(), b = dial();
-    usleep(100 * 1000);
-    int c = dial(); /* the server holds 2: the oldest waiting one (a) makes room */
-    char buf[64];
-    bool eof = false;
-    if (a >= 0) slurp(a, buf, sizeof buf, 1000, &eof);
-    conns_seen = eof ? 1 : 0;
-    if (c >= 0) {
-        send_all(c, POST1, strlen(POST1));
-        slurp(c, got, sizeof got, 200, &got_eof);
-    }
-    if (a >= 0) close(a);
-    close(b);
-    if (c >= 0) close(c);
-}
-
 /* More than CRLF_MAX stray line breaks before a request: 400, closed. */
 static void sc_crlf_flood(void) {
     exchange("\r\n\r\n\r\n\r\n\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n", 300);
 }
 static void sc_crlf_few(void) { exchange("\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n", 300); }
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t idle_closed_ms, drip_closed_ms;
-
-/* A served connection dripping line breaks (fewer than the bound) is
- * closed when its idle time since the last complete request runs out, as
- * a silent one is: the line breaks do not start a request's clock. Both
- * are watched from the same instant; *_closed_ms stay -1 if not closed. */
-static void sc_idle_drip(void) {
-    const char *req = "GET /healthz HTTP/1.1\r\n\r\n";
-    int fds[2] = {dial(), dial()};
-    char buf[4096];
-    bool eof;
-    for (int i = 0; i < 2; i++) {
-        send_all(fds[i], req, strlen(req));
-        slurp(fds[i], buf, sizeof buf, 100, &eof);
-    }
-    int64_t t0 = mono_ms(), *closed[2] = {&idle_closed_ms, &drip_closed_ms};
-    idle_closed_ms = drip_closed_ms = -1;
-    while (mono_ms() - t0 < 6000 && (idle_closed_ms < 0 || drip_closed_ms < 0)) {
-        struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = fds[1], .events = POLLIN}};
-        if (poll(p, 2, 300) == 0 && drip_closed_ms < 0) /* one break per 300 ms: ~7 in 2 s */
-            (void)send(fds[1], "\n", 1, MSG_NOSIGNAL);
-        for (int i = 0; i < 2; i++)
-            if (*closed[i] < 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
-                recv(fds[i], buf, sizeof buf, 0) <= 0)
-                *closed[i] = mono_ms() - t0;
-    }
-    close(fds[0]);
-    close(fds[1]);
-}
-
-/* Three connections from one address against a cap of 2: the third is
- * closed at accept and the first two are served; once one closes, a new
- * one gets in. */
-static int cap_served, cap_third_eof, cap_after_served;
-static int served(int fd) { /* 1 if a /healthz on fd is answered 200 */
-    char buf[4096];
-    bool eof;
-    send_all(fd, "GET /healthz HTTP/1.1\r\n\r\n", 25);
-    slurp(fd, buf, sizeof buf, 300, &eof);
-    return count(buf, "HTTP/1.1 200 OK");
-}
-static void sc_per_source(void) {
-    char buf[64];
-    bool eof;
-    int a = dial(), b = dial(), c = dial();
-    slurp(c, buf, sizeof buf, 1000, &eof);
-    cap_third_eof = eof && !buf[0];
-    cap_served = served(a) + served(b);
-    close(a);
-    usleep(100 * 1000); /* the server sees a's EOF on its next loop turn */
-    int d = dial();
-    cap_after_served = served(d);
-    close(b);
-    close(c);
-    close(d);
-}
-
-/* A client that pipelines requests faster than it reads the replies
- * (16 KB every 100 ms): the replies back up, and the slot is freed
- * read_timeout_ms after that (the deadline runs from when they backed up,
- * not from the last byte the client took). */
-static int64_t slow_reader_ms;
-static void sc_slow_reader(void) {
-    int fd = dial_buf(4096);
-    slow_reader_ms = -2;
-    if (fd < 0) return;
-    static char reqs[40000 * 26];
-    size_t n = 0, off = 0;
-    for (int i = 0; i < 40000; i++) n += (size_t)sprintf(reqs + n, "GET /healthz HTTP/1.1\r\n\r\n");
-    int64_t t0 = mono_ms();
-    static char b[16384];
-    slow_reader_ms = -1;
-    while (mono_ms() - t0 < 8000) {
-        /* non-blocking: as much as the server takes, more each turn */
-        for (ssize_t k = 1; off < n && k > 0;) {
-            k = send(fd, reqs + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (k > 0) off += (size_t)k;
-        }
-        usleep(100 * 1000);
-        ssize_t k = recv(fd, b, sizeof b, MSG_DONTWAIT);
-        if (k == 0 || (k < 0 && errno != EAGAIN)) {
-            slow_reader_ms = mono_ms() - t0;
-            break;
-        }
-    }
-    close(fd);
-}
-
-/* ---- harness ------------------------------------------------------------------ */
-
-static int run_idle_ms = 60000;     /* the next run's idle timeout */
-static struct beat_srccap *run_cap; /* the next run's per-source cap */
-
-static void *client_main(void *arg) {
-    ((scenario)arg)();
-    atomic_store(&done, 1);
-    return NULL;
-}
-
-static void poll_done(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    if (atomic_load(&done)) event_base_loopbreak(arg);
-}
-
-static int run(scenario sc, int max_conns, int read_timeout_ms) {
-    struct event_base *base = event_base_new();
-    inf_http_cfg cfg = {.listen = "127.0.0.1:0",
-                        .max_body = 4096,
-                        .max_header = 1024,
-                        .max_conns = max_conns,
-                        .read_timeout_ms = read_timeout_ms,
-                        .idle_timeout_ms = run_idle_ms,
-                        .srccap = run_cap,
-                        .bid = on_bid,
-                        .health = health,
-                        .gate = gate_fn};
-    int err = 0;
-    inf_http *h = inf_http_new(base, &cfg, &err);
-    if (!h) {
-        fprintf(stderr, "  inf_http_new: %d\n", err);
-        event_base_free(base);
-        return 1;
-    }
-    port = inf_http_port(h);
-    atomic_store(&done, 0);
-    got[0] = '\0';
-    struct event *tick = event_new(base, -1, EV_PERSIST, poll_done, base);
-    struct timeval tv = {0, 10000};
-    event_add(tick, &tv);
-    pthread_t th;
-    pthread_create(&th, NULL, client_main, (void *)sc);
-    event_base_dispatch(base);
-    pthread_join(th, NULL);
-    event_free(tick);
-    inf_http_free(h);
-    event_base_free(base);
-    return 0;
-}
 
 static int test_keepalive(void) {
     CHECK(run(sc_keepalive, 8, 5000) == 0);
@@ -482,13 +200,6 @@ static int test_http10_closes(void) {
     return 0;
 }
 
-static int test_read_timeout(void) {
-    CHECK(run(sc_timeout, 8, 200) == 0);
-    CHECK(strncmp(got, "HTTP/1.1 408 ", 13) == 0);
-    CHECK(got_eof);
-    return 0;
-}
-
 #define XPOST(x)                                                                                   \
     "POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nX-Beat-Exchange: " x                                \
     "\r\nX-Beat-Key: k\r\nContent-Length: 5\r\n\r\nhello"
@@ -531,13 +242,6 @@ static int test_gate(void) {
     return 0;
 }
 
-static int test_conn_limit(void) {
-    CHECK(run(sc_limit, 2, 5000) == 0);
-    CHECK_EQ_INT(conns_seen, 1);               /* the oldest idle one was evicted */
-    CHECK(strstr(got, "HTTP/1.1 200 OK\r\n")); /* the newcomer is served */
-    return 0;
-}
-
 static int test_stray_crlf(void) {
     CHECK(run(sc_crlf_few, 8, 5000) == 0);
     CHECK(strncmp(got, "HTTP/1.1 200 OK\r\n", 17) == 0);
@@ -545,49 +249,6 @@ static int test_stray_crlf(void) {
     CHECK(run(sc_crlf_flood, 8, 5000) == 0);
     CHECK(strncmp(got, "HTTP/1.1 400 ", 13) == 0);
     CHECK(got_eof);
-    return 0;
-}
-
-static int test_idle_not_refreshed(void) {
-    run_idle_ms = 1500;
-    int rc = run(sc_idle_drip, 8, 5000);
-    run_idle_ms = 60000;
-    CHECK(rc == 0);
-    /* 1.5 s idle + up to 1 s of sweep (+ scheduling); a drip that started
-     * a request's clock would add the 5 s read timeout */
-    CHECK(idle_closed_ms > 0 && idle_closed_ms < 3500);
-    CHECK(drip_closed_ms > 0 && drip_closed_ms < 3500);
-    return 0;
-}
-
-static int test_per_source_cap(void) {
-    int err = 0;
-    run_cap = beat_srccap_new(2, 16, NULL, &err);
-    CHECK(run_cap != NULL);
-    int rc = run(sc_per_source, 8, 5000);
-    int left = beat_srccap_sources(run_cap);
-    beat_srccap_free(run_cap);
-    run_cap = NULL;
-    CHECK(rc == 0);
-    CHECK(cap_third_eof);
-    CHECK_EQ_INT(cap_served, 2);
-    CHECK_EQ_INT(cap_after_served, 1);
-    CHECK_EQ_INT(left, 0); /* every close gave its count back */
-    /* exempt: the same three are all let in */
-    run_cap = beat_srccap_new(2, 16, "127.0.0.0/8", &err);
-    CHECK(run_cap != NULL);
-    rc = run(sc_per_source, 8, 5000);
-    beat_srccap_free(run_cap);
-    run_cap = NULL;
-    CHECK(rc == 0);
-    CHECK(!cap_third_eof);
-    return 0;
-}
-
-static int test_slow_reader(void) {
-    CHECK(run(sc_slow_reader, 8, 1000) == 0);
-    /* backed up for 1 s + up to 1 s of sweep */
-    CHECK(slow_reader_ms > 0 && slow_reader_ms < 4000);
     return 0;
 }
 
@@ -602,13 +263,8 @@ int main(int argc, char **argv) {
         {"expect_continue", test_expect_continue},
         {"routes", test_routes},
         {"http10_closes", test_http10_closes},
-        {"read_timeout", test_read_timeout},
-        {"conn_limit", test_conn_limit},
         {"gate", test_gate},
         {"stray_crlf", test_stray_crlf},
-        {"idle_not_refreshed", test_idle_not_refreshed},
-        {"per_source_cap", test_per_source_cap},
-        {"slow_reader", test_slow_reader},
         {NULL, NULL},
     };
     return beat_test_main("http", cases, argc, argv);

@@ -277,20 +277,31 @@ static inf_jv *node(jp *p) {
     return v;
 }
 
-static bool array(jp *p, const inf_jschema *s, inf_jv *v) {
-    if (p->depth >= NESTING_MAX) return false;
+/* Steps into an array or object at its opening byte, as cJSON does: 1
+ * when close follows at once (empty), 0 when members follow (off back on
+ * the opening byte, so each member's loop turn steps past its separator),
+ * -1 on too deep a nesting or the end of the input. */
+static int enter(jp *p, char close) {
+    if (p->depth >= NESTING_MAX) return -1;
     p->depth++;
+    p->off++;
+    ws(p);
+    if (p->off < p->len && p->c[p->off] == close) return 1;
+    if (p->off >= p->len) {
+        p->off--;
+        return -1;
+    }
+    p->off--;
+    return 0;
+}
+
+static bool array(jp *p, const inf_jschema *s, inf_jv *v) {
+    int e = enter(p, ']');
+    if (e < 0) return false;
     bool keep = v && s && s->items;
     inf_jv **tail = v ? &v->child : NULL;
     int n = 0;
-    p->off++;
-    ws(p);
-    if (p->off < p->len && p->c[p->off] == ']') goto done;
-    if (p->off >= p->len) {
-        p->off--;
-        return false;
-    }
-    p->off--;
+    if (e) goto done;
     do {
         p->off++;
         ws(p);
@@ -323,19 +334,12 @@ static int key_index(const inf_jschema *s, const char *k) {
 }
 
 static bool object(jp *p, const inf_jschema *s, inf_jv *v) {
-    if (p->depth >= NESTING_MAX) return false;
-    p->depth++;
+    int e = enter(p, '}');
+    if (e < 0) return false;
     bool keep = v && s && s->n_keys;
     inf_jv **tail = v ? &v->child : NULL;
     uint32_t seen = 0;
-    p->off++;
-    ws(p);
-    if (p->off < p->len && p->c[p->off] == '}') goto done;
-    if (p->off >= p->len) {
-        p->off--;
-        return false;
-    }
-    p->off--;
+    if (e) goto done;
     do {
         p->off++;
         ws(p);

@@ -3,7 +3,7 @@
  * request is accepted or refused exactly as then), but nodes are built only
  * for the members a schema names; everything else is checked and skipped,
  * numbers included, without allocating. Strings are unescaped in place in
- * the caller's (mutable) text. fuzz/fuzz_jparse.c holds both to the same
+ * the caller's (mutable) text. fuzz/fuzz_openrtb_diff.c holds both to the same
  * answers. */
 #ifndef INF_JPARSE_H
 #define INF_JPARSE_H

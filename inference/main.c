@@ -4,7 +4,7 @@
  * careful link"). Flags, wiring and the main loop live here; the workers and
  * the bid handler are worker.c, /healthz, gauges, alerts and stats health.c,
  * HTTP http_conn.c and http.c, parse memory arena.c, parsing openrtb.c, the auction
- * bidder.c, worlds model.c, the supervisor link sync.c, bid logs bidlog.c.
+ * bidder.c, the model model.c, worlds world.c, the supervisor link sync.c, bid logs bidlog.c.
  * The bid path never blocks on a peer and never logs per request. */
 #include <errno.h>
 #include <inttypes.h>

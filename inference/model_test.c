@@ -48,10 +48,7 @@ static int ckpt_frame(beat_buf *b, int64_t version, uint32_t bits, double avg_ct
     if (!w) return -ENOMEM;
     w[ck.h.dim] = bias;
     ck.w = w;
-    uint8_t pre[9] = {BEAT_FRAME_CHECKPOINT};
-    for (int i = 0; i < 8; i++) pre[1 + i] = (uint8_t)((uint64_t)version >> (8 * i));
-    int rc = beat_buf_append(b, pre, sizeof pre);
-    if (rc == 0) rc = beat_ckpt_encode(&ck, b);
+    int rc = beat_ckpt_frame_encode(&ck, version, b);
     free(w);
     return rc;
 }

@@ -93,10 +93,9 @@ static int test_pub_and_rep(void) {
     free(m);
 
     /* A checkpoint frame, then a heartbeat carrying both CRCs. */
-    uint8_t cbuf[9 + 1000];
-    cbuf[0] = 'C';
-    for (int i = 0; i < 8; i++) cbuf[1 + i] = (uint8_t)(i == 0 ? 5 : 0);
-    for (int i = 0; i < 1000; i++) cbuf[9 + i] = (uint8_t)(i * 13);
+    uint8_t cbuf[BEAT_CKPT_FRAME_HEAD + 1000];
+    beat_ckpt_frame_head(cbuf, 5);
+    for (int i = 0; i < 1000; i++) cbuf[BEAT_CKPT_FRAME_HEAD + i] = (uint8_t)(i * 13);
     sup_frame *cf = frame_of(cbuf, sizeof cbuf);
     sup_pub_set_model(p, 5, cf);
     m = recv_tag(sub, 'C', 3000, &n);

@@ -66,10 +66,7 @@ static sup_frame *model(int64_t v) {
     beat_buf b;
     beat_buf_init(&b, 1 << 20);
     sup_frame *fr = NULL;
-    uint8_t head[BEAT_CKPT_FRAME_HEAD];
-    beat_ckpt_frame_head(head, v);
-    if (c.w && beat_buf_append(&b, head, sizeof head) == 0 && beat_ckpt_encode(&c, &b) == 0)
-        fr = frame_of(b.data, b.len);
+    if (c.w && beat_ckpt_frame_encode(&c, v, &b) == 0) fr = frame_of(b.data, b.len);
     beat_buf_fini(&b);
     free(c.w);
     return fr;

@@ -1,12 +1,25 @@
 """Helpers for integration tests: free ports, real processes with logs,
 polling with deadlines (never bare sleeps), HTTP on loopback, cleanup by PID.
 Standard library only."""
-import json, os, signal, socket, subprocess, time, urllib.request, urllib.error
+import json, os, signal, socket, struct, subprocess, time, urllib.request, urllib.error, zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", "build")
 BIN = os.path.join(ROOT, BUILD, "bin")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+
+
+def pack_checkpoint(header, weights, private=b""):
+    """A checkpoint following common/beat_ckpt.h byte for byte: magic,
+    format 1, the JSON header, the weights as little-endian float32 (floats,
+    or their bytes ready-made), the private section, CRC-32."""
+    hdr = json.dumps(header).encode()
+    if not isinstance(weights, (bytes, bytearray)):
+        weights = struct.pack(f"<{len(weights)}f", *weights)
+    b = b"BEATCKPT" + struct.pack("<II", 1, len(hdr)) + hdr
+    b += struct.pack("<Q", len(weights) // 4) + weights
+    b += struct.pack("<Q", len(private)) + private
+    return b + struct.pack("<I", zlib.crc32(b) & 0xffffffff)
 
 
 def free_port():

@@ -199,15 +199,21 @@ def test_writes_refused_before_the_body():
         healthz_ms(port)
 
 
+def lone_inference(name, *extra):
+    """(port, argv) of a beat-inference with nothing behind it (its
+    supervisor and bid log ports are free and stay unanswered): the HTTP
+    edge alone."""
+    port, pub, rep, lease, bidlog = free_ports(5)
+    return port, ["beat-inference", "--listen", f"127.0.0.1:{port}",
+                  "--supervisor-pub", f"tcp://127.0.0.1:{pub}",
+                  "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
+                  "--supervisor-lease", f"tcp://127.0.0.1:{lease}",
+                  "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}", "--name", name, *extra]
+
+
 def test_inference_bid_port_survives_slow_flood():
     tmp = tempfile.mkdtemp(prefix="edges-")
-    port, pub, rep, lease, bidlog = free_ports(5)
-    argv = ["beat-inference", "--listen", f"127.0.0.1:{port}",
-            "--supervisor-pub", f"tcp://127.0.0.1:{pub}",
-            "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
-            "--supervisor-lease", f"tcp://127.0.0.1:{lease}",
-            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}", "--name", "inf-edges",
-            "--max-conns", "100", "--read-timeout-ms", "1500"]
+    port, argv = lone_inference("inf-edges", "--max-conns", "100", "--read-timeout-ms", "1500")
     with Procs(os.path.join(tmp, "logs")) as procs:
         procs.start("inference", argv)
         wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["svc"], 10,
@@ -232,13 +238,7 @@ def test_inference_request_clock_starts_at_accept():
     accept, so a slot is held at most --read-timeout-ms plus the sweep's
     second, never twice that."""
     tmp = tempfile.mkdtemp(prefix="edges-")
-    port, pub, rep, lease, bidlog = free_ports(5)
-    argv = ["beat-inference", "--listen", f"127.0.0.1:{port}",
-            "--supervisor-pub", f"tcp://127.0.0.1:{pub}",
-            "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
-            "--supervisor-lease", f"tcp://127.0.0.1:{lease}",
-            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}", "--name", "inf-clock",
-            "--read-timeout-ms", "3000"]
+    port, argv = lone_inference("inf-clock", "--read-timeout-ms", "3000")
     with Procs(os.path.join(tmp, "logs")) as procs:
         procs.start("inference", argv)
         wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["svc"], 10,
@@ -260,15 +260,10 @@ def test_inference_out_of_descriptors_pauses_accept():
     (http_accept_failed, logged rate-limited) instead of failing accept in
     a loop, and listens again by itself once the clients are gone."""
     tmp = tempfile.mkdtemp(prefix="edges-")
-    port, pub, rep, lease, bidlog = free_ports(5)
+    port, argv = lone_inference("inf-fds")
     prlimit = shutil.which("prlimit")
     check(prlimit is not None, "prlimit (util-linux) is needed to lower the descriptor limit")
-    argv = [prlimit, "--nofile=64:64", os.path.join(BIN, "beat-inference"),
-            "--listen", f"127.0.0.1:{port}",
-            "--supervisor-pub", f"tcp://127.0.0.1:{pub}",
-            "--supervisor-rep", f"tcp://127.0.0.1:{rep}",
-            "--supervisor-lease", f"tcp://127.0.0.1:{lease}",
-            "--receiver-bidlog", f"tcp://127.0.0.1:{bidlog}", "--name", "inf-fds"]
+    argv = [prlimit, "--nofile=64:64", os.path.join(BIN, "beat-inference"), *argv[1:]]
     with Procs(os.path.join(tmp, "logs")) as procs:
         p = procs.start("inference", argv)
         wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")["svc"], 10,

@@ -6,11 +6,11 @@ field by field, its win notice is accepted by a real beat-receiver (same
 secret), and the bid log reaches the receiver over nng. Then a new state is
 swapped in, a stale state stops bidding, and a killed supervisor leaves the
 node bidding on its last good world until it comes back."""
-import hashlib, hmac, json, os, signal, struct, tempfile, time, zlib
+import hashlib, hmac, json, os, signal, tempfile, time
 import urllib.parse
 
 from beatlib import (ROOT, FIXTURES, Procs, check, free_ports, get_json, healthz,
-                     http, metric, wait_for)
+                     http, metric, pack_checkpoint, wait_for)
 
 SECRET = "sync-test-secret"
 CAMPAIGNS = os.path.join(ROOT, "docs", "examples", "campaigns.json")
@@ -24,14 +24,10 @@ def ckpt(bits=10, bias=0.0, avg_ctr=0.5, ahead_ms=0):
     dim = 1 << bits
     nw = dim + 1
     w = [0.0] * dim + [bias]
-    hdr = json.dumps({"kind": "logreg", "trainer": "py-sync-test", "hash_bits": bits,
-                      "hash_seed": SEED, "dim": dim, "rank": 0, "n_weights": nw,
-                      "samples_seen": 10, "auc": 0.5, "logloss": 0.69,
-                      "avg_ctr": avg_ctr, "ts": int(time.time() * 1000) + ahead_ms}).encode()
-    b = b"BEATCKPT" + struct.pack("<II", 1, len(hdr)) + hdr
-    b += struct.pack("<Q", nw) + struct.pack(f"<{nw}f", *w)
-    b += struct.pack("<Q", 0)
-    return b + struct.pack("<I", zlib.crc32(b) & 0xffffffff)
+    return pack_checkpoint({"kind": "logreg", "trainer": "py-sync-test", "hash_bits": bits,
+                            "hash_seed": SEED, "dim": dim, "rank": 0, "n_weights": nw,
+                            "samples_seen": 10, "auc": 0.5, "logloss": 0.69,
+                            "avg_ctr": avg_ctr, "ts": int(time.time() * 1000) + ahead_ms}, w)
 
 
 def state(mults, paused=(), ts=None):

@@ -5,8 +5,8 @@ The nng side is covered by supervisor/publish_test.c and the lead's
 end-to-end test."""
 import json, os, shutil, signal, struct, sys, tempfile, threading, time, zlib
 
-from beatlib import (Procs, check, free_port, get_json, http, metric, wait_for,
-                     ROOT)
+from beatlib import (Procs, check, free_port, get_json, http, metric, pack_checkpoint,
+                     wait_for, ROOT)
 
 CAMPAIGNS = os.path.join(ROOT, "docs", "examples", "campaigns.json")
 TOKEN = "sekrit"
@@ -38,14 +38,10 @@ def ckpt(bits=10, seed=SEED, trainer="py-trainer", auc=0.71, weights=None,
     w = weights if weights is not None else [((i * 37) % 101 - 50) / 100.0 for i in range(nw)]
     if nan_at is not None:
         w = list(w); w[nan_at] = float("nan")
-    hdr = json.dumps({"kind": "logreg", "trainer": trainer, "hash_bits": bits,
-                      "hash_seed": seed, "dim": dim, "rank": 0, "n_weights": nw,
-                      "samples_seen": 1234, "auc": auc, "logloss": 0.3,
-                      "avg_ctr": 0.01, "ts": ts}).encode()
-    b = b"BEATCKPT" + struct.pack("<II", 1, len(hdr)) + hdr
-    b += struct.pack("<Q", nw) + struct.pack(f"<{nw}f", *w)
-    b += struct.pack("<Q", len(private)) + private
-    return b + struct.pack("<I", zlib.crc32(b) & 0xffffffff)
+    return pack_checkpoint({"kind": "logreg", "trainer": trainer, "hash_bits": bits,
+                            "hash_seed": seed, "dim": dim, "rank": 0, "n_weights": nw,
+                            "samples_seen": 1234, "auc": auc, "logloss": 0.3,
+                            "avg_ctr": 0.01, "ts": ts}, w, private)
 
 
 def state(mult=1.2, cid="acme-shoes", private=None, actuator="act-1", ahead_ms=0):
