@@ -393,10 +393,12 @@ static void even_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in
     p->multiplier = clampd(exp(lm + step), cfg->min_mult, cfg->max_mult);
 }
 
-void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
-                    int64_t now_ms) {
-    double dt = p->last_ms > 0 ? (double)(now_ms - p->last_ms) / 1000.0 : 0.0;
-    if (now_ms > p->last_ms) act_value_remember(p, p->last_ms);
+/* The measurement phase of a step, dt seconds after the last: folds the
+ * spend (and opps) the data shows since the last step into the rates and
+ * the value estimates, and moves the references. Returns true when the
+ * data is absent or stale: then nothing is learnt and the control holds. */
+static bool measure(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in, int64_t now_ms,
+                    double dt) {
     /* No aggregates at all, or only stale ones (every datastream down):
      * nothing is measured, so nothing is learnt. The controller holds its
      * multiplier (a rising one would spend blind) and keeps its rate and
@@ -448,6 +450,14 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
         p->last_opps = in->opps;
         p->last_data_ms = in->data_ms;
     }
+    return hold;
+}
+
+void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in,
+                    int64_t now_ms) {
+    double dt = p->last_ms > 0 ? (double)(now_ms - p->last_ms) / 1000.0 : 0.0;
+    if (now_ms > p->last_ms) act_value_remember(p, p->last_ms);
+    bool hold = measure(cfg, p, in, now_ms, dt);
     /* After a clock step backwards (or a restored state stamped in the
      * future) the reference restarts here: one step without an update. */
     p->last_ms = now_ms;
