@@ -46,15 +46,16 @@ def test_leases_bound_survive_and_free():
 
         # umbrella-news (multiplier 2: $3 CPM, max bid $6 CPM) is allowed its
         # whole $0.01 budget = 1e7 CPM micros; a node bids a campaign only
-        # while a max bid still fits, so it wins twice ($3 + $3, 4e6 left <
-        # $6), then acme-shoes (first of the $1.5 ties) takes the imps.
+        # while the bid's price still fits, so it wins three times ($3 × 3,
+        # 1e6 left < $3: a lease smaller than a max bid still buys), then
+        # acme-shoes (first of the $1.5 ties) takes the imps.
         body = open(SIMPLE, "rb").read()
         winners = []
         for _ in range(6):
             st, _, out = bid(inf_port, body)
             check(st == 200, f"bid -> {st}")
             winners.append(json.loads(out)["seatbid"][0]["bid"][0]["cid"])
-        check(winners == ["umbrella-news"] * 2 + ["acme-shoes"] * 4, f"winners {winners}")
+        check(winners == ["umbrella-news"] * 3 + ["acme-shoes"] * 3, f"winners {winners}")
         u = leases(sbase)["umbrella-news"]
         check(u["allowed_micros"] <= SMALL and u["committed_micros"] <= u["budget_micros"],
               f"umbrella account {u}")
@@ -81,11 +82,11 @@ def test_leases_bound_survive_and_free():
         before = answered()
         wait_for(lambda: answered() > before, 10, what="a lease round answered by sup2")
 
-        # Goodbye: acme's allowance shrinks to what was bid (7 bids at $1.5
-        # CPM = 10500 micros), umbrella's to its 2 bids at $3 (6000 micros).
+        # Goodbye: acme's allowance shrinks to what was bid (6 bids at $1.5
+        # CPM = 9000 micros), umbrella's to its 3 bids at $3 (9000 micros).
         check(inf.stop() == 0, "inference SIGTERM exit code")
-        g = wait_for(lambda: (lambda c: c if c["acme-shoes"]["allowed_micros"] == 10500 else None)(
+        g = wait_for(lambda: (lambda c: c if c["acme-shoes"]["allowed_micros"] == 9000 else None)(
             leases(sbase)), 10, what="goodbye freed acme's unused allowance")
-        check(g["umbrella-news"]["allowed_micros"] == 6000, f"umbrella after goodbye {g}")
+        check(g["umbrella-news"]["allowed_micros"] == 9000, f"umbrella after goodbye {g}")
         bad = [e for e in inf.events() if e.get("lvl") in ("error", "fatal")]
         check(not bad, f"errors logged: {bad}")
