@@ -291,7 +291,8 @@ def test_every_fixture_bids_or_says_why():
         check(metric(inf_port, 'beat_inference_nobid_total{exchange="open",reason="no_imp"}') == n204,
               "no_imp count")
         check(inf.alive(), "inference died")
-        check(inf.stop() == 0, "SIGTERM exit code")
+        rc = inf.stop()
+        check(rc == 0, f"SIGTERM exit code {rc}; its log's end: {inf.logs()[-3000:]}")
 
 
 def explain_of(hdr):
@@ -346,4 +347,5 @@ def test_explain_header():
         st, hdr, _ = http("POST", url, b"{not json")
         check(st == 400 and explain_of(hdr) is None, f"bad request -> {st} {hdr}")
         check(inf.alive(), "inference died")
-        check(inf.stop() == 0, "SIGTERM exit code")
+        rc = inf.stop()
+        check(rc == 0, f"SIGTERM exit code {rc}; its log's end: {inf.logs()[-3000:]}")
