@@ -119,6 +119,7 @@ void act_pacer_init(act_pacer *p) {
     p->integ = 0.0;
     p->err = 0.0;
     p->rate = -1.0;
+    p->cruise = 0.0;
     p->flow = -1.0;
     p->inst = 0.0;
     p->fast = -1.0;
@@ -217,17 +218,13 @@ static double data_lag_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64
  * clock it is minutes of engine time, which is what the lead is for. */
 static double land_lead_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms,
                           double flight_s) {
-    if (!(flight_s > 0) || in->day_len_ms <= 0) return 0.0; /* days only, for now */
+    if (!(flight_s > 0)) return 0.0;
     return fmin(cfg->land_lags * data_lag_s(cfg, in, now_ms), cfg->land_max_frac * flight_s);
 }
 
-/* The flight's open seconds (all of it without a schedule). */
-static double open_flight_s(const act_pacer_in *in) {
-    return act_open_s(in, (double)in->start_ms, (double)in->end_ms);
-}
-
 double act_land_lead_s(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
-    return land_lead_s(cfg, in, now_ms, open_flight_s(in));
+    if (in->day_len_ms <= 0) return 0.0; /* days only, for now */
+    return land_lead_s(cfg, in, now_ms, act_open_s(in, (double)in->start_ms, (double)in->end_ms));
 }
 
 /* The plan at t with the lead lead_s: the curve reaches the budget when a
@@ -241,8 +238,11 @@ static double planned_at(const act_pacer_cfg *cfg, const act_pacer_in *in, doubl
 }
 
 double act_pacer_planned(const act_pacer_cfg *cfg, const act_pacer_in *in, int64_t now_ms) {
-    double flight_s = open_flight_s(in);
-    double lead_frac = flight_s > 0 ? land_lead_s(cfg, in, now_ms, flight_s) / flight_s : 0.0;
+    double lead_frac = 0.0;
+    if (in->day_len_ms > 0) {
+        double flight_s = act_open_s(in, (double)in->start_ms, (double)in->end_ms);
+        if (flight_s > 0) lead_frac = land_lead_s(cfg, in, now_ms, flight_s) / flight_s;
+    }
     return planned_at(cfg, in, (double)now_ms, lead_frac);
 }
 
@@ -506,7 +506,7 @@ void act_pacer_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
     if (lead_s > 0 && act_open_s(in, (double)now_ms, (double)in->end_ms) > 2.0 * lead_s)
         p->cruise = p->multiplier;
     if (in->mode == BEAT_PACING_VALUE) {
-        act_value_step(cfg, p, in, now_ms, fmin(dt, 5.0));
+        act_value_step(cfg, p, in, now_ms, fmin(dt, 5.0), lead_s);
         /* The even law's integrator follows, for a switch back to it. */
         p->integ = log(p->multiplier);
         p->err = 0.0;

@@ -102,9 +102,9 @@ typedef struct act_pacer {
     double lam_hist[ACT_PACER_HIST];
     int64_t lam_hist_ms[ACT_PACER_HIST]; /* in force from this time on */
     int n_hist;
-    double cruise;   /* the multiplier before the current day's (flight's)
-                           end game, where the landing cuts it: a new day
-                           starts from it (daily.c); 0 = none yet */
+    double cruise;   /* the multiplier before the current day's end game,
+                           where the landing cuts it: the next day starts
+                           from it (daily.c); 0 = none yet */
     double forecast; /* value law's last forecast of the flight's total
                            spend at the current λ (micros; < 0 = none) */
 } act_pacer;

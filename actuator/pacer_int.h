@@ -34,8 +34,9 @@ void act_value_remember(act_pacer *p, int64_t since_ms);
  * references move, a pause is not a dry market). */
 void act_value_learn(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in, double dt_s,
                      double spend, double opps, bool learn);
-/* One value-law step: sets p->multiplier (and p->forecast). dt_s > 0. */
+/* One value-law step: sets p->multiplier (and p->forecast). dt_s > 0;
+ * lead_s the day's landing lead (act_land_lead_s, 0 outside a day). */
 void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in, int64_t now_ms,
-                    double dt_s);
+                    double dt_s, double lead_s);
 
 #endif

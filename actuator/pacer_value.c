@@ -49,7 +49,6 @@ void act_value_init(act_pacer *p) {
     p->v_opps_avg = -1.0;
     p->v_loglam = 0.0;
     p->forecast = -1.0;
-    p->cruise = 0.0;
     p->n_hist = 0;
 }
 
@@ -145,7 +144,7 @@ static double forecast_rate(const act_pacer_cfg *cfg, const act_pacer *p, const 
 }
 
 void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *in, int64_t now_ms,
-                    double dt_s) {
+                    double dt_s, double lead_s) {
     double flight_s = flight_s_of(in);
     /* The supply still to come is the open time left. */
     double left_s = fmax(act_open_s(in, (double)now_ms, (double)in->end_ms), 0.0);
@@ -156,7 +155,7 @@ void act_value_step(const act_pacer_cfg *cfg, act_pacer *p, const act_pacer_in *
     /* Over the time left before the landing lead (pacer.c; a day's), but
      * not less than a tick: what is bid in the last seconds shows only
      * after the flight, and the hard stop guards it. */
-    double end_s = fmax(left_s - act_land_lead_s(cfg, in, now_ms), cfg->lookahead_s);
+    double end_s = fmax(left_s - lead_s, cfg->lookahead_s);
     double need = fmax(left, 0.0) / end_s;
     double fr = forecast_rate(cfg, p, in, left_s);
     double lm = log(p->multiplier);
